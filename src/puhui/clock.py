@@ -1,0 +1,103 @@
+"""The clock: the only source of time in Puhui.
+
+Code calls `puhui.clock.now()`; tests and the simulator install a `ManualClock` and move it.
+Business dates (accrual, T+1, overdue days) are taken in China Standard Time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+from typing import Iterator, Protocol
+from zoneinfo import ZoneInfo
+
+UTC = dt.timezone.utc
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime: ...
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that moves only when told; thread-safe."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        start = start or dt.datetime(2026, 1, 5, 1, 30, tzinfo=UTC)
+        if start.tzinfo is None:
+            raise ValueError("ManualClock needs an aware datetime")
+        self._now = start.astimezone(UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> dt.datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: dt.timedelta | None = None, **kwargs: float) -> dt.datetime:
+        delta = delta if delta is not None else dt.timedelta(**kwargs)
+        if delta < dt.timedelta(0):
+            raise ValueError("the clock never moves backwards")
+        with self._lock:
+            self._now += delta
+            return self._now
+
+    def set(self, when: dt.datetime) -> None:
+        with self._lock:
+            if when.astimezone(UTC) < self._now:
+                raise ValueError("the clock never moves backwards")
+            self._now = when.astimezone(UTC)
+
+
+_clock: Clock = SystemClock()
+
+
+def now() -> dt.datetime:
+    """Aware UTC now from the installed clock."""
+    return _clock.now()
+
+
+def now_micros() -> int:
+    """Now as integer microseconds since the Unix epoch (how timestamps are stored)."""
+    return to_micros(now())
+
+
+def to_micros(when: dt.datetime) -> int:
+    if when.tzinfo is None:
+        raise ValueError("naive datetimes are not accepted; give a timezone")
+    delta = when - dt.datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=micros)
+
+
+def business_date() -> dt.date:
+    """Today's business date (营业日) in China Standard Time."""
+    return now().astimezone(CHINA).date()
+
+
+def install(clock: Clock) -> Clock:
+    """Install `clock` process-wide; returns the previous one."""
+    global _clock
+    previous, _clock = _clock, clock
+    return previous
+
+
+def current() -> Clock:
+    return _clock
+
+
+@contextlib.contextmanager
+def using(clock: Clock) -> Iterator[Clock]:
+    previous = install(clock)
+    try:
+        yield clock
+    finally:
+        install(previous)

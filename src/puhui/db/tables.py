@@ -1,0 +1,145 @@
+"""SQLAlchemy Core tables. Money columns are integer minor units; times are UTC microseconds."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID_LENGTH = 64
+
+# Auto-incrementing 64-bit keys on PostgreSQL, plain INTEGER PRIMARY KEY (rowid) on SQLite.
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+ledgers = Table(
+    "ledgers",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),  # currency | asset
+    Column("scale", Integer, nullable=False),
+)
+
+account_codes = Table(
+    "account_codes",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("name_zh", String(64), nullable=False),
+    Column("category", String(16), nullable=False),  # asset | liability | equity | income | expense
+    Column("normal_side", String(6), nullable=False),  # debit | credit
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("ledger", String(16), ForeignKey("ledgers.code"), nullable=False),
+    Column("code", String(48), ForeignKey("account_codes.code"), nullable=False),
+    Column("owner_id", String(ID_LENGTH), nullable=True),
+    Column("flags", Integer, nullable=False, server_default="0"),
+    Column("debits_pending", BigInteger, nullable=False, server_default="0"),
+    Column("debits_posted", BigInteger, nullable=False, server_default="0"),
+    Column("credits_pending", BigInteger, nullable=False, server_default="0"),
+    Column("credits_posted", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_accounts_owner_id", "owner_id"),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("seq", Seq, Identity(), primary_key=True),
+    Column("id", String(ID_LENGTH), nullable=False),
+    Column("debit_account_id", String(ID_LENGTH), nullable=False),
+    Column("credit_account_id", String(ID_LENGTH), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("ledger", String(16), nullable=False),
+    Column("code", String(48), nullable=False),
+    Column("flags", Integer, nullable=False),
+    Column("pending_id", String(ID_LENGTH), nullable=True),
+    Column("timeout_seconds", Integer, nullable=False),
+    Column("user_data", String(256), nullable=True),
+    Column("timestamp", BigInteger, nullable=False),
+    # Pending transfers only: pending -> posted | voided | expired, and when that happened.
+    Column("status", String(8), nullable=True),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("resolved_at", BigInteger, nullable=True),
+    UniqueConstraint("id", name="uq_transfers_id"),
+    Index("ix_transfers_debit_account", "debit_account_id", "seq"),
+    Index("ix_transfers_credit_account", "credit_account_id", "seq"),
+    Index(
+        "ix_transfers_open_pending",
+        "expires_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Seq, Identity(), primary_key=True),
+    # Assigned after commit, in commit order, by the sequencer: consumers read by position.
+    Column("position", BigInteger, nullable=True),
+    Column("topic", String(64), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("key", String(ID_LENGTH), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("position", name="uq_outbox_position"),
+    Index(
+        "ix_outbox_unpositioned",
+        "seq",
+        sqlite_where=text("position IS NULL"),
+        postgresql_where=text("position IS NULL"),
+    ),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("principal", String(ID_LENGTH), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("method", String(8), nullable=False),
+    Column("path", String(256), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Seq, Identity(), primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Column("principal", String(ID_LENGTH), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(256), nullable=True),
+    Column("source_ip", String(64), nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("status_code", Integer, nullable=False),
+    Column("detail", Text, nullable=True),
+)

@@ -1,0 +1,82 @@
+"""The unit of work: one business operation, one database transaction.
+
+A unit of work holds the connection every service function writes through: ledger transfers,
+business rows and outbox events all commit together or not at all. Serialization failures and
+deadlocks on PostgreSQL (and a busy SQLite) are retried by `transaction`, so callers never see them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from puhui.db.engine import is_postgres
+
+T = TypeVar("T")
+
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+MAX_ATTEMPTS = 12
+
+
+@dataclass
+class UnitOfWork:
+    connection: Connection
+    postgres: bool
+    # Work to run after a successful commit (e.g. waking the outbox relay).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self.connection.execute(statement, parameters)
+
+
+class RetryableConflict(Exception):
+    """Raised inside a unit of work to ask `transaction` to run it again (e.g. a duplicate key race)."""
+
+
+def is_retryable(error: BaseException) -> bool:
+    if isinstance(error, RetryableConflict):
+        return True
+    if isinstance(error, DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if sqlstate in RETRYABLE_SQLSTATES:
+            return True
+        if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def unit_of_work(engine: Engine) -> Iterator[UnitOfWork]:
+    """One transaction; commits on success, rolls back on any error. Not retried."""
+    with engine.begin() as connection:
+        uow = UnitOfWork(connection=connection, postgres=is_postgres(engine))
+        yield uow
+    for hook in uow.after_commit:
+        hook()
+
+
+def transaction(engine: Engine, work: Callable[[UnitOfWork], T], *, unique_race_retries: bool = True) -> T:
+    """Run `work` in one unit of work, retrying serialization failures, deadlocks and key races."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with unit_of_work(engine) as uow:
+                return work(uow)
+        except (DBAPIError, RetryableConflict) as error:
+            retry = is_retryable(error) or (
+                unique_race_retries and isinstance(error, IntegrityError) and _is_unique_violation(error)
+            )
+            if not retry or attempt == MAX_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0, 0.002 * 2**min(attempt, 6)))
+    raise AssertionError("unreachable")
+
+
+def _is_unique_violation(error: IntegrityError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate == "23505" or "UNIQUE constraint failed" in str(error.orig)

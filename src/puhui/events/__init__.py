@@ -1,0 +1,1 @@
+"""Events: the transactional outbox and its consumers."""

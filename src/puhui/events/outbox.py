@@ -1,0 +1,77 @@
+"""The transactional outbox: events written in the same transaction as the money they describe.
+
+Rows get a `seq` when inserted but a consumer-visible `position` only after commit: the
+sequencer numbers committed rows in one short transaction at a time, so positions grow in the
+order events became visible and a consumer reading "after position N" never skips a late commit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select, text
+
+from puhui import clock
+from puhui.db import UnitOfWork, transaction
+from puhui.db.tables import outbox
+
+SEQUENCER_LOCK = 0x7075_6875  # "puhu": the advisory lock that serialises numbering on PostgreSQL
+
+
+@dataclass(frozen=True)
+class Event:
+    position: int
+    topic: str
+    type: str
+    key: str | None
+    payload: dict[str, Any]
+    created_at: int
+
+
+def publish(uow: UnitOfWork, topic: str, type: str, key: str | None, payload: dict[str, Any]) -> None:
+    """Write an event in the caller's transaction; it is visible to consumers once committed."""
+    uow.execute(
+        outbox.insert().values(
+            topic=topic,
+            type=type,
+            key=key,
+            payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            created_at=clock.now_micros(),
+        )
+    )
+
+
+def assign_positions(uow: UnitOfWork, limit: int = 10_000) -> int:
+    """Number committed, unnumbered events in `seq` order after the highest position so far."""
+    if uow.postgres:
+        uow.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQUENCER_LOCK})
+    result = uow.execute(
+        text(
+            """
+            WITH todo AS (
+                SELECT seq, row_number() OVER (ORDER BY seq) AS rn
+                FROM outbox WHERE position IS NULL ORDER BY seq LIMIT :limit
+            ), base AS (SELECT coalesce(max(position), 0) AS top FROM outbox)
+            UPDATE outbox SET position = (SELECT top FROM base) + todo.rn
+            FROM todo WHERE outbox.seq = todo.seq
+            """
+        ),
+        {"limit": limit},
+    )
+    return result.rowcount or 0
+
+
+def read_events(engine: Engine, after: int = 0, limit: int = 1000, topic: str | None = None) -> list[Event]:
+    """Events with a position greater than `after`, in order (the consumer keeps its offset)."""
+    transaction(engine, assign_positions)
+    query = select(outbox).where(outbox.c.position > after)
+    if topic is not None:
+        query = query.where(outbox.c.topic == topic)
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(outbox.c.position).limit(limit)).mappings().all()
+    return [
+        Event(r["position"], r["topic"], r["type"], r["key"], json.loads(r["payload"]), r["created_at"])
+        for r in rows
+    ]

@@ -1,0 +1,381 @@
+"""Ledger operations, each inside the caller's unit of work.
+
+`create_transfers` is the one way money moves: it locks the accounts a batch touches (in id order
+on PostgreSQL; SQLite has a single writer), applies the batch rules, and writes the transfer rows,
+the new balances and one outbox event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+import weakref
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
+
+from puhui import clock
+from puhui.db import UnitOfWork
+from puhui.db.tables import account_codes, accounts, ledgers, transfers
+from puhui.events import outbox
+from puhui.ledger.batch import apply_batch
+from puhui.ledger.errors import (
+    AccountCodeNotFound,
+    AccountNotFound,
+    BatchTooLarge,
+    InvalidAccount,
+    LedgerNotFound,
+)
+from puhui.ledger.models import (
+    MAX_BATCH,
+    Account,
+    AccountFlags,
+    AccountResult,
+    Balances,
+    PendingStatus,
+    StoredTransfer,
+    Transfer,
+    TransferFlags,
+    TransferResult,
+    check_id,
+)
+from puhui.money import format_minor
+
+TOPIC = "ledger"
+_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Ledger:
+    code: str
+    name: str
+    kind: str
+    scale: int
+
+
+_ledger_cache: "weakref.WeakKeyDictionary[Engine, dict[str, Ledger]]" = weakref.WeakKeyDictionary()
+
+
+def ledgers_of(connection: Connection) -> dict[str, Ledger]:
+    """The ledgers (currencies and assets) by code; cached per engine, they change only by migration."""
+    cached = _ledger_cache.get(connection.engine)
+    if cached is None:
+        rows = connection.execute(select(ledgers)).mappings()
+        cached = {r["code"]: Ledger(r["code"], r["name"], r["kind"], r["scale"]) for r in rows}
+        _ledger_cache[connection.engine] = cached
+    return cached
+
+
+def ledger_of(connection: Connection, code: str) -> Ledger:
+    try:
+        return ledgers_of(connection)[code]
+    except KeyError:
+        raise LedgerNotFound(f"ledger {code!r} does not exist") from None
+
+
+# -- accounts ---------------------------------------------------------------------------------
+
+
+def create_account(
+    uow: UnitOfWork,
+    *,
+    ledger: str,
+    code: str,
+    owner_id: str | None = None,
+    flags: AccountFlags = AccountFlags.NONE,
+    id: str | None = None,
+) -> tuple[AccountResult, Account]:
+    """Open an account (开户). Creating the same id again with the same fields is `exists`."""
+    account_id = id or uuid.uuid4().hex
+    if not check_id(account_id):
+        raise InvalidAccount(f"account id {account_id!r} must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+    if owner_id is not None and not check_id(owner_id):
+        raise InvalidAccount("owner_id must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+    if AccountFlags.closed in flags:
+        raise InvalidAccount("an account cannot be opened closed")
+    both = AccountFlags.debits_must_not_exceed_credits | AccountFlags.credits_must_not_exceed_debits
+    if flags & both == both:
+        raise InvalidAccount("debits_must_not_exceed_credits and credits_must_not_exceed_debits exclude each other")
+    ledger_of(uow.connection, ledger)
+    if uow.execute(select(account_codes.c.code).where(account_codes.c.code == code)).first() is None:
+        raise AccountCodeNotFound(f"{code!r} is not in the chart of accounts")
+    existing = get_account(uow.connection, account_id)
+    if existing is not None:
+        return _compare_account(existing, ledger, code, owner_id, flags), existing
+    uow.execute(
+        accounts.insert().values(
+            id=account_id, ledger=ledger, code=code, owner_id=owner_id, flags=int(flags), created_at=clock.now_micros()
+        )
+    )
+    account = Account(id=account_id, ledger=ledger, code=code, owner_id=owner_id, flags=flags)
+    outbox.publish(uow, TOPIC, "ledger.account_opened", account_id, {"id": account_id, "ledger": ledger, "code": code})
+    return AccountResult.ok, account
+
+
+def _compare_account(e: Account, ledger: str, code: str, owner_id: str | None, flags: AccountFlags) -> AccountResult:
+    if e.ledger != ledger:
+        return AccountResult.exists_with_different_ledger
+    if e.code != code:
+        return AccountResult.exists_with_different_code
+    if e.owner_id != owner_id:
+        return AccountResult.exists_with_different_owner_id
+    if (e.flags & ~AccountFlags.closed) != flags:
+        return AccountResult.exists_with_different_flags
+    return AccountResult.exists
+
+
+def get_account(connection: Connection, account_id: str) -> Account | None:
+    row = connection.execute(select(accounts).where(accounts.c.id == account_id)).mappings().first()
+    return _account(row) if row else None
+
+
+def require_account(connection: Connection, account_id: str) -> Account:
+    account = get_account(connection, account_id)
+    if account is None:
+        raise AccountNotFound(f"account {account_id!r} does not exist")
+    return account
+
+
+def set_account_closed(uow: UnitOfWork, account_id: str, closed: bool) -> Account:
+    """Close (冻结/销户) or reopen an account. A closed account takes no new transfers; holds
+    on it can still be voided or expire."""
+    locked = _lock_accounts(uow, [account_id])
+    if account_id not in locked:
+        raise AccountNotFound(f"account {account_id!r} does not exist")
+    account = locked[account_id]
+    flags = account.flags | AccountFlags.closed if closed else account.flags & ~AccountFlags.closed
+    if flags != account.flags:
+        uow.execute(update(accounts).where(accounts.c.id == account_id).values(flags=int(flags)))
+        kind = "ledger.account_closed" if closed else "ledger.account_reopened"
+        outbox.publish(uow, TOPIC, kind, account_id, {"id": account_id})
+    return Account(**{**_fields(account), "flags": flags})
+
+
+def _fields(account: Account) -> dict:
+    return {name: getattr(account, name) for name in Account.__slots__}  # type: ignore[attr-defined]
+
+
+def _account(row) -> Account:  # type: ignore[no-untyped-def]
+    return Account(
+        id=row["id"],
+        ledger=row["ledger"],
+        code=row["code"],
+        owner_id=row["owner_id"],
+        flags=AccountFlags(row["flags"]),
+        debits_pending=row["debits_pending"],
+        debits_posted=row["debits_posted"],
+        credits_pending=row["credits_pending"],
+        credits_posted=row["credits_posted"],
+    )
+
+
+def _lock_accounts(uow: UnitOfWork, ids: Iterable[str]) -> dict[str, Account]:
+    """Load accounts for update. PostgreSQL row locks are taken in id order, so two batches
+    over the same accounts never deadlock; on SQLite the transaction already holds the write lock."""
+    wanted = sorted(set(ids))
+    found: dict[str, Account] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        query = select(accounts).where(accounts.c.id.in_(wanted[start : start + _CHUNK])).order_by(accounts.c.id)
+        if uow.postgres:
+            query = query.with_for_update()
+        for row in uow.execute(query).mappings():
+            found[row["id"]] = _account(row)
+    return found
+
+
+# -- transfers --------------------------------------------------------------------------------
+
+
+def create_transfers(uow: UnitOfWork, batch: Sequence[Transfer]) -> list[TransferResult]:
+    """Apply a batch (up to 8,190) in one commit; each transfer gets its own result."""
+    if len(batch) > MAX_BATCH:
+        raise BatchTooLarge(f"a batch holds at most {MAX_BATCH} transfers, got {len(batch)}")
+    if not batch:
+        return []
+    now = clock.now_micros()
+    pending_ids = {t.pending_id for t in batch if t.pending_id}
+    stored = _stored_transfers(uow.connection, {t.id for t in batch} | pending_ids)
+    account_ids = {a for t in batch for a in (t.debit_account_id, t.credit_account_id) if a}
+    account_ids |= {a for p in stored.values() for a in (p.debit_account_id, p.credit_account_id)}
+    locked = _lock_accounts(uow, account_ids)
+    if uow.postgres and pending_ids:
+        # Read the holds again under the account locks: their status may have moved meanwhile.
+        fresh = _stored_transfers(uow.connection, pending_ids)
+        stored.update(fresh)
+        late = {a for p in fresh.values() for a in (p.debit_account_id, p.credit_account_id)} - set(locked)
+        locked.update(_lock_accounts(uow, late))
+    outcome = apply_batch(list(batch), locked, stored, now)
+    _write_outcome(uow, outcome.created, outcome.resolved, outcome.accounts)
+    if outcome.created or outcome.resolved:
+        outbox.publish(uow, TOPIC, "ledger.transfers_committed", None, _event(uow.connection, outcome))
+    return outcome.results
+
+
+def expire_pending(uow: UnitOfWork, limit: int = 1000) -> int:
+    """Release holds whose timeout has passed (pending -> expired); returns how many."""
+    now = clock.now_micros()
+    due = uow.execute(
+        select(transfers.c.id, transfers.c.debit_account_id, transfers.c.credit_account_id)
+        .where(transfers.c.status == PendingStatus.pending.value, transfers.c.expires_at <= now)
+        .order_by(transfers.c.expires_at)
+        .limit(limit)
+    ).all()
+    if not due:
+        return 0
+    locked = _lock_accounts(uow, {a for row in due for a in (row[1], row[2])})
+    stored = _stored_transfers(uow.connection, {row[0] for row in due})
+    outcome = apply_batch([], locked, stored, now)
+    _write_outcome(uow, [], outcome.resolved, outcome.accounts)
+    if outcome.resolved:
+        outbox.publish(uow, TOPIC, "ledger.transfers_committed", None, _event(uow.connection, outcome))
+    return len(outcome.expired)
+
+
+def _stored_transfers(connection: Connection, ids: set[str]) -> dict[str, StoredTransfer]:
+    wanted = sorted(ids)
+    found: dict[str, StoredTransfer] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        rows = connection.execute(select(transfers).where(transfers.c.id.in_(wanted[start : start + _CHUNK])))
+        for row in rows.mappings():
+            found[row["id"]] = _stored(row)
+    return found
+
+
+def _stored(row) -> StoredTransfer:  # type: ignore[no-untyped-def]
+    return StoredTransfer(
+        id=row["id"],
+        debit_account_id=row["debit_account_id"],
+        credit_account_id=row["credit_account_id"],
+        amount=row["amount"],
+        ledger=row["ledger"],
+        code=row["code"],
+        flags=TransferFlags(row["flags"]),
+        pending_id=row["pending_id"],
+        timeout_seconds=row["timeout_seconds"],
+        user_data=row["user_data"],
+        timestamp=row["timestamp"],
+        status=PendingStatus(row["status"]) if row["status"] else None,
+        expires_at=row["expires_at"],
+        resolved_at=row["resolved_at"],
+        seq=row["seq"],
+    )
+
+
+def _write_outcome(uow, created, resolved, changed) -> None:  # type: ignore[no-untyped-def]
+    if created:
+        uow.execute(
+            transfers.insert(),
+            [
+                {
+                    "id": t.id,
+                    "debit_account_id": t.debit_account_id,
+                    "credit_account_id": t.credit_account_id,
+                    "amount": t.amount,
+                    "ledger": t.ledger,
+                    "code": t.code,
+                    "flags": int(t.flags),
+                    "pending_id": t.pending_id,
+                    "timeout_seconds": t.timeout_seconds,
+                    "user_data": t.user_data,
+                    "timestamp": t.timestamp,
+                    "status": t.status.value if t.status else None,
+                    "expires_at": t.expires_at,
+                    "resolved_at": t.resolved_at,
+                }
+                for t in created
+            ],
+        )
+    if resolved:
+        uow.execute(
+            update(transfers)
+            .where(transfers.c.id == bindparam("t_id"))
+            .values(status=bindparam("t_status"), resolved_at=bindparam("t_resolved_at")),
+            [{"t_id": i, "t_status": s.value, "t_resolved_at": at} for i, (s, at) in resolved.items()],
+        )
+    if changed:
+        uow.execute(
+            update(accounts)
+            .where(accounts.c.id == bindparam("a_id"))
+            .values(
+                debits_pending=bindparam("a_dp"),
+                debits_posted=bindparam("a_dpo"),
+                credits_pending=bindparam("a_cp"),
+                credits_posted=bindparam("a_cpo"),
+            ),
+            [
+                {
+                    "a_id": a.id,
+                    "a_dp": a.debits_pending,
+                    "a_dpo": a.debits_posted,
+                    "a_cp": a.credits_pending,
+                    "a_cpo": a.credits_posted,
+                }
+                for a in changed.values()
+            ],
+        )
+
+
+def _event(connection: Connection, outcome) -> dict:  # type: ignore[no-untyped-def]
+    scales = {code: ledger.scale for code, ledger in ledgers_of(connection).items()}
+    return {
+        "transfers": [transfer_json(t, scales[t.ledger]) for t in outcome.created],
+        "pending_resolved": [{"id": i, "status": s.value} for i, (s, _at) in outcome.resolved.items()],
+    }
+
+
+def transfer_json(t: StoredTransfer, scale: int) -> dict:
+    """A stored transfer as the API and events show it (amounts as decimal strings)."""
+    return {
+        "id": t.id,
+        "debit_account_id": t.debit_account_id,
+        "credit_account_id": t.credit_account_id,
+        "amount": format_minor(t.amount, scale),
+        "ledger": t.ledger,
+        "code": t.code,
+        "flags": t.flags.names(),
+        "pending_id": t.pending_id,
+        "timeout_seconds": t.timeout_seconds,
+        "user_data": t.user_data,
+        "timestamp": clock.from_micros(t.timestamp).isoformat(),
+        "status": t.status.value if t.status else None,
+    }
+
+
+# -- reading history ----------------------------------------------------------------------------
+
+
+def get_transfers(connection: Connection, ids: Iterable[str]) -> dict[str, StoredTransfer]:
+    return _stored_transfers(connection, set(ids))
+
+
+def account_history(
+    connection: Connection, account_id: str, *, after_seq: int | None = None, limit: int = 100
+) -> list[StoredTransfer]:
+    """The account's transfers in ledger order, a page at a time (cursor = last `seq` seen)."""
+    page = []
+    for column in (transfers.c.debit_account_id, transfers.c.credit_account_id):
+        query = select(transfers).where(column == account_id)
+        if after_seq is not None:
+            query = query.where(transfers.c.seq > after_seq)
+        page.extend(connection.execute(query.order_by(transfers.c.seq).limit(limit)).mappings())
+    page.sort(key=lambda row: row["seq"])
+    return [_stored(row) for row in page[:limit]]
+
+
+def balance_as_of(connection: Connection, account_id: str, at_micros: int) -> Balances:
+    """The account's balances as they stood at `at_micros` (inclusive), from its transfers."""
+    posted_flags = int(TransferFlags.pending | TransferFlags.void_pending)
+    pending_flag = int(TransferFlags.pending)
+    totals = {}
+    for side, column in (("debits", transfers.c.debit_account_id), ("credits", transfers.c.credit_account_id)):
+        is_posted = transfers.c.flags.op("&")(posted_flags) == 0
+        is_held = (transfers.c.flags.op("&")(pending_flag) != 0) & (
+            transfers.c.resolved_at.is_(None) | (transfers.c.resolved_at > at_micros)
+        )
+        posted = func.coalesce(func.sum(case((is_posted, transfers.c.amount), else_=0)), 0)
+        held = func.coalesce(func.sum(case((is_held, transfers.c.amount), else_=0)), 0)
+        row = connection.execute(
+            select(posted, held).where(column == account_id, transfers.c.timestamp <= at_micros)
+        ).one()
+        totals[f"{side}_posted"], totals[f"{side}_pending"] = int(row[0]), int(row[1])
+    return Balances(**totals)
