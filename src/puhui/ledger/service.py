@@ -126,7 +126,7 @@ def _compare_account(e: Account, ledger: str, code: str, owner_id: str | None, f
 
 def get_account(connection: Connection, account_id: str) -> Account | None:
     row = connection.execute(select(accounts).where(accounts.c.id == account_id)).mappings().first()
-    return _account(row) if row else None
+    return account_from_row(row) if row else None
 
 
 def require_account(connection: Connection, account_id: str) -> Account:
@@ -155,7 +155,7 @@ def _fields(account: Account) -> dict:
     return {name: getattr(account, name) for name in Account.__slots__}  # type: ignore[attr-defined]
 
 
-def _account(row) -> Account:  # type: ignore[no-untyped-def]
+def account_from_row(row) -> Account:  # type: ignore[no-untyped-def]
     return Account(
         id=row["id"],
         ledger=row["ledger"],
@@ -179,7 +179,7 @@ def _lock_accounts(uow: UnitOfWork, ids: Iterable[str]) -> dict[str, Account]:
         if uow.postgres:
             query = query.with_for_update()
         for row in uow.execute(query).mappings():
-            found[row["id"]] = _account(row)
+            found[row["id"]] = account_from_row(row)
     return found
 
 

@@ -1,0 +1,1 @@
+"""The HTTP API: the FastAPI app, problem responses, auth, idempotency and the audit trail."""

@@ -1,0 +1,97 @@
+"""The FastAPI application: routers, problem handlers, health, events and the console."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Annotated, AsyncIterator
+
+from fastapi import Depends, FastAPI, Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
+from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import puhui
+from puhui.api import problems
+from puhui.api.deps import Principal, get_engine, require_admin
+from puhui.db import transaction
+from puhui.errors import PuhuiError
+from puhui.events.outbox import read_events
+from puhui.ledger import api as ledger_api
+from puhui.ledger.service import expire_pending
+from puhui.settings import Settings
+
+log = logging.getLogger("puhui")
+STATIC = Path(__file__).parent.parent / "web" / "static"
+
+
+def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_expire_holds(engine, settings.expiry_interval_seconds)) if run_expiry else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="Puhui API",
+        version=puhui.__version__,
+        description="Puhui (普惠): internet finance on one double-entry ledger. Amounts are decimal strings; "
+        "errors are RFC 9457 problems with a stable `code`; mutating calls take an `Idempotency-Key`.",
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    app.add_exception_handler(PuhuiError, problems.on_puhui_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, problems.on_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, problems.on_http_error)  # type: ignore[arg-type]
+    app.include_router(ledger_api.router)
+
+    @app.get("/health", tags=["operations"])
+    async def health(engine: Annotated[Engine, Depends(get_engine)]) -> dict:
+        def ping() -> str:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return "ok"
+
+        return {"status": "ok", "database": await run_in_threadpool(ping), "version": puhui.__version__}
+
+    @app.get("/v1/events", tags=["events"], summary="Outbox events after an offset (consumer API)")
+    async def events(
+        engine: Annotated[Engine, Depends(get_engine)],
+        _: Annotated[Principal, Depends(require_admin)],
+        after: int = Query(0, ge=0),
+        limit: int = Query(100, ge=1, le=1000),
+        topic: str | None = None,
+    ) -> dict:
+        found = await run_in_threadpool(read_events, engine, after, limit, topic)
+        return {
+            "events": [
+                {"position": e.position, "topic": e.topic, "type": e.type, "key": e.key, "payload": e.payload}
+                for e in found
+            ],
+            "next": found[-1].position if found else after,
+        }
+
+    @app.get("/", include_in_schema=False)
+    async def console() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    return app
+
+
+async def _expire_holds(engine: Engine, interval: float) -> None:
+    """Release pending holds whose timeout has passed, continuously."""
+    while True:
+        try:
+            while await run_in_threadpool(transaction, engine, expire_pending) > 0:
+                pass
+        except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
+            log.exception("expiring pending transfers failed")
+        await asyncio.sleep(interval)

@@ -1,0 +1,147 @@
+"""Running a mutating API call: one unit of work that holds the operation, its audit record and
+its idempotency record, so a replay with the same `Idempotency-Key` returns the first answer and
+moves nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine, select
+
+from puhui import clock
+from puhui.api.deps import Principal
+from puhui.api.problems import MEDIA_TYPE
+from puhui.db import UnitOfWork, transaction
+from puhui.db.tables import audit_log, idempotency_keys
+from puhui.errors import InvalidInput, PuhuiError
+
+KEY_MAX_LENGTH = 128
+
+
+class IdempotencyKeyReused(InvalidInput):
+    code = "idempotency_key_reused"
+    title = "Idempotency-Key was already used for a different request"
+
+
+class InvalidIdempotencyKey(InvalidInput):
+    code = "invalid_idempotency_key"
+    title = "Idempotency-Key header is invalid"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+    problem: bool = False
+
+
+def fingerprint(request: Request, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.url.path.encode(), body):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
+
+
+async def run_mutation(
+    request: Request,
+    engine: Engine,
+    principal: Principal,
+    action: str,
+    target: str | None,
+    work: Callable[[UnitOfWork], Outcome],
+) -> Response:
+    """Run `work` once per Idempotency-Key, audited, in one transaction (off the event loop)."""
+    from starlette.concurrency import run_in_threadpool
+
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= KEY_MAX_LENGTH and key.isprintable()):
+        raise InvalidIdempotencyKey(f"must be 1-{KEY_MAX_LENGTH} printable characters")
+    body = await request.body()
+    request_hash = fingerprint(request, body)
+    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    source_ip = request.client.host if request.client else None
+
+    def attempt(uow: UnitOfWork) -> tuple[Outcome, bool]:
+        if key is not None:
+            stored = _stored_response(uow, principal.id, key)
+            if stored is not None:
+                if stored[0] != request_hash:
+                    raise IdempotencyKeyReused(f"key {key!r} was first used for another request")
+                return stored[1], True
+        outcome = work(uow)
+        now = clock.now_micros()
+        if key is not None:
+            uow.execute(
+                idempotency_keys.insert().values(
+                    principal=principal.id,
+                    key=key,
+                    method=request.method,
+                    path=request.url.path[:256],
+                    request_hash=request_hash,
+                    status_code=outcome.status,
+                    response_body=json.dumps({"problem": outcome.problem, "body": outcome.body}),
+                    created_at=now,
+                )
+            )
+        _audit(uow, principal, action, target, source_ip, request_id, outcome.status, key)
+        return outcome, False
+
+    try:
+        outcome, replayed = await run_in_threadpool(transaction, engine, attempt)
+    except PuhuiError as error:
+        await run_in_threadpool(
+            transaction,
+            engine,
+            lambda uow: _audit(uow, principal, action, target, source_ip, request_id, error.status, key, error.code),
+        )
+        raise
+    headers = {"X-Request-Id": request_id}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    media_type = MEDIA_TYPE if outcome.problem else "application/json"
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers, media_type=media_type)
+
+
+def _stored_response(uow: UnitOfWork, principal: str, key: str) -> tuple[str, Outcome] | None:
+    row = uow.execute(
+        select(idempotency_keys.c.request_hash, idempotency_keys.c.status_code, idempotency_keys.c.response_body).where(
+            idempotency_keys.c.principal == principal, idempotency_keys.c.key == key
+        )
+    ).first()
+    if row is None:
+        return None
+    saved = json.loads(row[2])
+    return row[0], Outcome(row[1], saved["body"], saved["problem"])
+
+
+def _audit(
+    uow: UnitOfWork,
+    principal: Principal,
+    action: str,
+    target: str | None,
+    source_ip: str | None,
+    request_id: str,
+    status: int,
+    key: str | None,
+    error_code: str | None = None,
+) -> None:
+    detail = {k: v for k, v in (("idempotency_key", key), ("error", error_code)) if v}
+    uow.execute(
+        audit_log.insert().values(
+            at=clock.now_micros(),
+            principal=principal.id,
+            action=action,
+            target=(target or "")[:256] or None,
+            source_ip=source_ip,
+            request_id=request_id[:64],
+            status_code=status,
+            detail=json.dumps(detail) if detail else None,
+        )
+    )

@@ -1,0 +1,1 @@
+"""Benchmarks run as `puhui bench NAME`; each prints ratios against a baseline from the same run."""

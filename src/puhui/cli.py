@@ -1,0 +1,106 @@
+"""The `puhui` command (Typer + Rich): serve, db upgrade, audit, bench."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from puhui.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Puhui (普惠): an internet-finance platform.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks, each with a baseline measured in the same run.")
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+console = Console()
+errors = Console(stderr=True)
+
+DbOption = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
+
+
+def _engine(url: str | None):  # type: ignore[no-untyped-def]
+    from puhui.db import create_engine_from_url
+
+    return create_engine_from_url(url or get_settings().resolved_database_url())
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: str = DbOption, revision: str = typer.Argument("head")) -> None:
+    """Apply Alembic migrations up to REVISION (default: head)."""
+    from puhui.db.migrate import current_revision, upgrade
+
+    engine = _engine(db)
+    upgrade(engine, revision)
+    console.print(f"database at revision [bold]{current_revision(engine)}[/bold]")
+
+
+@app.command()
+def audit(db: str = DbOption, as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
+    """Check the ledger invariants; exit 1 with the offending rows if any fails."""
+    from puhui.ledger.audit import audit as run_audit
+
+    engine = _engine(db)
+    with engine.connect() as connection:
+        report = run_audit(connection)
+    if as_json:
+        print(json.dumps({"ok": report.ok, "accounts": report.accounts, "transfers": report.transfers,
+                          "violations": [{"check": v.check, "rows": v.rows} for v in report.violations]}))
+    elif report.ok:
+        console.print(f"[green]audit passed[/green]: {report.accounts} accounts, {report.transfers} transfers")
+    else:
+        for violation in report.violations:
+            table = Table(title=f"[red]{violation.check}[/red]")
+            for column in violation.rows[0]:
+                table.add_column(str(column))
+            for row in violation.rows:
+                table.add_row(*(str(v) for v in row.values()))
+            errors.print(table)
+        errors.print(f"[red]audit failed[/red]: {len(report.violations)} invariant(s) broken")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@bench_app.command("ledger")
+def bench_ledger(
+    backend: str = typer.Option("sqlite", "--backend", help="sqlite or postgresql"),
+    db: str = typer.Option(None, "--db", help="Use this database instead of a fresh one (it is written to!)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    batches: int = typer.Option(12, help="Batches of 8,190 transfers to time."),
+    singles: int = typer.Option(3000, help="One-transfer calls to time."),
+) -> None:
+    """Ledger throughput: batched, one per call, a plain-SQL baseline and (PostgreSQL) pgbench."""
+    from puhui.bench.ledger import run
+
+    if backend not in ("sqlite", "postgresql"):
+        errors.print("--backend must be sqlite or postgresql")
+        raise typer.Exit(2)
+    result = run(backend=backend, database_url=db, batches=batches, singles=singles, quiet=as_json)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        table = Table(title=f"ledger benchmark on {backend}")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for key, value in result.items():
+            table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
+        console.print(table)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    db: str = DbOption,
+    demo: bool = typer.Option(False, "--demo", help="Run with a demo world on embedded SQLite."),
+) -> None:
+    """Run the HTTP API and console."""
+    from puhui.server import run_server
+
+    run_server(host=host, port=port, database_url=db, demo=demo)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""The console: customer app, operator and regulator dashboards (static pages over the API)."""
