@@ -41,10 +41,11 @@ def db_upgrade(db: str = DbOption, revision: str = typer.Argument("head")) -> No
 @app.command()
 def audit(db: str = DbOption, as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
     """Check the ledger invariants; exit 1 with the offending rows if any fails."""
+    from puhui.db import reading
     from puhui.ledger.audit import audit as run_audit
 
     engine = _engine(db)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         report = run_audit(connection)
     if as_json:
         print(json.dumps({"ok": report.ok, "accounts": report.accounts, "transfers": report.transfers,

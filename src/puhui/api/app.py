@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import puhui
 from puhui.api import problems
 from puhui.api.deps import Principal, get_engine, require_admin
-from puhui.db import transaction
+from puhui.db import reading, transaction
 from puhui.errors import PuhuiError
 from puhui.events.outbox import read_events
 from puhui.ledger import api as ledger_api
@@ -56,7 +56,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     @app.get("/health", tags=["operations"])
     async def health(engine: Annotated[Engine, Depends(get_engine)]) -> dict:
         def ping() -> str:
-            with engine.connect() as connection:
+            with reading(engine) as connection:
                 connection.execute(text("SELECT 1"))
             return "ok"
 

@@ -61,6 +61,16 @@ def unit_of_work(engine: Engine) -> Iterator[UnitOfWork]:
         hook()
 
 
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection: one consistent snapshot, no write lock taken on SQLite."""
+    with engine.connect() as connection:
+        connection.execution_options(read_only=True)
+        if is_postgres(engine):
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield connection
+
+
 def transaction(engine: Engine, work: Callable[[UnitOfWork], T], *, unique_race_retries: bool = True) -> T:
     """Run `work` in one unit of work, retrying serialization failures, deadlocks and key races."""
     for attempt in range(1, MAX_ATTEMPTS + 1):

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 
 from puhui import clock
-from puhui.db import UnitOfWork, transaction
+from puhui.db import UnitOfWork, reading, transaction
 from puhui.db.tables import outbox
 
 SEQUENCER_LOCK = 0x7075_6875  # "puhu": the advisory lock that serialises numbering on PostgreSQL
@@ -69,7 +69,7 @@ def read_events(engine: Engine, after: int = 0, limit: int = 1000, topic: str | 
     query = select(outbox).where(outbox.c.position > after)
     if topic is not None:
         query = query.where(outbox.c.topic == topic)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(query.order_by(outbox.c.position).limit(limit)).mappings().all()
     return [
         Event(r["position"], r["topic"], r["type"], r["key"], json.loads(r["payload"]), r["created_at"])

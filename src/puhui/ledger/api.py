@@ -14,7 +14,7 @@ from puhui import clock
 from puhui.api.deps import Principal, get_engine, require_admin
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.problems import PROBLEM_BASE
-from puhui.db import UnitOfWork
+from puhui.db import UnitOfWork, reading
 from puhui.db.tables import account_codes, accounts
 from puhui.errors import InvalidInput, NotFound
 from puhui.ledger import service
@@ -297,7 +297,7 @@ def _problem_body(status: int, code: str, title: str, request: Request, detail: 
 
 async def _read(engine: Engine, read):  # type: ignore[no-untyped-def]
     def run() -> dict:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             return read(connection)
 
     return await run_in_threadpool(run)

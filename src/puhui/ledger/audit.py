@@ -104,9 +104,7 @@ CHECKS: dict[str, str] = {
 
 
 def audit(connection: Connection) -> AuditReport:
-    """Run every check in one read transaction (one snapshot on PostgreSQL)."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+    """Run every check; give it a `puhui.db.reading` connection so all checks see one snapshot."""
     report = AuditReport()
     report.accounts = connection.execute(text("SELECT count(*) FROM accounts")).scalar_one()
     report.transfers = connection.execute(text("SELECT count(*) FROM transfers")).scalar_one()
