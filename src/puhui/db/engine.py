@@ -38,7 +38,7 @@ def create_engine_from_url(url: str, *, pool_size: int = 5) -> Engine:
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            pool_recycle=1800,
             isolation_level="READ COMMITTED",
             connect_args={"prepare_threshold": 2},
         )

@@ -87,6 +87,8 @@ def expire_overdue(pending: StoredTransfer, accounts: dict[str, Account], now: i
     """Release an overdue pending hold in `accounts`; True if it was overdue."""
     if pending.status != PendingStatus.pending or pending.expires_at is None or pending.expires_at > now:
         return False
+    if pending.debit_account_id not in accounts or pending.credit_account_id not in accounts:
+        return False  # not locked by this batch: the expiry sweep will release it
     debit, credit = accounts[pending.debit_account_id], accounts[pending.credit_account_id]
     accounts[debit.id] = replace(debit, debits_pending=debit.debits_pending - pending.amount)
     accounts[credit.id] = replace(credit, credits_pending=credit.credits_pending - pending.amount)
@@ -204,6 +206,10 @@ def _move(batch: _Batch, t: Transfer) -> TransferResult:
         return R.timeout_reserved_for_pending_transfer
     if not t.amount:
         return R.amount_must_not_be_zero
+    if t.amount < 0:
+        return R.amount_must_not_be_negative
+    if t.amount > AMOUNT_MAX:
+        return R.overflows_debits_posted
     if not t.ledger:
         return R.ledger_must_not_be_empty
     if not t.code:
@@ -291,6 +297,8 @@ def _settle_pending(batch: _Batch, t: Transfer) -> TransferResult:
     amount = p.amount if t.amount is None else t.amount
     if post and amount == 0:
         return R.amount_must_not_be_zero
+    if amount < 0:
+        return R.amount_must_not_be_negative
     if post and amount > p.amount:
         return R.exceeds_pending_transfer_amount
     if not post and amount != p.amount:

@@ -81,6 +81,7 @@ class TransferResult(enum.StrEnum):
     pending_id_must_be_different = "pending_id_must_be_different"
     timeout_reserved_for_pending_transfer = "timeout_reserved_for_pending_transfer"
     amount_must_not_be_zero = "amount_must_not_be_zero"
+    amount_must_not_be_negative = "amount_must_not_be_negative"
     ledger_must_not_be_empty = "ledger_must_not_be_empty"
     code_must_not_be_empty = "code_must_not_be_empty"
     user_data_too_long = "user_data_too_long"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 import weakref
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 
@@ -18,7 +18,8 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.db.tables import account_codes, accounts, ledgers, transfers
 from puhui.events import outbox
-from puhui.ledger.batch import apply_batch
+from puhui.ledger import pg
+from puhui.ledger.batch import BatchOutcome, apply_batch
 from puhui.ledger.errors import (
     AccountCodeNotFound,
     AccountNotFound,
@@ -172,12 +173,12 @@ def account_from_row(row) -> Account:  # type: ignore[no-untyped-def]
 def _lock_accounts(uow: UnitOfWork, ids: Iterable[str]) -> dict[str, Account]:
     """Load accounts for update. PostgreSQL row locks are taken in id order, so two batches
     over the same accounts never deadlock; on SQLite the transaction already holds the write lock."""
+    if uow.postgres:
+        return pg.lock_accounts(_driver(uow), ids)
     wanted = sorted(set(ids))
     found: dict[str, Account] = {}
     for start in range(0, len(wanted), _CHUNK):
-        query = select(accounts).where(accounts.c.id.in_(wanted[start : start + _CHUNK])).order_by(accounts.c.id)
-        if uow.postgres:
-            query = query.with_for_update()
+        query = select(accounts).where(accounts.c.id.in_(wanted[start : start + _CHUNK]))
         for row in uow.execute(query).mappings():
             found[row["id"]] = account_from_row(row)
     return found
@@ -194,21 +195,39 @@ def create_transfers(uow: UnitOfWork, batch: Sequence[Transfer]) -> list[Transfe
         return []
     now = clock.now_micros()
     pending_ids = {t.pending_id for t in batch if t.pending_id}
-    stored = _stored_transfers(uow.connection, {t.id for t in batch} | pending_ids)
-    account_ids = {a for t in batch for a in (t.debit_account_id, t.credit_account_id) if a}
-    account_ids |= {a for p in stored.values() for a in (p.debit_account_id, p.credit_account_id)}
-    locked = _lock_accounts(uow, account_ids)
-    if uow.postgres and pending_ids:
-        # Read the holds again under the account locks: their status may have moved meanwhile.
-        fresh = _stored_transfers(uow.connection, pending_ids)
-        stored.update(fresh)
-        late = {a for p in fresh.values() for a in (p.debit_account_id, p.credit_account_id)} - set(locked)
-        locked.update(_lock_accounts(uow, late))
+    named = {a for t in batch for a in (t.debit_account_id, t.credit_account_id) if a}
+    stored, locked = _load_for_batch(uow, {t.id for t in batch}, pending_ids, named)
     outcome = apply_batch(list(batch), locked, stored, now)
-    _write_outcome(uow, outcome.created, outcome.resolved, outcome.accounts)
-    if outcome.created or outcome.resolved:
-        outbox.publish(uow, TOPIC, "ledger.transfers_committed", None, _event(uow.connection, outcome))
+    _write_outcome(uow, outcome)
     return outcome.results
+
+
+def _load_for_batch(
+    uow: UnitOfWork, ids: set[str], pending_ids: set[str], named: set[str]
+) -> tuple[dict[str, StoredTransfer], dict[str, Account]]:
+    """The transfers a batch names (for idempotency and holds) and its accounts, locked.
+
+    On PostgreSQL the transfers are read after the account locks are granted, so the status of
+    every hold on a locked account is the committed one (READ COMMITTED takes a fresh snapshot
+    per statement). A hold named only by `pending_id` may bring accounts not yet locked: lock
+    them and read again until nothing new appears.
+    """
+    wanted = ids | pending_ids
+    if not uow.postgres:  # the transaction already holds SQLite's write lock
+        stored = _select_transfers(uow.connection, wanted)
+        named |= {a for p in stored.values() for a in (p.debit_account_id, p.credit_account_id)}
+        return stored, _lock_accounts(uow, named)
+    driver = _driver(uow)
+    locked, stored = pg.lock_then_read(driver, named, wanted)
+    while pending_ids:
+        missing = {
+            a for i in pending_ids if i in stored for a in (stored[i].debit_account_id, stored[i].credit_account_id)
+        } - set(locked)
+        if not missing:
+            break
+        more, stored = pg.lock_then_read(driver, missing, wanted)
+        locked.update(more)
+    return stored, locked
 
 
 def expire_pending(uow: UnitOfWork, limit: int = 1000) -> int:
@@ -223,15 +242,24 @@ def expire_pending(uow: UnitOfWork, limit: int = 1000) -> int:
     if not due:
         return 0
     locked = _lock_accounts(uow, {a for row in due for a in (row[1], row[2])})
-    stored = _stored_transfers(uow.connection, {row[0] for row in due})
+    stored = _stored_transfers(uow, {row[0] for row in due})
     outcome = apply_batch([], locked, stored, now)
-    _write_outcome(uow, [], outcome.resolved, outcome.accounts)
-    if outcome.resolved:
-        outbox.publish(uow, TOPIC, "ledger.transfers_committed", None, _event(uow.connection, outcome))
+    _write_outcome(uow, outcome)
     return len(outcome.expired)
 
 
-def _stored_transfers(connection: Connection, ids: set[str]) -> dict[str, StoredTransfer]:
+def _driver(uow: UnitOfWork) -> Any:
+    """The psycopg connection under the unit of work, for the pipelined hot path."""
+    return uow.connection.connection.driver_connection
+
+
+def _stored_transfers(uow: UnitOfWork, ids: set[str]) -> dict[str, StoredTransfer]:
+    if uow.postgres:
+        return pg.read_transfers(_driver(uow), ids)
+    return _select_transfers(uow.connection, ids)
+
+
+def _select_transfers(connection: Connection, ids: set[str]) -> dict[str, StoredTransfer]:
     wanted = sorted(ids)
     found: dict[str, StoredTransfer] = {}
     for start in range(0, len(wanted), _CHUNK):
@@ -261,38 +289,24 @@ def _stored(row) -> StoredTransfer:  # type: ignore[no-untyped-def]
     )
 
 
-def _write_outcome(uow, created, resolved, changed) -> None:  # type: ignore[no-untyped-def]
-    if created:
-        uow.execute(
-            transfers.insert(),
-            [
-                {
-                    "id": t.id,
-                    "debit_account_id": t.debit_account_id,
-                    "credit_account_id": t.credit_account_id,
-                    "amount": t.amount,
-                    "ledger": t.ledger,
-                    "code": t.code,
-                    "flags": int(t.flags),
-                    "pending_id": t.pending_id,
-                    "timeout_seconds": t.timeout_seconds,
-                    "user_data": t.user_data,
-                    "timestamp": t.timestamp,
-                    "status": t.status.value if t.status else None,
-                    "expires_at": t.expires_at,
-                    "resolved_at": t.resolved_at,
-                }
-                for t in created
-            ],
-        )
-    if resolved:
+def _write_outcome(uow: UnitOfWork, outcome: BatchOutcome) -> None:
+    """Transfer rows, settled holds, new balances and one outbox event, in the caller's transaction."""
+    event = None
+    if outcome.created or outcome.resolved:
+        event = (TOPIC, "ledger.transfers_committed", None, _event(uow.connection, outcome))
+    if uow.postgres:
+        pg.write(_driver(uow), outcome.created, outcome.resolved, outcome.accounts, event)
+        return
+    if outcome.created:
+        uow.execute(transfers.insert(), [_row(t) for t in outcome.created])
+    if outcome.resolved:
         uow.execute(
             update(transfers)
             .where(transfers.c.id == bindparam("t_id"))
             .values(status=bindparam("t_status"), resolved_at=bindparam("t_resolved_at")),
-            [{"t_id": i, "t_status": s.value, "t_resolved_at": at} for i, (s, at) in resolved.items()],
+            [{"t_id": i, "t_status": s.value, "t_resolved_at": at} for i, (s, at) in outcome.resolved.items()],
         )
-    if changed:
+    if outcome.accounts:
         uow.execute(
             update(accounts)
             .where(accounts.c.id == bindparam("a_id"))
@@ -303,19 +317,35 @@ def _write_outcome(uow, created, resolved, changed) -> None:  # type: ignore[no-
                 credits_posted=bindparam("a_cpo"),
             ),
             [
-                {
-                    "a_id": a.id,
-                    "a_dp": a.debits_pending,
-                    "a_dpo": a.debits_posted,
-                    "a_cp": a.credits_pending,
-                    "a_cpo": a.credits_posted,
-                }
-                for a in changed.values()
+                {"a_id": a.id, "a_dp": a.debits_pending, "a_dpo": a.debits_posted,
+                 "a_cp": a.credits_pending, "a_cpo": a.credits_posted}
+                for a in outcome.accounts.values()
             ],
         )
+    if event is not None:
+        outbox.publish(uow, *event)
 
 
-def _event(connection: Connection, outcome) -> dict:  # type: ignore[no-untyped-def]
+def _row(t: StoredTransfer) -> dict:
+    return {
+        "id": t.id,
+        "debit_account_id": t.debit_account_id,
+        "credit_account_id": t.credit_account_id,
+        "amount": t.amount,
+        "ledger": t.ledger,
+        "code": t.code,
+        "flags": int(t.flags),
+        "pending_id": t.pending_id,
+        "timeout_seconds": t.timeout_seconds,
+        "user_data": t.user_data,
+        "timestamp": t.timestamp,
+        "status": t.status.value if t.status else None,
+        "expires_at": t.expires_at,
+        "resolved_at": t.resolved_at,
+    }
+
+
+def _event(connection: Connection, outcome: BatchOutcome) -> dict:
     scales = {code: ledger.scale for code, ledger in ledgers_of(connection).items()}
     return {
         "transfers": [transfer_json(t, scales[t.ledger]) for t in outcome.created],
@@ -345,7 +375,7 @@ def transfer_json(t: StoredTransfer, scale: int) -> dict:
 
 
 def get_transfers(connection: Connection, ids: Iterable[str]) -> dict[str, StoredTransfer]:
-    return _stored_transfers(connection, set(ids))
+    return _select_transfers(connection, set(ids))
 
 
 def account_history(
