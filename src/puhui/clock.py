@@ -48,6 +48,8 @@ class ManualClock:
             return self._now
 
     def set(self, when: dt.datetime) -> None:
+        if when.tzinfo is None:
+            raise ValueError("ManualClock needs an aware datetime")
         with self._lock:
             if when.astimezone(UTC) < self._now:
                 raise ValueError("the clock never moves backwards")

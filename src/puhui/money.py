@@ -7,8 +7,9 @@ silently. Floats are refused everywhere.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Union
 
 from puhui.errors import InvalidInput
@@ -44,6 +45,9 @@ def scale_of(currency: str) -> int:
         raise UnknownCurrency(f"unknown currency {currency!r}") from None
 
 
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
 def to_decimal(value: Amountish) -> Decimal:
     """A `Decimal` from a string, int or Decimal; floats and non-finite values are refused."""
     if isinstance(value, bool) or isinstance(value, float):
@@ -53,10 +57,10 @@ def to_decimal(value: Amountish) -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise InvalidAmount(f"{value!r} is not a decimal amount") from None
+        text = value.strip()
+        if not _DECIMAL.match(text):
+            raise InvalidAmount(f"{value!r} is not a decimal amount")
+        result = Decimal(text)
     else:
         raise InvalidAmount(f"amount must be a decimal string, not {type(value).__name__}")
     if not result.is_finite():
@@ -73,15 +77,29 @@ def round_half_up(amount: Decimal, scale: int) -> Decimal:
 
 
 def parse_minor(value: Amountish, scale: int) -> int:
-    """Exact minor units of `value` at `scale`; refuses over-precise or out-of-range values."""
+    """Exact minor units of `value` at `scale`; refuses over-precise or out-of-range values.
+
+    Works on the decimal digits themselves, never through a rounding context, so no input is
+    rounded silently and no huge exponent costs time.
+    """
     amount = to_decimal(value)
-    minor = amount.scaleb(scale)
-    if minor != minor.to_integral_value():
-        raise InvalidAmount(f"{value} has more than {scale} decimal places")
-    units = int(minor)
-    if abs(units) > MAX_MINOR:
+    if amount.is_zero():
+        return 0
+    if amount.adjusted() + scale > 18:
         raise InvalidAmount(f"{value} is out of range")
-    return units
+    sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)
+    shift = exponent + scale
+    coefficient = int("".join(map(str, digits)))
+    if shift >= 0:
+        units = coefficient * 10**shift
+    else:
+        units, rest = divmod(coefficient, 10**-shift)
+        if rest:
+            raise InvalidAmount(f"{value} has more than {scale} decimal places")
+    if units > MAX_MINOR:
+        raise InvalidAmount(f"{value} is out of range")
+    return -units if sign else units
 
 
 def format_minor(units: int, scale: int) -> str:
@@ -125,7 +143,15 @@ class Money:
 
     def to_minor(self) -> int:
         """Minor units after half-up rounding to the currency's unit."""
-        return int(round_half_up(self.amount, self.scale).scaleb(self.scale))
+        if self.amount.is_zero():
+            return 0
+        if self.amount.adjusted() > 4000:
+            raise InvalidAmount(f"{self.amount} is out of range")
+        with localcontext() as context:
+            context.prec = max(28, self.amount.adjusted() + self.scale + 2)
+            sign, digits, exponent = round_half_up(self.amount, self.scale).as_tuple()
+        units = int("".join(map(str, digits))) * 10 ** (int(exponent) + self.scale)
+        return -units if sign else units
 
     def _same(self, other: "Money") -> None:
         if not isinstance(other, Money):
@@ -162,13 +188,20 @@ class Money:
 
     def __str__(self) -> str:
         """The decimal string at the currency's scale, as in JSON (`"12.34"`)."""
-        return str(self.rounded().amount)
+        return format_minor(self.to_minor(), self.scale)
 
     def allocate(self, weights: list[int]) -> list["Money"]:
-        """Split into parts by integer weights, half-up to the fen, the residue on the last part."""
-        if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
-            raise InvalidAmount("weights must be non-negative and not all zero")
-        total = self.to_minor()
-        parts = [int(round_half_up(Decimal(total * w) / sum(weights), 0)) for w in weights]
-        parts[-1] += total - sum(parts)
+        """Split by integer weights: each part rounded down to the fen, the residue on the last part.
+
+        Rounding down keeps every part of a positive amount non-negative; the residue (less than
+        one fen per part) goes to the last part, as the design's rounding rule says.
+        """
+        if not weights or any(isinstance(w, bool) or not isinstance(w, int) or w < 0 for w in weights):
+            raise InvalidAmount("weights must be non-negative integers")
+        if sum(weights) == 0:
+            raise InvalidAmount("weights must not all be zero")
+        total, whole = self.to_minor(), sum(weights)
+        sign = -1 if total < 0 else 1
+        parts = [sign * (abs(total) * w // whole) for w in weights[:-1]]
+        parts.append(total - sum(parts))
         return [Money.of_minor(p, self.currency) for p in parts]
