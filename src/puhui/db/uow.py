@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from puhui.db.engine import is_postgres
 
@@ -39,16 +39,23 @@ class RetryableConflict(Exception):
     """Raised inside a unit of work to ask `transaction` to run it again (e.g. a duplicate key race)."""
 
 
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a driver error, raised bare (psycopg pipelines) or wrapped by SQLAlchemy."""
+    return getattr(error, "sqlstate", None) or getattr(getattr(error, "orig", None), "sqlstate", None)
+
+
 def is_retryable(error: BaseException) -> bool:
     if isinstance(error, RetryableConflict):
         return True
-    if isinstance(error, DBAPIError):
-        sqlstate = getattr(error.orig, "sqlstate", None)
-        if sqlstate in RETRYABLE_SQLSTATES:
-            return True
-        if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
-            return True
-    return False
+    if _sqlstate(error) in RETRYABLE_SQLSTATES:
+        return True
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    if _sqlstate(error) == "23505":
+        return True
+    return isinstance(error, IntegrityError) and "UNIQUE constraint failed" in str(error.orig)
 
 
 @contextlib.contextmanager
@@ -77,16 +84,9 @@ def transaction(engine: Engine, work: Callable[[UnitOfWork], T], *, unique_race_
         try:
             with unit_of_work(engine) as uow:
                 return work(uow)
-        except (DBAPIError, RetryableConflict) as error:
-            retry = is_retryable(error) or (
-                unique_race_retries and isinstance(error, IntegrityError) and _is_unique_violation(error)
-            )
+        except Exception as error:  # noqa: BLE001 - re-raised unless it is a known transient conflict
+            retry = is_retryable(error) or (unique_race_retries and is_unique_violation(error))
             if not retry or attempt == MAX_ATTEMPTS:
                 raise
-            time.sleep(random.uniform(0, 0.002 * 2**min(attempt, 6)))
+            time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
     raise AssertionError("unreachable")
-
-
-def _is_unique_violation(error: IntegrityError) -> bool:
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    return sqlstate == "23505" or "UNIQUE constraint failed" in str(error.orig)

@@ -10,10 +10,14 @@ import enum
 import re
 from dataclasses import dataclass
 
+import datetime as dt
+from typing import Protocol
+
 from stdnum import luhn
-from stdnum.cn import ric
+from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
+from puhui import clock
 from puhui.errors import InvalidInput
 
 
@@ -37,8 +41,35 @@ class InvalidName(InvalidInput):
     title = "Name is not valid"
 
 
+class InvalidAddress(InvalidInput):
+    code = "invalid_address"
+    title = "Address is not valid"
+
+
+class WeakPassword(InvalidInput):
+    code = "weak_password"
+    title = "Password does not meet the policy"
+
+
+class InvalidCreditCode(InvalidInput):
+    code = "invalid_credit_code"
+    title = "Unified social credit code is not valid (GB 32100)"
+
+
+class InvalidBankAccount(InvalidInput):
+    code = "invalid_bank_account"
+    title = "Bank account number is not valid"
+
+
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 CARD = re.compile(r"^[0-9]{12,19}$")
+BANK_ACCOUNT = re.compile(r"^[0-9]{8,32}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+EARLIEST_BIRTH = dt.date(1880, 1, 1)
+
+
+def _printable(value: str) -> bool:
+    return value.isprintable()
 
 
 def normalize_id_number(value: str) -> str:
@@ -47,9 +78,14 @@ def normalize_id_number(value: str) -> str:
     if len(number) != 18:
         raise InvalidIdNumber("a resident ID number has 18 characters")
     try:
-        return ric.validate(number)
+        number = ric.validate(number)
     except ValidationError as error:
+        # The message names the failed check (length, checksum, birth date or place), never the value.
         raise InvalidIdNumber(f"{error.message}") from None
+    born = ric.get_birth_date(number)
+    if not EARLIEST_BIRTH <= born <= clock.business_date():
+        raise InvalidIdNumber("the birth date in the number is not plausible")
+    return number
 
 
 def normalize_phone(value: str) -> str:
@@ -72,10 +108,46 @@ def normalize_card_number(value: str) -> str:
 
 
 def normalize_name(value: str) -> str:
+    """A person's name (姓名) as on the ID card: 1-64 printable characters, no digits."""
     name = " ".join(value.split())
-    if not 1 <= len(name) <= 64 or any(ch.isdigit() for ch in name):
-        raise InvalidName("a name has 1-64 characters and no digits")
+    if not 1 <= len(name) <= 64 or any(ch.isdigit() for ch in name) or not _printable(name):
+        raise InvalidName("a name has 1-64 printable characters and no digits")
     return name
+
+
+def normalize_address(value: str) -> str:
+    """A postal address (地址): 1-200 printable characters."""
+    address = " ".join(value.split())
+    if not 1 <= len(address) <= 200 or not _printable(address):
+        raise InvalidAddress("an address has 1-200 printable characters")
+    return address
+
+
+def check_password(value: str) -> str:
+    """The password policy: 8-128 characters, not all digits (a phone or birthday is not a password)."""
+    if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
+        raise WeakPassword(f"a password has {PASSWORD_MIN}-{PASSWORD_MAX} characters")
+    if value.isdigit():
+        raise WeakPassword("a password must not be only digits")
+    return value
+
+
+def normalize_credit_code(value: str) -> str:
+    """A unified social credit code (统一社会信用代码, GB 32100): 18 characters with a check character."""
+    code = value.strip().upper()
+    try:
+        return uscc.validate(code)
+    except ValidationError as error:
+        raise InvalidCreditCode(f"{error.message}") from None
+
+
+def normalize_bank_account(value: str) -> str:
+    """A settlement bank account number (结算账号): 8-32 digits. Corporate accounts carry no Luhn
+    digit, so only the shape is checked; a card number (12-19 digits) must pass Luhn."""
+    account = re.sub(r"[\s-]", "", value)
+    if not BANK_ACCOUNT.match(account):
+        raise InvalidBankAccount("expected 8-32 digits")
+    return account
 
 
 # -- masking ----------------------------------------------------------------------------------
@@ -104,7 +176,15 @@ def mask_name(name: str) -> str:
 
 
 def mask_address(address: str) -> str:
+    """Keep the first 6 characters (province and city) and hide the rest."""
     return address[:6] + "****" if len(address) > 6 else "****"
+
+
+def mask_bank_account(account: str) -> str:
+    """A bank account keeps its last 4 digits (and a card its BIN)."""
+    if CARD.match(account) and luhn.is_valid(account):
+        return mask_card_number(account)
+    return "*" * (len(account) - 4) + account[-4:]
 
 
 MASKS = {
@@ -113,6 +193,7 @@ MASKS = {
     "phone": mask_phone,
     "card_number": mask_card_number,
     "address": mask_address,
+    "settlement_account": mask_bank_account,
 }
 
 
@@ -143,13 +224,54 @@ TIER_RULES = {
 }
 
 
-def tier_for(verifications: int) -> WalletTier:
-    """The highest class the number of independent verifications allows (I: 1, II: 3, III: 5)."""
-    best = WalletTier.I
+def tier_for(verifications: int) -> WalletTier | None:
+    """The highest class the number of independent verifications allows (I: 1, II: 3, III: 5);
+    None below one verification: an unverified customer has no payment account class yet."""
+    best = None
     for rule in TIER_RULES.values():
-        if verifications >= rule.verifications:
-            best = max(best, rule.tier)
+        if verifications >= rule.verifications and (best is None or rule.tier > best):
+            best = rule.tier
     return best
+
+
+def tier_name(tier: WalletTier | int | None) -> str | None:
+    return WalletTier(tier).name if tier is not None else None
+
+
+def parse_tier(name: str) -> WalletTier:
+    try:
+        return WalletTier[name]
+    except KeyError:
+        raise InvalidInput(f"tier must be one of {[t.name for t in WalletTier]}") from None
+
+
+class VerificationChannel(enum.StrEnum):
+    """Independent channels that confirm a customer's identity (外部验证渠道). Each counts once."""
+
+    public_security = "public_security"  # 公安部公民身份信息核查
+    bank_card = "bank_card"  # 银行卡(账户)验证
+    mobile_operator = "mobile_operator"  # 运营商实名验证
+    face = "face"  # 人脸识别 (liveness + photo match)
+    social_security = "social_security"  # 社保信息
+    tax = "tax"  # 税务信息
+    in_person = "in_person"  # 面对面核验 (柜面)
+
+
+class ConsentPurpose(enum.StrEnum):
+    """Purposes a customer consents to (个人信息处理目的)."""
+
+    payments = "payments"
+    credit_scoring = "credit_scoring"  # 信用评估
+    risk_control = "risk_control"  # 风险控制
+    marketing = "marketing"  # 营销
+    third_party_sharing = "third_party_sharing"  # 向第三方提供
+    biometrics = "biometrics"  # 生物识别 (sensitive)
+    cross_border = "cross_border"  # 跨境提供
+
+
+class CustomerStatus(enum.StrEnum):
+    active = "active"
+    closed = "closed"  # 已注销: personal fields erased, financial records kept
 
 
 # -- staff roles ------------------------------------------------------------------------------
@@ -168,3 +290,10 @@ class Role(enum.StrEnum):
 STAFF_ROLES = {Role.operator, Role.risk_officer, Role.regulator, Role.admin}
 # Roles that may see personal information in clear (each access is written to the access log).
 CLEAR_PII_ROLES = {Role.admin, Role.risk_officer}
+
+
+class Actor(Protocol):
+    """Whoever performs an operation (the API's `Principal` is one)."""
+
+    id: str
+    role: str

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -35,7 +36,7 @@ def generate_key() -> str:
     return base64.urlsafe_b64encode(AESGCM.generate_key(bit_length=256)).decode()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Vault:
     """`keys` maps key id -> 32-byte key; `active` seals, all of them open. `index_key` keys the
     blind index and does not rotate with the data keys (re-indexing is its own operation)."""
@@ -54,11 +55,18 @@ class Vault:
             key = _decode_key(encoded)
             if not kid.isalnum():
                 raise VaultError("each PII key is '<alphanumeric id>:<base64 of 32 bytes>'")
+            if kid in keys:
+                raise VaultError(f"PII key id {kid!r} is listed twice")
             keys[kid] = key
             order.append(kid)
-        if not order or not index_key:
+        if not order:
             raise VaultNotConfigured()
+        if not index_key:
+            raise VaultNotConfigured("No blind-index key is configured (PUHUI_PII_INDEX_KEY)")
         return cls(keys, order[0], _decode_key(index_key))
+
+    def __repr__(self) -> str:  # never print key material (tracebacks, logs)
+        return f"Vault(active={self.active!r}, keys={sorted(self.keys)!r})"
 
     def seal(self, clear: str, *, field: str, owner: str) -> str:
         nonce = os.urandom(12)
@@ -76,19 +84,36 @@ class Vault:
             raise VaultError(f"the sealed {field} does not open") from None
 
     def key_id(self, sealed: str) -> str:
-        return sealed.split(".", 2)[1]
+        parts = sealed.split(".", 2)
+        if len(parts) != 3:
+            raise VaultError("not a sealed value")
+        return parts[1]
 
     def needs_rotation(self, sealed: str) -> bool:
         return self.key_id(sealed) != self.active
+
+    def reseal(self, sealed: str, *, field: str, owner: str) -> str:
+        """The same clear value sealed under the active key (key rotation)."""
+        if not self.needs_rotation(sealed):
+            return sealed
+        return self.seal(self.open(sealed, field=field, owner=owner), field=field, owner=owner)
 
     def blind_index(self, value: str, *, field: str) -> str:
         """A keyed hash for equality lookups (log in by phone, one person one customer)."""
         return hmac.new(self.index_key, f"{field}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
+@lru_cache(maxsize=8)
+def vault_from_config(spec: str, index_key: str) -> Vault:
+    """The vault for a key spec, built once (keys are decoded and checked on first use)."""
+    if not spec.strip():
+        raise VaultNotConfigured()
+    return Vault.from_config(spec, index_key)
+
+
 def _decode_key(encoded: str) -> bytes:
     try:
-        key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        key = base64.urlsafe_b64decode(encoded.strip() + "=" * (-len(encoded.strip()) % 4))
     except ValueError:
         raise VaultError("a PII key must be base64") from None
     if len(key) != 32:

@@ -218,6 +218,11 @@ def _load_for_batch(
         named |= {a for p in stored.values() for a in (p.debit_account_id, p.credit_account_id)}
         return stored, _lock_accounts(uow, named)
     driver = _driver(uow)
+    if pending_ids:
+        # A hold's accounts never change, so an unlocked read is enough to know what to lock:
+        # then every account is locked in one sorted statement and lock order stays global.
+        holds = pg.read_transfers(driver, pending_ids)
+        named |= {a for p in holds.values() for a in (p.debit_account_id, p.credit_account_id)}
     locked, stored = pg.lock_then_read(driver, named, wanted)
     while pending_ids:
         missing = {

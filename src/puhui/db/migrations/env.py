@@ -6,6 +6,8 @@ from alembic import context
 from puhui.db.engine import create_engine_from_url
 from puhui.db.tables import metadata
 
+import puhui.identity.tables  # noqa: F401,E402 - registers the identity tables on `metadata`
+
 config = context.config
 
 

@@ -1,0 +1,106 @@
+"""Payment values and rules (no I/O): merchant fees, refund limits, QR codes and their limits.
+
+QR limits follow the 2017 barcode payment rules (条码支付业务规范, 银发〔2017〕296号): a payer may
+pay at most 500 CNY a day by static QR codes; by dynamic QR codes 1,000 CNY a day with fewer than
+two verification factors, 5,000 CNY with two or more, and by agreement with a digital
+certificate or electronic signature plus two factors.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from puhui.errors import Conflict, InvalidInput
+
+BASIS_POINTS = 10_000
+
+
+class RefundExceedsPayment(InvalidInput):
+    code = "refund_exceeds_payment"
+    title = "Refund is larger than what remains refundable"
+
+
+class QrExpired(Conflict):
+    code = "qr_code_expired"
+    title = "The QR code has expired"
+
+
+class LimitExceeded(Conflict):
+    code = "limit_exceeded"
+    title = "The payment exceeds a limit"
+
+
+class QrKind(enum.StrEnum):
+    static = "static"  # 静态码: printed per merchant, payer enters the amount
+    dynamic = "dynamic"  # 动态码: per order, amount fixed, expires
+
+
+class VerificationStrength(enum.StrEnum):
+    """How the payer confirmed a dynamic-QR payment (交易验证方式)."""
+
+    certificate = "certificate"  # digital certificate or e-signature plus two factors (A)
+    two_factors = "two_factors"  # two or more independent factors, e.g. password + device (B)
+    one_factor = "one_factor"  # fewer than two factors (C/D)
+
+
+STATIC_QR_DAILY_LIMIT = 500_00
+DYNAMIC_QR_DAILY_LIMITS: dict[VerificationStrength, int | None] = {
+    VerificationStrength.certificate: None,  # by agreement with the customer
+    VerificationStrength.two_factors: 5_000_00,
+    VerificationStrength.one_factor: 1_000_00,
+}
+
+
+def qr_daily_limit(kind: QrKind, strength: VerificationStrength) -> int | None:
+    """The payer's daily limit in fen for this kind of QR payment (None: by agreement)."""
+    if kind == QrKind.static:
+        return STATIC_QR_DAILY_LIMIT
+    return DYNAMIC_QR_DAILY_LIMITS[strength]
+
+
+def qr_limit_bucket(kind: QrKind, strength: VerificationStrength) -> str:
+    """Payments that count against the same daily limit share a bucket."""
+    return "qr_static" if kind == QrKind.static else f"qr_dynamic_{strength.value}"
+
+
+def merchant_fee(amount: int, rate_bp: int) -> int:
+    """The merchant discount fee (商户手续费) in fen: amount × rate, half-up to the fen."""
+    if amount < 0 or not 0 <= rate_bp <= BASIS_POINTS:
+        raise InvalidInput("fee needs a non-negative amount and a rate between 0 and 10,000 bp")
+    return int((Decimal(amount) * rate_bp / BASIS_POINTS).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class PaymentTotals:
+    """What a payment has become after its refunds (fen)."""
+
+    amount: int
+    fee: int
+    refunded: int = 0
+    fee_refunded: int = 0
+
+    @property
+    def refundable(self) -> int:
+        return self.amount - self.refunded
+
+
+def refund_split(totals: PaymentTotals, refund: int) -> tuple[int, int]:
+    """(amount, fee returned to the merchant) for a refund; the fee goes back pro rata.
+
+    The fee returned so far always equals the fee on the refunded total, half-up, so a payment
+    refunded in parts returns exactly its whole fee by the last part — the residue never strays.
+    """
+    if refund <= 0:
+        raise InvalidInput("a refund must be greater than zero")
+    if refund > totals.refundable:
+        raise RefundExceedsPayment(f"at most {totals.refundable} fen can still be refunded")
+    refunded_after = totals.refunded + refund
+    if refunded_after == totals.amount:
+        fee_after = totals.fee
+    else:
+        fee_after = int(
+            (Decimal(totals.fee) * refunded_after / totals.amount).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        )
+    return refund, fee_after - totals.fee_refunded

@@ -1,0 +1,180 @@
+"""How the sandbox bank misbehaves: a seeded `FaultPlan` and the special test cards.
+
+Each order's behaviour is an `OrderScript`, either given explicitly for its order id or drawn
+from the plan's probabilities with a random generator seeded by `(seed, order id)`, so an order
+behaves the same however many other orders came before it, and a run is reproducible.
+
+- processing: time from acceptance to settlement (the order's final state at the bank)
+- notify_delay: time from settlement to the first push of the notification (hours when "late")
+- copies: how many times the notification is pushed (0: lost, only a query finds the outcome;
+  2 or more: duplicates, `duplicate_gap` apart). Each copy is retried with back-off until the
+  platform's callback answers 2xx.
+- decline: the bank refuses the order whatever the balances (`FailureReason.declined`)
+- ack_lost: the first `submit` records the order but raises `ChannelUnavailable`, as when the
+  acceptance times out on the way back; submitting the same order again returns its acknowledgement.
+
+Test cards fail deterministically: `CARD_EMPTY` has no money (top-ups fail `insufficient_funds`),
+`CARD_FROZEN` is frozen (everything fails `card_frozen`), `CARD_LOW` holds 100.00 CNY.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+from puhui.errors import InvalidInput
+
+CARD_RICH = "6222020000000000018"  # 1,000,000.00 CNY
+CARD_LOW = "6222020000000000026"  # 100.00 CNY
+CARD_EMPTY = "6222020000000000034"  # 0.00 CNY: every top-up fails insufficient_funds
+CARD_FROZEN = "6222020000000000042"  # frozen: every order fails card_frozen
+CARD_MERCHANT = "6222020000000000059"  # 0.00 CNY, receives payouts
+
+TEST_CARDS: dict[str, tuple[int, bool]] = {  # card → (balance in fen, frozen)
+    CARD_RICH: (1_000_000_00, False),
+    CARD_LOW: (100_00, False),
+    CARD_EMPTY: (0, False),
+    CARD_FROZEN: (500_00, True),
+    CARD_MERCHANT: (0, False),
+}
+
+# Back-off between delivery attempts of one notification copy (as WeChat Pay documents for its
+# callbacks: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h); after the last, the bank gives up.
+RETRY_SCHEDULE: tuple[dt.timedelta, ...] = tuple(
+    dt.timedelta(seconds=s)
+    for s in (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600)
+)
+
+Span = tuple[dt.timedelta, dt.timedelta]
+
+
+class InvalidFaultPlan(InvalidInput):
+    code = "invalid_fault_plan"
+    title = "The sandbox fault plan is not valid"
+
+
+@dataclass(frozen=True)
+class OrderScript:
+    processing: dt.timedelta = dt.timedelta(seconds=2)
+    notify_delay: dt.timedelta = dt.timedelta(seconds=1)
+    copies: int = 1
+    duplicate_gap: dt.timedelta = dt.timedelta(seconds=30)
+    decline: bool = False
+    ack_lost: bool = False
+
+    def __post_init__(self) -> None:
+        zero = dt.timedelta(0)
+        if min(self.processing, self.notify_delay, self.duplicate_gap) < zero:
+            raise InvalidFaultPlan("script durations must not be negative")
+        if isinstance(self.copies, bool) or not isinstance(self.copies, int) or not 0 <= self.copies <= 10:
+            raise InvalidFaultPlan("copies must be an integer from 0 to 10")
+
+    @property
+    def lost(self) -> bool:
+        return self.copies == 0
+
+    def to_json(self) -> dict[str, Any]:
+        document = asdict(self)
+        for name in ("processing", "notify_delay", "duplicate_gap"):
+            document[name] = _micros(document[name])
+        return document
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> "OrderScript":
+        values = dict(document)
+        for name in ("processing", "notify_delay", "duplicate_gap"):
+            values[name] = dt.timedelta(microseconds=values[name])
+        return cls(**values)
+
+
+def _micros(delta: dt.timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _span(a: float, b: float) -> Span:
+    return dt.timedelta(seconds=a), dt.timedelta(seconds=b)
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    seed: int = 0
+    p_decline: float = 0.0
+    p_late: float = 0.0
+    p_lost: float = 0.0
+    p_duplicate: float = 0.0
+    p_ack_lost: float = 0.0
+    processing: Span = _span(1, 30)
+    notify_delay: Span = _span(0, 5)
+    late_delay: Span = _span(3600, 6 * 3600)
+    duplicate_gap: Span = _span(1, 600)
+    max_copies: int = 3
+    scripts: Mapping[str, OrderScript] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("p_decline", "p_late", "p_lost", "p_duplicate", "p_ack_lost"):
+            p = getattr(self, name)
+            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+                raise InvalidFaultPlan(f"{name} must be a probability between 0 and 1")
+        for name in ("processing", "notify_delay", "late_delay", "duplicate_gap"):
+            low, high = getattr(self, name)
+            if not dt.timedelta(0) <= low <= high:
+                raise InvalidFaultPlan(f"{name} must be a span 0 <= low <= high")
+        if not 2 <= self.max_copies <= 10:
+            raise InvalidFaultPlan("max_copies must be from 2 to 10")
+        object.__setattr__(self, "scripts", dict(self.scripts))
+
+    @classmethod
+    def reliable(cls, seed: int = 0) -> "FaultPlan":
+        """Every notification arrives once, within seconds."""
+        return cls(seed=seed)
+
+    @classmethod
+    def chaotic(cls, seed: int = 0) -> "FaultPlan":
+        """A bad day at the bank: declines, late, lost and duplicated notifications, lost acknowledgements."""
+        return cls(seed=seed, p_decline=0.1, p_late=0.2, p_lost=0.15, p_duplicate=0.3, p_ack_lost=0.1)
+
+    def with_script(self, order_id: str, script: OrderScript) -> "FaultPlan":
+        return FaultPlan(**{**self._fields(), "scripts": {**self.scripts, order_id: script}})
+
+    def script_for(self, order_id: str) -> OrderScript:
+        if order_id in self.scripts:
+            return self.scripts[order_id]
+        rng = random.Random(f"{self.seed}:{order_id}")
+        # Always draw every value in the same order, so one probability never shifts another's draws.
+        decline = rng.random() < self.p_decline
+        late = rng.random() < self.p_late
+        lost = rng.random() < self.p_lost
+        duplicate = rng.random() < self.p_duplicate
+        ack_lost = rng.random() < self.p_ack_lost
+        processing = _draw(rng, self.processing)
+        delay = _draw(rng, self.late_delay) if late else _draw(rng, self.notify_delay)
+        gap = _draw(rng, self.duplicate_gap)
+        extra = rng.randint(2, self.max_copies)
+        copies = 0 if lost else (extra if duplicate else 1)
+        return OrderScript(processing, delay, copies, gap, decline, ack_lost)
+
+    def _fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def to_json(self) -> dict[str, Any]:
+        document = self._fields()
+        for name in ("processing", "notify_delay", "late_delay", "duplicate_gap"):
+            document[name] = [_micros(d) for d in document[name]]
+        document["scripts"] = {k: v.to_json() for k, v in self.scripts.items()}
+        return document
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> "FaultPlan":
+        values = dict(document)
+        for name in ("processing", "notify_delay", "late_delay", "duplicate_gap"):
+            low, high = values[name]
+            values[name] = (dt.timedelta(microseconds=low), dt.timedelta(microseconds=high))
+        values["scripts"] = {k: OrderScript.from_json(v) for k, v in values["scripts"].items()}
+        return cls(**values)
+
+
+def _draw(rng: random.Random, span: Span) -> dt.timedelta:
+    low, high = (_micros(d) // 1000 for d in span)
+    return dt.timedelta(milliseconds=rng.randint(low, high))
