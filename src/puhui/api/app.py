@@ -21,6 +21,7 @@ from puhui.api.deps import Principal, get_engine, require_admin
 from puhui.db import reading, transaction
 from puhui.errors import PuhuiError
 from puhui.events.outbox import read_events
+from puhui.identity import api as identity_api
 from puhui.ledger import api as ledger_api
 from puhui.ledger.service import expire_pending
 from puhui.settings import Settings
@@ -52,6 +53,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)  # type: ignore[arg-type]
     app.include_router(ledger_api.router)
+    app.include_router(identity_api.router)
 
     @app.get("/health", tags=["operations"])
     async def health(engine: Annotated[Engine, Depends(get_engine)]) -> dict:

@@ -1,15 +1,27 @@
-"""Dependencies injected into routers: the engine, settings and the authenticated principal."""
+"""Dependencies injected into routers: the engine, settings and the authenticated principal.
+
+One `Authorization: Bearer <token>` header, four kinds of token:
+- `PUHUI_ADMIN_TOKEN` (the operator's bootstrap token)      -> Principal("admin", "admin")
+- a customer session token (JWT from POST /v1/customers/login) -> Principal(<customer id>, "customer")
+- a merchant or partner API key (`puhui_mk_…`, `puhui_pk_…`)   -> Principal(<merchant/partner id>, role)
+- a staff token (`puhui_st_…`)                                 -> Principal(<staff id>, <staff role>)
+"""
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import Callable
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
+from puhui.db import reading
 from puhui.errors import Forbidden, Unauthorized
+from puhui.identity import auth
+from puhui.identity.customers import is_active
+from puhui.identity.models import STAFF_ROLES
 from puhui.settings import Settings
 
 bearer = HTTPBearer(auto_error=False)
@@ -17,10 +29,17 @@ bearer = HTTPBearer(auto_error=False)
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a staff member (by role), later also customers, merchants and partners."""
+    """Who is calling: a customer, a merchant, a partner or a staff member (by role)."""
 
     id: str
     role: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+ANONYMOUS = Principal(id="anonymous", role="anonymous")
 
 
 def get_engine(request: Request) -> Engine:
@@ -36,10 +55,56 @@ def authenticate(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send Authorization: Bearer <token>")
-    admin_token = request.app.state.settings.admin_token
-    if admin_token and hmac.compare_digest(credentials.credentials.encode(), admin_token.encode()):
+    token = credentials.credentials
+    settings: Settings = request.app.state.settings
+    admin_token = settings.admin_token
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(id="admin", role="admin")
-    raise Unauthorized("the token is not valid")
+    principal = _resolve(request.app.state.engine, settings, token)
+    if principal is None:
+        raise Unauthorized("the token is not valid")
+    return principal
+
+
+def _resolve(engine: Engine, settings: Settings, token: str) -> Principal | None:
+    if auth.looks_like_credential(token):
+        with reading(engine) as connection:
+            found = auth.read_credential(connection, token)
+        return Principal(*found) if found else None
+    if auth.looks_like_jwt(token):
+        found = auth.read_session(settings.jwt_secret, token)  # TokenExpired (401) once past exp
+        if found is None:
+            return None
+        with reading(engine) as connection:
+            return Principal(*found) if is_active(connection, found[0]) else None
+    return None
+
+
+def optional_principal(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> Principal:
+    """The caller, or `ANONYMOUS` when no credentials are sent (a bad token is still a 401)."""
+    if credentials is None:
+        return ANONYMOUS
+    return authenticate(request, credentials)
+
+
+def require_roles(*roles: str) -> Callable[..., Principal]:
+    """A dependency admitting only callers whose role is one of `roles` (401 without credentials)."""
+    allowed = frozenset(str(r) for r in roles)
+
+    def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(f"this call is for {', '.join(sorted(allowed))}")
+        return principal
+
+    return dependency
+
+
+def require_staff(principal: Principal = Depends(authenticate)) -> Principal:
+    if not principal.is_staff:
+        raise Forbidden("this call is for staff")
+    return principal
 
 
 def require_admin(principal: Principal = Depends(authenticate)) -> Principal:

@@ -50,17 +50,16 @@ def assign_positions(uow: UnitOfWork, limit: int = 10_000) -> int:
     result = uow.execute(
         text(
             """
-            WITH todo AS (
-                SELECT seq, row_number() OVER (ORDER BY seq) AS rn
-                FROM outbox WHERE position IS NULL ORDER BY seq LIMIT :limit
-            ), base AS (SELECT coalesce(max(position), 0) AS top FROM outbox)
-            UPDATE outbox SET position = (SELECT top FROM base) + todo.rn
-            FROM todo WHERE outbox.seq = todo.seq
+            UPDATE outbox SET position = base.top + todo.rn
+            FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rn
+                  FROM outbox WHERE position IS NULL ORDER BY seq LIMIT :limit) AS todo,
+                 (SELECT coalesce(max(position), 0) AS top FROM outbox) AS base
+            WHERE outbox.seq = todo.seq
             """
         ),
         {"limit": limit},
     )
-    return result.rowcount or 0
+    return result.rowcount
 
 
 def read_events(engine: Engine, after: int = 0, limit: int = 1000, topic: str | None = None) -> list[Event]:

@@ -8,7 +8,7 @@ moves only by `upgrade_tier`, an operation of its own with its own record in `ti
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, distinct, select, update
+from sqlalchemy import Connection, select, update
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -33,9 +33,9 @@ def tier_of(connection: Connection, customer_id: str) -> WalletTier | None:
 
 def passed_channels(connection: Connection, customer_id: str) -> set[str]:
     rows = connection.execute(
-        select(distinct(verifications.c.channel)).where(
-            verifications.c.customer_id == customer_id, verifications.c.passed.is_(True)
-        )
+        select(verifications.c.channel)
+        .where(verifications.c.customer_id == customer_id, verifications.c.passed == True)  # noqa: E712
+        .distinct()
     )
     return {r[0] for r in rows}
 

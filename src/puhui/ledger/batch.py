@@ -209,7 +209,7 @@ def _move(batch: _Batch, t: Transfer) -> TransferResult:
     if t.amount < 0:
         return R.amount_must_not_be_negative
     if t.amount > AMOUNT_MAX:
-        return R.overflows_debits_posted
+        return R.overflows_debits_pending if F.pending in t.flags else R.overflows_debits_posted
     if not t.ledger:
         return R.ledger_must_not_be_empty
     if not t.code:

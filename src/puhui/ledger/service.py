@@ -87,7 +87,7 @@ def create_account(
     id: str | None = None,
 ) -> tuple[AccountResult, Account]:
     """Open an account (开户). Creating the same id again with the same fields is `exists`."""
-    account_id = id or uuid.uuid4().hex
+    account_id = uuid.uuid4().hex if id is None else id
     if not check_id(account_id):
         raise InvalidAccount(f"account id {account_id!r} must be 1-64 characters of A-Z a-z 0-9 . _ : -")
     if owner_id is not None and not check_id(owner_id):

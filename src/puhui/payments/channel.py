@@ -11,13 +11,8 @@ business day (see `puhui.payments.bank_statement`).
 - `credit_card` order (withdrawal, merchant settlement payout): the bank debits the reserve account
   and pays out to the card.
 
-Notifications are signed with HMAC-SHA256 over their exact body, which is the canonical JSON
-serialization of the notification (sorted keys, no spaces, UTF-8). The body carries the moment
-it was sent (`notified_at`) and a random `nonce`: `verify_notification` refuses a forged or
-tampered notification (`ForgedNotification`), one sent outside the time window
-(`StaleNotification`) and, given a `NonceCache`, one seen before (`ReplayedNotification`).
-A gateway re-sending a notification (a retry, a duplicate) signs it afresh with a new nonce, so
-duplicates pass verification: the platform de-duplicates by order id, never by nonce.
+Notifications are signed with HMAC-SHA256 over their canonical body; signing and verification
+(forged, stale and replayed notifications refused) live in `puhui.payments.channel_signing`.
 
 Amounts are integer fen inside, decimal strings (`"12.34"`) on the wire; times are aware UTC.
 Card numbers never appear in reprs: they are masked (`6222********0017`).
@@ -27,19 +22,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
-import hmac
 import json
 import re
-import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 from stdnum import luhn
 
 from puhui import clock
-from puhui.errors import Conflict, InvalidInput, NotFound, PuhuiError, Unauthorized
-from puhui.money import InvalidAmount, format_minor, parse_minor
+from puhui.errors import Conflict, InvalidInput, NotFound, PuhuiError
+from puhui.money import format_minor
 
 CURRENCY = "CNY"
 SCALE = 2
@@ -49,10 +41,6 @@ CARD_NUMBER = re.compile(r"^[0-9]{12,19}$")
 CARD_TOKEN = re.compile(r"^tok_[A-Za-z0-9_\-]{4,64}$")
 MAX_AMOUNT = 10**15  # fen; far above any real order, keeps arithmetic honest
 
-DEFAULT_MAX_AGE = dt.timedelta(minutes=5)
-DEFAULT_MAX_SKEW = dt.timedelta(minutes=1)
-MIN_KEY_BYTES = 16
-SIGNATURE_VERSION = "v1"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,26 +75,6 @@ class ChannelUnavailable(BankChannelError):
     code = "bank_channel_unavailable"
     status = 503
     title = "The bank channel did not answer; the order may or may not have been accepted"
-
-
-class WeakSigningKey(BankChannelError, InvalidInput):
-    code = "weak_signing_key"
-    title = f"A notification signing key needs at least {MIN_KEY_BYTES} bytes"
-
-
-class ForgedNotification(BankChannelError, Unauthorized):
-    code = "forged_notification"
-    title = "The notification's signature does not verify"
-
-
-class StaleNotification(BankChannelError, Unauthorized):
-    code = "stale_notification"
-    title = "The notification was sent outside the accepted time window"
-
-
-class ReplayedNotification(StaleNotification):
-    code = "replayed_notification"
-    title = "The notification was received before (same nonce)"
 
 
 class MalformedNotification(BankChannelError, InvalidInput):
@@ -307,152 +275,3 @@ class BankChannel(Protocol):
     def statement(self, business_date: dt.date) -> str:
         """The statement file (CSV) of the reserve account for a business date that has ended."""
         ...
-
-
-# ---------------------------------------------------------------------------------------------
-# Signing and verification
-
-Keyring = bytes | str | Mapping[str, bytes | str]
-
-
-def _key_bytes(key: bytes | str) -> bytes:
-    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-    if len(raw) < MIN_KEY_BYTES:
-        raise WeakSigningKey(f"the key has {len(raw)} bytes")
-    return raw
-
-
-def _mac(key: bytes, body: bytes) -> str:
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
-
-
-def sign(body: bytes, key: bytes | str, key_id: str = "k1") -> str:
-    """The signature header for a body: `kid=<key id>,v1=<hex HMAC-SHA256 of the body>`."""
-    if not re.match(r"^[A-Za-z0-9_\-]{1,32}$", key_id):
-        raise InvalidInput("a key id is 1-32 characters of A-Z a-z 0-9 _ -")
-    return f"kid={key_id},{SIGNATURE_VERSION}={_mac(_key_bytes(key), body)}"
-
-
-def sign_notification(notification: BankNotification, key: bytes | str, key_id: str = "k1") -> tuple[bytes, str]:
-    """(body, signature header) ready to post."""
-    body = notification.body()
-    return body, sign(body, key, key_id)
-
-
-_HEADER = re.compile(r"^kid=([A-Za-z0-9_\-]{1,32}),v1=([0-9a-f]{64})$")
-
-
-class NonceCache(Protocol):
-    def remember(self, nonce: str, until: dt.datetime, now: dt.datetime) -> bool:
-        """Record `nonce` until `until`; False if it was already recorded (a replay)."""
-        ...
-
-
-class MemoryNonceCache:
-    """Nonces seen within the window, in memory (one process); thread-safe."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, dt.datetime] = {}
-        self._lock = threading.Lock()
-
-    def remember(self, nonce: str, until: dt.datetime, now: dt.datetime) -> bool:
-        with self._lock:
-            for old in [n for n, expiry in self._seen.items() if expiry < now]:
-                del self._seen[old]
-            if nonce in self._seen:
-                return False
-            self._seen[nonce] = until
-            return True
-
-    def __len__(self) -> int:
-        return len(self._seen)
-
-
-def _select_key(keys: Keyring, key_id: str) -> bytes:
-    if isinstance(keys, (bytes, str)):
-        return _key_bytes(keys)
-    if key_id not in keys:
-        raise ForgedNotification(f"unknown signing key id {key_id!r}")
-    return _key_bytes(keys[key_id])
-
-
-def verify_notification(
-    raw_body: bytes,
-    signature_header: str,
-    key: Keyring,
-    now: dt.datetime | None = None,
-    *,
-    nonces: NonceCache | None = None,
-    max_age: dt.timedelta = DEFAULT_MAX_AGE,
-    max_skew: dt.timedelta = DEFAULT_MAX_SKEW,
-) -> BankNotification:
-    """The notification in `raw_body` if it is authentic, fresh and (given `nonces`) not a replay.
-
-    `key` is one key, or a mapping key id → key (rotation: keep the old key until its last
-    notification can no longer arrive). Order of checks: signature (constant-time), then
-    parsing, then the time window `[now - max_age, now + max_skew]`, then the nonce.
-    """
-    now = now or clock.now()
-    if not isinstance(raw_body, (bytes, bytearray)) or not isinstance(signature_header, str):
-        raise ForgedNotification("the body must be bytes and the signature header a string")
-    match = _HEADER.match(signature_header.strip())
-    if not match:
-        raise ForgedNotification("the signature header is not `kid=<id>,v1=<hex>`")
-    key_id, given = match.groups()
-    expected = _mac(_select_key(key, key_id), bytes(raw_body))
-    if not hmac.compare_digest(expected, given):
-        raise ForgedNotification("the signature does not match the body")
-    notification = parse_notification(bytes(raw_body), signature_header.strip())
-    age = now - notification.notified_at
-    if age > max_age or -age > max_skew:
-        raise StaleNotification(f"sent at {notification.notified_at.isoformat()}, received at {now.isoformat()}")
-    if nonces is not None and not nonces.remember(notification.nonce, notification.notified_at + max_age + max_skew, now):
-        raise ReplayedNotification(f"nonce {notification.nonce} was seen before")
-    return notification
-
-
-def parse_notification(raw_body: bytes, signature: str = "") -> BankNotification:
-    """Parse a notification body (no signature check: use `verify_notification` on input)."""
-    try:
-        document = json.loads(raw_body.decode("utf-8"))
-        if not isinstance(document, dict):
-            raise ValueError("not an object")
-        kind = OrderKind(_text(document, "kind"))
-        state = OrderState(_text(document, "state"))
-        reason_text = document.get("failure_reason")
-        reason = None if reason_text is None else FailureReason(reason_text)
-        amount = parse_minor(_text(document, "amount"), SCALE)
-        order_id, reference = _text(document, "order_id"), _text(document, "bank_reference")
-        if not ORDER_ID.match(order_id) or not BANK_REFERENCE.match(reference) or amount <= 0:
-            raise ValueError("bad order id, bank reference or amount")
-        if _text(document, "currency") != CURRENCY:
-            raise ValueError(f"the channel settles {CURRENCY} only")
-        return BankNotification(
-            order_id=order_id,
-            bank_reference=reference,
-            kind=kind,
-            state=state,
-            failure_reason=reason,
-            amount=amount,
-            currency=CURRENCY,
-            settled_at=_time(document, "settled_at"),
-            notified_at=_time(document, "notified_at"),
-            nonce=_text(document, "nonce"),
-            signature=signature,
-        )
-    except (ValueError, KeyError, TypeError, InvalidAmount, UnicodeDecodeError) as error:
-        raise MalformedNotification(f"not a notification: {error}") from None
-
-
-def _text(document: Mapping[str, Any], name: str) -> str:
-    value = document[name]
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string")
-    return value
-
-
-def _time(document: Mapping[str, Any], name: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(_text(document, name))
-    if value.tzinfo is None:
-        raise ValueError(f"{name} has no timezone")
-    return value.astimezone(clock.UTC)

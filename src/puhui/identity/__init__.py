@@ -1,0 +1,1 @@
+"""Identity: customers, merchants, KYC tiers, consent, the PII vault, authentication and roles."""

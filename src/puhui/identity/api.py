@@ -1,0 +1,15 @@
+"""The identity HTTP API (one router for the app to include): customers, merchants, partners,
+staff and the PII access log. Importing it also installs log redaction of personal numbers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from puhui.identity import routes_customers, routes_org
+from puhui.identity.logs import install_redaction
+
+install_redaction()
+
+router = APIRouter()
+router.include_router(routes_customers.router)
+router.include_router(routes_org.router)

@@ -1,0 +1,48 @@
+"""Log redaction: a last line of defence that masks resident ID numbers, mobile numbers and bank
+card numbers in every log record, whichever logger wrote it. Code should never log personal data;
+if it does anyway, the line leaves the process masked (`110***********1234`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from stdnum import luhn
+from stdnum.cn import ric
+
+from puhui.identity.models import mask_card_number, mask_id_number, mask_phone
+
+_ID = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_CARD = re.compile(r"(?<![0-9])[0-9]{13,19}(?![0-9])")
+_PHONE = re.compile(r"(?<![0-9])(?:\+?86)?1[3-9][0-9]{9}(?![0-9])")
+_installed = False
+
+
+def redact(text: str) -> str:
+    """`text` with every valid ID number, Luhn-valid card number and mobile number masked."""
+    text = _ID.sub(lambda m: mask_id_number(m.group()) if ric.is_valid(m.group().upper()) else m.group(), text)
+    text = _CARD.sub(lambda m: mask_card_number(m.group()) if luhn.is_valid(m.group()) else m.group(), text)
+    return _PHONE.sub(lambda m: mask_phone(m.group()[-11:]), text)
+
+
+def install_redaction() -> None:
+    """Wrap the log record factory so every record's message is redacted (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):  # type: ignore[no-untyped-def]
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is logging's business, not ours
+            return record
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True

@@ -1,0 +1,166 @@
+"""Merchants (商户), partners (合作机构) and staff (员工): who they are and their credentials.
+
+A merchant is a business with a settlement bank account (结算账户, sealed at rest) and a ledger
+wallet (`wallet.<merchant id>`, code `merchant_wallet`) opened in the same transaction. Merchants and
+partners call with API keys; staff with tokens. Keys and tokens are returned once, by the function
+that mints them, and are kept only as SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from puhui import clock
+from puhui.db import UnitOfWork
+from puhui.errors import InvalidInput
+from puhui.events import outbox
+from puhui.identity import auth, pii
+from puhui.identity.errors import CreditCodeTaken, HandleTaken, MerchantNotFound
+from puhui.identity.models import (
+    STAFF_ROLES,
+    Actor,
+    Role,
+    mask_bank_account,
+    mask_name,
+    normalize_bank_account,
+    normalize_credit_code,
+    normalize_name,
+)
+from puhui.identity.tables import merchants, partners, staff
+from puhui.identity.vault import Vault
+from puhui.ledger import service as ledger
+from puhui.ledger.models import AccountFlags
+
+TOPIC = "identity"
+HANDLE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
+
+
+class InvalidHandle(InvalidInput):
+    code = "invalid_staff_handle"
+    title = "A staff handle is 2-64 characters: a-z, 0-9, '.', '_', '-', starting with a letter"
+
+
+class InvalidRole(InvalidInput):
+    code = "invalid_role"
+    title = "Unknown or not assignable role"
+
+
+def wallet_id(merchant_id: str) -> str:
+    return f"wallet.{merchant_id}"
+
+
+@dataclass(frozen=True, repr=False)
+class MerchantApplication:
+    name: str
+    credit_code: str
+    settlement_account: str
+    settlement_holder: str
+    settlement_bank: str
+
+
+def prepare_merchant(
+    *, name: str, credit_code: str, settlement_account: str, settlement_holder: str, settlement_bank: str
+) -> MerchantApplication:
+    """Check a merchant's data: USCC (GB 32100), settlement account, holder and bank names."""
+    return MerchantApplication(
+        name=_business_name(name, "name"),
+        credit_code=normalize_credit_code(credit_code),
+        settlement_account=normalize_bank_account(settlement_account),
+        settlement_holder=normalize_name(settlement_holder),
+        settlement_bank=_business_name(settlement_bank, "settlement_bank"),
+    )
+
+
+def _business_name(value: str, what: str) -> str:
+    text = " ".join(value.split())
+    if not 1 <= len(text) <= 128 or not text.isprintable():
+        raise InvalidInput(f"{what} has 1-128 printable characters")
+    return text
+
+
+def create_merchant(uow: UnitOfWork, vault: Vault, data: MerchantApplication, actor: Actor) -> tuple[str, str]:
+    """Onboard a merchant (商户入网) with a wallet; returns (merchant id, API key shown once)."""
+    if uow.execute(select(merchants.c.id).where(merchants.c.credit_code == data.credit_code)).first():
+        raise CreditCodeTaken()
+    merchant_id = f"mch_{secrets.token_hex(8)}"
+    ledger.create_account(
+        uow, ledger="CNY", code="merchant_wallet", owner_id=merchant_id,
+        flags=AccountFlags.debits_must_not_exceed_credits, id=wallet_id(merchant_id),
+    )
+    uow.execute(
+        merchants.insert().values(
+            id=merchant_id,
+            name=data.name,
+            credit_code=data.credit_code,
+            settlement_account_sealed=vault.seal(data.settlement_account, field=pii.FIELD_SETTLEMENT_ACCOUNT, owner=merchant_id),
+            settlement_holder_sealed=vault.seal(data.settlement_holder, field=pii.FIELD_SETTLEMENT_HOLDER, owner=merchant_id),
+            settlement_bank=data.settlement_bank,
+            status="active",
+            wallet_account_id=wallet_id(merchant_id),
+            created_by=actor.id,
+            created_at=clock.now_micros(),
+        )
+    )
+    key = auth.mint_credential(uow, subject_id=merchant_id, role=Role.merchant, created_by=actor.id)
+    outbox.publish(uow, TOPIC, "identity.merchant_created", merchant_id, {"id": merchant_id, "name": data.name})
+    return merchant_id, key
+
+
+def merchant_view(connection: Connection, vault: Vault, merchant_id: str) -> dict:
+    """A merchant as the API shows it: settlement account and holder masked."""
+    row = connection.execute(select(merchants).where(merchants.c.id == merchant_id)).mappings().first()
+    if row is None:
+        raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
+    account, holder = settlement_account(connection, vault, merchant_id)
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "credit_code": row["credit_code"],
+        "status": row["status"],
+        "settlement": {"bank": row["settlement_bank"], "account": mask_bank_account(account), "holder": mask_name(holder)},
+        "wallet_account_id": row["wallet_account_id"],
+        "created_at": clock.from_micros(row["created_at"]).isoformat(),
+    }
+
+
+def settlement_account(connection: Connection, vault: Vault, merchant_id: str) -> tuple[str, str]:
+    """(account number, holder) in clear, for paying the merchant out through the bank channel."""
+    row = connection.execute(
+        select(merchants.c.settlement_account_sealed, merchants.c.settlement_holder_sealed).where(merchants.c.id == merchant_id)
+    ).first()
+    if row is None:
+        raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
+    return (
+        vault.open(row[0], field=pii.FIELD_SETTLEMENT_ACCOUNT, owner=merchant_id),
+        vault.open(row[1], field=pii.FIELD_SETTLEMENT_HOLDER, owner=merchant_id),
+    )
+
+
+def create_partner(uow: UnitOfWork, name: str, actor: Actor) -> tuple[str, str]:
+    """Register a partner institution (funding bank, insurer, fund company); returns (id, API key once)."""
+    partner_id = f"ptn_{secrets.token_hex(8)}"
+    uow.execute(partners.insert().values(id=partner_id, name=_business_name(name, "name"), created_by=actor.id,
+                                         created_at=clock.now_micros()))
+    key = auth.mint_credential(uow, subject_id=partner_id, role=Role.partner, created_by=actor.id)
+    outbox.publish(uow, TOPIC, "identity.partner_created", partner_id, {"id": partner_id})
+    return partner_id, key
+
+
+def create_staff(uow: UnitOfWork, handle: str, role: str, actor: Actor) -> tuple[str, str]:
+    """Add a staff member with a role (operator, risk_officer, regulator, admin); returns (id, token once)."""
+    if not HANDLE.match(handle):
+        raise InvalidHandle()
+    if role not in {r.value for r in STAFF_ROLES}:
+        raise InvalidRole(f"staff roles are {sorted(r.value for r in STAFF_ROLES)}")
+    if uow.execute(select(staff.c.id).where(staff.c.handle == handle)).first():
+        raise HandleTaken()
+    staff_id = f"stf_{secrets.token_hex(8)}"
+    uow.execute(staff.insert().values(id=staff_id, handle=handle, role=role, created_by=actor.id,
+                                      created_at=clock.now_micros()))
+    token = auth.mint_credential(uow, subject_id=staff_id, role=Role(role), created_by=actor.id)
+    outbox.publish(uow, TOPIC, "identity.staff_created", staff_id, {"id": staff_id, "role": role})
+    return staff_id, token

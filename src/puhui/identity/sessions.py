@@ -1,0 +1,55 @@
+"""Customer log-in (登录): phone + password (Argon2id) -> a short-lived session token (JWT).
+
+Every attempt, good or bad, is written to the audit log (never the phone or the password). The
+slow hash check runs outside any transaction; a wrong phone costs the same as a wrong password.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Engine
+
+from puhui import clock
+from puhui.db import reading, transaction
+from puhui.db.tables import audit_log
+from puhui.identity import auth
+from puhui.identity import customers as customer_ops
+from puhui.identity.errors import AuthNotConfigured, InvalidCredentials
+from puhui.identity.models import CustomerStatus, normalize_phone
+from puhui.identity.vault import Vault
+from puhui.settings import Settings
+
+ACTION = "identity.login"
+
+
+def login(
+    engine: Engine, vault: Vault, settings: Settings, phone: str, password: str,
+    *, source_ip: str | None = None, request_id: str | None = None,
+) -> tuple[str, auth.SessionToken]:
+    """(customer id, session token) for a right phone and password of an active customer."""
+    if not settings.jwt_secret:
+        raise AuthNotConfigured()
+    number = normalize_phone(phone)
+    with reading(engine) as connection:
+        row = customer_ops.find_by_phone(connection, vault, number)
+    stored = row["password_hash"] if row and row["status"] == CustomerStatus.active else None
+    ok = auth.verify_password(stored, password) and stored is not None
+    principal = row["id"] if ok else "anonymous"
+    rehash = auth.hash_password(password) if ok and auth.needs_rehash(stored) else None
+
+    def record(uow) -> None:  # type: ignore[no-untyped-def]
+        if rehash is not None:
+            customer_ops.set_password_hash(uow, row["id"], rehash)
+        uow.execute(
+            audit_log.insert().values(
+                at=clock.now_micros(), principal=principal, action=ACTION, target=principal if ok else None,
+                source_ip=source_ip, request_id=(request_id or "")[:64] or None, status_code=200 if ok else 401,
+                detail=None if ok else json.dumps({"error": InvalidCredentials.code}),
+            )
+        )
+
+    transaction(engine, record)
+    if not ok:
+        raise InvalidCredentials()
+    return row["id"], auth.issue_session(settings.jwt_secret, settings.jwt_ttl_seconds, row["id"])
