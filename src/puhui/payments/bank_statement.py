@@ -128,18 +128,18 @@ def _parse_row(row: list[str], number: int, business_date: dt.date | None) -> St
     if len(row) != len(HEADER):
         raise MalformedStatement(f"expected {len(HEADER)} fields, found {len(row)}", line=number)
     reference, order_id, direction, amount, currency, date_text, time_text = row
-    if not BANK_REFERENCE.match(reference):
+    if not BANK_REFERENCE.fullmatch(reference):
         raise MalformedStatement(f"bad bank reference {reference!r}", line=number)
-    if not ORDER_ID.match(order_id):
+    if not ORDER_ID.fullmatch(order_id):
         raise MalformedStatement(f"bad order id {order_id!r}", line=number)
     if direction not in Direction.__members__:
         raise MalformedStatement(f"direction must be credit or debit, not {direction!r}", line=number)
-    if not AMOUNT.match(amount) or parse_minor(amount, SCALE) <= 0:
+    if not AMOUNT.fullmatch(amount) or parse_minor(amount, SCALE) <= 0:
         raise MalformedStatement(f"amount must be a positive decimal with two places, not {amount!r}", line=number)
     if currency != CURRENCY:
         raise MalformedStatement(f"currency must be {CURRENCY}, not {currency!r}", line=number)
     try:
-        if not DATE.match(date_text) or not TIME.match(time_text):
+        if not DATE.fullmatch(date_text) or not TIME.fullmatch(time_text):
             raise ValueError("format")
         settled_date = dt.date.fromisoformat(date_text)
         value_time = dt.datetime.fromisoformat(time_text)

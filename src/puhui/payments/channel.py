@@ -14,6 +14,19 @@ business day (see `puhui.payments.bank_statement`).
 Notifications are signed with HMAC-SHA256 over their canonical body; signing and verification
 (forged, stale and replayed notifications refused) live in `puhui.payments.channel_signing`.
 
+How the payments service uses a channel (top-up; a payout is the mirror image):
+
+1. In one transaction: a pending ledger transfer (the hold, no timeout shorter than the bank's
+   retry horizon) and a row for the `BankOrder`, whose `order_id` is the idempotency key.
+2. After commit, `submit(order)`. On `ChannelUnavailable` submit the *same* order again (now or
+   from the sweeper): the bank answers with the original acknowledgement, never a second order.
+3. The notification endpoint: `verify_notification(body, header, key, nonces=...)`, then in one
+   transaction post the hold on `succeeded` or void it on `failed` unless already done (check
+   the amount and kind against the stored order); answer 2xx, also for a duplicate.
+4. A sweeper queries orders still pending after a while and finishes them the same way;
+   `BankOrderNotFound` means the bank never got the order: submit it again.
+5. Each morning, reconcile the platform's posted transfers with `statement(yesterday)`.
+
 Amounts are integer fen inside, decimal strings (`"12.34"`) on the wire; times are aware UTC.
 Card numbers never appear in reprs: they are masked (`6222********0017`).
 """
@@ -40,7 +53,6 @@ BANK_REFERENCE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 CARD_NUMBER = re.compile(r"^[0-9]{12,19}$")
 CARD_TOKEN = re.compile(r"^tok_[A-Za-z0-9_\-]{4,64}$")
 MAX_AMOUNT = 10**15  # fen; far above any real order, keeps arithmetic honest
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,7 +119,7 @@ class FailureReason(enum.StrEnum):
 
 def mask_card(card: str) -> str:
     """`6222021234567890123` → `6222***********0123`; tokens keep their prefix only."""
-    if CARD_TOKEN.match(card):
+    if CARD_TOKEN.fullmatch(card):
         return card[:6] + "*" * (len(card) - 6)
     if len(card) <= 8:
         return "*" * len(card)
@@ -118,9 +130,9 @@ def check_card(card: str) -> str:
     """A card number (12-19 digits, Luhn) or an opaque card token (`tok_...`), or InvalidBankOrder."""
     if not isinstance(card, str):
         raise InvalidBankOrder("the card must be a string")
-    if CARD_TOKEN.match(card):
+    if CARD_TOKEN.fullmatch(card):
         return card
-    if not CARD_NUMBER.match(card):
+    if not CARD_NUMBER.fullmatch(card):
         raise InvalidBankOrder("the card must be 12-19 digits or a card token (tok_...)")
     if not luhn.is_valid(card):
         raise InvalidBankOrder("the card number's Luhn check digit does not match")
@@ -153,7 +165,7 @@ class BankOrder:
     created_at: dt.datetime = field(default_factory=clock.now)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.order_id, str) or not ORDER_ID.match(self.order_id):
+        if not isinstance(self.order_id, str) or not ORDER_ID.fullmatch(self.order_id):
             raise InvalidBankOrder("the order id must be 1-64 characters of A-Z a-z 0-9 . _ : -")
         try:
             object.__setattr__(self, "kind", OrderKind(self.kind))

@@ -81,7 +81,7 @@ def _mac(key: bytes, body: bytes) -> str:
 
 def sign(body: bytes, key: bytes | str, key_id: str = "k1") -> str:
     """The signature header for a body: `kid=<key id>,v1=<hex HMAC-SHA256 of the body>`."""
-    if not re.match(r"^[A-Za-z0-9_\-]{1,32}$", key_id):
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{1,32}", key_id):
         raise InvalidInput("a key id is 1-32 characters of A-Z a-z 0-9 _ -")
     return f"kid={key_id},{SIGNATURE_VERSION}={_mac(signing_key(key), body)}"
 
@@ -148,7 +148,7 @@ def verify_notification(
     now = now or clock.now()
     if not isinstance(raw_body, (bytes, bytearray)) or not isinstance(signature_header, str):
         raise ForgedNotification("the body must be bytes and the signature header a string")
-    match = _HEADER.match(signature_header.strip())
+    match = _HEADER.fullmatch(signature_header.strip())
     if not match:
         raise ForgedNotification("the signature header is not `kid=<id>,v1=<hex>`")
     key_id, given = match.groups()
@@ -176,7 +176,7 @@ def parse_notification(raw_body: bytes, signature: str = "") -> BankNotification
         reason = None if reason_text is None else FailureReason(reason_text)
         amount = parse_minor(_text(document, "amount"), SCALE)
         order_id, reference = _text(document, "order_id"), _text(document, "bank_reference")
-        if not ORDER_ID.match(order_id) or not BANK_REFERENCE.match(reference) or amount <= 0:
+        if not ORDER_ID.fullmatch(order_id) or not BANK_REFERENCE.fullmatch(reference) or amount <= 0:
             raise ValueError("bad order id, bank reference or amount")
         if _text(document, "currency") != CURRENCY:
             raise ValueError(f"the channel settles {CURRENCY} only")

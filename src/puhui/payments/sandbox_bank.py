@@ -263,6 +263,8 @@ class SandboxBank:
         The callback runs outside the bank's lock, so it may call `query` or `submit`.
         """
         now = now or clock.now()
+        if now.tzinfo is None:
+            raise InvalidInput("deliver_due needs an aware datetime")
         with self._lock:
             self._settle_due(now)
             due = sorted((p for p in self._state.pushes if p.due_at <= now), key=self._push_order)
