@@ -22,6 +22,9 @@ def run_server(*, host: str, port: int, database_url: str | None, demo: bool) ->
     if demo:
         database_url = database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='puhui-demo-')) / 'demo.db'}"
         settings.admin_token = settings.admin_token or secrets.token_urlsafe(24)
+        from puhui.identity.service import with_demo_secrets
+
+        settings = with_demo_secrets(settings)
     url = database_url or settings.resolved_database_url()
     engine = create_engine_from_url(url)
     upgrade(engine)

@@ -14,7 +14,7 @@ from stdnum.cn import ric
 from puhui.identity.models import mask_card_number, mask_id_number, mask_phone
 
 _ID = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
-_CARD = re.compile(r"(?<![0-9])[0-9]{13,19}(?![0-9])")
+_CARD = re.compile(r"(?<![0-9])[3-6][0-9]{12,18}(?![0-9])")  # card networks start 3-6
 _PHONE = re.compile(r"(?<![0-9])(?:\+?86)?1[3-9][0-9]{9}(?![0-9])")
 _installed = False
 

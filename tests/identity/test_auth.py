@@ -1,0 +1,91 @@
+"""Passwords (Argon2id), session tokens (HS256 JWT judged by puhui.clock), API keys and staff tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import jwt
+import pytest
+from argon2 import PasswordHasher
+
+from puhui.db import reading, transaction
+from puhui.identity import auth
+from puhui.identity.errors import AuthNotConfigured, TokenExpired
+from puhui.identity.models import Role
+from puhui.identity.tables import credentials
+
+from .helpers import JWT_SECRET
+
+
+def test_production_hasher_is_argon2id_with_rfc9106_parameters():
+    previous = auth.set_password_hasher(PasswordHasher())
+    try:
+        stored = auth.hash_password("correct horse battery")
+        assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert auth.verify_password(stored, "correct horse battery")
+        assert not auth.verify_password(stored, "correct horse batterY")
+        assert not auth.needs_rehash(stored)
+    finally:
+        auth.set_password_hasher(previous)
+
+
+def test_password_checks():
+    stored = auth.hash_password("s3cret-pass")
+    assert auth.verify_password(stored, "s3cret-pass")
+    assert not auth.verify_password(stored, "")
+    assert not auth.verify_password("not a hash", "s3cret-pass")
+    assert not auth.verify_password(None, "s3cret-pass")  # unknown account: dummy work, always False
+    assert auth.needs_rehash(PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1).hash("x"))
+
+
+def test_session_token_round_trip_and_expiry_by_the_clock(clock):
+    session = auth.issue_session(JWT_SECRET, 900, "cus_1")
+    assert session.expires_at == clock.now() + dt.timedelta(seconds=900)
+    claims = jwt.decode(session.token, JWT_SECRET, algorithms=["HS256"], options={"verify_exp": False,
+                                                                                 "verify_iat": False})
+    assert claims["sub"] == "cus_1" and claims["role"] == "customer" and claims["iss"] == "puhui"
+    assert jwt.get_unverified_header(session.token)["alg"] == "HS256"
+    assert auth.read_session(JWT_SECRET, session.token) == ("cus_1", "customer")
+    clock.advance(seconds=899)
+    assert auth.read_session(JWT_SECRET, session.token) == ("cus_1", "customer")
+    clock.advance(seconds=1)
+    with pytest.raises(TokenExpired) as caught:
+        auth.read_session(JWT_SECRET, session.token)
+    assert caught.value.status == 401 and caught.value.code == "token_expired"
+
+
+def test_forged_tokens_are_not_ours(clock):
+    now = int(clock.now().timestamp())
+    claims = {"sub": "cus_1", "role": "customer", "iss": "puhui", "iat": now, "exp": now + 60}
+    assert auth.read_session(JWT_SECRET, jwt.encode(claims, "x" * 48, algorithm="HS256")) is None  # other secret
+    assert auth.read_session(JWT_SECRET, jwt.encode(claims, None, algorithm="none")) is None  # alg=none
+    assert auth.read_session(JWT_SECRET, jwt.encode({**claims, "role": "admin"}, JWT_SECRET, algorithm="HS256")) is None
+    assert auth.read_session(JWT_SECRET, jwt.encode({**claims, "iss": "evil"}, JWT_SECRET, algorithm="HS256")) is None
+    no_exp = {k: v for k, v in claims.items() if k != "exp"}
+    assert auth.read_session(JWT_SECRET, jwt.encode(no_exp, JWT_SECRET, algorithm="HS256")) is None
+    good = auth.issue_session(JWT_SECRET, 60, "cus_1").token
+    head, body, signature = good.split(".")
+    assert auth.read_session(JWT_SECRET, f"{head}.{body}.{signature[:-2]}AA") is None
+    assert auth.read_session("", good) is None  # no secret configured: no customer tokens at all
+
+
+def test_short_secrets_are_refused(clock):
+    with pytest.raises(AuthNotConfigured):
+        auth.issue_session("too-short", 60, "cus_1")
+
+
+def test_credentials_are_hashed_and_found_by_prefix(engine, clock):
+    token = transaction(engine, lambda uow: auth.mint_credential(uow, subject_id="mch_1", role=Role.merchant,
+                                                                 created_by="admin"))
+    assert token.startswith("puhui_mk_") and len(token) > 60
+    with reading(engine) as connection:
+        row = connection.execute(credentials.select()).mappings().one()
+        assert token not in str(dict(row)) and token.split("_", 3)[3] not in str(dict(row))
+        assert row["kind"] == "api_key" and row["role"] == "merchant"
+        assert auth.read_credential(connection, token) == ("mch_1", "merchant")
+        assert auth.read_credential(connection, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+        assert auth.read_credential(connection, "puhui_mk_0000000000000000_" + "x" * 43) is None
+        assert auth.read_credential(connection, "not-a-key") is None
+    transaction(engine, lambda uow: uow.execute(credentials.update().values(revoked_at=1)))
+    with reading(engine) as connection:
+        assert auth.read_credential(connection, token) is None
