@@ -86,7 +86,9 @@ _PG_UPDATE_ARRAYS = """
 _SQLITE_INSERT = (
     f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, 0, NULL, ?, NULL, NULL, NULL)"
 )
-_SQLITE_UPDATE = "UPDATE accounts SET debits_posted = debits_posted + ?, credits_posted = credits_posted + ? WHERE id = ?"
+_SQLITE_UPDATE = (
+    "UPDATE accounts SET debits_posted = debits_posted + ?, credits_posted = credits_posted + ? WHERE id = ?"
+)
 
 
 class BenchError(RuntimeError):
@@ -240,7 +242,10 @@ class LedgerBench:
                 try:
                     cursor.executemany(
                         _SQLITE_INSERT,
-                        [(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, now) for t in batch],
+                        [
+                            (t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, now)
+                            for t in batch
+                        ],
                     )
                     cursor.executemany(
                         _SQLITE_UPDATE, [(debits.get(i, 0), credits.get(i, 0), i) for i in ids]
@@ -338,7 +343,9 @@ def run(
 
         # Generate every transfer before timing anything.
         contenders = 3  # ledger, baseline, fast baseline: each writes its own transfers
-        rounds = [[bench.make_transfers(batch_size) for _ in range(contenders)] for _ in range(warmup_batches + batches)]
+        rounds = [
+            [bench.make_transfers(batch_size) for _ in range(contenders)] for _ in range(warmup_batches + batches)
+        ]
         single_warm = bench.make_transfers(warmup_singles)
         single_batch = bench.make_transfers(singles)
         progress.advance(setup_task)
@@ -385,8 +392,11 @@ def run(
         pg_seconds = [len(c) for c in _split(list(range(pgbench_seconds)), n_rounds)]
         failures: list[TransferResult] = []
 
+        single_rounds: list[float] = []
+
         def run_singles(chunk: list[Transfer]) -> None:
             step = 100  # update the bar every 100 calls: keep its cost out of the timed loop
+            before = (single.transfers, single.seconds)
             for start in range(0, len(chunk), step):
                 t0 = time.perf_counter()
                 for t in chunk[start : start + step]:
@@ -395,6 +405,9 @@ def run(
                         failures.append(results[0])
                 single.add(len(chunk[start : start + step]), time.perf_counter() - t0)
                 progress.advance(single_task, len(chunk[start : start + step]))
+            seconds = single.seconds - before[1]
+            if seconds > 0:
+                single_rounds.append(round((single.transfers - before[0]) / seconds, 1))
 
         for r in range(n_rounds):
             phases: list[Callable[[], None]] = [lambda c=chunks[r]: run_singles(c)]
@@ -407,6 +420,7 @@ def run(
         if failures:
             raise BenchError(f"single: {len(failures)} transfers failed, e.g. {failures[0].value}")
         pgbench_tps = pgbench.tps if pgbench is not None else None
+        pgbench_runs = [round(x, 1) for x in pgbench.runs] if pgbench is not None else []
 
         # 4. the invariants still hold (batched, single and baseline rows alike).
         audit_task = progress.add_task("audit", total=1)
@@ -435,6 +449,9 @@ def run(
         "baseline_ms_per_batch_median": round(_median(baseline.samples) * 1000, 1),
         "fast_baseline_ms_per_batch_median": round(_median(fast.samples) * 1000, 1),
         "single_ms_per_call": round(single.seconds / max(single.transfers, 1) * 1000, 3),
+        # Round by round (interleaved): how steady the machine was while the two were compared.
+        "single_per_s_rounds": single_rounds,
+        "pgbench_tps_rounds": pgbench_runs if pgbench_tps is not None else None,
         "durability": durability,
         "cpus": os.cpu_count(),
         "loadavg_1m_before": load_at_start,  # other work on the machine skews every number
@@ -510,6 +527,7 @@ class PgBench:
         self.env: dict[str, str] = {}
         self.program: str | None = None
         self.transactions = 0.0  # sum of tps x seconds
+        self.runs: list[float] = []  # tps of each run
         self.seconds = 0
 
     @property
@@ -561,6 +579,7 @@ class PgBench:
         if process.returncode or not match:
             self.note = f"pgbench failed: {(stderr or stdout).strip()[-500:]}"
             return
+        self.runs.append(float(match.group(1)))
         self.transactions += float(match.group(1)) * seconds
         self.seconds += seconds
 
