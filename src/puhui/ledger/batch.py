@@ -27,6 +27,10 @@ from puhui.ledger.models import (
 R = TransferResult
 F = TransferFlags
 TWO_PHASE = F.pending | F.post_pending | F.void_pending
+# Plain ints: IntFlag membership tests cost more than the rest of a transfer's rules.
+_LINKED, _PENDING, _POST = int(F.linked), int(F.pending), int(F.post_pending)
+_DEBITS_LIMITED = int(AccountFlags.debits_must_not_exceed_credits)
+_CREDITS_LIMITED = int(AccountFlags.credits_must_not_exceed_debits)
 
 
 @dataclass
@@ -90,8 +94,8 @@ def expire_overdue(pending: StoredTransfer, accounts: dict[str, Account], now: i
     if pending.debit_account_id not in accounts or pending.credit_account_id not in accounts:
         return False  # not locked by this batch: the expiry sweep will release it
     debit, credit = accounts[pending.debit_account_id], accounts[pending.credit_account_id]
-    accounts[debit.id] = replace(debit, debits_pending=debit.debits_pending - pending.amount)
-    accounts[credit.id] = replace(credit, credits_pending=credit.credits_pending - pending.amount)
+    accounts[debit.id] = debit.moved(debits_pending=-pending.amount)
+    accounts[credit.id] = credit.moved(credits_pending=-pending.amount)
     return True
 
 
@@ -120,7 +124,7 @@ def apply_batch(
     start = 0
     while start < len(transfers):
         end = start
-        while end < len(transfers) and TransferFlags.linked in transfers[end].flags:
+        while end < len(transfers) and transfers[end].flags & _LINKED:
             end += 1
         if end == len(transfers):  # the last transfer still says "linked": the chain never closes
             results[start:] = [R.linked_event_failed] * (len(transfers) - start)
@@ -193,7 +197,7 @@ def _compare_existing(t: Transfer, e: StoredTransfer) -> TransferResult:
 
 def _move(batch: _Batch, t: Transfer) -> TransferResult:
     """A posted transfer, or a pending one that reserves the amount."""
-    pending = F.pending in t.flags
+    pending = bool(t.flags & _PENDING)
     if t.pending_id:
         return R.pending_id_must_be_empty
     if not t.debit_account_id:
@@ -209,7 +213,7 @@ def _move(batch: _Batch, t: Transfer) -> TransferResult:
     if t.amount < 0:
         return R.amount_must_not_be_negative
     if t.amount > AMOUNT_MAX:
-        return R.overflows_debits_pending if F.pending in t.flags else R.overflows_debits_posted
+        return R.overflows_debits_pending if t.flags & _PENDING else R.overflows_debits_posted
     if not t.ledger:
         return R.ledger_must_not_be_empty
     if not t.code:
@@ -233,15 +237,15 @@ def _move(batch: _Batch, t: Transfer) -> TransferResult:
 
     amount = t.amount
     if pending:
-        new_debit = replace(debit, debits_pending=debit.debits_pending + amount)
-        new_credit = replace(credit, credits_pending=credit.credits_pending + amount)
+        new_debit = debit.moved(debits_pending=amount)
+        new_credit = credit.moved(credits_pending=amount)
         if new_debit.debits_pending > AMOUNT_MAX:
             return R.overflows_debits_pending
         if new_credit.credits_pending > AMOUNT_MAX:
             return R.overflows_credits_pending
     else:
-        new_debit = replace(debit, debits_posted=debit.debits_posted + amount)
-        new_credit = replace(credit, credits_posted=credit.credits_posted + amount)
+        new_debit = debit.moved(debits_posted=amount)
+        new_credit = credit.moved(credits_posted=amount)
         if new_debit.debits_posted > AMOUNT_MAX:
             return R.overflows_debits_posted
         if new_credit.credits_posted > AMOUNT_MAX:
@@ -274,7 +278,7 @@ def _move(batch: _Batch, t: Transfer) -> TransferResult:
 
 def _settle_pending(batch: _Batch, t: Transfer) -> TransferResult:
     """`post_pending` (all or part of the hold) or `void_pending` (release it)."""
-    post = F.post_pending in t.flags
+    post = bool(t.flags & _POST)
     if not t.pending_id:
         return R.pending_id_must_not_be_empty
     if t.pending_id == t.id:
@@ -284,7 +288,7 @@ def _settle_pending(batch: _Batch, t: Transfer) -> TransferResult:
     p = batch.transfers.get(t.pending_id)
     if p is None:
         return R.pending_transfer_not_found
-    if F.pending not in p.flags:
+    if not p.flags & _PENDING:
         return R.pending_transfer_not_pending
     if t.debit_account_id and t.debit_account_id != p.debit_account_id:
         return R.pending_transfer_has_different_debit_account_id
@@ -321,16 +325,8 @@ def _settle_pending(batch: _Batch, t: Transfer) -> TransferResult:
         return R.credit_account_already_closed
 
     posted = amount if post else 0
-    new_debit = replace(
-        debit,
-        debits_pending=debit.debits_pending - p.amount,
-        debits_posted=debit.debits_posted + posted,
-    )
-    new_credit = replace(
-        credit,
-        credits_pending=credit.credits_pending - p.amount,
-        credits_posted=credit.credits_posted + posted,
-    )
+    new_debit = debit.moved(debits_pending=-p.amount, debits_posted=posted)
+    new_credit = credit.moved(credits_pending=-p.amount, credits_posted=posted)
     if new_debit.debits_posted > AMOUNT_MAX:
         return R.overflows_debits_posted
     if new_credit.credits_posted > AMOUNT_MAX:
@@ -363,10 +359,10 @@ def _settle_pending(batch: _Batch, t: Transfer) -> TransferResult:
 
 
 def _balance_rule_failure(debit: Account, credit: Account) -> TransferResult | None:
-    if AccountFlags.debits_must_not_exceed_credits in debit.flags:
+    if debit.flags & _DEBITS_LIMITED:
         if debit.debits_pending + debit.debits_posted > debit.credits_posted:
             return R.exceeds_credits
-    if AccountFlags.credits_must_not_exceed_debits in credit.flags:
+    if credit.flags & _CREDITS_LIMITED:
         if credit.credits_pending + credit.credits_posted > credit.debits_posted:
             return R.exceeds_debits
     return None

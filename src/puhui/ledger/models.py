@@ -174,6 +174,15 @@ class Account:
             credits_posted=b.credits_posted,
         )
 
+    def moved(self, debits_pending: int = 0, debits_posted: int = 0, credits_pending: int = 0,
+              credits_posted: int = 0) -> "Account":
+        """This account with its balances moved by the given amounts (a new value)."""
+        return Account(
+            self.id, self.ledger, self.code, self.owner_id, self.flags,
+            self.debits_pending + debits_pending, self.debits_posted + debits_posted,
+            self.credits_pending + credits_pending, self.credits_posted + credits_posted,
+        )
+
     def violates_flags(self) -> bool:
         """True when the balance rules of the account's flags are broken (an overdraft)."""
         if AccountFlags.debits_must_not_exceed_credits in self.flags:

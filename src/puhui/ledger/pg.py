@@ -39,19 +39,39 @@ UPDATE_BALANCES = """
     FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) AS u(id, dp, dpo, cp, cpo)
     WHERE a.id = u.id
 """
+SMALL = 8  # up to this many rows a statement, plain parameters beat arrays and pipelines
+
 INSERT_EVENT = "INSERT INTO outbox (topic, type, key, payload, created_at) VALUES (%s, %s, %s, %s, %s)"
 
 
 def lock_then_read(
     driver: Any, account_ids: Iterable[str], transfer_ids: Iterable[str]
 ) -> tuple[dict[str, Account], dict[str, StoredTransfer]]:
-    """Lock accounts, then read transfers, in one pipelined round trip; the read runs after the
-    locks are granted, so it sees every change committed by the transactions we waited for."""
+    """Lock accounts, then read transfers; the read runs after the locks are granted, so it sees
+    every change committed by the transactions we waited for."""
+    accounts, transfers = sorted(set(account_ids)), list(transfer_ids)
+    if len(accounts) + len(transfers) <= SMALL:
+        # One transfer per call: plain statements beat arrays and pipelines on client CPU.
+        with driver.cursor() as cursor:
+            cursor.execute(_lock_small(len(accounts)), accounts)
+            locked = _accounts(cursor.fetchall())
+            cursor.execute(_select_small(len(transfers)), transfers)
+            return locked, _transfers(cursor.fetchall())
     with driver.cursor() as accounts_cursor, driver.cursor() as transfers_cursor:
         with driver.pipeline():
-            accounts_cursor.execute(LOCK_ACCOUNTS, (sorted(set(account_ids)),))
-            transfers_cursor.execute(SELECT_TRANSFERS, (list(transfer_ids),))
+            accounts_cursor.execute(LOCK_ACCOUNTS, (accounts,))
+            transfers_cursor.execute(SELECT_TRANSFERS, (transfers,))
         return _accounts(accounts_cursor.fetchall()), _transfers(transfers_cursor.fetchall())
+
+
+def _lock_small(n: int) -> str:
+    ids = ", ".join(["%s"] * n) or "NULL"
+    return f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN ({ids}) ORDER BY id FOR UPDATE"
+
+
+def _select_small(n: int) -> str:
+    ids = ", ".join(["%s"] * n) or "NULL"
+    return f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE id IN ({ids})"
 
 
 def read_transfers(driver: Any, ids: Iterable[str]) -> dict[str, StoredTransfer]:
@@ -73,8 +93,11 @@ def write(
     changed: dict[str, Account],
     event: tuple[str, str, str | None, dict] | None,
 ) -> None:
-    """Every row of a batch in one pipeline: transfers, holds settled, balances, the event."""
-    with driver.cursor() as cursor, driver.pipeline():
+    """Every row of a batch: transfers, holds settled, balances, the event."""
+    if len(created) + len(resolved) + len(changed) <= 3 * SMALL:
+        _write_small(driver, created, resolved, changed, event)
+        return
+    with driver.cursor(binary=True) as cursor, driver.pipeline():
         if created:
             cursor.execute(INSERT_TRANSFERS, _columns(created))
         if resolved:
@@ -95,9 +118,70 @@ def write(
                 ),
             )
         if event is not None:
-            topic, type_, key, payload = event
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-            cursor.execute(INSERT_EVENT, (topic, type_, key, body, clock.now_micros()))
+            cursor.execute(INSERT_EVENT, _event_params(event))
+
+
+def _write_small(driver, created, resolved, changed, event) -> None:  # type: ignore[no-untyped-def]
+    """A few rows: one statement of data-modifying CTEs, one round trip, no arrays."""
+    parts: list[str] = []
+    params: list[Any] = []
+    if created:
+        parts.append(f"ins AS (INSERT INTO transfers ({INSERT_COLUMNS}) VALUES {_rows(len(created), 14)})")
+        for t in created:
+            params += row_values(t)
+    if resolved:
+        parts.append(
+            "res AS (UPDATE transfers t SET status = u.status, resolved_at = u.resolved_at "
+            f"FROM (VALUES {_rows(len(resolved), 3, RESOLVE_TYPES)}) AS u(id, status, resolved_at) WHERE t.id = u.id)"
+        )
+        for i, (status, at) in resolved.items():
+            params += [i, status.value, at]
+    if changed:
+        parts.append(
+            "bal AS (UPDATE accounts a SET debits_pending = u.dp, debits_posted = u.dpo, credits_pending = u.cp, "
+            f"credits_posted = u.cpo FROM (VALUES {_rows(len(changed), 5, BALANCE_TYPES)}) "
+            "AS u(id, dp, dpo, cp, cpo) WHERE a.id = u.id)"
+        )
+        for a in changed.values():
+            params += [a.id, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted]
+    if event is not None:
+        tail = "INSERT INTO outbox (topic, type, key, payload, created_at) VALUES (%s, %s, %s, %s, %s)"
+        params += _event_params(event)
+    else:
+        tail = "SELECT 1"
+    if not parts and event is None:
+        return
+    statement = (f"WITH {', '.join(parts)} " if parts else "") + tail
+    with driver.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+INSERT_COLUMNS = (
+    "id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, "
+    "timeout_seconds, user_data, timestamp, status, expires_at, resolved_at"
+)
+RESOLVE_TYPES = ("varchar", "varchar", "bigint")
+BALANCE_TYPES = ("varchar", "bigint", "bigint", "bigint", "bigint")
+
+
+def _rows(count: int, width: int, types: tuple[str, ...] | None = None) -> str:
+    cells = [f"%s::{t}" for t in types] if types else ["%s"] * width
+    row = "(" + ", ".join(cells) + ")"
+    return ", ".join([row] * count)
+
+
+def row_values(t: StoredTransfer) -> tuple:
+    """A stored transfer as the values of an INSERT in `INSERT_COLUMNS` order."""
+    return (
+        t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, int(t.flags), t.pending_id,
+        t.timeout_seconds, t.user_data, t.timestamp, t.status.value if t.status else None, t.expires_at,
+        t.resolved_at,
+    )
+
+
+def _event_params(event: tuple[str, str, str | None, dict]) -> list:
+    topic, type_, key, payload = event
+    return [topic, type_, key, json.dumps(payload, ensure_ascii=False, separators=(",", ":")), clock.now_micros()]
 
 
 def _columns(rows: list[StoredTransfer]) -> tuple[list, ...]:
