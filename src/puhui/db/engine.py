@@ -24,8 +24,9 @@ def normalize_url(url: str) -> str:
 
 
 def is_postgres(engine_or_url: Engine | str) -> bool:
-    url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
-    return url.startswith("postgresql")
+    if isinstance(engine_or_url, str):
+        return engine_or_url.startswith("postgres")
+    return engine_or_url.dialect.name == "postgresql"
 
 
 def create_engine_from_url(url: str, *, pool_size: int = 5) -> Engine:
