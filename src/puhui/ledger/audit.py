@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
@@ -113,5 +114,12 @@ def audit(connection: Connection) -> AuditReport:
         params = {"now": now} if ":now" in sql else {}
         rows = connection.execute(text(sql), params).mappings().fetchmany(SAMPLE)
         if rows:
-            report.violations.append(Violation(name, [dict(r) for r in rows]))
+            report.violations.append(Violation(name, [{k: _plain(v) for k, v in r.items()} for r in rows]))
     return report
+
+
+def _plain(value: object) -> object:
+    """PostgreSQL sums bigints as numeric: report whole numbers as ints (JSON-ready)."""
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value

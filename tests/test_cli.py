@@ -1,0 +1,71 @@
+"""The `puhui` command: db upgrade, audit (exit codes and offending rows), on both backends."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from puhui.cli import app
+from puhui.db import create_engine_from_url, transaction
+from puhui.ledger import service
+from puhui.ledger.models import AccountFlags, Transfer, TransferFlags
+
+runner = CliRunner()
+
+
+def _move_some_money(url: str) -> None:
+    engine = create_engine_from_url(url)
+    try:
+        def work(uow):  # type: ignore[no-untyped-def]
+            service.create_account(uow, id="w1", ledger="CNY", code="customer_wallet",
+                                   flags=AccountFlags.debits_must_not_exceed_credits)
+            return service.create_transfers(uow, [
+                Transfer("t1", "platform.reserve_bank.CNY", "w1", 10_000, "CNY", "topup"),
+                Transfer("t2", "w1", "platform.fee_income.CNY", 2_500, "CNY", "fee", flags=TransferFlags.pending,
+                         timeout_seconds=60),
+            ])
+
+        assert [r.value for r in transaction(engine, work)] == ["ok", "ok"]
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_is_idempotent(db_url):
+    first = runner.invoke(app, ["db", "upgrade", "--db", db_url])
+    again = runner.invoke(app, ["db", "upgrade", "--db", db_url])
+    assert first.exit_code == 0 and again.exit_code == 0, first.output
+    assert "revision" in again.output
+
+
+def test_audit_passes_then_fails_on_a_corrupted_balance(db_url, clock):
+    _move_some_money(db_url)
+    passed = runner.invoke(app, ["audit", "--db", db_url])
+    assert passed.exit_code == 0, passed.output
+    assert "audit passed" in passed.output
+
+    engine = create_engine_from_url(db_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE accounts SET credits_posted = credits_posted + 1 WHERE id = 'w1'"))
+    engine.dispose()
+    failed = runner.invoke(app, ["audit", "--db", db_url, "--json"])
+    assert failed.exit_code == 1
+    report = json.loads(failed.output)
+    checks = {v["check"] for v in report["violations"]}
+    assert {"ledger_totals_balance", "account_balances_match_transfers"} <= checks
+    offending = next(v for v in report["violations"] if v["check"] == "account_balances_match_transfers")
+    assert offending["rows"][0]["id"] == "w1"
+
+
+def test_audit_flags_a_hold_left_past_its_timeout(db_url, clock):
+    _move_some_money(db_url)
+    clock.advance(seconds=61)
+    stale = runner.invoke(app, ["audit", "--db", db_url, "--json"])
+    assert stale.exit_code == 1
+    assert [v["check"] for v in json.loads(stale.output)["violations"]] == ["no_overdue_pending"]
+
+    engine = create_engine_from_url(db_url)
+    assert transaction(engine, service.expire_pending) == 1
+    engine.dispose()
+    assert runner.invoke(app, ["audit", "--db", db_url]).exit_code == 0
