@@ -96,10 +96,11 @@ async def run_mutation(
     try:
         outcome, replayed = await run_in_threadpool(transaction, engine, attempt)
     except PuhuiError as error:
+        status, code = error.status, error.code  # the refusal is audited in its own transaction
         await run_in_threadpool(
             transaction,
             engine,
-            lambda uow: _audit(uow, principal, action, target, source_ip, request_id, error.status, key, error.code),
+            lambda uow: _audit(uow, principal, action, target, source_ip, request_id, status, key, code),
         )
         raise
     headers = {"X-Request-Id": request_id}
