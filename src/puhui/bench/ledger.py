@@ -43,7 +43,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import Engine, bindparam, text, update
+from sqlalchemy import Engine, bindparam, update
 
 from puhui import clock
 from puhui.db import create_engine_from_url, transaction
