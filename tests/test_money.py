@@ -410,7 +410,7 @@ def test_allocate_parts_sum_to_the_whole_with_the_residue_on_the_last_part(
     weights_sum = sum(weights)
     sign = -1 if total < 0 else 1
     assert minors[:-1] == [sign * (abs(total) * w // weights_sum) for w in weights[:-1]]
-    assert 0 <= sign * (minors[-1] - total * weights[-1] / weights_sum) < len(weights)
+    assert 0 <= sign * (minors[-1] * weights_sum - total * weights[-1]) < len(weights) * weights_sum
 
 
 @given(st.integers(min_value=0, max_value=MAX_MINOR), weights_lists)

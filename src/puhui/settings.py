@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     # HS256 secret for customer session tokens (JWT), at least 32 characters.
     jwt_secret: str = Field("", repr=False)
     jwt_ttl_seconds: int = Field(900, ge=30, le=86_400)
+    # Payments: the default merchant discount rate (basis points) and the HMAC key that signs
+    # payment notifications to merchants.
+    merchant_fee_bp: int = Field(60, ge=0, le=10_000)
+    merchant_notify_key: str = Field("puhui-dev-merchant-notify-key", repr=False)
+    # HMAC key shared with the bank channel (notifications are verified with it); the sandbox
+    # bank signs with it too.
+    bank_notify_key: str = Field("puhui-sandbox-bank-notify-key", repr=False)
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()

@@ -7,6 +7,7 @@ from puhui.db.engine import create_engine_from_url
 from puhui.db.tables import metadata
 
 import puhui.identity.tables  # noqa: F401,E402 - registers the identity tables on `metadata`
+import puhui.payments.tables  # noqa: F401,E402 - registers the payments tables on `metadata`
 
 config = context.config
 

@@ -1,0 +1,280 @@
+"""The payments HTTP API under /v1/: wallets, P2P transfers, QR codes, QR payments and refunds.
+
+Amounts are decimal strings in CNY; every mutation runs through `run_mutation` (idempotent by
+`Idempotency-Key`, audited). Customers act only on their own wallet; merchants create QR codes and
+refund only their own payments; staff read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from puhui.api.deps import (
+    Principal,
+    authenticate,
+    get_engine,
+    get_settings,
+    require_roles,
+)
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.db import UnitOfWork, reading
+from puhui.errors import Forbidden, InvalidInput, NotFound
+from puhui.identity.service import customer_wallet_id, merchant_wallet_id
+from puhui.money import parse_minor
+from puhui.payments import service, wallets
+from puhui.payments.channel import OrderKind
+from puhui.payments.channel_signing import MemoryNonceCache, verify_notification
+from puhui.payments.models import QrKind, VerificationStrength
+from puhui.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["payments"])
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Caller = Annotated[Principal, Depends(authenticate)]
+Customer = Annotated[Principal, Depends(require_roles("customer"))]
+Merchant = Annotated[Principal, Depends(require_roles("merchant"))]
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
+ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+def amount_of(value: str) -> int:
+    units = parse_minor(value, 2)
+    if units <= 0:
+        raise InvalidInput("amount must be greater than zero")
+    return units
+
+
+def client_id_of(request: Request, given: str | None) -> str:
+    return given or request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+
+
+class P2PIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_customer_id: Ident | None = Field(None, description="the payer; must be the logged-in customer")
+    to_customer_id: Ident
+    amount: AmountStr
+    client_transfer_id: ClientId | None = None
+
+
+class QrIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: QrKind
+    amount: AmountStr | None = None
+    expires_in_seconds: Annotated[int, Field(ge=1, le=86_400)] = 900
+    order_ref: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+
+
+class PayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: AmountStr | None = None
+    verification: VerificationStrength = VerificationStrength.one_factor
+    from_customer_id: Ident | None = None
+    client_payment_id: ClientId | None = None
+
+
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: AmountStr
+    client_refund_id: ClientId | None = None
+
+
+def _own(principal: Principal, customer_id: str | None) -> None:
+    if customer_id is not None and customer_id != principal.id:
+        raise Forbidden("a customer pays only from their own wallet")
+
+
+@router.get("/wallets/me", summary="The caller's wallet balance (customer or merchant)")
+async def my_wallet(engine: EngineDep, principal: Caller) -> dict:
+    if principal.role == "customer":
+        account_id = customer_wallet_id(principal.id)
+    elif principal.role == "merchant":
+        account_id = merchant_wallet_id(principal.id)
+    else:
+        raise Forbidden("only customers and merchants have a wallet")
+
+    def read() -> dict:
+        with reading(engine) as connection:
+            return service.wallet_json(connection, account_id)
+
+    return await run_in_threadpool(read)
+
+
+@router.post("/transfers/p2p", status_code=201, summary="Transfer between customer wallets")
+async def p2p(body: P2PIn, request: Request, engine: EngineDep, principal: Customer):
+    _own(principal, body.from_customer_id)
+    amount = amount_of(body.amount)
+    client_id = client_id_of(request, body.client_transfer_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row, created = service.pay_p2p(uow, principal.id, body.to_customer_id, amount, client_id)
+        return Outcome(201 if created else 200, service.payment_json(row))
+
+    return await run_mutation(request, engine, principal, "payments.p2p", body.to_customer_id, work)
+
+
+@router.post("/merchants/{merchant_id}/qr-codes", status_code=201, summary="Create a static or dynamic QR code")
+async def create_qr(merchant_id: Ident, body: QrIn, request: Request, engine: EngineDep, principal: Merchant):
+    if principal.id != merchant_id:
+        raise Forbidden("a merchant creates QR codes only for itself")
+    amount = amount_of(body.amount) if body.amount is not None else None
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row = service.create_qr(uow, merchant_id, body.kind, amount, body.expires_in_seconds, body.order_ref)
+        return Outcome(201, service.qr_json(row))
+
+    return await run_mutation(request, engine, principal, "payments.create_qr", merchant_id, work)
+
+
+@router.get("/qr-codes/{qr_id}", summary="A QR code (any authenticated caller may scan it)")
+async def read_qr(qr_id: Ident, engine: EngineDep, principal: Caller) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            return service.qr_json(service.get_qr(connection, qr_id))
+
+    return await run_in_threadpool(read)
+
+
+@router.post("/qr-codes/{qr_id}/pay", status_code=201, summary="Pay a QR code from the caller's wallet")
+async def pay_qr(qr_id: Ident, body: PayIn, request: Request, engine: EngineDep, settings: SettingsDep,
+                 principal: Customer):
+    _own(principal, body.from_customer_id)
+    amount = amount_of(body.amount) if body.amount is not None else None
+    client_id = client_id_of(request, body.client_payment_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row, created = service.pay_qr(uow, principal.id, qr_id, amount, body.verification, client_id,
+                                      settings.merchant_fee_bp, settings.merchant_notify_key)
+        return Outcome(201 if created else 200, service.payment_json(row))
+
+    return await run_mutation(request, engine, principal, "payments.pay_qr", qr_id, work)
+
+
+@router.post("/qr-codes/{qr_id}/cancel", summary="Cancel an unpaid dynamic QR code")
+async def cancel_qr(qr_id: Ident, request: Request, engine: EngineDep, principal: Merchant):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, service.qr_json(service.cancel_qr(uow, principal.id, qr_id)))
+
+    return await run_mutation(request, engine, principal, "payments.cancel_qr", qr_id, work)
+
+
+@router.get("/payments/{payment_id}", summary="A payment (its payer, its merchant, or staff)")
+async def read_payment(payment_id: Ident, engine: EngineDep, principal: Caller) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            return service.get_payment(connection, payment_id)
+
+    row = await run_in_threadpool(read)
+    if not principal.is_staff and principal.id not in (row["payer_id"], row["payee_id"]):
+        raise NotFound(f"payment {payment_id} not found")
+    return service.payment_json(row)
+
+
+@router.post("/payments/{payment_id}/refunds", status_code=201, summary="Refund part or all of a payment")
+async def refund(payment_id: Ident, body: RefundIn, request: Request, engine: EngineDep, principal: Merchant):
+    amount = amount_of(body.amount)
+    client_id = client_id_of(request, body.client_refund_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row, created = service.refund(uow, principal.id, payment_id, amount, client_id)
+        return Outcome(201 if created else 200, service.refund_json(row))
+
+    return await run_mutation(request, engine, principal, "payments.refund", payment_id, work)
+
+
+
+# -- the bank channel: top-ups, withdrawals and notifications ----------------------------------
+
+
+def get_bank(request: Request):  # type: ignore[no-untyped-def]
+    """The app's bank channel: `app.state.bank`, or a SandboxBank created on first use whose
+    notifications come back to this app's `/v1/bank/notifications` handler in-process."""
+    state = request.app.state
+    bank = getattr(state, "bank", None)
+    if bank is None:
+        from puhui.payments.sandbox_bank import SandboxBank
+
+        bank = SandboxBank(state.settings.bank_notify_key)
+        state.bank = bank
+    return bank
+
+
+def _nonces(request: Request) -> MemoryNonceCache:
+    state = request.app.state
+    cache = getattr(state, "bank_nonces", None)
+    if cache is None:
+        cache = state.bank_nonces = MemoryNonceCache()
+    return cache
+
+
+class BankOrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    card_id: Ident
+    amount: AmountStr
+    client_order_id: ClientId | None = None
+
+
+def card_number(engine: Engine, request: Request, customer_id: str, card_id: str) -> str:
+    from puhui.identity.customers import cards_of
+    from puhui.identity.http import vault_of
+
+    vault = vault_of(request)
+    with reading(engine) as connection:
+        for card in cards_of(connection, vault, customer_id):
+            if card["id"] == card_id and card["status"] == "bound" and card["card_number"]:
+                return card["card_number"]
+    raise NotFound(f"card {card_id} is not bound to this customer")
+
+
+async def _bank_order(kind: OrderKind, body: BankOrderIn, request: Request, engine: Engine, principal: Principal):
+    amount = amount_of(body.amount)
+    card = await run_in_threadpool(card_number, engine, request, principal.id, body.card_id)
+    client_id = client_id_of(request, body.client_order_id)
+    order_id = wallets.order_id_for(principal.id, kind, client_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row = wallets.open_order(uow, principal.id, body.card_id, kind, amount, client_id)
+        return Outcome(202, wallets.order_json(row))
+
+    action = "payments.top_up" if kind == OrderKind.debit_card else "payments.withdraw"
+    response = await run_mutation(request, engine, principal, action, order_id, work)
+    if response.status_code == 202:
+        bank = get_bank(request)
+        await run_in_threadpool(wallets.submit, bank, order_id, card, kind, amount)
+    return response
+
+
+@router.post("/wallets/me/top-ups", status_code=202, summary="Top up the wallet from a bound bank card")
+async def top_up(body: BankOrderIn, request: Request, engine: EngineDep, principal: Customer):
+    return await _bank_order(OrderKind.debit_card, body, request, engine, principal)
+
+
+@router.post("/wallets/me/withdrawals", status_code=202, summary="Withdraw from the wallet to a bound bank card")
+async def withdraw(body: BankOrderIn, request: Request, engine: EngineDep, principal: Customer):
+    return await _bank_order(OrderKind.credit_card, body, request, engine, principal)
+
+
+BANK = Principal(id="bank", role="bank")
+
+
+@router.post("/bank/notifications", summary="The bank channel's signed notifications (HMAC)")
+async def bank_notification(request: Request, engine: EngineDep, settings: SettingsDep):
+    raw = await request.body()
+    header = request.headers.get("X-Bank-Signature", "")
+    # forged / stale / replayed -> 401 (the channel errors carry that status); nothing moves
+    notice = verify_notification(raw, header, settings.bank_notify_key, nonces=_nonces(request))
+
+    def work(uow: UnitOfWork) -> Outcome:
+        reason = notice.failure_reason.value if notice.failure_reason else None
+        outcome = wallets.finish(uow, notice.order_id, notice.state, notice.amount, notice.kind,
+                                 notice.bank_reference, reason)
+        return Outcome(200, {"order_id": notice.order_id, "status": outcome})
+
+    return await run_mutation(request, engine, BANK, "payments.bank_notification", notice.order_id, work)

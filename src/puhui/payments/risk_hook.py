@@ -1,0 +1,84 @@
+"""The risk decision hook every payment passes before it posts (approve / review / decline).
+
+It starts with the rules the payment form itself knows (the payer must hold a wallet class; the
+amount must be positive); the limits are counted atomically by `limits` in the same unit of work.
+The risk package adds rules by appending to `RULES`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from puhui.errors import Conflict, Forbidden
+
+
+class Outcome(enum.StrEnum):
+    approve = "approve"
+    review = "review"
+    decline = "decline"
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    kind: str  # p2p | qr_static | qr_dynamic
+    payer_id: str
+    payee_id: str
+    amount: int
+    tier: int | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+class PaymentDeclined(Forbidden):
+    code = "payment_declined"
+    title = "The payment was declined by risk control"
+
+
+class PaymentUnderReview(Conflict):
+    code = "payment_under_review"
+    title = "The payment needs a manual review and was not made"
+
+
+Rule = Callable[[PaymentRequest], Decision | None]
+
+
+def _payer_has_tier(p: PaymentRequest) -> Decision | None:
+    if p.tier is None:
+        return Decision(Outcome.decline, ("payer_unverified",))
+    return None
+
+
+def _positive(p: PaymentRequest) -> Decision | None:
+    return Decision(Outcome.decline, ("amount_not_positive",)) if p.amount <= 0 else None
+
+
+RULES: list[Rule] = [_positive, _payer_has_tier]
+
+
+def decide(payment: PaymentRequest) -> Decision:
+    """Run every rule; decline beats review beats approve, and every reason is kept."""
+    reasons: list[str] = []
+    worst = Outcome.approve
+    for rule in RULES:
+        found = rule(payment)
+        if found is None or found.outcome == Outcome.approve:
+            continue
+        reasons.extend(found.reasons)
+        if found.outcome == Outcome.decline:
+            worst = Outcome.decline
+        elif worst == Outcome.approve:
+            worst = Outcome.review
+    return Decision(worst, tuple(reasons))
+
+
+def enforce(decision: Decision) -> None:
+    if decision.outcome == Outcome.decline:
+        raise PaymentDeclined(", ".join(decision.reasons), reasons=list(decision.reasons))
+    if decision.outcome == Outcome.review:
+        raise PaymentUnderReview(", ".join(decision.reasons), reasons=list(decision.reasons))

@@ -1,0 +1,331 @@
+"""Payment operations, each running in the caller's unit of work: P2P transfers, QR codes, QR
+payments, cancellation and refunds. Every payment writes its ledger transfers (a linked chain),
+its business row and its outbox event together; a refusal raises and nothing moves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+
+from sqlalchemy import and_, select
+
+from puhui import clock
+from puhui.db import UnitOfWork
+from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
+from puhui.events.outbox import publish
+from puhui.identity.kyc import tier_of
+from puhui.identity.service import customer_wallet_id, merchant_wallet_id
+from puhui.ledger.models import Transfer, TransferFlags, TransferResult
+from puhui.ledger.service import get_account
+from puhui.money import format_minor
+from puhui.payments import limits, risk_hook
+from puhui.payments.models import (
+    PaymentTotals,
+    QrExpired,
+    QrKind,
+    VerificationStrength,
+    merchant_fee,
+    refund_split,
+)
+from puhui.payments.tables import payments, qr_codes, refunds
+
+FEE_INCOME = "platform.fee_income.CNY"
+TOPIC = "payments"
+MAX_QR_TTL_SECONDS = 86_400
+
+
+class InsufficientFunds(Conflict):
+    code = "insufficient_funds"
+    title = "The wallet does not hold enough money"
+
+
+class QrNotPayable(Conflict):
+    code = "qr_code_not_payable"
+    title = "The QR code is no longer open for payment"
+
+
+class PaymentConflict(Conflict):
+    code = "payment_id_reused"
+    title = "This client payment id was already used for a different payment"
+
+
+def _lock(uow: UnitOfWork, query):  # type: ignore[no-untyped-def]
+    return uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
+
+
+def _id(prefix: str, *parts: str) -> str:
+    return prefix + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _apply(uow: UnitOfWork, batch: list[Transfer]) -> None:
+    results = [TransferResult(r) for r in _create(uow, batch)]
+    for transfer, result in zip(batch, results):
+        if result == TransferResult.exceeds_credits:
+            raise InsufficientFunds(f"account {transfer.debit_account_id} cannot cover {transfer.amount} fen")
+        if result not in (TransferResult.ok, TransferResult.linked_event_failed):
+            raise Conflict(f"transfer {transfer.id} failed: {result.value}")
+    if any(r != TransferResult.ok for r in results):
+        raise Conflict("the payment's transfers failed")
+
+
+def _create(uow: UnitOfWork, batch: list[Transfer]):  # type: ignore[no-untyped-def]
+    from puhui.ledger.service import create_transfers
+
+    return create_transfers(uow, batch)
+
+
+def _chain(transfers: list[Transfer]) -> list[Transfer]:
+    """Link every transfer to the next so they succeed or fail together."""
+    out = []
+    for i, t in enumerate(transfers):
+        flags = t.flags | TransferFlags.linked if i < len(transfers) - 1 else t.flags
+        out.append(Transfer(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, flags))
+    return out
+
+
+def payment_json(row) -> dict:  # type: ignore[no-untyped-def]
+    return {
+        "id": row["id"], "kind": row["kind"], "payer_id": row["payer_id"], "payee_id": row["payee_id"],
+        "qr_code_id": row["qr_code_id"], "amount": format_minor(row["amount"], 2), "fee": format_minor(row["fee"], 2),
+        "refunded": format_minor(row["refunded"], 2), "currency": "CNY", "created_at": row["created_at"],
+    }
+
+
+def get_payment(connection, payment_id: str) -> dict:  # type: ignore[no-untyped-def]
+    row = connection.execute(select(payments).where(payments.c.id == payment_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"payment {payment_id} not found")
+    return dict(row)
+
+
+def _existing(uow: UnitOfWork, payment_id: str, payer: str, payee: str, amount: int | None) -> dict | None:
+    row = uow.execute(select(payments).where(payments.c.id == payment_id)).mappings().first()
+    if row is None:
+        return None
+    if row["payer_id"] != payer or row["payee_id"] != payee or (amount is not None and row["amount"] != amount):
+        raise PaymentConflict(f"payment {payment_id} exists with different details")
+    return dict(row)
+
+
+def _check_payer(uow: UnitOfWork, payer_id: str, kind: str, payee_id: str, amount: int) -> int:
+    tier = tier_of(uow.connection, payer_id)
+    decision = risk_hook.decide(risk_hook.PaymentRequest(kind, payer_id, payee_id, amount, tier))
+    risk_hook.enforce(decision)
+    assert tier is not None
+    limits.consume_tier(uow, payer_id, tier, amount)
+    return tier
+
+
+# -- P2P -----------------------------------------------------------------------------------------
+
+
+def pay_p2p(uow: UnitOfWork, payer_id: str, payee_id: str, amount: int, client_id: str) -> tuple[dict, bool]:
+    """Move `amount` from the payer's wallet to the payee's; idempotent by (payer, client id)."""
+    if amount <= 0:
+        raise InvalidInput("amount must be greater than zero")
+    if payer_id == payee_id:
+        raise InvalidInput("payer and payee must be different")
+    payment_id = _id("p2p_", payer_id, client_id)
+    found = _existing(uow, payment_id, payer_id, payee_id, amount)
+    if found is not None:
+        return found, False
+    payee = get_account(uow.connection, customer_wallet_id(payee_id))
+    if payee is None or payee.code != "customer_wallet":
+        raise NotFound(f"customer {payee_id} has no wallet")
+    _check_payer(uow, payer_id, "p2p", payee_id, amount)
+    transfer_id = payment_id + ".t"
+    _apply(uow, [Transfer(transfer_id, customer_wallet_id(payer_id), payee.id, amount, "CNY", "p2p_transfer")])
+    row = {"id": payment_id, "kind": "p2p", "payer_id": payer_id, "payee_id": payee_id, "qr_code_id": None, "amount": amount,
+               "fee": 0, "fee_rate_bp": 0, "refunded": 0, "fee_refunded": 0, "transfer_id": transfer_id, "fee_transfer_id": None,
+               "created_at": clock.now_micros()}
+    uow.execute(payments.insert().values(**row))
+    publish(uow, TOPIC, "p2p.completed", payment_id, {**payment_json(row)})
+    return row, True
+
+
+# -- QR codes ------------------------------------------------------------------------------------
+
+
+def qr_json(row) -> dict:  # type: ignore[no-untyped-def]
+    expired = row["expires_at"] is not None and clock.now_micros() >= row["expires_at"]
+    status = "expired" if row["status"] == "active" and expired else row["status"]
+    return {
+        "id": row["id"], "merchant_id": row["merchant_id"], "kind": row["kind"],
+        "amount": format_minor(row["amount"], 2) if row["amount"] is not None else None,
+        "currency": "CNY", "order_ref": row["order_ref"], "status": status,
+        "expires_at": clock.from_micros(row["expires_at"]).isoformat() if row["expires_at"] else None,
+        "payment_id": row["payment_id"],
+    }
+
+
+def create_qr(uow: UnitOfWork, merchant_id: str, kind: QrKind, amount: int | None, ttl_seconds: int,
+              order_ref: str | None) -> dict:
+    if get_account(uow.connection, merchant_wallet_id(merchant_id)) is None:
+        raise NotFound(f"merchant {merchant_id} not found")
+    now = clock.now_micros()
+    if kind == QrKind.static:
+        if amount is not None:
+            raise InvalidInput("a static QR code has no amount; the payer enters it")
+        existing = uow.execute(
+            select(qr_codes).where(qr_codes.c.merchant_id == merchant_id, qr_codes.c.kind == "static")
+        ).mappings().first()
+        if existing is not None:  # one static code per merchant
+            return dict(existing)
+        expires_at = None
+    else:
+        if amount is None or amount <= 0:
+            raise InvalidInput("a dynamic QR code needs an amount greater than zero")
+        if not 0 < ttl_seconds <= MAX_QR_TTL_SECONDS:
+            raise InvalidInput(f"expires_in_seconds must be between 1 and {MAX_QR_TTL_SECONDS}")
+        expires_at = now + ttl_seconds * 1_000_000
+    row = {"id": "qr_" + uuid.uuid4().hex, "merchant_id": merchant_id, "kind": kind.value, "amount": amount,
+               "order_ref": order_ref, "status": "active", "expires_at": expires_at, "payment_id": None, "created_at": now}
+    uow.execute(qr_codes.insert().values(**row))
+    return row
+
+
+def get_qr(connection, qr_id: str) -> dict:  # type: ignore[no-untyped-def]
+    row = connection.execute(select(qr_codes).where(qr_codes.c.id == qr_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"QR code {qr_id} not found")
+    return dict(row)
+
+
+def cancel_qr(uow: UnitOfWork, merchant_id: str, qr_id: str) -> dict:
+    row = _lock(uow, select(qr_codes).where(qr_codes.c.id == qr_id))
+    if row is None or row["merchant_id"] != merchant_id:
+        raise NotFound(f"QR code {qr_id} not found")
+    if row["kind"] != "dynamic":
+        raise InvalidInput("only a dynamic QR code can be cancelled")
+    if row["status"] == "cancelled":
+        return dict(row)
+    if row["status"] != "active":
+        raise QrNotPayable(f"QR code {qr_id} is {row['status']}")
+    uow.execute(qr_codes.update().where(qr_codes.c.id == qr_id).values(status="cancelled"))
+    return {**row, "status": "cancelled"}
+
+
+def notification(row: dict, key: str) -> dict:
+    """The payment notification to the merchant, signed with HMAC-SHA256 over its canonical JSON."""
+    body = {"event": "payment.succeeded", "payment": payment_json(row)}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return {**body, "signature": hmac.new(key.encode(), canonical, hashlib.sha256).hexdigest()}
+
+
+def verify_notification(event: dict, key: str) -> bool:
+    body = {k: v for k, v in event.items() if k != "signature"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return hmac.compare_digest(hmac.new(key.encode(), canonical, hashlib.sha256).hexdigest(),
+                               str(event.get("signature", "")))
+
+
+def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, strength: VerificationStrength,
+           client_id: str, fee_rate_bp: int, notify_key: str) -> tuple[dict, bool]:
+    """Pay a QR code: risk hook, tier and QR limits, the linked transfers, the row and the event."""
+    qr = _lock(uow, select(qr_codes).where(qr_codes.c.id == qr_id))
+    if qr is None:
+        raise NotFound(f"QR code {qr_id} not found")
+    kind = QrKind(qr["kind"])
+    if kind == QrKind.dynamic:
+        if amount is not None and amount != qr["amount"]:
+            raise InvalidInput("the amount of a dynamic QR code is fixed")
+        amount = qr["amount"]
+    elif amount is None or amount <= 0:
+        raise InvalidInput("paying a static QR code needs an amount greater than zero")
+    assert amount is not None
+    merchant_id = qr["merchant_id"]
+    payment_id = _id("qrp_", payer_id, client_id)
+    found = _existing(uow, payment_id, payer_id, merchant_id, amount)
+    if found is not None:
+        if found["qr_code_id"] != qr_id:
+            raise PaymentConflict(f"payment {payment_id} was for another QR code")
+        return found, False
+    if kind == QrKind.dynamic:
+        if qr["status"] != "active":
+            raise QrNotPayable(f"QR code {qr_id} is {qr['status']}")
+        if clock.now_micros() >= qr["expires_at"]:
+            raise QrExpired(f"QR code {qr_id} expired")
+        done = uow.execute(
+            qr_codes.update().where(and_(qr_codes.c.id == qr_id, qr_codes.c.status == "active"))
+            .values(status="paid", payment_id=payment_id)
+        )
+        if done.rowcount != 1:
+            raise QrNotPayable(f"QR code {qr_id} is no longer open")
+    _check_payer(uow, payer_id, f"qr_{kind.value}", merchant_id, amount)
+    limits.consume_qr(uow, payer_id, kind, strength, amount)
+    fee = merchant_fee(amount, fee_rate_bp)
+    merchant_wallet = merchant_wallet_id(merchant_id)
+    batch = [Transfer(payment_id + ".t", customer_wallet_id(payer_id), merchant_wallet, amount, "CNY", "qr_payment")]
+    if fee:
+        batch.append(Transfer(payment_id + ".f", merchant_wallet, FEE_INCOME, fee, "CNY", "merchant_fee"))
+    _apply(uow, _chain(batch))
+    row = {"id": payment_id, "kind": "qr", "payer_id": payer_id, "payee_id": merchant_id, "qr_code_id": qr_id, "amount": amount,
+               "fee": fee, "fee_rate_bp": fee_rate_bp, "refunded": 0, "fee_refunded": 0, "transfer_id": payment_id + ".t",
+               "fee_transfer_id": payment_id + ".f" if fee else None, "created_at": clock.now_micros()}
+    uow.execute(payments.insert().values(**row))
+    publish(uow, TOPIC, "payment.succeeded", merchant_id, notification(row, notify_key))
+    return row, True
+
+
+# -- refunds -------------------------------------------------------------------------------------
+
+
+def refund(uow: UnitOfWork, merchant_id: str, payment_id: str, amount: int, client_id: str) -> tuple[dict, bool]:
+    """Refund part or all of a QR payment from the merchant's wallet; the fee returns pro rata."""
+    if amount <= 0:
+        raise InvalidInput("a refund must be greater than zero")
+    row = _lock(uow, select(payments).where(payments.c.id == payment_id))
+    if row is None or row["kind"] != "qr":
+        raise NotFound(f"payment {payment_id} not found")
+    if row["payee_id"] != merchant_id:
+        raise Forbidden("a merchant refunds only its own payments")
+    refund_id = _id("rf_", payment_id, client_id)
+    existing = uow.execute(select(refunds).where(refunds.c.id == refund_id)).mappings().first()
+    if existing is not None:
+        if existing["amount"] != amount:
+            raise PaymentConflict(f"refund {refund_id} exists with a different amount")
+        return dict(existing), False
+    totals = PaymentTotals(row["amount"], row["fee"], row["refunded"], row["fee_refunded"])
+    back, fee_back = refund_split(totals, amount)  # RefundExceedsPayment above what remains
+    done = uow.execute(
+        payments.update()
+        .where(and_(payments.c.id == payment_id, payments.c.refunded + back <= payments.c.amount,
+                    payments.c.refunded == row["refunded"]))
+        .values(refunded=payments.c.refunded + back, fee_refunded=payments.c.fee_refunded + fee_back)
+    )
+    if done.rowcount != 1:
+        from puhui.db.uow import RetryableConflict
+
+        raise RetryableConflict("payment changed concurrently")
+    merchant_wallet = merchant_wallet_id(merchant_id)
+    batch = []
+    if fee_back:
+        batch.append(Transfer(refund_id + ".f", FEE_INCOME, merchant_wallet, fee_back, "CNY", "merchant_fee_refund"))
+    batch.append(Transfer(refund_id + ".t", merchant_wallet, customer_wallet_id(row["payer_id"]), back, "CNY",
+                          "qr_refund"))
+    _apply(uow, _chain(batch))
+    out = {"id": refund_id, "payment_id": payment_id, "amount": back, "fee_returned": fee_back,
+               "transfer_id": refund_id + ".t", "created_at": clock.now_micros()}
+    uow.execute(refunds.insert().values(**out))
+    publish(uow, TOPIC, "refund.succeeded", merchant_id,
+            {"refund_id": refund_id, "payment_id": payment_id, "amount": format_minor(back, 2),
+             "fee_returned": format_minor(fee_back, 2)})
+    return out, True
+
+
+def refund_json(row: dict) -> dict:
+    return {"id": row["id"], "payment_id": row["payment_id"], "amount": format_minor(row["amount"], 2),
+            "fee_returned": format_minor(row["fee_returned"], 2), "currency": "CNY"}
+
+
+def wallet_json(connection, account_id: str) -> dict:  # type: ignore[no-untyped-def]
+    account = get_account(connection, account_id)
+    if account is None:
+        raise NotFound(f"wallet {account_id} not found")
+    available = account.credits_posted - account.debits_posted - account.debits_pending
+    return {"account_id": account.id, "currency": "CNY", "balance": format_minor(account.credits_posted -
+            account.debits_posted, 2), "available": format_minor(available, 2),
+            "pending_in": format_minor(account.credits_pending, 2)}

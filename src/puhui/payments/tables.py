@@ -1,0 +1,98 @@
+"""Payments tables, on the platform's one `metadata`. Money lives in the ledger; these rows hold
+references to transfers and the counters that limits need. Times are UTC microseconds."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
+
+from puhui.db.tables import ID_LENGTH, metadata
+
+# Spending against a limit: one row per (payer, bucket, period); `used` in fen.
+spending = Table(
+    "spending",
+    metadata,
+    Column("subject_id", String(ID_LENGTH), nullable=False),
+    Column("bucket", String(32), nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("used", BigInteger, nullable=False),
+    PrimaryKeyConstraint("subject_id", "bucket", "period", name="pk_spending"),
+)
+
+qr_codes = Table(
+    "qr_codes",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("merchant_id", String(ID_LENGTH), nullable=False),
+    Column("kind", String(8), nullable=False),  # static | dynamic
+    Column("amount", BigInteger, nullable=True),  # dynamic only
+    Column("order_ref", String(64), nullable=True),
+    Column("status", String(12), nullable=False),  # active | paid | cancelled
+    Column("expires_at", BigInteger, nullable=True),
+    Column("payment_id", String(ID_LENGTH), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_qr_codes_merchant_id", "merchant_id"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("kind", String(8), nullable=False),  # p2p | qr
+    Column("payer_id", String(ID_LENGTH), nullable=False),
+    Column("payee_id", String(ID_LENGTH), nullable=False),
+    Column("qr_code_id", String(ID_LENGTH), nullable=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("fee_rate_bp", Integer, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("fee_refunded", BigInteger, nullable=False),
+    Column("transfer_id", String(ID_LENGTH), nullable=False),
+    Column("fee_transfer_id", String(ID_LENGTH), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_payments_payer_id", "payer_id"),
+    Index("ix_payments_payee_id", "payee_id"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("payment_id", String(ID_LENGTH), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("fee_returned", BigInteger, nullable=False),
+    Column("transfer_id", String(ID_LENGTH), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_refunds_payment_id", "payment_id"),
+)
+
+PAYMENT_TABLES = (spending, qr_codes, payments, refunds)
+
+# Orders sent to the bank channel (top-ups and withdrawals); each holds a pending ledger transfer.
+# The card is referenced by the customer's bound card id, never stored in clear here.
+bank_orders = Table(
+    "bank_orders",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),  # the bank order id (idempotency key)
+    Column("kind", String(12), nullable=False),  # debit_card (top-up) | credit_card (withdrawal)
+    Column("customer_id", String(ID_LENGTH), nullable=False),
+    Column("card_id", String(ID_LENGTH), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("hold_transfer_id", String(ID_LENGTH), nullable=False),
+    Column("status", String(8), nullable=False),  # pending | posted | voided
+    Column("failure_reason", String(32), nullable=True),
+    Column("bank_reference", String(64), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("resolved_at", BigInteger, nullable=True),
+    Index("ix_bank_orders_status", "status"),
+    Index("ix_bank_orders_customer_id", "customer_id"),
+)
+
+PAYMENT_TABLES = (spending, qr_codes, payments, refunds, bank_orders)

@@ -1,0 +1,145 @@
+"""Top-up and withdrawal through the bank channel, with two-phase ledger holds.
+
+Top-up: in one unit of work a pending transfer reserve → wallet and the order row; after commit,
+`bank.submit`. Withdrawal: a pending transfer wallet → reserve first (the wallet cannot spend the
+money twice), then the payout order. A verified notification (or the sweeper's `bank.query`) posts
+or voids the hold exactly once, however many times the outcome arrives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from sqlalchemy import Engine, select
+
+from puhui import clock
+from puhui.db import UnitOfWork, reading, transaction
+from puhui.errors import Conflict, InvalidInput, NotFound
+from puhui.identity.service import customer_wallet_id
+from puhui.ledger.models import Transfer, TransferFlags, TransferResult
+from puhui.ledger.service import create_transfers
+from puhui.money import format_minor
+from puhui.payments.channel import (
+    BankOrder,
+    BankOrderNotFound,
+    ChannelUnavailable,
+    OrderKind,
+    OrderState,
+)
+from puhui.payments.tables import bank_orders
+
+log = logging.getLogger("puhui.payments")
+RESERVE = "platform.reserve_bank.CNY"
+
+
+class BankNotificationMismatch(Conflict):
+    code = "bank_notification_mismatch"
+    title = "The bank reports an amount or kind that differs from the order"
+
+
+def order_id_for(customer_id: str, kind: OrderKind, client_id: str) -> str:
+    digest = hashlib.sha256(f"{customer_id}\x1f{kind.value}\x1f{client_id}".encode()).hexdigest()[:32]
+    return ("tu_" if kind == OrderKind.debit_card else "wd_") + digest
+
+
+def order_json(row) -> dict:  # type: ignore[no-untyped-def]
+    return {"id": row["id"], "kind": "top_up" if row["kind"] == OrderKind.debit_card else "withdrawal",
+            "amount": format_minor(row["amount"], 2), "currency": "CNY", "status": row["status"],
+            "failure_reason": row["failure_reason"], "card_id": row["card_id"]}
+
+
+def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind, amount: int,
+               client_id: str) -> dict:
+    """The hold and the order row (idempotent by the client id); submit after commit."""
+    if amount <= 0:
+        raise InvalidInput("amount must be greater than zero")
+    order_id = order_id_for(customer_id, kind, client_id)
+    existing = uow.execute(select(bank_orders).where(bank_orders.c.id == order_id)).mappings().first()
+    if existing is not None:
+        if existing["amount"] != amount or existing["card_id"] != card_id:
+            raise Conflict(f"order {order_id} exists with a different amount or card")
+        return dict(existing)
+    wallet = customer_wallet_id(customer_id)
+    debit, credit = (RESERVE, wallet) if kind == OrderKind.debit_card else (wallet, RESERVE)
+    hold = order_id + ".hold"
+    [result] = create_transfers(uow, [Transfer(hold, debit, credit, amount, "CNY",
+                                               "top_up" if kind == OrderKind.debit_card else "withdrawal",
+                                               TransferFlags.pending)])
+    if result == TransferResult.exceeds_credits:
+        from puhui.payments.service import InsufficientFunds
+
+        raise InsufficientFunds(f"the wallet cannot cover {format_minor(amount, 2)}")
+    if result != TransferResult.ok:
+        raise Conflict(f"the hold failed: {result.value}")
+    row = {"id": order_id, "kind": kind.value, "customer_id": customer_id, "card_id": card_id, "amount": amount,
+               "hold_transfer_id": hold, "status": "pending", "failure_reason": None, "bank_reference": None,
+               "created_at": clock.now_micros(), "resolved_at": None}
+    uow.execute(bank_orders.insert().values(**row))
+    return row
+
+
+def submit(bank, order_id: str, card: str, kind: OrderKind, amount: int) -> bool:  # type: ignore[no-untyped-def]
+    """Send the order; a lost acknowledgement is retried once, then left to the sweeper."""
+    order = BankOrder(order_id, kind, card, amount)
+    for _ in range(2):
+        try:
+            bank.submit(order)
+            return True
+        except ChannelUnavailable:
+            continue
+    log.warning("bank did not acknowledge %s; the sweeper will retry", order_id)
+    return False
+
+
+def finish(uow: UnitOfWork, order_id: str, state: OrderState, amount: int, kind: OrderKind,
+           bank_reference: str | None = None, failure_reason: str | None = None) -> str:
+    """Post (succeeded) or void (failed) the hold once; later copies change nothing."""
+    query = select(bank_orders).where(bank_orders.c.id == order_id)
+    row = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
+    if row is None:
+        raise NotFound(f"bank order {order_id} not found")
+    if (amount, kind.value) != (row["amount"], row["kind"]):
+        raise BankNotificationMismatch(f"{order_id}: the bank reports {amount} fen {kind.value}")
+    outcome = "posted" if state == OrderState.succeeded else "voided"
+    if row["status"] != "pending":
+        if row["status"] != outcome:
+            log.error("bank order %s was %s, the bank now reports %s", order_id, row["status"], outcome)
+        return row["status"]
+    flag = TransferFlags.post_pending if outcome == "posted" else TransferFlags.void_pending
+    [result] = create_transfers(uow, [Transfer(f"{order_id}.{outcome[:4]}", flags=flag,
+                                               pending_id=row["hold_transfer_id"])])
+    if result not in (TransferResult.ok, TransferResult.exists):
+        raise Conflict(f"finishing {order_id} failed: {result.value}")
+    uow.execute(bank_orders.update().where(bank_orders.c.id == order_id).values(
+        status=outcome, resolved_at=clock.now_micros(), bank_reference=bank_reference,
+        failure_reason=failure_reason))
+    from puhui.events.outbox import publish
+
+    publish(uow, "payments", f"bank_order.{outcome}", row["customer_id"],
+            {"order_id": order_id, "kind": row["kind"], "amount": format_minor(amount, 2), "status": outcome})
+    return outcome
+
+
+def recover_pending_orders(engine: Engine, bank, cards=None) -> int:  # type: ignore[no-untyped-def]
+    """The sweeper: query every pending order; finish the final ones. An order the bank never got
+    is submitted again when `cards(customer_id, card_id) -> card number` is given."""
+    with reading(engine) as connection:
+        pending = [dict(r) for r in connection.execute(
+            select(bank_orders).where(bank_orders.c.status == "pending").order_by(bank_orders.c.created_at)
+        ).mappings()]
+    finished = 0
+    for row in pending:
+        try:
+            status = bank.query(row["id"])
+        except BankOrderNotFound:
+            if cards is not None:
+                submit(bank, row["id"], cards(row["customer_id"], row["card_id"]), OrderKind(row["kind"]),
+                       row["amount"])
+            continue
+        if status.final:
+            reason = status.failure_reason.value if status.failure_reason else None
+            transaction(engine, lambda uow, s=status, r=reason: finish(
+                uow, s.order_id, s.state, s.amount, s.kind, s.bank_reference, r))
+            finished += 1
+    return finished
