@@ -66,6 +66,18 @@ def audit(db: str = DbOption, as_json: bool = typer.Option(False, "--json", help
     raise typer.Exit(0 if report.ok else 1)
 
 
+@app.command("reserve-check")
+def reserve_check(db: str = DbOption, ledger: str = typer.Option("CNY", help="Currency ledger to check.")) -> None:
+    """Prove customer reserve funds (备付金) cover every wallet balance; exit 1 if they do not."""
+    from puhui.db import reading
+    from puhui.payments.reserve import reserve_coverage
+
+    with reading(_engine(db)) as connection:
+        coverage = reserve_coverage(connection, ledger)
+    print(json.dumps(coverage.as_json()))
+    raise typer.Exit(0 if coverage.covered else 1)
+
+
 @bench_app.command("ledger")
 def bench_ledger(
     backend: str = typer.Option("sqlite", "--backend", help="sqlite or postgresql"),
