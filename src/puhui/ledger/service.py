@@ -209,8 +209,9 @@ def _load_for_batch(
 
     On PostgreSQL the transfers are read after the account locks are granted, so the status of
     every hold on a locked account is the committed one (READ COMMITTED takes a fresh snapshot
-    per statement). A hold named only by `pending_id` may bring accounts not yet locked: lock
-    them and read again until nothing new appears.
+    per statement). The accounts of holds named by `pending_id` are read first and locked with
+    the rest in one sorted statement; a hold committed after that read may still name accounts
+    not yet locked, so those are locked and the transfers read again until nothing new appears.
     """
     wanted = ids | pending_ids
     if not uow.postgres:  # the transaction already holds SQLite's write lock
