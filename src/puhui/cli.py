@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from puhui.identity.cli import app as identity_app
+from puhui.payments import cli as payments_cli
 from puhui.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Puhui (普惠): an internet-finance platform.")
@@ -18,6 +19,8 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks, each with a base
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(identity_app, name="identity")
+app.command("settle")(payments_cli.settle)
+app.command("reconcile")(payments_cli.reconcile)
 console = Console()
 errors = Console(stderr=True)
 

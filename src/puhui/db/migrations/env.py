@@ -8,6 +8,7 @@ from puhui.db.tables import metadata
 
 import puhui.identity.tables  # noqa: F401,E402 - registers the identity tables on `metadata`
 import puhui.payments.tables  # noqa: F401,E402 - registers the payments tables on `metadata`
+import puhui.payments.settlement_tables  # noqa: F401,E402 - registers the settlement tables on `metadata`
 
 config = context.config
 

@@ -1,0 +1,160 @@
+"""T+1 merchant settlement (商户结算): pay each merchant what its wallet earned on business date D.
+
+For each merchant: gross QR payments made on D (China time) minus their fees, minus refunds made
+on D net of the fee returned. A refund later than D reduces the settlement of the day it happened;
+the payout is capped by the wallet's available balance, so it never makes the wallet negative.
+
+Money moves only through the ledger, with the two-phase pattern of `payments.wallets`: one unit
+of work writes a pending hold merchant wallet → reserve, a `bank_orders` row (kind credit_card,
+customer_id = the merchant) and the settlement row; after commit the payout is submitted; the
+bank's outcome posts or voids the hold exactly once through `wallets.finish`. The settlement row
+is unique per (merchant, date), so settling a date again moves nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, and_, func, select
+
+from puhui import clock
+from puhui.db import UnitOfWork, reading, transaction
+from puhui.errors import Conflict
+from puhui.identity.service import merchant_wallet_id
+from puhui.identity.tables import merchants
+from puhui.ledger.models import Transfer, TransferFlags, TransferResult
+from puhui.ledger.service import create_transfers, get_account
+from puhui.payments import wallets
+from puhui.payments.bank_statement import day_bounds
+from puhui.payments.channel import OrderKind
+from puhui.payments.settlement_tables import settlements
+from puhui.payments.tables import bank_orders, payments, refunds
+
+RESERVE = wallets.RESERVE
+SETTLEMENT_CARD_ID = "settlement_account"
+CardOf = Callable[[Connection, str], str]
+
+
+def settlement_order_id(merchant_id: str, business_date: dt.date) -> str:
+    digest = hashlib.sha256(f"{merchant_id}\x1f{business_date.isoformat()}".encode()).hexdigest()[:32]
+    return "st_" + digest
+
+
+def _micros_bounds(business_date: dt.date) -> tuple[int, int]:
+    start, end = day_bounds(business_date)
+    return clock.to_micros(start), clock.to_micros(end)
+
+
+def earnings(connection: Connection, merchant_id: str, business_date: dt.date) -> dict[str, int]:
+    """gross, fees, refunds (net of fee returned) and net for one merchant on one date (fen)."""
+    start, end = _micros_bounds(business_date)
+    gross, fees = connection.execute(
+        select(func.coalesce(func.sum(payments.c.amount), 0), func.coalesce(func.sum(payments.c.fee), 0)).where(
+            payments.c.payee_id == merchant_id, payments.c.kind == "qr",
+            payments.c.created_at >= start, payments.c.created_at < end)
+    ).one()
+    refunded, fee_back = connection.execute(
+        select(func.coalesce(func.sum(refunds.c.amount), 0), func.coalesce(func.sum(refunds.c.fee_returned), 0))
+        .select_from(refunds.join(payments, payments.c.id == refunds.c.payment_id))
+        .where(payments.c.payee_id == merchant_id, refunds.c.created_at >= start, refunds.c.created_at < end)
+    ).one()
+    gross, fees, refunded, fee_back = int(gross), int(fees), int(refunded), int(fee_back)
+    net_refunds = refunded - fee_back
+    return {"gross": gross, "fees": fees, "refunds": net_refunds, "net": gross - fees - net_refunds}
+
+
+def vault_cards(vault) -> CardOf:  # type: ignore[no-untyped-def]
+    """The merchant's settlement account number in clear, from the PII vault."""
+    from puhui.identity.org import settlement_account
+
+    return lambda connection, merchant_id: settlement_account(connection, vault, merchant_id)[0]
+
+
+def _open(uow: UnitOfWork, merchant_id: str, business_date: dt.date) -> dict:
+    existing = uow.execute(select(settlements).where(and_(
+        settlements.c.merchant_id == merchant_id, settlements.c.business_date == business_date.isoformat()))
+    ).mappings().first()
+    if existing is not None:
+        return dict(existing)
+    figures = earnings(uow.connection, merchant_id, business_date)
+    wallet = merchant_wallet_id(merchant_id)
+    account = get_account(uow.connection, wallet)
+    available = 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
+    amount = max(0, min(figures["net"], available))
+    order_id = settlement_order_id(merchant_id, business_date) if amount > 0 else None
+    now = clock.now_micros()
+    if order_id is not None:
+        hold = order_id + ".hold"
+        [result] = create_transfers(uow, [Transfer(hold, wallet, RESERVE, amount, "CNY", "settlement",
+                                                   TransferFlags.pending)])
+        if result != TransferResult.ok:
+            raise Conflict(f"the settlement hold for {merchant_id} failed: {result.value}")
+        uow.execute(bank_orders.insert().values(
+            id=order_id, kind=OrderKind.credit_card.value, customer_id=merchant_id, card_id=SETTLEMENT_CARD_ID,
+            amount=amount, hold_transfer_id=hold, status="pending", failure_reason=None, bank_reference=None,
+            created_at=now, resolved_at=None))
+    row = {"id": "stl_" + hashlib.sha256(f"{merchant_id}\x1f{business_date}".encode()).hexdigest()[:32],
+           "merchant_id": merchant_id, "business_date": business_date.isoformat(), **figures, "net": amount,
+           "order_id": order_id, "state": "pending" if order_id else "nothing", "created_at": now,
+           "resolved_at": None}
+    uow.execute(settlements.insert().values(**row))
+    return row
+
+
+def sync(engine: Engine, bank=None) -> int:  # type: ignore[no-untyped-def]
+    """Finish pending payouts the bank has decided (with `bank`), then copy order outcomes onto
+    the settlement rows. Returns how many settlement rows changed state."""
+    if bank is not None:
+        wallets.recover_pending_orders(engine, bank)
+
+    def work(uow: UnitOfWork) -> int:
+        rows = uow.execute(
+            select(settlements.c.id, bank_orders.c.status, bank_orders.c.resolved_at)
+            .select_from(settlements.join(bank_orders, bank_orders.c.id == settlements.c.order_id))
+            .where(settlements.c.state == "pending", bank_orders.c.status != "pending")
+        ).all()
+        for sid, status, resolved_at in rows:
+            uow.execute(settlements.update().where(settlements.c.id == sid).values(
+                state="paid" if status == "posted" else "failed", resolved_at=resolved_at))
+        return len(rows)
+
+    return transaction(engine, work)
+
+
+def settle(engine: Engine, bank, business_date: dt.date, *, card_of: CardOf | None = None,  # type: ignore[no-untyped-def]
+           vault=None) -> list[dict]:
+    """Settle every active merchant for `business_date`; idempotent per (merchant, date).
+
+    `card_of(connection, merchant_id)` gives the payout card; by default the settlement account
+    from the PII vault (`vault` required then). Returns the settlement rows of the date.
+    """
+    if card_of is None:
+        if vault is None:
+            raise ValueError("settle needs a vault or card_of to find the settlement accounts")
+        card_of = vault_cards(vault)
+    if business_date >= clock.business_date():
+        raise Conflict(f"{business_date} is not over yet; settle T+1")
+    with reading(engine) as connection:
+        ids = [r[0] for r in connection.execute(
+            select(merchants.c.id).where(merchants.c.status == "active").order_by(merchants.c.id))]
+    for merchant_id in ids:
+        row = transaction(engine, lambda uow, m=merchant_id: _open(uow, m, business_date))
+        if row["state"] != "pending":
+            continue
+        with reading(engine) as connection:
+            order = connection.execute(select(bank_orders.c.status).where(
+                bank_orders.c.id == row["order_id"])).scalar_one()
+            card = card_of(connection, merchant_id) if order == "pending" else None
+        if card is not None:  # the bank treats a resubmission of the same order as one order
+            wallets.submit(bank, row["order_id"], card, OrderKind.credit_card, row["net"])
+    sync(engine, bank)
+    return settlements_of(engine, business_date)
+
+
+def settlements_of(engine: Engine, business_date: dt.date) -> list[dict]:
+    with reading(engine) as connection:
+        return [dict(r) for r in connection.execute(
+            select(settlements).where(settlements.c.business_date == business_date.isoformat())
+            .order_by(settlements.c.merchant_id)).mappings()]

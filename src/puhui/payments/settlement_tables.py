@@ -1,0 +1,49 @@
+"""Settlement and reconciliation tables, on the platform's one `metadata`. Money lives in the
+ledger; these rows hold amounts as computed and references to bank orders and transfers."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, String, Table, UniqueConstraint
+
+from puhui.db.tables import ID_LENGTH, metadata
+
+# One row per (merchant, business date): what the merchant earned on that date and its payout.
+settlements = Table(
+    "settlements",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("merchant_id", String(ID_LENGTH), nullable=False),
+    Column("business_date", String(10), nullable=False),  # YYYY-MM-DD, China time
+    Column("gross", BigInteger, nullable=False),
+    Column("fees", BigInteger, nullable=False),
+    Column("refunds", BigInteger, nullable=False),  # refunded amount net of the fee returned
+    Column("net", BigInteger, nullable=False),  # what is paid out (capped by the available balance)
+    Column("order_id", String(ID_LENGTH), nullable=True),  # the bank payout order (bank_orders.id)
+    Column("state", String(8), nullable=False),  # pending | paid | failed | nothing
+    Column("created_at", BigInteger, nullable=False),
+    Column("resolved_at", BigInteger, nullable=True),
+    UniqueConstraint("merchant_id", "business_date", name="uq_settlements_merchant_date"),
+)
+
+# One row per mismatch between the bank's statement and the platform's bank orders.
+recon_exceptions = Table(
+    "recon_exceptions",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),  # deterministic: reconciling twice adds nothing
+    Column("business_date", String(10), nullable=False),
+    Column("kind", String(24), nullable=False),  # missing_at_bank | missing_at_platform | amount_differs | duplicate
+    Column("order_id", String(128), nullable=True),
+    Column("bank_reference", String(64), nullable=True),
+    Column("direction", String(8), nullable=True),  # credit | debit (into / out of the reserve)
+    Column("platform_amount", BigInteger, nullable=True),
+    Column("bank_amount", BigInteger, nullable=True),
+    Column("status", String(8), nullable=False),  # open | resolved
+    Column("action", String(24), nullable=True),
+    Column("actor", String(ID_LENGTH), nullable=True),
+    Column("transfer_id", String(ID_LENGTH), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("resolved_at", BigInteger, nullable=True),
+    Index("ix_recon_exceptions_date", "business_date"),
+)
+
+SETTLEMENT_TABLES = (settlements, recon_exceptions)

@@ -1,0 +1,122 @@
+"""Reconciliation on SQLite and PostgreSQL: the sandbox bank's statement for D against the
+platform's bank orders. A clean day gives zero exceptions (twice); each injected statement fault
+gives exactly the expected exception; resolving it moves money only through the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from puhui.db import transaction
+from puhui.errors import Conflict
+from puhui.payments import reconciliation, settlement, wallets
+from puhui.payments.channel import OrderKind
+from puhui.payments.sandbox_bank import SandboxBank
+from puhui.payments.sandbox_plan import CARD_RICH
+from tests.payments.test_settlement import (  # noqa: F401 - fixtures
+    BANK_KEY,
+    D,
+    assert_books_clean,
+    balance,
+    card_of,
+    client,
+    fast_passwords,
+    make_customer,
+    make_merchant,
+    pay,
+    transfer_count,
+)
+
+
+def order(engine, bank, customer_id: str, kind: OrderKind, fen: int, client_id: str, submit: bool = True) -> str:
+    row = transaction(engine, lambda uow: wallets.open_order(uow, customer_id, "card_1", kind, fen, client_id))
+    if submit:
+        assert wallets.submit(bank, row["id"], CARD_RICH, kind, fen)
+    return row["id"]
+
+
+@pytest.fixture
+def day(client, engine, clock):  # noqa: F811 - the imported fixture
+    """Day D: two top-ups, a withdrawal, all posted on D; yesterday's merchant settlement paid on D."""
+    bank = SandboxBank(BANK_KEY, reserve_balance=10_000_00)
+    customer_id, phone = make_customer(client, engine, "13812345678", "531", 0)
+    merchant_id, shop = make_merchant(client)
+    ids = {"top_up_1": order(engine, bank, customer_id, OrderKind.debit_card, 1_000_00, "t1"),
+           "top_up_2": order(engine, bank, customer_id, OrderKind.debit_card, 500_00, "t2")}
+    clock.advance(minutes=5)
+    wallets.recover_pending_orders(engine, bank)
+    ids["withdrawal"] = order(engine, bank, customer_id, OrderKind.credit_card, 300_00, "w1")
+    pay(client, phone, merchant_id, shop, "100.00")
+    clock.advance(minutes=5)
+    wallets.recover_pending_orders(engine, bank)
+    return {"bank": bank, "customer_id": customer_id, "ids": ids, "merchant_id": merchant_id}
+
+
+def test_clean_day_has_no_exceptions_and_is_idempotent(day, engine, clock):
+    bank = day["bank"]
+    clock.advance(hours=24)
+    statement = bank.statement(D)
+    assert len(reconciliation.parse_statement(statement, D)) == 3
+    assert reconciliation.reconcile(engine, D, statement) == []
+    assert reconciliation.reconcile(engine, D, statement) == []
+    # the settlement payout of D, paid on D+1, reconciles on D+1 as well
+    settlement.settle(engine, bank, D, card_of=card_of)
+    clock.advance(minutes=10)
+    settlement.sync(engine, bank)
+    clock.advance(hours=24)
+    next_day = D + dt.timedelta(days=1)
+    lines = reconciliation.parse_statement(bank.statement(next_day), next_day)
+    assert [line.order_id for line in lines] == [settlement.settlement_order_id(day["merchant_id"], D)]
+    assert reconciliation.reconcile(engine, next_day, bank.statement(next_day)) == []
+    assert_books_clean(engine)
+
+
+@pytest.mark.parametrize(("fault", "target", "kind"), [
+    ("missing", "top_up_1", "missing_at_bank"),
+    ("amount_differs", "withdrawal", "amount_differs"),
+    ("duplicate", "top_up_2", "duplicate"),
+    ("extra", None, "missing_at_platform"),
+])
+def test_each_statement_fault_gives_one_exception(day, engine, clock, fault, target, kind):
+    bank = day["bank"]
+    clock.advance(hours=24)
+    order_id = day["ids"][target] if target else None
+    bank.inject_statement_fault(D, fault, order_id=order_id)
+    statement = bank.statement(D)
+    found = reconciliation.reconcile(engine, D, statement)
+    assert [(x["kind"], x["status"]) for x in found] == [(kind, "open")]
+    if order_id:
+        assert found[0]["order_id"] == order_id
+    assert reconciliation.reconcile(engine, D, statement) == found  # idempotent
+
+    before = balance(engine, "platform.suspense.CNY")
+    action = "to_suspense" if fault == "extra" else "accept"
+    done = reconciliation.resolve_exception(engine, found[0]["id"], action, "ops_1")
+    assert done["status"] == "resolved"
+    assert reconciliation.resolve_exception(engine, found[0]["id"], action, "ops_1")["status"] == "resolved"
+    if fault == "extra":  # 1.00 CNY credited at the bank: held in suspense until assigned
+        assert balance(engine, "platform.suspense.CNY") - before == 100
+    assert reconciliation.exceptions_of(engine, D, status="open") == []
+    assert_books_clean(engine)
+
+
+def test_bank_settled_top_up_the_platform_never_posted(day, engine, clock):
+    bank = day["bank"]
+    lost = order(engine, bank, day["customer_id"], OrderKind.debit_card, 200_00, "lost")
+    wallet = f"wallet.{day['customer_id']}"
+    before = balance(engine, wallet)
+    clock.advance(hours=24)  # the notification never reached the platform; the sweeper did not run
+    found = reconciliation.reconcile(engine, D, bank.statement(D))
+    assert [(x["kind"], x["order_id"]) for x in found] == [("missing_at_platform", lost)]
+    with pytest.raises(Conflict):
+        reconciliation.resolve_exception(engine, found[0]["id"], "to_suspense", "ops_1")
+    count = transfer_count(engine)
+    reconciliation.resolve_exception(engine, found[0]["id"], "post_hold", "ops_1")
+    assert balance(engine, wallet) == before + 200_00 and transfer_count(engine) == count + 1
+    reconciliation.resolve_exception(engine, found[0]["id"], "post_hold", "ops_1")  # once only
+    assert balance(engine, wallet) == before + 200_00
+    clock.advance(hours=24)  # posted on D+1, but the bank's line was on D: not missing at the bank on D+1
+    next_day = D + dt.timedelta(days=1)
+    assert reconciliation.reconcile(engine, next_day, bank.statement(next_day)) == []
+    assert_books_clean(engine)
