@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from puhui.bench.payments import command as bench_payments
 from puhui.identity.cli import app as identity_app
 from puhui.payments import cli as payments_cli
 from puhui.settings import get_settings
@@ -105,6 +106,9 @@ def bench_ledger(
         for key, value in result.items():
             table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
         console.print(table)
+
+
+bench_app.command("payments")(bench_payments)
 
 
 @app.command()

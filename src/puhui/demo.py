@@ -1,47 +1,182 @@
-"""The demo world for `puhui serve --demo`: customers and merchants with wallets and some history."""
+"""The demo world for `puhui serve --demo`, seeded through the real HTTP API (identity and payments
+services): customers registered, verified and upgraded, merchants with API keys, top-ups settled
+through the sandbox bank, QR payments (static and dynamic), a partial refund and a P2P transfer.
+
+Deterministic (fixed people, amounts and idempotency keys) and fast (argon2 kept cheap while seeding).
+"""
 
 from __future__ import annotations
 
-import random
+import secrets
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from stdnum import luhn
+from stdnum.cn import ric
 
-from puhui.db import UnitOfWork, transaction
-from puhui.ledger import service
-from puhui.ledger.models import AccountFlags, Transfer, TransferFlags
+from puhui import clock
+from puhui.settings import Settings, get_settings
 
-RESERVE = "platform.reserve_bank.CNY"
-FEES = "platform.fee_income.CNY"
-CUSTOMERS = ["zhang.wei", "li.na", "wang.fang", "liu.yang", "chen.jie", "zhao.lei"]
-MERCHANTS = ["noodle-shop", "fruit-stall", "book-store"]
+DEMO_PASSWORD = "puhui-demo-2024"
+CHANNELS = ("public_security", "bank_card", "face", "mobile_operator", "tax")
 
 
-def seed_demo_world(engine: Engine, seed: int = 7) -> str:
-    rng = random.Random(seed)
+def _id_number(region: str, birth: str, seq: str) -> str:
+    body = region + birth + seq
+    return body + ric.calc_check_digit(body + "0")
 
-    def seed_world(uow: UnitOfWork) -> list:
-        wallet = AccountFlags.debits_must_not_exceed_credits
-        for name in CUSTOMERS:
-            service.create_account(uow, id=f"wallet.{name}", ledger="CNY", code="customer_wallet", owner_id=name, flags=wallet)
-        for name in MERCHANTS:
-            service.create_account(uow, id=f"merchant.{name}", ledger="CNY", code="merchant_wallet", owner_id=name, flags=wallet)
-        batch = [
-            Transfer(f"demo.topup.{name}", RESERVE, f"wallet.{name}", rng.randrange(50_000, 500_000), "CNY", "topup")
-            for name in CUSTOMERS
-        ]
-        for n in range(24):
-            payer, merchant = rng.choice(CUSTOMERS), rng.choice(MERCHANTS)
-            amount = rng.randrange(500, 8_000)
-            fee = max(1, amount * 38 // 10_000)
-            batch += [
-                Transfer(f"demo.pay.{n}", f"wallet.{payer}", f"merchant.{merchant}", amount, "CNY", "qr_payment",
-                         flags=TransferFlags.linked),
-                Transfer(f"demo.fee.{n}", f"merchant.{merchant}", FEES, fee, "CNY", "merchant_fee"),
-            ]
-        batch.append(Transfer("demo.hold.1", "wallet.li.na", RESERVE, 20_000, "CNY", "withdrawal",
-                              flags=TransferFlags.pending, timeout_seconds=3600))
-        return service.create_transfers(uow, batch)
 
-    results = transaction(engine, seed_world)
-    ok = sum(r.succeeded for r in results)
-    return f"{len(CUSTOMERS)} customers, {len(MERCHANTS)} merchants, {ok} transfers"
+# (name, resident id, phone, verifications: 3 -> Class II, 5 -> Class III)
+CUSTOMERS = [
+    ("张伟", _id_number("110105", "19880412", "135"), "13800000001", 5),
+    ("李娜", _id_number("310104", "19910723", "246"), "13800000002", 3),
+    ("王芳", _id_number("440305", "19950101", "068"), "13800000003", 3),
+    ("刘洋", _id_number("110105", "19830915", "371"), "13800000004", 5),
+    ("陈杰", _id_number("310104", "19990228", "452"), "13800000005", 3),
+    ("赵磊", _id_number("440305", "19870630", "519"), "13800000006", 3),
+]
+MERCHANTS = [
+    {"name": "兰州拉面馆", "credit_code": "91110000600037341L", "settlement_account": "110060774018010012345",
+     "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"},
+    {"name": "鲜果水果摊", "credit_code": "91310000MA1FL8XQ37", "settlement_account": "6222020000000000059",
+     "settlement_holder": "周丽", "settlement_bank": "工商银行上海分行"},
+    {"name": "新华书店", "credit_code": "91440300MA5FUXHN4D", "settlement_account": "440060774018010067890",
+     "settlement_holder": "黄志强", "settlement_bank": "建设银行深圳分行"},
+]
+# one Luhn-valid debit card per customer, opened at the sandbox bank with money on it
+CARDS = [body + luhn.calc_check_digit(body) for body in (f"62220211000000{n:04d}" for n in range(1, 7))]
+TOP_UPS = ["3000.00", "1200.00", "1500.00", "4000.00", "800.00", "900.00"]
+
+
+class DemoSeedError(RuntimeError):
+    pass
+
+
+@dataclass
+class DemoWorld:
+    customers: list[dict] = field(default_factory=list)  # id, name, phone, password, tier
+    merchants: list[dict] = field(default_factory=list)  # id, name, api_key
+    payments: int = 0
+    refunds: int = 0
+    p2p: int = 0
+    top_ups: int = 0
+
+    def summary(self) -> str:
+        c, m = self.customers[0], self.merchants[0]
+        return (
+            f"{len(self.customers)} customers, {len(self.merchants)} merchants, {self.top_ups} bank top-ups, "
+            f"{self.payments} QR payments, {self.refunds} refund, {self.p2p} P2P transfer\n"
+            f"  customer login: phone {c['phone']}  password {c['password']}  (POST /v1/customers/login)\n"
+            f"  merchant {m['name']} ({m['id']}) API key: {m['api_key']}  (Authorization: Bearer <key>)"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _check(answer, *expected: int) -> dict:
+    if answer.status_code not in expected:
+        raise DemoSeedError(f"{answer.request.method} {answer.request.url.path}: {answer.status_code} {answer.text}")
+    return answer.json()
+
+
+def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWorld:
+    """Seed the demo world; returns a DemoWorld whose str() is the summary with credentials.
+
+    `settings` must carry the PII keys and JWT secret the server will use (server.py passes the
+    settings after `with_demo_secrets`); without it, demo secrets are filled in from `get_settings()`.
+    """
+    from argon2 import PasswordHasher
+    from fastapi.testclient import TestClient
+
+    from puhui.api.app import create_app
+    from puhui.identity import auth
+    from puhui.identity.service import with_demo_secrets
+    from puhui.payments.sandbox_bank import SandboxBank
+
+    base = settings if settings is not None else with_demo_secrets(get_settings().model_copy())
+    admin_token = base.admin_token or secrets.token_urlsafe(24)
+    seeding = base.model_copy(update={"admin_token": admin_token})
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    world = DemoWorld()
+    previous = auth.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    try:
+        with TestClient(create_app(engine, seeding, run_expiry=False), base_url="http://demo.local") as client:
+            bank = SandboxBank(seeding.bank_notify_key)
+
+            def callback(body: bytes, header: str) -> int:
+                return client.post("/v1/bank/notifications", content=body,
+                                   headers={"X-Bank-Signature": header, "Content-Type": "application/json"}).status_code
+
+            bank.register_callback(callback)
+            client.app.state.bank = bank
+
+            tokens = []
+            for name, id_number, phone, verifications in CUSTOMERS:
+                person = {"name": name, "id_number": id_number, "phone": phone, "password": DEMO_PASSWORD}
+                cid = _check(client.post("/v1/customers", json=person), 201)["id"]
+                for channel in CHANNELS[:verifications]:
+                    _check(client.post(f"/v1/customers/{cid}/verifications", headers=admin,
+                                       json={"channel": channel, "reference": f"DEMO-{phone}-{channel}"}), 201)
+                tier = _check(client.post(f"/v1/customers/{cid}/tier", headers=admin, json={"reason": "demo"}), 200)
+                login = _check(client.post("/v1/customers/login", json={"phone": phone, "password": DEMO_PASSWORD}), 200)
+                me = {"Authorization": f"Bearer {login['token']}"}
+                tokens.append((cid, me))
+                world.customers.append({"id": cid, "name": name, "phone": phone, "password": DEMO_PASSWORD,
+                                        "tier": tier.get("tier")})
+
+            for spec in MERCHANTS:
+                made = _check(client.post("/v1/merchants", headers=admin, json=spec), 201)
+                world.merchants.append({"id": made["id"], "name": spec["name"], "api_key": made["api_key"]})
+
+            # top-ups: bind the sandbox test card, order, let the bank settle and notify
+            for (cid, me), amount, number in zip(tokens, TOP_UPS, CARDS):
+                bank.open_card(number, 50_000_00)
+                card = _check(client.post(f"/v1/customers/{cid}/cards", headers=me, json={"card_number": number}),
+                              201)
+                _check(client.post("/v1/wallets/me/top-ups", headers={**me, "Idempotency-Key": f"demo-top-{cid}"},
+                                   json={"card_id": card["id"], "amount": amount, "client_order_id": "demo-top"}),
+                       202)
+            for _ in range(100):
+                due = bank.next_event_at()
+                if due is None:
+                    break
+                bank.deliver_due(max(due, clock.now()))
+            for cid, me in tokens:
+                wallet = _check(client.get("/v1/wallets/me", headers=me), 200)
+                if wallet["balance"] != "0.00":
+                    world.top_ups += 1
+            if world.top_ups != len(tokens):
+                raise DemoSeedError(f"only {world.top_ups} of {len(tokens)} top-ups settled")
+
+            shops = [{"Authorization": f"Bearer {m['api_key']}"} for m in world.merchants]
+            statics = [_check(client.post(f"/v1/merchants/{m['id']}/qr-codes", headers=shop, json={"kind": "static"}),
+                              201)["id"] for m, shop in zip(world.merchants, shops)]
+            first_payment = None
+            for n in range(12):
+                cid, me = tokens[n % len(tokens)]
+                k = n % len(world.merchants)
+                amount = f"{12 + 7 * n}.{(n * 37) % 100:02d}"
+                if n % 2 == 0:  # dynamic: the merchant prices the order
+                    qr = _check(client.post(f"/v1/merchants/{world.merchants[k]['id']}/qr-codes", headers=shops[k],
+                                            json={"kind": "dynamic", "amount": amount, "order_ref": f"DEMO-{n}"}),
+                                201)["id"]
+                    body: dict = {"verification": "two_factors"}
+                else:  # static: the payer types the amount
+                    qr, body = statics[k], {"amount": amount}
+                paid = _check(client.post(f"/v1/qr-codes/{qr}/pay", headers={**me, "Idempotency-Key": f"demo-pay-{n}"},
+                                          json=body), 201)
+                world.payments += 1
+                if first_payment is None:
+                    first_payment = (paid["id"], shops[k])
+            payment_id, shop = first_payment
+            _check(client.post(f"/v1/payments/{payment_id}/refunds", headers={**shop, "Idempotency-Key": "demo-refund"},
+                               json={"amount": "5.00"}), 201)
+            world.refunds += 1
+            _check(client.post("/v1/transfers/p2p", headers=tokens[0][1],
+                               json={"to_customer_id": tokens[1][0], "amount": "66.00", "client_transfer_id": "demo-p2p"}),
+                   201)
+            world.p2p += 1
+    finally:
+        auth.set_password_hasher(previous)
+    return world

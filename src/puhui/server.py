@@ -31,7 +31,7 @@ def run_server(*, host: str, port: int, database_url: str | None, demo: bool) ->
     if demo:
         from puhui.demo import seed_demo_world
 
-        summary = seed_demo_world(engine)
+        summary = seed_demo_world(engine, settings)
         console.print(f"[bold]Demo world[/bold]: {summary}")
     shown = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
     console.print(f"Puhui console:  [link]http://{shown}:{port}/[/link]")

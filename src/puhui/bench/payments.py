@@ -1,0 +1,340 @@
+"""`puhui bench payments`: QR payments per second over real HTTP, against a bare-request baseline
+measured in the same run on the same server.
+
+- **server**    `create_app` on a fresh migrated database (SQLite temp file, or a database on an
+                embedded PostgreSQL with `--backend postgresql`) under uvicorn in a background
+                thread, on 127.0.0.1 and a free port (loopback only).
+- **seeding**   (untimed) N customers registered, verified and upgraded to Class III through the
+                API, each funded from the reserve with a ledger top-up transfer; M merchants with
+                API keys; one dynamic QR code per payment (or one static code per merchant).
+- **payments**  C client threads, each with its own keep-alive httpx client, take payments from a
+                shared counter until the count is done or `--max-seconds` pass; each is a real
+                `POST /v1/qr-codes/{id}/pay` with an `Idempotency-Key`.
+- **baseline**  the same clients, count and time bound doing `GET /health` (one `SELECT 1`) on the
+                same server, so `ratio_to_baseline` = payments/s ÷ baseline/s shows what a payment
+                costs over a bare request. Measured before the payments phase.
+- **audit**     `puhui.ledger.audit.audit` on the database at the end (`audit_ok`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+LEDGER = "CNY"
+RESERVE = "platform.reserve_bank.CNY"
+CHANNELS = ("public_security", "bank_card", "face", "mobile_operator", "tax")
+FUNDING = 1_000_000  # fen per customer (10,000.00 CNY)
+PASSWORD = "bench-password-1"
+
+
+def _key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _id_number(n: int) -> str:
+    from stdnum.cn import ric
+
+    regions = ("110105", "310104", "110102")
+    import datetime as dt
+
+    birth = dt.date(1970, 1, 1) + dt.timedelta(days=n % 10_000)
+    body = f"{regions[n % 3]}{birth:%Y%m%d}{100 + n // 10_000 % 800:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def _credit_code(n: int) -> str:
+    from stdnum.cn import uscc
+
+    body = f"9111000060{n:07d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def _cn(n: int) -> str:
+    return "".join("零一二三四五六七八九"[int(d)] for d in str(n))
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _percentile(sorted_ms: list[float], q: float) -> float:
+    if not sorted_ms:
+        return 0.0
+    index = min(len(sorted_ms) - 1, max(0, round(q * (len(sorted_ms) - 1))))
+    return sorted_ms[index]
+
+
+def _fresh_database(backend: str, cleanup: ExitStack) -> str:
+    if backend == "sqlite":
+        directory = tempfile.mkdtemp(prefix="puhui-bench-payments-")
+        cleanup.callback(shutil.rmtree, directory, True)
+        return f"sqlite:///{os.path.join(directory, 'bench.db')}"
+    from puhui.db.embedded import (
+        create_database,
+        start_embedded_postgres,
+        stop_embedded_postgres,
+    )
+
+    server, admin_uri = start_embedded_postgres()
+    cleanup.callback(stop_embedded_postgres, server)
+    return create_database(admin_uri, "puhui_bench_payments")
+
+
+def _check(answer: Any, *expected: int) -> dict:
+    if answer.status_code not in expected:
+        raise RuntimeError(f"seeding: {answer.request.method} {answer.request.url.path}: {answer.status_code} "
+                           f"{answer.text}")
+    return answer.json()
+
+
+def _seed(engine: Any, settings: Any, *, customers: int, merchants: int, payments: int, kind: str,
+          progress: Any) -> tuple[list[dict], list[tuple[str, dict]]]:
+    """Returns (customer headers, [(qr_id, pay body)] one per payment slot)."""
+    from argon2 import PasswordHasher
+    from fastapi.testclient import TestClient
+
+    from puhui.api.app import create_app
+    from puhui.db import transaction
+    from puhui.identity import auth
+    from puhui.ledger.models import Transfer
+    from puhui.ledger.service import create_transfers
+
+    admin = {"Authorization": f"Bearer {settings.admin_token}"}
+    previous = auth.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    task = progress.add_task("seeding", total=customers + merchants + (payments if kind == "dynamic" else 0))
+    try:
+        with TestClient(create_app(engine, settings, run_expiry=False)) as client:
+            heads, ids = [], []
+            for n in range(customers):
+                phone = f"139{n:08d}"
+                person = {"name": f"用户{_cn(n)}", "id_number": _id_number(n), "phone": phone, "password": PASSWORD}
+                cid = _check(client.post("/v1/customers", json=person), 201)["id"]
+                for channel in CHANNELS:
+                    _check(client.post(f"/v1/customers/{cid}/verifications", headers=admin,
+                                       json={"channel": channel, "reference": f"B-{n}-{channel}"}), 201)
+                _check(client.post(f"/v1/customers/{cid}/tier", headers=admin, json={"reason": "bench"}), 200)
+                token = _check(client.post("/v1/customers/login", json={"phone": phone, "password": PASSWORD}), 200)
+                heads.append({"Authorization": f"Bearer {token['token']}"})
+                ids.append(cid)
+                progress.advance(task)
+            transaction(engine, lambda uow: create_transfers(uow, [
+                Transfer(f"bench.fund.{cid}", RESERVE, f"wallet.{cid}", FUNDING, LEDGER, "top_up") for cid in ids]))
+            shops = []
+            for n in range(merchants):
+                spec = {"name": f"商户{_cn(n)}", "credit_code": _credit_code(n), "settlement_account": f"6222{n:012d}",
+                        "settlement_holder": f"店主{_cn(n)}", "settlement_bank": "工商银行"}
+                made = _check(client.post("/v1/merchants", headers=admin, json=spec), 201)
+                shops.append((made["id"], {"Authorization": f"Bearer {made['api_key']}"}))
+                progress.advance(task)
+            slots: list[tuple[str, dict]] = []
+            if kind == "static":
+                codes = [_check(client.post(f"/v1/merchants/{m}/qr-codes", headers=h, json={"kind": "static"}),
+                                201)["id"] for m, h in shops]
+                slots = [(codes[i % len(codes)], {"amount": f"{1 + i % 9}.{i % 100:02d}"}) for i in range(payments)]
+            else:
+                for i in range(payments):
+                    m, h = shops[i % len(shops)]
+                    qr = _check(client.post(f"/v1/merchants/{m}/qr-codes", headers=h,
+                                            json={"kind": "dynamic", "amount": f"{1 + i % 9}.{i % 100:02d}",
+                                                  "expires_in_seconds": 3600, "order_ref": f"B-{i}"}), 201)["id"]
+                    slots.append((qr, {"verification": "two_factors"}))
+                    progress.advance(task)
+    finally:
+        auth.set_password_hasher(previous)
+    return heads, slots
+
+
+def _drive(base_url: str, *, clients: int, count: int, max_seconds: float,
+           request: Callable[[Any, int], Any], progress: Any, label: str) -> dict:
+    """`clients` threads share a counter 0..count-1; stop when done or at the deadline."""
+    import httpx
+
+    lock = threading.Lock()
+    state = {"next": 0}
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    task = progress.add_task(label, total=count)
+    deadline = time.perf_counter() + max_seconds
+
+    def worker() -> None:
+        with httpx.Client(base_url=base_url, timeout=60.0) as http:
+            while time.perf_counter() < deadline:
+                with lock:
+                    i = state["next"]
+                    if i >= count:
+                        return
+                    state["next"] = i + 1
+                started = time.perf_counter()
+                try:
+                    status = request(http, i).status_code
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed * 1000)
+                    statuses[status] += 1
+                progress.advance(task)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    ok = sum(n for s, n in statuses.items() if isinstance(s, int) and 200 <= s < 300)
+    latencies.sort()
+    return {"done": len(latencies), "ok": ok, "seconds": wall, "per_s": ok / wall if wall > 0 else 0.0,
+            "p50_ms": _percentile(latencies, 0.50), "p95_ms": _percentile(latencies, 0.95),
+            "p99_ms": _percentile(latencies, 0.99),
+            "errors": {str(s): n for s, n in sorted(statuses.items(), key=str)
+                       if not (isinstance(s, int) and 200 <= s < 300)}}
+
+
+def run(*, backend: str = "sqlite", database_url: str | None = None, clients: int = 16, payments: int = 2000,
+        max_seconds: float = 60.0, customers: int = 64, merchants: int = 8, kind: str = "dynamic",
+        quiet: bool = False) -> dict:
+    import httpx
+    import uvicorn
+
+    from puhui.api.app import create_app
+    from puhui.bench.ledger import _progress
+    from puhui.db import create_engine_from_url, reading
+    from puhui.db.migrate import upgrade
+    from puhui.ledger.audit import audit
+    from puhui.settings import Settings
+
+    if kind not in ("dynamic", "static"):
+        raise ValueError("kind must be dynamic or static")
+    with ExitStack() as cleanup:
+        url = database_url or _fresh_database(backend, cleanup)
+        engine = create_engine_from_url(url)
+        cleanup.callback(engine.dispose)
+        upgrade(engine)
+        settings = Settings(admin_token=secrets.token_urlsafe(24), pii_keys=f"bench:{_key()}", pii_index_key=_key(),
+                            jwt_secret=_key(), jwt_ttl_seconds=24 * 3600)
+        progress = _progress(quiet)
+        cleanup.enter_context(progress)
+        heads, slots = _seed(engine, settings, customers=customers, merchants=merchants, payments=payments,
+                             kind=kind, progress=progress)
+
+        port = _free_port()
+        config = uvicorn.Config(create_app(engine, settings), host="127.0.0.1", port=port, log_level="error",
+                                access_log=False, lifespan="on")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(15)
+
+        cleanup.callback(stop)
+        for _ in range(300):
+            if server.started:
+                break
+            time.sleep(0.02)
+        if not server.started:
+            raise RuntimeError("uvicorn did not start")
+        base_url = f"http://127.0.0.1:{port}"
+        tag = secrets.token_hex(4)
+
+        with httpx.Client(base_url=base_url, timeout=30.0) as warm:  # untimed warm-up of the server path
+            for _ in range(min(50, payments)):
+                warm.get("/health")
+        baseline = _drive(base_url, clients=clients, count=payments, max_seconds=max_seconds,
+                          request=lambda http, i: http.get("/health"), progress=progress, label="GET /health")
+
+        def pay(http: Any, i: int) -> Any:
+            qr, body = slots[i]
+            headers = {**heads[i % len(heads)], "Idempotency-Key": f"bench-{tag}-{i}"}
+            return http.post(f"/v1/qr-codes/{qr}/pay", headers=headers, json=body)
+
+        paid = _drive(base_url, clients=clients, count=payments, max_seconds=max_seconds, request=pay,
+                      progress=progress, label="QR payments")
+        stop()
+        with reading(engine) as connection:
+            report = audit(connection)
+
+    return {
+        "backend": backend, "kind": kind, "clients": clients, "customers": customers, "merchants": merchants,
+        "payments_requested": payments, "payments_done": paid["done"], "payments_ok": paid["ok"],
+        "seconds": round(paid["seconds"], 3),
+        "payments_per_s": paid["per_s"], "p50_ms": paid["p50_ms"], "p95_ms": paid["p95_ms"], "p99_ms": paid["p99_ms"],
+        "errors": paid["errors"],
+        "baseline_per_s": baseline["per_s"], "baseline_p50_ms": baseline["p50_ms"],
+        "baseline_p99_ms": baseline["p99_ms"], "baseline_errors": baseline["errors"],
+        "ratio_to_baseline": paid["per_s"] / baseline["per_s"] if baseline["per_s"] else 0.0,
+        "audit_ok": report.ok,
+    }
+
+
+def command(
+    backend: str = "sqlite",
+    db: str | None = None,
+    clients: int = 16,
+    payments: int = 2000,
+    max_seconds: float = 60.0,
+    customers: int = 64,
+    merchants: int = 8,
+    kind: str = "dynamic",
+    as_json: bool = False,
+) -> None:
+    """QR payments per second over HTTP (uvicorn on loopback), against GET /health at the same concurrency."""
+    import typer
+    from rich.console import Console
+    from rich.table import Table
+
+    if backend not in ("sqlite", "postgresql"):
+        Console(stderr=True).print("--backend must be sqlite or postgresql")
+        raise typer.Exit(2)
+    if kind not in ("dynamic", "static"):
+        Console(stderr=True).print("--kind must be dynamic or static")
+        raise typer.Exit(2)
+    result = run(backend=backend, database_url=db, clients=clients, payments=payments, max_seconds=max_seconds,
+                 customers=customers, merchants=merchants, kind=kind, quiet=as_json)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        table = Table(title=f"payments benchmark on {backend} ({clients} clients, {kind} QR)")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for key, value in result.items():
+            table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
+        Console().print(table)
+    if not result["audit_ok"]:
+        raise typer.Exit(1)
+
+
+def _typer_defaults() -> None:
+    """Typer option metadata for `command` (kept here so cli.py needs one line)."""
+    import typer
+
+    command.__defaults__ = (
+        typer.Option("sqlite", "--backend", help="sqlite or postgresql"),
+        typer.Option(None, "--db", help="Use this database instead of a fresh one (it is written to!)."),
+        typer.Option(16, "--clients", help="Concurrent HTTP clients."),
+        typer.Option(2000, "--payments", help="Payments to make (and GET /health calls for the baseline)."),
+        typer.Option(60.0, "--max-seconds", help="Time bound of each phase."),
+        typer.Option(64, "--customers", help="Funded Class III customers who pay."),
+        typer.Option(8, "--merchants", help="Merchants receiving payments."),
+        typer.Option("dynamic", "--kind", help="dynamic (one priced code per payment) or static QR codes."),
+        typer.Option(False, "--json", help="Print one JSON object."),
+    )
+
+
+_typer_defaults()
