@@ -285,3 +285,16 @@ def clock() -> Iterator[clock_module.ManualClock]:
         yield manual
     finally:
         clock_module.install(previous)
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords() -> Iterator[None]:
+    """Argon2id with tiny cost parameters in every test: the hashing behaviour, not its price
+    (tests/identity/test_auth.py checks the real parameters)."""
+    from argon2 import PasswordHasher
+
+    from puhui.identity import auth
+
+    previous = auth.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    yield
+    auth.set_password_hasher(previous)

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from puhui.api.app import create_app
-from puhui.identity import auth
 from puhui.identity.vault import Vault
 from puhui.settings import Settings
 
 from .helpers import ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1
 
-
-@pytest.fixture(autouse=True)
-def fast_passwords():
-    """Argon2id with tiny cost parameters: the hashing behaviour, not its price (one test checks the real one)."""
-    previous = auth.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    yield
-    auth.set_password_hasher(previous)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from stdnum import luhn  # noqa: F401 - identity test numbers use the same library
@@ -18,7 +17,6 @@ from stdnum.cn import ric
 from puhui.api.app import create_app
 from puhui.db import reading, transaction
 from puhui.db.tables import accounts, outbox, transfers
-from puhui.identity import auth
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
@@ -49,12 +47,6 @@ MERCHANT = {"name": "兰州拉面馆", "credit_code": "91110000600037341L", "set
             "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"}
 CHANNELS = ("public_security", "bank_card", "face", "mobile_operator", "tax")
 
-
-@pytest.fixture(autouse=True)
-def fast_passwords():
-    previous = auth.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    yield
-    auth.set_password_hasher(previous)
 
 
 @pytest.fixture

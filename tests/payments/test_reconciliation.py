@@ -21,7 +21,6 @@ from tests.payments.test_settlement import (  # noqa: F401 - fixtures
     balance,
     card_of,
     client,
-    fast_passwords,
     make_customer,
     make_merchant,
     pay,

@@ -8,7 +8,6 @@ import base64
 import datetime as dt
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from stdnum.cn import ric
@@ -17,7 +16,6 @@ from puhui.api.app import create_app
 from puhui.db import reading, transaction
 from puhui.db.tables import transfers
 from puhui.errors import Conflict
-from puhui.identity import auth
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
@@ -42,12 +40,6 @@ def id_number(region: str, birth: str, seq: str) -> str:
     body = region + birth + seq
     return body + ric.calc_check_digit(body + "0")
 
-
-@pytest.fixture(autouse=True)
-def fast_passwords():
-    previous = auth.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    yield
-    auth.set_password_hasher(previous)
 
 
 @pytest.fixture
