@@ -10,8 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from puhui.bench.payments import command as bench_payments
+from puhui.bench.risk import command as bench_risk
 from puhui.identity.cli import app as identity_app
 from puhui.payments import cli as payments_cli
+from puhui.risk.cli import app as risk_app
 from puhui.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Puhui (普惠): an internet-finance platform.")
@@ -20,6 +22,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks, each with a base
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(identity_app, name="identity")
+app.add_typer(risk_app, name="risk")
 app.command("settle")(payments_cli.settle)
 app.command("reconcile")(payments_cli.reconcile)
 console = Console()
@@ -109,6 +112,7 @@ def bench_ledger(
 
 
 bench_app.command("payments")(bench_payments)
+bench_app.command("risk")(bench_risk)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -115,6 +116,17 @@ outbox = Table(
         sqlite_where=text("position IS NULL"),
         postgresql_where=text("position IS NULL"),
     ),
+)
+
+# How far each named consumer of the outbox has read (exactly-once in effect: advance it in the
+# same transaction as the effects of the events read).
+event_offsets = Table(
+    "event_offsets",
+    metadata,
+    Column("consumer", String(64), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("consumer", name="pk_event_offsets"),
 )
 
 idempotency_keys = Table(

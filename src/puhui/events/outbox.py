@@ -11,11 +11,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
-from puhui.db.tables import outbox
+from puhui.db.tables import event_offsets, outbox
 
 SEQUENCER_LOCK = 0x7075_6875  # "puhu": the advisory lock that serialises numbering on PostgreSQL
 
@@ -74,3 +74,22 @@ def read_events(engine: Engine, after: int = 0, limit: int = 1000, topic: str | 
         Event(r["position"], r["topic"], r["type"], r["key"], json.loads(r["payload"]), r["created_at"])
         for r in rows
     ]
+
+
+def consumer_offset(connection, consumer: str) -> int:  # type: ignore[no-untyped-def]
+    """The last position `consumer` has taken effect for (0 if it never ran)."""
+    found = connection.execute(
+        select(event_offsets.c.position).where(event_offsets.c.consumer == consumer)
+    ).scalar()
+    return int(found or 0)
+
+
+def advance_offset(uow: UnitOfWork, consumer: str, position: int) -> None:
+    """Record that `consumer` has applied every event up to `position`, in the caller's transaction
+    (so the effects and the offset commit together, and a crash re-reads nothing twice)."""
+    done = uow.execute(
+        update(event_offsets).where(event_offsets.c.consumer == consumer)
+        .values(position=position, updated_at=clock.now_micros())
+    )
+    if done.rowcount == 0:
+        uow.execute(event_offsets.insert().values(consumer=consumer, position=position, updated_at=clock.now_micros()))

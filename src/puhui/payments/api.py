@@ -31,6 +31,7 @@ from puhui.payments import service, wallets
 from puhui.payments.channel import OrderKind
 from puhui.payments.channel_signing import MemoryNonceCache, verify_notification
 from puhui.payments.models import QrKind, VerificationStrength
+from puhui.payments.risk_hook import PaymentContext
 from puhui.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["payments"])
@@ -62,6 +63,8 @@ class P2PIn(BaseModel):
     to_customer_id: Ident
     amount: AmountStr
     client_transfer_id: ClientId | None = None
+    device_id: ClientId | None = Field(None, description="the payer's device, for risk control")
+    location: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
 
 
 class QrIn(BaseModel):
@@ -78,6 +81,8 @@ class PayIn(BaseModel):
     verification: VerificationStrength = VerificationStrength.one_factor
     from_customer_id: Ident | None = None
     client_payment_id: ClientId | None = None
+    device_id: ClientId | None = Field(None, description="the payer's device, for risk control")
+    location: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
 
 
 class RefundIn(BaseModel):
@@ -114,7 +119,8 @@ async def p2p(body: P2PIn, request: Request, engine: EngineDep, principal: Custo
     client_id = client_id_of(request, body.client_transfer_id)
 
     def work(uow: UnitOfWork) -> Outcome:
-        row, created = service.pay_p2p(uow, principal.id, body.to_customer_id, amount, client_id)
+        row, created = service.pay_p2p(uow, principal.id, body.to_customer_id, amount, client_id,
+                                       PaymentContext(body.device_id, body.location))
         return Outcome(201 if created else 200, service.payment_json(row))
 
     return await run_mutation(request, engine, principal, "payments.p2p", body.to_customer_id, work)
@@ -151,7 +157,8 @@ async def pay_qr(qr_id: Ident, body: PayIn, request: Request, engine: EngineDep,
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = service.pay_qr(uow, principal.id, qr_id, amount, body.verification, client_id,
-                                      settings.merchant_fee_bp, settings.merchant_notify_key)
+                                      settings.merchant_fee_bp, settings.merchant_notify_key,
+                                      PaymentContext(body.device_id, body.location))
         return Outcome(201 if created else 200, service.payment_json(row))
 
     return await run_mutation(request, engine, principal, "payments.pay_qr", qr_id, work)

@@ -21,12 +21,23 @@ class Outcome(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class PaymentContext:
+    """What the client reports about where a payment comes from (used by fraud rules)."""
+
+    device_id: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
 class PaymentRequest:
     kind: str  # p2p | qr_static | qr_dynamic
     payer_id: str
     payee_id: str
-    amount: int
+    amount: int  # fen
     tier: int | None
+    device_id: str | None = None
+    location: str | None = None
+    at: int = 0  # UTC microseconds, from `puhui.clock`
 
 
 @dataclass(frozen=True)

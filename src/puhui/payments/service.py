@@ -91,6 +91,7 @@ def payment_json(row) -> dict:  # type: ignore[no-untyped-def]
         "id": row["id"], "kind": row["kind"], "payer_id": row["payer_id"], "payee_id": row["payee_id"],
         "qr_code_id": row["qr_code_id"], "amount": format_minor(row["amount"], 2), "fee": format_minor(row["fee"], 2),
         "refunded": format_minor(row["refunded"], 2), "currency": "CNY", "created_at": row["created_at"],
+        "device_id": row.get("device_id"), "location": row.get("location"),
     }
 
 
@@ -110,19 +111,25 @@ def _existing(uow: UnitOfWork, payment_id: str, payer: str, payee: str, amount: 
     return dict(row)
 
 
-def _check_payer(uow: UnitOfWork, payer_id: str, kind: str, payee_id: str, amount: int) -> int:
+def _check_payer(uow: UnitOfWork, payer_id: str, kind: str, payee_id: str, amount: int,
+                 context: risk_hook.PaymentContext) -> int:
     tier = tier_of(uow.connection, payer_id)
-    decision = risk_hook.decide(risk_hook.PaymentRequest(kind, payer_id, payee_id, amount, tier))
+    decision = risk_hook.decide(risk_hook.PaymentRequest(kind, payer_id, payee_id, amount, tier, context.device_id,
+                                                         context.location, clock.now_micros()))
     risk_hook.enforce(decision)
     assert tier is not None
     limits.consume_tier(uow, payer_id, tier, amount)
     return tier
 
 
+NO_CONTEXT = risk_hook.PaymentContext()
+
+
 # -- P2P -----------------------------------------------------------------------------------------
 
 
-def pay_p2p(uow: UnitOfWork, payer_id: str, payee_id: str, amount: int, client_id: str) -> tuple[dict, bool]:
+def pay_p2p(uow: UnitOfWork, payer_id: str, payee_id: str, amount: int, client_id: str,
+            context: risk_hook.PaymentContext = NO_CONTEXT) -> tuple[dict, bool]:
     """Move `amount` from the payer's wallet to the payee's; idempotent by (payer, client id)."""
     if amount <= 0:
         raise InvalidInput("amount must be greater than zero")
@@ -135,12 +142,12 @@ def pay_p2p(uow: UnitOfWork, payer_id: str, payee_id: str, amount: int, client_i
     payee = get_account(uow.connection, customer_wallet_id(payee_id))
     if payee is None or payee.code != "customer_wallet":
         raise NotFound(f"customer {payee_id} has no wallet")
-    _check_payer(uow, payer_id, "p2p", payee_id, amount)
+    _check_payer(uow, payer_id, "p2p", payee_id, amount, context)
     transfer_id = payment_id + ".t"
     _apply(uow, [Transfer(transfer_id, customer_wallet_id(payer_id), payee.id, amount, "CNY", "p2p_transfer")])
     row = {"id": payment_id, "kind": "p2p", "payer_id": payer_id, "payee_id": payee_id, "qr_code_id": None, "amount": amount,
                "fee": 0, "fee_rate_bp": 0, "refunded": 0, "fee_refunded": 0, "transfer_id": transfer_id, "fee_transfer_id": None,
-               "created_at": clock.now_micros()}
+               "created_at": clock.now_micros(), "device_id": context.device_id, "location": context.location}
     uow.execute(payments.insert().values(**row))
     publish(uow, TOPIC, "p2p.completed", payment_id, {**payment_json(row)})
     return row, True
@@ -223,7 +230,8 @@ def verify_notification(event: dict, key: str) -> bool:
 
 
 def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, strength: VerificationStrength,
-           client_id: str, fee_rate_bp: int, notify_key: str) -> tuple[dict, bool]:
+           client_id: str, fee_rate_bp: int, notify_key: str,
+           context: risk_hook.PaymentContext = NO_CONTEXT) -> tuple[dict, bool]:
     """Pay a QR code: risk hook, tier and QR limits, the linked transfers, the row and the event."""
     qr = _lock(uow, select(qr_codes).where(qr_codes.c.id == qr_id))
     if qr is None:
@@ -254,7 +262,7 @@ def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, stren
         )
         if done.rowcount != 1:
             raise QrNotPayable(f"QR code {qr_id} is no longer open")
-    _check_payer(uow, payer_id, f"qr_{kind.value}", merchant_id, amount)
+    _check_payer(uow, payer_id, f"qr_{kind.value}", merchant_id, amount, context)
     limits.consume_qr(uow, payer_id, kind, strength, amount)
     fee = merchant_fee(amount, fee_rate_bp)
     merchant_wallet = merchant_wallet_id(merchant_id)
@@ -264,7 +272,8 @@ def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, stren
     _apply(uow, _chain(batch))
     row = {"id": payment_id, "kind": "qr", "payer_id": payer_id, "payee_id": merchant_id, "qr_code_id": qr_id, "amount": amount,
                "fee": fee, "fee_rate_bp": fee_rate_bp, "refunded": 0, "fee_refunded": 0, "transfer_id": payment_id + ".t",
-               "fee_transfer_id": payment_id + ".f" if fee else None, "created_at": clock.now_micros()}
+               "fee_transfer_id": payment_id + ".f" if fee else None, "created_at": clock.now_micros(),
+               "device_id": context.device_id, "location": context.location}
     uow.execute(payments.insert().values(**row))
     publish(uow, TOPIC, "payment.succeeded", merchant_id, notification(row, notify_key))
     return row, True

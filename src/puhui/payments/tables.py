@@ -57,6 +57,8 @@ payments = Table(
     Column("transfer_id", String(ID_LENGTH), nullable=False),
     Column("fee_transfer_id", String(ID_LENGTH), nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    Column("device_id", String(64), nullable=True),  # the payer's device, as the client reports it
+    Column("location", String(32), nullable=True),  # the payer's location (city or region code)
     Index("ix_payments_payer_id", "payer_id"),
     Index("ix_payments_payee_id", "payee_id"),
 )

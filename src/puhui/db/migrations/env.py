@@ -9,6 +9,9 @@ from puhui.db.tables import metadata
 import puhui.identity.tables  # noqa: F401,E402 - registers the identity tables on `metadata`
 import puhui.payments.tables  # noqa: F401,E402 - registers the payments tables on `metadata`
 import puhui.payments.settlement_tables  # noqa: F401,E402 - registers the settlement tables on `metadata`
+import puhui.risk.features_tables  # noqa: F401,E402 - registers the risk tables on `metadata`
+import puhui.risk.fraud.tables  # noqa: F401,E402
+import puhui.risk.scoring.tables  # noqa: F401,E402
 
 config = context.config
 

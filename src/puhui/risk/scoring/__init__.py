@@ -1,0 +1,1 @@
+"""Credit scoring: the WOE scorecard, the gradient-boosting challenger, evaluation and the model registry."""
