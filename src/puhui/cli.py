@@ -12,6 +12,7 @@ from rich.table import Table
 from puhui.bench.payments import command as bench_payments
 from puhui.bench.risk import command as bench_risk
 from puhui.identity.cli import app as identity_app
+from puhui.identity.merchants_cli import app as merchants_app
 from puhui.payments import cli as payments_cli
 from puhui.risk.cli import app as risk_app
 from puhui.settings import get_settings
@@ -22,6 +23,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks, each with a base
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(identity_app, name="identity")
+app.add_typer(merchants_app, name="merchants")
 app.add_typer(risk_app, name="risk")
 app.command("settle")(payments_cli.settle)
 app.command("reconcile")(payments_cli.reconcile)
@@ -74,15 +76,24 @@ def audit(db: str = DbOption, as_json: bool = typer.Option(False, "--json", help
 
 
 @app.command("reserve-check")
-def reserve_check(db: str = DbOption, ledger: str = typer.Option("CNY", help="Currency ledger to check.")) -> None:
+def reserve_check(db: str = DbOption, ledger: str = typer.Option("CNY", help="Currency ledger to check."),
+                  record: bool = typer.Option(True, help="Record the result as today's check.")) -> None:
     """Prove customer reserve funds (备付金) cover every wallet balance; exit 1 if they do not."""
-    from puhui.db import reading
-    from puhui.payments.reserve import reserve_coverage
+    from puhui import clock
+    from puhui.db import transaction
+    from puhui.payments.reserve import record_check, reserve_coverage
 
-    with reading(_engine(db)) as connection:
-        coverage = reserve_coverage(connection, ledger)
-    print(json.dumps(coverage.as_json()))
-    raise typer.Exit(0 if coverage.covered else 1)
+    engine = _engine(db)
+    if record:
+        result = transaction(engine, lambda uow: record_check(uow, clock.business_date(), ledger))
+    else:
+        from puhui.db import reading
+
+        with reading(engine) as connection:
+            result = {"business_date": clock.business_date().isoformat(),
+                      **reserve_coverage(connection, ledger).as_json()}
+    print(json.dumps(result))
+    raise typer.Exit(0 if result["covered"] else 1)
 
 
 @bench_app.command("ledger")

@@ -9,7 +9,9 @@ import datetime as dt
 import pytest
 
 from puhui.db import transaction
-from puhui.errors import Conflict
+from puhui.errors import Conflict, NotFound
+from puhui.ledger.models import Transfer
+from puhui.ledger.service import create_transfers
 from puhui.payments import reconciliation, settlement, wallets
 from puhui.payments.channel import OrderKind
 from puhui.payments.sandbox_bank import SandboxBank
@@ -118,4 +120,82 @@ def test_bank_settled_top_up_the_platform_never_posted(day, engine, clock):
     clock.advance(hours=24)  # posted on D+1, but the bank's line was on D: not missing at the bank on D+1
     next_day = D + dt.timedelta(days=1)
     assert reconciliation.reconcile(engine, next_day, bank.statement(next_day)) == []
+    assert_books_clean(engine)
+
+
+def test_settled_before_midnight_posted_after_is_no_false_alarm(day, engine, clock):
+    """The bank settles at 23:59 on D, the platform learns it at 00:01 on D+1: D matches the line,
+    and D+1 does not report the order as missing at the bank."""
+    bank = day["bank"]
+    from puhui.clock import CHINA
+
+    target = dt.datetime.combine(D, dt.time(23, 59), tzinfo=CHINA)
+    clock.advance(seconds=(target - clock.now()).total_seconds())  # 23:59 China time on D
+    late = order(engine, bank, day["customer_id"], OrderKind.debit_card, 70_00, "late")
+    clock.advance(minutes=2)  # 00:01 on D+1: the sweeper posts the hold now
+    wallets.recover_pending_orders(engine, bank)
+    clock.advance(hours=24)
+    statement_d = bank.statement(D)
+    assert late in {line.order_id for line in reconciliation.parse_statement(statement_d, D)}
+    assert reconciliation.reconcile(engine, D, statement_d) == []
+    next_day = D + dt.timedelta(days=1)
+    assert reconciliation.reconcile(engine, next_day, bank.statement(next_day)) == []
+    assert_books_clean(engine)
+
+
+def test_reverse_an_order_the_bank_never_moved(day, engine, clock):
+    """A top-up the platform posted but the bank's statement lacks: reversing takes the money back
+    out of the wallet, once; refused when the wallet has spent it."""
+    bank = day["bank"]
+    clock.advance(hours=24)
+    bank.inject_statement_fault(D, "missing", order_id=day["ids"]["top_up_2"])
+    [found] = reconciliation.reconcile(engine, D, bank.statement(D))
+    wallet = f"wallet.{day['customer_id']}"
+    before = balance(engine, wallet)
+    with pytest.raises(Conflict):
+        reconciliation.resolve_exception(engine, found["id"], "to_suspense", "ops_1")
+    done = reconciliation.resolve_exception(engine, found["id"], "reverse", "ops_1")
+    assert done["transfer_id"] == found["id"] + ".rev"
+    assert balance(engine, wallet) == before - 500_00
+    reconciliation.resolve_exception(engine, found["id"], "reverse", "ops_1")  # replay moves nothing
+    assert balance(engine, wallet) == before - 500_00
+    assert_books_clean(engine)
+
+
+def test_reverse_is_refused_when_the_wallet_has_spent_the_money(day, engine, clock):
+    bank = day["bank"]
+    clock.advance(hours=24)
+    bank.inject_statement_fault(D, "missing", order_id=day["ids"]["top_up_1"])  # 1,000.00
+    [found] = reconciliation.reconcile(engine, D, bank.statement(D))
+    wallet = f"wallet.{day['customer_id']}"
+    spend = [Transfer("spent", wallet, f"wallet.{day['merchant_id']}", 200_00, "CNY", "qr_payment")]
+    transaction(engine, lambda uow: create_transfers(uow, spend))
+    assert balance(engine, wallet) < 1_000_00  # spent on payments and the withdrawal
+    count = transfer_count(engine)
+    with pytest.raises(reconciliation.WalletSpent):
+        reconciliation.resolve_exception(engine, found["id"], "reverse", "ops_1")
+    assert transfer_count(engine) == count
+    assert reconciliation.exceptions_of(engine, D, status="open") == [found]
+    assert_books_clean(engine)
+
+
+def test_suspense_money_is_assigned_to_its_owner_once(day, engine, clock):
+    bank = day["bank"]
+    clock.advance(hours=24)
+    bank.inject_statement_fault(D, "extra")
+    [found] = reconciliation.reconcile(engine, D, bank.statement(D))
+    with pytest.raises(Conflict):  # not in suspense yet
+        reconciliation.assign_suspense(engine, found["id"], day["customer_id"], "ops_1")
+    reconciliation.resolve_exception(engine, found["id"], "to_suspense", "ops_1")
+    wallet = f"wallet.{day['customer_id']}"
+    before, suspense = balance(engine, wallet), balance(engine, "platform.suspense.CNY")
+    with pytest.raises(NotFound):
+        reconciliation.assign_suspense(engine, found["id"], "cus_nobody", "ops_1")
+    done = reconciliation.assign_suspense(engine, found["id"], day["customer_id"], "ops_1")
+    assert done["assigned_to"] == day["customer_id"]
+    reconciliation.assign_suspense(engine, found["id"], day["customer_id"], "ops_1")  # once only
+    assert balance(engine, wallet) == before + 100
+    assert balance(engine, "platform.suspense.CNY") == suspense - 100
+    with pytest.raises(Conflict):
+        reconciliation.assign_suspense(engine, found["id"], "cus_other", "ops_1")
     assert_books_clean(engine)

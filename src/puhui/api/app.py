@@ -25,6 +25,7 @@ from puhui.identity import api as identity_api
 from puhui.ledger import api as ledger_api
 from puhui.ledger.service import expire_pending
 from puhui.payments import api as payments_api
+from puhui.payments import operations_api
 from puhui.risk import api as risk_api
 from puhui.settings import Settings
 
@@ -57,6 +58,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     app.include_router(ledger_api.router)
     app.include_router(identity_api.router)
     app.include_router(payments_api.router)
+    app.include_router(operations_api.router)
     app.include_router(risk_api.router)
 
     @app.get("/health", tags=["operations"])

@@ -59,10 +59,12 @@ def authenticate(
     settings: Settings = request.app.state.settings
     admin_token = settings.admin_token
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
-        return Principal(id="admin", role="admin")
-    principal = _resolve(request.app.state.engine, settings, token)
+        principal: Principal | None = Principal(id="admin", role="admin")
+    else:
+        principal = _resolve(request.app.state.engine, settings, token)
     if principal is None:
         raise Unauthorized("the token is not valid")
+    request.state.principal = principal  # for auditing a refusal that comes later
     return principal
 
 

@@ -97,6 +97,7 @@ async def run_mutation(
         outcome, replayed = await run_in_threadpool(transaction, engine, attempt)
     except PuhuiError as error:
         status, code = error.status, error.code  # the refusal is audited in its own transaction
+        request.state.audited = True
         await run_in_threadpool(
             transaction,
             engine,
@@ -108,6 +109,30 @@ async def run_mutation(
         headers["Idempotent-Replayed"] = "true"
     media_type = MEDIA_TYPE if outcome.problem else "application/json"
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers, media_type=media_type)
+
+
+async def replay(request: Request, engine: Engine, principal: Principal) -> Response | None:
+    """For calls with effects outside one unit of work (the bank channel): the stored answer when
+    this Idempotency-Key was already used for the same request, before anything is done again."""
+    from starlette.concurrency import run_in_threadpool
+
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    request_hash = fingerprint(request, await request.body())
+
+    def read(uow: UnitOfWork) -> Outcome | None:
+        stored = _stored_response(uow, principal.id, key)
+        if stored is not None and stored[0] != request_hash:
+            raise IdempotencyKeyReused(f"key {key!r} was first used for another request")
+        return None if stored is None else stored[1]
+
+    outcome = await run_in_threadpool(transaction, engine, read)
+    if outcome is None:
+        return None
+    media_type = MEDIA_TYPE if outcome.problem else "application/json"
+    return JSONResponse(outcome.body, status_code=outcome.status, headers={"Idempotent-Replayed": "true"},
+                        media_type=media_type)
 
 
 def _stored_response(uow: UnitOfWork, principal: str, key: str) -> tuple[str, Outcome] | None:

@@ -3,6 +3,7 @@ stable `code`."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import Request
@@ -27,7 +28,35 @@ def problem(status: int, code: str, title: str, detail: str = "", instance: str 
 
 
 async def on_puhui_error(request: Request, error: PuhuiError) -> JSONResponse:
-    return problem(error.status, error.code, error.title, error.detail, request.url.path, **error.extra)
+    if error.status in (401, 403) and not getattr(request.state, "audited", False):
+        await _audit_refusal(request, error)
+    response = problem(error.status, error.code, error.title, error.detail, request.url.path, **error.extra)
+    if "retry_after_seconds" in error.extra:
+        response.headers["Retry-After"] = str(error.extra["retry_after_seconds"])
+    return response
+
+
+async def _audit_refusal(request: Request, error: PuhuiError) -> None:
+    """A refused call (401/403) is audited like any other: who, what, from where, and why not."""
+    from starlette.concurrency import run_in_threadpool
+
+    from puhui import clock
+    from puhui.db import transaction
+    from puhui.db.tables import audit_log
+
+    engine = getattr(request.app.state, "engine", None)
+    if engine is None:
+        return
+    principal = getattr(request.state, "principal", None)
+    route = request.scope.get("route")
+    values = {
+        "at": clock.now_micros(), "principal": principal.id if principal is not None else "anonymous",
+        "action": f"{request.method} {getattr(route, 'path', request.url.path)}"[:64],
+        "target": request.url.path[:256], "source_ip": request.client.host if request.client else None,
+        "request_id": (request.headers.get("X-Request-Id") or "")[:64] or None, "status_code": error.status,
+        "detail": json.dumps({"error": error.code}),
+    }
+    await run_in_threadpool(transaction, engine, lambda uow: uow.execute(audit_log.insert().values(**values)))
 
 
 async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -123,8 +123,63 @@ def merchant_view(connection: Connection, vault: Vault, merchant_id: str) -> dic
         "status": row["status"],
         "settlement": {"bank": row["settlement_bank"], "account": mask_bank_account(account), "holder": mask_name(holder)},
         "wallet_account_id": row["wallet_account_id"],
+        "fee_rate_bp": row["fee_rate_bp"],
         "created_at": clock.from_micros(row["created_at"]).isoformat(),
     }
+
+
+MAX_FEE_RATE_BP = 1_000  # 10%: a higher acquiring fee rate is a typing error, not a price
+
+
+class MerchantSuspended(InvalidInput):
+    code = "merchant_suspended"
+    status = 409
+    title = "The merchant is suspended and cannot be paid"
+
+
+def set_fee_rate(uow: UnitOfWork, merchant_id: str, fee_rate_bp: int | None, actor: Actor) -> dict:
+    """Set the merchant's acquiring fee rate (商户费率) in basis points; None returns it to the
+    platform default. Payments already made keep the rate they were charged."""
+    if fee_rate_bp is not None and not 0 <= fee_rate_bp <= MAX_FEE_RATE_BP:
+        raise InvalidInput(f"fee_rate_bp is between 0 and {MAX_FEE_RATE_BP}")
+    _update_merchant(uow, merchant_id, fee_rate_bp=fee_rate_bp)
+    outbox.publish(uow, TOPIC, "identity.merchant_fee_rate_set", merchant_id,
+                   {"id": merchant_id, "fee_rate_bp": fee_rate_bp, "by": actor.id})
+    return {"id": merchant_id, "fee_rate_bp": fee_rate_bp}
+
+
+def set_merchant_status(uow: UnitOfWork, merchant_id: str, status: str, actor: Actor) -> dict:
+    """Suspend (no new payments, no settlement) or reactivate a merchant."""
+    if status not in ("active", "suspended"):
+        raise InvalidInput("status is active or suspended")
+    _update_merchant(uow, merchant_id, status=status)
+    outbox.publish(uow, TOPIC, f"identity.merchant_{status}", merchant_id, {"id": merchant_id, "by": actor.id})
+    return {"id": merchant_id, "status": status}
+
+
+def _update_merchant(uow: UnitOfWork, merchant_id: str, **values: object) -> None:
+    done = uow.execute(merchants.update().where(merchants.c.id == merchant_id).values(**values))
+    if done.rowcount != 1:
+        raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
+
+
+def merchant_terms(connection: Connection, merchant_id: str, default_fee_bp: int) -> int:
+    """The fee rate a payment to this merchant is charged now; refuses a suspended merchant."""
+    row = connection.execute(
+        select(merchants.c.status, merchants.c.fee_rate_bp).where(merchants.c.id == merchant_id)
+    ).first()
+    if row is None:
+        raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
+    if row[0] != "active":
+        raise MerchantSuspended(f"merchant {merchant_id} is {row[0]}")
+    return default_fee_bp if row[1] is None else int(row[1])
+
+
+def list_merchants(connection: Connection) -> list[dict]:
+    """Every merchant with its status and fee rate (no settlement details)."""
+    rows = connection.execute(select(merchants.c.id, merchants.c.name, merchants.c.status, merchants.c.fee_rate_bp,
+                                     merchants.c.created_at).order_by(merchants.c.created_at, merchants.c.id))
+    return [dict(r) for r in rows.mappings()]
 
 
 def settlement_account(connection: Connection, vault: Vault, merchant_id: str) -> tuple[str, str]:

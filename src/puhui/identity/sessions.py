@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 from puhui import clock
 from puhui.db import reading, transaction
 from puhui.db.tables import audit_log
-from puhui.identity import auth
+from puhui.errors import PuhuiError
+from puhui.identity import auth, throttle
 from puhui.identity import customers as customer_ops
 from puhui.identity.errors import AuthNotConfigured, InvalidCredentials
 from puhui.identity.models import CustomerStatus, normalize_phone
@@ -31,7 +32,13 @@ def login(
     if not settings.jwt_secret:
         raise AuthNotConfigured()
     number = normalize_phone(phone)
+    subject = vault.blind_index(number, field=customer_ops.INDEX_PHONE)
     with reading(engine) as connection:
+        try:
+            throttle.check_not_locked(connection, subject)
+        except throttle.TooManyLoginAttempts as refused:
+            _audit_apart(engine, source_ip, request_id, refused)
+            raise
         row = customer_ops.find_by_phone(connection, vault, number)
     stored = row["password_hash"] if row and row["status"] == CustomerStatus.active else None
     ok = auth.verify_password(stored, password) and stored is not None
@@ -41,15 +48,29 @@ def login(
     def record(uow) -> None:  # type: ignore[no-untyped-def]
         if rehash is not None:
             customer_ops.set_password_hash(uow, row["id"], rehash)
-        uow.execute(
-            audit_log.insert().values(
-                at=clock.now_micros(), principal=principal, action=ACTION, target=principal if ok else None,
-                source_ip=source_ip, request_id=(request_id or "")[:64] or None, status_code=200 if ok else 401,
-                detail=None if ok else json.dumps({"error": InvalidCredentials.code}),
-            )
-        )
+        if ok:
+            throttle.clear(uow, subject)
+        else:
+            throttle.record_failure(uow, subject)
+        _audit(uow, principal, ok, source_ip, request_id, None if ok else InvalidCredentials())
 
     transaction(engine, record)
     if not ok:
         raise InvalidCredentials()
     return row["id"], auth.issue_session(settings.jwt_secret, settings.jwt_ttl_seconds, row["id"])
+
+
+def _audit_apart(engine: Engine, source_ip: str | None, request_id: str | None, error: PuhuiError) -> None:
+    transaction(engine, lambda uow: _audit(uow, "anonymous", False, source_ip, request_id, error))
+
+
+def _audit(uow, principal: str, ok: bool, source_ip: str | None, request_id: str | None,  # type: ignore[no-untyped-def]
+           error: PuhuiError | None) -> None:
+    uow.execute(
+        audit_log.insert().values(
+            at=clock.now_micros(), principal=principal, action=ACTION, target=principal if ok else None,
+            source_ip=source_ip, request_id=(request_id or "")[:64] or None,
+            status_code=200 if error is None else error.status,
+            detail=None if error is None else json.dumps({"error": error.code}),
+        )
+    )

@@ -109,10 +109,11 @@ merchants = Table(
     Column("settlement_account_sealed", Text, nullable=False),
     Column("settlement_holder_sealed", Text, nullable=False),
     Column("settlement_bank", String(64), nullable=False),
-    Column("status", String(8), nullable=False),
+    Column("status", String(12), nullable=False),  # active | suspended
     Column("wallet_account_id", String(ID_LENGTH), ForeignKey("accounts.id"), nullable=False),
     Column("created_by", String(ID_LENGTH), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("fee_rate_bp", Integer, nullable=True),  # 商户费率 in basis points; NULL = the platform default
 )
 
 partners = Table(
@@ -153,4 +154,15 @@ credentials = Table(
 IDENTITY_TABLES = (
     customers, bank_cards, verifications, tier_changes, consents, pii_access_log,
     merchants, partners, staff, credentials,
+)
+
+# Failed log-ins per phone (by its blind index, never the phone): after too many in a window the
+# phone is locked for a while, whatever the password, so passwords cannot be guessed online.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("subject_index", String(INDEX_LENGTH), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=True),
 )

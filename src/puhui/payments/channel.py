@@ -51,6 +51,7 @@ SCALE = 2
 ORDER_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 BANK_REFERENCE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 CARD_NUMBER = re.compile(r"^[0-9]{12,19}$")
+ACCOUNT_NUMBER = re.compile(r"^[0-9]{8,32}$")
 CARD_TOKEN = re.compile(r"^tok_[A-Za-z0-9_\-]{4,64}$")
 MAX_AMOUNT = 10**15  # fen; far above any real order, keeps arithmetic honest
 
@@ -126,11 +127,14 @@ def mask_card(card: str) -> str:
     return card[:4] + "*" * (len(card) - 8) + card[-4:]
 
 
-def check_card(card: str) -> str:
-    """A card number (12-19 digits, Luhn) or an opaque card token (`tok_...`), or InvalidBankOrder."""
+def check_card(card: str, payout: bool = False) -> str:
+    """A card number (12-19 digits, Luhn) or an opaque card token (`tok_...`), or InvalidBankOrder.
+    A payout may also go to a corporate settlement account (对公账户: 8-32 digits, no check digit)."""
     if not isinstance(card, str):
         raise InvalidBankOrder("the card must be a string")
     if CARD_TOKEN.fullmatch(card):
+        return card
+    if payout and ACCOUNT_NUMBER.fullmatch(card) and not CARD_NUMBER.fullmatch(card):
         return card
     if not CARD_NUMBER.fullmatch(card):
         raise InvalidBankOrder("the card must be 12-19 digits or a card token (tok_...)")
@@ -171,7 +175,7 @@ class BankOrder:
             object.__setattr__(self, "kind", OrderKind(self.kind))
         except ValueError:
             raise InvalidBankOrder(f"unknown order kind {self.kind!r}") from None
-        check_card(self.card)
+        check_card(self.card, payout=self.kind == OrderKind.credit_card)
         _check_amount(self.amount)
         if self.currency != CURRENCY:
             raise InvalidBankOrder(f"the channel settles {CURRENCY} only")

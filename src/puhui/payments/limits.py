@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_
+from sqlalchemy import and_, case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -56,14 +56,34 @@ def consume(uow: UnitOfWork, subject_id: str, bucket: str, period: str, amount: 
         )
 
 
-def consume_tier(uow: UnitOfWork, customer_id: str, tier: WalletTier, amount: int) -> None:
+def consume_tier(uow: UnitOfWork, customer_id: str, tier: WalletTier, amount: int) -> str:
+    """Count a payment against the wallet class limit; returns its mark ("bucket@period")."""
     rule = TIER_RULES[tier]
-    consume(uow, customer_id, f"tier_{rule.period}", tier_period(rule.period, clock.business_date()), amount,
-            rule.limit_minor)
+    bucket, period = f"tier_{rule.period}", tier_period(rule.period, clock.business_date())
+    consume(uow, customer_id, bucket, period, amount, rule.limit_minor)
+    return f"{bucket}@{period}"
 
 
-def consume_qr(uow: UnitOfWork, customer_id: str, kind: QrKind, strength: VerificationStrength, amount: int) -> None:
+def consume_qr(uow: UnitOfWork, customer_id: str, kind: QrKind, strength: VerificationStrength, amount: int) -> str:
+    """Count a QR payment against its daily limit; returns its mark ("" when paid by agreement)."""
     limit = qr_daily_limit(kind, strength)
     if limit is None:  # by agreement (digital certificate)
-        return
-    consume(uow, customer_id, qr_limit_bucket(kind, strength), clock.business_date().isoformat(), amount, limit)
+        return ""
+    bucket, period = qr_limit_bucket(kind, strength), clock.business_date().isoformat()
+    consume(uow, customer_id, bucket, period, amount, limit)
+    return f"{bucket}@{period}"
+
+
+def join_marks(*marks: str) -> str | None:
+    return ";".join(m for m in marks if m) or None
+
+
+def give_back(uow: UnitOfWork, subject_id: str, marks: str | None, amount: int) -> None:
+    """A refund gives `amount` back to every limit its payment was counted against (never below 0)."""
+    for mark in (marks or "").split(";"):
+        if not mark:
+            continue
+        bucket, period = mark.split("@", 1)
+        where = and_(spending.c.subject_id == subject_id, spending.c.bucket == bucket, spending.c.period == period)
+        uow.execute(spending.update().where(where).values(used=case((spending.c.used > amount, spending.c.used - amount),
+                                                                    else_=0)))

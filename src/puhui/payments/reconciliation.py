@@ -9,8 +9,14 @@ ledger transfers:
   (posts the hold exactly once, as a late bank notification would).
 - `to_suspense`: money moved at the bank with no platform order → book it between the reserve
   and `platform.suspense.CNY`, where it stays until assigned.
+- `reverse`: the platform posted an order the bank never moved (missing at bank) → undo it with
+  the opposite transfer between the wallet and the reserve (refused if the wallet has spent it).
 - `accept`: close the exception without moving money (e.g. a duplicate or wrong line the bank
   corrects in its own file).
+
+Suspense money that came in is later handed to its owner with `assign_suspense` (suspense →
+wallet). Every statement line is kept (`recon_lines`): an order the bank settled just before
+midnight and the platform posted just after matched the earlier statement and is not flagged again.
 """
 
 from __future__ import annotations
@@ -25,18 +31,24 @@ from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.errors import Conflict, InvalidInput, NotFound
 from puhui.ledger.models import Transfer, TransferResult
-from puhui.ledger.service import create_transfers
+from puhui.identity.service import customer_wallet_id
+from puhui.ledger.service import create_transfers, get_account, get_transfers
 from puhui.payments import wallets
 from puhui.payments.bank_statement import Direction, StatementLine, parse_statement
 from puhui.payments.channel import OrderKind, OrderState
 from puhui.payments.settlement import _micros_bounds
-from puhui.payments.settlement_tables import recon_exceptions
+from puhui.payments.settlement_tables import recon_exceptions, recon_lines
 from puhui.payments.tables import bank_orders
 
 RESERVE = wallets.RESERVE
 SUSPENSE = "platform.suspense.CNY"
 KINDS = ("missing_at_bank", "missing_at_platform", "amount_differs", "duplicate")
-ACTIONS = ("post_hold", "to_suspense", "accept")
+ACTIONS = ("post_hold", "to_suspense", "reverse", "accept")
+
+
+class WalletSpent(Conflict):
+    code = "wallet_spent"
+    title = "The wallet has already spent the money to be reversed"
 
 
 def _direction(kind: str) -> str:
@@ -57,9 +69,12 @@ def find_mismatches(engine: Engine, business_date: dt.date, lines: list[Statemen
         settled = {r["id"]: dict(r) for r in connection.execute(select(bank_orders).where(
             bank_orders.c.status == "posted", bank_orders.c.resolved_at >= start,
             bank_orders.c.resolved_at < end)).mappings()}
-        # orders posted by resolving an exception matched a line of an earlier statement
+        # orders posted by resolving an exception, or posted after midnight for a line of an
+        # earlier statement, were matched already
         settled_elsewhere = {r[0] for r in connection.execute(select(recon_exceptions.c.order_id).where(
             recon_exceptions.c.action == "post_hold", recon_exceptions.c.business_date != business_date.isoformat()))}
+        settled_elsewhere |= {r[0] for r in connection.execute(select(recon_lines.c.order_id).where(
+            recon_lines.c.business_date < business_date.isoformat(), recon_lines.c.order_id.in_(list(settled))))}
         known = {r["id"]: dict(r) for r in connection.execute(select(bank_orders).where(
             bank_orders.c.id.in_(list(by_order)))).mappings()} if by_order else {}
     found: list[dict] = []
@@ -96,6 +111,7 @@ def reconcile(engine: Engine, business_date: dt.date, statement_csv: str | bytes
         ids = {r[0] for r in uow.execute(select(recon_exceptions.c.id).where(
             recon_exceptions.c.business_date == business_date.isoformat()))}
         now = clock.now_micros()
+        _keep_lines(uow, business_date, lines)
         for item in found:
             if item["id"] not in ids:
                 uow.execute(recon_exceptions.insert().values(**item, status="open", action=None, actor=None,
@@ -103,6 +119,18 @@ def reconcile(engine: Engine, business_date: dt.date, statement_csv: str | bytes
 
     transaction(engine, work)
     return exceptions_of(engine, business_date)
+
+
+def _keep_lines(uow: UnitOfWork, business_date: dt.date, lines: list[StatementLine]) -> None:
+    day = business_date.isoformat()
+    kept = {(r[0], r[1]) for r in uow.execute(select(recon_lines.c.order_id, recon_lines.c.bank_reference).where(
+        recon_lines.c.business_date == day))}
+    for line in lines:
+        if (line.order_id, line.bank_reference) not in kept:
+            kept.add((line.order_id, line.bank_reference))
+            uow.execute(recon_lines.insert().values(business_date=day, order_id=line.order_id,
+                                                    bank_reference=line.bank_reference,
+                                                    direction=line.direction.value, amount=line.amount))
 
 
 def exceptions_of(engine: Engine, business_date: dt.date, status: str | None = None) -> list[dict]:
@@ -151,8 +179,61 @@ def resolve_exception(engine: Engine, exception_id: str, action: str, actor: str
                                                        "reconciliation")])
             if result not in (TransferResult.ok, TransferResult.exists):
                 raise Conflict(f"the suspense transfer failed: {result.value}")
+        elif action == "reverse":
+            transfer_id = _reverse_missing_at_bank(uow, row)
         values = {"status": "resolved", "action": action, "actor": actor, "transfer_id": transfer_id,
                   "resolved_at": clock.now_micros()}
+        uow.execute(recon_exceptions.update().where(recon_exceptions.c.id == exception_id).values(**values))
+        return {**row, **values}
+
+    return transaction(engine, work)
+
+
+def _reverse_missing_at_bank(uow: UnitOfWork, row: dict) -> str:
+    """Undo an order the platform posted but the bank never moved: the hold's transfer backwards."""
+    if row["kind"] != "missing_at_bank":
+        raise Conflict("reverse undoes an order the bank has no record of (missing_at_bank)")
+    order = uow.execute(select(bank_orders).where(bank_orders.c.id == row["order_id"])).mappings().first()
+    if order is None or order["status"] != "posted":
+        raise Conflict("only a posted order can be reversed")
+    hold = get_transfers(uow.connection, [order["hold_transfer_id"]])[order["hold_transfer_id"]]
+    transfer_id = row["id"] + ".rev"
+    [result] = create_transfers(uow, [Transfer(transfer_id, hold.credit_account_id, hold.debit_account_id,
+                                               order["amount"], "CNY", "reconciliation")])
+    if result == TransferResult.exceeds_credits:
+        raise WalletSpent("the wallet no longer holds the money; recover it from the customer first")
+    if result not in (TransferResult.ok, TransferResult.exists):
+        raise Conflict(f"the reversing transfer failed: {result.value}")
+    uow.execute(bank_orders.update().where(bank_orders.c.id == order["id"]).values(
+        status="reversed", failure_reason="missing_at_bank"))
+    return transfer_id
+
+
+def assign_suspense(engine: Engine, exception_id: str, customer_id: str, actor: str) -> dict:
+    """Hand suspense money that came in without an order (booked by `to_suspense`) to the wallet of
+    its owner, found by the operator from the bank's details. Once per exception; idempotent."""
+
+    def work(uow: UnitOfWork) -> dict:
+        query = select(recon_exceptions).where(recon_exceptions.c.id == exception_id)
+        row = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
+        if row is None:
+            raise NotFound(f"reconciliation exception {exception_id} not found")
+        row = dict(row)
+        if row["assigned_to"] is not None:
+            if row["assigned_to"] != customer_id:
+                raise Conflict(f"{exception_id} was already assigned to another wallet")
+            return row
+        if row["action"] != "to_suspense" or row["direction"] != Direction.credit.value:
+            raise Conflict("only money booked into suspense from an incoming bank movement can be assigned")
+        wallet = customer_wallet_id(customer_id)
+        if get_account(uow.connection, wallet) is None:
+            raise NotFound(f"customer {customer_id} has no wallet")
+        transfer_id = exception_id + ".assign"
+        [result] = create_transfers(uow, [Transfer(transfer_id, SUSPENSE, wallet, row["bank_amount"], "CNY",
+                                                   "reconciliation")])
+        if result not in (TransferResult.ok, TransferResult.exists):
+            raise Conflict(f"the assigning transfer failed: {result.value}")
+        values = {"assigned_to": customer_id, "assign_transfer_id": transfer_id}
         uow.execute(recon_exceptions.update().where(recon_exceptions.c.id == exception_id).values(**values))
         return {**row, **values}
 

@@ -8,13 +8,17 @@ still owed to the customer.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
+from puhui import clock
+from puhui.db import UnitOfWork
 from puhui.db.tables import accounts
 from puhui.ledger.service import ledger_of
 from puhui.money import format_minor
+from puhui.payments.tables import reserve_checks
 
 WALLET_CODES = ("customer_wallet", "merchant_wallet")
 
@@ -57,3 +61,23 @@ def reserve_coverage(connection: Connection, ledger: str = "CNY") -> ReserveCove
         )
     ).scalar_one()
     return ReserveCoverage(ledger, int(reserve), int(owed), ledger_of(connection, ledger).scale)
+
+
+def record_check(uow: UnitOfWork, business_date: dt.date, ledger: str = "CNY") -> dict:
+    """Record the day's coverage check (one row per date and ledger; a re-check updates it)."""
+    coverage = reserve_coverage(uow.connection, ledger)
+    values = {"obligations": coverage.owed, "reserve": coverage.reserve, "covered": coverage.covered,
+              "checked_at": clock.now_micros()}
+    where = (reserve_checks.c.business_date == business_date.isoformat()) & (reserve_checks.c.ledger == ledger)
+    if uow.execute(reserve_checks.update().where(where).values(**values)).rowcount == 0:
+        uow.execute(reserve_checks.insert().values(business_date=business_date.isoformat(), ledger=ledger, **values))
+    return {"business_date": business_date.isoformat(), **coverage.as_json()}
+
+
+def checks(connection: Connection, limit: int = 31) -> list[dict]:
+    """The latest recorded checks, newest first."""
+    rows = connection.execute(select(reserve_checks).order_by(reserve_checks.c.business_date.desc(),
+                                                              reserve_checks.c.ledger).limit(limit)).mappings()
+    return [{"business_date": r["business_date"], "ledger": r["ledger"], "covered": r["covered"],
+             "reserve": format_minor(r["reserve"], 2), "obligations": format_minor(r["obligations"], 2),
+             "checked_at": clock.from_micros(r["checked_at"]).isoformat()} for r in rows]

@@ -17,6 +17,7 @@ from puhui.db import UnitOfWork
 from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.kyc import tier_of
+from puhui.identity.org import merchant_terms
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.models import Transfer, TransferFlags, TransferResult
 from puhui.ledger.service import get_account
@@ -112,14 +113,14 @@ def _existing(uow: UnitOfWork, payment_id: str, payer: str, payee: str, amount: 
 
 
 def _check_payer(uow: UnitOfWork, payer_id: str, kind: str, payee_id: str, amount: int,
-                 context: risk_hook.PaymentContext) -> int:
+                 context: risk_hook.PaymentContext) -> str:
+    """Risk decision, then the wallet class limit; returns the limit mark."""
     tier = tier_of(uow.connection, payer_id)
     decision = risk_hook.decide(risk_hook.PaymentRequest(kind, payer_id, payee_id, amount, tier, context.device_id,
                                                          context.location, clock.now_micros()))
     risk_hook.enforce(decision)
     assert tier is not None
-    limits.consume_tier(uow, payer_id, tier, amount)
-    return tier
+    return limits.consume_tier(uow, payer_id, tier, amount)
 
 
 NO_CONTEXT = risk_hook.PaymentContext()
@@ -142,12 +143,13 @@ def pay_p2p(uow: UnitOfWork, payer_id: str, payee_id: str, amount: int, client_i
     payee = get_account(uow.connection, customer_wallet_id(payee_id))
     if payee is None or payee.code != "customer_wallet":
         raise NotFound(f"customer {payee_id} has no wallet")
-    _check_payer(uow, payer_id, "p2p", payee_id, amount, context)
+    marks = _check_payer(uow, payer_id, "p2p", payee_id, amount, context)
     transfer_id = payment_id + ".t"
     _apply(uow, [Transfer(transfer_id, customer_wallet_id(payer_id), payee.id, amount, "CNY", "p2p_transfer")])
     row = {"id": payment_id, "kind": "p2p", "payer_id": payer_id, "payee_id": payee_id, "qr_code_id": None, "amount": amount,
                "fee": 0, "fee_rate_bp": 0, "refunded": 0, "fee_refunded": 0, "transfer_id": transfer_id, "fee_transfer_id": None,
-               "created_at": clock.now_micros(), "device_id": context.device_id, "location": context.location}
+               "created_at": clock.now_micros(), "device_id": context.device_id, "location": context.location,
+               "limit_marks": marks}
     uow.execute(payments.insert().values(**row))
     publish(uow, TOPIC, "p2p.completed", payment_id, {**payment_json(row)})
     return row, True
@@ -230,7 +232,7 @@ def verify_notification(event: dict, key: str) -> bool:
 
 
 def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, strength: VerificationStrength,
-           client_id: str, fee_rate_bp: int, notify_key: str,
+           client_id: str, default_fee_bp: int, notify_key: str,
            context: risk_hook.PaymentContext = NO_CONTEXT) -> tuple[dict, bool]:
     """Pay a QR code: risk hook, tier and QR limits, the linked transfers, the row and the event."""
     qr = _lock(uow, select(qr_codes).where(qr_codes.c.id == qr_id))
@@ -262,8 +264,9 @@ def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, stren
         )
         if done.rowcount != 1:
             raise QrNotPayable(f"QR code {qr_id} is no longer open")
-    _check_payer(uow, payer_id, f"qr_{kind.value}", merchant_id, amount, context)
-    limits.consume_qr(uow, payer_id, kind, strength, amount)
+    fee_rate_bp = merchant_terms(uow.connection, merchant_id, default_fee_bp)
+    tier_mark = _check_payer(uow, payer_id, f"qr_{kind.value}", merchant_id, amount, context)
+    marks = limits.join_marks(tier_mark, limits.consume_qr(uow, payer_id, kind, strength, amount))
     fee = merchant_fee(amount, fee_rate_bp)
     merchant_wallet = merchant_wallet_id(merchant_id)
     batch = [Transfer(payment_id + ".t", customer_wallet_id(payer_id), merchant_wallet, amount, "CNY", "qr_payment")]
@@ -273,7 +276,7 @@ def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, stren
     row = {"id": payment_id, "kind": "qr", "payer_id": payer_id, "payee_id": merchant_id, "qr_code_id": qr_id, "amount": amount,
                "fee": fee, "fee_rate_bp": fee_rate_bp, "refunded": 0, "fee_refunded": 0, "transfer_id": payment_id + ".t",
                "fee_transfer_id": payment_id + ".f" if fee else None, "created_at": clock.now_micros(),
-               "device_id": context.device_id, "location": context.location}
+               "device_id": context.device_id, "location": context.location, "limit_marks": marks}
     uow.execute(payments.insert().values(**row))
     publish(uow, TOPIC, "payment.succeeded", merchant_id, notification(row, notify_key))
     return row, True
@@ -316,6 +319,7 @@ def refund(uow: UnitOfWork, merchant_id: str, payment_id: str, amount: int, clie
     batch.append(Transfer(refund_id + ".t", merchant_wallet, customer_wallet_id(row["payer_id"]), back, "CNY",
                           "qr_refund"))
     _apply(uow, _chain(batch))
+    limits.give_back(uow, row["payer_id"], row["limit_marks"], back)
     out = {"id": refund_id, "payment_id": payment_id, "amount": back, "fee_returned": fee_back,
                "transfer_id": refund_id + ".t", "created_at": clock.now_micros()}
     uow.execute(refunds.insert().values(**out))

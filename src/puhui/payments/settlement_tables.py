@@ -3,7 +3,7 @@ ledger; these rows hold amounts as computed and references to bank orders and tr
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, PrimaryKeyConstraint, String, Table, UniqueConstraint
 
 from puhui.db.tables import ID_LENGTH, metadata
 
@@ -43,7 +43,24 @@ recon_exceptions = Table(
     Column("transfer_id", String(ID_LENGTH), nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("resolved_at", BigInteger, nullable=True),
+    # suspense money later assigned to its owner (a customer wallet), by a second transfer
+    Column("assigned_to", String(ID_LENGTH), nullable=True),
+    Column("assign_transfer_id", String(ID_LENGTH), nullable=True),
     Index("ix_recon_exceptions_date", "business_date"),
 )
 
-SETTLEMENT_TABLES = (settlements, recon_exceptions)
+# Every line of every reconciled statement: an order the bank settled just before midnight and
+# the platform posted just after is matched against the earlier statement, not flagged again.
+recon_lines = Table(
+    "recon_lines",
+    metadata,
+    Column("business_date", String(10), nullable=False),
+    Column("order_id", String(128), nullable=False),
+    Column("bank_reference", String(64), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    PrimaryKeyConstraint("business_date", "order_id", "bank_reference", name="pk_recon_lines"),
+    Index("ix_recon_lines_order_id", "order_id"),
+)
+
+SETTLEMENT_TABLES = (settlements, recon_exceptions, recon_lines)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
 )
 
 from puhui.db.tables import ID_LENGTH, metadata
@@ -59,6 +61,8 @@ payments = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("device_id", String(64), nullable=True),  # the payer's device, as the client reports it
     Column("location", String(32), nullable=True),  # the payer's location (city or region code)
+    # Where the payment was counted against limits ("bucket@period;…"), so a refund gives it back.
+    Column("limit_marks", String(256), nullable=True),
     Index("ix_payments_payer_id", "payer_id"),
     Index("ix_payments_payee_id", "payee_id"),
 )
@@ -98,3 +102,43 @@ bank_orders = Table(
 )
 
 PAYMENT_TABLES = (spending, qr_codes, payments, refunds, bank_orders)
+
+# A payment risk control sent to manual review (人工审核): the money is held by a pending
+# (two-phase) ledger transfer from the payer's wallet until a risk officer approves or rejects it.
+payment_reviews = Table(
+    "payment_reviews",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("kind", String(12), nullable=False),  # p2p | qr_static | qr_dynamic
+    Column("payer_id", String(ID_LENGTH), nullable=False),
+    Column("payee_id", String(ID_LENGTH), nullable=False),
+    Column("qr_code_id", String(ID_LENGTH), nullable=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("fee_rate_bp", Integer, nullable=False),
+    Column("hold_transfer_id", String(ID_LENGTH), nullable=False),
+    Column("limit_marks", String(256), nullable=True),
+    Column("device_id", String(64), nullable=True),
+    Column("location", String(32), nullable=True),
+    Column("reasons", Text, nullable=False),  # JSON list of reason codes
+    Column("status", String(10), nullable=False),  # pending | approved | rejected | expired
+    Column("decided_by", String(ID_LENGTH), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("payment_id", String(ID_LENGTH), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("decided_at", BigInteger, nullable=True),
+    PrimaryKeyConstraint("id", name="pk_payment_reviews"),
+    Index("ix_payment_reviews_status", "status"),
+)
+
+# The daily proof that customer reserve funds (备付金) cover every wallet (one row per date).
+reserve_checks = Table(
+    "reserve_checks",
+    metadata,
+    Column("business_date", String(10), nullable=False),
+    Column("ledger", String(8), nullable=False),
+    Column("obligations", BigInteger, nullable=False),
+    Column("reserve", BigInteger, nullable=False),
+    Column("covered", Boolean, nullable=False),
+    Column("checked_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("business_date", "ledger", name="pk_reserve_checks"),
+)

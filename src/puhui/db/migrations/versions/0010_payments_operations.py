@@ -1,4 +1,4 @@
-"""payments operations: per-merchant fee rates, payment reviews, reserve-check records
+"""payments operations: per-merchant fee rates, payment reviews, reserve-check records, login throttling
 
 Revision ID: 0010
 Revises: 0009
@@ -16,8 +16,81 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("merchants") as batch:
+        batch.add_column(sa.Column("fee_rate_bp", sa.Integer(), nullable=True))
+        batch.alter_column("status", existing_type=sa.String(length=8), type_=sa.String(length=12),
+                           existing_nullable=False)
+    with op.batch_alter_table("payments") as batch:
+        batch.add_column(sa.Column("limit_marks", sa.String(length=256), nullable=True))
+    with op.batch_alter_table("recon_exceptions") as batch:
+        batch.add_column(sa.Column("assigned_to", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("assign_transfer_id", sa.String(length=64), nullable=True))
+    op.create_table(
+        "recon_lines",
+        sa.Column("business_date", sa.String(length=10), nullable=False),
+        sa.Column("order_id", sa.String(length=128), nullable=False),
+        sa.Column("bank_reference", sa.String(length=64), nullable=False),
+        sa.Column("direction", sa.String(length=8), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("business_date", "order_id", "bank_reference", name="pk_recon_lines"),
+    )
+    op.create_index("ix_recon_lines_order_id", "recon_lines", ["order_id"])
+    op.create_table(
+        "payment_reviews",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("payer_id", sa.String(length=64), nullable=False),
+        sa.Column("payee_id", sa.String(length=64), nullable=False),
+        sa.Column("qr_code_id", sa.String(length=64), nullable=True),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("fee_rate_bp", sa.Integer(), nullable=False),
+        sa.Column("hold_transfer_id", sa.String(length=64), nullable=False),
+        sa.Column("limit_marks", sa.String(length=256), nullable=True),
+        sa.Column("device_id", sa.String(length=64), nullable=True),
+        sa.Column("location", sa.String(length=32), nullable=True),
+        sa.Column("reasons", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("decided_by", sa.String(length=64), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("payment_id", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("decided_at", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_payment_reviews"),
+    )
+    op.create_index("ix_payment_reviews_status", "payment_reviews", ["status"])
+    op.create_table(
+        "reserve_checks",
+        sa.Column("business_date", sa.String(length=10), nullable=False),
+        sa.Column("ledger", sa.String(length=8), nullable=False),
+        sa.Column("obligations", sa.BigInteger(), nullable=False),
+        sa.Column("reserve", sa.BigInteger(), nullable=False),
+        sa.Column("covered", sa.Boolean(), nullable=False),
+        sa.Column("checked_at", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("business_date", "ledger", name="pk_reserve_checks"),
+    )
+    op.create_table(
+        "login_throttle",
+        sa.Column("subject_index", sa.String(length=64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("window_start", sa.BigInteger(), nullable=False),
+        sa.Column("locked_until", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("subject_index", name="pk_login_throttle"),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("login_throttle")
+    op.drop_table("reserve_checks")
+    op.drop_index("ix_payment_reviews_status", table_name="payment_reviews")
+    op.drop_table("payment_reviews")
+    op.drop_index("ix_recon_lines_order_id", table_name="recon_lines")
+    op.drop_table("recon_lines")
+    with op.batch_alter_table("recon_exceptions") as batch:
+        batch.drop_column("assign_transfer_id")
+        batch.drop_column("assigned_to")
+    with op.batch_alter_table("payments") as batch:
+        batch.drop_column("limit_marks")
+    with op.batch_alter_table("merchants") as batch:
+        batch.alter_column("status", existing_type=sa.String(length=12), type_=sa.String(length=8),
+                           existing_nullable=False)
+        batch.drop_column("fee_rate_bp")

@@ -1,0 +1,232 @@
+"""Operations over HTTP: merchant terms, T+1 settlement (结算), reconciliation (对账) and the daily
+reserve check (备付金). Operators and admins act; staff readers and the regulator read; a merchant
+reads its own settlements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
+
+from puhui import clock
+from puhui.api.deps import Principal, authenticate, get_engine, require_roles
+from puhui.api.mutations import Outcome, replay, run_mutation
+from puhui.db import UnitOfWork, reading
+from puhui.errors import Forbidden, InvalidInput
+from puhui.identity import org
+from puhui.identity.http import vault_of
+from puhui.money import format_minor
+from puhui.payments import reconciliation, reserve, settlement
+from puhui.payments.api import Ident, get_bank
+from puhui.payments.settlement_tables import settlements
+
+router = APIRouter(prefix="/v1", tags=["operations"])
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+READERS = ("operator", "risk_officer", "regulator", "admin")
+Operator = Annotated[Principal, Depends(require_roles("operator", "admin"))]
+Reader = Annotated[Principal, Depends(require_roles(*READERS))]
+Caller = Annotated[Principal, Depends(authenticate)]
+BusinessDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD, China time")]
+
+
+def date_of(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from error
+
+
+def _money(row: dict, *fields: str) -> dict:
+    return {**row, **{f: format_minor(row[f], 2) for f in fields if row.get(f) is not None}}
+
+
+# -- merchants -------------------------------------------------------------------------------------
+
+
+class FeeRateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fee_rate_bp: Annotated[StrictInt, Field(ge=0, le=org.MAX_FEE_RATE_BP)] | None = Field(
+        ..., description="basis points (38 = 0.38%); null = the platform default")
+
+
+class MerchantStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["active", "suspended"]
+    reason: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+@router.put("/merchants/{merchant_id}/fee-rate", tags=["merchants"], summary="Set a merchant's fee rate (商户费率)")
+async def set_fee_rate(merchant_id: Ident, body: FeeRateIn, request: Request, engine: EngineDep, principal: Operator):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, org.set_fee_rate(uow, merchant_id, body.fee_rate_bp, principal))
+
+    return await run_mutation(request, engine, principal, "merchants.set_fee_rate", merchant_id, work)
+
+
+@router.put("/merchants/{merchant_id}/status", tags=["merchants"], summary="Suspend or reactivate a merchant")
+async def set_status(merchant_id: Ident, body: MerchantStatusIn, request: Request, engine: EngineDep,
+                     principal: Operator):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, org.set_merchant_status(uow, merchant_id, body.status, principal))
+
+    return await run_mutation(request, engine, principal, "merchants.set_status", merchant_id, work)
+
+
+@router.get("/merchants", tags=["merchants"], summary="Every merchant with status and fee rate")
+async def list_merchants(engine: EngineDep, principal: Reader) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            return {"merchants": org.list_merchants(connection)}
+
+    return await run_in_threadpool(read)
+
+
+# -- settlement ------------------------------------------------------------------------------------
+
+
+class SettleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    business_date: BusinessDate
+
+
+def settlement_json(row: dict) -> dict:
+    return _money(row, "gross", "fees", "refunds", "net")
+
+
+@router.post("/settlements", tags=["settlements"], summary="Settle every merchant for a business date (T+1)")
+async def settle(body: SettleIn, request: Request, engine: EngineDep, principal: Operator):
+    if (done := await replay(request, engine, principal)) is not None:
+        return done
+    day = date_of(body.business_date)
+    vault, bank = vault_of(request), get_bank(request)
+    # settling is idempotent per (merchant, date) by itself; the mutation records and audits the call
+    rows = await run_in_threadpool(settlement.settle, engine, bank, day, vault=vault)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, {"business_date": day.isoformat(), "settlements": [settlement_json(r) for r in rows]})
+
+    return await run_mutation(request, engine, principal, "settlements.run", day.isoformat(), work)
+
+
+@router.get("/settlements", tags=["settlements"], summary="Settlements of a business date")
+async def list_settlements(engine: EngineDep, principal: Caller,
+                           business_date: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+                           merchant_id: Annotated[str | None, Query(max_length=64)] = None) -> dict:
+    if principal.role == "merchant":
+        if merchant_id not in (None, principal.id):
+            raise Forbidden("a merchant reads only its own settlements")
+        merchant_id = principal.id
+    elif principal.role not in READERS:
+        raise Forbidden("settlements are for staff and the merchant settled")
+    day = date_of(business_date)
+
+    def read() -> dict:
+        query = select(settlements).where(settlements.c.business_date == day.isoformat())
+        if merchant_id is not None:
+            query = query.where(settlements.c.merchant_id == merchant_id)
+        with reading(engine) as connection:
+            rows = [dict(r) for r in connection.execute(query.order_by(settlements.c.merchant_id)).mappings()]
+        return {"business_date": day.isoformat(), "settlements": [settlement_json(r) for r in rows]}
+
+    return await run_in_threadpool(read)
+
+
+# -- reconciliation --------------------------------------------------------------------------------
+
+
+class ReconcileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    business_date: BusinessDate
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["post_hold", "to_suspense", "reverse", "accept"]
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: Ident
+
+
+def exception_json(row: dict) -> dict:
+    return _money(row, "platform_amount", "bank_amount")
+
+
+@router.post("/reconciliation/runs", tags=["reconciliation"], summary="Reconcile a date against the bank's statement")
+async def reconcile(body: ReconcileIn, request: Request, engine: EngineDep, principal: Operator):
+    if (done := await replay(request, engine, principal)) is not None:
+        return done
+    day = date_of(body.business_date)
+    if day >= clock.business_date():
+        raise InvalidInput(f"{day} is not over yet; the bank publishes its statement the next day")
+    statement = await run_in_threadpool(get_bank(request).statement, day)
+    rows = await run_in_threadpool(reconciliation.reconcile, engine, day, statement)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, {"business_date": day.isoformat(), "exceptions": [exception_json(r) for r in rows],
+                             "open": sum(1 for r in rows if r["status"] == "open")})
+
+    return await run_mutation(request, engine, principal, "reconciliation.run", day.isoformat(), work)
+
+
+@router.get("/reconciliation/exceptions", tags=["reconciliation"], summary="Exceptions of a business date")
+async def list_exceptions(engine: EngineDep, principal: Reader,
+                          business_date: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+                          status: Annotated[Literal["open", "resolved"] | None, Query()] = None) -> dict:
+    rows = await run_in_threadpool(reconciliation.exceptions_of, engine, date_of(business_date), status)
+    return {"business_date": business_date, "exceptions": [exception_json(r) for r in rows]}
+
+
+@router.post("/reconciliation/exceptions/{exception_id}/resolve", tags=["reconciliation"],
+             summary="Resolve an exception; any money moves through the ledger")
+async def resolve(exception_id: Ident, body: ResolveIn, request: Request, engine: EngineDep, principal: Operator):
+    if (done := await replay(request, engine, principal)) is not None:
+        return done
+    row = await run_in_threadpool(reconciliation.resolve_exception, engine, exception_id, body.action, principal.id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, exception_json(row))
+
+    return await run_mutation(request, engine, principal, "reconciliation.resolve", exception_id, work)
+
+
+@router.post("/reconciliation/exceptions/{exception_id}/assign", tags=["reconciliation"],
+             summary="Hand suspense money to the customer it belongs to")
+async def assign(exception_id: Ident, body: AssignIn, request: Request, engine: EngineDep, principal: Operator):
+    if (done := await replay(request, engine, principal)) is not None:
+        return done
+    row = await run_in_threadpool(reconciliation.assign_suspense, engine, exception_id, body.customer_id,
+                                  principal.id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, exception_json(row))
+
+    return await run_mutation(request, engine, principal, "reconciliation.assign", exception_id, work)
+
+
+# -- reserve ---------------------------------------------------------------------------------------
+
+
+@router.post("/reserve-checks", tags=["reserve"], summary="Record today's reserve coverage check (备付金)")
+async def check_reserve(request: Request, engine: EngineDep, principal: Operator):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, reserve.record_check(uow, clock.business_date()))
+
+    return await run_mutation(request, engine, principal, "reserve.check", None, work)
+
+
+@router.get("/reserve-checks", tags=["reserve"], summary="The recorded daily reserve checks")
+async def list_reserve_checks(engine: EngineDep, principal: Reader,
+                              limit: Annotated[int, Query(ge=1, le=366)] = 31) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            return {"checks": reserve.checks(connection, limit)}
+
+    return await run_in_threadpool(read)

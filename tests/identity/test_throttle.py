@@ -1,0 +1,62 @@
+"""Log-in throttling and refusal auditing, on SQLite and PostgreSQL: five wrong passwords lock the
+phone for 15 minutes (even the right password is refused, with Retry-After), the lock lifts by
+itself, a success clears the count, and every refusal is in the audit log without the phone."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from puhui.db import reading
+from puhui.db.tables import audit_log
+from puhui.identity.throttle import MAX_FAILURES
+
+from .helpers import ADMIN, PASSWORD, ZHANG, register
+
+
+def attempt(client, password: str) -> tuple[int, dict]:
+    answer = client.post("/v1/customers/login", json={"phone": ZHANG["phone"], "password": password})
+    return answer.status_code, answer
+
+
+def test_too_many_failures_lock_the_phone_then_the_lock_lifts(client, engine, clock):
+    register(client, ZHANG)
+    for _ in range(MAX_FAILURES - 1):
+        assert attempt(client, "wrong password")[0] == 401
+    assert attempt(client, PASSWORD)[0] == 200  # a success clears the count
+    for _ in range(MAX_FAILURES):
+        assert attempt(client, "wrong password")[0] == 401
+    status, answer = attempt(client, PASSWORD)
+    assert status == 429 and answer.json()["code"] == "too_many_login_attempts"
+    assert 0 < int(answer.headers["Retry-After"]) <= 15 * 60
+    clock.advance(minutes=14)
+    assert attempt(client, PASSWORD)[0] == 429
+    clock.advance(minutes=2)
+    assert attempt(client, PASSWORD)[0] == 200
+    with reading(engine) as connection:
+        rows = connection.execute(select(audit_log.c.status_code, audit_log.c.detail).where(
+            audit_log.c.action == "identity.login")).all()
+    assert sorted({r[0] for r in rows}) == [200, 401, 429]
+    assert not any(ZHANG["phone"] in (r[1] or "") for r in rows)
+
+
+def test_failures_spread_over_time_do_not_lock(client, engine, clock):
+    register(client, ZHANG)
+    for _ in range(3 * MAX_FAILURES):
+        assert attempt(client, "wrong password")[0] == 401
+        clock.advance(minutes=4)  # each window of 15 minutes sees fewer than five
+    assert attempt(client, PASSWORD)[0] == 200
+
+
+def test_forbidden_and_unauthenticated_calls_are_audited(client, engine):
+    customer = register(client, ZHANG)
+    other = client.get(f"/v1/customers/{customer['id']}", headers={"Authorization": "Bearer nonsense"})
+    assert other.status_code == 401
+    staffless = client.post("/v1/staff", headers={"Authorization": f"Bearer {customer.get('token', 'x')}"},
+                            json={"handle": "sneaky", "role": "admin"})
+    assert staffless.status_code in (401, 403)
+    with reading(engine) as connection:
+        rows = connection.execute(select(audit_log.c.principal, audit_log.c.status_code, audit_log.c.target)
+                                  .order_by(audit_log.c.seq)).all()
+    refused = [r for r in rows if r[1] in (401, 403)]
+    assert (f"/v1/customers/{customer['id']}" in {r[2] for r in refused}) and "/v1/staff" in {r[2] for r in refused}
+    assert client.get("/v1/merchants", headers=ADMIN).status_code == 200
