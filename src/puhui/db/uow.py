@@ -30,6 +30,8 @@ class UnitOfWork:
     postgres: bool
     # Work to run after a successful commit (e.g. waking the outbox relay).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Work to run after the transaction rolled back (e.g. recording why a payment was declined).
+    after_rollback: list[Callable[[], None]] = field(default_factory=list)
 
     def execute(self, statement: Any, parameters: Any = None) -> Any:
         return self.connection.execute(statement, parameters)
@@ -61,9 +63,15 @@ def is_unique_violation(error: BaseException) -> bool:
 @contextlib.contextmanager
 def unit_of_work(engine: Engine) -> Iterator[UnitOfWork]:
     """One transaction; commits on success, rolls back on any error. Not retried."""
-    with engine.begin() as connection:
-        uow = UnitOfWork(connection=connection, postgres=is_postgres(engine))
-        yield uow
+    uow: UnitOfWork | None = None
+    try:
+        with engine.begin() as connection:
+            uow = UnitOfWork(connection=connection, postgres=is_postgres(engine))
+            yield uow
+    except BaseException:
+        for hook in uow.after_rollback if uow is not None else ():
+            hook()
+        raise
     for hook in uow.after_commit:
         hook()
 

@@ -27,7 +27,7 @@ from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden, InvalidInput, NotFound
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.money import parse_minor
-from puhui.payments import service, wallets
+from puhui.payments import reviews, service, wallets
 from puhui.payments.channel import OrderKind
 from puhui.payments.channel_signing import MemoryNonceCache, verify_notification
 from puhui.payments.models import QrKind, VerificationStrength
@@ -91,6 +91,13 @@ class RefundIn(BaseModel):
     client_refund_id: ClientId | None = None
 
 
+def _payment_outcome(row: dict, created: bool) -> Outcome:
+    """201 for a payment made, 202 for one held for review (人工审核), 200 for a replay."""
+    if service.is_review(row):
+        return Outcome(202 if created else 200, reviews.review_json(row))
+    return Outcome(201 if created else 200, service.payment_json(row))
+
+
 def _own(principal: Principal, customer_id: str | None) -> None:
     if customer_id is not None and customer_id != principal.id:
         raise Forbidden("a customer pays only from their own wallet")
@@ -121,7 +128,7 @@ async def p2p(body: P2PIn, request: Request, engine: EngineDep, principal: Custo
     def work(uow: UnitOfWork) -> Outcome:
         row, created = service.pay_p2p(uow, principal.id, body.to_customer_id, amount, client_id,
                                        PaymentContext(body.device_id, body.location))
-        return Outcome(201 if created else 200, service.payment_json(row))
+        return _payment_outcome(row, created)
 
     return await run_mutation(request, engine, principal, "payments.p2p", body.to_customer_id, work)
 
@@ -159,7 +166,7 @@ async def pay_qr(qr_id: Ident, body: PayIn, request: Request, engine: EngineDep,
         row, created = service.pay_qr(uow, principal.id, qr_id, amount, body.verification, client_id,
                                       settings.merchant_fee_bp, settings.merchant_notify_key,
                                       PaymentContext(body.device_id, body.location))
-        return Outcome(201 if created else 200, service.payment_json(row))
+        return _payment_outcome(row, created)
 
     return await run_mutation(request, engine, principal, "payments.pay_qr", qr_id, work)
 

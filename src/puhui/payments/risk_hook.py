@@ -2,14 +2,20 @@
 
 It starts with the rules the payment form itself knows (the payer must hold a wallet class; the
 amount must be positive); the limits are counted atomically by `limits` in the same unit of work.
-The risk package adds rules by appending to `RULES`.
+Risk control plugs in per database: `install(engine, check)` puts a fraud check (rules and model
+over live window state, `puhui.risk.fraud.hook.FraudHook`) in front of every payment made on
+that engine, and its decisions are recorded with the payment — or, for a decline, after it.
 """
 
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
 
 from puhui.errors import Conflict, Forbidden
 
@@ -93,3 +99,33 @@ def enforce(decision: Decision) -> None:
         raise PaymentDeclined(", ".join(decision.reasons), reasons=list(decision.reasons))
     if decision.outcome == Outcome.review:
         raise PaymentUnderReview(", ".join(decision.reasons), reasons=list(decision.reasons))
+
+
+class FraudCheck(Protocol):
+    """What payments needs of a fraud check: an assessment with a `decision`, and a way to record it."""
+
+    def assess(self, request: PaymentRequest) -> Any: ...
+
+    def record(self, uow: Any, request: PaymentRequest, assessment: Any, payment_ref: str | None = None) -> Any: ...
+
+
+_CHECKS: weakref.WeakKeyDictionary[Engine, FraudCheck] = weakref.WeakKeyDictionary()
+
+
+def install(engine: Engine, check: FraudCheck) -> None:
+    _CHECKS[engine] = check
+
+
+def uninstall(engine: Engine) -> None:
+    _CHECKS.pop(engine, None)
+
+
+def check_for(engine: Engine) -> FraudCheck | None:
+    return _CHECKS.get(engine)
+
+
+def worst(a: Decision, b: Decision) -> Decision:
+    """Both decisions' reasons; decline beats review beats approve."""
+    order = {Outcome.approve: 0, Outcome.review: 1, Outcome.decline: 2}
+    outcome = a.outcome if order[a.outcome] >= order[b.outcome] else b.outcome
+    return Decision(outcome, a.reasons + b.reasons)

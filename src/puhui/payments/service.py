@@ -22,7 +22,8 @@ from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.models import Transfer, TransferFlags, TransferResult
 from puhui.ledger.service import get_account
 from puhui.money import format_minor
-from puhui.payments import limits, risk_hook
+from puhui.db import transaction
+from puhui.payments import limits, reviews, risk_hook
 from puhui.payments.models import (
     PaymentTotals,
     QrExpired,
@@ -104,7 +105,10 @@ def get_payment(connection, payment_id: str) -> dict:  # type: ignore[no-untyped
 
 
 def _existing(uow: UnitOfWork, payment_id: str, payer: str, payee: str, amount: int | None) -> dict | None:
+    """The payment already made under this id, or its review while none is made."""
     row = uow.execute(select(payments).where(payments.c.id == payment_id)).mappings().first()
+    if row is None:
+        row = reviews.find(uow.connection, payment_id)
     if row is None:
         return None
     if row["payer_id"] != payer or row["payee_id"] != payee or (amount is not None and row["amount"] != amount):
@@ -112,15 +116,59 @@ def _existing(uow: UnitOfWork, payment_id: str, payer: str, payee: str, amount: 
     return dict(row)
 
 
-def _check_payer(uow: UnitOfWork, payer_id: str, kind: str, payee_id: str, amount: int,
-                 context: risk_hook.PaymentContext) -> str:
-    """Risk decision, then the wallet class limit; returns the limit mark."""
+def _check_payer(uow: UnitOfWork, payment_id: str, payer_id: str, kind: str, payee_id: str, amount: int,
+                 context: risk_hook.PaymentContext) -> tuple[str, risk_hook.Decision]:
+    """The risk decision, then the wallet class limit: (limit mark, decision). A decline raises
+    (and is recorded after the rollback); approve and review go on."""
     tier = tier_of(uow.connection, payer_id)
-    decision = risk_hook.decide(risk_hook.PaymentRequest(kind, payer_id, payee_id, amount, tier, context.device_id,
-                                                         context.location, clock.now_micros()))
-    risk_hook.enforce(decision)
+    request = risk_hook.PaymentRequest(kind, payer_id, payee_id, amount, tier, context.device_id, context.location,
+                                       clock.now_micros())
+    decision = risk_hook.decide(request)
+    fraud = risk_hook.check_for(uow.connection.engine)
+    if fraud is not None and decision.outcome != risk_hook.Outcome.decline:
+        assessment = fraud.assess(request)
+        decision = risk_hook.worst(decision, assessment.decision)
+        if decision.outcome == risk_hook.Outcome.decline:
+            engine = uow.connection.engine
+            uow.after_rollback.append(lambda: transaction(
+                engine, lambda after: fraud.record(after, request, assessment, payment_id)))
+        else:
+            fraud.record(uow, request, assessment, payment_id)
+    if decision.outcome == risk_hook.Outcome.decline:
+        risk_hook.enforce(decision)
     assert tier is not None
-    return limits.consume_tier(uow, payer_id, tier, amount)
+    return limits.consume_tier(uow, payer_id, tier, amount), decision
+
+
+def is_review(row: dict) -> bool:
+    """True for the answer of a payment held for review (not a payment)."""
+    return "hold_transfer_id" in row
+
+
+def complete_held_payment(uow: UnitOfWork, review: dict, transfer_id: str, notify_key: str) -> dict:
+    """The payment of an approved review (its hold just posted): the fee, the row and the event."""
+    payment_id, merchant_id = review["id"], review["payee_id"]
+    qr = review["kind"] != "p2p"
+    fee = merchant_fee(review["amount"], review["fee_rate_bp"]) if qr else 0
+    if fee:
+        _apply(uow, [Transfer(payment_id + ".f", merchant_wallet_id(merchant_id), FEE_INCOME, fee, "CNY",
+                              "merchant_fee")])
+    row = {"id": payment_id, "kind": "qr" if qr else "p2p", "payer_id": review["payer_id"], "payee_id": merchant_id,
+           "qr_code_id": review["qr_code_id"], "amount": review["amount"], "fee": fee,
+           "fee_rate_bp": review["fee_rate_bp"] if qr else 0, "refunded": 0, "fee_refunded": 0,
+           "transfer_id": transfer_id, "fee_transfer_id": payment_id + ".f" if fee else None,
+           "created_at": clock.now_micros(), "device_id": review["device_id"], "location": review["location"],
+           "limit_marks": review["limit_marks"]}
+    uow.execute(payments.insert().values(**row))
+    if qr:
+        publish(uow, TOPIC, "payment.succeeded", merchant_id, notification(row, notify_key))
+    else:
+        publish(uow, TOPIC, "p2p.completed", payment_id, {**payment_json(row)})
+    return row
+
+
+def _under_review(decision: risk_hook.Decision) -> bool:
+    return decision.outcome == risk_hook.Outcome.review
 
 
 NO_CONTEXT = risk_hook.PaymentContext()
@@ -143,7 +191,10 @@ def pay_p2p(uow: UnitOfWork, payer_id: str, payee_id: str, amount: int, client_i
     payee = get_account(uow.connection, customer_wallet_id(payee_id))
     if payee is None or payee.code != "customer_wallet":
         raise NotFound(f"customer {payee_id} has no wallet")
-    marks = _check_payer(uow, payer_id, "p2p", payee_id, amount, context)
+    marks, decision = _check_payer(uow, payment_id, payer_id, "p2p", payee_id, amount, context)
+    if _under_review(decision):
+        return reviews.hold(uow, reviews.HeldPayment(payment_id, "p2p", payer_id, payee_id, payee.id, amount, 0, None,
+                                                     marks, context, decision.reasons)), True
     transfer_id = payment_id + ".t"
     _apply(uow, [Transfer(transfer_id, customer_wallet_id(payer_id), payee.id, amount, "CNY", "p2p_transfer")])
     row = {"id": payment_id, "kind": "p2p", "payer_id": payer_id, "payee_id": payee_id, "qr_code_id": None, "amount": amount,
@@ -265,8 +316,12 @@ def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, stren
         if done.rowcount != 1:
             raise QrNotPayable(f"QR code {qr_id} is no longer open")
     fee_rate_bp = merchant_terms(uow.connection, merchant_id, default_fee_bp)
-    tier_mark = _check_payer(uow, payer_id, f"qr_{kind.value}", merchant_id, amount, context)
+    tier_mark, decision = _check_payer(uow, payment_id, payer_id, f"qr_{kind.value}", merchant_id, amount, context)
     marks = limits.join_marks(tier_mark, limits.consume_qr(uow, payer_id, kind, strength, amount))
+    if _under_review(decision):
+        return reviews.hold(uow, reviews.HeldPayment(payment_id, f"qr_{kind.value}", payer_id, merchant_id,
+                                                     merchant_wallet_id(merchant_id), amount, fee_rate_bp, qr_id,
+                                                     marks, context, decision.reasons)), True
     fee = merchant_fee(amount, fee_rate_bp)
     merchant_wallet = merchant_wallet_id(merchant_id)
     batch = [Transfer(payment_id + ".t", customer_wallet_id(payer_id), merchant_wallet, amount, "CNY", "qr_payment")]

@@ -1,7 +1,94 @@
-"""Placeholder router; filled in by its owner."""
+"""The review queue (人工审核) over HTTP: payments risk control held for a person to decide.
+
+Risk officers (and admins) approve or reject; operators and the regulator read the queue; a payer
+reads the reviews of their own payments.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
 
-router = APIRouter(prefix="/v1/risk", tags=["risk"])
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
+
+from puhui.api.deps import Principal, authenticate, get_engine, get_settings, require_roles
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.db import UnitOfWork, reading
+from puhui.errors import Forbidden
+from puhui.payments import reviews
+from puhui.payments.tables import payment_reviews
+from puhui.settings import Settings
+
+router = APIRouter(prefix="/v1/risk", tags=["risk reviews"])
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Officer = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]
+Reader = Annotated[Principal, Depends(require_roles("risk_officer", "operator", "regulator", "admin"))]
+Caller = Annotated[Principal, Depends(authenticate)]
+ReviewId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+@router.get("/reviews", summary="The review queue (pending first-in first-out), or reviews by status")
+async def list_reviews(engine: EngineDep, principal: Reader,
+                       status: Annotated[Literal["pending", "approved", "rejected", "expired"], Query()] = "pending",
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+    def read() -> dict:
+        query = (select(payment_reviews).where(payment_reviews.c.status == status)
+                 .order_by(payment_reviews.c.created_at, payment_reviews.c.id).limit(limit))
+        with reading(engine) as connection:
+            rows = connection.execute(query).mappings().all()
+        return {"status": status, "reviews": [reviews.review_json(r) for r in rows]}
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/reviews/{review_id}", summary="One review (its payer may read it too)")
+async def read_review(review_id: ReviewId, engine: EngineDep, principal: Caller) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            row = reviews.find(connection, review_id)
+        if row is None:
+            raise reviews.ReviewNotFound(f"payment review {review_id} not found")
+        staff = principal.role in ("risk_officer", "operator", "regulator", "admin")
+        if not staff and not (principal.role == "customer" and row["payer_id"] == principal.id):
+            raise Forbidden("a review is for risk staff and its payer")
+        return reviews.review_json(row)
+
+    return await run_in_threadpool(read)
+
+
+async def _decide(decision: Literal["approve", "reject"], review_id: str, body: DecisionIn, request: Request,
+                  engine: Engine, settings: Settings, principal: Principal):
+    def work(uow: UnitOfWork) -> Outcome:
+        if decision == "approve":
+            row = reviews.approve(uow, review_id, principal.id, body.note, settings.merchant_notify_key)
+        else:
+            row = reviews.reject(uow, review_id, principal.id, body.note)
+        wanted = "approved" if decision == "approve" else "rejected"
+        if row["status"] != wanted:  # the hold ran out first; the expiry is kept
+            problem = reviews.ReviewNotPending(f"review {review_id} is {row['status']}")
+            return Outcome(409, {"type": "https://puhui.dev/problems/" + problem.code, "title": problem.title,
+                                 "status": 409, "code": problem.code, "detail": problem.detail}, problem=True)
+        return Outcome(200, reviews.review_json(row))
+
+    return await run_mutation(request, engine, principal, f"risk.review_{decision}", review_id, work)
+
+
+@router.post("/reviews/{review_id}/approve", summary="Approve: the held payment is made")
+async def approve(review_id: ReviewId, body: DecisionIn, request: Request, engine: EngineDep,
+                  settings: SettingsDep, principal: Officer):
+    return await _decide("approve", review_id, body, request, engine, settings, principal)
+
+
+@router.post("/reviews/{review_id}/reject", summary="Reject: the hold is voided, the payer keeps the money")
+async def reject(review_id: ReviewId, body: DecisionIn, request: Request, engine: EngineDep,
+                 settings: SettingsDep, principal: Officer):
+    return await _decide("reject", review_id, body, request, engine, settings, principal)
