@@ -298,3 +298,10 @@ def fast_passwords() -> Iterator[None]:
     previous = auth.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     yield
     auth.set_password_hasher(previous)
+
+
+@pytest.fixture(autouse=True)
+def fraud_checks_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps built in tests run without the default fraud rules (on in a real server), so a test of
+    limits or refunds is not reviewed for velocity; tests of risk control install checks themselves."""
+    monkeypatch.setenv("PUHUI_FRAUD_CHECKS", "false")

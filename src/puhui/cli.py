@@ -15,6 +15,7 @@ from puhui.identity.cli import app as identity_app
 from puhui.identity.merchants_cli import app as merchants_app
 from puhui.payments import cli as payments_cli
 from puhui.risk.cli import app as risk_app
+from puhui.risk.features_cli import app as profiles_app
 from puhui.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Puhui (普惠): an internet-finance platform.")
@@ -25,6 +26,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(identity_app, name="identity")
 app.add_typer(merchants_app, name="merchants")
 app.add_typer(risk_app, name="risk")
+risk_app.add_typer(profiles_app, name="profiles", help="Customer profiles (用户画像): batch and incremental.")
 app.command("settle")(payments_cli.settle)
 app.command("reconcile")(payments_cli.reconcile)
 console = Console()

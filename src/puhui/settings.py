@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     # HMAC key shared with the bank channel (notifications are verified with it); the sandbox
     # bank signs with it too.
     bank_notify_key: str = Field("puhui-sandbox-bank-notify-key", repr=False)
+    # Real-time fraud checks (rules and model over live window state) in front of every payment;
+    # the window state follows the outbox every `fraud_catch_up_seconds`.
+    fraud_checks: bool = True
+    fraud_catch_up_seconds: float = Field(0.1, gt=0, le=60)
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()

@@ -25,7 +25,7 @@ from puhui.identity import api as identity_api
 from puhui.ledger import api as ledger_api
 from puhui.ledger.service import expire_pending
 from puhui.payments import api as payments_api
-from puhui.payments import operations_api
+from puhui.payments import operations_api, reviews, risk_hook
 from puhui.risk import api as risk_api
 from puhui.settings import Settings
 
@@ -36,9 +36,15 @@ STATIC = Path(__file__).parent.parent / "web" / "static"
 def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_expire_holds(engine, settings.expiry_interval_seconds)) if run_expiry else None
+        tasks = [asyncio.create_task(_expire_holds(engine, settings.expiry_interval_seconds))] if run_expiry else []
+        if settings.fraud_checks:
+            hook = await run_in_threadpool(_start_fraud_checks, engine)
+            app.state.fraud_hook = hook
+            tasks.append(asyncio.create_task(_follow_events(hook, settings.fraud_catch_up_seconds)))
         yield
-        if task is not None:
+        if settings.fraud_checks:
+            risk_hook.uninstall(engine)
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -94,12 +100,37 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     return app
 
 
+def _start_fraud_checks(engine: Engine):  # type: ignore[no-untyped-def]
+    """Seed the default fraud rules into an empty store, rebuild the window state from the outbox
+    and put the check in front of every payment made on this engine."""
+    import gc
+
+    from puhui.risk.fraud.hook import FraudHook
+
+    hook = FraudHook.start(engine)
+    gc.collect()
+    gc.freeze()  # the window state is long-lived: keep it out of the collector's young generations
+    risk_hook.install(engine, hook)
+    return hook
+
+
+async def _follow_events(hook, interval: float) -> None:  # type: ignore[no-untyped-def]
+    """Keep the fraud window state up to date with the payments committed since."""
+    while True:
+        try:
+            await run_in_threadpool(hook.catch_up)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
+            log.exception("following the outbox for fraud checks failed")
+        await asyncio.sleep(interval)
+
+
 async def _expire_holds(engine: Engine, interval: float) -> None:
-    """Release pending holds whose timeout has passed, continuously."""
+    """Release pending holds whose timeout has passed, and close the reviews they belonged to."""
     while True:
         try:
             while await run_in_threadpool(transaction, engine, expire_pending) > 0:
                 pass
+            await run_in_threadpool(transaction, engine, reviews.expire_due)
         except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
             log.exception("expiring pending transfers failed")
         await asyncio.sleep(interval)

@@ -1,7 +1,92 @@
-"""Placeholder router; filled in by its owner."""
+"""Customer profiles over HTTP: GET /v1/risk/profiles/{customer_id}?as_of=…
+
+Staff read anyone's profile; a customer reads their own; everyone else gets 403 before anything is
+looked up (so the answer never tells whether a customer exists). Money and ratios are decimal strings.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from puhui import clock
+from puhui.api.deps import Principal, authenticate, get_engine
+from puhui.db import reading
+from puhui.errors import Forbidden, InvalidInput
+from puhui.risk import features as F
+from puhui.risk.profiles import profile_as_of
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
+
+STAFF = frozenset({"operator", "risk_officer", "regulator", "admin", "root"})
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+class MalformedTime(InvalidInput):
+    code = "malformed_as_of"
+    title = "as_of is not an ISO-8601 time with a zone, a date, or UTC microseconds"
+
+
+def parse_as_of(value: str | None) -> int:
+    """Now when absent; UTC microseconds when all digits; an ISO-8601 time with a zone; or a date,
+    meaning the end of that business day in China (everything that happened that day counts)."""
+    if value is None:
+        return clock.now_micros()
+    text = value.strip()
+    try:
+        if text.isdigit():
+            at = int(text)
+        elif len(text) == 10:
+            next_day = dt.datetime.combine(dt.date.fromisoformat(text) + dt.timedelta(days=1), dt.time(),
+                                           tzinfo=clock.CHINA)
+            at = clock.to_micros(next_day) - 1
+        else:
+            when = dt.datetime.fromisoformat(text)
+            if when.tzinfo is None:
+                raise MalformedTime("as_of needs a time zone (e.g. 2026-01-05T08:00:00+08:00 or ...Z)")
+            at = clock.to_micros(when)
+        clock.from_micros(at)  # within the calendar
+    except (ValueError, OverflowError):
+        raise MalformedTime(f"as_of {value!r} is not a time") from None
+    return at
+
+
+def may_read(principal: Principal, customer_id: str) -> bool:
+    return principal.role in STAFF or (principal.role == "customer" and principal.id == customer_id)
+
+
+def profile_json(customer_id: str, at: int, features: dict[str, Any]) -> dict[str, Any]:
+    return {"customer_id": customer_id, "as_of": clock.from_micros(at).isoformat(), "as_of_micros": at,
+            "features": F.to_json(features)}
+
+
+@router.get("/profiles/{customer_id}")
+async def read_profile(
+    customer_id: Ident,
+    principal: Annotated[Principal, Depends(authenticate)],
+    engine: Annotated[Engine, Depends(get_engine)],
+    as_of: Annotated[str | None, Query(max_length=64, description="ISO-8601 time with zone, date, or UTC micros")] = None,
+) -> dict[str, Any]:
+    """The customer's profile (用户画像) as of a time (default now): only data up to that time counts."""
+    if not may_read(principal, customer_id):
+        raise Forbidden("a profile is for staff and for the customer it describes")
+    at = parse_as_of(as_of)
+
+    def work() -> dict[str, Any]:
+        with reading(engine) as connection:
+            return profile_json(customer_id, at, profile_as_of(connection, customer_id, at))
+
+    return await run_in_threadpool(work)
+
+
+@router.get("/features")
+async def list_features(principal: Annotated[Principal, Depends(authenticate)]) -> list[dict[str, Any]]:
+    """The feature registry: names, types and meanings (rules and models refer to these names)."""
+    if principal.role not in STAFF:
+        raise Forbidden("the feature registry is for staff")
+    return [{"name": f.name, "kind": f.kind, "description": f.description, "term": f.term, "nullable": f.nullable}
+            for f in F.FEATURES.values()]

@@ -1,7 +1,127 @@
-"""Placeholder router; filled in by its owner."""
+"""Fraud rules, block lists and decisions over HTTP under /v1/risk.
+
+Staff read (operator, risk officer, regulator, admin); only a risk officer or an administrator
+creates, changes, switches rules and edits block lists, each change a new rule version, through
+`run_mutation` (idempotent by `Idempotency-Key`, audited). A rule body is validated by
+`models.rule_from`, so a malformed one is a 422 `malformed_rule` and one naming a missing feature a
+422 `unknown_feature`, and nothing is stored.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from puhui.api.deps import Principal, get_engine, require_roles
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.db import UnitOfWork, reading
+from puhui.risk.fraud import store
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
+
+READERS = ("operator", "risk_officer", "regulator", "admin", "root")
+EDITORS = ("risk_officer", "admin", "root")
+EngineDep = Annotated[Engine, Depends(get_engine)]
+Reader = Annotated[Principal, Depends(require_roles(*READERS))]
+Editor = Annotated[Principal, Depends(require_roles(*EDITORS))]
+RuleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]
+ListName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9_.\-]+$")]
+Value = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+RULE_EXAMPLE = {"rule_id": "velocity_1h", "kind": "velocity", "params": {"window_seconds": 3600, "max_count": 20},
+                "action": "review", "description": "more than 20 payments in an hour"}
+
+
+class EntryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+def _read(engine: Engine, work):  # type: ignore[no-untyped-def]
+    def run():  # type: ignore[no-untyped-def]
+        with reading(engine) as connection:
+            return work(connection)
+
+    return run_in_threadpool(run)
+
+
+@router.get("/rules", summary="The current version of every fraud rule")
+async def list_rules(engine: EngineDep, principal: Reader) -> dict:
+    rules = await _read(engine, store.current_rules)
+    return {"rules": [r.as_json() for r in rules]}
+
+
+@router.get("/rules/{rule_id}/versions", summary="Every version of a fraud rule, oldest first")
+async def rule_versions(rule_id: RuleId, engine: EngineDep, principal: Reader) -> dict:
+    return {"rule_id": rule_id, "versions": await _read(engine, lambda c: store.rule_history(c, rule_id))}
+
+
+@router.post("/rules", status_code=201, summary="Create a fraud rule (version 1)")
+async def create_rule(request: Request, engine: EngineDep, principal: Editor,
+                      body: Annotated[Any, Body(examples=[RULE_EXAMPLE])]):
+    target = body.get("rule_id") if isinstance(body, dict) and isinstance(body.get("rule_id"), str) else None
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, store.create_rule(uow, body, principal.id).as_json())
+
+    return await run_mutation(request, engine, principal, "risk.rule_create", target, work)
+
+
+@router.put("/rules/{rule_id}", summary="Change a fraud rule: writes its next version")
+async def change_rule(rule_id: RuleId, request: Request, engine: EngineDep, principal: Editor,
+                      body: Annotated[Any, Body(examples=[{"params": {"window_seconds": 3600, "max_count": 30}}])]):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, store.change_rule(uow, rule_id, body, principal.id).as_json())
+
+    return await run_mutation(request, engine, principal, "risk.rule_change", rule_id, work)
+
+
+async def _switch(rule_id: str, enabled: bool, request: Request, engine: Engine, principal: Principal):  # type: ignore[no-untyped-def]
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, store.set_enabled(uow, rule_id, enabled, principal.id).as_json())
+
+    action = "risk.rule_enable" if enabled else "risk.rule_disable"
+    return await run_mutation(request, engine, principal, action, rule_id, work)
+
+
+@router.post("/rules/{rule_id}/enable", summary="Switch a fraud rule on (a new version)")
+async def enable_rule(rule_id: RuleId, request: Request, engine: EngineDep, principal: Editor):
+    return await _switch(rule_id, True, request, engine, principal)
+
+
+@router.post("/rules/{rule_id}/disable", summary="Switch a fraud rule off (a new version)")
+async def disable_rule(rule_id: RuleId, request: Request, engine: EngineDep, principal: Editor):
+    return await _switch(rule_id, False, request, engine, principal)
+
+
+@router.get("/decisions", summary="Fraud decisions, newest first, optionally for one payer")
+async def list_decisions(engine: EngineDep, principal: Reader,
+                         payer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+    return {"decisions": await _read(engine, lambda c: store.decisions(c, payer_id, limit))}
+
+
+@router.get("/blocklists/{name}", summary="The entries of a block list")
+async def read_blocklist(name: ListName, engine: EngineDep, principal: Reader) -> dict:
+    return {"list": name, "entries": await _read(engine, lambda c: store.blocklist(c, name))}
+
+
+@router.post("/blocklists/{name}", status_code=201, summary="Put a customer or merchant id on a block list")
+async def add_entry(name: ListName, body: EntryIn, request: Request, engine: EngineDep, principal: Editor):
+    def work(uow: UnitOfWork) -> Outcome:
+        added = store.add_to_blocklist(uow, name, body.value, principal.id)
+        return Outcome(201 if added else 200, {"list": name, "value": body.value, "added": added})
+
+    return await run_mutation(request, engine, principal, "risk.blocklist_add", f"{name}/{body.value}", work)
+
+
+@router.delete("/blocklists/{name}/{value}", summary="Take an entry off a block list")
+async def remove_entry(name: ListName, value: Value, request: Request, engine: EngineDep, principal: Editor):
+    def work(uow: UnitOfWork) -> Outcome:
+        store.remove_from_blocklist(uow, name, value)
+        return Outcome(200, {"list": name, "value": value, "removed": True})
+
+    return await run_mutation(request, engine, principal, "risk.blocklist_remove", f"{name}/{value}", work)

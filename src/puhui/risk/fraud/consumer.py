@@ -1,0 +1,92 @@
+"""Feeds the window state from the payments outbox, in order, and keeps the consumer's offset.
+
+The state lives in memory and remembers the outbox position it reflects (`state.position`), so
+running the consumer again applies only newer events and nothing is counted twice. The offset is
+also written to `event_offsets` (in its own transaction, after the events took effect in memory)
+so operators see how far fraud state has got; a process that starts with an empty state rebuilds
+it by replaying the outbox from the beginning (`rebuild`).
+
+Events used: `p2p.completed` and `payment.succeeded` (a payment: payer, payee, amount, time,
+device, location); `bank_order.posted` marks its customer as seen (an account's age for fan-in).
+Refunds and voided bank orders are skipped (see `state`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from puhui.db import reading, transaction
+from puhui.db.tables import outbox
+from puhui.events.outbox import (
+    Event,
+    advance_offset,
+    assign_positions,
+    consumer_offset,
+    read_events,
+)
+from puhui.money import parse_minor
+from puhui.payments.risk_hook import PaymentRequest
+from puhui.risk.fraud.state import WindowState
+
+NAME = "risk.fraud"
+TOPIC = "payments"
+
+
+def payment_of(payload: dict[str, Any]) -> PaymentRequest:
+    """A payment event's payload as the request the payment was decided on."""
+    return PaymentRequest(kind=payload["kind"], payer_id=payload["payer_id"], payee_id=payload["payee_id"],
+                          amount=parse_minor(payload["amount"], 2), tier=None, device_id=payload.get("device_id"),
+                          location=payload.get("location"), at=int(payload["created_at"]))
+
+
+def apply(state: WindowState, event: Event) -> None:
+    """Take one event into the state (the caller holds `state.lock`)."""
+    if event.type == "p2p.completed":
+        state.observe(payment_of(event.payload))
+    elif event.type == "payment.succeeded":
+        state.observe(payment_of(event.payload["payment"]))
+    elif event.type == "bank_order.posted" and event.key:
+        state.seen(event.key, event.created_at)
+    state.position = max(state.position, event.position)
+
+
+class FraudConsumer:
+    """Reads payment events after `state.position` and applies them to `state`."""
+
+    def __init__(self, engine: Engine, state: WindowState, name: str = NAME, batch: int = 1000) -> None:
+        self.engine, self.state, self.name, self.batch = engine, state, name, batch
+
+    def catch_up(self) -> int:
+        """Apply every event committed so far; returns how many were applied."""
+        applied = 0
+        while True:
+            events = read_events(self.engine, after=self.state.position, limit=self.batch, topic=TOPIC)
+            if not events:
+                return applied
+            with self.state.lock:
+                for event in events:
+                    if event.position > self.state.position:
+                        apply(self.state, event)
+                        applied += 1
+            last = self.state.position
+            transaction(self.engine, lambda uow, last=last: advance_offset(uow, self.name, last))
+
+    def stored_offset(self) -> int:
+        with reading(self.engine) as connection:
+            return consumer_offset(connection, self.name)
+
+    def rebuild(self) -> int:
+        """Start from an empty state and replay the whole outbox (at process start)."""
+        with self.state.lock:
+            self.state.customers.clear()
+            self.state.position = 0
+        return self.catch_up()
+
+    def lag(self) -> int:
+        """Payment events committed but not yet in the state (for monitoring)."""
+        transaction(self.engine, assign_positions)
+        with reading(self.engine) as connection:
+            return connection.execute(select(func.count()).select_from(outbox).where(
+                outbox.c.topic == TOPIC, outbox.c.position > self.state.position)).scalar_one()

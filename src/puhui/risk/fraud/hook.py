@@ -1,0 +1,84 @@
+"""The adapter the payments risk hook calls: a payment request in, a `risk_hook.Decision` out, from
+the stored rules and the in-memory window state.
+
+    hook = FraudHook.start(engine)             # seeds the default rules into an empty table, replays the outbox
+    hook.catch_up()                            # take newer payment events into the state (call it often)
+    assessment = hook.assess(request)          # decision, score, rule versions
+    risk_hook.RULES.append(hook)               # or as a rule: returns None when it approves
+    hook.record(uow, request, assessment, payment_ref)   # the decisions log, in the payment's unit of work
+
+Rules and block lists are cached and reloaded after any change committed in this process (see
+`store.generation`) or on `reload()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from puhui.db import UnitOfWork, reading, transaction
+from puhui.payments.risk_hook import Decision, Outcome, PaymentRequest
+from puhui.risk.fraud import store
+from puhui.risk.fraud.consumer import FraudConsumer
+from puhui.risk.fraud.engine import RuleSet, decide
+from puhui.risk.fraud.state import WindowState
+
+
+@dataclass(frozen=True)
+class Assessment:
+    decision: Decision
+    score: int | None
+    rule_versions: dict[str, int]
+
+
+class FraudHook:
+    def __init__(self, engine: Engine, state: WindowState) -> None:
+        self.engine = engine
+        self.state = state
+        self.consumer = FraudConsumer(engine, state)
+        self._rules: RuleSet | None = None
+        self._generation = -1
+
+    @classmethod
+    def start(cls, engine: Engine, seed: bool = True) -> FraudHook:
+        """At process start: store the default rules if there are none (`seed`), and rebuild the
+        window state by replaying the payment events."""
+        if seed:
+            transaction(engine, store.seed_defaults)
+        hook = cls(engine, WindowState())
+        hook.consumer.rebuild()
+        return hook
+
+    def catch_up(self) -> int:
+        """Apply payment events committed since the last call; returns how many."""
+        return self.consumer.catch_up()
+
+    def reload(self) -> RuleSet:
+        generation = store.generation()
+        with reading(self.engine) as connection:
+            self._rules = store.load_ruleset(connection)
+        self._generation = generation
+        return self._rules
+
+    @property
+    def rules(self) -> RuleSet:
+        if self._rules is None or self._generation != store.generation():
+            return self.reload()
+        return self._rules
+
+    def assess(self, request: PaymentRequest) -> Assessment:
+        rules = self.rules
+        with self.state.lock:
+            decision, score = decide(request, rules, self.state)
+        return Assessment(decision, score, rules.versions)
+
+    def __call__(self, request: PaymentRequest) -> Decision | None:
+        """As a `risk_hook.Rule`: the fraud decision, or None when it approves."""
+        decision = self.assess(request).decision
+        return None if decision.outcome == Outcome.approve else decision
+
+    def record(self, uow: UnitOfWork, request: PaymentRequest, assessment: Assessment,
+               payment_ref: str | None = None) -> int:
+        return store.record_decision(uow, request, assessment.decision, assessment.score,
+                                     assessment.rule_versions, payment_ref)
