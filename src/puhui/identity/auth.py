@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
+from puhui.errors import NotFound
 from puhui.identity.errors import AuthNotConfigured, TokenExpired
 from puhui.identity.models import Role
 from puhui.identity.tables import credentials
@@ -150,6 +151,11 @@ def mint_credential(uow: UnitOfWork, *, subject_id: str, role: Role, created_by:
     return token
 
 
+class CredentialNotFound(NotFound):
+    code = "credential_not_found"
+    title = "No such API key or token"
+
+
 def looks_like_credential(token: str) -> bool:
     parts = token.split("_", 3)
     return len(parts) == 4 and parts[0] == TOKEN_PREFIX and len(token) <= 128
@@ -172,3 +178,30 @@ def read_credential(connection: Connection, token: str) -> tuple[str, str] | Non
     if not hmac.compare_digest(row.secret_hash, _digest(token)) or row.revoked_at is not None:
         return None
     return row.subject_id, row.role
+
+
+def credentials_of(connection: Connection, subject_id: str) -> list[dict]:
+    """The API keys or staff tokens of a subject, by prefix (never the secret)."""
+    rows = connection.execute(
+        select(credentials.c.prefix, credentials.c.kind, credentials.c.created_at, credentials.c.revoked_at)
+        .where(credentials.c.subject_id == subject_id).order_by(credentials.c.created_at, credentials.c.prefix)
+    ).mappings()
+    return [{"prefix": r["prefix"], "kind": r["kind"], "created_at": clock.from_micros(r["created_at"]).isoformat(),
+             "revoked": r["revoked_at"] is not None} for r in rows]
+
+
+def revoke_credential(uow: UnitOfWork, subject_id: str, prefix: str) -> dict:
+    """Revoke one key or token of `subject_id` at once (a replay changes nothing)."""
+    row = uow.execute(select(credentials.c.revoked_at).where(
+        credentials.c.prefix == prefix, credentials.c.subject_id == subject_id)).first()
+    if row is None:
+        raise CredentialNotFound(f"no credential {prefix!r} for {subject_id}")
+    if row[0] is None:
+        uow.execute(credentials.update().where(credentials.c.prefix == prefix).values(revoked_at=clock.now_micros()))
+    return {"prefix": prefix, "revoked": True}
+
+
+def subject_of_credential(connection: Connection, prefix: str) -> tuple[str, str] | None:
+    row = connection.execute(select(credentials.c.subject_id, credentials.c.role).where(
+        credentials.c.prefix == prefix)).first()
+    return (row[0], row[1]) if row else None

@@ -157,6 +157,11 @@ def set_merchant_status(uow: UnitOfWork, merchant_id: str, status: str, actor: A
     return {"id": merchant_id, "status": status}
 
 
+def require_merchant(connection: Connection, merchant_id: str) -> None:
+    if connection.execute(select(merchants.c.id).where(merchants.c.id == merchant_id)).first() is None:
+        raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
+
+
 def _update_merchant(uow: UnitOfWork, merchant_id: str, **values: object) -> None:
     done = uow.execute(merchants.update().where(merchants.c.id == merchant_id).values(**values))
     if done.rowcount != 1:

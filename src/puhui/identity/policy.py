@@ -36,6 +36,7 @@ RULES: dict[str, Rule] = {
     "customer.close": Rule(_OPS, self_role=Role.customer),
     "merchant.create": Rule(_OPS),
     "merchant.read": Rule(_READERS, self_role=Role.merchant),
+    "merchant.manage_keys": Rule(_OPS, self_role=Role.merchant),
     "partner.create": Rule(_ADMIN),
     "staff.create": Rule(_ADMIN),
     "pii_access_log.read": Rule(frozenset({Role.admin, Role.regulator})),

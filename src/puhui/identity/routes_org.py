@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 from puhui.api.deps import Principal, authenticate, get_engine
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork
-from puhui.identity import org, pii, policy
+from puhui.identity import auth, org, pii, policy
 from puhui.identity.http import read, vault_of, with_secret
+from puhui.identity.models import Role
 
 router = APIRouter(prefix="/v1", tags=["merchants and staff"])
 
@@ -108,3 +109,58 @@ async def access_log(
     policy.authorize(principal, "pii_access_log.read")
     entries = await read(engine, lambda c: pii.access_log(c, subject=subject, after=after, limit=limit))
     return {"entries": entries, "next": entries[-1]["seq"] if len(entries) == limit else None}
+
+
+# -- API keys and staff tokens -------------------------------------------------------------------
+
+Prefix = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
+
+
+def _key_owner(principal: Principal, merchant_id: str) -> None:
+    """A merchant manages its own keys; operators and admins any merchant's."""
+    policy.authorize(principal, "merchant.manage_keys", merchant_id)
+
+
+@router.get("/merchants/{merchant_id}/api-keys", tags=["merchants"], summary="A merchant's API keys (prefixes only)")
+async def list_api_keys(merchant_id: Annotated[str, Path(min_length=1, max_length=64)], engine: EngineDep,
+                        principal: Caller):
+    _key_owner(principal, merchant_id)
+    return {"api_keys": await read(engine, lambda c: auth.credentials_of(c, merchant_id))}
+
+
+@router.post("/merchants/{merchant_id}/api-keys", status_code=201, tags=["merchants"],
+             summary="Issue another API key (for rotation: issue, switch, then revoke the old one)")
+async def issue_api_key(merchant_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request,
+                        engine: EngineDep, principal: Caller):
+    _key_owner(principal, merchant_id)
+    minted: dict[str, str] = {}
+
+    def work(uow: UnitOfWork) -> Outcome:
+        org.require_merchant(uow.connection, merchant_id)
+        minted["key"] = auth.mint_credential(uow, subject_id=merchant_id, role=Role.merchant, created_by=principal.id)
+        return Outcome(201, {"merchant_id": merchant_id, "prefix": "_".join(minted["key"].split("_", 3)[:3])})
+
+    response = await run_mutation(request, engine, principal, "identity.issue_api_key", merchant_id, work)
+    return with_secret(response, "api_key", minted.get("key"), ONCE)
+
+
+@router.post("/merchants/{merchant_id}/api-keys/{prefix}/revoke", tags=["merchants"], summary="Revoke an API key now")
+async def revoke_api_key(merchant_id: Annotated[str, Path(min_length=1, max_length=64)], prefix: Prefix,
+                         request: Request, engine: EngineDep, principal: Caller):
+    _key_owner(principal, merchant_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, auth.revoke_credential(uow, merchant_id, prefix))
+
+    return await run_mutation(request, engine, principal, "identity.revoke_api_key", prefix, work)
+
+
+@router.post("/staff/{staff_id}/tokens/{prefix}/revoke", tags=["staff"], summary="Revoke a staff token now")
+async def revoke_staff_token(staff_id: Annotated[str, Path(min_length=1, max_length=64)], prefix: Prefix,
+                             request: Request, engine: EngineDep, principal: Caller):
+    policy.authorize(principal, "staff.create")  # admins manage staff
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, auth.revoke_credential(uow, staff_id, prefix))
+
+    return await run_mutation(request, engine, principal, "identity.revoke_staff_token", prefix, work)
