@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from puhui.db import reading, transaction
 from puhui.db.tables import accounts, outbox, transfers
-from puhui.identity import consent, kyc, pii, service, views
+from puhui.identity import consent, kyc, pii, retention, service, views
 from puhui.identity import customers as customer_ops
 from puhui.identity.errors import (
     AlreadyRegistered,
@@ -23,7 +23,7 @@ from puhui.identity.errors import (
     WalletNotEmpty,
 )
 from puhui.identity.models import ConsentPurpose, VerificationChannel, WalletTier
-from puhui.identity.tables import bank_cards, customers, tier_changes
+from puhui.identity.tables import aml_retention_cards, bank_cards, customers, tier_changes
 from puhui.identity.vault import Vault
 from puhui.ledger import service as ledger
 from puhui.ledger.models import AccountFlags, Transfer, TransferFlags, TransferResult
@@ -207,6 +207,20 @@ def test_closure_erases_personal_data_but_keeps_financial_records(engine, clock,
     assert account.closed and account.credits_posted == 1234 and account.debits_posted == 1234 and moved == 2
     assert view["name"] == pseudonym and view["id_number"] is None and view["phone"] is None
     assert len(view["verifications"]) == 1  # the KYC trail stays (no personal values in it)
+    # the identity data is kept, sealed, for the AML retention period, then erased
+    with reading(engine) as connection:
+        kept = retention.retained(connection, customer_id)
+        kept_cards = connection.execute(select(aml_retention_cards)).mappings().all()
+    assert vault.open(kept["id_number_sealed"], field=pii.FIELD_ID_NUMBER, owner=customer_id) == ZHANG["id_number"]
+    assert vault.open(kept_cards[0]["card_sealed"], field=pii.FIELD_CARD,
+                      owner=pii.card_owner(customer_id, kept_cards[0]["card_id"])) == CARD
+    clock.advance(days=365 * 5)
+    assert transaction(engine, retention.purge_expired) == 0  # five years are not over yet (a leap day)
+    clock.advance(days=2)
+    assert transaction(engine, retention.purge_expired) == 1
+    with reading(engine) as connection:
+        assert retention.retained(connection, customer_id) is None
+        assert connection.execute(select(func.count()).select_from(aml_retention_cards)).scalar_one() == 0
     # the person may come back as a new customer: the blind indexes are gone
     assert registered(engine, vault) != customer_id
 
@@ -220,7 +234,8 @@ def test_key_rotation_reseals_rows_under_old_keys(engine, clock, vault):
         before = {c: views.customer_view(connection, rotated, c, reveal=True) for c in (zhang, li)}
     report = pii.rotate_keys(engine, rotated, batch_size=1)
     assert (report.rows, report.resealed) == (3, 8)
-    assert report.by_table == {"customers": 7, "bank_cards": 1, "merchants": 0}
+    assert report.by_table == {"customers": 7, "bank_cards": 1, "merchants": 0, "aml_retention": 0,
+                               "aml_retention_cards": 0}
     only_k2 = Vault.from_config(f"k2:{K2}", INDEX_KEY)
     with reading(engine) as connection:
         assert pii.key_usage(connection, only_k2) == {"k2": 8}
@@ -230,6 +245,19 @@ def test_key_rotation_reseals_rows_under_old_keys(engine, clock, vault):
     # log-in lookups still work: the blind index key did not rotate
     with reading(engine) as connection:
         assert customer_ops.find_by_phone(connection, only_k2, ZHANG["phone"])["id"] == zhang
+
+
+def test_key_rotation_reaches_the_aml_retention_tables(engine, clock, vault):
+    li = registered(engine, vault, LI)
+    transaction(engine, lambda uow: customer_ops.bind_card(uow, vault, li, CARD))
+    transaction(engine, lambda uow: customer_ops.close(uow, li, OPERATOR, "bye"))
+    report = pii.rotate_keys(engine, Vault.from_config(f"k2:{K2},k1:{K1}", INDEX_KEY))
+    assert report.by_table["aml_retention"] == 3 and report.by_table["aml_retention_cards"] == 1  # Li has no address
+    only_k2 = Vault.from_config(f"k2:{K2}", INDEX_KEY)
+    with reading(engine) as connection:
+        assert pii.key_usage(connection, only_k2) == {"k2": 4}
+        kept = retention.retained(connection, li)
+    assert only_k2.open(kept["phone_sealed"], field=pii.FIELD_PHONE, owner=li) == LI["phone"]
 
 
 def test_concurrent_registrations_of_one_person_make_one_customer(engine, clock, vault):

@@ -4,6 +4,7 @@
     puhui identity rotate-keys          re-seal every value under the active (first) PUHUI_PII_KEYS key
     puhui identity generate-key         a fresh base64 AES-256 key for PUHUI_PII_KEYS / PUHUI_PII_INDEX_KEY
     puhui identity create-staff HANDLE --role admin   a staff member; prints the token once
+    puhui identity purge-retention      erase closed customers' identity data whose AML period is over
 
 Rotation: put the new key first (`PUHUI_PII_KEYS="k2:…,k1:…"`), restart the servers, run
 `rotate-keys`, check `key-usage` shows only k2, then drop k1 from the list.
@@ -95,3 +96,13 @@ def create_staff(
     staff_id, token = transaction(_engine(db), lambda uow: create(uow, handle, role, _Operator()))
     console.print(f"staff [bold]{staff_id}[/bold] ({role}); token, shown once:")
     print(token)
+
+
+@app.command("purge-retention")
+def purge_retention(db: str = DbOption) -> None:
+    """Erase the identity data of closed customers whose AML retention period (5 years) is over."""
+    from puhui.db import transaction
+    from puhui.identity.retention import purge_expired
+
+    purged = transaction(_engine(db), purge_expired)
+    console.print(f"erased the retained identity data of {purged} closed customer(s)")

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select, update
 from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.events import outbox
-from puhui.identity import auth, pii
+from puhui.identity import auth, pii, retention
 from puhui.identity.errors import (
     AlreadyRegistered,
     CardAlreadyBound,
@@ -206,12 +206,15 @@ def cards_of(connection: Connection, vault: Vault, customer_id: str) -> list[dic
 def close(uow: UnitOfWork, customer_id: str, actor: Actor, reason: str = "") -> str:
     """Close the account (注销): refuse while the wallet holds money; erase every personal field and
     blind index, replace the name with a pseudonym, close the wallet. The ledger account and its
-    transfers stay, as the law requires for financial records. Returns the pseudonym."""
+    transfers stay, as the law requires for financial records, and the sealed identity data moves
+    to the AML retention tables until its period ends (`retention`). Returns the pseudonym."""
     require_active(uow.connection, customer_id, lock=True)
     wallet = ledger.set_account_closed(uow, wallet_id(customer_id), True)  # locks the wallet row
     if wallet.credits_posted != wallet.debits_posted or wallet.debits_pending or wallet.credits_pending:
         raise WalletNotEmpty(wallet_account_id=wallet.id)
     pseudonym = f"已注销用户-{secrets.token_hex(4)}"
+    closed_at = clock.now_micros()
+    retention.keep_for_aml(uow, customer_id, closed_at)
     uow.execute(
         update(customers)
         .where(customers.c.id == customer_id)
@@ -225,7 +228,7 @@ def close(uow: UnitOfWork, customer_id: str, actor: Actor, reason: str = "") -> 
             phone_index=None,
             address_sealed=None,
             password_hash=None,
-            closed_at=clock.now_micros(),
+            closed_at=closed_at,
         )
     )
     uow.execute(

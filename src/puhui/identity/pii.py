@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, Table, select, update
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
 from puhui.identity.models import Actor
-from puhui.identity.tables import bank_cards, customers, merchants, pii_access_log
+from puhui.identity.tables import aml_retention, aml_retention_cards, bank_cards, customers, merchants, pii_access_log
 from puhui.identity.vault import Vault, vault_from_config
 from puhui.settings import Settings
 
@@ -46,6 +46,14 @@ class SealedColumns:
 
 
 SEALED = (
+    SealedColumns(
+        aml_retention,
+        (("name_sealed", FIELD_NAME), ("id_number_sealed", FIELD_ID_NUMBER), ("phone_sealed", FIELD_PHONE),
+         ("address_sealed", FIELD_ADDRESS)),
+        lambda row: row["customer_id"],
+    ),
+    SealedColumns(aml_retention_cards, (("card_sealed", FIELD_CARD),),
+                  lambda row: card_owner(row["customer_id"], row["card_id"])),
     SealedColumns(
         customers,
         (("name_sealed", FIELD_NAME), ("id_number_sealed", FIELD_ID_NUMBER), ("phone_sealed", FIELD_PHONE),
@@ -144,9 +152,10 @@ def _rotate_batch(
     uow: UnitOfWork, vault: Vault, spec: SealedColumns, after: str | None, size: int
 ) -> tuple[tuple[int, int], str | None]:
     table = spec.table
-    query = select(table).order_by(table.c.id).limit(size).with_for_update()
+    key = next(iter(table.primary_key.columns))
+    query = select(table).order_by(key).limit(size).with_for_update()
     if after is not None:
-        query = query.where(table.c.id > after)
+        query = query.where(key > after)
     rows = uow.execute(query).mappings().all()
     resealed = 0
     for row in rows:
@@ -156,6 +165,6 @@ def _rotate_batch(
             if value is not None and vault.needs_rotation(value):
                 changes[column] = vault.reseal(value, field=name, owner=spec.owner(row))
         if changes:
-            uow.execute(update(table).where(table.c.id == row["id"]).values(**changes))
+            uow.execute(update(table).where(key == row[key.name]).values(**changes))
             resealed += len(changes)
-    return (len(rows), resealed), (rows[-1]["id"] if rows else after)
+    return (len(rows), resealed), (rows[-1][key.name] if rows else after)

@@ -166,3 +166,29 @@ login_throttle = Table(
     Column("window_start", BigInteger, nullable=False),
     Column("locked_until", BigInteger, nullable=True),
 )
+
+# Identity data of closed customers kept for the anti-money-laundering retention period (客户身份
+#资料, at least five years after the relationship ends), still sealed, out of every lookup and view;
+# `retention.purge_expired` erases it when the period is over.
+aml_retention = Table(
+    "aml_retention",
+    metadata,
+    Column("customer_id", String(ID_LENGTH), primary_key=True),
+    Column("name_sealed", Text, nullable=True),
+    Column("id_number_sealed", Text, nullable=True),
+    Column("phone_sealed", Text, nullable=True),
+    Column("address_sealed", Text, nullable=True),
+    Column("closed_at", BigInteger, nullable=False),
+    Column("retain_until", BigInteger, nullable=False),
+    Index("ix_aml_retention_retain_until", "retain_until"),
+)
+
+aml_retention_cards = Table(
+    "aml_retention_cards",
+    metadata,
+    Column("card_id", String(ID_LENGTH), primary_key=True),
+    Column("customer_id", String(ID_LENGTH), nullable=False),
+    Column("card_sealed", Text, nullable=True),
+    Column("retain_until", BigInteger, nullable=False),
+    Index("ix_aml_retention_cards_retain_until", "retain_until"),
+)

@@ -2,6 +2,176 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from puhui.errors import PuhuiError
 
 app = typer.Typer(no_args_is_help=True, help="Risk control: credit models and fraud rules.")
+
+def _console() -> Console:
+    return Console()  # made per call, so the terminal width is read when the command runs
+
+
+def _errors() -> Console:
+    return Console(stderr=True)
+
+DbOption = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
+DataOption = typer.Option(..., "--data", help="A labelled CSV, e.g. ../shared/data/germancredit.csv.")
+LabelOption = typer.Option("creditability", "--label", help="The label column (good/bad or 0/1; bad = 1).")
+
+
+def _engine(url: str | None):  # type: ignore[no-untyped-def]
+    """The engine for --db, like every `puhui` command; the database must be migrated (`puhui db upgrade`)."""
+    from sqlalchemy import inspect
+
+    from puhui.db import create_engine_from_url
+    from puhui.settings import get_settings
+
+    engine = create_engine_from_url(url or get_settings().resolved_database_url())
+    if not inspect(engine).has_table("risk_models"):
+        _errors().print("[red]the database has no model registry yet[/red]: run `puhui db upgrade` first")
+        raise typer.Exit(2)
+    return engine
+
+
+def _fail(error: PuhuiError) -> None:
+    _errors().print(f"[red]{error.code}[/red]: {error.detail}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def evaluate(
+    data: Path = DataOption,
+    label: str = LabelOption,
+    folds: int = typer.Option(5, "--folds", min=2, max=20, help="Stratified CV folds."),
+    seed: int = typer.Option(42, "--seed", help="Seed of the fold split."),
+) -> None:
+    """Cross-validate the scorecard and the LightGBM challenger; print AUC, KS and Gini (mean ± std)."""
+    from rich.progress import Progress
+
+    from puhui.risk.scoring.data import load_csv
+    from puhui.risk.scoring.evaluate import KINDS, cross_validate
+
+    try:
+        dataset = load_csv(data, label)
+    except PuhuiError as error:
+        _fail(error)
+    with Progress(console=_console(), transient=True) as progress:
+        task = progress.add_task("cross-validating", total=folds * len(KINDS))
+        results = cross_validate(dataset, KINDS, folds, seed, on_fold=lambda kind, n: progress.advance(task))
+    from rich import box
+
+    table = Table(title=f"{folds}-fold stratified CV, {dataset.rows} rows, seed {seed}", box=box.SIMPLE_HEAD)
+    for column in ("model", "AUC", "KS", "Gini", "Brier", "PSI"):
+        table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
+    for kind, result in results.items():
+        table.add_row(kind, *(f"{result.mean(m):.4f}±{result.std(m):.4f}" for m in ("auc", "ks", "gini")),
+                      *(f"{result.mean(m):.4f}" for m in ("brier", "psi")))
+    _console().print(table)
+    _console().print(f"mean ± standard deviation over the folds of {dataset.source}; Brier and PSI "
+                     "(train-fold vs test-fold scores) are means", style="dim")
+
+
+@app.command()
+def train(
+    data: Path = DataOption,
+    kind: str = typer.Option("scorecard", "--kind", help="scorecard or lightgbm."),
+    name: str = typer.Option("credit", "--name", help="Model name; each training adds a version."),
+    out: Path = typer.Option(Path("risk-model"), "--out", help="Directory for the model card and plots."),
+    label: str = LabelOption,
+    folds: int = typer.Option(5, "--folds", min=2, max=20),
+    seed: int = typer.Option(42, "--seed"),
+    db: str = DbOption,
+) -> None:
+    """Train on all rows, cross-validate for the model card, write card and plots, register as challenger."""
+    from rich.progress import Progress
+
+    from puhui.risk.scoring import service
+    from puhui.risk.scoring.data import load_csv
+
+    try:
+        dataset = load_csv(data, label)
+        engine = _engine(db)
+        with Progress(console=_console()) as progress:
+            task = progress.add_task(f"training {kind}", total=folds + 2)
+            trained = service.train(engine, dataset, kind, name, out, folds, seed,
+                                    on_step=lambda what: progress.update(task, advance=1, description=what))
+    except PuhuiError as error:
+        _fail(error)
+    record = trained.record
+    _console().print(f"registered [bold]{record.name}[/bold] v{record.version} ({record.kind}) as {record.status}; "
+                  f"CV AUC {record.metrics['auc']['mean']:.4f}, KS {record.metrics['ks']['mean']:.4f}")
+    _console().print(f"model card and plots in {out}")
+    print(record.id)
+
+
+@app.command()
+def promote(model_id: int = typer.Argument(..., help="The model to make champion."), db: str = DbOption) -> None:
+    """Make a model the champion of its name (the previous champion is retired)."""
+    from puhui.db import transaction
+    from puhui.risk.scoring import registry
+
+    try:
+        record = transaction(_engine(db), lambda uow: registry.promote(uow, model_id))
+    except PuhuiError as error:
+        _fail(error)
+    _console().print(f"{record.name} v{record.version} (id {record.id}) is now champion")
+
+
+@app.command()
+def models(db: str = DbOption, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List registered credit models."""
+    from puhui.db import reading
+    from puhui.risk.scoring import registry
+
+    with reading(_engine(db)) as connection:
+        records = registry.list_models(connection)
+    if as_json:
+        print(json.dumps([r.as_json() for r in records]))
+        return
+    table = Table(title="credit models")
+    for column in ("id", "name", "version", "kind", "status", "trained at", "CV AUC", "CV KS"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(str(r.id), r.name, str(r.version), r.kind, r.status, r.as_json()["trained_at"],
+                      f"{r.metrics['auc']['mean']:.4f}", f"{r.metrics['ks']['mean']:.4f}")
+    _console().print(table)
+
+
+@app.command()
+def score(
+    applicant: Path = typer.Option(..., "--applicant", help="A JSON object of feature name to value."),
+    model: int = typer.Option(None, "--model", help="Model id (default: the champion of --name)."),
+    name: str = typer.Option("credit", "--name"),
+    db: str = DbOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Score one applicant: score, PD, grade and the reasons that cost the most points."""
+    from puhui.db import reading
+    from puhui.risk.scoring import service
+    from puhui.risk.scoring.data import MalformedApplicant
+
+    try:
+        try:
+            features = json.loads(applicant.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise MalformedApplicant(f"cannot read {applicant} as JSON: {error}") from error
+        if isinstance(features, dict) and isinstance(features.get("features"), dict):
+            features = features["features"]
+        with reading(_engine(db)) as connection:
+            result = service.score(connection, features, model, name)
+    except PuhuiError as error:
+        _fail(error)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    m = result["model"]
+    _console().print(f"score [bold]{result['score']}[/bold]  PD {result['pd']}  grade [bold]{result['grade']}[/bold]"
+                  f"  ({m['name']} v{m['version']}, {m['kind']}, {m['status']})")
+    for number, reason in enumerate(result["reasons"], 1):
+        _console().print(f"  {number}. {reason['text']}")

@@ -1,4 +1,5 @@
-"""payments operations: per-merchant fee rates, payment reviews, reserve-check records, login throttling
+"""payments operations: per-merchant fee rates, payment reviews, reserve-check records, login throttling,
+AML retention of closed customers' identity
 
 Revision ID: 0010
 Revises: 0009
@@ -76,9 +77,34 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("subject_index", name="pk_login_throttle"),
     )
+    op.create_table(
+        "aml_retention",
+        sa.Column("customer_id", sa.String(length=64), nullable=False),
+        sa.Column("name_sealed", sa.Text(), nullable=True),
+        sa.Column("id_number_sealed", sa.Text(), nullable=True),
+        sa.Column("phone_sealed", sa.Text(), nullable=True),
+        sa.Column("address_sealed", sa.Text(), nullable=True),
+        sa.Column("closed_at", sa.BigInteger(), nullable=False),
+        sa.Column("retain_until", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("customer_id", name="pk_aml_retention"),
+    )
+    op.create_index("ix_aml_retention_retain_until", "aml_retention", ["retain_until"])
+    op.create_table(
+        "aml_retention_cards",
+        sa.Column("card_id", sa.String(length=64), nullable=False),
+        sa.Column("customer_id", sa.String(length=64), nullable=False),
+        sa.Column("card_sealed", sa.Text(), nullable=True),
+        sa.Column("retain_until", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("card_id", name="pk_aml_retention_cards"),
+    )
+    op.create_index("ix_aml_retention_cards_retain_until", "aml_retention_cards", ["retain_until"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_aml_retention_cards_retain_until", table_name="aml_retention_cards")
+    op.drop_table("aml_retention_cards")
+    op.drop_index("ix_aml_retention_retain_until", table_name="aml_retention")
+    op.drop_table("aml_retention")
     op.drop_table("login_throttle")
     op.drop_table("reserve_checks")
     op.drop_index("ix_payment_reviews_status", table_name="payment_reviews")

@@ -1,0 +1,86 @@
+"""`puhui risk evaluate|train|promote|models|score` through the real command (Typer's CliRunner)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from puhui.cli import app
+
+GERMAN = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "germancredit.csv"
+FEW = ["status_of_existing_checking_account", "duration_in_month", "credit_history", "savings_account_and_bonds",
+       "age_in_years", "creditability"]
+runner = CliRunner()
+pytestmark = pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")
+
+
+def test_evaluate_prints_auc_and_ks_for_both_models() -> None:
+    result = runner.invoke(app, ["risk", "evaluate", "--data", str(GERMAN), "--folds", "3"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "AUC" in result.output and "KS" in result.output and "Gini" in result.output
+    for kind in ("scorecard", "lightgbm"):
+        line = next(line for line in result.output.splitlines() if kind in line)
+        auc, ks = (float(v) for v in re.findall(r"(\d\.\d{4}) ?±", line)[:2])
+        assert 0.70 < auc < 0.90 and 0.30 < ks < 0.70
+
+
+def test_evaluate_names_a_missing_label() -> None:
+    result = runner.invoke(app, ["risk", "evaluate", "--data", str(GERMAN), "--label", "is_bad"])
+    assert result.exit_code == 2 and "missing_label" in result.output and "is_bad" in result.output
+
+
+def test_train_promote_models_score(tmp_path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'puhui.db'}"  # the registry itself is tested on both backends
+    assert runner.invoke(app, ["db", "upgrade", "--db", db_url]).exit_code == 0
+    few = tmp_path / "few.csv"
+    pd.read_csv(GERMAN)[FEW].to_csv(few, index=False)
+    out = tmp_path / "card"
+
+    refused = runner.invoke(app, ["risk", "train", "--data", str(few), "--label", "bad", "--db", db_url])
+    assert refused.exit_code == 2 and "missing_label" in refused.output
+    listed = runner.invoke(app, ["risk", "models", "--json", "--db", db_url])
+    assert json.loads(listed.stdout) == []  # nothing registered
+
+    trained = runner.invoke(app, ["risk", "train", "--data", str(few), "--kind", "scorecard", "--folds", "3",
+                                  "--out", str(out), "--db", db_url])
+    assert trained.exit_code == 0, trained.output
+    model_id = int(trained.stdout.strip().splitlines()[-1])
+    for name in ("card.json", "card.md", "roc.png", "ks.png", "score_distribution.png"):
+        assert (out / name).stat().st_size > 0
+    assert (out / "roc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    card = json.loads((out / "card.json").read_text())
+    assert card["data"]["rows"] == 1000 and card["validation"]["folds"] == 3
+    assert 0.6 < card["validation"]["auc"]["mean"] < 0.95 and len(card["validation"]["calibration"]) == 10
+
+    applicant = tmp_path / "applicant.json"
+    row = pd.read_csv(few).drop(columns=["creditability"]).iloc[1].to_dict()
+    applicant.write_text(json.dumps({k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}))
+    no_champion = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), "--db", db_url])
+    assert no_champion.exit_code == 2 and "unknown_model" in no_champion.output
+
+    assert runner.invoke(app, ["risk", "promote", "999", "--db", db_url]).exit_code == 2
+    promoted = runner.invoke(app, ["risk", "promote", str(model_id), "--db", db_url])
+    assert promoted.exit_code == 0 and "champion" in promoted.output
+    models = json.loads(runner.invoke(app, ["risk", "models", "--json", "--db", db_url]).stdout)
+    assert [(m["id"], m["status"], m["version"]) for m in models] == [(model_id, "champion", 1)]
+
+    scored = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), "--json", "--db", db_url])
+    assert scored.exit_code == 0, scored.output
+    body = json.loads(scored.stdout)
+    assert 350 <= body["score"] <= 950 and body["grade"] in "ABCDE" and body["reasons"]
+    text = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), "--db", db_url], env={"COLUMNS": "200"})
+    assert "PD" in text.output and "1. " in text.output
+
+    applicant.write_text(json.dumps({**row, "age_in_years": "young"}, default=str))
+    bad = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), "--db", db_url])
+    assert bad.exit_code == 2 and "malformed_applicant" in bad.output
+
+
+def test_commands_ask_for_a_migrated_database(tmp_path) -> None:
+    result = runner.invoke(app, ["risk", "models", "--db", f"sqlite:///{tmp_path / 'empty.db'}"])
+    assert result.exit_code == 2 and "puhui db upgrade" in result.output
