@@ -79,7 +79,10 @@ def evaluate(
 
 @app.command()
 def train(
-    data: Path = DataOption,
+    data: Path = typer.Option(None, "--data", help="A labelled CSV (or use --platform)."),
+    platform: bool = typer.Option(False, "--platform", help="Train on platform profiles as of --as-of."),
+    as_of: str = typer.Option(None, "--as-of", help="Observation date (YYYY-MM-DD, end of day China time)."),
+    labels: Path = typer.Option(None, "--labels", help="With --platform: CSV of customer_id,bad (outcomes after --as-of)."),
     kind: str = typer.Option("scorecard", "--kind", help="scorecard or lightgbm."),
     name: str = typer.Option("credit", "--name", help="Model name; each training adds a version."),
     out: Path = typer.Option(Path("risk-model"), "--out", help="Directory for the model card and plots."),
@@ -95,8 +98,14 @@ def train(
     from puhui.risk.scoring.data import load_csv
 
     try:
-        dataset = load_csv(data, label)
         engine = _engine(db)
+        if platform:
+            dataset = _platform_dataset(engine, as_of, labels)
+            name = "platform_credit" if name == "credit" else name
+        elif data is not None:
+            dataset = load_csv(data, label)
+        else:
+            raise typer.BadParameter("give --data CSV or --platform with --as-of and --labels")
         with Progress(console=_console()) as progress:
             task = progress.add_task(f"training {kind}", total=folds + 2)
             trained = service.train(engine, dataset, kind, name, out, folds, seed,
@@ -108,6 +117,25 @@ def train(
                   f"CV AUC {record.metrics['auc']['mean']:.4f}, KS {record.metrics['ks']['mean']:.4f}")
     _console().print(f"model card and plots in {out}")
     print(record.id)
+
+
+def _platform_dataset(engine, as_of: str | None, labels: Path | None):  # type: ignore[no-untyped-def]
+    import csv
+    import datetime as dt
+
+    from puhui import clock
+    from puhui.risk.errors import MissingLabel
+    from puhui.risk.scoring.platform import platform_dataset
+
+    if as_of is None or labels is None:
+        raise typer.BadParameter("--platform needs --as-of and --labels")
+    day = dt.date.fromisoformat(as_of)
+    at = clock.to_micros(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=clock.CHINA)) - 1
+    with labels.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or not {"customer_id", "bad"} <= set(rows[0]):
+        raise MissingLabel(f"{labels} needs the columns customer_id and bad")
+    return platform_dataset(engine, at, {r["customer_id"]: r["bad"] for r in rows})
 
 
 @app.command()

@@ -42,6 +42,26 @@ class ScoreIn(BaseModel):
     name: ModelName = "credit"
 
 
+class CustomerScoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model_id: Annotated[int, Field(ge=1, le=2**62)] | None = Field(None, description="default: the champion")
+    name: ModelName = "platform_credit"
+
+
+@router.post("/customers/{customer_id}/score",
+             summary="Score a customer from their platform profile now: score, PD, grade and reasons")
+async def score_customer(customer_id: Annotated[str, Path(min_length=1, max_length=64,
+                                                               pattern=r"^[A-Za-z0-9._:\-]+$")],
+                         body: CustomerScoreIn, engine: EngineDep, principal: Scorer) -> dict:
+    from puhui.risk.scoring.platform import score_customer as score_of
+
+    def read() -> dict:
+        with reading(engine) as connection:
+            return score_of(connection, customer_id, None, body.model_id, body.name)
+
+    return await run_in_threadpool(read)
+
+
 @router.get("/models", summary="Registered credit models (staff)")
 async def list_models(engine: EngineDep, principal: Reader) -> dict:
     def read() -> dict:
