@@ -78,3 +78,27 @@ def test_the_window_state_follows_the_payments(client, engine):
     while payer_id not in hook.state.customers:  # the app's own loop follows the outbox
         assert time.monotonic() < deadline, "the fraud state did not catch up"
         time.sleep(0.05)
+
+
+def test_a_rule_the_officer_adds_holds_the_next_payment_for_review(client, engine):
+    payer_id, phone = make_customer(client, engine, "13812345678", "531", 1_000_00)
+    payee_id, _ = make_customer(client, engine, "13998765432", "246", 0)
+    payer, risk = login(client, phone), officer(client)
+    rule = {"rule_id": "big_p2p", "kind": "velocity", "params": {"window_seconds": 3600, "max_amount": "100.00"},
+            "action": "review", "description": "more than 100 CNY sent within an hour"}
+    created = client.post("/v1/risk/rules", headers={**risk, "Idempotency-Key": "r1"}, json=rule)
+    assert created.status_code == 201, created.text
+    held = client.post("/v1/transfers/p2p", headers=payer, json={"to_customer_id": payee_id, "amount": "150.00"})
+    assert held.status_code == 202, held.text
+    assert any(reason.startswith("big_p2p") for reason in held.json()["reasons"])
+    assert balance(engine, f"wallet.{payer_id}") == 1_000_00 and balance(engine, f"wallet.{payee_id}") == 0
+    review_id = held.json()["review_id"]
+    assert [r["review_id"] for r in client.get("/v1/risk/reviews", headers=risk).json()["reviews"]] == [review_id]
+    approved = client.post(f"/v1/risk/reviews/{review_id}/approve", headers=risk, json={"note": "called the payer"})
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    assert balance(engine, f"wallet.{payer_id}") == 850_00 and balance(engine, f"wallet.{payee_id}") == 150_00
+    switched = client.post("/v1/risk/rules/big_p2p/disable", headers=risk)
+    assert switched.status_code == 200, switched.text
+    assert client.post("/v1/transfers/p2p", headers=payer,
+                       json={"to_customer_id": payee_id, "amount": "150.00"}).status_code == 201
+    assert_books_clean(engine)
