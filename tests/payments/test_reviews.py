@@ -39,7 +39,7 @@ class ThresholdCheck:
     def __init__(self) -> None:
         self.recorded: list[tuple[str, str | None]] = []
 
-    def assess(self, request: risk_hook.PaymentRequest) -> Assessment:
+    def assess(self, request: risk_hook.PaymentRequest, connection=None) -> Assessment:  # noqa: ANN001
         if request.amount >= 3_000_00:
             return Assessment(risk_hook.Decision(risk_hook.Outcome.decline, ("amount_far_above_norm",)), 900)
         if request.amount >= 300_00:

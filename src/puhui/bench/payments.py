@@ -198,7 +198,7 @@ def _drive(base_url: str, *, clients: int, count: int, max_seconds: float,
     wall = time.perf_counter() - started
     ok = sum(n for s, n in statuses.items() if isinstance(s, int) and 200 <= s < 300)
     latencies.sort()
-    return {"done": len(latencies), "ok": ok, "seconds": wall, "per_s": ok / wall if wall > 0 else 0.0,
+    return {"done": len(latencies), "ok": ok, "held": statuses.get(202, 0), "seconds": wall, "per_s": ok / wall if wall > 0 else 0.0,
             "p50_ms": _percentile(latencies, 0.50), "p95_ms": _percentile(latencies, 0.95),
             "p99_ms": _percentile(latencies, 0.99),
             "errors": {str(s): n for s, n in sorted(statuses.items(), key=str)
@@ -273,7 +273,7 @@ def run(*, backend: str = "sqlite", database_url: str | None = None, clients: in
     return {
         "backend": backend, "kind": kind, "clients": clients, "customers": customers, "merchants": merchants,
         "payments_requested": payments, "payments_done": paid["done"], "payments_ok": paid["ok"],
-        "seconds": round(paid["seconds"], 3),
+        "held_for_review": paid["held"], "fraud_checks": settings.fraud_checks, "seconds": round(paid["seconds"], 3),
         "payments_per_s": paid["per_s"], "p50_ms": paid["p50_ms"], "p95_ms": paid["p95_ms"], "p99_ms": paid["p99_ms"],
         "errors": paid["errors"],
         "baseline_per_s": baseline["per_s"], "baseline_p50_ms": baseline["p50_ms"],

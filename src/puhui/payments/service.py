@@ -126,7 +126,7 @@ def _check_payer(uow: UnitOfWork, payment_id: str, payer_id: str, kind: str, pay
     decision = risk_hook.decide(request)
     fraud = risk_hook.check_for(uow.connection.engine)
     if fraud is not None and decision.outcome != risk_hook.Outcome.decline:
-        assessment = fraud.assess(request)
+        assessment = fraud.assess(request, uow.connection)
         decision = risk_hook.worst(decision, assessment.decision)
         if decision.outcome == risk_hook.Outcome.decline:
             engine = uow.connection.engine

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.payments.risk_hook import Decision, Outcome, PaymentRequest
@@ -48,27 +48,32 @@ class FraudHook:
             transaction(engine, store.seed_defaults)
         hook = cls(engine, WindowState())
         hook.consumer.rebuild()
+        hook.reload()
         return hook
 
     def catch_up(self) -> int:
         """Apply payment events committed since the last call; returns how many."""
         return self.consumer.catch_up()
 
-    def reload(self) -> RuleSet:
+    def reload(self, connection: Connection | None = None) -> RuleSet:
+        """Read the rules and block lists again, on `connection` when given (a payment's own: never
+        a second pooled connection while a transaction holds one) or a fresh read-only one."""
         generation = store.generation()
-        with reading(self.engine) as connection:
+        if connection is not None:
             self._rules = store.load_ruleset(connection)
+        else:
+            with reading(self.engine) as fresh:
+                self._rules = store.load_ruleset(fresh)
         self._generation = generation
         return self._rules
 
-    @property
-    def rules(self) -> RuleSet:
+    def rules(self, connection: Connection | None = None) -> RuleSet:
         if self._rules is None or self._generation != store.generation():
-            return self.reload()
+            return self.reload(connection)
         return self._rules
 
-    def assess(self, request: PaymentRequest) -> Assessment:
-        rules = self.rules
+    def assess(self, request: PaymentRequest, connection: Connection | None = None) -> Assessment:
+        rules = self.rules(connection)
         with self.state.lock:
             decision, score = decide(request, rules, self.state)
         return Assessment(decision, score, rules.versions)
