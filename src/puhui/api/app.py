@@ -26,7 +26,11 @@ from puhui.ledger import api as ledger_api
 from puhui.ledger.service import expire_pending
 from puhui.payments import api as payments_api
 from puhui.payments import operations_api, reviews, risk_hook
+from puhui.lending import api as lending_api
 from puhui.risk import api as risk_api
+from puhui.supplychain import api as supplychain_api
+from puhui.wealth import advice_api
+from puhui.wealth import api as wealth_api
 from puhui.settings import Settings
 
 log = logging.getLogger("puhui")
@@ -66,6 +70,8 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     app.include_router(payments_api.router)
     app.include_router(operations_api.router)
     app.include_router(risk_api.router)
+    for router in (lending_api.router, supplychain_api.router, wealth_api.router, advice_api.router):
+        app.include_router(router)
 
     @app.get("/health", tags=["operations"])
     async def health(engine: Annotated[Engine, Depends(get_engine)]) -> dict:

@@ -12,6 +12,10 @@ import puhui.payments.settlement_tables  # noqa: F401,E402 - registers the settl
 import puhui.risk.features_tables  # noqa: F401,E402 - registers the risk tables on `metadata`
 import puhui.risk.fraud.tables  # noqa: F401,E402
 import puhui.risk.scoring.tables  # noqa: F401,E402
+import puhui.lending.tables  # noqa: F401,E402
+import puhui.supplychain.tables  # noqa: F401,E402
+import puhui.wealth.tables  # noqa: F401,E402
+import puhui.wealth.suitability_tables  # noqa: F401,E402
 
 config = context.config
 

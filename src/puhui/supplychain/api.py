@@ -1,0 +1,7 @@
+"""The supplychain HTTP API (filled in by its owner)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1/supplychain", tags=["supplychain"])
