@@ -305,3 +305,4 @@ def fraud_checks_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     """Apps built in tests run without the default fraud rules (on in a real server), so a test of
     limits or refunds is not reviewed for velocity; tests of risk control install checks themselves."""
     monkeypatch.setenv("PUHUI_FRAUD_CHECKS", "false")
+    monkeypatch.setenv("PUHUI_MERCHANT_NOTIFICATIONS", "false")  # tests deliver them explicitly

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # the window state follows the outbox every `fraud_catch_up_seconds`.
     fraud_checks: bool = True
     fraud_catch_up_seconds: float = Field(0.1, gt=0, le=60)
+    # Signed notifications POSTed to the merchants' URLs, checked every `notify_interval_seconds`.
+    merchant_notifications: bool = True
+    notify_interval_seconds: float = Field(1.0, gt=0, le=3600)
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()

@@ -25,7 +25,7 @@ from puhui.identity import api as identity_api
 from puhui.ledger import api as ledger_api
 from puhui.ledger.service import expire_pending
 from puhui.payments import api as payments_api
-from puhui.payments import operations_api, reviews, risk_hook
+from puhui.payments import notifications, operations_api, reviews, risk_hook
 from puhui.lending import api as lending_api
 from puhui.risk import api as risk_api
 from puhui.supplychain import api as supplychain_api
@@ -41,6 +41,8 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(_expire_holds(engine, settings.expiry_interval_seconds))] if run_expiry else []
+        if settings.merchant_notifications:
+            tasks.append(asyncio.create_task(_notify_merchants(app, engine, settings)))
         if settings.fraud_checks:
             hook = await run_in_threadpool(_start_fraud_checks, engine)
             app.state.fraud_hook = hook
@@ -128,6 +130,19 @@ async def _follow_events(hook, interval: float) -> None:  # type: ignore[no-unty
         except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
             log.exception("following the outbox for fraud checks failed")
         await asyncio.sleep(interval)
+
+
+async def _notify_merchants(app: FastAPI, engine: Engine, settings: Settings) -> None:
+    """Collect payment events into merchant notifications and deliver the due ones, continuously."""
+    while True:
+        try:
+            post = getattr(app.state, "notify_post", None) or notifications.http_post
+            while await run_in_threadpool(notifications.collect, engine, settings.merchant_notify_key) > 0:
+                pass
+            await run_in_threadpool(notifications.deliver, engine, post)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
+            log.exception("notifying merchants failed")
+        await asyncio.sleep(settings.notify_interval_seconds)
 
 
 async def _expire_holds(engine: Engine, interval: float) -> None:

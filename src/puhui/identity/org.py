@@ -124,6 +124,7 @@ def merchant_view(connection: Connection, vault: Vault, merchant_id: str) -> dic
         "settlement": {"bank": row["settlement_bank"], "account": mask_bank_account(account), "holder": mask_name(holder)},
         "wallet_account_id": row["wallet_account_id"],
         "fee_rate_bp": row["fee_rate_bp"],
+        "notify_url": row["notify_url"],
         "created_at": clock.from_micros(row["created_at"]).isoformat(),
     }
 

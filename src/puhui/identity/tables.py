@@ -114,6 +114,7 @@ merchants = Table(
     Column("created_by", String(ID_LENGTH), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("fee_rate_bp", Integer, nullable=True),  # 商户费率 in basis points; NULL = the platform default
+    Column("notify_url", String(512), nullable=True),  # where signed payment notifications are POSTed
 )
 
 partners = Table(

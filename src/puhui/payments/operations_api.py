@@ -21,7 +21,7 @@ from puhui.errors import Forbidden, InvalidInput
 from puhui.identity import org
 from puhui.identity.http import vault_of
 from puhui.money import format_minor
-from puhui.payments import reconciliation, reserve, settlement
+from puhui.payments import notifications, reconciliation, reserve, settlement
 from puhui.payments.api import Ident, get_bank
 from puhui.payments.settlement_tables import settlements
 
@@ -76,6 +76,44 @@ async def set_status(merchant_id: Ident, body: MerchantStatusIn, request: Reques
         return Outcome(200, org.set_merchant_status(uow, merchant_id, body.status, principal))
 
     return await run_mutation(request, engine, principal, "merchants.set_status", merchant_id, work)
+
+
+class NotifyUrlIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: Annotated[str, Field(min_length=8, max_length=512)] | None = Field(
+        ..., description="https URL for signed payment and refund notifications; null stops them")
+
+
+def _merchant_or_staff(principal: Principal, merchant_id: str, staff: tuple[str, ...]) -> None:
+    if principal.role == "merchant" and principal.id == merchant_id:
+        return
+    if principal.role not in staff:
+        raise Forbidden("a merchant manages only its own notifications")
+
+
+@router.put("/merchants/{merchant_id}/notify-url", tags=["merchants"],
+            summary="Where the merchant receives signed payment notifications")
+async def set_notify_url(merchant_id: Ident, body: NotifyUrlIn, request: Request, engine: EngineDep,
+                         principal: Caller):
+    _merchant_or_staff(principal, merchant_id, ("operator", "admin"))
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, notifications.set_notify_url(uow, merchant_id, body.url))
+
+    return await run_mutation(request, engine, principal, "merchants.set_notify_url", merchant_id, work)
+
+
+@router.get("/merchants/{merchant_id}/notifications", tags=["merchants"],
+            summary="The merchant's notifications and their delivery (also a polling fallback)")
+async def list_notifications(merchant_id: Ident, engine: EngineDep, principal: Caller,
+                             limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+    _merchant_or_staff(principal, merchant_id, READERS)
+
+    def read() -> dict:
+        with reading(engine) as connection:
+            return {"notifications": notifications.notifications_of(connection, merchant_id, limit)}
+
+    return await run_in_threadpool(read)
 
 
 @router.get("/merchants", tags=["merchants"], summary="Every merchant with status and fee rate")

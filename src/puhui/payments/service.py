@@ -6,8 +6,6 @@ its business row and its outbox event together; a refusal raises and nothing mov
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 import uuid
 
 from sqlalchemy import and_, select
@@ -23,7 +21,7 @@ from puhui.ledger.models import Transfer, TransferFlags, TransferResult
 from puhui.ledger.service import get_account
 from puhui.money import format_minor
 from puhui.db import transaction
-from puhui.payments import limits, reviews, risk_hook
+from puhui.payments import limits, notifications, reviews, risk_hook
 from puhui.payments.models import (
     PaymentTotals,
     QrExpired,
@@ -270,16 +268,11 @@ def cancel_qr(uow: UnitOfWork, merchant_id: str, qr_id: str) -> dict:
 
 def notification(row: dict, key: str) -> dict:
     """The payment notification to the merchant, signed with HMAC-SHA256 over its canonical JSON."""
-    body = {"event": "payment.succeeded", "payment": payment_json(row)}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    return {**body, "signature": hmac.new(key.encode(), canonical, hashlib.sha256).hexdigest()}
+    return notifications.sign({"event": "payment.succeeded", "payment": payment_json(row)}, key)
 
 
 def verify_notification(event: dict, key: str) -> bool:
-    body = {k: v for k, v in event.items() if k != "signature"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    return hmac.compare_digest(hmac.new(key.encode(), canonical, hashlib.sha256).hexdigest(),
-                               str(event.get("signature", "")))
+    return notifications.verify(event, key)
 
 
 def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, strength: VerificationStrength,

@@ -142,3 +142,22 @@ reserve_checks = Table(
     Column("checked_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("business_date", "ledger", name="pk_reserve_checks"),
 )
+
+# Signed notifications to merchants, one per payment event (id = the event's outbox position).
+merchant_notifications = Table(
+    "merchant_notifications",
+    metadata,
+    Column("id", BigInteger, nullable=False),
+    Column("merchant_id", String(ID_LENGTH), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("url", String(512), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("last_status", Integer, nullable=True),
+    Column("delivered_at", BigInteger, nullable=True),
+    PrimaryKeyConstraint("id", name="pk_merchant_notifications"),
+    Index("ix_merchant_notifications_due", "status", "next_attempt_at"),
+    Index("ix_merchant_notifications_merchant_id", "merchant_id"),
+)

@@ -19,6 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("merchants") as batch:
         batch.add_column(sa.Column("fee_rate_bp", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("notify_url", sa.String(length=512), nullable=True))
         batch.alter_column("status", existing_type=sa.String(length=8), type_=sa.String(length=12),
                            existing_nullable=False)
     with op.batch_alter_table("payments") as batch:
@@ -78,6 +79,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("subject_index", name="pk_login_throttle"),
     )
     op.create_table(
+        "merchant_notifications",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("merchant_id", sa.String(length=64), nullable=False),
+        sa.Column("event", sa.String(length=32), nullable=False),
+        sa.Column("url", sa.String(length=512), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.BigInteger(), nullable=False),
+        sa.Column("last_status", sa.Integer(), nullable=True),
+        sa.Column("delivered_at", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_merchant_notifications"),
+    )
+    op.create_index("ix_merchant_notifications_due", "merchant_notifications", ["status", "next_attempt_at"])
+    op.create_index("ix_merchant_notifications_merchant_id", "merchant_notifications", ["merchant_id"])
+    op.create_table(
         "aml_retention",
         sa.Column("customer_id", sa.String(length=64), nullable=False),
         sa.Column("name_sealed", sa.Text(), nullable=True),
@@ -101,6 +118,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_merchant_notifications_merchant_id", table_name="merchant_notifications")
+    op.drop_index("ix_merchant_notifications_due", table_name="merchant_notifications")
+    op.drop_table("merchant_notifications")
     op.drop_index("ix_aml_retention_cards_retain_until", table_name="aml_retention_cards")
     op.drop_table("aml_retention_cards")
     op.drop_index("ix_aml_retention_retain_until", table_name="aml_retention")
@@ -119,4 +139,5 @@ def downgrade() -> None:
     with op.batch_alter_table("merchants") as batch:
         batch.alter_column("status", existing_type=sa.String(length=12), type_=sa.String(length=8),
                            existing_nullable=False)
+        batch.drop_column("notify_url")
         batch.drop_column("fee_rate_bp")

@@ -1,0 +1,155 @@
+"""Signed notifications to merchants (商户通知): every payment and refund of a merchant is POSTed as
+JSON, signed with HMAC-SHA256 (the `signature` field over the canonical JSON of the rest), to the
+URL the merchant registered, until it answers 2xx.
+
+Two steps, each safe to repeat: `collect` turns outbox events into notification rows (one per
+event, its offset advanced in the same transaction); `deliver` POSTs the due ones and records the
+outcome, retrying with exponential backoff (10 s, 20 s, … capped at an hour) up to `MAX_ATTEMPTS`,
+after which a notification is `failed` and stays readable by the merchant, who can also poll.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from puhui import clock
+from puhui.db import UnitOfWork, reading, transaction
+from puhui.errors import InvalidInput
+from puhui.events.outbox import advance_offset, consumer_offset, read_events
+from puhui.identity.tables import merchants
+from puhui.payments.tables import merchant_notifications
+
+CONSUMER = "payments.merchant_notifications"
+EVENTS = ("payment.succeeded", "refund.succeeded")
+MAX_ATTEMPTS = 10
+FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS = 10, 3600
+TIMEOUT_SECONDS = 5.0
+Post = Callable[[str, bytes, dict[str, str]], int]  # (url, body, headers) -> HTTP status
+
+
+def sign(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """`body` with its `signature`: HMAC-SHA256 over the canonical JSON (sorted keys, no spaces)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return {**body, "signature": hmac.new(key.encode(), canonical, hashlib.sha256).hexdigest()}
+
+
+def verify(message: dict[str, Any], key: str) -> bool:
+    """What a merchant runs on a notification it receives."""
+    body = {k: v for k, v in message.items() if k != "signature"}
+    return hmac.compare_digest(sign(body, key)["signature"], str(message.get("signature", "")))
+
+
+def check_url(url: str) -> str:
+    """An http(s) URL without credentials; plain http only to a local address (for development)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+        raise InvalidInput("the notify URL must be https://host/path (no credentials in it)")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise InvalidInput("plain http is accepted only for localhost; use https")
+    if len(url) > 512:
+        raise InvalidInput("the notify URL has at most 512 characters")
+    return url
+
+
+def set_notify_url(uow: UnitOfWork, merchant_id: str, url: str | None) -> dict:
+    from puhui.identity.errors import MerchantNotFound
+
+    done = uow.execute(merchants.update().where(merchants.c.id == merchant_id)
+                       .values(notify_url=check_url(url) if url is not None else None))
+    if done.rowcount != 1:
+        raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
+    return {"merchant_id": merchant_id, "notify_url": url}
+
+
+def collect(engine: Engine, key: str, limit: int = 1000) -> int:
+    """Turn new payment events of merchants with a notify URL into notification rows; returns how many."""
+    with reading(engine) as connection:
+        after = consumer_offset(connection, CONSUMER)
+    events = read_events(engine, after=after, limit=limit, topic="payments")
+    if not events:
+        return 0
+
+    def work(uow: UnitOfWork) -> int:
+        urls = dict(uow.execute(select(merchants.c.id, merchants.c.notify_url)
+                                .where(merchants.c.notify_url.is_not(None))).all())
+        made = 0
+        for event in events:
+            if event.type in EVENTS and event.key in urls:
+                body = event.payload if event.type == "payment.succeeded" else sign(
+                    {"event": event.type, "refund": event.payload}, key)
+                uow.execute(merchant_notifications.insert().values(
+                    id=event.position, merchant_id=event.key, event=event.type, url=urls[event.key],
+                    body=json.dumps(body, ensure_ascii=False), status="pending", attempts=0,
+                    next_attempt_at=clock.now_micros(), last_status=None, delivered_at=None))
+                made += 1
+        advance_offset(uow, CONSUMER, events[-1].position)
+        return made
+
+    return transaction(engine, work)
+
+
+def deliver(engine: Engine, post: Post, limit: int = 100) -> int:
+    """POST the due notifications (outside any transaction), then record each outcome; returns
+    how many were delivered."""
+    now = clock.now_micros()
+    with reading(engine) as connection:
+        due = connection.execute(select(merchant_notifications).where(
+            merchant_notifications.c.status == "pending", merchant_notifications.c.next_attempt_at <= now)
+            .order_by(merchant_notifications.c.id).limit(limit)).mappings().all()
+    delivered = 0
+    for row in due:
+        status = _attempt(post, row)
+        delivered += 200 <= status < 300
+        transaction(engine, lambda uow, r=row, s=status: _record(uow, r, s))
+    return delivered
+
+
+def _attempt(post: Post, row) -> int:  # type: ignore[no-untyped-def]
+    headers = {"Content-Type": "application/json", "Puhui-Event": row["event"],
+               "Puhui-Notification-Id": str(row["id"])}
+    try:
+        return post(row["url"], row["body"].encode(), headers)
+    except OSError:
+        return 0  # unreachable: retried like any failure
+
+
+def _record(uow: UnitOfWork, row, status: int) -> None:  # type: ignore[no-untyped-def]
+    attempts = row["attempts"] + 1
+    if 200 <= status < 300:
+        values: dict[str, Any] = {"status": "delivered", "delivered_at": clock.now_micros()}
+    elif attempts >= MAX_ATTEMPTS:
+        values = {"status": "failed"}
+    else:
+        backoff = min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS)
+        values = {"next_attempt_at": clock.now_micros() + backoff * 1_000_000}
+    uow.execute(merchant_notifications.update().where(
+        merchant_notifications.c.id == row["id"], merchant_notifications.c.status == "pending")
+        .values(attempts=attempts, last_status=status, **values))
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """The real transport (httpx), with a short timeout."""
+    import httpx
+
+    try:
+        return httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def notifications_of(connection: Connection, merchant_id: str, limit: int = 100) -> list[dict]:
+    rows = connection.execute(select(merchant_notifications).where(
+        merchant_notifications.c.merchant_id == merchant_id).order_by(merchant_notifications.c.id.desc())
+        .limit(limit)).mappings()
+    return [{"id": r["id"], "event": r["event"], "status": r["status"], "attempts": r["attempts"],
+             "last_status": r["last_status"], "body": json.loads(r["body"]),
+             "delivered_at": clock.from_micros(r["delivered_at"]).isoformat() if r["delivered_at"] else None}
+            for r in rows]
