@@ -201,3 +201,32 @@ def test_failed_payout_voids_the_hold(client, engine, clock):
     assert row["state"] == "failed"
     assert balance(engine, f"wallet.{merchant_id}") == 100_00 - 60  # the money is back in the wallet
     assert_books_clean(engine)
+
+
+def test_a_failed_payout_is_paid_with_the_next_settlement_net_of_a_negative_day(client, engine, clock):
+    """D: 100.00 taken, the payout fails (frozen account). D+1: 80.00 of it refunded and nothing
+    sold, a negative day (-79.52). D+2 pays what is still owed: 99.40 - 79.52 = 19.88, once."""
+    _payer, me = make_customer(client, engine, "15011112222", "067", 1_000_00)
+    merchant_id, shop = make_merchant(client)
+    bank = SandboxBank(BANK_KEY, reserve_balance=10_000_00)
+    first = pay(client, me, merchant_id, shop, "100.00")
+    bank.set_frozen(CARD_MERCHANT)
+    clock.advance(hours=24)
+    settlement.settle(engine, bank, D, card_of=card_of)
+    clock.advance(minutes=10)
+    settlement.sync(engine, bank)
+    assert settlement.settlements_of(engine, D)[0]["state"] == "failed"
+    refund(client, shop, first["id"], "80.00")  # fee back 0.48: the day's net is -79.52
+    bank.set_frozen(CARD_MERCHANT, False)
+    clock.advance(hours=24)
+    day_after = D + dt.timedelta(days=1)
+    [row] = settlement.settle(engine, bank, day_after, card_of=card_of)
+    assert (row["gross"], row["refunds"], row["net"]) == (0, 79_52, 19_88)
+    clock.advance(minutes=10)
+    settlement.sync(engine, bank)
+    assert settlement.settlements_of(engine, day_after)[0]["state"] == "paid"
+    assert balance(engine, f"wallet.{merchant_id}") == 0
+    clock.advance(hours=24)
+    [later] = settlement.settle(engine, bank, day_after + dt.timedelta(days=1), card_of=card_of)
+    assert later["net"] == 0 and later["state"] == "nothing"  # nothing is paid twice
+    assert_books_clean(engine)

@@ -134,7 +134,10 @@ class SettleIn(BaseModel):
 
 
 def settlement_json(row: dict) -> dict:
-    return _money(row, "gross", "fees", "refunds", "net")
+    """`net` is what is paid out; `carried` what of it belongs to earlier dates (a failed payout paid
+    again, or, negative, an earlier shortfall taken back)."""
+    carried = row["net"] - (row["gross"] - row["fees"] - row["refunds"])
+    return {**_money(row, "gross", "fees", "refunds", "net"), "carried": _money({"c": carried}, "c")["c"]}
 
 
 @router.post("/settlements", tags=["settlements"], summary="Settle every merchant for a business date (T+1)")

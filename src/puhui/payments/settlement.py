@@ -47,9 +47,13 @@ def _micros_bounds(business_date: dt.date) -> tuple[int, int]:
     return clock.to_micros(start), clock.to_micros(end)
 
 
-def earnings(connection: Connection, merchant_id: str, business_date: dt.date) -> dict[str, int]:
-    """gross, fees, refunds (net of fee returned) and net for one merchant on one date (fen)."""
+def earnings(connection: Connection, merchant_id: str, business_date: dt.date, *, since_opening: bool = False
+             ) -> dict[str, int]:
+    """gross, fees, refunds (net of fee returned) and net for one merchant on one date (fen), or on
+    every date up to and including it (`since_opening`)."""
     start, end = _micros_bounds(business_date)
+    if since_opening:
+        start = 0
     gross, fees = connection.execute(
         select(func.coalesce(func.sum(payments.c.amount), 0), func.coalesce(func.sum(payments.c.fee), 0)).where(
             payments.c.payee_id == merchant_id, payments.c.kind == "qr",
@@ -63,6 +67,16 @@ def earnings(connection: Connection, merchant_id: str, business_date: dt.date) -
     gross, fees, refunded, fee_back = int(gross), int(fees), int(refunded), int(fee_back)
     net_refunds = refunded - fee_back
     return {"gross": gross, "fees": fees, "refunds": net_refunds, "net": gross - fees - net_refunds}
+
+
+def _due(connection: Connection, merchant_id: str, business_date: dt.date) -> int:
+    """What the merchant has earned up to the end of the date and not yet been paid: a failed
+    payout is paid again with the next settlement, and a day whose refunds exceed its takings
+    (negative net) is carried forward against the next ones."""
+    earned = earnings(connection, merchant_id, business_date, since_opening=True)["net"]
+    paid = connection.execute(select(func.coalesce(func.sum(settlements.c.net), 0)).where(
+        settlements.c.merchant_id == merchant_id, settlements.c.state.in_(("pending", "paid")))).scalar_one()
+    return earned - int(paid)
 
 
 def vault_cards(vault) -> CardOf:  # type: ignore[no-untyped-def]
@@ -82,7 +96,7 @@ def _open(uow: UnitOfWork, merchant_id: str, business_date: dt.date) -> dict:
     wallet = merchant_wallet_id(merchant_id)
     account = get_account(uow.connection, wallet)
     available = 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
-    amount = max(0, min(figures["net"], available))
+    amount = max(0, min(_due(uow.connection, merchant_id, business_date), available))
     order_id = settlement_order_id(merchant_id, business_date) if amount > 0 else None
     now = clock.now_micros()
     if order_id is not None:
