@@ -4,65 +4,15 @@ payment risk rules a payee put on the block list by a risk officer is declined w
 
 from __future__ import annotations
 
-import base64
-
-import pytest
-from fastapi.testclient import TestClient
-from stdnum.cn import ric
-
-from puhui.api.app import create_app
-from puhui.db import reading, transaction
-from puhui.ledger.models import Transfer
-from puhui.ledger.service import create_transfers, get_account
 from puhui.payments import risk_hook
 from puhui.risk.fraud.hook import FraudHook
-from puhui.settings import Settings
-
-ADMIN_TOKEN = "test-admin-token"
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-K1 = base64.urlsafe_b64encode(b"1" * 32).decode()
-INDEX_KEY = base64.urlsafe_b64encode(b"i" * 32).decode()
-PASSWORD = "correct horse battery"
-CHANNELS = ("public_security", "bank_card", "face")
+from tests.payments.test_settlement import ADMIN, balance, client, login, make_customer  # noqa: F401 - fixture
 
 
-def person(region: str, birth: str, seq: str, phone: str, name: str) -> dict:
-    body = region + birth + seq
-    return {"name": name, "id_number": body + ric.calc_check_digit(body + "0"), "phone": phone, "password": PASSWORD}
-
-
-@pytest.fixture
-def client(engine, clock):  # type: ignore[no-untyped-def]
-    settings = Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret="j" * 48,
-                        jwt_ttl_seconds=900)
-    with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
-        yield test_client
-
-
-def customer(client: TestClient, who: dict) -> tuple[str, dict]:
-    answer = client.post("/v1/customers", json=who)
-    assert answer.status_code == 201, answer.text
-    customer_id = answer.json()["id"]
-    for channel in CHANNELS:
-        done = client.post(f"/v1/customers/{customer_id}/verifications", headers=ADMIN,
-                           json={"channel": channel, "reference": f"R-{customer_id}-{channel}"})
-        assert done.status_code == 201, done.text
-    assert client.post(f"/v1/customers/{customer_id}/tier", headers=ADMIN, json={"reason": "ok"}).status_code == 200
-    login = client.post("/v1/customers/login", json={"phone": who["phone"], "password": PASSWORD})
-    return customer_id, {"Authorization": f"Bearer {login.json()['token']}"}
-
-
-def balance(engine, account_id: str) -> int:  # type: ignore[no-untyped-def]
-    with reading(engine) as connection:
-        account = get_account(connection, account_id)
-        return account.credits_posted - account.debits_posted
-
-
-def test_hook_declines_a_blocked_payee_and_the_state_follows_real_payments(client, engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    payer, me = customer(client, person("110105", "19900307", "531", "13812345678", "张三丰"))
-    payee, _ = customer(client, person("310104", "19851120", "246", "13998765432", "李娜"))
-    transaction(engine, lambda uow: create_transfers(uow, [Transfer("fund.t", "platform.reserve_bank.CNY",
-                                                                    f"wallet.{payer}", 1_000_00, "CNY", "top_up")]))
+def test_hook_declines_a_blocked_payee_and_the_state_follows_real_payments(client, engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    payer, phone = make_customer(client, engine, "13812345678", "531", 1_000_00)
+    payee, _ = make_customer(client, engine, "13998765432", "246", 0)
+    me = login(client, phone)
     hook = FraudHook.start(engine)
     monkeypatch.setattr(risk_hook, "RULES", [*risk_hook.RULES, hook])
 
