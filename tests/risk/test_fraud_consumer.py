@@ -102,3 +102,19 @@ def test_state_fed_by_events_trips_velocity(engine, clock) -> None:  # type: ign
         from puhui.events.outbox import consumer_offset
 
         assert consumer_offset(connection, NAME) == state.position
+
+
+def test_a_block_list_change_made_by_another_process_reaches_this_one(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """Another API process adds a payee to the block list (here: straight into the table, without
+    this process's change counter): after the next catch-up, this process declines the payee."""
+    from puhui.risk.fraud.hook import FraudHook
+    from puhui.risk.fraud.tables import risk_blocklists
+
+    hook = FraudHook.start(engine)
+    request = PaymentRequest("p2p", "cus_a", "cus_b", 10_00, 3, None, None, time_source.now_micros())
+    assert hook.assess(request).decision.outcome == Outcome.approve
+    transaction(engine, lambda uow: uow.execute(risk_blocklists.insert().values(
+        list_name="payees", value="cus_b", added_by="other-process", added_at=time_source.now_micros())))
+    assert hook.assess(request).decision.outcome == Outcome.approve  # not seen yet: rules are cached
+    hook.catch_up()
+    assert hook.assess(request).decision.outcome == Outcome.decline

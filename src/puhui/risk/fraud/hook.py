@@ -39,6 +39,7 @@ class FraudHook:
         self.consumer = FraudConsumer(engine, state)
         self._rules: RuleSet | None = None
         self._generation = -1
+        self._fingerprint: tuple | None = None
 
     @classmethod
     def start(cls, engine: Engine, seed: bool = True) -> FraudHook:
@@ -52,7 +53,13 @@ class FraudHook:
         return hook
 
     def catch_up(self) -> int:
-        """Apply payment events committed since the last call; returns how many."""
+        """Apply payment events committed since the last call; returns how many. Also notices rule
+        and block-list changes made by other processes, so the next assessment reloads them."""
+        with reading(self.engine) as connection:
+            seen = store.fingerprint(connection)
+        if seen != self._fingerprint:
+            self._fingerprint = seen
+            self._generation = -1
         return self.consumer.catch_up()
 
     def reload(self, connection: Connection | None = None) -> RuleSet:
