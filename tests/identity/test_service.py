@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import json
 from dataclasses import dataclass
 
@@ -245,6 +247,28 @@ def test_key_rotation_reseals_rows_under_old_keys(engine, clock, vault):
     # log-in lookups still work: the blind index key did not rotate
     with reading(engine) as connection:
         assert customer_ops.find_by_phone(connection, only_k2, ZHANG["phone"])["id"] == zhang
+
+
+def test_blind_index_key_rotation(engine, clock, vault):
+    """A new index key goes first ("new,old"): lookups find rows under either key, `reindex` moves
+    every index to the new key, after which the old key can be dropped and nothing is lost."""
+    zhang = registered(engine, vault)
+    transaction(engine, lambda uow: customer_ops.bind_card(uow, vault, zhang, CARD))
+    new_index = base64.urlsafe_b64encode(b"n" * 32).decode()
+    both = Vault.from_config(f"k1:{K1}", f"{new_index},{INDEX_KEY}")
+    with reading(engine) as connection:
+        assert customer_ops.find_by_phone(connection, both, ZHANG["phone"])["id"] == zhang
+    with pytest.raises(AlreadyRegistered):  # one person, one customer, across the two keys
+        transaction(engine, lambda uow: customer_ops.register(uow, both, customer_ops.prepare_registration(
+            **{k: ZHANG[k] for k in ("name", "id_number", "phone", "password")})))
+    assert pii.reindex(engine, both, batch_size=1) == 3  # phone, ID number, card
+    assert pii.reindex(engine, both) == 0
+    only_new = Vault.from_config(f"k1:{K1}", new_index)
+    with reading(engine) as connection:
+        assert customer_ops.find_by_phone(connection, only_new, ZHANG["phone"])["id"] == zhang
+        assert customer_ops.find_by_phone(connection, vault, ZHANG["phone"]) is None  # the old key alone no longer finds
+    with pytest.raises(CardAlreadyBound):
+        transaction(engine, lambda uow: customer_ops.bind_card(uow, only_new, zhang, CARD))
 
 
 def test_key_rotation_reaches_the_aml_retention_tables(engine, clock, vault):

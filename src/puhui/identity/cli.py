@@ -4,6 +4,7 @@
     puhui identity rotate-keys          re-seal every value under the active (first) PUHUI_PII_KEYS key
     puhui identity generate-key         a fresh base64 AES-256 key for PUHUI_PII_KEYS / PUHUI_PII_INDEX_KEY
     puhui identity create-staff HANDLE --role admin   a staff member; prints the token once
+    puhui identity reindex              recompute blind indexes under the first PUHUI_PII_INDEX_KEY ("new,old")
     puhui identity purge-retention      erase closed customers' identity data whose AML period is over
 
 Rotation: put the new key first (`PUHUI_PII_KEYS="k2:…,k1:…"`), restart the servers, run
@@ -106,3 +107,12 @@ def purge_retention(db: str = DbOption) -> None:
 
     purged = transaction(_engine(db), purge_expired)
     console.print(f"erased the retained identity data of {purged} closed customer(s)")
+
+
+@app.command()
+def reindex(db: str = DbOption) -> None:
+    """Recompute blind indexes (phone, ID number, card) under the first PUHUI_PII_INDEX_KEY."""
+    from puhui.identity.pii import reindex as run, vault_for
+
+    changed = run(_engine(db), vault_for(get_settings()))
+    console.print(f"re-indexed {changed} value(s); when this prints 0, drop the old index key from the setting")

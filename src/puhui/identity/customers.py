@@ -77,9 +77,11 @@ def register(uow: UnitOfWork, vault: Vault, data: Registration) -> str:
     """Open a customer (开户) with a wallet; one person, one customer; one phone, one customer."""
     id_index = vault.blind_index(data.id_number, field=INDEX_ID_NUMBER)
     phone_index = vault.blind_index(data.phone, field=INDEX_PHONE)
-    if uow.execute(select(customers.c.id).where(customers.c.id_number_index == id_index)).first():
+    if uow.execute(select(customers.c.id).where(customers.c.id_number_index.in_(
+            vault.blind_indexes(data.id_number, field=INDEX_ID_NUMBER)))).first():
         raise AlreadyRegistered()
-    if uow.execute(select(customers.c.id).where(customers.c.phone_index == phone_index)).first():
+    if uow.execute(select(customers.c.id).where(customers.c.phone_index.in_(
+            vault.blind_indexes(data.phone, field=INDEX_PHONE)))).first():
         raise PhoneTaken()
     customer_id = f"cus_{secrets.token_hex(8)}"
     ledger.create_account(
@@ -132,8 +134,8 @@ def is_active(connection: Connection, customer_id: str) -> bool:
 
 def find_by_phone(connection: Connection, vault: Vault, phone: str) -> dict | None:
     """The active customer with this phone, by blind index (the clear phone is never queried)."""
-    index = vault.blind_index(phone, field=INDEX_PHONE)
-    row = connection.execute(select(customers).where(customers.c.phone_index == index)).mappings().first()
+    indexes = vault.blind_indexes(phone, field=INDEX_PHONE)
+    row = connection.execute(select(customers).where(customers.c.phone_index.in_(indexes))).mappings().first()
     return dict(row) if row else None
 
 
@@ -164,7 +166,8 @@ def bind_card(uow: UnitOfWork, vault: Vault, customer_id: str, card_number: str,
     card = normalize_card_number(card_number)
     require_active(uow.connection, customer_id, lock=True)
     index = vault.blind_index(card, field=INDEX_CARD)
-    if uow.execute(select(bank_cards.c.id).where(bank_cards.c.card_index == index)).first():
+    if uow.execute(select(bank_cards.c.id).where(bank_cards.c.card_index.in_(
+            vault.blind_indexes(card, field=INDEX_CARD)))).first():
         raise CardAlreadyBound()
     card_id = f"card_{secrets.token_hex(8)}"
     uow.execute(

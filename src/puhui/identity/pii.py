@@ -168,3 +168,46 @@ def _rotate_batch(
             uow.execute(update(table).where(key == row[key.name]).values(**changes))
             resealed += len(changes)
     return (len(rows), resealed), (rows[-1][key.name] if rows else after)
+
+
+def reindex(engine: Engine, vault: Vault, *, batch_size: int = 200) -> int:
+    """Recompute every blind index under the vault's current index key (after `PUHUI_PII_INDEX_KEY`
+    became "new,old"); rows are locked while re-indexed. Returns how many indexes changed. Safe to
+    rerun; once it returns 0 the old key can be dropped from the setting."""
+    from puhui.identity.customers import INDEX_CARD, INDEX_ID_NUMBER, INDEX_PHONE
+
+    specs = (
+        (customers, customers.c.id, (("phone_sealed", "phone_index", FIELD_PHONE, INDEX_PHONE),
+                                     ("id_number_sealed", "id_number_index", FIELD_ID_NUMBER, INDEX_ID_NUMBER)),
+         lambda row: row["id"]),
+        (bank_cards, bank_cards.c.id, (("card_sealed", "card_index", FIELD_CARD, INDEX_CARD),),
+         lambda row: card_owner(row["customer_id"], row["id"])),
+    )
+    changed = 0
+    for table, key, columns, owner in specs:
+        last = ""
+        while True:
+            def batch(uow: UnitOfWork, after: str = last) -> tuple[int, str | None]:
+                rows = uow.execute(select(table).where(key > after).order_by(key).limit(batch_size)
+                                   .with_for_update()).mappings().all()
+                count = 0
+                for row in rows:
+                    values = {}
+                    for sealed, index, field, index_field in columns:
+                        if row[sealed] is None:
+                            continue
+                        clear = vault.open(row[sealed], field=field, owner=owner(row))
+                        fresh = vault.blind_index(clear, field=index_field)
+                        if fresh != row[index]:
+                            values[index] = fresh
+                    if values:
+                        uow.execute(update(table).where(key == row["id"]).values(**values))
+                        count += len(values)
+                return count, rows[-1]["id"] if rows else None
+
+            count, last_seen = transaction(engine, batch)
+            changed += count
+            if last_seen is None:
+                break
+            last = last_seen
+    return changed

@@ -39,11 +39,13 @@ def generate_key() -> str:
 @dataclass(frozen=True, repr=False)
 class Vault:
     """`keys` maps key id -> 32-byte key; `active` seals, all of them open. `index_key` keys the
-    blind index and does not rotate with the data keys (re-indexing is its own operation)."""
+    blind index; `previous_index_keys` still find rows indexed before a re-index (`pii.reindex`),
+    which is its own operation, apart from rotating the data keys."""
 
     keys: dict[str, bytes]
     active: str
     index_key: bytes
+    previous_index_keys: tuple[bytes, ...] = ()
 
     @classmethod
     def from_config(cls, spec: str, index_key: str) -> "Vault":
@@ -63,7 +65,8 @@ class Vault:
             raise VaultNotConfigured()
         if not index_key:
             raise VaultNotConfigured("No blind-index key is configured (PUHUI_PII_INDEX_KEY)")
-        return cls(keys, order[0], _decode_key(index_key))
+        index_keys = [_decode_key(k) for k in index_key.split(",") if k.strip()]  # "new,old": old still finds
+        return cls(keys, order[0], index_keys[0], tuple(index_keys[1:]))
 
     def __repr__(self) -> str:  # never print key material (tracebacks, logs)
         return f"Vault(active={self.active!r}, keys={sorted(self.keys)!r})"
@@ -101,6 +104,12 @@ class Vault:
     def blind_index(self, value: str, *, field: str) -> str:
         """A keyed hash for equality lookups (log in by phone, one person one customer)."""
         return hmac.new(self.index_key, f"{field}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def blind_indexes(self, value: str, *, field: str) -> list[str]:
+        """The value's index under the current key and every previous one (for lookups while a
+        re-index is under way)."""
+        return [hmac.new(k, f"{field}:{value}".encode(), hashlib.sha256).hexdigest()
+                for k in (self.index_key, *self.previous_index_keys)]
 
 
 @lru_cache(maxsize=8)
