@@ -1,0 +1,49 @@
+"""Regulatory limits as policy data (监管限额), from the 2020 draft rules on online micro-loans
+(网络小额贷款业务管理暂行办法): a single borrower owes at most 300,000 CNY and at most one third of
+the borrower's annual income; in joint lending (联合贷款) the platform funds at least 30% of each
+loan; in pure facilitation (助贷) it funds nothing and earns a service fee."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from puhui.lending.errors import (
+    BorrowerLimitExceeded,
+    PartnerShareInvalid,
+    PartnerShareTooLow,
+)
+from puhui.money import format_minor
+
+SINGLE_BORROWER_CAP = 300_000_00                 # fen
+INCOME_SHARE_DENOMINATOR = 3                     # at most 1/3 of annual income
+MIN_PLATFORM_SHARE = Decimal("0.30")
+
+
+def check_borrower_limits(outstanding: int, new_amount: int, annual_income: int | None,
+                          *, cap: int = SINGLE_BORROWER_CAP) -> None:
+    """BorrowerLimitExceeded (422) when outstanding + new_amount is above the cap or above a third
+    of the annual income (when known). Amounts in fen."""
+    total = outstanding + new_amount
+    if total > cap:
+        raise BorrowerLimitExceeded(
+            f"outstanding {format_minor(total, 2)} would exceed the single-borrower cap of {format_minor(cap, 2)}",
+            limit=format_minor(cap, 2), rule="single_borrower_cap")
+    if annual_income is not None and total * INCOME_SHARE_DENOMINATOR > annual_income:
+        limit = annual_income // INCOME_SHARE_DENOMINATOR
+        raise BorrowerLimitExceeded(
+            f"outstanding {format_minor(total, 2)} would exceed one third of the annual income "
+            f"({format_minor(limit, 2)})", limit=format_minor(limit, 2), rule="income_third")
+
+
+def check_partner_share(share: Decimal, facilitation: bool) -> None:
+    """The platform's funded share of a loan: 0 in facilitation; otherwise from 30% to 100%."""
+    if not Decimal(0) <= share <= Decimal(1):
+        raise PartnerShareInvalid(f"platform share {share} must be between 0 and 1")
+    if facilitation:
+        if share != 0:
+            raise PartnerShareInvalid("in pure facilitation the platform funds nothing (share 0)")
+        return
+    if share < MIN_PLATFORM_SHARE:
+        raise PartnerShareTooLow(
+            f"platform share {share:%} is below the minimum of {MIN_PLATFORM_SHARE:%} in joint lending",
+            minimum=str(MIN_PLATFORM_SHARE))
