@@ -1,7 +1,79 @@
-"""Suitability and advice HTTP API (filled in by its owner)."""
+"""Suitability and advice HTTP API under /v1/wealth: the risk questionnaire, a customer's
+suitability, and the robo-advisor's target portfolio.
+
+- `GET  /questionnaire`              the current questionnaire (any authenticated caller)
+- `POST /questionnaire/answers`      a customer answers it; stores the score and level (idempotent, audited)
+- `GET  /suitability/{customer_id}`  level, validity, wallet class, what may be bought (the customer or staff)
+- `POST /advice`                     the customer's target weights over the platform's funds; computes,
+                                     stores nothing (the funds come from `advisor.fund_universe`)
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from puhui.api.deps import Principal, authenticate, get_engine, require_roles
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.db import UnitOfWork, reading
+from puhui.errors import Forbidden
+from puhui.wealth import advisor, suitability
 
 router = APIRouter(prefix="/v1/wealth", tags=["wealth advice"])
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+Caller = Annotated[Principal, Depends(authenticate)]
+Customer = Annotated[Principal, Depends(require_roles("customer"))]
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+Key = Annotated[StrictStr, Field(min_length=1, max_length=32)]
+
+
+class AnswersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: Key = Field(description="the questionnaire version answered, e.g. \"2026.1\"")
+    answers: dict[Key, Key] = Field(max_length=64, description="question id → choice key, e.g. {\"age\": \"B\"}")
+
+
+class AdviceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@router.get("/questionnaire", summary="The current risk questionnaire (风险测评问卷)")
+async def questionnaire(principal: Caller) -> dict:
+    return suitability.CURRENT.as_json()
+
+
+@router.post("/questionnaire/answers", status_code=201, summary="Answer the risk questionnaire (customer)")
+async def answer(body: AnswersIn, request: Request, engine: EngineDep, principal: Customer):
+    def work(uow: UnitOfWork) -> Outcome:
+        row = suitability.record_answers(uow, principal.id, body.version, dict(body.answers))
+        return Outcome(201, suitability.assessment_json(row))
+
+    return await run_mutation(request, engine, principal, "wealth.questionnaire_answers", principal.id, work)
+
+
+@router.get("/suitability/{customer_id}", summary="A customer's risk level and what they may buy")
+async def read_suitability(customer_id: Ident, engine: EngineDep, principal: Caller) -> dict:
+    if not principal.is_staff and principal.id != customer_id:
+        raise Forbidden("a customer sees only their own suitability")
+
+    def read() -> dict:
+        with reading(engine) as connection:
+            return suitability.suitability_json(connection, customer_id)
+
+    return await run_in_threadpool(read)
+
+
+@router.post("/advice", summary="Target portfolio for the customer's risk level (智能投顾)")
+async def advice(engine: EngineDep, principal: Customer, body: AdviceIn | None = None) -> dict:
+    def compute() -> dict:
+        with reading(engine) as connection:
+            level = suitability.require_level(connection, principal.id)
+            universe = advisor.fund_universe(connection)
+        return advisor.target_portfolio(universe, level).as_json()
+
+    return await run_in_threadpool(compute)

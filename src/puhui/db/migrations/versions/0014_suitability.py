@@ -1,4 +1,4 @@
-"""suitability: risk questionnaires and advice
+"""suitability: risk questionnaire results (风险测评)
 
 Revision ID: 0014
 Revises: 0013
@@ -6,8 +6,8 @@ Revises: 0013
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0014"
 down_revision = "0013"
@@ -16,8 +16,22 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "risk_assessments",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("customer_id", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.String(length=16), nullable=False),
+        sa.Column("answers", sa.Text(), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("level", sa.String(length=2), nullable=False),
+        sa.Column("business_date", sa.String(length=10), nullable=False),
+        sa.Column("assessed_at", sa.BigInteger(), nullable=False),
+        sa.Column("expires_at", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_risk_assessments"),
+    )
+    op.create_index("ix_risk_assessments_customer_id", "risk_assessments", ["customer_id"], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_risk_assessments_customer_id", table_name="risk_assessments")
+    op.drop_table("risk_assessments")
