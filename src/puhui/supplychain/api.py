@@ -1,7 +1,130 @@
-"""The supplychain HTTP API (filled in by its owner)."""
+"""The supply-chain finance HTTP API under /v1/supplychain.
+
+Operators register core enterprises (核心企业) with a limit and a discount rate; a core enterprise
+(merchant API key) confirms payables and pays them at maturity; the supplier (merchant API key)
+finances its receivables and reads them; staff read everything. Amounts are decimal strings.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from puhui.api.deps import Principal, get_engine, require_roles
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.db import UnitOfWork, reading
+from puhui.errors import InvalidInput
+from puhui.money import parse_minor
+from puhui.supplychain import errors, models, service
 
 router = APIRouter(prefix="/v1/supplychain", tags=["supplychain"])
+
+STAFF = ("operator", "risk_officer", "regulator", "admin")
+EngineDep = Annotated[Engine, Depends(get_engine)]
+Operator = Annotated[Principal, Depends(require_roles("operator", "admin"))]
+Merchant = Annotated[Principal, Depends(require_roles("merchant"))]
+Reader = Annotated[Principal, Depends(require_roles("merchant", *STAFF))]
+IdPattern = r"^[A-Za-z0-9._:\-]+$"
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=IdPattern)]
+AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
+
+
+def _amount(value: str, what: str) -> int:
+    units = parse_minor(value, 2)  # refuses more than 2 decimal places
+    if units <= 0:
+        raise InvalidInput(f"{what} must be greater than zero")
+    return units
+
+
+class CoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    merchant_id: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=IdPattern)]
+    credit_limit: AmountStr = Field(description="授信额度, CNY")
+    discount_rate: Annotated[StrictStr, Field(min_length=1, max_length=16, description='annual, e.g. "0.06"')]
+
+
+class PayableIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    supplier_id: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=IdPattern)]
+    face_amount: AmountStr
+    maturity_date: dt.date
+    invoice_ref: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=IdPattern)]
+
+
+def _read(engine: Engine, fn):  # type: ignore[no-untyped-def]
+    def run():  # type: ignore[no-untyped-def]
+        with reading(engine) as connection:
+            return fn(connection)
+
+    return run_in_threadpool(run)
+
+
+@router.post("/core-enterprises", status_code=201, summary="Register a core enterprise or change its limit and rate")
+async def register_core(body: CoreIn, request: Request, engine: EngineDep, principal: Operator):
+    limit = _amount(body.credit_limit, "credit_limit")
+    rate = models.parse_rate(body.discount_rate)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row, created = service.register_core(uow, body.merchant_id, limit, rate, principal.id)
+        return Outcome(201 if created else 200, service.core_json(row))
+
+    return await run_mutation(request, engine, principal, "supplychain.register_core", body.merchant_id, work)
+
+
+@router.get("/core-enterprises/{merchant_id}", summary="A core enterprise's limit and use (itself or staff)")
+async def read_core(merchant_id: Ident, engine: EngineDep, principal: Reader) -> dict:
+    if not principal.is_staff and principal.id != merchant_id:
+        raise errors.CoreEnterpriseNotFound(f"{merchant_id} is not a core enterprise")
+    return service.core_json(await _read(engine, lambda c: service.get_core(c, merchant_id)))
+
+
+@router.post("/receivables", status_code=201, summary="Confirm a payable to a supplier (the core enterprise)")
+async def confirm(body: PayableIn, request: Request, engine: EngineDep, principal: Merchant):
+    face = _amount(body.face_amount, "face_amount")
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row, created = service.confirm(uow, principal.id, body.supplier_id, face, body.maturity_date, body.invoice_ref)
+        return Outcome(201 if created else 200, service.receivable_json(row))
+
+    return await run_mutation(request, engine, principal, "supplychain.confirm", body.invoice_ref, work)
+
+
+@router.get("/receivables", summary="Receivables: a merchant sees its own (as core or supplier); staff see all")
+async def list_receivables(engine: EngineDep, principal: Reader,
+                           core_id: Annotated[str | None, Query(max_length=64, pattern=IdPattern)] = None,
+                           supplier_id: Annotated[str | None, Query(max_length=64, pattern=IdPattern)] = None,
+                           status: models.Status | None = None) -> list[dict]:
+    party = None if principal.is_staff else principal.id
+    rows = await _read(engine, lambda c: service.list_receivables(
+        c, core_id=core_id, supplier_id=supplier_id, party=party, status=status.value if status else None))
+    return [service.receivable_json(r) for r in rows]
+
+
+@router.get("/receivables/{receivable_id}", summary="A receivable (its core enterprise, its supplier, or staff)")
+async def read_receivable(receivable_id: Ident, engine: EngineDep, principal: Reader) -> dict:
+    row = await _read(engine, lambda c: service.get_receivable(c, receivable_id))
+    if not principal.is_staff and principal.id not in (row["core_id"], row["supplier_id"]):
+        raise errors.ReceivableNotFound(f"receivable {receivable_id} not found")
+    return service.receivable_json(row)
+
+
+@router.post("/receivables/{receivable_id}/financing", status_code=201,
+             summary="Sell the receivable to the platform at a discount (the supplier)")
+async def finance(receivable_id: Ident, request: Request, engine: EngineDep, principal: Merchant):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, service.receivable_json(service.finance(uow, principal.id, receivable_id)))
+
+    return await run_mutation(request, engine, principal, "supplychain.finance", receivable_id, work)
+
+
+@router.post("/receivables/{receivable_id}/payment", summary="Pay the face amount at maturity (the core enterprise)")
+async def pay(receivable_id: Ident, request: Request, engine: EngineDep, principal: Merchant):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, service.receivable_json(service.pay(uow, principal.id, receivable_id)))
+
+    return await run_mutation(request, engine, principal, "supplychain.pay", receivable_id, work)

@@ -1,7 +1,46 @@
-"""`puhui supplychain …` (filled in by its owner)."""
+"""`puhui supplychain receivables` and `puhui supplychain mature --date`."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="supplychain")
+app = typer.Typer(no_args_is_help=True, help="Supply-chain finance (供应链金融): receivables and maturities.")
+DB = typer.Option(None, "--db", help="database URL (default: the configured one)")
+
+
+def _engine(db: str | None):  # type: ignore[no-untyped-def]
+    from puhui.db.engine import create_engine_from_url
+
+    if db is None:
+        from puhui.settings import Settings
+
+        db = Settings().resolved_database_url()
+    return create_engine_from_url(db)
+
+
+@app.command()
+def receivables(core: str | None = typer.Option(None, "--core", help="only this core enterprise's payables"),
+                db: str | None = DB) -> None:
+    """List confirmed receivables (JSON), oldest maturity first."""
+    from puhui.db import reading
+    from puhui.supplychain import service
+
+    with reading(_engine(db)) as connection:
+        rows = service.list_receivables(connection, core_id=core)
+    typer.echo(json.dumps([service.receivable_json(r) for r in rows], indent=2, ensure_ascii=False))
+
+
+@app.command()
+def mature(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
+           db: str | None = DB) -> None:
+    """Settle the receivables due on or before DATE: core enterprises pay, or they turn overdue. Idempotent."""
+    from puhui.supplychain import service
+
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError:
+        raise typer.BadParameter(f"{date!r} is not YYYY-MM-DD", param_hint="--date") from None
+    typer.echo(json.dumps(service.mature(_engine(db), day), indent=2))

@@ -1,0 +1,277 @@
+"""Supply-chain finance operations, each in the caller's unit of work: register a core enterprise,
+confirm a payable (应付账款确认), finance the receivable (保理/贴现), pay it at maturity (兑付).
+
+Ledger, per receivable R of face F financed with discount D:
+- financing:  scf.R (receivables_financed) → supplier wallet  F − D
+              scf.R → platform.unearned_discount              D
+- maturity:   core wallet → scf.R                             F   (scf.R back to zero)
+              platform.unearned_discount → discount_income    D   (income recognised at maturity)
+- not financed: core wallet → supplier wallet                 F
+The discount is recognised as income when the core enterprise pays, not at financing: until then
+it is unearned (a contra-asset beside the receivable), so an overdue receivable shows no income.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, or_, select
+
+from puhui import clock
+from puhui.db import UnitOfWork, reading, transaction
+from puhui.errors import Conflict, InvalidInput
+from puhui.events.outbox import publish
+from puhui.identity.org import MerchantSuspended, require_merchant, wallet_id
+from puhui.identity.tables import merchants
+from puhui.ledger.models import AccountFlags, Transfer, TransferFlags, TransferResult
+from puhui.ledger.service import create_account, create_transfers
+from puhui.money import format_minor
+from puhui.supplychain import errors, models
+from puhui.supplychain.models import OPEN, Status
+from puhui.supplychain.tables import sc_core_enterprises as cores
+from puhui.supplychain.tables import sc_receivables as receivables
+
+TOPIC = "supplychain"
+UNEARNED = "platform.unearned_discount.CNY"
+INCOME = "platform.discount_income.CNY"
+
+
+def financed_account(receivable_id: str) -> str:
+    return f"scf.{receivable_id}"
+
+
+def _receivable_id(core_id: str, invoice_ref: str) -> str:
+    return "rcv_" + hashlib.sha256(f"{core_id}\x1f{invoice_ref}".encode()).hexdigest()[:24]
+
+
+def _locked(uow: UnitOfWork, query):  # type: ignore[no-untyped-def]
+    return uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
+
+
+def _require_active(connection: Connection, merchant_id: str, what: str) -> None:
+    """A suspended merchant neither confirms new payables nor receives new financing."""
+    status = connection.execute(select(merchants.c.status).where(merchants.c.id == merchant_id)).scalar()
+    if status is None:
+        raise errors.SupplierNotFound(f"{what} {merchant_id} is not a merchant")
+    if status != "active":
+        raise MerchantSuspended(f"{what} {merchant_id} is {status}")
+
+
+def _move(uow: UnitOfWork, batch: list[Transfer]) -> None:
+    batch = [t for t in batch if t.amount]
+    linked = [Transfer(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code,
+                       t.flags | TransferFlags.linked if i < len(batch) - 1 else t.flags) for i, t in enumerate(batch)]
+    results = create_transfers(uow, linked)
+    if TransferResult.exceeds_credits in results:
+        raise errors.InsufficientFunds()
+    if any(r != TransferResult.ok for r in results):
+        raise Conflict(f"transfers failed: {[r.value for r in results]}")
+
+
+# -- core enterprises ----------------------------------------------------------------------------
+
+
+def core_json(row) -> dict:  # type: ignore[no-untyped-def]
+    return {"merchant_id": row["merchant_id"], "credit_limit": format_minor(row["credit_limit"], 2),
+            "used": format_minor(row["used"], 2), "available": format_minor(max(row["credit_limit"] - row["used"], 0), 2),
+            "discount_rate": row["discount_rate"], "currency": "CNY"}
+
+
+def register_core(uow: UnitOfWork, merchant_id: str, credit_limit: int, rate: Decimal, actor: str) -> tuple[dict, bool]:
+    """Register a merchant as a core enterprise, or change its limit and rate (True when new).
+    A limit below what is outstanding only stops new confirmations."""
+    if credit_limit <= 0:
+        raise InvalidInput("credit_limit must be greater than zero")
+    require_merchant(uow.connection, merchant_id)
+    now = clock.now_micros()
+    found = _locked(uow, select(cores).where(cores.c.merchant_id == merchant_id))
+    values = {"credit_limit": credit_limit, "discount_rate": str(rate), "registered_by": actor, "updated_at": now}
+    if found is None:
+        row = {"merchant_id": merchant_id, "used": 0, "created_at": now, **values}
+        uow.execute(cores.insert().values(**row))
+    else:
+        uow.execute(cores.update().where(cores.c.merchant_id == merchant_id).values(**values))
+        row = {**found, **values}
+    publish(uow, TOPIC, "supplychain.core_registered", merchant_id,
+            {"merchant_id": merchant_id, "credit_limit": credit_limit, "discount_rate": str(rate), "by": actor})
+    return row, found is None
+
+
+def get_core(connection: Connection, merchant_id: str) -> dict:
+    row = connection.execute(select(cores).where(cores.c.merchant_id == merchant_id)).mappings().first()
+    if row is None:
+        raise errors.CoreEnterpriseNotFound(f"{merchant_id} is not a core enterprise")
+    return dict(row)
+
+
+# -- receivables ---------------------------------------------------------------------------------
+
+
+def receivable_json(row) -> dict:  # type: ignore[no-untyped-def]
+    discount = row["discount"]
+    return {
+        "id": row["id"], "core_id": row["core_id"], "supplier_id": row["supplier_id"],
+        "invoice_ref": row["invoice_ref"], "face_amount": format_minor(row["face"], 2), "currency": "CNY",
+        "maturity_date": row["maturity_date"], "status": row["status"],
+        "financing": None if discount is None else {
+            "financed_on": row["financed_on"], "discount_rate": row["discount_rate"], "days": row["discount_days"],
+            "discount": format_minor(discount, 2), "advance": format_minor(row["face"] - discount, 2)},
+        "overdue_since": row["overdue_since"], "paid_to": row["paid_to"],
+    }
+
+
+def get_receivable(connection: Connection, receivable_id: str) -> dict:
+    row = connection.execute(select(receivables).where(receivables.c.id == receivable_id)).mappings().first()
+    if row is None:
+        raise errors.ReceivableNotFound(f"receivable {receivable_id} not found")
+    return dict(row)
+
+
+def list_receivables(connection: Connection, *, core_id: str | None = None, supplier_id: str | None = None,
+                     party: str | None = None, status: str | None = None) -> list[dict]:
+    """Receivables by core enterprise, supplier, either party, and status; oldest maturity first."""
+    query = select(receivables).order_by(receivables.c.maturity_date, receivables.c.id)
+    if core_id:
+        query = query.where(receivables.c.core_id == core_id)
+    if supplier_id:
+        query = query.where(receivables.c.supplier_id == supplier_id)
+    if party:
+        query = query.where(or_(receivables.c.core_id == party, receivables.c.supplier_id == party))
+    if status:
+        query = query.where(receivables.c.status == status)
+    return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def confirm(uow: UnitOfWork, core_id: str, supplier_id: str, face: int, maturity: dt.date,
+            invoice_ref: str) -> tuple[dict, bool]:
+    """The core enterprise confirms a payable to its supplier; it counts against the core's limit.
+    The same invoice confirmed again with the same details returns the first receivable."""
+    if face <= 0:
+        raise InvalidInput("face_amount must be greater than zero")
+    get_core(uow.connection, core_id)
+    if supplier_id == core_id:
+        raise errors.SupplierIsCore()
+    _require_active(uow.connection, supplier_id, "supplier")
+    _require_active(uow.connection, core_id, "core enterprise")
+    receivable_id = _receivable_id(core_id, invoice_ref)
+    existing = uow.execute(select(receivables).where(receivables.c.id == receivable_id)).mappings().first()
+    if existing is not None:
+        if (existing["supplier_id"], existing["face"], existing["maturity_date"]) != (supplier_id, face, str(maturity)):
+            raise errors.InvoiceAlreadyConfirmed(f"invoice {invoice_ref} is receivable {receivable_id}")
+        return dict(existing), False
+    models.check_maturity(clock.business_date(), maturity)
+    taken = uow.execute(cores.update().where(cores.c.merchant_id == core_id, cores.c.used + face <= cores.c.credit_limit)
+                        .values(used=cores.c.used + face))
+    if taken.rowcount != 1:
+        core = get_core(uow.connection, core_id)
+        raise errors.LimitExceeded(f"available {format_minor(max(core['credit_limit'] - core['used'], 0), 2)}, "
+                                   f"asked {format_minor(face, 2)}")
+    row = {"id": receivable_id, "core_id": core_id, "supplier_id": supplier_id, "invoice_ref": invoice_ref,
+           "face": face, "maturity_date": str(maturity), "status": Status.confirmed.value,
+           "confirmed_at": clock.now_micros(), "financed_on": None, "discount_rate": None, "discount_days": None,
+           "discount": None, "financed_at": None, "overdue_since": None, "paid_to": None, "paid_at": None}
+    uow.execute(receivables.insert().values(**row))
+    publish(uow, TOPIC, "supplychain.payable_confirmed", receivable_id, receivable_json(row))
+    return row, True
+
+
+def _open_for_financing(row: dict, today: dt.date) -> None:
+    if row["discount"] is not None:  # financed, whatever happened since
+        raise errors.AlreadyFinanced(f"receivable {row['id']} was financed on {row['financed_on']}")
+    if row["status"] == Status.paid.value:
+        raise errors.ReceivableNotOpen(f"receivable {row['id']} is paid")
+    if today >= dt.date.fromisoformat(row["maturity_date"]) or row["status"] == Status.overdue.value:
+        raise errors.ReceivableMatured(f"receivable {row['id']} matured on {row['maturity_date']}")
+
+
+def finance(uow: UnitOfWork, supplier_id: str, receivable_id: str) -> dict:
+    """The supplier sells its confirmed receivable to the platform at the core's discount rate:
+    face − discount into its wallet now. Only once, and only before maturity."""
+    row = _locked(uow, select(receivables).where(receivables.c.id == receivable_id))
+    if row is None:
+        raise errors.ReceivableNotFound(f"receivable {receivable_id} not found")
+    if row["supplier_id"] != supplier_id:
+        raise errors.NotTheSupplier(f"receivable {receivable_id} belongs to another supplier")
+    today = clock.business_date()
+    _open_for_financing(row, today)
+    _require_active(uow.connection, supplier_id, "supplier")
+    rate = Decimal(get_core(uow.connection, row["core_id"])["discount_rate"])
+    days = models.discount_days(today, dt.date.fromisoformat(row["maturity_date"]))
+    discount = models.discount(row["face"], rate, days)
+    done = uow.execute(receivables.update().where(receivables.c.id == receivable_id,
+                                                  receivables.c.status == Status.confirmed.value)
+                       .values(status=Status.financed.value, financed_on=str(today), discount_rate=str(rate),
+                               discount_days=days, discount=discount, financed_at=clock.now_micros()))
+    if done.rowcount != 1:
+        raise errors.AlreadyFinanced(f"receivable {receivable_id} was financed")
+    account = financed_account(receivable_id)
+    create_account(uow, ledger="CNY", code="receivables_financed", owner_id=receivable_id,
+                   flags=AccountFlags.credits_must_not_exceed_debits, id=account)
+    _move(uow, [Transfer(f"{receivable_id}.advance", account, wallet_id(supplier_id), row["face"] - discount, "CNY",
+                         "scf_advance"),
+                Transfer(f"{receivable_id}.discount", account, UNEARNED, discount, "CNY", "scf_discount")])
+    out = get_receivable(uow.connection, receivable_id)
+    publish(uow, TOPIC, "supplychain.receivable_financed", receivable_id, receivable_json(out))
+    return out
+
+
+def pay(uow: UnitOfWork, core_id: str, receivable_id: str, today: dt.date | None = None) -> dict:
+    """The core enterprise pays the face amount at (or after) maturity: to the platform when the
+    receivable was financed, else to the supplier. Clears an overdue receivable and frees the limit."""
+    row = _locked(uow, select(receivables).where(receivables.c.id == receivable_id))
+    if row is None:
+        raise errors.ReceivableNotFound(f"receivable {receivable_id} not found")
+    if row["core_id"] != core_id:
+        raise errors.NotTheCore(f"receivable {receivable_id} is another core enterprise's payable")
+    if row["status"] == Status.paid.value:
+        raise errors.ReceivableNotOpen(f"receivable {receivable_id} is paid")
+    today = today or clock.business_date()
+    if today < dt.date.fromisoformat(row["maturity_date"]):
+        raise errors.NotDue(f"receivable {receivable_id} matures on {row['maturity_date']}")
+    core_wallet, financed = wallet_id(core_id), row["discount"] is not None
+    if financed:
+        batch = [Transfer(f"{receivable_id}.repay", core_wallet, financed_account(receivable_id), row["face"], "CNY",
+                          "scf_repayment"),
+                 Transfer(f"{receivable_id}.earn", UNEARNED, INCOME, row["discount"], "CNY", "scf_discount_earned")]
+    else:
+        batch = [Transfer(f"{receivable_id}.pay", core_wallet, wallet_id(row["supplier_id"]), row["face"], "CNY",
+                          "scf_payment")]
+    _move(uow, batch)
+    paid_to = "platform" if financed else "supplier"
+    uow.execute(receivables.update().where(receivables.c.id == receivable_id)
+                .values(status=Status.paid.value, paid_to=paid_to, paid_at=clock.now_micros()))
+    uow.execute(cores.update().where(cores.c.merchant_id == core_id).values(used=cores.c.used - row["face"]))
+    out = get_receivable(uow.connection, receivable_id)
+    publish(uow, TOPIC, "supplychain.receivable_paid", receivable_id, receivable_json(out))
+    return out
+
+
+def _mark_overdue(uow: UnitOfWork, receivable_id: str, day: dt.date) -> bool:
+    done = uow.execute(receivables.update().where(receivables.c.id == receivable_id,
+                                                  receivables.c.status.in_((Status.confirmed.value, Status.financed.value)))
+                       .values(status=Status.overdue.value, overdue_since=str(day)))
+    if done.rowcount == 1:
+        publish(uow, TOPIC, "supplychain.receivable_overdue", receivable_id, {"id": receivable_id, "since": str(day)})
+    return done.rowcount == 1
+
+
+def mature(engine: Engine, day: dt.date) -> dict:
+    """Settle every open receivable due on or before `day`: the core's wallet pays; when it cannot,
+    the receivable turns overdue (retried by later runs). Running twice for a day changes nothing."""
+    with reading(engine) as connection:
+        due = connection.execute(select(receivables.c.id, receivables.c.core_id)
+                                 .where(receivables.c.status.in_(OPEN), receivables.c.maturity_date <= str(day))
+                                 .order_by(receivables.c.maturity_date, receivables.c.id)).all()
+    summary = {"date": str(day), "due": len(due), "paid": 0, "overdue": 0, "still_overdue": 0}
+    for receivable_id, core_id in due:
+        try:
+            transaction(engine, lambda uow, c=core_id, r=receivable_id: pay(uow, c, r, day))
+            summary["paid"] += 1
+        except errors.InsufficientFunds:
+            turned = transaction(engine, lambda uow, r=receivable_id: _mark_overdue(uow, r, day))
+            summary["overdue" if turned else "still_overdue"] += 1
+        except errors.ReceivableNotOpen:  # paid by the core between the read and now
+            summary["due"] -= 1
+    return summary
