@@ -49,3 +49,23 @@ def test_money_put_into_a_wallet_around_the_reserve_is_caught(engine, clock, db_
     assert not coverage.covered and coverage.surplus == -1
     result = CliRunner().invoke(app, ["reserve-check", "--db", db_url])
     assert result.exit_code == 1 and json.loads(result.output)["covered"] is False
+
+
+def test_the_platform_funds_the_reserve_from_its_own_account_only_when_it_has_the_money(engine):
+    """Lending and financing credit wallets with the platform's own money: it first moves into the
+    reserve (自有资金 → 备付金), refused when the platform's own account cannot pay."""
+    import pytest
+
+    from puhui.db import reading, transaction
+    from puhui.ledger.service import get_account
+    from puhui.payments import reserve
+
+    with pytest.raises(reserve.PlatformFundsShort):
+        transaction(engine, lambda uow: reserve.fund_reserve(uow, "fund.1", 100_00))
+    transaction(engine, lambda uow: reserve.inject_capital(uow, "capital.1", 1_000_00))
+    transaction(engine, lambda uow: reserve.fund_reserve(uow, "fund.1", 100_00))
+    transaction(engine, lambda uow: reserve.fund_reserve(uow, "fund.1", 100_00))  # the same transfer: once
+    with reading(engine) as connection:
+        operating = get_account(connection, reserve.OPERATING)
+        assert operating.debits_posted - operating.credits_posted == 900_00
+        assert reserve.reserve_coverage(connection).reserve == 100_00

@@ -16,7 +16,9 @@ from sqlalchemy import Connection, func, select
 from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.db.tables import accounts
-from puhui.ledger.service import ledger_of
+from puhui.errors import PuhuiError
+from puhui.ledger.models import Transfer, TransferResult
+from puhui.ledger.service import create_transfers, ledger_of
 from puhui.money import format_minor
 from puhui.payments.tables import reserve_checks
 
@@ -81,3 +83,34 @@ def checks(connection: Connection, limit: int = 31) -> list[dict]:
     return [{"business_date": r["business_date"], "ledger": r["ledger"], "covered": r["covered"],
              "reserve": format_minor(r["reserve"], 2), "obligations": format_minor(r["obligations"], 2),
              "checked_at": clock.from_micros(r["checked_at"]).isoformat()} for r in rows]
+
+
+OPERATING = "platform.operating_bank.CNY"
+EQUITY = "platform.equity.CNY"
+RESERVE = "platform.reserve_bank.CNY"
+
+
+class PlatformFundsShort(PuhuiError):
+    code = "platform_funds_short"
+    status = 409
+    title = "The platform's own account cannot fund this"
+
+
+def inject_capital(uow: UnitOfWork, transfer_id: str, amount: int) -> None:
+    """Owners' capital paid into the platform's own bank account (实缴资本)."""
+    _move(uow, Transfer(transfer_id, OPERATING, EQUITY, amount, "CNY", "capital"))
+
+
+def fund_reserve(uow: UnitOfWork, transfer_id: str, amount: int) -> None:
+    """The platform moves its own cash into the reserve account, in the same unit of work as the
+    credit to a wallet it funds (a loan disbursed, a receivable financed), so every wallet yuan
+    stays covered by the reserve. Refused when the platform's own account cannot pay."""
+    _move(uow, Transfer(transfer_id, RESERVE, OPERATING, amount, "CNY", "own_funds_to_reserve"))
+
+
+def _move(uow: UnitOfWork, transfer: Transfer) -> None:
+    [result] = create_transfers(uow, [transfer])
+    if result == TransferResult.exceeds_debits:
+        raise PlatformFundsShort(f"the platform's own account cannot pay {format_minor(transfer.amount, 2)}")
+    if result not in (TransferResult.ok, TransferResult.exists):
+        raise PlatformFundsShort(f"moving the platform's funds failed: {result.value}")
