@@ -57,6 +57,11 @@ class Ledger:
 _ledger_cache: "weakref.WeakKeyDictionary[Engine, dict[str, Ledger]]" = weakref.WeakKeyDictionary()
 
 
+def forget_ledgers(engine: Engine) -> None:
+    """Drop the cached ledgers of `engine` (after a ledger was added at run time, e.g. a new fund)."""
+    _ledger_cache.pop(engine, None)
+
+
 def ledgers_of(connection: Connection) -> dict[str, Ledger]:
     """The ledgers (currencies and assets) by code; cached per engine, they change only by migration."""
     cached = _ledger_cache.get(connection.engine)

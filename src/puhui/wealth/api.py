@@ -1,7 +1,232 @@
-"""The wealth HTTP API (filled in by its owner)."""
+"""The money-market fund HTTP API under /v1/wealth: funds, daily figures, orders, holdings, statements.
+
+Amounts and units are decimal strings (NAV 1.00: 1 CNY = 1 unit). Customers order and read only
+their own holdings; staff run the end of day. Every mutation goes through `run_mutation`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
+
+from puhui import clock
+from puhui.api.deps import Principal, authenticate, get_engine, get_settings, require_roles
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.db import UnitOfWork, reading
+from puhui.errors import InvalidInput
+from puhui.money import format_minor, parse_minor
+from puhui.payments.api import client_id_of
+from puhui.payments.models import VerificationStrength
+from puhui.settings import Settings
+from puhui.wealth import eod, funds, mmf, statement
+from puhui.wealth.tables import mmf_daily
 
 router = APIRouter(prefix="/v1/wealth", tags=["wealth"])
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Caller = Annotated[Principal, Depends(authenticate)]
+Customer = Annotated[Principal, Depends(require_roles("customer"))]
+Staff = Annotated[Principal, Depends(require_roles("operator", "admin"))]
+FundCode = Annotated[str, Path(min_length=1, max_length=8, pattern=r"^[A-Z0-9]+$")]
+AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
+ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+def _positive(value: str, what: str) -> int:
+    units = parse_minor(value, 2)
+    if units <= 0:
+        raise InvalidInput(f"{what} must be greater than zero")
+    return units
+
+
+def _date(value: str | None, default: dt.date) -> dt.date:
+    if value is None:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+class SubscribeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: AmountStr
+    client_order_id: ClientId | None = None
+
+
+class SweepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keep: AmountStr = Field("0.00", description="what stays in the wallet; the rest is subscribed")
+    client_order_id: ClientId | None = None
+
+
+class RedeemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    units: AmountStr
+    fast: bool = Field(False, description="T+0 to the wallet (capped at 10,000 CNY a day) instead of T+1")
+    client_order_id: ClientId | None = None
+
+
+class PayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    qr_code_id: ClientId
+    amount: AmountStr | None = None
+    verification: VerificationStrength = VerificationStrength.one_factor
+    client_payment_id: ClientId | None = None
+
+
+class FiguresIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    csv: Annotated[StrictStr, Field(min_length=1, max_length=1_000_000,
+                                    description="the manager's file: fund_code,date,income_per_10k")]
+
+
+class EodIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: StrictStr = Field(description="business date YYYY-MM-DD")
+
+
+def _read(engine: Engine, fn):  # type: ignore[no-untyped-def]
+    def run():  # type: ignore[no-untyped-def]
+        with reading(engine) as connection:
+            return fn(connection)
+
+    return run_in_threadpool(run)
+
+
+@router.get("/funds", summary="The money-market funds on the platform")
+async def list_funds(engine: EngineDep, principal: Caller) -> list[dict]:
+    return await _read(engine, lambda c: [funds.fund_json(f) for f in funds.list_funds(c)])
+
+
+@router.get("/funds/{code}", summary="One fund with its latest 万份收益 and 七日年化")
+async def read_fund(code: FundCode, engine: EngineDep, principal: Caller) -> dict:
+    def read(connection) -> dict:  # type: ignore[no-untyped-def]
+        fund = funds.fund_json(funds.get_fund(connection, code))
+        latest = _yields(connection, code, 1)
+        return {**fund, "latest": latest[0] if latest else None}
+
+    return await _read(engine, read)
+
+
+def _yields(connection, code: str, limit: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    rows = connection.execute(select(mmf_daily).where(mmf_daily.c.fund_code == code)
+                              .order_by(mmf_daily.c.business_date.desc()).limit(limit)).mappings()
+    return [{"date": r["business_date"], "income_per_10k": format_minor(r["income_per_10k"], 4),
+             "seven_day_yield": r["seven_day_yield"], "distributed": r["distributed_at"] is not None} for r in rows]
+
+
+@router.get("/funds/{code}/yields", summary="History of 万份收益 and 七日年化收益率 (%), newest first")
+async def read_yields(code: FundCode, engine: EngineDep, principal: Caller,
+                      limit: Annotated[int, Query(ge=1, le=366)] = 30) -> list[dict]:
+    def read(connection) -> list[dict]:  # type: ignore[no-untyped-def]
+        funds.get_fund(connection, code)
+        return _yields(connection, code, limit)
+
+    return await _read(engine, read)
+
+
+@router.post("/funds/{code}/subscriptions", status_code=201, summary="Subscribe (申购) from the wallet")
+async def subscribe(code: FundCode, body: SubscribeIn, request: Request, engine: EngineDep, principal: Customer):
+    amount = _positive(body.amount, "amount")
+    client_id = client_id_of(request, body.client_order_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row, created = mmf.subscribe(uow, principal.id, code, amount, client_id)
+        return Outcome(201 if created else 200, mmf.order_json(row))
+
+    return await run_mutation(request, engine, principal, "wealth.subscribe", code, work)
+
+
+@router.post("/funds/{code}/sweep", summary="Auto-sweep (自动转入): subscribe the wallet balance above `keep`")
+async def sweep(code: FundCode, body: SweepIn, request: Request, engine: EngineDep, principal: Customer):
+    keep = parse_minor(body.keep, 2)
+    client_id = client_id_of(request, body.client_order_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row, created = mmf.sweep(uow, principal.id, code, keep, client_id)
+        return Outcome(201 if created else 200, {"order": mmf.order_json(row) if row else None})
+
+    return await run_mutation(request, engine, principal, "wealth.sweep", code, work)
+
+
+@router.post("/funds/{code}/redemptions", status_code=201, summary="Redeem (赎回): T+1, or fast T+0")
+async def redeem(code: FundCode, body: RedeemIn, request: Request, engine: EngineDep, principal: Customer):
+    units = _positive(body.units, "units")
+    client_id = client_id_of(request, body.client_order_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row, created = mmf.redeem(uow, principal.id, code, units, client_id, fast=body.fast)
+        return Outcome(201 if created else 200, mmf.order_json(row))
+
+    return await run_mutation(request, engine, principal, "wealth.redeem", code, work)
+
+
+@router.post("/funds/{code}/payments", status_code=201, summary="Pay a merchant QR code from the fund balance")
+async def pay(code: FundCode, body: PayIn, request: Request, engine: EngineDep, settings: SettingsDep,
+              principal: Customer):
+    amount = _positive(body.amount, "amount") if body.amount is not None else None
+    client_id = client_id_of(request, body.client_payment_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        from puhui.payments import reviews
+        from puhui.payments import service as payments
+
+        order, payment, created = mmf.pay_from_fund(uow, principal.id, code, body.qr_code_id, amount,
+                                                    body.verification, client_id, settings.merchant_fee_bp,
+                                                    settings.merchant_notify_key)
+        held = payments.is_review(payment)  # held for review (人工审核): the money waits in the wallet
+        shown = reviews.review_json(payment) if held else payments.payment_json(payment)
+        return Outcome((202 if held else 201) if created else 200, {"order": mmf.order_json(order), "payment": shown})
+
+    return await run_mutation(request, engine, principal, "wealth.pay", body.qr_code_id, work)
+
+
+@router.get("/orders", summary="The caller's fund orders, newest first")
+async def my_orders(engine: EngineDep, principal: Customer) -> list[dict]:
+    return await _read(engine, lambda c: [mmf.order_json(o) for o in mmf.orders_of(c, principal.id)])
+
+
+@router.get("/holdings", summary="The caller's holdings: units, value, last and total income")
+async def my_holdings(engine: EngineDep, principal: Customer) -> list[dict]:
+    return await _read(engine, lambda c: [statement.holding(c, f["code"], principal.id) for f in funds.list_funds(c)])
+
+
+@router.get("/funds/{code}/statement", summary="The caller's holding statement (对账单) for a period")
+async def my_statement(code: FundCode, engine: EngineDep, principal: Customer,
+                       start: Annotated[str | None, Query(alias="from")] = None,
+                       end: Annotated[str | None, Query(alias="to")] = None) -> dict:
+    today = clock.business_date()
+    first, last = _date(start, today.replace(day=1)), _date(end, today)
+    if first > last:
+        raise InvalidInput("from must not be after to")
+    return await _read(engine, lambda c: statement.statement(c, code, principal.id, first, last))
+
+
+@router.post("/figures", summary="Load the fund manager's 万份收益 file (staff): all rows or none")
+async def load_figures(body: FiguresIn, request: Request, engine: EngineDep, principal: Staff):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, {"loaded": eod.load_figures(uow, body.csv)})
+
+    return await run_mutation(request, engine, principal, "wealth.load_figures", None, work)
+
+
+@router.post("/eod", summary="Run the money-market end of day for a date (staff)")
+async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Staff):
+    day = _date(body.date, clock.business_date())
+    if day > clock.business_date():
+        raise InvalidInput(f"{day} is after today's business date")
+
+    def work(uow: UnitOfWork) -> Outcome:
+        from puhui.wealth.manager import SimulatedManager
+
+        codes = [f["code"] for f in funds.list_funds(uow.connection)]
+        return Outcome(200, {"runs": [eod.run_fund_day(uow, c, day, SimulatedManager()) for c in codes]})
+
+    return await run_mutation(request, engine, principal, "wealth.eod", body.date, work)

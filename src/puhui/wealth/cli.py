@@ -1,7 +1,59 @@
-"""`puhui wealth …` (filled in by its owner)."""
+"""`puhui wealth …`: the money-market end of day and loading the fund manager's figures."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="wealth")
+app = typer.Typer(no_args_is_help=True, help="Money-market fund wallet: end of day, manager figures.")
+
+FILE = typer.Argument(..., exists=True, dir_okay=False, help="CSV with fund_code,date,income_per_10k")
+DB = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
+
+
+def _engine(db: str | None):  # type: ignore[no-untyped-def]
+    from puhui.db import create_engine_from_url
+    from puhui.settings import Settings
+
+    return create_engine_from_url(db or Settings().resolved_database_url())
+
+
+def _fail(error: Exception) -> None:
+    typer.echo(json.dumps({"error": getattr(error, "code", "error"), "detail": str(error)}), err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def eod(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"), db: str = DB,
+        seed: int = typer.Option(2026, "--seed", help="seed of the simulated fund manager")) -> None:
+    """Record the manager's figures, confirm subscriptions, distribute income, settle redemptions."""
+    from puhui.errors import PuhuiError
+    from puhui.wealth.eod import run_eod
+    from puhui.wealth.manager import SimulatedManager
+
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError:
+        raise typer.BadParameter("--date is YYYY-MM-DD") from None
+    try:
+        runs = run_eod(_engine(db), day, SimulatedManager(seed=seed))
+    except PuhuiError as error:
+        _fail(error)
+    typer.echo(json.dumps(runs, ensure_ascii=False))
+
+
+@app.command("load-yields")
+def load_yields(path: Path = FILE, db: str = DB) -> None:
+    """Load the fund manager's 万份收益 file: every row checked, all rows or none."""
+    from puhui.db import transaction
+    from puhui.errors import PuhuiError
+    from puhui.wealth.eod import load_figures
+
+    try:
+        count = transaction(_engine(db), lambda uow: load_figures(uow, path.read_text(encoding="utf-8")))
+    except PuhuiError as error:
+        _fail(error)
+    typer.echo(json.dumps({"loaded": count}))

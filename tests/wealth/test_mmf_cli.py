@@ -1,0 +1,45 @@
+"""`puhui wealth eod` and `puhui wealth load-yields` through the real CLI, on SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from puhui.cli import app
+from puhui.db import create_engine_from_url
+from puhui.db.migrate import upgrade
+
+
+def test_eod_and_figures_file_through_the_cli(clock) -> None:  # type: ignore[no-untyped-def]
+    directory = tempfile.mkdtemp(prefix="puhui-wealth-cli-")
+    try:
+        url = f"sqlite:///{os.path.join(directory, 'w.db')}"
+        upgrade(create_engine_from_url(url))
+        runner = CliRunner()
+        good = Path(directory, "good.csv")
+        good.write_text("fund_code,date,income_per_10k\nPH0001,2026-01-05,0.5123\n", encoding="utf-8")
+        bad = Path(directory, "bad.csv")
+        bad.write_text("fund_code,date,income_per_10k\nPH0001,2026-01-04,0.5\nPH0001,2026-01-03,-0.2\n",
+                       encoding="utf-8")
+        refused = runner.invoke(app, ["wealth", "load-yields", str(bad), "--db", url])
+        assert refused.exit_code == 2 and "invalid_fund_figures" in refused.output
+        loaded = runner.invoke(app, ["wealth", "load-yields", str(good), "--db", url])
+        assert loaded.exit_code == 0, loaded.output
+        assert json.loads(loaded.output) == {"loaded": 1}
+        first = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-05", "--db", url])
+        assert first.exit_code == 0, first.output
+        [run] = json.loads(first.output)
+        assert run["income_per_10k"] == "0.5123" and run["already_done"] is False  # the loaded figure is used
+        second = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-05", "--db", url])
+        assert json.loads(second.output)[0]["already_done"] is True
+        future = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-06", "--db", url])
+        assert future.exit_code == 2 and "invalid_business_date" in future.output
+        audit = runner.invoke(app, ["audit", "--db", url])
+        assert audit.exit_code == 0, audit.output
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
