@@ -21,6 +21,7 @@ from puhui.db.tables import accounts, outbox, transfers
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
+from puhui.payments import reserve
 from puhui.settings import Settings
 from puhui.supplychain.tables import SUPPLYCHAIN_TABLES
 
@@ -80,7 +81,9 @@ def snapshot(engine) -> dict:  # type: ignore[no-untyped-def]
 def assert_audit_clean(engine) -> None:  # type: ignore[no-untyped-def]
     with reading(engine) as connection:
         report = audit(connection)
+        covered = reserve.reserve_coverage(connection).covered
     assert report.ok, report
+    assert covered  # the platform's own cash backs every advance paid into a wallet
 
 
 def post(client, path: str, headers: dict, key: str, json: dict | None = None):  # type: ignore[no-untyped-def]
@@ -115,6 +118,7 @@ def mature_cli(db_url: str, day: dt.date) -> dict:
 
 @pytest.fixture
 def world(client, engine):  # type: ignore[no-untyped-def]
+    transaction(engine, lambda uow: reserve.inject_capital(uow, "capital.test", 10_000_000_00))
     core_id, core = merchant(client, 1)
     a_id, a = merchant(client, 2)
     b_id, b = merchant(client, 3)

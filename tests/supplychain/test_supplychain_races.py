@@ -17,6 +17,7 @@ from puhui.errors import PuhuiError
 from puhui.ledger.audit import audit
 from puhui.ledger.models import AccountFlags
 from puhui.ledger.service import create_account
+from puhui.payments import reserve
 from puhui.supplychain import service
 from puhui.supplychain.tables import sc_receivables
 
@@ -35,6 +36,7 @@ def merchants(engine, *ids: str) -> None:  # type: ignore[no-untyped-def]
                                               created_by="admin", created_at=0))
 
     transaction(engine, work)
+    transaction(engine, lambda uow: reserve.inject_capital(uow, "capital.test", 10_000_000_00))
 
 
 def race(n: int, job):  # type: ignore[no-untyped-def]

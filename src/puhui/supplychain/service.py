@@ -28,6 +28,7 @@ from puhui.identity.tables import merchants
 from puhui.ledger.models import AccountFlags, Transfer, TransferFlags, TransferResult
 from puhui.ledger.service import create_account, create_transfers
 from puhui.money import format_minor
+from puhui.payments import reserve
 from puhui.supplychain import errors, models
 from puhui.supplychain.models import OPEN, Status
 from puhui.supplychain.tables import sc_core_enterprises as cores
@@ -209,6 +210,7 @@ def finance(uow: UnitOfWork, supplier_id: str, receivable_id: str) -> dict:
     account = financed_account(receivable_id)
     create_account(uow, ledger="CNY", code="receivables_financed", owner_id=receivable_id,
                    flags=AccountFlags.credits_must_not_exceed_debits, id=account)
+    reserve.fund_reserve(uow, f"{receivable_id}.own_funds", row["face"] - discount)  # the platform's cash backs the advance
     _move(uow, [Transfer(f"{receivable_id}.advance", account, wallet_id(supplier_id), row["face"] - discount, "CNY",
                          "scf_advance"),
                 Transfer(f"{receivable_id}.discount", account, UNEARNED, discount, "CNY", "scf_discount")])
