@@ -1,7 +1,200 @@
-"""The lending HTTP API (filled in by its owner)."""
+"""The lending HTTP API under /v1/lending: products, applications, offers with the price disclosure,
+acceptance (disbursement), loans, schedules, repayments and statements.
+
+Amounts are decimal strings in CNY. Every mutation runs through `run_mutation` (idempotent by
+`Idempotency-Key`, audited). Operators and admins add products; customers apply, accept and repay
+for themselves only (another customer's loan or wallet is 403); staff read every loan.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from puhui.api.deps import Principal, authenticate, get_engine, require_roles
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.db import UnitOfWork, reading
+from puhui.errors import Forbidden, InvalidInput
+from puhui.lending import eod, repayments, service, statements
+from puhui.money import parse_minor
 
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+Caller = Annotated[Principal, Depends(authenticate)]
+Customer = Annotated[Principal, Depends(require_roles("customer"))]
+Operator = Annotated[Principal, Depends(require_roles("operator", "admin"))]
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
+
+
+def _amount(value: str) -> int:
+    units = parse_minor(value, 2)
+    if units <= 0:
+        raise InvalidInput("amount must be greater than zero")
+    return units
+
+
+def _self(principal: Principal, customer_id: str | None) -> None:
+    if customer_id is not None and customer_id != principal.id:
+        raise Forbidden("a customer acts only for themselves")
+
+
+def _may_read(principal: Principal, owner: str) -> None:
+    if not principal.is_staff and principal.id != owner:
+        raise Forbidden("this belongs to another customer")
+
+
+def _reader(engine: Engine, work: Any) -> Any:
+    def run() -> Any:
+        with reading(engine) as connection:
+            return work(connection)
+
+    return run_in_threadpool(run)
+
+
+class ApplicationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product_code: Annotated[StrictStr, Field(min_length=1, max_length=48)]
+    amount: AmountStr
+    term: Annotated[int, Field(ge=1, le=360)]
+    annual_income: AmountStr | None = None
+    customer_id: Annotated[StrictStr, Field(max_length=64)] | None = Field(None, description="must be the caller")
+
+
+class RepaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["scheduled", "early_full", "early_partial"] = "scheduled"
+    amount: AmountStr | None = Field(None, description="default: all that is due (scheduled) or the payoff")
+    from_customer_id: Annotated[StrictStr, Field(max_length=64)] | None = Field(
+        None, description="the wallet paying; must be the caller's")
+
+
+class EodIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date
+
+
+# -- products --------------------------------------------------------------------------------------
+
+
+@router.get("/products", summary="Loan products")
+async def products(engine: EngineDep, principal: Caller) -> list[dict]:
+    return await _reader(engine, service.list_products)
+
+
+@router.post("/products", status_code=201, summary="Add a loan product (refused above the rate cap)")
+async def add_product(request: Request, engine: EngineDep, principal: Operator,
+                      data: Annotated[dict[str, Any], Body()]):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, service.create_product(uow, data))
+
+    return await run_mutation(request, engine, principal, "lending.add_product", str(data.get("code"))[:64], work)
+
+
+# -- applications, offers, acceptance --------------------------------------------------------------
+
+
+@router.post("/applications", status_code=201, summary="Apply for a loan; the risk decision comes back")
+async def apply(body: ApplicationIn, request: Request, engine: EngineDep, principal: Customer):
+    _self(principal, body.customer_id)
+    amount = _amount(body.amount)
+    income = _amount(body.annual_income) if body.annual_income is not None else None
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, service.apply(uow, principal.id, body.product_code, amount, body.term, income))
+
+    return await run_mutation(request, engine, principal, "lending.apply", body.product_code, work)
+
+
+@router.get("/applications/{application_id}", summary="An application and its decision")
+async def application(application_id: Ident, engine: EngineDep, principal: Caller) -> dict:
+    row = await _reader(engine, lambda c: service.get_application(c, application_id))
+    _may_read(principal, row["customer_id"])
+    return service.application_json(row)
+
+
+@router.post("/applications/{application_id}/offers", status_code=201,
+             summary="An offer with the disclosure: nominal and annualized (IRR) rate, totals, schedule")
+async def offer(application_id: Ident, request: Request, engine: EngineDep, principal: Customer):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, service.make_offer(uow, application_id, principal.id))
+
+    return await run_mutation(request, engine, principal, "lending.offer", application_id, work)
+
+
+@router.get("/offers/{offer_id}", summary="An offer")
+async def read_offer(offer_id: Ident, engine: EngineDep, principal: Caller) -> dict:
+    row = await _reader(engine, lambda c: service.get_offer(c, offer_id))
+    _may_read(principal, row["customer_id"])
+    return service.offer_json(row)
+
+
+@router.post("/offers/{offer_id}/accept", status_code=201,
+             summary="Accept the contract; the loan is disbursed to the caller's wallet")
+async def accept(offer_id: Ident, request: Request, engine: EngineDep, principal: Customer):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, service.accept(uow, offer_id, principal.id))
+
+    return await run_mutation(request, engine, principal, "lending.accept", offer_id, work)
+
+
+# -- loans -----------------------------------------------------------------------------------------
+
+
+@router.get("/loans", summary="Loans: a customer's own, or every loan for staff")
+async def loans(engine: EngineDep, principal: Caller) -> list[dict]:
+    if principal.role != "customer" and not principal.is_staff:
+        raise Forbidden("only customers and staff see loans")
+    owner = None if principal.is_staff else principal.id
+    return await _reader(engine, lambda c: service.list_loans(c, owner))
+
+
+async def _loan(engine: Engine, principal: Principal, loan_id: str) -> dict:
+    row = await _reader(engine, lambda c: service.loan_row(c, loan_id))
+    _may_read(principal, row["customer_id"])
+    return row
+
+
+@router.get("/loans/{loan_id}", summary="A loan")
+async def loan(loan_id: Ident, engine: EngineDep, principal: Caller) -> dict:
+    await _loan(engine, principal, loan_id)
+    return await _reader(engine, lambda c: service.get_loan(c, loan_id))
+
+
+@router.get("/loans/{loan_id}/schedule", summary="The repayment schedule with what was paid")
+async def schedule(loan_id: Ident, engine: EngineDep, principal: Caller) -> list[dict]:
+    await _loan(engine, principal, loan_id)
+    return await _reader(engine, lambda c: service.schedule_of(c, loan_id))
+
+
+@router.get("/loans/{loan_id}/statement", summary="Outstanding principal, interest, fees, penalties; paid to date")
+async def statement(loan_id: Ident, engine: EngineDep, principal: Caller) -> dict:
+    await _loan(engine, principal, loan_id)
+    return await _reader(engine, lambda c: statements.statement(c, loan_id).as_json())
+
+
+@router.post("/loans/{loan_id}/repayments", status_code=201, summary="Repay from the caller's wallet")
+async def repay(loan_id: Ident, body: RepaymentIn, request: Request, engine: EngineDep, principal: Customer):
+    _self(principal, body.from_customer_id)
+    amount = _amount(body.amount) if body.amount is not None else None
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, repayments.repay(uow, loan_id, principal.id, amount, body.kind))
+
+    return await run_mutation(request, engine, principal, "lending.repay", loan_id, work)
+
+
+@router.post("/eod", summary="Run end of day for a business date (once; again changes nothing)")
+async def end_of_day(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
+    def work(uow: UnitOfWork) -> Outcome:
+        result = eod.run_in(uow, body.date)
+        return Outcome(200, {"business_date": body.date.isoformat(), "ran": result.ran, "loans": result.loans,
+                             "transfers": result.transfers})
+
+    return await run_mutation(request, engine, principal, "lending.eod", body.date.isoformat(), work)

@@ -1,7 +1,73 @@
-"""`puhui lending …` (filled in by its owner)."""
+"""`puhui lending …`: end of day (日终) and loan products."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="lending")
+app = typer.Typer(no_args_is_help=True, help="Online lending: end of day and loan products.")
+products_app = typer.Typer(no_args_is_help=True, help="Loan products (as JSON data).")
+app.add_typer(products_app, name="products")
+
+DB = typer.Option(None, "--db", help="database URL (default: the configured one)")
+PRODUCT_FILE = typer.Argument(..., exists=True, readable=True, help="the product as JSON")
+
+
+def _engine(db: str | None):  # type: ignore[no-untyped-def]
+    from puhui.db.engine import create_engine_from_url
+
+    if db is None:
+        from puhui.settings import Settings
+
+        db = Settings().resolved_database_url()
+    return create_engine_from_url(db)
+
+
+def _fail(error: Exception) -> None:
+    typer.echo(f"error: {getattr(error, 'code', type(error).__name__)}: {error}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def eod(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
+        db: str | None = DB) -> None:
+    """Run end of day for DATE over every loan: accrual, overdue, penalties, classes, provisions; once."""
+    from puhui.lending import eod as batch
+
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError:
+        typer.echo("error: --date must be YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from None
+    result = batch.run(_engine(db), day)
+    typer.echo(json.dumps({"business_date": day.isoformat(), "ran": result.ran, "loans": result.loans,
+                           "transfers": result.transfers}))
+
+
+@products_app.command("list")
+def list_products(db: str | None = DB) -> None:
+    """Print every product as JSON."""
+    from puhui.db import reading
+    from puhui.lending import service
+
+    with reading(_engine(db)) as connection:
+        typer.echo(json.dumps(service.list_products(connection), ensure_ascii=False, indent=2))
+
+
+@products_app.command("add")
+def add_product(file: Path = PRODUCT_FILE, db: str | None = DB) -> None:
+    """Add a product from a JSON file (refused when its annualized rate is above the cap)."""
+    from puhui.db import transaction
+    from puhui.errors import PuhuiError
+    from puhui.lending import service
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        product = transaction(_engine(db), lambda uow: service.create_product(uow, data))
+    except (PuhuiError, json.JSONDecodeError) as error:
+        _fail(error)
+        return
+    typer.echo(json.dumps(product, ensure_ascii=False))

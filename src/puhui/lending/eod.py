@@ -1,0 +1,238 @@
+"""End of day (日终批处理) for every loan at once, in set-based SQL: no query per loan.
+
+For business date `d`, in one unit of work:
+1. instalment fees falling due are recognized (fees receivable vs fee income);
+2. interest accrues (应计利息) on the interest receivable vs interest income. The day count is 30/360
+   (`schedule.DAY_COUNT`): each instalment's scheduled interest (balance × rate / 12) is spread
+   evenly over the actual days of its period, so by the due date the receivable holds exactly the
+   scheduled interest;
+3. days past due (逾期天数) count from the earliest unpaid due date once the grace period
+   (宽限期) has passed; then the delinquency bucket (current, M1–M3+) and the five-category class;
+4. penalty interest (罚息) on overdue principal, overdue principal × penalty rate / 360 a day
+   (for every day since the previous run);
+5. write-off (核销) of loans more than `WRITE_OFF_DPD` days past due: the provision is raised to
+   the whole principal and used up against it; accrued interest, fees and penalties go to the
+   write-off expense. Money received afterwards is a recovery (`repayments`);
+6. provisions (贷款损失准备) set to the class rate of the outstanding principal.
+
+Every amount is computed by grouped queries over all loans; the postings are staged and written
+set-based (`puhui.ledger.bulk`) with deterministic ids (`acr.<loan>.<yyyymmdd>` …). A date
+runs once (`lending_eod_runs`); running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select, text
+
+from puhui import clock
+from puhui.db import UnitOfWork, transaction
+from puhui.events.outbox import publish
+from puhui.ledger import bulk
+from puhui.lending import accounts
+from puhui.lending.delinquency import BUCKETS as BUCKET_LIMITS
+from puhui.lending.delinquency import CLASS_LIMITS, PROVISION_RATES
+from puhui.lending.schedule import DAY_COUNT
+from puhui.lending.service import TOPIC, day_of
+from puhui.lending.tables import lending_eod_runs
+
+WRITE_OFF_DPD = 180  # written off once more than 180 days past due (documented platform rule)
+
+# Delinquency buckets and classes by days past due, from the limits of `puhui.lending.delinquency`
+# (a test checks these CASE expressions against its functions for every day count).
+BUCKETS = tuple((limit, name) for name, limit in BUCKET_LIMITS)
+CLASSES = tuple((limit, cls.value) for cls, limit in CLASS_LIMITS)
+
+
+def _case(column: str, steps: tuple[tuple[int, str], ...], last: str) -> str:
+    whens = " ".join(f"WHEN {column} <= {limit} THEN '{name}'" for limit, name in steps)
+    return f"CASE {whens} ELSE '{last}' END"
+
+
+BUCKET_SQL = _case("days_past_due", BUCKETS, "M3+")
+CLASS_SQL = _case("days_past_due", CLASSES, "loss")
+
+
+def _provision_bp_sql(column: str) -> str:
+    whens = " ".join(f"WHEN '{cls.value}' THEN {int(rate * 10000)}" for cls, rate in PROVISION_RATES.items())
+    return f"CASE {column} {whens} ELSE 0 END"
+
+
+ACTIVE = "SELECT id FROM loans WHERE status = 'active'"
+# Postings are staged as (id, debit account, credit account, amount, code); `acct(x, part)` names a
+# loan's account in SQL.
+
+
+def acct(loan: str, part: str) -> str:
+    return f"'loan.' || {loan} || '.{part}'"
+
+
+FEES_DUE = f"""
+    SELECT 'due.' || loan_id || '.' || CAST(number AS VARCHAR(8)) || '.f', {acct('loan_id', 'fees')},
+           :fee_income, fee - fee_recognized, 'instalment_fee'
+    FROM loan_instalments WHERE due_day <= :d AND fee > fee_recognized AND loan_id IN ({ACTIVE})
+"""
+RECOGNIZE_FEES = f"""
+    UPDATE loan_instalments SET fee_recognized = fee
+    WHERE due_day <= :d AND fee > fee_recognized AND loan_id IN ({ACTIVE})
+"""
+
+TARGET = """CASE WHEN due_day <= :d THEN interest
+    ELSE (2 * interest * (:d - period_start_day) + (due_day - period_start_day))
+         / (2 * (due_day - period_start_day)) END"""
+ACCRUING = f"period_start_day < :d AND interest_accrued < {TARGET} AND loan_id IN ({ACTIVE})"
+ACCRUALS = f"""
+    SELECT 'acr.' || loan_id || '.' || :stamp, {acct('loan_id', 'interest')}, :interest_income,
+           sum({TARGET} - interest_accrued), 'interest_accrual'
+    FROM loan_instalments WHERE {ACCRUING} GROUP BY loan_id
+"""
+ACCRUE = f"UPDATE loan_instalments SET interest_accrued = {TARGET} WHERE {ACCRUING}"
+
+UNPAID = "(i.principal_paid < i.principal OR i.interest_paid < i.interest OR i.fee_paid < i.fee)"
+PAST_DUE = f"""coalesce((
+        SELECT :d - min(i.due_day) FROM loan_instalments i
+        WHERE i.loan_id = loans.id AND i.due_day + loans.grace_days < :d AND {UNPAID}), 0)"""
+# Only rows that change are written: a full rewrite of every loan is what end of day must avoid.
+DAYS_PAST_DUE = f"""
+    UPDATE loans SET days_past_due = {PAST_DUE} WHERE status = 'active' AND days_past_due <> {PAST_DUE}
+"""
+CLASSIFY = f"""UPDATE loans SET bucket = {BUCKET_SQL}, loan_class = {CLASS_SQL}
+    WHERE status = 'active' AND (bucket <> {BUCKET_SQL} OR loan_class <> {CLASS_SQL})"""
+
+PENALTY = f"""(
+    SELECT (2 * CAST(sum(i.principal - i.principal_paid) AS BIGINT) * loans.penalty_rate_e6 * :days
+            + {DAY_COUNT * 1_000_000}) / {2 * DAY_COUNT * 1_000_000}
+    FROM loan_instalments i
+    WHERE i.loan_id = loans.id AND i.due_day + loans.grace_days < :d AND i.principal_paid < i.principal)"""
+PENALIZED = "status = 'active' AND days_past_due > 0 AND penalty_rate_e6 > 0"
+PENALTIES = f"""
+    SELECT 'pen.' || id || '.' || :stamp, {acct('id', 'penalty')}, :penalty_income, amount, 'penalty_interest'
+    FROM (SELECT id, {PENALTY} AS amount FROM loans WHERE {PENALIZED}) p WHERE amount > 0
+"""
+ADD_PENALTIES = f"UPDATE loans SET penalty_accrued = penalty_accrued + coalesce({PENALTY}, 0) WHERE {PENALIZED}"
+
+BALANCE = """(SELECT {sign} FROM accounts a WHERE a.id = 'loan.' || loans.id || '.{part}')"""
+DEBIT = "a.debits_posted - a.credits_posted"
+CREDIT = "a.credits_posted - a.debits_posted"
+
+
+def _balance(part: str) -> str:
+    return BALANCE.format(sign=CREDIT if part == "provision" else DEBIT, part=part)
+
+
+WRITE_OFFS = f"""
+    SELECT id, {_balance('principal')} AS principal, {_balance('interest')} AS interest,
+           {_balance('fees')} AS fees, {_balance('penalty')} AS penalty, {_balance('provision')} AS provision
+    FROM loans WHERE status = 'active' AND days_past_due > {WRITE_OFF_DPD}
+"""
+WRITE_OFF = f"""
+    UPDATE loans SET status = 'written_off',
+        written_off = {_balance('principal')} + {_balance('interest')} + {_balance('fees')} + {_balance('penalty')}
+    WHERE status = 'active' AND days_past_due > {WRITE_OFF_DPD}
+"""
+DROP_WRITTEN_OFF = "DELETE FROM loan_provisions WHERE loan_id IN (SELECT id FROM loans WHERE status = 'written_off')"
+
+PROVISION_TARGET = f"(2 * {_balance('principal')} * {_provision_bp_sql('loans.loan_class')} + 10000) / 20000"
+PROVISIONS = f"""
+    SELECT 'prv.' || id || '.' || :stamp,
+           CASE WHEN target > held THEN :expense ELSE {acct('id', 'provision')} END,
+           CASE WHEN target > held THEN {acct('id', 'provision')} ELSE :expense END,
+           CASE WHEN target > held THEN target - held ELSE held - target END,
+           CASE WHEN target > held THEN 'provision' ELSE 'provision_release' END
+    FROM (SELECT id, {PROVISION_TARGET} AS target, {_balance('provision')} AS held FROM loans WHERE status = 'active') p
+    WHERE target <> held
+"""
+UPDATE_PROVISIONS = f"""
+    UPDATE loan_provisions SET loan_class = (SELECT loan_class FROM loans WHERE loans.id = loan_provisions.loan_id),
+        amount = (SELECT {PROVISION_TARGET} FROM loans WHERE loans.id = loan_provisions.loan_id), business_day = :d
+    WHERE loan_id IN ({ACTIVE})
+      AND (amount <> (SELECT {PROVISION_TARGET} FROM loans WHERE loans.id = loan_provisions.loan_id)
+           OR loan_class <> (SELECT loan_class FROM loans WHERE loans.id = loan_provisions.loan_id))
+"""
+INSERT_PROVISIONS = f"""
+    INSERT INTO loan_provisions (loan_id, loan_class, amount, business_day)
+    SELECT id, loan_class, {PROVISION_TARGET}, :d FROM loans
+    WHERE status = 'active' AND NOT EXISTS (SELECT 1 FROM loan_provisions p WHERE p.loan_id = loans.id)
+"""
+
+
+@dataclass(frozen=True)
+class EodResult:
+    business_date: dt.date
+    ran: bool  # False when the date had already run (nothing changed)
+    loans: int
+    transfers: int
+
+
+def run(engine: Engine, date: dt.date) -> EodResult:
+    """Run end of day for `date` once; a second run for the same date changes nothing."""
+    return transaction(engine, lambda uow: run_in(uow, date))
+
+
+def run_in(uow: UnitOfWork, date: dt.date) -> EodResult:
+    d = day_of(date)
+    done = uow.execute(select(lending_eod_runs).where(lending_eod_runs.c.business_day == d)).mappings().first()
+    if done is not None:
+        return EodResult(date, False, done["loans"], done["transfers"])
+    if uow.postgres:  # repayments and disbursements wait (they lock a loan row first) until the day is closed
+        uow.execute(text("LOCK TABLE loans IN EXCLUSIVE MODE"))
+    started = clock.now_micros()
+    uow.execute(lending_eod_runs.insert().values(business_day=d, status="running", loans=0, transfers=0,
+                                                 started_at=started, finished_at=started))
+    stamp = date.strftime("%Y%m%d")
+    previous = uow.execute(text("SELECT max(business_day) FROM lending_eod_runs WHERE business_day < :d"),
+                           {"d": d}).scalar_one()
+    # penalties for the days since the last run (one day when runs are daily)
+    p = {"d": d, "stamp": stamp, "days": d - previous if previous else 1, "fee_income": accounts.FEE_INCOME, "interest_income": accounts.INTEREST_INCOME,
+         "penalty_income": accounts.PENALTY_INCOME, "expense": accounts.PROVISION_EXPENSE}
+    loans_count = uow.execute(text("SELECT count(*) FROM loans WHERE status = 'active'")).scalar_one()
+    key = date.isoformat()
+    bulk.begin(uow)
+    # Posted step by step: write-offs and provisions read the balances the earlier steps made.
+    bulk.stage_select(uow, FEES_DUE, p)
+    uow.execute(text(RECOGNIZE_FEES), p)
+    bulk.stage_select(uow, ACCRUALS, p)
+    uow.execute(text(ACCRUE), p)
+    uow.execute(text(DAYS_PAST_DUE), p)
+    uow.execute(text(CLASSIFY))
+    bulk.stage_select(uow, PENALTIES, p)
+    uow.execute(text(ADD_PENALTIES), p)
+    posted = bulk.post(uow, TOPIC, key, "lending.eod_posted")
+    bulk.stage_rows(uow, _write_offs(uow))
+    posted += bulk.post(uow, TOPIC, key, "lending.eod_posted")
+    bulk.stage_select(uow, PROVISIONS, p)
+    uow.execute(text(UPDATE_PROVISIONS), p)
+    uow.execute(text(INSERT_PROVISIONS), p)
+    posted += bulk.post(uow, TOPIC, key, "lending.eod_posted")
+    uow.execute(lending_eod_runs.update().where(lending_eod_runs.c.business_day == d).values(
+        status="done", loans=loans_count, transfers=posted, finished_at=clock.now_micros()))
+    publish(uow, TOPIC, "lending.eod_completed", key,
+            {"business_date": key, "loans": loans_count, "transfers": posted})
+    return EodResult(date, True, loans_count, posted)
+
+
+def _write_offs(uow: UnitOfWork) -> list[tuple[str, str, str, int, str]]:
+    """The write-off postings of loans past the threshold (read before the loans are marked)."""
+    rows = uow.execute(text(WRITE_OFFS)).mappings().all()
+    if not rows:
+        return []
+    uow.execute(text(WRITE_OFF))
+    uow.execute(text(DROP_WRITTEN_OFF))
+    moves = []
+    for r in rows:
+        loan = r["id"]
+        provision, principal = accounts.account_id(loan, "provision"), accounts.account_id(loan, "principal")
+        top_up = int(r["principal"]) - int(r["provision"])
+        if top_up > 0:
+            moves.append((f"wo.{loan}.prv", accounts.PROVISION_EXPENSE, provision, top_up, "provision"))
+        elif top_up < 0:
+            moves.append((f"wo.{loan}.prv", provision, accounts.PROVISION_EXPENSE, -top_up, "provision_release"))
+        if r["principal"]:
+            moves.append((f"wo.{loan}.principal", provision, principal, int(r["principal"]), "write_off"))
+        for part in ("interest", "fees", "penalty"):
+            if r[part]:
+                moves.append((f"wo.{loan}.{part}", accounts.WRITE_OFF_EXPENSE, accounts.account_id(loan, part),
+                               int(r[part]), "write_off"))
+    return moves

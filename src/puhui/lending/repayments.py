@@ -1,0 +1,269 @@
+"""Repayments (还款) from the customer's wallet, in the caller's unit of work.
+
+- scheduled: pays what is due (instalments due today or earlier, and penalties), split by the
+  product's allocation order (default penalty → fees → interest → principal). More than is due
+  is refused (`repayment_exceeds_owed`) and nothing changes.
+- early_full (提前结清): everything due, the interest accrued so far in the current period, all
+  remaining principal and the early-repayment fee on the principal not yet due. Instalments not
+  yet due are closed with the interest accrued to date; the loan's provision is released.
+- early_partial (提前部分还款): pays what is due first, then prepays principal (less the fee) and
+  re-amortizes the rest over the same remaining instalments (`reamortize`). The current period
+  keeps the interest accrued so far, plus interest on the lower balance for the days left.
+- a written-off loan (已核销): the money is a recovery, income to the platform, up to what was
+  written off.
+
+Before any of it, what is due today is recognized in the ledger (interest accrued to the full
+scheduled amount, instalment fees receivable), so the ledger always holds what is owed.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from puhui import clock
+from puhui.db import UnitOfWork
+from puhui.errors import Conflict, InvalidInput
+from puhui.events.outbox import publish
+from puhui.identity.service import customer_wallet_id
+from puhui.ledger.models import Transfer
+from puhui.lending import accounts
+from puhui.lending.allocation import Allocation, Owed, allocate
+from puhui.lending.errors import RepaymentExceedsOwed
+from puhui.lending.products import RepaymentMethod
+from puhui.lending.schedule import reamortize
+from puhui.lending.service import (
+    TOPIC,
+    NotYourLoan,
+    date_of,
+    get_product,
+    instalment_rows,
+    instalments,
+    loan_row,
+    move,
+    new_id,
+    post,
+    today,
+)
+from puhui.lending.tables import (
+    loan_instalments,
+    loan_provisions,
+    loan_repayments,
+    loans,
+)
+from puhui.money import format_minor
+
+KINDS = ("scheduled", "early_full", "early_partial")
+
+
+class PayoffMismatch(InvalidInput):
+    code = "payoff_amount_mismatch"
+    title = "An early full repayment must pay exactly the payoff amount"
+
+
+class PartialCoversLoan(InvalidInput):
+    code = "partial_covers_loan"
+    title = "This partial repayment pays the whole loan: repay early in full instead"
+
+
+class NothingDue(InvalidInput):
+    code = "nothing_due"
+    title = "Nothing is due on this loan today; repay early instead"
+
+
+class LoanClosed(Conflict):
+    code = "loan_closed"
+    title = "The loan is paid off"
+
+
+def _half_up(value: Decimal) -> int:
+    return int(value.to_integral_value(ROUND_HALF_UP))
+
+
+def _total(o: Any) -> int:
+    return o.penalty + o.fees + o.interest + o.principal
+
+
+def recognize_due(loan_id: str, rows: list[dict], day: int) -> list[Transfer]:
+    """Transfers that bring what is due by `day` into the ledger; updates `rows` in place."""
+    moves = []
+    for r in rows:
+        if r["due_day"] > day:
+            continue
+        if r["interest"] > r["interest_accrued"]:
+            moves.append(move(f"due.{loan_id}.{r['number']}.i", accounts.account_id(loan_id, "interest"),
+                              accounts.INTEREST_INCOME, r["interest"] - r["interest_accrued"], "interest_accrual"))
+            r["interest_accrued"], r["_changed"] = r["interest"], True
+        if r["fee"] > r["fee_recognized"]:
+            moves.append(move(f"due.{loan_id}.{r['number']}.f", accounts.account_id(loan_id, "fees"),
+                              accounts.FEE_INCOME, r["fee"] - r["fee_recognized"], "instalment_fee"))
+            r["fee_recognized"], r["_changed"] = r["fee"], True
+    return moves
+
+
+def owed_due(rows: list[dict], day: int, penalty: int) -> Owed:
+    due = [r for r in rows if r["due_day"] <= day]
+    return Owed(penalty=penalty, fees=sum(r["fee"] - r["fee_paid"] for r in due),
+                interest=sum(r["interest"] - r["interest_paid"] for r in due),
+                principal=sum(r["principal"] - r["principal_paid"] for r in due))
+
+
+def _spread(rows: list[dict], component: str, amount: int) -> None:
+    """Pay `amount` of a component over the rows, oldest first."""
+    for r in rows:
+        if amount <= 0:
+            return
+        take = min(amount, r[component] - r[f"{component}_paid"])
+        if take > 0:
+            r[f"{component}_paid"] += take
+            r["_changed"] = True
+            amount -= take
+    assert amount == 0, "allocation beyond the schedule"
+
+
+def repay(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int | None, kind: str = "scheduled") -> dict:
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
+    if amount is not None and amount <= 0:
+        raise InvalidInput("amount must be greater than zero")
+    loan = loan_row(uow.connection, loan_id, lock=True)
+    if loan["customer_id"] != customer_id:
+        raise NotYourLoan(f"loan {loan_id} belongs to another customer")
+    if loan["status"] == "paid_off":
+        raise LoanClosed(f"loan {loan_id} is paid off")
+    if loan["status"] == "written_off":
+        return _recover(uow, loan, amount)
+    product = get_product(uow.connection, loan["product_code"])
+    day = today()
+    rows = instalments(uow.connection, loan_id)
+    recognized = recognize_due(loan_id, rows, day)
+    balance = accounts.balances(uow.connection, loan_id)
+    owed = owed_due(rows, day, balance.penalty)
+    due_rows = [r for r in rows if r["due_day"] <= day]
+    ahead = [r for r in rows if r["due_day"] > day]
+    early_fee, prepay = 0, 0
+    if kind == "scheduled":
+        if _total(owed) == 0:
+            raise NothingDue(f"nothing is due on loan {loan_id} today")
+        paid = allocate(_total(owed) if amount is None else amount, owed, product.allocation_order)
+    elif kind == "early_full":
+        interest_ahead = sum(r["interest_accrued"] - r["interest_paid"] for r in ahead)
+        prepay = sum(r["principal"] - r["principal_paid"] for r in ahead)
+        early_fee = _half_up(Decimal(product.early_repayment_fee_rate) * prepay)
+        payoff = _total(owed) + interest_ahead + prepay + early_fee
+        if amount is not None and amount != payoff:
+            raise PayoffMismatch(f"the payoff amount today is {format_minor(payoff, 2)}")
+        paid = Allocation(penalty=owed.penalty, fees=owed.fees, interest=owed.interest + interest_ahead,
+                          principal=owed.principal)
+    else:
+        if amount is None or amount <= _total(owed):
+            raise InvalidInput(f"a partial early repayment must exceed what is due ({format_minor(_total(owed), 2)})")
+        paid = allocate(_total(owed), owed, product.allocation_order)
+        rest = Decimal(amount - _total(owed))
+        prepay = int((rest / (1 + Decimal(product.early_repayment_fee_rate))).to_integral_value(ROUND_FLOOR))
+        early_fee = amount - _total(owed) - prepay
+        if prepay >= sum(r["principal"] - r["principal_paid"] for r in ahead):
+            raise PartialCoversLoan("this pays the whole loan: use early_full")
+    _spread(due_rows, "fee", paid.fees)
+    _spread(due_rows + ahead if kind == "early_full" else due_rows, "interest", paid.interest)
+    _spread(due_rows, "principal", paid.principal)
+    repayment_id = new_id("lr_")
+    moves = recognized + _repayment_moves(repayment_id, loan_id, customer_id, paid, prepay, early_fee)
+    closing = kind == "early_full" or (not ahead and all(_settled(r) for r in rows) and paid.penalty == owed.penalty)
+    if kind == "early_full":
+        for r in ahead:
+            r.update(interest=r["interest_accrued"], fee=r["fee_recognized"], principal_paid=r["principal"], _changed=True)
+            r["interest_paid"] = r["interest"]
+    if closing and balance.provision:
+        moves.append(move(f"rel.{repayment_id}", accounts.account_id(loan_id, "provision"), accounts.PROVISION_EXPENSE,
+                          balance.provision, "provision_release"))
+    post(uow, moves)
+    _save_rows(uow, loan_id, rows)
+    if kind == "early_partial":
+        _reamortize(uow, loan, ahead, prepay, day)
+    if closing:
+        uow.execute(loans.update().where(loans.c.id == loan_id).values(
+            status="paid_off", days_past_due=0, bucket="current", loan_class="normal"))
+        uow.execute(loan_provisions.delete().where(loan_provisions.c.loan_id == loan_id))
+    row = {"id": repayment_id, "loan_id": loan_id, "customer_id": customer_id, "kind": kind, "business_day": day,
+           "amount": _total(paid) + prepay + early_fee, "penalty": paid.penalty, "fees": paid.fees,
+           "interest": paid.interest, "principal": paid.principal + prepay, "early_fee": early_fee, "recovery": 0,
+           "created_at": clock.now_micros()}
+    uow.execute(loan_repayments.insert().values(**row))
+    publish(uow, TOPIC, "lending.repayment_received", loan_id, repayment_json(row))
+    return repayment_json(row)
+
+
+def _settled(r: dict) -> bool:
+    return r["principal_paid"] >= r["principal"] and r["interest_paid"] >= r["interest"] and r["fee_paid"] >= r["fee"]
+
+
+def _repayment_moves(rid: str, loan_id: str, customer_id: str, paid: Allocation, prepay: int,
+                     early_fee: int) -> list[Transfer]:
+    wallet = customer_wallet_id(customer_id)
+    parts = [("penalty", paid.penalty, "penalty_repayment"), ("fees", paid.fees, "fee_repayment"),
+             ("interest", paid.interest, "interest_repayment"), ("principal", paid.principal + prepay,
+                                                                 "principal_repayment")]
+    moves = [move(f"rp.{rid}.{part}", wallet, accounts.account_id(loan_id, part), value, code)
+             for part, value, code in parts if value > 0]
+    if early_fee > 0:
+        moves.append(move(f"rp.{rid}.early_fee", wallet, accounts.FEE_INCOME, early_fee, "early_repayment_fee"))
+    return moves
+
+
+MUTABLE = ("principal", "interest", "fee", "principal_paid", "interest_paid", "fee_paid", "interest_accrued",
+           "fee_recognized")
+
+
+def _save_rows(uow: UnitOfWork, loan_id: str, rows: list[dict]) -> None:
+    for r in rows:
+        if r.pop("_changed", False):
+            uow.execute(loan_instalments.update()
+                        .where(loan_instalments.c.loan_id == loan_id, loan_instalments.c.number == r["number"])
+                        .values(**{k: r[k] for k in MUTABLE}))
+
+
+def _reamortize(uow: UnitOfWork, loan: dict, ahead: list[dict], prepay: int, day: int) -> None:
+    """Replace the instalments not yet due by a re-amortized schedule over the same dates."""
+    current = ahead[0]
+    outstanding = sum(r["principal"] for r in ahead) - prepay
+    rate = Decimal(loan["annual_rate"]) if current["interest"] > 0 else Decimal(0)
+    new = reamortize(outstanding, rate, len(ahead), RepaymentMethod(loan["method"]), date_of(current["due_day"]),
+                     current["number"])
+    fees = {r["number"]: r["fee"] for r in ahead}
+    rows = instalment_rows(loan["id"], new, current["period_start_day"])
+    first = rows[0]
+    span = current["due_day"] - current["period_start_day"]
+    left = Decimal(current["due_day"] - day) / span if span else Decimal(0)
+    first["interest"] = current["interest_accrued"] + _half_up(Decimal(first["interest"]) * left)
+    first["interest_accrued"] = current["interest_accrued"]
+    for r in rows:
+        r["fee"] = fees.get(r["number"], 0)
+    uow.execute(loan_instalments.delete().where(loan_instalments.c.loan_id == loan["id"],
+                                                loan_instalments.c.number >= current["number"]))
+    uow.execute(loan_instalments.insert(), rows)
+
+
+def _recover(uow: UnitOfWork, loan: dict, amount: int | None) -> dict:
+    """Money received on a written-off loan (核销后收回): recovery income, up to what was written off."""
+    left = loan["written_off"] - loan["recovered"]
+    amount = left if amount is None else amount
+    if amount > left or amount <= 0:
+        raise RepaymentExceedsOwed(f"at most {format_minor(left, 2)} can be recovered on this loan")
+    rid = new_id("lr_")
+    post(uow, [move(f"rp.{rid}.recovery", customer_wallet_id(loan["customer_id"]), accounts.RECOVERY_INCOME, amount,
+                    "loan_recovery")])
+    uow.execute(loans.update().where(loans.c.id == loan["id"]).values(recovered=loan["recovered"] + amount))
+    row = {"id": rid, "loan_id": loan["id"], "customer_id": loan["customer_id"], "kind": "recovery",
+           "business_day": today(), "amount": amount, "penalty": 0, "fees": 0, "interest": 0, "principal": 0,
+           "early_fee": 0, "recovery": amount, "created_at": clock.now_micros()}
+    uow.execute(loan_repayments.insert().values(**row))
+    publish(uow, TOPIC, "lending.recovery_received", loan["id"], repayment_json(row))
+    return repayment_json(row)
+
+
+def repayment_json(row: Any) -> dict:
+    money = ("amount", "penalty", "fees", "interest", "principal", "early_fee", "recovery")
+    return {"id": row["id"], "loan_id": row["loan_id"], "customer_id": row["customer_id"], "kind": row["kind"],
+            "business_date": date_of(row["business_day"]).isoformat(),
+            **{k: format_minor(row[k], 2) for k in money}}

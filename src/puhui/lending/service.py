@@ -1,0 +1,415 @@
+"""The loan lifecycle as services, each running in the caller's unit of work: products, applications
+with a risk decision, offers with the price disclosure, acceptance and disbursement. Repayments are
+in `puhui.lending.repayments`, the daily batch in `puhui.lending.eod`.
+
+Every operation writes its ledger transfers, its rows and its outbox event together; a refusal
+raises before anything is written, so nothing changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from puhui import clock
+from puhui.db import UnitOfWork
+from puhui.db.tables import accounts as accounts_table
+from puhui.errors import Conflict, Forbidden, NotFound
+from puhui.events.outbox import publish
+from puhui.identity.service import customer_wallet_id
+from puhui.ledger.models import Transfer, TransferFlags, TransferResult
+from puhui.ledger.service import create_transfers
+from puhui.lending import accounts
+from puhui.lending.disclosure import Disclosure, check_cap, disclose
+from puhui.lending.policy import check_borrower_limits
+from puhui.lending.products import (
+    Product,
+    check_application,
+    product_from_json,
+    product_to_json,
+)
+from puhui.lending.tables import (
+    lending_eod_runs,
+    lending_products,
+    loan_applications,
+    loan_instalments,
+    loan_offers,
+    loans,
+)
+from puhui.money import format_minor
+from puhui.payments import reserve
+
+TOPIC = "lending"
+RATE_SCALE = 1_000_000  # rates in SQL are millionths
+
+
+class ProductNotFound(NotFound):
+    code = "loan_product_not_found"
+    title = "No such loan product"
+
+
+class ProductExists(Conflict):
+    code = "loan_product_exists"
+    title = "A different product already has this code"
+
+
+class ApplicationNotFound(NotFound):
+    code = "loan_application_not_found"
+    title = "No such loan application"
+
+
+class OfferNotFound(NotFound):
+    code = "loan_offer_not_found"
+    title = "No such loan offer"
+
+
+class LoanNotFound(NotFound):
+    code = "loan_not_found"
+    title = "No such loan"
+
+
+class ApplicationDeclined(Conflict):
+    code = "loan_application_declined"
+    title = "The application was declined; no offer can be made"
+
+
+class OfferNotOpen(Conflict):
+    code = "loan_offer_not_open"
+    title = "The offer was already accepted"
+
+
+class NotYourLoan(Forbidden):
+    code = "not_your_loan"
+    title = "This loan belongs to another customer"
+
+
+class LedgerRefused(Conflict):
+    code = "insufficient_funds"
+    title = "The ledger refused the transfers (not enough money in the wallet)"
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def day_of(date: dt.date) -> int:
+    return date.toordinal()
+
+
+def date_of(day: int) -> dt.date:
+    return dt.date.fromordinal(day)
+
+
+def today() -> int:
+    return day_of(clock.business_date())
+
+
+def new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:24]
+
+
+def rate_e6(rate: Decimal) -> int:
+    return int((Decimal(rate) * RATE_SCALE).to_integral_value(ROUND_HALF_UP))
+
+
+def post(uow: UnitOfWork, transfers: list[Transfer]) -> None:
+    """Apply transfers as one linked chain: all or nothing."""
+    if not transfers:
+        return
+    chain = [Transfer(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger or accounts.LEDGER, t.code,
+                      TransferFlags.linked if i < len(transfers) - 1 else TransferFlags.NONE)
+             for i, t in enumerate(transfers)]
+    results = create_transfers(uow, chain)
+    if any(r == TransferResult.exceeds_credits for r in results):
+        raise LedgerRefused("the wallet does not hold enough money")
+    bad = [(t.id, r.value) for t, r in zip(chain, results) if r != TransferResult.ok]
+    if bad:
+        raise Conflict(f"ledger transfers failed: {bad[:3]}")
+
+
+def move(id: str, debit: str, credit: str, amount: int, code: str) -> Transfer:
+    return Transfer(id, debit, credit, amount, accounts.LEDGER, code)
+
+
+# -- products --------------------------------------------------------------------------------------
+
+
+def check_product_cap(product: Product, start: dt.date) -> None:
+    """Refuse a product any of whose extreme offers would be priced above the cap (IRR incl. fees)."""
+    for amount in {product.min_amount, product.max_amount}:
+        for term in {product.min_term, product.max_term}:
+            check_cap(disclose(product, amount, term, start))
+
+
+def create_product(uow: UnitOfWork, data: dict[str, Any]) -> dict:
+    product = product_from_json(data)
+    check_product_cap(product, clock.business_date())
+    text = json.dumps(product_to_json(product), sort_keys=True)
+    existing = uow.execute(select(lending_products).where(lending_products.c.code == product.code)).mappings().first()
+    if existing is not None:
+        if existing["data"] != text:
+            raise ProductExists(f"product {product.code} exists with different terms")
+        return product_json(existing)
+    row = {"code": product.code, "data": text, "status": "active", "created_at": clock.now_micros()}
+    uow.execute(lending_products.insert().values(**row))
+    publish(uow, TOPIC, "lending.product_created", product.code, {"code": product.code})
+    return product_json(row)
+
+
+def product_json(row: Any) -> dict:
+    return {"code": row["code"], "status": row["status"], **json.loads(row["data"])}
+
+
+def list_products(connection: Connection) -> list[dict]:
+    rows = connection.execute(select(lending_products).order_by(lending_products.c.code)).mappings()
+    return [product_json(r) for r in rows]
+
+
+def get_product(connection: Connection, code: str) -> Product:
+    row = connection.execute(select(lending_products).where(lending_products.c.code == code)).mappings().first()
+    if row is None or row["status"] != "active":
+        raise ProductNotFound(f"loan product {code!r} not found")
+    return product_from_json(json.loads(row["data"]))
+
+
+# -- applications and the risk decision ------------------------------------------------------------
+
+
+def outstanding_of(connection: Connection, customer_id: str) -> int:
+    """The customer's outstanding principal over all active loans, from the ledger."""
+    ids = select(loans.c.id).where(loans.c.customer_id == customer_id, loans.c.status == "active")
+    total = connection.execute(
+        select(func.coalesce(func.sum(accounts_table.c.debits_posted - accounts_table.c.credits_posted), 0))
+        .where(accounts_table.c.owner_id.in_(ids), accounts_table.c.code == "loan_receivable")
+    ).scalar_one()
+    return int(total)
+
+
+def risk_decision(connection: Connection, customer_id: str, amount: int, annual_income: int | None) -> dict:
+    """Score, grade, limit and reasons from `puhui.risk` when a platform credit model is registered.
+
+    Fallback (documented): with no platform model, approve within the product's range (already
+    checked) and the regulatory limits, reason `no_platform_model`."""
+    from puhui.risk.errors import UnknownModel
+    from puhui.risk.scoring import registry
+    from puhui.risk.scoring.platform import PLATFORM_MODEL
+
+    try:
+        registry.champion(connection, PLATFORM_MODEL)
+    except UnknownModel:
+        return {"decision": "approved", "grade": None, "credit_limit": None,
+                "reasons": ["no_platform_model", "within_product_range", "within_borrower_limits"]}
+    from puhui.risk.scoring.limits import credit_line
+    from puhui.risk.scoring.platform import score_customer
+
+    scored = score_customer(connection, customer_id)
+    reasons = [str(r.get("code", r)) if isinstance(r, dict) else str(r) for r in scored.get("reasons", [])][:5]
+    income = Decimal(annual_income or 0) / 1200  # fen a year -> yuan a month
+    line = credit_line(scored["score"], income)
+    limit = int(line.limit * 100)
+    approved = line.grade != "E" and amount <= limit
+    reasons.append("within_credit_limit" if approved else ("grade_e" if line.grade == "E" else "above_credit_limit"))
+    return {"decision": "approved" if approved else "declined", "grade": line.grade, "credit_limit": limit,
+            "reasons": reasons}
+
+
+def apply(uow: UnitOfWork, customer_id: str, product_code: str, amount: int, term: int,
+          annual_income: int | None = None) -> dict:
+    """An application (借款申请): range and policy checks refuse (422); the risk decision is recorded."""
+    product = get_product(uow.connection, product_code)
+    check_application(product, amount, term)
+    check_borrower_limits(outstanding_of(uow.connection, customer_id), amount, annual_income)
+    decision = risk_decision(uow.connection, customer_id, amount, annual_income)
+    row = {"id": new_id("la_"), "customer_id": customer_id, "product_code": product_code, "amount": amount,
+           "term": term, "annual_income": annual_income, "decision": decision["decision"], "grade": decision["grade"],
+           "credit_limit": decision["credit_limit"], "reasons": json.dumps(decision["reasons"]),
+           "created_at": clock.now_micros()}
+    uow.execute(loan_applications.insert().values(**row))
+    publish(uow, TOPIC, "lending.application_decided", row["id"],
+            {"id": row["id"], "customer_id": customer_id, "decision": row["decision"]})
+    return application_json(row)
+
+
+def application_json(row: Any) -> dict:
+    return {"id": row["id"], "customer_id": row["customer_id"], "product_code": row["product_code"],
+            "amount": format_minor(row["amount"], 2), "term": row["term"], "decision": row["decision"],
+            "grade": row["grade"],
+            "credit_limit": format_minor(row["credit_limit"], 2) if row["credit_limit"] is not None else None,
+            "reasons": json.loads(row["reasons"])}
+
+
+def get_application(connection: Connection, application_id: str) -> dict:
+    row = connection.execute(select(loan_applications).where(loan_applications.c.id == application_id)).mappings().first()
+    if row is None:
+        raise ApplicationNotFound(f"application {application_id} not found")
+    return dict(row)
+
+
+# -- offers and acceptance -------------------------------------------------------------------------
+
+
+def schedule_json(schedule: Any) -> list[dict]:
+    return [{"number": i.number, "due_date": i.due_date.isoformat(), "principal": format_minor(i.principal, 2),
+             "interest": format_minor(i.interest, 2), "fee": format_minor(i.fee, 2),
+             "total": format_minor(i.principal + i.interest + i.fee, 2)} for i in schedule]
+
+
+def make_offer(uow: UnitOfWork, application_id: str, customer_id: str | None = None) -> dict:
+    """An offer with its disclosure (综合年化利率 by IRR next to the nominal rate); above the cap, refused."""
+    application = get_application(uow.connection, application_id)
+    if customer_id is not None and application["customer_id"] != customer_id:
+        raise Forbidden("this application belongs to another customer")
+    if application["decision"] != "approved":
+        raise ApplicationDeclined(f"application {application_id} was declined")
+    product = get_product(uow.connection, application["product_code"])
+    disclosure = disclose(product, application["amount"], application["term"], clock.business_date())
+    check_cap(disclosure)
+    row = {"id": new_id("lo_"), "application_id": application_id, "customer_id": application["customer_id"],
+           "nominal_rate": str(disclosure.nominal_rate), "annualized_rate": str(disclosure.annualized_rate),
+           "total_interest": disclosure.total_interest, "total_fees": disclosure.total_fees,
+           "schedule": json.dumps(schedule_json(disclosure.schedule)), "status": "open", "loan_id": None,
+           "created_at": clock.now_micros()}
+    uow.execute(loan_offers.insert().values(**row))
+    publish(uow, TOPIC, "lending.offer_made", row["id"], {"id": row["id"], "application_id": application_id})
+    return offer_json(row)
+
+
+def offer_json(row: Any) -> dict:
+    return {"id": row["id"], "application_id": row["application_id"], "customer_id": row["customer_id"],
+            "nominal_rate": row["nominal_rate"], "annualized_rate": row["annualized_rate"],
+            "total_interest": format_minor(row["total_interest"], 2), "total_fees": format_minor(row["total_fees"], 2),
+            "schedule": json.loads(row["schedule"]), "status": row["status"], "loan_id": row["loan_id"]}
+
+
+def get_offer(connection: Connection, offer_id: str) -> dict:
+    row = connection.execute(select(loan_offers).where(loan_offers.c.id == offer_id)).mappings().first()
+    if row is None:
+        raise OfferNotFound(f"offer {offer_id} not found")
+    return dict(row)
+
+
+def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
+    """Contract acceptance (签约) and disbursement (放款) to the customer's wallet, in one unit of work.
+
+    The schedule starts today. The upfront fee is the disclosed fees less the instalment fees; it is
+    kept from the amount paid out: debit principal receivable, credit wallet and fee income."""
+    query = select(loan_offers).where(loan_offers.c.id == offer_id)
+    offer = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
+    if offer is None:
+        raise OfferNotFound(f"offer {offer_id} not found")
+    if offer["customer_id"] != customer_id:
+        raise Forbidden("this offer belongs to another customer")
+    if offer["status"] != "open":
+        raise OfferNotOpen(f"offer {offer_id} is {offer['status']}")
+    application = get_application(uow.connection, offer["application_id"])
+    product = get_product(uow.connection, application["product_code"])
+    start = clock.business_date()
+    disclosure = disclose(product, application["amount"], application["term"], start)
+    check_cap(disclosure)
+    check_borrower_limits(outstanding_of(uow.connection, customer_id), application["amount"],
+                          application["annual_income"])  # again: another loan may have come since
+    loan_id = new_id("ln_")
+    _insert_loan(uow, loan_id, customer_id, product, application["amount"], application["term"], start, offer_id)
+    _insert_schedule(uow, loan_id, disclosure, day_of(start))
+    _disburse(uow, loan_id, customer_id, application["amount"], upfront_fee(disclosure))
+    uow.execute(loan_offers.update().where(loan_offers.c.id == offer_id).values(status="accepted", loan_id=loan_id))
+    publish(uow, TOPIC, "lending.loan_disbursed", loan_id,
+            {"id": loan_id, "customer_id": customer_id, "principal": format_minor(application["amount"], 2)})
+    return get_loan(uow.connection, loan_id)
+
+
+def upfront_fee(disclosure: Disclosure) -> int:
+    return disclosure.total_fees - sum(i.fee for i in disclosure.schedule)
+
+
+def _insert_loan(uow: UnitOfWork, loan_id: str, customer_id: str, product: Product, amount: int, term: int,
+                 start: dt.date, offer_id: str | None) -> None:
+    uow.execute(loans.insert().values(
+        id=loan_id, customer_id=customer_id, product_code=product.code, offer_id=offer_id, principal=amount,
+        annual_rate=str(product.annual_rate), penalty_rate_e6=rate_e6(product.penalty_annual_rate),
+        method=str(product.method), term=term, grace_days=product.grace_days, start_day=day_of(start),
+        status="active", days_past_due=0, bucket="current", loan_class="normal",
+        penalty_accrued=0, written_off=0, recovered=0, created_at=clock.now_micros()))
+
+
+def instalment_rows(loan_id: str, schedule: Any, first_period_start: int) -> list[dict]:
+    rows, start = [], first_period_start
+    for i in schedule:
+        due = day_of(i.due_date)
+        rows.append({"loan_id": loan_id, "number": i.number, "period_start_day": start, "due_day": due,
+                     "principal": i.principal, "interest": i.interest, "fee": i.fee, "principal_paid": 0,
+                     "interest_paid": 0, "fee_paid": 0, "interest_accrued": 0, "fee_recognized": 0})
+        start = due
+    return rows
+
+
+def _insert_schedule(uow: UnitOfWork, loan_id: str, disclosure: Disclosure, start: int) -> None:
+    uow.execute(loan_instalments.insert(), instalment_rows(loan_id, disclosure.schedule, start))
+
+
+def _disburse(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int, fee: int) -> None:
+    accounts.open_accounts(uow, loan_id)
+    principal = accounts.account_id(loan_id, "principal")
+    reserve.fund_reserve(uow, f"dsb.{loan_id}.own_funds", amount - fee)  # the platform's own cash backs the credit
+    moves = [move(f"dsb.{loan_id}", principal, customer_wallet_id(customer_id), amount - fee, "loan_disbursement")]
+    if fee:
+        moves.append(move(f"dsb.{loan_id}.fee", principal, accounts.FEE_INCOME, fee, "loan_upfront_fee"))
+    post(uow, moves)
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def last_end_of_day(connection: Connection) -> str | None:
+    """The last business date end of day ran for (interest is accrued through it)."""
+    day = connection.execute(select(func.max(lending_eod_runs.c.business_day))).scalar_one()
+    return date_of(day).isoformat() if day else None
+
+
+def loan_row(connection: Connection, loan_id: str, *, lock: bool = False) -> dict:
+    query = select(loans).where(loans.c.id == loan_id)
+    if lock and connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).mappings().first()
+    if row is None:
+        raise LoanNotFound(f"loan {loan_id} not found")
+    return dict(row)
+
+
+def get_loan(connection: Connection, loan_id: str) -> dict:
+    row = loan_row(connection, loan_id)
+    balance = accounts.balances(connection, loan_id)
+    return {"id": row["id"], "customer_id": row["customer_id"], "product_code": row["product_code"],
+            "principal": format_minor(row["principal"], 2), "annual_rate": row["annual_rate"], "method": row["method"],
+            "term": row["term"], "start_date": date_of(row["start_day"]).isoformat(), "status": row["status"],
+            "days_past_due": row["days_past_due"], "bucket": row["bucket"], "loan_class": row["loan_class"],
+            "accrued_through": last_end_of_day(connection),
+            "outstanding_principal": format_minor(balance.principal, 2)}
+
+
+def list_loans(connection: Connection, customer_id: str | None = None) -> list[dict]:
+    query = select(loans.c.id).order_by(loans.c.created_at, loans.c.id)
+    if customer_id is not None:
+        query = query.where(loans.c.customer_id == customer_id)
+    return [get_loan(connection, i) for i in connection.execute(query.limit(500)).scalars()]
+
+
+def instalments(connection: Connection, loan_id: str) -> list[dict]:
+    rows = connection.execute(
+        select(loan_instalments).where(loan_instalments.c.loan_id == loan_id).order_by(loan_instalments.c.number)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def schedule_of(connection: Connection, loan_id: str) -> list[dict]:
+    loan_row(connection, loan_id)
+    return [{"number": r["number"], "due_date": date_of(r["due_day"]).isoformat(),
+             "principal": format_minor(r["principal"], 2), "interest": format_minor(r["interest"], 2),
+             "fee": format_minor(r["fee"], 2), "principal_paid": format_minor(r["principal_paid"], 2),
+             "interest_paid": format_minor(r["interest_paid"], 2), "fee_paid": format_minor(r["fee_paid"], 2)}
+            for r in instalments(connection, loan_id)]
+
