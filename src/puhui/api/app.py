@@ -27,9 +27,10 @@ from puhui.ledger.service import expire_pending
 from puhui.payments import api as payments_api
 from puhui.payments import notifications, operations_api, reviews, risk_hook
 from puhui.lending import api as lending_api
+from puhui.lending import lines_api, partners_api
 from puhui.risk import api as risk_api
 from puhui.supplychain import api as supplychain_api
-from puhui.wealth import advice_api
+from puhui.wealth import advice_api, funds_api
 from puhui.wealth import api as wealth_api
 from puhui.settings import Settings
 
@@ -72,7 +73,8 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     app.include_router(payments_api.router)
     app.include_router(operations_api.router)
     app.include_router(risk_api.router)
-    for router in (lending_api.router, supplychain_api.router, wealth_api.router, advice_api.router):
+    for router in (lending_api.router, lines_api.router, partners_api.router, supplychain_api.router,
+                   wealth_api.router, advice_api.router, funds_api.router):
         app.include_router(router)
 
     @app.get("/health", tags=["operations"])

@@ -16,6 +16,9 @@ import puhui.lending.tables  # noqa: F401,E402
 import puhui.supplychain.tables  # noqa: F401,E402
 import puhui.wealth.tables  # noqa: F401,E402
 import puhui.wealth.suitability_tables  # noqa: F401,E402
+import puhui.lending.lines_tables  # noqa: F401,E402
+import puhui.lending.partners_tables  # noqa: F401,E402
+import puhui.wealth.funds_tables  # noqa: F401,E402
 
 config = context.config
 
