@@ -71,3 +71,8 @@ def add_product(file: Path = PRODUCT_FILE, db: str | None = DB) -> None:
         _fail(error)
         return
     typer.echo(json.dumps(product, ensure_ascii=False))
+
+
+from puhui.lending.partners_cli import partner_file  # noqa: E402 - registered after the app exists
+
+app.command("partner-file")(partner_file)

@@ -31,7 +31,7 @@ from puhui import clock
 from puhui.db import UnitOfWork, transaction
 from puhui.events.outbox import publish
 from puhui.ledger import bulk
-from puhui.lending import accounts
+from puhui.lending import accounts, partners
 from puhui.lending.delinquency import BUCKETS as BUCKET_LIMITS
 from puhui.lending.delinquency import CLASS_LIMITS, PROVISION_RATES
 from puhui.lending.schedule import DAY_COUNT
@@ -200,7 +200,7 @@ def run_in(uow: UnitOfWork, date: dt.date) -> EodResult:
     bulk.stage_select(uow, PENALTIES, p)
     uow.execute(text(ADD_PENALTIES), p)
     posted = bulk.post(uow, TOPIC, key, "lending.eod_posted")
-    bulk.stage_rows(uow, _write_offs(uow))
+    bulk.stage_rows(uow, _write_offs(uow, d))
     posted += bulk.post(uow, TOPIC, key, "lending.eod_posted")
     bulk.stage_select(uow, PROVISIONS, p)
     uow.execute(text(UPDATE_PROVISIONS), p)
@@ -213,8 +213,9 @@ def run_in(uow: UnitOfWork, date: dt.date) -> EodResult:
     return EodResult(date, True, loans_count, posted)
 
 
-def _write_offs(uow: UnitOfWork) -> list[tuple[str, str, str, int, str]]:
-    """The write-off postings of loans past the threshold (read before the loans are marked)."""
+def _write_offs(uow: UnitOfWork, d: int) -> list[tuple[str, str, str, int, str]]:
+    """The write-off postings of loans past the threshold (read before the loans are marked);
+    a funding partner's share of the principal is written down on its account (`partners`)."""
     rows = uow.execute(text(WRITE_OFFS)).mappings().all()
     if not rows:
         return []
@@ -235,4 +236,5 @@ def _write_offs(uow: UnitOfWork) -> list[tuple[str, str, str, int, str]]:
             if r[part]:
                 moves.append((f"wo.{loan}.{part}", accounts.WRITE_OFF_EXPENSE, accounts.account_id(loan, part),
                                int(r[part]), "write_off"))
+    partners.write_off(uow, [r["id"] for r in rows], d)  # posted apart: partner accounts carry flags bulk refuses
     return moves

@@ -27,7 +27,7 @@ from puhui.errors import Conflict, InvalidInput
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger.models import Transfer
-from puhui.lending import accounts
+from puhui.lending import accounts, partners
 from puhui.lending.allocation import Allocation, Owed, allocate
 from puhui.lending.errors import RepaymentExceedsOwed
 from puhui.lending.products import RepaymentMethod
@@ -169,6 +169,7 @@ def repay(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int | None, k
     _spread(due_rows, "principal", paid.principal)
     repayment_id = new_id("lr_")
     moves = recognized + _repayment_moves(repayment_id, loan_id, customer_id, paid, prepay, early_fee)
+    moves += partners.repayment_moves(uow, loan_id, repayment_id, paid.principal + prepay, paid.interest, day)
     closing = kind == "early_full" or (not ahead and all(_settled(r) for r in rows) and paid.penalty == owed.penalty)
     if kind == "early_full":
         for r in ahead:

@@ -315,7 +315,7 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
     loan_id = new_id("ln_")
     _insert_loan(uow, loan_id, customer_id, product, application["amount"], application["term"], start, offer_id)
     _insert_schedule(uow, loan_id, disclosure, day_of(start))
-    _disburse(uow, loan_id, customer_id, application["amount"], upfront_fee(disclosure))
+    _disburse(uow, loan_id, customer_id, application["amount"], upfront_fee(disclosure), product)
     uow.execute(loan_offers.update().where(loan_offers.c.id == offer_id).values(status="accepted", loan_id=loan_id))
     publish(uow, TOPIC, "lending.loan_disbursed", loan_id,
             {"id": loan_id, "customer_id": customer_id, "principal": format_minor(application["amount"], 2)})
@@ -351,10 +351,17 @@ def _insert_schedule(uow: UnitOfWork, loan_id: str, disclosure: Disclosure, star
     uow.execute(loan_instalments.insert(), instalment_rows(loan_id, disclosure.schedule, start))
 
 
-def _disburse(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int, fee: int) -> None:
+def _disburse(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int, fee: int,
+              product: Product | None = None) -> None:
     accounts.open_accounts(uow, loan_id)
     principal = accounts.account_id(loan_id, "principal")
-    reserve.fund_reserve(uow, f"dsb.{loan_id}.own_funds", amount - fee)  # the platform's own cash backs the credit
+    own = amount - fee
+    if product is not None and product.platform_share < 1:  # joint lending / facilitation: the partner's cash
+        from puhui.lending import partners
+
+        own -= partners.fund_loan(uow, loan_id, product, amount, today())
+    if own > 0:
+        reserve.fund_reserve(uow, f"dsb.{loan_id}.own_funds", own)  # the platform's own cash backs the credit
     moves = [move(f"dsb.{loan_id}", principal, customer_wallet_id(customer_id), amount - fee, "loan_disbursement")]
     if fee:
         moves.append(move(f"dsb.{loan_id}.fee", principal, accounts.FEE_INCOME, fee, "loan_upfront_fee"))
