@@ -11,6 +11,7 @@ import typer
 app = typer.Typer(no_args_is_help=True, help="Money-market fund wallet: end of day, manager figures.")
 
 FILE = typer.Argument(..., exists=True, dir_okay=False, help="CSV with fund_code,date,income_per_10k")
+NAV_FILE = typer.Argument(..., exists=True, dir_okay=False, help="CSV with date,fund_code,nav")
 DB = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
 
 
@@ -57,3 +58,35 @@ def load_yields(path: Path = FILE, db: str = DB) -> None:
     except PuhuiError as error:
         _fail(error)
     typer.echo(json.dumps({"loaded": count}))
+
+
+@app.command("load-navs")
+def load_navs(path: Path = NAV_FILE, db: str = DB) -> None:
+    """Load a NAV file for the distributed funds: every row checked, all rows or none."""
+    from puhui.db import transaction
+    from puhui.errors import PuhuiError
+    from puhui.wealth.nav_files import load_navs as load
+
+    try:
+        result = transaction(_engine(db), lambda uow: load(uow, path.read_text(encoding="utf-8")))
+    except PuhuiError as error:
+        _fail(error)
+    typer.echo(json.dumps(result))
+
+
+@app.command("funds-eod")
+def funds_eod(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
+              db: str = DB) -> None:
+    """Confirm distributed-fund orders whose NAV is known and pay redemptions due (idempotent per date)."""
+    from puhui.errors import PuhuiError
+    from puhui.wealth.fund_orders import funds_eod as run
+
+    try:
+        day = dt.date.fromisoformat(date)
+    except ValueError:
+        raise typer.BadParameter("--date is YYYY-MM-DD") from None
+    try:
+        summary = run(_engine(db), day)
+    except PuhuiError as error:
+        _fail(error)
+    typer.echo(json.dumps(summary, ensure_ascii=False))

@@ -1,0 +1,47 @@
+"""`puhui wealth load-navs` and `puhui wealth funds-eod` through the real CLI, on SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from puhui.cli import app
+from puhui.db import create_engine_from_url, transaction
+from puhui.db.migrate import upgrade
+from puhui.wealth import fund_orders as fo
+
+from .test_fund_orders import SCHEDULE, TIERS
+
+
+def test_nav_file_and_funds_end_of_day_through_the_cli(clock) -> None:  # type: ignore[no-untyped-def]
+    directory = tempfile.mkdtemp(prefix="puhui-funds-cli-")
+    try:
+        url = f"sqlite:///{os.path.join(directory, 'f.db')}"
+        engine = create_engine_from_url(url)
+        upgrade(engine)
+        transaction(engine, lambda uow: fo.create_product(uow, "EQ1", "普惠成长", 3, TIERS, SCHEDULE, 2))
+        runner = CliRunner()
+        bad = Path(directory, "bad.csv")
+        bad.write_text("date,fund_code,nav\n2026-01-05,EQ1,1.0100\n2026-01-06,EQ1,-1.0000\n", encoding="utf-8")
+        refused = runner.invoke(app, ["wealth", "load-navs", str(bad), "--db", url])
+        assert refused.exit_code == 2 and "invalid_nav_file" in refused.output and "line 3" in refused.output
+        good = Path(directory, "good.csv")
+        good.write_text("date,fund_code,nav\n2026-01-05,EQ1,1.0100\n", encoding="utf-8")
+        loaded = runner.invoke(app, ["wealth", "load-navs", str(good), "--db", url])
+        assert loaded.exit_code == 0, loaded.output
+        assert json.loads(loaded.output) == {"recorded": 1, "unchanged": 0}
+        first = runner.invoke(app, ["wealth", "funds-eod", "--date", "2026-01-05", "--db", url])
+        assert first.exit_code == 0 and json.loads(first.output)["already_done"] is False, first.output
+        second = runner.invoke(app, ["wealth", "funds-eod", "--date", "2026-01-05", "--db", url])
+        assert json.loads(second.output)["already_done"] is True
+        future = runner.invoke(app, ["wealth", "funds-eod", "--date", "2026-01-06", "--db", url])
+        assert future.exit_code == 2 and "invalid_business_date" in future.output
+        assert runner.invoke(app, ["audit", "--db", url]).exit_code == 0
+        engine.dispose()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
