@@ -6,6 +6,8 @@ suitability, and the robo-advisor's target portfolio.
 - `GET  /suitability/{customer_id}`  level, validity, wallet class, what may be bought (the customer or staff)
 - `POST /advice`                     the customer's target weights over the platform's funds; computes,
                                      stores nothing (the funds come from `advisor.fund_universe`)
+- `POST /advice/invest`              buy the target portfolio with money from the wallet (fund orders)
+- `POST /advice/rebalance`           sell what drifted over the target, buy what is under it
 """
 
 from __future__ import annotations
@@ -77,3 +79,59 @@ async def advice(engine: EngineDep, principal: Customer, body: AdviceIn | None =
         return advisor.target_portfolio(universe, level).as_json()
 
     return await run_in_threadpool(compute)
+
+
+class InvestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "10000.00"')]
+    client_id: Key | None = None
+
+
+class RebalanceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    threshold: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    client_id: Key | None = None
+
+
+def _target(engine: Engine, customer_id: str) -> advisor.TargetPortfolio:
+    with reading(engine) as connection:
+        level = suitability.require_level(connection, customer_id)
+        universe = advisor.fund_universe(connection)
+    return advisor.target_portfolio(universe, level)
+
+
+def _client_id(request: Request, given: str | None) -> str:
+    import uuid
+
+    return given or request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+
+
+@router.post("/advice/invest", status_code=201, summary="Buy the target portfolio with money from the wallet")
+async def invest(body: InvestIn, request: Request, engine: EngineDep, principal: Customer):
+    from puhui.money import parse_minor
+    from puhui.wealth import advice_orders
+
+    amount, client_id = parse_minor(body.amount, 2), _client_id(request, body.client_id)
+    target = await run_in_threadpool(_target, engine, principal.id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        orders = advice_orders.invest(uow, principal.id, amount, target, client_id)
+        from puhui.wealth.fund_orders import order_json
+
+        return Outcome(201, {"target": target.as_json(), "orders": [order_json(o) for o in orders]})
+
+    return await run_mutation(request, engine, principal, "wealth.advice_invest", principal.id, work)
+
+
+@router.post("/advice/rebalance", summary="Rebalance the holdings back to the target when they drifted")
+async def rebalance(body: RebalanceIn, request: Request, engine: EngineDep, principal: Customer):
+    from puhui.wealth import advice_orders
+
+    client_id = _client_id(request, body.client_id)
+    target = await run_in_threadpool(_target, engine, principal.id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, {"target": target.as_json(),
+                             **advice_orders.rebalance(uow, principal.id, target, body.threshold, client_id)})
+
+    return await run_mutation(request, engine, principal, "wealth.advice_rebalance", principal.id, work)
