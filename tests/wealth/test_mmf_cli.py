@@ -33,10 +33,11 @@ def test_eod_and_figures_file_through_the_cli(clock) -> None:  # type: ignore[no
         assert json.loads(loaded.output) == {"loaded": 1}
         first = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-05", "--db", url])
         assert first.exit_code == 0, first.output
-        [run] = json.loads(first.output)
+        [run] = json.loads(first.output)["money_market"]
+        assert "funds" in json.loads(first.output)  # the distributed funds' batch runs with it
         assert run["income_per_10k"] == "0.5123" and run["already_done"] is False  # the loaded figure is used
         second = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-05", "--db", url])
-        assert json.loads(second.output)[0]["already_done"] is True
+        assert json.loads(second.output)["money_market"][0]["already_done"] is True
         future = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-06", "--db", url])
         assert future.exit_code == 2 and "invalid_business_date" in future.output
         audit = runner.invoke(app, ["audit", "--db", url])

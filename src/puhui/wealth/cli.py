@@ -30,9 +30,11 @@ def _fail(error: Exception) -> None:
 @app.command()
 def eod(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"), db: str = DB,
         seed: int = typer.Option(2026, "--seed", help="seed of the simulated fund manager")) -> None:
-    """Record the manager's figures, confirm subscriptions, distribute income, settle redemptions."""
+    """The day's batch: the money-market funds (the manager's figures, confirmations, income, T+1
+    redemptions) and the distributed funds (confirmations at the day's NAV, redemption cash due)."""
     from puhui.errors import PuhuiError
     from puhui.wealth.eod import run_eod
+    from puhui.wealth.fund_orders import funds_eod
     from puhui.wealth.manager import SimulatedManager
 
     try:
@@ -40,10 +42,11 @@ def eod(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (
     except ValueError:
         raise typer.BadParameter("--date is YYYY-MM-DD") from None
     try:
-        runs = run_eod(_engine(db), day, SimulatedManager(seed=seed))
+        engine = _engine(db)
+        runs = {"money_market": run_eod(engine, day, SimulatedManager(seed=seed)), "funds": funds_eod(engine, day)}
     except PuhuiError as error:
         _fail(error)
-    typer.echo(json.dumps(runs, ensure_ascii=False))
+    typer.echo(json.dumps(runs, ensure_ascii=False, default=str))
 
 
 @app.command("load-yields")
