@@ -85,3 +85,25 @@ def test_split_adds_up_and_refuses_nothing_to_invest():
 
     with pytest.raises(advice_orders.InvalidInput):
         advice_orders.split(0, {"A": 1.0})
+
+
+def test_backtest_command_reports_metrics_and_writes_charts(engine, clock, db_url, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from puhui.cli import app
+
+    w = Funds(engine, clock)
+    clock.set(at("2026-03-09", "10:00"))
+    for code, risk in zip(CODES, (2, 3, 4)):
+        w.product(code, risk=risk)
+    nav_history(w, "2025-09-01", "2026-03-06")
+    done = CliRunner().invoke(app, ["wealth", "backtest", "--level", "C3", "--out", str(tmp_path), "--db", db_url])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.output)
+    assert set(report["metrics"]) == {"total_return", "annual_return", "annual_volatility", "max_drawdown", "sharpe"}
+    assert "EQ0003" not in report["target"]["weights"]  # R4 is above C3
+    assert all(p.endswith(".png") and (tmp_path / p.split("/")[-1]).exists() for p in report["charts"])
+    bad = CliRunner().invoke(app, ["wealth", "backtest", "--level", "C9", "--db", db_url])
+    assert bad.exit_code == 2

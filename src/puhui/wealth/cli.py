@@ -93,3 +93,37 @@ def funds_eod(date: str = typer.Option(..., "--date", help="business date YYYY-M
     except PuhuiError as error:
         _fail(error)
     typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@app.command()
+def backtest(level: str = typer.Option(..., "--level", help="the customer level C1..C5"),
+             out: Path = typer.Option(Path("backtest"), "--out", help="directory for the charts"),
+             threshold: float = typer.Option(0.05, "--threshold", help="rebalance past this drift"),
+             amount: str = typer.Option("100000.00", "--amount", help="initial investment (CNY)"),
+             db: str = DB) -> None:
+    """Backtest the robo-advisor's target for LEVEL over the platform funds' NAV history, with
+    rebalancing; prints return, volatility, max drawdown and Sharpe, writes the charts."""
+    from puhui.db import reading
+    from puhui.errors import PuhuiError
+    from puhui.money import parse_minor
+    from puhui.wealth import advisor
+    from puhui.wealth import fund_orders  # noqa: F401 - registers the platform funds as the advisor's universe
+    from puhui.wealth.backtest import run_backtest, write_charts
+    from puhui.wealth.suitability import CustomerLevel
+
+    try:
+        chosen = CustomerLevel[level.upper()]
+    except KeyError:
+        raise typer.BadParameter("--level is one of C1, C2, C3, C4, C5") from None
+    try:
+        with reading(_engine(db)) as connection:
+            universe = advisor.fund_universe(connection)
+        target = advisor.target_portfolio(universe, chosen)
+        result = run_backtest(universe.navs[list(target.weights)].dropna(), target.weights,
+                              initial=parse_minor(amount, 2), threshold=threshold)
+    except PuhuiError as error:
+        _fail(error)
+    files = write_charts(result, out)
+    typer.echo(json.dumps({"target": target.as_json(), "metrics": result.metrics.as_json(), "fees": result.fees,
+                           "rebalances": [str(d) for d in result.rebalances], "charts": [str(f) for f in files]},
+                          ensure_ascii=False, default=str))
