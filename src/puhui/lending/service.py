@@ -312,14 +312,22 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
     check_cap(disclosure)
     check_borrower_limits(outstanding_of(uow.connection, customer_id), application["amount"],
                           application["annual_income"])  # again: another loan may have come since
-    loan_id = new_id("ln_")
-    _insert_loan(uow, loan_id, customer_id, product, application["amount"], application["term"], start, offer_id)
-    _insert_schedule(uow, loan_id, disclosure, day_of(start))
-    _disburse(uow, loan_id, customer_id, application["amount"], upfront_fee(disclosure), product)
+    loan_id = book_loan(uow, customer_id, product, application["amount"], application["term"], disclosure, start,
+                        upfront_fee(disclosure), offer_id)
     uow.execute(loan_offers.update().where(loan_offers.c.id == offer_id).values(status="accepted", loan_id=loan_id))
     publish(uow, TOPIC, "lending.loan_disbursed", loan_id,
             {"id": loan_id, "customer_id": customer_id, "principal": format_minor(application["amount"], 2)})
     return get_loan(uow.connection, loan_id)
+
+
+def book_loan(uow: UnitOfWork, customer_id: str, product: Product, amount: int, term: int, disclosure: Disclosure,
+              start: dt.date, fee: int, offer_id: str | None = None) -> str:
+    """Create a loan from its disclosed schedule and disburse it (accepted offers, credit-line draws)."""
+    loan_id = new_id("ln_")
+    _insert_loan(uow, loan_id, customer_id, product, amount, term, start, offer_id)
+    _insert_schedule(uow, loan_id, disclosure, day_of(start))
+    _disburse(uow, loan_id, customer_id, amount, fee, product)
+    return loan_id
 
 
 def upfront_fee(disclosure: Disclosure) -> int:
