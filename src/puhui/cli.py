@@ -11,13 +11,16 @@ from rich.table import Table
 
 from puhui.bench.payments import command as bench_payments
 from puhui.bench.lending import command as bench_lending
+from puhui.bench.monitor import command as bench_monitor
 from puhui.bench.risk import command as bench_risk
 from puhui.bench.wealth import command as bench_wealth
 from puhui.identity.cli import app as identity_app
 from puhui.identity.merchants_cli import app as merchants_app
 from puhui.lending.cli import app as lending_app
 from puhui.payments import cli as payments_cli
+from puhui.regtech.cli import app as regtech_app
 from puhui.risk.cli import app as risk_app
+from puhui.sim.cli import app as sim_app
 from puhui.risk.features_cli import app as profiles_app
 from puhui.supplychain.cli import app as supplychain_app
 from puhui.wealth.cli import app as wealth_app
@@ -34,6 +37,8 @@ app.add_typer(risk_app, name="risk")
 app.add_typer(lending_app, name="lending")
 app.add_typer(supplychain_app, name="supplychain")
 app.add_typer(wealth_app, name="wealth")
+app.add_typer(regtech_app, name="regtech")
+app.add_typer(sim_app, name="sim")
 risk_app.add_typer(profiles_app, name="profiles", help="Customer profiles (用户画像): batch and incremental.")
 app.command("settle")(payments_cli.settle)
 app.command("reconcile")(payments_cli.reconcile)
@@ -136,6 +141,7 @@ bench_app.command("payments")(bench_payments)
 bench_app.command("risk")(bench_risk)
 bench_app.command("lending")(bench_lending)
 bench_app.command("wealth")(bench_wealth)
+bench_app.command("monitor")(bench_monitor)
 
 
 @app.command()

@@ -19,6 +19,9 @@ import puhui.wealth.suitability_tables  # noqa: F401,E402
 import puhui.lending.lines_tables  # noqa: F401,E402
 import puhui.lending.partners_tables  # noqa: F401,E402
 import puhui.wealth.funds_tables  # noqa: F401,E402
+import puhui.regtech.tables  # noqa: F401,E402
+import puhui.regtech.reports_tables  # noqa: F401,E402
+import puhui.sim.tables  # noqa: F401,E402
 
 config = context.config
 
