@@ -328,7 +328,7 @@ def run(
 
         url = database_url
         if url is None:
-            url = _fresh_database(backend, cleanup)
+            url = fresh_database(backend, cleanup)
         else:
             url = normalize_url(url)
             if is_postgres(url) != (backend == "postgresql"):
@@ -479,7 +479,13 @@ def _median(values: list[float]) -> float:
 
 def _progress(quiet: bool):  # type: ignore[no-untyped-def]
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     return Progress(
         TextColumn("{task.description}"),
@@ -492,16 +498,22 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
     )
 
 
-def _fresh_database(backend: str, cleanup: ExitStack) -> str:
+def fresh_database(backend: str, cleanup: ExitStack, name: str = "puhui_bench") -> str:
+    """A new empty database for a benchmark, removed by `cleanup`: a SQLite file in a temporary
+    directory, or a database on an embedded PostgreSQL server started for the run."""
     if backend == "sqlite":
         directory = tempfile.mkdtemp(prefix="puhui-bench-")
         cleanup.callback(shutil.rmtree, directory, True)
         return f"sqlite:///{os.path.join(directory, 'bench.db')}"
-    from puhui.db.embedded import create_database, start_embedded_postgres, stop_embedded_postgres
+    from puhui.db.embedded import (
+        create_database,
+        start_embedded_postgres,
+        stop_embedded_postgres,
+    )
 
     server, admin_uri = start_embedded_postgres()
     cleanup.callback(stop_embedded_postgres, server)
-    return create_database(admin_uri, "puhui_bench")
+    return create_database(admin_uri, name)
 
 
 def _split(items: list, parts: int) -> list[list]:

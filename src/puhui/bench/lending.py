@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import tempfile
 import time
 from contextlib import ExitStack
 from typing import Any
@@ -29,6 +26,7 @@ import typer
 from sqlalchemy import Engine, text
 
 from puhui import clock
+from puhui.bench.ledger import fresh_database
 from puhui.db import create_engine_from_url, reading, transaction
 from puhui.db.engine import is_postgres
 from puhui.db.migrate import upgrade
@@ -42,21 +40,6 @@ PRODUCT = {
 }
 FUNDER = "platform.equity.CNY"
 
-
-def _fresh_database(backend: str, cleanup: ExitStack) -> str:
-    if backend == "sqlite":
-        directory = tempfile.mkdtemp(prefix="puhui-bench-lending-")
-        cleanup.callback(shutil.rmtree, directory, True)
-        return f"sqlite:///{os.path.join(directory, 'bench.db')}"
-    from puhui.db.embedded import (
-        create_database,
-        start_embedded_postgres,
-        stop_embedded_postgres,
-    )
-
-    server, admin_uri = start_embedded_postgres()
-    cleanup.callback(stop_embedded_postgres, server)
-    return create_database(admin_uri, "puhui_bench_lending")
 
 
 def _bulk(connection: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -136,7 +119,7 @@ def run(*, loans: int = 100_000, backend: str = "sqlite", database_url: str | No
         raise ValueError("loans must be at least 1")
     bench_date = clock.business_date()
     with ExitStack() as cleanup:
-        url = database_url or _fresh_database(backend, cleanup)
+        url = database_url or fresh_database(backend, cleanup, "puhui_bench_lending")
         engine = create_engine_from_url(url)
         cleanup.callback(engine.dispose)
         upgrade(engine)

@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
-import shutil
 import socket
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
+
+from puhui.bench.ledger import fresh_database
 
 LEDGER = "CNY"
 RESERVE = "platform.reserve_bank.CNY"
@@ -77,21 +76,6 @@ def _percentile(sorted_ms: list[float], q: float) -> float:
     index = min(len(sorted_ms) - 1, max(0, round(q * (len(sorted_ms) - 1))))
     return sorted_ms[index]
 
-
-def _fresh_database(backend: str, cleanup: ExitStack) -> str:
-    if backend == "sqlite":
-        directory = tempfile.mkdtemp(prefix="puhui-bench-payments-")
-        cleanup.callback(shutil.rmtree, directory, True)
-        return f"sqlite:///{os.path.join(directory, 'bench.db')}"
-    from puhui.db.embedded import (
-        create_database,
-        start_embedded_postgres,
-        stop_embedded_postgres,
-    )
-
-    server, admin_uri = start_embedded_postgres()
-    cleanup.callback(stop_embedded_postgres, server)
-    return create_database(admin_uri, "puhui_bench_payments")
 
 
 def _check(answer: Any, *expected: int) -> dict:
@@ -221,7 +205,7 @@ def run(*, backend: str = "sqlite", database_url: str | None = None, clients: in
     if kind not in ("dynamic", "static"):
         raise ValueError("kind must be dynamic or static")
     with ExitStack() as cleanup:
-        url = database_url or _fresh_database(backend, cleanup)
+        url = database_url or fresh_database(backend, cleanup, "puhui_bench_payments")
         engine = create_engine_from_url(url)
         cleanup.callback(engine.dispose)
         upgrade(engine)

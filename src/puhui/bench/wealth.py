@@ -85,13 +85,13 @@ def _baseline(engine) -> float:  # type: ignore[no-untyped-def]
 def run(backend: str = "sqlite", holders: int = 1_000_000, database_url: str | None = None,
         audit: bool | None = None) -> dict:
     """Measure one day's distribution to `holders` holders on `backend` (a fresh database)."""
-    from puhui.bench.ledger import _fresh_database
+    from puhui.bench.ledger import fresh_database
     from puhui.ledger.audit import audit as run_audit
 
     previous = clock.install(clock.ManualClock(dt.datetime(2026, 1, 5, 14, 0, tzinfo=dt.UTC)))
     try:
         with ExitStack() as cleanup:
-            url = database_url or _fresh_database(backend, cleanup)
+            url = database_url or fresh_database(backend, cleanup, "puhui_bench_wealth")
             engine = create_engine_from_url(url)
             cleanup.callback(engine.dispose)
             upgrade(engine)

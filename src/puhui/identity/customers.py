@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -77,11 +77,14 @@ def register(uow: UnitOfWork, vault: Vault, data: Registration) -> str:
     """Open a customer (开户) with a wallet; one person, one customer; one phone, one customer."""
     id_index = vault.blind_index(data.id_number, field=INDEX_ID_NUMBER)
     phone_index = vault.blind_index(data.phone, field=INDEX_PHONE)
-    if uow.execute(select(customers.c.id).where(customers.c.id_number_index.in_(
-            vault.blind_indexes(data.id_number, field=INDEX_ID_NUMBER)))).first():
+    ids = vault.blind_indexes(data.id_number, field=INDEX_ID_NUMBER)
+    phones = vault.blind_indexes(data.phone, field=INDEX_PHONE)
+    # one statement, one snapshot: a racing sign-up of the same person is always "already registered"
+    taken = uow.execute(select(customers.c.id_number_index).where(
+        or_(customers.c.id_number_index.in_(ids), customers.c.phone_index.in_(phones)))).scalars().all()
+    if any(index in ids for index in taken):
         raise AlreadyRegistered()
-    if uow.execute(select(customers.c.id).where(customers.c.phone_index.in_(
-            vault.blind_indexes(data.phone, field=INDEX_PHONE)))).first():
+    if taken:
         raise PhoneTaken()
     customer_id = f"cus_{secrets.token_hex(8)}"
     ledger.create_account(

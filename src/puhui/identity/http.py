@@ -8,10 +8,11 @@ from typing import Any, Callable, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from puhui.db import UnitOfWork, reading, transaction
+from puhui.api.reads import read  # noqa: F401 - re-exported for the identity routers
+from puhui.db import UnitOfWork, transaction
 from puhui.identity.pii import vault_for
 from puhui.identity.vault import Vault
 
@@ -27,12 +28,6 @@ def request_id(request: Request) -> str | None:
     return request.headers.get("X-Request-Id")
 
 
-async def read(engine: Engine, work: Callable[[Connection], T]) -> T:
-    def run() -> T:
-        with reading(engine) as connection:
-            return work(connection)
-
-    return await run_in_threadpool(run)
 
 
 async def write(engine: Engine, work: Callable[[UnitOfWork], T]) -> T:

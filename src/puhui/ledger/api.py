@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Connection, Engine, select
-from starlette.concurrency import run_in_threadpool
 
 from puhui import clock
 from puhui.api.deps import Principal, get_engine, require_admin
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.problems import PROBLEM_BASE
-from puhui.db import UnitOfWork, reading
+from puhui.api.reads import read as _read
+from puhui.db import UnitOfWork
 from puhui.db.tables import account_codes, accounts
 from puhui.errors import InvalidInput, NotFound
 from puhui.ledger import service
@@ -294,10 +294,3 @@ def _problem_body(status: int, code: str, title: str, request: Request, detail: 
         body["results"] = results
     return body
 
-
-async def _read(engine: Engine, read):  # type: ignore[no-untyped-def]
-    def run() -> dict:
-        with reading(engine) as connection:
-            return read(connection)
-
-    return await run_in_threadpool(run)

@@ -14,11 +14,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import Principal, authenticate, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
-from puhui.db import UnitOfWork, reading
+from puhui.api.reads import read as _reader
+from puhui.db import UnitOfWork
 from puhui.errors import Forbidden, InvalidInput
 from puhui.lending import eod, repayments, service, statements
 from puhui.money import parse_minor
@@ -49,13 +49,6 @@ def _may_read(principal: Principal, owner: str) -> None:
     if not principal.is_staff and principal.id != owner:
         raise Forbidden("this belongs to another customer")
 
-
-def _reader(engine: Engine, work: Any) -> Any:
-    def run() -> Any:
-        with reading(engine) as connection:
-            return work(connection)
-
-    return run_in_threadpool(run)
 
 
 class ApplicationIn(BaseModel):

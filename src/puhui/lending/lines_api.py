@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import (
     Principal,
@@ -27,7 +26,8 @@ from puhui.api.deps import (
     require_roles,
 )
 from puhui.api.mutations import Outcome, run_mutation
-from puhui.db import UnitOfWork, reading
+from puhui.api.reads import read as _reader
+from puhui.db import UnitOfWork
 from puhui.errors import Forbidden, InvalidInput
 from puhui.lending import checkout, lines
 from puhui.money import parse_minor
@@ -54,13 +54,6 @@ def _amount(value: str) -> int:
         raise InvalidInput("amount must be greater than zero")
     return units
 
-
-def _reader(engine: Engine, work: Any) -> Any:
-    def run() -> Any:
-        with reading(engine) as connection:
-            return work(connection)
-
-    return run_in_threadpool(run)
 
 
 class LineIn(BaseModel):

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import Principal, authenticate, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
-from puhui.db import UnitOfWork, reading
+from puhui.api.reads import read as _read
+from puhui.db import UnitOfWork
 from puhui.errors import InvalidInput
 from puhui.lending import partners
 from puhui.money import parse_minor
@@ -44,13 +44,6 @@ class PayoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
 
-
-def _read(engine: Engine, work: Any) -> Any:
-    def run() -> Any:
-        with reading(engine) as connection:
-            return work(connection)
-
-    return run_in_threadpool(run)
 
 
 def _rate(value: str) -> Decimal:

@@ -13,11 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import Principal, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
-from puhui.db import UnitOfWork, reading
+from puhui.api.reads import read as _read
+from puhui.db import UnitOfWork
 from puhui.errors import InvalidInput
 from puhui.money import parse_minor
 from puhui.supplychain import errors, models, service
@@ -55,13 +55,6 @@ class PayableIn(BaseModel):
     maturity_date: dt.date
     invoice_ref: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=IdPattern)]
 
-
-def _read(engine: Engine, fn):  # type: ignore[no-untyped-def]
-    def run():  # type: ignore[no-untyped-def]
-        with reading(engine) as connection:
-            return fn(connection)
-
-    return run_in_threadpool(run)
 
 
 @router.post("/core-enterprises", status_code=201, summary="Register a core enterprise or change its limit and rate")

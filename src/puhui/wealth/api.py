@@ -12,12 +12,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine, select
-from starlette.concurrency import run_in_threadpool
 
 from puhui import clock
-from puhui.api.deps import Principal, authenticate, get_engine, get_settings, require_roles
+from puhui.api.deps import (
+    Principal,
+    authenticate,
+    get_engine,
+    get_settings,
+    require_roles,
+)
 from puhui.api.mutations import Outcome, run_mutation
-from puhui.db import UnitOfWork, reading
+from puhui.api.reads import read as _read
+from puhui.db import UnitOfWork
 from puhui.errors import InvalidInput
 from puhui.money import format_minor, parse_minor
 from puhui.payments.api import client_id_of
@@ -91,13 +97,6 @@ class EodIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     date: StrictStr = Field(description="business date YYYY-MM-DD")
 
-
-def _read(engine: Engine, fn):  # type: ignore[no-untyped-def]
-    def run():  # type: ignore[no-untyped-def]
-        with reading(engine) as connection:
-            return fn(connection)
-
-    return run_in_threadpool(run)
 
 
 @router.get("/funds", summary="The money-market funds on the platform")

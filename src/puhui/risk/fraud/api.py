@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import Principal, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
-from puhui.db import UnitOfWork, reading
+from puhui.api.reads import read as _read
+from puhui.db import UnitOfWork
 from puhui.risk.fraud import store
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
@@ -39,13 +39,6 @@ class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
-
-def _read(engine: Engine, work):  # type: ignore[no-untyped-def]
-    def run():  # type: ignore[no-untyped-def]
-        with reading(engine) as connection:
-            return work(connection)
-
-    return run_in_threadpool(run)
 
 
 @router.get("/rules", summary="The current version of every fraud rule")
