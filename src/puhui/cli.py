@@ -18,6 +18,7 @@ from puhui.identity.cli import app as identity_app
 from puhui.identity.merchants_cli import app as merchants_app
 from puhui.lending.cli import app as lending_app
 from puhui.payments import cli as payments_cli
+from puhui.regtech import reports_cli as regtech_reports
 from puhui.regtech.cli import app as regtech_app
 from puhui.risk.cli import app as risk_app
 from puhui.sim.cli import app as sim_app
@@ -38,6 +39,8 @@ app.add_typer(lending_app, name="lending")
 app.add_typer(supplychain_app, name="supplychain")
 app.add_typer(wealth_app, name="wealth")
 app.add_typer(regtech_app, name="regtech")
+regtech_app.add_typer(regtech_reports.report, name="report")
+regtech_app.command("dashboard")(regtech_reports.dashboard)
 app.add_typer(sim_app, name="sim")
 risk_app.add_typer(profiles_app, name="profiles", help="Customer profiles (用户画像): batch and incremental.")
 app.command("settle")(payments_cli.settle)

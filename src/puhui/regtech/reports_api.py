@@ -1,7 +1,104 @@
-"""Placeholder router; filled in by its owner."""
+"""Regulatory reports and supervision dashboard data over HTTP under /v1/regtech.
+
+Risk officers and admins generate and submit reports; the regulator and staff read them, their files
+and the dashboard. Generation and submission run through `run_mutation` (idempotent, audited).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from puhui.api.deps import Principal, get_engine, require_roles
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.db import UnitOfWork, reading
+from puhui.errors import InvalidInput
+from puhui.regtech import dashboard as board
+from puhui.regtech import reports
 
 router = APIRouter(prefix="/v1/regtech", tags=["regtech"])
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+Generator = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]
+Reader = Annotated[Principal, Depends(require_roles("regulator", "risk_officer", "operator", "admin"))]
+ReportId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+DateStr = Annotated[StrictStr, Field(min_length=10, max_length=10, description="China business date, YYYY-MM-DD")]
+
+
+class LargeValueIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: DateStr
+
+
+def date_of(value: str, what: str = "date") -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{what} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+@router.post("/reports/large-value", status_code=201, summary="Generate the large-value transaction report of a date")
+async def large_value(body: LargeValueIn, request: Request, engine: EngineDep, principal: Generator):
+    day = date_of(body.date)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, reports.generate(uow, day, principal.id))
+
+    return await run_mutation(request, engine, principal, "regtech.report_large_value", day.isoformat(), work)
+
+
+@router.get("/reports", summary="Reports, newest date first, with deadlines and status")
+async def list_reports(engine: EngineDep, principal: Reader) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            return {"reports": reports.listing(connection)}
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/reports/{report_id}", summary="A report's metadata")
+async def read_report(report_id: ReportId, engine: EngineDep, principal: Reader) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            return reports.get(connection, report_id)
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/reports/{report_id}/file", summary="A report's file (CSV, schema in puhui.regtech.reports)",
+            response_class=PlainTextResponse)
+async def report_file(report_id: ReportId, engine: EngineDep, principal: Reader) -> PlainTextResponse:
+    def read() -> str:
+        with reading(engine) as connection:
+            return reports.content_of(connection, report_id)
+
+    content = await run_in_threadpool(read)
+    return PlainTextResponse(content, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{report_id}.csv"'})
+
+
+@router.post("/reports/{report_id}/submit", summary="Mark a report submitted to the regulator")
+async def submit_report(report_id: ReportId, request: Request, engine: EngineDep, principal: Generator):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, reports.submit(uow, report_id, principal.id))
+
+    return await run_mutation(request, engine, principal, "regtech.report_submit", report_id, work)
+
+
+@router.get("/dashboard", summary="Supervision dashboard data over a range of China business dates")
+async def dashboard(engine: EngineDep, principal: Reader,
+                    first: Annotated[str, Query(alias="from", min_length=10, max_length=10)],
+                    last: Annotated[str, Query(alias="to", min_length=10, max_length=10)]) -> dict:
+    start, end = date_of(first, "from"), date_of(last, "to")
+
+    def read() -> dict:
+        with reading(engine) as connection:
+            return board.dashboard(connection, start, end)
+
+    return await run_in_threadpool(read)

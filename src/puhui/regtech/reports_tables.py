@@ -1,5 +1,40 @@
-"""Tables of this part, on the platform's one `metadata`."""
+"""Regulatory report tables, on the platform's one `metadata`: one row per report (报告) with its
+file, its deadline (报送期限) and its status. Times are UTC microseconds, dates China dates."""
 
 from __future__ import annotations
 
-from puhui.db.tables import metadata  # noqa: F401
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from puhui.db.tables import ID_LENGTH, metadata
+
+regulatory_reports = Table(
+    "regulatory_reports",
+    metadata,
+    Column("id", String(ID_LENGTH), nullable=False),
+    Column("kind", String(16), nullable=False),  # large_value (大额交易报告)
+    Column("business_date", String(10), nullable=False),  # the China date the report covers
+    Column("deadline", String(10), nullable=False),  # 5 working days after business_date
+    Column("status", String(10), nullable=False),  # generated | submitted
+    Column("lines", Integer, nullable=False),
+    Column("content", Text, nullable=False),  # the file (CSV, schema in puhui.regtech.reports)
+    Column("sha256", String(64), nullable=False),
+    Column("created_by", String(ID_LENGTH), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("submitted_by", String(ID_LENGTH), nullable=True),
+    Column("submitted_at", BigInteger, nullable=True),
+    PrimaryKeyConstraint("id", name="pk_regulatory_reports"),
+    UniqueConstraint("kind", "business_date", name="uq_regulatory_reports_kind_date"),
+    Index("ix_regulatory_reports_status", "status", "deadline"),
+)
+
+REPORT_TABLES = (regulatory_reports,)

@@ -1,0 +1,171 @@
+"""Supervision dashboard data (监管数据看板) for the regulator: the platform's figures over a range
+of China business dates, each risk indicator with its early-warning threshold (预警阈值) and a flag.
+
+- flows by business form over [from, to]: payments, lending disbursements (放款) and repayments
+  (还款), wealth subscriptions (申购) and redemptions (赎回; money-market fund and distributed
+  funds), supply-chain financing (融资, by receivable face);
+- reserve coverage (备付金覆盖率) = reserve ÷ wallet balances, now; warn below 1;
+- overdue rates (逾期率) by outstanding principal of active loans, now: M1+ (any days past due) and
+  M3+ (over 90 days, the lending bucket "M3+");
+- concentration (集中度): the top-10 borrowers' share of outstanding principal, now, and the top-10
+  merchants' share of payment volume over the range;
+- fast-redemption liquidity (T+0 快速赎回流动性): the peak day's T+0 redemptions in the range ÷ the
+  money-market funds' portfolio balance (the cash that pays them), now.
+
+Ratios are decimal strings rounded to 6 places; money is CNY decimal strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from puhui.db.tables import accounts
+from puhui.errors import InvalidInput
+from puhui.identity.tables import merchants
+from puhui.lending.tables import loan_instalments, loan_repayments, loans
+from puhui.money import format_minor
+from puhui.payments.reserve import reserve_coverage
+from puhui.payments.tables import payments
+from puhui.regtech.reports import day_bounds
+from puhui.supplychain.tables import sc_receivables
+from puhui.wealth.funds_tables import fund_orders
+from puhui.wealth.tables import mmf_orders
+
+MAX_RANGE_DAYS = 366
+TOP_N = 10
+# name -> (comparison, threshold): the flag is raised when `value <op> threshold`.
+THRESHOLDS: dict[str, tuple[str, Decimal]] = {
+    "reserve_coverage": ("<", Decimal(1)),
+    "overdue_m1_plus": (">", Decimal("0.05")),
+    "overdue_m3_plus": (">", Decimal("0.02")),
+    "top10_borrowers_share": (">", Decimal("0.5")),
+    "top10_merchants_share": (">", Decimal("0.5")),
+    "fast_redemption_liquidity": (">", Decimal("0.2")),
+}
+
+
+class InvalidRange(InvalidInput):
+    code = "dashboard_invalid_range"
+
+
+def ratio(part: int, whole: int) -> Decimal | None:
+    if whole == 0:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+
+
+def indicator(name: str, value: Decimal | None, **figures: object) -> dict:
+    """A figure with its threshold and whether it breaches it (no value, no breach)."""
+    op, limit = THRESHOLDS[name]
+    breach = value is not None and (value < limit if op == "<" else value > limit)
+    return {"value": None if value is None else str(value), "warn_if": f"{op} {limit}", "breach": breach, **figures}
+
+
+def _money(fen: int) -> str:
+    return format_minor(int(fen), 2)
+
+
+def _flow(connection: Connection, amount, *where) -> dict:  # type: ignore[no-untyped-def]
+    count, total = connection.execute(select(func.count(), func.coalesce(func.sum(amount), 0)).where(*where)).one()
+    return {"count": int(count), "amount": _money(total)}
+
+
+def flows(connection: Connection, start: int, end: int, first: dt.date, last: dt.date) -> dict:
+    days = (first.toordinal(), last.toordinal())
+    mmf_in = (mmf_orders.c.created_at >= start) & (mmf_orders.c.created_at < end)
+    fund_in = (fund_orders.c.created_at >= start) & (fund_orders.c.created_at < end)
+    return {
+        "payments": _flow(connection, payments.c.amount, payments.c.created_at >= start, payments.c.created_at < end),
+        "lending_disbursements": _flow(connection, loans.c.principal, loans.c.start_day.between(*days)),
+        "lending_repayments": _flow(connection, loan_repayments.c.amount, loan_repayments.c.business_day.between(*days)),
+        "mmf_subscriptions": _flow(connection, mmf_orders.c.amount, mmf_in, mmf_orders.c.kind == "subscribe"),
+        "mmf_redemptions": _flow(connection, mmf_orders.c.amount, mmf_in,
+                                 mmf_orders.c.kind.in_(("redeem", "fast_redeem"))),
+        "fund_purchases": _flow(connection, fund_orders.c.amount, fund_in, fund_orders.c.kind == "purchase"),
+        "fund_redemptions": _flow(connection, fund_orders.c.amount, fund_in, fund_orders.c.kind == "redeem"),
+        "supply_chain_financing": _flow(connection, sc_receivables.c.face, sc_receivables.c.financed_at >= start,
+                                        sc_receivables.c.financed_at < end),
+    }
+
+
+def outstanding_by_loan(connection: Connection) -> list[tuple[str, str, int]]:
+    """(customer, bucket, outstanding principal) of every active loan."""
+    paid = (select(loan_instalments.c.loan_id, func.sum(loan_instalments.c.principal_paid).label("paid"))
+            .group_by(loan_instalments.c.loan_id).subquery())
+    rows = connection.execute(select(loans.c.customer_id, loans.c.bucket, loans.c.principal,
+                                     func.coalesce(paid.c.paid, 0))
+                              .select_from(loans.outerjoin(paid, paid.c.loan_id == loans.c.id))
+                              .where(loans.c.status == "active"))
+    return [(customer, bucket, int(principal) - int(done)) for customer, bucket, principal, done in rows]
+
+
+def overdue_and_borrowers(connection: Connection) -> dict:
+    book = outstanding_by_loan(connection)
+    total = sum(o for _, _, o in book)
+    m1 = sum(o for _, bucket, o in book if bucket != "current")
+    m3 = sum(o for _, bucket, o in book if bucket == "M3+")
+    per_borrower: dict[str, int] = defaultdict(int)
+    for customer, _, o in book:
+        per_borrower[customer] += o
+    top = sorted(per_borrower.values(), reverse=True)[:TOP_N]
+    return {
+        "outstanding_principal": _money(total),
+        "overdue_m1_plus": indicator("overdue_m1_plus", ratio(m1, total), overdue_principal=_money(m1)),
+        "overdue_m3_plus": indicator("overdue_m3_plus", ratio(m3, total), overdue_principal=_money(m3)),
+        "top10_borrowers_share": indicator("top10_borrowers_share", ratio(sum(top), total),
+                                           borrowers=len(per_borrower), top_principal=_money(sum(top))),
+    }
+
+
+def merchant_concentration(connection: Connection, start: int, end: int) -> dict:
+    in_range = (payments.c.created_at >= start) & (payments.c.created_at < end)
+    total = connection.execute(select(func.coalesce(func.sum(payments.c.amount), 0)).where(in_range)).scalar_one()
+    per = connection.execute(select(func.sum(payments.c.amount).label("v"))
+                             .select_from(payments.join(merchants, merchants.c.id == payments.c.payee_id))
+                             .where(in_range).group_by(payments.c.payee_id)).scalars().all()
+    top = sum(sorted((int(v) for v in per), reverse=True)[:TOP_N])
+    return indicator("top10_merchants_share", ratio(top, int(total)), merchants=len(per), top_volume=_money(top))
+
+
+def fast_redemption(connection: Connection, first: dt.date, last: dt.date) -> dict:
+    rows = connection.execute(select(mmf_orders.c.trade_date, func.sum(mmf_orders.c.amount))
+                              .where(mmf_orders.c.kind == "fast_redeem",
+                                     mmf_orders.c.trade_date.between(first.isoformat(), last.isoformat()))
+                              .group_by(mmf_orders.c.trade_date)).all()
+    peak_day, peak = max(((d, int(v)) for d, v in rows), key=lambda r: (r[1], r[0]), default=(None, 0))
+    cash = connection.execute(select(func.coalesce(func.sum(accounts.c.debits_posted - accounts.c.credits_posted), 0))
+                              .where(accounts.c.code == "fund_portfolio", accounts.c.ledger == "CNY")).scalar_one()
+    value = ratio(peak, int(cash)) if peak else Decimal(0)
+    return indicator("fast_redemption_liquidity", value, peak_day=peak_day, peak_t0_redemptions=_money(peak),
+                     fund_cash=_money(cash), t0_redemptions=_money(sum(int(v) for _, v in rows)))
+
+
+def reserve(connection: Connection) -> dict:
+    c = reserve_coverage(connection)
+    return indicator("reserve_coverage", ratio(c.reserve, c.owed), reserve=_money(c.reserve), wallets=_money(c.owed))
+
+
+def dashboard(connection: Connection, first: dt.date, last: dt.date) -> dict:
+    """The dashboard over the China business dates [first, last]."""
+    if last < first:
+        raise InvalidRange(f"the range ends ({last}) before it starts ({first})")
+    if (last - first).days >= MAX_RANGE_DAYS:
+        raise InvalidRange(f"a range covers at most {MAX_RANGE_DAYS} days")
+    start, end = day_bounds(first)[0], day_bounds(last)[1]
+    lending = overdue_and_borrowers(connection)
+    indicators = {
+        "reserve_coverage": reserve(connection),
+        "overdue_m1_plus": lending.pop("overdue_m1_plus"),
+        "overdue_m3_plus": lending.pop("overdue_m3_plus"),
+        "top10_borrowers_share": lending.pop("top10_borrowers_share"),
+        "top10_merchants_share": merchant_concentration(connection, start, end),
+        "fast_redemption_liquidity": fast_redemption(connection, first, last),
+    }
+    return {"from": first.isoformat(), "to": last.isoformat(), "flows": flows(connection, start, end, first, last),
+            "outstanding_principal": lending["outstanding_principal"], "indicators": indicators,
+            "warnings": sorted(name for name, figure in indicators.items() if figure["breach"])}

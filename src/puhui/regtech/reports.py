@@ -1,0 +1,252 @@
+"""The daily large-value transaction report (大额交易报告), PBOC Order 2016 No. 3.
+
+A report covers one China business date. Every party to a transaction that day (the payer's side
+"out", the payee's side "in") whose single transaction or daily cumulation (当日累计) in one
+direction reaches the threshold for its kind is reported, one line per transaction of that
+cumulation:
+
+- natural person (自然人, a platform customer), transfer: 500,000 CNY;
+- non-natural person (非自然人, a merchant), transfer: 2,000,000 CNY;
+- cash (现金), any party: 50,000 CNY — the platform handles no cash, so no source yields it today.
+
+Sources: payments (P2P and QR acquiring, the gross amount) and bank-channel orders that posted
+(top-up "in", withdrawal "out", the counterparty being the customer's bound card).
+
+The file is CSV (UTF-8, header row, "\\n" line ends), columns in `SCHEMA` order, lines sorted by
+party, direction, time and transaction id. The deadline (报送期限) is the 5th working day after the
+date, over the trading/working calendar of `puhui.wealth.calendar`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from puhui import clock
+from puhui.db import UnitOfWork
+from puhui.errors import Conflict, InvalidInput, NotFound
+from puhui.identity.tables import customers, merchants
+from puhui.money import format_minor
+from puhui.payments.tables import bank_orders, payments
+from puhui.regtech.reports_tables import regulatory_reports
+from puhui.wealth.calendar import add_trading_days
+
+KIND = "large_value"
+DEADLINE_WORKING_DAYS = 5
+# Thresholds in fen: (party type, channel) -> amount.
+THRESHOLDS = {
+    ("natural", "transfer"): 500_000_00,
+    ("non_natural", "transfer"): 2_000_000_00,
+    ("natural", "cash"): 50_000_00,
+    ("non_natural", "cash"): 50_000_00,
+}
+# The file's columns (documented schema, 字段说明).
+SCHEMA: tuple[tuple[str, str], ...] = (
+    ("report_id", "the report's id"),
+    ("business_date", "the China date covered, YYYY-MM-DD"),
+    ("party_id", "the reported customer or merchant (客户号)"),
+    ("party_type", "natural (自然人) | non_natural (非自然人)"),
+    ("direction", "out (付) | in (收), from the party's side"),
+    ("basis", "single (单笔) when this transaction alone reaches the threshold, else cumulated (当日累计)"),
+    ("channel", "transfer (转账) | cash (现金)"),
+    ("threshold", "the threshold applied, CNY decimal string"),
+    ("day_total", "the party's total that day in that direction and channel, CNY"),
+    ("transaction_id", "the payment or bank order id"),
+    ("source", "payment | bank_order"),
+    ("transaction_kind", "p2p | qr | top_up | withdrawal"),
+    ("counterparty_id", "the other side (customer, merchant, or bank_card:<card id>)"),
+    ("amount", "the transaction amount, CNY decimal string"),
+    ("currency", "CNY"),
+    ("occurred_at", "ISO 8601 time in China time (+08:00)"),
+)
+COLUMNS = tuple(name for name, _ in SCHEMA)
+
+
+class NoDataForDate(InvalidInput):
+    code = "report_no_data"
+
+
+class ReportExists(Conflict):
+    code = "report_exists"
+
+
+class ReportNotFound(NotFound):
+    code = "report_not_found"
+
+
+class ReportAlreadySubmitted(Conflict):
+    code = "report_already_submitted"
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One side of a transaction as seen from one party."""
+
+    party_id: str
+    direction: str
+    channel: str
+    transaction_id: str
+    source: str
+    kind: str
+    counterparty_id: str
+    amount: int
+    at: int
+
+
+def deadline(business_date: dt.date) -> dt.date:
+    """The 5th working day after the date (the date itself need not be a working day)."""
+    return add_trading_days(business_date, DEADLINE_WORKING_DAYS)
+
+
+def day_bounds(business_date: dt.date) -> tuple[int, int]:
+    start = dt.datetime.combine(business_date, dt.time(), tzinfo=clock.CHINA)
+    return clock.to_micros(start), clock.to_micros(start + dt.timedelta(days=1))
+
+
+def movements(connection: Connection, business_date: dt.date) -> list[Movement]:
+    """Both sides of every payment and every posted bank order of the date."""
+    start, end = day_bounds(business_date)
+    out: list[Movement] = []
+    rows = connection.execute(select(payments).where(payments.c.created_at >= start, payments.c.created_at < end))
+    for p in rows.mappings():
+        out.append(Movement(p["payer_id"], "out", "transfer", p["id"], "payment", p["kind"], p["payee_id"],
+                            p["amount"], p["created_at"]))
+        out.append(Movement(p["payee_id"], "in", "transfer", p["id"], "payment", p["kind"], p["payer_id"],
+                            p["amount"], p["created_at"]))
+    rows = connection.execute(select(bank_orders).where(bank_orders.c.status == "posted",
+                                                        bank_orders.c.created_at >= start, bank_orders.c.created_at < end))
+    for b in rows.mappings():
+        top_up = b["kind"] == "debit_card"
+        out.append(Movement(b["customer_id"], "in" if top_up else "out", "transfer", b["id"], "bank_order",
+                            "top_up" if top_up else "withdrawal", f"bank_card:{b['card_id']}", b["amount"],
+                            b["created_at"]))
+    return out
+
+
+def has_data(connection: Connection, business_date: dt.date) -> bool:
+    start, end = day_bounds(business_date)
+    for table in (payments, bank_orders):
+        found = connection.execute(select(table.c.id).where(table.c.created_at >= start, table.c.created_at < end)
+                                   .limit(1)).first()
+        if found is not None:
+            return True
+    return False
+
+
+def party_types(connection: Connection, ids: set[str]) -> dict[str, str]:
+    """natural for customers, non_natural for merchants; parties of neither kind are left out."""
+    found = {i: "natural" for i in connection.execute(select(customers.c.id).where(customers.c.id.in_(ids))).scalars()}
+    found.update({i: "non_natural" for i in
+                  connection.execute(select(merchants.c.id).where(merchants.c.id.in_(ids))).scalars()})
+    return found
+
+
+def select_lines(moves: list[Movement], types: dict[str, str]) -> list[tuple[Movement, str, int, int]]:
+    """(movement, basis, threshold, day total) for each reportable movement; pure."""
+    groups: dict[tuple[str, str, str], list[Movement]] = {}
+    for m in moves:
+        if m.party_id in types:
+            groups.setdefault((m.party_id, m.direction, m.channel), []).append(m)
+    lines = []
+    for (party, _, channel), group in sorted(groups.items()):
+        limit = THRESHOLDS[(types[party], channel)]
+        total = sum(m.amount for m in group)
+        if total < limit:
+            continue
+        for m in sorted(group, key=lambda m: (m.at, m.transaction_id)):
+            lines.append((m, "single" if m.amount >= limit else "cumulated", limit, total))
+    return lines
+
+
+def render(report_id: str, business_date: dt.date, lines, types: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for m, basis, limit, total in lines:
+        writer.writerow([report_id, business_date.isoformat(), m.party_id, types[m.party_id], m.direction, basis,
+                         m.channel, format_minor(limit, 2), format_minor(total, 2), m.transaction_id, m.source,
+                         m.kind, m.counterparty_id, format_minor(m.amount, 2), "CNY",
+                         clock.from_micros(m.at).astimezone(clock.CHINA).isoformat()])
+    return buffer.getvalue()
+
+
+def parse(content: str) -> list[dict]:
+    """The file's lines as dicts (raises InvalidInput when the header is not the schema)."""
+    reader = csv.DictReader(io.StringIO(content))
+    if tuple(reader.fieldnames or ()) != COLUMNS:
+        raise InvalidInput("the file's header is not the large-value report schema")
+    return list(reader)
+
+
+def report_id(business_date: dt.date) -> str:
+    return f"rpt_lv_{business_date:%Y%m%d}"
+
+
+def generate(uow: UnitOfWork, business_date: dt.date, by: str) -> dict:
+    """Build and store the date's report; refused for a date without transactions or one already reported."""
+    if business_date >= clock.business_date():
+        raise InvalidInput(f"{business_date} is not over yet: a report covers a past business date")
+    connection = uow.connection
+    if not has_data(connection, business_date):
+        raise NoDataForDate(f"the platform has no transactions on {business_date}")
+    rid = report_id(business_date)
+    if connection.execute(select(regulatory_reports.c.id).where(regulatory_reports.c.id == rid)).first():
+        raise ReportExists(f"the large-value report for {business_date} exists ({rid})")
+    moves = movements(connection, business_date)
+    types = party_types(connection, {m.party_id for m in moves})
+    lines = select_lines(moves, types)
+    content = render(rid, business_date, lines, types)
+    row = {"id": rid, "kind": KIND, "business_date": business_date.isoformat(),
+           "deadline": deadline(business_date).isoformat(), "status": "generated", "lines": len(lines),
+           "content": content, "sha256": hashlib.sha256(content.encode()).hexdigest(), "created_by": by,
+           "created_at": clock.now_micros(), "submitted_by": None, "submitted_at": None}
+    uow.execute(regulatory_reports.insert().values(**row))
+    return report_json(row)
+
+
+def submit(uow: UnitOfWork, rid: str, by: str) -> dict:
+    row = _row(uow.connection, rid)
+    if row["status"] == "submitted":
+        raise ReportAlreadySubmitted(f"report {rid} was submitted already")
+    values = {"status": "submitted", "submitted_by": by, "submitted_at": clock.now_micros()}
+    uow.execute(regulatory_reports.update().where(regulatory_reports.c.id == rid,
+                                                  regulatory_reports.c.status == "generated").values(**values))
+    return report_json({**row, **values})
+
+
+def _row(connection: Connection, rid: str) -> dict:
+    row = connection.execute(select(regulatory_reports).where(regulatory_reports.c.id == rid)).mappings().first()
+    if row is None:
+        raise ReportNotFound(f"no report {rid}")
+    return dict(row)
+
+
+def get(connection: Connection, rid: str) -> dict:
+    return report_json(_row(connection, rid))
+
+
+def content_of(connection: Connection, rid: str) -> str:
+    return _row(connection, rid)["content"]
+
+
+def listing(connection: Connection, limit: int = 100) -> list[dict]:
+    rows = connection.execute(select(regulatory_reports).order_by(regulatory_reports.c.business_date.desc(),
+                                                                  regulatory_reports.c.id).limit(limit)).mappings()
+    return [report_json(r) for r in rows]
+
+
+def report_json(row) -> dict:  # type: ignore[no-untyped-def]
+    """A report's metadata; `overdue` when still unsubmitted after its deadline (China business date)."""
+    overdue = row["status"] != "submitted" and clock.business_date().isoformat() > row["deadline"]
+    at = row["submitted_at"]
+    return {"id": row["id"], "kind": row["kind"], "business_date": row["business_date"], "deadline": row["deadline"],
+            "status": row["status"], "overdue": overdue, "lines": row["lines"], "sha256": row["sha256"],
+            "created_by": row["created_by"], "created_at": clock.from_micros(row["created_at"]).isoformat(),
+            "submitted_by": row["submitted_by"],
+            "submitted_at": clock.from_micros(at).isoformat() if at is not None else None}
