@@ -1,7 +1,110 @@
-"""Placeholder router; filled in by its owner."""
+"""The monitoring HTTP API under /v1/regtech: rules (compliance officers: risk_officer, admin),
+alerts and cases (read by staff and the regulator; cases opened and moved by risk_officer/admin).
+Rule bodies are validated by `puhui.regtech.rules` so a bad one gets the stable `rule_invalid`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from puhui.api.deps import Principal, get_engine, require_roles, require_staff
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.db import UnitOfWork, reading
+from puhui.regtech import alerts, cases, rules
 
 router = APIRouter(prefix="/v1/regtech", tags=["regtech"])
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+Staff = Annotated[Principal, Depends(require_staff)]
+Officer = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+RuleCode = Annotated[str, Path(min_length=2, max_length=48, pattern=r"^[a-z][a-z0-9_]+$")]
+
+
+class CaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    alert_ids: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=64)]],
+                         Field(min_length=1, max_length=500)]
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: Annotated[StrictStr, Field(min_length=1, max_length=24)]
+    assignee: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    note: Annotated[StrictStr, Field(max_length=2000)] | None = None
+
+
+async def _read(engine: Engine, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def read():  # type: ignore[no-untyped-def]
+        with reading(engine) as connection:
+            return fn(connection, *args, **kwargs)
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/rules", summary="The monitoring rules in force (defaults and stored versions)")
+async def list_rules(engine: EngineDep, principal: Staff) -> dict:
+    found = await _read(engine, rules.current_rules)
+    return {"rules": [rules.rule_json(r) for r in found]}
+
+
+@router.get("/rules/{code}", summary="A rule and its version history")
+async def get_rule(code: RuleCode, engine: EngineDep, principal: Staff) -> dict:
+    history = await _read(engine, rules.rule_history, code)
+    return {"rule": rules.rule_json(history[-1]), "history": [rules.rule_json(r) for r in history]}
+
+
+@router.put("/rules/{code}", status_code=201, summary="Store a new version of a rule (thresholds, enabled)")
+async def put_rule(code: RuleCode, body: Annotated[Any, Body()], request: Request, engine: EngineDep,
+                   principal: Officer):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, rules.rule_json(rules.save_rule(uow, code, body, principal.id)))
+
+    return await run_mutation(request, engine, principal, "regtech.rule_saved", code, work)
+
+
+@router.get("/alerts", summary="Alerts, newest evidence last")
+async def list_alerts(engine: EngineDep, principal: Staff,
+                      party: Annotated[str | None, Query(max_length=64)] = None,
+                      typology: Annotated[str | None, Query(max_length=24)] = None,
+                      case_id: Annotated[str | None, Query(max_length=64)] = None,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+    found = await _read(engine, alerts.list_alerts, party, typology, case_id, limit)
+    return {"alerts": found}
+
+
+@router.get("/alerts/{alert_id}", summary="One alert with its evidence")
+async def get_alert(alert_id: Ident, engine: EngineDep, principal: Staff) -> dict:
+    return await _read(engine, alerts.get_alert, alert_id)
+
+
+@router.post("/cases", status_code=201, summary="Open a case over alerts of one party")
+async def open_case(body: CaseIn, request: Request, engine: EngineDep, principal: Officer):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, cases.open_case(uow, body.alert_ids, principal.id))
+
+    return await run_mutation(request, engine, principal, "regtech.case_opened", None, work)
+
+
+@router.get("/cases", summary="Cases, optionally by status")
+async def list_cases(engine: EngineDep, principal: Staff,
+                     status: Annotated[str | None, Query(max_length=24)] = None,
+                     limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+    return {"cases": await _read(engine, cases.list_cases, status, limit)}
+
+
+@router.get("/cases/{case_id}", summary="A case with its alerts and history")
+async def get_case(case_id: Ident, engine: EngineDep, principal: Staff) -> dict:
+    return await _read(engine, cases.get_case, case_id)
+
+
+@router.post("/cases/{case_id}/transitions", summary="Move a case: assign, investigate, escalate, close or report")
+async def move_case(case_id: Ident, body: TransitionIn, request: Request, engine: EngineDep, principal: Officer):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, cases.transition(uow, case_id, body.to, principal.id, body.note, body.assignee))
+
+    return await run_mutation(request, engine, principal, f"regtech.case_{body.to}", case_id, work)

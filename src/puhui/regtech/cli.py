@@ -1,7 +1,52 @@
-"""Placeholder CLI; filled in by its owner."""
+"""`puhui regtech …`: the fund-flow monitor (资金监测)."""
 
 from __future__ import annotations
 
+import json
+import time
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="(filled in by its owner)")
+app = typer.Typer(no_args_is_help=True, help="RegTech: the real-time fund-flow monitor, its rules and alerts.")
+
+DB = typer.Option(None, "--db", help="database URL (default: the configured one)")
+
+
+def _engine(db: str | None):  # type: ignore[no-untyped-def]
+    from puhui.db.engine import create_engine_from_url
+
+    if db is None:
+        from puhui.settings import Settings
+
+        db = Settings().resolved_database_url()
+    return create_engine_from_url(db)
+
+
+@app.command()
+def monitor(once: bool = typer.Option(False, "--once", help="drain the outbox once and exit"),
+            batch: int = typer.Option(1000, "--batch", min=1, max=100_000, help="events per transaction"),
+            poll: float = typer.Option(0.5, "--poll", min=0.01, help="seconds between polls when idle"),
+            db: str | None = DB) -> None:
+    """Consume the outbox from the stored offset, evaluate every rule in force, write alerts."""
+    from puhui.regtech.monitor import Monitor
+
+    worker = Monitor(_engine(db), batch=batch)
+    if once:
+        events, alerts = worker.run()
+        typer.echo(json.dumps({"events": events, "alerts": alerts, "offset": worker.offset}))
+        return
+    while True:  # pragma: no cover - a long-running worker; --once is what tests drive
+        events, alerts = worker.run()
+        if alerts:
+            typer.echo(json.dumps({"events": events, "alerts": alerts, "offset": worker.offset}))
+        time.sleep(poll)
+
+
+@app.command()
+def rules(db: str | None = DB) -> None:
+    """Print the rules in force as JSON."""
+    from puhui.db import reading
+    from puhui.regtech.rules import current_rules, rule_json
+
+    with reading(_engine(db)) as connection:
+        typer.echo(json.dumps([rule_json(r) for r in current_rules(connection)], ensure_ascii=False, indent=2))

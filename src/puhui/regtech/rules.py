@@ -1,0 +1,212 @@
+"""Monitoring rules as data (监测规则): pydantic-validated, versioned, thresholds editable.
+
+Each rule is one typology with its own parameters; amounts are decimal strings of CNY in JSON and
+integer fen inside. A definition with an unknown field, a negative window or a bad amount is
+refused with the stable code `rule_invalid`. Defaults follow PBOC Order 2016 No. 3 (大额交易报告).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from puhui.errors import InvalidInput, NotFound
+
+DAY = 86_400
+Money = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+Window = Annotated[int, Field(ge=1, le=31 * DAY, description="seconds")]
+PartyKind = Literal["natural", "non_natural", "any"]
+Direction = Literal["in", "out", "any"]
+
+
+class RuleInvalid(InvalidInput):
+    code = "rule_invalid"
+    title = "Monitoring rule is not valid"
+
+
+class RuleNotFound(NotFound):
+    code = "rule_not_found"
+    title = "Monitoring rule not found"
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LargeValue(_Params):
+    """大额交易: single or cumulated over a China day per party and direction."""
+    typology: Literal["large_value"] = "large_value"
+    channel: Literal["cash", "transfer"]
+    party_kind: PartyKind = "any"
+    cross_border: bool | None = None
+    threshold: Money
+
+
+class Structuring(_Params):
+    """拆分交易: several payments each just under a threshold within a window."""
+    typology: Literal["structuring"] = "structuring"
+    threshold: Money
+    low_ratio: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.9")
+    min_count: Annotated[int, Field(ge=2, le=1000)] = 3
+    window_seconds: Window = DAY
+    direction: Direction = "out"
+
+
+class RapidInOut(_Params):
+    """快进快出: money in, then most of it out within hours."""
+    typology: Literal["rapid_in_out"] = "rapid_in_out"
+    min_in: Money
+    out_ratio: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.8")
+    window_seconds: Window = 4 * 3600
+
+
+class Fan(_Params):
+    """分散转入集中转出 / 集中转入分散转出: many distinct counterparties in (fan_in) or out (fan_out)."""
+    typology: Literal["fan_in", "fan_out"]
+    min_counterparties: Annotated[int, Field(ge=2, le=10_000)] = 10
+    window_seconds: Window = DAY
+    party_kind: PartyKind = "natural"
+
+
+class RoundAmount(_Params):
+    """整数金额: repeated round amounts within a window."""
+    typology: Literal["round_amount"] = "round_amount"
+    unit: Money = Decimal(10000)
+    min_amount: Money = Decimal(10000)
+    min_count: Annotated[int, Field(ge=1, le=1000)] = 3
+    window_seconds: Window = DAY
+
+
+class NightBurst(_Params):
+    """夜间集中交易: many outgoing payments between start_hour and end_hour China time."""
+    typology: Literal["night_burst"] = "night_burst"
+    start_hour: Annotated[int, Field(ge=0, le=23)] = 0
+    end_hour: Annotated[int, Field(ge=1, le=24)] = 5
+    min_count: Annotated[int, Field(ge=2, le=1000)] = 5
+    window_seconds: Window = 3 * 3600
+
+
+Params = Annotated[LargeValue | Structuring | RapidInOut | Fan | RoundAmount | NightBurst,
+                   Field(discriminator="typology")]
+
+
+class RuleIn(BaseModel):
+    """A rule definition as a compliance officer sends it."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    description: Annotated[str, Field(max_length=200)] = ""
+    params: Params
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")]
+    version: Annotated[int, Field(ge=1)] = 1
+    enabled: bool = True
+    description: str = ""
+    params: Params
+
+    @property
+    def typology(self) -> str:
+        return self.params.typology
+
+    @property
+    def window_seconds(self) -> int:
+        return getattr(self.params, "window_seconds", DAY + 3600)
+
+
+_rule_in = TypeAdapter(RuleIn)
+
+
+def parse_rule(code: str, body: object, version: int = 1) -> Rule:
+    """Validate a definition; any problem is `rule_invalid` with the first error's location."""
+    try:
+        given = _rule_in.validate_python(body)
+        return Rule(code=code, version=version, **given.model_dump())
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise RuleInvalid(f"{where}: {first['msg']}" if where else first["msg"]) from None
+
+
+def rule_json(rule: Rule) -> dict:
+    return json.loads(rule.model_dump_json())
+
+
+def _rule(code: str, description: str, params: dict) -> Rule:
+    return parse_rule(code, {"description": description, "params": params})
+
+
+DEFAULT_RULES: tuple[Rule, ...] = (
+    _rule("large_cash", "现金 ≥ 50,000 CNY, single or per day",
+          {"typology": "large_value", "channel": "cash", "threshold": "50000"}),
+    _rule("large_natural_domestic", "自然人境内转账 ≥ 500,000 CNY",
+          {"typology": "large_value", "channel": "transfer", "party_kind": "natural", "cross_border": False,
+           "threshold": "500000"}),
+    _rule("large_natural_cross_border", "自然人跨境转账 ≥ 200,000 CNY",
+          {"typology": "large_value", "channel": "transfer", "party_kind": "natural", "cross_border": True,
+           "threshold": "200000"}),
+    _rule("large_non_natural", "非自然人转账 ≥ 2,000,000 CNY",
+          {"typology": "large_value", "channel": "transfer", "party_kind": "non_natural", "threshold": "2000000"}),
+    _rule("structuring", "several payments each 90-100% of 50,000 CNY within a day",
+          {"typology": "structuring", "threshold": "50000"}),
+    _rule("rapid_in_out", "快进快出: ≥ 80% of ≥ 10,000 CNY received goes out within 4 hours",
+          {"typology": "rapid_in_out", "min_in": "10000"}),
+    _rule("fan_in", "≥ 10 distinct payers into one person within a day", {"typology": "fan_in"}),
+    _rule("fan_out", "≥ 10 distinct payees from one person within a day", {"typology": "fan_out"}),
+    _rule("round_amount", "≥ 3 round amounts (multiples of 10,000 CNY) within a day", {"typology": "round_amount"}),
+    _rule("night_burst", "≥ 5 outgoing payments between 00:00 and 05:00 China time within 3 hours",
+          {"typology": "night_burst"}),
+)
+
+
+# --- storage: one row per version; the defaults are version 1 until a row says otherwise ---
+
+def current_rules(connection) -> list[Rule]:  # type: ignore[no-untyped-def]
+    """The rules in force: each code's highest stored version, else its default."""
+    from sqlalchemy import select
+
+    from puhui.regtech.tables import monitor_rules
+
+    rows = connection.execute(select(monitor_rules).order_by(monitor_rules.c.code, monitor_rules.c.version))
+    stored = {r.code: _from_row(r) for r in rows}
+    merged = {r.code: r for r in DEFAULT_RULES} | stored
+    return [merged[c] for c in sorted(merged)]
+
+
+def rule_history(connection, code: str) -> list[Rule]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from puhui.regtech.tables import monitor_rules
+
+    rows = connection.execute(select(monitor_rules).where(monitor_rules.c.code == code)
+                              .order_by(monitor_rules.c.version)).all()
+    defaults = [r for r in DEFAULT_RULES if r.code == code]
+    history = defaults + [_from_row(r) for r in rows if not (defaults and r.version == 1)]
+    if not history:
+        raise RuleNotFound(f"rule {code!r} does not exist")
+    return history
+
+
+def save_rule(uow, code: str, body: object, actor: str) -> Rule:  # type: ignore[no-untyped-def]
+    """Store `body` as the next version of `code` (a new code starts at version 1 if no default)."""
+    from sqlalchemy import func, select
+
+    from puhui import clock
+    from puhui.regtech.tables import monitor_rules
+
+    parse_rule(code, body)
+    top = uow.execute(select(func.max(monitor_rules.c.version)).where(monitor_rules.c.code == code)).scalar()
+    base = 1 if any(r.code == code for r in DEFAULT_RULES) else 0
+    rule = parse_rule(code, body, version=max(int(top or 0), base) + 1)
+    uow.execute(monitor_rules.insert().values(code=code, version=rule.version, enabled=rule.enabled,
+                                              definition=rule.model_dump_json(), created_at=clock.now_micros(),
+                                              created_by=actor))
+    return rule
+
+
+def _from_row(row) -> Rule:  # type: ignore[no-untyped-def]
+    return Rule.model_validate_json(row.definition)

@@ -1,0 +1,109 @@
+"""Flows (资金流) read from outbox events, and the sliding windows of flows per party.
+
+An event becomes one leg per party it moves money for: a P2P transfer is an `out` leg for the
+payer and an `in` leg for the payee; a QR payment the same with the merchant as a non-natural
+person; a refund the reverse; a posted bank order a leg between the customer and the bank.
+Events may carry `channel: "cash"` and `cross_border: true` (other channels' events, simulator).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from puhui.events.outbox import Event
+from puhui.money import parse_minor
+
+BANK = "bank"
+
+
+@dataclass(frozen=True)
+class Flow:
+    position: int
+    leg: int
+    party: str
+    counterparty: str | None
+    direction: str  # in | out
+    amount: int  # fen
+    channel: str  # transfer | cash
+    party_kind: str  # natural | non_natural
+    cross_border: bool
+    at: int  # event commit time, UTC micros
+    ref: str
+
+    def as_row(self) -> dict:
+        return dict(self.__dict__)
+
+    def evidence(self) -> dict:
+        return {"ref": self.ref, "position": self.position, "direction": self.direction,
+                "counterparty": self.counterparty, "amount": self.amount, "at": self.at}
+
+
+def _legs(event: Event) -> list[tuple[str, str | None, str, str, str]]:
+    """(party, counterparty, direction, party kind, ref) for each leg, and the amount key."""
+    p = event.payload
+    if event.type == "p2p.completed":
+        return [(p["payer_id"], p["payee_id"], "out", "natural", p["id"]),
+                (p["payee_id"], p["payer_id"], "in", "natural", p["id"])]
+    if event.type == "payment.succeeded":
+        pay = p["payment"]
+        return [(pay["payer_id"], pay["payee_id"], "out", "natural", pay["id"]),
+                (pay["payee_id"], pay["payer_id"], "in", "non_natural", pay["id"])]
+    if event.type == "bank_order.posted" and event.key:
+        direction = "in" if p.get("kind") in ("debit_card", "top_up") else "out"  # top-up: card → wallet
+        return [(event.key, BANK, direction, "natural", p["order_id"])]
+    return []
+
+
+def _amount_of(event: Event) -> str | None:
+    p = event.payload
+    if event.type == "payment.succeeded":
+        return p["payment"]["amount"]
+    return p.get("amount")
+
+
+def flows_of(event: Event) -> list[Flow]:
+    legs = _legs(event)
+    amount = _amount_of(event)
+    if not legs or amount is None:
+        return []
+    fen = parse_minor(str(amount), 2)
+    channel = "cash" if event.payload.get("channel") == "cash" else "transfer"
+    cross = bool(event.payload.get("cross_border", False))
+    return [Flow(event.position, i, party, other, direction, fen, channel, kind, cross, event.created_at, ref)
+            for i, (party, other, direction, kind, ref) in enumerate(legs)]
+
+
+class Windows:
+    """Each party's flows in time order, kept back to `horizon` microseconds before the newest."""
+
+    def __init__(self, horizon: int) -> None:
+        self.horizon = horizon
+        self._by_party: dict[str, deque[Flow]] = defaultdict(deque)
+        self.newest = 0
+
+    def add(self, flow: Flow) -> None:
+        self._by_party[flow.party].append(flow)
+        self.newest = max(self.newest, flow.at)
+
+    def extend(self, flows: Iterable[Flow]) -> None:
+        for flow in flows:
+            self.add(flow)
+
+    def history(self, party: str) -> tuple[Flow, ...]:
+        """The party's flows within the horizon, oldest first (pruning older ones)."""
+        flows = self._by_party.get(party)
+        if not flows:
+            return ()
+        floor = self.newest - self.horizon
+        while flows and flows[0].at < floor:
+            flows.popleft()
+        return tuple(flows)
+
+    def recent(self, party: str, since: int) -> Iterator[Flow]:
+        """The party's flows at or after `since`, oldest first."""
+        return (f for f in self.history(party) if f.at >= since)
+
+    def cutoff(self) -> int:
+        return self.newest - self.horizon
