@@ -306,3 +306,4 @@ def fraud_checks_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     limits or refunds is not reviewed for velocity; tests of risk control install checks themselves."""
     monkeypatch.setenv("PUHUI_FRAUD_CHECKS", "false")
     monkeypatch.setenv("PUHUI_MERCHANT_NOTIFICATIONS", "false")  # tests deliver them explicitly
+    monkeypatch.setenv("PUHUI_MONITORING", "false")  # tests run the monitor themselves

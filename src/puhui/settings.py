@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     fraud_catch_up_seconds: float = Field(0.1, gt=0, le=60)
     # Signed notifications POSTed to the merchants' URLs, checked every `notify_interval_seconds`.
     merchant_notifications: bool = True
+    # The real-time monitor (实时资金监测) follows the outbox in the server every `monitor_interval_seconds`.
+    monitoring: bool = True
+    monitor_interval_seconds: float = Field(1.0, gt=0, le=3600)
     notify_interval_seconds: float = Field(1.0, gt=0, le=3600)
 
     def resolved_database_url(self) -> str:

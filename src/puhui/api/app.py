@@ -46,6 +46,8 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         tasks = [asyncio.create_task(_expire_holds(engine, settings.expiry_interval_seconds))] if run_expiry else []
         if settings.merchant_notifications:
             tasks.append(asyncio.create_task(_notify_merchants(app, engine, settings)))
+        if settings.monitoring:
+            tasks.append(asyncio.create_task(_monitor(engine, settings.monitor_interval_seconds)))
         if settings.fraud_checks:
             hook = await run_in_threadpool(_start_fraud_checks, engine)
             app.state.fraud_hook = hook
@@ -148,6 +150,21 @@ async def _notify_merchants(app: FastAPI, engine: Engine, settings: Settings) ->
         except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
             log.exception("notifying merchants failed")
         await asyncio.sleep(settings.notify_interval_seconds)
+
+
+async def _monitor(engine: Engine, interval: float) -> None:
+    """Run the RegTech monitor over the outbox continuously (alerts as payments commit)."""
+    from puhui.regtech.monitor import Monitor
+
+    worker = None
+    while True:
+        try:
+            worker = worker or await run_in_threadpool(Monitor, engine)
+            await run_in_threadpool(worker.run)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
+            log.exception("the monitor failed; it resumes from its stored offset")
+            worker = None
+        await asyncio.sleep(interval)
 
 
 async def _expire_holds(engine: Engine, interval: float) -> None:
