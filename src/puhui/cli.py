@@ -21,7 +21,7 @@ from puhui.payments import cli as payments_cli
 from puhui.regtech import reports_cli as regtech_reports
 from puhui.regtech.cli import app as regtech_app
 from puhui.risk.cli import app as risk_app
-from puhui.sim.cli import app as sim_app
+from puhui.sim.cli import simulate
 from puhui.risk.features_cli import app as profiles_app
 from puhui.supplychain.cli import app as supplychain_app
 from puhui.wealth.cli import app as wealth_app
@@ -41,7 +41,7 @@ app.add_typer(wealth_app, name="wealth")
 app.add_typer(regtech_app, name="regtech")
 regtech_app.add_typer(regtech_reports.report, name="report")
 regtech_app.command("dashboard")(regtech_reports.dashboard)
-app.add_typer(sim_app, name="sim")
+app.command("simulate", help="Simulate the market through the real services and write the HTML report.")(simulate)
 risk_app.add_typer(profiles_app, name="profiles", help="Customer profiles (用户画像): batch and incremental.")
 app.command("settle")(payments_cli.settle)
 app.command("reconcile")(payments_cli.reconcile)

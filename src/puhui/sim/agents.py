@@ -1,0 +1,303 @@
+"""The people of the simulated market (市场主体) and the platform facade they act through.
+
+`Platform` calls the real services, one unit of work per act; a refusal the business expects
+(insufficient funds, a limit, nothing due) is counted, rolled back, and the agent moves on.
+Agents only decide: what to do today, at what minute, for how much — from their own seeded RNG."""
+
+from __future__ import annotations
+
+import base64
+import enum
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Engine
+from stdnum.cn import ric, uscc
+
+from puhui.db import reading, transaction
+from puhui.errors import PuhuiError
+from puhui.identity import customers as customer_ops
+from puhui.identity import kyc, org
+from puhui.identity.models import VerificationChannel
+from puhui.identity.vault import Vault
+from puhui.lending import repayments
+from puhui.lending import service as lending
+from puhui.payments import service as payments
+from puhui.payments import wallets
+from puhui.payments.channel import OrderKind, OrderState
+from puhui.payments.models import QrKind, VerificationStrength
+from puhui.wealth import funds, mmf
+
+SIM_VAULT = Vault.from_config("k1:" + base64.urlsafe_b64encode(b"s" * 32).decode(),
+                              base64.urlsafe_b64encode(b"t" * 32).decode())
+OPERATOR = SimpleNamespace(id="simulator", role="admin")
+FUND = "PH0001"
+PRODUCT = {
+    "code": "sim-cash-6", "name": "模拟现金贷 6期", "min_amount": "1000.00", "max_amount": "50000.00", "min_term": 3,
+    "max_term": 12, "method": "equal_instalments", "annual_rate": "0.18",
+    "grace_days": 3, "penalty_annual_rate": "0.27", "early_repayment_fee_rate": "0.01",
+}
+SURNAMES = "王李张刘陈杨赵黄周吴"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "强", "洋", "艳", "杰"]
+
+
+class Kind(enum.StrEnum):
+    salary = "salary"  # 工薪族
+    student = "student"  # 学生
+    mule = "mule"  # 钱骡: an accomplice of a planted typology, quiet otherwise
+
+
+class Borrowing(enum.StrEnum):
+    on_time = "on_time"
+    late = "late"
+    default = "default"
+
+
+def id_number(n: int) -> str:
+    """A valid resident ID (GB 11643) unique per n, born 1970–1999."""
+    year = 1970 + n % 30
+    rest = n // 30
+    body = f"110105{year}{1 + rest % 12:02d}{1 + (rest // 12) % 28:02d}{(rest // 336) % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def credit_code(n: int) -> str:
+    """A valid unified social credit code (GB 32100) unique per n."""
+    digits = f"{10000000 + n:08d}"
+    org_code = digits + _org_check(digits)
+    body = "91310000" + org_code
+    return body + uscc.calc_check_digit(body)
+
+
+def _org_check(digits: str) -> str:
+    """GB 11714 organization code check character."""
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    c = 11 - sum(int(d) * w for d, w in zip(digits, weights)) % 11
+    return "X" if c == 10 else ("0" if c == 11 else str(c))
+
+
+@dataclass
+class Agent:
+    index: int
+    kind: Kind
+    rng: random.Random
+    customer_id: str = ""
+    payday: int = 0  # day of the month the income arrives
+    income: int = 0  # fen per month
+    pays_per_day: float = 0.0
+    saver: bool = False
+    borrowing: Borrowing | None = None
+    borrow_day: int = 0
+    loan_id: str | None = None
+    due_days: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Merchant:
+    index: int
+    merchant_id: str
+    qr_id: str
+
+
+def make_agent(index: int, kind: Kind, seed: int, days: int) -> Agent:
+    rng = random.Random(f"{seed}:agent:{index}")
+    agent = Agent(index, kind, rng)
+    if kind == Kind.mule:
+        return agent
+    agent.payday = rng.randrange(28)
+    if kind == Kind.salary:
+        agent.income = rng.randrange(4_000_00, 20_000_00, 100)
+        agent.pays_per_day = rng.uniform(0.5, 2.0)
+        agent.saver = rng.random() < 0.35
+    else:
+        agent.income = rng.randrange(800_00, 3_000_00, 100)
+        agent.pays_per_day = rng.uniform(0.3, 1.5)
+    if rng.random() < 0.15:
+        agent.borrowing = rng.choices(list(Borrowing), weights=(70, 20, 10))[0]
+        agent.borrow_day = rng.randrange(min(days, 5))
+    return agent
+
+
+class Platform:
+    """The services, one unit of work per act; counts what was done and what was refused."""
+
+    def __init__(self, engine: Engine, run_id: str) -> None:
+        self.engine, self.run_id = engine, run_id
+        self.n = 0
+        self.done: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
+        self.volume: Counter[str] = Counter()  # fen moved by successful acts, per kind
+        self._hash: str | None = None
+
+    def key(self) -> str:
+        self.n += 1
+        return f"{self.run_id}.{self.n}"
+
+    def attempt(self, what: str, work: Callable[[Any], Any], fen: int = 0) -> Any:
+        try:
+            result = transaction(self.engine, work)
+        except PuhuiError as refused:
+            self.refused[f"{what}:{type(refused).__name__}"] += 1
+            return None
+        self.done[what] += 1
+        self.volume[what] += fen
+        return result
+
+    # -- onboarding ----------------------------------------------------------------------------
+
+    def password_hash(self) -> str:
+        """Hashing is slow on purpose; simulated customers share one password."""
+        if self._hash is None:
+            self._hash = customer_ops.prepare_registration(
+                name="张伟", id_number=id_number(0), phone="13000000000", password="correct horse battery").password_hash
+        return self._hash
+
+    def register(self, agent: Agent, seq: int) -> str:
+        name = SURNAMES[agent.rng.randrange(10)] + GIVEN[agent.rng.randrange(10)]
+        data = customer_ops.Registration(  # the fields checked as `prepare_registration` does; one shared hash
+            name=customer_ops.normalize_name(name), id_number=customer_ops.normalize_id_number(id_number(seq)),
+            phone=customer_ops.normalize_phone(f"13{seq:09d}"), address=None, password_hash=self.password_hash())
+
+        def work(uow):  # type: ignore[no-untyped-def]
+            cid = customer_ops.register(uow, SIM_VAULT, data)
+            for channel in VerificationChannel:
+                kyc.record_verification(uow, cid, channel, f"SIM-{cid}-{channel}", True, OPERATOR)
+            kyc.upgrade_tier(uow, cid, OPERATOR, "simulated onboarding")
+            return cid
+
+        agent.customer_id = transaction(self.engine, work)
+        return agent.customer_id
+
+    def merchant(self, index: int, seq: int) -> Merchant:
+        data = org.prepare_merchant(name=f"模拟小店{seq}", credit_code=credit_code(seq),
+                                    settlement_account="6222020000000000059", settlement_holder="周丽",
+                                    settlement_bank="工商银行上海分行")
+
+        def work(uow):  # type: ignore[no-untyped-def]
+            mid, _ = org.create_merchant(uow, SIM_VAULT, data, OPERATOR)
+            return mid, payments.create_qr(uow, mid, QrKind.static, None, 0, None)["id"]
+
+        mid, qr = transaction(self.engine, work)
+        return Merchant(index, mid, qr)
+
+    # -- money ---------------------------------------------------------------------------------
+
+    def top_up(self, cid: str, fen: int) -> str | None:
+        key = self.key()
+
+        def work(uow):  # type: ignore[no-untyped-def]
+            row = wallets.open_order(uow, cid, "card-1", OrderKind.debit_card, fen, key)
+            wallets.finish(uow, row["id"], OrderState.succeeded, fen, OrderKind.debit_card)
+            return row["id"]
+
+        return self.attempt("top_up", work, fen)
+
+    def p2p(self, payer: str, payee: str, fen: int) -> str | None:
+        key = self.key()
+        row = self.attempt("p2p", lambda uow: payments.pay_p2p(uow, payer, payee, fen, key)[0], fen)
+        return row["id"] if row else None
+
+    def qr_pay(self, payer: str, merchant: Merchant, fen: int) -> str | None:
+        key = self.key()
+        row = self.attempt("qr", lambda uow: payments.pay_qr(uow, payer, merchant.qr_id, fen,
+                                                               VerificationStrength.two_factors, key, 60, "sim")[0], fen)
+        return row["id"] if row else None
+
+    def subscribe(self, cid: str, fen: int) -> None:
+        key = self.key()
+        self.attempt("mmf_subscribe", lambda uow: mmf.subscribe(uow, cid, FUND, fen, key), fen)
+
+    def redeem_part(self, cid: str, share: float, fast: bool) -> None:
+        with reading(self.engine) as connection:
+            units = funds.units_held(connection, FUND, cid)
+        if units > 0 and int(units * share) > 0:
+            key = self.key()
+            part = int(units * share)  # units at a NAV of 1.00: fen
+            self.attempt("mmf_redeem", lambda uow: mmf.redeem(uow, cid, FUND, part, key, fast), part)
+
+    # -- credit --------------------------------------------------------------------------------
+
+    def ensure_product(self) -> None:
+        with reading(self.engine) as connection:
+            known = {p["code"] for p in lending.list_products(connection)}
+        if PRODUCT["code"] not in known:
+            transaction(self.engine, lambda uow: lending.create_product(uow, PRODUCT))
+
+    def borrow(self, agent: Agent, fen: int, term: int) -> None:
+        cid = agent.customer_id
+
+        def work(uow):  # type: ignore[no-untyped-def]
+            application = lending.apply(uow, cid, PRODUCT["code"], fen, term)
+            if application["decision"] != "approved":
+                return None
+            offer = lending.make_offer(uow, application["id"], cid)
+            loan = lending.accept(uow, offer["id"], cid)
+            return loan["id"], [r["due_day"] for r in lending.instalments(uow.connection, loan["id"])]
+
+        taken = self.attempt("loan", work, fen)
+        if taken:
+            agent.loan_id, agent.due_days = taken
+
+    def repay(self, agent: Agent) -> None:
+        assert agent.loan_id is not None
+        loan_id, cid = agent.loan_id, agent.customer_id
+        self.attempt("repayment", lambda uow: repayments.repay(uow, loan_id, cid, None))
+
+
+Act = tuple[int, Callable[[], Any]]  # (minute of the China day, the act)
+
+
+def daily_acts(agent: Agent, day: int, month_day: int, lending_day: int, platform: Platform,
+               customers: list[Agent], merchants: list[Merchant]) -> list[Act]:
+    """What an ordinary agent does today, each act at a minute of the day."""
+    if agent.kind == Kind.mule:
+        return []
+    rng, cid, acts = agent.rng, agent.customer_id, []
+    if day == 0 or month_day == agent.payday:
+        acts.append((rng.randrange(420, 600), lambda fen=agent.income: platform.top_up(cid, fen)))
+        if agent.saver:
+            acts.append((rng.randrange(600, 1200), lambda fen=agent.income * 3 // 10: platform.subscribe(cid, fen)))
+    for _ in range(_poisson(rng, agent.pays_per_day)):
+        m = merchants[rng.randrange(len(merchants))]
+        fen = max(100, int(rng.lognormvariate(4.0, 0.9) * 100))
+        acts.append((rng.randrange(420, 1380), lambda m=m, fen=fen: platform.qr_pay(cid, m, fen)))
+    if rng.random() < 0.08 and len(customers) > 1:
+        other = customers[rng.randrange(len(customers))]
+        if other is not agent:
+            fen = rng.randrange(20_00, 2_000_00, 100)
+            acts.append((rng.randrange(480, 1380), lambda o=other, fen=fen: platform.p2p(cid, o.customer_id, fen)))
+    if agent.saver and rng.random() < 0.03:
+        fast = rng.random() < 0.5
+        acts.append((rng.randrange(540, 900), lambda: platform.redeem_part(cid, 0.5, fast)))
+    acts.extend(_credit_acts(agent, day, lending_day, platform))
+    return acts
+
+
+def _credit_acts(agent: Agent, day: int, lending_day: int, platform: Platform) -> list[Act]:
+    rng = agent.rng
+    if agent.borrowing is None:
+        return []
+    if day == agent.borrow_day and agent.loan_id is None:
+        fen = rng.randrange(3_000_00, 20_000_00, 100_00)
+        return [(rng.randrange(540, 1200), lambda: platform.borrow(agent, fen, 6))]
+    if agent.loan_id is None or agent.borrowing == Borrowing.default:
+        return []
+    delay = 0 if agent.borrowing == Borrowing.on_time else 15
+    if any(lending_day == due + delay for due in agent.due_days):
+        return [(rng.randrange(480, 1200), lambda: platform.repay(agent))]
+    return []
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """Knuth's draw; small means only."""
+    import math
+
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k

@@ -1,0 +1,204 @@
+"""The run (模拟运行): a seeded population on a moving ManualClock, day by day, each day closed by the
+end-of-day batches of lending and wealth and the reserve check; labels stored at the end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, func, select
+
+from puhui import clock as clock_module
+from puhui.db import reading, transaction
+from puhui.db.tables import accounts
+from puhui.errors import InvalidInput
+from puhui.ledger.audit import audit
+from puhui.lending import eod as lending_eod
+from puhui.lending.service import day_of
+from puhui.lending.tables import loans
+from puhui.payments import reserve
+from puhui.sim.agents import Agent, Kind, Merchant, Platform, daily_acts, make_agent
+from puhui.sim.tables import sim_labels, sim_runs
+from puhui.sim.typologies import Label, Plan, Typology, acts_today, plan_for
+from puhui.wealth import eod as wealth_eod
+from puhui.wealth.manager import SimulatedManager
+
+CHINA = clock_module.CHINA
+MIN_CUSTOMERS = 40
+CAPITAL = 10_000_000_000_00  # the platform's own money, so it can lend
+MULE_FUNDS = 100_000_00
+
+
+@dataclass(frozen=True)
+class Config:
+    customers: int
+    days: int
+    seed: int
+    start: dt.date = dt.date(2026, 3, 2)
+
+    def check(self) -> None:
+        if self.customers < MIN_CUSTOMERS:
+            raise InvalidInput(f"a simulation needs at least {MIN_CUSTOMERS} customers")
+        if not 1 <= self.days <= 366:
+            raise InvalidInput("days must be between 1 and 366")
+
+
+@dataclass
+class DayStats:
+    date: dt.date
+    volume: dict[str, int]  # fen per kind of act, this day
+    balances: dict[str, int]  # fen per account code, end of day
+    yield_7d: str | None  # the fund's seven-day annualized yield (七日年化)
+    income_per_10k: str | None  # 万份收益
+    buckets: dict[str, int]  # active loans per bucket (current, M1, …)
+    written_off: int
+
+
+@dataclass
+class SimResult:
+    run_id: str
+    config: Config
+    days: list[DayStats] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+    done: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
+    totals: dict[str, tuple[int, int]] = field(default_factory=dict)
+    audit_ok: bool = False
+    covered: bool = False
+
+
+def china_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=CHINA)
+
+
+def ledger_totals(connection) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """(debits, credits) posted per account code: the figure two runs of one seed must agree on."""
+    rows = connection.execute(select(accounts.c.code, func.sum(accounts.c.debits_posted),
+                                     func.sum(accounts.c.credits_posted)).group_by(accounts.c.code))
+    return {code: (int(d or 0), int(c or 0)) for code, d, c in rows}
+
+
+class World:
+    def __init__(self, engine: Engine, config: Config) -> None:
+        config.check()
+        self.engine, self.config = engine, config
+        self.rng = random.Random(f"{config.seed}:world")
+        with reading(engine) as connection:
+            runs = connection.execute(select(func.count()).select_from(sim_runs)).scalar_one()
+        self.run_id = f"sim{runs + 1}-{config.seed}"
+        self.seq_base = runs * 1_000_000
+        self.platform = Platform(engine, self.run_id)
+        self.clock = clock_module.ManualClock(china_midnight(config.start) + dt.timedelta(hours=6))
+        self.agents: list[Agent] = []
+        self.mules: list[Agent] = []
+        self.merchants: list[Merchant] = []
+        self.plans: list[Plan] = []
+
+    # -- setting up ------------------------------------------------------------------------------
+
+    def populate(self) -> None:
+        c = self.config
+        n_mules = max(20, c.customers // 20)
+        n_ordinary = c.customers - n_mules
+        for i in range(c.customers):
+            kind = Kind.mule if i >= n_ordinary else (Kind.student if self.rng.random() < 0.3 else Kind.salary)
+            agent = make_agent(i, kind, c.seed, c.days)
+            self.platform.register(agent, self.seq_base + i)
+            (self.mules if kind == Kind.mule else self.agents).append(agent)
+        for j in range(max(3, c.customers // 25)):
+            self.merchants.append(self.platform.merchant(j, self.seq_base + j))
+        n_principals = max(len(Typology), c.customers * 3 // 100)
+        principals = self.rng.sample(self.agents, min(n_principals, len(self.agents)))
+        typologies = list(Typology)
+        self.plans = [plan_for(p, typologies[k % len(typologies)], c.seed, self.mules, c.days)
+                      for k, p in enumerate(principals)]
+        self.platform.ensure_product()
+        transaction(self.engine, lambda uow: reserve.inject_capital(uow, f"{self.run_id}.capital", CAPITAL))
+        transaction(self.engine, lambda uow: uow.execute(sim_runs.insert().values(
+            id=self.run_id, seed=c.seed, customers=c.customers, days=c.days, start_date=c.start.isoformat(),
+            status="running", summary=None, created_at=clock_module.now_micros())))
+
+    # -- one day ---------------------------------------------------------------------------------
+
+    def acts(self, d: int, date: dt.date) -> list[tuple[int, int, Callable[[], object]]]:
+        acts = []
+        if d == 0:
+            acts += [(400, lambda m=m: self.platform.top_up(m.customer_id, MULE_FUNDS)) for m in self.mules]
+        lending_day = day_of(date)
+        for agent in self.agents:
+            acts += daily_acts(agent, d, date.day - 1, lending_day, self.platform, self.agents, self.merchants)
+        for plan in self.plans:
+            acts += acts_today(plan, d, self.platform, self.merchants)
+        return sorted(((minute, k, act) for k, (minute, act) in enumerate(acts)), key=lambda a: (a[0], a[1]))
+
+    def day(self, d: int) -> DayStats:
+        date = self.config.start + dt.timedelta(days=d)
+        midnight = china_midnight(date)
+        before = Counter(self.platform.volume)
+        for minute, _, act in self.acts(d, date):
+            when = midnight + dt.timedelta(minutes=minute)
+            if when > self.clock.now():
+                self.clock.set(when)
+            act()
+        self.clock.set(midnight + dt.timedelta(hours=23, minutes=50))
+        lending_eod.run(self.engine, date)
+        funds = wealth_eod.run_eod(self.engine, date, SimulatedManager(seed=self.config.seed))
+        transaction(self.engine, lambda uow: reserve.record_check(uow, date))
+        volume = {k: v - before.get(k, 0) for k, v in self.platform.volume.items()}
+        stats = self.stats(date, volume, funds[0] if funds else None)
+        self.clock.set(midnight + dt.timedelta(days=1))
+        return stats
+
+    def stats(self, date: dt.date, volume: dict[str, int], fund: dict | None) -> DayStats:
+        with reading(self.engine) as connection:
+            totals = ledger_totals(connection)
+            rows = connection.execute(select(loans.c.status, loans.c.bucket, func.count())
+                                      .group_by(loans.c.status, loans.c.bucket)).all()
+        balances = {code: c - d for code, (d, c) in totals.items()}
+        buckets = {b: n for s, b, n in rows if s == "active"}
+        written_off = sum(n for s, _, n in rows if s == "written_off")
+        return DayStats(date, volume, balances, fund.get("seven_day_yield") if fund else None,
+                        fund.get("income_per_10k") if fund else None, buckets, written_off)
+
+    # -- the end ---------------------------------------------------------------------------------
+
+    def finish(self, result: SimResult) -> None:
+        result.labels = [label for plan in self.plans for label in plan.labels]
+        result.done, result.refused = self.platform.done, self.platform.refused
+        with reading(self.engine) as connection:
+            result.totals = ledger_totals(connection)
+            result.audit_ok = audit(connection).ok
+            result.covered = reserve.reserve_coverage(connection).covered
+        summary = {"done": dict(result.done), "refused": dict(result.refused), "labels": len(result.labels),
+                   "audit_ok": result.audit_ok, "covered": result.covered}
+        now = clock_module.now_micros()
+        rows = [{"id": f"{self.run_id}:{k}", "run_id": self.run_id, "agent": lb.agent, "customer_id": lb.customer_id,
+                 "typology": lb.typology, "role": lb.role, "payment_id": lb.payment_id, "created_at": now}
+                for k, lb in enumerate(result.labels)]
+
+        def work(uow):  # type: ignore[no-untyped-def]
+            if rows:
+                uow.execute(sim_labels.insert(), rows)
+            uow.execute(sim_runs.update().where(sim_runs.c.id == self.run_id)
+                        .values(status="finished", summary=json.dumps(summary, sort_keys=True)))
+
+        transaction(self.engine, work)
+
+
+def simulate(engine: Engine, config: Config, on_day: Callable[[int, DayStats], None] | None = None) -> SimResult:
+    """Run the market for `config.days` days; the clock is a ManualClock installed for the run only."""
+    world = World(engine, config)
+    with clock_module.using(world.clock):
+        world.populate()
+        result = SimResult(world.run_id, config)
+        for d in range(config.days):
+            stats = world.day(d)
+            result.days.append(stats)
+            if on_day is not None:
+                on_day(d, stats)
+        world.finish(result)
+    return result
