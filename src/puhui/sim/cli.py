@@ -52,5 +52,18 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
                f"reserve: {'covered' if result.covered else 'NOT covered'}")
     typer.echo("labelled payments by typology: " + ", ".join(f"{t}={n}" for t, n in sorted(truth.items())))
     typer.echo(f"report: {out}")
+    from puhui.db import reading
+    from puhui.regtech.monitor import Monitor
+    from puhui.sim.detection import evaluate
+
+    events, alerts = Monitor(engine).run()  # the monitor over the whole outbox; it never sees the labels
+    with reading(engine) as connection:
+        found = evaluate(connection, result.run_id)
+    typer.echo(f"monitor: {events} events, {alerts} alerts; detection per typology (customers):")
+    for d in found:
+        precision = "n/a" if d.precision is None else f"{d.precision:.2f}"
+        recall = "n/a" if d.recall is None else f"{d.recall:.2f}"
+        typer.echo(f"  {d.typology:<14} planted {d.planted:>3}  flagged {d.flagged:>4}  caught {d.caught:>3}  "
+                   f"precision {precision}  recall {recall}")
     if not (result.audit_ok and result.covered):
         raise typer.Exit(1)

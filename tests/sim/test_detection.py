@@ -1,0 +1,39 @@
+"""Precision and recall per typology from the monitor's alerts against the run's labels, on both DBs."""
+
+from __future__ import annotations
+
+from puhui.db import reading, transaction
+from puhui.regtech.tables import monitor_alerts
+from puhui.sim.detection import evaluate
+from puhui.sim.tables import sim_labels
+
+
+def label(n: int, customer: str, typology: str, role: str = "principal") -> dict:
+    return {"id": f"r1:{n}", "run_id": "r1", "agent": n, "customer_id": customer, "typology": typology, "role": role,
+            "payment_id": None, "created_at": 0}
+
+
+def alert(n: int, party: str, typology: str) -> dict:
+    return {"id": f"a{n}", "rule_code": typology, "rule_version": 1, "typology": typology, "party": party,
+            "window_start": 0, "window_end": 1, "amount": 1, "evidence": "[]", "position": n, "event_at": 0,
+            "raised_at": 0, "case_id": None}
+
+
+def test_precision_and_recall_per_typology(engine):
+    labels = [label(1, "c1", "fan_in"), label(2, "c2", "fan_in"), label(3, "m1", "fan_in", "accomplice"),
+              label(4, "c3", "round_amounts"), label(5, "c4", "structuring")]
+    alerts = [alert(1, "c1", "fan_in"), alert(2, "c9", "fan_in"), alert(3, "c1", "fan_in"),  # c1 twice: one party
+              alert(4, "c3", "round_amount"), alert(5, "c4", "fan_out")]  # c4 found by another rule: not a catch
+
+    def work(uow):  # type: ignore[no-untyped-def]
+        uow.execute(sim_labels.insert(), labels)
+        uow.execute(monitor_alerts.insert(), alerts)
+
+    transaction(engine, work)
+    with reading(engine) as connection:
+        found = {d.typology: d for d in evaluate(connection, "r1")}
+    assert (found["fan_in"].planted, found["fan_in"].flagged, found["fan_in"].caught) == (2, 2, 1)
+    assert found["fan_in"].precision == 0.5 and found["fan_in"].recall == 0.5
+    assert found["round_amounts"].precision == 1.0 and found["round_amounts"].recall == 1.0
+    assert found["structuring"].recall == 0.0 and found["structuring"].precision is None
+    assert found["fan_out"].planted == 0 and found["fan_out"].recall is None and found["fan_out"].precision == 0.0
