@@ -66,27 +66,37 @@ def metrics(values: pd.Series, risk_free_rate: float = 0.0, periods_per_year: in
                    volatility, drawdown, sharpe)
 
 
+def _weight(w: float) -> Decimal:
+    """An optimizer weight as the Decimal it prints as (never the float's binary expansion)."""
+    return Decimal(str(w))
+
+
+def _nav(value: object) -> Decimal:
+    return Decimal(str(value))
+
+
 def _initial_units(navs: pd.DataFrame, target: Mapping[str, float], initial: int,
-                   fees: Mapping[str, FeeRates]) -> tuple[dict[str, float], int]:
-    units: dict[str, float] = {}
-    paid = 0
+                   fees: Mapping[str, FeeRates]) -> tuple[dict[str, Decimal], int, int]:
+    """Units bought on day one (Decimal), fees paid and cash left over (fen)."""
+    units: dict[str, Decimal] = {}
+    paid = spent = 0
     for code in navs.columns:
-        amount = int(Decimal(initial) * Decimal(repr(float(target.get(code, 0.0)))))
+        amount = int(Decimal(initial) * _weight(target.get(code, 0.0)))
         fee = purchase_fee(amount, fees.get(code, FeeRates()).purchase)
-        units[code] = (amount - fee) / float(navs[code].iloc[0])
-        paid += fee
-    return units, paid
+        units[code] = Decimal(amount - fee) / _nav(navs[code].iloc[0])
+        paid, spent = paid + fee, spent + amount
+    return units, paid, initial - spent
 
 
-def _apply(orders: list[Order], units: dict[str, float], prices: Mapping[str, float]) -> float:
-    """Trade at the day's NAVs; returns the change in cash (sells in, buys out)."""
-    cash = 0.0
+def _apply(orders: list[Order], units: dict[str, Decimal], navs: Mapping[str, Decimal]) -> int:
+    """Trade at the day's NAVs; returns the change in cash in fen (sells in, buys out)."""
+    cash = 0
     for order in orders:
         if order.side == "sell":
-            units[order.fund_code] -= order.amount / prices[order.fund_code]
+            units[order.fund_code] -= Decimal(order.amount) / navs[order.fund_code]
             cash += order.net
         else:
-            units[order.fund_code] += order.net / prices[order.fund_code]
+            units[order.fund_code] += Decimal(order.net) / navs[order.fund_code]
             cash -= order.amount
     return cash
 
@@ -94,28 +104,29 @@ def _apply(orders: list[Order], units: dict[str, float], prices: Mapping[str, fl
 def run_backtest(navs: pd.DataFrame, target: Mapping[str, float], initial: int = 100_000_000,
                  threshold: float = 0.05, check_every: int = 21, fees: Mapping[str, FeeRates] | None = None,
                  risk_free_rate: float = 0.0) -> BacktestResult:
-    """Backtest `target` (weights over `navs` columns) from `initial` fen."""
+    """Backtest `target` (weights over `navs` columns) from `initial` fen. Holdings and cash are
+    exact (Decimal units, integer fen); only the statistics of the value series are floats."""
     import pandas as pd
 
     fees = fees or {}
     navs = navs[[c for c in navs.columns if c in target]].dropna()
-    units, paid = _initial_units(navs, target, initial, fees)
-    cash = float(initial - sum(int(Decimal(initial) * Decimal(repr(float(target.get(c, 0.0))))) for c in navs.columns))
+    units, paid, cash = _initial_units(navs, target, initial, fees)
     values, weights, rebalances = [], [], []
     for day, (when, row) in enumerate(navs.iterrows()):
-        prices = {c: float(row[c]) for c in navs.columns}
-        holding = {c: units[c] * prices[c] for c in navs.columns}
+        today = {c: _nav(row[c]) for c in navs.columns}
+        holding = {c: units[c] * today[c] for c in navs.columns}
         if day and day % check_every == 0:
-            orders = rebalance_orders({c: round(v) for c, v in holding.items()}, target, threshold, fees)
+            orders = rebalance_orders({c: int(v.to_integral_value()) for c, v in holding.items()}, target,
+                                      threshold, fees)
             if orders:
-                cash += _apply(orders, units, prices)
+                cash += _apply(orders, units, today)
                 paid += sum(o.fee for o in orders)
                 rebalances.append(when)
-                holding = {c: units[c] * prices[c] for c in navs.columns}
+                holding = {c: units[c] * today[c] for c in navs.columns}
         total = sum(holding.values()) + cash
         values.append(total)
-        weights.append({c: v / total for c, v in holding.items()})
-    value_series = pd.Series(values, index=navs.index, name="value")
+        weights.append({c: float(v / total) for c, v in holding.items()})
+    value_series = pd.Series([float(v) for v in values], index=navs.index, name="value")
     return BacktestResult(value_series, pd.DataFrame(weights, index=navs.index), rebalances, paid,
                           metrics(value_series, risk_free_rate))
 
