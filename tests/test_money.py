@@ -428,3 +428,19 @@ def test_allocate_rounds_sub_minor_totals_first(total: int, weights: list[int]) 
     assume(abs(total) < MAX_MINOR)
     money = Money.of_minor(total) + Money("0.004")
     assert sum(p.to_minor() for p in money.allocate(weights)) == money.to_minor()
+
+
+@pytest.mark.parametrize(("value", "fen"), [("0.01", 1), ("12.34", 1234), ("1000", 100000)])
+def test_parse_positive_minor_takes_positive_amounts(value, fen):
+    from puhui.money import parse_positive_minor
+
+    assert parse_positive_minor(value) == fen
+
+
+@pytest.mark.parametrize("value", ["0", "0.00", "-1.00", "1.001"])
+def test_parse_positive_minor_refuses_zero_negative_and_over_precise(value):
+    from puhui.errors import InvalidInput
+    from puhui.money import parse_positive_minor
+
+    with pytest.raises(InvalidInput):
+        parse_positive_minor(value, "the refund")

@@ -102,6 +102,14 @@ def parse_minor(value: Amountish, scale: int) -> int:
     return -units if sign else units
 
 
+def parse_positive_minor(value: Amountish, what: str = "amount", scale: int = 2) -> int:
+    """`parse_minor`, refusing zero and negative amounts with a message naming `what`."""
+    minor = parse_minor(value, scale)
+    if minor <= 0:
+        raise InvalidInput(f"{what} must be greater than zero")
+    return minor
+
+
 def format_minor(units: int, scale: int) -> str:
     """The decimal string of `units` minor units (`1234, 2 -> "12.34"`)."""
     return str(Decimal(units).scaleb(-scale).quantize(quantum(scale)))

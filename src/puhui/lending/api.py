@@ -19,9 +19,9 @@ from puhui.api.deps import Principal, authenticate, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
-from puhui.errors import Forbidden, InvalidInput
+from puhui.errors import Forbidden
 from puhui.lending import eod, repayments, service, statements
-from puhui.money import parse_minor
+from puhui.money import parse_positive_minor as _amount
 
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
 
@@ -33,11 +33,6 @@ Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._
 AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
 
 
-def _amount(value: str) -> int:
-    units = parse_minor(value, 2)
-    if units <= 0:
-        raise InvalidInput("amount must be greater than zero")
-    return units
 
 
 def _self(principal: Principal, customer_id: str | None) -> None:

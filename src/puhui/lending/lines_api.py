@@ -28,9 +28,10 @@ from puhui.api.deps import (
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
-from puhui.errors import Forbidden, InvalidInput
+from puhui.errors import Forbidden
 from puhui.lending import checkout, lines
 from puhui.money import parse_minor
+from puhui.money import parse_positive_minor as _amount
 from puhui.payments.models import VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
 from puhui.settings import Settings
@@ -48,11 +49,6 @@ ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A
 Plan = Annotated[StrictStr, Field(min_length=1, max_length=32, description="pay_later or instalments")]
 
 
-def _amount(value: str) -> int:
-    units = parse_minor(value, 2)
-    if units <= 0:
-        raise InvalidInput("amount must be greater than zero")
-    return units
 
 
 

@@ -24,9 +24,9 @@ from puhui.api.deps import (
 )
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
-from puhui.errors import Forbidden, InvalidInput, NotFound
+from puhui.errors import Forbidden, NotFound
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
-from puhui.money import parse_minor
+from puhui.money import parse_positive_minor as amount_of
 from puhui.payments import reviews, service, wallets
 from puhui.payments.channel import OrderKind
 from puhui.payments.channel_signing import MemoryNonceCache, verify_notification
@@ -46,11 +46,6 @@ AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description=
 ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
-def amount_of(value: str) -> int:
-    units = parse_minor(value, 2)
-    if units <= 0:
-        raise InvalidInput("amount must be greater than zero")
-    return units
 
 
 def client_id_of(request: Request, given: str | None) -> str:

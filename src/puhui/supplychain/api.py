@@ -18,8 +18,7 @@ from puhui.api.deps import Principal, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
-from puhui.errors import InvalidInput
-from puhui.money import parse_minor
+from puhui.money import parse_positive_minor as _amount
 from puhui.supplychain import errors, models, service
 
 router = APIRouter(prefix="/v1/supplychain", tags=["supplychain"])
@@ -34,11 +33,6 @@ Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=IdPattern)]
 AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
 
 
-def _amount(value: str, what: str) -> int:
-    units = parse_minor(value, 2)  # refuses more than 2 decimal places
-    if units <= 0:
-        raise InvalidInput(f"{what} must be greater than zero")
-    return units
 
 
 class CoreIn(BaseModel):

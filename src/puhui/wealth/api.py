@@ -26,6 +26,7 @@ from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.errors import InvalidInput
 from puhui.money import format_minor, parse_minor
+from puhui.money import parse_positive_minor as _positive
 from puhui.payments.api import client_id_of
 from puhui.payments.models import VerificationStrength
 from puhui.settings import Settings
@@ -44,11 +45,6 @@ AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description=
 ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
-def _positive(value: str, what: str) -> int:
-    units = parse_minor(value, 2)
-    if units <= 0:
-        raise InvalidInput(f"{what} must be greater than zero")
-    return units
 
 
 def _date(value: str | None, default: dt.date) -> dt.date:

@@ -21,6 +21,7 @@ from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.errors import InvalidInput
 from puhui.money import parse_minor
+from puhui.money import parse_positive_minor as _positive
 from puhui.payments.api import client_id_of
 from puhui.wealth import fund_orders as fo
 from puhui.wealth import nav_files
@@ -48,11 +49,6 @@ def _rate(value: str) -> Decimal:
     return rate
 
 
-def _positive(value: str, what: str) -> int:
-    minor = parse_minor(value, 2)
-    if minor <= 0:
-        raise InvalidInput(f"{what} must be greater than zero")
-    return minor
 
 
 class TierIn(BaseModel):
