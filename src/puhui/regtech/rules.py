@@ -151,13 +151,15 @@ DEFAULT_RULES: tuple[Rule, ...] = (
            "threshold": "200000"}),
     _rule("large_non_natural", "非自然人转账 ≥ 2,000,000 CNY",
           {"typology": "large_value", "channel": "transfer", "party_kind": "non_natural", "threshold": "2000000"}),
-    _rule("structuring", "several payments each 90-100% of 50,000 CNY within a day",
-          {"typology": "structuring", "threshold": "50000"}),
+    # Structuring and round amounts are spread over days to stay under the daily cumulation: a week.
+    _rule("structuring", "≥ 3 payments each 90-100% of 50,000 CNY within 7 days",
+          {"typology": "structuring", "threshold": "50000", "window_seconds": 7 * DAY}),
     _rule("rapid_in_out", "快进快出: ≥ 80% of ≥ 10,000 CNY received goes out within 4 hours",
           {"typology": "rapid_in_out", "min_in": "10000"}),
     _rule("fan_in", "≥ 10 distinct payers into one person within a day", {"typology": "fan_in"}),
     _rule("fan_out", "≥ 10 distinct payees from one person within a day", {"typology": "fan_out"}),
-    _rule("round_amount", "≥ 3 round amounts (multiples of 10,000 CNY) within a day", {"typology": "round_amount"}),
+    _rule("round_amount", "≥ 3 round amounts (multiples of 10,000 CNY) within 7 days",
+          {"typology": "round_amount", "window_seconds": 7 * DAY}),
     _rule("night_burst", "≥ 5 outgoing payments between 00:00 and 05:00 China time within 3 hours",
           {"typology": "night_burst"}),
 )
