@@ -106,3 +106,32 @@ def test_an_empty_platform_flags_nothing(engine, clock):
 def test_a_reversed_range_is_refused(engine, clock):
     with reading(engine) as connection, pytest.raises(board.InvalidRange):
         board.dashboard(connection, dt.date(2026, 1, 4), dt.date(2026, 1, 1))
+
+
+def test_alerts_by_typology_in_the_range_and_open_cases(engine, clock):
+    from puhui.db import transaction
+    from puhui.regtech.reports import day_bounds
+    from puhui.regtech.tables import monitor_alerts, monitor_cases
+
+    inside = day_bounds(dt.date(2026, 1, 2))[0] + 3_600_000_000
+    outside = day_bounds(dt.date(2026, 1, 9))[0]
+
+    def alert(n: int, typology: str, at: int) -> dict:
+        return {"id": f"a{n}", "rule_code": typology, "rule_version": 1, "typology": typology, "party": f"c{n}",
+                "window_start": 0, "window_end": 1, "amount": 1, "evidence": "[]", "position": n, "event_at": at,
+                "raised_at": at, "case_id": None}
+
+    def case(n: int, status: str) -> dict:
+        return {"id": f"k{n}", "status": status, "party": f"c{n}", "assignee": None, "opened_by": "admin",
+                "opened_at": inside, "updated_at": inside}
+
+    def work(uow):  # type: ignore[no-untyped-def]
+        uow.execute(monitor_alerts.insert(), [alert(1, "fan_in", inside), alert(2, "fan_in", inside),
+                                              alert(3, "structuring", inside), alert(4, "fan_in", outside)])
+        uow.execute(monitor_cases.insert(), [case(1, "investigating"), case(2, "reported"),
+                                             case(3, "closed_false_positive"), case(4, "open")])
+
+    transaction(engine, work)
+    with reading(engine) as connection:
+        data = board.dashboard(connection, dt.date(2026, 1, 1), dt.date(2026, 1, 4))
+    assert data["alerts"] == {"by_typology": {"fan_in": 2, "structuring": 1}, "total": 3, "open_cases": 2}

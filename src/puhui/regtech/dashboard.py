@@ -32,6 +32,7 @@ from puhui.money import format_minor
 from puhui.payments.reserve import reserve_coverage
 from puhui.payments.tables import payments
 from puhui.regtech.reports import day_bounds
+from puhui.regtech.tables import monitor_alerts, monitor_cases
 from puhui.supplychain.tables import sc_receivables
 from puhui.wealth.funds_tables import fund_orders
 from puhui.wealth.tables import mmf_orders
@@ -51,6 +52,9 @@ THRESHOLDS: dict[str, tuple[str, Decimal]] = {
 
 class InvalidRange(InvalidInput):
     code = "dashboard_invalid_range"
+
+
+CLOSED_CASES = ("closed_false_positive", "reported")
 
 
 def ratio(part: int, whole: int) -> Decimal | None:
@@ -150,6 +154,17 @@ def reserve(connection: Connection) -> dict:
     return indicator("reserve_coverage", ratio(c.reserve, c.owed), reserve=_money(c.reserve), wallets=_money(c.owed))
 
 
+def alerts_by_typology(connection: Connection, start: int, end: int) -> dict:
+    """The monitor's alerts raised in the range, by typology, and the cases still open."""
+    rows = connection.execute(select(monitor_alerts.c.typology, func.count()).where(
+        monitor_alerts.c.raised_at >= start, monitor_alerts.c.raised_at < end)
+        .group_by(monitor_alerts.c.typology)).all()
+    open_cases = connection.execute(select(func.count()).select_from(monitor_cases).where(
+        monitor_cases.c.status.notin_(CLOSED_CASES))).scalar_one()
+    return {"by_typology": {t: int(n) for t, n in sorted(rows)}, "total": sum(int(n) for _, n in rows),
+            "open_cases": int(open_cases)}
+
+
 def dashboard(connection: Connection, first: dt.date, last: dt.date) -> dict:
     """The dashboard over the China business dates [first, last]."""
     if last < first:
@@ -168,4 +183,5 @@ def dashboard(connection: Connection, first: dt.date, last: dt.date) -> dict:
     }
     return {"from": first.isoformat(), "to": last.isoformat(), "flows": flows(connection, start, end, first, last),
             "outstanding_principal": lending["outstanding_principal"], "indicators": indicators,
+            "alerts": alerts_by_typology(connection, start, end),
             "warnings": sorted(name for name, figure in indicators.items() if figure["breach"])}
