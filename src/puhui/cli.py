@@ -9,11 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from puhui.bench.payments import command as bench_payments
 from puhui.bench.lending import command as bench_lending
 from puhui.bench.monitor import command as bench_monitor
+from puhui.bench.payments import command as bench_payments
 from puhui.bench.risk import command as bench_risk
 from puhui.bench.wealth import command as bench_wealth
+from puhui.db.engine import engine_for as _engine
 from puhui.identity.cli import app as identity_app
 from puhui.identity.merchants_cli import app as merchants_app
 from puhui.lending.cli import app as lending_app
@@ -21,11 +22,10 @@ from puhui.payments import cli as payments_cli
 from puhui.regtech import reports_cli as regtech_reports
 from puhui.regtech.cli import app as regtech_app
 from puhui.risk.cli import app as risk_app
-from puhui.sim.cli import simulate
 from puhui.risk.features_cli import app as profiles_app
+from puhui.sim.cli import simulate
 from puhui.supplychain.cli import app as supplychain_app
 from puhui.wealth.cli import app as wealth_app
-from puhui.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Puhui (普惠): an internet-finance platform.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -50,11 +50,6 @@ errors = Console(stderr=True)
 
 DbOption = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
 
-
-def _engine(url: str | None):  # type: ignore[no-untyped-def]
-    from puhui.db import create_engine_from_url
-
-    return create_engine_from_url(url or get_settings().resolved_database_url())
 
 
 @db_app.command("upgrade")

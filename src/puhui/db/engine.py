@@ -71,3 +71,10 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def engine_for(url: str | None = None) -> Engine:
+    """The engine of a command's `--db`, or else of PUHUI_DATABASE_URL (the default SQLite file)."""
+    from puhui.settings import Settings
+
+    return create_engine_from_url(url or Settings().resolved_database_url())

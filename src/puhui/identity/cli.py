@@ -20,17 +20,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from puhui.db.engine import engine_for as _engine
 from puhui.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Customers' personal data: keys, rotation, staff.")
 console = Console()
 DbOption = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
 
-
-def _engine(url: str | None):  # type: ignore[no-untyped-def]
-    from puhui.db import create_engine_from_url
-
-    return create_engine_from_url(url or get_settings().resolved_database_url())
 
 
 @app.command("generate-key")
@@ -45,7 +41,8 @@ def generate_key() -> None:
 def key_usage(db: str = DbOption) -> None:
     """Count sealed values per key id."""
     from puhui.db import reading
-    from puhui.identity.pii import key_usage as usage, vault_for
+    from puhui.identity.pii import key_usage as usage
+    from puhui.identity.pii import vault_for
 
     vault = vault_for(get_settings())
     with reading(_engine(db)) as connection:
@@ -64,7 +61,8 @@ def rotate_keys(db: str = DbOption, batch_size: int = typer.Option(200, min=1, h
     from sqlalchemy import func, select
 
     from puhui.db import reading
-    from puhui.identity.pii import SEALED, rotate_keys as rotate, vault_for
+    from puhui.identity.pii import SEALED, vault_for
+    from puhui.identity.pii import rotate_keys as rotate
 
     vault = vault_for(get_settings())
     engine = _engine(db)
@@ -112,7 +110,8 @@ def purge_retention(db: str = DbOption) -> None:
 @app.command()
 def reindex(db: str = DbOption) -> None:
     """Recompute blind indexes (phone, ID number, card) under the first PUHUI_PII_INDEX_KEY."""
-    from puhui.identity.pii import reindex as run, vault_for
+    from puhui.identity.pii import reindex as run
+    from puhui.identity.pii import vault_for
 
     changed = run(_engine(db), vault_for(get_settings()))
     console.print(f"re-indexed {changed} value(s); when this prints 0, drop the old index key from the setting")

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from puhui.db.engine import engine_for as _engine
 from puhui.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Merchants: list, inspect, fee rates, suspension.")
@@ -30,11 +31,6 @@ class _Operator:
     id: str
     role: str = "operator"
 
-
-def _engine(url: str | None):  # type: ignore[no-untyped-def]
-    from puhui.db import create_engine_from_url
-
-    return create_engine_from_url(url or get_settings().resolved_database_url())
 
 
 @app.command("list")

@@ -16,15 +16,6 @@ DB = typer.Option(None, "--db", help="database URL (default: the configured one)
 PRODUCT_FILE = typer.Argument(..., exists=True, readable=True, help="the product as JSON")
 
 
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from puhui.db.engine import create_engine_from_url
-
-    if db is None:
-        from puhui.settings import Settings
-
-        db = Settings().resolved_database_url()
-    return create_engine_from_url(db)
-
 
 def _fail(error: Exception) -> None:
     typer.echo(f"error: {getattr(error, 'code', type(error).__name__)}: {error}", err=True)
@@ -73,6 +64,7 @@ def add_product(file: Path = PRODUCT_FILE, db: str | None = DB) -> None:
     typer.echo(json.dumps(product, ensure_ascii=False))
 
 
+from puhui.db.engine import engine_for as _engine
 from puhui.lending.partners_cli import partner_file  # noqa: E402 - registered after the app exists
 
 app.command("partner-file")(partner_file)

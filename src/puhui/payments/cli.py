@@ -8,18 +8,9 @@ from pathlib import Path
 
 import typer
 
+from puhui.db.engine import engine_for as _engine
+
 app = typer.Typer(help="Merchant settlement and reconciliation with the bank.", no_args_is_help=True)
-
-
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from puhui.db.engine import create_engine_from_url
-
-    if db is None:
-        from puhui.settings import Settings
-
-        db = Settings().resolved_database_url()
-    return create_engine_from_url(db)
-
 
 def _bank(state: Path | None):  # type: ignore[no-untyped-def]
     """The sandbox bank, from its saved state file when given (a fresh one otherwise)."""
@@ -31,10 +22,8 @@ def _bank(state: Path | None):  # type: ignore[no-untyped-def]
         return SandboxBank.load(state, key=key)
     return SandboxBank(key, auto_open_balance=0)
 
-
 STATEMENT = typer.Option(None, "--statement", help="the bank's statement CSV (default: ask the bank)")
 BANK_STATE = typer.Option(None, "--bank-state", help="the sandbox bank's saved state (JSON)")
-
 
 @app.command()
 def settle(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
@@ -53,7 +42,6 @@ def settle(date: str = typer.Option(..., "--date", help="business date YYYY-MM-D
     if bank_state is not None:
         bank.save(bank_state)
     typer.echo(json.dumps(rows, indent=2, default=str))
-
 
 @app.command()
 def reconcile(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from puhui.db.engine import engine_for as _engine
+
 app = typer.Typer(no_args_is_help=True, help="Regulatory reports and supervision dashboard data.")
 report = typer.Typer(no_args_is_help=True, help="Regulatory reports (大额交易报告).")
 app.add_typer(report, name="report")
@@ -18,12 +20,6 @@ DB = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL 
 OUT = typer.Option(None, "--out", dir_okay=False, help="write the report file (CSV) here")
 BY = "cli"
 
-
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from puhui.db import create_engine_from_url
-    from puhui.settings import Settings
-
-    return create_engine_from_url(db or Settings().resolved_database_url())
 
 
 def _date(value: str, option: str) -> dt.date:

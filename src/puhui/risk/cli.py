@@ -29,10 +29,9 @@ def _engine(url: str | None):  # type: ignore[no-untyped-def]
     """The engine for --db, like every `puhui` command; the database must be migrated (`puhui db upgrade`)."""
     from sqlalchemy import inspect
 
-    from puhui.db import create_engine_from_url
-    from puhui.settings import get_settings
+    from puhui.db.engine import engine_for
 
-    engine = create_engine_from_url(url or get_settings().resolved_database_url())
+    engine = engine_for(url)
     if not inspect(engine).has_table("risk_models"):
         _errors().print("[red]the database has no model registry yet[/red]: run `puhui db upgrade` first")
         raise typer.Exit(2)

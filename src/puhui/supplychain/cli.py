@@ -7,18 +7,11 @@ import json
 
 import typer
 
+from puhui.db.engine import engine_for as _engine
+
 app = typer.Typer(no_args_is_help=True, help="Supply-chain finance (供应链金融): receivables and maturities.")
 DB = typer.Option(None, "--db", help="database URL (default: the configured one)")
 
-
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from puhui.db.engine import create_engine_from_url
-
-    if db is None:
-        from puhui.settings import Settings
-
-        db = Settings().resolved_database_url()
-    return create_engine_from_url(db)
 
 
 @app.command()

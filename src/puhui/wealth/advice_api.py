@@ -23,6 +23,7 @@ from puhui.api.deps import Principal, authenticate, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden
+from puhui.payments.api import client_id_of as _client_id
 from puhui.wealth import advisor, suitability
 
 router = APIRouter(prefix="/v1/wealth", tags=["wealth advice"])
@@ -99,11 +100,6 @@ def _target(engine: Engine, customer_id: str) -> advisor.TargetPortfolio:
         universe = advisor.fund_universe(connection)
     return advisor.target_portfolio(universe, level)
 
-
-def _client_id(request: Request, given: str | None) -> str:
-    import uuid
-
-    return given or request.headers.get("Idempotency-Key") or uuid.uuid4().hex
 
 
 @router.post("/advice/invest", status_code=201, summary="Buy the target portfolio with money from the wallet")

@@ -8,18 +8,14 @@ from pathlib import Path
 
 import typer
 
+from puhui.db.engine import engine_for as _engine
+
 app = typer.Typer(no_args_is_help=True, help="Money-market fund wallet: end of day, manager figures.")
 
 FILE = typer.Argument(..., exists=True, dir_okay=False, help="CSV with fund_code,date,income_per_10k")
 NAV_FILE = typer.Argument(..., exists=True, dir_okay=False, help="CSV with date,fund_code,nav")
 DB = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
 
-
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from puhui.db import create_engine_from_url
-    from puhui.settings import Settings
-
-    return create_engine_from_url(db or Settings().resolved_database_url())
 
 
 def _fail(error: Exception) -> None:
@@ -106,8 +102,10 @@ def backtest(level: str = typer.Option(..., "--level", help="the customer level 
     from puhui.db import reading
     from puhui.errors import PuhuiError
     from puhui.money import parse_minor
-    from puhui.wealth import advisor
-    from puhui.wealth import fund_orders  # noqa: F401 - registers the platform funds as the advisor's universe
+    from puhui.wealth import (
+        advisor,
+        fund_orders,  # noqa: F401 - registers the platform funds as the advisor's universe
+    )
     from puhui.wealth.backtest import run_backtest, write_charts
     from puhui.wealth.suitability import CustomerLevel
 
