@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -193,14 +194,27 @@ def evaluate(rules: list[Rule], flow: Flow, windows: Windows, marks: Suppression
     return out
 
 
+def partition_of(party: str, partitions: int) -> int:
+    """The partition a party's flows belong to: stable across processes and runs (not `hash()`)."""
+    return zlib.crc32(party.encode()) % partitions
+
+
 class Monitor:
-    """One worker. `step()` handles one batch; `run()` until the outbox is drained."""
+    """One worker. `step()` handles one batch read from the outbox; `run()` until it is drained;
+    `process(events)` handles events delivered from elsewhere (the NATS relay).
+
+    With `partition=(k, n)` the worker keeps windows and raises alerts only for the parties of
+    partition k of n: every rule looks at one party's flows, so n such workers together raise
+    exactly the alerts one unpartitioned worker raises.
+    """
 
     def __init__(self, engine: Engine, name: str = CONSUMER, batch: int = 1000,
-                 rules: list[Rule] | None = None, crash_after: int | None = None) -> None:
+                 rules: list[Rule] | None = None, crash_after: int | None = None,
+                 partition: tuple[int, int] | None = None) -> None:
         self.engine, self.name, self.batch = engine, name, batch
         self._fixed_rules = rules
         self.crash_after = crash_after
+        self.partition = partition
         self.seen = 0
         self._loaded = False
 
@@ -240,6 +254,8 @@ class Monitor:
         alerts: list[Alert] = []
         for event in events:
             for flow in flows_of(event):
+                if self.partition is not None and partition_of(flow.party, self.partition[1]) != self.partition[0]:
+                    continue
                 self.windows.add(flow)
                 flows.append(flow)
                 if self.rules:
@@ -251,13 +267,26 @@ class Monitor:
 
     def step(self) -> tuple[int, int]:
         """(events read, alerts written) for one batch."""
+        self._ready()
+        events = read_events(self.engine, after=self.offset, limit=self.batch)
+        if not events:
+            return 0, 0
+        return len(events), self._handle_and_commit(events)
+
+    def process(self, events: list[Event]) -> int:
+        """Handle events delivered in outbox order by someone else; those at or before the stored
+        offset were handled already (a redelivery) and are skipped. Returns alerts written."""
+        self._ready()
+        fresh = [e for e in events if e.position > self.offset]
+        return self._handle_and_commit(fresh) if fresh else 0
+
+    def _ready(self) -> None:
         if not self._loaded:
             self._load()
         else:
             self._refresh_rules()
-        events = read_events(self.engine, after=self.offset, limit=self.batch)
-        if not events:
-            return 0, 0
+
+    def _handle_and_commit(self, events: list[Event]) -> int:
         try:
             flows, alerts = self.handle(events)
             written = transaction(self.engine, lambda uow: self._commit(uow, events[-1].position, flows, alerts),
@@ -267,7 +296,7 @@ class Monitor:
             raise
         self.offset = events[-1].position
         self.marks.forget_before(self.windows.cutoff())
-        return len(events), written
+        return written
 
     def _commit(self, uow, position: int, flows: list[Flow], alerts: list[Alert]) -> int:  # type: ignore[no-untyped-def]
         if flows:

@@ -100,4 +100,27 @@ monitor_case_events = Table(
     PrimaryKeyConstraint("case_id", "seq", name="pk_monitor_case_events"),
 )
 
-MONITOR_TABLES = (monitor_rules, monitor_flows, monitor_alerts, monitor_cases, monitor_case_events)
+# Each party's last flow as a monitor saw it: what "dormant" (长期不动户) is measured against.
+monitor_parties = Table(
+    "monitor_parties",
+    metadata,
+    Column("consumer", String(64), nullable=False),
+    Column("party", String(ID_LENGTH), nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("consumer", "party", name="pk_monitor_parties"),
+)
+
+# Related parties (关联方) of a lender: the platform itself ("platform") or a funding partner.
+related_parties = Table(
+    "regtech_related_parties",
+    metadata,
+    Column("lender", String(ID_LENGTH), nullable=False),
+    Column("party", String(ID_LENGTH), nullable=False),
+    Column("relation", String(32), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("created_by", String(ID_LENGTH), nullable=False),
+    PrimaryKeyConstraint("lender", "party", name="pk_regtech_related_parties"),
+)
+
+MONITOR_TABLES = (monitor_rules, monitor_flows, monitor_alerts, monitor_cases, monitor_case_events,
+                  monitor_parties, related_parties)
