@@ -65,6 +65,15 @@ class Stream:
                 "signature": "x"}
         transaction(self.engine, lambda uow: publish(uow, "payments", "payment.succeeded", merchant, body))
 
+    def loan(self, customer: str, principal: str, lenders: tuple[str, ...] = ("platform",)) -> None:
+        body = {"id": f"ln_{next(_ids)}", "customer_id": customer, "principal": principal, "lenders": list(lenders)}
+        transaction(self.engine, lambda uow: publish(uow, "lending", "lending.loan_disbursed", body["id"], body))
+
+    def relate(self, lender: str, party: str) -> None:
+        from puhui.regtech import related
+
+        transaction(self.engine, lambda uow: related.add(uow, {"lender": lender, "party": party}, "test"))
+
     def bank(self, customer: str, kind: str, amount: str, **extra: object) -> None:
         body = {"order_id": f"tu_{next(_ids)}", "kind": kind, "amount": amount, "status": "posted", **extra}
         transaction(self.engine, lambda uow: publish(uow, "payments", "bank_order.posted", customer, body))
@@ -92,17 +101,35 @@ def tripping(s: Stream) -> set[tuple[str, str]]:
     for _ in range(3):
         s.later(minutes=30)
         s.p2p("cus_j1", "cus_j2", "10000.00")
+    s.relate("platform", "cus_aff")
+    s.loan("cus_m1", "20000.00")
+    s.later(hours=1)
+    s.p2p("cus_m1", "cus_aff", "15000.37")  # 75% of the loan to the lender's affiliate
+    s.p2p("cus_l1", "cus_l2", "100.23")
     s.at_china(1, 1, 0)
     for _ in range(5):
         s.later(minutes=8)
         s.p2p("cus_k1", "cus_k2", "50.11")
+    _pool(s, payers=20, days=(2, 3, 4))
+    s.later(days=35)  # cus_l1 has been quiet 35 days
+    s.bank("cus_l1", "debit_card", "60000.33")
     return {("large_natural_domestic", "cus_a1"), ("large_natural_domestic", "cus_a2"),
             ("large_natural_domestic", "cus_b1"),
             ("large_natural_cross_border", "cus_c1"), ("large_natural_cross_border", "cus_c2"),
             ("large_cash", "cus_d1"),
             ("large_natural_domestic", "cus_e1"), ("large_non_natural", "mer_m1"),
             ("structuring", "cus_f1"), ("rapid_in_out", "cus_g1"), ("fan_in", "cus_hub"), ("fan_out", "cus_fan"),
-            ("round_amount", "cus_j1"), ("round_amount", "cus_j2"), ("night_burst", "cus_k1")}
+            ("round_amount", "cus_j1"), ("round_amount", "cus_j2"), ("night_burst", "cus_k1"),
+            ("self_financing", "cus_m1"), ("fund_pool", "cus_pool"), ("dormant", "cus_l1")}
+
+
+def _pool(s: Stream, payers: int, days: tuple[int, ...]) -> None:
+    """`payers` people pay one person over `days` (never ten in a day); 60% goes to a bank card."""
+    for i in range(payers):
+        s.at_china(days[i * len(days) // payers], 12, i)
+        s.p2p(f"cus_n{i}", "cus_pool", "1000.19")
+    s.at_china(days[-1], 15)
+    s.bank("cus_pool", "credit_card", f"{payers * 600}.00")
 
 
 def benign(s: Stream) -> None:
@@ -136,6 +163,15 @@ def benign(s: Stream) -> None:
         s.p2p("cus_k1", "cus_k2", "50.11")
     s.at_china(3, 14, 0)
     s.p2p("cus_k1", "cus_k2", "50.11")
+    s.relate("platform", "cus_aff")
+    s.loan("cus_m1", "20000.00")
+    s.later(hours=1)
+    s.p2p("cus_m1", "cus_aff", "9000.37")  # 45% to the affiliate
+    s.p2p("cus_m1", "cus_m9", "10000.37")  # the rest to someone unrelated
+    s.p2p("cus_l1", "cus_l2", "100.23")
+    _pool(s, payers=19, days=(4, 5, 6))
+    s.later(days=20)  # quiet, but not for 30 days
+    s.bank("cus_l1", "debit_card", "60000.33")
 
 
 def alerts_of(engine) -> list[dict]:  # type: ignore[no-untyped-def]

@@ -29,7 +29,7 @@ from puhui.payments import notifications, operations_api, reviews, risk_hook
 from puhui.lending import api as lending_api
 from puhui.lending import lines_api, partners_api
 from puhui.regtech import api as regtech_api
-from puhui.regtech import reports_api
+from puhui.regtech import related_api, reports_api
 from puhui.risk import api as risk_api
 from puhui.supplychain import api as supplychain_api
 from puhui.wealth import advice_api, funds_api
@@ -78,7 +78,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     app.include_router(operations_api.router)
     app.include_router(risk_api.router)
     for router in (lending_api.router, lines_api.router, partners_api.router, supplychain_api.router,
-                   wealth_api.router, advice_api.router, funds_api.router, regtech_api.router,
+                   wealth_api.router, advice_api.router, funds_api.router, regtech_api.router, related_api.router,
                    reports_api.router):
         app.include_router(router)
 

@@ -29,11 +29,13 @@ def is_postgres(engine_or_url: Engine | str) -> bool:
     return engine_or_url.dialect.name == "postgresql"
 
 
-def create_engine_from_url(url: str, *, pool_size: int = 5) -> Engine:
+def create_engine_from_url(url: str, *, pool_size: int = 5, durable: bool = True) -> Engine:
+    """An engine for `url`. `durable=False` (SQLite only) skips the fsync at each commit: for a
+    throwaway database such as a simulation's own file, where a crash may lose the whole run."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, durable)
     if parsed.get_backend_name() == "postgresql":
         return create_engine(
             url,
@@ -46,7 +48,7 @@ def create_engine_from_url(url: str, *, pool_size: int = 5) -> Engine:
     raise UnsupportedDatabase(f"{parsed.get_backend_name()} is not supported; use sqlite or postgresql")
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, durable: bool = True) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +60,7 @@ def _sqlite_engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=OFF")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection

@@ -316,8 +316,20 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
                         upfront_fee(disclosure), offer_id)
     uow.execute(loan_offers.update().where(loan_offers.c.id == offer_id).values(status="accepted", loan_id=loan_id))
     publish(uow, TOPIC, "lending.loan_disbursed", loan_id,
-            {"id": loan_id, "customer_id": customer_id, "principal": format_minor(application["amount"], 2)})
+            {"id": loan_id, "customer_id": customer_id, "principal": format_minor(application["amount"], 2),
+             "lenders": lenders_of(uow.connection, loan_id, product)})
     return get_loan(uow.connection, loan_id)
+
+
+def lenders_of(connection: Connection, loan_id: str, product: Product) -> list[str]:
+    """Who lends a loan's money: "platform" for its own share, and the funding partner for the rest."""
+    funding = None
+    if product.platform_share < 1:
+        from puhui.lending import partners
+
+        funding = partners.funding_of(connection, loan_id)
+    lenders = ["platform"] if product.platform_share > 0 else []
+    return lenders + ([funding["partner_id"]] if funding else [])
 
 
 def book_loan(uow: UnitOfWork, customer_id: str, product: Product, amount: int, term: int, disclosure: Disclosure,

@@ -9,189 +9,25 @@ alerts, with the same ids, as a run that never stopped.
 
 from __future__ import annotations
 
-import functools
 import json
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from puhui import clock
-from puhui.db import reading, transaction
+from puhui.db import UnitOfWork, reading, transaction
 from puhui.events.outbox import Event, advance_offset, consumer_offset, read_events
-from puhui.regtech.alerts import Alert, alert_id, insert_alerts
-from puhui.regtech.rules import (
-    DAY,
-    Fan,
-    LargeValue,
-    NightBurst,
-    RapidInOut,
-    RoundAmount,
-    Rule,
-    Structuring,
-    current_rules,
-)
-from puhui.regtech.tables import monitor_alerts, monitor_flows
+from puhui.regtech.alerts import Alert, insert_alerts
+from puhui.regtech.evaluators import SECOND, Context, PartyState, Suppression, evaluate
+from puhui.regtech.rules import DAY, Rule, current_rules
+from puhui.regtech.tables import monitor_alerts, monitor_flows, monitor_parties, related_parties
 from puhui.regtech.windows import Flow, Windows, flows_of
 
 CONSUMER = "regtech.monitor"
-SECOND = 1_000_000
 
 
 class MonitorCrash(RuntimeError):
     """Raised on purpose by tests (`crash_after`) to prove a restart changes nothing."""
-
-
-@functools.lru_cache(maxsize=4096)
-def _china_hour(micros: int) -> tuple[int, str, int]:
-    """(hour, date, start of that day in UTC micros) in China time, cached per hour of the epoch."""
-    local = clock.from_micros(micros).astimezone(clock.CHINA)
-    start = clock.to_micros(local.replace(hour=0, minute=0, second=0, microsecond=0))
-    return local.hour, local.date().isoformat(), start
-
-
-def _china(micros: int) -> tuple[int, str, int]:
-    return _china_hour(micros - micros % (3600 * SECOND))  # China has no DST: whole hours map whole
-
-
-def _since(history: tuple[Flow, ...], start: int) -> list[Flow]:
-    return [f for f in history if f.at >= start]
-
-
-@functools.lru_cache(maxsize=1024)
-def _fen(amount) -> int:  # type: ignore[no-untyped-def]
-    return int(amount * 100)
-
-
-@dataclass(frozen=True)
-class Hit:
-    key: str
-    start: int
-    flows: tuple[Flow, ...]
-
-
-def _large_value(p: LargeValue, flow: Flow, history: tuple[Flow, ...]) -> Hit | None:
-    def matches(f: Flow) -> bool:
-        return (f.channel == p.channel and p.party_kind in ("any", f.party_kind)
-                and (p.cross_border is None or p.cross_border == f.cross_border))
-
-    if not matches(flow):
-        return None
-    threshold = _fen(p.threshold)
-    if flow.amount >= threshold:
-        return Hit(f"single:{flow.position}:{flow.leg}", flow.at, (flow,))
-    _, day, day_start = _china(flow.at)
-    small = tuple(f for f in _since(history, day_start)
-                  if f.direction == flow.direction and f.amount < threshold and matches(f))
-    if sum(f.amount for f in small) >= threshold:
-        return Hit(f"day:{day}:{flow.direction}", day_start, small)
-    return None
-
-
-def _structuring(p: Structuring, flow: Flow, history: tuple[Flow, ...]) -> Hit | None:
-    high = _fen(p.threshold)
-    low = _fen(p.threshold * p.low_ratio)
-
-    def band(f: Flow) -> bool:
-        return low <= f.amount < high and p.direction in ("any", f.direction)
-
-    if not band(flow):
-        return None
-    start = flow.at - p.window_seconds * SECOND
-    hits = tuple(f for f in _since(history, start) if band(f))
-    return Hit("", start, hits) if len(hits) >= p.min_count else None
-
-
-def _rapid_in_out(p: RapidInOut, flow: Flow, history: tuple[Flow, ...]) -> Hit | None:
-    if flow.direction != "out":
-        return None
-    start = flow.at - p.window_seconds * SECOND
-    recent = list(_since(history, start))
-    ins = [f for f in recent if f.direction == "in"]
-    if not ins:
-        return None
-    total_in = sum(f.amount for f in ins)
-    outs = [f for f in recent if f.direction == "out" and f.at >= ins[0].at]
-    if total_in >= _fen(p.min_in) and sum(f.amount for f in outs) * 1_000_000 >= total_in * int(p.out_ratio * 1_000_000):
-        return Hit("", start, tuple(ins + outs))
-    return None
-
-
-def _fan(p: Fan, flow: Flow, history: tuple[Flow, ...]) -> Hit | None:
-    direction = "in" if p.typology == "fan_in" else "out"
-    if flow.direction != direction or p.party_kind not in ("any", flow.party_kind):
-        return None
-    start = flow.at - p.window_seconds * SECOND
-    legs = tuple(f for f in _since(history, start) if f.direction == direction)
-    return Hit("", start, legs) if len({f.counterparty for f in legs}) >= p.min_counterparties else None
-
-
-def _round_amount(p: RoundAmount, flow: Flow, history: tuple[Flow, ...]) -> Hit | None:
-    unit, floor = _fen(p.unit), _fen(p.min_amount)
-
-    def round_(f: Flow) -> bool:
-        return f.amount >= floor and f.amount % unit == 0
-
-    if not round_(flow):
-        return None
-    start = flow.at - p.window_seconds * SECOND
-    hits = tuple(f for f in _since(history, start) if round_(f))
-    return Hit("", start, hits) if len(hits) >= p.min_count else None
-
-
-def _night_burst(p: NightBurst, flow: Flow, history: tuple[Flow, ...]) -> Hit | None:
-    def night(f: Flow) -> bool:
-        return f.direction == "out" and p.start_hour <= _china(f.at)[0] < p.end_hour
-
-    if not night(flow):
-        return None
-    start = flow.at - p.window_seconds * SECOND
-    hits = tuple(f for f in _since(history, start) if night(f))
-    return Hit("", start, hits) if len(hits) >= p.min_count else None
-
-
-EVALUATORS: dict[str, Callable] = {
-    "large_value": _large_value, "structuring": _structuring, "rapid_in_out": _rapid_in_out,
-    "fan_in": _fan, "fan_out": _fan, "round_amount": _round_amount, "night_burst": _night_burst,
-}
-
-
-@dataclass
-class Suppression:
-    """What was already alerted: windowed rules stay quiet for a party until their window has passed."""
-    last: dict[tuple[str, str, str], int] = field(default_factory=dict)
-
-    def allows(self, rule: Rule, party: str, hit: Hit, at: int) -> bool:
-        if hit.key.startswith("single:"):
-            return True
-        seen = self.last.get((rule.code, party, hit.key))
-        if seen is None:
-            return True
-        return bool(hit.key == "" and seen < at - rule.window_seconds * SECOND)
-
-    def forget_before(self, cutoff: int) -> None:
-        """Drop marks older than every window (as a reload from the tables would)."""
-        if len(self.last) > 10_000:
-            self.last = {k: at for k, at in self.last.items() if at >= cutoff}
-
-    def mark(self, rule_code: str, party: str, key: str, at: int) -> None:
-        self.last[(rule_code, party, key)] = at
-
-
-def evaluate(rules: list[Rule], flow: Flow, windows: Windows, marks: Suppression) -> list[Alert]:
-    """The alerts `flow` raises (after it was added to `windows`)."""
-    out = []
-    history = windows.history(flow.party)
-    for rule in rules:
-        hit = EVALUATORS[rule.params.typology](rule.params, flow, history)
-        if hit is None or not marks.allows(rule, flow.party, hit, flow.at):
-            continue
-        key = hit.key or f"at:{flow.position}:{flow.leg}"
-        marks.mark(rule.code, flow.party, hit.key, flow.at)
-        out.append(Alert(alert_id(rule.code, flow.party, key), rule.code, rule.version, rule.typology,
-                         flow.party, hit.key, hit.start, flow.at, hit.flows, flow.position, flow.at))
-    return out
 
 
 def partition_of(party: str, partitions: int) -> int:
@@ -235,12 +71,18 @@ class Monitor:
                                        .order_by(monitor_alerts.c.position))
             for code, party, evidence, end in marks:
                 self.marks.mark(code, party, json.loads(evidence)["key"], end)
+            self.parties = {r.party: PartyState(r.last_at, r.woke_at, r.dormant_for) for r in connection.execute(
+                select(monitor_parties).where(monitor_parties.c.consumer == self.name))}
+        self.touched: set[str] = set()
         self._loaded = True
 
     def _use_rules(self, connection) -> None:  # type: ignore[no-untyped-def]
         rules = self._fixed_rules if self._fixed_rules is not None else current_rules(connection)
         self.rules = [r for r in rules if r.enabled]
         self.horizon = max([DAY + 3600] + [r.window_seconds for r in self.rules]) * SECOND
+        gaps = [r.params.dormant_days * DAY * SECOND for r in self.rules if r.typology == "dormant"]
+        self.wake_gap = min(gaps) if gaps else None
+        self.related = related_of(connection)
 
     def _refresh_rules(self) -> None:
         """Pick up rule versions stored since the last batch (a longer window sees flows from now on)."""
@@ -258,8 +100,9 @@ class Monitor:
                     continue
                 self.windows.add(flow)
                 flows.append(flow)
+                state = self._advance(flow)
                 if self.rules:
-                    alerts.extend(evaluate(self.rules, flow, self.windows, self.marks))
+                    alerts.extend(evaluate(self.rules, Context(flow, self.windows, state, self.related), self.marks))
             self.seen += 1
             if self.crash_after is not None and self.seen >= self.crash_after:
                 raise MonitorCrash(f"crash after {self.seen} events")
@@ -295,6 +138,7 @@ class Monitor:
             self._loaded = False  # the in-memory windows ran ahead of the tables: reload them
             raise
         self.offset = events[-1].position
+        self.touched = set()
         self.marks.forget_before(self.windows.cutoff())
         return written
 
@@ -303,9 +147,29 @@ class Monitor:
             uow.execute(monitor_flows.insert(), [{"consumer": self.name, **f.as_row()} for f in flows])
             uow.execute(delete(monitor_flows).where(monitor_flows.c.consumer == self.name,
                                                     monitor_flows.c.at < self.windows.cutoff()))
+        self._save_parties(uow)
         written = insert_alerts(uow, alerts)
         advance_offset(uow, self.name, position)
         return written
+
+    def _advance(self, flow: Flow) -> PartyState:
+        before = self.parties.get(flow.party)
+        state = before.after(flow.at, self.wake_gap) if before is not None else PartyState(flow.at)
+        self.parties[flow.party] = state
+        self.touched.add(flow.party)
+        return state
+
+    def _save_parties(self, uow: UnitOfWork) -> None:
+        if not self.touched:
+            return
+        rows = [{"consumer": self.name, "party": party, "last_at": state.last_at, "woke_at": state.woke_at,
+                 "dormant_for": state.dormant_for}
+                for party in sorted(self.touched) for state in (self.parties[party],)]
+        insert = (postgresql.insert if uow.postgres else sqlite.insert)(monitor_parties)
+        uow.execute(insert.on_conflict_do_update(
+            index_elements=[monitor_parties.c.consumer, monitor_parties.c.party],
+            set_={"last_at": insert.excluded.last_at, "woke_at": insert.excluded.woke_at,
+                  "dormant_for": insert.excluded.dormant_for}), rows)
 
     def run(self) -> tuple[int, int]:
         """Drain the outbox; (events, alerts)."""
@@ -315,6 +179,14 @@ class Monitor:
             if n == 0:
                 return events, alerts
             events, alerts = events + n, alerts + a
+
+
+def related_of(connection) -> dict[str, frozenset[str]]:  # type: ignore[no-untyped-def]
+    """Each related party (关联方) → the lenders it is related to."""
+    out: dict[str, set[str]] = {}
+    for lender, party in connection.execute(select(related_parties.c.lender, related_parties.c.party)):
+        out.setdefault(party, set()).add(lender)
+    return {party: frozenset(lenders) for party, lenders in out.items()}
 
 
 def run_once(engine: Engine, batch: int = 1000) -> tuple[int, int]:

@@ -89,8 +89,34 @@ class NightBurst(_Params):
     window_seconds: Window = 3 * 3600
 
 
-Params = Annotated[LargeValue | Structuring | RapidInOut | Fan | RoundAmount | NightBurst,
-                   Field(discriminator="typology")]
+class Dormant(_Params):
+    """长期不动户突然启用: an account quiet for `dormant_days` that moves at least `min_amount`
+    (in and out together) within `window_seconds` of waking."""
+    typology: Literal["dormant"] = "dormant"
+    dormant_days: Annotated[int, Field(ge=1, le=3660)] = 30
+    min_amount: Money = Decimal(50000)
+    window_seconds: Window = DAY
+
+
+class SelfFinancing(_Params):
+    """自融: loan proceeds paid on to a related party (关联方) of the loan's lender within the window."""
+    typology: Literal["self_financing"] = "self_financing"
+    min_ratio: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.5")
+    window_seconds: Window = 3 * DAY
+
+
+class FundPool(_Params):
+    """资金池: a person collects from many payers and moves the money off the platform (to a bank
+    account), outside the custodied reserve."""
+    typology: Literal["fund_pool"] = "fund_pool"
+    min_payers: Annotated[int, Field(ge=2, le=100_000)] = 20
+    out_ratio: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.5")
+    window_seconds: Window = 7 * DAY
+    party_kind: PartyKind = "natural"
+
+
+Params = Annotated[LargeValue | Structuring | RapidInOut | Fan | RoundAmount | NightBurst | Dormant | SelfFinancing
+                   | FundPool, Field(discriminator="typology")]
 
 
 class RuleIn(BaseModel):
@@ -162,6 +188,11 @@ DEFAULT_RULES: tuple[Rule, ...] = (
           {"typology": "round_amount", "window_seconds": 7 * DAY}),
     _rule("night_burst", "≥ 5 outgoing payments between 00:00 and 05:00 China time within 3 hours",
           {"typology": "night_burst"}),
+    _rule("dormant", "an account quiet ≥ 30 days moves ≥ 50,000 CNY within a day of waking", {"typology": "dormant"}),
+    _rule("self_financing", "自融: ≥ 50% of a loan paid to the lender's related parties within 3 days",
+          {"typology": "self_financing"}),
+    _rule("fund_pool", "资金池: ≥ 20 distinct payers in 7 days and ≥ 50% of it withdrawn to a bank account",
+          {"typology": "fund_pool"}),
 )
 
 

@@ -107,6 +107,8 @@ monitor_parties = Table(
     Column("consumer", String(64), nullable=False),
     Column("party", String(ID_LENGTH), nullable=False),
     Column("last_at", BigInteger, nullable=False),
+    Column("woke_at", BigInteger, nullable=True),  # the first flow after the last long quiet spell
+    Column("dormant_for", BigInteger, nullable=False),  # how long that spell was, micros
     PrimaryKeyConstraint("consumer", "party", name="pk_monitor_parties"),
 )
 

@@ -2,7 +2,8 @@
 
 An event becomes one leg per party it moves money for: a P2P transfer is an `out` leg for the
 payer and an `in` leg for the payee; a QR payment the same with the merchant as a non-natural
-person; a refund the reverse; a posted bank order a leg between the customer and the bank.
+person; a refund the reverse; a posted bank order a leg between the customer and the bank; a
+disbursed loan an `in` leg on channel `loan` from its lenders (joined by "+").
 Events may carry `channel: "cash"` and `cross_border: true` (other channels' events, simulator).
 """
 
@@ -16,6 +17,7 @@ from puhui.events.outbox import Event
 from puhui.money import parse_minor
 
 BANK = "bank"
+PLATFORM = "platform"  # the platform as a lender (自营放款)
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Flow:
     counterparty: str | None
     direction: str  # in | out
     amount: int  # fen
-    channel: str  # transfer | cash
+    channel: str  # transfer | cash | loan
     party_kind: str  # natural | non_natural
     cross_border: bool
     at: int  # event commit time, UTC micros
@@ -34,6 +36,16 @@ class Flow:
 
     def as_row(self) -> dict:
         return dict(self.__dict__)
+
+    @property
+    def lenders(self) -> frozenset[str]:
+        """For a loan's leg: who lent (the platform, a funding partner, or both)."""
+        return frozenset((self.counterparty or "").split("+")) if self.channel == "loan" else frozenset()
+
+    @property
+    def is_payment(self) -> bool:
+        """Money between parties or with a bank: every flow but a loan's proceeds."""
+        return self.channel != "loan"
 
     def evidence(self) -> dict:
         return {"ref": self.ref, "position": self.position, "direction": self.direction,
@@ -50,6 +62,8 @@ def _legs(event: Event) -> list[tuple[str, str | None, str, str, str]]:
         pay = p["payment"]
         return [(pay["payer_id"], pay["payee_id"], "out", "natural", pay["id"]),
                 (pay["payee_id"], pay["payer_id"], "in", "non_natural", pay["id"])]
+    if event.type == "lending.loan_disbursed":
+        return [(p["customer_id"], "+".join(p.get("lenders") or [PLATFORM]), "in", "natural", p["id"])]
     if event.type == "bank_order.posted" and event.key:
         direction = "in" if p.get("kind") in ("debit_card", "top_up") else "out"  # top-up: card → wallet
         return [(event.key, BANK, direction, "natural", p["order_id"])]
@@ -60,6 +74,8 @@ def _amount_of(event: Event) -> str | None:
     p = event.payload
     if event.type == "payment.succeeded":
         return p["payment"]["amount"]
+    if event.type == "lending.loan_disbursed":
+        return p["principal"]
     return p.get("amount")
 
 
@@ -69,7 +85,8 @@ def flows_of(event: Event) -> list[Flow]:
     if not legs or amount is None:
         return []
     fen = parse_minor(str(amount), 2)
-    channel = "cash" if event.payload.get("channel") == "cash" else "transfer"
+    channel = "loan" if event.type == "lending.loan_disbursed" else (
+        "cash" if event.payload.get("channel") == "cash" else "transfer")
     cross = bool(event.payload.get("cross_border", False))
     return [Flow(event.position, i, party, other, direction, fen, channel, kind, cross, event.created_at, ref)
             for i, (party, other, direction, kind, ref) in enumerate(legs)]

@@ -21,6 +21,8 @@ def upgrade() -> None:
         sa.Column("consumer", sa.String(length=64), nullable=False),
         sa.Column("party", sa.String(length=64), nullable=False),
         sa.Column("last_at", sa.BigInteger(), nullable=False),
+        sa.Column("woke_at", sa.BigInteger(), nullable=True),
+        sa.Column("dormant_for", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("consumer", "party", name="pk_monitor_parties"),
     )
     op.create_table(

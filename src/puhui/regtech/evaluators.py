@@ -1,0 +1,263 @@
+"""The rules' logic (规则判定): pure functions from a party's flows to a hit, and suppression.
+
+Each evaluator looks at one flow just added to its party's window and that party's history only
+(plus the lenders' related parties for self-financing), so the parties can be split across
+workers without changing a single alert.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from puhui import clock
+from puhui.regtech.alerts import Alert, alert_id
+from puhui.regtech.rules import (
+    DAY,
+    Dormant,
+    Fan,
+    FundPool,
+    LargeValue,
+    NightBurst,
+    RapidInOut,
+    RoundAmount,
+    Rule,
+    SelfFinancing,
+    Structuring,
+)
+from puhui.regtech.windows import BANK, Flow, Windows
+
+SECOND = 1_000_000
+SLACK = 60 * SECOND  # commit times of concurrent transactions may interleave by this much
+NO_LENDERS: frozenset[str] = frozenset()
+
+
+@functools.lru_cache(maxsize=4096)
+def _china_hour(micros: int) -> tuple[int, str, int]:
+    """(hour, date, start of that day in UTC micros) in China time, cached per hour of the epoch."""
+    local = clock.from_micros(micros).astimezone(clock.CHINA)
+    start = clock.to_micros(local.replace(hour=0, minute=0, second=0, microsecond=0))
+    return local.hour, local.date().isoformat(), start
+
+
+def china(micros: int) -> tuple[int, str, int]:
+    return _china_hour(micros - micros % (3600 * SECOND))  # China has no DST: whole hours map whole
+
+
+@functools.lru_cache(maxsize=1024)
+def _fen(amount) -> int:  # type: ignore[no-untyped-def]
+    return int(amount * 100)
+
+
+def _at_least(part: int, whole: int, ratio) -> bool:  # type: ignore[no-untyped-def]
+    return part * 1_000_000 >= whole * int(ratio * 1_000_000)
+
+
+@dataclass(frozen=True)
+class PartyState:
+    """A party's last flow, and its last wake-up: the first flow after a quiet spell of `dormant_for`."""
+    last_at: int
+    woke_at: int | None = None
+    dormant_for: int = 0
+
+    def after(self, at: int, wake_gap: int | None) -> PartyState:
+        if wake_gap is not None and at - self.last_at >= wake_gap:
+            return PartyState(at, at, at - self.last_at)
+        return PartyState(max(at, self.last_at), self.woke_at, self.dormant_for)
+
+
+@dataclass(frozen=True)
+class Hit:
+    key: str
+    start: int
+    flows: tuple[Flow, ...]
+
+
+@dataclass
+class Context:
+    """What a rule may look at for one flow: its party's window, state and the related parties."""
+    flow: Flow
+    windows: Windows
+    state: PartyState | None = None
+    related: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    _history: tuple[Flow, ...] | None = None
+
+    @property
+    def history(self) -> tuple[Flow, ...]:
+        if self._history is None:
+            self._history = self.windows.history(self.flow.party)
+        return self._history
+
+    def since(self, start: int) -> list[Flow]:
+        """The party's flows at or after `start`, oldest first (scanning back from the newest)."""
+        history, i = self.history, len(self.history)
+        while i > 0 and history[i - 1].at >= start - SLACK:
+            i -= 1
+        return [f for f in history[i:] if f.at >= start]
+
+
+def _large_value(p: LargeValue, flow: Flow, ctx: Context) -> Hit | None:
+    def matches(f: Flow) -> bool:
+        return (f.channel == p.channel and p.party_kind in ("any", f.party_kind)
+                and (p.cross_border is None or p.cross_border == f.cross_border))
+
+    if not matches(flow):
+        return None
+    threshold = _fen(p.threshold)
+    if flow.amount >= threshold:
+        return Hit(f"single:{flow.position}:{flow.leg}", flow.at, (flow,))
+    _, day, day_start = china(flow.at)
+    small = tuple(f for f in ctx.since(day_start)
+                  if f.direction == flow.direction and f.amount < threshold and matches(f))
+    if sum(f.amount for f in small) >= threshold:
+        return Hit(f"day:{day}:{flow.direction}", day_start, small)
+    return None
+
+
+def _structuring(p: Structuring, flow: Flow, ctx: Context) -> Hit | None:
+    high = _fen(p.threshold)
+    low = _fen(p.threshold * p.low_ratio)
+
+    def band(f: Flow) -> bool:
+        return low <= f.amount < high and p.direction in ("any", f.direction) and f.is_payment
+
+    if not band(flow):
+        return None
+    start = flow.at - p.window_seconds * SECOND
+    hits = tuple(f for f in ctx.since(start) if band(f))
+    return Hit("", start, hits) if len(hits) >= p.min_count else None
+
+
+def _rapid_in_out(p: RapidInOut, flow: Flow, ctx: Context) -> Hit | None:
+    if flow.direction != "out":
+        return None
+    start = flow.at - p.window_seconds * SECOND
+    recent = ctx.since(start)
+    ins = [f for f in recent if f.direction == "in" and f.is_payment]  # loan proceeds are self-financing's
+    if not ins:
+        return None
+    total_in = sum(f.amount for f in ins)
+    outs = [f for f in recent if f.direction == "out" and f.at >= ins[0].at]
+    if total_in >= _fen(p.min_in) and _at_least(sum(f.amount for f in outs), total_in, p.out_ratio):
+        return Hit("", start, tuple(ins + outs))
+    return None
+
+
+def _fan(p: Fan, flow: Flow, ctx: Context) -> Hit | None:
+    direction = "in" if p.typology == "fan_in" else "out"
+    if flow.direction != direction or p.party_kind not in ("any", flow.party_kind) or not flow.is_payment:
+        return None
+    start = flow.at - p.window_seconds * SECOND
+    legs = tuple(f for f in ctx.since(start) if f.direction == direction and f.is_payment)
+    return Hit("", start, legs) if len({f.counterparty for f in legs}) >= p.min_counterparties else None
+
+
+def _round_amount(p: RoundAmount, flow: Flow, ctx: Context) -> Hit | None:
+    unit, floor = _fen(p.unit), _fen(p.min_amount)
+
+    def round_(f: Flow) -> bool:
+        return f.amount >= floor and f.amount % unit == 0 and f.is_payment
+
+    if not round_(flow):
+        return None
+    start = flow.at - p.window_seconds * SECOND
+    hits = tuple(f for f in ctx.since(start) if round_(f))
+    return Hit("", start, hits) if len(hits) >= p.min_count else None
+
+
+def _night_burst(p: NightBurst, flow: Flow, ctx: Context) -> Hit | None:
+    def night(f: Flow) -> bool:
+        return f.direction == "out" and p.start_hour <= china(f.at)[0] < p.end_hour
+
+    if not night(flow):
+        return None
+    start = flow.at - p.window_seconds * SECOND
+    hits = tuple(f for f in ctx.since(start) if night(f))
+    return Hit("", start, hits) if len(hits) >= p.min_count else None
+
+
+def _dormant(p: Dormant, flow: Flow, ctx: Context) -> Hit | None:
+    state = ctx.state
+    if state is None or state.woke_at is None or state.dormant_for < p.dormant_days * DAY * SECOND:
+        return None
+    if flow.at - state.woke_at > p.window_seconds * SECOND:
+        return None
+    moved = tuple(ctx.since(state.woke_at))
+    if sum(f.amount for f in moved) >= _fen(p.min_amount):
+        return Hit(f"woke:{state.woke_at}", state.woke_at, moved)
+    return None
+
+
+def _self_financing(p: SelfFinancing, flow: Flow, ctx: Context) -> Hit | None:
+    if flow.direction != "out" or not flow.is_payment or not ctx.related.get(flow.counterparty or ""):
+        return None
+    recent = ctx.since(flow.at - p.window_seconds * SECOND)
+    loans = [f for f in recent if f.channel == "loan" and f.lenders & ctx.related[flow.counterparty or ""]]
+    if not loans:
+        return None
+    lenders = frozenset().union(*(f.lenders for f in loans))
+    paid = [f for f in recent if f.direction == "out" and f.is_payment and f.at >= loans[0].at
+            and ctx.related.get(f.counterparty or "", NO_LENDERS) & lenders]
+    if _at_least(sum(f.amount for f in paid), sum(f.amount for f in loans), p.min_ratio):
+        return Hit(f"loan:{loans[0].ref}", loans[0].at, tuple(loans + paid))
+    return None
+
+
+def _fund_pool(p: FundPool, flow: Flow, ctx: Context) -> Hit | None:
+    if flow.direction != "out" or flow.counterparty != BANK:
+        return None
+    start = flow.at - p.window_seconds * SECOND
+    recent = ctx.since(start)
+    ins = [f for f in recent if f.direction == "in" and f.is_payment and f.counterparty not in (None, BANK)
+           and p.party_kind in ("any", f.party_kind)]
+    if len({f.counterparty for f in ins}) < p.min_payers:
+        return None
+    withdrawn = [f for f in recent if f.direction == "out" and f.counterparty == BANK and f.at >= ins[0].at]
+    if _at_least(sum(f.amount for f in withdrawn), sum(f.amount for f in ins), p.out_ratio):
+        return Hit("", start, tuple(ins + withdrawn))
+    return None
+
+
+EVALUATORS: dict[str, Callable] = {
+    "large_value": _large_value, "structuring": _structuring, "rapid_in_out": _rapid_in_out,
+    "fan_in": _fan, "fan_out": _fan, "round_amount": _round_amount, "night_burst": _night_burst,
+    "dormant": _dormant, "self_financing": _self_financing, "fund_pool": _fund_pool,
+}
+
+
+@dataclass
+class Suppression:
+    """What was already alerted: windowed rules stay quiet for a party until their window has passed."""
+    last: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def allows(self, rule: Rule, party: str, hit: Hit, at: int) -> bool:
+        if hit.key.startswith("single:"):
+            return True
+        seen = self.last.get((rule.code, party, hit.key))
+        if seen is None:
+            return True
+        return bool(hit.key == "" and seen < at - rule.window_seconds * SECOND)
+
+    def forget_before(self, cutoff: int) -> None:
+        """Drop marks older than every window (as a reload from the tables would)."""
+        if len(self.last) > 10_000:
+            self.last = {k: at for k, at in self.last.items() if at >= cutoff}
+
+    def mark(self, rule_code: str, party: str, key: str, at: int) -> None:
+        self.last[(rule_code, party, key)] = at
+
+
+def evaluate(rules: Iterable[Rule], ctx: Context, marks: Suppression) -> list[Alert]:
+    """The alerts `ctx.flow` raises (after it was added to the windows and the party's state)."""
+    out = []
+    flow = ctx.flow
+    for rule in rules:
+        hit = EVALUATORS[rule.params.typology](rule.params, flow, ctx)
+        if hit is None or not marks.allows(rule, flow.party, hit, flow.at):
+            continue
+        key = hit.key or f"at:{flow.position}:{flow.leg}"
+        marks.mark(rule.code, flow.party, hit.key, flow.at)
+        out.append(Alert(alert_id(rule.code, flow.party, key), rule.code, rule.version, rule.typology,
+                         flow.party, hit.key, hit.start, flow.at, hit.flows, flow.position, flow.at))
+    return out

@@ -1,0 +1,47 @@
+"""/v1/regtech/related-parties: lenders' related parties for the self-financing rule (compliance)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from puhui.api.deps import Principal, get_engine, require_roles, require_staff
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.db import UnitOfWork, reading
+from puhui.regtech import related
+
+router = APIRouter(prefix="/v1/regtech/related-parties", tags=["regtech"])
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+Staff = Annotated[Principal, Depends(require_staff)]
+Officer = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+@router.get("", summary="Related parties, per lender")
+async def list_related(engine: EngineDep, principal: Staff,
+                       lender: Annotated[str | None, Query(max_length=64)] = None) -> dict:
+    def read() -> list[dict]:
+        with reading(engine) as connection:
+            return related.listing(connection, lender)
+
+    return {"related_parties": await run_in_threadpool(read)}
+
+
+@router.post("", status_code=201, summary="Register a lender's related party (关联方)")
+async def add_related(body: Annotated[Any, Body()], request: Request, engine: EngineDep, principal: Officer):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, related.add(uow, body, principal.id))
+
+    return await run_mutation(request, engine, principal, "regtech.related_party_added", "related", work)
+
+
+@router.delete("/{lender}/{party}", summary="Remove a related party")
+async def remove_related(lender: Ident, party: Ident, request: Request, engine: EngineDep, principal: Officer):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, related.remove(uow, lender, party))
+
+    return await run_mutation(request, engine, principal, "regtech.related_party_removed", f"{lender}:{party}", work)
