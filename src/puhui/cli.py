@@ -19,6 +19,7 @@ from puhui.identity.cli import app as identity_app
 from puhui.identity.merchants_cli import app as merchants_app
 from puhui.lending.cli import app as lending_app
 from puhui.payments import cli as payments_cli
+from puhui.regtech import graph_cli as regtech_graph
 from puhui.regtech import reports_cli as regtech_reports
 from puhui.regtech.cli import app as regtech_app
 from puhui.risk.cli import app as risk_app
@@ -41,6 +42,7 @@ app.add_typer(wealth_app, name="wealth")
 app.add_typer(regtech_app, name="regtech")
 regtech_app.add_typer(regtech_reports.report, name="report")
 regtech_app.command("dashboard")(regtech_reports.dashboard)
+regtech_app.command("graph")(regtech_graph.graph)
 app.command("simulate", help="Simulate the market through the real services and write the HTML report.")(simulate)
 risk_app.add_typer(profiles_app, name="profiles", help="Customer profiles (用户画像): batch and incremental.")
 app.command("settle")(payments_cli.settle)
@@ -140,6 +142,7 @@ bench_app.command("risk")(bench_risk)
 bench_app.command("lending")(bench_lending)
 bench_app.command("wealth")(bench_wealth)
 bench_app.command("monitor")(bench_monitor)
+bench_app.command("graph")(regtech_graph.bench)
 
 
 @app.command()

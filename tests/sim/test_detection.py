@@ -21,9 +21,11 @@ def alert(n: int, party: str, typology: str) -> dict:
 
 def test_precision_and_recall_per_typology(engine):
     labels = [label(1, "c1", "fan_in"), label(2, "c2", "fan_in"), label(3, "m1", "fan_in", "accomplice"),
-              label(4, "c3", "round_amounts"), label(5, "c4", "structuring")]
+              label(4, "c3", "round_amounts"), label(5, "c4", "structuring"),
+              label(6, "c5", "cycle"), label(7, "m2", "cycle", "accomplice"), label(8, "m3", "cycle", "accomplice")]
     alerts = [alert(1, "c1", "fan_in"), alert(2, "c9", "fan_in"), alert(3, "c1", "fan_in"),  # c1 twice: one party
-              alert(4, "c3", "round_amount"), alert(5, "c4", "fan_out")]  # c4 found by another rule: not a catch
+              alert(4, "c3", "round_amount"), alert(5, "c4", "fan_out"),  # c4 found by another rule: not a catch
+              alert(6, "c5", "cycle"), alert(7, "m2", "cycle"), alert(8, "c9", "cycle")]  # m2 took part: precise
 
     def work(uow):  # type: ignore[no-untyped-def]
         uow.execute(sim_labels.insert(), labels)
@@ -37,3 +39,6 @@ def test_precision_and_recall_per_typology(engine):
     assert found["round_amounts"].precision == 1.0 and found["round_amounts"].recall == 1.0
     assert found["structuring"].recall == 0.0 and found["structuring"].precision is None
     assert found["fan_out"].planted == 0 and found["fan_out"].recall is None and found["fan_out"].precision == 0.0
+    cycle = found["cycle"]
+    assert (cycle.planted, cycle.flagged, cycle.caught, cycle.involved) == (1, 3, 1, 2)
+    assert cycle.recall == 1.0 and abs(cycle.precision - 2 / 3) < 1e-12  # type: ignore[operator]

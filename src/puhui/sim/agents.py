@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from stdnum.cn import ric, uscc
 
 from puhui.db import reading, transaction
+from puhui.db.tables import accounts
 from puhui.errors import PuhuiError
 from puhui.identity import customers as customer_ops
 from puhui.identity import kyc, org
 from puhui.identity.models import VerificationChannel
+from puhui.identity.service import customer_wallet_id
 from puhui.identity.vault import Vault
 from puhui.lending import repayments
 from puhui.lending import service as lending
@@ -48,7 +50,8 @@ GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "强", "洋", "艳", "杰"]
 class Kind(enum.StrEnum):
     salary = "salary"  # 工薪族
     student = "student"  # 学生
-    mule = "mule"  # 钱骡: an accomplice of a planted typology, quiet otherwise
+    mule = "mule"  # 钱骡: an accomplice of a planted typology, a light ordinary user otherwise
+    affiliate = "affiliate"  # 关联方: a related party of the platform as a lender
 
 
 class Borrowing(enum.StrEnum):
@@ -94,6 +97,7 @@ class Agent:
     borrow_day: int = 0
     loan_id: str | None = None
     due_days: list[int] = field(default_factory=list)
+    quiet: tuple[int, int] | None = None  # days [from, to) the agent does nothing at all
 
 
 @dataclass
@@ -106,16 +110,17 @@ class Merchant:
 def make_agent(index: int, kind: Kind, seed: int, days: int) -> Agent:
     rng = random.Random(f"{seed}:agent:{index}")
     agent = Agent(index, kind, rng)
-    if kind == Kind.mule:
+    if kind in (Kind.mule, Kind.affiliate):
+        agent.pays_per_day = 0.2
         return agent
     agent.payday = rng.randrange(28)
     if kind == Kind.salary:
         agent.income = rng.randrange(4_000_00, 20_000_00, 100)
-        agent.pays_per_day = rng.uniform(0.5, 2.0)
+        agent.pays_per_day = rng.uniform(0.4, 1.4)
         agent.saver = rng.random() < 0.35
     else:
         agent.income = rng.randrange(800_00, 3_000_00, 100)
-        agent.pays_per_day = rng.uniform(0.3, 1.5)
+        agent.pays_per_day = rng.uniform(0.2, 1.0)
     if rng.random() < 0.15:
         agent.borrowing = rng.choices(list(Borrowing), weights=(70, 20, 10))[0]
         agent.borrow_day = rng.randrange(min(days, 5))
@@ -184,6 +189,14 @@ class Platform:
         mid, qr = transaction(self.engine, work)
         return Merchant(index, mid, qr)
 
+    def relate_to_platform(self, affiliates: list[Agent]) -> None:
+        """Compliance registers the platform's related parties (关联方), as it would over the API."""
+        from puhui.regtech import related
+
+        for agent in affiliates:
+            body = {"lender": "platform", "party": agent.customer_id, "relation": "affiliate"}
+            transaction(self.engine, lambda uow, body=body: related.add(uow, body, OPERATOR.id))
+
     # -- money ---------------------------------------------------------------------------------
 
     def top_up(self, cid: str, fen: int) -> str | None:
@@ -206,6 +219,25 @@ class Platform:
         row = self.attempt("qr", lambda uow: payments.pay_qr(uow, payer, merchant.qr_id, fen,
                                                                VerificationStrength.two_factors, key, 60, "sim")[0], fen)
         return row["id"] if row else None
+
+    def withdraw(self, cid: str, fen: int) -> str | None:
+        """To the customer's bank card (提现): a bank order the sandbox bank posts at once."""
+        key = self.key()
+
+        def work(uow):  # type: ignore[no-untyped-def]
+            row = wallets.open_order(uow, cid, "card-1", OrderKind.credit_card, fen, key)
+            wallets.finish(uow, row["id"], OrderState.succeeded, fen, OrderKind.credit_card)
+            return row["id"]
+
+        return self.attempt("withdrawal", work, fen)
+
+    def withdraw_share(self, cid: str, share: float) -> str | None:
+        with reading(self.engine) as connection:
+            balance = connection.execute(select(accounts.c.credits_posted - accounts.c.debits_posted
+                                                - accounts.c.debits_pending)
+                                         .where(accounts.c.id == customer_wallet_id(cid))).scalar() or 0
+        fen = int(balance * share)
+        return self.withdraw(cid, fen) if fen > 0 else None
 
     def subscribe(self, cid: str, fen: int) -> None:
         key = self.key()
@@ -254,9 +286,14 @@ Act = tuple[int, Callable[[], Any]]  # (minute of the China day, the act)
 def daily_acts(agent: Agent, day: int, month_day: int, lending_day: int, platform: Platform,
                customers: list[Agent], merchants: list[Merchant]) -> list[Act]:
     """What an ordinary agent does today, each act at a minute of the day."""
-    if agent.kind == Kind.mule:
+    if agent.quiet is not None and agent.quiet[0] <= day < agent.quiet[1]:
         return []
     rng, cid, acts = agent.rng, agent.customer_id, []
+    if agent.kind in (Kind.mule, Kind.affiliate):  # keeps the account alive: a small purchase now and then
+        if rng.random() < agent.pays_per_day:
+            m = merchants[rng.randrange(len(merchants))]
+            acts.append((rng.randrange(600, 1260), lambda m=m, fen=rng.randrange(10_00, 200_00): platform.qr_pay(cid, m, fen)))
+        return acts
     if day == 0 or month_day == agent.payday:
         acts.append((rng.randrange(420, 600), lambda fen=agent.income: platform.top_up(cid, fen)))
         if agent.saver:
@@ -267,9 +304,13 @@ def daily_acts(agent: Agent, day: int, month_day: int, lending_day: int, platfor
         acts.append((rng.randrange(420, 1380), lambda m=m, fen=fen: platform.qr_pay(cid, m, fen)))
     if rng.random() < 0.08 and len(customers) > 1:
         other = customers[rng.randrange(len(customers))]
-        if other is not agent:
+        if other is not agent and not (other.quiet and other.quiet[0] <= day < other.quiet[1]):  # a dormant
+            # account is one nobody pays into either
             fen = rng.randrange(20_00, 2_000_00, 100)
             acts.append((rng.randrange(480, 1380), lambda o=other, fen=fen: platform.p2p(cid, o.customer_id, fen)))
+    if agent.kind == Kind.salary and rng.random() < 0.04:
+        fen = rng.randrange(200_00, 2_000_00, 100)
+        acts.append((rng.randrange(540, 1320), lambda fen=fen: platform.withdraw(cid, fen)))
     if agent.saver and rng.random() < 0.03:
         fast = rng.random() < 0.5
         acts.append((rng.randrange(540, 900), lambda: platform.redeem_part(cid, 0.5, fast)))

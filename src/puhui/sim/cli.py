@@ -18,7 +18,7 @@ def _engine(db: str | None):  # type: ignore[no-untyped-def]
     from puhui.db.migrate import upgrade
 
     url = db or f"sqlite:///{Path(tempfile.mkdtemp(prefix='puhui-sim-')) / 'sim.db'}"
-    engine = create_engine_from_url(url)
+    engine = create_engine_from_url(url, durable=db is not None)  # its own scratch file need not fsync
     upgrade(engine)
     return engine, url
 
@@ -53,10 +53,14 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
     typer.echo("labelled payments by typology: " + ", ".join(f"{t}={n}" for t, n in sorted(truth.items())))
     typer.echo(f"report: {out}")
     from puhui.db import reading
+    from puhui.regtech.graph import run_graph_analytics
     from puhui.regtech.monitor import Monitor
     from puhui.sim.detection import evaluate
+    from puhui.sim.world import run_span
 
     events, alerts = Monitor(engine).run()  # the monitor over the whole outbox; it never sees the labels
+    graph = run_graph_analytics(engine, *run_span(result))  # and the network analytics over the run's days
+    alerts += graph["written"]
     with reading(engine) as connection:
         found = evaluate(connection, result.run_id)
     typer.echo(f"monitor: {events} events, {alerts} alerts; detection per typology (customers):")
@@ -64,6 +68,6 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
         precision = "n/a" if d.precision is None else f"{d.precision:.2f}"
         recall = "n/a" if d.recall is None else f"{d.recall:.2f}"
         typer.echo(f"  {d.typology:<14} planted {d.planted:>3}  flagged {d.flagged:>4}  caught {d.caught:>3}  "
-                   f"precision {precision}  recall {recall}")
+                   f"involved {d.involved:>4}  precision {precision}  recall {recall}")
     if not (result.audit_ok and result.covered):
         raise typer.Exit(1)

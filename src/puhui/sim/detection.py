@@ -2,8 +2,10 @@
 
 The monitor never reads the labels; this module joins its alerts with them after the fact. The
 unit is the customer: for a typology, the truth is every principal labelled with it, the
-prediction every party with an alert of the matching rule typology. A principal found by another
-rule's alert does not count for this typology.
+prediction every party with an alert of the matching rule typology. Recall counts the principals
+found; precision counts the flagged parties that took part in that typology (its principals and,
+where the rule flags every member as the graph rules do, its accomplices). A principal found by
+another rule's alert does not count for this typology.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from puhui.sim.tables import sim_labels
 
 # simulation typology → the monitor's rule typology
 MATCHING = {"structuring": "structuring", "rapid_in_out": "rapid_in_out", "fan_in": "fan_in", "fan_out": "fan_out",
-            "round_amounts": "round_amount", "night_burst": "night_burst"}
+            "round_amounts": "round_amount", "night_burst": "night_burst", "dormant": "dormant",
+            "self_financing": "self_financing", "fund_pool": "fund_pool", "cycle": "cycle",
+            "gather_scatter": "gather_scatter"}
 
 
 @dataclass(frozen=True)
@@ -26,10 +30,11 @@ class Detection:
     planted: int  # principals labelled with it
     flagged: int  # parties with an alert of the matching rule
     caught: int  # planted ∩ flagged
+    involved: int = 0  # flagged parties that took part in it (principal or accomplice)
 
     @property
     def precision(self) -> float | None:
-        return self.caught / self.flagged if self.flagged else None
+        return self.involved / self.flagged if self.flagged else None
 
     @property
     def recall(self) -> float | None:
@@ -37,18 +42,25 @@ class Detection:
 
     def as_json(self) -> dict:
         return {"typology": self.typology, "planted": self.planted, "flagged": self.flagged, "caught": self.caught,
-                "precision": None if self.precision is None else round(self.precision, 4),
+                "involved": self.involved, "precision": None if self.precision is None else round(self.precision, 4),
                 "recall": None if self.recall is None else round(self.recall, 4)}
 
 
 def evaluate(connection: Connection, run_id: str) -> list[Detection]:
     """Per typology, the monitor's alerts against the run's ground truth."""
-    truth: dict[str, set[str]] = {t: set() for t in MATCHING}
-    for customer, typology in connection.execute(select(sim_labels.c.customer_id, sim_labels.c.typology).where(
-            sim_labels.c.run_id == run_id, sim_labels.c.role == "principal")):
-        truth.setdefault(typology, set()).add(customer)
+    principals: dict[str, set[str]] = {t: set() for t in MATCHING}
+    members: dict[str, set[str]] = {t: set() for t in MATCHING}
+    for customer, typology, role in connection.execute(
+            select(sim_labels.c.customer_id, sim_labels.c.typology, sim_labels.c.role)
+            .where(sim_labels.c.run_id == run_id)):
+        members.setdefault(typology, set()).add(customer)
+        if role == "principal":
+            principals.setdefault(typology, set()).add(customer)
     flagged: dict[str, set[str]] = {}
     for party, typology in connection.execute(select(monitor_alerts.c.party, monitor_alerts.c.typology)):
         flagged.setdefault(typology, set()).add(party)
-    return [Detection(t, len(truth[t]), len(flagged.get(MATCHING[t], set())),
-                      len(truth[t] & flagged.get(MATCHING[t], set()))) for t in MATCHING]
+    found = []
+    for t in MATCHING:
+        hits = flagged.get(MATCHING[t], set())
+        found.append(Detection(t, len(principals[t]), len(hits), len(principals[t] & hits), len(members[t] & hits)))
+    return found

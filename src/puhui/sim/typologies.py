@@ -23,6 +23,11 @@ class Typology(enum.StrEnum):
     fan_out = "fan_out"  # 一对多 (分散转出)
     round_amounts = "round_amounts"  # 整数金额
     night_burst = "night_burst"  # 夜间密集交易
+    dormant = "dormant"  # 长期不动户突然启用
+    self_financing = "self_financing"  # 自融: loan proceeds to the lender's related party
+    fund_pool = "fund_pool"  # 资金池: collects from many, withdraws off the platform
+    cycle = "cycle"  # 循环转账: money comes back round a ring of accounts
+    gather_scatter = "gather_scatter"  # 分散转入集中转出: a pass-through account
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,11 @@ class Plan:
     days: int
     start: int = 0
     labels: list[Label] = field(default_factory=list)
+    victims: list[Agent] = field(default_factory=list)  # ordinary people a fund pool collects from
+    affiliates: list[Agent] = field(default_factory=list)  # the platform's related parties (关联方)
+    chosen: dict[str, list[Agent]] = field(default_factory=dict)  # who a multi-day plan uses, by role
+    gathered: int = 0  # fen a pass-through account took in
+    schedule: list[Act] = field(default_factory=list)  # acts at minutes from the plan's first midnight
 
     def record(self, who: Agent, role: str, payment_id: str | None) -> None:
         if payment_id is not None:
@@ -52,9 +62,25 @@ class Plan:
         return self.rng.sample(self.mules, min(k, len(self.mules)))
 
 
-def plan_for(principal: Agent, typology: Typology, seed: int, mules: list[Agent], days: int) -> Plan:
+DORMANT_QUIET_FROM = 2  # the dormant principal's last active day is day 1
+DORMANT_DAYS = 31  # it wakes no sooner than this many days later
+SPAN = {Typology.fund_pool: 8, Typology.cycle: 3, Typology.gather_scatter: 4}  # days a plan's acts take
+
+
+def plan_for(principal: Agent, typology: Typology, seed: int, mules: list[Agent], days: int,
+             victims: list[Agent] | None = None, affiliates: list[Agent] | None = None) -> Plan:
+    """A launderer's plan; a plan that cannot fit in `days` (a dormant spell in a short run) never starts."""
     rng = random.Random(f"{seed}:plan:{principal.index}")
-    return Plan(principal, typology, rng, mules, days, start=rng.randrange(1, max(2, days - 2)))
+    principal.borrowing = None  # launderers take no ordinary loans (their repayments would muddle the plan)
+    if typology == Typology.dormant:
+        wake = DORMANT_QUIET_FROM + DORMANT_DAYS + rng.randrange(0, 6)
+        principal.quiet = (DORMANT_QUIET_FROM, wake)
+        principal.saver = False
+        start = wake if wake < days - 1 else days  # days: never
+    else:
+        start = rng.randrange(1, max(2, days - SPAN.get(typology, 2)))
+    return Plan(principal, typology, rng, mules, days, start=start, victims=victims or [],
+                affiliates=affiliates or [])
 
 
 def acts_today(plan: Plan, day: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
@@ -142,6 +168,7 @@ def _night_burst(plan: Plan, offset: int, platform: Platform, merchants: list[Me
     if offset != 0:
         return []
     acts: list[Act] = [(rng.randrange(0, 30), _top_up(plan, platform, 60_000_00))]
+    few = plan.pick(rng.randrange(2, 4))  # a drained account pays a few accounts, not a crowd (that is fan-out)
     for _ in range(rng.randrange(6, 13)):
         minute, fen = rng.randrange(60, 240), rng.randrange(500_00, 5_000_00)
         if rng.random() < 0.25 and merchants:  # a static code takes little a day (≤ 500 CNY)
@@ -155,7 +182,112 @@ def _night_burst(plan: Plan, offset: int, platform: Platform, merchants: list[Me
     return acts
 
 
+def _not_round(fen: int) -> int:
+    """Launderers other than the round-amount one avoid multiples of 10,000 CNY."""
+    return fen + 37 if fen % 10_000_00 == 0 else fen
+
+
+def _dormant(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+    """Quiet for a month, then a large sum in and out to mules, spread so no 4 hours hold most of it."""
+    rng = plan.rng
+    if offset != 0:
+        return []
+    fen = _not_round(rng.randrange(60_000_00, 120_000_00, 1_00))
+    t = rng.randrange(480, 560)
+    acts: list[Act] = [(t, _top_up(plan, platform, fen))]
+    for k, mule in enumerate(plan.pick(2)):
+        acts.append((t + 300 + k * 240 + rng.randrange(0, 60),
+                     _send(plan, platform, plan.principal, mule, _not_round(fen * rng.randrange(38, 46) // 100))))
+    return acts
+
+
+def _self_financing(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+    """Borrow, then pass most of the proceeds to one of the lender's related parties within hours."""
+    rng, who = plan.rng, plan.principal
+    if offset != 0 or not plan.affiliates:
+        return []
+    fen = rng.randrange(12_000_00, 20_000_00, 100_00)
+    affiliate = plan.affiliates[rng.randrange(len(plan.affiliates))]
+    t = rng.randrange(540, 900)
+
+    def pass_on() -> None:
+        if who.loan_id is not None:
+            plan.record(who, "principal", platform.p2p(who.customer_id, affiliate.customer_id,
+                                                       _not_round(fen * rng.randrange(85, 99) // 100)))
+
+    return [(t, lambda: platform.borrow(who, fen, 6)), (t + rng.randrange(60, 300), pass_on)]
+
+
+def _fund_pool(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+    """Collect from 25-35 ordinary people over five days (at most seven a day), withdraw most to a card."""
+    rng, who = plan.rng, plan.principal
+    if offset == 0:
+        plan.chosen["payers"] = rng.sample(plan.victims, min(rng.randrange(25, 36), len(plan.victims)))
+    payers = plan.chosen.get("payers", [])
+    acts: list[Act] = []
+    if offset < 5:
+        for victim in payers[offset::5]:
+            fen = _not_round(rng.randrange(500_00, 3_000_00, 1_00))
+            acts.append((rng.randrange(540, 1260), _send(plan, platform, victim, who, fen, inbound=True)))
+    if offset in (5, 6):
+        def withdraw() -> None:
+            plan.record(who, "principal", platform.withdraw_share(who.customer_id, rng.randrange(40, 55) / 100))
+        acts.append((rng.randrange(600, 1080), withdraw))
+    return acts
+
+
+def _cycle(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+    """Round a ring of 2-3 mules and back, each hop five hours or more after the last, 0.5-3% kept per hop;
+    the hops may run into the next days (minutes counted from the plan's first midnight)."""
+    rng = plan.rng
+    if offset == 0:
+        ring = [plan.principal, *plan.pick(rng.choice((2, 3))), plan.principal]
+        fen, minute = _not_round(rng.randrange(20_000_00, 40_000_00, 1_00)), rng.randrange(720, 840)
+        top_up = fen + rng.randrange(1_000_00, 5_000_00, 1_00)  # hours before: no quick in-and-out of its own
+        plan.schedule.append((rng.randrange(360, 420), _top_up(plan, platform, top_up)))
+        for payer, payee in zip(ring, ring[1:]):
+            plan.schedule.append((minute, _ring_hop(plan, platform, payer, payee, fen, payee is plan.principal)))
+            fen = _not_round(fen * (1000 - rng.randrange(5, 30)) // 1000)
+            minute += rng.randrange(300, 420)
+            if minute % 1440 > 1380:  # nobody moves money at midnight: the next morning
+                minute += 1440 - minute % 1440 + rng.randrange(420, 540)
+    today = range(offset * 1440, (offset + 1) * 1440)
+    return [(minute - today.start, act) for minute, act in plan.schedule if minute in today]
+
+
+def _ring_hop(plan: Plan, platform: Platform, payer: Agent, payee: Agent, fen: int,
+              back_home: bool) -> Callable[[], None]:
+    def act() -> None:
+        pid = platform.p2p(payer.customer_id, payee.customer_id, fen)
+        plan.record(payer, "principal" if payer is plan.principal else "accomplice", pid)
+        if back_home:
+            plan.record(payee, "principal", pid)
+    return act
+
+
+def _gather_scatter(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+    """6-8 mules pay in over two days; on the third the money goes out to 5-7 others (85-95% of it)."""
+    rng, who = plan.rng, plan.principal
+    if offset == 0:
+        chosen = plan.pick(rng.randrange(11, 16))  # 6-8 in, 5-7 out
+        plan.chosen["sources"], plan.chosen["sinks"] = chosen[: (len(chosen) + 1) // 2], chosen[(len(chosen) + 1) // 2:]
+    sources, sinks = plan.chosen.get("sources", []), plan.chosen.get("sinks", [])
+    if offset in (0, 1):
+        acts = []
+        for mule in sources[offset::2]:
+            fen = _not_round(rng.randrange(5_000_00, 15_000_00, 1_00))
+            plan.gathered += fen
+            acts.append((rng.randrange(540, 1200), _send(plan, platform, mule, who, fen, inbound=True)))
+        return acts
+    if offset == 2 and sinks:
+        share = plan.gathered * rng.randrange(85, 95) // 100 // len(sinks)
+        return [(rng.randrange(540, 1200), _send(plan, platform, who, m, _not_round(share))) for m in sinks]
+    return []
+
+
 ACTS = {
     Typology.structuring: _structuring, Typology.rapid_in_out: _rapid_in_out, Typology.fan_in: _fan_in,
     Typology.fan_out: _fan_out, Typology.round_amounts: _round_amounts, Typology.night_burst: _night_burst,
+    Typology.dormant: _dormant, Typology.self_financing: _self_financing, Typology.fund_pool: _fund_pool,
+    Typology.cycle: _cycle, Typology.gather_scatter: _gather_scatter,
 }

@@ -95,6 +95,7 @@ class World:
         self.clock = clock_module.ManualClock(china_midnight(config.start) + dt.timedelta(hours=6))
         self.agents: list[Agent] = []
         self.mules: list[Agent] = []
+        self.affiliates: list[Agent] = []
         self.merchants: list[Merchant] = []
         self.plans: list[Plan] = []
 
@@ -103,19 +104,24 @@ class World:
     def populate(self) -> None:
         c = self.config
         n_mules = max(20, c.customers // 20)
-        n_ordinary = c.customers - n_mules
+        n_affiliates = 3 + c.customers // 2000
+        n_ordinary = c.customers - n_mules - n_affiliates
         for i in range(c.customers):
-            kind = Kind.mule if i >= n_ordinary else (Kind.student if self.rng.random() < 0.3 else Kind.salary)
+            kind = (Kind.affiliate if i >= n_ordinary + n_mules else Kind.mule if i >= n_ordinary
+                    else Kind.student if self.rng.random() < 0.3 else Kind.salary)
             agent = make_agent(i, kind, c.seed, c.days)
             self.platform.register(agent, self.seq_base + i)
-            (self.mules if kind == Kind.mule else self.agents).append(agent)
+            {Kind.mule: self.mules, Kind.affiliate: self.affiliates}.get(kind, self.agents).append(agent)
         for j in range(max(3, c.customers // 25)):
             self.merchants.append(self.platform.merchant(j, self.seq_base + j))
+        self.platform.relate_to_platform(self.affiliates)
         n_principals = max(len(Typology), c.customers * 3 // 100)
         principals = self.rng.sample(self.agents, min(n_principals, len(self.agents)))
+        chosen = set(id(p) for p in principals)
+        victims = [a for a in self.agents if a.kind == Kind.salary and id(a) not in chosen]
         typologies = list(Typology)
-        self.plans = [plan_for(p, typologies[k % len(typologies)], c.seed, self.mules, c.days)
-                      for k, p in enumerate(principals)]
+        self.plans = [plan_for(p, typologies[k % len(typologies)], c.seed, self.mules, c.days, victims,
+                               self.affiliates) for k, p in enumerate(principals)]
         self.platform.ensure_product()
         transaction(self.engine, lambda uow: reserve.inject_capital(uow, f"{self.run_id}.capital", CAPITAL))
         transaction(self.engine, lambda uow: uow.execute(sim_runs.insert().values(
@@ -129,7 +135,7 @@ class World:
         if d == 0:
             acts += [(400, lambda m=m: self.platform.top_up(m.customer_id, MULE_FUNDS)) for m in self.mules]
         lending_day = day_of(date)
-        for agent in self.agents:
+        for agent in self.agents + self.mules + self.affiliates:
             acts += daily_acts(agent, d, date.day - 1, lending_day, self.platform, self.agents, self.merchants)
         for plan in self.plans:
             acts += acts_today(plan, d, self.platform, self.merchants)
@@ -187,6 +193,12 @@ class World:
                         .values(status="finished", summary=json.dumps(summary, sort_keys=True)))
 
         transaction(self.engine, work)
+
+
+def run_span(result: SimResult) -> tuple[int, int]:
+    """The run's first and last instants (UTC micros): what the batch analytics look over."""
+    start = china_midnight(result.config.start)
+    return clock_module.to_micros(start), clock_module.to_micros(start + dt.timedelta(days=result.config.days))
 
 
 def simulate(engine: Engine, config: Config, on_day: Callable[[int, DayStats], None] | None = None) -> SimResult:
