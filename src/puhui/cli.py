@@ -20,6 +20,7 @@ from puhui.identity.merchants_cli import app as merchants_app
 from puhui.lending.cli import app as lending_app
 from puhui.payments import cli as payments_cli
 from puhui.regtech import graph_cli as regtech_graph
+from puhui.regtech import nats_cli as regtech_nats
 from puhui.regtech import reports_cli as regtech_reports
 from puhui.regtech.cli import app as regtech_app
 from puhui.risk.cli import app as risk_app
@@ -41,8 +42,11 @@ app.add_typer(supplychain_app, name="supplychain")
 app.add_typer(wealth_app, name="wealth")
 app.add_typer(regtech_app, name="regtech")
 regtech_app.add_typer(regtech_reports.report, name="report")
+regtech_app.add_typer(regtech_reports.cases, name="cases")
 regtech_app.command("dashboard")(regtech_reports.dashboard)
 regtech_app.command("graph")(regtech_graph.graph)
+regtech_app.command("relay")(regtech_nats.relay)
+regtech_app.command("worker")(regtech_nats.worker)
 app.command("simulate", help="Simulate the market through the real services and write the HTML report.")(simulate)
 risk_app.add_typer(profiles_app, name="profiles", help="Customer profiles (用户画像): batch and incremental.")
 app.command("settle")(payments_cli.settle)

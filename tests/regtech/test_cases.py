@@ -1,10 +1,15 @@
 """Cases over HTTP on both databases: alerts grouped, assigned, investigated, escalated and reported
-or closed; a transition not allowed is 409 `case_transition_not_allowed` and changes nothing."""
+or closed; a transition not allowed is 409 `case_transition_not_allowed` and changes nothing. Cases
+opened from the alerts in no case, one per party (or joining its open case), over HTTP and the CLI,
+listed by priority."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from puhui.regtech.cases import TRANSITIONS, CaseTransitionNotAllowed, check_transition
 from puhui.regtech.monitor import Monitor
@@ -100,3 +105,109 @@ def test_assigning_needs_an_assignee_and_the_right_role(client, engine, clock) -
     assert client.post("/v1/regtech/cases/case_nope/transitions", json={"to": "assigned", "assignee": "x"},
                        headers=officer).json()["code"] == "case_not_found"
     assert _state(engine) == before
+
+
+def _cases_by_party(engine) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        rows = connection.execute(select(monitor_alerts.c.party, monitor_alerts.c.case_id)).all()
+    found: dict[str, set[str]] = {}
+    for party, case_id in rows:
+        found.setdefault(party, set()).add(case_id)
+    return found
+
+
+def test_cases_from_alerts_one_per_party_rerun_opens_nothing_new_alerts_join(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    officer, regulator = make_staff(client, "risk_officer"), make_staff(client, "regulator")
+    s = Stream(engine, clock)
+    tripped = tripping(s)
+    Monitor(engine).run()
+    url = "/v1/regtech/cases/from-alerts"
+    assert client.post(url, headers={**regulator, "Idempotency-Key": "x"}).status_code == 403
+    untouched = _state(engine)
+    assert client.post(url, json={"since": "2026-13-45T00:00"}, headers=officer).json()["code"] == "invalid_input"
+    assert client.post(url, json={"since": "2026-01-05T10:00:00"}, headers=officer).status_code == 422  # no offset
+    assert client.post(url, json={"since": "2099-01-01T00:00:00+08:00"}, headers=officer).json()["alerts"] == 0
+    assert _state(engine) == untouched
+    first = client.post(url, headers={**officer, "Idempotency-Key": "f1"})
+    assert first.status_code == 200, first.text
+    parties = {party for _, party in tripped}
+    assert len(first.json()["opened"]) == len(parties) and first.json()["extended"] == []
+    grouped = _cases_by_party(engine)
+    assert set(grouped) == parties and all(len(c) == 1 and None not in c for c in grouped.values())
+    assert len({next(iter(c)) for c in grouped.values()}) == len(parties)  # a case per party
+    for party, (case_id,) in grouped.items():
+        assert client.get(f"/v1/regtech/cases/{case_id}", headers=regulator).json()["party"] == party
+
+    before = _state(engine)
+    assert client.post(url, headers={**officer, "Idempotency-Key": "f1"}).json() == first.json()
+    assert client.post(url, headers={**officer, "Idempotency-Key": "f2"}).json() == \
+        {"opened": [], "extended": [], "alerts": 0}
+    assert _state(engine) == before
+
+    (a1_case,) = grouped["cus_a1"]
+    (b1_case,) = grouped["cus_b1"]
+    path = f"/v1/regtech/cases/{b1_case}/transitions"
+    for step in ({"to": "assigned", "assignee": "x"}, {"to": "investigating"}, {"to": "closed_false_positive"}):
+        assert client.post(path, json=step, headers=officer).status_code == 200
+    s.later(days=1)
+    s.p2p("cus_a1", "cus_zz", "500000.37")
+    s.p2p("cus_b1", "cus_yy", "600000.37")
+    Monitor(engine).run()
+    with engine.connect() as connection:
+        uncased = connection.execute(select(func.count()).select_from(monitor_alerts)
+                                     .where(monitor_alerts.c.case_id.is_(None))).scalar_one()
+    again = client.post(url, headers={**officer, "Idempotency-Key": "f3"}).json()
+    assert again["extended"] == [a1_case] and len(again["opened"]) == 3 and again["alerts"] == uncased >= 4
+    after = _cases_by_party(engine)
+    assert after["cus_a1"] == {a1_case}
+    assert len(after["cus_b1"]) == 2 and b1_case in after["cus_b1"]
+    assert {client.get(f"/v1/regtech/cases/{c}", headers=officer).json()["party"] for c in again["opened"]} == \
+        {"cus_b1", "cus_zz", "cus_yy"}
+    history = client.get(f"/v1/regtech/cases/{a1_case}", headers=officer).json()["history"]
+    assert history[-1]["from"] == history[-1]["to"] == "open" and history[-1]["note"].startswith("alerts added: alr_")
+    assert client.post(url, headers={**officer, "Idempotency-Key": "f4"}).json()["alerts"] == 0
+
+
+def test_cases_listed_by_priority(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    officer = make_staff(client, "risk_officer")
+    s = Stream(engine, clock)
+    tripping(s)
+    s.later(days=1)
+    for _ in range(3):  # cus_j1 also structures: a second typology lifts its case to the top
+        s.later(minutes=20)
+        s.p2p("cus_j1", "cus_j3", "48000.03")
+    Monitor(engine).run()
+    client.post("/v1/regtech/cases/from-alerts", headers=officer)
+    listed = client.get("/v1/regtech/cases", params={"status": "open"}, headers=officer).json()["cases"]
+    keys = [(c["priority"]["typologies"], Decimal(c["priority"]["amount"]), c["priority"]["alerts"]) for c in listed]
+    assert keys == sorted(keys, reverse=True) and len(keys) == len(_cases_by_party(engine))
+    assert listed[0]["party"] == "cus_j1" and listed[0]["priority"]["typologies"] >= 2 > listed[1]["priority"]["typologies"]
+    assert [c["priority"]["score"] for c in listed] == sorted((c["priority"]["score"] for c in listed), reverse=True)
+    for case in listed:
+        assert Decimal(case["priority"]["amount"]) == sum(Decimal(a["amount"]) for a in case["alerts"])
+        assert case["priority"]["typologies"] == len({a["typology"] for a in case["alerts"]})
+    opened = client.get("/v1/regtech/cases", params={"sort": "opened"}, headers=officer).json()["cases"]
+    assert [c["opened_at"] for c in opened] == sorted(c["opened_at"] for c in opened)
+    assert client.get("/v1/regtech/cases", params={"status": "nope"}, headers=officer).json()["code"] == "case_invalid"
+    assert client.get("/v1/regtech/cases", params={"sort": "nope"}, headers=officer).status_code == 422
+    assert client.get("/v1/regtech/cases", params={"status": "reported"}, headers=officer).json() == {"cases": []}
+
+
+def test_cli_opens_cases_from_alerts(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from puhui.regtech.reports_cli import app
+
+    tripped = tripping(Stream(engine, clock))
+    Monitor(engine).run()
+    url = engine.url.render_as_string(hide_password=False)
+    run = CliRunner().invoke
+    future = run(app, ["cases", "open-from-alerts", "--since", "2099-01-01T00:00:00+08:00", "--db", url])
+    assert future.exit_code == 0 and json.loads(future.output) == {"opened": [], "extended": [], "alerts": 0}
+    done = run(app, ["cases", "open-from-alerts", "--by", "nightly", "--db", url])
+    assert done.exit_code == 0, done.output
+    assert len(json.loads(done.output)["opened"]) == len({p for _, p in tripped})
+    assert json.loads(run(app, ["cases", "open-from-alerts", "--db", url]).output)["alerts"] == 0
+    assert run(app, ["cases", "open-from-alerts", "--since", "yesterday", "--db", url]).exit_code == 2
+    with engine.connect() as connection:
+        assert set(connection.execute(select(monitor_cases.c.opened_by)).scalars()) == {"nightly"}

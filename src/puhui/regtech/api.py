@@ -1,5 +1,7 @@
 """The monitoring HTTP API under /v1/regtech: rules (compliance officers: risk_officer, admin),
 alerts and cases (read by staff and the regulator; cases opened and moved by risk_officer/admin).
+`POST /cases/from-alerts` groups the alerts in no case by party; moving a case to `reported` needs
+the investigator's narrative and answers with the generated suspicious transaction report.
 Rule bodies are validated by `puhui.regtech.rules` so a bad one gets the stable `rule_invalid`."""
 
 from __future__ import annotations
@@ -36,6 +38,41 @@ class TransitionIn(BaseModel):
     to: Annotated[StrictStr, Field(min_length=1, max_length=24)]
     assignee: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
     note: Annotated[StrictStr, Field(max_length=2000)] | None = None
+    narrative: Annotated[StrictStr, Field(max_length=20000)] | None = None
+
+
+class FromAlertsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    since: Annotated[StrictStr, Field(min_length=10, max_length=40,
+                                      description="only alerts raised at or after this ISO 8601 time")] | None = None
+
+
+def vault_or_none(request: Request):  # type: ignore[no-untyped-def]
+    """The PII vault when configured (subjects of reports get masked names), else None."""
+    from puhui.errors import PuhuiError
+    from puhui.identity.http import vault_of
+
+    try:
+        return vault_of(request)
+    except PuhuiError:
+        return None
+
+
+def _since(value: str | None) -> int | None:
+    if value is None:
+        return None
+    import datetime as dt
+
+    from puhui import clock
+    from puhui.errors import InvalidInput
+
+    try:
+        at = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"since must be an ISO 8601 time, got {value!r}") from None
+    if at.tzinfo is None:
+        raise InvalidInput("since needs a time zone offset")
+    return clock.to_micros(at)
 
 
 async def _read(engine: Engine, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -90,11 +127,23 @@ async def open_case(body: CaseIn, request: Request, engine: EngineDep, principal
     return await run_mutation(request, engine, principal, "regtech.case_opened", None, work)
 
 
-@router.get("/cases", summary="Cases, optionally by status")
+@router.post("/cases/from-alerts", summary="Open cases over the alerts in no case, one per party (or join its open case)")
+async def cases_from_alerts(request: Request, engine: EngineDep, principal: Officer,
+                            body: FromAlertsIn | None = None):
+    since = _since(body.since if body is not None else None)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, cases.open_cases_from_alerts(uow, principal.id, since))
+
+    return await run_mutation(request, engine, principal, "regtech.cases_from_alerts", None, work)
+
+
+@router.get("/cases", summary="Cases, optionally by status, highest priority first (or sort=opened)")
 async def list_cases(engine: EngineDep, principal: Staff,
                      status: Annotated[str | None, Query(max_length=24)] = None,
+                     sort: Annotated[str, Query(max_length=12)] = "priority",
                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
-    return {"cases": await _read(engine, cases.list_cases, status, limit)}
+    return {"cases": await _read(engine, cases.list_cases, status, limit, sort)}
 
 
 @router.get("/cases/{case_id}", summary="A case with its alerts and history")
@@ -104,7 +153,10 @@ async def get_case(case_id: Ident, engine: EngineDep, principal: Staff) -> dict:
 
 @router.post("/cases/{case_id}/transitions", summary="Move a case: assign, investigate, escalate, close or report")
 async def move_case(case_id: Ident, body: TransitionIn, request: Request, engine: EngineDep, principal: Officer):
+    vault = vault_or_none(request) if body.to == "reported" else None
+
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, cases.transition(uow, case_id, body.to, principal.id, body.note, body.assignee))
+        return Outcome(200, cases.transition(uow, case_id, body.to, principal.id, body.note, body.assignee,
+                                             body.narrative, vault))
 
     return await run_mutation(request, engine, principal, f"regtech.case_{body.to}", case_id, work)

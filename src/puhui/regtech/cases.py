@@ -3,17 +3,28 @@
 open → assigned → investigating → escalated → closed_false_positive | reported; a case may also be
 closed as a false positive from investigating. Any other move is refused with
 `case_transition_not_allowed`; an alert already in a case is refused with `alert_already_in_case`.
+
+`open_cases_from_alerts` groups the alerts in no case by party: one new case per party, or the
+alerts join the party's case still open (not closed), which its history records. A case's priority
+(优先级) comes from its alerts: distinct typologies first, then the total amount, then the count.
+
+Escalating (认定可疑) records the investigator's narrative; reporting needs one (`narrative_required`,
+at least `MIN_NARRATIVE` characters) and generates the suspicious transaction report in the same
+transaction (`puhui.regtech.str_report`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
 
 from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.errors import Conflict, InvalidInput, NotFound
+from puhui.money import format_minor
 from puhui.regtech.alerts import alert_json
 from puhui.regtech.tables import monitor_alerts, monitor_case_events, monitor_cases
 
@@ -26,6 +37,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "reported": frozenset(),
 }
 STATUSES = tuple(TRANSITIONS)
+CLOSED = frozenset({"closed_false_positive", "reported"})
+MIN_NARRATIVE = 20
+SORTS = ("priority", "opened")
 
 
 class CaseNotFound(NotFound):
@@ -48,6 +62,19 @@ class CaseInvalid(InvalidInput):
     title = "Case request is not valid"
 
 
+class NarrativeRequired(InvalidInput):
+    code = "narrative_required"
+    title = "A suspicious transaction report needs the investigator's narrative"
+
+
+def check_narrative(text: str | None) -> str:
+    """The narrative stripped; refused when missing or shorter than `MIN_NARRATIVE` characters."""
+    cleaned = (text or "").strip()
+    if len(cleaned) < MIN_NARRATIVE:
+        raise NarrativeRequired(f"write a narrative of at least {MIN_NARRATIVE} characters (可疑交易描述)")
+    return cleaned
+
+
 def check_transition(current: str, target: str) -> None:
     if target not in TRANSITIONS.get(current, frozenset()):
         raise CaseTransitionNotAllowed(f"a case cannot go from {current} to {target}",
@@ -68,27 +95,86 @@ def open_case(uow: UnitOfWork, alert_ids: list[str], actor: str) -> dict:
     parties = {r["party"] for r in rows}
     if len(parties) != 1:
         raise CaseInvalid("a case groups the alerts of one party")
+    return get_case(uow.connection, _insert_case(uow, parties.pop(), alert_ids, actor))
+
+
+def _insert_case(uow: UnitOfWork, party: str, alert_ids: list[str], actor: str) -> str:
     case_id = "case_" + hashlib.sha256("\x1f".join(sorted(alert_ids)).encode()).hexdigest()[:28]
     now = clock.now_micros()
-    uow.execute(monitor_cases.insert().values(id=case_id, status="open", party=parties.pop(), assignee=None,
+    uow.execute(monitor_cases.insert().values(id=case_id, status="open", party=party, assignee=None,
                                               opened_by=actor, opened_at=now, updated_at=now))
+    _attach(uow, case_id, alert_ids)
+    _record(uow, case_id, None, "open", actor, None, now)
+    return case_id
+
+
+def _attach(uow: UnitOfWork, case_id: str, alert_ids: list[str]) -> None:
     done = uow.execute(update(monitor_alerts).where(monitor_alerts.c.id.in_(alert_ids),
                                                     monitor_alerts.c.case_id.is_(None)).values(case_id=case_id))
     if done.rowcount != len(alert_ids):
         raise AlertAlreadyInCase("an alert was put in another case meanwhile")
-    _record(uow, case_id, None, "open", actor, None, now)
-    return get_case(uow.connection, case_id)
+
+
+def open_cases_from_alerts(uow: UnitOfWork, actor: str, since: int | None = None) -> dict:
+    """Put every alert in no case (raised at or after `since`, UTC micros) into a case of its party.
+
+    A party with a case not closed gets the alerts added to it (recorded in the case history);
+    any other party gets one new case over all its alerts. Running again changes nothing."""
+    query = select(monitor_alerts.c.id, monitor_alerts.c.party).where(monitor_alerts.c.case_id.is_(None))
+    if since is not None:
+        query = query.where(monitor_alerts.c.raised_at >= since)
+    by_party: dict[str, list[str]] = {}
+    for alert, party in uow.execute(query.order_by(monitor_alerts.c.position, monitor_alerts.c.id)):
+        by_party.setdefault(party, []).append(alert)
+    live = _live_cases(uow, by_party)
+    opened, extended = [], []
+    for party, alert_ids in sorted(by_party.items()):
+        case = live.get(party)
+        if case is None:
+            opened.append(_insert_case(uow, party, alert_ids, actor))
+            continue
+        _attach(uow, case["id"], alert_ids)
+        now = clock.now_micros()
+        uow.execute(update(monitor_cases).where(monitor_cases.c.id == case["id"]).values(updated_at=now))
+        _record(uow, case["id"], case["status"], case["status"], actor,
+                f"alerts added: {', '.join(alert_ids)}", now)
+        extended.append(case["id"])
+    return {"opened": opened, "extended": extended, "alerts": sum(len(a) for a in by_party.values())}
+
+
+def _live_cases(uow: UnitOfWork, parties: Iterable[str]) -> dict[str, dict]:
+    """Each party's case not closed (the latest opened when there are several)."""
+    rows = uow.execute(select(monitor_cases.c.id, monitor_cases.c.party, monitor_cases.c.status)
+                       .where(monitor_cases.c.party.in_(list(parties)), monitor_cases.c.status.notin_(CLOSED))
+                       .order_by(monitor_cases.c.opened_at, monitor_cases.c.id)).mappings()
+    return {r["party"]: dict(r) for r in rows}
+
+
+def priority(typologies: int, amount: int, alerts: int) -> dict:
+    """A case's priority from its alerts: score = 10 × distinct typologies + the amount band
+    (0-9: the number of digits of the whole-yuan total, capped), then ties by amount and count."""
+    yuan = amount // 100
+    band = min(9, int(math.log10(yuan)) + 1) if yuan > 0 else 0
+    return {"score": 10 * typologies + band, "typologies": typologies, "alerts": alerts,
+            "amount": format_minor(amount, 2)}
 
 
 def transition(uow: UnitOfWork, case_id: str, target: str, actor: str, note: str | None = None,
-               assignee: str | None = None) -> dict:
-    """Move a case one step; `assigned` needs an assignee. Guarded on the current status (no lost update)."""
+               assignee: str | None = None, narrative: str | None = None, vault=None) -> dict:  # type: ignore[no-untyped-def]
+    """Move a case one step; `assigned` needs an assignee. Guarded on the current status (no lost update).
+
+    `escalated` records the narrative (or the note) as the escalation's note; `reported` needs a
+    narrative (given now, or the escalation's) and returns the case with its generated `report`."""
     row = uow.execute(select(monitor_cases).where(monitor_cases.c.id == case_id)).mappings().first()
     if row is None:
         raise CaseNotFound(f"case {case_id} not found")
     check_transition(row["status"], target)
     if target == "assigned" and not assignee:
         raise CaseInvalid("assigning a case needs an assignee")
+    if target == "escalated" and narrative is not None:
+        note = check_narrative(narrative)
+    if target == "reported":
+        narrative = check_narrative(narrative if narrative is not None else escalation_note(uow.connection, case_id))
     now = clock.now_micros()
     values = {"status": target, "updated_at": now}
     if target == "assigned":
@@ -98,7 +184,19 @@ def transition(uow: UnitOfWork, case_id: str, target: str, actor: str, note: str
     if done.rowcount != 1:
         raise CaseTransitionNotAllowed(f"case {case_id} changed meanwhile")
     _record(uow, case_id, row["status"], target, actor, note, now)
+    if target == "reported":
+        from puhui.regtech import str_report
+
+        report = str_report.generate(uow, case_id, narrative or "", actor, vault)
+        return {**get_case(uow.connection, case_id), "report": report}
     return get_case(uow.connection, case_id)
+
+
+def escalation_note(connection, case_id: str) -> str | None:  # type: ignore[no-untyped-def]
+    """The note of the case's latest move to `escalated` (the investigator's narrative)."""
+    return connection.execute(select(monitor_case_events.c.note).where(
+        monitor_case_events.c.case_id == case_id, monitor_case_events.c.to_status == "escalated")
+        .order_by(monitor_case_events.c.seq.desc()).limit(1)).scalar()
 
 
 def _record(uow: UnitOfWork, case_id: str, source: str | None, target: str, actor: str, note: str | None,
@@ -117,16 +215,33 @@ def get_case(connection, case_id: str) -> dict:  # type: ignore[no-untyped-def]
                                 .order_by(monitor_alerts.c.position)).mappings()
     history = connection.execute(select(monitor_case_events).where(monitor_case_events.c.case_id == case_id)
                                  .order_by(monitor_case_events.c.seq)).mappings()
+    alerts = list(alerts)
     return {"id": row["id"], "status": row["status"], "party": row["party"], "assignee": row["assignee"],
             "opened_by": row["opened_by"], "opened_at": clock.from_micros(row["opened_at"]).isoformat(),
+            "priority": priority(len({a["typology"] for a in alerts}), sum(a["amount"] for a in alerts), len(alerts)),
             "alerts": [alert_json(a) for a in alerts],
             "history": [{"from": h["from_status"], "to": h["to_status"], "by": h["actor"], "note": h["note"],
                          "at": clock.from_micros(h["at"]).isoformat()} for h in history]}
 
 
-def list_cases(connection, status: str | None = None, limit: int = 100) -> list[dict]:  # type: ignore[no-untyped-def]
-    query = select(monitor_cases.c.id)
+def list_cases(connection, status: str | None = None, limit: int = 100,  # type: ignore[no-untyped-def]
+               sort: str = "priority") -> list[dict]:
+    """Cases (of a status), highest priority first, or in the order opened (`sort="opened"`)."""
+    if status is not None and status not in TRANSITIONS:
+        raise CaseInvalid(f"unknown case status {status!r}", allowed=list(STATUSES))
+    if sort not in SORTS:
+        raise CaseInvalid(f"unknown sort {sort!r}", allowed=list(SORTS))
+    a = monitor_alerts.c
+    stats = (select(a.case_id, func.count(func.distinct(a.typology)).label("typologies"),
+                    func.coalesce(func.sum(a.amount), 0).label("amount"), func.count().label("alerts"))
+             .where(a.case_id.is_not(None)).group_by(a.case_id).subquery())
+    query = select(monitor_cases.c.id).select_from(
+        monitor_cases.outerjoin(stats, stats.c.case_id == monitor_cases.c.id))
     if status is not None:
         query = query.where(monitor_cases.c.status == status)
-    ids = connection.execute(query.order_by(monitor_cases.c.opened_at, monitor_cases.c.id).limit(limit)).scalars().all()
+    order = [monitor_cases.c.opened_at, monitor_cases.c.id]
+    if sort == "priority":
+        order = [func.coalesce(stats.c.typologies, 0).desc(), func.coalesce(stats.c.amount, 0).desc(),
+                 func.coalesce(stats.c.alerts, 0).desc(), *order]
+    ids = connection.execute(query.order_by(*order).limit(limit)).scalars().all()
     return [get_case(connection, i) for i in ids]

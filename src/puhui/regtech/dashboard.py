@@ -165,6 +165,15 @@ def alerts_by_typology(connection: Connection, start: int, end: int) -> dict:
             "open_cases": int(open_cases)}
 
 
+def pending_reports(connection: Connection) -> dict:
+    """Reports not yet submitted (大额 and 可疑), the overdue ones by id, and the next deadline."""
+    from puhui.regtech.reports import deadlines
+
+    pending = deadlines(connection)
+    return {"pending": len(pending), "overdue": [r["id"] for r in pending if r["overdue"]],
+            "next_deadline": pending[0]["deadline"] if pending else None}
+
+
 def dashboard(connection: Connection, first: dt.date, last: dt.date) -> dict:
     """The dashboard over the China business dates [first, last]."""
     if last < first:
@@ -183,5 +192,5 @@ def dashboard(connection: Connection, first: dt.date, last: dt.date) -> dict:
     }
     return {"from": first.isoformat(), "to": last.isoformat(), "flows": flows(connection, start, end, first, last),
             "outstanding_principal": lending["outstanding_principal"], "indicators": indicators,
-            "alerts": alerts_by_typology(connection, start, end),
+            "alerts": alerts_by_typology(connection, start, end), "reports": pending_reports(connection),
             "warnings": sorted(name for name, figure in indicators.items() if figure["breach"])}

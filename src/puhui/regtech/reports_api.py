@@ -2,6 +2,10 @@
 
 Risk officers and admins generate and submit reports; the regulator and staff read them, their files
 and the dashboard. Generation and submission run through `run_mutation` (idempotent, audited).
+
+Suspicious transaction reports (可疑交易报告) live under /reports/suspicious: generated when a case is
+reported (here, or by the case transition), listed with their deadlines and overdue flags.
+`/reports/deadlines` lists the reports of both kinds not yet submitted, earliest deadline first.
 """
 
 from __future__ import annotations
@@ -10,17 +14,19 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from puhui import clock
 from puhui.api.deps import Principal, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.errors import InvalidInput
+from puhui.regtech import cases, reports, str_report
 from puhui.regtech import dashboard as board
-from puhui.regtech import reports
+from puhui.regtech.api import vault_or_none
 
 router = APIRouter(prefix="/v1/regtech", tags=["regtech"])
 
@@ -34,6 +40,12 @@ DateStr = Annotated[StrictStr, Field(min_length=10, max_length=10, description="
 class LargeValueIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     date: DateStr
+
+
+class SuspiciousIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    narrative: Annotated[StrictStr, Field(max_length=20000)] | None = None
 
 
 def date_of(value: str, what: str = "date") -> dt.date:
@@ -53,7 +65,80 @@ async def large_value(body: LargeValueIn, request: Request, engine: EngineDep, p
     return await run_mutation(request, engine, principal, "regtech.report_large_value", day.isoformat(), work)
 
 
-@router.get("/reports", summary="Reports, newest date first, with deadlines and status")
+def report_case(uow: UnitOfWork, case_id: str, narrative: str | None, by: str, vault) -> dict:  # type: ignore[no-untyped-def]
+    """Report an escalated case (its report), or the report of a case reported already."""
+    case = cases.get_case(uow.connection, case_id)
+    if case["status"] != "reported":
+        return cases.transition(uow, case_id, "reported", by, narrative=narrative, vault=vault)["report"]
+    found = str_report.of_case(uow.connection, case_id)
+    if found is not None:
+        return found
+    text = narrative if narrative is not None else cases.escalation_note(uow.connection, case_id)
+    return str_report.generate(uow, case_id, cases.check_narrative(text), by, vault)  # a case reported before STRs
+
+
+@router.post("/reports/suspicious", status_code=201,
+             summary="Report an escalated case: generate its suspicious transaction report (可疑交易报告)")
+async def suspicious_generate(body: SuspiciousIn, request: Request, engine: EngineDep, principal: Generator):
+    vault = vault_or_none(request)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, report_case(uow, body.case_id, body.narrative, principal.id, vault))
+
+    return await run_mutation(request, engine, principal, "regtech.report_suspicious", body.case_id, work)
+
+
+@router.get("/reports/suspicious", summary="Suspicious transaction reports, earliest deadline first, overdue flagged")
+async def suspicious_list(engine: EngineDep, principal: Reader,
+                          status: Annotated[str | None, Query(pattern="^(generated|submitted)$")] = None,
+                          limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            return {"reports": str_report.listing(connection, status, limit),
+                    "as_of": clock.business_date().isoformat()}
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/reports/suspicious/{report_id}", summary="A suspicious transaction report's metadata")
+async def suspicious_read(report_id: ReportId, engine: EngineDep, principal: Reader) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            return str_report.get(connection, report_id)
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/reports/suspicious/{report_id}/file",
+            summary="A suspicious transaction report's file (JSON, schema in puhui.regtech.str_report)")
+async def suspicious_file(report_id: ReportId, engine: EngineDep, principal: Reader) -> Response:
+    def read() -> str:
+        with reading(engine) as connection:
+            return str_report.content_of(connection, report_id)
+
+    content = await run_in_threadpool(read)
+    return Response(content, media_type="application/json; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{report_id}.json"'})
+
+
+@router.post("/reports/suspicious/{report_id}/submit", summary="Mark a suspicious transaction report submitted")
+async def suspicious_submit(report_id: ReportId, request: Request, engine: EngineDep, principal: Generator):
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, str_report.submit(uow, report_id, principal.id))
+
+    return await run_mutation(request, engine, principal, "regtech.report_suspicious_submit", report_id, work)
+
+
+@router.get("/reports/deadlines", summary="Reports of both kinds not yet submitted, earliest deadline first")
+async def report_deadlines(engine: EngineDep, principal: Reader) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            return {"reports": reports.deadlines(connection), "as_of": clock.business_date().isoformat()}
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/reports", summary="Reports of both kinds, newest date first, with deadlines and status")
 async def list_reports(engine: EngineDep, principal: Reader) -> dict:
     def read() -> dict:
         with reading(engine) as connection:

@@ -1,6 +1,7 @@
-"""`report large-value --date D [--out FILE]` and `dashboard --from D --to D`: the regulatory
-reports and the supervision dashboard data from the command line (JSON on stdout, errors as JSON on
-stderr with their stable code and exit status 2)."""
+"""`report large-value --date D [--out FILE]`, `report suspicious --id STR [--out FILE]`,
+`report deadlines`, `cases open-from-alerts [--since T]` and `dashboard --from D --to D`: the
+regulatory reports, case opening and the supervision dashboard data from the command line (JSON on
+stdout, errors as JSON on stderr with their stable code and exit status 2)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ import typer
 from puhui.db.engine import engine_for as _engine
 
 app = typer.Typer(no_args_is_help=True, help="Regulatory reports and supervision dashboard data.")
-report = typer.Typer(no_args_is_help=True, help="Regulatory reports (大额交易报告).")
+report = typer.Typer(no_args_is_help=True, help="Regulatory reports (大额交易报告, 可疑交易报告) and their deadlines.")
 app.add_typer(report, name="report")
+cases = typer.Typer(no_args_is_help=True, help="Cases (案件) over the monitor's alerts.")
+app.add_typer(cases, name="cases")
 
 DB = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
 OUT = typer.Option(None, "--out", dir_okay=False, help="write the report file (CSV) here")
+OUT_JSON = typer.Option(None, "--out", dir_okay=False, help="write the report file (JSON) here")
 BY = "cli"
 
 
@@ -52,6 +56,64 @@ def large_value(date: str = typer.Option(..., "--date", help="China business dat
     except PuhuiError as error:
         _fail(error)
     typer.echo(json.dumps(made, ensure_ascii=False))
+
+
+@report.command("suspicious")
+def suspicious(report_id: str = typer.Option(..., "--id", help="the report id (str_…)"),
+               out: Path | None = OUT_JSON,
+               db: str = DB) -> None:
+    """Print a suspicious transaction report's metadata (可疑交易报告); --out writes its file."""
+    from puhui.db import reading
+    from puhui.errors import PuhuiError
+    from puhui.regtech import str_report
+
+    try:
+        with reading(_engine(db)) as connection:
+            found = str_report.get(connection, report_id)
+            if out is not None:
+                out.write_text(str_report.content_of(connection, report_id), encoding="utf-8")
+    except PuhuiError as error:
+        _fail(error)
+    typer.echo(json.dumps(found, ensure_ascii=False))
+
+
+@report.command("deadlines")
+def deadlines(db: str = DB) -> None:
+    """The reports of both kinds not yet submitted, earliest deadline first, overdue ones flagged."""
+    from puhui import clock
+    from puhui.db import reading
+    from puhui.regtech import reports
+
+    with reading(_engine(db)) as connection:
+        found = reports.deadlines(connection)
+    typer.echo(json.dumps({"as_of": clock.business_date().isoformat(), "reports": found}, ensure_ascii=False))
+
+
+@cases.command("open-from-alerts")
+def open_from_alerts(since: str | None = typer.Option(None, "--since", help="only alerts raised at or after this "
+                                                                              "ISO 8601 time (with offset)"),
+                     by: str = typer.Option(BY, "--by", help="who opens the cases (recorded in their history)"),
+                     db: str = DB) -> None:
+    """Group the alerts in no case by party: a new case each, or join the party's open case."""
+    from puhui import clock
+    from puhui.db import transaction
+    from puhui.errors import PuhuiError
+    from puhui.regtech.cases import open_cases_from_alerts
+
+    start = None
+    if since is not None:
+        try:
+            at = dt.datetime.fromisoformat(since)
+        except ValueError:
+            raise typer.BadParameter("--since is an ISO 8601 time") from None
+        if at.tzinfo is None:
+            raise typer.BadParameter("--since needs a time zone offset")
+        start = clock.to_micros(at)
+    try:
+        done = transaction(_engine(db), lambda uow: open_cases_from_alerts(uow, by, start))
+    except PuhuiError as error:
+        _fail(error)
+    typer.echo(json.dumps(done, ensure_ascii=False))
 
 
 @app.command()

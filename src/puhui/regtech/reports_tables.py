@@ -1,5 +1,8 @@
 """Regulatory report tables, on the platform's one `metadata`: one row per report (报告) with its
-file, its deadline (报送期限) and its status. Times are UTC microseconds, dates China dates."""
+file, its deadline (报送期限) and its status. Times are UTC microseconds, dates China dates.
+
+`regulatory_reports` holds the daily large-value reports (大额交易报告); `suspicious_reports` the
+suspicious transaction reports (可疑交易报告), one per reported case."""
 
 from __future__ import annotations
 
@@ -37,4 +40,27 @@ regulatory_reports = Table(
     Index("ix_regulatory_reports_status", "status", "deadline"),
 )
 
-REPORT_TABLES = (regulatory_reports,)
+suspicious_reports = Table(
+    "suspicious_reports",
+    metadata,
+    Column("id", String(ID_LENGTH), nullable=False),
+    Column("case_id", String(ID_LENGTH), nullable=False),
+    Column("party", String(ID_LENGTH), nullable=False),
+    Column("party_kind", String(12), nullable=False),  # natural (自然人) | non_natural (非自然人)
+    Column("determined_on", String(10), nullable=False),  # China date the case was escalated (认定可疑之日)
+    Column("deadline", String(10), nullable=False),  # 5 working days after determined_on
+    Column("status", String(10), nullable=False),  # generated | submitted
+    Column("transactions", Integer, nullable=False),
+    Column("total_amount", BigInteger, nullable=False),  # fen
+    Column("content", Text, nullable=False),  # the file (JSON, schema in puhui.regtech.str_report)
+    Column("sha256", String(64), nullable=False),
+    Column("created_by", String(ID_LENGTH), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("submitted_by", String(ID_LENGTH), nullable=True),
+    Column("submitted_at", BigInteger, nullable=True),
+    PrimaryKeyConstraint("id", name="pk_suspicious_reports"),
+    UniqueConstraint("case_id", name="uq_suspicious_reports_case_id"),
+    Index("ix_suspicious_reports_status", "status", "deadline"),
+)
+
+REPORT_TABLES = (regulatory_reports, suspicious_reports)
