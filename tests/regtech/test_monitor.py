@@ -59,7 +59,7 @@ def test_rerun_after_completion_adds_nothing(engine, clock) -> None:
     assert alerts_of(engine) == before
 
 
-@pytest.mark.parametrize("crash_after", [5, 23, 38])
+@pytest.mark.parametrize("crash_after", [5, 23, 38, 61, 64])
 def test_crash_mid_stream_then_restart_gives_the_same_alerts(engine, clock, crash_after) -> None:
     tripping(Stream(engine, clock))
     Monitor(engine, batch=4).run()

@@ -9,6 +9,7 @@ alerts, with the same ids, as a run that never stopped.
 
 from __future__ import annotations
 
+import heapq
 import json
 import zlib
 
@@ -73,7 +74,13 @@ class Monitor:
                 self.marks.mark(code, party, json.loads(evidence)["key"], end)
             self.parties = {r.party: PartyState(r.last_at, r.woke_at, r.dormant_for) for r in connection.execute(
                 select(monitor_parties).where(monitor_parties.c.consumer == self.name))}
-        self.touched: set[str] = set()
+        self.woken: set[str] = set()
+        self.unsaved: dict[str, int] = {}
+        self.leaving: list[tuple[int, str]] = []
+        for party, flows in self.windows.parties():  # in the window: the last flow is the newest one there
+            saved = self.parties.get(party, PartyState(0))
+            self.parties[party] = PartyState(max(f.at for f in flows), saved.woke_at, saved.dormant_for)
+            self._unsaved(party)
         self._loaded = True
 
     def _use_rules(self, connection) -> None:  # type: ignore[no-untyped-def]
@@ -132,22 +139,29 @@ class Monitor:
     def _handle_and_commit(self, events: list[Event]) -> int:
         try:
             flows, alerts = self.handle(events)
-            written = transaction(self.engine, lambda uow: self._commit(uow, events[-1].position, flows, alerts),
+            parties = self._parties_to_save()
+            written = transaction(self.engine, lambda uow: self._commit(uow, events[-1].position, flows, alerts,
+                                                                        parties),
                                   unique_race_retries=False)  # a flow key taken: another worker has this batch
         except BaseException:
             self._loaded = False  # the in-memory windows ran ahead of the tables: reload them
             raise
         self.offset = events[-1].position
-        self.touched = set()
+        for row in parties:
+            if self.unsaved.get(row["party"]) == row["last_at"]:
+                del self.unsaved[row["party"]]
+        self.woken = set()
         self.marks.forget_before(self.windows.cutoff())
         return written
 
-    def _commit(self, uow, position: int, flows: list[Flow], alerts: list[Alert]) -> int:  # type: ignore[no-untyped-def]
+    def _commit(self, uow, position: int, flows: list[Flow], alerts: list[Alert],  # type: ignore[no-untyped-def]
+                parties: list[dict]) -> int:
         if flows:
-            uow.execute(monitor_flows.insert(), [{"consumer": self.name, **f.as_row()} for f in flows])
+            insert_flows(uow, self.name, flows)
             uow.execute(delete(monitor_flows).where(monitor_flows.c.consumer == self.name,
                                                     monitor_flows.c.at < self.windows.cutoff()))
-        self._save_parties(uow)
+        if parties:
+            save_parties(uow, parties)
         written = insert_alerts(uow, alerts)
         advance_offset(uow, self.name, position)
         return written
@@ -156,20 +170,26 @@ class Monitor:
         before = self.parties.get(flow.party)
         state = before.after(flow.at, self.wake_gap) if before is not None else PartyState(flow.at)
         self.parties[flow.party] = state
-        self.touched.add(flow.party)
+        if state.woke_at == flow.at and state.dormant_for:
+            self.woken.add(flow.party)
+        self._unsaved(flow.party)
         return state
 
-    def _save_parties(self, uow: UnitOfWork) -> None:
-        if not self.touched:
-            return
-        rows = [{"consumer": self.name, "party": party, "last_at": state.last_at, "woke_at": state.woke_at,
-                 "dormant_for": state.dormant_for}
-                for party in sorted(self.touched) for state in (self.parties[party],)]
-        insert = (postgresql.insert if uow.postgres else sqlite.insert)(monitor_parties)
-        uow.execute(insert.on_conflict_do_update(
-            index_elements=[monitor_parties.c.consumer, monitor_parties.c.party],
-            set_={"last_at": insert.excluded.last_at, "woke_at": insert.excluded.woke_at,
-                  "dormant_for": insert.excluded.dormant_for}), rows)
+    def _unsaved(self, party: str) -> None:
+        at = self.parties[party].last_at
+        self.unsaved[party] = at
+        heapq.heappush(self.leaving, (at, party))
+
+    def _parties_to_save(self) -> list[dict]:
+        """The parties' states the tables must hold after this batch: those that just woke (the window
+        state cannot tell how long they slept) and those whose last flow leaves the window now."""
+        cutoff, due = self.windows.cutoff(), set(self.woken)
+        while self.leaving and self.leaving[0][0] < cutoff:
+            at, party = heapq.heappop(self.leaving)
+            if self.unsaved.get(party) == at:
+                due.add(party)
+        return [{"consumer": self.name, "party": party, "last_at": state.last_at, "woke_at": state.woke_at,
+                 "dormant_for": state.dormant_for} for party in sorted(due) for state in (self.parties[party],)]
 
     def run(self) -> tuple[int, int]:
         """Drain the outbox; (events, alerts)."""
@@ -179,6 +199,33 @@ class Monitor:
             if n == 0:
                 return events, alerts
             events, alerts = events + n, alerts + a
+
+
+_FLOW_COLUMNS = ("consumer", "position", "leg", "party", "counterparty", "direction", "amount", "channel", "party_kind",
+                 "cross_border", "at", "ref")
+
+
+def insert_flows(uow: UnitOfWork, consumer: str, flows: list[Flow]) -> None:
+    """The window state, straight through the driver (COPY on PostgreSQL): the monitor's hottest write."""
+    columns = ", ".join(f'"{c}"' for c in _FLOW_COLUMNS)
+    rows = [(consumer, f.position, f.leg, f.party, f.counterparty, f.direction, f.amount, f.channel, f.party_kind,
+             f.cross_border, f.at, f.ref) for f in flows]
+    if uow.postgres:
+        with uow.connection.connection.cursor() as cursor, \
+                cursor.copy(f"COPY monitor_flows ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join(["?"] * len(_FLOW_COLUMNS))
+    uow.connection.exec_driver_sql(f"INSERT INTO monitor_flows ({columns}) VALUES ({marks})", rows)
+
+
+def save_parties(uow: UnitOfWork, rows: list[dict]) -> None:
+    insert = (postgresql.insert if uow.postgres else sqlite.insert)(monitor_parties)
+    uow.execute(insert.on_conflict_do_update(
+        index_elements=[monitor_parties.c.consumer, monitor_parties.c.party],
+        set_={"last_at": insert.excluded.last_at, "woke_at": insert.excluded.woke_at,
+              "dormant_for": insert.excluded.dormant_for}), rows)
 
 
 def related_of(connection) -> dict[str, frozenset[str]]:  # type: ignore[no-untyped-def]

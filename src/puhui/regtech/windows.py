@@ -108,6 +108,10 @@ class Windows:
         for flow in flows:
             self.add(flow)
 
+    def parties(self) -> Iterator[tuple[str, deque[Flow]]]:
+        """Each party with flows in the window, and those flows."""
+        return ((party, flows) for party, flows in self._by_party.items() if flows)
+
     def history(self, party: str) -> tuple[Flow, ...]:
         """The party's flows within the horizon, oldest first (pruning older ones)."""
         flows = self._by_party.get(party)
