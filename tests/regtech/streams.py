@@ -111,6 +111,9 @@ def tripping(s: Stream) -> set[tuple[str, str]]:
         s.later(minutes=8)
         s.p2p("cus_k1", "cus_k2", "50.11")
     _pool(s, payers=20, days=(2, 3, 4))
+    for i in range(5):
+        s.later(minutes=3)
+        s.p2p(f"cus_o{i}", "cus_o9", "20.07", device_id="farm-phone-1")  # five accounts, one phone
     s.later(days=35)  # cus_l1 has been quiet 35 days
     s.bank("cus_l1", "debit_card", "60000.33")
     return {("large_natural_domestic", "cus_a1"), ("large_natural_domestic", "cus_a2"),
@@ -120,7 +123,8 @@ def tripping(s: Stream) -> set[tuple[str, str]]:
             ("large_natural_domestic", "cus_e1"), ("large_non_natural", "mer_m1"),
             ("structuring", "cus_f1"), ("rapid_in_out", "cus_g1"), ("fan_in", "cus_hub"), ("fan_out", "cus_fan"),
             ("round_amount", "cus_j1"), ("round_amount", "cus_j2"), ("night_burst", "cus_k1"),
-            ("self_financing", "cus_m1"), ("fund_pool", "cus_pool"), ("dormant", "cus_l1")}
+            ("self_financing", "cus_m1"), ("fund_pool", "cus_pool"), ("dormant", "cus_l1"),
+            ("shared_device", "dev:farm-phone-1")}
 
 
 def _pool(s: Stream, payers: int, days: tuple[int, ...]) -> None:
@@ -170,6 +174,12 @@ def benign(s: Stream) -> None:
     s.p2p("cus_m1", "cus_m9", "10000.37")  # the rest to someone unrelated
     s.p2p("cus_l1", "cus_l2", "100.23")
     _pool(s, payers=19, days=(4, 5, 6))
+    for i in range(4):
+        s.later(minutes=3)
+        s.p2p(f"cus_o{i}", "cus_o9", "20.07", device_id="farm-phone-1")  # four accounts on a phone: a family
+    for i in range(6):
+        s.later(minutes=3)
+        s.p2p("cus_o0", f"cus_o{i + 1}", "20.07", device_id="own-phone")  # one account, many payees
     s.later(days=20)  # quiet, but not for 30 days
     s.bank("cus_l1", "debit_card", "60000.33")
 

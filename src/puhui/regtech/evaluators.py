@@ -24,9 +24,10 @@ from puhui.regtech.rules import (
     RoundAmount,
     Rule,
     SelfFinancing,
+    SharedDevice,
     Structuring,
 )
-from puhui.regtech.windows import BANK, Flow, Windows
+from puhui.regtech.windows import BANK, DEVICE, Flow, Windows
 
 SECOND = 1_000_000
 SLACK = 60 * SECOND  # commit times of concurrent transactions may interleave by this much
@@ -204,6 +205,12 @@ def _self_financing(p: SelfFinancing, flow: Flow, ctx: Context) -> Hit | None:
     return None
 
 
+def _shared_device(p: SharedDevice, flow: Flow, ctx: Context) -> Hit | None:
+    start = flow.at - p.window_seconds * SECOND
+    legs = tuple(ctx.since(start))
+    return Hit("", start, legs) if len({f.counterparty for f in legs}) >= p.min_accounts else None
+
+
 def _fund_pool(p: FundPool, flow: Flow, ctx: Context) -> Hit | None:
     if flow.direction != "out" or flow.counterparty != BANK:
         return None
@@ -223,6 +230,7 @@ EVALUATORS: dict[str, Callable] = {
     "large_value": _large_value, "structuring": _structuring, "rapid_in_out": _rapid_in_out,
     "fan_in": _fan, "fan_out": _fan, "round_amount": _round_amount, "night_burst": _night_burst,
     "dormant": _dormant, "self_financing": _self_financing, "fund_pool": _fund_pool,
+    "shared_device": _shared_device,
 }
 
 
@@ -252,7 +260,10 @@ def evaluate(rules: Iterable[Rule], ctx: Context, marks: Suppression) -> list[Al
     """The alerts `ctx.flow` raises (after it was added to the windows and the party's state)."""
     out = []
     flow = ctx.flow
+    on_device = flow.party_kind == DEVICE
     for rule in rules:
+        if on_device != (rule.typology == "shared_device"):  # a device's window is for device rules only
+            continue
         hit = EVALUATORS[rule.params.typology](rule.params, flow, ctx)
         if hit is None or not marks.allows(rule, flow.party, hit, flow.at):
             continue

@@ -115,8 +115,15 @@ class FundPool(_Params):
     party_kind: PartyKind = "natural"
 
 
+class SharedDevice(_Params):
+    """一机多户: one device pays for many distinct accounts within the window (a device farm of mules)."""
+    typology: Literal["shared_device"] = "shared_device"
+    min_accounts: Annotated[int, Field(ge=2, le=10_000)] = 5
+    window_seconds: Window = DAY
+
+
 Params = Annotated[LargeValue | Structuring | RapidInOut | Fan | RoundAmount | NightBurst | Dormant | SelfFinancing
-                   | FundPool, Field(discriminator="typology")]
+                   | FundPool | SharedDevice, Field(discriminator="typology")]
 
 
 class RuleIn(BaseModel):
@@ -193,6 +200,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
           {"typology": "self_financing"}),
     _rule("fund_pool", "资金池: ≥ 20 distinct payers in 7 days and ≥ 50% of it withdrawn to a bank account",
           {"typology": "fund_pool"}),
+    _rule("shared_device", "一机多户: one device pays for ≥ 5 distinct accounts within a day",
+          {"typology": "shared_device"}),
 )
 
 

@@ -3,12 +3,14 @@
 An event becomes one leg per party it moves money for: a P2P transfer is an `out` leg for the
 payer and an `in` leg for the payee; a QR payment the same with the merchant as a non-natural
 person; a refund the reverse; a posted bank order a leg between the customer and the bank; a
-disbursed loan an `in` leg on channel `loan` from its lenders (joined by "+").
+disbursed loan an `in` leg on channel `loan` from its lenders (joined by "+"). A payment from a
+reported device is also an `out` leg of the pseudo-party `dev:<device>` (windows per device).
 Events may carry `channel: "cash"` and `cross_border: true` (other channels' events, simulator).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from puhui.money import parse_minor
 
 BANK = "bank"
 PLATFORM = "platform"  # the platform as a lender (自营放款)
+DEVICE = "device"  # the party kind of a device's window: only device rules look at it
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Flow:
     direction: str  # in | out
     amount: int  # fen
     channel: str  # transfer | cash | loan
-    party_kind: str  # natural | non_natural
+    party_kind: str  # natural | non_natural | device
     cross_border: bool
     at: int  # event commit time, UTC micros
     ref: str
@@ -57,17 +60,30 @@ def _legs(event: Event) -> list[tuple[str, str | None, str, str, str]]:
     p = event.payload
     if event.type == "p2p.completed":
         return [(p["payer_id"], p["payee_id"], "out", "natural", p["id"]),
-                (p["payee_id"], p["payer_id"], "in", "natural", p["id"])]
+                (p["payee_id"], p["payer_id"], "in", "natural", p["id"]), *_device_leg(p)]
     if event.type == "payment.succeeded":
         pay = p["payment"]
         return [(pay["payer_id"], pay["payee_id"], "out", "natural", pay["id"]),
-                (pay["payee_id"], pay["payer_id"], "in", "non_natural", pay["id"])]
+                (pay["payee_id"], pay["payer_id"], "in", "non_natural", pay["id"]), *_device_leg(pay)]
     if event.type == "lending.loan_disbursed":
         return [(p["customer_id"], "+".join(p.get("lenders") or [PLATFORM]), "in", "natural", p["id"])]
     if event.type == "bank_order.posted" and event.key:
         direction = "in" if p.get("kind") in ("debit_card", "top_up") else "out"  # top-up: card → wallet
         return [(event.key, BANK, direction, "natural", p["order_id"])]
     return []
+
+
+def device_party(device_id: str) -> str:
+    """The pseudo-party whose window holds a device's payments (设备维度), within the id length."""
+    if len(device_id) <= 60:
+        return f"dev:{device_id}"
+    return "dev:" + hashlib.sha256(device_id.encode()).hexdigest()[:40]
+
+
+def _device_leg(payment: dict) -> list[tuple[str, str | None, str, str, str]]:
+    """A payment made from a reported device is also a leg of that device's window (payer as counterparty)."""
+    device = payment.get("device_id")
+    return [(device_party(device), payment["payer_id"], "out", DEVICE, payment["id"])] if device else []
 
 
 def _amount_of(event: Event) -> str | None:
