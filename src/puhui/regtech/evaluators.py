@@ -116,18 +116,19 @@ def _large_value(p: LargeValue, flow: Flow, ctx: Context) -> Hit | None:
     return None
 
 
-def _structuring(p: Structuring, flow: Flow, ctx: Context) -> Hit | None:
-    high = _fen(p.threshold)
-    low = _fen(p.threshold * p.low_ratio)
-
-    def band(f: Flow) -> bool:
-        return low <= f.amount < high and p.direction in ("any", f.direction) and f.is_payment
-
-    if not band(flow):
+def _repeated(p, flow: Flow, ctx: Context, qualifies: Callable[[Flow], bool]) -> Hit | None:  # type: ignore[no-untyped-def]
+    """`p.min_count` flows that qualify within `p.window_seconds`, this one among them."""
+    if not qualifies(flow):
         return None
     start = flow.at - p.window_seconds * SECOND
-    hits = tuple(f for f in ctx.since(start) if band(f))
+    hits = tuple(f for f in ctx.since(start) if qualifies(f))
     return Hit("", start, hits) if len(hits) >= p.min_count else None
+
+
+def _structuring(p: Structuring, flow: Flow, ctx: Context) -> Hit | None:
+    high, low = _fen(p.threshold), _fen(p.threshold * p.low_ratio)
+    return _repeated(p, flow, ctx, lambda f: low <= f.amount < high and p.direction in ("any", f.direction)
+                     and f.is_payment)
 
 
 def _rapid_in_out(p: RapidInOut, flow: Flow, ctx: Context) -> Hit | None:
@@ -156,26 +157,11 @@ def _fan(p: Fan, flow: Flow, ctx: Context) -> Hit | None:
 
 def _round_amount(p: RoundAmount, flow: Flow, ctx: Context) -> Hit | None:
     unit, floor = _fen(p.unit), _fen(p.min_amount)
-
-    def round_(f: Flow) -> bool:
-        return f.amount >= floor and f.amount % unit == 0 and f.is_payment
-
-    if not round_(flow):
-        return None
-    start = flow.at - p.window_seconds * SECOND
-    hits = tuple(f for f in ctx.since(start) if round_(f))
-    return Hit("", start, hits) if len(hits) >= p.min_count else None
+    return _repeated(p, flow, ctx, lambda f: f.amount >= floor and f.amount % unit == 0 and f.is_payment)
 
 
 def _night_burst(p: NightBurst, flow: Flow, ctx: Context) -> Hit | None:
-    def night(f: Flow) -> bool:
-        return f.direction == "out" and p.start_hour <= china(f.at)[0] < p.end_hour
-
-    if not night(flow):
-        return None
-    start = flow.at - p.window_seconds * SECOND
-    hits = tuple(f for f in ctx.since(start) if night(f))
-    return Hit("", start, hits) if len(hits) >= p.min_count else None
+    return _repeated(p, flow, ctx, lambda f: f.direction == "out" and p.start_hour <= china(f.at)[0] < p.end_hour)
 
 
 def _dormant(p: Dormant, flow: Flow, ctx: Context) -> Hit | None:

@@ -21,7 +21,12 @@ from puhui.events.outbox import Event, advance_offset, consumer_offset, read_eve
 from puhui.regtech.alerts import Alert, insert_alerts
 from puhui.regtech.evaluators import SECOND, Context, PartyState, Suppression, evaluate
 from puhui.regtech.rules import DAY, Rule, current_rules
-from puhui.regtech.tables import monitor_alerts, monitor_flows, monitor_parties, related_parties
+from puhui.regtech.tables import (
+    monitor_alerts,
+    monitor_flows,
+    monitor_parties,
+    related_parties,
+)
 from puhui.regtech.windows import Flow, Windows, flows_of
 
 CONSUMER = "regtech.monitor"

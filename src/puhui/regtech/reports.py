@@ -25,7 +25,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 
 from puhui import clock
@@ -211,20 +211,31 @@ def generate(uow: UnitOfWork, business_date: dt.date, by: str) -> dict:
 
 
 def submit(uow: UnitOfWork, rid: str, by: str) -> dict:
-    row = _row(uow.connection, rid)
-    if row["status"] == "submitted":
-        raise ReportAlreadySubmitted(f"report {rid} was submitted already")
-    values = {"status": "submitted", "submitted_by": by, "submitted_at": clock.now_micros()}
-    uow.execute(regulatory_reports.update().where(regulatory_reports.c.id == rid,
-                                                  regulatory_reports.c.status == "generated").values(**values))
-    return report_json({**row, **values})
+    return report_json(mark_submitted(uow, regulatory_reports, rid, by))
 
 
-def _row(connection: Connection, rid: str) -> dict:
-    row = connection.execute(select(regulatory_reports).where(regulatory_reports.c.id == rid)).mappings().first()
+def stored(connection: Connection, table: Table, rid: str) -> dict:
+    """A report's row, of either kind's table."""
+    row = connection.execute(select(table).where(table.c.id == rid)).mappings().first()
     if row is None:
         raise ReportNotFound(f"no report {rid}")
     return dict(row)
+
+
+def mark_submitted(uow: UnitOfWork, table: Table, rid: str, by: str) -> dict:
+    """报送: generated → submitted, once; guarded on the status so two submissions cannot both win."""
+    row = stored(uow.connection, table, rid)
+    if row["status"] == "submitted":
+        raise ReportAlreadySubmitted(f"report {rid} was submitted already")
+    values = {"status": "submitted", "submitted_by": by, "submitted_at": clock.now_micros()}
+    done = uow.execute(table.update().where(table.c.id == rid, table.c.status == "generated").values(**values))
+    if done.rowcount != 1:
+        raise ReportAlreadySubmitted(f"report {rid} was submitted meanwhile")
+    return {**row, **values}
+
+
+def _row(connection: Connection, rid: str) -> dict:
+    return stored(connection, regulatory_reports, rid)
 
 
 def get(connection: Connection, rid: str) -> dict:

@@ -17,12 +17,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 
 from puhui import clock
 from puhui.api.deps import Principal, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
-from puhui.db import UnitOfWork, reading
+from puhui.api.reads import read as snapshot
+from puhui.db import UnitOfWork
 from puhui.errors import InvalidInput
 from puhui.regtech import cases, reports, str_report
 from puhui.regtech import dashboard as board
@@ -92,31 +92,19 @@ async def suspicious_generate(body: SuspiciousIn, request: Request, engine: Engi
 async def suspicious_list(engine: EngineDep, principal: Reader,
                           status: Annotated[str | None, Query(pattern="^(generated|submitted)$")] = None,
                           limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
-    def read() -> dict:
-        with reading(engine) as connection:
-            return {"reports": str_report.listing(connection, status, limit),
-                    "as_of": clock.business_date().isoformat()}
-
-    return await run_in_threadpool(read)
+    found = await snapshot(engine, lambda connection: str_report.listing(connection, status, limit))
+    return {"reports": found, "as_of": clock.business_date().isoformat()}
 
 
 @router.get("/reports/suspicious/{report_id}", summary="A suspicious transaction report's metadata")
 async def suspicious_read(report_id: ReportId, engine: EngineDep, principal: Reader) -> dict:
-    def read() -> dict:
-        with reading(engine) as connection:
-            return str_report.get(connection, report_id)
-
-    return await run_in_threadpool(read)
+    return await snapshot(engine, lambda connection: str_report.get(connection, report_id))
 
 
 @router.get("/reports/suspicious/{report_id}/file",
             summary="A suspicious transaction report's file (JSON, schema in puhui.regtech.str_report)")
 async def suspicious_file(report_id: ReportId, engine: EngineDep, principal: Reader) -> Response:
-    def read() -> str:
-        with reading(engine) as connection:
-            return str_report.content_of(connection, report_id)
-
-    content = await run_in_threadpool(read)
+    content = await snapshot(engine, lambda connection: str_report.content_of(connection, report_id))
     return Response(content, media_type="application/json; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{report_id}.json"'})
 
@@ -131,39 +119,23 @@ async def suspicious_submit(report_id: ReportId, request: Request, engine: Engin
 
 @router.get("/reports/deadlines", summary="Reports of both kinds not yet submitted, earliest deadline first")
 async def report_deadlines(engine: EngineDep, principal: Reader) -> dict:
-    def read() -> dict:
-        with reading(engine) as connection:
-            return {"reports": reports.deadlines(connection), "as_of": clock.business_date().isoformat()}
-
-    return await run_in_threadpool(read)
+    return {"reports": await snapshot(engine, reports.deadlines), "as_of": clock.business_date().isoformat()}
 
 
 @router.get("/reports", summary="Reports of both kinds, newest date first, with deadlines and status")
 async def list_reports(engine: EngineDep, principal: Reader) -> dict:
-    def read() -> dict:
-        with reading(engine) as connection:
-            return {"reports": reports.listing(connection)}
-
-    return await run_in_threadpool(read)
+    return {"reports": await snapshot(engine, reports.listing)}
 
 
 @router.get("/reports/{report_id}", summary="A report's metadata")
 async def read_report(report_id: ReportId, engine: EngineDep, principal: Reader) -> dict:
-    def read() -> dict:
-        with reading(engine) as connection:
-            return reports.get(connection, report_id)
-
-    return await run_in_threadpool(read)
+    return await snapshot(engine, lambda connection: reports.get(connection, report_id))
 
 
 @router.get("/reports/{report_id}/file", summary="A report's file (CSV, schema in puhui.regtech.reports)",
             response_class=PlainTextResponse)
 async def report_file(report_id: ReportId, engine: EngineDep, principal: Reader) -> PlainTextResponse:
-    def read() -> str:
-        with reading(engine) as connection:
-            return reports.content_of(connection, report_id)
-
-    content = await run_in_threadpool(read)
+    content = await snapshot(engine, lambda connection: reports.content_of(connection, report_id))
     return PlainTextResponse(content, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{report_id}.csv"'})
 
@@ -182,8 +154,4 @@ async def dashboard(engine: EngineDep, principal: Reader,
                     last: Annotated[str, Query(alias="to", min_length=10, max_length=10)]) -> dict:
     start, end = date_of(first, "from"), date_of(last, "to")
 
-    def read() -> dict:
-        with reading(engine) as connection:
-            return board.dashboard(connection, start, end)
-
-    return await run_in_threadpool(read)
+    return await snapshot(engine, lambda connection: board.dashboard(connection, start, end))

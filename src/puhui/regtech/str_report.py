@@ -32,11 +32,10 @@ from sqlalchemy.engine import Connection
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import Conflict, NotFound
 from puhui.identity.models import mask_id_number, mask_name
 from puhui.identity.tables import customers, merchants
 from puhui.money import format_minor
-from puhui.regtech.reports import deadline
+from puhui.regtech.reports import ReportNotFound, deadline, mark_submitted, stored
 from puhui.regtech.reports_tables import suspicious_reports
 from puhui.regtech.tables import monitor_alerts, monitor_case_events, monitor_cases
 
@@ -104,16 +103,6 @@ SCHEMA: dict = {
         "generated_at": _TIME,
     },
 }
-
-
-class StrNotFound(NotFound):
-    code = "report_not_found"
-    title = "Report not found"
-
-
-class StrAlreadySubmitted(Conflict):
-    code = "report_already_submitted"
-    title = "Report already submitted"
 
 
 def report_id(case_id: str) -> str:
@@ -228,7 +217,7 @@ def determined_on(connection: Connection, case_id: str) -> dt.date:
         monitor_case_events.c.case_id == case_id, monitor_case_events.c.to_status == "escalated")
         .order_by(monitor_case_events.c.seq.desc()).limit(1)).scalar()
     if at is None:
-        raise StrNotFound(f"case {case_id} was never escalated")
+        raise ReportNotFound(f"case {case_id} was never escalated")
     return china_date(at)
 
 
@@ -262,22 +251,11 @@ def of_case(connection: Connection, case_id: str) -> dict | None:
 
 
 def submit(uow: UnitOfWork, rid: str, by: str) -> dict:
-    row = _row(uow.connection, rid)
-    if row["status"] == "submitted":
-        raise StrAlreadySubmitted(f"report {rid} was submitted already")
-    values = {"status": "submitted", "submitted_by": by, "submitted_at": clock.now_micros()}
-    done = uow.execute(suspicious_reports.update().where(suspicious_reports.c.id == rid,
-                                                         suspicious_reports.c.status == "generated").values(**values))
-    if done.rowcount != 1:
-        raise StrAlreadySubmitted(f"report {rid} was submitted meanwhile")
-    return report_json({**row, **values})
+    return report_json(mark_submitted(uow, suspicious_reports, rid, by))
 
 
 def _row(connection: Connection, rid: str) -> dict:
-    row = connection.execute(select(suspicious_reports).where(suspicious_reports.c.id == rid)).mappings().first()
-    if row is None:
-        raise StrNotFound(f"no suspicious transaction report {rid}")
-    return dict(row)
+    return stored(connection, suspicious_reports, rid)
 
 
 def get(connection: Connection, rid: str) -> dict:
