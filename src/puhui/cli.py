@@ -29,7 +29,8 @@ from puhui.sim.cli import simulate
 from puhui.supplychain.cli import app as supplychain_app
 from puhui.wealth.cli import app as wealth_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Puhui (普惠): an internet-finance platform.")
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Puhui (普惠): an internet-finance platform.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks, each with a baseline measured in the same run.")
 app.add_typer(db_app, name="db")
@@ -63,7 +64,7 @@ def db_upgrade(db: str = DbOption, revision: str = typer.Argument("head")) -> No
     """Apply Alembic migrations up to REVISION (default: head)."""
     from puhui.db.migrate import current_revision, upgrade
 
-    engine = _engine(db)
+    engine = _engine(db, check_schema=False)
     upgrade(engine, revision)
     console.print(f"database at revision [bold]{current_revision(engine)}[/bold]")
 
@@ -154,13 +155,27 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     db: str = DbOption,
-    demo: bool = typer.Option(False, "--demo", help="Run with a demo world on embedded SQLite."),
+    demo: bool = typer.Option(False, "--demo", help="Run with a demo world on embedded SQLite: seeded, then a "
+                              "short market simulation with alerts and cases (once per database)."),
+    demo_customers: int = typer.Option(200, "--demo-customers", min=40, envvar="PUHUI_DEMO_CUSTOMERS",
+                                       help="Simulated customers in the demo market (at least 40)."),
+    demo_days: int = typer.Option(14, "--demo-days", min=1, max=366, envvar="PUHUI_DEMO_DAYS",
+                                  help="Simulated days in the demo market (from 2026-03-02)."),
+    demo_seed: int = typer.Option(1, "--demo-seed", envvar="PUHUI_DEMO_SEED", help="The demo market's seed."),
 ) -> None:
     """Run the HTTP API and console."""
     from puhui.server import run_server
 
-    run_server(host=host, port=port, database_url=db, demo=demo)
+    run_server(host=host, port=port, database_url=db, demo=demo, demo_customers=demo_customers,
+               demo_days=demo_days, demo_seed=demo_seed)
 
 
-def main() -> None:  # pragma: no cover
-    sys.exit(app())
+def main() -> None:
+    """The `puhui` script: a refusal the platform explains (bad input, no schema) is a message, not a traceback."""
+    from puhui.errors import PuhuiError
+
+    try:
+        app(standalone_mode=True)
+    except PuhuiError as error:
+        errors.print(f"[red]{error.code}[/red]: {error.detail}", soft_wrap=True)
+        sys.exit(2)

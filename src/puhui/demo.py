@@ -1,8 +1,11 @@
 """The demo world for `puhui serve --demo`, seeded through the real HTTP API (identity and payments
-services): customers registered, verified and upgraded, merchants with API keys, top-ups settled
-through the sandbox bank, QR payments (static and dynamic), a partial refund and a P2P transfer.
+services): customers registered, verified and upgraded, merchants with API keys, staff for the
+regulator and the risk officer, top-ups settled through the sandbox bank, QR payments (static and
+dynamic), a partial refund and a P2P transfer.
 
 Deterministic (fixed people, amounts and idempotency keys) and fast (argon2 kept cheap while seeding).
+The living market around it (演示市场) is in `puhui.demo_market`: `prepare_demo` runs a short
+simulation, the monitor and the graph analytics, opens cases, then seeds this world, once per database.
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ CARDS = [body + luhn.calc_check_digit(body) for body in (f"62220211000000{n:04d}
 TOP_UPS = ["3000.00", "1200.00", "1500.00", "4000.00", "800.00", "900.00"]
 
 
+# staff created through POST /v1/staff: the regulator reads the supervision dashboard
+STAFF = (("regulator", "regulator.demo"), ("risk_officer", "risk-officer.demo"))
+
+
 class DemoSeedError(RuntimeError):
     pass
 
@@ -56,6 +63,7 @@ class DemoSeedError(RuntimeError):
 class DemoWorld:
     customers: list[dict] = field(default_factory=list)  # id, name, phone, password, tier
     merchants: list[dict] = field(default_factory=list)  # id, name, api_key
+    staff: list[dict] = field(default_factory=list)  # role, handle, token
     payments: int = 0
     refunds: int = 0
     p2p: int = 0
@@ -68,6 +76,7 @@ class DemoWorld:
             f"{self.payments} QR payments, {self.refunds} refund, {self.p2p} P2P transfer\n"
             f"  customer login: phone {c['phone']}  password {c['password']}  (POST /v1/customers/login)\n"
             f"  merchant {m['name']} ({m['id']}) API key: {m['api_key']}  (Authorization: Bearer <key>)"
+            + "".join(f"\n  {s['role']} {s['handle']} token: {s['token']}" for s in self.staff)
         )
 
     def __str__(self) -> str:
@@ -110,6 +119,11 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
 
             bank.register_callback(callback)
             client.app.state.bank = bank
+
+            # first: `puhui.demo_market.seeded` takes the regulator for the mark of a seeded world
+            for role, handle in STAFF:
+                made = _check(client.post("/v1/staff", headers=admin, json={"handle": handle, "role": role}), 201)
+                world.staff.append({"role": role, "handle": handle, "token": made["token"]})
 
             tokens = []
             for name, id_number, phone, verifications in CUSTOMERS:

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from puhui.sim.agents import Agent, Kind, Merchant, make_agent
-from puhui.sim.typologies import STRUCTURING_THRESHOLD, Typology, acts_today, plan_for
+from puhui.sim.typologies import (
+    DORMANT_DAYS,
+    DORMANT_QUIET_FROM,
+    STRUCTURING_THRESHOLD,
+    Plan,
+    Typology,
+    acts_today,
+    plan_for,
+)
+
+TEN_THOUSAND = 10_000_00  # fen
 
 
 class Recorder:
     """Stands in for `Platform`: records each act with the minute it ran at."""
 
-    def __init__(self) -> None:
+    def __init__(self, refuse_loans: bool = False) -> None:
         self.minute = 0
         self.moves: list[tuple[int, str, str, str, int]] = []  # minute, kind, payer, payee, fen
+        self.loans: list[tuple[int, str, int]] = []  # minute, borrower, fen
+        self.balance: dict[str, int] = {}
+        self.refuse_loans = refuse_loans
 
     def _log(self, kind: str, payer: str, payee: str, fen: int) -> str:
         self.moves.append((self.minute, kind, payer, payee, fen))
+        self.balance[payer] = self.balance.get(payer, 0) - fen
+        self.balance[payee] = self.balance.get(payee, 0) + fen
         return f"pay{len(self.moves)}"
 
     def top_up(self, cid: str, fen: int) -> str:
@@ -29,20 +46,43 @@ class Recorder:
     def qr_pay(self, payer: str, merchant: Merchant, fen: int) -> str:
         return self._log("qr", payer, merchant.merchant_id, fen)
 
+    def withdraw(self, cid: str, fen: int) -> str:
+        return self._log("withdrawal", cid, "bank", fen)
 
-def _play(typology: Typology, seed: int, days: int = 10):  # type: ignore[no-untyped-def]
+    def withdraw_share(self, cid: str, share: float) -> str | None:
+        fen = int(self.balance.get(cid, 0) * share)
+        return self.withdraw(cid, fen) if fen > 0 else None
+
+    def borrow(self, agent: Agent, fen: int, term: int) -> None:
+        """A loan is no payment (no label): recorded apart; a refused one leaves `loan_id` unset."""
+        if self.refuse_loans:
+            return
+        self.loans.append((self.minute, agent.customer_id, fen))
+        self.balance[agent.customer_id] = self.balance.get(agent.customer_id, 0) + fen
+        agent.loan_id = f"loan{len(self.loans)}"
+
+
+def _run(typology: Typology, seed: int, days: int = 10,
+         recorder: Recorder | None = None) -> tuple[Plan, Recorder]:
+    """Play a plan over `days` with 24 mules, 40 victims and 3 affiliates; every move labelled."""
     principal = make_agent(0, Kind.salary, seed, days)
     principal.customer_id = "boss"
     mules = [Agent(i, Kind.mule, principal.rng, customer_id=f"mule{i}") for i in range(1, 25)]
-    plan = plan_for(principal, typology, seed, mules, days)
-    recorder, merchants = Recorder(), [Merchant(0, "shop", "qr")]
+    victims = [Agent(i, Kind.salary, principal.rng, customer_id=f"victim{i}") for i in range(100, 140)]
+    affiliates = [Agent(i, Kind.affiliate, principal.rng, customer_id=f"aff{i}") for i in range(200, 203)]
+    plan = plan_for(principal, typology, seed, mules, days, victims, affiliates)
+    recorder, merchants = recorder or Recorder(), [Merchant(0, "shop", "qr")]
     for day in range(days):
         for minute, act in sorted(acts_today(plan, day, recorder, merchants), key=lambda a: a[0]):  # type: ignore[arg-type]
             recorder.minute = day * 1440 + minute
             act()
     labelled = {lb.payment_id for lb in plan.labels}
     assert labelled == {f"pay{i + 1}" for i in range(len(recorder.moves))}  # every act labelled, nothing else
-    return [m for m in recorder.moves if m[1] != "top_up"]
+    return plan, recorder
+
+
+def _play(typology: Typology, seed: int, days: int = 10):  # type: ignore[no-untyped-def]
+    return [m for m in _run(typology, seed, days)[1].moves if m[1] != "top_up"]
 
 
 @settings(max_examples=30, deadline=None)
@@ -64,3 +104,105 @@ def test_typologies_have_their_shape(seed: int) -> None:
     assert all(m[4] % 10_000_00 == 0 for m in rounds)
     night = _play(Typology.night_burst, seed)
     assert len(night) >= 6 and all(60 <= m[0] % 1440 < 240 for m in night)
+
+
+def _day(move: tuple) -> int:
+    return move[0] // 1440
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_dormant_sleeps_a_month_then_moves_a_large_sum(seed: int) -> None:
+    plan, recorder = _run(Typology.dormant, seed, days=45)
+    wake = plan.start
+    assert wake >= DORMANT_QUIET_FROM + DORMANT_DAYS and plan.principal.quiet == (DORMANT_QUIET_FROM, wake)
+    assert {_day(m) for m in recorder.moves} == {wake}  # the principal acts on the wake day only
+    top_up, *outs = recorder.moves
+    assert top_up[1] == "top_up" and top_up[3] == "boss" and top_up[4] >= 60_000_00
+    assert len(outs) == 2 and all(m[1] == "p2p" and m[2] == "boss" and m[3].startswith("mule") for m in outs)
+    assert len({m[3] for m in outs}) == 2
+    assert all(m[0] - top_up[0] >= 300 for m in outs)  # five hours or more after the money came in
+    assert all(m[4] % TEN_THOUSAND != 0 for m in recorder.moves)
+    assert sum(m[4] for m in outs) <= top_up[4]
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 10_000))
+def test_a_short_run_plants_no_dormant_account(seed: int) -> None:
+    plan, recorder = _run(Typology.dormant, seed, days=10)
+    assert plan.start >= 10 and recorder.moves == [] and plan.labels == []
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_self_financing_passes_most_of_the_loan_to_an_affiliate(seed: int) -> None:
+    plan, recorder = _run(Typology.self_financing, seed)
+    [(borrowed_at, borrower, loan)] = recorder.loans
+    [(paid_at, kind, payer, payee, fen)] = recorder.moves
+    assert borrower == payer == "boss" and kind == "p2p" and payee in {a.customer_id for a in plan.affiliates}
+    assert 0 < paid_at - borrowed_at <= 300  # within five hours
+    assert loan * 85 <= fen * 100 <= loan * 98 + 37 * 100  # 85-98% of the proceeds
+    assert fen % TEN_THOUSAND != 0
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 10_000))
+def test_self_financing_pays_nothing_when_the_loan_is_refused(seed: int) -> None:
+    plan, recorder = _run(Typology.self_financing, seed, recorder=Recorder(refuse_loans=True))
+    assert recorder.loans == [] and recorder.moves == [] and plan.labels == []
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_fund_pool_collects_from_many_then_withdraws(seed: int) -> None:
+    plan, recorder = _run(Typology.fund_pool, seed, days=15)
+    paid = [m for m in recorder.moves if m[1] == "p2p"]
+    withdrawn = [m for m in recorder.moves if m[1] == "withdrawal"]
+    assert len(paid) + len(withdrawn) == len(recorder.moves)
+    victims = {v.customer_id for v in plan.victims}
+    assert {m[3] for m in paid} == {"boss"} and {m[2] for m in paid} <= victims
+    assert len({m[2] for m in paid}) == len(paid) >= 25  # distinct payers, each once
+    per_day: dict[int, int] = {}
+    for m in paid:
+        per_day[_day(m)] = per_day.get(_day(m), 0) + 1
+    assert max(per_day.values()) <= 7
+    assert withdrawn and all(m[2] == "boss" and m[3] == "bank" for m in withdrawn)
+    assert min(_day(m) for m in withdrawn) > max(per_day)  # withdrawals on later days
+    collected = sum(m[4] for m in paid)
+    assert collected * 40 <= withdrawn[0][4] * 100 <= collected * 55
+    assert all(m[4] % TEN_THOUSAND != 0 for m in paid)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_cycle_brings_the_money_back_round_a_ring(seed: int) -> None:
+    _, recorder = _run(Typology.cycle, seed)
+    [top_up, *hops] = recorder.moves
+    assert top_up[1] == "top_up" and top_up[3] == "boss"
+    assert all(m[1] == "p2p" for m in hops) and len(hops) in (3, 4)  # 2-3 mules
+    assert hops[0][2] == hops[-1][3] == "boss"
+    assert all(a[3] == b[2] for a, b in pairwise(hops))  # each pays on what it got
+    ring = [m[3] for m in hops[:-1]]
+    assert len(set(ring)) == len(ring) and all(p.startswith("mule") for p in ring)
+    assert hops[0][0] - top_up[0] >= 300 and top_up[4] > hops[0][4]
+    for a, b in pairwise(hops):
+        assert b[0] - a[0] >= 300
+        assert a[4] * 970 <= b[4] * 1000 <= a[4] * 995 + 37 * 1000  # 0.5-3% kept per hop
+        assert b[4] < a[4]
+    assert all(m[4] % TEN_THOUSAND != 0 for m in recorder.moves)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_gather_scatter_passes_money_through(seed: int) -> None:
+    _, recorder = _run(Typology.gather_scatter, seed)
+    ins = [m for m in recorder.moves if m[3] == "boss"]
+    outs = [m for m in recorder.moves if m[2] == "boss"]
+    assert len(ins) + len(outs) == len(recorder.moves) and all(m[1] == "p2p" for m in recorder.moves)
+    sources, sinks = {m[2] for m in ins}, {m[3] for m in outs}
+    assert 6 <= len(sources) == len(ins) <= 8 and 5 <= len(sinks) == len(outs) <= 7
+    assert not sources & sinks
+    in_days, out_days = {_day(m) for m in ins}, {_day(m) for m in outs}
+    assert len(in_days) == 2 and max(in_days) - min(in_days) == 1 and out_days == {max(in_days) + 1}
+    gathered, scattered = sum(m[4] for m in ins), sum(m[4] for m in outs)
+    assert gathered * 85 // 100 - len(sinks) <= scattered <= gathered * 95 // 100 + 37 * len(sinks)

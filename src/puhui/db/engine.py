@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from puhui.errors import InvalidInput
+from puhui.errors import InvalidInput, PuhuiError
 
 
 class UnsupportedDatabase(InvalidInput):
@@ -75,8 +75,21 @@ def _sqlite_engine(url: str, durable: bool = True) -> Engine:
     return engine
 
 
-def engine_for(url: str | None = None) -> Engine:
-    """The engine of a command's `--db`, or else of PUHUI_DATABASE_URL (the default SQLite file)."""
+class DatabaseNotMigrated(PuhuiError):
+    code = "database_not_migrated"
+    status = 503
+    title = "The database is not at the current schema"
+
+
+def engine_for(url: str | None = None, *, check_schema: bool = True) -> Engine:
+    """The engine of a command's `--db`, or else of PUHUI_DATABASE_URL (the default SQLite file);
+    refused with `database_not_migrated` unless its schema is the current one."""
+    from puhui.db.migrate import current_revision, head_revision
     from puhui.settings import Settings
 
-    return create_engine_from_url(url or Settings().resolved_database_url())
+    engine = create_engine_from_url(url or Settings().resolved_database_url())
+    if check_schema and (found := current_revision(engine)) != head_revision():
+        engine.dispose()
+        raise DatabaseNotMigrated(f"the database is at revision {found or 'none'}, not {head_revision()}: "
+                                  "run `puhui db upgrade` (with the same --db)")
+    return engine

@@ -98,10 +98,12 @@ class Monitor:
 
     def _refresh_rules(self) -> None:
         """Pick up rule versions stored since the last batch (a longer window sees flows from now on)."""
-        if self._fixed_rules is None:
-            with reading(self.engine) as connection:
+        with reading(self.engine) as connection:
+            if self._fixed_rules is None:
                 self._use_rules(connection)
-            self.windows.horizon = max(self.windows.horizon, self.horizon)
+                self.windows.horizon = max(self.windows.horizon, self.horizon)
+            else:
+                self.related = related_of(connection)
 
     def handle(self, events: list[Event]) -> tuple[list[Flow], list[Alert]]:
         flows: list[Flow] = []

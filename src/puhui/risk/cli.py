@@ -27,15 +27,13 @@ LabelOption = typer.Option("creditability", "--label", help="The label column (g
 
 def _engine(url: str | None):  # type: ignore[no-untyped-def]
     """The engine for --db, like every `puhui` command; the database must be migrated (`puhui db upgrade`)."""
-    from sqlalchemy import inspect
+    from puhui.db.engine import DatabaseNotMigrated, engine_for
 
-    from puhui.db.engine import engine_for
-
-    engine = engine_for(url)
-    if not inspect(engine).has_table("risk_models"):
-        _errors().print("[red]the database has no model registry yet[/red]: run `puhui db upgrade` first")
-        raise typer.Exit(2)
-    return engine
+    try:
+        return engine_for(url)
+    except DatabaseNotMigrated as refused:
+        _errors().print(f"[red]{refused.code}[/red]: {refused.detail}", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def _fail(error: PuhuiError) -> None:

@@ -1,0 +1,213 @@
+"""The living market of `puhui serve --demo` (演示市场): a short simulation, the monitor and the graph
+analytics over it and cases opened from the alerts, then the seeded demo world (`puhui.demo`) on the
+same database — all before the server accepts a request, so the simulation's ManualClock never meets
+its threads.
+
+Once per database: a finished run in `sim_runs` means the market is there, the demo regulator in
+`staff` means the world was seeded, and a second start only reads them back. The simulated days (from 2026-03-02) lie in the past of the real clock, so the
+analytics run on a ManualClock at the run's last instant: alerts and cases are dated inside the
+simulated range the dashboard URL shows, not at the real time of the start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Engine, func, select
+
+from puhui import clock
+from puhui.db import reading, transaction
+from puhui.settings import Settings
+
+DEMO_CUSTOMERS, DEMO_DAYS, DEMO_SEED = 200, 14, 1
+CLOSED_CASES = ("closed_false_positive", "reported")
+BUCKETS = ("current", "M1", "M2", "M3", "M3+")
+
+
+@dataclass
+class DemoMarket:
+    """What the simulated market left in the database, read back from it (first start or later)."""
+
+    run_id: str
+    customers: int
+    days: int
+    seed: int
+    first: dt.date  # the first and last simulated business dates
+    last: dt.date
+    done: dict[str, int]  # service actions done by kind (qr payments, top-ups, loans, …)
+    loans: dict[str, int]  # active loans by bucket, and written_off
+    fund_yield: str | None  # the money-market fund's last seven-day annualized yield (七日年化), percent
+    alerts: dict[str, int]  # by typology
+    open_cases: int
+    audit_ok: bool
+    fresh: bool = False  # simulated at this start (False: found from an earlier one)
+    seconds: float | None = None
+
+    def summary(self, base: str) -> str:
+        loans = ", ".join(f"{b} {n}" for b, n in self.loans.items()) or "none"
+        alerts = ", ".join(f"{t} {n}" for t, n in sorted(self.alerts.items())) or "none"
+        took = f" in {self.seconds:.1f} s" if self.seconds is not None else " (from an earlier start)"
+        span = f"from={self.first.isoformat()}&to={self.last.isoformat()}"
+        return (
+            f"simulated market {self.run_id}: {self.customers} customers × {self.days} days "
+            f"({self.first} to {self.last}){took}\n"
+            f"  {self.done.get('qr', 0)} QR payments, {self.done.get('top_up', 0)} top-ups, "
+            f"{self.done.get('withdrawal', 0)} withdrawals, {self.done.get('mmf_subscribe', 0)} fund subscriptions, "
+            f"{self.done.get('loan', 0)} loans, {self.done.get('repayment', 0)} repayments\n"
+            f"  loans by bucket: {loans}\n"
+            f"  money-market fund seven-day yield: {self.fund_yield + '%' if self.fund_yield else 'n/a'}\n"
+            f"  alerts by typology: {alerts}  ({sum(self.alerts.values())} in all)\n"
+            f"  open cases: {self.open_cases}\n"
+            f"  ledger audit: {'passed' if self.audit_ok else 'FAILED'}\n"
+            f"  supervision dashboard (regulator): {base}/v1/regtech/dashboard?{span}\n"
+            f"  alerts: {base}/v1/regtech/alerts   cases: {base}/v1/regtech/cases   (staff token)"
+        )
+
+
+@dataclass
+class DemoStart:
+    """What `prepare_demo` made or found: the seeded world (None when found) and the market."""
+
+    market: DemoMarket
+    world: object | None = None  # puhui.demo.DemoWorld, with the credentials shown once
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self, base: str) -> str:
+        seeded = (f"{self.world}\n" if self.world is not None else
+                  "seeded at an earlier start: its credentials were shown then (and work only with the same "
+                  "PUHUI_PII_KEYS, PUHUI_PII_INDEX_KEY and PUHUI_JWT_SECRET)\n")
+        return seeded + self.market.summary(base)
+
+
+def finished_run(connection) -> dict | None:  # type: ignore[no-untyped-def]
+    """The latest finished simulation run in this database, if any."""
+    from puhui.sim.tables import sim_runs
+
+    row = connection.execute(select(sim_runs).where(sim_runs.c.status == "finished")
+                             .order_by(sim_runs.c.created_at.desc(), sim_runs.c.id.desc()).limit(1)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def last_instant(first: dt.date, days: int) -> dt.datetime:
+    """The run's last second (China time): after the last end of day, inside the last business date."""
+    from puhui.sim.world import china_midnight
+
+    return china_midnight(first + dt.timedelta(days=days)) - dt.timedelta(seconds=1)
+
+
+def analyse(engine: Engine, first: dt.date, days: int) -> dict:
+    """The monitor over the outbox, the graph analytics over the run's days and cases from the alerts,
+    on a ManualClock at the run's last instant (alerts and cases dated inside the simulated range)."""
+    from puhui.regtech.cases import open_cases_from_alerts
+    from puhui.regtech.graph import run_graph_analytics
+    from puhui.regtech.monitor import Monitor
+    from puhui.sim.world import china_midnight
+
+    span = (clock.to_micros(china_midnight(first)), clock.to_micros(china_midnight(first + dt.timedelta(days=days))))
+    with clock.using(clock.ManualClock(last_instant(first, days))):
+        events, alerts = Monitor(engine).run()
+        graph = run_graph_analytics(engine, *span)
+        cases = transaction(engine, lambda uow: open_cases_from_alerts(uow, "demo"))
+    return {"events": events, "alerts": alerts + graph["written"], "cases": len(cases["opened"])}
+
+
+def read_market(engine: Engine, run: dict) -> DemoMarket:
+    from puhui.ledger.audit import audit
+    from puhui.lending.tables import loans
+    from puhui.regtech.tables import monitor_alerts, monitor_cases
+    from puhui.wealth.tables import mmf_daily
+
+    first = dt.date.fromisoformat(run["start_date"])
+    last = first + dt.timedelta(days=run["days"] - 1)
+    with reading(engine) as connection:
+        rows = connection.execute(select(loans.c.status, loans.c.bucket, func.count())
+                                  .group_by(loans.c.status, loans.c.bucket)).all()
+        found = {b: int(n) for s, b, n in rows if s == "active"}
+        by_bucket = {b: found.pop(b) for b in BUCKETS if b in found} | found
+        written_off = sum(int(n) for s, _, n in rows if s == "written_off")
+        if written_off:
+            by_bucket["written_off"] = written_off
+        fund_yield = connection.execute(select(mmf_daily.c.seven_day_yield).where(
+            mmf_daily.c.seven_day_yield.is_not(None), mmf_daily.c.business_date <= last.isoformat())
+            .order_by(mmf_daily.c.business_date.desc()).limit(1)).scalar()
+        alerts = {t: int(n) for t, n in connection.execute(
+            select(monitor_alerts.c.typology, func.count()).group_by(monitor_alerts.c.typology))}
+        open_cases = connection.execute(select(func.count()).select_from(monitor_cases).where(
+            monitor_cases.c.status.notin_(CLOSED_CASES))).scalar_one()
+        audit_ok = audit(connection).ok
+    summary = json.loads(run["summary"] or "{}")
+    return DemoMarket(run["id"], run["customers"], run["days"], run["seed"], first, last,
+                      summary.get("done", {}), by_bucket, fund_yield, alerts, int(open_cases), audit_ok)
+
+
+def seeded(engine: Engine) -> bool:
+    """Whether the demo world was seeded here (its regulator exists: staff are made before anyone else)."""
+    from puhui.demo import STAFF
+    from puhui.identity.tables import staff
+
+    with reading(engine) as connection:
+        return connection.execute(select(func.count()).select_from(staff).where(
+            staff.c.handle == STAFF[0][1])).scalar_one() > 0
+
+
+def prepare_demo(engine: Engine, settings: Settings | None = None, *, customers: int = DEMO_CUSTOMERS,
+                 days: int = DEMO_DAYS, seed: int = DEMO_SEED,
+                 on_day: Callable[[int, object], None] | None = None) -> DemoStart:
+    """Simulate the market, then seed the demo world at the real time, or find both from an earlier start.
+
+    Call before the server accepts requests: the simulation installs its own ManualClock process-wide.
+    The order keeps the outbox in time order: the simulated days (March 2026) come before the seeded
+    world (now), because the monitor's windows prune by the newest event time they have seen."""
+    from puhui.demo import seed_demo_world
+    from puhui.regtech.monitor import Monitor
+    from puhui.sim.world import Config, simulate
+
+    with reading(engine) as connection:
+        run = finished_run(connection)
+    seconds = None
+    if run is None:
+        config = Config(customers, days, seed)
+        config.check()  # before anything: a bad size changes nothing
+        started = time.perf_counter()
+        simulate(engine, config, on_day)
+        analyse(engine, config.start, config.days)
+        seconds = time.perf_counter() - started
+        with reading(engine) as connection:
+            run = finished_run(connection)
+        assert run is not None
+    world = None
+    if not seeded(engine):
+        world = seed_demo_world(engine, settings)
+        Monitor(engine).run()  # the seeded payments, watched at the real time they happened
+    market = read_market(engine, run)
+    market.fresh, market.seconds = seconds is not None, seconds
+    return DemoStart(market, world)
+
+
+@contextlib.contextmanager
+def progress(days: int, console=None) -> Iterator[Callable[[int, object], None]]:  # type: ignore[no-untyped-def]
+    """A Rich progress line per simulated day: the date, the day's QR and loan volume, loans by bucket
+    and the fund's seven-day yield."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    def yuan(fen: int) -> str:
+        return f"¥{Decimal(fen).scaleb(-2):,.0f}"
+
+    with Progress(TextColumn("[bold]simulating"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("", total=days)
+
+        def on_day(d: int, stats) -> None:  # type: ignore[no-untyped-def]
+            loans = sum(stats.buckets.values())
+            late = sum(n for b, n in stats.buckets.items() if b != "current")
+            bar.update(task, advance=1, description=(
+                f"{stats.date} paid {yuan(stats.volume.get('qr', 0))} lent {yuan(stats.volume.get('loan', 0))} "
+                f"loans {loans} ({late} late) 7-day yield {stats.yield_7d + '%' if stats.yield_7d else 'n/a'}"))
+
+        yield on_day

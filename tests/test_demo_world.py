@@ -1,0 +1,139 @@
+"""`puhui serve --demo` prepares a living world before it serves: a short simulated market with alerts
+of several typologies and open cases, then the seeded world, the ledger audit passing — and a second
+start on the same database finds it instead of simulating again.
+
+On its own SQLite file (the demo's embedded database), small (60 customers × 10 days), on a
+ManualClock in late 2026: the real clock of a start is after the simulated March 2026."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from puhui import clock as clock_module
+from puhui.api.app import create_app
+from puhui.db import create_engine_from_url, reading, transaction
+from puhui.db.migrate import upgrade
+from puhui.demo_market import prepare_demo
+from puhui.errors import InvalidInput
+from puhui.identity.service import with_demo_secrets
+from puhui.identity.tables import staff
+from puhui.ledger.audit import audit
+from puhui.ledger.service import expire_pending
+from puhui.payments import reviews
+from puhui.regtech.tables import monitor_alerts, monitor_cases
+from puhui.settings import Settings
+from puhui.sim import world as sim_world
+from puhui.sim.tables import sim_runs
+
+CUSTOMERS, DAYS = 60, 10
+NOW = dt.datetime(2026, 11, 29, 9, 0, tzinfo=clock_module.UTC)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):  # type: ignore[no-untyped-def]
+    engine = create_engine_from_url(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}", durable=False)
+    upgrade(engine)
+    settings = with_demo_secrets(Settings(fraud_checks=False, monitoring=False, merchant_notifications=False))
+    with clock_module.using(clock_module.ManualClock(NOW)):
+        made = prepare_demo(engine, settings, customers=CUSTOMERS, days=DAYS, seed=1)
+    yield engine, settings, made
+    engine.dispose()
+
+
+def test_the_demo_world_has_a_simulated_market_alerts_and_cases(demo):
+    engine, _, made = demo
+    market = made.market
+    with reading(engine) as connection:
+        runs = connection.execute(select(sim_runs)).mappings().all()
+        alerts = dict(connection.execute(select(monitor_alerts.c.typology, func.count())
+                                         .group_by(monitor_alerts.c.typology)).all())
+        open_cases = connection.execute(select(func.count()).select_from(monitor_cases)
+                                        .where(monitor_cases.c.status == "open")).scalar_one()
+        report = audit(connection)
+    assert [(r["status"], r["customers"], r["days"]) for r in runs] == [("finished", CUSTOMERS, DAYS)]
+    assert len(alerts) >= 3, alerts  # several typologies, rule-based and graph-based
+    assert market.alerts == alerts and market.open_cases == open_cases > 0
+    assert market.fresh and market.done["qr"] > 0 and sum(market.loans.values()) > 0
+    assert market.audit_ok and report.ok, report
+    assert made.world is not None and len(made.world.customers) == 6
+
+
+def test_the_summary_names_what_to_look_at(demo):
+    _, _, made = demo
+    text = made.summary("http://localhost:8765")
+    assert f"{CUSTOMERS} customers × {DAYS} days" in text
+    for typology, n in made.market.alerts.items():
+        assert f"{typology} {n}" in text
+    assert f"open cases: {made.market.open_cases}" in text
+    assert "http://localhost:8765/v1/regtech/dashboard?from=2026-03-02&to=2026-03-11" in text
+    assert made.world.staff[0]["token"] in text and made.world.customers[0]["phone"] in text
+
+
+def test_the_printed_dashboard_range_shows_the_alerts_to_the_regulator_and_server_loops_break_nothing(demo):
+    engine, settings, made = demo
+    regulator = {"Authorization": f"Bearer {made.world.staff[0]['token']}"}
+    served = settings.model_copy(update={"monitoring": True, "expiry_interval_seconds": 0.05})
+    with clock_module.using(clock_module.ManualClock(NOW + dt.timedelta(hours=1))):
+        with TestClient(create_app(engine, served)) as client:  # expiry and monitor loops on, as served
+            assert client.get("/health").json()["database"] == "ok"
+            board = client.get("/v1/regtech/dashboard", headers=regulator,
+                               params={"from": "2026-03-02", "to": "2026-03-11"})
+            assert board.status_code == 200, board.text
+            today = client.get("/v1/regtech/dashboard", headers=regulator,
+                               params={"from": "2026-11-29", "to": "2026-11-29"}).json()
+        while transaction(engine, expire_pending) > 0:  # what the expiry loop does, to the end
+            pass
+        transaction(engine, reviews.expire_due)
+    figures = board.json()["alerts"]
+    assert figures["by_typology"] == made.market.alerts and figures["open_cases"] == made.market.open_cases
+    assert today["alerts"]["total"] == 0  # nothing dated at the real time of the start
+    with reading(engine) as connection:
+        assert audit(connection).ok
+
+
+def test_a_second_start_finds_the_world_and_simulates_nothing(demo, monkeypatch):
+    engine, settings, made = demo
+
+    def never(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the simulation ran again")
+
+    monkeypatch.setattr(sim_world, "simulate", never)
+    with clock_module.using(clock_module.ManualClock(NOW + dt.timedelta(days=1))):
+        again = prepare_demo(engine, settings, customers=CUSTOMERS, days=DAYS, seed=1)
+    with reading(engine) as connection:
+        assert connection.execute(select(func.count()).select_from(sim_runs)).scalar_one() == 1
+        assert connection.execute(select(func.count()).select_from(staff)).scalar_one() == len(made.world.staff)
+    assert again.world is None and not again.market.fresh
+    assert again.market.run_id == made.market.run_id and again.market.alerts == made.market.alerts
+    assert "from an earlier start" in again.summary("http://localhost:8765")
+
+
+def test_a_bad_size_is_refused_and_changes_nothing(tmp_path):
+    engine = create_engine_from_url(f"sqlite:///{tmp_path / 'bad.db'}", durable=False)
+    upgrade(engine)
+    with pytest.raises(InvalidInput):
+        prepare_demo(engine, with_demo_secrets(Settings()), customers=10, days=DAYS)
+    with reading(engine) as connection:
+        assert connection.execute(select(func.count()).select_from(sim_runs)).scalar_one() == 0
+        assert connection.execute(select(func.count()).select_from(staff)).scalar_one() == 0
+    engine.dispose()
+
+
+def test_serve_demo_on_a_prepared_database_prints_the_world_and_serves(demo, monkeypatch, capsys):
+    from puhui import server
+
+    engine, _, made = demo
+    served = {}
+    monkeypatch.setattr(server.uvicorn, "run", lambda app, **options: served.update(app=app, **options))
+    monkeypatch.setattr(sim_world, "simulate", lambda *a, **k: pytest.fail("the simulation ran again"))
+    server.run_server(host="127.0.0.1", port=8765, database_url=str(engine.url), demo=True,
+                      demo_customers=CUSTOMERS, demo_days=DAYS, demo_seed=1)
+    out = capsys.readouterr().out
+    assert served["port"] == 8765 and served["app"].state.engine is not None
+    assert "from an earlier start" in out and f"open cases: {made.market.open_cases}" in out
+    assert "http://localhost:8765/v1/regtech/dashboard?from=2026-03-02&to=2026-03-11" in out
+    served["app"].state.engine.dispose()
