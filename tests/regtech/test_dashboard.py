@@ -116,18 +116,19 @@ def test_alerts_by_typology_in_the_range_and_open_cases(engine, clock):
     inside = day_bounds(dt.date(2026, 1, 2))[0] + 3_600_000_000
     outside = day_bounds(dt.date(2026, 1, 9))[0]
 
-    def alert(n: int, typology: str, at: int) -> dict:
+    def alert(n: int, typology: str, at: int, raised: int | None = None) -> dict:
         return {"id": f"a{n}", "rule_code": typology, "rule_version": 1, "typology": typology, "party": f"c{n}",
                 "window_start": 0, "window_end": 1, "amount": 1, "evidence": "[]", "position": n, "event_at": at,
-                "raised_at": at, "case_id": None}
+                "raised_at": raised or at, "case_id": None}
 
     def case(n: int, status: str) -> dict:
         return {"id": f"k{n}", "status": status, "party": f"c{n}", "assignee": None, "opened_by": "admin",
                 "opened_at": inside, "updated_at": inside}
 
     def work(uow):  # type: ignore[no-untyped-def]
-        uow.execute(monitor_alerts.insert(), [alert(1, "fan_in", inside), alert(2, "fan_in", inside),
-                                              alert(3, "structuring", inside), alert(4, "fan_in", outside)])
+        uow.execute(monitor_alerts.insert(), [alert(1, "fan_in", inside), alert(2, "fan_in", inside, raised=outside),
+                                              alert(3, "structuring", inside), alert(4, "fan_in", outside, inside)])
+        # a2: a monitor catching up a week later still counts it on its day; a4 the other way round
         uow.execute(monitor_cases.insert(), [case(1, "investigating"), case(2, "reported"),
                                              case(3, "closed_false_positive"), case(4, "open")])
 

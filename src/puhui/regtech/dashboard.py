@@ -155,9 +155,10 @@ def reserve(connection: Connection) -> dict:
 
 
 def alerts_by_typology(connection: Connection, start: int, end: int) -> dict:
-    """The monitor's alerts raised in the range, by typology, and the cases still open."""
+    """The monitor's alerts on the range's activity (by the time of the event that raised them, so a
+    monitor catching up later still counts them on their day), by typology, and the cases still open."""
     rows = connection.execute(select(monitor_alerts.c.typology, func.count()).where(
-        monitor_alerts.c.raised_at >= start, monitor_alerts.c.raised_at < end)
+        monitor_alerts.c.event_at >= start, monitor_alerts.c.event_at < end)
         .group_by(monitor_alerts.c.typology)).all()
     open_cases = connection.execute(select(func.count()).select_from(monitor_cases).where(
         monitor_cases.c.status.notin_(CLOSED_CASES))).scalar_one()
