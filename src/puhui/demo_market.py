@@ -21,9 +21,9 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, func, select
 
-from puhui import clock
-from puhui.db import reading, transaction
+from puhui.db import reading
 from puhui.settings import Settings
+from puhui.sim import analysis
 
 DEMO_CUSTOMERS, DEMO_DAYS, DEMO_SEED = 200, 14, 1
 CLOSED_CASES = ("closed_false_positive", "reported")
@@ -94,27 +94,8 @@ def finished_run(connection) -> dict | None:  # type: ignore[no-untyped-def]
     return dict(row) if row is not None else None
 
 
-def last_instant(first: dt.date, days: int) -> dt.datetime:
-    """The run's last second (China time): after the last end of day, inside the last business date."""
-    from puhui.sim.world import china_midnight
-
-    return china_midnight(first + dt.timedelta(days=days)) - dt.timedelta(seconds=1)
-
-
 def analyse(engine: Engine, first: dt.date, days: int) -> dict:
-    """The monitor over the outbox, the graph analytics over the run's days and cases from the alerts,
-    on a ManualClock at the run's last instant (alerts and cases dated inside the simulated range)."""
-    from puhui.regtech.cases import open_cases_from_alerts
-    from puhui.regtech.graph import run_graph_analytics
-    from puhui.regtech.monitor import Monitor
-    from puhui.sim.world import china_midnight
-
-    span = (clock.to_micros(china_midnight(first)), clock.to_micros(china_midnight(first + dt.timedelta(days=days))))
-    with clock.using(clock.ManualClock(last_instant(first, days))):
-        events, alerts = Monitor(engine).run()
-        graph = run_graph_analytics(engine, *span)
-        cases = transaction(engine, lambda uow: open_cases_from_alerts(uow, "demo"))
-    return {"events": events, "alerts": alerts + graph["written"], "cases": len(cases["opened"])}
+    return analysis.analyse(engine, first, days, actor="demo")
 
 
 def read_market(engine: Engine, run: dict) -> DemoMarket:
@@ -194,7 +175,13 @@ def prepare_demo(engine: Engine, settings: Settings | None = None, *, customers:
 def progress(days: int, console=None) -> Iterator[Callable[[int, object], None]]:  # type: ignore[no-untyped-def]
     """A Rich progress line per simulated day: the date, the day's QR and loan volume, loans by bucket
     and the fund's seven-day yield."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     def yuan(fen: int) -> str:
         return f"¥{Decimal(fen).scaleb(-2):,.0f}"

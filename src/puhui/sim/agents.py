@@ -28,10 +28,11 @@ from puhui.identity.service import customer_wallet_id
 from puhui.identity.vault import Vault
 from puhui.lending import repayments
 from puhui.lending import service as lending
+from puhui.payments import reviews, wallets
 from puhui.payments import service as payments
-from puhui.payments import wallets
 from puhui.payments.channel import OrderKind, OrderState
 from puhui.payments.models import QrKind, VerificationStrength
+from puhui.payments.risk_hook import PaymentContext
 from puhui.wealth import funds, mmf
 
 SIM_VAULT = Vault.from_config("k1:" + base64.urlsafe_b64encode(b"s" * 32).decode(),
@@ -45,6 +46,7 @@ PRODUCT = {
 }
 SURNAMES = "王李张刘陈杨赵黄周吴"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "强", "洋", "艳", "杰"]
+CITIES = ("北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "西安", "南京", "重庆")
 
 
 class Kind(enum.StrEnum):
@@ -136,6 +138,8 @@ class Platform:
         self.done: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
         self.volume: Counter[str] = Counter()  # fen moved by successful acts, per kind
+        self.held: Counter[str] = Counter()  # payments held for review, by how the holder answered
+        self.contexts: dict[str, PaymentContext] = {}  # each customer's own phone and city
         self._hash: str | None = None
 
     def key(self) -> str:
@@ -175,10 +179,11 @@ class Platform:
             return cid
 
         agent.customer_id = transaction(self.engine, work)
+        self.contexts[agent.customer_id] = home_context(seq)
         return agent.customer_id
 
-    def merchant(self, index: int, seq: int) -> Merchant:
-        data = org.prepare_merchant(name=f"模拟小店{seq}", credit_code=credit_code(seq),
+    def merchant(self, index: int, seq: int, name: str = "模拟小店") -> Merchant:
+        data = org.prepare_merchant(name=f"{name}{seq}", credit_code=credit_code(seq),
                                     settlement_account="6222020000000000059", settlement_holder="周丽",
                                     settlement_bank="工商银行上海分行")
 
@@ -209,16 +214,39 @@ class Platform:
 
         return self.attempt("top_up", work, fen)
 
-    def p2p(self, payer: str, payee: str, fen: int) -> str | None:
-        key = self.key()
-        row = self.attempt("p2p", lambda uow: payments.pay_p2p(uow, payer, payee, fen, key)[0], fen)
-        return row["id"] if row else None
+    def p2p(self, payer: str, payee: str, fen: int, context: PaymentContext | None = None,
+            genuine: bool = True) -> str | None:
+        key, ctx = self.key(), context or self.contexts.get(payer, payments.NO_CONTEXT)
+        row = self.attempt("p2p", lambda uow: payments.pay_p2p(uow, payer, payee, fen, key, ctx)[0], fen)
+        return self.settle_review(row, genuine) if row else None
 
-    def qr_pay(self, payer: str, merchant: Merchant, fen: int) -> str | None:
-        key = self.key()
+    def qr_pay(self, payer: str, merchant: Merchant, fen: int, context: PaymentContext | None = None,
+               genuine: bool = True) -> str | None:
+        key, ctx = self.key(), context or self.contexts.get(payer, payments.NO_CONTEXT)
         row = self.attempt("qr", lambda uow: payments.pay_qr(uow, payer, merchant.qr_id, fen,
-                                                               VerificationStrength.two_factors, key, 60, "sim")[0], fen)
-        return row["id"] if row else None
+                                                               VerificationStrength.two_factors, key, 60, "sim", ctx)[0],
+                           fen)
+        return self.settle_review(row, genuine) if row else None
+
+    def settle_review(self, row: dict, genuine: bool) -> str | None:
+        """A payment held for review (待审核): the platform asks the account holder; the holder confirms a
+        payment they made and disowns one they did not (an account takeover), which is then rejected."""
+        if not payments.is_review(row):
+            return row["id"]
+        rid = row["id"]
+        if genuine:
+            self.held["confirmed"] += 1
+            transaction(self.engine, lambda uow: reviews.approve(uow, rid, OPERATOR.id, "the holder confirmed", "sim"))
+            return rid
+        self.held["disowned"] += 1
+        transaction(self.engine, lambda uow: reviews.reject(uow, rid, OPERATOR.id, "the holder disowned it"))
+        return None
+
+    def balance(self, cid: str) -> int:
+        with reading(self.engine) as connection:
+            return connection.execute(select(accounts.c.credits_posted - accounts.c.debits_posted
+                                             - accounts.c.debits_pending)
+                                      .where(accounts.c.id == customer_wallet_id(cid))).scalar() or 0
 
     def withdraw(self, cid: str, fen: int) -> str | None:
         """To the customer's bank card (提现): a bank order the sandbox bank posts at once."""
@@ -232,11 +260,7 @@ class Platform:
         return self.attempt("withdrawal", work, fen)
 
     def withdraw_share(self, cid: str, share: float) -> str | None:
-        with reading(self.engine) as connection:
-            balance = connection.execute(select(accounts.c.credits_posted - accounts.c.debits_posted
-                                                - accounts.c.debits_pending)
-                                         .where(accounts.c.id == customer_wallet_id(cid))).scalar() or 0
-        fen = int(balance * share)
+        fen = int(self.balance(cid) * share)
         return self.withdraw(cid, fen) if fen > 0 else None
 
     def subscribe(self, cid: str, fen: int) -> None:
@@ -278,6 +302,11 @@ class Platform:
         assert agent.loan_id is not None
         loan_id, cid = agent.loan_id, agent.customer_id
         self.attempt("repayment", lambda uow: repayments.repay(uow, loan_id, cid, None))
+
+
+def home_context(seq: int) -> PaymentContext:
+    """The customer's own phone and home city: the same on every payment they make."""
+    return PaymentContext(device_id=f"dev-{seq}", location=CITIES[seq % len(CITIES)])
 
 
 Act = tuple[int, Callable[[], Any]]  # (minute of the China day, the act)

@@ -53,21 +53,34 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
     typer.echo("labelled payments by typology: " + ", ".join(f"{t}={n}" for t, n in sorted(truth.items())))
     typer.echo(f"report: {out}")
     from puhui.db import reading
-    from puhui.regtech.graph import run_graph_analytics
-    from puhui.regtech.monitor import Monitor
+    from puhui.sim.analysis import analyse
     from puhui.sim.detection import evaluate
     from puhui.sim.world import run_span
 
-    events, alerts = Monitor(engine).run()  # the monitor over the whole outbox; it never sees the labels
-    graph = run_graph_analytics(engine, *run_span(result))  # and the network analytics over the run's days
-    alerts += graph["written"]
+    looked = analyse(engine, result.config.start, days)  # the monitor, graph analytics, cases: no labels read
     with reading(engine) as connection:
         found = evaluate(connection, result.run_id)
-    typer.echo(f"monitor: {events} events, {alerts} alerts; detection per typology (customers):")
+    typer.echo(f"monitor: {looked['events']} events in {looked['monitor_s']:.1f} s "
+               f"({looked['events'] / max(looked['monitor_s'], 1e-9):,.0f} events/s), graph analytics "
+               f"{looked['graph_s']:.1f} s; {looked['alerts']} alerts, {looked['cases']} cases opened; "
+               "detection per typology (customers):")
     for d in found:
         precision = "n/a" if d.precision is None else f"{d.precision:.2f}"
         recall = "n/a" if d.recall is None else f"{d.recall:.2f}"
         typer.echo(f"  {d.typology:<14} planted {d.planted:>3}  flagged {d.flagged:>4}  caught {d.caught:>3}  "
                    f"involved {d.involved:>4}  precision {precision}  recall {recall}")
+    from puhui.sim.fraud_detection import evaluate_fraud
+
+    with reading(engine) as connection:
+        caught = evaluate_fraud(connection, result.run_id, run_span(result))
+    precision = "n/a" if caught.precision is None else f"{caught.precision:.2f}"
+    recall = "n/a" if caught.recall is None else f"{caught.recall:.2f}"
+    outcomes = ", ".join(f"{k}={n}" for k, n in caught.outcomes.items()) or "none"
+    typer.echo(f"fraud engine: {caught.decided} payment attempts decided, {caught.flagged} held or declined; "
+               f"payments held for review: {dict(result.held) or 'none'}")
+    typer.echo(f"  {caught.typology:<16} attempts {caught.attempts:>3}  flagged {caught.flagged:>4}  "
+               f"caught {caught.caught:>3}  precision {precision}  recall {recall}  ({outcomes})")
+    typer.echo("supply chain: " + ", ".join(f"{k} {n}" for k, n in result.supply_chain.items())
+               + f"; fund purchases {result.done.get('fund_purchase', 0)}, redemptions {result.done.get('fund_redeem', 0)}")
     if not (result.audit_ok and result.covered):
         raise typer.Exit(1)

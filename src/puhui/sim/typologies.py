@@ -177,8 +177,7 @@ def _night_burst(plan: Plan, offset: int, platform: Platform, merchants: list[Me
             acts.append((minute, lambda m=m, fen=fen: plan.record(
                 plan.principal, "principal", platform.qr_pay(plan.principal.customer_id, m, fen))))
         else:
-            for mule in plan.pick(1):
-                acts.append((minute, _send(plan, platform, plan.principal, mule, fen)))
+            acts.append((minute, _send(plan, platform, plan.principal, few[rng.randrange(len(few))], fen)))
     return acts
 
 

@@ -21,6 +21,7 @@ from puhui.lending import eod as lending_eod
 from puhui.lending.service import day_of
 from puhui.lending.tables import loans
 from puhui.payments import reserve
+from puhui.sim import enterprises, fraud
 from puhui.sim.agents import Agent, Kind, Merchant, Platform, daily_acts, make_agent
 from puhui.sim.tables import sim_labels, sim_runs
 from puhui.sim.typologies import Label, Plan, Typology, acts_today, plan_for
@@ -69,6 +70,8 @@ class SimResult:
     totals: dict[str, tuple[int, int]] = field(default_factory=dict)
     audit_ok: bool = False
     covered: bool = False
+    held: Counter[str] = field(default_factory=Counter)  # payments held for review, by the holder's answer
+    supply_chain: dict[str, int] = field(default_factory=dict)  # receivables confirmed, financed, paid, overdue
 
 
 def china_midnight(day: dt.date) -> dt.datetime:
@@ -98,6 +101,10 @@ class World:
         self.affiliates: list[Agent] = []
         self.merchants: list[Merchant] = []
         self.plans: list[Plan] = []
+        self.checks: fraud.FraudChecks | None = None
+        self.ring: fraud.FraudRing | None = None
+        self.chain: enterprises.SupplyChain | None = None
+        self.desk: enterprises.FundDesk | None = None
 
     # -- setting up ------------------------------------------------------------------------------
 
@@ -117,12 +124,22 @@ class World:
         self.platform.relate_to_platform(self.affiliates)
         n_principals = max(len(Typology), c.customers * 3 // 100)
         principals = self.rng.sample(self.agents, min(n_principals, len(self.agents)))
-        chosen = set(id(p) for p in principals)
+        chosen = {id(p) for p in principals}
         victims = [a for a in self.agents if a.kind == Kind.salary and id(a) not in chosen]
         typologies = list(Typology)
         self.plans = [plan_for(p, typologies[k % len(typologies)], c.seed, self.mules, c.days, victims,
                                self.affiliates) for k, p in enumerate(principals)]
         self.platform.ensure_product()
+        plotted = {id(p) for p in principals} | {id(v) for v in victims}
+        self.ring = fraud.plant(self.platform, c.seed, c.days, c.customers, self.seq_base + 900_000,
+                                [a for a in self.agents if id(a) not in plotted])
+        self.chain = enterprises.set_up_supply_chain(self.platform, c.seed, c.customers, self.seq_base + 500_000)
+        self.desk = enterprises.set_up_funds(self.platform, c.seed, [a for a in self.agents if id(a) not in chosen])
+        self.checks = fraud.install_fraud_checks(self.engine)
+        if self.checks is not None:
+            shops = [m.merchant_id for m in self.merchants] + [
+                m.merchant_id for core in self.chain.cores for m in (core.merchant, *core.suppliers)]
+            self.checks.established(shops, clock_module.to_micros(china_midnight(c.start - dt.timedelta(days=180))))
         transaction(self.engine, lambda uow: reserve.inject_capital(uow, f"{self.run_id}.capital", CAPITAL))
         transaction(self.engine, lambda uow: uow.execute(sim_runs.insert().values(
             id=self.run_id, seed=c.seed, customers=c.customers, days=c.days, start_date=c.start.isoformat(),
@@ -137,8 +154,14 @@ class World:
         lending_day = day_of(date)
         for agent in self.agents + self.mules + self.affiliates:
             acts += daily_acts(agent, d, date.day - 1, lending_day, self.platform, self.agents, self.merchants)
+        checks = self.checks
         for plan in self.plans:
-            acts += acts_today(plan, d, self.platform, self.merchants)
+            planned = acts_today(plan, d, self.platform, self.merchants)
+            acts += planned if checks is None else [(minute, checks.bypassing(act)) for minute, act in planned]
+        assert self.ring is not None and self.chain is not None and self.desk is not None
+        acts += fraud.fraud_acts(self.ring, d, self.platform)
+        acts += enterprises.supply_acts(self.chain, d, self.platform)
+        acts += enterprises.fund_acts(self.desk, d, date.day - 1, self.platform)
         return sorted(((minute, k, act) for k, (minute, act) in enumerate(acts)), key=lambda a: (a[0], a[1]))
 
     def day(self, d: int) -> DayStats:
@@ -149,9 +172,14 @@ class World:
             when = midnight + dt.timedelta(minutes=minute)
             if when > self.clock.now():
                 self.clock.set(when)
+            if self.checks is not None:
+                self.checks.follow(clock_module.now_micros())
             act()
         self.clock.set(midnight + dt.timedelta(hours=23, minutes=50))
         lending_eod.run(self.engine, date)
+        assert self.chain is not None and self.desk is not None
+        enterprises.close_supply_day(self.chain, self.engine, date)
+        enterprises.close_fund_day(self.desk, self.engine, date)
         funds = wealth_eod.run_eod(self.engine, date, SimulatedManager(seed=self.config.seed))
         transaction(self.engine, lambda uow: reserve.record_check(uow, date))
         volume = {k: v - before.get(k, 0) for k, v in self.platform.volume.items()}
@@ -174,12 +202,16 @@ class World:
 
     def finish(self, result: SimResult) -> None:
         result.labels = [label for plan in self.plans for label in plan.labels]
+        result.labels += self.ring.labels if self.ring is not None else []
         result.done, result.refused = self.platform.done, self.platform.refused
+        result.held = self.platform.held
+        result.supply_chain = dict(self.chain.stats) if self.chain is not None else {}
         with reading(self.engine) as connection:
             result.totals = ledger_totals(connection)
             result.audit_ok = audit(connection).ok
             result.covered = reserve.reserve_coverage(connection).covered
         summary = {"done": dict(result.done), "refused": dict(result.refused), "labels": len(result.labels),
+                   "held": dict(result.held), "supply_chain": result.supply_chain,
                    "audit_ok": result.audit_ok, "covered": result.covered}
         now = clock_module.now_micros()
         rows = [{"id": f"{self.run_id}:{k}", "run_id": self.run_id, "agent": lb.agent, "customer_id": lb.customer_id,
@@ -205,12 +237,16 @@ def simulate(engine: Engine, config: Config, on_day: Callable[[int, DayStats], N
     """Run the market for `config.days` days; the clock is a ManualClock installed for the run only."""
     world = World(engine, config)
     with clock_module.using(world.clock):
-        world.populate()
-        result = SimResult(world.run_id, config)
-        for d in range(config.days):
-            stats = world.day(d)
-            result.days.append(stats)
-            if on_day is not None:
-                on_day(d, stats)
-        world.finish(result)
+        try:
+            world.populate()
+            result = SimResult(world.run_id, config)
+            for d in range(config.days):
+                stats = world.day(d)
+                result.days.append(stats)
+                if on_day is not None:
+                    on_day(d, stats)
+            world.finish(result)
+        finally:
+            if world.checks is not None:
+                world.checks.close()
     return result
