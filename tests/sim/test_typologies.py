@@ -49,8 +49,8 @@ class Recorder:
     def withdraw(self, cid: str, fen: int) -> str:
         return self._log("withdrawal", cid, "bank", fen)
 
-    def withdraw_share(self, cid: str, share: float) -> str | None:
-        fen = int(self.balance.get(cid, 0) * share)
+    def withdraw_share(self, cid: str, percent: int) -> str | None:
+        fen = self.balance.get(cid, 0) * percent // 100
         return self.withdraw(cid, fen) if fen > 0 else None
 
     def borrow(self, agent: Agent, fen: int, term: int) -> None:

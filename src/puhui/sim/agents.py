@@ -259,20 +259,20 @@ class Platform:
 
         return self.attempt("withdrawal", work, fen)
 
-    def withdraw_share(self, cid: str, share: float) -> str | None:
-        fen = int(self.balance(cid) * share)
+    def withdraw_share(self, cid: str, percent: int) -> str | None:
+        fen = self.balance(cid) * percent // 100
         return self.withdraw(cid, fen) if fen > 0 else None
 
     def subscribe(self, cid: str, fen: int) -> None:
         key = self.key()
         self.attempt("mmf_subscribe", lambda uow: mmf.subscribe(uow, cid, FUND, fen, key), fen)
 
-    def redeem_part(self, cid: str, share: float, fast: bool) -> None:
+    def redeem_part(self, cid: str, percent: int, fast: bool) -> None:
         with reading(self.engine) as connection:
             units = funds.units_held(connection, FUND, cid)
-        if units > 0 and int(units * share) > 0:
+        part = units * percent // 100  # units at a NAV of 1.00: fen
+        if part > 0:
             key = self.key()
-            part = int(units * share)  # units at a NAV of 1.00: fen
             self.attempt("mmf_redeem", lambda uow: mmf.redeem(uow, cid, FUND, part, key, fast), part)
 
     # -- credit --------------------------------------------------------------------------------
@@ -342,7 +342,7 @@ def daily_acts(agent: Agent, day: int, month_day: int, lending_day: int, platfor
         acts.append((rng.randrange(540, 1320), lambda fen=fen: platform.withdraw(cid, fen)))
     if agent.saver and rng.random() < 0.03:
         fast = rng.random() < 0.5
-        acts.append((rng.randrange(540, 900), lambda: platform.redeem_part(cid, 0.5, fast)))
+        acts.append((rng.randrange(540, 900), lambda: platform.redeem_part(cid, 50, fast)))
     acts.extend(_credit_acts(agent, day, lending_day, platform))
     return acts
 

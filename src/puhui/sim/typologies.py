@@ -230,7 +230,7 @@ def _fund_pool(plan: Plan, offset: int, platform: Platform, merchants: list[Merc
             acts.append((rng.randrange(540, 1260), _send(plan, platform, victim, who, fen, inbound=True)))
     if offset in (5, 6):
         def withdraw() -> None:
-            plan.record(who, "principal", platform.withdraw_share(who.customer_id, rng.randrange(40, 55) / 100))
+            plan.record(who, "principal", platform.withdraw_share(who.customer_id, rng.randrange(40, 55)))
         acts.append((rng.randrange(600, 1080), withdraw))
     return acts
 
