@@ -93,6 +93,10 @@ def test_the_cli_writes_an_html_report_with_charts(sqlite_template: Path, tmp_pa
     assert result.exit_code == 0, result.output
     assert "ledger audit: passed" in result.output
     page = out.read_text(encoding="utf-8")
-    assert page.count("data:image/png;base64,") == 4 and "Loan performance by bucket" in page
+    assert "Loan performance by bucket" in page and "The monitor, per laundering typology" in page
+    alerts = int(result.output.split(" alerts, ")[0].rsplit(" ", 1)[1])
+    assert page.count("data:image/png;base64,") == 4 + (alerts > 0)  # the alerts chart when there are alerts
+    for typology in ("structuring", "fund_pool", "cycle", "account_takeover"):
+        assert f"<td>{typology}</td>" in page
     bad = CliRunner().invoke(app, ["--customers", "5", "--days", "2", "--out", str(tmp_path / "x.html")])
     assert bad.exit_code != 0 and not (tmp_path / "x.html").exists()

@@ -45,13 +45,11 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
     with report.progress(days) as on_day:
         result = run(engine, Config(customers, days, seed), on_day)
     seconds = time.perf_counter() - started
-    report.write(result, out, seconds)
     truth = Counter(lb.typology for lb in result.labels if lb.role == "principal")
     typer.echo(f"run {result.run_id} on {url}: {customers} customers × {days} days in {seconds:.1f} s")
     typer.echo(f"ledger audit: {'passed' if result.audit_ok else 'FAILED'}; "
                f"reserve: {'covered' if result.covered else 'NOT covered'}")
     typer.echo("labelled payments by typology: " + ", ".join(f"{t}={n}" for t, n in sorted(truth.items())))
-    typer.echo(f"report: {out}")
     from puhui.db import reading
     from puhui.sim.analysis import analyse
     from puhui.sim.detection import evaluate
@@ -82,5 +80,19 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
                f"caught {caught.caught:>3}  precision {precision}  recall {recall}  ({outcomes})")
     typer.echo("supply chain: " + ", ".join(f"{k} {n}" for k, n in result.supply_chain.items())
                + f"; fund purchases {result.done.get('fund_purchase', 0)}, redemptions {result.done.get('fund_redeem', 0)}")
+    report.write(result, out, seconds, {"analysis": looked, "detections": found, "fraud": caught,
+                                        "alerts_by_typology": alerts_by_typology(engine)})
+    typer.echo(f"report: {out}")
     if not (result.audit_ok and result.covered):
         raise typer.Exit(1)
+
+
+def alerts_by_typology(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from puhui.db import reading
+    from puhui.regtech.tables import monitor_alerts
+
+    with reading(engine) as connection:
+        rows = connection.execute(select(monitor_alerts.c.typology, func.count()).group_by(monitor_alerts.c.typology))
+        return {t: int(n) for t, n in sorted(rows)}

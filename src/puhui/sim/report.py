@@ -1,5 +1,6 @@
 """The run's report: an HTML page with charts (matplotlib PNGs embedded as base64) — volumes,
-balances, fund yields, loan performance by bucket, planted typologies — and a Rich progress bar."""
+balances, fund yields, loan performance by bucket, planted typologies, alerts by typology and the
+detection precision and recall against the ground truth — and a Rich progress bar."""
 
 from __future__ import annotations
 
@@ -91,7 +92,38 @@ def _table(headers: list[str], rows: list[list[object]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render(result: SimResult, seconds: float | None = None) -> str:
+def _findings(findings: dict) -> list[str]:
+    """Alerts by rule typology and the detection tables (monitor per typology, fraud engine per attempt)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def figure(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.2f}"
+
+    parts = ["<h2>Alerts and detection against the ground truth</h2>",
+             _table(["", ""], [[k, v] for k, v in findings.get("analysis", {}).items()])]
+    by_typology = findings.get("alerts_by_typology", {})
+    if by_typology:
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        ax.bar(list(by_typology), list(by_typology.values()))
+        ax.set_ylabel("alerts"), plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+        parts.append(f"<h3>Alerts by typology</h3><img src='data:image/png;base64,{_png(fig)}'>")
+    rows = [[d.typology, d.planted, d.flagged, d.caught, d.involved, figure(d.precision), figure(d.recall)]
+            for d in findings.get("detections", [])]
+    parts.append("<h3>The monitor, per laundering typology (customers)</h3>"
+                 + _table(["typology", "planted", "flagged", "caught", "involved", "precision", "recall"], rows))
+    fraud = findings.get("fraud")
+    if fraud is not None:
+        parts.append("<h3>The fraud engine, per payment attempt</h3>" + _table(
+            ["typology", "attempts", "decided", "flagged", "caught", "precision", "recall"],
+            [[fraud.typology, fraud.attempts, fraud.decided, fraud.flagged, fraud.caught, figure(fraud.precision),
+              figure(fraud.recall)]]))
+    return parts
+
+
+def render(result: SimResult, seconds: float | None = None, findings: dict | None = None) -> str:
     c = result.config
     principals = Counter(lb.typology for lb in {(lb.typology, lb.customer_id): lb for lb in result.labels
                                                  if lb.role == "principal"}.values())
@@ -114,11 +146,13 @@ def render(result: SimResult, seconds: float | None = None) -> str:
                     [[t, principals[t], payments[t]] for t in sorted(payments)])]
     for title, png in charts(result).items():
         parts.append(f"<h2>{html.escape(title)}</h2><img src='data:image/png;base64,{png}'>")
+    if findings is not None:
+        parts.extend(_findings(findings))
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def write(result: SimResult, out: Path, seconds: float | None = None) -> Path:
+def write(result: SimResult, out: Path, seconds: float | None = None, findings: dict | None = None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(result, seconds), encoding="utf-8")
+    out.write_text(render(result, seconds, findings), encoding="utf-8")
     return out
