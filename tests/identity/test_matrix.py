@@ -127,5 +127,6 @@ def test_role_endpoint_matrix(client, engine, vault, endpoint, caller):
     assert response.status_code == expected, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert snapshot(engine) == before
+    told = response.text.replace(path, "")  # the problem's `instance` echoes the caller's own path (random ids)
     for secret in (ZHANG["id_number"][-4:], ZHANG["phone"][-4:], ZHANG["name"][1:], MERCHANT["settlement_account"][-4:]):
-        assert secret not in response.text
+        assert secret not in told
