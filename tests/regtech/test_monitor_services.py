@@ -22,8 +22,9 @@ RULES = [
 ]
 
 
-def test_rules_trip_on_what_the_services_publish(engine, clock) -> None:  # type: ignore[no-untyped-def]
-    w = World(engine, clock)
+def tripping_payments(w: World) -> tuple[str, str, str, str]:
+    """a tops up and pays most of it on within the hour (rapid in-out, and large at 1,500); c and b pay a
+    shop (fan-in of 2). Returns (a, b, c, shop)."""
     a, b, c = w.customer(), w.customer(), w.customer()
     shop = w.merchant()
     w.bank(a, OrderKind.debit_card, 2_000_00)
@@ -32,6 +33,11 @@ def test_rules_trip_on_what_the_services_publish(engine, clock) -> None:  # type
     w.bank(c, OrderKind.debit_card, 500_00)
     w.qr_pay(c, shop, 100_00)
     w.qr_pay(b, shop, 200_00)
+    return a, b, c, shop
+
+
+def test_rules_trip_on_what_the_services_publish(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    a, b, c, shop = tripping_payments(World(engine, clock))
     events, _ = Monitor(engine, rules=RULES).run()
     assert events > 10
     assert pairs(engine) == {("rapid_small", a), ("fan_in_small", shop), ("large_small", a),

@@ -17,14 +17,13 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from puhui import clock as clock_module
-from puhui.payments.channel import OrderKind
 from puhui.regtech import str_report
 from puhui.regtech.monitor import Monitor
 from puhui.regtech.reports_tables import suspicious_reports
 from puhui.regtech.tables import monitor_alerts, monitor_case_events, monitor_cases
 from tests.identity.helpers import ADMIN, make_staff
 from tests.regtech.streams import app_client
-from tests.regtech.test_monitor_services import RULES
+from tests.regtech.test_monitor_services import RULES, tripping_payments
 from tests.risk.test_features_profiles import NAMES, World, _id_number
 
 _handles = itertools.count(1)
@@ -53,15 +52,7 @@ def _state(engine) -> tuple:  # type: ignore[no-untyped-def]
 
 def alerted_world(engine, clock) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
     """a: topped up then paid on (rapid in-out and large, sharing the payment); b: large; shop: fan-in."""
-    w = World(engine, clock)
-    a, b, c = w.customer(), w.customer(), w.customer()
-    shop = w.merchant()
-    w.bank(a, OrderKind.debit_card, 2_000_00)
-    w.later(hours=1)
-    w.p2p(a, b, 1_700_00)
-    w.bank(c, OrderKind.debit_card, 500_00)
-    w.qr_pay(c, shop, 100_00)
-    w.qr_pay(b, shop, 200_00)
+    a, b, _, shop = tripping_payments(World(engine, clock))
     Monitor(engine, rules=RULES).run()
     return a, b, shop
 

@@ -205,14 +205,19 @@ class Platform:
     # -- money ---------------------------------------------------------------------------------
 
     def top_up(self, cid: str, fen: int) -> str | None:
+        """From the customer's bank card (充值)."""
+        return self._bank_order("top_up", cid, fen, OrderKind.debit_card)
+
+    def _bank_order(self, what: str, cid: str, fen: int, kind: OrderKind) -> str | None:
+        """An order the sandbox bank posts at once."""
         key = self.key()
 
         def work(uow):  # type: ignore[no-untyped-def]
-            row = wallets.open_order(uow, cid, "card-1", OrderKind.debit_card, fen, key)
-            wallets.finish(uow, row["id"], OrderState.succeeded, fen, OrderKind.debit_card)
+            row = wallets.open_order(uow, cid, "card-1", kind, fen, key)
+            wallets.finish(uow, row["id"], OrderState.succeeded, fen, kind)
             return row["id"]
 
-        return self.attempt("top_up", work, fen)
+        return self.attempt(what, work, fen)
 
     def p2p(self, payer: str, payee: str, fen: int, context: PaymentContext | None = None,
             genuine: bool = True) -> str | None:
@@ -249,15 +254,8 @@ class Platform:
                                       .where(accounts.c.id == customer_wallet_id(cid))).scalar() or 0
 
     def withdraw(self, cid: str, fen: int) -> str | None:
-        """To the customer's bank card (提现): a bank order the sandbox bank posts at once."""
-        key = self.key()
-
-        def work(uow):  # type: ignore[no-untyped-def]
-            row = wallets.open_order(uow, cid, "card-1", OrderKind.credit_card, fen, key)
-            wallets.finish(uow, row["id"], OrderState.succeeded, fen, OrderKind.credit_card)
-            return row["id"]
-
-        return self.attempt("withdrawal", work, fen)
+        """To the customer's bank card (提现)."""
+        return self._bank_order("withdrawal", cid, fen, OrderKind.credit_card)
 
     def withdraw_share(self, cid: str, percent: int) -> str | None:
         fen = self.balance(cid) * percent // 100
