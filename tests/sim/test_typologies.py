@@ -30,6 +30,7 @@ class Recorder:
         self.loans: list[tuple[int, str, int]] = []  # minute, borrower, fen
         self.balance: dict[str, int] = {}
         self.refuse_loans = refuse_loans
+        self.devices: list[str | None] = []  # the device each P2P payment was made from
 
     def _log(self, kind: str, payer: str, payee: str, fen: int) -> str:
         self.moves.append((self.minute, kind, payer, payee, fen))
@@ -40,7 +41,8 @@ class Recorder:
     def top_up(self, cid: str, fen: int) -> str:
         return self._log("top_up", "bank", cid, fen)
 
-    def p2p(self, payer: str, payee: str, fen: int) -> str:
+    def p2p(self, payer: str, payee: str, fen: int, context=None) -> str:  # type: ignore[no-untyped-def]
+        self.devices.append(context.device_id if context is not None else None)
         return self._log("p2p", payer, payee, fen)
 
     def qr_pay(self, payer: str, merchant: Merchant, fen: int) -> str:
@@ -206,3 +208,15 @@ def test_gather_scatter_passes_money_through(seed: int) -> None:
     assert len(in_days) == 2 and max(in_days) - min(in_days) == 1 and out_days == {max(in_days) + 1}
     gathered, scattered = sum(m[4] for m in ins), sum(m[4] for m in outs)
     assert gathered * 85 // 100 - len(sinks) <= scattered <= gathered * 95 // 100 + 37 * len(sinks)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_a_device_farm_pays_from_one_phone_for_many_accounts(seed: int) -> None:
+    plan, recorder = _run(Typology.device_farm, seed)
+    moves = [m for m in recorder.moves if m[1] == "p2p"]
+    assert 6 <= len({m[2] for m in moves}) == len(moves) <= 8 and {m[3] for m in moves} == {"boss"}
+    assert len(set(recorder.devices)) == 1 and recorder.devices[0] is not None  # one phone, every payment
+    assert max(m[0] for m in moves) - min(m[0] for m in moves) <= 8 * 7 and all(m[4] % TEN_THOUSAND for m in moves)
+    principals = {lb.customer_id for lb in plan.labels if lb.role == "principal"}
+    assert principals == {f"dev:{recorder.devices[0]}"}  # the phone is what the monitor's device window finds

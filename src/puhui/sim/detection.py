@@ -21,7 +21,7 @@ from puhui.sim.tables import sim_labels
 MATCHING = {"structuring": "structuring", "rapid_in_out": "rapid_in_out", "fan_in": "fan_in", "fan_out": "fan_out",
             "round_amounts": "round_amount", "night_burst": "night_burst", "dormant": "dormant",
             "self_financing": "self_financing", "fund_pool": "fund_pool", "cycle": "cycle",
-            "gather_scatter": "gather_scatter"}
+            "gather_scatter": "gather_scatter", "device_farm": "shared_device"}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from puhui.payments.risk_hook import PaymentContext
+from puhui.regtech.windows import device_party
 from puhui.sim.agents import Act, Agent, Merchant, Platform
 
 STRUCTURING_THRESHOLD = 50_000_00  # 大额: cash ≥ 50,000 CNY (PBOC Order 2016 No. 3)
@@ -28,6 +30,7 @@ class Typology(enum.StrEnum):
     fund_pool = "fund_pool"  # 资金池: collects from many, withdraws off the platform
     cycle = "cycle"  # 循环转账: money comes back round a ring of accounts
     gather_scatter = "gather_scatter"  # 分散转入集中转出: a pass-through account
+    device_farm = "device_farm"  # 一机多户: one phone runs many mule accounts
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,12 @@ class Plan:
     def record(self, who: Agent, role: str, payment_id: str | None) -> None:
         if payment_id is not None:
             self.labels.append(Label(who.index, who.customer_id, self.typology.value, role, payment_id))
+
+    def record_device(self, device_id: str, payment_id: str | None) -> None:
+        """The principal of a device farm is its phone: the party the monitor's device window is keyed by."""
+        if payment_id is not None:
+            self.labels.append(Label(self.principal.index, device_party(device_id), self.typology.value, "principal",
+                                     payment_id))
 
     def pick(self, k: int) -> list[Agent]:
         return self.rng.sample(self.mules, min(k, len(self.mules)))
@@ -284,9 +293,28 @@ def _gather_scatter(plan: Plan, offset: int, platform: Platform, merchants: list
     return []
 
 
+def _device_farm(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+    """One evening, 6-8 mule accounts each pay the principal from the same phone, minutes apart."""
+    rng = plan.rng
+    if offset != 0:
+        return []
+    phone = PaymentContext(device_id=f"farm-{plan.principal.index}", location="深圳")
+    minute, acts = rng.randrange(1140, 1260), []
+    for mule in plan.pick(rng.randrange(6, 9)):
+        fen = _not_round(rng.randrange(1_000_00, 4_000_00, 1_00))
+
+        def act(mule: Agent = mule, fen: int = fen) -> None:
+            pid = platform.p2p(mule.customer_id, plan.principal.customer_id, fen, context=phone)
+            plan.record(mule, "accomplice", pid)
+            plan.record_device(phone.device_id or "", pid)
+        acts.append((minute, act))
+        minute += rng.randrange(2, 8)
+    return acts
+
+
 ACTS = {
     Typology.structuring: _structuring, Typology.rapid_in_out: _rapid_in_out, Typology.fan_in: _fan_in,
     Typology.fan_out: _fan_out, Typology.round_amounts: _round_amounts, Typology.night_burst: _night_burst,
     Typology.dormant: _dormant, Typology.self_financing: _self_financing, Typology.fund_pool: _fund_pool,
-    Typology.cycle: _cycle, Typology.gather_scatter: _gather_scatter,
+    Typology.cycle: _cycle, Typology.gather_scatter: _gather_scatter, Typology.device_farm: _device_farm,
 }
