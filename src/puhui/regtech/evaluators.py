@@ -242,15 +242,26 @@ class Suppression:
         self.last[(rule_code, party, key)] = at
 
 
-def evaluate(rules: Iterable[Rule], ctx: Context, marks: Suppression) -> list[Alert]:
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules in force, each with its evaluator, split by the windows they look at: a device's
+    window is for device rules only, every other party's for the rest."""
+    party: tuple[tuple[Rule, Callable], ...]
+    device: tuple[tuple[Rule, Callable], ...]
+
+    @classmethod
+    def of(cls, rules: Iterable[Rule]) -> RuleSet:
+        pairs = [(rule, EVALUATORS[rule.params.typology]) for rule in rules]
+        return cls(tuple(p for p in pairs if p[0].typology != "shared_device"),
+                   tuple(p for p in pairs if p[0].typology == "shared_device"))
+
+
+def evaluate(rules: RuleSet, ctx: Context, marks: Suppression) -> list[Alert]:
     """The alerts `ctx.flow` raises (after it was added to the windows and the party's state)."""
     out = []
     flow = ctx.flow
-    on_device = flow.party_kind == DEVICE
-    for rule in rules:
-        if on_device != (rule.typology == "shared_device"):  # a device's window is for device rules only
-            continue
-        hit = EVALUATORS[rule.params.typology](rule.params, flow, ctx)
+    for rule, judge in rules.device if flow.party_kind == DEVICE else rules.party:
+        hit = judge(rule.params, flow, ctx)
         if hit is None or not marks.allows(rule, flow.party, hit, flow.at):
             continue
         key = hit.key or f"at:{flow.position}:{flow.leg}"

@@ -19,7 +19,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.events.outbox import Event, advance_offset, consumer_offset, read_events
 from puhui.regtech.alerts import Alert, insert_alerts
-from puhui.regtech.evaluators import SECOND, Context, PartyState, Suppression, evaluate
+from puhui.regtech.evaluators import (
+    SECOND,
+    Context,
+    PartyState,
+    RuleSet,
+    Suppression,
+    evaluate,
+)
 from puhui.regtech.rules import DAY, Rule, current_rules
 from puhui.regtech.tables import (
     monitor_alerts,
@@ -91,6 +98,7 @@ class Monitor:
     def _use_rules(self, connection) -> None:  # type: ignore[no-untyped-def]
         rules = self._fixed_rules if self._fixed_rules is not None else current_rules(connection)
         self.rules = [r for r in rules if r.enabled]
+        self.ruleset = RuleSet.of(self.rules)
         self.horizon = max([DAY + 3600] + [r.window_seconds for r in self.rules]) * SECOND
         gaps = [r.params.dormant_days * DAY * SECOND for r in self.rules if r.typology == "dormant"]
         self.wake_gap = min(gaps) if gaps else None
@@ -116,7 +124,7 @@ class Monitor:
                 flows.append(flow)
                 state = self._advance(flow)
                 if self.rules:
-                    alerts.extend(evaluate(self.rules, Context(flow, self.windows, state, self.related), self.marks))
+                    alerts.extend(evaluate(self.ruleset, Context(flow, self.windows, state, self.related), self.marks))
             self.seen += 1
             if self.crash_after is not None and self.seen >= self.crash_after:
                 raise MonitorCrash(f"crash after {self.seen} events")
