@@ -82,6 +82,7 @@ class Context:
     windows: Windows
     state: PartyState | None = None
     related: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    memo: dict = field(default_factory=dict)  # running figures a worker keeps between flows (rebuilt on reload)
     _history: tuple[Flow, ...] | None = None
 
     @property
@@ -109,11 +110,19 @@ def _large_value(p: LargeValue, flow: Flow, ctx: Context) -> Hit | None:
     if flow.amount >= threshold:
         return Hit(f"single:{flow.position}:{flow.leg}", flow.at, (flow,))
     _, day, day_start = china(flow.at)
-    small = tuple(f for f in ctx.since(day_start)
-                  if f.direction == flow.direction and f.amount < threshold and matches(f))
-    if sum(f.amount for f in small) >= threshold:
-        return Hit(f"day:{day}:{flow.direction}", day_start, small)
-    return None
+
+    def small() -> tuple[Flow, ...]:
+        return tuple(f for f in ctx.since(day_start)
+                     if f.direction == flow.direction and f.amount < threshold and matches(f))
+
+    # The day's running total per party, direction and rule: every matching flow passes here in order,
+    # so only the first flow of a day (or after a reload) sums the window.
+    key = (flow.party, flow.direction, p.channel, p.party_kind, p.cross_border, threshold)
+    known = ctx.memo.get(key)
+    total = (known[1] + flow.amount if known is not None and known[0] == day_start
+             else sum(f.amount for f in small()))
+    ctx.memo[key] = (day_start, total)
+    return Hit(f"day:{day}:{flow.direction}", day_start, small()) if total >= threshold else None
 
 
 def _repeated(p, flow: Flow, ctx: Context, qualifies: Callable[[Flow], bool]) -> Hit | None:  # type: ignore[no-untyped-def]

@@ -87,6 +87,7 @@ class Monitor:
             self.parties = {r.party: PartyState(r.last_at, r.woke_at, r.dormant_for) for r in connection.execute(
                 select(monitor_parties).where(monitor_parties.c.consumer == self.name))}
         self.woken: set[str] = set()
+        self.memo: dict = {}
         self.unsaved: dict[str, int] = {}
         self.leaving: list[tuple[int, str]] = []
         for party, flows in self.windows.parties():  # in the window: the last flow is the newest one there
@@ -124,7 +125,8 @@ class Monitor:
                 flows.append(flow)
                 state = self._advance(flow)
                 if self.rules:
-                    alerts.extend(evaluate(self.ruleset, Context(flow, self.windows, state, self.related), self.marks))
+                    alerts.extend(evaluate(self.ruleset, Context(flow, self.windows, state, self.related, self.memo),
+                                          self.marks))
             self.seen += 1
             if self.crash_after is not None and self.seen >= self.crash_after:
                 raise MonitorCrash(f"crash after {self.seen} events")
