@@ -174,6 +174,10 @@ def benign(s: Stream) -> None:
     s.p2p("cus_m1", "cus_m9", "10000.37")  # the rest to someone unrelated
     s.p2p("cus_l1", "cus_l2", "100.23")
     _pool(s, payers=19, days=(4, 5, 6))
+    for i in range(10):
+        s.later(minutes=20)
+        s.qr("cus_shopper", f"mer_s{i}", "35.50")  # ten shops in a day is shopping, not fan-out
+    s.bank("cus_shopper", "credit_card", "300.00")
     for i in range(4):
         s.later(minutes=3)
         s.p2p(f"cus_o{i}", "cus_o9", "20.07", device_id="farm-phone-1")  # four accounts on a phone: a family

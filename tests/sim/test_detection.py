@@ -42,3 +42,5 @@ def test_precision_and_recall_per_typology(engine):
     cycle = found["cycle"]
     assert (cycle.planted, cycle.flagged, cycle.caught, cycle.involved) == (1, 3, 1, 2)
     assert cycle.recall == 1.0 and abs(cycle.precision - 2 / 3) < 1e-12  # type: ignore[operator]
+    assert cycle.launderers == 2 and found["fan_out"].launderers == 1  # c4 launders, if not by fan-out
+    assert found["fan_in"].precision_any == 0.5  # c9 took part in nothing: an innocent flagged

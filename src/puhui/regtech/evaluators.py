@@ -157,10 +157,15 @@ def _rapid_in_out(p: RapidInOut, flow: Flow, ctx: Context) -> Hit | None:
 
 def _fan(p: Fan, flow: Flow, ctx: Context) -> Hit | None:
     direction = "in" if p.typology == "fan_in" else "out"
-    if flow.direction != direction or p.party_kind not in ("any", flow.party_kind) or not flow.is_payment:
+
+    def counts(f: Flow) -> bool:
+        return (f.direction == direction and f.is_payment and f.counterparty != BANK
+                and p.counterparty_kind in ("any", f.counterparty_kind))
+
+    if not counts(flow) or p.party_kind not in ("any", flow.party_kind):
         return None
     start = flow.at - p.window_seconds * SECOND
-    legs = tuple(f for f in ctx.since(start) if f.direction == direction and f.is_payment)
+    legs = tuple(f for f in ctx.since(start) if counts(f))
     return Hit("", start, legs) if len({f.counterparty for f in legs}) >= p.min_counterparties else None
 
 

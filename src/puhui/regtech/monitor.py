@@ -76,7 +76,8 @@ class Monitor:
             newest = connection.execute(select(func.max(monitor_flows.c.at)).where(mine)).scalar() or 0
             rows = connection.execute(select(monitor_flows).where(mine, monitor_flows.c.at >= newest - self.horizon)
                                       .order_by(monitor_flows.c.position, monitor_flows.c.leg)).mappings()
-            self.windows.extend(Flow(**{k: v for k, v in r.items() if k != "consumer"}) for r in rows)
+            self.windows.extend(Flow(**{k: v for k, v in r.items() if k not in ("consumer", "counterparty_kind")},
+                                     counterparty_kind=r["counterparty_kind"] or "natural") for r in rows)
             self.marks = Suppression()
             marks = connection.execute(select(monitor_alerts.c.rule_code, monitor_alerts.c.party,
                                               monitor_alerts.c.evidence, monitor_alerts.c.window_end)
@@ -219,14 +220,14 @@ class Monitor:
 
 
 _FLOW_COLUMNS = ("consumer", "position", "leg", "party", "counterparty", "direction", "amount", "channel", "party_kind",
-                 "cross_border", "at", "ref")
+                 "cross_border", "at", "ref", "counterparty_kind")
 
 
 def insert_flows(uow: UnitOfWork, consumer: str, flows: list[Flow]) -> None:
     """The window state, straight through the driver (COPY on PostgreSQL): the monitor's hottest write."""
     columns = ", ".join(f'"{c}"' for c in _FLOW_COLUMNS)
     rows = [(consumer, f.position, f.leg, f.party, f.counterparty, f.direction, f.amount, f.channel, f.party_kind,
-             f.cross_border, f.at, f.ref) for f in flows]
+             f.cross_border, f.at, f.ref, f.counterparty_kind) for f in flows]
     if uow.postgres:
         with uow.connection.connection.cursor() as cursor, \
                 cursor.copy(f"COPY monitor_flows ({columns}) FROM STDIN") as copy:

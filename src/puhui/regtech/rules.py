@@ -69,6 +69,7 @@ class Fan(_Params):
     min_counterparties: Annotated[int, Field(ge=2, le=10_000)] = 10
     window_seconds: Window = DAY
     party_kind: PartyKind = "natural"
+    counterparty_kind: PartyKind = "natural"  # persons, not shops paid or the bank (buying is no fan-out)
 
 
 class RoundAmount(_Params):

@@ -49,6 +49,7 @@ monitor_flows = Table(
     Column("cross_border", Boolean, nullable=False),
     Column("at", BigInteger, nullable=False),
     Column("ref", String(ID_LENGTH), nullable=False),
+    Column("counterparty_kind", String(12), nullable=True),  # natural | non_natural | bank | lender
     PrimaryKeyConstraint("consumer", "position", "leg", name="pk_monitor_flows"),
     Index("ix_monitor_flows_consumer_at", "consumer", "at"),
 )

@@ -21,6 +21,7 @@ from puhui.money import parse_minor
 BANK = "bank"
 PLATFORM = "platform"  # the platform as a lender (自营放款)
 DEVICE = "device"  # the party kind of a device's window: only device rules look at it
+LENDER = "lender"  # the counterparty kind of a loan's proceeds
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Flow:
     cross_border: bool
     at: int  # event commit time, UTC micros
     ref: str
+    counterparty_kind: str = "natural"  # natural | non_natural | bank | lender
 
     def as_row(self) -> dict:
         return dict(self.__dict__)
@@ -55,21 +57,24 @@ class Flow:
                 "counterparty": self.counterparty, "amount": self.amount, "at": self.at}
 
 
-def _legs(event: Event) -> list[tuple[str, str | None, str, str, str]]:
-    """(party, counterparty, direction, party kind, ref) for each leg, and the amount key."""
+Leg = tuple[str, str | None, str, str, str, str]  # party, counterparty, direction, party kind, its kind, ref
+
+
+def _legs(event: Event) -> list[Leg]:
+    """Each leg of an event that moves money."""
     p = event.payload
     if event.type == "p2p.completed":
-        return [(p["payer_id"], p["payee_id"], "out", "natural", p["id"]),
-                (p["payee_id"], p["payer_id"], "in", "natural", p["id"]), *_device_leg(p)]
+        return [(p["payer_id"], p["payee_id"], "out", "natural", "natural", p["id"]),
+                (p["payee_id"], p["payer_id"], "in", "natural", "natural", p["id"]), *_device_leg(p)]
     if event.type == "payment.succeeded":
         pay = p["payment"]
-        return [(pay["payer_id"], pay["payee_id"], "out", "natural", pay["id"]),
-                (pay["payee_id"], pay["payer_id"], "in", "non_natural", pay["id"]), *_device_leg(pay)]
+        return [(pay["payer_id"], pay["payee_id"], "out", "natural", "non_natural", pay["id"]),
+                (pay["payee_id"], pay["payer_id"], "in", "non_natural", "natural", pay["id"]), *_device_leg(pay)]
     if event.type == "lending.loan_disbursed":
-        return [(p["customer_id"], "+".join(p.get("lenders") or [PLATFORM]), "in", "natural", p["id"])]
+        return [(p["customer_id"], "+".join(p.get("lenders") or [PLATFORM]), "in", "natural", LENDER, p["id"])]
     if event.type == "bank_order.posted" and event.key:
         direction = "in" if p.get("kind") in ("debit_card", "top_up") else "out"  # top-up: card → wallet
-        return [(event.key, BANK, direction, "natural", p["order_id"])]
+        return [(event.key, BANK, direction, "natural", BANK, p["order_id"])]
     return []
 
 
@@ -80,10 +85,10 @@ def device_party(device_id: str) -> str:
     return "dev:" + hashlib.sha256(device_id.encode()).hexdigest()[:40]
 
 
-def _device_leg(payment: dict) -> list[tuple[str, str | None, str, str, str]]:
+def _device_leg(payment: dict) -> list[Leg]:
     """A payment made from a reported device is also a leg of that device's window (payer as counterparty)."""
     device = payment.get("device_id")
-    return [(device_party(device), payment["payer_id"], "out", DEVICE, payment["id"])] if device else []
+    return [(device_party(device), payment["payer_id"], "out", DEVICE, "natural", payment["id"])] if device else []
 
 
 def _amount_of(event: Event) -> str | None:
@@ -104,8 +109,8 @@ def flows_of(event: Event) -> list[Flow]:
     channel = "loan" if event.type == "lending.loan_disbursed" else (
         "cash" if event.payload.get("channel") == "cash" else "transfer")
     cross = bool(event.payload.get("cross_border", False))
-    return [Flow(event.position, i, party, other, direction, fen, channel, kind, cross, event.created_at, ref)
-            for i, (party, other, direction, kind, ref) in enumerate(legs)]
+    return [Flow(event.position, i, party, other, direction, fen, channel, kind, cross, event.created_at, ref, other_kind)
+            for i, (party, other, direction, kind, other_kind, ref) in enumerate(legs)]
 
 
 class Windows:

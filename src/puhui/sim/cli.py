@@ -65,8 +65,9 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
     for d in found:
         precision = "n/a" if d.precision is None else f"{d.precision:.2f}"
         recall = "n/a" if d.recall is None else f"{d.recall:.2f}"
+        innocent = d.flagged - d.launderers
         typer.echo(f"  {d.typology:<14} planted {d.planted:>3}  flagged {d.flagged:>4}  caught {d.caught:>3}  "
-                   f"involved {d.involved:>4}  precision {precision}  recall {recall}")
+                   f"involved {d.involved:>4}  precision {precision}  recall {recall}  innocent flagged {innocent}")
     from puhui.sim.fraud_detection import evaluate_fraud
 
     with reading(engine) as connection:

@@ -31,6 +31,12 @@ class Detection:
     flagged: int  # parties with an alert of the matching rule
     caught: int  # planted ∩ flagged
     involved: int = 0  # flagged parties that took part in it (principal or accomplice)
+    launderers: int = 0  # flagged parties that took part in any planted scheme: the rest are innocent
+
+    @property
+    def precision_any(self) -> float | None:
+        """Of the flagged, the share that are launderers of some typology (not innocent customers)."""
+        return self.launderers / self.flagged if self.flagged else None
 
     @property
     def precision(self) -> float | None:
@@ -42,7 +48,9 @@ class Detection:
 
     def as_json(self) -> dict:
         return {"typology": self.typology, "planted": self.planted, "flagged": self.flagged, "caught": self.caught,
-                "involved": self.involved, "precision": None if self.precision is None else round(self.precision, 4),
+                "involved": self.involved, "launderers": self.launderers,
+                "precision": None if self.precision is None else round(self.precision, 4),
+                "precision_any": None if self.precision_any is None else round(self.precision_any, 4),
                 "recall": None if self.recall is None else round(self.recall, 4)}
 
 
@@ -60,7 +68,9 @@ def evaluate(connection: Connection, run_id: str) -> list[Detection]:
     for party, typology in connection.execute(select(monitor_alerts.c.party, monitor_alerts.c.typology)):
         flagged.setdefault(typology, set()).add(party)
     found = []
+    anyone = set().union(*(members[t] for t in MATCHING))  # laundering schemes only, not fraud victims
     for t in MATCHING:
         hits = flagged.get(MATCHING[t], set())
-        found.append(Detection(t, len(principals[t]), len(hits), len(principals[t] & hits), len(members[t] & hits)))
+        found.append(Detection(t, len(principals[t]), len(hits), len(principals[t] & hits), len(members[t] & hits),
+                               len(anyone & hits)))
     return found

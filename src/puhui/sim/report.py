@@ -110,10 +110,11 @@ def _findings(findings: dict) -> list[str]:
         ax.bar(list(by_typology), list(by_typology.values()))
         ax.set_ylabel("alerts"), plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
         parts.append(f"<h3>Alerts by typology</h3><img src='data:image/png;base64,{_png(fig)}'>")
-    rows = [[d.typology, d.planted, d.flagged, d.caught, d.involved, figure(d.precision), figure(d.recall)]
-            for d in findings.get("detections", [])]
+    rows = [[d.typology, d.planted, d.flagged, d.caught, d.involved, figure(d.precision), figure(d.recall),
+             d.flagged - d.launderers] for d in findings.get("detections", [])]
     parts.append("<h3>The monitor, per laundering typology (customers)</h3>"
-                 + _table(["typology", "planted", "flagged", "caught", "involved", "precision", "recall"], rows))
+                 + _table(["typology", "planted", "flagged", "caught", "involved", "precision", "recall",
+                           "innocent flagged"], rows))
     fraud = findings.get("fraud")
     if fraud is not None:
         parts.append("<h3>The fraud engine, per payment attempt</h3>" + _table(
