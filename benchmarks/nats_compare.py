@@ -8,7 +8,6 @@ analytics alerts, a batch job apart from the stream, are left out of both)."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sqlite3
 import sys
 import time
@@ -75,7 +74,9 @@ def main() -> None:
           f"{events} events applied in {work_s:.1f} s; {[c.__dict__ for c in counts]}")
     print(f"in-process alerts {len(expected)}, NATS alerts {len(got)}, equal: {expected == got}; "
           f"only in-process {len(expected - got)}, only NATS {len(got - expected)}")
-    shutil.os.remove(copy)
+    engine.dispose()
+    for leftover in (copy, copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
+        leftover.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
