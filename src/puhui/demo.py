@@ -95,8 +95,13 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
     `settings` must carry the PII keys and JWT secret the server will use (server.py passes the
     settings after `with_demo_secrets`); without it, demo secrets are filled in from `get_settings()`.
     """
+    import warnings
+
     from argon2 import PasswordHasher
-    from fastapi.testclient import TestClient
+
+    with warnings.catch_warnings():  # the in-process client seeds through the real API; Starlette's
+        warnings.filterwarnings("ignore", message=".*httpx.*")  # notice about its transport is no news to a newcomer
+        from fastapi.testclient import TestClient
 
     from puhui.api.app import create_app
     from puhui.identity import auth
