@@ -4,19 +4,19 @@ ledger audits and the reserve covers the wallets."""
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from puhui.db import create_engine_from_url, reading
+from puhui.db import reading
 from puhui.ledger.audit import audit
 from puhui.payments import reserve
 from puhui.sim.world import Config, simulate
 from puhui.supplychain.tables import sc_core_enterprises, sc_receivables
 from puhui.wealth.funds_tables import fund_navs, fund_orders
+from tests.sim import migrated_copy
 
 RUN = Config(customers=50, days=10, seed=7)
 
@@ -24,8 +24,7 @@ RUN = Config(customers=50, days=10, seed=7)
 @pytest.fixture(scope="module")
 def run(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     target = tmp_path_factory.mktemp("enterprises") / "sim.db"
-    shutil.copyfile(sqlite_template, target)
-    engine = create_engine_from_url(f"sqlite:///{target}")
+    engine = migrated_copy(sqlite_template, target)
     yield engine, simulate(engine, RUN)
     engine.dispose()
 

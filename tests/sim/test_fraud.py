@@ -4,13 +4,12 @@ recall come from the engine's decision log; with the checks off the engine decid
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from puhui.db import create_engine_from_url, reading, transaction
+from puhui.db import reading, transaction
 from puhui.ledger.audit import audit
 from puhui.payments import reserve
 from puhui.payments.tables import payment_reviews, payments
@@ -18,6 +17,7 @@ from puhui.risk.fraud.tables import risk_decisions
 from puhui.sim.fraud_detection import evaluate_fraud
 from puhui.sim.tables import sim_labels
 from puhui.sim.world import Config, run_span, simulate
+from tests.sim import migrated_copy
 
 RUN = Config(customers=60, days=8, seed=2)
 
@@ -25,8 +25,7 @@ RUN = Config(customers=60, days=8, seed=2)
 @pytest.fixture(scope="module")
 def run(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     target = tmp_path_factory.mktemp("fraud") / "sim.db"
-    shutil.copyfile(sqlite_template, target)
-    engine = create_engine_from_url(f"sqlite:///{target}")
+    engine = migrated_copy(sqlite_template, target)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PUHUI_FRAUD_CHECKS", "true")  # the platform's default; the suite turns it off
         result = simulate(engine, RUN)
@@ -60,8 +59,7 @@ def test_takeover_attempts_are_labelled_and_mostly_stopped(run) -> None:  # type
 
 def test_the_checks_off_decide_nothing_and_plant_the_same_attempts(sqlite_template: Path, tmp_path: Path,
                                                                    run) -> None:  # type: ignore[no-untyped-def]
-    shutil.copyfile(sqlite_template, tmp_path / "off.db")
-    engine = create_engine_from_url(f"sqlite:///{tmp_path / 'off.db'}")
+    engine = migrated_copy(sqlite_template, tmp_path / "off.db")
     try:
         result = simulate(engine, Config(customers=40, days=5, seed=2))  # PUHUI_FRAUD_CHECKS=false in tests
         with reading(engine) as connection:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from puhui.db import create_engine_from_url, reading
+from puhui.db import reading
 from puhui.errors import InvalidInput
 from puhui.ledger.audit import audit
 from puhui.lending.tables import loans
@@ -23,13 +23,9 @@ from puhui.sim.tables import sim_labels, sim_runs
 from puhui.sim.typologies import Typology
 from puhui.sim.world import Config, simulate
 from puhui.wealth.tables import mmf_orders
+from tests.sim import migrated_copy
 
 SMALL = Config(customers=40, days=6, seed=11)
-
-
-def _copy(template: Path, target: Path):  # type: ignore[no-untyped-def]
-    shutil.copyfile(template, target)
-    return create_engine_from_url(f"sqlite:///{target}")
 
 
 def test_a_small_run_moves_money_through_the_services(engine) -> None:  # type: ignore[no-untyped-def]
@@ -64,7 +60,7 @@ def test_a_small_run_moves_money_through_the_services(engine) -> None:  # type: 
 def test_the_same_seed_gives_the_same_world(sqlite_template: Path, tmp_path: Path) -> None:
     runs = []
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
-        engine = _copy(sqlite_template, tmp_path / f"{name}.db")
+        engine = migrated_copy(sqlite_template, tmp_path / f"{name}.db")
         try:
             result = simulate(engine, Config(customers=40, days=4, seed=seed))
         finally:

@@ -55,6 +55,12 @@ def date_of(value: str, what: str = "date") -> dt.date:
         raise InvalidInput(f"{what} must be a date YYYY-MM-DD, got {value!r}") from None
 
 
+def _attachment(content: str, media: str, filename: str, kind: type[Response] = Response) -> Response:
+    """A report's file, to be saved as `filename`."""
+    return kind(content, media_type=f"{media}; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 @router.post("/reports/large-value", status_code=201, summary="Generate the large-value transaction report of a date")
 async def large_value(body: LargeValueIn, request: Request, engine: EngineDep, principal: Generator):
     day = date_of(body.date)
@@ -105,8 +111,7 @@ async def suspicious_read(report_id: ReportId, engine: EngineDep, principal: Rea
             summary="A suspicious transaction report's file (JSON, schema in puhui.regtech.str_report)")
 async def suspicious_file(report_id: ReportId, engine: EngineDep, principal: Reader) -> Response:
     content = await snapshot(engine, lambda connection: str_report.content_of(connection, report_id))
-    return Response(content, media_type="application/json; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{report_id}.json"'})
+    return _attachment(content, "application/json", f"{report_id}.json")
 
 
 @router.post("/reports/suspicious/{report_id}/submit", summary="Mark a suspicious transaction report submitted")
@@ -136,8 +141,7 @@ async def read_report(report_id: ReportId, engine: EngineDep, principal: Reader)
             response_class=PlainTextResponse)
 async def report_file(report_id: ReportId, engine: EngineDep, principal: Reader) -> PlainTextResponse:
     content = await snapshot(engine, lambda connection: reports.content_of(connection, report_id))
-    return PlainTextResponse(content, media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{report_id}.csv"'})
+    return _attachment(content, "text/csv", f"{report_id}.csv", PlainTextResponse)
 
 
 @router.post("/reports/{report_id}/submit", summary="Mark a report submitted to the regulator")
