@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 from pydantic import Field
@@ -19,6 +21,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PUHUI_", extra="ignore")
 
     database_url: str = ""
+    # The sandbox (沙箱): the platform clock may be moved forward over /v1/sandbox/clock, its offset kept in
+    # the database for every process. Never in production: outside the sandbox the offset is ignored.
+    sandbox: bool = False
     admin_token: str = Field("", repr=False)
     expiry_interval_seconds: float = 1.0
     # Personal information vault: "kid:base64(32 bytes),kid2:..."; the first key seals, all open.
@@ -45,6 +50,11 @@ class Settings(BaseSettings):
     monitoring: bool = True
     monitor_interval_seconds: float = Field(1.0, gt=0, le=3600)
     notify_interval_seconds: float = Field(1.0, gt=0, le=3600)
+
+    def __init__(self, **values: Any) -> None:
+        # PUHUI_ENV_FILE names a dotenv file of PUHUI_* settings (the demo writes one); the environment wins.
+        values.setdefault("_env_file", os.environ.get("PUHUI_ENV_FILE") or None)
+        super().__init__(**values)
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()

@@ -87,9 +87,14 @@ def engine_for(url: str | None = None, *, check_schema: bool = True) -> Engine:
     from puhui.db.migrate import current_revision, head_revision
     from puhui.settings import Settings
 
-    engine = create_engine_from_url(url or Settings().resolved_database_url())
+    settings = Settings()
+    engine = create_engine_from_url(url or settings.resolved_database_url())
     if check_schema and (found := current_revision(engine)) != head_revision():
         engine.dispose()
         raise DatabaseNotMigrated(f"the database is at revision {found or 'none'}, not {head_revision()}: "
                                   "run `puhui db upgrade` (with the same --db)")
+    if settings.sandbox and check_schema:  # the command sees the platform time of the server on this database
+        from puhui.sandbox.service import install
+
+        install(engine)
     return engine
