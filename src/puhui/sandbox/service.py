@@ -87,7 +87,7 @@ class SandboxClock:
         self._stop.set()
 
     def _follow(self) -> None:
-        while not self._stop.wait(REFRESH_SECONDS):
+        while not self._stop.wait(REFRESH_SECONDS) and clock.current() is self:  # uninstalled: nothing to follow
             try:
                 self.refresh()
             except Exception:  # noqa: BLE001 - a failed read keeps the last offset; the next one retries
