@@ -3,7 +3,7 @@ of several typologies and open cases, then the seeded world, the ledger audit pa
 start on the same database finds it instead of simulating again.
 
 On its own SQLite file (the demo's embedded database), small (60 customers × 10 days), on a
-ManualClock in late 2026: the real clock of a start is after the simulated March 2026."""
+ManualClock: the simulated days end the day before the start's business date."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_the_summary_names_what_to_look_at(demo):
     for typology, n in made.market.alerts.items():
         assert f"{typology} {n}" in text
     assert f"open cases: {made.market.open_cases}" in text
-    assert "http://localhost:8765/v1/regtech/dashboard?from=2026-03-02&to=2026-03-11" in text
+    assert "http://localhost:8765/v1/regtech/dashboard?from=2026-11-19&to=2026-11-28" in text
     assert made.world.staff[0]["token"] in text and made.world.customers[0]["phone"] in text
 
 
@@ -81,7 +81,7 @@ def test_the_printed_dashboard_range_shows_the_alerts_to_the_regulator_and_serve
         with TestClient(create_app(engine, served)) as client:  # expiry and monitor loops on, as served
             assert client.get("/health").json()["database"] == "ok"
             board = client.get("/v1/regtech/dashboard", headers=regulator,
-                               params={"from": "2026-03-02", "to": "2026-03-11"})
+                               params={"from": "2026-11-19", "to": "2026-11-28"})
             assert board.status_code == 200, board.text
             today = client.get("/v1/regtech/dashboard", headers=regulator,
                                params={"from": "2026-11-29", "to": "2026-11-29"}).json()
@@ -93,6 +93,29 @@ def test_the_printed_dashboard_range_shows_the_alerts_to_the_regulator_and_serve
     assert today["alerts"]["total"] == 0  # nothing dated at the real time of the start
     with reading(engine) as connection:
         assert audit(connection).ok
+
+
+def test_the_server_reads_the_simulated_people_and_the_market_ends_yesterday(demo):
+    """Regression: the simulator sealed personal data under its own key, so every simulated customer or
+    merchant answered 500 `vault_error` ("unknown key 'k1'") on the demo server."""
+    from puhui.identity.tables import customers, merchants
+
+    engine, settings, made = demo
+    assert (made.market.first, made.market.last) == (dt.date(2026, 11, 19), dt.date(2026, 11, 28))
+    settings = settings.model_copy(update={"admin_token": "demo-world-admin-token-0123"})
+    admin = {"Authorization": f"Bearer {settings.admin_token}"}
+    with reading(engine) as connection:
+        people = connection.execute(select(customers.c.id).limit(5)).scalars().all()
+        shops = connection.execute(select(merchants.c.id).limit(5)).scalars().all()
+    with clock_module.using(clock_module.ManualClock(NOW + dt.timedelta(hours=1))):
+        with TestClient(create_app(engine, settings, run_expiry=False)) as client:
+            for cid in people:
+                answer = client.get(f"/v1/customers/{cid}", headers=admin)
+                assert answer.status_code == 200, answer.text
+                assert "*" in answer.json()["phone"]  # masked on output
+            for mid in shops:
+                answer = client.get(f"/v1/merchants/{mid}", headers=admin)
+                assert answer.status_code == 200, answer.text
 
 
 def test_a_second_start_finds_the_world_and_simulates_nothing(demo, monkeypatch):
@@ -123,17 +146,26 @@ def test_a_bad_size_is_refused_and_changes_nothing(tmp_path):
     engine.dispose()
 
 
-def test_serve_demo_on_a_prepared_database_prints_the_world_and_serves(demo, monkeypatch, capsys):
+def test_serve_demo_on_a_prepared_database_prints_the_world_and_serves(demo, monkeypatch, capsys, tmp_path):
     from puhui import server
+    from puhui.demo_gate import DemoGate
 
-    engine, _, made = demo
+    engine, settings, made = demo
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    for name in ("PII_KEYS", "PII_INDEX_KEY", "JWT_SECRET"):  # the keys the world was sealed under
+        monkeypatch.setenv(f"PUHUI_{name}", getattr(settings, name.lower()))
     served = {}
     monkeypatch.setattr(server.uvicorn, "run", lambda app, **options: served.update(app=app, **options))
     monkeypatch.setattr(sim_world, "simulate", lambda *a, **k: pytest.fail("the simulation ran again"))
     server.run_server(host="127.0.0.1", port=8765, database_url=str(engine.url), demo=True,
                       demo_customers=CUSTOMERS, demo_days=DAYS, demo_seed=1)
+    gate = served["app"]
+    assert served["port"] == 8765 and isinstance(gate, DemoGate)
+    with clock_module.using(clock_module.ManualClock(NOW)):
+        app = gate._prepare(gate.on_phase)
     out = capsys.readouterr().out
-    assert served["port"] == 8765 and served["app"].state.engine is not None
+    assert app.state.engine is not None and app.state.settings.sandbox
     assert "from an earlier start" in out and f"open cases: {made.market.open_cases}" in out
-    assert "http://localhost:8765/v1/regtech/dashboard?from=2026-03-02&to=2026-03-11" in out
-    served["app"].state.engine.dispose()
+    assert "http://localhost:8765/v1/regtech/dashboard?from=2026-11-19&to=2026-11-28" in out
+    assert f"export PUHUI_ENV_FILE={tmp_path / 'puhui' / 'demo' / 'puhui.env'}" in out
+    app.state.engine.dispose()

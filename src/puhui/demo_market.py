@@ -78,10 +78,10 @@ class DemoStart:
     world: object | None = None  # puhui.demo.DemoWorld, with the credentials shown once
     notes: list[str] = field(default_factory=list)
 
-    def summary(self, base: str) -> str:
-        seeded = (f"{self.world}\n" if self.world is not None else
-                  "seeded at an earlier start: its credentials were shown then (and work only with the same "
-                  "PUHUI_PII_KEYS, PUHUI_PII_INDEX_KEY and PUHUI_JWT_SECRET)\n")
+    def summary(self, base: str, credentials: str | None = None) -> str:
+        """`credentials`: the seeded world's, kept from the start that seeded it (None: not kept)."""
+        shown = str(self.world) if self.world is not None else credentials
+        seeded = (f"{shown}\n" if shown else "seeded at an earlier start: its credentials were shown then\n")
         return seeded + self.market.summary(base)
 
 
@@ -139,24 +139,38 @@ def seeded(engine: Engine) -> bool:
 
 def prepare_demo(engine: Engine, settings: Settings | None = None, *, customers: int = DEMO_CUSTOMERS,
                  days: int = DEMO_DAYS, seed: int = DEMO_SEED,
-                 on_day: Callable[[int, object], None] | None = None) -> DemoStart:
+                 on_day: Callable[[int, object], None] | None = None,
+                 on_phase: Callable[[str], None] | None = None) -> DemoStart:
     """Simulate the market, then seed the demo world at the real time, or find both from an earlier start.
 
-    Call before the server accepts requests: the simulation installs its own ManualClock process-wide.
-    The order keeps the outbox in time order: the simulated days (March 2026) come before the seeded
-    world (now), because the monitor's windows prune by the newest event time they have seen."""
+    The market's days end yesterday (平台时间), so today's business is the day after it: loans accrued
+    through yesterday, profiles with recent payments, a seven-day yield. People are sealed under the
+    server's vault (`settings`), so the server reads them. Call before the server accepts requests: the
+    simulation installs its own ManualClock process-wide. The order keeps the outbox in time order: the
+    simulated days come before the seeded world (now), because the monitor's windows prune by the newest
+    event time they have seen."""
+    import datetime as dt
+
+    from puhui import clock
     from puhui.demo import seed_demo_world
+    from puhui.identity.pii import vault_for
     from puhui.regtech.monitor import Monitor
     from puhui.sim.world import Config, simulate
+
+    def phase(text: str) -> None:
+        if on_phase is not None:
+            on_phase(text)
 
     with reading(engine) as connection:
         run = finished_run(connection)
     seconds = None
     if run is None:
-        config = Config(customers, days, seed)
+        config = Config(customers, days, seed, start=clock.business_date() - dt.timedelta(days=days))
         config.check()  # before anything: a bad size changes nothing
         started = time.perf_counter()
-        simulate(engine, config, on_day)
+        phase(f"simulating {customers} customers over {days} days from {config.start}")
+        simulate(engine, config, on_day, vault_for(settings) if settings is not None else None)
+        phase("watching the market: monitor, graph analytics, cases")
         analyse(engine, config.start, config.days)
         seconds = time.perf_counter() - started
         with reading(engine) as connection:
@@ -164,8 +178,10 @@ def prepare_demo(engine: Engine, settings: Settings | None = None, *, customers:
         assert run is not None
     world = None
     if not seeded(engine):
+        phase("seeding the demo people, merchants and payments")
         world = seed_demo_world(engine, settings)
         Monitor(engine).run()  # the seeded payments, watched at the real time they happened
+    phase("reading the market back")
     market = read_market(engine, run)
     market.fresh, market.seconds = seconds is not None, seconds
     return DemoStart(market, world)

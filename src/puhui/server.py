@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
-import tempfile
-from pathlib import Path
+import sys
+import time
+from typing import Callable
 
 import uvicorn
+from fastapi import FastAPI
 from rich.console import Console
 
 from puhui.api.app import create_app
 from puhui.db import create_engine_from_url
 from puhui.db.migrate import upgrade
-from puhui.settings import get_settings
+from puhui.settings import Settings, get_settings
 
 console = Console(soft_wrap=True)
 
@@ -20,47 +21,90 @@ console = Console(soft_wrap=True)
 def run_server(*, host: str, port: int, database_url: str | None, demo: bool,
                demo_customers: int | None = None, demo_days: int | None = None, demo_seed: int | None = None) -> None:
     settings = get_settings().model_copy()
-    scratch = demo and database_url is None  # the demo's own temporary file need not fsync each commit
-    if demo:
-        database_url = database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='puhui-demo-')) / 'demo.db'}"
-        settings.admin_token = settings.admin_token or secrets.token_urlsafe(24)
-        from puhui.identity.service import with_demo_secrets
-
-        settings = with_demo_secrets(settings)
-    url = database_url or settings.resolved_database_url()
-    engine = create_engine_from_url(url, durable=not scratch)
-    upgrade(engine)
     shown = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
+    base = f"http://{shown}:{port}"
     if demo:
-        _prepare_demo(engine, settings, f"http://{shown}:{port}", demo_customers, demo_days, demo_seed)
-    console.print(f"Puhui console:  [link]http://{shown}:{port}/[/link]")
-    console.print(f"API docs:       [link]http://{shown}:{port}/docs[/link]")
-    console.print(f"Database:       {engine.url.render_as_string(hide_password=True)}")
-    if demo:
-        console.print(f"Admin token:    [bold]{settings.admin_token}[/bold]  (Authorization: Bearer <token>; "
-                      "reads the dashboard too)")
-    elif not settings.admin_token:
-        console.print("[yellow]PUHUI_ADMIN_TOKEN is not set: the admin API will refuse every call.[/yellow]")
-    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="info")
+        app = _demo_gate(settings, database_url, base, demo_customers, demo_days, demo_seed)
+    else:
+        engine = create_engine_from_url(database_url or settings.resolved_database_url())
+        upgrade(engine)
+        _print_urls(base, engine.url.render_as_string(hide_password=True))
+        if not settings.admin_token:
+            console.print("[yellow]PUHUI_ADMIN_TOKEN is not set: the admin API will refuse every call.[/yellow]")
+        app = create_app(engine, settings)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
-def _prepare_demo(engine, settings, base: str, customers: int | None, days: int | None,  # type: ignore[no-untyped-def]
-                  seed: int | None) -> None:
-    """Seed and simulate before uvicorn starts: the simulation's ManualClock is process-wide, so
-    no server loop may run beside it. The size comes from the options (or their PUHUI_DEMO_* variables)."""
+def _print_urls(base: str, database: str) -> None:
+    console.print(f"Puhui console:  [link]{base}/[/link]")
+    console.print(f"API docs:       [link]{base}/docs[/link]")
+    console.print(f"Database:       {database}")
+
+
+def _demo_gate(settings: Settings, database_url: str | None, base: str, customers: int | None, days: int | None,
+               seed: int | None):  # type: ignore[no-untyped-def]
+    """The demo: its home and secrets now, the world built behind a gate while `/health` already answers."""
+    from puhui import demo_home
+    from puhui.demo_gate import DemoGate
+
+    settings, home = demo_home.prepare_home(settings, database_url)
+    _print_urls(base, home.database_url)
+    console.print(f"Admin token:    [bold]{settings.admin_token}[/bold]  (Authorization: Bearer <token>; "
+                  "reads the dashboard too)")
+    console.print(f"Demo settings:  {home.env_file}  (`{home.exports()}` and every puhui command uses the "
+                  "demo's database and keys)")
+    console.print("The demo world is being prepared in the background; /health answers meanwhile"
+                  + (" (first start: a short market simulation)." if home.fresh else "."))
+    return DemoGate(lambda on_phase: _prepare_demo(settings, home, base, customers, days, seed, on_phase))
+
+
+def _prepare_demo(settings: Settings, home, base: str, customers: int | None,  # type: ignore[no-untyped-def]
+                  days: int | None, seed: int | None, on_phase: Callable[[str], None]) -> FastAPI:
+    """Migrate, simulate and seed (once per database), then the real app. The size comes from the options
+    (or their PUHUI_DEMO_* variables). A line per phase, and a bar per simulated day on a terminal."""
     import contextlib
-    import time
 
-    from puhui import demo_market
-    from puhui.db import reading
+    from puhui import demo_home, demo_market
 
     started = time.perf_counter()
+    terminal = sys.stdout.isatty()
+
+    def phase(text: str) -> None:
+        on_phase(text)
+        if not terminal or not text.startswith("simulating"):
+            console.print(f"demo: {text} ({time.perf_counter() - started:.1f} s)", markup=False, highlight=False)
+
+    phase("migrating the database")
+    engine = create_engine_from_url(home.database_url, durable=False)  # the demo's own file need not fsync
+    upgrade(engine)
     customers = customers or demo_market.DEMO_CUSTOMERS
     days = days or demo_market.DEMO_DAYS
     seed = demo_market.DEMO_SEED if seed is None else seed
-    with reading(engine) as connection:
-        found = demo_market.finished_run(connection) is not None
-    with demo_market.progress(days, console) if not found else contextlib.nullcontext() as on_day:
-        made = demo_market.prepare_demo(engine, settings, customers=customers, days=days, seed=seed, on_day=on_day)
+    bar = demo_market.progress(days, console) if terminal else contextlib.nullcontext(None)
+    with bar as on_day:
+        def day(d: int, stats) -> None:  # type: ignore[no-untyped-def]
+            phase(f"simulating day {d + 1} of {days} ({stats.date})")
+            if on_day is not None:
+                on_day(d, stats)
+
+        made = demo_market.prepare_demo(engine, settings, customers=customers, days=days, seed=seed, on_day=day,
+                                        on_phase=phase)
+    if made.world is not None:
+        demo_home.save_credentials(home, str(made.world))
+    credentials = str(made.world) if made.world is not None else demo_home.saved_credentials(home)
     console.print(f"[bold]Demo world[/bold] (ready in {time.perf_counter() - started:.1f} s):")
-    console.print(made.summary(base), markup=False, highlight=False)
+    console.print(made.summary(base, credentials), markup=False, highlight=False)
+    console.print(follow_up(home, base, settings.admin_token), markup=False, highlight=False)
+    return create_app(engine, settings)
+
+
+def follow_up(home, base: str, admin_token: str) -> str:  # type: ignore[no-untyped-def]
+    """The exact commands a newcomer runs next on this demo's database."""
+    return "\n".join([
+        "Next, in another shell (the demo's database, keys and sandbox clock):",
+        f"  {home.exports()}",
+        "  puhui audit",
+        "  puhui reserve-check",
+        f'  curl -s -H "Authorization: Bearer {admin_token}" -H "Content-Type: application/json" '
+        f"-d '{{\"advance\": \"PT24H\"}}' {base}/v1/sandbox/clock   # move the platform a day on",
+    ])

@@ -55,6 +55,8 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         yield
         if settings.fraud_checks:
             risk_hook.uninstall(engine)
+        if getattr(app.state, "sandbox_clock", None) is not None:
+            app.state.sandbox_clock.stop()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -69,6 +71,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     )
     app.state.engine = engine
     app.state.settings = settings
+    _sandbox(app, engine, settings)
     app.add_exception_handler(PuhuiError, problems.on_puhui_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)  # type: ignore[arg-type]
@@ -89,7 +92,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
                 connection.execute(text("SELECT 1"))
             return "ok"
 
-        return {"status": "ok", "database": await run_in_threadpool(ping), "version": puhui.__version__}
+        return {"status": "ok", "ready": True, "database": await run_in_threadpool(ping), "version": puhui.__version__}
 
     @app.get("/v1/events", tags=["events"], summary="Outbox events after an offset (consumer API)")
     async def events(
@@ -113,6 +116,22 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         return FileResponse(STATIC / "index.html")
 
     return app
+
+
+def _sandbox(app: FastAPI, engine: Engine, settings: Settings) -> None:
+    """In the sandbox only: the platform clock follows the database's offset and can be moved."""
+    if not settings.sandbox:
+        return
+    from puhui.sandbox import api as sandbox_api
+    from puhui.sandbox.service import SandboxClock, installed
+    from puhui import clock
+
+    found = installed()
+    if found is None or found.engine.url != engine.url:
+        found = SandboxClock(engine, base=found.base if found is not None else clock.current())
+        clock.install(found.follow())
+    app.state.sandbox_clock = found
+    app.include_router(sandbox_api.router)
 
 
 def _start_fraud_checks(engine: Engine):  # type: ignore[no-untyped-def]

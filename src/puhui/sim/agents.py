@@ -6,7 +6,6 @@ Agents only decide: what to do today, at what minute, for how much — from thei
 
 from __future__ import annotations
 
-import base64
 import enum
 import random
 from collections import Counter
@@ -35,8 +34,14 @@ from puhui.payments.models import QrKind, VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
 from puhui.wealth import funds, mmf
 
-SIM_VAULT = Vault.from_config("k1:" + base64.urlsafe_b64encode(b"s" * 32).decode(),
-                              base64.urlsafe_b64encode(b"t" * 32).decode())
+
+
+def run_vault() -> Vault:
+    """Keys for a run nobody gave keys to: its people are sealed for the run only, like any throwaway data."""
+    from puhui.identity.vault import generate_key
+
+    return Vault.from_config(f"sim:{generate_key()}", generate_key())
+
 OPERATOR = SimpleNamespace(id="simulator", role="admin")
 FUND = "PH0001"
 PRODUCT = {
@@ -132,8 +137,9 @@ def make_agent(index: int, kind: Kind, seed: int, days: int) -> Agent:
 class Platform:
     """The services, one unit of work per act; counts what was done and what was refused."""
 
-    def __init__(self, engine: Engine, run_id: str) -> None:
+    def __init__(self, engine: Engine, run_id: str, vault: Vault | None = None) -> None:
         self.engine, self.run_id = engine, run_id
+        self.vault = vault or run_vault()  # the server's vault when it will read these people back
         self.n = 0
         self.done: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
@@ -172,7 +178,7 @@ class Platform:
             phone=customer_ops.normalize_phone(f"13{seq:09d}"), address=None, password_hash=self.password_hash())
 
         def work(uow):  # type: ignore[no-untyped-def]
-            cid = customer_ops.register(uow, SIM_VAULT, data)
+            cid = customer_ops.register(uow, self.vault, data)
             for channel in VerificationChannel:
                 kyc.record_verification(uow, cid, channel, f"SIM-{cid}-{channel}", True, OPERATOR)
             kyc.upgrade_tier(uow, cid, OPERATOR, "simulated onboarding")
@@ -188,7 +194,7 @@ class Platform:
                                     settlement_bank="工商银行上海分行")
 
         def work(uow):  # type: ignore[no-untyped-def]
-            mid, _ = org.create_merchant(uow, SIM_VAULT, data, OPERATOR)
+            mid, _ = org.create_merchant(uow, self.vault, data, OPERATOR)
             return mid, payments.create_qr(uow, mid, QrKind.static, None, 0, None)["id"]
 
         mid, qr = transaction(self.engine, work)

@@ -43,7 +43,7 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
     engine, url = _engine(db)
     started = time.perf_counter()
     with report.progress(days) as on_day:
-        result = run(engine, Config(customers, days, seed), on_day)
+        result = run(engine, Config(customers, days, seed), on_day, _configured_vault())
     seconds = time.perf_counter() - started
     truth = Counter(lb.typology for lb in result.labels if lb.role == "principal")
     typer.echo(f"run {result.run_id} on {url}: {customers} customers × {days} days in {seconds:.1f} s")
@@ -86,6 +86,15 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
     typer.echo(f"report: {out}")
     if not (result.audit_ok and result.covered):
         raise typer.Exit(1)
+
+
+def _configured_vault():  # type: ignore[no-untyped-def]
+    """The configured PII vault (PUHUI_PII_KEYS), so a server with the same keys reads the simulated people."""
+    from puhui.identity.pii import vault_for
+    from puhui.settings import Settings
+
+    settings = Settings()
+    return vault_for(settings) if settings.pii_keys and settings.pii_index_key else None
 
 
 def alerts_by_typology(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from puhui import clock as clock_module
 from puhui.db import reading, transaction
 from puhui.db.tables import accounts
 from puhui.errors import InvalidInput
+from puhui.identity.vault import Vault
 from puhui.ledger.audit import audit
 from puhui.lending import eod as lending_eod
 from puhui.lending.service import day_of
@@ -86,7 +87,7 @@ def ledger_totals(connection) -> dict[str, tuple[int, int]]:  # type: ignore[no-
 
 
 class World:
-    def __init__(self, engine: Engine, config: Config) -> None:
+    def __init__(self, engine: Engine, config: Config, vault: Vault | None = None) -> None:
         config.check()
         self.engine, self.config = engine, config
         self.rng = random.Random(f"{config.seed}:world")
@@ -94,7 +95,7 @@ class World:
             runs = connection.execute(select(func.count()).select_from(sim_runs)).scalar_one()
         self.run_id = f"sim{runs + 1}-{config.seed}"
         self.seq_base = runs * 1_000_000
-        self.platform = Platform(engine, self.run_id)
+        self.platform = Platform(engine, self.run_id, vault)
         self.clock = clock_module.ManualClock(china_midnight(config.start) + dt.timedelta(hours=6))
         self.agents: list[Agent] = []
         self.mules: list[Agent] = []
@@ -233,9 +234,11 @@ def run_span(result: SimResult) -> tuple[int, int]:
     return clock_module.to_micros(start), clock_module.to_micros(start + dt.timedelta(days=result.config.days))
 
 
-def simulate(engine: Engine, config: Config, on_day: Callable[[int, DayStats], None] | None = None) -> SimResult:
-    """Run the market for `config.days` days; the clock is a ManualClock installed for the run only."""
-    world = World(engine, config)
+def simulate(engine: Engine, config: Config, on_day: Callable[[int, DayStats], None] | None = None,
+             vault: Vault | None = None) -> SimResult:
+    """Run the market for `config.days` days; the clock is a ManualClock installed for the run only.
+    People are sealed under `vault` (the server's, for a market the server will show), else run keys."""
+    world = World(engine, config, vault)
     with clock_module.using(world.clock):
         try:
             world.populate()
