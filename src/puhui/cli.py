@@ -171,11 +171,19 @@ def serve(
 
 
 def main() -> None:
-    """The `puhui` script: a refusal the platform explains (bad input, no schema) is a message, not a traceback."""
-    from puhui.errors import PuhuiError
+    """The `puhui` script: whatever stops a command is one line with its stable code (puhui.cli_errors)."""
+    from puhui.cli_errors import report
+
+    def echo(text: str) -> None:
+        print(text, file=sys.stderr)
 
     try:
-        app(standalone_mode=True)
-    except PuhuiError as error:
-        errors.print(f"[red]{error.code}[/red]: {error.detail}", soft_wrap=True)
-        sys.exit(2)
+        status = app(standalone_mode=False)
+    except typer.Abort:
+        echo("aborted: interrupted")
+        sys.exit(130)
+    except typer.Exit as stop:
+        sys.exit(stop.exit_code)
+    except Exception as error:  # noqa: BLE001 - every error leaves as one line with its code and exit status
+        sys.exit(report(error, echo))
+    sys.exit(status if isinstance(status, int) else 0)

@@ -78,6 +78,7 @@ def _sqlite_engine(url: str, durable: bool = True) -> Engine:
 class DatabaseNotMigrated(PuhuiError):
     code = "database_not_migrated"
     status = 503
+    exit_status = 2  # a command pointed at a database it cannot use yet: bad usage, not a failure
     title = "The database is not at the current schema"
 
 
