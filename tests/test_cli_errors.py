@@ -64,3 +64,20 @@ def test_help_and_success_exit_0(monkeypatch, capsys, tmp_path):
     assert run(monkeypatch, capsys, "db", "upgrade", "--db", url)[0] == 0
     status, out, err = run(monkeypatch, capsys, "audit", "--db", url)
     assert status == 0 and "audit passed" in out and err == ""
+
+
+def test_a_bare_command_after_the_demo_says_how_to_reach_the_demo_database(monkeypatch, capsys, tmp_path):
+    """Regression: after `serve --demo`, `puhui audit` silently opened another (empty) database."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv("PUHUI_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PUHUI_ENV_FILE", raising=False)
+    demo_env = tmp_path / "puhui" / "demo" / "puhui.env"
+    demo_env.parent.mkdir(parents=True)
+    demo_env.write_text(f"PUHUI_DATABASE_URL=sqlite:///{tmp_path / 'demo.db'}\n")
+    status, _, err = run(monkeypatch, capsys, "audit")
+    assert status == 2 and f"export PUHUI_ENV_FILE={demo_env}" in one_line(err)
+    db = tmp_path / "demo.db"
+    assert run(monkeypatch, capsys, "db", "upgrade", "--db", f"sqlite:///{db}")[0] == 0
+    monkeypatch.setenv("PUHUI_ENV_FILE", str(demo_env))
+    status, out, _ = run(monkeypatch, capsys, "audit")
+    assert status == 0 and "audit passed" in out
