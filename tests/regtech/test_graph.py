@@ -185,7 +185,7 @@ def test_bad_parameters_are_refused_and_change_nothing(engine, clock) -> None:  
     today = clock_module.business_date().isoformat()
     refused_cli = CliRunner().invoke(graph_app, ["graph", "--from", today, "--to", today, "--db", url,
                                                  "--cycle", '{"max_length": 9}'])
-    assert refused_cli.exit_code == 2 and '"rule_invalid"' in refused_cli.output
+    assert refused_cli.exit_code == 2 and refused_cli.output.startswith("rule_invalid: ")
     assert CliRunner().invoke(graph_app, ["graph", "--from", "2026-13-01", "--to", today, "--db", url]).exit_code == 2
     assert alert_count(engine) == 0
     done = CliRunner().invoke(graph_app, ["graph", "--from", today, "--to", today, "--db", url])

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 
 import typer
+
+from puhui.cli_errors import fail
 from rich.console import Console
 from rich.table import Table
 
@@ -92,6 +94,5 @@ def _change(db: str | None, change) -> None:  # type: ignore[no-untyped-def]
     try:
         result = transaction(_engine(db), lambda uow: change(uow, org))
     except PuhuiError as error:
-        Console(stderr=True).print(f"[red]{error.code}[/red]: {error.detail}")
-        raise typer.Exit(2) from error
+        fail(error)
     print(json.dumps(result))

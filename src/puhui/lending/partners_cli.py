@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from puhui.cli_errors import fail
+
 app = typer.Typer(no_args_is_help=True, help="Funding partners in joint lending and facilitation.")
 OUT = typer.Option(None, "--out", help="write the CSV here (default: stdout)")
 
@@ -30,8 +32,7 @@ def partner_file(partner: str = typer.Option(..., "--partner", help="the funding
         with reading(_engine(db)) as connection:
             text = partners.partner_file(connection, partner, day)
     except partners.PartnerNotFound as error:
-        typer.echo(f"error: {error.code}: {error}", err=True)
-        raise typer.Exit(2) from None
+        fail(error)
     if out is None:
         typer.echo(text, nl=False)
     else:

@@ -1,6 +1,6 @@
 """`puhui regtech graph --from D --to D`: the batch network analytics (资金网络分析) over the
 transfers committed on those China dates (inclusive), and `puhui bench graph`. JSON on stdout;
-errors as JSON on stderr with their stable code and exit status 2."""
+errors as one line `<code>: <detail>` on stderr, exit status 2."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 
 import typer
 
+from puhui.cli_errors import fail
 from puhui.db.engine import engine_for as _engine
 
 app = typer.Typer(no_args_is_help=True, help="Batch network analytics over the transfer graph.")
@@ -58,8 +59,7 @@ def graph(first: str = typer.Option(..., "--from", help="first China date YYYY-M
         counts = run_graph_analytics(_engine(db), china_midnight(start), china_midnight(end + dt.timedelta(days=1)),
                                      cycle=_json(cycle, "--cycle"), gather_scatter=_json(gather, "--gather-scatter"))
     except PuhuiError as error:
-        typer.echo(json.dumps({"error": getattr(error, "code", "error"), "detail": str(error)}), err=True)
-        raise typer.Exit(2) from None
+        fail(error)
     typer.echo(json.dumps(counts))
 
 

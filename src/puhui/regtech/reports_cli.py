@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from puhui.cli_errors import fail
 from puhui.db.engine import engine_for as _engine
 
 app = typer.Typer(no_args_is_help=True, help="Regulatory reports and supervision dashboard data.")
@@ -34,8 +35,7 @@ def _date(value: str, option: str) -> dt.date:
 
 
 def _fail(error: Exception) -> None:
-    typer.echo(json.dumps({"error": getattr(error, "code", "error"), "detail": str(error)}), err=True)
-    raise typer.Exit(2)
+    fail(error)
 
 
 @report.command("large-value")
