@@ -111,6 +111,6 @@ def test_cli_products_and_end_of_day(db_url, engine, clock, tmp_path):
     assert [p["code"] for p in json.loads(listed.output)] == ["cash-12"]
     w = World(engine, clock)
     w.loan(w.customer(), "cash-12", 3_000_00, 6)
-    first = runner.invoke(app, ["lending", "eod", "--date", "2026-01-06", "--db", db_url])
-    again = runner.invoke(app, ["lending", "eod", "--date", "2026-01-06", "--db", db_url])
+    first = runner.invoke(app, ["lending", "eod", "--date", "2026-01-05", "--db", db_url])
+    again = runner.invoke(app, ["lending", "eod", "--date", "2026-01-05", "--db", db_url])
     assert json.loads(first.output)["ran"] is True and json.loads(again.output)["ran"] is False

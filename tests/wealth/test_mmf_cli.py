@@ -38,8 +38,11 @@ def test_eod_and_figures_file_through_the_cli(clock) -> None:  # type: ignore[no
         assert run["income_per_10k"] == "0.5123" and run["already_done"] is False  # the loaded figure is used
         second = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-05", "--db", url])
         assert json.loads(second.output)["money_market"][0]["already_done"] is True
-        future = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-06", "--db", url])
-        assert future.exit_code == 2 and "invalid_business_date" in future.output
+        for date, code in (("2026-01-06", "business_date_in_future"), ("2026/01/05", "date_invalid"),
+                           ("2026-01-04", "business_date_closed")):  # the last: before the last date run
+            refused = runner.invoke(app, ["wealth", "eod", "--date", date, "--db", url])
+            assert refused.exit_code == 2 and refused.output.startswith(f"{code}: "), refused.output
+            assert len(refused.output.strip().splitlines()) == 1
         audit = runner.invoke(app, ["audit", "--db", url])
         assert audit.exit_code == 0, audit.output
     finally:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from puhui.db import reading, transaction
 from puhui.db.tables import accounts, transfers
+from puhui.eod.dates import BusinessDateInFuture
 from puhui.errors import PuhuiError
 from puhui.payments.models import VerificationStrength
 from puhui.wealth import eod, funds, mmf
@@ -20,7 +21,6 @@ from puhui.wealth.errors import (
     FastRedemptionCapExceeded,
     FundClosed,
     InsufficientUnits,
-    InvalidBusinessDate,
     InvalidFigures,
     NotEligible,
     UnknownFund,
@@ -205,7 +205,7 @@ def test_bad_input_is_refused_and_changes_nothing(engine, clock) -> None:  # typ
          InvalidFigures),
         (lambda: w.run(lambda uow: eod.load_figures(uow, "fund_code,date,income_per_10k\nPH0001,2026-01-07,0.12345\n")),
          InvalidFigures),
-        (lambda: eod.run_eod(engine, D("2026-01-08")), InvalidBusinessDate),
+        (lambda: eod.run_eod(engine, D("2026-01-08")), BusinessDateInFuture),
         (lambda: eod.run_eod(engine, D("2026-01-07"), FixedManager({(FUND, D("2026-01-07")): Decimal("-0.1")})),
          InvalidFigures),
     ]

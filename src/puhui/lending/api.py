@@ -8,7 +8,6 @@ for themselves only (another customer's loan or wallet is 403); staff read every
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Request
@@ -19,6 +18,7 @@ from puhui.api.deps import Principal, authenticate, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
+from puhui.eod.dates import BusinessDate
 from puhui.errors import Forbidden
 from puhui.lending import eod, repayments, service, statements
 from puhui.money import parse_positive_minor as _amount
@@ -65,7 +65,7 @@ class RepaymentIn(BaseModel):
 
 class EodIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: dt.date
+    date: BusinessDate
 
 
 # -- products --------------------------------------------------------------------------------------
@@ -178,11 +178,11 @@ async def repay(loan_id: Ident, body: RepaymentIn, request: Request, engine: Eng
     return await run_mutation(request, engine, principal, "lending.repay", loan_id, work)
 
 
-@router.post("/eod", summary="Run end of day for a business date (once; again changes nothing)")
+@router.post("/eod", summary="Run end of day for a business date (once; again changes nothing)",
+             description="The date must not be after today's business date nor before the last date run; "
+                         "days skipped since the last run run first, one by one (`caught_up`).")
 async def end_of_day(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        result = eod.run_in(uow, body.date)
-        return Outcome(200, {"business_date": body.date.isoformat(), "ran": result.ran, "loans": result.loans,
-                             "transfers": result.transfers})
+        return Outcome(200, eod.run_in(uow, body.date).as_json())
 
     return await run_mutation(request, engine, principal, "lending.eod", body.date.isoformat(), work)

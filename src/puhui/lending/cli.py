@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -25,17 +24,18 @@ def _fail(error: Exception) -> None:
 @app.command()
 def eod(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
         db: str | None = DB) -> None:
-    """Run end of day for DATE over every loan: accrual, overdue, penalties, classes, provisions; once."""
+    """Run end of day for DATE over every loan: accrual, overdue, penalties, classes, provisions; once.
+    DATE may not be after today nor before the last date run; days skipped since then run first."""
+    from puhui.cli_errors import fail
+    from puhui.eod.dates import parse_date
+    from puhui.errors import PuhuiError
     from puhui.lending import eod as batch
 
     try:
-        day = dt.date.fromisoformat(date)
-    except ValueError:
-        typer.echo("error: --date must be YYYY-MM-DD", err=True)
-        raise typer.Exit(2) from None
-    result = batch.run(_engine(db), day)
-    typer.echo(json.dumps({"business_date": day.isoformat(), "ran": result.ran, "loans": result.loans,
-                           "transfers": result.transfers}))
+        result = batch.run(_engine(db), parse_date(date, "--date"))
+    except PuhuiError as error:
+        fail(error)
+    typer.echo(json.dumps(result.as_json()))
 
 
 @products_app.command("list")

@@ -8,8 +8,9 @@ For business date `d`, in one unit of work:
    scheduled interest;
 3. days past due (逾期天数) count from the earliest unpaid due date once the grace period
    (宽限期) has passed; then the delinquency bucket (current, M1–M3+) and the five-category class;
-4. penalty interest (罚息) on overdue principal, overdue principal × penalty rate / 360 a day
-   (for every day since the previous run);
+4. penalty interest (罚息) on overdue principal: the day's overdue principal × penalty rate / 360,
+   half-up to the fen per loan. One day per run: a gap is run day by day (`puhui.eod.runs`), so
+   an instalment falling due inside a gap is charged only from its own due date;
 5. write-off (核销) of loans more than `WRITE_OFF_DPD` days past due: the provision is raised to
    the whole principal and used up against it; accrued interest, fees and penalties go to the
    write-off expense. Money received afterwards is a recovery (`repayments`);
@@ -17,18 +18,21 @@ For business date `d`, in one unit of work:
 
 Every amount is computed by grouped queries over all loans; the postings are staged and written
 set-based (`puhui.ledger.bulk`) with deterministic ids (`acr.<loan>.<yyyymmdd>` …). A date
-runs once (`lending_eod_runs`); running it again changes nothing.
+runs once (`lending_eod_runs`); running it again changes nothing. Which dates may run is the rule
+of every end of day (`puhui.eod.runs`): none after today, none skipped before the last run, and
+the days of a gap one by one, in order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, select, text
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
+from puhui.eod import runs as eod_runs
 from puhui.events.outbox import publish
 from puhui.ledger import bulk
 from puhui.lending import accounts, partners
@@ -38,6 +42,7 @@ from puhui.lending.schedule import DAY_COUNT
 from puhui.lending.service import TOPIC, day_of
 from puhui.lending.tables import lending_eod_runs
 
+JOB = "lending"  # its dates in `eod_runs`
 WRITE_OFF_DPD = 180  # written off once more than 180 days past due (documented platform rule)
 
 # Delinquency buckets and classes by days past due, from the limits of `puhui.lending.delinquency`
@@ -102,7 +107,7 @@ CLASSIFY = f"""UPDATE loans SET bucket = {BUCKET_SQL}, loan_class = {CLASS_SQL}
     WHERE status = 'active' AND (bucket <> {BUCKET_SQL} OR loan_class <> {CLASS_SQL})"""
 
 PENALTY = f"""(
-    SELECT (2 * CAST(sum(i.principal - i.principal_paid) AS BIGINT) * loans.penalty_rate_e6 * :days
+    SELECT (2 * CAST(sum(i.principal - i.principal_paid) AS BIGINT) * loans.penalty_rate_e6
             + {DAY_COUNT * 1_000_000}) / {2 * DAY_COUNT * 1_000_000}
     FROM loan_instalments i
     WHERE i.loan_id = loans.id AND i.due_day + loans.grace_days < :d AND i.principal_paid < i.principal)"""
@@ -164,14 +169,33 @@ class EodResult:
     ran: bool  # False when the date had already run (nothing changed)
     loans: int
     transfers: int
+    caught_up: tuple[EodResult, ...] = ()  # the days of a gap, run first, in order
+
+    def as_json(self) -> dict:
+        return {"business_date": self.business_date.isoformat(), "ran": self.ran, "loans": self.loans,
+                "transfers": self.transfers, "caught_up": [day.as_json() for day in self.caught_up]}
 
 
 def run(engine: Engine, date: dt.date) -> EodResult:
-    """Run end of day for `date` once; a second run for the same date changes nothing."""
-    return transaction(engine, lambda uow: run_in(uow, date))
+    """End of day for `date` under the rule of every end of day (`puhui.eod.runs`): a future date or
+    one skipped before the last run is refused; a gap runs day by day, each day in its own unit of
+    work; a date that already ran changes nothing."""
+    done = eod_runs.run_days(engine, JOB, date, lambda d: transaction(engine, lambda uow: run_day(uow, d)))
+    return _answer(done)
 
 
 def run_in(uow: UnitOfWork, date: dt.date) -> EodResult:
+    """The same in the caller's unit of work (the API): every day of a gap commits, or none."""
+    return _answer(eod_runs.run_in(uow, JOB, date, run_day))
+
+
+def _answer(done: eod_runs.Run[EodResult]) -> EodResult:
+    return replace(done.result, caught_up=tuple(result for _, result in done.caught_up))
+
+
+def run_day(uow: UnitOfWork, date: dt.date) -> EodResult:
+    """One business day exactly as on time (the day after the last one run; `run` sees to that);
+    a second run for the same date changes nothing."""
     d = day_of(date)
     done = uow.execute(select(lending_eod_runs).where(lending_eod_runs.c.business_day == d)).mappings().first()
     if done is not None:
@@ -181,12 +205,9 @@ def run_in(uow: UnitOfWork, date: dt.date) -> EodResult:
     started = clock.now_micros()
     uow.execute(lending_eod_runs.insert().values(business_day=d, status="running", loans=0, transfers=0,
                                                  started_at=started, finished_at=started))
-    stamp = date.strftime("%Y%m%d")
-    previous = uow.execute(text("SELECT max(business_day) FROM lending_eod_runs WHERE business_day < :d"),
-                           {"d": d}).scalar_one()
-    # penalties for the days since the last run (one day when runs are daily)
-    p = {"d": d, "stamp": stamp, "days": d - previous if previous else 1, "fee_income": accounts.FEE_INCOME, "interest_income": accounts.INTEREST_INCOME,
-         "penalty_income": accounts.PENALTY_INCOME, "expense": accounts.PROVISION_EXPENSE}
+    p = {"d": d, "stamp": date.strftime("%Y%m%d"), "fee_income": accounts.FEE_INCOME,
+         "interest_income": accounts.INTEREST_INCOME, "penalty_income": accounts.PENALTY_INCOME,
+         "expense": accounts.PROVISION_EXPENSE}
     loans_count = uow.execute(text("SELECT count(*) FROM loans WHERE status = 'active'")).scalar_one()
     key = date.isoformat()
     bulk.begin(uow)

@@ -24,6 +24,7 @@ from puhui.api.deps import (
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
+from puhui.eod.dates import BusinessDate
 from puhui.errors import InvalidInput
 from puhui.money import format_minor, parse_minor
 from puhui.money import parse_positive_minor as _positive
@@ -91,7 +92,7 @@ class FiguresIn(BaseModel):
 
 class EodIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: StrictStr = Field(description="business date YYYY-MM-DD")
+    date: BusinessDate
 
 
 
@@ -212,16 +213,11 @@ async def load_figures(body: FiguresIn, request: Request, engine: EngineDep, pri
     return await run_mutation(request, engine, principal, "wealth.load_figures", None, work)
 
 
-@router.post("/eod", summary="Run the money-market end of day for a date (staff)")
+@router.post("/eod", summary="Run the money-market end of day for a date (staff)",
+             description="The date must not be after today's business date nor before the last date run; days "
+                         "skipped since the last run run first, one by one (`runs` lists every fund-day).")
 async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Staff):
-    day = _date(body.date, clock.business_date())
-    if day > clock.business_date():
-        raise InvalidInput(f"{day} is after today's business date")
-
     def work(uow: UnitOfWork) -> Outcome:
-        from puhui.wealth.manager import SimulatedManager
+        return Outcome(200, {"runs": eod.run_eod_in(uow, body.date)})
 
-        codes = [f["code"] for f in funds.list_funds(uow.connection)]
-        return Outcome(200, {"runs": [eod.run_fund_day(uow, c, day, SimulatedManager()) for c in codes]})
-
-    return await run_mutation(request, engine, principal, "wealth.eod", body.date, work)
+    return await run_mutation(request, engine, principal, "wealth.eod", body.date.isoformat(), work)

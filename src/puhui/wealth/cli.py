@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -19,8 +18,10 @@ DB = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL 
 
 
 def _fail(error: Exception) -> None:
-    typer.echo(json.dumps({"error": getattr(error, "code", "error"), "detail": str(error)}), err=True)
-    raise typer.Exit(2)
+    """A refusal in the one format of every command: `<code>: <one line>`, exit 2 (bad usage)."""
+    from puhui.cli_errors import fail
+
+    fail(error)
 
 
 @app.command()
@@ -28,16 +29,14 @@ def eod(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (
         seed: int = typer.Option(2026, "--seed", help="seed of the simulated fund manager")) -> None:
     """The day's batch: the money-market funds (the manager's figures, confirmations, income, T+1
     redemptions) and the distributed funds (confirmations at the day's NAV, redemption cash due)."""
+    from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
     from puhui.wealth.eod import run_eod
     from puhui.wealth.fund_orders import funds_eod
     from puhui.wealth.manager import SimulatedManager
 
     try:
-        day = dt.date.fromisoformat(date)
-    except ValueError:
-        raise typer.BadParameter("--date is YYYY-MM-DD") from None
-    try:
+        day = parse_date(date, "--date")
         engine = _engine(db)
         runs = {"money_market": run_eod(engine, day, SimulatedManager(seed=seed)), "funds": funds_eod(engine, day)}
     except PuhuiError as error:
@@ -77,15 +76,12 @@ def load_navs(path: Path = NAV_FILE, db: str = DB) -> None:
 def funds_eod(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
               db: str = DB) -> None:
     """Confirm distributed-fund orders whose NAV is known and pay redemptions due (idempotent per date)."""
+    from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
     from puhui.wealth.fund_orders import funds_eod as run
 
     try:
-        day = dt.date.fromisoformat(date)
-    except ValueError:
-        raise typer.BadParameter("--date is YYYY-MM-DD") from None
-    try:
-        summary = run(_engine(db), day)
+        summary = run(_engine(db), parse_date(date, "--date"))
     except PuhuiError as error:
         _fail(error)
     typer.echo(json.dumps(summary, ensure_ascii=False))

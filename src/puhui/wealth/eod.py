@@ -3,7 +3,9 @@
 Per fund, in one unit of work: record the manager's 万份收益 for D (and the 七日年化 when the
 six days before it are known), confirm subscriptions due by D (their units earn D's income),
 distribute D's income to every holder, settle normal redemptions due by D, and write the run row.
-A second run for the same fund and date finds the row and changes nothing.
+A second run for the same fund and date finds the row and changes nothing. Which dates may run
+is the rule of every end of day (`puhui.eod.runs`): none after today, none skipped before the
+last run, and a gap day by day, so no day's income is lost.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from sqlalchemy import Engine, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
+from puhui.eod import runs as eod_runs
 from puhui.money import InvalidAmount, to_decimal
 from puhui.wealth import distribution, funds, mmf, yields
-from puhui.wealth.errors import InvalidBusinessDate, InvalidFigures
+from puhui.wealth.errors import InvalidFigures
 from puhui.wealth.manager import FundManager, SimulatedManager
 from puhui.wealth.tables import mmf_daily, mmf_eod_runs, mmf_funds
 
+JOB = "wealth.mmf"  # its dates in `eod_runs`
 MAX_PER_10K = Decimal(10)  # 10 yuan per 10,000 units a day is ~44% a year: a wrong file, not a fund
 
 
@@ -117,11 +121,29 @@ def run_fund_day(uow: UnitOfWork, fund_code: str, day: dt.date, manager: FundMan
     return {**summary, "already_done": False}
 
 
+def run_funds_in(uow: UnitOfWork, day: dt.date, manager: FundManager) -> list[dict]:
+    """D for every fund in one unit of work (the API)."""
+    codes = [r[0] for r in uow.execute(select(mmf_funds.c.code).order_by(mmf_funds.c.code))]
+    return [run_fund_day(uow, code, day, manager) for code in codes]
+
+
 def run_eod(engine: Engine, day: dt.date, manager: FundManager | None = None) -> list[dict]:
-    """The end of day for every fund (one transaction each); D must not be after today."""
-    if day > clock.business_date():
-        raise InvalidBusinessDate(f"{day} is after today's business date {clock.business_date()}")
+    """The end of day for every fund (one transaction each) under the rule of every end of day
+    (`puhui.eod.runs`): D not after today nor skipped before the last run; the days of a gap run
+    first, in order, so every day's income is distributed. The fund-days run, in date order."""
     manager = manager or SimulatedManager()
-    with engine.connect() as connection:
-        codes = [r[0] for r in connection.execute(select(mmf_funds.c.code).order_by(mmf_funds.c.code))]
-    return [transaction(engine, lambda uow, c=code: run_fund_day(uow, c, day, manager)) for code in codes]
+
+    def step(date: dt.date) -> list[dict]:
+        with engine.connect() as connection:
+            codes = [r[0] for r in connection.execute(select(mmf_funds.c.code).order_by(mmf_funds.c.code))]
+        return [transaction(engine, lambda uow, c=code: run_fund_day(uow, c, date, manager)) for code in codes]
+
+    done = eod_runs.run_days(engine, JOB, day, step)
+    return [run for _, runs in done.results for run in runs]
+
+
+def run_eod_in(uow: UnitOfWork, day: dt.date, manager: FundManager | None = None) -> list[dict]:
+    """The same in the caller's unit of work (the API): every day of a gap commits, or none."""
+    manager = manager or SimulatedManager()
+    done = eod_runs.run_in(uow, JOB, day, lambda u, date: run_funds_in(u, date, manager))
+    return [run for _, runs in done.results for run in runs]

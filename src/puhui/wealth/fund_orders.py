@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, select
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
 from puhui.db.tables import accounts, ledgers
+from puhui.eod import runs as eod_runs
 from puhui.errors import InvalidInput
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
@@ -43,7 +44,6 @@ from puhui.wealth import fund_pricing
 from puhui.wealth.errors import (
     FundClosed,
     InsufficientUnits,
-    InvalidBusinessDate,
     OrderConflict,
     UnknownFund,
 )
@@ -62,6 +62,7 @@ RESERVE = "platform.reserve_bank.CNY"
 OPERATING = "platform.operating_bank.CNY"
 FEE_INCOME = "platform.fee_income.CNY"
 TOPIC = "wealth"
+EOD_JOB = "wealth.funds"  # its dates in `eod_runs`
 CODE = re.compile(r"^[A-Z0-9]{1,8}$")
 NAV_SCALE = 4  # NAV in 1/10000 yuan
 
@@ -449,15 +450,20 @@ def run_day(uow: UnitOfWork, day: dt.date) -> dict:
     return {**summary, "already_done": False}
 
 
-def check_day(day: dt.date) -> None:
-    if day > clock.business_date():
-        raise InvalidBusinessDate(f"{day} is after today's business date {clock.business_date()}")
-
-
 def funds_eod(engine: Engine, day: dt.date) -> dict:
-    """`puhui wealth funds-eod --date D`: one unit of work, idempotent per date."""
-    check_day(day)
-    return transaction(engine, lambda uow: run_day(uow, day))
+    """`puhui wealth funds-eod --date D`: one unit of work per date, idempotent per date, under the
+    rule of every end of day (`puhui.eod.runs`): D not after today nor skipped before the last run;
+    the days of a gap run first, in order (`caught_up`)."""
+    return _answer(eod_runs.run_days(engine, EOD_JOB, day, lambda d: transaction(engine, lambda uow: run_day(uow, d))))
+
+
+def funds_eod_in(uow: UnitOfWork, day: dt.date) -> dict:
+    """The same in the caller's unit of work (the API): every day of a gap commits, or none."""
+    return _answer(eod_runs.run_in(uow, EOD_JOB, day, run_day))
+
+
+def _answer(done: eod_runs.Run[dict]) -> dict:
+    return {**done.result, "caught_up": [summary for _, summary in done.caught_up]}
 
 
 # ---------------------------------------------------------------------------------------------

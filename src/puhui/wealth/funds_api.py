@@ -7,7 +7,6 @@ funds' end of day. Every mutation goes through `run_mutation`.
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from puhui.api.deps import Principal, authenticate, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
+from puhui.eod.dates import BusinessDate
 from puhui.errors import InvalidInput
 from puhui.money import parse_minor
 from puhui.money import parse_positive_minor as _positive
@@ -100,7 +100,7 @@ class NavFileIn(BaseModel):
 
 class EodIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: StrictStr = Field(description="business date YYYY-MM-DD")
+    date: BusinessDate
 
 
 
@@ -188,17 +188,13 @@ async def load_navs(body: NavFileIn, request: Request, engine: EngineDep, princi
     return await run_mutation(request, engine, principal, "wealth.load_navs", None, work)
 
 
-@router.post("/funds-eod", summary="Run the distributed funds' end of day for a date (staff)")
+@router.post("/funds-eod", summary="Run the distributed funds' end of day for a date (staff)",
+             description="The date must not be after today's business date nor before the last date run; days "
+                         "skipped since the last run run first, one by one (`caught_up`).")
 async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Staff):
-    try:
-        day = dt.date.fromisoformat(body.date)
-    except ValueError:
-        raise InvalidInput(f"{body.date!r} is not a date (YYYY-MM-DD)") from None
-    fo.check_day(day)
-
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, fo.run_day(uow, day))
+        return Outcome(200, fo.funds_eod_in(uow, body.date))
 
-    return await run_mutation(request, engine, principal, "wealth.funds_eod", body.date, work)
+    return await run_mutation(request, engine, principal, "wealth.funds_eod", body.date.isoformat(), work)
 
 

@@ -23,6 +23,7 @@ import puhui.regtech.tables  # noqa: F401,E402
 import puhui.regtech.reports_tables  # noqa: F401,E402
 import puhui.sim.tables  # noqa: F401,E402
 import puhui.sandbox.tables  # noqa: F401,E402
+import puhui.eod.tables  # noqa: F401,E402
 
 config = context.config
 

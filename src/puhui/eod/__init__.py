@@ -1,0 +1,10 @@
+"""End of day (日终) for every daily job: one rule for the business dates they accept.
+
+- `dates`: the strict date parser of the APIs and commands (`YYYY-MM-DD` strings only) and the
+  check against the platform's business date (nothing after today; T+1 jobs nothing after yesterday).
+- `runs`: which dates each job completed (`eod_runs`), and the runner that refuses a date before
+  the last completed one and runs a gap day by day, in order, each day as if it had run on time.
+
+Each business form keeps its own tables and its own idempotent day step; this package owns only
+the run bookkeeping.
+"""

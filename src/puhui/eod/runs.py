@@ -1,0 +1,121 @@
+"""Which business dates each end-of-day job completed, and the runner every job goes through.
+
+The rule, for a job asked to run date D:
+- D after today (or, for a T+1 job, not over) is refused (`puhui.eod.dates.check_date`);
+- D already completed: the job's own step runs for D once more and gives its idempotent answer
+  (nothing moves twice: "already ran", or a retry of what is still pending);
+- D before the last completed date (a date the job skipped) is refused: `business_date_closed`.
+  Running it late would charge again what later days charged and move counters backwards;
+- otherwise every date from the day after the last completed one to D runs, in order, each as
+  if it had run on time, and each is recorded when its step has finished. The first run of a job
+  runs D alone.
+
+A job's step for one date must be idempotent (each already is: its own run rows or keys), so a
+crash between a step and its record, or two runners at once, repeat nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable, Generic, TypeVar
+
+from sqlalchemy import Connection, Engine, func, select
+
+from puhui import clock
+from puhui.db import UnitOfWork, reading, transaction
+from puhui.eod.dates import check_date
+from puhui.eod.tables import eod_runs
+from puhui.errors import Conflict
+
+T = TypeVar("T")
+ONE_DAY = dt.timedelta(days=1)
+
+
+class BusinessDateClosed(Conflict):
+    code = "business_date_closed"
+    title = "End of day already ran past this date"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The dates to run for a request, in order (the requested date last)."""
+
+    job: str
+    requested: dt.date
+    last: dt.date | None  # the last completed date when planned
+    days: tuple[dt.date, ...]
+    again: bool  # the requested date had already completed: its step runs once more, unrecorded
+
+
+@dataclass(frozen=True)
+class Run(Generic[T]):
+    plan: Plan
+    results: tuple[tuple[dt.date, T], ...]  # each date run, with its step's answer
+
+    @property
+    def result(self) -> T:
+        """The answer for the requested date."""
+        return self.results[-1][1]
+
+    @property
+    def caught_up(self) -> tuple[tuple[dt.date, T], ...]:
+        """The dates of a gap, run before the requested one."""
+        return self.results[:-1]
+
+
+def last_completed(connection: Connection, job: str) -> dt.date | None:
+    last = connection.execute(select(func.max(eod_runs.c.business_date)).where(eod_runs.c.job == job)).scalar_one()
+    return dt.date.fromisoformat(last) if last else None
+
+
+def completed(connection: Connection, job: str, day: dt.date) -> bool:
+    return connection.execute(select(eod_runs.c.job).where(
+        eod_runs.c.job == job, eod_runs.c.business_date == day.isoformat())).first() is not None
+
+
+def plan(connection: Connection, job: str, day: dt.date, t_plus: int = 0) -> Plan:
+    """What running `job` for `day` means now; refused for a future or skipped date."""
+    check_date(day, t_plus)
+    last = last_completed(connection, job)
+    if completed(connection, job, day):
+        return Plan(job, day, last, (day,), True)
+    if last is not None and day < last:
+        raise BusinessDateClosed(f"{job} end of day already ran through {last}; {day} was skipped and can no "
+                                 f"longer run (it would charge again what later days charged)",
+                                 last_completed=last.isoformat())
+    start = last + ONE_DAY if last is not None else day
+    return Plan(job, day, last, tuple(start + n * ONE_DAY for n in range((day - start).days + 1)), False)
+
+
+def record(uow: UnitOfWork, job: str, day: dt.date) -> None:
+    """Mark `day` completed for `job` (once; a second mark is a no-op)."""
+    if not completed(uow.connection, job, day):
+        uow.execute(eod_runs.insert().values(job=job, business_date=day.isoformat(), completed_at=clock.now_micros()))
+
+
+def run_days(engine: Engine, job: str, day: dt.date, step: Callable[[dt.date], T], t_plus: int = 0) -> Run[T]:
+    """Run `step(date)` for every date the plan names, each recorded after its step; the step runs
+    its own units of work (one or several) and must be idempotent."""
+    with reading(engine) as connection:
+        chosen = plan(connection, job, day, t_plus)
+    results = []
+    for date in chosen.days:
+        results.append((date, step(date)))
+        if not chosen.again:
+            transaction(engine, lambda uow, d=date: record(uow, job, d))
+    return Run(chosen, tuple(results))
+
+
+def run_in(uow: UnitOfWork, job: str, day: dt.date, step: Callable[[UnitOfWork, dt.date], T],
+           t_plus: int = 0) -> Run[T]:
+    """The same in the caller's unit of work (an API call): every date of a gap, or none, commits.
+    A date is recorded before its step, so a concurrent run of the same date waits on the record's
+    key and, retried by `transaction`, finds the date done."""
+    chosen = plan(uow.connection, job, day, t_plus)
+    results = []
+    for date in chosen.days:
+        if not chosen.again:
+            record(uow, job, date)
+        results.append((date, step(uow, date)))
+    return Run(chosen, tuple(results))
