@@ -15,6 +15,8 @@ from stdnum.cn import ric
 from puhui.api.app import create_app
 from puhui.db import reading, transaction
 from puhui.db.tables import transfers
+from puhui.eod.dates import BusinessDateInFuture, BusinessDateNotOver
+from puhui.eod.runs import BusinessDateClosed
 from puhui.errors import Conflict
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
@@ -230,3 +232,57 @@ def test_a_failed_payout_is_paid_with_the_next_settlement_net_of_a_negative_day(
     [later] = settlement.settle(engine, bank, day_after + dt.timedelta(days=1), card_of=card_of)
     assert later["net"] == 0 and later["state"] == "nothing"  # nothing is paid twice
     assert_books_clean(engine)
+
+
+def test_settlement_dates_follow_the_end_of_day_rule(client, engine, clock):
+    """Today (not over) and later dates are refused, and so is a date skipped before the last one
+    settled; the dates of a gap are settled first, in order, each with its own row and payout."""
+    _payer, me = make_customer(client, engine, "13812345678", "531", 3_000_00)
+    merchant_id, shop = make_merchant(client)
+    bank = SandboxBank(BANK_KEY, reserve_balance=10_000_00)
+    pay(client, me, merchant_id, shop, "100.00")  # D
+    clock.advance(hours=24)
+    settlement.settle(engine, bank, D, card_of=card_of)
+    pay(client, me, merchant_id, shop, "50.00")  # D+1
+    clock.advance(hours=24)
+    pay(client, me, merchant_id, shop, "20.00")  # D+2
+    clock.advance(hours=24)  # D+3, 09:30
+    before = transfer_count(engine)
+    for day, error in ((D + dt.timedelta(days=3), BusinessDateNotOver),
+                       (D + dt.timedelta(days=4), BusinessDateInFuture), (dt.date(2035, 6, 1), BusinessDateInFuture),
+                       (D - dt.timedelta(days=1), BusinessDateClosed)):
+        with pytest.raises(error):
+            settlement.settle(engine, bank, day, card_of=card_of)
+    assert transfer_count(engine) == before and settlement.settlements_of(engine, D - dt.timedelta(days=1)) == []
+    [row] = settlement.settle(engine, bank, D + dt.timedelta(days=2), card_of=card_of)  # D+1 was skipped
+    [skipped] = settlement.settlements_of(engine, D + dt.timedelta(days=1))
+    assert (skipped["gross"], skipped["net"], row["gross"], row["net"]) == (50_00, 49_70, 20_00, 19_88)
+    clock.advance(minutes=10)
+    settlement.sync(engine, bank)
+    assert bank.card_balance(CARD_MERCHANT) == 99_40 + 49_70 + 19_88
+    assert_books_clean(engine)
+
+
+def test_http_takes_only_iso_date_strings_that_are_over(client, engine, clock):
+    before = transfer_count(engine)
+    for path in ("/v1/settlements", "/v1/reconciliation/runs"):
+        for n, (date, status, code) in enumerate([(86400, 422, "date_invalid"), ("2026/01/04", 422, "date_invalid"),
+                                                  ("2035-06-01", 422, "business_date_in_future"),
+                                                  (D.isoformat(), 409, "business_date_not_over")]):
+            answer = client.post(path, headers={**ADMIN, "Idempotency-Key": f"{path}{n}"}, json={"business_date": date})
+            assert (answer.status_code, answer.json()["code"]) == (status, code), (path, date, answer.text)
+    assert transfer_count(engine) == before
+
+
+@pytest.mark.parametrize("command", ["settle", "reconcile"])
+@pytest.mark.parametrize("date, code", [("2026/12/01", "date_invalid"), ("2040-01-01", "business_date_in_future")])
+def test_commands_refuse_a_bad_date_in_one_line(monkeypatch, capsys, db_url, clock, command, date, code):
+    import sys
+
+    from puhui import cli
+
+    monkeypatch.setattr(sys, "argv", ["puhui", command, "--date", date, "--db", db_url])
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1 and err.startswith(f"{code}: "), err

@@ -37,6 +37,11 @@ class BusinessDateClosed(Conflict):
     title = "End of day already ran past this date"
 
 
+class BusinessDateGap(Conflict):
+    code = "business_date_gap"
+    title = "Earlier business dates have not run yet"
+
+
 @dataclass(frozen=True)
 class Plan:
     """The dates to run for a request, in order (the requested date last)."""
@@ -94,11 +99,16 @@ def record(uow: UnitOfWork, job: str, day: dt.date) -> None:
         uow.execute(eod_runs.insert().values(job=job, business_date=day.isoformat(), completed_at=clock.now_micros()))
 
 
-def run_days(engine: Engine, job: str, day: dt.date, step: Callable[[dt.date], T], t_plus: int = 0) -> Run[T]:
+def run_days(engine: Engine, job: str, day: dt.date, step: Callable[[dt.date], T], t_plus: int = 0,
+             catch_up: bool = True) -> Run[T]:
     """Run `step(date)` for every date the plan names, each recorded after its step; the step runs
-    its own units of work (one or several) and must be idempotent."""
+    its own units of work (one or several) and must be idempotent. Without `catch_up` (the step
+    has input for the one date only, e.g. a statement file) a gap is refused: `business_date_gap`."""
     with reading(engine) as connection:
         chosen = plan(connection, job, day, t_plus)
+    if not catch_up and len(chosen.days) > 1:
+        raise BusinessDateGap(f"{job} has not run for {chosen.days[0]} to {chosen.days[-2]}; run those dates "
+                              f"first", first_missing=chosen.days[0].isoformat())
     results = []
     for date in chosen.days:
         results.append((date, step(date)))

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import typer
 
+from puhui.cli_errors import fail
 from puhui.db.engine import engine_for as _engine
+from puhui.eod.dates import parse_date
+from puhui.errors import PuhuiError
 
 app = typer.Typer(help="Merchant settlement and reconciliation with the bank.", no_args_is_help=True)
 
@@ -22,6 +25,14 @@ def _bank(state: Path | None):  # type: ignore[no-untyped-def]
         return SandboxBank.load(state, key=key)
     return SandboxBank(key, auto_open_balance=0)
 
+def _date(value: str) -> dt.date:
+    """--date as a business date YYYY-MM-DD; anything else is `date_invalid` in one line, exit 2."""
+    try:
+        return parse_date(value, "--date")
+    except PuhuiError as error:
+        fail(error)
+
+
 STATEMENT = typer.Option(None, "--statement", help="the bank's statement CSV (default: ask the bank)")
 BANK_STATE = typer.Option(None, "--bank-state", help="the sandbox bank's saved state (JSON)")
 
@@ -29,7 +40,8 @@ BANK_STATE = typer.Option(None, "--bank-state", help="the sandbox bank's saved s
 def settle(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
            db: str | None = typer.Option(None, "--db", help="database URL"),
            bank_state: Path | None = BANK_STATE) -> None:
-    """Pay every merchant its net earnings of DATE (T+1), once."""
+    """Pay every merchant its net earnings of DATE (T+1), once. DATE must be over and not before the
+    last date settled; dates skipped since then are settled first, in order."""
     from puhui.identity.pii import vault_for
     from puhui.payments import settlement
     from puhui.settings import Settings
@@ -37,8 +49,12 @@ def settle(date: str = typer.Option(..., "--date", help="business date YYYY-MM-D
     def card_of(connection, merchant_id: str) -> str:  # type: ignore[no-untyped-def]
         return settlement.vault_cards(vault_for(Settings()))(connection, merchant_id)  # the vault only when needed
 
+    day = _date(date)
     bank = _bank(bank_state)
-    rows = settlement.settle(_engine(db), bank, dt.date.fromisoformat(date), card_of=card_of)
+    try:
+        rows = settlement.settle(_engine(db), bank, day, card_of=card_of)
+    except PuhuiError as error:
+        fail(error)
     if bank_state is not None:
         bank.save(bank_state)
     typer.echo(json.dumps(rows, indent=2, default=str))
@@ -48,12 +64,21 @@ def reconcile(date: str = typer.Option(..., "--date", help="business date YYYY-M
               statement: Path | None = STATEMENT,
               db: str | None = typer.Option(None, "--db", help="database URL"),
               bank_state: Path | None = BANK_STATE) -> None:
-    """Match the bank's statement of DATE against the platform's bank orders."""
-    from puhui.payments import reconciliation
+    """Match the bank's statement of DATE against the platform's bank orders. DATE must be over and not
+    before the last date reconciled; dates skipped since then are matched first, each against the
+    bank's statement (a --statement file covers DATE alone, so then they must be reconciled first)."""
+    from puhui.payments import settlement
 
-    day = dt.date.fromisoformat(date)
-    data = statement.read_bytes() if statement is not None else _bank(bank_state).statement(day)
-    rows = reconciliation.reconcile(_engine(db), day, data)
+    day = _date(date)
+    if statement is not None:
+        data = statement.read_bytes()
+        statement_of, catch_up = (lambda _day: data), False
+    else:
+        statement_of, catch_up = _bank(bank_state).statement, True
+    try:
+        rows = settlement.reconcile_days(_engine(db), day, statement_of, catch_up=catch_up).result
+    except PuhuiError as error:
+        fail(error)
     typer.echo(json.dumps(rows, indent=2, default=str))
     if any(r["status"] == "open" for r in rows):
         raise typer.Exit(1)

@@ -17,7 +17,8 @@ from puhui import clock
 from puhui.api.deps import Principal, authenticate, get_engine, require_roles
 from puhui.api.mutations import Outcome, replay, run_mutation
 from puhui.db import UnitOfWork, reading
-from puhui.errors import Forbidden, InvalidInput
+from puhui.eod.dates import BusinessDate, parse_date
+from puhui.errors import Forbidden
 from puhui.identity import org
 from puhui.identity.http import vault_of
 from puhui.money import format_minor
@@ -32,14 +33,10 @@ READERS = ("operator", "risk_officer", "regulator", "admin")
 Operator = Annotated[Principal, Depends(require_roles("operator", "admin"))]
 Reader = Annotated[Principal, Depends(require_roles(*READERS))]
 Caller = Annotated[Principal, Depends(authenticate)]
-BusinessDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD, China time")]
 
 
 def date_of(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as error:
-        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from error
+    return parse_date(value, "business_date")
 
 
 def _money(row: dict, *fields: str) -> dict:
@@ -133,6 +130,10 @@ class SettleIn(BaseModel):
     business_date: BusinessDate
 
 
+def _settled(day: dt.date, rows: list[dict]) -> dict:
+    return {"business_date": day.isoformat(), "settlements": [settlement_json(r) for r in rows]}
+
+
 def settlement_json(row: dict) -> dict:
     """`net` is what is paid out; `carried` what of it belongs to earlier dates (a failed payout paid
     again, or, negative, an earlier shortfall taken back)."""
@@ -144,13 +145,14 @@ def settlement_json(row: dict) -> dict:
 async def settle(body: SettleIn, request: Request, engine: EngineDep, principal: Operator):
     if (done := await replay(request, engine, principal)) is not None:
         return done
-    day = date_of(body.business_date)
+    day = body.business_date
     vault, bank = vault_of(request), get_bank(request)
     # settling is idempotent per (merchant, date) by itself; the mutation records and audits the call
-    rows = await run_in_threadpool(settlement.settle, engine, bank, day, vault=vault)
+    done = await run_in_threadpool(lambda: settlement.settle_days(engine, bank, day, vault=vault))
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, {"business_date": day.isoformat(), "settlements": [settlement_json(r) for r in rows]})
+        return Outcome(200, {**_settled(day, done.result),
+                             "caught_up": [_settled(date, rows) for date, rows in done.caught_up]})
 
     return await run_mutation(request, engine, principal, "settlements.run", day.isoformat(), work)
 
@@ -196,6 +198,10 @@ class AssignIn(BaseModel):
     customer_id: Ident
 
 
+def _open_count(rows: list[dict]) -> int:
+    return sum(1 for r in rows if r["status"] == "open")
+
+
 def exception_json(row: dict) -> dict:
     return _money(row, "platform_amount", "bank_amount")
 
@@ -204,15 +210,16 @@ def exception_json(row: dict) -> dict:
 async def reconcile(body: ReconcileIn, request: Request, engine: EngineDep, principal: Operator):
     if (done := await replay(request, engine, principal)) is not None:
         return done
-    day = date_of(body.business_date)
-    if day >= clock.business_date():
-        raise InvalidInput(f"{day} is not over yet; the bank publishes its statement the next day")
-    statement = await run_in_threadpool(get_bank(request).statement, day)
-    rows = await run_in_threadpool(reconciliation.reconcile, engine, day, statement)
+    day, bank = body.business_date, get_bank(request)
+    # T+1: the bank publishes a date's statement the next day; the dates of a gap are matched first
+    done = await run_in_threadpool(lambda: settlement.reconcile_days(engine, day, bank.statement))
 
     def work(uow: UnitOfWork) -> Outcome:
+        rows = done.result
         return Outcome(200, {"business_date": day.isoformat(), "exceptions": [exception_json(r) for r in rows],
-                             "open": sum(1 for r in rows if r["status"] == "open")})
+                             "open": _open_count(rows),
+                             "caught_up": [{"business_date": date.isoformat(), "open": _open_count(found)}
+                                           for date, found in done.caught_up]})
 
     return await run_mutation(request, engine, principal, "reconciliation.run", day.isoformat(), work)
 

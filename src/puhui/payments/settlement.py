@@ -8,7 +8,9 @@ Money moves only through the ledger, with the two-phase pattern of `payments.wal
 of work writes a pending hold merchant wallet → reserve, a `bank_orders` row (kind credit_card,
 customer_id = the merchant) and the settlement row; after commit the payout is submitted; the
 bank's outcome posts or voids the hold exactly once through `wallets.finish`. The settlement row
-is unique per (merchant, date), so settling a date again moves nothing.
+is unique per (merchant, date), so settling a date again moves nothing. Which dates may be settled
+is the rule of every end of day (`puhui.eod.runs`, T+1): only dates that are over, none skipped
+before the last date settled, and the dates of a gap one by one, in order.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
+from puhui.eod import runs as eod_runs
 from puhui.errors import Conflict
 from puhui.identity.service import merchant_wallet_id
 from puhui.identity.tables import merchants
@@ -33,6 +36,7 @@ from puhui.payments.settlement_tables import settlements
 from puhui.payments.tables import bank_orders, payments, refunds
 
 RESERVE = wallets.RESERVE
+JOB = "settlement"  # its dates in `eod_runs`
 SETTLEMENT_CARD_ID = "settlement_account"
 CardOf = Callable[[Connection, str], str]
 
@@ -144,12 +148,24 @@ def settle(engine: Engine, bank, business_date: dt.date, *, card_of: CardOf | No
     `card_of(connection, merchant_id)` gives the payout card; by default the settlement account
     from the PII vault (`vault` required then). Returns the settlement rows of the date.
     """
-    if card_of is None:
-        if vault is None:
-            raise ValueError("settle needs a vault or card_of to find the settlement accounts")
-        card_of = vault_cards(vault)
-    if business_date >= clock.business_date():
-        raise Conflict(f"{business_date} is not over yet; settle T+1")
+    return settle_days(engine, bank, business_date, card_of=card_of, vault=vault).result
+
+
+def settle_days(engine: Engine, bank, business_date: dt.date, *,  # type: ignore[no-untyped-def]
+                card_of: CardOf | None = None, vault=None) -> eod_runs.Run[list[dict]]:
+    """`settle` under the rule of every end of day (`puhui.eod.runs`), T+1: the date must be over
+    and not skipped before the last date settled; the dates of a gap are settled first, in order,
+    each with its own payout. A date already settled runs again: pending payouts are resubmitted
+    (the bank treats them as one order) and nothing is paid twice."""
+    if card_of is None and vault is None:
+        raise ValueError("settle needs a vault or card_of to find the settlement accounts")
+    cards = card_of if card_of is not None else vault_cards(vault)
+    return eod_runs.run_days(engine, JOB, business_date, lambda day: _settle_day(engine, bank, day, cards),
+                             t_plus=1)
+
+
+def _settle_day(engine: Engine, bank, business_date: dt.date,  # type: ignore[no-untyped-def]
+                card_of: CardOf) -> list[dict]:
     with reading(engine) as connection:
         ids = [r[0] for r in connection.execute(
             select(merchants.c.id).where(merchants.c.status == "active").order_by(merchants.c.id))]
@@ -172,3 +188,18 @@ def settlements_of(engine: Engine, business_date: dt.date) -> list[dict]:
         return [dict(r) for r in connection.execute(
             select(settlements).where(settlements.c.business_date == business_date.isoformat())
             .order_by(settlements.c.merchant_id)).mappings()]
+
+
+RECONCILIATION_JOB = "reconciliation"  # its dates in `eod_runs`
+
+
+def reconcile_days(engine: Engine, business_date: dt.date, statement_of: Callable[[dt.date], str | bytes], *,
+                   catch_up: bool = True) -> eod_runs.Run[list[dict]]:
+    """Reconciliation (对账, `payments.reconciliation`) under the same T+1 rule: each date matched
+    against `statement_of(date)`, the dates of a gap first, in order (a date's match reads the lines
+    of the dates before it). With one statement file (`catch_up=False`) a gap is refused."""
+    from puhui.payments import reconciliation  # it reads this module's day bounds
+
+    return eod_runs.run_days(engine, RECONCILIATION_JOB, business_date,
+                             lambda day: reconciliation.reconcile(engine, day, statement_of(day)), t_plus=1,
+                             catch_up=catch_up)
