@@ -292,3 +292,35 @@ def test_concurrent_confirmations_never_exceed_the_limit(client, engine, world) 
                                             str(engine.url.render_as_string(hide_password=False))])
     assert listed.exit_code == 0, listed.output
     assert listed.output.count('"face_amount": "30000.00"') == 3
+
+
+def mature_refused(db_url: str, date: str) -> str:
+    """`puhui supplychain mature --date DATE` refused: its one line (code first), exit status 2."""
+    result = CliRunner().invoke(puhui_cli, ["supplychain", "mature", "--date", date, "--db", db_url])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    return result.output
+
+
+def test_maturity_dates_follow_the_end_of_day_rule(client, engine, clock, db_url, world) -> None:  # type: ignore[no-untyped-def]
+    """A future date is refused (it once paid receivables before maturity), and so is a date in
+    another format or one skipped before the last run; a gap runs day by day, so an unpaid
+    receivable is overdue from its own maturity date."""
+    w = world
+    fund(engine, w["core_id"], 1_000_00, "some")
+    paid_id = confirm(client, w["core"], w["a_id"], "1000.00", 30, "INV-D-1").json()["id"]
+    unpaid_id = confirm(client, w["core"], w["b_id"], "5000.00", 10, "INV-D-2").json()["id"]
+    assert mature_cli(db_url, TODAY)["due"] == 0  # the first run
+    before = snapshot(engine)
+    for date, code in ((str(TODAY + dt.timedelta(days=30)), "business_date_in_future"),
+                       ("2026/02/04", "date_invalid"), (str(TODAY - dt.timedelta(days=1)), "business_date_closed")):
+        assert mature_refused(db_url, date).startswith(f"{code}: ")
+    assert snapshot(engine) == before
+    clock.advance(days=20)
+    summary = mature_cli(db_url, TODAY + dt.timedelta(days=20))  # days 1 to 19 were missed
+    assert [s["date"] for s in summary["caught_up"]] == [str(TODAY + dt.timedelta(days=n)) for n in range(1, 20)]
+    assert summary["caught_up"][9]["overdue"] == 1 and summary["still_overdue"] == 1
+    got = {r["id"]: r for r in client.get("/v1/supplychain/receivables", headers=ADMIN).json()}
+    unpaid = got[unpaid_id]
+    assert (unpaid["status"], unpaid["overdue_since"]) == ("overdue", str(TODAY + dt.timedelta(days=10)))
+    assert got[paid_id]["status"] == "confirmed"  # not due for ten more days
+    assert_audit_clean(engine)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import typer
@@ -29,11 +28,15 @@ def receivables(core: str | None = typer.Option(None, "--core", help="only this 
 @app.command()
 def mature(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
            db: str | None = DB) -> None:
-    """Settle the receivables due on or before DATE: core enterprises pay, or they turn overdue. Idempotent."""
+    """Settle the receivables due on or before DATE: core enterprises pay, or they turn overdue. Idempotent.
+    DATE may not be after today nor before the last date run; dates skipped since then run first."""
+    from puhui.cli_errors import fail
+    from puhui.eod.dates import parse_date
+    from puhui.errors import PuhuiError
     from puhui.supplychain import service
 
     try:
-        day = dt.date.fromisoformat(date)
-    except ValueError:
-        raise typer.BadParameter(f"{date!r} is not YYYY-MM-DD", param_hint="--date") from None
-    typer.echo(json.dumps(service.mature(_engine(db), day), indent=2))
+        summary = service.mature(_engine(db), parse_date(date, "--date"))
+    except PuhuiError as error:
+        fail(error)
+    typer.echo(json.dumps(summary, indent=2))

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, or_, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
+from puhui.eod import runs as eod_runs
 from puhui.errors import Conflict, InvalidInput
 from puhui.events.outbox import publish
 from puhui.identity.org import MerchantSuspended, require_merchant, wallet_id
@@ -35,6 +36,7 @@ from puhui.supplychain.tables import sc_core_enterprises as cores
 from puhui.supplychain.tables import sc_receivables as receivables
 
 TOPIC = "supplychain"
+MATURE_JOB = "supplychain.mature"  # its dates in `eod_runs`
 UNEARNED = "platform.unearned_discount.CNY"
 INCOME = "platform.discount_income.CNY"
 
@@ -261,7 +263,15 @@ def _mark_overdue(uow: UnitOfWork, receivable_id: str, day: dt.date) -> bool:
 
 def mature(engine: Engine, day: dt.date) -> dict:
     """Settle every open receivable due on or before `day`: the core's wallet pays; when it cannot,
-    the receivable turns overdue (retried by later runs). Running twice for a day changes nothing."""
+    the receivable turns overdue (retried by later runs). Running twice for a day changes nothing.
+    The dates follow the rule of every end of day (`puhui.eod.runs`): `day` not after today nor
+    skipped before the last date run; the dates of a gap run first, in order (`caught_up`), so a
+    receivable turns overdue on its own maturity date."""
+    done = eod_runs.run_days(engine, MATURE_JOB, day, lambda date: _mature_day(engine, date))
+    return {**done.result, "caught_up": [summary for _, summary in done.caught_up]}
+
+
+def _mature_day(engine: Engine, day: dt.date) -> dict:
     with reading(engine) as connection:
         due = connection.execute(select(receivables.c.id, receivables.c.core_id)
                                  .where(receivables.c.status.in_(OPEN), receivables.c.maturity_date <= str(day))
