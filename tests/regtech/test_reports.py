@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from puhui.db import reading, transaction
+from puhui.eod.dates import BusinessDateNotOver
 from puhui.errors import InvalidInput
 from puhui.regtech import reports
 from puhui.regtech.reports_tables import regulatory_reports
@@ -122,7 +123,7 @@ def test_a_date_without_data_is_refused_and_nothing_is_stored(engine, world):
     with pytest.raises(reports.NoDataForDate) as refused:
         transaction(engine, lambda uow: reports.generate(uow, dt.date(2025, 12, 29), "risk.one"))
     assert refused.value.code == "report_no_data" and _count(engine) == 0
-    with pytest.raises(InvalidInput, match="not over"):  # today is not over yet
+    with pytest.raises(BusinessDateNotOver, match="not over"):  # today is not over yet
         transaction(engine, lambda uow: reports.generate(uow, dt.date(2026, 1, 5), "risk.one"))
     transaction(engine, lambda uow: reports.generate(uow, dt.date.fromisoformat(DAY), "risk.one"))
     with pytest.raises(reports.ReportExists):

@@ -75,3 +75,33 @@ def test_roles_generation_reading_and_refusals(client, engine):
                       headers=regulator).status_code == 422
     assert client.get("/v1/regtech/dashboard", params={"from": "2025-12-31", "to": "2025-12-31"},
                       headers=customer).status_code == 403
+
+
+def test_report_dates_are_iso_strings_of_days_that_are_over(client, engine, monkeypatch, capsys, db_url):
+    """The large-value report and the dashboard take `YYYY-MM-DD` only (not a week date or an integer),
+    a report no date that is not over; the command says so in one line with the code, exit 2."""
+    import sys
+
+    from puhui import cli
+
+    w = World(engine)
+    a, b = w.customer(), w.customer()
+    w.payment(a, b, 600_000_00, china("2025-12-31"))
+    risk, regulator = make_staff(client, "risk_officer"), make_staff(client, "regulator")
+    url = "/v1/regtech/reports/large-value"
+    for n, (date, status, code) in enumerate([
+        ("2035-06-01", 422, "business_date_in_future"), ("2026-01-05", 409, "business_date_not_over"),
+        (86400, 422, "date_invalid"), ("2026-W01-3", 422, "date_invalid"),  # the week form of 2025-12-31
+        ("20251231", 422, "date_invalid"), ("2025/12/31", 422, "date_invalid"),
+    ]):
+        answer = client.post(url, json={"date": date}, headers={**risk, "Idempotency-Key": f"d{n}"})
+        assert (answer.status_code, answer.json()["code"]) == (status, code), (date, answer.text)
+    assert client.get("/v1/regtech/reports", headers=regulator).json() == {"reports": []}
+    board = client.get("/v1/regtech/dashboard", params={"from": "2026-W01-3", "to": "2025-12-31"}, headers=regulator)
+    assert (board.status_code, board.json()["code"]) == (422, "date_invalid"), board.text
+    argv = ["puhui", "regtech", "report", "large-value", "--date", "2025/12/31", "--db", db_url]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and err.startswith("date_invalid: ") and len(err.strip().splitlines()) == 1, err

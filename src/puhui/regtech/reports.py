@@ -15,6 +15,10 @@ Sources: payments (P2P and QR acquiring, the gross amount) and bank-channel orde
 The file is CSV (UTF-8, header row, "\\n" line ends), columns in `SCHEMA` order, lines sorted by
 party, direction, time and transaction id. The deadline (报送期限) is the 5th working day after the
 date, over the trading/working calendar of `puhui.wealth.calendar`.
+
+A report's date is a past business date (`puhui.eod.dates`, T+1). Unlike the end-of-day jobs, reports
+of earlier dates may follow later ones: each covers its own date and reads no state a report of
+another date leaves, and a date missed must still be reported.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlalchemy.engine import Connection
 
 from puhui import clock
 from puhui.db import UnitOfWork
+from puhui.eod.dates import check_date
 from puhui.errors import Conflict, InvalidInput, NotFound
 from puhui.identity.tables import customers, merchants
 from puhui.money import format_minor
@@ -190,8 +195,7 @@ def report_id(business_date: dt.date) -> str:
 
 def generate(uow: UnitOfWork, business_date: dt.date, by: str) -> dict:
     """Build and store the date's report; refused for a date without transactions or one already reported."""
-    if business_date >= clock.business_date():
-        raise InvalidInput(f"{business_date} is not over yet: a report covers a past business date")
+    check_date(business_date, t_plus=1)  # a report covers a past business date
     connection = uow.connection
     if not has_data(connection, business_date):
         raise NoDataForDate(f"the platform has no transactions on {business_date}")

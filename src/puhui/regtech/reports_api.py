@@ -23,7 +23,7 @@ from puhui.api.deps import Principal, get_engine, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as snapshot
 from puhui.db import UnitOfWork
-from puhui.errors import InvalidInput
+from puhui.eod.dates import BusinessDate, parse_date
 from puhui.regtech import cases, reports, str_report
 from puhui.regtech import dashboard as board
 from puhui.regtech.api import vault_or_none
@@ -34,12 +34,11 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 Generator = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]
 Reader = Annotated[Principal, Depends(require_roles("regulator", "risk_officer", "operator", "admin"))]
 ReportId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
-DateStr = Annotated[StrictStr, Field(min_length=10, max_length=10, description="China business date, YYYY-MM-DD")]
 
 
 class LargeValueIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: DateStr
+    date: BusinessDate
 
 
 class SuspiciousIn(BaseModel):
@@ -49,10 +48,7 @@ class SuspiciousIn(BaseModel):
 
 
 def date_of(value: str, what: str = "date") -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{what} must be a date YYYY-MM-DD, got {value!r}") from None
+    return parse_date(value, what)
 
 
 def _attachment(content: str, media: str, filename: str, kind: type[Response] = Response) -> Response:
@@ -63,7 +59,7 @@ def _attachment(content: str, media: str, filename: str, kind: type[Response] = 
 
 @router.post("/reports/large-value", status_code=201, summary="Generate the large-value transaction report of a date")
 async def large_value(body: LargeValueIn, request: Request, engine: EngineDep, principal: Generator):
-    day = date_of(body.date)
+    day = body.date
 
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(201, reports.generate(uow, day, principal.id))

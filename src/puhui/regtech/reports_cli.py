@@ -28,10 +28,14 @@ BY = "cli"
 
 
 def _date(value: str, option: str) -> dt.date:
+    """A business date YYYY-MM-DD; anything else is `date_invalid` in one line, exit 2."""
+    from puhui.eod.dates import parse_date
+    from puhui.errors import PuhuiError
+
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{option} is YYYY-MM-DD") from None
+        return parse_date(value, option)
+    except PuhuiError as error:
+        fail(error)
 
 
 def _fail(error: Exception) -> None:
