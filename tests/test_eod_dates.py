@@ -135,3 +135,20 @@ def test_a_statement_file_reconciles_its_one_date_only(monkeypatch, capsys, db_u
     assert stopped.value.code == 2 and err.startswith("business_date_gap: ") and "2026-01-06" in err, err
     with reading(engine) as connection:
         assert runs.last_completed(connection, settlement.RECONCILIATION_JOB) == D
+
+
+def test_one_call_runs_at_most_a_year_and_a_first_date_goes_back_at_most_a_year(engine, clock):
+    seen: list[dt.date] = []
+    with pytest.raises(runs.BusinessDateTooOld) as too_old:  # e.g. a mistyped year: decades of days to come
+        runs.run_days(engine, "test.job", TODAY - dt.timedelta(days=runs.MAX_DAYS + 1), seen.append)
+    assert too_old.value.code == "business_date_too_old" and seen == []
+    runs.run_days(engine, "test.job", TODAY, seen.append)
+    clock.advance(days=400)
+    later = TODAY + dt.timedelta(days=400)
+    with pytest.raises(runs.BusinessDateGap) as too_long:
+        runs.run_days(engine, "test.job", later, seen.append)
+    through = TODAY + dt.timedelta(days=runs.MAX_DAYS)
+    assert too_long.value.extra["run_through"] == through.isoformat() and seen == [TODAY]
+    assert len(runs.run_days(engine, "test.job", through, seen.append).results) == runs.MAX_DAYS
+    assert runs.run_days(engine, "test.job", later, seen.append).plan.days[-1] == later
+    assert seen == [TODAY + dt.timedelta(days=n) for n in range(401)]

@@ -8,7 +8,8 @@ The rule, for a job asked to run date D:
   Running it late would charge again what later days charged and move counters backwards;
 - otherwise every date from the day after the last completed one to D runs, in order, each as
   if it had run on time, and each is recorded when its step has finished. The first run of a job
-  runs D alone.
+  runs D alone. One call runs at most `MAX_DAYS` dates (`business_date_gap` names the date to run
+  through first), and a first date may be at most that far back (`business_date_too_old`).
 
 A job's step for one date must be idempotent (each already is: its own run rows or keys), so a
 crash between a step and its record, or two runners at once, repeat nothing.
@@ -26,10 +27,13 @@ from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.eod.dates import check_date
 from puhui.eod.tables import eod_runs
-from puhui.errors import Conflict
+from puhui.errors import Conflict, InvalidInput
 
 T = TypeVar("T")
 ONE_DAY = dt.timedelta(days=1)
+# One call runs at most this many dates, and a job's first date is at most this far back: a longer
+# outage is caught up in steps, and no request (nor a mistyped first date) runs for hours.
+MAX_DAYS = 366
 
 
 class BusinessDateClosed(Conflict):
@@ -40,6 +44,11 @@ class BusinessDateClosed(Conflict):
 class BusinessDateGap(Conflict):
     code = "business_date_gap"
     title = "Earlier business dates have not run yet"
+
+
+class BusinessDateTooOld(InvalidInput):
+    code = "business_date_too_old"
+    title = "The business date is too far back for a job's first run"
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,15 @@ def plan(connection: Connection, job: str, day: dt.date, t_plus: int = 0) -> Pla
         raise BusinessDateClosed(f"{job} end of day already ran through {last}; {day} was skipped and can no "
                                  f"longer run (it would charge again what later days charged)",
                                  last_completed=last.isoformat())
+    if last is None and (clock.business_date() - day).days > MAX_DAYS:
+        raise BusinessDateTooOld(f"{job} has never run; its first date may be at most {MAX_DAYS} days back, "
+                                 f"not {day}")
     start = last + ONE_DAY if last is not None else day
+    if (day - start).days >= MAX_DAYS:
+        through = start + (MAX_DAYS - 1) * ONE_DAY
+        raise BusinessDateGap(f"{job} would catch up {(day - start).days + 1} days (from {start}); at most "
+                              f"{MAX_DAYS} run at once: run through {through} first", first_missing=start.isoformat(),
+                              run_through=through.isoformat())
     return Plan(job, day, last, tuple(start + n * ONE_DAY for n in range((day - start).days + 1)), False)
 
 
