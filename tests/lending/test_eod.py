@@ -107,6 +107,10 @@ def test_cli_products_and_end_of_day(db_url, engine, clock, tmp_path):
     assert added.exit_code == 0, added.output
     refused = runner.invoke(app, ["lending", "products", "add", str(usury), "--db", db_url])
     assert refused.exit_code == 2 and "rate_above_cap" in refused.output
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    garbled = runner.invoke(app, ["lending", "products", "add", str(broken), "--db", db_url])
+    assert garbled.exit_code == 2 and garbled.output.startswith("invalid_input: the product file is not JSON")
     listed = runner.invoke(app, ["lending", "products", "list", "--db", db_url])
     assert [p["code"] for p in json.loads(listed.output)] == ["cash-12"]
     w = World(engine, clock)

@@ -123,6 +123,8 @@ def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: 
     stmt = client.get("/v1/wealth/funds/PH0001/statement?from=2026-01-01&to=2026-01-31", headers=me).json()
     assert [line["kind"] for line in stmt["lines"]] == ["subscription_confirmed", "income"]
     assert stmt["closing_units"] == holding["units"] and stmt["income"] == income
+    compact = client.get("/v1/wealth/funds/PH0001/statement?from=20260101&to=2026-01-31", headers=me)
+    assert (compact.status_code, compact.json()["code"]) == (422, "date_invalid")  # YYYY-MM-DD only
 
     clock.set(at("2026-01-07", "10:00"))
     me = _login(client, "13812340001")

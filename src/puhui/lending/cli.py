@@ -17,8 +17,11 @@ PRODUCT_FILE = typer.Argument(..., exists=True, readable=True, help="the product
 
 
 def _fail(error: Exception) -> None:
-    typer.echo(f"error: {getattr(error, 'code', type(error).__name__)}: {error}", err=True)
-    raise typer.Exit(2)
+    """A refusal in the one format of every command: `<code>: <one line>`, exit 2 (bad usage)."""
+    from puhui.cli_errors import fail
+    from puhui.errors import InvalidInput, PuhuiError
+
+    fail(error if isinstance(error, PuhuiError) else InvalidInput(f"the product file is not JSON: {error}"))
 
 
 @app.command()

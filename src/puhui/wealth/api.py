@@ -24,7 +24,7 @@ from puhui.api.deps import (
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
-from puhui.eod.dates import BusinessDate
+from puhui.eod.dates import BusinessDate, parse_date
 from puhui.errors import InvalidInput
 from puhui.money import format_minor, parse_minor
 from puhui.money import parse_positive_minor as _positive
@@ -49,12 +49,7 @@ ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A
 
 
 def _date(value: str | None, default: dt.date) -> dt.date:
-    if value is None:
-        return default
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return default if value is None else parse_date(value)
 
 
 class SubscribeIn(BaseModel):
