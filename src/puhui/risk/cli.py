@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -17,8 +18,6 @@ def _console() -> Console:
     return Console()  # made per call, so the terminal width is read when the command runs
 
 
-def _errors() -> Console:
-    return Console(stderr=True)
 
 DbOption = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
 DataOption = typer.Option(..., "--data", help="A labelled CSV, e.g. ../shared/data/germancredit.csv.")
@@ -32,13 +31,14 @@ def _engine(url: str | None):  # type: ignore[no-untyped-def]
     try:
         return engine_for(url)
     except DatabaseNotMigrated as refused:
-        _errors().print(f"[red]{refused.code}[/red]: {refused.detail}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail(refused)
 
 
-def _fail(error: PuhuiError) -> None:
-    _errors().print(f"[red]{error.code}[/red]: {error.detail}")
-    raise typer.Exit(2)
+def _fail(error: PuhuiError) -> NoReturn:
+    """A refusal in the one format of every command: `<code>: <one line>` on stderr."""
+    from puhui.cli_errors import fail
+
+    fail(error)
 
 
 @app.command()
