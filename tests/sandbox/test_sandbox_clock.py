@@ -49,7 +49,8 @@ def test_to_an_instant_and_wall_time_keeps_running(client, clock):
     assert clock_module.now() == dt.datetime.fromisoformat(target)
     clock.advance(minutes=5)  # wall time goes on; the offset stays
     assert clock_module.now() == dt.datetime.fromisoformat(target) + dt.timedelta(minutes=5)
-    assert client.get("/v1/sandbox/clock").json()["business_date"] == "2027-03-02"
+    seen = client.get("/v1/sandbox/clock").json()
+    assert (seen["business_date"], seen["yesterday"]) == ("2027-03-02", "2027-03-01")
 
 
 @pytest.mark.parametrize("body, status, code", [

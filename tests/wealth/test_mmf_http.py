@@ -110,6 +110,9 @@ def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: 
         clock.set(at(day, "23:00"))
         run = client.post("/v1/wealth/eod", headers={**ADMIN, "Idempotency-Key": f"eod-{day}"}, json={"date": day})
         assert run.status_code == 200, run.text
+    [paid] = run.json()["runs"]  # units and income on the wire as decimal strings, like every amount
+    assert Decimal(paid["paid"]) + Decimal(paid["residue"]) == Decimal(paid["distributed"]) > 0
+    assert paid["units"] == "10000.00"
     me = _login(client, "13812340001")  # the clock moved past the session's lifetime
     holdings = client.get("/v1/wealth/holdings", headers=me).json()
     assert isinstance(holdings, list), holdings

@@ -30,14 +30,16 @@ class ClockMove(BaseModel):
 class ClockView(BaseModel):
     now: str  # platform time, ISO 8601 with offset (China Standard Time)
     business_date: str  # 营业日
+    yesterday: str  # the latest business date that is over: what T+1 jobs (settlement, end of day) take
     wall: str
     offset: str  # ISO 8601 duration ahead of wall time
     offset_seconds: int
 
 
 def view(reading: ClockReading) -> ClockView:
-    return ClockView(now=reading.now.astimezone(clock.CHINA).isoformat(),
-                     business_date=reading.now.astimezone(clock.CHINA).date().isoformat(),
+    today = reading.now.astimezone(clock.CHINA).date()
+    return ClockView(now=reading.now.astimezone(clock.CHINA).isoformat(), business_date=today.isoformat(),
+                     yesterday=(today - dt.timedelta(days=1)).isoformat(),
                      wall=reading.wall.astimezone(clock.CHINA).isoformat(), offset=iso_duration(reading.offset),
                      offset_seconds=int(reading.offset.total_seconds()))
 

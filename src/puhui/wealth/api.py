@@ -208,11 +208,19 @@ async def load_figures(body: FiguresIn, request: Request, engine: EngineDep, pri
     return await run_mutation(request, engine, principal, "wealth.load_figures", None, work)
 
 
+MINOR_FIELDS = ("units", "paid", "distributed", "residue")  # fund units and income, in hundredths
+
+
+def _run_json(run: dict) -> dict:
+    """A fund-day's summary with its units and income as decimal strings, like every amount on the wire."""
+    return {k: format_minor(v, 2) if k in MINOR_FIELDS and isinstance(v, int) else v for k, v in run.items()}
+
+
 @router.post("/eod", summary="Run the money-market end of day for a date (staff)",
              description="The date must not be after today's business date nor before the last date run; days "
                          "skipped since the last run run first, one by one (`runs` lists every fund-day).")
 async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Staff):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, {"runs": eod.run_eod_in(uow, body.date)})
+        return Outcome(200, {"runs": [_run_json(run) for run in eod.run_eod_in(uow, body.date)]})
 
     return await run_mutation(request, engine, principal, "wealth.eod", body.date.isoformat(), work)
