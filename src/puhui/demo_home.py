@@ -10,7 +10,9 @@ tokens. A value set in the environment wins over the file and is never written t
 from __future__ import annotations
 
 import base64
+import json
 import os
+import shlex
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,8 @@ from puhui.settings import Settings
 ENV_NAME = "puhui.env"
 DATABASE_NAME = "demo.db"
 CREDENTIALS_NAME = "credentials.txt"
+PEOPLE_NAME = "people.json"  # the seeded world's ids and secrets, for the shell variables of each start
+SHELL_NAME = "demo.sh"
 
 
 def _jwt_secret() -> str:
@@ -48,6 +52,10 @@ class DemoHome:
 
     def exports(self) -> str:
         return f"export PUHUI_ENV_FILE={self.env_file}"
+
+    @property
+    def shell_file(self) -> Path:
+        return self.directory / SHELL_NAME
 
 
 def demo_directory() -> Path:
@@ -108,3 +116,22 @@ def save_credentials(home: DemoHome, text: str) -> None:
 
 def saved_credentials(home: DemoHome) -> str | None:
     return home.credentials_file.read_text(encoding="utf-8").rstrip("\n") if home.credentials_file.is_file() else None
+
+
+def save_people(home: DemoHome, world) -> None:  # type: ignore[no-untyped-def]
+    """The seeded world's first merchant and staff, kept (0600) so every start can write `demo.sh`."""
+    merchant = world.merchants[0]
+    people = {"MERCHANT": merchant["id"], "MERCHANT_KEY": merchant["api_key"],
+              **{f"{s['role'].upper()}_TOKEN": s["token"] for s in world.staff}}
+    _write_private(home.directory / PEOPLE_NAME, json.dumps(people, ensure_ascii=False))
+
+
+def write_shell(home: DemoHome, base: str, admin_token: str) -> Path:
+    """`demo.sh`: `. demo.sh` sets PUHUI_ENV_FILE and the variables the README's walk-through uses
+    (BASE, TOKEN, MERCHANT, MERCHANT_KEY, REGULATOR_TOKEN, RISK_OFFICER_TOKEN) for this start."""
+    people_file = home.directory / PEOPLE_NAME
+    people = json.loads(people_file.read_text(encoding="utf-8")) if people_file.is_file() else {}
+    names = {"PUHUI_ENV_FILE": str(home.env_file), "BASE": base, "TOKEN": admin_token, **people}
+    _write_private(home.shell_file, "# . this file: the demo's settings and people for puhui commands and curl\n"
+                   + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in names.items()))
+    return home.shell_file

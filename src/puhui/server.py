@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from typing import Callable
@@ -91,6 +92,8 @@ def _prepare_demo(settings: Settings, home, base: str, customers: int | None,  #
                                         on_phase=phase)
     if made.world is not None:
         demo_home.save_credentials(home, str(made.world))
+        demo_home.save_people(home, made.world)
+    demo_home.write_shell(home, base, settings.admin_token)
     credentials = str(made.world) if made.world is not None else demo_home.saved_credentials(home)
     console.print(f"[bold]Demo world[/bold] (ready in {time.perf_counter() - started:.1f} s):")
     console.print(made.summary(base, credentials), markup=False, highlight=False)
@@ -101,8 +104,8 @@ def _prepare_demo(settings: Settings, home, base: str, customers: int | None,  #
 def follow_up(home, base: str, admin_token: str) -> str:  # type: ignore[no-untyped-def]
     """The exact commands a newcomer runs next on this demo's database."""
     return "\n".join([
-        "Next, in another shell (the demo's database, keys and sandbox clock):",
-        f"  {home.exports()}",
+        "Next, in another shell (the demo's database, keys, people and sandbox clock):",
+        f"  . {shlex.quote(str(home.shell_file))}   # sets PUHUI_ENV_FILE, BASE, TOKEN, MERCHANT, MERCHANT_KEY; README: A first hour",
         "  puhui audit",
         "  puhui reserve-check",
         f'  curl -s -H "Authorization: Bearer {admin_token}" -H "Content-Type: application/json" '
