@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     # HMAC key shared with the bank channel (notifications are verified with it); the sandbox
     # bank signs with it too.
     bank_notify_key: str = Field("puhui-sandbox-bank-notify-key", repr=False)
+    # The server's bank worker (`payments.bank_worker`): delivers the bank channel's notifications every
+    # `bank_delivery_interval_seconds`, and every `bank_sweep_interval_seconds` queries the bank for
+    # orders still pending `bank_sweep_after_seconds` after they were made (platform clock).
+    bank_worker: bool = True
+    bank_delivery_interval_seconds: float = Field(0.5, gt=0, le=60)
+    bank_sweep_interval_seconds: float = Field(5.0, gt=0, le=3600)
+    bank_sweep_after_seconds: float = Field(60.0, ge=0, le=86_400)
+    # How long the server's sandbox bank takes to settle an order before it notifies (platform clock).
+    sandbox_bank_delay_seconds: float = Field(30.0, ge=0, le=86_400)
     # Real-time fraud checks (rules and model over live window state) in front of every payment;
     # the window state follows the outbox every `fraud_catch_up_seconds`.
     fraud_checks: bool = True

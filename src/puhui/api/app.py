@@ -46,6 +46,10 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         tasks = [asyncio.create_task(_expire_holds(engine, settings.expiry_interval_seconds))] if run_expiry else []
         if settings.merchant_notifications:
             tasks.append(asyncio.create_task(_notify_merchants(app, engine, settings)))
+        if run_expiry and settings.bank_worker:  # the bank's notifications delivered, pending orders swept
+            from puhui.payments import bank_worker
+
+            tasks += await bank_worker.start(app, engine, settings)
         if settings.monitoring:
             tasks.append(asyncio.create_task(_monitor(engine, settings.monitor_interval_seconds)))
         if settings.fraud_checks:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,7 @@ from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden, NotFound
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.money import parse_positive_minor as amount_of
-from puhui.payments import reviews, service, wallets
+from puhui.payments import bank_worker, reviews, service, wallets
 from puhui.payments.channel import OrderKind
 from puhui.payments.channel_signing import MemoryNonceCache, verify_notification
 from puhui.payments.models import QrKind, VerificationStrength
@@ -203,8 +203,10 @@ async def refund(payment_id: Ident, body: RefundIn, request: Request, engine: En
 
 
 def get_bank(request: Request):  # type: ignore[no-untyped-def]
-    """The app's bank channel: `app.state.bank`, or a SandboxBank created on first use whose
-    notifications come back to this app's `/v1/bank/notifications` handler in-process."""
+    """The app's bank channel: `app.state.bank`, made once at start-up by the bank worker
+    (`bank_worker.start`, whose loops deliver its notifications and sweep). Without the worker
+    (`run_expiry=False`: tests, the demo's seeding) a SandboxBank is made on first use with no
+    callback: whoever drives it finishes its orders (a settlement run's query, or the test)."""
     state = request.app.state
     bank = getattr(state, "bank", None)
     if bank is None:
@@ -216,11 +218,7 @@ def get_bank(request: Request):  # type: ignore[no-untyped-def]
 
 
 def _nonces(request: Request) -> MemoryNonceCache:
-    state = request.app.state
-    cache = getattr(state, "bank_nonces", None)
-    if cache is None:
-        cache = state.bank_nonces = MemoryNonceCache()
-    return cache
+    return bank_worker.nonces_of(request.app.state)
 
 
 class BankOrderIn(BaseModel):
@@ -250,7 +248,7 @@ async def _bank_order(kind: OrderKind, body: BankOrderIn, request: Request, engi
 
     def work(uow: UnitOfWork) -> Outcome:
         row = wallets.open_order(uow, principal.id, body.card_id, kind, amount, client_id)
-        return Outcome(202, wallets.order_json(row))
+        return Outcome(202, wallets.order_json(row, card))
 
     action = "payments.top_up" if kind == OrderKind.debit_card else "payments.withdraw"
     response = await run_mutation(request, engine, principal, action, order_id, work)
@@ -270,6 +268,56 @@ async def withdraw(body: BankOrderIn, request: Request, engine: EngineDep, princ
     return await _bank_order(OrderKind.credit_card, body, request, engine, principal)
 
 
+Limit = Annotated[int, Query(ge=1, le=100, description="how many, newest first")]
+
+
+def _card_numbers(engine: Engine, request: Request, customer_id: str) -> dict[str, str | None]:
+    from puhui.identity.customers import cards_of
+    from puhui.identity.http import vault_of
+
+    with reading(engine) as connection:
+        return {card["id"]: card["card_number"] for card in cards_of(connection, vault_of(request), customer_id)}
+
+
+async def _read_order(kind: OrderKind, order_id: str, request: Request, engine: Engine, principal: Principal) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            row = wallets.order_of(connection, principal.id, kind, order_id)
+        return wallets.order_json(row, _card_numbers(engine, request, principal.id).get(row["card_id"]))
+
+    return await run_in_threadpool(read)
+
+
+async def _list_orders(kind: OrderKind, limit: int, request: Request, engine: Engine, principal: Principal) -> list:
+    def read() -> list:
+        with reading(engine) as connection:
+            rows = wallets.orders_of(connection, principal.id, kind, limit)
+        cards = _card_numbers(engine, request, principal.id) if rows else {}
+        return [wallets.order_json(row, cards.get(row["card_id"])) for row in rows]
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/wallets/me/top-ups", summary="The caller's top-ups, newest first")
+async def my_top_ups(request: Request, engine: EngineDep, principal: Customer, limit: Limit = 20) -> dict:
+    return {"top_ups": await _list_orders(OrderKind.debit_card, limit, request, engine, principal)}
+
+
+@router.get("/wallets/me/top-ups/{order_id}", summary="One of the caller's top-ups: pending, succeeded or failed")
+async def my_top_up(order_id: Ident, request: Request, engine: EngineDep, principal: Customer) -> dict:
+    return await _read_order(OrderKind.debit_card, order_id, request, engine, principal)
+
+
+@router.get("/wallets/me/withdrawals", summary="The caller's withdrawals, newest first")
+async def my_withdrawals(request: Request, engine: EngineDep, principal: Customer, limit: Limit = 20) -> dict:
+    return {"withdrawals": await _list_orders(OrderKind.credit_card, limit, request, engine, principal)}
+
+
+@router.get("/wallets/me/withdrawals/{order_id}", summary="One of the caller's withdrawals: pending, succeeded or failed")
+async def my_withdrawal(order_id: Ident, request: Request, engine: EngineDep, principal: Customer) -> dict:
+    return await _read_order(OrderKind.credit_card, order_id, request, engine, principal)
+
+
 BANK = Principal(id="bank", role="bank")
 
 
@@ -281,9 +329,6 @@ async def bank_notification(request: Request, engine: EngineDep, settings: Setti
     notice = verify_notification(raw, header, settings.bank_notify_key, nonces=_nonces(request))
 
     def work(uow: UnitOfWork) -> Outcome:
-        reason = notice.failure_reason.value if notice.failure_reason else None
-        outcome = wallets.finish(uow, notice.order_id, notice.state, notice.amount, notice.kind,
-                                 notice.bank_reference, reason)
-        return Outcome(200, {"order_id": notice.order_id, "status": outcome})
+        return Outcome(200, wallets.finish_notified(uow, notice))
 
     return await run_mutation(request, engine, BANK, "payments.bank_notification", notice.order_id, work)

@@ -46,7 +46,7 @@ from puhui.payments.channel import (
     mask_card,
 )
 from puhui.payments.channel_signing import sign_notification, signing_key
-from puhui.payments.sandbox_plan import RETRY_SCHEDULE, TEST_CARDS, FaultPlan
+from puhui.payments.sandbox_plan import RETRY_SCHEDULE, TEST_CARDS, FaultPlan, OrderScript
 from puhui.payments.sandbox_records import (
     STATE_VERSION,
     BankState,
@@ -112,8 +112,8 @@ class SandboxBank:
         if reserve_balance:
             self.fund_reserve(reserve_balance)
         if test_cards:
-            for card, (balance, frozen) in TEST_CARDS.items():
-                self.open_card(card, balance, frozen=frozen)
+            for card, test_card in TEST_CARDS.items():
+                self.open_card(card, test_card.balance, frozen=test_card.frozen)
 
     # -- the bank's customers and the reserve account ------------------------------------------
 
@@ -184,7 +184,7 @@ class SandboxBank:
             self._state.seq += 1
             seq = self._state.seq
             reference = f"{self.reference_prefix}{china_date(now):%Y%m%d}{seq:08d}"
-            script = self.plan.script_for(order.order_id)
+            script = self._script_for(order)
             self._state.orders[order.order_id] = Order(
                 order.order_id, order.kind, key, order.masked_card, order.amount, order.created_at,
                 reference, now, seq, script,
@@ -192,6 +192,15 @@ class SandboxBank:
             if script.ack_lost:
                 raise ChannelUnavailable(f"timed out waiting for the bank to acknowledge {order.order_id}")
             return Acknowledgement(order.order_id, reference, now)
+
+    def _script_for(self, order: BankOrder) -> OrderScript:
+        """The plan's script for the order; a test card forces its behaviour unless the plan
+        scripts this order id explicitly."""
+        drawn = self.plan.script_for(order.order_id)
+        test_card = TEST_CARDS.get(order.card)
+        if test_card is None or order.order_id in self.plan.scripts:
+            return drawn
+        return test_card.script(drawn)
 
     def query(self, order_id: str) -> OrderStatus:
         with self._lock:

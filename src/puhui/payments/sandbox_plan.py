@@ -13,15 +13,17 @@ behaves the same however many other orders came before it, and a run is reproduc
 - ack_lost: the first `submit` records the order but raises `ChannelUnavailable`, as when the
   acceptance times out on the way back; submitting the same order again returns its acknowledgement.
 
-Test cards fail deterministically: `CARD_EMPTY` has no money (top-ups fail `insufficient_funds`),
-`CARD_FROZEN` is frozen (everything fails `card_frozen`), `CARD_LOW` holds 100.00 CNY.
+Test cards (测试卡) behave deterministically, whatever the plan draws: `TEST_CARDS` gives each its
+opening balance, whether it is frozen, a one-line behaviour and the script fields it forces
+(`TestCard.script`). `docs/sandbox-bank.md` and the README's table describe them; a test keeps
+the README's table in step with this module.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping
 
 from puhui.errors import InvalidInput
@@ -31,14 +33,58 @@ CARD_LOW = "6222020000000000026"  # 100.00 CNY
 CARD_EMPTY = "6222020000000000034"  # 0.00 CNY: every top-up fails insufficient_funds
 CARD_FROZEN = "6222020000000000042"  # frozen: every order fails card_frozen
 CARD_MERCHANT = "6222020000000000059"  # 0.00 CNY, receives payouts
+CARD_DECLINED = "6222020000000001016"  # the bank declines every order
+CARD_SLOW = "6222020000000001024"  # settles 10 minutes after acceptance instead of seconds
+CARD_SILENT = "6222020000000001032"  # settles but never notifies: only a query finds the outcome
+CARD_TWICE = "6222020000000001040"  # every notification is pushed twice, a minute apart
 
-TEST_CARDS: dict[str, tuple[int, bool]] = {  # card → (balance in fen, frozen)
-    CARD_RICH: (1_000_000_00, False),
-    CARD_LOW: (100_00, False),
-    CARD_EMPTY: (0, False),
-    CARD_FROZEN: (500_00, True),
-    CARD_MERCHANT: (0, False),
+SLOW_PROCESSING = dt.timedelta(minutes=10)
+TWICE_GAP = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TestCard:
+    """A sandbox test card (测试卡): its opening balance (fen), frozen flag and forced behaviour."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    balance: int
+    frozen: bool
+    behaviour: str  # one line, as the README's table shows it
+    processing: dt.timedelta | None = None  # forced settlement delay
+    copies: int | None = None  # forced number of notification copies (0: never notifies)
+    duplicate_gap: dt.timedelta | None = None
+    decline: bool = False
+
+    def script(self, drawn: OrderScript) -> OrderScript:
+        """The order's script with this card's forced fields over the plan's draw."""
+        forced: dict[str, Any] = {"decline": drawn.decline or self.decline}
+        for name in ("processing", "copies", "duplicate_gap"):
+            if getattr(self, name) is not None:
+                forced[name] = getattr(self, name)
+        return replace(drawn, **forced)
+
+
+TEST_CARDS: dict[str, TestCard] = {
+    CARD_RICH: TestCard("rich", 1_000_000_00, False, "succeeds: holds 1,000,000.00 CNY"),
+    CARD_LOW: TestCard("low", 100_00, False,
+                       "holds 100.00 CNY: a top-up above what is left fails `insufficient_funds`"),
+    CARD_EMPTY: TestCard("empty", 0, False, "holds nothing: every top-up fails `insufficient_funds`"),
+    CARD_FROZEN: TestCard("frozen", 500_00, True, "frozen: every top-up and withdrawal fails `card_frozen`"),
+    CARD_MERCHANT: TestCard("merchant", 0, False, "holds nothing, receives withdrawals and payouts"),
+    CARD_DECLINED: TestCard("declined", 1_000_000_00, False,
+                            "the bank declines every order: fails `declined`", decline=True),
+    CARD_SLOW: TestCard("slow", 1_000_000_00, False,
+                        "delayed: settles 10 minutes after the order instead of seconds, then notifies",
+                        processing=SLOW_PROCESSING),
+    CARD_SILENT: TestCard("silent", 1_000_000_00, False,
+                          "never notifies: succeeds at the bank, only the sweeper's query finishes it", copies=0),
+    CARD_TWICE: TestCard("twice", 1_000_000_00, False,
+                         "notifies twice, a minute apart: credited once", copies=2, duplicate_gap=TWICE_GAP),
 }
+# Any other valid card number opens on first use in the server's sandbox bank with this balance.
+OTHER_CARD_BALANCE = 1_000_000_00
 
 # Back-off between delivery attempts of one notification copy (as WeChat Pay documents for its
 # callbacks: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h); after the last, the bank gives up.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import Engine, select
 
@@ -21,6 +22,7 @@ from puhui.ledger.models import Transfer, TransferFlags, TransferResult
 from puhui.ledger.service import create_transfers
 from puhui.money import format_minor
 from puhui.payments.channel import (
+    BankNotification,
     BankOrder,
     BankOrderNotFound,
     ChannelUnavailable,
@@ -38,15 +40,63 @@ class BankNotificationMismatch(Conflict):
     title = "The bank reports an amount or kind that differs from the order"
 
 
+ORDER_PREFIX = {OrderKind.debit_card: "tu_", OrderKind.credit_card: "wd_"}
+
+
 def order_id_for(customer_id: str, kind: OrderKind, client_id: str) -> str:
     digest = hashlib.sha256(f"{customer_id}\x1f{kind.value}\x1f{client_id}".encode()).hexdigest()[:32]
-    return ("tu_" if kind == OrderKind.debit_card else "wd_") + digest
+    return ORDER_PREFIX[kind] + digest
 
 
-def order_json(row) -> dict:  # type: ignore[no-untyped-def]
-    return {"id": row["id"], "kind": "top_up" if row["kind"] == OrderKind.debit_card else "withdrawal",
-            "amount": format_minor(row["amount"], 2), "currency": "CNY", "status": row["status"],
-            "failure_reason": row["failure_reason"], "card_id": row["card_id"]}
+# What the customer sees of an order's hold: pending, then succeeded (posted) or failed (voided).
+CUSTOMER_STATUS = {"pending": "pending", "posted": "succeeded", "voided": "failed"}
+KIND_NAMES = {OrderKind.debit_card.value: "top_up", OrderKind.credit_card.value: "withdrawal"}
+
+
+class TopUpNotFound(NotFound):
+    code = "top_up_not_found"
+    title = "The customer has no top-up with this id"
+
+
+class WithdrawalNotFound(NotFound):
+    code = "withdrawal_not_found"
+    title = "The customer has no withdrawal with this id"
+
+
+def _iso(micros: int | None) -> str | None:
+    return None if micros is None else clock.from_micros(micros).isoformat()
+
+
+def order_json(row, card_number: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    """A top-up (充值) or withdrawal (提现) as its customer sees it; the card masked (BIN and last 4)."""
+    from puhui.identity.models import mask_card_number
+
+    return {"id": row["id"], "kind": KIND_NAMES[row["kind"]], "amount": format_minor(row["amount"], 2),
+            "currency": "CNY", "status": CUSTOMER_STATUS[row["status"]], "failure_reason": row["failure_reason"],
+            "card_id": row["card_id"], "card": mask_card_number(card_number) if card_number else None,
+            "bank_reference": row["bank_reference"], "created_at": _iso(row["created_at"]),
+            "updated_at": _iso(row["resolved_at"] or row["created_at"])}
+
+
+def _customer_orders(customer_id: str, kind: OrderKind):  # type: ignore[no-untyped-def]
+    return select(bank_orders).where(bank_orders.c.customer_id == customer_id, bank_orders.c.kind == kind.value,
+                                     bank_orders.c.id.startswith(ORDER_PREFIX[kind], autoescape=True))
+
+
+def order_of(connection, customer_id: str, kind: OrderKind, order_id: str) -> dict:  # type: ignore[no-untyped-def]
+    """The customer's own order of this kind; any other id is not found (never another's)."""
+    row = connection.execute(_customer_orders(customer_id, kind).where(bank_orders.c.id == order_id)
+                             ).mappings().first()
+    if row is None:
+        missing = TopUpNotFound if kind == OrderKind.debit_card else WithdrawalNotFound
+        raise missing(f"no {KIND_NAMES[kind.value].replace('_', '-')} {order_id}")
+    return dict(row)
+
+
+def orders_of(connection, customer_id: str, kind: OrderKind, limit: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The customer's latest orders of this kind, newest first."""
+    query = _customer_orders(customer_id, kind).order_by(bank_orders.c.created_at.desc(), bank_orders.c.id.desc())
+    return [dict(r) for r in connection.execute(query.limit(limit)).mappings()]
 
 
 def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind, amount: int,
@@ -121,25 +171,48 @@ def finish(uow: UnitOfWork, order_id: str, state: OrderState, amount: int, kind:
     return outcome
 
 
-def recover_pending_orders(engine: Engine, bank, cards=None) -> int:  # type: ignore[no-untyped-def]
-    """The sweeper: query every pending order; finish the final ones. An order the bank never got
-    is submitted again when `cards(customer_id, card_id) -> card number` is given."""
+def finish_notified(uow: UnitOfWork, notice: BankNotification) -> dict:
+    """A verified bank notification (银行回调) applied: the hold posted or voided once; the answer body."""
+    reason = notice.failure_reason.value if notice.failure_reason else None
+    outcome = finish(uow, notice.order_id, notice.state, notice.amount, notice.kind, notice.bank_reference, reason)
+    return {"order_id": notice.order_id, "status": outcome}
+
+
+# A card number in clear for (customer or merchant id, card id): what a resubmitted order is sent to.
+CardLookup = Callable[[str, str], str]
+
+
+def recover_order(engine: Engine, bank, row: dict, cards: CardLookup | None = None) -> str:  # type: ignore[no-untyped-def]
+    """Query the bank for one pending order (主动查询) and finish it when final. Returns `finished`,
+    `processing` (the bank is still working on it), `resubmitted` (the bank never got it and it was
+    sent again, with `cards`) or `unknown` (never got it, no `cards`, or no acknowledgement)."""
+    try:
+        status = bank.query(row["id"])
+    except BankOrderNotFound:
+        if cards is None:
+            return "unknown"
+        sent = submit(bank, row["id"], cards(row["customer_id"], row["card_id"]), OrderKind(row["kind"]),
+                      row["amount"])
+        return "resubmitted" if sent else "unknown"
+    if not status.final:
+        return "processing"
+    reason = status.failure_reason.value if status.failure_reason else None
+    transaction(engine, lambda uow: finish(uow, status.order_id, status.state, status.amount, status.kind,
+                                           status.bank_reference, reason))
+    return "finished"
+
+
+def pending_orders(engine: Engine, made_by: int | None = None) -> list[dict]:
+    """Orders whose hold is still pending, oldest first (made at or before `made_by` micros, if given)."""
+    query = select(bank_orders).where(bank_orders.c.status == "pending")
+    if made_by is not None:
+        query = query.where(bank_orders.c.created_at <= made_by)
     with reading(engine) as connection:
-        pending = [dict(r) for r in connection.execute(
-            select(bank_orders).where(bank_orders.c.status == "pending").order_by(bank_orders.c.created_at)
-        ).mappings()]
-    finished = 0
-    for row in pending:
-        try:
-            status = bank.query(row["id"])
-        except BankOrderNotFound:
-            if cards is not None:
-                submit(bank, row["id"], cards(row["customer_id"], row["card_id"]), OrderKind(row["kind"]),
-                       row["amount"])
-            continue
-        if status.final:
-            reason = status.failure_reason.value if status.failure_reason else None
-            transaction(engine, lambda uow, s=status, r=reason: finish(
-                uow, s.order_id, s.state, s.amount, s.kind, s.bank_reference, r))
-            finished += 1
-    return finished
+        return [dict(r) for r in connection.execute(query.order_by(bank_orders.c.created_at, bank_orders.c.id))
+                .mappings()]
+
+
+def recover_pending_orders(engine: Engine, bank, cards: CardLookup | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Query every pending order; finish the final ones (returns how many). An order the bank never
+    got is submitted again when `cards(customer_id, card_id) -> card number` is given."""
+    return sum(recover_order(engine, bank, row, cards) == "finished" for row in pending_orders(engine))
