@@ -39,7 +39,3 @@ class OrderConflict(Conflict):
     code = "order_id_reused"
     title = "This client order id was already used for a different order"
 
-
-class InvalidBusinessDate(InvalidInput):
-    code = "invalid_business_date"
-    title = "The business date is not acceptable"
