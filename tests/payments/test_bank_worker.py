@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from puhui import clock as clock_module
 from puhui.api.app import create_app
 from puhui.db import reading
 from puhui.db.tables import audit_log
@@ -47,6 +48,7 @@ from tests.payments.test_payments_http import (
     assert_audit_clean,
     bind,
     customer,
+    merchant,
     snapshot,
 )
 
@@ -256,6 +258,32 @@ def test_a_customer_reads_only_their_own_orders(client, engine, clock, bank):
         assert bad.status_code == 422 and bad.json()["code"] == "invalid_request"
     assert client.get("/v1/wallets/me/top-ups/bad%20id", headers=owner).status_code == 422
     assert snapshot(engine) == before
+    assert_books_clean(engine, bank)
+
+
+def test_a_merchant_payout_finished_by_the_bank_marks_its_settlement_paid(client, engine, clock, bank):
+    """The sibling of a top-up: a T+1 payout (商户结算) is a bank order too, and its settlement row follows it."""
+    customer_id, me = customer(client, PEOPLE[0], 3)
+    card_id = bind(client, customer_id, me, CARD_RICH)
+    order(client, me, "top-ups", card_id, "300.00", "t1")
+    clock.advance(DELAY)
+    bank_worker.deliver(engine, bank)
+    merchant_id, shop = merchant(client)
+    qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "100.00"})
+    assert client.post(f"/v1/qr-codes/{qr.json()['id']}/pay", headers=me,
+                       json={"verification": "two_factors"}).status_code == 201
+    day = clock_module.business_date().isoformat()
+    clock.advance(hours=24)
+    settled = client.post("/v1/settlements", headers=ADMIN, json={"business_date": day})
+    assert settled.status_code == 200, settled.text
+    assert [(s["merchant_id"], s["state"], s["net"]) for s in settled.json()["settlements"]] == [
+        (merchant_id, "pending", "99.40")]  # the bank has the payout; it answers after its delay
+
+    clock.advance(DELAY)
+    assert [a.delivered for a in bank_worker.deliver(engine, bank)] == [True]
+    rows = client.get(f"/v1/settlements?business_date={day}", headers=ADMIN).json()["settlements"]
+    assert [(s["state"], s["net"]) for s in rows] == [("paid", "99.40")]
+    assert client.get("/v1/wallets/me", headers=shop).json()["balance"] == "0.00"
     assert_books_clean(engine, bank)
 
 
