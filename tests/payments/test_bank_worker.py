@@ -356,6 +356,7 @@ def test_the_servers_bank_opens_with_the_ledgers_reserve(engine, clock):
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and wallet(client, me)["balance"] != "90.00":
             time.sleep(0.05)
+        assert wallet(client, me)["balance"] == "90.00"
     with TestClient(create_app(engine, settings)) as restarted:  # a new bank: it holds what the ledger says
         assert restarted.app.state.bank.reserve_balance == 90_00
         out = order(restarted, me, "withdrawals", card_id, "90.00", "w1")

@@ -11,5 +11,9 @@ The bank side, self-contained and importable on its own:
 - `sandbox_records`    its books, their audit, and its JSON state
 - `sandbox_statement`  statement-file faults for reconciliation tests
 
+The platform side of the channel: `wallets` (top-ups and withdrawals with two-phase holds, finished
+once by a notification or a query) and `bank_worker` (what `puhui serve` runs: the server's sandbox
+bank, its notifications delivered in process, and the sweeper of orders left pending).
+
 Nothing is imported here, so importing one module of the package does not load the others.
 """
