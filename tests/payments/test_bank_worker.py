@@ -367,3 +367,31 @@ def test_the_servers_bank_opens_with_the_ledgers_reserve(engine, clock):
             seen = status_of(restarted, me, "withdrawals", out["id"])["status"]
         assert seen == "succeeded"  # paid from the reserve, not refused reserve_insufficient
     assert_audit_clean(engine)
+
+
+def test_an_order_the_bank_refuses_outright_fails_at_once_and_frees_the_money(client, engine, clock, bank,
+                                                                              monkeypatch):
+    """A refusal of the order itself (not a card's failure) can never turn into success: the order fails
+    with `order_refused` and its hold is voided, instead of the sweeper retrying it for ever."""
+    from puhui.payments.channel import InvalidBankOrder
+
+    customer_id, me = customer(client, PEOPLE[0], 3)
+    card_id = bind(client, customer_id, me, CARD_RICH)
+    funded = order(client, me, "top-ups", card_id, "50.00", "t0")
+    clock.advance(DELAY)
+    bank_worker.deliver(engine, bank)
+
+    def refuse(order):  # type: ignore[no-untyped-def]
+        raise InvalidBankOrder(f"{order.order_id}: refused")
+
+    monkeypatch.setattr(bank, "submit", refuse)
+    top_up = order(client, me, "top-ups", card_id, "10.00", "t1")
+    withdrawal = order(client, me, "withdrawals", card_id, "20.00", "w1")
+    for path, made in (("top-ups", top_up), ("withdrawals", withdrawal)):
+        seen = status_of(client, me, path, made["id"])
+        assert (seen["status"], seen["failure_reason"]) == ("failed", "order_refused"), seen
+    assert status_of(client, me, "top-ups", funded["id"])["status"] == "succeeded"
+    assert wallet(client, me) == {**wallet(client, me), "balance": "50.00", "available": "50.00", "pending_in": "0.00"}
+    clock.advance(SWEEP_AFTER * 2)
+    assert bank_worker.sweep(engine, bank, after=SWEEP_AFTER).failed == []  # nothing left pending to retry
+    assert_audit_clean(engine)

@@ -254,7 +254,7 @@ async def _bank_order(kind: OrderKind, body: BankOrderIn, request: Request, engi
     response = await run_mutation(request, engine, principal, action, order_id, work)
     if response.status_code == 202:
         bank = get_bank(request)
-        await run_in_threadpool(wallets.submit, bank, order_id, card, kind, amount)
+        await run_in_threadpool(wallets.submit, bank, order_id, card, kind, amount, engine)
     return response
 
 

@@ -178,7 +178,7 @@ def _settle_day(engine: Engine, bank, business_date: dt.date,  # type: ignore[no
                 bank_orders.c.id == row["order_id"])).scalar_one()
             card = card_of(connection, merchant_id) if order == "pending" else None
         if card is not None:  # the bank treats a resubmission of the same order as one order
-            wallets.submit(bank, row["order_id"], card, OrderKind.credit_card, row["net"])
+            wallets.submit(bank, row["order_id"], card, OrderKind.credit_card, row["net"], engine)
     sync(engine, bank)
     return settlements_of(engine, business_date)
 

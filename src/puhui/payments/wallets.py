@@ -24,8 +24,10 @@ from puhui.money import format_minor
 from puhui.payments.channel import (
     BankNotification,
     BankOrder,
+    BankOrderConflict,
     BankOrderNotFound,
     ChannelUnavailable,
+    InvalidBankOrder,
     OrderKind,
     OrderState,
 )
@@ -129,8 +131,14 @@ def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind,
     return row
 
 
-def submit(bank, order_id: str, card: str, kind: OrderKind, amount: int) -> bool:  # type: ignore[no-untyped-def]
-    """Send the order; a lost acknowledgement is retried once, then left to the sweeper."""
+ORDER_REFUSED = "order_refused"  # the bank refused the order itself: it never reached the card
+
+
+def submit(bank, order_id: str, card: str, kind: OrderKind, amount: int,  # type: ignore[no-untyped-def]
+           engine: Engine | None = None) -> bool:
+    """Send the order; a lost acknowledgement is retried once, then left to the sweeper. An order the
+    bank refuses outright (invalid, or a conflicting order under its id) can never succeed: with
+    `engine` it fails at once (`order_refused`, the hold voided) instead of waiting for ever."""
     order = BankOrder(order_id, kind, card, amount)
     for _ in range(2):
         try:
@@ -138,6 +146,13 @@ def submit(bank, order_id: str, card: str, kind: OrderKind, amount: int) -> bool
             return True
         except ChannelUnavailable:
             continue
+        except (InvalidBankOrder, BankOrderConflict) as refused:
+            if engine is None:
+                raise
+            log.warning("bank refused order %s: %s %s", order_id, refused.code, refused.detail)
+            transaction(engine, lambda uow: finish(uow, order_id, OrderState.failed, amount, kind,
+                                                   failure_reason=ORDER_REFUSED))
+            return False
     log.warning("bank did not acknowledge %s; the sweeper will retry", order_id)
     return False
 
@@ -192,7 +207,7 @@ def recover_order(engine: Engine, bank, row: dict, cards: CardLookup | None = No
         if cards is None:
             return "unknown"
         sent = submit(bank, row["id"], cards(row["customer_id"], row["card_id"]), OrderKind(row["kind"]),
-                      row["amount"])
+                      row["amount"], engine)
         return "resubmitted" if sent else "unknown"
     if not status.final:
         return "processing"
