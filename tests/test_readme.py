@@ -6,6 +6,7 @@ run as written by `tests/test_first_hour.py`."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shlex
 import sys
@@ -103,3 +104,24 @@ def test_the_operations_run_as_written(db_url, clock, tmp_path, monkeypatch, cap
             cli.main()
         out = capsys.readouterr()
         assert stopped.value.code == 0, f"puhui {' '.join(argv)}: {out.out}{out.err}"
+        assert_money_as_decimal_strings(out.out)
+
+
+MONEY = {"amount", "gross", "fees", "refunds", "net", "carried", "platform_amount", "bank_amount"}
+
+
+def assert_money_as_decimal_strings(output: str) -> None:
+    """A command that prints JSON prints amounts as the API does: decimal strings, never integer fen."""
+    try:
+        value = json.loads(output)
+    except ValueError:
+        return
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                assert key not in MONEY or inner is None or isinstance(inner, str), (key, inner)
+                stack.append(inner)
+        elif isinstance(item, list):
+            stack.extend(item)

@@ -57,7 +57,9 @@ def settle(date: str = typer.Option(..., "--date", help="business date YYYY-MM-D
         fail(error)
     if bank_state is not None:
         bank.save(bank_state)
-    typer.echo(json.dumps(rows, indent=2, default=str))
+    from puhui.payments.operations_api import settlement_json
+
+    typer.echo(json.dumps([settlement_json(r) for r in rows], indent=2, ensure_ascii=False, default=str))
 
 @app.command()
 def reconcile(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
@@ -79,6 +81,8 @@ def reconcile(date: str = typer.Option(..., "--date", help="business date YYYY-M
         rows = settlement.reconcile_days(_engine(db), day, statement_of, catch_up=catch_up).result
     except PuhuiError as error:
         fail(error)
-    typer.echo(json.dumps(rows, indent=2, default=str))
+    from puhui.payments.operations_api import exception_json
+
+    typer.echo(json.dumps([exception_json(r) for r in rows], indent=2, ensure_ascii=False, default=str))
     if any(r["status"] == "open" for r in rows):
         raise typer.Exit(1)
