@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # HS256 secret for customer session tokens (JWT), at least 32 characters.
     jwt_secret: str = Field("", repr=False)
     jwt_ttl_seconds: int = Field(900, ge=30, le=86_400)
+    # Natural persons younger than this (full years, from the ID number's birth date) cannot register alone.
+    min_customer_age: int = Field(18, ge=0, le=120)
     # Payments: the default merchant discount rate (basis points) and the HMAC key that signs
     # payment notifications to merchants.
     merchant_fee_bp: int = Field(60, ge=0, le=10_000)

@@ -27,6 +27,7 @@ from puhui.identity.errors import (
 from puhui.identity.models import (
     Actor,
     CustomerStatus,
+    check_adult,
     check_password,
     normalize_address,
     normalize_card_number,
@@ -61,12 +62,15 @@ class Registration:
 
 
 def prepare_registration(
-    *, name: str, id_number: str, phone: str, password: str, address: str | None = None
+    *, name: str, id_number: str, phone: str, password: str, address: str | None = None, min_age: int = 18
 ) -> Registration:
-    """Check every field (GB 11643 ID, phone, name, address, password policy) and hash the password."""
+    """Check every field (GB 11643 ID, an adult by the birth date in it, phone, name, address, password
+    policy) and hash the password."""
+    number = normalize_id_number(id_number)
+    check_adult(number, min_age, clock.business_date())
     return Registration(
         name=normalize_name(name),
-        id_number=normalize_id_number(id_number),
+        id_number=number,
         phone=normalize_phone(phone),
         address=normalize_address(address) if address is not None else None,
         password_hash=auth.hash_password(check_password(password)),

@@ -26,6 +26,11 @@ class InvalidIdNumber(InvalidInput):
     title = "Resident ID number is not valid (GB 11643)"
 
 
+class CustomerUnderAge(InvalidInput):
+    code = "customer_under_age"
+    title = "The person is under the minimum age to open an account alone"
+
+
 class InvalidPhone(InvalidInput):
     code = "invalid_phone"
     title = "Mobile phone number is not valid"
@@ -86,6 +91,19 @@ def normalize_id_number(value: str) -> str:
     if not EARLIEST_BIRTH <= born <= clock.business_date():
         raise InvalidIdNumber("the birth date in the number is not plausible")
     return number
+
+
+def age_on(born: dt.date, day: dt.date) -> int:
+    """Full years of age (周岁) on `day`; one born on 29 February turns a year older on 1 March in other years."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def check_adult(id_number: str, min_age: int, day: dt.date) -> None:
+    """Natural persons under `min_age` (by default 18: 完全民事行为能力) cannot open an account alone."""
+    age = age_on(ric.get_birth_date(id_number), day)
+    if age < min_age:
+        raise CustomerUnderAge(f"a customer must be at least {min_age} years old to register alone",
+                               min_age=min_age)
 
 
 def normalize_phone(value: str) -> str:

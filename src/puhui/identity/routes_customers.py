@@ -84,7 +84,8 @@ async def register(
     vault = vault_of(request)
     data = await run_in_threadpool(
         lambda: customer_ops.prepare_registration(
-            name=body.name, id_number=body.id_number, phone=body.phone, password=body.password, address=body.address
+            name=body.name, id_number=body.id_number, phone=body.phone, password=body.password, address=body.address,
+            min_age=request.app.state.settings.min_customer_age,
         )
     )
 
