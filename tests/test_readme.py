@@ -125,3 +125,13 @@ def assert_money_as_decimal_strings(output: str) -> None:
                 stack.append(inner)
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def test_every_local_link_in_the_readme_and_docs_exists():
+    """The README once cited a design document that was not in the repository."""
+    root = README.parent
+    for page in [README, *sorted((root / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)[^)]*\)", page.read_text(encoding="utf-8")):
+            if not re.match(r"[a-z]+:", target):
+                assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+    assert "docs/DESIGN.md" in README.read_text(encoding="utf-8")

@@ -287,14 +287,14 @@ def test_cli_profiles_to_csv_and_consume(engine, clock, db_url, tmp_path) -> Non
     runner = CliRunner()
     out = tmp_path / "profiles.csv"
     today = clock_module.business_date().isoformat()
-    done = runner.invoke(app, ["profiles", "--as-of", today, "--out", str(out), "--db", db_url])
+    done = runner.invoke(app, ["export", "--as-of", today, "--out", str(out), "--db", db_url])
     assert done.exit_code == 0, done.output
     rows = {r["customer_id"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert set(rows) == set(w.customers)
     assert rows[w.customers[0]]["payments_amount_7d"] == "179.99"
-    before = runner.invoke(app, ["profiles", "--as-of", "2025-12-31", "--db", db_url])
+    before = runner.invoke(app, ["export", "--as-of", "2025-12-31", "--db", db_url])
     assert before.exit_code == 0 and before.output.strip().splitlines() == ["customer_id," + ",".join(F.FEATURES)]
-    assert runner.invoke(app, ["profiles", "--as-of", "someday", "--db", db_url]).exit_code == 2
+    assert runner.invoke(app, ["export", "--as-of", "someday", "--db", db_url]).exit_code == 2
     consumed = runner.invoke(app, ["consume", "--db", db_url])
     assert consumed.exit_code == 0 and consumed.output.split()[0] != "0", consumed.output
     again = runner.invoke(app, ["consume", "--db", db_url])

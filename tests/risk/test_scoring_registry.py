@@ -3,8 +3,6 @@ refusals that change nothing, and scores with reasons."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -12,6 +10,7 @@ from sqlalchemy import func, select
 from puhui.api.app import create_app
 from puhui.db import reading, transaction
 from puhui.errors import InvalidInput
+from puhui.risk.cli import GERMAN_CREDIT
 from puhui.risk.errors import MissingLabel, UnknownModel
 from puhui.risk.scoring import registry, service
 from puhui.risk.scoring.challenger import fit_challenger
@@ -31,7 +30,7 @@ from tests.identity.helpers import (
     register,
 )
 
-GERMAN = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "germancredit.csv"
+GERMAN = GERMAN_CREDIT  # shipped in the package (CC BY 4.0)
 COLUMNS = ["status_of_existing_checking_account", "duration_in_month", "credit_history", "savings_account_and_bonds",
            "age_in_years", "creditability"]
 pytestmark = pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")

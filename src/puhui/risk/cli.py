@@ -20,7 +20,9 @@ def _console() -> Console:
 
 
 DbOption = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
-DataOption = typer.Option(..., "--data", help="A labelled CSV, e.g. ../shared/data/germancredit.csv.")
+GERMAN_CREDIT = Path(__file__).parent / "data" / "germancredit.csv"  # shipped, CC BY 4.0 (see data/README.md)
+DataOption = typer.Option(GERMAN_CREDIT, "--data", help="A labelled CSV (default: the shipped Statlog German "
+                                                        "Credit data set, 1,000 applicants).")
 LabelOption = typer.Option("creditability", "--label", help="The label column (good/bad or 0/1; bad = 1).")
 
 

@@ -1,4 +1,4 @@
-"""`puhui … profiles` and `puhui … consume`: customer profiles in batch, and the outbox consumer."""
+"""`puhui risk profiles export` and `puhui risk profiles consume`: customer profiles in batch, and the outbox consumer."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ DB = typer.Option(None, "--db", help="database URL (default: the configured one)
 
 
 
-@app.command()
-def profiles(as_of: str = typer.Option(..., "--as-of", help="a date (end of that day, China time), an ISO-8601 "
+@app.command("export")
+def export(as_of: str = typer.Option(..., "--as-of", help="a date (end of that day, China time), an ISO-8601 "
                                                              "time with zone, or UTC microseconds"),
              out: Path | None = typer.Option(None, "--out", help="write the profiles to this CSV file"),
              db: str | None = DB) -> None:
