@@ -25,12 +25,12 @@ SIZE = {"PUHUI_DEMO_CUSTOMERS": "40", "PUHUI_DEMO_DAYS": "6"}  # a small market:
 
 
 def readme_walk() -> str:
-    """The README's walk-through: the first ```bash block of its section."""
+    """Every ```bash block of the README in order: the ledger example, then the walk-through."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split(WALK_TITLE, 1)[1].split("\n## ", 1)[0]
-    found = re.search(r"```bash\n(.*?)```", section, re.S)
-    assert found, "the README's walk-through block is missing"
-    return found.group(1)
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    walk = re.findall(r"```bash\n(.*?)```", text.split(WALK_TITLE, 1)[1].split("\n## ", 1)[0], re.S)
+    assert len(blocks) >= 2 and walk, "the README's ledger example and walk-through are bash blocks"
+    return "\n".join(blocks)
 
 
 def free_port() -> int:
@@ -79,6 +79,7 @@ def test_the_readme_walk_through_on_a_fresh_demo(tmp_path):
         walk = subprocess.run(["bash", "-euo", "pipefail", "-c", f". {shell_file}\n{readme_walk()}"],
                               capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
         assert walk.returncode == 0, f"{walk.stdout}\n{walk.stderr}\n--- server ---\n{log.read_text()[-6000:]}"
+        assert '{"results":[{"id":"t-1","result":"ok"}]}' in walk.stdout.splitlines(), walk.stdout
         lines = walk.stdout.split()
         assert lines.count("succeeded") == 1 and "pending" in lines, walk.stdout  # the top-up, then its status
         assert re.search(r"fund income 0\.\d*[1-9]", walk.stdout), walk.stdout
