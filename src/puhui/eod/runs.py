@@ -96,7 +96,7 @@ def plan(connection: Connection, job: str, day: dt.date, t_plus: int = 0) -> Pla
         return Plan(job, day, last, (day,), True)
     if last is not None and day < last:
         raise BusinessDateClosed(f"{job} end of day already ran through {last}; {day} was skipped and can no "
-                                 f"longer run (it would charge again what later days charged)",
+                                 f"longer run: the days after it already ran without it",
                                  last_completed=last.isoformat())
     if last is None and (clock.business_date() - day).days > MAX_DAYS:
         raise BusinessDateTooOld(f"{job} has never run; its first date may be at most {MAX_DAYS} days back, "
