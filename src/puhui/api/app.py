@@ -17,24 +17,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import puhui
 from puhui.api import problems
-from puhui.api.deps import Principal, get_engine, require_admin
+from puhui.api.deps import MAX_CURSOR, Principal, get_engine, require_admin
+from puhui.api.request_id import RequestIdMiddleware
 from puhui.db import reading, transaction
 from puhui.errors import PuhuiError
 from puhui.events.outbox import read_events
 from puhui.identity import api as identity_api
 from puhui.ledger import api as ledger_api
 from puhui.ledger.service import expire_pending
-from puhui.payments import api as payments_api
-from puhui.payments import notifications, operations_api, reviews, risk_hook
 from puhui.lending import api as lending_api
 from puhui.lending import lines_api, partners_api
+from puhui.payments import api as payments_api
+from puhui.payments import notifications, operations_api, reviews, risk_hook
 from puhui.regtech import api as regtech_api
 from puhui.regtech import related_api, reports_api
 from puhui.risk import api as risk_api
+from puhui.settings import Settings
 from puhui.supplychain import api as supplychain_api
 from puhui.wealth import advice_api, funds_api
 from puhui.wealth import api as wealth_api
-from puhui.settings import Settings
 
 log = logging.getLogger("puhui")
 STATIC = Path(__file__).parent.parent / "web" / "static"
@@ -76,6 +77,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     app.state.engine = engine
     app.state.settings = settings
     _sandbox(app, engine, settings)
+    app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(PuhuiError, problems.on_puhui_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)  # type: ignore[arg-type]
@@ -102,7 +104,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     async def events(
         engine: Annotated[Engine, Depends(get_engine)],
         _: Annotated[Principal, Depends(require_admin)],
-        after: int = Query(0, ge=0),
+        after: int = Query(0, ge=0, le=MAX_CURSOR),
         limit: int = Query(100, ge=1, le=1000),
         topic: str | None = None,
     ) -> dict:
@@ -126,9 +128,9 @@ def _sandbox(app: FastAPI, engine: Engine, settings: Settings) -> None:
     """In the sandbox only: the platform clock follows the database's offset and can be moved."""
     if not settings.sandbox:
         return
+    from puhui import clock
     from puhui.sandbox import api as sandbox_api
     from puhui.sandbox.service import SandboxClock, installed
-    from puhui import clock
 
     found = installed()
     if found is None or found.engine.url != engine.url:

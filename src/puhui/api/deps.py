@@ -40,6 +40,7 @@ class Principal:
 
 
 ANONYMOUS = Principal(id="anonymous", role="anonymous")
+MAX_CURSOR = 2**63 - 1  # positions and sequence numbers are BIGINT: a larger cursor is a 422, not a 500
 
 
 def get_engine(request: Request) -> Engine:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from puhui import clock
 from puhui.api.deps import Principal
 from puhui.api.problems import MEDIA_TYPE
+from puhui.api.request_id import request_id_of
 from puhui.db import UnitOfWork, transaction
 from puhui.db.tables import audit_log, idempotency_keys
 from puhui.errors import InvalidInput, PuhuiError
@@ -65,7 +66,7 @@ async def run_mutation(
         raise InvalidIdempotencyKey(f"must be 1-{KEY_MAX_LENGTH} printable characters")
     body = await request.body()
     request_hash = fingerprint(request, body)
-    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    request_id = request_id_of(request) or uuid.uuid4().hex
     source_ip = request.client.host if request.client else None
 
     def attempt(uow: UnitOfWork) -> tuple[Outcome, bool]:

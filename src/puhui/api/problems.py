@@ -27,10 +27,16 @@ def problem(status: int, code: str, title: str, detail: str = "", instance: str 
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
 
 
+def _request_id(request: Request) -> dict[str, str]:
+    found = request.scope.get("state", {}).get("request_id")
+    return {"request_id": found} if found else {}
+
+
 async def on_puhui_error(request: Request, error: PuhuiError) -> JSONResponse:
     if error.status in (401, 403) and not getattr(request.state, "audited", False):
         await _audit_refusal(request, error)
-    response = problem(error.status, error.code, error.title, error.detail, request.url.path, **error.extra)
+    response = problem(error.status, error.code, error.title, error.detail, request.url.path,
+                       **{**error.extra, **_request_id(request)})
     if "retry_after_seconds" in error.extra:
         response.headers["Retry-After"] = str(error.extra["retry_after_seconds"])
     return response
@@ -53,7 +59,7 @@ async def _audit_refusal(request: Request, error: PuhuiError) -> None:
         "at": clock.now_micros(), "principal": principal.id if principal is not None else "anonymous",
         "action": f"{request.method} {getattr(route, 'path', request.url.path)}"[:64],
         "target": request.url.path[:256], "source_ip": request.client.host if request.client else None,
-        "request_id": (request.headers.get("X-Request-Id") or "")[:64] or None, "status_code": error.status,
+        "request_id": _request_id(request).get("request_id") or (request.headers.get("X-Request-Id") or "")[:64] or None, "status_code": error.status,
         "detail": json.dumps({"error": error.code}),
     }
     await run_in_threadpool(transaction, engine, lambda uow: uow.execute(audit_log.insert().values(**values)))
@@ -62,20 +68,20 @@ async def _audit_refusal(request: Request, error: PuhuiError) -> None:
 async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
     errors = error.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return problem(400, "malformed_json", "Request body is not valid JSON", _first_message(errors), request.url.path)
+        return problem(400, "malformed_json", "Request body is not valid JSON", _first_message(errors), request.url.path,
+                       **_request_id(request))
     details = [
         {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
         for e in errors
     ]
-    return problem(
-        422, "invalid_request", "Request failed validation", _first_message(errors), request.url.path, errors=details
-    )
+    return problem(422, "invalid_request", "Request failed validation", _first_message(errors), request.url.path,
+                   errors=details, **_request_id(request))
 
 
 async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
     codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
     code = codes.get(error.status_code, f"http_{error.status_code}")
-    return problem(error.status_code, code, str(error.detail), "", request.url.path)
+    return problem(error.status_code, code, str(error.detail), "", request.url.path, **_request_id(request))
 
 
 def _first_message(errors: list[dict]) -> str:

@@ -25,7 +25,7 @@ def vault_of(request: Request) -> Vault:
 
 
 def request_id(request: Request) -> str | None:
-    return request.headers.get("X-Request-Id")
+    return request.scope.get("state", {}).get("request_id") or request.headers.get("X-Request-ID")
 
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 
-from puhui.api.deps import Principal, authenticate, get_engine
+from puhui.api.deps import MAX_CURSOR, Principal, authenticate, get_engine
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork
 from puhui.identity import auth, org, pii, policy
@@ -103,7 +103,7 @@ async def access_log(
     engine: EngineDep,
     principal: Caller,
     subject: str | None = Query(None, max_length=64),
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=MAX_CURSOR),
     limit: int = Query(100, ge=1, le=1000),
 ):
     policy.authorize(principal, "pii_access_log.read")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Connection, Engine, select
 
 from puhui import clock
-from puhui.api.deps import Principal, get_engine, require_admin
+from puhui.api.deps import MAX_CURSOR, Principal, get_engine, require_admin
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.problems import PROBLEM_BASE
 from puhui.api.reads import read as _read
@@ -190,7 +190,7 @@ async def account_transfers(
     account_id: str,
     engine: EngineDep,
     _: Admin,
-    after: int | None = Query(None, ge=0, description="cursor: `seq` of the last transfer of the previous page"),
+    after: int | None = Query(None, ge=0, le=MAX_CURSOR, description="cursor: `seq` of the last transfer of the previous page"),
     limit: int = Query(100, ge=1, le=1000),
 ):
     def read(connection: Connection) -> dict:

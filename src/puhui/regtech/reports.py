@@ -183,7 +183,7 @@ def render(report_id: str, business_date: dt.date, lines, types: dict[str, str])
 
 def parse(content: str) -> list[dict]:
     """The file's lines as dicts (raises InvalidInput when the header is not the schema)."""
-    reader = csv.DictReader(io.StringIO(content))
+    reader = csv.DictReader(io.StringIO(content, newline=""))
     if tuple(reader.fieldnames or ()) != COLUMNS:
         raise InvalidInput("the file's header is not the large-value report schema")
     return list(reader)

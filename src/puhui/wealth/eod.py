@@ -69,13 +69,24 @@ def record_figure(uow: UnitOfWork, fund_code: str, day: dt.date, r_e4: int) -> d
     return row
 
 
+def _lines(reader: csv.DictReader):  # type: ignore[no-untyped-def]
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise InvalidFigures(f"line {reader.line_num}: {error}") from None
+
+
 def parse_figures_file(content: str, known: set[str]) -> list[tuple[str, dt.date, int]]:
     """A manager's CSV (fund_code,date,income_per_10k): every row checked before any is used."""
     rows = []
-    reader = csv.DictReader(io.StringIO(content))
-    if reader.fieldnames is None or not {"fund_code", "date", "income_per_10k"} <= set(reader.fieldnames):
+    reader = csv.DictReader(io.StringIO(content, newline=""))  # \r, \r\n and \n all end a line
+    try:
+        fields = reader.fieldnames
+    except csv.Error as error:
+        raise InvalidFigures(f"line 1: {error}") from None
+    if fields is None or not {"fund_code", "date", "income_per_10k"} <= set(fields):
         raise InvalidFigures("the file needs the columns fund_code,date,income_per_10k")
-    for n, line in enumerate(reader, start=2):
+    for n, line in enumerate(_lines(reader), start=2):
         code = (line["fund_code"] or "").strip()
         if code not in known:
             raise InvalidFigures(f"line {n}: unknown fund {code!r}")

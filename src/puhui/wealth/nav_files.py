@@ -48,13 +48,24 @@ def parse_nav(text: str) -> int:
     return int(scaled)
 
 
+def _lines(reader: csv.DictReader):  # type: ignore[no-untyped-def]
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise InvalidNavFile(f"line {reader.line_num}: {error}") from None
+
+
 def parse_file(content: str, known: set[str]) -> list[tuple[str, str, int]]:
     """(fund_code, date, nav_e4) for every row, or InvalidNavFile naming the first bad line."""
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != list(COLUMNS):
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff"), newline=""))  # \r, \r\n and \n all end a line
+    try:
+        fields = reader.fieldnames
+    except csv.Error as error:
+        raise InvalidNavFile(f"line 1: {error}") from None
+    if fields is None or [f.strip() for f in fields] != list(COLUMNS):
         raise InvalidNavFile("the file's header must be exactly date,fund_code,nav")
     rows: dict[tuple[str, str], int] = {}
-    for n, line in enumerate(reader, start=2):
+    for n, line in enumerate(_lines(reader), start=2):
         if n - 1 > MAX_ROWS:
             raise InvalidNavFile(f"the file has more than {MAX_ROWS} rows")
         if None in line or any(line.get(c) is None for c in COLUMNS):

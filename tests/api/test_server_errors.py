@@ -1,0 +1,72 @@
+"""Server errors (issue 12, defect 5): an out-of-range cursor and a CSV with a bare carriage return were
+500s, and an unexpected error left as `text/plain`. Now bad input is a 4xx problem that changes nothing,
+every response carries a request id, and an error no handler knew is still an RFC 9457 problem with it."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from puhui.api.app import create_app
+from puhui.settings import Settings
+
+TOKEN = "test-admin-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+TOO_BIG = str(2**63)  # one past BIGINT
+
+
+@pytest.fixture
+def app(engine, clock):
+    return create_app(engine, Settings(admin_token=TOKEN, pii_keys="k1:" + "A" * 43 + "=",
+                                       pii_index_key="B" * 43 + "="), run_expiry=False)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def assert_problem(answer, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json"), answer.headers
+    body = answer.json()
+    assert body["code"] == code and body["request_id"] == answer.headers["X-Request-ID"], body
+    return body
+
+
+@pytest.mark.parametrize("path", [f"/v1/events?after={TOO_BIG}", f"/v1/pii-access-log?after={TOO_BIG}",
+                                  f"/v1/ledger/accounts/platform.reserve_bank.CNY/transfers?after={TOO_BIG}"])
+def test_a_cursor_past_bigint_is_a_422(client, path):
+    assert_problem(client.get(path, headers=AUTH), 422, "invalid_request")
+    assert client.get(path.replace(TOO_BIG, str(2**63 - 1)), headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize("path, code", [("/v1/wealth/figures", "invalid_fund_figures"),
+                                        ("/v1/wealth/navs", "invalid_nav_file")])
+@pytest.mark.parametrize("csv", ["a\rb", "a\x00b\n", "date,fund_code,nav\r\n\"unterminated"])
+def test_a_malformed_csv_is_a_4xx(client, path, code, csv):
+    answer = client.post(path, headers={**AUTH, "Idempotency-Key": f"k-{hash(csv)}"}, json={"csv": csv})
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.json()["code"] == code
+
+
+def test_an_unexpected_error_is_a_problem_with_the_request_id(app, client, caplog):
+    @app.get("/v1/test-boom")
+    async def boom() -> dict:
+        raise RuntimeError("secret internals")
+
+    answer = client.get("/v1/test-boom", headers={"X-Request-ID": "req-42"})
+    body = assert_problem(answer, 500, "internal_error")
+    assert body["request_id"] == "req-42" and "secret internals" not in answer.text
+    assert any("req-42" in r.getMessage() and r.exc_info for r in caplog.records), "logged with its id"
+
+
+def test_every_response_has_a_request_id_and_a_bad_one_is_replaced(client):
+    ok = client.get("/health")
+    assert ok.status_code == 200 and len(ok.headers["X-Request-ID"]) >= 16
+    assert client.get("/health", headers={"X-Request-ID": "mine-1"}).headers["X-Request-ID"] == "mine-1"
+    replaced = client.get("/health", headers={"X-Request-ID": "x" * 65}).headers["X-Request-ID"]
+    assert replaced != "x" * 65
+    assert_problem(client.get("/v1/nowhere"), 404, "not_found")
+    assert_problem(client.get("/v1/events"), 401, "unauthorized")
