@@ -26,8 +26,39 @@ def redact(text: str) -> str:
     return _PHONE.sub(lambda m: mask_phone(m.group()[-11:]), text)
 
 
+def _redact_arg(value: object) -> object:
+    """A log argument with personal data masked, its type kept where nothing needed masking."""
+    if isinstance(value, str):
+        return redact(value)
+    shown = str(value) if isinstance(value, int) and not isinstance(value, bool) else None
+    return redact(shown) if shown is not None and redact(shown) != shown else value
+
+
+def redact_record(record: logging.LogRecord) -> None:
+    """Mask `record` in place and keep its shape: the format string and each argument are masked one by
+    one, so formatters that read `record.args` (uvicorn's access formatter unpacks five) still work."""
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a malformed record is logging's business, not ours
+        return
+    if redact(message) == message:
+        return
+    if isinstance(record.msg, str):
+        record.msg = redact(record.msg)
+    if isinstance(record.args, tuple):
+        record.args = tuple(_redact_arg(a) for a in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {k: _redact_arg(v) for k, v in record.args.items()}
+    try:
+        still = record.getMessage()
+    except (TypeError, ValueError):  # an argument masked into a string no longer fits its %d
+        still = None
+    if still is None or redact(still) != still:
+        record.msg, record.args = redact(message), ()
+
+
 def install_redaction() -> None:
-    """Wrap the log record factory so every record's message is redacted (idempotent)."""
+    """Wrap the log record factory so every record is redacted (idempotent)."""
     global _installed
     if _installed:
         return
@@ -35,13 +66,7 @@ def install_redaction() -> None:
 
     def factory(*args, **kwargs):  # type: ignore[no-untyped-def]
         record = previous(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a malformed record is logging's business, not ours
-            return record
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        redact_record(record)
         return record
 
     logging.setLogRecordFactory(factory)
