@@ -11,6 +11,7 @@ from typing import Annotated, AsyncIterator
 from fastapi import Depends, FastAPI, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -67,7 +68,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc from the installed package's assets: they work offline
         title="Puhui API",
         version=puhui.__version__,
         description="Puhui (普惠): internet finance on one double-entry ledger. Amounts are decimal strings; "
