@@ -169,3 +169,85 @@ def test_serve_demo_on_a_prepared_database_prints_the_world_and_serves(demo, mon
     assert "http://localhost:8765/v1/regtech/dashboard?from=2026-11-19&to=2026-11-28" in out
     assert f"export PUHUI_ENV_FILE={tmp_path / 'puhui' / 'demo' / 'puhui.env'}" in out
     app.state.engine.dispose()
+
+
+TIME_KEYS = {"at", "as_of", "time"}
+MONEY_KEYS = {"amount", "gross", "fees", "refunds", "net", "balance", "available", "fee", "principal", "interest",
+              "paid", "platform_amount", "bank_amount", "outstanding_principal", "refunded"}
+
+
+def wire_format_errors(value, where: str = "") -> list[str]:  # type: ignore[no-untyped-def]
+    """Every timestamp an ISO 8601 string with its offset, no `*_micros`, every amount a decimal string."""
+    found = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            at = f"{where}.{key}"
+            if key.endswith("_micros"):
+                found.append(f"{at}: microseconds on the wire")
+            elif key == "params":  # a rule's thresholds (`review_at: 700`) are scores, not times
+                continue
+            elif (key.endswith("_at") or key in TIME_KEYS) and inner is not None:
+                try:
+                    ok = isinstance(inner, str) and (dt.datetime.fromisoformat(inner).tzinfo is not None
+                                                     or key == "as_of" and len(inner) == 10)  # a business date
+                except ValueError:
+                    ok = False
+                if not ok:
+                    found.append(f"{at}: {inner!r} is not ISO 8601 with an offset")
+            elif key in MONEY_KEYS and isinstance(inner, (int, float)) and not isinstance(inner, bool):
+                found.append(f"{at}: {inner!r} is not a decimal string")
+            found += wire_format_errors(inner, at)
+    elif isinstance(value, list):
+        for n, inner in enumerate(value[:5]):
+            found += wire_format_errors(inner, f"{where}[{n}]")
+    return found
+
+
+def test_every_timestamp_is_iso_8601_and_every_amount_a_decimal_string(demo):
+    """Regression: `created_at` was ISO in some answers and integer microseconds in others (merchants,
+    payments, settlements, alert evidence, fraud rules), profiles showed `as_of_micros`."""
+    from puhui.identity.tables import customers
+    from puhui.lending.tables import loans
+
+    engine, settings, made = demo
+    settings = settings.model_copy(update={"admin_token": "demo-world-admin-token-0123"})
+    admin = {"Authorization": f"Bearer {settings.admin_token}"}
+    with reading(engine) as connection:
+        someone = connection.execute(select(customers.c.id).limit(1)).scalar_one()
+        loan = connection.execute(select(loans.c.id).limit(1)).scalar()
+    person, shop = made.world.customers[0], made.world.merchants[0]
+    later = NOW + dt.timedelta(hours=2)
+    with clock_module.using(clock_module.ManualClock(later)):
+        with TestClient(create_app(engine, settings, run_expiry=False)) as client:
+            me = {"Authorization": "Bearer " + client.post("/v1/customers/login", json={
+                "phone": person["phone"], "password": person["password"]}).json()["token"]}
+            merchant = {"Authorization": f"Bearer {shop['api_key']}"}
+            qr = client.post(f"/v1/merchants/{shop['id']}/qr-codes", headers=merchant,
+                             json={"kind": "dynamic", "amount": "9.90", "order_ref": "wire-1"}).json()
+            paid = client.post(f"/v1/qr-codes/{qr['id']}/pay", headers={**me, "Idempotency-Key": "wire-pay"}, json={})
+            answers = {"pay": paid, "refund": client.post(
+                f"/v1/payments/{paid.json()['id']}/refunds", headers={**merchant, "Idempotency-Key": "wire-rf"},
+                json={"amount": "1.00"}),
+                "p2p": client.post("/v1/transfers/p2p", headers={**me, "Idempotency-Key": "wire-p2p"},
+                                   json={"to_customer_id": made.world.customers[1]["id"], "amount": "1.00"})}
+            day = (later.astimezone(clock_module.CHINA).date() - dt.timedelta(days=1)).isoformat()
+            answers["settle"] = client.post("/v1/settlements", headers={**admin, "Idempotency-Key": "wire-stl"},
+                                            json={"business_date": day})
+            case = client.get("/v1/regtech/cases?limit=1", headers=admin).json()["cases"][0]["id"]
+            for path in ["/v1/merchants", f"/v1/merchants/{shop['id']}", f"/v1/customers/{someone}",
+                         "/v1/regtech/alerts?limit=20", f"/v1/regtech/cases/{case}", "/v1/regtech/reports",
+                         "/v1/regtech/reports/deadlines", f"/v1/settlements?business_date={day}",
+                         "/v1/risk/decisions?limit=20", "/v1/risk/rules", "/v1/risk/reviews?status=approved",
+                         f"/v1/risk/profiles/{someone}", "/v1/pii-access-log", "/v1/events?limit=50",
+                         f"/v1/ledger/accounts/wallet.{person['id']}/transfers", f"/v1/lending/loans/{loan}",
+                         "/v1/wealth/funds/PH0001", "/v1/wealth/funds/PH0001/yields", "/v1/regtech/related-parties",
+                         f"/v1/merchants/{shop['id']}/notifications", f"/v1/merchants/{shop['id']}/api-keys",
+                         "/v1/reconciliation/exceptions?business_date=" + day]:
+                answers[path] = client.get(path, headers=admin)
+            for path in ["/v1/wallets/me", "/v1/wealth/orders", "/v1/wealth/holdings", "/v1/wallets/me/top-ups"]:
+                answers["me " + path] = client.get(path, headers=me)
+    problems = []
+    for name, answer in answers.items():
+        assert answer.status_code < 300, f"{name}: {answer.status_code} {answer.text[:300]}"
+        problems += wire_format_errors(answer.json(), name)
+    assert not problems, "\n".join(problems)

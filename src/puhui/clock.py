@@ -80,6 +80,19 @@ def from_micros(micros: int) -> dt.datetime:
     return dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=micros)
 
 
+def iso(micros: int | None) -> str | None:
+    """Stored microseconds as the API shows every time: ISO 8601 with its offset (UTC)."""
+    return None if micros is None else from_micros(micros).isoformat()
+
+
+def micros_of(value: int | str) -> int:
+    """A time as stored microseconds, from microseconds or ISO 8601 with an offset (older event payloads
+    carry the former, the wire the latter)."""
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    return to_micros(dt.datetime.fromisoformat(str(value)))
+
+
 def business_date() -> dt.date:
     """Today's business date (营业日) in China Standard Time."""
     return now().astimezone(CHINA).date()

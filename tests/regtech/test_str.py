@@ -104,7 +104,7 @@ def test_alert_to_reported_case_gives_a_schema_valid_masked_report_due_in_5_work
     assert meta["sha256"] == __import__("hashlib").sha256(file.content).hexdigest()
 
     alerts = client.get("/v1/regtech/alerts", params={"case_id": case["id"]}, headers=regulator).json()["alerts"]
-    evidence = {(f["ref"], f["direction"], f["counterparty"], Decimal(f["amount"]), clock_module.from_micros(f["at"]))
+    evidence = {(f["ref"], f["direction"], f["counterparty"], Decimal(f["amount"]), dt.datetime.fromisoformat(f["at"]))
                 for al in alerts for f in al["evidence"]["flows"]}
     listed = {(t["ref"], t["direction"], t["counterparty"], Decimal(t["amount"]), dt.datetime.fromisoformat(t["at"]))
               for t in report["transactions"]}

@@ -103,7 +103,7 @@ def test_as_of_forms(client, engine, clock) -> None:
                       params={"as_of": clock_module.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
     assert iso.json() == micros.json() == zulu.json(), (iso.text, micros.text)
     assert iso.status_code == 200, iso.text
-    assert iso.json()["as_of_micros"] == now and iso.json()["features"]["tenure_days"] == 3
+    assert iso.json()["as_of"] == clock_module.iso(now) and "as_of_micros" not in iso.json() and iso.json()["features"]["tenure_days"] == 3
 
 
 def test_parse_as_of_dates_are_the_end_of_the_china_day() -> None:

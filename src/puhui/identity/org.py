@@ -185,7 +185,7 @@ def list_merchants(connection: Connection) -> list[dict]:
     """Every merchant with its status and fee rate (no settlement details)."""
     rows = connection.execute(select(merchants.c.id, merchants.c.name, merchants.c.status, merchants.c.fee_rate_bp,
                                      merchants.c.created_at).order_by(merchants.c.created_at, merchants.c.id))
-    return [dict(r) for r in rows.mappings()]
+    return [{**r, "created_at": clock.iso(r["created_at"])} for r in rows.mappings()]
 
 
 def settlement_account(connection: Connection, vault: Vault, merchant_id: str) -> tuple[str, str]:

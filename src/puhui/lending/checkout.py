@@ -58,13 +58,13 @@ def checkout(uow: UnitOfWork, customer_id: str, qr_id: str, plan: str, periods: 
         raise CheckoutReplayMismatch(f"payment {row['id']} already exists")
     uow.execute(credit_line_draws.update().where(credit_line_draws.c.loan_id == drawn["loan"]["id"])
                 .values(payment_id=row["id"]))
-    return {"line_id": line_id, "payment": payments.payment_json(row), **drawn}, True
+    return {"line_id": line_id, "payment": payments.payment_view(row), **drawn}, True
 
 
 def replay(uow: UnitOfWork, found: dict) -> dict:
     loan_id = found["loan_id"]
     payment = payments.get_payment(uow.connection, found["payment_id"]) if found["payment_id"] else None
     schedule = service.schedule_of(uow.connection, loan_id)
-    return {"line_id": found["line_id"], "payment": payments.payment_json(payment) if payment else None,
+    return {"line_id": found["line_id"], "payment": payments.payment_view(payment) if payment else None,
             "loan": service.get_loan(uow.connection, loan_id),
             "plan": {"annualized_rate": found["annualized_rate"], "schedule": schedule}}

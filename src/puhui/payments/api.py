@@ -90,7 +90,7 @@ def _payment_outcome(row: dict, created: bool) -> Outcome:
     """201 for a payment made, 202 for one held for review (人工审核), 200 for a replay."""
     if service.is_review(row):
         return Outcome(202 if created else 200, reviews.review_json(row))
-    return Outcome(201 if created else 200, service.payment_json(row))
+    return Outcome(201 if created else 200, service.payment_view(row))
 
 
 def _own(principal: Principal, customer_id: str | None) -> None:
@@ -183,7 +183,7 @@ async def read_payment(payment_id: Ident, engine: EngineDep, principal: Caller) 
     row = await run_in_threadpool(read)
     if not principal.is_staff and principal.id not in (row["payer_id"], row["payee_id"]):
         raise NotFound(f"payment {payment_id} not found")
-    return service.payment_json(row)
+    return service.payment_view(row)
 
 
 @router.post("/payments/{payment_id}/refunds", status_code=201, summary="Refund part or all of a payment")

@@ -40,7 +40,9 @@ def date_of(value: str) -> dt.date:
 
 
 def _money(row: dict, *fields: str) -> dict:
-    return {**row, **{f: format_minor(row[f], 2) for f in fields if row.get(f) is not None}}
+    """`row` with its amounts as decimal strings and its `*_at` microseconds as ISO 8601 times."""
+    times = {k: clock.iso(v) for k, v in row.items() if k.endswith("_at") and isinstance(v, int)}
+    return {**row, **{f: format_minor(row[f], 2) for f in fields if row.get(f) is not None}, **times}
 
 
 # -- merchants -------------------------------------------------------------------------------------

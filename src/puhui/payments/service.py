@@ -95,6 +95,11 @@ def payment_json(row) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
+def payment_view(row) -> dict:  # type: ignore[no-untyped-def]
+    """A payment as the API and merchant notifications show it (events keep `payment_json`'s microseconds)."""
+    return {**payment_json(row), "created_at": clock.iso(row["created_at"])}
+
+
 def get_payment(connection, payment_id: str) -> dict:  # type: ignore[no-untyped-def]
     row = connection.execute(select(payments).where(payments.c.id == payment_id)).mappings().first()
     if row is None:
@@ -268,7 +273,7 @@ def cancel_qr(uow: UnitOfWork, merchant_id: str, qr_id: str) -> dict:
 
 def notification(row: dict, key: str) -> dict:
     """The payment notification to the merchant, signed with HMAC-SHA256 over its canonical JSON."""
-    return notifications.sign({"event": "payment.succeeded", "payment": payment_json(row)}, key)
+    return notifications.sign({"event": "payment.succeeded", "payment": payment_view(row)}, key)
 
 
 def verify_notification(event: dict, key: str) -> bool:

@@ -73,7 +73,7 @@ def insert_alerts(uow: UnitOfWork, alerts: list[Alert]) -> int:
 def alert_json(row) -> dict:  # type: ignore[no-untyped-def]
     evidence = json.loads(row["evidence"])
     for flow in evidence["flows"]:
-        flow["amount"] = format_minor(flow["amount"], 2)
+        flow["amount"], flow["at"] = format_minor(flow["amount"], 2), clock.iso(flow["at"])
     return {"id": row["id"], "rule": {"code": row["rule_code"], "version": row["rule_version"]},
             "typology": row["typology"], "party": row["party"],
             "window": {"start": clock.from_micros(row["window_start"]).isoformat(),

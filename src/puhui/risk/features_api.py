@@ -60,7 +60,7 @@ def may_read(principal: Principal, customer_id: str) -> bool:
 
 
 def profile_json(customer_id: str, at: int, features: dict[str, Any]) -> dict[str, Any]:
-    return {"customer_id": customer_id, "as_of": clock.from_micros(at).isoformat(), "as_of_micros": at,
+    return {"customer_id": customer_id, "as_of": clock.iso(at),
             "features": F.to_json(features)}
 
 

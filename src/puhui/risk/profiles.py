@@ -257,9 +257,9 @@ def _changes(connection: Connection, events: list[Event]) -> dict[str, F.Activit
         if p is not None:
             fen = parse_minor(p["amount"], 2)
             adds.setdefault(p["payer_id"], F.Activity()).paid.append(F.Paid(
-                p["id"], int(p["created_at"]), fen, p["payee_id"], p["kind"], p.get("device_id"), p.get("location")))
+                p["id"], clock.micros_of(p["created_at"]), fen, p["payee_id"], p["kind"], p.get("device_id"), p.get("location")))
             if p["kind"] == "p2p":
-                adds.setdefault(p["payee_id"], F.Activity()).p2p_in.append(F.Received(p["id"], int(p["created_at"]), fen))
+                adds.setdefault(p["payee_id"], F.Activity()).p2p_in.append(F.Received(p["id"], clock.micros_of(p["created_at"]), fen))
         elif event.type == "refund.succeeded":
             refund_ids.append(event.payload["refund_id"])
         elif event.type in ("bank_order.posted", "bank_order.voided"):

@@ -173,7 +173,7 @@ async def pay(code: FundCode, body: PayIn, request: Request, engine: EngineDep, 
                                                     body.verification, client_id, settings.merchant_fee_bp,
                                                     settings.merchant_notify_key)
         held = payments.is_review(payment)  # held for review (人工审核): the money waits in the wallet
-        shown = reviews.review_json(payment) if held else payments.payment_json(payment)
+        shown = reviews.review_json(payment) if held else payments.payment_view(payment)
         return Outcome((202 if held else 201) if created else 200, {"order": mmf.order_json(order), "payment": shown})
 
     return await run_mutation(request, engine, principal, "wealth.pay", body.qr_code_id, work)

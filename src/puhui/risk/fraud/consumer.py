@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from puhui import clock
 from puhui.db import reading, transaction
 from puhui.db.tables import outbox
 from puhui.events.outbox import (
@@ -38,7 +39,7 @@ def payment_of(payload: dict[str, Any]) -> PaymentRequest:
     """A payment event's payload as the request the payment was decided on."""
     return PaymentRequest(kind=payload["kind"], payer_id=payload["payer_id"], payee_id=payload["payee_id"],
                           amount=parse_minor(payload["amount"], 2), tier=None, device_id=payload.get("device_id"),
-                          location=payload.get("location"), at=int(payload["created_at"]))
+                          location=payload.get("location"), at=clock.micros_of(payload["created_at"]))
 
 
 def apply(state: WindowState, event: Event) -> None:

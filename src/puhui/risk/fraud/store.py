@@ -115,7 +115,7 @@ def rule_history(connection: Connection, rule_id: str) -> list[dict[str, Any]]:
                               .order_by(risk_rules.c.version)).all()
     if not rows:
         raise UnknownRule(f"no fraud rule {rule_id!r}")
-    return [{**_rule(r).as_json(), "created_by": r.created_by, "created_at": r.created_at} for r in rows]
+    return [{**_rule(r).as_json(), "created_by": r.created_by, "created_at": clock.iso(r.created_at)} for r in rows]
 
 
 def create_rule(uow: UnitOfWork, data: Any, by: str) -> Rule:
@@ -221,4 +221,4 @@ def decisions(connection: Connection, payer_id: str | None = None, limit: int = 
     return [{"id": r["id"], "payment_ref": r["payment_ref"], "payer_id": r["payer_id"], "payee_id": r["payee_id"],
              "amount": format_minor(r["amount"], 2), "outcome": r["outcome"],
              "score": r["score"], "reasons": json.loads(r["reasons"]),
-             "rule_versions": json.loads(r["rule_versions"]), "at": r["at"]} for r in rows]
+             "rule_versions": json.loads(r["rule_versions"]), "at": clock.iso(r["at"])} for r in rows]
