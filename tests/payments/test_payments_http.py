@@ -154,6 +154,8 @@ def test_pay_merchant_by_dynamic_qr_and_refund(client, engine, clock):
     assert part.json()["fee_returned"] == "0.14"  # fee on 23.45 of 123.45 = 14.06 → 14 fen
     too_much = client.post(f"/v1/payments/{payment['id']}/refunds", headers=shop, json={"amount": "100.01"})
     assert too_much.status_code == 422 and too_much.json()["code"] == "refund_exceeds_payment"
+    # the API speaks decimal strings, so its refusals do too (it said "10000 fen")
+    assert too_much.json()["refundable"] == "100.00" and "100.00 CNY" in too_much.json()["detail"]
     rest = client.post(f"/v1/payments/{payment['id']}/refunds", headers=shop, json={"amount": "100.00"})
     assert rest.status_code == 201 and rest.json()["fee_returned"] == "0.60"
     assert balance(engine, f"wallet.{payer}") == 2_000_00
@@ -182,6 +184,7 @@ def test_static_qr_p2p_and_cancel(client, engine, clock):
     assert paid.status_code == 201, paid.text
     over = client.post(f"/v1/qr-codes/{static['id']}/pay", headers=me, json={"amount": "100.01"})
     assert over.status_code == 409 and over.json()["code"] == "limit_exceeded"  # static: 500 a day
+    assert over.json()["limit"] == "500.00" and "fen" not in over.json()["detail"]
 
     dynamic = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
                           json={"kind": "dynamic", "amount": "5.00"}).json()

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from puhui import clock
+from puhui.money import format_minor
 from puhui.db import UnitOfWork
 from puhui.identity.models import TIER_RULES, WalletTier
 from puhui.payments.models import (
@@ -52,7 +53,8 @@ def consume(uow: UnitOfWork, subject_id: str, bucket: str, period: str, amount: 
     )
     if result.rowcount != 1:
         raise LimitExceeded(
-            f"the {bucket} limit of {limit} fen for {period} would be exceeded", bucket=bucket, period=period
+            f"the {bucket} limit of {format_minor(limit, 2)} CNY for {period} would be exceeded", bucket=bucket,
+            period=period, limit=format_minor(limit, 2)
         )
 
 

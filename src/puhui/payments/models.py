@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from puhui.errors import Conflict, InvalidInput
+from puhui.money import format_minor
 
 BASIS_POINTS = 10_000
 
@@ -95,7 +96,8 @@ def refund_split(totals: PaymentTotals, refund: int) -> tuple[int, int]:
     if refund <= 0:
         raise InvalidInput("a refund must be greater than zero")
     if refund > totals.refundable:
-        raise RefundExceedsPayment(f"at most {totals.refundable} fen can still be refunded")
+        raise RefundExceedsPayment(f"at most {format_minor(totals.refundable, 2)} CNY can still be refunded",
+                                   refundable=format_minor(totals.refundable, 2))
     refunded_after = totals.refunded + refund
     if refunded_after == totals.amount:
         fee_after = totals.fee

@@ -64,7 +64,7 @@ def _apply(uow: UnitOfWork, batch: list[Transfer]) -> None:
     results = [TransferResult(r) for r in _create(uow, batch)]
     for transfer, result in zip(batch, results):
         if result == TransferResult.exceeds_credits:
-            raise InsufficientFunds(f"account {transfer.debit_account_id} cannot cover {transfer.amount} fen")
+            raise InsufficientFunds(f"account {transfer.debit_account_id} cannot cover {format_minor(transfer.amount, 2)} CNY")
         if result not in (TransferResult.ok, TransferResult.linked_event_failed):
             raise Conflict(f"transfer {transfer.id} failed: {result.value}")
     if any(r != TransferResult.ok for r in results):

@@ -165,7 +165,7 @@ def finish(uow: UnitOfWork, order_id: str, state: OrderState, amount: int, kind:
     if row is None:
         raise NotFound(f"bank order {order_id} not found")
     if (amount, kind.value) != (row["amount"], row["kind"]):
-        raise BankNotificationMismatch(f"{order_id}: the bank reports {amount} fen {kind.value}")
+        raise BankNotificationMismatch(f"{order_id}: the bank reports {format_minor(amount, 2)} CNY {kind.value}")
     outcome = "posted" if state == OrderState.succeeded else "voided"
     if row["status"] != "pending":
         if row["status"] != outcome:
