@@ -48,3 +48,12 @@ class Forbidden(PuhuiError):
     code = "forbidden"
     status = 403
     title = "Not allowed"
+
+
+class InsecureSettings(PuhuiError):
+    """`puhui serve` outside the sandbox with public, missing or short secrets: it does not start."""
+
+    code = "insecure_settings"
+    status = 500
+    title = "The server's secrets are not fit for real money"
+    exit_status = 2

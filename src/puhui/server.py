@@ -14,6 +14,7 @@ from rich.console import Console
 from puhui.api.app import create_app
 from puhui.db import create_engine_from_url
 from puhui.db.migrate import upgrade
+from puhui.errors import InsecureSettings
 from puhui.settings import Settings, get_settings
 
 console = Console(soft_wrap=True)
@@ -27,6 +28,7 @@ def run_server(*, host: str, port: int, database_url: str | None, demo: bool,
     if demo:
         app = _demo_gate(settings, database_url, base, demo_customers, demo_days, demo_seed)
     else:
+        refuse_insecure(settings)
         engine = create_engine_from_url(database_url or settings.resolved_database_url())
         upgrade(engine)
         _print_urls(base, engine.url.render_as_string(hide_password=True))
@@ -34,6 +36,19 @@ def run_server(*, host: str, port: int, database_url: str | None, demo: bool,
             console.print("[yellow]PUHUI_ADMIN_TOKEN is not set: the admin API will refuse every call.[/yellow]")
         app = create_app(engine, settings)
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def refuse_insecure(settings: Settings) -> None:
+    """Outside the sandbox the server moves real money: public or missing secrets stop it (anyone could
+    sign a bank notification with the sandbox's key and be credited with money no bank sent)."""
+    if settings.sandbox:
+        console.print("[yellow]Sandbox: the platform clock can be moved and the sandbox bank pays any test card; "
+                      "never expose this server to real customers.[/yellow]")
+        return
+    problems = settings.production_problems()
+    if problems:
+        raise InsecureSettings("; ".join(problems) + " (set real secrets, or PUHUI_SANDBOX=true for a sandbox)",
+                               problems=problems)
 
 
 def _print_urls(base: str, database: str) -> None:
@@ -108,6 +123,6 @@ def follow_up(home, base: str, admin_token: str) -> str:  # type: ignore[no-unty
         f"  . {shlex.quote(str(home.shell_file))}   # sets PUHUI_ENV_FILE, BASE, TOKEN, MERCHANT, MERCHANT_KEY; README: A first hour",
         "  puhui audit",
         "  puhui reserve-check",
-        f'  curl -s -H "Authorization: Bearer {admin_token}" -H "Content-Type: application/json" '
-        f"-d '{{\"advance\": \"PT24H\"}}' {base}/v1/sandbox/clock   # move the platform a day on",
+        (f'  curl -s -H "Authorization: Bearer {admin_token}" -H "Content-Type: application/json" '
+         f"-d '{{\"advance\": \"PT24H\"}}' {base}/v1/sandbox/clock   # move the platform a day on"),
     ])

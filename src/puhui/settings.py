@@ -17,6 +17,12 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir / 'puhui.db'}"
 
 
+# Public defaults, good for tests and the sandbox only: anyone can sign with them (`production_problems`).
+SANDBOX_MERCHANT_NOTIFY_KEY = "puhui-dev-merchant-notify-key"
+SANDBOX_BANK_NOTIFY_KEY = "puhui-sandbox-bank-notify-key"
+MIN_SECRET_LENGTH = 32
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PUHUI_", extra="ignore")
 
@@ -38,10 +44,10 @@ class Settings(BaseSettings):
     # Payments: the default merchant discount rate (basis points) and the HMAC key that signs
     # payment notifications to merchants.
     merchant_fee_bp: int = Field(60, ge=0, le=10_000)
-    merchant_notify_key: str = Field("puhui-dev-merchant-notify-key", repr=False)
+    merchant_notify_key: str = Field(SANDBOX_MERCHANT_NOTIFY_KEY, repr=False)
     # HMAC key shared with the bank channel (notifications are verified with it); the sandbox
     # bank signs with it too.
-    bank_notify_key: str = Field("puhui-sandbox-bank-notify-key", repr=False)
+    bank_notify_key: str = Field(SANDBOX_BANK_NOTIFY_KEY, repr=False)
     # The server's bank worker (`payments.bank_worker`): delivers the bank channel's notifications every
     # `bank_delivery_interval_seconds`, and every `bank_sweep_interval_seconds` queries the bank for
     # orders still pending `bank_sweep_after_seconds` after they were made (platform clock).
@@ -66,6 +72,23 @@ class Settings(BaseSettings):
         # PUHUI_ENV_FILE names a dotenv file of PUHUI_* settings (the demo writes one); the environment wins.
         values.setdefault("_env_file", os.environ.get("PUHUI_ENV_FILE") or None)
         super().__init__(**values)
+
+    def production_problems(self) -> list[str]:
+        """Why these settings must not serve real money (empty when they may): a signing key that is
+        missing, short or the public sandbox default (with which anyone forges a bank notification),
+        no PII keys or session secret."""
+        problems = []
+        for name, default in (("bank_notify_key", SANDBOX_BANK_NOTIFY_KEY),
+                              ("merchant_notify_key", SANDBOX_MERCHANT_NOTIFY_KEY), ("jwt_secret", None)):
+            value = getattr(self, name)
+            if value == default:
+                problems.append(f"PUHUI_{name.upper()} is the public sandbox default")
+            elif len(value) < MIN_SECRET_LENGTH:
+                problems.append(f"PUHUI_{name.upper()} must be at least {MIN_SECRET_LENGTH} characters")
+        for name in ("pii_keys", "pii_index_key"):
+            if not getattr(self, name):
+                problems.append(f"PUHUI_{name.upper()} is not set")
+        return problems
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()

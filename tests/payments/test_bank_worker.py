@@ -59,7 +59,7 @@ SWEEP_AFTER = dt.timedelta(seconds=60)
 def make_settings(**changes) -> Settings:
     return Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret="j" * 48,
                     merchant_notify_key=NOTIFY_KEY, monitoring=False, merchant_notifications=False,
-                    fraud_checks=False, **changes)
+                    fraud_checks=False, **{"sandbox": True, **changes})  # the sandbox bank pays test cards only there
 
 
 SETTINGS = make_settings()

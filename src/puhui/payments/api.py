@@ -212,7 +212,7 @@ def get_bank(request: Request):  # type: ignore[no-untyped-def]
     if bank is None:
         from puhui.payments.sandbox_bank import SandboxBank
 
-        bank = SandboxBank(state.settings.bank_notify_key)
+        bank = SandboxBank(state.settings.bank_notify_key, test_cards=state.settings.sandbox)
         state.bank = bank
     return bank
 

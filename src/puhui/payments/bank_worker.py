@@ -74,9 +74,10 @@ def sandbox_plan(settings: Settings) -> FaultPlan:
 
 
 def make_bank(engine: Engine, settings: Settings) -> SandboxBank:
-    """The server's sandbox bank (no callback yet: `start` wires it to `receive`)."""
+    """The server's sandbox bank (no callback yet: `start` wires it to `receive`). Outside the sandbox it
+    knows no card at all: the public test cards must never put money into a real platform."""
     return SandboxBank(settings.bank_notify_key, plan=sandbox_plan(settings), reserve_balance=reserve_on_ledger(engine),
-                       auto_open_balance=OTHER_CARD_BALANCE)
+                       test_cards=settings.sandbox, auto_open_balance=OTHER_CARD_BALANCE if settings.sandbox else None)
 
 
 # -- the notification handler, in process ----------------------------------------------------------
