@@ -60,3 +60,33 @@ def test_forbidden_and_unauthenticated_calls_are_audited(client, engine):
     refused = [r for r in rows if r[1] in (401, 403)]
     assert (f"/v1/customers/{customer['id']}" in {r[2] for r in refused}) and "/v1/staff" in {r[2] for r in refused}
     assert client.get("/v1/merchants", headers=ADMIN).status_code == 200
+
+
+def test_a_locked_log_in_holds_one_connection_at_a_time(client, engine):
+    """Regression (issue 19, finding 4): refusing a locked phone audited the refusal on a second
+    connection while the first was still held; 100 parallel anonymous log-ins exhausted the pool
+    (500s, and a customer's wallet read waited 32-97 s)."""
+    from sqlalchemy import event
+
+    register(client, ZHANG)
+    for _ in range(MAX_FAILURES):
+        attempt(client, "wrong password")
+    held, most = 0, [0]
+
+    def checkout(*_):  # type: ignore[no-untyped-def]
+        nonlocal held
+        held += 1
+        most[0] = max(most[0], held)
+
+    def checkin(*_):  # type: ignore[no-untyped-def]
+        nonlocal held
+        held -= 1
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        assert attempt(client, PASSWORD)[0] == 429
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
+    assert most[0] == 1

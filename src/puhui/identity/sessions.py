@@ -33,13 +33,16 @@ def login(
         raise AuthNotConfigured()
     number = normalize_phone(phone)
     subject = vault.blind_index(number, field=customer_ops.INDEX_PHONE)
-    with reading(engine) as connection:
+    refused: throttle.TooManyLoginAttempts | None = None
+    with reading(engine) as connection:  # one connection at a time: the refusal is audited after it is back
         try:
             throttle.check_not_locked(connection, subject)
-        except throttle.TooManyLoginAttempts as refused:
-            _audit_apart(engine, source_ip, request_id, refused)
-            raise
-        row = customer_ops.find_by_phone(connection, vault, number)
+        except throttle.TooManyLoginAttempts as locked:
+            refused = locked
+        row = None if refused else customer_ops.find_by_phone(connection, vault, number)
+    if refused is not None:
+        _audit_apart(engine, source_ip, request_id, refused)
+        raise refused
     stored = row["password_hash"] if row and row["status"] == CustomerStatus.active else None
     ok = auth.verify_password(stored, password) and stored is not None
     principal = row["id"] if ok else "anonymous"
