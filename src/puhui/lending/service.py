@@ -78,6 +78,11 @@ class ApplicationDeclined(Conflict):
     title = "The application was declined; no offer can be made"
 
 
+class ApplicationAlreadyUsed(Conflict):
+    code = "loan_application_used"
+    title = "The application already became a loan"
+
+
 class OfferNotOpen(Conflict):
     code = "loan_offer_not_open"
     title = "The offer was already accepted"
@@ -296,7 +301,14 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
     """Contract acceptance (签约) and disbursement (放款) to the customer's wallet, in one unit of work.
 
     The schedule starts today. The upfront fee is the disclosed fees less the instalment fees; it is
-    kept from the amount paid out: debit principal receivable, credit wallet and fee income."""
+    kept from the amount paid out: debit principal receivable, credit wallet and fee income.
+
+    One application makes one loan, however many offers were quoted on it; and on PostgreSQL the
+    borrower's wallet row is locked first, so parallel acceptances are checked against the borrower
+    limits one after another (SQLite's single writer already serialises them)."""
+    if uow.postgres:
+        wallet = accounts_table.c.id == customer_wallet_id(customer_id)
+        uow.execute(select(accounts_table.c.id).where(wallet).with_for_update())
     query = select(loan_offers).where(loan_offers.c.id == offer_id)
     offer = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
     if offer is None:
@@ -306,6 +318,10 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
     if offer["status"] != "open":
         raise OfferNotOpen(f"offer {offer_id} is {offer['status']}")
     application = get_application(uow.connection, offer["application_id"])
+    used = uow.execute(select(loan_offers.c.loan_id).where(loan_offers.c.application_id == application["id"],
+                                                           loan_offers.c.status == "accepted")).first()
+    if used is not None:
+        raise ApplicationAlreadyUsed(f"application {application['id']} already became loan {used[0]}")
     product = get_product(uow.connection, application["product_code"])
     start = clock.business_date()
     disclosure = disclose(product, application["amount"], application["term"], start)
