@@ -180,7 +180,7 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
                     qr = _check(client.post(f"/v1/merchants/{world.merchants[k]['id']}/qr-codes", headers=shops[k],
                                             json={"kind": "dynamic", "amount": amount, "order_ref": f"DEMO-{n}"}),
                                 201)["id"]
-                    body: dict = {"verification": "two_factors"}
+                    body: dict = {"verification": "two_factors", "password": DEMO_PASSWORD}
                 else:  # static: the payer types the amount
                     qr, body = statics[k], {"amount": amount}
                 paid = _check(client.post(f"/v1/qr-codes/{qr}/pay", headers={**me, "Idempotency-Key": f"demo-pay-{n}"},

@@ -113,7 +113,7 @@ def test_checkout_pays_the_merchant_and_the_customer_owes_the_line(client, engin
     line_id = open_line(client, cid, "2000.00")
     qr_id = qr(client, merchant_id, shop, "500.00")
     paid = client.post(f"/v1/lending/checkout/{qr_id}", headers={**me, "Idempotency-Key": "co-1"},
-                       json={**plan, "verification": "two_factors"})
+                       json={**plan, "verification": "two_factors", "password": "correct horse battery"})
     assert paid.status_code == 201, paid.text
     result = paid.json()
     assert result["payment"]["amount"] == "500.00" and result["payment"]["fee"] == "3.00"
@@ -132,10 +132,10 @@ def test_checkout_pays_the_merchant_and_the_customer_owes_the_line(client, engin
     assert [(d["loan_id"], d["payment_id"], d["plan"]) for d in draws] == [
         (loan_id, result["payment"]["id"], plan["plan"])]
     replay = client.post(f"/v1/lending/checkout/{qr_id}", headers={**me, "Idempotency-Key": "co-1"},
-                         json={**plan, "verification": "two_factors"})
+                         json={**plan, "verification": "two_factors", "password": "correct horse battery"})
     assert replay.json()["loan"]["id"] == loan_id
     second_qr = qr(client, merchant_id, shop, "100.00")
-    body = {**plan, "verification": "two_factors", "client_payment_id": "cp-1"}  # no Idempotency-Key
+    body = {**plan, "verification": "two_factors", "password": "correct horse battery", "client_payment_id": "cp-1"}  # no Idempotency-Key
     first = client.post(f"/v1/lending/checkout/{second_qr}", headers=me, json=body)
     assert first.status_code == 201, first.text
     before = snapshot(engine)

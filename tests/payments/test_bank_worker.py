@@ -271,7 +271,7 @@ def test_a_merchant_payout_finished_by_the_bank_marks_its_settlement_paid(client
     merchant_id, shop = merchant(client)
     qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "100.00"})
     assert client.post(f"/v1/qr-codes/{qr.json()['id']}/pay", headers=me,
-                       json={"verification": "two_factors"}).status_code == 201
+                       json={"verification": "two_factors", "password": "correct horse battery"}).status_code == 201
     day = clock_module.business_date().isoformat()
     clock.advance(hours=24)
     settled = client.post("/v1/settlements", headers=ADMIN, json={"business_date": day})

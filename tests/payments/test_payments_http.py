@@ -127,12 +127,12 @@ def test_pay_merchant_by_dynamic_qr_and_refund(client, engine, clock):
     assert client.get(f"/v1/qr-codes/{qr_id}", headers=me).json()["status"] == "active"
 
     paid = client.post(f"/v1/qr-codes/{qr_id}/pay", headers={**me, "Idempotency-Key": "pay-1"},
-                       json={"verification": "two_factors"})
+                       json={"verification": "two_factors", "password": "correct horse battery"})
     assert paid.status_code == 201, paid.text
     payment = paid.json()
     assert payment["amount"] == "123.45" and payment["fee"] == "0.74"  # 12345 × 0.6% = 74.07 → 74 fen
     again = client.post(f"/v1/qr-codes/{qr_id}/pay", headers={**me, "Idempotency-Key": "pay-1"},
-                        json={"verification": "two_factors"})
+                        json={"verification": "two_factors", "password": "correct horse battery"})
     assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
     assert balance(engine, f"wallet.{payer}") == 2_000_00 - 123_45
     assert balance(engine, f"wallet.{merchant_id}") == 123_45 - 74
@@ -382,7 +382,7 @@ def test_top_up_pay_refund_withdraw_with_a_faulty_bank(client, engine, clock):
 
     qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
                      json={"kind": "dynamic", "amount": "800.00"}).json()
-    paid = client.post(f"/v1/qr-codes/{qr['id']}/pay", headers=me, json={"verification": "two_factors"})
+    paid = client.post(f"/v1/qr-codes/{qr['id']}/pay", headers=me, json={"verification": "two_factors", "password": "correct horse battery"})
     assert paid.status_code == 201, paid.text
     part = client.post(f"/v1/payments/{paid.json()['id']}/refunds", headers=shop, json={"amount": "300.00"})
     assert part.status_code == 201, part.text

@@ -94,13 +94,13 @@ def test_review_holds_the_money_until_approved(client, engine, check, world):
     wallet, shop_wallet = f"wallet.{world['customer_id']}", f"wallet.{world['merchant_id']}"
     qr = dynamic_qr(client, world["merchant_id"], world["shop"], "400.00")
     held = client.post(f"/v1/qr-codes/{qr}/pay", headers={**world["payer"], "Idempotency-Key": "p1"},
-                       json={"verification": "two_factors"})
+                       json={"verification": "two_factors", "password": "correct horse battery"})
     assert held.status_code == 202, held.text
     review = held.json()
     assert review["status"] == "under_review" and review["reasons"] == ["large_for_customer"]
     assert balance(engine, wallet) == 5_000_00 and pending_debits(engine, wallet) == 400_00
     assert balance(engine, shop_wallet) == 0
-    again = client.post(f"/v1/qr-codes/{qr}/pay", headers=world["payer"], json={"verification": "two_factors",
+    again = client.post(f"/v1/qr-codes/{qr}/pay", headers=world["payer"], json={"verification": "two_factors", "password": "correct horse battery",
                                                                                "client_payment_id": "x"})
     assert again.status_code == 409  # the dynamic code is taken while the review is open
     queue = client.get("/v1/risk/reviews", headers=staff(client, "regulator")).json()["reviews"]
@@ -117,7 +117,7 @@ def test_review_holds_the_money_until_approved(client, engine, check, world):
     assert balance(engine, wallet) == 4_600_00 and pending_debits(engine, wallet) == 0
     assert balance(engine, shop_wallet) == 400_00 - 2_40  # the fee at 60 bp
     replay = client.post(f"/v1/qr-codes/{qr}/pay", headers={**world["payer"], "Idempotency-Key": "p1"},
-                         json={"verification": "two_factors"})
+                         json={"verification": "two_factors", "password": "correct horse battery"})
     assert replay.json() == held.json()  # the stored first answer
     count = transfer_count(engine)
     twice = client.post(f"/v1/risk/reviews/{review['review_id']}/approve", headers=world["officer"],
@@ -172,7 +172,7 @@ def test_decline_moves_nothing_and_is_recorded(client, engine, check, world):
     wallet = f"wallet.{world['customer_id']}"
     qr = dynamic_qr(client, world["merchant_id"], world["shop"], "3000.00")
     count = transfer_count(engine)
-    answer = client.post(f"/v1/qr-codes/{qr}/pay", headers=world["payer"], json={"verification": "two_factors"})
+    answer = client.post(f"/v1/qr-codes/{qr}/pay", headers=world["payer"], json={"verification": "two_factors", "password": "correct horse battery"})
     assert answer.status_code == 403 and answer.json()["code"] == "payment_declined"
     assert transfer_count(engine) == count and balance(engine, wallet) == 5_000_00
     assert client.get(f"/v1/qr-codes/{qr}", headers=world["payer"]).json()["status"] == "active"
@@ -189,5 +189,5 @@ def test_unknown_review_and_bad_decisions_are_refused(client, engine, check, wor
                        json={"to_customer_id": "cus_nobody", "amount": "350.00"})
     assert held.status_code == 404  # an unknown payee is refused before risk control
     qr = dynamic_qr(client, world["merchant_id"], world["shop"], "500.00")
-    review = client.post(f"/v1/qr-codes/{qr}/pay", headers=world["payer"], json={"verification": "two_factors"})
+    review = client.post(f"/v1/qr-codes/{qr}/pay", headers=world["payer"], json={"verification": "two_factors", "password": "correct horse battery"})
     assert client.get(f"/v1/risk/reviews/{review.json()['review_id']}", headers=other).status_code == 403

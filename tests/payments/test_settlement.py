@@ -94,7 +94,7 @@ def pay(client, phone: str, merchant_id: str, shop: dict, amount: str) -> dict:
     qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
                      json={"kind": "dynamic", "amount": amount, "expires_in_seconds": 300})
     assert qr.status_code == 201, qr.text
-    paid = client.post(f"/v1/qr-codes/{qr.json()['id']}/pay", headers=payer, json={"verification": "two_factors"})
+    paid = client.post(f"/v1/qr-codes/{qr.json()['id']}/pay", headers=payer, json={"verification": "two_factors", "password": "correct horse battery"})
     assert paid.status_code == 201, paid.text
     return paid.json()
 

@@ -139,7 +139,7 @@ def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: 
     qr = client.post(f"/v1/merchants/{merchant['id']}/qr-codes", json={"kind": "static"},
                      headers={"Authorization": f"Bearer {merchant['api_key']}"}).json()
     paid = client.post("/v1/wealth/funds/PH0001/payments", headers=me,
-                       json={"qr_code_id": qr["id"], "amount": "25.50", "verification": "two_factors"})
+                       json={"qr_code_id": qr["id"], "amount": "25.50", "verification": "two_factors", "password": "correct horse battery"})
     assert paid.status_code == 201, paid.text
     assert paid.json()["payment"]["amount"] == "25.50" and paid.json()["order"]["kind"] == "fast_redeem"
     orders = client.get("/v1/wealth/orders", headers=me).json()

@@ -146,6 +146,13 @@ def find_by_phone(connection: Connection, vault: Vault, phone: str) -> dict | No
     return dict(row) if row else None
 
 
+def password_of(connection, customer_id: str) -> dict | None:  # type: ignore[no-untyped-def]
+    """The customer's status, password hash and phone index (for checking a password again), or None."""
+    row = connection.execute(select(customers.c.status, customers.c.password_hash, customers.c.phone_index)
+                             .where(customers.c.id == customer_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
 def set_password_hash(uow: UnitOfWork, customer_id: str, password_hash: str) -> None:
     uow.execute(update(customers).where(customers.c.id == customer_id).values(password_hash=password_hash))
 

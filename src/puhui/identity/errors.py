@@ -71,6 +71,11 @@ class InvalidCredentials(Unauthorized):
     title = "Phone number or password is wrong"
 
 
+class PaymentPasswordInvalid(Forbidden):
+    code = "payment_password_invalid"
+    title = "The password given to verify the payment is wrong"
+
+
 class TokenExpired(Unauthorized):
     code = "token_expired"
     title = "The session token has expired; log in again"

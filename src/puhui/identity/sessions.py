@@ -16,12 +16,17 @@ from puhui.db.tables import audit_log
 from puhui.errors import PuhuiError
 from puhui.identity import auth, throttle
 from puhui.identity import customers as customer_ops
-from puhui.identity.errors import AuthNotConfigured, InvalidCredentials
+from puhui.identity.errors import (
+    AuthNotConfigured,
+    InvalidCredentials,
+    PaymentPasswordInvalid,
+)
 from puhui.identity.models import CustomerStatus, normalize_phone
 from puhui.identity.vault import Vault
 from puhui.settings import Settings
 
 ACTION = "identity.login"
+CONFIRM_ACTION = "identity.confirm_password"
 
 
 def login(
@@ -63,15 +68,42 @@ def login(
     return row["id"], auth.issue_session(settings.jwt_secret, settings.jwt_ttl_seconds, row["id"])
 
 
+def confirm_password(engine: Engine, customer_id: str, password: str) -> None:
+    """A customer's password checked again inside an operation (a payment's second factor). A wrong one
+    is refused (`payment_password_invalid`), audited and counted like a wrong log-in, and the log-in
+    lock refuses it too, so a stolen session cannot be used to guess the password."""
+    with reading(engine) as connection:
+        row = customer_ops.password_of(connection, customer_id)
+        refused = None
+        if row is not None:
+            try:
+                throttle.check_not_locked(connection, row["phone_index"])
+            except throttle.TooManyLoginAttempts as locked:
+                refused = locked
+    if refused is not None:
+        raise refused
+    stored = row["password_hash"] if row and row["status"] == CustomerStatus.active else None
+    if stored is not None and auth.verify_password(stored, password):
+        return
+
+    def record(uow) -> None:  # type: ignore[no-untyped-def]
+        if row is not None:
+            throttle.record_failure(uow, row["phone_index"])
+        _audit(uow, customer_id, False, None, None, PaymentPasswordInvalid(), action=CONFIRM_ACTION)
+
+    transaction(engine, record)
+    raise PaymentPasswordInvalid("the password is wrong")
+
+
 def _audit_apart(engine: Engine, source_ip: str | None, request_id: str | None, error: PuhuiError) -> None:
     transaction(engine, lambda uow: _audit(uow, "anonymous", False, source_ip, request_id, error))
 
 
 def _audit(uow, principal: str, ok: bool, source_ip: str | None, request_id: str | None,  # type: ignore[no-untyped-def]
-           error: PuhuiError | None) -> None:
+           error: PuhuiError | None, action: str = ACTION) -> None:
     uow.execute(
         audit_log.insert().values(
-            at=clock.now_micros(), principal=principal, action=ACTION, target=principal if ok else None,
+            at=clock.now_micros(), principal=principal, action=action, target=principal if ok else None,
             source_ip=source_ip, request_id=(request_id or "")[:64] or None,
             status_code=200 if error is None else error.status,
             detail=None if error is None else json.dumps({"error": error.code}),

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import (
     Principal,
@@ -34,6 +35,7 @@ from puhui.money import parse_minor
 from puhui.money import parse_positive_minor as _amount
 from puhui.payments.models import VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
+from puhui.payments.verification import PaymentPassword, proven
 from puhui.settings import Settings
 
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
@@ -78,6 +80,7 @@ class CheckoutIn(BaseModel):
     periods: Annotated[int, Field(ge=1, le=60)] | None = None
     amount: AmountStr | None = Field(None, description="only for a static QR code")
     verification: VerificationStrength = VerificationStrength.one_factor
+    password: PaymentPassword | None = None
     client_payment_id: ClientId | None = None
     device_id: ClientId | None = None
     location: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
@@ -160,9 +163,10 @@ async def pay_later(qr_id: Ident, body: CheckoutIn, request: Request, engine: En
                     principal: Customer):
     amount = _amount(body.amount) if body.amount is not None else None
     client_id = body.client_payment_id or request.headers.get("Idempotency-Key") or lines.service.new_id("co_")
+    strength = await run_in_threadpool(proven, engine, principal.id, body.verification, body.password)
 
     def work(uow: UnitOfWork) -> Outcome:
-        result, created = checkout.checkout(uow, principal.id, qr_id, body.plan, body.periods, body.verification,
+        result, created = checkout.checkout(uow, principal.id, qr_id, body.plan, body.periods, strength,
                                             client_id, settings.merchant_fee_bp, settings.merchant_notify_key,
                                             amount, PaymentContext(body.device_id, body.location))
         return Outcome(201 if created else 200, result)

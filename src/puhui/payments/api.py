@@ -32,6 +32,7 @@ from puhui.payments.channel import OrderKind
 from puhui.payments.channel_signing import MemoryNonceCache, verify_notification
 from puhui.payments.models import QrKind, VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
+from puhui.payments.verification import PaymentPassword, proven
 from puhui.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["payments"])
@@ -74,6 +75,7 @@ class PayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: AmountStr | None = None
     verification: VerificationStrength = VerificationStrength.one_factor
+    password: PaymentPassword | None = None
     from_customer_id: Ident | None = None
     client_payment_id: ClientId | None = None
     device_id: ClientId | None = Field(None, description="the payer's device, for risk control")
@@ -156,9 +158,10 @@ async def pay_qr(qr_id: Ident, body: PayIn, request: Request, engine: EngineDep,
     _own(principal, body.from_customer_id)
     amount = amount_of(body.amount) if body.amount is not None else None
     client_id = client_id_of(request, body.client_payment_id)
+    strength = await run_in_threadpool(proven, engine, principal.id, body.verification, body.password)
 
     def work(uow: UnitOfWork) -> Outcome:
-        row, created = service.pay_qr(uow, principal.id, qr_id, amount, body.verification, client_id,
+        row, created = service.pay_qr(uow, principal.id, qr_id, amount, strength, client_id,
                                       settings.merchant_fee_bp, settings.merchant_notify_key,
                                       PaymentContext(body.device_id, body.location))
         return _payment_outcome(row, created)

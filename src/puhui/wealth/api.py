@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
 
 from puhui import clock
 from puhui.api.deps import (
@@ -30,6 +31,7 @@ from puhui.money import format_minor, parse_minor
 from puhui.money import parse_positive_minor as _positive
 from puhui.payments.api import client_id_of
 from puhui.payments.models import VerificationStrength
+from puhui.payments.verification import PaymentPassword, proven
 from puhui.settings import Settings
 from puhui.wealth import eod, funds, mmf, statement
 from puhui.wealth.tables import mmf_daily
@@ -76,6 +78,7 @@ class PayIn(BaseModel):
     qr_code_id: ClientId
     amount: AmountStr | None = None
     verification: VerificationStrength = VerificationStrength.one_factor
+    password: PaymentPassword | None = None
     client_payment_id: ClientId | None = None
 
 
@@ -164,13 +167,14 @@ async def pay(code: FundCode, body: PayIn, request: Request, engine: EngineDep, 
               principal: Customer):
     amount = _positive(body.amount, "amount") if body.amount is not None else None
     client_id = client_id_of(request, body.client_payment_id)
+    strength = await run_in_threadpool(proven, engine, principal.id, body.verification, body.password)
 
     def work(uow: UnitOfWork) -> Outcome:
         from puhui.payments import reviews
         from puhui.payments import service as payments
 
         order, payment, created = mmf.pay_from_fund(uow, principal.id, code, body.qr_code_id, amount,
-                                                    body.verification, client_id, settings.merchant_fee_bp,
+                                                    strength, client_id, settings.merchant_fee_bp,
                                                     settings.merchant_notify_key)
         held = payments.is_review(payment)  # held for review (人工审核): the money waits in the wallet
         shown = reviews.review_json(payment) if held else payments.payment_view(payment)
