@@ -90,3 +90,37 @@ def test_a_locked_log_in_holds_one_connection_at_a_time(client, engine):
         event.remove(engine, "checkout", checkout)
         event.remove(engine, "checkin", checkin)
     assert most[0] == 1
+
+
+def test_parallel_guesses_try_at_most_five_passwords(client, engine, vault, settings, monkeypatch):
+    """Regression (issue 19, finding 5): the lock was checked before the slow hash and counted after it,
+    so 60 parallel guesses had 28-44 passwords checked instead of 5."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from puhui.errors import PuhuiError
+    from puhui.identity import auth, sessions
+
+    register(client, ZHANG)
+    checked, lock = [0], threading.Lock()
+    real = auth.verify_password
+
+    def counting(stored, password):  # type: ignore[no-untyped-def]
+        with lock:
+            checked[0] += 1
+        return real(stored, password)
+
+    monkeypatch.setattr(auth, "verify_password", counting)
+
+    def guess(n: int) -> str:
+        try:
+            sessions.login(engine, vault, settings, ZHANG["phone"], f"guess number {n}")
+        except PuhuiError as refused:
+            return refused.code
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(guess, range(60)))
+    assert checked[0] <= MAX_FAILURES, checked
+    assert outcomes.count("invalid_credentials") == checked[0]
+    assert set(outcomes) == {"invalid_credentials", "too_many_login_attempts"}

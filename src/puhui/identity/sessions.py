@@ -38,16 +38,9 @@ def login(
         raise AuthNotConfigured()
     number = normalize_phone(phone)
     subject = vault.blind_index(number, field=customer_ops.INDEX_PHONE)
-    refused: throttle.TooManyLoginAttempts | None = None
-    with reading(engine) as connection:  # one connection at a time: the refusal is audited after it is back
-        try:
-            throttle.check_not_locked(connection, subject)
-        except throttle.TooManyLoginAttempts as locked:
-            refused = locked
-        row = None if refused else customer_ops.find_by_phone(connection, vault, number)
-    if refused is not None:
-        _audit_apart(engine, source_ip, request_id, refused)
-        raise refused
+    _reserve(engine, subject, source_ip, request_id)
+    with reading(engine) as connection:
+        row = customer_ops.find_by_phone(connection, vault, number)
     stored = row["password_hash"] if row and row["status"] == CustomerStatus.active else None
     ok = auth.verify_password(stored, password) and stored is not None
     principal = row["id"] if ok else "anonymous"
@@ -57,9 +50,7 @@ def login(
         if rehash is not None:
             customer_ops.set_password_hash(uow, row["id"], rehash)
         if ok:
-            throttle.clear(uow, subject)
-        else:
-            throttle.record_failure(uow, subject)
+            throttle.clear(uow, subject)  # the attempt was counted before the hash was checked
         _audit(uow, principal, ok, source_ip, request_id, None if ok else InvalidCredentials())
 
     transaction(engine, record)
@@ -74,25 +65,24 @@ def confirm_password(engine: Engine, customer_id: str, password: str) -> None:
     lock refuses it too, so a stolen session cannot be used to guess the password."""
     with reading(engine) as connection:
         row = customer_ops.password_of(connection, customer_id)
-        refused = None
-        if row is not None:
-            try:
-                throttle.check_not_locked(connection, row["phone_index"])
-            except throttle.TooManyLoginAttempts as locked:
-                refused = locked
-    if refused is not None:
-        raise refused
+    if row is not None:
+        _reserve(engine, row["phone_index"], None, None)
     stored = row["password_hash"] if row and row["status"] == CustomerStatus.active else None
     if stored is not None and auth.verify_password(stored, password):
+        transaction(engine, lambda uow: throttle.clear(uow, row["phone_index"]))
         return
-
-    def record(uow) -> None:  # type: ignore[no-untyped-def]
-        if row is not None:
-            throttle.record_failure(uow, row["phone_index"])
-        _audit(uow, customer_id, False, None, None, PaymentPasswordInvalid(), action=CONFIRM_ACTION)
-
-    transaction(engine, record)
+    transaction(engine, lambda uow: _audit(uow, customer_id, False, None, None, PaymentPasswordInvalid(),
+                                           action=CONFIRM_ACTION))
     raise PaymentPasswordInvalid("the password is wrong")
+
+
+def _reserve(engine: Engine, subject: str, source_ip: str | None, request_id: str | None) -> None:
+    """Count the attempt before the slow hash; a locked phone is refused (429) and the refusal audited."""
+    wait = transaction(engine, lambda uow: throttle.reserve_attempt(uow, subject))
+    if wait is not None:
+        refused = throttle.TooManyLoginAttempts(retry_after_seconds=wait)
+        _audit_apart(engine, source_ip, request_id, refused)
+        raise refused
 
 
 def _audit_apart(engine: Engine, source_ip: str | None, request_id: str | None, error: PuhuiError) -> None:

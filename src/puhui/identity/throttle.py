@@ -1,10 +1,16 @@
 """Log-in throttling (登录限制): after `MAX_FAILURES` wrong passwords for one phone within
 `WINDOW`, that phone is locked for `LOCK`, right password or not. The phone is kept only as its
-blind index. A successful log-in clears the count."""
+blind index. A successful log-in clears the count.
+
+Every attempt is counted before its password is checked (`reserve_attempt`, under the row's lock), so
+parallel guesses cannot all slip past the check while the slow hashes run: at most `MAX_FAILURES`
+passwords are ever tried per window."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -22,29 +28,26 @@ class TooManyLoginAttempts(PuhuiError):
     title = "Too many failed log-ins for this phone; try again later"
 
 
-def check_not_locked(connection: Connection, subject_index: str) -> None:
-    until = connection.execute(
-        select(login_throttle.c.locked_until).where(login_throttle.c.subject_index == subject_index)
-    ).scalar()
+def reserve_attempt(uow: UnitOfWork, subject_index: str) -> int | None:
+    """Count one attempt before its password is checked; the seconds to wait when the phone is locked
+    (then nothing is tried). The caller commits either way: a lock set here must stay."""
     now = clock.now_micros()
-    if until is not None and until > now:
-        raise TooManyLoginAttempts(retry_after_seconds=-(-(until - now) // 1_000_000))
-
-
-def record_failure(uow: UnitOfWork, subject_index: str) -> None:
-    now = clock.now_micros()
+    insert = (pg_insert if uow.postgres else sqlite_insert)(login_throttle).values(
+        subject_index=subject_index, failures=0, window_start=now, locked_until=None)
+    uow.execute(insert.on_conflict_do_nothing(index_elements=["subject_index"]))
     query = select(login_throttle).where(login_throttle.c.subject_index == subject_index)
-    row = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
-    if row is None:
-        uow.execute(login_throttle.insert().values(subject_index=subject_index, failures=1, window_start=now,
-                                                   locked_until=None))
-        return
+    row = uow.execute(query.with_for_update() if uow.postgres else query).mappings().one()
+    if row["locked_until"] is not None and row["locked_until"] > now:
+        return -(-(row["locked_until"] - now) // 1_000_000)
     fresh = now - row["window_start"] > WINDOW
-    failures = 1 if fresh else row["failures"] + 1
+    tried = 0 if fresh else row["failures"]
+    if tried >= MAX_FAILURES:
+        uow.execute(login_throttle.update().where(login_throttle.c.subject_index == subject_index).values(
+            failures=0, window_start=now, locked_until=now + LOCK))
+        return LOCK // 1_000_000
     uow.execute(login_throttle.update().where(login_throttle.c.subject_index == subject_index).values(
-        failures=0 if failures >= MAX_FAILURES else failures,
-        window_start=now if fresh or failures >= MAX_FAILURES else row["window_start"],
-        locked_until=now + LOCK if failures >= MAX_FAILURES else row["locked_until"]))
+        failures=tried + 1, window_start=now if fresh else row["window_start"]))
+    return None
 
 
 def clear(uow: UnitOfWork, subject_index: str) -> None:
