@@ -104,7 +104,12 @@ def test_notifications_are_the_merchants_own(client, engine, shop):
 
 
 @pytest.mark.parametrize("url", ["http://shop.example/x", "ftp://shop.example/x", "https://user:pw@shop.example/",
-                                 "not a url at all"])
+                                 "not a url at all",
+                                 # SSRF (issue 19): the platform's own network, and URLs that broke the loop
+                                 "https://localhost/x", "https://127.0.0.1:6379/", "https://10.0.0.8/n",
+                                 "https://169.254.169.254/latest/meta-data", "https://[::1]/", "https://db.internal/",
+                                 "https://192.168.1.1/", "https://shop.example/\x00x", "https://shop.example/a b",
+                                 "https://shop.example:99999/"])
 def test_bad_notify_urls_are_refused(client, engine, url):
     merchant_id, headers = make_merchant(client)
     answer = client.put(f"/v1/merchants/{merchant_id}/notify-url", headers=headers, json={"url": url})
@@ -113,3 +118,41 @@ def test_bad_notify_urls_are_refused(client, engine, url):
     good = client.put(f"/v1/merchants/{merchant_id}/notify-url", headers=headers, json={"url": "https://ok.example/n"})
     assert good.status_code == 200
     assert client.get(f"/v1/merchants/{merchant_id}", headers=headers).json()["notify_url"] == "https://ok.example/n"
+
+
+def test_delivery_goes_to_public_addresses_only():
+    """Checked again when sending: a name registered as public may point inside later (no request is made)."""
+    assert not notifications.resolves_publicly("127.0.0.1", 443)
+    assert not notifications.resolves_publicly("localhost", 443)
+    assert not notifications.resolves_publicly("10.1.2.3", 443)
+    assert notifications.resolves_publicly("8.8.8.8", 443)  # a public literal resolves to itself
+    assert notifications.http_post("https://localhost:1/x", b"{}", {}) == 0
+    assert notifications.http_post("http://8.8.8.8/x", b"{}", {}) == 0  # never plain http
+
+
+def test_one_broken_url_does_not_stop_the_others(client, engine, shop):
+    """Regression (issue 19): a URL with a control character made the transport raise; the row stayed first in line
+    and no merchant was notified again. Now it fails like an unreachable endpoint and the rest go out."""
+    from sqlalchemy import update
+
+    from puhui.payments.tables import merchant_notifications
+
+    merchant_id, headers = shop
+    _, phone = make_customer(client, engine, "13812345678", "531", 1_000_00)
+    pay(client, phone, merchant_id, headers, "10.00")
+    pay(client, phone, merchant_id, headers, "11.00")
+    assert notifications.collect(engine, KEY) == 2
+    with engine.begin() as connection:
+        first = min(r[0] for r in connection.execute(merchant_notifications.select().with_only_columns(
+            merchant_notifications.c.id)))
+        connection.execute(update(merchant_notifications).where(merchant_notifications.c.id == first)
+                           .values(url="https://shop.example/\x07"))  # PostgreSQL refuses NUL itself
+    endpoint = Endpoint()
+
+    def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+        if "\x07" in url:
+            raise ValueError("Invalid non-printable ASCII character in URL")  # what httpx raises
+        return endpoint(url, body, headers)
+
+    assert notifications.deliver(engine, post) == 1
+    assert len(endpoint.received) == 1

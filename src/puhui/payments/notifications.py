@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from puhui.events.outbox import advance_offset, consumer_offset, read_events
 from puhui.identity.tables import merchants
 from puhui.payments.tables import merchant_notifications
 
+log = logging.getLogger("puhui.payments.notifications")
 CONSUMER = "payments.merchant_notifications"
 EVENTS = ("payment.succeeded", "refund.succeeded")
 MAX_ATTEMPTS = 10
@@ -46,17 +48,47 @@ def verify(message: dict[str, Any], key: str) -> bool:
 
 
 def check_url(url: str) -> str:
-    """An http(s) URL without credentials; plain http only to a local address (for development)."""
+    """An https URL without credentials, spaces or control characters, whose host is a name or a public
+    address: a merchant must not make the platform call its own network (SSRF). Names are resolved and
+    checked again at each delivery (`http_post`)."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
-        raise InvalidInput("the notify URL must be https://host/path (no credentials in it)")
-    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
-        raise InvalidInput("plain http is accepted only for localhost; use https")
     if len(url) > 512:
         raise InvalidInput("the notify URL has at most 512 characters")
+    if not url.isprintable() or any(c.isspace() for c in url):
+        raise InvalidInput("the notify URL must not contain spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - a port out of range raises here
+    except ValueError:
+        raise InvalidInput("the notify URL is not a valid URL") from None
+    if parts.scheme != "https" or not host or parts.username or parts.password:
+        raise InvalidInput("the notify URL must be https://host/path (no credentials in it)")
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or _private_literal(host):
+        raise InvalidInput("the notify URL must point to a public address")
     return url
+
+
+def _private_literal(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False  # a name: checked when it is resolved
+
+
+def resolves_publicly(host: str, port: int) -> bool:
+    """Every address `host` resolves to is public (not loopback, private, link-local or reserved)."""
+    import ipaddress
+    import socket
+
+    try:
+        found = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in found)
 
 
 def set_notify_url(uow: UnitOfWork, merchant_id: str, url: str | None) -> dict:
@@ -117,8 +149,9 @@ def _attempt(post: Post, row) -> int:  # type: ignore[no-untyped-def]
                "Puhui-Notification-Id": str(row["id"])}
     try:
         return post(row["url"], row["body"].encode(), headers)
-    except OSError:
-        return 0  # unreachable: retried like any failure
+    except Exception:  # noqa: BLE001 - one merchant's broken URL must not stop the loop for every merchant
+        log.warning("notification %s to merchant %s could not be sent", row["id"], row["merchant_id"], exc_info=True)
+        return 0  # retried like any failure, then `failed`
 
 
 def _record(uow: UnitOfWork, row, status: int) -> None:  # type: ignore[no-untyped-def]
@@ -136,9 +169,15 @@ def _record(uow: UnitOfWork, row, status: int) -> None:  # type: ignore[no-untyp
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """The real transport (httpx), with a short timeout."""
+    """The real transport (httpx), with a short timeout, to public addresses only (checked again at each
+    delivery: a name may have been pointed at an internal address since it was registered). No redirects."""
+    from urllib.parse import urlsplit
+
     import httpx
 
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or not resolves_publicly(parts.hostname, parts.port or 443):
+        return 0
     try:
         return httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS).status_code
     except httpx.HTTPError:
