@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     jwt_ttl_seconds: int = Field(900, ge=30, le=86_400)
     # Natural persons younger than this (full years, from the ID number's birth date) cannot register alone.
     min_customer_age: int = Field(18, ge=0, le=120)
+    # The largest request body accepted (a NAV file of 5,000,000 characters fits); larger ones get a 413.
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=1024**3)
     # Payments: the default merchant discount rate (basis points) and the HMAC key that signs
     # payment notifications to merchants.
     merchant_fee_bp: int = Field(60, ge=0, le=10_000)

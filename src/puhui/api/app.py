@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import puhui
 from puhui.api import problems
 from puhui.api.deps import MAX_CURSOR, Principal, get_engine, require_admin
+from puhui.api.body_limit import BodyLimitMiddleware
 from puhui.api.request_id import RequestIdMiddleware
 from puhui.db import reading, transaction
 from puhui.errors import PuhuiError
@@ -78,7 +79,8 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     app.state.engine = engine
     app.state.settings = settings
     _sandbox(app, engine, settings)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 413 carries the request id
     app.add_exception_handler(PuhuiError, problems.on_puhui_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -37,6 +38,10 @@ STAFF_KIND = "st"
 # Argon2id with the library's RFC 9106 "low memory" defaults (t=3, m=64 MiB, p=4).
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None
+# Argon2id takes 64 MiB a hash: at most this many run at once, so a burst of log-ins queues instead of
+# taking gigabytes (80 parallel log-ins took 2.5 GiB).
+MAX_CONCURRENT_HASHES = 4
+_hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
 
 def set_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
@@ -47,18 +52,20 @@ def set_password_hasher(hasher: PasswordHasher) -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def verify_password(stored: str | None, password: str) -> bool:
     """Constant work whether or not the account exists: an unknown phone checks a dummy hash."""
     global _dummy_hash
     if stored is None:
-        _dummy_hash = _dummy_hash or _hasher.hash(secrets.token_urlsafe(16))
+        _dummy_hash = _dummy_hash or hash_password(secrets.token_urlsafe(16))
         stored = _dummy_hash
         password = password + "\x00unknown"
     try:
-        return _hasher.verify(stored, password)
+        with _hashing:
+            return _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
