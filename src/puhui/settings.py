@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     min_customer_age: int = Field(18, ge=0, le=120)
     # The largest request body accepted (a NAV file of 5,000,000 characters fits); larger ones get a 413.
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=1024**3)
+    # Log-ins and sign-ups (each a 64 MiB password hash) per minute from one client address; 0: no limit.
+    auth_rate_per_minute: int = Field(60, ge=0, le=100_000)
     # Payments: the default merchant discount rate (basis points) and the HMAC key that signs
     # payment notifications to merchants.
     merchant_fee_bp: int = Field(60, ge=0, le=10_000)

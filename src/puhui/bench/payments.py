@@ -210,7 +210,8 @@ def run(*, backend: str = "sqlite", database_url: str | None = None, clients: in
         cleanup.callback(engine.dispose)
         upgrade(engine)
         settings = Settings(admin_token=secrets.token_urlsafe(24), pii_keys=f"bench:{_key()}", pii_index_key=_key(),
-                            jwt_secret=_key(), jwt_ttl_seconds=24 * 3600)
+                            jwt_secret=_key(), jwt_ttl_seconds=24 * 3600,
+                            auth_rate_per_minute=0)  # seeding signs up every payer from one address
         progress = _progress(quiet)
         cleanup.enter_context(progress)
         heads, slots = _seed(engine, settings, customers=customers, merchants=merchants, payments=payments,

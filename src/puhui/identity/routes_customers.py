@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import Principal, authenticate, get_engine, optional_principal
 from puhui.api.mutations import Outcome, run_mutation
+from puhui.api.rate_limit import limit_auth_calls
 from puhui.db import UnitOfWork
 from puhui.errors import InvalidInput
 from puhui.identity import consent, kyc, pii, policy, sessions, views
@@ -75,7 +76,8 @@ class CloseIn(BaseModel):
     reason: Annotated[StrictStr, Field(max_length=256)] = ""
 
 
-@router.post("", status_code=201, summary="Register a customer (real name) and open their wallet")
+@router.post("", status_code=201, summary="Register a customer (real name) and open their wallet",
+             dependencies=[Depends(limit_auth_calls)])
 async def register(
     body: RegisterIn, request: Request, engine: EngineDep, principal: Annotated[Principal, Depends(optional_principal)]
 ):
@@ -96,7 +98,8 @@ async def register(
     return await run_mutation(request, engine, principal, "identity.register_customer", None, work)
 
 
-@router.post("/login", summary="Log in with phone and password; returns a short-lived bearer token")
+@router.post("/login", summary="Log in with phone and password; returns a short-lived bearer token",
+             dependencies=[Depends(limit_auth_calls)])
 async def login(body: LoginIn, request: Request, engine: EngineDep):
     """Not idempotent on purpose: every call mints a new token, and tokens are never stored."""
     vault = vault_of(request)
