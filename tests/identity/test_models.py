@@ -128,10 +128,15 @@ def test_names_are_normalised():
     assert models.normalize_name("Li   Na") == "Li Na"
 
 
-@pytest.mark.parametrize("password", ["short", "12345678901", "x" * 129])
+@pytest.mark.parametrize("password", ["short", "12345678901", "x" * 129,
+                                      " " * 8, " a b c d e ", "aaaaaaaaaaaa"])  # issue 19: eight spaces were a password
 def test_password_policy(password):
     with pytest.raises(WeakPassword):
         models.check_password(password)
+
+
+def test_a_passphrase_with_spaces_is_a_password():
+    assert models.check_password("correct horse battery") == "correct horse battery"
 
 
 def test_masks():

@@ -142,11 +142,15 @@ def normalize_address(value: str) -> str:
 
 
 def check_password(value: str) -> str:
-    """The password policy: 8-128 characters, not all digits (a phone or birthday is not a password)."""
+    """The password policy: 8-128 characters, not all digits (a phone or birthday is not a password), at
+    least 8 that are not spaces, and not one character repeated."""
     if not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
         raise WeakPassword(f"a password has {PASSWORD_MIN}-{PASSWORD_MAX} characters")
     if value.isdigit():
         raise WeakPassword("a password must not be only digits")
+    if len("".join(value.split())) < PASSWORD_MIN or len(set(value)) == 1:
+        raise WeakPassword(f"a password needs at least {PASSWORD_MIN} characters that are not spaces, "
+                           "not one character repeated")
     return value
 
 
