@@ -70,3 +70,18 @@ def test_every_response_has_a_request_id_and_a_bad_one_is_replaced(client):
     assert replaced != "x" * 65
     assert_problem(client.get("/v1/nowhere"), 404, "not_found")
     assert_problem(client.get("/v1/events"), 401, "unauthorized")
+
+
+def test_a_problem_a_mutation_stores_names_the_request_that_asked(client):
+    """A mutation's own problem (here the ledger's 409 for an account opened twice with other fields) names
+    the request id too, and its replay names the replaying request's id, not the first one's."""
+    account = {"id": "w.rid", "ledger": "CNY", "code": "customer_wallet", "owner_id": "rid", "flags": []}
+    assert client.post("/v1/ledger/accounts", headers=AUTH, json=account).status_code == 201
+    other = {**account, "owner_id": "someone-else"}
+    first = client.post("/v1/ledger/accounts", json=other,
+                        headers={**AUTH, "Idempotency-Key": "rid-1", "X-Request-ID": "first-1"})
+    assert assert_problem(first, 409, "exists_with_different_owner_id")["request_id"] == "first-1"
+    again = client.post("/v1/ledger/accounts", json=other,
+                        headers={**AUTH, "Idempotency-Key": "rid-1", "X-Request-ID": "again-2"})
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert assert_problem(again, 409, "exists_with_different_owner_id")["request_id"] == "again-2"

@@ -108,8 +108,7 @@ async def run_mutation(
     headers = {"X-Request-Id": request_id}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    media_type = MEDIA_TYPE if outcome.problem else "application/json"
-    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers, media_type=media_type)
+    return _answer(outcome, request_id, headers)
 
 
 async def replay(request: Request, engine: Engine, principal: Principal) -> Response | None:
@@ -131,9 +130,16 @@ async def replay(request: Request, engine: Engine, principal: Principal) -> Resp
     outcome = await run_in_threadpool(transaction, engine, read)
     if outcome is None:
         return None
-    media_type = MEDIA_TYPE if outcome.problem else "application/json"
-    return JSONResponse(outcome.body, status_code=outcome.status, headers={"Idempotent-Replayed": "true"},
-                        media_type=media_type)
+    return _answer(outcome, request_id_of(request), {"Idempotent-Replayed": "true"})
+
+
+def _answer(outcome: Outcome, request_id: str, headers: dict[str, str]) -> JSONResponse:
+    """The outcome as a response; a problem names this request's id (a replayed one too: the stored body
+    is the first request's, the id the one the caller quotes now)."""
+    if not outcome.problem:
+        return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+    body = {**outcome.body, "request_id": request_id} if request_id else outcome.body
+    return JSONResponse(body, status_code=outcome.status, headers=headers, media_type=MEDIA_TYPE)
 
 
 def _stored_response(uow: UnitOfWork, principal: str, key: str) -> tuple[str, Outcome] | None:

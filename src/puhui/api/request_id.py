@@ -53,7 +53,7 @@ class RequestIdMiddleware:
             if started:
                 raise
             answer = problem(500, "internal_error", "Internal server error",
-                             "an unexpected error stopped the request; nothing was committed — quote the request id "
-                             "when you report it", scope.get("path", ""), request_id=request_id)
+                             "an unexpected error stopped the request; quote the request id when you report it",
+                             scope.get("path", ""), request_id=request_id)
             answer.headers[HEADER] = request_id
             await answer(scope, receive, send)
