@@ -14,8 +14,11 @@ from puhui.identity.logs import install_redaction, redact_record
 
 from .helpers import ZHANG
 
-PATHS = [f"/v1/risk/decisions?payer_id={ZHANG['id_number']}", f"/v1/customers/login?phone={ZHANG['phone']}",
-         "/v1/lending/loans/ln_3f3906787a6a4535ad96fe7c"]
+ISSUE_ID_NUMBER = "110101199003071233"  # the reproduction's: a valid resident ID number
+PATHS = [f"/v1/risk/decisions?payer_id={ISSUE_ID_NUMBER}",
+         f"/v1/risk/decisions?payer_id={ZHANG['id_number']}", f"/v1/customers/login?phone={ZHANG['phone']}",
+         "/v1/lending/loans/ln_3f3906787a6a4535ad96fe7c",
+         "/v1/payments/pay_13912345678a0c4e2b9d07f1"]  # a hex id whose digits look like a mobile number
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ def test_the_access_line_survives_and_is_masked(access_log, path):
     assert errors.getvalue() == ""  # no "--- Logging error ---"
     [line] = out.getvalue().splitlines()
     assert line.startswith('127.0.0.1:5000 - "GET /v1/') and line.endswith('HTTP/1.1" 200 OK'), line
-    assert ZHANG["id_number"] not in line and ZHANG["phone"] not in line
+    assert ZHANG["id_number"] not in line and ZHANG["phone"] not in line and ISSUE_ID_NUMBER not in line
     assert "ln_3f3906787a6a4535ad96fe7c" in line or "ln_" not in path
 
 
