@@ -1,13 +1,19 @@
 """Server errors (issue 12, defect 5): an out-of-range cursor and a CSV with a bare carriage return were
 500s, and an unexpected error left as `text/plain`. Now bad input is a 4xx problem that changes nothing,
-every response carries a request id, and an error no handler knew is still an RFC 9457 problem with it."""
+every response carries a request id, and an error no handler knew is still an RFC 9457 problem with it.
+A sibling: a NUL character in a path, query or JSON string was a 500 on PostgreSQL; now a 422 everywhere."""
 
 from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
 
+from sqlalchemy import func, select
+
 from puhui.api.app import create_app
+from puhui.api.nul_guard import nul_in
+from puhui.demo import CUSTOMERS
+from puhui.identity.tables import customers
 from puhui.settings import Settings
 
 TOKEN = "test-admin-token"
@@ -44,7 +50,7 @@ def test_a_cursor_past_bigint_is_a_422(client, path):
 
 @pytest.mark.parametrize("path, code", [("/v1/wealth/figures", "invalid_fund_figures"),
                                         ("/v1/wealth/navs", "invalid_nav_file")])
-@pytest.mark.parametrize("csv", ["a\rb", "a\x00b\n", "date,fund_code,nav\r\n\"unterminated"])
+@pytest.mark.parametrize("csv", ["a\rb", "date,fund_code,nav\r\n\"unterminated"])
 def test_a_malformed_csv_is_a_4xx(client, path, code, csv):
     answer = client.post(path, headers={**AUTH, "Idempotency-Key": f"k-{hash(csv)}"}, json={"csv": csv})
     assert 400 <= answer.status_code < 500, answer.text
@@ -85,3 +91,37 @@ def test_a_problem_a_mutation_stores_names_the_request_that_asked(client):
                         headers={**AUTH, "Idempotency-Key": "rid-1", "X-Request-ID": "again-2"})
     assert again.headers["Idempotent-Replayed"] == "true"
     assert assert_problem(again, 409, "exists_with_different_owner_id")["request_id"] == "again-2"
+
+
+def count_customers(engine) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(customers)).scalar_one()
+
+
+@pytest.mark.parametrize("path", ["/v1/merchants/m%00x", "/v1/pii-access-log?subject=a%00b",
+                                  "/v1/ledger/accounts?owner_id=a%00b"])
+def test_a_nul_in_the_path_or_query_is_a_422_on_every_backend(client, path):
+    """PostgreSQL cannot hold a NUL: these were 500s there (and a lookup of a NUL-bearing id on SQLite)."""
+    assert_problem(client.get(path, headers=AUTH), 422, "nul_character")
+
+
+@pytest.mark.parametrize("csv_path", ["/v1/wealth/figures", "/v1/wealth/navs"])
+def test_a_nul_in_a_csv_is_a_422(client, csv_path):
+    answer = client.post(csv_path, headers={**AUTH, "Idempotency-Key": "nul-csv"}, json={"csv": "a\x00b\n"})
+    assert_problem(answer, 422, "nul_character")
+
+
+def test_a_nul_in_a_json_string_is_refused_and_nothing_is_stored(client, engine):
+    name, id_number, phone, _ = CUSTOMERS[0]
+    before = count_customers(engine)
+    person = {"name": name[:1] + "\x00" + name[1:], "id_number": id_number, "phone": phone,
+              "password": "correct horse battery"}
+    assert_problem(client.post("/v1/customers", json=person), 422, "nul_character")
+    assert count_customers(engine) == before
+    assert client.post("/v1/customers", json={**person, "name": name}).status_code == 201  # the same, clean
+
+
+def test_only_a_real_nul_is_refused():
+    assert nul_in({"path": "/v1/x", "query_string": b""}, rb'{"note": "a\\u0000b"}') is None  # backslash, u0000
+    assert nul_in({"path": "/v1/x", "query_string": b""}, rb'{"note": "a\\\u0000b"}') == "body"
+    assert nul_in({"path": "/v1/x", "query_string": b"q=100%25"}, b"") is None

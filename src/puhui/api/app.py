@@ -20,6 +20,7 @@ import puhui
 from puhui.api import problems
 from puhui.api.deps import MAX_CURSOR, Principal, get_engine, require_admin
 from puhui.api.body_limit import BodyLimitMiddleware
+from puhui.api.nul_guard import NulGuardMiddleware
 from puhui.api.request_id import RequestIdMiddleware
 from puhui.db import reading, transaction
 from puhui.errors import PuhuiError
@@ -79,6 +80,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     app.state.engine = engine
     app.state.settings = settings
     _sandbox(app, engine, settings)
+    app.add_middleware(NulGuardMiddleware)  # innermost: reads a body the limit has already bounded
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 413 carries the request id
     app.add_exception_handler(PuhuiError, problems.on_puhui_error)  # type: ignore[arg-type]
