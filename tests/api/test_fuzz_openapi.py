@@ -3,7 +3,9 @@ schema, valid and invalid ones, and sends them with the admin token to the app o
 database that holds one customer, one merchant and their money. The app runs as `serve --demo` does
 (the sandbox: its clock endpoints are fuzzed too, so the platform time may jump ahead mid-run), and every
 other mutating call carries an `Idempotency-Key`, so the stored-answer path is fuzzed as well as the
-keyless one. No answer may be a server error (`not_a_server_error`). Runs on SQLite only: the storage
+keyless one. A call the admin may not make (403: a customer's or a merchant's own operation) is sent again
+with the customer's session, then with the merchant's API key, so those operations are fuzzed past the door.
+No answer may be a server error (`not_a_server_error`). Runs on SQLite only: the storage
 behaviour under it is tested on both backends elsewhere; here the question is the HTTP surface.
 
 `pytest tests/api/test_fuzz_openapi.py -s` prints the run's size at the end."""
@@ -38,6 +40,8 @@ MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 KEYS = itertools.count(1)
 STATUSES: collections.Counter[str] = collections.Counter()  # "2xx", "4xx"… of every answer, for the run's size
 OPERATIONS_RUN: set[str] = set()
+PASSWORD = "correct horse battery"
+PEOPLE: dict = {}  # the populated customer's phone and session, the merchant's API key, a client for log-ins
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,7 @@ def fuzz_app(tmp_path_factory):  # type: ignore[no-untyped-def]
     try:
         with TestClient(app) as client:
             _populate(client)
-        yield app
+            yield app
     finally:
         app.state.sandbox_clock.stop()
         clock.install(wall)
@@ -60,13 +64,30 @@ def fuzz_app(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def _populate(client: TestClient) -> None:
-    """Something for the generated ids to find now and then: a customer with a wallet and a merchant."""
+    """Something for the generated ids to find now and then: a customer with 10,000.00 in the wallet and a
+    merchant, and their credentials for the calls only they may make."""
     name, id_number, phone, _ = CUSTOMERS[0]
-    person = {"name": name, "id_number": id_number, "phone": phone, "password": "correct horse battery"}
-    assert client.post("/v1/customers", json=person).status_code == 201
+    person = {"name": name, "id_number": id_number, "phone": phone, "password": PASSWORD}
+    created = client.post("/v1/customers", json=person)
+    assert created.status_code == 201, created.text
+    PEOPLE["phone"], PEOPLE["client"] = phone, client
+    top_up = {"id": "fuzz.fund", "debit_account_id": "platform.reserve_bank.CNY", "ledger": "CNY", "code": "top_up",
+              "credit_account_id": created.json()["wallet_account_id"], "amount": "10000.00"}
+    funded = client.post("/v1/ledger/transfers", headers=AUTH, json={"transfers": [top_up]})
+    assert funded.status_code == 200, funded.text
     shop = {"name": "兰州拉面馆", "credit_code": "91110000600037341L", "settlement_account": "110060774018010012345",
             "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"}
-    assert client.post("/v1/merchants", headers=AUTH, json=shop).status_code == 201
+    merchant = client.post("/v1/merchants", headers=AUTH, json=shop)
+    assert merchant.status_code == 201, merchant.text
+    PEOPLE["merchant"] = {"Authorization": f"Bearer {merchant.json()['api_key']}"}
+    PEOPLE["customer"] = customer_session()
+
+
+def customer_session() -> dict[str, str]:
+    """The customer's session (a fresh log-in: the sandbox clock may have run past the last one's expiry)."""
+    login = PEOPLE["client"].post("/v1/customers/login", json={"phone": PEOPLE["phone"], "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return {"Authorization": f"Bearer {login.json()['token']}"}
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +128,29 @@ def test_no_operation_answers_a_server_error(fuzz_schema, label, mode):
     @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def run(case):  # type: ignore[no-untyped-def]
-        number = next(KEYS)
-        headers = {**AUTH, "Idempotency-Key": f"fuzz-{number}"} if method in MUTATING and number % 2 else AUTH
-        answer = case.call(headers=headers)
-        STATUSES[f"{answer.status_code // 100}xx"] += 1
-        OPERATIONS_RUN.add(label)
-        case.validate_response(answer, checks=[not_a_server_error], headers=headers)
+        answer = send(case, method, label, AUTH)
+        if answer.status_code != 403:
+            return
+        answer = send(case, method, label, PEOPLE["customer"])  # the customer's own?
+        if answer.status_code == 401:  # the session ran out on the sandbox clock, or was logged out
+            PEOPLE["customer"] = customer_session()
+            answer = send(case, method, label, PEOPLE["customer"])
+        if answer.status_code == 403:  # the merchant's own
+            send(case, method, label, PEOPLE["merchant"])
 
     try:
         run()
     except Unsatisfiable:  # e.g. GET /health takes no input at all: there is no invalid request to send
         pytest.skip(f"{label} has no {mode.value} request")
+
+
+def send(case, method: str, label: str, credentials: dict[str, str]):  # type: ignore[no-untyped-def]
+    """One request (every other mutating one with a fresh Idempotency-Key), checked for a server error."""
+    number = next(KEYS)
+    keyed = method in MUTATING and number % 2
+    headers = {**credentials, "Idempotency-Key": f"fuzz-{number}"} if keyed else credentials
+    answer = case.call(headers=headers)
+    STATUSES[f"{answer.status_code // 100}xx"] += 1
+    OPERATIONS_RUN.add(label)
+    case.validate_response(answer, checks=[not_a_server_error], headers=headers)
+    return answer
