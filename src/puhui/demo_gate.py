@@ -17,6 +17,7 @@ from typing import Any, Callable
 from fastapi import FastAPI
 
 import puhui
+from puhui.api.request_id import request_id_for
 
 log = logging.getLogger("puhui.demo")
 Prepare = Callable[[Callable[[str], None]], FastAPI]
@@ -97,11 +98,12 @@ class DemoGate:
         else:
             code, title = (("demo_failed", "The demo world could not be prepared") if self.failed else
                            ("demo_preparing", "The demo world is being prepared"))
+            request_id = request_id_for(scope)
             problem = {"type": "about:blank", "title": title, "status": 503, "code": code,
                        "detail": self.failed or f"{self.phase}; try again shortly (GET /health shows the phase)",
-                       "instance": path}
+                       "instance": path, "request_id": request_id}
             await _answer(send, 503, "application/problem+json", json.dumps(problem).encode(),
-                          [(b"retry-after", b"3")])
+                          [(b"retry-after", b"3"), (b"x-request-id", request_id.encode())])
 
 
 async def _answer(send: Callable, status: int, media_type: str, body: bytes,

@@ -125,3 +125,23 @@ def test_only_a_real_nul_is_refused():
     assert nul_in({"path": "/v1/x", "query_string": b""}, rb'{"note": "a\\u0000b"}') is None  # backslash, u0000
     assert nul_in({"path": "/v1/x", "query_string": b""}, rb'{"note": "a\\\u0000b"}') == "body"
     assert nul_in({"path": "/v1/x", "query_string": b"q=100%25"}, b"") is None
+
+
+def test_the_demo_gate_names_the_request_id_in_its_503_problem():
+    """While `serve --demo` builds its world, the gate answers before the app (and its middleware) exists."""
+    import threading
+
+    from fastapi import FastAPI
+
+    from puhui.demo_gate import DemoGate
+
+    release = threading.Event()
+    gate = DemoGate(lambda on_phase: release.wait(10) and FastAPI())
+    try:
+        with TestClient(gate) as gated:
+            mine = gated.get("/v1/events", headers={"X-Request-ID": "gate-7"})
+            assert assert_problem(mine, 503, "demo_preparing")["request_id"] == "gate-7"
+            assert len(assert_problem(gated.get("/v1/events"), 503, "demo_preparing")["request_id"]) >= 16
+            release.set()
+    finally:
+        release.set()

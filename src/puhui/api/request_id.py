@@ -24,6 +24,12 @@ def request_id_of(request: Request) -> str:
     return request.scope.get("state", {}).get("request_id") or request.headers.get(HEADER) or ""
 
 
+def request_id_for(scope: Scope) -> str:
+    """The caller's `X-Request-ID` when it is sane (1-64 of `A-Za-z0-9._:-`), else a new one."""
+    given = Headers(scope=scope).get(HEADER, "")
+    return given if SANE.match(given) else uuid.uuid4().hex
+
+
 class RequestIdMiddleware:
     """Pure ASGI (it must wrap streaming and the server-error path alike)."""
 
@@ -34,8 +40,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = Headers(scope=scope).get(HEADER, "")
-        request_id = given if SANE.match(given) else uuid.uuid4().hex
+        request_id = request_id_for(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         started = False
 
