@@ -105,6 +105,14 @@ def test_a_nul_in_the_path_or_query_is_a_422_on_every_backend(client, path):
     assert_problem(client.get(path, headers=AUTH), 422, "nul_character")
 
 
+@pytest.mark.parametrize("income", ["1e999999", "-1e999999", "1e-999999"])
+def test_an_absurd_figure_is_refused_not_overflowed(client, income):
+    """`1e999999` overflowed the decimal context while being scaled, before the range check (a 500)."""
+    csv = f"fund_code,date,income_per_10k\nPH0001,2026-01-04,{income}\n"
+    answer = client.post("/v1/wealth/figures", headers={**AUTH, "Idempotency-Key": f"absurd-{income}"}, json={"csv": csv})
+    assert_problem(answer, 422, "invalid_fund_figures")
+
+
 @pytest.mark.parametrize("csv_path", ["/v1/wealth/figures", "/v1/wealth/navs"])
 def test_a_nul_in_a_csv_is_a_422(client, csv_path):
     answer = client.post(csv_path, headers={**AUTH, "Idempotency-Key": "nul-csv"}, json={"csv": "a\x00b\n"})

@@ -35,14 +35,16 @@ def check_figure(fund_code: str, day: dt.date, value: object) -> int:
     """A manager's income per 10,000 units as 1/10000 yuan; negative or absurd values are refused."""
     try:
         r = to_decimal(value if not isinstance(value, Decimal) else str(value))
-        r_e4 = yields.r_units(r)
     except (InvalidAmount, ValueError) as error:
         raise InvalidFigures(f"{fund_code} {day}: {error}") from None
     if r < 0:
         raise InvalidFigures(f"{fund_code} {day}: income per 10,000 units {r} is negative")
-    if r > MAX_PER_10K:
+    if r > MAX_PER_10K:  # checked before scaling: 1e999999 would overflow the decimal context
         raise InvalidFigures(f"{fund_code} {day}: income per 10,000 units {r} is implausibly high")
-    return r_e4
+    try:
+        return yields.r_units(r)
+    except ValueError as error:
+        raise InvalidFigures(f"{fund_code} {day}: {error}") from None
 
 
 def record_figure(uow: UnitOfWork, fund_code: str, day: dt.date, r_e4: int) -> dict:
