@@ -153,3 +153,8 @@ def test_the_demo_gate_names_the_request_id_in_its_503_problem():
             release.set()
     finally:
         release.set()
+
+
+def test_a_body_nested_past_the_parsers_depth_is_a_400_problem_with_a_stable_code(client):
+    answer = client.post("/v1/customers", content=b"[" * 200_000, headers={"Content-Type": "application/json"})
+    assert_problem(answer, 400, "malformed_body")

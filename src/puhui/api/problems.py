@@ -79,7 +79,8 @@ async def on_validation_error(request: Request, error: RequestValidationError) -
 
 
 async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+    codes = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+             403: "forbidden"}  # 400: FastAPI could not parse the body (e.g. JSON nested past the parser's depth)
     code = codes.get(error.status_code, f"http_{error.status_code}")
     return problem(error.status_code, code, str(error.detail), "", request.url.path, **_request_id(request))
 
