@@ -121,8 +121,9 @@ BAD_REGISTRATIONS = [
     pytest.param({**ZHANG, "extra": 1}, 422, "invalid_request", id="unknown-field"),
     pytest.param({k: v for k, v in ZHANG.items() if k != "phone"}, 422, "invalid_request", id="missing-phone"),
     pytest.param({**ZHANG, "id_number": 110105194912310021}, 422, "invalid_request", id="id-as-number"),
-    pytest.param({**LI, "id_number": ZHANG["id_number"]}, 409, "id_number_already_registered", id="same-person"),
-    pytest.param({**LI, "phone": ZHANG["phone"]}, 409, "phone_already_registered", id="same-phone"),
+    # a self sign-up is not told whether the person or the phone is taken (enumeration)
+    pytest.param({**LI, "id_number": ZHANG["id_number"]}, 409, "registration_refused", id="same-person"),
+    pytest.param({**LI, "phone": ZHANG["phone"]}, 409, "registration_refused", id="same-phone"),
 ]
 
 
@@ -134,6 +135,20 @@ def test_bad_registrations_change_nothing(client, engine, body, status, code):
     is_problem(response, status, code)
     for value in (body.get("id_number"), body.get("phone")):
         assert not isinstance(value, str) or value not in response.text  # problems never echo personal values
+    assert snapshot(engine) == before
+
+
+def test_staff_at_the_counter_are_told_which_detail_is_taken(client, engine):
+    register(client, ZHANG)
+    operator = make_staff(client, "operator")
+    before = snapshot(engine)
+    is_problem(client.post("/v1/customers", headers=operator, json={**LI, "id_number": ZHANG["id_number"]}), 409,
+               "id_number_already_registered")
+    is_problem(client.post("/v1/customers", headers=operator, json={**LI, "phone": ZHANG["phone"]}), 409,
+               "phone_already_registered")
+    anonymous = [client.post("/v1/customers", json=body).json() for body in
+                 ({**LI, "id_number": ZHANG["id_number"]}, {**LI, "phone": ZHANG["phone"]})]
+    assert anonymous[0] | {"request_id": ""} == anonymous[1] | {"request_id": ""}  # the same answer either way
     assert snapshot(engine) == before
 
 

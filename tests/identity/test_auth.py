@@ -45,9 +45,10 @@ def test_session_token_round_trip_and_expiry_by_the_clock(clock):
                                                                                  "verify_iat": False})
     assert claims["sub"] == "cus_1" and claims["role"] == "customer" and claims["iss"] == "puhui"
     assert jwt.get_unverified_header(session.token)["alg"] == "HS256"
-    assert auth.read_session(JWT_SECRET, session.token) == ("cus_1", "customer")
+    mine = auth.SessionClaims("cus_1", "customer", session.session_id)
+    assert auth.read_session(JWT_SECRET, session.token) == mine and claims["jti"] == session.session_id
     clock.advance(seconds=899)
-    assert auth.read_session(JWT_SECRET, session.token) == ("cus_1", "customer")
+    assert auth.read_session(JWT_SECRET, session.token) == mine
     clock.advance(seconds=1)
     with pytest.raises(TokenExpired) as caught:
         auth.read_session(JWT_SECRET, session.token)
@@ -56,13 +57,14 @@ def test_session_token_round_trip_and_expiry_by_the_clock(clock):
 
 def test_forged_tokens_are_not_ours(clock):
     now = int(clock.now().timestamp())
-    claims = {"sub": "cus_1", "role": "customer", "iss": "puhui", "iat": now, "exp": now + 60}
+    claims = {"sub": "cus_1", "role": "customer", "iss": "puhui", "iat": now, "exp": now + 60, "jti": "j1"}
     assert auth.read_session(JWT_SECRET, jwt.encode(claims, "x" * 48, algorithm="HS256")) is None  # other secret
     assert auth.read_session(JWT_SECRET, jwt.encode(claims, None, algorithm="none")) is None  # alg=none
     assert auth.read_session(JWT_SECRET, jwt.encode({**claims, "role": "admin"}, JWT_SECRET, algorithm="HS256")) is None
     assert auth.read_session(JWT_SECRET, jwt.encode({**claims, "iss": "evil"}, JWT_SECRET, algorithm="HS256")) is None
-    no_exp = {k: v for k, v in claims.items() if k != "exp"}
-    assert auth.read_session(JWT_SECRET, jwt.encode(no_exp, JWT_SECRET, algorithm="HS256")) is None
+    for claim in ("exp", "jti"):
+        missing = {k: v for k, v in claims.items() if k != claim}
+        assert auth.read_session(JWT_SECRET, jwt.encode(missing, JWT_SECRET, algorithm="HS256")) is None
     good = auth.issue_session(JWT_SECRET, 60, "cus_1").token
     head, body, signature = good.split(".")
     assert auth.read_session(JWT_SECRET, f"{head}.{body}.{signature[:-2]}AA") is None

@@ -14,7 +14,7 @@ import pytest
 from stdnum.cn import uscc
 
 from puhui.db import transaction
-from puhui.identity import auth, kyc, org, policy
+from puhui.identity import kyc, org, policy, sessions
 from puhui.identity import customers as customer_ops
 from puhui.identity.models import VerificationChannel
 
@@ -55,6 +55,11 @@ ENDPOINTS = [
     Endpoint("consent", "customer.consent", "POST", "/v1/customers/{B}/consents", {"customer_self"},
              {"purpose": "marketing", "granted": True}, 201),
     Endpoint("export", "customer.export", "GET", "/v1/customers/{B}/export", {"customer_self"}),
+    Endpoint("logout", "customer.logout", "POST", "/v1/customers/{B}/logout", {"customer_self"}),
+    Endpoint("sessions", "customer.sessions", "GET", "/v1/customers/{B}/sessions", {"customer_self"} | OPS),
+    Endpoint("end_sessions", "customer.sessions", "POST", "/v1/customers/{B}/sessions/end", {"customer_self"} | OPS),
+    Endpoint("change_password", "customer.change_password", "POST", "/v1/customers/{B}/password",
+             {"customer_self"}, {"current_password": ZHANG["password"], "new_password": "a new long passphrase"}),
     Endpoint("close", "customer.close", "POST", "/v1/customers/{B}/close", {"customer_self"} | OPS, {"reason": "m"}),
     Endpoint("create_merchant", "merchant.create", "POST", "/v1/merchants", OPS,
              {**MERCHANT, "credit_code": _code("91310000MA1FL1234")}, 201),
@@ -91,11 +96,11 @@ def build_world(engine, vault) -> tuple[dict[str, dict], dict[str, str]]:
         tokens["partner"] = org.create_partner(uow, "合作银行", root)[1]
         for role in ("operator", "risk_officer", "regulator", "admin"):
             tokens[role] = org.create_staff(uow, role.replace("_", "-") + ".x", role, root)[1]
+        tokens["customer_other"] = sessions.start(uow, JWT_SECRET, 900, ids["A"]).token
+        tokens["customer_self"] = sessions.start(uow, JWT_SECRET, 900, ids["B"]).token
         return ids, tokens
 
     ids, tokens = transaction(engine, world)
-    tokens["customer_other"] = auth.issue_session(JWT_SECRET, 900, ids["A"]).token
-    tokens["customer_self"] = auth.issue_session(JWT_SECRET, 900, ids["B"]).token
     tokens["root"] = ADMIN_TOKEN
     headers = {caller: bearer(token) for caller, token in tokens.items()}
     headers["anonymous"] = {}

@@ -156,3 +156,33 @@ def test_one_broken_url_does_not_stop_the_others(client, engine, shop):
 
     assert notifications.deliver(engine, post) == 1
     assert len(endpoint.received) == 1
+
+
+def test_delivery_connects_to_the_address_it_checked(monkeypatch):
+    """DNS rebinding: a name that answers a public address to the check and a private one to the connection
+    must not reach the private one. The name is resolved once; the request goes to that address, with the
+    name as Host and as the TLS server name."""
+    import socket
+
+    import httpx
+
+    answers = iter(["93.184.216.34", "127.0.0.1"])  # first public, then rebound to loopback
+    lookups: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    sent: list[httpx.Request] = []
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(request)
+        return httpx.Response(204)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(httpx.Client, "send", send)
+    assert notifications.http_post("https://shop.example:8443/notify?x=1", b"{}", {"Puhui-Event": "e"}) == 204
+    assert lookups == ["shop.example"]
+    (request,) = sent
+    assert str(request.url) == "https://93.184.216.34:8443/notify?x=1"
+    assert request.headers["Host"] == "shop.example:8443" and request.extensions["sni_hostname"] == "shop.example"

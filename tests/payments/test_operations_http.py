@@ -90,10 +90,10 @@ def test_only_operators_set_terms(client, engine):
 def test_a_suspended_merchant_cannot_be_paid(client, engine):
     customer_id, phone = make_customer(client, engine, "13812345678", "531", 1_000_00)
     merchant_id, shop = make_merchant(client)
+    qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "static"})  # printed
     suspended = client.put(f"/v1/merchants/{merchant_id}/status", headers=ADMIN,
                            json={"status": "suspended", "reason": "complaints"})
     assert suspended.status_code == 200, suspended.text
-    qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "static"})
     before = count(engine, transfers)
     answer = client.post(f"/v1/qr-codes/{qr.json()['id']}/pay", headers=login(client, phone), json={"amount": "10.00"})
     assert answer.status_code == 409 and answer.json()["code"] == "merchant_suspended"

@@ -42,7 +42,6 @@ ADMIN = SimpleNamespace(id="admin", role="admin")
 NAMES = ["张伟", "李娜", "王芳", "刘洋", "陈杰", "赵磊"]
 CREDIT_CODES = ["91110000600037341L", "91310000MA1FL8XQ37"]
 CHANNELS = [VerificationChannel.public_security, VerificationChannel.bank_card, VerificationChannel.face]
-NOTIFY = "notify-key"
 
 
 def _id_number(n: int) -> str:
@@ -103,7 +102,7 @@ class World:
 
     def qr_pay(self, payer: str, merchant: str, fen: int, device: str | None = None, place: str | None = None) -> str:
         return self.run(lambda uow: service.pay_qr(uow, payer, self.qr[merchant], fen, VerificationStrength.two_factors,
-                                                   self.key(), 60, NOTIFY, PaymentContext(device, place)))[0]["id"]
+                                                   self.key(), 60, PaymentContext(device, place)))[0]["id"]
 
     def refund(self, merchant: str, payment_id: str, fen: int) -> None:
         self.run(lambda uow: service.refund(uow, merchant, payment_id, fen, self.key()))

@@ -16,7 +16,6 @@ from puhui.risk.fraud.engine import decide
 from puhui.risk.fraud.models import rule_from
 from puhui.risk.fraud.state import SECOND, WindowState
 
-NOTIFY_KEY = "merchant-notify-test-key"
 
 
 def row(payment_id: str, kind: str, payer: str, payee: str, amount: int, device: str | None = "phone-1") -> dict:
@@ -32,7 +31,7 @@ def p2p(engine, payment_id: str, payer: str, payee: str, amount: int) -> None:  
 
 
 def qr(engine, payment_id: str, payer: str, merchant: str, amount: int) -> None:  # type: ignore[no-untyped-def]
-    event = service.notification(row(payment_id, "qr", payer, merchant, amount), NOTIFY_KEY)
+    event = service.payment_event(row(payment_id, "qr", payer, merchant, amount))
     transaction(engine, lambda uow: publish(uow, "payments", "payment.succeeded", merchant, event))
 
 

@@ -159,15 +159,15 @@ def test_pay_a_merchant_straight_from_the_fund(engine, clock) -> None:  # type: 
     clock.set(at("2026-01-07", "12:00"))
     units = w.units(cid)
     order, payment, created = w.run(lambda uow: mmf.pay_from_fund(
-        uow, cid, FUND, w.qr[mid], 2_550, VerificationStrength.two_factors, "lunch", 60, "notify"))
+        uow, cid, FUND, w.qr[mid], 2_550, VerificationStrength.two_factors, "lunch", 60))
     assert created and order["kind"] == "fast_redeem" and order["payment_id"] == payment["id"]
     assert w.units(cid) == units - 2_550 and w.wallet(cid) == 0  # the money went through to the merchant
     again = w.run(lambda uow: mmf.pay_from_fund(
-        uow, cid, FUND, w.qr[mid], 2_550, VerificationStrength.two_factors, "lunch", 60, "notify"))
+        uow, cid, FUND, w.qr[mid], 2_550, VerificationStrength.two_factors, "lunch", 60))
     assert again[2] is False and w.units(cid) == units - 2_550  # a replay moves nothing
     with pytest.raises(InsufficientUnits):  # more than the fund balance: nothing moves, nothing paid
         w.run(lambda uow: mmf.pay_from_fund(uow, cid, FUND, w.qr[mid], units, VerificationStrength.two_factors,
-                                            "dinner", 60, "notify"))
+                                            "dinner", 60))
     assert w.units(cid) == units - 2_550
     assert w.audit_ok()
 

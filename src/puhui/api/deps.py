@@ -19,8 +19,7 @@ from sqlalchemy import Engine
 
 from puhui.db import reading
 from puhui.errors import Forbidden, Unauthorized
-from puhui.identity import auth
-from puhui.identity.customers import is_active
+from puhui.identity import auth, org, sessions
 from puhui.identity.models import STAFF_ROLES
 from puhui.settings import Settings
 
@@ -33,6 +32,8 @@ class Principal:
 
     id: str
     role: str
+    session_id: str | None = None  # a customer's log-in session (the token's `jti`)
+    suspended: bool = False  # a suspended merchant: its key may read, not change anything
 
     @property
     def is_staff(self) -> bool:
@@ -66,6 +67,8 @@ def authenticate(
     if principal is None:
         raise Unauthorized("the token is not valid")
     request.state.principal = principal  # for auditing a refusal that comes later
+    if principal.suspended and request.method not in ("GET", "HEAD"):
+        raise org.MerchantSuspended(f"merchant {principal.id} is suspended: its API key may read but not act")
     return principal
 
 
@@ -73,13 +76,17 @@ def _resolve(engine: Engine, settings: Settings, token: str) -> Principal | None
     if auth.looks_like_credential(token):
         with reading(engine) as connection:
             found = auth.read_credential(connection, token)
-        return Principal(*found) if found else None
-    if auth.looks_like_jwt(token):
-        found = auth.read_session(settings.jwt_secret, token)  # TokenExpired (401) once past exp
+            suspended = found is not None and found[1] == "merchant" and not org.merchant_is_active(connection, found[0])
         if found is None:
             return None
+        return Principal(found[0], found[1], suspended=suspended)
+    if auth.looks_like_jwt(token):
+        claims = auth.read_session(settings.jwt_secret, token)  # TokenExpired (401) once past exp
+        if claims is None:
+            return None
         with reading(engine) as connection:
-            return Principal(*found) if is_active(connection, found[0]) else None
+            live = sessions.is_live(connection, claims)
+        return Principal(claims.subject, claims.role, claims.session_id) if live else None
     return None
 
 

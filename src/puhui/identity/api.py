@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from puhui.identity import routes_customers, routes_org
+from puhui.identity import routes_customers, routes_org, routes_sessions
 from puhui.identity.logs import install_redaction
 
 install_redaction()
 
 router = APIRouter()
 router.include_router(routes_customers.router)
+router.include_router(routes_sessions.router)
 router.include_router(routes_org.router)

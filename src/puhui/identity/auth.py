@@ -81,6 +81,16 @@ def needs_rehash(stored: str) -> bool:
 class SessionToken:
     token: str
     expires_at: dt.datetime
+    session_id: str  # the token's `jti`: its row in `customer_sessions` (see `sessions.start`)
+
+
+@dataclass(frozen=True)
+class SessionClaims:
+    """What a valid session token says: who, in which role, under which session."""
+
+    subject: str
+    role: str
+    session_id: str
 
 
 def issue_session(secret: str, ttl_seconds: int, subject: str, role: str = Role.customer) -> SessionToken:
@@ -96,11 +106,12 @@ def issue_session(secret: str, ttl_seconds: int, subject: str, role: str = Role.
         "exp": int(expires.timestamp()),
         "jti": uuid.uuid4().hex,
     }
-    return SessionToken(jwt.encode(claims, secret, algorithm=JWT_ALGORITHM), expires)
+    return SessionToken(jwt.encode(claims, secret, algorithm=JWT_ALGORITHM), expires, claims["jti"])
 
 
-def read_session(secret: str, token: str) -> tuple[str, str] | None:
-    """(subject, role) of a valid token; None if it is not ours; TokenExpired once past `exp`."""
+def read_session(secret: str, token: str) -> SessionClaims | None:
+    """The claims of a validly signed token; None if it is not ours; TokenExpired once past `exp`.
+    Whether its session is still open is the caller's question (`sessions.is_live`)."""
     if not secret:
         return None
     _check_secret(secret)
@@ -111,16 +122,16 @@ def read_session(secret: str, token: str) -> tuple[str, str] | None:
             algorithms=[JWT_ALGORITHM],
             issuer=JWT_ISSUER,
             # Expiry is checked below against puhui.clock, not time.time().
-            options={"require": ["sub", "role", "exp", "iat", "iss"], "verify_exp": False, "verify_iat": False,
+            options={"require": ["sub", "role", "exp", "iat", "iss", "jti"], "verify_exp": False, "verify_iat": False,
                      "verify_nbf": False},
         )
     except jwt.PyJWTError:
         return None
     if not isinstance(claims["exp"], int) or claims["exp"] <= int(clock.now().timestamp()):
         raise TokenExpired()
-    if claims["role"] != Role.customer or not isinstance(claims["sub"], str):
+    if claims["role"] != Role.customer or not isinstance(claims["sub"], str) or not isinstance(claims["jti"], str):
         return None
-    return claims["sub"], claims["role"]
+    return SessionClaims(claims["sub"], claims["role"], claims["jti"])
 
 
 def looks_like_jwt(token: str) -> bool:

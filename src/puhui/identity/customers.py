@@ -22,6 +22,7 @@ from puhui.identity.errors import (
     CustomerClosed,
     CustomerNotFound,
     PhoneTaken,
+    RegistrationRefused,
     WalletNotEmpty,
 )
 from puhui.identity.models import (
@@ -77,8 +78,10 @@ def prepare_registration(
     )
 
 
-def register(uow: UnitOfWork, vault: Vault, data: Registration) -> str:
-    """Open a customer (开户) with a wallet; one person, one customer; one phone, one customer."""
+def register(uow: UnitOfWork, vault: Vault, data: Registration, *, say_which: bool = True) -> str:
+    """Open a customer (开户) with a wallet; one person, one customer; one phone, one customer. A taken
+    person or phone is named only when `say_which` (staff at the counter); a self sign-up is refused
+    without saying which, so it cannot probe who is a customer."""
     id_index = vault.blind_index(data.id_number, field=INDEX_ID_NUMBER)
     phone_index = vault.blind_index(data.phone, field=INDEX_PHONE)
     ids = vault.blind_indexes(data.id_number, field=INDEX_ID_NUMBER)
@@ -86,6 +89,8 @@ def register(uow: UnitOfWork, vault: Vault, data: Registration) -> str:
     # one statement, one snapshot: a racing sign-up of the same person is always "already registered"
     taken = uow.execute(select(customers.c.id_number_index).where(
         or_(customers.c.id_number_index.in_(ids), customers.c.phone_index.in_(phones)))).scalars().all()
+    if taken and not say_which:
+        raise RegistrationRefused("if you already have an account, log in instead")
     if any(index in ids for index in taken):
         raise AlreadyRegistered()
     if taken:

@@ -26,6 +26,14 @@ class PhoneTaken(Conflict):
     title = "This mobile phone number is already registered"
 
 
+class RegistrationRefused(Conflict):
+    """What an anonymous sign-up is told when the person or the phone already has a customer: not which,
+    so that sign-up cannot be used to learn whether a phone number or an ID number is a customer's."""
+
+    code = "registration_refused"
+    title = "These details cannot open a new account"
+
+
 class CardAlreadyBound(Conflict):
     code = "card_already_bound"
     title = "This bank card is already bound"
@@ -69,6 +77,11 @@ class TierNotHigher(Conflict):
 class InvalidCredentials(Unauthorized):
     code = "invalid_credentials"
     title = "Phone number or password is wrong"
+
+
+class CurrentPasswordInvalid(Forbidden):
+    code = "current_password_invalid"
+    title = "The current password given to change it is wrong"
 
 
 class PaymentPasswordInvalid(Forbidden):

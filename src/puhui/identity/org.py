@@ -158,6 +158,11 @@ def set_merchant_status(uow: UnitOfWork, merchant_id: str, status: str, actor: A
     return {"id": merchant_id, "status": status}
 
 
+def merchant_is_active(connection: Connection, merchant_id: str) -> bool:
+    found = connection.execute(select(merchants.c.status).where(merchants.c.id == merchant_id)).first()
+    return found is not None and found[0] == "active"
+
+
 def require_merchant(connection: Connection, merchant_id: str) -> None:
     if connection.execute(select(merchants.c.id).where(merchants.c.id == merchant_id)).first() is None:
         raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")

@@ -92,7 +92,7 @@ async def register(
     )
 
     def work(uow: UnitOfWork) -> Outcome:
-        customer_id = customer_ops.register(uow, vault, data)
+        customer_id = customer_ops.register(uow, vault, data, say_which=principal is not None and principal.is_staff)
         return Outcome(201, views.customer_view(uow.connection, vault, customer_id))
 
     return await run_mutation(request, engine, principal, "identity.register_customer", None, work)

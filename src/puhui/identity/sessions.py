@@ -1,14 +1,17 @@
-"""Customer log-in (登录): phone + password (Argon2id) -> a short-lived session token (JWT).
+"""Customer log-in (登录): phone + password (Argon2id) -> a short-lived session token (JWT), and the
+session it opens.
 
 Every attempt, good or bad, is written to the audit log (never the phone or the password). The
 slow hash check runs outside any transaction; a wrong phone costs the same as a wrong password.
+Each token is a row of `customer_sessions` (by its `jti`) and is honoured only while that row is
+open: log-out ends one session, "log out everywhere" and a password change end the others at once.
 """
 
 from __future__ import annotations
 
 import json
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, and_, select, update
 
 from puhui import clock
 from puhui.db import reading, transaction
@@ -18,10 +21,12 @@ from puhui.identity import auth, throttle
 from puhui.identity import customers as customer_ops
 from puhui.identity.errors import (
     AuthNotConfigured,
+    CurrentPasswordInvalid,
     InvalidCredentials,
     PaymentPasswordInvalid,
 )
-from puhui.identity.models import CustomerStatus, normalize_phone
+from puhui.identity.models import CustomerStatus, check_password, normalize_phone
+from puhui.identity.tables import customer_sessions, customers
 from puhui.identity.vault import Vault
 from puhui.settings import Settings
 
@@ -46,20 +51,74 @@ def login(
     principal = row["id"] if ok else "anonymous"
     rehash = auth.hash_password(password) if ok and auth.needs_rehash(stored) else None
 
-    def record(uow) -> None:  # type: ignore[no-untyped-def]
+    def record(uow) -> auth.SessionToken | None:  # type: ignore[no-untyped-def]
         if rehash is not None:
             customer_ops.set_password_hash(uow, row["id"], rehash)
-        if ok:
-            throttle.clear(uow, subject)  # the attempt was counted before the hash was checked
         _audit(uow, principal, ok, source_ip, request_id, None if ok else InvalidCredentials())
+        if not ok:
+            return None
+        throttle.clear(uow, subject)  # the attempt was counted before the hash was checked
+        return start(uow, settings.jwt_secret, settings.jwt_ttl_seconds, row["id"])
 
-    transaction(engine, record)
-    if not ok:
+    session = transaction(engine, record)
+    if session is None:
         raise InvalidCredentials()
-    return row["id"], auth.issue_session(settings.jwt_secret, settings.jwt_ttl_seconds, row["id"])
+    return row["id"], session
 
 
-def confirm_password(engine: Engine, customer_id: str, password: str) -> None:
+def start(uow, secret: str, ttl_seconds: int, customer_id: str) -> auth.SessionToken:  # type: ignore[no-untyped-def]
+    """Open a session for the customer and issue its token; the customer's expired sessions are pruned."""
+    token = auth.issue_session(secret, ttl_seconds, customer_id)
+    now = clock.now_micros()
+    uow.execute(customer_sessions.delete().where(customer_sessions.c.customer_id == customer_id,
+                                                 customer_sessions.c.expires_at <= now))
+    uow.execute(customer_sessions.insert().values(
+        id=token.session_id, customer_id=customer_id, created_at=now,
+        expires_at=clock.to_micros(token.expires_at), revoked_at=None))
+    return token
+
+
+def is_live(connection: Connection, claims: auth.SessionClaims) -> bool:
+    """The token's session is open and its customer active (one indexed read per request)."""
+    found = connection.execute(
+        select(customers.c.status).select_from(customer_sessions.join(
+            customers, customers.c.id == customer_sessions.c.customer_id))
+        .where(customer_sessions.c.id == claims.session_id, customer_sessions.c.customer_id == claims.subject,
+               customer_sessions.c.revoked_at.is_(None))).first()
+    return found is not None and found[0] == CustomerStatus.active
+
+
+def open_sessions(connection: Connection, customer_id: str) -> list[dict]:
+    """The customer's sessions not yet ended or expired, newest first (their ids are the tokens' `jti`)."""
+    rows = connection.execute(
+        select(customer_sessions).where(customer_sessions.c.customer_id == customer_id,
+                                        customer_sessions.c.revoked_at.is_(None),
+                                        customer_sessions.c.expires_at > clock.now_micros())
+        .order_by(customer_sessions.c.created_at.desc(), customer_sessions.c.id)).mappings()
+    return [{"id": r["id"], "created_at": clock.iso(r["created_at"]), "expires_at": clock.iso(r["expires_at"])}
+            for r in rows]
+
+
+def end(uow, customer_id: str, *, only: str | None = None, keep: str | None = None) -> int:  # type: ignore[no-untyped-def]
+    """End the customer's open sessions (log-out): `only` that one, or every one but `keep`; how many."""
+    match = and_(customer_sessions.c.customer_id == customer_id, customer_sessions.c.revoked_at.is_(None))
+    if only is not None:
+        match = and_(match, customer_sessions.c.id == only)
+    if keep is not None:
+        match = and_(match, customer_sessions.c.id != keep)
+    return uow.execute(update(customer_sessions).where(match).values(revoked_at=clock.now_micros())).rowcount
+
+
+def new_password_hash(engine: Engine, customer_id: str, current: str, new: str) -> str:
+    """The hash of the customer's new password, once the current one is confirmed (throttled like a
+    log-in) and the new one meets the policy. The caller stores it and ends the other sessions."""
+    check_password(new)
+    confirm_password(engine, customer_id, current, refusal=CurrentPasswordInvalid)
+    return auth.hash_password(new)
+
+
+def confirm_password(engine: Engine, customer_id: str, password: str,
+                     refusal: type[PuhuiError] = PaymentPasswordInvalid) -> None:
     """A customer's password checked again inside an operation (a payment's second factor). A wrong one
     is refused (`payment_password_invalid`), audited and counted like a wrong log-in, and the log-in
     lock refuses it too, so a stolen session cannot be used to guess the password."""
@@ -71,9 +130,8 @@ def confirm_password(engine: Engine, customer_id: str, password: str) -> None:
     if stored is not None and auth.verify_password(stored, password):
         transaction(engine, lambda uow: throttle.clear(uow, row["phone_index"]))
         return
-    transaction(engine, lambda uow: _audit(uow, customer_id, False, None, None, PaymentPasswordInvalid(),
-                                           action=CONFIRM_ACTION))
-    raise PaymentPasswordInvalid("the password is wrong")
+    transaction(engine, lambda uow: _audit(uow, customer_id, False, None, None, refusal(), action=CONFIRM_ACTION))
+    raise refusal("the password is wrong")
 
 
 def _reserve(engine: Engine, subject: str, source_ip: str | None, request_id: str | None) -> None:

@@ -152,6 +152,20 @@ credentials = Table(
     Index("ix_credentials_subject_id", "subject_id"),
 )
 
+# A customer's log-in sessions (登录会话): one row per token issued, by the token's `jti`. A token is
+# honoured only while its row is unrevoked, so log-out, "log out everywhere" and a password change
+# take effect at once rather than when the token expires.
+customer_sessions = Table(
+    "customer_sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(ID_LENGTH), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index("ix_customer_sessions_customer_id", "customer_id"),
+)
+
 IDENTITY_TABLES = (
     customers, bank_cards, verifications, tier_changes, consents, pii_access_log,
     merchants, partners, staff, credentials,

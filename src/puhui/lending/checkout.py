@@ -33,7 +33,7 @@ class CheckoutReplayMismatch(Conflict):
 
 
 def checkout(uow: UnitOfWork, customer_id: str, qr_id: str, plan: str, periods: int | None,
-             strength: VerificationStrength, client_id: str, default_fee_bp: int, notify_key: str,
+             strength: VerificationStrength, client_id: str, default_fee_bp: int,
              amount: int | None = None, context: PaymentContext = NO_CONTEXT) -> tuple[dict, bool]:
     """Draw on the line and pay the QR code with the money; (result, created). A replay of the same
     client id returns the first result."""
@@ -50,8 +50,7 @@ def checkout(uow: UnitOfWork, customer_id: str, qr_id: str, plan: str, periods: 
         raise InvalidInput("paying a static QR code needs an amount greater than zero")
     line_id = lines.line_of(uow.connection, customer_id)
     drawn = lines.draw(uow, line_id, customer_id, amount, plan, periods, request_key=key)
-    row, created = payments.pay_qr(uow, customer_id, qr_id, amount, strength, client_id, default_fee_bp,
-                                   notify_key, context)
+    row, created = payments.pay_qr(uow, customer_id, qr_id, amount, strength, client_id, default_fee_bp, context)
     if payments.is_review(row):
         raise CheckoutHeld("the payment would be held for review")
     if not created:

@@ -167,7 +167,7 @@ async def pay_later(qr_id: Ident, body: CheckoutIn, request: Request, engine: En
 
     def work(uow: UnitOfWork) -> Outcome:
         result, created = checkout.checkout(uow, principal.id, qr_id, body.plan, body.periods, strength,
-                                            client_id, settings.merchant_fee_bp, settings.merchant_notify_key,
+                                            client_id, settings.merchant_fee_bp,
                                             amount, PaymentContext(body.device_id, body.location))
         return Outcome(201 if created else 200, result)
 

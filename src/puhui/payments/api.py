@@ -91,7 +91,7 @@ class RefundIn(BaseModel):
 def _payment_outcome(row: dict, created: bool) -> Outcome:
     """201 for a payment made, 202 for one held for review (人工审核), 200 for a replay."""
     if service.is_review(row):
-        return Outcome(202 if created else 200, reviews.review_json(row))
+        return Outcome(202 if created else 200, reviews.review_for_payer(row))
     return Outcome(201 if created else 200, service.payment_view(row))
 
 
@@ -162,7 +162,7 @@ async def pay_qr(qr_id: Ident, body: PayIn, request: Request, engine: EngineDep,
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = service.pay_qr(uow, principal.id, qr_id, amount, strength, client_id,
-                                      settings.merchant_fee_bp, settings.merchant_notify_key,
+                                      settings.merchant_fee_bp,
                                       PaymentContext(body.device_id, body.location))
         return _payment_outcome(row, created)
 
@@ -186,7 +186,9 @@ async def read_payment(payment_id: Ident, engine: EngineDep, principal: Caller) 
     row = await run_in_threadpool(read)
     if not principal.is_staff and principal.id not in (row["payer_id"], row["payee_id"]):
         raise NotFound(f"payment {payment_id} not found")
-    return service.payment_view(row)
+    if principal.is_staff or principal.id == row["payer_id"]:
+        return service.payment_view(row)
+    return service.merchant_view(service.payment_view(row))
 
 
 @router.post("/payments/{payment_id}/refunds", status_code=201, summary="Refund part or all of a payment")

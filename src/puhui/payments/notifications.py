@@ -47,6 +47,19 @@ def verify(message: dict[str, Any], key: str) -> bool:
     return hmac.compare_digest(sign(body, key)["signature"], str(message.get("signature", "")))
 
 
+PAYER_ONLY = ("device_id", "location")
+
+
+def merchant_view(payment: dict[str, Any]) -> dict[str, Any]:
+    """A payment without what only its payer and risk control may see (the payer's device and location)."""
+    return {k: v for k, v in payment.items() if k not in PAYER_ONLY}
+
+
+def merchant_notice(event: dict[str, Any], key: str) -> dict[str, Any]:
+    """The signed notification of a `payment.succeeded` event, as its merchant receives it."""
+    return sign({"event": "payment.succeeded", "payment": merchant_view(event["payment"])}, key)
+
+
 def check_url(url: str) -> str:
     """An https URL without credentials, spaces or control characters, whose host is a name or a public
     address: a merchant must not make the platform call its own network (SSRF). Names are resolved and
@@ -79,16 +92,24 @@ def _private_literal(host: str) -> bool:
         return False  # a name: checked when it is resolved
 
 
-def resolves_publicly(host: str, port: int) -> bool:
-    """Every address `host` resolves to is public (not loopback, private, link-local or reserved)."""
+def public_address(host: str, port: int) -> str | None:
+    """The address to connect to for `host`, when every address it resolves to is public (not loopback,
+    private, link-local or reserved); None otherwise."""
     import ipaddress
     import socket
 
     try:
         found = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
-        return False
-    return bool(found) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in found)
+        return None
+    addresses = [info[4][0].split("%")[0] for info in found]
+    if not addresses or not all(ipaddress.ip_address(a).is_global for a in addresses):
+        return None
+    return addresses[0]
+
+
+def resolves_publicly(host: str, port: int) -> bool:
+    return public_address(host, port) is not None
 
 
 def set_notify_url(uow: UnitOfWork, merchant_id: str, url: str | None) -> dict:
@@ -115,7 +136,7 @@ def collect(engine: Engine, key: str, limit: int = 1000) -> int:
         made = 0
         for event in events:
             if event.type in EVENTS and event.key in urls:
-                body = event.payload if event.type == "payment.succeeded" else sign(
+                body = merchant_notice(event.payload, key) if event.type == "payment.succeeded" else sign(
                     {"event": event.type, "refund": event.payload}, key)
                 uow.execute(merchant_notifications.insert().values(
                     id=event.position, merchant_id=event.key, event=event.type, url=urls[event.key],
@@ -169,19 +190,27 @@ def _record(uow: UnitOfWork, row, status: int) -> None:  # type: ignore[no-untyp
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """The real transport (httpx), with a short timeout, to public addresses only (checked again at each
-    delivery: a name may have been pointed at an internal address since it was registered). No redirects."""
-    from urllib.parse import urlsplit
+    """The real transport (httpx), with a short timeout, to public addresses only, checked again at each
+    delivery (a name may have been pointed at an internal address since it was registered). The request
+    goes to the address that was checked, not to a second lookup (DNS rebinding), with the name as Host
+    and for TLS (SNI and certificate). No redirects; any failure is 0, whatever its cause."""
+    from urllib.parse import urlsplit, urlunsplit
 
     import httpx
 
     parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname or not resolves_publicly(parts.hostname, parts.port or 443):
+    host, port = parts.hostname, parts.port or 443
+    address = public_address(host, port) if parts.scheme == "https" and host else None
+    if address is None:
         return 0
-    try:
-        return httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS).status_code
-    except httpx.HTTPError:
-        return 0
+    pinned = urlunsplit(parts._replace(netloc=f"[{address}]:{port}" if ":" in address else f"{address}:{port}"))
+    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+        request = client.build_request("POST", pinned, content=body, extensions={"sni_hostname": host},
+                                       headers={**headers, "Host": host if port == 443 else f"{host}:{port}"})
+        try:
+            return client.send(request).status_code
+        except httpx.HTTPError:
+            return 0
 
 
 def notifications_of(connection: Connection, merchant_id: str, limit: int = 100) -> list[dict]:

@@ -91,6 +91,11 @@ def review_json(row) -> dict:  # type: ignore[no-untyped-def]
             "hold_expires_at": clock.from_micros(expires).isoformat()}
 
 
+def review_for_payer(row) -> dict:  # type: ignore[no-untyped-def]
+    """A held payment as its payer sees it: without the rules that held it (those are risk control's)."""
+    return {k: v for k, v in review_json(row).items() if k != "reasons"}
+
+
 def find(connection: Connection, review_id: str) -> dict | None:
     row = connection.execute(select(payment_reviews).where(payment_reviews.c.id == review_id)).mappings().first()
     return dict(row) if row else None
@@ -111,7 +116,7 @@ def _lock(uow: UnitOfWork, review_id: str) -> dict:
     return dict(row)
 
 
-def approve(uow: UnitOfWork, review_id: str, officer: str, note: str, notify_key: str) -> dict:
+def approve(uow: UnitOfWork, review_id: str, officer: str, note: str) -> dict:
     """Post the hold and write the payment. Returns the review: `approved`, or `expired` when the
     hold ran out first (that is recorded). Replaying an approval returns the same review."""
     from puhui.payments.service import complete_held_payment
@@ -126,7 +131,7 @@ def approve(uow: UnitOfWork, review_id: str, officer: str, note: str, notify_key
         return _close(uow, row, "expired", None, None)
     if result not in (TransferResult.ok, TransferResult.exists):
         raise Conflict(f"posting the hold failed: {result.value}")
-    payment = complete_held_payment(uow, row, review_id + ".post", notify_key)
+    payment = complete_held_payment(uow, row, review_id + ".post")
     return _close(uow, row, "approved", officer, note, payment_id=payment["id"])
 
 

@@ -94,11 +94,20 @@ def decide(payment: PaymentRequest) -> Decision:
     return Decision(worst, tuple(reasons))
 
 
-def enforce(decision: Decision) -> None:
+PAYER_VISIBLE_REASONS = frozenset({"payer_unverified", "amount_not_positive"})
+
+
+def enforce(decision: Decision, reference: str) -> None:
+    """Refuse a declined payment. The payer is told only what they can act on; which fraud rule fired,
+    its score and its weights stay with risk control (the decision log, under `reference`), or a
+    fraudster would learn how to pass."""
     if decision.outcome == Outcome.decline:
-        raise PaymentDeclined(", ".join(decision.reasons), reasons=list(decision.reasons))
+        told = [r for r in decision.reasons if r in PAYER_VISIBLE_REASONS]
+        detail = (", ".join(told) if told else
+                  f"the payment was declined by risk control and moved no money; quote {reference} to customer service")
+        raise PaymentDeclined(detail, reasons=told, reference=reference)
     if decision.outcome == Outcome.review:
-        raise PaymentUnderReview(", ".join(decision.reasons), reasons=list(decision.reasons))
+        raise PaymentUnderReview("the payment needs a manual review", reference=reference)
 
 
 class FraudCheck(Protocol):

@@ -96,8 +96,14 @@ def payment_json(row) -> dict:  # type: ignore[no-untyped-def]
 
 
 def payment_view(row) -> dict:  # type: ignore[no-untyped-def]
-    """A payment as the API and merchant notifications show it (events keep `payment_json`'s microseconds)."""
+    """A payment as its payer, staff and the payment events see it (events keep `payment_json`'s
+    microseconds for p2p)."""
     return {**payment_json(row), "created_at": clock.iso(row["created_at"])}
+
+
+def merchant_view(payment: dict) -> dict:
+    """A payment as its merchant sees it: the payer's device and location are for risk control only."""
+    return notifications.merchant_view(payment)
 
 
 def get_payment(connection, payment_id: str) -> dict:  # type: ignore[no-untyped-def]
@@ -138,7 +144,7 @@ def _check_payer(uow: UnitOfWork, payment_id: str, payer_id: str, kind: str, pay
         else:
             fraud.record(uow, request, assessment, payment_id)
     if decision.outcome == risk_hook.Outcome.decline:
-        risk_hook.enforce(decision)
+        risk_hook.enforce(decision, payment_id)
     assert tier is not None
     return limits.consume_tier(uow, payer_id, tier, amount), decision
 
@@ -148,7 +154,7 @@ def is_review(row: dict) -> bool:
     return "hold_transfer_id" in row
 
 
-def complete_held_payment(uow: UnitOfWork, review: dict, transfer_id: str, notify_key: str) -> dict:
+def complete_held_payment(uow: UnitOfWork, review: dict, transfer_id: str) -> dict:
     """The payment of an approved review (its hold just posted): the fee, the row and the event."""
     payment_id, merchant_id = review["id"], review["payee_id"]
     qr = review["kind"] != "p2p"
@@ -164,7 +170,7 @@ def complete_held_payment(uow: UnitOfWork, review: dict, transfer_id: str, notif
            "limit_marks": review["limit_marks"]}
     uow.execute(payments.insert().values(**row))
     if qr:
-        publish(uow, TOPIC, "payment.succeeded", merchant_id, notification(row, notify_key))
+        publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
     else:
         publish(uow, TOPIC, "p2p.completed", payment_id, {**payment_json(row)})
     return row
@@ -271,9 +277,15 @@ def cancel_qr(uow: UnitOfWork, merchant_id: str, qr_id: str) -> dict:
     return {**row, "status": "cancelled"}
 
 
+def payment_event(row: dict) -> dict:
+    """The `payment.succeeded` event: the payment with the payer's context, for risk control and
+    monitoring. Merchants get it signed and without that context (`notifications.collect`)."""
+    return {"event": "payment.succeeded", "payment": payment_view(row)}
+
+
 def notification(row: dict, key: str) -> dict:
     """The payment notification to the merchant, signed with HMAC-SHA256 over its canonical JSON."""
-    return notifications.sign({"event": "payment.succeeded", "payment": payment_view(row)}, key)
+    return notifications.merchant_notice(payment_event(row), key)
 
 
 def verify_notification(event: dict, key: str) -> bool:
@@ -281,7 +293,7 @@ def verify_notification(event: dict, key: str) -> bool:
 
 
 def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, strength: VerificationStrength,
-           client_id: str, default_fee_bp: int, notify_key: str,
+           client_id: str, default_fee_bp: int,
            context: risk_hook.PaymentContext = NO_CONTEXT) -> tuple[dict, bool]:
     """Pay a QR code: risk hook, tier and QR limits, the linked transfers, the row and the event."""
     qr = _lock(uow, select(qr_codes).where(qr_codes.c.id == qr_id))
@@ -331,7 +343,7 @@ def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, stren
                "fee_transfer_id": payment_id + ".f" if fee else None, "created_at": clock.now_micros(),
                "device_id": context.device_id, "location": context.location, "limit_marks": marks}
     uow.execute(payments.insert().values(**row))
-    publish(uow, TOPIC, "payment.succeeded", merchant_id, notification(row, notify_key))
+    publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
     return row, True
 
 

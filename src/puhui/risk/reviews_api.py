@@ -69,7 +69,7 @@ async def _decide(decision: Literal["approve", "reject"], review_id: str, body: 
                   engine: Engine, settings: Settings, principal: Principal):
     def work(uow: UnitOfWork) -> Outcome:
         if decision == "approve":
-            row = reviews.approve(uow, review_id, principal.id, body.note, settings.merchant_notify_key)
+            row = reviews.approve(uow, review_id, principal.id, body.note)
         else:
             row = reviews.reject(uow, review_id, principal.id, body.note)
         wanted = "approved" if decision == "approve" else "rejected"

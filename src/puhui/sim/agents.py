@@ -235,7 +235,7 @@ class Platform:
                genuine: bool = True) -> str | None:
         key, ctx = self.key(), context or self.contexts.get(payer, payments.NO_CONTEXT)
         row = self.attempt("qr", lambda uow: payments.pay_qr(uow, payer, merchant.qr_id, fen,
-                                                               VerificationStrength.two_factors, key, 60, "sim", ctx)[0],
+                                                               VerificationStrength.two_factors, key, 60, ctx)[0],
                            fen)
         return self.settle_review(row, genuine) if row else None
 
@@ -247,7 +247,7 @@ class Platform:
         rid = row["id"]
         if genuine:
             self.held["confirmed"] += 1
-            transaction(self.engine, lambda uow: reviews.approve(uow, rid, OPERATOR.id, "the holder confirmed", "sim"))
+            transaction(self.engine, lambda uow: reviews.approve(uow, rid, OPERATOR.id, "the holder confirmed"))
             return rid
         self.held["disowned"] += 1
         transaction(self.engine, lambda uow: reviews.reject(uow, rid, OPERATOR.id, "the holder disowned it"))

@@ -174,10 +174,9 @@ async def pay(code: FundCode, body: PayIn, request: Request, engine: EngineDep, 
         from puhui.payments import service as payments
 
         order, payment, created = mmf.pay_from_fund(uow, principal.id, code, body.qr_code_id, amount,
-                                                    strength, client_id, settings.merchant_fee_bp,
-                                                    settings.merchant_notify_key)
+                                                    strength, client_id, settings.merchant_fee_bp)
         held = payments.is_review(payment)  # held for review (人工审核): the money waits in the wallet
-        shown = reviews.review_json(payment) if held else payments.payment_view(payment)
+        shown = reviews.review_for_payer(payment) if held else payments.payment_view(payment)
         return Outcome((202 if held else 201) if created else 200, {"order": mmf.order_json(order), "payment": shown})
 
     return await run_mutation(request, engine, principal, "wealth.pay", body.qr_code_id, work)

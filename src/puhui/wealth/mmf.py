@@ -169,7 +169,7 @@ def _divest(oid: str, fund_code: str, amount: int) -> Transfer:
 
 
 def pay_from_fund(uow: UnitOfWork, customer_id: str, fund_code: str, qr_id: str, amount: int | None,
-                  strength, client_id: str, default_fee_bp: int, notify_key: str) -> tuple[dict, dict, bool]:  # type: ignore[no-untyped-def]
+                  strength, client_id: str, default_fee_bp: int) -> tuple[dict, dict, bool]:  # type: ignore[no-untyped-def]
     """Redeem-and-pay (余额宝付款): a fast redemption of the amount and the QR payment, one unit of work."""
     from puhui.payments import service as payments
 
@@ -178,7 +178,7 @@ def pay_from_fund(uow: UnitOfWork, customer_id: str, fund_code: str, qr_id: str,
     if due is None or due <= 0:
         raise InvalidInput("paying a static QR code needs an amount greater than zero")
     order, created = redeem(uow, customer_id, fund_code, due, client_id, fast=True)
-    payment, _ = payments.pay_qr(uow, customer_id, qr_id, amount, strength, client_id, default_fee_bp, notify_key)
+    payment, _ = payments.pay_qr(uow, customer_id, qr_id, amount, strength, client_id, default_fee_bp)
     if created:
         uow.execute(mmf_orders.update().where(mmf_orders.c.id == order["id"]).values(payment_id=payment["id"]))
         order = {**order, "payment_id": payment["id"]}
