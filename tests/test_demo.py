@@ -7,10 +7,10 @@ import time
 from sqlalchemy import func, select
 
 from puhui.db import reading
-from puhui.db.tables import transfers
 from puhui.demo import CUSTOMERS, MERCHANTS, seed_demo_world
 from puhui.identity.service import with_demo_secrets
 from puhui.ledger.audit import audit
+from puhui.ledger.tables import transfers
 from puhui.settings import Settings
 
 

@@ -17,7 +17,13 @@ from puhui.db import reading, transaction
 from puhui.db.engine import create_engine_from_url
 from puhui.db.migrate import upgrade
 from puhui.eod import runs
-from puhui.eod.dates import BusinessDateInFuture, BusinessDateNotOver, DateInvalid, check_date, parse_date
+from puhui.eod.dates import (
+    BusinessDateInFuture,
+    BusinessDateNotOver,
+    DateInvalid,
+    check_date,
+    parse_date,
+)
 from puhui.eod.tables import eod_runs
 from puhui.payments import settlement
 from puhui.payments.sandbox_bank import SandboxBank

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from puhui.api.app import create_app
-from puhui.db.tables import accounts, audit_log, outbox, transfers
+from puhui.db.tables import audit_log, outbox
 from puhui.ledger.audit import audit
+from puhui.ledger.tables import accounts, transfers
 from puhui.settings import Settings
 
 TOKEN = "test-admin-token"

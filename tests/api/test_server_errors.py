@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-
 from sqlalchemy import func, select
 
 from puhui.api.app import create_app

@@ -11,7 +11,13 @@ import time
 import pytest
 from sqlalchemy import Engine, select, text
 
-from puhui.db import UnitOfWork, create_engine_from_url, reading, transaction, unit_of_work
+from puhui.db import (
+    UnitOfWork,
+    create_engine_from_url,
+    reading,
+    transaction,
+    unit_of_work,
+)
 from puhui.db.tables import outbox
 from puhui.events.outbox import Event, assign_positions, publish, read_events
 

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from stdnum import luhn
 from stdnum.cn import ric
 
-from puhui.db.tables import accounts, outbox, transfers
+from puhui.db.tables import outbox
 from puhui.identity.tables import IDENTITY_TABLES
+from puhui.ledger.tables import accounts, transfers
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -15,8 +15,22 @@ from puhui.ledger import service as ledger
 from puhui.ledger.models import Transfer
 from puhui.settings import Settings
 
-from .helpers import ADMIN, ADMIN_TOKEN, CARD, LI, MERCHANT, PASSWORD, ZHANG, bearer, card_number, id_number, login, \
-    make_staff, register, snapshot
+from .helpers import (
+    ADMIN,
+    ADMIN_TOKEN,
+    CARD,
+    LI,
+    MERCHANT,
+    PASSWORD,
+    ZHANG,
+    bearer,
+    card_number,
+    id_number,
+    login,
+    make_staff,
+    register,
+    snapshot,
+)
 
 RESERVE = "platform.reserve_bank.CNY"
 

@@ -14,11 +14,21 @@ import pytest
 from stdnum.cn import uscc
 
 from puhui.db import transaction
-from puhui.identity import kyc, org, policy, sessions
 from puhui.identity import customers as customer_ops
+from puhui.identity import kyc, org, policy, sessions
 from puhui.identity.models import VerificationChannel
 
-from .helpers import ADMIN_TOKEN, CARD, JWT_SECRET, LI, MERCHANT, WANG, ZHANG, bearer, snapshot
+from .helpers import (
+    ADMIN_TOKEN,
+    CARD,
+    JWT_SECRET,
+    LI,
+    MERCHANT,
+    WANG,
+    ZHANG,
+    bearer,
+    snapshot,
+)
 
 CALLERS = ["anonymous", "customer_other", "customer_self", "merchant_self", "merchant_other", "partner",
            "operator", "risk_officer", "regulator", "admin", "root"]

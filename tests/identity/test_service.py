@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from puhui.db import reading, transaction
-from puhui.db.tables import accounts, outbox, transfers
+from puhui.db.tables import outbox
 from puhui.identity import consent, kyc, pii, retention, service, views
 from puhui.identity import customers as customer_ops
 from puhui.identity.errors import (
@@ -24,10 +24,16 @@ from puhui.identity.errors import (
     WalletNotEmpty,
 )
 from puhui.identity.models import ConsentPurpose, VerificationChannel, WalletTier
-from puhui.identity.tables import aml_retention_cards, bank_cards, customers, tier_changes
+from puhui.identity.tables import (
+    aml_retention_cards,
+    bank_cards,
+    customers,
+    tier_changes,
+)
 from puhui.identity.vault import Vault
 from puhui.ledger import service as ledger
 from puhui.ledger.models import AccountFlags, Transfer, TransferFlags, TransferResult
+from puhui.ledger.tables import accounts, transfers
 
 from .helpers import CARD, INDEX_KEY, K1, K2, LI, ZHANG, snapshot
 

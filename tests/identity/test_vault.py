@@ -7,7 +7,13 @@ import base64
 
 import pytest
 
-from puhui.identity.vault import Vault, VaultError, VaultNotConfigured, generate_key, vault_from_config
+from puhui.identity.vault import (
+    Vault,
+    VaultError,
+    VaultNotConfigured,
+    generate_key,
+    vault_from_config,
+)
 
 from .helpers import INDEX_KEY, K1, K2
 

@@ -31,10 +31,16 @@ if _HERE not in sys.path:  # e.g. under --import-mode=importlib
 import _workers  # noqa: E402  (spawned children import it by this name, through the inherited sys.path)
 
 from puhui.db import create_engine_from_url, transaction  # noqa: E402
-from puhui.db.tables import accounts, transfers  # noqa: E402
 from puhui.ledger import service  # noqa: E402
 from puhui.ledger.audit import audit  # noqa: E402
-from puhui.ledger.models import Account, AccountFlags, AccountResult, Transfer, TransferFlags  # noqa: E402
+from puhui.ledger.models import (  # noqa: E402
+    Account,
+    AccountFlags,
+    AccountResult,
+    Transfer,
+    TransferFlags,
+)
+from puhui.ledger.tables import accounts, transfers  # noqa: E402
 
 pytestmark = [pytest.mark.slow]
 

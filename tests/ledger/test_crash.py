@@ -31,9 +31,9 @@ if str(_HERE) not in sys.path:  # e.g. under --import-mode=importlib
 import _workers  # noqa: E402
 
 from puhui.db import create_engine_from_url, transaction  # noqa: E402
-from puhui.db.tables import transfers  # noqa: E402
 from puhui.ledger import service  # noqa: E402
 from puhui.ledger.models import AccountFlags, AccountResult, Transfer  # noqa: E402
+from puhui.ledger.tables import transfers  # noqa: E402
 
 pytestmark = [pytest.mark.slow]
 

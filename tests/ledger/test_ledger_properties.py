@@ -18,15 +18,29 @@ from dataclasses import dataclass, field
 
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import Engine, select
 
 from puhui import clock as clock_module
 from puhui.db import create_engine_from_url, reading, transaction
-from puhui.db.tables import accounts as accounts_table
 from puhui.ledger import service
 from puhui.ledger.audit import SAMPLE, audit
-from puhui.ledger.models import AccountFlags, AccountResult, Balances, Transfer, TransferFlags, TransferResult
+from puhui.ledger.models import (
+    AccountFlags,
+    AccountResult,
+    Balances,
+    Transfer,
+    TransferFlags,
+    TransferResult,
+)
+from puhui.ledger.tables import accounts as accounts_table
 
 R = TransferResult
 F = TransferFlags

@@ -10,8 +10,14 @@ import time
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from puhui.db import UnitOfWork, create_engine_from_url, reading, transaction, unit_of_work
-from puhui.db.tables import account_codes, accounts, outbox, transfers
+from puhui.db import (
+    UnitOfWork,
+    create_engine_from_url,
+    reading,
+    transaction,
+    unit_of_work,
+)
+from puhui.db.tables import outbox
 from puhui.events.outbox import read_events
 from puhui.ledger import service
 from puhui.ledger.audit import audit
@@ -33,6 +39,7 @@ from puhui.ledger.models import (
     TransferFlags,
     TransferResult,
 )
+from puhui.ledger.tables import account_codes, accounts, transfers
 
 R = TransferResult
 F = TransferFlags

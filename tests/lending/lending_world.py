@@ -79,7 +79,8 @@ def snapshot(engine) -> dict:  # type: ignore[no-untyped-def]
     """Every lending row, every account with its balances, and the transfer and event counts."""
     from sqlalchemy import func, select
 
-    from puhui.db.tables import accounts, outbox, transfers
+    from puhui.db.tables import outbox
+    from puhui.ledger.tables import accounts, transfers
     from puhui.lending.tables import LENDING_TABLES
 
     with engine.connect() as connection:

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from puhui import clock as clock_module
 from puhui.db import reading
 from puhui.db.engine import create_engine_from_url
-from puhui.db.tables import accounts
 from puhui.ledger.audit import audit
+from puhui.ledger.tables import accounts
 from puhui.lending import eod
 from puhui.lending.service import instalments
 from puhui.lending.tables import loan_instalments, loan_provisions, loans

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from puhui.db import reading, transaction
-from puhui.db.tables import audit_log, transfers
+from puhui.db.tables import audit_log
+from puhui.ledger.tables import transfers
 from puhui.payments import wallets
 from puhui.payments.channel import OrderKind
 from puhui.payments.sandbox_bank import SandboxBank

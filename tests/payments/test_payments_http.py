@@ -16,10 +16,12 @@ from stdnum.cn import ric
 
 from puhui.api.app import create_app
 from puhui.db import reading, transaction
-from puhui.db.tables import accounts, outbox, transfers
+from puhui.db.tables import outbox
 from puhui.ledger.audit import audit
+from puhui.ledger.errors import InsufficientFunds
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
+from puhui.ledger.tables import accounts, transfers
 from puhui.payments import notifications, service
 from puhui.payments.models import LimitExceeded, VerificationStrength
 from puhui.payments.tables import PAYMENT_TABLES
@@ -269,7 +271,7 @@ def _pay_static(engine, payer: str, qr_id: str, amount: int, n: int):
         return "ok"
     except LimitExceeded:
         return "limit"
-    except service.InsufficientFunds:
+    except InsufficientFunds:
         return "funds"
 
 

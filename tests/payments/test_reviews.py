@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from puhui.db import reading, transaction
-from puhui.db.tables import transfers
 from puhui.ledger.service import expire_pending, get_account
+from puhui.ledger.tables import transfers
 from puhui.payments import reviews, risk_hook
 from tests.payments.test_settlement import (  # noqa: F401 - fixtures
     ADMIN,

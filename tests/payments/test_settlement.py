@@ -14,13 +14,13 @@ from stdnum.cn import ric
 
 from puhui.api.app import create_app
 from puhui.db import reading, transaction
-from puhui.db.tables import transfers
 from puhui.eod.dates import BusinessDateInFuture, BusinessDateNotOver
 from puhui.eod.runs import BusinessDateClosed
 from puhui.errors import Conflict
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
+from puhui.ledger.tables import transfers
 from puhui.payments import settlement
 from puhui.payments.reserve import reserve_coverage
 from puhui.payments.sandbox_bank import SandboxBank

@@ -17,7 +17,6 @@ from puhui.risk.fraud.models import rule_from
 from puhui.risk.fraud.state import SECOND, WindowState
 
 
-
 def row(payment_id: str, kind: str, payer: str, payee: str, amount: int, device: str | None = "phone-1") -> dict:
     return {"id": payment_id, "kind": kind, "payer_id": payer, "payee_id": payee, "qr_code_id": None,
             "amount": amount, "fee": 0, "fee_rate_bp": 0, "refunded": 0, "fee_refunded": 0,

@@ -16,13 +16,13 @@ from typer.testing import CliRunner
 from puhui import clock as clock_module
 from puhui.api.app import create_app
 from puhui.cli import app as cli
-from puhui.risk import features as F
-from puhui.risk.scoring import platform
-from puhui.settings import Settings
 from puhui.identity import customers as customer_ops
 from puhui.identity import kyc
 from puhui.identity.models import VerificationChannel
 from puhui.payments.channel import OrderKind, OrderState
+from puhui.risk import features as F
+from puhui.risk.scoring import platform
+from puhui.settings import Settings
 from tests.risk.test_features_profiles import ADMIN, VAULT, World
 
 CUSTOMERS = 40

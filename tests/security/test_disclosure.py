@@ -13,8 +13,14 @@ from puhui.db import reading
 from puhui.payments import notifications
 from puhui.payments.tables import merchant_notifications
 from tests.payments.test_payments_http import NOTIFY_KEY, PASSWORD, id_number, merchant
+from tests.payments.test_settlement import (
+    ADMIN,
+    assert_books_clean,
+    balance,
+    login,
+    make_customer,
+)
 from tests.risk.test_fraud_in_payments import client, officer  # noqa: F401 - the client fixture
-from tests.payments.test_settlement import ADMIN, assert_books_clean, balance, login, make_customer
 
 PAYER_CONTEXT = {"device_id": "phone-7f3a", "location": "310104"}
 

@@ -17,10 +17,11 @@ from typer.testing import CliRunner
 from puhui.api.app import create_app
 from puhui.cli import app as puhui_cli
 from puhui.db import reading, transaction
-from puhui.db.tables import accounts, outbox, transfers
+from puhui.db.tables import outbox
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
+from puhui.ledger.tables import accounts, transfers
 from puhui.payments import reserve
 from puhui.settings import Settings
 from puhui.supplychain.tables import SUPPLYCHAIN_TABLES

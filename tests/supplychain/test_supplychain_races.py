@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from puhui import clock as clock_module
 from puhui.db import reading, transaction
-from puhui.db.tables import accounts
 from puhui.errors import PuhuiError
 from puhui.ledger.audit import audit
 from puhui.ledger.models import AccountFlags
 from puhui.ledger.service import create_account
+from puhui.ledger.tables import accounts
 from puhui.payments import reserve
 from puhui.supplychain import service
 from puhui.supplychain.tables import sc_receivables

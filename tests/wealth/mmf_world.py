@@ -11,13 +11,13 @@ from stdnum.cn import ric
 
 from puhui import clock as clock_module
 from puhui.db import reading, transaction
-from puhui.db.tables import accounts
 from puhui.identity import customers as customer_ops
 from puhui.identity import kyc, org
 from puhui.identity.models import VerificationChannel
 from puhui.identity.service import customer_wallet_id
 from puhui.identity.vault import Vault
 from puhui.ledger.audit import audit
+from puhui.ledger.tables import accounts
 from puhui.payments import service, wallets
 from puhui.payments.channel import OrderKind, OrderState
 from puhui.payments.models import QrKind

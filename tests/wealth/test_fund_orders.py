@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from puhui.db import reading
-from puhui.db.tables import accounts, transfers
+from puhui.ledger.tables import accounts, transfers
 from puhui.payments.reserve import reserve_coverage
 from puhui.wealth import calendar
 from puhui.wealth import fund_orders as fo

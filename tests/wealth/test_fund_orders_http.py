@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from puhui.api.app import create_app
 from puhui.db import reading, transaction
-from puhui.db.tables import accounts, transfers
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers
+from puhui.ledger.tables import accounts, transfers
 from puhui.payments.reserve import reserve_coverage
 from puhui.settings import Settings
 from puhui.wealth.funds_tables import fund_navs, fund_orders, fund_products

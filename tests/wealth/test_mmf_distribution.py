@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from puhui.db import reading, transaction
-from puhui.db.tables import transfers
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer, TransferResult
 from puhui.ledger.service import create_transfers
+from puhui.ledger.tables import transfers
 from puhui.wealth import distribution, funds, yields
 
 DAY = dt.date(2026, 1, 5)

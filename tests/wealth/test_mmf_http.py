@@ -13,10 +13,10 @@ from stdnum.cn import ric
 
 from puhui.api.app import create_app
 from puhui.db import reading, transaction
-from puhui.db.tables import accounts, transfers
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers
+from puhui.ledger.tables import accounts, transfers
 from puhui.settings import Settings
 from puhui.wealth.tables import mmf_daily, mmf_orders
 

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from puhui.db import reading, transaction
-from puhui.db.tables import accounts, transfers
 from puhui.eod.dates import BusinessDateInFuture
 from puhui.errors import PuhuiError
+from puhui.ledger.tables import accounts, transfers
 from puhui.payments.models import VerificationStrength
 from puhui.wealth import eod, funds, mmf
 from puhui.wealth.errors import (

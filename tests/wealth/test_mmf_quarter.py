@@ -11,8 +11,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from puhui.db import reading
-from puhui.db.tables import accounts, transfers
 from puhui.ledger.audit import audit
+from puhui.ledger.tables import accounts, transfers
 from puhui.payments.reserve import reserve_coverage
 from puhui.wealth import eod, funds, yields
 from puhui.wealth.manager import SimulatedManager

@@ -49,11 +49,11 @@ from puhui import clock
 from puhui.db import create_engine_from_url, transaction
 from puhui.db.engine import is_postgres, normalize_url
 from puhui.db.migrate import upgrade
-from puhui.db.tables import accounts as accounts_table
-from puhui.db.tables import transfers as transfers_table
 from puhui.ledger import service
 from puhui.ledger.audit import audit
 from puhui.ledger.models import MAX_BATCH, AccountFlags, Transfer, TransferResult
+from puhui.ledger.tables import accounts as accounts_table
+from puhui.ledger.tables import transfers as transfers_table
 
 LEDGER = "CNY"
 RESERVE = "platform.reserve_bank.CNY"  # the funding account, created by migration 0002

@@ -15,7 +15,6 @@ from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.problems import PROBLEM_BASE
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
-from puhui.db.tables import account_codes, accounts
 from puhui.errors import InvalidInput, NotFound
 from puhui.ledger import service
 from puhui.ledger.errors import BatchTooLarge
@@ -30,6 +29,7 @@ from puhui.ledger.models import (
     Transfer,
     TransferFlags,
 )
+from puhui.ledger.tables import account_codes, accounts
 from puhui.money import InvalidAmount, format_minor, parse_minor
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])

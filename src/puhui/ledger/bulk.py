@@ -39,8 +39,20 @@ CHECK = f"""
 WRITE = f"""
     INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id,
                            timeout_seconds, user_data, timestamp, status, expires_at, resolved_at)
-    SELECT id, debit, credit, amount, :ledger, code, 0, NULL, 0, NULL, :now, NULL, NULL, NULL
+    SELECT id, debit, credit, amount, :ledger, code, 0, NULL, 0, CAST(:user_data AS VARCHAR(256)), :now, NULL, NULL, NULL
     FROM {STAGE} ORDER BY id
+"""
+_AVAILABLE = "(a.credits_posted - a.debits_posted - a.debits_pending)"
+PRO_RATA = f"""
+    SELECT CAST(:prefix AS VARCHAR(32)) || a.id, CAST(:source AS VARCHAR(64)), a.id,
+           {_AVAILABLE} * :numerator / :denominator, CAST(:code AS VARCHAR(48))
+    FROM accounts a
+    WHERE a.ledger = :ledger AND a.code = :holder_code AND (a.flags & 4) = 0
+      AND {_AVAILABLE} * :numerator / :denominator > 0
+"""
+HOLDINGS = f"""
+    SELECT count(*), coalesce(sum({_AVAILABLE}), 0) FROM accounts a
+    WHERE a.ledger = :ledger AND a.code = :holder_code AND (a.flags & 4) = 0 AND {_AVAILABLE} > 0
 """
 DEBITS = f"""
     UPDATE accounts SET debits_posted = accounts.debits_posted + s.amount
@@ -73,8 +85,31 @@ def stage_rows(uow: UnitOfWork, rows: list[tuple[str, str, str, int, str]]) -> N
                     [{"i": i, "d": d, "c": c, "a": a, "k": k} for i, d, c, a, k in rows])
 
 
-def post(uow: UnitOfWork, topic: str, key: str, event: str, ledger: str = "CNY") -> int:
-    """Write the staged transfers and their balances; one event sums them up. Returns how many."""
+def holdings(uow: UnitOfWork, *, ledger: str, holder_code: str) -> tuple[int, int]:
+    """(how many, Σ available) of the open accounts of `holder_code` on `ledger` that hold something."""
+    count, total = uow.execute(text(HOLDINGS), {"ledger": ledger, "holder_code": holder_code}).one()
+    return int(count), int(total)
+
+
+def stage_pro_rata(uow: UnitOfWork, *, ledger: str, holder_code: str, source: str, numerator: int,
+                   denominator: int, id_prefix: str, code: str) -> None:
+    """Stage, from `source` to every open account of `holder_code` on `ledger`, floor(its available
+    balance × numerator / denominator); holders whose share rounds to nothing are skipped. Each
+    transfer's id is `id_prefix` + the holder's account id."""
+    uow.execute(text(INSERT + PRO_RATA), {"prefix": id_prefix, "source": source, "numerator": numerator,
+                                          "denominator": denominator, "code": code, "ledger": ledger,
+                                          "holder_code": holder_code})
+
+
+def staged(uow: UnitOfWork) -> tuple[int, int]:
+    """(how many, Σ amount) of the transfers staged so far."""
+    summary = uow.execute(text(SUMMARY)).all()
+    return sum(int(n) for _, n, _ in summary), sum(int(a) for _, _, a in summary)
+
+
+def post(uow: UnitOfWork, topic: str, key: str, event: str, ledger: str = "CNY", user_data: str | None = None) -> int:
+    """Write the staged transfers (each with `user_data`) and their balances; one event sums them up.
+    Returns how many."""
     summary = uow.execute(text(SUMMARY)).all()
     count = sum(int(n) for _, n, _ in summary)
     if not count:
@@ -82,7 +117,7 @@ def post(uow: UnitOfWork, topic: str, key: str, event: str, ledger: str = "CNY")
     bad = uow.execute(text(CHECK), {"ledger": ledger}).all()
     if bad:
         raise PostingRefused(f"bulk postings break ledger rules: {[tuple(r) for r in bad]}")
-    uow.execute(text(WRITE), {"now": clock.now_micros(), "ledger": ledger})
+    uow.execute(text(WRITE), {"now": clock.now_micros(), "ledger": ledger, "user_data": user_data})
     uow.execute(text(DEBITS))
     uow.execute(text(CREDITS))
     uow.execute(text(f"DELETE FROM {STAGE}"))

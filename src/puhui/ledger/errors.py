@@ -1,6 +1,6 @@
 """Ledger errors (whole-request failures; per-transfer outcomes are `TransferResult` codes)."""
 
-from puhui.errors import InvalidInput, NotFound
+from puhui.errors import Conflict, InvalidInput, NotFound, PuhuiError
 
 
 class LedgerError(InvalidInput):
@@ -30,3 +30,20 @@ class InvalidAccount(LedgerError):
 class BatchTooLarge(LedgerError):
     code = "batch_too_large"
     title = "Too many transfers in one batch"
+
+
+class InsufficientFunds(Conflict):
+    """A debit the account cannot cover (its balance rule refuses it): 余额不足."""
+
+    code = "insufficient_funds"
+    title = "The account does not hold enough money"
+
+
+class LedgerRefused(Conflict):
+    """The ledger refused a transfer for any other reason (its result code is in the detail)."""
+
+    code = "ledger_refused"
+    title = "The ledger refused the transfers"
+
+
+Shortfall = type[PuhuiError]

@@ -12,7 +12,13 @@ import json
 from typing import Any, Iterable
 
 from puhui import clock
-from puhui.ledger.models import Account, AccountFlags, PendingStatus, StoredTransfer, TransferFlags
+from puhui.ledger.models import (
+    Account,
+    AccountFlags,
+    PendingStatus,
+    StoredTransfer,
+    TransferFlags,
+)
 
 TRANSFER_COLUMNS = (
     "seq, id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, "

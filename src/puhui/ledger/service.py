@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.tables import account_codes, accounts, ledgers, transfers
 from puhui.events import outbox
 from puhui.ledger import pg
 from puhui.ledger.batch import BatchOutcome, apply_batch
@@ -24,8 +23,11 @@ from puhui.ledger.errors import (
     AccountCodeNotFound,
     AccountNotFound,
     BatchTooLarge,
+    InsufficientFunds,
     InvalidAccount,
     LedgerNotFound,
+    LedgerRefused,
+    Shortfall,
 )
 from puhui.ledger.models import (
     MAX_BATCH,
@@ -40,6 +42,7 @@ from puhui.ledger.models import (
     TransferResult,
     check_id,
 )
+from puhui.ledger.tables import account_codes, accounts, ledgers, transfers
 from puhui.money import format_minor
 
 TOPIC = "ledger"
@@ -60,6 +63,16 @@ _ledger_cache: "weakref.WeakKeyDictionary[Engine, dict[str, Ledger]]" = weakref.
 def forget_ledgers(engine: Engine) -> None:
     """Drop the cached ledgers of `engine` (after a ledger was added at run time, e.g. a new fund)."""
     _ledger_cache.pop(engine, None)
+
+
+def create_ledger(uow: UnitOfWork, code: str, name: str, *, kind: str, scale: int) -> Ledger:
+    """Add a ledger at run time (a new fund's units, 份额账本); the engine's ledger cache is refreshed
+    now and again after the commit."""
+    uow.execute(ledgers.insert().values(code=code, name=name[:128], kind=kind, scale=scale))
+    engine = uow.connection.engine
+    forget_ledgers(engine)
+    uow.after_commit.append(lambda: forget_ledgers(engine))
+    return Ledger(code, name[:128], kind, scale)
 
 
 def ledgers_of(connection: Connection) -> dict[str, Ledger]:
@@ -190,6 +203,24 @@ def _lock_accounts(uow: UnitOfWork, ids: Iterable[str]) -> dict[str, Account]:
 
 
 # -- transfers --------------------------------------------------------------------------------
+
+
+def post_chain(uow: UnitOfWork, transfers: Sequence[Transfer], *, short: Shortfall = InsufficientFunds,
+               what: str | None = None) -> None:
+    """Post `transfers` as one linked chain: all or nothing. A debit an account cannot cover raises
+    `short(what)` (by default `InsufficientFunds`, naming the account and the amount); any other
+    refusal raises `LedgerRefused` with the failing transfer and its result."""
+    if not transfers:
+        return
+    last = len(transfers) - 1
+    chain = [t if i == last else replace(t, flags=t.flags | TransferFlags.linked) for i, t in enumerate(transfers)]
+    results = create_transfers(uow, chain)
+    for transfer, result in zip(chain, results, strict=True):
+        if result == TransferResult.exceeds_credits:
+            raise short(what or f"account {transfer.debit_account_id} cannot cover {format_minor(transfer.amount, 2)}")
+    for transfer, result in zip(chain, results, strict=True):
+        if result not in (TransferResult.ok, TransferResult.linked_event_failed):
+            raise LedgerRefused(f"transfer {transfer.id} failed: {result.value}", result=result.value)
 
 
 def create_transfers(uow: UnitOfWork, batch: Sequence[Transfer]) -> list[TransferResult]:

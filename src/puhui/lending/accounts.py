@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from puhui.db import UnitOfWork
-from puhui.db.tables import accounts
+from puhui.ledger import queries as ledger_queries
 from puhui.ledger.service import create_account
 
 LEDGER = "CNY"
@@ -66,13 +66,10 @@ class LoanBalances:
 
 
 def balances(connection: Connection, loan_id: str) -> LoanBalances:
-    rows = connection.execute(
-        select(accounts.c.id, accounts.c.debits_posted, accounts.c.credits_posted).where(accounts.c.owner_id == loan_id)
-    ).all()
     found = {}
-    for row in rows:
-        part = row.id.rsplit(".", 1)[1]
+    for account_id, (debits, credits) in ledger_queries.owner_balances(connection, loan_id).items():
+        part = account_id.rsplit(".", 1)[1]
         if part in PARTS:
             debit_normal = PARTS[part][1]
-            found[part] = row.debits_posted - row.credits_posted if debit_normal else row.credits_posted - row.debits_posted
+            found[part] = debits - credits if debit_normal else credits - debits
     return LoanBalances(**found)

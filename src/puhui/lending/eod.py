@@ -35,6 +35,7 @@ from puhui.db import UnitOfWork, transaction
 from puhui.eod import runs as eod_runs
 from puhui.events.outbox import publish
 from puhui.ledger import bulk
+from puhui.ledger import queries as ledger_queries
 from puhui.lending import accounts, partners
 from puhui.lending.delinquency import BUCKETS as BUCKET_LIMITS
 from puhui.lending.delinquency import CLASS_LIMITS, PROVISION_RATES
@@ -118,13 +119,8 @@ PENALTIES = f"""
 """
 ADD_PENALTIES = f"UPDATE loans SET penalty_accrued = penalty_accrued + coalesce({PENALTY}, 0) WHERE {PENALIZED}"
 
-BALANCE = """(SELECT {sign} FROM accounts a WHERE a.id = 'loan.' || loans.id || '.{part}')"""
-DEBIT = "a.debits_posted - a.credits_posted"
-CREDIT = "a.credits_posted - a.debits_posted"
-
-
 def _balance(part: str) -> str:
-    return BALANCE.format(sign=CREDIT if part == "provision" else DEBIT, part=part)
+    return ledger_queries.balance_sql(f"'loan.' || loans.id || '.{part}'", debit_normal=part != "provision")
 
 
 WRITE_OFFS = f"""

@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.tables import accounts as accounts_table
 from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
+from puhui.ledger import queries as ledger_queries
 from puhui.lending import bnpl, service
 from puhui.lending.disclosure import Disclosure, check_cap
 from puhui.lending.lines_tables import credit_line_draws, credit_lines
@@ -169,8 +169,7 @@ def open_line(uow: UnitOfWork, customer_id: str, opened_by: str, *, annual_incom
         raise InvalidInput("annual income must not be negative")
     if not 1 <= term_days <= 3 * 366:
         raise InvalidInput("a line lasts from 1 day to 3 years")
-    wallet = uow.execute(select(accounts_table.c.id).where(accounts_table.c.id == customer_wallet_id(customer_id)))
-    if wallet.first() is None:
+    if ledger_queries.available(uow.connection, customer_wallet_id(customer_id)) is None:
         raise CustomerUnknown(f"customer {customer_id} has no wallet")
     if uow.execute(select(credit_lines.c.id).where(credit_lines.c.customer_id == customer_id)).first() is not None:
         raise LineExists(f"customer {customer_id} already has a credit line")
@@ -207,11 +206,7 @@ def outstanding(connection: Connection, line_id: str) -> int:
     """Outstanding principal of the active loans drawn on the line, from the ledger (fen)."""
     ids = (select(credit_line_draws.c.loan_id).join(loans, loans.c.id == credit_line_draws.c.loan_id)
            .where(credit_line_draws.c.line_id == line_id, loans.c.status == "active"))
-    total = connection.execute(
-        select(func.coalesce(func.sum(accounts_table.c.debits_posted - accounts_table.c.credits_posted), 0))
-        .where(accounts_table.c.owner_id.in_(ids), accounts_table.c.code == "loan_receivable")
-    ).scalar_one()
-    return int(total)
+    return ledger_queries.net_debit(connection, codes=["loan_receivable"], owners=ids)
 
 
 def overdue(connection: Connection, line_id: str) -> bool:

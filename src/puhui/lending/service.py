@@ -18,12 +18,12 @@ from sqlalchemy import Connection, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.tables import accounts as accounts_table
 from puhui.errors import Conflict, Forbidden, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
-from puhui.ledger.models import Transfer, TransferFlags, TransferResult
-from puhui.ledger.service import create_transfers
+from puhui.ledger import queries as ledger_queries
+from puhui.ledger.models import Transfer
+from puhui.ledger.service import post_chain
 from puhui.lending import accounts
 from puhui.lending.disclosure import Disclosure, check_cap, disclose
 from puhui.lending.policy import check_borrower_limits
@@ -93,11 +93,6 @@ class NotYourLoan(Forbidden):
     title = "This loan belongs to another customer"
 
 
-class LedgerRefused(Conflict):
-    code = "insufficient_funds"
-    title = "The ledger refused the transfers (not enough money in the wallet)"
-
-
 # -- helpers ---------------------------------------------------------------------------------------
 
 
@@ -125,15 +120,9 @@ def post(uow: UnitOfWork, transfers: list[Transfer]) -> None:
     """Apply transfers as one linked chain: all or nothing."""
     if not transfers:
         return
-    chain = [Transfer(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger or accounts.LEDGER, t.code,
-                      TransferFlags.linked if i < len(transfers) - 1 else TransferFlags.NONE)
-             for i, t in enumerate(transfers)]
-    results = create_transfers(uow, chain)
-    if any(r == TransferResult.exceeds_credits for r in results):
-        raise LedgerRefused("the wallet does not hold enough money")
-    bad = [(t.id, r.value) for t, r in zip(chain, results) if r != TransferResult.ok]
-    if bad:
-        raise Conflict(f"ledger transfers failed: {bad[:3]}")
+    chain = [Transfer(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger or accounts.LEDGER, t.code)
+             for t in transfers]
+    post_chain(uow, chain, what="the wallet does not hold enough money")
 
 
 def move(id: str, debit: str, credit: str, amount: int, code: str) -> Transfer:
@@ -187,11 +176,7 @@ def get_product(connection: Connection, code: str) -> Product:
 def outstanding_of(connection: Connection, customer_id: str) -> int:
     """The customer's outstanding principal over all active loans, from the ledger."""
     ids = select(loans.c.id).where(loans.c.customer_id == customer_id, loans.c.status == "active")
-    total = connection.execute(
-        select(func.coalesce(func.sum(accounts_table.c.debits_posted - accounts_table.c.credits_posted), 0))
-        .where(accounts_table.c.owner_id.in_(ids), accounts_table.c.code == "loan_receivable")
-    ).scalar_one()
-    return int(total)
+    return ledger_queries.net_debit(connection, codes=["loan_receivable"], owners=ids)
 
 
 def risk_decision(connection: Connection, customer_id: str, amount: int, annual_income: int | None) -> dict:
@@ -306,9 +291,7 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
     One application makes one loan, however many offers were quoted on it; and on PostgreSQL the
     borrower's wallet row is locked first, so parallel acceptances are checked against the borrower
     limits one after another (SQLite's single writer already serialises them)."""
-    if uow.postgres:
-        wallet = accounts_table.c.id == customer_wallet_id(customer_id)
-        uow.execute(select(accounts_table.c.id).where(wallet).with_for_update())
+    ledger_queries.lock_account(uow, customer_wallet_id(customer_id))
     query = select(loan_offers).where(loan_offers.c.id == offer_id)
     offer = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
     if offer is None:

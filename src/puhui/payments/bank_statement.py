@@ -27,9 +27,15 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from puhui import clock
-from puhui.money import format_minor, parse_minor
-from puhui.payments.channel import BANK_REFERENCE, CURRENCY, ORDER_ID, SCALE, BankChannelError
 from puhui.errors import InvalidInput
+from puhui.money import format_minor, parse_minor
+from puhui.payments.channel import (
+    BANK_REFERENCE,
+    CURRENCY,
+    ORDER_ID,
+    SCALE,
+    BankChannelError,
+)
 
 HEADER = ("bank_reference", "order_id", "direction", "amount", "currency", "settled_date", "value_time")
 AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,15})\.[0-9]{2}$")

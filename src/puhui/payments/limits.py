@@ -14,9 +14,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from puhui import clock
-from puhui.money import format_minor
 from puhui.db import UnitOfWork
 from puhui.identity.models import TIER_RULES, WalletTier
+from puhui.money import format_minor
 from puhui.payments.models import (
     LimitExceeded,
     QrKind,

@@ -30,8 +30,8 @@ from sqlalchemy import Engine, select
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.errors import Conflict, InvalidInput, NotFound
-from puhui.ledger.models import Transfer, TransferResult
 from puhui.identity.service import customer_wallet_id
+from puhui.ledger.models import Transfer, TransferResult
 from puhui.ledger.service import create_transfers, get_account, get_transfers
 from puhui.payments import wallets
 from puhui.payments.bank_statement import Direction, StatementLine, parse_statement

@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.tables import accounts
 from puhui.errors import PuhuiError
+from puhui.ledger import queries as ledger_queries
 from puhui.ledger.models import Transfer, TransferResult
 from puhui.ledger.service import create_transfers, ledger_of
 from puhui.money import format_minor
@@ -52,16 +52,8 @@ class ReserveCoverage:
 
 def reserve_coverage(connection: Connection, ledger: str = "CNY") -> ReserveCoverage:
     """Reserve balance against wallet balances, from the ledger's posted balances."""
-    reserve = connection.execute(
-        select(func.coalesce(func.sum(accounts.c.debits_posted - accounts.c.credits_posted), 0)).where(
-            accounts.c.code == "reserve_bank", accounts.c.ledger == ledger
-        )
-    ).scalar_one()
-    owed = connection.execute(
-        select(func.coalesce(func.sum(accounts.c.credits_posted - accounts.c.debits_posted), 0)).where(
-            accounts.c.code.in_(WALLET_CODES), accounts.c.ledger == ledger
-        )
-    ).scalar_one()
+    reserve = ledger_queries.net_debit(connection, codes=["reserve_bank"], ledger=ledger)
+    owed = ledger_queries.net_credit(connection, codes=WALLET_CODES, ledger=ledger)
     return ReserveCoverage(ledger, int(reserve), int(owed), ledger_of(connection, ledger).scale)
 
 

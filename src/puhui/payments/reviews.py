@@ -21,7 +21,7 @@ from puhui.errors import Conflict, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.models import Transfer, TransferFlags, TransferResult
-from puhui.ledger.service import create_transfers
+from puhui.ledger.service import create_transfers, post_chain
 from puhui.money import format_minor
 from puhui.payments import limits
 from puhui.payments.risk_hook import PaymentContext
@@ -60,16 +60,11 @@ class HeldPayment:
 
 def hold(uow: UnitOfWork, held: HeldPayment) -> dict:
     """Hold the money (pending transfer) and open the review, in the payment's unit of work."""
-    from puhui.payments.service import InsufficientFunds
 
     hold_id = held.review_id + ".hold"
-    [result] = create_transfers(uow, [Transfer(hold_id, customer_wallet_id(held.payer_id), held.payee_account,
-                                               held.amount, "CNY", "payment_review_hold", TransferFlags.pending,
-                                               timeout_seconds=HOLD_TIMEOUT_SECONDS)])
-    if result == TransferResult.exceeds_credits:
-        raise InsufficientFunds(f"the wallet cannot cover {format_minor(held.amount, 2)}")
-    if result != TransferResult.ok:
-        raise Conflict(f"the review hold failed: {result.value}")
+    post_chain(uow, [Transfer(hold_id, customer_wallet_id(held.payer_id), held.payee_account, held.amount, "CNY",
+                              "payment_review_hold", TransferFlags.pending, timeout_seconds=HOLD_TIMEOUT_SECONDS)],
+               what=f"the wallet cannot cover {format_minor(held.amount, 2)}")
     row = {"id": held.review_id, "kind": held.kind, "payer_id": held.payer_id, "payee_id": held.payee_id,
            "qr_code_id": held.qr_code_id, "amount": held.amount, "fee_rate_bp": held.fee_rate_bp,
            "hold_transfer_id": hold_id, "limit_marks": held.limit_marks, "device_id": held.context.device_id,

@@ -28,7 +28,13 @@ from pathlib import Path
 
 from puhui import clock
 from puhui.errors import Conflict, InvalidInput
-from puhui.payments.bank_statement import Direction, StatementLine, china_date, day_bounds, format_statement
+from puhui.payments.bank_statement import (
+    Direction,
+    StatementLine,
+    china_date,
+    day_bounds,
+    format_statement,
+)
 from puhui.payments.channel import (
     CURRENCY,
     Acknowledgement,
@@ -46,7 +52,12 @@ from puhui.payments.channel import (
     mask_card,
 )
 from puhui.payments.channel_signing import sign_notification, signing_key
-from puhui.payments.sandbox_plan import RETRY_SCHEDULE, TEST_CARDS, FaultPlan, OrderScript
+from puhui.payments.sandbox_plan import (
+    RETRY_SCHEDULE,
+    TEST_CARDS,
+    FaultPlan,
+    OrderScript,
+)
 from puhui.payments.sandbox_records import (
     STATE_VERSION,
     BankState,

@@ -13,7 +13,14 @@ from typing import Any
 
 from puhui import clock
 from puhui.payments.bank_statement import Direction, StatementLine, china_date
-from puhui.payments.channel import CURRENCY, FailureReason, OrderKind, OrderState, OrderStatus, check_card
+from puhui.payments.channel import (
+    CURRENCY,
+    FailureReason,
+    OrderKind,
+    OrderState,
+    OrderStatus,
+    check_card,
+)
 from puhui.payments.sandbox_plan import FaultPlan, OrderScript
 from puhui.payments.sandbox_statement import InjectedFault
 

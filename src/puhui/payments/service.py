@@ -11,16 +11,15 @@ import uuid
 from sqlalchemy import and_, select
 
 from puhui import clock
-from puhui.db import UnitOfWork
+from puhui.db import UnitOfWork, transaction
 from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.kyc import tier_of
 from puhui.identity.org import merchant_terms
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
-from puhui.ledger.models import Transfer, TransferFlags, TransferResult
-from puhui.ledger.service import get_account
+from puhui.ledger.models import Transfer
+from puhui.ledger.service import get_account, post_chain
 from puhui.money import format_minor
-from puhui.db import transaction
 from puhui.payments import limits, notifications, reviews, risk_hook
 from puhui.payments.models import (
     PaymentTotals,
@@ -35,11 +34,6 @@ from puhui.payments.tables import payments, qr_codes, refunds
 FEE_INCOME = "platform.fee_income.CNY"
 TOPIC = "payments"
 MAX_QR_TTL_SECONDS = 86_400
-
-
-class InsufficientFunds(Conflict):
-    code = "insufficient_funds"
-    title = "The wallet does not hold enough money"
 
 
 class QrNotPayable(Conflict):
@@ -61,29 +55,8 @@ def _id(prefix: str, *parts: str) -> str:
 
 
 def _apply(uow: UnitOfWork, batch: list[Transfer]) -> None:
-    results = [TransferResult(r) for r in _create(uow, batch)]
-    for transfer, result in zip(batch, results):
-        if result == TransferResult.exceeds_credits:
-            raise InsufficientFunds(f"account {transfer.debit_account_id} cannot cover {format_minor(transfer.amount, 2)} CNY")
-        if result not in (TransferResult.ok, TransferResult.linked_event_failed):
-            raise Conflict(f"transfer {transfer.id} failed: {result.value}")
-    if any(r != TransferResult.ok for r in results):
-        raise Conflict("the payment's transfers failed")
-
-
-def _create(uow: UnitOfWork, batch: list[Transfer]):  # type: ignore[no-untyped-def]
-    from puhui.ledger.service import create_transfers
-
-    return create_transfers(uow, batch)
-
-
-def _chain(transfers: list[Transfer]) -> list[Transfer]:
-    """Link every transfer to the next so they succeed or fail together."""
-    out = []
-    for i, t in enumerate(transfers):
-        flags = t.flags | TransferFlags.linked if i < len(transfers) - 1 else t.flags
-        out.append(Transfer(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, flags))
-    return out
+    """The payment's transfers as one chain: all or nothing (`InsufficientFunds` when the payer is short)."""
+    post_chain(uow, batch)
 
 
 def payment_json(row) -> dict:  # type: ignore[no-untyped-def]
@@ -337,7 +310,7 @@ def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, stren
     batch = [Transfer(payment_id + ".t", customer_wallet_id(payer_id), merchant_wallet, amount, "CNY", "qr_payment")]
     if fee:
         batch.append(Transfer(payment_id + ".f", merchant_wallet, FEE_INCOME, fee, "CNY", "merchant_fee"))
-    _apply(uow, _chain(batch))
+    _apply(uow, batch)
     row = {"id": payment_id, "kind": "qr", "payer_id": payer_id, "payee_id": merchant_id, "qr_code_id": qr_id, "amount": amount,
                "fee": fee, "fee_rate_bp": fee_rate_bp, "refunded": 0, "fee_refunded": 0, "transfer_id": payment_id + ".t",
                "fee_transfer_id": payment_id + ".f" if fee else None, "created_at": clock.now_micros(),
@@ -383,7 +356,7 @@ def refund(uow: UnitOfWork, merchant_id: str, payment_id: str, amount: int, clie
         batch.append(Transfer(refund_id + ".f", FEE_INCOME, merchant_wallet, fee_back, "CNY", "merchant_fee_refund"))
     batch.append(Transfer(refund_id + ".t", merchant_wallet, customer_wallet_id(row["payer_id"]), back, "CNY",
                           "qr_refund"))
-    _apply(uow, _chain(batch))
+    _apply(uow, batch)
     limits.give_back(uow, row["payer_id"], row["limit_marks"], back)
     out = {"id": refund_id, "payment_id": payment_id, "amount": back, "fee_returned": fee_back,
                "transfer_id": refund_id + ".t", "created_at": clock.now_micros()}

@@ -24,11 +24,10 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.eod import runs as eod_runs
-from puhui.errors import Conflict
 from puhui.identity.service import merchant_wallet_id
 from puhui.identity.tables import merchants
-from puhui.ledger.models import Transfer, TransferFlags, TransferResult
-from puhui.ledger.service import create_transfers, get_account
+from puhui.ledger.models import Transfer, TransferFlags
+from puhui.ledger.service import get_account, post_chain
 from puhui.payments import wallets
 from puhui.payments.bank_statement import day_bounds
 from puhui.payments.channel import OrderKind
@@ -105,10 +104,8 @@ def _open(uow: UnitOfWork, merchant_id: str, business_date: dt.date) -> dict:
     now = clock.now_micros()
     if order_id is not None:
         hold = order_id + ".hold"
-        [result] = create_transfers(uow, [Transfer(hold, wallet, RESERVE, amount, "CNY", "settlement",
-                                                   TransferFlags.pending)])
-        if result != TransferResult.ok:
-            raise Conflict(f"the settlement hold for {merchant_id} failed: {result.value}")
+        post_chain(uow, [Transfer(hold, wallet, RESERVE, amount, "CNY", "settlement", TransferFlags.pending)],
+                   what=f"the settlement hold for {merchant_id} cannot be covered")
         uow.execute(bank_orders.insert().values(
             id=order_id, kind=OrderKind.credit_card.value, customer_id=merchant_id, card_id=SETTLEMENT_CARD_ID,
             amount=amount, hold_transfer_id=hold, status="pending", failure_reason=None, bank_reference=None,

@@ -3,7 +3,15 @@ ledger; these rows hold amounts as computed and references to bank orders and tr
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, PrimaryKeyConstraint, String, Table, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 from puhui.db.tables import ID_LENGTH, metadata
 

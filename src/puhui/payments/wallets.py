@@ -19,7 +19,7 @@ from puhui.db import UnitOfWork, reading, transaction
 from puhui.errors import Conflict, InvalidInput, NotFound
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger.models import Transfer, TransferFlags, TransferResult
-from puhui.ledger.service import create_transfers
+from puhui.ledger.service import create_transfers, post_chain
 from puhui.money import format_minor
 from puhui.payments.channel import (
     BankNotification,
@@ -115,15 +115,9 @@ def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind,
     wallet = customer_wallet_id(customer_id)
     debit, credit = (RESERVE, wallet) if kind == OrderKind.debit_card else (wallet, RESERVE)
     hold = order_id + ".hold"
-    [result] = create_transfers(uow, [Transfer(hold, debit, credit, amount, "CNY",
-                                               "top_up" if kind == OrderKind.debit_card else "withdrawal",
-                                               TransferFlags.pending)])
-    if result == TransferResult.exceeds_credits:
-        from puhui.payments.service import InsufficientFunds
-
-        raise InsufficientFunds(f"the wallet cannot cover {format_minor(amount, 2)}")
-    if result != TransferResult.ok:
-        raise Conflict(f"the hold failed: {result.value}")
+    post_chain(uow, [Transfer(hold, debit, credit, amount, "CNY",
+                              "top_up" if kind == OrderKind.debit_card else "withdrawal", TransferFlags.pending)],
+               what=f"the wallet cannot cover {format_minor(amount, 2)}")
     row = {"id": order_id, "kind": kind.value, "customer_id": customer_id, "card_id": card_id, "amount": amount,
                "hold_transfer_id": hold, "status": "pending", "failure_reason": None, "bank_reference": None,
                "created_at": clock.now_micros(), "resolved_at": None}

@@ -24,9 +24,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from puhui.db.tables import accounts
 from puhui.errors import InvalidInput
 from puhui.identity.tables import merchants
+from puhui.ledger import queries as ledger_queries
 from puhui.lending.tables import loan_instalments, loan_repayments, loans
 from puhui.money import format_minor
 from puhui.payments.reserve import reserve_coverage
@@ -142,8 +142,7 @@ def fast_redemption(connection: Connection, first: dt.date, last: dt.date) -> di
                                      mmf_orders.c.trade_date.between(first.isoformat(), last.isoformat()))
                               .group_by(mmf_orders.c.trade_date)).all()
     peak_day, peak = max(((d, int(v)) for d, v in rows), key=lambda r: (r[1], r[0]), default=(None, 0))
-    cash = connection.execute(select(func.coalesce(func.sum(accounts.c.debits_posted - accounts.c.credits_posted), 0))
-                              .where(accounts.c.code == "fund_portfolio", accounts.c.ledger == "CNY")).scalar_one()
+    cash = ledger_queries.net_debit(connection, codes=["fund_portfolio"], ledger="CNY")
     value = ratio(peak, int(cash)) if peak else Decimal(0)
     return indicator("fast_redemption_liquidity", value, peak_day=peak_day, peak_t0_redemptions=_money(peak),
                      fund_cash=_money(cash), t0_redemptions=_money(sum(int(v) for _, v in rows)))

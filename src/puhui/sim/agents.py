@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from stdnum.cn import ric, uscc
 
 from puhui.db import reading, transaction
-from puhui.db.tables import accounts
 from puhui.errors import PuhuiError
 from puhui.identity import customers as customer_ops
 from puhui.identity import kyc, org
 from puhui.identity.models import VerificationChannel
 from puhui.identity.service import customer_wallet_id
 from puhui.identity.vault import Vault
+from puhui.ledger import queries as ledger_queries
 from puhui.lending import repayments
 from puhui.lending import service as lending
 from puhui.payments import reviews, wallets
@@ -33,7 +33,6 @@ from puhui.payments.channel import OrderKind, OrderState
 from puhui.payments.models import QrKind, VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
 from puhui.wealth import funds, mmf
-
 
 
 def run_vault() -> Vault:
@@ -255,9 +254,7 @@ class Platform:
 
     def balance(self, cid: str) -> int:
         with reading(self.engine) as connection:
-            return connection.execute(select(accounts.c.credits_posted - accounts.c.debits_posted
-                                             - accounts.c.debits_pending)
-                                      .where(accounts.c.id == customer_wallet_id(cid))).scalar() or 0
+            return ledger_queries.available(connection, customer_wallet_id(cid)) or 0
 
     def withdraw(self, cid: str, fen: int) -> str | None:
         """To the customer's bank card (提现)."""

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, func, select
 
 from puhui import clock as clock_module
 from puhui.db import reading, transaction
-from puhui.db.tables import accounts
 from puhui.errors import InvalidInput
 from puhui.identity.vault import Vault
+from puhui.ledger import queries as ledger_queries
 from puhui.ledger.audit import audit
 from puhui.lending import eod as lending_eod
 from puhui.lending.service import day_of
@@ -81,9 +81,7 @@ def china_midnight(day: dt.date) -> dt.datetime:
 
 def ledger_totals(connection) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
     """(debits, credits) posted per account code: the figure two runs of one seed must agree on."""
-    rows = connection.execute(select(accounts.c.code, func.sum(accounts.c.debits_posted),
-                                     func.sum(accounts.c.credits_posted)).group_by(accounts.c.code))
-    return {code: (int(d or 0), int(c or 0)) for code, d, c in rows}
+    return ledger_queries.totals_by_code(connection)
 
 
 class World:

@@ -65,11 +65,6 @@ class NotDue(Conflict):
     title = "The receivable is paid at maturity, not before"
 
 
-class InsufficientFunds(Conflict):
-    code = "insufficient_funds"
-    title = "The core enterprise's wallet does not hold the face amount"
-
-
 class NotTheSupplier(Forbidden):
     code = "not_receivable_supplier"
     title = "Only the supplier holding the receivable may finance it"

@@ -22,12 +22,13 @@ from sqlalchemy import Connection, Engine, or_, select
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.eod import runs as eod_runs
-from puhui.errors import Conflict, InvalidInput
+from puhui.errors import InvalidInput
 from puhui.events.outbox import publish
 from puhui.identity.org import MerchantSuspended, require_merchant, wallet_id
 from puhui.identity.tables import merchants
-from puhui.ledger.models import AccountFlags, Transfer, TransferFlags, TransferResult
-from puhui.ledger.service import create_account, create_transfers
+from puhui.ledger.errors import InsufficientFunds
+from puhui.ledger.models import AccountFlags, Transfer
+from puhui.ledger.service import create_account, post_chain
 from puhui.money import format_minor
 from puhui.payments import reserve
 from puhui.supplychain import errors, models
@@ -64,13 +65,7 @@ def _require_active(connection: Connection, merchant_id: str, what: str) -> None
 
 def _move(uow: UnitOfWork, batch: list[Transfer]) -> None:
     batch = [t for t in batch if t.amount]
-    linked = [Transfer(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code,
-                       t.flags | TransferFlags.linked if i < len(batch) - 1 else t.flags) for i, t in enumerate(batch)]
-    results = create_transfers(uow, linked)
-    if TransferResult.exceeds_credits in results:
-        raise errors.InsufficientFunds()
-    if any(r != TransferResult.ok for r in results):
-        raise Conflict(f"transfers failed: {[r.value for r in results]}")
+    post_chain(uow, batch, what="the core enterprise's wallet does not hold the face amount")
 
 
 # -- core enterprises ----------------------------------------------------------------------------
@@ -281,7 +276,7 @@ def _mature_day(engine: Engine, day: dt.date) -> dict:
         try:
             transaction(engine, lambda uow, c=core_id, r=receivable_id: pay(uow, c, r, day))
             summary["paid"] += 1
-        except errors.InsufficientFunds:
+        except InsufficientFunds:
             turned = transaction(engine, lambda uow, r=receivable_id: _mark_overdue(uow, r, day))
             summary["overdue" if turned else "still_overdue"] += 1
         except errors.ReceivableNotOpen:  # paid by the core between the read and now

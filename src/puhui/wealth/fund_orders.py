@@ -32,13 +32,14 @@ from sqlalchemy import Connection, Engine, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
-from puhui.db.tables import accounts, ledgers
 from puhui.eod import runs as eod_runs
 from puhui.errors import InvalidInput
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
+from puhui.ledger import queries as ledger_queries
 from puhui.ledger import service as ledger_service
-from puhui.ledger.models import AccountFlags, Transfer, TransferResult
+from puhui.ledger.errors import InsufficientFunds, Shortfall
+from puhui.ledger.models import AccountFlags, Transfer
 from puhui.money import format_minor
 from puhui.wealth import fund_pricing
 from puhui.wealth.errors import (
@@ -133,12 +134,9 @@ def create_product(uow: UnitOfWork, code: str, name: str, risk: int, tiers: list
         return dict(existing)
     ledger = ledger_of(code)
     if (uow.execute(select(mmf_funds.c.code).where(mmf_funds.c.code == code)).first() is not None
-            or uow.execute(select(ledgers.c.code).where(ledgers.c.code == ledger)).first() is not None):
+            or ledger_queries.ledger_exists(uow.connection, ledger)):
         raise InvalidInput(f"fund code {code} is already used")
-    uow.execute(ledgers.insert().values(code=ledger, name=f"{name} units"[:128], kind="asset", scale=2))
-    engine = uow.connection.engine
-    ledger_service.forget_ledgers(engine)  # the ledger cache holds ledgers per engine
-    uow.after_commit.append(lambda: ledger_service.forget_ledgers(engine))
+    ledger_service.create_ledger(uow, ledger, f"{name} units", kind="asset", scale=2)
     owner = f"fund.{code}"
     for part, on, account_code in (("issued", ledger, "fund_units_issued"),
                                    ("redeeming", ledger, "fund_units_redeeming"),
@@ -236,13 +234,8 @@ def _existing(uow: UnitOfWork, oid: str, code: str, customer_id: str, field: str
     return dict(row)
 
 
-def _move(uow: UnitOfWork, transfers: list[Transfer], short: type[Exception], what: str) -> None:
-    transfers = [t for t in transfers if t.amount]
-    for transfer, result in zip(transfers, ledger_service.create_transfers(uow, transfers), strict=True):
-        if result == TransferResult.exceeds_credits:
-            raise short(what)
-        if result != TransferResult.ok:
-            raise InvalidInput(f"transfer {transfer.id} failed: {result.value}")
+def _move(uow: UnitOfWork, transfers: list[Transfer], short: Shortfall, what: str) -> None:
+    ledger_service.post_chain(uow, [t for t in transfers if t.amount], short=short, what=what)
 
 
 def _insert(uow: UnitOfWork, **row) -> dict:  # type: ignore[no-untyped-def]
@@ -255,20 +248,15 @@ def _insert(uow: UnitOfWork, **row) -> dict:  # type: ignore[no-untyped-def]
 
 def _lock(uow: UnitOfWork, code: str) -> None:
     """Every unit movement of a fund goes through its issued account: lock it first (one lock order)."""
-    if uow.postgres:
-        uow.execute(select(accounts.c.id).where(accounts.c.id == account(code, "issued")).with_for_update())
+    ledger_queries.lock_account(uow, account(code, "issued"))
 
 
 def units_held(connection: Connection, code: str, customer_id: str) -> int:
-    row = connection.execute(select(accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending)
-                             .where(accounts.c.id == holder_account(code, customer_id))).first()
-    return int(row[0]) if row else 0
+    return ledger_queries.available(connection, holder_account(code, customer_id)) or 0
 
 
 def purchase(uow: UnitOfWork, customer_id: str, code: str, amount: int, client_id: str) -> tuple[dict, bool]:
     """申购: the wallet pays now (cash out of the reserve to the fund); units at T's NAV on T+1."""
-    from puhui.payments.service import InsufficientFunds
-
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidFundOrder("a purchase must be greater than zero")
     product = require_open(uow.connection, code)

@@ -14,8 +14,8 @@ from sqlalchemy import Connection, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.tables import accounts, ledgers
 from puhui.errors import InvalidInput
+from puhui.ledger import queries as ledger_queries
 from puhui.ledger import service as ledger_service
 from puhui.ledger.models import AccountFlags
 from puhui.money import format_minor
@@ -80,11 +80,7 @@ def create_fund(uow: UnitOfWork, code: str, name: str) -> dict:
     if uow.execute(select(mmf_funds.c.code).where(mmf_funds.c.code == code)).first() is not None:
         return get_fund(uow.connection, code)
     ledger = ledger_of(code)
-    uow.execute(ledgers.insert().values(code=ledger, name=f"{name} units"[:128], kind="asset", scale=UNIT_SCALE))
-    # The ledger cache holds ledgers per engine ("they change only by migration"): a fund adds one.
-    engine = uow.connection.engine
-    ledger_service.forget_ledgers(engine)
-    uow.after_commit.append(lambda: ledger_service.forget_ledgers(engine))
+    ledger_service.create_ledger(uow, ledger, f"{name} units", kind="asset", scale=UNIT_SCALE)
     owner = f"fund.{code}"
     for account_id, on, account_code in ((issued_account(code), ledger, "fund_units_issued"),
                                          (residue_account(code), ledger, "fund_income_residue"),
@@ -115,14 +111,11 @@ def ensure_holder(uow: UnitOfWork, code: str, customer_id: str) -> str:
 def lock_units(uow: UnitOfWork, code: str) -> None:
     """Lock the fund's issued account first: every unit movement of the fund goes through it, so
     taking it before any holder's row keeps one lock order (no deadlock with the end of day)."""
-    if uow.postgres:  # SQLite's single writer already serialises
-        uow.execute(select(accounts.c.id).where(accounts.c.id == issued_account(code)).with_for_update())
+    ledger_queries.lock_account(uow, issued_account(code))
 
 
 def units_held(connection: Connection, code: str, customer_id: str) -> int:
-    row = connection.execute(select(accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending)
-                             .where(accounts.c.id == holder_account(code, customer_id))).first()
-    return int(row[0]) if row else 0
+    return ledger_queries.available(connection, holder_account(code, customer_id)) or 0
 
 
 def units_str(units: int) -> str:

@@ -21,13 +21,19 @@ from puhui.events.outbox import publish
 from puhui.identity.kyc import tier_of
 from puhui.identity.models import WalletTier
 from puhui.identity.service import customer_wallet_id
+from puhui.ledger.errors import InsufficientFunds, Shortfall
 from puhui.ledger.models import MAX_BATCH, Transfer, TransferResult
-from puhui.ledger.service import create_transfers, get_account
+from puhui.ledger.service import create_transfers, get_account, post_chain
 from puhui.money import format_minor
 from puhui.payments import limits
 from puhui.payments.models import LimitExceeded
 from puhui.wealth import calendar, funds
-from puhui.wealth.errors import FastRedemptionCapExceeded, InsufficientUnits, NotEligible, OrderConflict
+from puhui.wealth.errors import (
+    FastRedemptionCapExceeded,
+    InsufficientUnits,
+    NotEligible,
+    OrderConflict,
+)
 from puhui.wealth.tables import mmf_orders
 
 RESERVE = "platform.reserve_bank.CNY"
@@ -63,12 +69,8 @@ def _require_class_iii(connection: Connection, customer_id: str) -> None:
         raise NotEligible(f"only Class III wallets may buy funds; this wallet is class {name}")
 
 
-def _move(uow: UnitOfWork, transfer: Transfer, short: type[Exception], what: str) -> None:
-    [result] = create_transfers(uow, [transfer])
-    if result == TransferResult.exceeds_credits:
-        raise short(what)
-    if result != TransferResult.ok:
-        raise InvalidInput(f"transfer {transfer.id} failed: {result.value}")
+def _move(uow: UnitOfWork, transfer: Transfer, short: Shortfall, what: str) -> None:
+    post_chain(uow, [transfer], short=short, what=what)
 
 
 def _insert(uow: UnitOfWork, **row) -> dict:  # type: ignore[no-untyped-def]
@@ -89,8 +91,6 @@ def subscribe(uow: UnitOfWork, customer_id: str, fund_code: str, amount: int, cl
         return found, False
     _require_class_iii(uow.connection, customer_id)
     funds.ensure_holder(uow, fund_code, customer_id)
-    from puhui.payments.service import InsufficientFunds
-
     _move(uow, Transfer(oid + ".pay", customer_wallet_id(customer_id), funds.assets_account(fund_code), amount,
                         "CNY", "mmf_subscribe"), InsufficientFunds, "the wallet cannot cover the subscription")
     _move(uow, _invest(oid, fund_code, amount), InsufficientFunds, "the reserve cannot pay the fund")
@@ -149,8 +149,6 @@ def redeem(uow: UnitOfWork, customer_id: str, fund_code: str, units: int, client
 
 
 def _pay_out(uow: UnitOfWork, fund_code: str, customer_id: str, oid: str, amount: int) -> None:
-    from puhui.payments.service import InsufficientFunds
-
     _move(uow, Transfer(oid + ".cash", funds.assets_account(fund_code), customer_wallet_id(customer_id), amount,
                         "CNY", "mmf_redeem_cash"), InsufficientFunds, "the fund's assets cannot cover the redemption")
     _move(uow, _divest(oid, fund_code, amount), InsufficientFunds, "the fund's portfolio cannot pay out")

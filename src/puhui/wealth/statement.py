@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Connection, func, select
 
 from puhui import clock
-from puhui.db.tables import transfers
+from puhui.ledger import queries as ledger_queries
 from puhui.ledger.service import account_history, get_account
 from puhui.money import format_minor
 from puhui.wealth import funds
@@ -21,10 +21,7 @@ def holding(connection: Connection, fund_code: str, customer_id: str) -> dict:
     account_id = funds.holder_account(fund_code, customer_id)
     account = get_account(connection, account_id)
     units = (account.credits_posted - account.debits_posted) if account else 0
-    income = transfers.c.credit_account_id == account_id, transfers.c.code == "mmf_income"
-    total = connection.execute(select(func.coalesce(func.sum(transfers.c.amount), 0)).where(*income)).scalar_one()
-    last = connection.execute(select(transfers.c.amount, transfers.c.user_data).where(*income)
-                              .order_by(transfers.c.seq.desc()).limit(1)).first()
+    total, last = ledger_queries.credits_received(connection, account_id, "mmf_income")
     pending = dict(connection.execute(
         select(mmf_orders.c.kind, func.sum(mmf_orders.c.amount))
         .where(mmf_orders.c.customer_id == customer_id, mmf_orders.c.fund_code == fund_code,

@@ -6,6 +6,7 @@ from alembic import context
 from puhui.db.engine import create_engine_from_url
 from puhui.db.tables import metadata
 
+import puhui.ledger.tables  # noqa: F401,E402 - registers the ledger's tables on `metadata`
 import puhui.identity.tables  # noqa: F401,E402 - registers the identity tables on `metadata`
 import puhui.payments.tables  # noqa: F401,E402 - registers the payments tables on `metadata`
 import puhui.payments.settlement_tables  # noqa: F401,E402 - registers the settlement tables on `metadata`
