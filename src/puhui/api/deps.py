@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Callable
+from typing import Annotated, Callable
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -121,3 +121,16 @@ def require_admin(principal: Principal = Depends(authenticate)) -> Principal:
     if principal.role != "admin":
         raise Forbidden("the ledger API is for administrators")
     return principal
+
+
+# -- the aliases routers declare their parameters with (one definition each) ---------------------
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Caller = Annotated[Principal, Depends(authenticate)]  # anyone authenticated
+Customer = Annotated[Principal, Depends(require_roles("customer"))]
+Merchant = Annotated[Principal, Depends(require_roles("merchant"))]
+Operator = Annotated[Principal, Depends(require_roles("operator", "admin"))]
+Officer = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]  # 风控 officer
+Staff = Annotated[Principal, Depends(require_staff)]  # any staff role, the regulator included
+Admin = Annotated[Principal, Depends(require_admin)]

@@ -43,6 +43,12 @@ class Outcome:
     problem: bool = False
 
 
+def client_id_of(request: Request, given: str | None) -> str:
+    """The client's own id for what it creates (an order, a payment): the one in the body, else the
+    call's `Idempotency-Key`, else a new one; so a retried call names the same thing."""
+    return given or request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+
+
 def fingerprint(request: Request, body: bytes) -> str:
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.url.path.encode(), body):

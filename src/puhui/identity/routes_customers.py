@@ -8,10 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from puhui.api.deps import Principal, authenticate, get_engine, optional_principal
+from puhui.api.deps import (
+    Caller,
+    EngineDep,
+    Principal,
+    optional_principal,
+)
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.rate_limit import limit_auth_calls
 from puhui.db import UnitOfWork
@@ -20,12 +24,15 @@ from puhui.identity import consent, kyc, pii, policy, sessions, views
 from puhui.identity import customers as customer_ops
 from puhui.identity.errors import RevealNotAllowed
 from puhui.identity.http import read, request_id, vault_of, write
-from puhui.identity.models import CLEAR_PII_ROLES, ConsentPurpose, VerificationChannel, parse_tier
+from puhui.identity.models import (
+    CLEAR_PII_ROLES,
+    ConsentPurpose,
+    VerificationChannel,
+    parse_tier,
+)
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-Caller = Annotated[Principal, Depends(authenticate)]
 CustomerId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Text = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 

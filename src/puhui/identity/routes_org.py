@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy import Engine
 
-from puhui.api.deps import MAX_CURSOR, Principal, authenticate, get_engine
+from puhui.api.deps import (
+    MAX_CURSOR,
+    Caller,
+    EngineDep,
+    Principal,
+)
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork
 from puhui.identity import auth, org, pii, policy
@@ -18,8 +22,6 @@ from puhui.identity.models import Role
 
 router = APIRouter(prefix="/v1", tags=["merchants and staff"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-Caller = Annotated[Principal, Depends(authenticate)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=128)]
 ONCE = "shown only in the first answer; store it now — it is kept only as a hash"
 

@@ -6,23 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from puhui.api.deps import Principal, authenticate, get_engine
+from puhui.api.deps import Caller, EngineDep
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork
-from puhui.identity import policy, sessions
 from puhui.identity import customers as customer_ops
+from puhui.identity import policy, sessions
 from puhui.identity.http import read
 from puhui.identity.routes_customers import CustomerId
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-Caller = Annotated[Principal, Depends(authenticate)]
 Password = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 
 

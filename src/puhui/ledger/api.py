@@ -5,12 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Connection, Engine, select
 
 from puhui import clock
-from puhui.api.deps import MAX_CURSOR, Principal, get_engine, require_admin
+from puhui.api.deps import (
+    MAX_CURSOR,
+    Admin,
+    EngineDep,
+    Principal,
+)
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.problems import PROBLEM_BASE
 from puhui.api.reads import read as _read
@@ -36,8 +41,6 @@ router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 
 IdStr = Annotated[StrictStr, Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9._:\-]+$")]
 AmountStr = Annotated[StrictStr, Field(max_length=40, pattern=r"^[0-9]+(\.[0-9]+)?$", examples=["12.34"])]
-Admin = Annotated[Principal, Depends(require_admin)]
-EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
 class AccountIn(BaseModel):

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 
-from puhui.api.deps import Principal, authenticate, get_engine, require_roles
+from puhui.api.deps import (
+    Caller,
+    Customer,
+    EngineDep,
+    Operator,
+    Principal,
+)
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
@@ -25,10 +31,6 @@ from puhui.money import parse_positive_minor as _amount
 
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-Caller = Annotated[Principal, Depends(authenticate)]
-Customer = Annotated[Principal, Depends(require_roles("customer"))]
-Operator = Annotated[Principal, Depends(require_roles("operator", "admin"))]
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
 

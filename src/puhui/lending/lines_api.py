@@ -20,10 +20,11 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import (
+    Caller,
+    Customer,
+    EngineDep,
     Principal,
-    authenticate,
-    get_engine,
-    get_settings,
+    SettingsDep,
     require_roles,
 )
 from puhui.api.mutations import Outcome, run_mutation
@@ -36,14 +37,9 @@ from puhui.money import parse_positive_minor as _amount
 from puhui.payments.models import VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
 from puhui.payments.verification import PaymentPassword, proven
-from puhui.settings import Settings
 
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-Caller = Annotated[Principal, Depends(authenticate)]
-Customer = Annotated[Principal, Depends(require_roles("customer"))]
 LineStaff = Annotated[Principal, Depends(require_roles("operator", "risk_officer", "admin"))]
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]

@@ -8,12 +8,15 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy import Engine
 
-from puhui.api.deps import Principal, authenticate, get_engine, require_roles
+from puhui.api.deps import (
+    Caller,
+    EngineDep,
+    Operator,
+)
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -23,9 +26,6 @@ from puhui.money import parse_minor
 
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-Caller = Annotated[Principal, Depends(authenticate)]
-Operator = Annotated[Principal, Depends(require_roles("operator", "admin"))]
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 

@@ -7,22 +7,22 @@ refund only their own payments; staff read.
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import (
+    Caller,
+    Customer,
+    EngineDep,
+    Merchant,
     Principal,
-    authenticate,
-    get_engine,
-    get_settings,
-    require_roles,
+    SettingsDep,
 )
-from puhui.api.mutations import Outcome, run_mutation
+from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden, NotFound
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
@@ -33,24 +33,14 @@ from puhui.payments.channel_signing import MemoryNonceCache, verify_notification
 from puhui.payments.models import QrKind, VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
 from puhui.payments.verification import PaymentPassword, proven
-from puhui.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-Caller = Annotated[Principal, Depends(authenticate)]
-Customer = Annotated[Principal, Depends(require_roles("customer"))]
-Merchant = Annotated[Principal, Depends(require_roles("merchant"))]
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
 ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
-
-
-def client_id_of(request: Request, given: str | None) -> str:
-    return given or request.headers.get("Idempotency-Key") or uuid.uuid4().hex
 
 
 class P2PIn(BaseModel):

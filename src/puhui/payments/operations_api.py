@@ -10,11 +10,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from puhui import clock
-from puhui.api.deps import Principal, authenticate, get_engine, require_roles
+from puhui.api.deps import (
+    Caller,
+    EngineDep,
+    Operator,
+    Principal,
+    require_roles,
+)
 from puhui.api.mutations import Outcome, replay, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.eod.dates import BusinessDate, parse_date
@@ -28,11 +34,8 @@ from puhui.payments.settlement_tables import settlements
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
 READERS = ("operator", "risk_officer", "regulator", "admin")
-Operator = Annotated[Principal, Depends(require_roles("operator", "admin"))]
 Reader = Annotated[Principal, Depends(require_roles(*READERS))]
-Caller = Annotated[Principal, Depends(authenticate)]
 
 
 def date_of(value: str) -> dt.date:

@@ -8,21 +8,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from puhui.api.deps import Principal, get_engine, require_roles, require_staff
+from puhui.api.deps import (
+    EngineDep,
+    Officer,
+    Staff,
+)
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.regtech import alerts, cases, rules
 
 router = APIRouter(prefix="/v1/regtech", tags=["regtech"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-Staff = Annotated[Principal, Depends(require_staff)]
-Officer = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 RuleCode = Annotated[str, Path(min_length=2, max_length=48, pattern=r"^[a-z][a-z0-9_]+$")]
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from sqlalchemy import Engine
+from fastapi import APIRouter, Body, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from puhui.api.deps import Principal, get_engine, require_roles, require_staff
+from puhui.api.deps import (
+    EngineDep,
+    Officer,
+    Staff,
+)
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.regtech import related
 
 router = APIRouter(prefix="/v1/regtech/related-parties", tags=["regtech"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-Staff = Annotated[Principal, Depends(require_staff)]
-Officer = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 

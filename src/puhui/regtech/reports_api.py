@@ -16,10 +16,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy import Engine
 
 from puhui import clock
-from puhui.api.deps import Principal, get_engine, require_roles
+from puhui.api.deps import EngineDep, Principal, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as snapshot
 from puhui.db import UnitOfWork
@@ -30,7 +29,6 @@ from puhui.regtech.api import vault_or_none
 
 router = APIRouter(prefix="/v1/regtech", tags=["regtech"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
 Generator = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]
 Reader = Annotated[Principal, Depends(require_roles("regulator", "risk_officer", "operator", "admin"))]
 ReportId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]

@@ -13,7 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, select
 from starlette.concurrency import run_in_threadpool
 
-from puhui.api.deps import Principal, authenticate, get_engine, get_settings, require_roles
+from puhui.api.deps import (
+    Caller,
+    EngineDep,
+    Officer,
+    Principal,
+    SettingsDep,
+    require_roles,
+)
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden
@@ -23,11 +30,7 @@ from puhui.settings import Settings
 
 router = APIRouter(prefix="/v1/risk", tags=["risk reviews"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-Officer = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]
 Reader = Annotated[Principal, Depends(require_roles("risk_officer", "operator", "regulator", "admin"))]
-Caller = Annotated[Principal, Depends(authenticate)]
 ReviewId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 

@@ -12,9 +12,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy import Engine
 
-from puhui.api.deps import Principal, get_engine, require_roles
+from puhui.api.deps import (
+    EngineDep,
+    Merchant,
+    Operator,
+    Principal,
+    require_roles,
+)
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -24,9 +29,6 @@ from puhui.supplychain import errors, models, service
 router = APIRouter(prefix="/v1/supplychain", tags=["supplychain"])
 
 STAFF = ("operator", "risk_officer", "regulator", "admin")
-EngineDep = Annotated[Engine, Depends(get_engine)]
-Operator = Annotated[Principal, Depends(require_roles("operator", "admin"))]
-Merchant = Annotated[Principal, Depends(require_roles("merchant"))]
 Reader = Annotated[Principal, Depends(require_roles("merchant", *STAFF))]
 IdPattern = r"^[A-Za-z0-9._:\-]+$"
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=IdPattern)]

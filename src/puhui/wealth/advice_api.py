@@ -14,23 +14,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from puhui.api.deps import Principal, authenticate, get_engine, require_roles
-from puhui.api.mutations import Outcome, run_mutation
+from puhui.api.deps import (
+    Caller,
+    Customer,
+    EngineDep,
+)
+from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden
-from puhui.payments.api import client_id_of as _client_id
 from puhui.wealth import advisor, suitability
 
 router = APIRouter(prefix="/v1/wealth", tags=["wealth advice"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-Caller = Annotated[Principal, Depends(authenticate)]
-Customer = Annotated[Principal, Depends(require_roles("customer"))]
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Key = Annotated[StrictStr, Field(min_length=1, max_length=32)]
 
@@ -107,7 +107,7 @@ async def invest(body: InvestIn, request: Request, engine: EngineDep, principal:
     from puhui.money import parse_minor
     from puhui.wealth import advice_orders
 
-    amount, client_id = parse_minor(body.amount, 2), _client_id(request, body.client_id)
+    amount, client_id = parse_minor(body.amount, 2), client_id_of(request, body.client_id)
     target = await run_in_threadpool(_target, engine, principal.id)
 
     def work(uow: UnitOfWork) -> Outcome:
@@ -123,7 +123,7 @@ async def invest(body: InvestIn, request: Request, engine: EngineDep, principal:
 async def rebalance(body: RebalanceIn, request: Request, engine: EngineDep, principal: Customer):
     from puhui.wealth import advice_orders
 
-    client_id = _client_id(request, body.client_id)
+    client_id = client_id_of(request, body.client_id)
     target = await run_in_threadpool(_target, engine, principal.id)
 
     def work(uow: UnitOfWork) -> Outcome:

@@ -9,40 +9,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from puhui import clock
 from puhui.api.deps import (
-    Principal,
-    authenticate,
-    get_engine,
-    get_settings,
-    require_roles,
+    Caller,
+    Customer,
+    EngineDep,
+    Operator,
+    SettingsDep,
 )
-from puhui.api.mutations import Outcome, run_mutation
+from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.eod.dates import BusinessDate, parse_date
 from puhui.errors import InvalidInput
 from puhui.money import format_minor, parse_minor
 from puhui.money import parse_positive_minor as _positive
-from puhui.payments.api import client_id_of
 from puhui.payments.models import VerificationStrength
 from puhui.payments.verification import PaymentPassword, proven
-from puhui.settings import Settings
 from puhui.wealth import eod, funds, mmf, statement
 from puhui.wealth.tables import mmf_daily
 
 router = APIRouter(prefix="/v1/wealth", tags=["wealth"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-Caller = Annotated[Principal, Depends(authenticate)]
-Customer = Annotated[Principal, Depends(require_roles("customer"))]
-Staff = Annotated[Principal, Depends(require_roles("operator", "admin"))]
 FundCode = Annotated[str, Path(min_length=1, max_length=8, pattern=r"^[A-Z0-9]+$")]
 AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
 ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
@@ -204,7 +197,7 @@ async def my_statement(code: FundCode, engine: EngineDep, principal: Customer,
 
 
 @router.post("/figures", summary="Load the fund manager's 万份收益 file (staff): all rows or none")
-async def load_figures(body: FiguresIn, request: Request, engine: EngineDep, principal: Staff):
+async def load_figures(body: FiguresIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, {"loaded": eod.load_figures(uow, body.csv)})
 
@@ -222,7 +215,7 @@ def _run_json(run: dict) -> dict:
 @router.post("/eod", summary="Run the money-market end of day for a date (staff)",
              description="The date must not be after today's business date nor before the last date run; days "
                          "skipped since the last run run first, one by one (`runs` lists every fund-day).")
-async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Staff):
+async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, {"runs": [_run_json(run) for run in eod.run_eod_in(uow, body.date)]})
 

@@ -10,29 +10,28 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy import Engine
 
-from puhui.api.deps import Principal, authenticate, get_engine, require_roles
-from puhui.api.mutations import Outcome, run_mutation
+from puhui.api.deps import (
+    Caller,
+    Customer,
+    EngineDep,
+    Operator,
+)
+from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.eod.dates import BusinessDate
 from puhui.errors import InvalidInput
 from puhui.money import parse_minor
 from puhui.money import parse_positive_minor as _positive
-from puhui.payments.api import client_id_of
 from puhui.wealth import fund_orders as fo
 from puhui.wealth import nav_files
 from puhui.wealth.fund_pricing import FeeTier, RedemptionFeeStep
 
 router = APIRouter(prefix="/v1/wealth", tags=["wealth"])
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
-Caller = Annotated[Principal, Depends(authenticate)]
-Customer = Annotated[Principal, Depends(require_roles("customer"))]
-Staff = Annotated[Principal, Depends(require_roles("operator", "admin"))]
 FundCode = Annotated[str, Path(min_length=1, max_length=8, pattern=r"^[A-Z0-9]+$")]
 AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
 RateStr = Annotated[StrictStr, Field(min_length=1, max_length=16, description='decimal rate, e.g. "0.015"')]
@@ -125,7 +124,7 @@ async def read_navs(code: FundCode, engine: EngineDep, principal: Caller,
 
 
 @router.post("/fund-products", status_code=201, summary="Create a distributed fund (staff)")
-async def create_product(body: ProductIn, request: Request, engine: EngineDep, principal: Staff):
+async def create_product(body: ProductIn, request: Request, engine: EngineDep, principal: Operator):
     tiers = [FeeTier(parse_minor(t.min_amount, 2), _rate(t.rate), None if t.fixed is None else parse_minor(t.fixed, 2))
              for t in body.fee_tiers]
     steps = [RedemptionFeeStep(s.under_days, _rate(s.rate), _rate(s.to_fund_share)) for s in body.redemption_fees]
@@ -139,7 +138,7 @@ async def create_product(body: ProductIn, request: Request, engine: EngineDep, p
 
 
 @router.post("/fund-products/{code}/status", summary="Open or close a distributed fund (staff)")
-async def set_status(code: FundCode, body: StatusIn, request: Request, engine: EngineDep, principal: Staff):
+async def set_status(code: FundCode, body: StatusIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, fo.product_json(uow.connection, fo.set_status(uow, code, body.status)))
 
@@ -181,7 +180,7 @@ async def my_holdings(engine: EngineDep, principal: Customer) -> list[dict]:
 
 
 @router.post("/navs", summary="Load a NAV file (staff): date,fund_code,nav — all rows or none")
-async def load_navs(body: NavFileIn, request: Request, engine: EngineDep, principal: Staff):
+async def load_navs(body: NavFileIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, nav_files.load_navs(uow, body.csv))
 
@@ -191,7 +190,7 @@ async def load_navs(body: NavFileIn, request: Request, engine: EngineDep, princi
 @router.post("/funds-eod", summary="Run the distributed funds' end of day for a date (staff)",
              description="The date must not be after today's business date nor before the last date run; days "
                          "skipped since the last run run first, one by one (`caught_up`).")
-async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Staff):
+async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, fo.funds_eod_in(uow, body.date))
 

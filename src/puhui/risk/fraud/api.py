@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 
-from puhui.api.deps import Principal, get_engine, require_roles
+from puhui.api.deps import EngineDep, Principal, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -25,7 +25,6 @@ router = APIRouter(prefix="/v1/risk", tags=["risk"])
 
 READERS = ("operator", "risk_officer", "regulator", "admin", "root")
 EDITORS = ("risk_officer", "admin", "root")
-EngineDep = Annotated[Engine, Depends(get_engine)]
 Reader = Annotated[Principal, Depends(require_roles(*READERS))]
 Editor = Annotated[Principal, Depends(require_roles(*EDITORS))]
 RuleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]

@@ -11,10 +11,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from puhui.api.deps import Principal, get_engine, require_roles
+from puhui.api.deps import EngineDep, Principal, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.risk.scoring import registry, service
@@ -26,7 +25,6 @@ READERS = ("operator", "risk_officer", "regulator", "admin", "root")
 PROMOTERS = ("risk_officer", "admin", "root")
 SCORERS = ("risk_officer", "operator", "admin", "root")
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
 Reader = Annotated[Principal, Depends(require_roles(*READERS))]
 Promoter = Annotated[Principal, Depends(require_roles(*PROMOTERS))]
 Scorer = Annotated[Principal, Depends(require_roles(*SCORERS))]
