@@ -30,6 +30,7 @@ from puhui.identity.models import (
     VerificationChannel,
     parse_tier,
 )
+from puhui.identity.schemas import Card, Customer, Login
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -83,7 +84,7 @@ class CloseIn(BaseModel):
     reason: Annotated[StrictStr, Field(max_length=256)] = ""
 
 
-@router.post("", status_code=201, summary="Register a customer (real name) and open their wallet",
+@router.post("", status_code=201, summary="Register a customer (real name) and open their wallet", response_model=Customer,
              dependencies=[Depends(limit_auth_calls)])
 async def register(
     body: RegisterIn, request: Request, engine: EngineDep, principal: Annotated[Principal, Depends(optional_principal)]
@@ -100,12 +101,12 @@ async def register(
 
     def work(uow: UnitOfWork) -> Outcome:
         customer_id = customer_ops.register(uow, vault, data, say_which=principal is not None and principal.is_staff)
-        return Outcome(201, views.customer_view(uow.connection, vault, customer_id))
+        return Outcome(201, Customer.shape(views.customer_view(uow.connection, vault, customer_id)))
 
     return await run_mutation(request, engine, principal, "identity.register_customer", None, work)
 
 
-@router.post("/login", summary="Log in with phone and password; returns a short-lived bearer token",
+@router.post("/login", summary="Log in with phone and password; returns a short-lived bearer token", response_model=Login,
              dependencies=[Depends(limit_auth_calls)])
 async def login(body: LoginIn, request: Request, engine: EngineDep):
     """Not idempotent on purpose: every call mints a new token, and tokens are never stored."""
@@ -121,7 +122,8 @@ async def login(body: LoginIn, request: Request, engine: EngineDep):
             "expires_at": session.expires_at.isoformat()}
 
 
-@router.get("/{customer_id}", summary="A customer, masked; clear for risk officers and admins on request (logged)")
+@router.get("/{customer_id}", summary="A customer, masked; clear for risk officers and admins on request (logged)",
+            response_model=Customer)
 async def get_customer(
     customer_id: CustomerId,
     request: Request,
@@ -180,7 +182,8 @@ async def upgrade_tier(customer_id: CustomerId, body: TierIn, request: Request, 
     return await run_mutation(request, engine, principal, "identity.upgrade_tier", customer_id, work)
 
 
-@router.post("/{customer_id}/cards", status_code=201, summary="Bind a bank card (Luhn-checked); answered masked")
+@router.post("/{customer_id}/cards", status_code=201, summary="Bind a bank card (Luhn-checked); answered masked",
+             response_model=Card)
 async def bind_card(customer_id: CustomerId, body: CardIn, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "customer.bind_card", customer_id)
     vault = vault_of(request)
@@ -188,7 +191,7 @@ async def bind_card(customer_id: CustomerId, body: CardIn, request: Request, eng
     def work(uow: UnitOfWork) -> Outcome:
         card_id = customer_ops.bind_card(uow, vault, customer_id, body.card_number, body.bank)
         card = next(c for c in views.customer_view(uow.connection, vault, customer_id)["cards"] if c["id"] == card_id)
-        return Outcome(201, card)
+        return Outcome(201, Card.shape(card))
 
     return await run_mutation(request, engine, principal, "identity.bind_card", customer_id, work)
 
@@ -223,7 +226,8 @@ async def export(customer_id: CustomerId, request: Request, engine: EngineDep, p
     return JSONResponse(data, headers=headers)
 
 
-@router.post("/{customer_id}/close", summary="Close the account: erase personal fields, keep financial records")
+@router.post("/{customer_id}/close", summary="Close the account: erase personal fields, keep financial records",
+             response_model=Customer)
 async def close(customer_id: CustomerId, request: Request, engine: EngineDep, principal: Caller,
                 body: CloseIn | None = None):
     policy.authorize(principal, "customer.close", customer_id)
@@ -232,6 +236,6 @@ async def close(customer_id: CustomerId, request: Request, engine: EngineDep, pr
 
     def work(uow: UnitOfWork) -> Outcome:
         customer_ops.close(uow, customer_id, principal, reason)
-        return Outcome(200, views.customer_view(uow.connection, vault, customer_id))
+        return Outcome(200, Customer.shape(views.customer_view(uow.connection, vault, customer_id)))
 
     return await run_mutation(request, engine, principal, "identity.close_customer", customer_id, work)

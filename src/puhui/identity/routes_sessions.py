@@ -17,6 +17,7 @@ from puhui.identity import customers as customer_ops
 from puhui.identity import policy, sessions
 from puhui.identity.http import read
 from puhui.identity.routes_customers import CustomerId
+from puhui.identity.schemas import Sessions, SessionsEnded
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -29,7 +30,7 @@ class PasswordChangeIn(BaseModel):
     new_password: Password
 
 
-@router.post("/{customer_id}/logout", summary="Log out: end the session of the token used")
+@router.post("/{customer_id}/logout", summary="Log out: end the session of the token used", response_model=SessionsEnded)
 async def logout(customer_id: CustomerId, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "customer.logout", customer_id)
 
@@ -40,14 +41,15 @@ async def logout(customer_id: CustomerId, request: Request, engine: EngineDep, p
     return await run_mutation(request, engine, principal, "identity.logout", customer_id, work)
 
 
-@router.get("/{customer_id}/sessions", summary="The customer's open log-in sessions, newest first")
+@router.get("/{customer_id}/sessions", summary="The customer's open log-in sessions, newest first", response_model=Sessions)
 async def list_sessions(customer_id: CustomerId, engine: EngineDep, principal: Caller) -> dict:
     policy.authorize(principal, "customer.sessions", customer_id)
     found = await read(engine, lambda c: sessions.open_sessions(c, customer_id))
     return {"customer_id": customer_id, "current": principal.session_id, "sessions": found}
 
 
-@router.post("/{customer_id}/sessions/end", summary="Log out everywhere (the caller's own session stays)")
+@router.post("/{customer_id}/sessions/end", summary="Log out everywhere (the caller's own session stays)",
+             response_model=SessionsEnded)
 async def end_sessions(customer_id: CustomerId, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "customer.sessions", customer_id)
 
@@ -59,7 +61,7 @@ async def end_sessions(customer_id: CustomerId, request: Request, engine: Engine
 
 
 @router.post("/{customer_id}/password", summary="Change the password (the current one is checked, "
-             "throttled like a log-in); every other session ends")
+             "throttled like a log-in); every other session ends", response_model=SessionsEnded)
 async def change_password(customer_id: CustomerId, body: PasswordChangeIn, request: Request, engine: EngineDep,
                           principal: Caller):
     policy.authorize(principal, "customer.change_password", customer_id)

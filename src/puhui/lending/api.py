@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 
@@ -21,6 +21,7 @@ from puhui.api.deps import (
     Operator,
     Principal,
 )
+from puhui.api.fields import AmountStr, Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
@@ -31,8 +32,6 @@ from puhui.money import parse_positive_minor as _amount
 
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
 
-Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
-AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
 
 
 

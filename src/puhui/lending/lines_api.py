@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +27,7 @@ from puhui.api.deps import (
     SettingsDep,
     require_roles,
 )
+from puhui.api.fields import AmountStr, ClientId, Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
@@ -41,9 +42,6 @@ from puhui.payments.verification import PaymentPassword, proven
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
 
 LineStaff = Annotated[Principal, Depends(require_roles("operator", "risk_officer", "admin"))]
-Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
-AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
-ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Plan = Annotated[StrictStr, Field(min_length=1, max_length=32, description="pay_later or instalments")]
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
@@ -17,6 +17,7 @@ from puhui.api.deps import (
     EngineDep,
     Operator,
 )
+from puhui.api.fields import Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -26,7 +27,6 @@ from puhui.money import parse_minor
 
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
 
-Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
 class PartnerIn(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +22,7 @@ from puhui.api.deps import (
     Principal,
     SettingsDep,
 )
+from puhui.api.fields import AmountStr, ClientId, Ident, Limit
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden, NotFound
@@ -32,13 +33,20 @@ from puhui.payments.channel import OrderKind
 from puhui.payments.channel_signing import MemoryNonceCache, verify_notification
 from puhui.payments.models import QrKind, VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
+from puhui.payments.schemas import (
+    BankOrder,
+    HeldPayment,
+    Payment,
+    QrCode,
+    Refund,
+    TopUps,
+    Wallet,
+    Withdrawals,
+)
 from puhui.payments.verification import PaymentPassword, proven
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 
-Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
-AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
-ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
 
@@ -81,8 +89,8 @@ class RefundIn(BaseModel):
 def _payment_outcome(row: dict, created: bool) -> Outcome:
     """201 for a payment made, 202 for one held for review (人工审核), 200 for a replay."""
     if service.is_review(row):
-        return Outcome(202 if created else 200, reviews.review_for_payer(row))
-    return Outcome(201 if created else 200, service.payment_view(row))
+        return Outcome(202 if created else 200, HeldPayment.shape(reviews.review_for_payer(row)))
+    return Outcome(201 if created else 200, Payment.shape(service.payment_view(row)))
 
 
 def _own(principal: Principal, customer_id: str | None) -> None:
@@ -90,7 +98,7 @@ def _own(principal: Principal, customer_id: str | None) -> None:
         raise Forbidden("a customer pays only from their own wallet")
 
 
-@router.get("/wallets/me", summary="The caller's wallet balance (customer or merchant)")
+@router.get("/wallets/me", summary="The caller's wallet balance (customer or merchant)", response_model=Wallet)
 async def my_wallet(engine: EngineDep, principal: Caller) -> dict:
     if principal.role == "customer":
         account_id = customer_wallet_id(principal.id)
@@ -106,7 +114,8 @@ async def my_wallet(engine: EngineDep, principal: Caller) -> dict:
     return await run_in_threadpool(read)
 
 
-@router.post("/transfers/p2p", status_code=201, summary="Transfer between customer wallets")
+@router.post("/transfers/p2p", status_code=201, summary="Transfer between customer wallets", response_model=Payment,
+             responses={202: {"model": HeldPayment, "description": "Held for a manual review (人工审核): not paid yet"}})
 async def p2p(body: P2PIn, request: Request, engine: EngineDep, principal: Customer):
     _own(principal, body.from_customer_id)
     amount = amount_of(body.amount)
@@ -120,7 +129,8 @@ async def p2p(body: P2PIn, request: Request, engine: EngineDep, principal: Custo
     return await run_mutation(request, engine, principal, "payments.p2p", body.to_customer_id, work)
 
 
-@router.post("/merchants/{merchant_id}/qr-codes", status_code=201, summary="Create a static or dynamic QR code")
+@router.post("/merchants/{merchant_id}/qr-codes", status_code=201, summary="Create a static or dynamic QR code",
+             response_model=QrCode)
 async def create_qr(merchant_id: Ident, body: QrIn, request: Request, engine: EngineDep, principal: Merchant):
     if principal.id != merchant_id:
         raise Forbidden("a merchant creates QR codes only for itself")
@@ -128,12 +138,12 @@ async def create_qr(merchant_id: Ident, body: QrIn, request: Request, engine: En
 
     def work(uow: UnitOfWork) -> Outcome:
         row = service.create_qr(uow, merchant_id, body.kind, amount, body.expires_in_seconds, body.order_ref)
-        return Outcome(201, service.qr_json(row))
+        return Outcome(201, QrCode.shape(service.qr_json(row)))
 
     return await run_mutation(request, engine, principal, "payments.create_qr", merchant_id, work)
 
 
-@router.get("/qr-codes/{qr_id}", summary="A QR code (any authenticated caller may scan it)")
+@router.get("/qr-codes/{qr_id}", summary="A QR code (any authenticated caller may scan it)", response_model=QrCode)
 async def read_qr(qr_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
@@ -142,7 +152,8 @@ async def read_qr(qr_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     return await run_in_threadpool(read)
 
 
-@router.post("/qr-codes/{qr_id}/pay", status_code=201, summary="Pay a QR code from the caller's wallet")
+@router.post("/qr-codes/{qr_id}/pay", status_code=201, summary="Pay a QR code from the caller's wallet",
+             response_model=Payment, responses={202: {"model": HeldPayment, "description": "Held for a manual review (人工审核): not paid yet"}})
 async def pay_qr(qr_id: Ident, body: PayIn, request: Request, engine: EngineDep, settings: SettingsDep,
                  principal: Customer):
     _own(principal, body.from_customer_id)
@@ -159,15 +170,16 @@ async def pay_qr(qr_id: Ident, body: PayIn, request: Request, engine: EngineDep,
     return await run_mutation(request, engine, principal, "payments.pay_qr", qr_id, work)
 
 
-@router.post("/qr-codes/{qr_id}/cancel", summary="Cancel an unpaid dynamic QR code")
+@router.post("/qr-codes/{qr_id}/cancel", summary="Cancel an unpaid dynamic QR code", response_model=QrCode)
 async def cancel_qr(qr_id: Ident, request: Request, engine: EngineDep, principal: Merchant):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, service.qr_json(service.cancel_qr(uow, principal.id, qr_id)))
+        return Outcome(200, QrCode.shape(service.qr_json(service.cancel_qr(uow, principal.id, qr_id))))
 
     return await run_mutation(request, engine, principal, "payments.cancel_qr", qr_id, work)
 
 
-@router.get("/payments/{payment_id}", summary="A payment (its payer, its merchant, or staff)")
+@router.get("/payments/{payment_id}", summary="A payment (its payer, its merchant, or staff)", response_model=Payment,
+            response_model_exclude_unset=True)
 async def read_payment(payment_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
@@ -181,14 +193,15 @@ async def read_payment(payment_id: Ident, engine: EngineDep, principal: Caller) 
     return service.merchant_view(service.payment_view(row))
 
 
-@router.post("/payments/{payment_id}/refunds", status_code=201, summary="Refund part or all of a payment")
+@router.post("/payments/{payment_id}/refunds", status_code=201, summary="Refund part or all of a payment",
+             response_model=Refund)
 async def refund(payment_id: Ident, body: RefundIn, request: Request, engine: EngineDep, principal: Merchant):
     amount = amount_of(body.amount)
     client_id = client_id_of(request, body.client_refund_id)
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = service.refund(uow, principal.id, payment_id, amount, client_id)
-        return Outcome(201 if created else 200, service.refund_json(row))
+        return Outcome(201 if created else 200, Refund.shape(service.refund_json(row)))
 
     return await run_mutation(request, engine, principal, "payments.refund", payment_id, work)
 
@@ -243,7 +256,7 @@ async def _bank_order(kind: OrderKind, body: BankOrderIn, request: Request, engi
 
     def work(uow: UnitOfWork) -> Outcome:
         row = wallets.open_order(uow, principal.id, body.card_id, kind, amount, client_id)
-        return Outcome(202, wallets.order_json(row, card))
+        return Outcome(202, BankOrder.shape(wallets.order_json(row, card)))
 
     action = "payments.top_up" if kind == OrderKind.debit_card else "payments.withdraw"
     response = await run_mutation(request, engine, principal, action, order_id, work)
@@ -253,17 +266,18 @@ async def _bank_order(kind: OrderKind, body: BankOrderIn, request: Request, engi
     return response
 
 
-@router.post("/wallets/me/top-ups", status_code=202, summary="Top up the wallet from a bound bank card")
+@router.post("/wallets/me/top-ups", status_code=202, summary="Top up the wallet from a bound bank card",
+             response_model=BankOrder)
 async def top_up(body: BankOrderIn, request: Request, engine: EngineDep, principal: Customer):
     return await _bank_order(OrderKind.debit_card, body, request, engine, principal)
 
 
-@router.post("/wallets/me/withdrawals", status_code=202, summary="Withdraw from the wallet to a bound bank card")
+@router.post("/wallets/me/withdrawals", status_code=202, summary="Withdraw from the wallet to a bound bank card",
+             response_model=BankOrder)
 async def withdraw(body: BankOrderIn, request: Request, engine: EngineDep, principal: Customer):
     return await _bank_order(OrderKind.credit_card, body, request, engine, principal)
 
 
-Limit = Annotated[int, Query(ge=1, le=100, description="how many, newest first")]
 
 
 def _card_numbers(engine: Engine, request: Request, customer_id: str) -> dict[str, str | None]:
@@ -293,22 +307,24 @@ async def _list_orders(kind: OrderKind, limit: int, request: Request, engine: En
     return await run_in_threadpool(read)
 
 
-@router.get("/wallets/me/top-ups", summary="The caller's top-ups, newest first")
+@router.get("/wallets/me/top-ups", summary="The caller's top-ups, newest first", response_model=TopUps)
 async def my_top_ups(request: Request, engine: EngineDep, principal: Customer, limit: Limit = 20) -> dict:
     return {"top_ups": await _list_orders(OrderKind.debit_card, limit, request, engine, principal)}
 
 
-@router.get("/wallets/me/top-ups/{order_id}", summary="One of the caller's top-ups: pending, succeeded or failed")
+@router.get("/wallets/me/top-ups/{order_id}", summary="One of the caller's top-ups: pending, succeeded or failed",
+            response_model=BankOrder)
 async def my_top_up(order_id: Ident, request: Request, engine: EngineDep, principal: Customer) -> dict:
     return await _read_order(OrderKind.debit_card, order_id, request, engine, principal)
 
 
-@router.get("/wallets/me/withdrawals", summary="The caller's withdrawals, newest first")
+@router.get("/wallets/me/withdrawals", summary="The caller's withdrawals, newest first", response_model=Withdrawals)
 async def my_withdrawals(request: Request, engine: EngineDep, principal: Customer, limit: Limit = 20) -> dict:
     return {"withdrawals": await _list_orders(OrderKind.credit_card, limit, request, engine, principal)}
 
 
-@router.get("/wallets/me/withdrawals/{order_id}", summary="One of the caller's withdrawals: pending, succeeded or failed")
+@router.get("/wallets/me/withdrawals/{order_id}", summary="One of the caller's withdrawals: pending, succeeded or failed",
+            response_model=BankOrder)
 async def my_withdrawal(order_id: Ident, request: Request, engine: EngineDep, principal: Customer) -> dict:
     return await _read_order(OrderKind.credit_card, order_id, request, engine, principal)
 

@@ -18,13 +18,13 @@ from puhui.api.deps import (
     Officer,
     Staff,
 )
+from puhui.api.fields import Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.regtech import alerts, cases, rules
 
 router = APIRouter(prefix="/v1/regtech", tags=["regtech"])
 
-Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 RuleCode = Annotated[str, Path(min_length=2, max_length=48, pattern=r"^[a-z][a-z0-9_]+$")]
 
 

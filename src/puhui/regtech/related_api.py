@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import (
@@ -12,13 +12,13 @@ from puhui.api.deps import (
     Officer,
     Staff,
 )
+from puhui.api.fields import Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.regtech import related
 
 router = APIRouter(prefix="/v1/regtech/related-parties", tags=["regtech"])
 
-Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
 @router.get("", summary="Related parties, per lender")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from puhui import clock
 from puhui.api.deps import Principal, authenticate, get_engine
+from puhui.api.fields import Ident
 from puhui.db import reading
 from puhui.errors import Forbidden, InvalidInput
 from puhui.risk import features as F
@@ -23,7 +24,6 @@ from puhui.risk.profiles import profile_as_of
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
 
 STAFF = frozenset({"operator", "risk_officer", "regulator", "admin", "root"})
-Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
 class MalformedTime(InvalidInput):

@@ -20,6 +20,7 @@ from puhui.api.deps import (
     Principal,
     require_roles,
 )
+from puhui.api.fields import AmountStr
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -32,7 +33,6 @@ STAFF = ("operator", "risk_officer", "regulator", "admin")
 Reader = Annotated[Principal, Depends(require_roles("merchant", *STAFF))]
 IdPattern = r"^[A-Za-z0-9._:\-]+$"
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=IdPattern)]
-AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
 
 
 

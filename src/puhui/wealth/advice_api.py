@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +24,7 @@ from puhui.api.deps import (
     Customer,
     EngineDep,
 )
+from puhui.api.fields import Ident
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden
@@ -31,7 +32,6 @@ from puhui.wealth import advisor, suitability
 
 router = APIRouter(prefix="/v1/wealth", tags=["wealth advice"])
 
-Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Key = Annotated[StrictStr, Field(min_length=1, max_length=32)]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +22,7 @@ from puhui.api.deps import (
     Operator,
     SettingsDep,
 )
+from puhui.api.fields import AmountStr, ClientId, FundCode
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -36,9 +37,6 @@ from puhui.wealth.tables import mmf_daily
 
 router = APIRouter(prefix="/v1/wealth", tags=["wealth"])
 
-FundCode = Annotated[str, Path(min_length=1, max_length=8, pattern=r"^[A-Z0-9]+$")]
-AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
-ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from puhui.api.deps import (
@@ -19,6 +19,7 @@ from puhui.api.deps import (
     EngineDep,
     Operator,
 )
+from puhui.api.fields import AmountStr, ClientId, FundCode
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -32,10 +33,7 @@ from puhui.wealth.fund_pricing import FeeTier, RedemptionFeeStep
 
 router = APIRouter(prefix="/v1/wealth", tags=["wealth"])
 
-FundCode = Annotated[str, Path(min_length=1, max_length=8, pattern=r"^[A-Z0-9]+$")]
-AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
 RateStr = Annotated[StrictStr, Field(min_length=1, max_length=16, description='decimal rate, e.g. "0.015"')]
-ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
 def _rate(value: str) -> Decimal:

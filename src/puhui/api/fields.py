@@ -1,0 +1,47 @@
+"""Field types every router shares: what an id, an amount or a page size looks like on the wire.
+
+Inputs are strict (a number where a string is expected is a 422); outputs document their format so
+a client generated from the OpenAPI spec knows an amount is a decimal string, never a float.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Path, Query
+from pydantic import BaseModel, Field, StrictStr
+
+ID_PATTERN = r"^[A-Za-z0-9._:\-]+$"
+
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+"""An id in the path (a customer, a payment, a QR code...)."""
+
+AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
+"""An amount sent by the client: a decimal string, parsed exactly (`puhui.money`)."""
+
+ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
+"""The client's own id for what it creates (defaults to the call's Idempotency-Key)."""
+
+FundCode = Annotated[str, Path(min_length=1, max_length=8, pattern=r"^[A-Z0-9]+$")]
+
+Limit = Annotated[int, Query(ge=1, le=100, description="how many, newest first")]
+
+Money = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", examples=["12.34"],
+                             description="an amount in CNY as a decimal string with two places (元)")]
+"""An amount the API answers with."""
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-12-04T03:41:23+00:00"],
+                                 description="ISO 8601 with its offset (UTC)")]
+"""A moment the API answers with (stored as UTC microseconds, `puhui.clock.iso`)."""
+
+Day = Annotated[str, Field(json_schema_extra={"format": "date"}, examples=["2026-12-04"],
+                           description="a business date in China Standard Time (营业日)")]
+
+
+class Schema(BaseModel):
+    """An answer's published shape. `shape` checks a service's answer against it and gives back what
+    the API sends (fields the service left out stay out), so the spec cannot drift from the wire."""
+
+    @classmethod
+    def shape(cls, data: dict[str, Any]) -> dict[str, Any]:
+        return cls.model_validate(data).model_dump(mode="json", exclude_unset=True, by_alias=True)

@@ -1,0 +1,99 @@
+"""What the identity API answers with: a customer (masked unless revealed), a log-in, sessions."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from puhui.api.fields import Money, Schema, Timestamp
+
+
+class Tier(Schema):
+    """The wallet class (账户分类, I/II/III) and its limit."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    class_: Literal["I", "II", "III"] = Field(alias="class")
+    limit: Money
+    period: str
+    may_invest: bool
+
+
+class Verification(Schema):
+    model_config = ConfigDict(extra="forbid")
+    channel: str
+    reference: str
+    passed: bool
+    recorded_by: str
+    at: Timestamp
+
+
+class Card(Schema):
+    """A bound bank card; the number masked (BIN and last 4) unless revealed."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    card_number: str | None
+    bank: str | None
+    status: str
+    created_at: Timestamp
+
+
+class Consent(Schema):
+    model_config = ConfigDict(extra="forbid")
+    purpose: str
+    sensitive: bool
+    granted: bool
+    at: Timestamp
+
+
+class Customer(Schema):
+    """A customer (客户). Personal fields are masked unless `revealed` (staff who may, on request, logged)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    status: Literal["active", "closed"]
+    name: str | None
+    id_number: str | None
+    phone: str | None
+    address: str | None
+    revealed: bool
+    tier: Tier | None
+    eligible_tier: Literal["I", "II", "III"] | None
+    verifications: list[Verification]
+    cards: list[Card]
+    consents: list[Consent]
+    wallet_account_id: str
+    created_at: Timestamp
+    closed_at: Timestamp | None
+
+
+class Login(Schema):
+    """A session token (Bearer) for the customer, until `expires_at` or log-out."""
+
+    model_config = ConfigDict(extra="forbid")
+    customer_id: str
+    token: str
+    token_type: Literal["Bearer"]
+    expires_at: Timestamp
+
+
+class Session(Schema):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    created_at: Timestamp
+    expires_at: Timestamp
+
+
+class Sessions(Schema):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: str
+    current: str | None
+    sessions: list[Session]
+
+
+class SessionsEnded(Schema):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: str
+    sessions_ended: int
+    password_changed: bool | None = None
