@@ -10,6 +10,7 @@ from typing import Annotated, AsyncIterator
 
 from fastapi import Depends, FastAPI, Query
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.responses import FileResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine, text
@@ -76,6 +77,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         description="Puhui (普惠): internet finance on one double-entry ledger. Amounts are decimal strings; "
         "errors are RFC 9457 problems with a stable `code`; mutating calls take an `Idempotency-Key`.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.engine = engine
     app.state.settings = settings
@@ -127,6 +129,12 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         return FileResponse(STATIC / "index.html")
 
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """`tag.function` (e.g. `payments.p2p`): a stable, readable operationId, so a generated client's
+    functions are named after what they do rather than after their path."""
+    return f"{route.tags[0]}.{route.name}".replace(" ", "_").replace("-", "_") if route.tags else route.name
 
 
 def _sandbox(app: FastAPI, engine: Engine, settings: Settings) -> None:

@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1/lending", tags=["lending"])
 
 
 
-class PartnerIn(BaseModel):
+class LendingPartnerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     partner_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
@@ -57,7 +57,7 @@ def _rate(value: str) -> Decimal:
 
 
 @router.post("/partners", status_code=201, summary="Make a registered partner a funding partner (its accounts)")
-async def register(body: PartnerIn, request: Request, engine: EngineDep, principal: Operator):
+async def register(body: LendingPartnerIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(201, partners.register(uow, body.partner_id))
 

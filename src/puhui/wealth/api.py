@@ -35,7 +35,7 @@ from puhui.payments.verification import PaymentPassword, proven
 from puhui.wealth import eod, funds, mmf, statement
 from puhui.wealth.tables import mmf_daily
 
-router = APIRouter(prefix="/v1/wealth", tags=["wealth"])
+router = APIRouter(prefix="/v1/wealth", tags=["money-market fund"])
 
 
 
@@ -57,14 +57,14 @@ class SweepIn(BaseModel):
     client_order_id: ClientId | None = None
 
 
-class RedeemIn(BaseModel):
+class MmfRedeemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     units: AmountStr
     fast: bool = Field(False, description="T+0 to the wallet (capped at 10,000 CNY a day) instead of T+1")
     client_order_id: ClientId | None = None
 
 
-class PayIn(BaseModel):
+class FundPayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     qr_code_id: ClientId
     amount: AmountStr | None = None
@@ -142,7 +142,7 @@ async def sweep(code: FundCode, body: SweepIn, request: Request, engine: EngineD
 
 
 @router.post("/funds/{code}/redemptions", status_code=201, summary="Redeem (赎回): T+1, or fast T+0")
-async def redeem(code: FundCode, body: RedeemIn, request: Request, engine: EngineDep, principal: Customer):
+async def redeem(code: FundCode, body: MmfRedeemIn, request: Request, engine: EngineDep, principal: Customer):
     units = _positive(body.units, "units")
     client_id = client_id_of(request, body.client_order_id)
 
@@ -154,7 +154,7 @@ async def redeem(code: FundCode, body: RedeemIn, request: Request, engine: Engin
 
 
 @router.post("/funds/{code}/payments", status_code=201, summary="Pay a merchant QR code from the fund balance")
-async def pay(code: FundCode, body: PayIn, request: Request, engine: EngineDep, settings: SettingsDep,
+async def pay(code: FundCode, body: FundPayIn, request: Request, engine: EngineDep, settings: SettingsDep,
               principal: Customer):
     amount = _positive(body.amount, "amount") if body.amount is not None else None
     client_id = client_id_of(request, body.client_payment_id)

@@ -31,7 +31,7 @@ from puhui.wealth import fund_orders as fo
 from puhui.wealth import nav_files
 from puhui.wealth.fund_pricing import FeeTier, RedemptionFeeStep
 
-router = APIRouter(prefix="/v1/wealth", tags=["wealth"])
+router = APIRouter(prefix="/v1/wealth", tags=["funds"])
 
 RateStr = Annotated[StrictStr, Field(min_length=1, max_length=16, description='decimal rate, e.g. "0.015"')]
 
@@ -48,7 +48,7 @@ def _rate(value: str) -> Decimal:
 
 
 
-class TierIn(BaseModel):
+class FeeTierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_amount: AmountStr
     rate: RateStr = "0"
@@ -67,7 +67,7 @@ class ProductIn(BaseModel):
     code: Annotated[StrictStr, Field(min_length=1, max_length=8, pattern=r"^[A-Z0-9]+$")]
     name: Annotated[StrictStr, Field(min_length=1, max_length=64)]
     risk: Annotated[StrictStr, Field(pattern=r"^R[1-5]$")]
-    fee_tiers: list[TierIn] = Field(min_length=1, max_length=10)
+    fee_tiers: list[FeeTierIn] = Field(min_length=1, max_length=10)
     redemption_fees: list[StepIn] = Field(default_factory=list, max_length=10)
     redemption_days: int = Field(ge=1, le=10)
     status: Annotated[StrictStr, Field(pattern=r"^(open|closed)$")] = "open"
@@ -84,7 +84,7 @@ class PurchaseIn(BaseModel):
     client_order_id: ClientId | None = None
 
 
-class RedeemIn(BaseModel):
+class FundRedeemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     units: AmountStr
     client_order_id: ClientId | None = None
@@ -156,7 +156,7 @@ async def purchase(code: FundCode, body: PurchaseIn, request: Request, engine: E
 
 
 @router.post("/fund-products/{code}/redemptions", status_code=201, summary="Redeem (赎回): cash on T+N")
-async def redeem(code: FundCode, body: RedeemIn, request: Request, engine: EngineDep, principal: Customer):
+async def redeem(code: FundCode, body: FundRedeemIn, request: Request, engine: EngineDep, principal: Customer):
     units = _positive(body.units, "units")
     client_id = client_id_of(request, body.client_order_id)
 
