@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from puhui import cli
-from puhui.db.engine import DatabaseNotMigrated, engine_for
+from puhui.cli_engine import engine_for
+from puhui.db.engine import DatabaseNotMigrated
 from puhui.db.migrate import current_revision, head_revision
 
 

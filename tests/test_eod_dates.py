@@ -25,7 +25,7 @@ from puhui.eod.dates import (
     parse_date,
 )
 from puhui.eod.tables import eod_runs
-from puhui.payments import settlement
+from puhui.payments import reconciliation
 from puhui.payments.sandbox_bank import SandboxBank
 from tests.payments.test_settlement import ADMIN, BANK_KEY, D, client  # noqa: F401 - the HTTP client fixture
 
@@ -129,7 +129,7 @@ def test_reconciliation_catches_up_day_by_day_over_http(client, engine, clock): 
 def test_a_statement_file_reconciles_its_one_date_only(monkeypatch, capsys, db_url, engine, clock, tmp_path):
     clock.advance(days=1)
     bank = SandboxBank(BANK_KEY)
-    settlement.reconcile_days(engine, D, bank.statement)
+    reconciliation.reconcile_days(engine, D, bank.statement)
     clock.advance(days=3)
     file = tmp_path / "statement.csv"
     file.write_text(bank.statement(D + dt.timedelta(days=3)), encoding="utf-8")
@@ -140,7 +140,7 @@ def test_a_statement_file_reconciles_its_one_date_only(monkeypatch, capsys, db_u
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and err.startswith("business_date_gap: ") and "2026-01-06" in err, err
     with reading(engine) as connection:
-        assert runs.last_completed(connection, settlement.RECONCILIATION_JOB) == D
+        assert runs.last_completed(connection, reconciliation.RECONCILIATION_JOB) == D
 
 
 def test_one_call_runs_at_most_a_year_and_a_first_date_goes_back_at_most_a_year(engine, clock):

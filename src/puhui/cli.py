@@ -14,7 +14,7 @@ from puhui.bench.monitor import command as bench_monitor
 from puhui.bench.payments import command as bench_payments
 from puhui.bench.risk import command as bench_risk
 from puhui.bench.wealth import command as bench_wealth
-from puhui.db.engine import engine_for as _engine
+from puhui.cli_engine import engine_for as _engine
 from puhui.identity.cli import app as identity_app
 from puhui.identity.merchants_cli import app as merchants_app
 from puhui.lending.cli import app as lending_app

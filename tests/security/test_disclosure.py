@@ -88,3 +88,21 @@ def test_a_reason_the_payer_can_act_on_is_still_given(client, engine):
     refused = client.post("/v1/transfers/p2p", headers=login(client, person["phone"]),
                           json={"to_customer_id": payee_id, "amount": "1.00"})
     assert refused.status_code == 403 and refused.json()["reasons"] == ["payer_unverified"]
+
+
+def test_a_held_payer_reading_the_review_is_not_told_the_rule(client, engine):
+    payer_id, phone = make_customer(client, engine, "13812345678", "531", 1_000_00)
+    payee_id, _ = make_customer(client, engine, "13998765432", "246", 0)
+    risk = officer(client)
+    rule = {"rule_id": "hold_everything", "kind": "velocity", "action": "review",
+            "params": {"window_seconds": 3600, "max_amount": "1.00"}, "description": "holds every payment"}
+    assert client.post("/v1/risk/rules", headers=risk, json=rule).status_code == 201
+    me = login(client, phone)
+    held = client.post("/v1/transfers/p2p", headers=me, json={"to_customer_id": payee_id, "amount": "10.00"})
+    assert held.status_code == 202, held.text
+    review_id = held.json()["review_id"]
+    mine = client.get(f"/v1/risk/reviews/{review_id}", headers=me)
+    assert mine.status_code == 200 and mine.json()["status"] == "under_review"
+    assert "reasons" not in mine.json() and "hold_everything" not in mine.text
+    theirs = client.get(f"/v1/risk/reviews/{review_id}", headers=risk).json()
+    assert any(r.startswith("hold_everything") for r in theirs["reasons"])

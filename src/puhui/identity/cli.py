@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from puhui.db.engine import engine_for as _engine
+from puhui.cli_engine import engine_for as _engine
 from puhui.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Customers' personal data: keys, rotation, staff.")

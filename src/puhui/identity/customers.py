@@ -42,9 +42,7 @@ from puhui.ledger import service as ledger
 from puhui.ledger.models import AccountFlags
 
 TOPIC = "identity"
-INDEX_ID_NUMBER = "id_number"
-INDEX_PHONE = "phone"
-INDEX_CARD = "card_number"
+INDEX_ID_NUMBER, INDEX_PHONE, INDEX_CARD = pii.INDEX_ID_NUMBER, pii.INDEX_PHONE, pii.INDEX_CARD
 
 
 def wallet_id(customer_id: str) -> str:

@@ -16,7 +16,14 @@ from sqlalchemy import Connection, Engine, Table, select, update
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
 from puhui.identity.models import Actor
-from puhui.identity.tables import aml_retention, aml_retention_cards, bank_cards, customers, merchants, pii_access_log
+from puhui.identity.tables import (
+    aml_retention,
+    aml_retention_cards,
+    bank_cards,
+    customers,
+    merchants,
+    pii_access_log,
+)
 from puhui.identity.vault import Vault, vault_from_config
 from puhui.settings import Settings
 
@@ -27,6 +34,10 @@ FIELD_ADDRESS = "customer.address"
 FIELD_CARD = "card.number"
 FIELD_SETTLEMENT_ACCOUNT = "merchant.settlement_account"
 FIELD_SETTLEMENT_HOLDER = "merchant.settlement_holder"
+# the blind indexes' domains (盲索引): a phone, an ID number and a card number are looked up by these
+INDEX_ID_NUMBER = "id_number"
+INDEX_PHONE = "phone"
+INDEX_CARD = "card_number"
 
 
 def vault_for(settings: Settings) -> Vault:
@@ -174,8 +185,6 @@ def reindex(engine: Engine, vault: Vault, *, batch_size: int = 200) -> int:
     """Recompute every blind index under the vault's current index key (after `PUHUI_PII_INDEX_KEY`
     became "new,old"); rows are locked while re-indexed. Returns how many indexes changed. Safe to
     rerun; once it returns 0 the old key can be dropped from the setting."""
-    from puhui.identity.customers import INDEX_CARD, INDEX_ID_NUMBER, INDEX_PHONE
-
     specs = (
         (customers, customers.c.id, (("phone_sealed", "phone_index", FIELD_PHONE, INDEX_PHONE),
                                      ("id_number_sealed", "id_number_index", FIELD_ID_NUMBER, INDEX_ID_NUMBER)),

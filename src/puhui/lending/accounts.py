@@ -8,13 +8,14 @@ business rows never hold balances of their own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection
 
 from puhui.db import UnitOfWork
 from puhui.ledger import queries as ledger_queries
-from puhui.ledger.service import create_account
+from puhui.ledger.models import Transfer
+from puhui.ledger.service import create_account, post_chain
 
 LEDGER = "CNY"
 INTEREST_INCOME = "platform.interest_income.CNY"
@@ -73,3 +74,14 @@ def balances(connection: Connection, loan_id: str) -> LoanBalances:
             debit_normal = PARTS[part][1]
             found[part] = debits - credits if debit_normal else credits - debits
     return LoanBalances(**found)
+
+
+def post(uow: UnitOfWork, transfers: list[Transfer]) -> None:
+    """Apply a loan's transfers as one linked chain on the lending ledger: all or nothing."""
+    if transfers:
+        chain = [replace(t, ledger=t.ledger or LEDGER) for t in transfers]
+        post_chain(uow, chain, what="the wallet does not hold enough money")
+
+
+def move(id: str, debit: str, credit: str, amount: int, code: str) -> Transfer:
+    return Transfer(id, debit, credit, amount, LEDGER, code)

@@ -33,7 +33,7 @@ from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger import queries as ledger_queries
-from puhui.lending import bnpl, service
+from puhui.lending import bnpl, catalog, service
 from puhui.lending.disclosure import Disclosure, check_cap
 from puhui.lending.lines_tables import credit_line_draws, credit_lines
 from puhui.lending.policy import (
@@ -312,7 +312,7 @@ def draw(uow: UnitOfWork, line_id: str, customer_id: str, amount: int, plan: str
                                 available=format_minor(max(row["credit_limit"] - used, 0), 2))
     check_borrower_limits(service.outstanding_of(uow.connection, customer_id), amount, row["annual_income"])
     ensure_products(uow)
-    product = service.get_product(uow.connection, (PAY_LATER_PRODUCT if plan == "pay_later"
+    product = catalog.get_product(uow.connection, (PAY_LATER_PRODUCT if plan == "pay_later"
                                                    else INSTALMENT_PRODUCT)["code"])
     term = len(disclosure.schedule)
     check_application(product, amount, term)

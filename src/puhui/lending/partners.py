@@ -40,6 +40,8 @@ from puhui.identity.tables import partners as identity_partners
 from puhui.ledger.models import AccountFlags, Transfer
 from puhui.ledger.service import create_account, get_account
 from puhui.lending import accounts, joint
+from puhui.lending.accounts import post
+from puhui.lending.catalog import get_product
 from puhui.lending.partners_tables import (
     lending_partners,
     lending_product_funding,
@@ -116,8 +118,6 @@ def _require_partner(connection: Connection, partner_id: str) -> None:
 def fund_product(uow: UnitOfWork, product_code: str, partner_id: str,
                  service_fee_rate: Decimal = Decimal(0)) -> dict:
     """The partner that funds a joint or facilitation product; in facilitation, the service fee rate."""
-    from puhui.lending.service import get_product
-
     product = get_product(uow.connection, product_code)
     _require_partner(uow.connection, partner_id)
     if product.platform_share == 1:
@@ -167,8 +167,6 @@ def fund_loan(uow: UnitOfWork, loan_id: str, product: Product, principal: int, d
         service_fee_rate_e6=row["service_fee_rate_e6"], principal=principal, partner_principal=partner_part,
         created_at=clock.now_micros()))
     _event(uow, f"fe.{loan_id}.dsb", loan_id, partner_id, "disbursement", principal, 0, partner_part, 0, day)
-    from puhui.lending.service import post
-
     if partner_part:
         post(uow, [_move(f"dsb.{loan_id}.partner", reserve.RESERVE, funding_account(partner_id), partner_part,
                          "partner_funding")])
@@ -236,15 +234,11 @@ def write_off(uow: UnitOfWork, loan_ids: list[str], day: int) -> None:
         if left > 0:
             moves.append(_move(f"wo.{f['loan_id']}.partner", funding_account(f["partner_id"]),
                                accounts.PROVISION_EXPENSE, left, "partner_write_off_share"))
-    from puhui.lending.service import post
-
     post(uow, moves)
 
 
 def pay_partner(uow: UnitOfWork, partner_id: str, amount: int, transfer_id: str) -> dict:
     """Pay over what was collected for the partner (划付): debit its payable, credit the reserve."""
-    from puhui.lending.service import post
-
     _require_partner(uow.connection, partner_id)
     owed = _balance(uow.connection, payable_account(partner_id))
     if amount <= 0 or amount > owed:

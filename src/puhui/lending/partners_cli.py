@@ -20,8 +20,8 @@ def partner_file(partner: str = typer.Option(..., "--partner", help="the funding
                  out: Path | None = OUT) -> None:
     """Write PARTNER's file for DATE: that day's disbursements, repayments and write-offs with its split."""
     from puhui.db import reading
+    from puhui.cli_engine import engine_for as _engine
     from puhui.lending import partners
-    from puhui.lending.cli import _engine
 
     try:
         day = dt.date.fromisoformat(date)

@@ -28,7 +28,9 @@ from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger.models import Transfer
 from puhui.lending import accounts, partners
+from puhui.lending.accounts import move, post
 from puhui.lending.allocation import Allocation, Owed, allocate
+from puhui.lending.catalog import get_product
 from puhui.lending.errors import RepaymentExceedsOwed
 from puhui.lending.products import RepaymentMethod
 from puhui.lending.schedule import reamortize
@@ -36,13 +38,10 @@ from puhui.lending.service import (
     TOPIC,
     NotYourLoan,
     date_of,
-    get_product,
     instalment_rows,
     instalments,
     loan_row,
-    move,
     new_id,
-    post,
     today,
 )
 from puhui.lending.tables import (

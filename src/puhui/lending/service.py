@@ -22,9 +22,9 @@ from puhui.errors import Conflict, Forbidden, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger import queries as ledger_queries
-from puhui.ledger.models import Transfer
-from puhui.ledger.service import post_chain
-from puhui.lending import accounts
+from puhui.lending import accounts, partners
+from puhui.lending.accounts import move, post
+from puhui.lending.catalog import get_product
 from puhui.lending.disclosure import Disclosure, check_cap, disclose
 from puhui.lending.policy import check_borrower_limits
 from puhui.lending.products import (
@@ -46,11 +46,6 @@ from puhui.payments import reserve
 
 TOPIC = "lending"
 RATE_SCALE = 1_000_000  # rates in SQL are millionths
-
-
-class ProductNotFound(NotFound):
-    code = "loan_product_not_found"
-    title = "No such loan product"
 
 
 class ProductExists(Conflict):
@@ -116,19 +111,6 @@ def rate_e6(rate: Decimal) -> int:
     return int((Decimal(rate) * RATE_SCALE).to_integral_value(ROUND_HALF_UP))
 
 
-def post(uow: UnitOfWork, transfers: list[Transfer]) -> None:
-    """Apply transfers as one linked chain: all or nothing."""
-    if not transfers:
-        return
-    chain = [Transfer(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger or accounts.LEDGER, t.code)
-             for t in transfers]
-    post_chain(uow, chain, what="the wallet does not hold enough money")
-
-
-def move(id: str, debit: str, credit: str, amount: int, code: str) -> Transfer:
-    return Transfer(id, debit, credit, amount, accounts.LEDGER, code)
-
-
 # -- products --------------------------------------------------------------------------------------
 
 
@@ -161,13 +143,6 @@ def product_json(row: Any) -> dict:
 def list_products(connection: Connection) -> list[dict]:
     rows = connection.execute(select(lending_products).order_by(lending_products.c.code)).mappings()
     return [product_json(r) for r in rows]
-
-
-def get_product(connection: Connection, code: str) -> Product:
-    row = connection.execute(select(lending_products).where(lending_products.c.code == code)).mappings().first()
-    if row is None or row["status"] != "active":
-        raise ProductNotFound(f"loan product {code!r} not found")
-    return product_from_json(json.loads(row["data"]))
 
 
 # -- applications and the risk decision ------------------------------------------------------------
@@ -324,8 +299,6 @@ def lenders_of(connection: Connection, loan_id: str, product: Product) -> list[s
     """Who lends a loan's money: "platform" for its own share, and the funding partner for the rest."""
     funding = None
     if product.platform_share < 1:
-        from puhui.lending import partners
-
         funding = partners.funding_of(connection, loan_id)
     lenders = ["platform"] if product.platform_share > 0 else []
     return lenders + ([funding["partner_id"]] if funding else [])
@@ -376,8 +349,6 @@ def _disburse(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int, fee:
     principal = accounts.account_id(loan_id, "principal")
     own = amount - fee
     if product is not None and product.platform_share < 1:  # joint lending / facilitation: the partner's cash
-        from puhui.lending import partners
-
         own -= partners.fund_loan(uow, loan_id, product, amount, today())
     if own > 0:
         reserve.fund_reserve(uow, f"dsb.{loan_id}.own_funds", own)  # the platform's own cash backs the credit

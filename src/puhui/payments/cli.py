@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
+from puhui.cli_engine import engine_for as _engine
 from puhui.cli_errors import fail
-from puhui.db.engine import engine_for as _engine
 from puhui.eod.dates import parse_date
 from puhui.errors import PuhuiError
 
@@ -69,7 +69,7 @@ def reconcile(date: str = typer.Option(..., "--date", help="business date YYYY-M
     """Match the bank's statement of DATE against the platform's bank orders. DATE must be over and not
     before the last date reconciled; dates skipped since then are matched first, each against the
     bank's statement (a --statement file covers DATE alone, so then they must be reconciled first)."""
-    from puhui.payments import settlement
+    from puhui.payments import reconciliation
 
     day = _date(date)
     if statement is not None:
@@ -78,7 +78,7 @@ def reconcile(date: str = typer.Option(..., "--date", help="business date YYYY-M
     else:
         statement_of, catch_up = _bank(bank_state).statement, True
     try:
-        rows = settlement.reconcile_days(_engine(db), day, statement_of, catch_up=catch_up).result
+        rows = reconciliation.reconcile_days(_engine(db), day, statement_of, catch_up=catch_up).result
     except PuhuiError as error:
         fail(error)
     from puhui.payments.operations_api import exception_json

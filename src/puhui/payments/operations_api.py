@@ -217,7 +217,7 @@ async def reconcile(body: ReconcileIn, request: Request, engine: EngineDep, prin
         return done
     day, bank = body.business_date, get_bank(request)
     # T+1: the bank publishes a date's statement the next day; the dates of a gap are matched first
-    done = await run_in_threadpool(lambda: settlement.reconcile_days(engine, day, bank.statement))
+    done = await run_in_threadpool(lambda: reconciliation.reconcile_days(engine, day, bank.statement))
 
     def work(uow: UnitOfWork) -> Outcome:
         rows = done.result

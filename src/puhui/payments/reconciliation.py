@@ -24,11 +24,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 
 from sqlalchemy import Engine, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
+from puhui.eod import runs as eod_runs
 from puhui.errors import Conflict, InvalidInput, NotFound
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger.models import Transfer, TransferResult
@@ -238,3 +240,16 @@ def assign_suspense(engine: Engine, exception_id: str, customer_id: str, actor: 
         return {**row, **values}
 
     return transaction(engine, work)
+
+
+RECONCILIATION_JOB = "reconciliation"  # its dates in `eod_runs`
+
+
+def reconcile_days(engine: Engine, business_date: dt.date, statement_of: Callable[[dt.date], str | bytes], *,
+                   catch_up: bool = True) -> eod_runs.Run[list[dict]]:
+    """Reconciliation (对账) under the settlements' T+1 rule: each date matched
+    against `statement_of(date)`, the dates of a gap first, in order (a date's match reads the lines
+    of the dates before it). With one statement file (`catch_up=False`) a gap is refused."""
+    return eod_runs.run_days(engine, RECONCILIATION_JOB, business_date,
+                             lambda day: reconcile(engine, day, statement_of(day)), t_plus=1,
+                             catch_up=catch_up)

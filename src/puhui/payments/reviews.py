@@ -91,6 +91,13 @@ def review_for_payer(row) -> dict:  # type: ignore[no-untyped-def]
     return {k: v for k, v in review_json(row).items() if k != "reasons"}
 
 
+def queue(connection: Connection, status: str, limit: int) -> list[dict]:
+    """The reviews in `status`, oldest first (the officers' queue is first in, first out)."""
+    rows = connection.execute(select(payment_reviews).where(payment_reviews.c.status == status)
+                              .order_by(payment_reviews.c.created_at, payment_reviews.c.id).limit(limit)).mappings()
+    return [dict(r) for r in rows]
+
+
 def find(connection: Connection, review_id: str) -> dict | None:
     row = connection.execute(select(payment_reviews).where(payment_reviews.c.id == review_id)).mappings().first()
     return dict(row) if row else None
@@ -111,23 +118,25 @@ def _lock(uow: UnitOfWork, review_id: str) -> dict:
     return dict(row)
 
 
-def approve(uow: UnitOfWork, review_id: str, officer: str, note: str) -> dict:
-    """Post the hold and write the payment. Returns the review: `approved`, or `expired` when the
-    hold ran out first (that is recorded). Replaying an approval returns the same review."""
-    from puhui.payments.service import complete_held_payment
-
+def post_hold(uow: UnitOfWork, review_id: str) -> tuple[dict, bool]:
+    """The first half of an approval: lock the review and post its hold. (the review, True) when the
+    money moved and the payment is to be written (`payments.service.approve_review`); (the review as
+    it stands, False) when it was already decided or the hold ran out first (that is recorded)."""
     row = _lock(uow, review_id)
     if not _open(row, "approved") or _expired(uow, row):
-        return find(uow.connection, review_id) or row
+        return find(uow.connection, review_id) or row, False
     [result] = create_transfers(uow, [Transfer(review_id + ".post", flags=TransferFlags.post_pending,
                                                pending_id=row["hold_transfer_id"])])
     if result == TransferResult.pending_transfer_expired:
         _release(uow, row)
-        return _close(uow, row, "expired", None, None)
+        return _close(uow, row, "expired", None, None), False
     if result not in (TransferResult.ok, TransferResult.exists):
         raise Conflict(f"posting the hold failed: {result.value}")
-    payment = complete_held_payment(uow, row, review_id + ".post")
-    return _close(uow, row, "approved", officer, note, payment_id=payment["id"])
+    return row, True
+
+
+def close_approved(uow: UnitOfWork, row: dict, officer: str, note: str, payment_id: str) -> dict:
+    return _close(uow, row, "approved", officer, note, payment_id=payment_id)
 
 
 def reject(uow: UnitOfWork, review_id: str, officer: str, note: str) -> dict:

@@ -127,6 +127,16 @@ def is_review(row: dict) -> bool:
     return "hold_transfer_id" in row
 
 
+def approve_review(uow: UnitOfWork, review_id: str, officer: str, note: str) -> dict:
+    """Approve a held payment (人工审核通过): post the hold and write the payment. Returns the review:
+    `approved`, or `expired` when the hold ran out first. Replaying an approval returns the same review."""
+    row, posted = reviews.post_hold(uow, review_id)
+    if not posted:
+        return row
+    payment = complete_held_payment(uow, row, review_id + ".post")
+    return reviews.close_approved(uow, row, officer, note, payment["id"])
+
+
 def complete_held_payment(uow: UnitOfWork, review: dict, transfer_id: str) -> dict:
     """The payment of an approved review (its hold just posted): the fee, the row and the event."""
     payment_id, merchant_id = review["id"], review["payee_id"]

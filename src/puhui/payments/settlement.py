@@ -185,18 +185,3 @@ def settlements_of(engine: Engine, business_date: dt.date) -> list[dict]:
         return [dict(r) for r in connection.execute(
             select(settlements).where(settlements.c.business_date == business_date.isoformat())
             .order_by(settlements.c.merchant_id)).mappings()]
-
-
-RECONCILIATION_JOB = "reconciliation"  # its dates in `eod_runs`
-
-
-def reconcile_days(engine: Engine, business_date: dt.date, statement_of: Callable[[dt.date], str | bytes], *,
-                   catch_up: bool = True) -> eod_runs.Run[list[dict]]:
-    """Reconciliation (对账, `payments.reconciliation`) under the same T+1 rule: each date matched
-    against `statement_of(date)`, the dates of a gap first, in order (a date's match reads the lines
-    of the dates before it). With one statement file (`catch_up=False`) a gap is refused."""
-    from puhui.payments import reconciliation  # it reads this module's day bounds
-
-    return eod_runs.run_days(engine, RECONCILIATION_JOB, business_date,
-                             lambda day: reconciliation.reconcile(engine, day, statement_of(day)), t_plus=1,
-                             catch_up=catch_up)

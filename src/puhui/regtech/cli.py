@@ -7,7 +7,7 @@ import time
 
 import typer
 
-from puhui.db.engine import engine_for as _engine
+from puhui.cli_engine import engine_for as _engine
 
 app = typer.Typer(no_args_is_help=True, help="RegTech: the real-time fund-flow monitor, its rules and alerts.")
 

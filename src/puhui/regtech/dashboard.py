@@ -167,7 +167,7 @@ def alerts_by_typology(connection: Connection, start: int, end: int) -> dict:
 
 def pending_reports(connection: Connection) -> dict:
     """Reports not yet submitted (大额 and 可疑), the overdue ones by id, and the next deadline."""
-    from puhui.regtech.reports import deadlines
+    from puhui.regtech.report_index import deadlines
 
     pending = deadlines(connection)
     return {"pending": len(pending), "overdue": [r["id"] for r in pending if r["overdue"]],

@@ -10,7 +10,7 @@ import json
 import typer
 
 from puhui.cli_errors import fail
-from puhui.db.engine import engine_for as _engine
+from puhui.cli_engine import engine_for as _engine
 
 app = typer.Typer(no_args_is_help=True, help="Batch network analytics over the transfer graph.")
 

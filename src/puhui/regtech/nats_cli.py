@@ -13,7 +13,7 @@ import os
 
 import typer
 
-from puhui.db.engine import engine_for as _engine
+from puhui.cli_engine import engine_for as _engine
 
 app = typer.Typer(no_args_is_help=True, help="The monitor over NATS JetStream: the relay and the workers.")
 

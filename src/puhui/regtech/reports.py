@@ -250,37 +250,6 @@ def content_of(connection: Connection, rid: str) -> str:
     return _row(connection, rid)["content"]
 
 
-def listing(connection: Connection, limit: int = 100) -> list[dict]:
-    """Every report of both kinds, newest date first: large-value ones by the date they cover,
-    suspicious transaction reports (kind `suspicious`) by the date the case was determined suspicious."""
-    from puhui.regtech import str_report
-
-    rows = connection.execute(select(regulatory_reports).order_by(regulatory_reports.c.business_date.desc(),
-                                                                  regulatory_reports.c.id).limit(limit)).mappings()
-    found = [report_json(r) for r in rows]
-    found += [_as_listed(r) for r in str_report.listing(connection, limit=limit)]
-    found.sort(key=lambda r: r["id"])
-    found.sort(key=lambda r: r["business_date"], reverse=True)
-    return found[:limit]
-
-
-def _as_listed(suspicious: dict) -> dict:
-    """A suspicious transaction report in the shape of the listing (its date the determination's)."""
-    return {**suspicious, "business_date": suspicious["determined_on"], "lines": suspicious["transactions"]}
-
-
-def deadlines(connection: Connection, limit: int = 500) -> list[dict]:
-    """The reports not yet submitted, of both kinds, earliest deadline first, overdue ones flagged."""
-    from puhui.regtech import str_report
-
-    rows = connection.execute(select(regulatory_reports).where(regulatory_reports.c.status != "submitted")
-                              .order_by(regulatory_reports.c.deadline).limit(limit)).mappings()
-    found = [report_json(r) for r in rows]
-    found += [_as_listed(r) for r in str_report.listing(connection, status="generated", limit=limit)]
-    found.sort(key=lambda r: (r["deadline"], r["id"]))
-    return found[:limit]
-
-
 def report_json(row) -> dict:  # type: ignore[no-untyped-def]
     """A report's metadata; `overdue` when still unsubmitted after its deadline (China business date)."""
     overdue = row["status"] != "submitted" and clock.business_date().isoformat() > row["deadline"]

@@ -23,7 +23,7 @@ from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as snapshot
 from puhui.db import UnitOfWork
 from puhui.eod.dates import BusinessDate, parse_date
-from puhui.regtech import cases, reports, str_report
+from puhui.regtech import cases, report_index, reports, str_report
 from puhui.regtech import dashboard as board
 from puhui.regtech.api import vault_or_none
 
@@ -118,12 +118,12 @@ async def suspicious_submit(report_id: ReportId, request: Request, engine: Engin
 
 @router.get("/reports/deadlines", summary="Reports of both kinds not yet submitted, earliest deadline first")
 async def report_deadlines(engine: EngineDep, principal: Reader) -> dict:
-    return {"reports": await snapshot(engine, reports.deadlines), "as_of": clock.business_date().isoformat()}
+    return {"reports": await snapshot(engine, report_index.deadlines), "as_of": clock.business_date().isoformat()}
 
 
 @router.get("/reports", summary="Reports of both kinds, newest date first, with deadlines and status")
 async def list_reports(engine: EngineDep, principal: Reader) -> dict:
-    return {"reports": await snapshot(engine, reports.listing)}
+    return {"reports": await snapshot(engine, report_index.listing)}
 
 
 @router.get("/reports/{report_id}", summary="A report's metadata")

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from puhui.cli_errors import fail
-from puhui.db.engine import engine_for as _engine
+from puhui.cli_engine import engine_for as _engine
 
 app = typer.Typer(no_args_is_help=True, help="Regulatory reports and supervision dashboard data.")
 report = typer.Typer(no_args_is_help=True, help="Regulatory reports (大额交易报告, 可疑交易报告) and their deadlines.")
@@ -86,10 +86,10 @@ def deadlines(db: str = DB) -> None:
     """The reports of both kinds not yet submitted, earliest deadline first, overdue ones flagged."""
     from puhui import clock
     from puhui.db import reading
-    from puhui.regtech import reports
+    from puhui.regtech import report_index
 
     with reading(_engine(db)) as connection:
-        found = reports.deadlines(connection)
+        found = report_index.deadlines(connection)
     typer.echo(json.dumps({"as_of": clock.business_date().isoformat(), "reports": found}, ensure_ascii=False))
 
 

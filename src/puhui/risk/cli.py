@@ -28,7 +28,8 @@ LabelOption = typer.Option("creditability", "--label", help="The label column (g
 
 def _engine(url: str | None):  # type: ignore[no-untyped-def]
     """The engine for --db, like every `puhui` command; the database must be migrated (`puhui db upgrade`)."""
-    from puhui.db.engine import DatabaseNotMigrated, engine_for
+    from puhui.cli_engine import engine_for
+    from puhui.db.engine import DatabaseNotMigrated
 
     try:
         return engine_for(url)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from puhui.db.engine import engine_for as _engine
+from puhui.cli_engine import engine_for as _engine
 
 app = typer.Typer(no_args_is_help=True, help="Customer profiles (用户画像): batch as of a time, incremental from events.")
 

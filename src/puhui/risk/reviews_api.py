@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import (
@@ -25,7 +25,7 @@ from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden
 from puhui.payments import reviews
-from puhui.payments.tables import payment_reviews
+from puhui.payments import service as payments
 from puhui.settings import Settings
 
 router = APIRouter(prefix="/v1/risk", tags=["risk reviews"])
@@ -44,10 +44,8 @@ async def list_reviews(engine: EngineDep, principal: Reader,
                        status: Annotated[Literal["pending", "approved", "rejected", "expired"], Query()] = "pending",
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
     def read() -> dict:
-        query = (select(payment_reviews).where(payment_reviews.c.status == status)
-                 .order_by(payment_reviews.c.created_at, payment_reviews.c.id).limit(limit))
         with reading(engine) as connection:
-            rows = connection.execute(query).mappings().all()
+            rows = reviews.queue(connection, status, limit)
         return {"status": status, "reviews": [reviews.review_json(r) for r in rows]}
 
     return await run_in_threadpool(read)
@@ -63,7 +61,7 @@ async def read_review(review_id: ReviewId, engine: EngineDep, principal: Caller)
         staff = principal.role in ("risk_officer", "operator", "regulator", "admin")
         if not staff and not (principal.role == "customer" and row["payer_id"] == principal.id):
             raise Forbidden("a review is for risk staff and its payer")
-        return reviews.review_json(row)
+        return reviews.review_json(row) if staff else reviews.review_for_payer(row)
 
     return await run_in_threadpool(read)
 
@@ -72,7 +70,7 @@ async def _decide(decision: Literal["approve", "reject"], review_id: str, body: 
                   engine: Engine, settings: Settings, principal: Principal):
     def work(uow: UnitOfWork) -> Outcome:
         if decision == "approve":
-            row = reviews.approve(uow, review_id, principal.id, body.note)
+            row = payments.approve_review(uow, review_id, principal.id, body.note)
         else:
             row = reviews.reject(uow, review_id, principal.id, body.note)
         wanted = "approved" if decision == "approve" else "rejected"

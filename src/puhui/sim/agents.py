@@ -246,7 +246,7 @@ class Platform:
         rid = row["id"]
         if genuine:
             self.held["confirmed"] += 1
-            transaction(self.engine, lambda uow: reviews.approve(uow, rid, OPERATOR.id, "the holder confirmed"))
+            transaction(self.engine, lambda uow: payments.approve_review(uow, rid, OPERATOR.id, "the holder confirmed"))
             return rid
         self.held["disowned"] += 1
         transaction(self.engine, lambda uow: reviews.reject(uow, rid, OPERATOR.id, "the holder disowned it"))

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from puhui.db.engine import engine_for as _engine
+from puhui.cli_engine import engine_for as _engine
 
 app = typer.Typer(no_args_is_help=True, help="Supply-chain finance (供应链金融): receivables and maturities.")
 DB = typer.Option(None, "--db", help="database URL (default: the configured one)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from puhui.db.engine import engine_for as _engine
+from puhui.cli_engine import engine_for as _engine
 
 app = typer.Typer(no_args_is_help=True, help="Money-market fund wallet: end of day, manager figures.")
 

@@ -1,0 +1,39 @@
+"""The engine a `puhui` command works on (its `--db`, or the configured database), checked to be
+migrated, with the sandbox's platform time when the server runs in the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from puhui.db.engine import DatabaseNotMigrated, create_engine_from_url
+
+
+def engine_for(url: str | None = None, *, check_schema: bool = True) -> Engine:
+    """The engine of a command's `--db`, or else of PUHUI_DATABASE_URL (the default SQLite file);
+    refused with `database_not_migrated` unless its schema is the current one."""
+    from puhui.db.migrate import current_revision, head_revision
+    from puhui.settings import Settings
+
+    settings = Settings()
+    engine = create_engine_from_url(url or settings.resolved_database_url())
+    if check_schema and (found := current_revision(engine)) != head_revision():
+        engine.dispose()
+        raise DatabaseNotMigrated(f"the database is at revision {found or 'none'}, not {head_revision()}: "
+                                  "run `puhui db upgrade` (with the same --db)" + _demo_hint(url or settings.database_url))
+    if settings.sandbox and check_schema:  # the command sees the platform time of the server on this database
+        from puhui.sandbox.service import install
+
+        install(engine)
+    return engine
+
+
+def _demo_hint(chosen: str) -> str:
+    """A newcomer who ran `serve --demo` and then a bare command meant the demo's database: say how."""
+    import platformdirs
+
+    demo_env = Path(platformdirs.user_data_dir("puhui")) / "demo" / "puhui.env"
+    if chosen or not demo_env.is_file():
+        return ""
+    return f"; for the demo's database and keys, first `export PUHUI_ENV_FILE={demo_env}`"

@@ -1,0 +1,35 @@
+"""Every regulatory report of both kinds in one list (报告台账): large-value transaction reports
+(`reports`) and suspicious transaction reports (`str_report`), for the desk, the dashboard and the CLI."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select
+
+from puhui.regtech import reports, reports_tables, str_report
+
+
+def listing(connection: Connection, limit: int = 100) -> list[dict]:
+    """Every report of both kinds, newest date first: large-value ones by the date they cover,
+    suspicious transaction reports (kind `suspicious`) by the date the case was determined suspicious."""
+    rows = connection.execute(select(reports_tables.regulatory_reports).order_by(reports_tables.regulatory_reports.c.business_date.desc(),
+                                                                  reports_tables.regulatory_reports.c.id).limit(limit)).mappings()
+    found = [reports.report_json(r) for r in rows]
+    found += [_as_listed(r) for r in str_report.listing(connection, limit=limit)]
+    found.sort(key=lambda r: r["id"])
+    found.sort(key=lambda r: r["business_date"], reverse=True)
+    return found[:limit]
+
+
+def _as_listed(suspicious: dict) -> dict:
+    """A suspicious transaction report in the shape of the listing (its date the determination's)."""
+    return {**suspicious, "business_date": suspicious["determined_on"], "lines": suspicious["transactions"]}
+
+
+def deadlines(connection: Connection, limit: int = 500) -> list[dict]:
+    """The reports not yet submitted, of both kinds, earliest deadline first, overdue ones flagged."""
+    rows = connection.execute(select(reports_tables.regulatory_reports).where(reports_tables.regulatory_reports.c.status != "submitted")
+                              .order_by(reports_tables.regulatory_reports.c.deadline).limit(limit)).mappings()
+    found = [reports.report_json(r) for r in rows]
+    found += [_as_listed(r) for r in str_report.listing(connection, status="generated", limit=limit)]
+    found.sort(key=lambda r: (r["deadline"], r["id"]))
+    return found[:limit]
