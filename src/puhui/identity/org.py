@@ -158,9 +158,33 @@ def set_merchant_status(uow: UnitOfWork, merchant_id: str, status: str, actor: A
     return {"id": merchant_id, "status": status}
 
 
+def merchant_status(connection: Connection, merchant_id: str) -> str | None:
+    """`active` or `suspended`; None for no such merchant."""
+    return connection.execute(select(merchants.c.status).where(merchants.c.id == merchant_id)).scalar()
+
+
 def merchant_is_active(connection: Connection, merchant_id: str) -> bool:
-    found = connection.execute(select(merchants.c.status).where(merchants.c.id == merchant_id)).first()
-    return found is not None and found[0] == "active"
+    return merchant_status(connection, merchant_id) == "active"
+
+
+def active_merchant_ids(connection: Connection) -> list[str]:
+    return list(connection.execute(select(merchants.c.id).where(merchants.c.status == "active")
+                                   .order_by(merchants.c.id)).scalars())
+
+
+def notify_urls(connection: Connection) -> dict[str, str]:
+    """The notify URL (商户通知地址) of every merchant that registered one, by merchant id."""
+    return dict(connection.execute(select(merchants.c.id, merchants.c.notify_url)
+                                   .where(merchants.c.notify_url.is_not(None))).all())
+
+
+def set_notify_url(uow: UnitOfWork, merchant_id: str, url: str | None) -> None:
+    """Record the merchant's notify URL (checked by the caller: `payments.notifications.check_url`)."""
+    _update_merchant(uow, merchant_id, notify_url=url)
+
+
+def partner_exists(connection: Connection, partner_id: str) -> bool:
+    return connection.execute(select(partners.c.id).where(partners.c.id == partner_id)).first() is not None
 
 
 def require_merchant(connection: Connection, merchant_id: str) -> None:

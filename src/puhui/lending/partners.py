@@ -36,7 +36,7 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
-from puhui.identity.tables import partners as identity_partners
+from puhui.identity import org
 from puhui.ledger.models import AccountFlags, Transfer
 from puhui.ledger.service import create_account, get_account
 from puhui.lending import accounts, joint
@@ -99,7 +99,7 @@ def _move(id: str, debit: str, credit: str, amount: int, code: str) -> Transfer:
 
 def register(uow: UnitOfWork, partner_id: str) -> dict:
     """Make an identity partner a funding partner and open its two accounts; again is a no-op."""
-    if uow.execute(select(identity_partners.c.id).where(identity_partners.c.id == partner_id)).first() is None:
+    if not org.partner_exists(uow.connection, partner_id):
         raise PartnerNotFound(f"partner {partner_id} is not registered")
     if uow.execute(select(lending_partners).where(lending_partners.c.partner_id == partner_id)).first() is None:
         for account in (funding_account(partner_id), payable_account(partner_id)):

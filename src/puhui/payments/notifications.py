@@ -23,7 +23,7 @@ from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.errors import InvalidInput
 from puhui.events.outbox import advance_offset, consumer_offset, read_events
-from puhui.identity.tables import merchants
+from puhui.identity import org
 from puhui.payments.tables import merchant_notifications
 
 log = logging.getLogger("puhui.payments.notifications")
@@ -113,12 +113,7 @@ def resolves_publicly(host: str, port: int) -> bool:
 
 
 def set_notify_url(uow: UnitOfWork, merchant_id: str, url: str | None) -> dict:
-    from puhui.identity.errors import MerchantNotFound
-
-    done = uow.execute(merchants.update().where(merchants.c.id == merchant_id)
-                       .values(notify_url=check_url(url) if url is not None else None))
-    if done.rowcount != 1:
-        raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
+    org.set_notify_url(uow, merchant_id, check_url(url) if url is not None else None)
     return {"merchant_id": merchant_id, "notify_url": url}
 
 
@@ -131,8 +126,7 @@ def collect(engine: Engine, key: str, limit: int = 1000) -> int:
         return 0
 
     def work(uow: UnitOfWork) -> int:
-        urls = dict(uow.execute(select(merchants.c.id, merchants.c.notify_url)
-                                .where(merchants.c.notify_url.is_not(None))).all())
+        urls = org.notify_urls(uow.connection)
         made = 0
         for event in events:
             if event.type in EVENTS and event.key in urls:

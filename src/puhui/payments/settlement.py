@@ -24,8 +24,8 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.eod import runs as eod_runs
+from puhui.identity import org
 from puhui.identity.service import merchant_wallet_id
-from puhui.identity.tables import merchants
 from puhui.ledger.models import Transfer, TransferFlags
 from puhui.ledger.service import get_account, post_chain
 from puhui.payments import wallets
@@ -164,8 +164,7 @@ def settle_days(engine: Engine, bank, business_date: dt.date, *,  # type: ignore
 def _settle_day(engine: Engine, bank, business_date: dt.date,  # type: ignore[no-untyped-def]
                 card_of: CardOf) -> list[dict]:
     with reading(engine) as connection:
-        ids = [r[0] for r in connection.execute(
-            select(merchants.c.id).where(merchants.c.status == "active").order_by(merchants.c.id))]
+        ids = org.active_merchant_ids(connection)
     for merchant_id in ids:
         row = transaction(engine, lambda uow, m=merchant_id: _open(uow, m, business_date))
         if row["state"] != "pending":

@@ -24,8 +24,8 @@ from puhui.db import UnitOfWork, reading, transaction
 from puhui.eod import runs as eod_runs
 from puhui.errors import InvalidInput
 from puhui.events.outbox import publish
+from puhui.identity import org
 from puhui.identity.org import MerchantSuspended, require_merchant, wallet_id
-from puhui.identity.tables import merchants
 from puhui.ledger.errors import InsufficientFunds
 from puhui.ledger.models import AccountFlags, Transfer
 from puhui.ledger.service import create_account, post_chain
@@ -56,7 +56,7 @@ def _locked(uow: UnitOfWork, query):  # type: ignore[no-untyped-def]
 
 def _require_active(connection: Connection, merchant_id: str, what: str) -> None:
     """A suspended merchant neither confirms new payables nor receives new financing."""
-    status = connection.execute(select(merchants.c.status).where(merchants.c.id == merchant_id)).scalar()
+    status = org.merchant_status(connection, merchant_id)
     if status is None:
         raise errors.SupplierNotFound(f"{what} {merchant_id} is not a merchant")
     if status != "active":
