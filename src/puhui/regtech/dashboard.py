@@ -25,17 +25,15 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from puhui.errors import InvalidInput
-from puhui.identity.tables import merchants
 from puhui.ledger import queries as ledger_queries
-from puhui.lending.tables import loan_instalments, loan_repayments, loans
+from puhui.lending import queries as lending_queries
 from puhui.money import format_minor
+from puhui.payments import queries as payment_queries
 from puhui.payments.reserve import reserve_coverage
-from puhui.payments.tables import payments
 from puhui.regtech.reports import day_bounds
 from puhui.regtech.tables import monitor_alerts, monitor_cases
-from puhui.supplychain.tables import sc_receivables
-from puhui.wealth.funds_tables import fund_orders
-from puhui.wealth.tables import mmf_orders
+from puhui.supplychain import queries as supplychain_queries
+from puhui.wealth import queries as wealth_queries
 
 MAX_RANGE_DAYS = 366
 TOP_N = 10
@@ -74,42 +72,26 @@ def _money(fen: int) -> str:
     return format_minor(int(fen), 2)
 
 
-def _flow(connection: Connection, amount, *where) -> dict:  # type: ignore[no-untyped-def]
-    count, total = connection.execute(select(func.count(), func.coalesce(func.sum(amount), 0)).where(*where)).one()
-    return {"count": int(count), "amount": _money(total)}
+def _flow(count_and_total: tuple[int, int]) -> dict:
+    count, total = count_and_total
+    return {"count": count, "amount": _money(total)}
 
 
 def flows(connection: Connection, start: int, end: int, first: dt.date, last: dt.date) -> dict:
-    days = (first.toordinal(), last.toordinal())
-    mmf_in = (mmf_orders.c.created_at >= start) & (mmf_orders.c.created_at < end)
-    fund_in = (fund_orders.c.created_at >= start) & (fund_orders.c.created_at < end)
     return {
-        "payments": _flow(connection, payments.c.amount, payments.c.created_at >= start, payments.c.created_at < end),
-        "lending_disbursements": _flow(connection, loans.c.principal, loans.c.start_day.between(*days)),
-        "lending_repayments": _flow(connection, loan_repayments.c.amount, loan_repayments.c.business_day.between(*days)),
-        "mmf_subscriptions": _flow(connection, mmf_orders.c.amount, mmf_in, mmf_orders.c.kind == "subscribe"),
-        "mmf_redemptions": _flow(connection, mmf_orders.c.amount, mmf_in,
-                                 mmf_orders.c.kind.in_(("redeem", "fast_redeem"))),
-        "fund_purchases": _flow(connection, fund_orders.c.amount, fund_in, fund_orders.c.kind == "purchase"),
-        "fund_redemptions": _flow(connection, fund_orders.c.amount, fund_in, fund_orders.c.kind == "redeem"),
-        "supply_chain_financing": _flow(connection, sc_receivables.c.face, sc_receivables.c.financed_at >= start,
-                                        sc_receivables.c.financed_at < end),
+        "payments": _flow(payment_queries.volume_between(connection, start, end)),
+        "lending_disbursements": _flow(lending_queries.disbursed(connection, first, last)),
+        "lending_repayments": _flow(lending_queries.repaid(connection, first, last)),
+        "mmf_subscriptions": _flow(wealth_queries.mmf_flow(connection, start, end, ["subscribe"])),
+        "mmf_redemptions": _flow(wealth_queries.mmf_flow(connection, start, end, ["redeem", "fast_redeem"])),
+        "fund_purchases": _flow(wealth_queries.fund_flow(connection, start, end, "purchase")),
+        "fund_redemptions": _flow(wealth_queries.fund_flow(connection, start, end, "redeem")),
+        "supply_chain_financing": _flow(supplychain_queries.financed(connection, start, end)),
     }
 
 
-def outstanding_by_loan(connection: Connection) -> list[tuple[str, str, int]]:
-    """(customer, bucket, outstanding principal) of every active loan."""
-    paid = (select(loan_instalments.c.loan_id, func.sum(loan_instalments.c.principal_paid).label("paid"))
-            .group_by(loan_instalments.c.loan_id).subquery())
-    rows = connection.execute(select(loans.c.customer_id, loans.c.bucket, loans.c.principal,
-                                     func.coalesce(paid.c.paid, 0))
-                              .select_from(loans.outerjoin(paid, paid.c.loan_id == loans.c.id))
-                              .where(loans.c.status == "active"))
-    return [(customer, bucket, int(principal) - int(done)) for customer, bucket, principal, done in rows]
-
-
 def overdue_and_borrowers(connection: Connection) -> dict:
-    book = outstanding_by_loan(connection)
+    book = lending_queries.outstanding_by_loan(connection)
     total = sum(o for _, _, o in book)
     m1 = sum(o for _, bucket, o in book if bucket != "current")
     m3 = sum(o for _, bucket, o in book if bucket == "M3+")
@@ -127,20 +109,14 @@ def overdue_and_borrowers(connection: Connection) -> dict:
 
 
 def merchant_concentration(connection: Connection, start: int, end: int) -> dict:
-    in_range = (payments.c.created_at >= start) & (payments.c.created_at < end)
-    total = connection.execute(select(func.coalesce(func.sum(payments.c.amount), 0)).where(in_range)).scalar_one()
-    per = connection.execute(select(func.sum(payments.c.amount).label("v"))
-                             .select_from(payments.join(merchants, merchants.c.id == payments.c.payee_id))
-                             .where(in_range).group_by(payments.c.payee_id)).scalars().all()
-    top = sum(sorted((int(v) for v in per), reverse=True)[:TOP_N])
-    return indicator("top10_merchants_share", ratio(top, int(total)), merchants=len(per), top_volume=_money(top))
+    _, total = payment_queries.volume_between(connection, start, end)
+    per = payment_queries.volume_by_payee(connection, start, end, kind="qr")  # QR payments go to merchants
+    top = sum(sorted(per.values(), reverse=True)[:TOP_N])
+    return indicator("top10_merchants_share", ratio(top, total), merchants=len(per), top_volume=_money(top))
 
 
 def fast_redemption(connection: Connection, first: dt.date, last: dt.date) -> dict:
-    rows = connection.execute(select(mmf_orders.c.trade_date, func.sum(mmf_orders.c.amount))
-                              .where(mmf_orders.c.kind == "fast_redeem",
-                                     mmf_orders.c.trade_date.between(first.isoformat(), last.isoformat()))
-                              .group_by(mmf_orders.c.trade_date)).all()
+    rows = wealth_queries.fast_redemptions(connection, first, last)
     peak_day, peak = max(((d, int(v)) for d, v in rows), key=lambda r: (r[1], r[0]), default=(None, 0))
     cash = ledger_queries.net_debit(connection, codes=["fund_portfolio"], ledger="CNY")
     value = ratio(peak, int(cash)) if peak else Decimal(0)

@@ -36,9 +36,9 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.eod.dates import check_date
 from puhui.errors import Conflict, InvalidInput, NotFound
-from puhui.identity.tables import customers, merchants
+from puhui.identity import queries as identity_queries
 from puhui.money import format_minor
-from puhui.payments.tables import bank_orders, payments
+from puhui.payments import queries as payment_queries
 from puhui.regtech.reports_tables import regulatory_reports
 from puhui.wealth.calendar import add_trading_days
 
@@ -118,15 +118,12 @@ def movements(connection: Connection, business_date: dt.date) -> list[Movement]:
     """Both sides of every payment and every posted bank order of the date."""
     start, end = day_bounds(business_date)
     out: list[Movement] = []
-    rows = connection.execute(select(payments).where(payments.c.created_at >= start, payments.c.created_at < end))
-    for p in rows.mappings():
+    for p in payment_queries.payments_between(connection, start, end):
         out.append(Movement(p["payer_id"], "out", "transfer", p["id"], "payment", p["kind"], p["payee_id"],
                             p["amount"], p["created_at"]))
         out.append(Movement(p["payee_id"], "in", "transfer", p["id"], "payment", p["kind"], p["payer_id"],
                             p["amount"], p["created_at"]))
-    rows = connection.execute(select(bank_orders).where(bank_orders.c.status == "posted",
-                                                        bank_orders.c.created_at >= start, bank_orders.c.created_at < end))
-    for b in rows.mappings():
+    for b in payment_queries.posted_bank_orders_between(connection, start, end):
         top_up = b["kind"] == "debit_card"
         out.append(Movement(b["customer_id"], "in" if top_up else "out", "transfer", b["id"], "bank_order",
                             "top_up" if top_up else "withdrawal", f"bank_card:{b['card_id']}", b["amount"],
@@ -135,21 +132,12 @@ def movements(connection: Connection, business_date: dt.date) -> list[Movement]:
 
 
 def has_data(connection: Connection, business_date: dt.date) -> bool:
-    start, end = day_bounds(business_date)
-    for table in (payments, bank_orders):
-        found = connection.execute(select(table.c.id).where(table.c.created_at >= start, table.c.created_at < end)
-                                   .limit(1)).first()
-        if found is not None:
-            return True
-    return False
+    return payment_queries.any_between(connection, *day_bounds(business_date))
 
 
 def party_types(connection: Connection, ids: set[str]) -> dict[str, str]:
     """natural for customers, non_natural for merchants; parties of neither kind are left out."""
-    found = {i: "natural" for i in connection.execute(select(customers.c.id).where(customers.c.id.in_(ids))).scalars()}
-    found.update({i: "non_natural" for i in
-                  connection.execute(select(merchants.c.id).where(merchants.c.id.in_(ids))).scalars()})
-    return found
+    return identity_queries.party_types(connection, ids)
 
 
 def select_lines(moves: list[Movement], types: dict[str, str]) -> list[tuple[Movement, str, int, int]]:

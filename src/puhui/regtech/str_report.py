@@ -32,8 +32,8 @@ from sqlalchemy.engine import Connection
 
 from puhui import clock
 from puhui.db import UnitOfWork
+from puhui.identity import queries as identity_queries
 from puhui.identity.models import mask_id_number, mask_name
-from puhui.identity.tables import customers, merchants
 from puhui.money import format_minor
 from puhui.regtech.reports import ReportNotFound, deadline, mark_submitted, stored
 from puhui.regtech.reports_tables import suspicious_reports
@@ -189,24 +189,14 @@ def subject_of(connection: Connection, party: str, vault=None) -> dict:  # type:
     """Who is reported, masked: a customer (自然人) by masked name and ID number when a vault can open
     them; a merchant (非自然人) by trading name and masked credit code; otherwise the party id alone,
     its kind read from the id (`mch_`/`mer_` merchants)."""
-    row = connection.execute(select(customers.c.name_sealed, customers.c.id_number_sealed)
-                             .where(customers.c.id == party)).mappings().first()
-    if row is not None:
-        name = id_number = None
-        if vault is not None:
-            from puhui.identity import pii
-
-            if row["name_sealed"] is not None:
-                name = mask_name(vault.open(row["name_sealed"], field=pii.FIELD_NAME, owner=party))
-            if row["id_number_sealed"] is not None:
-                id_number = mask_id_number(vault.open(row["id_number_sealed"], field=pii.FIELD_ID_NUMBER,
-                                                      owner=party))
-        return {"party_id": party, "kind": "natural", "name_masked": name, "id_masked": id_number}
-    shop = connection.execute(select(merchants.c.name, merchants.c.credit_code)
-                              .where(merchants.c.id == party)).mappings().first()
+    person = identity_queries.customer_name_and_id(connection, party, vault)
+    if person is not None:
+        name, id_number = person
+        return {"party_id": party, "kind": "natural", "name_masked": mask_name(name) if name else None,
+                "id_masked": mask_id_number(id_number) if id_number else None}
+    shop = identity_queries.merchant_name_and_code(connection, party)
     if shop is not None:
-        return {"party_id": party, "kind": "non_natural", "name_masked": shop["name"],
-                "id_masked": mask_id_number(shop["credit_code"])}
+        return {"party_id": party, "kind": "non_natural", "name_masked": shop[0], "id_masked": mask_id_number(shop[1])}
     kind = "non_natural" if party.startswith(("mch_", "mer_")) else "natural"
     return {"party_id": party, "kind": kind, "name_masked": None, "id_masked": None}
 
