@@ -33,6 +33,15 @@ from puhui.money import parse_positive_minor as _positive
 from puhui.payments.models import VerificationStrength
 from puhui.payments.verification import PaymentPassword, proven
 from puhui.wealth import eod, funds, mmf, statement
+from puhui.wealth.schemas import (
+    DailyYield,
+    FundPayment,
+    Holding,
+    MmfFund,
+    MmfFundDetail,
+    MmfOrder,
+    Sweep,
+)
 from puhui.wealth.tables import mmf_daily
 
 router = APIRouter(prefix="/v1/wealth", tags=["money-market fund"])
@@ -85,12 +94,12 @@ class EodIn(BaseModel):
 
 
 
-@router.get("/funds", summary="The money-market funds on the platform")
+@router.get("/funds", summary="The money-market funds on the platform", response_model=list[MmfFund])
 async def list_funds(engine: EngineDep, principal: Caller) -> list[dict]:
     return await _read(engine, lambda c: [funds.fund_json(f) for f in funds.list_funds(c)])
 
 
-@router.get("/funds/{code}", summary="One fund with its latest 万份收益 and 七日年化")
+@router.get("/funds/{code}", summary="One fund with its latest 万份收益 and 七日年化", response_model=MmfFundDetail)
 async def read_fund(code: FundCode, engine: EngineDep, principal: Caller) -> dict:
     def read(connection) -> dict:  # type: ignore[no-untyped-def]
         fund = funds.fund_json(funds.get_fund(connection, code))
@@ -107,7 +116,8 @@ def _yields(connection, code: str, limit: int) -> list[dict]:  # type: ignore[no
              "seven_day_yield": r["seven_day_yield"], "distributed": r["distributed_at"] is not None} for r in rows]
 
 
-@router.get("/funds/{code}/yields", summary="History of 万份收益 and 七日年化收益率 (%), newest first")
+@router.get("/funds/{code}/yields", summary="History of 万份收益 and 七日年化收益率 (%), newest first",
+            response_model=list[DailyYield])
 async def read_yields(code: FundCode, engine: EngineDep, principal: Caller,
                       limit: Annotated[int, Query(ge=1, le=366)] = 30) -> list[dict]:
     def read(connection) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -117,43 +127,47 @@ async def read_yields(code: FundCode, engine: EngineDep, principal: Caller,
     return await _read(engine, read)
 
 
-@router.post("/funds/{code}/subscriptions", status_code=201, summary="Subscribe (申购) from the wallet")
+@router.post("/funds/{code}/subscriptions", status_code=201, summary="Subscribe (申购) from the wallet",
+             response_model=MmfOrder)
 async def subscribe(code: FundCode, body: SubscribeIn, request: Request, engine: EngineDep, principal: Customer):
     amount = _positive(body.amount, "amount")
     client_id = client_id_of(request, body.client_order_id)
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = mmf.subscribe(uow, principal.id, code, amount, client_id)
-        return Outcome(201 if created else 200, mmf.order_json(row))
+        return Outcome(201 if created else 200, MmfOrder.shape(mmf.order_json(row)))
 
     return await run_mutation(request, engine, principal, "wealth.subscribe", code, work)
 
 
-@router.post("/funds/{code}/sweep", summary="Auto-sweep (自动转入): subscribe the wallet balance above `keep`")
+@router.post("/funds/{code}/sweep", summary="Auto-sweep (自动转入): subscribe the wallet balance above `keep`",
+             response_model=Sweep)
 async def sweep(code: FundCode, body: SweepIn, request: Request, engine: EngineDep, principal: Customer):
     keep = parse_minor(body.keep, 2)
     client_id = client_id_of(request, body.client_order_id)
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = mmf.sweep(uow, principal.id, code, keep, client_id)
-        return Outcome(201 if created else 200, {"order": mmf.order_json(row) if row else None})
+        return Outcome(201 if created else 200, Sweep.shape({"order": mmf.order_json(row) if row else None}))
 
     return await run_mutation(request, engine, principal, "wealth.sweep", code, work)
 
 
-@router.post("/funds/{code}/redemptions", status_code=201, summary="Redeem (赎回): T+1, or fast T+0")
+@router.post("/funds/{code}/redemptions", status_code=201, summary="Redeem (赎回): T+1, or fast T+0",
+             response_model=MmfOrder)
 async def redeem(code: FundCode, body: MmfRedeemIn, request: Request, engine: EngineDep, principal: Customer):
     units = _positive(body.units, "units")
     client_id = client_id_of(request, body.client_order_id)
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = mmf.redeem(uow, principal.id, code, units, client_id, fast=body.fast)
-        return Outcome(201 if created else 200, mmf.order_json(row))
+        return Outcome(201 if created else 200, MmfOrder.shape(mmf.order_json(row)))
 
     return await run_mutation(request, engine, principal, "wealth.redeem", code, work)
 
 
-@router.post("/funds/{code}/payments", status_code=201, summary="Pay a merchant QR code from the fund balance")
+@router.post("/funds/{code}/payments", status_code=201, summary="Pay a merchant QR code from the fund balance",
+             response_model=FundPayment, responses={202: {"model": FundPayment, "description": "The payment is held for a manual review"}})
 async def pay(code: FundCode, body: FundPayIn, request: Request, engine: EngineDep, settings: SettingsDep,
               principal: Customer):
     amount = _positive(body.amount, "amount") if body.amount is not None else None
@@ -168,17 +182,19 @@ async def pay(code: FundCode, body: FundPayIn, request: Request, engine: EngineD
                                                     strength, client_id, settings.merchant_fee_bp)
         held = payments.is_review(payment)  # held for review (人工审核): the money waits in the wallet
         shown = reviews.review_for_payer(payment) if held else payments.payment_view(payment)
-        return Outcome((202 if held else 201) if created else 200, {"order": mmf.order_json(order), "payment": shown})
+        return Outcome((202 if held else 201) if created else 200,
+                       FundPayment.shape({"order": mmf.order_json(order), "payment": shown}))
 
     return await run_mutation(request, engine, principal, "wealth.pay", body.qr_code_id, work)
 
 
-@router.get("/orders", summary="The caller's fund orders, newest first")
+@router.get("/orders", summary="The caller's fund orders, newest first", response_model=list[MmfOrder])
 async def my_orders(engine: EngineDep, principal: Customer) -> list[dict]:
     return await _read(engine, lambda c: [mmf.order_json(o) for o in mmf.orders_of(c, principal.id)])
 
 
-@router.get("/holdings", summary="The caller's holdings: units, value, last and total income")
+@router.get("/holdings", summary="The caller's holdings: units, value, last and total income",
+            response_model=list[Holding])
 async def my_holdings(engine: EngineDep, principal: Customer) -> list[dict]:
     return await _read(engine, lambda c: [statement.holding(c, f["code"], principal.id) for f in funds.list_funds(c)])
 
