@@ -28,6 +28,7 @@ from puhui.db import UnitOfWork
 from puhui.eod.dates import BusinessDate
 from puhui.errors import Forbidden
 from puhui.lending import eod, repayments, service, statements
+from puhui.lending.schemas import Application, Instalment, Loan, Offer, Repayment
 from puhui.money import parse_positive_minor as _amount
 
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
@@ -89,19 +90,19 @@ async def add_product(request: Request, engine: EngineDep, principal: Operator,
 # -- applications, offers, acceptance --------------------------------------------------------------
 
 
-@router.post("/applications", status_code=201, summary="Apply for a loan; the risk decision comes back")
+@router.post("/applications", status_code=201, summary="Apply for a loan; the risk decision comes back", response_model=Application)
 async def apply(body: ApplicationIn, request: Request, engine: EngineDep, principal: Customer):
     _self(principal, body.customer_id)
     amount = _amount(body.amount)
     income = _amount(body.annual_income) if body.annual_income is not None else None
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, service.apply(uow, principal.id, body.product_code, amount, body.term, income))
+        return Outcome(201, Application.shape(service.apply(uow, principal.id, body.product_code, amount, body.term, income)))
 
     return await run_mutation(request, engine, principal, "lending.apply", body.product_code, work)
 
 
-@router.get("/applications/{application_id}", summary="An application and its decision")
+@router.get("/applications/{application_id}", summary="An application and its decision", response_model=Application)
 async def application(application_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     row = await _reader(engine, lambda c: service.get_application(c, application_id))
     _may_read(principal, row["customer_id"])
@@ -109,15 +110,15 @@ async def application(application_id: Ident, engine: EngineDep, principal: Calle
 
 
 @router.post("/applications/{application_id}/offers", status_code=201,
-             summary="An offer with the disclosure: nominal and annualized (IRR) rate, totals, schedule")
+             summary="An offer with the disclosure: nominal and annualized (IRR) rate, totals, schedule", response_model=Offer)
 async def offer(application_id: Ident, request: Request, engine: EngineDep, principal: Customer):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, service.make_offer(uow, application_id, principal.id))
+        return Outcome(201, Offer.shape(service.make_offer(uow, application_id, principal.id)))
 
     return await run_mutation(request, engine, principal, "lending.offer", application_id, work)
 
 
-@router.get("/offers/{offer_id}", summary="An offer")
+@router.get("/offers/{offer_id}", summary="An offer", response_model=Offer)
 async def read_offer(offer_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     row = await _reader(engine, lambda c: service.get_offer(c, offer_id))
     _may_read(principal, row["customer_id"])
@@ -125,10 +126,10 @@ async def read_offer(offer_id: Ident, engine: EngineDep, principal: Caller) -> d
 
 
 @router.post("/offers/{offer_id}/accept", status_code=201,
-             summary="Accept the contract; the loan is disbursed to the caller's wallet")
+             summary="Accept the contract; the loan is disbursed to the caller's wallet", response_model=Loan)
 async def accept(offer_id: Ident, request: Request, engine: EngineDep, principal: Customer):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, service.accept(uow, offer_id, principal.id))
+        return Outcome(201, Loan.shape(service.accept(uow, offer_id, principal.id)))
 
     return await run_mutation(request, engine, principal, "lending.accept", offer_id, work)
 
@@ -136,7 +137,7 @@ async def accept(offer_id: Ident, request: Request, engine: EngineDep, principal
 # -- loans -----------------------------------------------------------------------------------------
 
 
-@router.get("/loans", summary="Loans: a customer's own, or every loan for staff")
+@router.get("/loans", summary="Loans: a customer's own, or every loan for staff", response_model=list[Loan])
 async def loans(engine: EngineDep, principal: Caller) -> list[dict]:
     if principal.role != "customer" and not principal.is_staff:
         raise Forbidden("only customers and staff see loans")
@@ -150,13 +151,13 @@ async def _loan(engine: Engine, principal: Principal, loan_id: str) -> dict:
     return row
 
 
-@router.get("/loans/{loan_id}", summary="A loan")
+@router.get("/loans/{loan_id}", summary="A loan", response_model=Loan)
 async def loan(loan_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     await _loan(engine, principal, loan_id)
     return await _reader(engine, lambda c: service.get_loan(c, loan_id))
 
 
-@router.get("/loans/{loan_id}/schedule", summary="The repayment schedule with what was paid")
+@router.get("/loans/{loan_id}/schedule", summary="The repayment schedule with what was paid", response_model=list[Instalment])
 async def schedule(loan_id: Ident, engine: EngineDep, principal: Caller) -> list[dict]:
     await _loan(engine, principal, loan_id)
     return await _reader(engine, lambda c: service.schedule_of(c, loan_id))
@@ -168,13 +169,13 @@ async def statement(loan_id: Ident, engine: EngineDep, principal: Caller) -> dic
     return await _reader(engine, lambda c: statements.statement(c, loan_id).as_json())
 
 
-@router.post("/loans/{loan_id}/repayments", status_code=201, summary="Repay from the caller's wallet")
+@router.post("/loans/{loan_id}/repayments", status_code=201, summary="Repay from the caller's wallet", response_model=Repayment)
 async def repay(loan_id: Ident, body: RepaymentIn, request: Request, engine: EngineDep, principal: Customer):
     _self(principal, body.from_customer_id)
     amount = _amount(body.amount) if body.amount is not None else None
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, repayments.repay(uow, loan_id, principal.id, amount, body.kind))
+        return Outcome(201, Repayment.shape(repayments.repay(uow, loan_id, principal.id, amount, body.kind)))
 
     return await run_mutation(request, engine, principal, "lending.repay", loan_id, work)
 
