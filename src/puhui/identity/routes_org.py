@@ -19,6 +19,13 @@ from puhui.db import UnitOfWork
 from puhui.identity import auth, org, pii, policy
 from puhui.identity.http import read, vault_of, with_secret
 from puhui.identity.models import Role
+from puhui.identity.schemas import (
+    ApiKeys,
+    IssuedApiKey,
+    Merchant,
+    OnboardedMerchant,
+    Revoked,
+)
 
 router = APIRouter(prefix="/v1", tags=["merchants and staff"])
 
@@ -46,7 +53,8 @@ class StaffIn(BaseModel):
     role: Literal["operator", "risk_officer", "regulator", "admin"]
 
 
-@router.post("/merchants", status_code=201, tags=["merchants"], summary="Onboard a merchant; returns its API key once")
+@router.post("/merchants", status_code=201, tags=["merchants"], summary="Onboard a merchant; returns its API key once",
+             response_model=OnboardedMerchant)
 async def create_merchant(body: MerchantIn, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "merchant.create")
     vault = vault_of(request)
@@ -58,13 +66,14 @@ async def create_merchant(body: MerchantIn, request: Request, engine: EngineDep,
 
     def work(uow: UnitOfWork) -> Outcome:
         merchant_id, minted["key"] = org.create_merchant(uow, vault, data, principal)
-        return Outcome(201, org.merchant_view(uow.connection, vault, merchant_id))
+        return Outcome(201, Merchant.shape(org.merchant_view(uow.connection, vault, merchant_id)))
 
     response = await run_mutation(request, engine, principal, "identity.create_merchant", None, work)
     return with_secret(response, "api_key", minted.get("key"), ONCE)
 
 
-@router.get("/merchants/{merchant_id}", tags=["merchants"], summary="A merchant (settlement account masked)")
+@router.get("/merchants/{merchant_id}", tags=["merchants"], summary="A merchant (settlement account masked)",
+             response_model=Merchant)
 async def get_merchant(
     merchant_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request, engine: EngineDep,
     principal: Caller,
@@ -123,7 +132,8 @@ def _key_owner(principal: Principal, merchant_id: str) -> None:
     policy.authorize(principal, "merchant.manage_keys", merchant_id)
 
 
-@router.get("/merchants/{merchant_id}/api-keys", tags=["merchants"], summary="A merchant's API keys (prefixes only)")
+@router.get("/merchants/{merchant_id}/api-keys", tags=["merchants"], summary="A merchant's API keys (prefixes only)",
+             response_model=ApiKeys)
 async def list_api_keys(merchant_id: Annotated[str, Path(min_length=1, max_length=64)], engine: EngineDep,
                         principal: Caller):
     _key_owner(principal, merchant_id)
@@ -131,7 +141,8 @@ async def list_api_keys(merchant_id: Annotated[str, Path(min_length=1, max_lengt
 
 
 @router.post("/merchants/{merchant_id}/api-keys", status_code=201, tags=["merchants"],
-             summary="Issue another API key (for rotation: issue, switch, then revoke the old one)")
+             summary="Issue another API key (for rotation: issue, switch, then revoke the old one)",
+             response_model=IssuedApiKey)
 async def issue_api_key(merchant_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request,
                         engine: EngineDep, principal: Caller):
     _key_owner(principal, merchant_id)
@@ -146,13 +157,14 @@ async def issue_api_key(merchant_id: Annotated[str, Path(min_length=1, max_lengt
     return with_secret(response, "api_key", minted.get("key"), ONCE)
 
 
-@router.post("/merchants/{merchant_id}/api-keys/{prefix}/revoke", tags=["merchants"], summary="Revoke an API key now")
+@router.post("/merchants/{merchant_id}/api-keys/{prefix}/revoke", tags=["merchants"], summary="Revoke an API key now",
+             response_model=Revoked)
 async def revoke_api_key(merchant_id: Annotated[str, Path(min_length=1, max_length=64)], prefix: Prefix,
                          request: Request, engine: EngineDep, principal: Caller):
     _key_owner(principal, merchant_id)
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, auth.revoke_credential(uow, merchant_id, prefix))
+        return Outcome(200, Revoked.shape(auth.revoke_credential(uow, merchant_id, prefix)))
 
     return await run_mutation(request, engine, principal, "identity.revoke_api_key", prefix, work)
 

@@ -97,3 +97,63 @@ class SessionsEnded(Schema):
     customer_id: str
     sessions_ended: int
     password_changed: bool | None = None
+
+
+class Settlement(Schema):
+    """Where the merchant is paid out (结算账户), masked."""
+
+    model_config = ConfigDict(extra="forbid")
+    bank: str
+    account: str
+    holder: str
+
+
+class Merchant(Schema):
+    """A merchant (商户); the settlement account and its holder masked."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    credit_code: str = Field(description="unified social credit code (统一社会信用代码)")
+    status: Literal["active", "suspended"]
+    settlement: Settlement
+    wallet_account_id: str
+    fee_rate_bp: int | None = Field(description="acquiring fee (商户费率) in basis points; null: the platform default")
+    notify_url: str | None
+    created_at: Timestamp
+
+
+class OnboardedMerchant(Merchant):
+    """The merchant just onboarded, with its first API key: shown in this answer only."""
+
+    api_key: str | None
+    api_key_note: str
+
+
+class ApiKey(Schema):
+    model_config = ConfigDict(extra="forbid")
+    prefix: str
+    kind: str
+    created_at: Timestamp
+    revoked: bool
+
+
+class ApiKeys(Schema):
+    model_config = ConfigDict(extra="forbid")
+    api_keys: list[ApiKey]
+
+
+class IssuedApiKey(Schema):
+    """Another API key for rotation: shown in this answer only."""
+
+    model_config = ConfigDict(extra="forbid")
+    merchant_id: str
+    prefix: str
+    api_key: str | None
+    api_key_note: str
+
+
+class Revoked(Schema):
+    model_config = ConfigDict(extra="forbid")
+    prefix: str
+    revoked: bool
