@@ -53,7 +53,7 @@ def _is_connect(error: DBAPIError) -> bool:
     return any(word in text for word in ("connection", "connect", "could not translate host", "unable to open"))
 
 
-def report(error: BaseException, echo) -> int:  # type: ignore[no-untyped-def]
+def report(error: BaseException, echo) -> int:
     """Print `error` in the one format through `echo` (a stderr printer); returns the exit status."""
     code, message, status = describe(error)
     if code == "internal_error" and os.environ.get("PUHUI_DEBUG"):

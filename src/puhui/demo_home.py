@@ -118,7 +118,7 @@ def saved_credentials(home: DemoHome) -> str | None:
     return home.credentials_file.read_text(encoding="utf-8").rstrip("\n") if home.credentials_file.is_file() else None
 
 
-def save_people(home: DemoHome, world) -> None:  # type: ignore[no-untyped-def]
+def save_people(home: DemoHome, world) -> None:
     """The seeded world's first merchant and staff, kept (0600) so every start can write `demo.sh`."""
     merchant = world.merchants[0]
     people = {"MERCHANT": merchant["id"], "MERCHANT_KEY": merchant["api_key"],

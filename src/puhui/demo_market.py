@@ -85,7 +85,7 @@ class DemoStart:
         return seeded + self.market.summary(base)
 
 
-def finished_run(connection) -> dict | None:  # type: ignore[no-untyped-def]
+def finished_run(connection) -> dict | None:
     """The latest finished simulation run in this database, if any."""
     from puhui.sim.tables import sim_runs
 
@@ -188,7 +188,7 @@ def prepare_demo(engine: Engine, settings: Settings | None = None, *, customers:
 
 
 @contextlib.contextmanager
-def progress(days: int, console=None) -> Iterator[Callable[[int, object], None]]:  # type: ignore[no-untyped-def]
+def progress(days: int, console=None) -> Iterator[Callable[[int, object], None]]:
     """A Rich progress line per simulated day: the date, the day's QR and loan volume, loans by bucket
     and the fund's seven-day yield."""
     from rich.progress import (
@@ -206,7 +206,7 @@ def progress(days: int, console=None) -> Iterator[Callable[[int, object], None]]
                   TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("", total=days)
 
-        def on_day(d: int, stats) -> None:  # type: ignore[no-untyped-def]
+        def on_day(d: int, stats) -> None:
             loans = sum(stats.buckets.values())
             late = sum(n for b, n in stats.buckets.items() if b != "current")
             bar.update(task, advance=1, description=(

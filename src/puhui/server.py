@@ -58,7 +58,7 @@ def _print_urls(base: str, database: str) -> None:
 
 
 def _demo_gate(settings: Settings, database_url: str | None, base: str, customers: int | None, days: int | None,
-               seed: int | None):  # type: ignore[no-untyped-def]
+               seed: int | None):
     """The demo: its home and secrets now, the world built behind a gate while `/health` already answers."""
     from puhui import demo_home
     from puhui.demo_gate import DemoGate
@@ -74,7 +74,7 @@ def _demo_gate(settings: Settings, database_url: str | None, base: str, customer
     return DemoGate(lambda on_phase: _prepare_demo(settings, home, base, customers, days, seed, on_phase))
 
 
-def _prepare_demo(settings: Settings, home, base: str, customers: int | None,  # type: ignore[no-untyped-def]
+def _prepare_demo(settings: Settings, home, base: str, customers: int | None,
                   days: int | None, seed: int | None, on_phase: Callable[[str], None]) -> FastAPI:
     """Migrate, simulate and seed (once per database), then the real app. The size comes from the options
     (or their PUHUI_DEMO_* variables). A line per phase, and a bar per simulated day on a terminal."""
@@ -98,7 +98,7 @@ def _prepare_demo(settings: Settings, home, base: str, customers: int | None,  #
     seed = demo_market.DEMO_SEED if seed is None else seed
     bar = demo_market.progress(days, console) if terminal else contextlib.nullcontext(None)
     with bar as on_day:
-        def day(d: int, stats) -> None:  # type: ignore[no-untyped-def]
+        def day(d: int, stats) -> None:
             phase(f"simulating day {d + 1} of {days} ({stats.date})")
             if on_day is not None:
                 on_day(d, stats)
@@ -116,7 +116,7 @@ def _prepare_demo(settings: Settings, home, base: str, customers: int | None,  #
     return create_app(engine, settings)
 
 
-def follow_up(home, base: str, admin_token: str) -> str:  # type: ignore[no-untyped-def]
+def follow_up(home, base: str, admin_token: str) -> str:
     """The exact commands a newcomer runs next on this demo's database."""
     return "\n".join([
         "Next, in another shell (the demo's database, keys, people and sandbox clock):",

@@ -85,9 +85,9 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     app.add_middleware(NulGuardMiddleware)  # innermost: reads a body the limit has already bounded
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 413 carries the request id
-    app.add_exception_handler(PuhuiError, problems.on_puhui_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, problems.on_validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, problems.on_http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(PuhuiError, problems.on_puhui_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
+    app.add_exception_handler(RequestValidationError, problems.on_validation_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
+    app.add_exception_handler(StarletteHTTPException, problems.on_http_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
     app.include_router(ledger_api.router)
     app.include_router(identity_api.router)
     app.include_router(payments_api.router)
@@ -153,7 +153,7 @@ def _sandbox(app: FastAPI, engine: Engine, settings: Settings) -> None:
     app.include_router(sandbox_api.router)
 
 
-def _start_fraud_checks(engine: Engine):  # type: ignore[no-untyped-def]
+def _start_fraud_checks(engine: Engine):
     """Seed the default fraud rules into an empty store, rebuild the window state from the outbox
     and put the check in front of every payment made on this engine."""
     import gc
@@ -167,7 +167,7 @@ def _start_fraud_checks(engine: Engine):  # type: ignore[no-untyped-def]
     return hook
 
 
-async def _follow_events(hook, interval: float) -> None:  # type: ignore[no-untyped-def]
+async def _follow_events(hook, interval: float) -> None:
     """Keep the fraud window state up to date with the payments committed since."""
     while True:
         try:

@@ -138,7 +138,7 @@ class LedgerBench:
         """Open the wallets (via the ledger service, one transaction) and fund each from the reserve."""
         wallet = AccountFlags.debits_must_not_exceed_credits
 
-        def open_all(uow):  # type: ignore[no-untyped-def]
+        def open_all(uow):
             for i, account_id in enumerate(self.wallets):
                 result, _ = service.create_account(
                     uow, id=account_id, ledger=LEDGER, code="customer_wallet", owner_id=f"bench.{self.run_id}.c{i:05d}",
@@ -217,14 +217,14 @@ class LedgerBench:
         debits: dict[str, int] = defaultdict(int)
         credits: dict[str, int] = defaultdict(int)
         for t in batch:
-            debits[t.debit_account_id] += t.amount  # type: ignore[operator]
-            credits[t.credit_account_id] += t.amount  # type: ignore[operator]
+            debits[t.debit_account_id] += t.amount  # type: ignore[operator]  # the baseline's transfers always carry an amount
+            credits[t.credit_account_id] += t.amount  # type: ignore[operator]  # the baseline's transfers always carry an amount
         ids = sorted(debits.keys() | credits.keys())
         n = len(batch)
         with self.engine.begin() as connection:
             driver = connection.connection.driver_connection
             if self.postgres:
-                with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+                with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]  # the PostgreSQL path has a psycopg driver connection
                     cursor.execute(
                         _PG_INSERT_ARRAYS,
                         (
@@ -238,7 +238,7 @@ class LedgerBench:
                         _PG_UPDATE_ARRAYS, (ids, [debits.get(i, 0) for i in ids], [credits.get(i, 0) for i in ids])
                     )
             else:
-                cursor = driver.cursor()  # type: ignore[union-attr]
+                cursor = driver.cursor()  # type: ignore[union-attr]  # the PostgreSQL path has a psycopg driver connection
                 try:
                     cursor.executemany(
                         _SQLITE_INSERT,
@@ -477,7 +477,7 @@ def _median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def _progress(quiet: bool):  # type: ignore[no-untyped-def]
+def _progress(quiet: bool):
     from rich.console import Console
     from rich.progress import (
         BarColumn,

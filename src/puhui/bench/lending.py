@@ -83,7 +83,7 @@ def seed(engine: Engine, loans: int, bench_date: dt.date) -> None:
         transfer_rows.append((f"dsb.{loan_id}", accounts.account_id(loan_id, "principal"), FUNDER, PRINCIPAL, "CNY",
                               "loan_disbursement", 0, None, 0, None, now, None, None, None))
 
-    def write(uow):  # type: ignore[no-untyped-def]
+    def write(uow):
         c = uow.connection
         _bulk(c, "loans", ("id", "customer_id", "product_code", "principal", "annual_rate", "penalty_rate_e6", "method",
                            "term", "grace_days", "start_day", "status", "days_past_due", "bucket", "loan_class",

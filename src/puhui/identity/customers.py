@@ -149,7 +149,7 @@ def find_by_phone(connection: Connection, vault: Vault, phone: str) -> dict | No
     return dict(row) if row else None
 
 
-def password_of(connection, customer_id: str) -> dict | None:  # type: ignore[no-untyped-def]
+def password_of(connection, customer_id: str) -> dict | None:
     """The customer's status, password hash and phone index (for checking a password again), or None."""
     row = connection.execute(select(customers.c.status, customers.c.password_hash, customers.c.phone_index)
                              .where(customers.c.id == customer_id)).mappings().first()

@@ -64,7 +64,7 @@ def install_redaction() -> None:
         return
     previous = logging.getLogRecordFactory()
 
-    def factory(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def factory(*args, **kwargs):
         record = previous(*args, **kwargs)
         redact_record(record)
         return record

@@ -86,7 +86,7 @@ def activate(merchant_id: str, db: str = DbOption, actor: str = AsOption) -> Non
     _change(db, lambda uow, org: org.set_merchant_status(uow, merchant_id, "active", _Operator(actor)))
 
 
-def _change(db: str | None, change) -> None:  # type: ignore[no-untyped-def]
+def _change(db: str | None, change) -> None:
     from puhui.db import transaction
     from puhui.errors import PuhuiError
     from puhui.identity import org

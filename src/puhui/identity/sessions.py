@@ -51,7 +51,7 @@ def login(
     principal = row["id"] if ok else "anonymous"
     rehash = auth.hash_password(password) if ok and auth.needs_rehash(stored) else None
 
-    def record(uow) -> auth.SessionToken | None:  # type: ignore[no-untyped-def]
+    def record(uow) -> auth.SessionToken | None:
         if rehash is not None:
             customer_ops.set_password_hash(uow, row["id"], rehash)
         _audit(uow, principal, ok, source_ip, request_id, None if ok else InvalidCredentials())
@@ -66,7 +66,7 @@ def login(
     return row["id"], session
 
 
-def start(uow, secret: str, ttl_seconds: int, customer_id: str) -> auth.SessionToken:  # type: ignore[no-untyped-def]
+def start(uow, secret: str, ttl_seconds: int, customer_id: str) -> auth.SessionToken:
     """Open a session for the customer and issue its token; the customer's expired sessions are pruned."""
     token = auth.issue_session(secret, ttl_seconds, customer_id)
     now = clock.now_micros()
@@ -99,7 +99,7 @@ def open_sessions(connection: Connection, customer_id: str) -> list[dict]:
             for r in rows]
 
 
-def end(uow, customer_id: str, *, only: str | None = None, keep: str | None = None) -> int:  # type: ignore[no-untyped-def]
+def end(uow, customer_id: str, *, only: str | None = None, keep: str | None = None) -> int:
     """End the customer's open sessions (log-out): `only` that one, or every one but `keep`; how many."""
     match = and_(customer_sessions.c.customer_id == customer_id, customer_sessions.c.revoked_at.is_(None))
     if only is not None:
@@ -147,7 +147,7 @@ def _audit_apart(engine: Engine, source_ip: str | None, request_id: str | None, 
     transaction(engine, lambda uow: _audit(uow, "anonymous", False, source_ip, request_id, error))
 
 
-def _audit(uow, principal: str, ok: bool, source_ip: str | None, request_id: str | None,  # type: ignore[no-untyped-def]
+def _audit(uow, principal: str, ok: bool, source_ip: str | None, request_id: str | None,
            error: PuhuiError | None, action: str = ACTION) -> None:
     uow.execute(
         audit_log.insert().values(

@@ -210,7 +210,7 @@ async def refund(payment_id: Ident, body: RefundIn, request: Request, engine: En
 # -- the bank channel: top-ups, withdrawals and notifications ----------------------------------
 
 
-def get_bank(request: Request):  # type: ignore[no-untyped-def]
+def get_bank(request: Request):
     """The app's bank channel: `app.state.bank`, made once at start-up by the bank worker
     (`bank_worker.start`, whose loops deliver its notifications and sweep). Without the worker
     (`run_expiry=False`: tests, the demo's seeding) a SandboxBank is made on first use with no

@@ -98,7 +98,7 @@ def receive(engine: Engine, key: str, nonces: MemoryNonceCache, body: bytes, hea
     return status
 
 
-def _apply(uow: UnitOfWork, notice) -> dict:  # type: ignore[no-untyped-def]
+def _apply(uow: UnitOfWork, notice) -> dict:
     answer = wallets.finish_notified(uow, notice)
     _audit(uow, notice.order_id, 200)
     return answer

@@ -15,7 +15,7 @@ from puhui.errors import PuhuiError
 
 app = typer.Typer(help="Merchant settlement and reconciliation with the bank.", no_args_is_help=True)
 
-def _bank(state: Path | None):  # type: ignore[no-untyped-def]
+def _bank(state: Path | None):
     """The sandbox bank, from its saved state file when given (a fresh one otherwise)."""
     from puhui.payments.sandbox_bank import SandboxBank
     from puhui.settings import Settings
@@ -46,7 +46,7 @@ def settle(date: str = typer.Option(..., "--date", help="business date YYYY-MM-D
     from puhui.payments import settlement
     from puhui.settings import Settings
 
-    def card_of(connection, merchant_id: str) -> str:  # type: ignore[no-untyped-def]
+    def card_of(connection, merchant_id: str) -> str:
         return settlement.vault_cards(vault_for(Settings()))(connection, merchant_id)  # the vault only when needed
 
     day = _date(date)

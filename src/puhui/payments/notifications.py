@@ -159,7 +159,7 @@ def deliver(engine: Engine, post: Post, limit: int = 100) -> int:
     return delivered
 
 
-def _attempt(post: Post, row) -> int:  # type: ignore[no-untyped-def]
+def _attempt(post: Post, row) -> int:
     headers = {"Content-Type": "application/json", "Puhui-Event": row["event"],
                "Puhui-Notification-Id": str(row["id"])}
     try:
@@ -169,7 +169,7 @@ def _attempt(post: Post, row) -> int:  # type: ignore[no-untyped-def]
         return 0  # retried like any failure, then `failed`
 
 
-def _record(uow: UnitOfWork, row, status: int) -> None:  # type: ignore[no-untyped-def]
+def _record(uow: UnitOfWork, row, status: int) -> None:
     attempts = row["attempts"] + 1
     if 200 <= status < 300:
         values: dict[str, Any] = {"status": "delivered", "delivered_at": clock.now_micros()}

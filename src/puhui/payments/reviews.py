@@ -76,7 +76,7 @@ def hold(uow: UnitOfWork, held: HeldPayment) -> dict:
     return row
 
 
-def review_json(row) -> dict:  # type: ignore[no-untyped-def]
+def review_json(row) -> dict:
     expires = row["created_at"] + HOLD_TIMEOUT_SECONDS * 1_000_000
     return {"review_id": row["id"], "status": "under_review" if row["status"] == "pending" else row["status"],
             "kind": row["kind"], "payer_id": row["payer_id"], "payee_id": row["payee_id"],
@@ -86,7 +86,7 @@ def review_json(row) -> dict:  # type: ignore[no-untyped-def]
             "hold_expires_at": clock.from_micros(expires).isoformat()}
 
 
-def review_for_payer(row) -> dict:  # type: ignore[no-untyped-def]
+def review_for_payer(row) -> dict:
     """A held payment as its payer sees it: without the rules that held it (those are risk control's)."""
     return {k: v for k, v in review_json(row).items() if k != "reasons"}
 

@@ -46,7 +46,7 @@ class PaymentConflict(Conflict):
     title = "This client payment id was already used for a different payment"
 
 
-def _lock(uow: UnitOfWork, query):  # type: ignore[no-untyped-def]
+def _lock(uow: UnitOfWork, query):
     return uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
 
 
@@ -59,7 +59,7 @@ def _apply(uow: UnitOfWork, batch: list[Transfer]) -> None:
     post_chain(uow, batch)
 
 
-def payment_json(row) -> dict:  # type: ignore[no-untyped-def]
+def payment_json(row) -> dict:
     return {
         "id": row["id"], "kind": row["kind"], "payer_id": row["payer_id"], "payee_id": row["payee_id"],
         "qr_code_id": row["qr_code_id"], "amount": format_minor(row["amount"], 2), "fee": format_minor(row["fee"], 2),
@@ -68,7 +68,7 @@ def payment_json(row) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-def payment_view(row) -> dict:  # type: ignore[no-untyped-def]
+def payment_view(row) -> dict:
     """A payment as its payer, staff and the payment events see it (events keep `payment_json`'s
     microseconds for p2p)."""
     return {**payment_json(row), "created_at": clock.iso(row["created_at"])}
@@ -79,7 +79,7 @@ def merchant_view(payment: dict) -> dict:
     return notifications.merchant_view(payment)
 
 
-def get_payment(connection, payment_id: str) -> dict:  # type: ignore[no-untyped-def]
+def get_payment(connection, payment_id: str) -> dict:
     row = connection.execute(select(payments).where(payments.c.id == payment_id)).mappings().first()
     if row is None:
         raise NotFound(f"payment {payment_id} not found")
@@ -201,7 +201,7 @@ def pay_p2p(uow: UnitOfWork, payer_id: str, payee_id: str, amount: int, client_i
 # -- QR codes ------------------------------------------------------------------------------------
 
 
-def qr_json(row) -> dict:  # type: ignore[no-untyped-def]
+def qr_json(row) -> dict:
     expired = row["expires_at"] is not None and clock.now_micros() >= row["expires_at"]
     status = "expired" if row["status"] == "active" and expired else row["status"]
     return {
@@ -239,7 +239,7 @@ def create_qr(uow: UnitOfWork, merchant_id: str, kind: QrKind, amount: int | Non
     return row
 
 
-def get_qr(connection, qr_id: str) -> dict:  # type: ignore[no-untyped-def]
+def get_qr(connection, qr_id: str) -> dict:
     row = connection.execute(select(qr_codes).where(qr_codes.c.id == qr_id)).mappings().first()
     if row is None:
         raise NotFound(f"QR code {qr_id} not found")
@@ -382,7 +382,7 @@ def refund_json(row: dict) -> dict:
             "fee_returned": format_minor(row["fee_returned"], 2), "currency": "CNY"}
 
 
-def wallet_json(connection, account_id: str) -> dict:  # type: ignore[no-untyped-def]
+def wallet_json(connection, account_id: str) -> dict:
     account = get_account(connection, account_id)
     if account is None:
         raise NotFound(f"wallet {account_id} not found")

@@ -82,7 +82,7 @@ def _due(connection: Connection, merchant_id: str, business_date: dt.date) -> in
     return earned - int(paid)
 
 
-def vault_cards(vault) -> CardOf:  # type: ignore[no-untyped-def]
+def vault_cards(vault) -> CardOf:
     """The merchant's settlement account number in clear, from the PII vault."""
     from puhui.identity.org import settlement_account
 
@@ -118,7 +118,7 @@ def _open(uow: UnitOfWork, merchant_id: str, business_date: dt.date) -> dict:
     return row
 
 
-def sync(engine: Engine, bank=None) -> int:  # type: ignore[no-untyped-def]
+def sync(engine: Engine, bank=None) -> int:
     """Finish pending payouts the bank has decided (with `bank`), then copy order outcomes onto
     the settlement rows. Returns how many settlement rows changed state."""
     if bank is not None:
@@ -138,7 +138,7 @@ def sync(engine: Engine, bank=None) -> int:  # type: ignore[no-untyped-def]
     return transaction(engine, work)
 
 
-def settle(engine: Engine, bank, business_date: dt.date, *, card_of: CardOf | None = None,  # type: ignore[no-untyped-def]
+def settle(engine: Engine, bank, business_date: dt.date, *, card_of: CardOf | None = None,
            vault=None) -> list[dict]:
     """Settle every active merchant for `business_date`; idempotent per (merchant, date).
 
@@ -148,7 +148,7 @@ def settle(engine: Engine, bank, business_date: dt.date, *, card_of: CardOf | No
     return settle_days(engine, bank, business_date, card_of=card_of, vault=vault).result
 
 
-def settle_days(engine: Engine, bank, business_date: dt.date, *,  # type: ignore[no-untyped-def]
+def settle_days(engine: Engine, bank, business_date: dt.date, *,
                 card_of: CardOf | None = None, vault=None) -> eod_runs.Run[list[dict]]:
     """`settle` under the rule of every end of day (`puhui.eod.runs`), T+1: the date must be over
     and not skipped before the last date settled; the dates of a gap are settled first, in order,
@@ -161,7 +161,7 @@ def settle_days(engine: Engine, bank, business_date: dt.date, *,  # type: ignore
                              t_plus=1)
 
 
-def _settle_day(engine: Engine, bank, business_date: dt.date,  # type: ignore[no-untyped-def]
+def _settle_day(engine: Engine, bank, business_date: dt.date,
                 card_of: CardOf) -> list[dict]:
     with reading(engine) as connection:
         ids = org.active_merchant_ids(connection)

@@ -69,7 +69,7 @@ def _iso(micros: int | None) -> str | None:
     return None if micros is None else clock.from_micros(micros).isoformat()
 
 
-def order_json(row, card_number: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+def order_json(row, card_number: str | None = None) -> dict:
     """A top-up (充值) or withdrawal (提现) as its customer sees it; the card masked (BIN and last 4)."""
     from puhui.identity.models import mask_card_number
 
@@ -80,12 +80,12 @@ def order_json(row, card_number: str | None = None) -> dict:  # type: ignore[no-
             "updated_at": _iso(row["resolved_at"] or row["created_at"])}
 
 
-def _customer_orders(customer_id: str, kind: OrderKind):  # type: ignore[no-untyped-def]
+def _customer_orders(customer_id: str, kind: OrderKind):
     return select(bank_orders).where(bank_orders.c.customer_id == customer_id, bank_orders.c.kind == kind.value,
                                      bank_orders.c.id.startswith(ORDER_PREFIX[kind], autoescape=True))
 
 
-def order_of(connection, customer_id: str, kind: OrderKind, order_id: str) -> dict:  # type: ignore[no-untyped-def]
+def order_of(connection, customer_id: str, kind: OrderKind, order_id: str) -> dict:
     """The customer's own order of this kind; any other id is not found (never another's)."""
     row = connection.execute(_customer_orders(customer_id, kind).where(bank_orders.c.id == order_id)
                              ).mappings().first()
@@ -95,7 +95,7 @@ def order_of(connection, customer_id: str, kind: OrderKind, order_id: str) -> di
     return dict(row)
 
 
-def orders_of(connection, customer_id: str, kind: OrderKind, limit: int) -> list[dict]:  # type: ignore[no-untyped-def]
+def orders_of(connection, customer_id: str, kind: OrderKind, limit: int) -> list[dict]:
     """The customer's latest orders of this kind, newest first."""
     query = _customer_orders(customer_id, kind).order_by(bank_orders.c.created_at.desc(), bank_orders.c.id.desc())
     return [dict(r) for r in connection.execute(query.limit(limit)).mappings()]
@@ -128,7 +128,7 @@ def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind,
 ORDER_REFUSED = "order_refused"  # the bank refused the order itself: it never reached the card
 
 
-def submit(bank, order_id: str, card: str, kind: OrderKind, amount: int,  # type: ignore[no-untyped-def]
+def submit(bank, order_id: str, card: str, kind: OrderKind, amount: int,
            engine: Engine | None = None) -> bool:
     """Send the order; a lost acknowledgement is retried once, then left to the sweeper. An order the
     bank refuses outright (invalid, or a conflicting order under its id) can never succeed: with
@@ -191,7 +191,7 @@ def finish_notified(uow: UnitOfWork, notice: BankNotification) -> dict:
 CardLookup = Callable[[str, str], str]
 
 
-def recover_order(engine: Engine, bank, row: dict, cards: CardLookup | None = None) -> str:  # type: ignore[no-untyped-def]
+def recover_order(engine: Engine, bank, row: dict, cards: CardLookup | None = None) -> str:
     """Query the bank for one pending order (主动查询) and finish it when final. Returns `finished`,
     `processing` (the bank is still working on it), `resubmitted` (the bank never got it and it was
     sent again, with `cards`) or `unknown` (never got it, no `cards`, or no acknowledgement)."""
@@ -221,7 +221,7 @@ def pending_orders(engine: Engine, made_by: int | None = None) -> list[dict]:
                 .mappings()]
 
 
-def recover_pending_orders(engine: Engine, bank, cards: CardLookup | None = None) -> int:  # type: ignore[no-untyped-def]
+def recover_pending_orders(engine: Engine, bank, cards: CardLookup | None = None) -> int:
     """Query every pending order; finish the final ones (returns how many). An order the bank never
     got is submitted again when `cards(customer_id, card_id) -> card number` is given."""
     return sum(recover_order(engine, bank, row, cards) == "finished" for row in pending_orders(engine))

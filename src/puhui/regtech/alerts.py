@@ -70,7 +70,7 @@ def insert_alerts(uow: UnitOfWork, alerts: list[Alert]) -> int:
     return len(rows)
 
 
-def alert_json(row) -> dict:  # type: ignore[no-untyped-def]
+def alert_json(row) -> dict:
     evidence = json.loads(row["evidence"])
     for flow in evidence["flows"]:
         flow["amount"], flow["at"] = format_minor(flow["amount"], 2), clock.iso(flow["at"])
@@ -82,7 +82,7 @@ def alert_json(row) -> dict:  # type: ignore[no-untyped-def]
             "raised_at": clock.from_micros(row["raised_at"]).isoformat(), "case_id": row["case_id"]}
 
 
-def list_alerts(connection, party: str | None = None, typology: str | None = None,  # type: ignore[no-untyped-def]
+def list_alerts(connection, party: str | None = None, typology: str | None = None,
                 case_id: str | None = None, limit: int = 100) -> list[dict]:
     query = select(monitor_alerts)
     if party is not None:
@@ -95,7 +95,7 @@ def list_alerts(connection, party: str | None = None, typology: str | None = Non
     return [alert_json(r) for r in rows]
 
 
-def get_alert(connection, alert_id_: str) -> dict:  # type: ignore[no-untyped-def]
+def get_alert(connection, alert_id_: str) -> dict:
     row = connection.execute(select(monitor_alerts).where(monitor_alerts.c.id == alert_id_)).mappings().first()
     if row is None:
         raise AlertNotFound(f"alert {alert_id_} not found")

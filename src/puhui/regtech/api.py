@@ -48,7 +48,7 @@ class FromAlertsIn(BaseModel):
                                       description="only alerts raised at or after this ISO 8601 time")] | None = None
 
 
-def vault_or_none(request: Request):  # type: ignore[no-untyped-def]
+def vault_or_none(request: Request):
     """The PII vault when configured (subjects of reports get masked names), else None."""
     from puhui.errors import PuhuiError
     from puhui.identity.http import vault_of
@@ -76,8 +76,8 @@ def _since(value: str | None) -> int | None:
     return clock.to_micros(at)
 
 
-async def _read(engine: Engine, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    def read():  # type: ignore[no-untyped-def]
+async def _read(engine: Engine, fn, *args, **kwargs):
+    def read():
         with reading(engine) as connection:
             return fn(connection, *args, **kwargs)
 

@@ -160,7 +160,7 @@ def priority(typologies: int, amount: int, alerts: int) -> dict:
 
 
 def transition(uow: UnitOfWork, case_id: str, target: str, actor: str, note: str | None = None,
-               assignee: str | None = None, narrative: str | None = None, vault=None) -> dict:  # type: ignore[no-untyped-def]
+               assignee: str | None = None, narrative: str | None = None, vault=None) -> dict:
     """Move a case one step; `assigned` needs an assignee. Guarded on the current status (no lost update).
 
     `escalated` records the narrative (or the note) as the escalation's note; `reported` needs a
@@ -192,7 +192,7 @@ def transition(uow: UnitOfWork, case_id: str, target: str, actor: str, note: str
     return get_case(uow.connection, case_id)
 
 
-def escalation_note(connection, case_id: str) -> str | None:  # type: ignore[no-untyped-def]
+def escalation_note(connection, case_id: str) -> str | None:
     """The note of the case's latest move to `escalated` (the investigator's narrative)."""
     return connection.execute(select(monitor_case_events.c.note).where(
         monitor_case_events.c.case_id == case_id, monitor_case_events.c.to_status == "escalated")
@@ -207,7 +207,7 @@ def _record(uow: UnitOfWork, case_id: str, source: str | None, target: str, acto
                                                     to_status=target, actor=actor, note=note, at=at))
 
 
-def get_case(connection, case_id: str) -> dict:  # type: ignore[no-untyped-def]
+def get_case(connection, case_id: str) -> dict:
     row = connection.execute(select(monitor_cases).where(monitor_cases.c.id == case_id)).mappings().first()
     if row is None:
         raise CaseNotFound(f"case {case_id} not found")
@@ -224,7 +224,7 @@ def get_case(connection, case_id: str) -> dict:  # type: ignore[no-untyped-def]
                          "at": clock.from_micros(h["at"]).isoformat()} for h in history]}
 
 
-def list_cases(connection, status: str | None = None, limit: int = 100,  # type: ignore[no-untyped-def]
+def list_cases(connection, status: str | None = None, limit: int = 100,
                sort: str = "priority") -> list[dict]:
     """Cases (of a status), highest priority first, or in the order opened (`sort="opened"`)."""
     if status is not None and status not in TRANSITIONS:

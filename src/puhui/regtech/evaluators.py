@@ -47,11 +47,11 @@ def china(micros: int) -> tuple[int, str, int]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _fen(amount) -> int:  # type: ignore[no-untyped-def]
+def _fen(amount) -> int:
     return int(amount * 100)
 
 
-def _at_least(part: int, whole: int, ratio) -> bool:  # type: ignore[no-untyped-def]
+def _at_least(part: int, whole: int, ratio) -> bool:
     return part * 1_000_000 >= whole * int(ratio * 1_000_000)
 
 
@@ -125,7 +125,7 @@ def _large_value(p: LargeValue, flow: Flow, ctx: Context) -> Hit | None:
     return Hit(f"day:{day}:{flow.direction}", day_start, small()) if total >= threshold else None
 
 
-def _repeated(p, flow: Flow, ctx: Context, qualifies: Callable[[Flow], bool]) -> Hit | None:  # type: ignore[no-untyped-def]
+def _repeated(p, flow: Flow, ctx: Context, qualifies: Callable[[Flow], bool]) -> Hit | None:
     """`p.min_count` flows that qualify within `p.window_seconds`, this one among them."""
     if not qualifies(flow):
         return None

@@ -99,7 +99,7 @@ def read_flows(engine: Engine, start: int, end: int, page: int = 10_000) -> tupl
         after = events[-1].position
 
 
-def transfer_graph(flows: Iterable[Flow]):  # type: ignore[no-untyped-def]
+def transfer_graph(flows: Iterable[Flow]):
     """The multigraph payer → payee, one edge per transfer (the payer's `out` leg as its data)."""
     import networkx as nx
 
@@ -123,7 +123,7 @@ class CycleHit:
         return "cycle:" + ",".join(sorted(h.ref for h in self.hops))
 
 
-def find_cycles(graph, p: CycleParams) -> tuple[int, list[CycleHit]]:  # type: ignore[no-untyped-def]
+def find_cycles(graph, p: CycleParams) -> tuple[int, list[CycleHit]]:
     """(candidate cycles among large transfers, time-respecting cycles found)."""
     import networkx as nx
 

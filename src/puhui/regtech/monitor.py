@@ -97,7 +97,7 @@ class Monitor:
             self._unsaved(party)
         self._loaded = True
 
-    def _use_rules(self, connection) -> None:  # type: ignore[no-untyped-def]
+    def _use_rules(self, connection) -> None:
         rules = self._fixed_rules if self._fixed_rules is not None else current_rules(connection)
         self.rules = [r for r in rules if r.enabled]
         self.ruleset = RuleSet.of(self.rules)
@@ -172,7 +172,7 @@ class Monitor:
         self.marks.forget_before(self.windows.cutoff())
         return written
 
-    def _commit(self, uow, position: int, flows: list[Flow], alerts: list[Alert],  # type: ignore[no-untyped-def]
+    def _commit(self, uow, position: int, flows: list[Flow], alerts: list[Alert],
                 parties: list[dict]) -> int:
         if flows:
             insert_flows(uow, self.name, flows)
@@ -246,7 +246,7 @@ def save_parties(uow: UnitOfWork, rows: list[dict]) -> None:
               "dormant_for": insert.excluded.dormant_for}), rows)
 
 
-def related_of(connection) -> dict[str, frozenset[str]]:  # type: ignore[no-untyped-def]
+def related_of(connection) -> dict[str, frozenset[str]]:
     """Each related party (关联方) → the lenders it is related to."""
     out: dict[str, set[str]] = {}
     for lender, party in connection.execute(select(related_parties.c.lender, related_parties.c.party)):

@@ -26,7 +26,7 @@ PREFIX = typer.Option("puhui.flows", "--prefix", help="subject prefix: partition
 ONCE = typer.Option(False, "--once", help="drain once and exit (default: keep running)")
 
 
-def _stream(partitions: int, stream: str, prefix: str, storage: str):  # type: ignore[no-untyped-def]
+def _stream(partitions: int, stream: str, prefix: str, storage: str):
     from puhui.regtech.nats_relay import FlowStream
 
     try:
@@ -53,7 +53,7 @@ def relay(nats: str = NATS, partitions: int = PARTITIONS, stream: str = STREAM, 
     asyncio.run(_relay_forever(engine, nats, flows, batch, poll))  # pragma: no cover - long-running
 
 
-async def _relay_forever(engine, url, flows, batch, poll) -> None:  # type: ignore[no-untyped-def]  # pragma: no cover
+async def _relay_forever(engine, url, flows, batch, poll) -> None:   # pragma: no cover
     from puhui.regtech.nats_relay import Relay, connect, ensure_stream
 
     nc, js = await connect(url)
@@ -92,7 +92,7 @@ def worker(nats: str = NATS, index: int = typer.Option(0, "--index", min=0, help
     asyncio.run(_work_forever(engine, nats, flows, index, workers, options))  # pragma: no cover - long-running
 
 
-async def _work_forever(engine, url, flows, index, workers, options) -> None:  # type: ignore[no-untyped-def]  # pragma: no cover
+async def _work_forever(engine, url, flows, index, workers, options) -> None:   # pragma: no cover
     from puhui.regtech.nats_relay import connect
     from puhui.regtech.nats_workers import Worker
 

@@ -157,7 +157,7 @@ def select_lines(moves: list[Movement], types: dict[str, str]) -> list[tuple[Mov
     return lines
 
 
-def render(report_id: str, business_date: dt.date, lines, types: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+def render(report_id: str, business_date: dt.date, lines, types: dict[str, str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -238,7 +238,7 @@ def content_of(connection: Connection, rid: str) -> str:
     return _row(connection, rid)["content"]
 
 
-def report_json(row) -> dict:  # type: ignore[no-untyped-def]
+def report_json(row) -> dict:
     """A report's metadata; `overdue` when still unsubmitted after its deadline (China business date)."""
     overdue = row["status"] != "submitted" and clock.business_date().isoformat() > row["deadline"]
     at = row["submitted_at"]

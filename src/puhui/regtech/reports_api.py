@@ -65,7 +65,7 @@ async def large_value(body: LargeValueIn, request: Request, engine: EngineDep, p
     return await run_mutation(request, engine, principal, "regtech.report_large_value", day.isoformat(), work)
 
 
-def report_case(uow: UnitOfWork, case_id: str, narrative: str | None, by: str, vault) -> dict:  # type: ignore[no-untyped-def]
+def report_case(uow: UnitOfWork, case_id: str, narrative: str | None, by: str, vault) -> dict:
     """Report an escalated case (its report), or the report of a case reported already."""
     case = cases.get_case(uow.connection, case_id)
     if case["status"] != "reported":

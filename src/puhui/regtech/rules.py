@@ -208,7 +208,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 
 # --- storage: one row per version; the defaults are version 1 until a row says otherwise ---
 
-def current_rules(connection) -> list[Rule]:  # type: ignore[no-untyped-def]
+def current_rules(connection) -> list[Rule]:
     """The rules in force: each code's highest stored version, else its default."""
     from sqlalchemy import select
 
@@ -220,7 +220,7 @@ def current_rules(connection) -> list[Rule]:  # type: ignore[no-untyped-def]
     return [merged[c] for c in sorted(merged)]
 
 
-def rule_history(connection, code: str) -> list[Rule]:  # type: ignore[no-untyped-def]
+def rule_history(connection, code: str) -> list[Rule]:
     from sqlalchemy import select
 
     from puhui.regtech.tables import monitor_rules
@@ -234,7 +234,7 @@ def rule_history(connection, code: str) -> list[Rule]:  # type: ignore[no-untype
     return history
 
 
-def save_rule(uow, code: str, body: object, actor: str) -> Rule:  # type: ignore[no-untyped-def]
+def save_rule(uow, code: str, body: object, actor: str) -> Rule:
     """Store `body` as the next version of `code` (a new code starts at version 1 if no default)."""
     from sqlalchemy import func, select
 
@@ -251,5 +251,5 @@ def save_rule(uow, code: str, body: object, actor: str) -> Rule:  # type: ignore
     return rule
 
 
-def _from_row(row) -> Rule:  # type: ignore[no-untyped-def]
+def _from_row(row) -> Rule:
     return Rule.model_validate_json(row.definition)

@@ -185,7 +185,7 @@ def render(report: dict) -> str:
 # -- storage ------------------------------------------------------------------------------------
 
 
-def subject_of(connection: Connection, party: str, vault=None) -> dict:  # type: ignore[no-untyped-def]
+def subject_of(connection: Connection, party: str, vault=None) -> dict:
     """Who is reported, masked: a customer (自然人) by masked name and ID number when a vault can open
     them; a merchant (非自然人) by trading name and masked credit code; otherwise the party id alone,
     its kind read from the id (`mch_`/`mer_` merchants)."""
@@ -211,7 +211,7 @@ def determined_on(connection: Connection, case_id: str) -> dt.date:
     return china_date(at)
 
 
-def generate(uow: UnitOfWork, case_id: str, narrative: str, by: str, vault=None) -> dict:  # type: ignore[no-untyped-def]
+def generate(uow: UnitOfWork, case_id: str, narrative: str, by: str, vault=None) -> dict:
     """Build and store the case's report; the stored one when the case has one already."""
     connection = uow.connection
     existing = of_case(connection, case_id)
@@ -270,7 +270,7 @@ def listing(connection: Connection, status: str | None = None, limit: int = 100)
     return [report_json(r) for r in rows]
 
 
-def report_json(row) -> dict:  # type: ignore[no-untyped-def]
+def report_json(row) -> dict:
     """A report's metadata; `overdue` when still unsubmitted after its deadline (China business date)."""
     overdue = row["status"] != "submitted" and clock.business_date().isoformat() > row["deadline"]
     at = row["submitted_at"]

@@ -26,7 +26,7 @@ DataOption = typer.Option(GERMAN_CREDIT, "--data", help="A labelled CSV (default
 LabelOption = typer.Option("creditability", "--label", help="The label column (good/bad or 0/1; bad = 1).")
 
 
-def _engine(url: str | None):  # type: ignore[no-untyped-def]
+def _engine(url: str | None):
     """The engine for --db, like every `puhui` command; the database must be migrated (`puhui db upgrade`)."""
     from puhui.cli_engine import engine_for
     from puhui.db.engine import DatabaseNotMigrated
@@ -119,7 +119,7 @@ def train(
     print(record.id)
 
 
-def _platform_dataset(engine, as_of: str | None, labels: Path | None):  # type: ignore[no-untyped-def]
+def _platform_dataset(engine, as_of: str | None, labels: Path | None):
     import csv
     import datetime as dt
 

@@ -195,9 +195,9 @@ def finish(counters: Mapping[str, int | None], at: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, feature in FEATURES.items():
         if name in c and feature.kind == "money":
-            out[name] = None if c[name] is None else yuan(int(c[name]))  # type: ignore[arg-type]
+            out[name] = None if c[name] is None else yuan(int(c[name]))  # type: ignore[arg-type]  # the SQL row's value is an int or Decimal here, never None
         elif name in c:
-            out[name] = None if c[name] is None else int(c[name])  # type: ignore[arg-type]
+            out[name] = None if c[name] is None else int(c[name])  # type: ignore[arg-type]  # the SQL row's value is an int or Decimal here, never None
     n90, sum90 = int(c["payments_count_90d"] or 0), int(c["payments_amount_90d"] or 0)
     out["payment_amount_mean_90d"] = (Decimal(sum90) / n90).scaleb(-2).quantize(CENT, ROUND_HALF_UP) if n90 else None
     out["withdrawal_to_top_up_ratio_90d"] = _ratio(int(c["withdrawals_amount_90d"] or 0),

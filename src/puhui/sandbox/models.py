@@ -50,7 +50,7 @@ def new_offset(reading: ClockReading, *, advance: dt.timedelta | None, to: dt.da
         raise ClockMoveInvalid()
     if to is not None and to.tzinfo is None:
         raise ClockMoveInvalid("`to` needs a UTC offset, e.g. 2027-03-02T10:00:00+08:00")
-    step = advance if advance is not None else to - reading.now  # type: ignore[operator]
+    step = advance if advance is not None else to - reading.now  # type: ignore[operator]  # `to` is set whenever `advance` is None (checked above)
     if step < dt.timedelta(0):
         raise ClockBackwards(f"the platform time is {reading.now.isoformat()}; it cannot go back")
     offset = reading.offset + step

@@ -18,7 +18,7 @@ log = logging.getLogger("puhui.sandbox")
 REFRESH_SECONDS = 0.5
 
 
-def read_offset(connection) -> dt.timedelta:  # type: ignore[no-untyped-def]
+def read_offset(connection) -> dt.timedelta:
     micros = connection.execute(select(sandbox_clock.c.offset_micros).where(sandbox_clock.c.id == 1)).scalar()
     return dt.timedelta(microseconds=micros or 0)
 

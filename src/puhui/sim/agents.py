@@ -176,7 +176,7 @@ class Platform:
             name=customer_ops.normalize_name(name), id_number=customer_ops.normalize_id_number(id_number(seq)),
             phone=customer_ops.normalize_phone(f"13{seq:09d}"), address=None, password_hash=self.password_hash())
 
-        def work(uow):  # type: ignore[no-untyped-def]
+        def work(uow):
             cid = customer_ops.register(uow, self.vault, data)
             for channel in VerificationChannel:
                 kyc.record_verification(uow, cid, channel, f"SIM-{cid}-{channel}", True, OPERATOR)
@@ -192,7 +192,7 @@ class Platform:
                                     settlement_account="6222020000000000059", settlement_holder="周丽",
                                     settlement_bank="工商银行上海分行")
 
-        def work(uow):  # type: ignore[no-untyped-def]
+        def work(uow):
             mid, _ = org.create_merchant(uow, self.vault, data, OPERATOR)
             return mid, payments.create_qr(uow, mid, QrKind.static, None, 0, None)["id"]
 
@@ -217,7 +217,7 @@ class Platform:
         """An order the sandbox bank posts at once."""
         key = self.key()
 
-        def work(uow):  # type: ignore[no-untyped-def]
+        def work(uow):
             row = wallets.open_order(uow, cid, "card-1", kind, fen, key)
             wallets.finish(uow, row["id"], OrderState.succeeded, fen, kind)
             return row["id"]
@@ -287,7 +287,7 @@ class Platform:
     def borrow(self, agent: Agent, fen: int, term: int) -> None:
         cid = agent.customer_id
 
-        def work(uow):  # type: ignore[no-untyped-def]
+        def work(uow):
             application = lending.apply(uow, cid, PRODUCT["code"], fen, term)
             if application["decision"] != "approved":
                 return None

@@ -10,7 +10,7 @@ import typer
 app = typer.Typer(no_args_is_help=True, help="The market simulator (市场模拟).")
 
 
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
+def _engine(db: str | None):
     """The given database (migrated to head), or a fresh SQLite file in a new temporary directory."""
     import tempfile
 
@@ -88,7 +88,7 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
         raise typer.Exit(1)
 
 
-def _configured_vault():  # type: ignore[no-untyped-def]
+def _configured_vault():
     """The configured PII vault (PUHUI_PII_KEYS), so a server with the same keys reads the simulated people."""
     from puhui.identity.pii import vault_for
     from puhui.settings import Settings
@@ -97,7 +97,7 @@ def _configured_vault():  # type: ignore[no-untyped-def]
     return vault_for(settings) if settings.pii_keys and settings.pii_index_key else None
 
 
-def alerts_by_typology(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def alerts_by_typology(engine) -> dict[str, int]:
     from sqlalchemy import func, select
 
     from puhui.db import reading

@@ -150,7 +150,7 @@ def _drain(t: Takeover, mule: Agent, share: int, platform: Platform) -> None:
                                                          genuine=False))
 
 
-def _labelled(t: Takeover, platform: Platform, prefix: str, pay) -> None:  # type: ignore[no-untyped-def]
+def _labelled(t: Takeover, platform: Platform, prefix: str, pay) -> None:
     """The attempt's payment id is known before the outcome: the platform derives it from the client key."""
     key = f"{platform.run_id}.{platform.n + 1}"
     pay()

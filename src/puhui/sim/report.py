@@ -41,7 +41,7 @@ def progress(days: int) -> Iterator[Callable[[int, DayStats], None]]:
         yield lambda d, stats: bar.update(task, advance=1, description=stats.date.isoformat())
 
 
-def _png(figure) -> str:  # type: ignore[no-untyped-def]
+def _png(figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     import matplotlib.pyplot as plt

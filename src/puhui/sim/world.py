@@ -79,7 +79,7 @@ def china_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=CHINA)
 
 
-def ledger_totals(connection) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
+def ledger_totals(connection) -> dict[str, tuple[int, int]]:
     """(debits, credits) posted per account code: the figure two runs of one seed must agree on."""
     return ledger_queries.totals_by_code(connection)
 
@@ -217,7 +217,7 @@ class World:
                  "typology": lb.typology, "role": lb.role, "payment_id": lb.payment_id, "created_at": now}
                 for k, lb in enumerate(result.labels)]
 
-        def work(uow):  # type: ignore[no-untyped-def]
+        def work(uow):
             if rows:
                 uow.execute(sim_labels.insert(), rows)
             uow.execute(sim_runs.update().where(sim_runs.c.id == self.run_id)

@@ -34,7 +34,7 @@ def parse_rate(value: str) -> Decimal:
         rate = Decimal(str(value).strip())
     except InvalidOperation:
         raise InvalidDiscountRate(f"{value!r} is not a decimal rate") from None
-    if not rate.is_finite() or rate.as_tuple().exponent < -RATE_PLACES:  # type: ignore[operator]
+    if not rate.is_finite() or rate.as_tuple().exponent < -RATE_PLACES:  # type: ignore[operator]  # a finite Decimal's exponent is an int
         raise InvalidDiscountRate(f"{value!r} has more than {RATE_PLACES} decimal places")
     if not Decimal(0) < rate <= MAX_DISCOUNT_RATE:
         raise InvalidDiscountRate(f"the rate must be above 0 and at most {MAX_DISCOUNT_RATE}")

@@ -50,7 +50,7 @@ def _receivable_id(core_id: str, invoice_ref: str) -> str:
     return "rcv_" + hashlib.sha256(f"{core_id}\x1f{invoice_ref}".encode()).hexdigest()[:24]
 
 
-def _locked(uow: UnitOfWork, query):  # type: ignore[no-untyped-def]
+def _locked(uow: UnitOfWork, query):
     return uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
 
 
@@ -71,7 +71,7 @@ def _move(uow: UnitOfWork, batch: list[Transfer]) -> None:
 # -- core enterprises ----------------------------------------------------------------------------
 
 
-def core_json(row) -> dict:  # type: ignore[no-untyped-def]
+def core_json(row) -> dict:
     return {"merchant_id": row["merchant_id"], "credit_limit": format_minor(row["credit_limit"], 2),
             "used": format_minor(row["used"], 2), "available": format_minor(max(row["credit_limit"] - row["used"], 0), 2),
             "discount_rate": row["discount_rate"], "currency": "CNY"}
@@ -107,7 +107,7 @@ def get_core(connection: Connection, merchant_id: str) -> dict:
 # -- receivables ---------------------------------------------------------------------------------
 
 
-def receivable_json(row) -> dict:  # type: ignore[no-untyped-def]
+def receivable_json(row) -> dict:
     discount = row["discount"]
     return {
         "id": row["id"], "core_id": row["core_id"], "supplier_id": row["supplier_id"],

@@ -101,7 +101,7 @@ async def list_funds(engine: EngineDep, principal: Caller) -> list[dict]:
 
 @router.get("/funds/{code}", summary="One fund with its latest 万份收益 and 七日年化", response_model=MmfFundDetail)
 async def read_fund(code: FundCode, engine: EngineDep, principal: Caller) -> dict:
-    def read(connection) -> dict:  # type: ignore[no-untyped-def]
+    def read(connection) -> dict:
         fund = funds.fund_json(funds.get_fund(connection, code))
         latest = _yields(connection, code, 1)
         return {**fund, "latest": latest[0] if latest else None}
@@ -109,7 +109,7 @@ async def read_fund(code: FundCode, engine: EngineDep, principal: Caller) -> dic
     return await _read(engine, read)
 
 
-def _yields(connection, code: str, limit: int) -> list[dict]:  # type: ignore[no-untyped-def]
+def _yields(connection, code: str, limit: int) -> list[dict]:
     rows = connection.execute(select(mmf_daily).where(mmf_daily.c.fund_code == code)
                               .order_by(mmf_daily.c.business_date.desc()).limit(limit)).mappings()
     return [{"date": r["business_date"], "income_per_10k": format_minor(r["income_per_10k"], 4),
@@ -120,7 +120,7 @@ def _yields(connection, code: str, limit: int) -> list[dict]:  # type: ignore[no
             response_model=list[DailyYield])
 async def read_yields(code: FundCode, engine: EngineDep, principal: Caller,
                       limit: Annotated[int, Query(ge=1, le=366)] = 30) -> list[dict]:
-    def read(connection) -> list[dict]:  # type: ignore[no-untyped-def]
+    def read(connection) -> list[dict]:
         funds.get_fund(connection, code)
         return _yields(connection, code, limit)
 

@@ -71,7 +71,7 @@ def record_figure(uow: UnitOfWork, fund_code: str, day: dt.date, r_e4: int) -> d
     return row
 
 
-def _lines(reader: csv.DictReader):  # type: ignore[no-untyped-def]
+def _lines(reader: csv.DictReader):
     try:
         yield from reader
     except csv.Error as error:

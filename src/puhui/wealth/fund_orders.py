@@ -238,7 +238,7 @@ def _move(uow: UnitOfWork, transfers: list[Transfer], short: Shortfall, what: st
     ledger_service.post_chain(uow, [t for t in transfers if t.amount], short=short, what=what)
 
 
-def _insert(uow: UnitOfWork, **row) -> dict:  # type: ignore[no-untyped-def]
+def _insert(uow: UnitOfWork, **row) -> dict:
     row = {"nav": None, "lots": None, "cash_date": None, "completed_at": None, "fee_to_fund": 0,
            "created_at": clock.now_micros(), **row}
     uow.execute(fund_orders.insert().values(**row))
@@ -401,7 +401,7 @@ def _settle_redemption(uow: UnitOfWork, order: dict) -> None:
                                                                             completed_at=clock.now_micros()))
 
 
-def _due(uow: UnitOfWork, status: str, column, day: dt.date) -> list[dict]:  # type: ignore[no-untyped-def]
+def _due(uow: UnitOfWork, status: str, column, day: dt.date) -> list[dict]:
     return [dict(r) for r in uow.execute(
         select(fund_orders).where(fund_orders.c.status == status, column <= day.isoformat())
         .order_by(fund_orders.c.fund_code, fund_orders.c.created_at, fund_orders.c.id)).mappings()]
@@ -458,7 +458,7 @@ def _answer(done: eod_runs.Run[dict]) -> dict:
 # The robo-advisor's universe
 
 
-def universe(connection: Connection):  # type: ignore[no-untyped-def]
+def universe(connection: Connection):
     """The platform's distributed funds for the advisor: NAVs (dates × codes) and each fund's risk."""
     import pandas as pd
 

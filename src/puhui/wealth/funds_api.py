@@ -114,7 +114,7 @@ async def read_product(code: FundCode, engine: EngineDep, principal: Caller) -> 
 @router.get("/fund-products/{code}/navs", summary="NAV history (基金净值), newest first")
 async def read_navs(code: FundCode, engine: EngineDep, principal: Caller,
                     limit: Annotated[int, Query(ge=1, le=2000)] = 250) -> list[dict]:
-    def read(connection) -> list[dict]:  # type: ignore[no-untyped-def]
+    def read(connection) -> list[dict]:
         fo.get_product(connection, code)
         return fo.navs_of(connection, code, limit)
 

@@ -46,7 +46,7 @@ def order_id(customer_id: str, kind: str, client_id: str) -> str:
     return "mo_" + hashlib.sha256(f"{customer_id}\x1f{kind}\x1f{client_id}".encode()).hexdigest()[:32]
 
 
-def order_json(row) -> dict:  # type: ignore[no-untyped-def]
+def order_json(row) -> dict:
     return {"id": row["id"], "fund_code": row["fund_code"], "kind": row["kind"],
             "amount": format_minor(row["amount"], 2), "units": funds.units_str(row["amount"]),
             "status": row["status"], "trade_date": row["trade_date"], "due_date": row["due_date"],
@@ -73,7 +73,7 @@ def _move(uow: UnitOfWork, transfer: Transfer, short: Shortfall, what: str) -> N
     post_chain(uow, [transfer], short=short, what=what)
 
 
-def _insert(uow: UnitOfWork, **row) -> dict:  # type: ignore[no-untyped-def]
+def _insert(uow: UnitOfWork, **row) -> dict:
     row = {"payment_id": None, "completed_at": None, "created_at": clock.now_micros(), **row}
     uow.execute(mmf_orders.insert().values(**row))
     publish(uow, TOPIC, f"mmf.{row['kind']}", row["customer_id"], order_json(row))
@@ -167,7 +167,7 @@ def _divest(oid: str, fund_code: str, amount: int) -> Transfer:
 
 
 def pay_from_fund(uow: UnitOfWork, customer_id: str, fund_code: str, qr_id: str, amount: int | None,
-                  strength, client_id: str, default_fee_bp: int) -> tuple[dict, dict, bool]:  # type: ignore[no-untyped-def]
+                  strength, client_id: str, default_fee_bp: int) -> tuple[dict, dict, bool]:
     """Redeem-and-pay (余额宝付款): a fast redemption of the amount and the QR payment, one unit of work."""
     from puhui.payments import service as payments
 
@@ -183,7 +183,7 @@ def pay_from_fund(uow: UnitOfWork, customer_id: str, fund_code: str, qr_id: str,
     return order, payment, created
 
 
-def _batches(items: list, size: int = MAX_BATCH):  # type: ignore[no-untyped-def]
+def _batches(items: list, size: int = MAX_BATCH):
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

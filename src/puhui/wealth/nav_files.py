@@ -48,7 +48,7 @@ def parse_nav(text: str) -> int:
     return int(scaled)
 
 
-def _lines(reader: csv.DictReader):  # type: ignore[no-untyped-def]
+def _lines(reader: csv.DictReader):
     try:
         yield from reader
     except csv.Error as error:

@@ -107,7 +107,7 @@ class Questionnaire:
         ]
         if problems:
             raise InvalidAnswers("; ".join(problems), problems=problems)
-        return sum(by_id[qid].choice(key).score for qid, key in answers.items())  # type: ignore[union-attr]
+        return sum(by_id[qid].choice(key).score for qid, key in answers.items())  # type: ignore[union-attr]  # answers were validated against the questionnaire, so choice() finds the key
 
     def level_for(self, score: int) -> CustomerLevel:
         level = self.bands[0][1]

@@ -71,7 +71,7 @@ async def change_rule(rule_id: RuleId, request: Request, engine: EngineDep, prin
     return await run_mutation(request, engine, principal, "risk.rule_change", rule_id, work)
 
 
-async def _switch(rule_id: str, enabled: bool, request: Request, engine: Engine, principal: Principal):  # type: ignore[no-untyped-def]
+async def _switch(rule_id: str, enabled: bool, request: Request, engine: Engine, principal: Principal):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, store.set_enabled(uow, rule_id, enabled, principal.id).as_json())
 

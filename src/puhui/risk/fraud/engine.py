@@ -22,7 +22,7 @@ from puhui.risk.fraud.state import DAY, SECOND, YOUNG, Customer, WindowState
 HOUR = 3600 * SECOND
 NOVELTY = 30 * DAY  # the score's new_device / new_location look back this far
 # China has had no daylight saving time since 1991: one fixed offset serves every instant.
-CHINA_OFFSET = int(CHINA.utcoffset(dt.datetime(2026, 1, 1)).total_seconds()) * SECOND  # type: ignore[union-attr]
+CHINA_OFFSET = int(CHINA.utcoffset(dt.datetime(2026, 1, 1)).total_seconds()) * SECOND  # type: ignore[union-attr]  # a ZoneInfo always has an offset for a real date
 FEATURE_NAMES = tuple(FEATURES)
 CENTRES = tuple(FEATURES[n][0] for n in FEATURE_NAMES)
 SCALES = tuple(FEATURES[n][1] for n in FEATURE_NAMES)
