@@ -185,7 +185,7 @@ def test_micros_round_trip(value: int) -> None:
 def test_datetime_round_trip_through_micros(when: dt.datetime) -> None:
     # Compare in UTC: Python never finds an ambiguous local time (a DST fold) equal to a time in
     # another zone, even when both name the same instant.
-    assert clock.from_micros(clock.to_micros(when)) == when.astimezone(dt.timezone.utc)
+    assert clock.from_micros(clock.to_micros(when)) == when.astimezone(dt.UTC)
 
 
 @given(aware_datetimes, aware_datetimes)
@@ -229,7 +229,7 @@ def test_using_restores_the_clock_after_an_error() -> None:
 def test_system_clock_is_aware_utc_and_close_to_the_wall() -> None:
     now = SystemClock().now()
     assert now.utcoffset() == dt.timedelta(0)
-    assert abs(now - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(seconds=5)
+    assert abs(now - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=5)
 
 
 @pytest.mark.parametrize(

@@ -340,7 +340,7 @@ def test_currencies_do_not_mix() -> None:
     with pytest.raises(TypeError):
         cny + 1  # type: ignore[operator]
     with pytest.raises(TypeError):
-        cny < 1  # type: ignore[operator]
+        _ = cny < 1  # type: ignore[operator]
 
 
 def test_comparison_equality_and_hash() -> None:

@@ -161,7 +161,7 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
                 if due is None:
                     break
                 bank.deliver_due(max(due, clock.now()))
-            for cid, me in tokens:
+            for _, me in tokens:
                 wallet = _check(client.get("/v1/wallets/me", headers=me), 200)
                 if wallet["balance"] != "0.00":
                     world.top_ups += 1

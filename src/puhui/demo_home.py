@@ -12,8 +12,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shlex
 import secrets
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI

@@ -106,7 +106,7 @@ def test_chart_of_accounts_and_platform_accounts(engine: Engine) -> None:
     assert "CNY" in ledgers
     # every platform account sits on a known ledger and a known code, and reserve cash cannot go negative
     assert platform
-    for account_id, ledger, code, flags in platform:
+    for account_id, ledger, code, _flags in platform:
         assert ledger in ledgers and code in chart
         assert account_id == f"platform.{code}.{ledger}"
     assert {(ledger, flags) for _, ledger, code, flags in platform if code == "reserve_bank"} >= {("CNY", 2)}

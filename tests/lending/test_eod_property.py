@@ -30,7 +30,7 @@ BORROWERS = st.lists(st.fixed_dictionaries({
     "pays": st.integers(0, 6),  # instalments paid before the borrower stops
     "late_days": st.integers(0, 20),
 }), min_size=1, max_size=3)
-START = dt.datetime(2026, 1, 5, 1, 30, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 1, 5, 1, 30, tzinfo=dt.UTC)
 
 
 def books(engine) -> dict:  # type: ignore[no-untyped-def]

@@ -22,8 +22,11 @@ from puhui.ledger.errors import InsufficientFunds
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
 from puhui.ledger.tables import accounts, transfers
-from puhui.payments import notifications, service
+from puhui.payments import notifications, service, wallets
+from puhui.payments.channel import OrderKind
 from puhui.payments.models import LimitExceeded, VerificationStrength
+from puhui.payments.sandbox_bank import SandboxBank
+from puhui.payments.sandbox_plan import CARD_LOW, CARD_RICH, FaultPlan, OrderScript
 from puhui.payments.tables import PAYMENT_TABLES
 from puhui.settings import Settings
 
@@ -312,12 +315,6 @@ def test_concurrent_payments_never_exceed_limit_or_overdraw(client, engine, cloc
 
 # -- the bank channel: top-ups and withdrawals with two-phase holds -------------------------------
 
-from puhui.payments import wallets
-from puhui.payments.api import get_bank  # noqa: F401
-from puhui.payments.channel import OrderKind
-from puhui.payments.sandbox_bank import SandboxBank
-from puhui.payments.sandbox_plan import CARD_LOW, CARD_RICH, FaultPlan, OrderScript
-from puhui.settings import Settings as _Settings  # noqa: F401
 
 BANK_KEY = "puhui-sandbox-bank-notify-key"
 
@@ -437,7 +434,9 @@ def test_risk_review_and_roles(client, engine, clock, monkeypatch):
     static = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "static"}).json()
     assert client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
                        json={"kind": "static"}).json()["id"] == static["id"]  # one static code per merchant
-    big = lambda p: risk_hook.Decision(risk_hook.Outcome.review, ("large_amount",)) if p.amount > 100_00 else None
+    def big(p):  # type: ignore[no-untyped-def]
+        return risk_hook.Decision(risk_hook.Outcome.review, ("large_amount",)) if p.amount > 100_00 else None
+
     monkeypatch.setattr(risk_hook, "RULES", [*risk_hook.RULES, big])
     held = client.post(f"/v1/qr-codes/{static['id']}/pay", headers=me, json={"amount": "100.01"})
     assert held.status_code == 202 and held.json()["status"] == "under_review"  # held, not paid

@@ -71,7 +71,7 @@ def test_the_window_state_follows_the_payments(client, engine):
     payee_id, _ = make_customer(client, engine, "13998765432", "246", 0)
     payer = login(client, phone)
     hook = client.app.state.fraud_hook
-    for n in range(3):
+    for _ in range(3):
         answer = client.post("/v1/transfers/p2p", headers=payer, json={"to_customer_id": payee_id, "amount": "1.00"})
         assert answer.status_code in (201, 202), answer.text
     deadline = time.monotonic() + 10

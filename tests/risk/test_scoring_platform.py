@@ -53,9 +53,9 @@ def build(engine, clock) -> tuple[Platform, dict[str, int], int]:
     labels = {}
     people = [w.customer() for _ in range(CUSTOMERS)]
     w.later(hours=1)
-    for i, cid in enumerate(people):
+    for cid in people:
         w.bank(cid, OrderKind.debit_card, rng.randrange(1_500_00, 3_000_00))
-    for day in range(20):
+    for _ in range(20):
         w.later(hours=24)
         for i, cid in enumerate(people):
             if i % 2 == 0 and rng.random() < 0.6:

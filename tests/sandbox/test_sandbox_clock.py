@@ -105,7 +105,7 @@ def test_a_command_on_the_database_runs_at_the_platform_time(db_url, engine, cli
     monkeypatch.setenv("PUHUI_SANDBOX", "true")
     result = CliRunner().invoke(app, ["reserve-check", "--db", db_url, "--no-record"])
     assert result.exit_code == 0, result.output
-    wall = dt.datetime.now(dt.timezone.utc)  # the command's base is the wall clock
+    wall = dt.datetime.now(dt.UTC)  # the command's base is the wall clock
     expected = (wall + dt.timedelta(days=10)).astimezone(clock_module.CHINA).date()
     assert json.loads(result.stdout)["business_date"] in {expected.isoformat(),
                                                           (expected - dt.timedelta(days=1)).isoformat()}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, AsyncIterator
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
@@ -19,8 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import puhui
 from puhui.api import problems
-from puhui.api.deps import MAX_CURSOR, Principal, get_engine, require_admin
 from puhui.api.body_limit import BodyLimitMiddleware
+from puhui.api.deps import MAX_CURSOR, Principal, get_engine, require_admin
 from puhui.api.nul_guard import NulGuardMiddleware
 from puhui.api.request_id import RequestIdMiddleware
 from puhui.db import reading, transaction

@@ -39,9 +39,10 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import Engine, bindparam, update
 

@@ -18,8 +18,9 @@ crash between a step and its record, or two runners at once, repeat nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, func, select
 

@@ -4,7 +4,8 @@ secret (API key, staff token) exactly once — never through the idempotency sto
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response

@@ -14,12 +14,11 @@ import json
 from dataclasses import dataclass
 
 import typer
-
-from puhui.cli_errors import fail
 from rich.console import Console
 from rich.table import Table
 
 from puhui.cli_engine import engine_for as _engine
+from puhui.cli_errors import fail
 from puhui.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, help="Merchants: list, inspect, fee rates, suspension.")

@@ -6,11 +6,10 @@ Luhn algorithm, through `python-stdnum`.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import re
 from dataclasses import dataclass
-
-import datetime as dt
 from typing import Protocol
 
 from stdnum import luhn

@@ -8,8 +8,8 @@ below are part of the stored format: change one and the values under it no longe
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from sqlalchemy import Connection, Engine, Table, select, update
 
@@ -202,10 +202,10 @@ def reindex(engine: Engine, vault: Vault, *, batch_size: int = 200) -> int:
                 count = 0
                 for row in rows:
                     values = {}
-                    for sealed, index, field, index_field in columns:
+                    for sealed, index, sealed_field, index_field in columns:
                         if row[sealed] is None:
                             continue
-                        clear = vault.open(row[sealed], field=field, owner=owner(row))
+                        clear = vault.open(row[sealed], field=sealed_field, owner=owner(row))
                         fresh = vault.blind_index(clear, field=index_field)
                         if fresh != row[index]:
                             values[index] = fresh

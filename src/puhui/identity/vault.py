@@ -48,7 +48,7 @@ class Vault:
     previous_index_keys: tuple[bytes, ...] = ()
 
     @classmethod
-    def from_config(cls, spec: str, index_key: str) -> "Vault":
+    def from_config(cls, spec: str, index_key: str) -> Vault:
         """`"k2:<b64>,k1:<b64>"` — the first key is the active one; older keys still decrypt."""
         keys: dict[str, bytes] = {}
         order: list[str] = []

@@ -19,8 +19,8 @@ def partner_file(partner: str = typer.Option(..., "--partner", help="the funding
                  db: str | None = typer.Option(None, "--db", help="database URL (default: the configured one)"),
                  out: Path | None = OUT) -> None:
     """Write PARTNER's file for DATE: that day's disbursements, repayments and write-offs with its split."""
-    from puhui.db import reading
     from puhui.cli_engine import engine_for as _engine
+    from puhui.db import reading
     from puhui.lending import partners
 
     try:

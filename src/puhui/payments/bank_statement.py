@@ -23,8 +23,8 @@ import datetime as dt
 import enum
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from puhui import clock
 from puhui.errors import InvalidInput

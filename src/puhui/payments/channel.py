@@ -37,8 +37,9 @@ import datetime as dt
 import enum
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from stdnum import luhn
 
@@ -191,7 +192,7 @@ class BankOrder:
             f"amount={self.amount}, currency={self.currency!r}, created_at={self.created_at.isoformat()!r})"
         )
 
-    def differences(self, other: "BankOrder") -> list[str]:
+    def differences(self, other: BankOrder) -> list[str]:
         """Fields that make `other` a different order under the same id (`created_at` is not one)."""
         return [name for name in ("kind", "card", "amount", "currency") if getattr(self, name) != getattr(other, name)]
 

@@ -20,7 +20,8 @@ import hmac
 import json
 import re
 import threading
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from puhui import clock
 from puhui.errors import InvalidInput, Unauthorized

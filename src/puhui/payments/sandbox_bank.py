@@ -427,7 +427,7 @@ class SandboxBank:
         key_id: str = "k1",
         plan: FaultPlan | None = None,
         callback: NotificationCallback | None = None,
-    ) -> "SandboxBank":
+    ) -> SandboxBank:
         """A bank with the state saved at `path` (and the plan saved with it unless `plan` is given)."""
         document = json.loads(Path(path).read_text(encoding="utf-8"))
         if not isinstance(document, dict) or document.get("version") != STATE_VERSION:
@@ -459,7 +459,7 @@ class DeliveryPump:
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
-    def start(self) -> "DeliveryPump":
+    def start(self) -> DeliveryPump:
         if self._thread is not None:
             raise InvalidInput("the pump was already started")
         self._thread = threading.Thread(target=self._run, name="sandbox-bank-pump", daemon=True)
@@ -481,7 +481,7 @@ class DeliveryPump:
         if self.error is not None:
             raise self.error
 
-    def __enter__(self) -> "DeliveryPump":
+    def __enter__(self) -> DeliveryPump:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

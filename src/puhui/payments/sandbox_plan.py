@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from puhui.errors import InvalidInput
 
@@ -129,7 +130,7 @@ class OrderScript:
         return document
 
     @classmethod
-    def from_json(cls, document: Mapping[str, Any]) -> "OrderScript":
+    def from_json(cls, document: Mapping[str, Any]) -> OrderScript:
         values = dict(document)
         for name in ("processing", "notify_delay", "duplicate_gap"):
             values[name] = dt.timedelta(microseconds=values[name])
@@ -173,16 +174,16 @@ class FaultPlan:
         object.__setattr__(self, "scripts", dict(self.scripts))
 
     @classmethod
-    def reliable(cls, seed: int = 0) -> "FaultPlan":
+    def reliable(cls, seed: int = 0) -> FaultPlan:
         """Every notification arrives once, within seconds."""
         return cls(seed=seed)
 
     @classmethod
-    def chaotic(cls, seed: int = 0) -> "FaultPlan":
+    def chaotic(cls, seed: int = 0) -> FaultPlan:
         """A bad day at the bank: declines, late, lost and duplicated notifications, lost acknowledgements."""
         return cls(seed=seed, p_decline=0.1, p_late=0.2, p_lost=0.15, p_duplicate=0.3, p_ack_lost=0.1)
 
-    def with_script(self, order_id: str, script: OrderScript) -> "FaultPlan":
+    def with_script(self, order_id: str, script: OrderScript) -> FaultPlan:
         return FaultPlan(**{**self._fields(), "scripts": {**self.scripts, order_id: script}})
 
     def script_for(self, order_id: str) -> OrderScript:
@@ -213,7 +214,7 @@ class FaultPlan:
         return document
 
     @classmethod
-    def from_json(cls, document: Mapping[str, Any]) -> "FaultPlan":
+    def from_json(cls, document: Mapping[str, Any]) -> FaultPlan:
         values = dict(document)
         for name in ("processing", "notify_delay", "late_delay", "duplicate_gap"):
             low, high = values[name]

@@ -82,7 +82,7 @@ class Order:
         return document
 
     @classmethod
-    def from_json(cls, document: dict[str, Any]) -> "Order":
+    def from_json(cls, document: dict[str, Any]) -> Order:
         values = dict(document)
         values["kind"] = OrderKind(values["kind"])
         values["state"] = OrderState(values["state"])
@@ -189,7 +189,7 @@ class BankState:
         }
 
     @classmethod
-    def from_json(cls, document: dict[str, Any]) -> "BankState":
+    def from_json(cls, document: dict[str, Any]) -> BankState:
         return cls(
             cards={k: Card(**c) for k, c in document["cards"].items()},
             orders={o["order_id"]: Order.from_json(o) for o in document["orders"]},

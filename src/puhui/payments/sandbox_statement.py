@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from puhui import clock
 from puhui.errors import InvalidInput
@@ -46,7 +47,7 @@ class InjectedFault:
         }
 
     @classmethod
-    def from_json(cls, document: Mapping[str, Any]) -> "InjectedFault":
+    def from_json(cls, document: Mapping[str, Any]) -> InjectedFault:
         line = StatementLine(
             bank_reference=document["bank_reference"],
             order_id=document["order_id"],

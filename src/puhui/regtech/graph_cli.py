@@ -9,8 +9,8 @@ import json
 
 import typer
 
-from puhui.cli_errors import fail
 from puhui.cli_engine import engine_for as _engine
+from puhui.cli_errors import fail
 
 app = typer.Typer(no_args_is_help=True, help="Batch network analytics over the transfer graph.")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import typer
 
-from puhui.cli_errors import fail
 from puhui.cli_engine import engine_for as _engine
+from puhui.cli_errors import fail
 
 app = typer.Typer(no_args_is_help=True, help="Regulatory reports and supervision dashboard data.")
 report = typer.Typer(no_args_is_help=True, help="Regulatory reports (大额交易报告, 可疑交易报告) and their deadlines.")

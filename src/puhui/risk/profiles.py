@@ -55,7 +55,7 @@ def identity_as_of(connection: Connection, customer_id: str, at: int) -> F.Ident
     ).scalar()
     passed = connection.execute(
         select(func.count()).select_from(verifications)
-        .where(verifications.c.customer_id == customer_id, verifications.c.passed == True,
+        .where(verifications.c.customer_id == customer_id, verifications.c.passed.is_(True),
                verifications.c.at <= at)
     ).scalar_one()
     return F.Identity(int(registered), tier, int(passed))
@@ -129,7 +129,7 @@ def _counters(connection: Connection, at: int) -> dict[str, dict[str, Any]]:
                                    .join(latest, and_(latest.c.customer_id == t.customer_id, latest.c.seq == t.seq))))
     v = verifications.c
     _merge(out, connection.execute(select(v.customer_id.label("cid"), func.count().label("verifications"))
-                                   .where(v.passed == True, v.at <= at).group_by(v.customer_id)))
+                                   .where(v.passed.is_(True), v.at <= at).group_by(v.customer_id)))
     p = payments.c
     in_window = {d: p.created_at > since[d] for d in since}
     paid_cols = [func.max(p.amount).label("payment_amount_max_90d"),

@@ -76,7 +76,7 @@ class SandboxClock:
         self.adopt(moved.offset)
         return moved
 
-    def follow(self) -> "SandboxClock":
+    def follow(self) -> SandboxClock:
         """Keep the offset in step with moves made by other processes (a daemon thread)."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._follow, name="sandbox-clock", daemon=True)

@@ -88,7 +88,7 @@ def supply_acts(chain: SupplyChain, day: int, platform: Platform) -> list[Act]:
                 acts.append((core.rng.randrange(600, 1020),
                              lambda c=core, s=supplier, f=face, t=tenor, n=core.confirmed:
                              _confirm(chain, platform, c, s, f, t, day, n)))
-    for when, supplier, rid in [x for x in chain.to_finance if x[0] == day]:
+    for _, supplier, rid in [x for x in chain.to_finance if x[0] == day]:
         acts.append((600, lambda s=supplier, r=rid: _finance(chain, platform, s, r)))
     return acts
 

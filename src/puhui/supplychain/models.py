@@ -18,7 +18,7 @@ MAX_TENOR_DAYS = 365  # a confirmed payable matures within a year
 RATE_PLACES = 6
 
 
-class Status(str, enum.Enum):
+class Status(str, enum.Enum):  # noqa: UP042 - str() of a member stays "Status.x" as stored code expects
     confirmed = "confirmed"  # 已确权: the supplier holds it
     financed = "financed"  # 已保理: sold to the platform
     overdue = "overdue"  # 逾期: unpaid after maturity
