@@ -20,9 +20,9 @@ from puhui.identity.merchants_cli import app as merchants_app
 from puhui.lending.cli import app as lending_app
 from puhui.payments import cli as payments_cli
 from puhui.regtech import graph_cli as regtech_graph
-from puhui.regtech import nats_cli as regtech_nats
 from puhui.regtech import reports_cli as regtech_reports
 from puhui.regtech.cli import app as regtech_app
+from puhui.regtech.nats import cli as regtech_nats
 from puhui.risk.cli import app as risk_app
 from puhui.risk.features_cli import app as profiles_app
 from puhui.sim.cli import simulate

@@ -23,8 +23,8 @@ from puhui.db import reading, transaction
 from puhui.events.outbox import Event, consumer_offset, read_events
 from puhui.ledger.audit import audit
 from puhui.regtech.monitor import Monitor, partition_of
-from puhui.regtech.nats_cli import app
-from puhui.regtech.nats_relay import (
+from puhui.regtech.nats.cli import app
+from puhui.regtech.nats.relay import (
     PREV,
     RELAY,
     FlowStream,
@@ -36,8 +36,8 @@ from puhui.regtech.nats_relay import (
     ensure_stream,
     partitions_of,
 )
-from puhui.regtech.nats_server import nats_server
-from puhui.regtech.nats_workers import (
+from puhui.regtech.nats.server import nats_server
+from puhui.regtech.nats.workers import (
     PartitionWorker,
     Worker,
     WorkerCrash,

@@ -27,7 +27,7 @@ ONCE = typer.Option(False, "--once", help="drain once and exit (default: keep ru
 
 
 def _stream(partitions: int, stream: str, prefix: str, storage: str):
-    from puhui.regtech.nats_relay import FlowStream
+    from puhui.regtech.nats.relay import FlowStream
 
     try:
         return FlowStream(name=stream, prefix=prefix, partitions=partitions, storage=storage)
@@ -45,7 +45,7 @@ def relay(nats: str = NATS, partitions: int = PARTITIONS, stream: str = STREAM, 
     flows = _stream(partitions, stream, prefix, storage)
     engine = _engine(db)
     if once:
-        from puhui.regtech.nats_relay import relay_until_idle
+        from puhui.regtech.nats.relay import relay_until_idle
 
         count = asyncio.run(relay_until_idle(engine, nats, flows, batch))
         typer.echo(json.dumps(dataclasses.asdict(count)))
@@ -54,7 +54,7 @@ def relay(nats: str = NATS, partitions: int = PARTITIONS, stream: str = STREAM, 
 
 
 async def _relay_forever(engine, url, flows, batch, poll) -> None:   # pragma: no cover
-    from puhui.regtech.nats_relay import Relay, connect, ensure_stream
+    from puhui.regtech.nats.relay import Relay, connect, ensure_stream
 
     nc, js = await connect(url)
     try:
@@ -84,7 +84,7 @@ def worker(nats: str = NATS, index: int = typer.Option(0, "--index", min=0, help
     engine = _engine(db)
     options = {"batch": batch, "ack_wait": ack_wait}
     if once:
-        from puhui.regtech.nats_workers import work_until_idle
+        from puhui.regtech.nats.workers import work_until_idle
 
         count = asyncio.run(work_until_idle(engine, nats, flows, index, workers, **options))
         typer.echo(json.dumps(dataclasses.asdict(count)))
@@ -93,8 +93,8 @@ def worker(nats: str = NATS, index: int = typer.Option(0, "--index", min=0, help
 
 
 async def _work_forever(engine, url, flows, index, workers, options) -> None:   # pragma: no cover
-    from puhui.regtech.nats_relay import connect
-    from puhui.regtech.nats_workers import Worker
+    from puhui.regtech.nats.relay import connect
+    from puhui.regtech.nats.workers import Worker
 
     nc, js = await connect(url)
     try:

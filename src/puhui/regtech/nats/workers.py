@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from puhui.db import reading
 from puhui.events.outbox import Event, consumer_offset
 from puhui.regtech.monitor import Monitor
-from puhui.regtech.nats_relay import (
+from puhui.regtech.nats.relay import (
     DEFAULT_STREAM,
     PREV,
     FlowStream,

@@ -1,5 +1,5 @@
 """The relay (中继): publishes the outbox's fund flows to a NATS JetStream stream, one subject per
-partition (分区) of the parties, for the monitor workers of `puhui.regtech.nats_workers`.
+partition (分区) of the parties, for the monitor workers of `puhui.regtech.nats.workers`.
 
 An event with flows goes to `<prefix>.p<k>` for every distinct partition k of its flows' parties
 (`partition_of`), so each partition's subject carries, in outbox order, every event that moves money
