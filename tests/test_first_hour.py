@@ -84,6 +84,7 @@ def test_the_readme_walk_through_on_a_fresh_demo(tmp_path):
         assert lines.count("succeeded") == 1 and "pending" in lines, walk.stdout  # the top-up, then its status
         assert re.search(r"fund income 0\.\d*[1-9]", walk.stdout), walk.stdout
         assert "paid" in lines and lines[-5:-1] == ["assigned", "investigating", "escalated", "reported"], walk.stdout
+        assert "after log-out: 401" in walk.stdout, walk.stdout  # the session ended at once
 
         server_errors = re.findall(r'^.*" 5\d\d .*$', log.read_text(encoding="utf-8", errors="replace"), re.M)
         assert not server_errors, server_errors
