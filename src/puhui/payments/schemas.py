@@ -62,6 +62,18 @@ class HeldPayment(Schema):
     hold_expires_at: Timestamp
 
 
+class Review(HeldPayment):
+    """A held payment as risk staff see it: with the rules that held it."""
+
+    reasons: list[str]
+
+
+class ReviewQueue(Schema):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["pending", "approved", "rejected", "expired"]
+    reviews: list[Review]
+
+
 class QrCode(Schema):
     """A merchant's QR code (收款码): static (the payer enters the amount) or dynamic (one order)."""
 
