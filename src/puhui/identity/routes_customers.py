@@ -30,7 +30,14 @@ from puhui.identity.models import (
     VerificationChannel,
     parse_tier,
 )
-from puhui.identity.schemas import Card, Customer, Login
+from puhui.identity.schemas import (
+    Card,
+    ConsentRecorded,
+    Customer,
+    Login,
+    TierChanged,
+    VerificationRecorded,
+)
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -152,7 +159,8 @@ async def get_customer(
     return await write(engine, revealed)
 
 
-@router.post("/{customer_id}/verifications", status_code=201, summary="Record one independent verification")
+@router.post("/{customer_id}/verifications", status_code=201, summary="Record one independent verification",
+             response_model=VerificationRecorded)
 async def add_verification(customer_id: CustomerId, body: VerificationIn, request: Request, engine: EngineDep,
                            principal: Caller):
     policy.authorize(principal, "customer.verify", customer_id)
@@ -161,23 +169,24 @@ async def add_verification(customer_id: CustomerId, body: VerificationIn, reques
         recorded = kyc.record_verification(uow, customer_id, body.channel, body.reference, body.passed, principal)
         eligible = kyc.eligible_tier(uow.connection, customer_id)
         current = kyc.tier_of(uow.connection, customer_id)
-        return Outcome(201, {
+        return Outcome(201, VerificationRecorded.shape({
             "customer_id": customer_id, "verification": recorded,
             "passed_channels": sorted(kyc.passed_channels(uow.connection, customer_id)),
             "eligible_tier": eligible.name if eligible else None, "tier": current.name if current else None,
-        })
+        }))
 
     return await run_mutation(request, engine, principal, "identity.record_verification", customer_id, work)
 
 
-@router.post("/{customer_id}/tier", summary="Upgrade the wallet tier (its own audited operation)")
+@router.post("/{customer_id}/tier", summary="Upgrade the wallet tier (its own audited operation)",
+             response_model=TierChanged)
 async def upgrade_tier(customer_id: CustomerId, body: TierIn, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "customer.upgrade_tier", customer_id)
     target = parse_tier(body.tier) if body.tier else None
 
     def work(uow: UnitOfWork) -> Outcome:
         change = kyc.upgrade_tier(uow, customer_id, principal, body.reason, target)
-        return Outcome(200, {**change, "tier": kyc.tier_json(kyc.tier_of(uow.connection, customer_id))})
+        return Outcome(200, TierChanged.shape({**change, "tier": kyc.tier_json(kyc.tier_of(uow.connection, customer_id))}))
 
     return await run_mutation(request, engine, principal, "identity.upgrade_tier", customer_id, work)
 
@@ -196,7 +205,8 @@ async def bind_card(customer_id: CustomerId, body: CardIn, request: Request, eng
     return await run_mutation(request, engine, principal, "identity.bind_card", customer_id, work)
 
 
-@router.post("/{customer_id}/consents", status_code=201, summary="Grant or withdraw consent for a purpose")
+@router.post("/{customer_id}/consents", status_code=201, summary="Grant or withdraw consent for a purpose",
+             response_model=ConsentRecorded)
 async def record_consent(customer_id: CustomerId, body: ConsentIn, request: Request, engine: EngineDep,
                          principal: Caller):
     policy.authorize(principal, "customer.consent", customer_id)
@@ -205,7 +215,8 @@ async def record_consent(customer_id: CustomerId, body: ConsentIn, request: Requ
         recorded = consent.record_consent(
             uow, customer_id, body.purpose, granted=body.granted, sensitive=body.sensitive, actor=principal
         )
-        return Outcome(201, {"recorded": recorded, "consents": consent.current_consents(uow.connection, customer_id)})
+        return Outcome(201, ConsentRecorded.shape({"recorded": recorded,
+                                                   "consents": consent.current_consents(uow.connection, customer_id)}))
 
     return await run_mutation(request, engine, principal, "identity.record_consent", customer_id, work)
 

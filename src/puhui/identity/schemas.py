@@ -157,3 +157,44 @@ class Revoked(Schema):
     model_config = ConfigDict(extra="forbid")
     prefix: str
     revoked: bool
+
+
+TierName = Literal["I", "II", "III"]
+
+
+class RecordedVerification(Schema):
+    model_config = ConfigDict(extra="forbid")
+    channel: str
+    reference: str
+    passed: bool
+    at: Timestamp
+
+
+class VerificationRecorded(Schema):
+    """One independent verification (实名核验) recorded, and where the customer now stands."""
+
+    model_config = ConfigDict(extra="forbid")
+    customer_id: str
+    verification: RecordedVerification
+    passed_channels: list[str]
+    eligible_tier: TierName | None
+    tier: TierName | None
+
+
+class TierChanged(Schema):
+    """A wallet class upgrade (账户升级), audited with who did it and why."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    customer_id: str
+    from_: TierName | None = Field(alias="from")
+    to: TierName
+    reason: str
+    by: str
+    at: Timestamp
+    tier: Tier | None
+
+
+class ConsentRecorded(Schema):
+    model_config = ConfigDict(extra="forbid")
+    recorded: Consent
+    consents: list[Consent]
