@@ -70,7 +70,7 @@ def bench(transfers: int = typer.Option(200_000, "--transfers", min=10),
           backend: str = typer.Option("sqlite", "--backend", help="sqlite or postgresql (embedded)"),
           db: str | None = typer.Option(None, "--db", help="an existing, empty database URL instead")) -> None:
     """Network analytics on a synthetic transfer graph with planted cycles: seconds, nodes, edges."""
-    from puhui.regtech.graph import bench_graph
+    from puhui.bench.graph import bench_graph
 
     result = bench_graph(transfers=transfers, parties=parties, cycles=cycles, seed=seed, backend=backend,
                          database_url=db)
