@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import Union
 
 from puhui.errors import InvalidInput
 
@@ -35,7 +34,7 @@ class CurrencyMismatch(InvalidInput):
     title = "Amounts are in different currencies"
 
 
-Amountish = Union[Decimal, int, str]
+Amountish = Decimal | int | str
 
 
 def scale_of(currency: str) -> int:
@@ -91,6 +90,7 @@ def parse_minor(value: Amountish, scale: int) -> int:
     assert isinstance(exponent, int)
     shift = exponent + scale
     coefficient = int("".join(map(str, digits)))
+    units: int
     if shift >= 0:
         units = coefficient * 10**shift
     else:
@@ -127,26 +127,26 @@ class Money:
         scale_of(self.currency)
 
     @classmethod
-    def parse(cls, value: Amountish, currency: str = "CNY") -> "Money":
+    def parse(cls, value: Amountish, currency: str = "CNY") -> Money:
         """Strict: refuses amounts finer than the currency's minor unit."""
         scale = scale_of(currency)
         return cls.of_minor(parse_minor(value, scale), currency)
 
     @classmethod
-    def of_minor(cls, units: int, currency: str = "CNY") -> "Money":
+    def of_minor(cls, units: int, currency: str = "CNY") -> Money:
         if isinstance(units, bool) or not isinstance(units, int):
             raise InvalidAmount("minor units must be an integer")
         return cls(Decimal(units).scaleb(-scale_of(currency)), currency)
 
     @classmethod
-    def zero(cls, currency: str = "CNY") -> "Money":
+    def zero(cls, currency: str = "CNY") -> Money:
         return cls(Decimal(0), currency)
 
     @property
     def scale(self) -> int:
         return scale_of(self.currency)
 
-    def rounded(self) -> "Money":
+    def rounded(self) -> Money:
         return Money(round_half_up(self.amount, self.scale), self.currency)
 
     def to_minor(self) -> int:
@@ -158,36 +158,36 @@ class Money:
         with localcontext() as context:
             context.prec = max(28, self.amount.adjusted() + self.scale + 2)
             sign, digits, exponent = round_half_up(self.amount, self.scale).as_tuple()
-        units = int("".join(map(str, digits))) * 10 ** (int(exponent) + self.scale)
+        units: int = int("".join(map(str, digits))) * 10 ** (int(exponent) + self.scale)
         return -units if sign else units
 
-    def _same(self, other: "Money") -> None:
+    def _same(self, other: Money) -> None:
         if not isinstance(other, Money):
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
         if other.currency != self.currency:
             raise CurrencyMismatch(f"{self.currency} and {other.currency}")
 
-    def __add__(self, other: "Money") -> "Money":
+    def __add__(self, other: Money) -> Money:
         self._same(other)
         return Money(self.amount + other.amount, self.currency)
 
-    def __sub__(self, other: "Money") -> "Money":
+    def __sub__(self, other: Money) -> Money:
         self._same(other)
         return Money(self.amount - other.amount, self.currency)
 
-    def __mul__(self, factor: Amountish) -> "Money":
+    def __mul__(self, factor: Amountish) -> Money:
         return Money(self.amount * to_decimal(factor), self.currency)
 
     __rmul__ = __mul__
 
-    def __neg__(self) -> "Money":
+    def __neg__(self) -> Money:
         return Money(-self.amount, self.currency)
 
-    def __lt__(self, other: "Money") -> bool:
+    def __lt__(self, other: Money) -> bool:
         self._same(other)
         return self.amount < other.amount
 
-    def __le__(self, other: "Money") -> bool:
+    def __le__(self, other: Money) -> bool:
         self._same(other)
         return self.amount <= other.amount
 
@@ -198,7 +198,7 @@ class Money:
         """The decimal string at the currency's scale, as in JSON (`"12.34"`)."""
         return format_minor(self.to_minor(), self.scale)
 
-    def allocate(self, weights: list[int]) -> list["Money"]:
+    def allocate(self, weights: list[int]) -> list[Money]:
         """Split by integer weights: each part rounded down to the fen, the residue on the last part.
 
         Rounding down keeps every part of a positive amount non-negative; the residue (less than

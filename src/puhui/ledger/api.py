@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Connection, Engine, select
 
@@ -38,6 +38,8 @@ from puhui.ledger.tables import account_codes, accounts
 from puhui.money import InvalidAmount, format_minor, parse_minor
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
+
+_Flags = TypeVar("_Flags", AccountFlags, TransferFlags)
 
 IdStr = Annotated[StrictStr, Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9._:\-]+$")]
 AmountStr = Annotated[StrictStr, Field(max_length=40, pattern=r"^[0-9]+(\.[0-9]+)?$", examples=["12.34"])]
@@ -81,7 +83,7 @@ class TransferNotFound(NotFound):
     title = "Transfer not found"
 
 
-def account_json(account: Account, scale: int, balances: Balances | None = None) -> dict:
+def account_json(account: Account, scale: int, balances: Balances | None = None) -> dict[str, Any]:
     b = balances or account.balances
     return {
         "id": account.id,
@@ -96,7 +98,7 @@ def account_json(account: Account, scale: int, balances: Balances | None = None)
     }
 
 
-def _flags(kind: type[AccountFlags] | type[TransferFlags], names: list[str]):  # type: ignore[no-untyped-def]
+def _flags(kind: type[_Flags], names: list[str]) -> _Flags:
     try:
         return kind.parse(names)
     except ValueError as error:
@@ -107,7 +109,7 @@ def _flags(kind: type[AccountFlags] | type[TransferFlags], names: list[str]):  #
 
 
 @router.post("/accounts", status_code=201, summary="Open an account")
-async def create_account(body: AccountIn, request: Request, engine: EngineDep, principal: Admin):
+async def create_account(body: AccountIn, request: Request, engine: EngineDep, principal: Admin) -> Response:
     flags = _flags(AccountFlags, body.flags)
 
     def work(uow: UnitOfWork) -> Outcome:
@@ -124,7 +126,7 @@ async def create_account(body: AccountIn, request: Request, engine: EngineDep, p
     return await run_mutation(request, engine, principal, "ledger.create_account", body.id, work)
 
 
-@router.get("/accounts", summary="List accounts, a page at a time")
+@router.get("/accounts", summary="List accounts, a page at a time", response_model=None)
 async def list_accounts(
     engine: EngineDep,
     _: Admin,
@@ -132,8 +134,8 @@ async def list_accounts(
     code: str | None = None,
     after: str | None = Query(None, description="cursor: the last account id of the previous page"),
     limit: int = Query(100, ge=1, le=1000),
-):
-    def read(connection: Connection) -> dict:
+) -> dict[str, Any]:
+    def read(connection: Connection) -> dict[str, Any]:
         query = select(accounts).order_by(accounts.c.id).limit(limit)
         if owner_id:
             query = query.where(accounts.c.owner_id == owner_id)
@@ -149,14 +151,16 @@ async def list_accounts(
     return await _read(engine, read)
 
 
-@router.get("/accounts/{account_id}", summary="An account and its balances, now or as of a past time")
+@router.get(
+    "/accounts/{account_id}", summary="An account and its balances, now or as of a past time", response_model=None
+)
 async def get_account(
     account_id: str,
     engine: EngineDep,
     _: Admin,
     as_of: dt.datetime | None = Query(None, description="ISO 8601 time with zone; balances as they stood then"),
-):
-    def read(connection: Connection) -> dict:
+) -> dict[str, Any]:
+    def read(connection: Connection) -> dict[str, Any]:
         account = service.require_account(connection, account_id)
         scale = service.ledger_of(connection, account.ledger).scale
         if as_of is None:
@@ -170,16 +174,18 @@ async def get_account(
 
 
 @router.post("/accounts/{account_id}/close", summary="Close an account to new transfers")
-async def close_account(account_id: str, request: Request, engine: EngineDep, principal: Admin):
+async def close_account(account_id: str, request: Request, engine: EngineDep, principal: Admin) -> Response:
     return await _set_closed(account_id, True, request, engine, principal)
 
 
 @router.post("/accounts/{account_id}/reopen", summary="Reopen a closed account")
-async def reopen_account(account_id: str, request: Request, engine: EngineDep, principal: Admin):
+async def reopen_account(account_id: str, request: Request, engine: EngineDep, principal: Admin) -> Response:
     return await _set_closed(account_id, False, request, engine, principal)
 
 
-async def _set_closed(account_id: str, closed: bool, request: Request, engine: Engine, principal: Principal):
+async def _set_closed(
+    account_id: str, closed: bool, request: Request, engine: Engine, principal: Principal
+) -> Response:
     def work(uow: UnitOfWork) -> Outcome:
         account = service.set_account_closed(uow, account_id, closed)
         return Outcome(200, account_json(account, service.ledger_of(uow.connection, account.ledger).scale))
@@ -188,15 +194,17 @@ async def _set_closed(account_id: str, closed: bool, request: Request, engine: E
     return await run_mutation(request, engine, principal, action, account_id, work)
 
 
-@router.get("/accounts/{account_id}/transfers", summary="An account's transfers in ledger order")
+@router.get("/accounts/{account_id}/transfers", summary="An account's transfers in ledger order", response_model=None)
 async def account_transfers(
     account_id: str,
     engine: EngineDep,
     _: Admin,
-    after: int | None = Query(None, ge=0, le=MAX_CURSOR, description="cursor: `seq` of the last transfer of the previous page"),
+    after: int | None = Query(
+        None, ge=0, le=MAX_CURSOR, description="cursor: `seq` of the last transfer of the previous page"
+    ),
     limit: int = Query(100, ge=1, le=1000),
-):
-    def read(connection: Connection) -> dict:
+) -> dict[str, Any]:
+    def read(connection: Connection) -> dict[str, Any]:
         service.require_account(connection, account_id)
         page = service.account_history(connection, account_id, after_seq=after, limit=limit)
         scales = {c: ledger.scale for c, ledger in service.ledgers_of(connection).items()}
@@ -210,7 +218,7 @@ async def account_transfers(
 
 
 @router.post("/transfers", summary="Create transfers: one or a batch of up to 8,190, one commit")
-async def create_transfers(body: TransfersIn, request: Request, engine: EngineDep, principal: Admin):
+async def create_transfers(body: TransfersIn, request: Request, engine: EngineDep, principal: Admin) -> Response:
     """Each transfer gets its own result (`ok`, `exists`, `exceeds_credits`, ...). The answer is
     200 when every transfer is in the ledger as asked, 422 (a problem carrying `results`) when none
     is, and 207 when some are: read `results` then."""
@@ -229,14 +237,15 @@ async def create_transfers(body: TransfersIn, request: Request, engine: EngineDe
             return Outcome(207, {"results": listed})
         first = next(r for r in results if not r.succeeded)
         detail = f"no transfer was applied; first failure: {first.value}"
-        return Outcome(422, _problem_body(422, "transfers_rejected", "Transfers rejected", request, detail, listed), True)
+        problem = _problem_body(422, "transfers_rejected", "Transfers rejected", request, detail, listed)
+        return Outcome(422, problem, True)
 
     return await run_mutation(request, engine, principal, "ledger.create_transfers", None, work)
 
 
-@router.get("/transfers/{transfer_id}", summary="One transfer by id")
-async def get_transfer(transfer_id: str, engine: EngineDep, _: Admin):
-    def read(connection: Connection) -> dict:
+@router.get("/transfers/{transfer_id}", summary="One transfer by id", response_model=None)
+async def get_transfer(transfer_id: str, engine: EngineDep, _: Admin) -> dict[str, Any]:
+    def read(connection: Connection) -> dict[str, Any]:
         found = service.get_transfers(connection, [transfer_id]).get(transfer_id)
         if found is None:
             raise TransferNotFound(f"transfer {transfer_id!r} does not exist")
@@ -246,9 +255,9 @@ async def get_transfer(transfer_id: str, engine: EngineDep, _: Admin):
     return await _read(engine, read)
 
 
-@router.get("/chart", summary="The chart of accounts and the ledgers")
-async def chart(engine: EngineDep, _: Admin):
-    def read(connection: Connection) -> dict:
+@router.get("/chart", summary="The chart of accounts and the ledgers", response_model=None)
+async def chart(engine: EngineDep, _: Admin) -> dict[str, Any]:
+    def read(connection: Connection) -> dict[str, Any]:
         codes = [dict(r) for r in connection.execute(select(account_codes).order_by(account_codes.c.code)).mappings()]
         ledgers = [vars(ledger) for ledger in service.ledgers_of(connection).values()]
         return {"account_codes": codes, "ledgers": ledgers}
@@ -289,8 +298,12 @@ def _amount(connection: Connection, t: TransferIn) -> int | None:
     return units
 
 
-def _problem_body(status: int, code: str, title: str, request: Request, detail: str = "", results=None) -> dict:  # type: ignore[no-untyped-def]
-    body = {"type": PROBLEM_BASE + code, "title": title, "status": status, "code": code, "instance": request.url.path}
+def _problem_body(
+    status: int, code: str, title: str, request: Request, detail: str = "", results: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code, "title": title, "status": status, "code": code, "instance": request.url.path
+    }
     if detail:
         body["detail"] = detail
     if results is not None:

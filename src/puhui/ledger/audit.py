@@ -27,7 +27,7 @@ _SETTLES = int(TransferFlags.post_pending | TransferFlags.void_pending)
 @dataclass
 class Violation:
     check: str
-    rows: list[dict]
+    rows: list[dict[str, object]]
 
 
 @dataclass

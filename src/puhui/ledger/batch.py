@@ -58,16 +58,17 @@ class _Batch:
         self.now = now
         self.created: dict[str, StoredTransfer] = {}
         self.touched: set[str] = set()
-        self._undo: list[tuple[str, str, object]] = []
+        # (id, what it was): an account's earlier state, a transfer's, or None for a transfer new in the chain
+        self._undo: list[tuple[str, Account | StoredTransfer | None]] = []
 
     # -- state changes, each logged for undo ---------------------------------------------------
     def set_account(self, account: Account) -> None:
-        self._undo.append(("account", account.id, self.accounts[account.id]))
+        self._undo.append((account.id, self.accounts[account.id]))
         self.accounts[account.id] = account
         self.touched.add(account.id)
 
     def set_transfer(self, transfer: StoredTransfer) -> None:
-        self._undo.append(("transfer", transfer.id, self.transfers.get(transfer.id)))
+        self._undo.append((transfer.id, self.transfers.get(transfer.id)))
         self.transfers[transfer.id] = transfer
 
     def begin_chain(self) -> int:
@@ -75,13 +76,13 @@ class _Batch:
 
     def rollback_chain(self, mark: int) -> None:
         while len(self._undo) > mark:
-            kind, key, old = self._undo.pop()
-            if kind == "account":
-                self.accounts[key] = old  # type: ignore[assignment]
+            key, old = self._undo.pop()
+            if isinstance(old, Account):
+                self.accounts[key] = old
             elif old is None:
                 del self.transfers[key]
             else:
-                self.transfers[key] = old  # type: ignore[assignment]
+                self.transfers[key] = old
 
     def commit_chain(self) -> None:
         self._undo.clear()

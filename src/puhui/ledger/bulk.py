@@ -39,7 +39,8 @@ CHECK = f"""
 WRITE = f"""
     INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id,
                            timeout_seconds, user_data, timestamp, status, expires_at, resolved_at)
-    SELECT id, debit, credit, amount, :ledger, code, 0, NULL, 0, CAST(:user_data AS VARCHAR(256)), :now, NULL, NULL, NULL
+    SELECT id, debit, credit, amount, :ledger, code, 0, NULL, 0, CAST(:user_data AS VARCHAR(256)), :now,
+           NULL, NULL, NULL
     FROM {STAGE} ORDER BY id
 """
 _AVAILABLE = "(a.credits_posted - a.debits_posted - a.debits_pending)"

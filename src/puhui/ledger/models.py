@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 ID_MAX_LENGTH = 64
 USER_DATA_MAX_LENGTH = 256
@@ -16,6 +17,8 @@ MAX_BATCH = 8190
 AMOUNT_MAX = 2**63 - 1
 TIMEOUT_MAX = 2**31 - 1
 ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-]+$")
+
+_Flags = TypeVar("_Flags", "AccountFlags", "TransferFlags")
 
 
 class AccountFlags(enum.IntFlag):
@@ -25,11 +28,11 @@ class AccountFlags(enum.IntFlag):
     closed = 4
 
     @classmethod
-    def parse(cls, names: list[str]) -> "AccountFlags":
+    def parse(cls, names: list[str]) -> AccountFlags:
         return _parse_flags(cls, names)
 
     def names(self) -> list[str]:
-        return [f.name for f in type(self) if f.value and f in self]  # type: ignore[misc]
+        return _flag_names(self)
 
 
 class TransferFlags(enum.IntFlag):
@@ -40,21 +43,26 @@ class TransferFlags(enum.IntFlag):
     void_pending = 8
 
     @classmethod
-    def parse(cls, names: list[str]) -> "TransferFlags":
+    def parse(cls, names: list[str]) -> TransferFlags:
         return _parse_flags(cls, names)
 
     def names(self) -> list[str]:
-        return [f.name for f in type(self) if f.value and f in self]  # type: ignore[misc]
+        return _flag_names(self)
 
 
-def _parse_flags(cls, names):  # type: ignore[no-untyped-def]
-    value = cls.NONE
+def _parse_flags(cls: type[_Flags], names: list[str]) -> _Flags:
+    value = cls(0)
     for name in names:
         try:
             value |= cls[name]
         except KeyError:
             raise ValueError(f"unknown flag {name!r}") from None
     return value
+
+
+def _flag_names(flags: enum.IntFlag) -> list[str]:
+    """The names of the flags set, in declaration order (`NONE` is never listed)."""
+    return [f.name for f in type(flags) if f.value and f in flags and f.name is not None]
 
 
 class PendingStatus(enum.StrEnum):
@@ -165,7 +173,7 @@ class Account:
     def balances(self) -> Balances:
         return Balances(self.debits_pending, self.debits_posted, self.credits_pending, self.credits_posted)
 
-    def with_balances(self, b: Balances) -> "Account":
+    def with_balances(self, b: Balances) -> Account:
         return replace(
             self,
             debits_pending=b.debits_pending,
@@ -175,7 +183,7 @@ class Account:
         )
 
     def moved(self, debits_pending: int = 0, debits_posted: int = 0, credits_pending: int = 0,
-              credits_posted: int = 0) -> "Account":
+              credits_posted: int = 0) -> Account:
         """This account with its balances moved by the given amounts (a new value)."""
         return Account(
             self.id, self.ledger, self.code, self.owner_id, self.flags,

@@ -9,7 +9,8 @@ arrays (`unnest`). The rules are the same as on SQLite; only the I/O differs.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from puhui import clock
 from puhui.ledger.models import (
@@ -19,6 +20,12 @@ from puhui.ledger.models import (
     StoredTransfer,
     TransferFlags,
 )
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.rows import TupleRow
+
+    PgConnection = psycopg.Connection[TupleRow]
 
 TRANSFER_COLUMNS = (
     "seq, id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, "
@@ -47,11 +54,14 @@ UPDATE_BALANCES = """
 """
 SMALL = 8  # up to this many rows a statement, plain parameters beat arrays and pipelines
 
+Event = tuple[str, str, str | None, dict[str, Any]]
+"""An outbox event to write with the batch: topic, type, key and payload."""
+
 INSERT_EVENT = "INSERT INTO outbox (topic, type, key, payload, created_at) VALUES (%s, %s, %s, %s, %s)"
 
 
 def lock_then_read(
-    driver: Any, account_ids: Iterable[str], transfer_ids: Iterable[str]
+    driver: PgConnection, account_ids: Iterable[str], transfer_ids: Iterable[str]
 ) -> tuple[dict[str, Account], dict[str, StoredTransfer]]:
     """Lock accounts, then read transfers; the read runs after the locks are granted, so it sees
     every change committed by the transactions we waited for."""
@@ -80,24 +90,24 @@ def _select_small(n: int) -> str:
     return f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE id IN ({ids})"
 
 
-def read_transfers(driver: Any, ids: Iterable[str]) -> dict[str, StoredTransfer]:
+def read_transfers(driver: PgConnection, ids: Iterable[str]) -> dict[str, StoredTransfer]:
     with driver.cursor() as cursor:
         cursor.execute(SELECT_TRANSFERS, (list(ids),))
         return _transfers(cursor.fetchall())
 
 
-def lock_accounts(driver: Any, ids: Iterable[str]) -> dict[str, Account]:
+def lock_accounts(driver: PgConnection, ids: Iterable[str]) -> dict[str, Account]:
     with driver.cursor() as cursor:
         cursor.execute(LOCK_ACCOUNTS, (sorted(set(ids)),))
         return _accounts(cursor.fetchall())
 
 
 def write(
-    driver: Any,
+    driver: PgConnection,
     created: list[StoredTransfer],
     resolved: dict[str, tuple[PendingStatus, int]],
     changed: dict[str, Account],
-    event: tuple[str, str, str | None, dict] | None,
+    event: Event | None,
 ) -> None:
     """Every row of a batch: transfers, holds settled, balances, the event."""
     if len(created) + len(resolved) + len(changed) <= 3 * SMALL:
@@ -127,7 +137,13 @@ def write(
             cursor.execute(INSERT_EVENT, _event_params(event))
 
 
-def _write_small(driver, created, resolved, changed, event) -> None:  # type: ignore[no-untyped-def]
+def _write_small(
+    driver: PgConnection,
+    created: list[StoredTransfer],
+    resolved: dict[str, tuple[PendingStatus, int]],
+    changed: dict[str, Account],
+    event: Event | None,
+) -> None:
     """A few rows: one statement of data-modifying CTEs, one round trip, no arrays."""
     parts: list[str] = []
     params: list[Any] = []
@@ -176,7 +192,7 @@ def _rows(count: int, width: int, types: tuple[str, ...] | None = None) -> str:
     return ", ".join([row] * count)
 
 
-def row_values(t: StoredTransfer) -> tuple:
+def row_values(t: StoredTransfer) -> tuple[Any, ...]:
     """A stored transfer as the values of an INSERT in `INSERT_COLUMNS` order."""
     return (
         t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, int(t.flags), t.pending_id,
@@ -185,12 +201,12 @@ def row_values(t: StoredTransfer) -> tuple:
     )
 
 
-def _event_params(event: tuple[str, str, str | None, dict]) -> list:
+def _event_params(event: Event) -> list[Any]:
     topic, type_, key, payload = event
     return [topic, type_, key, json.dumps(payload, ensure_ascii=False, separators=(",", ":")), clock.now_micros()]
 
 
-def _columns(rows: list[StoredTransfer]) -> tuple[list, ...]:
+def _columns(rows: list[StoredTransfer]) -> tuple[list[Any], ...]:
     return (
         [t.id for t in rows],
         [t.debit_account_id for t in rows],
@@ -209,9 +225,10 @@ def _columns(rows: list[StoredTransfer]) -> tuple[list, ...]:
     )
 
 
-def _transfers(rows: list[tuple]) -> dict[str, StoredTransfer]:
+def _transfers(rows: list[tuple[Any, ...]]) -> dict[str, StoredTransfer]:
     found = {}
-    for seq, id_, debit, credit, amount, ledger, code, flags, pending_id, timeout, user_data, ts, status, exp, res in rows:
+    for row in rows:
+        seq, id_, debit, credit, amount, ledger, code, flags, pending_id, timeout, user_data, ts, status, exp, res = row
         found[id_] = StoredTransfer(
             id=id_,
             debit_account_id=debit,
@@ -232,7 +249,7 @@ def _transfers(rows: list[tuple]) -> dict[str, StoredTransfer]:
     return found
 
 
-def _accounts(rows: list[tuple]) -> dict[str, Account]:
+def _accounts(rows: list[tuple[Any, ...]]) -> dict[str, Account]:
     return {
         row[0]: Account(row[0], row[1], row[2], row[3], AccountFlags(row[4]), row[5], row[6], row[7], row[8])
         for row in rows

@@ -38,7 +38,7 @@ def ledger_exists(connection: Connection, code: str) -> bool:
 
 
 def net_debit(connection: Connection, *, codes: Iterable[str], ledger: str | None = None,
-              owners: Iterable[str] | Select | None = None) -> int:
+              owners: Iterable[str] | Select[str] | None = None) -> int:
     """Σ (debits posted − credits posted) over the accounts of these codes (and ledger, and owners)."""
     query = select(func.coalesce(func.sum(NET_DEBIT), 0)).where(accounts.c.code.in_(list(codes)))
     if ledger is not None:
@@ -49,7 +49,7 @@ def net_debit(connection: Connection, *, codes: Iterable[str], ledger: str | Non
 
 
 def net_credit(connection: Connection, *, codes: Iterable[str], ledger: str | None = None,
-               owners: Iterable[str] | Select | None = None) -> int:
+               owners: Iterable[str] | Select[str] | None = None) -> int:
     """Σ (credits posted − debits posted): what credit-normal accounts of these codes hold."""
     return -net_debit(connection, codes=codes, ledger=ledger, owners=owners)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import uuid
 import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, case, func, select, update
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -57,7 +58,7 @@ class Ledger:
     scale: int
 
 
-_ledger_cache: "weakref.WeakKeyDictionary[Engine, dict[str, Ledger]]" = weakref.WeakKeyDictionary()
+_ledger_cache: weakref.WeakKeyDictionary[Engine, dict[str, Ledger]] = weakref.WeakKeyDictionary()
 
 
 def forget_ledgers(engine: Engine) -> None:
@@ -167,14 +168,10 @@ def set_account_closed(uow: UnitOfWork, account_id: str, closed: bool) -> Accoun
         uow.execute(update(accounts).where(accounts.c.id == account_id).values(flags=int(flags)))
         kind = "ledger.account_closed" if closed else "ledger.account_reopened"
         outbox.publish(uow, TOPIC, kind, account_id, {"id": account_id})
-    return Account(**{**_fields(account), "flags": flags})
+    return replace(account, flags=flags)
 
 
-def _fields(account: Account) -> dict:
-    return {name: getattr(account, name) for name in Account.__slots__}  # type: ignore[attr-defined]
-
-
-def account_from_row(row) -> Account:  # type: ignore[no-untyped-def]
+def account_from_row(row: RowMapping) -> Account:
     return Account(
         id=row["id"],
         ledger=row["ledger"],
@@ -217,10 +214,17 @@ def post_chain(uow: UnitOfWork, transfers: Sequence[Transfer], *, short: Shortfa
     results = create_transfers(uow, chain)
     for transfer, result in zip(chain, results, strict=True):
         if result == TransferResult.exceeds_credits:
-            raise short(what or f"account {transfer.debit_account_id} cannot cover {format_minor(transfer.amount, 2)}")
+            raise short(what or f"account {transfer.debit_account_id} cannot cover {_amount_text(transfer)}")
     for transfer, result in zip(chain, results, strict=True):
         if result not in (TransferResult.ok, TransferResult.linked_event_failed):
             raise LedgerRefused(f"transfer {transfer.id} failed: {result.value}", result=result.value)
+
+
+def _amount_text(transfer: Transfer) -> str:
+    """The transfer's amount as a decimal string, or what a posting of a whole hold moves."""
+    if transfer.amount is None:
+        return f"the amount held by {transfer.pending_id}"
+    return format_minor(transfer.amount, 2)
 
 
 def create_transfers(uow: UnitOfWork, batch: Sequence[Transfer]) -> list[TransferResult]:
@@ -290,9 +294,9 @@ def expire_pending(uow: UnitOfWork, limit: int = 1000) -> int:
     return len(outcome.expired)
 
 
-def _driver(uow: UnitOfWork) -> Any:
-    """The psycopg connection under the unit of work, for the pipelined hot path."""
-    return uow.connection.connection.driver_connection
+def _driver(uow: UnitOfWork) -> pg.PgConnection:
+    """The psycopg connection under the unit of work, for the pipelined hot path (PostgreSQL only)."""
+    return cast("pg.PgConnection", uow.connection.connection.driver_connection)
 
 
 def _stored_transfers(uow: UnitOfWork, ids: set[str]) -> dict[str, StoredTransfer]:
@@ -311,7 +315,7 @@ def _select_transfers(connection: Connection, ids: set[str]) -> dict[str, Stored
     return found
 
 
-def _stored(row) -> StoredTransfer:  # type: ignore[no-untyped-def]
+def _stored(row: RowMapping) -> StoredTransfer:
     return StoredTransfer(
         id=row["id"],
         debit_account_id=row["debit_account_id"],
@@ -372,14 +376,14 @@ def _write_outcome(uow: UnitOfWork, outcome: BatchOutcome) -> None:
 SQLITE_INSERT_TRANSFERS = f"INSERT INTO transfers ({pg.INSERT_COLUMNS}) VALUES ({', '.join(['?'] * 14)})"
 
 
-def _event(connection: Connection, outcome: BatchOutcome) -> dict:
+def _event(connection: Connection, outcome: BatchOutcome) -> dict[str, Any]:
     """The batch's event: the transfers it created (compact: one timestamp for the batch, empty
     fields left out) and the holds it settled or expired."""
     scales = {code: ledger.scale for code, ledger in ledgers_of(connection).items()}
     flag_names: dict[int, list[str]] = {}
     created = []
     for t in outcome.created:
-        row = {
+        row: dict[str, str | list[str]] = {
             "id": t.id,
             "debit_account_id": t.debit_account_id,
             "credit_account_id": t.credit_account_id,
@@ -402,7 +406,7 @@ def _event(connection: Connection, outcome: BatchOutcome) -> dict:
     }
 
 
-def transfer_json(t: StoredTransfer, scale: int) -> dict:
+def transfer_json(t: StoredTransfer, scale: int) -> dict[str, Any]:
     """A stored transfer as the API and events show it (amounts as decimal strings)."""
     return {
         "id": t.id,
@@ -431,7 +435,7 @@ def account_history(
     connection: Connection, account_id: str, *, after_seq: int | None = None, limit: int = 100
 ) -> list[StoredTransfer]:
     """The account's transfers in ledger order, a page at a time (cursor = last `seq` seen)."""
-    page = []
+    page: list[RowMapping] = []
     for column in (transfers.c.debit_account_id, transfers.c.credit_account_id):
         query = select(transfers).where(column == account_id)
         if after_seq is not None:
