@@ -115,3 +115,25 @@ def test_each_package_reads_other_packages_through_their_functions():
                     parts[1] not in (owner, "db") and parts[1] not in allowed and not path.startswith(BENCH):
                 offenders.append(f"{path} reads {name}")
     assert offenders == []
+
+
+def test_each_error_code_names_one_error():
+    """A client handles a problem by its `code`: one code, one error class (three used to share
+    `insufficient_funds`)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import puhui
+    from puhui.errors import PuhuiError
+
+    classes: dict[str, set[str]] = {}
+    for found in pkgutil.walk_packages(puhui.__path__, "puhui."):
+        if ".migrations" in found.name:
+            continue
+        module = importlib.import_module(found.name)
+        for item in vars(module).values():
+            if inspect.isclass(item) and issubclass(item, PuhuiError) and item.__module__ == module.__name__:
+                classes.setdefault(item.code, set()).add(f"{item.__module__}.{item.__qualname__}")
+    assert len(classes) > 150
+    assert {code: names for code, names in classes.items() if len(names) > 1} == {}

@@ -22,8 +22,8 @@ from puhui.wealth.errors import (
     FundClosed,
     InsufficientUnits,
     InvalidFigures,
-    NotEligible,
     UnknownFund,
+    WalletClassTooLow,
 )
 from puhui.wealth.manager import FixedManager, SimulatedManager
 from puhui.wealth.tables import mmf_daily, mmf_orders
@@ -195,7 +195,7 @@ def test_bad_input_is_refused_and_changes_nothing(engine, clock) -> None:  # typ
         (lambda: w.redeem(tier_one, 1), InsufficientUnits),
         (lambda: w.subscribe(cid, 100, fund="NOPE"), UnknownFund),
         (lambda: w.redeem(cid, 100, fund="NOPE"), UnknownFund),
-        (lambda: w.subscribe(tier_one, 10_000), NotEligible),
+        (lambda: w.subscribe(tier_one, 10_000), WalletClassTooLow),
         (lambda: w.subscribe(cid, 0), PuhuiError),
         (lambda: w.subscribe(cid, 10_000_000), PuhuiError),  # more than the wallet holds
         (lambda: w.run(lambda uow: eod.load_figures(uow, "fund_code,date,income_per_10k\n"

@@ -31,6 +31,7 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
+from puhui.identity.errors import CustomerNotFound
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger import queries as ledger_queries
 from puhui.lending import bnpl, catalog, service
@@ -99,11 +100,6 @@ class NotYourLine(Forbidden):
     title = "This credit line belongs to another customer"
 
 
-class CustomerUnknown(NotFound):
-    code = "customer_not_found"
-    title = "No such customer (no wallet)"
-
-
 class LimitInvalid(InvalidInput):
     code = "credit_limit_invalid"
     title = "Invalid credit limit"
@@ -170,7 +166,7 @@ def open_line(uow: UnitOfWork, customer_id: str, opened_by: str, *, annual_incom
     if not 1 <= term_days <= 3 * 366:
         raise InvalidInput("a line lasts from 1 day to 3 years")
     if ledger_queries.available(uow.connection, customer_wallet_id(customer_id)) is None:
-        raise CustomerUnknown(f"customer {customer_id} has no wallet")
+        raise CustomerNotFound(f"customer {customer_id} has no wallet")
     if uow.execute(select(credit_lines.c.id).where(credit_lines.c.customer_id == customer_id)).first() is not None:
         raise LineExists(f"customer {customer_id} already has a credit line")
     decision = grant(uow.connection, customer_id, annual_income, limit)

@@ -15,7 +15,9 @@ class FundClosed(Conflict):
     title = "The fund takes no orders"
 
 
-class NotEligible(Forbidden):
+class WalletClassTooLow(Forbidden):
+    """Only Class III wallets (Ⅲ类户) may buy investment products."""
+
     code = "wallet_class_too_low"
     title = "Only Class III wallets may buy investment products"
 

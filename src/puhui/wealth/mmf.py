@@ -31,8 +31,8 @@ from puhui.wealth import calendar, funds
 from puhui.wealth.errors import (
     FastRedemptionCapExceeded,
     InsufficientUnits,
-    NotEligible,
     OrderConflict,
+    WalletClassTooLow,
 )
 from puhui.wealth.tables import mmf_orders
 
@@ -66,7 +66,7 @@ def _require_class_iii(connection: Connection, customer_id: str) -> None:
     tier = tier_of(connection, customer_id)
     if tier != WalletTier.III:
         name = tier.name if tier is not None else "none"
-        raise NotEligible(f"only Class III wallets may buy funds; this wallet is class {name}")
+        raise WalletClassTooLow(f"only Class III wallets may buy funds; this wallet is class {name}")
 
 
 def _move(uow: UnitOfWork, transfer: Transfer, short: Shortfall, what: str) -> None:

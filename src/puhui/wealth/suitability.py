@@ -23,6 +23,7 @@ from puhui.events import outbox
 from puhui.identity import customers as customer_ops
 from puhui.identity.kyc import tier_of
 from puhui.identity.models import WalletTier
+from puhui.wealth.errors import WalletClassTooLow
 from puhui.wealth.suitability_tables import risk_assessments
 
 TOPIC = "wealth"
@@ -62,11 +63,6 @@ class QuestionnaireRequired(Forbidden):
 class UnsuitableProduct(Forbidden):
     code = "unsuitable_product"
     title = "The product's risk is above the customer's risk level"
-
-
-class WalletClassTooLow(Forbidden):
-    code = "wallet_class_too_low"
-    title = "Only Class III wallets may buy investment products"
 
 
 @dataclass(frozen=True)
