@@ -26,6 +26,7 @@ from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.money import parse_positive_minor as _amount
 from puhui.supplychain import errors, models, service
+from puhui.supplychain.schemas import CoreEnterprise, Receivable
 
 router = APIRouter(prefix="/v1/supplychain", tags=["supplychain"])
 
@@ -53,37 +54,41 @@ class PayableIn(BaseModel):
 
 
 
-@router.post("/core-enterprises", status_code=201, summary="Register a core enterprise or change its limit and rate")
+@router.post("/core-enterprises", status_code=201, summary="Register a core enterprise or change its limit and rate",
+             response_model=CoreEnterprise)
 async def register_core(body: CoreIn, request: Request, engine: EngineDep, principal: Operator):
     limit = _amount(body.credit_limit, "credit_limit")
     rate = models.parse_rate(body.discount_rate)
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = service.register_core(uow, body.merchant_id, limit, rate, principal.id)
-        return Outcome(201 if created else 200, service.core_json(row))
+        return Outcome(201 if created else 200, CoreEnterprise.shape(service.core_json(row)))
 
     return await run_mutation(request, engine, principal, "supplychain.register_core", body.merchant_id, work)
 
 
-@router.get("/core-enterprises/{merchant_id}", summary="A core enterprise's limit and use (itself or staff)")
+@router.get("/core-enterprises/{merchant_id}", summary="A core enterprise's limit and use (itself or staff)",
+             response_model=CoreEnterprise)
 async def read_core(merchant_id: Ident, engine: EngineDep, principal: Reader) -> dict:
     if not principal.is_staff and principal.id != merchant_id:
         raise errors.CoreEnterpriseNotFound(f"{merchant_id} is not a core enterprise")
     return service.core_json(await _read(engine, lambda c: service.get_core(c, merchant_id)))
 
 
-@router.post("/receivables", status_code=201, summary="Confirm a payable to a supplier (the core enterprise)")
+@router.post("/receivables", status_code=201, summary="Confirm a payable to a supplier (the core enterprise)",
+             response_model=Receivable)
 async def confirm(body: PayableIn, request: Request, engine: EngineDep, principal: Merchant):
     face = _amount(body.face_amount, "face_amount")
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = service.confirm(uow, principal.id, body.supplier_id, face, body.maturity_date, body.invoice_ref)
-        return Outcome(201 if created else 200, service.receivable_json(row))
+        return Outcome(201 if created else 200, Receivable.shape(service.receivable_json(row)))
 
     return await run_mutation(request, engine, principal, "supplychain.confirm", body.invoice_ref, work)
 
 
-@router.get("/receivables", summary="Receivables: a merchant sees its own (as core or supplier); staff see all")
+@router.get("/receivables", summary="Receivables: a merchant sees its own (as core or supplier); staff see all",
+             response_model=list[Receivable])
 async def list_receivables(engine: EngineDep, principal: Reader,
                            core_id: Annotated[str | None, Query(max_length=64, pattern=IdPattern)] = None,
                            supplier_id: Annotated[str | None, Query(max_length=64, pattern=IdPattern)] = None,
@@ -94,7 +99,8 @@ async def list_receivables(engine: EngineDep, principal: Reader,
     return [service.receivable_json(r) for r in rows]
 
 
-@router.get("/receivables/{receivable_id}", summary="A receivable (its core enterprise, its supplier, or staff)")
+@router.get("/receivables/{receivable_id}", summary="A receivable (its core enterprise, its supplier, or staff)",
+             response_model=Receivable)
 async def read_receivable(receivable_id: Ident, engine: EngineDep, principal: Reader) -> dict:
     row = await _read(engine, lambda c: service.get_receivable(c, receivable_id))
     if not principal.is_staff and principal.id not in (row["core_id"], row["supplier_id"]):
@@ -103,17 +109,19 @@ async def read_receivable(receivable_id: Ident, engine: EngineDep, principal: Re
 
 
 @router.post("/receivables/{receivable_id}/financing", status_code=201,
-             summary="Sell the receivable to the platform at a discount (the supplier)")
+             summary="Sell the receivable to the platform at a discount (the supplier)",
+             response_model=Receivable)
 async def finance(receivable_id: Ident, request: Request, engine: EngineDep, principal: Merchant):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, service.receivable_json(service.finance(uow, principal.id, receivable_id)))
+        return Outcome(201, Receivable.shape(service.receivable_json(service.finance(uow, principal.id, receivable_id))))
 
     return await run_mutation(request, engine, principal, "supplychain.finance", receivable_id, work)
 
 
-@router.post("/receivables/{receivable_id}/payment", summary="Pay the face amount at maturity (the core enterprise)")
+@router.post("/receivables/{receivable_id}/payment", summary="Pay the face amount at maturity (the core enterprise)",
+             response_model=Receivable)
 async def pay(receivable_id: Ident, request: Request, engine: EngineDep, principal: Merchant):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, service.receivable_json(service.pay(uow, principal.id, receivable_id)))
+        return Outcome(200, Receivable.shape(service.receivable_json(service.pay(uow, principal.id, receivable_id))))
 
     return await run_mutation(request, engine, principal, "supplychain.pay", receivable_id, work)

@@ -1,0 +1,46 @@
+"""What the supply-chain finance API answers with: a core enterprise's credit (核心企业授信) and a
+receivable (应收账款) with its financing (保理融资)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from puhui.api.fields import Day, Money, Schema
+
+Rate = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", description="a yearly discount rate as a decimal fraction")
+
+
+class CoreEnterprise(Schema):
+    model_config = ConfigDict(extra="forbid")
+    merchant_id: str
+    credit_limit: Money
+    used: Money
+    available: Money
+    discount_rate: str = Rate
+    currency: Literal["CNY"]
+
+
+class Financing(Schema):
+    model_config = ConfigDict(extra="forbid")
+    financed_on: Day
+    discount_rate: str = Rate
+    days: int
+    discount: Money
+    advance: Money
+
+
+class Receivable(Schema):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    core_id: str
+    supplier_id: str
+    invoice_ref: str
+    face_amount: Money
+    currency: Literal["CNY"]
+    maturity_date: Day
+    status: Literal["confirmed", "financed", "paid", "overdue"]
+    financing: Financing | None
+    overdue_since: Day | None
+    paid_to: str | None
