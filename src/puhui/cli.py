@@ -150,6 +150,22 @@ bench_app.command("monitor")(bench_monitor)
 bench_app.command("graph")(regtech_graph.bench)
 
 
+@app.command("openapi")
+def openapi_spec(out: str = typer.Option(None, "--out", help="Write it to this file (e.g. docs/openapi.json) "
+                                         "instead of standard output.")) -> None:
+    """The API's OpenAPI document as published (sandbox routes included): the same on every machine."""
+    from pathlib import Path
+
+    from puhui.api.contract import spec, text
+
+    document = text(spec())
+    if out is None:
+        sys.stdout.write(document)
+        return
+    Path(out).write_text(document, encoding="utf-8")
+    console.print(f"wrote {out}")
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),

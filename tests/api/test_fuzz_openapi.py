@@ -5,8 +5,9 @@ database that holds one customer, one merchant and their money. The app runs as 
 other mutating call carries an `Idempotency-Key`, so the stored-answer path is fuzzed as well as the
 keyless one. A call the admin may not make (403: a customer's or a merchant's own operation) is sent again
 with the customer's session, then with the merchant's API key, so those operations are fuzzed past the door.
-No answer may be a server error (`not_a_server_error`). Runs on SQLite only: the storage
-behaviour under it is tested on both backends elsewhere; here the question is the HTTP surface.
+No answer may be a server error (`not_a_server_error`), and every answer's status and media type must
+be ones the spec lists for its operation (`status_code_conformance`, `content_type_conformance`). Runs on
+SQLite only: the storage behaviour under it is tested on both backends elsewhere; here the question is the HTTP surface.
 
 `pytest tests/api/test_fuzz_openapi.py -s` prints the run's size at the end."""
 
@@ -22,7 +23,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import content_type_conformance, not_a_server_error, status_code_conformance
 
 from puhui import clock
 from puhui.api.app import create_app
@@ -41,6 +42,8 @@ KEYS = itertools.count(1)
 STATUSES: collections.Counter[str] = collections.Counter()  # "2xx", "4xx"… of every answer, for the run's size
 OPERATIONS_RUN: set[str] = set()
 PASSWORD = "correct horse battery"
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]  # each answer's status and
+# media type are ones the spec lists for its operation (errors: application/problem+json)
 PEOPLE: dict = {}  # the populated customer's phone and session, the merchant's API key, a client for log-ins
 
 
@@ -152,5 +155,5 @@ def send(case, method: str, label: str, credentials: dict[str, str]):  # type: i
     answer = case.call(headers=headers)
     STATUSES[f"{answer.status_code // 100}xx"] += 1
     OPERATIONS_RUN.add(label)
-    case.validate_response(answer, checks=[not_a_server_error], headers=headers)
+    case.validate_response(answer, checks=CHECKS, headers=headers)
     return answer

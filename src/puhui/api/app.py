@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import puhui
-from puhui.api import problems
+from puhui.api import openapi, problems
 from puhui.api.body_limit import BodyLimitMiddleware
 from puhui.api.deps import MAX_CURSOR, Principal, get_engine, require_admin
 from puhui.api.nul_guard import NulGuardMiddleware
@@ -82,6 +82,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     )
     app.state.engine = engine
     app.state.settings = settings
+    openapi.install(app)  # errors as problems, Idempotency-Key on mutations (puhui.api.openapi)
     _sandbox(app, engine, settings)
     app.add_middleware(NulGuardMiddleware)  # innermost: reads a body the limit has already bounded
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
