@@ -251,3 +251,64 @@ def test_business_date_is_utc_plus_eight(when: dt.datetime) -> None:
     # China has observed UTC+8 without daylight saving since 1991.
     with clock.using(ManualClock(when)):
         assert clock.business_date() == (when + dt.timedelta(hours=8)).date()
+
+
+# --- China days: midnight, bounds, the date of a time ----------------------------------------------
+
+MICRO = 1
+DAY_MICROS = 86_400_000_000
+china_days = st.dates(min_value=dt.date(1992, 1, 1), max_value=dt.date(2200, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("day", "utc_start"),
+    [
+        (dt.date(2026, 1, 5), dt.datetime(2026, 1, 4, 16, tzinfo=UTC)),  # the UTC date is the day before
+        (dt.date(2026, 1, 1), dt.datetime(2025, 12, 31, 16, tzinfo=UTC)),  # and the UTC year too
+        (dt.date(2026, 3, 8), dt.datetime(2026, 3, 7, 16, tzinfo=UTC)),  # US clocks change; China's do not
+        (dt.date(2026, 3, 29), dt.datetime(2026, 3, 28, 16, tzinfo=UTC)),  # nor when Europe's do
+        (dt.date(2028, 2, 29), dt.datetime(2028, 2, 28, 16, tzinfo=UTC)),
+    ],
+)
+def test_a_china_day_starts_at_1600_utc_the_day_before(day: dt.date, utc_start: dt.datetime) -> None:
+    midnight = clock.china_midnight(day)
+    assert midnight.tzinfo is CHINA and (midnight.date(), midnight.time()) == (day, dt.time())
+    assert midnight == utc_start
+    start, end = clock.day_bounds(day)
+    assert (start, end) == (clock.to_micros(utc_start), clock.to_micros(utc_start + dt.timedelta(days=1)))
+    assert clock.china_date(start) == day and clock.china_date(end - MICRO) == day
+    assert clock.china_date(start - MICRO) == day - dt.timedelta(days=1)
+    assert clock.china_date(end) == day + dt.timedelta(days=1)
+
+
+def test_the_china_date_of_an_aware_datetime_in_any_zone() -> None:
+    assert clock.china_date(dt.datetime(2026, 1, 5, 15, 59, 59, 999_999, tzinfo=UTC)) == dt.date(2026, 1, 5)
+    assert clock.china_date(dt.datetime(2026, 1, 5, 16, tzinfo=UTC)) == dt.date(2026, 1, 6)
+    new_york = dt.timezone(dt.timedelta(hours=-5))
+    assert clock.china_date(dt.datetime(2026, 1, 5, 11, tzinfo=new_york)) == dt.date(2026, 1, 6)
+    assert clock.china_date(dt.datetime(2026, 1, 6, 0, 30, tzinfo=CHINA)) == dt.date(2026, 1, 6)
+
+
+def test_the_china_date_of_a_naive_datetime_is_refused() -> None:
+    """A naive datetime would be read in the machine's zone, whatever that is."""
+    with pytest.raises(ValueError):
+        clock.china_date(dt.datetime(2026, 1, 5, 23, 30))
+
+
+@given(china_days)
+def test_china_days_tile_time_without_gaps_or_overlaps(day: dt.date) -> None:
+    start, end = clock.day_bounds(day)
+    assert end - start == DAY_MICROS  # UTC+8 all year: no 23- or 25-hour days
+    assert clock.day_bounds(day + dt.timedelta(days=1))[0] == end
+    assert clock.to_micros(clock.china_midnight(day)) == start
+
+
+@given(china_days, st.integers(min_value=0, max_value=DAY_MICROS - 1))
+def test_every_micro_of_a_china_day_maps_back_to_it(day: dt.date, into: int) -> None:
+    start, end = clock.day_bounds(day)
+    when = start + into
+    assert start <= when < end
+    assert clock.china_date(when) == day
+    assert clock.china_date(clock.from_micros(when)) == day
+    with clock.using(ManualClock(clock.from_micros(when))):
+        assert clock.business_date() == day

@@ -99,6 +99,25 @@ def business_date() -> dt.date:
     return now().astimezone(CHINA).date()
 
 
+def china_midnight(day: dt.date) -> dt.datetime:
+    """The start (零点) of a China date, aware in China Standard Time."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=CHINA)
+
+
+def day_bounds(day: dt.date) -> tuple[int, int]:
+    """A China business date (营业日) as stored microseconds, [start, end): China midnight to the next."""
+    return to_micros(china_midnight(day)), to_micros(china_midnight(day + dt.timedelta(days=1)))
+
+
+def china_date(when: int | dt.datetime) -> dt.date:
+    """The China date of a time: stored microseconds or an aware datetime."""
+    if isinstance(when, dt.datetime):
+        if when.tzinfo is None:
+            raise ValueError("naive datetimes are not accepted; give a timezone")
+        return when.astimezone(CHINA).date()
+    return from_micros(when).astimezone(CHINA).date()
+
+
 def install(clock: Clock) -> Clock:
     """Install `clock` process-wide; returns the previous one."""
     global _clock

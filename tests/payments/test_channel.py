@@ -16,7 +16,6 @@ from puhui.payments.bank_statement import (
     Direction,
     MalformedStatement,
     StatementLine,
-    day_bounds,
     format_statement,
     parse_statement,
 )
@@ -420,9 +419,9 @@ def test_a_statement_of_another_day_or_not_utf8_is_refused() -> None:
 
 
 def test_a_china_business_day_runs_from_midnight_to_midnight_china_time() -> None:
-    start, end = day_bounds(DAY)
-    assert start == dt.datetime(2026, 1, 4, 16, tzinfo=clock.UTC)
-    assert end == dt.datetime(2026, 1, 5, 16, tzinfo=clock.UTC)
+    start, end = clock.day_bounds(DAY)
+    assert clock.from_micros(start) == dt.datetime(2026, 1, 4, 16, tzinfo=clock.UTC)
+    assert clock.from_micros(end) == dt.datetime(2026, 1, 5, 16, tzinfo=clock.UTC)
 
 
 statement_lines = st.builds(

@@ -109,8 +109,8 @@ def test_a_reversed_range_is_refused(engine, clock):
 
 
 def test_alerts_by_typology_in_the_range_and_open_cases(engine, clock):
+    from puhui.clock import day_bounds
     from puhui.db import transaction
-    from puhui.regtech.reports import day_bounds
     from puhui.regtech.tables import monitor_alerts, monitor_cases
 
     inside = day_bounds(dt.date(2026, 1, 2))[0] + 3_600_000_000

@@ -84,17 +84,6 @@ class StatementLine:
         )
 
 
-def china_date(when: dt.datetime) -> dt.date:
-    return when.astimezone(clock.CHINA).date()
-
-
-def day_bounds(business_date: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of a China business date, in UTC."""
-    start = dt.datetime.combine(business_date, dt.time(0), tzinfo=clock.CHINA)
-    end = dt.datetime.combine(business_date + dt.timedelta(days=1), dt.time(0), tzinfo=clock.CHINA)
-    return start.astimezone(clock.UTC), end.astimezone(clock.UTC)
-
-
 def format_statement(lines: Iterable[StatementLine]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -151,7 +140,7 @@ def _parse_row(row: list[str], number: int, business_date: dt.date | None) -> St
         value_time = dt.datetime.fromisoformat(time_text)
     except ValueError:
         raise MalformedStatement(f"bad settled date or value time {date_text!r}, {time_text!r}", line=number) from None
-    if china_date(value_time) != settled_date:
+    if clock.china_date(value_time) != settled_date:
         raise MalformedStatement("the value time is not on the settled date (China time)", line=number)
     if business_date is not None and settled_date != business_date:
         raise MalformedStatement(f"a line of {settled_date} in the statement of {business_date}", line=number)

@@ -38,7 +38,6 @@ from puhui.ledger.service import create_transfers, get_account, get_transfers
 from puhui.payments import wallets
 from puhui.payments.bank_statement import Direction, StatementLine, parse_statement
 from puhui.payments.channel import OrderKind, OrderState
-from puhui.payments.settlement import _micros_bounds
 from puhui.payments.settlement_tables import recon_exceptions, recon_lines
 from puhui.payments.tables import bank_orders
 
@@ -63,7 +62,7 @@ def _exception_id(business_date: dt.date, kind: str, key: str) -> str:
 
 def find_mismatches(engine: Engine, business_date: dt.date, lines: list[StatementLine]) -> list[dict]:
     """The mismatches between the statement lines and the platform's orders (no writes)."""
-    start, end = _micros_bounds(business_date)
+    start, end = clock.day_bounds(business_date)
     by_order: dict[str, list[StatementLine]] = defaultdict(list)
     for line in lines:
         by_order[line.order_id].append(line)

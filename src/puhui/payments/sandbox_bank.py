@@ -31,8 +31,6 @@ from puhui.errors import Conflict, InvalidInput
 from puhui.payments.bank_statement import (
     Direction,
     StatementLine,
-    china_date,
-    day_bounds,
     format_statement,
 )
 from puhui.payments.channel import (
@@ -86,6 +84,12 @@ def _check_fen(amount: object, *, allow_zero: bool = False) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0 or (amount == 0 and not allow_zero):
         raise InvalidInput("amounts are positive integers of fen")
     return amount
+
+
+def _utc_bounds(business_date: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a China business date as UTC datetimes, the bank's own times."""
+    start, end = clock.day_bounds(business_date)
+    return clock.from_micros(start), clock.from_micros(end)
 
 
 class SandboxBank:
@@ -194,7 +198,7 @@ class SandboxBank:
                 return Acknowledgement(existing.order_id, existing.bank_reference, existing.accepted_at)
             self._state.seq += 1
             seq = self._state.seq
-            reference = f"{self.reference_prefix}{china_date(now):%Y%m%d}{seq:08d}"
+            reference = f"{self.reference_prefix}{clock.china_date(now):%Y%m%d}{seq:08d}"
             script = self._script_for(order)
             self._state.orders[order.order_id] = Order(
                 order.order_id, order.kind, key, order.masked_card, order.amount, order.created_at,
@@ -227,7 +231,7 @@ class SandboxBank:
     def statement_lines(self, business_date: dt.date) -> list[StatementLine]:
         """The lines of `statement(business_date)`, injected faults included."""
         now = clock.now()
-        start, end = day_bounds(business_date)
+        start, end = _utc_bounds(business_date)
         if now < end:
             raise StatementNotReady(f"the statement of {business_date} is published after {end.isoformat()}")
         with self._lock:
@@ -261,7 +265,7 @@ class SandboxBank:
             self._settle_due(clock.now())
             reference = f"{self.reference_prefix}X{business_date:%Y%m%d}{self._state.seq + 1:08d}"
             fault = make_fault(
-                kind, business_date, self._true_lines(*day_bounds(business_date)),
+                kind, business_date, self._true_lines(*_utc_bounds(business_date)),
                 extra_reference=reference, order_id=order_id, amount=amount, direction=direction,
             )  # fmt: skip
             self._state.seq += 1

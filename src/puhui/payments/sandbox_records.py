@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from puhui import clock
-from puhui.payments.bank_statement import Direction, StatementLine, china_date
+from puhui.payments.bank_statement import Direction, StatementLine
 from puhui.payments.channel import (
     CURRENCY,
     FailureReason,
@@ -71,7 +71,7 @@ class Order:
         direction = Direction.credit if self.kind == OrderKind.debit_card else Direction.debit
         return StatementLine(
             self.bank_reference, self.order_id, direction, self.amount, CURRENCY,
-            china_date(self.settled_at), self.settled_at,
+            clock.china_date(self.settled_at), self.settled_at,
         )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from puhui.identity.service import merchant_wallet_id
 from puhui.ledger.models import Transfer, TransferFlags
 from puhui.ledger.service import get_account, post_chain
 from puhui.payments import wallets
-from puhui.payments.bank_statement import day_bounds
 from puhui.payments.channel import OrderKind
 from puhui.payments.settlement_tables import settlements
 from puhui.payments.tables import bank_orders, payments, refunds
@@ -45,16 +44,11 @@ def settlement_order_id(merchant_id: str, business_date: dt.date) -> str:
     return "st_" + digest
 
 
-def _micros_bounds(business_date: dt.date) -> tuple[int, int]:
-    start, end = day_bounds(business_date)
-    return clock.to_micros(start), clock.to_micros(end)
-
-
 def earnings(connection: Connection, merchant_id: str, business_date: dt.date, *, since_opening: bool = False
              ) -> dict[str, int]:
     """gross, fees, refunds (net of fee returned) and net for one merchant on one date (fen), or on
     every date up to and including it (`since_opening`)."""
-    start, end = _micros_bounds(business_date)
+    start, end = clock.day_bounds(business_date)
     if since_opening:
         start = 0
     gross, fees = connection.execute(

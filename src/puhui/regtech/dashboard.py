@@ -24,13 +24,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from puhui.clock import day_bounds
 from puhui.errors import InvalidInput
 from puhui.ledger import queries as ledger_queries
 from puhui.lending import queries as lending_queries
 from puhui.money import format_minor
 from puhui.payments import queries as payment_queries
 from puhui.payments.reserve import reserve_coverage
-from puhui.regtech.reports import day_bounds
 from puhui.regtech.tables import monitor_alerts, monitor_cases
 from puhui.supplychain import queries as supplychain_queries
 from puhui.wealth import queries as wealth_queries

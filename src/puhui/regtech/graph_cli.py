@@ -38,12 +38,6 @@ def _json(value: str | None, option: str) -> object:
         raise typer.BadParameter(f"{option} is a JSON object") from None
 
 
-def china_midnight(day: dt.date) -> int:
-    from puhui import clock
-
-    return clock.to_micros(dt.datetime.combine(day, dt.time(), tzinfo=clock.CHINA))
-
-
 @app.command()
 def graph(first: str = typer.Option(..., "--from", help="first China date YYYY-MM-DD"),
           last: str = typer.Option(..., "--to", help="last China date YYYY-MM-DD (inclusive)"),
@@ -51,12 +45,13 @@ def graph(first: str = typer.Option(..., "--from", help="first China date YYYY-M
           gather: str | None = typer.Option(None, "--gather-scatter", help="gather-scatter parameters as JSON"),
           db: str | None = DB) -> None:
     """Find cycles and gather-scatter hubs among the range's transfers; write their alerts."""
+    from puhui.clock import day_bounds
     from puhui.errors import PuhuiError
     from puhui.regtech.graph import run_graph_analytics
 
     start, end = _date(first, "--from"), _date(last, "--to")
     try:
-        counts = run_graph_analytics(_engine(db), china_midnight(start), china_midnight(end + dt.timedelta(days=1)),
+        counts = run_graph_analytics(_engine(db), day_bounds(start)[0], day_bounds(end)[1],
                                      cycle=_json(cycle, "--cycle"), gather_scatter=_json(gather, "--gather-scatter"))
     except PuhuiError as error:
         fail(error)

@@ -109,14 +109,9 @@ def deadline(business_date: dt.date) -> dt.date:
     return add_trading_days(business_date, DEADLINE_WORKING_DAYS)
 
 
-def day_bounds(business_date: dt.date) -> tuple[int, int]:
-    start = dt.datetime.combine(business_date, dt.time(), tzinfo=clock.CHINA)
-    return clock.to_micros(start), clock.to_micros(start + dt.timedelta(days=1))
-
-
 def movements(connection: Connection, business_date: dt.date) -> list[Movement]:
     """Both sides of every payment and every posted bank order of the date."""
-    start, end = day_bounds(business_date)
+    start, end = clock.day_bounds(business_date)
     out: list[Movement] = []
     for p in payment_queries.payments_between(connection, start, end):
         out.append(Movement(p["payer_id"], "out", "transfer", p["id"], "payment", p["kind"], p["payee_id"],
@@ -132,7 +127,7 @@ def movements(connection: Connection, business_date: dt.date) -> list[Movement]:
 
 
 def has_data(connection: Connection, business_date: dt.date) -> bool:
-    return payment_queries.any_between(connection, *day_bounds(business_date))
+    return payment_queries.any_between(connection, *clock.day_bounds(business_date))
 
 
 def party_types(connection: Connection, ids: set[str]) -> dict[str, str]:

@@ -109,10 +109,6 @@ def report_id(case_id: str) -> str:
     return "str_" + hashlib.sha256(case_id.encode()).hexdigest()[:28]
 
 
-def china_date(micros: int) -> dt.date:
-    return clock.from_micros(micros).astimezone(clock.CHINA).date()
-
-
 def china_time(micros: int) -> str:
     return clock.from_micros(micros).astimezone(clock.CHINA).isoformat()
 
@@ -163,7 +159,7 @@ def build(rid: str, case_id: str, subject: dict, alerts: Sequence[dict], narrati
     flows = transactions_of(alerts)
     total = format_minor(sum(f["amount"] for f in flows), 2)
     kinds = typologies_of(alerts)
-    detected = china_date(min(a["raised_at"] for a in alerts))
+    detected = clock.china_date(min(a["raised_at"] for a in alerts))
     return {
         "schema": SCHEMA_ID, "report_id": rid, "case_id": case_id, "institution": dict(INSTITUTION),
         "subject": subject, "typologies": kinds,
@@ -208,7 +204,7 @@ def determined_on(connection: Connection, case_id: str) -> dt.date:
         .order_by(monitor_case_events.c.seq.desc()).limit(1)).scalar()
     if at is None:
         raise ReportNotFound(f"case {case_id} was never escalated")
-    return china_date(at)
+    return clock.china_date(at)
 
 
 def generate(uow: UnitOfWork, case_id: str, narrative: str, by: str, vault=None) -> dict:

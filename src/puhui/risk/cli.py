@@ -130,7 +130,7 @@ def _platform_dataset(engine, as_of: str | None, labels: Path | None):
     if as_of is None or labels is None:
         raise typer.BadParameter("--platform needs --as-of and --labels")
     day = dt.date.fromisoformat(as_of)
-    at = clock.to_micros(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=clock.CHINA)) - 1
+    at = clock.day_bounds(day)[1] - 1  # the date's last microsecond
     with labels.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     if not rows or not {"customer_id", "bad"} <= set(rows[0]):

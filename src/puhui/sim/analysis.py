@@ -15,18 +15,16 @@ from puhui.db import transaction
 
 def last_instant(first: dt.date, days: int) -> dt.datetime:
     """The run's last second (China time): after the last end of day, inside the last business date."""
-    from puhui.sim.world import china_midnight
-
-    return china_midnight(first + dt.timedelta(days=days)) - dt.timedelta(seconds=1)
+    return clock.china_midnight(first + dt.timedelta(days=days)) - dt.timedelta(seconds=1)
 
 
 def analyse(engine: Engine, first: dt.date, days: int, actor: str = "simulator") -> dict:
     from puhui.regtech.cases import open_cases_from_alerts
     from puhui.regtech.graph import run_graph_analytics
     from puhui.regtech.monitor import Monitor
-    from puhui.sim.world import china_midnight
 
-    span = (clock.to_micros(china_midnight(first)), clock.to_micros(china_midnight(first + dt.timedelta(days=days))))
+    last_day = first + dt.timedelta(days=days - 1)
+    span = (clock.day_bounds(first)[0], clock.day_bounds(last_day)[1])  # the run's China days, [start, end)
     with clock.using(clock.ManualClock(last_instant(first, days))):
         began = time.perf_counter()
         events, alerts = Monitor(engine).run()

@@ -75,10 +75,6 @@ class SimResult:
     supply_chain: dict[str, int] = field(default_factory=dict)  # receivables confirmed, financed, paid, overdue
 
 
-def china_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=CHINA)
-
-
 def ledger_totals(connection) -> dict[str, tuple[int, int]]:
     """(debits, credits) posted per account code: the figure two runs of one seed must agree on."""
     return ledger_queries.totals_by_code(connection)
@@ -94,7 +90,7 @@ class World:
         self.run_id = f"sim{runs + 1}-{config.seed}"
         self.seq_base = runs * 1_000_000
         self.platform = Platform(engine, self.run_id, vault)
-        self.clock = clock_module.ManualClock(china_midnight(config.start) + dt.timedelta(hours=6))
+        self.clock = clock_module.ManualClock(clock_module.china_midnight(config.start) + dt.timedelta(hours=6))
         self.agents: list[Agent] = []
         self.mules: list[Agent] = []
         self.affiliates: list[Agent] = []
@@ -138,7 +134,7 @@ class World:
         if self.checks is not None:
             shops = [m.merchant_id for m in self.merchants] + [
                 m.merchant_id for core in self.chain.cores for m in (core.merchant, *core.suppliers)]
-            self.checks.established(shops, clock_module.to_micros(china_midnight(c.start - dt.timedelta(days=180))))
+            self.checks.established(shops, clock_module.day_bounds(c.start - dt.timedelta(days=180))[0])
         transaction(self.engine, lambda uow: reserve.inject_capital(uow, f"{self.run_id}.capital", CAPITAL))
         transaction(self.engine, lambda uow: uow.execute(sim_runs.insert().values(
             id=self.run_id, seed=c.seed, customers=c.customers, days=c.days, start_date=c.start.isoformat(),
@@ -165,7 +161,7 @@ class World:
 
     def day(self, d: int) -> DayStats:
         date = self.config.start + dt.timedelta(days=d)
-        midnight = china_midnight(date)
+        midnight = clock_module.china_midnight(date)
         before = Counter(self.platform.volume)
         for minute, _, act in self.acts(d, date):
             when = midnight + dt.timedelta(minutes=minute)
@@ -228,7 +224,7 @@ class World:
 
 def run_span(result: SimResult) -> tuple[int, int]:
     """The run's first and last instants (UTC micros): what the batch analytics look over."""
-    start = china_midnight(result.config.start)
+    start = clock_module.china_midnight(result.config.start)
     return clock_module.to_micros(start), clock_module.to_micros(start + dt.timedelta(days=result.config.days))
 
 
