@@ -23,7 +23,13 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import content_type_conformance, not_a_server_error, status_code_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from puhui import clock
 from puhui.api.app import create_app
@@ -42,8 +48,9 @@ KEYS = itertools.count(1)
 STATUSES: collections.Counter[str] = collections.Counter()  # "2xx", "4xx"… of every answer, for the run's size
 OPERATIONS_RUN: set[str] = set()
 PASSWORD = "correct horse battery"
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]  # each answer's status and
-# media type are ones the spec lists for its operation (errors: application/problem+json)
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+          response_schema_conformance]  # each answer's status, media type, headers and body are what the spec
+# lists for its operation (errors: application/problem+json with the Problem schema)
 PEOPLE: dict = {}  # the populated customer's phone and session, the merchant's API key, a client for log-ins
 
 
