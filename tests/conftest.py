@@ -92,10 +92,7 @@ BACKENDS = selected_backends()
 
 
 def _backend_params() -> list:
-    return [
-        pytest.param(b, id=b, marks=[pytest.mark.postgresql] if b == "postgresql" else [])
-        for b in BACKENDS
-    ]
+    return [pytest.param(b, id=b, marks=[pytest.mark.postgresql] if b == "postgresql" else []) for b in BACKENDS]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -41,12 +41,18 @@ def imported(tree: ast.Module) -> set[str]:
 
 
 def test_no_module_outside_the_ledger_imports_its_tables():
-    offenders = [path for path, tree in modules()
-                 if not path.startswith(ALLOWED) and "puhui.ledger.tables" in imported(tree)]
+    offenders = [
+        path for path, tree in modules() if not path.startswith(ALLOWED) and "puhui.ledger.tables" in imported(tree)
+    ]
     assert offenders == []
     db_tables = ast.parse((SRC / "db" / "tables.py").read_text(encoding="utf-8"))
-    defined = {t.id for node in ast.walk(db_tables) if isinstance(node, ast.Assign) for t in node.targets
-               if isinstance(t, ast.Name)}
+    defined = {
+        t.id
+        for node in ast.walk(db_tables)
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
     assert not defined & set(LEDGER_TABLES), "the ledger's tables are defined in puhui.ledger.tables only"
 
 
@@ -65,8 +71,9 @@ def test_the_scans_see_an_offender():
     """The scans are not vacuous: a module written the old way is caught by both."""
     tree = ast.parse('from puhui.ledger.tables import accounts\nSQL = "UPDATE accounts SET flags = 4"\n')
     assert "puhui.ledger.tables" in imported(tree)
-    assert any(isinstance(n, ast.Constant) and isinstance(n.value, str) and RAW_SQL.search(n.value)
-               for n in ast.walk(tree))
+    assert any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str) and RAW_SQL.search(n.value) for n in ast.walk(tree)
+    )
 
 
 def test_the_import_contracts_hold():
@@ -111,8 +118,14 @@ def test_each_package_reads_other_packages_through_their_functions():
         allowed = CROSS_PACKAGE_TABLES_LEFT.get(path, set())
         for name in imported(tree):
             parts = name.split(".")
-            if len(parts) >= 3 and parts[0] == "puhui" and parts[-1].endswith("tables") and \
-                    parts[1] not in (owner, "db") and parts[1] not in allowed and not path.startswith(BENCH):
+            if (
+                len(parts) >= 3
+                and parts[0] == "puhui"
+                and parts[-1].endswith("tables")
+                and parts[1] not in (owner, "db")
+                and parts[1] not in allowed
+                and not path.startswith(BENCH)
+            ):
                 offenders.append(f"{path} reads {name}")
     assert offenders == []
 

@@ -18,14 +18,27 @@ runner = CliRunner()
 def _move_some_money(url: str) -> None:
     engine = create_engine_from_url(url)
     try:
+
         def work(uow):  # type: ignore[no-untyped-def]
-            service.create_account(uow, id="w1", ledger="CNY", code="customer_wallet",
-                                   flags=AccountFlags.debits_must_not_exceed_credits)
-            return service.create_transfers(uow, [
-                Transfer("t1", "platform.reserve_bank.CNY", "w1", 10_000, "CNY", "topup"),
-                Transfer("t2", "w1", "platform.fee_income.CNY", 2_500, "CNY", "fee", flags=TransferFlags.pending,
-                         timeout_seconds=60),
-            ])
+            service.create_account(
+                uow, id="w1", ledger="CNY", code="customer_wallet", flags=AccountFlags.debits_must_not_exceed_credits
+            )
+            return service.create_transfers(
+                uow,
+                [
+                    Transfer("t1", "platform.reserve_bank.CNY", "w1", 10_000, "CNY", "topup"),
+                    Transfer(
+                        "t2",
+                        "w1",
+                        "platform.fee_income.CNY",
+                        2_500,
+                        "CNY",
+                        "fee",
+                        flags=TransferFlags.pending,
+                        timeout_seconds=60,
+                    ),
+                ],
+            )
 
         assert [r.value for r in transaction(engine, work)] == ["ok", "ok"]
     finally:

@@ -29,13 +29,16 @@ def test_an_unreachable_database_is_a_failure_in_one_line(monkeypatch, capsys):
     assert status == 1 and line.startswith("database_unavailable: ") and "secret" not in line
 
 
-@pytest.mark.parametrize("argv, code", [
-    (("audit", "--nope"), "usage_error"),
-    (("no-such-command",), "usage_error"),
-    (("audit", "--db", "mysql://x/y"), "unsupported_database"),
-    (("audit", "--db", "not a url"), "database_url_invalid"),
-    (("risk", "score", "--applicant", "/no/such/file.json"), None),
-])
+@pytest.mark.parametrize(
+    "argv, code",
+    [
+        (("audit", "--nope"), "usage_error"),
+        (("no-such-command",), "usage_error"),
+        (("audit", "--db", "mysql://x/y"), "unsupported_database"),
+        (("audit", "--db", "not a url"), "database_url_invalid"),
+        (("risk", "score", "--applicant", "/no/such/file.json"), None),
+    ],
+)
 def test_bad_usage_exits_2_with_its_code(monkeypatch, capsys, tmp_path, argv, code):
     status, _, err = run(monkeypatch, capsys, *argv)
     line = one_line(err)

@@ -68,9 +68,13 @@ def test_a_failed_build_is_shown_not_hidden():
     gate = DemoGate(prepare)
     with TestClient(gate) as client:
         wait_for(lambda: gate.failed is not None)
-        assert client.get("/health").json() == {"status": "failed", "ready": False, "phase": "starting",
-                                                "version": client.get("/health").json()["version"],
-                                                "error": "RuntimeError: disk full"}
+        assert client.get("/health").json() == {
+            "status": "failed",
+            "ready": False,
+            "phase": "starting",
+            "version": client.get("/health").json()["version"],
+            "error": "RuntimeError: disk full",
+        }
         answer = client.get("/v1/anything")
         assert answer.status_code == 503 and answer.json()["code"] == "demo_failed"
 

@@ -49,10 +49,14 @@ def test_the_demo_world_has_a_simulated_market_alerts_and_cases(demo):
     market = made.market
     with reading(engine) as connection:
         runs = connection.execute(select(sim_runs)).mappings().all()
-        alerts = dict(connection.execute(select(monitor_alerts.c.typology, func.count())
-                                         .group_by(monitor_alerts.c.typology)).all())
-        open_cases = connection.execute(select(func.count()).select_from(monitor_cases)
-                                        .where(monitor_cases.c.status == "open")).scalar_one()
+        alerts = dict(
+            connection.execute(
+                select(monitor_alerts.c.typology, func.count()).group_by(monitor_alerts.c.typology)
+            ).all()
+        )
+        open_cases = connection.execute(
+            select(func.count()).select_from(monitor_cases).where(monitor_cases.c.status == "open")
+        ).scalar_one()
         report = audit(connection)
     assert [(r["status"], r["customers"], r["days"]) for r in runs] == [("finished", CUSTOMERS, DAYS)]
     assert len(alerts) >= 3, alerts  # several typologies, rule-based and graph-based
@@ -80,11 +84,13 @@ def test_the_printed_dashboard_range_shows_the_alerts_to_the_regulator_and_serve
     with clock_module.using(clock_module.ManualClock(NOW + dt.timedelta(hours=1))):
         with TestClient(create_app(engine, served)) as client:  # expiry and monitor loops on, as served
             assert client.get("/health").json()["database"] == "ok"
-            board = client.get("/v1/regtech/dashboard", headers=regulator,
-                               params={"from": "2026-11-19", "to": "2026-11-28"})
+            board = client.get(
+                "/v1/regtech/dashboard", headers=regulator, params={"from": "2026-11-19", "to": "2026-11-28"}
+            )
             assert board.status_code == 200, board.text
-            today = client.get("/v1/regtech/dashboard", headers=regulator,
-                               params={"from": "2026-11-29", "to": "2026-11-29"}).json()
+            today = client.get(
+                "/v1/regtech/dashboard", headers=regulator, params={"from": "2026-11-29", "to": "2026-11-29"}
+            ).json()
         while transaction(engine, expire_pending) > 0:  # what the expiry loop does, to the end
             pass
         transaction(engine, reviews.expire_due)
@@ -157,8 +163,15 @@ def test_serve_demo_on_a_prepared_database_prints_the_world_and_serves(demo, mon
     served = {}
     monkeypatch.setattr(server.uvicorn, "run", lambda app, **options: served.update(app=app, **options))
     monkeypatch.setattr(sim_world, "simulate", lambda *a, **k: pytest.fail("the simulation ran again"))
-    server.run_server(host="127.0.0.1", port=8765, database_url=str(engine.url), demo=True,
-                      demo_customers=CUSTOMERS, demo_days=DAYS, demo_seed=1)
+    server.run_server(
+        host="127.0.0.1",
+        port=8765,
+        database_url=str(engine.url),
+        demo=True,
+        demo_customers=CUSTOMERS,
+        demo_days=DAYS,
+        demo_seed=1,
+    )
     gate = served["app"]
     assert served["port"] == 8765 and isinstance(gate, DemoGate)
     with clock_module.using(clock_module.ManualClock(NOW)):
@@ -172,8 +185,23 @@ def test_serve_demo_on_a_prepared_database_prints_the_world_and_serves(demo, mon
 
 
 TIME_KEYS = {"at", "as_of", "time"}
-MONEY_KEYS = {"amount", "gross", "fees", "refunds", "net", "balance", "available", "fee", "principal", "interest",
-              "paid", "platform_amount", "bank_amount", "outstanding_principal", "refunded"}
+MONEY_KEYS = {
+    "amount",
+    "gross",
+    "fees",
+    "refunds",
+    "net",
+    "balance",
+    "available",
+    "fee",
+    "principal",
+    "interest",
+    "paid",
+    "platform_amount",
+    "bank_amount",
+    "outstanding_principal",
+    "refunded",
+}
 
 
 def wire_format_errors(value, where: str = "") -> list[str]:  # type: ignore[no-untyped-def]
@@ -188,8 +216,9 @@ def wire_format_errors(value, where: str = "") -> list[str]:  # type: ignore[no-
                 continue
             elif (key.endswith("_at") or key in TIME_KEYS) and inner is not None:
                 try:
-                    ok = isinstance(inner, str) and (dt.datetime.fromisoformat(inner).tzinfo is not None
-                                                     or key == "as_of" and len(inner) == 10)  # a business date
+                    ok = isinstance(inner, str) and (
+                        dt.datetime.fromisoformat(inner).tzinfo is not None or key == "as_of" and len(inner) == 10
+                    )  # a business date
                 except ValueError:
                     ok = False
                 if not ok:
@@ -219,30 +248,61 @@ def test_every_timestamp_is_iso_8601_and_every_amount_a_decimal_string(demo):
     later = NOW + dt.timedelta(hours=2)
     with clock_module.using(clock_module.ManualClock(later)):
         with TestClient(create_app(engine, settings, run_expiry=False)) as client:
-            me = {"Authorization": "Bearer " + client.post("/v1/customers/login", json={
-                "phone": person["phone"], "password": person["password"]}).json()["token"]}
+            me = {
+                "Authorization": "Bearer "
+                + client.post(
+                    "/v1/customers/login", json={"phone": person["phone"], "password": person["password"]}
+                ).json()["token"]
+            }
             merchant = {"Authorization": f"Bearer {shop['api_key']}"}
-            qr = client.post(f"/v1/merchants/{shop['id']}/qr-codes", headers=merchant,
-                             json={"kind": "dynamic", "amount": "9.90", "order_ref": "wire-1"}).json()
+            qr = client.post(
+                f"/v1/merchants/{shop['id']}/qr-codes",
+                headers=merchant,
+                json={"kind": "dynamic", "amount": "9.90", "order_ref": "wire-1"},
+            ).json()
             paid = client.post(f"/v1/qr-codes/{qr['id']}/pay", headers={**me, "Idempotency-Key": "wire-pay"}, json={})
-            answers = {"pay": paid, "refund": client.post(
-                f"/v1/payments/{paid.json()['id']}/refunds", headers={**merchant, "Idempotency-Key": "wire-rf"},
-                json={"amount": "1.00"}),
-                "p2p": client.post("/v1/transfers/p2p", headers={**me, "Idempotency-Key": "wire-p2p"},
-                                   json={"to_customer_id": made.world.customers[1]["id"], "amount": "1.00"})}
+            answers = {
+                "pay": paid,
+                "refund": client.post(
+                    f"/v1/payments/{paid.json()['id']}/refunds",
+                    headers={**merchant, "Idempotency-Key": "wire-rf"},
+                    json={"amount": "1.00"},
+                ),
+                "p2p": client.post(
+                    "/v1/transfers/p2p",
+                    headers={**me, "Idempotency-Key": "wire-p2p"},
+                    json={"to_customer_id": made.world.customers[1]["id"], "amount": "1.00"},
+                ),
+            }
             day = (later.astimezone(clock_module.CHINA).date() - dt.timedelta(days=1)).isoformat()
-            answers["settle"] = client.post("/v1/settlements", headers={**admin, "Idempotency-Key": "wire-stl"},
-                                            json={"business_date": day})
+            answers["settle"] = client.post(
+                "/v1/settlements", headers={**admin, "Idempotency-Key": "wire-stl"}, json={"business_date": day}
+            )
             case = client.get("/v1/regtech/cases?limit=1", headers=admin).json()["cases"][0]["id"]
-            for path in ["/v1/merchants", f"/v1/merchants/{shop['id']}", f"/v1/customers/{someone}",
-                         "/v1/regtech/alerts?limit=20", f"/v1/regtech/cases/{case}", "/v1/regtech/reports",
-                         "/v1/regtech/reports/deadlines", f"/v1/settlements?business_date={day}",
-                         "/v1/risk/decisions?limit=20", "/v1/risk/rules", "/v1/risk/reviews?status=approved",
-                         f"/v1/risk/profiles/{someone}", "/v1/pii-access-log", "/v1/events?limit=50",
-                         f"/v1/ledger/accounts/wallet.{person['id']}/transfers", f"/v1/lending/loans/{loan}",
-                         "/v1/wealth/funds/PH0001", "/v1/wealth/funds/PH0001/yields", "/v1/regtech/related-parties",
-                         f"/v1/merchants/{shop['id']}/notifications", f"/v1/merchants/{shop['id']}/api-keys",
-                         "/v1/reconciliation/exceptions?business_date=" + day]:
+            for path in [
+                "/v1/merchants",
+                f"/v1/merchants/{shop['id']}",
+                f"/v1/customers/{someone}",
+                "/v1/regtech/alerts?limit=20",
+                f"/v1/regtech/cases/{case}",
+                "/v1/regtech/reports",
+                "/v1/regtech/reports/deadlines",
+                f"/v1/settlements?business_date={day}",
+                "/v1/risk/decisions?limit=20",
+                "/v1/risk/rules",
+                "/v1/risk/reviews?status=approved",
+                f"/v1/risk/profiles/{someone}",
+                "/v1/pii-access-log",
+                "/v1/events?limit=50",
+                f"/v1/ledger/accounts/wallet.{person['id']}/transfers",
+                f"/v1/lending/loans/{loan}",
+                "/v1/wealth/funds/PH0001",
+                "/v1/wealth/funds/PH0001/yields",
+                "/v1/regtech/related-parties",
+                f"/v1/merchants/{shop['id']}/notifications",
+                f"/v1/merchants/{shop['id']}/api-keys",
+                "/v1/reconciliation/exceptions?business_date=" + day,
+            ]:
                 answers[path] = client.get(path, headers=admin)
             for path in ["/v1/wallets/me", "/v1/wealth/orders", "/v1/wealth/holdings", "/v1/wallets/me/top-ups"]:
                 answers["me " + path] = client.get(path, headers=me)

@@ -32,9 +32,30 @@ from tests.payments.test_settlement import ADMIN, BANK_KEY, D, client  # noqa: F
 TODAY = dt.date(2026, 1, 5)  # the clock fixture's business date
 
 
-@pytest.mark.parametrize("value", [86400, 20260105, None, 1.5, True, ["2026-01-05"], "2026/01/05", "20260105",
-                                   "2026-W02-1", "2026-1-5", " 2026-01-05", "2026-01-05 ", "2026-01-05T00:00",
-                                   "2026-02-30", "2026-13-01", "0000-01-01", "２０２６-01-05", "٢٠٢٦-01-05", ""])
+@pytest.mark.parametrize(
+    "value",
+    [
+        86400,
+        20260105,
+        None,
+        1.5,
+        True,
+        ["2026-01-05"],
+        "2026/01/05",
+        "20260105",
+        "2026-W02-1",
+        "2026-1-5",
+        " 2026-01-05",
+        "2026-01-05 ",
+        "2026-01-05T00:00",
+        "2026-02-30",
+        "2026-13-01",
+        "0000-01-01",
+        "２０２６-01-05",
+        "٢٠٢٦-01-05",
+        "",
+    ],
+)
 def test_only_iso_date_strings_are_dates(value):
     with pytest.raises(DateInvalid) as refused:
         parse_date(value)
@@ -94,35 +115,50 @@ def test_the_migration_keeps_the_dates_the_jobs_already_ran(empty_db_url):
         upgrade(engine, "0025")
         with engine.begin() as connection:
             day = dt.date(2026, 1, 4).toordinal()
-            connection.execute(text("INSERT INTO lending_eod_runs (business_day, status, loans, transfers, started_at, "
-                                    "finished_at) VALUES (:d, 'done', 1, 2, 3, 4), (:e, 'running', 0, 0, 5, 5)"),
-                               {"d": day, "e": day + 1})
-            connection.execute(text("INSERT INTO fund_eod_runs (business_date, summary, finished_at) "
-                                    "VALUES ('2026-01-02', '{}', 7)"))
-            connection.execute(text("INSERT INTO mmf_eod_runs (fund_code, business_date, summary, finished_at) "
-                                    "VALUES ('PH0001', '2026-01-03', '{}', 8)"))
+            connection.execute(
+                text(
+                    "INSERT INTO lending_eod_runs (business_day, status, loans, transfers, started_at, "
+                    "finished_at) VALUES (:d, 'done', 1, 2, 3, 4), (:e, 'running', 0, 0, 5, 5)"
+                ),
+                {"d": day, "e": day + 1},
+            )
+            connection.execute(
+                text("INSERT INTO fund_eod_runs (business_date, summary, finished_at) VALUES ('2026-01-02', '{}', 7)")
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO mmf_eod_runs (fund_code, business_date, summary, finished_at) "
+                    "VALUES ('PH0001', '2026-01-03', '{}', 8)"
+                )
+            )
         upgrade(engine)
         with reading(engine) as connection:
             rows = connection.execute(select(eod_runs).order_by(eod_runs.c.job)).all()
-        assert [tuple(r) for r in rows] == [("lending", "2026-01-04", 4), ("wealth.funds", "2026-01-02", 7),
-                                            ("wealth.mmf", "2026-01-03", 8)]
+        assert [tuple(r) for r in rows] == [
+            ("lending", "2026-01-04", 4),
+            ("wealth.funds", "2026-01-02", 7),
+            ("wealth.mmf", "2026-01-03", 8),
+        ]
     finally:
         engine.dispose()
 
 
 def test_reconciliation_catches_up_day_by_day_over_http(client, engine, clock):  # noqa: F811
     clock.advance(days=1)
-    first = client.post("/v1/reconciliation/runs", headers={**ADMIN, "Idempotency-Key": "r1"},
-                        json={"business_date": D.isoformat()})
+    first = client.post(
+        "/v1/reconciliation/runs", headers={**ADMIN, "Idempotency-Key": "r1"}, json={"business_date": D.isoformat()}
+    )
     assert first.status_code == 200 and first.json()["caught_up"] == [], first.text
     clock.advance(days=3)
     later = D + dt.timedelta(days=3)
-    gap = client.post("/v1/reconciliation/runs", headers={**ADMIN, "Idempotency-Key": "r2"},
-                      json={"business_date": later.isoformat()})
+    gap = client.post(
+        "/v1/reconciliation/runs", headers={**ADMIN, "Idempotency-Key": "r2"}, json={"business_date": later.isoformat()}
+    )
     assert gap.status_code == 200, gap.text
     assert [d["business_date"] for d in gap.json()["caught_up"]] == ["2026-01-06", "2026-01-07"]
-    skipped = client.post("/v1/reconciliation/runs", headers={**ADMIN, "Idempotency-Key": "r3"},
-                          json={"business_date": "2026-01-02"})
+    skipped = client.post(
+        "/v1/reconciliation/runs", headers={**ADMIN, "Idempotency-Key": "r3"}, json={"business_date": "2026-01-02"}
+    )
     assert (skipped.status_code, skipped.json()["code"]) == (409, "business_date_closed"), skipped.text
 
 

@@ -42,8 +42,13 @@ def free_port() -> int:
 def clean_environment(home: Path) -> dict[str, str]:
     """A new user's environment: a fresh home and data dir, none of the test session's PUHUI_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUHUI_")}
-    return {**env, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config"),
-            **SIZE}
+    return {
+        **env,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        **SIZE,
+    }
 
 
 def wait_for_line(log: Path, pattern: str, process: subprocess.Popen, seconds: float) -> re.Match:
@@ -57,8 +62,9 @@ def wait_for_line(log: Path, pattern: str, process: subprocess.Popen, seconds: f
     raise AssertionError(f"no line matching {pattern!r} within {seconds} s:\n{log.read_text()}")
 
 
-@pytest.mark.skipif(shutil.which("curl") is None or shutil.which("bash") is None,
-                    reason="the README's walk-through is bash with curl")
+@pytest.mark.skipif(
+    shutil.which("curl") is None or shutil.which("bash") is None, reason="the README's walk-through is bash with curl"
+)
 def test_the_readme_walk_through_on_a_fresh_demo(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
@@ -66,8 +72,9 @@ def test_the_readme_walk_through_on_a_fresh_demo(tmp_path):
     port, log = free_port(), tmp_path / "serve.log"
     puhui = str(Path(sys.executable).parent / "puhui")
     with log.open("w") as out:
-        server = subprocess.Popen([puhui, "serve", "--demo", "--port", str(port)], stdout=out,
-                                  stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+        server = subprocess.Popen(
+            [puhui, "serve", "--demo", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path
+        )
     try:
         base = f"http://localhost:{port}"
         first = _first_health(base, server)
@@ -76,8 +83,14 @@ def test_the_readme_walk_through_on_a_fresh_demo(tmp_path):
         assert shell_file.is_relative_to(home), shell_file  # the demo lives in the new user's data dir
         assert httpx.get(f"{base}/health", timeout=10).json()["ready"] is True
 
-        walk = subprocess.run(["bash", "-euo", "pipefail", "-c", f". {shell_file}\n{readme_walk()}"],
-                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+        walk = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", f". {shell_file}\n{readme_walk()}"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=600,
+        )
         assert walk.returncode == 0, f"{walk.stdout}\n{walk.stderr}\n--- server ---\n{log.read_text()[-6000:]}"
         assert '{"results":[{"id":"t-1","result":"ok"}]}' in walk.stdout.splitlines(), walk.stdout
         lines = walk.stdout.split()

@@ -113,7 +113,9 @@ def test_any_float_is_refused(value: float) -> None:
         Money.parse(value)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("text", ["", " ", "abc", "1,00", "12.34.5", "NaN", "nan", "sNaN", "Infinity", "-inf", "1e", "¥1"])
+@pytest.mark.parametrize(
+    "text", ["", " ", "abc", "1,00", "12.34.5", "NaN", "nan", "sNaN", "Infinity", "-inf", "1e", "¥1"]
+)
 def test_junk_and_non_finite_strings_are_refused(text: str) -> None:
     with pytest.raises(InvalidAmount):
         parse_minor(text, 2)
@@ -137,7 +139,12 @@ def test_money_errors_are_puhui_errors_with_stable_codes() -> None:
 
 
 def test_unknown_currencies_are_refused() -> None:
-    for call in (lambda: scale_of("cny"), lambda: scale_of("XYZ"), lambda: Money(1, "BTC"), lambda: Money.parse("1", "RMB")):
+    for call in (
+        lambda: scale_of("cny"),
+        lambda: scale_of("XYZ"),
+        lambda: Money(1, "BTC"),
+        lambda: Money.parse("1", "RMB"),
+    ):
         with pytest.raises(UnknownCurrency):
             call()
 
@@ -166,7 +173,9 @@ def test_parse_minor_examples(text: str, scale: int, units: int) -> None:
     assert parse_minor(text, scale) == units
 
 
-@pytest.mark.parametrize(("text", "scale"), [("1.001", 2), ("0.001", 2), ("-1.001", 2), ("12.345", 2), ("1.5", 0), ("0.1", 0)])
+@pytest.mark.parametrize(
+    ("text", "scale"), [("1.001", 2), ("0.001", 2), ("-1.001", 2), ("12.345", 2), ("1.5", 0), ("0.1", 0)]
+)
 def test_parse_refuses_over_precise_amounts(text: str, scale: int) -> None:
     with pytest.raises(InvalidAmount):
         parse_minor(text, scale)
@@ -183,7 +192,10 @@ def test_money_parse_refuses_1_001_cny_but_accepts_1_00() -> None:
     assert Money.parse("1.0000") == Money.parse("1")
 
 
-@pytest.mark.parametrize(("text", "scale"), [("92233720368547758.08", 2), ("-92233720368547758.08", 2), ("1e50", 2), ("9223372036854775808", 0)])
+@pytest.mark.parametrize(
+    ("text", "scale"),
+    [("92233720368547758.08", 2), ("-92233720368547758.08", 2), ("1e50", 2), ("9223372036854775808", 0)],
+)
 def test_parse_refuses_out_of_range(text: str, scale: int) -> None:
     with pytest.raises(InvalidAmount):
         parse_minor(text, scale)
@@ -358,7 +370,11 @@ def test_money_is_immutable() -> None:
         money.amount = Decimal(2)  # type: ignore[misc]
 
 
-@given(minor_units.filter(lambda u: abs(u) <= MAX_MINOR // 2), minor_units.filter(lambda u: abs(u) <= MAX_MINOR // 2), currencies)
+@given(
+    minor_units.filter(lambda u: abs(u) <= MAX_MINOR // 2),
+    minor_units.filter(lambda u: abs(u) <= MAX_MINOR // 2),
+    currencies,
+)
 def test_addition_is_exact_on_minor_units(a: int, b: int, currency: str) -> None:
     total = Money.of_minor(a, currency) + Money.of_minor(b, currency)
     assert total.to_minor() == a + b
@@ -367,7 +383,9 @@ def test_addition_is_exact_on_minor_units(a: int, b: int, currency: str) -> None
 
 # --- allocate -----------------------------------------------------------------------------------------
 
-weights_lists = st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=20).filter(lambda w: sum(w) > 0)
+weights_lists = st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=20).filter(
+    lambda w: sum(w) > 0
+)
 
 
 @pytest.mark.parametrize(

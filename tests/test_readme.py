@@ -28,9 +28,22 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]*(\.[a-z]+)?$")  # URL, ID, MODEL_ID, FILE.csv: the reader's own value
 FILES = ("product.json", "applicant.json", "FILE.csv", "outcomes.csv")  # files the examples name
 # Commands the test runs, not only parses: quick, and meaningful on a fresh database.
-RUN = ("audit", "db upgrade", "settle", "reconcile", "lending eod", "supplychain mature", "wealth eod",
-       "merchants list", "regtech rules", "regtech monitor", "regtech graph", "regtech cases", "regtech report",
-       "regtech dashboard")
+RUN = (
+    "audit",
+    "db upgrade",
+    "settle",
+    "reconcile",
+    "lending eod",
+    "supplychain mature",
+    "wealth eod",
+    "merchants list",
+    "regtech rules",
+    "regtech monitor",
+    "regtech graph",
+    "regtech cases",
+    "regtech report",
+    "regtech dashboard",
+)
 
 
 def readme_commands() -> list[list[str]]:
@@ -73,8 +86,9 @@ def test_every_readme_command_parses(argv, tmp_path, monkeypatch):
 
 
 def runnable(argv: list[str]) -> bool:
-    return (any(" ".join(argv).startswith(prefix) for prefix in RUN)
-            and not any(PLACEHOLDER.match(word) for word in argv))
+    return any(" ".join(argv).startswith(prefix) for prefix in RUN) and not any(
+        PLACEHOLDER.match(word) for word in argv
+    )
 
 
 def latest_date(argv: list[str]) -> dt.date:
@@ -89,8 +103,11 @@ def test_the_operations_run_as_written(db_url, clock, tmp_path, monkeypatch, cap
     last = max(latest_date(argv) for argv in chosen)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PUHUI_ENV_FILE", raising=False)
-    for name, value in {"PUHUI_DATABASE_URL": db_url, "PUHUI_PII_KEYS": f"k1:{generate_key()}",
-                        "PUHUI_PII_INDEX_KEY": generate_key()}.items():
+    for name, value in {
+        "PUHUI_DATABASE_URL": db_url,
+        "PUHUI_PII_KEYS": f"k1:{generate_key()}",
+        "PUHUI_PII_INDEX_KEY": generate_key(),
+    }.items():
         monkeypatch.setenv(name, value)
     engine = create_engine_from_url(db_url)
     upgrade(engine)

@@ -33,8 +33,16 @@ def test_the_core_is_configured_strict() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
     strict = [o for o in config["overrides"] if set(STRICT) <= set(o["module"])]
     assert strict, "no [[tool.mypy.overrides]] names the core modules"
-    wanted = ["disallow_untyped_defs", "disallow_incomplete_defs", "disallow_any_generics", "disallow_untyped_calls",
-              "warn_return_any", "no_implicit_reexport", "check_untyped_defs", "strict_equality"]
+    wanted = [
+        "disallow_untyped_defs",
+        "disallow_incomplete_defs",
+        "disallow_any_generics",
+        "disallow_untyped_calls",
+        "warn_return_any",
+        "no_implicit_reexport",
+        "check_untyped_defs",
+        "strict_equality",
+    ]
     assert {name: strict[0].get(name) for name in wanted} == dict.fromkeys(wanted, True)
 
 

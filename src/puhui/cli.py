@@ -29,8 +29,12 @@ from puhui.sim.cli import simulate
 from puhui.supplychain.cli import app as supplychain_app
 from puhui.wealth.cli import app as wealth_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Puhui (普惠): an internet-finance platform.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Puhui (普惠): an internet-finance platform.",
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks, each with a baseline measured in the same run.")
 app.add_typer(db_app, name="db")
@@ -58,7 +62,6 @@ errors = Console(stderr=True)
 DbOption = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
 
 
-
 @db_app.command("upgrade")
 def db_upgrade(db: str = DbOption, revision: str = typer.Argument("head")) -> None:
     """Apply Alembic migrations up to REVISION (default: head)."""
@@ -79,8 +82,16 @@ def audit(db: str = DbOption, as_json: bool = typer.Option(False, "--json", help
     with reading(engine) as connection:
         report = run_audit(connection)
     if as_json:
-        print(json.dumps({"ok": report.ok, "accounts": report.accounts, "transfers": report.transfers,
-                          "violations": [{"check": v.check, "rows": v.rows} for v in report.violations]}))
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "accounts": report.accounts,
+                    "transfers": report.transfers,
+                    "violations": [{"check": v.check, "rows": v.rows} for v in report.violations],
+                }
+            )
+        )
     elif report.ok:
         console.print(f"[green]audit passed[/green]: {report.accounts} accounts, {report.transfers} transfers")
     else:
@@ -96,8 +107,11 @@ def audit(db: str = DbOption, as_json: bool = typer.Option(False, "--json", help
 
 
 @app.command("reserve-check")
-def reserve_check(db: str = DbOption, ledger: str = typer.Option("CNY", help="Currency ledger to check."),
-                  record: bool = typer.Option(True, help="Record the result as today's check.")) -> None:
+def reserve_check(
+    db: str = DbOption,
+    ledger: str = typer.Option("CNY", help="Currency ledger to check."),
+    record: bool = typer.Option(True, help="Record the result as today's check."),
+) -> None:
     """Prove customer reserve funds (备付金) cover every wallet balance; exit 1 if they do not."""
     from puhui import clock
     from puhui.db import transaction
@@ -110,8 +124,10 @@ def reserve_check(db: str = DbOption, ledger: str = typer.Option("CNY", help="Cu
         from puhui.db import reading
 
         with reading(engine) as connection:
-            result = {"business_date": clock.business_date().isoformat(),
-                      **reserve_coverage(connection, ledger).as_json()}
+            result = {
+                "business_date": clock.business_date().isoformat(),
+                **reserve_coverage(connection, ledger).as_json(),
+            }
     print(json.dumps(result))
     raise typer.Exit(0 if result["covered"] else 1)
 
@@ -151,8 +167,11 @@ bench_app.command("graph")(regtech_graph.bench)
 
 
 @app.command("openapi")
-def openapi_spec(out: str = typer.Option(None, "--out", help="Write it to this file (e.g. docs/openapi.json) "
-                                         "instead of standard output.")) -> None:
+def openapi_spec(
+    out: str = typer.Option(
+        None, "--out", help="Write it to this file (e.g. docs/openapi.json) instead of standard output."
+    ),
+) -> None:
     """The API's OpenAPI document as published (sandbox routes included): the same on every machine."""
     from pathlib import Path
 
@@ -171,19 +190,41 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     db: str = DbOption,
-    demo: bool = typer.Option(False, "--demo", help="Run with a demo world on embedded SQLite: seeded, then a "
-                              "short market simulation with alerts and cases (once per database)."),
-    demo_customers: int = typer.Option(200, "--demo-customers", min=40, envvar="PUHUI_DEMO_CUSTOMERS",
-                                       help="Simulated customers in the demo market (at least 40)."),
-    demo_days: int = typer.Option(14, "--demo-days", min=1, max=366, envvar="PUHUI_DEMO_DAYS",
-                                  help="Simulated days in the demo market (from 2026-03-02)."),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="Run with a demo world on embedded SQLite: seeded, then a "
+        "short market simulation with alerts and cases (once per database).",
+    ),
+    demo_customers: int = typer.Option(
+        200,
+        "--demo-customers",
+        min=40,
+        envvar="PUHUI_DEMO_CUSTOMERS",
+        help="Simulated customers in the demo market (at least 40).",
+    ),
+    demo_days: int = typer.Option(
+        14,
+        "--demo-days",
+        min=1,
+        max=366,
+        envvar="PUHUI_DEMO_DAYS",
+        help="Simulated days in the demo market (from 2026-03-02).",
+    ),
     demo_seed: int = typer.Option(1, "--demo-seed", envvar="PUHUI_DEMO_SEED", help="The demo market's seed."),
 ) -> None:
     """Run the HTTP API and console."""
     from puhui.server import run_server
 
-    run_server(host=host, port=port, database_url=db, demo=demo, demo_customers=demo_customers,
-               demo_days=demo_days, demo_seed=demo_seed)
+    run_server(
+        host=host,
+        port=port,
+        database_url=db,
+        demo=demo,
+        demo_customers=demo_customers,
+        demo_days=demo_days,
+        demo_seed=demo_seed,
+    )
 
 
 def main() -> None:

@@ -20,8 +20,10 @@ def engine_for(url: str | None = None, *, check_schema: bool = True) -> Engine:
     engine = create_engine_from_url(url or settings.resolved_database_url())
     if check_schema and (found := current_revision(engine)) != head_revision():
         engine.dispose()
-        raise DatabaseNotMigrated(f"the database is at revision {found or 'none'}, not {head_revision()}: "
-                                  "run `puhui db upgrade` (with the same --db)" + _demo_hint(url or settings.database_url))
+        raise DatabaseNotMigrated(
+            f"the database is at revision {found or 'none'}, not {head_revision()}: "
+            "run `puhui db upgrade` (with the same --db)" + _demo_hint(url or settings.database_url)
+        )
     if settings.sandbox and check_schema:  # the command sees the platform time of the server on this database
         from puhui.sandbox.service import install
 

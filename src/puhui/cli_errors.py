@@ -29,8 +29,11 @@ def describe(error: BaseException) -> tuple[str, str, int]:
         ctx = getattr(error, "ctx", None)
         where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         usage = getattr(error, "exit_code", USAGE) == USAGE
-        return ("usage_error" if usage else "command_error"), one_line(error.format_message()) + where, \
-            (USAGE if usage else FAILURE)
+        return (
+            ("usage_error" if usage else "command_error"),
+            one_line(error.format_message()) + where,
+            (USAGE if usage else FAILURE),
+        )
     if isinstance(error, (ArgumentError, NoSuchModuleError)):
         return "database_url_invalid", one_line(str(error)), USAGE
     if isinstance(error, DBAPIError):
@@ -39,13 +42,17 @@ def describe(error: BaseException) -> tuple[str, str, int]:
         return code, one_line(reason), FAILURE
     if isinstance(error, (FileNotFoundError, IsADirectoryError, PermissionError)):
         return "file_unreadable", one_line(f"{error.strerror}: {error.filename}"), USAGE
-    return "internal_error", one_line(f"{type(error).__name__}: {error}") + " (PUHUI_DEBUG=1 shows the traceback)", \
-        FAILURE
+    return (
+        "internal_error",
+        one_line(f"{type(error).__name__}: {error}") + " (PUHUI_DEBUG=1 shows the traceback)",
+        FAILURE,
+    )
 
 
 def _is_click_error(error: BaseException) -> bool:
     return isinstance(error, click.ClickException) or (
-        type(error).__module__.startswith("typer.") and hasattr(error, "format_message"))
+        type(error).__module__.startswith("typer.") and hasattr(error, "format_message")
+    )
 
 
 def _is_connect(error: DBAPIError) -> bool:

@@ -39,12 +39,27 @@ CUSTOMERS = [
     ("赵磊", _id_number("440305", "19870630", "519"), "13800000006", 3),
 ]
 MERCHANTS = [
-    {"name": "兰州拉面馆", "credit_code": "91110000600037341L", "settlement_account": "110060774018010012345",
-     "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"},
-    {"name": "鲜果水果摊", "credit_code": "91310000MA1FL8XQ37", "settlement_account": "6222020000000000059",
-     "settlement_holder": "周丽", "settlement_bank": "工商银行上海分行"},
-    {"name": "新华书店", "credit_code": "91440300MA5FUXHN4D", "settlement_account": "440060774018010067890",
-     "settlement_holder": "黄志强", "settlement_bank": "建设银行深圳分行"},
+    {
+        "name": "兰州拉面馆",
+        "credit_code": "91110000600037341L",
+        "settlement_account": "110060774018010012345",
+        "settlement_holder": "马晓明",
+        "settlement_bank": "交通银行北京分行",
+    },
+    {
+        "name": "鲜果水果摊",
+        "credit_code": "91310000MA1FL8XQ37",
+        "settlement_account": "6222020000000000059",
+        "settlement_holder": "周丽",
+        "settlement_bank": "工商银行上海分行",
+    },
+    {
+        "name": "新华书店",
+        "credit_code": "91440300MA5FUXHN4D",
+        "settlement_account": "440060774018010067890",
+        "settlement_holder": "黄志强",
+        "settlement_bank": "建设银行深圳分行",
+    },
 ]
 # one Luhn-valid debit card per customer, opened at the sandbox bank with money on it
 CARDS = [body + luhn.calc_check_digit(body) for body in (f"62220211000000{n:04d}" for n in range(1, 7))]
@@ -119,8 +134,11 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
             bank = SandboxBank(seeding.bank_notify_key)
 
             def callback(body: bytes, header: str) -> int:
-                return client.post("/v1/bank/notifications", content=body,
-                                   headers={"X-Bank-Signature": header, "Content-Type": "application/json"}).status_code
+                return client.post(
+                    "/v1/bank/notifications",
+                    content=body,
+                    headers={"X-Bank-Signature": header, "Content-Type": "application/json"},
+                ).status_code
 
             bank.register_callback(callback)
             client.app.state.bank = bank
@@ -135,14 +153,23 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
                 person = {"name": name, "id_number": id_number, "phone": phone, "password": DEMO_PASSWORD}
                 cid = _check(client.post("/v1/customers", json=person), 201)["id"]
                 for channel in CHANNELS[:verifications]:
-                    _check(client.post(f"/v1/customers/{cid}/verifications", headers=admin,
-                                       json={"channel": channel, "reference": f"DEMO-{phone}-{channel}"}), 201)
+                    _check(
+                        client.post(
+                            f"/v1/customers/{cid}/verifications",
+                            headers=admin,
+                            json={"channel": channel, "reference": f"DEMO-{phone}-{channel}"},
+                        ),
+                        201,
+                    )
                 tier = _check(client.post(f"/v1/customers/{cid}/tier", headers=admin, json={"reason": "demo"}), 200)
-                login = _check(client.post("/v1/customers/login", json={"phone": phone, "password": DEMO_PASSWORD}), 200)
+                login = _check(
+                    client.post("/v1/customers/login", json={"phone": phone, "password": DEMO_PASSWORD}), 200
+                )
                 me = {"Authorization": f"Bearer {login['token']}"}
                 tokens.append((cid, me))
-                world.customers.append({"id": cid, "name": name, "phone": phone, "password": DEMO_PASSWORD,
-                                        "tier": tier.get("tier")})
+                world.customers.append(
+                    {"id": cid, "name": name, "phone": phone, "password": DEMO_PASSWORD, "tier": tier.get("tier")}
+                )
 
             for spec in MERCHANTS:
                 made = _check(client.post("/v1/merchants", headers=admin, json=spec), 201)
@@ -151,11 +178,15 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
             # top-ups: bind the sandbox test card, order, let the bank settle and notify
             for (cid, me), amount, number in zip(tokens, TOP_UPS, CARDS):
                 bank.open_card(number, 50_000_00)
-                card = _check(client.post(f"/v1/customers/{cid}/cards", headers=me, json={"card_number": number}),
-                              201)
-                _check(client.post("/v1/wallets/me/top-ups", headers={**me, "Idempotency-Key": f"demo-top-{cid}"},
-                                   json={"card_id": card["id"], "amount": amount, "client_order_id": "demo-top"}),
-                       202)
+                card = _check(client.post(f"/v1/customers/{cid}/cards", headers=me, json={"card_number": number}), 201)
+                _check(
+                    client.post(
+                        "/v1/wallets/me/top-ups",
+                        headers={**me, "Idempotency-Key": f"demo-top-{cid}"},
+                        json={"card_id": card["id"], "amount": amount, "client_order_id": "demo-top"},
+                    ),
+                    202,
+                )
             for _ in range(100):
                 due = bank.next_event_at()
                 if due is None:
@@ -169,32 +200,56 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
                 raise DemoSeedError(f"only {world.top_ups} of {len(tokens)} top-ups settled")
 
             shops = [{"Authorization": f"Bearer {m['api_key']}"} for m in world.merchants]
-            statics = [_check(client.post(f"/v1/merchants/{m['id']}/qr-codes", headers=shop, json={"kind": "static"}),
-                              201)["id"] for m, shop in zip(world.merchants, shops)]
+            statics = [
+                _check(client.post(f"/v1/merchants/{m['id']}/qr-codes", headers=shop, json={"kind": "static"}), 201)[
+                    "id"
+                ]
+                for m, shop in zip(world.merchants, shops)
+            ]
             first_payment = None
             for n in range(12):
                 cid, me = tokens[n % len(tokens)]
                 k = n % len(world.merchants)
                 amount = f"{12 + 7 * n}.{(n * 37) % 100:02d}"
                 if n % 2 == 0:  # dynamic: the merchant prices the order
-                    qr = _check(client.post(f"/v1/merchants/{world.merchants[k]['id']}/qr-codes", headers=shops[k],
-                                            json={"kind": "dynamic", "amount": amount, "order_ref": f"DEMO-{n}"}),
-                                201)["id"]
+                    qr = _check(
+                        client.post(
+                            f"/v1/merchants/{world.merchants[k]['id']}/qr-codes",
+                            headers=shops[k],
+                            json={"kind": "dynamic", "amount": amount, "order_ref": f"DEMO-{n}"},
+                        ),
+                        201,
+                    )["id"]
                     body: dict = {"verification": "two_factors", "password": DEMO_PASSWORD}
                 else:  # static: the payer types the amount
                     qr, body = statics[k], {"amount": amount}
-                paid = _check(client.post(f"/v1/qr-codes/{qr}/pay", headers={**me, "Idempotency-Key": f"demo-pay-{n}"},
-                                          json=body), 201)
+                paid = _check(
+                    client.post(
+                        f"/v1/qr-codes/{qr}/pay", headers={**me, "Idempotency-Key": f"demo-pay-{n}"}, json=body
+                    ),
+                    201,
+                )
                 world.payments += 1
                 if first_payment is None:
                     first_payment = (paid["id"], shops[k])
             payment_id, shop = first_payment
-            _check(client.post(f"/v1/payments/{payment_id}/refunds", headers={**shop, "Idempotency-Key": "demo-refund"},
-                               json={"amount": "5.00"}), 201)
+            _check(
+                client.post(
+                    f"/v1/payments/{payment_id}/refunds",
+                    headers={**shop, "Idempotency-Key": "demo-refund"},
+                    json={"amount": "5.00"},
+                ),
+                201,
+            )
             world.refunds += 1
-            _check(client.post("/v1/transfers/p2p", headers=tokens[0][1],
-                               json={"to_customer_id": tokens[1][0], "amount": "66.00", "client_transfer_id": "demo-p2p"}),
-                   201)
+            _check(
+                client.post(
+                    "/v1/transfers/p2p",
+                    headers=tokens[0][1],
+                    json={"to_customer_id": tokens[1][0], "amount": "66.00", "client_transfer_id": "demo-p2p"},
+                ),
+                201,
+            )
             world.p2p += 1
     finally:
         auth.set_password_hasher(previous)

@@ -88,28 +88,56 @@ class DemoGate:
     async def _waiting(self, scope: dict, send: Callable) -> None:
         path = scope.get("path", "")
         if path == "/health":
-            body: dict[str, Any] = {"status": "failed" if self.failed else "starting", "ready": False,
-                                    "phase": self.phase, "version": puhui.__version__}
+            body: dict[str, Any] = {
+                "status": "failed" if self.failed else "starting",
+                "ready": False,
+                "phase": self.phase,
+                "version": puhui.__version__,
+            }
             if self.failed:
                 body["error"] = self.failed
             await _answer(send, 200, "application/json", json.dumps(body).encode())
         elif path == "/" and scope.get("method") == "GET":
-            await _answer(send, 503, "text/html; charset=utf-8", PAGE.format(phase=self.phase).encode(),
-                          [(b"retry-after", b"3")])
+            await _answer(
+                send, 503, "text/html; charset=utf-8", PAGE.format(phase=self.phase).encode(), [(b"retry-after", b"3")]
+            )
         else:
-            code, title = (("demo_failed", "The demo world could not be prepared") if self.failed else
-                           ("demo_preparing", "The demo world is being prepared"))
+            code, title = (
+                ("demo_failed", "The demo world could not be prepared")
+                if self.failed
+                else ("demo_preparing", "The demo world is being prepared")
+            )
             request_id = request_id_for(scope)
-            problem = {"type": "about:blank", "title": title, "status": 503, "code": code,
-                       "detail": self.failed or f"{self.phase}; try again shortly (GET /health shows the phase)",
-                       "instance": path, "request_id": request_id}
-            await _answer(send, 503, "application/problem+json", json.dumps(problem).encode(),
-                          [(b"retry-after", b"3"), (b"x-request-id", request_id.encode())])
+            problem = {
+                "type": "about:blank",
+                "title": title,
+                "status": 503,
+                "code": code,
+                "detail": self.failed or f"{self.phase}; try again shortly (GET /health shows the phase)",
+                "instance": path,
+                "request_id": request_id,
+            }
+            await _answer(
+                send,
+                503,
+                "application/problem+json",
+                json.dumps(problem).encode(),
+                [(b"retry-after", b"3"), (b"x-request-id", request_id.encode())],
+            )
 
 
-async def _answer(send: Callable, status: int, media_type: str, body: bytes,
-                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode()),
-                            *(headers or [])]})
+async def _answer(
+    send: Callable, status: int, media_type: str, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", media_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

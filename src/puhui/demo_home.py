@@ -93,9 +93,12 @@ def prepare_home(settings: Settings, database_url: str | None) -> tuple[Settings
             continue
         value = stored.get(variable) or make()
         updates[name], to_store[variable] = value, value
-    _write_private(env_file, "# puhui serve --demo: the demo's settings and secrets. `export PUHUI_ENV_FILE="
-                   f"{env_file}`\n# and every puhui command runs on the demo's database with its keys.\n"
-                   + "".join(f"{k}={v}\n" for k, v in to_store.items()))
+    _write_private(
+        env_file,
+        "# puhui serve --demo: the demo's settings and secrets. `export PUHUI_ENV_FILE="
+        f"{env_file}`\n# and every puhui command runs on the demo's database with its keys.\n"
+        + "".join(f"{k}={v}\n" for k, v in to_store.items()),
+    )
     fresh = keys_lost or not (directory / DATABASE_NAME).exists() if own_database else False
     home = DemoHome(directory, url, env_file, directory / CREDENTIALS_NAME, fresh)
     return settings.model_copy(update=updates), home
@@ -121,8 +124,11 @@ def saved_credentials(home: DemoHome) -> str | None:
 def save_people(home: DemoHome, world) -> None:
     """The seeded world's first merchant and staff, kept (0600) so every start can write `demo.sh`."""
     merchant = world.merchants[0]
-    people = {"MERCHANT": merchant["id"], "MERCHANT_KEY": merchant["api_key"],
-              **{f"{s['role'].upper()}_TOKEN": s["token"] for s in world.staff}}
+    people = {
+        "MERCHANT": merchant["id"],
+        "MERCHANT_KEY": merchant["api_key"],
+        **{f"{s['role'].upper()}_TOKEN": s["token"] for s in world.staff},
+    }
     _write_private(home.directory / PEOPLE_NAME, json.dumps(people, ensure_ascii=False))
 
 
@@ -132,6 +138,9 @@ def write_shell(home: DemoHome, base: str, admin_token: str) -> Path:
     people_file = home.directory / PEOPLE_NAME
     people = json.loads(people_file.read_text(encoding="utf-8")) if people_file.is_file() else {}
     names = {"PUHUI_ENV_FILE": str(home.env_file), "BASE": base, "TOKEN": admin_token, **people}
-    _write_private(home.shell_file, "# . this file: the demo's settings and people for puhui commands and curl\n"
-                   + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in names.items()))
+    _write_private(
+        home.shell_file,
+        "# . this file: the demo's settings and people for puhui commands and curl\n"
+        + "".join(f"export {k}={shlex.quote(v)}\n" for k, v in names.items()),
+    )
     return home.shell_file

@@ -4,7 +4,8 @@ same database — all before the server accepts a request, so the simulation's M
 its threads.
 
 Once per database: a finished run in `sim_runs` means the market is there, the demo regulator in
-`staff` means the world was seeded, and a second start only reads them back. The simulated days (from 2026-03-02) lie in the past of the real clock, so the
+`staff` means the world was seeded, and a second start only reads them back. The simulated days (from
+2026-03-02) lie in the past of the real clock, so the
 analytics run on a ManualClock at the run's last instant: alerts and cases are dated inside the
 simulated range the dashboard URL shows, not at the real time of the start.
 """
@@ -81,7 +82,7 @@ class DemoStart:
     def summary(self, base: str, credentials: str | None = None) -> str:
         """`credentials`: the seeded world's, kept from the start that seeded it (None: not kept)."""
         shown = str(self.world) if self.world is not None else credentials
-        seeded = (f"{shown}\n" if shown else "seeded at an earlier start: its credentials were shown then\n")
+        seeded = f"{shown}\n" if shown else "seeded at an earlier start: its credentials were shown then\n"
         return seeded + self.market.summary(base)
 
 
@@ -89,8 +90,16 @@ def finished_run(connection) -> dict | None:
     """The latest finished simulation run in this database, if any."""
     from puhui.sim.tables import sim_runs
 
-    row = connection.execute(select(sim_runs).where(sim_runs.c.status == "finished")
-                             .order_by(sim_runs.c.created_at.desc(), sim_runs.c.id.desc()).limit(1)).mappings().first()
+    row = (
+        connection.execute(
+            select(sim_runs)
+            .where(sim_runs.c.status == "finished")
+            .order_by(sim_runs.c.created_at.desc(), sim_runs.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row is not None else None
 
 
@@ -107,24 +116,45 @@ def read_market(engine: Engine, run: dict) -> DemoMarket:
     first = dt.date.fromisoformat(run["start_date"])
     last = first + dt.timedelta(days=run["days"] - 1)
     with reading(engine) as connection:
-        rows = connection.execute(select(loans.c.status, loans.c.bucket, func.count())
-                                  .group_by(loans.c.status, loans.c.bucket)).all()
+        rows = connection.execute(
+            select(loans.c.status, loans.c.bucket, func.count()).group_by(loans.c.status, loans.c.bucket)
+        ).all()
         found = {b: int(n) for s, b, n in rows if s == "active"}
         by_bucket = {b: found.pop(b) for b in BUCKETS if b in found} | found
         written_off = sum(int(n) for s, _, n in rows if s == "written_off")
         if written_off:
             by_bucket["written_off"] = written_off
-        fund_yield = connection.execute(select(mmf_daily.c.seven_day_yield).where(
-            mmf_daily.c.seven_day_yield.is_not(None), mmf_daily.c.business_date <= last.isoformat())
-            .order_by(mmf_daily.c.business_date.desc()).limit(1)).scalar()
-        alerts = {t: int(n) for t, n in connection.execute(
-            select(monitor_alerts.c.typology, func.count()).group_by(monitor_alerts.c.typology))}
-        open_cases = connection.execute(select(func.count()).select_from(monitor_cases).where(
-            monitor_cases.c.status.notin_(CLOSED_CASES))).scalar_one()
+        fund_yield = connection.execute(
+            select(mmf_daily.c.seven_day_yield)
+            .where(mmf_daily.c.seven_day_yield.is_not(None), mmf_daily.c.business_date <= last.isoformat())
+            .order_by(mmf_daily.c.business_date.desc())
+            .limit(1)
+        ).scalar()
+        alerts = {
+            t: int(n)
+            for t, n in connection.execute(
+                select(monitor_alerts.c.typology, func.count()).group_by(monitor_alerts.c.typology)
+            )
+        }
+        open_cases = connection.execute(
+            select(func.count()).select_from(monitor_cases).where(monitor_cases.c.status.notin_(CLOSED_CASES))
+        ).scalar_one()
         audit_ok = audit(connection).ok
     summary = json.loads(run["summary"] or "{}")
-    return DemoMarket(run["id"], run["customers"], run["days"], run["seed"], first, last,
-                      summary.get("done", {}), by_bucket, fund_yield, alerts, int(open_cases), audit_ok)
+    return DemoMarket(
+        run["id"],
+        run["customers"],
+        run["days"],
+        run["seed"],
+        first,
+        last,
+        summary.get("done", {}),
+        by_bucket,
+        fund_yield,
+        alerts,
+        int(open_cases),
+        audit_ok,
+    )
 
 
 def seeded(engine: Engine) -> bool:
@@ -133,14 +163,24 @@ def seeded(engine: Engine) -> bool:
     from puhui.identity.tables import staff
 
     with reading(engine) as connection:
-        return connection.execute(select(func.count()).select_from(staff).where(
-            staff.c.handle == STAFF[0][1])).scalar_one() > 0
+        return (
+            connection.execute(
+                select(func.count()).select_from(staff).where(staff.c.handle == STAFF[0][1])
+            ).scalar_one()
+            > 0
+        )
 
 
-def prepare_demo(engine: Engine, settings: Settings | None = None, *, customers: int = DEMO_CUSTOMERS,
-                 days: int = DEMO_DAYS, seed: int = DEMO_SEED,
-                 on_day: Callable[[int, object], None] | None = None,
-                 on_phase: Callable[[str], None] | None = None) -> DemoStart:
+def prepare_demo(
+    engine: Engine,
+    settings: Settings | None = None,
+    *,
+    customers: int = DEMO_CUSTOMERS,
+    days: int = DEMO_DAYS,
+    seed: int = DEMO_SEED,
+    on_day: Callable[[int, object], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> DemoStart:
     """Simulate the market, then seed the demo world at the real time, or find both from an earlier start.
 
     The market's days end yesterday (平台时间), so today's business is the day after it: loans accrued
@@ -202,15 +242,26 @@ def progress(days: int, console=None) -> Iterator[Callable[[int, object], None]]
     def yuan(fen: int) -> str:
         return f"¥{Decimal(fen).scaleb(-2):,.0f}"
 
-    with Progress(TextColumn("[bold]simulating"), BarColumn(bar_width=20), MofNCompleteColumn(),
-                  TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("[bold]simulating"),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task("", total=days)
 
         def on_day(d: int, stats) -> None:
             loans = sum(stats.buckets.values())
             late = sum(n for b, n in stats.buckets.items() if b != "current")
-            bar.update(task, advance=1, description=(
-                f"{stats.date} paid {yuan(stats.volume.get('qr', 0))} lent {yuan(stats.volume.get('loan', 0))} "
-                f"loans {loans} ({late} late) 7-day yield {stats.yield_7d + '%' if stats.yield_7d else 'n/a'}"))
+            bar.update(
+                task,
+                advance=1,
+                description=(
+                    f"{stats.date} paid {yuan(stats.volume.get('qr', 0))} lent {yuan(stats.volume.get('loan', 0))} "
+                    f"loans {loans} ({late} late) 7-day yield {stats.yield_7d + '%' if stats.yield_7d else 'n/a'}"
+                ),
+            )
 
         yield on_day

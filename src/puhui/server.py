@@ -20,8 +20,16 @@ from puhui.settings import Settings, get_settings
 console = Console(soft_wrap=True)
 
 
-def run_server(*, host: str, port: int, database_url: str | None, demo: bool,
-               demo_customers: int | None = None, demo_days: int | None = None, demo_seed: int | None = None) -> None:
+def run_server(
+    *,
+    host: str,
+    port: int,
+    database_url: str | None,
+    demo: bool,
+    demo_customers: int | None = None,
+    demo_days: int | None = None,
+    demo_seed: int | None = None,
+) -> None:
     settings = get_settings().model_copy()
     shown = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
     base = f"http://{shown}:{port}"
@@ -42,13 +50,16 @@ def refuse_insecure(settings: Settings) -> None:
     """Outside the sandbox the server moves real money: public or missing secrets stop it (anyone could
     sign a bank notification with the sandbox's key and be credited with money no bank sent)."""
     if settings.sandbox:
-        console.print("[yellow]Sandbox: the platform clock can be moved and the sandbox bank pays any test card; "
-                      "never expose this server to real customers.[/yellow]")
+        console.print(
+            "[yellow]Sandbox: the platform clock can be moved and the sandbox bank pays any test card; "
+            "never expose this server to real customers.[/yellow]"
+        )
         return
     problems = settings.production_problems()
     if problems:
-        raise InsecureSettings("; ".join(problems) + " (set real secrets, or PUHUI_SANDBOX=true for a sandbox)",
-                               problems=problems)
+        raise InsecureSettings(
+            "; ".join(problems) + " (set real secrets, or PUHUI_SANDBOX=true for a sandbox)", problems=problems
+        )
 
 
 def _print_urls(base: str, database: str) -> None:
@@ -57,25 +68,38 @@ def _print_urls(base: str, database: str) -> None:
     console.print(f"Database:       {database}")
 
 
-def _demo_gate(settings: Settings, database_url: str | None, base: str, customers: int | None, days: int | None,
-               seed: int | None):
+def _demo_gate(
+    settings: Settings, database_url: str | None, base: str, customers: int | None, days: int | None, seed: int | None
+):
     """The demo: its home and secrets now, the world built behind a gate while `/health` already answers."""
     from puhui import demo_home
     from puhui.demo_gate import DemoGate
 
     settings, home = demo_home.prepare_home(settings, database_url)
     _print_urls(base, home.database_url)
-    console.print(f"Admin token:    [bold]{settings.admin_token}[/bold]  (Authorization: Bearer <token>; "
-                  "reads the dashboard too)")
-    console.print(f"Demo settings:  {home.env_file}  (`{home.exports()}` and every puhui command uses the "
-                  "demo's database and keys)")
-    console.print("The demo world is being prepared in the background; /health answers meanwhile"
-                  + (" (first start: a short market simulation)." if home.fresh else "."))
+    console.print(
+        f"Admin token:    [bold]{settings.admin_token}[/bold]  (Authorization: Bearer <token>; reads the dashboard too)"
+    )
+    console.print(
+        f"Demo settings:  {home.env_file}  (`{home.exports()}` and every puhui command uses the "
+        "demo's database and keys)"
+    )
+    console.print(
+        "The demo world is being prepared in the background; /health answers meanwhile"
+        + (" (first start: a short market simulation)." if home.fresh else ".")
+    )
     return DemoGate(lambda on_phase: _prepare_demo(settings, home, base, customers, days, seed, on_phase))
 
 
-def _prepare_demo(settings: Settings, home, base: str, customers: int | None,
-                  days: int | None, seed: int | None, on_phase: Callable[[str], None]) -> FastAPI:
+def _prepare_demo(
+    settings: Settings,
+    home,
+    base: str,
+    customers: int | None,
+    days: int | None,
+    seed: int | None,
+    on_phase: Callable[[str], None],
+) -> FastAPI:
     """Migrate, simulate and seed (once per database), then the real app. The size comes from the options
     (or their PUHUI_DEMO_* variables). A line per phase, and a bar per simulated day on a terminal."""
     import contextlib
@@ -98,13 +122,15 @@ def _prepare_demo(settings: Settings, home, base: str, customers: int | None,
     seed = demo_market.DEMO_SEED if seed is None else seed
     bar = demo_market.progress(days, console) if terminal else contextlib.nullcontext(None)
     with bar as on_day:
+
         def day(d: int, stats) -> None:
             phase(f"simulating day {d + 1} of {days} ({stats.date})")
             if on_day is not None:
                 on_day(d, stats)
 
-        made = demo_market.prepare_demo(engine, settings, customers=customers, days=days, seed=seed, on_day=day,
-                                        on_phase=phase)
+        made = demo_market.prepare_demo(
+            engine, settings, customers=customers, days=days, seed=seed, on_day=day, on_phase=phase
+        )
     if made.world is not None:
         demo_home.save_credentials(home, str(made.world))
         demo_home.save_people(home, made.world)
@@ -118,11 +144,16 @@ def _prepare_demo(settings: Settings, home, base: str, customers: int | None,
 
 def follow_up(home, base: str, admin_token: str) -> str:
     """The exact commands a newcomer runs next on this demo's database."""
-    return "\n".join([
-        "Next, in another shell (the demo's database, keys, people and sandbox clock):",
-        f"  . {shlex.quote(str(home.shell_file))}   # sets PUHUI_ENV_FILE, BASE, TOKEN, MERCHANT, MERCHANT_KEY; README: A first hour",
-        "  puhui audit",
-        "  puhui reserve-check",
-        (f'  curl -s -H "Authorization: Bearer {admin_token}" -H "Content-Type: application/json" '
-         f"-d '{{\"advance\": \"PT24H\"}}' {base}/v1/sandbox/clock   # move the platform a day on"),
-    ])
+    return "\n".join(
+        [
+            "Next, in another shell (the demo's database, keys, people and sandbox clock):",
+            f"  . {shlex.quote(str(home.shell_file))}"
+            "   # sets PUHUI_ENV_FILE, BASE, TOKEN, MERCHANT, MERCHANT_KEY; README: A first hour",
+            "  puhui audit",
+            "  puhui reserve-check",
+            (
+                f'  curl -s -H "Authorization: Bearer {admin_token}" -H "Content-Type: application/json" '
+                f'-d \'{{"advance": "PT24H"}}\' {base}/v1/sandbox/clock   # move the platform a day on'
+            ),
+        ]
+    )

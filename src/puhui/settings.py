@@ -82,8 +82,11 @@ class Settings(BaseSettings):
         missing, short or the public sandbox default (with which anyone forges a bank notification),
         no PII keys or session secret."""
         problems = []
-        for name, default in (("bank_notify_key", SANDBOX_BANK_NOTIFY_KEY),
-                              ("merchant_notify_key", SANDBOX_MERCHANT_NOTIFY_KEY), ("jwt_secret", None)):
+        for name, default in (
+            ("bank_notify_key", SANDBOX_BANK_NOTIFY_KEY),
+            ("merchant_notify_key", SANDBOX_MERCHANT_NOTIFY_KEY),
+            ("jwt_secret", None),
+        ):
             value = getattr(self, name)
             if value == default:
                 problems.append(f"PUHUI_{name.upper()} is the public sandbox default")

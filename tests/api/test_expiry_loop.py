@@ -15,8 +15,16 @@ from puhui.settings import Settings
 
 
 def test_server_expires_overdue_holds(engine, clock):
-    hold = Transfer("h1", "platform.reserve_bank.CNY", "platform.suspense.CNY", 500, "CNY", "hold",
-                    flags=TransferFlags.pending, timeout_seconds=5)
+    hold = Transfer(
+        "h1",
+        "platform.reserve_bank.CNY",
+        "platform.suspense.CNY",
+        500,
+        "CNY",
+        "hold",
+        flags=TransferFlags.pending,
+        timeout_seconds=5,
+    )
     assert [r.value for r in transaction(engine, lambda uow: service.create_transfers(uow, [hold]))] == ["ok"]
     clock.advance(seconds=6)
     app = create_app(engine, Settings(admin_token="t", expiry_interval_seconds=0.05))

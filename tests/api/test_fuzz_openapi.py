@@ -48,8 +48,13 @@ KEYS = itertools.count(1)
 STATUSES: collections.Counter[str] = collections.Counter()  # "2xx", "4xx"… of every answer, for the run's size
 OPERATIONS_RUN: set[str] = set()
 PASSWORD = "correct horse battery"
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]  # each answer's status, media type, headers and body are what the spec
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]  # each answer's status, media type, headers and body are what the spec
 # lists for its operation (errors: application/problem+json with the Problem schema)
 PEOPLE: dict = {}  # the populated customer's phone and session, the merchant's API key, a client for log-ins
 
@@ -59,10 +64,20 @@ def fuzz_app(tmp_path_factory):  # type: ignore[no-untyped-def]
     engine = create_engine_from_url(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'puhui.db'}", durable=False)
     upgrade(engine)
     wall = clock.current()  # the sandbox installs its clock process-wide: put the wall clock back after
-    app = create_app(engine, Settings(admin_token=TOKEN, pii_keys=f"k1:{generate_key()}",
-                                      pii_index_key=generate_key(), jwt_secret="j" * 48, sandbox=True,
-                                      fraud_checks=False, monitoring=False, merchant_notifications=False),
-                     run_expiry=False)
+    app = create_app(
+        engine,
+        Settings(
+            admin_token=TOKEN,
+            pii_keys=f"k1:{generate_key()}",
+            pii_index_key=generate_key(),
+            jwt_secret="j" * 48,
+            sandbox=True,
+            fraud_checks=False,
+            monitoring=False,
+            merchant_notifications=False,
+        ),
+        run_expiry=False,
+    )
     try:
         with TestClient(app) as client:
             _populate(client)
@@ -81,12 +96,23 @@ def _populate(client: TestClient) -> None:
     created = client.post("/v1/customers", json=person)
     assert created.status_code == 201, created.text
     PEOPLE["phone"], PEOPLE["client"] = phone, client
-    top_up = {"id": "fuzz.fund", "debit_account_id": "platform.reserve_bank.CNY", "ledger": "CNY", "code": "top_up",
-              "credit_account_id": created.json()["wallet_account_id"], "amount": "10000.00"}
+    top_up = {
+        "id": "fuzz.fund",
+        "debit_account_id": "platform.reserve_bank.CNY",
+        "ledger": "CNY",
+        "code": "top_up",
+        "credit_account_id": created.json()["wallet_account_id"],
+        "amount": "10000.00",
+    }
     funded = client.post("/v1/ledger/transfers", headers=AUTH, json={"transfers": [top_up]})
     assert funded.status_code == 200, funded.text
-    shop = {"name": "兰州拉面馆", "credit_code": "91110000600037341L", "settlement_account": "110060774018010012345",
-            "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"}
+    shop = {
+        "name": "兰州拉面馆",
+        "credit_code": "91110000600037341L",
+        "settlement_account": "110060774018010012345",
+        "settlement_holder": "马晓明",
+        "settlement_bank": "交通银行北京分行",
+    }
     merchant = client.post("/v1/merchants", headers=AUTH, json=shop)
     assert merchant.status_code == 201, merchant.text
     PEOPLE["merchant"] = {"Authorization": f"Bearer {merchant.json()['api_key']}"}
@@ -104,8 +130,10 @@ def customer_session() -> dict[str, str]:
 def fuzz_schema(fuzz_app):  # type: ignore[no-untyped-def]
     started = time.monotonic()
     yield schemathesis.openapi.from_asgi("/openapi.json", fuzz_app)
-    print(f"\nschemathesis: {sum(STATUSES.values())} requests over {len(OPERATIONS_RUN)} operations in "
-          f"{time.monotonic() - started:.0f} s; answers by class: {dict(sorted(STATUSES.items()))}")
+    print(
+        f"\nschemathesis: {sum(STATUSES.values())} requests over {len(OPERATIONS_RUN)} operations in "
+        f"{time.monotonic() - started:.0f} s; answers by class: {dict(sorted(STATUSES.items()))}"
+    )
 
 
 def operations() -> list[str]:
@@ -124,8 +152,9 @@ def test_the_fuzzer_covers_the_whole_api():
 
 
 def test_the_fuzzed_schema_is_the_published_one(fuzz_app):
-    assert sorted(OPERATIONS) == sorted(f"{m.upper()} {p}" for p, ops in fuzz_app.openapi()["paths"].items()
-                                        for m in ops)
+    assert sorted(OPERATIONS) == sorted(
+        f"{m.upper()} {p}" for p, ops in fuzz_app.openapi()["paths"].items() for m in ops
+    )
 
 
 @pytest.mark.parametrize("mode", list(GenerationMode), ids=lambda mode: mode.value)
@@ -135,8 +164,9 @@ def test_no_operation_answers_a_server_error(fuzz_schema, label, mode):
     operation = fuzz_schema[path][method]
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     def run(case):  # type: ignore[no-untyped-def]
         answer = send(case, method, label, AUTH)
         if answer.status_code != 403:

@@ -32,8 +32,13 @@ def wallets(client):
         response = client.post(
             "/v1/ledger/accounts",
             headers=AUTH,
-            json={"id": f"w.{name}", "ledger": "CNY", "code": "customer_wallet", "owner_id": name,
-                  "flags": ["debits_must_not_exceed_credits"]},
+            json={
+                "id": f"w.{name}",
+                "ledger": "CNY",
+                "code": "customer_wallet",
+                "owner_id": name,
+                "flags": ["debits_must_not_exceed_credits"],
+            },
         )
         assert response.status_code == 201, response.text
     funded = post_transfers(client, [transfer("fund.alice", RESERVE, "w.alice", "100.00", code="topup")])
@@ -42,8 +47,15 @@ def wallets(client):
 
 
 def transfer(id, debit, credit, amount, ledger="CNY", code="p2p", **extra):  # type: ignore[no-untyped-def]
-    return {"id": id, "debit_account_id": debit, "credit_account_id": credit, "amount": amount,
-            "ledger": ledger, "code": code, **extra}
+    return {
+        "id": id,
+        "debit_account_id": debit,
+        "credit_account_id": credit,
+        "amount": amount,
+        "ledger": ledger,
+        "code": code,
+        **extra,
+    }
 
 
 def post_transfers(client, items, headers=None):  # type: ignore[no-untyped-def]
@@ -81,15 +93,26 @@ def test_ledger_api_needs_the_admin_token(client, headers):
 def test_account_contract_and_balances(client, wallets):
     alice = client.get("/v1/ledger/accounts/w.alice", headers=AUTH).json()
     assert alice == {
-        "id": "w.alice", "ledger": "CNY", "code": "customer_wallet", "owner_id": "alice",
-        "flags": ["debits_must_not_exceed_credits"], "debits_pending": "0.00", "debits_posted": "0.00",
-        "credits_pending": "0.00", "credits_posted": "100.00",
+        "id": "w.alice",
+        "ledger": "CNY",
+        "code": "customer_wallet",
+        "owner_id": "alice",
+        "flags": ["debits_must_not_exceed_credits"],
+        "debits_pending": "0.00",
+        "debits_posted": "0.00",
+        "credits_pending": "0.00",
+        "credits_posted": "100.00",
     }
 
 
 def test_creating_an_account_twice(client, wallets):
-    same = {"id": "w.alice", "ledger": "CNY", "code": "customer_wallet", "owner_id": "alice",
-            "flags": ["debits_must_not_exceed_credits"]}
+    same = {
+        "id": "w.alice",
+        "ledger": "CNY",
+        "code": "customer_wallet",
+        "owner_id": "alice",
+        "flags": ["debits_must_not_exceed_credits"],
+    }
     assert client.post("/v1/ledger/accounts", headers=AUTH, json=same).status_code == 200
     other = client.post("/v1/ledger/accounts", headers=AUTH, json={**same, "code": "merchant_wallet"})
     assert other.status_code == 409 and other.json()["code"] == "exists_with_different_code"
@@ -107,8 +130,15 @@ def test_account_generated_id(client):
         ({"ledger": "XYZ", "code": "customer_wallet"}, 422, "ledger_not_found"),
         ({"ledger": "CNY", "code": "no_such_code"}, 422, "account_code_not_found"),
         ({"ledger": "CNY", "code": "customer_wallet", "flags": ["bogus"]}, 422, "invalid_flag"),
-        ({"ledger": "CNY", "code": "customer_wallet",
-          "flags": ["debits_must_not_exceed_credits", "credits_must_not_exceed_debits"]}, 422, "invalid_account"),
+        (
+            {
+                "ledger": "CNY",
+                "code": "customer_wallet",
+                "flags": ["debits_must_not_exceed_credits", "credits_must_not_exceed_debits"],
+            },
+            422,
+            "invalid_account",
+        ),
         ({"id": "x" * 65, "ledger": "CNY", "code": "customer_wallet"}, 422, "invalid_request"),
         ({"id": "has space", "ledger": "CNY", "code": "customer_wallet"}, 422, "invalid_request"),
         ({"ledger": "CNY"}, 422, "invalid_request"),
@@ -145,8 +175,12 @@ BAD_TRANSFERS = [
     pytest.param(transfer("b1", "w.alice", "w.bob", "1.001"), 422, "invalid_amount", id="over-precise"),
     pytest.param(transfer("b1", "w.alice", "w.bob", 1.5), 422, "invalid_request", id="json-number"),
     pytest.param(transfer("b1", "w.alice", "w.bob", "1e3"), 422, "invalid_request", id="exponent"),
-    pytest.param(transfer("b1", "w.alice", "w.bob", "1.00", ledger="USD"), 422, "transfers_rejected", id="wrong-currency"),
-    pytest.param(transfer("b1", "w.alice", "w.bob", "1.00", ledger="XYZ"), 422, "ledger_not_found", id="unknown-ledger"),
+    pytest.param(
+        transfer("b1", "w.alice", "w.bob", "1.00", ledger="USD"), 422, "transfers_rejected", id="wrong-currency"
+    ),
+    pytest.param(
+        transfer("b1", "w.alice", "w.bob", "1.00", ledger="XYZ"), 422, "ledger_not_found", id="unknown-ledger"
+    ),
     pytest.param(transfer("x" * 65, "w.alice", "w.bob", "1.00"), 422, "invalid_request", id="id-too-long"),
     pytest.param(transfer("b1", "w.alice", "w.bob", "1.00", flags=["nope"]), 422, "invalid_flag", id="unknown-flag"),
     pytest.param(transfer("b1", "w.alice", "w.bob", "1.00", surprise=1), 422, "invalid_request", id="unknown-field"),
@@ -189,8 +223,9 @@ def test_batch_over_the_limit(client, engine, wallets):
 
 
 def test_mixed_batch_is_207_with_results(client, engine, wallets):
-    response = post_transfers(client, [transfer("m1", "w.alice", "w.bob", "1.00"),
-                                       transfer("m2", "w.alice", "w.bob", "500.00")])
+    response = post_transfers(
+        client, [transfer("m1", "w.alice", "w.bob", "1.00"), transfer("m2", "w.alice", "w.bob", "500.00")]
+    )
     assert response.status_code == 207
     assert response.json()["results"] == [{"id": "m1", "result": "ok"}, {"id": "m2", "result": "exceeds_credits"}]
     assert_audit_ok(engine)

@@ -30,8 +30,13 @@ OPERATIONS = [(method, path, operation) for path, item in SPEC["paths"].items() 
 
 @pytest.fixture
 def client(engine, clock):  # type: ignore[no-untyped-def]
-    settings = Settings(admin_token=TOKEN, pii_keys="k1:" + "A" * 43 + "=", pii_index_key="B" * 43 + "=",
-                        jwt_secret="j" * 48, auth_rate_per_minute=3)
+    settings = Settings(
+        admin_token=TOKEN,
+        pii_keys="k1:" + "A" * 43 + "=",
+        pii_index_key="B" * 43 + "=",
+        jwt_secret="j" * 48,
+        auth_rate_per_minute=3,
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
 
@@ -53,12 +58,17 @@ def test_docs_openapi_json_is_the_apps_spec():
     published = (ROOT / PUBLISHED).read_text(encoding="utf-8")
     if published != text(SPEC):
         stale = json.loads(published)
-        changed = sorted(f"{m.upper()} {p}" for p in set(SPEC["paths"]) | set(stale["paths"])
-                         for m in set(SPEC["paths"].get(p, {})) | set(stale["paths"].get(p, {}))
-                         if SPEC["paths"].get(p, {}).get(m) != stale["paths"].get(p, {}).get(m))
-        pytest.fail(f"{PUBLISHED} is not the app's spec ({len(changed)} operations differ, e.g. {changed[:5]}; "
-                    f"components differ: {SPEC.get('components') != stale.get('components')}): "
-                    f"run `puhui openapi --out {PUBLISHED}`")
+        changed = sorted(
+            f"{m.upper()} {p}"
+            for p in set(SPEC["paths"]) | set(stale["paths"])
+            for m in set(SPEC["paths"].get(p, {})) | set(stale["paths"].get(p, {}))
+            if SPEC["paths"].get(p, {}).get(m) != stale["paths"].get(p, {}).get(m)
+        )
+        pytest.fail(
+            f"{PUBLISHED} is not the app's spec ({len(changed)} operations differ, e.g. {changed[:5]}; "
+            f"components differ: {SPEC.get('components') != stale.get('components')}): "
+            f"run `puhui openapi --out {PUBLISHED}`"
+        )
 
 
 def test_the_spec_is_the_same_every_time_it_is_built(monkeypatch):
@@ -76,8 +86,11 @@ def test_no_error_is_documented_as_plain_json():
     for method, path, operation in OPERATIONS:
         for status, answer in operation["responses"].items():
             if status.startswith(("4", "5")):
-                assert answer["content"] == {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}, \
-                    (method, path, status)
+                assert answer["content"] == {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}, (
+                    method,
+                    path,
+                    status,
+                )
 
 
 def test_every_operation_lists_the_problems_it_can_answer():
@@ -139,8 +152,9 @@ def test_every_mutation_documents_idempotency_key_or_says_it_takes_none():
 def test_a_mutation_lists_the_other_successes_its_outcomes_name():
     p2p = SPEC["paths"]["/v1/transfers/p2p"]["post"]["responses"]
     assert {"200", "201", "202"} <= set(p2p)  # paid, held, or the same client id again
-    assert p2p["200"]["content"]["application/json"]["schema"] == {"anyOf": [
-        {"$ref": "#/components/schemas/Payment"}, {"$ref": "#/components/schemas/HeldPayment"}]}
+    assert p2p["200"]["content"]["application/json"]["schema"] == {
+        "anyOf": [{"$ref": "#/components/schemas/Payment"}, {"$ref": "#/components/schemas/HeldPayment"}]
+    }
     assert "207" in SPEC["paths"]["/v1/ledger/transfers"]["post"]["responses"]  # part of a batch applied
 
 
@@ -179,11 +193,13 @@ def test_a_422_and_a_reused_or_overlong_key_are_listed(client):
     assert invalid.status_code == 422 and invalid.json()["code"] == "invalid_request"
     listed(invalid, "post", "/v1/customers")
     entry = "/v1/risk/blocklists/{name}"
-    first = client.post("/v1/risk/blocklists/devices", headers={**AUTH, "Idempotency-Key": "block-1"},
-                        json={"value": "d1"})
+    first = client.post(
+        "/v1/risk/blocklists/devices", headers={**AUTH, "Idempotency-Key": "block-1"}, json={"value": "d1"}
+    )
     assert first.status_code == 201, first.text
-    reused = client.post("/v1/risk/blocklists/devices", headers={**AUTH, "Idempotency-Key": "block-1"},
-                         json={"value": "d2"})
+    reused = client.post(
+        "/v1/risk/blocklists/devices", headers={**AUTH, "Idempotency-Key": "block-1"}, json={"value": "d2"}
+    )
     assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
     listed(reused, "post", entry)
     too_long = {**AUTH, "Idempotency-Key": "k" * (KEY_MAX_LENGTH + 1)}
@@ -196,12 +212,15 @@ def test_a_422_and_a_reused_or_overlong_key_are_listed(client):
 
 def test_a_log_in_is_not_replayed_and_a_flood_is_a_listed_429(client):
     name, id_number, phone, _ = CUSTOMERS[0]
-    made = client.post("/v1/customers", json={"name": name, "id_number": id_number, "phone": phone,
-                                              "password": "correct horse battery"})
+    made = client.post(
+        "/v1/customers",
+        json={"name": name, "id_number": id_number, "phone": phone, "password": "correct horse battery"},
+    )
     assert made.status_code == 201, made.text
     login = {"phone": phone, "password": "correct horse battery"}
-    first, second = (client.post("/v1/customers/login", headers={"Idempotency-Key": "same"}, json=login)
-                     for _ in range(2))
+    first, second = (
+        client.post("/v1/customers/login", headers={"Idempotency-Key": "same"}, json=login) for _ in range(2)
+    )
     assert first.status_code == second.status_code == 200, second.text
     assert first.json()["token"] != second.json()["token"]  # as the spec says: no key, a new token each time
     assert "Idempotent-Replayed" not in second.headers

@@ -18,9 +18,11 @@ def test_sixty_parallel_log_ins_from_one_address_hash_at_most_the_limit(engine, 
     hashed = []
     real = auth.verify_password
     monkeypatch.setattr(auth, "verify_password", lambda stored, pw: hashed.append(1) or real(stored, pw))
-    settings = Settings(jwt_secret="j" * 48, pii_keys="k1:" + "A" * 43 + "=", pii_index_key="B" * 43 + "=",
-                        auth_rate_per_minute=10)
+    settings = Settings(
+        jwt_secret="j" * 48, pii_keys="k1:" + "A" * 43 + "=", pii_index_key="B" * 43 + "=", auth_rate_per_minute=10
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as client:
+
         def log_in(n: int):  # type: ignore[no-untyped-def]
             return client.post("/v1/customers/login", json={"phone": f"1380000{n:04d}", "password": "whatever pw"})
 

@@ -22,8 +22,11 @@ TOO_BIG = str(2**63)  # one past BIGINT
 
 @pytest.fixture
 def app(engine, clock):
-    return create_app(engine, Settings(admin_token=TOKEN, pii_keys="k1:" + "A" * 43 + "=",
-                                       pii_index_key="B" * 43 + "="), run_expiry=False)
+    return create_app(
+        engine,
+        Settings(admin_token=TOKEN, pii_keys="k1:" + "A" * 43 + "=", pii_index_key="B" * 43 + "="),
+        run_expiry=False,
+    )
 
 
 @pytest.fixture
@@ -40,16 +43,23 @@ def assert_problem(answer, status: int, code: str) -> dict:  # type: ignore[no-u
     return body
 
 
-@pytest.mark.parametrize("path", [f"/v1/events?after={TOO_BIG}", f"/v1/pii-access-log?after={TOO_BIG}",
-                                  f"/v1/ledger/accounts/platform.reserve_bank.CNY/transfers?after={TOO_BIG}"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/v1/events?after={TOO_BIG}",
+        f"/v1/pii-access-log?after={TOO_BIG}",
+        f"/v1/ledger/accounts/platform.reserve_bank.CNY/transfers?after={TOO_BIG}",
+    ],
+)
 def test_a_cursor_past_bigint_is_a_422(client, path):
     assert_problem(client.get(path, headers=AUTH), 422, "invalid_request")
     assert client.get(path.replace(TOO_BIG, str(2**63 - 1)), headers=AUTH).status_code == 200
 
 
-@pytest.mark.parametrize("path, code", [("/v1/wealth/figures", "invalid_fund_figures"),
-                                        ("/v1/wealth/navs", "invalid_nav_file")])
-@pytest.mark.parametrize("csv", ["a\rb", "date,fund_code,nav\r\n\"unterminated"])
+@pytest.mark.parametrize(
+    "path, code", [("/v1/wealth/figures", "invalid_fund_figures"), ("/v1/wealth/navs", "invalid_nav_file")]
+)
+@pytest.mark.parametrize("csv", ["a\rb", 'date,fund_code,nav\r\n"unterminated'])
 def test_a_malformed_csv_is_a_4xx(client, path, code, csv):
     answer = client.post(path, headers={**AUTH, "Idempotency-Key": f"k-{hash(csv)}"}, json={"csv": csv})
     assert 400 <= answer.status_code < 500, answer.text
@@ -83,11 +93,13 @@ def test_a_problem_a_mutation_stores_names_the_request_that_asked(client):
     account = {"id": "w.rid", "ledger": "CNY", "code": "customer_wallet", "owner_id": "rid", "flags": []}
     assert client.post("/v1/ledger/accounts", headers=AUTH, json=account).status_code == 201
     other = {**account, "owner_id": "someone-else"}
-    first = client.post("/v1/ledger/accounts", json=other,
-                        headers={**AUTH, "Idempotency-Key": "rid-1", "X-Request-ID": "first-1"})
+    first = client.post(
+        "/v1/ledger/accounts", json=other, headers={**AUTH, "Idempotency-Key": "rid-1", "X-Request-ID": "first-1"}
+    )
     assert assert_problem(first, 409, "exists_with_different_owner_id")["request_id"] == "first-1"
-    again = client.post("/v1/ledger/accounts", json=other,
-                        headers={**AUTH, "Idempotency-Key": "rid-1", "X-Request-ID": "again-2"})
+    again = client.post(
+        "/v1/ledger/accounts", json=other, headers={**AUTH, "Idempotency-Key": "rid-1", "X-Request-ID": "again-2"}
+    )
     assert again.headers["Idempotent-Replayed"] == "true"
     assert assert_problem(again, 409, "exists_with_different_owner_id")["request_id"] == "again-2"
 
@@ -97,8 +109,9 @@ def count_customers(engine) -> int:  # type: ignore[no-untyped-def]
         return connection.execute(select(func.count()).select_from(customers)).scalar_one()
 
 
-@pytest.mark.parametrize("path", ["/v1/merchants/m%00x", "/v1/pii-access-log?subject=a%00b",
-                                  "/v1/ledger/accounts?owner_id=a%00b"])
+@pytest.mark.parametrize(
+    "path", ["/v1/merchants/m%00x", "/v1/pii-access-log?subject=a%00b", "/v1/ledger/accounts?owner_id=a%00b"]
+)
 def test_a_nul_in_the_path_or_query_is_a_422_on_every_backend(client, path):
     """PostgreSQL cannot hold a NUL: these were 500s there (and a lookup of a NUL-bearing id on SQLite)."""
     assert_problem(client.get(path, headers=AUTH), 422, "nul_character")
@@ -108,7 +121,9 @@ def test_a_nul_in_the_path_or_query_is_a_422_on_every_backend(client, path):
 def test_an_absurd_figure_is_refused_not_overflowed(client, income):
     """`1e999999` overflowed the decimal context while being scaled, before the range check (a 500)."""
     csv = f"fund_code,date,income_per_10k\nPH0001,2026-01-04,{income}\n"
-    answer = client.post("/v1/wealth/figures", headers={**AUTH, "Idempotency-Key": f"absurd-{income}"}, json={"csv": csv})
+    answer = client.post(
+        "/v1/wealth/figures", headers={**AUTH, "Idempotency-Key": f"absurd-{income}"}, json={"csv": csv}
+    )
     assert_problem(answer, 422, "invalid_fund_figures")
 
 
@@ -121,8 +136,12 @@ def test_a_nul_in_a_csv_is_a_422(client, csv_path):
 def test_a_nul_in_a_json_string_is_refused_and_nothing_is_stored(client, engine):
     name, id_number, phone, _ = CUSTOMERS[0]
     before = count_customers(engine)
-    person = {"name": name[:1] + "\x00" + name[1:], "id_number": id_number, "phone": phone,
-              "password": "correct horse battery"}
+    person = {
+        "name": name[:1] + "\x00" + name[1:],
+        "id_number": id_number,
+        "phone": phone,
+        "password": "correct horse battery",
+    }
     assert_problem(client.post("/v1/customers", json=person), 422, "nul_character")
     assert count_customers(engine) == before
     assert client.post("/v1/customers", json={**person, "name": name}).status_code == 201  # the same, clean

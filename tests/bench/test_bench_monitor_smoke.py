@@ -8,13 +8,20 @@ from puhui.bench.monitor import run
 from puhui.cli import app
 from puhui.regtech.rules import DEFAULT_RULES
 
-FIGURES = ("events_per_s", "baseline_events_per_s", "ratio_to_baseline", "commit_to_alert_p99_ms",
-           "commit_to_processed_p99_ms", "target_events_per_s")
+FIGURES = (
+    "events_per_s",
+    "baseline_events_per_s",
+    "ratio_to_baseline",
+    "commit_to_alert_p99_ms",
+    "commit_to_processed_p99_ms",
+    "target_events_per_s",
+)
 
 
 def test_bench_monitor_prints_its_figures() -> None:
-    result = CliRunner().invoke(app, ["bench", "monitor", "--events", "300", "--customers", "40",
-                                      "--latency-chunks", "5", "--chunk", "10"])
+    result = CliRunner().invoke(
+        app, ["bench", "monitor", "--events", "300", "--customers", "40", "--latency-chunks", "5", "--chunk", "10"]
+    )
     assert result.exit_code == 0, result.output
     for figure in FIGURES:
         assert figure in result.output, figure

@@ -149,7 +149,9 @@ def test_each_test_gets_a_fresh_database(engine: Engine, attempt: str) -> None:
     """Whichever of the two runs first, the other must not see its row."""
     assert_at_head(engine)
     with engine.begin() as connection:
-        assert connection.execute(text("SELECT count(*) FROM accounts WHERE owner_id = 'fixture-probe'")).scalar_one() == 0
+        assert (
+            connection.execute(text("SELECT count(*) FROM accounts WHERE owner_id = 'fixture-probe'")).scalar_one() == 0
+        )
         assert connection.execute(text("SELECT count(*) FROM transfers")).scalar_one() == 0
         connection.execute(
             text(

@@ -14,8 +14,13 @@ from .helpers import ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret=JWT_SECRET,
-                    jwt_ttl_seconds=900)
+    return Settings(
+        admin_token=ADMIN_TOKEN,
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret=JWT_SECRET,
+        jwt_ttl_seconds=900,
+    )
 
 
 @pytest.fixture

@@ -32,15 +32,28 @@ def card_number(prefix: str = "622202123456789") -> str:
     return prefix + luhn.calc_check_digit(prefix)
 
 
-ZHANG = {"name": "张三丰", "id_number": id_number(seq="531"), "phone": "13812345678",
-         "password": PASSWORD, "address": "北京市朝阳区建国路88号"}
-LI = {"name": "李娜", "id_number": id_number("310104", "19851120", "246"), "phone": "13998765432",
-      "password": PASSWORD}
-WANG = {"name": "王芳", "id_number": id_number("440305", "20000229", "067"), "phone": "15011112222",
-        "password": PASSWORD}
+ZHANG = {
+    "name": "张三丰",
+    "id_number": id_number(seq="531"),
+    "phone": "13812345678",
+    "password": PASSWORD,
+    "address": "北京市朝阳区建国路88号",
+}
+LI = {"name": "李娜", "id_number": id_number("310104", "19851120", "246"), "phone": "13998765432", "password": PASSWORD}
+WANG = {
+    "name": "王芳",
+    "id_number": id_number("440305", "20000229", "067"),
+    "phone": "15011112222",
+    "password": PASSWORD,
+}
 CARD = card_number()
-MERCHANT = {"name": "兰州拉面馆", "credit_code": "91110000600037341L", "settlement_account": "110060774018010012345",
-            "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"}
+MERCHANT = {
+    "name": "兰州拉面馆",
+    "credit_code": "91110000600037341L",
+    "settlement_account": "110060774018010012345",
+    "settlement_holder": "马晓明",
+    "settlement_bank": "交通银行北京分行",
+}
 
 
 def bearer(token: str) -> dict:
@@ -71,6 +84,8 @@ def login(client, person: dict) -> dict:
 
 
 def make_staff(client, role: str, handle: str | None = None) -> dict:
-    response = client.post("/v1/staff", headers=ADMIN, json={"handle": handle or f"{role.replace('_', '-')}.one", "role": role})
+    response = client.post(
+        "/v1/staff", headers=ADMIN, json={"handle": handle or f"{role.replace('_', '-')}.one", "role": role}
+    )
     assert response.status_code == 201, response.text
     return bearer(response.json()["token"])

@@ -55,16 +55,20 @@ def test_customer_journey(client, engine):
 
     operator = make_staff(client, "operator")
     for channel in ("public_security", "bank_card", "face"):
-        answer = client.post(f"/v1/customers/{customer_id}/verifications", headers=operator,
-                             json={"channel": channel, "reference": f"REF-{channel}"})
+        answer = client.post(
+            f"/v1/customers/{customer_id}/verifications",
+            headers=operator,
+            json={"channel": channel, "reference": f"REF-{channel}"},
+        )
         assert answer.status_code == 201, answer.text
     assert answer.json()["eligible_tier"] == "II" and answer.json()["tier"] is None
     upgraded = client.post(f"/v1/customers/{customer_id}/tier", headers=operator, json={"reason": "three channels"})
     assert upgraded.status_code == 200
     assert upgraded.json()["tier"] == {"class": "II", "limit": "100000.00", "period": "year", "may_invest": False}
 
-    consent = client.post(f"/v1/customers/{customer_id}/consents", headers=me,
-                          json={"purpose": "credit_scoring", "granted": True})
+    consent = client.post(
+        f"/v1/customers/{customer_id}/consents", headers=me, json={"purpose": "credit_scoring", "granted": True}
+    )
     assert consent.status_code == 201 and consent.json()["consents"][0]["granted"] is True
 
     exported = client.get(f"/v1/customers/{customer_id}/export", headers=me)
@@ -77,8 +81,11 @@ def test_customer_journey(client, engine):
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     assert closed.json()["name"].startswith("已注销用户-") and closed.json()["phone"] is None
     is_problem(client.get(f"/v1/customers/{customer_id}", headers=me), 401, "unauthorized")  # session ended
-    is_problem(client.post("/v1/customers/login", json={"phone": ZHANG["phone"], "password": PASSWORD}), 401,
-               "invalid_credentials")
+    is_problem(
+        client.post("/v1/customers/login", json={"phone": ZHANG["phone"], "password": PASSWORD}),
+        401,
+        "invalid_credentials",
+    )
     assert client.get(f"/v1/customers/{customer_id}", headers=operator).json()["status"] == "closed"
 
 
@@ -86,8 +93,11 @@ def test_reveal_is_for_clear_roles_only_and_is_logged(client, engine):
     customer_id = register(client, ZHANG)["id"]
     risk, operator, regulator = (make_staff(client, r) for r in ("risk_officer", "operator", "regulator"))
     for who in (operator, regulator, login(client, ZHANG)):
-        is_problem(client.get(f"/v1/customers/{customer_id}?reveal=true&purpose=curious", headers=who), 403,
-                   "reveal_not_allowed")
+        is_problem(
+            client.get(f"/v1/customers/{customer_id}?reveal=true&purpose=curious", headers=who),
+            403,
+            "reveal_not_allowed",
+        )
     is_problem(client.get(f"/v1/customers/{customer_id}?reveal=true", headers=risk), 422, "invalid_input")
     with reading(engine) as connection:
         assert connection.execute(select(pii_access_log)).all() == []
@@ -125,8 +135,12 @@ def test_login_attempts_are_audited_without_the_phone(client, engine):
 
 
 BAD_REGISTRATIONS = [
-    pytest.param({**ZHANG, "id_number": ZHANG["id_number"][:-1] + ("0" if ZHANG["id_number"][-1] != "0" else "1")},
-                 422, "invalid_id_number", id="id-check-digit"),
+    pytest.param(
+        {**ZHANG, "id_number": ZHANG["id_number"][:-1] + ("0" if ZHANG["id_number"][-1] != "0" else "1")},
+        422,
+        "invalid_id_number",
+        id="id-check-digit",
+    ),
     pytest.param({**ZHANG, "id_number": "11010519491231002"}, 422, "invalid_id_number", id="id-17-digits"),
     pytest.param({**ZHANG, "phone": "12345"}, 422, "invalid_phone", id="phone"),
     pytest.param({**ZHANG, "name": "张3"}, 422, "invalid_name", id="name-digit"),
@@ -156,12 +170,20 @@ def test_staff_at_the_counter_are_told_which_detail_is_taken(client, engine):
     register(client, ZHANG)
     operator = make_staff(client, "operator")
     before = snapshot(engine)
-    is_problem(client.post("/v1/customers", headers=operator, json={**LI, "id_number": ZHANG["id_number"]}), 409,
-               "id_number_already_registered")
-    is_problem(client.post("/v1/customers", headers=operator, json={**LI, "phone": ZHANG["phone"]}), 409,
-               "phone_already_registered")
-    anonymous = [client.post("/v1/customers", json=body).json() for body in
-                 ({**LI, "id_number": ZHANG["id_number"]}, {**LI, "phone": ZHANG["phone"]})]
+    is_problem(
+        client.post("/v1/customers", headers=operator, json={**LI, "id_number": ZHANG["id_number"]}),
+        409,
+        "id_number_already_registered",
+    )
+    is_problem(
+        client.post("/v1/customers", headers=operator, json={**LI, "phone": ZHANG["phone"]}),
+        409,
+        "phone_already_registered",
+    )
+    anonymous = [
+        client.post("/v1/customers", json=body).json()
+        for body in ({**LI, "id_number": ZHANG["id_number"]}, {**LI, "phone": ZHANG["phone"]})
+    ]
     assert anonymous[0] | {"request_id": ""} == anonymous[1] | {"request_id": ""}  # the same answer either way
     assert snapshot(engine) == before
 
@@ -205,8 +227,12 @@ def test_bad_customer_requests_change_nothing(client, engine, zhang, path, who, 
 
 def test_closing_with_money_in_the_wallet_is_refused(client, engine, zhang):
     customer_id, me, _ = zhang
-    transaction(engine, lambda uow: ledger.create_transfers(
-        uow, [Transfer("topup.1", RESERVE, f"wallet.{customer_id}", 10_00, "CNY", "topup")]))
+    transaction(
+        engine,
+        lambda uow: ledger.create_transfers(
+            uow, [Transfer("topup.1", RESERVE, f"wallet.{customer_id}", 10_00, "CNY", "topup")]
+        ),
+    )
     before = snapshot(engine)
     response = client.post(f"/v1/customers/{customer_id}/close", headers=me)
     is_problem(response, 409, "wallet_not_empty")
@@ -219,8 +245,15 @@ def test_unknown_customer_and_closed_customer(client, engine, zhang):
     is_problem(client.get("/v1/customers/cus_0000000000000000", headers=operator), 404, "customer_not_found")
     client.post(f"/v1/customers/{customer_id}/close", headers=operator, json={"reason": "at the counter"})
     before = snapshot(engine)
-    is_problem(client.post(f"/v1/customers/{customer_id}/verifications", headers=operator,
-                           json={"channel": "face", "reference": "late"}), 409, "customer_closed")
+    is_problem(
+        client.post(
+            f"/v1/customers/{customer_id}/verifications",
+            headers=operator,
+            json={"channel": "face", "reference": "late"},
+        ),
+        409,
+        "customer_closed",
+    )
     is_problem(client.post(f"/v1/customers/{customer_id}/close", headers=operator), 409, "customer_closed")
     assert snapshot(engine) == before
 
@@ -250,7 +283,8 @@ def test_secrets_are_shown_once_and_never_stored(client, engine):
     assert merchant.json()["settlement"]["account"] == "*" * 17 + MERCHANT["settlement_account"][-4:]
     with reading(engine) as connection:
         everything = repr(connection.execute(select(idempotency_keys)).all()) + repr(
-            connection.execute(select(credentials)).all())
+            connection.execute(select(credentials)).all()
+        )
     for secret in (first.json()["token"], merchant.json()["api_key"]):
         assert secret not in everything and secret.split("_", 3)[3] not in everything
     mine = client.get(f"/v1/merchants/{merchant.json()['id']}", headers=bearer(merchant.json()["api_key"]))
@@ -275,13 +309,21 @@ def test_bad_merchants_change_nothing(client, engine, body, status, code):
 def test_a_second_merchant_with_the_same_credit_code_is_refused(client, engine):
     assert client.post("/v1/merchants", headers=ADMIN, json=MERCHANT).status_code == 201
     before = snapshot(engine)
-    is_problem(client.post("/v1/merchants", headers=ADMIN, json={**MERCHANT, "name": "copy"}), 409,
-               "credit_code_already_registered")
+    is_problem(
+        client.post("/v1/merchants", headers=ADMIN, json={**MERCHANT, "name": "copy"}),
+        409,
+        "credit_code_already_registered",
+    )
     assert snapshot(engine) == before
 
 
-@pytest.mark.parametrize(("body", "code"), [({"handle": "Bad Handle", "role": "operator"}, "invalid_staff_handle"),
-                                            ({"handle": "x.y", "role": "customer"}, "invalid_request")])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"handle": "Bad Handle", "role": "operator"}, "invalid_staff_handle"),
+        ({"handle": "x.y", "role": "customer"}, "invalid_request"),
+    ],
+)
 def test_bad_staff_changes_nothing(client, engine, body, code):
     before = snapshot(engine)
     is_problem(client.post("/v1/staff", headers=ADMIN, json=body), 422, code)
@@ -295,15 +337,25 @@ def test_without_keys_pii_calls_fail_closed_and_change_nothing(engine, clock):
         before = snapshot(engine)
         is_problem(client.post("/v1/customers", json=ZHANG), 500, "vault_not_configured")
         is_problem(client.post("/v1/merchants", headers=ADMIN, json=MERCHANT), 500, "vault_not_configured")
-        is_problem(client.post("/v1/customers/login", json={"phone": ZHANG["phone"], "password": PASSWORD}), 500,
-                   "vault_not_configured")
+        is_problem(
+            client.post("/v1/customers/login", json={"phone": ZHANG["phone"], "password": PASSWORD}),
+            500,
+            "vault_not_configured",
+        )
         assert snapshot(engine) == before
         assert client.get(f"/v1/ledger/accounts/{RESERVE}", headers=ADMIN).status_code == 200
 
 
 def test_many_customers_each_their_own(client):
-    people = [{"name": f"客户{chr(0x4e00 + n)}", "id_number": id_number(seq=f"{n:03d}"), "phone": f"1390000{n:04d}",
-               "password": PASSWORD} for n in range(3)]
+    people = [
+        {
+            "name": f"客户{chr(0x4E00 + n)}",
+            "id_number": id_number(seq=f"{n:03d}"),
+            "phone": f"1390000{n:04d}",
+            "password": PASSWORD,
+        }
+        for n in range(3)
+    ]
     ids = [register(client, p)["id"] for p in people]
     for person, customer_id in zip(people, ids):
         headers = login(client, person)
@@ -311,5 +363,9 @@ def test_many_customers_each_their_own(client):
         for other in set(ids) - {customer_id}:
             is_problem(client.get(f"/v1/customers/{other}", headers=headers), 403, "forbidden")
     second_card = card_number("622848000000000")
-    assert client.post(f"/v1/customers/{ids[0]}/cards", headers=login(client, people[0]),
-                       json={"card_number": second_card}).status_code == 201
+    assert (
+        client.post(
+            f"/v1/customers/{ids[0]}/cards", headers=login(client, people[0]), json={"card_number": second_card}
+        ).status_code
+        == 201
+    )

@@ -41,8 +41,9 @@ def test_password_checks():
 def test_session_token_round_trip_and_expiry_by_the_clock(clock):
     session = auth.issue_session(JWT_SECRET, 900, "cus_1")
     assert session.expires_at == clock.now() + dt.timedelta(seconds=900)
-    claims = jwt.decode(session.token, JWT_SECRET, algorithms=["HS256"], options={"verify_exp": False,
-                                                                                 "verify_iat": False})
+    claims = jwt.decode(
+        session.token, JWT_SECRET, algorithms=["HS256"], options={"verify_exp": False, "verify_iat": False}
+    )
     assert claims["sub"] == "cus_1" and claims["role"] == "customer" and claims["iss"] == "puhui"
     assert jwt.get_unverified_header(session.token)["alg"] == "HS256"
     mine = auth.SessionClaims("cus_1", "customer", session.session_id)
@@ -77,8 +78,9 @@ def test_short_secrets_are_refused(clock):
 
 
 def test_credentials_are_hashed_and_found_by_prefix(engine, clock):
-    token = transaction(engine, lambda uow: auth.mint_credential(uow, subject_id="mch_1", role=Role.merchant,
-                                                                 created_by="admin"))
+    token = transaction(
+        engine, lambda uow: auth.mint_credential(uow, subject_id="mch_1", role=Role.merchant, created_by="admin")
+    )
     assert token.startswith("puhui_mk_") and len(token) > 60
     with reading(engine) as connection:
         row = connection.execute(credentials.select()).mappings().one()

@@ -31,15 +31,18 @@ def test_a_merchant_cannot_revoke_another_merchants_key(client, engine):
 
     one = client.post("/v1/merchants", headers=ADMIN, json=MERCHANT).json()
     body17 = "91440300MA5ABCDE1"[:17]
-    two = client.post("/v1/merchants", headers=ADMIN,
-                      json={**MERCHANT, "credit_code": body17 + uscc.calc_check_digit(body17)}).json()
+    two = client.post(
+        "/v1/merchants", headers=ADMIN, json={**MERCHANT, "credit_code": body17 + uscc.calc_check_digit(body17)}
+    ).json()
     keys = client.get(f"/v1/merchants/{one['id']}/api-keys", headers=ADMIN).json()["api_keys"]
-    refused = client.post(f"/v1/merchants/{one['id']}/api-keys/{keys[0]['prefix']}/revoke",
-                          headers=bearer(two["api_key"]))
+    refused = client.post(
+        f"/v1/merchants/{one['id']}/api-keys/{keys[0]['prefix']}/revoke", headers=bearer(two["api_key"])
+    )
     assert refused.status_code == 403
     # and not through its own path either: the key must belong to the merchant named
-    sideways = client.post(f"/v1/merchants/{two['id']}/api-keys/{keys[0]['prefix']}/revoke",
-                           headers=bearer(two["api_key"]))
+    sideways = client.post(
+        f"/v1/merchants/{two['id']}/api-keys/{keys[0]['prefix']}/revoke", headers=bearer(two["api_key"])
+    )
     assert sideways.status_code == 404
     assert client.get(f"/v1/merchants/{one['id']}", headers=bearer(one["api_key"])).status_code == 200
 

@@ -15,10 +15,13 @@ from puhui.identity.logs import install_redaction, redact_record
 from .helpers import ZHANG
 
 ISSUE_ID_NUMBER = "110101199003071233"  # the reproduction's: a valid resident ID number
-PATHS = [f"/v1/risk/decisions?payer_id={ISSUE_ID_NUMBER}",
-         f"/v1/risk/decisions?payer_id={ZHANG['id_number']}", f"/v1/customers/login?phone={ZHANG['phone']}",
-         "/v1/lending/loans/ln_3f3906787a6a4535ad96fe7c",
-         "/v1/payments/pay_13912345678a0c4e2b9d07f1"]  # a hex id whose digits look like a mobile number
+PATHS = [
+    f"/v1/risk/decisions?payer_id={ISSUE_ID_NUMBER}",
+    f"/v1/risk/decisions?payer_id={ZHANG['id_number']}",
+    f"/v1/customers/login?phone={ZHANG['phone']}",
+    "/v1/lending/loans/ln_3f3906787a6a4535ad96fe7c",
+    "/v1/payments/pay_13912345678a0c4e2b9d07f1",
+]  # a hex id whose digits look like a mobile number
 
 
 @pytest.fixture

@@ -30,8 +30,19 @@ from .helpers import (
     snapshot,
 )
 
-CALLERS = ["anonymous", "customer_other", "customer_self", "merchant_self", "merchant_other", "partner",
-           "operator", "risk_officer", "regulator", "admin", "root"]
+CALLERS = [
+    "anonymous",
+    "customer_other",
+    "customer_self",
+    "merchant_self",
+    "merchant_other",
+    "partner",
+    "operator",
+    "risk_officer",
+    "regulator",
+    "admin",
+    "root",
+]
 ROOT = {"root"}  # PUHUI_ADMIN_TOKEN
 STAFF_READERS = {"operator", "risk_officer", "regulator", "admin"} | ROOT
 OPS = {"operator", "admin"} | ROOT
@@ -55,31 +66,84 @@ class Endpoint:
 ENDPOINTS = [
     Endpoint("register", "customer.register", "POST", "/v1/customers", {"anonymous"} | OPS, WANG, 201),
     Endpoint("read", "customer.read", "GET", "/v1/customers/{B}", {"customer_self"} | STAFF_READERS),
-    Endpoint("reveal", "customer.read", "GET", "/v1/customers/{B}?reveal=true&purpose=matrix",
-             {"risk_officer", "admin"} | ROOT),
-    Endpoint("verify", "customer.verify", "POST", "/v1/customers/{B}/verifications", OPS,
-             {"channel": "face", "reference": "MATRIX-1"}, 201),
+    Endpoint(
+        "reveal",
+        "customer.read",
+        "GET",
+        "/v1/customers/{B}?reveal=true&purpose=matrix",
+        {"risk_officer", "admin"} | ROOT,
+    ),
+    Endpoint(
+        "verify",
+        "customer.verify",
+        "POST",
+        "/v1/customers/{B}/verifications",
+        OPS,
+        {"channel": "face", "reference": "MATRIX-1"},
+        201,
+    ),
     Endpoint("upgrade_tier", "customer.upgrade_tier", "POST", "/v1/customers/{B}/tier", OPS, {"reason": "matrix"}),
-    Endpoint("bind_card", "customer.bind_card", "POST", "/v1/customers/{B}/cards", {"customer_self"},
-             {"card_number": CARD}, 201),
-    Endpoint("consent", "customer.consent", "POST", "/v1/customers/{B}/consents", {"customer_self"},
-             {"purpose": "marketing", "granted": True}, 201),
+    Endpoint(
+        "bind_card",
+        "customer.bind_card",
+        "POST",
+        "/v1/customers/{B}/cards",
+        {"customer_self"},
+        {"card_number": CARD},
+        201,
+    ),
+    Endpoint(
+        "consent",
+        "customer.consent",
+        "POST",
+        "/v1/customers/{B}/consents",
+        {"customer_self"},
+        {"purpose": "marketing", "granted": True},
+        201,
+    ),
     Endpoint("export", "customer.export", "GET", "/v1/customers/{B}/export", {"customer_self"}),
     Endpoint("logout", "customer.logout", "POST", "/v1/customers/{B}/logout", {"customer_self"}),
     Endpoint("sessions", "customer.sessions", "GET", "/v1/customers/{B}/sessions", {"customer_self"} | OPS),
     Endpoint("end_sessions", "customer.sessions", "POST", "/v1/customers/{B}/sessions/end", {"customer_self"} | OPS),
-    Endpoint("change_password", "customer.change_password", "POST", "/v1/customers/{B}/password",
-             {"customer_self"}, {"current_password": ZHANG["password"], "new_password": "a new long passphrase"}),
+    Endpoint(
+        "change_password",
+        "customer.change_password",
+        "POST",
+        "/v1/customers/{B}/password",
+        {"customer_self"},
+        {"current_password": ZHANG["password"], "new_password": "a new long passphrase"},
+    ),
     Endpoint("close", "customer.close", "POST", "/v1/customers/{B}/close", {"customer_self"} | OPS, {"reason": "m"}),
-    Endpoint("create_merchant", "merchant.create", "POST", "/v1/merchants", OPS,
-             {**MERCHANT, "credit_code": _code("91310000MA1FL1234")}, 201),
+    Endpoint(
+        "create_merchant",
+        "merchant.create",
+        "POST",
+        "/v1/merchants",
+        OPS,
+        {**MERCHANT, "credit_code": _code("91310000MA1FL1234")},
+        201,
+    ),
     Endpoint("read_merchant", "merchant.read", "GET", "/v1/merchants/{M}", {"merchant_self"} | STAFF_READERS),
     Endpoint("list_api_keys", "merchant.manage_keys", "GET", "/v1/merchants/{M}/api-keys", {"merchant_self"} | OPS),
-    Endpoint("issue_api_key", "merchant.manage_keys", "POST", "/v1/merchants/{M}/api-keys", {"merchant_self"} | OPS,
-             None, 201),
+    Endpoint(
+        "issue_api_key",
+        "merchant.manage_keys",
+        "POST",
+        "/v1/merchants/{M}/api-keys",
+        {"merchant_self"} | OPS,
+        None,
+        201,
+    ),
     Endpoint("create_partner", "partner.create", "POST", "/v1/partners", {"admin"} | ROOT, {"name": "某某银行"}, 201),
-    Endpoint("create_staff", "staff.create", "POST", "/v1/staff", {"admin"} | ROOT,
-             {"handle": "new.hire", "role": "operator"}, 201),
+    Endpoint(
+        "create_staff",
+        "staff.create",
+        "POST",
+        "/v1/staff",
+        {"admin"} | ROOT,
+        {"handle": "new.hire", "role": "operator"},
+        201,
+    ),
     Endpoint("access_log", "pii_access_log.read", "GET", "/v1/pii-access-log", {"admin", "regulator"} | ROOT),
 ]
 
@@ -92,8 +156,10 @@ class Actor:
 
 def build_world(engine, vault) -> tuple[dict[str, dict], dict[str, str]]:
     """Customers A and B (B verified once), merchants M and M2, a partner and one staff member per role."""
-    people = {name: customer_ops.prepare_registration(**{k: p[k] for k in ("name", "id_number", "phone", "password")})
-              for name, p in (("A", LI), ("B", ZHANG))}
+    people = {
+        name: customer_ops.prepare_registration(**{k: p[k] for k in ("name", "id_number", "phone", "password")})
+        for name, p in (("A", LI), ("B", ZHANG))
+    }
     root = Actor("admin", "admin")
 
     def world(uow) -> tuple[dict[str, str], dict[str, str]]:
@@ -144,5 +210,10 @@ def test_role_endpoint_matrix(client, engine, vault, endpoint, caller):
     assert snapshot(engine) == before
     # the problem's `instance` echoes the caller's own path and `request_id` is random hex: neither is told
     told = response.text.replace(path, "").replace(response.json()["request_id"], "")
-    for secret in (ZHANG["id_number"][-4:], ZHANG["phone"][-4:], ZHANG["name"][1:], MERCHANT["settlement_account"][-4:]):
+    for secret in (
+        ZHANG["id_number"][-4:],
+        ZHANG["phone"][-4:],
+        ZHANG["name"][1:],
+        MERCHANT["settlement_account"][-4:],
+    ):
         assert secret not in told

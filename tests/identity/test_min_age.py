@@ -25,8 +25,10 @@ def person(born: str, phone: str = "13700000001") -> dict:
     return {**ZHANG, "id_number": id_number("110105", born, "318"), "phone": phone}
 
 
-@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 1, 1)),
-       st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 1, 1)))
+@given(
+    st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 1, 1)),
+    st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 1, 1)),
+)
 def test_full_years_of_age_agree_with_dateutil(born, day):
     if born <= day:
         assert age_on(born, day) == relativedelta(day, born).years

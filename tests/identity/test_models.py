@@ -77,8 +77,10 @@ def test_a_birth_date_after_today_is_refused(clock):
     assert models.normalize_id_number(body + ric.calc_check_digit(body + "0"))
 
 
-@pytest.mark.parametrize("phone, expected", [("13812345678", "13812345678"), ("+86 138-1234-5678", "13812345678"),
-                                             ("19900001111", "19900001111")])
+@pytest.mark.parametrize(
+    "phone, expected",
+    [("13812345678", "13812345678"), ("+86 138-1234-5678", "13812345678"), ("19900001111", "19900001111")],
+)
 def test_phones(phone, expected):
     assert models.normalize_phone(phone) == expected
 
@@ -128,8 +130,9 @@ def test_names_are_normalised():
     assert models.normalize_name("Li   Na") == "Li Na"
 
 
-@pytest.mark.parametrize("password", ["short", "12345678901", "x" * 129,
-                                      " " * 8, " a b c d e ", "aaaaaaaaaaaa"])  # issue 19: eight spaces were a password
+@pytest.mark.parametrize(
+    "password", ["short", "12345678901", "x" * 129, " " * 8, " a b c d e ", "aaaaaaaaaaaa"]
+)  # issue 19: eight spaces were a password
 def test_password_policy(password):
     with pytest.raises(WeakPassword):
         models.check_password(password)
@@ -155,7 +158,13 @@ def test_masks():
 def test_tiers_follow_independent_verifications():
     assert models.tier_for(0) is None
     assert [models.tier_for(n) for n in range(1, 8)] == [
-        WalletTier.I, WalletTier.I, WalletTier.II, WalletTier.II, WalletTier.III, WalletTier.III, WalletTier.III
+        WalletTier.I,
+        WalletTier.I,
+        WalletTier.II,
+        WalletTier.II,
+        WalletTier.III,
+        WalletTier.III,
+        WalletTier.III,
     ]
     assert TIER_RULES[WalletTier.I].limit_minor == 1_000_00 and TIER_RULES[WalletTier.I].period == "lifetime"
     assert TIER_RULES[WalletTier.II].limit_minor == 100_000_00 and TIER_RULES[WalletTier.II].period == "year"

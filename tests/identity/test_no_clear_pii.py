@@ -39,11 +39,17 @@ def journey(client) -> None:
     assert client.post(f"/v1/customers/{zhang}/cards", headers=me, json={"card_number": CARD}).status_code == 201
     operator, risk = make_staff(client, "operator"), make_staff(client, "risk_officer")
     for channel in ("public_security", "bank_card", "face"):
-        client.post(f"/v1/customers/{zhang}/verifications", headers=operator,
-                    json={"channel": channel, "reference": f"R-{channel}"})
+        client.post(
+            f"/v1/customers/{zhang}/verifications",
+            headers=operator,
+            json={"channel": channel, "reference": f"R-{channel}"},
+        )
     assert client.post(f"/v1/customers/{zhang}/tier", headers=operator, json={"reason": "kyc"}).status_code == 200
-    client.post(f"/v1/customers/{zhang}/consents", headers=me, json={"purpose": "biometrics", "granted": True,
-                                                                     "sensitive": True})
+    client.post(
+        f"/v1/customers/{zhang}/consents",
+        headers=me,
+        json={"purpose": "biometrics", "granted": True, "sensitive": True},
+    )
     revealed = client.get(f"/v1/customers/{zhang}?reveal=true&purpose=case 1", headers=risk).json()
     assert revealed["id_number"] == ZHANG["id_number"]  # the journey did handle clear values
     assert client.get(f"/v1/customers/{zhang}/export", headers=me).json()["customer"]["phone"] == ZHANG["phone"]
@@ -103,5 +109,6 @@ def pg_dump(db_url: str) -> str:
     if executable is None:
         pytest.fail("pg_dump is not available")
     uri = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return subprocess.run([executable, "--data-only", "--dbname", uri], check=True, capture_output=True,
-                          text=True, timeout=60).stdout
+    return subprocess.run(
+        [executable, "--data-only", "--dbname", uri], check=True, capture_output=True, text=True, timeout=60
+    ).stdout

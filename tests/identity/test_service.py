@@ -50,21 +50,46 @@ OPERATOR = Who("stf_op", "operator")
 
 
 def registered(engine, vault, person=ZHANG) -> str:
-    data = customer_ops.prepare_registration(**{k: person[k] for k in ("name", "id_number", "phone", "password")},
-                                             address=person.get("address"))
+    data = customer_ops.prepare_registration(
+        **{k: person[k] for k in ("name", "id_number", "phone", "password")}, address=person.get("address")
+    )
     return transaction(engine, lambda uow: customer_ops.register(uow, vault, data))
 
 
 def verify(engine, customer_id, *channels, passed=True):
     for channel in channels:
-        transaction(engine, lambda uow: kyc.record_verification(
-            uow, customer_id, VerificationChannel(channel), f"ref-{customer_id}-{channel}-{passed}", passed, OPERATOR))
+        transaction(
+            engine,
+            lambda uow: kyc.record_verification(
+                uow,
+                customer_id,
+                VerificationChannel(channel),
+                f"ref-{customer_id}-{channel}-{passed}",
+                passed,
+                OPERATOR,
+            ),
+        )
 
 
 def move(engine, transfer_id, debit, credit, amount, flags=TransferFlags.NONE):
-    results = transaction(engine, lambda uow: ledger.create_transfers(
-        uow, [Transfer(transfer_id, debit, credit, amount, "CNY", "topup", flags=flags,
-                       timeout_seconds=3600 if flags & TransferFlags.pending else 0)]))
+    results = transaction(
+        engine,
+        lambda uow: ledger.create_transfers(
+            uow,
+            [
+                Transfer(
+                    transfer_id,
+                    debit,
+                    credit,
+                    amount,
+                    "CNY",
+                    "topup",
+                    flags=flags,
+                    timeout_seconds=3600 if flags & TransferFlags.pending else 0,
+                )
+            ],
+        ),
+    )
     assert results == [TransferResult.ok]
 
 
@@ -133,8 +158,13 @@ def test_independent_verifications_and_tier_upgrades(engine, clock, vault):
     with reading(engine) as connection:
         assert service.tier_of(connection, customer_id) == WalletTier.III
         history = connection.execute(
-            select(tier_changes.c.from_tier, tier_changes.c.to_tier, tier_changes.c.reason, tier_changes.c.changed_by,
-                   tier_changes.c.changed_by_role).order_by(tier_changes.c.seq)
+            select(
+                tier_changes.c.from_tier,
+                tier_changes.c.to_tier,
+                tier_changes.c.reason,
+                tier_changes.c.changed_by,
+                tier_changes.c.changed_by_role,
+            ).order_by(tier_changes.c.seq)
         ).all()
     assert [tuple(r) for r in history] == [
         (None, 1, "ID checked", "stf_op", "operator"),
@@ -148,8 +178,12 @@ def test_consent_latest_wins_and_sensitive_is_separate(engine, clock, vault):
     me = Who(customer_id, "customer")
 
     def record(purpose, granted, sensitive=False):
-        transaction(engine, lambda uow: consent.record_consent(
-            uow, customer_id, purpose, granted=granted, sensitive=sensitive, actor=me))
+        transaction(
+            engine,
+            lambda uow: consent.record_consent(
+                uow, customer_id, purpose, granted=granted, sensitive=sensitive, actor=me
+            ),
+        )
 
     def has(purpose, sensitive=False):
         with reading(engine) as connection:
@@ -169,7 +203,9 @@ def test_consent_latest_wins_and_sensitive_is_separate(engine, clock, vault):
         current = consent.current_consents(connection, customer_id)
     assert len(history) == 4
     assert {(c["purpose"], c["sensitive"], c["granted"]) for c in current} == {
-        ("credit_scoring", False, True), ("biometrics", True, True)}
+        ("credit_scoring", False, True),
+        ("biometrics", True, True),
+    }
 
 
 def test_closing_refuses_while_the_wallet_holds_money(engine, clock, vault):
@@ -184,8 +220,12 @@ def test_closing_refuses_while_the_wallet_holds_money(engine, clock, vault):
     move(engine, "hold.1", wallet, RESERVE, 500, TransferFlags.pending)  # a pending withdrawal still blocks
     with pytest.raises(WalletNotEmpty):
         transaction(engine, lambda uow: customer_ops.close(uow, customer_id, OPERATOR))
-    results = transaction(engine, lambda uow: ledger.create_transfers(
-        uow, [Transfer("post.1", pending_id="hold.1", flags=TransferFlags.post_pending)]))
+    results = transaction(
+        engine,
+        lambda uow: ledger.create_transfers(
+            uow, [Transfer("post.1", pending_id="hold.1", flags=TransferFlags.post_pending)]
+        ),
+    )
     assert results == [TransferResult.ok]
     transaction(engine, lambda uow: customer_ops.close(uow, customer_id, OPERATOR, "customer asked"))
 
@@ -207,8 +247,15 @@ def test_closure_erases_personal_data_but_keeps_financial_records(engine, clock,
         view = views.customer_view(connection, vault, customer_id)
         with pytest.raises(CustomerClosed):
             customer_ops.require_active(connection, customer_id)
-    erased = ("name_sealed", "id_number_sealed", "id_number_index", "phone_sealed", "phone_index", "address_sealed",
-              "password_hash")
+    erased = (
+        "name_sealed",
+        "id_number_sealed",
+        "id_number_index",
+        "phone_sealed",
+        "phone_index",
+        "address_sealed",
+        "password_hash",
+    )
     assert all(row[c] is None for c in erased) and row["status"] == "closed" and row["pseudonym"] == pseudonym
     assert card["card_sealed"] is None and card["card_index"] is None and card["status"] == "erased"
     assert account.closed and account.credits_posted == 1234 and account.debits_posted == 1234 and moved == 2
@@ -219,8 +266,14 @@ def test_closure_erases_personal_data_but_keeps_financial_records(engine, clock,
         kept = retention.retained(connection, customer_id)
         kept_cards = connection.execute(select(aml_retention_cards)).mappings().all()
     assert vault.open(kept["id_number_sealed"], field=pii.FIELD_ID_NUMBER, owner=customer_id) == ZHANG["id_number"]
-    assert vault.open(kept_cards[0]["card_sealed"], field=pii.FIELD_CARD,
-                      owner=pii.card_owner(customer_id, kept_cards[0]["card_id"])) == CARD
+    assert (
+        vault.open(
+            kept_cards[0]["card_sealed"],
+            field=pii.FIELD_CARD,
+            owner=pii.card_owner(customer_id, kept_cards[0]["card_id"]),
+        )
+        == CARD
+    )
     clock.advance(days=365 * 5)
     assert transaction(engine, retention.purge_expired) == 0  # five years are not over yet (a leap day)
     clock.advance(days=2)
@@ -241,8 +294,13 @@ def test_key_rotation_reseals_rows_under_old_keys(engine, clock, vault):
         before = {c: views.customer_view(connection, rotated, c, reveal=True) for c in (zhang, li)}
     report = pii.rotate_keys(engine, rotated, batch_size=1)
     assert (report.rows, report.resealed) == (3, 8)
-    assert report.by_table == {"customers": 7, "bank_cards": 1, "merchants": 0, "aml_retention": 0,
-                               "aml_retention_cards": 0}
+    assert report.by_table == {
+        "customers": 7,
+        "bank_cards": 1,
+        "merchants": 0,
+        "aml_retention": 0,
+        "aml_retention_cards": 0,
+    }
     only_k2 = Vault.from_config(f"k2:{K2}", INDEX_KEY)
     with reading(engine) as connection:
         assert pii.key_usage(connection, only_k2) == {"k2": 8}
@@ -264,14 +322,22 @@ def test_blind_index_key_rotation(engine, clock, vault):
     with reading(engine) as connection:
         assert customer_ops.find_by_phone(connection, both, ZHANG["phone"])["id"] == zhang
     with pytest.raises(AlreadyRegistered):  # one person, one customer, across the two keys
-        transaction(engine, lambda uow: customer_ops.register(uow, both, customer_ops.prepare_registration(
-            **{k: ZHANG[k] for k in ("name", "id_number", "phone", "password")})))
+        transaction(
+            engine,
+            lambda uow: customer_ops.register(
+                uow,
+                both,
+                customer_ops.prepare_registration(**{k: ZHANG[k] for k in ("name", "id_number", "phone", "password")}),
+            ),
+        )
     assert pii.reindex(engine, both, batch_size=1) == 3  # phone, ID number, card
     assert pii.reindex(engine, both) == 0
     only_new = Vault.from_config(f"k1:{K1}", new_index)
     with reading(engine) as connection:
         assert customer_ops.find_by_phone(connection, only_new, ZHANG["phone"])["id"] == zhang
-        assert customer_ops.find_by_phone(connection, vault, ZHANG["phone"]) is None  # the old key alone no longer finds
+        assert (
+            customer_ops.find_by_phone(connection, vault, ZHANG["phone"]) is None
+        )  # the old key alone no longer finds
     with pytest.raises(CardAlreadyBound):
         transaction(engine, lambda uow: customer_ops.bind_card(uow, only_new, zhang, CARD))
 
@@ -315,6 +381,7 @@ def test_concurrent_registrations_of_one_person_make_one_customer(engine, clock,
     assert sorted(outcomes) == ["duplicate"] * 5 + ["ok"]
     with reading(engine) as connection:
         assert connection.execute(select(func.count()).select_from(customers)).scalar_one() == 1
-        wallets = connection.execute(select(func.count()).select_from(accounts)
-                                     .where(accounts.c.code == "customer_wallet")).scalar_one()
+        wallets = connection.execute(
+            select(func.count()).select_from(accounts).where(accounts.c.code == "customer_wallet")
+        ).scalar_one()
     assert wallets == 1

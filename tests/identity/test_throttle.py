@@ -33,8 +33,9 @@ def test_too_many_failures_lock_the_phone_then_the_lock_lifts(client, engine, cl
     clock.advance(minutes=2)
     assert attempt(client, PASSWORD)[0] == 200
     with reading(engine) as connection:
-        rows = connection.execute(select(audit_log.c.status_code, audit_log.c.detail).where(
-            audit_log.c.action == "identity.login")).all()
+        rows = connection.execute(
+            select(audit_log.c.status_code, audit_log.c.detail).where(audit_log.c.action == "identity.login")
+        ).all()
     assert sorted({r[0] for r in rows}) == [200, 401, 429]
     assert not any(ZHANG["phone"] in (r[1] or "") for r in rows)
 
@@ -51,12 +52,16 @@ def test_forbidden_and_unauthenticated_calls_are_audited(client, engine):
     customer = register(client, ZHANG)
     other = client.get(f"/v1/customers/{customer['id']}", headers={"Authorization": "Bearer nonsense"})
     assert other.status_code == 401
-    staffless = client.post("/v1/staff", headers={"Authorization": f"Bearer {customer.get('token', 'x')}"},
-                            json={"handle": "sneaky", "role": "admin"})
+    staffless = client.post(
+        "/v1/staff",
+        headers={"Authorization": f"Bearer {customer.get('token', 'x')}"},
+        json={"handle": "sneaky", "role": "admin"},
+    )
     assert staffless.status_code in (401, 403)
     with reading(engine) as connection:
-        rows = connection.execute(select(audit_log.c.principal, audit_log.c.status_code, audit_log.c.target)
-                                  .order_by(audit_log.c.seq)).all()
+        rows = connection.execute(
+            select(audit_log.c.principal, audit_log.c.status_code, audit_log.c.target).order_by(audit_log.c.seq)
+        ).all()
     refused = [r for r in rows if r[1] in (401, 403)]
     assert (f"/v1/customers/{customer['id']}" in {r[2] for r in refused}) and "/v1/staff" in {r[2] for r in refused}
     assert client.get("/v1/merchants", headers=ADMIN).status_code == 200

@@ -210,9 +210,7 @@ def contend(
         for call in range(calls):
             while next_replay < len(replay_at) and replay_at[next_replay] == call:
                 rendezvous.wait(timeout=120)
-                batch = [
-                    Transfer(**{**kw, "flags": F(kw.get("flags", 0))}) for kw in replays[next_replay]
-                ]
+                batch = [Transfer(**{**kw, "flags": F(kw.get("flags", 0))}) for kw in replays[next_replay]]
                 submit(batch, f"replay{next_replay}")
                 next_replay += 1
             batch = random_batch()
@@ -266,8 +264,13 @@ def make_batch(n: int, size: int) -> list[Transfer]:
     def move(flags: F = F.NONE) -> Transfer:
         debit, credit = rng.sample(everyone, 2)
         return Transfer(
-            id=tid(), debit_account_id=debit, credit_account_id=credit, amount=rng.randint(1, 10_000),
-            ledger=LEDGER, code=CODE, flags=flags,
+            id=tid(),
+            debit_account_id=debit,
+            credit_account_id=credit,
+            amount=rng.randint(1, 10_000),
+            ledger=LEDGER,
+            code=CODE,
+            flags=flags,
         )
 
     while len(out) < size:
@@ -284,8 +287,11 @@ def make_batch(n: int, size: int) -> list[Transfer]:
         elif kind < 0.45 and holds:
             hold = holds.pop(rng.randrange(len(holds)))
             if rng.random() < 0.5:
-                out.append(Transfer(id=tid(), amount=rng.randint(1, hold.amount or 1), flags=F.post_pending,
-                                    pending_id=hold.id))
+                out.append(
+                    Transfer(
+                        id=tid(), amount=rng.randint(1, hold.amount or 1), flags=F.post_pending, pending_id=hold.id
+                    )
+                )
             else:
                 out.append(Transfer(id=tid(), flags=F.void_pending, pending_id=hold.id))
         else:
@@ -311,6 +317,7 @@ def stream(url: str, first: int, count: int, size: int, log: str, cache_pages: i
         @event.listens_for(engine, "connect")
         def _small_cache(dbapi_connection, _record):  # type: ignore[no-untyped-def]
             dbapi_connection.execute(f"PRAGMA cache_size={int(cache_pages)}")
+
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.write(fd, f"ready {os.getpid()}\n".encode())

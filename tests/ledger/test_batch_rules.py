@@ -196,7 +196,12 @@ CASES: list[Case] = [
     Case("id_is_invalid_chars", [xfer("bad id!")], two(), [R.id_is_invalid]),
     Case("id_is_invalid_length", [xfer("x" * 65)], two(), [R.id_is_invalid]),
     Case("id_is_invalid_unicode", [xfer("转账1")], two(), [R.id_is_invalid]),
-    Case("flags_are_mutually_exclusive", [xfer("t1", flags=F.pending | F.post_pending)], two(), [R.flags_are_mutually_exclusive]),
+    Case(
+        "flags_are_mutually_exclusive",
+        [xfer("t1", flags=F.pending | F.post_pending)],
+        two(),
+        [R.flags_are_mutually_exclusive],
+    ),
     Case(
         "flags_are_mutually_exclusive_post_void",
         [Transfer("t1", pending_id="p", flags=F.post_pending | F.void_pending)],
@@ -206,12 +211,19 @@ CASES: list[Case] = [
     ),
     Case("user_data_too_long", [xfer("t1", user_data="x" * (USER_DATA_MAX_LENGTH + 1))], two(), [R.user_data_too_long]),
     Case("debit_account_id_must_not_be_empty", [xfer("t1", debit="")], two(), [R.debit_account_id_must_not_be_empty]),
-    Case("credit_account_id_must_not_be_empty", [xfer("t1", credit="")], two(), [R.credit_account_id_must_not_be_empty]),
+    Case(
+        "credit_account_id_must_not_be_empty", [xfer("t1", credit="")], two(), [R.credit_account_id_must_not_be_empty]
+    ),
     Case("accounts_must_be_different", [xfer("t1", "a", "a")], two(), [R.accounts_must_be_different]),
     Case("pending_id_must_be_empty", [xfer("t1", pending_id="p")], two(), [R.pending_id_must_be_empty]),
     Case("pending_id_must_not_be_empty", [post("t1", "")], held(), [R.pending_id_must_not_be_empty]),
     Case("pending_id_must_be_different", [post("t1", "t1")], held(), [R.pending_id_must_be_different]),
-    Case("timeout_reserved_for_pending_transfer", [xfer("t1", timeout_seconds=10)], two(), [R.timeout_reserved_for_pending_transfer]),
+    Case(
+        "timeout_reserved_for_pending_transfer",
+        [xfer("t1", timeout_seconds=10)],
+        two(),
+        [R.timeout_reserved_for_pending_transfer],
+    ),
     Case(
         "timeout_reserved_for_pending_transfer_post",
         [post("t1", "p", timeout_seconds=10)],
@@ -229,8 +241,20 @@ CASES: list[Case] = [
         two(),
         [R.amount_must_not_be_negative],
     ),
-    Case("amount_must_not_be_negative_post", [post("t1", "p", -1)], held(), [R.amount_must_not_be_negative], _stored(hold())),
-    Case("amount_must_not_be_negative_void", [void("t1", "p", -100)], held(), [R.amount_must_not_be_negative], _stored(hold())),
+    Case(
+        "amount_must_not_be_negative_post",
+        [post("t1", "p", -1)],
+        held(),
+        [R.amount_must_not_be_negative],
+        _stored(hold()),
+    ),
+    Case(
+        "amount_must_not_be_negative_void",
+        [void("t1", "p", -100)],
+        held(),
+        [R.amount_must_not_be_negative],
+        _stored(hold()),
+    ),
     Case("ledger_must_not_be_empty", [xfer("t1", ledger="")], two(), [R.ledger_must_not_be_empty]),
     Case("code_must_not_be_empty", [xfer("t1", code="")], two(), [R.code_must_not_be_empty]),
     # accounts
@@ -340,9 +364,24 @@ CASES: list[Case] = [
         two(b={"credits_pending": AMOUNT_MAX - 1}),
         [R.overflows_credits_pending],
     ),
-    Case("overflows_debits_posted", [xfer("t1", amount=2)], two(a={"debits_posted": AMOUNT_MAX - 1}), [R.overflows_debits_posted]),
-    Case("overflows_credits_posted", [xfer("t1", amount=2)], two(b={"credits_posted": AMOUNT_MAX - 1}), [R.overflows_credits_posted]),
-    Case("overflows_debits_posted_by_huge_amount", [xfer("t1", amount=AMOUNT_MAX + 1)], two(), [R.overflows_debits_posted]),
+    Case(
+        "overflows_debits_posted",
+        [xfer("t1", amount=2)],
+        two(a={"debits_posted": AMOUNT_MAX - 1}),
+        [R.overflows_debits_posted],
+    ),
+    Case(
+        "overflows_credits_posted",
+        [xfer("t1", amount=2)],
+        two(b={"credits_posted": AMOUNT_MAX - 1}),
+        [R.overflows_credits_posted],
+    ),
+    Case(
+        "overflows_debits_posted_by_huge_amount",
+        [xfer("t1", amount=AMOUNT_MAX + 1)],
+        two(),
+        [R.overflows_debits_posted],
+    ),
     # a hold that large would overflow the *pending* debits, and should say so
     Case(
         "overflows_debits_pending_by_huge_amount",
@@ -365,7 +404,12 @@ CASES: list[Case] = [
         [R.overflows_credits_posted],
         _stored(hold()),
     ),
-    Case("overflows_timeout", [xfer("t1", flags=F.pending, timeout_seconds=TIMEOUT_MAX + 1)], two(), [R.overflows_timeout]),
+    Case(
+        "overflows_timeout",
+        [xfer("t1", flags=F.pending, timeout_seconds=TIMEOUT_MAX + 1)],
+        two(),
+        [R.overflows_timeout],
+    ),
     Case("overflows_timeout_negative", [xfer("t1", flags=F.pending, timeout_seconds=-1)], two(), [R.overflows_timeout]),
     Case("max_timeout_fits", [xfer("t1", flags=F.pending, timeout_seconds=TIMEOUT_MAX)], two(), [R.ok]),
     # two-phase
@@ -421,8 +465,20 @@ CASES: list[Case] = [
         _stored(hold(timeout=1)),
         expired=["p"],
     ),
-    Case("exceeds_pending_transfer_amount", [post("t1", "p", 101)], held(), [R.exceeds_pending_transfer_amount], _stored(hold())),
-    Case("pending_transfer_has_different_amount", [void("t1", "p", 99)], held(), [R.pending_transfer_has_different_amount], _stored(hold())),
+    Case(
+        "exceeds_pending_transfer_amount",
+        [post("t1", "p", 101)],
+        held(),
+        [R.exceeds_pending_transfer_amount],
+        _stored(hold()),
+    ),
+    Case(
+        "pending_transfer_has_different_amount",
+        [void("t1", "p", 99)],
+        held(),
+        [R.pending_transfer_has_different_amount],
+        _stored(hold()),
+    ),
     Case(
         "pending_transfer_has_different_debit_account_id",
         [post("t1", "p", debit_account_id="c")],
@@ -458,9 +514,13 @@ CASES: list[Case] = [
         [R.ok],
         _stored(hold()),
     ),
-    Case("void_on_closed_accounts_is_ok", [void("t1", "p")], accounts(
-        acct("a", flags=A.closed, debits_pending=100), acct("b", flags=A.closed, credits_pending=100)
-    ), [R.ok], _stored(hold())),
+    Case(
+        "void_on_closed_accounts_is_ok",
+        [void("t1", "p")],
+        accounts(acct("a", flags=A.closed, debits_pending=100), acct("b", flags=A.closed, credits_pending=100)),
+        [R.ok],
+        _stored(hold()),
+    ),
     Case("void_with_exact_amount_is_ok", [void("t1", "p", 100)], held(), [R.ok], _stored(hold())),
     # linked chains
     Case(
@@ -537,7 +597,12 @@ def test_posted_transfer_moves_posted_balances_and_records_the_row() -> None:
     assert outcome.accounts["b"].balances == Balances(0, 0, 0, 120)
     [row] = outcome.created
     assert (row.id, row.debit_account_id, row.credit_account_id, row.amount, row.ledger, row.code) == (
-        "t1", "a", "b", 120, "CNY", "payment"
+        "t1",
+        "a",
+        "b",
+        120,
+        "CNY",
+        "payment",
     )
     assert row.status is None and row.expires_at is None and row.pending_id is None
     assert row.user_data == "order:1" and row.timestamp == NOW
@@ -565,7 +630,12 @@ def test_partial_post_releases_the_rest_of_the_hold() -> None:
     [row] = outcome.created
     # accounts, ledger and code come from the hold; the amount is what was posted
     assert (row.debit_account_id, row.credit_account_id, row.amount, row.ledger, row.code, row.pending_id) == (
-        "a", "b", 30, "CNY", "payment", "p"
+        "a",
+        "b",
+        30,
+        "CNY",
+        "payment",
+        "p",
     )
     assert row.flags == F.post_pending and row.status is None
 
@@ -598,7 +668,12 @@ def test_only_one_settlement_per_hold_within_a_batch() -> None:
 
 def test_a_hold_created_and_settled_in_the_same_batch() -> None:
     outcome = apply_batch(
-        [xfer("p", amount=100, flags=F.pending), post("t1", "p", 60), xfer("q", amount=5, flags=F.pending), void("t2", "q")],
+        [
+            xfer("p", amount=100, flags=F.pending),
+            post("t1", "p", 60),
+            xfer("q", amount=5, flags=F.pending),
+            void("t2", "q"),
+        ],
         two(),
         {},
         NOW,
@@ -631,7 +706,9 @@ def test_expired_hold_frees_room_under_a_balance_rule() -> None:
         acct("a", flags=A.debits_must_not_exceed_credits, debits_pending=100, credits_posted=100),
         acct("b", credits_pending=100),
     )
-    outcome = apply_batch([xfer("p", flags=F.pending, timeout_seconds=5), xfer("t2", amount=100)], start, _stored(overdue), NOW)
+    outcome = apply_batch(
+        [xfer("p", flags=F.pending, timeout_seconds=5), xfer("t2", amount=100)], start, _stored(overdue), NOW
+    )
     assert outcome.results == [R.exists, R.ok]
     assert outcome.accounts["a"].balances == Balances(debits_posted=100, credits_posted=100)
 
@@ -695,9 +772,7 @@ def test_chain_failure_is_contained_to_its_chain() -> None:
 
 
 def test_failed_chain_releases_the_id_of_its_members() -> None:
-    outcome = apply_batch(
-        [xfer("t1", flags=F.linked), xfer("t2", "a", "ghost"), xfer("t1")], two(), {}, NOW
-    )
+    outcome = apply_batch([xfer("t1", flags=F.linked), xfer("t2", "a", "ghost"), xfer("t1")], two(), {}, NOW)
     assert outcome.results == [R.linked_event_failed, R.credit_account_not_found, R.ok]
     assert [t.id for t in outcome.created] == ["t1"]
 
@@ -757,7 +832,10 @@ def test_replayed_chain_with_one_changed_member_fails_whole() -> None:
 def test_replayed_post_without_amount_is_exists_and_with_other_amount_is_not() -> None:
     first = apply_batch([post("t1", "p")], held(100), _stored(hold(amount=100)), NOW)
     after = {**held(100), **first.accounts}
-    stored = {**_stored(hold(amount=100, status=PendingStatus.posted, resolved_at=NOW)), **{t.id: t for t in first.created}}
+    stored = {
+        **_stored(hold(amount=100, status=PendingStatus.posted, resolved_at=NOW)),
+        **{t.id: t for t in first.created},
+    }
     assert apply_batch([post("t1", "p")], after, stored, NOW).results == [R.exists]
     assert apply_batch([post("t1", "p", 100)], after, stored, NOW).results == [R.exists]
     assert apply_batch([post("t1", "p", 99)], after, stored, NOW).results == [R.exists_with_different_amount]

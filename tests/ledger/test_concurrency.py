@@ -70,11 +70,23 @@ def _replay_batch(round_: int, pair: int) -> list[dict]:
     base = {"ledger": "CNY", "code": "payment"}
     return [
         {"id": f"{prefix}-plain", "debit_account_id": FREE, "credit_account_id": a, "amount": 111, **base},
-        {"id": f"{prefix}-link1", "debit_account_id": FREE, "credit_account_id": b, "amount": 22,
-         "flags": int(F.linked), **base},
+        {
+            "id": f"{prefix}-link1",
+            "debit_account_id": FREE,
+            "credit_account_id": b,
+            "amount": 22,
+            "flags": int(F.linked),
+            **base,
+        },
         {"id": f"{prefix}-link2", "debit_account_id": FREE, "credit_account_id": c, "amount": 33, **base},
-        {"id": f"{prefix}-hold", "debit_account_id": FREE, "credit_account_id": a, "amount": 500,
-         "flags": int(F.pending), **base},
+        {
+            "id": f"{prefix}-hold",
+            "debit_account_id": FREE,
+            "credit_account_id": a,
+            "amount": 500,
+            "flags": int(F.pending),
+            **base,
+        },
         {"id": f"{prefix}-post", "amount": 300, "flags": int(F.post_pending), "pending_id": f"{prefix}-hold"},
         # And one in the reverse direction, so partners lock the same rows from both ends.
         {"id": f"{prefix}-back", "debit_account_id": c, "credit_account_id": FREE, "amount": 1, **base},
@@ -112,8 +124,14 @@ def test_eight_processes_on_hot_accounts_keep_every_invariant(pg_url: str, tmp_p
         for account in FLAGGED:
             _open(engine, account, "customer_wallet", AccountFlags.debits_must_not_exceed_credits)
         funding = [
-            Transfer(id=f"fund-{a}", debit_account_id=FUNDING, credit_account_id=a, amount=OPENING,
-                     ledger="CNY", code="deposit")
+            Transfer(
+                id=f"fund-{a}",
+                debit_account_id=FUNDING,
+                credit_account_id=a,
+                amount=OPENING,
+                ledger="CNY",
+                code="deposit",
+            )
             for a in FLAGGED
         ]
         assert [str(r) for r in transaction(engine, lambda uow: service.create_transfers(uow, funding))] == [

@@ -57,9 +57,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     """The real `puhui` command of this interpreter's environment."""
     script = Path(sys.executable).parent / "puhui"
     command = [str(script)] if script.exists() else [sys.executable, "-c", "from puhui.cli import app; app()"]
-    return subprocess.run(
-        [*command, *args], capture_output=True, text=True, timeout=120, env=_env(), cwd=ROOT
-    )
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120, env=_env(), cwd=ROOT)
 
 
 def _audit_passes(url: str, when: str) -> None:
@@ -85,9 +83,27 @@ def _read_log(path: Path) -> tuple[list[int], list[int], list[str]]:
 def _start(url: str, first: int, log: Path, tmp: Path, count: int = 100_000, cache_pages: int = 0) -> subprocess.Popen:
     with open(tmp / f"{log.stem}.out", "w") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
-            [sys.executable, str(WORKER_SCRIPT), "stream", "--db", url, "--first", str(first),
-             "--count", str(count), "--size", str(SIZE), "--log", str(log), "--cache-pages", str(cache_pages)],
-            stdout=out, stderr=subprocess.STDOUT, env=_env(), cwd=ROOT,
+            [
+                sys.executable,
+                str(WORKER_SCRIPT),
+                "stream",
+                "--db",
+                url,
+                "--first",
+                str(first),
+                "--count",
+                str(count),
+                "--size",
+                str(SIZE),
+                "--log",
+                str(log),
+                "--cache-pages",
+                str(cache_pages),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=_env(),
+            cwd=ROOT,
         )
 
 
@@ -121,16 +137,24 @@ def test_killed_stream_leaves_whole_batches_and_a_passing_audit(db_url: str, tmp
         for a in free:
             open_account(a, "clearing", AccountFlags.NONE)
         funding = [
-            Transfer(id=f"fund-{a}", debit_account_id=FUNDING, credit_account_id=a, amount=OPENING,
-                     ledger="CNY", code="deposit")
+            Transfer(
+                id=f"fund-{a}",
+                debit_account_id=FUNDING,
+                credit_account_id=a,
+                amount=OPENING,
+                ledger="CNY",
+                code="deposit",
+            )
             for a in flagged
         ]
         assert {str(r) for r in transaction(engine, lambda uow: service.create_transfers(uow, funding))} == {"ok"}
         with engine.connect() as connection:
             opening = {
                 a: {
-                    "debits_pending": acc.debits_pending, "debits_posted": acc.debits_posted,
-                    "credits_pending": acc.credits_pending, "credits_posted": acc.credits_posted,
+                    "debits_pending": acc.debits_pending,
+                    "debits_posted": acc.debits_posted,
+                    "credits_pending": acc.credits_pending,
+                    "credits_posted": acc.credits_posted,
                 }
                 for a in flagged + free + [FUNDING]
                 for acc in [service.require_account(connection, a)]
@@ -216,8 +240,10 @@ def test_killed_stream_leaves_whole_batches_and_a_passing_audit(db_url: str, tmp
         _workers.apply_records(expected, [_workers.transfer_record(t, "ok") for t in batch])
     for a, account in final.items():
         got = {
-            "debits_pending": account.debits_pending, "debits_posted": account.debits_posted,
-            "credits_pending": account.credits_pending, "credits_posted": account.credits_posted,
+            "debits_pending": account.debits_pending,
+            "debits_posted": account.debits_posted,
+            "credits_pending": account.credits_pending,
+            "credits_posted": account.credits_posted,
         }
         assert got == expected[a], a
 

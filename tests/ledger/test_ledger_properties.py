@@ -97,7 +97,8 @@ class Model:
 
     def overdue(self, now: int) -> list[MTransfer]:
         return [
-            t for t in self.transfers.values()
+            t
+            for t in self.transfers.values()
             if t.status == "pending" and t.expires_at is not None and t.expires_at <= now
         ]
 
@@ -133,7 +134,9 @@ class Model:
             if chain[-1] in (self.FAIL, self.DIFFERENT):
                 self.accounts, self.transfers, self.created = saved
                 failed_at = start + len(chain) - 1
-                chain = [chain[-1] if start + k == failed_at else R.linked_event_failed.value for k in range(end - start + 1)]
+                chain = [
+                    chain[-1] if start + k == failed_at else R.linked_event_failed.value for k in range(end - start + 1)
+                ]
             outcomes += chain
             start = end + 1
         return outcomes
@@ -167,7 +170,13 @@ class Model:
             d.dpo += amount
             c.cpo += amount
         self.transfers[t.id] = MTransfer(
-            t, d.id, c.id, amount, t.ledger, t.code, pending,
+            t,
+            d.id,
+            c.id,
+            amount,
+            t.ledger,
+            t.code,
+            pending,
             status="pending" if pending else None,
             expires_at=now + t.timeout_seconds * 1_000_000 if pending and t.timeout_seconds else None,
         )
@@ -181,7 +190,9 @@ class Model:
             return self.FAIL
         if p.expires_at is not None and p.expires_at <= now:
             return self.FAIL
-        if (t.debit_account_id and t.debit_account_id != p.debit) or (t.credit_account_id and t.credit_account_id != p.credit):
+        if (t.debit_account_id and t.debit_account_id != p.debit) or (
+            t.credit_account_id and t.credit_account_id != p.credit
+        ):
             return self.FAIL
         if (t.ledger and t.ledger != p.ledger) or (t.code and t.code != p.code):
             return self.FAIL
@@ -252,9 +263,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def db_balances(self) -> dict[str, Balances]:
         with reading(self.engine) as connection:
-            rows = connection.execute(
-                select(accounts_table).where(accounts_table.c.owner_id == self.prefix)
-            ).mappings().all()
+            rows = (
+                connection.execute(select(accounts_table).where(accounts_table.c.owner_id == self.prefix))
+                .mappings()
+                .all()
+            )
         return {row["id"]: service.account_from_row(row).balances for row in rows}
 
     def account_ids(self) -> list[str]:
@@ -296,8 +309,14 @@ class LedgerMachine(RuleBasedStateMachine):
         if kind != "posted":
             flags |= F.pending
         return Transfer(
-            id=self.next_id("t"), debit_account_id=debit, credit_account_id=credit, amount=amount,
-            ledger=ledger, code="payment", flags=flags, timeout_seconds=timeout,
+            id=self.next_id("t"),
+            debit_account_id=debit,
+            credit_account_id=credit,
+            amount=amount,
+            ledger=ledger,
+            code="payment",
+            flags=flags,
+            timeout_seconds=timeout,
             user_data=data.draw(st.sampled_from([None, "order:1", "备注"]), label="user_data"),
         )
 
@@ -309,7 +328,10 @@ class LedgerMachine(RuleBasedStateMachine):
         choices = {"open": open_holds or holds or others, "any": holds or others, "other": others}[pool]
         pending_id = data.draw(st.sampled_from(choices), label="pending_id")
         hold = self.model.transfers.get(pending_id)
-        what = data.draw(st.sampled_from(["post_all", "post_part", "post_exact", "void", "void_exact", "post_too_much", "bad_code"]), label="what")
+        what = data.draw(
+            st.sampled_from(["post_all", "post_part", "post_exact", "void", "void_exact", "post_too_much", "bad_code"]),
+            label="what",
+        )
         amount: int | None = None
         full = hold.amount if hold else 100
         if what == "post_part":
@@ -349,7 +371,9 @@ class LedgerMachine(RuleBasedStateMachine):
         account_id = self.next_id("a")
         result, account = transaction(
             self.engine,
-            lambda uow: service.create_account(uow, ledger=ledger, code=code, owner_id=self.prefix, flags=flags, id=account_id),
+            lambda uow: service.create_account(
+                uow, ledger=ledger, code=code, owner_id=self.prefix, flags=flags, id=account_id
+            ),
         )
         assert result == AccountResult.ok
         assert account.balances == Balances()
@@ -366,7 +390,9 @@ class LedgerMachine(RuleBasedStateMachine):
         code = next(c for c, f in KINDS.values() if f == account.flags)
         result, _ = transaction(
             self.engine,
-            lambda uow: service.create_account(uow, ledger=account.ledger, code=code, owner_id=self.prefix, flags=account.flags, id=account.id),
+            lambda uow: service.create_account(
+                uow, ledger=account.ledger, code=code, owner_id=self.prefix, flags=account.flags, id=account.id
+            ),
         )
         assert result == AccountResult.exists
 
@@ -430,7 +456,11 @@ class LedgerMachine(RuleBasedStateMachine):
     @staticmethod
     def _plain_requests(model: Model) -> list[Transfer]:
         """Stored transfers sent on their own (not settlements, not chain members)."""
-        return [t.request for t in model.transfers.values() if not t.request.flags & (F.post_pending | F.void_pending | F.linked)]
+        return [
+            t.request
+            for t in model.transfers.values()
+            if not t.request.flags & (F.post_pending | F.void_pending | F.linked)
+        ]
 
     @precondition(lambda self: bool(self._plain_requests(self.model)))
     @rule(data=st.data())
@@ -464,9 +494,11 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def database_matches_model_and_audit_passes(self) -> None:
         with reading(self.engine) as connection:
-            rows = connection.execute(
-                select(accounts_table).where(accounts_table.c.owner_id == self.prefix)
-            ).mappings().all()
+            rows = (
+                connection.execute(select(accounts_table).where(accounts_table.c.owner_id == self.prefix))
+                .mappings()
+                .all()
+            )
             report = audit(connection)
         stored = {row["id"]: service.account_from_row(row) for row in rows}
         assert set(stored) == set(self.model.accounts)
@@ -477,7 +509,9 @@ class LedgerMachine(RuleBasedStateMachine):
             assert account.flags & ~A.closed == expected.flags
         # the only tolerated finding: holds past their timeout that nobody expired yet
         overdue = self.model.overdue(self.now())
-        found = {v.check for v in report.violations} - self.inherited  # inherited: empty unless an earlier example failed
+        found = {
+            v.check for v in report.violations
+        } - self.inherited  # inherited: empty unless an earlier example failed
         assert found == ({"no_overdue_pending"} if overdue else set()), report.violations
         if overdue:
             [violation] = [v for v in report.violations if v.check == "no_overdue_pending"]
@@ -492,7 +526,8 @@ class LedgerMachine(RuleBasedStateMachine):
             for account_id in self.model.accounts:
                 history = [t.id for t in service.account_history(connection, account_id, limit=10_000)]
                 expected = [
-                    i for i in self.model.created
+                    i
+                    for i in self.model.created
                     if account_id in (self.model.transfers[i].debit, self.model.transfers[i].credit)
                 ]
                 assert history == expected, account_id

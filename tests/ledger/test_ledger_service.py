@@ -49,7 +49,9 @@ A = AccountFlags
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def open_account(engine: Engine, id: str, *, ledger: str = "CNY", code: str = "customer_wallet", flags=A.NONE, owner_id=None) -> Account:  # type: ignore[no-untyped-def]
+def open_account(
+    engine: Engine, id: str, *, ledger: str = "CNY", code: str = "customer_wallet", flags=A.NONE, owner_id=None
+) -> Account:  # type: ignore[no-untyped-def]
     result, account = transaction(
         engine, lambda uow: service.create_account(uow, ledger=ledger, code=code, owner_id=owner_id, flags=flags, id=id)
     )
@@ -90,7 +92,9 @@ def count(engine: Engine, table) -> int:  # type: ignore[no-untyped-def]
 def seeded_accounts(engine) -> int:  # type: ignore[no-untyped-def]
     """The platform's own accounts the migrations open (the chart's, the funds', ...): created at 0."""
     with engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(accounts).where(accounts.c.created_at == 0)).scalar_one()
+        return connection.execute(
+            select(func.count()).select_from(accounts).where(accounts.c.created_at == 0)
+        ).scalar_one()
 
 
 def ledger_events(engine: Engine, type: str = "ledger.transfers_committed") -> list:
@@ -114,10 +118,27 @@ def test_chart_of_accounts_has_the_platform_accounts(engine: Engine) -> None:
     with reading(engine) as connection:
         codes = set(connection.execute(select(account_codes.c.code)).scalars())
         ledgers = service.ledgers_of(connection)
-        platform = {a.id: a for a in map(service.account_from_row, connection.execute(
-            select(accounts).where(accounts.c.owner_id == "platform")).mappings())}
-    assert {"customer_wallet", "merchant_wallet", "reserve_bank", "clearing", "suspense", "fee_income",
-            "interest_income", "loan_receivable", "fund_assets", "premium_income", "claim_reserve", "equity"} <= codes
+        platform = {
+            a.id: a
+            for a in map(
+                service.account_from_row,
+                connection.execute(select(accounts).where(accounts.c.owner_id == "platform")).mappings(),
+            )
+        }
+    assert {
+        "customer_wallet",
+        "merchant_wallet",
+        "reserve_bank",
+        "clearing",
+        "suspense",
+        "fee_income",
+        "interest_income",
+        "loan_receivable",
+        "fund_assets",
+        "premium_income",
+        "claim_reserve",
+        "equity",
+    } <= codes
     assert {"CNY", "USD"} <= set(ledgers)
     assert ledgers["CNY"].scale == 2
     for ledger in ("CNY", "USD"):
@@ -149,8 +170,9 @@ def test_reserve_account_cannot_pay_out_more_than_it_holds(engine: Engine, clock
 
 def test_create_account_ok_then_exists(engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
     def create(uow: UnitOfWork):  # type: ignore[no-untyped-def]
-        return service.create_account(uow, ledger="CNY", code="customer_wallet", owner_id="u1",
-                                      flags=A.debits_must_not_exceed_credits, id="acc-1")
+        return service.create_account(
+            uow, ledger="CNY", code="customer_wallet", owner_id="u1", flags=A.debits_must_not_exceed_credits, id="acc-1"
+        )
 
     result, account = transaction(engine, create)
     assert result == AccountResult.ok
@@ -185,13 +207,18 @@ def test_create_account_without_id_gets_a_fresh_one(engine: Engine, clock) -> No
     ],
 )
 def test_create_account_exists_with_different_fields(engine: Engine, clock, change, expected) -> None:  # type: ignore[no-untyped-def]
-    fields = dict(ledger="CNY", code="customer_wallet", owner_id="u1", flags=A.debits_must_not_exceed_credits, id="acc-1")
+    fields = dict(
+        ledger="CNY", code="customer_wallet", owner_id="u1", flags=A.debits_must_not_exceed_credits, id="acc-1"
+    )
     transaction(engine, lambda uow: service.create_account(uow, **fields))
     result, existing = transaction(engine, lambda uow: service.create_account(uow, **{**fields, **change}))
     assert result == expected
     # the stored account is unchanged
     assert (existing.ledger, existing.code, existing.owner_id, existing.flags) == (
-        "CNY", "customer_wallet", "u1", A.debits_must_not_exceed_credits
+        "CNY",
+        "customer_wallet",
+        "u1",
+        A.debits_must_not_exceed_credits,
     )
     with reading(engine) as connection:
         assert service.get_account(connection, "acc-1") == existing
@@ -247,13 +274,19 @@ def test_close_and_reopen(funded: Engine) -> None:
     transaction(engine, lambda uow: service.set_account_closed(uow, "w1", True))
     assert bal(engine, "w1") == Balances(credits_posted=10_000)
     # creating it again with the same fields is still `exists`
-    result, _ = transaction(engine, lambda uow: service.create_account(
-        uow, ledger="CNY", code="customer_wallet", owner_id="alice", flags=A.debits_must_not_exceed_credits, id="w1"))
+    result, _ = transaction(
+        engine,
+        lambda uow: service.create_account(
+            uow, ledger="CNY", code="customer_wallet", owner_id="alice", flags=A.debits_must_not_exceed_credits, id="w1"
+        ),
+    )
     assert result == AccountResult.exists
     reopened = transaction(engine, lambda uow: service.set_account_closed(uow, "w1", False))
     assert not reopened.closed and reopened.flags == A.debits_must_not_exceed_credits
     assert submit(engine, xfer("t1", "w1", "w2", 10)) == [R.ok]
-    kinds = [e.type for e in read_events(engine, 0, topic="ledger") if e.key == "w1" and e.type != "ledger.account_opened"]
+    kinds = [
+        e.type for e in read_events(engine, 0, topic="ledger") if e.key == "w1" and e.type != "ledger.account_opened"
+    ]
     assert kinds == ["ledger.account_closed", "ledger.account_reopened"]
     assert_audit_ok(engine)
 
@@ -265,7 +298,9 @@ def test_close_unknown_account(engine: Engine, clock) -> None:  # type: ignore[n
 
 def test_hold_on_a_closed_account_can_be_voided_but_not_posted(funded: Engine) -> None:
     engine = funded
-    assert submit(engine, xfer("h1", "w1", "w2", 300, flags=F.pending), xfer("h2", "w1", "w2", 200, flags=F.pending)) == [R.ok, R.ok]
+    assert submit(
+        engine, xfer("h1", "w1", "w2", 300, flags=F.pending), xfer("h2", "w1", "w2", 200, flags=F.pending)
+    ) == [R.ok, R.ok]
     transaction(engine, lambda uow: service.set_account_closed(uow, "w2", True))
     assert submit(engine, Transfer("p1", pending_id="h1", flags=F.post_pending)) == [R.credit_account_already_closed]
     assert submit(engine, Transfer("v1", pending_id="h1", flags=F.void_pending)) == [R.ok]
@@ -292,7 +327,12 @@ def test_transfers_move_money_once(funded: Engine) -> None:
     assert set(stored) == {"t1", "t2"}
     t1 = stored["t1"]
     assert (t1.debit_account_id, t1.credit_account_id, t1.amount, t1.ledger, t1.code, t1.user_data) == (
-        "w1", "w2", 2_500, "CNY", "payment", "order:9"
+        "w1",
+        "w2",
+        2_500,
+        "CNY",
+        "payment",
+        "order:9",
     )
     assert t1.seq is not None and stored["t2"].seq > t1.seq
     assert count(engine, transfers) == 3
@@ -400,11 +440,16 @@ def test_one_outbox_event_per_committed_batch(funded: Engine) -> None:
 
 def test_partial_post_and_void(funded: Engine) -> None:
     engine = funded
-    assert submit(engine, xfer("h1", "w1", "w2", 1_000, flags=F.pending), xfer("h2", "w1", "w2", 500, flags=F.pending)) == [R.ok, R.ok]
+    assert submit(
+        engine, xfer("h1", "w1", "w2", 1_000, flags=F.pending), xfer("h2", "w1", "w2", 500, flags=F.pending)
+    ) == [R.ok, R.ok]
     assert bal(engine, "w1") == Balances(debits_pending=1_500, credits_posted=10_000)
     assert run_audit(engine).ok
-    assert submit(engine, Transfer("p1", pending_id="h1", amount=400, flags=F.post_pending),
-                  Transfer("v2", pending_id="h2", flags=F.void_pending)) == [R.ok, R.ok]
+    assert submit(
+        engine,
+        Transfer("p1", pending_id="h1", amount=400, flags=F.post_pending),
+        Transfer("v2", pending_id="h2", flags=F.void_pending),
+    ) == [R.ok, R.ok]
     assert bal(engine, "w1") == Balances(debits_posted=400, credits_posted=10_000)
     assert bal(engine, "w2") == Balances(credits_posted=400)
     with reading(engine) as connection:
@@ -419,8 +464,11 @@ def test_partial_post_and_void(funded: Engine) -> None:
 
 def test_pending_timeout_then_expire_pending_releases_the_hold(funded: Engine, clock) -> None:  # type: ignore[no-untyped-def]
     engine = funded
-    assert submit(engine, xfer("h1", "w1", "w2", 3_000, flags=F.pending, timeout_seconds=60),
-                  xfer("h2", "w1", "w2", 1_000, flags=F.pending)) == [R.ok, R.ok]
+    assert submit(
+        engine,
+        xfer("h1", "w1", "w2", 3_000, flags=F.pending, timeout_seconds=60),
+        xfer("h2", "w1", "w2", 1_000, flags=F.pending),
+    ) == [R.ok, R.ok]
     with reading(engine) as connection:
         h1 = service.get_transfers(connection, ["h1"])["h1"]
     assert h1.expires_at == h1.timestamp + 60_000_000
@@ -508,7 +556,9 @@ def test_account_history_pages_through_every_transfer_in_order(funded: Engine, c
         assert submit(engine, *batch) == [R.ok] * 4
         expected += [t.id for t in batch if "w1" in (t.debit_account_id, t.credit_account_id)]
         clock.advance(seconds=1)
-    assert submit(engine, xfer("hp", "w1", "other", 9, flags=F.pending), Transfer("hq", pending_id="hp", flags=F.void_pending)) == [R.ok, R.ok]
+    assert submit(
+        engine, xfer("hp", "w1", "other", 9, flags=F.pending), Transfer("hq", pending_id="hp", flags=F.void_pending)
+    ) == [R.ok, R.ok]
     expected += ["hp", "hq"]
 
     with reading(engine) as connection:
@@ -555,8 +605,11 @@ def test_balance_as_of_past_times(funded: Engine, clock) -> None:  # type: ignor
         [xfer("b3", "w1", "w2", 500, flags=F.pending), xfer("b4", "w2", "w1", 100)],
         [Transfer("b5", pending_id="b3", amount=200, flags=F.post_pending)],
         "expire",
-        [xfer("b6", "w1", "w2", 50, flags=F.pending), Transfer("b7", pending_id="b6", flags=F.void_pending),
-         xfer("b8", "src", "w2", 5)],
+        [
+            xfer("b6", "w1", "w2", 50, flags=F.pending),
+            Transfer("b7", pending_id="b6", flags=F.void_pending),
+            xfer("b8", "src", "w2", 5),
+        ],
     ]
     for step in steps:
         clock.advance(seconds=3)
@@ -576,7 +629,10 @@ def test_balance_as_of_past_times(funded: Engine, clock) -> None:  # type: ignor
         assert service.balance_as_of(connection, "w1", first - 1) == Balances()
         # far ahead equals the account's current balances
         for i in ids:
-            assert service.balance_as_of(connection, i, snapshots[-1][0] + 10_000_000) == service.require_account(connection, i).balances
+            assert (
+                service.balance_as_of(connection, i, snapshots[-1][0] + 10_000_000)
+                == service.require_account(connection, i).balances
+            )
     assert_audit_ok(engine)
 
 
@@ -589,13 +645,17 @@ CORRUPTIONS = {
         {"account_balances_match_transfers", "ledger_totals_balance"},
     ),
     "both_sides_off": (
-        ["UPDATE accounts SET credits_posted = credits_posted + 7 WHERE id = 'w1'",
-         "UPDATE accounts SET debits_posted = debits_posted + 7 WHERE id = 'w2'"],
+        [
+            "UPDATE accounts SET credits_posted = credits_posted + 7 WHERE id = 'w1'",
+            "UPDATE accounts SET debits_posted = debits_posted + 7 WHERE id = 'w2'",
+        ],
         {"account_balances_match_transfers"},
     ),
     "pending_off": (
-        ["UPDATE accounts SET debits_pending = debits_pending + 1 WHERE id = 'w1'",
-         "UPDATE accounts SET credits_pending = credits_pending + 1 WHERE id = 'w2'"],
+        [
+            "UPDATE accounts SET debits_pending = debits_pending + 1 WHERE id = 'w1'",
+            "UPDATE accounts SET credits_pending = credits_pending + 1 WHERE id = 'w2'",
+        ],
         {"account_balances_match_transfers"},
     ),
     "transfer_amount_changed": (
@@ -628,13 +688,16 @@ CORRUPTIONS = {
 @pytest.mark.parametrize("name", list(CORRUPTIONS))
 def test_audit_detects_corruption(funded: Engine, name: str) -> None:
     engine = funded
-    assert submit(
-        engine,
-        xfer("t1", "w1", "w2", 1_000),
-        xfer("h1", "w1", "w2", 300, flags=F.pending),
-        xfer("h2", "w1", "w2", 200, flags=F.pending),
-        Transfer("p1", pending_id="h1", flags=F.post_pending),
-    ) == [R.ok] * 4
+    assert (
+        submit(
+            engine,
+            xfer("t1", "w1", "w2", 1_000),
+            xfer("h1", "w1", "w2", 300, flags=F.pending),
+            xfer("h2", "w1", "w2", 200, flags=F.pending),
+            Transfer("p1", pending_id="h1", flags=F.post_pending),
+        )
+        == [R.ok] * 4
+    )
     assert_audit_ok(engine)
     statements, expected = CORRUPTIONS[name]
     with engine.begin() as connection:
@@ -655,9 +718,12 @@ def _wait_for_lock_waiter(engine: Engine, timeout: float = 10.0) -> None:
     with engine.connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT")
         while time.monotonic() < deadline:
-            waiting = connection.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )).scalar_one()
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
             if waiting:
                 return
             time.sleep(0.01)
@@ -731,7 +797,9 @@ def test_two_posts_of_one_hold_race_and_only_one_wins(pg_url: str, clock) -> Non
         assert submit(engine, xfer("h1", "src", "w1", 500, flags=F.pending)) == [R.ok]
         first, second = _race(
             engine,
-            lambda uow: service.create_transfers(uow, [Transfer("p1", pending_id="h1", amount=200, flags=F.post_pending)]),
+            lambda uow: service.create_transfers(
+                uow, [Transfer("p1", pending_id="h1", amount=200, flags=F.post_pending)]
+            ),
             lambda uow: service.create_transfers(uow, [Transfer("p2", pending_id="h1", flags=F.post_pending)]),
         )
         assert first == [R.ok]
@@ -765,6 +833,7 @@ def test_the_same_transfer_sent_twice_at_once_moves_money_once(pg_url: str, cloc
 def test_the_same_account_opened_twice_at_once(pg_url: str, clock) -> None:  # type: ignore[no-untyped-def]
     engine = create_engine_from_url(pg_url)
     try:
+
         def create(uow: UnitOfWork):  # type: ignore[no-untyped-def]
             return service.create_account(uow, ledger="CNY", code="customer_wallet", owner_id="u1", id="acc-1")
 

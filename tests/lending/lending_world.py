@@ -12,13 +12,29 @@ from puhui.lending import eod, repayments, service
 from puhui.payments import reserve
 
 MONTHLY = {
-    "code": "cash-12", "name": "现金贷 12期", "min_amount": "1000.00", "max_amount": "50000.00", "min_term": 6,
-    "max_term": 12, "method": "equal_instalments", "annual_rate": "0.18", "upfront_fee_rate": "0.01",
-    "grace_days": 3, "penalty_annual_rate": "0.27", "early_repayment_fee_rate": "0.01",
+    "code": "cash-12",
+    "name": "现金贷 12期",
+    "min_amount": "1000.00",
+    "max_amount": "50000.00",
+    "min_term": 6,
+    "max_term": 12,
+    "method": "equal_instalments",
+    "annual_rate": "0.18",
+    "upfront_fee_rate": "0.01",
+    "grace_days": 3,
+    "penalty_annual_rate": "0.27",
+    "early_repayment_fee_rate": "0.01",
 }
 INTEREST_FIRST = {
-    "code": "biz-6", "name": "经营贷 先息后本", "min_amount": "5000.00", "max_amount": "100000.00", "min_term": 3,
-    "max_term": 6, "method": "interest_first", "annual_rate": "0.12", "penalty_annual_rate": "0.18",
+    "code": "biz-6",
+    "name": "经营贷 先息后本",
+    "min_amount": "5000.00",
+    "max_amount": "100000.00",
+    "min_term": 3,
+    "max_term": 6,
+    "method": "interest_first",
+    "annual_rate": "0.12",
+    "penalty_annual_rate": "0.18",
 }
 
 
@@ -36,10 +52,17 @@ class World:
         cid = f"c{self.n:04d}"
 
         def work(uow):  # type: ignore[no-untyped-def]
-            create_account(uow, ledger="CNY", code="customer_wallet", owner_id=cid,
-                           flags=AccountFlags.debits_must_not_exceed_credits, id=f"wallet.{cid}")
-            results = create_transfers(uow, [Transfer(f"fund.{cid}", "platform.reserve_bank.CNY", f"wallet.{cid}",
-                                                      funds, "CNY", "top_up")])
+            create_account(
+                uow,
+                ledger="CNY",
+                code="customer_wallet",
+                owner_id=cid,
+                flags=AccountFlags.debits_must_not_exceed_credits,
+                id=f"wallet.{cid}",
+            )
+            results = create_transfers(
+                uow, [Transfer(f"fund.{cid}", "platform.reserve_bank.CNY", f"wallet.{cid}", funds, "CNY", "top_up")]
+            )
             assert [r.value for r in results] == ["ok"]
 
         self.run(work)

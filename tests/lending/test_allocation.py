@@ -54,6 +54,6 @@ def test_allocation_is_exact_and_in_order(owed, order, data):
     paid = [getattr(result, p) for p in order]
     due = [getattr(owed, p) for p in order]
     assert all(0 <= x <= d for x, d in zip(paid, due))
-    for k in range(1, 4):                         # a later part is touched only when earlier ones are settled
+    for k in range(1, 4):  # a later part is touched only when earlier ones are settled
         if paid[k]:
             assert paid[:k] == due[:k]

@@ -22,7 +22,10 @@ def test_three_instalments_by_hand():
     # 1,000.00 in 3: fee 2.3% = 23.00 -> 7.66, 7.66, 7.68; principal 333.33, 333.33, 333.34
     plan = bnpl.instalments(1_000_00, 3, dt.date(2026, 11, 15))
     assert [(i.due_date.isoformat(), i.principal, i.fee) for i in plan] == [
-        ("2026-12-10", 333_33, 7_66), ("2027-01-10", 333_33, 7_66), ("2027-02-10", 333_34, 7_68)]
+        ("2026-12-10", 333_33, 7_66),
+        ("2027-01-10", 333_33, 7_66),
+        ("2027-02-10", 333_34, 7_68),
+    ]
     assert Decimal("0.10") < bnpl.plan_rate(1_000_00, plan, dt.date(2026, 11, 15)) < Decimal("0.24")
     with pytest.raises(bnpl.UnknownPlan):
         bnpl.instalments(1_000_00, 4, dt.date(2026, 11, 15))
@@ -32,7 +35,9 @@ def test_three_instalments_by_hand():
 def test_plans_add_up_exactly(amount, periods):
     plan = bnpl.instalments(amount, periods, dt.date(2026, 1, 31))
     assert sum(i.principal for i in plan) == amount
-    total_fee = int((Decimal(amount) * bnpl.INSTALMENT_FEE_RATES[periods]).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+    total_fee = int(
+        (Decimal(amount) * bnpl.INSTALMENT_FEE_RATES[periods]).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+    )
     assert sum(i.fee for i in plan) == total_fee and all(i.principal >= 0 and i.fee >= 0 for i in plan)
 
 
@@ -42,8 +47,7 @@ def test_split_by_hand():
     assert joint.split(100_01, 100_01, Decimal("0.3")) == (30_01, 70_00)
 
 
-@given(payments=st.lists(st.integers(1, 10_000_00), min_size=1, max_size=40),
-       share=st.decimals("0", "1", places=4))
+@given(payments=st.lists(st.integers(1, 10_000_00), min_size=1, max_size=40), share=st.decimals("0", "1", places=4))
 def test_splits_never_lose_a_fen(payments, share):
     paid, platform_total = 0, 0
     for amount in payments:
@@ -55,9 +59,14 @@ def test_splits_never_lose_a_fen(payments, share):
 
 
 def test_partner_file():
-    text = joint.partner_file([joint.PartnerLine("2026-11-28", "loan_2", "repayment", 100_00, 5_00, 70_00, 3_50),
-                               joint.PartnerLine("2026-11-28", "loan_1", "disbursement", 1_000_00, 0, 700_00, 0)])
+    text = joint.partner_file(
+        [
+            joint.PartnerLine("2026-11-28", "loan_2", "repayment", 100_00, 5_00, 70_00, 3_50),
+            joint.PartnerLine("2026-11-28", "loan_1", "disbursement", 1_000_00, 0, 700_00, 0),
+        ]
+    )
     assert text.splitlines() == [
         "business_date,loan_id,event,principal,interest,partner_principal,partner_interest",
         "2026-11-28,loan_1,disbursement,1000.00,0.00,700.00,0.00",
-        "2026-11-28,loan_2,repayment,100.00,5.00,70.00,3.50"]
+        "2026-11-28,loan_2,repayment,100.00,5.00,70.00,3.50",
+    ]

@@ -28,8 +28,13 @@ ADMIN = {"Authorization": "Bearer test-admin-token"}
 K1 = base64.urlsafe_b64encode(b"1" * 32).decode()
 INDEX_KEY = base64.urlsafe_b64encode(b"i" * 32).decode()
 PASSWORD = "correct horse battery"
-MERCHANT = {"name": "兰州拉面馆", "credit_code": "91110000600037341L", "settlement_account": "110060774018010012345",
-            "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"}
+MERCHANT = {
+    "name": "兰州拉面馆",
+    "credit_code": "91110000600037341L",
+    "settlement_account": "110060774018010012345",
+    "settlement_holder": "马晓明",
+    "settlement_bank": "交通银行北京分行",
+}
 
 
 def snapshot(engine) -> dict:  # type: ignore[no-untyped-def]
@@ -43,9 +48,15 @@ def snapshot(engine) -> dict:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def client(engine, clock):
-    settings = Settings(admin_token="test-admin-token", pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY,
-                        jwt_secret="j" * 48, jwt_ttl_seconds=900, merchant_fee_bp=60,
-                        merchant_notify_key="merchant-notify-test-key")
+    settings = Settings(
+        admin_token="test-admin-token",
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret="j" * 48,
+        jwt_ttl_seconds=900,
+        merchant_fee_bp=60,
+        merchant_notify_key="merchant-notify-test-key",
+    )
     transaction(engine, lambda uow: reserve.inject_capital(uow, "capital.test", 100_000_000_00))
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
@@ -53,14 +64,21 @@ def client(engine, clock):
 
 def customer(client, phone: str, seq: str) -> tuple[str, dict]:
     body = "110105" + "19900307" + seq
-    person = {"name": "张三丰", "id_number": body + ric.calc_check_digit(body + "0"), "phone": phone,
-              "password": PASSWORD}
+    person = {
+        "name": "张三丰",
+        "id_number": body + ric.calc_check_digit(body + "0"),
+        "phone": phone,
+        "password": PASSWORD,
+    }
     answer = client.post("/v1/customers", json=person)
     assert answer.status_code == 201, answer.text
     cid = answer.json()["id"]
     for channel in ("public_security", "bank_card", "face"):
-        done = client.post(f"/v1/customers/{cid}/verifications", headers=ADMIN,
-                           json={"channel": channel, "reference": f"R-{cid}-{channel}"})
+        done = client.post(
+            f"/v1/customers/{cid}/verifications",
+            headers=ADMIN,
+            json={"channel": channel, "reference": f"R-{cid}-{channel}"},
+        )
         assert done.status_code == 201, done.text
     assert client.post(f"/v1/customers/{cid}/tier", headers=ADMIN, json={"reason": "ok"}).status_code == 200
     login = client.post("/v1/customers/login", json={"phone": phone, "password": PASSWORD})
@@ -75,8 +93,11 @@ def merchant(client) -> tuple[str, dict]:
 
 
 def qr(client, merchant_id: str, shop: dict, amount: str) -> str:
-    made = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
-                       json={"kind": "dynamic", "amount": amount, "expires_in_seconds": 600})
+    made = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes",
+        headers=shop,
+        json={"kind": "dynamic", "amount": amount, "expires_in_seconds": 600},
+    )
     assert made.status_code == 201, made.text
     return made.json()["id"]
 
@@ -95,15 +116,22 @@ def books_clean(engine) -> None:
 
 
 def open_line(client, cid: str, limit: str) -> str:
-    opened = client.post("/v1/lending/lines", headers={**ADMIN, "Idempotency-Key": f"line-{cid}"},
-                         json={"customer_id": cid, "limit": limit, "annual_income": "120000.00"})
+    opened = client.post(
+        "/v1/lending/lines",
+        headers={**ADMIN, "Idempotency-Key": f"line-{cid}"},
+        json={"customer_id": cid, "limit": limit, "annual_income": "120000.00"},
+    )
     assert opened.status_code == 201, opened.text
     return opened.json()["id"]
 
 
 def fund(engine, cid: str, fen: int) -> None:
-    transaction(engine, lambda uow: create_transfers(uow, [Transfer(
-        f"fund.{cid}", "platform.reserve_bank.CNY", f"wallet.{cid}", fen, "CNY", "top_up")]))
+    transaction(
+        engine,
+        lambda uow: create_transfers(
+            uow, [Transfer(f"fund.{cid}", "platform.reserve_bank.CNY", f"wallet.{cid}", fen, "CNY", "top_up")]
+        ),
+    )
 
 
 @pytest.mark.parametrize("plan", [{"plan": "pay_later"}, {"plan": "instalments", "periods": 6}])
@@ -112,8 +140,11 @@ def test_checkout_pays_the_merchant_and_the_customer_owes_the_line(client, engin
     merchant_id, shop = merchant(client)
     line_id = open_line(client, cid, "2000.00")
     qr_id = qr(client, merchant_id, shop, "500.00")
-    paid = client.post(f"/v1/lending/checkout/{qr_id}", headers={**me, "Idempotency-Key": "co-1"},
-                       json={**plan, "verification": "two_factors", "password": "correct horse battery"})
+    paid = client.post(
+        f"/v1/lending/checkout/{qr_id}",
+        headers={**me, "Idempotency-Key": "co-1"},
+        json={**plan, "verification": "two_factors", "password": "correct horse battery"},
+    )
     assert paid.status_code == 201, paid.text
     result = paid.json()
     assert result["payment"]["amount"] == "500.00" and result["payment"]["fee"] == "3.00"
@@ -130,12 +161,21 @@ def test_checkout_pays_the_merchant_and_the_customer_owes_the_line(client, engin
     assert (line["outstanding"], line["available"]) == ("500.00", "1500.00")
     draws = client.get(f"/v1/lending/lines/{line_id}/draws", headers=me).json()
     assert [(d["loan_id"], d["payment_id"], d["plan"]) for d in draws] == [
-        (loan_id, result["payment"]["id"], plan["plan"])]
-    replay = client.post(f"/v1/lending/checkout/{qr_id}", headers={**me, "Idempotency-Key": "co-1"},
-                         json={**plan, "verification": "two_factors", "password": "correct horse battery"})
+        (loan_id, result["payment"]["id"], plan["plan"])
+    ]
+    replay = client.post(
+        f"/v1/lending/checkout/{qr_id}",
+        headers={**me, "Idempotency-Key": "co-1"},
+        json={**plan, "verification": "two_factors", "password": "correct horse battery"},
+    )
     assert replay.json()["loan"]["id"] == loan_id
     second_qr = qr(client, merchant_id, shop, "100.00")
-    body = {**plan, "verification": "two_factors", "password": "correct horse battery", "client_payment_id": "cp-1"}  # no Idempotency-Key
+    body = {
+        **plan,
+        "verification": "two_factors",
+        "password": "correct horse battery",
+        "client_payment_id": "cp-1",
+    }  # no Idempotency-Key
     first = client.post(f"/v1/lending/checkout/{second_qr}", headers=me, json=body)
     assert first.status_code == 201, first.text
     before = snapshot(engine)
@@ -192,8 +232,9 @@ def test_bad_checkouts_are_4xx_and_change_nothing(client, engine, clock):
     assert (answer.status_code, answer.json()["code"]) == (409, "credit_line_frozen")
     assert snapshot(engine) == before
     assert client.post(f"/v1/lending/lines/{line_id}/unfreeze", headers=ADMIN).status_code == 200
-    drawn = client.post(f"/v1/lending/lines/{line_id}/draws", headers=me,
-                        json={"amount": "100.00", "plan": "instalments", "periods": 3})
+    drawn = client.post(
+        f"/v1/lending/lines/{line_id}/draws", headers=me, json={"amount": "100.00", "plan": "instalments", "periods": 3}
+    )
     assert drawn.status_code == 201, drawn.text
     assert balance(engine, f"wallet.{cid}") == 100_00
     assert client.get("/v1/lending/lines/me", headers=me).json()["available"] == "2900.00"

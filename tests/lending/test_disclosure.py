@@ -26,8 +26,16 @@ START = dt.date(2026, 3, 15)
 
 
 def product(**terms) -> Product:
-    base = {"code": "P", "name": "consumer loan", "min_amount": 100_00, "max_amount": 200_000_00, "min_term": 1,
-            "max_term": 36, "method": RepaymentMethod.equal_instalments, "annual_rate": Decimal("0.15")}
+    base = {
+        "code": "P",
+        "name": "consumer loan",
+        "min_amount": 100_00,
+        "max_amount": 200_000_00,
+        "min_term": 1,
+        "max_term": 36,
+        "method": RepaymentMethod.equal_instalments,
+        "annual_rate": Decimal("0.15"),
+    }
     return Product(**{**base, **terms})
 
 
@@ -40,7 +48,7 @@ def test_nominal_15_percent_with_upfront_fee_discloses_above_the_cap_and_is_refu
     assert offer.schedule[0].total == 90_258
     flows = [-950_000] + [i.total for i in offer.schedule]
     assert abs(float(offer.annualized_rate) - npf.irr(flows) * 12) < 1e-6
-    assert offer.annualized_rate > Decimal("0.24")         # 24.93%: 15% nominal hides ~10 points of fee
+    assert offer.annualized_rate > Decimal("0.24")  # 24.93%: 15% nominal hides ~10 points of fee
     with pytest.raises(RateAboveCap) as error:
         check_cap(offer)
     assert error.value.code == "rate_above_cap" and error.value.status == 422
@@ -61,7 +69,7 @@ def test_instalment_fees_count_in_the_annualized_rate():
     assert all(i.fee == 3_600 for i in offer.schedule)
     flows = [-600_000] + [i.total for i in offer.schedule]
     assert abs(float(offer.annualized_rate) - npf.irr(flows) * 12) < 1e-6
-    assert Decimal("0.12") < offer.annualized_rate < Decimal("0.13")   # about twice the flat 0.6% x 12
+    assert Decimal("0.12") < offer.annualized_rate < Decimal("0.13")  # about twice the flat 0.6% x 12
 
 
 def test_bullet_flows_wait_until_maturity():
@@ -100,7 +108,7 @@ def test_annualized_rate_agrees_with_numpy_financial_irr(p, amount, term):
 def test_irr_of_a_simple_flow():
     assert irr([-100, 110]) == Decimal("0.1")
     assert annualized_rate([-1000, 0, 0, 1000]) == 0
-    assert annualized_rate([-1000, 500, 400]) < 0                    # repaid less than received
+    assert annualized_rate([-1000, 500, 400]) < 0  # repaid less than received
 
 
 @pytest.mark.parametrize("flows", [[], [100, 10], [-100, 0, 0], [-100, 50, -10, 80]])

@@ -51,8 +51,9 @@ def test_second_run_for_a_date_changes_nothing(engine, clock):
 def test_sql_buckets_and_classes_match_the_models(engine):
     with engine.connect() as connection:
         for days in list(range(100)) + [120, 180, 181, 200, 360, 361, 500]:
-            row = connection.execute(text(f"SELECT {eod.BUCKET_SQL}, {eod.CLASS_SQL} FROM (SELECT :n AS days_past_due) t"),
-                                     {"n": days}).one()
+            row = connection.execute(
+                text(f"SELECT {eod.BUCKET_SQL}, {eod.CLASS_SQL} FROM (SELECT :n AS days_past_due) t"), {"n": days}
+            ).one()
             assert tuple(row) == (delinquency_bucket(days), loan_class(days).value), days
 
 
@@ -70,7 +71,10 @@ def test_bad_input_changes_nothing(engine, clock):
         (AmountOutOfRange, lambda uow: service.apply(uow, alice, "cash-12", 50_000_01, 6)),
         (TermOutOfRange, lambda uow: service.apply(uow, alice, "cash-12", 5_000_00, 13)),
         (RateAboveCap, lambda uow: service.create_product(uow, {**MONTHLY, "code": "greedy", "annual_rate": "0.30"})),
-        (RateAboveCap, lambda uow: service.create_product(uow, {**MONTHLY, "code": "fees", "upfront_fee_rate": "0.05"})),
+        (
+            RateAboveCap,
+            lambda uow: service.create_product(uow, {**MONTHLY, "code": "fees", "upfront_fee_rate": "0.05"}),
+        ),
         (repayments.NothingDue, lambda uow: repayments.repay(uow, loan, alice, 1, "scheduled")),  # nothing due yet
         (Forbidden, lambda uow: repayments.repay(uow, loan, bob, None, "early_full")),
         (repayments.PayoffMismatch, lambda uow: repayments.repay(uow, loan, alice, 10_000_00, "early_full")),

@@ -66,13 +66,15 @@ def test_a_gap_charges_each_instalment_from_its_own_due_date(engine, clock):
     clock.advance(days=gap_end - w.today().toordinal())
     result = w.eod()
     assert result.ran and [r.business_date for r in result.caught_up] == [
-        date_of(d) for d in range(last_run.toordinal() + 1, gap_end)]
+        date_of(d) for d in range(last_run.toordinal() + 1, gap_end)
+    ]
     with reading(engine) as connection:
         charged = loan_row(connection, loan)["penalty_accrued"] - before
         assert balances(connection, loan).penalty == loan_row(connection, loan)["penalty_accrued"]
     expected = _penalty_by_instalment(rows, last_run.toordinal(), gap_end)
     everything_for_every_day = (gap_end - last_run.toordinal()) * int(
-        (Decimal(rows[0]["principal"] + rows[1]["principal"]) * PENALTY_RATE / 360).quantize(Decimal(1)))
+        (Decimal(rows[0]["principal"] + rows[1]["principal"]) * PENALTY_RATE / 360).quantize(Decimal(1))
+    )
     assert charged == expected < everything_for_every_day
 
 
@@ -117,14 +119,16 @@ def client(engine, clock):  # type: ignore[no-untyped-def]
 def test_http_takes_only_iso_date_strings_up_to_today(client, engine, clock):
     w, loan, rows = _unpaid_loan(engine, clock)
     before = snapshot(engine)
-    for n, (date, status, code) in enumerate([
-        ("2035-06-01", 422, "business_date_in_future"),
-        (86400, 422, "date_invalid"),  # once taken as 1970-01-02
-        ("2026/12/01", 422, "date_invalid"),
-        ("20260105", 422, "date_invalid"),
-        ("2026-02-30", 422, "date_invalid"),
-        (None, 422, "date_invalid"),
-    ]):
+    for n, (date, status, code) in enumerate(
+        [
+            ("2035-06-01", 422, "business_date_in_future"),
+            (86400, 422, "date_invalid"),  # once taken as 1970-01-02
+            ("2026/12/01", 422, "date_invalid"),
+            ("20260105", 422, "date_invalid"),
+            ("2026-02-30", 422, "date_invalid"),
+            (None, 422, "date_invalid"),
+        ]
+    ):
         response = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": f"bad{n}"}, json={"date": date})
         assert (response.status_code, response.json()["code"]) == (status, code), (date, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
@@ -133,11 +137,13 @@ def test_http_takes_only_iso_date_strings_up_to_today(client, engine, clock):
     ran = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e1"}, json={"date": today})
     assert ran.status_code == 200 and ran.json()["ran"] is True and ran.json()["caught_up"] == [], ran.text
     clock.advance(days=3)
-    gap = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e2"},
-                      json={"date": w.today().isoformat()})
+    gap = client.post(
+        "/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e2"}, json={"date": w.today().isoformat()}
+    )
     assert gap.status_code == 200, gap.text
     assert [d["business_date"] for d in gap.json()["caught_up"]] == [
-        (w.today() - dt.timedelta(days=n)).isoformat() for n in (2, 1)]
+        (w.today() - dt.timedelta(days=n)).isoformat() for n in (2, 1)
+    ]
     before = snapshot(engine)
     skipped = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e3"}, json={"date": "2026-01-01"})
     assert (skipped.status_code, skipped.json()["code"]) == (409, "business_date_closed"), skipped.text
@@ -154,8 +160,10 @@ def _command(monkeypatch, capsys, *argv: str) -> tuple[int, str, str]:  # type: 
     return stopped.value.code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("date, code", [("2040-01-01", BusinessDateInFuture.code), ("2026/12/01", DateInvalid.code),
-                                        ("86400", DateInvalid.code)])
+@pytest.mark.parametrize(
+    "date, code",
+    [("2040-01-01", BusinessDateInFuture.code), ("2026/12/01", DateInvalid.code), ("86400", DateInvalid.code)],
+)
 def test_command_refuses_in_one_line_with_exit_2(monkeypatch, capsys, db_url, engine, clock, date, code):
     _unpaid_loan(engine, clock)
     before = snapshot(engine)

@@ -24,25 +24,40 @@ from puhui.lending.tables import loan_instalments, loan_provisions, loans
 
 from .lending_world import INTEREST_FIRST, MONTHLY, World
 
-BORROWERS = st.lists(st.fixed_dictionaries({
-    "product": st.sampled_from(["cash-12", "biz-6"]),
-    "amount_yuan": st.integers(5_000, 20_000),
-    "pays": st.integers(0, 6),  # instalments paid before the borrower stops
-    "late_days": st.integers(0, 20),
-}), min_size=1, max_size=3)
+BORROWERS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "product": st.sampled_from(["cash-12", "biz-6"]),
+            "amount_yuan": st.integers(5_000, 20_000),
+            "pays": st.integers(0, 6),  # instalments paid before the borrower stops
+            "late_days": st.integers(0, 20),
+        }
+    ),
+    min_size=1,
+    max_size=3,
+)
 START = dt.datetime(2026, 1, 5, 1, 30, tzinfo=dt.UTC)
 
 
 def books(engine) -> dict:  # type: ignore[no-untyped-def]
     """Every account's balances and every loan's rows (no timestamps)."""
     with engine.connect() as connection:
-        balance = select(accounts.c.id, accounts.c.debits_posted, accounts.c.credits_posted,
-                         accounts.c.debits_pending, accounts.c.credits_pending).order_by(accounts.c.id)
+        balance = select(
+            accounts.c.id,
+            accounts.c.debits_posted,
+            accounts.c.credits_posted,
+            accounts.c.debits_pending,
+            accounts.c.credits_pending,
+        ).order_by(accounts.c.id)
         loan = select(*[c for c in loans.c if c.name != "created_at"]).order_by(loans.c.id)
-        return {"accounts": connection.execute(balance).all(), "loans": connection.execute(loan).all(),
-                "instalments": connection.execute(select(loan_instalments).order_by(
-                    loan_instalments.c.loan_id, loan_instalments.c.number)).all(),
-                "provisions": connection.execute(select(loan_provisions).order_by(loan_provisions.c.loan_id)).all()}
+        return {
+            "accounts": connection.execute(balance).all(),
+            "loans": connection.execute(loan).all(),
+            "instalments": connection.execute(
+                select(loan_instalments).order_by(loan_instalments.c.loan_id, loan_instalments.c.number)
+            ).all(),
+            "provisions": connection.execute(select(loan_provisions).order_by(loan_provisions.c.loan_id)).all(),
+        }
 
 
 def copy(source: Path, target: Path) -> None:
@@ -58,7 +73,7 @@ def _live(world: World, people: list[tuple[str, str, dict]], through: int) -> No
     while world.today().toordinal() <= through:
         day = world.today().toordinal()
         for cid, loan, plan in people:
-            if day - plan["late_days"] in due[loan][:plan["pays"]]:
+            if day - plan["late_days"] in due[loan][: plan["pays"]]:
                 world.repay(loan, cid)
         world.eod()
         if world.today().toordinal() < through:
@@ -67,12 +82,15 @@ def _live(world: World, people: list[tuple[str, str, dict]], through: int) -> No
             break
 
 
-@settings(max_examples=5, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate),
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=5,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(borrowers=BORROWERS, common=st.integers(20, 140), span=st.integers(2, 40))
 @example(borrowers=[{"product": "cash-12", "amount_yuan": 12_000, "pays": 1, "late_days": 0}], common=50, span=30)
-def test_a_span_day_by_day_and_at_once_give_the_same_books(sqlite_template, tmp_path_factory, borrowers, common,
-                                                            span):
+def test_a_span_day_by_day_and_at_once_give_the_same_books(sqlite_template, tmp_path_factory, borrowers, common, span):
     folder = tmp_path_factory.mktemp("eod-span")
     daily_path, gap_path = folder / "daily.db", folder / "gap.db"
     copy(sqlite_template, daily_path)

@@ -53,15 +53,19 @@ def balance(engine, account_id: str) -> int:  # type: ignore[no-untyped-def]
 
 def events(engine, loan_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
     with reading(engine) as connection:
-        rows = connection.execute(select(loan_funding_events).where(loan_funding_events.c.loan_id == loan_id)
-                                  .order_by(loan_funding_events.c.created_at, loan_funding_events.c.id)).mappings()
+        rows = connection.execute(
+            select(loan_funding_events)
+            .where(loan_funding_events.c.loan_id == loan_id)
+            .order_by(loan_funding_events.c.created_at, loan_funding_events.c.id)
+        ).mappings()
         return [dict(r) for r in rows]
 
 
 def repayments_of(engine, loan_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
     with reading(engine) as connection:
-        rows = connection.execute(select(loan_repayments).where(loan_repayments.c.loan_id == loan_id)
-                                  .order_by(loan_repayments.c.created_at)).mappings()
+        rows = connection.execute(
+            select(loan_repayments).where(loan_repayments.c.loan_id == loan_id).order_by(loan_repayments.c.created_at)
+        ).mappings()
         return [dict(r) for r in rows]
 
 
@@ -109,9 +113,11 @@ def test_joint_loan_repaid_on_schedule_splits_every_fen(engine, clock):
         principal_so_far += repayment["principal"]
         interest_so_far += repayment["interest"]
         expected_p = (principal_so_far - half_up(principal_so_far * Decimal("0.3"))) - (
-            before[0] - half_up(before[0] * Decimal("0.3")))
+            before[0] - half_up(before[0] * Decimal("0.3"))
+        )
         expected_i = (interest_so_far - half_up(interest_so_far * Decimal("0.3"))) - (
-            before[1] - half_up(before[1] * Decimal("0.3")))
+            before[1] - half_up(before[1] * Decimal("0.3"))
+        )
         assert (event["partner_principal"], event["partner_interest"]) == (expected_p, expected_i)
     partner_interest = sum(e["partner_interest"] for e in split)
     assert sum(e["partner_principal"] for e in split) == partner_principal
@@ -155,7 +161,8 @@ def test_facilitation_partner_funds_all_and_platform_earns_a_service_fee(engine,
     assert sum(e["partner_principal"] for e in split) == 6_000_00
     assert sum(e["partner_interest"] for e in split) == total_interest - service_fee
     assert balance(engine, "platform.fee_income.CNY") - fee_income_before == service_fee + sum(
-        r["early_fee"] for r in paid)
+        r["early_fee"] for r in paid
+    )
     assert balance(engine, partners.funding_account(partner)) == 0
     assert balance(engine, partners.payable_account(partner)) == 6_000_00 + total_interest - service_fee
     sound(engine)
@@ -234,9 +241,17 @@ def test_partner_file_lists_exactly_that_days_events(engine, clock):
         second = list(csv.DictReader(io.StringIO(partners.partner_file(connection, bank_a, day2))))
         empty = partners.partner_file(connection, bank_a, day1 + dt.timedelta(days=1))
         other = list(csv.DictReader(io.StringIO(partners.partner_file(connection, bank_b, day1))))
-    assert first == [{"business_date": day1.isoformat(), "loan_id": loan_a, "event": "disbursement",
-                      "principal": "3000.00", "interest": "0.00", "partner_principal": "2100.00",
-                      "partner_interest": "0.00"}]
+    assert first == [
+        {
+            "business_date": day1.isoformat(),
+            "loan_id": loan_a,
+            "event": "disbursement",
+            "principal": "3000.00",
+            "interest": "0.00",
+            "partner_principal": "2100.00",
+            "partner_interest": "0.00",
+        }
+    ]
     [line] = second
     assert (line["loan_id"], line["event"]) == (loan_a, "repayment")
     p, i = repayment["principal"], repayment["interest"]

@@ -31,9 +31,18 @@ def _id_number(region: str, birth: str, seq: str) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-ZHANG = {"name": "张三丰", "id_number": _id_number("110105", "19900307", "531"), "phone": "13812345678",
-         "password": PASSWORD}
-LI = {"name": "李娜", "id_number": _id_number("310104", "19851120", "246"), "phone": "13998765432", "password": PASSWORD}
+ZHANG = {
+    "name": "张三丰",
+    "id_number": _id_number("110105", "19900307", "531"),
+    "phone": "13812345678",
+    "password": PASSWORD,
+}
+LI = {
+    "name": "李娜",
+    "id_number": _id_number("310104", "19851120", "246"),
+    "phone": "13998765432",
+    "password": PASSWORD,
+}
 
 
 def bearer(token: str) -> dict:
@@ -60,8 +69,13 @@ def make_staff(client, role: str) -> dict:
 
 @pytest.fixture
 def client(engine, clock):
-    settings = Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret=JWT_SECRET,
-                        jwt_ttl_seconds=900)
+    settings = Settings(
+        admin_token=ADMIN_TOKEN,
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret=JWT_SECRET,
+        jwt_ttl_seconds=900,
+    )
     transaction(engine, lambda uow: reserve.inject_capital(uow, "capital.test", 100_000_000_00))
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
@@ -72,8 +86,22 @@ def _fund(engine, clock, customer_id: str) -> None:
     from puhui.ledger.models import Transfer
     from puhui.ledger.service import create_transfers
 
-    transaction(engine, lambda uow: create_transfers(uow, [Transfer(
-        f"fund.{customer_id}", "platform.reserve_bank.CNY", f"wallet.{customer_id}", 100_000_00, "CNY", "top_up")]))
+    transaction(
+        engine,
+        lambda uow: create_transfers(
+            uow,
+            [
+                Transfer(
+                    f"fund.{customer_id}",
+                    "platform.reserve_bank.CNY",
+                    f"wallet.{customer_id}",
+                    100_000_00,
+                    "CNY",
+                    "top_up",
+                )
+            ],
+        ),
+    )
 
 
 def _problem(response, status: int, code: str) -> None:
@@ -90,22 +118,30 @@ def test_borrow_and_repay_over_http(client, engine, clock):
 
     added = client.post("/v1/lending/products", headers={**operator, "Idempotency-Key": "p1"}, json=MONTHLY)
     assert added.status_code == 201, added.text
-    _problem(client.post("/v1/lending/products", headers={**me, "Idempotency-Key": "p2"}, json=MONTHLY), 403,
-             "forbidden")
+    _problem(
+        client.post("/v1/lending/products", headers={**me, "Idempotency-Key": "p2"}, json=MONTHLY), 403, "forbidden"
+    )
     listed = client.get("/v1/lending/products", headers=me)
     assert [p["code"] for p in listed.json()] == ["cash-12"]
 
-    applied = client.post("/v1/lending/applications", headers={**me, "Idempotency-Key": "a1"},
-                          json={"product_code": "cash-12", "amount": "6000.00", "term": 6})
+    applied = client.post(
+        "/v1/lending/applications",
+        headers={**me, "Idempotency-Key": "a1"},
+        json={"product_code": "cash-12", "amount": "6000.00", "term": 6},
+    )
     assert applied.status_code == 201 and applied.json()["decision"] == "approved", applied.text
-    offer = client.post(f"/v1/lending/applications/{applied.json()['id']}/offers",
-                        headers={**me, "Idempotency-Key": "o1"})
+    offer = client.post(
+        f"/v1/lending/applications/{applied.json()['id']}/offers", headers={**me, "Idempotency-Key": "o1"}
+    )
     assert offer.status_code == 201, offer.text
     disclosed = offer.json()
     assert disclosed["nominal_rate"] == "0.18" and disclosed["annualized_rate"] > "0.18"
     assert len(disclosed["schedule"]) == 6 and disclosed["total_fees"] == "60.00"
-    _problem(client.post(f"/v1/lending/offers/{disclosed['id']}/accept", headers={**other, "Idempotency-Key": "x"}),
-             403, "forbidden")
+    _problem(
+        client.post(f"/v1/lending/offers/{disclosed['id']}/accept", headers={**other, "Idempotency-Key": "x"}),
+        403,
+        "forbidden",
+    )
     accepted = client.post(f"/v1/lending/offers/{disclosed['id']}/accept", headers={**me, "Idempotency-Key": "c1"})
     assert accepted.status_code == 201, accepted.text
     loan = accepted.json()
@@ -123,18 +159,60 @@ def test_borrow_and_repay_over_http(client, engine, clock):
     # refusals: clear 4xx, nothing changes
     before = snapshot(engine)
     refused = [
-        (client.post("/v1/lending/applications", headers={**me, "Idempotency-Key": "a2"},
-                     json={"product_code": "cash-12", "amount": "60000.00", "term": 6}), 422, "amount_out_of_range"),
-        (client.post("/v1/lending/applications", headers={**me, "Idempotency-Key": "a3"},
-                     json={"product_code": "cash-12", "amount": "6000.00", "term": 24}), 422, "term_out_of_range"),
-        (client.post("/v1/lending/products", headers={**operator, "Idempotency-Key": "p3"},
-                     json={**MONTHLY, "code": "usury", "annual_rate": "0.36"}), 422, "rate_above_cap"),
-        (client.post(f"/v1/lending/loans/{loan['id']}/repayments", headers={**me, "Idempotency-Key": "r0"},
-                     json={"amount": "1.00"}), 422, "nothing_due"),
-        (client.post(f"/v1/lending/loans/{loan['id']}/repayments", headers={**me, "Idempotency-Key": "r1"},
-                     json={"amount": "1.00", "from_customer_id": li["id"]}), 403, "forbidden"),
-        (client.post(f"/v1/lending/loans/{loan['id']}/repayments", headers={**other, "Idempotency-Key": "r2"},
-                     json={"kind": "early_full"}), 403, "not_your_loan"),
+        (
+            client.post(
+                "/v1/lending/applications",
+                headers={**me, "Idempotency-Key": "a2"},
+                json={"product_code": "cash-12", "amount": "60000.00", "term": 6},
+            ),
+            422,
+            "amount_out_of_range",
+        ),
+        (
+            client.post(
+                "/v1/lending/applications",
+                headers={**me, "Idempotency-Key": "a3"},
+                json={"product_code": "cash-12", "amount": "6000.00", "term": 24},
+            ),
+            422,
+            "term_out_of_range",
+        ),
+        (
+            client.post(
+                "/v1/lending/products",
+                headers={**operator, "Idempotency-Key": "p3"},
+                json={**MONTHLY, "code": "usury", "annual_rate": "0.36"},
+            ),
+            422,
+            "rate_above_cap",
+        ),
+        (
+            client.post(
+                f"/v1/lending/loans/{loan['id']}/repayments",
+                headers={**me, "Idempotency-Key": "r0"},
+                json={"amount": "1.00"},
+            ),
+            422,
+            "nothing_due",
+        ),
+        (
+            client.post(
+                f"/v1/lending/loans/{loan['id']}/repayments",
+                headers={**me, "Idempotency-Key": "r1"},
+                json={"amount": "1.00", "from_customer_id": li["id"]},
+            ),
+            403,
+            "forbidden",
+        ),
+        (
+            client.post(
+                f"/v1/lending/loans/{loan['id']}/repayments",
+                headers={**other, "Idempotency-Key": "r2"},
+                json={"kind": "early_full"},
+            ),
+            403,
+            "not_your_loan",
+        ),
     ]
     for response, status, code in refused:
         _problem(response, status, code)
@@ -148,8 +226,15 @@ def test_borrow_and_repay_over_http(client, engine, clock):
         w.next_day()
     me = login(client, ZHANG)  # a month later: a fresh session
     before = snapshot(engine)
-    _problem(client.post(f"/v1/lending/loans/{loan['id']}/repayments", headers={**me, "Idempotency-Key": "r9"},
-                         json={"amount": "5000.00"}), 422, "repayment_exceeds_owed")
+    _problem(
+        client.post(
+            f"/v1/lending/loans/{loan['id']}/repayments",
+            headers={**me, "Idempotency-Key": "r9"},
+            json={"amount": "5000.00"},
+        ),
+        422,
+        "repayment_exceeds_owed",
+    )
     assert snapshot(engine) == before
     paid = client.post(f"/v1/lending/loans/{loan['id']}/repayments", headers={**me, "Idempotency-Key": "r3"}, json={})
     assert paid.status_code == 201, paid.text
@@ -158,8 +243,11 @@ def test_borrow_and_repay_over_http(client, engine, clock):
     assert statement["paid_principal"] == schedule[0]["principal"]
     ran = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e1"}, json={"date": first_due})
     assert ran.status_code == 200 and ran.json()["ran"] is True, ran.text
-    payoff = client.post(f"/v1/lending/loans/{loan['id']}/repayments", headers={**me, "Idempotency-Key": "r4"},
-                         json={"kind": "early_full"})
+    payoff = client.post(
+        f"/v1/lending/loans/{loan['id']}/repayments",
+        headers={**me, "Idempotency-Key": "r4"},
+        json={"kind": "early_full"},
+    )
     assert payoff.status_code == 201, payoff.text
     assert client.get(f"/v1/lending/loans/{loan['id']}", headers=me).json()["status"] == "paid_off"
     with reading(engine) as connection:

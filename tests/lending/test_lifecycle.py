@@ -110,8 +110,13 @@ def test_simulated_borrowers(engine, clock):
         w.next_day()
     seen = _check_books(engine, loans)
     assert {n: seen[n]["status"] for n in loans} == {
-        "ontime": "paid_off", "late": "paid_off", "full": "paid_off", "partial": "paid_off",
-        "default": "written_off", "bizowner": "paid_off"}
+        "ontime": "paid_off",
+        "late": "paid_off",
+        "full": "paid_off",
+        "partial": "paid_off",
+        "default": "written_off",
+        "bizowner": "paid_off",
+    }
     assert worst["ontime"] == worst["full"] == worst["partial"] == worst["bizowner"] == 0
     assert worst["late"] == 19  # the day before it pays, 20 days late: counted from the due date
     assert recovered is not None and recovered["kind"] == "recovery"

@@ -18,13 +18,16 @@ from puhui.lending.statements import reconcile
 
 from .lending_world import INTEREST_FIRST, MONTHLY, World
 
-PLANS = st.fixed_dictionaries({
-    "product": st.sampled_from(["cash-12", "biz-6"]),
-    "amount_yuan": st.integers(5_000, 20_000),
-    "late_days": st.lists(st.integers(0, 25), min_size=6, max_size=6),
-    "prepay": st.one_of(st.none(), st.tuples(st.integers(1, 4), st.integers(1, 25),
-                                              st.sampled_from(["partial", "full"]))),
-})
+PLANS = st.fixed_dictionaries(
+    {
+        "product": st.sampled_from(["cash-12", "biz-6"]),
+        "amount_yuan": st.integers(5_000, 20_000),
+        "late_days": st.lists(st.integers(0, 25), min_size=6, max_size=6),
+        "prepay": st.one_of(
+            st.none(), st.tuples(st.integers(1, 4), st.integers(1, 25), st.sampled_from(["partial", "full"]))
+        ),
+    }
+)
 
 
 @pytest.fixture
@@ -37,8 +40,12 @@ def world(engine, clock):
     return w
 
 
-@settings(max_examples=4, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate),
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=4,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(plan=PLANS)
 def test_any_repayment_plan_keeps_statement_and_ledger_equal(world, plan):
     w = world
@@ -79,8 +86,11 @@ def _partial(w: World, loan_id: str, cid: str, day: int) -> None:
     with reading(w.engine) as connection:
         rows = instalments(connection, loan_id)
     ahead = sum(r["principal"] - r["principal_paid"] for r in rows if r["due_day"] > day)
-    due = sum(r["principal"] - r["principal_paid"] + r["interest"] - r["interest_paid"] + r["fee"] - r["fee_paid"]
-              for r in rows if r["due_day"] <= day)
+    due = sum(
+        r["principal"] - r["principal_paid"] + r["interest"] - r["interest_paid"] + r["fee"] - r["fee_paid"]
+        for r in rows
+        if r["due_day"] <= day
+    )
     with reading(w.engine) as connection:
         penalty = accounts.balances(connection, loan_id).penalty
     if ahead > 2:

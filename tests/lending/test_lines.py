@@ -185,9 +185,11 @@ def test_an_expired_line_refuses_draws(engine, clock):
 
 
 @settings(max_examples=60, deadline=None)
-@given(amount=st.integers(1, 200_000_00), plan=st.sampled_from([("pay_later", None), ("instalments", 3),
-                                                                  ("instalments", 6), ("instalments", 12)]),
-       day=st.dates(dt.date(2026, 1, 1), dt.date(2030, 12, 31)))
+@given(
+    amount=st.integers(1, 200_000_00),
+    plan=st.sampled_from([("pay_later", None), ("instalments", 3), ("instalments", 6), ("instalments", 12)]),
+    day=st.dates(dt.date(2026, 1, 1), dt.date(2030, 12, 31)),
+)
 def test_every_plan_repays_the_amount_within_the_cap(amount, plan, day):
     disclosure = lines.plan_of(plan[0], plan[1], amount, day)
     assert sum(i.principal for i in disclosure.schedule) == amount

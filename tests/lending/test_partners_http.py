@@ -42,27 +42,66 @@ def test_partner_reads_its_daily_file(client, engine, clock):
     bank_a, key_a = bank(client, "甲银行", "bank-a")
     bank_b, key_b = bank(client, "乙银行", "bank-b")
     for i, partner in enumerate((bank_a, bank_b)):
-        registered = client.post("/v1/lending/partners", headers={**operator, "Idempotency-Key": f"r{i}"},
-                                 json={"partner_id": partner})
+        registered = client.post(
+            "/v1/lending/partners", headers={**operator, "Idempotency-Key": f"r{i}"}, json={"partner_id": partner}
+        )
         assert registered.status_code == 201, registered.text
-    assert client.post("/v1/lending/products", headers={**operator, "Idempotency-Key": "p1"},
-                       json=JOINT).status_code == 201
-    funded = client.post(f"/v1/lending/partners/{bank_a}/products", headers={**operator, "Idempotency-Key": "f1"},
-                         json={"product_code": "joint-30"})
+    assert (
+        client.post("/v1/lending/products", headers={**operator, "Idempotency-Key": "p1"}, json=JOINT).status_code
+        == 201
+    )
+    funded = client.post(
+        f"/v1/lending/partners/{bank_a}/products",
+        headers={**operator, "Idempotency-Key": "f1"},
+        json={"product_code": "joint-30"},
+    )
     assert funded.status_code == 201 and funded.json()["platform_share"] == "0.3", funded.text
 
     before = snapshot(engine)
     refused = [
-        (client.post("/v1/lending/products", headers={**operator, "Idempotency-Key": "p2"},
-                     json={**JOINT, "code": "joint-20", "platform_share": "0.2"}), 422, "partner_share_too_low"),
-        (client.post(f"/v1/lending/partners/{bank_b}/products", headers={**operator, "Idempotency-Key": "f2"},
-                     json={"product_code": "joint-30", "service_fee_rate": "0.1"}), 422, "funding_invalid"),
-        (client.post(f"/v1/lending/partners/{bank_b}/products", headers={**operator, "Idempotency-Key": "f3"},
-                     json={"product_code": "joint-30"}), 409, "product_funding_exists"),
-        (client.post(f"/v1/lending/partners/{bank_b}/products", headers={**key_b, "Idempotency-Key": "f4"},
-                     json={"product_code": "joint-30"}), 403, "forbidden"),
-        (client.post("/v1/lending/partners", headers={**operator, "Idempotency-Key": "r9"},
-                     json={"partner_id": "ptn_nobody"}), 404, "lending_partner_not_found"),
+        (
+            client.post(
+                "/v1/lending/products",
+                headers={**operator, "Idempotency-Key": "p2"},
+                json={**JOINT, "code": "joint-20", "platform_share": "0.2"},
+            ),
+            422,
+            "partner_share_too_low",
+        ),
+        (
+            client.post(
+                f"/v1/lending/partners/{bank_b}/products",
+                headers={**operator, "Idempotency-Key": "f2"},
+                json={"product_code": "joint-30", "service_fee_rate": "0.1"},
+            ),
+            422,
+            "funding_invalid",
+        ),
+        (
+            client.post(
+                f"/v1/lending/partners/{bank_b}/products",
+                headers={**operator, "Idempotency-Key": "f3"},
+                json={"product_code": "joint-30"},
+            ),
+            409,
+            "product_funding_exists",
+        ),
+        (
+            client.post(
+                f"/v1/lending/partners/{bank_b}/products",
+                headers={**key_b, "Idempotency-Key": "f4"},
+                json={"product_code": "joint-30"},
+            ),
+            403,
+            "forbidden",
+        ),
+        (
+            client.post(
+                "/v1/lending/partners", headers={**operator, "Idempotency-Key": "r9"}, json={"partner_id": "ptn_nobody"}
+            ),
+            404,
+            "lending_partner_not_found",
+        ),
     ]
     for response, status, code in refused:
         _problem(response, status, code)
@@ -71,27 +110,39 @@ def test_partner_reads_its_daily_file(client, engine, clock):
     zhang = register(client, ZHANG)
     me = login(client, ZHANG)
     _fund(engine, clock, zhang["id"])
-    applied = client.post("/v1/lending/applications", headers={**me, "Idempotency-Key": "a1"},
-                          json={"product_code": "joint-30", "amount": "6000.00", "term": 6})
-    offer = client.post(f"/v1/lending/applications/{applied.json()['id']}/offers", headers={**me, "Idempotency-Key": "o1"})
+    applied = client.post(
+        "/v1/lending/applications",
+        headers={**me, "Idempotency-Key": "a1"},
+        json={"product_code": "joint-30", "amount": "6000.00", "term": 6},
+    )
+    offer = client.post(
+        f"/v1/lending/applications/{applied.json()['id']}/offers", headers={**me, "Idempotency-Key": "o1"}
+    )
     loan = client.post(f"/v1/lending/offers/{offer.json()['id']}/accept", headers={**me, "Idempotency-Key": "c1"})
     assert loan.status_code == 201, loan.text
     today = loan.json()["start_date"]
 
     file = client.get(f"/v1/lending/partners/{bank_a}/files/{today}", headers=key_a)
     assert file.status_code == 200 and file.headers["content-type"].startswith("text/csv"), file.text
-    assert [(r["loan_id"], r["event"], r["principal"], r["partner_principal"])
-            for r in csv.DictReader(io.StringIO(file.text))] == [(loan.json()["id"], "disbursement", "6000.00",
-                                                                 "4200.00")]
+    assert [
+        (r["loan_id"], r["event"], r["principal"], r["partner_principal"])
+        for r in csv.DictReader(io.StringIO(file.text))
+    ] == [(loan.json()["id"], "disbursement", "6000.00", "4200.00")]
     assert client.get(f"/v1/lending/partners/{bank_a}/files/{today}", headers=ADMIN).text == file.text
     _problem(client.get(f"/v1/lending/partners/{bank_a}/files/{today}", headers=key_b), 403, "forbidden")
     _problem(client.get(f"/v1/lending/partners/{bank_a}/files/{today}", headers=me), 403, "forbidden")
     assert client.get(f"/v1/lending/partners/{bank_b}/files/{today}", headers=key_b).text.count("\n") == 1
     assert client.get(f"/v1/lending/partners/{bank_a}", headers=key_a).json() == {
-        "partner_id": bank_a, "funding_outstanding": "4200.00", "payable": "0.00"}
+        "partner_id": bank_a,
+        "funding_outstanding": "4200.00",
+        "payable": "0.00",
+    }
     with reading(engine) as connection:
         assert audit(connection).ok and reserve.reserve_coverage(connection).covered
 
-    result = CliRunner().invoke(partners_cli.app, ["--partner", bank_a, "--date", today, "--db", str(engine.url.render_as_string(hide_password=False))])
+    result = CliRunner().invoke(
+        partners_cli.app,
+        ["--partner", bank_a, "--date", today, "--db", str(engine.url.render_as_string(hide_password=False))],
+    )
     assert result.exit_code == 0, result.output
     assert result.output == file.text

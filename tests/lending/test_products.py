@@ -23,24 +23,49 @@ from puhui.lending.products import (
     product_to_json,
 )
 
-BASE = {"code": "consumer-12", "name": "消费贷 12 期", "min_amount": "500.00", "max_amount": "50000.00",
-        "min_term": 3, "max_term": 12, "method": "equal_instalments", "annual_rate": "0.18"}
+BASE = {
+    "code": "consumer-12",
+    "name": "消费贷 12 期",
+    "min_amount": "500.00",
+    "max_amount": "50000.00",
+    "min_term": 3,
+    "max_term": 12,
+    "method": "equal_instalments",
+    "annual_rate": "0.18",
+}
 
 
 def test_minimal_product_takes_the_defaults():
     product = product_from_json(BASE)
-    assert product == Product(code="consumer-12", name="消费贷 12 期", min_amount=500_00, max_amount=50_000_00,
-                              min_term=3, max_term=12, method=RepaymentMethod.equal_instalments,
-                              annual_rate=Decimal("0.18"))
+    assert product == Product(
+        code="consumer-12",
+        name="消费贷 12 期",
+        min_amount=500_00,
+        max_amount=50_000_00,
+        min_term=3,
+        max_term=12,
+        method=RepaymentMethod.equal_instalments,
+        annual_rate=Decimal("0.18"),
+    )
     assert product.currency == "CNY" and product.allocation_order == DEFAULT_ALLOCATION
     assert product.platform_share == 1 and not product.facilitation
 
 
 def test_full_product_and_integer_fen():
-    data = {**BASE, "min_amount": 50000, "max_amount": 5000000, "upfront_fee_rate": "0.01",
-            "instalment_fee_rate": "0.005", "grace_days": 3, "interest_free_months": 1,
-            "penalty_annual_rate": "0.27", "allocation_order": ["principal", "interest", "fees", "penalty"],
-            "early_repayment_fee_rate": "0.02", "platform_share": "0.3", "method": "equal_principal"}
+    data = {
+        **BASE,
+        "min_amount": 50000,
+        "max_amount": 5000000,
+        "upfront_fee_rate": "0.01",
+        "instalment_fee_rate": "0.005",
+        "grace_days": 3,
+        "interest_free_months": 1,
+        "penalty_annual_rate": "0.27",
+        "allocation_order": ["principal", "interest", "fees", "penalty"],
+        "early_repayment_fee_rate": "0.02",
+        "platform_share": "0.3",
+        "method": "equal_principal",
+    }
     product = product_from_json(data)
     assert (product.min_amount, product.max_amount) == (500_00, 50_000_00)
     assert product.penalty_annual_rate == Decimal("0.27") and product.grace_days == 3
@@ -52,41 +77,59 @@ rate_text = st.integers(0, 1_000_000).map(lambda e6: str(Decimal(e6) / 1_000_000
 
 
 @settings(max_examples=60)
-@given(low=st.integers(1, 10**9), span=st.integers(0, 10**9), terms=st.tuples(st.integers(1, 360), st.integers(1, 360)),
-       method=st.sampled_from(list(RepaymentMethod)), rate=rate_text, fee=rate_text,
-       share=st.sampled_from(["0", "0.3", "0.5", "1"]))
+@given(
+    low=st.integers(1, 10**9),
+    span=st.integers(0, 10**9),
+    terms=st.tuples(st.integers(1, 360), st.integers(1, 360)),
+    method=st.sampled_from(list(RepaymentMethod)),
+    rate=rate_text,
+    fee=rate_text,
+    share=st.sampled_from(["0", "0.3", "0.5", "1"]),
+)
 def test_json_round_trip(low, span, terms, method, rate, fee, share):
-    data = {**BASE, "min_amount": low, "max_amount": low + span, "min_term": min(terms), "max_term": max(terms),
-            "method": method.value, "annual_rate": rate, "upfront_fee_rate": fee, "platform_share": share}
+    data = {
+        **BASE,
+        "min_amount": low,
+        "max_amount": low + span,
+        "min_term": min(terms),
+        "max_term": max(terms),
+        "method": method.value,
+        "annual_rate": rate,
+        "upfront_fee_rate": fee,
+        "platform_share": share,
+    }
     product = product_from_json(data)
     assert product_from_json(product_to_json(product)) == product
 
 
-@pytest.mark.parametrize("change", [
-    {"annual_rate": "-0.01"},                 # negative
-    {"annual_rate": "0.1234567"},             # over-precise (more than 6 places)
-    {"annual_rate": 0.18},                    # a float
-    {"annual_rate": "abc"},
-    {"annual_rate": "1.5"},
-    {"upfront_fee_rate": "NaN"},
-    {"method": "balloon"},                    # unknown method
-    {"min_amount": "500.001"},                # over-precise amount
-    {"min_amount": 0.5},
-    {"min_amount": "0"},
-    {"min_amount": "60000.00"},               # min above max
-    {"min_term": 0},
-    {"min_term": 13},
-    {"max_term": True},
-    {"max_term": 361},
-    {"grace_days": -1},
-    {"interest_free_months": 13},
-    {"allocation_order": ["principal", "interest"]},
-    {"allocation_order": ["penalty", "fees", "interest", "principal", "principal"]},
-    {"currency": "USD"},
-    {"code": ""},
-    {"annual_rte": "0.18"},                   # unknown field (a typo must not default silently)
-    {"annual_rate": None},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"annual_rate": "-0.01"},  # negative
+        {"annual_rate": "0.1234567"},  # over-precise (more than 6 places)
+        {"annual_rate": 0.18},  # a float
+        {"annual_rate": "abc"},
+        {"annual_rate": "1.5"},
+        {"upfront_fee_rate": "NaN"},
+        {"method": "balloon"},  # unknown method
+        {"min_amount": "500.001"},  # over-precise amount
+        {"min_amount": 0.5},
+        {"min_amount": "0"},
+        {"min_amount": "60000.00"},  # min above max
+        {"min_term": 0},
+        {"min_term": 13},
+        {"max_term": True},
+        {"max_term": 361},
+        {"grace_days": -1},
+        {"interest_free_months": 13},
+        {"allocation_order": ["principal", "interest"]},
+        {"allocation_order": ["penalty", "fees", "interest", "principal", "principal"]},
+        {"currency": "USD"},
+        {"code": ""},
+        {"annual_rte": "0.18"},  # unknown field (a typo must not default silently)
+        {"annual_rate": None},
+    ],
+)
 def test_bad_products_are_refused(change):
     with pytest.raises(ProductInvalid) as error:
         product_from_json({**BASE, **change})

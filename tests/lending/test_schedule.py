@@ -22,7 +22,7 @@ from puhui.lending.schedule import (
 
 M = RepaymentMethod
 START = dt.date(2026, 1, 31)
-EPS = 1e-6   # float noise of the oracle near a half fen
+EPS = 1e-6  # float noise of the oracle near a half fen
 
 amounts = st.integers(min_value=100_00, max_value=300_000_00)
 terms = st.integers(min_value=1, max_value=60)
@@ -40,7 +40,7 @@ def half_up(x: Decimal) -> int:
 def test_equal_instalments_agree_with_numpy_financial(amount, rate, term):
     schedule = build_schedule(amount, rate, term, M.equal_instalments, START)
     r, per = float(rate) / 12, np.arange(1, term + 1)
-    with np.errstate(invalid="ignore", divide="ignore"):    # npf divides by the rate, then picks the r = 0 branch
+    with np.errstate(invalid="ignore", divide="ignore"):  # npf divides by the rate, then picks the r = 0 branch
         pmt = -npf.pmt(r, term, amount)
         ipmt, ppmt = -npf.ipmt(r, per, term, amount), -npf.ppmt(r, per, term, amount)
     assert [i.number for i in schedule] == list(range(1, term + 1))
@@ -49,12 +49,12 @@ def test_equal_instalments_agree_with_numpy_financial(amount, rate, term):
     # off by up to about amount x 1e-10 (2e7 fen at 0.0002% a year: 0.0007 fen); the schedule is exact.
     tol = EPS + amount * 1e-9
     for i in schedule[:-1]:
-        assert abs(i.total - pmt) <= 0.5 + tol          # the level instalment, half-up to the fen
+        assert abs(i.total - pmt) <= 0.5 + tol  # the level instalment, half-up to the fen
         assert abs(i.interest - ipmt[i.number - 1]) <= 0.5 + tol
         assert abs(i.principal - ppmt[i.number - 1]) < 1 + tol
     last = schedule[-1]
     assert abs(last.interest - ipmt[-1]) <= 0.5 + EPS
-    assert abs(last.principal - ppmt[-1]) < term       # the rounding residue: under a fen per period
+    assert abs(last.principal - ppmt[-1]) < term  # the rounding residue: under a fen per period
     assert all(i.fee == 0 and i.principal >= 0 for i in schedule)
 
 
@@ -96,8 +96,15 @@ def test_due_dates_clamp_to_month_end_from_the_start():
 
 
 @settings(max_examples=200)
-@given(amount=amounts, rate=rates, term=terms, method=methods, start=starts,
-       fee=st.integers(0, 50_00), free=st.integers(0, 60))
+@given(
+    amount=amounts,
+    rate=rates,
+    term=terms,
+    method=methods,
+    start=starts,
+    fee=st.integers(0, 50_00),
+    free=st.integers(0, 60),
+)
 def test_every_schedule_repays_the_principal_exactly(amount, rate, term, method, start, fee, free):
     free = min(free, term)
     schedule = build_schedule(amount, rate, term, method, start, instalment_fee=fee, interest_free_months=free)
@@ -137,12 +144,13 @@ def test_interest_first_and_bullet_properties(amount, rate, term, free):
 
 def test_interest_free_months_bnpl():
     # BNPL 6 instalments, 2 interest-free months, 12%, 3.00 fee per instalment.
-    schedule = build_schedule(60_000, Decimal("0.12"), 6, M.equal_instalments, START,
-                              instalment_fee=300, interest_free_months=2)
+    schedule = build_schedule(
+        60_000, Decimal("0.12"), 6, M.equal_instalments, START, instalment_fee=300, interest_free_months=2
+    )
     assert [i.interest for i in schedule[:2]] == [0, 0]
     assert all(i.fee == 300 for i in schedule)
     totals = {i.total for i in schedule[:-1]}
-    assert len(totals) == 1                                  # level across the free months
+    assert len(totals) == 1  # level across the free months
     # after the free months the rest is an ordinary annuity on the balance left
     balance = 60_000 - schedule[0].principal - schedule[1].principal
     assert abs(schedule[2].principal + schedule[2].interest + npf.pmt(0.01, 4, balance)) <= 0.5 + EPS
@@ -160,15 +168,21 @@ def test_bnpl_instalments_zero_rate(term):
 
 
 @settings(max_examples=150)
-@given(amount=amounts, rate=rates, term=st.integers(2, 48), paid=st.integers(1, 47),
-       fraction=st.integers(1, 99), method=methods)
+@given(
+    amount=amounts,
+    rate=rates,
+    term=st.integers(2, 48),
+    paid=st.integers(1, 47),
+    fraction=st.integers(1, 99),
+    method=methods,
+)
 def test_reamortize_keeps_the_term_and_lowers_the_instalment(amount, rate, term, paid, fraction, method):
     paid = min(paid, term - 1)
     schedule = build_schedule(amount, rate, term, method, START)
     if method is M.bullet:
         paid = 0
     balance = amount - sum(i.principal for i in schedule[:paid])
-    outstanding = balance * (100 - fraction) // 100       # a partial prepayment of `fraction` %
+    outstanding = balance * (100 - fraction) // 100  # a partial prepayment of `fraction` %
     if outstanding == 0:
         return
     remaining = term - paid
@@ -192,15 +206,18 @@ def test_reamortize_by_hand():
     assert rest[0].total < schedule[6].total
 
 
-@pytest.mark.parametrize("args", [
-    (0, Decimal("0.1"), 12, M.equal_instalments),
-    (100, Decimal("0.1"), 0, M.equal_instalments),
-    (100, Decimal("0.1"), 361, M.equal_instalments),
-    (100, Decimal("-0.01"), 12, M.equal_instalments),
-    (100, Decimal("NaN"), 12, M.equal_instalments),
-    (100, 0.1, 12, M.equal_instalments),
-    (100, Decimal("0.1"), 12, "balloon"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (0, Decimal("0.1"), 12, M.equal_instalments),
+        (100, Decimal("0.1"), 0, M.equal_instalments),
+        (100, Decimal("0.1"), 361, M.equal_instalments),
+        (100, Decimal("-0.01"), 12, M.equal_instalments),
+        (100, Decimal("NaN"), 12, M.equal_instalments),
+        (100, 0.1, 12, M.equal_instalments),
+        (100, Decimal("0.1"), 12, "balloon"),
+    ],
+)
 def test_bad_input_is_refused(args):
     with pytest.raises(ProductInvalid) as error:
         build_schedule(*args, START)
@@ -210,8 +227,8 @@ def test_bad_input_is_refused(args):
 def test_daily_accrual_on_360_days():
     # 10,000.00 at 18% for 31 days: 1,000,000 x 0.18 x 31 / 360 = 15,500 fen
     assert accrued_interest(1_000_000, Decimal("0.18"), 31) == 15_500
-    assert accrued_interest(333, Decimal("0.18"), 1) == 0                  # 0.1665 fen
-    assert accrued_interest(1_000, Decimal("0.18"), 1) == 1                # 0.5 fen, half up
+    assert accrued_interest(333, Decimal("0.18"), 1) == 0  # 0.1665 fen
+    assert accrued_interest(1_000, Decimal("0.18"), 1) == 1  # 0.5 fen, half up
 
 
 def test_interest_free_longer_than_term_refused():

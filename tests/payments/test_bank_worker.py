@@ -57,9 +57,17 @@ SWEEP_AFTER = dt.timedelta(seconds=60)
 
 
 def make_settings(**changes) -> Settings:
-    return Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret="j" * 48,
-                    merchant_notify_key=NOTIFY_KEY, monitoring=False, merchant_notifications=False,
-                    fraud_checks=False, **{"sandbox": True, **changes})  # the sandbox bank pays test cards only there
+    return Settings(
+        admin_token=ADMIN_TOKEN,
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret="j" * 48,
+        merchant_notify_key=NOTIFY_KEY,
+        monitoring=False,
+        merchant_notifications=False,
+        fraud_checks=False,
+        **{"sandbox": True, **changes},
+    )  # the sandbox bank pays test cards only there
 
 
 SETTINGS = make_settings()
@@ -78,8 +86,11 @@ def bank(client, engine):
 
 
 def order(client, headers: dict, path: str, card_id: str, amount: str, client_id: str) -> dict:
-    answer = client.post(f"/v1/wallets/me/{path}", headers={**headers, "Idempotency-Key": client_id},
-                         json={"card_id": card_id, "amount": amount, "client_order_id": client_id})
+    answer = client.post(
+        f"/v1/wallets/me/{path}",
+        headers={**headers, "Idempotency-Key": client_id},
+        json={"card_id": card_id, "amount": amount, "client_order_id": client_id},
+    )
     assert answer.status_code == 202, answer.text
     assert answer.json()["status"] == "pending"
     return answer.json()
@@ -127,12 +138,15 @@ def test_a_top_up_is_credited_once_the_bank_delay_has_passed(client, engine, clo
     assert_books_clean(engine, bank)
 
 
-@pytest.mark.parametrize("card, amount, reason", [
-    (CARD_EMPTY, "1.00", FailureReason.insufficient_funds),
-    (CARD_LOW, "100.01", FailureReason.insufficient_funds),
-    (CARD_FROZEN, "1.00", FailureReason.card_frozen),
-    (CARD_DECLINED, "1.00", FailureReason.declined),
-])
+@pytest.mark.parametrize(
+    "card, amount, reason",
+    [
+        (CARD_EMPTY, "1.00", FailureReason.insufficient_funds),
+        (CARD_LOW, "100.01", FailureReason.insufficient_funds),
+        (CARD_FROZEN, "1.00", FailureReason.card_frozen),
+        (CARD_DECLINED, "1.00", FailureReason.declined),
+    ],
+)
 def test_a_failing_test_card_fails_the_top_up_and_voids_its_hold(client, engine, clock, bank, card, amount, reason):
     customer_id, me = customer(client, PEOPLE[0], 3)
     card_id = bind(client, customer_id, me, card)
@@ -269,15 +283,24 @@ def test_a_merchant_payout_finished_by_the_bank_marks_its_settlement_paid(client
     clock.advance(DELAY)
     bank_worker.deliver(engine, bank)
     merchant_id, shop = merchant(client)
-    qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "100.00"})
-    assert client.post(f"/v1/qr-codes/{qr.json()['id']}/pay", headers=me,
-                       json={"verification": "two_factors", "password": "correct horse battery"}).status_code == 201
+    qr = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "100.00"}
+    )
+    assert (
+        client.post(
+            f"/v1/qr-codes/{qr.json()['id']}/pay",
+            headers=me,
+            json={"verification": "two_factors", "password": "correct horse battery"},
+        ).status_code
+        == 201
+    )
     day = clock_module.business_date().isoformat()
     clock.advance(hours=24)
     settled = client.post("/v1/settlements", headers=ADMIN, json={"business_date": day})
     assert settled.status_code == 200, settled.text
     assert [(s["merchant_id"], s["state"], s["net"]) for s in settled.json()["settlements"]] == [
-        (merchant_id, "pending", "99.40")]  # the bank has the payout; it answers after its delay
+        (merchant_id, "pending", "99.40")
+    ]  # the bank has the payout; it answers after its delay
 
     clock.advance(DELAY)
     assert [a.delivered for a in bank_worker.deliver(engine, bank)] == [True]
@@ -291,8 +314,18 @@ def signed(bank_key: str, order_id: str, amount: int) -> tuple[bytes, str]:
     from puhui import clock as platform_clock
 
     now = platform_clock.now()
-    notice = BankNotification(order_id, "SBX-REF-1", OrderKind.debit_card, OrderState.succeeded, None, amount, "CNY",
-                              now, now, secrets.token_hex(16))
+    notice = BankNotification(
+        order_id,
+        "SBX-REF-1",
+        OrderKind.debit_card,
+        OrderState.succeeded,
+        None,
+        amount,
+        "CNY",
+        now,
+        now,
+        secrets.token_hex(16),
+    )
     return sign_notification(notice, bank_key, "k1")
 
 
@@ -306,8 +339,9 @@ def test_in_process_delivery_checks_signatures_and_shares_the_replay_guard(clien
     assert bank_worker.receive(engine, SETTINGS.bank_notify_key, nonces, *forged) == 401
     assert snapshot(engine) == before
     with reading(engine) as connection:
-        refused = connection.execute(select(audit_log.c.status_code, audit_log.c.detail)
-                                     .where(audit_log.c.principal == "bank")).all()
+        refused = connection.execute(
+            select(audit_log.c.status_code, audit_log.c.detail).where(audit_log.c.principal == "bank")
+        ).all()
     assert [row[0] for row in refused] == [401] and "forged_notification" in refused[0][1]
 
     genuine = signed(SETTINGS.bank_notify_key, made["id"], 40_00)
@@ -369,8 +403,7 @@ def test_the_servers_bank_opens_with_the_ledgers_reserve(engine, clock):
     assert_audit_clean(engine)
 
 
-def test_an_order_the_bank_refuses_outright_fails_at_once_and_frees_the_money(client, engine, clock, bank,
-                                                                              monkeypatch):
+def test_an_order_the_bank_refuses_outright_fails_at_once_and_frees_the_money(client, engine, clock, bank, monkeypatch):
     """A refusal of the order itself (not a card's failure) can never turn into success: the order fails
     with `order_refused` and its hold is voided, instead of the sweeper retrying it for ever."""
     from puhui.payments.channel import InvalidBankOrder

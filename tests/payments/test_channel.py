@@ -298,7 +298,12 @@ def test_an_authentic_but_malformed_body_is_refused_as_malformed() -> None:
         with pytest.raises(MalformedNotification):
             verify_notification(body, sign(body, KEY), KEY, T0)
     document = json.loads(notification().body())
-    for field, value in [("currency", "USD"), ("amount", "0.00"), ("amount", 1234), ("settled_at", "2026-01-05T01:30:00")]:
+    for field, value in [
+        ("currency", "USD"),
+        ("amount", "0.00"),
+        ("amount", 1234),
+        ("settled_at", "2026-01-05T01:30:00"),
+    ]:
         body = json.dumps({**document, field: value}).encode()
         with pytest.raises(MalformedNotification):
             verify_notification(body, sign(body, KEY), KEY, T0)

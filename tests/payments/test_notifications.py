@@ -41,8 +41,11 @@ class Endpoint:
 @pytest.fixture
 def shop(client, engine):
     merchant_id, headers = make_merchant(client)
-    done = client.put(f"/v1/merchants/{merchant_id}/notify-url", headers={**headers, "Idempotency-Key": "u1"},
-                      json={"url": "https://shop.example/puhui"})
+    done = client.put(
+        f"/v1/merchants/{merchant_id}/notify-url",
+        headers={**headers, "Idempotency-Key": "u1"},
+        json={"url": "https://shop.example/puhui"},
+    )
     assert done.status_code == 200, done.text
     return merchant_id, headers
 
@@ -97,19 +100,37 @@ def test_notifications_are_the_merchants_own(client, engine, shop):
     merchant_id, headers = shop
     _, other = make_merchant_two(client)
     assert client.get(f"/v1/merchants/{merchant_id}/notifications", headers=other).status_code == 403
-    assert client.put(f"/v1/merchants/{merchant_id}/notify-url", headers=other,
-                      json={"url": "https://evil.example/"}).status_code == 403
-    assert client.get(f"/v1/merchants/{merchant_id}/notifications",
-                      headers=staff(client, "regulator")).status_code == 200
+    assert (
+        client.put(
+            f"/v1/merchants/{merchant_id}/notify-url", headers=other, json={"url": "https://evil.example/"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.get(f"/v1/merchants/{merchant_id}/notifications", headers=staff(client, "regulator")).status_code == 200
+    )
 
 
-@pytest.mark.parametrize("url", ["http://shop.example/x", "ftp://shop.example/x", "https://user:pw@shop.example/",
-                                 "not a url at all",
-                                 # SSRF (issue 19): the platform's own network, and URLs that broke the loop
-                                 "https://localhost/x", "https://127.0.0.1:6379/", "https://10.0.0.8/n",
-                                 "https://169.254.169.254/latest/meta-data", "https://[::1]/", "https://db.internal/",
-                                 "https://192.168.1.1/", "https://shop.example/\x00x", "https://shop.example/a b",
-                                 "https://shop.example:99999/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://shop.example/x",
+        "ftp://shop.example/x",
+        "https://user:pw@shop.example/",
+        "not a url at all",
+        # SSRF (issue 19): the platform's own network, and URLs that broke the loop
+        "https://localhost/x",
+        "https://127.0.0.1:6379/",
+        "https://10.0.0.8/n",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/",
+        "https://db.internal/",
+        "https://192.168.1.1/",
+        "https://shop.example/\x00x",
+        "https://shop.example/a b",
+        "https://shop.example:99999/",
+    ],
+)
 def test_bad_notify_urls_are_refused(client, engine, url):
     merchant_id, headers = make_merchant(client)
     answer = client.put(f"/v1/merchants/{merchant_id}/notify-url", headers=headers, json={"url": url})
@@ -143,10 +164,15 @@ def test_one_broken_url_does_not_stop_the_others(client, engine, shop):
     pay(client, phone, merchant_id, headers, "11.00")
     assert notifications.collect(engine, KEY) == 2
     with engine.begin() as connection:
-        first = min(r[0] for r in connection.execute(merchant_notifications.select().with_only_columns(
-            merchant_notifications.c.id)))
-        connection.execute(update(merchant_notifications).where(merchant_notifications.c.id == first)
-                           .values(url="https://shop.example/\x07"))  # PostgreSQL refuses NUL itself
+        first = min(
+            r[0]
+            for r in connection.execute(merchant_notifications.select().with_only_columns(merchant_notifications.c.id))
+        )
+        connection.execute(
+            update(merchant_notifications)
+            .where(merchant_notifications.c.id == first)
+            .values(url="https://shop.example/\x07")
+        )  # PostgreSQL refuses NUL itself
     endpoint = Endpoint()
 
     def post(url: str, body: bytes, headers: dict[str, str]) -> int:

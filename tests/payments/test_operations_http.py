@@ -57,8 +57,9 @@ def test_each_merchant_pays_its_own_fee_rate(client, engine):
     _, phone = make_customer(client, engine, "13812345678", "531", 3_000_00)
     cheap, cheap_shop = make_merchant(client)
     operator = staff(client, "operator")
-    done = client.put(f"/v1/merchants/{cheap}/fee-rate", headers={**operator, "Idempotency-Key": "f1"},
-                      json={"fee_rate_bp": 25})
+    done = client.put(
+        f"/v1/merchants/{cheap}/fee-rate", headers={**operator, "Idempotency-Key": "f1"}, json={"fee_rate_bp": 25}
+    )
     assert done.status_code == 200, done.text
     assert client.get(f"/v1/merchants/{cheap}", headers=ADMIN).json()["fee_rate_bp"] == 25
     paid = pay(client, phone, cheap, cheap_shop, "200.00")
@@ -92,8 +93,9 @@ def test_a_suspended_merchant_cannot_be_paid(client, engine):
     customer_id, phone = make_customer(client, engine, "13812345678", "531", 1_000_00)
     merchant_id, shop = make_merchant(client)
     qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "static"})  # printed
-    suspended = client.put(f"/v1/merchants/{merchant_id}/status", headers=ADMIN,
-                           json={"status": "suspended", "reason": "complaints"})
+    suspended = client.put(
+        f"/v1/merchants/{merchant_id}/status", headers=ADMIN, json={"status": "suspended", "reason": "complaints"}
+    )
     assert suspended.status_code == 200, suspended.text
     before = count(engine, transfers)
     answer = client.post(f"/v1/qr-codes/{qr.json()['id']}/pay", headers=login(client, phone), json={"amount": "10.00"})
@@ -101,8 +103,12 @@ def test_a_suspended_merchant_cannot_be_paid(client, engine):
     assert count(engine, transfers) == before
     assert balance(engine, f"wallet.{customer_id}") == 1_000_00
     client.put(f"/v1/merchants/{merchant_id}/status", headers=ADMIN, json={"status": "active", "reason": "ok"})
-    assert client.post(f"/v1/qr-codes/{qr.json()['id']}/pay", headers=login(client, phone),
-                       json={"amount": "10.00"}).status_code == 201
+    assert (
+        client.post(
+            f"/v1/qr-codes/{qr.json()['id']}/pay", headers=login(client, phone), json={"amount": "10.00"}
+        ).status_code
+        == 201
+    )
 
 
 def test_a_refund_gives_back_the_payers_daily_limit(client, engine):
@@ -129,8 +135,9 @@ def test_settlement_and_reconciliation_over_http(client, engine, clock, bank):
     customer_id, phone = make_customer(client, engine, "13812345678", "531", 0)
     merchant_id, shop = make_merchant(client)
     operator = staff(client, "operator")
-    top_up = transaction(engine, lambda uow: wallets.open_order(uow, customer_id, "card_1", OrderKind.debit_card,
-                                                                1_000_00, "t1"))
+    top_up = transaction(
+        engine, lambda uow: wallets.open_order(uow, customer_id, "card_1", OrderKind.debit_card, 1_000_00, "t1")
+    )
     wallets.submit(bank, top_up["id"], CARD_RICH, OrderKind.debit_card, 1_000_00)
     clock.advance(minutes=5)
     wallets.recover_pending_orders(engine, bank)
@@ -140,26 +147,34 @@ def test_settlement_and_reconciliation_over_http(client, engine, clock, bank):
     early = client.post("/v1/settlements", headers=operator, json={"business_date": D.isoformat()})
     assert early.status_code == 409  # D is not over
     clock.advance(hours=24)
-    settled = client.post("/v1/settlements", headers={**operator, "Idempotency-Key": "s1"},
-                          json={"business_date": D.isoformat()})
+    settled = client.post(
+        "/v1/settlements", headers={**operator, "Idempotency-Key": "s1"}, json={"business_date": D.isoformat()}
+    )
     assert settled.status_code == 200, settled.text
     [row] = settled.json()["settlements"]
     assert (row["merchant_id"], row["gross"], row["net"], row["state"]) == (merchant_id, "100.00", "59.64", "pending")
     clock.advance(minutes=5)  # the bank pays out; running the date again only collects the outcome
-    [row] = client.post("/v1/settlements", headers=operator, json={"business_date": D.isoformat()}).json()["settlements"]
+    [row] = client.post("/v1/settlements", headers=operator, json={"business_date": D.isoformat()}).json()[
+        "settlements"
+    ]
     assert (row["net"], row["state"]) == ("59.64", "paid")
-    again = client.post("/v1/settlements", headers={**operator, "Idempotency-Key": "s1"},
-                        json={"business_date": D.isoformat()})
+    again = client.post(
+        "/v1/settlements", headers={**operator, "Idempotency-Key": "s1"}, json={"business_date": D.isoformat()}
+    )
     assert again.json() == settled.json() and again.headers.get("Idempotent-Replayed") == "true"
     assert balance(engine, f"wallet.{merchant_id}") == 0
-    reused = client.post("/v1/settlements", headers={**operator, "Idempotency-Key": "s1"},
-                         json={"business_date": "2026-01-04"})
+    reused = client.post(
+        "/v1/settlements", headers={**operator, "Idempotency-Key": "s1"}, json={"business_date": "2026-01-04"}
+    )
     assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
 
     own = client.get(f"/v1/settlements?business_date={D}", headers=shop)
     assert own.status_code == 200 and own.json()["settlements"][0]["net"] == "59.64"
     other, other_shop = make_merchant_two(client)
-    assert client.get(f"/v1/settlements?business_date={D}&merchant_id={merchant_id}", headers=other_shop).status_code == 403
+    assert (
+        client.get(f"/v1/settlements?business_date={D}&merchant_id={merchant_id}", headers=other_shop).status_code
+        == 403
+    )
     assert client.get(f"/v1/settlements?business_date={D}", headers=login(client, phone)).status_code == 403
     assert client.get(f"/v1/settlements?business_date={D}", headers=staff(client, "regulator")).status_code == 200
 
@@ -169,11 +184,14 @@ def test_settlement_and_reconciliation_over_http(client, engine, clock, bank):
     day_after = (D + dt.timedelta(days=1)).isoformat()
     # the payout was paid on D+1; D+1 reconciles once D+1 is over
     clock.advance(hours=24)
-    assert client.post("/v1/reconciliation/runs", headers=operator,
-                       json={"business_date": day_after}).json()["open"] == 0
+    assert (
+        client.post("/v1/reconciliation/runs", headers=operator, json={"business_date": day_after}).json()["open"] == 0
+    )
     assert client.post("/v1/reconciliation/runs", headers=shop, json={"business_date": day_after}).status_code == 403
-    assert client.post("/v1/reconciliation/runs", headers=operator,
-                       json={"business_date": "2026-13-01"}).status_code == 422
+    assert (
+        client.post("/v1/reconciliation/runs", headers=operator, json={"business_date": "2026-13-01"}).status_code
+        == 422
+    )
     assert_books_clean(engine)
 
 
@@ -183,8 +201,11 @@ def make_merchant_two(client):
     from tests.payments.test_settlement import MERCHANT
 
     body17 = "91310000MA1FL9876"
-    answer = client.post("/v1/merchants", headers=ADMIN,
-                         json={**MERCHANT, "name": "第二家店", "credit_code": body17 + uscc.calc_check_digit(body17)})
+    answer = client.post(
+        "/v1/merchants",
+        headers=ADMIN,
+        json={**MERCHANT, "name": "第二家店", "credit_code": body17 + uscc.calc_check_digit(body17)},
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()["id"], {"Authorization": f"Bearer {answer.json()['api_key']}"}
 

@@ -44,20 +44,36 @@ def id_number(region: str, birth: str, seq: str) -> str:
 
 
 PEOPLE = [
-    {"name": "张三丰", "id_number": id_number("110105", "19900307", "531"), "phone": "13812345678", "password": PASSWORD},
+    {
+        "name": "张三丰",
+        "id_number": id_number("110105", "19900307", "531"),
+        "phone": "13812345678",
+        "password": PASSWORD,
+    },
     {"name": "李娜", "id_number": id_number("310104", "19851120", "246"), "phone": "13998765432", "password": PASSWORD},
     {"name": "王芳", "id_number": id_number("440305", "20000229", "067"), "phone": "15011112222", "password": PASSWORD},
 ]
-MERCHANT = {"name": "兰州拉面馆", "credit_code": "91110000600037341L", "settlement_account": "110060774018010012345",
-            "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"}
+MERCHANT = {
+    "name": "兰州拉面馆",
+    "credit_code": "91110000600037341L",
+    "settlement_account": "110060774018010012345",
+    "settlement_holder": "马晓明",
+    "settlement_bank": "交通银行北京分行",
+}
 CHANNELS = ("public_security", "bank_card", "face", "mobile_operator", "tax")
-
 
 
 @pytest.fixture
 def client(engine, clock):
-    settings = Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret="j" * 48,
-                        jwt_ttl_seconds=900, merchant_fee_bp=60, merchant_notify_key=NOTIFY_KEY)
+    settings = Settings(
+        admin_token=ADMIN_TOKEN,
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret="j" * 48,
+        jwt_ttl_seconds=900,
+        merchant_fee_bp=60,
+        merchant_notify_key=NOTIFY_KEY,
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
 
@@ -72,8 +88,11 @@ def customer(client, person: dict, verifications: int) -> tuple[str, dict]:
     customer_id = answer.json()["id"]
     if verifications:
         for channel in CHANNELS[:verifications]:
-            done = client.post(f"/v1/customers/{customer_id}/verifications", headers=ADMIN,
-                               json={"channel": channel, "reference": f"R-{customer_id}-{channel}"})
+            done = client.post(
+                f"/v1/customers/{customer_id}/verifications",
+                headers=ADMIN,
+                json={"channel": channel, "reference": f"R-{customer_id}-{channel}"},
+            )
             assert done.status_code == 201, done.text
         up = client.post(f"/v1/customers/{customer_id}/tier", headers=ADMIN, json={"reason": "verified"})
         assert up.status_code == 200, up.text
@@ -90,9 +109,11 @@ def merchant(client) -> tuple[str, dict]:
 
 def fund(engine, account_id: str, fen: int, ref: str) -> None:
     """Money into a wallet from the reserve (what a posted bank top-up does)."""
+
     def work(uow):
-        results = create_transfers(uow, [Transfer(f"fund.{ref}", "platform.reserve_bank.CNY", account_id, fen, "CNY",
-                                                  "top_up")])
+        results = create_transfers(
+            uow, [Transfer(f"fund.{ref}", "platform.reserve_bank.CNY", account_id, fen, "CNY", "top_up")]
+        )
         assert [r.value for r in results] == ["ok"]
 
     transaction(engine, work)
@@ -125,19 +146,28 @@ def test_pay_merchant_by_dynamic_qr_and_refund(client, engine, clock):
     fund(engine, f"wallet.{payer}", 2_000_00, "zhang")
     assert client.get("/v1/wallets/me", headers=me).json()["balance"] == "2000.00"
 
-    qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
-                     json={"kind": "dynamic", "amount": "123.45", "expires_in_seconds": 300, "order_ref": "A-1"})
+    qr = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes",
+        headers=shop,
+        json={"kind": "dynamic", "amount": "123.45", "expires_in_seconds": 300, "order_ref": "A-1"},
+    )
     assert qr.status_code == 201, qr.text
     qr_id = qr.json()["id"]
     assert client.get(f"/v1/qr-codes/{qr_id}", headers=me).json()["status"] == "active"
 
-    paid = client.post(f"/v1/qr-codes/{qr_id}/pay", headers={**me, "Idempotency-Key": "pay-1"},
-                       json={"verification": "two_factors", "password": "correct horse battery"})
+    paid = client.post(
+        f"/v1/qr-codes/{qr_id}/pay",
+        headers={**me, "Idempotency-Key": "pay-1"},
+        json={"verification": "two_factors", "password": "correct horse battery"},
+    )
     assert paid.status_code == 201, paid.text
     payment = paid.json()
     assert payment["amount"] == "123.45" and payment["fee"] == "0.74"  # 12345 × 0.6% = 74.07 → 74 fen
-    again = client.post(f"/v1/qr-codes/{qr_id}/pay", headers={**me, "Idempotency-Key": "pay-1"},
-                        json={"verification": "two_factors", "password": "correct horse battery"})
+    again = client.post(
+        f"/v1/qr-codes/{qr_id}/pay",
+        headers={**me, "Idempotency-Key": "pay-1"},
+        json={"verification": "two_factors", "password": "correct horse battery"},
+    )
     assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
     assert balance(engine, f"wallet.{payer}") == 2_000_00 - 123_45
     assert balance(engine, f"wallet.{merchant_id}") == 123_45 - 74
@@ -177,11 +207,13 @@ def test_static_qr_p2p_and_cancel(client, engine, clock):
     merchant_id, shop = merchant(client)
     fund(engine, f"wallet.{payer}", 1_000_00, "zhang")
 
-    sent = client.post("/v1/transfers/p2p", headers=me,
-                       json={"to_customer_id": friend, "amount": "10.50", "client_transfer_id": "t-1"})
+    sent = client.post(
+        "/v1/transfers/p2p", headers=me, json={"to_customer_id": friend, "amount": "10.50", "client_transfer_id": "t-1"}
+    )
     assert sent.status_code == 201, sent.text
-    same = client.post("/v1/transfers/p2p", headers=me,
-                       json={"to_customer_id": friend, "amount": "10.50", "client_transfer_id": "t-1"})
+    same = client.post(
+        "/v1/transfers/p2p", headers=me, json={"to_customer_id": friend, "amount": "10.50", "client_transfer_id": "t-1"}
+    )
     assert same.status_code == 200 and same.json()["id"] == sent.json()["id"]
     assert balance(engine, f"wallet.{friend}") == 10_50
 
@@ -192,8 +224,9 @@ def test_static_qr_p2p_and_cancel(client, engine, clock):
     assert over.status_code == 409 and over.json()["code"] == "limit_exceeded"  # static: 500 a day
     assert over.json()["limit"] == "500.00" and "fen" not in over.json()["detail"]
 
-    dynamic = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
-                          json={"kind": "dynamic", "amount": "5.00"}).json()
+    dynamic = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "5.00"}
+    ).json()
     cancelled = client.post(f"/v1/qr-codes/{dynamic['id']}/cancel", headers=shop)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     refused = client.post(f"/v1/qr-codes/{dynamic['id']}/pay", headers=me, json={})
@@ -229,8 +262,11 @@ def test_bad_input_changes_nothing(client, engine, clock):
     merchant_id, shop = merchant(client)
     fund(engine, f"wallet.{payer}", 100_00, "zhang")
     fund(engine, f"wallet.{unverified}", 100_00, "wang")
-    expiring = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
-                           json={"kind": "dynamic", "amount": "1.00", "expires_in_seconds": 60}).json()
+    expiring = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes",
+        headers=shop,
+        json={"kind": "dynamic", "amount": "1.00", "expires_in_seconds": 60},
+    ).json()
     static = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "static"}).json()
     paid = client.post(f"/v1/qr-codes/{static['id']}/pay", headers=me, json={"amount": "10.00"}).json()
     clock.advance(dt.timedelta(seconds=61))
@@ -240,23 +276,52 @@ def test_bad_input_changes_nothing(client, engine, clock):
         (client.post, "/v1/transfers/p2p", me, {"to_customer_id": other, "amount": "-1.00"}, 422, "invalid_input"),
         (client.post, "/v1/transfers/p2p", me, {"to_customer_id": other, "amount": "1.001"}, 422, "invalid_amount"),
         (client.post, "/v1/transfers/p2p", me, {"to_customer_id": other, "amount": "0"}, 422, "invalid_input"),
-        (client.post, "/v1/transfers/p2p", me, {"to_customer_id": other, "amount": "100.01"}, 409,
-         "insufficient_funds"),
-        (client.post, "/v1/transfers/p2p", other_h, {"from_customer_id": payer, "to_customer_id": other,
-                                                     "amount": "1.00"}, 403, "forbidden"),
+        (
+            client.post,
+            "/v1/transfers/p2p",
+            me,
+            {"to_customer_id": other, "amount": "100.01"},
+            409,
+            "insufficient_funds",
+        ),
+        (
+            client.post,
+            "/v1/transfers/p2p",
+            other_h,
+            {"from_customer_id": payer, "to_customer_id": other, "amount": "1.00"},
+            403,
+            "forbidden",
+        ),
         (client.post, "/v1/transfers/p2p", shop, {"to_customer_id": other, "amount": "1.00"}, 403, "forbidden"),
-        (client.post, "/v1/transfers/p2p", unverified_h, {"to_customer_id": other, "amount": "1.00"}, 403,
-         "payment_declined"),
+        (
+            client.post,
+            "/v1/transfers/p2p",
+            unverified_h,
+            {"to_customer_id": other, "amount": "1.00"},
+            403,
+            "payment_declined",
+        ),
         (client.post, f"/v1/qr-codes/{expiring['id']}/pay", me, {}, 409, "qr_code_expired"),
-        (client.post, f"/v1/qr-codes/{static['id']}/pay", other_h, {"from_customer_id": payer, "amount": "1.00"},
-         403, "forbidden"),
+        (
+            client.post,
+            f"/v1/qr-codes/{static['id']}/pay",
+            other_h,
+            {"from_customer_id": payer, "amount": "1.00"},
+            403,
+            "forbidden",
+        ),
         (client.post, f"/v1/qr-codes/{static['id']}/pay", me, {"amount": "1.005"}, 422, "invalid_amount"),
-        (client.post, f"/v1/payments/{paid['id']}/refunds", shop, {"amount": "10.01"}, 422,
-         "refund_exceeds_payment"),
+        (client.post, f"/v1/payments/{paid['id']}/refunds", shop, {"amount": "10.01"}, 422, "refund_exceeds_payment"),
         (client.post, f"/v1/payments/{paid['id']}/refunds", me, {"amount": "1.00"}, 403, "forbidden"),
         (client.post, f"/v1/merchants/{merchant_id}/qr-codes", me, {"kind": "static"}, 403, "forbidden"),
-        (client.post, f"/v1/merchants/{merchant_id}/qr-codes", shop, {"kind": "dynamic", "amount": "-5"}, 422,
-         "invalid_input"),
+        (
+            client.post,
+            f"/v1/merchants/{merchant_id}/qr-codes",
+            shop,
+            {"kind": "dynamic", "amount": "-5"},
+            422,
+            "invalid_input",
+        ),
     ]
     for call, path, headers, body, status, code in cases:
         answer = call(path, headers=headers, json=body)
@@ -307,8 +372,9 @@ def test_concurrent_payments_never_exceed_limit_or_overdraw(client, engine, cloc
     with reading(engine) as connection:
         from puhui.payments.tables import spending
 
-        used = connection.execute(select(spending.c.used).where(spending.c.subject_id == rich,
-                                                                spending.c.bucket == "qr_static")).scalar_one()
+        used = connection.execute(
+            select(spending.c.used).where(spending.c.subject_id == rich, spending.c.bucket == "qr_static")
+        ).scalar_one()
     assert used == 480_00
     assert_audit_clean(engine)
 
@@ -321,10 +387,14 @@ BANK_KEY = "puhui-sandbox-bank-notify-key"
 
 def wire(client, bank: SandboxBank, seen: list) -> None:
     """The bank posts its notifications to the app's endpoint; every copy is remembered."""
+
     def callback(body: bytes, header: str) -> int:
         seen.append((body, header))
-        return client.post("/v1/bank/notifications", content=body,
-                           headers={"X-Bank-Signature": header, "Content-Type": "application/json"}).status_code
+        return client.post(
+            "/v1/bank/notifications",
+            content=body,
+            headers={"X-Bank-Signature": header, "Content-Type": "application/json"},
+        ).status_code
 
     bank.register_callback(callback)
     client.app.state.bank = bank
@@ -343,20 +413,28 @@ def test_top_up_pay_refund_withdraw_with_a_faulty_bank(client, engine, clock):
     late_twice = wallets.order_id_for(payer, OrderKind.debit_card, "top-1")
     lost = wallets.order_id_for(payer, OrderKind.debit_card, "top-2")
     declined = wallets.order_id_for(payer, OrderKind.debit_card, "top-3")
-    plan = (FaultPlan.reliable()
-            .with_script(late_twice, OrderScript(notify_delay=dt.timedelta(seconds=40), copies=3))
-            .with_script(lost, OrderScript(copies=0))
-            .with_script(declined, OrderScript(decline=True, copies=2)))
+    plan = (
+        FaultPlan.reliable()
+        .with_script(late_twice, OrderScript(notify_delay=dt.timedelta(seconds=40), copies=3))
+        .with_script(lost, OrderScript(copies=0))
+        .with_script(declined, OrderScript(decline=True, copies=2))
+    )
     bank = SandboxBank(BANK_KEY, plan=plan)
     seen: list = []
     wire(client, bank, seen)
 
     for client_id, amount in (("top-1", "1500.00"), ("top-2", "500.00"), ("top-3", "77.00")):
-        answer = client.post("/v1/wallets/me/top-ups", headers={**me, "Idempotency-Key": client_id},
-                             json={"card_id": card_id, "amount": amount, "client_order_id": client_id})
+        answer = client.post(
+            "/v1/wallets/me/top-ups",
+            headers={**me, "Idempotency-Key": client_id},
+            json={"card_id": card_id, "amount": amount, "client_order_id": client_id},
+        )
         assert answer.status_code == 202 and answer.json()["status"] == "pending", answer.text
-    again = client.post("/v1/wallets/me/top-ups", headers={**me, "Idempotency-Key": "top-1"},
-                        json={"card_id": card_id, "amount": "1500.00", "client_order_id": "top-1"})
+    again = client.post(
+        "/v1/wallets/me/top-ups",
+        headers={**me, "Idempotency-Key": "top-1"},
+        json={"card_id": card_id, "amount": "1500.00", "client_order_id": "top-1"},
+    )
     assert again.status_code == 202 and again.headers.get("Idempotent-Replayed") == "true"
     wallet = client.get("/v1/wallets/me", headers=me).json()
     assert wallet["balance"] == "0.00" and wallet["pending_in"] == "2077.00"
@@ -373,23 +451,32 @@ def test_top_up_pay_refund_withdraw_with_a_faulty_bank(client, engine, clock):
     body, header = seen[0]
     replay = client.post("/v1/bank/notifications", content=body, headers={"X-Bank-Signature": header})
     assert replay.status_code == 401
-    forged = client.post("/v1/bank/notifications", content=body.replace(b"1500.00", b"9500.00"),
-                         headers={"X-Bank-Signature": header})
+    forged = client.post(
+        "/v1/bank/notifications", content=body.replace(b"1500.00", b"9500.00"), headers={"X-Bank-Signature": header}
+    )
     assert forged.status_code == 401
     unsigned = client.post("/v1/bank/notifications", content=body, headers={})
     assert unsigned.status_code == 401
     assert snapshot(engine) == before
 
-    qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
-                     json={"kind": "dynamic", "amount": "800.00"}).json()
-    paid = client.post(f"/v1/qr-codes/{qr['id']}/pay", headers=me, json={"verification": "two_factors", "password": "correct horse battery"})
+    qr = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "800.00"}
+    ).json()
+    paid = client.post(
+        f"/v1/qr-codes/{qr['id']}/pay",
+        headers=me,
+        json={"verification": "two_factors", "password": "correct horse battery"},
+    )
     assert paid.status_code == 201, paid.text
     part = client.post(f"/v1/payments/{paid.json()['id']}/refunds", headers=shop, json={"amount": "300.00"})
     assert part.status_code == 201, part.text
     assert balance(engine, f"wallet.{payer}") == 2_000_00 - 800_00 + 300_00
 
-    out = client.post("/v1/wallets/me/withdrawals", headers=me,
-                      json={"card_id": card_id, "amount": "1000.00", "client_order_id": "wd-1"})
+    out = client.post(
+        "/v1/wallets/me/withdrawals",
+        headers=me,
+        json={"card_id": card_id, "amount": "1000.00", "client_order_id": "wd-1"},
+    )
     assert out.status_code == 202, out.text
     # the hold is taken first: the held money cannot be spent again meanwhile
     assert client.get("/v1/wallets/me", headers=me).json()["available"] == "500.00"
@@ -406,20 +493,27 @@ def test_withdrawal_hold_and_decline_return_the_money(client, engine, clock):
     payer, me = customer(client, PEOPLE[1], 1)
     card_id = bind(client, payer, me, CARD_LOW)
     fund(engine, f"wallet.{payer}", 50_00, "li")
-    bank = SandboxBank(BANK_KEY, plan=FaultPlan.reliable().with_script(
-        wallets.order_id_for(payer, OrderKind.credit_card, "w1"), OrderScript(decline=True)))
+    bank = SandboxBank(
+        BANK_KEY,
+        plan=FaultPlan.reliable().with_script(
+            wallets.order_id_for(payer, OrderKind.credit_card, "w1"), OrderScript(decline=True)
+        ),
+    )
     wire(client, bank, [])
-    over = client.post("/v1/wallets/me/withdrawals", headers=me,
-                       json={"card_id": card_id, "amount": "50.01", "client_order_id": "w0"})
+    over = client.post(
+        "/v1/wallets/me/withdrawals", headers=me, json={"card_id": card_id, "amount": "50.01", "client_order_id": "w0"}
+    )
     assert over.status_code == 409 and over.json()["code"] == "insufficient_funds"
-    held = client.post("/v1/wallets/me/withdrawals", headers=me,
-                       json={"card_id": card_id, "amount": "50.00", "client_order_id": "w1"})
+    held = client.post(
+        "/v1/wallets/me/withdrawals", headers=me, json={"card_id": card_id, "amount": "50.00", "client_order_id": "w1"}
+    )
     assert held.status_code == 202, held.text
     assert client.get("/v1/wallets/me", headers=me).json()["available"] == "0.00"
     bank.run_until(clock, clock.now() + dt.timedelta(minutes=5))
     assert client.get("/v1/wallets/me", headers=me).json()["available"] == "50.00"
-    bad = client.post("/v1/wallets/me/top-ups", headers=me,
-                      json={"card_id": card_id, "amount": "-1", "client_order_id": "t"})
+    bad = client.post(
+        "/v1/wallets/me/top-ups", headers=me, json={"card_id": card_id, "amount": "-1", "client_order_id": "t"}
+    )
     assert bad.status_code == 422
     assert_audit_clean(engine)
 
@@ -432,8 +526,11 @@ def test_risk_review_and_roles(client, engine, clock, monkeypatch):
     merchant_id, shop = merchant(client)
     fund(engine, f"wallet.{payer}", 1_000_00, "zhang")
     static = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "static"}).json()
-    assert client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
-                       json={"kind": "static"}).json()["id"] == static["id"]  # one static code per merchant
+    assert (
+        client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "static"}).json()["id"]
+        == static["id"]
+    )  # one static code per merchant
+
     def big(p):  # type: ignore[no-untyped-def]
         return risk_hook.Decision(risk_hook.Outcome.review, ("large_amount",)) if p.amount > 100_00 else None
 
@@ -459,13 +556,18 @@ def test_risk_review_and_roles(client, engine, clock, monkeypatch):
     second = client.post("/v1/merchants", headers=ADMIN, json={**MERCHANT, "credit_code": "91350100M000100Y43"})
     assert second.status_code == 201, second.text
     second_shop = bearer(second.json()["api_key"])
-    assert client.post(f"/v1/payments/{payment_id}/refunds", headers=second_shop,
-                       json={"amount": "1.00"}).status_code == 403
-    dynamic = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
-                          json={"kind": "dynamic", "amount": "1.00"}).json()
+    assert (
+        client.post(f"/v1/payments/{payment_id}/refunds", headers=second_shop, json={"amount": "1.00"}).status_code
+        == 403
+    )
+    dynamic = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "1.00"}
+    ).json()
     assert client.post(f"/v1/qr-codes/{dynamic['id']}/cancel", headers=second_shop).status_code == 404
-    assert client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=second_shop,
-                       json={"kind": "static"}).status_code == 403
+    assert (
+        client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=second_shop, json={"kind": "static"}).status_code
+        == 403
+    )
     assert "/v1/qr-codes/{qr_id}/pay" in client.get("/openapi.json").json()["paths"]
 
 
@@ -475,8 +577,9 @@ def test_one_dynamic_code_is_paid_once_under_concurrency(client, engine, clock):
     merchant_id, shop = merchant(client)
     fund(engine, f"wallet.{a}", 1_000_00, "a")
     fund(engine, f"wallet.{b}", 1_000_00, "b")
-    qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
-                     json={"kind": "dynamic", "amount": "99.00"}).json()
+    qr = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "99.00"}
+    ).json()
 
     def run(n: int) -> str:
         def work(uow):
@@ -501,5 +604,7 @@ def test_risk_decisions_combine():
 
     ok = r.PaymentRequest("p2p", "a", "b", 100, 2)
     assert r.decide(ok) == r.Decision(r.Outcome.approve, ())
-    assert r.decide(r.PaymentRequest("p2p", "a", "b", 100, None)) == r.Decision(r.Outcome.decline, ("payer_unverified",))
+    assert r.decide(r.PaymentRequest("p2p", "a", "b", 100, None)) == r.Decision(
+        r.Outcome.decline, ("payer_unverified",)
+    )
     assert r.decide(r.PaymentRequest("p2p", "a", "b", 0, None)).reasons == ("amount_not_positive", "payer_unverified")

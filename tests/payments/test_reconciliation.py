@@ -43,8 +43,10 @@ def day(client, engine, clock):  # noqa: F811 - the imported fixture
     bank = SandboxBank(BANK_KEY, reserve_balance=10_000_00)
     customer_id, phone = make_customer(client, engine, "13812345678", "531", 0)
     merchant_id, shop = make_merchant(client)
-    ids = {"top_up_1": order(engine, bank, customer_id, OrderKind.debit_card, 1_000_00, "t1"),
-           "top_up_2": order(engine, bank, customer_id, OrderKind.debit_card, 500_00, "t2")}
+    ids = {
+        "top_up_1": order(engine, bank, customer_id, OrderKind.debit_card, 1_000_00, "t1"),
+        "top_up_2": order(engine, bank, customer_id, OrderKind.debit_card, 500_00, "t2"),
+    }
     clock.advance(minutes=5)
     wallets.recover_pending_orders(engine, bank)
     ids["withdrawal"] = order(engine, bank, customer_id, OrderKind.credit_card, 300_00, "w1")
@@ -73,12 +75,15 @@ def test_clean_day_has_no_exceptions_and_is_idempotent(day, engine, clock):
     assert_books_clean(engine)
 
 
-@pytest.mark.parametrize(("fault", "target", "kind"), [
-    ("missing", "top_up_1", "missing_at_bank"),
-    ("amount_differs", "withdrawal", "amount_differs"),
-    ("duplicate", "top_up_2", "duplicate"),
-    ("extra", None, "missing_at_platform"),
-])
+@pytest.mark.parametrize(
+    ("fault", "target", "kind"),
+    [
+        ("missing", "top_up_1", "missing_at_bank"),
+        ("amount_differs", "withdrawal", "amount_differs"),
+        ("duplicate", "top_up_2", "duplicate"),
+        ("extra", None, "missing_at_platform"),
+    ],
+)
 def test_each_statement_fault_gives_one_exception(day, engine, clock, fault, target, kind):
     bank = day["bank"]
     clock.advance(hours=24)

@@ -23,12 +23,18 @@ def _wallets(uow):  # type: ignore[no-untyped-def]
 
 def test_wallet_money_that_came_through_the_reserve_is_covered(engine, clock, db_url):
     transaction(engine, _wallets)
-    results = transaction(engine, lambda uow: service.create_transfers(uow, [
-        Transfer("top", RESERVE, "wallet.c1", 50_000, "CNY", "topup"),
-        Transfer("pay", "wallet.c1", "wallet.m1", 12_000, "CNY", "qr_payment"),
-        Transfer("fee", "wallet.m1", "platform.fee_income.CNY", 72, "CNY", "merchant_fee"),
-        Transfer("held", RESERVE, "wallet.c1", 9_999, "CNY", "topup", flags=TransferFlags.pending),
-    ]))
+    results = transaction(
+        engine,
+        lambda uow: service.create_transfers(
+            uow,
+            [
+                Transfer("top", RESERVE, "wallet.c1", 50_000, "CNY", "topup"),
+                Transfer("pay", "wallet.c1", "wallet.m1", 12_000, "CNY", "qr_payment"),
+                Transfer("fee", "wallet.m1", "platform.fee_income.CNY", 72, "CNY", "merchant_fee"),
+                Transfer("held", RESERVE, "wallet.c1", 9_999, "CNY", "topup", flags=TransferFlags.pending),
+            ],
+        ),
+    )
     assert all(r.value == "ok" for r in results)
     with reading(engine) as connection:
         coverage = reserve_coverage(connection)
@@ -40,10 +46,16 @@ def test_wallet_money_that_came_through_the_reserve_is_covered(engine, clock, db
 
 def test_money_put_into_a_wallet_around_the_reserve_is_caught(engine, clock, db_url):
     transaction(engine, _wallets)
-    transaction(engine, lambda uow: service.create_transfers(uow, [
-        Transfer("top", RESERVE, "wallet.c1", 10_000, "CNY", "topup"),
-        Transfer("bad", "platform.suspense.CNY", "wallet.c1", 1, "CNY", "adjustment"),
-    ]))
+    transaction(
+        engine,
+        lambda uow: service.create_transfers(
+            uow,
+            [
+                Transfer("top", RESERVE, "wallet.c1", 10_000, "CNY", "topup"),
+                Transfer("bad", "platform.suspense.CNY", "wallet.c1", 1, "CNY", "adjustment"),
+            ],
+        ),
+    )
     with reading(engine) as connection:
         coverage = reserve_coverage(connection)
     assert not coverage.covered and coverage.surplus == -1

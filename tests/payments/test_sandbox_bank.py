@@ -308,7 +308,9 @@ def test_freezing_a_card_fails_its_next_order(bank: SandboxBank, clock: clock_mo
 # Notifications
 
 
-def test_a_notification_arrives_signed_once_after_settlement(bank: SandboxBank, clock: clock_module.ManualClock) -> None:
+def test_a_notification_arrives_signed_once_after_settlement(
+    bank: SandboxBank, clock: clock_module.ManualClock
+) -> None:
     platform = Platform(bank)
     platform.send("topup-1", OrderKind.debit_card, CARD_RICH, 12_34)
     assert bank.deliver_due() == []  # nothing is due yet
@@ -347,7 +349,9 @@ def test_a_late_notification_arrives_hours_later_and_still_verifies(clock: clock
     assert platform.holds == {"topup-1": "posted"}
 
 
-def test_a_lost_notification_is_never_pushed_and_the_platform_recovers_by_query(clock: clock_module.ManualClock) -> None:
+def test_a_lost_notification_is_never_pushed_and_the_platform_recovers_by_query(
+    clock: clock_module.ManualClock,
+) -> None:
     bank = SandboxBank(KEY, plan=scripted(topup_1=OrderScript(copies=0)))
     platform = Platform(bank)
     platform.send("topup-1", OrderKind.debit_card, CARD_RICH, 12_34)
@@ -639,7 +643,10 @@ def test_a_restarted_bank_keeps_its_books_orders_pushes_and_faults(
     restarted = SandboxBank.load(path, key=KEY)
     assert restarted.orders() == bank.orders() and restarted.books() == bank.books()
     assert restarted.plan == plan and restarted.next_event_at() == bank.next_event_at()
-    assert restarted.submit(topup("t-late", card=CARD_LOW, amount=1_00)).bank_reference == bank.query("t-late").bank_reference
+    assert (
+        restarted.submit(topup("t-late", card=CARD_LOW, amount=1_00)).bank_reference
+        == bank.query("t-late").bank_reference
+    )
     with pytest.raises(BankOrderConflict):
         restarted.submit(topup("t-late", card=CARD_LOW, amount=2_00))
     platform = Platform(restarted)
@@ -698,7 +705,9 @@ class BankMachine(RuleBasedStateMachine):
         self.platform = Platform(self.bank)
 
     @precondition(lambda self: self.bank is not None)
-    @rule(kind=st.sampled_from(OrderKind), card=st.sampled_from(CARDS), amount=st.integers(1, 200_00), retry=st.booleans())
+    @rule(
+        kind=st.sampled_from(OrderKind), card=st.sampled_from(CARDS), amount=st.integers(1, 200_00), retry=st.booleans()
+    )
     def send(self, kind: OrderKind, card: str, amount: int, retry: bool) -> None:
         self.count += 1
         self.platform.send(f"o-{self.count}", kind, card, amount, retry=retry)  # type: ignore[union-attr]

@@ -33,8 +33,13 @@ INDEX_KEY = base64.urlsafe_b64encode(b"i" * 32).decode()
 BANK_KEY = "settlement-test-bank-key-0123456789"
 PASSWORD = "correct horse battery"
 CHANNELS = ("public_security", "bank_card", "face")
-MERCHANT = {"name": "兰州拉面馆", "credit_code": "91110000600037341L", "settlement_account": "110060774018010012345",
-            "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"}
+MERCHANT = {
+    "name": "兰州拉面馆",
+    "credit_code": "91110000600037341L",
+    "settlement_account": "110060774018010012345",
+    "settlement_holder": "马晓明",
+    "settlement_bank": "交通银行北京分行",
+}
 D = dt.date(2026, 1, 5)  # the clock fixture starts at 2026-01-05 09:30 China time
 
 
@@ -43,12 +48,17 @@ def id_number(region: str, birth: str, seq: str) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-
 @pytest.fixture
 def client(engine, clock):
-    settings = Settings(admin_token="test-admin-token", pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY,
-                        jwt_secret="j" * 48, jwt_ttl_seconds=900, merchant_fee_bp=60,
-                        merchant_notify_key="merchant-notify-test-key")
+    settings = Settings(
+        admin_token="test-admin-token",
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret="j" * 48,
+        jwt_ttl_seconds=900,
+        merchant_fee_bp=60,
+        merchant_notify_key="merchant-notify-test-key",
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
 
@@ -59,8 +69,11 @@ def make_customer(client, engine, phone: str, seq: str, fen: int) -> tuple[str, 
     assert answer.status_code == 201, answer.text
     customer_id = answer.json()["id"]
     for channel in CHANNELS:
-        done = client.post(f"/v1/customers/{customer_id}/verifications", headers=ADMIN,
-                           json={"channel": channel, "reference": f"R-{customer_id}-{channel}"})
+        done = client.post(
+            f"/v1/customers/{customer_id}/verifications",
+            headers=ADMIN,
+            json={"channel": channel, "reference": f"R-{customer_id}-{channel}"},
+        )
         assert done.status_code == 201, done.text
     assert client.post(f"/v1/customers/{customer_id}/tier", headers=ADMIN, json={"reason": "ok"}).status_code == 200
     if fen:
@@ -76,8 +89,9 @@ def make_merchant(client) -> tuple[str, dict]:
 
 def fund(engine, account_id: str, fen: int, ref: str) -> None:
     def work(uow):
-        results = create_transfers(uow, [Transfer(f"fund.{ref}", "platform.reserve_bank.CNY", account_id, fen,
-                                                  "CNY", "top_up")])
+        results = create_transfers(
+            uow, [Transfer(f"fund.{ref}", "platform.reserve_bank.CNY", account_id, fen, "CNY", "top_up")]
+        )
         assert [r.value for r in results] == ["ok"]
 
     transaction(engine, work)
@@ -91,10 +105,17 @@ def login(client, phone: str) -> dict:
 
 def pay(client, phone: str, merchant_id: str, shop: dict, amount: str) -> dict:
     payer = login(client, phone)  # the session token lives 15 minutes; the test moves days
-    qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
-                     json={"kind": "dynamic", "amount": amount, "expires_in_seconds": 300})
+    qr = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes",
+        headers=shop,
+        json={"kind": "dynamic", "amount": amount, "expires_in_seconds": 300},
+    )
     assert qr.status_code == 201, qr.text
-    paid = client.post(f"/v1/qr-codes/{qr.json()['id']}/pay", headers=payer, json={"verification": "two_factors", "password": "correct horse battery"})
+    paid = client.post(
+        f"/v1/qr-codes/{qr.json()['id']}/pay",
+        headers=payer,
+        json={"verification": "two_factors", "password": "correct horse battery"},
+    )
     assert paid.status_code == 201, paid.text
     return paid.json()
 
@@ -248,9 +269,12 @@ def test_settlement_dates_follow_the_end_of_day_rule(client, engine, clock):
     pay(client, me, merchant_id, shop, "20.00")  # D+2
     clock.advance(hours=24)  # D+3, 09:30
     before = transfer_count(engine)
-    for day, error in ((D + dt.timedelta(days=3), BusinessDateNotOver),
-                       (D + dt.timedelta(days=4), BusinessDateInFuture), (dt.date(2035, 6, 1), BusinessDateInFuture),
-                       (D - dt.timedelta(days=1), BusinessDateClosed)):
+    for day, error in (
+        (D + dt.timedelta(days=3), BusinessDateNotOver),
+        (D + dt.timedelta(days=4), BusinessDateInFuture),
+        (dt.date(2035, 6, 1), BusinessDateInFuture),
+        (D - dt.timedelta(days=1), BusinessDateClosed),
+    ):
         with pytest.raises(error):
             settlement.settle(engine, bank, day, card_of=card_of)
     assert transfer_count(engine) == before and settlement.settlements_of(engine, D - dt.timedelta(days=1)) == []
@@ -266,9 +290,14 @@ def test_settlement_dates_follow_the_end_of_day_rule(client, engine, clock):
 def test_http_takes_only_iso_date_strings_that_are_over(client, engine, clock):
     before = transfer_count(engine)
     for path in ("/v1/settlements", "/v1/reconciliation/runs"):
-        for n, (date, status, code) in enumerate([(86400, 422, "date_invalid"), ("2026/01/04", 422, "date_invalid"),
-                                                  ("2035-06-01", 422, "business_date_in_future"),
-                                                  (D.isoformat(), 409, "business_date_not_over")]):
+        for n, (date, status, code) in enumerate(
+            [
+                (86400, 422, "date_invalid"),
+                ("2026/01/04", 422, "date_invalid"),
+                ("2035-06-01", 422, "business_date_in_future"),
+                (D.isoformat(), 409, "business_date_not_over"),
+            ]
+        ):
             answer = client.post(path, headers={**ADMIN, "Idempotency-Key": f"{path}{n}"}, json={"business_date": date})
             assert (answer.status_code, answer.json()["code"]) == (status, code), (path, date, answer.text)
     assert transfer_count(engine) == before

@@ -32,10 +32,13 @@ def app_client(engine) -> Iterator:  # type: ignore[no-untyped-def]
     from puhui.settings import Settings
     from tests.identity.helpers import ADMIN_TOKEN
 
-    settings = Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret="j" * 48,
-                        jwt_ttl_seconds=900)
+    settings = Settings(
+        admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret="j" * 48, jwt_ttl_seconds=900
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as client:
         yield client
+
+
 _ids = itertools.count(1)
 
 
@@ -52,17 +55,31 @@ class Stream:
         self.clock.advance(dt.timedelta(**delta))
 
     def _payment(self, prefix: str, payer: str, payee: str, amount: str, kind: str) -> dict:
-        return {"id": f"{prefix}{next(_ids)}", "kind": kind, "payer_id": payer, "payee_id": payee, "qr_code_id": None,
-                "amount": amount, "fee": "0.00", "refunded": "0.00", "currency": "CNY",
-                "created_at": clock_module.now_micros(), "device_id": None, "location": None}
+        return {
+            "id": f"{prefix}{next(_ids)}",
+            "kind": kind,
+            "payer_id": payer,
+            "payee_id": payee,
+            "qr_code_id": None,
+            "amount": amount,
+            "fee": "0.00",
+            "refunded": "0.00",
+            "currency": "CNY",
+            "created_at": clock_module.now_micros(),
+            "device_id": None,
+            "location": None,
+        }
 
     def p2p(self, payer: str, payee: str, amount: str, **extra: object) -> None:
         body = {**self._payment("p2p_", payer, payee, amount, "p2p"), **extra}
         transaction(self.engine, lambda uow: publish(uow, "payments", "p2p.completed", body["id"], body))
 
     def qr(self, payer: str, merchant: str, amount: str) -> None:
-        body = {"event": "payment.succeeded", "payment": self._payment("qrp_", payer, merchant, amount, "qr"),
-                "signature": "x"}
+        body = {
+            "event": "payment.succeeded",
+            "payment": self._payment("qrp_", payer, merchant, amount, "qr"),
+            "signature": "x",
+        }
         transaction(self.engine, lambda uow: publish(uow, "payments", "payment.succeeded", merchant, body))
 
     def loan(self, customer: str, principal: str, lenders: tuple[str, ...] = ("platform",)) -> None:
@@ -116,15 +133,27 @@ def tripping(s: Stream) -> set[tuple[str, str]]:
         s.p2p(f"cus_o{i}", "cus_o9", "20.07", device_id="farm-phone-1")  # five accounts, one phone
     s.later(days=35)  # cus_l1 has been quiet 35 days
     s.bank("cus_l1", "debit_card", "60000.33")
-    return {("large_natural_domestic", "cus_a1"), ("large_natural_domestic", "cus_a2"),
-            ("large_natural_domestic", "cus_b1"),
-            ("large_natural_cross_border", "cus_c1"), ("large_natural_cross_border", "cus_c2"),
-            ("large_cash", "cus_d1"),
-            ("large_natural_domestic", "cus_e1"), ("large_non_natural", "mer_m1"),
-            ("structuring", "cus_f1"), ("rapid_in_out", "cus_g1"), ("fan_in", "cus_hub"), ("fan_out", "cus_fan"),
-            ("round_amount", "cus_j1"), ("round_amount", "cus_j2"), ("night_burst", "cus_k1"),
-            ("self_financing", "cus_m1"), ("fund_pool", "cus_pool"), ("dormant", "cus_l1"),
-            ("shared_device", "dev:farm-phone-1")}
+    return {
+        ("large_natural_domestic", "cus_a1"),
+        ("large_natural_domestic", "cus_a2"),
+        ("large_natural_domestic", "cus_b1"),
+        ("large_natural_cross_border", "cus_c1"),
+        ("large_natural_cross_border", "cus_c2"),
+        ("large_cash", "cus_d1"),
+        ("large_natural_domestic", "cus_e1"),
+        ("large_non_natural", "mer_m1"),
+        ("structuring", "cus_f1"),
+        ("rapid_in_out", "cus_g1"),
+        ("fan_in", "cus_hub"),
+        ("fan_out", "cus_fan"),
+        ("round_amount", "cus_j1"),
+        ("round_amount", "cus_j2"),
+        ("night_burst", "cus_k1"),
+        ("self_financing", "cus_m1"),
+        ("fund_pool", "cus_pool"),
+        ("dormant", "cus_l1"),
+        ("shared_device", "dev:farm-phone-1"),
+    }
 
 
 def _pool(s: Stream, payers: int, days: tuple[int, ...]) -> None:

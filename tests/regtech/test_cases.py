@@ -42,21 +42,29 @@ def test_only_listed_transitions_pass(source: str) -> None:
 def _alerts(client, engine, clock, headers) -> list[dict]:  # type: ignore[no-untyped-def]
     tripping(Stream(engine, clock))
     Monitor(engine).run()
-    return client.get("/v1/regtech/alerts", params={"party": "cus_b1"}, headers=headers).json()["alerts"] + \
-        client.get("/v1/regtech/alerts", params={"party": "cus_a1"}, headers=headers).json()["alerts"]
+    return (
+        client.get("/v1/regtech/alerts", params={"party": "cus_b1"}, headers=headers).json()["alerts"]
+        + client.get("/v1/regtech/alerts", params={"party": "cus_a1"}, headers=headers).json()["alerts"]
+    )
 
 
 def test_case_life_to_reported(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
     officer = make_staff(client, "risk_officer")
     regulator = make_staff(client, "regulator")
     b1, a1 = _alerts(client, engine, clock, regulator)
-    opened = client.post("/v1/regtech/cases", json={"alert_ids": [b1["id"]]}, headers={**officer, "Idempotency-Key": "c1"})
+    opened = client.post(
+        "/v1/regtech/cases", json={"alert_ids": [b1["id"]]}, headers={**officer, "Idempotency-Key": "c1"}
+    )
     assert opened.status_code == 201, opened.text
     case = opened.json()
     assert case["status"] == "open" and case["party"] == "cus_b1" and [a["id"] for a in case["alerts"]] == [b1["id"]]
     path = f"/v1/regtech/cases/{case['id']}/transitions"
-    for step in ({"to": "assigned", "assignee": "risk-officer.one"}, {"to": "investigating"},
-                 {"to": "escalated", "note": "cumulated 600,000.15 in a day"}, {"to": "reported"}):
+    for step in (
+        {"to": "assigned", "assignee": "risk-officer.one"},
+        {"to": "investigating"},
+        {"to": "escalated", "note": "cumulated 600,000.15 in a day"},
+        {"to": "reported"},
+    ):
         response = client.post(path, json=step, headers=officer)
         assert response.status_code == 200, response.text
         assert response.json()["status"] == step["to"]
@@ -70,14 +78,19 @@ def test_case_life_to_reported(client, engine, clock) -> None:  # type: ignore[n
     assert mixed.status_code == 422
 
 
-@pytest.mark.parametrize("steps, refused", [
-    ([], {"to": "investigating"}),
-    ([], {"to": "reported"}),
-    ([{"to": "assigned", "assignee": "x"}], {"to": "closed_false_positive"}),
-    ([{"to": "assigned", "assignee": "x"}, {"to": "investigating"}, {"to": "closed_false_positive"}],
-     {"to": "escalated"}),
-    ([], {"to": "nonsense"}),
-])
+@pytest.mark.parametrize(
+    "steps, refused",
+    [
+        ([], {"to": "investigating"}),
+        ([], {"to": "reported"}),
+        ([{"to": "assigned", "assignee": "x"}], {"to": "closed_false_positive"}),
+        (
+            [{"to": "assigned", "assignee": "x"}, {"to": "investigating"}, {"to": "closed_false_positive"}],
+            {"to": "escalated"},
+        ),
+        ([], {"to": "nonsense"}),
+    ],
+)
 def test_a_transition_not_allowed_is_409_and_changes_nothing(client, engine, clock, steps, refused) -> None:  # type: ignore[no-untyped-def]
     officer = make_staff(client, "risk_officer")
     b1, _ = _alerts(client, engine, clock, officer)
@@ -102,8 +115,12 @@ def test_assigning_needs_an_assignee_and_the_right_role(client, engine, clock) -
     path = f"/v1/regtech/cases/{case['id']}/transitions"
     assert client.post(path, json={"to": "assigned"}, headers=officer).json()["code"] == "case_invalid"
     assert client.post(path, json={"to": "assigned", "assignee": "x"}, headers=regulator).status_code == 403
-    assert client.post("/v1/regtech/cases/case_nope/transitions", json={"to": "assigned", "assignee": "x"},
-                       headers=officer).json()["code"] == "case_not_found"
+    assert (
+        client.post(
+            "/v1/regtech/cases/case_nope/transitions", json={"to": "assigned", "assignee": "x"}, headers=officer
+        ).json()["code"]
+        == "case_not_found"
+    )
     assert _state(engine) == before
 
 
@@ -140,8 +157,11 @@ def test_cases_from_alerts_one_per_party_rerun_opens_nothing_new_alerts_join(cli
 
     before = _state(engine)
     assert client.post(url, headers={**officer, "Idempotency-Key": "f1"}).json() == first.json()
-    assert client.post(url, headers={**officer, "Idempotency-Key": "f2"}).json() == \
-        {"opened": [], "extended": [], "alerts": 0}
+    assert client.post(url, headers={**officer, "Idempotency-Key": "f2"}).json() == {
+        "opened": [],
+        "extended": [],
+        "alerts": 0,
+    }
     assert _state(engine) == before
 
     (a1_case,) = grouped["cus_a1"]
@@ -154,15 +174,19 @@ def test_cases_from_alerts_one_per_party_rerun_opens_nothing_new_alerts_join(cli
     s.p2p("cus_b1", "cus_yy", "600000.37")
     Monitor(engine).run()
     with engine.connect() as connection:
-        uncased = connection.execute(select(func.count()).select_from(monitor_alerts)
-                                     .where(monitor_alerts.c.case_id.is_(None))).scalar_one()
+        uncased = connection.execute(
+            select(func.count()).select_from(monitor_alerts).where(monitor_alerts.c.case_id.is_(None))
+        ).scalar_one()
     again = client.post(url, headers={**officer, "Idempotency-Key": "f3"}).json()
     assert again["extended"] == [a1_case] and len(again["opened"]) == 3 and again["alerts"] == uncased >= 4
     after = _cases_by_party(engine)
     assert after["cus_a1"] == {a1_case}
     assert len(after["cus_b1"]) == 2 and b1_case in after["cus_b1"]
-    assert {client.get(f"/v1/regtech/cases/{c}", headers=officer).json()["party"] for c in again["opened"]} == \
-        {"cus_b1", "cus_zz", "cus_yy"}
+    assert {client.get(f"/v1/regtech/cases/{c}", headers=officer).json()["party"] for c in again["opened"]} == {
+        "cus_b1",
+        "cus_zz",
+        "cus_yy",
+    }
     history = client.get(f"/v1/regtech/cases/{a1_case}", headers=officer).json()["history"]
     assert history[-1]["from"] == history[-1]["to"] == "open" and history[-1]["note"].startswith("alerts added: alr_")
     assert client.post(url, headers={**officer, "Idempotency-Key": "f4"}).json()["alerts"] == 0
@@ -181,7 +205,10 @@ def test_cases_listed_by_priority(client, engine, clock) -> None:  # type: ignor
     listed = client.get("/v1/regtech/cases", params={"status": "open"}, headers=officer).json()["cases"]
     keys = [(c["priority"]["typologies"], Decimal(c["priority"]["amount"]), c["priority"]["alerts"]) for c in listed]
     assert keys == sorted(keys, reverse=True) and len(keys) == len(_cases_by_party(engine))
-    assert listed[0]["party"] == "cus_j1" and listed[0]["priority"]["typologies"] >= 2 > listed[1]["priority"]["typologies"]
+    assert (
+        listed[0]["party"] == "cus_j1"
+        and listed[0]["priority"]["typologies"] >= 2 > listed[1]["priority"]["typologies"]
+    )
     assert [c["priority"]["score"] for c in listed] == sorted((c["priority"]["score"] for c in listed), reverse=True)
     for case in listed:
         assert Decimal(case["priority"]["amount"]) == sum(Decimal(a["amount"]) for a in case["alerts"])

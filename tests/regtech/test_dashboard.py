@@ -23,20 +23,61 @@ Y = 100
 
 
 def loan(engine, lid: str, customer: str, principal: int, paid: int, dpd: int, bucket: str, day: dt.date) -> None:
-    row = {"id": lid, "customer_id": customer, "product_code": "p", "principal": principal, "annual_rate": "0.1",
-           "penalty_rate_e6": 0, "method": "equal_instalment", "term": 1, "grace_days": 0,
-           "start_day": day.toordinal(), "status": "active", "days_past_due": dpd, "bucket": bucket,
-           "loan_class": "normal", "penalty_accrued": 0, "written_off": 0, "recovered": 0, "created_at": 0}
-    instalment = {"loan_id": lid, "number": 1, "period_start_day": day.toordinal(), "due_day": day.toordinal() + 30,
-                  "principal": principal, "interest": 0, "fee": 0, "principal_paid": paid, "interest_paid": 0,
-                  "fee_paid": 0, "interest_accrued": 0, "fee_recognized": 0}
-    transaction(engine, lambda uow: (uow.execute(loans.insert().values(**row)),
-                                     uow.execute(loan_instalments.insert().values(**instalment))))
+    row = {
+        "id": lid,
+        "customer_id": customer,
+        "product_code": "p",
+        "principal": principal,
+        "annual_rate": "0.1",
+        "penalty_rate_e6": 0,
+        "method": "equal_instalment",
+        "term": 1,
+        "grace_days": 0,
+        "start_day": day.toordinal(),
+        "status": "active",
+        "days_past_due": dpd,
+        "bucket": bucket,
+        "loan_class": "normal",
+        "penalty_accrued": 0,
+        "written_off": 0,
+        "recovered": 0,
+        "created_at": 0,
+    }
+    instalment = {
+        "loan_id": lid,
+        "number": 1,
+        "period_start_day": day.toordinal(),
+        "due_day": day.toordinal() + 30,
+        "principal": principal,
+        "interest": 0,
+        "fee": 0,
+        "principal_paid": paid,
+        "interest_paid": 0,
+        "fee_paid": 0,
+        "interest_accrued": 0,
+        "fee_recognized": 0,
+    }
+    transaction(
+        engine,
+        lambda uow: (
+            uow.execute(loans.insert().values(**row)),
+            uow.execute(loan_instalments.insert().values(**instalment)),
+        ),
+    )
 
 
 def fast_redeem(engine, oid: str, customer: str, amount: int, day: str) -> None:
-    row = {"id": oid, "fund_code": "PH0001", "customer_id": customer, "kind": "fast_redeem", "amount": amount,
-           "status": "settled", "trade_date": day, "due_date": day, "created_at": china(day)}
+    row = {
+        "id": oid,
+        "fund_code": "PH0001",
+        "customer_id": customer,
+        "kind": "fast_redeem",
+        "amount": amount,
+        "status": "settled",
+        "trade_date": day,
+        "due_date": day,
+        "created_at": china(day),
+    }
     transaction(engine, lambda uow: uow.execute(mmf_orders.insert().values(**row)))
 
 
@@ -58,9 +99,16 @@ def small(engine, clock):
     fast_redeem(engine, "o2", b, 100 * Y, "2026-01-03")
     fast_redeem(engine, "o3", c, 100 * Y, "2026-01-03")
     # Money through the ledger: 1,000 into a wallet backed by the reserve; 500 of reserve invested by the fund.
-    results = transaction(engine, lambda uow: create_transfers(uow, [
-        Transfer("dash.topup", RESERVE, customer_wallet_id(a), 1_000 * Y, "CNY", "top_up"),
-        Transfer("dash.invest", "mmf.PH0001.portfolio", RESERVE, 500 * Y, "CNY", "mmf_invest")]))
+    results = transaction(
+        engine,
+        lambda uow: create_transfers(
+            uow,
+            [
+                Transfer("dash.topup", RESERVE, customer_wallet_id(a), 1_000 * Y, "CNY", "top_up"),
+                Transfer("dash.invest", "mmf.PH0001.portfolio", RESERVE, 500 * Y, "CNY", "mmf_invest"),
+            ],
+        ),
+    )
     assert all(r == TransferResult.ok for r in results), results
     return w
 
@@ -83,8 +131,9 @@ def test_dashboard_figures_match_the_hand_computed_values(engine, small):
     assert i["reserve_coverage"]["value"] == "0.500000"  # reserve 1000 − 500 invested, wallets owe 1000
     liquidity = i["fast_redemption_liquidity"]
     assert liquidity["value"] == "0.400000" and liquidity["peak_day"] == "2026-01-03"  # 200 / 500
-    assert data["warnings"] == sorted(["overdue_m1_plus", "overdue_m3_plus", "top10_borrowers_share",
-                                       "reserve_coverage", "fast_redemption_liquidity"])
+    assert data["warnings"] == sorted(
+        ["overdue_m1_plus", "overdue_m3_plus", "top10_borrowers_share", "reserve_coverage", "fast_redemption_liquidity"]
+    )
     assert not i["top10_merchants_share"]["breach"]
 
 
@@ -117,20 +166,48 @@ def test_alerts_by_typology_in_the_range_and_open_cases(engine, clock):
     outside = day_bounds(dt.date(2026, 1, 9))[0]
 
     def alert(n: int, typology: str, at: int, raised: int | None = None) -> dict:
-        return {"id": f"a{n}", "rule_code": typology, "rule_version": 1, "typology": typology, "party": f"c{n}",
-                "window_start": 0, "window_end": 1, "amount": 1, "evidence": "[]", "position": n, "event_at": at,
-                "raised_at": raised or at, "case_id": None}
+        return {
+            "id": f"a{n}",
+            "rule_code": typology,
+            "rule_version": 1,
+            "typology": typology,
+            "party": f"c{n}",
+            "window_start": 0,
+            "window_end": 1,
+            "amount": 1,
+            "evidence": "[]",
+            "position": n,
+            "event_at": at,
+            "raised_at": raised or at,
+            "case_id": None,
+        }
 
     def case(n: int, status: str) -> dict:
-        return {"id": f"k{n}", "status": status, "party": f"c{n}", "assignee": None, "opened_by": "admin",
-                "opened_at": inside, "updated_at": inside}
+        return {
+            "id": f"k{n}",
+            "status": status,
+            "party": f"c{n}",
+            "assignee": None,
+            "opened_by": "admin",
+            "opened_at": inside,
+            "updated_at": inside,
+        }
 
     def work(uow):  # type: ignore[no-untyped-def]
-        uow.execute(monitor_alerts.insert(), [alert(1, "fan_in", inside), alert(2, "fan_in", inside, raised=outside),
-                                              alert(3, "structuring", inside), alert(4, "fan_in", outside, inside)])
+        uow.execute(
+            monitor_alerts.insert(),
+            [
+                alert(1, "fan_in", inside),
+                alert(2, "fan_in", inside, raised=outside),
+                alert(3, "structuring", inside),
+                alert(4, "fan_in", outside, inside),
+            ],
+        )
         # a2: a monitor catching up a week later still counts it on its day; a4 the other way round
-        uow.execute(monitor_cases.insert(), [case(1, "investigating"), case(2, "reported"),
-                                             case(3, "closed_false_positive"), case(4, "open")])
+        uow.execute(
+            monitor_cases.insert(),
+            [case(1, "investigating"), case(2, "reported"), case(3, "closed_false_positive"), case(4, "open")],
+        )
 
     transaction(engine, work)
     with reading(engine) as connection:

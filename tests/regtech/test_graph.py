@@ -41,10 +41,15 @@ class Net(World):
     def customer(self, verified: bool = True) -> str:
         n = len(self.customers)
         if Net._template is None:
-            Net._template = customer_ops.prepare_registration(name="周", id_number=_id(0), phone="13900000000",
-                                                              password="correct horse battery")
-        data = dataclasses.replace(Net._template, name="客户" + "".join(DIGITS[int(d)] for d in str(n)),
-                                   id_number=_id(n), phone=f"1390000{n:04d}")
+            Net._template = customer_ops.prepare_registration(
+                name="周", id_number=_id(0), phone="13900000000", password="correct horse battery"
+            )
+        data = dataclasses.replace(
+            Net._template,
+            name="客户" + "".join(DIGITS[int(d)] for d in str(n)),
+            id_number=_id(n),
+            phone=f"1390000{n:04d}",
+        )
         cid = self.run(lambda uow: customer_ops.register(uow, VAULT, data))
         for channel in CHANNELS:
             self.run(lambda uow, c=channel: kyc.record_verification(uow, cid, c, f"R-{cid}-{c}", True, ADMIN))
@@ -103,8 +108,11 @@ def test_cycles_alert_every_member_and_nothing_else(engine, clock) -> None:  # t
         w.hop(payer, payee, cny, hours=9)  # 4 hops over 36 hours
     for payer, payee in ((back[2], back[0]), (back[1], back[2]), (back[0], back[1])):
         w.hop(payer, payee, 20_000)  # a closed ring, but each hop before the one it should follow
-    for payer, payee, cny in ((shrink[0], shrink[1], 20_000), (shrink[1], shrink[2], 15_000),
-                              (shrink[2], shrink[0], 12_000)):
+    for payer, payee, cny in (
+        (shrink[0], shrink[1], 20_000),
+        (shrink[1], shrink[2], 15_000),
+        (shrink[2], shrink[0], 12_000),
+    ):
         w.hop(payer, payee, cny)  # 60% comes back: below min_retained
     w.hop(chain[0], chain[1], 20_000)
     w.hop(chain[1], chain[2], 19_900)  # no return
@@ -117,8 +125,9 @@ def test_cycles_alert_every_member_and_nothing_else(engine, clock) -> None:  # t
     assert set(found) == {a, b, c, d, e, f, g}
     assert found[a] == found[b] == found[c] and found[d] == found[e] == found[f] == found[g] and found[a] != found[d]
     with reading(engine) as connection:
-        evidence = json.loads(connection.execute(select(monitor_alerts.c.evidence)
-                                                 .where(monitor_alerts.c.party == d)).scalar_one())
+        evidence = json.loads(
+            connection.execute(select(monitor_alerts.c.evidence).where(monitor_alerts.c.party == d)).scalar_one()
+        )
         assert [h["amount"] for h in evidence["flows"]] == [3_000_000, 2_950_000, 2_900_000, 2_860_000]
         assert audit(connection).ok
     again = run(engine, start - 3600 * 10**6)  # the same range, and a wider one: the same alerts
@@ -162,10 +171,16 @@ def test_gather_scatter_hub_is_found_and_an_inflow_only_hub_is_not(engine, clock
     assert run(engine, start, gather_scatter={"out_ratio": "0.85", "min_sources": 6})["gather_scatter"] == 1
 
 
-BAD = [({"cycle": {"max_length": 2}}, "max_length"), ({"cycle": {"window_seconds": -1}}, "window_seconds"),
-       ({"cycle": {"min_retained": "1.5"}}, "min_retained"), ({"cycle": {"colour": "red"}}, "colour"),
-       ({"cycle": {"min_amount": "-5"}}, "min_amount"), ({"gather_scatter": {"min_sources": 1}}, "min_sources"),
-       ({"gather_scatter": {"out_ratio": "0"}}, "out_ratio"), ({"gather_scatter": "many"}, "")]
+BAD = [
+    ({"cycle": {"max_length": 2}}, "max_length"),
+    ({"cycle": {"window_seconds": -1}}, "window_seconds"),
+    ({"cycle": {"min_retained": "1.5"}}, "min_retained"),
+    ({"cycle": {"colour": "red"}}, "colour"),
+    ({"cycle": {"min_amount": "-5"}}, "min_amount"),
+    ({"gather_scatter": {"min_sources": 1}}, "min_sources"),
+    ({"gather_scatter": {"out_ratio": "0"}}, "out_ratio"),
+    ({"gather_scatter": "many"}, ""),
+]
 
 
 def test_bad_parameters_are_refused_and_change_nothing(engine, clock) -> None:  # type: ignore[no-untyped-def]
@@ -183,8 +198,9 @@ def test_bad_parameters_are_refused_and_change_nothing(engine, clock) -> None:  
     assert alert_count(engine) == 0
     url = engine.url.render_as_string(hide_password=False)
     today = clock_module.business_date().isoformat()
-    refused_cli = CliRunner().invoke(graph_app, ["graph", "--from", today, "--to", today, "--db", url,
-                                                 "--cycle", '{"max_length": 9}'])
+    refused_cli = CliRunner().invoke(
+        graph_app, ["graph", "--from", today, "--to", today, "--db", url, "--cycle", '{"max_length": 9}']
+    )
     assert refused_cli.exit_code == 2 and refused_cli.output.startswith("rule_invalid: ")
     assert CliRunner().invoke(graph_app, ["graph", "--from", "2026-13-01", "--to", today, "--db", url]).exit_code == 2
     assert alert_count(engine) == 0
@@ -224,11 +240,13 @@ def _brute_cycles(flows: list[Flow], p: G.CycleParams) -> set[tuple[str, ...]]:
     for k in range(3, p.max_length + 1):
         for walk in permutations(outs, k):
             parties = [h.party for h in walk]
-            if (len(set(parties)) == k and all(walk[i].counterparty == walk[(i + 1) % k].party for i in range(k))
-                    and all((walk[i + 1].at, walk[i + 1].position) > (walk[i].at, walk[i].position)
-                            for i in range(k - 1))
-                    and walk[-1].at < walk[0].at + p.window_seconds * 10**6
-                    and walk[-1].amount >= walk[0].amount * p.min_retained):
+            if (
+                len(set(parties)) == k
+                and all(walk[i].counterparty == walk[(i + 1) % k].party for i in range(k))
+                and all((walk[i + 1].at, walk[i + 1].position) > (walk[i].at, walk[i].position) for i in range(k - 1))
+                and walk[-1].at < walk[0].at + p.window_seconds * 10**6
+                and walk[-1].amount >= walk[0].amount * p.min_retained
+            ):
                 found.add(_canonical(tuple(parties)))
     return found
 

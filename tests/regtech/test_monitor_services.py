@@ -40,8 +40,7 @@ def test_rules_trip_on_what_the_services_publish(engine, clock) -> None:  # type
     a, b, c, shop = tripping_payments(World(engine, clock))
     events, _ = Monitor(engine, rules=RULES).run()
     assert events > 10
-    assert pairs(engine) == {("rapid_small", a), ("fan_in_small", shop), ("large_small", a),
-                             ("large_small", b)}
+    assert pairs(engine) == {("rapid_small", a), ("fan_in_small", shop), ("large_small", a), ("large_small", b)}
     with reading(engine) as connection:
         assert audit(connection).ok
 

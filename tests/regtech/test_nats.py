@@ -68,8 +68,19 @@ def flows() -> FlowStream:
 def snapshot(engine) -> set[tuple]:  # type: ignore[no-untyped-def]
     c = monitor_alerts.c
     with reading(engine) as connection:
-        rows = connection.execute(select(c.id, c.rule_code, c.rule_version, c.party, c.window_start, c.window_end,
-                                         c.amount, c.evidence, c.typology))
+        rows = connection.execute(
+            select(
+                c.id,
+                c.rule_code,
+                c.rule_version,
+                c.party,
+                c.window_start,
+                c.window_end,
+                c.amount,
+                c.evidence,
+                c.typology,
+            )
+        )
         return {tuple(r) for r in rows}
 
 
@@ -81,8 +92,13 @@ def in_process_then_forget(engine) -> set[tuple]:  # type: ignore[no-untyped-def
     return alerts
 
 
-async def relay_and_workers(engine, url: str, flows: FlowStream, relay_batch: int = 1000,  # type: ignore[no-untyped-def]
-                            **options) -> tuple:
+async def relay_and_workers(
+    engine,
+    url: str,
+    flows: FlowStream,
+    relay_batch: int = 1000,  # type: ignore[no-untyped-def]
+    **options,
+) -> tuple:
     nc, js = await connect(url)
     try:
         await ensure_stream(js, flows)
@@ -119,8 +135,11 @@ def test_nats_path_gives_the_same_alerts_as_the_in_process_monitor(engine, nats_
     assert sum(c.alerts for c in counts) == len(expected)
     with reading(engine) as connection:
         assert audit(connection).ok
-        owners = connection.execute(select(monitor_flows.c.consumer, monitor_flows.c.party)
-                                    .where(monitor_flows.c.consumer.like("regtech.monitor.p%"))).all()
+        owners = connection.execute(
+            select(monitor_flows.c.consumer, monitor_flows.c.party).where(
+                monitor_flows.c.consumer.like("regtech.monitor.p%")
+            )
+        ).all()
     assert len({c for c, _ in owners}) == PARTITIONS  # every partition kept windows …
     assert all(c == f"regtech.monitor.p{partition_of(p, PARTITIONS)}" for c, p in owners)  # … of its own parties
 
@@ -247,16 +266,30 @@ def test_a_partys_window_spans_batches_and_partitions(engine, clock, nats_url, f
     assert [(a[1], a[3]) for a in alerts] == [("fan_in", "cus_hub")]
     assert len(json.loads(next(iter(alerts))[7])["flows"]) == 10
     with reading(engine) as connection:
-        keepers = set(connection.execute(select(monitor_flows.c.consumer)
-                                         .where(monitor_flows.c.party == "cus_hub")).scalars())
+        keepers = set(
+            connection.execute(select(monitor_flows.c.consumer).where(monitor_flows.c.party == "cus_hub")).scalars()
+        )
     assert keepers == {f"regtech.monitor.p{partition_of('cus_hub', PARTITIONS)}"}
 
 
 def test_the_cli_relays_and_works_once(engine, db_url, clock, nats_url, flows) -> None:
     tripping(Stream(engine, clock))
     expected = in_process_then_forget(engine)
-    common = ["--nats", nats_url, "--partitions", str(PARTITIONS), "--stream", flows.name, "--prefix", flows.prefix,
-              "--storage", "memory", "--once", "--db", db_url]
+    common = [
+        "--nats",
+        nats_url,
+        "--partitions",
+        str(PARTITIONS),
+        "--stream",
+        flows.name,
+        "--prefix",
+        flows.prefix,
+        "--storage",
+        "memory",
+        "--once",
+        "--db",
+        db_url,
+    ]
     runner = CliRunner()
     relayed = runner.invoke(app, ["relay", *common])
     assert relayed.exit_code == 0, relayed.output
@@ -272,8 +305,11 @@ def test_bad_options_are_refused_and_change_nothing(engine, db_url, clock, nats_
     tripping(Stream(engine, clock))
     common = ["--nats", nats_url, "--stream", flows.name, "--prefix", flows.prefix, "--once", "--db", db_url]
     runner = CliRunner()
-    for args in (["worker", "--index", "2", "--workers", "2", *common], ["relay", "--partitions", "0", *common],
-                 ["relay", "--storage", "tape", *common]):
+    for args in (
+        ["worker", "--index", "2", "--workers", "2", *common],
+        ["relay", "--partitions", "0", *common],
+        ["relay", "--storage", "tape", *common],
+    ):
         result = runner.invoke(app, args)
         assert result.exit_code == 2, result.output
     with pytest.raises(ValueError):
@@ -297,13 +333,21 @@ def test_bad_options_are_refused_and_change_nothing(engine, db_url, clock, nats_
 # ---------------------------------------------------------------------------------------------
 # Pure parts
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
-                           max_leaves=10)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
 
 
-@given(position=st.integers(1, 2**62), topic=st.text(), type_=st.text(), key=st.none() | st.text(),
-       payload=st.dictionaries(st.text(), json_values, max_size=5), created_at=st.integers(0, 2**62))
+@given(
+    position=st.integers(1, 2**62),
+    topic=st.text(),
+    type_=st.text(),
+    key=st.none() | st.text(),
+    payload=st.dictionaries(st.text(), json_values, max_size=5),
+    created_at=st.integers(0, 2**62),
+)
 def test_an_event_round_trips_through_the_wire_form(position, topic, type_, key, payload, created_at) -> None:
     event = Event(position, topic, type_, key, payload, created_at)
     assert decode_event(encode_event(event)) == event
@@ -319,8 +363,10 @@ def test_assign_gives_each_partition_to_exactly_one_worker(workers, partitions) 
 @given(data=st.data(), size=st.integers(1, 12))
 def test_sequence_applies_a_shuffled_redelivered_chain_once_and_in_order(data, size) -> None:
     positions = sorted(data.draw(st.sets(st.integers(1, 1000), min_size=size, max_size=size)))
-    chain = [(Event(p, "t", "p2p.completed", None, {}, 0), prev, f"m{p}")
-             for p, prev in zip(positions, [0, *positions[:-1]], strict=True)]
+    chain = [
+        (Event(p, "t", "p2p.completed", None, {}, 0), prev, f"m{p}")
+        for p, prev in zip(positions, [0, *positions[:-1]], strict=True)
+    ]
     copies = data.draw(st.lists(st.sampled_from(chain), max_size=size))  # republished duplicates
     inbox = data.draw(st.permutations(chain + copies))
     offset, applied = 0, []

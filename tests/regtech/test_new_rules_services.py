@@ -73,12 +73,16 @@ def _of(engine, typology: str) -> list[dict]:  # type: ignore[no-untyped-def]
 
 def _events(engine, type_: str) -> list[dict]:  # type: ignore[no-untyped-def]
     with reading(engine) as connection:
-        rows = connection.execute(select(outbox.c.payload).where(outbox.c.type == type_)
-                                  .order_by(outbox.c.position)).scalars().all()
+        rows = (
+            connection.execute(select(outbox.c.payload).where(outbox.c.type == type_).order_by(outbox.c.position))
+            .scalars()
+            .all()
+        )
     return [json.loads(r) if isinstance(r, str) else r for r in rows]
 
 
 # --- 自融 ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("to_affiliate", [True, False], ids=["affiliate", "unrelated"])
 def test_loan_proceeds_to_the_lenders_affiliate(engine, clock, to_affiliate) -> None:  # type: ignore[no-untyped-def]
@@ -99,11 +103,14 @@ def test_loan_proceeds_to_the_lenders_affiliate(engine, clock, to_affiliate) -> 
         assert alert["party"] == borrower.customer_id
         flows = json.loads(alert["evidence"])["flows"]
         assert {(f["ref"], f["direction"], f["counterparty"], f["amount"]) for f in flows} == {
-            (loan_id, "in", "platform", 10_000_00), (payment, "out", affiliate.customer_id, 6_000_37)}
+            (loan_id, "in", "platform", 10_000_00),
+            (payment, "out", affiliate.customer_id, 6_000_37),
+        }
     assert m.audit_ok()
 
 
 # --- 资金池 -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("payers", [20, 19])
 def test_a_person_collecting_from_many_and_withdrawing(engine, clock, payers) -> None:  # type: ignore[no-untyped-def]
@@ -130,6 +137,7 @@ def test_a_person_collecting_from_many_and_withdrawing(engine, clock, payers) ->
 
 
 # --- 长期不动户 ---------------------------------------------------------------------------------
+
 
 def _dormant_story(m: Market, quiet_days: int) -> Agent:
     """A customer active on day 0, then nothing of theirs for `quiet_days` (others keep paying), then
@@ -175,8 +183,9 @@ def _forget(engine) -> None:  # type: ignore[no-untyped-def]
 def _position_of_wake(engine, sleeper: str) -> int:  # type: ignore[no-untyped-def]
     """How many events come up to the sleeper's 60,000 CNY top-up, that one included."""
     with reading(engine) as connection:
-        rows = connection.execute(select(outbox.c.type, outbox.c.key, outbox.c.payload)
-                                  .order_by(outbox.c.position)).all()
+        rows = connection.execute(
+            select(outbox.c.type, outbox.c.key, outbox.c.payload).order_by(outbox.c.position)
+        ).all()
     for n, (type_, key, payload) in enumerate(rows, start=1):
         body = json.loads(payload) if isinstance(payload, str) else payload
         if type_ == "bank_order.posted" and key == sleeper and body.get("amount") == "60000.00":

@@ -42,7 +42,9 @@ def test_register_list_and_refuse_a_duplicate(client, engine) -> None:  # type: 
 
     listed = client.get(URL, headers=officer).json()["related_parties"]
     assert [(r["lender"], r["party"], r["relation"]) for r in listed] == [
-        ("platform", "cus_aff", "shareholder"), ("ptn_1", "cus_aff", "affiliate")]
+        ("platform", "cus_aff", "shareholder"),
+        ("ptn_1", "cus_aff", "affiliate"),
+    ]
     assert listed[0]["created_by"] != listed[1]["created_by"]  # who registered each
     only = client.get(URL, params={"lender": "ptn_1"}, headers=make_staff(client, "regulator")).json()
     assert [r["lender"] for r in only["related_parties"]] == ["ptn_1"]
@@ -54,16 +56,19 @@ def test_register_list_and_refuse_a_duplicate(client, engine) -> None:  # type: 
     assert client.get(URL, headers=officer).json()["related_parties"][0]["relation"] == "shareholder"
 
 
-@pytest.mark.parametrize("body", [
-    {**AFFILIATE, "colour": "red"},
-    {"lender": "platform", "party": ""},
-    {"lender": "platform", "party": "platform"},
-    {"lender": "platform"},
-    {"lender": "platform", "party": "cus aff"},
-    {"lender": "platform", "party": "x" * 65},
-    {"lender": "platform", "party": "cus_aff", "relation": ""},
-    ["platform", "cus_aff"],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**AFFILIATE, "colour": "red"},
+        {"lender": "platform", "party": ""},
+        {"lender": "platform", "party": "platform"},
+        {"lender": "platform"},
+        {"lender": "platform", "party": "cus aff"},
+        {"lender": "platform", "party": "x" * 65},
+        {"lender": "platform", "party": "cus_aff", "relation": ""},
+        ["platform", "cus_aff"],
+    ],
+)
 def test_bad_bodies_are_422_and_store_nothing(client, engine, body) -> None:  # type: ignore[no-untyped-def]
     response = _post(client, body, make_staff(client, "risk_officer"), "bad1")
     assert response.status_code == 422, response.text

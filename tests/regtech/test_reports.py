@@ -45,8 +45,14 @@ def plant(w: World) -> dict[tuple[str, str], tuple[str, list[str]]]:
     w.payment(d, m1, 900_000 * Y, china("2025-12-30", "23:59"), "qr")  # the day before
     p3 = w.payment(e, m2, 1_500_000 * Y, china(DAY, "13:00"), "qr")  # the merchant's day: 2,100,000 cumulated
     p4 = w.payment(f, m2, 600_000 * Y, china(DAY, "14:00"), "qr")
-    return {(a, "out"): ("single", [p1]), (b, "in"): ("single", [p1]), (c, "out"): ("cumulated", [w1, w2]),
-            (e, "out"): ("single", [p3]), (f, "out"): ("single", [p4]), (m2, "in"): ("cumulated", [p3, p4])}
+    return {
+        (a, "out"): ("single", [p1]),
+        (b, "in"): ("single", [p1]),
+        (c, "out"): ("cumulated", [w1, w2]),
+        (e, "out"): ("single", [p3]),
+        (f, "out"): ("single", [p4]),
+        (m2, "in"): ("cumulated", [p3, p4]),
+    }
 
 
 def test_the_report_holds_exactly_the_transactions_at_or_over_the_thresholds(engine, world):
@@ -65,7 +71,9 @@ def test_the_report_holds_exactly_the_transactions_at_or_over_the_thresholds(eng
     types = {line["party_id"]: line["party_type"] for line in lines}
     assert types[merchant] == "non_natural" and {t for p, t in types.items() if p != merchant} == {"natural"}
     totals = {line["day_total"] for line in lines if line["party_id"] == merchant}
-    assert totals == {"2100000.00"} and {line["threshold"] for line in lines if line["party_id"] == merchant} == {"2000000.00"}
+    assert totals == {"2100000.00"} and {line["threshold"] for line in lines if line["party_id"] == merchant} == {
+        "2000000.00"
+    }
 
 
 def test_the_file_matches_its_documented_schema(engine, world):
@@ -85,17 +93,21 @@ def test_the_file_matches_its_documented_schema(engine, world):
             whole, cents = line[money].split(".")
             assert whole.isdigit() and len(cents) == 2
     import hashlib
+
     assert made["sha256"] == hashlib.sha256(content.encode()).hexdigest()
     with pytest.raises(InvalidInput, match="schema"):
         reports.parse("party,amount\nx,1\n")
 
 
-@pytest.mark.parametrize("day, due", [
-    ("2025-12-31", "2026-01-09"),  # New Year holiday (01-01, 01-02) and a weekend in between
-    ("2026-11-20", "2026-11-27"),  # a Friday: the weekend is skipped
-    ("2026-01-03", "2026-01-09"),  # a Saturday: counted from the next working day
-    ("2026-09-30", "2026-10-14"),  # National Day week
-])
+@pytest.mark.parametrize(
+    "day, due",
+    [
+        ("2025-12-31", "2026-01-09"),  # New Year holiday (01-01, 01-02) and a weekend in between
+        ("2026-11-20", "2026-11-27"),  # a Friday: the weekend is skipped
+        ("2026-01-03", "2026-01-09"),  # a Saturday: counted from the next working day
+        ("2026-09-30", "2026-10-14"),  # National Day week
+    ],
+)
 def test_the_deadline_is_five_working_days_after_the_date(day, due):
     assert reports.deadline(dt.date.fromisoformat(day)).isoformat() == due
 
@@ -139,19 +151,25 @@ def test_a_day_with_data_under_every_threshold_gives_a_report_without_lines(engi
         assert made["lines"] == 0 and reports.parse(reports.content_of(connection, made["id"])) == []
 
 
-moves = st.lists(st.tuples(st.sampled_from(["p1", "p2", "m1"]), st.sampled_from(["in", "out"]),
-                           st.integers(1, 3_000_000 * Y)), max_size=12)
+moves = st.lists(
+    st.tuples(st.sampled_from(["p1", "p2", "m1"]), st.sampled_from(["in", "out"]), st.integers(1, 3_000_000 * Y)),
+    max_size=12,
+)
 
 
 @given(moves)
 def test_a_group_is_reported_whole_exactly_when_its_total_reaches_the_threshold(items):
     types = {"p1": "natural", "p2": "natural", "m1": "non_natural"}
-    ms = [reports.Movement(p, d, "transfer", f"t{i}", "payment", "p2p", "x", amount, i)
-          for i, (p, d, amount) in enumerate(items)]
+    ms = [
+        reports.Movement(p, d, "transfer", f"t{i}", "payment", "p2p", "x", amount, i)
+        for i, (p, d, amount) in enumerate(items)
+    ]
     reported = {m.transaction_id + m.direction for m, *_ in reports.select_lines(ms, types)}
     for m in ms:
         total = sum(o.amount for o in ms if (o.party_id, o.direction) == (m.party_id, m.direction))
-        assert (m.transaction_id + m.direction in reported) == (total >= reports.THRESHOLDS[(types[m.party_id], "transfer")])
+        assert (m.transaction_id + m.direction in reported) == (
+            total >= reports.THRESHOLDS[(types[m.party_id], "transfer")]
+        )
     for m, basis, limit, _ in reports.select_lines(ms, types):
         assert (basis == "single") == (m.amount >= limit)
 
@@ -172,4 +190,6 @@ def test_the_command_writes_the_file_and_refuses_a_date_without_data(engine, wor
     empty = CliRunner().invoke(app, ["report", "large-value", "--date", "2025-12-29", "--db", db_url])
     assert empty.exit_code == 2 and "report_no_data" in empty.output and _count(engine) == 1
     board = CliRunner().invoke(app, ["dashboard", "--from", DAY, "--to", DAY, "--db", db_url])
-    assert board.exit_code == 0 and json.loads(board.stdout)["flows"]["payments"]["count"] == 4  # p1, the one under, p3, p4
+    assert (
+        board.exit_code == 0 and json.loads(board.stdout)["flows"]["payments"]["count"] == 4
+    )  # p1, the one under, p3, p4

@@ -24,8 +24,13 @@ from .test_reports_world import World, china
 
 @pytest.fixture
 def client(engine, clock):
-    settings = Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret=JWT_SECRET,
-                        jwt_ttl_seconds=900)
+    settings = Settings(
+        admin_token=ADMIN_TOKEN,
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret=JWT_SECRET,
+        jwt_ttl_seconds=900,
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
 
@@ -39,8 +44,12 @@ def test_roles_generation_reading_and_refusals(client, engine):
     customer = login(client, ZHANG)
     url = "/v1/regtech/reports/large-value"
 
-    assert client.post(url, json={"date": "2025-12-31"}, headers={**regulator, "Idempotency-Key": "r1"}).status_code == 403
-    assert client.post(url, json={"date": "2025-12-31"}, headers={**customer, "Idempotency-Key": "c1"}).status_code == 403
+    assert (
+        client.post(url, json={"date": "2025-12-31"}, headers={**regulator, "Idempotency-Key": "r1"}).status_code == 403
+    )
+    assert (
+        client.post(url, json={"date": "2025-12-31"}, headers={**customer, "Idempotency-Key": "c1"}).status_code == 403
+    )
     refused = client.post(url, json={"date": "2025-12-29"}, headers={**risk, "Idempotency-Key": "k0"})
     assert refused.status_code == 422 and refused.json()["code"] == "report_no_data"
     bad = client.post(url, json={"date": "2025-13-01"}, headers={**risk, "Idempotency-Key": "k00"})
@@ -71,10 +80,18 @@ def test_roles_generation_reading_and_refusals(client, engine):
 
     board = client.get("/v1/regtech/dashboard", params={"from": "2025-12-31", "to": "2025-12-31"}, headers=regulator)
     assert board.status_code == 200 and board.json()["flows"]["payments"]["amount"] == "600000.00"
-    assert client.get("/v1/regtech/dashboard", params={"from": "2025-12-31", "to": "2025-12-30"},
-                      headers=regulator).status_code == 422
-    assert client.get("/v1/regtech/dashboard", params={"from": "2025-12-31", "to": "2025-12-31"},
-                      headers=customer).status_code == 403
+    assert (
+        client.get(
+            "/v1/regtech/dashboard", params={"from": "2025-12-31", "to": "2025-12-30"}, headers=regulator
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get(
+            "/v1/regtech/dashboard", params={"from": "2025-12-31", "to": "2025-12-31"}, headers=customer
+        ).status_code
+        == 403
+    )
 
 
 def test_report_dates_are_iso_strings_of_days_that_are_over(client, engine, monkeypatch, capsys, db_url):
@@ -89,11 +106,16 @@ def test_report_dates_are_iso_strings_of_days_that_are_over(client, engine, monk
     w.payment(a, b, 600_000_00, china("2025-12-31"))
     risk, regulator = make_staff(client, "risk_officer"), make_staff(client, "regulator")
     url = "/v1/regtech/reports/large-value"
-    for n, (date, status, code) in enumerate([
-        ("2035-06-01", 422, "business_date_in_future"), ("2026-01-05", 409, "business_date_not_over"),
-        (86400, 422, "date_invalid"), ("2026-W01-3", 422, "date_invalid"),  # the week form of 2025-12-31
-        ("20251231", 422, "date_invalid"), ("2025/12/31", 422, "date_invalid"),
-    ]):
+    for n, (date, status, code) in enumerate(
+        [
+            ("2035-06-01", 422, "business_date_in_future"),
+            ("2026-01-05", 409, "business_date_not_over"),
+            (86400, 422, "date_invalid"),
+            ("2026-W01-3", 422, "date_invalid"),  # the week form of 2025-12-31
+            ("20251231", 422, "date_invalid"),
+            ("2025/12/31", 422, "date_invalid"),
+        ]
+    ):
         answer = client.post(url, json={"date": date}, headers={**risk, "Idempotency-Key": f"d{n}"})
         assert (answer.status_code, answer.json()["code"]) == (status, code), (date, answer.text)
     assert client.get("/v1/regtech/reports", headers=regulator).json() == {"reports": []}

@@ -1,5 +1,6 @@
 """Helpers (no tests) for the report and dashboard tests: a small platform with customers and
-merchants registered through the identity services; large transactions written as business rows at chosen China times (the
+merchants registered through the identity services; large transactions written as business rows at chosen
+China times (the
 wallet limits would refuse such amounts through the payment services)."""
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from puhui.identity import org
 from puhui.identity.vault import Vault
 from puhui.payments.tables import bank_orders, payments
 
-VAULT = Vault.from_config("k1:" + base64.urlsafe_b64encode(b"1" * 32).decode(),
-                          base64.urlsafe_b64encode(b"i" * 32).decode())
+VAULT = Vault.from_config(
+    "k1:" + base64.urlsafe_b64encode(b"1" * 32).decode(), base64.urlsafe_b64encode(b"i" * 32).decode()
+)
 ADMIN = SimpleNamespace(id="admin", role="admin")
 NAMES = ["张伟", "李娜", "王芳", "刘洋", "陈杰", "赵磊"]
 CREDIT_CODES = ["91110000600037341L", "91310000MA1FL8XQ37"]
@@ -38,15 +40,24 @@ class World:
     def customer(self) -> str:
         i = len(self.customers)
         body = f"110105199001{i + 10:02d}{i + 100:03d}"
-        data = customer_ops.prepare_registration(name=NAMES[i], id_number=body + ric.calc_check_digit(body + "0"),
-                                                 phone=f"1380000{i:04d}", password="correct horse battery")
+        data = customer_ops.prepare_registration(
+            name=NAMES[i],
+            id_number=body + ric.calc_check_digit(body + "0"),
+            phone=f"1380000{i:04d}",
+            password="correct horse battery",
+        )
         self.customers.append(transaction(self.engine, lambda uow: customer_ops.register(uow, VAULT, data)))
         return self.customers[-1]
 
     def merchant(self) -> str:
         i = len(self.merchants)
-        data = org.prepare_merchant(name=f"商店{i}", credit_code=CREDIT_CODES[i], settlement_account="6222020000000000059",
-                                    settlement_holder="周丽", settlement_bank="工商银行上海分行")
+        data = org.prepare_merchant(
+            name=f"商店{i}",
+            credit_code=CREDIT_CODES[i],
+            settlement_account="6222020000000000059",
+            settlement_holder="周丽",
+            settlement_bank="工商银行上海分行",
+        )
         mid, _ = transaction(self.engine, lambda uow: org.create_merchant(uow, VAULT, data, ADMIN))
         self.merchants.append(mid)
         return mid
@@ -57,14 +68,33 @@ class World:
 
     def payment(self, payer: str, payee: str, amount: int, at: int, kind: str = "p2p") -> str:
         pid = self._id("pay")
-        row = {"id": pid, "kind": kind, "payer_id": payer, "payee_id": payee, "amount": amount, "fee": 0,
-               "fee_rate_bp": 0, "refunded": 0, "fee_refunded": 0, "transfer_id": "t." + pid, "created_at": at}
+        row = {
+            "id": pid,
+            "kind": kind,
+            "payer_id": payer,
+            "payee_id": payee,
+            "amount": amount,
+            "fee": 0,
+            "fee_rate_bp": 0,
+            "refunded": 0,
+            "fee_refunded": 0,
+            "transfer_id": "t." + pid,
+            "created_at": at,
+        }
         transaction(self.engine, lambda uow: uow.execute(payments.insert().values(**row)))
         return pid
 
     def bank(self, customer: str, kind: str, amount: int, at: int, status: str = "posted") -> str:
         oid = self._id("bo")
-        row = {"id": oid, "kind": kind, "customer_id": customer, "card_id": "card-1", "amount": amount,
-               "hold_transfer_id": "h." + oid, "status": status, "created_at": at}
+        row = {
+            "id": oid,
+            "kind": kind,
+            "customer_id": customer,
+            "card_id": "card-1",
+            "amount": amount,
+            "hold_transfer_id": "h." + oid,
+            "status": status,
+            "created_at": at,
+        }
         transaction(self.engine, lambda uow: uow.execute(bank_orders.insert().values(**row)))
         return oid

@@ -32,16 +32,19 @@ def test_defaults_follow_pboc_order_2016_no_3() -> None:
     assert all(r.version == 1 and r.enabled for r in DEFAULT_RULES)
 
 
-@pytest.mark.parametrize("body", [
-    {"params": {"typology": "structuring", "threshold": "50000", "colour": "red"}},
-    {"params": {"typology": "fan_in", "window_seconds": -60}},
-    {"params": {"typology": "fan_in", "window_seconds": 0}},
-    {"params": {"typology": "large_value", "channel": "cash", "threshold": "-1"}},
-    {"params": {"typology": "large_value", "channel": "cash", "threshold": "1.001"}},
-    {"params": {"typology": "teleport"}},
-    {"params": {"typology": "fan_in"}, "owner": "me"},
-    "not an object",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"params": {"typology": "structuring", "threshold": "50000", "colour": "red"}},
+        {"params": {"typology": "fan_in", "window_seconds": -60}},
+        {"params": {"typology": "fan_in", "window_seconds": 0}},
+        {"params": {"typology": "large_value", "channel": "cash", "threshold": "-1"}},
+        {"params": {"typology": "large_value", "channel": "cash", "threshold": "1.001"}},
+        {"params": {"typology": "teleport"}},
+        {"params": {"typology": "fan_in"}, "owner": "me"},
+        "not an object",
+    ],
+)
 def test_bad_definitions_are_refused_with_a_stable_code(body) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RuleInvalid) as refused:
         parse_rule("some_rule", body)
@@ -59,10 +62,13 @@ def _count(engine) -> int:  # type: ignore[no-untyped-def]
         return connection.execute(select(func.count()).select_from(monitor_rules)).scalar_one()
 
 
-@pytest.mark.parametrize("body", [
-    {"params": {"typology": "structuring", "threshold": "50000", "unknown": 1}},
-    {"params": {"typology": "structuring", "threshold": "50000", "window_seconds": -1}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"params": {"typology": "structuring", "threshold": "50000", "unknown": 1}},
+        {"params": {"typology": "structuring", "threshold": "50000", "window_seconds": -1}},
+    ],
+)
 def test_bad_rule_over_http_is_422_and_changes_nothing(client, engine, body) -> None:  # type: ignore[no-untyped-def]
     officer = make_staff(client, "risk_officer")
     response = client.put("/v1/regtech/rules/structuring", json=body, headers={**officer, "Idempotency-Key": "r1"})
@@ -85,7 +91,9 @@ def test_only_officers_and_admin_change_rules(client, engine) -> None:  # type: 
 
 def test_a_new_version_is_stored_and_applied(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
     officer = make_staff(client, "risk_officer")
-    response = client.put("/v1/regtech/rules/structuring", json=STRUCTURING, headers={**officer, "Idempotency-Key": "v2"})
+    response = client.put(
+        "/v1/regtech/rules/structuring", json=STRUCTURING, headers={**officer, "Idempotency-Key": "v2"}
+    )
     assert response.status_code == 201, response.text
     assert response.json()["version"] == 2
     again = client.put("/v1/regtech/rules/structuring", json=STRUCTURING, headers={**officer, "Idempotency-Key": "v2"})
@@ -104,8 +112,16 @@ def test_a_new_version_is_stored_and_applied(client, engine, clock) -> None:  # 
 
 
 def test_disabling_a_rule_silences_it(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
-    body = {"enabled": False, "params": {"typology": "large_value", "channel": "transfer", "party_kind": "natural",
-                                         "cross_border": False, "threshold": "500000"}}
+    body = {
+        "enabled": False,
+        "params": {
+            "typology": "large_value",
+            "channel": "transfer",
+            "party_kind": "natural",
+            "cross_border": False,
+            "threshold": "500000",
+        },
+    }
     response = client.put("/v1/regtech/rules/large_natural_domestic", json=body, headers=ADMIN)
     assert response.status_code == 201, response.text
     Stream(engine, clock).p2p("cus_x1", "cus_x2", "700000.01")
@@ -123,8 +139,15 @@ def test_a_running_monitor_picks_up_a_new_version(engine, clock) -> None:  # typ
     stream.p2p("cus_v1", "cus_v2", "300000.00")
     worker.run()
     assert pairs(engine) == set()
-    body = {"params": {"typology": "large_value", "channel": "transfer", "party_kind": "natural",
-                       "cross_border": False, "threshold": "250000"}}
+    body = {
+        "params": {
+            "typology": "large_value",
+            "channel": "transfer",
+            "party_kind": "natural",
+            "cross_border": False,
+            "threshold": "250000",
+        }
+    }
     transaction(engine, lambda uow: save_rule(uow, "large_natural_domestic", body, "officer"))
     stream.p2p("cus_v3", "cus_v4", "260000.00")
     worker.run()

@@ -46,8 +46,10 @@ def at_china(clock, day: str, hour: int = 10) -> None:  # type: ignore[no-untype
 
 def _state(engine) -> tuple:  # type: ignore[no-untyped-def]
     with engine.connect() as connection:
-        return tuple(connection.execute(select(t)).all()
-                     for t in (monitor_cases, monitor_case_events, monitor_alerts, suspicious_reports))
+        return tuple(
+            connection.execute(select(t)).all()
+            for t in (monitor_cases, monitor_case_events, monitor_alerts, suspicious_reports)
+        )
 
 
 def alerted_world(engine, clock) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
@@ -86,8 +88,11 @@ def test_alert_to_reported_case_gives_a_schema_valid_masked_report_due_in_5_work
     officer = staff(client, "risk_officer")
     move(client, case["id"], officer, {"to": "escalated", "narrative": NARRATIVE})
     at_china(clock, "2026-02-13")
-    reported = client.post(f"/v1/regtech/cases/{case['id']}/transitions", json={"to": "reported"},
-                           headers={**officer, "Idempotency-Key": "rep"})
+    reported = client.post(
+        f"/v1/regtech/cases/{case['id']}/transitions",
+        json={"to": "reported"},
+        headers={**officer, "Idempotency-Key": "rep"},
+    )
     assert reported.status_code == 200, reported.text
     meta = reported.json()["report"]
     assert reported.json()["status"] == "reported"
@@ -99,19 +104,26 @@ def test_alert_to_reported_case_gives_a_schema_valid_masked_report_due_in_5_work
     file = client.get(f"/v1/regtech/reports/suspicious/{meta['id']}/file", headers=regulator)
     assert file.status_code == 200 and file.headers["content-type"].startswith("application/json")
     report = json.loads(file.text)
-    jsonschema.Draft202012Validator(str_report.SCHEMA,
-                                    format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).validate(report)
+    jsonschema.Draft202012Validator(
+        str_report.SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    ).validate(report)
     assert meta["sha256"] == __import__("hashlib").sha256(file.content).hexdigest()
 
     alerts = client.get("/v1/regtech/alerts", params={"case_id": case["id"]}, headers=regulator).json()["alerts"]
-    evidence = {(f["ref"], f["direction"], f["counterparty"], Decimal(f["amount"]), dt.datetime.fromisoformat(f["at"]))
-                for al in alerts for f in al["evidence"]["flows"]}
-    listed = {(t["ref"], t["direction"], t["counterparty"], Decimal(t["amount"]), dt.datetime.fromisoformat(t["at"]))
-              for t in report["transactions"]}
+    evidence = {
+        (f["ref"], f["direction"], f["counterparty"], Decimal(f["amount"]), dt.datetime.fromisoformat(f["at"]))
+        for al in alerts
+        for f in al["evidence"]["flows"]
+    }
+    listed = {
+        (t["ref"], t["direction"], t["counterparty"], Decimal(t["amount"]), dt.datetime.fromisoformat(t["at"]))
+        for t in report["transactions"]
+    }
     assert listed == evidence and len(report["transactions"]) == len(evidence) == 2  # the shared payment once
     assert Decimal(report["total_amount"]) == sum(e[3] for e in evidence) == Decimal("3700.00")
-    assert {(t["typology"], t["rule_code"], t["rule_version"]) for t in report["typologies"]} == \
-        {(al["typology"], al["rule"]["code"], al["rule"]["version"]) for al in alerts}
+    assert {(t["typology"], t["rule_code"], t["rule_version"]) for t in report["typologies"]} == {
+        (al["typology"], al["rule"]["code"], al["rule"]["version"]) for al in alerts
+    }
     assert report["detected_on"] == "2026-01-05" and report["deadline"] == "2026-02-27"
     assert report["narrative"] == NARRATIVE and "3700.00" in report["summary"]["zh"]
     assert report["subject"]["kind"] == "natural" and report["subject"]["party_id"] == a
@@ -119,11 +131,15 @@ def test_alert_to_reported_case_gives_a_schema_valid_masked_report_due_in_5_work
     clear = [NAMES[0], _id_number(0), "13800000000", _id_number(0)[3:-4]]
     assert not [p for p in clear if p in file.text]
 
-    again = client.post(f"/v1/regtech/cases/{case['id']}/transitions", json={"to": "reported"},
-                        headers={**officer, "Idempotency-Key": "rep"})
+    again = client.post(
+        f"/v1/regtech/cases/{case['id']}/transitions",
+        json={"to": "reported"},
+        headers={**officer, "Idempotency-Key": "rep"},
+    )
     assert again.status_code == 200 and again.json() == reported.json()
-    generate = client.post("/v1/regtech/reports/suspicious", json={"case_id": case["id"]},
-                           headers={**officer, "Idempotency-Key": "gen"})
+    generate = client.post(
+        "/v1/regtech/reports/suspicious", json={"case_id": case["id"]}, headers={**officer, "Idempotency-Key": "gen"}
+    )
     assert generate.status_code == 201 and generate.json() == meta
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(suspicious_reports)).scalar_one() == 1
@@ -140,8 +156,9 @@ def test_deadlines_listing_flags_overdue_and_only_officers_submit(client, engine
         at_china(clock, day)
         officer = staff(client, "risk_officer")
         move(client, case["id"], officer, {"to": "escalated", "note": NARRATIVE})
-        made[party] = client.post("/v1/regtech/reports/suspicious", json={"case_id": case["id"]},
-                                  headers=officer).json()
+        made[party] = client.post(
+            "/v1/regtech/reports/suspicious", json={"case_id": case["id"]}, headers=officer
+        ).json()
     assert made[shop]["party_kind"] == "non_natural" and made[shop]["deadline"] == "2026-03-02"
 
     at_china(clock, "2026-02-28")  # after a's deadline (02-27), before the shop's (03-02)
@@ -149,8 +166,10 @@ def test_deadlines_listing_flags_overdue_and_only_officers_submit(client, engine
     listed = client.get("/v1/regtech/reports/suspicious", headers=regulator).json()
     assert [(r["id"], r["overdue"]) for r in listed["reports"]] == [(made[a]["id"], True), (made[shop]["id"], False)]
     due = client.get("/v1/regtech/reports/deadlines", headers=regulator).json()["reports"]
-    assert [(r["kind"], r["deadline"], r["overdue"]) for r in due] == [("suspicious", "2026-02-27", True),
-                                                                        ("suspicious", "2026-03-02", False)]
+    assert [(r["kind"], r["deadline"], r["overdue"]) for r in due] == [
+        ("suspicious", "2026-02-27", True),
+        ("suspicious", "2026-03-02", False),
+    ]
     assert {r["kind"] for r in client.get("/v1/regtech/reports", headers=regulator).json()["reports"]} == {"suspicious"}
     assert client.get(f"/v1/regtech/reports/suspicious/{made[a]['id']}", headers=regulator).json()["overdue"] is True
     board = client.get("/v1/regtech/dashboard?from=2026-02-28&to=2026-02-28", headers=regulator).json()
@@ -160,19 +179,27 @@ def test_deadlines_listing_flags_overdue_and_only_officers_submit(client, engine
     before = _state(engine)
     assert client.post(submit, headers={**regulator, "Idempotency-Key": "s0"}).status_code == 403
     case_b = case_of(client, officer, b)["id"]
-    assert client.post("/v1/regtech/reports/suspicious", json={"case_id": case_b},
-                       headers={**regulator, "Idempotency-Key": "g0"}).status_code == 403
+    assert (
+        client.post(
+            "/v1/regtech/reports/suspicious", json={"case_id": case_b}, headers={**regulator, "Idempotency-Key": "g0"}
+        ).status_code
+        == 403
+    )
     assert _state(engine) == before
     done = client.post(submit, headers={**officer, "Idempotency-Key": "s1"})
     assert done.status_code == 200 and done.json()["status"] == "submitted" and done.json()["overdue"] is False
-    assert client.post(submit, headers={**officer, "Idempotency-Key": "s2"}).json()["code"] == "report_already_submitted"
+    assert (
+        client.post(submit, headers={**officer, "Idempotency-Key": "s2"}).json()["code"] == "report_already_submitted"
+    )
     due = client.get("/v1/regtech/reports/deadlines", headers=regulator).json()["reports"]
     assert [r["id"] for r in due] == [made[shop]["id"]]
     assert client.get("/v1/regtech/reports/suspicious/str_nope", headers=regulator).status_code == 404
 
 
-@pytest.mark.parametrize("body", [{"to": "reported"}, {"to": "reported", "narrative": "too short"},
-                                  {"to": "reported", "narrative": " " * 40}])
+@pytest.mark.parametrize(
+    "body",
+    [{"to": "reported"}, {"to": "reported", "narrative": "too short"}, {"to": "reported", "narrative": " " * 40}],
+)
 def test_reporting_without_a_narrative_is_refused_and_changes_nothing(client, engine, clock, body):  # type: ignore[no-untyped-def]
     _, b, _ = alerted_world(engine, clock)
     officer = staff(client, "risk_officer")
@@ -180,15 +207,17 @@ def test_reporting_without_a_narrative_is_refused_and_changes_nothing(client, en
     case = case_of(client, officer, b)
     move(client, case["id"], officer, *TO_INVESTIGATING, {"to": "escalated"})
     before = _state(engine)
-    refused = client.post(f"/v1/regtech/cases/{case['id']}/transitions", json=body,
-                          headers={**officer, "Idempotency-Key": "r1"})
+    refused = client.post(
+        f"/v1/regtech/cases/{case['id']}/transitions", json=body, headers={**officer, "Idempotency-Key": "r1"}
+    )
     assert refused.status_code == 422 and refused.json()["code"] == "narrative_required"
     via_reports = client.post("/v1/regtech/reports/suspicious", json={"case_id": case["id"]}, headers=officer)
     assert via_reports.status_code == 422 and via_reports.json()["code"] == "narrative_required"
     assert _state(engine) == before
     assert client.get(f"/v1/regtech/cases/{case['id']}", headers=officer).json()["status"] == "escalated"
-    done = client.post(f"/v1/regtech/cases/{case['id']}/transitions", json={"to": "reported", "narrative": NARRATIVE},
-                       headers=officer)
+    done = client.post(
+        f"/v1/regtech/cases/{case['id']}/transitions", json={"to": "reported", "narrative": NARRATIVE}, headers=officer
+    )
     assert done.status_code == 200 and done.json()["report"]["case_id"] == case["id"]
 
 
@@ -198,22 +227,33 @@ def test_escalating_with_a_short_narrative_or_reporting_an_open_case_is_refused(
     client.post("/v1/regtech/cases/from-alerts", headers=officer)
     case = case_of(client, officer, b)
     before = _state(engine)
-    early = client.post("/v1/regtech/reports/suspicious", json={"case_id": case["id"], "narrative": NARRATIVE},
-                        headers=officer)
+    early = client.post(
+        "/v1/regtech/reports/suspicious", json={"case_id": case["id"], "narrative": NARRATIVE}, headers=officer
+    )
     assert early.status_code == 409 and early.json()["code"] == "case_transition_not_allowed"
     move(client, case["id"], officer, *TO_INVESTIGATING)
     middle = _state(engine)
-    short = client.post(f"/v1/regtech/cases/{case['id']}/transitions", json={"to": "escalated", "narrative": "short"},
-                        headers=officer)
+    short = client.post(
+        f"/v1/regtech/cases/{case['id']}/transitions", json={"to": "escalated", "narrative": "short"}, headers=officer
+    )
     assert short.status_code == 422 and short.json()["code"] == "narrative_required"
     assert _state(engine) == middle and before != middle
-    assert client.post("/v1/regtech/reports/suspicious", json={"case_id": "case_nope"},
-                       headers=ADMIN).json()["code"] == "case_not_found"
+    assert (
+        client.post("/v1/regtech/reports/suspicious", json={"case_id": "case_nope"}, headers=ADMIN).json()["code"]
+        == "case_not_found"
+    )
 
 
-FLOW = st.fixed_dictionaries({"position": st.integers(1, 6), "ref": st.sampled_from(["p1", "p2", "p3"]),
-                              "direction": st.sampled_from(["in", "out"]), "counterparty": st.just("x"),
-                              "amount": st.integers(1, 10**9), "at": st.integers(0, 10**12)})
+FLOW = st.fixed_dictionaries(
+    {
+        "position": st.integers(1, 6),
+        "ref": st.sampled_from(["p1", "p2", "p3"]),
+        "direction": st.sampled_from(["in", "out"]),
+        "counterparty": st.just("x"),
+        "amount": st.integers(1, 10**9),
+        "at": st.integers(0, 10**12),
+    }
+)
 
 
 @given(st.lists(st.lists(FLOW, min_size=1, max_size=5), min_size=1, max_size=5))
@@ -223,8 +263,10 @@ def test_each_flow_of_the_evidence_is_listed_once_with_every_alert_citing_it(evi
         seed = hash((f["position"], f["ref"], f["direction"]))
         return {**f, "amount": seed % 10**9 + 1, "at": seed % 10**12}
 
-    alerts = [{"id": f"alr_{i}", "evidence": json.dumps({"flows": [norm(f) for f in flows]})}
-              for i, flows in enumerate(evidence)]
+    alerts = [
+        {"id": f"alr_{i}", "evidence": json.dumps({"flows": [norm(f) for f in flows]})}
+        for i, flows in enumerate(evidence)
+    ]
     listed = str_report.transactions_of(alerts)
     keys = [(t["position"], t["ref"], t["direction"]) for t in listed]
     assert len(keys) == len(set(keys))

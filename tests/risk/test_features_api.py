@@ -21,8 +21,13 @@ from puhui.settings import Settings
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 PASSWORD = "correct horse battery"
-MERCHANT = {"name": "兰州拉面馆", "credit_code": "91110000600037341L", "settlement_account": "110060774018010012345",
-            "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"}
+MERCHANT = {
+    "name": "兰州拉面馆",
+    "credit_code": "91110000600037341L",
+    "settlement_account": "110060774018010012345",
+    "settlement_holder": "马晓明",
+    "settlement_bank": "交通银行北京分行",
+}
 
 
 def _id_number(seq: str) -> str:
@@ -32,9 +37,13 @@ def _id_number(seq: str) -> str:
 
 @pytest.fixture
 def client(engine, clock):  # type: ignore[no-untyped-def]
-    settings = Settings(admin_token="test-admin-token", pii_keys="k1:" + base64.urlsafe_b64encode(b"1" * 32).decode(),
-                        pii_index_key=base64.urlsafe_b64encode(b"i" * 32).decode(), jwt_secret="j" * 48,
-                        jwt_ttl_seconds=900)
+    settings = Settings(
+        admin_token="test-admin-token",
+        pii_keys="k1:" + base64.urlsafe_b64encode(b"1" * 32).decode(),
+        pii_index_key=base64.urlsafe_b64encode(b"i" * 32).decode(),
+        jwt_secret="j" * 48,
+        jwt_ttl_seconds=900,
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
 
@@ -99,14 +108,21 @@ def test_as_of_forms(client, engine, clock) -> None:
     now = clock_module.now_micros()
     iso = client.get(f"/v1/risk/profiles/{me}", headers=ADMIN, params={"as_of": clock_module.now().isoformat()})
     micros = client.get(f"/v1/risk/profiles/{me}", headers=ADMIN, params={"as_of": str(now)})
-    zulu = client.get(f"/v1/risk/profiles/{me}", headers=ADMIN,
-                      params={"as_of": clock_module.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
+    zulu = client.get(
+        f"/v1/risk/profiles/{me}", headers=ADMIN, params={"as_of": clock_module.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+    )
     assert iso.json() == micros.json() == zulu.json(), (iso.text, micros.text)
     assert iso.status_code == 200, iso.text
-    assert iso.json()["as_of"] == clock_module.iso(now) and "as_of_micros" not in iso.json() and iso.json()["features"]["tenure_days"] == 3
+    assert (
+        iso.json()["as_of"] == clock_module.iso(now)
+        and "as_of_micros" not in iso.json()
+        and iso.json()["features"]["tenure_days"] == 3
+    )
 
 
 def test_parse_as_of_dates_are_the_end_of_the_china_day() -> None:
     end = parse_as_of("2026-01-05")
-    assert clock_module.from_micros(end).astimezone(clock_module.CHINA).isoformat() == "2026-01-05T23:59:59.999999+08:00"
+    assert (
+        clock_module.from_micros(end).astimezone(clock_module.CHINA).isoformat() == "2026-01-05T23:59:59.999999+08:00"
+    )
     assert parse_as_of("2026-01-05T00:00:00+08:00") == parse_as_of("2026-01-04T16:00:00Z")

@@ -36,8 +36,9 @@ from puhui.risk.profiles import (
     training_frame,
 )
 
-VAULT = Vault.from_config("k1:" + base64.urlsafe_b64encode(b"1" * 32).decode(),
-                          base64.urlsafe_b64encode(b"i" * 32).decode())
+VAULT = Vault.from_config(
+    "k1:" + base64.urlsafe_b64encode(b"1" * 32).decode(), base64.urlsafe_b64encode(b"i" * 32).decode()
+)
 ADMIN = SimpleNamespace(id="admin", role="admin")
 NAMES = ["张伟", "李娜", "王芳", "刘洋", "陈杰", "赵磊"]
 CREDIT_CODES = ["91110000600037341L", "91310000MA1FL8XQ37"]
@@ -68,8 +69,9 @@ class World:
 
     def customer(self, verified: bool = True) -> str:
         i = len(self.customers)
-        data = customer_ops.prepare_registration(name=NAMES[i], id_number=_id_number(i), phone=f"1380000{i:04d}",
-                                                 password="correct horse battery")
+        data = customer_ops.prepare_registration(
+            name=NAMES[i], id_number=_id_number(i), phone=f"1380000{i:04d}", password="correct horse battery"
+        )
         cid = self.run(lambda uow: customer_ops.register(uow, VAULT, data))
         if verified:
             for channel in CHANNELS:
@@ -80,8 +82,13 @@ class World:
 
     def merchant(self) -> str:
         i = len(self.merchants)
-        data = org.prepare_merchant(name=f"商店{i}", credit_code=CREDIT_CODES[i], settlement_account="6222020000000000059",
-                                    settlement_holder="周丽", settlement_bank="工商银行上海分行")
+        data = org.prepare_merchant(
+            name=f"商店{i}",
+            credit_code=CREDIT_CODES[i],
+            settlement_account="6222020000000000059",
+            settlement_holder="周丽",
+            settlement_bank="工商银行上海分行",
+        )
         mid, _ = self.run(lambda uow: org.create_merchant(uow, VAULT, data, ADMIN))
         self.qr[mid] = self.run(lambda uow: service.create_qr(uow, mid, QrKind.static, None, 0, None))["id"]
         self.merchants.append(mid)
@@ -97,12 +104,23 @@ class World:
         self.run(lambda uow: wallets.finish(uow, order_id, outcome, fen, kind))
 
     def p2p(self, payer: str, payee: str, fen: int, device: str | None = None, place: str | None = None) -> str:
-        return self.run(lambda uow: service.pay_p2p(uow, payer, payee, fen, self.key(),
-                                                    PaymentContext(device, place)))[0]["id"]
+        return self.run(lambda uow: service.pay_p2p(uow, payer, payee, fen, self.key(), PaymentContext(device, place)))[
+            0
+        ]["id"]
 
     def qr_pay(self, payer: str, merchant: str, fen: int, device: str | None = None, place: str | None = None) -> str:
-        return self.run(lambda uow: service.pay_qr(uow, payer, self.qr[merchant], fen, VerificationStrength.two_factors,
-                                                   self.key(), 60, PaymentContext(device, place)))[0]["id"]
+        return self.run(
+            lambda uow: service.pay_qr(
+                uow,
+                payer,
+                self.qr[merchant],
+                fen,
+                VerificationStrength.two_factors,
+                self.key(),
+                60,
+                PaymentContext(device, place),
+            )
+        )[0]["id"]
 
     def refund(self, merchant: str, payment_id: str, fen: int) -> None:
         self.run(lambda uow: service.refund(uow, merchant, payment_id, fen, self.key()))
@@ -239,12 +257,15 @@ def test_incremental_equals_batch_and_consumer_is_idempotent(engine, clock) -> N
 
     assert consume(engine) == 0
     assert stored_rows(engine) == rows
-    transaction(engine, lambda uow: uow.execute(update(event_offsets).where(event_offsets.c.consumer == CONSUMER)
-                                                .values(position=0)))
+    transaction(
+        engine,
+        lambda uow: uow.execute(update(event_offsets).where(event_offsets.c.consumer == CONSUMER).values(position=0)),
+    )
     w.later(minutes=1)
     assert consume(engine) > 0  # every event again: nothing counts twice
-    assert [(r.customer_id, r.features, r.as_of) for r in stored_rows(engine)] == \
-        [(r.customer_id, r.features, r.as_of) for r in rows]
+    assert [(r.customer_id, r.features, r.as_of) for r in stored_rows(engine)] == [
+        (r.customer_id, r.features, r.as_of) for r in rows
+    ]
 
 
 def test_stored_profile_before_as_of_falls_back_to_the_tables(engine, clock) -> None:

@@ -15,12 +15,25 @@ SPAN = 200 * F.DAY
 times = st.integers(T0, T0 + SPAN)
 fen = st.integers(1, 10_000_00)
 
-paid = st.builds(F.Paid, id=st.uuids().map(str), at=times, amount=fen, payee_id=st.sampled_from(["cus_b", "mch_1", "mch_2"]),
-                 kind=st.sampled_from(["p2p", "qr"]), device_id=st.sampled_from([None, "d1", "d2", "d3"]),
-                 location=st.sampled_from([None, "BJ", "SH"]))
+paid = st.builds(
+    F.Paid,
+    id=st.uuids().map(str),
+    at=times,
+    amount=fen,
+    payee_id=st.sampled_from(["cus_b", "mch_1", "mch_2"]),
+    kind=st.sampled_from(["p2p", "qr"]),
+    device_id=st.sampled_from([None, "d1", "d2", "d3"]),
+    location=st.sampled_from([None, "BJ", "SH"]),
+)
 received = st.builds(F.Received, id=st.uuids().map(str), at=times, amount=fen)
-orders = st.builds(F.BankOrder, id=st.uuids().map(str), at=times, kind=st.sampled_from(["debit_card", "credit_card"]),
-                   status=st.sampled_from(["posted", "voided"]), amount=fen)
+orders = st.builds(
+    F.BankOrder,
+    id=st.uuids().map(str),
+    at=times,
+    kind=st.sampled_from(["debit_card", "credit_card"]),
+    status=st.sampled_from(["posted", "voided"]),
+    amount=fen,
+)
 
 
 def devices(rows: list[F.Paid]) -> dict[str, int]:
@@ -34,8 +47,13 @@ def devices(rows: list[F.Paid]) -> dict[str, int]:
 @st.composite
 def activities(draw):  # type: ignore[no-untyped-def]
     made = draw(st.lists(paid, max_size=25))
-    return F.Activity(made, draw(st.lists(received, max_size=8)), draw(st.lists(received, max_size=8)),
-                      draw(st.lists(orders, max_size=10)), devices(made))
+    return F.Activity(
+        made,
+        draw(st.lists(received, max_size=8)),
+        draw(st.lists(received, max_size=8)),
+        draw(st.lists(orders, max_size=10)),
+        devices(made),
+    )
 
 
 IDENTITY = F.Identity(T0 - 3 * F.DAY, 2, 3)
@@ -46,8 +64,13 @@ def test_rows_after_the_time_change_nothing(activity: F.Activity, at: int) -> No
     def upto(rows):  # type: ignore[no-untyped-def]
         return [r for r in rows if r.at <= at]
 
-    past = F.Activity(upto(activity.paid), upto(activity.p2p_in), upto(activity.refunds), upto(activity.orders),
-                      devices(upto(activity.paid)))
+    past = F.Activity(
+        upto(activity.paid),
+        upto(activity.p2p_in),
+        upto(activity.refunds),
+        upto(activity.orders),
+        devices(upto(activity.paid)),
+    )
     assert F.compute(IDENTITY, activity, at) == F.compute(IDENTITY, past, at)
 
 

@@ -18,15 +18,36 @@ from puhui.risk.fraud.state import SECOND, WindowState
 
 
 def row(payment_id: str, kind: str, payer: str, payee: str, amount: int, device: str | None = "phone-1") -> dict:
-    return {"id": payment_id, "kind": kind, "payer_id": payer, "payee_id": payee, "qr_code_id": None,
-            "amount": amount, "fee": 0, "fee_rate_bp": 0, "refunded": 0, "fee_refunded": 0,
-            "transfer_id": payment_id + ".t", "fee_transfer_id": None, "created_at": time_source.now_micros(),
-            "device_id": device, "location": "310000"}
+    return {
+        "id": payment_id,
+        "kind": kind,
+        "payer_id": payer,
+        "payee_id": payee,
+        "qr_code_id": None,
+        "amount": amount,
+        "fee": 0,
+        "fee_rate_bp": 0,
+        "refunded": 0,
+        "fee_refunded": 0,
+        "transfer_id": payment_id + ".t",
+        "fee_transfer_id": None,
+        "created_at": time_source.now_micros(),
+        "device_id": device,
+        "location": "310000",
+    }
 
 
 def p2p(engine, payment_id: str, payer: str, payee: str, amount: int) -> None:  # type: ignore[no-untyped-def]
-    transaction(engine, lambda uow: publish(uow, "payments", "p2p.completed", payment_id,
-                                            service.payment_json(row(payment_id, "p2p", payer, payee, amount))))
+    transaction(
+        engine,
+        lambda uow: publish(
+            uow,
+            "payments",
+            "p2p.completed",
+            payment_id,
+            service.payment_json(row(payment_id, "p2p", payer, payee, amount)),
+        ),
+    )
 
 
 def qr(engine, payment_id: str, payer: str, merchant: str, amount: int) -> None:  # type: ignore[no-untyped-def]
@@ -41,16 +62,31 @@ def features(state: WindowState, customer_id: str, at: int) -> tuple:
 
 
 def test_consumer_applies_events_once_and_resumes(engine, clock) -> None:  # type: ignore[no-untyped-def]
-    transaction(engine, lambda uow: publish(uow, "payments", "bank_order.posted", "alice",
-                                            {"order_id": "o1", "kind": "top_up", "amount": "500.00", "status": "posted"}))
+    transaction(
+        engine,
+        lambda uow: publish(
+            uow,
+            "payments",
+            "bank_order.posted",
+            "alice",
+            {"order_id": "o1", "kind": "top_up", "amount": "500.00", "status": "posted"},
+        ),
+    )
     for i in range(3):
         clock.advance(seconds=60)
         p2p(engine, f"p{i}", "alice", "bob", 10_000)
     clock.advance(seconds=60)
     qr(engine, "q1", "alice", "m-shop", 2_550)
-    transaction(engine, lambda uow: publish(uow, "payments", "refund.succeeded", "m-shop",
-                                            {"refund_id": "r1", "payment_id": "q1", "amount": "25.50",
-                                             "fee_returned": "0.00"}))
+    transaction(
+        engine,
+        lambda uow: publish(
+            uow,
+            "payments",
+            "refund.succeeded",
+            "m-shop",
+            {"refund_id": "r1", "payment_id": "q1", "amount": "25.50", "fee_returned": "0.00"},
+        ),
+    )
     transaction(engine, lambda uow: publish(uow, "identity", "customer.registered", "zoe", {"id": "zoe"}))
 
     state = WindowState()
@@ -88,14 +124,19 @@ def test_state_fed_by_events_trips_velocity(engine, clock) -> None:  # type: ign
         p2p(engine, f"v{i}", "mallory", f"x{i}", 1_000)
     state = WindowState()
     FraudConsumer(engine, state).catch_up()
-    fast = rule_from({"rule_id": "fast", "kind": "velocity", "action": "review",
-                      "params": {"window_seconds": 300, "max_count": 5}})
+    fast = rule_from(
+        {"rule_id": "fast", "kind": "velocity", "action": "review", "params": {"window_seconds": 300, "max_count": 5}}
+    )
     at = time_source.now_micros() + SECOND
-    assert decide(PaymentRequest("p2p", "mallory", "y", 1_000, 2, None, None, at), [fast], state)[0].outcome \
+    assert (
+        decide(PaymentRequest("p2p", "mallory", "y", 1_000, 2, None, None, at), [fast], state)[0].outcome
         == Outcome.review
+    )
     later = at + 300 * SECOND
-    assert decide(PaymentRequest("p2p", "mallory", "y", 1_000, 2, None, None, later), [fast], state)[0].outcome \
+    assert (
+        decide(PaymentRequest("p2p", "mallory", "y", 1_000, 2, None, None, later), [fast], state)[0].outcome
         == Outcome.approve
+    )
     with engine.connect() as connection:
         from puhui.events.outbox import consumer_offset
 
@@ -111,8 +152,14 @@ def test_a_block_list_change_made_by_another_process_reaches_this_one(engine, cl
     hook = FraudHook.start(engine)
     request = PaymentRequest("p2p", "cus_a", "cus_b", 10_00, 3, None, None, time_source.now_micros())
     assert hook.assess(request).decision.outcome == Outcome.approve
-    transaction(engine, lambda uow: uow.execute(risk_blocklists.insert().values(
-        list_name="payees", value="cus_b", added_by="other-process", added_at=time_source.now_micros())))
+    transaction(
+        engine,
+        lambda uow: uow.execute(
+            risk_blocklists.insert().values(
+                list_name="payees", value="cus_b", added_by="other-process", added_at=time_source.now_micros()
+            )
+        ),
+    )
     assert hook.assess(request).decision.outcome == Outcome.approve  # not seen yet: rules are cached
     hook.catch_up()
     assert hook.assess(request).decision.outcome == Outcome.decline

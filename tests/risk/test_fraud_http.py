@@ -25,8 +25,13 @@ ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 K1 = base64.urlsafe_b64encode(b"1" * 32).decode()
 INDEX_KEY = base64.urlsafe_b64encode(b"i" * 32).decode()
-RULE = {"rule_id": "vel_1h", "kind": "velocity", "params": {"window_seconds": 3600, "max_count": 20},
-        "action": "review", "description": "more than 20 payments in an hour"}
+RULE = {
+    "rule_id": "vel_1h",
+    "kind": "velocity",
+    "params": {"window_seconds": 3600, "max_count": 20},
+    "action": "review",
+    "description": "more than 20 payments in an hour",
+}
 
 
 def bearer(token: str) -> dict:
@@ -35,8 +40,9 @@ def bearer(token: str) -> dict:
 
 @pytest.fixture
 def client(engine, clock):  # type: ignore[no-untyped-def]
-    settings = Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret="j" * 48,
-                        jwt_ttl_seconds=900)
+    settings = Settings(
+        admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret="j" * 48, jwt_ttl_seconds=900
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
 
@@ -49,8 +55,12 @@ def staff(client: TestClient, role: str) -> dict:
 
 def customer(client: TestClient) -> dict:
     body = "110105" + "19900307" + "531"
-    person = {"name": "张三丰", "id_number": body + ric.calc_check_digit(body + "0"), "phone": "13812345678",
-              "password": "correct horse battery"}
+    person = {
+        "name": "张三丰",
+        "id_number": body + ric.calc_check_digit(body + "0"),
+        "phone": "13812345678",
+        "password": "correct horse battery",
+    }
     assert client.post("/v1/customers", json=person).status_code == 201
     login = client.post("/v1/customers/login", json={"phone": person["phone"], "password": person["password"]})
     assert login.status_code == 200, login.text
@@ -72,7 +82,9 @@ def test_risk_officer_versions_rules_and_staff_read_the_history(client, engine) 
     replay = client.post("/v1/risk/rules", headers={**officer, "Idempotency-Key": "r1"}, json=RULE)
     assert replay.status_code == 201 and replay.headers.get("Idempotent-Replayed") == "true"
 
-    changed = client.put("/v1/risk/rules/vel_1h", headers=officer, json={"params": {"window_seconds": 3600, "max_count": 30}})
+    changed = client.put(
+        "/v1/risk/rules/vel_1h", headers=officer, json={"params": {"window_seconds": 3600, "max_count": 30}}
+    )
     assert changed.status_code == 200, changed.text
     assert changed.json()["version"] == 2 and changed.json()["params"]["max_count"] == 30
     off = client.post("/v1/risk/rules/vel_1h/disable", headers=officer)
@@ -117,17 +129,22 @@ def test_only_risk_officers_and_admins_change_rules(client, engine, role: str) -
     assert client.get("/v1/risk/rules").status_code == 401
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({**RULE, "kind": "teleport"}, "malformed_rule"),
-    ({**RULE, "action": "maybe"}, "malformed_rule"),
-    ({**RULE, "params": {"window_seconds": -1, "max_count": 3}}, "malformed_rule"),
-    ({**RULE, "params": {"window_seconds": 60}}, "malformed_rule"),
-    ({k: v for k, v in RULE.items() if k != "params"}, "malformed_rule"),
-    (["not", "an", "object"], "malformed_rule"),
-    ({**RULE, "params": {"window_seconds": 60, "max_count": 3, "feature": "nope"}}, "unknown_feature"),
-    ({"rule_id": "s", "kind": "model_score", "action": "review", "params": {"weights": {"nope": 1.0}}},
-     "unknown_feature"),
-])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({**RULE, "kind": "teleport"}, "malformed_rule"),
+        ({**RULE, "action": "maybe"}, "malformed_rule"),
+        ({**RULE, "params": {"window_seconds": -1, "max_count": 3}}, "malformed_rule"),
+        ({**RULE, "params": {"window_seconds": 60}}, "malformed_rule"),
+        ({k: v for k, v in RULE.items() if k != "params"}, "malformed_rule"),
+        (["not", "an", "object"], "malformed_rule"),
+        ({**RULE, "params": {"window_seconds": 60, "max_count": 3, "feature": "nope"}}, "unknown_feature"),
+        (
+            {"rule_id": "s", "kind": "model_score", "action": "review", "params": {"weights": {"nope": 1.0}}},
+            "unknown_feature",
+        ),
+    ],
+)
 def test_bad_rules_are_422_and_store_nothing(client, engine, body, code: str) -> None:  # type: ignore[no-untyped-def]
     officer = staff(client, "risk_officer")
     assert client.post("/v1/risk/rules", headers=officer, json=RULE).status_code == 201

@@ -26,10 +26,17 @@ from tests.payments.test_settlement import (
 
 @pytest.fixture
 def client(engine, clock):
-    settings = Settings(admin_token="test-admin-token", pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY,
-                        jwt_secret="j" * 48, jwt_ttl_seconds=900, merchant_fee_bp=60,
-                        merchant_notify_key="merchant-notify-test-key", fraud_checks=True,
-                        fraud_catch_up_seconds=0.05)
+    settings = Settings(
+        admin_token="test-admin-token",
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret="j" * 48,
+        jwt_ttl_seconds=900,
+        merchant_fee_bp=60,
+        merchant_notify_key="merchant-notify-test-key",
+        fraud_checks=True,
+        fraud_catch_up_seconds=0.05,
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
     assert risk_hook.check_for(engine) is None  # uninstalled with the app
@@ -53,15 +60,17 @@ def test_the_server_puts_fraud_checks_in_front_of_payments(client, engine):
     assert [d["outcome"] for d in decisions["decisions"]] == ["approve"]
 
     risk = officer(client)
-    blocked = client.post("/v1/risk/blocklists/payees", headers={**risk, "Idempotency-Key": "b1"},
-                          json={"value": payee_id})
+    blocked = client.post(
+        "/v1/risk/blocklists/payees", headers={**risk, "Idempotency-Key": "b1"}, json={"value": payee_id}
+    )
     assert blocked.status_code in (200, 201), blocked.text
     declined = client.post("/v1/transfers/p2p", headers=payer, json={"to_customer_id": payee_id, "amount": "10.00"})
     assert declined.status_code == 403 and declined.json()["code"] == "payment_declined"
     assert "blocked_payee" not in declined.text  # which rule fired is risk control's, not the payer's
     assert balance(engine, f"wallet.{payer_id}") == 990_00
-    outcomes = [d["outcome"] for d in client.get(f"/v1/risk/decisions?payer_id={payer_id}",
-                                                  headers=ADMIN).json()["decisions"]]
+    outcomes = [
+        d["outcome"] for d in client.get(f"/v1/risk/decisions?payer_id={payer_id}", headers=ADMIN).json()["decisions"]
+    ]
     assert sorted(outcomes) == ["approve", "decline"]  # the decline is logged although it rolled back
     assert_books_clean(engine)
 
@@ -84,8 +93,13 @@ def test_a_rule_the_officer_adds_holds_the_next_payment_for_review(client, engin
     payer_id, phone = make_customer(client, engine, "13812345678", "531", 1_000_00)
     payee_id, _ = make_customer(client, engine, "13998765432", "246", 0)
     payer, risk = login(client, phone), officer(client)
-    rule = {"rule_id": "big_p2p", "kind": "velocity", "params": {"window_seconds": 3600, "max_amount": "100.00"},
-            "action": "review", "description": "more than 100 CNY sent within an hour"}
+    rule = {
+        "rule_id": "big_p2p",
+        "kind": "velocity",
+        "params": {"window_seconds": 3600, "max_amount": "100.00"},
+        "action": "review",
+        "description": "more than 100 CNY sent within an hour",
+    }
     created = client.post("/v1/risk/rules", headers={**risk, "Idempotency-Key": "r1"}, json=rule)
     assert created.status_code == 201, created.text
     held = client.post("/v1/transfers/p2p", headers=payer, json={"to_customer_id": payee_id, "amount": "150.00"})
@@ -101,6 +115,10 @@ def test_a_rule_the_officer_adds_holds_the_next_payment_for_review(client, engin
     assert balance(engine, f"wallet.{payer_id}") == 850_00 and balance(engine, f"wallet.{payee_id}") == 150_00
     switched = client.post("/v1/risk/rules/big_p2p/disable", headers=risk)
     assert switched.status_code == 200, switched.text
-    assert client.post("/v1/transfers/p2p", headers=payer,
-                       json={"to_customer_id": payee_id, "amount": "150.00"}).status_code == 201
+    assert (
+        client.post(
+            "/v1/transfers/p2p", headers=payer, json={"to_customer_id": payee_id, "amount": "150.00"}
+        ).status_code
+        == 201
+    )
     assert_books_clean(engine)

@@ -21,34 +21,40 @@ def test_default_rules_cover_every_kind_and_are_valid() -> None:
         assert rule_from({**r.as_json(), "version": 1}).params == r.params
 
 
-@pytest.mark.parametrize("change", [
-    {"kind": "teleport"},
-    {"kind": ["velocity"]},
-    {"action": {"do": "review"}},
-    {"action": "approve"},
-    {"rule_id": "Bad Id"},
-    {"params": {"window_seconds": -5, "max_count": 3}},
-    {"params": {"window_seconds": 60}},  # neither a count nor an amount limit
-    {"params": {"window_seconds": 60, "max_count": 0}},
-    {"params": {"window_seconds": 60, "max_amount": "-1.00"}},
-    {"params": {"window_seconds": 60, "max_amount": 100}},  # amounts are decimal strings
-    {"params": {"window_seconds": "60", "max_count": 3}},
-    {"params": {"window_seconds": 99_999_999, "max_count": 3}},
-    {"params": []},
-    {"enabled": "yes"},
-    {"colour": "red"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "teleport"},
+        {"kind": ["velocity"]},
+        {"action": {"do": "review"}},
+        {"action": "approve"},
+        {"rule_id": "Bad Id"},
+        {"params": {"window_seconds": -5, "max_count": 3}},
+        {"params": {"window_seconds": 60}},  # neither a count nor an amount limit
+        {"params": {"window_seconds": 60, "max_count": 0}},
+        {"params": {"window_seconds": 60, "max_amount": "-1.00"}},
+        {"params": {"window_seconds": 60, "max_amount": 100}},  # amounts are decimal strings
+        {"params": {"window_seconds": "60", "max_count": 3}},
+        {"params": {"window_seconds": 99_999_999, "max_count": 3}},
+        {"params": []},
+        {"enabled": "yes"},
+        {"colour": "red"},
+    ],
+)
 def test_malformed_rules(change: dict) -> None:
     with pytest.raises(MalformedRule):
         rule_from({**GOOD, **change})
 
 
-@pytest.mark.parametrize("data", [
-    {**GOOD, "params": {"window_seconds": 60, "max_count": 3, "feature": "nope"}},
-    {**GOOD, "params": {"window_seconds": 60, "max_count": 3, "window_minutes": 1}},
-    {"rule_id": "s", "kind": "model_score", "action": "review", "params": {"weights": {"nope": 1.0}}},
-    {"rule_id": "s", "kind": "model_score", "action": "review", "params": {"feature": "nope"}},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {**GOOD, "params": {"window_seconds": 60, "max_count": 3, "feature": "nope"}},
+        {**GOOD, "params": {"window_seconds": 60, "max_count": 3, "window_minutes": 1}},
+        {"rule_id": "s", "kind": "model_score", "action": "review", "params": {"weights": {"nope": 1.0}}},
+        {"rule_id": "s", "kind": "model_score", "action": "review", "params": {"feature": "nope"}},
+    ],
+)
 def test_unknown_features(data: dict) -> None:
     with pytest.raises(UnknownFeature):
         rule_from(data)
@@ -61,12 +67,20 @@ def test_score_weights_name_features_and_integers_are_weights() -> None:
 
 def test_score_thresholds_must_be_ordered() -> None:
     with pytest.raises(MalformedRule):
-        rule_from({"rule_id": "s", "kind": "model_score", "action": "decline",
-                   "params": {"review_at": 900, "decline_at": 500}})
+        rule_from(
+            {
+                "rule_id": "s",
+                "kind": "model_score",
+                "action": "decline",
+                "params": {"review_at": 900, "decline_at": 500},
+            }
+        )
 
 
-@given(st.sampled_from(sorted(PARAMS)), st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=4),
-                                                         max_size=4))
+@given(
+    st.sampled_from(sorted(PARAMS)),
+    st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=4), max_size=4),
+)
 def test_any_params_are_accepted_or_refused_with_a_rule_error(kind: Kind, params: dict) -> None:
     try:
         rule = rule_from({"rule_id": "r", "kind": kind.value, "params": params, "action": "review"})

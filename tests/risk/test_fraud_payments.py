@@ -16,12 +16,20 @@ def test_hook_declines_a_blocked_payee_and_the_state_follows_real_payments(clien
     hook = FraudHook.start(engine)
     monkeypatch.setattr(risk_hook, "RULES", [*risk_hook.RULES, hook])
 
-    sent = client.post("/v1/transfers/p2p", headers=me,
-                       json={"to_customer_id": payee, "amount": "12.34", "device_id": "phone-1", "location": "110000"})
+    sent = client.post(
+        "/v1/transfers/p2p",
+        headers=me,
+        json={"to_customer_id": payee, "amount": "12.34", "device_id": "phone-1", "location": "110000"},
+    )
     assert sent.status_code == 201, sent.text
     assert hook.catch_up() == 1
     mine = hook.state.get(payer)
-    assert mine is not None and mine.count91 == 1 and mine.sum91 == 12_34 and mine.devices == {"phone-1": mine.recent[0][0]}
+    assert (
+        mine is not None
+        and mine.count91 == 1
+        and mine.sum91 == 12_34
+        and mine.devices == {"phone-1": mine.recent[0][0]}
+    )
     assert hook.state.get(payee).payers == {payer: mine.recent[0][0]}
 
     officer = client.post("/v1/staff", headers=ADMIN, json={"handle": "risk.one", "role": "risk_officer"})

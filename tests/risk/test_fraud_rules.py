@@ -22,8 +22,14 @@ def week_of(at: int) -> int:
 NOON = to_micros(dt.datetime(2026, 3, 2, 12, 0, tzinfo=CHINA))  # a Monday, noon in Beijing
 
 
-def pay(payer: str = "alice", payee: str = "bob", amount: int = 10_000, at: int = NOON,
-        device: str | None = None, location: str | None = None) -> PaymentRequest:
+def pay(
+    payer: str = "alice",
+    payee: str = "bob",
+    amount: int = 10_000,
+    at: int = NOON,
+    device: str | None = None,
+    location: str | None = None,
+) -> PaymentRequest:
     return PaymentRequest("p2p", payer, payee, amount, 2, device, location, at)
 
 
@@ -85,8 +91,10 @@ def test_velocity_never_trips_at_or_below_its_limits(amounts: list[int], max_cou
     state = WindowState()
     for i, amount in enumerate(amounts):
         state.observe(pay(amount=amount, at=NOON - (i + 1) * SECOND))
-    r = rule("velocity", {"window_seconds": 3600, "max_count": max_count,
-                          "max_amount": f"{max_fen // 100}.{max_fen % 100:02d}"})
+    r = rule(
+        "velocity",
+        {"window_seconds": 3600, "max_count": max_count, "max_amount": f"{max_fen // 100}.{max_fen % 100:02d}"},
+    )
     count, total = len(amounts) + 1, sum(amounts) + 5_000
     tripped = outcome(pay(amount=5_000), [r], state).outcome == Outcome.review
     assert tripped == (count > max_count or total > max_fen)
@@ -234,8 +242,11 @@ def test_score_rises_with_risky_features_and_thresholds_decide() -> None:
     state.seen("shop", NOON - 400 * DAY)
     history(state, 20, DAY, NOON, payee="shop", device="phone-1", location="310000")
     calm, calm_points = decide(pay(payee="shop", device="phone-1", location="310000"), RuleSet.of([r]), state)
-    risky, risky_points = decide(pay(payee="fresh", amount=5_000_000, device="x", location="999999",
-                                     at=NOON + 16 * 3600 * SECOND), RuleSet.of([r]), state)
+    risky, risky_points = decide(
+        pay(payee="fresh", amount=5_000_000, device="x", location="999999", at=NOON + 16 * 3600 * SECOND),
+        RuleSet.of([r]),
+        state,
+    )
     assert calm.outcome == Outcome.approve and calm_points is not None and calm_points < 500
     assert risky_points is not None and risky_points > calm_points
     assert risky.outcome != Outcome.approve and risky.reasons[0].startswith("fraud_score: score")
@@ -255,16 +266,19 @@ def test_score_reason_is_faithful() -> None:
 def test_decline_beats_review_and_every_reason_is_kept() -> None:
     state = WindowState()
     history(state, 3, SECOND, NOON)
-    rules = [rule("velocity", {"window_seconds": 60, "max_count": 2}, "review", "fast"),
-             rule("blocklist", {"list": "mules"}, "decline", "mule")]
+    rules = [
+        rule("velocity", {"window_seconds": 60, "max_count": 2}, "review", "fast"),
+        rule("blocklist", {"list": "mules"}, "decline", "mule"),
+    ]
     found = outcome(pay(), rules, state, {"mules": {"bob"}})
     assert found.outcome == Outcome.decline
     assert [r.split(":")[0] for r in found.reasons] == ["fast", "mule"]
 
 
 def test_disabled_rules_do_not_run() -> None:
-    off = rule_from({"rule_id": "mule", "kind": "blocklist", "params": {"list": "mules"}, "action": "decline",
-                     "enabled": False})
+    off = rule_from(
+        {"rule_id": "mule", "kind": "blocklist", "params": {"list": "mules"}, "action": "decline", "enabled": False}
+    )
     assert outcome(pay(), [off], WindowState(), {"mules": {"bob"}}).outcome == Outcome.approve
     assert decide(pay(), [off], WindowState())[1] is None  # no score rule on: no score
 
@@ -272,8 +286,11 @@ def test_disabled_rules_do_not_run() -> None:
 # -- the state against a brute-force oracle ------------------------------------------------------------------
 
 
-@given(st.lists(st.tuples(st.integers(0, 120 * 86_400), st.integers(1, 10**7)), min_size=1, max_size=40),
-       st.integers(0, 10 * 86_400), st.integers(1, 7 * 86_400))
+@given(
+    st.lists(st.tuples(st.integers(0, 120 * 86_400), st.integers(1, 10**7)), min_size=1, max_size=40),
+    st.integers(0, 10 * 86_400),
+    st.integers(1, 7 * 86_400),
+)
 def test_windows_and_norm_match_a_brute_force_count(payments: list[tuple[int, int]], after: int, window: int) -> None:
     state = WindowState()
     for seconds, amount in payments:  # in any order

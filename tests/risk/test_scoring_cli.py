@@ -13,8 +13,14 @@ from puhui.cli import app
 from puhui.risk.cli import GERMAN_CREDIT
 
 GERMAN = GERMAN_CREDIT  # shipped in the package (CC BY 4.0)
-FEW = ["status_of_existing_checking_account", "duration_in_month", "credit_history", "savings_account_and_bonds",
-       "age_in_years", "creditability"]
+FEW = [
+    "status_of_existing_checking_account",
+    "duration_in_month",
+    "credit_history",
+    "savings_account_and_bonds",
+    "age_in_years",
+    "creditability",
+]
 runner = CliRunner()
 pytestmark = pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")
 
@@ -47,8 +53,10 @@ def test_train_promote_models_score(tmp_path) -> None:
     listed = runner.invoke(app, ["risk", "models", "--json", "--db", db_url])
     assert json.loads(listed.stdout) == []  # nothing registered
 
-    trained = runner.invoke(app, ["risk", "train", "--data", str(few), "--kind", "scorecard", "--folds", "3",
-                                  "--out", str(out), "--db", db_url])
+    trained = runner.invoke(
+        app,
+        ["risk", "train", "--data", str(few), "--kind", "scorecard", "--folds", "3", "--out", str(out), "--db", db_url],
+    )
     assert trained.exit_code == 0, trained.output
     model_id = int(trained.stdout.strip().splitlines()[-1])
     for name in ("card.json", "card.md", "roc.png", "ks.png", "score_distribution.png"):

@@ -15,20 +15,25 @@ incomes = st.decimals(min_value=0, max_value=10_000_000, places=2, allow_nan=Fal
 scores = st.floats(min_value=350, max_value=950, allow_nan=False)
 
 
-@pytest.mark.parametrize("score, grade", [(950, "A"), (750, "A"), (749.99, "B"), (680, "B"), (620, "C"),
-                                          (619.5, "D"), (560, "D"), (559.9, "E"), (350, "E")])
+@pytest.mark.parametrize(
+    "score, grade",
+    [(950, "A"), (750, "A"), (749.99, "B"), (680, "B"), (620, "C"), (619.5, "D"), (560, "D"), (559.9, "E"), (350, "E")],
+)
 def test_grade_boundaries(score, grade) -> None:
     assert grade_of(score) == grade
 
 
-@pytest.mark.parametrize("score, income, grade, limit", [
-    (800, Decimal(8000), "A", Decimal(32000)),     # 4 months' income = a third of annual income
-    (700, Decimal("8000.50"), "B", Decimal(24001)),  # 3 × 8000.50 = 24001.50, rounded down
-    (650, Decimal("12345.67"), "C", Decimal(24691)),
-    (600, Decimal(5000), "D", Decimal(5000)),
-    (500, Decimal(50000), "E", Decimal(0)),        # grade E gets no credit
-    (900, Decimal(80000), "A", Decimal(200000)),   # the 200,000 yuan ceiling
-])
+@pytest.mark.parametrize(
+    "score, income, grade, limit",
+    [
+        (800, Decimal(8000), "A", Decimal(32000)),  # 4 months' income = a third of annual income
+        (700, Decimal("8000.50"), "B", Decimal(24001)),  # 3 × 8000.50 = 24001.50, rounded down
+        (650, Decimal("12345.67"), "C", Decimal(24691)),
+        (600, Decimal(5000), "D", Decimal(5000)),
+        (500, Decimal(50000), "E", Decimal(0)),  # grade E gets no credit
+        (900, Decimal(80000), "A", Decimal(200000)),  # the 200,000 yuan ceiling
+    ],
+)
 def test_examples(score, income, grade, limit) -> None:
     line = credit_line(score, income)
     assert (line.grade, line.limit) == (grade, limit)
@@ -50,8 +55,10 @@ def test_a_better_score_never_gets_a_worse_grade_or_a_smaller_limit(a, b, income
     assert credit_line(high, income).limit >= credit_line(low, income).limit
 
 
-@pytest.mark.parametrize("score, income", [(300, Decimal(1000)), (951, Decimal(1000)), (700, Decimal(-1)),
-                                           (700, 1000.0), (700, Decimal("NaN"))])
+@pytest.mark.parametrize(
+    "score, income",
+    [(300, Decimal(1000)), (951, Decimal(1000)), (700, Decimal(-1)), (700, 1000.0), (700, Decimal("NaN"))],
+)
 def test_bad_input_is_refused(score, income) -> None:
     with pytest.raises(InvalidInput):
         credit_line(score, income)

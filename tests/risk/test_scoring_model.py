@@ -63,6 +63,7 @@ def applicant(german, i: int) -> dict:
 
 # -- data ------------------------------------------------------------------------------------------
 
+
 def test_german_credit_loads_with_bad_as_one(german) -> None:
     assert german.rows == 1000 and german.X.shape[1] == 20
     assert german.y.sum() == 300  # 300 bad, 700 good
@@ -88,14 +89,17 @@ def test_platform_frames_take_zero_one_labels_and_refuse_odd_ones(german) -> Non
         from_frame(german.X.assign(defaulted=0), "defaulted")  # one class only
 
 
-@pytest.mark.parametrize("change, word", [
-    ({"duration_in_month": "48"}, "duration_in_month"),
-    ({"duration_in_month": True}, "duration_in_month"),
-    ({"duration_in_month": float("nan")}, "duration_in_month"),
-    ({"purpose": 3}, "purpose"),
-    ({"purpose": "a yacht"}, "not a known category"),
-    ({"shoe_size": 42}, "unknown: shoe_size"),
-])
+@pytest.mark.parametrize(
+    "change, word",
+    [
+        ({"duration_in_month": "48"}, "duration_in_month"),
+        ({"duration_in_month": True}, "duration_in_month"),
+        ({"duration_in_month": float("nan")}, "duration_in_month"),
+        ({"purpose": 3}, "purpose"),
+        ({"purpose": "a yacht"}, "not a known category"),
+        ({"shoe_size": 42}, "unknown: shoe_size"),
+    ],
+)
 def test_malformed_applicant_is_refused_clearly(german, scorecard, change, word) -> None:
     features = {**applicant(german, 0), **change}
     with pytest.raises(MalformedApplicant) as raised:
@@ -111,6 +115,7 @@ def test_missing_feature_is_named(german, scorecard) -> None:
 
 
 # -- evaluation ------------------------------------------------------------------------------------
+
 
 def test_cross_validated_performance_reaches_the_published_baselines(cv) -> None:
     card, gbm = cv["scorecard"], cv["lightgbm"]
@@ -131,6 +136,7 @@ def test_each_fold_is_fitted_on_its_training_rows_only(german) -> None:
             assert len(X) == len(y)
             seen.append(set(X.index))
             return FITTERS[kind](X, y, schema)
+
         return fit
 
     expected = list(StratifiedKFold(n_splits=3, shuffle=True, random_state=7).split(german.X, german.y))
@@ -192,6 +198,7 @@ def test_scores_fall_as_pd_rises() -> None:
 
 # -- reason codes ----------------------------------------------------------------------------------
 
+
 def test_scorecard_points_add_up_to_the_score(german, scorecard) -> None:
     points = scorecard.points(german.X)
     total = points.sum(axis=1).to_numpy()
@@ -208,7 +215,9 @@ def test_scorecard_reason_states_exactly_what_the_score_gains_and_loses(german, 
     for i in range(30):
         row = scorecard.schema.frame(applicant(german, i))
         reasons = scorecard.reasons(row)
-        assert len(reasons) <= 4 and [r.points_lost for r in reasons] == sorted((r.points_lost for r in reasons), reverse=True)
+        assert len(reasons) <= 4 and [r.points_lost for r in reasons] == sorted(
+            (r.points_lost for r in reasons), reverse=True
+        )
         if not reasons:
             continue
         top = reasons[0]

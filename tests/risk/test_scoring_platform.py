@@ -33,12 +33,19 @@ class Platform(World):
     def customer(self, verified: bool = True) -> str:  # many people, each with a valid ID number
         i = len(self.customers)
         body = f"31010419{80 + i % 15:02d}{1 + i % 12:02d}{1 + i % 28:02d}{100 + i:03d}"
-        data = customer_ops.prepare_registration(name=f"测试{chr(0x4E00 + i)}", id_number=body + ric.calc_check_digit(body + "0"),
-                                                 phone=f"1390000{i:04d}", password="correct horse battery")
+        data = customer_ops.prepare_registration(
+            name=f"测试{chr(0x4E00 + i)}",
+            id_number=body + ric.calc_check_digit(body + "0"),
+            phone=f"1390000{i:04d}",
+            password="correct horse battery",
+        )
         cid = self.run(lambda uow: customer_ops.register(uow, VAULT, data))
         for channel in ("public_security", "bank_card", "face"):
-            self.run(lambda uow, c=channel: kyc.record_verification(uow, cid, VerificationChannel(c), f"R-{cid}-{c}",
-                                                                   True, ADMIN))
+            self.run(
+                lambda uow, c=channel: kyc.record_verification(
+                    uow, cid, VerificationChannel(c), f"R-{cid}-{c}", True, ADMIN
+                )
+            )
         self.run(lambda uow: kyc.upgrade_tier(uow, cid, ADMIN, "verified"))
         self.customers.append(cid)
         return cid
@@ -92,15 +99,35 @@ def test_train_on_platform_profiles_and_score_customers(engine, clock, world, db
         writer = csv.writer(handle)
         writer.writerow(["customer_id", "bad"])
         writer.writerows(labels.items())
-    trained = runner.invoke(cli, ["risk", "train", "--platform", "--as-of", day.isoformat(), "--labels", str(path),
-                                  "--folds", "3", "--out", str(tmp_path / "card"), "--db", db_url])
+    trained = runner.invoke(
+        cli,
+        [
+            "risk",
+            "train",
+            "--platform",
+            "--as-of",
+            day.isoformat(),
+            "--labels",
+            str(path),
+            "--folds",
+            "3",
+            "--out",
+            str(tmp_path / "card"),
+            "--db",
+            db_url,
+        ],
+    )
     assert trained.exit_code == 0, trained.output
     model_id = trained.output.strip().splitlines()[-1]
     assert "platform_credit" in trained.output
     assert runner.invoke(cli, ["risk", "promote", model_id, "--db", db_url]).exit_code == 0
 
-    settings = Settings(admin_token="admin-token", pii_keys="k1:" + "MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE=",
-                        pii_index_key="aWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWk=", jwt_secret="j" * 48)
+    settings = Settings(
+        admin_token="admin-token",
+        pii_keys="k1:" + "MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE=",
+        pii_index_key="aWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWk=",
+        jwt_secret="j" * 48,
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as client:
         admin = {"Authorization": "Bearer admin-token"}
         scores = {}
@@ -121,8 +148,9 @@ def test_platform_training_needs_labels(engine, clock, world, db_url, tmp_path):
     _, labels, observed = world
     path = tmp_path / "labels.csv"
     path.write_text("customer,outcome\nx,1\n")
-    refused = runner.invoke(cli, ["risk", "train", "--platform", "--as-of", "2026-01-30", "--labels", str(path),
-                                  "--db", db_url])
+    refused = runner.invoke(
+        cli, ["risk", "train", "--platform", "--as-of", "2026-01-30", "--labels", str(path), "--db", db_url]
+    )
     assert refused.exit_code == 2 and "missing_label" in refused.output
     listed = runner.invoke(cli, ["risk", "models", "--db", db_url, "--json"])
     assert listed.exit_code == 0 and "platform_credit" not in listed.output

@@ -31,8 +31,14 @@ from tests.identity.helpers import (
 )
 
 GERMAN = GERMAN_CREDIT  # shipped in the package (CC BY 4.0)
-COLUMNS = ["status_of_existing_checking_account", "duration_in_month", "credit_history", "savings_account_and_bonds",
-           "age_in_years", "creditability"]
+COLUMNS = [
+    "status_of_existing_checking_account",
+    "duration_in_month",
+    "credit_history",
+    "savings_account_and_bonds",
+    "age_in_years",
+    "creditability",
+]
 pytestmark = pytest.mark.filterwarnings("ignore:Setting an item of incompatible dtype")
 
 
@@ -46,8 +52,10 @@ def small():
 
 @pytest.fixture(scope="module")
 def fitted(small):
-    return {"scorecard": fit_scorecard(small.X, small.y, small.schema),
-            "lightgbm": fit_challenger(small.X, small.y, small.schema)}
+    return {
+        "scorecard": fit_scorecard(small.X, small.y, small.schema),
+        "lightgbm": fit_challenger(small.X, small.y, small.schema),
+    }
 
 
 def applicant(small, i: int = 1) -> dict:
@@ -55,8 +63,10 @@ def applicant(small, i: int = 1) -> dict:
 
 
 def put(engine, model, name: str = "credit"):
-    return transaction(engine, lambda uow: registry.register(uow, name, model, {"auc": {"mean": 0.7, "std": 0.01}},
-                                                             {"kind": model.kind}))
+    return transaction(
+        engine,
+        lambda uow: registry.register(uow, name, model, {"auc": {"mean": 0.7, "std": 0.01}}, {"kind": model.kind}),
+    )
 
 
 def count(engine) -> int:
@@ -131,10 +141,16 @@ def test_scoring_uses_the_champion_and_refuses_malformed_applicants(engine, cloc
 
 # -- HTTP ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def client(engine, clock):
-    settings = Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret=JWT_SECRET,
-                        jwt_ttl_seconds=900)
+    settings = Settings(
+        admin_token=ADMIN_TOKEN,
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret=JWT_SECRET,
+        jwt_ttl_seconds=900,
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
 
@@ -176,19 +192,24 @@ def test_models_over_http(client, engine, fitted, small) -> None:
     assert scored.status_code == 200, scored.text
     body = scored.json()
     assert body["model"]["id"] == second.id and isinstance(body["pd"], str) and 0 < float(body["pd"]) < 1
-    assert body["reasons"] and all({"feature", "value", "points", "points_lost", "text"} <= set(r) for r in body["reasons"])
+    assert body["reasons"] and all(
+        {"feature", "value", "points", "points_lost", "text"} <= set(r) for r in body["reasons"]
+    )
     chosen = client.post("/v1/risk/scores", headers=officer, json={"features": applicant(small), "model_id": first.id})
     assert chosen.status_code == 200 and chosen.json()["model"]["kind"] == "scorecard"
     assert client.post("/v1/risk/scores", headers=customer, json={"features": applicant(small)}).status_code == 403
     assert client.post("/v1/risk/scores", headers=regulator, json={"features": applicant(small)}).status_code == 403
 
 
-@pytest.mark.parametrize("features, code", [
-    ({"duration_in_month": "forty"}, "malformed_applicant"),
-    ({"credit_history": 7}, "malformed_applicant"),
-    ({"age_in_years": None}, "malformed_applicant"),
-    ({"shoe_size": 42}, "malformed_applicant"),
-])
+@pytest.mark.parametrize(
+    "features, code",
+    [
+        ({"duration_in_month": "forty"}, "malformed_applicant"),
+        ({"credit_history": 7}, "malformed_applicant"),
+        ({"age_in_years": None}, "malformed_applicant"),
+        ({"shoe_size": 42}, "malformed_applicant"),
+    ],
+)
 def test_malformed_features_get_a_stable_422(client, engine, fitted, small, features, code) -> None:
     officer = make_staff(client, "risk_officer")
     model = put(engine, fitted["scorecard"])

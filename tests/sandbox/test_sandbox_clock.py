@@ -19,8 +19,9 @@ HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 
 
 def settings(sandbox: bool = True) -> Settings:
-    return Settings(admin_token=ADMIN, sandbox=sandbox, monitoring=False, merchant_notifications=False,
-                    fraud_checks=False)
+    return Settings(
+        admin_token=ADMIN, sandbox=sandbox, monitoring=False, merchant_notifications=False, fraud_checks=False
+    )
 
 
 @pytest.fixture
@@ -53,16 +54,19 @@ def test_to_an_instant_and_wall_time_keeps_running(client, clock):
     assert (seen["business_date"], seen["yesterday"]) == ("2027-03-02", "2027-03-01")
 
 
-@pytest.mark.parametrize("body, status, code", [
-    ({"advance": "-PT1H"}, 409, "clock_backwards"),
-    ({"to": "2020-01-01T00:00:00+08:00"}, 409, "clock_backwards"),
-    ({"advance": "PT1H", "to": "2027-03-02T10:00:00+08:00"}, 422, "clock_move_invalid"),
-    ({}, 422, "clock_move_invalid"),
-    ({"advance": "36 hours"}, 422, "invalid_request"),
-    ({"to": "2027-03-02T10:00:00"}, 422, "invalid_request"),
-    ({"advance": "P40000D"}, 422, "clock_too_far"),
-    ({"speed": 2}, 422, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    "body, status, code",
+    [
+        ({"advance": "-PT1H"}, 409, "clock_backwards"),
+        ({"to": "2020-01-01T00:00:00+08:00"}, 409, "clock_backwards"),
+        ({"advance": "PT1H", "to": "2027-03-02T10:00:00+08:00"}, 422, "clock_move_invalid"),
+        ({}, 422, "clock_move_invalid"),
+        ({"advance": "36 hours"}, 422, "invalid_request"),
+        ({"to": "2027-03-02T10:00:00"}, 422, "invalid_request"),
+        ({"advance": "P40000D"}, 422, "clock_too_far"),
+        ({"speed": 2}, 422, "invalid_request"),
+    ],
+)
 def test_bad_moves_are_refused_and_change_nothing(client, clock, body, status, code):
     client.post("/v1/sandbox/clock", headers=HEADERS, json={"advance": "PT1H"})
     answer = client.post("/v1/sandbox/clock", headers=HEADERS, json=body)
@@ -74,8 +78,10 @@ def test_bad_moves_are_refused_and_change_nothing(client, clock, body, status, c
 
 def test_only_the_admin_moves_the_clock(client):
     assert client.post("/v1/sandbox/clock", json={"advance": "PT1H"}).status_code == 401
-    assert client.post("/v1/sandbox/clock", headers={"Authorization": "Bearer nope"},
-                       json={"advance": "PT1H"}).status_code == 401
+    assert (
+        client.post("/v1/sandbox/clock", headers={"Authorization": "Bearer nope"}, json={"advance": "PT1H"}).status_code
+        == 401
+    )
     assert client.get("/v1/sandbox/clock").json()["offset_seconds"] == 0
 
 
@@ -107,10 +113,14 @@ def test_a_command_on_the_database_runs_at_the_platform_time(db_url, engine, cli
     assert result.exit_code == 0, result.output
     wall = dt.datetime.now(dt.UTC)  # the command's base is the wall clock
     expected = (wall + dt.timedelta(days=10)).astimezone(clock_module.CHINA).date()
-    assert json.loads(result.stdout)["business_date"] in {expected.isoformat(),
-                                                          (expected - dt.timedelta(days=1)).isoformat()}
+    assert json.loads(result.stdout)["business_date"] in {
+        expected.isoformat(),
+        (expected - dt.timedelta(days=1)).isoformat(),
+    }
     monkeypatch.setenv("PUHUI_SANDBOX", "false")
     clock_module.install(clock_module.SystemClock())  # a new process: the wall clock until told otherwise
     result = CliRunner().invoke(app, ["reserve-check", "--db", db_url, "--no-record"])
-    assert json.loads(result.stdout)["business_date"] in {wall.astimezone(clock_module.CHINA).date().isoformat(),
-                                                          (expected - dt.timedelta(days=10)).isoformat()}
+    assert json.loads(result.stdout)["business_date"] in {
+        wall.astimezone(clock_module.CHINA).date().isoformat(),
+        (expected - dt.timedelta(days=10)).isoformat(),
+    }

@@ -28,8 +28,9 @@ PAYER_CONTEXT = {"device_id": "phone-7f3a", "location": "310104"}
 def paid_by_qr(client, engine):  # type: ignore[no-untyped-def]
     payer_id, phone = make_customer(client, engine, "13812345678", "531", 1_000_00)
     merchant_id, shop = merchant(client)
-    url = client.put(f"/v1/merchants/{merchant_id}/notify-url", headers=shop,
-                     json={"url": "https://shop.example.com/puhui"})
+    url = client.put(
+        f"/v1/merchants/{merchant_id}/notify-url", headers=shop, json={"url": "https://shop.example.com/puhui"}
+    )
     assert url.status_code == 200, url.text
     static = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "static"}).json()
     me = login(client, phone)
@@ -60,12 +61,19 @@ def test_a_declined_payer_learns_no_rule_score_or_weight(client, engine):
     payer_id, phone = make_customer(client, engine, "13812345678", "531", 1_000_00)
     payee_id, _ = make_customer(client, engine, "13998765432", "246", 0)
     risk = officer(client)
-    rule = {"rule_id": "score_everything", "kind": "model_score", "action": "decline",
-            "params": {"weights": {"new_device": 3.5}, "bias": 19.0, "review_at": 10, "decline_at": 20},
-            "description": "a model that declines every payment"}
+    rule = {
+        "rule_id": "score_everything",
+        "kind": "model_score",
+        "action": "decline",
+        "params": {"weights": {"new_device": 3.5}, "bias": 19.0, "review_at": 10, "decline_at": 20},
+        "description": "a model that declines every payment",
+    }
     assert client.post("/v1/risk/rules", headers=risk, json=rule).status_code == 201
-    declined = client.post("/v1/transfers/p2p", headers=login(client, phone),
-                           json={"to_customer_id": payee_id, "amount": "10.00", **PAYER_CONTEXT})
+    declined = client.post(
+        "/v1/transfers/p2p",
+        headers=login(client, phone),
+        json={"to_customer_id": payee_id, "amount": "10.00", **PAYER_CONTEXT},
+    )
     assert declined.status_code == 403 and declined.json()["code"] == "payment_declined", declined.text
     told = declined.text
     for secret in ("score", "score_everything", "new_device", "3.5", "19.0", "bias", ">="):
@@ -81,12 +89,17 @@ def test_a_declined_payer_learns_no_rule_score_or_weight(client, engine):
 
 
 def test_a_reason_the_payer_can_act_on_is_still_given(client, engine):
-    person = {"name": "王芳", "id_number": id_number("440305", "20000229", "067"), "phone": "15011112222",
-              "password": PASSWORD}
+    person = {
+        "name": "王芳",
+        "id_number": id_number("440305", "20000229", "067"),
+        "phone": "15011112222",
+        "password": PASSWORD,
+    }
     assert client.post("/v1/customers", json=person).status_code == 201  # registered, never verified
     payee_id, _ = make_customer(client, engine, "13998765432", "246", 0)
-    refused = client.post("/v1/transfers/p2p", headers=login(client, person["phone"]),
-                          json={"to_customer_id": payee_id, "amount": "1.00"})
+    refused = client.post(
+        "/v1/transfers/p2p", headers=login(client, person["phone"]), json={"to_customer_id": payee_id, "amount": "1.00"}
+    )
     assert refused.status_code == 403 and refused.json()["reasons"] == ["payer_unverified"]
 
 
@@ -94,8 +107,13 @@ def test_a_held_payer_reading_the_review_is_not_told_the_rule(client, engine):
     payer_id, phone = make_customer(client, engine, "13812345678", "531", 1_000_00)
     payee_id, _ = make_customer(client, engine, "13998765432", "246", 0)
     risk = officer(client)
-    rule = {"rule_id": "hold_everything", "kind": "velocity", "action": "review",
-            "params": {"window_seconds": 3600, "max_amount": "1.00"}, "description": "holds every payment"}
+    rule = {
+        "rule_id": "hold_everything",
+        "kind": "velocity",
+        "action": "review",
+        "params": {"window_seconds": 3600, "max_amount": "1.00"},
+        "description": "holds every payment",
+    }
     assert client.post("/v1/risk/rules", headers=risk, json=rule).status_code == 201
     me = login(client, phone)
     held = client.post("/v1/transfers/p2p", headers=me, json={"to_customer_id": payee_id, "amount": "10.00"})

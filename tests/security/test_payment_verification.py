@@ -26,8 +26,9 @@ def shop_and_payer(client, engine):  # type: ignore[no-untyped-def]
     fund(engine, f"wallet.{payer_id}", 50_000_00, "payer")
 
     def pay(amount: str, **body):  # type: ignore[no-untyped-def]
-        qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop,
-                         json={"kind": "dynamic", "amount": amount}).json()["id"]
+        qr = client.post(
+            f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": amount}
+        ).json()["id"]
         return client.post(f"/v1/qr-codes/{qr}/pay", headers=me, json=body)
 
     return pay
@@ -39,8 +40,9 @@ def test_a_claimed_certificate_is_refused_and_moves_nothing(shop_and_payer, engi
     assert answer.status_code == 422 and answer.json()["code"] == "verification_unsupported"
     unproven = shop_and_payer("1500.00", verification="two_factors")
     assert unproven.status_code == 403 and unproven.json()["code"] == "verification_not_proven"
-    assert {k: v for k, v in snapshot(engine).items() if k != "qr_codes"} == \
-        {k: v for k, v in before.items() if k != "qr_codes"}
+    assert {k: v for k, v in snapshot(engine).items() if k != "qr_codes"} == {
+        k: v for k, v in before.items() if k != "qr_codes"
+    }
 
 
 def test_the_session_alone_is_one_factor_and_the_password_makes_two(shop_and_payer):

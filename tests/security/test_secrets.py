@@ -17,8 +17,13 @@ from puhui.payments.channel import BankOrder, OrderKind
 from puhui.payments.sandbox_plan import CARD_RICH
 from puhui.settings import SANDBOX_BANK_NOTIFY_KEY, Settings, get_settings
 
-REAL = {"bank_notify_key": "b" * 40, "merchant_notify_key": "m" * 40, "jwt_secret": "j" * 48,
-        "pii_keys": f"k1:{generate_key()}", "pii_index_key": generate_key()}
+REAL = {
+    "bank_notify_key": "b" * 40,
+    "merchant_notify_key": "m" * 40,
+    "jwt_secret": "j" * 48,
+    "pii_keys": f"k1:{generate_key()}",
+    "pii_index_key": generate_key(),
+}
 
 
 def test_public_or_missing_secrets_stop_a_real_server():

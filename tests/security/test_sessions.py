@@ -78,10 +78,13 @@ def test_a_stolen_session_cannot_guess_the_password_to_change_it(client):
     customer_id, stolen = customer(client, PERSON, 0)
     url = f"/v1/customers/{customer_id}/password"
     for n in range(MAX_FAILURES):
-        guess = client.post(url, headers=stolen, json={"current_password": f"guess number {n}",
-                                                        "new_password": "the thief's password"})
+        guess = client.post(
+            url, headers=stolen, json={"current_password": f"guess number {n}", "new_password": "the thief's password"}
+        )
         assert guess.status_code == 403, guess.text
-    locked = client.post(url, headers=stolen, json={"current_password": PASSWORD, "new_password": "the thief's password"})
+    locked = client.post(
+        url, headers=stolen, json={"current_password": PASSWORD, "new_password": "the thief's password"}
+    )
     assert locked.status_code == 429 and locked.json()["code"] == "too_many_login_attempts"
 
 
@@ -89,12 +92,16 @@ def test_a_suspended_merchants_key_reads_but_does_not_act(client):
     merchant_id, shop = merchant(client)
     made = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "static"})
     assert made.status_code == 201
-    suspend = client.put(f"/v1/merchants/{merchant_id}/status", headers=ADMIN,
-                         json={"status": "suspended", "reason": "fraud investigation"})
+    suspend = client.put(
+        f"/v1/merchants/{merchant_id}/status",
+        headers=ADMIN,
+        json={"status": "suspended", "reason": "fraud investigation"},
+    )
     assert suspend.status_code == 200, suspend.text
 
-    refused = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic",
-                                                                                       "amount": "9.00"})
+    refused = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "9.00"}
+    )
     assert refused.status_code == 409 and refused.json()["code"] == "merchant_suspended"
     new_key = client.post(f"/v1/merchants/{merchant_id}/api-keys", headers=shop)
     assert new_key.status_code == 409 and new_key.json()["code"] == "merchant_suspended"
@@ -102,6 +109,7 @@ def test_a_suspended_merchants_key_reads_but_does_not_act(client):
     assert client.get("/v1/wallets/me", headers=shop).status_code == 200
 
     client.put(f"/v1/merchants/{merchant_id}/status", headers=ADMIN, json={"status": "active", "reason": "cleared"})
-    again = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic",
-                                                                                     "amount": "9.00"})
+    again = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "9.00"}
+    )
     assert again.status_code == 201

@@ -9,23 +9,57 @@ from puhui.sim.tables import sim_labels
 
 
 def label(n: int, customer: str, typology: str, role: str = "principal") -> dict:
-    return {"id": f"r1:{n}", "run_id": "r1", "agent": n, "customer_id": customer, "typology": typology, "role": role,
-            "payment_id": None, "created_at": 0}
+    return {
+        "id": f"r1:{n}",
+        "run_id": "r1",
+        "agent": n,
+        "customer_id": customer,
+        "typology": typology,
+        "role": role,
+        "payment_id": None,
+        "created_at": 0,
+    }
 
 
 def alert(n: int, party: str, typology: str) -> dict:
-    return {"id": f"a{n}", "rule_code": typology, "rule_version": 1, "typology": typology, "party": party,
-            "window_start": 0, "window_end": 1, "amount": 1, "evidence": "[]", "position": n, "event_at": 0,
-            "raised_at": 0, "case_id": None}
+    return {
+        "id": f"a{n}",
+        "rule_code": typology,
+        "rule_version": 1,
+        "typology": typology,
+        "party": party,
+        "window_start": 0,
+        "window_end": 1,
+        "amount": 1,
+        "evidence": "[]",
+        "position": n,
+        "event_at": 0,
+        "raised_at": 0,
+        "case_id": None,
+    }
 
 
 def test_precision_and_recall_per_typology(engine):
-    labels = [label(1, "c1", "fan_in"), label(2, "c2", "fan_in"), label(3, "m1", "fan_in", "accomplice"),
-              label(4, "c3", "round_amounts"), label(5, "c4", "structuring"),
-              label(6, "c5", "cycle"), label(7, "m2", "cycle", "accomplice"), label(8, "m3", "cycle", "accomplice")]
-    alerts = [alert(1, "c1", "fan_in"), alert(2, "c9", "fan_in"), alert(3, "c1", "fan_in"),  # c1 twice: one party
-              alert(4, "c3", "round_amount"), alert(5, "c4", "fan_out"),  # c4 found by another rule: not a catch
-              alert(6, "c5", "cycle"), alert(7, "m2", "cycle"), alert(8, "c9", "cycle")]  # m2 took part: precise
+    labels = [
+        label(1, "c1", "fan_in"),
+        label(2, "c2", "fan_in"),
+        label(3, "m1", "fan_in", "accomplice"),
+        label(4, "c3", "round_amounts"),
+        label(5, "c4", "structuring"),
+        label(6, "c5", "cycle"),
+        label(7, "m2", "cycle", "accomplice"),
+        label(8, "m3", "cycle", "accomplice"),
+    ]
+    alerts = [
+        alert(1, "c1", "fan_in"),
+        alert(2, "c9", "fan_in"),
+        alert(3, "c1", "fan_in"),  # c1 twice: one party
+        alert(4, "c3", "round_amount"),
+        alert(5, "c4", "fan_out"),  # c4 found by another rule: not a catch
+        alert(6, "c5", "cycle"),
+        alert(7, "m2", "cycle"),
+        alert(8, "c9", "cycle"),
+    ]  # m2 took part: precise
 
     def work(uow):  # type: ignore[no-untyped-def]
         uow.execute(sim_labels.insert(), labels)

@@ -41,12 +41,16 @@ def test_cores_confirm_suppliers_finance_and_payables_are_paid_at_maturity(run) 
     assert result.supply_chain["financed"] >= 1 and statuses["paid"] >= 1, statuses
     assert all(c["used"] <= c["credit_limit"] for c in cores)
     for core in cores:  # the limit counts exactly what is still open
-        assert core["used"] == sum(b["face"] for b in bills if b["core_id"] == core["merchant_id"]
-                                   and b["status"] != "paid")
+        assert core["used"] == sum(
+            b["face"] for b in bills if b["core_id"] == core["merchant_id"] and b["status"] != "paid"
+        )
     financed = [b for b in bills if b["discount"] is not None]
     assert financed and all(0 < b["discount"] < b["face"] for b in financed)
-    assert all(b["paid_to"] == ("platform" if b["discount"] is not None else "supplier") for b in bills
-               if b["status"] == "paid")
+    assert all(
+        b["paid_to"] == ("platform" if b["discount"] is not None else "supplier")
+        for b in bills
+        if b["status"] == "paid"
+    )
 
 
 def test_investors_buy_distributed_funds_confirmed_at_the_trade_dates_nav(run) -> None:  # type: ignore[no-untyped-def]

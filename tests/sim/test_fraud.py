@@ -37,15 +37,22 @@ def test_takeover_attempts_are_labelled_and_mostly_stopped(run) -> None:  # type
     engine, result = run
     with reading(engine) as connection:
         assert audit(connection).ok and reserve.reserve_coverage(connection).covered
-        labelled = connection.execute(select(sim_labels).where(sim_labels.c.typology == "account_takeover")
-                                      ).mappings().all()
+        labelled = (
+            connection.execute(select(sim_labels).where(sim_labels.c.typology == "account_takeover")).mappings().all()
+        )
         found = evaluate_fraud(connection, result.run_id, run_span(result))
         refs = [r["payment_id"] for r in labelled]
-        decided = connection.execute(select(risk_decisions.c.payment_ref, risk_decisions.c.outcome)
-                                     .where(risk_decisions.c.payment_ref.in_(refs))).all()
+        decided = connection.execute(
+            select(risk_decisions.c.payment_ref, risk_decisions.c.outcome).where(risk_decisions.c.payment_ref.in_(refs))
+        ).all()
         made = set(connection.execute(select(payments.c.id).where(payments.c.id.in_(refs))).scalars())
-        rejected = set(connection.execute(select(payment_reviews.c.id).where(
-            payment_reviews.c.id.in_(refs), payment_reviews.c.status == "rejected")).scalars())
+        rejected = set(
+            connection.execute(
+                select(payment_reviews.c.id).where(
+                    payment_reviews.c.id.in_(refs), payment_reviews.c.status == "rejected"
+                )
+            ).scalars()
+        )
     assert labelled and {r["role"] for r in labelled} == {"fraudster"}
     assert len(set(refs)) == len(refs) == found.attempts
     assert {ref for ref, _ in decided} == set(refs)  # the engine decided every attempt
@@ -57,8 +64,7 @@ def test_takeover_attempts_are_labelled_and_mostly_stopped(run) -> None:  # type
     assert result.held["disowned"] == len(rejected)
 
 
-def test_the_checks_off_decide_nothing_and_plant_the_same_attempts(sqlite_template: Path, tmp_path: Path,
-                                                                   run) -> None:  # type: ignore[no-untyped-def]
+def test_the_checks_off_decide_nothing_and_plant_the_same_attempts(sqlite_template: Path, tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
     engine = migrated_copy(sqlite_template, tmp_path / "off.db")
     try:
         result = simulate(engine, Config(customers=40, days=5, seed=2))  # PUHUI_FRAUD_CHECKS=false in tests
@@ -71,16 +77,48 @@ def test_the_checks_off_decide_nothing_and_plant_the_same_attempts(sqlite_templa
 
 
 def test_precision_and_recall_per_attempt_from_the_decision_log(engine) -> None:  # type: ignore[no-untyped-def]
-    labels = [{"id": f"r1:{k}", "run_id": "r1", "agent": k, "customer_id": "c1", "typology": "account_takeover",
-               "role": "fraudster", "payment_id": ref, "created_at": 0} for k, ref in enumerate(("p1", "p2", "p3"))]
-    decisions = [("p1", "decline", 10), ("p2", "review", 11), ("p3", "approve", 12), ("p4", "review", 13),
-                 ("p5", "approve", 14), ("p4", "review", 15), ("p9", "decline", 99)]  # p4 twice; p9 after the span
+    labels = [
+        {
+            "id": f"r1:{k}",
+            "run_id": "r1",
+            "agent": k,
+            "customer_id": "c1",
+            "typology": "account_takeover",
+            "role": "fraudster",
+            "payment_id": ref,
+            "created_at": 0,
+        }
+        for k, ref in enumerate(("p1", "p2", "p3"))
+    ]
+    decisions = [
+        ("p1", "decline", 10),
+        ("p2", "review", 11),
+        ("p3", "approve", 12),
+        ("p4", "review", 13),
+        ("p5", "approve", 14),
+        ("p4", "review", 15),
+        ("p9", "decline", 99),
+    ]  # p4 twice; p9 after the span
 
     def work(uow):  # type: ignore[no-untyped-def]
         uow.execute(sim_labels.insert(), labels)
-        uow.execute(risk_decisions.insert(), [{"payment_ref": ref, "payer_id": "c1", "payee_id": "m", "amount": 1,
-                                               "outcome": o, "score": None, "reasons": "[]", "rule_versions": "{}",
-                                               "at": at} for ref, o, at in decisions])
+        uow.execute(
+            risk_decisions.insert(),
+            [
+                {
+                    "payment_ref": ref,
+                    "payer_id": "c1",
+                    "payee_id": "m",
+                    "amount": 1,
+                    "outcome": o,
+                    "score": None,
+                    "reasons": "[]",
+                    "rule_versions": "{}",
+                    "at": at,
+                }
+                for ref, o, at in decisions
+            ],
+        )
 
     transaction(engine, work)
     with reading(engine) as connection:

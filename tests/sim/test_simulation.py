@@ -1,5 +1,6 @@
 """The market simulator drives the real services: the ledger audits clean, the reserve covers the
-wallets, every planted typology leaves labelled payments that exist (structuring just under 50,000 CNY), the same seed gives the same
+wallets, every planted typology leaves labelled payments that exist (structuring just under 50,000 CNY), the
+same seed gives the same
 world, and bad input changes nothing."""
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def test_a_small_run_moves_money_through_the_services(engine) -> None:  # type: 
     fits = {t.value for t in Typology} - {Typology.dormant.value}  # a month's quiet spell needs a longer run
     assert {r["typology"] for r in stored if r["role"] == "principal"} == fits
     assert sorted((r["customer_id"], r["typology"], r["payment_id"]) for r in stored) == sorted(
-        (lb.customer_id, lb.typology, lb.payment_id) for lb in result.labels)
+        (lb.customer_id, lb.typology, lb.payment_id) for lb in result.labels
+    )
     assert {r["payment_id"] for r in stored} <= paid | orders  # labels point at real payments or top-ups
     made = Counter(r["typology"] for r in stored if r["role"] == "principal" and r["payment_id"] in paid)
     assert all(made[t] >= (1 if t == "self_financing" else 2) for t in fits), made  # each really moved money
@@ -84,8 +86,21 @@ def test_too_few_customers_is_refused_and_changes_nothing(engine) -> None:  # ty
 def test_the_cli_writes_an_html_report_with_charts(sqlite_template: Path, tmp_path: Path) -> None:
     shutil.copyfile(sqlite_template, tmp_path / "cli.db")
     out = tmp_path / "report.html"
-    result = CliRunner().invoke(app, ["--customers", "40", "--days", "2", "--seed", "3",
-                                      "--db", f"sqlite:///{tmp_path / 'cli.db'}", "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "--customers",
+            "40",
+            "--days",
+            "2",
+            "--seed",
+            "3",
+            "--db",
+            f"sqlite:///{tmp_path / 'cli.db'}",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "ledger audit: passed" in result.output
     page = out.read_text(encoding="utf-8")

@@ -64,8 +64,7 @@ class Recorder:
         agent.loan_id = f"loan{len(self.loans)}"
 
 
-def _run(typology: Typology, seed: int, days: int = 10,
-         recorder: Recorder | None = None) -> tuple[Plan, Recorder]:
+def _run(typology: Typology, seed: int, days: int = 10, recorder: Recorder | None = None) -> tuple[Plan, Recorder]:
     """Play a plan over `days` with 24 mules, 40 victims and 3 affiliates; every move labelled."""
     principal = make_agent(0, Kind.salary, seed, days)
     principal.customer_id = "boss"
@@ -91,8 +90,9 @@ def _play(typology: Typology, seed: int, days: int = 10):  # type: ignore[no-unt
 @given(st.integers(0, 10_000))
 def test_typologies_have_their_shape(seed: int) -> None:
     structuring = _play(Typology.structuring, seed)
-    assert len(structuring) >= 2 and all(STRUCTURING_THRESHOLD - 2_000_00 <= m[4] < STRUCTURING_THRESHOLD
-                                         for m in structuring)
+    assert len(structuring) >= 2 and all(
+        STRUCTURING_THRESHOLD - 2_000_00 <= m[4] < STRUCTURING_THRESHOLD for m in structuring
+    )
     fan_in = _play(Typology.fan_in, seed)
     assert len({m[2] for m in fan_in}) >= 12 and {m[3] for m in fan_in} == {"boss"}
     assert max(m[0] for m in fan_in) - min(m[0] for m in fan_in) <= 240

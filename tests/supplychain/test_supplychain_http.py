@@ -34,8 +34,13 @@ TODAY = dt.date(2026, 1, 5)  # the business date of the test clock
 
 @pytest.fixture
 def client(engine, clock):  # type: ignore[no-untyped-def]
-    settings = Settings(admin_token="test-admin-token", pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY,
-                        jwt_secret="j" * 48, jwt_ttl_seconds=900)
+    settings = Settings(
+        admin_token="test-admin-token",
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret="j" * 48,
+        jwt_ttl_seconds=900,
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
 
@@ -46,8 +51,13 @@ def bearer(token: str) -> dict:
 
 def merchant(client, n: int) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
     body = f"9111000060003{n:04d}"
-    data = {"name": f"企业{n}", "credit_code": body + uscc.calc_check_digit(body),
-            "settlement_account": "110060774018010012345", "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"}
+    data = {
+        "name": f"企业{n}",
+        "credit_code": body + uscc.calc_check_digit(body),
+        "settlement_account": "110060774018010012345",
+        "settlement_holder": "马晓明",
+        "settlement_bank": "交通银行北京分行",
+    }
     answer = client.post("/v1/merchants", headers=ADMIN, json=data)
     assert answer.status_code == 201, answer.text
     return answer.json()["id"], bearer(answer.json()["api_key"])
@@ -55,9 +65,11 @@ def merchant(client, n: int) -> tuple[str, dict]:  # type: ignore[no-untyped-def
 
 def fund(engine, merchant_id: str, fen: int, ref: str) -> None:  # type: ignore[no-untyped-def]
     """Money into a merchant wallet from the reserve (what a bank top-up does)."""
+
     def work(uow):  # type: ignore[no-untyped-def]
-        done = create_transfers(uow, [Transfer(f"fund.{ref}", "platform.reserve_bank.CNY", f"wallet.{merchant_id}",
-                                               fen, "CNY", "top_up")])
+        done = create_transfers(
+            uow, [Transfer(f"fund.{ref}", "platform.reserve_bank.CNY", f"wallet.{merchant_id}", fen, "CNY", "top_up")]
+        )
         assert [r.value for r in done] == ["ok"]
 
     transaction(engine, work)
@@ -92,20 +104,37 @@ def post(client, path: str, headers: dict, key: str, json: dict | None = None): 
 
 
 def register_core(client, core_id: str, limit: str, rate: str = "0.06") -> None:  # type: ignore[no-untyped-def]
-    answer = post(client, "/v1/supplychain/core-enterprises", ADMIN, f"core-{core_id}-{limit}",
-                  {"merchant_id": core_id, "credit_limit": limit, "discount_rate": rate})
+    answer = post(
+        client,
+        "/v1/supplychain/core-enterprises",
+        ADMIN,
+        f"core-{core_id}-{limit}",
+        {"merchant_id": core_id, "credit_limit": limit, "discount_rate": rate},
+    )
     assert answer.status_code in (200, 201), answer.text
 
 
 def confirm(client, core: dict, supplier_id: str, face: str, days: int, invoice: str):  # type: ignore[no-untyped-def]
-    return post(client, "/v1/supplychain/receivables", core, f"confirm-{invoice}-{supplier_id}-{face}-{days}",
-                {"supplier_id": supplier_id, "face_amount": face,
-                 "maturity_date": str(TODAY + dt.timedelta(days=days)), "invoice_ref": invoice})
+    return post(
+        client,
+        "/v1/supplychain/receivables",
+        core,
+        f"confirm-{invoice}-{supplier_id}-{face}-{days}",
+        {
+            "supplier_id": supplier_id,
+            "face_amount": face,
+            "maturity_date": str(TODAY + dt.timedelta(days=days)),
+            "invoice_ref": invoice,
+        },
+    )
 
 
 def set_status(client, merchant_id: str, status: str) -> None:  # type: ignore[no-untyped-def]
-    answer = client.put(f"/v1/merchants/{merchant_id}/status", headers={**ADMIN, "Idempotency-Key": f"st-{status}"},
-                        json={"status": status, "reason": "test"})
+    answer = client.put(
+        f"/v1/merchants/{merchant_id}/status",
+        headers={**ADMIN, "Idempotency-Key": f"st-{status}"},
+        json={"status": status, "reason": "test"},
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -141,8 +170,13 @@ def test_confirm_finance_mature_moves_money_exactly(client, engine, clock, db_ur
     sold = post(client, f"/v1/supplychain/receivables/{rid}/financing", w["a"], "fin-1")
     assert sold.status_code == 201, sold.text
     # 100,000.00 × 6% × 90 / 360 = 1,500.00 discount; 98,500.00 advanced to the supplier.
-    assert sold.json()["financing"] == {"financed_on": str(TODAY), "discount_rate": "0.06", "days": 90,
-                                        "discount": "1500.00", "advance": "98500.00"}
+    assert sold.json()["financing"] == {
+        "financed_on": str(TODAY),
+        "discount_rate": "0.06",
+        "days": 90,
+        "discount": "1500.00",
+        "advance": "98500.00",
+    }
     assert sold.json()["status"] == "financed"
     assert balance(engine, f"wallet.{w['a_id']}") == 98_500_00
     assert balance(engine, f"scf.{rid}") == -100_000_00
@@ -215,11 +249,17 @@ def test_bad_input_is_refused_and_changes_nothing(client, engine, clock, world) 
     assert_audit_clean(engine)
     before = snapshot(engine)
     refusals = [
-        (post(client, f"/v1/supplychain/receivables/{rid}/financing", w["a"], "fin-again"), 409,
-         "receivable_already_financed"),
+        (
+            post(client, f"/v1/supplychain/receivables/{rid}/financing", w["a"], "fin-again"),
+            409,
+            "receivable_already_financed",
+        ),
         (confirm(client, w["core"], w["b_id"], "99000.01", 30, "INV-3"), 409, "credit_limit_exceeded"),
-        (post(client, f"/v1/supplychain/receivables/{late_id}/financing", w["a"], "fin-other"), 403,
-         "not_receivable_supplier"),
+        (
+            post(client, f"/v1/supplychain/receivables/{late_id}/financing", w["a"], "fin-other"),
+            403,
+            "not_receivable_supplier",
+        ),
         (confirm(client, w["core"], w["b_id"], "-5.00", 30, "INV-4"), 422, "invalid_input"),
         (confirm(client, w["core"], w["b_id"], "10.001", 30, "INV-5"), 422, "invalid_amount"),
         (confirm(client, w["core"], w["b_id"], "0", 30, "INV-6"), 422, "invalid_input"),
@@ -229,16 +269,55 @@ def test_bad_input_is_refused_and_changes_nothing(client, engine, clock, world) 
         (confirm(client, w["a"], w["b_id"], "10.00", 30, "INV-10"), 404, "core_enterprise_not_found"),
         (confirm(client, w["core"], "mch_nobody", "10.00", 30, "INV-11"), 404, "supplier_not_found"),
         (confirm(client, w["core"], w["a_id"], "1.00", 60, "INV-1"), 409, "invoice_already_confirmed"),
-        (post(client, "/v1/supplychain/core-enterprises", ADMIN, "rate-high",
-              {"merchant_id": w["a_id"], "credit_limit": "10.00", "discount_rate": "0.5"}), 422, "invalid_discount_rate"),
-        (post(client, "/v1/supplychain/core-enterprises", ADMIN, "limit-neg",
-              {"merchant_id": w["a_id"], "credit_limit": "-10.00", "discount_rate": "0.05"}), 422, "invalid_input"),
-        (post(client, "/v1/supplychain/core-enterprises", regulator, "not-operator",
-              {"merchant_id": w["a_id"], "credit_limit": "10.00", "discount_rate": "0.05"}), 403, "forbidden"),
-        (post(client, "/v1/supplychain/core-enterprises", w["core"], "not-operator-2",
-              {"merchant_id": w["a_id"], "credit_limit": "10.00", "discount_rate": "0.05"}), 403, "forbidden"),
-        (post(client, f"/v1/supplychain/receivables/{rid}/payment", w["a"], "pay-not-core"), 403,
-         "not_receivable_core"),
+        (
+            post(
+                client,
+                "/v1/supplychain/core-enterprises",
+                ADMIN,
+                "rate-high",
+                {"merchant_id": w["a_id"], "credit_limit": "10.00", "discount_rate": "0.5"},
+            ),
+            422,
+            "invalid_discount_rate",
+        ),
+        (
+            post(
+                client,
+                "/v1/supplychain/core-enterprises",
+                ADMIN,
+                "limit-neg",
+                {"merchant_id": w["a_id"], "credit_limit": "-10.00", "discount_rate": "0.05"},
+            ),
+            422,
+            "invalid_input",
+        ),
+        (
+            post(
+                client,
+                "/v1/supplychain/core-enterprises",
+                regulator,
+                "not-operator",
+                {"merchant_id": w["a_id"], "credit_limit": "10.00", "discount_rate": "0.05"},
+            ),
+            403,
+            "forbidden",
+        ),
+        (
+            post(
+                client,
+                "/v1/supplychain/core-enterprises",
+                w["core"],
+                "not-operator-2",
+                {"merchant_id": w["a_id"], "credit_limit": "10.00", "discount_rate": "0.05"},
+            ),
+            403,
+            "forbidden",
+        ),
+        (
+            post(client, f"/v1/supplychain/receivables/{rid}/payment", w["a"], "pay-not-core"),
+            403,
+            "not_receivable_core",
+        ),
         (post(client, f"/v1/supplychain/receivables/{rid}/financing", regulator, "fin-staff"), 403, "forbidden"),
     ]
     for answer, status, code in refusals:
@@ -252,8 +331,10 @@ def test_bad_input_is_refused_and_changes_nothing(client, engine, clock, world) 
 
     set_status(client, w["b_id"], "suspended")  # a suspended supplier is neither paid early nor given payables
     before = snapshot(engine)
-    for answer in (confirm(client, w["core"], w["b_id"], "10.00", 30, "INV-12"),
-                   post(client, f"/v1/supplychain/receivables/{held_id}/financing", w["b"], "fin-suspended")):
+    for answer in (
+        confirm(client, w["core"], w["b_id"], "10.00", 30, "INV-12"),
+        post(client, f"/v1/supplychain/receivables/{held_id}/financing", w["b"], "fin-suspended"),
+    ):
         assert (answer.status_code, answer.json()["code"]) == (409, "merchant_suspended"), answer.text
     assert snapshot(engine) == before
     assert_audit_clean(engine)
@@ -289,8 +370,17 @@ def test_concurrent_confirmations_never_exceed_the_limit(client, engine, world) 
         core = service.get_core(connection, w["core_id"])
         faces = sum(r["face"] for r in service.list_receivables(connection, core_id=w["core_id"]))
     assert core["used"] == faces == 90_000_00 <= core["credit_limit"]
-    listed = CliRunner().invoke(puhui_cli, ["supplychain", "receivables", "--core", w["core_id"], "--db",
-                                            str(engine.url.render_as_string(hide_password=False))])
+    listed = CliRunner().invoke(
+        puhui_cli,
+        [
+            "supplychain",
+            "receivables",
+            "--core",
+            w["core_id"],
+            "--db",
+            str(engine.url.render_as_string(hide_password=False)),
+        ],
+    )
     assert listed.exit_code == 0, listed.output
     assert listed.output.count('"face_amount": "30000.00"') == 3
 
@@ -312,8 +402,11 @@ def test_maturity_dates_follow_the_end_of_day_rule(client, engine, clock, db_url
     unpaid_id = confirm(client, w["core"], w["b_id"], "5000.00", 10, "INV-D-2").json()["id"]
     assert mature_cli(db_url, TODAY)["due"] == 0  # the first run
     before = snapshot(engine)
-    for date, code in ((str(TODAY + dt.timedelta(days=30)), "business_date_in_future"),
-                       ("2026/02/04", "date_invalid"), (str(TODAY - dt.timedelta(days=1)), "business_date_closed")):
+    for date, code in (
+        (str(TODAY + dt.timedelta(days=30)), "business_date_in_future"),
+        ("2026/02/04", "date_invalid"),
+        (str(TODAY - dt.timedelta(days=1)), "business_date_closed"),
+    ):
         assert mature_refused(db_url, date).startswith(f"{code}: ")
     assert snapshot(engine) == before
     clock.advance(days=20)

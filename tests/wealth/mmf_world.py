@@ -23,8 +23,9 @@ from puhui.payments.channel import OrderKind, OrderState
 from puhui.payments.models import QrKind
 from puhui.wealth import funds, mmf
 
-VAULT = Vault.from_config("k1:" + base64.urlsafe_b64encode(b"1" * 32).decode(),
-                          base64.urlsafe_b64encode(b"i" * 32).decode())
+VAULT = Vault.from_config(
+    "k1:" + base64.urlsafe_b64encode(b"1" * 32).decode(), base64.urlsafe_b64encode(b"i" * 32).decode()
+)
 ADMIN = SimpleNamespace(id="admin", role="admin")
 CREDIT_CODES = ["91110000600037341L", "91310000MA1FL8XQ37"]
 FUND = "PH0001"
@@ -58,8 +59,9 @@ class World:
     def customer(self, channels: int = 5, fen: int = 0) -> str:
         i = self.people
         self.people += 1
-        data = customer_ops.prepare_registration(name="张伟", id_number=_id_number(i), phone=f"1390000{i:04d}",
-                                                 password="correct horse battery")
+        data = customer_ops.prepare_registration(
+            name="张伟", id_number=_id_number(i), phone=f"1390000{i:04d}", password="correct horse battery"
+        )
         cid = self.run(lambda uow: customer_ops.register(uow, VAULT, data))
         for channel in list(VerificationChannel)[:channels]:
             self.run(lambda uow, c=channel: kyc.record_verification(uow, cid, c, f"R-{cid}-{c}", True, ADMIN))
@@ -74,8 +76,13 @@ class World:
 
     def merchant(self) -> str:
         i = len(self.qr)
-        data = org.prepare_merchant(name=f"商店{i}", credit_code=CREDIT_CODES[i], settlement_account="6222020000000000059",
-                                    settlement_holder="周丽", settlement_bank="工商银行上海分行")
+        data = org.prepare_merchant(
+            name=f"商店{i}",
+            credit_code=CREDIT_CODES[i],
+            settlement_account="6222020000000000059",
+            settlement_holder="周丽",
+            settlement_bank="工商银行上海分行",
+        )
         mid, _ = self.run(lambda uow: org.create_merchant(uow, VAULT, data, ADMIN))
         self.qr[mid] = self.run(lambda uow: service.create_qr(uow, mid, QrKind.static, None, 0, None))["id"]
         return mid

@@ -28,17 +28,24 @@ from puhui.wealth.suitability import CustomerLevel, ProductRisk
 
 # code: (annual drift, annual volatility, risk level)
 FUNDS = {
-    "MMF01": (0.020, 0.004, 1), "BOND1": (0.040, 0.030, 2), "BOND2": (0.035, 0.025, 2),
-    "MIX01": (0.070, 0.100, 3), "MIX02": (0.060, 0.080, 3), "EQ001": (0.100, 0.200, 4),
-    "EQ002": (0.090, 0.180, 4), "TECH1": (0.140, 0.300, 5),
+    "MMF01": (0.020, 0.004, 1),
+    "BOND1": (0.040, 0.030, 2),
+    "BOND2": (0.035, 0.025, 2),
+    "MIX01": (0.070, 0.100, 3),
+    "MIX02": (0.060, 0.080, 3),
+    "EQ001": (0.100, 0.200, 4),
+    "EQ002": (0.090, 0.180, 4),
+    "TECH1": (0.140, 0.300, 5),
 }
 
 
 def synthetic_universe(seed: int = 20260105, days: int = 500) -> Universe:
     """Geometric random walks, one per fund, seeded."""
     rng = np.random.default_rng(seed)
-    navs = {code: np.exp(np.cumsum(rng.normal(mu / 252 - sigma ** 2 / 504, sigma / np.sqrt(252), days)))
-            for code, (mu, sigma, _) in FUNDS.items()}
+    navs = {
+        code: np.exp(np.cumsum(rng.normal(mu / 252 - sigma**2 / 504, sigma / np.sqrt(252), days)))
+        for code, (mu, sigma, _) in FUNDS.items()
+    }
     index = pd.bdate_range("2024-01-01", periods=days)
     return Universe(pd.DataFrame(navs, index=index), {code: ProductRisk(r) for code, (_, _, r) in FUNDS.items()})
 
@@ -61,8 +68,9 @@ def direct(universe: Universe, level: CustomerLevel, policy: LevelPolicy) -> tup
     return dict(frontier.efficient_risk(policy.target_volatility)), "efficient_risk"
 
 
-@pytest.mark.parametrize("level", [CustomerLevel.C2, CustomerLevel.C3, CustomerLevel.C4, CustomerLevel.C5],
-                         ids=lambda c: c.name)
+@pytest.mark.parametrize(
+    "level", [CustomerLevel.C2, CustomerLevel.C3, CustomerLevel.C4, CustomerLevel.C5], ids=lambda c: c.name
+)
 def test_weights_agree_with_pypfopt_and_respect_the_level(level):
     policy = POLICIES[level]
     portfolio = target_portfolio(UNIVERSE, level)
@@ -112,7 +120,9 @@ def test_rebalancing_starts_only_past_the_threshold():
     assert drift({"A": 5500, "B": 4500}, target) == Decimal("0.05")
     assert rebalance_orders({"A": 5500, "B": 4500}, target, threshold=0.05) == []  # at the threshold: no trade
     assert rebalance_orders({"A": 5501, "B": 4499}, target, threshold=0.05) == [
-        Order("A", "sell", 501, 0), Order("B", "buy", 501, 0)]
+        Order("A", "sell", 501, 0),
+        Order("B", "buy", 501, 0),
+    ]
 
 
 def test_rebalancing_orders_carry_the_fees():
@@ -133,9 +143,10 @@ rates = st.decimals(min_value=0, max_value=Decimal("0.015"), places=4)
 
 
 @given(
-    values=st.lists(st.integers(0, 10 ** 9), min_size=2, max_size=5),
+    values=st.lists(st.integers(0, 10**9), min_size=2, max_size=5),
     raw=st.lists(st.integers(1, 100), min_size=5, max_size=5),
-    purchase=rates, redemption=rates,
+    purchase=rates,
+    redemption=rates,
     threshold=st.sampled_from([0.01, 0.03, 0.05, 0.1]),
 )
 def test_rebalancing_spends_exactly_what_the_sells_raise(values, raw, purchase, redemption, threshold):

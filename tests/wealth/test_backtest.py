@@ -38,7 +38,7 @@ def test_metrics_by_hand():
 def test_annualised_return_compounds_over_trading_days():
     values = pd.Series([100.0, 101.0, 102.01], index=DAYS[:3])  # +1% twice over 2 of 252 days
     m = metrics(values)
-    assert m.annual_return == pytest.approx(1.01 ** 252 - 1, rel=1e-9)
+    assert m.annual_return == pytest.approx(1.01**252 - 1, rel=1e-9)
     assert m.annual_volatility == 0.0 and m.sharpe is None
     assert m.max_drawdown == 0.0
 
@@ -57,8 +57,9 @@ def test_no_rebalance_at_or_under_the_threshold():
 
 def test_rebalance_past_the_threshold_with_fees():
     fees = {"B": FeeRates(redemption=Decimal("0.005")), "A": FeeRates(purchase=Decimal("0.01"))}
-    result = run_backtest(navs([1.0, 1.1, 1.25]), {"A": 0.5, "B": 0.5}, initial=1_000_000, check_every=2,
-                          threshold=0.05, fees=fees)
+    result = run_backtest(
+        navs([1.0, 1.1, 1.25]), {"A": 0.5, "B": 0.5}, initial=1_000_000, check_every=2, threshold=0.05, fees=fees
+    )
     # day 0: 500,000 fen into each; A's front-end fee: net 500,000 / 1.01 = 495,049.50 → 495,050, fee 4,950
     # day 2: A 495,050, B 500,000 × 1.25 = 625,000, total 1,120,050; A's weight 0.442, drift 0.058 > 0.05
     # target 560,025 each: sell 64,975 of B, fee 324.875 → 325, cash 64,650; buy A for 64,650:

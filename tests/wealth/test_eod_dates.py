@@ -24,8 +24,12 @@ D = dt.date.fromisoformat
 
 def _daily(engine) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
     with reading(engine) as connection:
-        return [tuple(r) for r in connection.execute(select(mmf_daily.c.business_date, mmf_daily.c.distributed)
-                                                     .order_by(mmf_daily.c.business_date))]
+        return [
+            tuple(r)
+            for r in connection.execute(
+                select(mmf_daily.c.business_date, mmf_daily.c.distributed).order_by(mmf_daily.c.business_date)
+            )
+        ]
 
 
 def test_a_gap_distributes_every_days_income(engine, clock):
@@ -68,12 +72,14 @@ def test_a_skipped_or_future_date_is_refused_and_a_date_run_changes_nothing(engi
 def test_http_takes_only_iso_date_strings_up_to_today(client, engine, clock):  # noqa: F811
     before = _state(engine)
     for path in ("/v1/wealth/eod", "/v1/wealth/funds-eod"):
-        for n, (date, status, code) in enumerate([
-            ("2035-06-01", 422, "business_date_in_future"),
-            (86400, 422, "date_invalid"),
-            ("2026/01/05", 422, "date_invalid"),
-            ("2026-W02-1", 422, "date_invalid"),
-        ]):
+        for n, (date, status, code) in enumerate(
+            [
+                ("2035-06-01", 422, "business_date_in_future"),
+                (86400, 422, "date_invalid"),
+                ("2026/01/05", 422, "date_invalid"),
+                ("2026-W02-1", 422, "date_invalid"),
+            ]
+        ):
             answer = client.post(path, headers={**ADMIN, "Idempotency-Key": f"{path}{n}"}, json={"date": date})
             assert (answer.status_code, answer.json()["code"]) == (status, code), (path, date, answer.text)
     assert _state(engine) == before

@@ -26,8 +26,12 @@ from .mmf_world import World, at
 
 FUND = "EQ0001"
 TIERS = [FeeTier(100, Decimal("0.015")), FeeTier(1_000_000, Decimal("0.01")), FeeTier(500_000_000, fixed=100_000)]
-SCHEDULE = [RedemptionFeeStep(7, Decimal("0.015"), Decimal(1)), RedemptionFeeStep(365, Decimal("0.005")),
-            RedemptionFeeStep(730, Decimal("0.0025")), RedemptionFeeStep(None, Decimal(0))]
+SCHEDULE = [
+    RedemptionFeeStep(7, Decimal("0.015"), Decimal(1)),
+    RedemptionFeeStep(365, Decimal("0.005")),
+    RedemptionFeeStep(730, Decimal("0.0025")),
+    RedemptionFeeStep(None, Decimal(0)),
+]
 
 
 def answers(highest: bool) -> dict[str, str]:
@@ -42,8 +46,9 @@ def nav_of(day: dt.date) -> int:
 
 class Funds(World):
     def product(self, code: str = FUND, risk: int = 3, days: int = 3, status: str = "open") -> dict:
-        return self.run(lambda uow: fo.create_product(uow, code, f"普惠成长混合{code}", risk, TIERS, SCHEDULE, days,
-                                                      status))
+        return self.run(
+            lambda uow: fo.create_product(uow, code, f"普惠成长混合{code}", risk, TIERS, SCHEDULE, days, status)
+        )
 
     def investor(self, fen: int, highest: bool = True) -> str:
         cid = self.customer(fen=fen)
@@ -82,12 +87,19 @@ class Funds(World):
 
     def state(self) -> tuple:
         with reading(self.engine) as connection:
-            return (connection.execute(select(func.count()).select_from(transfers)).scalar(),
-                    connection.execute(select(func.count()).select_from(fund_orders)).scalar(),
-                    connection.execute(select(func.count()).select_from(fund_navs)).scalar(),
-                    connection.execute(select(func.sum(fund_lots.c.units))).scalar(),
-                    tuple(connection.execute(select(accounts.c.id, accounts.c.debits_posted, accounts.c.credits_posted)
-                                             .order_by(accounts.c.id))))
+            return (
+                connection.execute(select(func.count()).select_from(transfers)).scalar(),
+                connection.execute(select(func.count()).select_from(fund_orders)).scalar(),
+                connection.execute(select(func.count()).select_from(fund_navs)).scalar(),
+                connection.execute(select(func.sum(fund_lots.c.units))).scalar(),
+                tuple(
+                    connection.execute(
+                        select(accounts.c.id, accounts.c.debits_posted, accounts.c.credits_posted).order_by(
+                            accounts.c.id
+                        )
+                    )
+                ),
+            )
 
 
 # (China time of the order, trade date T, confirmation T+1): across the 15:00 cut-off, a weekend,
@@ -121,7 +133,9 @@ def test_orders_confirm_and_pay_on_the_right_dates_at_the_trade_dates_nav(engine
     w.buy(seller, 5_000_000)  # T 09-01, confirmed 09-02: the units the redemptions sell
     w.eod(dt.date(2026, 9, 1))
     w.eod(dt.date(2026, 9, 2))
-    events = sorted([(when, "buy", row) for when, *row in PURCHASES] + [(when, "sell", row) for when, *row in REDEMPTIONS])
+    events = sorted(
+        [(when, "buy", row) for when, *row in PURCHASES] + [(when, "sell", row) for when, *row in REDEMPTIONS]
+    )
     placed: list[tuple[str, list[str], str]] = []
     day, confirmed_on, paid_on = dt.date(2026, 9, 3), {}, {}
     wallet_before = {}
@@ -160,8 +174,9 @@ def test_purchase_and_redemption_amounts_by_hand(engine, clock):
     w.product()
     cid = w.investor(fen=3_000_000)
     with reading(engine) as connection:
-        fee_income_before = connection.execute(select(accounts.c.credits_posted).where(
-            accounts.c.id == fo.FEE_INCOME)).scalar()
+        fee_income_before = connection.execute(
+            select(accounts.c.credits_posted).where(accounts.c.id == fo.FEE_INCOME)
+        ).scalar()
     order = w.buy(cid, 1_000_000)  # 10,000.00 CNY: the 1.0% tier
     assert w.wallet(cid) == 2_000_000  # paid at order time
     w.run(lambda uow: load_navs(uow, "date,fund_code,nav\n2026-03-02,EQ0001,1.2345\n"))
@@ -196,8 +211,9 @@ def test_purchase_and_redemption_amounts_by_hand(engine, clock):
     row = w.order(later["id"])
     assert (row["amount"], row["fee"], row["fee_to_fund"]) == (129_350, 650, 163)
     with reading(engine) as connection:
-        fee_income = connection.execute(select(accounts.c.credits_posted).where(
-            accounts.c.id == fo.FEE_INCOME)).scalar()
+        fee_income = connection.execute(
+            select(accounts.c.credits_posted).where(accounts.c.id == fo.FEE_INCOME)
+        ).scalar()
     assert fee_income - fee_income_before == 9_901 + 0 + 487  # the fund's 19.50 and 1.63 are not fee income
     assert w.audit_ok() and w.covered()
 

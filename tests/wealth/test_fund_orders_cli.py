@@ -39,8 +39,11 @@ def test_nav_file_and_funds_end_of_day_through_the_cli(clock) -> None:  # type: 
         assert first.exit_code == 0 and json.loads(first.output)["already_done"] is False, first.output
         second = runner.invoke(app, ["wealth", "funds-eod", "--date", "2026-01-05", "--db", url])
         assert json.loads(second.output)["already_done"] is True
-        for date, code in (("2026-01-06", "business_date_in_future"), ("86400", "date_invalid"),
-                           ("2026-01-04", "business_date_closed")):  # the last: before the last date run
+        for date, code in (
+            ("2026-01-06", "business_date_in_future"),
+            ("86400", "date_invalid"),
+            ("2026-01-04", "business_date_closed"),
+        ):  # the last: before the last date run
             refused = runner.invoke(app, ["wealth", "funds-eod", "--date", date, "--db", url])
             assert refused.exit_code == 2 and refused.output.startswith(f"{code}: "), refused.output
         assert runner.invoke(app, ["audit", "--db", url]).exit_code == 0

@@ -23,16 +23,26 @@ from .mmf_world import at
 from .test_suitability_http import C1_ANSWERS, C3_ANSWERS, answer, make_customer
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-PRODUCT = {"code": "EQ0001", "name": "普惠成长混合", "risk": "R3", "redemption_days": 2,
-           "fee_tiers": [{"min_amount": "1.00", "rate": "0.015"}, {"min_amount": "10000.00", "rate": "0.01"}],
-           "redemption_fees": [{"under_days": 365, "rate": "0.005"}, {"rate": "0"}]}
+PRODUCT = {
+    "code": "EQ0001",
+    "name": "普惠成长混合",
+    "risk": "R3",
+    "redemption_days": 2,
+    "fee_tiers": [{"min_amount": "1.00", "rate": "0.015"}, {"min_amount": "10000.00", "rate": "0.01"}],
+    "redemption_fees": [{"under_days": 365, "rate": "0.005"}, {"rate": "0"}],
+}
 n = iter(range(10**6))
 
 
 @pytest.fixture
 def client(engine, clock):  # type: ignore[no-untyped-def]
-    settings = Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret=JWT_SECRET,
-                        jwt_ttl_seconds=86_400)
+    settings = Settings(
+        admin_token=ADMIN_TOKEN,
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret=JWT_SECRET,
+        jwt_ttl_seconds=86_400,
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
 
@@ -44,18 +54,24 @@ def post(client, path: str, body: dict, headers: dict):  # type: ignore[no-untyp
 def investor(client, engine, i: int, answers: dict, fen: int) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
     cid, headers, person = make_customer(client, i)
     assert answer(client, headers, answers, f"q-{i}").status_code in (200, 201)
-    transaction(engine, lambda uow: create_transfers(uow, [Transfer(f"seed.{cid}", "platform.reserve_bank.CNY",
-                                                                    f"wallet.{cid}", fen, "CNY", "top_up")]))
+    transaction(
+        engine,
+        lambda uow: create_transfers(
+            uow, [Transfer(f"seed.{cid}", "platform.reserve_bank.CNY", f"wallet.{cid}", fen, "CNY", "top_up")]
+        ),
+    )
     return cid, person
 
 
 def state(engine) -> tuple:  # type: ignore[no-untyped-def]
     with reading(engine) as c:
-        return (c.execute(select(accounts).order_by(accounts.c.id)).all(),
-                c.execute(select(func.count()).select_from(transfers)).scalar_one(),
-                c.execute(select(fund_orders).order_by(fund_orders.c.id)).all(),
-                c.execute(select(fund_navs).order_by(fund_navs.c.fund_code, fund_navs.c.nav_date)).all(),
-                c.execute(select(fund_products).order_by(fund_products.c.code)).all())
+        return (
+            c.execute(select(accounts).order_by(accounts.c.id)).all(),
+            c.execute(select(func.count()).select_from(transfers)).scalar_one(),
+            c.execute(select(fund_orders).order_by(fund_orders.c.id)).all(),
+            c.execute(select(fund_navs).order_by(fund_navs.c.fund_code, fund_navs.c.nav_date)).all(),
+            c.execute(select(fund_products).order_by(fund_products.c.code)).all(),
+        )
 
 
 def test_fund_distribution_over_http(client, engine, clock):
@@ -72,8 +88,11 @@ def test_fund_distribution_over_http(client, engine, clock):
 
     bought = post(client, "/v1/wealth/fund-products/EQ0001/purchases", {"amount": "10000.00"}, headers)
     assert bought.status_code == 201, bought.text
-    assert (bought.json()["fee"], bought.json()["trade_date"], bought.json()["confirm_date"]) == \
-        ("99.01", "2026-03-02", "2026-03-03")
+    assert (bought.json()["fee"], bought.json()["trade_date"], bought.json()["confirm_date"]) == (
+        "99.01",
+        "2026-03-02",
+        "2026-03-03",
+    )
     clock.set(at("2026-03-03", "23:00"))
     headers, c1 = login(client, bold), login(client, careful)  # a new day: new sessions
     ran = post(client, "/v1/wealth/funds-eod", {"date": "2026-03-03"}, ADMIN)
@@ -85,22 +104,40 @@ def test_fund_distribution_over_http(client, engine, clock):
     assert (holding["units"], holding["nav"], holding["market_value"]) == ("8020.24", "1.2400", "9945.10")
     products = client.get("/v1/wealth/fund-products", headers=c1).json()
     assert [p["code"] for p in products] == ["EQ0001", "EQ0002"] and products[0]["risk"] == "R3"
-    assert [r["nav"] for r in client.get("/v1/wealth/fund-products/EQ0001/navs", headers=c1).json()] == \
-        ["1.2400", "1.2345"]
+    assert [r["nav"] for r in client.get("/v1/wealth/fund-products/EQ0001/navs", headers=c1).json()] == [
+        "1.2400",
+        "1.2345",
+    ]
 
     before = state(engine)
     refusals = [
-        (post(client, "/v1/wealth/fund-products/EQ0001/purchases", {"amount": "100.00"}, c1), 403,
-         "unsuitable_product"),
-        (post(client, "/v1/wealth/fund-products/EQ0001/redemptions", {"units": "8020.25"}, headers), 409,
-         "insufficient_units"),
+        (
+            post(client, "/v1/wealth/fund-products/EQ0001/purchases", {"amount": "100.00"}, c1),
+            403,
+            "unsuitable_product",
+        ),
+        (
+            post(client, "/v1/wealth/fund-products/EQ0001/redemptions", {"units": "8020.25"}, headers),
+            409,
+            "insufficient_units",
+        ),
         (post(client, "/v1/wealth/fund-products/EQ0002/purchases", {"amount": "100.00"}, headers), 409, "fund_closed"),
-        (post(client, "/v1/wealth/fund-products/NOPE/purchases", {"amount": "100.00"}, headers), 404,
-         "fund_not_found"),
-        (post(client, "/v1/wealth/navs", {"csv": "date,fund_code,nav\n2026-03-04,EQ0001,1.3\n"
-                                                 "2026-03-05,EQ0001,-1.3000\n"}, ADMIN), 422, "invalid_nav_file"),
-        (post(client, "/v1/wealth/navs", {"csv": "date,fund_code,nav\n2026-03-04,ZZ9,1.3000\n"}, ADMIN), 422,
-         "invalid_nav_file"),
+        (post(client, "/v1/wealth/fund-products/NOPE/purchases", {"amount": "100.00"}, headers), 404, "fund_not_found"),
+        (
+            post(
+                client,
+                "/v1/wealth/navs",
+                {"csv": "date,fund_code,nav\n2026-03-04,EQ0001,1.3\n2026-03-05,EQ0001,-1.3000\n"},
+                ADMIN,
+            ),
+            422,
+            "invalid_nav_file",
+        ),
+        (
+            post(client, "/v1/wealth/navs", {"csv": "date,fund_code,nav\n2026-03-04,ZZ9,1.3000\n"}, ADMIN),
+            422,
+            "invalid_nav_file",
+        ),
         (post(client, "/v1/wealth/fund-products/EQ0001/purchases", {"amount": "-5.00"}, headers), 422, None),
     ]
     for response, status, code in refusals:
@@ -114,8 +151,10 @@ def test_fund_distribution_over_http(client, engine, clock):
     headers, c1 = login(client, bold), login(client, careful)
     sold = post(client, "/v1/wealth/fund-products/EQ0001/redemptions", {"units": "1000.00"}, headers)
     assert sold.status_code == 201 and sold.json()["cash_date"] == "2026-03-06"
-    assert post(client, "/v1/wealth/navs", {"csv": "date,fund_code,nav\n2026-03-04,EQ0001,1.3000\n"},
-                ADMIN).status_code == 200
+    assert (
+        post(client, "/v1/wealth/navs", {"csv": "date,fund_code,nav\n2026-03-04,EQ0001,1.3000\n"}, ADMIN).status_code
+        == 200
+    )
     for day in ("2026-03-04", "2026-03-05", "2026-03-06"):
         clock.set(at(day, "23:00"))
         assert post(client, "/v1/wealth/funds-eod", {"date": day}, ADMIN).status_code == 200
@@ -124,8 +163,12 @@ def test_fund_distribution_over_http(client, engine, clock):
     headers, c1 = login(client, bold), login(client, careful)
     orders = client.get("/v1/wealth/fund-orders", headers=headers).json()
     # 1,000.00 units held 1 day × 1.3000 = 1,300.00; under 7 days 1.5% = 19.50 to the fund → 1,280.50
-    assert (orders[0]["status"], orders[0]["amount"], orders[0]["fee"], orders[0]["fee_to_fund"]) == \
-        ("settled", "1280.50", "19.50", "19.50")
+    assert (orders[0]["status"], orders[0]["amount"], orders[0]["fee"], orders[0]["fee_to_fund"]) == (
+        "settled",
+        "1280.50",
+        "19.50",
+        "19.50",
+    )
     assert client.get("/v1/wealth/fund-orders", headers=c1).json() == []  # only one's own
     with reading(engine) as connection:
         assert audit(connection).ok and reserve_coverage(connection).covered

@@ -21,10 +21,12 @@ from puhui.wealth.fund_pricing import (
     subscribe,
 )
 
-TIERS = (FeeTier(1_00, Decimal("0.015")), FeeTier(100_000_00, Decimal("0.012")),
-         FeeTier(5_000_000_00, fixed=1_000_00))
-SCHEDULE = (RedemptionFeeStep(365, Decimal("0.005")), RedemptionFeeStep(730, Decimal("0.0025")),
-            RedemptionFeeStep(None, Decimal("0")))
+TIERS = (FeeTier(1_00, Decimal("0.015")), FeeTier(100_000_00, Decimal("0.012")), FeeTier(5_000_000_00, fixed=1_000_00))
+SCHEDULE = (
+    RedemptionFeeStep(365, Decimal("0.005")),
+    RedemptionFeeStep(730, Decimal("0.0025")),
+    RedemptionFeeStep(None, Decimal("0")),
+)
 
 
 def test_subscription_by_hand():
@@ -50,18 +52,24 @@ def test_redemption_fee_by_holding_period():
     assert redeem(Decimal("1000.00"), Decimal("1.5000"), 800, SCHEDULE).fee == 0
 
 
-@pytest.mark.parametrize(("placed", "trade", "confirm", "cash"), [
-    ("2026-11-27 14:59", "2026-11-27", "2026-11-30", "2026-12-02"),  # Friday before the cut-off
-    ("2026-11-27 15:00", "2026-11-30", "2026-12-01", "2026-12-03"),  # Friday at the cut-off: Monday
-    ("2026-11-28 10:00", "2026-11-30", "2026-12-01", "2026-12-03"),  # Saturday
-    ("2026-09-30 16:00", "2026-10-08", "2026-10-09", "2026-10-13"),  # into the National Day holiday
-    ("2026-12-31 09:00", "2026-12-31", "2027-01-04", "2027-01-06"),  # New Year
-])
+@pytest.mark.parametrize(
+    ("placed", "trade", "confirm", "cash"),
+    [
+        ("2026-11-27 14:59", "2026-11-27", "2026-11-30", "2026-12-02"),  # Friday before the cut-off
+        ("2026-11-27 15:00", "2026-11-30", "2026-12-01", "2026-12-03"),  # Friday at the cut-off: Monday
+        ("2026-11-28 10:00", "2026-11-30", "2026-12-01", "2026-12-03"),  # Saturday
+        ("2026-09-30 16:00", "2026-10-08", "2026-10-09", "2026-10-13"),  # into the National Day holiday
+        ("2026-12-31 09:00", "2026-12-31", "2027-01-04", "2027-01-06"),  # New Year
+    ],
+)
 def test_order_dates_follow_the_unknown_price_rule(placed, trade, confirm, cash):
     at = dt.datetime.fromisoformat(placed).replace(tzinfo=clock.CHINA)
     dates = order_dates(clock.to_micros(at), redemption_days=3)
     assert (dates.trade_date.isoformat(), dates.confirm_date.isoformat(), dates.cash_date.isoformat()) == (
-        trade, confirm, cash)
+        trade,
+        confirm,
+        cash,
+    )
 
 
 @given(amount=st.integers(1_00, 10_000_000_00), nav=st.decimals("0.5", "5", places=4))
@@ -71,12 +79,19 @@ def test_fee_plus_net_is_the_amount_and_units_never_cost_more_than_net(amount, n
     assert bought.units * nav <= Decimal(bought.net) / 100 < (bought.units + Decimal("0.01")) * nav
 
 
-@pytest.mark.parametrize(("call", "args"), [
-    (subscribe, (0, TIERS, Decimal("1"))), (subscribe, (-5, TIERS, Decimal("1"))),
-    (subscribe, (1_00, TIERS, Decimal("-1.2"))), (subscribe, (50, TIERS, Decimal("1"))),
-    (redeem, (Decimal("0"), Decimal("1"), 10, SCHEDULE)), (redeem, (Decimal("1.001"), Decimal("1"), 10, SCHEDULE)),
-    (redeem, (Decimal("1"), Decimal("0"), 10, SCHEDULE)), (redeem, (Decimal("1"), Decimal("1"), -1, SCHEDULE)),
-])
+@pytest.mark.parametrize(
+    ("call", "args"),
+    [
+        (subscribe, (0, TIERS, Decimal("1"))),
+        (subscribe, (-5, TIERS, Decimal("1"))),
+        (subscribe, (1_00, TIERS, Decimal("-1.2"))),
+        (subscribe, (50, TIERS, Decimal("1"))),
+        (redeem, (Decimal("0"), Decimal("1"), 10, SCHEDULE)),
+        (redeem, (Decimal("1.001"), Decimal("1"), 10, SCHEDULE)),
+        (redeem, (Decimal("1"), Decimal("0"), 10, SCHEDULE)),
+        (redeem, (Decimal("1"), Decimal("1"), -1, SCHEDULE)),
+    ],
+)
 def test_bad_orders_are_refused(call, args):
     with pytest.raises(InvalidFundOrder):
         call(*args)

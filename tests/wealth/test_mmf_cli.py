@@ -24,8 +24,9 @@ def test_eod_and_figures_file_through_the_cli(clock) -> None:  # type: ignore[no
         good = Path(directory, "good.csv")
         good.write_text("fund_code,date,income_per_10k\nPH0001,2026-01-05,0.5123\n", encoding="utf-8")
         bad = Path(directory, "bad.csv")
-        bad.write_text("fund_code,date,income_per_10k\nPH0001,2026-01-04,0.5\nPH0001,2026-01-03,-0.2\n",
-                       encoding="utf-8")
+        bad.write_text(
+            "fund_code,date,income_per_10k\nPH0001,2026-01-04,0.5\nPH0001,2026-01-03,-0.2\n", encoding="utf-8"
+        )
         refused = runner.invoke(app, ["wealth", "load-yields", str(bad), "--db", url])
         assert refused.exit_code == 2 and "invalid_fund_figures" in refused.output
         loaded = runner.invoke(app, ["wealth", "load-yields", str(good), "--db", url])
@@ -38,8 +39,11 @@ def test_eod_and_figures_file_through_the_cli(clock) -> None:  # type: ignore[no
         assert run["income_per_10k"] == "0.5123" and run["already_done"] is False  # the loaded figure is used
         second = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-05", "--db", url])
         assert json.loads(second.output)["money_market"][0]["already_done"] is True
-        for date, code in (("2026-01-06", "business_date_in_future"), ("2026/01/05", "date_invalid"),
-                           ("2026-01-04", "business_date_closed")):  # the last: before the last date run
+        for date, code in (
+            ("2026-01-06", "business_date_in_future"),
+            ("2026/01/05", "date_invalid"),
+            ("2026-01-04", "business_date_closed"),
+        ):  # the last: before the last date run
             refused = runner.invoke(app, ["wealth", "eod", "--date", date, "--db", url])
             assert refused.exit_code == 2 and refused.output.startswith(f"{code}: "), refused.output
             assert len(refused.output.strip().splitlines()) == 1

@@ -30,8 +30,16 @@ def _fund_with_holders(engine, holdings: list[int]) -> str:  # type: ignore[no-u
         for i, units in enumerate(holdings):
             holder = funds.ensure_holder(uow, code, f"h{i}")
             if units:
-                batch.append(Transfer(f"seed.{code}.{i}", funds.issued_account(code), holder, units,
-                                      funds.ledger_of(code), "mmf_confirm"))
+                batch.append(
+                    Transfer(
+                        f"seed.{code}.{i}",
+                        funds.issued_account(code),
+                        holder,
+                        units,
+                        funds.ledger_of(code),
+                        "mmf_confirm",
+                    )
+                )
         assert all(r == TransferResult.ok for r in create_transfers(uow, batch))
 
     transaction(engine, work)
@@ -39,15 +47,22 @@ def _fund_with_holders(engine, holdings: list[int]) -> str:  # type: ignore[no-u
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(holdings=st.lists(st.integers(min_value=0, max_value=10**11), min_size=0, max_size=25),
-       r_e4=st.integers(min_value=0, max_value=60_000))
+@given(
+    holdings=st.lists(st.integers(min_value=0, max_value=10**11), min_size=0, max_size=25),
+    r_e4=st.integers(min_value=0, max_value=60_000),
+)
 def test_sql_distribution_matches_the_formula(engine, clock, holdings: list[int], r_e4: int) -> None:  # type: ignore[no-untyped-def]
     code = _fund_with_holders(engine, holdings)
     result = transaction(engine, lambda uow: distribution.distribute(uow, code, DAY, r_e4))
     expected = yields.distribute(holdings, r_e4)
     with reading(engine) as c:
-        paid = dict(c.execute(select(transfers.c.credit_account_id, transfers.c.amount).where(
-            transfers.c.ledger == funds.ledger_of(code), transfers.c.code == "mmf_income")).all())
+        paid = dict(
+            c.execute(
+                select(transfers.c.credit_account_id, transfers.c.amount).where(
+                    transfers.c.ledger == funds.ledger_of(code), transfers.c.code == "mmf_income"
+                )
+            ).all()
+        )
         report = audit(c)
     assert report.ok, report.violations
     for i, income in enumerate(expected.incomes):

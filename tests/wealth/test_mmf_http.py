@@ -27,29 +27,54 @@ K1 = base64.urlsafe_b64encode(b"1" * 32).decode()
 INDEX_KEY = base64.urlsafe_b64encode(b"i" * 32).decode()
 CHANNELS = ("public_security", "bank_card", "face", "mobile_operator", "tax")
 HEADER = "fund_code,date,income_per_10k\n"
-MERCHANT = {"name": "兰州拉面馆", "credit_code": "91110000600037341L", "settlement_account": "110060774018010012345",
-            "settlement_holder": "马晓明", "settlement_bank": "交通银行北京分行"}
+MERCHANT = {
+    "name": "兰州拉面馆",
+    "credit_code": "91110000600037341L",
+    "settlement_account": "110060774018010012345",
+    "settlement_holder": "马晓明",
+    "settlement_bank": "交通银行北京分行",
+}
 
 
 @pytest.fixture
 def client(engine, clock):  # type: ignore[no-untyped-def]
-    settings = Settings(admin_token="test-admin-token", pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY,
-                        jwt_secret="j" * 48, jwt_ttl_seconds=3600, merchant_fee_bp=60)
+    settings = Settings(
+        admin_token="test-admin-token",
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret="j" * 48,
+        jwt_ttl_seconds=3600,
+        merchant_fee_bp=60,
+    )
     with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
         yield test_client
 
 
 def _customer(client, engine, n: int, channels: int, fen: int) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
     body = "110105199003" + f"{n + 10:02d}" + f"{n + 500:03d}"
-    person = {"name": "张三丰", "id_number": body + ric.calc_check_digit(body + "0"), "phone": f"1381234{n:04d}",
-              "password": "correct horse battery"}
+    person = {
+        "name": "张三丰",
+        "id_number": body + ric.calc_check_digit(body + "0"),
+        "phone": f"1381234{n:04d}",
+        "password": "correct horse battery",
+    }
     cid = client.post("/v1/customers", json=person).json()["id"]
     for channel in CHANNELS[:channels]:
-        assert client.post(f"/v1/customers/{cid}/verifications", headers=ADMIN,
-                           json={"channel": channel, "reference": f"R-{cid}-{channel}"}).status_code == 201
+        assert (
+            client.post(
+                f"/v1/customers/{cid}/verifications",
+                headers=ADMIN,
+                json={"channel": channel, "reference": f"R-{cid}-{channel}"},
+            ).status_code
+            == 201
+        )
     assert client.post(f"/v1/customers/{cid}/tier", headers=ADMIN, json={"reason": "ok"}).status_code == 200
-    transaction(engine, lambda uow: create_transfers(uow, [Transfer(f"seed.{cid}", "platform.reserve_bank.CNY",
-                                                                    f"wallet.{cid}", fen, "CNY", "top_up")]))
+    transaction(
+        engine,
+        lambda uow: create_transfers(
+            uow, [Transfer(f"seed.{cid}", "platform.reserve_bank.CNY", f"wallet.{cid}", fen, "CNY", "top_up")]
+        ),
+    )
     return cid, _login(client, person["phone"])
 
 
@@ -60,10 +85,12 @@ def _login(client, phone: str) -> dict:  # type: ignore[no-untyped-def]
 
 def _state(engine) -> tuple:  # type: ignore[no-untyped-def]
     with reading(engine) as c:
-        return (c.execute(select(accounts).order_by(accounts.c.id)).all(),
-                c.execute(select(func.count()).select_from(transfers)).scalar_one(),
-                c.execute(select(mmf_orders).order_by(mmf_orders.c.id)).all(),
-                c.execute(select(mmf_daily).order_by(mmf_daily.c.business_date)).all())
+        return (
+            c.execute(select(accounts).order_by(accounts.c.id)).all(),
+            c.execute(select(func.count()).select_from(transfers)).scalar_one(),
+            c.execute(select(mmf_orders).order_by(mmf_orders.c.id)).all(),
+            c.execute(select(mmf_daily).order_by(mmf_daily.c.business_date)).all(),
+        )
 
 
 def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
@@ -80,23 +107,40 @@ def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: 
 
     before = _state(engine)
     refusals = [
-        (client.post("/v1/wealth/funds/PH0001/subscriptions", headers=tier_one, json={"amount": "10.00"}),
-         403, "wallet_class_too_low"),
-        (client.post("/v1/wealth/funds/NOPE/subscriptions", headers=me, json={"amount": "10.00"}), 404,
-         "fund_not_found"),
+        (
+            client.post("/v1/wealth/funds/PH0001/subscriptions", headers=tier_one, json={"amount": "10.00"}),
+            403,
+            "wallet_class_too_low",
+        ),
+        (
+            client.post("/v1/wealth/funds/NOPE/subscriptions", headers=me, json={"amount": "10.00"}),
+            404,
+            "fund_not_found",
+        ),
         (client.post("/v1/wealth/funds/PH0001/subscriptions", headers=me, json={"amount": "-5"}), 422, None),
         (client.post("/v1/wealth/funds/PH0001/subscriptions", headers=me, json={"amount": "1.001"}), 422, None),
-        (client.post("/v1/wealth/funds/PH0001/redemptions", headers=me, json={"units": "0.01"}), 409,
-         "insufficient_units"),
+        (
+            client.post("/v1/wealth/funds/PH0001/redemptions", headers=me, json={"units": "0.01"}),
+            409,
+            "insufficient_units",
+        ),
         (client.post("/v1/wealth/eod", headers=me, json={"date": "2026-01-05"}), 403, None),
         (client.post("/v1/wealth/eod", headers=ADMIN, json={"date": "2026-02-01"}), 422, None),
-        (client.post("/v1/wealth/figures", headers=ADMIN, json={"csv": HEADER + "PH0001,2026-01-04,0.5\n"
-                                                                      "PH0001,2026-01-03,-0.0001\n"}),
-         422, "invalid_fund_figures"),
-        (client.post("/v1/wealth/figures", headers=ADMIN, json={"csv": HEADER + "ZZ01,2026-01-04,0.5\n"}),
-         422, "invalid_fund_figures"),
-        (client.post("/v1/wealth/figures", headers=me, json={"csv": HEADER + "PH0001,2026-01-04,0.5\n"}),
-         403, None),
+        (
+            client.post(
+                "/v1/wealth/figures",
+                headers=ADMIN,
+                json={"csv": HEADER + "PH0001,2026-01-04,0.5\nPH0001,2026-01-03,-0.0001\n"},
+            ),
+            422,
+            "invalid_fund_figures",
+        ),
+        (
+            client.post("/v1/wealth/figures", headers=ADMIN, json={"csv": HEADER + "ZZ01,2026-01-04,0.5\n"}),
+            422,
+            "invalid_fund_figures",
+        ),
+        (client.post("/v1/wealth/figures", headers=me, json={"csv": HEADER + "PH0001,2026-01-04,0.5\n"}), 403, None),
     ]
     for answer, status, code in refusals:
         assert answer.status_code == status, answer.text
@@ -136,10 +180,21 @@ def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: 
     over = client.post("/v1/wealth/funds/PH0001/redemptions", headers=me, json={"units": "7000.01", "fast": True})
     assert over.status_code == 409 and over.json()["code"] == "fast_redemption_cap_exceeded"
     merchant = client.post("/v1/merchants", headers=ADMIN, json=MERCHANT).json()
-    qr = client.post(f"/v1/merchants/{merchant['id']}/qr-codes", json={"kind": "static"},
-                     headers={"Authorization": f"Bearer {merchant['api_key']}"}).json()
-    paid = client.post("/v1/wealth/funds/PH0001/payments", headers=me,
-                       json={"qr_code_id": qr["id"], "amount": "25.50", "verification": "two_factors", "password": "correct horse battery"})
+    qr = client.post(
+        f"/v1/merchants/{merchant['id']}/qr-codes",
+        json={"kind": "static"},
+        headers={"Authorization": f"Bearer {merchant['api_key']}"},
+    ).json()
+    paid = client.post(
+        "/v1/wealth/funds/PH0001/payments",
+        headers=me,
+        json={
+            "qr_code_id": qr["id"],
+            "amount": "25.50",
+            "verification": "two_factors",
+            "password": "correct horse battery",
+        },
+    )
     assert paid.status_code == 201, paid.text
     assert paid.json()["payment"]["amount"] == "25.50" and paid.json()["order"]["kind"] == "fast_redeem"
     orders = client.get("/v1/wealth/orders", headers=me).json()

@@ -43,8 +43,9 @@ def _fund_money_matches_units(w: World) -> None:
     """Fund assets (CNY) = units outstanding + money of pending subscriptions and redemptions."""
     issued = -w.balance(funds.issued_account(FUND))  # debit balance: units outstanding
     with reading(w.engine) as c:
-        pending = c.execute(select(func.coalesce(func.sum(mmf_orders.c.amount), 0))
-                            .where(mmf_orders.c.status == "pending")).scalar_one()
+        pending = c.execute(
+            select(func.coalesce(func.sum(mmf_orders.c.amount), 0)).where(mmf_orders.c.status == "pending")
+        ).scalar_one()
     assert w.balance(funds.assets_account(FUND)) == issued + int(pending)
 
 
@@ -55,8 +56,15 @@ def test_subscribe_confirm_earn_and_redeem(engine, clock) -> None:  # type: igno
     order = w.subscribe(cid, 2_000_000)
     assert (order["trade_date"], order["due_date"]) == ("2026-01-05", "2026-01-06")
     assert w.wallet(cid) == 3_000_000 and w.units(cid) == 0
-    r = {(FUND, D(d)): Decimal(x) for d, x in (("2026-01-05", "0.5123"), ("2026-01-06", "0.5123"),
-                                                 ("2026-01-07", "0.4999"), ("2026-01-08", "0.5000"))}
+    r = {
+        (FUND, D(d)): Decimal(x)
+        for d, x in (
+            ("2026-01-05", "0.5123"),
+            ("2026-01-06", "0.5123"),
+            ("2026-01-07", "0.4999"),
+            ("2026-01-08", "0.5000"),
+        )
+    }
     manager = FixedManager(r)
     assert _eod(w, "2026-01-05", manager)["paid"] == 0  # not confirmed yet: no income
     assert w.units(cid) == 0
@@ -86,12 +94,14 @@ def test_orders_confirm_and_pay_out_on_the_right_dates(engine, clock) -> None:  
     holder = w.customer(fen=10_000_000)
     w.subscribe(holder, 5_000_000)  # Tue 31 Mar → confirmed Wed 1 Apr
     # (when, kind, expected due date): Thu 2 Apr; Qingming closes Mon 6 Apr
-    plan = [("2026-04-02T10:00", "subscribe", "2026-04-03"),
-            ("2026-04-02T16:00", "subscribe", "2026-04-07"),
-            ("2026-04-03T10:00", "redeem", "2026-04-07"),
-            ("2026-04-03T15:00", "subscribe", "2026-04-08"),
-            ("2026-04-03T15:00", "redeem", "2026-04-08"),
-            ("2026-04-04T11:00", "subscribe", "2026-04-08")]
+    plan = [
+        ("2026-04-02T10:00", "subscribe", "2026-04-03"),
+        ("2026-04-02T16:00", "subscribe", "2026-04-07"),
+        ("2026-04-03T10:00", "redeem", "2026-04-07"),
+        ("2026-04-03T15:00", "subscribe", "2026-04-08"),
+        ("2026-04-03T15:00", "redeem", "2026-04-08"),
+        ("2026-04-04T11:00", "subscribe", "2026-04-08"),
+    ]
     orders = []
     day = D("2026-03-31")
     for when, kind, due in plan:
@@ -158,26 +168,33 @@ def test_pay_a_merchant_straight_from_the_fund(engine, clock) -> None:  # type: 
     _eod(w, "2026-01-06")
     clock.set(at("2026-01-07", "12:00"))
     units = w.units(cid)
-    order, payment, created = w.run(lambda uow: mmf.pay_from_fund(
-        uow, cid, FUND, w.qr[mid], 2_550, VerificationStrength.two_factors, "lunch", 60))
+    order, payment, created = w.run(
+        lambda uow: mmf.pay_from_fund(uow, cid, FUND, w.qr[mid], 2_550, VerificationStrength.two_factors, "lunch", 60)
+    )
     assert created and order["kind"] == "fast_redeem" and order["payment_id"] == payment["id"]
     assert w.units(cid) == units - 2_550 and w.wallet(cid) == 0  # the money went through to the merchant
-    again = w.run(lambda uow: mmf.pay_from_fund(
-        uow, cid, FUND, w.qr[mid], 2_550, VerificationStrength.two_factors, "lunch", 60))
+    again = w.run(
+        lambda uow: mmf.pay_from_fund(uow, cid, FUND, w.qr[mid], 2_550, VerificationStrength.two_factors, "lunch", 60)
+    )
     assert again[2] is False and w.units(cid) == units - 2_550  # a replay moves nothing
     with pytest.raises(InsufficientUnits):  # more than the fund balance: nothing moves, nothing paid
-        w.run(lambda uow: mmf.pay_from_fund(uow, cid, FUND, w.qr[mid], units, VerificationStrength.two_factors,
-                                            "dinner", 60))
+        w.run(
+            lambda uow: mmf.pay_from_fund(
+                uow, cid, FUND, w.qr[mid], units, VerificationStrength.two_factors, "dinner", 60
+            )
+        )
     assert w.units(cid) == units - 2_550
     assert w.audit_ok()
 
 
 def _state(engine) -> tuple:  # type: ignore[no-untyped-def]
     with reading(engine) as c:
-        return (c.execute(select(accounts).order_by(accounts.c.id)).all(),
-                c.execute(select(func.count()).select_from(transfers)).scalar_one(),
-                c.execute(select(mmf_orders).order_by(mmf_orders.c.id)).all(),
-                c.execute(select(mmf_daily).order_by(mmf_daily.c.business_date)).all())
+        return (
+            c.execute(select(accounts).order_by(accounts.c.id)).all(),
+            c.execute(select(func.count()).select_from(transfers)).scalar_one(),
+            c.execute(select(mmf_orders).order_by(mmf_orders.c.id)).all(),
+            c.execute(select(mmf_daily).order_by(mmf_daily.c.business_date)).all(),
+        )
 
 
 def test_bad_input_is_refused_and_changes_nothing(engine, clock) -> None:  # type: ignore[no-untyped-def]
@@ -198,16 +215,29 @@ def test_bad_input_is_refused_and_changes_nothing(engine, clock) -> None:  # typ
         (lambda: w.subscribe(tier_one, 10_000), WalletClassTooLow),
         (lambda: w.subscribe(cid, 0), PuhuiError),
         (lambda: w.subscribe(cid, 10_000_000), PuhuiError),  # more than the wallet holds
-        (lambda: w.run(lambda uow: eod.load_figures(uow, "fund_code,date,income_per_10k\n"
-                                                    "PH0001,2026-01-07,0.5\nPH0001,2026-01-08,-0.0100\n")),
-         InvalidFigures),
-        (lambda: w.run(lambda uow: eod.load_figures(uow, "fund_code,date,income_per_10k\nXX9,2026-01-07,0.5\n")),
-         InvalidFigures),
-        (lambda: w.run(lambda uow: eod.load_figures(uow, "fund_code,date,income_per_10k\nPH0001,2026-01-07,0.12345\n")),
-         InvalidFigures),
+        (
+            lambda: w.run(
+                lambda uow: eod.load_figures(
+                    uow, "fund_code,date,income_per_10k\nPH0001,2026-01-07,0.5\nPH0001,2026-01-08,-0.0100\n"
+                )
+            ),
+            InvalidFigures,
+        ),
+        (
+            lambda: w.run(lambda uow: eod.load_figures(uow, "fund_code,date,income_per_10k\nXX9,2026-01-07,0.5\n")),
+            InvalidFigures,
+        ),
+        (
+            lambda: w.run(
+                lambda uow: eod.load_figures(uow, "fund_code,date,income_per_10k\nPH0001,2026-01-07,0.12345\n")
+            ),
+            InvalidFigures,
+        ),
         (lambda: eod.run_eod(engine, D("2026-01-08")), BusinessDateInFuture),
-        (lambda: eod.run_eod(engine, D("2026-01-07"), FixedManager({(FUND, D("2026-01-07")): Decimal("-0.1")})),
-         InvalidFigures),
+        (
+            lambda: eod.run_eod(engine, D("2026-01-07"), FixedManager({(FUND, D("2026-01-07")): Decimal("-0.1")})),
+            InvalidFigures,
+        ),
     ]
     for call, error in bad:
         with pytest.raises(error) as caught:

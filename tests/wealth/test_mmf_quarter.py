@@ -48,10 +48,14 @@ def test_a_quarter_of_daily_batches(engine, clock) -> None:  # type: ignore[no-u
         report = audit(c)
         assert report.ok, report.violations
         assert reserve_coverage(c).covered  # subscriptions leave the reserve, redemptions come back with income
-        rows = c.execute(select(mmf_daily).where(mmf_daily.c.fund_code == FUND)
-                         .order_by(mmf_daily.c.business_date)).mappings().all()
-        residue_units = c.execute(select(accounts.c.credits_posted).where(
-            accounts.c.id == funds.residue_account(FUND))).scalar_one()
+        rows = (
+            c.execute(select(mmf_daily).where(mmf_daily.c.fund_code == FUND).order_by(mmf_daily.c.business_date))
+            .mappings()
+            .all()
+        )
+        residue_units = c.execute(
+            select(accounts.c.credits_posted).where(accounts.c.id == funds.residue_account(FUND))
+        ).scalar_one()
     assert len(rows) == DAYS and all(r["distributed_at"] is not None for r in rows)
     assert sum(r["residue"] for r in rows) == residue_units  # every residue kept, never lost
     assert rows[5]["seven_day_yield"] is None and rows[6]["seven_day_yield"] is not None
@@ -68,9 +72,11 @@ def test_a_quarter_of_daily_batches(engine, clock) -> None:  # type: ignore[no-u
 
 def _snapshot(engine) -> tuple:  # type: ignore[no-untyped-def]
     with reading(engine) as c:
-        return (c.execute(select(accounts).order_by(accounts.c.id)).all(),
-                c.execute(select(func.count()).select_from(transfers)).scalar_one(),
-                c.execute(select(mmf_daily).order_by(mmf_daily.c.business_date)).all())
+        return (
+            c.execute(select(accounts).order_by(accounts.c.id)).all(),
+            c.execute(select(func.count()).select_from(transfers)).scalar_one(),
+            c.execute(select(mmf_daily).order_by(mmf_daily.c.business_date)).all(),
+        )
 
 
 def test_the_reserve_covers_wallets_after_income_is_redeemed(engine, clock) -> None:  # type: ignore[no-untyped-def]

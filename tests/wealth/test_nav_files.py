@@ -25,24 +25,28 @@ def test_a_positive_nav_of_four_places_reads_back_exactly(nav_e4):
     assert parse_nav(str(Decimal(nav_e4).scaleb(-4))) == nav_e4
 
 
-@pytest.mark.parametrize("text", ["-1.0000", "0", "0.0000", "-0.0001", "1.23456", "abc", "", "NaN", "Infinity",
-                                  "1e2", "100000"])
+@pytest.mark.parametrize(
+    "text", ["-1.0000", "0", "0.0000", "-0.0001", "1.23456", "abc", "", "NaN", "Infinity", "1e2", "100000"]
+)
 def test_bad_nav_values_are_refused(text):
     with pytest.raises(ValueError):
         parse_nav(text)
 
 
-@pytest.mark.parametrize(("content", "says"), [
-    (HEADER + "2026-03-02,EQ1,1.0000\n2026-03-03,EQ1,-1.0100\n", "line 3"),  # negative NAV
-    (HEADER + "2026-03-02,EQ1,0\n", "greater than zero"),
-    (HEADER + "2026-03-02,NOPE,1.0000\n", "unknown fund"),
-    (HEADER + "2026-03-02,EQ1\n", "expected 3 fields"),
-    (HEADER + "2026-03-02,EQ1,1.0,extra\n", "expected 3 fields"),
-    (HEADER + "2026-02-30,EQ1,1.0000\n", "line 2"),
-    ("fund_code,date,nav\n", "header"),
-    (HEADER, "no rows"),
-    (HEADER + "2026-03-02,EQ1,1.0000\n2026-03-02,EQ1,1.0001\n", "twice"),
-])
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (HEADER + "2026-03-02,EQ1,1.0000\n2026-03-03,EQ1,-1.0100\n", "line 3"),  # negative NAV
+        (HEADER + "2026-03-02,EQ1,0\n", "greater than zero"),
+        (HEADER + "2026-03-02,NOPE,1.0000\n", "unknown fund"),
+        (HEADER + "2026-03-02,EQ1\n", "expected 3 fields"),
+        (HEADER + "2026-03-02,EQ1,1.0,extra\n", "expected 3 fields"),
+        (HEADER + "2026-02-30,EQ1,1.0000\n", "line 2"),
+        ("fund_code,date,nav\n", "header"),
+        (HEADER, "no rows"),
+        (HEADER + "2026-03-02,EQ1,1.0000\n2026-03-02,EQ1,1.0001\n", "twice"),
+    ],
+)
 def test_bad_files_name_the_problem(content, says):
     with pytest.raises(InvalidNavFile, match=says):
         parse_file(content, {"EQ1"})

@@ -70,12 +70,15 @@ def test_score_is_the_sum_of_the_chosen_scores_and_level_grows_with_it(data):
     assert CURRENT.level_for(score) <= CURRENT.level_for(score + 1)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda a: {**a, "zodiac": "A"}, "unknown question 'zodiac'"),
-    (lambda a: {k: v for k, v in a.items() if k != "loss"}, "question 'loss' is not answered"),
-    (lambda a: {**a, "horizon": "D"}, "question 'horizon' has no choice 'D'"),  # horizon has A–C
-    (lambda a: {}, "question 'age' is not answered"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: {**a, "zodiac": "A"}, "unknown question 'zodiac'"),
+        (lambda a: {k: v for k, v in a.items() if k != "loss"}, "question 'loss' is not answered"),
+        (lambda a: {**a, "horizon": "D"}, "question 'horizon' has no choice 'D'"),  # horizon has A–C
+        (lambda a: {}, "question 'age' is not answered"),
+    ],
+)
 def test_bad_answers_are_refused_with_the_reason(change, message):
     good = answers_with(lambda q: 0)
     CURRENT.score(good)

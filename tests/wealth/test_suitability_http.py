@@ -35,15 +35,28 @@ from tests.identity.helpers import (
 )
 
 # Choice "C" everywhere: 3+3+3+3+4+5+3+3 = 27 → C3 (band 22–28).
-C3_ANSWERS = {"age": "C", "income": "C", "share": "C", "experience": "C", "knowledge": "C", "horizon": "C",
-              "goal": "C", "loss": "C"}
+C3_ANSWERS = {
+    "age": "C",
+    "income": "C",
+    "share": "C",
+    "experience": "C",
+    "knowledge": "C",
+    "horizon": "C",
+    "goal": "C",
+    "loss": "C",
+}
 # Choice "A" everywhere: 8 × 1 = 8 → C1.
 C1_ANSWERS = {q: "A" for q in C3_ANSWERS}
 
 
 def app_client(engine) -> TestClient:
-    settings = Settings(admin_token=ADMIN_TOKEN, pii_keys=f"k1:{K1}", pii_index_key=INDEX_KEY, jwt_secret=JWT_SECRET,
-                        jwt_ttl_seconds=900)
+    settings = Settings(
+        admin_token=ADMIN_TOKEN,
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret=JWT_SECRET,
+        jwt_ttl_seconds=900,
+    )
     return TestClient(create_app(engine, settings, run_expiry=False))
 
 
@@ -55,14 +68,21 @@ def client(engine, clock):
 
 def make_customer(client, n: int, channels: int = 5) -> tuple[str, dict, dict]:
     """A customer verified on `channels` channels and upgraded (5 → Class III, 3 → Class II)."""
-    person = {"name": "张三丰", "id_number": id_number(seq=f"{n:03d}"), "phone": f"138000000{n:02d}",
-              "password": PASSWORD}
+    person = {
+        "name": "张三丰",
+        "id_number": id_number(seq=f"{n:03d}"),
+        "phone": f"138000000{n:02d}",
+        "password": PASSWORD,
+    }
     created = client.post("/v1/customers", json=person)
     assert created.status_code == 201, created.text
     customer_id = created.json()["id"]
     for channel in list(VerificationChannel)[:channels]:
-        done = client.post(f"/v1/customers/{customer_id}/verifications", headers=ADMIN,
-                           json={"channel": channel.value, "reference": f"R-{customer_id}-{channel.value}"})
+        done = client.post(
+            f"/v1/customers/{customer_id}/verifications",
+            headers=ADMIN,
+            json={"channel": channel.value, "reference": f"R-{customer_id}-{channel.value}"},
+        )
         assert done.status_code == 201, done.text
     upgraded = client.post(f"/v1/customers/{customer_id}/tier", headers=ADMIN, json={"reason": "verified"})
     assert upgraded.status_code == 200, upgraded.text
@@ -76,8 +96,10 @@ def answer(client, headers: dict, answers: dict, key: str, version: str | None =
 
 def stored(engine) -> tuple[int, int]:
     with engine.connect() as connection:
-        return (connection.execute(select(func.count()).select_from(risk_assessments)).scalar_one(),
-                connection.execute(select(func.count()).select_from(outbox)).scalar_one())
+        return (
+            connection.execute(select(func.count()).select_from(risk_assessments)).scalar_one(),
+            connection.execute(select(func.count()).select_from(outbox)).scalar_one(),
+        )
 
 
 def require(engine, customer_id: str, risk: ProductRisk):
@@ -134,8 +156,12 @@ def test_class_two_wallet_may_not_invest_even_with_a_questionnaire(client, engin
     customer_id, headers, _ = make_customer(client, 2, channels=3)
     assert answer(client, headers, C3_ANSWERS, "q-1").status_code == 201
     seen = client.get(f"/v1/wealth/suitability/{customer_id}", headers=headers).json()
-    assert (seen["wallet_tier"], seen["level"], seen["max_product_risk"], seen["refusal"]) == \
-        ("II", "C3", None, "wallet_class_too_low")
+    assert (seen["wallet_tier"], seen["level"], seen["max_product_risk"], seen["refusal"]) == (
+        "II",
+        "C3",
+        None,
+        "wallet_class_too_low",
+    )
     with pytest.raises(WalletClassTooLow) as refused:
         require(engine, customer_id, ProductRisk.R1)
     assert refused.value.code == "wallet_class_too_low"
@@ -157,8 +183,9 @@ def test_bad_answers_get_422_and_store_nothing(client, engine):
     before = stored(engine)
     for i, (name, body, code) in enumerate(BAD):
         sent = {"version": suitability.CURRENT.version, **body}
-        refused = client.post("/v1/wealth/questionnaire/answers", json=sent,
-                              headers={**headers, "Idempotency-Key": f"bad-{i}"})
+        refused = client.post(
+            "/v1/wealth/questionnaire/answers", json=sent, headers={**headers, "Idempotency-Key": f"bad-{i}"}
+        )
         assert refused.status_code == 422, (name, refused.text)
         if code:
             assert refused.json()["code"] == code, name

@@ -95,9 +95,18 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     app.include_router(payments_api.router)
     app.include_router(operations_api.router)
     app.include_router(risk_api.router)
-    for router in (lending_api.router, lines_api.router, partners_api.router, supplychain_api.router,
-                   wealth_api.router, advice_api.router, funds_api.router, regtech_api.router, related_api.router,
-                   reports_api.router):
+    for router in (
+        lending_api.router,
+        lines_api.router,
+        partners_api.router,
+        supplychain_api.router,
+        wealth_api.router,
+        advice_api.router,
+        funds_api.router,
+        regtech_api.router,
+        related_api.router,
+        reports_api.router,
+    ):
         app.include_router(router)
 
     @app.get("/health", tags=["operations"])

@@ -54,7 +54,12 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = scope.get("state", {}).get("request_id")
-        answer = problem(413, "request_too_large", "Request body too large",
-                         f"a request body may have at most {self.max_bytes:,} bytes", scope.get("path", ""),
-                         **({"request_id": request_id} if request_id else {}))
+        answer = problem(
+            413,
+            "request_too_large",
+            "Request body too large",
+            f"a request body may have at most {self.max_bytes:,} bytes",
+            scope.get("path", ""),
+            **({"request_id": request_id} if request_id else {}),
+        )
         await answer(scope, receive, send)

@@ -53,9 +53,7 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def authenticate(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
-) -> Principal:
+def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send Authorization: Bearer <token>")
     token = credentials.credentials
@@ -77,7 +75,9 @@ def _resolve(engine: Engine, settings: Settings, token: str) -> Principal | None
     if auth.looks_like_credential(token):
         with reading(engine) as connection:
             found = auth.read_credential(connection, token)
-            suspended = found is not None and found[1] == "merchant" and not org.merchant_is_active(connection, found[0])
+            suspended = (
+                found is not None and found[1] == "merchant" and not org.merchant_is_active(connection, found[0])
+            )
         if found is None:
             return None
         return Principal(found[0], found[1], suspended=suspended)

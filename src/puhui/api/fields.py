@@ -26,16 +26,34 @@ FundCode = Annotated[str, Path(min_length=1, max_length=8, pattern=r"^[A-Z0-9]+$
 
 Limit = Annotated[int, Query(ge=1, le=100, description="how many, newest first")]
 
-Money = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", examples=["12.34"],
-                             description="an amount in CNY as a decimal string with two places (元)")]
+Money = Annotated[
+    str,
+    Field(
+        pattern=r"^-?[0-9]+\.[0-9]{2}$",
+        examples=["12.34"],
+        description="an amount in CNY as a decimal string with two places (元)",
+    ),
+]
 """An amount the API answers with."""
 
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-12-04T03:41:23+00:00"],
-                                 description="ISO 8601 with its offset (UTC)")]
+Timestamp = Annotated[
+    str,
+    Field(
+        json_schema_extra={"format": "date-time"},
+        examples=["2026-12-04T03:41:23+00:00"],
+        description="ISO 8601 with its offset (UTC)",
+    ),
+]
 """A moment the API answers with (stored as UTC microseconds, `puhui.clock.iso`)."""
 
-Day = Annotated[str, Field(json_schema_extra={"format": "date"}, examples=["2026-12-04"],
-                           description="a business date in China Standard Time (营业日)")]
+Day = Annotated[
+    str,
+    Field(
+        json_schema_extra={"format": "date"},
+        examples=["2026-12-04"],
+        description="a business date in China Standard Time (营业日)",
+    ),
+]
 
 
 class Schema(BaseModel):

@@ -42,10 +42,14 @@ class NulGuardMiddleware:
         where = nul_in(scope, b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request"))
         if where is not None:
             request_id = scope.get("state", {}).get("request_id")
-            answer = problem(422, "nul_character", "Text may not contain NUL characters",
-                             f"the request's {where} holds a NUL character (U+0000); no text may contain one",
-                             scope.get("path", "").replace("\x00", "\\u0000"),
-                             **({"request_id": request_id} if request_id else {}))
+            answer = problem(
+                422,
+                "nul_character",
+                "Text may not contain NUL characters",
+                f"the request's {where} holds a NUL character (U+0000); no text may contain one",
+                scope.get("path", "").replace("\x00", "\\u0000"),
+                **({"request_id": request_id} if request_id else {}),
+            )
             await answer(scope, receive, send)
             return
         await self.app(scope, _replaying(messages, receive), send)

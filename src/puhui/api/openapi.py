@@ -52,21 +52,39 @@ PROBLEM: dict[str, Any] = {
         "type": {"type": "string", "description": f"`{PROBLEM_BASE}` followed by the code"},
         "title": {"type": "string", "description": "the error's title (the same for every problem with this code)"},
         "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "the HTTP status"},
-        "code": {"type": "string", "description": "stable machine code, e.g. `insufficient_funds`, "
-                 "`invalid_request`, `idempotency_key_reused`"},
+        "code": {
+            "type": "string",
+            "description": "stable machine code, e.g. `insufficient_funds`, "
+            "`invalid_request`, `idempotency_key_reused`",
+        },
         "detail": {"type": "string", "description": "what went wrong in this request"},
         "instance": {"type": "string", "description": "the path of the request"},
-        "request_id": {"type": "string", "description": "the request's id (also the `X-Request-ID` header): "
-                       "quote it to support"},
-        "errors": {"type": "array", "items": {}, "description": "`invalid_request`: one entry per invalid field "
-                   "(`location`, `message`, `type`); `malformed_rule`: one message per problem"},
+        "request_id": {
+            "type": "string",
+            "description": "the request's id (also the `X-Request-ID` header): quote it to support",
+        },
+        "errors": {
+            "type": "array",
+            "items": {},
+            "description": "`invalid_request`: one entry per invalid field "
+            "(`location`, `message`, `type`); `malformed_rule`: one message per problem",
+        },
         "retry_after_seconds": {"type": "integer", "description": "429: seconds to wait (also `Retry-After`)"},
-        "reasons": {"type": "array", "items": {"type": "string"}, "description": "`payment_declined`: the "
-                    "reasons the payer can act on"},
-        "reference": {"type": "string", "description": "`payment_declined`, `payment_under_review`: the risk "
-                      "decision's reference, to quote to customer service"},
-        "refundable": {"type": "string", "pattern": r"^\d+\.\d{2}$", "description": "`refund_exceeds_payment`: "
-                       "the amount still refundable (decimal string)"},
+        "reasons": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "`payment_declined`: the reasons the payer can act on",
+        },
+        "reference": {
+            "type": "string",
+            "description": "`payment_declined`, `payment_under_review`: the risk "
+            "decision's reference, to quote to customer service",
+        },
+        "refundable": {
+            "type": "string",
+            "pattern": r"^\d+\.\d{2}$",
+            "description": "`refund_exceeds_payment`: the amount still refundable (decimal string)",
+        },
         "results": {"type": "array", "items": {}, "description": "`transfers_rejected`: each transfer's result"},
         "field": {"type": "string", "description": "the input field the problem is about"},
         "allowed": {"type": "array", "items": {"type": "string"}, "description": "the values that are accepted"},
@@ -130,8 +148,7 @@ RETRY_AFTER: dict[str, Any] = {
     "schema": {"type": "integer", "minimum": 0},
 }
 
-NOT_KEYED = ("This operation takes no `Idempotency-Key`: every call is answered afresh and nothing is stored "
-             "to replay.")
+NOT_KEYED = "This operation takes no `Idempotency-Key`: every call is answered afresh and nothing is stored to replay."
 
 
 def install(app: FastAPI) -> None:
@@ -197,8 +214,10 @@ def _add_successes(responses: dict[str, Any], statuses: set[int]) -> None:
     body = bodies[0] if len(bodies) == 1 else {"anyOf": bodies}
     for status in sorted(statuses):
         if 200 <= status < 300 and str(status) not in responses:
-            responses[str(status)] = {"description": SUCCESSES.get(status, "Success"),
-                                      "content": {"application/json": {"schema": copy.deepcopy(body)}}}
+            responses[str(status)] = {
+                "description": SUCCESSES.get(status, "Success"),
+                "content": {"application/json": {"schema": copy.deepcopy(body)}},
+            }
 
 
 def _add_problem(responses: dict[str, Any], status: str, description: str) -> None:
@@ -289,8 +308,11 @@ def outcome_statuses(endpoint: Callable[..., Any]) -> set[int]:
         if _name(call.func) != "Outcome" or _is_problem(call):
             continue
         status = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "status"), None)
-        found |= {node.value for node in ast.walk(status) if isinstance(node, ast.Constant)
-                  and isinstance(node.value, int)} if status is not None else set()
+        found |= (
+            {node.value for node in ast.walk(status) if isinstance(node, ast.Constant) and isinstance(node.value, int)}
+            if status is not None
+            else set()
+        )
     return found
 
 

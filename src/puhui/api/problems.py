@@ -35,8 +35,9 @@ def _request_id(request: Request) -> dict[str, str]:
 async def on_puhui_error(request: Request, error: PuhuiError) -> JSONResponse:
     if error.status in (401, 403) and not getattr(request.state, "audited", False):
         await _audit_refusal(request, error)
-    response = problem(error.status, error.code, error.title, error.detail, request.url.path,
-                       **{**error.extra, **_request_id(request)})
+    response = problem(
+        error.status, error.code, error.title, error.detail, request.url.path, **{**error.extra, **_request_id(request)}
+    )
     if "retry_after_seconds" in error.extra:
         response.headers["Retry-After"] = str(error.extra["retry_after_seconds"])
     return response
@@ -56,10 +57,15 @@ async def _audit_refusal(request: Request, error: PuhuiError) -> None:
     principal = getattr(request.state, "principal", None)
     route = request.scope.get("route")
     values = {
-        "at": clock.now_micros(), "principal": principal.id if principal is not None else "anonymous",
+        "at": clock.now_micros(),
+        "principal": principal.id if principal is not None else "anonymous",
         "action": f"{request.method} {getattr(route, 'path', request.url.path)}"[:64],
-        "target": request.url.path[:256], "source_ip": request.client.host if request.client else None,
-        "request_id": _request_id(request).get("request_id") or (request.headers.get("X-Request-Id") or "")[:64] or None, "status_code": error.status,
+        "target": request.url.path[:256],
+        "source_ip": request.client.host if request.client else None,
+        "request_id": _request_id(request).get("request_id")
+        or (request.headers.get("X-Request-Id") or "")[:64]
+        or None,
+        "status_code": error.status,
         "detail": json.dumps({"error": error.code}),
     }
     await run_in_threadpool(transaction, engine, lambda uow: uow.execute(audit_log.insert().values(**values)))
@@ -68,19 +74,37 @@ async def _audit_refusal(request: Request, error: PuhuiError) -> None:
 async def on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
     errors = error.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return problem(400, "malformed_json", "Request body is not valid JSON", _first_message(errors), request.url.path,
-                       **_request_id(request))
+        return problem(
+            400,
+            "malformed_json",
+            "Request body is not valid JSON",
+            _first_message(errors),
+            request.url.path,
+            **_request_id(request),
+        )
     details = [
         {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
         for e in errors
     ]
-    return problem(422, "invalid_request", "Request failed validation", _first_message(errors), request.url.path,
-                   errors=details, **_request_id(request))
+    return problem(
+        422,
+        "invalid_request",
+        "Request failed validation",
+        _first_message(errors),
+        request.url.path,
+        errors=details,
+        **_request_id(request),
+    )
 
 
 async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-    codes = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
-             403: "forbidden"}  # 400: FastAPI could not parse the body (e.g. JSON nested past the parser's depth)
+    codes = {
+        400: "malformed_body",
+        404: "not_found",
+        405: "method_not_allowed",
+        401: "unauthorized",
+        403: "forbidden",
+    }  # 400: FastAPI could not parse the body (e.g. JSON nested past the parser's depth)
     code = codes.get(error.status_code, f"http_{error.status_code}")
     return problem(error.status_code, code, str(error.detail), "", request.url.path, **_request_id(request))
 

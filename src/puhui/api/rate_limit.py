@@ -52,5 +52,6 @@ def limit_auth_calls(request: Request) -> None:
         buckets = state.auth_buckets = Buckets(rate)
     wait = buckets.take(request.client.host if request.client else "unknown")
     if wait is not None:
-        raise RateLimited(f"at most {rate} log-ins and sign-ups a minute from one address",
-                          retry_after_seconds=math.ceil(wait))
+        raise RateLimited(
+            f"at most {rate} log-ins and sign-ups a minute from one address", retry_after_seconds=math.ceil(wait)
+        )

@@ -15,6 +15,7 @@ T = TypeVar("T")
 
 async def read(engine: Engine, work: Callable[[Connection], T]) -> T:
     """`work(connection)` on a read-only snapshot, in the thread pool."""
+
     def run() -> T:
         with reading(engine) as connection:
             return work(connection)

@@ -57,8 +57,13 @@ class RequestIdMiddleware:
             log.exception("unexpected error in %s %s (request %s)", scope.get("method"), scope.get("path"), request_id)
             if started:
                 raise
-            answer = problem(500, "internal_error", "Internal server error",
-                             "an unexpected error stopped the request; quote the request id when you report it",
-                             scope.get("path", ""), request_id=request_id)
+            answer = problem(
+                500,
+                "internal_error",
+                "Internal server error",
+                "an unexpected error stopped the request; quote the request id when you report it",
+                scope.get("path", ""),
+                request_id=request_id,
+            )
             answer.headers[HEADER] = request_id
             await answer(scope, receive, send)

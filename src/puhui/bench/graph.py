@@ -16,15 +16,32 @@ from puhui.regtech.rules import DAY
 
 
 def _p2p_row(n: int, payer: str, payee: str, fen: int, at: int) -> dict:
-    body = {"id": f"p2p_{n}", "kind": "p2p", "payer_id": payer, "payee_id": payee, "qr_code_id": None,
-            "amount": format_minor(fen, 2), "fee": "0.00", "refunded": "0.00", "currency": "CNY",
-            "created_at": at, "device_id": None, "location": None}
-    return {"topic": "payments", "type": "p2p.completed", "key": body["id"], "created_at": at,
-            "payload": json.dumps(body, separators=(",", ":"))}
+    body = {
+        "id": f"p2p_{n}",
+        "kind": "p2p",
+        "payer_id": payer,
+        "payee_id": payee,
+        "qr_code_id": None,
+        "amount": format_minor(fen, 2),
+        "fee": "0.00",
+        "refunded": "0.00",
+        "currency": "CNY",
+        "created_at": at,
+        "device_id": None,
+        "location": None,
+    }
+    return {
+        "topic": "payments",
+        "type": "p2p.completed",
+        "key": body["id"],
+        "created_at": at,
+        "payload": json.dumps(body, separators=(",", ":")),
+    }
 
 
-def synthetic_transfers(transfers: int, parties: int, cycles: int, seed: int, start: int,
-                        days: int = 30) -> tuple[list[dict], list[set[str]]]:
+def synthetic_transfers(
+    transfers: int, parties: int, cycles: int, seed: int, start: int, days: int = 30
+) -> tuple[list[dict], list[set[str]]]:
     """Outbox rows of ordinary P2P (mostly 20-2,000 CNY, 2% of 10,000-50,000 CNY between random
     parties) and `cycles` planted cycles of 3-4 mules (20,000-60,000 CNY, 0.5-3% kept per hop, hours
     apart); returns the rows in time order and the planted cycles' parties."""
@@ -48,8 +65,14 @@ def synthetic_transfers(transfers: int, parties: int, cycles: int, seed: int, st
     return rows, planted
 
 
-def bench_graph(transfers: int = 200_000, parties: int = 20_000, cycles: int = 5, seed: int = 7,
-                backend: str = "sqlite", database_url: str | None = None) -> dict:
+def bench_graph(
+    transfers: int = 200_000,
+    parties: int = 20_000,
+    cycles: int = 5,
+    seed: int = 7,
+    backend: str = "sqlite",
+    database_url: str | None = None,
+) -> dict:
     """`run_graph_analytics` over a synthetic month of transfers in a fresh database; the baseline is
     reading the same range into flows (no graph, no detection). Prints nothing, asserts nothing."""
     from contextlib import ExitStack
@@ -69,7 +92,7 @@ def bench_graph(transfers: int = 200_000, parties: int = 20_000, cycles: int = 5
         start = clock.now_micros()
         rows, planted = synthetic_transfers(transfers, parties, cycles, seed, start)
         for i in range(0, len(rows), 5000):
-            transaction(engine, lambda uow, chunk=rows[i:i + 5000]: uow.execute(outbox.insert(), chunk))
+            transaction(engine, lambda uow, chunk=rows[i : i + 5000]: uow.execute(outbox.insert(), chunk))
         end = rows[-1]["created_at"] + 1
         began = time.perf_counter()
         read_flows(engine, start, end)
@@ -77,9 +100,19 @@ def bench_graph(transfers: int = 200_000, parties: int = 20_000, cycles: int = 5
         first = run_graph_analytics(engine, start, end)
         again = run_graph_analytics(engine, start, end)
         with reading(engine) as connection:
-            cycle_parties = set(connection.execute(select(monitor_alerts.c.party)
-                                                   .where(monitor_alerts.c.rule_code == CYCLE_RULE)).scalars())
+            cycle_parties = set(
+                connection.execute(
+                    select(monitor_alerts.c.party).where(monitor_alerts.c.rule_code == CYCLE_RULE)
+                ).scalars()
+            )
     found = sum(1 for members in planted if members <= cycle_parties)
-    return {"backend": backend, "transfers": len(rows), "baseline_read_s": round(baseline_s, 3), "first": first,
-            "rerun_written": again["written"], "rerun_s": again["seconds"]["total"],
-            "planted_cycles": len(planted), "planted_cycles_found": found}
+    return {
+        "backend": backend,
+        "transfers": len(rows),
+        "baseline_read_s": round(baseline_s, 3),
+        "first": first,
+        "rerun_written": again["written"],
+        "rerun_s": again["seconds"]["total"],
+        "planted_cycles": len(planted),
+        "planted_cycles_found": found,
+    }

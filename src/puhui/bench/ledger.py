@@ -142,7 +142,11 @@ class LedgerBench:
         def open_all(uow):
             for i, account_id in enumerate(self.wallets):
                 result, _ = service.create_account(
-                    uow, id=account_id, ledger=LEDGER, code="customer_wallet", owner_id=f"bench.{self.run_id}.c{i:05d}",
+                    uow,
+                    id=account_id,
+                    ledger=LEDGER,
+                    code="customer_wallet",
+                    owner_id=f"bench.{self.run_id}.c{i:05d}",
                     flags=wallet,
                 )
                 if result.value != "ok":
@@ -229,10 +233,20 @@ class LedgerBench:
                     cursor.execute(
                         _PG_INSERT_ARRAYS,
                         (
-                            [t.id for t in batch], [t.debit_account_id for t in batch],
-                            [t.credit_account_id for t in batch], [t.amount for t in batch],
-                            [t.ledger for t in batch], [t.code for t in batch], [0] * n, [None] * n, [0] * n,
-                            [None] * n, [now] * n, [None] * n, [None] * n, [None] * n,
+                            [t.id for t in batch],
+                            [t.debit_account_id for t in batch],
+                            [t.credit_account_id for t in batch],
+                            [t.amount for t in batch],
+                            [t.ledger for t in batch],
+                            [t.code for t in batch],
+                            [0] * n,
+                            [None] * n,
+                            [0] * n,
+                            [None] * n,
+                            [now] * n,
+                            [None] * n,
+                            [None] * n,
+                            [None] * n,
                         ),
                     )
                     cursor.execute(
@@ -248,9 +262,7 @@ class LedgerBench:
                             for t in batch
                         ],
                     )
-                    cursor.executemany(
-                        _SQLITE_UPDATE, [(debits.get(i, 0), credits.get(i, 0), i) for i in ids]
-                    )
+                    cursor.executemany(_SQLITE_UPDATE, [(debits.get(i, 0), credits.get(i, 0), i) for i in ids])
                 finally:
                     cursor.close()
 
@@ -563,7 +575,10 @@ class PgBench:
         self.name = name
         self.env = {**os.environ, **libpq_env(bench_url)}
         init = subprocess.run(
-            [self.program, "-i", "-s", str(PGBENCH_SCALE), "-q"], env=self.env, capture_output=True, text=True,
+            [self.program, "-i", "-s", str(PGBENCH_SCALE), "-q"],
+            env=self.env,
+            capture_output=True,
+            text=True,
             timeout=600,
         )
         if init.returncode:

@@ -34,12 +34,18 @@ from puhui.db.migrate import upgrade
 TERM = 6
 PRINCIPAL = 10_000_00
 PRODUCT = {
-    "code": "bench-6", "name": "bench 6 months", "min_amount": "1000.00", "max_amount": "50000.00", "min_term": 6,
-    "max_term": 6, "method": "equal_instalments", "annual_rate": "0.18", "grace_days": 3,
+    "code": "bench-6",
+    "name": "bench 6 months",
+    "min_amount": "1000.00",
+    "max_amount": "50000.00",
+    "min_term": 6,
+    "max_term": 6,
+    "method": "equal_instalments",
+    "annual_rate": "0.18",
+    "grace_days": 3,
     "penalty_annual_rate": "0.27",
 }
 FUNDER = "platform.equity.CNY"
-
 
 
 def _bulk(connection: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -65,42 +71,168 @@ def seed(engine: Engine, loans: int, bench_date: dt.date) -> None:
     transaction(engine, lambda uow: service.create_product(uow, PRODUCT))
     product = product_from_json(PRODUCT)
     now = clock.now_micros()
-    schedules = {k: build_schedule(PRINCIPAL, product.annual_rate, TERM, product.method, bench_date - dt.timedelta(k))
-                 for k in range(1, 61)}
+    schedules = {
+        k: build_schedule(PRINCIPAL, product.annual_rate, TERM, product.method, bench_date - dt.timedelta(k))
+        for k in range(1, 61)
+    }
     loan_rows, instalment_rows, account_rows, transfer_rows = [], [], [], []
     for n in range(loans):
         loan_id = f"bn{n:09d}"
         age = 1 + n % 60
         start = (bench_date - dt.timedelta(age)).toordinal()
-        loan_rows.append((loan_id, f"bc{n:09d}", PRODUCT["code"], PRINCIPAL, "0.18", 270_000, "equal_instalments",
-                          TERM, 3, start, "active", 0, "current", "normal", 0, 0, 0, now))
+        loan_rows.append(
+            (
+                loan_id,
+                f"bc{n:09d}",
+                PRODUCT["code"],
+                PRINCIPAL,
+                "0.18",
+                270_000,
+                "equal_instalments",
+                TERM,
+                3,
+                start,
+                "active",
+                0,
+                "current",
+                "normal",
+                0,
+                0,
+                0,
+                now,
+            )
+        )
         for row in service.instalment_rows(loan_id, schedules[age], start):
             paid = n % 10 != 0 and row["due_day"] < bench_date.toordinal() - 1
-            instalment_rows.append((loan_id, row["number"], row["period_start_day"], row["due_day"], row["principal"],
-                                    row["interest"], 0, row["principal"] if paid else 0, row["interest"] if paid else 0,
-                                    0, row["interest"] if paid else 0, 0))
+            instalment_rows.append(
+                (
+                    loan_id,
+                    row["number"],
+                    row["period_start_day"],
+                    row["due_day"],
+                    row["principal"],
+                    row["interest"],
+                    0,
+                    row["principal"] if paid else 0,
+                    row["interest"] if paid else 0,
+                    0,
+                    row["interest"] if paid else 0,
+                    0,
+                )
+            )
         account_rows += [tuple(r.values()) for r in accounts.account_rows(loan_id, now)]
-        transfer_rows.append((f"dsb.{loan_id}", accounts.account_id(loan_id, "principal"), FUNDER, PRINCIPAL, "CNY",
-                              "loan_disbursement", 0, None, 0, None, now, None, None, None))
+        transfer_rows.append(
+            (
+                f"dsb.{loan_id}",
+                accounts.account_id(loan_id, "principal"),
+                FUNDER,
+                PRINCIPAL,
+                "CNY",
+                "loan_disbursement",
+                0,
+                None,
+                0,
+                None,
+                now,
+                None,
+                None,
+                None,
+            )
+        )
 
     def write(uow):
         c = uow.connection
-        _bulk(c, "loans", ("id", "customer_id", "product_code", "principal", "annual_rate", "penalty_rate_e6", "method",
-                           "term", "grace_days", "start_day", "status", "days_past_due", "bucket", "loan_class",
-                           "penalty_accrued", "written_off", "recovered", "created_at"), loan_rows)
-        _bulk(c, "loan_instalments", ("loan_id", "number", "period_start_day", "due_day", "principal", "interest",
-                                      "fee", "principal_paid", "interest_paid", "fee_paid", "interest_accrued",
-                                      "fee_recognized"), instalment_rows)
-        _bulk(c, "accounts", ("id", "ledger", "code", "owner_id", "flags", "debits_pending", "debits_posted",
-                              "credits_pending", "credits_posted", "created_at"), account_rows)
-        _bulk(c, "transfers", ("id", "debit_account_id", "credit_account_id", "amount", "ledger", "code", "flags",
-                               "pending_id", "timeout_seconds", "user_data", "timestamp", "status", "expires_at",
-                               "resolved_at"), transfer_rows)
+        _bulk(
+            c,
+            "loans",
+            (
+                "id",
+                "customer_id",
+                "product_code",
+                "principal",
+                "annual_rate",
+                "penalty_rate_e6",
+                "method",
+                "term",
+                "grace_days",
+                "start_day",
+                "status",
+                "days_past_due",
+                "bucket",
+                "loan_class",
+                "penalty_accrued",
+                "written_off",
+                "recovered",
+                "created_at",
+            ),
+            loan_rows,
+        )
+        _bulk(
+            c,
+            "loan_instalments",
+            (
+                "loan_id",
+                "number",
+                "period_start_day",
+                "due_day",
+                "principal",
+                "interest",
+                "fee",
+                "principal_paid",
+                "interest_paid",
+                "fee_paid",
+                "interest_accrued",
+                "fee_recognized",
+            ),
+            instalment_rows,
+        )
+        _bulk(
+            c,
+            "accounts",
+            (
+                "id",
+                "ledger",
+                "code",
+                "owner_id",
+                "flags",
+                "debits_pending",
+                "debits_posted",
+                "credits_pending",
+                "credits_posted",
+                "created_at",
+            ),
+            account_rows,
+        )
+        _bulk(
+            c,
+            "transfers",
+            (
+                "id",
+                "debit_account_id",
+                "credit_account_id",
+                "amount",
+                "ledger",
+                "code",
+                "flags",
+                "pending_id",
+                "timeout_seconds",
+                "user_data",
+                "timestamp",
+                "status",
+                "expires_at",
+                "resolved_at",
+            ),
+            transfer_rows,
+        )
         # balances as the transfers say: principal receivable debited, the funder credited
-        c.execute(text("UPDATE accounts SET debits_posted = :p WHERE code = 'loan_receivable' AND id LIKE 'loan.bn%'"),
-                  {"p": PRINCIPAL})
-        c.execute(text("UPDATE accounts SET credits_posted = credits_posted + :t WHERE id = :f"),
-                  {"t": PRINCIPAL * loans, "f": FUNDER})
+        c.execute(
+            text("UPDATE accounts SET debits_posted = :p WHERE code = 'loan_receivable' AND id LIKE 'loan.bn%'"),
+            {"p": PRINCIPAL},
+        )
+        c.execute(
+            text("UPDATE accounts SET credits_posted = credits_posted + :t WHERE id = :f"),
+            {"t": PRINCIPAL * loans, "f": FUNDER},
+        )
 
     transaction(engine, write)
     if is_postgres(engine):
@@ -108,8 +240,9 @@ def seed(engine: Engine, loans: int, bench_date: dt.date) -> None:
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
 
 
-def run(*, loans: int = 100_000, backend: str = "sqlite", database_url: str | None = None,
-        quiet: bool = False) -> dict[str, Any]:
+def run(
+    *, loans: int = 100_000, backend: str = "sqlite", database_url: str | None = None, quiet: bool = False
+) -> dict[str, Any]:
     from puhui.ledger.audit import audit
     from puhui.lending import eod
 
@@ -141,11 +274,19 @@ def run(*, loans: int = 100_000, backend: str = "sqlite", database_url: str | No
             report = audit(connection)
             overdue = connection.execute(text("SELECT count(*) FROM loans WHERE days_past_due > 0")).scalar_one()
     return {
-        "backend": backend, "loans": loans, "setup_s": round(setup_s, 3),
-        "eod_s": round(eod_s, 6), "eod_loans_per_s": round(loans / eod_s, 1), "eod_transfers": first.transfers,
-        "eod_again_s": round(again_s, 6), "eod_again_changed": second.ran,
-        "baseline_update_s": round(baseline_s, 6), "baseline_loans_per_s": round(loans / baseline_s, 1),
-        "eod_to_baseline": round(eod_s / baseline_s, 1), "overdue_loans": int(overdue), "audit_ok": report.ok,
+        "backend": backend,
+        "loans": loans,
+        "setup_s": round(setup_s, 3),
+        "eod_s": round(eod_s, 6),
+        "eod_loans_per_s": round(loans / eod_s, 1),
+        "eod_transfers": first.transfers,
+        "eod_again_s": round(again_s, 6),
+        "eod_again_changed": second.ran,
+        "baseline_update_s": round(baseline_s, 6),
+        "baseline_loans_per_s": round(loans / baseline_s, 1),
+        "eod_to_baseline": round(eod_s / baseline_s, 1),
+        "overdue_loans": int(overdue),
+        "audit_ok": report.ok,
     }
 
 

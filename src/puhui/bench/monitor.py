@@ -33,23 +33,50 @@ def _event(rng: random.Random, n: int, customers: int, merchants: int, at: int) 
         amount = f"{rng.lognormvariate(5, 1.2):.2f}"
     if roll < 0.55:
         payee = f"cus_{rng.randrange(customers)}"
-        body = {"id": f"p2p_{n}", "kind": "p2p", "payer_id": payer, "payee_id": payee, "qr_code_id": None,
-                "amount": amount, "fee": "0.00", "refunded": "0.00", "currency": "CNY", "created_at": at,
-                "device_id": None, "location": None}
+        body = {
+            "id": f"p2p_{n}",
+            "kind": "p2p",
+            "payer_id": payer,
+            "payee_id": payee,
+            "qr_code_id": None,
+            "amount": amount,
+            "fee": "0.00",
+            "refunded": "0.00",
+            "currency": "CNY",
+            "created_at": at,
+            "device_id": None,
+            "location": None,
+        }
         return "p2p.completed", body["id"], "payments", body
     if roll < 0.9:
         merchant = f"mer_{rng.randrange(merchants)}"
-        pay = {"id": f"qrp_{n}", "kind": "qr", "payer_id": payer, "payee_id": merchant, "qr_code_id": "qr",
-               "amount": amount, "fee": "0.00", "refunded": "0.00", "currency": "CNY", "created_at": at,
-               "device_id": None, "location": None}
+        pay = {
+            "id": f"qrp_{n}",
+            "kind": "qr",
+            "payer_id": payer,
+            "payee_id": merchant,
+            "qr_code_id": "qr",
+            "amount": amount,
+            "fee": "0.00",
+            "refunded": "0.00",
+            "currency": "CNY",
+            "created_at": at,
+            "device_id": None,
+            "location": None,
+        }
         return "payment.succeeded", merchant, "payments", {"event": "payment.succeeded", "payment": pay}
     kind = "debit_card" if roll < 0.97 else "credit_card"
-    return "bank_order.posted", payer, "payments", {"order_id": f"tu_{n}", "kind": kind, "amount": amount,
-                                                   "status": "posted"}
+    return (
+        "bank_order.posted",
+        payer,
+        "payments",
+        {"order_id": f"tu_{n}", "kind": kind, "amount": amount, "status": "posted"},
+    )
 
 
-def publish_stream(engine, rng: random.Random, start: int, count: int, first: int, customers: int,
-                   merchants: int, span_s: int) -> int:
+def publish_stream(
+    engine, rng: random.Random, start: int, count: int, first: int, customers: int, merchants: int, span_s: int
+) -> int:
     """Write `count` events to the outbox in chunks; returns the simulated time after the last."""
     from puhui.db import transaction
     from puhui.db.tables import outbox
@@ -59,10 +86,17 @@ def publish_stream(engine, rng: random.Random, start: int, count: int, first: in
     for n in range(first, first + count):
         at += step
         kind, key, topic, body = _event(rng, n, customers, merchants, at)
-        rows.append({"topic": topic, "type": kind, "key": key, "created_at": at,
-                     "payload": json.dumps(body, separators=(",", ":"))})
+        rows.append(
+            {
+                "topic": topic,
+                "type": kind,
+                "key": key,
+                "created_at": at,
+                "payload": json.dumps(body, separators=(",", ":")),
+            }
+        )
     for i in range(0, len(rows), 5000):
-        chunk = rows[i:i + 5000]
+        chunk = rows[i : i + 5000]
         transaction(engine, lambda uow, c=chunk: uow.execute(outbox.insert(), c))
     return at
 
@@ -74,8 +108,17 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def run(*, events: int = 50_000, customers: int = 5_000, merchants: int = 200, latency_chunks: int = 200,
-        chunk: int = 20, seed: int = 7, backend: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:
+def run(
+    *,
+    events: int = 50_000,
+    customers: int = 5_000,
+    merchants: int = 200,
+    latency_chunks: int = 200,
+    chunk: int = 20,
+    seed: int = 7,
+    backend: str = "sqlite",
+    database_url: str | None = None,
+) -> dict[str, Any]:
     from puhui import clock
     from puhui.bench.ledger import fresh_database
     from puhui.db import create_engine_from_url
@@ -114,12 +157,20 @@ def run(*, events: int = 50_000, customers: int = 5_000, merchants: int = 200, l
             stepped.append(done_ms)
             latencies.extend([done_ms] * raised)
             alerts += raised
-    return {"backend": backend, "events": read, "rules": len(DEFAULT_RULES), "alerts": alerts,
-            "events_per_s": read / monitor_s, "baseline_events_per_s": base_events / baseline_s,
-            "ratio_to_baseline": (read / monitor_s) / (base_events / baseline_s),
-            "commit_to_alert_p50_ms": _percentile(latencies, 0.5), "commit_to_alert_p99_ms": _percentile(latencies, 0.99),
-            "latency_alerts": len(latencies), "commit_to_processed_p99_ms": _percentile(stepped, 0.99),
-            "target_events_per_s": TARGET_EVENTS_PER_S}
+    return {
+        "backend": backend,
+        "events": read,
+        "rules": len(DEFAULT_RULES),
+        "alerts": alerts,
+        "events_per_s": read / monitor_s,
+        "baseline_events_per_s": base_events / baseline_s,
+        "ratio_to_baseline": (read / monitor_s) / (base_events / baseline_s),
+        "commit_to_alert_p50_ms": _percentile(latencies, 0.5),
+        "commit_to_alert_p99_ms": _percentile(latencies, 0.99),
+        "latency_alerts": len(latencies),
+        "commit_to_processed_p99_ms": _percentile(stepped, 0.99),
+        "target_events_per_s": TARGET_EVENTS_PER_S,
+    }
 
 
 def command(
@@ -133,10 +184,20 @@ def command(
     db: str | None = typer.Option(None, "--db", help="an existing, empty database URL instead"),
 ) -> None:
     """Monitor throughput (events/s, all rules on) against a no-rule baseline, and commit-to-alert p99."""
-    result = run(events=events, customers=customers, merchants=merchants, latency_chunks=latency_chunks,
-                 chunk=chunk, seed=seed, backend=backend, database_url=db)
+    result = run(
+        events=events,
+        customers=customers,
+        merchants=merchants,
+        latency_chunks=latency_chunks,
+        chunk=chunk,
+        seed=seed,
+        backend=backend,
+        database_url=db,
+    )
     for name, value in result.items():
         shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
         typer.echo(f"{name:28} {shown}")
-    typer.echo(f"events/s {result['events_per_s']:,.0f} vs target {TARGET_EVENTS_PER_S:,} per worker; "
-               f"commit-to-alert p99 {result['commit_to_alert_p99_ms']:.1f} ms")
+    typer.echo(
+        f"events/s {result['events_per_s']:,.0f} vs target {TARGET_EVENTS_PER_S:,} per worker; "
+        f"commit-to-alert p99 {result['commit_to_alert_p99_ms']:.1f} ms"
+    )

@@ -77,16 +77,17 @@ def _percentile(sorted_ms: list[float], q: float) -> float:
     return sorted_ms[index]
 
 
-
 def _check(answer: Any, *expected: int) -> dict:
     if answer.status_code not in expected:
-        raise RuntimeError(f"seeding: {answer.request.method} {answer.request.url.path}: {answer.status_code} "
-                           f"{answer.text}")
+        raise RuntimeError(
+            f"seeding: {answer.request.method} {answer.request.url.path}: {answer.status_code} {answer.text}"
+        )
     return answer.json()
 
 
-def _seed(engine: Any, settings: Any, *, customers: int, merchants: int, payments: int, kind: str,
-          progress: Any) -> tuple[list[dict], list[tuple[str, dict]]]:
+def _seed(
+    engine: Any, settings: Any, *, customers: int, merchants: int, payments: int, kind: str, progress: Any
+) -> tuple[list[dict], list[tuple[str, dict]]]:
     """Returns (customer headers, [(qr_id, pay body)] one per payment slot)."""
     from argon2 import PasswordHasher
     from fastapi.testclient import TestClient
@@ -108,33 +109,61 @@ def _seed(engine: Any, settings: Any, *, customers: int, merchants: int, payment
                 person = {"name": f"用户{_cn(n)}", "id_number": _id_number(n), "phone": phone, "password": PASSWORD}
                 cid = _check(client.post("/v1/customers", json=person), 201)["id"]
                 for channel in CHANNELS:
-                    _check(client.post(f"/v1/customers/{cid}/verifications", headers=admin,
-                                       json={"channel": channel, "reference": f"B-{n}-{channel}"}), 201)
+                    _check(
+                        client.post(
+                            f"/v1/customers/{cid}/verifications",
+                            headers=admin,
+                            json={"channel": channel, "reference": f"B-{n}-{channel}"},
+                        ),
+                        201,
+                    )
                 _check(client.post(f"/v1/customers/{cid}/tier", headers=admin, json={"reason": "bench"}), 200)
                 token = _check(client.post("/v1/customers/login", json={"phone": phone, "password": PASSWORD}), 200)
                 heads.append({"Authorization": f"Bearer {token['token']}"})
                 ids.append(cid)
                 progress.advance(task)
-            transaction(engine, lambda uow: create_transfers(uow, [
-                Transfer(f"bench.fund.{cid}", RESERVE, f"wallet.{cid}", FUNDING, LEDGER, "top_up") for cid in ids]))
+            transaction(
+                engine,
+                lambda uow: create_transfers(
+                    uow,
+                    [Transfer(f"bench.fund.{cid}", RESERVE, f"wallet.{cid}", FUNDING, LEDGER, "top_up") for cid in ids],
+                ),
+            )
             shops = []
             for n in range(merchants):
-                spec = {"name": f"商户{_cn(n)}", "credit_code": _credit_code(n), "settlement_account": f"6222{n:012d}",
-                        "settlement_holder": f"店主{_cn(n)}", "settlement_bank": "工商银行"}
+                spec = {
+                    "name": f"商户{_cn(n)}",
+                    "credit_code": _credit_code(n),
+                    "settlement_account": f"6222{n:012d}",
+                    "settlement_holder": f"店主{_cn(n)}",
+                    "settlement_bank": "工商银行",
+                }
                 made = _check(client.post("/v1/merchants", headers=admin, json=spec), 201)
                 shops.append((made["id"], {"Authorization": f"Bearer {made['api_key']}"}))
                 progress.advance(task)
             slots: list[tuple[str, dict]] = []
             if kind == "static":
-                codes = [_check(client.post(f"/v1/merchants/{m}/qr-codes", headers=h, json={"kind": "static"}),
-                                201)["id"] for m, h in shops]
+                codes = [
+                    _check(client.post(f"/v1/merchants/{m}/qr-codes", headers=h, json={"kind": "static"}), 201)["id"]
+                    for m, h in shops
+                ]
                 slots = [(codes[i % len(codes)], {"amount": f"{1 + i % 9}.{i % 100:02d}"}) for i in range(payments)]
             else:
                 for i in range(payments):
                     m, h = shops[i % len(shops)]
-                    qr = _check(client.post(f"/v1/merchants/{m}/qr-codes", headers=h,
-                                            json={"kind": "dynamic", "amount": f"{1 + i % 9}.{i % 100:02d}",
-                                                  "expires_in_seconds": 3600, "order_ref": f"B-{i}"}), 201)["id"]
+                    qr = _check(
+                        client.post(
+                            f"/v1/merchants/{m}/qr-codes",
+                            headers=h,
+                            json={
+                                "kind": "dynamic",
+                                "amount": f"{1 + i % 9}.{i % 100:02d}",
+                                "expires_in_seconds": 3600,
+                                "order_ref": f"B-{i}",
+                            },
+                        ),
+                        201,
+                    )["id"]
                     slots.append((qr, {}))  # small amounts: the session alone (one factor, level C)
                     progress.advance(task)
     finally:
@@ -142,8 +171,16 @@ def _seed(engine: Any, settings: Any, *, customers: int, merchants: int, payment
     return heads, slots
 
 
-def _drive(base_url: str, *, clients: int, count: int, max_seconds: float,
-           request: Callable[[Any, int], Any], progress: Any, label: str) -> dict:
+def _drive(
+    base_url: str,
+    *,
+    clients: int,
+    count: int,
+    max_seconds: float,
+    request: Callable[[Any, int], Any],
+    progress: Any,
+    label: str,
+) -> dict:
     """`clients` threads share a counter 0..count-1; stop when done or at the deadline."""
     import httpx
 
@@ -182,16 +219,33 @@ def _drive(base_url: str, *, clients: int, count: int, max_seconds: float,
     wall = time.perf_counter() - started
     ok = sum(n for s, n in statuses.items() if isinstance(s, int) and 200 <= s < 300)
     latencies.sort()
-    return {"done": len(latencies), "ok": ok, "held": statuses.get(202, 0), "seconds": wall, "per_s": ok / wall if wall > 0 else 0.0,
-            "p50_ms": _percentile(latencies, 0.50), "p95_ms": _percentile(latencies, 0.95),
-            "p99_ms": _percentile(latencies, 0.99),
-            "errors": {str(s): n for s, n in sorted(statuses.items(), key=str)
-                       if not (isinstance(s, int) and 200 <= s < 300)}}
+    return {
+        "done": len(latencies),
+        "ok": ok,
+        "held": statuses.get(202, 0),
+        "seconds": wall,
+        "per_s": ok / wall if wall > 0 else 0.0,
+        "p50_ms": _percentile(latencies, 0.50),
+        "p95_ms": _percentile(latencies, 0.95),
+        "p99_ms": _percentile(latencies, 0.99),
+        "errors": {
+            str(s): n for s, n in sorted(statuses.items(), key=str) if not (isinstance(s, int) and 200 <= s < 300)
+        },
+    }
 
 
-def run(*, backend: str = "sqlite", database_url: str | None = None, clients: int = 16, payments: int = 2000,
-        max_seconds: float = 60.0, customers: int = 64, merchants: int = 8, kind: str = "dynamic",
-        quiet: bool = False) -> dict:
+def run(
+    *,
+    backend: str = "sqlite",
+    database_url: str | None = None,
+    clients: int = 16,
+    payments: int = 2000,
+    max_seconds: float = 60.0,
+    customers: int = 64,
+    merchants: int = 8,
+    kind: str = "dynamic",
+    quiet: bool = False,
+) -> dict:
     import httpx
     import uvicorn
 
@@ -209,17 +263,29 @@ def run(*, backend: str = "sqlite", database_url: str | None = None, clients: in
         engine = create_engine_from_url(url)
         cleanup.callback(engine.dispose)
         upgrade(engine)
-        settings = Settings(admin_token=secrets.token_urlsafe(24), pii_keys=f"bench:{_key()}", pii_index_key=_key(),
-                            jwt_secret=_key(), jwt_ttl_seconds=24 * 3600,
-                            auth_rate_per_minute=0)  # seeding signs up every payer from one address
+        settings = Settings(
+            admin_token=secrets.token_urlsafe(24),
+            pii_keys=f"bench:{_key()}",
+            pii_index_key=_key(),
+            jwt_secret=_key(),
+            jwt_ttl_seconds=24 * 3600,
+            auth_rate_per_minute=0,
+        )  # seeding signs up every payer from one address
         progress = _progress(quiet)
         cleanup.enter_context(progress)
-        heads, slots = _seed(engine, settings, customers=customers, merchants=merchants, payments=payments,
-                             kind=kind, progress=progress)
+        heads, slots = _seed(
+            engine, settings, customers=customers, merchants=merchants, payments=payments, kind=kind, progress=progress
+        )
 
         port = _free_port()
-        config = uvicorn.Config(create_app(engine, settings), host="127.0.0.1", port=port, log_level="error",
-                                access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            create_app(engine, settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="error",
+            access_log=False,
+            lifespan="on",
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -241,28 +307,55 @@ def run(*, backend: str = "sqlite", database_url: str | None = None, clients: in
         with httpx.Client(base_url=base_url, timeout=30.0) as warm:  # untimed warm-up of the server path
             for _ in range(min(50, payments)):
                 warm.get("/health")
-        baseline = _drive(base_url, clients=clients, count=payments, max_seconds=max_seconds,
-                          request=lambda http, i: http.get("/health"), progress=progress, label="GET /health")
+        baseline = _drive(
+            base_url,
+            clients=clients,
+            count=payments,
+            max_seconds=max_seconds,
+            request=lambda http, i: http.get("/health"),
+            progress=progress,
+            label="GET /health",
+        )
 
         def pay(http: Any, i: int) -> Any:
             qr, body = slots[i]
             headers = {**heads[i % len(heads)], "Idempotency-Key": f"bench-{tag}-{i}"}
             return http.post(f"/v1/qr-codes/{qr}/pay", headers=headers, json=body)
 
-        paid = _drive(base_url, clients=clients, count=payments, max_seconds=max_seconds, request=pay,
-                      progress=progress, label="QR payments")
+        paid = _drive(
+            base_url,
+            clients=clients,
+            count=payments,
+            max_seconds=max_seconds,
+            request=pay,
+            progress=progress,
+            label="QR payments",
+        )
         stop()
         with reading(engine) as connection:
             report = audit(connection)
 
     return {
-        "backend": backend, "kind": kind, "clients": clients, "customers": customers, "merchants": merchants,
-        "payments_requested": payments, "payments_done": paid["done"], "payments_ok": paid["ok"],
-        "held_for_review": paid["held"], "fraud_checks": settings.fraud_checks, "seconds": round(paid["seconds"], 3),
-        "payments_per_s": paid["per_s"], "p50_ms": paid["p50_ms"], "p95_ms": paid["p95_ms"], "p99_ms": paid["p99_ms"],
+        "backend": backend,
+        "kind": kind,
+        "clients": clients,
+        "customers": customers,
+        "merchants": merchants,
+        "payments_requested": payments,
+        "payments_done": paid["done"],
+        "payments_ok": paid["ok"],
+        "held_for_review": paid["held"],
+        "fraud_checks": settings.fraud_checks,
+        "seconds": round(paid["seconds"], 3),
+        "payments_per_s": paid["per_s"],
+        "p50_ms": paid["p50_ms"],
+        "p95_ms": paid["p95_ms"],
+        "p99_ms": paid["p99_ms"],
         "errors": paid["errors"],
-        "baseline_per_s": baseline["per_s"], "baseline_p50_ms": baseline["p50_ms"],
-        "baseline_p99_ms": baseline["p99_ms"], "baseline_errors": baseline["errors"],
+        "baseline_per_s": baseline["per_s"],
+        "baseline_p50_ms": baseline["p50_ms"],
+        "baseline_p99_ms": baseline["p99_ms"],
+        "baseline_errors": baseline["errors"],
         "ratio_to_baseline": paid["per_s"] / baseline["per_s"] if baseline["per_s"] else 0.0,
         "audit_ok": report.ok,
     }
@@ -290,8 +383,17 @@ def command(
     if kind not in ("dynamic", "static"):
         Console(stderr=True).print("--kind must be dynamic or static")
         raise typer.Exit(2)
-    result = run(backend=backend, database_url=db, clients=clients, payments=payments, max_seconds=max_seconds,
-                 customers=customers, merchants=merchants, kind=kind, quiet=as_json)
+    result = run(
+        backend=backend,
+        database_url=db,
+        clients=clients,
+        payments=payments,
+        max_seconds=max_seconds,
+        customers=customers,
+        merchants=merchants,
+        kind=kind,
+        quiet=as_json,
+    )
     if as_json:
         print(json.dumps(result))
     else:

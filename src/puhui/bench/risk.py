@@ -52,9 +52,11 @@ def build_state(customers: int, rng: random.Random) -> tuple[WindowState, list[s
     return state, merchants, now
 
 
-def stream(count: int, state: WindowState, customers: int, merchants: list[str], start: int,
-           rng: random.Random) -> list[PaymentRequest]:
-    """Requests over 6 hours from `start`: mostly ordinary, some large, from new devices or places, to unknown payees."""
+def stream(
+    count: int, state: WindowState, customers: int, merchants: list[str], start: int, rng: random.Random
+) -> list[PaymentRequest]:
+    """Requests over 6 hours from `start`: mostly ordinary, some large, from new devices or places,
+    to unknown payees."""
     requests = []
     for n in range(count):
         i = rng.randrange(customers)
@@ -70,8 +72,9 @@ def stream(count: int, state: WindowState, customers: int, merchants: list[str],
     return requests
 
 
-def timed(requests: list[PaymentRequest], rules: RuleSet, state: WindowState,
-          observe: bool = True) -> tuple[list[int], dict[str, int]]:
+def timed(
+    requests: list[PaymentRequest], rules: RuleSet, state: WindowState, observe: bool = True
+) -> tuple[list[int], dict[str, int]]:
     laps: list[int] = []
     outcomes = {o.value: 0 for o in Outcome}
     clock_ns = time.perf_counter_ns
@@ -88,8 +91,12 @@ def timed(requests: list[PaymentRequest], rules: RuleSet, state: WindowState,
 def _summary(laps: list[int]) -> dict[str, float]:
     ordered = sorted(laps)
     total_s = sum(laps) / 1e9
-    return {"per_s": len(laps) / total_s if total_s else 0.0, "p50_ms": _percentile(ordered, 0.5),
-            "p99_ms": _percentile(ordered, 0.99), "max_ms": ordered[-1] / 1e6}
+    return {
+        "per_s": len(laps) / total_s if total_s else 0.0,
+        "p50_ms": _percentile(ordered, 0.5),
+        "p99_ms": _percentile(ordered, 0.99),
+        "max_ms": ordered[-1] / 1e6,
+    }
 
 
 def run(customers: int = 100_000, decisions: int = 20_000, seed: int = 1) -> dict[str, Any]:
@@ -100,8 +107,14 @@ def run(customers: int = 100_000, decisions: int = 20_000, seed: int = 1) -> dic
     blocked = {f"c{rng.randrange(customers)}" for _ in range(max(1, customers // 100))}
     lists = {"payees": blocked | {merchants[0]}, "payers": set(sorted(blocked)[: len(blocked) // 2])}
     everything = RuleSet.of(default_rules(), lists)
-    trivial = RuleSet.of([rule_from({"rule_id": "blocked_payee", "kind": "blocklist", "action": "decline",
-                                     "params": {"list": "payees"}})], lists)
+    trivial = RuleSet.of(
+        [
+            rule_from(
+                {"rule_id": "blocked_payee", "kind": "blocklist", "action": "decline", "params": {"list": "payees"}}
+            )
+        ],
+        lists,
+    )
     requests = stream(decisions, state, customers, merchants, now, rng)
     gc.collect()
     gc.freeze()  # long-lived state out of the collector's way, as a server does after rebuilding it
@@ -112,13 +125,25 @@ def run(customers: int = 100_000, decisions: int = 20_000, seed: int = 1) -> dic
     finally:
         gc.unfreeze()
     full, base = _summary(laps), _summary(base_laps)
-    return {"customers": len(state), "rules": len(everything.rules), "decisions": decisions,
-            "build_state_s": build_s, "decisions_per_s": full["per_s"], "p50_ms": full["p50_ms"],
-            "p99_ms": full["p99_ms"], "max_ms": full["max_ms"], "baseline_per_s": base["per_s"],
-            "baseline_p50_ms": base["p50_ms"], "baseline_p99_ms": base["p99_ms"],
-            "ratio_to_baseline": full["per_s"] / base["per_s"] if base["per_s"] else 0.0,
-            "target_p99_ms": TARGET_P99_MS, "p99_within_target": full["p99_ms"] < TARGET_P99_MS,
-            "approve": outcomes["approve"], "review": outcomes["review"], "decline": outcomes["decline"]}
+    return {
+        "customers": len(state),
+        "rules": len(everything.rules),
+        "decisions": decisions,
+        "build_state_s": build_s,
+        "decisions_per_s": full["per_s"],
+        "p50_ms": full["p50_ms"],
+        "p99_ms": full["p99_ms"],
+        "max_ms": full["max_ms"],
+        "baseline_per_s": base["per_s"],
+        "baseline_p50_ms": base["p50_ms"],
+        "baseline_p99_ms": base["p99_ms"],
+        "ratio_to_baseline": full["per_s"] / base["per_s"] if base["per_s"] else 0.0,
+        "target_p99_ms": TARGET_P99_MS,
+        "p99_within_target": full["p99_ms"] < TARGET_P99_MS,
+        "approve": outcomes["approve"],
+        "review": outcomes["review"],
+        "decline": outcomes["decline"],
+    }
 
 
 def command(
@@ -139,6 +164,8 @@ def command(
     console = Console(width=100)
     console.print(table)
     verdict = "within" if result["p99_within_target"] else "OVER"
-    console.print(f"p99 {result['p99_ms']:.4f} ms vs target {TARGET_P99_MS} ms: {verdict} target; "
-                  f"{result['decisions_per_s']:,.0f} decisions/s = {result['ratio_to_baseline']:.3f} x baseline "
-                  f"(one block-list rule, {result['baseline_per_s']:,.0f}/s)")
+    console.print(
+        f"p99 {result['p99_ms']:.4f} ms vs target {TARGET_P99_MS} ms: {verdict} target; "
+        f"{result['decisions_per_s']:,.0f} decisions/s = {result['ratio_to_baseline']:.3f} x baseline "
+        f"(one block-list rule, {result['baseline_per_s']:,.0f}/s)"
+    )

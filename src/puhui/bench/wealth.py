@@ -84,8 +84,9 @@ def _baseline(engine) -> float:
     return seconds
 
 
-def run(backend: str = "sqlite", holders: int = 1_000_000, database_url: str | None = None,
-        audit: bool | None = None) -> dict:
+def run(
+    backend: str = "sqlite", holders: int = 1_000_000, database_url: str | None = None, audit: bool | None = None
+) -> dict:
     """Measure one day's distribution to `holders` holders on `backend` (a fresh database)."""
     from puhui.bench.ledger import fresh_database
     from puhui.ledger.audit import audit as run_audit
@@ -109,12 +110,20 @@ def run(backend: str = "sqlite", holders: int = 1_000_000, database_url: str | N
     finally:
         clock.install(previous)
     return {
-        "backend": backend, "holders": holders, "seed_seconds": round(seed_seconds, 2),
-        "seconds": round(seconds, 6), "holders_per_s": round(holders / seconds, 1),
-        "baseline_seconds": round(baseline, 6), "baseline_holders_per_s": round(holders / baseline, 1),
-        "ratio_to_baseline": round(baseline / seconds, 3), "within_target": seconds < TARGET_SECONDS,
-        "paid_holders": income.paid_holders, "paid": income.paid, "distributed": income.distributed,
-        "residue": income.residue, "audit_ok": audit_ok,
+        "backend": backend,
+        "holders": holders,
+        "seed_seconds": round(seed_seconds, 2),
+        "seconds": round(seconds, 6),
+        "holders_per_s": round(holders / seconds, 1),
+        "baseline_seconds": round(baseline, 6),
+        "baseline_holders_per_s": round(holders / baseline, 1),
+        "ratio_to_baseline": round(baseline / seconds, 3),
+        "within_target": seconds < TARGET_SECONDS,
+        "paid_holders": income.paid_holders,
+        "paid": income.paid,
+        "distributed": income.distributed,
+        "residue": income.residue,
+        "audit_ok": audit_ok,
     }
 
 
@@ -134,11 +143,14 @@ def command(
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key, value in result.items():
-        table.add_row(key, f"{value:,}" if isinstance(value, (int, float)) and not isinstance(value, bool)
-                      else str(value))
+        table.add_row(
+            key, f"{value:,}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+        )
     console = Console(width=100)
     console.print(table)
     verdict = "within" if result["within_target"] else "OVER"
-    console.print(f"{result['holders']:,} holders in {result['seconds']:.2f} s "
-                  f"({result['holders_per_s']:,.0f} holders/s): {verdict} the {TARGET_SECONDS:.0f} s target; "
-                  f"plain UPDATE baseline {result['baseline_seconds']:.2f} s")
+    console.print(
+        f"{result['holders']:,} holders in {result['seconds']:.2f} s "
+        f"({result['holders_per_s']:,.0f} holders/s): {verdict} the {TARGET_SECONDS:.0f} s target; "
+        f"plain UPDATE baseline {result['baseline_seconds']:.2f} s"
+    )

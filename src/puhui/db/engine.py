@@ -19,7 +19,7 @@ def normalize_url(url: str) -> str:
     """Accept `postgresql://` and `postgres://` as psycopg 3 URLs."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -80,5 +80,3 @@ class DatabaseNotMigrated(PuhuiError):
     status = 503
     exit_status = 2  # a command pointed at a database it cannot use yet: bad usage, not a failure
     title = "The database is not at the current schema"
-
-

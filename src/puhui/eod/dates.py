@@ -58,8 +58,10 @@ def check_date(day: dt.date, t_plus: int = 0, what: str = "date") -> dt.date:
     if day > today:
         raise BusinessDateInFuture(f"{what} {day} is after today's business date {today}", business_date=str(today))
     if day > latest(t_plus):
-        raise BusinessDateNotOver(f"{what} {day} is not over yet: it can run from the next business day "
-                                  f"(today is {today})", business_date=str(today))
+        raise BusinessDateNotOver(
+            f"{what} {day} is not over yet: it can run from the next business day (today is {today})",
+            business_date=str(today),
+        )
     return day
 
 
@@ -70,6 +72,10 @@ def _strict(value: object) -> object:
 # A request-body field: validated by `parse_date`, documented as a string of format date. The error
 # is a PuhuiError (not a ValueError), so the API answers 422 `date_invalid` rather than the generic
 # `invalid_request`.
-BusinessDate = Annotated[dt.date, BeforeValidator(_strict),
-                         WithJsonSchema({"type": "string", "format": "date", "pattern": PATTERN,
-                                         "description": "business date YYYY-MM-DD (China time)"})]
+BusinessDate = Annotated[
+    dt.date,
+    BeforeValidator(_strict),
+    WithJsonSchema(
+        {"type": "string", "format": "date", "pattern": PATTERN, "description": "business date YYYY-MM-DD (China time)"}
+    ),
+]

@@ -85,8 +85,12 @@ def last_completed(connection: Connection, job: str) -> dt.date | None:
 
 
 def completed(connection: Connection, job: str, day: dt.date) -> bool:
-    return connection.execute(select(eod_runs.c.job).where(
-        eod_runs.c.job == job, eod_runs.c.business_date == day.isoformat())).first() is not None
+    return (
+        connection.execute(
+            select(eod_runs.c.job).where(eod_runs.c.job == job, eod_runs.c.business_date == day.isoformat())
+        ).first()
+        is not None
+    )
 
 
 def plan(connection: Connection, job: str, day: dt.date, t_plus: int = 0) -> Plan:
@@ -96,18 +100,22 @@ def plan(connection: Connection, job: str, day: dt.date, t_plus: int = 0) -> Pla
     if completed(connection, job, day):
         return Plan(job, day, last, (day,), True)
     if last is not None and day < last:
-        raise BusinessDateClosed(f"{job} end of day already ran through {last}; {day} was skipped and can no "
-                                 f"longer run: the days after it already ran without it",
-                                 last_completed=last.isoformat())
+        raise BusinessDateClosed(
+            f"{job} end of day already ran through {last}; {day} was skipped and can no "
+            f"longer run: the days after it already ran without it",
+            last_completed=last.isoformat(),
+        )
     if last is None and (clock.business_date() - day).days > MAX_DAYS:
-        raise BusinessDateTooOld(f"{job} has never run; its first date may be at most {MAX_DAYS} days back, "
-                                 f"not {day}")
+        raise BusinessDateTooOld(f"{job} has never run; its first date may be at most {MAX_DAYS} days back, not {day}")
     start = last + ONE_DAY if last is not None else day
     if (day - start).days >= MAX_DAYS:
         through = start + (MAX_DAYS - 1) * ONE_DAY
-        raise BusinessDateGap(f"{job} would catch up {(day - start).days + 1} days (from {start}); at most "
-                              f"{MAX_DAYS} run at once: run through {through} first", first_missing=start.isoformat(),
-                              run_through=through.isoformat())
+        raise BusinessDateGap(
+            f"{job} would catch up {(day - start).days + 1} days (from {start}); at most "
+            f"{MAX_DAYS} run at once: run through {through} first",
+            first_missing=start.isoformat(),
+            run_through=through.isoformat(),
+        )
     return Plan(job, day, last, tuple(start + n * ONE_DAY for n in range((day - start).days + 1)), False)
 
 
@@ -117,16 +125,19 @@ def record(uow: UnitOfWork, job: str, day: dt.date) -> None:
         uow.execute(eod_runs.insert().values(job=job, business_date=day.isoformat(), completed_at=clock.now_micros()))
 
 
-def run_days(engine: Engine, job: str, day: dt.date, step: Callable[[dt.date], T], t_plus: int = 0,
-             catch_up: bool = True) -> Run[T]:
+def run_days(
+    engine: Engine, job: str, day: dt.date, step: Callable[[dt.date], T], t_plus: int = 0, catch_up: bool = True
+) -> Run[T]:
     """Run `step(date)` for every date the plan names, each recorded after its step; the step runs
     its own units of work (one or several) and must be idempotent. Without `catch_up` (the step
     has input for the one date only, e.g. a statement file) a gap is refused: `business_date_gap`."""
     with reading(engine) as connection:
         chosen = plan(connection, job, day, t_plus)
     if not catch_up and len(chosen.days) > 1:
-        raise BusinessDateGap(f"{job} has not run for {chosen.days[0]} to {chosen.days[-2]}; run those dates "
-                              f"first", first_missing=chosen.days[0].isoformat())
+        raise BusinessDateGap(
+            f"{job} has not run for {chosen.days[0]} to {chosen.days[-2]}; run those dates first",
+            first_missing=chosen.days[0].isoformat(),
+        )
     results = []
     for date in chosen.days:
         results.append((date, step(date)))
@@ -135,8 +146,9 @@ def run_days(engine: Engine, job: str, day: dt.date, step: Callable[[dt.date], T
     return Run(chosen, tuple(results))
 
 
-def run_in(uow: UnitOfWork, job: str, day: dt.date, step: Callable[[UnitOfWork, dt.date], T],
-           t_plus: int = 0) -> Run[T]:
+def run_in(
+    uow: UnitOfWork, job: str, day: dt.date, step: Callable[[UnitOfWork, dt.date], T], t_plus: int = 0
+) -> Run[T]:
     """The same in the caller's unit of work (an API call): every date of a gap, or none, commits.
     A date is recorded before its step, so a concurrent run of the same date waits on the record's
     key and, retried by `transaction`, finds the date done."""

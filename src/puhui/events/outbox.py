@@ -71,16 +71,13 @@ def read_events(engine: Engine, after: int = 0, limit: int = 1000, topic: str | 
     with reading(engine) as connection:
         rows = connection.execute(query.order_by(outbox.c.position).limit(limit)).mappings().all()
     return [
-        Event(r["position"], r["topic"], r["type"], r["key"], json.loads(r["payload"]), r["created_at"])
-        for r in rows
+        Event(r["position"], r["topic"], r["type"], r["key"], json.loads(r["payload"]), r["created_at"]) for r in rows
     ]
 
 
 def consumer_offset(connection, consumer: str) -> int:
     """The last position `consumer` has taken effect for (0 if it never ran)."""
-    found = connection.execute(
-        select(event_offsets.c.position).where(event_offsets.c.consumer == consumer)
-    ).scalar()
+    found = connection.execute(select(event_offsets.c.position).where(event_offsets.c.consumer == consumer)).scalar()
     return int(found or 0)
 
 
@@ -88,7 +85,8 @@ def advance_offset(uow: UnitOfWork, consumer: str, position: int) -> None:
     """Record that `consumer` has applied every event up to `position`, in the caller's transaction
     (so the effects and the offset commit together, and a crash re-reads nothing twice)."""
     done = uow.execute(
-        update(event_offsets).where(event_offsets.c.consumer == consumer)
+        update(event_offsets)
+        .where(event_offsets.c.consumer == consumer)
         .values(position=position, updated_at=clock.now_micros())
     )
     if done.rowcount == 0:

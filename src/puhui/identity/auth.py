@@ -122,8 +122,12 @@ def read_session(secret: str, token: str) -> SessionClaims | None:
             algorithms=[JWT_ALGORITHM],
             issuer=JWT_ISSUER,
             # Expiry is checked below against puhui.clock, not time.time().
-            options={"require": ["sub", "role", "exp", "iat", "iss", "jti"], "verify_exp": False, "verify_iat": False,
-                     "verify_nbf": False},
+            options={
+                "require": ["sub", "role", "exp", "iat", "iss", "jti"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
     except jwt.PyJWTError:
         return None
@@ -187,8 +191,9 @@ def read_credential(connection: Connection, token: str) -> tuple[str, str] | Non
     if len(prefix) > 32:
         return None
     row = connection.execute(
-        select(credentials.c.secret_hash, credentials.c.subject_id, credentials.c.role, credentials.c.revoked_at)
-        .where(credentials.c.prefix == prefix)
+        select(credentials.c.secret_hash, credentials.c.subject_id, credentials.c.role, credentials.c.revoked_at).where(
+            credentials.c.prefix == prefix
+        )
     ).first()
     if row is None:
         _digest(token)  # same work either way
@@ -202,16 +207,25 @@ def credentials_of(connection: Connection, subject_id: str) -> list[dict]:
     """The API keys or staff tokens of a subject, by prefix (never the secret)."""
     rows = connection.execute(
         select(credentials.c.prefix, credentials.c.kind, credentials.c.created_at, credentials.c.revoked_at)
-        .where(credentials.c.subject_id == subject_id).order_by(credentials.c.created_at, credentials.c.prefix)
+        .where(credentials.c.subject_id == subject_id)
+        .order_by(credentials.c.created_at, credentials.c.prefix)
     ).mappings()
-    return [{"prefix": r["prefix"], "kind": r["kind"], "created_at": clock.from_micros(r["created_at"]).isoformat(),
-             "revoked": r["revoked_at"] is not None} for r in rows]
+    return [
+        {
+            "prefix": r["prefix"],
+            "kind": r["kind"],
+            "created_at": clock.from_micros(r["created_at"]).isoformat(),
+            "revoked": r["revoked_at"] is not None,
+        }
+        for r in rows
+    ]
 
 
 def revoke_credential(uow: UnitOfWork, subject_id: str, prefix: str) -> dict:
     """Revoke one key or token of `subject_id` at once (a replay changes nothing)."""
-    row = uow.execute(select(credentials.c.revoked_at).where(
-        credentials.c.prefix == prefix, credentials.c.subject_id == subject_id)).first()
+    row = uow.execute(
+        select(credentials.c.revoked_at).where(credentials.c.prefix == prefix, credentials.c.subject_id == subject_id)
+    ).first()
     if row is None:
         raise CredentialNotFound(f"no credential {prefix!r} for {subject_id}")
     if row[0] is None:
@@ -220,6 +234,7 @@ def revoke_credential(uow: UnitOfWork, subject_id: str, prefix: str) -> dict:
 
 
 def subject_of_credential(connection: Connection, prefix: str) -> tuple[str, str] | None:
-    row = connection.execute(select(credentials.c.subject_id, credentials.c.role).where(
-        credentials.c.prefix == prefix)).first()
+    row = connection.execute(
+        select(credentials.c.subject_id, credentials.c.role).where(credentials.c.prefix == prefix)
+    ).first()
     return (row[0], row[1]) if row else None

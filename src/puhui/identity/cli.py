@@ -28,7 +28,6 @@ console = Console()
 DbOption = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
 
 
-
 @app.command("generate-key")
 def generate_key() -> None:
     """Print a new random 256-bit key (base64)."""
@@ -68,12 +67,19 @@ def rotate_keys(db: str = DbOption, batch_size: int = typer.Option(200, min=1, h
     engine = _engine(db)
     with reading(engine) as connection:
         total = sum(connection.execute(select(func.count()).select_from(s.table)).scalar_one() for s in SEALED)
-    with Progress(TextColumn("re-sealing"), BarColumn(), TextColumn("{task.completed}/{task.total} rows"),
-                  console=console, transient=True) as progress:
+    with Progress(
+        TextColumn("re-sealing"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} rows"),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("rotate", total=total)
         report = rotate(engine, vault, batch_size=batch_size, progress=lambda n: progress.advance(task, n))
-    console.print(f"[green]rotated[/green]: {report.resealed} values re-sealed under [bold]{vault.active}[/bold] "
-                  f"in {report.rows} rows {report.by_table}")
+    console.print(
+        f"[green]rotated[/green]: {report.resealed} values re-sealed under [bold]{vault.active}[/bold] "
+        f"in {report.rows} rows {report.by_table}"
+    )
 
 
 @dataclass(frozen=True)

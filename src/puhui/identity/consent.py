@@ -25,15 +25,27 @@ def record_consent(
     now = clock.now_micros()
     uow.execute(
         consents.insert().values(
-            customer_id=customer_id, purpose=purpose.value, sensitive=sensitive, granted=granted,
-            recorded_by=actor.id, at=now,
+            customer_id=customer_id,
+            purpose=purpose.value,
+            sensitive=sensitive,
+            granted=granted,
+            recorded_by=actor.id,
+            at=now,
         )
     )
     outbox.publish(
-        uow, TOPIC, "identity.consent_recorded", customer_id,
+        uow,
+        TOPIC,
+        "identity.consent_recorded",
+        customer_id,
         {"customer_id": customer_id, "purpose": purpose.value, "sensitive": sensitive, "granted": granted},
     )
-    return {"purpose": purpose.value, "sensitive": sensitive, "granted": granted, "at": clock.from_micros(now).isoformat()}
+    return {
+        "purpose": purpose.value,
+        "sensitive": sensitive,
+        "granted": granted,
+        "at": clock.from_micros(now).isoformat(),
+    }
 
 
 def consent_history(connection: Connection, customer_id: str) -> list[dict]:
@@ -41,8 +53,13 @@ def consent_history(connection: Connection, customer_id: str) -> list[dict]:
         select(consents).where(consents.c.customer_id == customer_id).order_by(consents.c.seq)
     ).mappings()
     return [
-        {"purpose": r["purpose"], "sensitive": r["sensitive"], "granted": r["granted"],
-         "recorded_by": r["recorded_by"], "at": clock.from_micros(r["at"]).isoformat()}
+        {
+            "purpose": r["purpose"],
+            "sensitive": r["sensitive"],
+            "granted": r["granted"],
+            "recorded_by": r["recorded_by"],
+            "at": clock.from_micros(r["at"]).isoformat(),
+        }
         for r in rows
     ]
 
@@ -52,18 +69,18 @@ def current_consents(connection: Connection, customer_id: str) -> list[dict]:
     latest: dict[tuple[str, bool], dict] = {}
     for record in consent_history(connection, customer_id):
         latest[(record["purpose"], record["sensitive"])] = record
-    return [
-        {k: v for k, v in record.items() if k != "recorded_by"}
-        for _, record in sorted(latest.items())
-    ]
+    return [{k: v for k, v in record.items() if k != "recorded_by"} for _, record in sorted(latest.items())]
 
 
 def has_consent(connection: Connection, customer_id: str, purpose: ConsentPurpose, *, sensitive: bool = False) -> bool:
     """Whether the customer's latest word on `purpose` (sensitive or not) is a grant."""
     row = connection.execute(
         select(consents.c.granted)
-        .where(consents.c.customer_id == customer_id, consents.c.purpose == purpose.value,
-               consents.c.sensitive == sensitive)
+        .where(
+            consents.c.customer_id == customer_id,
+            consents.c.purpose == purpose.value,
+            consents.c.sensitive == sensitive,
+        )
         .order_by(consents.c.seq.desc())
         .limit(1)
     ).first()

@@ -85,8 +85,15 @@ def register(uow: UnitOfWork, vault: Vault, data: Registration, *, say_which: bo
     ids = vault.blind_indexes(data.id_number, field=INDEX_ID_NUMBER)
     phones = vault.blind_indexes(data.phone, field=INDEX_PHONE)
     # one statement, one snapshot: a racing sign-up of the same person is always "already registered"
-    taken = uow.execute(select(customers.c.id_number_index).where(
-        or_(customers.c.id_number_index.in_(ids), customers.c.phone_index.in_(phones)))).scalars().all()
+    taken = (
+        uow.execute(
+            select(customers.c.id_number_index).where(
+                or_(customers.c.id_number_index.in_(ids), customers.c.phone_index.in_(phones))
+            )
+        )
+        .scalars()
+        .all()
+    )
     if taken and not say_which:
         raise RegistrationRefused("if you already have an account, log in instead")
     if any(index in ids for index in taken):
@@ -95,8 +102,12 @@ def register(uow: UnitOfWork, vault: Vault, data: Registration, *, say_which: bo
         raise PhoneTaken()
     customer_id = f"cus_{secrets.token_hex(8)}"
     ledger.create_account(
-        uow, ledger="CNY", code="customer_wallet", owner_id=customer_id,
-        flags=AccountFlags.debits_must_not_exceed_credits, id=wallet_id(customer_id),
+        uow,
+        ledger="CNY",
+        code="customer_wallet",
+        owner_id=customer_id,
+        flags=AccountFlags.debits_must_not_exceed_credits,
+        id=wallet_id(customer_id),
     )
 
     def seal(value: str | None, field: str) -> str | None:
@@ -151,8 +162,15 @@ def find_by_phone(connection: Connection, vault: Vault, phone: str) -> dict | No
 
 def password_of(connection, customer_id: str) -> dict | None:
     """The customer's status, password hash and phone index (for checking a password again), or None."""
-    row = connection.execute(select(customers.c.status, customers.c.password_hash, customers.c.phone_index)
-                             .where(customers.c.id == customer_id)).mappings().first()
+    row = (
+        connection.execute(
+            select(customers.c.status, customers.c.password_hash, customers.c.phone_index).where(
+                customers.c.id == customer_id
+            )
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row is not None else None
 
 
@@ -183,8 +201,9 @@ def bind_card(uow: UnitOfWork, vault: Vault, customer_id: str, card_number: str,
     card = normalize_card_number(card_number)
     require_active(uow.connection, customer_id, lock=True)
     index = vault.blind_index(card, field=INDEX_CARD)
-    if uow.execute(select(bank_cards.c.id).where(bank_cards.c.card_index.in_(
-            vault.blind_indexes(card, field=INDEX_CARD)))).first():
+    if uow.execute(
+        select(bank_cards.c.id).where(bank_cards.c.card_index.in_(vault.blind_indexes(card, field=INDEX_CARD)))
+    ).first():
         raise CardAlreadyBound()
     card_id = f"card_{secrets.token_hex(8)}"
     uow.execute(
@@ -205,13 +224,18 @@ def bind_card(uow: UnitOfWork, vault: Vault, customer_id: str, card_number: str,
 def cards_of(connection: Connection, vault: Vault, customer_id: str) -> list[dict]:
     """The customer's cards with clear numbers (None once erased); callers mask."""
     rows = connection.execute(
-        select(bank_cards).where(bank_cards.c.customer_id == customer_id).order_by(bank_cards.c.created_at, bank_cards.c.id)
+        select(bank_cards)
+        .where(bank_cards.c.customer_id == customer_id)
+        .order_by(bank_cards.c.created_at, bank_cards.c.id)
     ).mappings()
     return [
         {
             "id": row["id"],
-            "card_number": vault.open(row["card_sealed"], field=pii.FIELD_CARD, owner=pii.card_owner(customer_id, row["id"]))
-            if row["card_sealed"] is not None else None,
+            "card_number": vault.open(
+                row["card_sealed"], field=pii.FIELD_CARD, owner=pii.card_owner(customer_id, row["id"])
+            )
+            if row["card_sealed"] is not None
+            else None,
             "bank": row["bank"],
             "status": row["status"],
             "created_at": clock.from_micros(row["created_at"]).isoformat(),
@@ -257,7 +281,10 @@ def close(uow: UnitOfWork, customer_id: str, actor: Actor, reason: str = "") -> 
         .values(card_sealed=None, card_index=None, status="erased")
     )
     outbox.publish(
-        uow, TOPIC, "identity.customer_closed", customer_id,
+        uow,
+        TOPIC,
+        "identity.customer_closed",
+        customer_id,
         {"id": customer_id, "by": actor.id, "reason": reason[:256]},
     )
     return pseudonym

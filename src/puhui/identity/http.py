@@ -29,8 +29,6 @@ def request_id(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id") or request.headers.get("X-Request-ID")
 
 
-
-
 async def write(engine: Engine, work: Callable[[UnitOfWork], T]) -> T:
     return await run_in_threadpool(transaction, engine, work)
 

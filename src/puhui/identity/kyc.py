@@ -50,22 +50,36 @@ def record_verification(
     """Record one channel's answer. A channel reference is recorded once, for one customer."""
     customer_ops.require_active(uow.connection, customer_id, lock=True)
     taken = uow.execute(
-        select(verifications.c.seq).where(verifications.c.channel == channel.value, verifications.c.reference == reference)
+        select(verifications.c.seq).where(
+            verifications.c.channel == channel.value, verifications.c.reference == reference
+        )
     ).first()
     if taken:
         raise VerificationExists()
     now = clock.now_micros()
     uow.execute(
         verifications.insert().values(
-            customer_id=customer_id, channel=channel.value, reference=reference, passed=passed,
-            recorded_by=actor.id, at=now,
+            customer_id=customer_id,
+            channel=channel.value,
+            reference=reference,
+            passed=passed,
+            recorded_by=actor.id,
+            at=now,
         )
     )
     outbox.publish(
-        uow, TOPIC, "identity.verification_recorded", customer_id,
+        uow,
+        TOPIC,
+        "identity.verification_recorded",
+        customer_id,
         {"customer_id": customer_id, "channel": channel.value, "passed": passed},
     )
-    return {"channel": channel.value, "reference": reference, "passed": passed, "at": clock.from_micros(now).isoformat()}
+    return {
+        "channel": channel.value,
+        "reference": reference,
+        "passed": passed,
+        "at": clock.from_micros(now).isoformat(),
+    }
 
 
 def verifications_of(connection: Connection, customer_id: str) -> list[dict]:
@@ -73,8 +87,13 @@ def verifications_of(connection: Connection, customer_id: str) -> list[dict]:
         select(verifications).where(verifications.c.customer_id == customer_id).order_by(verifications.c.seq)
     ).mappings()
     return [
-        {"channel": r["channel"], "reference": r["reference"], "passed": r["passed"],
-         "recorded_by": r["recorded_by"], "at": clock.from_micros(r["at"]).isoformat()}
+        {
+            "channel": r["channel"],
+            "reference": r["reference"],
+            "passed": r["passed"],
+            "recorded_by": r["recorded_by"],
+            "at": clock.from_micros(r["at"]).isoformat(),
+        }
         for r in rows
     ]
 
@@ -93,7 +112,8 @@ def upgrade_tier(
         needed = TIER_RULES[wanted or WalletTier.I].verifications
         raise InsufficientVerifications(
             f"tier {tier_name(wanted or WalletTier.I)} needs {needed} independent verifications; {channels} passed",
-            passed=channels, required=needed,
+            passed=channels,
+            required=needed,
         )
     if current is not None and wanted <= current:
         raise TierNotHigher(f"the customer is already at tier {current.name}")
@@ -101,17 +121,29 @@ def upgrade_tier(
     uow.execute(update(customers).where(customers.c.id == customer_id).values(tier=int(wanted)))
     uow.execute(
         tier_changes.insert().values(
-            customer_id=customer_id, from_tier=int(current) if current else None, to_tier=int(wanted),
-            reason=reason[:256], changed_by=actor.id, changed_by_role=str(actor.role), at=now,
+            customer_id=customer_id,
+            from_tier=int(current) if current else None,
+            to_tier=int(wanted),
+            reason=reason[:256],
+            changed_by=actor.id,
+            changed_by_role=str(actor.role),
+            at=now,
         )
     )
     outbox.publish(
-        uow, TOPIC, "identity.tier_changed", customer_id,
+        uow,
+        TOPIC,
+        "identity.tier_changed",
+        customer_id,
         {"customer_id": customer_id, "from": tier_name(current), "to": wanted.name},
     )
     return {
-        "customer_id": customer_id, "from": tier_name(current), "to": wanted.name, "reason": reason,
-        "by": actor.id, "at": clock.from_micros(now).isoformat(),
+        "customer_id": customer_id,
+        "from": tier_name(current),
+        "to": wanted.name,
+        "reason": reason,
+        "by": actor.id,
+        "at": clock.from_micros(now).isoformat(),
     }
 
 
@@ -120,8 +152,14 @@ def tier_history(connection: Connection, customer_id: str) -> list[dict]:
         select(tier_changes).where(tier_changes.c.customer_id == customer_id).order_by(tier_changes.c.seq)
     ).mappings()
     return [
-        {"from": tier_name(r["from_tier"]), "to": tier_name(r["to_tier"]), "reason": r["reason"],
-         "by": r["changed_by"], "role": r["changed_by_role"], "at": clock.from_micros(r["at"]).isoformat()}
+        {
+            "from": tier_name(r["from_tier"]),
+            "to": tier_name(r["to_tier"]),
+            "reason": r["reason"],
+            "by": r["changed_by"],
+            "role": r["changed_by_role"],
+            "at": clock.from_micros(r["at"]).isoformat(),
+        }
         for r in rows
     ]
 
@@ -131,5 +169,9 @@ def tier_json(tier: WalletTier | None) -> dict | None:
     if tier is None:
         return None
     rule = TIER_RULES[tier]
-    return {"class": tier.name, "limit": format_minor(rule.limit_minor, 2), "period": rule.period,
-            "may_invest": rule.may_invest}
+    return {
+        "class": tier.name,
+        "limit": format_minor(rule.limit_minor, 2),
+        "period": rule.period,
+        "may_invest": rule.may_invest,
+    }

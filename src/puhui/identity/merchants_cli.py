@@ -33,7 +33,6 @@ class _Operator:
     role: str = "operator"
 
 
-
 @app.command("list")
 def list_merchants(db: str = DbOption) -> None:
     """Every merchant with its status and fee rate."""
@@ -64,9 +63,13 @@ def show(merchant_id: str, db: str = DbOption) -> None:
 
 
 @app.command("set-fee")
-def set_fee(merchant_id: str, fee_rate_bp: int = typer.Argument(None, help="basis points, 0-1000"),
-            default: bool = typer.Option(False, "--default", help="Use the platform default rate."),
-            db: str = DbOption, actor: str = AsOption) -> None:
+def set_fee(
+    merchant_id: str,
+    fee_rate_bp: int = typer.Argument(None, help="basis points, 0-1000"),
+    default: bool = typer.Option(False, "--default", help="Use the platform default rate."),
+    db: str = DbOption,
+    actor: str = AsOption,
+) -> None:
     """Set the merchant's acquiring fee rate (商户费率)."""
     if (fee_rate_bp is None) != default:
         raise typer.BadParameter("give a rate in basis points or --default, not both")

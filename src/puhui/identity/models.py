@@ -101,8 +101,7 @@ def check_adult(id_number: str, min_age: int, day: dt.date) -> None:
     """Natural persons under `min_age` (by default 18: 完全民事行为能力) cannot open an account alone."""
     age = age_on(ric.get_birth_date(id_number), day)
     if age < min_age:
-        raise CustomerUnderAge(f"a customer must be at least {min_age} years old to register alone",
-                               min_age=min_age)
+        raise CustomerUnderAge(f"a customer must be at least {min_age} years old to register alone", min_age=min_age)
 
 
 def normalize_phone(value: str) -> str:
@@ -148,8 +147,9 @@ def check_password(value: str) -> str:
     if value.isdigit():
         raise WeakPassword("a password must not be only digits")
     if len("".join(value.split())) < PASSWORD_MIN or len(set(value)) == 1:
-        raise WeakPassword(f"a password needs at least {PASSWORD_MIN} characters that are not spaces, "
-                           "not one character repeated")
+        raise WeakPassword(
+            f"a password needs at least {PASSWORD_MIN} characters that are not spaces, not one character repeated"
+        )
     return value
 
 

@@ -88,16 +88,24 @@ def create_merchant(uow: UnitOfWork, vault: Vault, data: MerchantApplication, ac
         raise CreditCodeTaken()
     merchant_id = f"mch_{secrets.token_hex(8)}"
     ledger.create_account(
-        uow, ledger="CNY", code="merchant_wallet", owner_id=merchant_id,
-        flags=AccountFlags.debits_must_not_exceed_credits, id=wallet_id(merchant_id),
+        uow,
+        ledger="CNY",
+        code="merchant_wallet",
+        owner_id=merchant_id,
+        flags=AccountFlags.debits_must_not_exceed_credits,
+        id=wallet_id(merchant_id),
     )
     uow.execute(
         merchants.insert().values(
             id=merchant_id,
             name=data.name,
             credit_code=data.credit_code,
-            settlement_account_sealed=vault.seal(data.settlement_account, field=pii.FIELD_SETTLEMENT_ACCOUNT, owner=merchant_id),
-            settlement_holder_sealed=vault.seal(data.settlement_holder, field=pii.FIELD_SETTLEMENT_HOLDER, owner=merchant_id),
+            settlement_account_sealed=vault.seal(
+                data.settlement_account, field=pii.FIELD_SETTLEMENT_ACCOUNT, owner=merchant_id
+            ),
+            settlement_holder_sealed=vault.seal(
+                data.settlement_holder, field=pii.FIELD_SETTLEMENT_HOLDER, owner=merchant_id
+            ),
             settlement_bank=data.settlement_bank,
             status="active",
             wallet_account_id=wallet_id(merchant_id),
@@ -121,7 +129,11 @@ def merchant_view(connection: Connection, vault: Vault, merchant_id: str) -> dic
         "name": row["name"],
         "credit_code": row["credit_code"],
         "status": row["status"],
-        "settlement": {"bank": row["settlement_bank"], "account": mask_bank_account(account), "holder": mask_name(holder)},
+        "settlement": {
+            "bank": row["settlement_bank"],
+            "account": mask_bank_account(account),
+            "holder": mask_name(holder),
+        },
         "wallet_account_id": row["wallet_account_id"],
         "fee_rate_bp": row["fee_rate_bp"],
         "notify_url": row["notify_url"],
@@ -144,8 +156,13 @@ def set_fee_rate(uow: UnitOfWork, merchant_id: str, fee_rate_bp: int | None, act
     if fee_rate_bp is not None and not 0 <= fee_rate_bp <= MAX_FEE_RATE_BP:
         raise InvalidInput(f"fee_rate_bp is between 0 and {MAX_FEE_RATE_BP}")
     _update_merchant(uow, merchant_id, fee_rate_bp=fee_rate_bp)
-    outbox.publish(uow, TOPIC, "identity.merchant_fee_rate_set", merchant_id,
-                   {"id": merchant_id, "fee_rate_bp": fee_rate_bp, "by": actor.id})
+    outbox.publish(
+        uow,
+        TOPIC,
+        "identity.merchant_fee_rate_set",
+        merchant_id,
+        {"id": merchant_id, "fee_rate_bp": fee_rate_bp, "by": actor.id},
+    )
     return {"id": merchant_id, "fee_rate_bp": fee_rate_bp}
 
 
@@ -168,14 +185,20 @@ def merchant_is_active(connection: Connection, merchant_id: str) -> bool:
 
 
 def active_merchant_ids(connection: Connection) -> list[str]:
-    return list(connection.execute(select(merchants.c.id).where(merchants.c.status == "active")
-                                   .order_by(merchants.c.id)).scalars())
+    return list(
+        connection.execute(
+            select(merchants.c.id).where(merchants.c.status == "active").order_by(merchants.c.id)
+        ).scalars()
+    )
 
 
 def notify_urls(connection: Connection) -> dict[str, str]:
     """The notify URL (商户通知地址) of every merchant that registered one, by merchant id."""
-    return dict(connection.execute(select(merchants.c.id, merchants.c.notify_url)
-                                   .where(merchants.c.notify_url.is_not(None))).all())
+    return dict(
+        connection.execute(
+            select(merchants.c.id, merchants.c.notify_url).where(merchants.c.notify_url.is_not(None))
+        ).all()
+    )
 
 
 def set_notify_url(uow: UnitOfWork, merchant_id: str, url: str | None) -> None:
@@ -212,15 +235,20 @@ def merchant_terms(connection: Connection, merchant_id: str, default_fee_bp: int
 
 def list_merchants(connection: Connection) -> list[dict]:
     """Every merchant with its status and fee rate (no settlement details)."""
-    rows = connection.execute(select(merchants.c.id, merchants.c.name, merchants.c.status, merchants.c.fee_rate_bp,
-                                     merchants.c.created_at).order_by(merchants.c.created_at, merchants.c.id))
+    rows = connection.execute(
+        select(
+            merchants.c.id, merchants.c.name, merchants.c.status, merchants.c.fee_rate_bp, merchants.c.created_at
+        ).order_by(merchants.c.created_at, merchants.c.id)
+    )
     return [{**r, "created_at": clock.iso(r["created_at"])} for r in rows.mappings()]
 
 
 def settlement_account(connection: Connection, vault: Vault, merchant_id: str) -> tuple[str, str]:
     """(account number, holder) in clear, for paying the merchant out through the bank channel."""
     row = connection.execute(
-        select(merchants.c.settlement_account_sealed, merchants.c.settlement_holder_sealed).where(merchants.c.id == merchant_id)
+        select(merchants.c.settlement_account_sealed, merchants.c.settlement_holder_sealed).where(
+            merchants.c.id == merchant_id
+        )
     ).first()
     if row is None:
         raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
@@ -233,8 +261,11 @@ def settlement_account(connection: Connection, vault: Vault, merchant_id: str) -
 def create_partner(uow: UnitOfWork, name: str, actor: Actor) -> tuple[str, str]:
     """Register a partner institution (funding bank, insurer, fund company); returns (id, API key once)."""
     partner_id = f"ptn_{secrets.token_hex(8)}"
-    uow.execute(partners.insert().values(id=partner_id, name=_business_name(name, "name"), created_by=actor.id,
-                                         created_at=clock.now_micros()))
+    uow.execute(
+        partners.insert().values(
+            id=partner_id, name=_business_name(name, "name"), created_by=actor.id, created_at=clock.now_micros()
+        )
+    )
     key = auth.mint_credential(uow, subject_id=partner_id, role=Role.partner, created_by=actor.id)
     outbox.publish(uow, TOPIC, "identity.partner_created", partner_id, {"id": partner_id})
     return partner_id, key
@@ -249,8 +280,9 @@ def create_staff(uow: UnitOfWork, handle: str, role: str, actor: Actor) -> tuple
     if uow.execute(select(staff.c.id).where(staff.c.handle == handle)).first():
         raise HandleTaken()
     staff_id = f"stf_{secrets.token_hex(8)}"
-    uow.execute(staff.insert().values(id=staff_id, handle=handle, role=role, created_by=actor.id,
-                                      created_at=clock.now_micros()))
+    uow.execute(
+        staff.insert().values(id=staff_id, handle=handle, role=role, created_by=actor.id, created_at=clock.now_micros())
+    )
     token = auth.mint_credential(uow, subject_id=staff_id, role=Role(role), created_by=actor.id)
     outbox.publish(uow, TOPIC, "identity.staff_created", staff_id, {"id": staff_id, "role": role})
     return staff_id, token

@@ -59,22 +59,34 @@ class SealedColumns:
 SEALED = (
     SealedColumns(
         aml_retention,
-        (("name_sealed", FIELD_NAME), ("id_number_sealed", FIELD_ID_NUMBER), ("phone_sealed", FIELD_PHONE),
-         ("address_sealed", FIELD_ADDRESS)),
+        (
+            ("name_sealed", FIELD_NAME),
+            ("id_number_sealed", FIELD_ID_NUMBER),
+            ("phone_sealed", FIELD_PHONE),
+            ("address_sealed", FIELD_ADDRESS),
+        ),
         lambda row: row["customer_id"],
     ),
-    SealedColumns(aml_retention_cards, (("card_sealed", FIELD_CARD),),
-                  lambda row: card_owner(row["customer_id"], row["card_id"])),
+    SealedColumns(
+        aml_retention_cards, (("card_sealed", FIELD_CARD),), lambda row: card_owner(row["customer_id"], row["card_id"])
+    ),
     SealedColumns(
         customers,
-        (("name_sealed", FIELD_NAME), ("id_number_sealed", FIELD_ID_NUMBER), ("phone_sealed", FIELD_PHONE),
-         ("address_sealed", FIELD_ADDRESS)),
+        (
+            ("name_sealed", FIELD_NAME),
+            ("id_number_sealed", FIELD_ID_NUMBER),
+            ("phone_sealed", FIELD_PHONE),
+            ("address_sealed", FIELD_ADDRESS),
+        ),
         lambda row: row["id"],
     ),
     SealedColumns(bank_cards, (("card_sealed", FIELD_CARD),), lambda row: card_owner(row["customer_id"], row["id"])),
     SealedColumns(
         merchants,
-        (("settlement_account_sealed", FIELD_SETTLEMENT_ACCOUNT), ("settlement_holder_sealed", FIELD_SETTLEMENT_HOLDER)),
+        (
+            ("settlement_account_sealed", FIELD_SETTLEMENT_ACCOUNT),
+            ("settlement_holder_sealed", FIELD_SETTLEMENT_HOLDER),
+        ),
         lambda row: row["id"],
     ),
 )
@@ -186,19 +198,33 @@ def reindex(engine: Engine, vault: Vault, *, batch_size: int = 200) -> int:
     became "new,old"); rows are locked while re-indexed. Returns how many indexes changed. Safe to
     rerun; once it returns 0 the old key can be dropped from the setting."""
     specs = (
-        (customers, customers.c.id, (("phone_sealed", "phone_index", FIELD_PHONE, INDEX_PHONE),
-                                     ("id_number_sealed", "id_number_index", FIELD_ID_NUMBER, INDEX_ID_NUMBER)),
-         lambda row: row["id"]),
-        (bank_cards, bank_cards.c.id, (("card_sealed", "card_index", FIELD_CARD, INDEX_CARD),),
-         lambda row: card_owner(row["customer_id"], row["id"])),
+        (
+            customers,
+            customers.c.id,
+            (
+                ("phone_sealed", "phone_index", FIELD_PHONE, INDEX_PHONE),
+                ("id_number_sealed", "id_number_index", FIELD_ID_NUMBER, INDEX_ID_NUMBER),
+            ),
+            lambda row: row["id"],
+        ),
+        (
+            bank_cards,
+            bank_cards.c.id,
+            (("card_sealed", "card_index", FIELD_CARD, INDEX_CARD),),
+            lambda row: card_owner(row["customer_id"], row["id"]),
+        ),
     )
     changed = 0
     for table, key, columns, owner in specs:
         last = ""
         while True:
+
             def batch(uow: UnitOfWork, after: str = last) -> tuple[int, str | None]:
-                rows = uow.execute(select(table).where(key > after).order_by(key).limit(batch_size)
-                                   .with_for_update()).mappings().all()
+                rows = (
+                    uow.execute(select(table).where(key > after).order_by(key).limit(batch_size).with_for_update())
+                    .mappings()
+                    .all()
+                )
                 count = 0
                 for row in rows:
                     values = {}

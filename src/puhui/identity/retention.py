@@ -28,15 +28,32 @@ def retain_until(closed_at: int) -> int:
 
 def keep_for_aml(uow: UnitOfWork, customer_id: str, closed_at: int) -> None:
     """Move the sealed identity values of a closing customer into the retention tables."""
-    row = uow.execute(select(customers.c.name_sealed, customers.c.id_number_sealed, customers.c.phone_sealed,
-                             customers.c.address_sealed).where(customers.c.id == customer_id)).mappings().one()
+    row = (
+        uow.execute(
+            select(
+                customers.c.name_sealed,
+                customers.c.id_number_sealed,
+                customers.c.phone_sealed,
+                customers.c.address_sealed,
+            ).where(customers.c.id == customer_id)
+        )
+        .mappings()
+        .one()
+    )
     until = retain_until(closed_at)
-    uow.execute(aml_retention.insert().values(customer_id=customer_id, **dict(row), closed_at=closed_at,
-                                              retain_until=until))
-    for card_id, sealed in uow.execute(select(bank_cards.c.id, bank_cards.c.card_sealed).where(
-            bank_cards.c.customer_id == customer_id, bank_cards.c.card_sealed.is_not(None))).all():
-        uow.execute(aml_retention_cards.insert().values(card_id=card_id, customer_id=customer_id, card_sealed=sealed,
-                                                        retain_until=until))
+    uow.execute(
+        aml_retention.insert().values(customer_id=customer_id, **dict(row), closed_at=closed_at, retain_until=until)
+    )
+    for card_id, sealed in uow.execute(
+        select(bank_cards.c.id, bank_cards.c.card_sealed).where(
+            bank_cards.c.customer_id == customer_id, bank_cards.c.card_sealed.is_not(None)
+        )
+    ).all():
+        uow.execute(
+            aml_retention_cards.insert().values(
+                card_id=card_id, customer_id=customer_id, card_sealed=sealed, retain_until=until
+            )
+        )
 
 
 def retained(connection: Connection, customer_id: str) -> dict | None:

@@ -91,8 +91,13 @@ class CloseIn(BaseModel):
     reason: Annotated[StrictStr, Field(max_length=256)] = ""
 
 
-@router.post("", status_code=201, summary="Register a customer (real name) and open their wallet", response_model=Customer,
-             dependencies=[Depends(limit_auth_calls)])
+@router.post(
+    "",
+    status_code=201,
+    summary="Register a customer (real name) and open their wallet",
+    response_model=Customer,
+    dependencies=[Depends(limit_auth_calls)],
+)
 async def register(
     body: RegisterIn, request: Request, engine: EngineDep, principal: Annotated[Principal, Depends(optional_principal)]
 ):
@@ -101,7 +106,11 @@ async def register(
     vault = vault_of(request)
     data = await run_in_threadpool(
         lambda: customer_ops.prepare_registration(
-            name=body.name, id_number=body.id_number, phone=body.phone, password=body.password, address=body.address,
+            name=body.name,
+            id_number=body.id_number,
+            phone=body.phone,
+            password=body.password,
+            address=body.address,
             min_age=request.app.state.settings.min_customer_age,
         )
     )
@@ -113,31 +122,49 @@ async def register(
     return await run_mutation(request, engine, principal, "identity.register_customer", None, work)
 
 
-@router.post("/login", summary="Log in with phone and password; returns a short-lived bearer token", response_model=Login,
-             dependencies=[Depends(limit_auth_calls)])
+@router.post(
+    "/login",
+    summary="Log in with phone and password; returns a short-lived bearer token",
+    response_model=Login,
+    dependencies=[Depends(limit_auth_calls)],
+)
 async def login(body: LoginIn, request: Request, engine: EngineDep):
     """Not idempotent on purpose: every call mints a new token, and tokens are never stored."""
     vault = vault_of(request)
     settings = request.app.state.settings
     customer_id, session = await run_in_threadpool(
         lambda: sessions.login(
-            engine, vault, settings, body.phone, body.password,
-            source_ip=request.client.host if request.client else None, request_id=request_id(request),
+            engine,
+            vault,
+            settings,
+            body.phone,
+            body.password,
+            source_ip=request.client.host if request.client else None,
+            request_id=request_id(request),
         )
     )
-    return {"customer_id": customer_id, "token": session.token, "token_type": "Bearer",
-            "expires_at": session.expires_at.isoformat()}
+    return {
+        "customer_id": customer_id,
+        "token": session.token,
+        "token_type": "Bearer",
+        "expires_at": session.expires_at.isoformat(),
+    }
 
 
-@router.get("/{customer_id}", summary="A customer, masked; clear for risk officers and admins on request (logged)",
-            response_model=Customer)
+@router.get(
+    "/{customer_id}",
+    summary="A customer, masked; clear for risk officers and admins on request (logged)",
+    response_model=Customer,
+)
 async def get_customer(
     customer_id: CustomerId,
     request: Request,
     engine: EngineDep,
     principal: Caller,
     reveal: bool = Query(False, description="show personal fields in clear (risk_officer, admin); logged"),
-    purpose: str | None = Query(None, max_length=256, description="why the clear values are needed (required with reveal)"),
+    purpose: str | None = Query(
+        None, max_length=256, description="why the clear values are needed (required with reveal)"
+    ),
 ):
     policy.authorize(principal, "customer.read", customer_id)
     if reveal and principal.role not in CLEAR_PII_ROLES:
@@ -159,40 +186,59 @@ async def get_customer(
     return await write(engine, revealed)
 
 
-@router.post("/{customer_id}/verifications", status_code=201, summary="Record one independent verification",
-             response_model=VerificationRecorded)
-async def add_verification(customer_id: CustomerId, body: VerificationIn, request: Request, engine: EngineDep,
-                           principal: Caller):
+@router.post(
+    "/{customer_id}/verifications",
+    status_code=201,
+    summary="Record one independent verification",
+    response_model=VerificationRecorded,
+)
+async def add_verification(
+    customer_id: CustomerId, body: VerificationIn, request: Request, engine: EngineDep, principal: Caller
+):
     policy.authorize(principal, "customer.verify", customer_id)
 
     def work(uow: UnitOfWork) -> Outcome:
         recorded = kyc.record_verification(uow, customer_id, body.channel, body.reference, body.passed, principal)
         eligible = kyc.eligible_tier(uow.connection, customer_id)
         current = kyc.tier_of(uow.connection, customer_id)
-        return Outcome(201, VerificationRecorded.shape({
-            "customer_id": customer_id, "verification": recorded,
-            "passed_channels": sorted(kyc.passed_channels(uow.connection, customer_id)),
-            "eligible_tier": eligible.name if eligible else None, "tier": current.name if current else None,
-        }))
+        return Outcome(
+            201,
+            VerificationRecorded.shape(
+                {
+                    "customer_id": customer_id,
+                    "verification": recorded,
+                    "passed_channels": sorted(kyc.passed_channels(uow.connection, customer_id)),
+                    "eligible_tier": eligible.name if eligible else None,
+                    "tier": current.name if current else None,
+                }
+            ),
+        )
 
     return await run_mutation(request, engine, principal, "identity.record_verification", customer_id, work)
 
 
-@router.post("/{customer_id}/tier", summary="Upgrade the wallet tier (its own audited operation)",
-             response_model=TierChanged)
+@router.post(
+    "/{customer_id}/tier", summary="Upgrade the wallet tier (its own audited operation)", response_model=TierChanged
+)
 async def upgrade_tier(customer_id: CustomerId, body: TierIn, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "customer.upgrade_tier", customer_id)
     target = parse_tier(body.tier) if body.tier else None
 
     def work(uow: UnitOfWork) -> Outcome:
         change = kyc.upgrade_tier(uow, customer_id, principal, body.reason, target)
-        return Outcome(200, TierChanged.shape({**change, "tier": kyc.tier_json(kyc.tier_of(uow.connection, customer_id))}))
+        return Outcome(
+            200, TierChanged.shape({**change, "tier": kyc.tier_json(kyc.tier_of(uow.connection, customer_id))})
+        )
 
     return await run_mutation(request, engine, principal, "identity.upgrade_tier", customer_id, work)
 
 
-@router.post("/{customer_id}/cards", status_code=201, summary="Bind a bank card (Luhn-checked); answered masked",
-             response_model=Card)
+@router.post(
+    "/{customer_id}/cards",
+    status_code=201,
+    summary="Bind a bank card (Luhn-checked); answered masked",
+    response_model=Card,
+)
 async def bind_card(customer_id: CustomerId, body: CardIn, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "customer.bind_card", customer_id)
     vault = vault_of(request)
@@ -205,18 +251,27 @@ async def bind_card(customer_id: CustomerId, body: CardIn, request: Request, eng
     return await run_mutation(request, engine, principal, "identity.bind_card", customer_id, work)
 
 
-@router.post("/{customer_id}/consents", status_code=201, summary="Grant or withdraw consent for a purpose",
-             response_model=ConsentRecorded)
-async def record_consent(customer_id: CustomerId, body: ConsentIn, request: Request, engine: EngineDep,
-                         principal: Caller):
+@router.post(
+    "/{customer_id}/consents",
+    status_code=201,
+    summary="Grant or withdraw consent for a purpose",
+    response_model=ConsentRecorded,
+)
+async def record_consent(
+    customer_id: CustomerId, body: ConsentIn, request: Request, engine: EngineDep, principal: Caller
+):
     policy.authorize(principal, "customer.consent", customer_id)
 
     def work(uow: UnitOfWork) -> Outcome:
         recorded = consent.record_consent(
             uow, customer_id, body.purpose, granted=body.granted, sensitive=body.sensitive, actor=principal
         )
-        return Outcome(201, ConsentRecorded.shape({"recorded": recorded,
-                                                   "consents": consent.current_consents(uow.connection, customer_id)}))
+        return Outcome(
+            201,
+            ConsentRecorded.shape(
+                {"recorded": recorded, "consents": consent.current_consents(uow.connection, customer_id)}
+            ),
+        )
 
     return await run_mutation(request, engine, principal, "identity.record_consent", customer_id, work)
 
@@ -228,8 +283,14 @@ async def export(customer_id: CustomerId, request: Request, engine: EngineDep, p
 
     def work(uow: UnitOfWork) -> dict:
         data = views.customer_export(uow.connection, vault, customer_id)
-        pii.log_access(uow, principal, customer_id, [*views.PERSONAL_FIELDS, "card_number"], "export by the customer",
-                       request_id(request))
+        pii.log_access(
+            uow,
+            principal,
+            customer_id,
+            [*views.PERSONAL_FIELDS, "card_number"],
+            "export by the customer",
+            request_id(request),
+        )
         return data
 
     data = await write(engine, work)
@@ -237,10 +298,14 @@ async def export(customer_id: CustomerId, request: Request, engine: EngineDep, p
     return JSONResponse(data, headers=headers)
 
 
-@router.post("/{customer_id}/close", summary="Close the account: erase personal fields, keep financial records",
-             response_model=Customer)
-async def close(customer_id: CustomerId, request: Request, engine: EngineDep, principal: Caller,
-                body: CloseIn | None = None):
+@router.post(
+    "/{customer_id}/close",
+    summary="Close the account: erase personal fields, keep financial records",
+    response_model=Customer,
+)
+async def close(
+    customer_id: CustomerId, request: Request, engine: EngineDep, principal: Caller, body: CloseIn | None = None
+):
     policy.authorize(principal, "customer.close", customer_id)
     vault = vault_of(request)
     reason = body.reason if body else ""

@@ -53,14 +53,22 @@ class StaffIn(BaseModel):
     role: Literal["operator", "risk_officer", "regulator", "admin"]
 
 
-@router.post("/merchants", status_code=201, tags=["merchants"], summary="Onboard a merchant; returns its API key once",
-             response_model=OnboardedMerchant)
+@router.post(
+    "/merchants",
+    status_code=201,
+    tags=["merchants"],
+    summary="Onboard a merchant; returns its API key once",
+    response_model=OnboardedMerchant,
+)
 async def create_merchant(body: MerchantIn, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "merchant.create")
     vault = vault_of(request)
     data = org.prepare_merchant(
-        name=body.name, credit_code=body.credit_code, settlement_account=body.settlement_account,
-        settlement_holder=body.settlement_holder, settlement_bank=body.settlement_bank,
+        name=body.name,
+        credit_code=body.credit_code,
+        settlement_account=body.settlement_account,
+        settlement_holder=body.settlement_holder,
+        settlement_bank=body.settlement_bank,
     )
     minted: dict[str, str] = {}
 
@@ -72,10 +80,16 @@ async def create_merchant(body: MerchantIn, request: Request, engine: EngineDep,
     return with_secret(response, "api_key", minted.get("key"), ONCE)
 
 
-@router.get("/merchants/{merchant_id}", tags=["merchants"], summary="A merchant (settlement account masked)",
-             response_model=Merchant)
+@router.get(
+    "/merchants/{merchant_id}",
+    tags=["merchants"],
+    summary="A merchant (settlement account masked)",
+    response_model=Merchant,
+)
 async def get_merchant(
-    merchant_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request, engine: EngineDep,
+    merchant_id: Annotated[str, Path(min_length=1, max_length=64)],
+    request: Request,
+    engine: EngineDep,
     principal: Caller,
 ):
     policy.authorize(principal, "merchant.read", merchant_id)
@@ -96,7 +110,9 @@ async def create_partner(body: PartnerIn, request: Request, engine: EngineDep, p
     return with_secret(response, "api_key", minted.get("key"), ONCE)
 
 
-@router.post("/staff", status_code=201, tags=["staff"], summary="Add a staff member with a role; returns the token once")
+@router.post(
+    "/staff", status_code=201, tags=["staff"], summary="Add a staff member with a role; returns the token once"
+)
 async def create_staff(body: StaffIn, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "staff.create")
     minted: dict[str, str] = {}
@@ -132,19 +148,32 @@ def _key_owner(principal: Principal, merchant_id: str) -> None:
     policy.authorize(principal, "merchant.manage_keys", merchant_id)
 
 
-@router.get("/merchants/{merchant_id}/api-keys", tags=["merchants"], summary="A merchant's API keys (prefixes only)",
-             response_model=ApiKeys)
-async def list_api_keys(merchant_id: Annotated[str, Path(min_length=1, max_length=64)], engine: EngineDep,
-                        principal: Caller):
+@router.get(
+    "/merchants/{merchant_id}/api-keys",
+    tags=["merchants"],
+    summary="A merchant's API keys (prefixes only)",
+    response_model=ApiKeys,
+)
+async def list_api_keys(
+    merchant_id: Annotated[str, Path(min_length=1, max_length=64)], engine: EngineDep, principal: Caller
+):
     _key_owner(principal, merchant_id)
     return {"api_keys": await read(engine, lambda c: auth.credentials_of(c, merchant_id))}
 
 
-@router.post("/merchants/{merchant_id}/api-keys", status_code=201, tags=["merchants"],
-             summary="Issue another API key (for rotation: issue, switch, then revoke the old one)",
-             response_model=IssuedApiKey)
-async def issue_api_key(merchant_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request,
-                        engine: EngineDep, principal: Caller):
+@router.post(
+    "/merchants/{merchant_id}/api-keys",
+    status_code=201,
+    tags=["merchants"],
+    summary="Issue another API key (for rotation: issue, switch, then revoke the old one)",
+    response_model=IssuedApiKey,
+)
+async def issue_api_key(
+    merchant_id: Annotated[str, Path(min_length=1, max_length=64)],
+    request: Request,
+    engine: EngineDep,
+    principal: Caller,
+):
     _key_owner(principal, merchant_id)
     minted: dict[str, str] = {}
 
@@ -157,10 +186,19 @@ async def issue_api_key(merchant_id: Annotated[str, Path(min_length=1, max_lengt
     return with_secret(response, "api_key", minted.get("key"), ONCE)
 
 
-@router.post("/merchants/{merchant_id}/api-keys/{prefix}/revoke", tags=["merchants"], summary="Revoke an API key now",
-             response_model=Revoked)
-async def revoke_api_key(merchant_id: Annotated[str, Path(min_length=1, max_length=64)], prefix: Prefix,
-                         request: Request, engine: EngineDep, principal: Caller):
+@router.post(
+    "/merchants/{merchant_id}/api-keys/{prefix}/revoke",
+    tags=["merchants"],
+    summary="Revoke an API key now",
+    response_model=Revoked,
+)
+async def revoke_api_key(
+    merchant_id: Annotated[str, Path(min_length=1, max_length=64)],
+    prefix: Prefix,
+    request: Request,
+    engine: EngineDep,
+    principal: Caller,
+):
     _key_owner(principal, merchant_id)
 
     def work(uow: UnitOfWork) -> Outcome:
@@ -170,8 +208,13 @@ async def revoke_api_key(merchant_id: Annotated[str, Path(min_length=1, max_leng
 
 
 @router.post("/staff/{staff_id}/tokens/{prefix}/revoke", tags=["staff"], summary="Revoke a staff token now")
-async def revoke_staff_token(staff_id: Annotated[str, Path(min_length=1, max_length=64)], prefix: Prefix,
-                             request: Request, engine: EngineDep, principal: Caller):
+async def revoke_staff_token(
+    staff_id: Annotated[str, Path(min_length=1, max_length=64)],
+    prefix: Prefix,
+    request: Request,
+    engine: EngineDep,
+    principal: Caller,
+):
     policy.authorize(principal, "staff.create")  # admins manage staff
 
     def work(uow: UnitOfWork) -> Outcome:

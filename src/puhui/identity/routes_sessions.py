@@ -30,7 +30,9 @@ class PasswordChangeIn(BaseModel):
     new_password: Password
 
 
-@router.post("/{customer_id}/logout", summary="Log out: end the session of the token used", response_model=SessionsEnded)
+@router.post(
+    "/{customer_id}/logout", summary="Log out: end the session of the token used", response_model=SessionsEnded
+)
 async def logout(customer_id: CustomerId, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "customer.logout", customer_id)
 
@@ -41,15 +43,20 @@ async def logout(customer_id: CustomerId, request: Request, engine: EngineDep, p
     return await run_mutation(request, engine, principal, "identity.logout", customer_id, work)
 
 
-@router.get("/{customer_id}/sessions", summary="The customer's open log-in sessions, newest first", response_model=Sessions)
+@router.get(
+    "/{customer_id}/sessions", summary="The customer's open log-in sessions, newest first", response_model=Sessions
+)
 async def list_sessions(customer_id: CustomerId, engine: EngineDep, principal: Caller) -> dict:
     policy.authorize(principal, "customer.sessions", customer_id)
     found = await read(engine, lambda c: sessions.open_sessions(c, customer_id))
     return {"customer_id": customer_id, "current": principal.session_id, "sessions": found}
 
 
-@router.post("/{customer_id}/sessions/end", summary="Log out everywhere (the caller's own session stays)",
-             response_model=SessionsEnded)
+@router.post(
+    "/{customer_id}/sessions/end",
+    summary="Log out everywhere (the caller's own session stays)",
+    response_model=SessionsEnded,
+)
 async def end_sessions(customer_id: CustomerId, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "customer.sessions", customer_id)
 
@@ -60,13 +67,18 @@ async def end_sessions(customer_id: CustomerId, request: Request, engine: Engine
     return await run_mutation(request, engine, principal, "identity.end_sessions", customer_id, work)
 
 
-@router.post("/{customer_id}/password", summary="Change the password (the current one is checked, "
-             "throttled like a log-in); every other session ends", response_model=SessionsEnded)
-async def change_password(customer_id: CustomerId, body: PasswordChangeIn, request: Request, engine: EngineDep,
-                          principal: Caller):
+@router.post(
+    "/{customer_id}/password",
+    summary="Change the password (the current one is checked, throttled like a log-in); every other session ends",
+    response_model=SessionsEnded,
+)
+async def change_password(
+    customer_id: CustomerId, body: PasswordChangeIn, request: Request, engine: EngineDep, principal: Caller
+):
     policy.authorize(principal, "customer.change_password", customer_id)
-    new_hash = await run_in_threadpool(sessions.new_password_hash, engine, customer_id, body.current_password,
-                                       body.new_password)
+    new_hash = await run_in_threadpool(
+        sessions.new_password_hash, engine, customer_id, body.current_password, body.new_password
+    )
 
     def work(uow: UnitOfWork) -> Outcome:
         customer_ops.set_password_hash(uow, customer_id, new_hash)

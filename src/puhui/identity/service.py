@@ -29,11 +29,33 @@ from puhui.identity.vault import generate_key
 from puhui.settings import Settings
 
 __all__ = [
-    "TIER_RULES", "TierRule", "WalletTier", "ConsentPurpose", "VerificationChannel",
-    "tier_of", "eligible_tier", "is_active", "has_consent", "customer_wallet_id", "merchant_wallet_id",
-    "settlement_account", "vault_for", "prepare_registration", "register", "bind_card", "close",
-    "record_verification", "upgrade_tier", "record_consent", "prepare_merchant", "create_merchant",
-    "create_partner", "create_staff", "rotate_keys", "key_usage", "with_demo_secrets",
+    "TIER_RULES",
+    "TierRule",
+    "WalletTier",
+    "ConsentPurpose",
+    "VerificationChannel",
+    "tier_of",
+    "eligible_tier",
+    "is_active",
+    "has_consent",
+    "customer_wallet_id",
+    "merchant_wallet_id",
+    "settlement_account",
+    "vault_for",
+    "prepare_registration",
+    "register",
+    "bind_card",
+    "close",
+    "record_verification",
+    "upgrade_tier",
+    "record_consent",
+    "prepare_merchant",
+    "create_merchant",
+    "create_partner",
+    "create_staff",
+    "rotate_keys",
+    "key_usage",
+    "with_demo_secrets",
 ]
 
 

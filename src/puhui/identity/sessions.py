@@ -35,8 +35,14 @@ CONFIRM_ACTION = "identity.confirm_password"
 
 
 def login(
-    engine: Engine, vault: Vault, settings: Settings, phone: str, password: str,
-    *, source_ip: str | None = None, request_id: str | None = None,
+    engine: Engine,
+    vault: Vault,
+    settings: Settings,
+    phone: str,
+    password: str,
+    *,
+    source_ip: str | None = None,
+    request_id: str | None = None,
 ) -> tuple[str, auth.SessionToken]:
     """(customer id, session token) for a right phone and password of an active customer."""
     if not settings.jwt_secret:
@@ -70,33 +76,52 @@ def start(uow, secret: str, ttl_seconds: int, customer_id: str) -> auth.SessionT
     """Open a session for the customer and issue its token; the customer's expired sessions are pruned."""
     token = auth.issue_session(secret, ttl_seconds, customer_id)
     now = clock.now_micros()
-    uow.execute(customer_sessions.delete().where(customer_sessions.c.customer_id == customer_id,
-                                                 customer_sessions.c.expires_at <= now))
-    uow.execute(customer_sessions.insert().values(
-        id=token.session_id, customer_id=customer_id, created_at=now,
-        expires_at=clock.to_micros(token.expires_at), revoked_at=None))
+    uow.execute(
+        customer_sessions.delete().where(
+            customer_sessions.c.customer_id == customer_id, customer_sessions.c.expires_at <= now
+        )
+    )
+    uow.execute(
+        customer_sessions.insert().values(
+            id=token.session_id,
+            customer_id=customer_id,
+            created_at=now,
+            expires_at=clock.to_micros(token.expires_at),
+            revoked_at=None,
+        )
+    )
     return token
 
 
 def is_live(connection: Connection, claims: auth.SessionClaims) -> bool:
     """The token's session is open and its customer active (one indexed read per request)."""
     found = connection.execute(
-        select(customers.c.status).select_from(customer_sessions.join(
-            customers, customers.c.id == customer_sessions.c.customer_id))
-        .where(customer_sessions.c.id == claims.session_id, customer_sessions.c.customer_id == claims.subject,
-               customer_sessions.c.revoked_at.is_(None))).first()
+        select(customers.c.status)
+        .select_from(customer_sessions.join(customers, customers.c.id == customer_sessions.c.customer_id))
+        .where(
+            customer_sessions.c.id == claims.session_id,
+            customer_sessions.c.customer_id == claims.subject,
+            customer_sessions.c.revoked_at.is_(None),
+        )
+    ).first()
     return found is not None and found[0] == CustomerStatus.active
 
 
 def open_sessions(connection: Connection, customer_id: str) -> list[dict]:
     """The customer's sessions not yet ended or expired, newest first (their ids are the tokens' `jti`)."""
     rows = connection.execute(
-        select(customer_sessions).where(customer_sessions.c.customer_id == customer_id,
-                                        customer_sessions.c.revoked_at.is_(None),
-                                        customer_sessions.c.expires_at > clock.now_micros())
-        .order_by(customer_sessions.c.created_at.desc(), customer_sessions.c.id)).mappings()
-    return [{"id": r["id"], "created_at": clock.iso(r["created_at"]), "expires_at": clock.iso(r["expires_at"])}
-            for r in rows]
+        select(customer_sessions)
+        .where(
+            customer_sessions.c.customer_id == customer_id,
+            customer_sessions.c.revoked_at.is_(None),
+            customer_sessions.c.expires_at > clock.now_micros(),
+        )
+        .order_by(customer_sessions.c.created_at.desc(), customer_sessions.c.id)
+    ).mappings()
+    return [
+        {"id": r["id"], "created_at": clock.iso(r["created_at"]), "expires_at": clock.iso(r["expires_at"])}
+        for r in rows
+    ]
 
 
 def end(uow, customer_id: str, *, only: str | None = None, keep: str | None = None) -> int:
@@ -117,8 +142,9 @@ def new_password_hash(engine: Engine, customer_id: str, current: str, new: str) 
     return auth.hash_password(new)
 
 
-def confirm_password(engine: Engine, customer_id: str, password: str,
-                     refusal: type[PuhuiError] = PaymentPasswordInvalid) -> None:
+def confirm_password(
+    engine: Engine, customer_id: str, password: str, refusal: type[PuhuiError] = PaymentPasswordInvalid
+) -> None:
     """A customer's password checked again inside an operation (a payment's second factor). A wrong one
     is refused (`payment_password_invalid`), audited and counted like a wrong log-in, and the log-in
     lock refuses it too, so a stolen session cannot be used to guess the password."""
@@ -147,12 +173,23 @@ def _audit_apart(engine: Engine, source_ip: str | None, request_id: str | None, 
     transaction(engine, lambda uow: _audit(uow, "anonymous", False, source_ip, request_id, error))
 
 
-def _audit(uow, principal: str, ok: bool, source_ip: str | None, request_id: str | None,
-           error: PuhuiError | None, action: str = ACTION) -> None:
+def _audit(
+    uow,
+    principal: str,
+    ok: bool,
+    source_ip: str | None,
+    request_id: str | None,
+    error: PuhuiError | None,
+    action: str = ACTION,
+) -> None:
     uow.execute(
         audit_log.insert().values(
-            at=clock.now_micros(), principal=principal, action=action, target=principal if ok else None,
-            source_ip=source_ip, request_id=(request_id or "")[:64] or None,
+            at=clock.now_micros(),
+            principal=principal,
+            action=action,
+            target=principal if ok else None,
+            source_ip=source_ip,
+            request_id=(request_id or "")[:64] or None,
             status_code=200 if error is None else error.status,
             detail=None if error is None else json.dumps({"error": error.code}),
         )

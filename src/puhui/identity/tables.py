@@ -167,8 +167,16 @@ customer_sessions = Table(
 )
 
 IDENTITY_TABLES = (
-    customers, bank_cards, verifications, tier_changes, consents, pii_access_log,
-    merchants, partners, staff, credentials,
+    customers,
+    bank_cards,
+    verifications,
+    tier_changes,
+    consents,
+    pii_access_log,
+    merchants,
+    partners,
+    staff,
+    credentials,
 )
 
 # Failed log-ins per phone (by its blind index, never the phone): after too many in a window the
@@ -183,7 +191,7 @@ login_throttle = Table(
 )
 
 # Identity data of closed customers kept for the anti-money-laundering retention period (客户身份
-#资料, at least five years after the relationship ends), still sealed, out of every lookup and view;
+# 资料, at least five years after the relationship ends), still sealed, out of every lookup and view;
 # `retention.purge_expired` erases it when the period is over.
 aml_retention = Table(
     "aml_retention",

@@ -33,7 +33,8 @@ def reserve_attempt(uow: UnitOfWork, subject_index: str) -> int | None:
     (then nothing is tried). The caller commits either way: a lock set here must stay."""
     now = clock.now_micros()
     insert = (pg_insert if uow.postgres else sqlite_insert)(login_throttle).values(
-        subject_index=subject_index, failures=0, window_start=now, locked_until=None)
+        subject_index=subject_index, failures=0, window_start=now, locked_until=None
+    )
     uow.execute(insert.on_conflict_do_nothing(index_elements=["subject_index"]))
     query = select(login_throttle).where(login_throttle.c.subject_index == subject_index)
     row = uow.execute(query.with_for_update() if uow.postgres else query).mappings().one()
@@ -42,11 +43,17 @@ def reserve_attempt(uow: UnitOfWork, subject_index: str) -> int | None:
     fresh = now - row["window_start"] > WINDOW
     tried = 0 if fresh else row["failures"]
     if tried >= MAX_FAILURES:
-        uow.execute(login_throttle.update().where(login_throttle.c.subject_index == subject_index).values(
-            failures=0, window_start=now, locked_until=now + LOCK))
+        uow.execute(
+            login_throttle.update()
+            .where(login_throttle.c.subject_index == subject_index)
+            .values(failures=0, window_start=now, locked_until=now + LOCK)
+        )
         return LOCK // 1_000_000
-    uow.execute(login_throttle.update().where(login_throttle.c.subject_index == subject_index).values(
-        failures=tried + 1, window_start=now if fresh else row["window_start"]))
+    uow.execute(
+        login_throttle.update()
+        .where(login_throttle.c.subject_index == subject_index)
+        .values(failures=tried + 1, window_start=now if fresh else row["window_start"])
+    )
     return None
 
 

@@ -108,8 +108,10 @@ class Vault:
     def blind_indexes(self, value: str, *, field: str) -> list[str]:
         """The value's index under the current key and every previous one (for lookups while a
         re-index is under way)."""
-        return [hmac.new(k, f"{field}:{value}".encode(), hashlib.sha256).hexdigest()
-                for k in (self.index_key, *self.previous_index_keys)]
+        return [
+            hmac.new(k, f"{field}:{value}".encode(), hashlib.sha256).hexdigest()
+            for k in (self.index_key, *self.previous_index_keys)
+        ]
 
 
 @lru_cache(maxsize=8)

@@ -302,11 +302,14 @@ def _problem_body(
     status: int, code: str, title: str, request: Request, detail: str = "", results: list[dict[str, str]] | None = None
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "type": PROBLEM_BASE + code, "title": title, "status": status, "code": code, "instance": request.url.path
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "code": code,
+        "instance": request.url.path,
     }
     if detail:
         body["detail"] = detail
     if results is not None:
         body["results"] = results
     return body
-

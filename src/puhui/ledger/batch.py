@@ -338,9 +338,7 @@ def _settle_pending(batch: _Batch, t: Transfer) -> TransferResult:
 
     batch.set_account(new_debit)
     batch.set_account(new_credit)
-    batch.set_transfer(
-        replace(p, status=PendingStatus.posted if post else PendingStatus.voided, resolved_at=batch.now)
-    )
+    batch.set_transfer(replace(p, status=PendingStatus.posted if post else PendingStatus.voided, resolved_at=batch.now))
     batch.set_transfer(
         StoredTransfer(
             id=t.id,

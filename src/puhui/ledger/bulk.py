@@ -82,8 +82,10 @@ def stage_select(uow: UnitOfWork, select_sql: str, params: dict[str, Any]) -> No
 
 def stage_rows(uow: UnitOfWork, rows: list[tuple[str, str, str, int, str]]) -> None:
     if rows:
-        uow.execute(text(INSERT + "VALUES (:i, :d, :c, :a, :k)"),
-                    [{"i": i, "d": d, "c": c, "a": a, "k": k} for i, d, c, a, k in rows])
+        uow.execute(
+            text(INSERT + "VALUES (:i, :d, :c, :a, :k)"),
+            [{"i": i, "d": d, "c": c, "a": a, "k": k} for i, d, c, a, k in rows],
+        )
 
 
 def holdings(uow: UnitOfWork, *, ledger: str, holder_code: str) -> tuple[int, int]:
@@ -92,14 +94,32 @@ def holdings(uow: UnitOfWork, *, ledger: str, holder_code: str) -> tuple[int, in
     return int(count), int(total)
 
 
-def stage_pro_rata(uow: UnitOfWork, *, ledger: str, holder_code: str, source: str, numerator: int,
-                   denominator: int, id_prefix: str, code: str) -> None:
+def stage_pro_rata(
+    uow: UnitOfWork,
+    *,
+    ledger: str,
+    holder_code: str,
+    source: str,
+    numerator: int,
+    denominator: int,
+    id_prefix: str,
+    code: str,
+) -> None:
     """Stage, from `source` to every open account of `holder_code` on `ledger`, floor(its available
     balance × numerator / denominator); holders whose share rounds to nothing are skipped. Each
     transfer's id is `id_prefix` + the holder's account id."""
-    uow.execute(text(INSERT + PRO_RATA), {"prefix": id_prefix, "source": source, "numerator": numerator,
-                                          "denominator": denominator, "code": code, "ledger": ledger,
-                                          "holder_code": holder_code})
+    uow.execute(
+        text(INSERT + PRO_RATA),
+        {
+            "prefix": id_prefix,
+            "source": source,
+            "numerator": numerator,
+            "denominator": denominator,
+            "code": code,
+            "ledger": ledger,
+            "holder_code": holder_code,
+        },
+    )
 
 
 def staged(uow: UnitOfWork) -> tuple[int, int]:
@@ -122,6 +142,11 @@ def post(uow: UnitOfWork, topic: str, key: str, event: str, ledger: str = "CNY",
     uow.execute(text(DEBITS))
     uow.execute(text(CREDITS))
     uow.execute(text(f"DELETE FROM {STAGE}"))
-    publish(uow, topic, event, key,
-            {"transfers": count, "by_code": {code: {"count": int(n), "amount": int(a)} for code, n, a in summary}})
+    publish(
+        uow,
+        topic,
+        event,
+        key,
+        {"transfers": count, "by_code": {code: {"count": int(n), "amount": int(a)} for code, n, a in summary}},
+    )
     return count

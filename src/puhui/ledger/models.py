@@ -182,13 +182,20 @@ class Account:
             credits_posted=b.credits_posted,
         )
 
-    def moved(self, debits_pending: int = 0, debits_posted: int = 0, credits_pending: int = 0,
-              credits_posted: int = 0) -> Account:
+    def moved(
+        self, debits_pending: int = 0, debits_posted: int = 0, credits_pending: int = 0, credits_posted: int = 0
+    ) -> Account:
         """This account with its balances moved by the given amounts (a new value)."""
         return Account(
-            self.id, self.ledger, self.code, self.owner_id, self.flags,
-            self.debits_pending + debits_pending, self.debits_posted + debits_posted,
-            self.credits_pending + credits_pending, self.credits_posted + credits_posted,
+            self.id,
+            self.ledger,
+            self.code,
+            self.owner_id,
+            self.flags,
+            self.debits_pending + debits_pending,
+            self.debits_posted + debits_posted,
+            self.credits_pending + credits_pending,
+            self.credits_posted + credits_posted,
         )
 
     def violates_flags(self) -> bool:

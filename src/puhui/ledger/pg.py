@@ -118,9 +118,7 @@ def write(
             cursor.execute(INSERT_TRANSFERS, _columns(created))
         if resolved:
             ids = list(resolved)
-            cursor.execute(
-                RESOLVE_PENDING, (ids, [resolved[i][0].value for i in ids], [resolved[i][1] for i in ids])
-            )
+            cursor.execute(RESOLVE_PENDING, (ids, [resolved[i][0].value for i in ids], [resolved[i][1] for i in ids]))
         if changed:
             accounts = list(changed.values())
             cursor.execute(
@@ -195,8 +193,19 @@ def _rows(count: int, width: int, types: tuple[str, ...] | None = None) -> str:
 def row_values(t: StoredTransfer) -> tuple[Any, ...]:
     """A stored transfer as the values of an INSERT in `INSERT_COLUMNS` order."""
     return (
-        t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, int(t.flags), t.pending_id,
-        t.timeout_seconds, t.user_data, t.timestamp, t.status.value if t.status else None, t.expires_at,
+        t.id,
+        t.debit_account_id,
+        t.credit_account_id,
+        t.amount,
+        t.ledger,
+        t.code,
+        int(t.flags),
+        t.pending_id,
+        t.timeout_seconds,
+        t.user_data,
+        t.timestamp,
+        t.status.value if t.status else None,
+        t.expires_at,
         t.resolved_at,
     )
 

@@ -37,8 +37,13 @@ def ledger_exists(connection: Connection, code: str) -> bool:
     return connection.execute(select(ledgers.c.code).where(ledgers.c.code == code)).first() is not None
 
 
-def net_debit(connection: Connection, *, codes: Iterable[str], ledger: str | None = None,
-              owners: Iterable[str] | Select[str] | None = None) -> int:
+def net_debit(
+    connection: Connection,
+    *,
+    codes: Iterable[str],
+    ledger: str | None = None,
+    owners: Iterable[str] | Select[str] | None = None,
+) -> int:
     """Σ (debits posted − credits posted) over the accounts of these codes (and ledger, and owners)."""
     query = select(func.coalesce(func.sum(NET_DEBIT), 0)).where(accounts.c.code.in_(list(codes)))
     if ledger is not None:
@@ -48,23 +53,34 @@ def net_debit(connection: Connection, *, codes: Iterable[str], ledger: str | Non
     return int(connection.execute(query).scalar_one())
 
 
-def net_credit(connection: Connection, *, codes: Iterable[str], ledger: str | None = None,
-               owners: Iterable[str] | Select[str] | None = None) -> int:
+def net_credit(
+    connection: Connection,
+    *,
+    codes: Iterable[str],
+    ledger: str | None = None,
+    owners: Iterable[str] | Select[str] | None = None,
+) -> int:
     """Σ (credits posted − debits posted): what credit-normal accounts of these codes hold."""
     return -net_debit(connection, codes=codes, ledger=ledger, owners=owners)
 
 
 def owner_balances(connection: Connection, owner_id: str) -> dict[str, tuple[int, int]]:
     """(debits posted, credits posted) of each account the owner has, by account id."""
-    rows = connection.execute(select(accounts.c.id, accounts.c.debits_posted, accounts.c.credits_posted)
-                              .where(accounts.c.owner_id == owner_id))
+    rows = connection.execute(
+        select(accounts.c.id, accounts.c.debits_posted, accounts.c.credits_posted).where(
+            accounts.c.owner_id == owner_id
+        )
+    )
     return {r.id: (int(r.debits_posted), int(r.credits_posted)) for r in rows}
 
 
 def totals_by_code(connection: Connection) -> dict[str, tuple[int, int]]:
     """(debits posted, credits posted) summed per account code, over every ledger."""
-    rows = connection.execute(select(accounts.c.code, func.sum(accounts.c.debits_posted),
-                                     func.sum(accounts.c.credits_posted)).group_by(accounts.c.code))
+    rows = connection.execute(
+        select(accounts.c.code, func.sum(accounts.c.debits_posted), func.sum(accounts.c.credits_posted)).group_by(
+            accounts.c.code
+        )
+    )
     return {code: (int(d or 0), int(c or 0)) for code, d, c in rows}
 
 
@@ -72,8 +88,9 @@ def credits_received(connection: Connection, account_id: str, code: str) -> tupl
     """What the account was credited by transfers of `code`: (total, (last amount, its user data) or None)."""
     into = (transfers.c.credit_account_id == account_id, transfers.c.code == code)
     total = connection.execute(select(func.coalesce(func.sum(transfers.c.amount), 0)).where(*into)).scalar_one()
-    last = connection.execute(select(transfers.c.amount, transfers.c.user_data).where(*into)
-                              .order_by(transfers.c.seq.desc()).limit(1)).first()
+    last = connection.execute(
+        select(transfers.c.amount, transfers.c.user_data).where(*into).order_by(transfers.c.seq.desc()).limit(1)
+    ).first()
     return int(total), ((int(last[0]), last[1]) if last is not None else None)
 
 

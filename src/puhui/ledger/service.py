@@ -202,8 +202,9 @@ def _lock_accounts(uow: UnitOfWork, ids: Iterable[str]) -> dict[str, Account]:
 # -- transfers --------------------------------------------------------------------------------
 
 
-def post_chain(uow: UnitOfWork, transfers: Sequence[Transfer], *, short: Shortfall = InsufficientFunds,
-               what: str | None = None) -> None:
+def post_chain(
+    uow: UnitOfWork, transfers: Sequence[Transfer], *, short: Shortfall = InsufficientFunds, what: str | None = None
+) -> None:
     """Post `transfers` as one linked chain: all or nothing. A debit an account cannot cover raises
     `short(what)` (by default `InsufficientFunds`, naming the account and the amount); any other
     refusal raises `LedgerRefused` with the failing transfer and its result."""
@@ -364,8 +365,13 @@ def _write_outcome(uow: UnitOfWork, outcome: BatchOutcome) -> None:
                 credits_posted=bindparam("a_cpo"),
             ),
             [
-                {"a_id": a.id, "a_dp": a.debits_pending, "a_dpo": a.debits_posted,
-                 "a_cp": a.credits_pending, "a_cpo": a.credits_posted}
+                {
+                    "a_id": a.id,
+                    "a_dp": a.debits_pending,
+                    "a_dpo": a.debits_posted,
+                    "a_cp": a.credits_pending,
+                    "a_cpo": a.credits_posted,
+                }
                 for a in outcome.accounts.values()
             ],
         )

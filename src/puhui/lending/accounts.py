@@ -46,9 +46,21 @@ def open_accounts(uow: UnitOfWork, loan_id: str) -> None:
 
 def account_rows(loan_id: str, now: int) -> list[dict]:
     """The rows `open_accounts` writes, for bulk set-up (benchmarks)."""
-    return [{"id": account_id(loan_id, part), "ledger": LEDGER, "code": code, "owner_id": loan_id, "flags": 0,
-             "debits_pending": 0, "debits_posted": 0, "credits_pending": 0, "credits_posted": 0, "created_at": now}
-            for part, (code, _) in PARTS.items()]
+    return [
+        {
+            "id": account_id(loan_id, part),
+            "ledger": LEDGER,
+            "code": code,
+            "owner_id": loan_id,
+            "flags": 0,
+            "debits_pending": 0,
+            "debits_posted": 0,
+            "credits_pending": 0,
+            "credits_posted": 0,
+            "created_at": now,
+        }
+        for part, (code, _) in PARTS.items()
+    ]
 
 
 @dataclass(frozen=True)

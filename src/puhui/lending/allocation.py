@@ -49,7 +49,8 @@ def allocate(amount: int, owed: Owed, order: tuple[str, ...] = DEFAULT_ALLOCATIO
     if amount > owed.total:
         raise RepaymentExceedsOwed(
             f"repayment {format_minor(amount, 2)} exceeds the {format_minor(owed.total, 2)} owed",
-            owed=format_minor(owed.total, 2))
+            owed=format_minor(owed.total, 2),
+        )
     left, parts = amount, {}
     for part in order:
         parts[part] = min(left, getattr(owed, part))

@@ -34,9 +34,6 @@ from puhui.money import parse_positive_minor as _amount
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
 
 
-
-
-
 def _self(principal: Principal, customer_id: str | None) -> None:
     if customer_id is not None and customer_id != principal.id:
         raise Forbidden("a customer acts only for themselves")
@@ -45,7 +42,6 @@ def _self(principal: Principal, customer_id: str | None) -> None:
 def _may_read(principal: Principal, owner: str) -> None:
     if not principal.is_staff and principal.id != owner:
         raise Forbidden("this belongs to another customer")
-
 
 
 class ApplicationIn(BaseModel):
@@ -62,7 +58,8 @@ class RepaymentIn(BaseModel):
     kind: Literal["scheduled", "early_full", "early_partial"] = "scheduled"
     amount: AmountStr | None = Field(None, description="default: all that is due (scheduled) or the payoff")
     from_customer_id: Annotated[StrictStr, Field(max_length=64)] | None = Field(
-        None, description="the wallet paying; must be the caller's")
+        None, description="the wallet paying; must be the caller's"
+    )
 
 
 class EodIn(BaseModel):
@@ -79,8 +76,9 @@ async def products(engine: EngineDep, principal: Caller) -> list[dict]:
 
 
 @router.post("/products", status_code=201, summary="Add a loan product (refused above the rate cap)")
-async def add_product(request: Request, engine: EngineDep, principal: Operator,
-                      data: Annotated[dict[str, Any], Body()]):
+async def add_product(
+    request: Request, engine: EngineDep, principal: Operator, data: Annotated[dict[str, Any], Body()]
+):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(201, service.create_product(uow, data))
 
@@ -90,14 +88,21 @@ async def add_product(request: Request, engine: EngineDep, principal: Operator,
 # -- applications, offers, acceptance --------------------------------------------------------------
 
 
-@router.post("/applications", status_code=201, summary="Apply for a loan; the risk decision comes back", response_model=Application)
+@router.post(
+    "/applications",
+    status_code=201,
+    summary="Apply for a loan; the risk decision comes back",
+    response_model=Application,
+)
 async def apply(body: ApplicationIn, request: Request, engine: EngineDep, principal: Customer):
     _self(principal, body.customer_id)
     amount = _amount(body.amount)
     income = _amount(body.annual_income) if body.annual_income is not None else None
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, Application.shape(service.apply(uow, principal.id, body.product_code, amount, body.term, income)))
+        return Outcome(
+            201, Application.shape(service.apply(uow, principal.id, body.product_code, amount, body.term, income))
+        )
 
     return await run_mutation(request, engine, principal, "lending.apply", body.product_code, work)
 
@@ -109,8 +114,12 @@ async def application(application_id: Ident, engine: EngineDep, principal: Calle
     return service.application_json(row)
 
 
-@router.post("/applications/{application_id}/offers", status_code=201,
-             summary="An offer with the disclosure: nominal and annualized (IRR) rate, totals, schedule", response_model=Offer)
+@router.post(
+    "/applications/{application_id}/offers",
+    status_code=201,
+    summary="An offer with the disclosure: nominal and annualized (IRR) rate, totals, schedule",
+    response_model=Offer,
+)
 async def offer(application_id: Ident, request: Request, engine: EngineDep, principal: Customer):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(201, Offer.shape(service.make_offer(uow, application_id, principal.id)))
@@ -125,8 +134,12 @@ async def read_offer(offer_id: Ident, engine: EngineDep, principal: Caller) -> d
     return service.offer_json(row)
 
 
-@router.post("/offers/{offer_id}/accept", status_code=201,
-             summary="Accept the contract; the loan is disbursed to the caller's wallet", response_model=Loan)
+@router.post(
+    "/offers/{offer_id}/accept",
+    status_code=201,
+    summary="Accept the contract; the loan is disbursed to the caller's wallet",
+    response_model=Loan,
+)
 async def accept(offer_id: Ident, request: Request, engine: EngineDep, principal: Customer):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(201, Loan.shape(service.accept(uow, offer_id, principal.id)))
@@ -157,7 +170,9 @@ async def loan(loan_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     return await _reader(engine, lambda c: service.get_loan(c, loan_id))
 
 
-@router.get("/loans/{loan_id}/schedule", summary="The repayment schedule with what was paid", response_model=list[Instalment])
+@router.get(
+    "/loans/{loan_id}/schedule", summary="The repayment schedule with what was paid", response_model=list[Instalment]
+)
 async def schedule(loan_id: Ident, engine: EngineDep, principal: Caller) -> list[dict]:
     await _loan(engine, principal, loan_id)
     return await _reader(engine, lambda c: service.schedule_of(c, loan_id))
@@ -169,7 +184,9 @@ async def statement(loan_id: Ident, engine: EngineDep, principal: Caller) -> dic
     return await _reader(engine, lambda c: statements.statement(c, loan_id).as_json())
 
 
-@router.post("/loans/{loan_id}/repayments", status_code=201, summary="Repay from the caller's wallet", response_model=Repayment)
+@router.post(
+    "/loans/{loan_id}/repayments", status_code=201, summary="Repay from the caller's wallet", response_model=Repayment
+)
 async def repay(loan_id: Ident, body: RepaymentIn, request: Request, engine: EngineDep, principal: Customer):
     _self(principal, body.from_customer_id)
     amount = _amount(body.amount) if body.amount is not None else None
@@ -180,9 +197,12 @@ async def repay(loan_id: Ident, body: RepaymentIn, request: Request, engine: Eng
     return await run_mutation(request, engine, principal, "lending.repay", loan_id, work)
 
 
-@router.post("/eod", summary="Run end of day for a business date (once; again changes nothing)",
-             description="The date must not be after today's business date nor before the last date run; "
-                         "days skipped since the last run run first, one by one (`caught_up`).")
+@router.post(
+    "/eod",
+    summary="Run end of day for a business date (once; again changes nothing)",
+    description="The date must not be after today's business date nor before the last date run; "
+    "days skipped since the last run run first, one by one (`caught_up`).",
+)
 async def end_of_day(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, eod.run_in(uow, body.date).as_json())

@@ -38,8 +38,9 @@ def pay_later(amount: int, purchase: dt.date) -> tuple[Instalment, ...]:
     return (Instalment(1, due_date(purchase), amount, 0, 0),)
 
 
-def instalments(amount: int, periods: int, purchase: dt.date,
-                fee_rates: dict[int, Decimal] = INSTALMENT_FEE_RATES) -> tuple[Instalment, ...]:
+def instalments(
+    amount: int, periods: int, purchase: dt.date, fee_rates: dict[int, Decimal] = INSTALMENT_FEE_RATES
+) -> tuple[Instalment, ...]:
     """`periods` monthly instalments: principal split evenly, a fee each period, residues last."""
     _check(amount)
     if periods not in fee_rates:
@@ -50,9 +51,15 @@ def instalments(amount: int, periods: int, purchase: dt.date,
     plan = []
     for n in range(1, periods + 1):
         last = n == periods
-        plan.append(Instalment(n, add_months(first, n - 1, DUE_DAY),
-                               amount - principal * (periods - 1) if last else principal, 0,
-                               total_fee - fee * (periods - 1) if last else fee))
+        plan.append(
+            Instalment(
+                n,
+                add_months(first, n - 1, DUE_DAY),
+                amount - principal * (periods - 1) if last else principal,
+                0,
+                total_fee - fee * (periods - 1) if last else fee,
+            )
+        )
     return tuple(plan)
 
 

@@ -32,9 +32,18 @@ class CheckoutReplayMismatch(Conflict):
     title = "A payment with this client id exists without a pay-later draw"
 
 
-def checkout(uow: UnitOfWork, customer_id: str, qr_id: str, plan: str, periods: int | None,
-             strength: VerificationStrength, client_id: str, default_fee_bp: int,
-             amount: int | None = None, context: PaymentContext = NO_CONTEXT) -> tuple[dict, bool]:
+def checkout(
+    uow: UnitOfWork,
+    customer_id: str,
+    qr_id: str,
+    plan: str,
+    periods: int | None,
+    strength: VerificationStrength,
+    client_id: str,
+    default_fee_bp: int,
+    amount: int | None = None,
+    context: PaymentContext = NO_CONTEXT,
+) -> tuple[dict, bool]:
     """Draw on the line and pay the QR code with the money; (result, created). A replay of the same
     client id returns the first result."""
     key = f"{customer_id}:{client_id}"
@@ -55,8 +64,11 @@ def checkout(uow: UnitOfWork, customer_id: str, qr_id: str, plan: str, periods: 
         raise CheckoutHeld("the payment would be held for review")
     if not created:
         raise CheckoutReplayMismatch(f"payment {row['id']} already exists")
-    uow.execute(credit_line_draws.update().where(credit_line_draws.c.loan_id == drawn["loan"]["id"])
-                .values(payment_id=row["id"]))
+    uow.execute(
+        credit_line_draws.update()
+        .where(credit_line_draws.c.loan_id == drawn["loan"]["id"])
+        .values(payment_id=row["id"])
+    )
     return {"line_id": line_id, "payment": payments.payment_view(row), **drawn}, True
 
 
@@ -64,6 +76,9 @@ def replay(uow: UnitOfWork, found: dict) -> dict:
     loan_id = found["loan_id"]
     payment = payments.get_payment(uow.connection, found["payment_id"]) if found["payment_id"] else None
     schedule = service.schedule_of(uow.connection, loan_id)
-    return {"line_id": found["line_id"], "payment": payments.payment_view(payment) if payment else None,
-            "loan": service.get_loan(uow.connection, loan_id),
-            "plan": {"annualized_rate": found["annualized_rate"], "schedule": schedule}}
+    return {
+        "line_id": found["line_id"],
+        "payment": payments.payment_view(payment) if payment else None,
+        "loan": service.get_loan(uow.connection, loan_id),
+        "plan": {"annualized_rate": found["annualized_rate"], "schedule": schedule},
+    }

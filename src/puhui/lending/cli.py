@@ -15,7 +15,6 @@ DB = typer.Option(None, "--db", help="database URL (default: the configured one)
 PRODUCT_FILE = typer.Argument(..., exists=True, readable=True, help="the product as JSON")
 
 
-
 def _fail(error: Exception) -> None:
     """A refusal in the one format of every command: `<code>: <one line>`, exit 2 (bad usage)."""
     from puhui.cli_errors import fail
@@ -25,8 +24,9 @@ def _fail(error: Exception) -> None:
 
 
 @app.command()
-def eod(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
-        db: str | None = DB) -> None:
+def eod(
+    date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"), db: str | None = DB
+) -> None:
     """Run end of day for DATE over every loan: accrual, overdue, penalties, classes, provisions; once.
     DATE may not be after today nor before the last date run; days skipped since then run first."""
     from puhui.cli_errors import fail

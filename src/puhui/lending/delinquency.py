@@ -18,15 +18,19 @@ BUCKETS = (("current", 0), ("M1", 30), ("M2", 60), ("M3", 90))
 
 
 class LoanClass(enum.StrEnum):
-    normal = "normal"                    # 正常
+    normal = "normal"  # 正常
     special_mention = "special_mention"  # 关注
-    substandard = "substandard"          # 次级
-    doubtful = "doubtful"                # 可疑
-    loss = "loss"                        # 损失
+    substandard = "substandard"  # 次级
+    doubtful = "doubtful"  # 可疑
+    loss = "loss"  # 损失
 
 
-CLASS_LIMITS = ((LoanClass.normal, 0), (LoanClass.special_mention, 90), (LoanClass.substandard, 180),
-                (LoanClass.doubtful, 360))
+CLASS_LIMITS = (
+    (LoanClass.normal, 0),
+    (LoanClass.special_mention, 90),
+    (LoanClass.substandard, 180),
+    (LoanClass.doubtful, 360),
+)
 
 PROVISION_RATES: dict[LoanClass, Decimal] = {
     LoanClass.normal: Decimal("0.01"),
@@ -44,7 +48,7 @@ def _days(days_past_due: int) -> int:
 
 
 def delinquency_bucket(days_past_due: int) -> str:
-    """"current", "M1" (1–30), "M2" (31–60), "M3" (61–90) or "M3+" (over 90)."""
+    """ "current", "M1" (1–30), "M2" (31–60), "M3" (61–90) or "M3+" (over 90)."""
     days = _days(days_past_due)
     return next((name for name, limit in BUCKETS if days <= limit), "M3+")
 
@@ -56,7 +60,11 @@ def loan_class(days_past_due: int) -> LoanClass:
 
 def provision_for(outstanding_principal: int, cls: LoanClass) -> int:
     """The provision in fen: outstanding principal × the class's rate, half-up to the fen."""
-    if isinstance(outstanding_principal, bool) or not isinstance(outstanding_principal, int) or outstanding_principal < 0:
+    if (
+        isinstance(outstanding_principal, bool)
+        or not isinstance(outstanding_principal, int)
+        or outstanding_principal < 0
+    ):
         raise InvalidInput("outstanding principal must be a non-negative integer of fen")
     amount = outstanding_principal * PROVISION_RATES[LoanClass(cls)]
     return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -46,7 +46,7 @@ class Disclosure:
 
 def npv(rate: Decimal, flows: Sequence[int]) -> Decimal:
     factor, total = 1 / (1 + rate), Decimal(0)
-    for flow in reversed(flows):           # Horner: sum of flow_k / (1 + rate)^k
+    for flow in reversed(flows):  # Horner: sum of flow_k / (1 + rate)^k
         total = total * factor + flow
     return total
 
@@ -62,7 +62,7 @@ def irr(flows: Sequence[int]) -> Decimal:
     with localcontext() as context:
         context.prec = 40
         low, high = Decimal("-0.99"), Decimal(1)
-        while npv(high, flows) > 0:        # NPV falls as the rate rises: widen until it brackets
+        while npv(high, flows) > 0:  # NPV falls as the rate rises: widen until it brackets
             low, high = high, high * 2
         rate = Decimal("0.01")
         for _ in range(200):
@@ -99,16 +99,26 @@ def disclose(product: Product, amount: int, term: int, start: dt.date) -> Disclo
     upfront = fen(amount * product.upfront_fee_rate)
     if upfront >= amount:
         raise ProductInvalid("the upfront fee must be less than the amount lent", field="upfront_fee_rate")
-    schedule = build_schedule(amount, product.annual_rate, term, product.method, start,
-                              instalment_fee=fen(amount * product.instalment_fee_rate),
-                              interest_free_months=min(product.interest_free_months, term))
+    schedule = build_schedule(
+        amount,
+        product.annual_rate,
+        term,
+        product.method,
+        start,
+        instalment_fee=fen(amount * product.instalment_fee_rate),
+        interest_free_months=min(product.interest_free_months, term),
+    )
     flows = cash_flows(amount, upfront, schedule, start)
     rate = annualized_rate(flows)
     return Disclosure(
-        nominal_rate=product.annual_rate, annualized_rate=rate,
+        nominal_rate=product.annual_rate,
+        annualized_rate=rate,
         total_interest=sum(i.interest for i in schedule),
-        total_fees=upfront + sum(i.fee for i in schedule), schedule=schedule,
-        upfront_fee=upfront, amount=amount)
+        total_fees=upfront + sum(i.fee for i in schedule),
+        schedule=schedule,
+        upfront_fee=upfront,
+        amount=amount,
+    )
 
 
 def check_cap(disclosure: Disclosure, cap: Decimal = DEFAULT_CAP) -> None:
@@ -116,4 +126,6 @@ def check_cap(disclosure: Disclosure, cap: Decimal = DEFAULT_CAP) -> None:
     if disclosure.annualized_rate > cap:
         raise RateAboveCap(
             f"annualized rate {disclosure.annualized_rate:%} is above the cap of {cap:%}",
-            annualized_rate=str(disclosure.annualized_rate), cap=str(cap))
+            annualized_rate=str(disclosure.annualized_rate),
+            cap=str(cap),
+        )

@@ -76,7 +76,7 @@ def acct(loan: str, part: str) -> str:
 
 
 FEES_DUE = f"""
-    SELECT 'due.' || loan_id || '.' || CAST(number AS VARCHAR(8)) || '.f', {acct('loan_id', 'fees')},
+    SELECT 'due.' || loan_id || '.' || CAST(number AS VARCHAR(8)) || '.f', {acct("loan_id", "fees")},
            :fee_income, fee - fee_recognized, 'instalment_fee'
     FROM loan_instalments WHERE due_day <= :d AND fee > fee_recognized AND loan_id IN ({ACTIVE})
 """
@@ -90,7 +90,7 @@ TARGET = """CASE WHEN due_day <= :d THEN interest
          / (2 * (due_day - period_start_day)) END"""
 ACCRUING = f"period_start_day < :d AND interest_accrued < {TARGET} AND loan_id IN ({ACTIVE})"
 ACCRUALS = f"""
-    SELECT 'acr.' || loan_id || '.' || :stamp, {acct('loan_id', 'interest')}, :interest_income,
+    SELECT 'acr.' || loan_id || '.' || :stamp, {acct("loan_id", "interest")}, :interest_income,
            sum({TARGET} - interest_accrued), 'interest_accrual'
     FROM loan_instalments WHERE {ACCRUING} GROUP BY loan_id
 """
@@ -114,23 +114,24 @@ PENALTY = f"""(
     WHERE i.loan_id = loans.id AND i.due_day + loans.grace_days < :d AND i.principal_paid < i.principal)"""
 PENALIZED = "status = 'active' AND days_past_due > 0 AND penalty_rate_e6 > 0"
 PENALTIES = f"""
-    SELECT 'pen.' || id || '.' || :stamp, {acct('id', 'penalty')}, :penalty_income, amount, 'penalty_interest'
+    SELECT 'pen.' || id || '.' || :stamp, {acct("id", "penalty")}, :penalty_income, amount, 'penalty_interest'
     FROM (SELECT id, {PENALTY} AS amount FROM loans WHERE {PENALIZED}) p WHERE amount > 0
 """
 ADD_PENALTIES = f"UPDATE loans SET penalty_accrued = penalty_accrued + coalesce({PENALTY}, 0) WHERE {PENALIZED}"
+
 
 def _balance(part: str) -> str:
     return ledger_queries.balance_sql(f"'loan.' || loans.id || '.{part}'", debit_normal=part != "provision")
 
 
 WRITE_OFFS = f"""
-    SELECT id, {_balance('principal')} AS principal, {_balance('interest')} AS interest,
-           {_balance('fees')} AS fees, {_balance('penalty')} AS penalty, {_balance('provision')} AS provision
+    SELECT id, {_balance("principal")} AS principal, {_balance("interest")} AS interest,
+           {_balance("fees")} AS fees, {_balance("penalty")} AS penalty, {_balance("provision")} AS provision
     FROM loans WHERE status = 'active' AND days_past_due > {WRITE_OFF_DPD}
 """
 WRITE_OFF = f"""
     UPDATE loans SET status = 'written_off',
-        written_off = {_balance('principal')} + {_balance('interest')} + {_balance('fees')} + {_balance('penalty')}
+        written_off = {_balance("principal")} + {_balance("interest")} + {_balance("fees")} + {_balance("penalty")}
     WHERE status = 'active' AND days_past_due > {WRITE_OFF_DPD}
 """
 DROP_WRITTEN_OFF = "DELETE FROM loan_provisions WHERE loan_id IN (SELECT id FROM loans WHERE status = 'written_off')"
@@ -138,11 +139,11 @@ DROP_WRITTEN_OFF = "DELETE FROM loan_provisions WHERE loan_id IN (SELECT id FROM
 PROVISION_TARGET = f"(2 * {_balance('principal')} * {_provision_bp_sql('loans.loan_class')} + 10000) / 20000"
 PROVISIONS = f"""
     SELECT 'prv.' || id || '.' || :stamp,
-           CASE WHEN target > held THEN :expense ELSE {acct('id', 'provision')} END,
-           CASE WHEN target > held THEN {acct('id', 'provision')} ELSE :expense END,
+           CASE WHEN target > held THEN :expense ELSE {acct("id", "provision")} END,
+           CASE WHEN target > held THEN {acct("id", "provision")} ELSE :expense END,
            CASE WHEN target > held THEN target - held ELSE held - target END,
            CASE WHEN target > held THEN 'provision' ELSE 'provision_release' END
-    FROM (SELECT id, {PROVISION_TARGET} AS target, {_balance('provision')} AS held FROM loans WHERE status = 'active') p
+    FROM (SELECT id, {PROVISION_TARGET} AS target, {_balance("provision")} AS held FROM loans WHERE status = 'active') p
     WHERE target <> held
 """
 UPDATE_PROVISIONS = f"""
@@ -168,8 +169,13 @@ class EodResult:
     caught_up: tuple[EodResult, ...] = ()  # the days of a gap, run first, in order
 
     def as_json(self) -> dict:
-        return {"business_date": self.business_date.isoformat(), "ran": self.ran, "loans": self.loans,
-                "transfers": self.transfers, "caught_up": [day.as_json() for day in self.caught_up]}
+        return {
+            "business_date": self.business_date.isoformat(),
+            "ran": self.ran,
+            "loans": self.loans,
+            "transfers": self.transfers,
+            "caught_up": [day.as_json() for day in self.caught_up],
+        }
 
 
 def run(engine: Engine, date: dt.date) -> EodResult:
@@ -199,11 +205,19 @@ def run_day(uow: UnitOfWork, date: dt.date) -> EodResult:
     if uow.postgres:  # repayments and disbursements wait (they lock a loan row first) until the day is closed
         uow.execute(text("LOCK TABLE loans IN EXCLUSIVE MODE"))
     started = clock.now_micros()
-    uow.execute(lending_eod_runs.insert().values(business_day=d, status="running", loans=0, transfers=0,
-                                                 started_at=started, finished_at=started))
-    p = {"d": d, "stamp": date.strftime("%Y%m%d"), "fee_income": accounts.FEE_INCOME,
-         "interest_income": accounts.INTEREST_INCOME, "penalty_income": accounts.PENALTY_INCOME,
-         "expense": accounts.PROVISION_EXPENSE}
+    uow.execute(
+        lending_eod_runs.insert().values(
+            business_day=d, status="running", loans=0, transfers=0, started_at=started, finished_at=started
+        )
+    )
+    p = {
+        "d": d,
+        "stamp": date.strftime("%Y%m%d"),
+        "fee_income": accounts.FEE_INCOME,
+        "interest_income": accounts.INTEREST_INCOME,
+        "penalty_income": accounts.PENALTY_INCOME,
+        "expense": accounts.PROVISION_EXPENSE,
+    }
     loans_count = uow.execute(text("SELECT count(*) FROM loans WHERE status = 'active'")).scalar_one()
     key = date.isoformat()
     bulk.begin(uow)
@@ -223,10 +237,12 @@ def run_day(uow: UnitOfWork, date: dt.date) -> EodResult:
     uow.execute(text(UPDATE_PROVISIONS), p)
     uow.execute(text(INSERT_PROVISIONS), p)
     posted += bulk.post(uow, TOPIC, key, "lending.eod_posted")
-    uow.execute(lending_eod_runs.update().where(lending_eod_runs.c.business_day == d).values(
-        status="done", loans=loans_count, transfers=posted, finished_at=clock.now_micros()))
-    publish(uow, TOPIC, "lending.eod_completed", key,
-            {"business_date": key, "loans": loans_count, "transfers": posted})
+    uow.execute(
+        lending_eod_runs.update()
+        .where(lending_eod_runs.c.business_day == d)
+        .values(status="done", loans=loans_count, transfers=posted, finished_at=clock.now_micros())
+    )
+    publish(uow, TOPIC, "lending.eod_completed", key, {"business_date": key, "loans": loans_count, "transfers": posted})
     return EodResult(date, True, loans_count, posted)
 
 
@@ -251,7 +267,14 @@ def _write_offs(uow: UnitOfWork, d: int) -> list[tuple[str, str, str, int, str]]
             moves.append((f"wo.{loan}.principal", provision, principal, int(r["principal"]), "write_off"))
         for part in ("interest", "fees", "penalty"):
             if r[part]:
-                moves.append((f"wo.{loan}.{part}", accounts.WRITE_OFF_EXPENSE, accounts.account_id(loan, part),
-                               int(r[part]), "write_off"))
+                moves.append(
+                    (
+                        f"wo.{loan}.{part}",
+                        accounts.WRITE_OFF_EXPENSE,
+                        accounts.account_id(loan, part),
+                        int(r[part]),
+                        "write_off",
+                    )
+                )
     partners.write_off(uow, [r["id"] for r in rows], d)  # posted apart: partner accounts carry flags bulk refuses
     return moves

@@ -49,7 +49,15 @@ def partner_file(lines: Iterable[PartnerLine]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
     for line in sorted(lines, key=lambda x: (x.loan_id, x.event)):
-        writer.writerow([line.business_date, line.loan_id, line.event,
-                         *(f"{Decimal(v) / 100:.2f}" for v in (line.principal, line.interest, line.partner_principal,
-                                                               line.partner_interest))])
+        writer.writerow(
+            [
+                line.business_date,
+                line.loan_id,
+                line.event,
+                *(
+                    f"{Decimal(v) / 100:.2f}"
+                    for v in (line.principal, line.interest, line.partner_principal, line.partner_interest)
+                ),
+            ]
+        )
     return out.getvalue()

@@ -49,13 +49,27 @@ from puhui.money import format_minor
 DEFAULT_TERM_DAYS = 365
 PLANS = ("pay_later", "instalments")
 PAY_LATER_PRODUCT = {
-    "code": "line-pay-later", "name": "先享后付 免息", "min_amount": "0.01", "max_amount": "200000.00",
-    "min_term": 1, "max_term": 1, "method": "bullet", "annual_rate": "0", "grace_days": 3,
+    "code": "line-pay-later",
+    "name": "先享后付 免息",
+    "min_amount": "0.01",
+    "max_amount": "200000.00",
+    "min_term": 1,
+    "max_term": 1,
+    "method": "bullet",
+    "annual_rate": "0",
+    "grace_days": 3,
     "penalty_annual_rate": "0.18",
 }
 INSTALMENT_PRODUCT = {
-    "code": "line-instalments", "name": "先享后付 分期", "min_amount": "0.01", "max_amount": "200000.00",
-    "min_term": 3, "max_term": 12, "method": "equal_principal", "annual_rate": "0", "grace_days": 3,
+    "code": "line-instalments",
+    "name": "先享后付 分期",
+    "min_amount": "0.01",
+    "max_amount": "200000.00",
+    "min_term": 3,
+    "max_term": 12,
+    "method": "equal_principal",
+    "annual_rate": "0",
+    "grace_days": 3,
     "penalty_annual_rate": "0.18",
 }
 
@@ -135,8 +149,12 @@ def grant(connection: Connection, customer_id: str, annual_income: int | None, r
     except UnknownModel:
         if requested is None:
             raise LimitInvalid("without a platform credit model the operator must give the limit") from None
-        return Grant(min(requested, ceiling), None, None,
-                     ["no_platform_model", "operator_limit"] + (["regulatory_ceiling"] if requested > ceiling else []))
+        return Grant(
+            min(requested, ceiling),
+            None,
+            None,
+            ["no_platform_model", "operator_limit"] + (["regulatory_ceiling"] if requested > ceiling else []),
+        )
     from puhui.risk.scoring.limits import credit_line
     from puhui.risk.scoring.platform import score_customer
 
@@ -156,8 +174,15 @@ def _check_limit(limit: Any) -> None:
         raise LimitInvalid("a credit limit is a positive number of fen")
 
 
-def open_line(uow: UnitOfWork, customer_id: str, opened_by: str, *, annual_income: int | None = None,
-              limit: int | None = None, term_days: int = DEFAULT_TERM_DAYS) -> dict:
+def open_line(
+    uow: UnitOfWork,
+    customer_id: str,
+    opened_by: str,
+    *,
+    annual_income: int | None = None,
+    limit: int | None = None,
+    term_days: int = DEFAULT_TERM_DAYS,
+) -> dict:
     """Open a line for a customer (one per customer): limit and grade from risk, expiry in `term_days`."""
     if limit is not None:
         _check_limit(limit)
@@ -171,13 +196,28 @@ def open_line(uow: UnitOfWork, customer_id: str, opened_by: str, *, annual_incom
         raise LineExists(f"customer {customer_id} already has a credit line")
     decision = grant(uow.connection, customer_id, annual_income, limit)
     now = clock.now_micros()
-    row = {"id": service.new_id("cl_"), "customer_id": customer_id, "credit_limit": decision.limit,
-           "grade": decision.grade, "score": decision.score, "annual_income": annual_income,
-           "reasons": json.dumps(decision.reasons), "status": "active",
-           "expires_day": service.today() + term_days, "opened_by": opened_by, "created_at": now, "updated_at": now}
+    row = {
+        "id": service.new_id("cl_"),
+        "customer_id": customer_id,
+        "credit_limit": decision.limit,
+        "grade": decision.grade,
+        "score": decision.score,
+        "annual_income": annual_income,
+        "reasons": json.dumps(decision.reasons),
+        "status": "active",
+        "expires_day": service.today() + term_days,
+        "opened_by": opened_by,
+        "created_at": now,
+        "updated_at": now,
+    }
     uow.execute(credit_lines.insert().values(**row))
-    publish(uow, service.TOPIC, "lending.line_opened", row["id"],
-            {"id": row["id"], "customer_id": customer_id, "limit": format_minor(decision.limit, 2)})
+    publish(
+        uow,
+        service.TOPIC,
+        "lending.line_opened",
+        row["id"],
+        {"id": row["id"], "customer_id": customer_id, "limit": format_minor(decision.limit, 2)},
+    )
     return line_json(uow.connection, row)
 
 
@@ -200,40 +240,66 @@ def line_of(connection: Connection, customer_id: str) -> str:
 
 def outstanding(connection: Connection, line_id: str) -> int:
     """Outstanding principal of the active loans drawn on the line, from the ledger (fen)."""
-    ids = (select(credit_line_draws.c.loan_id).join(loans, loans.c.id == credit_line_draws.c.loan_id)
-           .where(credit_line_draws.c.line_id == line_id, loans.c.status == "active"))
+    ids = (
+        select(credit_line_draws.c.loan_id)
+        .join(loans, loans.c.id == credit_line_draws.c.loan_id)
+        .where(credit_line_draws.c.line_id == line_id, loans.c.status == "active")
+    )
     return ledger_queries.net_debit(connection, codes=["loan_receivable"], owners=ids)
 
 
 def overdue(connection: Connection, line_id: str) -> bool:
     """Whether an active loan drawn on the line is past due (逾期): no new credit until it is repaid."""
     found = connection.execute(
-        select(loans.c.id).join(credit_line_draws, credit_line_draws.c.loan_id == loans.c.id)
+        select(loans.c.id)
+        .join(credit_line_draws, credit_line_draws.c.loan_id == loans.c.id)
         .where(credit_line_draws.c.line_id == line_id, loans.c.status == "active", loans.c.days_past_due > 0)
-        .limit(1)).first()
+        .limit(1)
+    ).first()
     return found is not None
 
 
 def draws_of(connection: Connection, line_id: str) -> list[dict]:
     """The loans drawn on a line, oldest first, each with its plan and what is still owed."""
-    rows = connection.execute(select(credit_line_draws).where(credit_line_draws.c.line_id == line_id)
-                              .order_by(credit_line_draws.c.created_at, credit_line_draws.c.loan_id).limit(500))
+    rows = connection.execute(
+        select(credit_line_draws)
+        .where(credit_line_draws.c.line_id == line_id)
+        .order_by(credit_line_draws.c.created_at, credit_line_draws.c.loan_id)
+        .limit(500)
+    )
     out = []
     for row in rows.mappings():
         loan = service.get_loan(connection, row["loan_id"])
-        out.append({"loan_id": row["loan_id"], "amount": format_minor(row["amount"], 2), "plan": row["plan"],
-                    "periods": row["periods"], "annualized_rate": row["annualized_rate"],
-                    "payment_id": row["payment_id"], "status": loan["status"],
-                    "days_past_due": loan["days_past_due"], "outstanding_principal": loan["outstanding_principal"]})
+        out.append(
+            {
+                "loan_id": row["loan_id"],
+                "amount": format_minor(row["amount"], 2),
+                "plan": row["plan"],
+                "periods": row["periods"],
+                "annualized_rate": row["annualized_rate"],
+                "payment_id": row["payment_id"],
+                "status": loan["status"],
+                "days_past_due": loan["days_past_due"],
+                "outstanding_principal": loan["outstanding_principal"],
+            }
+        )
     return out
 
 
 def line_json(connection: Connection, row: dict) -> dict:
     used = outstanding(connection, row["id"])
-    return {"id": row["id"], "customer_id": row["customer_id"], "limit": format_minor(row["credit_limit"], 2),
-            "outstanding": format_minor(used, 2), "available": format_minor(max(row["credit_limit"] - used, 0), 2),
-            "grade": row["grade"], "score": row["score"], "reasons": json.loads(row["reasons"]),
-            "status": row["status"], "expires_on": service.date_of(row["expires_day"]).isoformat()}
+    return {
+        "id": row["id"],
+        "customer_id": row["customer_id"],
+        "limit": format_minor(row["credit_limit"], 2),
+        "outstanding": format_minor(used, 2),
+        "available": format_minor(max(row["credit_limit"] - used, 0), 2),
+        "grade": row["grade"],
+        "score": row["score"],
+        "reasons": json.loads(row["reasons"]),
+        "status": row["status"],
+        "expires_on": service.date_of(row["expires_day"]).isoformat(),
+    }
 
 
 def get_line(connection: Connection, line_id: str) -> dict:
@@ -245,8 +311,9 @@ def change_limit(uow: UnitOfWork, line_id: str, limit: int) -> dict:
     _check_limit(limit)
     row = line_row(uow.connection, line_id, lock=True)
     if limit > regulatory_ceiling(row["annual_income"]):
-        raise LimitInvalid(f"the limit is above the regulatory ceiling of "
-                           f"{format_minor(regulatory_ceiling(row['annual_income']), 2)}")
+        raise LimitInvalid(
+            f"the limit is above the regulatory ceiling of {format_minor(regulatory_ceiling(row['annual_income']), 2)}"
+        )
     return _update(uow, row, "lending.line_limit_changed", credit_limit=limit)
 
 
@@ -287,8 +354,17 @@ def ensure_products(uow: UnitOfWork) -> None:
         service.create_product(uow, data)
 
 
-def draw(uow: UnitOfWork, line_id: str, customer_id: str, amount: int, plan: str, periods: int | None = None,
-         *, request_key: str | None = None, payment_id: str | None = None) -> dict:
+def draw(
+    uow: UnitOfWork,
+    line_id: str,
+    customer_id: str,
+    amount: int,
+    plan: str,
+    periods: int | None = None,
+    *,
+    request_key: str | None = None,
+    payment_id: str | None = None,
+) -> dict:
     """Draw `amount` on the line as a loan disbursed to the customer's wallet; refused past the limit."""
     start = clock.business_date()
     disclosure = plan_of(plan, periods, amount, start)  # refuses bad amounts and plans before any lock
@@ -304,21 +380,39 @@ def draw(uow: UnitOfWork, line_id: str, customer_id: str, amount: int, plan: str
         raise LineOverdue(f"a loan on credit line {line_id} is past due")
     used = outstanding(uow.connection, line_id)
     if used + amount > row["credit_limit"]:
-        raise LineLimitExceeded(f"available {format_minor(max(row['credit_limit'] - used, 0), 2)}",
-                                available=format_minor(max(row["credit_limit"] - used, 0), 2))
+        raise LineLimitExceeded(
+            f"available {format_minor(max(row['credit_limit'] - used, 0), 2)}",
+            available=format_minor(max(row["credit_limit"] - used, 0), 2),
+        )
     check_borrower_limits(service.outstanding_of(uow.connection, customer_id), amount, row["annual_income"])
     ensure_products(uow)
-    product = catalog.get_product(uow.connection, (PAY_LATER_PRODUCT if plan == "pay_later"
-                                                   else INSTALMENT_PRODUCT)["code"])
+    product = catalog.get_product(
+        uow.connection, (PAY_LATER_PRODUCT if plan == "pay_later" else INSTALMENT_PRODUCT)["code"]
+    )
     term = len(disclosure.schedule)
     check_application(product, amount, term)
     loan_id = service.book_loan(uow, customer_id, product, amount, term, disclosure, start, 0)
-    uow.execute(credit_line_draws.insert().values(
-        loan_id=loan_id, line_id=line_id, customer_id=customer_id, amount=amount, plan=plan, periods=term,
-        annualized_rate=str(disclosure.annualized_rate), request_key=request_key, payment_id=payment_id,
-        created_at=clock.now_micros()))
-    publish(uow, service.TOPIC, "lending.line_drawn", loan_id,
-            {"id": loan_id, "line_id": line_id, "customer_id": customer_id, "principal": format_minor(amount, 2)})
+    uow.execute(
+        credit_line_draws.insert().values(
+            loan_id=loan_id,
+            line_id=line_id,
+            customer_id=customer_id,
+            amount=amount,
+            plan=plan,
+            periods=term,
+            annualized_rate=str(disclosure.annualized_rate),
+            request_key=request_key,
+            payment_id=payment_id,
+            created_at=clock.now_micros(),
+        )
+    )
+    publish(
+        uow,
+        service.TOPIC,
+        "lending.line_drawn",
+        loan_id,
+        {"id": loan_id, "line_id": line_id, "customer_id": customer_id, "principal": format_minor(amount, 2)},
+    )
     return draw_json(uow.connection, loan_id, disclosure)
 
 
@@ -327,10 +421,13 @@ def draw_json(connection: Connection, loan_id: str, disclosure: Disclosure) -> d
 
 
 def disclosure_json(disclosure: Disclosure) -> dict:
-    return {"nominal_rate": str(disclosure.nominal_rate), "annualized_rate": str(disclosure.annualized_rate),
-            "total_fees": format_minor(disclosure.total_fees, 2),
-            "total_repayment": format_minor(disclosure.total_repayment, 2),
-            "schedule": service.schedule_json(disclosure.schedule)}
+    return {
+        "nominal_rate": str(disclosure.nominal_rate),
+        "annualized_rate": str(disclosure.annualized_rate),
+        "total_fees": format_minor(disclosure.total_fees, 2),
+        "total_repayment": format_minor(disclosure.total_repayment, 2),
+        "schedule": service.schedule_json(disclosure.schedule),
+    }
 
 
 def draw_by_key(connection: Connection, request_key: str) -> dict | None:

@@ -45,9 +45,6 @@ LineStaff = Annotated[Principal, Depends(require_roles("operator", "risk_officer
 Plan = Annotated[StrictStr, Field(min_length=1, max_length=32, description="pay_later or instalments")]
 
 
-
-
-
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
@@ -86,8 +83,12 @@ async def open_line(body: LineIn, request: Request, engine: EngineDep, principal
     limit = _amount(body.limit) if body.limit is not None else None
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, lines.open_line(uow, body.customer_id, principal.id, annual_income=income, limit=limit,
-                                            term_days=body.term_days))
+        return Outcome(
+            201,
+            lines.open_line(
+                uow, body.customer_id, principal.id, annual_income=income, limit=limit, term_days=body.term_days
+            ),
+        )
 
     return await run_mutation(request, engine, principal, "lending.open_line", body.customer_id, work)
 
@@ -122,14 +123,27 @@ async def read_draws(line_id: Ident, engine: EngineDep, principal: Caller) -> li
 @router.post("/lines/{line_id}/limit", summary="Change a line's limit (staff)")
 async def change_limit(line_id: Ident, body: LimitIn, request: Request, engine: EngineDep, principal: LineStaff):
     limit = _amount(body.limit)
-    return await run_mutation(request, engine, principal, "lending.change_line_limit", line_id,
-                              lambda uow: Outcome(200, lines.change_limit(uow, line_id, limit)))
+    return await run_mutation(
+        request,
+        engine,
+        principal,
+        "lending.change_line_limit",
+        line_id,
+        lambda uow: Outcome(200, lines.change_limit(uow, line_id, limit)),
+    )
 
 
-async def _status(line_id: str, status: Literal["active", "frozen"], request: Request, engine: Engine,
-                  principal: Principal):
-    return await run_mutation(request, engine, principal, f"lending.line_{status}", line_id,
-                              lambda uow: Outcome(200, lines.set_status(uow, line_id, status)))
+async def _status(
+    line_id: str, status: Literal["active", "frozen"], request: Request, engine: Engine, principal: Principal
+):
+    return await run_mutation(
+        request,
+        engine,
+        principal,
+        f"lending.line_{status}",
+        line_id,
+        lambda uow: Outcome(200, lines.set_status(uow, line_id, status)),
+    )
 
 
 @router.post("/lines/{line_id}/freeze", summary="Freeze a line (staff)")
@@ -153,16 +167,26 @@ async def draw(line_id: Ident, body: DrawIn, request: Request, engine: EngineDep
 
 
 @router.post("/checkout/{qr_id}", status_code=201, summary="Pay a QR code later, from the caller's credit line")
-async def pay_later(qr_id: Ident, body: CheckoutIn, request: Request, engine: EngineDep, settings: SettingsDep,
-                    principal: Customer):
+async def pay_later(
+    qr_id: Ident, body: CheckoutIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: Customer
+):
     amount = _amount(body.amount) if body.amount is not None else None
     client_id = body.client_payment_id or request.headers.get("Idempotency-Key") or lines.service.new_id("co_")
     strength = await run_in_threadpool(proven, engine, principal.id, body.verification, body.password)
 
     def work(uow: UnitOfWork) -> Outcome:
-        result, created = checkout.checkout(uow, principal.id, qr_id, body.plan, body.periods, strength,
-                                            client_id, settings.merchant_fee_bp,
-                                            amount, PaymentContext(body.device_id, body.location))
+        result, created = checkout.checkout(
+            uow,
+            principal.id,
+            qr_id,
+            body.plan,
+            body.periods,
+            strength,
+            client_id,
+            settings.merchant_fee_bp,
+            amount,
+            PaymentContext(body.device_id, body.location),
+        )
         return Outcome(201 if created else 200, result)
 
     return await run_mutation(request, engine, principal, "lending.checkout", qr_id, work)

@@ -28,7 +28,6 @@ from puhui.money import parse_minor
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
 
 
-
 class LendingPartnerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     partner_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
@@ -43,7 +42,6 @@ class FundingIn(BaseModel):
 class PayoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
-
 
 
 def _rate(value: str) -> Decimal:
@@ -64,8 +62,11 @@ async def register(body: LendingPartnerIn, request: Request, engine: EngineDep, 
     return await run_mutation(request, engine, principal, "lending.register_partner", body.partner_id, work)
 
 
-@router.post("/partners/{partner_id}/products", status_code=201,
-             summary="The partner funds a joint-lending or facilitation product")
+@router.post(
+    "/partners/{partner_id}/products",
+    status_code=201,
+    summary="The partner funds a joint-lending or facilitation product",
+)
 async def fund_product(partner_id: Ident, body: FundingIn, request: Request, engine: EngineDep, principal: Operator):
     rate = _rate(body.service_fee_rate)
 
@@ -94,8 +95,11 @@ async def read_partner(partner_id: Ident, engine: EngineDep, principal: Caller) 
     return await _read(engine, lambda c: partners.partner_json(c, partner_id))
 
 
-@router.get("/partners/{partner_id}/files/{date}", response_class=PlainTextResponse,
-            summary="The partner's daily file (CSV): that day's disbursements, repayments and write-offs")
+@router.get(
+    "/partners/{partner_id}/files/{date}",
+    response_class=PlainTextResponse,
+    summary="The partner's daily file (CSV): that day's disbursements, repayments and write-offs",
+)
 async def partner_file(partner_id: Ident, date: dt.date, engine: EngineDep, principal: Caller):
     partners.may_read(principal, partner_id)
     text = await _read(engine, lambda c: partners.partner_file(c, partner_id, date))

@@ -14,10 +14,12 @@ OUT = typer.Option(None, "--out", help="write the CSV here (default: stdout)")
 
 
 @app.command("partner-file")
-def partner_file(partner: str = typer.Option(..., "--partner", help="the funding partner's id"),
-                 date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD"),
-                 db: str | None = typer.Option(None, "--db", help="database URL (default: the configured one)"),
-                 out: Path | None = OUT) -> None:
+def partner_file(
+    partner: str = typer.Option(..., "--partner", help="the funding partner's id"),
+    date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD"),
+    db: str | None = typer.Option(None, "--db", help="database URL (default: the configured one)"),
+    out: Path | None = OUT,
+) -> None:
     """Write PARTNER's file for DATE: that day's disbursements, repayments and write-offs with its split."""
     from puhui.cli_engine import engine_for as _engine
     from puhui.db import reading

@@ -14,25 +14,31 @@ from puhui.lending.errors import (
 )
 from puhui.money import format_minor
 
-SINGLE_BORROWER_CAP = 300_000_00                 # fen
-INCOME_SHARE_DENOMINATOR = 3                     # at most 1/3 of annual income
+SINGLE_BORROWER_CAP = 300_000_00  # fen
+INCOME_SHARE_DENOMINATOR = 3  # at most 1/3 of annual income
 MIN_PLATFORM_SHARE = Decimal("0.30")
 
 
-def check_borrower_limits(outstanding: int, new_amount: int, annual_income: int | None,
-                          *, cap: int = SINGLE_BORROWER_CAP) -> None:
+def check_borrower_limits(
+    outstanding: int, new_amount: int, annual_income: int | None, *, cap: int = SINGLE_BORROWER_CAP
+) -> None:
     """BorrowerLimitExceeded (422) when outstanding + new_amount is above the cap or above a third
     of the annual income (when known). Amounts in fen."""
     total = outstanding + new_amount
     if total > cap:
         raise BorrowerLimitExceeded(
             f"outstanding {format_minor(total, 2)} would exceed the single-borrower cap of {format_minor(cap, 2)}",
-            limit=format_minor(cap, 2), rule="single_borrower_cap")
+            limit=format_minor(cap, 2),
+            rule="single_borrower_cap",
+        )
     if annual_income is not None and total * INCOME_SHARE_DENOMINATOR > annual_income:
         limit = annual_income // INCOME_SHARE_DENOMINATOR
         raise BorrowerLimitExceeded(
             f"outstanding {format_minor(total, 2)} would exceed one third of the annual income "
-            f"({format_minor(limit, 2)})", limit=format_minor(limit, 2), rule="income_third")
+            f"({format_minor(limit, 2)})",
+            limit=format_minor(limit, 2),
+            rule="income_third",
+        )
 
 
 def check_partner_share(share: Decimal, facilitation: bool) -> None:
@@ -46,4 +52,5 @@ def check_partner_share(share: Decimal, facilitation: bool) -> None:
     if share < MIN_PLATFORM_SHARE:
         raise PartnerShareTooLow(
             f"platform share {share:%} is below the minimum of {MIN_PLATFORM_SHARE:%} in joint lending",
-            minimum=str(MIN_PLATFORM_SHARE))
+            minimum=str(MIN_PLATFORM_SHARE),
+        )

@@ -18,16 +18,16 @@ from puhui.money import format_minor, parse_minor, scale_of
 
 ALLOCATION_PARTS = ("penalty", "fees", "interest", "principal")
 DEFAULT_ALLOCATION = ALLOCATION_PARTS
-RATE_PLACES = 6          # rates are stored as millionths (rate_e6)
-MAX_TERM = 360           # months
+RATE_PLACES = 6  # rates are stored as millionths (rate_e6)
+MAX_TERM = 360  # months
 MAX_GRACE_DAYS = 90
 
 
 class RepaymentMethod(enum.StrEnum):
-    equal_instalments = "equal_instalments"   # 等额本息
-    equal_principal = "equal_principal"       # 等额本金
-    interest_first = "interest_first"         # 先息后本
-    bullet = "bullet"                         # 到期一次还本付息
+    equal_instalments = "equal_instalments"  # 等额本息
+    equal_principal = "equal_principal"  # 等额本金
+    interest_first = "interest_first"  # 先息后本
+    bullet = "bullet"  # 到期一次还本付息
 
 
 @dataclass(frozen=True)
@@ -69,16 +69,21 @@ class Product:
 
 # -- parsing ---------------------------------------------------------------------------------------
 
-_RATES = ("annual_rate", "upfront_fee_rate", "instalment_fee_rate", "penalty_annual_rate",
-          "early_repayment_fee_rate", "platform_share")
+_RATES = (
+    "annual_rate",
+    "upfront_fee_rate",
+    "instalment_fee_rate",
+    "penalty_annual_rate",
+    "early_repayment_fee_rate",
+    "platform_share",
+)
 _REQUIRED = ("code", "name", "min_amount", "max_amount", "min_term", "max_term", "method", "annual_rate")
 
 
 def parse_rate(name: str, value: Any) -> Decimal:
     """A rate in [0, 1] with at most six decimal places; floats and over-precise values refused."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise ProductInvalid(f"{name} must be a decimal string such as \"0.18\", not {type(value).__name__}",
-                             field=name)
+        raise ProductInvalid(f'{name} must be a decimal string such as "0.18", not {type(value).__name__}', field=name)
     try:
         rate = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except ArithmeticError:
@@ -93,7 +98,7 @@ def parse_rate(name: str, value: Any) -> Decimal:
 def parse_amount(name: str, value: Any, currency: str) -> int:
     """Integer fen as given, or a decimal string in yuan parsed strictly (no silent rounding)."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ProductInvalid(f"{name} must be a decimal string such as \"1000.00\"", field=name)
+        raise ProductInvalid(f'{name} must be a decimal string such as "1000.00"', field=name)
     if isinstance(value, int):
         return value
     try:
@@ -118,8 +123,9 @@ def parse_method(value: Any) -> RepaymentMethod:
 
 def parse_order(value: Any) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)) or sorted(value) != sorted(ALLOCATION_PARTS):
-        raise ProductInvalid(f"allocation_order must order exactly {', '.join(ALLOCATION_PARTS)}",
-                             field="allocation_order")
+        raise ProductInvalid(
+            f"allocation_order must order exactly {', '.join(ALLOCATION_PARTS)}", field="allocation_order"
+        )
     return tuple(value)
 
 
@@ -141,7 +147,9 @@ def product_from_json(data: dict) -> Product:
     if not isinstance(currency, str) or currency not in ("CNY",):
         raise ProductInvalid(f"currency {currency!r} is not lent (CNY only)", field="currency")
     values: dict[str, Any] = {
-        "code": data["code"], "name": data["name"], "currency": currency,
+        "code": data["code"],
+        "name": data["name"],
+        "currency": currency,
         "min_amount": parse_amount("min_amount", data["min_amount"], currency),
         "max_amount": parse_amount("max_amount", data["max_amount"], currency),
         "min_term": parse_int("min_term", data["min_term"], 1, MAX_TERM),
@@ -192,10 +200,19 @@ def product_to_json(product: Product) -> dict:
 
 def check_application(product: Product, amount: int, term: int) -> None:
     """AmountOutOfRange / TermOutOfRange (422) when the request falls outside the product."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or not product.min_amount <= amount <= product.max_amount:
+    if (
+        isinstance(amount, bool)
+        or not isinstance(amount, int)
+        or not product.min_amount <= amount <= product.max_amount
+    ):
         raise AmountOutOfRange(
             f"amount must be from {format_minor(product.min_amount, 2)} to {format_minor(product.max_amount, 2)}",
-            min_amount=format_minor(product.min_amount, 2), max_amount=format_minor(product.max_amount, 2))
+            min_amount=format_minor(product.min_amount, 2),
+            max_amount=format_minor(product.max_amount, 2),
+        )
     if isinstance(term, bool) or not isinstance(term, int) or not product.min_term <= term <= product.max_term:
-        raise TermOutOfRange(f"term must be from {product.min_term} to {product.max_term} months",
-                             min_term=product.min_term, max_term=product.max_term)
+        raise TermOutOfRange(
+            f"term must be from {product.min_term} to {product.max_term} months",
+            min_term=product.min_term,
+            max_term=product.max_term,
+        )

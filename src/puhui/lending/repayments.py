@@ -90,21 +90,38 @@ def recognize_due(loan_id: str, rows: list[dict], day: int) -> list[Transfer]:
         if r["due_day"] > day:
             continue
         if r["interest"] > r["interest_accrued"]:
-            moves.append(move(f"due.{loan_id}.{r['number']}.i", accounts.account_id(loan_id, "interest"),
-                              accounts.INTEREST_INCOME, r["interest"] - r["interest_accrued"], "interest_accrual"))
+            moves.append(
+                move(
+                    f"due.{loan_id}.{r['number']}.i",
+                    accounts.account_id(loan_id, "interest"),
+                    accounts.INTEREST_INCOME,
+                    r["interest"] - r["interest_accrued"],
+                    "interest_accrual",
+                )
+            )
             r["interest_accrued"], r["_changed"] = r["interest"], True
         if r["fee"] > r["fee_recognized"]:
-            moves.append(move(f"due.{loan_id}.{r['number']}.f", accounts.account_id(loan_id, "fees"),
-                              accounts.FEE_INCOME, r["fee"] - r["fee_recognized"], "instalment_fee"))
+            moves.append(
+                move(
+                    f"due.{loan_id}.{r['number']}.f",
+                    accounts.account_id(loan_id, "fees"),
+                    accounts.FEE_INCOME,
+                    r["fee"] - r["fee_recognized"],
+                    "instalment_fee",
+                )
+            )
             r["fee_recognized"], r["_changed"] = r["fee"], True
     return moves
 
 
 def owed_due(rows: list[dict], day: int, penalty: int) -> Owed:
     due = [r for r in rows if r["due_day"] <= day]
-    return Owed(penalty=penalty, fees=sum(r["fee"] - r["fee_paid"] for r in due),
-                interest=sum(r["interest"] - r["interest_paid"] for r in due),
-                principal=sum(r["principal"] - r["principal_paid"] for r in due))
+    return Owed(
+        penalty=penalty,
+        fees=sum(r["fee"] - r["fee_paid"] for r in due),
+        interest=sum(r["interest"] - r["interest_paid"] for r in due),
+        principal=sum(r["principal"] - r["principal_paid"] for r in due),
+    )
 
 
 def _spread(rows: list[dict], component: str, amount: int) -> None:
@@ -152,8 +169,9 @@ def repay(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int | None, k
         payoff = _total(owed) + interest_ahead + prepay + early_fee
         if amount is not None and amount != payoff:
             raise PayoffMismatch(f"the payoff amount today is {format_minor(payoff, 2)}")
-        paid = Allocation(penalty=owed.penalty, fees=owed.fees, interest=owed.interest + interest_ahead,
-                          principal=owed.principal)
+        paid = Allocation(
+            penalty=owed.penalty, fees=owed.fees, interest=owed.interest + interest_ahead, principal=owed.principal
+        )
     else:
         if amount is None or amount <= _total(owed):
             raise InvalidInput(f"a partial early repayment must exceed what is due ({format_minor(_total(owed), 2)})")
@@ -172,23 +190,46 @@ def repay(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int | None, k
     closing = kind == "early_full" or (not ahead and all(_settled(r) for r in rows) and paid.penalty == owed.penalty)
     if kind == "early_full":
         for r in ahead:
-            r.update(interest=r["interest_accrued"], fee=r["fee_recognized"], principal_paid=r["principal"], _changed=True)
+            r.update(
+                interest=r["interest_accrued"], fee=r["fee_recognized"], principal_paid=r["principal"], _changed=True
+            )
             r["interest_paid"] = r["interest"]
     if closing and balance.provision:
-        moves.append(move(f"rel.{repayment_id}", accounts.account_id(loan_id, "provision"), accounts.PROVISION_EXPENSE,
-                          balance.provision, "provision_release"))
+        moves.append(
+            move(
+                f"rel.{repayment_id}",
+                accounts.account_id(loan_id, "provision"),
+                accounts.PROVISION_EXPENSE,
+                balance.provision,
+                "provision_release",
+            )
+        )
     post(uow, moves)
     _save_rows(uow, loan_id, rows)
     if kind == "early_partial":
         _reamortize(uow, loan, ahead, prepay, day)
     if closing:
-        uow.execute(loans.update().where(loans.c.id == loan_id).values(
-            status="paid_off", days_past_due=0, bucket="current", loan_class="normal"))
+        uow.execute(
+            loans.update()
+            .where(loans.c.id == loan_id)
+            .values(status="paid_off", days_past_due=0, bucket="current", loan_class="normal")
+        )
         uow.execute(loan_provisions.delete().where(loan_provisions.c.loan_id == loan_id))
-    row = {"id": repayment_id, "loan_id": loan_id, "customer_id": customer_id, "kind": kind, "business_day": day,
-           "amount": _total(paid) + prepay + early_fee, "penalty": paid.penalty, "fees": paid.fees,
-           "interest": paid.interest, "principal": paid.principal + prepay, "early_fee": early_fee, "recovery": 0,
-           "created_at": clock.now_micros()}
+    row = {
+        "id": repayment_id,
+        "loan_id": loan_id,
+        "customer_id": customer_id,
+        "kind": kind,
+        "business_day": day,
+        "amount": _total(paid) + prepay + early_fee,
+        "penalty": paid.penalty,
+        "fees": paid.fees,
+        "interest": paid.interest,
+        "principal": paid.principal + prepay,
+        "early_fee": early_fee,
+        "recovery": 0,
+        "created_at": clock.now_micros(),
+    }
     uow.execute(loan_repayments.insert().values(**row))
     publish(uow, TOPIC, "lending.repayment_received", loan_id, repayment_json(row))
     return repayment_json(row)
@@ -198,29 +239,46 @@ def _settled(r: dict) -> bool:
     return r["principal_paid"] >= r["principal"] and r["interest_paid"] >= r["interest"] and r["fee_paid"] >= r["fee"]
 
 
-def _repayment_moves(rid: str, loan_id: str, customer_id: str, paid: Allocation, prepay: int,
-                     early_fee: int) -> list[Transfer]:
+def _repayment_moves(
+    rid: str, loan_id: str, customer_id: str, paid: Allocation, prepay: int, early_fee: int
+) -> list[Transfer]:
     wallet = customer_wallet_id(customer_id)
-    parts = [("penalty", paid.penalty, "penalty_repayment"), ("fees", paid.fees, "fee_repayment"),
-             ("interest", paid.interest, "interest_repayment"), ("principal", paid.principal + prepay,
-                                                                 "principal_repayment")]
-    moves = [move(f"rp.{rid}.{part}", wallet, accounts.account_id(loan_id, part), value, code)
-             for part, value, code in parts if value > 0]
+    parts = [
+        ("penalty", paid.penalty, "penalty_repayment"),
+        ("fees", paid.fees, "fee_repayment"),
+        ("interest", paid.interest, "interest_repayment"),
+        ("principal", paid.principal + prepay, "principal_repayment"),
+    ]
+    moves = [
+        move(f"rp.{rid}.{part}", wallet, accounts.account_id(loan_id, part), value, code)
+        for part, value, code in parts
+        if value > 0
+    ]
     if early_fee > 0:
         moves.append(move(f"rp.{rid}.early_fee", wallet, accounts.FEE_INCOME, early_fee, "early_repayment_fee"))
     return moves
 
 
-MUTABLE = ("principal", "interest", "fee", "principal_paid", "interest_paid", "fee_paid", "interest_accrued",
-           "fee_recognized")
+MUTABLE = (
+    "principal",
+    "interest",
+    "fee",
+    "principal_paid",
+    "interest_paid",
+    "fee_paid",
+    "interest_accrued",
+    "fee_recognized",
+)
 
 
 def _save_rows(uow: UnitOfWork, loan_id: str, rows: list[dict]) -> None:
     for r in rows:
         if r.pop("_changed", False):
-            uow.execute(loan_instalments.update()
-                        .where(loan_instalments.c.loan_id == loan_id, loan_instalments.c.number == r["number"])
-                        .values(**{k: r[k] for k in MUTABLE}))
+            uow.execute(
+                loan_instalments.update()
+                .where(loan_instalments.c.loan_id == loan_id, loan_instalments.c.number == r["number"])
+                .values(**{k: r[k] for k in MUTABLE})
+            )
 
 
 def _reamortize(uow: UnitOfWork, loan: dict, ahead: list[dict], prepay: int, day: int) -> None:
@@ -228,8 +286,9 @@ def _reamortize(uow: UnitOfWork, loan: dict, ahead: list[dict], prepay: int, day
     current = ahead[0]
     outstanding = sum(r["principal"] for r in ahead) - prepay
     rate = Decimal(loan["annual_rate"]) if current["interest"] > 0 else Decimal(0)
-    new = reamortize(outstanding, rate, len(ahead), RepaymentMethod(loan["method"]), date_of(current["due_day"]),
-                     current["number"])
+    new = reamortize(
+        outstanding, rate, len(ahead), RepaymentMethod(loan["method"]), date_of(current["due_day"]), current["number"]
+    )
     fees = {r["number"]: r["fee"] for r in ahead}
     rows = instalment_rows(loan["id"], new, current["period_start_day"])
     first = rows[0]
@@ -239,8 +298,11 @@ def _reamortize(uow: UnitOfWork, loan: dict, ahead: list[dict], prepay: int, day
     first["interest_accrued"] = current["interest_accrued"]
     for r in rows:
         r["fee"] = fees.get(r["number"], 0)
-    uow.execute(loan_instalments.delete().where(loan_instalments.c.loan_id == loan["id"],
-                                                loan_instalments.c.number >= current["number"]))
+    uow.execute(
+        loan_instalments.delete().where(
+            loan_instalments.c.loan_id == loan["id"], loan_instalments.c.number >= current["number"]
+        )
+    )
     uow.execute(loan_instalments.insert(), rows)
 
 
@@ -251,12 +313,34 @@ def _recover(uow: UnitOfWork, loan: dict, amount: int | None) -> dict:
     if amount > left or amount <= 0:
         raise RepaymentExceedsOwed(f"at most {format_minor(left, 2)} can be recovered on this loan")
     rid = new_id("lr_")
-    post(uow, [move(f"rp.{rid}.recovery", customer_wallet_id(loan["customer_id"]), accounts.RECOVERY_INCOME, amount,
-                    "loan_recovery")])
+    post(
+        uow,
+        [
+            move(
+                f"rp.{rid}.recovery",
+                customer_wallet_id(loan["customer_id"]),
+                accounts.RECOVERY_INCOME,
+                amount,
+                "loan_recovery",
+            )
+        ],
+    )
     uow.execute(loans.update().where(loans.c.id == loan["id"]).values(recovered=loan["recovered"] + amount))
-    row = {"id": rid, "loan_id": loan["id"], "customer_id": loan["customer_id"], "kind": "recovery",
-           "business_day": today(), "amount": amount, "penalty": 0, "fees": 0, "interest": 0, "principal": 0,
-           "early_fee": 0, "recovery": amount, "created_at": clock.now_micros()}
+    row = {
+        "id": rid,
+        "loan_id": loan["id"],
+        "customer_id": loan["customer_id"],
+        "kind": "recovery",
+        "business_day": today(),
+        "amount": amount,
+        "penalty": 0,
+        "fees": 0,
+        "interest": 0,
+        "principal": 0,
+        "early_fee": 0,
+        "recovery": amount,
+        "created_at": clock.now_micros(),
+    }
     uow.execute(loan_repayments.insert().values(**row))
     publish(uow, TOPIC, "lending.recovery_received", loan["id"], repayment_json(row))
     return repayment_json(row)
@@ -264,6 +348,11 @@ def _recover(uow: UnitOfWork, loan: dict, amount: int | None) -> dict:
 
 def repayment_json(row: Any) -> dict:
     money = ("amount", "penalty", "fees", "interest", "principal", "early_fee", "recovery")
-    return {"id": row["id"], "loan_id": row["loan_id"], "customer_id": row["customer_id"], "kind": row["kind"],
-            "business_date": date_of(row["business_day"]).isoformat(),
-            **{k: format_minor(row[k], 2) for k in money}}
+    return {
+        "id": row["id"],
+        "loan_id": row["loan_id"],
+        "customer_id": row["customer_id"],
+        "kind": row["kind"],
+        "business_date": date_of(row["business_day"]).isoformat(),
+        **{k: format_minor(row[k], 2) for k in money},
+    }

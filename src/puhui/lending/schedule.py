@@ -22,7 +22,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from puhui.lending.errors import ProductInvalid
 from puhui.lending.products import MAX_TERM, RepaymentMethod
 
-DAY_COUNT = 360          # daily accrual (日计息) = balance * annual_rate / 360
+DAY_COUNT = 360  # daily accrual (日计息) = balance * annual_rate / 360
 MONTHS = 12
 
 
@@ -83,8 +83,12 @@ def check_inputs(principal: int, annual_rate: Decimal, term: int, method: object
         raise ProductInvalid("principal must be a positive number of fen", field="principal")
     if isinstance(term, bool) or not isinstance(term, int) or not 1 <= term <= MAX_TERM:
         raise ProductInvalid(f"term must be from 1 to {MAX_TERM} months", field="term")
-    if (not isinstance(annual_rate, (Decimal, int)) or isinstance(annual_rate, bool)
-            or not Decimal(annual_rate).is_finite() or annual_rate < 0):
+    if (
+        not isinstance(annual_rate, (Decimal, int))
+        or isinstance(annual_rate, bool)
+        or not Decimal(annual_rate).is_finite()
+        or annual_rate < 0
+    ):
         raise ProductInvalid("annual_rate must be a non-negative Decimal", field="annual_rate")
     if not isinstance(method, RepaymentMethod):
         try:
@@ -97,20 +101,46 @@ def check_inputs(principal: int, annual_rate: Decimal, term: int, method: object
         raise ProductInvalid("instalment_fee must not be negative", field="instalment_fee")
 
 
-def build_schedule(principal: int, annual_rate: Decimal, term: int, method: RepaymentMethod, start: dt.date,
-                   *, instalment_fee: int = 0, interest_free_months: int = 0) -> tuple[Instalment, ...]:
+def build_schedule(
+    principal: int,
+    annual_rate: Decimal,
+    term: int,
+    method: RepaymentMethod,
+    start: dt.date,
+    *,
+    instalment_fee: int = 0,
+    interest_free_months: int = 0,
+) -> tuple[Instalment, ...]:
     """The schedule of a loan of `principal` fen disbursed on `start`, over `term` months.
 
     `instalment_fee` (分期手续费) is charged on every instalment (the one instalment of a bullet loan).
     """
     check_inputs(principal, annual_rate, term, method, interest_free_months, instalment_fee)
-    return _build(principal, Decimal(annual_rate), term, RepaymentMethod(method), start, 1,
-                  instalment_fee, interest_free_months, start.day)
+    return _build(
+        principal,
+        Decimal(annual_rate),
+        term,
+        RepaymentMethod(method),
+        start,
+        1,
+        instalment_fee,
+        interest_free_months,
+        start.day,
+    )
 
 
-def reamortize(outstanding: int, annual_rate: Decimal, remaining: int, method: RepaymentMethod,
-               next_due: dt.date, number_from: int, *, instalment_fee: int = 0,
-               interest_free_months: int = 0, anchor_day: int | None = None) -> tuple[Instalment, ...]:
+def reamortize(
+    outstanding: int,
+    annual_rate: Decimal,
+    remaining: int,
+    method: RepaymentMethod,
+    next_due: dt.date,
+    number_from: int,
+    *,
+    instalment_fee: int = 0,
+    interest_free_months: int = 0,
+    anchor_day: int | None = None,
+) -> tuple[Instalment, ...]:
     """The rest of a schedule after a partial early repayment (提前部分还款): same number of periods
     (`remaining`, the first due on `next_due`), lower instalments.
 
@@ -123,12 +153,30 @@ def reamortize(outstanding: int, annual_rate: Decimal, remaining: int, method: R
         raise ProductInvalid("number_from must be at least 1", field="number_from")
     day = anchor_day or next_due.day
     start = add_months(next_due, -1, day)
-    return _build(outstanding, Decimal(annual_rate), remaining, RepaymentMethod(method), start, number_from,
-                  instalment_fee, interest_free_months, day)
+    return _build(
+        outstanding,
+        Decimal(annual_rate),
+        remaining,
+        RepaymentMethod(method),
+        start,
+        number_from,
+        instalment_fee,
+        interest_free_months,
+        day,
+    )
 
 
-def _build(principal: int, annual_rate: Decimal, term: int, method: RepaymentMethod, start: dt.date,
-           number_from: int, fee: int, free: int, day: int) -> tuple[Instalment, ...]:
+def _build(
+    principal: int,
+    annual_rate: Decimal,
+    term: int,
+    method: RepaymentMethod,
+    start: dt.date,
+    number_from: int,
+    fee: int,
+    free: int,
+    day: int,
+) -> tuple[Instalment, ...]:
     dues = [add_months(start, k, day) for k in range(1, term + 1)]
     if method is RepaymentMethod.bullet:
         interest = fen(principal * annual_rate * (term - free) / MONTHS)
@@ -137,8 +185,10 @@ def _build(principal: int, annual_rate: Decimal, term: int, method: RepaymentMet
         parts = _level_parts(principal, annual_rate, term, free)
     else:
         parts = _balance_parts(principal, annual_rate, term, free, method)
-    rows = tuple(Instalment(number_from + k, due, part, interest, fee)
-                 for k, (due, (part, interest)) in enumerate(zip(dues, parts)))
+    rows = tuple(
+        Instalment(number_from + k, due, part, interest, fee)
+        for k, (due, (part, interest)) in enumerate(zip(dues, parts))
+    )
     assert sum(i.principal for i in rows) == principal
     return rows
 
@@ -170,8 +220,9 @@ def _exact_payment(principal: int, rate: Decimal, term: int, free: int) -> Decim
     return Decimal(principal) / (free + (1 - (1 + rate) ** -paying) / rate)
 
 
-def _balance_parts(principal: int, annual_rate: Decimal, term: int, free: int,
-                   method: RepaymentMethod) -> list[tuple[int, int]]:
+def _balance_parts(
+    principal: int, annual_rate: Decimal, term: int, free: int, method: RepaymentMethod
+) -> list[tuple[int, int]]:
     """Equal principal (等额本金, rounded down, residue last) or interest-first (先息后本): the
     interest is on the outstanding balance."""
     share = int((Decimal(principal) / term).to_integral_value(rounding=ROUND_DOWN))

@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field
 
 from puhui.api.fields import Day, Money, Schema
 
-Rate = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", description="a yearly rate as a decimal fraction, e.g. \"0.1795\"")
+Rate = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", description='a yearly rate as a decimal fraction, e.g. "0.1795"')
 
 
 class Application(Schema):

@@ -166,8 +166,12 @@ def risk_decision(connection: Connection, customer_id: str, amount: int, annual_
     try:
         registry.champion(connection, PLATFORM_MODEL)
     except UnknownModel:
-        return {"decision": "approved", "grade": None, "credit_limit": None,
-                "reasons": ["no_platform_model", "within_product_range", "within_borrower_limits"]}
+        return {
+            "decision": "approved",
+            "grade": None,
+            "credit_limit": None,
+            "reasons": ["no_platform_model", "within_product_range", "within_borrower_limits"],
+        }
     from puhui.risk.scoring.limits import credit_line
     from puhui.risk.scoring.platform import score_customer
 
@@ -178,37 +182,64 @@ def risk_decision(connection: Connection, customer_id: str, amount: int, annual_
     limit = int(line.limit * 100)
     approved = line.grade != "E" and amount <= limit
     reasons.append("within_credit_limit" if approved else ("grade_e" if line.grade == "E" else "above_credit_limit"))
-    return {"decision": "approved" if approved else "declined", "grade": line.grade, "credit_limit": limit,
-            "reasons": reasons}
+    return {
+        "decision": "approved" if approved else "declined",
+        "grade": line.grade,
+        "credit_limit": limit,
+        "reasons": reasons,
+    }
 
 
-def apply(uow: UnitOfWork, customer_id: str, product_code: str, amount: int, term: int,
-          annual_income: int | None = None) -> dict:
+def apply(
+    uow: UnitOfWork, customer_id: str, product_code: str, amount: int, term: int, annual_income: int | None = None
+) -> dict:
     """An application (借款申请): range and policy checks refuse (422); the risk decision is recorded."""
     product = get_product(uow.connection, product_code)
     check_application(product, amount, term)
     check_borrower_limits(outstanding_of(uow.connection, customer_id), amount, annual_income)
     decision = risk_decision(uow.connection, customer_id, amount, annual_income)
-    row = {"id": new_id("la_"), "customer_id": customer_id, "product_code": product_code, "amount": amount,
-           "term": term, "annual_income": annual_income, "decision": decision["decision"], "grade": decision["grade"],
-           "credit_limit": decision["credit_limit"], "reasons": json.dumps(decision["reasons"]),
-           "created_at": clock.now_micros()}
+    row = {
+        "id": new_id("la_"),
+        "customer_id": customer_id,
+        "product_code": product_code,
+        "amount": amount,
+        "term": term,
+        "annual_income": annual_income,
+        "decision": decision["decision"],
+        "grade": decision["grade"],
+        "credit_limit": decision["credit_limit"],
+        "reasons": json.dumps(decision["reasons"]),
+        "created_at": clock.now_micros(),
+    }
     uow.execute(loan_applications.insert().values(**row))
-    publish(uow, TOPIC, "lending.application_decided", row["id"],
-            {"id": row["id"], "customer_id": customer_id, "decision": row["decision"]})
+    publish(
+        uow,
+        TOPIC,
+        "lending.application_decided",
+        row["id"],
+        {"id": row["id"], "customer_id": customer_id, "decision": row["decision"]},
+    )
     return application_json(row)
 
 
 def application_json(row: Any) -> dict:
-    return {"id": row["id"], "customer_id": row["customer_id"], "product_code": row["product_code"],
-            "amount": format_minor(row["amount"], 2), "term": row["term"], "decision": row["decision"],
-            "grade": row["grade"],
-            "credit_limit": format_minor(row["credit_limit"], 2) if row["credit_limit"] is not None else None,
-            "reasons": json.loads(row["reasons"])}
+    return {
+        "id": row["id"],
+        "customer_id": row["customer_id"],
+        "product_code": row["product_code"],
+        "amount": format_minor(row["amount"], 2),
+        "term": row["term"],
+        "decision": row["decision"],
+        "grade": row["grade"],
+        "credit_limit": format_minor(row["credit_limit"], 2) if row["credit_limit"] is not None else None,
+        "reasons": json.loads(row["reasons"]),
+    }
 
 
 def get_application(connection: Connection, application_id: str) -> dict:
-    row = connection.execute(select(loan_applications).where(loan_applications.c.id == application_id)).mappings().first()
+    row = (
+        connection.execute(select(loan_applications).where(loan_applications.c.id == application_id)).mappings().first()
+    )
     if row is None:
         raise ApplicationNotFound(f"application {application_id} not found")
     return dict(row)
@@ -218,9 +249,17 @@ def get_application(connection: Connection, application_id: str) -> dict:
 
 
 def schedule_json(schedule: Any) -> list[dict]:
-    return [{"number": i.number, "due_date": i.due_date.isoformat(), "principal": format_minor(i.principal, 2),
-             "interest": format_minor(i.interest, 2), "fee": format_minor(i.fee, 2),
-             "total": format_minor(i.principal + i.interest + i.fee, 2)} for i in schedule]
+    return [
+        {
+            "number": i.number,
+            "due_date": i.due_date.isoformat(),
+            "principal": format_minor(i.principal, 2),
+            "interest": format_minor(i.interest, 2),
+            "fee": format_minor(i.fee, 2),
+            "total": format_minor(i.principal + i.interest + i.fee, 2),
+        }
+        for i in schedule
+    ]
 
 
 def make_offer(uow: UnitOfWork, application_id: str, customer_id: str | None = None) -> dict:
@@ -233,21 +272,37 @@ def make_offer(uow: UnitOfWork, application_id: str, customer_id: str | None = N
     product = get_product(uow.connection, application["product_code"])
     disclosure = disclose(product, application["amount"], application["term"], clock.business_date())
     check_cap(disclosure)
-    row = {"id": new_id("lo_"), "application_id": application_id, "customer_id": application["customer_id"],
-           "nominal_rate": str(disclosure.nominal_rate), "annualized_rate": str(disclosure.annualized_rate),
-           "total_interest": disclosure.total_interest, "total_fees": disclosure.total_fees,
-           "schedule": json.dumps(schedule_json(disclosure.schedule)), "status": "open", "loan_id": None,
-           "created_at": clock.now_micros()}
+    row = {
+        "id": new_id("lo_"),
+        "application_id": application_id,
+        "customer_id": application["customer_id"],
+        "nominal_rate": str(disclosure.nominal_rate),
+        "annualized_rate": str(disclosure.annualized_rate),
+        "total_interest": disclosure.total_interest,
+        "total_fees": disclosure.total_fees,
+        "schedule": json.dumps(schedule_json(disclosure.schedule)),
+        "status": "open",
+        "loan_id": None,
+        "created_at": clock.now_micros(),
+    }
     uow.execute(loan_offers.insert().values(**row))
     publish(uow, TOPIC, "lending.offer_made", row["id"], {"id": row["id"], "application_id": application_id})
     return offer_json(row)
 
 
 def offer_json(row: Any) -> dict:
-    return {"id": row["id"], "application_id": row["application_id"], "customer_id": row["customer_id"],
-            "nominal_rate": row["nominal_rate"], "annualized_rate": row["annualized_rate"],
-            "total_interest": format_minor(row["total_interest"], 2), "total_fees": format_minor(row["total_fees"], 2),
-            "schedule": json.loads(row["schedule"]), "status": row["status"], "loan_id": row["loan_id"]}
+    return {
+        "id": row["id"],
+        "application_id": row["application_id"],
+        "customer_id": row["customer_id"],
+        "nominal_rate": row["nominal_rate"],
+        "annualized_rate": row["annualized_rate"],
+        "total_interest": format_minor(row["total_interest"], 2),
+        "total_fees": format_minor(row["total_fees"], 2),
+        "schedule": json.loads(row["schedule"]),
+        "status": row["status"],
+        "loan_id": row["loan_id"],
+    }
 
 
 def get_offer(connection: Connection, offer_id: str) -> dict:
@@ -276,22 +331,44 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
     if offer["status"] != "open":
         raise OfferNotOpen(f"offer {offer_id} is {offer['status']}")
     application = get_application(uow.connection, offer["application_id"])
-    used = uow.execute(select(loan_offers.c.loan_id).where(loan_offers.c.application_id == application["id"],
-                                                           loan_offers.c.status == "accepted")).first()
+    used = uow.execute(
+        select(loan_offers.c.loan_id).where(
+            loan_offers.c.application_id == application["id"], loan_offers.c.status == "accepted"
+        )
+    ).first()
     if used is not None:
         raise ApplicationAlreadyUsed(f"application {application['id']} already became loan {used[0]}")
     product = get_product(uow.connection, application["product_code"])
     start = clock.business_date()
     disclosure = disclose(product, application["amount"], application["term"], start)
     check_cap(disclosure)
-    check_borrower_limits(outstanding_of(uow.connection, customer_id), application["amount"],
-                          application["annual_income"])  # again: another loan may have come since
-    loan_id = book_loan(uow, customer_id, product, application["amount"], application["term"], disclosure, start,
-                        upfront_fee(disclosure), offer_id)
+    check_borrower_limits(
+        outstanding_of(uow.connection, customer_id), application["amount"], application["annual_income"]
+    )  # again: another loan may have come since
+    loan_id = book_loan(
+        uow,
+        customer_id,
+        product,
+        application["amount"],
+        application["term"],
+        disclosure,
+        start,
+        upfront_fee(disclosure),
+        offer_id,
+    )
     uow.execute(loan_offers.update().where(loan_offers.c.id == offer_id).values(status="accepted", loan_id=loan_id))
-    publish(uow, TOPIC, "lending.loan_disbursed", loan_id,
-            {"id": loan_id, "customer_id": customer_id, "principal": format_minor(application["amount"], 2),
-             "lenders": lenders_of(uow.connection, loan_id, product)})
+    publish(
+        uow,
+        TOPIC,
+        "lending.loan_disbursed",
+        loan_id,
+        {
+            "id": loan_id,
+            "customer_id": customer_id,
+            "principal": format_minor(application["amount"], 2),
+            "lenders": lenders_of(uow.connection, loan_id, product),
+        },
+    )
     return get_loan(uow.connection, loan_id)
 
 
@@ -304,8 +381,17 @@ def lenders_of(connection: Connection, loan_id: str, product: Product) -> list[s
     return lenders + ([funding["partner_id"]] if funding else [])
 
 
-def book_loan(uow: UnitOfWork, customer_id: str, product: Product, amount: int, term: int, disclosure: Disclosure,
-              start: dt.date, fee: int, offer_id: str | None = None) -> str:
+def book_loan(
+    uow: UnitOfWork,
+    customer_id: str,
+    product: Product,
+    amount: int,
+    term: int,
+    disclosure: Disclosure,
+    start: dt.date,
+    fee: int,
+    offer_id: str | None = None,
+) -> str:
     """Create a loan from its disclosed schedule and disburse it (accepted offers, credit-line draws)."""
     loan_id = new_id("ln_")
     _insert_loan(uow, loan_id, customer_id, product, amount, term, start, offer_id)
@@ -318,23 +404,61 @@ def upfront_fee(disclosure: Disclosure) -> int:
     return disclosure.total_fees - sum(i.fee for i in disclosure.schedule)
 
 
-def _insert_loan(uow: UnitOfWork, loan_id: str, customer_id: str, product: Product, amount: int, term: int,
-                 start: dt.date, offer_id: str | None) -> None:
-    uow.execute(loans.insert().values(
-        id=loan_id, customer_id=customer_id, product_code=product.code, offer_id=offer_id, principal=amount,
-        annual_rate=str(product.annual_rate), penalty_rate_e6=rate_e6(product.penalty_annual_rate),
-        method=str(product.method), term=term, grace_days=product.grace_days, start_day=day_of(start),
-        status="active", days_past_due=0, bucket="current", loan_class="normal",
-        penalty_accrued=0, written_off=0, recovered=0, created_at=clock.now_micros()))
+def _insert_loan(
+    uow: UnitOfWork,
+    loan_id: str,
+    customer_id: str,
+    product: Product,
+    amount: int,
+    term: int,
+    start: dt.date,
+    offer_id: str | None,
+) -> None:
+    uow.execute(
+        loans.insert().values(
+            id=loan_id,
+            customer_id=customer_id,
+            product_code=product.code,
+            offer_id=offer_id,
+            principal=amount,
+            annual_rate=str(product.annual_rate),
+            penalty_rate_e6=rate_e6(product.penalty_annual_rate),
+            method=str(product.method),
+            term=term,
+            grace_days=product.grace_days,
+            start_day=day_of(start),
+            status="active",
+            days_past_due=0,
+            bucket="current",
+            loan_class="normal",
+            penalty_accrued=0,
+            written_off=0,
+            recovered=0,
+            created_at=clock.now_micros(),
+        )
+    )
 
 
 def instalment_rows(loan_id: str, schedule: Any, first_period_start: int) -> list[dict]:
     rows, start = [], first_period_start
     for i in schedule:
         due = day_of(i.due_date)
-        rows.append({"loan_id": loan_id, "number": i.number, "period_start_day": start, "due_day": due,
-                     "principal": i.principal, "interest": i.interest, "fee": i.fee, "principal_paid": 0,
-                     "interest_paid": 0, "fee_paid": 0, "interest_accrued": 0, "fee_recognized": 0})
+        rows.append(
+            {
+                "loan_id": loan_id,
+                "number": i.number,
+                "period_start_day": start,
+                "due_day": due,
+                "principal": i.principal,
+                "interest": i.interest,
+                "fee": i.fee,
+                "principal_paid": 0,
+                "interest_paid": 0,
+                "fee_paid": 0,
+                "interest_accrued": 0,
+                "fee_recognized": 0,
+            }
+        )
         start = due
     return rows
 
@@ -343,8 +467,9 @@ def _insert_schedule(uow: UnitOfWork, loan_id: str, disclosure: Disclosure, star
     uow.execute(loan_instalments.insert(), instalment_rows(loan_id, disclosure.schedule, start))
 
 
-def _disburse(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int, fee: int,
-              product: Product | None = None) -> None:
+def _disburse(
+    uow: UnitOfWork, loan_id: str, customer_id: str, amount: int, fee: int, product: Product | None = None
+) -> None:
     accounts.open_accounts(uow, loan_id)
     principal = accounts.account_id(loan_id, "principal")
     own = amount - fee
@@ -380,12 +505,22 @@ def loan_row(connection: Connection, loan_id: str, *, lock: bool = False) -> dic
 def get_loan(connection: Connection, loan_id: str) -> dict:
     row = loan_row(connection, loan_id)
     balance = accounts.balances(connection, loan_id)
-    return {"id": row["id"], "customer_id": row["customer_id"], "product_code": row["product_code"],
-            "principal": format_minor(row["principal"], 2), "annual_rate": row["annual_rate"], "method": row["method"],
-            "term": row["term"], "start_date": date_of(row["start_day"]).isoformat(), "status": row["status"],
-            "days_past_due": row["days_past_due"], "bucket": row["bucket"], "loan_class": row["loan_class"],
-            "accrued_through": last_end_of_day(connection),
-            "outstanding_principal": format_minor(balance.principal, 2)}
+    return {
+        "id": row["id"],
+        "customer_id": row["customer_id"],
+        "product_code": row["product_code"],
+        "principal": format_minor(row["principal"], 2),
+        "annual_rate": row["annual_rate"],
+        "method": row["method"],
+        "term": row["term"],
+        "start_date": date_of(row["start_day"]).isoformat(),
+        "status": row["status"],
+        "days_past_due": row["days_past_due"],
+        "bucket": row["bucket"],
+        "loan_class": row["loan_class"],
+        "accrued_through": last_end_of_day(connection),
+        "outstanding_principal": format_minor(balance.principal, 2),
+    }
 
 
 def list_loans(connection: Connection, customer_id: str | None = None) -> list[dict]:
@@ -404,9 +539,16 @@ def instalments(connection: Connection, loan_id: str) -> list[dict]:
 
 def schedule_of(connection: Connection, loan_id: str) -> list[dict]:
     loan_row(connection, loan_id)
-    return [{"number": r["number"], "due_date": date_of(r["due_day"]).isoformat(),
-             "principal": format_minor(r["principal"], 2), "interest": format_minor(r["interest"], 2),
-             "fee": format_minor(r["fee"], 2), "principal_paid": format_minor(r["principal_paid"], 2),
-             "interest_paid": format_minor(r["interest_paid"], 2), "fee_paid": format_minor(r["fee_paid"], 2)}
-            for r in instalments(connection, loan_id)]
-
+    return [
+        {
+            "number": r["number"],
+            "due_date": date_of(r["due_day"]).isoformat(),
+            "principal": format_minor(r["principal"], 2),
+            "interest": format_minor(r["interest"], 2),
+            "fee": format_minor(r["fee"], 2),
+            "principal_paid": format_minor(r["principal_paid"], 2),
+            "interest_paid": format_minor(r["interest_paid"], 2),
+            "fee_paid": format_minor(r["fee_paid"], 2),
+        }
+        for r in instalments(connection, loan_id)
+    ]

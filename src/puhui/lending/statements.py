@@ -41,8 +41,14 @@ class Statement:
 
     @property
     def paid_to_date(self) -> int:
-        return (self.paid_principal + self.paid_interest + self.paid_fees + self.paid_penalties
-                + self.paid_early_fees + self.recovered)
+        return (
+            self.paid_principal
+            + self.paid_interest
+            + self.paid_fees
+            + self.paid_penalties
+            + self.paid_early_fees
+            + self.recovered
+        )
 
     def as_json(self) -> dict:
         out = {}
@@ -56,26 +62,44 @@ def statement(connection: Connection, loan_id: str) -> Statement:
     loan = loan_row(connection, loan_id)
     s = loan_instalments.c
     schedule = connection.execute(
-        select(func.coalesce(func.sum(s.interest_accrued - s.interest_paid), 0),
-               func.coalesce(func.sum(s.fee_recognized - s.fee_paid), 0)).where(s.loan_id == loan_id)
+        select(
+            func.coalesce(func.sum(s.interest_accrued - s.interest_paid), 0),
+            func.coalesce(func.sum(s.fee_recognized - s.fee_paid), 0),
+        ).where(s.loan_id == loan_id)
     ).one()
     r = loan_repayments.c
     paid = connection.execute(
-        select(*(func.coalesce(func.sum(col), 0) for col in (r.principal, r.interest, r.fees, r.penalty, r.early_fee,
-                                                            r.recovery))).where(r.loan_id == loan_id)
+        select(
+            *(
+                func.coalesce(func.sum(col), 0)
+                for col in (r.principal, r.interest, r.fees, r.penalty, r.early_fee, r.recovery)
+            )
+        ).where(r.loan_id == loan_id)
     ).one()
-    provision = connection.execute(
-        select(loan_provisions.c.amount).where(loan_provisions.c.loan_id == loan_id)
-    ).scalar_one_or_none() or 0
+    provision = (
+        connection.execute(
+            select(loan_provisions.c.amount).where(loan_provisions.c.loan_id == loan_id)
+        ).scalar_one_or_none()
+        or 0
+    )
     live = loan["status"] != "written_off"
     return Statement(
-        loan_id=loan_id, status=loan["status"], as_of=clock.business_date().isoformat(),
+        loan_id=loan_id,
+        status=loan["status"],
+        as_of=clock.business_date().isoformat(),
         accrued_through=last_end_of_day(connection),
         outstanding_principal=loan["principal"] - int(paid[0]) if live else 0,
-        accrued_interest=int(schedule[0]) if live else 0, fees=int(schedule[1]) if live else 0,
-        penalties=loan["penalty_accrued"] - int(paid[3]) if live else 0, provision=int(provision) if live else 0,
-        paid_principal=int(paid[0]), paid_interest=int(paid[1]), paid_fees=int(paid[2]), paid_penalties=int(paid[3]),
-        paid_early_fees=int(paid[4]), written_off=loan["written_off"], recovered=int(paid[5]),
+        accrued_interest=int(schedule[0]) if live else 0,
+        fees=int(schedule[1]) if live else 0,
+        penalties=loan["penalty_accrued"] - int(paid[3]) if live else 0,
+        provision=int(provision) if live else 0,
+        paid_principal=int(paid[0]),
+        paid_interest=int(paid[1]),
+        paid_fees=int(paid[2]),
+        paid_penalties=int(paid[3]),
+        paid_early_fees=int(paid[4]),
+        written_off=loan["written_off"],
+        recovered=int(paid[5]),
     )
 
 

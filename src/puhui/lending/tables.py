@@ -153,6 +153,12 @@ lending_eod_runs = Table(
 )
 
 LENDING_TABLES = (
-    lending_products, loan_applications, loan_offers, loans, loan_instalments, loan_repayments,
-    loan_provisions, lending_eod_runs,
+    lending_products,
+    loan_applications,
+    loan_offers,
+    loans,
+    loan_instalments,
+    loan_repayments,
+    loan_provisions,
+    lending_eod_runs,
 )

@@ -48,9 +48,6 @@ from puhui.payments.verification import PaymentPassword, proven
 router = APIRouter(prefix="/v1", tags=["payments"])
 
 
-
-
-
 class P2PIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     from_customer_id: Ident | None = Field(None, description="the payer; must be the logged-in customer")
@@ -114,23 +111,33 @@ async def my_wallet(engine: EngineDep, principal: Caller) -> dict:
     return await run_in_threadpool(read)
 
 
-@router.post("/transfers/p2p", status_code=201, summary="Transfer between customer wallets", response_model=Payment,
-             responses={202: {"model": HeldPayment, "description": "Held for a manual review (人工审核): not paid yet"}})
+@router.post(
+    "/transfers/p2p",
+    status_code=201,
+    summary="Transfer between customer wallets",
+    response_model=Payment,
+    responses={202: {"model": HeldPayment, "description": "Held for a manual review (人工审核): not paid yet"}},
+)
 async def p2p(body: P2PIn, request: Request, engine: EngineDep, principal: Customer):
     _own(principal, body.from_customer_id)
     amount = amount_of(body.amount)
     client_id = client_id_of(request, body.client_transfer_id)
 
     def work(uow: UnitOfWork) -> Outcome:
-        row, created = service.pay_p2p(uow, principal.id, body.to_customer_id, amount, client_id,
-                                       PaymentContext(body.device_id, body.location))
+        row, created = service.pay_p2p(
+            uow, principal.id, body.to_customer_id, amount, client_id, PaymentContext(body.device_id, body.location)
+        )
         return _payment_outcome(row, created)
 
     return await run_mutation(request, engine, principal, "payments.p2p", body.to_customer_id, work)
 
 
-@router.post("/merchants/{merchant_id}/qr-codes", status_code=201, summary="Create a static or dynamic QR code",
-             response_model=QrCode)
+@router.post(
+    "/merchants/{merchant_id}/qr-codes",
+    status_code=201,
+    summary="Create a static or dynamic QR code",
+    response_model=QrCode,
+)
 async def create_qr(merchant_id: Ident, body: QrIn, request: Request, engine: EngineDep, principal: Merchant):
     if principal.id != merchant_id:
         raise Forbidden("a merchant creates QR codes only for itself")
@@ -152,19 +159,32 @@ async def read_qr(qr_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     return await run_in_threadpool(read)
 
 
-@router.post("/qr-codes/{qr_id}/pay", status_code=201, summary="Pay a QR code from the caller's wallet",
-             response_model=Payment, responses={202: {"model": HeldPayment, "description": "Held for a manual review (人工审核): not paid yet"}})
-async def pay_qr(qr_id: Ident, body: PayIn, request: Request, engine: EngineDep, settings: SettingsDep,
-                 principal: Customer):
+@router.post(
+    "/qr-codes/{qr_id}/pay",
+    status_code=201,
+    summary="Pay a QR code from the caller's wallet",
+    response_model=Payment,
+    responses={202: {"model": HeldPayment, "description": "Held for a manual review (人工审核): not paid yet"}},
+)
+async def pay_qr(
+    qr_id: Ident, body: PayIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: Customer
+):
     _own(principal, body.from_customer_id)
     amount = amount_of(body.amount) if body.amount is not None else None
     client_id = client_id_of(request, body.client_payment_id)
     strength = await run_in_threadpool(proven, engine, principal.id, body.verification, body.password)
 
     def work(uow: UnitOfWork) -> Outcome:
-        row, created = service.pay_qr(uow, principal.id, qr_id, amount, strength, client_id,
-                                      settings.merchant_fee_bp,
-                                      PaymentContext(body.device_id, body.location))
+        row, created = service.pay_qr(
+            uow,
+            principal.id,
+            qr_id,
+            amount,
+            strength,
+            client_id,
+            settings.merchant_fee_bp,
+            PaymentContext(body.device_id, body.location),
+        )
         return _payment_outcome(row, created)
 
     return await run_mutation(request, engine, principal, "payments.pay_qr", qr_id, work)
@@ -178,8 +198,12 @@ async def cancel_qr(qr_id: Ident, request: Request, engine: EngineDep, principal
     return await run_mutation(request, engine, principal, "payments.cancel_qr", qr_id, work)
 
 
-@router.get("/payments/{payment_id}", summary="A payment (its payer, its merchant, or staff)", response_model=Payment,
-            response_model_exclude_unset=True)
+@router.get(
+    "/payments/{payment_id}",
+    summary="A payment (its payer, its merchant, or staff)",
+    response_model=Payment,
+    response_model_exclude_unset=True,
+)
 async def read_payment(payment_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
@@ -193,8 +217,9 @@ async def read_payment(payment_id: Ident, engine: EngineDep, principal: Caller) 
     return service.merchant_view(service.payment_view(row))
 
 
-@router.post("/payments/{payment_id}/refunds", status_code=201, summary="Refund part or all of a payment",
-             response_model=Refund)
+@router.post(
+    "/payments/{payment_id}/refunds", status_code=201, summary="Refund part or all of a payment", response_model=Refund
+)
 async def refund(payment_id: Ident, body: RefundIn, request: Request, engine: EngineDep, principal: Merchant):
     amount = amount_of(body.amount)
     client_id = client_id_of(request, body.client_refund_id)
@@ -204,7 +229,6 @@ async def refund(payment_id: Ident, body: RefundIn, request: Request, engine: En
         return Outcome(201 if created else 200, Refund.shape(service.refund_json(row)))
 
     return await run_mutation(request, engine, principal, "payments.refund", payment_id, work)
-
 
 
 # -- the bank channel: top-ups, withdrawals and notifications ----------------------------------
@@ -266,18 +290,21 @@ async def _bank_order(kind: OrderKind, body: BankOrderIn, request: Request, engi
     return response
 
 
-@router.post("/wallets/me/top-ups", status_code=202, summary="Top up the wallet from a bound bank card",
-             response_model=BankOrder)
+@router.post(
+    "/wallets/me/top-ups", status_code=202, summary="Top up the wallet from a bound bank card", response_model=BankOrder
+)
 async def top_up(body: BankOrderIn, request: Request, engine: EngineDep, principal: Customer):
     return await _bank_order(OrderKind.debit_card, body, request, engine, principal)
 
 
-@router.post("/wallets/me/withdrawals", status_code=202, summary="Withdraw from the wallet to a bound bank card",
-             response_model=BankOrder)
+@router.post(
+    "/wallets/me/withdrawals",
+    status_code=202,
+    summary="Withdraw from the wallet to a bound bank card",
+    response_model=BankOrder,
+)
 async def withdraw(body: BankOrderIn, request: Request, engine: EngineDep, principal: Customer):
     return await _bank_order(OrderKind.credit_card, body, request, engine, principal)
-
-
 
 
 def _card_numbers(engine: Engine, request: Request, customer_id: str) -> dict[str, str | None]:
@@ -312,8 +339,11 @@ async def my_top_ups(request: Request, engine: EngineDep, principal: Customer, l
     return {"top_ups": await _list_orders(OrderKind.debit_card, limit, request, engine, principal)}
 
 
-@router.get("/wallets/me/top-ups/{order_id}", summary="One of the caller's top-ups: pending, succeeded or failed",
-            response_model=BankOrder)
+@router.get(
+    "/wallets/me/top-ups/{order_id}",
+    summary="One of the caller's top-ups: pending, succeeded or failed",
+    response_model=BankOrder,
+)
 async def my_top_up(order_id: Ident, request: Request, engine: EngineDep, principal: Customer) -> dict:
     return await _read_order(OrderKind.debit_card, order_id, request, engine, principal)
 
@@ -323,8 +353,11 @@ async def my_withdrawals(request: Request, engine: EngineDep, principal: Custome
     return {"withdrawals": await _list_orders(OrderKind.credit_card, limit, request, engine, principal)}
 
 
-@router.get("/wallets/me/withdrawals/{order_id}", summary="One of the caller's withdrawals: pending, succeeded or failed",
-            response_model=BankOrder)
+@router.get(
+    "/wallets/me/withdrawals/{order_id}",
+    summary="One of the caller's withdrawals: pending, succeeded or failed",
+    response_model=BankOrder,
+)
 async def my_withdrawal(order_id: Ident, request: Request, engine: EngineDep, principal: Customer) -> dict:
     return await _read_order(OrderKind.credit_card, order_id, request, engine, principal)
 

@@ -76,8 +76,13 @@ def sandbox_plan(settings: Settings) -> FaultPlan:
 def make_bank(engine: Engine, settings: Settings) -> SandboxBank:
     """The server's sandbox bank (no callback yet: `start` wires it to `receive`). Outside the sandbox it
     knows no card at all: the public test cards must never put money into a real platform."""
-    return SandboxBank(settings.bank_notify_key, plan=sandbox_plan(settings), reserve_balance=reserve_on_ledger(engine),
-                       test_cards=settings.sandbox, auto_open_balance=OTHER_CARD_BALANCE if settings.sandbox else None)
+    return SandboxBank(
+        settings.bank_notify_key,
+        plan=sandbox_plan(settings),
+        reserve_balance=reserve_on_ledger(engine),
+        test_cards=settings.sandbox,
+        auto_open_balance=OTHER_CARD_BALANCE if settings.sandbox else None,
+    )
 
 
 # -- the notification handler, in process ----------------------------------------------------------
@@ -105,10 +110,18 @@ def _apply(uow: UnitOfWork, notice) -> dict:
 
 
 def _audit(uow: UnitOfWork, order_id: str | None, status: int, error_code: str | None = None) -> None:
-    uow.execute(audit_log.insert().values(
-        at=clock.now_micros(), principal=BANK_PRINCIPAL, action=ACTION, target=order_id, source_ip=None,
-        request_id="bank-worker", status_code=status,
-        detail=json.dumps({"channel": "in_process", **({"error": error_code} if error_code else {})})))
+    uow.execute(
+        audit_log.insert().values(
+            at=clock.now_micros(),
+            principal=BANK_PRINCIPAL,
+            action=ACTION,
+            target=order_id,
+            source_ip=None,
+            request_id="bank-worker",
+            status_code=status,
+            detail=json.dumps({"channel": "in_process", **({"error": error_code} if error_code else {})}),
+        )
+    )
 
 
 # -- one pass of each loop --------------------------------------------------------------------------
@@ -140,8 +153,14 @@ class SweepReport:
         getattr(self, outcome).append(order_id)
 
 
-def sweep(engine: Engine, bank: Any, *, after: dt.timedelta, cards: wallets.CardLookup | None = None,
-          now: dt.datetime | None = None) -> SweepReport:
+def sweep(
+    engine: Engine,
+    bank: Any,
+    *,
+    after: dt.timedelta,
+    cards: wallets.CardLookup | None = None,
+    now: dt.datetime | None = None,
+) -> SweepReport:
     """Query the bank for every order still pending `after` its making (platform time) and finish
     the final ones; an order the bank never got is submitted again with `cards`."""
     made_by = clock.to_micros((now or clock.now()) - after)
@@ -195,8 +214,10 @@ async def start(app: FastAPI, engine: Engine, settings: Settings) -> list[asynci
     """At start-up: the bank (`install_bank`), then the delivery loop and the sweeper as tasks (the
     caller cancels them at shutdown). Each pass reads `app.state.bank`, so a bank put there later is used."""
     await run_in_threadpool(install_bank, app, engine, settings)
-    return [asyncio.create_task(_deliver_loop(app, engine, settings.bank_delivery_interval_seconds)),
-            asyncio.create_task(_sweep_loop(app, engine, settings))]
+    return [
+        asyncio.create_task(_deliver_loop(app, engine, settings.bank_delivery_interval_seconds)),
+        asyncio.create_task(_sweep_loop(app, engine, settings)),
+    ]
 
 
 async def _deliver_loop(app: FastAPI, engine: Engine, interval: float) -> None:

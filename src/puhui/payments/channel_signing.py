@@ -160,7 +160,9 @@ def verify_notification(
     age = now - notification.notified_at
     if age > max_age or -age > max_skew:
         raise StaleNotification(f"sent at {notification.notified_at.isoformat()}, received at {now.isoformat()}")
-    if nonces is not None and not nonces.remember(notification.nonce, notification.notified_at + max_age + max_skew, now):
+    if nonces is not None and not nonces.remember(
+        notification.nonce, notification.notified_at + max_age + max_skew, now
+    ):
         raise ReplayedNotification(f"nonce {notification.nonce} was seen before")
     return notification
 

@@ -15,6 +15,7 @@ from puhui.errors import PuhuiError
 
 app = typer.Typer(help="Merchant settlement and reconciliation with the bank.", no_args_is_help=True)
 
+
 def _bank(state: Path | None):
     """The sandbox bank, from its saved state file when given (a fresh one otherwise)."""
     from puhui.payments.sandbox_bank import SandboxBank
@@ -24,6 +25,7 @@ def _bank(state: Path | None):
     if state is not None and state.exists():
         return SandboxBank.load(state, key=key)
     return SandboxBank(key, auto_open_balance=0)
+
 
 def _date(value: str) -> dt.date:
     """--date as a business date YYYY-MM-DD; anything else is `date_invalid` in one line, exit 2."""
@@ -36,10 +38,13 @@ def _date(value: str) -> dt.date:
 STATEMENT = typer.Option(None, "--statement", help="the bank's statement CSV (default: ask the bank)")
 BANK_STATE = typer.Option(None, "--bank-state", help="the sandbox bank's saved state (JSON)")
 
+
 @app.command()
-def settle(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
-           db: str | None = typer.Option(None, "--db", help="database URL"),
-           bank_state: Path | None = BANK_STATE) -> None:
+def settle(
+    date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
+    db: str | None = typer.Option(None, "--db", help="database URL"),
+    bank_state: Path | None = BANK_STATE,
+) -> None:
     """Pay every merchant its net earnings of DATE (T+1), once. DATE must be over and not before the
     last date settled; dates skipped since then are settled first, in order."""
     from puhui.identity.pii import vault_for
@@ -61,11 +66,14 @@ def settle(date: str = typer.Option(..., "--date", help="business date YYYY-MM-D
 
     typer.echo(json.dumps([settlement_json(r) for r in rows], indent=2, ensure_ascii=False, default=str))
 
+
 @app.command()
-def reconcile(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
-              statement: Path | None = STATEMENT,
-              db: str | None = typer.Option(None, "--db", help="database URL"),
-              bank_state: Path | None = BANK_STATE) -> None:
+def reconcile(
+    date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
+    statement: Path | None = STATEMENT,
+    db: str | None = typer.Option(None, "--db", help="database URL"),
+    bank_state: Path | None = BANK_STATE,
+) -> None:
     """Match the bank's statement of DATE against the platform's bank orders. DATE must be over and not
     before the last date reconciled; dates skipped since then are matched first, each against the
     bank's statement (a --statement file covers DATE alone, so then they must be reconciled first)."""

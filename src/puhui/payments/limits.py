@@ -53,8 +53,10 @@ def consume(uow: UnitOfWork, subject_id: str, bucket: str, period: str, amount: 
     )
     if result.rowcount != 1:
         raise LimitExceeded(
-            f"the {bucket} limit of {format_minor(limit, 2)} CNY for {period} would be exceeded", bucket=bucket,
-            period=period, limit=format_minor(limit, 2)
+            f"the {bucket} limit of {format_minor(limit, 2)} CNY for {period} would be exceeded",
+            bucket=bucket,
+            period=period,
+            limit=format_minor(limit, 2),
         )
 
 
@@ -87,5 +89,8 @@ def give_back(uow: UnitOfWork, subject_id: str, marks: str | None, amount: int) 
             continue
         bucket, period = mark.split("@", 1)
         where = and_(spending.c.subject_id == subject_id, spending.c.bucket == bucket, spending.c.period == period)
-        uow.execute(spending.update().where(where).values(used=case((spending.c.used > amount, spending.c.used - amount),
-                                                                    else_=0)))
+        uow.execute(
+            spending.update()
+            .where(where)
+            .values(used=case((spending.c.used > amount, spending.c.used - amount), else_=0))
+        )

@@ -96,8 +96,10 @@ def refund_split(totals: PaymentTotals, refund: int) -> tuple[int, int]:
     if refund <= 0:
         raise InvalidInput("a refund must be greater than zero")
     if refund > totals.refundable:
-        raise RefundExceedsPayment(f"at most {format_minor(totals.refundable, 2)} CNY can still be refunded",
-                                   refundable=format_minor(totals.refundable, 2))
+        raise RefundExceedsPayment(
+            f"at most {format_minor(totals.refundable, 2)} CNY can still be refunded",
+            refundable=format_minor(totals.refundable, 2),
+        )
     refunded_after = totals.refunded + refund
     if refunded_after == totals.amount:
         fee_after = totals.fee

@@ -130,12 +130,25 @@ def collect(engine: Engine, key: str, limit: int = 1000) -> int:
         made = 0
         for event in events:
             if event.type in EVENTS and event.key in urls:
-                body = merchant_notice(event.payload, key) if event.type == "payment.succeeded" else sign(
-                    {"event": event.type, "refund": event.payload}, key)
-                uow.execute(merchant_notifications.insert().values(
-                    id=event.position, merchant_id=event.key, event=event.type, url=urls[event.key],
-                    body=json.dumps(body, ensure_ascii=False), status="pending", attempts=0,
-                    next_attempt_at=clock.now_micros(), last_status=None, delivered_at=None))
+                body = (
+                    merchant_notice(event.payload, key)
+                    if event.type == "payment.succeeded"
+                    else sign({"event": event.type, "refund": event.payload}, key)
+                )
+                uow.execute(
+                    merchant_notifications.insert().values(
+                        id=event.position,
+                        merchant_id=event.key,
+                        event=event.type,
+                        url=urls[event.key],
+                        body=json.dumps(body, ensure_ascii=False),
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=clock.now_micros(),
+                        last_status=None,
+                        delivered_at=None,
+                    )
+                )
                 made += 1
         advance_offset(uow, CONSUMER, events[-1].position)
         return made
@@ -148,9 +161,16 @@ def deliver(engine: Engine, post: Post, limit: int = 100) -> int:
     how many were delivered."""
     now = clock.now_micros()
     with reading(engine) as connection:
-        due = connection.execute(select(merchant_notifications).where(
-            merchant_notifications.c.status == "pending", merchant_notifications.c.next_attempt_at <= now)
-            .order_by(merchant_notifications.c.id).limit(limit)).mappings().all()
+        due = (
+            connection.execute(
+                select(merchant_notifications)
+                .where(merchant_notifications.c.status == "pending", merchant_notifications.c.next_attempt_at <= now)
+                .order_by(merchant_notifications.c.id)
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
     delivered = 0
     for row in due:
         status = _attempt(post, row)
@@ -160,8 +180,7 @@ def deliver(engine: Engine, post: Post, limit: int = 100) -> int:
 
 
 def _attempt(post: Post, row) -> int:
-    headers = {"Content-Type": "application/json", "Puhui-Event": row["event"],
-               "Puhui-Notification-Id": str(row["id"])}
+    headers = {"Content-Type": "application/json", "Puhui-Event": row["event"], "Puhui-Notification-Id": str(row["id"])}
     try:
         return post(row["url"], row["body"].encode(), headers)
     except Exception:  # noqa: BLE001 - one merchant's broken URL must not stop the loop for every merchant
@@ -178,9 +197,11 @@ def _record(uow: UnitOfWork, row, status: int) -> None:
     else:
         backoff = min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS)
         values = {"next_attempt_at": clock.now_micros() + backoff * 1_000_000}
-    uow.execute(merchant_notifications.update().where(
-        merchant_notifications.c.id == row["id"], merchant_notifications.c.status == "pending")
-        .values(attempts=attempts, last_status=status, **values))
+    uow.execute(
+        merchant_notifications.update()
+        .where(merchant_notifications.c.id == row["id"], merchant_notifications.c.status == "pending")
+        .values(attempts=attempts, last_status=status, **values)
+    )
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
@@ -199,8 +220,13 @@ def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
         return 0
     pinned = urlunsplit(parts._replace(netloc=f"[{address}]:{port}" if ":" in address else f"{address}:{port}"))
     with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
-        request = client.build_request("POST", pinned, content=body, extensions={"sni_hostname": host},
-                                       headers={**headers, "Host": host if port == 443 else f"{host}:{port}"})
+        request = client.build_request(
+            "POST",
+            pinned,
+            content=body,
+            extensions={"sni_hostname": host},
+            headers={**headers, "Host": host if port == 443 else f"{host}:{port}"},
+        )
         try:
             return client.send(request).status_code
         except httpx.HTTPError:
@@ -208,10 +234,21 @@ def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
 
 
 def notifications_of(connection: Connection, merchant_id: str, limit: int = 100) -> list[dict]:
-    rows = connection.execute(select(merchant_notifications).where(
-        merchant_notifications.c.merchant_id == merchant_id).order_by(merchant_notifications.c.id.desc())
-        .limit(limit)).mappings()
-    return [{"id": r["id"], "event": r["event"], "status": r["status"], "attempts": r["attempts"],
-             "last_status": r["last_status"], "body": json.loads(r["body"]),
-             "delivered_at": clock.from_micros(r["delivered_at"]).isoformat() if r["delivered_at"] else None}
-            for r in rows]
+    rows = connection.execute(
+        select(merchant_notifications)
+        .where(merchant_notifications.c.merchant_id == merchant_id)
+        .order_by(merchant_notifications.c.id.desc())
+        .limit(limit)
+    ).mappings()
+    return [
+        {
+            "id": r["id"],
+            "event": r["event"],
+            "status": r["status"],
+            "attempts": r["attempts"],
+            "last_status": r["last_status"],
+            "body": json.loads(r["body"]),
+            "delivered_at": clock.from_micros(r["delivered_at"]).isoformat() if r["delivered_at"] else None,
+        }
+        for r in rows
+    ]

@@ -54,7 +54,8 @@ def _money(row: dict, *fields: str) -> dict:
 class FeeRateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     fee_rate_bp: Annotated[StrictInt, Field(ge=0, le=org.MAX_FEE_RATE_BP)] | None = Field(
-        ..., description="basis points (38 = 0.38%); null = the platform default")
+        ..., description="basis points (38 = 0.38%); null = the platform default"
+    )
 
 
 class MerchantStatusIn(BaseModel):
@@ -72,8 +73,9 @@ async def set_fee_rate(merchant_id: Ident, body: FeeRateIn, request: Request, en
 
 
 @router.put("/merchants/{merchant_id}/status", tags=["merchants"], summary="Suspend or reactivate a merchant")
-async def set_status(merchant_id: Ident, body: MerchantStatusIn, request: Request, engine: EngineDep,
-                     principal: Operator):
+async def set_status(
+    merchant_id: Ident, body: MerchantStatusIn, request: Request, engine: EngineDep, principal: Operator
+):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, org.set_merchant_status(uow, merchant_id, body.status, principal))
 
@@ -83,7 +85,8 @@ async def set_status(merchant_id: Ident, body: MerchantStatusIn, request: Reques
 class NotifyUrlIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: Annotated[str, Field(min_length=8, max_length=512)] | None = Field(
-        ..., description="https URL for signed payment and refund notifications; null stops them")
+        ..., description="https URL for signed payment and refund notifications; null stops them"
+    )
 
 
 def _merchant_or_staff(principal: Principal, merchant_id: str, staff: tuple[str, ...]) -> None:
@@ -93,10 +96,12 @@ def _merchant_or_staff(principal: Principal, merchant_id: str, staff: tuple[str,
         raise Forbidden("a merchant manages only its own notifications")
 
 
-@router.put("/merchants/{merchant_id}/notify-url", tags=["merchants"],
-            summary="Where the merchant receives signed payment notifications")
-async def set_notify_url(merchant_id: Ident, body: NotifyUrlIn, request: Request, engine: EngineDep,
-                         principal: Caller):
+@router.put(
+    "/merchants/{merchant_id}/notify-url",
+    tags=["merchants"],
+    summary="Where the merchant receives signed payment notifications",
+)
+async def set_notify_url(merchant_id: Ident, body: NotifyUrlIn, request: Request, engine: EngineDep, principal: Caller):
     _merchant_or_staff(principal, merchant_id, ("operator", "admin"))
 
     def work(uow: UnitOfWork) -> Outcome:
@@ -105,10 +110,14 @@ async def set_notify_url(merchant_id: Ident, body: NotifyUrlIn, request: Request
     return await run_mutation(request, engine, principal, "merchants.set_notify_url", merchant_id, work)
 
 
-@router.get("/merchants/{merchant_id}/notifications", tags=["merchants"],
-            summary="The merchant's notifications and their delivery (also a polling fallback)")
-async def list_notifications(merchant_id: Ident, engine: EngineDep, principal: Caller,
-                             limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+@router.get(
+    "/merchants/{merchant_id}/notifications",
+    tags=["merchants"],
+    summary="The merchant's notifications and their delivery (also a polling fallback)",
+)
+async def list_notifications(
+    merchant_id: Ident, engine: EngineDep, principal: Caller, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> dict:
     _merchant_or_staff(principal, merchant_id, READERS)
 
     def read() -> dict:
@@ -156,16 +165,20 @@ async def settle(body: SettleIn, request: Request, engine: EngineDep, principal:
     done = await run_in_threadpool(lambda: settlement.settle_days(engine, bank, day, vault=vault))
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, {**_settled(day, done.result),
-                             "caught_up": [_settled(date, rows) for date, rows in done.caught_up]})
+        return Outcome(
+            200, {**_settled(day, done.result), "caught_up": [_settled(date, rows) for date, rows in done.caught_up]}
+        )
 
     return await run_mutation(request, engine, principal, "settlements.run", day.isoformat(), work)
 
 
 @router.get("/settlements", tags=["settlements"], summary="Settlements of a business date")
-async def list_settlements(engine: EngineDep, principal: Caller,
-                           business_date: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
-                           merchant_id: Annotated[str | None, Query(max_length=64)] = None) -> dict:
+async def list_settlements(
+    engine: EngineDep,
+    principal: Caller,
+    business_date: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    merchant_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict:
     if principal.role == "merchant":
         if merchant_id not in (None, principal.id):
             raise Forbidden("a merchant reads only its own settlements")
@@ -221,24 +234,37 @@ async def reconcile(body: ReconcileIn, request: Request, engine: EngineDep, prin
 
     def work(uow: UnitOfWork) -> Outcome:
         rows = done.result
-        return Outcome(200, {"business_date": day.isoformat(), "exceptions": [exception_json(r) for r in rows],
-                             "open": _open_count(rows),
-                             "caught_up": [{"business_date": date.isoformat(), "open": _open_count(found)}
-                                           for date, found in done.caught_up]})
+        return Outcome(
+            200,
+            {
+                "business_date": day.isoformat(),
+                "exceptions": [exception_json(r) for r in rows],
+                "open": _open_count(rows),
+                "caught_up": [
+                    {"business_date": date.isoformat(), "open": _open_count(found)} for date, found in done.caught_up
+                ],
+            },
+        )
 
     return await run_mutation(request, engine, principal, "reconciliation.run", day.isoformat(), work)
 
 
 @router.get("/reconciliation/exceptions", tags=["reconciliation"], summary="Exceptions of a business date")
-async def list_exceptions(engine: EngineDep, principal: Reader,
-                          business_date: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
-                          status: Annotated[Literal["open", "resolved"] | None, Query()] = None) -> dict:
+async def list_exceptions(
+    engine: EngineDep,
+    principal: Reader,
+    business_date: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    status: Annotated[Literal["open", "resolved"] | None, Query()] = None,
+) -> dict:
     rows = await run_in_threadpool(reconciliation.exceptions_of, engine, date_of(business_date), status)
     return {"business_date": business_date, "exceptions": [exception_json(r) for r in rows]}
 
 
-@router.post("/reconciliation/exceptions/{exception_id}/resolve", tags=["reconciliation"],
-             summary="Resolve an exception; any money moves through the ledger")
+@router.post(
+    "/reconciliation/exceptions/{exception_id}/resolve",
+    tags=["reconciliation"],
+    summary="Resolve an exception; any money moves through the ledger",
+)
 async def resolve(exception_id: Ident, body: ResolveIn, request: Request, engine: EngineDep, principal: Operator):
     if (done := await replay(request, engine, principal)) is not None:
         return done
@@ -250,13 +276,15 @@ async def resolve(exception_id: Ident, body: ResolveIn, request: Request, engine
     return await run_mutation(request, engine, principal, "reconciliation.resolve", exception_id, work)
 
 
-@router.post("/reconciliation/exceptions/{exception_id}/assign", tags=["reconciliation"],
-             summary="Hand suspense money to the customer it belongs to")
+@router.post(
+    "/reconciliation/exceptions/{exception_id}/assign",
+    tags=["reconciliation"],
+    summary="Hand suspense money to the customer it belongs to",
+)
 async def assign(exception_id: Ident, body: AssignIn, request: Request, engine: EngineDep, principal: Operator):
     if (done := await replay(request, engine, principal)) is not None:
         return done
-    row = await run_in_threadpool(reconciliation.assign_suspense, engine, exception_id, body.customer_id,
-                                  principal.id)
+    row = await run_in_threadpool(reconciliation.assign_suspense, engine, exception_id, body.customer_id, principal.id)
 
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, exception_json(row))
@@ -276,8 +304,9 @@ async def check_reserve(request: Request, engine: EngineDep, principal: Operator
 
 
 @router.get("/reserve-checks", tags=["reserve"], summary="The recorded daily reserve checks")
-async def list_reserve_checks(engine: EngineDep, principal: Reader,
-                              limit: Annotated[int, Query(ge=1, le=366)] = 31) -> dict:
+async def list_reserve_checks(
+    engine: EngineDep, principal: Reader, limit: Annotated[int, Query(ge=1, le=366)] = 31
+) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
             return {"checks": reserve.checks(connection, limit)}

@@ -67,26 +67,58 @@ def find_mismatches(engine: Engine, business_date: dt.date, lines: list[Statemen
     for line in lines:
         by_order[line.order_id].append(line)
     with reading(engine) as connection:
-        settled = {r["id"]: dict(r) for r in connection.execute(select(bank_orders).where(
-            bank_orders.c.status == "posted", bank_orders.c.resolved_at >= start,
-            bank_orders.c.resolved_at < end)).mappings()}
+        settled = {
+            r["id"]: dict(r)
+            for r in connection.execute(
+                select(bank_orders).where(
+                    bank_orders.c.status == "posted",
+                    bank_orders.c.resolved_at >= start,
+                    bank_orders.c.resolved_at < end,
+                )
+            ).mappings()
+        }
         # orders posted by resolving an exception, or posted after midnight for a line of an
         # earlier statement, were matched already
-        settled_elsewhere = {r[0] for r in connection.execute(select(recon_exceptions.c.order_id).where(
-            recon_exceptions.c.action == "post_hold", recon_exceptions.c.business_date != business_date.isoformat()))}
-        settled_elsewhere |= {r[0] for r in connection.execute(select(recon_lines.c.order_id).where(
-            recon_lines.c.business_date < business_date.isoformat(), recon_lines.c.order_id.in_(list(settled))))}
-        known = {r["id"]: dict(r) for r in connection.execute(select(bank_orders).where(
-            bank_orders.c.id.in_(list(by_order)))).mappings()} if by_order else {}
+        settled_elsewhere = {
+            r[0]
+            for r in connection.execute(
+                select(recon_exceptions.c.order_id).where(
+                    recon_exceptions.c.action == "post_hold",
+                    recon_exceptions.c.business_date != business_date.isoformat(),
+                )
+            )
+        }
+        settled_elsewhere |= {
+            r[0]
+            for r in connection.execute(
+                select(recon_lines.c.order_id).where(
+                    recon_lines.c.business_date < business_date.isoformat(), recon_lines.c.order_id.in_(list(settled))
+                )
+            )
+        }
+        known = (
+            {
+                r["id"]: dict(r)
+                for r in connection.execute(select(bank_orders).where(bank_orders.c.id.in_(list(by_order)))).mappings()
+            }
+            if by_order
+            else {}
+        )
     found: list[dict] = []
 
     def add(kind: str, order_id: str, line: StatementLine | None, platform: dict | None, key: str) -> None:
-        found.append({
-            "id": _exception_id(business_date, kind, key), "business_date": business_date.isoformat(), "kind": kind,
-            "order_id": order_id, "bank_reference": line.bank_reference if line else None,
-            "direction": line.direction.value if line else _direction(platform["kind"]) if platform else None,
-            "platform_amount": platform["amount"] if platform else None, "bank_amount": line.amount if line else None,
-        })
+        found.append(
+            {
+                "id": _exception_id(business_date, kind, key),
+                "business_date": business_date.isoformat(),
+                "kind": kind,
+                "order_id": order_id,
+                "bank_reference": line.bank_reference if line else None,
+                "direction": line.direction.value if line else _direction(platform["kind"]) if platform else None,
+                "platform_amount": platform["amount"] if platform else None,
+                "bank_amount": line.amount if line else None,
+            }
+        )
 
     for order_id, group in by_order.items():
         line = group[0]
@@ -109,14 +141,27 @@ def reconcile(engine: Engine, business_date: dt.date, statement_csv: str | bytes
     found = find_mismatches(engine, business_date, lines)
 
     def work(uow: UnitOfWork) -> None:
-        ids = {r[0] for r in uow.execute(select(recon_exceptions.c.id).where(
-            recon_exceptions.c.business_date == business_date.isoformat()))}
+        ids = {
+            r[0]
+            for r in uow.execute(
+                select(recon_exceptions.c.id).where(recon_exceptions.c.business_date == business_date.isoformat())
+            )
+        }
         now = clock.now_micros()
         _keep_lines(uow, business_date, lines)
         for item in found:
             if item["id"] not in ids:
-                uow.execute(recon_exceptions.insert().values(**item, status="open", action=None, actor=None,
-                                                             transfer_id=None, created_at=now, resolved_at=None))
+                uow.execute(
+                    recon_exceptions.insert().values(
+                        **item,
+                        status="open",
+                        action=None,
+                        actor=None,
+                        transfer_id=None,
+                        created_at=now,
+                        resolved_at=None,
+                    )
+                )
 
     transaction(engine, work)
     return exceptions_of(engine, business_date)
@@ -124,14 +169,24 @@ def reconcile(engine: Engine, business_date: dt.date, statement_csv: str | bytes
 
 def _keep_lines(uow: UnitOfWork, business_date: dt.date, lines: list[StatementLine]) -> None:
     day = business_date.isoformat()
-    kept = {(r[0], r[1]) for r in uow.execute(select(recon_lines.c.order_id, recon_lines.c.bank_reference).where(
-        recon_lines.c.business_date == day))}
+    kept = {
+        (r[0], r[1])
+        for r in uow.execute(
+            select(recon_lines.c.order_id, recon_lines.c.bank_reference).where(recon_lines.c.business_date == day)
+        )
+    }
     for line in lines:
         if (line.order_id, line.bank_reference) not in kept:
             kept.add((line.order_id, line.bank_reference))
-            uow.execute(recon_lines.insert().values(business_date=day, order_id=line.order_id,
-                                                    bank_reference=line.bank_reference,
-                                                    direction=line.direction.value, amount=line.amount))
+            uow.execute(
+                recon_lines.insert().values(
+                    business_date=day,
+                    order_id=line.order_id,
+                    bank_reference=line.bank_reference,
+                    direction=line.direction.value,
+                    amount=line.amount,
+                )
+            )
 
 
 def exceptions_of(engine: Engine, business_date: dt.date, status: str | None = None) -> list[dict]:
@@ -139,8 +194,10 @@ def exceptions_of(engine: Engine, business_date: dt.date, status: str | None = N
     if status is not None:
         query = query.where(recon_exceptions.c.status == status)
     with reading(engine) as connection:
-        return [dict(r) for r in connection.execute(query.order_by(recon_exceptions.c.kind,
-                                                                   recon_exceptions.c.id)).mappings()]
+        return [
+            dict(r)
+            for r in connection.execute(query.order_by(recon_exceptions.c.kind, recon_exceptions.c.id)).mappings()
+        ]
 
 
 def resolve_exception(engine: Engine, exception_id: str, action: str, actor: str) -> dict:
@@ -165,8 +222,14 @@ def resolve_exception(engine: Engine, exception_id: str, action: str, actor: str
                 raise Conflict("post_hold needs a bank-settled order the platform still holds as pending")
             if row["bank_amount"] != order["amount"]:
                 raise Conflict("the bank settled a different amount; resolve it otherwise")
-            wallets.finish(uow, order["id"], OrderState.succeeded, order["amount"], OrderKind(order["kind"]),
-                           bank_reference=row["bank_reference"])
+            wallets.finish(
+                uow,
+                order["id"],
+                OrderState.succeeded,
+                order["amount"],
+                OrderKind(order["kind"]),
+                bank_reference=row["bank_reference"],
+            )
             transfer_id = f"{order['id']}.post"
         elif action == "to_suspense":
             if row["kind"] != "missing_at_platform" or row["bank_amount"] is None:
@@ -176,14 +239,20 @@ def resolve_exception(engine: Engine, exception_id: str, action: str, actor: str
                 raise Conflict("the platform has this order; use post_hold")
             debit, credit = (RESERVE, SUSPENSE) if row["direction"] == Direction.credit.value else (SUSPENSE, RESERVE)
             transfer_id = exception_id + ".susp"
-            [result] = create_transfers(uow, [Transfer(transfer_id, debit, credit, row["bank_amount"], "CNY",
-                                                       "reconciliation")])
+            [result] = create_transfers(
+                uow, [Transfer(transfer_id, debit, credit, row["bank_amount"], "CNY", "reconciliation")]
+            )
             if result not in (TransferResult.ok, TransferResult.exists):
                 raise Conflict(f"the suspense transfer failed: {result.value}")
         elif action == "reverse":
             transfer_id = _reverse_missing_at_bank(uow, row)
-        values = {"status": "resolved", "action": action, "actor": actor, "transfer_id": transfer_id,
-                  "resolved_at": clock.now_micros()}
+        values = {
+            "status": "resolved",
+            "action": action,
+            "actor": actor,
+            "transfer_id": transfer_id,
+            "resolved_at": clock.now_micros(),
+        }
         uow.execute(recon_exceptions.update().where(recon_exceptions.c.id == exception_id).values(**values))
         return {**row, **values}
 
@@ -199,14 +268,23 @@ def _reverse_missing_at_bank(uow: UnitOfWork, row: dict) -> str:
         raise Conflict("only a posted order can be reversed")
     hold = get_transfers(uow.connection, [order["hold_transfer_id"]])[order["hold_transfer_id"]]
     transfer_id = row["id"] + ".rev"
-    [result] = create_transfers(uow, [Transfer(transfer_id, hold.credit_account_id, hold.debit_account_id,
-                                               order["amount"], "CNY", "reconciliation")])
+    [result] = create_transfers(
+        uow,
+        [
+            Transfer(
+                transfer_id, hold.credit_account_id, hold.debit_account_id, order["amount"], "CNY", "reconciliation"
+            )
+        ],
+    )
     if result == TransferResult.exceeds_credits:
         raise WalletSpent("the wallet no longer holds the money; recover it from the customer first")
     if result not in (TransferResult.ok, TransferResult.exists):
         raise Conflict(f"the reversing transfer failed: {result.value}")
-    uow.execute(bank_orders.update().where(bank_orders.c.id == order["id"]).values(
-        status="reversed", failure_reason="missing_at_bank"))
+    uow.execute(
+        bank_orders.update()
+        .where(bank_orders.c.id == order["id"])
+        .values(status="reversed", failure_reason="missing_at_bank")
+    )
     return transfer_id
 
 
@@ -230,8 +308,9 @@ def assign_suspense(engine: Engine, exception_id: str, customer_id: str, actor: 
         if get_account(uow.connection, wallet) is None:
             raise NotFound(f"customer {customer_id} has no wallet")
         transfer_id = exception_id + ".assign"
-        [result] = create_transfers(uow, [Transfer(transfer_id, SUSPENSE, wallet, row["bank_amount"], "CNY",
-                                                   "reconciliation")])
+        [result] = create_transfers(
+            uow, [Transfer(transfer_id, SUSPENSE, wallet, row["bank_amount"], "CNY", "reconciliation")]
+        )
         if result not in (TransferResult.ok, TransferResult.exists):
             raise Conflict(f"the assigning transfer failed: {result.value}")
         values = {"assigned_to": customer_id, "assign_transfer_id": transfer_id}
@@ -244,11 +323,17 @@ def assign_suspense(engine: Engine, exception_id: str, customer_id: str, actor: 
 RECONCILIATION_JOB = "reconciliation"  # its dates in `eod_runs`
 
 
-def reconcile_days(engine: Engine, business_date: dt.date, statement_of: Callable[[dt.date], str | bytes], *,
-                   catch_up: bool = True) -> eod_runs.Run[list[dict]]:
+def reconcile_days(
+    engine: Engine, business_date: dt.date, statement_of: Callable[[dt.date], str | bytes], *, catch_up: bool = True
+) -> eod_runs.Run[list[dict]]:
     """Reconciliation (对账) under the settlements' T+1 rule: each date matched
     against `statement_of(date)`, the dates of a gap first, in order (a date's match reads the lines
     of the dates before it). With one statement file (`catch_up=False`) a gap is refused."""
-    return eod_runs.run_days(engine, RECONCILIATION_JOB, business_date,
-                             lambda day: reconcile(engine, day, statement_of(day)), t_plus=1,
-                             catch_up=catch_up)
+    return eod_runs.run_days(
+        engine,
+        RECONCILIATION_JOB,
+        business_date,
+        lambda day: reconcile(engine, day, statement_of(day)),
+        t_plus=1,
+        catch_up=catch_up,
+    )

@@ -60,8 +60,12 @@ def reserve_coverage(connection: Connection, ledger: str = "CNY") -> ReserveCove
 def record_check(uow: UnitOfWork, business_date: dt.date, ledger: str = "CNY") -> dict:
     """Record the day's coverage check (one row per date and ledger; a re-check updates it)."""
     coverage = reserve_coverage(uow.connection, ledger)
-    values = {"obligations": coverage.owed, "reserve": coverage.reserve, "covered": coverage.covered,
-              "checked_at": clock.now_micros()}
+    values = {
+        "obligations": coverage.owed,
+        "reserve": coverage.reserve,
+        "covered": coverage.covered,
+        "checked_at": clock.now_micros(),
+    }
     where = (reserve_checks.c.business_date == business_date.isoformat()) & (reserve_checks.c.ledger == ledger)
     if uow.execute(reserve_checks.update().where(where).values(**values)).rowcount == 0:
         uow.execute(reserve_checks.insert().values(business_date=business_date.isoformat(), ledger=ledger, **values))
@@ -70,11 +74,20 @@ def record_check(uow: UnitOfWork, business_date: dt.date, ledger: str = "CNY") -
 
 def checks(connection: Connection, limit: int = 31) -> list[dict]:
     """The latest recorded checks, newest first."""
-    rows = connection.execute(select(reserve_checks).order_by(reserve_checks.c.business_date.desc(),
-                                                              reserve_checks.c.ledger).limit(limit)).mappings()
-    return [{"business_date": r["business_date"], "ledger": r["ledger"], "covered": r["covered"],
-             "reserve": format_minor(r["reserve"], 2), "obligations": format_minor(r["obligations"], 2),
-             "checked_at": clock.from_micros(r["checked_at"]).isoformat()} for r in rows]
+    rows = connection.execute(
+        select(reserve_checks).order_by(reserve_checks.c.business_date.desc(), reserve_checks.c.ledger).limit(limit)
+    ).mappings()
+    return [
+        {
+            "business_date": r["business_date"],
+            "ledger": r["ledger"],
+            "covered": r["covered"],
+            "reserve": format_minor(r["reserve"], 2),
+            "obligations": format_minor(r["obligations"], 2),
+            "checked_at": clock.from_micros(r["checked_at"]).isoformat(),
+        }
+        for r in rows
+    ]
 
 
 OPERATING = "platform.operating_bank.CNY"

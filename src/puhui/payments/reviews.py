@@ -62,15 +62,42 @@ def hold(uow: UnitOfWork, held: HeldPayment) -> dict:
     """Hold the money (pending transfer) and open the review, in the payment's unit of work."""
 
     hold_id = held.review_id + ".hold"
-    post_chain(uow, [Transfer(hold_id, customer_wallet_id(held.payer_id), held.payee_account, held.amount, "CNY",
-                              "payment_review_hold", TransferFlags.pending, timeout_seconds=HOLD_TIMEOUT_SECONDS)],
-               what=f"the wallet cannot cover {format_minor(held.amount, 2)}")
-    row = {"id": held.review_id, "kind": held.kind, "payer_id": held.payer_id, "payee_id": held.payee_id,
-           "qr_code_id": held.qr_code_id, "amount": held.amount, "fee_rate_bp": held.fee_rate_bp,
-           "hold_transfer_id": hold_id, "limit_marks": held.limit_marks, "device_id": held.context.device_id,
-           "location": held.context.location, "reasons": json.dumps(list(held.reasons)), "status": "pending",
-           "decided_by": None, "note": None, "payment_id": None, "created_at": clock.now_micros(),
-           "decided_at": None}
+    post_chain(
+        uow,
+        [
+            Transfer(
+                hold_id,
+                customer_wallet_id(held.payer_id),
+                held.payee_account,
+                held.amount,
+                "CNY",
+                "payment_review_hold",
+                TransferFlags.pending,
+                timeout_seconds=HOLD_TIMEOUT_SECONDS,
+            )
+        ],
+        what=f"the wallet cannot cover {format_minor(held.amount, 2)}",
+    )
+    row = {
+        "id": held.review_id,
+        "kind": held.kind,
+        "payer_id": held.payer_id,
+        "payee_id": held.payee_id,
+        "qr_code_id": held.qr_code_id,
+        "amount": held.amount,
+        "fee_rate_bp": held.fee_rate_bp,
+        "hold_transfer_id": hold_id,
+        "limit_marks": held.limit_marks,
+        "device_id": held.context.device_id,
+        "location": held.context.location,
+        "reasons": json.dumps(list(held.reasons)),
+        "status": "pending",
+        "decided_by": None,
+        "note": None,
+        "payment_id": None,
+        "created_at": clock.now_micros(),
+        "decided_at": None,
+    }
     uow.execute(payment_reviews.insert().values(**row))
     publish(uow, TOPIC, "payment.review_opened", held.payer_id, review_json(row))
     return row
@@ -78,12 +105,21 @@ def hold(uow: UnitOfWork, held: HeldPayment) -> dict:
 
 def review_json(row) -> dict:
     expires = row["created_at"] + HOLD_TIMEOUT_SECONDS * 1_000_000
-    return {"review_id": row["id"], "status": "under_review" if row["status"] == "pending" else row["status"],
-            "kind": row["kind"], "payer_id": row["payer_id"], "payee_id": row["payee_id"],
-            "amount": format_minor(row["amount"], 2), "currency": "CNY", "reasons": json.loads(row["reasons"]),
-            "payment_id": row["payment_id"], "decided_by": row["decided_by"], "note": row["note"],
-            "created_at": clock.from_micros(row["created_at"]).isoformat(),
-            "hold_expires_at": clock.from_micros(expires).isoformat()}
+    return {
+        "review_id": row["id"],
+        "status": "under_review" if row["status"] == "pending" else row["status"],
+        "kind": row["kind"],
+        "payer_id": row["payer_id"],
+        "payee_id": row["payee_id"],
+        "amount": format_minor(row["amount"], 2),
+        "currency": "CNY",
+        "reasons": json.loads(row["reasons"]),
+        "payment_id": row["payment_id"],
+        "decided_by": row["decided_by"],
+        "note": row["note"],
+        "created_at": clock.from_micros(row["created_at"]).isoformat(),
+        "hold_expires_at": clock.from_micros(expires).isoformat(),
+    }
 
 
 def review_for_payer(row) -> dict:
@@ -93,8 +129,12 @@ def review_for_payer(row) -> dict:
 
 def queue(connection: Connection, status: str, limit: int) -> list[dict]:
     """The reviews in `status`, oldest first (the officers' queue is first in, first out)."""
-    rows = connection.execute(select(payment_reviews).where(payment_reviews.c.status == status)
-                              .order_by(payment_reviews.c.created_at, payment_reviews.c.id).limit(limit)).mappings()
+    rows = connection.execute(
+        select(payment_reviews)
+        .where(payment_reviews.c.status == status)
+        .order_by(payment_reviews.c.created_at, payment_reviews.c.id)
+        .limit(limit)
+    ).mappings()
     return [dict(r) for r in rows]
 
 
@@ -105,8 +145,12 @@ def find(connection: Connection, review_id: str) -> dict | None:
 
 def pending(connection: Connection, limit: int = 100) -> list[dict]:
     """The review queue, oldest first."""
-    rows = connection.execute(select(payment_reviews).where(payment_reviews.c.status == "pending")
-                              .order_by(payment_reviews.c.created_at, payment_reviews.c.id).limit(limit)).mappings()
+    rows = connection.execute(
+        select(payment_reviews)
+        .where(payment_reviews.c.status == "pending")
+        .order_by(payment_reviews.c.created_at, payment_reviews.c.id)
+        .limit(limit)
+    ).mappings()
     return [dict(r) for r in rows]
 
 
@@ -125,8 +169,9 @@ def post_hold(uow: UnitOfWork, review_id: str) -> tuple[dict, bool]:
     row = _lock(uow, review_id)
     if not _open(row, "approved") or _expired(uow, row):
         return find(uow.connection, review_id) or row, False
-    [result] = create_transfers(uow, [Transfer(review_id + ".post", flags=TransferFlags.post_pending,
-                                               pending_id=row["hold_transfer_id"])])
+    [result] = create_transfers(
+        uow, [Transfer(review_id + ".post", flags=TransferFlags.post_pending, pending_id=row["hold_transfer_id"])]
+    )
     if result == TransferResult.pending_transfer_expired:
         _release(uow, row)
         return _close(uow, row, "expired", None, None), False
@@ -144,8 +189,9 @@ def reject(uow: UnitOfWork, review_id: str, officer: str, note: str) -> dict:
     row = _lock(uow, review_id)
     if not _open(row, "rejected") or _expired(uow, row):
         return find(uow.connection, review_id) or row
-    [result] = create_transfers(uow, [Transfer(review_id + ".void", flags=TransferFlags.void_pending,
-                                               pending_id=row["hold_transfer_id"])])
+    [result] = create_transfers(
+        uow, [Transfer(review_id + ".void", flags=TransferFlags.void_pending, pending_id=row["hold_transfer_id"])]
+    )
     if result not in (TransferResult.ok, TransferResult.exists, TransferResult.pending_transfer_expired):
         raise Conflict(f"voiding the hold failed: {result.value}")
     _release(uow, row)
@@ -155,8 +201,11 @@ def reject(uow: UnitOfWork, review_id: str, officer: str, note: str) -> dict:
 def expire_due(uow: UnitOfWork, limit: int = 500) -> int:
     """Close the reviews whose hold has run out (the ledger voids the holds themselves)."""
     cutoff = clock.now_micros() - HOLD_TIMEOUT_SECONDS * 1_000_000
-    rows = uow.execute(select(payment_reviews).where(payment_reviews.c.status == "pending",
-                                                     payment_reviews.c.created_at <= cutoff).limit(limit)).mappings()
+    rows = uow.execute(
+        select(payment_reviews)
+        .where(payment_reviews.c.status == "pending", payment_reviews.c.created_at <= cutoff)
+        .limit(limit)
+    ).mappings()
     due = [dict(r) for r in rows]
     for row in due:
         _expired(uow, row)
@@ -175,8 +224,9 @@ def _open(row: dict, decision: str) -> bool:
 def _expired(uow: UnitOfWork, row: dict) -> bool:
     if row["status"] != "pending" or clock.now_micros() < row["created_at"] + HOLD_TIMEOUT_SECONDS * 1_000_000:
         return False
-    create_transfers(uow, [Transfer(row["id"] + ".void", flags=TransferFlags.void_pending,
-                                    pending_id=row["hold_transfer_id"])])  # or the sweeper already expired it
+    create_transfers(
+        uow, [Transfer(row["id"] + ".void", flags=TransferFlags.void_pending, pending_id=row["hold_transfer_id"])]
+    )  # or the sweeper already expired it
     _release(uow, row)
     _close(uow, row, "expired", None, None)
     return True
@@ -185,14 +235,21 @@ def _expired(uow: UnitOfWork, row: dict) -> bool:
 def _release(uow: UnitOfWork, row: dict) -> None:
     limits.give_back(uow, row["payer_id"], row["limit_marks"], row["amount"])
     if row["qr_code_id"] is not None and row["kind"] == "qr_dynamic":
-        uow.execute(qr_codes.update().where(qr_codes.c.id == row["qr_code_id"])
-                    .values(status="active", payment_id=None))
+        uow.execute(
+            qr_codes.update().where(qr_codes.c.id == row["qr_code_id"]).values(status="active", payment_id=None)
+        )
 
 
-def _close(uow: UnitOfWork, row: dict, status: str, officer: str | None, note: str | None,
-           payment_id: str | None = None) -> dict:
-    values = {"status": status, "decided_by": officer, "note": note, "decided_at": clock.now_micros(),
-              "payment_id": payment_id}
+def _close(
+    uow: UnitOfWork, row: dict, status: str, officer: str | None, note: str | None, payment_id: str | None = None
+) -> dict:
+    values = {
+        "status": status,
+        "decided_by": officer,
+        "note": note,
+        "decided_at": clock.now_micros(),
+        "payment_id": payment_id,
+    }
     uow.execute(payment_reviews.update().where(payment_reviews.c.id == row["id"]).values(**values))
     closed = {**row, **values}
     publish(uow, TOPIC, f"payment.review_{status}", row["payer_id"], review_json(closed))

@@ -103,8 +103,11 @@ def enforce(decision: Decision, reference: str) -> None:
     fraudster would learn how to pass."""
     if decision.outcome == Outcome.decline:
         told = [r for r in decision.reasons if r in PAYER_VISIBLE_REASONS]
-        detail = (", ".join(told) if told else
-                  f"the payment was declined by risk control and moved no money; quote {reference} to customer service")
+        detail = (
+            ", ".join(told)
+            if told
+            else f"the payment was declined by risk control and moved no money; quote {reference} to customer service"
+        )
         raise PaymentDeclined(detail, reasons=told, reference=reference)
     if decision.outcome == Outcome.review:
         raise PaymentUnderReview("the payment needs a manual review", reference=reference)

@@ -69,21 +69,28 @@ class TestCard:
 
 TEST_CARDS: dict[str, TestCard] = {
     CARD_RICH: TestCard("rich", 1_000_000_00, False, "succeeds"),
-    CARD_LOW: TestCard("low", 100_00, False,
-                       "a top-up above what is left on the card fails `insufficient_funds`"),
+    CARD_LOW: TestCard("low", 100_00, False, "a top-up above what is left on the card fails `insufficient_funds`"),
     CARD_EMPTY: TestCard("empty", 0, False, "every top-up fails `insufficient_funds`"),
     CARD_FROZEN: TestCard("frozen", 500_00, True, "frozen: every top-up and withdrawal fails `card_frozen`"),
-    CARD_MERCHANT: TestCard("merchant", 0, False,
-                            "holds nothing, so a top-up fails `insufficient_funds`; receives withdrawals and payouts"),
-    CARD_DECLINED: TestCard("declined", 1_000_000_00, False,
-                            "the bank declines every order: fails `declined`", decline=True),
-    CARD_SLOW: TestCard("slow", 1_000_000_00, False,
-                        "delayed: settles 10 minutes after the order (not after the bank's usual delay), then notifies",
-                        processing=SLOW_PROCESSING),
-    CARD_SILENT: TestCard("silent", 1_000_000_00, False,
-                          "never notifies: succeeds at the bank; the sweeper's query finishes it", copies=0),
-    CARD_TWICE: TestCard("twice", 1_000_000_00, False,
-                         "notifies twice, a minute apart: credited once", copies=2, duplicate_gap=TWICE_GAP),
+    CARD_MERCHANT: TestCard(
+        "merchant", 0, False, "holds nothing, so a top-up fails `insufficient_funds`; receives withdrawals and payouts"
+    ),
+    CARD_DECLINED: TestCard(
+        "declined", 1_000_000_00, False, "the bank declines every order: fails `declined`", decline=True
+    ),
+    CARD_SLOW: TestCard(
+        "slow",
+        1_000_000_00,
+        False,
+        "delayed: settles 10 minutes after the order (not after the bank's usual delay), then notifies",
+        processing=SLOW_PROCESSING,
+    ),
+    CARD_SILENT: TestCard(
+        "silent", 1_000_000_00, False, "never notifies: succeeds at the bank; the sweeper's query finishes it", copies=0
+    ),
+    CARD_TWICE: TestCard(
+        "twice", 1_000_000_00, False, "notifies twice, a minute apart: credited once", copies=2, duplicate_gap=TWICE_GAP
+    ),
 }
 # Any other valid card number opens on first use in the server's sandbox bank with this balance.
 OTHER_CARD_BALANCE = 1_000_000_00
@@ -234,7 +241,8 @@ def markdown_card_table() -> str:
     from puhui.money import format_minor
 
     rows = ["| Card number | Opening balance (CNY) | Behaviour |", "|---|---:|---|"]
-    rows += [f"| `{number}` | {format_minor(card.balance, 2)} | {card.behaviour} |" for number, card in TEST_CARDS.items()]
+    rows += [
+        f"| `{number}` | {format_minor(card.balance, 2)} | {card.behaviour} |" for number, card in TEST_CARDS.items()
+    ]
     rows.append(f"| any other valid card | {format_minor(OTHER_CARD_BALANCE, 2)} | succeeds (opened on first use) |")
     return "\n".join(rows)
-

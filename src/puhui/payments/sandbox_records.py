@@ -160,7 +160,9 @@ class BankState:
         moved: dict[str, int] = {}
         for o in self.orders.values():
             if o.state == OrderState.succeeded:
-                moved[o.card_key] = moved.get(o.card_key, 0) + (o.amount if o.kind == OrderKind.credit_card else -o.amount)
+                moved[o.card_key] = moved.get(o.card_key, 0) + (
+                    o.amount if o.kind == OrderKind.credit_card else -o.amount
+                )
             if (o.state != OrderState.processing) != (o.settled_at is not None):
                 problems.append(f"order {o.order_id}: settled time and state disagree")
             if (o.state == OrderState.failed) != (o.failure_reason is not None):

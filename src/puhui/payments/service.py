@@ -61,10 +61,18 @@ def _apply(uow: UnitOfWork, batch: list[Transfer]) -> None:
 
 def payment_json(row) -> dict:
     return {
-        "id": row["id"], "kind": row["kind"], "payer_id": row["payer_id"], "payee_id": row["payee_id"],
-        "qr_code_id": row["qr_code_id"], "amount": format_minor(row["amount"], 2), "fee": format_minor(row["fee"], 2),
-        "refunded": format_minor(row["refunded"], 2), "currency": "CNY", "created_at": row["created_at"],
-        "device_id": row.get("device_id"), "location": row.get("location"),
+        "id": row["id"],
+        "kind": row["kind"],
+        "payer_id": row["payer_id"],
+        "payee_id": row["payee_id"],
+        "qr_code_id": row["qr_code_id"],
+        "amount": format_minor(row["amount"], 2),
+        "fee": format_minor(row["fee"], 2),
+        "refunded": format_minor(row["refunded"], 2),
+        "currency": "CNY",
+        "created_at": row["created_at"],
+        "device_id": row.get("device_id"),
+        "location": row.get("location"),
     }
 
 
@@ -98,13 +106,21 @@ def _existing(uow: UnitOfWork, payment_id: str, payer: str, payee: str, amount: 
     return dict(row)
 
 
-def _check_payer(uow: UnitOfWork, payment_id: str, payer_id: str, kind: str, payee_id: str, amount: int,
-                 context: risk_hook.PaymentContext) -> tuple[str, risk_hook.Decision]:
+def _check_payer(
+    uow: UnitOfWork,
+    payment_id: str,
+    payer_id: str,
+    kind: str,
+    payee_id: str,
+    amount: int,
+    context: risk_hook.PaymentContext,
+) -> tuple[str, risk_hook.Decision]:
     """The risk decision, then the wallet class limit: (limit mark, decision). A decline raises
     (and is recorded after the rollback); approve and review go on."""
     tier = tier_of(uow.connection, payer_id)
-    request = risk_hook.PaymentRequest(kind, payer_id, payee_id, amount, tier, context.device_id, context.location,
-                                       clock.now_micros())
+    request = risk_hook.PaymentRequest(
+        kind, payer_id, payee_id, amount, tier, context.device_id, context.location, clock.now_micros()
+    )
     decision = risk_hook.decide(request)
     fraud = risk_hook.check_for(uow.connection.engine)
     if fraud is not None and decision.outcome != risk_hook.Outcome.decline:
@@ -112,8 +128,9 @@ def _check_payer(uow: UnitOfWork, payment_id: str, payer_id: str, kind: str, pay
         decision = risk_hook.worst(decision, assessment.decision)
         if decision.outcome == risk_hook.Outcome.decline:
             engine = uow.connection.engine
-            uow.after_rollback.append(lambda: transaction(
-                engine, lambda after: fraud.record(after, request, assessment, payment_id)))
+            uow.after_rollback.append(
+                lambda: transaction(engine, lambda after: fraud.record(after, request, assessment, payment_id))
+            )
         else:
             fraud.record(uow, request, assessment, payment_id)
     if decision.outcome == risk_hook.Outcome.decline:
@@ -143,14 +160,27 @@ def complete_held_payment(uow: UnitOfWork, review: dict, transfer_id: str) -> di
     qr = review["kind"] != "p2p"
     fee = merchant_fee(review["amount"], review["fee_rate_bp"]) if qr else 0
     if fee:
-        _apply(uow, [Transfer(payment_id + ".f", merchant_wallet_id(merchant_id), FEE_INCOME, fee, "CNY",
-                              "merchant_fee")])
-    row = {"id": payment_id, "kind": "qr" if qr else "p2p", "payer_id": review["payer_id"], "payee_id": merchant_id,
-           "qr_code_id": review["qr_code_id"], "amount": review["amount"], "fee": fee,
-           "fee_rate_bp": review["fee_rate_bp"] if qr else 0, "refunded": 0, "fee_refunded": 0,
-           "transfer_id": transfer_id, "fee_transfer_id": payment_id + ".f" if fee else None,
-           "created_at": clock.now_micros(), "device_id": review["device_id"], "location": review["location"],
-           "limit_marks": review["limit_marks"]}
+        _apply(
+            uow, [Transfer(payment_id + ".f", merchant_wallet_id(merchant_id), FEE_INCOME, fee, "CNY", "merchant_fee")]
+        )
+    row = {
+        "id": payment_id,
+        "kind": "qr" if qr else "p2p",
+        "payer_id": review["payer_id"],
+        "payee_id": merchant_id,
+        "qr_code_id": review["qr_code_id"],
+        "amount": review["amount"],
+        "fee": fee,
+        "fee_rate_bp": review["fee_rate_bp"] if qr else 0,
+        "refunded": 0,
+        "fee_refunded": 0,
+        "transfer_id": transfer_id,
+        "fee_transfer_id": payment_id + ".f" if fee else None,
+        "created_at": clock.now_micros(),
+        "device_id": review["device_id"],
+        "location": review["location"],
+        "limit_marks": review["limit_marks"],
+    }
     uow.execute(payments.insert().values(**row))
     if qr:
         publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
@@ -169,8 +199,14 @@ NO_CONTEXT = risk_hook.PaymentContext()
 # -- P2P -----------------------------------------------------------------------------------------
 
 
-def pay_p2p(uow: UnitOfWork, payer_id: str, payee_id: str, amount: int, client_id: str,
-            context: risk_hook.PaymentContext = NO_CONTEXT) -> tuple[dict, bool]:
+def pay_p2p(
+    uow: UnitOfWork,
+    payer_id: str,
+    payee_id: str,
+    amount: int,
+    client_id: str,
+    context: risk_hook.PaymentContext = NO_CONTEXT,
+) -> tuple[dict, bool]:
     """Move `amount` from the payer's wallet to the payee's; idempotent by (payer, client id)."""
     if amount <= 0:
         raise InvalidInput("amount must be greater than zero")
@@ -185,14 +221,32 @@ def pay_p2p(uow: UnitOfWork, payer_id: str, payee_id: str, amount: int, client_i
         raise NotFound(f"customer {payee_id} has no wallet")
     marks, decision = _check_payer(uow, payment_id, payer_id, "p2p", payee_id, amount, context)
     if _under_review(decision):
-        return reviews.hold(uow, reviews.HeldPayment(payment_id, "p2p", payer_id, payee_id, payee.id, amount, 0, None,
-                                                     marks, context, decision.reasons)), True
+        return reviews.hold(
+            uow,
+            reviews.HeldPayment(
+                payment_id, "p2p", payer_id, payee_id, payee.id, amount, 0, None, marks, context, decision.reasons
+            ),
+        ), True
     transfer_id = payment_id + ".t"
     _apply(uow, [Transfer(transfer_id, customer_wallet_id(payer_id), payee.id, amount, "CNY", "p2p_transfer")])
-    row = {"id": payment_id, "kind": "p2p", "payer_id": payer_id, "payee_id": payee_id, "qr_code_id": None, "amount": amount,
-               "fee": 0, "fee_rate_bp": 0, "refunded": 0, "fee_refunded": 0, "transfer_id": transfer_id, "fee_transfer_id": None,
-               "created_at": clock.now_micros(), "device_id": context.device_id, "location": context.location,
-               "limit_marks": marks}
+    row = {
+        "id": payment_id,
+        "kind": "p2p",
+        "payer_id": payer_id,
+        "payee_id": payee_id,
+        "qr_code_id": None,
+        "amount": amount,
+        "fee": 0,
+        "fee_rate_bp": 0,
+        "refunded": 0,
+        "fee_refunded": 0,
+        "transfer_id": transfer_id,
+        "fee_transfer_id": None,
+        "created_at": clock.now_micros(),
+        "device_id": context.device_id,
+        "location": context.location,
+        "limit_marks": marks,
+    }
     uow.execute(payments.insert().values(**row))
     publish(uow, TOPIC, "p2p.completed", payment_id, {**payment_json(row)})
     return row, True
@@ -205,25 +259,32 @@ def qr_json(row) -> dict:
     expired = row["expires_at"] is not None and clock.now_micros() >= row["expires_at"]
     status = "expired" if row["status"] == "active" and expired else row["status"]
     return {
-        "id": row["id"], "merchant_id": row["merchant_id"], "kind": row["kind"],
+        "id": row["id"],
+        "merchant_id": row["merchant_id"],
+        "kind": row["kind"],
         "amount": format_minor(row["amount"], 2) if row["amount"] is not None else None,
-        "currency": "CNY", "order_ref": row["order_ref"], "status": status,
+        "currency": "CNY",
+        "order_ref": row["order_ref"],
+        "status": status,
         "expires_at": clock.from_micros(row["expires_at"]).isoformat() if row["expires_at"] else None,
         "payment_id": row["payment_id"],
     }
 
 
-def create_qr(uow: UnitOfWork, merchant_id: str, kind: QrKind, amount: int | None, ttl_seconds: int,
-              order_ref: str | None) -> dict:
+def create_qr(
+    uow: UnitOfWork, merchant_id: str, kind: QrKind, amount: int | None, ttl_seconds: int, order_ref: str | None
+) -> dict:
     if get_account(uow.connection, merchant_wallet_id(merchant_id)) is None:
         raise NotFound(f"merchant {merchant_id} not found")
     now = clock.now_micros()
     if kind == QrKind.static:
         if amount is not None:
             raise InvalidInput("a static QR code has no amount; the payer enters it")
-        existing = uow.execute(
-            select(qr_codes).where(qr_codes.c.merchant_id == merchant_id, qr_codes.c.kind == "static")
-        ).mappings().first()
+        existing = (
+            uow.execute(select(qr_codes).where(qr_codes.c.merchant_id == merchant_id, qr_codes.c.kind == "static"))
+            .mappings()
+            .first()
+        )
         if existing is not None:  # one static code per merchant
             return dict(existing)
         expires_at = None
@@ -233,8 +294,17 @@ def create_qr(uow: UnitOfWork, merchant_id: str, kind: QrKind, amount: int | Non
         if not 0 < ttl_seconds <= MAX_QR_TTL_SECONDS:
             raise InvalidInput(f"expires_in_seconds must be between 1 and {MAX_QR_TTL_SECONDS}")
         expires_at = now + ttl_seconds * 1_000_000
-    row = {"id": "qr_" + uuid.uuid4().hex, "merchant_id": merchant_id, "kind": kind.value, "amount": amount,
-               "order_ref": order_ref, "status": "active", "expires_at": expires_at, "payment_id": None, "created_at": now}
+    row = {
+        "id": "qr_" + uuid.uuid4().hex,
+        "merchant_id": merchant_id,
+        "kind": kind.value,
+        "amount": amount,
+        "order_ref": order_ref,
+        "status": "active",
+        "expires_at": expires_at,
+        "payment_id": None,
+        "created_at": now,
+    }
     uow.execute(qr_codes.insert().values(**row))
     return row
 
@@ -275,9 +345,16 @@ def verify_notification(event: dict, key: str) -> bool:
     return notifications.verify(event, key)
 
 
-def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, strength: VerificationStrength,
-           client_id: str, default_fee_bp: int,
-           context: risk_hook.PaymentContext = NO_CONTEXT) -> tuple[dict, bool]:
+def pay_qr(
+    uow: UnitOfWork,
+    payer_id: str,
+    qr_id: str,
+    amount: int | None,
+    strength: VerificationStrength,
+    client_id: str,
+    default_fee_bp: int,
+    context: risk_hook.PaymentContext = NO_CONTEXT,
+) -> tuple[dict, bool]:
     """Pay a QR code: risk hook, tier and QR limits, the linked transfers, the row and the event."""
     qr = _lock(uow, select(qr_codes).where(qr_codes.c.id == qr_id))
     if qr is None:
@@ -303,7 +380,8 @@ def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, stren
         if clock.now_micros() >= qr["expires_at"]:
             raise QrExpired(f"QR code {qr_id} expired")
         done = uow.execute(
-            qr_codes.update().where(and_(qr_codes.c.id == qr_id, qr_codes.c.status == "active"))
+            qr_codes.update()
+            .where(and_(qr_codes.c.id == qr_id, qr_codes.c.status == "active"))
             .values(status="paid", payment_id=payment_id)
         )
         if done.rowcount != 1:
@@ -312,19 +390,46 @@ def pay_qr(uow: UnitOfWork, payer_id: str, qr_id: str, amount: int | None, stren
     tier_mark, decision = _check_payer(uow, payment_id, payer_id, f"qr_{kind.value}", merchant_id, amount, context)
     marks = limits.join_marks(tier_mark, limits.consume_qr(uow, payer_id, kind, strength, amount))
     if _under_review(decision):
-        return reviews.hold(uow, reviews.HeldPayment(payment_id, f"qr_{kind.value}", payer_id, merchant_id,
-                                                     merchant_wallet_id(merchant_id), amount, fee_rate_bp, qr_id,
-                                                     marks, context, decision.reasons)), True
+        return reviews.hold(
+            uow,
+            reviews.HeldPayment(
+                payment_id,
+                f"qr_{kind.value}",
+                payer_id,
+                merchant_id,
+                merchant_wallet_id(merchant_id),
+                amount,
+                fee_rate_bp,
+                qr_id,
+                marks,
+                context,
+                decision.reasons,
+            ),
+        ), True
     fee = merchant_fee(amount, fee_rate_bp)
     merchant_wallet = merchant_wallet_id(merchant_id)
     batch = [Transfer(payment_id + ".t", customer_wallet_id(payer_id), merchant_wallet, amount, "CNY", "qr_payment")]
     if fee:
         batch.append(Transfer(payment_id + ".f", merchant_wallet, FEE_INCOME, fee, "CNY", "merchant_fee"))
     _apply(uow, batch)
-    row = {"id": payment_id, "kind": "qr", "payer_id": payer_id, "payee_id": merchant_id, "qr_code_id": qr_id, "amount": amount,
-               "fee": fee, "fee_rate_bp": fee_rate_bp, "refunded": 0, "fee_refunded": 0, "transfer_id": payment_id + ".t",
-               "fee_transfer_id": payment_id + ".f" if fee else None, "created_at": clock.now_micros(),
-               "device_id": context.device_id, "location": context.location, "limit_marks": marks}
+    row = {
+        "id": payment_id,
+        "kind": "qr",
+        "payer_id": payer_id,
+        "payee_id": merchant_id,
+        "qr_code_id": qr_id,
+        "amount": amount,
+        "fee": fee,
+        "fee_rate_bp": fee_rate_bp,
+        "refunded": 0,
+        "fee_refunded": 0,
+        "transfer_id": payment_id + ".t",
+        "fee_transfer_id": payment_id + ".f" if fee else None,
+        "created_at": clock.now_micros(),
+        "device_id": context.device_id,
+        "location": context.location,
+        "limit_marks": marks,
+    }
     uow.execute(payments.insert().values(**row))
     publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
     return row, True
@@ -352,8 +457,13 @@ def refund(uow: UnitOfWork, merchant_id: str, payment_id: str, amount: int, clie
     back, fee_back = refund_split(totals, amount)  # RefundExceedsPayment above what remains
     done = uow.execute(
         payments.update()
-        .where(and_(payments.c.id == payment_id, payments.c.refunded + back <= payments.c.amount,
-                    payments.c.refunded == row["refunded"]))
+        .where(
+            and_(
+                payments.c.id == payment_id,
+                payments.c.refunded + back <= payments.c.amount,
+                payments.c.refunded == row["refunded"],
+            )
+        )
         .values(refunded=payments.c.refunded + back, fee_refunded=payments.c.fee_refunded + fee_back)
     )
     if done.rowcount != 1:
@@ -364,22 +474,43 @@ def refund(uow: UnitOfWork, merchant_id: str, payment_id: str, amount: int, clie
     batch = []
     if fee_back:
         batch.append(Transfer(refund_id + ".f", FEE_INCOME, merchant_wallet, fee_back, "CNY", "merchant_fee_refund"))
-    batch.append(Transfer(refund_id + ".t", merchant_wallet, customer_wallet_id(row["payer_id"]), back, "CNY",
-                          "qr_refund"))
+    batch.append(
+        Transfer(refund_id + ".t", merchant_wallet, customer_wallet_id(row["payer_id"]), back, "CNY", "qr_refund")
+    )
     _apply(uow, batch)
     limits.give_back(uow, row["payer_id"], row["limit_marks"], back)
-    out = {"id": refund_id, "payment_id": payment_id, "amount": back, "fee_returned": fee_back,
-               "transfer_id": refund_id + ".t", "created_at": clock.now_micros()}
+    out = {
+        "id": refund_id,
+        "payment_id": payment_id,
+        "amount": back,
+        "fee_returned": fee_back,
+        "transfer_id": refund_id + ".t",
+        "created_at": clock.now_micros(),
+    }
     uow.execute(refunds.insert().values(**out))
-    publish(uow, TOPIC, "refund.succeeded", merchant_id,
-            {"refund_id": refund_id, "payment_id": payment_id, "amount": format_minor(back, 2),
-             "fee_returned": format_minor(fee_back, 2)})
+    publish(
+        uow,
+        TOPIC,
+        "refund.succeeded",
+        merchant_id,
+        {
+            "refund_id": refund_id,
+            "payment_id": payment_id,
+            "amount": format_minor(back, 2),
+            "fee_returned": format_minor(fee_back, 2),
+        },
+    )
     return out, True
 
 
 def refund_json(row: dict) -> dict:
-    return {"id": row["id"], "payment_id": row["payment_id"], "amount": format_minor(row["amount"], 2),
-            "fee_returned": format_minor(row["fee_returned"], 2), "currency": "CNY"}
+    return {
+        "id": row["id"],
+        "payment_id": row["payment_id"],
+        "amount": format_minor(row["amount"], 2),
+        "fee_returned": format_minor(row["fee_returned"], 2),
+        "currency": "CNY",
+    }
 
 
 def wallet_json(connection, account_id: str) -> dict:
@@ -387,6 +518,10 @@ def wallet_json(connection, account_id: str) -> dict:
     if account is None:
         raise NotFound(f"wallet {account_id} not found")
     available = account.credits_posted - account.debits_posted - account.debits_pending
-    return {"account_id": account.id, "currency": "CNY", "balance": format_minor(account.credits_posted -
-            account.debits_posted, 2), "available": format_minor(available, 2),
-            "pending_in": format_minor(account.credits_pending, 2)}
+    return {
+        "account_id": account.id,
+        "currency": "CNY",
+        "balance": format_minor(account.credits_posted - account.debits_posted, 2),
+        "available": format_minor(available, 2),
+        "pending_in": format_minor(account.credits_pending, 2),
+    }

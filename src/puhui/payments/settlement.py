@@ -44,8 +44,9 @@ def settlement_order_id(merchant_id: str, business_date: dt.date) -> str:
     return "st_" + digest
 
 
-def earnings(connection: Connection, merchant_id: str, business_date: dt.date, *, since_opening: bool = False
-             ) -> dict[str, int]:
+def earnings(
+    connection: Connection, merchant_id: str, business_date: dt.date, *, since_opening: bool = False
+) -> dict[str, int]:
     """gross, fees, refunds (net of fee returned) and net for one merchant on one date (fen), or on
     every date up to and including it (`since_opening`)."""
     start, end = clock.day_bounds(business_date)
@@ -53,8 +54,11 @@ def earnings(connection: Connection, merchant_id: str, business_date: dt.date, *
         start = 0
     gross, fees = connection.execute(
         select(func.coalesce(func.sum(payments.c.amount), 0), func.coalesce(func.sum(payments.c.fee), 0)).where(
-            payments.c.payee_id == merchant_id, payments.c.kind == "qr",
-            payments.c.created_at >= start, payments.c.created_at < end)
+            payments.c.payee_id == merchant_id,
+            payments.c.kind == "qr",
+            payments.c.created_at >= start,
+            payments.c.created_at < end,
+        )
     ).one()
     refunded, fee_back = connection.execute(
         select(func.coalesce(func.sum(refunds.c.amount), 0), func.coalesce(func.sum(refunds.c.fee_returned), 0))
@@ -71,8 +75,11 @@ def _due(connection: Connection, merchant_id: str, business_date: dt.date) -> in
     payout is paid again with the next settlement, and a day whose refunds exceed its takings
     (negative net) is carried forward against the next ones."""
     earned = earnings(connection, merchant_id, business_date, since_opening=True)["net"]
-    paid = connection.execute(select(func.coalesce(func.sum(settlements.c.net), 0)).where(
-        settlements.c.merchant_id == merchant_id, settlements.c.state.in_(("pending", "paid")))).scalar_one()
+    paid = connection.execute(
+        select(func.coalesce(func.sum(settlements.c.net), 0)).where(
+            settlements.c.merchant_id == merchant_id, settlements.c.state.in_(("pending", "paid"))
+        )
+    ).scalar_one()
     return earned - int(paid)
 
 
@@ -84,9 +91,15 @@ def vault_cards(vault) -> CardOf:
 
 
 def _open(uow: UnitOfWork, merchant_id: str, business_date: dt.date) -> dict:
-    existing = uow.execute(select(settlements).where(and_(
-        settlements.c.merchant_id == merchant_id, settlements.c.business_date == business_date.isoformat()))
-    ).mappings().first()
+    existing = (
+        uow.execute(
+            select(settlements).where(
+                and_(settlements.c.merchant_id == merchant_id, settlements.c.business_date == business_date.isoformat())
+            )
+        )
+        .mappings()
+        .first()
+    )
     if existing is not None:
         return dict(existing)
     figures = earnings(uow.connection, merchant_id, business_date)
@@ -98,16 +111,37 @@ def _open(uow: UnitOfWork, merchant_id: str, business_date: dt.date) -> dict:
     now = clock.now_micros()
     if order_id is not None:
         hold = order_id + ".hold"
-        post_chain(uow, [Transfer(hold, wallet, RESERVE, amount, "CNY", "settlement", TransferFlags.pending)],
-                   what=f"the settlement hold for {merchant_id} cannot be covered")
-        uow.execute(bank_orders.insert().values(
-            id=order_id, kind=OrderKind.credit_card.value, customer_id=merchant_id, card_id=SETTLEMENT_CARD_ID,
-            amount=amount, hold_transfer_id=hold, status="pending", failure_reason=None, bank_reference=None,
-            created_at=now, resolved_at=None))
-    row = {"id": "stl_" + hashlib.sha256(f"{merchant_id}\x1f{business_date}".encode()).hexdigest()[:32],
-           "merchant_id": merchant_id, "business_date": business_date.isoformat(), **figures, "net": amount,
-           "order_id": order_id, "state": "pending" if order_id else "nothing", "created_at": now,
-           "resolved_at": None}
+        post_chain(
+            uow,
+            [Transfer(hold, wallet, RESERVE, amount, "CNY", "settlement", TransferFlags.pending)],
+            what=f"the settlement hold for {merchant_id} cannot be covered",
+        )
+        uow.execute(
+            bank_orders.insert().values(
+                id=order_id,
+                kind=OrderKind.credit_card.value,
+                customer_id=merchant_id,
+                card_id=SETTLEMENT_CARD_ID,
+                amount=amount,
+                hold_transfer_id=hold,
+                status="pending",
+                failure_reason=None,
+                bank_reference=None,
+                created_at=now,
+                resolved_at=None,
+            )
+        )
+    row = {
+        "id": "stl_" + hashlib.sha256(f"{merchant_id}\x1f{business_date}".encode()).hexdigest()[:32],
+        "merchant_id": merchant_id,
+        "business_date": business_date.isoformat(),
+        **figures,
+        "net": amount,
+        "order_id": order_id,
+        "state": "pending" if order_id else "nothing",
+        "created_at": now,
+        "resolved_at": None,
+    }
     uow.execute(settlements.insert().values(**row))
     return row
 
@@ -125,15 +159,17 @@ def sync(engine: Engine, bank=None) -> int:
             .where(settlements.c.state == "pending", bank_orders.c.status != "pending")
         ).all()
         for sid, status, resolved_at in rows:
-            uow.execute(settlements.update().where(settlements.c.id == sid).values(
-                state="paid" if status == "posted" else "failed", resolved_at=resolved_at))
+            uow.execute(
+                settlements.update()
+                .where(settlements.c.id == sid)
+                .values(state="paid" if status == "posted" else "failed", resolved_at=resolved_at)
+            )
         return len(rows)
 
     return transaction(engine, work)
 
 
-def settle(engine: Engine, bank, business_date: dt.date, *, card_of: CardOf | None = None,
-           vault=None) -> list[dict]:
+def settle(engine: Engine, bank, business_date: dt.date, *, card_of: CardOf | None = None, vault=None) -> list[dict]:
     """Settle every active merchant for `business_date`; idempotent per (merchant, date).
 
     `card_of(connection, merchant_id)` gives the payout card; by default the settlement account
@@ -142,8 +178,9 @@ def settle(engine: Engine, bank, business_date: dt.date, *, card_of: CardOf | No
     return settle_days(engine, bank, business_date, card_of=card_of, vault=vault).result
 
 
-def settle_days(engine: Engine, bank, business_date: dt.date, *,
-                card_of: CardOf | None = None, vault=None) -> eod_runs.Run[list[dict]]:
+def settle_days(
+    engine: Engine, bank, business_date: dt.date, *, card_of: CardOf | None = None, vault=None
+) -> eod_runs.Run[list[dict]]:
     """`settle` under the rule of every end of day (`puhui.eod.runs`), T+1: the date must be over
     and not skipped before the last date settled; the dates of a gap are settled first, in order,
     each with its own payout. A date already settled runs again: pending payouts are resubmitted
@@ -151,12 +188,10 @@ def settle_days(engine: Engine, bank, business_date: dt.date, *,
     if card_of is None and vault is None:
         raise ValueError("settle needs a vault or card_of to find the settlement accounts")
     cards = card_of if card_of is not None else vault_cards(vault)
-    return eod_runs.run_days(engine, JOB, business_date, lambda day: _settle_day(engine, bank, day, cards),
-                             t_plus=1)
+    return eod_runs.run_days(engine, JOB, business_date, lambda day: _settle_day(engine, bank, day, cards), t_plus=1)
 
 
-def _settle_day(engine: Engine, bank, business_date: dt.date,
-                card_of: CardOf) -> list[dict]:
+def _settle_day(engine: Engine, bank, business_date: dt.date, card_of: CardOf) -> list[dict]:
     with reading(engine) as connection:
         ids = org.active_merchant_ids(connection)
     for merchant_id in ids:
@@ -164,8 +199,9 @@ def _settle_day(engine: Engine, bank, business_date: dt.date,
         if row["state"] != "pending":
             continue
         with reading(engine) as connection:
-            order = connection.execute(select(bank_orders.c.status).where(
-                bank_orders.c.id == row["order_id"])).scalar_one()
+            order = connection.execute(
+                select(bank_orders.c.status).where(bank_orders.c.id == row["order_id"])
+            ).scalar_one()
             card = card_of(connection, merchant_id) if order == "pending" else None
         if card is not None:  # the bank treats a resubmission of the same order as one order
             wallets.submit(bank, row["order_id"], card, OrderKind.credit_card, row["net"], engine)
@@ -175,6 +211,11 @@ def _settle_day(engine: Engine, bank, business_date: dt.date,
 
 def settlements_of(engine: Engine, business_date: dt.date) -> list[dict]:
     with reading(engine) as connection:
-        return [dict(r) for r in connection.execute(
-            select(settlements).where(settlements.c.business_date == business_date.isoformat())
-            .order_by(settlements.c.merchant_id)).mappings()]
+        return [
+            dict(r)
+            for r in connection.execute(
+                select(settlements)
+                .where(settlements.c.business_date == business_date.isoformat())
+                .order_by(settlements.c.merchant_id)
+            ).mappings()
+        ]

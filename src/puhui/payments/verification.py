@@ -15,8 +15,14 @@ from puhui.errors import Forbidden, InvalidInput
 from puhui.identity.sessions import confirm_password
 from puhui.payments.models import VerificationStrength
 
-PaymentPassword = Annotated[StrictStr, Field(min_length=1, max_length=256, description=(
-    "the payer's password, checked again in this payment: the second factor that `two_factors` needs"))]
+PaymentPassword = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=256,
+        description=("the payer's password, checked again in this payment: the second factor that `two_factors` needs"),
+    ),
+]
 
 
 class VerificationNotProven(Forbidden):
@@ -29,8 +35,9 @@ class VerificationUnsupported(InvalidInput):
     title = "Puhui issues no digital certificates: level A verification is not available"
 
 
-def proven(engine: Engine, customer_id: str, claimed: VerificationStrength,
-           password: str | None) -> VerificationStrength:
+def proven(
+    engine: Engine, customer_id: str, claimed: VerificationStrength, password: str | None
+) -> VerificationStrength:
     """The strength the platform verified: `claimed` once its proof checks out (a wrong password is
     refused and counts towards the log-in lock like a wrong log-in)."""
     if claimed == VerificationStrength.certificate:

@@ -73,22 +73,32 @@ def order_json(row, card_number: str | None = None) -> dict:
     """A top-up (充值) or withdrawal (提现) as its customer sees it; the card masked (BIN and last 4)."""
     from puhui.identity.models import mask_card_number
 
-    return {"id": row["id"], "kind": KIND_NAMES[row["kind"]], "amount": format_minor(row["amount"], 2),
-            "currency": "CNY", "status": CUSTOMER_STATUS[row["status"]], "failure_reason": row["failure_reason"],
-            "card_id": row["card_id"], "card": mask_card_number(card_number) if card_number else None,
-            "bank_reference": row["bank_reference"], "created_at": _iso(row["created_at"]),
-            "updated_at": _iso(row["resolved_at"] or row["created_at"])}
+    return {
+        "id": row["id"],
+        "kind": KIND_NAMES[row["kind"]],
+        "amount": format_minor(row["amount"], 2),
+        "currency": "CNY",
+        "status": CUSTOMER_STATUS[row["status"]],
+        "failure_reason": row["failure_reason"],
+        "card_id": row["card_id"],
+        "card": mask_card_number(card_number) if card_number else None,
+        "bank_reference": row["bank_reference"],
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["resolved_at"] or row["created_at"]),
+    }
 
 
 def _customer_orders(customer_id: str, kind: OrderKind):
-    return select(bank_orders).where(bank_orders.c.customer_id == customer_id, bank_orders.c.kind == kind.value,
-                                     bank_orders.c.id.startswith(ORDER_PREFIX[kind], autoescape=True))
+    return select(bank_orders).where(
+        bank_orders.c.customer_id == customer_id,
+        bank_orders.c.kind == kind.value,
+        bank_orders.c.id.startswith(ORDER_PREFIX[kind], autoescape=True),
+    )
 
 
 def order_of(connection, customer_id: str, kind: OrderKind, order_id: str) -> dict:
     """The customer's own order of this kind; any other id is not found (never another's)."""
-    row = connection.execute(_customer_orders(customer_id, kind).where(bank_orders.c.id == order_id)
-                             ).mappings().first()
+    row = connection.execute(_customer_orders(customer_id, kind).where(bank_orders.c.id == order_id)).mappings().first()
     if row is None:
         missing = TopUpNotFound if kind == OrderKind.debit_card else WithdrawalNotFound
         raise missing(f"no {KIND_NAMES[kind.value].replace('_', '-')} {order_id}")
@@ -101,8 +111,7 @@ def orders_of(connection, customer_id: str, kind: OrderKind, limit: int) -> list
     return [dict(r) for r in connection.execute(query.limit(limit)).mappings()]
 
 
-def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind, amount: int,
-               client_id: str) -> dict:
+def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind, amount: int, client_id: str) -> dict:
     """The hold and the order row (idempotent by the client id); submit after commit."""
     if amount <= 0:
         raise InvalidInput("amount must be greater than zero")
@@ -115,12 +124,34 @@ def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind,
     wallet = customer_wallet_id(customer_id)
     debit, credit = (RESERVE, wallet) if kind == OrderKind.debit_card else (wallet, RESERVE)
     hold = order_id + ".hold"
-    post_chain(uow, [Transfer(hold, debit, credit, amount, "CNY",
-                              "top_up" if kind == OrderKind.debit_card else "withdrawal", TransferFlags.pending)],
-               what=f"the wallet cannot cover {format_minor(amount, 2)}")
-    row = {"id": order_id, "kind": kind.value, "customer_id": customer_id, "card_id": card_id, "amount": amount,
-               "hold_transfer_id": hold, "status": "pending", "failure_reason": None, "bank_reference": None,
-               "created_at": clock.now_micros(), "resolved_at": None}
+    post_chain(
+        uow,
+        [
+            Transfer(
+                hold,
+                debit,
+                credit,
+                amount,
+                "CNY",
+                "top_up" if kind == OrderKind.debit_card else "withdrawal",
+                TransferFlags.pending,
+            )
+        ],
+        what=f"the wallet cannot cover {format_minor(amount, 2)}",
+    )
+    row = {
+        "id": order_id,
+        "kind": kind.value,
+        "customer_id": customer_id,
+        "card_id": card_id,
+        "amount": amount,
+        "hold_transfer_id": hold,
+        "status": "pending",
+        "failure_reason": None,
+        "bank_reference": None,
+        "created_at": clock.now_micros(),
+        "resolved_at": None,
+    }
     uow.execute(bank_orders.insert().values(**row))
     return row
 
@@ -128,8 +159,7 @@ def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind,
 ORDER_REFUSED = "order_refused"  # the bank refused the order itself: it never reached the card
 
 
-def submit(bank, order_id: str, card: str, kind: OrderKind, amount: int,
-           engine: Engine | None = None) -> bool:
+def submit(bank, order_id: str, card: str, kind: OrderKind, amount: int, engine: Engine | None = None) -> bool:
     """Send the order; a lost acknowledgement is retried once, then left to the sweeper. An order the
     bank refuses outright (invalid, or a conflicting order under its id) can never succeed: with
     `engine` it fails at once (`order_refused`, the hold voided) instead of waiting for ever."""
@@ -144,15 +174,23 @@ def submit(bank, order_id: str, card: str, kind: OrderKind, amount: int,
             if engine is None:
                 raise
             log.warning("bank refused order %s: %s %s", order_id, refused.code, refused.detail)
-            transaction(engine, lambda uow: finish(uow, order_id, OrderState.failed, amount, kind,
-                                                   failure_reason=ORDER_REFUSED))
+            transaction(
+                engine, lambda uow: finish(uow, order_id, OrderState.failed, amount, kind, failure_reason=ORDER_REFUSED)
+            )
             return False
     log.warning("bank did not acknowledge %s; the sweeper will retry", order_id)
     return False
 
 
-def finish(uow: UnitOfWork, order_id: str, state: OrderState, amount: int, kind: OrderKind,
-           bank_reference: str | None = None, failure_reason: str | None = None) -> str:
+def finish(
+    uow: UnitOfWork,
+    order_id: str,
+    state: OrderState,
+    amount: int,
+    kind: OrderKind,
+    bank_reference: str | None = None,
+    failure_reason: str | None = None,
+) -> str:
     """Post (succeeded) or void (failed) the hold once; later copies change nothing."""
     query = select(bank_orders).where(bank_orders.c.id == order_id)
     row = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
@@ -166,17 +204,27 @@ def finish(uow: UnitOfWork, order_id: str, state: OrderState, amount: int, kind:
             log.error("bank order %s was %s, the bank now reports %s", order_id, row["status"], outcome)
         return row["status"]
     flag = TransferFlags.post_pending if outcome == "posted" else TransferFlags.void_pending
-    [result] = create_transfers(uow, [Transfer(f"{order_id}.{outcome[:4]}", flags=flag,
-                                               pending_id=row["hold_transfer_id"])])
+    [result] = create_transfers(
+        uow, [Transfer(f"{order_id}.{outcome[:4]}", flags=flag, pending_id=row["hold_transfer_id"])]
+    )
     if result not in (TransferResult.ok, TransferResult.exists):
         raise Conflict(f"finishing {order_id} failed: {result.value}")
-    uow.execute(bank_orders.update().where(bank_orders.c.id == order_id).values(
-        status=outcome, resolved_at=clock.now_micros(), bank_reference=bank_reference,
-        failure_reason=failure_reason))
+    uow.execute(
+        bank_orders.update()
+        .where(bank_orders.c.id == order_id)
+        .values(
+            status=outcome, resolved_at=clock.now_micros(), bank_reference=bank_reference, failure_reason=failure_reason
+        )
+    )
     from puhui.events.outbox import publish
 
-    publish(uow, "payments", f"bank_order.{outcome}", row["customer_id"],
-            {"order_id": order_id, "kind": row["kind"], "amount": format_minor(amount, 2), "status": outcome})
+    publish(
+        uow,
+        "payments",
+        f"bank_order.{outcome}",
+        row["customer_id"],
+        {"order_id": order_id, "kind": row["kind"], "amount": format_minor(amount, 2), "status": outcome},
+    )
     return outcome
 
 
@@ -200,14 +248,19 @@ def recover_order(engine: Engine, bank, row: dict, cards: CardLookup | None = No
     except BankOrderNotFound:
         if cards is None:
             return "unknown"
-        sent = submit(bank, row["id"], cards(row["customer_id"], row["card_id"]), OrderKind(row["kind"]),
-                      row["amount"], engine)
+        sent = submit(
+            bank, row["id"], cards(row["customer_id"], row["card_id"]), OrderKind(row["kind"]), row["amount"], engine
+        )
         return "resubmitted" if sent else "unknown"
     if not status.final:
         return "processing"
     reason = status.failure_reason.value if status.failure_reason else None
-    transaction(engine, lambda uow: finish(uow, status.order_id, status.state, status.amount, status.kind,
-                                           status.bank_reference, reason))
+    transaction(
+        engine,
+        lambda uow: finish(
+            uow, status.order_id, status.state, status.amount, status.kind, status.bank_reference, reason
+        ),
+    )
     return "finished"
 
 
@@ -217,8 +270,9 @@ def pending_orders(engine: Engine, made_by: int | None = None) -> list[dict]:
     if made_by is not None:
         query = query.where(bank_orders.c.created_at <= made_by)
     with reading(engine) as connection:
-        return [dict(r) for r in connection.execute(query.order_by(bank_orders.c.created_at, bank_orders.c.id))
-                .mappings()]
+        return [
+            dict(r) for r in connection.execute(query.order_by(bank_orders.c.created_at, bank_orders.c.id)).mappings()
+        ]
 
 
 def recover_pending_orders(engine: Engine, bank, cards: CardLookup | None = None) -> int:

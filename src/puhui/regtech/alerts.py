@@ -45,11 +45,21 @@ class Alert:
 
     def row(self, raised_at: int) -> dict:
         evidence = {"key": self.key, "flows": [f.evidence() for f in self.flows]}
-        return {"id": self.id, "rule_code": self.rule_code, "rule_version": self.rule_version,
-                "typology": self.typology, "party": self.party, "window_start": self.window_start,
-                "window_end": self.window_end, "amount": self.amount,
-                "evidence": json.dumps(evidence, separators=(",", ":")), "position": self.position,
-                "event_at": self.event_at, "raised_at": raised_at, "case_id": None}
+        return {
+            "id": self.id,
+            "rule_code": self.rule_code,
+            "rule_version": self.rule_version,
+            "typology": self.typology,
+            "party": self.party,
+            "window_start": self.window_start,
+            "window_end": self.window_end,
+            "amount": self.amount,
+            "evidence": json.dumps(evidence, separators=(",", ":")),
+            "position": self.position,
+            "event_at": self.event_at,
+            "raised_at": raised_at,
+            "case_id": None,
+        }
 
 
 def alert_id(rule_code: str, party: str, key: str) -> str:
@@ -74,16 +84,26 @@ def alert_json(row) -> dict:
     evidence = json.loads(row["evidence"])
     for flow in evidence["flows"]:
         flow["amount"], flow["at"] = format_minor(flow["amount"], 2), clock.iso(flow["at"])
-    return {"id": row["id"], "rule": {"code": row["rule_code"], "version": row["rule_version"]},
-            "typology": row["typology"], "party": row["party"],
-            "window": {"start": clock.from_micros(row["window_start"]).isoformat(),
-                       "end": clock.from_micros(row["window_end"]).isoformat()},
-            "amount": format_minor(row["amount"], 2), "evidence": evidence, "position": row["position"],
-            "raised_at": clock.from_micros(row["raised_at"]).isoformat(), "case_id": row["case_id"]}
+    return {
+        "id": row["id"],
+        "rule": {"code": row["rule_code"], "version": row["rule_version"]},
+        "typology": row["typology"],
+        "party": row["party"],
+        "window": {
+            "start": clock.from_micros(row["window_start"]).isoformat(),
+            "end": clock.from_micros(row["window_end"]).isoformat(),
+        },
+        "amount": format_minor(row["amount"], 2),
+        "evidence": evidence,
+        "position": row["position"],
+        "raised_at": clock.from_micros(row["raised_at"]).isoformat(),
+        "case_id": row["case_id"],
+    }
 
 
-def list_alerts(connection, party: str | None = None, typology: str | None = None,
-                case_id: str | None = None, limit: int = 100) -> list[dict]:
+def list_alerts(
+    connection, party: str | None = None, typology: str | None = None, case_id: str | None = None, limit: int = 100
+) -> list[dict]:
     query = select(monitor_alerts)
     if party is not None:
         query = query.where(monitor_alerts.c.party == party)

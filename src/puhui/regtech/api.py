@@ -30,8 +30,9 @@ RuleCode = Annotated[str, Path(min_length=2, max_length=48, pattern=r"^[a-z][a-z
 
 class CaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    alert_ids: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=64)]],
-                         Field(min_length=1, max_length=500)]
+    alert_ids: Annotated[
+        list[Annotated[StrictStr, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=500)
+    ]
 
 
 class TransitionIn(BaseModel):
@@ -44,8 +45,13 @@ class TransitionIn(BaseModel):
 
 class FromAlertsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    since: Annotated[StrictStr, Field(min_length=10, max_length=40,
-                                      description="only alerts raised at or after this ISO 8601 time")] | None = None
+    since: (
+        Annotated[
+            StrictStr,
+            Field(min_length=10, max_length=40, description="only alerts raised at or after this ISO 8601 time"),
+        ]
+        | None
+    ) = None
 
 
 def vault_or_none(request: Request):
@@ -97,8 +103,9 @@ async def get_rule(code: RuleCode, engine: EngineDep, principal: Staff) -> dict:
 
 
 @router.put("/rules/{code}", status_code=201, summary="Store a new version of a rule (thresholds, enabled)")
-async def put_rule(code: RuleCode, body: Annotated[Any, Body()], request: Request, engine: EngineDep,
-                   principal: Officer):
+async def put_rule(
+    code: RuleCode, body: Annotated[Any, Body()], request: Request, engine: EngineDep, principal: Officer
+):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(201, rules.rule_json(rules.save_rule(uow, code, body, principal.id)))
 
@@ -106,11 +113,14 @@ async def put_rule(code: RuleCode, body: Annotated[Any, Body()], request: Reques
 
 
 @router.get("/alerts", summary="Alerts, newest evidence last")
-async def list_alerts(engine: EngineDep, principal: Staff,
-                      party: Annotated[str | None, Query(max_length=64)] = None,
-                      typology: Annotated[str | None, Query(max_length=24)] = None,
-                      case_id: Annotated[str | None, Query(max_length=64)] = None,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+async def list_alerts(
+    engine: EngineDep,
+    principal: Staff,
+    party: Annotated[str | None, Query(max_length=64)] = None,
+    typology: Annotated[str | None, Query(max_length=24)] = None,
+    case_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict:
     found = await _read(engine, alerts.list_alerts, party, typology, case_id, limit)
     return {"alerts": found}
 
@@ -128,9 +138,10 @@ async def open_case(body: CaseIn, request: Request, engine: EngineDep, principal
     return await run_mutation(request, engine, principal, "regtech.case_opened", None, work)
 
 
-@router.post("/cases/from-alerts", summary="Open cases over the alerts in no case, one per party (or join its open case)")
-async def cases_from_alerts(request: Request, engine: EngineDep, principal: Officer,
-                            body: FromAlertsIn | None = None):
+@router.post(
+    "/cases/from-alerts", summary="Open cases over the alerts in no case, one per party (or join its open case)"
+)
+async def cases_from_alerts(request: Request, engine: EngineDep, principal: Officer, body: FromAlertsIn | None = None):
     since = _since(body.since if body is not None else None)
 
     def work(uow: UnitOfWork) -> Outcome:
@@ -140,10 +151,13 @@ async def cases_from_alerts(request: Request, engine: EngineDep, principal: Offi
 
 
 @router.get("/cases", summary="Cases, optionally by status, highest priority first (or sort=opened)")
-async def list_cases(engine: EngineDep, principal: Staff,
-                     status: Annotated[str | None, Query(max_length=24)] = None,
-                     sort: Annotated[str, Query(max_length=12)] = "priority",
-                     limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+async def list_cases(
+    engine: EngineDep,
+    principal: Staff,
+    status: Annotated[str | None, Query(max_length=24)] = None,
+    sort: Annotated[str, Query(max_length=12)] = "priority",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict:
     return {"cases": await _read(engine, cases.list_cases, status, limit, sort)}
 
 
@@ -157,7 +171,8 @@ async def move_case(case_id: Ident, body: TransitionIn, request: Request, engine
     vault = vault_or_none(request) if body.to == "reported" else None
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, cases.transition(uow, case_id, body.to, principal.id, body.note, body.assignee,
-                                             body.narrative, vault))
+        return Outcome(
+            200, cases.transition(uow, case_id, body.to, principal.id, body.note, body.assignee, body.narrative, vault)
+        )
 
     return await run_mutation(request, engine, principal, f"regtech.case_{body.to}", case_id, work)

@@ -77,8 +77,9 @@ def check_narrative(text: str | None) -> str:
 
 def check_transition(current: str, target: str) -> None:
     if target not in TRANSITIONS.get(current, frozenset()):
-        raise CaseTransitionNotAllowed(f"a case cannot go from {current} to {target}",
-                                       allowed=sorted(TRANSITIONS.get(current, ())))
+        raise CaseTransitionNotAllowed(
+            f"a case cannot go from {current} to {target}", allowed=sorted(TRANSITIONS.get(current, ()))
+        )
 
 
 def open_case(uow: UnitOfWork, alert_ids: list[str], actor: str) -> dict:
@@ -101,16 +102,22 @@ def open_case(uow: UnitOfWork, alert_ids: list[str], actor: str) -> dict:
 def _insert_case(uow: UnitOfWork, party: str, alert_ids: list[str], actor: str) -> str:
     case_id = "case_" + hashlib.sha256("\x1f".join(sorted(alert_ids)).encode()).hexdigest()[:28]
     now = clock.now_micros()
-    uow.execute(monitor_cases.insert().values(id=case_id, status="open", party=party, assignee=None,
-                                              opened_by=actor, opened_at=now, updated_at=now))
+    uow.execute(
+        monitor_cases.insert().values(
+            id=case_id, status="open", party=party, assignee=None, opened_by=actor, opened_at=now, updated_at=now
+        )
+    )
     _attach(uow, case_id, alert_ids)
     _record(uow, case_id, None, "open", actor, None, now)
     return case_id
 
 
 def _attach(uow: UnitOfWork, case_id: str, alert_ids: list[str]) -> None:
-    done = uow.execute(update(monitor_alerts).where(monitor_alerts.c.id.in_(alert_ids),
-                                                    monitor_alerts.c.case_id.is_(None)).values(case_id=case_id))
+    done = uow.execute(
+        update(monitor_alerts)
+        .where(monitor_alerts.c.id.in_(alert_ids), monitor_alerts.c.case_id.is_(None))
+        .values(case_id=case_id)
+    )
     if done.rowcount != len(alert_ids):
         raise AlertAlreadyInCase("an alert was put in another case meanwhile")
 
@@ -136,17 +143,18 @@ def open_cases_from_alerts(uow: UnitOfWork, actor: str, since: int | None = None
         _attach(uow, case["id"], alert_ids)
         now = clock.now_micros()
         uow.execute(update(monitor_cases).where(monitor_cases.c.id == case["id"]).values(updated_at=now))
-        _record(uow, case["id"], case["status"], case["status"], actor,
-                f"alerts added: {', '.join(alert_ids)}", now)
+        _record(uow, case["id"], case["status"], case["status"], actor, f"alerts added: {', '.join(alert_ids)}", now)
         extended.append(case["id"])
     return {"opened": opened, "extended": extended, "alerts": sum(len(a) for a in by_party.values())}
 
 
 def _live_cases(uow: UnitOfWork, parties: Iterable[str]) -> dict[str, dict]:
     """Each party's case not closed (the latest opened when there are several)."""
-    rows = uow.execute(select(monitor_cases.c.id, monitor_cases.c.party, monitor_cases.c.status)
-                       .where(monitor_cases.c.party.in_(list(parties)), monitor_cases.c.status.notin_(CLOSED))
-                       .order_by(monitor_cases.c.opened_at, monitor_cases.c.id)).mappings()
+    rows = uow.execute(
+        select(monitor_cases.c.id, monitor_cases.c.party, monitor_cases.c.status)
+        .where(monitor_cases.c.party.in_(list(parties)), monitor_cases.c.status.notin_(CLOSED))
+        .order_by(monitor_cases.c.opened_at, monitor_cases.c.id)
+    ).mappings()
     return {r["party"]: dict(r) for r in rows}
 
 
@@ -155,12 +163,24 @@ def priority(typologies: int, amount: int, alerts: int) -> dict:
     (0-9: the number of digits of the whole-yuan total, capped), then ties by amount and count."""
     yuan = amount // 100
     band = min(9, int(math.log10(yuan)) + 1) if yuan > 0 else 0
-    return {"score": 10 * typologies + band, "typologies": typologies, "alerts": alerts,
-            "amount": format_minor(amount, 2)}
+    return {
+        "score": 10 * typologies + band,
+        "typologies": typologies,
+        "alerts": alerts,
+        "amount": format_minor(amount, 2),
+    }
 
 
-def transition(uow: UnitOfWork, case_id: str, target: str, actor: str, note: str | None = None,
-               assignee: str | None = None, narrative: str | None = None, vault=None) -> dict:
+def transition(
+    uow: UnitOfWork,
+    case_id: str,
+    target: str,
+    actor: str,
+    note: str | None = None,
+    assignee: str | None = None,
+    narrative: str | None = None,
+    vault=None,
+) -> dict:
     """Move a case one step; `assigned` needs an assignee. Guarded on the current status (no lost update).
 
     `escalated` records the narrative (or the note) as the escalation's note; `reported` needs a
@@ -179,8 +199,11 @@ def transition(uow: UnitOfWork, case_id: str, target: str, actor: str, note: str
     values = {"status": target, "updated_at": now}
     if target == "assigned":
         values["assignee"] = assignee
-    done = uow.execute(update(monitor_cases).where(monitor_cases.c.id == case_id,
-                                                   monitor_cases.c.status == row["status"]).values(**values))
+    done = uow.execute(
+        update(monitor_cases)
+        .where(monitor_cases.c.id == case_id, monitor_cases.c.status == row["status"])
+        .values(**values)
+    )
     if done.rowcount != 1:
         raise CaseTransitionNotAllowed(f"case {case_id} changed meanwhile")
     _record(uow, case_id, row["status"], target, actor, note, now)
@@ -194,54 +217,90 @@ def transition(uow: UnitOfWork, case_id: str, target: str, actor: str, note: str
 
 def escalation_note(connection, case_id: str) -> str | None:
     """The note of the case's latest move to `escalated` (the investigator's narrative)."""
-    return connection.execute(select(monitor_case_events.c.note).where(
-        monitor_case_events.c.case_id == case_id, monitor_case_events.c.to_status == "escalated")
-        .order_by(monitor_case_events.c.seq.desc()).limit(1)).scalar()
+    return connection.execute(
+        select(monitor_case_events.c.note)
+        .where(monitor_case_events.c.case_id == case_id, monitor_case_events.c.to_status == "escalated")
+        .order_by(monitor_case_events.c.seq.desc())
+        .limit(1)
+    ).scalar()
 
 
-def _record(uow: UnitOfWork, case_id: str, source: str | None, target: str, actor: str, note: str | None,
-            at: int) -> None:
-    seq = uow.execute(select(func.coalesce(func.max(monitor_case_events.c.seq), 0))
-                      .where(monitor_case_events.c.case_id == case_id)).scalar_one()
-    uow.execute(monitor_case_events.insert().values(case_id=case_id, seq=seq + 1, from_status=source,
-                                                    to_status=target, actor=actor, note=note, at=at))
+def _record(
+    uow: UnitOfWork, case_id: str, source: str | None, target: str, actor: str, note: str | None, at: int
+) -> None:
+    seq = uow.execute(
+        select(func.coalesce(func.max(monitor_case_events.c.seq), 0)).where(monitor_case_events.c.case_id == case_id)
+    ).scalar_one()
+    uow.execute(
+        monitor_case_events.insert().values(
+            case_id=case_id, seq=seq + 1, from_status=source, to_status=target, actor=actor, note=note, at=at
+        )
+    )
 
 
 def get_case(connection, case_id: str) -> dict:
     row = connection.execute(select(monitor_cases).where(monitor_cases.c.id == case_id)).mappings().first()
     if row is None:
         raise CaseNotFound(f"case {case_id} not found")
-    alerts = connection.execute(select(monitor_alerts).where(monitor_alerts.c.case_id == case_id)
-                                .order_by(monitor_alerts.c.position)).mappings()
-    history = connection.execute(select(monitor_case_events).where(monitor_case_events.c.case_id == case_id)
-                                 .order_by(monitor_case_events.c.seq)).mappings()
+    alerts = connection.execute(
+        select(monitor_alerts).where(monitor_alerts.c.case_id == case_id).order_by(monitor_alerts.c.position)
+    ).mappings()
+    history = connection.execute(
+        select(monitor_case_events).where(monitor_case_events.c.case_id == case_id).order_by(monitor_case_events.c.seq)
+    ).mappings()
     alerts = list(alerts)
-    return {"id": row["id"], "status": row["status"], "party": row["party"], "assignee": row["assignee"],
-            "opened_by": row["opened_by"], "opened_at": clock.from_micros(row["opened_at"]).isoformat(),
-            "priority": priority(len({a["typology"] for a in alerts}), sum(a["amount"] for a in alerts), len(alerts)),
-            "alerts": [alert_json(a) for a in alerts],
-            "history": [{"from": h["from_status"], "to": h["to_status"], "by": h["actor"], "note": h["note"],
-                         "at": clock.from_micros(h["at"]).isoformat()} for h in history]}
+    return {
+        "id": row["id"],
+        "status": row["status"],
+        "party": row["party"],
+        "assignee": row["assignee"],
+        "opened_by": row["opened_by"],
+        "opened_at": clock.from_micros(row["opened_at"]).isoformat(),
+        "priority": priority(len({a["typology"] for a in alerts}), sum(a["amount"] for a in alerts), len(alerts)),
+        "alerts": [alert_json(a) for a in alerts],
+        "history": [
+            {
+                "from": h["from_status"],
+                "to": h["to_status"],
+                "by": h["actor"],
+                "note": h["note"],
+                "at": clock.from_micros(h["at"]).isoformat(),
+            }
+            for h in history
+        ],
+    }
 
 
-def list_cases(connection, status: str | None = None, limit: int = 100,
-               sort: str = "priority") -> list[dict]:
+def list_cases(connection, status: str | None = None, limit: int = 100, sort: str = "priority") -> list[dict]:
     """Cases (of a status), highest priority first, or in the order opened (`sort="opened"`)."""
     if status is not None and status not in TRANSITIONS:
         raise CaseInvalid(f"unknown case status {status!r}", allowed=list(STATUSES))
     if sort not in SORTS:
         raise CaseInvalid(f"unknown sort {sort!r}", allowed=list(SORTS))
     a = monitor_alerts.c
-    stats = (select(a.case_id, func.count(func.distinct(a.typology)).label("typologies"),
-                    func.coalesce(func.sum(a.amount), 0).label("amount"), func.count().label("alerts"))
-             .where(a.case_id.is_not(None)).group_by(a.case_id).subquery())
+    stats = (
+        select(
+            a.case_id,
+            func.count(func.distinct(a.typology)).label("typologies"),
+            func.coalesce(func.sum(a.amount), 0).label("amount"),
+            func.count().label("alerts"),
+        )
+        .where(a.case_id.is_not(None))
+        .group_by(a.case_id)
+        .subquery()
+    )
     query = select(monitor_cases.c.id).select_from(
-        monitor_cases.outerjoin(stats, stats.c.case_id == monitor_cases.c.id))
+        monitor_cases.outerjoin(stats, stats.c.case_id == monitor_cases.c.id)
+    )
     if status is not None:
         query = query.where(monitor_cases.c.status == status)
     order = [monitor_cases.c.opened_at, monitor_cases.c.id]
     if sort == "priority":
-        order = [func.coalesce(stats.c.typologies, 0).desc(), func.coalesce(stats.c.amount, 0).desc(),
-                 func.coalesce(stats.c.alerts, 0).desc(), *order]
+        order = [
+            func.coalesce(stats.c.typologies, 0).desc(),
+            func.coalesce(stats.c.amount, 0).desc(),
+            func.coalesce(stats.c.alerts, 0).desc(),
+            *order,
+        ]
     ids = connection.execute(query.order_by(*order).limit(limit)).scalars().all()
     return [get_case(connection, i) for i in ids]

@@ -14,12 +14,13 @@ app = typer.Typer(no_args_is_help=True, help="RegTech: the real-time fund-flow m
 DB = typer.Option(None, "--db", help="database URL (default: the configured one)")
 
 
-
 @app.command()
-def monitor(once: bool = typer.Option(False, "--once", help="drain the outbox once and exit"),
-            batch: int = typer.Option(1000, "--batch", min=1, max=100_000, help="events per transaction"),
-            poll: float = typer.Option(0.5, "--poll", min=0.01, help="seconds between polls when idle"),
-            db: str | None = DB) -> None:
+def monitor(
+    once: bool = typer.Option(False, "--once", help="drain the outbox once and exit"),
+    batch: int = typer.Option(1000, "--batch", min=1, max=100_000, help="events per transaction"),
+    poll: float = typer.Option(0.5, "--poll", min=0.01, help="seconds between polls when idle"),
+    db: str | None = DB,
+) -> None:
     """Consume the outbox from the stored offset, evaluate every rule in force, write alerts."""
     from puhui.regtech.monitor import Monitor
 

@@ -103,8 +103,9 @@ def overdue_and_borrowers(connection: Connection) -> dict:
         "outstanding_principal": _money(total),
         "overdue_m1_plus": indicator("overdue_m1_plus", ratio(m1, total), overdue_principal=_money(m1)),
         "overdue_m3_plus": indicator("overdue_m3_plus", ratio(m3, total), overdue_principal=_money(m3)),
-        "top10_borrowers_share": indicator("top10_borrowers_share", ratio(sum(top), total),
-                                           borrowers=len(per_borrower), top_principal=_money(sum(top))),
+        "top10_borrowers_share": indicator(
+            "top10_borrowers_share", ratio(sum(top), total), borrowers=len(per_borrower), top_principal=_money(sum(top))
+        ),
     }
 
 
@@ -120,8 +121,14 @@ def fast_redemption(connection: Connection, first: dt.date, last: dt.date) -> di
     peak_day, peak = max(((d, int(v)) for d, v in rows), key=lambda r: (r[1], r[0]), default=(None, 0))
     cash = ledger_queries.net_debit(connection, codes=["fund_portfolio"], ledger="CNY")
     value = ratio(peak, int(cash)) if peak else Decimal(0)
-    return indicator("fast_redemption_liquidity", value, peak_day=peak_day, peak_t0_redemptions=_money(peak),
-                     fund_cash=_money(cash), t0_redemptions=_money(sum(int(v) for _, v in rows)))
+    return indicator(
+        "fast_redemption_liquidity",
+        value,
+        peak_day=peak_day,
+        peak_t0_redemptions=_money(peak),
+        fund_cash=_money(cash),
+        t0_redemptions=_money(sum(int(v) for _, v in rows)),
+    )
 
 
 def reserve(connection: Connection) -> dict:
@@ -132,13 +139,19 @@ def reserve(connection: Connection) -> dict:
 def alerts_by_typology(connection: Connection, start: int, end: int) -> dict:
     """The monitor's alerts on the range's activity (by the time of the event that raised them, so a
     monitor catching up later still counts them on their day), by typology, and the cases still open."""
-    rows = connection.execute(select(monitor_alerts.c.typology, func.count()).where(
-        monitor_alerts.c.event_at >= start, monitor_alerts.c.event_at < end)
-        .group_by(monitor_alerts.c.typology)).all()
-    open_cases = connection.execute(select(func.count()).select_from(monitor_cases).where(
-        monitor_cases.c.status.notin_(CLOSED_CASES))).scalar_one()
-    return {"by_typology": {t: int(n) for t, n in sorted(rows)}, "total": sum(int(n) for _, n in rows),
-            "open_cases": int(open_cases)}
+    rows = connection.execute(
+        select(monitor_alerts.c.typology, func.count())
+        .where(monitor_alerts.c.event_at >= start, monitor_alerts.c.event_at < end)
+        .group_by(monitor_alerts.c.typology)
+    ).all()
+    open_cases = connection.execute(
+        select(func.count()).select_from(monitor_cases).where(monitor_cases.c.status.notin_(CLOSED_CASES))
+    ).scalar_one()
+    return {
+        "by_typology": {t: int(n) for t, n in sorted(rows)},
+        "total": sum(int(n) for _, n in rows),
+        "open_cases": int(open_cases),
+    }
 
 
 def pending_reports(connection: Connection) -> dict:
@@ -146,8 +159,11 @@ def pending_reports(connection: Connection) -> dict:
     from puhui.regtech.report_index import deadlines
 
     pending = deadlines(connection)
-    return {"pending": len(pending), "overdue": [r["id"] for r in pending if r["overdue"]],
-            "next_deadline": pending[0]["deadline"] if pending else None}
+    return {
+        "pending": len(pending),
+        "overdue": [r["id"] for r in pending if r["overdue"]],
+        "next_deadline": pending[0]["deadline"] if pending else None,
+    }
 
 
 def dashboard(connection: Connection, first: dt.date, last: dt.date) -> dict:
@@ -166,7 +182,13 @@ def dashboard(connection: Connection, first: dt.date, last: dt.date) -> dict:
         "top10_merchants_share": merchant_concentration(connection, start, end),
         "fast_redemption_liquidity": fast_redemption(connection, first, last),
     }
-    return {"from": first.isoformat(), "to": last.isoformat(), "flows": flows(connection, start, end, first, last),
-            "outstanding_principal": lending["outstanding_principal"], "indicators": indicators,
-            "alerts": alerts_by_typology(connection, start, end), "reports": pending_reports(connection),
-            "warnings": sorted(name for name, figure in indicators.items() if figure["breach"])}
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "flows": flows(connection, start, end, first, last),
+        "outstanding_principal": lending["outstanding_principal"],
+        "indicators": indicators,
+        "alerts": alerts_by_typology(connection, start, end),
+        "reports": pending_reports(connection),
+        "warnings": sorted(name for name, figure in indicators.items() if figure["breach"]),
+    }

@@ -58,6 +58,7 @@ def _at_least(part: int, whole: int, ratio) -> bool:
 @dataclass(frozen=True)
 class PartyState:
     """A party's last flow, and its last wake-up: the first flow after a quiet spell of `dormant_for`."""
+
     last_at: int
     woke_at: int | None = None
     dormant_for: int = 0
@@ -78,6 +79,7 @@ class Hit:
 @dataclass
 class Context:
     """What a rule may look at for one flow: its party's window, state and the related parties."""
+
     flow: Flow
     windows: Windows
     state: PartyState | None = None
@@ -101,8 +103,11 @@ class Context:
 
 def _large_value(p: LargeValue, flow: Flow, ctx: Context) -> Hit | None:
     def matches(f: Flow) -> bool:
-        return (f.channel == p.channel and p.party_kind in ("any", f.party_kind)
-                and (p.cross_border is None or p.cross_border == f.cross_border))
+        return (
+            f.channel == p.channel
+            and p.party_kind in ("any", f.party_kind)
+            and (p.cross_border is None or p.cross_border == f.cross_border)
+        )
 
     if not matches(flow):
         return None
@@ -112,15 +117,15 @@ def _large_value(p: LargeValue, flow: Flow, ctx: Context) -> Hit | None:
     _, day, day_start = china(flow.at)
 
     def small() -> tuple[Flow, ...]:
-        return tuple(f for f in ctx.since(day_start)
-                     if f.direction == flow.direction and f.amount < threshold and matches(f))
+        return tuple(
+            f for f in ctx.since(day_start) if f.direction == flow.direction and f.amount < threshold and matches(f)
+        )
 
     # The day's running total per party, direction and rule: every matching flow passes here in order,
     # so only the first flow of a day (or after a reload) sums the window.
     key = (flow.party, flow.direction, p.channel, p.party_kind, p.cross_border, threshold)
     known = ctx.memo.get(key)
-    total = (known[1] + flow.amount if known is not None and known[0] == day_start
-             else sum(f.amount for f in small()))
+    total = known[1] + flow.amount if known is not None and known[0] == day_start else sum(f.amount for f in small())
     ctx.memo[key] = (day_start, total)
     return Hit(f"day:{day}:{flow.direction}", day_start, small()) if total >= threshold else None
 
@@ -136,8 +141,9 @@ def _repeated(p, flow: Flow, ctx: Context, qualifies: Callable[[Flow], bool]) ->
 
 def _structuring(p: Structuring, flow: Flow, ctx: Context) -> Hit | None:
     high, low = _fen(p.threshold), _fen(p.threshold * p.low_ratio)
-    return _repeated(p, flow, ctx, lambda f: low <= f.amount < high and p.direction in ("any", f.direction)
-                     and f.is_payment)
+    return _repeated(
+        p, flow, ctx, lambda f: low <= f.amount < high and p.direction in ("any", f.direction) and f.is_payment
+    )
 
 
 def _rapid_in_out(p: RapidInOut, flow: Flow, ctx: Context) -> Hit | None:
@@ -159,8 +165,12 @@ def _fan(p: Fan, flow: Flow, ctx: Context) -> Hit | None:
     direction = "in" if p.typology == "fan_in" else "out"
 
     def counts(f: Flow) -> bool:
-        return (f.direction == direction and f.is_payment and f.counterparty != BANK
-                and p.counterparty_kind in ("any", f.counterparty_kind))
+        return (
+            f.direction == direction
+            and f.is_payment
+            and f.counterparty != BANK
+            and p.counterparty_kind in ("any", f.counterparty_kind)
+        )
 
     if not counts(flow) or p.party_kind not in ("any", flow.party_kind):
         return None
@@ -198,8 +208,14 @@ def _self_financing(p: SelfFinancing, flow: Flow, ctx: Context) -> Hit | None:
     if not loans:
         return None
     lenders = frozenset().union(*(f.lenders for f in loans))
-    paid = [f for f in recent if f.direction == "out" and f.is_payment and f.at >= loans[0].at
-            and ctx.related.get(f.counterparty or "", NO_LENDERS) & lenders]
+    paid = [
+        f
+        for f in recent
+        if f.direction == "out"
+        and f.is_payment
+        and f.at >= loans[0].at
+        and ctx.related.get(f.counterparty or "", NO_LENDERS) & lenders
+    ]
     if _at_least(sum(f.amount for f in paid), sum(f.amount for f in loans), p.min_ratio):
         return Hit(f"loan:{loans[0].ref}", loans[0].at, tuple(loans + paid))
     return None
@@ -216,8 +232,14 @@ def _fund_pool(p: FundPool, flow: Flow, ctx: Context) -> Hit | None:
         return None
     start = flow.at - p.window_seconds * SECOND
     recent = ctx.since(start)
-    ins = [f for f in recent if f.direction == "in" and f.is_payment and f.counterparty not in (None, BANK)
-           and p.party_kind in ("any", f.party_kind)]
+    ins = [
+        f
+        for f in recent
+        if f.direction == "in"
+        and f.is_payment
+        and f.counterparty not in (None, BANK)
+        and p.party_kind in ("any", f.party_kind)
+    ]
     if len({f.counterparty for f in ins}) < p.min_payers:
         return None
     withdrawn = [f for f in recent if f.direction == "out" and f.counterparty == BANK and f.at >= ins[0].at]
@@ -227,9 +249,16 @@ def _fund_pool(p: FundPool, flow: Flow, ctx: Context) -> Hit | None:
 
 
 EVALUATORS: dict[str, Callable] = {
-    "large_value": _large_value, "structuring": _structuring, "rapid_in_out": _rapid_in_out,
-    "fan_in": _fan, "fan_out": _fan, "round_amount": _round_amount, "night_burst": _night_burst,
-    "dormant": _dormant, "self_financing": _self_financing, "fund_pool": _fund_pool,
+    "large_value": _large_value,
+    "structuring": _structuring,
+    "rapid_in_out": _rapid_in_out,
+    "fan_in": _fan,
+    "fan_out": _fan,
+    "round_amount": _round_amount,
+    "night_burst": _night_burst,
+    "dormant": _dormant,
+    "self_financing": _self_financing,
+    "fund_pool": _fund_pool,
     "shared_device": _shared_device,
 }
 
@@ -237,6 +266,7 @@ EVALUATORS: dict[str, Callable] = {
 @dataclass
 class Suppression:
     """What was already alerted: windowed rules stay quiet for a party until their window has passed."""
+
     last: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def allows(self, rule: Rule, party: str, hit: Hit, at: int) -> bool:
@@ -260,14 +290,17 @@ class Suppression:
 class RuleSet:
     """The rules in force, each with its evaluator, split by the windows they look at: a device's
     window is for device rules only, every other party's for the rest."""
+
     party: tuple[tuple[Rule, Callable], ...]
     device: tuple[tuple[Rule, Callable], ...]
 
     @classmethod
     def of(cls, rules: Iterable[Rule]) -> RuleSet:
         pairs = [(rule, EVALUATORS[rule.params.typology]) for rule in rules]
-        return cls(tuple(p for p in pairs if p[0].typology != "shared_device"),
-                   tuple(p for p in pairs if p[0].typology == "shared_device"))
+        return cls(
+            tuple(p for p in pairs if p[0].typology != "shared_device"),
+            tuple(p for p in pairs if p[0].typology == "shared_device"),
+        )
 
 
 def evaluate(rules: RuleSet, ctx: Context, marks: Suppression) -> list[Alert]:
@@ -280,6 +313,19 @@ def evaluate(rules: RuleSet, ctx: Context, marks: Suppression) -> list[Alert]:
             continue
         key = hit.key or f"at:{flow.position}:{flow.leg}"
         marks.mark(rule.code, flow.party, hit.key, flow.at)
-        out.append(Alert(alert_id(rule.code, flow.party, key), rule.code, rule.version, rule.typology,
-                         flow.party, hit.key, hit.start, flow.at, hit.flows, flow.position, flow.at))
+        out.append(
+            Alert(
+                alert_id(rule.code, flow.party, key),
+                rule.code,
+                rule.version,
+                rule.typology,
+                flow.party,
+                hit.key,
+                hit.start,
+                flow.at,
+                hit.flows,
+                flow.position,
+                flow.at,
+            )
+        )
     return out

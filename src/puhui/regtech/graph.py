@@ -35,6 +35,7 @@ Ratio = Annotated[Decimal, Field(gt=0, le=1)]
 
 class CycleParams(BaseModel):
     """循环转账: money that comes back to where it started, hop after hop, within a window."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     max_length: Annotated[int, Field(ge=3, le=8)] = 5
     window_seconds: Window = 3 * DAY
@@ -44,6 +45,7 @@ class CycleParams(BaseModel):
 
 class GatherScatterParams(BaseModel):
     """分散转入集中转出: many payers in, then many payees out, most of the money passing through."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     window_seconds: Window = 3 * DAY
     min_sources: Annotated[int, Field(ge=2, le=10_000)] = 5
@@ -81,10 +83,10 @@ def _after(flow: Flow, prev: Flow) -> bool:
 
 # --- reading --------------------------------------------------------------------------------------
 
+
 def transfer_flows(events: Iterable, start: int, end: int) -> list[Flow]:
     """Both legs of every transfer between two parties committed within [start, end), in position order."""
-    return [f for e in events if start <= e.created_at < end
-            for f in flows_of(e) if f.counterparty not in (None, BANK)]
+    return [f for e in events if start <= e.created_at < end for f in flows_of(e) if f.counterparty not in (None, BANK)]
 
 
 def read_flows(engine: Engine, start: int, end: int, page: int = 10_000) -> tuple[int, list[Flow]]:
@@ -109,6 +111,7 @@ def transfer_graph(flows: Iterable[Flow]):
 
 
 # --- cycles ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CycleHit:
@@ -169,9 +172,17 @@ def _walk(path: list[Flow], i: int, edges: list, hops: dict, used: set, p: Cycle
     for step in range(1, len(edges)):
         last = step == len(edges) - 1
         prev = path[-1]
-        hop = next((h for h in hops[edges[(i + step) % len(edges)]]
-                    if h.at < deadline and _after(h, prev) and (h.position, h.leg) not in used
-                    and (not last or h.amount * 1_000_000 >= retained)), None)
+        hop = next(
+            (
+                h
+                for h in hops[edges[(i + step) % len(edges)]]
+                if h.at < deadline
+                and _after(h, prev)
+                and (h.position, h.leg) not in used
+                and (not last or h.amount * 1_000_000 >= retained)
+            ),
+            None,
+        )
         if hop is None:
             return None
         path.append(hop)
@@ -179,6 +190,7 @@ def _walk(path: list[Flow], i: int, edges: list, hops: dict, used: set, p: Cycle
 
 
 # --- gather-scatter -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GatherHit:
@@ -199,8 +211,10 @@ def find_gather_scatter(flows: Iterable[Flow], p: GatherScatterParams) -> list[G
         by_party[f.party].append(f)
     hits = []
     for party, mine in by_party.items():
-        if len({f.counterparty for f in mine if f.direction == "in"}) >= p.min_sources and \
-                len({f.counterparty for f in mine if f.direction == "out"}) >= p.min_sinks:
+        if (
+            len({f.counterparty for f in mine if f.direction == "in"}) >= p.min_sources
+            and len({f.counterparty for f in mine if f.direction == "out"}) >= p.min_sinks
+        ):
             hits.extend(_hub_windows(party, sorted(mine, key=lambda f: (f.at, f.position)), p))
     return hits
 
@@ -215,33 +229,50 @@ def _hub_windows(party: str, mine: list[Flow], p: GatherScatterParams) -> Iterat
         ins = [f for f in window if f.direction == "in"]
         outs = [f for f in window if f.direction == "out"]
         total_in = sum(f.amount for f in ins)
-        if (total_in >= floor and len({f.counterparty for f in ins}) >= p.min_sources
-                and len({f.counterparty for f in outs}) >= p.min_sinks
-                and sum(f.amount for f in outs) * 1_000_000 >= total_in * ratio):
+        if (
+            total_in >= floor
+            and len({f.counterparty for f in ins}) >= p.min_sources
+            and len({f.counterparty for f in outs}) >= p.min_sinks
+            and sum(f.amount for f in outs) * 1_000_000 >= total_in * ratio
+        ):
             resume = window[-1]
             yield GatherHit(party, tuple(ins), tuple(outs))
 
 
 # --- alerts and the service -----------------------------------------------------------------------
 
+
 def _alert(rule: str, typology: str, party: str, key: str, flows: tuple[Flow, ...]) -> Alert:
     last = max(flows, key=lambda f: (f.at, f.position))
-    return Alert(alert_id(rule, party, key), rule, RULE_VERSION, typology, party, key,
-                 min(f.at for f in flows), last.at, flows, last.position, last.at)
+    return Alert(
+        alert_id(rule, party, key),
+        rule,
+        RULE_VERSION,
+        typology,
+        party,
+        key,
+        min(f.at for f in flows),
+        last.at,
+        flows,
+        last.position,
+        last.at,
+    )
 
 
 def cycle_alerts(hits: Iterable[CycleHit]) -> list[Alert]:
     """One alert for every party on each cycle, all with the cycle's key and hops."""
-    return [_alert(CYCLE_RULE, "cycle", party, hit.key, hit.hops)
-            for hit in hits for party in dict.fromkeys(hit.parties)]
+    return [
+        _alert(CYCLE_RULE, "cycle", party, hit.key, hit.hops) for hit in hits for party in dict.fromkeys(hit.parties)
+    ]
 
 
 def gather_alerts(hits: Iterable[GatherHit]) -> list[Alert]:
     return [_alert(GATHER_RULE, "gather_scatter", h.party, h.key, h.ins + h.outs) for h in hits]
 
 
-def run_graph_analytics(engine: Engine, start_micros: int, end_micros: int, cycle: object = None,
-                        gather_scatter: object = None) -> dict:
+def run_graph_analytics(
+    engine: Engine, start_micros: int, end_micros: int, cycle: object = None, gather_scatter: object = None
+) -> dict:
     """Read the transfers of [start, end), detect cycles and gather-scatter hubs, store the alerts
     (one transaction; a re-run of the same range writes nothing). Counts and seconds."""
     cycle_p = parse_params(CycleParams, cycle)
@@ -256,11 +287,24 @@ def run_graph_analytics(engine: Engine, start_micros: int, end_micros: int, cycl
     hubs = find_gather_scatter(flows, gather_p)
     alerts = cycle_alerts(cycles) + gather_alerts(hubs)
     detect_s = time.perf_counter()
-    written = transaction(engine, lambda uow: sum(insert_alerts(uow, alerts[i:i + 5000])
-                                                  for i in range(0, len(alerts), 5000)))
+    written = transaction(
+        engine, lambda uow: sum(insert_alerts(uow, alerts[i : i + 5000]) for i in range(0, len(alerts), 5000))
+    )
     done = time.perf_counter()
-    return {"events": events, "transfers": graph.number_of_edges(), "nodes": graph.number_of_nodes(),
-            "edges": graph.number_of_edges(), "candidate_cycles": candidates, "cycles": len(cycles),
-            "gather_scatter": len(hubs), "alerts": len(alerts), "written": written,
-            "seconds": {"read": round(read_s - began, 3), "detect": round(detect_s - read_s, 3),
-                        "write": round(done - detect_s, 3), "total": round(done - began, 3)}}
+    return {
+        "events": events,
+        "transfers": graph.number_of_edges(),
+        "nodes": graph.number_of_nodes(),
+        "edges": graph.number_of_edges(),
+        "candidate_cycles": candidates,
+        "cycles": len(cycles),
+        "gather_scatter": len(hubs),
+        "alerts": len(alerts),
+        "written": written,
+        "seconds": {
+            "read": round(read_s - began, 3),
+            "detect": round(detect_s - read_s, 3),
+            "write": round(done - detect_s, 3),
+            "total": round(done - began, 3),
+        },
+    }

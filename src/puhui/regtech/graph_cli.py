@@ -39,11 +39,13 @@ def _json(value: str | None, option: str) -> object:
 
 
 @app.command()
-def graph(first: str = typer.Option(..., "--from", help="first China date YYYY-MM-DD"),
-          last: str = typer.Option(..., "--to", help="last China date YYYY-MM-DD (inclusive)"),
-          cycle: str | None = typer.Option(None, "--cycle", help='cycle parameters as JSON, e.g. {"max_length": 4}'),
-          gather: str | None = typer.Option(None, "--gather-scatter", help="gather-scatter parameters as JSON"),
-          db: str | None = DB) -> None:
+def graph(
+    first: str = typer.Option(..., "--from", help="first China date YYYY-MM-DD"),
+    last: str = typer.Option(..., "--to", help="last China date YYYY-MM-DD (inclusive)"),
+    cycle: str | None = typer.Option(None, "--cycle", help='cycle parameters as JSON, e.g. {"max_length": 4}'),
+    gather: str | None = typer.Option(None, "--gather-scatter", help="gather-scatter parameters as JSON"),
+    db: str | None = DB,
+) -> None:
     """Find cycles and gather-scatter hubs among the range's transfers; write their alerts."""
     from puhui.clock import day_bounds
     from puhui.errors import PuhuiError
@@ -51,22 +53,30 @@ def graph(first: str = typer.Option(..., "--from", help="first China date YYYY-M
 
     start, end = _date(first, "--from"), _date(last, "--to")
     try:
-        counts = run_graph_analytics(_engine(db), day_bounds(start)[0], day_bounds(end)[1],
-                                     cycle=_json(cycle, "--cycle"), gather_scatter=_json(gather, "--gather-scatter"))
+        counts = run_graph_analytics(
+            _engine(db),
+            day_bounds(start)[0],
+            day_bounds(end)[1],
+            cycle=_json(cycle, "--cycle"),
+            gather_scatter=_json(gather, "--gather-scatter"),
+        )
     except PuhuiError as error:
         fail(error)
     typer.echo(json.dumps(counts))
 
 
-def bench(transfers: int = typer.Option(200_000, "--transfers", min=10),
-          parties: int = typer.Option(20_000, "--parties", min=10),
-          cycles: int = typer.Option(5, "--cycles", min=0, help="planted cycles"),
-          seed: int = typer.Option(7, "--seed"),
-          backend: str = typer.Option("sqlite", "--backend", help="sqlite or postgresql (embedded)"),
-          db: str | None = typer.Option(None, "--db", help="an existing, empty database URL instead")) -> None:
+def bench(
+    transfers: int = typer.Option(200_000, "--transfers", min=10),
+    parties: int = typer.Option(20_000, "--parties", min=10),
+    cycles: int = typer.Option(5, "--cycles", min=0, help="planted cycles"),
+    seed: int = typer.Option(7, "--seed"),
+    backend: str = typer.Option("sqlite", "--backend", help="sqlite or postgresql (embedded)"),
+    db: str | None = typer.Option(None, "--db", help="an existing, empty database URL instead"),
+) -> None:
     """Network analytics on a synthetic transfer graph with planted cycles: seconds, nodes, edges."""
     from puhui.bench.graph import bench_graph
 
-    result = bench_graph(transfers=transfers, parties=parties, cycles=cycles, seed=seed, backend=backend,
-                         database_url=db)
+    result = bench_graph(
+        transfers=transfers, parties=parties, cycles=cycles, seed=seed, backend=backend, database_url=db
+    )
     typer.echo(json.dumps(result))

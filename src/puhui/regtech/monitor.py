@@ -57,9 +57,15 @@ class Monitor:
     exactly the alerts one unpartitioned worker raises.
     """
 
-    def __init__(self, engine: Engine, name: str = CONSUMER, batch: int = 1000,
-                 rules: list[Rule] | None = None, crash_after: int | None = None,
-                 partition: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        name: str = CONSUMER,
+        batch: int = 1000,
+        rules: list[Rule] | None = None,
+        crash_after: int | None = None,
+        partition: tuple[int, int] | None = None,
+    ) -> None:
         self.engine, self.name, self.batch = engine, name, batch
         self._fixed_rules = rules
         self.crash_after = crash_after
@@ -74,19 +80,35 @@ class Monitor:
             self.windows = Windows(self.horizon)
             mine = monitor_flows.c.consumer == self.name
             newest = connection.execute(select(func.max(monitor_flows.c.at)).where(mine)).scalar() or 0
-            rows = connection.execute(select(monitor_flows).where(mine, monitor_flows.c.at >= newest - self.horizon)
-                                      .order_by(monitor_flows.c.position, monitor_flows.c.leg)).mappings()
-            self.windows.extend(Flow(**{k: v for k, v in r.items() if k not in ("consumer", "counterparty_kind")},
-                                     counterparty_kind=r["counterparty_kind"] or "natural") for r in rows)
+            rows = connection.execute(
+                select(monitor_flows)
+                .where(mine, monitor_flows.c.at >= newest - self.horizon)
+                .order_by(monitor_flows.c.position, monitor_flows.c.leg)
+            ).mappings()
+            self.windows.extend(
+                Flow(
+                    **{k: v for k, v in r.items() if k not in ("consumer", "counterparty_kind")},
+                    counterparty_kind=r["counterparty_kind"] or "natural",
+                )
+                for r in rows
+            )
             self.marks = Suppression()
-            marks = connection.execute(select(monitor_alerts.c.rule_code, monitor_alerts.c.party,
-                                              monitor_alerts.c.evidence, monitor_alerts.c.window_end)
-                                       .where(monitor_alerts.c.window_end >= newest - self.horizon)
-                                       .order_by(monitor_alerts.c.position))
+            marks = connection.execute(
+                select(
+                    monitor_alerts.c.rule_code,
+                    monitor_alerts.c.party,
+                    monitor_alerts.c.evidence,
+                    monitor_alerts.c.window_end,
+                )
+                .where(monitor_alerts.c.window_end >= newest - self.horizon)
+                .order_by(monitor_alerts.c.position)
+            )
             for code, party, evidence, end in marks:
                 self.marks.mark(code, party, json.loads(evidence)["key"], end)
-            self.parties = {r.party: PartyState(r.last_at, r.woke_at, r.dormant_for) for r in connection.execute(
-                select(monitor_parties).where(monitor_parties.c.consumer == self.name))}
+            self.parties = {
+                r.party: PartyState(r.last_at, r.woke_at, r.dormant_for)
+                for r in connection.execute(select(monitor_parties).where(monitor_parties.c.consumer == self.name))
+            }
         self.woken: set[str] = set()
         self.memo: dict = {}
         self.unsaved: dict[str, int] = {}
@@ -126,8 +148,9 @@ class Monitor:
                 flows.append(flow)
                 state = self._advance(flow)
                 if self.rules:
-                    alerts.extend(evaluate(self.ruleset, Context(flow, self.windows, state, self.related, self.memo),
-                                          self.marks))
+                    alerts.extend(
+                        evaluate(self.ruleset, Context(flow, self.windows, state, self.related, self.memo), self.marks)
+                    )
             self.seen += 1
             if self.crash_after is not None and self.seen >= self.crash_after:
                 raise MonitorCrash(f"crash after {self.seen} events")
@@ -158,9 +181,11 @@ class Monitor:
         try:
             flows, alerts = self.handle(events)
             parties = self._parties_to_save()
-            written = transaction(self.engine, lambda uow: self._commit(uow, events[-1].position, flows, alerts,
-                                                                        parties),
-                                  unique_race_retries=False)  # a flow key taken: another worker has this batch
+            written = transaction(
+                self.engine,
+                lambda uow: self._commit(uow, events[-1].position, flows, alerts, parties),
+                unique_race_retries=False,
+            )  # a flow key taken: another worker has this batch
         except BaseException:
             self._loaded = False  # the in-memory windows ran ahead of the tables: reload them
             raise
@@ -172,12 +197,14 @@ class Monitor:
         self.marks.forget_before(self.windows.cutoff())
         return written
 
-    def _commit(self, uow, position: int, flows: list[Flow], alerts: list[Alert],
-                parties: list[dict]) -> int:
+    def _commit(self, uow, position: int, flows: list[Flow], alerts: list[Alert], parties: list[dict]) -> int:
         if flows:
             insert_flows(uow, self.name, flows)
-            uow.execute(delete(monitor_flows).where(monitor_flows.c.consumer == self.name,
-                                                    monitor_flows.c.at < self.windows.cutoff()))
+            uow.execute(
+                delete(monitor_flows).where(
+                    monitor_flows.c.consumer == self.name, monitor_flows.c.at < self.windows.cutoff()
+                )
+            )
         if parties:
             save_parties(uow, parties)
         written = insert_alerts(uow, alerts)
@@ -206,8 +233,17 @@ class Monitor:
             at, party = heapq.heappop(self.leaving)
             if self.unsaved.get(party) == at:
                 due.add(party)
-        return [{"consumer": self.name, "party": party, "last_at": state.last_at, "woke_at": state.woke_at,
-                 "dormant_for": state.dormant_for} for party in sorted(due) for state in (self.parties[party],)]
+        return [
+            {
+                "consumer": self.name,
+                "party": party,
+                "last_at": state.last_at,
+                "woke_at": state.woke_at,
+                "dormant_for": state.dormant_for,
+            }
+            for party in sorted(due)
+            for state in (self.parties[party],)
+        ]
 
     def run(self) -> tuple[int, int]:
         """Drain the outbox; (events, alerts)."""
@@ -219,18 +255,49 @@ class Monitor:
             events, alerts = events + n, alerts + a
 
 
-_FLOW_COLUMNS = ("consumer", "position", "leg", "party", "counterparty", "direction", "amount", "channel", "party_kind",
-                 "cross_border", "at", "ref", "counterparty_kind")
+_FLOW_COLUMNS = (
+    "consumer",
+    "position",
+    "leg",
+    "party",
+    "counterparty",
+    "direction",
+    "amount",
+    "channel",
+    "party_kind",
+    "cross_border",
+    "at",
+    "ref",
+    "counterparty_kind",
+)
 
 
 def insert_flows(uow: UnitOfWork, consumer: str, flows: list[Flow]) -> None:
     """The window state, straight through the driver (COPY on PostgreSQL): the monitor's hottest write."""
     columns = ", ".join(f'"{c}"' for c in _FLOW_COLUMNS)
-    rows = [(consumer, f.position, f.leg, f.party, f.counterparty, f.direction, f.amount, f.channel, f.party_kind,
-             f.cross_border, f.at, f.ref, f.counterparty_kind) for f in flows]
+    rows = [
+        (
+            consumer,
+            f.position,
+            f.leg,
+            f.party,
+            f.counterparty,
+            f.direction,
+            f.amount,
+            f.channel,
+            f.party_kind,
+            f.cross_border,
+            f.at,
+            f.ref,
+            f.counterparty_kind,
+        )
+        for f in flows
+    ]
     if uow.postgres:
-        with uow.connection.connection.cursor() as cursor, \
-                cursor.copy(f"COPY monitor_flows ({columns}) FROM STDIN") as copy:
+        with (
+            uow.connection.connection.cursor() as cursor,
+            cursor.copy(f"COPY monitor_flows ({columns}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         return
@@ -240,10 +307,17 @@ def insert_flows(uow: UnitOfWork, consumer: str, flows: list[Flow]) -> None:
 
 def save_parties(uow: UnitOfWork, rows: list[dict]) -> None:
     insert = (postgresql.insert if uow.postgres else sqlite.insert)(monitor_parties)
-    uow.execute(insert.on_conflict_do_update(
-        index_elements=[monitor_parties.c.consumer, monitor_parties.c.party],
-        set_={"last_at": insert.excluded.last_at, "woke_at": insert.excluded.woke_at,
-              "dormant_for": insert.excluded.dormant_for}), rows)
+    uow.execute(
+        insert.on_conflict_do_update(
+            index_elements=[monitor_parties.c.consumer, monitor_parties.c.party],
+            set_={
+                "last_at": insert.excluded.last_at,
+                "woke_at": insert.excluded.woke_at,
+                "dormant_for": insert.excluded.dormant_for,
+            },
+        ),
+        rows,
+    )
 
 
 def related_of(connection) -> dict[str, frozenset[str]]:

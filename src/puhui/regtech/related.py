@@ -55,18 +55,29 @@ def parse(body: object) -> RelatedPartyIn:
 
 def add(uow: UnitOfWork, body: object, actor: str) -> dict:
     given = parse(body)
-    exists = uow.execute(select(related_parties.c.party).where(related_parties.c.lender == given.lender,
-                                                                related_parties.c.party == given.party)).first()
+    exists = uow.execute(
+        select(related_parties.c.party).where(
+            related_parties.c.lender == given.lender, related_parties.c.party == given.party
+        )
+    ).first()
     if exists:
         raise RelatedPartyExists(f"{given.party} is already registered for {given.lender}")
-    uow.execute(related_parties.insert().values(lender=given.lender, party=given.party, relation=given.relation,
-                                                created_at=clock.now_micros(), created_by=actor))
+    uow.execute(
+        related_parties.insert().values(
+            lender=given.lender,
+            party=given.party,
+            relation=given.relation,
+            created_at=clock.now_micros(),
+            created_by=actor,
+        )
+    )
     return {"lender": given.lender, "party": given.party, "relation": given.relation}
 
 
 def remove(uow: UnitOfWork, lender: str, party: str) -> dict:
-    done = uow.execute(delete(related_parties).where(related_parties.c.lender == lender,
-                                                     related_parties.c.party == party))
+    done = uow.execute(
+        delete(related_parties).where(related_parties.c.lender == lender, related_parties.c.party == party)
+    )
     if done.rowcount != 1:
         raise RelatedPartyNotFound(f"{party} is not registered for {lender}")
     return {"lender": lender, "party": party, "removed": True}
@@ -77,6 +88,13 @@ def listing(connection: Connection, lender: str | None = None) -> list[dict]:
     if lender is not None:
         query = query.where(related_parties.c.lender == lender)
     rows = connection.execute(query.order_by(related_parties.c.lender, related_parties.c.party)).mappings()
-    return [{"lender": r["lender"], "party": r["party"], "relation": r["relation"],
-             "created_at": clock.from_micros(r["created_at"]).isoformat(), "created_by": r["created_by"]}
-            for r in rows]
+    return [
+        {
+            "lender": r["lender"],
+            "party": r["party"],
+            "relation": r["relation"],
+            "created_at": clock.from_micros(r["created_at"]).isoformat(),
+            "created_by": r["created_by"],
+        }
+        for r in rows
+    ]

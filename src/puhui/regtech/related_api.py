@@ -20,10 +20,10 @@ from puhui.regtech import related
 router = APIRouter(prefix="/v1/regtech/related-parties", tags=["regtech"])
 
 
-
 @router.get("", summary="Related parties, per lender")
-async def list_related(engine: EngineDep, principal: Staff,
-                       lender: Annotated[str | None, Query(max_length=64)] = None) -> dict:
+async def list_related(
+    engine: EngineDep, principal: Staff, lender: Annotated[str | None, Query(max_length=64)] = None
+) -> dict:
     def read() -> list[dict]:
         with reading(engine) as connection:
             return related.listing(connection, lender)

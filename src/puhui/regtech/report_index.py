@@ -11,8 +11,11 @@ from puhui.regtech import reports, reports_tables, str_report
 def listing(connection: Connection, limit: int = 100) -> list[dict]:
     """Every report of both kinds, newest date first: large-value ones by the date they cover,
     suspicious transaction reports (kind `suspicious`) by the date the case was determined suspicious."""
-    rows = connection.execute(select(reports_tables.regulatory_reports).order_by(reports_tables.regulatory_reports.c.business_date.desc(),
-                                                                  reports_tables.regulatory_reports.c.id).limit(limit)).mappings()
+    rows = connection.execute(
+        select(reports_tables.regulatory_reports)
+        .order_by(reports_tables.regulatory_reports.c.business_date.desc(), reports_tables.regulatory_reports.c.id)
+        .limit(limit)
+    ).mappings()
     found = [reports.report_json(r) for r in rows]
     found += [_as_listed(r) for r in str_report.listing(connection, limit=limit)]
     found.sort(key=lambda r: r["id"])
@@ -27,8 +30,12 @@ def _as_listed(suspicious: dict) -> dict:
 
 def deadlines(connection: Connection, limit: int = 500) -> list[dict]:
     """The reports not yet submitted, of both kinds, earliest deadline first, overdue ones flagged."""
-    rows = connection.execute(select(reports_tables.regulatory_reports).where(reports_tables.regulatory_reports.c.status != "submitted")
-                              .order_by(reports_tables.regulatory_reports.c.deadline).limit(limit)).mappings()
+    rows = connection.execute(
+        select(reports_tables.regulatory_reports)
+        .where(reports_tables.regulatory_reports.c.status != "submitted")
+        .order_by(reports_tables.regulatory_reports.c.deadline)
+        .limit(limit)
+    ).mappings()
     found = [reports.report_json(r) for r in rows]
     found += [_as_listed(r) for r in str_report.listing(connection, status="generated", limit=limit)]
     found.sort(key=lambda r: (r["deadline"], r["id"]))

@@ -114,15 +114,47 @@ def movements(connection: Connection, business_date: dt.date) -> list[Movement]:
     start, end = clock.day_bounds(business_date)
     out: list[Movement] = []
     for p in payment_queries.payments_between(connection, start, end):
-        out.append(Movement(p["payer_id"], "out", "transfer", p["id"], "payment", p["kind"], p["payee_id"],
-                            p["amount"], p["created_at"]))
-        out.append(Movement(p["payee_id"], "in", "transfer", p["id"], "payment", p["kind"], p["payer_id"],
-                            p["amount"], p["created_at"]))
+        out.append(
+            Movement(
+                p["payer_id"],
+                "out",
+                "transfer",
+                p["id"],
+                "payment",
+                p["kind"],
+                p["payee_id"],
+                p["amount"],
+                p["created_at"],
+            )
+        )
+        out.append(
+            Movement(
+                p["payee_id"],
+                "in",
+                "transfer",
+                p["id"],
+                "payment",
+                p["kind"],
+                p["payer_id"],
+                p["amount"],
+                p["created_at"],
+            )
+        )
     for b in payment_queries.posted_bank_orders_between(connection, start, end):
         top_up = b["kind"] == "debit_card"
-        out.append(Movement(b["customer_id"], "in" if top_up else "out", "transfer", b["id"], "bank_order",
-                            "top_up" if top_up else "withdrawal", f"bank_card:{b['card_id']}", b["amount"],
-                            b["created_at"]))
+        out.append(
+            Movement(
+                b["customer_id"],
+                "in" if top_up else "out",
+                "transfer",
+                b["id"],
+                "bank_order",
+                "top_up" if top_up else "withdrawal",
+                f"bank_card:{b['card_id']}",
+                b["amount"],
+                b["created_at"],
+            )
+        )
     return out
 
 
@@ -157,10 +189,26 @@ def render(report_id: str, business_date: dt.date, lines, types: dict[str, str])
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for m, basis, limit, total in lines:
-        writer.writerow([report_id, business_date.isoformat(), m.party_id, types[m.party_id], m.direction, basis,
-                         m.channel, format_minor(limit, 2), format_minor(total, 2), m.transaction_id, m.source,
-                         m.kind, m.counterparty_id, format_minor(m.amount, 2), "CNY",
-                         clock.from_micros(m.at).astimezone(clock.CHINA).isoformat()])
+        writer.writerow(
+            [
+                report_id,
+                business_date.isoformat(),
+                m.party_id,
+                types[m.party_id],
+                m.direction,
+                basis,
+                m.channel,
+                format_minor(limit, 2),
+                format_minor(total, 2),
+                m.transaction_id,
+                m.source,
+                m.kind,
+                m.counterparty_id,
+                format_minor(m.amount, 2),
+                "CNY",
+                clock.from_micros(m.at).astimezone(clock.CHINA).isoformat(),
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -189,10 +237,20 @@ def generate(uow: UnitOfWork, business_date: dt.date, by: str) -> dict:
     types = party_types(connection, {m.party_id for m in moves})
     lines = select_lines(moves, types)
     content = render(rid, business_date, lines, types)
-    row = {"id": rid, "kind": KIND, "business_date": business_date.isoformat(),
-           "deadline": deadline(business_date).isoformat(), "status": "generated", "lines": len(lines),
-           "content": content, "sha256": hashlib.sha256(content.encode()).hexdigest(), "created_by": by,
-           "created_at": clock.now_micros(), "submitted_by": None, "submitted_at": None}
+    row = {
+        "id": rid,
+        "kind": KIND,
+        "business_date": business_date.isoformat(),
+        "deadline": deadline(business_date).isoformat(),
+        "status": "generated",
+        "lines": len(lines),
+        "content": content,
+        "sha256": hashlib.sha256(content.encode()).hexdigest(),
+        "created_by": by,
+        "created_at": clock.now_micros(),
+        "submitted_by": None,
+        "submitted_at": None,
+    }
     uow.execute(regulatory_reports.insert().values(**row))
     return report_json(row)
 
@@ -237,8 +295,17 @@ def report_json(row) -> dict:
     """A report's metadata; `overdue` when still unsubmitted after its deadline (China business date)."""
     overdue = row["status"] != "submitted" and clock.business_date().isoformat() > row["deadline"]
     at = row["submitted_at"]
-    return {"id": row["id"], "kind": row["kind"], "business_date": row["business_date"], "deadline": row["deadline"],
-            "status": row["status"], "overdue": overdue, "lines": row["lines"], "sha256": row["sha256"],
-            "created_by": row["created_by"], "created_at": clock.from_micros(row["created_at"]).isoformat(),
-            "submitted_by": row["submitted_by"],
-            "submitted_at": clock.from_micros(at).isoformat() if at is not None else None}
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "business_date": row["business_date"],
+        "deadline": row["deadline"],
+        "status": row["status"],
+        "overdue": overdue,
+        "lines": row["lines"],
+        "sha256": row["sha256"],
+        "created_by": row["created_by"],
+        "created_at": clock.from_micros(row["created_at"]).isoformat(),
+        "submitted_by": row["submitted_by"],
+        "submitted_at": clock.from_micros(at).isoformat() if at is not None else None,
+    }

@@ -51,8 +51,11 @@ def date_of(value: str, what: str = "date") -> dt.date:
 
 def _attachment(content: str, media: str, filename: str, kind: type[Response] = Response) -> Response:
     """A report's file, to be saved as `filename`."""
-    return kind(content, media_type=f"{media}; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return kind(
+        content,
+        media_type=f"{media}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.post("/reports/large-value", status_code=201, summary="Generate the large-value transaction report of a date")
@@ -77,8 +80,11 @@ def report_case(uow: UnitOfWork, case_id: str, narrative: str | None, by: str, v
     return str_report.generate(uow, case_id, cases.check_narrative(text), by, vault)  # a case reported before STRs
 
 
-@router.post("/reports/suspicious", status_code=201,
-             summary="Report an escalated case: generate its suspicious transaction report (可疑交易报告)")
+@router.post(
+    "/reports/suspicious",
+    status_code=201,
+    summary="Report an escalated case: generate its suspicious transaction report (可疑交易报告)",
+)
 async def suspicious_generate(body: SuspiciousIn, request: Request, engine: EngineDep, principal: Generator):
     vault = vault_or_none(request)
 
@@ -89,9 +95,12 @@ async def suspicious_generate(body: SuspiciousIn, request: Request, engine: Engi
 
 
 @router.get("/reports/suspicious", summary="Suspicious transaction reports, earliest deadline first, overdue flagged")
-async def suspicious_list(engine: EngineDep, principal: Reader,
-                          status: Annotated[str | None, Query(pattern="^(generated|submitted)$")] = None,
-                          limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+async def suspicious_list(
+    engine: EngineDep,
+    principal: Reader,
+    status: Annotated[str | None, Query(pattern="^(generated|submitted)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict:
     found = await snapshot(engine, lambda connection: str_report.listing(connection, status, limit))
     return {"reports": found, "as_of": clock.business_date().isoformat()}
 
@@ -101,8 +110,10 @@ async def suspicious_read(report_id: ReportId, engine: EngineDep, principal: Rea
     return await snapshot(engine, lambda connection: str_report.get(connection, report_id))
 
 
-@router.get("/reports/suspicious/{report_id}/file",
-            summary="A suspicious transaction report's file (JSON, schema in puhui.regtech.str_report)")
+@router.get(
+    "/reports/suspicious/{report_id}/file",
+    summary="A suspicious transaction report's file (JSON, schema in puhui.regtech.str_report)",
+)
 async def suspicious_file(report_id: ReportId, engine: EngineDep, principal: Reader) -> Response:
     content = await snapshot(engine, lambda connection: str_report.content_of(connection, report_id))
     return _attachment(content, "application/json", f"{report_id}.json")
@@ -131,8 +142,11 @@ async def read_report(report_id: ReportId, engine: EngineDep, principal: Reader)
     return await snapshot(engine, lambda connection: reports.get(connection, report_id))
 
 
-@router.get("/reports/{report_id}/file", summary="A report's file (CSV, schema in puhui.regtech.reports)",
-            response_class=PlainTextResponse)
+@router.get(
+    "/reports/{report_id}/file",
+    summary="A report's file (CSV, schema in puhui.regtech.reports)",
+    response_class=PlainTextResponse,
+)
 async def report_file(report_id: ReportId, engine: EngineDep, principal: Reader) -> PlainTextResponse:
     content = await snapshot(engine, lambda connection: reports.content_of(connection, report_id))
     return _attachment(content, "text/csv", f"{report_id}.csv", PlainTextResponse)
@@ -147,9 +161,12 @@ async def submit_report(report_id: ReportId, request: Request, engine: EngineDep
 
 
 @router.get("/dashboard", summary="Supervision dashboard data over a range of China business dates")
-async def dashboard(engine: EngineDep, principal: Reader,
-                    first: Annotated[str, Query(alias="from", min_length=10, max_length=10)],
-                    last: Annotated[str, Query(alias="to", min_length=10, max_length=10)]) -> dict:
+async def dashboard(
+    engine: EngineDep,
+    principal: Reader,
+    first: Annotated[str, Query(alias="from", min_length=10, max_length=10)],
+    last: Annotated[str, Query(alias="to", min_length=10, max_length=10)],
+) -> dict:
     start, end = date_of(first, "from"), date_of(last, "to")
 
     return await snapshot(engine, lambda connection: board.dashboard(connection, start, end))

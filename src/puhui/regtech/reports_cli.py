@@ -26,7 +26,6 @@ OUT_JSON = typer.Option(None, "--out", dir_okay=False, help="write the report fi
 BY = "cli"
 
 
-
 def _date(value: str, option: str) -> dt.date:
     """A business date YYYY-MM-DD; anything else is `date_invalid` in one line, exit 2."""
     from puhui.eod.dates import parse_date
@@ -43,8 +42,9 @@ def _fail(error: Exception) -> None:
 
 
 @report.command("large-value")
-def large_value(date: str = typer.Option(..., "--date", help="China business date YYYY-MM-DD"),
-                out: Path | None = OUT, db: str = DB) -> None:
+def large_value(
+    date: str = typer.Option(..., "--date", help="China business date YYYY-MM-DD"), out: Path | None = OUT, db: str = DB
+) -> None:
     """Generate and store the date's large-value transaction report; print its metadata."""
     from puhui.db import reading, transaction
     from puhui.errors import PuhuiError
@@ -63,9 +63,9 @@ def large_value(date: str = typer.Option(..., "--date", help="China business dat
 
 
 @report.command("suspicious")
-def suspicious(report_id: str = typer.Option(..., "--id", help="the report id (str_…)"),
-               out: Path | None = OUT_JSON,
-               db: str = DB) -> None:
+def suspicious(
+    report_id: str = typer.Option(..., "--id", help="the report id (str_…)"), out: Path | None = OUT_JSON, db: str = DB
+) -> None:
     """Print a suspicious transaction report's metadata (可疑交易报告); --out writes its file."""
     from puhui.db import reading
     from puhui.errors import PuhuiError
@@ -94,10 +94,13 @@ def deadlines(db: str = DB) -> None:
 
 
 @cases.command("open-from-alerts")
-def open_from_alerts(since: str | None = typer.Option(None, "--since", help="only alerts raised at or after this "
-                                                                              "ISO 8601 time (with offset)"),
-                     by: str = typer.Option(BY, "--by", help="who opens the cases (recorded in their history)"),
-                     db: str = DB) -> None:
+def open_from_alerts(
+    since: str | None = typer.Option(
+        None, "--since", help="only alerts raised at or after this ISO 8601 time (with offset)"
+    ),
+    by: str = typer.Option(BY, "--by", help="who opens the cases (recorded in their history)"),
+    db: str = DB,
+) -> None:
     """Group the alerts in no case by party: a new case each, or join the party's open case."""
     from puhui import clock
     from puhui.db import transaction
@@ -121,8 +124,11 @@ def open_from_alerts(since: str | None = typer.Option(None, "--since", help="onl
 
 
 @app.command()
-def dashboard(first: str = typer.Option(..., "--from", help="first China business date YYYY-MM-DD"),
-              last: str = typer.Option(..., "--to", help="last China business date YYYY-MM-DD"), db: str = DB) -> None:
+def dashboard(
+    first: str = typer.Option(..., "--from", help="first China business date YYYY-MM-DD"),
+    last: str = typer.Option(..., "--to", help="last China business date YYYY-MM-DD"),
+    db: str = DB,
+) -> None:
     """The supervision dashboard data from --from to --to, with early-warning flags."""
     from puhui.db import reading
     from puhui.errors import PuhuiError

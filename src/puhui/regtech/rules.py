@@ -38,6 +38,7 @@ class _Params(BaseModel):
 
 class LargeValue(_Params):
     """大额交易: single or cumulated over a China day per party and direction."""
+
     typology: Literal["large_value"] = "large_value"
     channel: Literal["cash", "transfer"]
     party_kind: PartyKind = "any"
@@ -47,6 +48,7 @@ class LargeValue(_Params):
 
 class Structuring(_Params):
     """拆分交易: several payments each just under a threshold within a window."""
+
     typology: Literal["structuring"] = "structuring"
     threshold: Money
     low_ratio: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.9")
@@ -57,6 +59,7 @@ class Structuring(_Params):
 
 class RapidInOut(_Params):
     """快进快出: money in, then most of it out within hours."""
+
     typology: Literal["rapid_in_out"] = "rapid_in_out"
     min_in: Money
     out_ratio: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.8")
@@ -65,6 +68,7 @@ class RapidInOut(_Params):
 
 class Fan(_Params):
     """分散转入集中转出 / 集中转入分散转出: many distinct counterparties in (fan_in) or out (fan_out)."""
+
     typology: Literal["fan_in", "fan_out"]
     min_counterparties: Annotated[int, Field(ge=2, le=10_000)] = 10
     window_seconds: Window = DAY
@@ -74,6 +78,7 @@ class Fan(_Params):
 
 class RoundAmount(_Params):
     """整数金额: repeated round amounts within a window."""
+
     typology: Literal["round_amount"] = "round_amount"
     unit: Money = Decimal(10000)
     min_amount: Money = Decimal(10000)
@@ -83,6 +88,7 @@ class RoundAmount(_Params):
 
 class NightBurst(_Params):
     """夜间集中交易: many outgoing payments between start_hour and end_hour China time."""
+
     typology: Literal["night_burst"] = "night_burst"
     start_hour: Annotated[int, Field(ge=0, le=23)] = 0
     end_hour: Annotated[int, Field(ge=1, le=24)] = 5
@@ -93,6 +99,7 @@ class NightBurst(_Params):
 class Dormant(_Params):
     """长期不动户突然启用: an account quiet for `dormant_days` that moves at least `min_amount`
     (in and out together) within `window_seconds` of waking."""
+
     typology: Literal["dormant"] = "dormant"
     dormant_days: Annotated[int, Field(ge=1, le=3660)] = 30
     min_amount: Money = Decimal(50000)
@@ -101,6 +108,7 @@ class Dormant(_Params):
 
 class SelfFinancing(_Params):
     """自融: loan proceeds paid on to a related party (关联方) of the loan's lender within the window."""
+
     typology: Literal["self_financing"] = "self_financing"
     min_ratio: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.5")
     window_seconds: Window = 3 * DAY
@@ -109,6 +117,7 @@ class SelfFinancing(_Params):
 class FundPool(_Params):
     """资金池: a person collects from many payers and moves the money off the platform (to a bank
     account), outside the custodied reserve."""
+
     typology: Literal["fund_pool"] = "fund_pool"
     min_payers: Annotated[int, Field(ge=2, le=100_000)] = 20
     out_ratio: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.5")
@@ -118,17 +127,30 @@ class FundPool(_Params):
 
 class SharedDevice(_Params):
     """一机多户: one device pays for many distinct accounts within the window (a device farm of mules)."""
+
     typology: Literal["shared_device"] = "shared_device"
     min_accounts: Annotated[int, Field(ge=2, le=10_000)] = 5
     window_seconds: Window = DAY
 
 
-Params = Annotated[LargeValue | Structuring | RapidInOut | Fan | RoundAmount | NightBurst | Dormant | SelfFinancing
-                   | FundPool | SharedDevice, Field(discriminator="typology")]
+Params = Annotated[
+    LargeValue
+    | Structuring
+    | RapidInOut
+    | Fan
+    | RoundAmount
+    | NightBurst
+    | Dormant
+    | SelfFinancing
+    | FundPool
+    | SharedDevice,
+    Field(discriminator="typology"),
+]
 
 
 class RuleIn(BaseModel):
     """A rule definition as a compliance officer sends it."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     enabled: bool = True
     description: Annotated[str, Field(max_length=200)] = ""
@@ -175,38 +197,82 @@ def _rule(code: str, description: str, params: dict) -> Rule:
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (
-    _rule("large_cash", "现金 ≥ 50,000 CNY, single or per day",
-          {"typology": "large_value", "channel": "cash", "threshold": "50000"}),
-    _rule("large_natural_domestic", "自然人境内转账 ≥ 500,000 CNY",
-          {"typology": "large_value", "channel": "transfer", "party_kind": "natural", "cross_border": False,
-           "threshold": "500000"}),
-    _rule("large_natural_cross_border", "自然人跨境转账 ≥ 200,000 CNY",
-          {"typology": "large_value", "channel": "transfer", "party_kind": "natural", "cross_border": True,
-           "threshold": "200000"}),
-    _rule("large_non_natural", "非自然人转账 ≥ 2,000,000 CNY",
-          {"typology": "large_value", "channel": "transfer", "party_kind": "non_natural", "threshold": "2000000"}),
+    _rule(
+        "large_cash",
+        "现金 ≥ 50,000 CNY, single or per day",
+        {"typology": "large_value", "channel": "cash", "threshold": "50000"},
+    ),
+    _rule(
+        "large_natural_domestic",
+        "自然人境内转账 ≥ 500,000 CNY",
+        {
+            "typology": "large_value",
+            "channel": "transfer",
+            "party_kind": "natural",
+            "cross_border": False,
+            "threshold": "500000",
+        },
+    ),
+    _rule(
+        "large_natural_cross_border",
+        "自然人跨境转账 ≥ 200,000 CNY",
+        {
+            "typology": "large_value",
+            "channel": "transfer",
+            "party_kind": "natural",
+            "cross_border": True,
+            "threshold": "200000",
+        },
+    ),
+    _rule(
+        "large_non_natural",
+        "非自然人转账 ≥ 2,000,000 CNY",
+        {"typology": "large_value", "channel": "transfer", "party_kind": "non_natural", "threshold": "2000000"},
+    ),
     # Structuring and round amounts are spread over days to stay under the daily cumulation: a week.
-    _rule("structuring", "≥ 3 payments each 90-100% of 50,000 CNY within 7 days",
-          {"typology": "structuring", "threshold": "50000", "window_seconds": 7 * DAY}),
-    _rule("rapid_in_out", "快进快出: ≥ 80% of ≥ 10,000 CNY received goes out within 4 hours",
-          {"typology": "rapid_in_out", "min_in": "10000"}),
+    _rule(
+        "structuring",
+        "≥ 3 payments each 90-100% of 50,000 CNY within 7 days",
+        {"typology": "structuring", "threshold": "50000", "window_seconds": 7 * DAY},
+    ),
+    _rule(
+        "rapid_in_out",
+        "快进快出: ≥ 80% of ≥ 10,000 CNY received goes out within 4 hours",
+        {"typology": "rapid_in_out", "min_in": "10000"},
+    ),
     _rule("fan_in", "≥ 10 distinct payers into one person within a day", {"typology": "fan_in"}),
     _rule("fan_out", "≥ 10 distinct payees from one person within a day", {"typology": "fan_out"}),
-    _rule("round_amount", "≥ 3 round amounts (multiples of 10,000 CNY) within 7 days",
-          {"typology": "round_amount", "window_seconds": 7 * DAY}),
-    _rule("night_burst", "≥ 5 outgoing payments between 00:00 and 05:00 China time within 3 hours",
-          {"typology": "night_burst"}),
+    _rule(
+        "round_amount",
+        "≥ 3 round amounts (multiples of 10,000 CNY) within 7 days",
+        {"typology": "round_amount", "window_seconds": 7 * DAY},
+    ),
+    _rule(
+        "night_burst",
+        "≥ 5 outgoing payments between 00:00 and 05:00 China time within 3 hours",
+        {"typology": "night_burst"},
+    ),
     _rule("dormant", "an account quiet ≥ 30 days moves ≥ 50,000 CNY within a day of waking", {"typology": "dormant"}),
-    _rule("self_financing", "自融: ≥ 50% of a loan paid to the lender's related parties within 3 days",
-          {"typology": "self_financing"}),
-    _rule("fund_pool", "资金池: ≥ 20 distinct payers in 7 days and ≥ 50% of it withdrawn to a bank account",
-          {"typology": "fund_pool"}),
-    _rule("shared_device", "一机多户: one device pays for ≥ 5 distinct accounts within a day",
-          {"typology": "shared_device"}),
+    _rule(
+        "self_financing",
+        "自融: ≥ 50% of a loan paid to the lender's related parties within 3 days",
+        {"typology": "self_financing"},
+    ),
+    _rule(
+        "fund_pool",
+        "资金池: ≥ 20 distinct payers in 7 days and ≥ 50% of it withdrawn to a bank account",
+        {"typology": "fund_pool"},
+    ),
+    _rule(
+        "shared_device",
+        "一机多户: one device pays for ≥ 5 distinct accounts within a day",
+        {"typology": "shared_device"},
+    ),
 )
 
 
 # --- storage: one row per version; the defaults are version 1 until a row says otherwise ---
+
 
 def current_rules(connection) -> list[Rule]:
     """The rules in force: each code's highest stored version, else its default."""
@@ -225,8 +291,9 @@ def rule_history(connection, code: str) -> list[Rule]:
 
     from puhui.regtech.tables import monitor_rules
 
-    rows = connection.execute(select(monitor_rules).where(monitor_rules.c.code == code)
-                              .order_by(monitor_rules.c.version)).all()
+    rows = connection.execute(
+        select(monitor_rules).where(monitor_rules.c.code == code).order_by(monitor_rules.c.version)
+    ).all()
     defaults = [r for r in DEFAULT_RULES if r.code == code]
     history = defaults + [_from_row(r) for r in rows if not (defaults and r.version == 1)]
     if not history:
@@ -245,9 +312,16 @@ def save_rule(uow, code: str, body: object, actor: str) -> Rule:
     top = uow.execute(select(func.max(monitor_rules.c.version)).where(monitor_rules.c.code == code)).scalar()
     base = 1 if any(r.code == code for r in DEFAULT_RULES) else 0
     rule = parse_rule(code, body, version=max(int(top or 0), base) + 1)
-    uow.execute(monitor_rules.insert().values(code=code, version=rule.version, enabled=rule.enabled,
-                                              definition=rule.model_dump_json(), created_at=clock.now_micros(),
-                                              created_by=actor))
+    uow.execute(
+        monitor_rules.insert().values(
+            code=code,
+            version=rule.version,
+            enabled=rule.enabled,
+            definition=rule.model_dump_json(),
+            created_at=clock.now_micros(),
+            created_by=actor,
+        )
+    )
     return rule
 
 

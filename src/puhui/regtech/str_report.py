@@ -64,41 +64,91 @@ SCHEMA: dict = {
     "title": "可疑交易报告 (suspicious transaction report)",
     "type": "object",
     "additionalProperties": False,
-    "required": ["schema", "report_id", "case_id", "institution", "subject", "typologies", "transactions",
-                 "total_amount", "currency", "detected_on", "determined_on", "deadline", "narrative", "summary",
-                 "generated_by", "generated_at"],
+    "required": [
+        "schema",
+        "report_id",
+        "case_id",
+        "institution",
+        "subject",
+        "typologies",
+        "transactions",
+        "total_amount",
+        "currency",
+        "detected_on",
+        "determined_on",
+        "deadline",
+        "narrative",
+        "summary",
+        "generated_by",
+        "generated_at",
+    ],
     "properties": {
         "schema": {"const": SCHEMA_ID},
         "report_id": _TEXT,
         "case_id": _TEXT,
-        "institution": {"type": "object", "additionalProperties": False, "required": ["name", "code"],
-                        "properties": {"name": _TEXT, "code": _TEXT}},
-        "subject": {"type": "object", "additionalProperties": False,
-                    "required": ["party_id", "kind", "name_masked", "id_masked"],
-                    "properties": {"party_id": _TEXT, "kind": {"enum": ["natural", "non_natural"]},
-                                   "name_masked": {"type": ["string", "null"]},
-                                   "id_masked": {"type": ["string", "null"]}}},
-        "typologies": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "additionalProperties": False,
-            "required": ["typology", "name_zh", "rule_code", "rule_version", "alerts"],
-            "properties": {"typology": _TEXT, "name_zh": _TEXT, "rule_code": _TEXT,
-                           "rule_version": {"type": "integer", "minimum": 1},
-                           "alerts": {"type": "integer", "minimum": 1}}}},
-        "transactions": {"type": "array", "items": {
-            "type": "object", "additionalProperties": False,
-            "required": ["ref", "position", "direction", "counterparty", "amount", "currency", "at", "alert_ids"],
-            "properties": {"ref": _TEXT, "position": {"type": "integer"}, "direction": {"enum": ["in", "out"]},
-                           "counterparty": {"type": ["string", "null"]}, "amount": _MONEY,
-                           "currency": {"const": "CNY"}, "at": _TIME,
-                           "alert_ids": {"type": "array", "minItems": 1, "items": _TEXT}}}},
+        "institution": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "code"],
+            "properties": {"name": _TEXT, "code": _TEXT},
+        },
+        "subject": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["party_id", "kind", "name_masked", "id_masked"],
+            "properties": {
+                "party_id": _TEXT,
+                "kind": {"enum": ["natural", "non_natural"]},
+                "name_masked": {"type": ["string", "null"]},
+                "id_masked": {"type": ["string", "null"]},
+            },
+        },
+        "typologies": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["typology", "name_zh", "rule_code", "rule_version", "alerts"],
+                "properties": {
+                    "typology": _TEXT,
+                    "name_zh": _TEXT,
+                    "rule_code": _TEXT,
+                    "rule_version": {"type": "integer", "minimum": 1},
+                    "alerts": {"type": "integer", "minimum": 1},
+                },
+            },
+        },
+        "transactions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["ref", "position", "direction", "counterparty", "amount", "currency", "at", "alert_ids"],
+                "properties": {
+                    "ref": _TEXT,
+                    "position": {"type": "integer"},
+                    "direction": {"enum": ["in", "out"]},
+                    "counterparty": {"type": ["string", "null"]},
+                    "amount": _MONEY,
+                    "currency": {"const": "CNY"},
+                    "at": _TIME,
+                    "alert_ids": {"type": "array", "minItems": 1, "items": _TEXT},
+                },
+            },
+        },
         "total_amount": _MONEY,
         "currency": {"const": "CNY"},
         "detected_on": _DATE,
         "determined_on": _DATE,
         "deadline": _DATE,
         "narrative": {"type": "string", "minLength": 20},
-        "summary": {"type": "object", "additionalProperties": False, "required": ["zh", "en"],
-                    "properties": {"zh": _TEXT, "en": _TEXT}},
+        "summary": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["zh", "en"],
+            "properties": {"zh": _TEXT, "en": _TEXT},
+        },
         "generated_by": _TEXT,
         "generated_at": _TIME,
     },
@@ -133,44 +183,80 @@ def typologies_of(alerts: Sequence[dict]) -> list[dict]:
     for a in alerts:
         key = (a["typology"], a["rule_code"], a["rule_version"])
         counts[key] = counts.get(key, 0) + 1
-    return [{"typology": t, "name_zh": TYPOLOGY_NAMES.get(t, (t, t))[0], "rule_code": code, "rule_version": version,
-             "alerts": n} for (t, code, version), n in sorted(counts.items())]
+    return [
+        {
+            "typology": t,
+            "name_zh": TYPOLOGY_NAMES.get(t, (t, t))[0],
+            "rule_code": code,
+            "rule_version": version,
+            "alerts": n,
+        }
+        for (t, code, version), n in sorted(counts.items())
+    ]
 
 
-def summary(party: str, alerts: int, typologies: list[dict], flows: int, total: str, detected: dt.date,
-            determined: dt.date) -> dict:
+def summary(
+    party: str, alerts: int, typologies: list[dict], flows: int, total: str, detected: dt.date, determined: dt.date
+) -> dict:
     """The generated paragraph (zh and en) stating what the monitor found."""
-    zh_kinds = "、".join(f"{t['name_zh']}（规则 {t['rule_code']} 第{t['rule_version']}版，{t['alerts']}条）"
-                        for t in typologies)
-    en_kinds = "; ".join(f"{TYPOLOGY_NAMES.get(t['typology'], (t['typology'],) * 2)[1]} (rule {t['rule_code']} "
-                         f"v{t['rule_version']}, {t['alerts']} alert{'s' if t['alerts'] > 1 else ''})" for t in typologies)
+    zh_kinds = "、".join(
+        f"{t['name_zh']}（规则 {t['rule_code']} 第{t['rule_version']}版，{t['alerts']}条）" for t in typologies
+    )
+    en_kinds = "; ".join(
+        f"{TYPOLOGY_NAMES.get(t['typology'], (t['typology'],) * 2)[1]} (rule {t['rule_code']} "
+        f"v{t['rule_version']}, {t['alerts']} alert{'s' if t['alerts'] > 1 else ''})"
+        for t in typologies
+    )
     return {
-        "zh": (f"资金监测系统自{detected.isoformat()}起对主体 {party} 触发预警 {alerts} 条，可疑特征：{zh_kinds}；"
-               f"涉及交易 {flows} 笔，合计人民币 {total} 元。经调查于 {determined.isoformat()} 认定为可疑交易。"),
-        "en": (f"From {detected.isoformat()} the fund-flow monitor raised {alerts} alert{'s' if alerts > 1 else ''} on "
-               f"party {party}: {en_kinds}; {flows} transaction{'s' if flows != 1 else ''} totalling CNY {total}. "
-               f"The investigation determined them suspicious on {determined.isoformat()}."),
+        "zh": (
+            f"资金监测系统自{detected.isoformat()}起对主体 {party} 触发预警 {alerts} 条，可疑特征：{zh_kinds}；"
+            f"涉及交易 {flows} 笔，合计人民币 {total} 元。经调查于 {determined.isoformat()} 认定为可疑交易。"
+        ),
+        "en": (
+            f"From {detected.isoformat()} the fund-flow monitor raised {alerts} alert{'s' if alerts > 1 else ''} on "
+            f"party {party}: {en_kinds}; {flows} transaction{'s' if flows != 1 else ''} totalling CNY {total}. "
+            f"The investigation determined them suspicious on {determined.isoformat()}."
+        ),
     }
 
 
-def build(rid: str, case_id: str, subject: dict, alerts: Sequence[dict], narrative: str, determined: dt.date,
-          by: str, at: int) -> dict:
+def build(
+    rid: str, case_id: str, subject: dict, alerts: Sequence[dict], narrative: str, determined: dt.date, by: str, at: int
+) -> dict:
     """The report as a dict matching `SCHEMA`."""
     flows = transactions_of(alerts)
     total = format_minor(sum(f["amount"] for f in flows), 2)
     kinds = typologies_of(alerts)
     detected = clock.china_date(min(a["raised_at"] for a in alerts))
     return {
-        "schema": SCHEMA_ID, "report_id": rid, "case_id": case_id, "institution": dict(INSTITUTION),
-        "subject": subject, "typologies": kinds,
-        "transactions": [{"ref": f["ref"], "position": f["position"], "direction": f["direction"],
-                          "counterparty": f["counterparty"], "amount": format_minor(f["amount"], 2), "currency": "CNY",
-                          "at": china_time(f["at"]), "alert_ids": f["alert_ids"]} for f in flows],
-        "total_amount": total, "currency": "CNY", "detected_on": detected.isoformat(),
-        "determined_on": determined.isoformat(), "deadline": deadline(determined).isoformat(),
+        "schema": SCHEMA_ID,
+        "report_id": rid,
+        "case_id": case_id,
+        "institution": dict(INSTITUTION),
+        "subject": subject,
+        "typologies": kinds,
+        "transactions": [
+            {
+                "ref": f["ref"],
+                "position": f["position"],
+                "direction": f["direction"],
+                "counterparty": f["counterparty"],
+                "amount": format_minor(f["amount"], 2),
+                "currency": "CNY",
+                "at": china_time(f["at"]),
+                "alert_ids": f["alert_ids"],
+            }
+            for f in flows
+        ],
+        "total_amount": total,
+        "currency": "CNY",
+        "detected_on": detected.isoformat(),
+        "determined_on": determined.isoformat(),
+        "deadline": deadline(determined).isoformat(),
         "narrative": narrative,
         "summary": summary(subject["party_id"], len(alerts), kinds, len(flows), total, detected, determined),
-        "generated_by": by, "generated_at": china_time(at),
+        "generated_by": by,
+        "generated_at": china_time(at),
     }
 
 
@@ -188,8 +274,12 @@ def subject_of(connection: Connection, party: str, vault=None) -> dict:
     person = identity_queries.customer_name_and_id(connection, party, vault)
     if person is not None:
         name, id_number = person
-        return {"party_id": party, "kind": "natural", "name_masked": mask_name(name) if name else None,
-                "id_masked": mask_id_number(id_number) if id_number else None}
+        return {
+            "party_id": party,
+            "kind": "natural",
+            "name_masked": mask_name(name) if name else None,
+            "id_masked": mask_id_number(id_number) if id_number else None,
+        }
     shop = identity_queries.merchant_name_and_code(connection, party)
     if shop is not None:
         return {"party_id": party, "kind": "non_natural", "name_masked": shop[0], "id_masked": mask_id_number(shop[1])}
@@ -199,9 +289,12 @@ def subject_of(connection: Connection, party: str, vault=None) -> dict:
 
 def determined_on(connection: Connection, case_id: str) -> dt.date:
     """The China date of the case's latest escalation (认定可疑之日)."""
-    at = connection.execute(select(monitor_case_events.c.at).where(
-        monitor_case_events.c.case_id == case_id, monitor_case_events.c.to_status == "escalated")
-        .order_by(monitor_case_events.c.seq.desc()).limit(1)).scalar()
+    at = connection.execute(
+        select(monitor_case_events.c.at)
+        .where(monitor_case_events.c.case_id == case_id, monitor_case_events.c.to_status == "escalated")
+        .order_by(monitor_case_events.c.seq.desc())
+        .limit(1)
+    ).scalar()
     if at is None:
         raise ReportNotFound(f"case {case_id} was never escalated")
     return clock.china_date(at)
@@ -214,25 +307,43 @@ def generate(uow: UnitOfWork, case_id: str, narrative: str, by: str, vault=None)
     if existing is not None:
         return existing
     case = connection.execute(select(monitor_cases).where(monitor_cases.c.id == case_id)).mappings().one()
-    alerts = [dict(a) for a in connection.execute(select(monitor_alerts).where(monitor_alerts.c.case_id == case_id)
-                                                  .order_by(monitor_alerts.c.position, monitor_alerts.c.id)).mappings()]
+    alerts = [
+        dict(a)
+        for a in connection.execute(
+            select(monitor_alerts)
+            .where(monitor_alerts.c.case_id == case_id)
+            .order_by(monitor_alerts.c.position, monitor_alerts.c.id)
+        ).mappings()
+    ]
     subject = subject_of(connection, case["party"], vault)
     rid, now, determined = report_id(case_id), clock.now_micros(), determined_on(connection, case_id)
     report = build(rid, case_id, subject, alerts, narrative, determined, by, now)
     content = render(report)
-    row = {"id": rid, "case_id": case_id, "party": case["party"], "party_kind": subject["kind"],
-           "determined_on": report["determined_on"], "deadline": report["deadline"], "status": "generated",
-           "transactions": len(report["transactions"]),
-           "total_amount": sum(f["amount"] for f in transactions_of(alerts)),
-           "content": content, "sha256": hashlib.sha256(content.encode()).hexdigest(), "created_by": by,
-           "created_at": now, "submitted_by": None, "submitted_at": None}
+    row = {
+        "id": rid,
+        "case_id": case_id,
+        "party": case["party"],
+        "party_kind": subject["kind"],
+        "determined_on": report["determined_on"],
+        "deadline": report["deadline"],
+        "status": "generated",
+        "transactions": len(report["transactions"]),
+        "total_amount": sum(f["amount"] for f in transactions_of(alerts)),
+        "content": content,
+        "sha256": hashlib.sha256(content.encode()).hexdigest(),
+        "created_by": by,
+        "created_at": now,
+        "submitted_by": None,
+        "submitted_at": None,
+    }
     uow.execute(suspicious_reports.insert().values(**row))
     return report_json(row)
 
 
 def of_case(connection: Connection, case_id: str) -> dict | None:
-    row = connection.execute(select(suspicious_reports).where(suspicious_reports.c.case_id == case_id)
-                             ).mappings().first()
+    row = (
+        connection.execute(select(suspicious_reports).where(suspicious_reports.c.case_id == case_id)).mappings().first()
+    )
     return report_json(row) if row is not None else None
 
 
@@ -261,8 +372,9 @@ def listing(connection: Connection, status: str | None = None, limit: int = 100)
     query = select(suspicious_reports)
     if status is not None:
         query = query.where(suspicious_reports.c.status == status)
-    rows = connection.execute(query.order_by(suspicious_reports.c.deadline, suspicious_reports.c.id)
-                              .limit(limit)).mappings()
+    rows = connection.execute(
+        query.order_by(suspicious_reports.c.deadline, suspicious_reports.c.id).limit(limit)
+    ).mappings()
     return [report_json(r) for r in rows]
 
 
@@ -270,10 +382,21 @@ def report_json(row) -> dict:
     """A report's metadata; `overdue` when still unsubmitted after its deadline (China business date)."""
     overdue = row["status"] != "submitted" and clock.business_date().isoformat() > row["deadline"]
     at = row["submitted_at"]
-    return {"id": row["id"], "kind": KIND, "case_id": row["case_id"], "party": row["party"],
-            "party_kind": row["party_kind"], "determined_on": row["determined_on"], "deadline": row["deadline"],
-            "status": row["status"], "overdue": overdue, "transactions": row["transactions"],
-            "total_amount": format_minor(row["total_amount"], 2), "sha256": row["sha256"],
-            "created_by": row["created_by"], "created_at": clock.from_micros(row["created_at"]).isoformat(),
-            "submitted_by": row["submitted_by"],
-            "submitted_at": clock.from_micros(at).isoformat() if at is not None else None}
+    return {
+        "id": row["id"],
+        "kind": KIND,
+        "case_id": row["case_id"],
+        "party": row["party"],
+        "party_kind": row["party_kind"],
+        "determined_on": row["determined_on"],
+        "deadline": row["deadline"],
+        "status": row["status"],
+        "overdue": overdue,
+        "transactions": row["transactions"],
+        "total_amount": format_minor(row["total_amount"], 2),
+        "sha256": row["sha256"],
+        "created_by": row["created_by"],
+        "created_at": clock.from_micros(row["created_at"]).isoformat(),
+        "submitted_by": row["submitted_by"],
+        "submitted_at": clock.from_micros(at).isoformat() if at is not None else None,
+    }

@@ -125,5 +125,12 @@ related_parties = Table(
     PrimaryKeyConstraint("lender", "party", name="pk_regtech_related_parties"),
 )
 
-MONITOR_TABLES = (monitor_rules, monitor_flows, monitor_alerts, monitor_cases, monitor_case_events,
-                  monitor_parties, related_parties)
+MONITOR_TABLES = (
+    monitor_rules,
+    monitor_flows,
+    monitor_alerts,
+    monitor_cases,
+    monitor_case_events,
+    monitor_parties,
+    related_parties,
+)

@@ -53,8 +53,14 @@ class Flow:
         return self.channel != "loan"
 
     def evidence(self) -> dict:
-        return {"ref": self.ref, "position": self.position, "direction": self.direction,
-                "counterparty": self.counterparty, "amount": self.amount, "at": self.at}
+        return {
+            "ref": self.ref,
+            "position": self.position,
+            "direction": self.direction,
+            "counterparty": self.counterparty,
+            "amount": self.amount,
+            "at": self.at,
+        }
 
 
 Leg = tuple[str, str | None, str, str, str, str]  # party, counterparty, direction, party kind, its kind, ref
@@ -64,12 +70,18 @@ def _legs(event: Event) -> list[Leg]:
     """Each leg of an event that moves money."""
     p = event.payload
     if event.type == "p2p.completed":
-        return [(p["payer_id"], p["payee_id"], "out", "natural", "natural", p["id"]),
-                (p["payee_id"], p["payer_id"], "in", "natural", "natural", p["id"]), *_device_leg(p)]
+        return [
+            (p["payer_id"], p["payee_id"], "out", "natural", "natural", p["id"]),
+            (p["payee_id"], p["payer_id"], "in", "natural", "natural", p["id"]),
+            *_device_leg(p),
+        ]
     if event.type == "payment.succeeded":
         pay = p["payment"]
-        return [(pay["payer_id"], pay["payee_id"], "out", "natural", "non_natural", pay["id"]),
-                (pay["payee_id"], pay["payer_id"], "in", "non_natural", "natural", pay["id"]), *_device_leg(pay)]
+        return [
+            (pay["payer_id"], pay["payee_id"], "out", "natural", "non_natural", pay["id"]),
+            (pay["payee_id"], pay["payer_id"], "in", "non_natural", "natural", pay["id"]),
+            *_device_leg(pay),
+        ]
     if event.type == "lending.loan_disbursed":
         return [(p["customer_id"], "+".join(p.get("lenders") or [PLATFORM]), "in", "natural", LENDER, p["id"])]
     if event.type == "bank_order.posted" and event.key:
@@ -106,11 +118,16 @@ def flows_of(event: Event) -> list[Flow]:
     if not legs or amount is None:
         return []
     fen = parse_minor(str(amount), 2)
-    channel = "loan" if event.type == "lending.loan_disbursed" else (
-        "cash" if event.payload.get("channel") == "cash" else "transfer")
+    channel = (
+        "loan"
+        if event.type == "lending.loan_disbursed"
+        else ("cash" if event.payload.get("channel") == "cash" else "transfer")
+    )
     cross = bool(event.payload.get("cross_border", False))
-    return [Flow(event.position, i, party, other, direction, fen, channel, kind, cross, event.created_at, ref, other_kind)
-            for i, (party, other, direction, kind, other_kind, ref) in enumerate(legs)]
+    return [
+        Flow(event.position, i, party, other, direction, fen, channel, kind, cross, event.created_at, ref, other_kind)
+        for i, (party, other, direction, kind, other_kind, ref) in enumerate(legs)
+    ]
 
 
 class Windows:

@@ -14,15 +14,18 @@ from puhui.errors import PuhuiError
 
 app = typer.Typer(no_args_is_help=True, help="Risk control: credit models and fraud rules.")
 
+
 def _console() -> Console:
     return Console()  # made per call, so the terminal width is read when the command runs
 
 
-
 DbOption = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
 GERMAN_CREDIT = Path(__file__).parent / "data" / "germancredit.csv"  # shipped, CC BY 4.0 (see data/README.md)
-DataOption = typer.Option(GERMAN_CREDIT, "--data", help="A labelled CSV (default: the shipped Statlog German "
-                                                        "Credit data set, 1,000 applicants).")
+DataOption = typer.Option(
+    GERMAN_CREDIT,
+    "--data",
+    help="A labelled CSV (default: the shipped Statlog German Credit data set, 1,000 applicants).",
+)
 LabelOption = typer.Option("creditability", "--label", help="The label column (good/bad or 0/1; bad = 1).")
 
 
@@ -70,11 +73,17 @@ def evaluate(
     for column in ("model", "AUC", "KS", "Gini", "Brier", "PSI"):
         table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
     for kind, result in results.items():
-        table.add_row(kind, *(f"{result.mean(m):.4f}±{result.std(m):.4f}" for m in ("auc", "ks", "gini")),
-                      *(f"{result.mean(m):.4f}" for m in ("brier", "psi")))
+        table.add_row(
+            kind,
+            *(f"{result.mean(m):.4f}±{result.std(m):.4f}" for m in ("auc", "ks", "gini")),
+            *(f"{result.mean(m):.4f}" for m in ("brier", "psi")),
+        )
     _console().print(table)
-    _console().print(f"mean ± standard deviation over the folds of {dataset.source}; Brier and PSI "
-                     "(train-fold vs test-fold scores) are means", style="dim")
+    _console().print(
+        f"mean ± standard deviation over the folds of {dataset.source}; Brier and PSI "
+        "(train-fold vs test-fold scores) are means",
+        style="dim",
+    )
 
 
 @app.command()
@@ -82,7 +91,9 @@ def train(
     data: Path = typer.Option(None, "--data", help="A labelled CSV (or use --platform)."),
     platform: bool = typer.Option(False, "--platform", help="Train on platform profiles as of --as-of."),
     as_of: str = typer.Option(None, "--as-of", help="Observation date (YYYY-MM-DD, end of day China time)."),
-    labels: Path = typer.Option(None, "--labels", help="With --platform: CSV of customer_id,bad (outcomes after --as-of)."),
+    labels: Path = typer.Option(
+        None, "--labels", help="With --platform: CSV of customer_id,bad (outcomes after --as-of)."
+    ),
     kind: str = typer.Option("scorecard", "--kind", help="scorecard or lightgbm."),
     name: str = typer.Option("credit", "--name", help="Model name; each training adds a version."),
     out: Path = typer.Option(Path("risk-model"), "--out", help="Directory for the model card and plots."),
@@ -108,13 +119,23 @@ def train(
             raise typer.BadParameter("give --data CSV or --platform with --as-of and --labels")
         with Progress(console=_console()) as progress:
             task = progress.add_task(f"training {kind}", total=folds + 2)
-            trained = service.train(engine, dataset, kind, name, out, folds, seed,
-                                    on_step=lambda what: progress.update(task, advance=1, description=what))
+            trained = service.train(
+                engine,
+                dataset,
+                kind,
+                name,
+                out,
+                folds,
+                seed,
+                on_step=lambda what: progress.update(task, advance=1, description=what),
+            )
     except PuhuiError as error:
         _fail(error)
     record = trained.record
-    _console().print(f"registered [bold]{record.name}[/bold] v{record.version} ({record.kind}) as {record.status}; "
-                  f"CV AUC {record.metrics['auc']['mean']:.4f}, KS {record.metrics['ks']['mean']:.4f}")
+    _console().print(
+        f"registered [bold]{record.name}[/bold] v{record.version} ({record.kind}) as {record.status}; "
+        f"CV AUC {record.metrics['auc']['mean']:.4f}, KS {record.metrics['ks']['mean']:.4f}"
+    )
     _console().print(f"model card and plots in {out}")
     print(record.id)
 
@@ -166,8 +187,16 @@ def models(db: str = DbOption, as_json: bool = typer.Option(False, "--json", hel
     for column in ("id", "name", "version", "kind", "status", "trained at", "CV AUC", "CV KS"):
         table.add_column(column)
     for r in records:
-        table.add_row(str(r.id), r.name, str(r.version), r.kind, r.status, r.as_json()["trained_at"],
-                      f"{r.metrics['auc']['mean']:.4f}", f"{r.metrics['ks']['mean']:.4f}")
+        table.add_row(
+            str(r.id),
+            r.name,
+            str(r.version),
+            r.kind,
+            r.status,
+            r.as_json()["trained_at"],
+            f"{r.metrics['auc']['mean']:.4f}",
+            f"{r.metrics['ks']['mean']:.4f}",
+        )
     _console().print(table)
 
 
@@ -199,7 +228,9 @@ def score(
         print(json.dumps(result, ensure_ascii=False))
         return
     m = result["model"]
-    _console().print(f"score [bold]{result['score']}[/bold]  PD {result['pd']}  grade [bold]{result['grade']}[/bold]"
-                  f"  ({m['name']} v{m['version']}, {m['kind']}, {m['status']})")
+    _console().print(
+        f"score [bold]{result['score']}[/bold]  PD {result['pd']}  grade [bold]{result['grade']}[/bold]"
+        f"  ({m['name']} v{m['version']}, {m['kind']}, {m['status']})"
+    )
     for number, reason in enumerate(result["reasons"], 1):
         _console().print(f"  {number}. {reason['text']}")

@@ -55,24 +55,59 @@ _LIST = [
     _f("p2p_received_amount_30d", "money", "amount of P2P transfers received in 30 days", "转账收款金额"),
     _f("refunds_received_count_90d", "int", "refunds of the customer's QR payments in 90 days", "退款笔数"),
     _f("refunds_received_amount_90d", "money", "amount refunded to the customer in 90 days", "退款金额"),
-    *[_f(f"top_ups_count_{d}d", "int", f"posted bank top-ups in {d} days (by time posted)", "充值笔数") for d in (30, 90)],
+    *[
+        _f(f"top_ups_count_{d}d", "int", f"posted bank top-ups in {d} days (by time posted)", "充值笔数")
+        for d in (30, 90)
+    ],
     *[_f(f"top_ups_amount_{d}d", "money", f"amount of posted top-ups in {d} days", "充值金额") for d in (30, 90)],
-    *[_f(f"withdrawals_count_{d}d", "int", f"posted withdrawals in {d} days (by time posted)", "提现笔数") for d in (30, 90)],
-    *[_f(f"withdrawals_amount_{d}d", "money", f"amount of posted withdrawals in {d} days", "提现金额") for d in (30, 90)],
-    _f("withdrawal_to_top_up_ratio_90d", "ratio", "withdrawn / topped up in 90 days; empty without top-ups",
-       "提现充值比", True),
+    *[
+        _f(f"withdrawals_count_{d}d", "int", f"posted withdrawals in {d} days (by time posted)", "提现笔数")
+        for d in (30, 90)
+    ],
+    *[
+        _f(f"withdrawals_amount_{d}d", "money", f"amount of posted withdrawals in {d} days", "提现金额")
+        for d in (30, 90)
+    ],
+    _f(
+        "withdrawal_to_top_up_ratio_90d",
+        "ratio",
+        "withdrawn / topped up in 90 days; empty without top-ups",
+        "提现充值比",
+        True,
+    ),
     _f("bank_orders_failed_90d", "int", "top-ups and withdrawals the bank failed (voided) in 90 days", "失败订单数"),
     _f("devices_30d", "int", "distinct devices paid from in 30 days", "设备数"),
     _f("locations_30d", "int", "distinct locations paid from in 30 days", "地点数"),
-    _f("days_since_new_device", "int", "whole days since the newest device was first seen; empty without devices",
-       "新设备天数", True),
-    _f("night_payment_share_30d", "ratio", "share of 30-day payments made 00:00-05:00 China time; empty without "
-       "payments", "夜间交易占比", True),
+    _f(
+        "days_since_new_device",
+        "int",
+        "whole days since the newest device was first seen; empty without devices",
+        "新设备天数",
+        True,
+    ),
+    _f(
+        "night_payment_share_30d",
+        "ratio",
+        "share of 30-day payments made 00:00-05:00 China time; empty without payments",
+        "夜间交易占比",
+        True,
+    ),
     # Repayment history (还款记录): the lending issue fills these; until then they are empty.
-    _f("loans_repaid_on_time", "int", "loans repaid on time (filled by lending; empty until it exists)", "按时还款", True),
+    _f(
+        "loans_repaid_on_time",
+        "int",
+        "loans repaid on time (filled by lending; empty until it exists)",
+        "按时还款",
+        True,
+    ),
     _f("loans_repaid_late", "int", "loans repaid late (filled by lending; empty until it exists)", "逾期还款", True),
-    _f("max_days_past_due", "int", "worst days past due (filled by lending; empty until it exists)", "最长逾期天数",
-       True),
+    _f(
+        "max_days_past_due",
+        "int",
+        "worst days past due (filled by lending; empty until it exists)",
+        "最长逾期天数",
+        True,
+    ),
 ]
 FEATURES: dict[str, Feature] = {f.name: f for f in _LIST}
 MONEY_FEATURES = frozenset(n for n, f in FEATURES.items() if f.kind == "money")
@@ -200,8 +235,9 @@ def finish(counters: Mapping[str, int | None], at: int) -> dict[str, Any]:
             out[name] = None if c[name] is None else int(c[name])  # type: ignore[arg-type]  # the SQL row's value is an int or Decimal here, never None
     n90, sum90 = int(c["payments_count_90d"] or 0), int(c["payments_amount_90d"] or 0)
     out["payment_amount_mean_90d"] = (Decimal(sum90) / n90).scaleb(-2).quantize(CENT, ROUND_HALF_UP) if n90 else None
-    out["withdrawal_to_top_up_ratio_90d"] = _ratio(int(c["withdrawals_amount_90d"] or 0),
-                                                   int(c["top_ups_amount_90d"] or 0))
+    out["withdrawal_to_top_up_ratio_90d"] = _ratio(
+        int(c["withdrawals_amount_90d"] or 0), int(c["top_ups_amount_90d"] or 0)
+    )
     newest = c["newest_device_first_seen"]
     out["days_since_new_device"] = None if newest is None else (at - int(newest)) // DAY
     out["night_payment_share_30d"] = _ratio(int(c["night_payments_30d"] or 0), int(c["payments_count_30d"] or 0))

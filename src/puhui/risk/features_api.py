@@ -41,8 +41,9 @@ def parse_as_of(value: str | None) -> int:
         if text.isdigit():
             at = int(text)
         elif len(text) == 10:
-            next_day = dt.datetime.combine(dt.date.fromisoformat(text) + dt.timedelta(days=1), dt.time(),
-                                           tzinfo=clock.CHINA)
+            next_day = dt.datetime.combine(
+                dt.date.fromisoformat(text) + dt.timedelta(days=1), dt.time(), tzinfo=clock.CHINA
+            )
             at = clock.to_micros(next_day) - 1
         else:
             when = dt.datetime.fromisoformat(text)
@@ -60,8 +61,7 @@ def may_read(principal: Principal, customer_id: str) -> bool:
 
 
 def profile_json(customer_id: str, at: int, features: dict[str, Any]) -> dict[str, Any]:
-    return {"customer_id": customer_id, "as_of": clock.iso(at),
-            "features": F.to_json(features)}
+    return {"customer_id": customer_id, "as_of": clock.iso(at), "features": F.to_json(features)}
 
 
 @router.get("/profiles/{customer_id}")
@@ -69,7 +69,9 @@ async def read_profile(
     customer_id: Ident,
     principal: Annotated[Principal, Depends(authenticate)],
     engine: Annotated[Engine, Depends(get_engine)],
-    as_of: Annotated[str | None, Query(max_length=64, description="ISO-8601 time with zone, date, or UTC micros")] = None,
+    as_of: Annotated[
+        str | None, Query(max_length=64, description="ISO-8601 time with zone, date, or UTC micros")
+    ] = None,
 ) -> dict[str, Any]:
     """The customer's profile (用户画像) as of a time (default now): only data up to that time counts."""
     if not may_read(principal, customer_id):
@@ -88,5 +90,7 @@ async def list_features(principal: Annotated[Principal, Depends(authenticate)]) 
     """The feature registry: names, types and meanings (rules and models refer to these names)."""
     if principal.role not in STAFF:
         raise Forbidden("the feature registry is for staff")
-    return [{"name": f.name, "kind": f.kind, "description": f.description, "term": f.term, "nullable": f.nullable}
-            for f in F.FEATURES.values()]
+    return [
+        {"name": f.name, "kind": f.kind, "description": f.description, "term": f.term, "nullable": f.nullable}
+        for f in F.FEATURES.values()
+    ]

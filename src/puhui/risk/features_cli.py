@@ -1,4 +1,5 @@
-"""`puhui risk profiles export` and `puhui risk profiles consume`: customer profiles in batch, and the outbox consumer."""
+"""`puhui risk profiles export` and `puhui risk profiles consume`: customer profiles in batch, and the
+outbox consumer."""
 
 from __future__ import annotations
 
@@ -9,17 +10,21 @@ import typer
 
 from puhui.cli_engine import engine_for as _engine
 
-app = typer.Typer(no_args_is_help=True, help="Customer profiles (用户画像): batch as of a time, incremental from events.")
+app = typer.Typer(
+    no_args_is_help=True, help="Customer profiles (用户画像): batch as of a time, incremental from events."
+)
 
 DB = typer.Option(None, "--db", help="database URL (default: the configured one)")
 
 
-
 @app.command("export")
-def export(as_of: str = typer.Option(..., "--as-of", help="a date (end of that day, China time), an ISO-8601 "
-                                                             "time with zone, or UTC microseconds"),
-             out: Path | None = typer.Option(None, "--out", help="write the profiles to this CSV file"),
-             db: str | None = DB) -> None:
+def export(
+    as_of: str = typer.Option(
+        ..., "--as-of", help="a date (end of that day, China time), an ISO-8601 time with zone, or UTC microseconds"
+    ),
+    out: Path | None = typer.Option(None, "--out", help="write the profiles to this CSV file"),
+    db: str | None = DB,
+) -> None:
     """Every customer's profile as of a time; only data up to that time counts."""
     from puhui.errors import PuhuiError
     from puhui.risk.features_api import parse_as_of

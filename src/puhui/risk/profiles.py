@@ -50,13 +50,15 @@ def identity_as_of(connection: Connection, customer_id: str, at: int) -> F.Ident
     if registered is None or registered > at:
         raise UnknownCustomer(f"no customer {customer_id} as of {clock.from_micros(at).isoformat()}")
     tier = connection.execute(
-        select(tier_changes.c.to_tier).where(tier_changes.c.customer_id == customer_id, tier_changes.c.at <= at)
-        .order_by(tier_changes.c.seq.desc()).limit(1)
+        select(tier_changes.c.to_tier)
+        .where(tier_changes.c.customer_id == customer_id, tier_changes.c.at <= at)
+        .order_by(tier_changes.c.seq.desc())
+        .limit(1)
     ).scalar()
     passed = connection.execute(
-        select(func.count()).select_from(verifications)
-        .where(verifications.c.customer_id == customer_id, verifications.c.passed.is_(True),
-               verifications.c.at <= at)
+        select(func.count())
+        .select_from(verifications)
+        .where(verifications.c.customer_id == customer_id, verifications.c.passed.is_(True), verifications.c.at <= at)
     ).scalar_one()
     return F.Identity(int(registered), tier, int(passed))
 
@@ -65,23 +67,46 @@ def activity_as_of(connection: Connection, customer_id: str, at: int) -> F.Activ
     """The customer's rows that can count in a window ending at `at` (nothing after `at`)."""
     start = at - KEEP_DAYS * F.DAY
     p = payments.c
-    paid = [F.Paid(r.id, r.created_at, r.amount, r.payee_id, r.kind, r.device_id, r.location) for r in connection.execute(
-        select(p.id, p.created_at, p.amount, p.payee_id, p.kind, p.device_id, p.location)
-        .where(p.payer_id == customer_id, p.created_at > start, p.created_at <= at))]
-    devices = dict(connection.execute(
-        select(p.device_id, func.min(p.created_at))
-        .where(p.payer_id == customer_id, p.device_id.is_not(None), p.created_at <= at).group_by(p.device_id)).all())
-    p2p_in = [F.Received(*r) for r in connection.execute(
-        select(p.id, p.created_at, p.amount)
-        .where(p.payee_id == customer_id, p.kind == "p2p", p.created_at > start, p.created_at <= at))]
-    refunded = [F.Received(*r) for r in connection.execute(
-        select(refunds.c.id, refunds.c.created_at, refunds.c.amount)
-        .select_from(refunds.join(payments, payments.c.id == refunds.c.payment_id))
-        .where(p.payer_id == customer_id, refunds.c.created_at > start, refunds.c.created_at <= at))]
+    paid = [
+        F.Paid(r.id, r.created_at, r.amount, r.payee_id, r.kind, r.device_id, r.location)
+        for r in connection.execute(
+            select(p.id, p.created_at, p.amount, p.payee_id, p.kind, p.device_id, p.location).where(
+                p.payer_id == customer_id, p.created_at > start, p.created_at <= at
+            )
+        )
+    ]
+    devices = dict(
+        connection.execute(
+            select(p.device_id, func.min(p.created_at))
+            .where(p.payer_id == customer_id, p.device_id.is_not(None), p.created_at <= at)
+            .group_by(p.device_id)
+        ).all()
+    )
+    p2p_in = [
+        F.Received(*r)
+        for r in connection.execute(
+            select(p.id, p.created_at, p.amount).where(
+                p.payee_id == customer_id, p.kind == "p2p", p.created_at > start, p.created_at <= at
+            )
+        )
+    ]
+    refunded = [
+        F.Received(*r)
+        for r in connection.execute(
+            select(refunds.c.id, refunds.c.created_at, refunds.c.amount)
+            .select_from(refunds.join(payments, payments.c.id == refunds.c.payment_id))
+            .where(p.payer_id == customer_id, refunds.c.created_at > start, refunds.c.created_at <= at)
+        )
+    ]
     b = bank_orders.c
-    orders = [F.BankOrder(*r) for r in connection.execute(
-        select(b.id, b.resolved_at, b.kind, b.status, b.amount)
-        .where(b.customer_id == customer_id, b.status.in_(RESOLVED), b.resolved_at > start, b.resolved_at <= at))]
+    orders = [
+        F.BankOrder(*r)
+        for r in connection.execute(
+            select(b.id, b.resolved_at, b.kind, b.status, b.amount).where(
+                b.customer_id == customer_id, b.status.in_(RESOLVED), b.resolved_at > start, b.resolved_at <= at
+            )
+        )
+    ]
     return F.Activity(paid, p2p_in, refunded, orders, {k: int(v) for k, v in devices.items()})
 
 
@@ -119,54 +144,106 @@ def _counters(connection: Connection, at: int) -> dict[str, dict[str, Any]]:
     since = {d: at - d * F.DAY for d in (7, 30, 90)}
     zero = F.aggregate(F.Identity(at, None, 0), F.Activity(), at)
     out: dict[str, dict[str, Any]] = {}
-    for cid, registered in connection.execute(select(customers.c.id, customers.c.created_at)
-                                              .where(customers.c.created_at <= at)):
+    for cid, registered in connection.execute(
+        select(customers.c.id, customers.c.created_at).where(customers.c.created_at <= at)
+    ):
         out[cid] = {**zero, "tenure_days": (at - registered) // F.DAY}
     t = tier_changes.c
-    latest = (select(t.customer_id, func.max(t.seq).label("seq")).where(t.at <= at).group_by(t.customer_id)
-              .subquery())
-    _merge(out, connection.execute(select(t.customer_id.label("cid"), t.to_tier.label("kyc_tier"))
-                                   .join(latest, and_(latest.c.customer_id == t.customer_id, latest.c.seq == t.seq))))
+    latest = select(t.customer_id, func.max(t.seq).label("seq")).where(t.at <= at).group_by(t.customer_id).subquery()
+    _merge(
+        out,
+        connection.execute(
+            select(t.customer_id.label("cid"), t.to_tier.label("kyc_tier")).join(
+                latest, and_(latest.c.customer_id == t.customer_id, latest.c.seq == t.seq)
+            )
+        ),
+    )
     v = verifications.c
-    _merge(out, connection.execute(select(v.customer_id.label("cid"), func.count().label("verifications"))
-                                   .where(v.passed.is_(True), v.at <= at).group_by(v.customer_id)))
+    _merge(
+        out,
+        connection.execute(
+            select(v.customer_id.label("cid"), func.count().label("verifications"))
+            .where(v.passed.is_(True), v.at <= at)
+            .group_by(v.customer_id)
+        ),
+    )
     p = payments.c
     in_window = {d: p.created_at > since[d] for d in since}
-    paid_cols = [func.max(p.amount).label("payment_amount_max_90d"),
-                 func.count(distinct(p.payee_id)).label("counterparties_90d"),
-                 func.count(distinct(case((p.kind == "qr", p.payee_id)))).label("merchants_90d"),
-                 func.count(distinct(case((in_window[30], p.device_id)))).label("devices_30d"),
-                 func.count(distinct(case((in_window[30], p.location)))).label("locations_30d"),
-                 _n(and_(in_window[30], _night(p.created_at))).label("night_payments_30d")]
+    paid_cols = [
+        func.max(p.amount).label("payment_amount_max_90d"),
+        func.count(distinct(p.payee_id)).label("counterparties_90d"),
+        func.count(distinct(case((p.kind == "qr", p.payee_id)))).label("merchants_90d"),
+        func.count(distinct(case((in_window[30], p.device_id)))).label("devices_30d"),
+        func.count(distinct(case((in_window[30], p.location)))).label("locations_30d"),
+        _n(and_(in_window[30], _night(p.created_at))).label("night_payments_30d"),
+    ]
     for d in F.WINDOWS:
-        paid_cols += [_n(in_window[d]).label(f"payments_count_{d}d"),
-                      _sum(in_window[d], p.amount).label(f"payments_amount_{d}d")]
-    _merge(out, connection.execute(select(p.payer_id.label("cid"), *paid_cols)
-                                   .where(p.created_at > since[90], p.created_at <= at).group_by(p.payer_id)))
-    first_seen = (select(p.payer_id, p.device_id, func.min(p.created_at).label("first"))
-                  .where(p.device_id.is_not(None), p.created_at <= at).group_by(p.payer_id, p.device_id).subquery())
-    _merge(out, connection.execute(select(first_seen.c.payer_id.label("cid"),
-                                          func.max(first_seen.c.first).label("newest_device_first_seen"))
-                                   .group_by(first_seen.c.payer_id)))
-    _merge(out, connection.execute(
-        select(p.payee_id.label("cid"), func.count().label("p2p_received_count_30d"),
-               func.sum(p.amount).label("p2p_received_amount_30d"))
-        .where(p.kind == "p2p", p.created_at > since[30], p.created_at <= at).group_by(p.payee_id)))
+        paid_cols += [
+            _n(in_window[d]).label(f"payments_count_{d}d"),
+            _sum(in_window[d], p.amount).label(f"payments_amount_{d}d"),
+        ]
+    _merge(
+        out,
+        connection.execute(
+            select(p.payer_id.label("cid"), *paid_cols)
+            .where(p.created_at > since[90], p.created_at <= at)
+            .group_by(p.payer_id)
+        ),
+    )
+    first_seen = (
+        select(p.payer_id, p.device_id, func.min(p.created_at).label("first"))
+        .where(p.device_id.is_not(None), p.created_at <= at)
+        .group_by(p.payer_id, p.device_id)
+        .subquery()
+    )
+    _merge(
+        out,
+        connection.execute(
+            select(
+                first_seen.c.payer_id.label("cid"), func.max(first_seen.c.first).label("newest_device_first_seen")
+            ).group_by(first_seen.c.payer_id)
+        ),
+    )
+    _merge(
+        out,
+        connection.execute(
+            select(
+                p.payee_id.label("cid"),
+                func.count().label("p2p_received_count_30d"),
+                func.sum(p.amount).label("p2p_received_amount_30d"),
+            )
+            .where(p.kind == "p2p", p.created_at > since[30], p.created_at <= at)
+            .group_by(p.payee_id)
+        ),
+    )
     r = refunds.c
-    _merge(out, connection.execute(
-        select(p.payer_id.label("cid"), func.count().label("refunds_received_count_90d"),
-               func.sum(r.amount).label("refunds_received_amount_90d"))
-        .select_from(refunds.join(payments, p.id == r.payment_id))
-        .where(r.created_at > since[90], r.created_at <= at).group_by(p.payer_id)))
+    _merge(
+        out,
+        connection.execute(
+            select(
+                p.payer_id.label("cid"),
+                func.count().label("refunds_received_count_90d"),
+                func.sum(r.amount).label("refunds_received_amount_90d"),
+            )
+            .select_from(refunds.join(payments, p.id == r.payment_id))
+            .where(r.created_at > since[90], r.created_at <= at)
+            .group_by(p.payer_id)
+        ),
+    )
     b = bank_orders.c
     order_cols = [_n(b.status == "voided").label("bank_orders_failed_90d")]
     for d in (30, 90):
         for name, kind in (("top_ups", "debit_card"), ("withdrawals", "credit_card")):
             posted = and_(b.kind == kind, b.status == "posted", b.resolved_at > since[d])
             order_cols += [_n(posted).label(f"{name}_count_{d}d"), _sum(posted, b.amount).label(f"{name}_amount_{d}d")]
-    _merge(out, connection.execute(
-        select(b.customer_id.label("cid"), *order_cols)
-        .where(b.status.in_(RESOLVED), b.resolved_at > since[90], b.resolved_at <= at).group_by(b.customer_id)))
+    _merge(
+        out,
+        connection.execute(
+            select(b.customer_id.label("cid"), *order_cols)
+            .where(b.status.in_(RESOLVED), b.resolved_at > since[90], b.resolved_at <= at)
+            .group_by(b.customer_id)
+        ),
+    )
     return out
 
 
@@ -193,13 +270,19 @@ def training_frame(engine: Engine, at: int, labels: Mapping[str, Any], label: st
     frame = profiles_as_of(engine, at)
     unknown = sorted(set(labels) - set(frame.index))
     if unknown:
-        raise UnknownCustomer(f"labelled customers not registered as of the time: {', '.join(unknown[:5])}",
-                              unknown=unknown)
+        raise UnknownCustomer(
+            f"labelled customers not registered as of the time: {', '.join(unknown[:5])}", unknown=unknown
+        )
     import pandas as pd
 
     chosen = frame.loc[sorted(labels)]
-    numeric = pd.DataFrame({name: [float("nan") if v is None or v is pd.NA else float(v) for v in chosen[name]]
-                            for name in chosen.columns}, index=chosen.index)
+    numeric = pd.DataFrame(
+        {
+            name: [float("nan") if v is None or v is pd.NA else float(v) for v in chosen[name]]
+            for name in chosen.columns
+        },
+        index=chosen.index,
+    )
     numeric[label] = [labels[cid] for cid in numeric.index]
     return numeric
 
@@ -215,16 +298,24 @@ class StoredProfile:
 
 
 def _dump(activity: F.Activity) -> str:
-    data = {"paid": [list(astuple(x)) for x in activity.paid], "p2p_in": [list(astuple(x)) for x in activity.p2p_in],
-            "refunds": [list(astuple(x)) for x in activity.refunds],
-            "orders": [list(astuple(x)) for x in activity.orders], "devices": activity.device_first_seen}
+    data = {
+        "paid": [list(astuple(x)) for x in activity.paid],
+        "p2p_in": [list(astuple(x)) for x in activity.p2p_in],
+        "refunds": [list(astuple(x)) for x in activity.refunds],
+        "orders": [list(astuple(x)) for x in activity.orders],
+        "devices": activity.device_first_seen,
+    }
     return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
 def _load(data: Mapping[str, Any]) -> F.Activity:
-    return F.Activity([F.Paid(*x) for x in data["paid"]], [F.Received(*x) for x in data["p2p_in"]],
-                      [F.Received(*x) for x in data["refunds"]], [F.BankOrder(*x) for x in data["orders"]],
-                      dict(data["devices"]))
+    return F.Activity(
+        [F.Paid(*x) for x in data["paid"]],
+        [F.Received(*x) for x in data["p2p_in"]],
+        [F.Received(*x) for x in data["refunds"]],
+        [F.BankOrder(*x) for x in data["orders"]],
+        dict(data["devices"]),
+    )
 
 
 def stored_profile(connection: Connection, customer_id: str, at: int | None = None) -> StoredProfile:
@@ -256,25 +347,39 @@ def _changes(connection: Connection, events: list[Event]) -> dict[str, F.Activit
         p = _payment_of(event)
         if p is not None:
             fen = parse_minor(p["amount"], 2)
-            adds.setdefault(p["payer_id"], F.Activity()).paid.append(F.Paid(
-                p["id"], clock.micros_of(p["created_at"]), fen, p["payee_id"], p["kind"], p.get("device_id"), p.get("location")))
+            adds.setdefault(p["payer_id"], F.Activity()).paid.append(
+                F.Paid(
+                    p["id"],
+                    clock.micros_of(p["created_at"]),
+                    fen,
+                    p["payee_id"],
+                    p["kind"],
+                    p.get("device_id"),
+                    p.get("location"),
+                )
+            )
             if p["kind"] == "p2p":
-                adds.setdefault(p["payee_id"], F.Activity()).p2p_in.append(F.Received(p["id"], clock.micros_of(p["created_at"]), fen))
+                adds.setdefault(p["payee_id"], F.Activity()).p2p_in.append(
+                    F.Received(p["id"], clock.micros_of(p["created_at"]), fen)
+                )
         elif event.type == "refund.succeeded":
             refund_ids.append(event.payload["refund_id"])
         elif event.type in ("bank_order.posted", "bank_order.voided"):
             order_ids.append(event.payload["order_id"])
     if refund_ids:  # the event lacks the payer and exact time: the committed rows have them
         for rid, at, amount, payer in connection.execute(
-                select(refunds.c.id, refunds.c.created_at, refunds.c.amount, payments.c.payer_id)
-                .select_from(refunds.join(payments, payments.c.id == refunds.c.payment_id))
-                .where(refunds.c.id.in_(refund_ids))):
+            select(refunds.c.id, refunds.c.created_at, refunds.c.amount, payments.c.payer_id)
+            .select_from(refunds.join(payments, payments.c.id == refunds.c.payment_id))
+            .where(refunds.c.id.in_(refund_ids))
+        ):
             adds.setdefault(payer, F.Activity()).refunds.append(F.Received(rid, at, amount))
     if order_ids:
         b = bank_orders.c
         for oid, cid, at, kind, status, amount in connection.execute(
-                select(b.id, b.customer_id, b.resolved_at, b.kind, b.status, b.amount)
-                .where(b.id.in_(order_ids), b.status.in_(RESOLVED))):
+            select(b.id, b.customer_id, b.resolved_at, b.kind, b.status, b.amount).where(
+                b.id.in_(order_ids), b.status.in_(RESOLVED)
+            )
+        ):
             adds.setdefault(cid, F.Activity()).orders.append(F.BankOrder(oid, at, kind, status, amount))
     return adds
 
@@ -295,12 +400,20 @@ def _apply_to(uow: UnitOfWork, customer_id: str, add: F.Activity, old_row: Mappi
     for p in add.paid:
         if p.device_id is not None:
             devices[p.device_id] = min(devices.get(p.device_id, p.at), p.at)
-    activity = F.Activity(_union(old.paid, add.paid, keep_after), _union(old.p2p_in, add.p2p_in, keep_after),
-                          _union(old.refunds, add.refunds, keep_after), _union(old.orders, add.orders, keep_after),
-                          devices)
+    activity = F.Activity(
+        _union(old.paid, add.paid, keep_after),
+        _union(old.p2p_in, add.p2p_in, keep_after),
+        _union(old.refunds, add.refunds, keep_after),
+        _union(old.orders, add.orders, keep_after),
+        devices,
+    )
     profile = F.compute(identity_as_of(uow.connection, customer_id, as_of), activity, as_of)
-    text = json.dumps({"profile": F.to_json(profile), "activity": json.loads(_dump(activity))},
-                      separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    text = json.dumps(
+        {"profile": F.to_json(profile), "activity": json.loads(_dump(activity))},
+        separators=(",", ":"),
+        sort_keys=True,
+        ensure_ascii=False,
+    )
     values = {"features": text, "as_of": as_of, "updated_at": clock.now_micros()}
     if old_row is None:
         uow.execute(risk_profiles.insert().values(customer_id=customer_id, **values))
@@ -313,7 +426,11 @@ def _apply(uow: UnitOfWork, after: int, events: list[Event]) -> bool:
         return False  # another run got here first; read again from its offset
     adds = _changes(uow.connection, events)
     known = set(uow.execute(select(customers.c.id).where(customers.c.id.in_(list(adds)))).scalars()) if adds else set()
-    query = select(risk_profiles).where(risk_profiles.c.customer_id.in_(sorted(known))).order_by(risk_profiles.c.customer_id)
+    query = (
+        select(risk_profiles)
+        .where(risk_profiles.c.customer_id.in_(sorted(known)))
+        .order_by(risk_profiles.c.customer_id)
+    )
     rows = {r["customer_id"]: r for r in uow.execute(query.with_for_update() if uow.postgres else query).mappings()}
     for customer_id in sorted(known):
         _apply_to(uow, customer_id, adds[customer_id], rows.get(customer_id))

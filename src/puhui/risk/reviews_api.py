@@ -40,11 +40,17 @@ class DecisionIn(BaseModel):
     note: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
-@router.get("/reviews", summary="The review queue (pending first-in first-out), or reviews by status",
-            response_model=ReviewQueue)
-async def list_reviews(engine: EngineDep, principal: Reader,
-                       status: Annotated[Literal["pending", "approved", "rejected", "expired"], Query()] = "pending",
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
+@router.get(
+    "/reviews",
+    summary="The review queue (pending first-in first-out), or reviews by status",
+    response_model=ReviewQueue,
+)
+async def list_reviews(
+    engine: EngineDep,
+    principal: Reader,
+    status: Annotated[Literal["pending", "approved", "rejected", "expired"], Query()] = "pending",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
             rows = reviews.queue(connection, status, limit)
@@ -53,8 +59,12 @@ async def list_reviews(engine: EngineDep, principal: Reader,
     return await run_in_threadpool(read)
 
 
-@router.get("/reviews/{review_id}", summary="One review (its payer may read it too, without the reasons)",
-            response_model=Review | HeldPayment, response_model_exclude_unset=True)
+@router.get(
+    "/reviews/{review_id}",
+    summary="One review (its payer may read it too, without the reasons)",
+    response_model=Review | HeldPayment,
+    response_model_exclude_unset=True,
+)
 async def read_review(review_id: ReviewId, engine: EngineDep, principal: Caller) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
@@ -69,8 +79,15 @@ async def read_review(review_id: ReviewId, engine: EngineDep, principal: Caller)
     return await run_in_threadpool(read)
 
 
-async def _decide(decision: Literal["approve", "reject"], review_id: str, body: DecisionIn, request: Request,
-                  engine: Engine, settings: Settings, principal: Principal):
+async def _decide(
+    decision: Literal["approve", "reject"],
+    review_id: str,
+    body: DecisionIn,
+    request: Request,
+    engine: Engine,
+    settings: Settings,
+    principal: Principal,
+):
     def work(uow: UnitOfWork) -> Outcome:
         if decision == "approve":
             row = payments.approve_review(uow, review_id, principal.id, body.note)
@@ -79,21 +96,45 @@ async def _decide(decision: Literal["approve", "reject"], review_id: str, body: 
         wanted = "approved" if decision == "approve" else "rejected"
         if row["status"] != wanted:  # the hold ran out first; the expiry is kept
             problem = reviews.ReviewNotPending(f"review {review_id} is {row['status']}")
-            return Outcome(409, {"type": "https://puhui.dev/problems/" + problem.code, "title": problem.title,
-                                 "status": 409, "code": problem.code, "detail": problem.detail}, problem=True)
+            return Outcome(
+                409,
+                {
+                    "type": "https://puhui.dev/problems/" + problem.code,
+                    "title": problem.title,
+                    "status": 409,
+                    "code": problem.code,
+                    "detail": problem.detail,
+                },
+                problem=True,
+            )
         return Outcome(200, Review.shape(reviews.review_json(row)))
 
     return await run_mutation(request, engine, principal, f"risk.review_{decision}", review_id, work)
 
 
 @router.post("/reviews/{review_id}/approve", summary="Approve: the held payment is made", response_model=Review)
-async def approve(review_id: ReviewId, body: DecisionIn, request: Request, engine: EngineDep,
-                  settings: SettingsDep, principal: Officer):
+async def approve(
+    review_id: ReviewId,
+    body: DecisionIn,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: Officer,
+):
     return await _decide("approve", review_id, body, request, engine, settings, principal)
 
 
-@router.post("/reviews/{review_id}/reject", summary="Reject: the hold is voided, the payer keeps the money",
-             response_model=Review)
-async def reject(review_id: ReviewId, body: DecisionIn, request: Request, engine: EngineDep,
-                 settings: SettingsDep, principal: Officer):
+@router.post(
+    "/reviews/{review_id}/reject",
+    summary="Reject: the hold is voided, the payer keeps the money",
+    response_model=Review,
+)
+async def reject(
+    review_id: ReviewId,
+    body: DecisionIn,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: Officer,
+):
     return await _decide("reject", review_id, body, request, engine, settings, principal)

@@ -38,10 +38,14 @@ class ClockView(BaseModel):
 
 def view(reading: ClockReading) -> ClockView:
     today = reading.now.astimezone(clock.CHINA).date()
-    return ClockView(now=reading.now.astimezone(clock.CHINA).isoformat(), business_date=today.isoformat(),
-                     yesterday=(today - dt.timedelta(days=1)).isoformat(),
-                     wall=reading.wall.astimezone(clock.CHINA).isoformat(), offset=iso_duration(reading.offset),
-                     offset_seconds=int(reading.offset.total_seconds()))
+    return ClockView(
+        now=reading.now.astimezone(clock.CHINA).isoformat(),
+        business_date=today.isoformat(),
+        yesterday=(today - dt.timedelta(days=1)).isoformat(),
+        wall=reading.wall.astimezone(clock.CHINA).isoformat(),
+        offset=iso_duration(reading.offset),
+        offset_seconds=int(reading.offset.total_seconds()),
+    )
 
 
 def sandbox_clock(request: Request) -> service.SandboxClock:
@@ -61,8 +65,9 @@ async def read_clock(sandbox: SandboxDep) -> ClockView:
 
 
 @router.post("/clock", summary="Move the platform time forward (admin, sandbox only)", response_model=ClockView)
-async def move_clock(body: ClockMove, request: Request, sandbox: SandboxDep,
-                     principal: Annotated[Principal, Depends(require_admin)]):
+async def move_clock(
+    body: ClockMove, request: Request, sandbox: SandboxDep, principal: Annotated[Principal, Depends(require_admin)]
+):
     def work(uow: UnitOfWork) -> Outcome:
         moved = service.move(uow, sandbox.base.now(), advance=body.advance, to=body.to)
         uow.after_commit.append(lambda: sandbox.adopt(moved.offset))

@@ -23,11 +23,11 @@ def read_offset(connection) -> dt.timedelta:
     return dt.timedelta(microseconds=micros or 0)
 
 
-def move(uow: UnitOfWork, wall: dt.datetime, *, advance: dt.timedelta | None = None,
-         to: dt.datetime | None = None) -> ClockReading:
+def move(
+    uow: UnitOfWork, wall: dt.datetime, *, advance: dt.timedelta | None = None, to: dt.datetime | None = None
+) -> ClockReading:
     """Move the platform clock forward (in this unit of work, the row locked); returns the new reading."""
-    row = uow.execute(select(sandbox_clock.c.offset_micros).where(sandbox_clock.c.id == 1)
-                      .with_for_update()).first()
+    row = uow.execute(select(sandbox_clock.c.offset_micros).where(sandbox_clock.c.id == 1).with_for_update()).first()
     current = ClockReading(wall, dt.timedelta(microseconds=row[0] if row else 0))
     offset = new_offset(current, advance=advance, to=to)
     values = {"offset_micros": offset // dt.timedelta(microseconds=1), "updated_at": clock.to_micros(wall)}

@@ -41,12 +41,21 @@ def run_vault() -> Vault:
 
     return Vault.from_config(f"sim:{generate_key()}", generate_key())
 
+
 OPERATOR = SimpleNamespace(id="simulator", role="admin")
 FUND = "PH0001"
 PRODUCT = {
-    "code": "sim-cash-6", "name": "模拟现金贷 6期", "min_amount": "1000.00", "max_amount": "50000.00", "min_term": 3,
-    "max_term": 12, "method": "equal_instalments", "annual_rate": "0.18",
-    "grace_days": 3, "penalty_annual_rate": "0.27", "early_repayment_fee_rate": "0.01",
+    "code": "sim-cash-6",
+    "name": "模拟现金贷 6期",
+    "min_amount": "1000.00",
+    "max_amount": "50000.00",
+    "min_term": 3,
+    "max_term": 12,
+    "method": "equal_instalments",
+    "annual_rate": "0.18",
+    "grace_days": 3,
+    "penalty_annual_rate": "0.27",
+    "early_repayment_fee_rate": "0.01",
 }
 SURNAMES = "王李张刘陈杨赵黄周吴"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "强", "洋", "艳", "杰"]
@@ -167,14 +176,19 @@ class Platform:
         """Hashing is slow on purpose; simulated customers share one password."""
         if self._hash is None:
             self._hash = customer_ops.prepare_registration(
-                name="张伟", id_number=id_number(0), phone="13000000000", password="correct horse battery").password_hash
+                name="张伟", id_number=id_number(0), phone="13000000000", password="correct horse battery"
+            ).password_hash
         return self._hash
 
     def register(self, agent: Agent, seq: int) -> str:
         name = SURNAMES[agent.rng.randrange(10)] + GIVEN[agent.rng.randrange(10)]
         data = customer_ops.Registration(  # the fields checked as `prepare_registration` does; one shared hash
-            name=customer_ops.normalize_name(name), id_number=customer_ops.normalize_id_number(id_number(seq)),
-            phone=customer_ops.normalize_phone(f"13{seq:09d}"), address=None, password_hash=self.password_hash())
+            name=customer_ops.normalize_name(name),
+            id_number=customer_ops.normalize_id_number(id_number(seq)),
+            phone=customer_ops.normalize_phone(f"13{seq:09d}"),
+            address=None,
+            password_hash=self.password_hash(),
+        )
 
         def work(uow):
             cid = customer_ops.register(uow, self.vault, data)
@@ -188,9 +202,13 @@ class Platform:
         return agent.customer_id
 
     def merchant(self, index: int, seq: int, name: str = "模拟小店") -> Merchant:
-        data = org.prepare_merchant(name=f"{name}{seq}", credit_code=credit_code(seq),
-                                    settlement_account="6222020000000000059", settlement_holder="周丽",
-                                    settlement_bank="工商银行上海分行")
+        data = org.prepare_merchant(
+            name=f"{name}{seq}",
+            credit_code=credit_code(seq),
+            settlement_account="6222020000000000059",
+            settlement_holder="周丽",
+            settlement_bank="工商银行上海分行",
+        )
 
         def work(uow):
             mid, _ = org.create_merchant(uow, self.vault, data, OPERATOR)
@@ -224,18 +242,24 @@ class Platform:
 
         return self.attempt(what, work, fen)
 
-    def p2p(self, payer: str, payee: str, fen: int, context: PaymentContext | None = None,
-            genuine: bool = True) -> str | None:
+    def p2p(
+        self, payer: str, payee: str, fen: int, context: PaymentContext | None = None, genuine: bool = True
+    ) -> str | None:
         key, ctx = self.key(), context or self.contexts.get(payer, payments.NO_CONTEXT)
         row = self.attempt("p2p", lambda uow: payments.pay_p2p(uow, payer, payee, fen, key, ctx)[0], fen)
         return self.settle_review(row, genuine) if row else None
 
-    def qr_pay(self, payer: str, merchant: Merchant, fen: int, context: PaymentContext | None = None,
-               genuine: bool = True) -> str | None:
+    def qr_pay(
+        self, payer: str, merchant: Merchant, fen: int, context: PaymentContext | None = None, genuine: bool = True
+    ) -> str | None:
         key, ctx = self.key(), context or self.contexts.get(payer, payments.NO_CONTEXT)
-        row = self.attempt("qr", lambda uow: payments.pay_qr(uow, payer, merchant.qr_id, fen,
-                                                               VerificationStrength.two_factors, key, 60, ctx)[0],
-                           fen)
+        row = self.attempt(
+            "qr",
+            lambda uow: payments.pay_qr(
+                uow, payer, merchant.qr_id, fen, VerificationStrength.two_factors, key, 60, ctx
+            )[0],
+            fen,
+        )
         return self.settle_review(row, genuine) if row else None
 
     def settle_review(self, row: dict, genuine: bool) -> str | None:
@@ -313,8 +337,15 @@ def home_context(seq: int) -> PaymentContext:
 Act = tuple[int, Callable[[], Any]]  # (minute of the China day, the act)
 
 
-def daily_acts(agent: Agent, day: int, month_day: int, lending_day: int, platform: Platform,
-               customers: list[Agent], merchants: list[Merchant]) -> list[Act]:
+def daily_acts(
+    agent: Agent,
+    day: int,
+    month_day: int,
+    lending_day: int,
+    platform: Platform,
+    customers: list[Agent],
+    merchants: list[Merchant],
+) -> list[Act]:
     """What an ordinary agent does today, each act at a minute of the day."""
     if agent.quiet is not None and agent.quiet[0] <= day < agent.quiet[1]:
         return []
@@ -322,7 +353,9 @@ def daily_acts(agent: Agent, day: int, month_day: int, lending_day: int, platfor
     if agent.kind in (Kind.mule, Kind.affiliate):  # keeps the account alive: a small purchase now and then
         if rng.random() < agent.pays_per_day:
             m = merchants[rng.randrange(len(merchants))]
-            acts.append((rng.randrange(600, 1260), lambda m=m, fen=rng.randrange(10_00, 200_00): platform.qr_pay(cid, m, fen)))
+            acts.append(
+                (rng.randrange(600, 1260), lambda m=m, fen=rng.randrange(10_00, 200_00): platform.qr_pay(cid, m, fen))
+            )
         return acts
     if day == 0 or month_day == agent.payday:
         acts.append((rng.randrange(420, 600), lambda fen=agent.income: platform.top_up(cid, fen)))

@@ -31,6 +31,10 @@ def analyse(engine: Engine, first: dt.date, days: int, actor: str = "simulator")
         monitor_s = time.perf_counter() - began
         graph = run_graph_analytics(engine, *span)
         cases = transaction(engine, lambda uow: open_cases_from_alerts(uow, actor))
-    return {"events": events, "alerts": alerts + graph["written"], "monitor_s": monitor_s,
-            "graph_s": graph["seconds"]["total"],
-            "cases": len(cases["opened"])}
+    return {
+        "events": events,
+        "alerts": alerts + graph["written"],
+        "monitor_s": monitor_s,
+        "graph_s": graph["seconds"]["total"],
+        "cases": len(cases["opened"]),
+    }

@@ -31,8 +31,9 @@ OUT = typer.Option(Path("simulation.html"), "--out", help="Where to write the HT
 
 
 @app.command("run")
-def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db: str | None = DB,
-             out: Path = OUT) -> None:
+def simulate(
+    customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db: str | None = DB, out: Path = OUT
+) -> None:
     """Simulate the market through the real services and write the report."""
     from collections import Counter
 
@@ -47,8 +48,10 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
     seconds = time.perf_counter() - started
     truth = Counter(lb.typology for lb in result.labels if lb.role == "principal")
     typer.echo(f"run {result.run_id} on {url}: {customers} customers × {days} days in {seconds:.1f} s")
-    typer.echo(f"ledger audit: {'passed' if result.audit_ok else 'FAILED'}; "
-               f"reserve: {'covered' if result.covered else 'NOT covered'}")
+    typer.echo(
+        f"ledger audit: {'passed' if result.audit_ok else 'FAILED'}; "
+        f"reserve: {'covered' if result.covered else 'NOT covered'}"
+    )
     typer.echo("labelled payments by typology: " + ", ".join(f"{t}={n}" for t, n in sorted(truth.items())))
     from puhui.db import reading
     from puhui.sim.analysis import analyse
@@ -58,16 +61,20 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
     looked = analyse(engine, result.config.start, days)  # the monitor, graph analytics, cases: no labels read
     with reading(engine) as connection:
         found = evaluate(connection, result.run_id)
-    typer.echo(f"monitor: {looked['events']} events in {looked['monitor_s']:.1f} s "
-               f"({looked['events'] / max(looked['monitor_s'], 1e-9):,.0f} events/s), graph analytics "
-               f"{looked['graph_s']:.1f} s; {looked['alerts']} alerts, {looked['cases']} cases opened; "
-               "detection per typology (customers):")
+    typer.echo(
+        f"monitor: {looked['events']} events in {looked['monitor_s']:.1f} s "
+        f"({looked['events'] / max(looked['monitor_s'], 1e-9):,.0f} events/s), graph analytics "
+        f"{looked['graph_s']:.1f} s; {looked['alerts']} alerts, {looked['cases']} cases opened; "
+        "detection per typology (customers):"
+    )
     for d in found:
         precision = "n/a" if d.precision is None else f"{d.precision:.2f}"
         recall = "n/a" if d.recall is None else f"{d.recall:.2f}"
         innocent = d.flagged - d.launderers
-        typer.echo(f"  {d.typology:<14} planted {d.planted:>3}  flagged {d.flagged:>4}  caught {d.caught:>3}  "
-                   f"involved {d.involved:>4}  precision {precision}  recall {recall}  innocent flagged {innocent}")
+        typer.echo(
+            f"  {d.typology:<14} planted {d.planted:>3}  flagged {d.flagged:>4}  caught {d.caught:>3}  "
+            f"involved {d.involved:>4}  precision {precision}  recall {recall}  innocent flagged {innocent}"
+        )
     from puhui.sim.fraud_detection import evaluate_fraud
 
     with reading(engine) as connection:
@@ -75,14 +82,25 @@ def simulate(customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db:
     precision = "n/a" if caught.precision is None else f"{caught.precision:.2f}"
     recall = "n/a" if caught.recall is None else f"{caught.recall:.2f}"
     outcomes = ", ".join(f"{k}={n}" for k, n in caught.outcomes.items()) or "none"
-    typer.echo(f"fraud engine: {caught.decided} payment attempts decided, {caught.flagged} held or declined; "
-               f"payments held for review: {dict(result.held) or 'none'}")
-    typer.echo(f"  {caught.typology:<16} attempts {caught.attempts:>3}  flagged {caught.flagged:>4}  "
-               f"caught {caught.caught:>3}  precision {precision}  recall {recall}  ({outcomes})")
-    typer.echo("supply chain: " + ", ".join(f"{k} {n}" for k, n in result.supply_chain.items())
-               + f"; fund purchases {result.done.get('fund_purchase', 0)}, redemptions {result.done.get('fund_redeem', 0)}")
-    report.write(result, out, seconds, {"analysis": looked, "detections": found, "fraud": caught,
-                                        "alerts_by_typology": alerts_by_typology(engine)})
+    typer.echo(
+        f"fraud engine: {caught.decided} payment attempts decided, {caught.flagged} held or declined; "
+        f"payments held for review: {dict(result.held) or 'none'}"
+    )
+    typer.echo(
+        f"  {caught.typology:<16} attempts {caught.attempts:>3}  flagged {caught.flagged:>4}  "
+        f"caught {caught.caught:>3}  precision {precision}  recall {recall}  ({outcomes})"
+    )
+    typer.echo(
+        "supply chain: "
+        + ", ".join(f"{k} {n}" for k, n in result.supply_chain.items())
+        + f"; fund purchases {result.done.get('fund_purchase', 0)}, redemptions {result.done.get('fund_redeem', 0)}"
+    )
+    report.write(
+        result,
+        out,
+        seconds,
+        {"analysis": looked, "detections": found, "fraud": caught, "alerts_by_typology": alerts_by_typology(engine)},
+    )
     typer.echo(f"report: {out}")
     if not (result.audit_ok and result.covered):
         raise typer.Exit(1)

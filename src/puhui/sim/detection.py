@@ -18,10 +18,20 @@ from puhui.regtech.tables import monitor_alerts
 from puhui.sim.tables import sim_labels
 
 # simulation typology → the monitor's rule typology
-MATCHING = {"structuring": "structuring", "rapid_in_out": "rapid_in_out", "fan_in": "fan_in", "fan_out": "fan_out",
-            "round_amounts": "round_amount", "night_burst": "night_burst", "dormant": "dormant",
-            "self_financing": "self_financing", "fund_pool": "fund_pool", "cycle": "cycle",
-            "gather_scatter": "gather_scatter", "device_farm": "shared_device"}
+MATCHING = {
+    "structuring": "structuring",
+    "rapid_in_out": "rapid_in_out",
+    "fan_in": "fan_in",
+    "fan_out": "fan_out",
+    "round_amounts": "round_amount",
+    "night_burst": "night_burst",
+    "dormant": "dormant",
+    "self_financing": "self_financing",
+    "fund_pool": "fund_pool",
+    "cycle": "cycle",
+    "gather_scatter": "gather_scatter",
+    "device_farm": "shared_device",
+}
 
 
 @dataclass(frozen=True)
@@ -47,11 +57,17 @@ class Detection:
         return self.caught / self.planted if self.planted else None
 
     def as_json(self) -> dict:
-        return {"typology": self.typology, "planted": self.planted, "flagged": self.flagged, "caught": self.caught,
-                "involved": self.involved, "launderers": self.launderers,
-                "precision": None if self.precision is None else round(self.precision, 4),
-                "precision_any": None if self.precision_any is None else round(self.precision_any, 4),
-                "recall": None if self.recall is None else round(self.recall, 4)}
+        return {
+            "typology": self.typology,
+            "planted": self.planted,
+            "flagged": self.flagged,
+            "caught": self.caught,
+            "involved": self.involved,
+            "launderers": self.launderers,
+            "precision": None if self.precision is None else round(self.precision, 4),
+            "precision_any": None if self.precision_any is None else round(self.precision_any, 4),
+            "recall": None if self.recall is None else round(self.recall, 4),
+        }
 
 
 def evaluate(connection: Connection, run_id: str) -> list[Detection]:
@@ -59,8 +75,8 @@ def evaluate(connection: Connection, run_id: str) -> list[Detection]:
     principals: dict[str, set[str]] = {t: set() for t in MATCHING}
     members: dict[str, set[str]] = {t: set() for t in MATCHING}
     for customer, typology, role in connection.execute(
-            select(sim_labels.c.customer_id, sim_labels.c.typology, sim_labels.c.role)
-            .where(sim_labels.c.run_id == run_id)):
+        select(sim_labels.c.customer_id, sim_labels.c.typology, sim_labels.c.role).where(sim_labels.c.run_id == run_id)
+    ):
         members.setdefault(typology, set()).add(customer)
         if role == "principal":
             principals.setdefault(typology, set()).add(customer)
@@ -71,6 +87,9 @@ def evaluate(connection: Connection, run_id: str) -> list[Detection]:
     anyone = set().union(*(members[t] for t in MATCHING))  # laundering schemes only, not fraud victims
     for t in MATCHING:
         hits = flagged.get(MATCHING[t], set())
-        found.append(Detection(t, len(principals[t]), len(hits), len(principals[t] & hits), len(members[t] & hits),
-                               len(anyone & hits)))
+        found.append(
+            Detection(
+                t, len(principals[t]), len(hits), len(principals[t] & hits), len(members[t] & hits), len(anyone & hits)
+            )
+        )
     return found

@@ -37,8 +37,11 @@ RESERVE_BANK = "platform.reserve_bank.CNY"
 TENORS = (7, 14, 30, 30, 60, 90)  # days from confirmation to maturity
 FUNDS = {"SIMEQ1": 3, "SIMBD1": 2}  # a mixed fund (R3) and a bond fund (R2)
 TIERS = [FeeTier(100, Decimal("0.015")), FeeTier(1_000_000, Decimal("0.01")), FeeTier(500_000_000, fixed=100_000)]
-SCHEDULE = [RedemptionFeeStep(7, Decimal("0.015"), Decimal(1)), RedemptionFeeStep(365, Decimal("0.005")),
-            RedemptionFeeStep(None, Decimal(0))]
+SCHEDULE = [
+    RedemptionFeeStep(7, Decimal("0.015"), Decimal(1)),
+    RedemptionFeeStep(365, Decimal("0.005")),
+    RedemptionFeeStep(None, Decimal(0)),
+]
 
 
 @dataclass
@@ -67,8 +70,10 @@ def set_up_supply_chain(platform: Platform, seed: int, customers: int, seq: int)
         suppliers = [platform.merchant(j, seq + k * 10 + 1 + j, name="模拟供应商") for j in range(rng.randrange(3, 9))]
         limit = rng.randrange(3_000_000_00, 8_000_000_00, 100_000_00)
         rate = Decimal(rng.choice(("0.042", "0.048", "0.055")))
-        transaction(platform.engine, lambda uow, m=core.merchant_id, lim=limit, r=rate:
-                    scf.register_core(uow, m, lim, r, OPERATOR.id))
+        transaction(
+            platform.engine,
+            lambda uow, m=core.merchant_id, lim=limit, r=rate: scf.register_core(uow, m, lim, r, OPERATOR.id),
+        )
         cores.append(Core(core, limit, k % 7, suppliers, random.Random(f"{seed}:core:{k}")))
     return SupplyChain(cores)
 
@@ -85,9 +90,14 @@ def supply_acts(chain: SupplyChain, day: int, platform: Platform) -> list[Act]:
                 tenor = 7 if first else core.rng.choice(TENORS)  # the first is a rush order's short bill
                 face = core.rng.randrange(50_000_00, 400_000_00, 100)
                 core.confirmed += 1
-                acts.append((core.rng.randrange(600, 1020),
-                             lambda c=core, s=supplier, f=face, t=tenor, n=core.confirmed:
-                             _confirm(chain, platform, c, s, f, t, day, n)))
+                acts.append(
+                    (
+                        core.rng.randrange(600, 1020),
+                        lambda c=core, s=supplier, f=face, t=tenor, n=core.confirmed: _confirm(
+                            chain, platform, c, s, f, t, day, n
+                        ),
+                    )
+                )
     for _, supplier, rid in [x for x in chain.to_finance if x[0] == day]:
         acts.append((600, lambda s=supplier, r=rid: _finance(chain, platform, s, r)))
     return acts
@@ -96,20 +106,28 @@ def supply_acts(chain: SupplyChain, day: int, platform: Platform) -> list[Act]:
 def _receipts(platform: Platform, core: Core, fen: int, day: int) -> None:
     """The core's sales proceeds arrive from its bank account (what a bank top-up does)."""
     tid = f"{platform.run_id}.receipts.{core.merchant.merchant_id}.{day}"
-    transaction(platform.engine, lambda uow: create_transfers(
-        uow, [Transfer(tid, RESERVE_BANK, wallet_id(core.merchant.merchant_id), fen, "CNY", "top_up")]))
+    transaction(
+        platform.engine,
+        lambda uow: create_transfers(
+            uow, [Transfer(tid, RESERVE_BANK, wallet_id(core.merchant.merchant_id), fen, "CNY", "top_up")]
+        ),
+    )
     platform.done["scf_receipts"] += 1
     platform.volume["scf_receipts"] += fen
 
 
-def _confirm(chain: SupplyChain, platform: Platform, core: Core, supplier: Merchant, face: int, tenor: int,
-             day: int, n: int) -> None:
+def _confirm(
+    chain: SupplyChain, platform: Platform, core: Core, supplier: Merchant, face: int, tenor: int, day: int, n: int
+) -> None:
     from puhui import clock
 
     maturity = clock.business_date() + dt.timedelta(days=tenor)
     ref = f"INV-{core.merchant.merchant_id[-6:]}-{n:05d}"
-    row = platform.attempt("scf_confirm", lambda uow: scf.confirm(uow, core.merchant.merchant_id,
-                                                                  supplier.merchant_id, face, maturity, ref)[0], face)
+    row = platform.attempt(
+        "scf_confirm",
+        lambda uow: scf.confirm(uow, core.merchant.merchant_id, supplier.merchant_id, face, maturity, ref)[0],
+        face,
+    )
     if row is None:
         return
     chain.stats["confirmed"] += 1
@@ -153,8 +171,12 @@ def set_up_funds(platform: Platform, seed: int, agents: list[Agent]) -> FundDesk
     """The two funds, and one salary earner in five (at least two) an investor."""
     rng = random.Random(f"{seed}:funds")
     for code, risk in FUNDS.items():
-        transaction(platform.engine, lambda uow, c=code, r=risk: fo.create_product(
-            uow, c, f"模拟{'混合' if r == 3 else '债券'}基金{c}", r, TIERS, SCHEDULE, 3))
+        transaction(
+            platform.engine,
+            lambda uow, c=code, r=risk: fo.create_product(
+                uow, c, f"模拟{'混合' if r == 3 else '债券'}基金{c}", r, TIERS, SCHEDULE, 3
+            ),
+        )
     earners = [a for a in agents if a.kind == Kind.salary]
     chosen = rng.sample(earners, min(len(earners), max(2, len(earners) // 5)))
     investors = [Investor(a, random.Random(f"{seed}:investor:{a.index}"), rng.random() < 0.5) for a in chosen]
@@ -185,8 +207,9 @@ def _answers(bold: bool) -> dict[str, str]:
 def _buy(platform: Platform, inv: Investor, code: str, fen: int) -> None:
     cid = inv.agent.customer_id
     if not inv.assessed:  # 风险测评 before the first purchase
-        done = platform.attempt("suitability", lambda uow: record_answers(uow, cid, CURRENT.version,
-                                                                          _answers(inv.bold)))
+        done = platform.attempt(
+            "suitability", lambda uow: record_answers(uow, cid, CURRENT.version, _answers(inv.bold))
+        )
         inv.assessed = done is not None
     key = platform.key()
     platform.attempt("fund_purchase", lambda uow: fo.purchase(uow, cid, code, fen, key), fen)

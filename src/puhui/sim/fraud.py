@@ -53,12 +53,14 @@ class FraudChecks:
     def bypassing(self, act: Callable[[], object]) -> Callable[[], object]:
         """`act` with the engine out of the way: the launderers' payments measure the AML monitor, and a
         fraud decline would stop a planted typology half-way (their holders would confirm a review)."""
+
         def run() -> object:
             risk_hook.uninstall(self.engine)
             try:
                 return act()
             finally:
                 risk_hook.install(self.engine, self.hook)
+
         return run
 
     def close(self) -> None:
@@ -138,16 +140,18 @@ def _attempt_id(kind: str, payer: str, key: str) -> str:
 
 def _test_payment(t: Takeover, ring: FraudRing, platform: Platform) -> None:
     fen = t.rng.randrange(5_00, 50_00)
-    _labelled(t, platform, "qrp_", lambda: platform.qr_pay(t.victim.customer_id, ring.merchant, fen, t.context,
-                                                          genuine=False))
+    _labelled(
+        t, platform, "qrp_", lambda: platform.qr_pay(t.victim.customer_id, ring.merchant, fen, t.context, genuine=False)
+    )
 
 
 def _drain(t: Takeover, mule: Agent, share: int, platform: Platform) -> None:
     fen = min(platform.balance(t.victim.customer_id) * share // 100, 8_000_00)
     if fen < 10_00:
         return
-    _labelled(t, platform, "p2p_", lambda: platform.p2p(t.victim.customer_id, mule.customer_id, fen, t.context,
-                                                         genuine=False))
+    _labelled(
+        t, platform, "p2p_", lambda: platform.p2p(t.victim.customer_id, mule.customer_id, fen, t.context, genuine=False)
+    )
 
 
 def _labelled(t: Takeover, platform: Platform, prefix: str, pay) -> None:

@@ -38,22 +38,34 @@ class FraudDetection:
         return self.caught / self.attempts if self.attempts else None
 
     def as_json(self) -> dict:
-        return {"typology": self.typology, "attempts": self.attempts, "decided": self.decided,
-                "flagged": self.flagged, "caught": self.caught, "outcomes": dict(self.outcomes),
-                "precision": None if self.precision is None else round(self.precision, 4),
-                "recall": None if self.recall is None else round(self.recall, 4)}
+        return {
+            "typology": self.typology,
+            "attempts": self.attempts,
+            "decided": self.decided,
+            "flagged": self.flagged,
+            "caught": self.caught,
+            "outcomes": dict(self.outcomes),
+            "precision": None if self.precision is None else round(self.precision, 4),
+            "recall": None if self.recall is None else round(self.recall, 4),
+        }
 
 
 def evaluate_fraud(connection: Connection, run_id: str, span: tuple[int, int]) -> FraudDetection:
     """The engine's decisions made within the run's span (UTC micros) against the run's fraud labels."""
-    truth = set(connection.execute(select(sim_labels.c.payment_id).where(
-        sim_labels.c.run_id == run_id, sim_labels.c.typology == TYPOLOGY,
-        sim_labels.c.payment_id.is_not(None))).scalars())
+    truth = set(
+        connection.execute(
+            select(sim_labels.c.payment_id).where(
+                sim_labels.c.run_id == run_id, sim_labels.c.typology == TYPOLOGY, sim_labels.c.payment_id.is_not(None)
+            )
+        ).scalars()
+    )
     latest: dict[str, str] = {}  # one decision per attempt: a retried payment id counts once, as last decided
     unnamed = Counter[str]()
     for ref, outcome in connection.execute(
-            select(risk_decisions.c.payment_ref, risk_decisions.c.outcome)
-            .where(risk_decisions.c.at >= span[0], risk_decisions.c.at < span[1]).order_by(risk_decisions.c.id)):
+        select(risk_decisions.c.payment_ref, risk_decisions.c.outcome)
+        .where(risk_decisions.c.at >= span[0], risk_decisions.c.at < span[1])
+        .order_by(risk_decisions.c.id)
+    ):
         if ref is None:
             unnamed[outcome] += 1
         else:
@@ -61,5 +73,11 @@ def evaluate_fraud(connection: Connection, run_id: str, span: tuple[int, int]) -
     flagged = {ref for ref, outcome in latest.items() if outcome != "approve"}
     outcomes = Counter(latest.get(ref, "none") for ref in truth)
     n_flagged = len(flagged) + sum(n for o, n in unnamed.items() if o != "approve")
-    return FraudDetection(TYPOLOGY, len(truth), len(latest) + sum(unnamed.values()), n_flagged,
-                          len(truth & flagged), dict(sorted(outcomes.items())))
+    return FraudDetection(
+        TYPOLOGY,
+        len(truth),
+        len(latest) + sum(unnamed.values()),
+        n_flagged,
+        len(truth & flagged),
+        dict(sorted(outcomes.items())),
+    )

@@ -16,8 +16,10 @@ from pathlib import Path
 from puhui.sim.world import DayStats, SimResult
 
 BUCKETS = ("current", "M1", "M2", "M3", "M3+")
-STYLE = ("<style>body{font-family:sans-serif;max-width:960px;margin:auto}table{border-collapse:collapse}"
-         "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}</style></head><body>")
+STYLE = (
+    "<style>body{font-family:sans-serif;max-width:960px;margin:auto}table{border-collapse:collapse}"
+    "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}</style></head><body>"
+)
 
 
 def yuan(fen: int) -> str:
@@ -35,8 +37,13 @@ def progress(days: int) -> Iterator[Callable[[int, DayStats], None]]:
         TimeElapsedColumn,
     )
 
-    with Progress(TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn()) as bar:
+    with Progress(
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+    ) as bar:
         task = bar.add_task("", total=days)
         yield lambda d, stats: bar.update(task, advance=1, description=stats.date.isoformat())
 
@@ -102,49 +109,93 @@ def _findings(findings: dict) -> list[str]:
     def figure(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.2f}"
 
-    parts = ["<h2>Alerts and detection against the ground truth</h2>",
-             _table(["", ""], [[k, v] for k, v in findings.get("analysis", {}).items()])]
+    parts = [
+        "<h2>Alerts and detection against the ground truth</h2>",
+        _table(["", ""], [[k, v] for k, v in findings.get("analysis", {}).items()]),
+    ]
     by_typology = findings.get("alerts_by_typology", {})
     if by_typology:
         fig, ax = plt.subplots(figsize=(8, 3.2))
         ax.bar(list(by_typology), list(by_typology.values()))
         ax.set_ylabel("alerts"), plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
         parts.append(f"<h3>Alerts by typology</h3><img src='data:image/png;base64,{_png(fig)}'>")
-    rows = [[d.typology, d.planted, d.flagged, d.caught, d.involved, figure(d.precision), figure(d.recall),
-             d.flagged - d.launderers] for d in findings.get("detections", [])]
-    parts.append("<h3>The monitor, per laundering typology (customers)</h3>"
-                 + _table(["typology", "planted", "flagged", "caught", "involved", "precision", "recall",
-                           "innocent flagged"], rows))
+    rows = [
+        [
+            d.typology,
+            d.planted,
+            d.flagged,
+            d.caught,
+            d.involved,
+            figure(d.precision),
+            figure(d.recall),
+            d.flagged - d.launderers,
+        ]
+        for d in findings.get("detections", [])
+    ]
+    parts.append(
+        "<h3>The monitor, per laundering typology (customers)</h3>"
+        + _table(
+            ["typology", "planted", "flagged", "caught", "involved", "precision", "recall", "innocent flagged"], rows
+        )
+    )
     fraud = findings.get("fraud")
     if fraud is not None:
-        parts.append("<h3>The fraud engine, per payment attempt</h3>" + _table(
-            ["typology", "attempts", "decided", "flagged", "caught", "precision", "recall"],
-            [[fraud.typology, fraud.attempts, fraud.decided, fraud.flagged, fraud.caught, figure(fraud.precision),
-              figure(fraud.recall)]]))
+        parts.append(
+            "<h3>The fraud engine, per payment attempt</h3>"
+            + _table(
+                ["typology", "attempts", "decided", "flagged", "caught", "precision", "recall"],
+                [
+                    [
+                        fraud.typology,
+                        fraud.attempts,
+                        fraud.decided,
+                        fraud.flagged,
+                        fraud.caught,
+                        figure(fraud.precision),
+                        figure(fraud.recall),
+                    ]
+                ],
+            )
+        )
     return parts
 
 
 def render(result: SimResult, seconds: float | None = None, findings: dict | None = None) -> str:
     c = result.config
-    principals = Counter(lb.typology for lb in {(lb.typology, lb.customer_id): lb for lb in result.labels
-                                                 if lb.role == "principal"}.values())
+    principals = Counter(
+        lb.typology
+        for lb in {(lb.typology, lb.customer_id): lb for lb in result.labels if lb.role == "principal"}.values()
+    )
     payments = Counter(lb.typology for lb in result.labels if lb.role == "principal")
     last = result.days[-1] if result.days else None
-    facts = [["run", result.run_id], ["customers", c.customers], ["days", c.days], ["seed", c.seed],
-             ["ledger audit", "passed" if result.audit_ok else "FAILED"],
-             ["reserve coverage", "covered" if result.covered else "NOT covered"],
-             ["written off (end)", last.written_off if last else 0]]
+    facts = [
+        ["run", result.run_id],
+        ["customers", c.customers],
+        ["days", c.days],
+        ["seed", c.seed],
+        ["ledger audit", "passed" if result.audit_ok else "FAILED"],
+        ["reserve coverage", "covered" if result.covered else "NOT covered"],
+        ["written off (end)", last.written_off if last else 0],
+    ]
     if seconds is not None:
         facts.append(["wall time (s)", f"{seconds:.1f}"])
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>Puhui market simulation</title>", STYLE,
-             f"<h1>Market simulation {html.escape(result.run_id)}</h1>", _table(["", ""], facts),
-             "<h2>Acts</h2>", _table(["act", "done", "total CNY"],
-                                     [[k, v, yuan(sum(s.volume.get(k, 0) for s in result.days))]
-                                      for k, v in sorted(result.done.items())]),
-             "<h2>Refused by the services</h2>", _table(["act:reason", "count"], sorted(map(list, result.refused.items()))),
-             "<h2>Planted typologies (ground truth)</h2>",
-             _table(["typology", "principals", "labelled payments"],
-                    [[t, principals[t], payments[t]] for t in sorted(payments)])]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>Puhui market simulation</title>",
+        STYLE,
+        f"<h1>Market simulation {html.escape(result.run_id)}</h1>",
+        _table(["", ""], facts),
+        "<h2>Acts</h2>",
+        _table(
+            ["act", "done", "total CNY"],
+            [[k, v, yuan(sum(s.volume.get(k, 0) for s in result.days))] for k, v in sorted(result.done.items())],
+        ),
+        "<h2>Refused by the services</h2>",
+        _table(["act:reason", "count"], sorted(map(list, result.refused.items()))),
+        "<h2>Planted typologies (ground truth)</h2>",
+        _table(
+            ["typology", "principals", "labelled payments"], [[t, principals[t], payments[t]] for t in sorted(payments)]
+        ),
+    ]
     for title, png in charts(result).items():
         parts.append(f"<h2>{html.escape(title)}</h2><img src='data:image/png;base64,{png}'>")
     if findings is not None:

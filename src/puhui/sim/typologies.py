@@ -64,8 +64,9 @@ class Plan:
     def record_device(self, device_id: str, payment_id: str | None) -> None:
         """The principal of a device farm is its phone: the party the monitor's device window is keyed by."""
         if payment_id is not None:
-            self.labels.append(Label(self.principal.index, device_party(device_id), self.typology.value, "principal",
-                                     payment_id))
+            self.labels.append(
+                Label(self.principal.index, device_party(device_id), self.typology.value, "principal", payment_id)
+            )
 
     def pick(self, k: int) -> list[Agent]:
         return self.rng.sample(self.mules, min(k, len(self.mules)))
@@ -76,8 +77,15 @@ DORMANT_DAYS = 31  # it wakes no sooner than this many days later
 SPAN = {Typology.fund_pool: 8, Typology.cycle: 3, Typology.gather_scatter: 4}  # days a plan's acts take
 
 
-def plan_for(principal: Agent, typology: Typology, seed: int, mules: list[Agent], days: int,
-             victims: list[Agent] | None = None, affiliates: list[Agent] | None = None) -> Plan:
+def plan_for(
+    principal: Agent,
+    typology: Typology,
+    seed: int,
+    mules: list[Agent],
+    days: int,
+    victims: list[Agent] | None = None,
+    affiliates: list[Agent] | None = None,
+) -> Plan:
     """A launderer's plan; a plan that cannot fit in `days` (a dormant spell in a short run) never starts."""
     rng = random.Random(f"{seed}:plan:{principal.index}")
     principal.borrowing = None  # launderers take no ordinary loans (their repayments would muddle the plan)
@@ -88,8 +96,7 @@ def plan_for(principal: Agent, typology: Typology, seed: int, mules: list[Agent]
         start = wake if wake < days - 1 else days  # days: never
     else:
         start = rng.randrange(1, max(2, days - SPAN.get(typology, 2)))
-    return Plan(principal, typology, rng, mules, days, start=start, victims=victims or [],
-                affiliates=affiliates or [])
+    return Plan(principal, typology, rng, mules, days, start=start, victims=victims or [], affiliates=affiliates or [])
 
 
 def acts_today(plan: Plan, day: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
@@ -104,9 +111,11 @@ def _top_up(plan: Plan, platform: Platform, fen: int) -> Callable[[], None]:
     return lambda: plan.record(plan.principal, "principal", platform.top_up(plan.principal.customer_id, fen))
 
 
-def _send(plan: Plan, platform: Platform, payer: Agent, payee: Agent, fen: int,
-          inbound: bool = False) -> Callable[[], None]:
+def _send(
+    plan: Plan, platform: Platform, payer: Agent, payee: Agent, fen: int, inbound: bool = False
+) -> Callable[[], None]:
     """A P2P act: outbound the principal pays; inbound an accomplice pays the principal."""
+
     def act() -> None:
         pid = platform.p2p(payer.customer_id, payee.customer_id, fen)
         if inbound:
@@ -114,6 +123,7 @@ def _send(plan: Plan, platform: Platform, payer: Agent, payee: Agent, fen: int,
             plan.record(payee, "principal", pid)
         else:
             plan.record(payer, "principal", pid)
+
     return act
 
 
@@ -136,8 +146,10 @@ def _rapid_in_out(plan: Plan, offset: int, platform: Platform, merchants: list[M
     fen = rng.randrange(30_000_00, 80_000_00, 1_00)
     t = rng.randrange(540, 1200)
     out = fen * rng.randrange(95, 100) // 100
-    return [(t, _send(plan, platform, source, plan.principal, fen, inbound=True)),
-            (t + rng.randrange(5, 60), _send(plan, platform, plan.principal, sink, out))]
+    return [
+        (t, _send(plan, platform, source, plan.principal, fen, inbound=True)),
+        (t + rng.randrange(5, 60), _send(plan, platform, plan.principal, sink, out)),
+    ]
 
 
 def _fan_in(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
@@ -145,9 +157,13 @@ def _fan_in(plan: Plan, offset: int, platform: Platform, merchants: list[Merchan
     if offset != 0:
         return []
     t0 = rng.randrange(540, 900)
-    return [(t0 + rng.randrange(0, 240), _send(plan, platform, m, plan.principal, rng.randrange(2_000_00, 9_000_00),
-                                               inbound=True))
-            for m in plan.pick(rng.randrange(12, 21))]
+    return [
+        (
+            t0 + rng.randrange(0, 240),
+            _send(plan, platform, m, plan.principal, rng.randrange(2_000_00, 9_000_00), inbound=True),
+        )
+        for m in plan.pick(rng.randrange(12, 21))
+    ]
 
 
 def _fan_out(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
@@ -156,8 +172,10 @@ def _fan_out(plan: Plan, offset: int, platform: Platform, merchants: list[Mercha
         return []
     t0 = rng.randrange(540, 900)
     acts: list[Act] = [(t0 - 30, _top_up(plan, platform, 190_000_00))]
-    acts += [(t0 + rng.randrange(0, 240), _send(plan, platform, plan.principal, m, rng.randrange(2_000_00, 9_000_00)))
-             for m in plan.pick(rng.randrange(12, 21))]
+    acts += [
+        (t0 + rng.randrange(0, 240), _send(plan, platform, plan.principal, m, rng.randrange(2_000_00, 9_000_00)))
+        for m in plan.pick(rng.randrange(12, 21))
+    ]
     return acts
 
 
@@ -183,8 +201,14 @@ def _night_burst(plan: Plan, offset: int, platform: Platform, merchants: list[Me
         if rng.random() < 0.25 and merchants:  # a static code takes little a day (≤ 500 CNY)
             fen = rng.randrange(20_00, 120_00)
             m = merchants[rng.randrange(len(merchants))]
-            acts.append((minute, lambda m=m, fen=fen: plan.record(
-                plan.principal, "principal", platform.qr_pay(plan.principal.customer_id, m, fen))))
+            acts.append(
+                (
+                    minute,
+                    lambda m=m, fen=fen: plan.record(
+                        plan.principal, "principal", platform.qr_pay(plan.principal.customer_id, m, fen)
+                    ),
+                )
+            )
         else:
             acts.append((minute, _send(plan, platform, plan.principal, few[rng.randrange(len(few))], fen)))
     return acts
@@ -204,8 +228,12 @@ def _dormant(plan: Plan, offset: int, platform: Platform, merchants: list[Mercha
     t = rng.randrange(480, 560)
     acts: list[Act] = [(t, _top_up(plan, platform, fen))]
     for k, mule in enumerate(plan.pick(2)):
-        acts.append((t + 300 + k * 240 + rng.randrange(0, 60),
-                     _send(plan, platform, plan.principal, mule, _not_round(fen * rng.randrange(38, 46) // 100))))
+        acts.append(
+            (
+                t + 300 + k * 240 + rng.randrange(0, 60),
+                _send(plan, platform, plan.principal, mule, _not_round(fen * rng.randrange(38, 46) // 100)),
+            )
+        )
     return acts
 
 
@@ -220,8 +248,11 @@ def _self_financing(plan: Plan, offset: int, platform: Platform, merchants: list
 
     def pass_on() -> None:
         if who.loan_id is not None:
-            plan.record(who, "principal", platform.p2p(who.customer_id, affiliate.customer_id,
-                                                       _not_round(fen * rng.randrange(85, 99) // 100)))
+            plan.record(
+                who,
+                "principal",
+                platform.p2p(who.customer_id, affiliate.customer_id, _not_round(fen * rng.randrange(85, 99) // 100)),
+            )
 
     return [(t, lambda: platform.borrow(who, fen, 6)), (t + rng.randrange(60, 300), pass_on)]
 
@@ -238,8 +269,10 @@ def _fund_pool(plan: Plan, offset: int, platform: Platform, merchants: list[Merc
             fen = _not_round(rng.randrange(500_00, 3_000_00, 1_00))
             acts.append((rng.randrange(540, 1260), _send(plan, platform, victim, who, fen, inbound=True)))
     if offset in (5, 6):
+
         def withdraw() -> None:
             plan.record(who, "principal", platform.withdraw_share(who.customer_id, rng.randrange(40, 55)))
+
         acts.append((rng.randrange(600, 1080), withdraw))
     return acts
 
@@ -263,13 +296,15 @@ def _cycle(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant
     return [(minute - today.start, act) for minute, act in plan.schedule if minute in today]
 
 
-def _ring_hop(plan: Plan, platform: Platform, payer: Agent, payee: Agent, fen: int,
-              back_home: bool) -> Callable[[], None]:
+def _ring_hop(
+    plan: Plan, platform: Platform, payer: Agent, payee: Agent, fen: int, back_home: bool
+) -> Callable[[], None]:
     def act() -> None:
         pid = platform.p2p(payer.customer_id, payee.customer_id, fen)
         plan.record(payer, "principal" if payer is plan.principal else "accomplice", pid)
         if back_home:
             plan.record(payee, "principal", pid)
+
     return act
 
 
@@ -278,7 +313,10 @@ def _gather_scatter(plan: Plan, offset: int, platform: Platform, merchants: list
     rng, who = plan.rng, plan.principal
     if offset == 0:
         chosen = plan.pick(rng.randrange(11, 16))  # 6-8 in, 5-7 out
-        plan.chosen["sources"], plan.chosen["sinks"] = chosen[: (len(chosen) + 1) // 2], chosen[(len(chosen) + 1) // 2:]
+        plan.chosen["sources"], plan.chosen["sinks"] = (
+            chosen[: (len(chosen) + 1) // 2],
+            chosen[(len(chosen) + 1) // 2 :],
+        )
     sources, sinks = plan.chosen.get("sources", []), plan.chosen.get("sinks", [])
     if offset in (0, 1):
         acts = []
@@ -307,14 +345,23 @@ def _device_farm(plan: Plan, offset: int, platform: Platform, merchants: list[Me
             pid = platform.p2p(mule.customer_id, plan.principal.customer_id, fen, context=phone)
             plan.record(mule, "accomplice", pid)
             plan.record_device(phone.device_id or "", pid)
+
         acts.append((minute, act))
         minute += rng.randrange(2, 8)
     return acts
 
 
 ACTS = {
-    Typology.structuring: _structuring, Typology.rapid_in_out: _rapid_in_out, Typology.fan_in: _fan_in,
-    Typology.fan_out: _fan_out, Typology.round_amounts: _round_amounts, Typology.night_burst: _night_burst,
-    Typology.dormant: _dormant, Typology.self_financing: _self_financing, Typology.fund_pool: _fund_pool,
-    Typology.cycle: _cycle, Typology.gather_scatter: _gather_scatter, Typology.device_farm: _device_farm,
+    Typology.structuring: _structuring,
+    Typology.rapid_in_out: _rapid_in_out,
+    Typology.fan_in: _fan_in,
+    Typology.fan_out: _fan_out,
+    Typology.round_amounts: _round_amounts,
+    Typology.night_burst: _night_burst,
+    Typology.dormant: _dormant,
+    Typology.self_financing: _self_financing,
+    Typology.fund_pool: _fund_pool,
+    Typology.cycle: _cycle,
+    Typology.gather_scatter: _gather_scatter,
+    Typology.device_farm: _device_farm,
 }

@@ -109,8 +109,15 @@ class World:
         n_affiliates = 3 + c.customers // 2000
         n_ordinary = c.customers - n_mules - n_affiliates
         for i in range(c.customers):
-            kind = (Kind.affiliate if i >= n_ordinary + n_mules else Kind.mule if i >= n_ordinary
-                    else Kind.student if self.rng.random() < 0.3 else Kind.salary)
+            kind = (
+                Kind.affiliate
+                if i >= n_ordinary + n_mules
+                else Kind.mule
+                if i >= n_ordinary
+                else Kind.student
+                if self.rng.random() < 0.3
+                else Kind.salary
+            )
             agent = make_agent(i, kind, c.seed, c.days)
             self.platform.register(agent, self.seq_base + i)
             {Kind.mule: self.mules, Kind.affiliate: self.affiliates}.get(kind, self.agents).append(agent)
@@ -122,23 +129,44 @@ class World:
         chosen = {id(p) for p in principals}
         victims = [a for a in self.agents if a.kind == Kind.salary and id(a) not in chosen]
         typologies = list(Typology)
-        self.plans = [plan_for(p, typologies[k % len(typologies)], c.seed, self.mules, c.days, victims,
-                               self.affiliates) for k, p in enumerate(principals)]
+        self.plans = [
+            plan_for(p, typologies[k % len(typologies)], c.seed, self.mules, c.days, victims, self.affiliates)
+            for k, p in enumerate(principals)
+        ]
         self.platform.ensure_product()
         plotted = {id(p) for p in principals} | {id(v) for v in victims}
-        self.ring = fraud.plant(self.platform, c.seed, c.days, c.customers, self.seq_base + 900_000,
-                                [a for a in self.agents if id(a) not in plotted])
+        self.ring = fraud.plant(
+            self.platform,
+            c.seed,
+            c.days,
+            c.customers,
+            self.seq_base + 900_000,
+            [a for a in self.agents if id(a) not in plotted],
+        )
         self.chain = enterprises.set_up_supply_chain(self.platform, c.seed, c.customers, self.seq_base + 500_000)
         self.desk = enterprises.set_up_funds(self.platform, c.seed, [a for a in self.agents if id(a) not in chosen])
         self.checks = fraud.install_fraud_checks(self.engine)
         if self.checks is not None:
             shops = [m.merchant_id for m in self.merchants] + [
-                m.merchant_id for core in self.chain.cores for m in (core.merchant, *core.suppliers)]
+                m.merchant_id for core in self.chain.cores for m in (core.merchant, *core.suppliers)
+            ]
             self.checks.established(shops, clock_module.day_bounds(c.start - dt.timedelta(days=180))[0])
         transaction(self.engine, lambda uow: reserve.inject_capital(uow, f"{self.run_id}.capital", CAPITAL))
-        transaction(self.engine, lambda uow: uow.execute(sim_runs.insert().values(
-            id=self.run_id, seed=c.seed, customers=c.customers, days=c.days, start_date=c.start.isoformat(),
-            status="running", summary=None, created_at=clock_module.now_micros())))
+        transaction(
+            self.engine,
+            lambda uow: uow.execute(
+                sim_runs.insert().values(
+                    id=self.run_id,
+                    seed=c.seed,
+                    customers=c.customers,
+                    days=c.days,
+                    start_date=c.start.isoformat(),
+                    status="running",
+                    summary=None,
+                    created_at=clock_module.now_micros(),
+                )
+            ),
+        )
 
     # -- one day ---------------------------------------------------------------------------------
 
@@ -185,13 +213,21 @@ class World:
     def stats(self, date: dt.date, volume: dict[str, int], fund: dict | None) -> DayStats:
         with reading(self.engine) as connection:
             totals = ledger_totals(connection)
-            rows = connection.execute(select(loans.c.status, loans.c.bucket, func.count())
-                                      .group_by(loans.c.status, loans.c.bucket)).all()
+            rows = connection.execute(
+                select(loans.c.status, loans.c.bucket, func.count()).group_by(loans.c.status, loans.c.bucket)
+            ).all()
         balances = {code: c - d for code, (d, c) in totals.items()}
         buckets = {b: n for s, b, n in rows if s == "active"}
         written_off = sum(n for s, _, n in rows if s == "written_off")
-        return DayStats(date, volume, balances, fund.get("seven_day_yield") if fund else None,
-                        fund.get("income_per_10k") if fund else None, buckets, written_off)
+        return DayStats(
+            date,
+            volume,
+            balances,
+            fund.get("seven_day_yield") if fund else None,
+            fund.get("income_per_10k") if fund else None,
+            buckets,
+            written_off,
+        )
 
     # -- the end ---------------------------------------------------------------------------------
 
@@ -205,19 +241,38 @@ class World:
             result.totals = ledger_totals(connection)
             result.audit_ok = audit(connection).ok
             result.covered = reserve.reserve_coverage(connection).covered
-        summary = {"done": dict(result.done), "refused": dict(result.refused), "labels": len(result.labels),
-                   "held": dict(result.held), "supply_chain": result.supply_chain,
-                   "audit_ok": result.audit_ok, "covered": result.covered}
+        summary = {
+            "done": dict(result.done),
+            "refused": dict(result.refused),
+            "labels": len(result.labels),
+            "held": dict(result.held),
+            "supply_chain": result.supply_chain,
+            "audit_ok": result.audit_ok,
+            "covered": result.covered,
+        }
         now = clock_module.now_micros()
-        rows = [{"id": f"{self.run_id}:{k}", "run_id": self.run_id, "agent": lb.agent, "customer_id": lb.customer_id,
-                 "typology": lb.typology, "role": lb.role, "payment_id": lb.payment_id, "created_at": now}
-                for k, lb in enumerate(result.labels)]
+        rows = [
+            {
+                "id": f"{self.run_id}:{k}",
+                "run_id": self.run_id,
+                "agent": lb.agent,
+                "customer_id": lb.customer_id,
+                "typology": lb.typology,
+                "role": lb.role,
+                "payment_id": lb.payment_id,
+                "created_at": now,
+            }
+            for k, lb in enumerate(result.labels)
+        ]
 
         def work(uow):
             if rows:
                 uow.execute(sim_labels.insert(), rows)
-            uow.execute(sim_runs.update().where(sim_runs.c.id == self.run_id)
-                        .values(status="finished", summary=json.dumps(summary, sort_keys=True)))
+            uow.execute(
+                sim_runs.update()
+                .where(sim_runs.c.id == self.run_id)
+                .values(status="finished", summary=json.dumps(summary, sort_keys=True))
+            )
 
         transaction(self.engine, work)
 
@@ -228,8 +283,9 @@ def run_span(result: SimResult) -> tuple[int, int]:
     return clock_module.to_micros(start), clock_module.to_micros(start + dt.timedelta(days=result.config.days))
 
 
-def simulate(engine: Engine, config: Config, on_day: Callable[[int, DayStats], None] | None = None,
-             vault: Vault | None = None) -> SimResult:
+def simulate(
+    engine: Engine, config: Config, on_day: Callable[[int, DayStats], None] | None = None, vault: Vault | None = None
+) -> SimResult:
     """Run the market for `config.days` days; the clock is a ManualClock installed for the run only.
     People are sealed under `vault` (the server's, for a market the server will show), else run keys."""
     world = World(engine, config, vault)

@@ -36,8 +36,6 @@ IdPattern = r"^[A-Za-z0-9._:\-]+$"
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=IdPattern)]
 
 
-
-
 class CoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     merchant_id: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=IdPattern)]
@@ -53,9 +51,12 @@ class PayableIn(BaseModel):
     invoice_ref: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=IdPattern)]
 
 
-
-@router.post("/core-enterprises", status_code=201, summary="Register a core enterprise or change its limit and rate",
-             response_model=CoreEnterprise)
+@router.post(
+    "/core-enterprises",
+    status_code=201,
+    summary="Register a core enterprise or change its limit and rate",
+    response_model=CoreEnterprise,
+)
 async def register_core(body: CoreIn, request: Request, engine: EngineDep, principal: Operator):
     limit = _amount(body.credit_limit, "credit_limit")
     rate = models.parse_rate(body.discount_rate)
@@ -67,16 +68,23 @@ async def register_core(body: CoreIn, request: Request, engine: EngineDep, princ
     return await run_mutation(request, engine, principal, "supplychain.register_core", body.merchant_id, work)
 
 
-@router.get("/core-enterprises/{merchant_id}", summary="A core enterprise's limit and use (itself or staff)",
-             response_model=CoreEnterprise)
+@router.get(
+    "/core-enterprises/{merchant_id}",
+    summary="A core enterprise's limit and use (itself or staff)",
+    response_model=CoreEnterprise,
+)
 async def read_core(merchant_id: Ident, engine: EngineDep, principal: Reader) -> dict:
     if not principal.is_staff and principal.id != merchant_id:
         raise errors.CoreEnterpriseNotFound(f"{merchant_id} is not a core enterprise")
     return service.core_json(await _read(engine, lambda c: service.get_core(c, merchant_id)))
 
 
-@router.post("/receivables", status_code=201, summary="Confirm a payable to a supplier (the core enterprise)",
-             response_model=Receivable)
+@router.post(
+    "/receivables",
+    status_code=201,
+    summary="Confirm a payable to a supplier (the core enterprise)",
+    response_model=Receivable,
+)
 async def confirm(body: PayableIn, request: Request, engine: EngineDep, principal: Merchant):
     face = _amount(body.face_amount, "face_amount")
 
@@ -87,20 +95,33 @@ async def confirm(body: PayableIn, request: Request, engine: EngineDep, principa
     return await run_mutation(request, engine, principal, "supplychain.confirm", body.invoice_ref, work)
 
 
-@router.get("/receivables", summary="Receivables: a merchant sees its own (as core or supplier); staff see all",
-             response_model=list[Receivable])
-async def list_receivables(engine: EngineDep, principal: Reader,
-                           core_id: Annotated[str | None, Query(max_length=64, pattern=IdPattern)] = None,
-                           supplier_id: Annotated[str | None, Query(max_length=64, pattern=IdPattern)] = None,
-                           status: models.Status | None = None) -> list[dict]:
+@router.get(
+    "/receivables",
+    summary="Receivables: a merchant sees its own (as core or supplier); staff see all",
+    response_model=list[Receivable],
+)
+async def list_receivables(
+    engine: EngineDep,
+    principal: Reader,
+    core_id: Annotated[str | None, Query(max_length=64, pattern=IdPattern)] = None,
+    supplier_id: Annotated[str | None, Query(max_length=64, pattern=IdPattern)] = None,
+    status: models.Status | None = None,
+) -> list[dict]:
     party = None if principal.is_staff else principal.id
-    rows = await _read(engine, lambda c: service.list_receivables(
-        c, core_id=core_id, supplier_id=supplier_id, party=party, status=status.value if status else None))
+    rows = await _read(
+        engine,
+        lambda c: service.list_receivables(
+            c, core_id=core_id, supplier_id=supplier_id, party=party, status=status.value if status else None
+        ),
+    )
     return [service.receivable_json(r) for r in rows]
 
 
-@router.get("/receivables/{receivable_id}", summary="A receivable (its core enterprise, its supplier, or staff)",
-             response_model=Receivable)
+@router.get(
+    "/receivables/{receivable_id}",
+    summary="A receivable (its core enterprise, its supplier, or staff)",
+    response_model=Receivable,
+)
 async def read_receivable(receivable_id: Ident, engine: EngineDep, principal: Reader) -> dict:
     row = await _read(engine, lambda c: service.get_receivable(c, receivable_id))
     if not principal.is_staff and principal.id not in (row["core_id"], row["supplier_id"]):
@@ -108,18 +129,26 @@ async def read_receivable(receivable_id: Ident, engine: EngineDep, principal: Re
     return service.receivable_json(row)
 
 
-@router.post("/receivables/{receivable_id}/financing", status_code=201,
-             summary="Sell the receivable to the platform at a discount (the supplier)",
-             response_model=Receivable)
+@router.post(
+    "/receivables/{receivable_id}/financing",
+    status_code=201,
+    summary="Sell the receivable to the platform at a discount (the supplier)",
+    response_model=Receivable,
+)
 async def finance(receivable_id: Ident, request: Request, engine: EngineDep, principal: Merchant):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, Receivable.shape(service.receivable_json(service.finance(uow, principal.id, receivable_id))))
+        return Outcome(
+            201, Receivable.shape(service.receivable_json(service.finance(uow, principal.id, receivable_id)))
+        )
 
     return await run_mutation(request, engine, principal, "supplychain.finance", receivable_id, work)
 
 
-@router.post("/receivables/{receivable_id}/payment", summary="Pay the face amount at maturity (the core enterprise)",
-             response_model=Receivable)
+@router.post(
+    "/receivables/{receivable_id}/payment",
+    summary="Pay the face amount at maturity (the core enterprise)",
+    response_model=Receivable,
+)
 async def pay(receivable_id: Ident, request: Request, engine: EngineDep, principal: Merchant):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, Receivable.shape(service.receivable_json(service.pay(uow, principal.id, receivable_id))))

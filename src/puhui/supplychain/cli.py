@@ -12,10 +12,10 @@ app = typer.Typer(no_args_is_help=True, help="Supply-chain finance (供应链金
 DB = typer.Option(None, "--db", help="database URL (default: the configured one)")
 
 
-
 @app.command()
-def receivables(core: str | None = typer.Option(None, "--core", help="only this core enterprise's payables"),
-                db: str | None = DB) -> None:
+def receivables(
+    core: str | None = typer.Option(None, "--core", help="only this core enterprise's payables"), db: str | None = DB
+) -> None:
     """List confirmed receivables (JSON), oldest maturity first."""
     from puhui.db import reading
     from puhui.supplychain import service
@@ -26,8 +26,9 @@ def receivables(core: str | None = typer.Option(None, "--core", help="only this 
 
 
 @app.command()
-def mature(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
-           db: str | None = DB) -> None:
+def mature(
+    date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"), db: str | None = DB
+) -> None:
     """Settle the receivables due on or before DATE: core enterprises pay, or they turn overdue. Idempotent.
     DATE may not be after today nor before the last date run; dates skipped since then run first."""
     from puhui.cli_errors import fail

@@ -72,9 +72,14 @@ def _move(uow: UnitOfWork, batch: list[Transfer]) -> None:
 
 
 def core_json(row) -> dict:
-    return {"merchant_id": row["merchant_id"], "credit_limit": format_minor(row["credit_limit"], 2),
-            "used": format_minor(row["used"], 2), "available": format_minor(max(row["credit_limit"] - row["used"], 0), 2),
-            "discount_rate": row["discount_rate"], "currency": "CNY"}
+    return {
+        "merchant_id": row["merchant_id"],
+        "credit_limit": format_minor(row["credit_limit"], 2),
+        "used": format_minor(row["used"], 2),
+        "available": format_minor(max(row["credit_limit"] - row["used"], 0), 2),
+        "discount_rate": row["discount_rate"],
+        "currency": "CNY",
+    }
 
 
 def register_core(uow: UnitOfWork, merchant_id: str, credit_limit: int, rate: Decimal, actor: str) -> tuple[dict, bool]:
@@ -92,8 +97,13 @@ def register_core(uow: UnitOfWork, merchant_id: str, credit_limit: int, rate: De
     else:
         uow.execute(cores.update().where(cores.c.merchant_id == merchant_id).values(**values))
         row = {**found, **values}
-    publish(uow, TOPIC, "supplychain.core_registered", merchant_id,
-            {"merchant_id": merchant_id, "credit_limit": credit_limit, "discount_rate": str(rate), "by": actor})
+    publish(
+        uow,
+        TOPIC,
+        "supplychain.core_registered",
+        merchant_id,
+        {"merchant_id": merchant_id, "credit_limit": credit_limit, "discount_rate": str(rate), "by": actor},
+    )
     return row, found is None
 
 
@@ -110,13 +120,25 @@ def get_core(connection: Connection, merchant_id: str) -> dict:
 def receivable_json(row) -> dict:
     discount = row["discount"]
     return {
-        "id": row["id"], "core_id": row["core_id"], "supplier_id": row["supplier_id"],
-        "invoice_ref": row["invoice_ref"], "face_amount": format_minor(row["face"], 2), "currency": "CNY",
-        "maturity_date": row["maturity_date"], "status": row["status"],
-        "financing": None if discount is None else {
-            "financed_on": row["financed_on"], "discount_rate": row["discount_rate"], "days": row["discount_days"],
-            "discount": format_minor(discount, 2), "advance": format_minor(row["face"] - discount, 2)},
-        "overdue_since": row["overdue_since"], "paid_to": row["paid_to"],
+        "id": row["id"],
+        "core_id": row["core_id"],
+        "supplier_id": row["supplier_id"],
+        "invoice_ref": row["invoice_ref"],
+        "face_amount": format_minor(row["face"], 2),
+        "currency": "CNY",
+        "maturity_date": row["maturity_date"],
+        "status": row["status"],
+        "financing": None
+        if discount is None
+        else {
+            "financed_on": row["financed_on"],
+            "discount_rate": row["discount_rate"],
+            "days": row["discount_days"],
+            "discount": format_minor(discount, 2),
+            "advance": format_minor(row["face"] - discount, 2),
+        },
+        "overdue_since": row["overdue_since"],
+        "paid_to": row["paid_to"],
     }
 
 
@@ -127,8 +149,14 @@ def get_receivable(connection: Connection, receivable_id: str) -> dict:
     return dict(row)
 
 
-def list_receivables(connection: Connection, *, core_id: str | None = None, supplier_id: str | None = None,
-                     party: str | None = None, status: str | None = None) -> list[dict]:
+def list_receivables(
+    connection: Connection,
+    *,
+    core_id: str | None = None,
+    supplier_id: str | None = None,
+    party: str | None = None,
+    status: str | None = None,
+) -> list[dict]:
     """Receivables by core enterprise, supplier, either party, and status; oldest maturity first."""
     query = select(receivables).order_by(receivables.c.maturity_date, receivables.c.id)
     if core_id:
@@ -142,8 +170,9 @@ def list_receivables(connection: Connection, *, core_id: str | None = None, supp
     return [dict(r) for r in connection.execute(query).mappings()]
 
 
-def confirm(uow: UnitOfWork, core_id: str, supplier_id: str, face: int, maturity: dt.date,
-            invoice_ref: str) -> tuple[dict, bool]:
+def confirm(
+    uow: UnitOfWork, core_id: str, supplier_id: str, face: int, maturity: dt.date, invoice_ref: str
+) -> tuple[dict, bool]:
     """The core enterprise confirms a payable to its supplier; it counts against the core's limit.
     The same invoice confirmed again with the same details returns the first receivable."""
     if face <= 0:
@@ -160,16 +189,34 @@ def confirm(uow: UnitOfWork, core_id: str, supplier_id: str, face: int, maturity
             raise errors.InvoiceAlreadyConfirmed(f"invoice {invoice_ref} is receivable {receivable_id}")
         return dict(existing), False
     models.check_maturity(clock.business_date(), maturity)
-    taken = uow.execute(cores.update().where(cores.c.merchant_id == core_id, cores.c.used + face <= cores.c.credit_limit)
-                        .values(used=cores.c.used + face))
+    taken = uow.execute(
+        cores.update()
+        .where(cores.c.merchant_id == core_id, cores.c.used + face <= cores.c.credit_limit)
+        .values(used=cores.c.used + face)
+    )
     if taken.rowcount != 1:
         core = get_core(uow.connection, core_id)
-        raise errors.LimitExceeded(f"available {format_minor(max(core['credit_limit'] - core['used'], 0), 2)}, "
-                                   f"asked {format_minor(face, 2)}")
-    row = {"id": receivable_id, "core_id": core_id, "supplier_id": supplier_id, "invoice_ref": invoice_ref,
-           "face": face, "maturity_date": str(maturity), "status": Status.confirmed.value,
-           "confirmed_at": clock.now_micros(), "financed_on": None, "discount_rate": None, "discount_days": None,
-           "discount": None, "financed_at": None, "overdue_since": None, "paid_to": None, "paid_at": None}
+        raise errors.LimitExceeded(
+            f"available {format_minor(max(core['credit_limit'] - core['used'], 0), 2)}, asked {format_minor(face, 2)}"
+        )
+    row = {
+        "id": receivable_id,
+        "core_id": core_id,
+        "supplier_id": supplier_id,
+        "invoice_ref": invoice_ref,
+        "face": face,
+        "maturity_date": str(maturity),
+        "status": Status.confirmed.value,
+        "confirmed_at": clock.now_micros(),
+        "financed_on": None,
+        "discount_rate": None,
+        "discount_days": None,
+        "discount": None,
+        "financed_at": None,
+        "overdue_since": None,
+        "paid_to": None,
+        "paid_at": None,
+    }
     uow.execute(receivables.insert().values(**row))
     publish(uow, TOPIC, "supplychain.payable_confirmed", receivable_id, receivable_json(row))
     return row, True
@@ -198,19 +245,46 @@ def finance(uow: UnitOfWork, supplier_id: str, receivable_id: str) -> dict:
     rate = Decimal(get_core(uow.connection, row["core_id"])["discount_rate"])
     days = models.discount_days(today, dt.date.fromisoformat(row["maturity_date"]))
     discount = models.discount(row["face"], rate, days)
-    done = uow.execute(receivables.update().where(receivables.c.id == receivable_id,
-                                                  receivables.c.status == Status.confirmed.value)
-                       .values(status=Status.financed.value, financed_on=str(today), discount_rate=str(rate),
-                               discount_days=days, discount=discount, financed_at=clock.now_micros()))
+    done = uow.execute(
+        receivables.update()
+        .where(receivables.c.id == receivable_id, receivables.c.status == Status.confirmed.value)
+        .values(
+            status=Status.financed.value,
+            financed_on=str(today),
+            discount_rate=str(rate),
+            discount_days=days,
+            discount=discount,
+            financed_at=clock.now_micros(),
+        )
+    )
     if done.rowcount != 1:
         raise errors.AlreadyFinanced(f"receivable {receivable_id} was financed")
     account = financed_account(receivable_id)
-    create_account(uow, ledger="CNY", code="receivables_financed", owner_id=receivable_id,
-                   flags=AccountFlags.credits_must_not_exceed_debits, id=account)
-    reserve.fund_reserve(uow, f"{receivable_id}.own_funds", row["face"] - discount)  # the platform's cash backs the advance
-    _move(uow, [Transfer(f"{receivable_id}.advance", account, wallet_id(supplier_id), row["face"] - discount, "CNY",
-                         "scf_advance"),
-                Transfer(f"{receivable_id}.discount", account, UNEARNED, discount, "CNY", "scf_discount")])
+    create_account(
+        uow,
+        ledger="CNY",
+        code="receivables_financed",
+        owner_id=receivable_id,
+        flags=AccountFlags.credits_must_not_exceed_debits,
+        id=account,
+    )
+    reserve.fund_reserve(
+        uow, f"{receivable_id}.own_funds", row["face"] - discount
+    )  # the platform's cash backs the advance
+    _move(
+        uow,
+        [
+            Transfer(
+                f"{receivable_id}.advance",
+                account,
+                wallet_id(supplier_id),
+                row["face"] - discount,
+                "CNY",
+                "scf_advance",
+            ),
+            Transfer(f"{receivable_id}.discount", account, UNEARNED, discount, "CNY", "scf_discount"),
+        ],
+    )
     out = get_receivable(uow.connection, receivable_id)
     publish(uow, TOPIC, "supplychain.receivable_financed", receivable_id, receivable_json(out))
     return out
@@ -231,16 +305,30 @@ def pay(uow: UnitOfWork, core_id: str, receivable_id: str, today: dt.date | None
         raise errors.NotDue(f"receivable {receivable_id} matures on {row['maturity_date']}")
     core_wallet, financed = wallet_id(core_id), row["discount"] is not None
     if financed:
-        batch = [Transfer(f"{receivable_id}.repay", core_wallet, financed_account(receivable_id), row["face"], "CNY",
-                          "scf_repayment"),
-                 Transfer(f"{receivable_id}.earn", UNEARNED, INCOME, row["discount"], "CNY", "scf_discount_earned")]
+        batch = [
+            Transfer(
+                f"{receivable_id}.repay",
+                core_wallet,
+                financed_account(receivable_id),
+                row["face"],
+                "CNY",
+                "scf_repayment",
+            ),
+            Transfer(f"{receivable_id}.earn", UNEARNED, INCOME, row["discount"], "CNY", "scf_discount_earned"),
+        ]
     else:
-        batch = [Transfer(f"{receivable_id}.pay", core_wallet, wallet_id(row["supplier_id"]), row["face"], "CNY",
-                          "scf_payment")]
+        batch = [
+            Transfer(
+                f"{receivable_id}.pay", core_wallet, wallet_id(row["supplier_id"]), row["face"], "CNY", "scf_payment"
+            )
+        ]
     _move(uow, batch)
     paid_to = "platform" if financed else "supplier"
-    uow.execute(receivables.update().where(receivables.c.id == receivable_id)
-                .values(status=Status.paid.value, paid_to=paid_to, paid_at=clock.now_micros()))
+    uow.execute(
+        receivables.update()
+        .where(receivables.c.id == receivable_id)
+        .values(status=Status.paid.value, paid_to=paid_to, paid_at=clock.now_micros())
+    )
     uow.execute(cores.update().where(cores.c.merchant_id == core_id).values(used=cores.c.used - row["face"]))
     out = get_receivable(uow.connection, receivable_id)
     publish(uow, TOPIC, "supplychain.receivable_paid", receivable_id, receivable_json(out))
@@ -248,9 +336,13 @@ def pay(uow: UnitOfWork, core_id: str, receivable_id: str, today: dt.date | None
 
 
 def _mark_overdue(uow: UnitOfWork, receivable_id: str, day: dt.date) -> bool:
-    done = uow.execute(receivables.update().where(receivables.c.id == receivable_id,
-                                                  receivables.c.status.in_((Status.confirmed.value, Status.financed.value)))
-                       .values(status=Status.overdue.value, overdue_since=str(day)))
+    done = uow.execute(
+        receivables.update()
+        .where(
+            receivables.c.id == receivable_id, receivables.c.status.in_((Status.confirmed.value, Status.financed.value))
+        )
+        .values(status=Status.overdue.value, overdue_since=str(day))
+    )
     if done.rowcount == 1:
         publish(uow, TOPIC, "supplychain.receivable_overdue", receivable_id, {"id": receivable_id, "since": str(day)})
     return done.rowcount == 1
@@ -268,9 +360,11 @@ def mature(engine: Engine, day: dt.date) -> dict:
 
 def _mature_day(engine: Engine, day: dt.date) -> dict:
     with reading(engine) as connection:
-        due = connection.execute(select(receivables.c.id, receivables.c.core_id)
-                                 .where(receivables.c.status.in_(OPEN), receivables.c.maturity_date <= str(day))
-                                 .order_by(receivables.c.maturity_date, receivables.c.id)).all()
+        due = connection.execute(
+            select(receivables.c.id, receivables.c.core_id)
+            .where(receivables.c.status.in_(OPEN), receivables.c.maturity_date <= str(day))
+            .order_by(receivables.c.maturity_date, receivables.c.id)
+        ).all()
     summary = {"date": str(day), "due": len(due), "paid": 0, "overdue": 0, "still_overdue": 0}
     for receivable_id, core_id in due:
         try:

@@ -37,8 +37,8 @@ Key = Annotated[StrictStr, Field(min_length=1, max_length=32)]
 
 class AnswersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: Key = Field(description="the questionnaire version answered, e.g. \"2026.1\"")
-    answers: dict[Key, Key] = Field(max_length=64, description="question id → choice key, e.g. {\"age\": \"B\"}")
+    version: Key = Field(description='the questionnaire version answered, e.g. "2026.1"')
+    answers: dict[Key, Key] = Field(max_length=64, description='question id → choice key, e.g. {"age": "B"}')
 
 
 class AdviceIn(BaseModel):
@@ -101,7 +101,6 @@ def _target(engine: Engine, customer_id: str) -> advisor.TargetPortfolio:
     return advisor.target_portfolio(universe, level)
 
 
-
 @router.post("/advice/invest", status_code=201, summary="Buy the target portfolio with money from the wallet")
 async def invest(body: InvestIn, request: Request, engine: EngineDep, principal: Customer):
     from puhui.money import parse_minor
@@ -127,7 +126,12 @@ async def rebalance(body: RebalanceIn, request: Request, engine: EngineDep, prin
     target = await run_in_threadpool(_target, engine, principal.id)
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, {"target": target.as_json(),
-                             **advice_orders.rebalance(uow, principal.id, target, body.threshold, client_id)})
+        return Outcome(
+            200,
+            {
+                "target": target.as_json(),
+                **advice_orders.rebalance(uow, principal.id, target, body.threshold, client_id),
+            },
+        )
 
     return await run_mutation(request, engine, principal, "wealth.advice_rebalance", principal.id, work)

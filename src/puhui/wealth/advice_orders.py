@@ -30,8 +30,11 @@ def split(amount: int, weights: dict[str, float]) -> dict[str, int]:
     """`amount` fen over the weights, each part rounded down, the remainder to the largest weight."""
     if amount <= 0:
         raise InvalidInput("the amount to invest must be greater than zero")
-    parts = {code: int((Decimal(amount) * Decimal(str(w))).to_integral_value(ROUND_DOWN))
-             for code, w in weights.items() if w > 0}
+    parts = {
+        code: int((Decimal(amount) * Decimal(str(w))).to_integral_value(ROUND_DOWN))
+        for code, w in weights.items()
+        if w > 0
+    }
     largest = max(parts, key=lambda c: (weights[c], c))
     parts[largest] += amount - sum(parts.values())
     return {code: part for code, part in parts.items() if part > 0}
@@ -39,8 +42,10 @@ def split(amount: int, weights: dict[str, float]) -> dict[str, int]:
 
 def invest(uow: UnitOfWork, customer_id: str, amount: int, target: TargetPortfolio, client_id: str) -> list[dict]:
     """Buy the target portfolio with `amount` fen from the wallet: one purchase per fund."""
-    return [fund_orders.purchase(uow, customer_id, code, part, f"{client_id}.{code}")[0]
-            for code, part in sorted(split(amount, target.weights).items())]
+    return [
+        fund_orders.purchase(uow, customer_id, code, part, f"{client_id}.{code}")[0]
+        for code, part in sorted(split(amount, target.weights).items())
+    ]
 
 
 def holdings_values(connection: Connection, customer_id: str) -> dict[str, int]:
@@ -57,8 +62,7 @@ def _wallet(connection: Connection, customer_id: str) -> int:
     return 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
 
 
-def rebalance(uow: UnitOfWork, customer_id: str, target: TargetPortfolio, threshold: float,
-              client_id: str) -> dict:
+def rebalance(uow: UnitOfWork, customer_id: str, target: TargetPortfolio, threshold: float, client_id: str) -> dict:
     """Sell what is over the target now; buy what is under it from the wallet when it can pay."""
     values = holdings_values(uow.connection, customer_id)
     orders = advisor.rebalance_orders(values, target.weights, threshold)
@@ -77,5 +81,9 @@ def rebalance(uow: UnitOfWork, customer_id: str, target: TargetPortfolio, thresh
             placed.append(fund_orders.purchase(uow, customer_id, order.fund_code, order.amount, key)[0])
         else:
             pending.append({"fund_code": order.fund_code, "side": "buy", "amount": format_minor(order.amount, 2)})
-    return {"drift": str(advisor.drift(values, target.weights)) if values else "0", "threshold": threshold,
-            "orders": [fund_orders.order_json(o) for o in placed], "buys_waiting_for_cash": pending}
+    return {
+        "drift": str(advisor.drift(values, target.weights)) if values else "0",
+        "threshold": threshold,
+        "orders": [fund_orders.order_json(o) for o in placed],
+        "buys_waiting_for_cash": pending,
+    }

@@ -75,10 +75,14 @@ class TargetPortfolio:
 
     def as_json(self) -> dict:
         return {
-            "level": self.level.name, "method": self.method,
+            "level": self.level.name,
+            "method": self.method,
             "weights": {code: round(w, 6) for code, w in self.weights.items()},
-            "expected_return": round(self.expected_return, 6), "volatility": round(self.volatility, 6),
-            "sharpe": round(self.sharpe, 4), "weight_bounds": list(self.bounds), "excluded": self.excluded,
+            "expected_return": round(self.expected_return, 6),
+            "volatility": round(self.volatility, 6),
+            "sharpe": round(self.sharpe, 4),
+            "weight_bounds": list(self.bounds),
+            "excluded": self.excluded,
         }
 
 
@@ -124,14 +128,18 @@ def optimizer_inputs(navs: pd.DataFrame):
     return mu, cov
 
 
-def target_portfolio(universe: Universe, level: CustomerLevel, policy: LevelPolicy | None = None,
-                     risk_free_rate: float = RISK_FREE_RATE) -> TargetPortfolio:
+def target_portfolio(
+    universe: Universe, level: CustomerLevel, policy: LevelPolicy | None = None, risk_free_rate: float = RISK_FREE_RATE
+) -> TargetPortfolio:
     from pypfopt import EfficientFrontier
 
     policy = policy or POLICIES[level]
     eligible = [code for code in eligible_funds(universe.risks, level) if code in universe.navs.columns]
-    excluded = {code: (f"{ProductRisk(risk).name} is above {level.name}" if risk > level else "no NAV history")
-                for code, risk in universe.risks.items() if code not in eligible}
+    excluded = {
+        code: (f"{ProductRisk(risk).name} is above {level.name}" if risk > level else "no NAV history")
+        for code, risk in universe.risks.items()
+        if code not in eligible
+    }
     if not eligible:
         raise NoEligibleFunds(f"no fund at or under {level.name} is on the platform")
     navs = universe.navs[eligible].dropna()
@@ -210,8 +218,12 @@ def drift(values: Mapping[str, int], target: Mapping[str, float]) -> Decimal:
     return max(abs(Decimal(values.get(c, 0)) / total - _exact(target.get(c, 0.0))) for c in codes)
 
 
-def rebalance_orders(values: Mapping[str, int], target: Mapping[str, float], threshold: float = 0.05,
-                     fees: Mapping[str, FeeRates] | None = None) -> list[Order]:
+def rebalance_orders(
+    values: Mapping[str, int],
+    target: Mapping[str, float],
+    threshold: float = 0.05,
+    fees: Mapping[str, FeeRates] | None = None,
+) -> list[Order]:
     """Orders back to `target` when the drift is past `threshold` (none at or under it). Sells first;
     their cash after redemption fees is spent on the buys in proportion to each fund's shortfall."""
     fees = fees or {}
@@ -238,5 +250,8 @@ def _buys(cash: int, gaps: dict[str, int], fees: Mapping[str, FeeRates]) -> list
     amounts = {c: _fen(Decimal(cash) * g / shortfall, ROUND_DOWN) for c, g in gaps.items()}
     largest = max(gaps, key=lambda c: (gaps[c], c))
     amounts[largest] += cash - sum(amounts.values())
-    return [Order(c, "buy", a, purchase_fee(a, fees.get(c, FeeRates()).purchase))
-            for c, a in sorted(amounts.items()) if a > 0]
+    return [
+        Order(c, "buy", a, purchase_fee(a, fees.get(c, FeeRates()).purchase))
+        for c, a in sorted(amounts.items())
+        if a > 0
+    ]

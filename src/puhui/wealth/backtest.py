@@ -62,8 +62,9 @@ def metrics(values: pd.Series, risk_free_rate: float = 0.0, periods_per_year: in
     volatility = float(returns.std(ddof=1)) * math.sqrt(periods_per_year) if n > 1 else 0.0
     drawdown = float((1 - series / series.cummax()).max())
     sharpe = (float(returns.mean()) * periods_per_year - risk_free_rate) / volatility if volatility > 0 else None
-    return Metrics(float(growth - 1), float(growth ** (periods_per_year / n) - 1) if n else 0.0,
-                   volatility, drawdown, sharpe)
+    return Metrics(
+        float(growth - 1), float(growth ** (periods_per_year / n) - 1) if n else 0.0, volatility, drawdown, sharpe
+    )
 
 
 def _weight(w: float) -> Decimal:
@@ -75,8 +76,9 @@ def _nav(value: object) -> Decimal:
     return Decimal(str(value))
 
 
-def _initial_units(navs: pd.DataFrame, target: Mapping[str, float], initial: int,
-                   fees: Mapping[str, FeeRates]) -> tuple[dict[str, Decimal], int, int]:
+def _initial_units(
+    navs: pd.DataFrame, target: Mapping[str, float], initial: int, fees: Mapping[str, FeeRates]
+) -> tuple[dict[str, Decimal], int, int]:
     """Units bought on day one (Decimal), fees paid and cash left over (fen)."""
     units: dict[str, Decimal] = {}
     paid = spent = 0
@@ -101,9 +103,15 @@ def _apply(orders: list[Order], units: dict[str, Decimal], navs: Mapping[str, De
     return cash
 
 
-def run_backtest(navs: pd.DataFrame, target: Mapping[str, float], initial: int = 100_000_000,
-                 threshold: float = 0.05, check_every: int = 21, fees: Mapping[str, FeeRates] | None = None,
-                 risk_free_rate: float = 0.0) -> BacktestResult:
+def run_backtest(
+    navs: pd.DataFrame,
+    target: Mapping[str, float],
+    initial: int = 100_000_000,
+    threshold: float = 0.05,
+    check_every: int = 21,
+    fees: Mapping[str, FeeRates] | None = None,
+    risk_free_rate: float = 0.0,
+) -> BacktestResult:
     """Backtest `target` (weights over `navs` columns) from `initial` fen. Holdings and cash are
     exact (Decimal units, integer fen); only the statistics of the value series are floats."""
     import pandas as pd
@@ -116,8 +124,9 @@ def run_backtest(navs: pd.DataFrame, target: Mapping[str, float], initial: int =
         today = {c: _nav(row[c]) for c in navs.columns}
         holding = {c: units[c] * today[c] for c in navs.columns}
         if day and day % check_every == 0:
-            orders = rebalance_orders({c: int(v.to_integral_value()) for c, v in holding.items()}, target,
-                                      threshold, fees)
+            orders = rebalance_orders(
+                {c: int(v.to_integral_value()) for c, v in holding.items()}, target, threshold, fees
+            )
             if orders:
                 cash += _apply(orders, units, today)
                 paid += sum(o.fee for o in orders)
@@ -127,8 +136,9 @@ def run_backtest(navs: pd.DataFrame, target: Mapping[str, float], initial: int =
         values.append(total)
         weights.append({c: float(v / total) for c, v in holding.items()})
     value_series = pd.Series([float(v) for v in values], index=navs.index, name="value")
-    return BacktestResult(value_series, pd.DataFrame(weights, index=navs.index), rebalances, paid,
-                          metrics(value_series, risk_free_rate))
+    return BacktestResult(
+        value_series, pd.DataFrame(weights, index=navs.index), rebalances, paid, metrics(value_series, risk_free_rate)
+    )
 
 
 def write_charts(result: BacktestResult, directory: Path | str, stem: str = "backtest") -> list[Path]:
@@ -147,8 +157,10 @@ def write_charts(result: BacktestResult, directory: Path | str, stem: str = "bac
     for when in result.rebalances:
         top.axvline(when, color="grey", alpha=0.3, linewidth=0.8)
     m = result.metrics
-    top.set_title(f"return {m.total_return:.2%} · vol {m.annual_volatility:.2%} · "
-                  f"max drawdown {m.max_drawdown:.2%} · Sharpe {m.sharpe if m.sharpe is None else round(m.sharpe, 2)}")
+    top.set_title(
+        f"return {m.total_return:.2%} · vol {m.annual_volatility:.2%} · "
+        f"max drawdown {m.max_drawdown:.2%} · Sharpe {m.sharpe if m.sharpe is None else round(m.sharpe, 2)}"
+    )
     top.legend(loc="upper left")
     bottom.fill_between(values.index, -(1 - values / values.cummax()).values, 0, color="tab:red", alpha=0.5)
     bottom.set_ylabel("drawdown")

@@ -16,7 +16,6 @@ NAV_FILE = typer.Argument(..., exists=True, dir_okay=False, help="CSV with date,
 DB = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
 
 
-
 def _fail(error: Exception) -> None:
     """A refusal in the one format of every command: `<code>: <one line>`, exit 2 (bad usage)."""
     from puhui.cli_errors import fail
@@ -25,8 +24,11 @@ def _fail(error: Exception) -> None:
 
 
 @app.command()
-def eod(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"), db: str = DB,
-        seed: int = typer.Option(2026, "--seed", help="seed of the simulated fund manager")) -> None:
+def eod(
+    date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
+    db: str = DB,
+    seed: int = typer.Option(2026, "--seed", help="seed of the simulated fund manager"),
+) -> None:
     """The day's batch: the money-market funds (the manager's figures, confirmations, income, T+1
     redemptions) and the distributed funds (confirmations at the day's NAV, redemption cash due)."""
     from puhui.eod.dates import parse_date
@@ -73,8 +75,9 @@ def load_navs(path: Path = NAV_FILE, db: str = DB) -> None:
 
 
 @app.command("funds-eod")
-def funds_eod(date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"),
-              db: str = DB) -> None:
+def funds_eod(
+    date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"), db: str = DB
+) -> None:
     """Confirm distributed-fund orders whose NAV is known and pay redemptions due (idempotent per date)."""
     from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
@@ -88,11 +91,13 @@ def funds_eod(date: str = typer.Option(..., "--date", help="business date YYYY-M
 
 
 @app.command()
-def backtest(level: str = typer.Option(..., "--level", help="the customer level C1..C5"),
-             out: Path = typer.Option(Path("backtest"), "--out", help="directory for the charts"),
-             threshold: float = typer.Option(0.05, "--threshold", help="rebalance past this drift"),
-             amount: str = typer.Option("100000.00", "--amount", help="initial investment (CNY)"),
-             db: str = DB) -> None:
+def backtest(
+    level: str = typer.Option(..., "--level", help="the customer level C1..C5"),
+    out: Path = typer.Option(Path("backtest"), "--out", help="directory for the charts"),
+    threshold: float = typer.Option(0.05, "--threshold", help="rebalance past this drift"),
+    amount: str = typer.Option("100000.00", "--amount", help="initial investment (CNY)"),
+    db: str = DB,
+) -> None:
     """Backtest the robo-advisor's target for LEVEL over the platform funds' NAV history, with
     rebalancing; prints return, volatility, max drawdown and Sharpe, writes the charts."""
     from puhui.db import reading
@@ -113,11 +118,25 @@ def backtest(level: str = typer.Option(..., "--level", help="the customer level 
         with reading(_engine(db)) as connection:
             universe = advisor.fund_universe(connection)
         target = advisor.target_portfolio(universe, chosen)
-        result = run_backtest(universe.navs[list(target.weights)].dropna(), target.weights,
-                              initial=parse_minor(amount, 2), threshold=threshold)
+        result = run_backtest(
+            universe.navs[list(target.weights)].dropna(),
+            target.weights,
+            initial=parse_minor(amount, 2),
+            threshold=threshold,
+        )
     except PuhuiError as error:
         _fail(error)
     files = write_charts(result, out)
-    typer.echo(json.dumps({"target": target.as_json(), "metrics": result.metrics.as_json(), "fees": result.fees,
-                           "rebalances": [str(d) for d in result.rebalances], "charts": [str(f) for f in files]},
-                          ensure_ascii=False, default=str))
+    typer.echo(
+        json.dumps(
+            {
+                "target": target.as_json(),
+                "metrics": result.metrics.as_json(),
+                "fees": result.fees,
+                "rebalances": [str(d) for d in result.rebalances],
+                "charts": [str(f) for f in files],
+            },
+            ensure_ascii=False,
+            default=str,
+        )
+    )

@@ -53,15 +53,28 @@ def distribute(uow: UnitOfWork, fund_code: str, day: dt.date, r_e4: int) -> DayI
     holders, units = bulk.holdings(uow, ledger=ledger, holder_code=HELD)
     bulk.begin(uow)
     if r_e4 > 0 and holders:
-        bulk.stage_pro_rata(uow, ledger=ledger, holder_code=HELD, source=issued, numerator=r_e4,
-                            denominator=UNITS_PER_INCOME, id_prefix=f"mi.{day:%Y%m%d}.", code="mmf_income")
+        bulk.stage_pro_rata(
+            uow,
+            ledger=ledger,
+            holder_code=HELD,
+            source=issued,
+            numerator=r_e4,
+            denominator=UNITS_PER_INCOME,
+            id_prefix=f"mi.{day:%Y%m%d}.",
+            code="mmf_income",
+        )
     paid_holders, paid = bulk.staged(uow)
     bulk.post(uow, "wealth", fund_code, "mmf.income_posted", ledger=ledger, user_data=day.isoformat())
     distributed = units * r_e4 // UNITS_PER_INCOME
     result = DayIncome(holders, units, paid_holders, paid, distributed, distributed - paid)
     _fund_side(uow, fund_code, day, result)
-    publish(uow, "wealth", "mmf.income_distributed", fund_code,
-            {"fund_code": fund_code, "date": day.isoformat(), **result.as_json()})
+    publish(
+        uow,
+        "wealth",
+        "mmf.income_distributed",
+        fund_code,
+        {"fund_code": fund_code, "date": day.isoformat(), **result.as_json()},
+    )
     return result
 
 
@@ -69,10 +82,25 @@ def _fund_side(uow: UnitOfWork, fund_code: str, day: dt.date, result: DayIncome)
     """The residue in units and the day's income in money, through the ledger's own batch."""
     batch = []
     if result.residue:
-        batch.append(Transfer(f"mr.{fund_code}.{day:%Y%m%d}", funds.issued_account(fund_code),
-                              funds.residue_account(fund_code), result.residue, funds.ledger_of(fund_code),
-                              "mmf_income_residue"))
+        batch.append(
+            Transfer(
+                f"mr.{fund_code}.{day:%Y%m%d}",
+                funds.issued_account(fund_code),
+                funds.residue_account(fund_code),
+                result.residue,
+                funds.ledger_of(fund_code),
+                "mmf_income_residue",
+            )
+        )
     if result.distributed:
-        batch.append(Transfer(f"mp.{fund_code}.{day:%Y%m%d}", funds.portfolio_account(fund_code),
-                              funds.assets_account(fund_code), result.distributed, "CNY", "mmf_income"))
+        batch.append(
+            Transfer(
+                f"mp.{fund_code}.{day:%Y%m%d}",
+                funds.portfolio_account(fund_code),
+                funds.assets_account(fund_code),
+                result.distributed,
+                "CNY",
+                "mmf_income",
+            )
+        )
     post_chain(uow, batch)

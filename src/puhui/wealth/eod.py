@@ -54,19 +54,30 @@ def record_figure(uow: UnitOfWork, fund_code: str, day: dt.date, r_e4: int) -> d
     row = uow.execute(select(mmf_daily).where(*key)).mappings().first()
     if row is not None:
         if row["income_per_10k"] != r_e4:
-            raise InvalidFigures(f"{fund_code} {day} already has income per 10,000 units "
-                                 f"{Decimal(row['income_per_10k']).scaleb(-4)}")
+            raise InvalidFigures(
+                f"{fund_code} {day} already has income per 10,000 units {Decimal(row['income_per_10k']).scaleb(-4)}"
+            )
         return dict(row)
     week = [(day - dt.timedelta(days=i)).isoformat() for i in range(1, 7)]
-    earlier = {d: v for d, v in uow.execute(
-        select(mmf_daily.c.business_date, mmf_daily.c.income_per_10k)
-        .where(mmf_daily.c.fund_code == fund_code, mmf_daily.c.business_date.in_(week)))}
+    earlier = {
+        d: v
+        for d, v in uow.execute(
+            select(mmf_daily.c.business_date, mmf_daily.c.income_per_10k).where(
+                mmf_daily.c.fund_code == fund_code, mmf_daily.c.business_date.in_(week)
+            )
+        )
+    }
     seven = None
     if len(earlier) == 6:
         rs = [Decimal(r_e4).scaleb(-4)] + [Decimal(earlier[d]).scaleb(-4) for d in week]
         seven = str(yields.seven_day_annualized(rs))
-    row = {"fund_code": fund_code, "business_date": day.isoformat(), "income_per_10k": r_e4,
-           "seven_day_yield": seven, "recorded_at": clock.now_micros()}
+    row = {
+        "fund_code": fund_code,
+        "business_date": day.isoformat(),
+        "income_per_10k": r_e4,
+        "seven_day_yield": seven,
+        "recorded_at": clock.now_micros(),
+    }
     uow.execute(mmf_daily.insert().values(**row))
     return row
 
@@ -110,27 +121,52 @@ def load_figures(uow: UnitOfWork, content: str) -> int:
 
 
 def run_fund_day(uow: UnitOfWork, fund_code: str, day: dt.date, manager: FundManager) -> dict:
-    done = uow.execute(select(mmf_eod_runs.c.summary).where(
-        mmf_eod_runs.c.fund_code == fund_code, mmf_eod_runs.c.business_date == day.isoformat())).first()
+    done = uow.execute(
+        select(mmf_eod_runs.c.summary).where(
+            mmf_eod_runs.c.fund_code == fund_code, mmf_eod_runs.c.business_date == day.isoformat()
+        )
+    ).first()
     if done is not None:
         return {**json.loads(done[0]), "already_done": True}
-    existing = uow.execute(select(mmf_daily.c.income_per_10k).where(
-        mmf_daily.c.fund_code == fund_code, mmf_daily.c.business_date == day.isoformat())).first()
+    existing = uow.execute(
+        select(mmf_daily.c.income_per_10k).where(
+            mmf_daily.c.fund_code == fund_code, mmf_daily.c.business_date == day.isoformat()
+        )
+    ).first()
     funds.lock_units(uow, fund_code)  # first, as orders do: one lock order
     r_e4 = existing[0] if existing else check_figure(fund_code, day, manager.income_per_10k(fund_code, day))
     figure = record_figure(uow, fund_code, day, r_e4)
     confirmed = mmf.confirm_due(uow, fund_code, day)
     income = distribution.distribute(uow, fund_code, day, r_e4)
     settled = mmf.settle_due(uow, fund_code, day)
-    uow.execute(mmf_daily.update().where(mmf_daily.c.fund_code == fund_code,
-                                         mmf_daily.c.business_date == day.isoformat())
-                .values(holders=income.holders, units=income.units, distributed=income.distributed,
-                        residue=income.residue, distributed_at=clock.now_micros()))
-    summary = {"fund_code": fund_code, "date": day.isoformat(),
-               "income_per_10k": str(Decimal(r_e4).scaleb(-4)), "seven_day_yield": figure["seven_day_yield"],
-               "confirmed": confirmed, "settled": settled, **income.as_json()}
-    uow.execute(mmf_eod_runs.insert().values(fund_code=fund_code, business_date=day.isoformat(),
-                                             summary=json.dumps(summary), finished_at=clock.now_micros()))
+    uow.execute(
+        mmf_daily.update()
+        .where(mmf_daily.c.fund_code == fund_code, mmf_daily.c.business_date == day.isoformat())
+        .values(
+            holders=income.holders,
+            units=income.units,
+            distributed=income.distributed,
+            residue=income.residue,
+            distributed_at=clock.now_micros(),
+        )
+    )
+    summary = {
+        "fund_code": fund_code,
+        "date": day.isoformat(),
+        "income_per_10k": str(Decimal(r_e4).scaleb(-4)),
+        "seven_day_yield": figure["seven_day_yield"],
+        "confirmed": confirmed,
+        "settled": settled,
+        **income.as_json(),
+    }
+    uow.execute(
+        mmf_eod_runs.insert().values(
+            fund_code=fund_code,
+            business_date=day.isoformat(),
+            summary=json.dumps(summary),
+            finished_at=clock.now_micros(),
+        )
+    )
     return {**summary, "already_done": False}
 
 

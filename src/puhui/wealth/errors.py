@@ -40,4 +40,3 @@ class InvalidFigures(InvalidInput):
 class OrderConflict(Conflict):
     code = "order_id_reused"
     title = "This client order id was already used for a different order"
-

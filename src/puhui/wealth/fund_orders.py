@@ -94,8 +94,10 @@ def tiers_of(product: dict) -> list[FeeTier]:
 
 
 def schedule_of(product: dict) -> list[RedemptionFeeStep]:
-    return [RedemptionFeeStep(s["under_days"], Decimal(s["rate"]), Decimal(s["to_fund_share"]))
-            for s in json.loads(product["redemption_fees"])]
+    return [
+        RedemptionFeeStep(s["under_days"], Decimal(s["rate"]), Decimal(s["to_fund_share"]))
+        for s in json.loads(product["redemption_fees"])
+    ]
 
 
 def _check_rate(rate: Decimal, what: str) -> None:
@@ -103,8 +105,9 @@ def _check_rate(rate: Decimal, what: str) -> None:
         raise InvalidInput(f"{what} must be at least 0 and below 1")
 
 
-def _validate(code: str, name: str, risk: int, tiers: list[FeeTier], schedule: list[RedemptionFeeStep],
-              redemption_days: int) -> None:
+def _validate(
+    code: str, name: str, risk: int, tiers: list[FeeTier], schedule: list[RedemptionFeeStep], redemption_days: int
+) -> None:
     if not CODE.match(code):
         raise InvalidInput("a fund code is 1-8 characters of A-Z 0-9")
     if not name or len(name) > 64:
@@ -123,8 +126,16 @@ def _validate(code: str, name: str, risk: int, tiers: list[FeeTier], schedule: l
             raise InvalidInput("the fund's share of a redemption fee is between 0 and 1")
 
 
-def create_product(uow: UnitOfWork, code: str, name: str, risk: int, tiers: list[FeeTier],
-                   schedule: list[RedemptionFeeStep], redemption_days: int, status: str = "open") -> dict:
+def create_product(
+    uow: UnitOfWork,
+    code: str,
+    name: str,
+    risk: int,
+    tiers: list[FeeTier],
+    schedule: list[RedemptionFeeStep],
+    redemption_days: int,
+    status: str = "open",
+) -> dict:
     """A new distributed fund: its units ledger, its accounts and its row (the same again is a no-op)."""
     _validate(code, name, risk, tiers, schedule, redemption_days)
     if status not in ("open", "closed"):
@@ -133,22 +144,34 @@ def create_product(uow: UnitOfWork, code: str, name: str, risk: int, tiers: list
     if existing is not None:
         return dict(existing)
     ledger = ledger_of(code)
-    if (uow.execute(select(mmf_funds.c.code).where(mmf_funds.c.code == code)).first() is not None
-            or ledger_queries.ledger_exists(uow.connection, ledger)):
+    if uow.execute(
+        select(mmf_funds.c.code).where(mmf_funds.c.code == code)
+    ).first() is not None or ledger_queries.ledger_exists(uow.connection, ledger):
         raise InvalidInput(f"fund code {code} is already used")
     ledger_service.create_ledger(uow, ledger, f"{name} units", kind="asset", scale=2)
     owner = f"fund.{code}"
-    for part, on, account_code in (("issued", ledger, "fund_units_issued"),
-                                   ("redeeming", ledger, "fund_units_redeeming"),
-                                   ("pending", "CNY", "fund_purchases_pending"), ("assets", "CNY", "fund_assets"),
-                                   ("payable", "CNY", "fund_redemptions_payable"),
-                                   ("portfolio", "CNY", "fund_portfolio")):
+    for part, on, account_code in (
+        ("issued", ledger, "fund_units_issued"),
+        ("redeeming", ledger, "fund_units_redeeming"),
+        ("pending", "CNY", "fund_purchases_pending"),
+        ("assets", "CNY", "fund_assets"),
+        ("payable", "CNY", "fund_redemptions_payable"),
+        ("portfolio", "CNY", "fund_portfolio"),
+    ):
         ledger_service.create_account(uow, ledger=on, code=account_code, owner_id=owner, id=account(code, part))
-    row = {"code": code, "name": name, "risk": risk, "status": status, "ledger": ledger,
-           "fee_tiers": json.dumps([{"min_amount": t.min_amount, "rate": str(t.rate), "fixed": t.fixed} for t in tiers]),
-           "redemption_fees": json.dumps([{"under_days": s.under_days, "rate": str(s.rate),
-                                           "to_fund_share": str(s.to_fund_share)} for s in schedule]),
-           "redemption_days": redemption_days, "created_at": clock.now_micros()}
+    row = {
+        "code": code,
+        "name": name,
+        "risk": risk,
+        "status": status,
+        "ledger": ledger,
+        "fee_tiers": json.dumps([{"min_amount": t.min_amount, "rate": str(t.rate), "fixed": t.fixed} for t in tiers]),
+        "redemption_fees": json.dumps(
+            [{"under_days": s.under_days, "rate": str(s.rate), "to_fund_share": str(s.to_fund_share)} for s in schedule]
+        ),
+        "redemption_days": redemption_days,
+        "created_at": clock.now_micros(),
+    }
     uow.execute(fund_products.insert().values(**row))
     return row
 
@@ -180,32 +203,56 @@ def list_products(connection: Connection) -> list[dict]:
 
 
 def latest_nav(connection: Connection, code: str) -> tuple[str, int] | None:
-    row = connection.execute(select(fund_navs.c.nav_date, fund_navs.c.nav).where(fund_navs.c.fund_code == code)
-                             .order_by(fund_navs.c.nav_date.desc()).limit(1)).first()
+    row = connection.execute(
+        select(fund_navs.c.nav_date, fund_navs.c.nav)
+        .where(fund_navs.c.fund_code == code)
+        .order_by(fund_navs.c.nav_date.desc())
+        .limit(1)
+    ).first()
     return (row[0], int(row[1])) if row else None
 
 
 def nav_on(connection: Connection, code: str, day: str) -> int | None:
-    return connection.execute(select(fund_navs.c.nav).where(fund_navs.c.fund_code == code,
-                                                            fund_navs.c.nav_date == day)).scalar()
+    return connection.execute(
+        select(fund_navs.c.nav).where(fund_navs.c.fund_code == code, fund_navs.c.nav_date == day)
+    ).scalar()
 
 
 def navs_of(connection: Connection, code: str, limit: int = 250) -> list[dict]:
-    rows = connection.execute(select(fund_navs.c.nav_date, fund_navs.c.nav).where(fund_navs.c.fund_code == code)
-                              .order_by(fund_navs.c.nav_date.desc()).limit(limit))
+    rows = connection.execute(
+        select(fund_navs.c.nav_date, fund_navs.c.nav)
+        .where(fund_navs.c.fund_code == code)
+        .order_by(fund_navs.c.nav_date.desc())
+        .limit(limit)
+    )
     return [{"date": d, "nav": str(nav_decimal(n))} for d, n in rows]
 
 
 def product_json(connection: Connection, product: dict) -> dict:
     latest = latest_nav(connection, product["code"])
-    return {"code": product["code"], "name": product["name"], "kind": "non_money_market",
-            "risk": ProductRisk(product["risk"]).name, "status": product["status"],
-            "units_ledger": product["ledger"], "redemption_days": product["redemption_days"],
-            "fee_tiers": [{"min_amount": format_minor(t.min_amount, 2), "rate": str(t.rate),
-                           "fixed": None if t.fixed is None else format_minor(t.fixed, 2)} for t in tiers_of(product)],
-            "redemption_fees": [{"under_days": s.under_days, "rate": str(s.rate), "to_fund_share": str(s.to_fund_share)}
-                                for s in schedule_of(product)],
-            "nav": str(nav_decimal(latest[1])) if latest else None, "nav_date": latest[0] if latest else None}
+    return {
+        "code": product["code"],
+        "name": product["name"],
+        "kind": "non_money_market",
+        "risk": ProductRisk(product["risk"]).name,
+        "status": product["status"],
+        "units_ledger": product["ledger"],
+        "redemption_days": product["redemption_days"],
+        "fee_tiers": [
+            {
+                "min_amount": format_minor(t.min_amount, 2),
+                "rate": str(t.rate),
+                "fixed": None if t.fixed is None else format_minor(t.fixed, 2),
+            }
+            for t in tiers_of(product)
+        ],
+        "redemption_fees": [
+            {"under_days": s.under_days, "rate": str(s.rate), "to_fund_share": str(s.to_fund_share)}
+            for s in schedule_of(product)
+        ],
+        "nav": str(nav_decimal(latest[1])) if latest else None,
+        "nav_date": latest[0] if latest else None,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,12 +264,21 @@ def order_id(customer_id: str, kind: str, client_id: str) -> str:
 
 
 def order_json(row: dict) -> dict:
-    return {"id": row["id"], "fund_code": row["fund_code"], "kind": row["kind"],
-            "amount": format_minor(row["amount"], 2), "units": format_minor(row["units"], 2),
-            "fee": format_minor(row["fee"], 2), "fee_to_fund": format_minor(row["fee_to_fund"], 2),
-            "nav": None if row["nav"] is None else str(nav_decimal(row["nav"])), "status": row["status"],
-            "trade_date": row["trade_date"], "confirm_date": row["confirm_date"], "cash_date": row["cash_date"],
-            "created_at": clock.from_micros(row["created_at"]).isoformat()}
+    return {
+        "id": row["id"],
+        "fund_code": row["fund_code"],
+        "kind": row["kind"],
+        "amount": format_minor(row["amount"], 2),
+        "units": format_minor(row["units"], 2),
+        "fee": format_minor(row["fee"], 2),
+        "fee_to_fund": format_minor(row["fee_to_fund"], 2),
+        "nav": None if row["nav"] is None else str(nav_decimal(row["nav"])),
+        "status": row["status"],
+        "trade_date": row["trade_date"],
+        "confirm_date": row["confirm_date"],
+        "cash_date": row["cash_date"],
+        "created_at": clock.from_micros(row["created_at"]).isoformat(),
+    }
 
 
 def _existing(uow: UnitOfWork, oid: str, code: str, customer_id: str, field: str, value: int) -> dict | None:
@@ -239,8 +295,15 @@ def _move(uow: UnitOfWork, transfers: list[Transfer], short: Shortfall, what: st
 
 
 def _insert(uow: UnitOfWork, **row) -> dict:
-    row = {"nav": None, "lots": None, "cash_date": None, "completed_at": None, "fee_to_fund": 0,
-           "created_at": clock.now_micros(), **row}
+    row = {
+        "nav": None,
+        "lots": None,
+        "cash_date": None,
+        "completed_at": None,
+        "fee_to_fund": 0,
+        "created_at": clock.now_micros(),
+        **row,
+    }
     uow.execute(fund_orders.insert().values(**row))
     publish(uow, TOPIC, f"fund.{row['kind']}", row["customer_id"], order_json(row))
     return row
@@ -266,32 +329,65 @@ def purchase(uow: UnitOfWork, customer_id: str, code: str, amount: int, client_i
         return found, False
     require_suitable(uow.connection, customer_id, ProductRisk(product["risk"]))
     fee = fund_pricing.subscribe(amount, tiers_of(product), Decimal(1)).fee  # the fee does not depend on the NAV
-    ledger_service.create_account(uow, ledger=product["ledger"], code="fund_units_held", owner_id=customer_id,
-                                  flags=AccountFlags.debits_must_not_exceed_credits, id=holder_account(code, customer_id))
-    _move(uow, [Transfer(oid + ".pay", customer_wallet_id(customer_id), account(code, "pending"), amount, "CNY",
-                         "fund_purchase")], InsufficientFunds, "the wallet cannot cover the purchase")
-    _move(uow, [Transfer(oid + ".invest", account(code, "portfolio"), RESERVE, amount, "CNY", "fund_invest")],
-          InsufficientFunds, "the reserve cannot pay the fund")
+    ledger_service.create_account(
+        uow,
+        ledger=product["ledger"],
+        code="fund_units_held",
+        owner_id=customer_id,
+        flags=AccountFlags.debits_must_not_exceed_credits,
+        id=holder_account(code, customer_id),
+    )
+    _move(
+        uow,
+        [
+            Transfer(
+                oid + ".pay", customer_wallet_id(customer_id), account(code, "pending"), amount, "CNY", "fund_purchase"
+            )
+        ],
+        InsufficientFunds,
+        "the wallet cannot cover the purchase",
+    )
+    _move(
+        uow,
+        [Transfer(oid + ".invest", account(code, "portfolio"), RESERVE, amount, "CNY", "fund_invest")],
+        InsufficientFunds,
+        "the reserve cannot pay the fund",
+    )
     dates = fund_pricing.order_dates(clock.now_micros())
-    return _insert(uow, id=oid, fund_code=code, customer_id=customer_id, kind="purchase", amount=amount, units=0,
-                   fee=fee, status="pending", trade_date=dates.trade_date.isoformat(),
-                   confirm_date=dates.confirm_date.isoformat()), True
+    return _insert(
+        uow,
+        id=oid,
+        fund_code=code,
+        customer_id=customer_id,
+        kind="purchase",
+        amount=amount,
+        units=0,
+        fee=fee,
+        status="pending",
+        trade_date=dates.trade_date.isoformat(),
+        confirm_date=dates.confirm_date.isoformat(),
+    ), True
 
 
 def _take_lots(uow: UnitOfWork, code: str, customer_id: str, units: int, trade_date: dt.date) -> list[list[int]]:
     """Consume the customer's lots first in, first out: [[units, holding days], ...]."""
     taken, left = [], units
-    lots = uow.execute(select(fund_lots).where(fund_lots.c.fund_code == code, fund_lots.c.customer_id == customer_id,
-                                               fund_lots.c.units > 0)
-                       .order_by(fund_lots.c.confirm_date, fund_lots.c.order_id)).mappings().all()
+    lots = (
+        uow.execute(
+            select(fund_lots)
+            .where(fund_lots.c.fund_code == code, fund_lots.c.customer_id == customer_id, fund_lots.c.units > 0)
+            .order_by(fund_lots.c.confirm_date, fund_lots.c.order_id)
+        )
+        .mappings()
+        .all()
+    )
     for lot in lots:
         if left == 0:
             break
         part = min(left, lot["units"])
         days = max(0, (trade_date - dt.date.fromisoformat(lot["confirm_date"])).days)
         taken.append([part, days])
-        uow.execute(fund_lots.update().where(fund_lots.c.order_id == lot["order_id"])
-                    .values(units=lot["units"] - part))
+        uow.execute(fund_lots.update().where(fund_lots.c.order_id == lot["order_id"]).values(units=lot["units"] - part))
         left -= part
     if left:  # units without a lot would be a broken invariant; they pay the short-holding fee
         taken.append([left, 0])
@@ -313,17 +409,48 @@ def redeem(uow: UnitOfWork, customer_id: str, code: str, units: int, client_id: 
         raise InsufficientUnits(f"redeeming {format_minor(units, 2)} units; {format_minor(held, 2)} held")
     dates = fund_pricing.order_dates(clock.now_micros(), redemption_days=product["redemption_days"])
     lots = _take_lots(uow, code, customer_id, units, dates.trade_date)
-    _move(uow, [Transfer(oid + ".units", holder_account(code, customer_id), account(code, "redeeming"), units,
-                         product["ledger"], "fund_redeem")], InsufficientUnits, "the holding does not have that many units")
-    return _insert(uow, id=oid, fund_code=code, customer_id=customer_id, kind="redeem", amount=0, units=units, fee=0,
-                   lots=json.dumps(lots), status="pending", trade_date=dates.trade_date.isoformat(),
-                   confirm_date=dates.confirm_date.isoformat(), cash_date=dates.cash_date.isoformat()), True
+    _move(
+        uow,
+        [
+            Transfer(
+                oid + ".units",
+                holder_account(code, customer_id),
+                account(code, "redeeming"),
+                units,
+                product["ledger"],
+                "fund_redeem",
+            )
+        ],
+        InsufficientUnits,
+        "the holding does not have that many units",
+    )
+    return _insert(
+        uow,
+        id=oid,
+        fund_code=code,
+        customer_id=customer_id,
+        kind="redeem",
+        amount=0,
+        units=units,
+        fee=0,
+        lots=json.dumps(lots),
+        status="pending",
+        trade_date=dates.trade_date.isoformat(),
+        confirm_date=dates.confirm_date.isoformat(),
+        cash_date=dates.cash_date.isoformat(),
+    ), True
 
 
 def orders_of(connection: Connection, customer_id: str, limit: int = 100) -> list[dict]:
-    return [dict(r) for r in connection.execute(
-        select(fund_orders).where(fund_orders.c.customer_id == customer_id)
-        .order_by(fund_orders.c.created_at.desc(), fund_orders.c.id).limit(limit)).mappings()]
+    return [
+        dict(r)
+        for r in connection.execute(
+            select(fund_orders)
+            .where(fund_orders.c.customer_id == customer_id)
+            .order_by(fund_orders.c.created_at.desc(), fund_orders.c.id)
+            .limit(limit)
+        ).mappings()
+    ]
 
 
 def holdings_of(connection: Connection, customer_id: str) -> list[dict]:
@@ -332,17 +459,25 @@ def holdings_of(connection: Connection, customer_id: str) -> list[dict]:
     for product in list_products(connection):
         code = product["code"]
         units = units_held(connection, code, customer_id)
-        pending = [o for o in orders_of(connection, customer_id, 1000)
-                   if o["fund_code"] == code and o["status"] == "pending"]
+        pending = [
+            o for o in orders_of(connection, customer_id, 1000) if o["fund_code"] == code and o["status"] == "pending"
+        ]
         if not units and not pending:
             continue
         latest = latest_nav(connection, code)
         value = fund_pricing._fen(Decimal(units) * nav_decimal(latest[1])) if latest else None
-        out.append({"fund_code": code, "name": product["name"], "units": format_minor(units, 2),
-                    "nav": str(nav_decimal(latest[1])) if latest else None, "nav_date": latest[0] if latest else None,
-                    "market_value": None if value is None else format_minor(value, 2),
-                    "pending_purchases": format_minor(sum(o["amount"] for o in pending if o["kind"] == "purchase"), 2),
-                    "pending_redemption_units": format_minor(sum(o["units"] for o in pending if o["kind"] == "redeem"), 2)})
+        out.append(
+            {
+                "fund_code": code,
+                "name": product["name"],
+                "units": format_minor(units, 2),
+                "nav": str(nav_decimal(latest[1])) if latest else None,
+                "nav_date": latest[0] if latest else None,
+                "market_value": None if value is None else format_minor(value, 2),
+                "pending_purchases": format_minor(sum(o["amount"] for o in pending if o["kind"] == "purchase"), 2),
+                "pending_redemption_units": format_minor(sum(o["units"] for o in pending if o["kind"] == "redeem"), 2),
+            }
+        )
     return out
 
 
@@ -354,16 +489,40 @@ def _confirm_purchase(uow: UnitOfWork, product: dict, order: dict, nav_e4: int) 
     code, oid = product["code"], order["id"]
     priced = fund_pricing.subscribe(order["amount"], tiers_of(product), nav_decimal(nav_e4))
     units = int(priced.units.scaleb(2))
-    _move(uow, [Transfer(oid + ".units", account(code, "issued"), holder_account(code, order["customer_id"]), units,
-                         product["ledger"], "fund_confirm"),
-                Transfer(oid + ".fee", account(code, "pending"), FEE_INCOME, priced.fee, "CNY", "fund_purchase_fee"),
-                Transfer(oid + ".feecash", OPERATING, account(code, "portfolio"), priced.fee, "CNY", "fund_fee_cash"),
-                Transfer(oid + ".net", account(code, "pending"), account(code, "assets"), priced.net, "CNY",
-                         "fund_purchase_net")], InvalidInput, "confirmation failed")
-    uow.execute(fund_lots.insert().values(order_id=oid, fund_code=code, customer_id=order["customer_id"],
-                                          confirm_date=order["confirm_date"], units=units))
-    uow.execute(fund_orders.update().where(fund_orders.c.id == oid).values(
-        units=units, fee=priced.fee, nav=nav_e4, status="confirmed", completed_at=clock.now_micros()))
+    _move(
+        uow,
+        [
+            Transfer(
+                oid + ".units",
+                account(code, "issued"),
+                holder_account(code, order["customer_id"]),
+                units,
+                product["ledger"],
+                "fund_confirm",
+            ),
+            Transfer(oid + ".fee", account(code, "pending"), FEE_INCOME, priced.fee, "CNY", "fund_purchase_fee"),
+            Transfer(oid + ".feecash", OPERATING, account(code, "portfolio"), priced.fee, "CNY", "fund_fee_cash"),
+            Transfer(
+                oid + ".net", account(code, "pending"), account(code, "assets"), priced.net, "CNY", "fund_purchase_net"
+            ),
+        ],
+        InvalidInput,
+        "confirmation failed",
+    )
+    uow.execute(
+        fund_lots.insert().values(
+            order_id=oid,
+            fund_code=code,
+            customer_id=order["customer_id"],
+            confirm_date=order["confirm_date"],
+            units=units,
+        )
+    )
+    uow.execute(
+        fund_orders.update()
+        .where(fund_orders.c.id == oid)
+        .values(units=units, fee=priced.fee, nav=nav_e4, status="confirmed", completed_at=clock.now_micros())
+    )
 
 
 def price_redemption(lots: list[list[int]], nav: Decimal, schedule: list[RedemptionFeeStep]) -> dict[str, int]:
@@ -380,31 +539,72 @@ def _confirm_redemption(uow: UnitOfWork, product: dict, order: dict, nav_e4: int
     code, oid = product["code"], order["id"]
     priced = price_redemption(json.loads(order["lots"]), nav_decimal(nav_e4), schedule_of(product))
     to_distributor = priced["fee_to_distributor"]
-    _move(uow, [Transfer(oid + ".cancel", account(code, "redeeming"), account(code, "issued"), order["units"],
-                         product["ledger"], "fund_redeem_confirm"),
-                Transfer(oid + ".payable", account(code, "assets"), account(code, "payable"), priced["net"], "CNY",
-                         "fund_redeem_payable"),
-                Transfer(oid + ".fee", account(code, "assets"), FEE_INCOME, to_distributor, "CNY", "fund_redeem_fee"),
-                Transfer(oid + ".feecash", OPERATING, account(code, "portfolio"), to_distributor, "CNY",
-                         "fund_fee_cash")], InvalidInput, "confirmation failed")
-    uow.execute(fund_orders.update().where(fund_orders.c.id == oid).values(
-        amount=priced["net"], fee=priced["fee"], fee_to_fund=priced["fee_to_fund"], nav=nav_e4, status="confirmed"))
+    _move(
+        uow,
+        [
+            Transfer(
+                oid + ".cancel",
+                account(code, "redeeming"),
+                account(code, "issued"),
+                order["units"],
+                product["ledger"],
+                "fund_redeem_confirm",
+            ),
+            Transfer(
+                oid + ".payable",
+                account(code, "assets"),
+                account(code, "payable"),
+                priced["net"],
+                "CNY",
+                "fund_redeem_payable",
+            ),
+            Transfer(oid + ".fee", account(code, "assets"), FEE_INCOME, to_distributor, "CNY", "fund_redeem_fee"),
+            Transfer(oid + ".feecash", OPERATING, account(code, "portfolio"), to_distributor, "CNY", "fund_fee_cash"),
+        ],
+        InvalidInput,
+        "confirmation failed",
+    )
+    uow.execute(
+        fund_orders.update()
+        .where(fund_orders.c.id == oid)
+        .values(
+            amount=priced["net"], fee=priced["fee"], fee_to_fund=priced["fee_to_fund"], nav=nav_e4, status="confirmed"
+        )
+    )
 
 
 def _settle_redemption(uow: UnitOfWork, order: dict) -> None:
     code, oid, cash = order["fund_code"], order["id"], order["amount"]
-    _move(uow, [Transfer(oid + ".cash", account(code, "payable"), customer_wallet_id(order["customer_id"]), cash, "CNY",
-                         "fund_redeem_cash"),
-                Transfer(oid + ".divest", RESERVE, account(code, "portfolio"), cash, "CNY", "fund_divest")],
-          InvalidInput, "settlement failed")
-    uow.execute(fund_orders.update().where(fund_orders.c.id == oid).values(status="settled",
-                                                                            completed_at=clock.now_micros()))
+    _move(
+        uow,
+        [
+            Transfer(
+                oid + ".cash",
+                account(code, "payable"),
+                customer_wallet_id(order["customer_id"]),
+                cash,
+                "CNY",
+                "fund_redeem_cash",
+            ),
+            Transfer(oid + ".divest", RESERVE, account(code, "portfolio"), cash, "CNY", "fund_divest"),
+        ],
+        InvalidInput,
+        "settlement failed",
+    )
+    uow.execute(
+        fund_orders.update().where(fund_orders.c.id == oid).values(status="settled", completed_at=clock.now_micros())
+    )
 
 
 def _due(uow: UnitOfWork, status: str, column, day: dt.date) -> list[dict]:
-    return [dict(r) for r in uow.execute(
-        select(fund_orders).where(fund_orders.c.status == status, column <= day.isoformat())
-        .order_by(fund_orders.c.fund_code, fund_orders.c.created_at, fund_orders.c.id)).mappings()]
+    return [
+        dict(r)
+        for r in uow.execute(
+            select(fund_orders)
+            .where(fund_orders.c.status == status, column <= day.isoformat())
+            .order_by(fund_orders.c.fund_code, fund_orders.c.created_at, fund_orders.c.id)
+        ).mappings()
+    ]
 
 
 def run_day(uow: UnitOfWork, day: dt.date) -> dict:
@@ -433,8 +633,11 @@ def run_day(uow: UnitOfWork, day: dt.date) -> dict:
             _settle_redemption(uow, order)
             counts["redemptions_settled"] += 1
     summary = {"date": day.isoformat(), **counts}
-    uow.execute(fund_eod_runs.insert().values(business_date=day.isoformat(), summary=json.dumps(summary),
-                                              finished_at=clock.now_micros()))
+    uow.execute(
+        fund_eod_runs.insert().values(
+            business_date=day.isoformat(), summary=json.dumps(summary), finished_at=clock.now_micros()
+        )
+    )
     return {**summary, "already_done": False}
 
 
@@ -465,8 +668,11 @@ def universe(connection: Connection):
     from puhui.wealth.advisor import Universe
 
     products = [p for p in list_products(connection) if p["status"] == "open"]
-    rows = connection.execute(select(fund_navs.c.nav_date, fund_navs.c.fund_code, fund_navs.c.nav)
-                              .where(fund_navs.c.fund_code.in_([p["code"] for p in products]))).all()
+    rows = connection.execute(
+        select(fund_navs.c.nav_date, fund_navs.c.fund_code, fund_navs.c.nav).where(
+            fund_navs.c.fund_code.in_([p["code"] for p in products])
+        )
+    ).all()
     if not rows:
         return Universe(pd.DataFrame(), {})
     frame = pd.DataFrame(rows, columns=["date", "code", "nav"])

@@ -138,8 +138,9 @@ class OrderDates:
     cash_date: dt.date | None  # redemptions: T+N, cash to the wallet
 
 
-def order_dates(at_micros: int, *, redemption_days: int | None = None,
-                holidays: frozenset[dt.date] = calendar.HOLIDAYS) -> OrderDates:
+def order_dates(
+    at_micros: int, *, redemption_days: int | None = None, holidays: frozenset[dt.date] = calendar.HOLIDAYS
+) -> OrderDates:
     """The dates of an order placed at `at_micros` (UTC µs), by the unknown-price rule."""
     t = calendar.trade_date(at_micros, holidays)
     cash = calendar.add_trading_days(t, redemption_days, holidays) if redemption_days is not None else None

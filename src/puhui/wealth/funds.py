@@ -69,8 +69,14 @@ def list_funds(connection: Connection) -> list[dict]:
 
 
 def fund_json(fund: dict) -> dict:
-    return {"code": fund["code"], "name": fund["name"], "kind": "money_market", "nav": "1.00",
-            "status": fund["status"], "units_ledger": fund["ledger"]}
+    return {
+        "code": fund["code"],
+        "name": fund["name"],
+        "kind": "money_market",
+        "nav": "1.00",
+        "status": fund["status"],
+        "units_ledger": fund["ledger"],
+    }
 
 
 def create_fund(uow: UnitOfWork, code: str, name: str) -> dict:
@@ -82,10 +88,12 @@ def create_fund(uow: UnitOfWork, code: str, name: str) -> dict:
     ledger = ledger_of(code)
     ledger_service.create_ledger(uow, ledger, f"{name} units", kind="asset", scale=UNIT_SCALE)
     owner = f"fund.{code}"
-    for account_id, on, account_code in ((issued_account(code), ledger, "fund_units_issued"),
-                                         (residue_account(code), ledger, "fund_income_residue"),
-                                         (assets_account(code), "CNY", "fund_assets"),
-                                         (portfolio_account(code), "CNY", "fund_portfolio")):
+    for account_id, on, account_code in (
+        (issued_account(code), ledger, "fund_units_issued"),
+        (residue_account(code), ledger, "fund_income_residue"),
+        (assets_account(code), "CNY", "fund_assets"),
+        (portfolio_account(code), "CNY", "fund_portfolio"),
+    ):
         ledger_service.create_account(uow, ledger=on, code=account_code, owner_id=owner, id=account_id)
     row = {"code": code, "name": name, "ledger": ledger, "status": "open", "created_at": clock.now_micros()}
     uow.execute(mmf_funds.insert().values(**row))
@@ -103,8 +111,14 @@ def set_status(uow: UnitOfWork, code: str, status: str) -> dict:
 def ensure_holder(uow: UnitOfWork, code: str, customer_id: str) -> str:
     """The customer's units account on the fund (opened on first subscription); cannot go negative."""
     account_id = holder_account(code, customer_id)
-    ledger_service.create_account(uow, ledger=ledger_of(code), code="fund_units_held", owner_id=customer_id,
-                                  flags=AccountFlags.debits_must_not_exceed_credits, id=account_id)
+    ledger_service.create_account(
+        uow,
+        ledger=ledger_of(code),
+        code="fund_units_held",
+        owner_id=customer_id,
+        flags=AccountFlags.debits_must_not_exceed_credits,
+        id=account_id,
+    )
     return account_id
 
 

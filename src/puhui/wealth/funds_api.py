@@ -46,8 +46,6 @@ def _rate(value: str) -> Decimal:
     return rate
 
 
-
-
 class FeeTierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_amount: AmountStr
@@ -100,7 +98,6 @@ class EodIn(BaseModel):
     date: BusinessDate
 
 
-
 @router.get("/fund-products", summary="The distributed (non-money-market) funds with their latest NAV")
 async def list_products(engine: EngineDep, principal: Caller) -> list[dict]:
     return await _read(engine, lambda c: [fo.product_json(c, p) for p in fo.list_products(c)])
@@ -112,8 +109,9 @@ async def read_product(code: FundCode, engine: EngineDep, principal: Caller) -> 
 
 
 @router.get("/fund-products/{code}/navs", summary="NAV history (基金净值), newest first")
-async def read_navs(code: FundCode, engine: EngineDep, principal: Caller,
-                    limit: Annotated[int, Query(ge=1, le=2000)] = 250) -> list[dict]:
+async def read_navs(
+    code: FundCode, engine: EngineDep, principal: Caller, limit: Annotated[int, Query(ge=1, le=2000)] = 250
+) -> list[dict]:
     def read(connection) -> list[dict]:
         fo.get_product(connection, code)
         return fo.navs_of(connection, code, limit)
@@ -123,13 +121,16 @@ async def read_navs(code: FundCode, engine: EngineDep, principal: Caller,
 
 @router.post("/fund-products", status_code=201, summary="Create a distributed fund (staff)")
 async def create_product(body: ProductIn, request: Request, engine: EngineDep, principal: Operator):
-    tiers = [FeeTier(parse_minor(t.min_amount, 2), _rate(t.rate), None if t.fixed is None else parse_minor(t.fixed, 2))
-             for t in body.fee_tiers]
+    tiers = [
+        FeeTier(parse_minor(t.min_amount, 2), _rate(t.rate), None if t.fixed is None else parse_minor(t.fixed, 2))
+        for t in body.fee_tiers
+    ]
     steps = [RedemptionFeeStep(s.under_days, _rate(s.rate), _rate(s.to_fund_share)) for s in body.redemption_fees]
 
     def work(uow: UnitOfWork) -> Outcome:
-        row = fo.create_product(uow, body.code, body.name, int(body.risk[1]), tiers, steps, body.redemption_days,
-                                body.status)
+        row = fo.create_product(
+            uow, body.code, body.name, int(body.risk[1]), tiers, steps, body.redemption_days, body.status
+        )
         return Outcome(201, fo.product_json(uow.connection, row))
 
     return await run_mutation(request, engine, principal, "wealth.fund_product", body.code, work)
@@ -185,13 +186,14 @@ async def load_navs(body: NavFileIn, request: Request, engine: EngineDep, princi
     return await run_mutation(request, engine, principal, "wealth.load_navs", None, work)
 
 
-@router.post("/funds-eod", summary="Run the distributed funds' end of day for a date (staff)",
-             description="The date must not be after today's business date nor before the last date run; days "
-                         "skipped since the last run run first, one by one (`caught_up`).")
+@router.post(
+    "/funds-eod",
+    summary="Run the distributed funds' end of day for a date (staff)",
+    description="The date must not be after today's business date nor before the last date run; days "
+    "skipped since the last run run first, one by one (`caught_up`).",
+)
 async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, fo.funds_eod_in(uow, body.date))
 
     return await run_mutation(request, engine, principal, "wealth.funds_eod", body.date.isoformat(), work)
-
-

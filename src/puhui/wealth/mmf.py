@@ -47,10 +47,18 @@ def order_id(customer_id: str, kind: str, client_id: str) -> str:
 
 
 def order_json(row) -> dict:
-    return {"id": row["id"], "fund_code": row["fund_code"], "kind": row["kind"],
-            "amount": format_minor(row["amount"], 2), "units": funds.units_str(row["amount"]),
-            "status": row["status"], "trade_date": row["trade_date"], "due_date": row["due_date"],
-            "payment_id": row["payment_id"], "created_at": clock.from_micros(row["created_at"]).isoformat()}
+    return {
+        "id": row["id"],
+        "fund_code": row["fund_code"],
+        "kind": row["kind"],
+        "amount": format_minor(row["amount"], 2),
+        "units": funds.units_str(row["amount"]),
+        "status": row["status"],
+        "trade_date": row["trade_date"],
+        "due_date": row["due_date"],
+        "payment_id": row["payment_id"],
+        "created_at": clock.from_micros(row["created_at"]).isoformat(),
+    }
 
 
 def _existing(uow: UnitOfWork, oid: str, fund_code: str, customer_id: str, amount: int) -> dict | None:
@@ -91,21 +99,43 @@ def subscribe(uow: UnitOfWork, customer_id: str, fund_code: str, amount: int, cl
         return found, False
     _require_class_iii(uow.connection, customer_id)
     funds.ensure_holder(uow, fund_code, customer_id)
-    _move(uow, Transfer(oid + ".pay", customer_wallet_id(customer_id), funds.assets_account(fund_code), amount,
-                        "CNY", "mmf_subscribe"), InsufficientFunds, "the wallet cannot cover the subscription")
+    _move(
+        uow,
+        Transfer(
+            oid + ".pay",
+            customer_wallet_id(customer_id),
+            funds.assets_account(fund_code),
+            amount,
+            "CNY",
+            "mmf_subscribe",
+        ),
+        InsufficientFunds,
+        "the wallet cannot cover the subscription",
+    )
     _move(uow, _invest(oid, fund_code, amount), InsufficientFunds, "the reserve cannot pay the fund")
     t = calendar.trade_date(clock.now_micros())
-    return _insert(uow, id=oid, fund_code=fund_code, customer_id=customer_id, kind="subscribe", amount=amount,
-                   status="pending", trade_date=t.isoformat(),
-                   due_date=calendar.next_trading_day(t).isoformat()), True
+    return _insert(
+        uow,
+        id=oid,
+        fund_code=fund_code,
+        customer_id=customer_id,
+        kind="subscribe",
+        amount=amount,
+        status="pending",
+        trade_date=t.isoformat(),
+        due_date=calendar.next_trading_day(t).isoformat(),
+    ), True
 
 
 def sweep(uow: UnitOfWork, customer_id: str, fund_code: str, keep: int, client_id: str) -> tuple[dict | None, bool]:
     """Auto-sweep (自动转入): subscribe whatever the wallet holds above `keep`; nothing when it holds less."""
     if keep < 0:
         raise InvalidInput("the amount to keep in the wallet must not be negative")
-    found = uow.execute(select(mmf_orders).where(
-        mmf_orders.c.id == order_id(customer_id, "subscribe", client_id))).mappings().first()
+    found = (
+        uow.execute(select(mmf_orders).where(mmf_orders.c.id == order_id(customer_id, "subscribe", client_id)))
+        .mappings()
+        .first()
+    )
     if found is not None:
         return dict(found), False
     wallet = get_account(uow.connection, customer_wallet_id(customer_id))
@@ -115,8 +145,9 @@ def sweep(uow: UnitOfWork, customer_id: str, fund_code: str, keep: int, client_i
     return subscribe(uow, customer_id, fund_code, spare, client_id)
 
 
-def redeem(uow: UnitOfWork, customer_id: str, fund_code: str, units: int, client_id: str,
-           fast: bool = False) -> tuple[dict, bool]:
+def redeem(
+    uow: UnitOfWork, customer_id: str, fund_code: str, units: int, client_id: str, fast: bool = False
+) -> tuple[dict, bool]:
     """赎回: the units leave the holding now; the cash reaches the wallet T+1 (normal) or now (fast)."""
     if units <= 0:
         raise InvalidInput("a redemption must be greater than zero units")
@@ -137,11 +168,23 @@ def redeem(uow: UnitOfWork, customer_id: str, fund_code: str, units: int, client
             limits.consume(uow, customer_id, FAST_BUCKET, today.isoformat(), units, FAST_REDEMPTION_CAP)
         except LimitExceeded:
             raise FastRedemptionCapExceeded("fast redemption is capped at 10,000.00 CNY per customer per day") from None
-    _move(uow, Transfer(oid + ".units", holder, funds.issued_account(fund_code), units, funds.ledger_of(fund_code),
-                        "mmf_redeem"), InsufficientUnits, "the holding does not have that many units")
+    _move(
+        uow,
+        Transfer(
+            oid + ".units", holder, funds.issued_account(fund_code), units, funds.ledger_of(fund_code), "mmf_redeem"
+        ),
+        InsufficientUnits,
+        "the holding does not have that many units",
+    )
     t = calendar.trade_date(clock.now_micros())
-    row = {"id": oid, "fund_code": fund_code, "customer_id": customer_id, "kind": kind, "amount": units,
-           "trade_date": t.isoformat()}
+    row = {
+        "id": oid,
+        "fund_code": fund_code,
+        "customer_id": customer_id,
+        "kind": kind,
+        "amount": units,
+        "trade_date": t.isoformat(),
+    }
     if not fast:
         return _insert(uow, **row, status="pending", due_date=calendar.next_trading_day(t).isoformat()), True
     _pay_out(uow, fund_code, customer_id, oid, units)
@@ -149,8 +192,19 @@ def redeem(uow: UnitOfWork, customer_id: str, fund_code: str, units: int, client
 
 
 def _pay_out(uow: UnitOfWork, fund_code: str, customer_id: str, oid: str, amount: int) -> None:
-    _move(uow, Transfer(oid + ".cash", funds.assets_account(fund_code), customer_wallet_id(customer_id), amount,
-                        "CNY", "mmf_redeem_cash"), InsufficientFunds, "the fund's assets cannot cover the redemption")
+    _move(
+        uow,
+        Transfer(
+            oid + ".cash",
+            funds.assets_account(fund_code),
+            customer_wallet_id(customer_id),
+            amount,
+            "CNY",
+            "mmf_redeem_cash",
+        ),
+        InsufficientFunds,
+        "the fund's assets cannot cover the redemption",
+    )
     _move(uow, _divest(oid, fund_code, amount), InsufficientFunds, "the fund's portfolio cannot pay out")
 
 
@@ -166,8 +220,16 @@ def _divest(oid: str, fund_code: str, amount: int) -> Transfer:
     return Transfer(oid + ".divest", RESERVE, funds.portfolio_account(fund_code), amount, "CNY", "mmf_divest")
 
 
-def pay_from_fund(uow: UnitOfWork, customer_id: str, fund_code: str, qr_id: str, amount: int | None,
-                  strength, client_id: str, default_fee_bp: int) -> tuple[dict, dict, bool]:
+def pay_from_fund(
+    uow: UnitOfWork,
+    customer_id: str,
+    fund_code: str,
+    qr_id: str,
+    amount: int | None,
+    strength,
+    client_id: str,
+    default_fee_bp: int,
+) -> tuple[dict, dict, bool]:
     """Redeem-and-pay (余额宝付款): a fast redemption of the amount and the QR payment, one unit of work."""
     from puhui.payments import service as payments
 
@@ -189,15 +251,26 @@ def _batches(items: list, size: int = MAX_BATCH):
 
 
 def _due(uow: UnitOfWork, fund_code: str, kinds: tuple[str, ...], day: dt.date) -> list[dict]:
-    return [dict(r) for r in uow.execute(
-        select(mmf_orders).where(mmf_orders.c.fund_code == fund_code, mmf_orders.c.status == "pending",
-                                 mmf_orders.c.kind.in_(kinds), mmf_orders.c.due_date <= day.isoformat())
-        .order_by(mmf_orders.c.id)).mappings()]
+    return [
+        dict(r)
+        for r in uow.execute(
+            select(mmf_orders)
+            .where(
+                mmf_orders.c.fund_code == fund_code,
+                mmf_orders.c.status == "pending",
+                mmf_orders.c.kind.in_(kinds),
+                mmf_orders.c.due_date <= day.isoformat(),
+            )
+            .order_by(mmf_orders.c.id)
+        ).mappings()
+    ]
 
 
 def _post_all(uow: UnitOfWork, batch: list[Transfer]) -> None:
     for chunk in _batches(batch):
-        bad = [(t.id, r.value) for t, r in zip(chunk, create_transfers(uow, chunk), strict=True) if r != TransferResult.ok]
+        bad = [
+            (t.id, r.value) for t, r in zip(chunk, create_transfers(uow, chunk), strict=True) if r != TransferResult.ok
+        ]
         if bad:
             raise InvalidInput(f"end-of-day transfers failed: {bad[:5]}")
 
@@ -212,8 +285,20 @@ def confirm_due(uow: UnitOfWork, fund_code: str, day: dt.date) -> int:
     """份额确认: issue units for every subscription due by `day`."""
     due = _due(uow, fund_code, ("subscribe",), day)
     ledger, issued = funds.ledger_of(fund_code), funds.issued_account(fund_code)
-    _post_all(uow, [Transfer(o["id"] + ".units", issued, funds.holder_account(fund_code, o["customer_id"]),
-                             o["amount"], ledger, "mmf_confirm") for o in due])
+    _post_all(
+        uow,
+        [
+            Transfer(
+                o["id"] + ".units",
+                issued,
+                funds.holder_account(fund_code, o["customer_id"]),
+                o["amount"],
+                ledger,
+                "mmf_confirm",
+            )
+            for o in due
+        ],
+    )
     _mark(uow, [o["id"] for o in due], "confirmed")
     return len(due)
 
@@ -222,14 +307,35 @@ def settle_due(uow: UnitOfWork, fund_code: str, day: dt.date) -> int:
     """赎回款到账: pay every normal redemption due by `day` into the wallet."""
     due = _due(uow, fund_code, ("redeem",), day)
     assets = funds.assets_account(fund_code)
-    _post_all(uow, [t for o in due for t in (
-        Transfer(o["id"] + ".cash", assets, customer_wallet_id(o["customer_id"]), o["amount"], "CNY", "mmf_redeem_cash"),
-        _divest(o["id"], fund_code, o["amount"]))])
+    _post_all(
+        uow,
+        [
+            t
+            for o in due
+            for t in (
+                Transfer(
+                    o["id"] + ".cash",
+                    assets,
+                    customer_wallet_id(o["customer_id"]),
+                    o["amount"],
+                    "CNY",
+                    "mmf_redeem_cash",
+                ),
+                _divest(o["id"], fund_code, o["amount"]),
+            )
+        ],
+    )
     _mark(uow, [o["id"] for o in due], "settled")
     return len(due)
 
 
 def orders_of(connection: Connection, customer_id: str, limit: int = 100) -> list[dict]:
-    return [dict(r) for r in connection.execute(
-        select(mmf_orders).where(mmf_orders.c.customer_id == customer_id)
-        .order_by(mmf_orders.c.created_at.desc(), mmf_orders.c.id).limit(limit)).mappings()]
+    return [
+        dict(r)
+        for r in connection.execute(
+            select(mmf_orders)
+            .where(mmf_orders.c.customer_id == customer_id)
+            .order_by(mmf_orders.c.created_at.desc(), mmf_orders.c.id)
+            .limit(limit)
+        ).mappings()
+    ]

@@ -92,8 +92,9 @@ def load_navs(uow: UnitOfWork, content: str) -> dict:
     recorded = skipped = 0
     now = clock.now_micros()
     for code, day, nav in rows:
-        existing = uow.execute(select(fund_navs.c.nav).where(fund_navs.c.fund_code == code,
-                                                             fund_navs.c.nav_date == day)).scalar()
+        existing = uow.execute(
+            select(fund_navs.c.nav).where(fund_navs.c.fund_code == code, fund_navs.c.nav_date == day)
+        ).scalar()
         if existing is not None:
             if existing != nav:
                 raise InvalidNavFile(f"{code} {day} already has NAV {Decimal(existing).scaleb(-4)}")

@@ -132,23 +132,74 @@ V2026_1 = Questionnaire(
     version="2026.1",
     questions=(
         _q("age", "您的年龄 (age)", ("65岁以上", 1), ("56–65岁", 2), ("46–55岁", 3), ("18–30岁", 4), ("31–45岁", 5)),
-        _q("income", "家庭年收入 (household income per year)", ("5万元以下", 1), ("5–20万元", 2),
-           ("20–50万元", 3), ("50–100万元", 4), ("100万元以上", 5)),
-        _q("share", "可用于投资的资产占总资产比例 (share of assets to invest)", ("70%以上", 1), ("50–70%", 2),
-           ("30–50%", 3), ("10–30%", 4), ("10%以下", 5)),
-        _q("experience", "投资经验 (years investing in funds, stocks, bonds)", ("没有经验", 1), ("2年以下", 2),
-           ("2–5年", 3), ("5–10年", 4), ("10年以上", 5)),
-        _q("knowledge", "金融投资知识 (investment knowledge)", ("基本没有", 1), ("了解一些", 2),
-           ("比较了解", 4), ("非常了解", 5)),
-        _q("horizon", "计划投资期限 (how long the money can stay invested)", ("1年以内", 1), ("1–3年", 3),
-           ("3年以上", 5)),
-        _q("goal", "投资目标 (goal)", ("保本保息", 1), ("稳健增值", 2), ("平衡收益与风险", 3),
-           ("追求较高收益", 4), ("追求最高收益", 5)),
-        _q("loss", "可承受的最大亏损 (the largest loss you can bear)", ("不能承受亏损", 1), ("5%以内", 2),
-           ("5–10%", 3), ("10–30%", 4), ("30%以上", 5)),
+        _q(
+            "income",
+            "家庭年收入 (household income per year)",
+            ("5万元以下", 1),
+            ("5–20万元", 2),
+            ("20–50万元", 3),
+            ("50–100万元", 4),
+            ("100万元以上", 5),
+        ),
+        _q(
+            "share",
+            "可用于投资的资产占总资产比例 (share of assets to invest)",
+            ("70%以上", 1),
+            ("50–70%", 2),
+            ("30–50%", 3),
+            ("10–30%", 4),
+            ("10%以下", 5),
+        ),
+        _q(
+            "experience",
+            "投资经验 (years investing in funds, stocks, bonds)",
+            ("没有经验", 1),
+            ("2年以下", 2),
+            ("2–5年", 3),
+            ("5–10年", 4),
+            ("10年以上", 5),
+        ),
+        _q(
+            "knowledge",
+            "金融投资知识 (investment knowledge)",
+            ("基本没有", 1),
+            ("了解一些", 2),
+            ("比较了解", 4),
+            ("非常了解", 5),
+        ),
+        _q(
+            "horizon",
+            "计划投资期限 (how long the money can stay invested)",
+            ("1年以内", 1),
+            ("1–3年", 3),
+            ("3年以上", 5),
+        ),
+        _q(
+            "goal",
+            "投资目标 (goal)",
+            ("保本保息", 1),
+            ("稳健增值", 2),
+            ("平衡收益与风险", 3),
+            ("追求较高收益", 4),
+            ("追求最高收益", 5),
+        ),
+        _q(
+            "loss",
+            "可承受的最大亏损 (the largest loss you can bear)",
+            ("不能承受亏损", 1),
+            ("5%以内", 2),
+            ("5–10%", 3),
+            ("10–30%", 4),
+            ("30%以上", 5),
+        ),
     ),
-    bands=((0, CustomerLevel.C1), (15, CustomerLevel.C2), (22, CustomerLevel.C3), (29, CustomerLevel.C4),
-           (35, CustomerLevel.C5)),
+    bands=(
+        (0, CustomerLevel.C1),
+        (15, CustomerLevel.C2),
+        (22, CustomerLevel.C3),
+        (29, CustomerLevel.C4),
+        (35, CustomerLevel.C5),
+    ),
 )
 
 QUESTIONNAIRES = {V2026_1.version: V2026_1}
@@ -171,9 +222,12 @@ def check_suitability(customer_level: CustomerLevel | None, product_risk: Produc
     if customer_level is None:
         return Verdict(False, QuestionnaireRequired.code, QuestionnaireRequired.title)
     if product_risk > customer_level:
-        return Verdict(False, UnsuitableProduct.code,
-                       f"the product is {product_risk.name}, above the customer's level {customer_level.name} "
-                       f"(a {customer_level.name} customer may buy up to R{int(customer_level)})")
+        return Verdict(
+            False,
+            UnsuitableProduct.code,
+            f"the product is {product_risk.name}, above the customer's level {customer_level.name} "
+            f"(a {customer_level.name} customer may buy up to R{int(customer_level)})",
+        )
     return Verdict(True, None, f"{product_risk.name} is at or under {customer_level.name}")
 
 
@@ -185,8 +239,9 @@ def may_invest(tier: WalletTier | None) -> bool:
 # Storage
 
 
-def record_answers(uow: UnitOfWork, customer_id: str, version: str, answers: dict[str, str],
-                   valid_days: int | None = None) -> dict:
+def record_answers(
+    uow: UnitOfWork, customer_id: str, version: str, answers: dict[str, str], valid_days: int | None = None
+) -> dict:
     """Score and store one completed questionnaire; it replaces any earlier one from now on."""
     questionnaire = QUESTIONNAIRES.get(version)
     if questionnaire is None or questionnaire is not CURRENT:
@@ -197,21 +252,38 @@ def record_answers(uow: UnitOfWork, customer_id: str, version: str, answers: dic
     now = clock.now_micros()
     days = questionnaire.valid_days if valid_days is None else valid_days
     row = {
-        "id": "ra_" + uuid.uuid4().hex[:24], "customer_id": customer_id, "version": questionnaire.version,
-        "answers": json.dumps(answers, sort_keys=True), "score": score, "level": level.name,
-        "business_date": clock.business_date().isoformat(), "assessed_at": now, "expires_at": now + days * DAY_MICROS,
+        "id": "ra_" + uuid.uuid4().hex[:24],
+        "customer_id": customer_id,
+        "version": questionnaire.version,
+        "answers": json.dumps(answers, sort_keys=True),
+        "score": score,
+        "level": level.name,
+        "business_date": clock.business_date().isoformat(),
+        "assessed_at": now,
+        "expires_at": now + days * DAY_MICROS,
     }
     uow.execute(risk_assessments.insert().values(**row))
-    outbox.publish(uow, TOPIC, "wealth.risk_assessed", customer_id,
-                   {"customer_id": customer_id, "level": level.name, "score": score, "version": questionnaire.version})
+    outbox.publish(
+        uow,
+        TOPIC,
+        "wealth.risk_assessed",
+        customer_id,
+        {"customer_id": customer_id, "level": level.name, "score": score, "version": questionnaire.version},
+    )
     return row
 
 
 def latest_assessment(connection: Connection, customer_id: str) -> dict | None:
-    row = connection.execute(
-        select(risk_assessments).where(risk_assessments.c.customer_id == customer_id)
-        .order_by(risk_assessments.c.assessed_at.desc(), risk_assessments.c.id.desc()).limit(1)
-    ).mappings().first()
+    row = (
+        connection.execute(
+            select(risk_assessments)
+            .where(risk_assessments.c.customer_id == customer_id)
+            .order_by(risk_assessments.c.assessed_at.desc(), risk_assessments.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -250,9 +322,16 @@ def _iso(micros: int) -> str:
 
 
 def assessment_json(row: dict) -> dict:
-    return {"id": row["id"], "customer_id": row["customer_id"], "version": row["version"], "score": row["score"],
-            "level": row["level"], "business_date": row["business_date"], "assessed_at": _iso(row["assessed_at"]),
-            "expires_at": _iso(row["expires_at"])}
+    return {
+        "id": row["id"],
+        "customer_id": row["customer_id"],
+        "version": row["version"],
+        "score": row["score"],
+        "level": row["level"],
+        "business_date": row["business_date"],
+        "assessed_at": _iso(row["assessed_at"]),
+        "expires_at": _iso(row["expires_at"]),
+    }
 
 
 def suitability_json(connection: Connection, customer_id: str) -> dict:
@@ -272,4 +351,3 @@ def suitability_json(connection: Connection, customer_id: str) -> dict:
         "max_product_risk": f"R{int(level)}" if level and not blocked else None,
         "refusal": blocked or (None if level else QuestionnaireRequired.code),
     }
-

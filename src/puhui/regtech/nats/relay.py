@@ -45,6 +45,7 @@ class FlowStream:
     """The JetStream stream the flows go through: its name, subject prefix and partition count.
 
     Work-queue retention: a message leaves the stream once its partition's worker acks it."""
+
     name: str = "PUHUI_FLOWS"
     prefix: str = "puhui.flows"
     partitions: int = 4
@@ -65,8 +66,13 @@ class FlowStream:
     def config(self) -> Any:
         from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 
-        return StreamConfig(name=self.name, subjects=[f"{self.prefix}.>"], retention=RetentionPolicy.WORK_QUEUE,
-                            storage=StorageType(self.storage), duplicate_window=self.duplicate_window)
+        return StreamConfig(
+            name=self.name,
+            subjects=[f"{self.prefix}.>"],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType(self.storage),
+            duplicate_window=self.duplicate_window,
+        )
 
 
 DEFAULT_STREAM = FlowStream()
@@ -107,8 +113,15 @@ class RelayCount:
 
 
 class Relay:
-    def __init__(self, engine: Engine, js: Any, stream: FlowStream = DEFAULT_STREAM, batch: int = 1000,
-                 name: str = RELAY, crash_before_advance: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        js: Any,
+        stream: FlowStream = DEFAULT_STREAM,
+        batch: int = 1000,
+        name: str = RELAY,
+        crash_before_advance: bool = False,
+    ) -> None:
         self.engine, self.js, self.stream, self.batch, self.name = engine, js, stream, batch, name
         self.crash_before_advance = crash_before_advance
         self._loaded = False
@@ -134,8 +147,7 @@ class Relay:
             acks = await self._publish(events, last)
             if self.crash_before_advance:
                 raise RelayCrash(f"published up to {events[-1].position}, offset not advanced")
-            await asyncio.to_thread(transaction, self.engine,
-                                    lambda uow: self._advance(uow, events[-1].position, last))
+            await asyncio.to_thread(transaction, self.engine, lambda uow: self._advance(uow, events[-1].position, last))
         except BaseException:
             self._loaded = False  # reload the offsets: what was published is unknown
             raise
@@ -182,7 +194,9 @@ async def connect(url: str) -> tuple[Any, Any]:
     return nc, nc.jetstream()
 
 
-async def relay_until_idle(engine: Engine, url: str, stream: FlowStream = DEFAULT_STREAM, batch: int = 1000) -> RelayCount:
+async def relay_until_idle(
+    engine: Engine, url: str, stream: FlowStream = DEFAULT_STREAM, batch: int = 1000
+) -> RelayCount:
     nc, js = await connect(url)
     try:
         await ensure_stream(js, stream)

@@ -68,8 +68,11 @@ def nats_server(store: Path | None = None, timeout: float = 15.0) -> Iterator[Na
         directory = Path(store) if store is not None else Path(scratch) / "store"
         directory.mkdir(parents=True, exist_ok=True)
         log = Path(scratch) / "nats-server.log"
-        process = subprocess.Popen([_binary(), "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", str(directory),
-                                    "-l", str(log)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [_binary(), "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", str(directory), "-l", str(log)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             port = _wait_ready(log, process, timeout)
             yield NatsServer(f"nats://127.0.0.1:{port}", directory, process)

@@ -87,8 +87,17 @@ class WorkerCount:
 class PartitionWorker:
     """One partition: its durable consumer and its monitor."""
 
-    def __init__(self, engine: Engine, js: Any, stream: FlowStream, k: int, batch: int = 500,
-                 ack_wait: float = 30.0, fetch_timeout: float = 0.5, crash_before_ack: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        js: Any,
+        stream: FlowStream,
+        k: int,
+        batch: int = 500,
+        ack_wait: float = 30.0,
+        fetch_timeout: float = 0.5,
+        crash_before_ack: bool = False,
+    ) -> None:
         self.engine, self.js, self.stream, self.k, self.batch = engine, js, stream, k, batch
         self.ack_wait, self.fetch_timeout, self.crash_before_ack = ack_wait, fetch_timeout, crash_before_ack
         self.durable = f"monitor-p{k}"
@@ -97,9 +106,15 @@ class PartitionWorker:
     async def start(self) -> None:
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-        config = ConsumerConfig(name=self.durable, durable_name=self.durable, filter_subject=self.stream.subject(self.k),
-                                ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL, ack_wait=self.ack_wait,
-                                max_ack_pending=max(1000, 2 * self.batch))
+        config = ConsumerConfig(
+            name=self.durable,
+            durable_name=self.durable,
+            filter_subject=self.stream.subject(self.k),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait,
+            max_ack_pending=max(1000, 2 * self.batch),
+        )
         await self.js.add_consumer(self.stream.name, config)  # create, or update the ack wait
         self.sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.stream.name)
         self.offset = await asyncio.to_thread(self._stored_offset)
@@ -144,11 +159,19 @@ class PartitionWorker:
 class Worker:
     """Worker `index` of `workers`: the partitions `assign` gives it, drained concurrently."""
 
-    def __init__(self, engine: Engine, js: Any, stream: FlowStream = DEFAULT_STREAM, index: int = 0, workers: int = 1,
-                 **options: Any) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        js: Any,
+        stream: FlowStream = DEFAULT_STREAM,
+        index: int = 0,
+        workers: int = 1,
+        **options: Any,
+    ) -> None:
         self.js, self.stream = js, stream
-        self.partitions = [PartitionWorker(engine, js, stream, k, **options)
-                           for k in assign(index, workers, stream.partitions)]
+        self.partitions = [
+            PartitionWorker(engine, js, stream, k, **options) for k in assign(index, workers, stream.partitions)
+        ]
 
     async def start(self) -> None:
         await ensure_stream(self.js, self.stream)
@@ -182,8 +205,15 @@ class Worker:
         await asyncio.gather(*(loop(p) for p in self.partitions))
 
 
-async def work_until_idle(engine: Engine, url: str, stream: FlowStream = DEFAULT_STREAM, index: int = 0,
-                          workers: int = 1, timeout: float = 120.0, **options: Any) -> WorkerCount:
+async def work_until_idle(
+    engine: Engine,
+    url: str,
+    stream: FlowStream = DEFAULT_STREAM,
+    index: int = 0,
+    workers: int = 1,
+    timeout: float = 120.0,
+    **options: Any,
+) -> WorkerCount:
     """Connect, drain worker `index`'s partitions, disconnect (acks flushed)."""
     nc, js = await connect(url)
     try:

@@ -30,14 +30,18 @@ Editor = Annotated[Principal, Depends(require_roles(*EDITORS))]
 RuleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]
 ListName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9_.\-]+$")]
 Value = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
-RULE_EXAMPLE = {"rule_id": "velocity_1h", "kind": "velocity", "params": {"window_seconds": 3600, "max_count": 20},
-                "action": "review", "description": "more than 20 payments in an hour"}
+RULE_EXAMPLE = {
+    "rule_id": "velocity_1h",
+    "kind": "velocity",
+    "params": {"window_seconds": 3600, "max_count": 20},
+    "action": "review",
+    "description": "more than 20 payments in an hour",
+}
 
 
 class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     value: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
-
 
 
 @router.get("/rules", summary="The current version of every fraud rule")
@@ -52,8 +56,9 @@ async def rule_versions(rule_id: RuleId, engine: EngineDep, principal: Reader) -
 
 
 @router.post("/rules", status_code=201, summary="Create a fraud rule (version 1)")
-async def create_rule(request: Request, engine: EngineDep, principal: Editor,
-                      body: Annotated[Any, Body(examples=[RULE_EXAMPLE])]):
+async def create_rule(
+    request: Request, engine: EngineDep, principal: Editor, body: Annotated[Any, Body(examples=[RULE_EXAMPLE])]
+):
     target = body.get("rule_id") if isinstance(body, dict) and isinstance(body.get("rule_id"), str) else None
 
     def work(uow: UnitOfWork) -> Outcome:
@@ -63,8 +68,13 @@ async def create_rule(request: Request, engine: EngineDep, principal: Editor,
 
 
 @router.put("/rules/{rule_id}", summary="Change a fraud rule: writes its next version")
-async def change_rule(rule_id: RuleId, request: Request, engine: EngineDep, principal: Editor,
-                      body: Annotated[Any, Body(examples=[{"params": {"window_seconds": 3600, "max_count": 30}}])]):
+async def change_rule(
+    rule_id: RuleId,
+    request: Request,
+    engine: EngineDep,
+    principal: Editor,
+    body: Annotated[Any, Body(examples=[{"params": {"window_seconds": 3600, "max_count": 30}}])],
+):
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, store.change_rule(uow, rule_id, body, principal.id).as_json())
 
@@ -90,9 +100,12 @@ async def disable_rule(rule_id: RuleId, request: Request, engine: EngineDep, pri
 
 
 @router.get("/decisions", summary="Fraud decisions, newest first, optionally for one payer")
-async def list_decisions(engine: EngineDep, principal: Reader,
-                         payer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+async def list_decisions(
+    engine: EngineDep,
+    principal: Reader,
+    payer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict:
     return {"decisions": await _read(engine, lambda c: store.decisions(c, payer_id, limit))}
 
 

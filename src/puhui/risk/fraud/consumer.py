@@ -37,9 +37,16 @@ TOPIC = "payments"
 
 def payment_of(payload: dict[str, Any]) -> PaymentRequest:
     """A payment event's payload as the request the payment was decided on."""
-    return PaymentRequest(kind=payload["kind"], payer_id=payload["payer_id"], payee_id=payload["payee_id"],
-                          amount=parse_minor(payload["amount"], 2), tier=None, device_id=payload.get("device_id"),
-                          location=payload.get("location"), at=clock.micros_of(payload["created_at"]))
+    return PaymentRequest(
+        kind=payload["kind"],
+        payer_id=payload["payer_id"],
+        payee_id=payload["payee_id"],
+        amount=parse_minor(payload["amount"], 2),
+        tier=None,
+        device_id=payload.get("device_id"),
+        location=payload.get("location"),
+        at=clock.micros_of(payload["created_at"]),
+    )
 
 
 def apply(state: WindowState, event: Event) -> None:
@@ -89,5 +96,8 @@ class FraudConsumer:
         """Payment events committed but not yet in the state (for monitoring)."""
         transaction(self.engine, assign_positions)
         with reading(self.engine) as connection:
-            return connection.execute(select(func.count()).select_from(outbox).where(
-                outbox.c.topic == TOPIC, outbox.c.position > self.state.position)).scalar_one()
+            return connection.execute(
+                select(func.count())
+                .select_from(outbox)
+                .where(outbox.c.topic == TOPIC, outbox.c.position > self.state.position)
+            ).scalar_one()

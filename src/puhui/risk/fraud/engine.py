@@ -76,7 +76,9 @@ def _above_norm(limits, p: PaymentRequest, payer: Customer | None, payee, lists)
     if count < min_history or total <= 0:
         return None
     if p.amount * count * 1000 > multiple_milli * total:
-        return f"{_cny(p.amount)} CNY > {multiple_milli / 1000:g} x mean {_cny(total // count)} CNY over {count} payments"
+        return (
+            f"{_cny(p.amount)} CNY > {multiple_milli / 1000:g} x mean {_cny(total // count)} CNY over {count} payments"
+        )
     return None
 
 

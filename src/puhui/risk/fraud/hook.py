@@ -90,7 +90,9 @@ class FraudHook:
         decision = self.assess(request).decision
         return None if decision.outcome == Outcome.approve else decision
 
-    def record(self, uow: UnitOfWork, request: PaymentRequest, assessment: Assessment,
-               payment_ref: str | None = None) -> int:
-        return store.record_decision(uow, request, assessment.decision, assessment.score,
-                                     assessment.rule_versions, payment_ref)
+    def record(
+        self, uow: UnitOfWork, request: PaymentRequest, assessment: Assessment, payment_ref: str | None = None
+    ) -> int:
+        return store.record_decision(
+            uow, request, assessment.decision, assessment.score, assessment.rule_versions, payment_ref
+        )

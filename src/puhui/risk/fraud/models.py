@@ -228,8 +228,15 @@ class Rule:
     limits: Any = field(default=None, compare=False, repr=False)
 
     def as_json(self) -> dict[str, Any]:
-        return {"rule_id": self.rule_id, "version": self.version, "kind": self.kind.value, "params": self.params,
-                "action": self.action.value, "enabled": self.enabled, "description": self.description}
+        return {
+            "rule_id": self.rule_id,
+            "version": self.version,
+            "kind": self.kind.value,
+            "params": self.params,
+            "action": self.action.value,
+            "enabled": self.enabled,
+            "description": self.description,
+        }
 
 
 def _fail(error: ValidationError, rule_id: str) -> None:
@@ -272,8 +279,9 @@ def rule_from(data: Any, version: int = 1) -> Rule:
     if isinstance(parsed, ScoreParams):
         missing = sorted(set(parsed.weights) - set(FEATURES))
         if missing:
-            raise UnknownFeature(f"rule {rule_id!r}: no model feature {', '.join(missing)}; "
-                                 f"known: {', '.join(FEATURES)}", fields=missing)
+            raise UnknownFeature(
+                f"rule {rule_id!r}: no model feature {', '.join(missing)}; known: {', '.join(FEATURES)}", fields=missing
+            )
     clean = parsed.model_dump(mode="json", exclude_none=True)
     return Rule(rule_id, Kind(kind), clean, Action(action), enabled, description, version, _limits(parsed))
 
@@ -310,27 +318,63 @@ def _limits(p: _Params) -> Any:
 def default_rules() -> list[Rule]:
     """The rule set a new platform starts with (seeded by `store.seed_defaults`)."""
     specs = [
-        ("velocity_10m", "velocity", {"window_seconds": 600, "max_count": 10}, "review",
-         "more than 10 payments in 10 minutes"),
-        ("velocity_24h_amount", "velocity", {"window_seconds": DAY, "max_amount": "50000.00"}, "review",
-         "more than 50,000 CNY paid out in 24 hours"),
-        ("amount_10x_norm", "amount_above_norm", {"multiple": 10, "min_history": 5, "min_amount": "500.00"},
-         "review", "amount more than 10 times the payer's 91-day mean (at least 500 CNY)"),
-        ("new_device", "new_device", {"lookback_days": 30, "min_history": 3}, "review",
-         "device not seen for this payer in 30 days"),
-        ("new_location", "new_location", {"lookback_days": 30, "min_history": 3}, "review",
-         "location not seen for this payer in 30 days"),
-        ("blocked_payee", "blocklist", {"list": "payees", "party": "payee"}, "decline",
-         "payee on the block list"),
-        ("blocked_payer", "blocklist", {"list": "payers", "party": "payer"}, "decline",
-         "payer on the block list"),
-        ("fan_in_new_account", "fan_in_new_account",
-         {"account_age_days": 7, "min_payers": 10, "window_seconds": DAY}, "review",
-         "an account younger than 7 days receiving from 10 or more payers in 24 hours"),
-        ("night_burst", "night_burst", {"min_count": 5, "window_seconds": 3 * 3600}, "review",
-         "5 or more payments between 00:00 and 05:00 China time within 3 hours"),
-        ("fraud_score", "model_score", {"bias": -4.5, "review_at": 700, "decline_at": 900}, "decline",
-         "logistic fraud score over standardised window features"),
+        (
+            "velocity_10m",
+            "velocity",
+            {"window_seconds": 600, "max_count": 10},
+            "review",
+            "more than 10 payments in 10 minutes",
+        ),
+        (
+            "velocity_24h_amount",
+            "velocity",
+            {"window_seconds": DAY, "max_amount": "50000.00"},
+            "review",
+            "more than 50,000 CNY paid out in 24 hours",
+        ),
+        (
+            "amount_10x_norm",
+            "amount_above_norm",
+            {"multiple": 10, "min_history": 5, "min_amount": "500.00"},
+            "review",
+            "amount more than 10 times the payer's 91-day mean (at least 500 CNY)",
+        ),
+        (
+            "new_device",
+            "new_device",
+            {"lookback_days": 30, "min_history": 3},
+            "review",
+            "device not seen for this payer in 30 days",
+        ),
+        (
+            "new_location",
+            "new_location",
+            {"lookback_days": 30, "min_history": 3},
+            "review",
+            "location not seen for this payer in 30 days",
+        ),
+        ("blocked_payee", "blocklist", {"list": "payees", "party": "payee"}, "decline", "payee on the block list"),
+        ("blocked_payer", "blocklist", {"list": "payers", "party": "payer"}, "decline", "payer on the block list"),
+        (
+            "fan_in_new_account",
+            "fan_in_new_account",
+            {"account_age_days": 7, "min_payers": 10, "window_seconds": DAY},
+            "review",
+            "an account younger than 7 days receiving from 10 or more payers in 24 hours",
+        ),
+        (
+            "night_burst",
+            "night_burst",
+            {"min_count": 5, "window_seconds": 3 * 3600},
+            "review",
+            "5 or more payments between 00:00 and 05:00 China time within 3 hours",
+        ),
+        (
+            "fraud_score",
+            "model_score",
+            {"bias": -4.5, "review_at": 700, "decline_at": 900},
+            "decline",
+            "logistic fraud score over standardised window features",
+        ),
     ]
-    return [rule_from({"rule_id": i, "kind": k, "params": p, "action": a, "description": d})
-            for i, k, p, a, d in specs]
+    return [rule_from({"rule_id": i, "kind": k, "params": p, "action": a, "description": d}) for i, k, p, a, d in specs]

@@ -162,8 +162,7 @@ class WindowState:
     def observe(self, payment: PaymentRequest) -> None:
         """Take a completed payment into the windows of its payer and its payee."""
         at = payment.at
-        self.seen(payment.payer_id, at).paid(at, payment.amount, payment.payee_id, payment.device_id,
-                                             payment.location)
+        self.seen(payment.payer_id, at).paid(at, payment.amount, payment.payee_id, payment.device_id, payment.location)
         self.seen(payment.payee_id, at).received(at, payment.payer_id)
 
     def __len__(self) -> int:

@@ -45,8 +45,14 @@ class BadBlocklistEntry(InvalidInput):
 
 
 def _rule(row: Any) -> Rule:
-    data = {"rule_id": row.rule_id, "kind": row.kind, "params": json.loads(row.params), "action": row.action,
-            "enabled": bool(row.enabled), "description": row.description}
+    data = {
+        "rule_id": row.rule_id,
+        "kind": row.kind,
+        "params": json.loads(row.params),
+        "action": row.action,
+        "enabled": bool(row.enabled),
+        "description": row.description,
+    }
     return rule_from(data, version=row.version)
 
 
@@ -69,8 +75,9 @@ def fingerprint(connection: Connection) -> tuple:
     """What changes whenever any process changes a rule or a block list (rules only gain versions;
     block lists gain and lose entries): cheap enough to poll."""
     rules = connection.execute(select(func.count()).select_from(risk_rules)).scalar_one()
-    entries = connection.execute(select(func.count(), func.max(risk_blocklists.c.added_at),
-                                        func.sum(func.length(risk_blocklists.c.value)))).one()
+    entries = connection.execute(
+        select(func.count(), func.max(risk_blocklists.c.added_at), func.sum(func.length(risk_blocklists.c.value)))
+    ).one()
     return (int(rules), int(entries[0]), entries[1], int(entries[2] or 0))
 
 
@@ -80,10 +87,19 @@ def _changed(uow: UnitOfWork) -> None:
 
 def _insert(uow: UnitOfWork, rule: Rule, by: str) -> Rule:
     _changed(uow)
-    uow.execute(risk_rules.insert().values(
-        rule_id=rule.rule_id, version=rule.version, kind=rule.kind.value,
-        params=json.dumps(rule.params, sort_keys=True, separators=(",", ":")), action=rule.action.value,
-        enabled=rule.enabled, description=rule.description, created_by=by, created_at=clock.now_micros()))
+    uow.execute(
+        risk_rules.insert().values(
+            rule_id=rule.rule_id,
+            version=rule.version,
+            kind=rule.kind.value,
+            params=json.dumps(rule.params, sort_keys=True, separators=(",", ":")),
+            action=rule.action.value,
+            enabled=rule.enabled,
+            description=rule.description,
+            created_by=by,
+            created_at=clock.now_micros(),
+        )
+    )
     return rule
 
 
@@ -92,18 +108,23 @@ def _insert(uow: UnitOfWork, rule: Rule, by: str) -> Rule:
 
 def current_rules(connection: Connection) -> list[Rule]:
     """The newest version of every rule, by rule id (switched-off rules included)."""
-    newest = (select(risk_rules.c.rule_id, func.max(risk_rules.c.version).label("version"))
-              .group_by(risk_rules.c.rule_id).subquery())
+    newest = (
+        select(risk_rules.c.rule_id, func.max(risk_rules.c.version).label("version"))
+        .group_by(risk_rules.c.rule_id)
+        .subquery()
+    )
     rows = connection.execute(
-        select(risk_rules).join(newest, (risk_rules.c.rule_id == newest.c.rule_id)
-                                & (risk_rules.c.version == newest.c.version))
-        .order_by(risk_rules.c.rule_id)).all()
+        select(risk_rules)
+        .join(newest, (risk_rules.c.rule_id == newest.c.rule_id) & (risk_rules.c.version == newest.c.version))
+        .order_by(risk_rules.c.rule_id)
+    ).all()
     return [_rule(r) for r in rows]
 
 
 def current_rule(connection: Connection, rule_id: str) -> Rule:
-    row = connection.execute(select(risk_rules).where(risk_rules.c.rule_id == rule_id)
-                             .order_by(risk_rules.c.version.desc()).limit(1)).first()
+    row = connection.execute(
+        select(risk_rules).where(risk_rules.c.rule_id == rule_id).order_by(risk_rules.c.version.desc()).limit(1)
+    ).first()
     if row is None:
         raise UnknownRule(f"no fraud rule {rule_id!r}")
     return _rule(row)
@@ -111,8 +132,9 @@ def current_rule(connection: Connection, rule_id: str) -> Rule:
 
 def rule_history(connection: Connection, rule_id: str) -> list[dict[str, Any]]:
     """Every version of a rule, oldest first, with who wrote it and when."""
-    rows = connection.execute(select(risk_rules).where(risk_rules.c.rule_id == rule_id)
-                              .order_by(risk_rules.c.version)).all()
+    rows = connection.execute(
+        select(risk_rules).where(risk_rules.c.rule_id == rule_id).order_by(risk_rules.c.version)
+    ).all()
     if not rows:
         raise UnknownRule(f"no fraud rule {rule_id!r}")
     return [{**_rule(r).as_json(), "created_by": r.created_by, "created_at": clock.iso(r.created_at)} for r in rows]
@@ -120,8 +142,9 @@ def rule_history(connection: Connection, rule_id: str) -> list[dict[str, Any]]:
 
 def create_rule(uow: UnitOfWork, data: Any, by: str) -> Rule:
     rule = rule_from(data)
-    taken = uow.execute(select(func.count()).select_from(risk_rules)
-                        .where(risk_rules.c.rule_id == rule.rule_id)).scalar_one()
+    taken = uow.execute(
+        select(func.count()).select_from(risk_rules).where(risk_rules.c.rule_id == rule.rule_id)
+    ).scalar_one()
     if taken:
         raise RuleExists(f"rule {rule.rule_id!r} exists")
     return _insert(uow, rule, by)
@@ -168,8 +191,13 @@ def blocklists(connection: Connection) -> dict[str, frozenset[str]]:
 
 
 def blocklist(connection: Connection, name: str) -> list[dict[str, Any]]:
-    rows = connection.execute(select(risk_blocklists).where(risk_blocklists.c.list_name == name)
-                              .order_by(risk_blocklists.c.value)).mappings().all()
+    rows = (
+        connection.execute(
+            select(risk_blocklists).where(risk_blocklists.c.list_name == name).order_by(risk_blocklists.c.value)
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
@@ -177,20 +205,21 @@ def add_to_blocklist(uow: UnitOfWork, name: str, value: str, by: str) -> bool:
     """Put `value` on list `name`; False when it was there already."""
     if not name or not value:
         raise BadBlocklistEntry("give a list name and a value")
-    there = uow.execute(select(risk_blocklists.c.value).where(
-        risk_blocklists.c.list_name == name, risk_blocklists.c.value == value)).first()
+    there = uow.execute(
+        select(risk_blocklists.c.value).where(risk_blocklists.c.list_name == name, risk_blocklists.c.value == value)
+    ).first()
     if there is not None:
         return False
     _changed(uow)
-    uow.execute(risk_blocklists.insert().values(list_name=name, value=value, added_by=by,
-                                                added_at=clock.now_micros()))
+    uow.execute(risk_blocklists.insert().values(list_name=name, value=value, added_by=by, added_at=clock.now_micros()))
     return True
 
 
 def remove_from_blocklist(uow: UnitOfWork, name: str, value: str) -> None:
     _changed(uow)
-    gone = uow.execute(delete(risk_blocklists).where(risk_blocklists.c.list_name == name,
-                                                      risk_blocklists.c.value == value))
+    gone = uow.execute(
+        delete(risk_blocklists).where(risk_blocklists.c.list_name == name, risk_blocklists.c.value == value)
+    )
     if gone.rowcount == 0:
         raise NotOnBlocklist(f"{value!r} is not on list {name!r}")
 
@@ -203,13 +232,28 @@ def load_ruleset(connection: Connection) -> RuleSet:
 # -- decisions -------------------------------------------------------------------------------------
 
 
-def record_decision(uow: UnitOfWork, request: PaymentRequest, decision: Decision, score: int | None,
-                    versions: dict[str, int], payment_ref: str | None = None) -> int:
+def record_decision(
+    uow: UnitOfWork,
+    request: PaymentRequest,
+    decision: Decision,
+    score: int | None,
+    versions: dict[str, int],
+    payment_ref: str | None = None,
+) -> int:
     """Log a decision with the versions of the rules it ran; returns its id."""
-    result = uow.execute(risk_decisions.insert().values(
-        payment_ref=payment_ref, payer_id=request.payer_id, payee_id=request.payee_id, amount=request.amount,
-        outcome=decision.outcome.value, score=score, reasons=json.dumps(list(decision.reasons), ensure_ascii=False),
-        rule_versions=json.dumps(versions, sort_keys=True), at=request.at or clock.now_micros()))
+    result = uow.execute(
+        risk_decisions.insert().values(
+            payment_ref=payment_ref,
+            payer_id=request.payer_id,
+            payee_id=request.payee_id,
+            amount=request.amount,
+            outcome=decision.outcome.value,
+            score=score,
+            reasons=json.dumps(list(decision.reasons), ensure_ascii=False),
+            rule_versions=json.dumps(versions, sort_keys=True),
+            at=request.at or clock.now_micros(),
+        )
+    )
     return int(result.inserted_primary_key[0])
 
 
@@ -218,7 +262,18 @@ def decisions(connection: Connection, payer_id: str | None = None, limit: int = 
     if payer_id is not None:
         query = query.where(risk_decisions.c.payer_id == payer_id)
     rows = connection.execute(query).mappings().all()
-    return [{"id": r["id"], "payment_ref": r["payment_ref"], "payer_id": r["payer_id"], "payee_id": r["payee_id"],
-             "amount": format_minor(r["amount"], 2), "outcome": r["outcome"],
-             "score": r["score"], "reasons": json.loads(r["reasons"]),
-             "rule_versions": json.loads(r["rule_versions"]), "at": clock.iso(r["at"])} for r in rows]
+    return [
+        {
+            "id": r["id"],
+            "payment_ref": r["payment_ref"],
+            "payer_id": r["payer_id"],
+            "payee_id": r["payee_id"],
+            "amount": format_minor(r["amount"], 2),
+            "outcome": r["outcome"],
+            "score": r["score"],
+            "reasons": json.loads(r["reasons"]),
+            "rule_versions": json.loads(r["rule_versions"]),
+            "at": clock.iso(r["at"]),
+        }
+        for r in rows
+    ]

@@ -34,8 +34,11 @@ ModelName = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[
 
 class ScoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    features: dict[str, Any] = Field(..., description="feature name -> value (numbers for numeric features, "
-                                                      "one of the known categories for categorical ones)")
+    features: dict[str, Any] = Field(
+        ...,
+        description="feature name -> value (numbers for numeric features, "
+        "one of the known categories for categorical ones)",
+    )
     model_id: Annotated[int, Field(ge=1, le=2**62)] | None = Field(None, description="default: the champion")
     name: ModelName = "credit"
 
@@ -46,11 +49,16 @@ class CustomerScoreIn(BaseModel):
     name: ModelName = "platform_credit"
 
 
-@router.post("/customers/{customer_id}/score",
-             summary="Score a customer from their platform profile now: score, PD, grade and reasons")
-async def score_customer(customer_id: Annotated[str, Path(min_length=1, max_length=64,
-                                                               pattern=r"^[A-Za-z0-9._:\-]+$")],
-                         body: CustomerScoreIn, engine: EngineDep, principal: Scorer) -> dict:
+@router.post(
+    "/customers/{customer_id}/score",
+    summary="Score a customer from their platform profile now: score, PD, grade and reasons",
+)
+async def score_customer(
+    customer_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")],
+    body: CustomerScoreIn,
+    engine: EngineDep,
+    principal: Scorer,
+) -> dict:
     from puhui.risk.scoring.platform import score_customer as score_of
 
     def read() -> dict:

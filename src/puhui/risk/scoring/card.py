@@ -22,14 +22,20 @@ def build_card(data: Dataset, kind: str, evaluation: Evaluation, model: Any, see
     card: dict[str, Any] = {
         "kind": kind,
         "trained_at": clock.now().isoformat(),
-        "data": {"source": data.source, "rows": data.rows, "label": data.label,
-                 "bad_rate": round(data.bad_rate, 4)},
+        "data": {"source": data.source, "rows": data.rows, "label": data.label, "bad_rate": round(data.bad_rate, 4)},
         "features": data.schema.as_json(),
         "features_used": list(model.features),
-        "scaling": {"range": [SCORE_MIN, SCORE_MAX], "score_at_even_odds": BASE_SCORE, "points_to_double_odds": PDO,
-                    "higher_is": "lower risk"},
-        "validation": {"method": "stratified k-fold cross-validation, everything fitted inside each training fold",
-                       "seed": seed, **evaluation.summary()},
+        "scaling": {
+            "range": [SCORE_MIN, SCORE_MAX],
+            "score_at_even_odds": BASE_SCORE,
+            "points_to_double_odds": PDO,
+            "higher_is": "lower risk",
+        },
+        "validation": {
+            "method": "stratified k-fold cross-validation, everything fitted inside each training fold",
+            "seed": seed,
+            **evaluation.summary(),
+        },
     }
     if kind == "scorecard":
         card["scorecard"] = model.table()
@@ -63,16 +69,24 @@ def markdown(card: dict[str, Any]) -> str:
         "",
         "| decile | rows | predicted | observed |",
         "|---|---|---|---|",
-        *(f"| {r['decile']} | {r['rows']} | {r['predicted_bad_rate']:.3f} | {r['observed_bad_rate']:.3f} |"
-          for r in v["calibration"]),
+        *(
+            f"| {r['decile']} | {r['rows']} | {r['predicted_bad_rate']:.3f} | {r['observed_bad_rate']:.3f} |"
+            for r in v["calibration"]
+        ),
         "",
         "## Plots",
         "",
         *(f"![{p}]({p})" for p in PLOTS),
     ]
     if "scorecard" in card:
-        lines += ["", "## Scorecard", "", "| feature | bin | points |", "|---|---|---|",
-                  *(f"| {r['feature']} | {_cell(r['bin'])} | {r['points']:.1f} |" for r in card["scorecard"])]
+        lines += [
+            "",
+            "## Scorecard",
+            "",
+            "| feature | bin | points |",
+            "|---|---|---|",
+            *(f"| {r['feature']} | {_cell(r['bin'])} | {r['points']:.1f} |" for r in card["scorecard"]),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -105,8 +119,11 @@ def write_plots(evaluation: Evaluation, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(fpr, tpr, label=f"out-of-fold AUC {roc_auc_score(y, pd_bad):.3f}")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
-    ax.set(xlabel="false positive rate (goods flagged)", ylabel="true positive rate (bads caught)",
-           title=f"ROC — {evaluation.kind}")
+    ax.set(
+        xlabel="false positive rate (goods flagged)",
+        ylabel="true positive rate (bads caught)",
+        title=f"ROC — {evaluation.kind}",
+    )
     ax.legend(loc="lower right")
     fig.savefig(paths[0], dpi=100, bbox_inches="tight")
     plt.close(fig)

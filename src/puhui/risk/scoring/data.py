@@ -72,7 +72,10 @@ class Schema:
         missing = [n for n in self.names if n not in applicant]
         unknown = sorted(set(applicant) - set(self.names))
         if missing or unknown:
-            parts = [f"missing: {', '.join(missing)}" if missing else "", f"unknown: {', '.join(unknown)}" if unknown else ""]
+            parts = [
+                f"missing: {', '.join(missing)}" if missing else "",
+                f"unknown: {', '.join(unknown)}" if unknown else "",
+            ]
             raise MalformedApplicant("; ".join(p for p in parts if p), missing=missing, unknown=unknown)
         row = {f.name: _checked(f, applicant[f.name]) for f in self.features}
         return pd.DataFrame([row], columns=self.names)
@@ -168,6 +171,7 @@ def _checked(feature: Feature, value: Any) -> Any:
         raise MalformedApplicant(f"{feature.name} must be a string, not {value!r}", feature=feature.name)
     if value not in feature.categories:
         shown = "; ".join(feature.categories[:12])
-        raise MalformedApplicant(f"{feature.name} = {value!r} is not a known category (one of: {shown})",
-                                 feature=feature.name)
+        raise MalformedApplicant(
+            f"{feature.name} = {value!r} is not a known category (one of: {shown})", feature=feature.name
+        )
     return value

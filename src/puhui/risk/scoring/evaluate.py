@@ -53,8 +53,14 @@ def calibration_table(y: np.ndarray, pd_bad: np.ndarray, buckets: int = 10) -> l
     rows = []
     for d in range(buckets):
         mask = (decile == d).to_numpy()
-        rows.append({"decile": d + 1, "rows": int(mask.sum()), "predicted_bad_rate": round(float(pd_bad[mask].mean()), 4),
-                     "observed_bad_rate": round(float(np.asarray(y)[mask].mean()), 4)})
+        rows.append(
+            {
+                "decile": d + 1,
+                "rows": int(mask.sum()),
+                "predicted_bad_rate": round(float(pd_bad[mask].mean()), 4),
+                "observed_bad_rate": round(float(np.asarray(y)[mask].mean()), 4),
+            }
+        )
     return rows
 
 
@@ -63,9 +69,13 @@ def fold_metrics(model: Any, X_train: pd.DataFrame, X_test: pd.DataFrame, y_test
 
     pd_bad = model.pd(X_test)
     auc = float(roc_auc_score(y_test, pd_bad))
-    return {"auc": auc, "ks": ks_statistic(y_test, pd_bad), "gini": 2 * auc - 1,
-            "brier": float(brier_score_loss(y_test, pd_bad)),
-            "psi": psi(model.score(X_train), model.score(X_test))}
+    return {
+        "auc": auc,
+        "ks": ks_statistic(y_test, pd_bad),
+        "gini": 2 * auc - 1,
+        "brier": float(brier_score_loss(y_test, pd_bad)),
+        "psi": psi(model.score(X_train), model.score(X_test)),
+    }
 
 
 @dataclass

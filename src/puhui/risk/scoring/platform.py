@@ -28,8 +28,9 @@ def platform_dataset(engine: Engine, at: int, labels: Mapping[str, Any]) -> Data
     frame = training_frame(engine, at, labels, label=LABEL)
     features = [c for c in frame.columns if c != LABEL and frame[c].notna().any()]
     frame = frame[[*features, LABEL]].fillna({c: 0.0 for c in features})
-    return from_frame(frame.reset_index(drop=True), LABEL,
-                      source=f"platform profiles as of {clock.from_micros(at).isoformat()}")
+    return from_frame(
+        frame.reset_index(drop=True), LABEL, source=f"platform profiles as of {clock.from_micros(at).isoformat()}"
+    )
 
 
 def numeric_profile(profile: Mapping[str, Any]) -> dict[str, float]:
@@ -41,8 +42,13 @@ def numeric_profile(profile: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def score_customer(connection: Connection, customer_id: str, at: int | None = None, model_id: int | None = None,
-                   name: str = PLATFORM_MODEL) -> dict[str, Any]:
+def score_customer(
+    connection: Connection,
+    customer_id: str,
+    at: int | None = None,
+    model_id: int | None = None,
+    name: str = PLATFORM_MODEL,
+) -> dict[str, Any]:
     """Score a customer from their profile now (or as of `at`) with a platform-trained model."""
     when = clock.now_micros() if at is None else at
     profile = numeric_profile(profile_as_of(connection, customer_id, when))

@@ -45,8 +45,15 @@ class ModelRecord:
     card: dict[str, Any]
 
     def as_json(self, with_card: bool = False) -> dict[str, Any]:
-        out = {"id": self.id, "name": self.name, "kind": self.kind, "version": self.version, "status": self.status,
-               "trained_at": clock.from_micros(self.trained_at).isoformat(), "metrics": _headline(self.metrics)}
+        out = {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "version": self.version,
+            "status": self.status,
+            "trained_at": clock.from_micros(self.trained_at).isoformat(),
+            "metrics": _headline(self.metrics),
+        }
         if with_card:
             out["card"] = self.card
         return out
@@ -63,10 +70,17 @@ def register(uow: UnitOfWork, name: str, model: Any, metrics: dict[str, Any], ca
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     version = (uow.execute(select(func.max(risk_models.c.version)).where(risk_models.c.name == name)).scalar() or 0) + 1
-    values = {"name": name, "kind": model.kind, "version": version, "status": CHALLENGER,
-              "trained_at": clock.now_micros(), "features": json.dumps(model.schema.as_json()),
-              "metrics": json.dumps(metrics), "card": json.dumps({**card, "name": name, "version": version}),
-              "artifact": buffer.getvalue()}
+    values = {
+        "name": name,
+        "kind": model.kind,
+        "version": version,
+        "status": CHALLENGER,
+        "trained_at": clock.now_micros(),
+        "features": json.dumps(model.schema.as_json()),
+        "metrics": json.dumps(metrics),
+        "card": json.dumps({**card, "name": name, "version": version}),
+        "artifact": buffer.getvalue(),
+    }
     # Two registrations racing for one version collide on (name, version); `transaction` retries the loser.
     new_id = uow.execute(risk_models.insert().values(**values).returning(risk_models.c.id)).scalar_one()
     return get(uow.connection, new_id)
@@ -78,8 +92,11 @@ def promote(uow: UnitOfWork, model_id: int) -> ModelRecord:
     A retired model may be promoted again: that is how a bad switch is rolled back."""
     record = get(uow.connection, model_id)
     if record.status != CHAMPION:
-        uow.execute(update(risk_models).where(risk_models.c.name == record.name, risk_models.c.status == CHAMPION)
-                    .values(status=RETIRED))
+        uow.execute(
+            update(risk_models)
+            .where(risk_models.c.name == record.name, risk_models.c.status == CHAMPION)
+            .values(status=RETIRED)
+        )
         uow.execute(update(risk_models).where(risk_models.c.id == model_id).values(status=CHAMPION))
     return get(uow.connection, model_id)
 
@@ -99,7 +116,9 @@ def list_models(connection: Connection, name: str | None = None) -> list[ModelRe
 
 
 def champion(connection: Connection, name: str) -> ModelRecord:
-    row = connection.execute(select(*_COLUMNS).where(risk_models.c.name == name, risk_models.c.status == CHAMPION)).first()
+    row = connection.execute(
+        select(*_COLUMNS).where(risk_models.c.name == name, risk_models.c.status == CHAMPION)
+    ).first()
     if row is None:
         raise UnknownModel(f"no champion model named {name!r}; promote one first", name=name)
     return _record(row)
@@ -125,9 +144,17 @@ _COLUMNS = [c for c in risk_models.c if c.name != "artifact"]
 
 def _record(row: Any) -> ModelRecord:
     m = row._mapping
-    return ModelRecord(id=m["id"], name=m["name"], kind=m["kind"], version=m["version"], status=m["status"],
-                       trained_at=m["trained_at"], features=json.loads(m["features"]), metrics=json.loads(m["metrics"]),
-                       card=json.loads(m["card"]))
+    return ModelRecord(
+        id=m["id"],
+        name=m["name"],
+        kind=m["kind"],
+        version=m["version"],
+        status=m["status"],
+        trained_at=m["trained_at"],
+        features=json.loads(m["features"]),
+        metrics=json.loads(m["metrics"]),
+        card=json.loads(m["card"]),
+    )
 
 
 def _headline(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -59,8 +59,13 @@ class Reason:
 
     def as_json(self) -> dict[str, Any]:
         value = self.value.item() if hasattr(self.value, "item") else self.value
-        return {"feature": self.feature, "value": value, "points": round(self.points, 2),
-                "points_lost": round(self.points_lost, 2), "text": self.text}
+        return {
+            "feature": self.feature,
+            "value": value,
+            "points": round(self.points, 2),
+            "points_lost": round(self.points_lost, 2),
+            "text": self.text,
+        }
 
 
 @dataclass
@@ -106,8 +111,10 @@ class ScorecardModel:
             lost = max(0.0, best - float(earned[name]))
             if lost > 1e-9:
                 value = row[name].iloc[0]
-                text = (f"{name} = {value} earned {earned[name]:.1f} points, "
-                        f"{lost:.1f} fewer than the best possible for this feature")
+                text = (
+                    f"{name} = {value} earned {earned[name]:.1f} points, "
+                    f"{lost:.1f} fewer than the best possible for this feature"
+                )
                 found.append(Reason(name, value, float(earned[name]), lost, text))
         return sorted(found, key=lambda r: -r.points_lost)[:top]
 
@@ -117,8 +124,11 @@ class ScorecardModel:
 
     def table(self) -> list[dict[str, Any]]:
         """The scorecard as a person reads it: feature, bin, points."""
-        return [{"feature": name, "bin": b.label, "points": round(b.points, 2)}
-                for name in self.features for b in self.bins[name]]
+        return [
+            {"feature": name, "bin": b.label, "points": round(b.points, 2)}
+            for name in self.features
+            for b in self.bins[name]
+        ]
 
     def _woe(self, X: pd.DataFrame) -> pd.DataFrame:
         return self.binning.transform(X[self.schema.names], metric="woe")[self.features]

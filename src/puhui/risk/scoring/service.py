@@ -59,16 +59,22 @@ def train(
     return trained
 
 
-def score(connection: Connection, features: Mapping[str, Any], model_id: int | None = None,
-          name: str = "credit") -> dict[str, Any]:
+def score(
+    connection: Connection, features: Mapping[str, Any], model_id: int | None = None, name: str = "credit"
+) -> dict[str, Any]:
     """Score one applicant with the champion of `name` (or model `model_id`): score, PD, grade, reasons."""
     record, model = registry.load(connection, model_id, name)
     row = model.schema.frame(features)
     value = float(model.score(row)[0])
     pd_bad = float(model.pd(row)[0])
     return {
-        "model": {"id": record.id, "name": record.name, "version": record.version, "kind": record.kind,
-                  "status": record.status},
+        "model": {
+            "id": record.id,
+            "name": record.name,
+            "version": record.version,
+            "kind": record.kind,
+            "status": record.status,
+        },
         "score": round(value),
         "pd": f"{pd_bad:.{PD_PLACES}f}",
         "grade": grade_of(value),

@@ -53,10 +53,10 @@ PLATFORM_ACCOUNTS = [
 
 def upgrade() -> None:
     ledgers = sa.table("ledgers", *(sa.column(c) for c in ("code", "name", "kind", "scale")))
-    codes = sa.table(
-        "account_codes", *(sa.column(c) for c in ("code", "name", "name_zh", "category", "normal_side"))
+    codes = sa.table("account_codes", *(sa.column(c) for c in ("code", "name", "name_zh", "category", "normal_side")))
+    accounts = sa.table(
+        "accounts", *(sa.column(c) for c in ("id", "ledger", "code", "owner_id", "flags", "created_at"))
     )
-    accounts = sa.table("accounts", *(sa.column(c) for c in ("id", "ledger", "code", "owner_id", "flags", "created_at")))
     op.bulk_insert(ledgers, LEDGERS)
     op.bulk_insert(
         codes,

@@ -18,7 +18,9 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "risk_models",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.Identity(always=False), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.Identity(always=False), nullable=False
+        ),
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),

@@ -39,7 +39,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "risk_decisions",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.Identity(always=False), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.Identity(always=False), nullable=False
+        ),
         sa.Column("payment_ref", sa.String(length=64), nullable=True),
         sa.Column("payer_id", sa.String(length=64), nullable=False),
         sa.Column("payee_id", sa.String(length=64), nullable=False),

@@ -20,16 +20,40 @@ def upgrade() -> None:
     # The platform's own bank account (自有资金): lending and financing move its cash into the reserve
     # before crediting a wallet, so wallets stay covered by the reserve.
     codes = sa.table("account_codes", *(sa.column(c) for c in ("code", "name", "name_zh", "category", "normal_side")))
-    accounts = sa.table("accounts", *(sa.column(c) for c in ("id", "ledger", "code", "owner_id", "flags", "created_at")))
-    op.bulk_insert(codes, [{"code": "operating_bank", "name": "The platform's own bank account",
-                            "name_zh": "自有资金账户", "category": "asset", "normal_side": "debit"}])
-    op.bulk_insert(accounts, [{"id": "platform.operating_bank.CNY", "ledger": "CNY", "code": "operating_bank",
-                               "owner_id": "platform", "flags": 2, "created_at": 0}])
+    accounts = sa.table(
+        "accounts", *(sa.column(c) for c in ("id", "ledger", "code", "owner_id", "flags", "created_at"))
+    )
+    op.bulk_insert(
+        codes,
+        [
+            {
+                "code": "operating_bank",
+                "name": "The platform's own bank account",
+                "name_zh": "自有资金账户",
+                "category": "asset",
+                "normal_side": "debit",
+            }
+        ],
+    )
+    op.bulk_insert(
+        accounts,
+        [
+            {
+                "id": "platform.operating_bank.CNY",
+                "ledger": "CNY",
+                "code": "operating_bank",
+                "owner_id": "platform",
+                "flags": 2,
+                "created_at": 0,
+            }
+        ],
+    )
     with op.batch_alter_table("merchants") as batch:
         batch.add_column(sa.Column("fee_rate_bp", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("notify_url", sa.String(length=512), nullable=True))
-        batch.alter_column("status", existing_type=sa.String(length=8), type_=sa.String(length=12),
-                           existing_nullable=False)
+        batch.alter_column(
+            "status", existing_type=sa.String(length=8), type_=sa.String(length=12), existing_nullable=False
+        )
     with op.batch_alter_table("payments") as batch:
         batch.add_column(sa.Column("limit_marks", sa.String(length=256), nullable=True))
     with op.batch_alter_table("recon_exceptions") as batch:
@@ -147,7 +171,8 @@ def downgrade() -> None:
     op.execute("DELETE FROM accounts WHERE id = 'platform.operating_bank.CNY'")
     op.execute("DELETE FROM account_codes WHERE code = 'operating_bank'")
     with op.batch_alter_table("merchants") as batch:
-        batch.alter_column("status", existing_type=sa.String(length=12), type_=sa.String(length=8),
-                           existing_nullable=False)
+        batch.alter_column(
+            "status", existing_type=sa.String(length=12), type_=sa.String(length=8), existing_nullable=False
+        )
         batch.drop_column("notify_url")
         batch.drop_column("fee_rate_bp")

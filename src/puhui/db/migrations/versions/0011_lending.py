@@ -152,15 +152,24 @@ def upgrade() -> None:
         # PostgreSQL update in place (HOT), since no indexed column changes.
         op.execute("ALTER TABLE loan_instalments SET (fillfactor = 70)")
         op.execute("ALTER TABLE loans SET (fillfactor = 80)")
-    codes = sa.table(
-        "account_codes", *(sa.column(c) for c in ("code", "name", "name_zh", "category", "normal_side"))
+    codes = sa.table("account_codes", *(sa.column(c) for c in ("code", "name", "name_zh", "category", "normal_side")))
+    accounts = sa.table(
+        "accounts", *(sa.column(c) for c in ("id", "ledger", "code", "owner_id", "flags", "created_at"))
     )
-    accounts = sa.table("accounts", *(sa.column(c) for c in ("id", "ledger", "code", "owner_id", "flags", "created_at")))
     op.bulk_insert(codes, [dict(zip(("code", "name", "name_zh", "category", "normal_side"), row)) for row in CODES])
     op.bulk_insert(
         accounts,
-        [{"id": f"platform.{code}.CNY", "ledger": "CNY", "code": code, "owner_id": "platform", "flags": 0,
-          "created_at": 0} for code in PLATFORM],
+        [
+            {
+                "id": f"platform.{code}.CNY",
+                "ledger": "CNY",
+                "code": code,
+                "owner_id": "platform",
+                "flags": 0,
+                "created_at": 0,
+            }
+            for code in PLATFORM
+        ],
     )
 
 

@@ -17,8 +17,13 @@ depends_on = None
 # (code, name, 中文, category, normal side)
 CODES = [
     ("receivables_financed", "Receivables bought from suppliers (factoring)", "保理应收账款", "asset", "debit"),
-    ("unearned_discount", "Unearned discount on financed receivables (contra-asset)", "未实现贴现利息", "asset",
-     "credit"),
+    (
+        "unearned_discount",
+        "Unearned discount on financed receivables (contra-asset)",
+        "未实现贴现利息",
+        "asset",
+        "credit",
+    ),
     ("discount_income", "Discount interest income", "贴现利息收入", "income", "credit"),
 ]
 # Platform accounts on CNY: flag 1 = debits must not exceed credits (a credit-normal balance).
@@ -61,12 +66,23 @@ def upgrade() -> None:
     op.create_index("ix_sc_receivables_supplier_id", "sc_receivables", ["supplier_id"], unique=False)
     op.create_index("ix_sc_receivables_due", "sc_receivables", ["status", "maturity_date"], unique=False)
     codes = sa.table("account_codes", *(sa.column(c) for c in ("code", "name", "name_zh", "category", "normal_side")))
-    accounts = sa.table("accounts", *(sa.column(c) for c in ("id", "ledger", "code", "owner_id", "flags", "created_at")))
+    accounts = sa.table(
+        "accounts", *(sa.column(c) for c in ("id", "ledger", "code", "owner_id", "flags", "created_at"))
+    )
     op.bulk_insert(codes, [dict(zip(("code", "name", "name_zh", "category", "normal_side"), row)) for row in CODES])
     op.bulk_insert(
         accounts,
-        [{"id": f"platform.{code}.CNY", "ledger": "CNY", "code": code, "owner_id": "platform", "flags": flags,
-          "created_at": 0} for code, flags in PLATFORM],
+        [
+            {
+                "id": f"platform.{code}.CNY",
+                "ledger": "CNY",
+                "code": code,
+                "owner_id": "platform",
+                "flags": flags,
+                "created_at": 0,
+            }
+            for code, flags in PLATFORM
+        ],
     )
 
 

@@ -86,14 +86,23 @@ def upgrade() -> None:
     op.bulk_insert(ledgers, [{"code": FUND["ledger"], "name": f"{FUND['name']} units", "kind": "asset", "scale": 2}])
     funds = sa.table("mmf_funds", *(sa.column(c) for c in FUND))
     op.bulk_insert(funds, [FUND])
-    accounts = sa.table("accounts", *(sa.column(c) for c in ("id", "ledger", "code", "owner_id", "flags", "created_at")))
-    op.bulk_insert(accounts, [{"id": i, "ledger": ledger, "code": code, "owner_id": "fund.PH0001", "flags": 0,
-                               "created_at": 0} for i, ledger, code in FUND_ACCOUNTS])
+    accounts = sa.table(
+        "accounts", *(sa.column(c) for c in ("id", "ledger", "code", "owner_id", "flags", "created_at"))
+    )
+    op.bulk_insert(
+        accounts,
+        [
+            {"id": i, "ledger": ledger, "code": code, "owner_id": "fund.PH0001", "flags": 0, "created_at": 0}
+            for i, ledger, code in FUND_ACCOUNTS
+        ],
+    )
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM transfers WHERE ledger LIKE 'FUND:%' OR debit_account_id LIKE 'mmf.%'"
-               " OR credit_account_id LIKE 'mmf.%'")
+    op.execute(
+        "DELETE FROM transfers WHERE ledger LIKE 'FUND:%' OR debit_account_id LIKE 'mmf.%'"
+        " OR credit_account_id LIKE 'mmf.%'"
+    )
     op.execute("DELETE FROM accounts WHERE ledger LIKE 'FUND:%' OR id LIKE 'mmf.%'")
     op.execute("DELETE FROM ledgers WHERE code LIKE 'FUND:%'")
     codes = ", ".join(f"'{c[0]}'" for c in CODES)

@@ -56,8 +56,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_loan_funding_events"),
     )
-    op.create_index("ix_loan_funding_events_partner_day", "loan_funding_events", ["partner_id", "business_day"],
-                    unique=False)
+    op.create_index(
+        "ix_loan_funding_events_partner_day", "loan_funding_events", ["partner_id", "business_day"], unique=False
+    )
     op.create_index("ix_loan_funding_events_loan_id", "loan_funding_events", ["loan_id"], unique=False)
 
 

@@ -43,7 +43,9 @@ def upgrade() -> None:
         for day, at in connection.execute(sa.text(query)):
             rows[(job, day)] = max(rows.get((job, day), 0), at or 0)
     if rows:
-        op.bulk_insert(table, [{"job": j, "business_date": d, "completed_at": at} for (j, d), at in sorted(rows.items())])
+        op.bulk_insert(
+            table, [{"job": j, "business_date": d, "completed_at": at} for (j, d), at in sorted(rows.items())]
+        )
 
 
 def downgrade() -> None:
