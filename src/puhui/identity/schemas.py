@@ -198,3 +198,29 @@ class ConsentRecorded(Schema):
     model_config = ConfigDict(extra="forbid")
     recorded: Consent
     consents: list[Consent]
+
+
+class MerchantListed(Schema):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    status: Literal["active", "suspended"]
+    fee_rate_bp: int | None
+    created_at: Timestamp
+
+
+class Merchants(Schema):
+    model_config = ConfigDict(extra="forbid")
+    merchants: list[MerchantListed]
+
+
+class FeeRateSet(Schema):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    fee_rate_bp: int | None
+
+
+class MerchantStatusSet(Schema):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    status: Literal["active", "suspended"]

@@ -27,9 +27,11 @@ from puhui.eod.dates import BusinessDate, parse_date
 from puhui.errors import Forbidden
 from puhui.identity import org
 from puhui.identity.http import vault_of
+from puhui.identity.schemas import FeeRateSet, Merchants, MerchantStatusSet
 from puhui.money import format_minor
 from puhui.payments import notifications, reconciliation, reserve, settlement
 from puhui.payments.api import Ident, get_bank
+from puhui.payments.schemas import MerchantNotifications, NotifyUrlSet
 from puhui.payments.settlement_tables import settlements
 
 router = APIRouter(prefix="/v1", tags=["operations"])
@@ -64,20 +66,30 @@ class MerchantStatusIn(BaseModel):
     reason: Annotated[str, Field(min_length=1, max_length=256)]
 
 
-@router.put("/merchants/{merchant_id}/fee-rate", tags=["merchants"], summary="Set a merchant's fee rate (商户费率)")
+@router.put(
+    "/merchants/{merchant_id}/fee-rate",
+    tags=["merchants"],
+    summary="Set a merchant's fee rate (商户费率)",
+    response_model=FeeRateSet,
+)
 async def set_fee_rate(merchant_id: Ident, body: FeeRateIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, org.set_fee_rate(uow, merchant_id, body.fee_rate_bp, principal))
+        return Outcome(200, FeeRateSet.shape(org.set_fee_rate(uow, merchant_id, body.fee_rate_bp, principal)))
 
     return await run_mutation(request, engine, principal, "merchants.set_fee_rate", merchant_id, work)
 
 
-@router.put("/merchants/{merchant_id}/status", tags=["merchants"], summary="Suspend or reactivate a merchant")
+@router.put(
+    "/merchants/{merchant_id}/status",
+    tags=["merchants"],
+    summary="Suspend or reactivate a merchant",
+    response_model=MerchantStatusSet,
+)
 async def set_status(
     merchant_id: Ident, body: MerchantStatusIn, request: Request, engine: EngineDep, principal: Operator
 ):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, org.set_merchant_status(uow, merchant_id, body.status, principal))
+        return Outcome(200, MerchantStatusSet.shape(org.set_merchant_status(uow, merchant_id, body.status, principal)))
 
     return await run_mutation(request, engine, principal, "merchants.set_status", merchant_id, work)
 
@@ -100,12 +112,13 @@ def _merchant_or_staff(principal: Principal, merchant_id: str, staff: tuple[str,
     "/merchants/{merchant_id}/notify-url",
     tags=["merchants"],
     summary="Where the merchant receives signed payment notifications",
+    response_model=NotifyUrlSet,
 )
 async def set_notify_url(merchant_id: Ident, body: NotifyUrlIn, request: Request, engine: EngineDep, principal: Caller):
     _merchant_or_staff(principal, merchant_id, ("operator", "admin"))
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, notifications.set_notify_url(uow, merchant_id, body.url))
+        return Outcome(200, NotifyUrlSet.shape(notifications.set_notify_url(uow, merchant_id, body.url)))
 
     return await run_mutation(request, engine, principal, "merchants.set_notify_url", merchant_id, work)
 
@@ -114,6 +127,7 @@ async def set_notify_url(merchant_id: Ident, body: NotifyUrlIn, request: Request
     "/merchants/{merchant_id}/notifications",
     tags=["merchants"],
     summary="The merchant's notifications and their delivery (also a polling fallback)",
+    response_model=MerchantNotifications,
 )
 async def list_notifications(
     merchant_id: Ident, engine: EngineDep, principal: Caller, limit: Annotated[int, Query(ge=1, le=500)] = 100
@@ -127,7 +141,9 @@ async def list_notifications(
     return await run_in_threadpool(read)
 
 
-@router.get("/merchants", tags=["merchants"], summary="Every merchant with status and fee rate")
+@router.get(
+    "/merchants", tags=["merchants"], summary="Every merchant with status and fee rate", response_model=Merchants
+)
 async def list_merchants(engine: EngineDep, principal: Reader) -> dict:
     def read() -> dict:
         with reading(engine) as connection:

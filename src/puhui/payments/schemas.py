@@ -4,7 +4,7 @@ strings, times ISO 8601 strings; the models document and check them, the service
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict
 
@@ -121,3 +121,27 @@ class TopUps(Schema):
 
 class Withdrawals(Schema):
     withdrawals: list[BankOrder]
+
+
+class NotifyUrlSet(Schema):
+    model_config = ConfigDict(extra="forbid")
+    merchant_id: str
+    notify_url: str | None
+
+
+class MerchantNotification(Schema):
+    """A signed notification (商户通知) to the merchant and how its delivery went (`last_status` 0: no answer)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: int
+    event: Literal["payment.succeeded", "refund.succeeded"]
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_status: int | None
+    body: dict[str, Any]
+    delivered_at: Timestamp | None
+
+
+class MerchantNotifications(Schema):
+    model_config = ConfigDict(extra="forbid")
+    notifications: list[MerchantNotification]
