@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 ID_PATTERN = r"^[A-Za-z0-9._:\-]+$"
 
@@ -58,7 +58,10 @@ Day = Annotated[
 
 class Schema(BaseModel):
     """An answer's published shape. `shape` checks a service's answer against it and gives back what
-    the API sends (fields the service left out stay out), so the spec cannot drift from the wire."""
+    the API sends (fields the service left out stay out), so the spec cannot drift from the wire.
+    A field the shape does not name is refused, so every field sent is documented."""
+
+    model_config = ConfigDict(extra="forbid")
 
     @classmethod
     def shape(cls, data: dict[str, Any]) -> dict[str, Any]:

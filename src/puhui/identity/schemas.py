@@ -12,7 +12,7 @@ from puhui.api.fields import Money, Schema, Timestamp
 class Tier(Schema):
     """The wallet class (账户分类, I/II/III) and its limit."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
     class_: Literal["I", "II", "III"] = Field(alias="class")
     limit: Money
     period: str
@@ -20,7 +20,6 @@ class Tier(Schema):
 
 
 class Verification(Schema):
-    model_config = ConfigDict(extra="forbid")
     channel: str
     reference: str
     passed: bool
@@ -31,7 +30,6 @@ class Verification(Schema):
 class Card(Schema):
     """A bound bank card; the number masked (BIN and last 4) unless revealed."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     card_number: str | None
     bank: str | None
@@ -40,7 +38,6 @@ class Card(Schema):
 
 
 class Consent(Schema):
-    model_config = ConfigDict(extra="forbid")
     purpose: str
     sensitive: bool
     granted: bool
@@ -50,7 +47,6 @@ class Consent(Schema):
 class Customer(Schema):
     """A customer (客户). Personal fields are masked unless `revealed` (staff who may, on request, logged)."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     status: Literal["active", "closed"]
     name: str | None
@@ -71,7 +67,6 @@ class Customer(Schema):
 class Login(Schema):
     """A session token (Bearer) for the customer, until `expires_at` or log-out."""
 
-    model_config = ConfigDict(extra="forbid")
     customer_id: str
     token: str
     token_type: Literal["Bearer"]
@@ -79,21 +74,18 @@ class Login(Schema):
 
 
 class Session(Schema):
-    model_config = ConfigDict(extra="forbid")
     id: str
     created_at: Timestamp
     expires_at: Timestamp
 
 
 class Sessions(Schema):
-    model_config = ConfigDict(extra="forbid")
     customer_id: str
     current: str | None
     sessions: list[Session]
 
 
 class SessionsEnded(Schema):
-    model_config = ConfigDict(extra="forbid")
     customer_id: str
     sessions_ended: int
     password_changed: bool | None = None
@@ -102,7 +94,6 @@ class SessionsEnded(Schema):
 class Settlement(Schema):
     """Where the merchant is paid out (结算账户), masked."""
 
-    model_config = ConfigDict(extra="forbid")
     bank: str
     account: str
     holder: str
@@ -111,7 +102,6 @@ class Settlement(Schema):
 class Merchant(Schema):
     """A merchant (商户); the settlement account and its holder masked."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     name: str
     credit_code: str = Field(description="unified social credit code (统一社会信用代码)")
@@ -131,7 +121,6 @@ class OnboardedMerchant(Merchant):
 
 
 class ApiKey(Schema):
-    model_config = ConfigDict(extra="forbid")
     prefix: str
     kind: str
     created_at: Timestamp
@@ -139,14 +128,12 @@ class ApiKey(Schema):
 
 
 class ApiKeys(Schema):
-    model_config = ConfigDict(extra="forbid")
     api_keys: list[ApiKey]
 
 
 class IssuedApiKey(Schema):
     """Another API key for rotation: shown in this answer only."""
 
-    model_config = ConfigDict(extra="forbid")
     merchant_id: str
     prefix: str
     api_key: str | None
@@ -154,7 +141,6 @@ class IssuedApiKey(Schema):
 
 
 class Revoked(Schema):
-    model_config = ConfigDict(extra="forbid")
     prefix: str
     revoked: bool
 
@@ -163,7 +149,6 @@ TierName = Literal["I", "II", "III"]
 
 
 class RecordedVerification(Schema):
-    model_config = ConfigDict(extra="forbid")
     channel: str
     reference: str
     passed: bool
@@ -173,7 +158,6 @@ class RecordedVerification(Schema):
 class VerificationRecorded(Schema):
     """One independent verification (实名核验) recorded, and where the customer now stands."""
 
-    model_config = ConfigDict(extra="forbid")
     customer_id: str
     verification: RecordedVerification
     passed_channels: list[str]
@@ -184,7 +168,7 @@ class VerificationRecorded(Schema):
 class TierChanged(Schema):
     """A wallet class upgrade (账户升级), audited with who did it and why."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
     customer_id: str
     from_: TierName | None = Field(alias="from")
     to: TierName
@@ -195,13 +179,11 @@ class TierChanged(Schema):
 
 
 class ConsentRecorded(Schema):
-    model_config = ConfigDict(extra="forbid")
     recorded: Consent
     consents: list[Consent]
 
 
 class MerchantListed(Schema):
-    model_config = ConfigDict(extra="forbid")
     id: str
     name: str
     status: Literal["active", "suspended"]
@@ -210,17 +192,14 @@ class MerchantListed(Schema):
 
 
 class Merchants(Schema):
-    model_config = ConfigDict(extra="forbid")
     merchants: list[MerchantListed]
 
 
 class FeeRateSet(Schema):
-    model_config = ConfigDict(extra="forbid")
     id: str
     fee_rate_bp: int | None
 
 
 class MerchantStatusSet(Schema):
-    model_config = ConfigDict(extra="forbid")
     id: str
     status: Literal["active", "suspended"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from puhui.api.fields import Day, Money, Schema
 
@@ -15,7 +15,6 @@ Rate = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", description='a yearly rate as a dec
 class Application(Schema):
     """A loan application (借款申请) and the risk decision on it."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     customer_id: str
     product_code: str
@@ -28,7 +27,6 @@ class Application(Schema):
 
 
 class ScheduleLine(Schema):
-    model_config = ConfigDict(extra="forbid")
     number: int
     due_date: Day
     principal: Money
@@ -40,7 +38,6 @@ class ScheduleLine(Schema):
 class Offer(Schema):
     """An offer with what must be disclosed before signing (息费披露): both rates and the schedule."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     application_id: str
     customer_id: str
@@ -54,7 +51,6 @@ class Offer(Schema):
 
 
 class Loan(Schema):
-    model_config = ConfigDict(extra="forbid")
     id: str
     customer_id: str
     product_code: str
@@ -72,7 +68,6 @@ class Loan(Schema):
 
 
 class Instalment(Schema):
-    model_config = ConfigDict(extra="forbid")
     number: int
     due_date: Day
     principal: Money
@@ -86,7 +81,6 @@ class Instalment(Schema):
 class Repayment(Schema):
     """A repayment (还款) as it was allocated: penalty, fees, interest, principal, early-repayment fee."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     loan_id: str
     customer_id: str

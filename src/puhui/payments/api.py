@@ -28,7 +28,7 @@ from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden, NotFound
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.money import parse_positive_minor as amount_of
-from puhui.payments import bank_worker, reviews, service, wallets
+from puhui.payments import bank_worker, notifications, reviews, service, wallets
 from puhui.payments.channel import OrderKind
 from puhui.payments.channel_signing import MemoryNonceCache, verify_notification
 from puhui.payments.models import QrKind, VerificationStrength
@@ -214,7 +214,7 @@ async def read_payment(payment_id: Ident, engine: EngineDep, principal: Caller) 
         raise NotFound(f"payment {payment_id} not found")
     if principal.is_staff or principal.id == row["payer_id"]:
         return service.payment_view(row)
-    return service.merchant_view(service.payment_view(row))
+    return notifications.merchant_view(service.payment_view(row))  # without the payer's device and place
 
 
 @router.post(

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict
-
 from puhui.api.fields import Money, Schema, Timestamp
 
 Currency = Literal["CNY"]
@@ -16,7 +14,6 @@ Currency = Literal["CNY"]
 class Wallet(Schema):
     """A wallet's balances (余额): `available` is the balance less what is held for pending debits."""
 
-    model_config = ConfigDict(extra="forbid")
     account_id: str
     currency: Currency
     balance: Money
@@ -28,7 +25,6 @@ class Payment(Schema):
     """A payment made (P2P or to a merchant's QR code). The payer's `device_id` and `location` are shown
     to the payer and staff only."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     kind: Literal["p2p", "qr"]
     payer_id: str
@@ -47,7 +43,6 @@ class HeldPayment(Schema):
     """A payment risk control held for a manual review (人工审核): the money is held in the payer's
     wallet until an officer approves (it is paid) or rejects it, or the hold expires."""
 
-    model_config = ConfigDict(extra="forbid")
     review_id: str
     status: Literal["under_review", "approved", "rejected", "expired"]
     kind: str
@@ -69,7 +64,6 @@ class Review(HeldPayment):
 
 
 class ReviewQueue(Schema):
-    model_config = ConfigDict(extra="forbid")
     status: Literal["pending", "approved", "rejected", "expired"]
     reviews: list[Review]
 
@@ -77,7 +71,6 @@ class ReviewQueue(Schema):
 class QrCode(Schema):
     """A merchant's QR code (收款码): static (the payer enters the amount) or dynamic (one order)."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     merchant_id: str
     kind: Literal["static", "dynamic"]
@@ -90,7 +83,6 @@ class QrCode(Schema):
 
 
 class Refund(Schema):
-    model_config = ConfigDict(extra="forbid")
     id: str
     payment_id: str
     amount: Money
@@ -101,7 +93,6 @@ class Refund(Schema):
 class BankOrder(Schema):
     """A top-up (充值) or withdrawal (提现) through the bank channel, as its customer sees it."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     kind: Literal["top_up", "withdrawal"]
     amount: Money
@@ -124,7 +115,6 @@ class Withdrawals(Schema):
 
 
 class NotifyUrlSet(Schema):
-    model_config = ConfigDict(extra="forbid")
     merchant_id: str
     notify_url: str | None
 
@@ -132,7 +122,6 @@ class NotifyUrlSet(Schema):
 class MerchantNotification(Schema):
     """A signed notification (商户通知) to the merchant and how its delivery went (`last_status` 0: no answer)."""
 
-    model_config = ConfigDict(extra="forbid")
     id: int
     event: Literal["payment.succeeded", "refund.succeeded"]
     status: Literal["pending", "delivered", "failed"]
@@ -143,5 +132,4 @@ class MerchantNotification(Schema):
 
 
 class MerchantNotifications(Schema):
-    model_config = ConfigDict(extra="forbid")
     notifications: list[MerchantNotification]

@@ -82,11 +82,6 @@ def payment_view(row) -> dict:
     return {**payment_json(row), "created_at": clock.iso(row["created_at"])}
 
 
-def merchant_view(payment: dict) -> dict:
-    """A payment as its merchant sees it: the payer's device and location are for risk control only."""
-    return notifications.merchant_view(payment)
-
-
 def get_payment(connection, payment_id: str) -> dict:
     row = connection.execute(select(payments).where(payments.c.id == payment_id)).mappings().first()
     if row is None:

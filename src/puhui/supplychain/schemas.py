@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from puhui.api.fields import Day, Money, Schema
 
@@ -13,7 +13,6 @@ Rate = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", description="a yearly discount rate
 
 
 class CoreEnterprise(Schema):
-    model_config = ConfigDict(extra="forbid")
     merchant_id: str
     credit_limit: Money
     used: Money
@@ -23,7 +22,6 @@ class CoreEnterprise(Schema):
 
 
 class Financing(Schema):
-    model_config = ConfigDict(extra="forbid")
     financed_on: Day
     discount_rate: str = Rate
     days: int
@@ -32,7 +30,6 @@ class Financing(Schema):
 
 
 class Receivable(Schema):
-    model_config = ConfigDict(extra="forbid")
     id: str
     core_id: str
     supplier_id: str

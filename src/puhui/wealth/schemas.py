@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from puhui.api.fields import Day, Money, Schema, Timestamp
 from puhui.payments.schemas import HeldPayment, Payment
@@ -14,7 +14,6 @@ Units = Field(pattern=r"^[0-9]+\.[0-9]{2}$", description="fund units with two pl
 
 
 class MmfFund(Schema):
-    model_config = ConfigDict(extra="forbid")
     code: str
     name: str
     kind: Literal["money_market"]
@@ -27,7 +26,6 @@ class DailyYield(Schema):
     """One business day's income per 10,000 units (万份收益, yuan, four places) and 7-day annualised
     yield in percent (七日年化)."""
 
-    model_config = ConfigDict(extra="forbid")
     date: Day
     income_per_10k: str = Field(pattern=r"^[0-9]+\.[0-9]{4}$")
     seven_day_yield: str | None
@@ -41,7 +39,6 @@ class MmfFundDetail(MmfFund):
 class MmfOrder(Schema):
     """A subscription (申购), redemption (赎回, T+1) or fast redemption (快速赎回, T+0)."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     fund_code: str
     kind: Literal["subscribe", "redeem", "fast_redeem"]
@@ -57,20 +54,17 @@ class MmfOrder(Schema):
 class Sweep(Schema):
     """The auto-sweep's subscription (自动转入), or none when the wallet holds no more than `keep`."""
 
-    model_config = ConfigDict(extra="forbid")
     order: MmfOrder | None
 
 
 class FundPayment(Schema):
     """A merchant paid from the fund: the fast redemption and the payment (or the held payment)."""
 
-    model_config = ConfigDict(extra="forbid")
     order: MmfOrder
     payment: Payment | HeldPayment
 
 
 class Holding(Schema):
-    model_config = ConfigDict(extra="forbid")
     fund_code: str
     fund_name: str
     customer_id: str
