@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from puhui import clock as clock_module
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import create_engine_from_url, reading, transaction
 from puhui.db.migrate import upgrade
 from puhui.demo_market import prepare_demo

@@ -26,7 +26,7 @@ from puhui.eod.dates import (
 )
 from puhui.eod.tables import eod_runs
 from puhui.payments import reconciliation
-from puhui.payments.sandbox_bank import SandboxBank
+from puhui.payments.bank.sandbox.bank import SandboxBank
 from tests.payments.test_settlement import ADMIN, BANK_KEY, D, client  # noqa: F401 - the HTTP client fixture
 
 TODAY = dt.date(2026, 1, 5)  # the clock fixture's business date

@@ -118,10 +118,10 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
         warnings.filterwarnings("ignore", message=".*httpx.*")  # notice about its transport is no news to a newcomer
         from fastapi.testclient import TestClient
 
-    from puhui.api.app import create_app
+    from puhui.app import create_app
     from puhui.identity import auth
     from puhui.identity.service import with_demo_secrets
-    from puhui.payments.sandbox_bank import SandboxBank
+    from puhui.payments.bank.sandbox.bank import SandboxBank
 
     base = settings if settings is not None else with_demo_secrets(get_settings().model_copy())
     admin_token = base.admin_token or secrets.token_urlsafe(24)

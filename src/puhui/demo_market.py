@@ -111,7 +111,7 @@ def read_market(engine: Engine, run: dict) -> DemoMarket:
     from puhui.ledger.audit import audit
     from puhui.lending.tables import loans
     from puhui.regtech.tables import monitor_alerts, monitor_cases
-    from puhui.wealth.tables import mmf_daily
+    from puhui.wealth.mmf.tables import mmf_daily
 
     first = dt.date.fromisoformat(run["start_date"])
     last = first + dt.timedelta(days=run["days"] - 1)

@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 from rich.console import Console
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import create_engine_from_url
 from puhui.db.migrate import upgrade
 from puhui.errors import InsecureSettings

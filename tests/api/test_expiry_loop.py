@@ -6,7 +6,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading, transaction
 from puhui.ledger import service
 from puhui.ledger.audit import audit

@@ -32,7 +32,7 @@ from schemathesis.checks import (
 )
 
 from puhui import clock
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import create_engine_from_url
 from puhui.db.migrate import upgrade
 from puhui.demo import CUSTOMERS

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import create_engine_from_url
 from puhui.settings import Settings
 from tests.payments.test_payments_http import (  # noqa: F401 - the client fixture

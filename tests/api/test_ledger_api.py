@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db.tables import audit_log, outbox
 from puhui.ledger.audit import audit
 from puhui.ledger.tables import accounts, transfers

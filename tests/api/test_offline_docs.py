@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.settings import Settings
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "puhui" / "web" / "static"

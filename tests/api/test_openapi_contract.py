@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from puhui.api import openapi
-from puhui.api.app import create_app
 from puhui.api.contract import PUBLISHED, spec, text
 from puhui.api.mutations import KEY_MAX_LENGTH
 from puhui.api.problems import MEDIA_TYPE
+from puhui.app import create_app
 from puhui.demo import CUSTOMERS
 from puhui.settings import Settings
 

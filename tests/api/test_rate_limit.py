@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
-from puhui.api.app import create_app
 from puhui.api.rate_limit import Buckets
+from puhui.app import create_app
 from puhui.identity import auth
 from puhui.settings import Settings
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from puhui.api.app import create_app
 from puhui.api.nul_guard import nul_in
+from puhui.app import create_app
 from puhui.demo import CUSTOMERS
 from puhui.identity.tables import customers
 from puhui.settings import Settings

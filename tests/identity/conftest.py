@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.identity.vault import Vault
 from puhui.settings import Settings
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading, transaction
 from puhui.db.tables import audit_log, idempotency_keys
 from puhui.identity.tables import credentials, pii_access_log

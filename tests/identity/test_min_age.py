@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from puhui import clock as clock_module
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.identity.models import age_on
 
 from .helpers import ZHANG, id_number, snapshot

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from puhui.lending import bnpl, joint
+from puhui.lending import bnpl
+from puhui.lending.partners import joint
 
 
 def test_pay_later_is_due_on_the_tenth_after_the_month_of_purchase():

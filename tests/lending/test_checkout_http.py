@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading, transaction
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
 from puhui.ledger.tables import transfers
 from puhui.lending import repayments, service
-from puhui.lending.lines_tables import LINE_TABLES
+from puhui.lending.lines.tables import LINE_TABLES
 from puhui.payments import reserve
 from puhui.settings import Settings
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from puhui import cli
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading
 from puhui.eod.dates import BusinessDateInFuture, DateInvalid
 from puhui.eod.runs import BusinessDateClosed

@@ -16,9 +16,10 @@ from puhui.db import reading
 from puhui.identity.org import create_partner
 from puhui.ledger.audit import audit
 from puhui.ledger.service import get_account
-from puhui.lending import eod, partners, service
+from puhui.lending import eod, service
 from puhui.lending.errors import PartnerShareTooLow
-from puhui.lending.partners_tables import PARTNER_TABLES, loan_funding_events
+from puhui.lending.partners import service as partners
+from puhui.lending.partners.tables import PARTNER_TABLES, loan_funding_events
 from puhui.lending.tables import loan_repayments
 from puhui.payments import reserve
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from stdnum.cn import ric
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading, transaction
 from puhui.ledger.audit import audit
 from puhui.payments import reserve

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from puhui.db import reading
 from puhui.errors import PuhuiError
 from puhui.ledger.audit import audit
-from puhui.lending import bnpl, lines, service
-from puhui.lending.lines_tables import LINE_TABLES
+from puhui.lending import bnpl, service
+from puhui.lending.lines import service as lines
+from puhui.lending.lines.tables import LINE_TABLES
 from puhui.payments.reserve import reserve_coverage
 
 from .lending_world import World

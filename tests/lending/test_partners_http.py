@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from puhui.db import reading
 from puhui.ledger.audit import audit
-from puhui.lending import partners_cli
+from puhui.lending.partners import cli as partners_cli
 from puhui.payments import reserve
 
 from .lending_world import snapshot

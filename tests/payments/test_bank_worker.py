@@ -14,20 +14,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from puhui import clock as clock_module
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading
 from puhui.db.tables import audit_log
 from puhui.ledger.models import PendingStatus
 from puhui.ledger.service import get_account, get_transfers
-from puhui.payments import bank_worker, wallets
-from puhui.payments.channel import (
+from puhui.payments import wallets
+from puhui.payments.bank import worker as bank_worker
+from puhui.payments.bank.channel import (
     BankNotification,
     FailureReason,
     OrderKind,
     OrderState,
 )
-from puhui.payments.channel_signing import sign_notification
-from puhui.payments.sandbox_plan import (
+from puhui.payments.bank.sandbox.plan import (
     CARD_DECLINED,
     CARD_EMPTY,
     CARD_FROZEN,
@@ -37,6 +37,7 @@ from puhui.payments.sandbox_plan import (
     CARD_SLOW,
     CARD_TWICE,
 )
+from puhui.payments.bank.signing import sign_notification
 from puhui.settings import Settings
 from tests.payments.test_payments_http import (
     ADMIN,
@@ -406,7 +407,7 @@ def test_the_servers_bank_opens_with_the_ledgers_reserve(engine, clock):
 def test_an_order_the_bank_refuses_outright_fails_at_once_and_frees_the_money(client, engine, clock, bank, monkeypatch):
     """A refusal of the order itself (not a card's failure) can never turn into success: the order fails
     with `order_refused` and its hold is voided, instead of the sweeper retrying it for ever."""
-    from puhui.payments.channel import InvalidBankOrder
+    from puhui.payments.bank.channel import InvalidBankOrder
 
     customer_id, me = customer(client, PEOPLE[0], 3)
     card_id = bind(client, customer_id, me, CARD_RICH)

@@ -11,15 +11,7 @@ from hypothesis import strategies as st
 
 from puhui import clock
 from puhui.errors import PuhuiError
-from puhui.payments.bank_statement import (
-    HEADER,
-    Direction,
-    MalformedStatement,
-    StatementLine,
-    format_statement,
-    parse_statement,
-)
-from puhui.payments.channel import (
+from puhui.payments.bank.channel import (
     Acknowledgement,
     BankChannelError,
     BankNotification,
@@ -34,7 +26,7 @@ from puhui.payments.channel import (
     OrderState,
     mask_card,
 )
-from puhui.payments.channel_signing import (
+from puhui.payments.bank.signing import (
     ForgedNotification,
     MemoryNonceCache,
     ReplayedNotification,
@@ -43,6 +35,14 @@ from puhui.payments.channel_signing import (
     sign,
     sign_notification,
     verify_notification,
+)
+from puhui.payments.bank.statement import (
+    HEADER,
+    Direction,
+    MalformedStatement,
+    StatementLine,
+    format_statement,
+    parse_statement,
 )
 
 KEY = b"test-notification-key-0123456789"

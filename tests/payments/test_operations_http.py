@@ -14,9 +14,9 @@ from puhui.db import reading, transaction
 from puhui.db.tables import audit_log
 from puhui.ledger.tables import transfers
 from puhui.payments import wallets
-from puhui.payments.channel import OrderKind
-from puhui.payments.sandbox_bank import SandboxBank
-from puhui.payments.sandbox_plan import CARD_RICH
+from puhui.payments.bank.channel import OrderKind
+from puhui.payments.bank.sandbox.bank import SandboxBank
+from puhui.payments.bank.sandbox.plan import CARD_RICH
 from tests.payments.test_settlement import (  # noqa: F401 - fixtures
     ADMIN,
     BANK_KEY,

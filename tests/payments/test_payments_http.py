@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from stdnum import luhn  # noqa: F401 - identity test numbers use the same library
 from stdnum.cn import ric
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading, transaction
 from puhui.db.tables import outbox
 from puhui.ledger.audit import audit
@@ -23,10 +23,10 @@ from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
 from puhui.ledger.tables import accounts, transfers
 from puhui.payments import notifications, service, wallets
-from puhui.payments.channel import OrderKind
+from puhui.payments.bank.channel import OrderKind
+from puhui.payments.bank.sandbox.bank import SandboxBank
+from puhui.payments.bank.sandbox.plan import CARD_LOW, CARD_RICH, FaultPlan, OrderScript
 from puhui.payments.models import LimitExceeded, VerificationStrength
-from puhui.payments.sandbox_bank import SandboxBank
-from puhui.payments.sandbox_plan import CARD_LOW, CARD_RICH, FaultPlan, OrderScript
 from puhui.payments.tables import PAYMENT_TABLES
 from puhui.settings import Settings
 

@@ -13,9 +13,9 @@ from puhui.errors import Conflict, NotFound
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers
 from puhui.payments import reconciliation, settlement, wallets
-from puhui.payments.channel import OrderKind
-from puhui.payments.sandbox_bank import SandboxBank
-from puhui.payments.sandbox_plan import CARD_RICH
+from puhui.payments.bank.channel import OrderKind
+from puhui.payments.bank.sandbox.bank import SandboxBank
+from puhui.payments.bank.sandbox.plan import CARD_RICH
 from tests.payments.test_settlement import (  # noqa: F401 - fixtures
     BANK_KEY,
     D,

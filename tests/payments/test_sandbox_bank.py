@@ -20,8 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from puhui import clock as clock_module
 from puhui.errors import InvalidInput
-from puhui.payments.bank_statement import Direction, parse_statement
-from puhui.payments.channel import (
+from puhui.payments.bank.channel import (
     BankChannel,
     BankChannelError,
     BankOrder,
@@ -32,9 +31,8 @@ from puhui.payments.channel import (
     OrderKind,
     OrderState,
 )
-from puhui.payments.channel_signing import MemoryNonceCache, verify_notification
-from puhui.payments.sandbox_bank import DeliveryPump, SandboxBank, StatementNotReady
-from puhui.payments.sandbox_plan import (
+from puhui.payments.bank.sandbox.bank import DeliveryPump, SandboxBank, StatementNotReady
+from puhui.payments.bank.sandbox.plan import (
     CARD_EMPTY,
     CARD_FROZEN,
     CARD_LOW,
@@ -45,7 +43,9 @@ from puhui.payments.sandbox_plan import (
     InvalidFaultPlan,
     OrderScript,
 )
-from puhui.payments.sandbox_statement import StatementFault
+from puhui.payments.bank.sandbox.statement import StatementFault
+from puhui.payments.bank.signing import MemoryNonceCache, verify_notification
+from puhui.payments.bank.statement import Direction, parse_statement
 
 KEY = b"sandbox-notification-key-0123456"
 UNKNOWN_CARD = "6222020000000000067"

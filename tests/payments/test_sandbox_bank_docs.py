@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from puhui.payments.channel import BankOrder, OrderKind, OrderState
-from puhui.payments.sandbox_bank import SandboxBank
-from puhui.payments.sandbox_plan import (
+from puhui.payments.bank.channel import BankOrder, OrderKind, OrderState
+from puhui.payments.bank.sandbox.bank import SandboxBank
+from puhui.payments.bank.sandbox.plan import (
     CARD_SILENT,
     CARD_SLOW,
     CARD_TWICE,

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading, transaction
 from puhui.eod.dates import BusinessDateInFuture, BusinessDateNotOver
 from puhui.eod.runs import BusinessDateClosed
@@ -22,9 +22,9 @@ from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
 from puhui.ledger.tables import transfers
 from puhui.payments import settlement
+from puhui.payments.bank.sandbox.bank import SandboxBank
+from puhui.payments.bank.sandbox.plan import CARD_MERCHANT
 from puhui.payments.reserve import reserve_coverage
-from puhui.payments.sandbox_bank import SandboxBank
-from puhui.payments.sandbox_plan import CARD_MERCHANT
 from puhui.settings import Settings
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}

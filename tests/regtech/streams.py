@@ -28,7 +28,7 @@ def app_client(engine) -> Iterator:  # type: ignore[no-untyped-def]
     """A test client of the whole app (the admin token of tests.identity.helpers)."""
     from fastapi.testclient import TestClient
 
-    from puhui.api.app import create_app
+    from puhui.app import create_app
     from puhui.settings import Settings
     from tests.identity.helpers import ADMIN_TOKEN
 

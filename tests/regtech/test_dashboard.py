@@ -15,7 +15,7 @@ from puhui.ledger.service import create_transfers
 from puhui.lending.tables import loan_instalments, loans
 from puhui.payments.reserve import RESERVE
 from puhui.regtech import dashboard as board
-from puhui.wealth.tables import mmf_orders
+from puhui.wealth.mmf.tables import mmf_orders
 
 from .test_reports_world import World, china
 

@@ -21,7 +21,7 @@ from puhui.db import reading
 from puhui.identity import customers as customer_ops
 from puhui.identity import kyc
 from puhui.ledger.audit import audit
-from puhui.payments.channel import OrderKind
+from puhui.payments.bank.channel import OrderKind
 from puhui.regtech import graph as G
 from puhui.regtech.graph_cli import app as graph_app
 from puhui.regtech.rules import RuleInvalid

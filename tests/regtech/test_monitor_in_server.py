@@ -7,7 +7,7 @@ import time
 
 from fastapi.testclient import TestClient
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading
 from puhui.events.outbox import consumer_offset, read_events
 from puhui.regtech.monitor import CONSUMER

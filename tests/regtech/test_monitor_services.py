@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from puhui.cli import app
 from puhui.db import reading
 from puhui.ledger.audit import audit
-from puhui.payments.channel import OrderKind
+from puhui.payments.bank.channel import OrderKind
 from puhui.regtech.monitor import Monitor
 from puhui.regtech.rules import parse_rule
 from tests.regtech.streams import pairs

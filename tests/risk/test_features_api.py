@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from stdnum.cn import ric
 
 from puhui import clock as clock_module
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading
 from puhui.db.tables import outbox
 from puhui.risk import features as F

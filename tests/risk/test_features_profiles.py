@@ -21,7 +21,7 @@ from puhui.identity import kyc, org
 from puhui.identity.models import VerificationChannel
 from puhui.identity.vault import Vault
 from puhui.payments import service, wallets
-from puhui.payments.channel import OrderKind, OrderState
+from puhui.payments.bank.channel import OrderKind, OrderState
 from puhui.payments.models import QrKind, VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
 from puhui.risk import features as F

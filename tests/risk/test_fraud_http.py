@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from stdnum.cn import ric
 
 from puhui import clock as time_source
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import transaction
 from puhui.payments.risk_hook import Outcome, PaymentRequest
 from puhui.risk.fraud import store

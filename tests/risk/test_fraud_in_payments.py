@@ -10,7 +10,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.payments import risk_hook
 from puhui.settings import Settings
 from tests.payments.test_settlement import (

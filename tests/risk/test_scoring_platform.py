@@ -14,12 +14,12 @@ from stdnum.cn import ric
 from typer.testing import CliRunner
 
 from puhui import clock as clock_module
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.cli import app as cli
 from puhui.identity import customers as customer_ops
 from puhui.identity import kyc
 from puhui.identity.models import VerificationChannel
-from puhui.payments.channel import OrderKind, OrderState
+from puhui.payments.bank.channel import OrderKind, OrderState
 from puhui.risk import features as F
 from puhui.risk.scoring import platform
 from puhui.settings import Settings

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from puhui import clock as clock_module
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.sandbox.service import SandboxClock
 from puhui.settings import Settings
 

@@ -12,9 +12,9 @@ import pytest
 from puhui import cli, server
 from puhui.errors import InsecureSettings
 from puhui.identity.vault import generate_key
-from puhui.payments import bank_worker
-from puhui.payments.channel import BankOrder, OrderKind
-from puhui.payments.sandbox_plan import CARD_RICH
+from puhui.payments.bank import worker as bank_worker
+from puhui.payments.bank.channel import BankOrder, OrderKind
+from puhui.payments.bank.sandbox.plan import CARD_RICH
 from puhui.settings import SANDBOX_BANK_NOTIFY_KEY, Settings, get_settings
 
 REAL = {

@@ -15,7 +15,7 @@ from puhui.ledger.audit import audit
 from puhui.payments import reserve
 from puhui.sim.world import Config, simulate
 from puhui.supplychain.tables import sc_core_enterprises, sc_receivables
-from puhui.wealth.funds_tables import fund_navs, fund_orders
+from puhui.wealth.funds.tables import fund_navs, fund_orders
 from tests.sim import migrated_copy
 
 RUN = Config(customers=50, days=10, seed=7)

@@ -23,7 +23,7 @@ from puhui.sim.cli import app
 from puhui.sim.tables import sim_labels, sim_runs
 from puhui.sim.typologies import Typology
 from puhui.sim.world import Config, simulate
-from puhui.wealth.tables import mmf_orders
+from puhui.wealth.mmf.tables import mmf_orders
 from tests.sim import migrated_copy
 
 SMALL = Config(customers=40, days=6, seed=11)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from stdnum.cn import uscc
 from typer.testing import CliRunner
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.cli import app as puhui_cli
 from puhui.db import reading, transaction
 from puhui.db.tables import outbox

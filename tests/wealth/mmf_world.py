@@ -19,9 +19,10 @@ from puhui.identity.vault import Vault
 from puhui.ledger.audit import audit
 from puhui.ledger.tables import accounts
 from puhui.payments import service, wallets
-from puhui.payments.channel import OrderKind, OrderState
+from puhui.payments.bank.channel import OrderKind, OrderState
 from puhui.payments.models import QrKind
-from puhui.wealth import funds, mmf
+from puhui.wealth import units as funds
+from puhui.wealth.mmf import service as mmf
 
 VAULT = Vault.from_config(
     "k1:" + base64.urlsafe_b64encode(b"1" * 32).decode(), base64.urlsafe_b64encode(b"i" * 32).decode()

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pypfopt import EfficientFrontier, expected_returns, risk_models
 
-from puhui.wealth.advisor import (
+from puhui.wealth.advice.advisor import (
     POLICIES,
     FeeRates,
     LevelPolicy,
@@ -24,7 +24,7 @@ from puhui.wealth.advisor import (
     rebalance_orders,
     target_portfolio,
 )
-from puhui.wealth.suitability import CustomerLevel, ProductRisk
+from puhui.wealth.suitability.service import CustomerLevel, ProductRisk
 
 # code: (annual drift, annual volatility, risk level)
 FUNDS = {

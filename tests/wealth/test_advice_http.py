@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from puhui.wealth import advisor
-from puhui.wealth.suitability import CustomerLevel
+from puhui.wealth.advice import advisor
+from puhui.wealth.suitability.service import CustomerLevel
 from tests.identity.helpers import ADMIN
 from tests.wealth.test_advice import synthetic_universe
 from tests.wealth.test_suitability_http import (

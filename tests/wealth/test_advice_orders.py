@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 
 from puhui.db import reading
 from puhui.ledger.audit import audit
-from puhui.wealth import advice_orders, advisor, calendar
-from puhui.wealth.funds_tables import fund_orders
-from puhui.wealth.nav_files import load_navs
-from puhui.wealth.suitability import level_of
+from puhui.wealth import calendar
+from puhui.wealth.advice import advisor
+from puhui.wealth.advice import orders as advice_orders
+from puhui.wealth.funds.nav_files import load_navs
+from puhui.wealth.funds.tables import fund_orders
+from puhui.wealth.suitability.service import level_of
 
 from .mmf_world import at
 from .test_fund_orders import Funds

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from puhui.wealth.advisor import FeeRates, target_portfolio
-from puhui.wealth.backtest import metrics, run_backtest, write_charts
-from puhui.wealth.suitability import CustomerLevel
+from puhui.wealth.advice.advisor import FeeRates, target_portfolio
+from puhui.wealth.advice.backtest import metrics, run_backtest, write_charts
+from puhui.wealth.suitability.service import CustomerLevel
 from tests.wealth.test_advice import synthetic_universe
 
 DAYS = pd.bdate_range("2026-01-05", periods=4)

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from puhui.db import reading
 from puhui.eod.dates import BusinessDateInFuture
 from puhui.eod.runs import BusinessDateClosed
-from puhui.wealth import eod
-from puhui.wealth import fund_orders as fo
-from puhui.wealth.tables import mmf_daily, mmf_eod_runs
+from puhui.wealth.funds import orders as fo
+from puhui.wealth.mmf import eod
+from puhui.wealth.mmf.tables import mmf_daily, mmf_eod_runs
 
 from .mmf_world import FUND, World, at
 from .test_mmf_http import ADMIN, _state, client  # noqa: F401 - the HTTP client fixture

@@ -15,12 +15,12 @@ from puhui.db import reading
 from puhui.ledger.tables import accounts, transfers
 from puhui.payments.reserve import reserve_coverage
 from puhui.wealth import calendar
-from puhui.wealth import fund_orders as fo
 from puhui.wealth.errors import FundClosed, InsufficientUnits
-from puhui.wealth.fund_pricing import FeeTier, RedemptionFeeStep
-from puhui.wealth.funds_tables import fund_lots, fund_navs, fund_orders
-from puhui.wealth.nav_files import load_navs
-from puhui.wealth.suitability import CURRENT, UnsuitableProduct, record_answers
+from puhui.wealth.funds import orders as fo
+from puhui.wealth.funds.nav_files import load_navs
+from puhui.wealth.funds.pricing import FeeTier, RedemptionFeeStep
+from puhui.wealth.funds.tables import fund_lots, fund_navs, fund_orders
+from puhui.wealth.suitability.service import CURRENT, UnsuitableProduct, record_answers
 
 from .mmf_world import World, at
 
@@ -264,7 +264,7 @@ def test_end_of_day_twice_changes_nothing_and_waits_for_the_nav(engine, clock):
 
 
 def test_the_advisor_sees_the_open_funds_with_their_nav_history(engine, clock):
-    from puhui.wealth import advisor
+    from puhui.wealth.advice import advisor
 
     w = Funds(engine, clock)
     clock.set(at("2026-03-09", "10:00"))

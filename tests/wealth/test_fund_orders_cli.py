@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from puhui.cli import app
 from puhui.db import create_engine_from_url, transaction
 from puhui.db.migrate import upgrade
-from puhui.wealth import fund_orders as fo
+from puhui.wealth.funds import orders as fo
 
 from .test_fund_orders import SCHEDULE, TIERS
 

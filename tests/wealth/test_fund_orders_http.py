@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading, transaction
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
@@ -16,7 +16,7 @@ from puhui.ledger.service import create_transfers
 from puhui.ledger.tables import accounts, transfers
 from puhui.payments.reserve import reserve_coverage
 from puhui.settings import Settings
-from puhui.wealth.funds_tables import fund_navs, fund_orders, fund_products
+from puhui.wealth.funds.tables import fund_navs, fund_orders, fund_products
 from tests.identity.helpers import ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1, login
 
 from .mmf_world import at

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from puhui import clock
-from puhui.wealth.fund_pricing import (
+from puhui.wealth.funds.pricing import (
     FeeTier,
     InvalidFundOrder,
     RedemptionFeeStep,

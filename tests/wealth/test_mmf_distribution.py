@@ -15,7 +15,8 @@ from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer, TransferResult
 from puhui.ledger.service import create_transfers
 from puhui.ledger.tables import transfers
-from puhui.wealth import distribution, funds, yields
+from puhui.wealth import units as funds
+from puhui.wealth.mmf import distribution, yields
 
 DAY = dt.date(2026, 1, 5)
 _codes = itertools.count(1)

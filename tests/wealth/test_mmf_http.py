@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading, transaction
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers
 from puhui.ledger.tables import accounts, transfers
 from puhui.settings import Settings
-from puhui.wealth.tables import mmf_daily, mmf_orders
+from puhui.wealth.mmf.tables import mmf_daily, mmf_orders
 
 from .mmf_world import at
 

@@ -16,7 +16,7 @@ from puhui.eod.dates import BusinessDateInFuture
 from puhui.errors import PuhuiError
 from puhui.ledger.tables import accounts, transfers
 from puhui.payments.models import VerificationStrength
-from puhui.wealth import eod, funds, mmf
+from puhui.wealth import units as funds
 from puhui.wealth.errors import (
     FastRedemptionCapExceeded,
     FundClosed,
@@ -25,8 +25,10 @@ from puhui.wealth.errors import (
     UnknownFund,
     WalletClassTooLow,
 )
-from puhui.wealth.manager import FixedManager, SimulatedManager
-from puhui.wealth.tables import mmf_daily, mmf_orders
+from puhui.wealth.mmf import eod
+from puhui.wealth.mmf import service as mmf
+from puhui.wealth.mmf.manager import FixedManager, SimulatedManager
+from puhui.wealth.mmf.tables import mmf_daily, mmf_orders
 
 from .mmf_world import FUND, World, at
 

@@ -14,9 +14,10 @@ from puhui.db import reading
 from puhui.ledger.audit import audit
 from puhui.ledger.tables import accounts, transfers
 from puhui.payments.reserve import reserve_coverage
-from puhui.wealth import eod, funds, yields
-from puhui.wealth.manager import SimulatedManager
-from puhui.wealth.tables import mmf_daily
+from puhui.wealth import units as funds
+from puhui.wealth.mmf import eod, yields
+from puhui.wealth.mmf.manager import SimulatedManager
+from puhui.wealth.mmf.tables import mmf_daily
 
 from .mmf_world import FUND, World, at
 

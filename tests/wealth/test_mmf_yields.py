@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from puhui.wealth import yields
+from puhui.wealth.mmf import yields
 
 
 def test_income_per_10k_by_hand() -> None:

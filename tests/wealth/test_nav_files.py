@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from puhui.db import reading, transaction
-from puhui.wealth import fund_orders as fo
-from puhui.wealth.funds_tables import fund_navs
-from puhui.wealth.nav_files import InvalidNavFile, load_navs, parse_file, parse_nav
+from puhui.wealth.funds import orders as fo
+from puhui.wealth.funds.nav_files import InvalidNavFile, load_navs, parse_file, parse_nav
+from puhui.wealth.funds.tables import fund_navs
 
 from .test_fund_orders import SCHEDULE, TIERS
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from puhui.identity.models import WalletTier
-from puhui.wealth.suitability import (
+from puhui.wealth.suitability.service import (
     CURRENT,
     CustomerLevel,
     InvalidAnswers,

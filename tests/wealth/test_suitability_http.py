@@ -10,19 +10,19 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import reading
 from puhui.db.tables import outbox
 from puhui.identity.models import VerificationChannel
 from puhui.settings import Settings
-from puhui.wealth import suitability
-from puhui.wealth.suitability import (
+from puhui.wealth.suitability import service as suitability
+from puhui.wealth.suitability.service import (
     ProductRisk,
     QuestionnaireRequired,
     UnsuitableProduct,
     WalletClassTooLow,
 )
-from puhui.wealth.suitability_tables import risk_assessments
+from puhui.wealth.suitability.tables import risk_assessments
 from tests.identity.helpers import (
     ADMIN,
     ADMIN_TOKEN,

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from puhui.api.app import create_app
+from puhui.app import create_app
 from puhui.db import create_engine_from_url
 from puhui.sandbox import api as sandbox_api
 from puhui.settings import Settings

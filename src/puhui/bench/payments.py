@@ -92,7 +92,7 @@ def _seed(
     from argon2 import PasswordHasher
     from fastapi.testclient import TestClient
 
-    from puhui.api.app import create_app
+    from puhui.app import create_app
     from puhui.db import transaction
     from puhui.identity import auth
     from puhui.ledger.models import Transfer
@@ -249,7 +249,7 @@ def run(
     import httpx
     import uvicorn
 
-    from puhui.api.app import create_app
+    from puhui.app import create_app
     from puhui.bench.ledger import _progress
     from puhui.db import create_engine_from_url, reading
     from puhui.db.migrate import upgrade

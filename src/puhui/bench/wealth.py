@@ -28,7 +28,8 @@ from sqlalchemy import text
 from puhui import clock
 from puhui.db import create_engine_from_url, reading, transaction
 from puhui.db.migrate import upgrade
-from puhui.wealth import distribution, funds
+from puhui.wealth import units as funds
+from puhui.wealth.mmf import distribution
 
 FUND = "PH0001"
 DAY = dt.date(2026, 1, 5)

@@ -68,6 +68,6 @@ def add_product(file: Path = PRODUCT_FILE, db: str | None = DB) -> None:
 
 
 from puhui.cli_engine import engine_for as _engine  # noqa: E402 - at the end, with the command it registers
-from puhui.lending.partners_cli import partner_file  # noqa: E402 - registered after the app exists
+from puhui.lending.partners.cli import partner_file  # noqa: E402 - registered after the app exists
 
 app.command("partner-file")(partner_file)

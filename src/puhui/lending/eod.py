@@ -36,9 +36,10 @@ from puhui.eod import runs as eod_runs
 from puhui.events.outbox import publish
 from puhui.ledger import bulk
 from puhui.ledger import queries as ledger_queries
-from puhui.lending import accounts, partners
+from puhui.lending import accounts
 from puhui.lending.delinquency import BUCKETS as BUCKET_LIMITS
 from puhui.lending.delinquency import CLASS_LIMITS, PROVISION_RATES
+from puhui.lending.partners import service as partners
 from puhui.lending.schedule import DAY_COUNT
 from puhui.lending.service import TOPIC, day_of
 from puhui.lending.tables import lending_eod_runs

@@ -27,11 +27,12 @@ from puhui.errors import Conflict, InvalidInput
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger.models import Transfer
-from puhui.lending import accounts, partners
+from puhui.lending import accounts
 from puhui.lending.accounts import move, post
 from puhui.lending.allocation import Allocation, Owed, allocate
 from puhui.lending.catalog import get_product
 from puhui.lending.errors import RepaymentExceedsOwed
+from puhui.lending.partners import service as partners
 from puhui.lending.products import RepaymentMethod
 from puhui.lending.schedule import reamortize
 from puhui.lending.service import (

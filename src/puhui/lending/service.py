@@ -22,10 +22,11 @@ from puhui.errors import Conflict, Forbidden, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger import queries as ledger_queries
-from puhui.lending import accounts, partners
+from puhui.lending import accounts
 from puhui.lending.accounts import move, post
 from puhui.lending.catalog import get_product
 from puhui.lending.disclosure import Disclosure, check_cap, disclose
+from puhui.lending.partners import service as partners
 from puhui.lending.policy import check_borrower_limits
 from puhui.lending.products import (
     Product,

@@ -28,9 +28,10 @@ from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden, NotFound
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.money import parse_positive_minor as amount_of
-from puhui.payments import bank_worker, notifications, reviews, service, wallets
-from puhui.payments.channel import OrderKind
-from puhui.payments.channel_signing import MemoryNonceCache, verify_notification
+from puhui.payments import notifications, reviews, service, wallets
+from puhui.payments.bank import worker as bank_worker
+from puhui.payments.bank.channel import OrderKind
+from puhui.payments.bank.signing import MemoryNonceCache, verify_notification
 from puhui.payments.models import QrKind, VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
 from puhui.payments.schemas import (
@@ -242,7 +243,7 @@ def get_bank(request: Request):
     state = request.app.state
     bank = getattr(state, "bank", None)
     if bank is None:
-        from puhui.payments.sandbox_bank import SandboxBank
+        from puhui.payments.bank.sandbox.bank import SandboxBank
 
         bank = SandboxBank(state.settings.bank_notify_key, test_cards=state.settings.sandbox)
         state.bank = bank

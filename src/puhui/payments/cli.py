@@ -18,7 +18,7 @@ app = typer.Typer(help="Merchant settlement and reconciliation with the bank.", 
 
 def _bank(state: Path | None):
     """The sandbox bank, from its saved state file when given (a fresh one otherwise)."""
-    from puhui.payments.sandbox_bank import SandboxBank
+    from puhui.payments.bank.sandbox.bank import SandboxBank
     from puhui.settings import Settings
 
     key = Settings().bank_notify_key

@@ -36,8 +36,8 @@ from puhui.identity.service import customer_wallet_id
 from puhui.ledger.models import Transfer, TransferResult
 from puhui.ledger.service import create_transfers, get_account, get_transfers
 from puhui.payments import wallets
-from puhui.payments.bank_statement import Direction, StatementLine, parse_statement
-from puhui.payments.channel import OrderKind, OrderState
+from puhui.payments.bank.channel import OrderKind, OrderState
+from puhui.payments.bank.statement import Direction, StatementLine, parse_statement
 from puhui.payments.settlement_tables import recon_exceptions, recon_lines
 from puhui.payments.tables import bank_orders
 

@@ -29,7 +29,7 @@ from puhui.identity.service import merchant_wallet_id
 from puhui.ledger.models import Transfer, TransferFlags
 from puhui.ledger.service import get_account, post_chain
 from puhui.payments import wallets
-from puhui.payments.channel import OrderKind
+from puhui.payments.bank.channel import OrderKind
 from puhui.payments.settlement_tables import settlements
 from puhui.payments.tables import bank_orders, payments, refunds
 

@@ -21,7 +21,7 @@ from puhui.identity.service import customer_wallet_id
 from puhui.ledger.models import Transfer, TransferFlags, TransferResult
 from puhui.ledger.service import create_transfers, post_chain
 from puhui.money import format_minor
-from puhui.payments.channel import (
+from puhui.payments.bank.channel import (
     BankNotification,
     BankOrder,
     BankOrderConflict,

@@ -29,10 +29,11 @@ from puhui.lending import repayments
 from puhui.lending import service as lending
 from puhui.payments import reviews, wallets
 from puhui.payments import service as payments
-from puhui.payments.channel import OrderKind, OrderState
+from puhui.payments.bank.channel import OrderKind, OrderState
 from puhui.payments.models import QrKind, VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
-from puhui.wealth import funds, mmf
+from puhui.wealth import units as funds
+from puhui.wealth.mmf import service as mmf
 
 
 def run_vault() -> Vault:

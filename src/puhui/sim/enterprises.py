@@ -6,7 +6,7 @@ them to the platform at a discount (保理融资) a day or two later; at maturit
 (`service.mature`, at the day's close). The core's sales receipts reach its wallet from its bank
 account each weekday. None of this is a flow the laundering rules read.
 
-Funds (基金代销) through `puhui.wealth.fund_orders`: two funds whose NAVs arrive as a NAV file each
+Funds (基金代销) through `puhui.wealth.funds.orders`: two funds whose NAVs arrive as a NAV file each
 trading day; investors answer the suitability questionnaire, buy after payday and now and then
 redeem part; orders confirm at the trade date's NAV in the funds' end of day.
 
@@ -28,10 +28,10 @@ from puhui.ledger.service import create_transfers
 from puhui.sim.agents import OPERATOR, Act, Agent, Kind, Merchant, Platform
 from puhui.supplychain import service as scf
 from puhui.wealth import calendar
-from puhui.wealth import fund_orders as fo
-from puhui.wealth.fund_pricing import FeeTier, RedemptionFeeStep
-from puhui.wealth.nav_files import load_navs
-from puhui.wealth.suitability import CURRENT, record_answers
+from puhui.wealth.funds import orders as fo
+from puhui.wealth.funds.nav_files import load_navs
+from puhui.wealth.funds.pricing import FeeTier, RedemptionFeeStep
+from puhui.wealth.suitability.service import CURRENT, record_answers
 
 RESERVE_BANK = "platform.reserve_bank.CNY"
 TENORS = (7, 14, 30, 30, 60, 90)  # days from confirmation to maturity

@@ -26,8 +26,8 @@ from puhui.sim import enterprises, fraud
 from puhui.sim.agents import Agent, Kind, Merchant, Platform, daily_acts, make_agent
 from puhui.sim.tables import sim_labels, sim_runs
 from puhui.sim.typologies import Label, Plan, Typology, acts_today, plan_for
-from puhui.wealth import eod as wealth_eod
-from puhui.wealth.manager import SimulatedManager
+from puhui.wealth.mmf import eod as wealth_eod
+from puhui.wealth.mmf.manager import SimulatedManager
 
 CHINA = clock_module.CHINA
 MIN_CUSTOMERS = 40

@@ -33,9 +33,9 @@ def eod(
     redemptions) and the distributed funds (confirmations at the day's NAV, redemption cash due)."""
     from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
-    from puhui.wealth.eod import run_eod
-    from puhui.wealth.fund_orders import funds_eod
-    from puhui.wealth.manager import SimulatedManager
+    from puhui.wealth.funds.orders import funds_eod
+    from puhui.wealth.mmf.eod import run_eod
+    from puhui.wealth.mmf.manager import SimulatedManager
 
     try:
         day = parse_date(date, "--date")
@@ -51,7 +51,7 @@ def load_yields(path: Path = FILE, db: str = DB) -> None:
     """Load the fund manager's 万份收益 file: every row checked, all rows or none."""
     from puhui.db import transaction
     from puhui.errors import PuhuiError
-    from puhui.wealth.eod import load_figures
+    from puhui.wealth.mmf.eod import load_figures
 
     try:
         count = transaction(_engine(db), lambda uow: load_figures(uow, path.read_text(encoding="utf-8")))
@@ -65,7 +65,7 @@ def load_navs(path: Path = NAV_FILE, db: str = DB) -> None:
     """Load a NAV file for the distributed funds: every row checked, all rows or none."""
     from puhui.db import transaction
     from puhui.errors import PuhuiError
-    from puhui.wealth.nav_files import load_navs as load
+    from puhui.wealth.funds.nav_files import load_navs as load
 
     try:
         result = transaction(_engine(db), lambda uow: load(uow, path.read_text(encoding="utf-8")))
@@ -81,7 +81,7 @@ def funds_eod(
     """Confirm distributed-fund orders whose NAV is known and pay redemptions due (idempotent per date)."""
     from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
-    from puhui.wealth.fund_orders import funds_eod as run
+    from puhui.wealth.funds.orders import funds_eod as run
 
     try:
         summary = run(_engine(db), parse_date(date, "--date"))
@@ -103,12 +103,10 @@ def backtest(
     from puhui.db import reading
     from puhui.errors import PuhuiError
     from puhui.money import parse_minor
-    from puhui.wealth import (
-        advisor,
-        fund_orders,  # noqa: F401 - registers the platform funds as the advisor's universe
-    )
-    from puhui.wealth.backtest import run_backtest, write_charts
-    from puhui.wealth.suitability import CustomerLevel
+    from puhui.wealth.advice import advisor
+    from puhui.wealth.advice.backtest import run_backtest, write_charts
+    from puhui.wealth.funds import orders as fund_orders  # noqa: F401 - registers the platform funds as the advisor's universe
+    from puhui.wealth.suitability.service import CustomerLevel
 
     try:
         chosen = CustomerLevel[level.upper()]

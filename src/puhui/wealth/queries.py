@@ -8,8 +8,8 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, func, select
 
-from puhui.wealth.funds_tables import fund_orders
-from puhui.wealth.tables import mmf_orders
+from puhui.wealth.funds.tables import fund_orders
+from puhui.wealth.mmf.tables import mmf_orders
 
 
 def mmf_flow(connection: Connection, start: int, end: int, kinds: Iterable[str]) -> tuple[int, int]:

@@ -7,8 +7,8 @@ from alembic import context
 import puhui.eod.tables  # noqa: F401,E402
 import puhui.identity.tables  # noqa: F401,E402 - registers the identity tables on `metadata`
 import puhui.ledger.tables  # noqa: F401,E402 - registers the ledger's tables on `metadata`
-import puhui.lending.lines_tables  # noqa: F401,E402
-import puhui.lending.partners_tables  # noqa: F401,E402
+import puhui.lending.lines.tables  # noqa: F401,E402
+import puhui.lending.partners.tables  # noqa: F401,E402
 import puhui.lending.tables  # noqa: F401,E402
 import puhui.payments.settlement_tables  # noqa: F401,E402 - registers the settlement tables on `metadata`
 import puhui.payments.tables  # noqa: F401,E402 - registers the payments tables on `metadata`
@@ -20,9 +20,9 @@ import puhui.risk.scoring.tables  # noqa: F401,E402
 import puhui.sandbox.tables  # noqa: F401,E402
 import puhui.sim.tables  # noqa: F401,E402
 import puhui.supplychain.tables  # noqa: F401,E402
-import puhui.wealth.funds_tables  # noqa: F401,E402
-import puhui.wealth.suitability_tables  # noqa: F401,E402
-import puhui.wealth.tables  # noqa: F401,E402
+import puhui.wealth.funds.tables  # noqa: F401,E402
+import puhui.wealth.mmf.tables  # noqa: F401,E402
+import puhui.wealth.suitability.tables  # noqa: F401,E402
 from puhui.db.engine import create_engine_from_url
 from puhui.db.tables import metadata
 

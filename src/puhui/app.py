@@ -1,0 +1,230 @@
+"""The FastAPI application: routers, problem handlers, health, events and the console."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
+from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import puhui
+from puhui.api import openapi, problems
+from puhui.api.body_limit import BodyLimitMiddleware
+from puhui.api.deps import MAX_CURSOR, Principal, get_engine, require_admin
+from puhui.api.nul_guard import NulGuardMiddleware
+from puhui.api.request_id import RequestIdMiddleware
+from puhui.db import reading, transaction
+from puhui.errors import PuhuiError
+from puhui.events.outbox import read_events
+from puhui.identity import api as identity_api
+from puhui.ledger import api as ledger_api
+from puhui.ledger.service import expire_pending
+from puhui.lending import api as lending_api
+from puhui.lending.lines import api as lines_api
+from puhui.lending.partners import api as partners_api
+from puhui.payments import api as payments_api
+from puhui.payments import notifications, operations_api, reviews, risk_hook
+from puhui.regtech import api as regtech_api
+from puhui.regtech import related_api, reports_api
+from puhui.risk import api as risk_api
+from puhui.settings import Settings
+from puhui.supplychain import api as supplychain_api
+from puhui.wealth.advice import api as advice_api
+from puhui.wealth.funds import api as funds_api
+from puhui.wealth.mmf import api as wealth_api
+
+log = logging.getLogger("puhui")
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(_expire_holds(engine, settings.expiry_interval_seconds))] if run_expiry else []
+        if settings.merchant_notifications:
+            tasks.append(asyncio.create_task(_notify_merchants(app, engine, settings)))
+        if run_expiry and settings.bank_worker:  # the bank's notifications delivered, pending orders swept
+            from puhui.payments.bank import worker as bank_worker
+
+            tasks += await bank_worker.start(app, engine, settings)
+        if settings.monitoring:
+            tasks.append(asyncio.create_task(_monitor(engine, settings.monitor_interval_seconds)))
+        if settings.fraud_checks:
+            hook = await run_in_threadpool(_start_fraud_checks, engine)
+            app.state.fraud_hook = hook
+            tasks.append(asyncio.create_task(_follow_events(hook, settings.fraud_catch_up_seconds)))
+        yield
+        if settings.fraud_checks:
+            risk_hook.uninstall(engine)
+        if getattr(app.state, "sandbox_clock", None) is not None:
+            app.state.sandbox_clock.stop()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPIOffline(  # /docs and /redoc from the installed package's assets: they work offline
+        title="Puhui API",
+        version=puhui.__version__,
+        description="Puhui (普惠): internet finance on one double-entry ledger. Amounts are decimal strings; "
+        "errors are RFC 9457 problems with a stable `code`; mutating calls take an `Idempotency-Key`.",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    openapi.install(app)  # errors as problems, Idempotency-Key on mutations (puhui.api.openapi)
+    _sandbox(app, engine, settings)
+    app.add_middleware(NulGuardMiddleware)  # innermost: reads a body the limit has already bounded
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 413 carries the request id
+    app.add_exception_handler(PuhuiError, problems.on_puhui_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
+    app.add_exception_handler(RequestValidationError, problems.on_validation_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
+    app.add_exception_handler(StarletteHTTPException, problems.on_http_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
+    app.include_router(ledger_api.router)
+    app.include_router(identity_api.router)
+    app.include_router(payments_api.router)
+    app.include_router(operations_api.router)
+    app.include_router(risk_api.router)
+    for router in (
+        lending_api.router,
+        lines_api.router,
+        partners_api.router,
+        supplychain_api.router,
+        wealth_api.router,
+        advice_api.router,
+        funds_api.router,
+        regtech_api.router,
+        related_api.router,
+        reports_api.router,
+    ):
+        app.include_router(router)
+
+    @app.get("/health", tags=["operations"])
+    async def health(engine: Annotated[Engine, Depends(get_engine)]) -> dict:
+        def ping() -> str:
+            with reading(engine) as connection:
+                connection.execute(text("SELECT 1"))
+            return "ok"
+
+        return {"status": "ok", "ready": True, "database": await run_in_threadpool(ping), "version": puhui.__version__}
+
+    @app.get("/v1/events", tags=["events"], summary="Outbox events after an offset (consumer API)")
+    async def events(
+        engine: Annotated[Engine, Depends(get_engine)],
+        _: Annotated[Principal, Depends(require_admin)],
+        after: int = Query(0, ge=0, le=MAX_CURSOR),
+        limit: int = Query(100, ge=1, le=1000),
+        topic: str | None = None,
+    ) -> dict:
+        found = await run_in_threadpool(read_events, engine, after, limit, topic)
+        return {
+            "events": [
+                {"position": e.position, "topic": e.topic, "type": e.type, "key": e.key, "payload": e.payload}
+                for e in found
+            ],
+            "next": found[-1].position if found else after,
+        }
+
+    @app.get("/", include_in_schema=False)
+    async def console() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """`tag.function` (e.g. `payments.p2p`): a stable, readable operationId, so a generated client's
+    functions are named after what they do rather than after their path."""
+    return f"{route.tags[0]}.{route.name}".replace(" ", "_").replace("-", "_") if route.tags else route.name
+
+
+def _sandbox(app: FastAPI, engine: Engine, settings: Settings) -> None:
+    """In the sandbox only: the platform clock follows the database's offset and can be moved."""
+    if not settings.sandbox:
+        return
+    from puhui import clock
+    from puhui.sandbox import api as sandbox_api
+    from puhui.sandbox.service import SandboxClock, installed
+
+    found = installed()
+    if found is None or found.engine.url != engine.url:
+        found = SandboxClock(engine, base=found.base if found is not None else clock.current())
+        clock.install(found.follow())
+    app.state.sandbox_clock = found
+    app.include_router(sandbox_api.router)
+
+
+def _start_fraud_checks(engine: Engine):
+    """Seed the default fraud rules into an empty store, rebuild the window state from the outbox
+    and put the check in front of every payment made on this engine."""
+    import gc
+
+    from puhui.risk.fraud.hook import FraudHook
+
+    hook = FraudHook.start(engine)
+    gc.collect()
+    gc.freeze()  # the window state is long-lived: keep it out of the collector's young generations
+    risk_hook.install(engine, hook)
+    return hook
+
+
+async def _follow_events(hook, interval: float) -> None:
+    """Keep the fraud window state up to date with the payments committed since."""
+    while True:
+        try:
+            await run_in_threadpool(hook.catch_up)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
+            log.exception("following the outbox for fraud checks failed")
+        await asyncio.sleep(interval)
+
+
+async def _notify_merchants(app: FastAPI, engine: Engine, settings: Settings) -> None:
+    """Collect payment events into merchant notifications and deliver the due ones, continuously."""
+    while True:
+        try:
+            post = getattr(app.state, "notify_post", None) or notifications.http_post
+            while await run_in_threadpool(notifications.collect, engine, settings.merchant_notify_key) > 0:
+                pass
+            await run_in_threadpool(notifications.deliver, engine, post)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
+            log.exception("notifying merchants failed")
+        await asyncio.sleep(settings.notify_interval_seconds)
+
+
+async def _monitor(engine: Engine, interval: float) -> None:
+    """Run the RegTech monitor over the outbox continuously (alerts as payments commit)."""
+    from puhui.regtech.monitor import Monitor
+
+    worker = None
+    while True:
+        try:
+            worker = worker or await run_in_threadpool(Monitor, engine)
+            await run_in_threadpool(worker.run)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
+            log.exception("the monitor failed; it resumes from its stored offset")
+            worker = None
+        await asyncio.sleep(interval)
+
+
+async def _expire_holds(engine: Engine, interval: float) -> None:
+    """Release pending holds whose timeout has passed, and close the reviews they belonged to."""
+    while True:
+        try:
+            while await run_in_threadpool(transaction, engine, expire_pending) > 0:
+                pass
+            await run_in_threadpool(transaction, engine, reviews.expire_due)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
+            log.exception("expiring pending transfers failed")
+        await asyncio.sleep(interval)

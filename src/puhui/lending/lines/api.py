@@ -1,0 +1,193 @@
+"""Credit lines and pay-later checkout over HTTP, under /v1/lending.
+
+- `POST /lines` — operators, risk officers and admins open a line for a customer (the limit and grade
+  come from risk; without a platform model the operator's `limit` is used, see `lending.lines`).
+- `GET /lines/{id}` and `GET /lines/{id}/draws` — the owner or staff; `GET /lines/me` — the caller's own.
+- `POST /lines/{id}/limit`, `/freeze`, `/unfreeze` — operators, risk officers and admins.
+- `POST /lines/{id}/draws` — the owner draws a loan to their wallet on a pay-later or instalment plan.
+- `POST /checkout/{qr_id}` — a customer pays a merchant's QR code later, from their line, in one call.
+
+Amounts are decimal strings in CNY; every mutation runs through `run_mutation`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from puhui.api.deps import (
+    Caller,
+    Customer,
+    EngineDep,
+    Principal,
+    SettingsDep,
+    require_roles,
+)
+from puhui.api.fields import AmountStr, ClientId, Ident
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.api.reads import read as _reader
+from puhui.db import UnitOfWork
+from puhui.errors import Forbidden
+from puhui.lending.lines import checkout
+from puhui.lending.lines import service as lines
+from puhui.money import parse_minor
+from puhui.money import parse_positive_minor as _amount
+from puhui.payments.models import VerificationStrength
+from puhui.payments.risk_hook import PaymentContext
+from puhui.payments.verification import PaymentPassword, proven
+
+router = APIRouter(prefix="/v1/lending", tags=["lending"])
+
+LineStaff = Annotated[Principal, Depends(require_roles("operator", "risk_officer", "admin"))]
+Plan = Annotated[StrictStr, Field(min_length=1, max_length=32, description="pay_later or instalments")]
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    annual_income: AmountStr | None = None
+    limit: AmountStr | None = Field(None, description="requested limit; required without a platform model")
+    term_days: Annotated[int, Field(ge=1, le=1098)] = lines.DEFAULT_TERM_DAYS
+
+
+class LimitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: AmountStr
+
+
+class DrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: AmountStr
+    plan: Plan = "pay_later"
+    periods: Annotated[int, Field(ge=1, le=60)] | None = None
+
+
+class CheckoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan: Plan
+    periods: Annotated[int, Field(ge=1, le=60)] | None = None
+    amount: AmountStr | None = Field(None, description="only for a static QR code")
+    verification: VerificationStrength = VerificationStrength.one_factor
+    password: PaymentPassword | None = None
+    client_payment_id: ClientId | None = None
+    device_id: ClientId | None = None
+    location: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+
+
+@router.post("/lines", status_code=201, summary="Open a credit line for a customer (staff)")
+async def open_line(body: LineIn, request: Request, engine: EngineDep, principal: LineStaff):
+    income = parse_minor(body.annual_income, 2) if body.annual_income is not None else None
+    limit = _amount(body.limit) if body.limit is not None else None
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(
+            201,
+            lines.open_line(
+                uow, body.customer_id, principal.id, annual_income=income, limit=limit, term_days=body.term_days
+            ),
+        )
+
+    return await run_mutation(request, engine, principal, "lending.open_line", body.customer_id, work)
+
+
+@router.get("/lines/me", summary="The caller's own credit line")
+async def my_line(engine: EngineDep, principal: Customer) -> dict:
+    return await _reader(engine, lambda c: lines.get_line(c, lines.line_of(c, principal.id)))
+
+
+@router.get("/lines/{line_id}", summary="A credit line: limit, outstanding, available (owner or staff)")
+async def read_line(line_id: Ident, engine: EngineDep, principal: Caller) -> dict:
+    def read(connection: Any) -> dict:
+        line = lines.get_line(connection, line_id)
+        if not principal.is_staff and principal.id != line["customer_id"]:
+            raise Forbidden("this credit line belongs to another customer")
+        return line
+
+    return await _reader(engine, read)
+
+
+@router.get("/lines/{line_id}/draws", summary="The loans drawn on a credit line (owner or staff)")
+async def read_draws(line_id: Ident, engine: EngineDep, principal: Caller) -> list[dict]:
+    def read(connection: Any) -> list[dict]:
+        line = lines.line_row(connection, line_id)
+        if not principal.is_staff and principal.id != line["customer_id"]:
+            raise Forbidden("this credit line belongs to another customer")
+        return lines.draws_of(connection, line_id)
+
+    return await _reader(engine, read)
+
+
+@router.post("/lines/{line_id}/limit", summary="Change a line's limit (staff)")
+async def change_limit(line_id: Ident, body: LimitIn, request: Request, engine: EngineDep, principal: LineStaff):
+    limit = _amount(body.limit)
+    return await run_mutation(
+        request,
+        engine,
+        principal,
+        "lending.change_line_limit",
+        line_id,
+        lambda uow: Outcome(200, lines.change_limit(uow, line_id, limit)),
+    )
+
+
+async def _status(
+    line_id: str, status: Literal["active", "frozen"], request: Request, engine: Engine, principal: Principal
+):
+    return await run_mutation(
+        request,
+        engine,
+        principal,
+        f"lending.line_{status}",
+        line_id,
+        lambda uow: Outcome(200, lines.set_status(uow, line_id, status)),
+    )
+
+
+@router.post("/lines/{line_id}/freeze", summary="Freeze a line (staff)")
+async def freeze(line_id: Ident, request: Request, engine: EngineDep, principal: LineStaff):
+    return await _status(line_id, "frozen", request, engine, principal)
+
+
+@router.post("/lines/{line_id}/unfreeze", summary="Unfreeze a line (staff)")
+async def unfreeze(line_id: Ident, request: Request, engine: EngineDep, principal: LineStaff):
+    return await _status(line_id, "active", request, engine, principal)
+
+
+@router.post("/lines/{line_id}/draws", status_code=201, summary="Draw a loan on the caller's line")
+async def draw(line_id: Ident, body: DrawIn, request: Request, engine: EngineDep, principal: Customer):
+    amount = _amount(body.amount)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, lines.draw(uow, line_id, principal.id, amount, body.plan, body.periods))
+
+    return await run_mutation(request, engine, principal, "lending.line_draw", line_id, work)
+
+
+@router.post("/checkout/{qr_id}", status_code=201, summary="Pay a QR code later, from the caller's credit line")
+async def pay_later(
+    qr_id: Ident, body: CheckoutIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: Customer
+):
+    amount = _amount(body.amount) if body.amount is not None else None
+    client_id = body.client_payment_id or request.headers.get("Idempotency-Key") or lines.service.new_id("co_")
+    strength = await run_in_threadpool(proven, engine, principal.id, body.verification, body.password)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        result, created = checkout.checkout(
+            uow,
+            principal.id,
+            qr_id,
+            body.plan,
+            body.periods,
+            strength,
+            client_id,
+            settings.merchant_fee_bp,
+            amount,
+            PaymentContext(body.device_id, body.location),
+        )
+        return Outcome(201 if created else 200, result)
+
+    return await run_mutation(request, engine, principal, "lending.checkout", qr_id, work)

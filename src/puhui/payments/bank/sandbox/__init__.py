@@ -1,0 +1,1 @@
+"""The sandbox bank: an in-memory bank channel with seeded faults, for demos and tests."""

@@ -1,0 +1,1 @@
+"""Robo-advice (智能投顾): target portfolios, backtests, and advice executed as fund orders."""
