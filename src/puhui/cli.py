@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from puhui.bench.graph import command as bench_graph
 from puhui.bench.lending import command as bench_lending
 from puhui.bench.monitor import command as bench_monitor
 from puhui.bench.payments import command as bench_payments
@@ -163,7 +164,7 @@ bench_app.command("risk")(bench_risk)
 bench_app.command("lending")(bench_lending)
 bench_app.command("wealth")(bench_wealth)
 bench_app.command("monitor")(bench_monitor)
-bench_app.command("graph")(regtech_graph.bench)
+bench_app.command("graph")(bench_graph)
 
 
 @app.command("openapi")

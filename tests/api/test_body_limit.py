@@ -68,3 +68,35 @@ def test_at_most_four_password_hashes_run_at_once(monkeypatch):
     finally:
         auth.set_password_hasher(previous)
     assert most[0] == auth.MAX_CONCURRENT_HASHES
+
+
+def test_a_content_length_that_is_not_a_number_is_a_400_problem():
+    """httpx always sends a correct Content-Length, so the middleware is called as a server would call it."""
+    import asyncio
+
+    from puhui.api.body_limit import BodyLimitMiddleware
+
+    reached, sent = [], []
+
+    async def inner(scope, receive, send):  # type: ignore[no-untyped-def]
+        reached.append(scope["path"])
+
+    async def receive():  # type: ignore[no-untyped-def]
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message):  # type: ignore[no-untyped-def]
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/customers",
+        "headers": [(b"content-length", b"12abc"), (b"content-type", b"application/json")],
+        "query_string": b"",
+    }
+    asyncio.run(BodyLimitMiddleware(inner, max_bytes=4096)(scope, receive, send))
+    assert not reached  # nothing behind the limit ran
+    assert sent[0]["status"] == 400
+    assert b'"invalid_content_length"' in b"".join(
+        m.get("body", b"") for m in sent if m["type"] == "http.response.body"
+    )

@@ -98,7 +98,7 @@ def test_reveal_is_for_clear_roles_only_and_is_logged(client, engine):
             403,
             "reveal_not_allowed",
         )
-    is_problem(client.get(f"/v1/customers/{customer_id}?reveal=true", headers=risk), 422, "invalid_input")
+    is_problem(client.get(f"/v1/customers/{customer_id}?reveal=true", headers=risk), 422, "purpose_required")
     with reading(engine) as connection:
         assert connection.execute(select(pii_access_log)).all() == []
     clear = client.get(f"/v1/customers/{customer_id}?reveal=true&purpose=AML case 7", headers=risk).json()

@@ -1,6 +1,7 @@
 """Request bodies have a size limit (default 8 MiB, `PUHUI_MAX_BODY_BYTES`): a larger one is refused with a
 413 problem (`request_too_large`) before it is read into memory, whether it declares its length or streams
-it in chunks. The largest legitimate body is a fund manager's NAV file (5,000,000 characters)."""
+it in chunks; a `Content-Length` that is not a number is a malformed request (400 `invalid_content_length`).
+The largest legitimate body is a fund manager's NAV file (5,000,000 characters)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and not declared.isdigit():
+            await self._refuse(scope, receive, send, malformed=True)
+            return
+        if declared is not None and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send)
             return
         seen, too_large, started = 0, False, False
@@ -52,13 +56,23 @@ class BodyLimitMiddleware:
         if too_large and not started:
             await self._refuse(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, *, malformed: bool = False) -> None:
         request_id = scope.get("state", {}).get("request_id")
+        status, code, title, detail = (
+            (400, "invalid_content_length", "Content-Length is not a number", "Content-Length must be a byte count")
+            if malformed
+            else (
+                413,
+                "request_too_large",
+                "Request body too large",
+                f"a request body may have at most {self.max_bytes:,} bytes",
+            )
+        )
         answer = problem(
-            413,
-            "request_too_large",
-            "Request body too large",
-            f"a request body may have at most {self.max_bytes:,} bytes",
+            status,
+            code,
+            title,
+            detail,
             scope.get("path", ""),
             **({"request_id": request_id} if request_id else {}),
         )

@@ -6,18 +6,64 @@ a client generated from the OpenAPI spec knows an amount is a decimal string, ne
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+
+from puhui.errors import InvalidInput
+from puhui.money import InvalidAmount, parse_minor, parse_positive_minor
 
 ID_PATTERN = r"^[A-Za-z0-9._:\-]+$"
 
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 """An id in the path (a customer, a payment, a QR code...)."""
 
-AmountStr = Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
-"""An amount sent by the client: a decimal string, parsed exactly (`puhui.money`)."""
+POSITIVE_AMOUNT = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,15}(\.[0-9]{1,2})?)$"
+AMOUNT_OR_ZERO = r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$"
+
+
+def _positive_amount(text: str) -> str:
+    parse_positive_minor(text)  # the service's own refusals first: "-1" and "0" (invalid_input), "1.001"
+    if not re.match(POSITIVE_AMOUNT, text):
+        raise InvalidAmount(f"{text!r}: write an amount as digits with at most two decimal places, e.g. 12.34")
+    return text
+
+
+def _amount_or_zero(text: str) -> str:
+    if parse_minor(text, 2) < 0:
+        raise InvalidInput("the amount may not be negative")
+    if not re.match(AMOUNT_OR_ZERO, text):
+        raise InvalidAmount(f"{text!r}: write an amount as digits with at most two decimal places, e.g. 0.00")
+    return text
+
+
+AmountStr = Annotated[
+    StrictStr,
+    AfterValidator(_positive_amount),
+    Field(
+        min_length=1,
+        max_length=32,
+        description='an amount in CNY greater than zero, as a decimal string with at most two places, e.g. "12.34" '
+        "(anything else is a 422 `invalid_amount`)",
+        json_schema_extra={"pattern": POSITIVE_AMOUNT},
+    ),
+]
+"""An amount sent by the client: a decimal string, parsed exactly (`puhui.money`). What the pattern does not
+match is refused before the operation runs, with the codes the services use (a PuhuiError raised in a
+validator is not wrapped by pydantic: it reaches the problem handler as it is)."""
+
+AmountOrZeroStr = Annotated[
+    StrictStr,
+    AfterValidator(_amount_or_zero),
+    Field(
+        min_length=1,
+        max_length=32,
+        description='an amount in CNY, zero or more, as a decimal string with at most two places, e.g. "0.00"',
+        json_schema_extra={"pattern": AMOUNT_OR_ZERO},
+    ),
+]
 
 ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
 """The client's own id for what it creates (defaults to the call's Idempotency-Key)."""

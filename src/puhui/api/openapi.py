@@ -93,15 +93,15 @@ PROBLEM: dict[str, Any] = {
 }
 
 ERRORS: dict[str, str] = {  # status -> when an operation answers it
-    "400": "Malformed body: not JSON (`malformed_json`) or not parseable (`malformed_body`), or a request the "
-    "operation cannot take as it is",
+    "400": "Malformed body: not JSON (`malformed_json`) or not parseable (`malformed_body`), a `Content-Length` "
+    "that is not a number (`invalid_content_length`), or a request the operation cannot take as it is",
     "401": "No credentials, or a token that is not valid or has expired (`unauthorized`, `token_expired`)",
     "403": "The caller may not make this call (`forbidden` and more precise codes), or a suspended "
     "merchant tried to change something",
     "404": "What the path or the body names does not exist, or is not the caller's (`not_found` and more "
     "precise codes)",
     "409": "Conflict with the current state (e.g. `insufficient_funds`, a closed account, a repeated id)",
-    "413": "Request body too large, or a `Content-Length` that is not a number (`request_too_large`)",
+    "413": "Request body too large (`request_too_large`)",
     "422": "Invalid request: fields that fail validation (`invalid_request`, with `errors`), an invalid or "
     "reused `Idempotency-Key` (`invalid_idempotency_key`, `idempotency_key_reused`), or input the "
     "business rules refuse",
@@ -124,6 +124,7 @@ CHECKED_INSIDE: dict[str, dict[str, str]] = {
         "401": "The signature is forged, stale or replayed (`forged_notification`, `stale_notification`, "
         "`replayed_notification`): nothing moves",
     },
+    "POST /v1/customers/login": {"401": "The phone number or the password is wrong (`invalid_credentials`)"},
 }
 
 IDEMPOTENCY_KEY: dict[str, Any] = {
@@ -244,12 +245,12 @@ def error_statuses(operation: dict[str, Any], route: APIRoute, keyed: bool) -> l
     credentials = route.dependant is not None and needs_credentials(route.dependant)
     names_something = "{" in route.path_format or "me" in route.path_format.split("/") or body
     found = {
-        "400": body,
+        "400": True,  # the body limit refuses a `Content-Length` that is not a number, before any operation
         "401": credentials,
         "403": credentials,
         "404": names_something,
         "409": keyed,
-        "413": True,  # the body limit stands before every operation: it also refuses a non-numeric Content-Length
+        "413": True,  # the body limit stands before every operation
         "422": True,
         "429": checks_password(route),
         "500": True,

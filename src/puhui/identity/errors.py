@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
-from puhui.errors import Conflict, Forbidden, NotFound, PuhuiError, Unauthorized
+from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound, PuhuiError, Unauthorized
+
+
+class PurposeRequired(InvalidInput):
+    """Revealing personal information in clear needs a stated purpose (用途), which the access log keeps."""
+
+    code = "purpose_required"
+    title = "Say why the clear values are needed"
 
 
 class CustomerNotFound(NotFound):

@@ -23,6 +23,7 @@ from puhui.identity.errors import CreditCodeTaken, HandleTaken, MerchantNotFound
 from puhui.identity.models import (
     STAFF_ROLES,
     Actor,
+    InvalidName,
     Role,
     mask_bank_account,
     mask_name,
@@ -78,7 +79,7 @@ def prepare_merchant(
 def _business_name(value: str, what: str) -> str:
     text = " ".join(value.split())
     if not 1 <= len(text) <= 128 or not text.isprintable():
-        raise InvalidInput(f"{what} has 1-128 printable characters")
+        raise InvalidName(f"{what} has 1-128 printable characters")
     return text
 
 

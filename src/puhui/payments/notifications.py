@@ -60,6 +60,11 @@ def merchant_notice(event: dict[str, Any], key: str) -> dict[str, Any]:
     return sign({"event": "payment.succeeded", "payment": merchant_view(event["payment"])}, key)
 
 
+class InvalidNotifyUrl(InvalidInput):
+    code = "invalid_notify_url"
+    title = "The notify URL is not one the platform can post to"
+
+
 def check_url(url: str) -> str:
     """An https URL without credentials, spaces or control characters, whose host is a name or a public
     address: a merchant must not make the platform call its own network (SSRF). Names are resolved and
@@ -67,19 +72,19 @@ def check_url(url: str) -> str:
     from urllib.parse import urlsplit
 
     if len(url) > 512:
-        raise InvalidInput("the notify URL has at most 512 characters")
+        raise InvalidNotifyUrl("the notify URL has at most 512 characters")
     if not url.isprintable() or any(c.isspace() for c in url):
-        raise InvalidInput("the notify URL must not contain spaces or control characters")
+        raise InvalidNotifyUrl("the notify URL must not contain spaces or control characters")
     try:
         parts = urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018 - a port out of range raises here
     except ValueError:
-        raise InvalidInput("the notify URL is not a valid URL") from None
+        raise InvalidNotifyUrl("the notify URL is not a valid URL") from None
     if parts.scheme != "https" or not host or parts.username or parts.password:
-        raise InvalidInput("the notify URL must be https://host/path (no credentials in it)")
+        raise InvalidNotifyUrl("the notify URL must be https://host/path (no credentials in it)")
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")) or _private_literal(host):
-        raise InvalidInput("the notify URL must point to a public address")
+        raise InvalidNotifyUrl("the notify URL must point to a public address")
     return url
 
 

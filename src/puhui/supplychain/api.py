@@ -40,7 +40,15 @@ class CoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     merchant_id: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=IdPattern)]
     credit_limit: AmountStr = Field(description="授信额度, CNY")
-    discount_rate: Annotated[StrictStr, Field(min_length=1, max_length=16, description='annual, e.g. "0.06"')]
+    discount_rate: Annotated[
+        StrictStr,
+        Field(
+            min_length=1,
+            max_length=16,
+            description='annual discount rate (年贴现率) as a fraction, e.g. "0.06": above 0, at most the cap',
+            json_schema_extra={"pattern": r"^\s*0?\.[0-9]{1,6}\s*$"},
+        ),
+    ]
 
 
 class PayableIn(BaseModel):

@@ -19,7 +19,7 @@ from puhui.api.deps import (
     EngineDep,
     Operator,
 )
-from puhui.api.fields import AmountStr, ClientId, FundCode
+from puhui.api.fields import AmountOrZeroStr, AmountStr, ClientId, FundCode
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -48,9 +48,9 @@ def _rate(value: str) -> Decimal:
 
 class FeeTierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    min_amount: AmountStr
+    min_amount: AmountOrZeroStr
     rate: RateStr = "0"
-    fixed: AmountStr | None = None
+    fixed: AmountOrZeroStr | None = None
 
 
 class StepIn(BaseModel):

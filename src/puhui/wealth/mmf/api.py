@@ -22,7 +22,7 @@ from puhui.api.deps import (
     Operator,
     SettingsDep,
 )
-from puhui.api.fields import AmountStr, ClientId, FundCode
+from puhui.api.fields import AmountOrZeroStr, AmountStr, ClientId, FundCode
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -61,7 +61,7 @@ class SubscribeIn(BaseModel):
 
 class SweepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    keep: AmountStr = Field("0.00", description="what stays in the wallet; the rest is subscribed")
+    keep: AmountOrZeroStr = Field("0.00", description="what stays in the wallet; the rest is subscribed")
     client_order_id: ClientId | None = None
 
 
