@@ -20,6 +20,15 @@ from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.risk.fraud import store
+from puhui.risk.fraud.schemas import (
+    Blocklist,
+    BlocklistAdded,
+    BlocklistRemoved,
+    Decisions,
+    Rule,
+    Rules,
+    RuleVersions,
+)
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
 
@@ -44,30 +53,40 @@ class EntryIn(BaseModel):
     value: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
-@router.get("/rules", summary="The current version of every fraud rule")
+@router.get(
+    "/rules",
+    summary="The current version of every fraud rule",
+    response_model=Rules,
+    response_model_exclude_unset=True,
+)
 async def list_rules(engine: EngineDep, principal: Reader) -> dict:
     rules = await _read(engine, store.current_rules)
     return {"rules": [r.as_json() for r in rules]}
 
 
-@router.get("/rules/{rule_id}/versions", summary="Every version of a fraud rule, oldest first")
+@router.get(
+    "/rules/{rule_id}/versions",
+    summary="Every version of a fraud rule, oldest first",
+    response_model=RuleVersions,
+    response_model_exclude_unset=True,
+)
 async def rule_versions(rule_id: RuleId, engine: EngineDep, principal: Reader) -> dict:
     return {"rule_id": rule_id, "versions": await _read(engine, lambda c: store.rule_history(c, rule_id))}
 
 
-@router.post("/rules", status_code=201, summary="Create a fraud rule (version 1)")
+@router.post("/rules", status_code=201, summary="Create a fraud rule (version 1)", response_model=Rule)
 async def create_rule(
     request: Request, engine: EngineDep, principal: Editor, body: Annotated[Any, Body(examples=[RULE_EXAMPLE])]
 ):
     target = body.get("rule_id") if isinstance(body, dict) and isinstance(body.get("rule_id"), str) else None
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, store.create_rule(uow, body, principal.id).as_json())
+        return Outcome(201, Rule.shape(store.create_rule(uow, body, principal.id).as_json()))
 
     return await run_mutation(request, engine, principal, "risk.rule_create", target, work)
 
 
-@router.put("/rules/{rule_id}", summary="Change a fraud rule: writes its next version")
+@router.put("/rules/{rule_id}", summary="Change a fraud rule: writes its next version", response_model=Rule)
 async def change_rule(
     rule_id: RuleId,
     request: Request,
@@ -76,30 +95,30 @@ async def change_rule(
     body: Annotated[Any, Body(examples=[{"params": {"window_seconds": 3600, "max_count": 30}}])],
 ):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, store.change_rule(uow, rule_id, body, principal.id).as_json())
+        return Outcome(200, Rule.shape(store.change_rule(uow, rule_id, body, principal.id).as_json()))
 
     return await run_mutation(request, engine, principal, "risk.rule_change", rule_id, work)
 
 
 async def _switch(rule_id: str, enabled: bool, request: Request, engine: Engine, principal: Principal):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, store.set_enabled(uow, rule_id, enabled, principal.id).as_json())
+        return Outcome(200, Rule.shape(store.set_enabled(uow, rule_id, enabled, principal.id).as_json()))
 
     action = "risk.rule_enable" if enabled else "risk.rule_disable"
     return await run_mutation(request, engine, principal, action, rule_id, work)
 
 
-@router.post("/rules/{rule_id}/enable", summary="Switch a fraud rule on (a new version)")
+@router.post("/rules/{rule_id}/enable", summary="Switch a fraud rule on (a new version)", response_model=Rule)
 async def enable_rule(rule_id: RuleId, request: Request, engine: EngineDep, principal: Editor):
     return await _switch(rule_id, True, request, engine, principal)
 
 
-@router.post("/rules/{rule_id}/disable", summary="Switch a fraud rule off (a new version)")
+@router.post("/rules/{rule_id}/disable", summary="Switch a fraud rule off (a new version)", response_model=Rule)
 async def disable_rule(rule_id: RuleId, request: Request, engine: EngineDep, principal: Editor):
     return await _switch(rule_id, False, request, engine, principal)
 
 
-@router.get("/decisions", summary="Fraud decisions, newest first, optionally for one payer")
+@router.get("/decisions", summary="Fraud decisions, newest first, optionally for one payer", response_model=Decisions)
 async def list_decisions(
     engine: EngineDep,
     principal: Reader,
@@ -109,24 +128,29 @@ async def list_decisions(
     return {"decisions": await _read(engine, lambda c: store.decisions(c, payer_id, limit))}
 
 
-@router.get("/blocklists/{name}", summary="The entries of a block list")
+@router.get("/blocklists/{name}", summary="The entries of a block list", response_model=Blocklist)
 async def read_blocklist(name: ListName, engine: EngineDep, principal: Reader) -> dict:
     return {"list": name, "entries": await _read(engine, lambda c: store.blocklist(c, name))}
 
 
-@router.post("/blocklists/{name}", status_code=201, summary="Put a customer or merchant id on a block list")
+@router.post(
+    "/blocklists/{name}",
+    status_code=201,
+    summary="Put a customer or merchant id on a block list",
+    response_model=BlocklistAdded,
+)
 async def add_entry(name: ListName, body: EntryIn, request: Request, engine: EngineDep, principal: Editor):
     def work(uow: UnitOfWork) -> Outcome:
         added = store.add_to_blocklist(uow, name, body.value, principal.id)
-        return Outcome(201 if added else 200, {"list": name, "value": body.value, "added": added})
+        return Outcome(201 if added else 200, BlocklistAdded.shape({"list": name, "value": body.value, "added": added}))
 
     return await run_mutation(request, engine, principal, "risk.blocklist_add", f"{name}/{body.value}", work)
 
 
-@router.delete("/blocklists/{name}/{value}", summary="Take an entry off a block list")
+@router.delete("/blocklists/{name}/{value}", summary="Take an entry off a block list", response_model=BlocklistRemoved)
 async def remove_entry(name: ListName, value: Value, request: Request, engine: EngineDep, principal: Editor):
     def work(uow: UnitOfWork) -> Outcome:
         store.remove_from_blocklist(uow, name, value)
-        return Outcome(200, {"list": name, "value": value, "removed": True})
+        return Outcome(200, BlocklistRemoved.shape({"list": name, "value": value, "removed": True}))
 
     return await run_mutation(request, engine, principal, "risk.blocklist_remove", f"{name}/{value}", work)
