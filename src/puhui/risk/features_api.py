@@ -20,6 +20,7 @@ from puhui.db import reading
 from puhui.errors import Forbidden, InvalidInput
 from puhui.risk import features as F
 from puhui.risk.profiles import profile_as_of
+from puhui.risk.schemas import FeatureInfo, Profile
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
 
@@ -64,7 +65,7 @@ def profile_json(customer_id: str, at: int, features: dict[str, Any]) -> dict[st
     return {"customer_id": customer_id, "as_of": clock.iso(at), "features": F.to_json(features)}
 
 
-@router.get("/profiles/{customer_id}")
+@router.get("/profiles/{customer_id}", response_model=Profile)
 async def read_profile(
     customer_id: Ident,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -85,7 +86,7 @@ async def read_profile(
     return await run_in_threadpool(work)
 
 
-@router.get("/features")
+@router.get("/features", response_model=list[FeatureInfo])
 async def list_features(principal: Annotated[Principal, Depends(authenticate)]) -> list[dict[str, Any]]:
     """The feature registry: names, types and meanings (rules and models refer to these names)."""
     if principal.role not in STAFF:
