@@ -30,6 +30,7 @@ from puhui.money import parse_positive_minor as _positive
 from puhui.wealth.funds import nav_files
 from puhui.wealth.funds import orders as fo
 from puhui.wealth.funds.pricing import FeeTier, RedemptionFeeStep
+from puhui.wealth.funds.schemas import FundHolding, FundNav, FundOrder, FundProduct, FundsEodRun, NavLoad
 
 router = APIRouter(prefix="/v1/wealth", tags=["funds"])
 
@@ -98,17 +99,21 @@ class EodIn(BaseModel):
     date: BusinessDate
 
 
-@router.get("/fund-products", summary="The distributed (non-money-market) funds with their latest NAV")
+@router.get(
+    "/fund-products",
+    summary="The distributed (non-money-market) funds with their latest NAV",
+    response_model=list[FundProduct],
+)
 async def list_products(engine: EngineDep, principal: Caller) -> list[dict]:
     return await _read(engine, lambda c: [fo.product_json(c, p) for p in fo.list_products(c)])
 
 
-@router.get("/fund-products/{code}", summary="One distributed fund")
+@router.get("/fund-products/{code}", summary="One distributed fund", response_model=FundProduct)
 async def read_product(code: FundCode, engine: EngineDep, principal: Caller) -> dict:
     return await _read(engine, lambda c: fo.product_json(c, fo.get_product(c, code)))
 
 
-@router.get("/fund-products/{code}/navs", summary="NAV history (基金净值), newest first")
+@router.get("/fund-products/{code}/navs", summary="NAV history (基金净值), newest first", response_model=list[FundNav])
 async def read_navs(
     code: FundCode, engine: EngineDep, principal: Caller, limit: Annotated[int, Query(ge=1, le=2000)] = 250
 ) -> list[dict]:
@@ -119,7 +124,7 @@ async def read_navs(
     return await _read(engine, read)
 
 
-@router.post("/fund-products", status_code=201, summary="Create a distributed fund (staff)")
+@router.post("/fund-products", status_code=201, summary="Create a distributed fund (staff)", response_model=FundProduct)
 async def create_product(body: ProductIn, request: Request, engine: EngineDep, principal: Operator):
     tiers = [
         FeeTier(parse_minor(t.min_amount, 2), _rate(t.rate), None if t.fixed is None else parse_minor(t.fixed, 2))
@@ -131,57 +136,69 @@ async def create_product(body: ProductIn, request: Request, engine: EngineDep, p
         row = fo.create_product(
             uow, body.code, body.name, int(body.risk[1]), tiers, steps, body.redemption_days, body.status
         )
-        return Outcome(201, fo.product_json(uow.connection, row))
+        return Outcome(201, FundProduct.shape(fo.product_json(uow.connection, row)))
 
     return await run_mutation(request, engine, principal, "wealth.fund_product", body.code, work)
 
 
-@router.post("/fund-products/{code}/status", summary="Open or close a distributed fund (staff)")
+@router.post(
+    "/fund-products/{code}/status", summary="Open or close a distributed fund (staff)", response_model=FundProduct
+)
 async def set_status(code: FundCode, body: StatusIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, fo.product_json(uow.connection, fo.set_status(uow, code, body.status)))
+        return Outcome(200, FundProduct.shape(fo.product_json(uow.connection, fo.set_status(uow, code, body.status))))
 
     return await run_mutation(request, engine, principal, "wealth.fund_status", code, work)
 
 
-@router.post("/fund-products/{code}/purchases", status_code=201, summary="Purchase (申购) from the wallet")
+@router.post(
+    "/fund-products/{code}/purchases",
+    status_code=201,
+    summary="Purchase (申购) from the wallet",
+    response_model=FundOrder,
+)
 async def purchase(code: FundCode, body: PurchaseIn, request: Request, engine: EngineDep, principal: Customer):
     amount = _positive(body.amount, "amount")
     client_id = client_id_of(request, body.client_order_id)
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = fo.purchase(uow, principal.id, code, amount, client_id)
-        return Outcome(201 if created else 200, fo.order_json(row))
+        return Outcome(201 if created else 200, FundOrder.shape(fo.order_json(row)))
 
     return await run_mutation(request, engine, principal, "wealth.fund_purchase", code, work)
 
 
-@router.post("/fund-products/{code}/redemptions", status_code=201, summary="Redeem (赎回): cash on T+N")
+@router.post(
+    "/fund-products/{code}/redemptions",
+    status_code=201,
+    summary="Redeem (赎回): cash on T+N",
+    response_model=FundOrder,
+)
 async def redeem(code: FundCode, body: FundRedeemIn, request: Request, engine: EngineDep, principal: Customer):
     units = _positive(body.units, "units")
     client_id = client_id_of(request, body.client_order_id)
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = fo.redeem(uow, principal.id, code, units, client_id)
-        return Outcome(201 if created else 200, fo.order_json(row))
+        return Outcome(201 if created else 200, FundOrder.shape(fo.order_json(row)))
 
     return await run_mutation(request, engine, principal, "wealth.fund_redeem", code, work)
 
 
-@router.get("/fund-orders", summary="The caller's fund orders, newest first")
+@router.get("/fund-orders", summary="The caller's fund orders, newest first", response_model=list[FundOrder])
 async def my_orders(engine: EngineDep, principal: Customer) -> list[dict]:
     return await _read(engine, lambda c: [fo.order_json(o) for o in fo.orders_of(c, principal.id)])
 
 
-@router.get("/fund-holdings", summary="The caller's fund holdings at the latest NAV")
+@router.get("/fund-holdings", summary="The caller's fund holdings at the latest NAV", response_model=list[FundHolding])
 async def my_holdings(engine: EngineDep, principal: Customer) -> list[dict]:
     return await _read(engine, lambda c: fo.holdings_of(c, principal.id))
 
 
-@router.post("/navs", summary="Load a NAV file (staff): date,fund_code,nav — all rows or none")
+@router.post("/navs", summary="Load a NAV file (staff): date,fund_code,nav — all rows or none", response_model=NavLoad)
 async def load_navs(body: NavFileIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, nav_files.load_navs(uow, body.csv))
+        return Outcome(200, NavLoad.shape(nav_files.load_navs(uow, body.csv)))
 
     return await run_mutation(request, engine, principal, "wealth.load_navs", None, work)
 
@@ -191,9 +208,10 @@ async def load_navs(body: NavFileIn, request: Request, engine: EngineDep, princi
     summary="Run the distributed funds' end of day for a date (staff)",
     description="The date must not be after today's business date nor before the last date run; days "
     "skipped since the last run run first, one by one (`caught_up`).",
+    response_model=FundsEodRun,
 )
 async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, fo.funds_eod_in(uow, body.date))
+        return Outcome(200, FundsEodRun.shape(fo.funds_eod_in(uow, body.date)))
 
     return await run_mutation(request, engine, principal, "wealth.funds_eod", body.date.isoformat(), work)
