@@ -37,11 +37,14 @@ from puhui.wealth.mmf import eod, statement
 from puhui.wealth.mmf import service as mmf
 from puhui.wealth.mmf.schemas import (
     DailyYield,
+    FiguresLoad,
     FundPayment,
     Holding,
+    MmfEodRun,
     MmfFund,
     MmfFundDetail,
     MmfOrder,
+    Statement,
     Sweep,
 )
 from puhui.wealth.mmf.tables import mmf_daily
@@ -226,7 +229,9 @@ async def my_holdings(engine: EngineDep, principal: Customer) -> list[dict]:
     return await _read(engine, lambda c: [statement.holding(c, f["code"], principal.id) for f in funds.list_funds(c)])
 
 
-@router.get("/funds/{code}/statement", summary="The caller's holding statement (对账单) for a period")
+@router.get(
+    "/funds/{code}/statement", summary="The caller's holding statement (对账单) for a period", response_model=Statement
+)
 async def my_statement(
     code: FundCode,
     engine: EngineDep,
@@ -241,10 +246,12 @@ async def my_statement(
     return await _read(engine, lambda c: statement.statement(c, code, principal.id, first, last))
 
 
-@router.post("/figures", summary="Load the fund manager's 万份收益 file (staff): all rows or none")
+@router.post(
+    "/figures", summary="Load the fund manager's 万份收益 file (staff): all rows or none", response_model=FiguresLoad
+)
 async def load_figures(body: FiguresIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, {"loaded": eod.load_figures(uow, body.csv)})
+        return Outcome(200, FiguresLoad.shape({"loaded": eod.load_figures(uow, body.csv)}))
 
     return await run_mutation(request, engine, principal, "wealth.load_figures", None, work)
 
@@ -262,9 +269,10 @@ def _run_json(run: dict) -> dict:
     summary="Run the money-market end of day for a date (staff)",
     description="The date must not be after today's business date nor before the last date run; days "
     "skipped since the last run run first, one by one (`runs` lists every fund-day).",
+    response_model=MmfEodRun,
 )
 async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, {"runs": [_run_json(run) for run in eod.run_eod_in(uow, body.date)]})
+        return Outcome(200, MmfEodRun.shape({"runs": [_run_json(run) for run in eod.run_eod_in(uow, body.date)]}))
 
     return await run_mutation(request, engine, principal, "wealth.eod", body.date.isoformat(), work)
