@@ -34,6 +34,7 @@ from puhui.ledger.models import (
     Transfer,
     TransferFlags,
 )
+from puhui.ledger.schemas import Chart, LedgerAccount, LedgerAccounts, LedgerTransfer, LedgerTransfers, TransferOutcomes
 from puhui.ledger.tables import account_codes, accounts
 from puhui.money import InvalidAmount, format_minor, parse_minor
 
@@ -108,7 +109,7 @@ def _flags(kind: type[_Flags], names: list[str]) -> _Flags:
 # -- accounts ---------------------------------------------------------------------------------
 
 
-@router.post("/accounts", status_code=201, summary="Open an account")
+@router.post("/accounts", status_code=201, summary="Open an account", response_model=LedgerAccount)
 async def create_account(body: AccountIn, request: Request, engine: EngineDep, principal: Admin) -> Response:
     flags = _flags(AccountFlags, body.flags)
 
@@ -118,15 +119,20 @@ async def create_account(body: AccountIn, request: Request, engine: EngineDep, p
         )
         scale = service.ledger_of(uow.connection, account.ledger).scale
         if result == AccountResult.ok:
-            return Outcome(201, account_json(account, scale))
+            return Outcome(201, LedgerAccount.shape(account_json(account, scale)))
         if result == AccountResult.exists:
-            return Outcome(200, account_json(account, scale))
+            return Outcome(200, LedgerAccount.shape(account_json(account, scale)))
         return Outcome(409, _problem_body(409, result.value, "Account exists with different fields", request), True)
 
     return await run_mutation(request, engine, principal, "ledger.create_account", body.id, work)
 
 
-@router.get("/accounts", summary="List accounts, a page at a time", response_model=None)
+@router.get(
+    "/accounts",
+    summary="List accounts, a page at a time",
+    response_model=LedgerAccounts,
+    response_model_exclude_unset=True,
+)
 async def list_accounts(
     engine: EngineDep,
     _: Admin,
@@ -152,7 +158,10 @@ async def list_accounts(
 
 
 @router.get(
-    "/accounts/{account_id}", summary="An account and its balances, now or as of a past time", response_model=None
+    "/accounts/{account_id}",
+    summary="An account and its balances, now or as of a past time",
+    response_model=LedgerAccount,
+    response_model_exclude_unset=True,
 )
 async def get_account(
     account_id: str,
@@ -173,12 +182,12 @@ async def get_account(
     return await _read(engine, read)
 
 
-@router.post("/accounts/{account_id}/close", summary="Close an account to new transfers")
+@router.post("/accounts/{account_id}/close", summary="Close an account to new transfers", response_model=LedgerAccount)
 async def close_account(account_id: str, request: Request, engine: EngineDep, principal: Admin) -> Response:
     return await _set_closed(account_id, True, request, engine, principal)
 
 
-@router.post("/accounts/{account_id}/reopen", summary="Reopen a closed account")
+@router.post("/accounts/{account_id}/reopen", summary="Reopen a closed account", response_model=LedgerAccount)
 async def reopen_account(account_id: str, request: Request, engine: EngineDep, principal: Admin) -> Response:
     return await _set_closed(account_id, False, request, engine, principal)
 
@@ -188,13 +197,16 @@ async def _set_closed(
 ) -> Response:
     def work(uow: UnitOfWork) -> Outcome:
         account = service.set_account_closed(uow, account_id, closed)
-        return Outcome(200, account_json(account, service.ledger_of(uow.connection, account.ledger).scale))
+        scale = service.ledger_of(uow.connection, account.ledger).scale
+        return Outcome(200, LedgerAccount.shape(account_json(account, scale)))
 
     action = "ledger.close_account" if closed else "ledger.reopen_account"
     return await run_mutation(request, engine, principal, action, account_id, work)
 
 
-@router.get("/accounts/{account_id}/transfers", summary="An account's transfers in ledger order", response_model=None)
+@router.get(
+    "/accounts/{account_id}/transfers", summary="An account's transfers in ledger order", response_model=LedgerTransfers
+)
 async def account_transfers(
     account_id: str,
     engine: EngineDep,
@@ -217,7 +229,9 @@ async def account_transfers(
 # -- transfers --------------------------------------------------------------------------------
 
 
-@router.post("/transfers", summary="Create transfers: one or a batch of up to 8,190, one commit")
+@router.post(
+    "/transfers", summary="Create transfers: one or a batch of up to 8,190, one commit", response_model=TransferOutcomes
+)
 async def create_transfers(body: TransfersIn, request: Request, engine: EngineDep, principal: Admin) -> Response:
     """Each transfer gets its own result (`ok`, `exists`, `exceeds_credits`, ...). The answer is
     200 when every transfer is in the ledger as asked, 422 (a problem carrying `results`) when none
@@ -232,9 +246,9 @@ async def create_transfers(body: TransfersIn, request: Request, engine: EngineDe
         listed = [{"id": t.id, "result": r.value} for t, r in zip(batch, results)]
         succeeded = sum(r.succeeded for r in results)
         if succeeded == len(results):
-            return Outcome(200, {"results": listed})
+            return Outcome(200, TransferOutcomes.shape({"results": listed}))
         if succeeded:
-            return Outcome(207, {"results": listed})
+            return Outcome(207, TransferOutcomes.shape({"results": listed}))
         first = next(r for r in results if not r.succeeded)
         detail = f"no transfer was applied; first failure: {first.value}"
         problem = _problem_body(422, "transfers_rejected", "Transfers rejected", request, detail, listed)
@@ -243,7 +257,7 @@ async def create_transfers(body: TransfersIn, request: Request, engine: EngineDe
     return await run_mutation(request, engine, principal, "ledger.create_transfers", None, work)
 
 
-@router.get("/transfers/{transfer_id}", summary="One transfer by id", response_model=None)
+@router.get("/transfers/{transfer_id}", summary="One transfer by id", response_model=LedgerTransfer)
 async def get_transfer(transfer_id: str, engine: EngineDep, _: Admin) -> dict[str, Any]:
     def read(connection: Connection) -> dict[str, Any]:
         found = service.get_transfers(connection, [transfer_id]).get(transfer_id)
@@ -255,7 +269,7 @@ async def get_transfer(transfer_id: str, engine: EngineDep, _: Admin) -> dict[st
     return await _read(engine, read)
 
 
-@router.get("/chart", summary="The chart of accounts and the ledgers", response_model=None)
+@router.get("/chart", summary="The chart of accounts and the ledgers", response_model=Chart)
 async def chart(engine: EngineDep, _: Admin) -> dict[str, Any]:
     def read(connection: Connection) -> dict[str, Any]:
         codes = [dict(r) for r in connection.execute(select(account_codes).order_by(account_codes.c.code)).mappings()]
