@@ -35,6 +35,7 @@ from puhui.payments.bank.signing import MemoryNonceCache, verify_notification
 from puhui.payments.models import QrKind, VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
 from puhui.payments.schemas import (
+    BankNotificationApplied,
     BankOrder,
     HeldPayment,
     Payment,
@@ -366,7 +367,11 @@ async def my_withdrawal(order_id: Ident, request: Request, engine: EngineDep, pr
 BANK = Principal(id="bank", role="bank")
 
 
-@router.post("/bank/notifications", summary="The bank channel's signed notifications (HMAC)")
+@router.post(
+    "/bank/notifications",
+    summary="The bank channel's signed notifications (HMAC)",
+    response_model=BankNotificationApplied,
+)
 async def bank_notification(request: Request, engine: EngineDep, settings: SettingsDep):
     raw = await request.body()
     header = request.headers.get("X-Bank-Signature", "")
@@ -374,6 +379,6 @@ async def bank_notification(request: Request, engine: EngineDep, settings: Setti
     notice = verify_notification(raw, header, settings.bank_notify_key, nonces=_nonces(request))
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, wallets.finish_notified(uow, notice))
+        return Outcome(200, BankNotificationApplied.shape(wallets.finish_notified(uow, notice)))
 
     return await run_mutation(request, engine, BANK, "payments.bank_notification", notice.order_id, work)

@@ -31,7 +31,17 @@ from puhui.identity.schemas import FeeRateSet, Merchants, MerchantStatusSet
 from puhui.money import format_minor
 from puhui.payments import notifications, reconciliation, reserve, settlement
 from puhui.payments.api import Ident, get_bank
-from puhui.payments.schemas import MerchantNotifications, NotifyUrlSet
+from puhui.payments.schemas import (
+    MerchantNotifications,
+    NotifyUrlSet,
+    ReconciliationException,
+    ReconciliationExceptions,
+    ReconciliationRun,
+    ReserveCheck,
+    ReserveChecks,
+    SettlementRun,
+    Settlements,
+)
 from puhui.payments.settlement_tables import settlements
 
 router = APIRouter(prefix="/v1", tags=["operations"])
@@ -171,7 +181,12 @@ def settlement_json(row: dict) -> dict:
     return {**_money(row, "gross", "fees", "refunds", "net"), "carried": _money({"c": carried}, "c")["c"]}
 
 
-@router.post("/settlements", tags=["settlements"], summary="Settle every merchant for a business date (T+1)")
+@router.post(
+    "/settlements",
+    tags=["settlements"],
+    summary="Settle every merchant for a business date (T+1)",
+    response_model=SettlementRun,
+)
 async def settle(body: SettleIn, request: Request, engine: EngineDep, principal: Operator):
     if (done := await replay(request, engine, principal)) is not None:
         return done
@@ -181,14 +196,13 @@ async def settle(body: SettleIn, request: Request, engine: EngineDep, principal:
     done = await run_in_threadpool(lambda: settlement.settle_days(engine, bank, day, vault=vault))
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(
-            200, {**_settled(day, done.result), "caught_up": [_settled(date, rows) for date, rows in done.caught_up]}
-        )
+        caught_up = [_settled(date, rows) for date, rows in done.caught_up]
+        return Outcome(200, SettlementRun.shape({**_settled(day, done.result), "caught_up": caught_up}))
 
     return await run_mutation(request, engine, principal, "settlements.run", day.isoformat(), work)
 
 
-@router.get("/settlements", tags=["settlements"], summary="Settlements of a business date")
+@router.get("/settlements", tags=["settlements"], summary="Settlements of a business date", response_model=Settlements)
 async def list_settlements(
     engine: EngineDep,
     principal: Caller,
@@ -240,7 +254,12 @@ def exception_json(row: dict) -> dict:
     return _money(row, "platform_amount", "bank_amount")
 
 
-@router.post("/reconciliation/runs", tags=["reconciliation"], summary="Reconcile a date against the bank's statement")
+@router.post(
+    "/reconciliation/runs",
+    tags=["reconciliation"],
+    summary="Reconcile a date against the bank's statement",
+    response_model=ReconciliationRun,
+)
 async def reconcile(body: ReconcileIn, request: Request, engine: EngineDep, principal: Operator):
     if (done := await replay(request, engine, principal)) is not None:
         return done
@@ -252,20 +271,28 @@ async def reconcile(body: ReconcileIn, request: Request, engine: EngineDep, prin
         rows = done.result
         return Outcome(
             200,
-            {
-                "business_date": day.isoformat(),
-                "exceptions": [exception_json(r) for r in rows],
-                "open": _open_count(rows),
-                "caught_up": [
-                    {"business_date": date.isoformat(), "open": _open_count(found)} for date, found in done.caught_up
-                ],
-            },
+            ReconciliationRun.shape(
+                {
+                    "business_date": day.isoformat(),
+                    "exceptions": [exception_json(r) for r in rows],
+                    "open": _open_count(rows),
+                    "caught_up": [
+                        {"business_date": date.isoformat(), "open": _open_count(found)}
+                        for date, found in done.caught_up
+                    ],
+                }
+            ),
         )
 
     return await run_mutation(request, engine, principal, "reconciliation.run", day.isoformat(), work)
 
 
-@router.get("/reconciliation/exceptions", tags=["reconciliation"], summary="Exceptions of a business date")
+@router.get(
+    "/reconciliation/exceptions",
+    tags=["reconciliation"],
+    summary="Exceptions of a business date",
+    response_model=ReconciliationExceptions,
+)
 async def list_exceptions(
     engine: EngineDep,
     principal: Reader,
@@ -280,6 +307,7 @@ async def list_exceptions(
     "/reconciliation/exceptions/{exception_id}/resolve",
     tags=["reconciliation"],
     summary="Resolve an exception; any money moves through the ledger",
+    response_model=ReconciliationException,
 )
 async def resolve(exception_id: Ident, body: ResolveIn, request: Request, engine: EngineDep, principal: Operator):
     if (done := await replay(request, engine, principal)) is not None:
@@ -287,7 +315,7 @@ async def resolve(exception_id: Ident, body: ResolveIn, request: Request, engine
     row = await run_in_threadpool(reconciliation.resolve_exception, engine, exception_id, body.action, principal.id)
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, exception_json(row))
+        return Outcome(200, ReconciliationException.shape(exception_json(row)))
 
     return await run_mutation(request, engine, principal, "reconciliation.resolve", exception_id, work)
 
@@ -296,6 +324,7 @@ async def resolve(exception_id: Ident, body: ResolveIn, request: Request, engine
     "/reconciliation/exceptions/{exception_id}/assign",
     tags=["reconciliation"],
     summary="Hand suspense money to the customer it belongs to",
+    response_model=ReconciliationException,
 )
 async def assign(exception_id: Ident, body: AssignIn, request: Request, engine: EngineDep, principal: Operator):
     if (done := await replay(request, engine, principal)) is not None:
@@ -303,7 +332,7 @@ async def assign(exception_id: Ident, body: AssignIn, request: Request, engine: 
     row = await run_in_threadpool(reconciliation.assign_suspense, engine, exception_id, body.customer_id, principal.id)
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, exception_json(row))
+        return Outcome(200, ReconciliationException.shape(exception_json(row)))
 
     return await run_mutation(request, engine, principal, "reconciliation.assign", exception_id, work)
 
@@ -311,15 +340,22 @@ async def assign(exception_id: Ident, body: AssignIn, request: Request, engine: 
 # -- reserve ---------------------------------------------------------------------------------------
 
 
-@router.post("/reserve-checks", tags=["reserve"], summary="Record today's reserve coverage check (备付金)")
+@router.post(
+    "/reserve-checks",
+    tags=["reserve"],
+    summary="Record today's reserve coverage check (备付金)",
+    response_model=ReserveCheck,
+)
 async def check_reserve(request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, reserve.record_check(uow, clock.business_date()))
+        return Outcome(200, ReserveCheck.shape(reserve.record_check(uow, clock.business_date())))
 
     return await run_mutation(request, engine, principal, "reserve.check", None, work)
 
 
-@router.get("/reserve-checks", tags=["reserve"], summary="The recorded daily reserve checks")
+@router.get(
+    "/reserve-checks", tags=["reserve"], summary="The recorded daily reserve checks", response_model=ReserveChecks
+)
 async def list_reserve_checks(
     engine: EngineDep, principal: Reader, limit: Annotated[int, Query(ge=1, le=366)] = 31
 ) -> dict:

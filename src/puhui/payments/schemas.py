@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from puhui.api.fields import Money, Schema, Timestamp
+from puhui.api.fields import Day, Money, Schema, Timestamp
 
 Currency = Literal["CNY"]
 
@@ -133,3 +133,116 @@ class MerchantNotification(Schema):
 
 class MerchantNotifications(Schema):
     notifications: list[MerchantNotification]
+
+
+class BankNotificationApplied(Schema):
+    """A verified bank notification (银行回调) applied: the order's hold is posted or voided, once; a later copy
+    of the notification answers the order's standing status."""
+
+    order_id: str
+    status: Literal["posted", "voided", "reversed"]
+
+
+class Settlement(Schema):
+    """A merchant's T+1 settlement (结算) of a business date: what it earned, and its payout (`net`, paid by
+    the bank order `order_id`). `carried` is what of `net` belongs to earlier dates (a failed payout paid
+    again, or, negative, an earlier shortfall taken back)."""
+
+    id: str
+    merchant_id: str
+    business_date: Day
+    gross: Money
+    fees: Money
+    refunds: Money
+    net: Money
+    carried: Money
+    order_id: str | None
+    state: Literal["pending", "paid", "failed", "nothing"]
+    created_at: Timestamp
+    resolved_at: Timestamp | None
+
+
+class Settlements(Schema):
+    """The settlements of one business date, by merchant."""
+
+    business_date: Day
+    settlements: list[Settlement]
+
+
+class SettlementRun(Settlements):
+    """A settlement run: the date asked for, and the earlier dates of a gap settled first (`caught_up`)."""
+
+    caught_up: list[Settlements]
+
+
+class ReconciliationException(Schema):
+    """A mismatch between the bank's statement and the platform's bank orders (对账差错), and how it was
+    resolved; amounts are the platform's and the bank's for the order, null where one side has none.
+    `assigned_to` is the customer whose wallet money booked into suspense was handed to."""
+
+    id: str
+    business_date: Day
+    kind: Literal["missing_at_bank", "missing_at_platform", "amount_differs", "duplicate"]
+    order_id: str | None
+    bank_reference: str | None
+    direction: Literal["credit", "debit"] | None
+    platform_amount: Money | None
+    bank_amount: Money | None
+    status: Literal["open", "resolved"]
+    action: Literal["post_hold", "to_suspense", "reverse", "accept"] | None
+    actor: str | None
+    transfer_id: str | None
+    created_at: Timestamp
+    resolved_at: Timestamp | None
+    assigned_to: str | None
+    assign_transfer_id: str | None
+
+
+class ReconciliationExceptions(Schema):
+    """The reconciliation exceptions of one business date."""
+
+    business_date: Day
+    exceptions: list[ReconciliationException]
+
+
+class DayReconciled(Schema):
+    """An earlier date of a gap, reconciled first: how many of its exceptions are open."""
+
+    business_date: Day
+    open: int
+
+
+class ReconciliationRun(ReconciliationExceptions):
+    """A reconciliation run (对账): the date's exceptions, how many are open, and the earlier dates of a gap."""
+
+    open: int
+    caught_up: list[DayReconciled]
+
+
+class ReserveCheck(Schema):
+    """The day's reserve coverage check (备付金核对): the reserve held at the custodian bank against what is
+    owed to customers and merchants (`surplus` is negative when it is short)."""
+
+    business_date: Day
+    ledger: str
+    reserve: Money
+    owed_to_customers_and_merchants: Money
+    surplus: Money
+    covered: bool
+
+
+class RecordedReserveCheck(Schema):
+    """A recorded daily reserve check (备付金核对): `obligations` is what was owed to customers and merchants."""
+
+    business_date: Day
+    ledger: str
+    covered: bool
+    reserve: Money
+    obligations: Money
+    checked_at: Timestamp
+
+
+class ReserveChecks(Schema):
+    """The recorded reserve checks, newest first."""
+
+    checks: list[RecordedReserveCheck]
