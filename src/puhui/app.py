@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Query
 from fastapi.exceptions import RequestValidationError
@@ -22,11 +22,13 @@ import puhui
 from puhui.api import openapi, problems
 from puhui.api.body_limit import BodyLimitMiddleware
 from puhui.api.deps import MAX_CURSOR, Principal, get_engine, require_admin
+from puhui.api.fields import Schema
 from puhui.api.nul_guard import NulGuardMiddleware
 from puhui.api.request_id import RequestIdMiddleware
 from puhui.db import reading, transaction
 from puhui.errors import PuhuiError
 from puhui.events.outbox import read_events
+from puhui.events.schemas import Events
 from puhui.identity import api as identity_api
 from puhui.ledger import api as ledger_api
 from puhui.ledger.service import expire_pending
@@ -46,6 +48,15 @@ from puhui.wealth.mmf import api as wealth_api
 
 log = logging.getLogger("puhui")
 STATIC = Path(__file__).parent / "web" / "static"
+
+
+class Health(Schema):
+    """The service is up and its database answers (健康检查)."""
+
+    status: Literal["ok"]
+    ready: bool
+    database: Literal["ok"]
+    version: str
 
 
 def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -> FastAPI:
@@ -111,7 +122,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     ):
         app.include_router(router)
 
-    @app.get("/health", tags=["operations"])
+    @app.get("/health", tags=["operations"], response_model=Health)
     async def health(engine: Annotated[Engine, Depends(get_engine)]) -> dict:
         def ping() -> str:
             with reading(engine) as connection:
@@ -120,7 +131,9 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
 
         return {"status": "ok", "ready": True, "database": await run_in_threadpool(ping), "version": puhui.__version__}
 
-    @app.get("/v1/events", tags=["events"], summary="Outbox events after an offset (consumer API)")
+    @app.get(
+        "/v1/events", tags=["events"], summary="Outbox events after an offset (consumer API)", response_model=Events
+    )
     async def events(
         engine: Annotated[Engine, Depends(get_engine)],
         _: Annotated[Principal, Depends(require_admin)],

@@ -34,6 +34,7 @@ from puhui.identity.schemas import (
     Card,
     ConsentRecorded,
     Customer,
+    CustomerExport,
     Login,
     TierChanged,
     VerificationRecorded,
@@ -276,7 +277,11 @@ async def record_consent(
     return await run_mutation(request, engine, principal, "identity.record_consent", customer_id, work)
 
 
-@router.get("/{customer_id}/export", summary="Everything held about you, in clear (your own record only)")
+@router.get(
+    "/{customer_id}/export",
+    summary="Everything held about you, in clear (your own record only)",
+    response_model=CustomerExport,
+)
 async def export(customer_id: CustomerId, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "customer.export", customer_id)
     vault = vault_of(request)
@@ -291,7 +296,7 @@ async def export(customer_id: CustomerId, request: Request, engine: EngineDep, p
             "export by the customer",
             request_id(request),
         )
-        return data
+        return CustomerExport.shape(data)
 
     data = await write(engine, work)
     headers = {"Content-Disposition": f'attachment; filename="puhui-{customer_id}.json"', "Cache-Control": "no-store"}

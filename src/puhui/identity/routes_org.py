@@ -23,8 +23,13 @@ from puhui.identity.schemas import (
     ApiKeys,
     IssuedApiKey,
     Merchant,
+    NewStaffMember,
     OnboardedMerchant,
+    Partner,
+    PiiAccessLog,
+    RegisteredPartner,
     Revoked,
+    StaffMember,
 )
 
 router = APIRouter(prefix="/v1", tags=["merchants and staff"])
@@ -97,21 +102,31 @@ async def get_merchant(
     return await read(engine, lambda c: org.merchant_view(c, vault, merchant_id))
 
 
-@router.post("/partners", status_code=201, tags=["merchants"], summary="Register a partner; returns its API key once")
+@router.post(
+    "/partners",
+    status_code=201,
+    tags=["merchants"],
+    summary="Register a partner; returns its API key once",
+    response_model=RegisteredPartner,
+)
 async def create_partner(body: PartnerIn, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "partner.create")
     minted: dict[str, str] = {}
 
     def work(uow: UnitOfWork) -> Outcome:
         partner_id, minted["key"] = org.create_partner(uow, body.name, principal)
-        return Outcome(201, {"id": partner_id, "name": " ".join(body.name.split()), "role": "partner"})
+        return Outcome(201, Partner.shape({"id": partner_id, "name": " ".join(body.name.split()), "role": "partner"}))
 
     response = await run_mutation(request, engine, principal, "identity.create_partner", None, work)
     return with_secret(response, "api_key", minted.get("key"), ONCE)
 
 
 @router.post(
-    "/staff", status_code=201, tags=["staff"], summary="Add a staff member with a role; returns the token once"
+    "/staff",
+    status_code=201,
+    tags=["staff"],
+    summary="Add a staff member with a role; returns the token once",
+    response_model=NewStaffMember,
 )
 async def create_staff(body: StaffIn, request: Request, engine: EngineDep, principal: Caller):
     policy.authorize(principal, "staff.create")
@@ -119,13 +134,18 @@ async def create_staff(body: StaffIn, request: Request, engine: EngineDep, princ
 
     def work(uow: UnitOfWork) -> Outcome:
         staff_id, minted["token"] = org.create_staff(uow, body.handle, body.role, principal)
-        return Outcome(201, {"id": staff_id, "handle": body.handle, "role": body.role})
+        return Outcome(201, StaffMember.shape({"id": staff_id, "handle": body.handle, "role": body.role}))
 
     response = await run_mutation(request, engine, principal, "identity.create_staff", body.handle, work)
     return with_secret(response, "token", minted.get("token"), ONCE)
 
 
-@router.get("/pii-access-log", tags=["staff"], summary="Who saw whose personal information in clear, and why")
+@router.get(
+    "/pii-access-log",
+    tags=["staff"],
+    summary="Who saw whose personal information in clear, and why",
+    response_model=PiiAccessLog,
+)
 async def access_log(
     engine: EngineDep,
     principal: Caller,
@@ -207,7 +227,12 @@ async def revoke_api_key(
     return await run_mutation(request, engine, principal, "identity.revoke_api_key", prefix, work)
 
 
-@router.post("/staff/{staff_id}/tokens/{prefix}/revoke", tags=["staff"], summary="Revoke a staff token now")
+@router.post(
+    "/staff/{staff_id}/tokens/{prefix}/revoke",
+    tags=["staff"],
+    summary="Revoke a staff token now",
+    response_model=Revoked,
+)
 async def revoke_staff_token(
     staff_id: Annotated[str, Path(min_length=1, max_length=64)],
     prefix: Prefix,
@@ -218,6 +243,6 @@ async def revoke_staff_token(
     policy.authorize(principal, "staff.create")  # admins manage staff
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, auth.revoke_credential(uow, staff_id, prefix))
+        return Outcome(200, Revoked.shape(auth.revoke_credential(uow, staff_id, prefix)))
 
     return await run_mutation(request, engine, principal, "identity.revoke_staff_token", prefix, work)

@@ -203,3 +203,114 @@ class FeeRateSet(Schema):
 class MerchantStatusSet(Schema):
     id: str
     status: Literal["active", "suspended"]
+
+
+class Partner(Schema):
+    """A partner (合作机构) registered to call the partner API."""
+
+    id: str
+    name: str
+    role: Literal["partner"]
+
+
+class RegisteredPartner(Partner):
+    """The partner just registered, with its API key: shown in this answer only."""
+
+    api_key: str | None
+    api_key_note: str
+
+
+StaffRole = Literal["operator", "risk_officer", "regulator", "admin"]
+
+
+class StaffMember(Schema):
+    """A staff member (员工) and the role they act in."""
+
+    id: str
+    handle: str
+    role: StaffRole
+
+
+class NewStaffMember(StaffMember):
+    """The staff member just added, with their bearer token: shown in this answer only."""
+
+    token: str | None
+    token_note: str
+
+
+class PiiAccess(Schema):
+    """One look at a customer's personal information in clear (个人信息查阅记录): who, whose, which fields, why."""
+
+    seq: int
+    at: Timestamp
+    principal: str
+    role: str
+    subject: str = Field(description="the customer whose information was seen")
+    fields: list[str]
+    purpose: str
+    request_id: str | None
+
+
+class PiiAccessLog(Schema):
+    """The clear-access log in order; `next` is the cursor of the next page (null on the last one)."""
+
+    entries: list[PiiAccess]
+    next: int | None
+
+
+class RecordedConsent(Consent):
+    """A consent (授权) as recorded, with who recorded it."""
+
+    recorded_by: str
+
+
+class TierChange(Schema):
+    """A wallet class change (账户升级) as recorded: from which class to which, why, by whom."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: TierName | None = Field(alias="from")
+    to: TierName
+    reason: str
+    by: str
+    role: str
+    at: Timestamp
+
+
+class ExportedWallet(Schema):
+    """The customer's wallet (钱包) in the export: posted balance and what is pending in and out."""
+
+    account_id: str
+    ledger: str
+    balance: Money
+    pending_in: Money
+    pending_out: Money
+
+
+class ExportedCustomer(Schema):
+    """The customer record in the export, in clear (the customer's own)."""
+
+    id: str
+    status: Literal["active", "closed"]
+    name: str | None
+    id_number: str | None
+    phone: str | None
+    address: str | None
+    tier: Tier | None
+    eligible_tier: TierName | None
+    verifications: list[Verification]
+    cards: list[Card]
+    wallet_account_id: str
+    created_at: Timestamp
+    closed_at: Timestamp | None
+
+
+class CustomerExport(Schema):
+    """Everything held about a customer (个人信息副本, data portability): the record in clear, every consent
+    and tier change as recorded, and the wallet."""
+
+    format: Literal["puhui.customer_export.v1"]
+    exported_at: Timestamp
+    customer: ExportedCustomer
+    consents: list[RecordedConsent]
+    tier_changes: list[TierChange]
+    wallet: ExportedWallet

@@ -17,6 +17,7 @@ from puhui.api.deps import EngineDep, Principal, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.risk.scoring import registry, service
+from puhui.risk.scoring.schemas import CustomerScore, Model, Models, ModelWithCard, Score
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
 
@@ -52,6 +53,7 @@ class CustomerScoreIn(BaseModel):
 @router.post(
     "/customers/{customer_id}/score",
     summary="Score a customer from their platform profile now: score, PD, grade and reasons",
+    response_model=CustomerScore,
 )
 async def score_customer(
     customer_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")],
@@ -68,7 +70,9 @@ async def score_customer(
     return await run_in_threadpool(read)
 
 
-@router.get("/models", summary="Registered credit models (staff)")
+@router.get(
+    "/models", summary="Registered credit models (staff)", response_model=Models, response_model_exclude_unset=True
+)
 async def list_models(engine: EngineDep, principal: Reader) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
@@ -77,7 +81,12 @@ async def list_models(engine: EngineDep, principal: Reader) -> dict:
     return await run_in_threadpool(read)
 
 
-@router.get("/models/{model_id}", summary="A credit model with its model card (staff)")
+@router.get(
+    "/models/{model_id}",
+    summary="A credit model with its model card (staff)",
+    response_model=ModelWithCard,
+    response_model_exclude_unset=True,
+)
 async def read_model(model_id: ModelId, engine: EngineDep, principal: Reader) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
@@ -86,15 +95,19 @@ async def read_model(model_id: ModelId, engine: EngineDep, principal: Reader) ->
     return await run_in_threadpool(read)
 
 
-@router.post("/models/{model_id}/promote", summary="Make a model the champion; the previous one is retired")
+@router.post(
+    "/models/{model_id}/promote",
+    summary="Make a model the champion; the previous one is retired",
+    response_model=Model,
+)
 async def promote(model_id: ModelId, request: Request, engine: EngineDep, principal: Promoter):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, registry.promote(uow, model_id).as_json())
+        return Outcome(200, Model.shape(registry.promote(uow, model_id).as_json()))
 
     return await run_mutation(request, engine, principal, "risk.promote_model", str(model_id), work)
 
 
-@router.post("/scores", summary="Score an applicant: score (350–950), PD, grade and reasons")
+@router.post("/scores", summary="Score an applicant: score (350–950), PD, grade and reasons", response_model=Score)
 async def score(body: ScoreIn, engine: EngineDep, principal: Scorer) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
