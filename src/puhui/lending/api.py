@@ -28,7 +28,16 @@ from puhui.db import UnitOfWork
 from puhui.eod.dates import BusinessDate
 from puhui.errors import Forbidden
 from puhui.lending import eod, repayments, service, statements
-from puhui.lending.schemas import Application, Instalment, Loan, Offer, Repayment
+from puhui.lending.schemas import (
+    Application,
+    Instalment,
+    LendingEodRun,
+    Loan,
+    LoanProduct,
+    LoanStatement,
+    Offer,
+    Repayment,
+)
 from puhui.money import parse_positive_minor as _amount
 
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
@@ -70,17 +79,23 @@ class EodIn(BaseModel):
 # -- products --------------------------------------------------------------------------------------
 
 
-@router.get("/products", summary="Loan products")
+@router.get("/products", summary="Loan products", response_model=list[LoanProduct])
 async def products(engine: EngineDep, principal: Caller) -> list[dict]:
     return await _reader(engine, service.list_products)
 
 
-@router.post("/products", status_code=201, summary="Add a loan product (refused above the rate cap)")
+@router.post(
+    "/products",
+    status_code=201,
+    summary="Add a loan product (refused above the rate cap)",
+    description="The same product again (identical terms) answers the product as it is.",
+    response_model=LoanProduct,
+)
 async def add_product(
     request: Request, engine: EngineDep, principal: Operator, data: Annotated[dict[str, Any], Body()]
 ):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, service.create_product(uow, data))
+        return Outcome(201, LoanProduct.shape(service.create_product(uow, data)))
 
     return await run_mutation(request, engine, principal, "lending.add_product", str(data.get("code"))[:64], work)
 
@@ -178,7 +193,11 @@ async def schedule(loan_id: Ident, engine: EngineDep, principal: Caller) -> list
     return await _reader(engine, lambda c: service.schedule_of(c, loan_id))
 
 
-@router.get("/loans/{loan_id}/statement", summary="Outstanding principal, interest, fees, penalties; paid to date")
+@router.get(
+    "/loans/{loan_id}/statement",
+    summary="Outstanding principal, interest, fees, penalties; paid to date",
+    response_model=LoanStatement,
+)
 async def statement(loan_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     await _loan(engine, principal, loan_id)
     return await _reader(engine, lambda c: statements.statement(c, loan_id).as_json())
@@ -202,9 +221,10 @@ async def repay(loan_id: Ident, body: RepaymentIn, request: Request, engine: Eng
     summary="Run end of day for a business date (once; again changes nothing)",
     description="The date must not be after today's business date nor before the last date run; "
     "days skipped since the last run run first, one by one (`caught_up`).",
+    response_model=LendingEodRun,
 )
 async def end_of_day(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, eod.run_in(uow, body.date).as_json())
+        return Outcome(200, LendingEodRun.shape(eod.run_in(uow, body.date).as_json()))
 
     return await run_mutation(request, engine, principal, "lending.eod", body.date.isoformat(), work)

@@ -1,5 +1,6 @@
-"""What the lending API answers with: an application and its decision, an offer with its disclosure
-(综合年化利率 next to the nominal rate, and the schedule), a loan, its instalments and a repayment."""
+"""What the lending API answers with: a loan product, an application and its decision, an offer with its
+disclosure (综合年化利率 next to the nominal rate, and the schedule), a loan, its instalments, a repayment,
+a loan's statement and an end-of-day run."""
 
 from __future__ import annotations
 
@@ -10,6 +11,36 @@ from pydantic import Field
 from puhui.api.fields import Day, Money, Schema
 
 Rate = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", description='a yearly rate as a decimal fraction, e.g. "0.1795"')
+Fraction = Field(
+    pattern=r"^[0-9]+(\.[0-9]+)?$", description='a share or a rate from 0 to 1 as a decimal fraction, e.g. "0.3"'
+)
+
+Method = Literal["equal_instalments", "equal_principal", "interest_first", "bullet"]
+LoanStatus = Literal["active", "paid_off", "written_off"]
+
+
+class LoanProduct(Schema):
+    """A loan product (贷款产品): its range, pricing (rates are decimal fractions with at most six places),
+    grace days (宽限期), interest-free months (免息期), 还款冲销顺序 and the platform's share (出资比例)."""
+
+    code: str
+    status: Literal["active", "retired"]
+    name: str
+    currency: Literal["CNY"]
+    min_amount: Money
+    max_amount: Money
+    min_term: int = Field(description="months")
+    max_term: int = Field(description="months")
+    method: Method
+    annual_rate: str = Rate
+    upfront_fee_rate: str = Fraction
+    instalment_fee_rate: str = Fraction
+    grace_days: int
+    interest_free_months: int
+    penalty_annual_rate: str = Rate
+    allocation_order: list[Literal["penalty", "fees", "interest", "principal"]]
+    early_repayment_fee_rate: str = Fraction
+    platform_share: str = Fraction
 
 
 class Application(Schema):
@@ -27,6 +58,8 @@ class Application(Schema):
 
 
 class ScheduleLine(Schema):
+    """One instalment of a disclosed schedule (还款计划)."""
+
     number: int
     due_date: Day
     principal: Money
@@ -51,15 +84,17 @@ class Offer(Schema):
 
 
 class Loan(Schema):
+    """A loan (贷款): its terms, its delinquency and the principal still outstanding."""
+
     id: str
     customer_id: str
     product_code: str
     principal: Money
     annual_rate: str = Rate
-    method: Literal["equal_instalments", "equal_principal", "interest_first", "bullet"]
+    method: Method
     term: int
     start_date: Day
-    status: str
+    status: LoanStatus
     days_past_due: int
     bucket: str = Field(description="delinquency bucket (逾期分档): current, M1, M2, M3+")
     loan_class: str = Field(description="five-category loan class (五级分类)")
@@ -68,6 +103,8 @@ class Loan(Schema):
 
 
 class Instalment(Schema):
+    """One instalment (期供) of a loan's schedule with what was paid on it."""
+
     number: int
     due_date: Day
     principal: Money
@@ -93,3 +130,35 @@ class Repayment(Schema):
     principal: Money
     early_fee: Money
     recovery: Money
+
+
+class LoanStatement(Schema):
+    """A loan's statement (贷款对账单) on a business date: what is outstanding and what was paid to date."""
+
+    loan_id: str
+    status: LoanStatus
+    as_of: Day
+    accrued_through: Day | None
+    outstanding_principal: Money
+    accrued_interest: Money
+    fees: Money
+    penalties: Money = Field(description="penalty interest (罚息) still owed")
+    provision: Money = Field(description="loan-loss provision (拨备) held against the loan")
+    paid_principal: Money
+    paid_interest: Money
+    paid_fees: Money
+    paid_penalties: Money
+    paid_early_fees: Money
+    written_off: Money = Field(description="principal written off (核销)")
+    recovered: Money = Field(description="recovered after the write-off")
+    paid_to_date: Money
+
+
+class LendingEodRun(Schema):
+    """Lending's end of day (日终) for a business date: loans accrued and transfers posted."""
+
+    business_date: Day
+    ran: bool = Field(description="false when the date had already run (nothing changed)")
+    loans: int
+    transfers: int
+    caught_up: list[LendingEodRun] = Field(description="the days of a gap, run first, in order")
