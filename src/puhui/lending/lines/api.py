@@ -34,6 +34,7 @@ from puhui.db import UnitOfWork
 from puhui.errors import Forbidden
 from puhui.lending.lines import checkout
 from puhui.lending.lines import service as lines
+from puhui.lending.lines.schemas import CreditDraw, CreditLine, CreditLineDraw, PayLaterCheckout
 from puhui.money import parse_minor
 from puhui.money import parse_positive_minor as _amount
 from puhui.payments.models import VerificationStrength
@@ -78,7 +79,7 @@ class CheckoutIn(BaseModel):
     location: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
 
 
-@router.post("/lines", status_code=201, summary="Open a credit line for a customer (staff)")
+@router.post("/lines", status_code=201, summary="Open a credit line for a customer (staff)", response_model=CreditLine)
 async def open_line(body: LineIn, request: Request, engine: EngineDep, principal: LineStaff):
     income = parse_minor(body.annual_income, 2) if body.annual_income is not None else None
     limit = _amount(body.limit) if body.limit is not None else None
@@ -86,20 +87,26 @@ async def open_line(body: LineIn, request: Request, engine: EngineDep, principal
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(
             201,
-            lines.open_line(
-                uow, body.customer_id, principal.id, annual_income=income, limit=limit, term_days=body.term_days
+            CreditLine.shape(
+                lines.open_line(
+                    uow, body.customer_id, principal.id, annual_income=income, limit=limit, term_days=body.term_days
+                )
             ),
         )
 
     return await run_mutation(request, engine, principal, "lending.open_line", body.customer_id, work)
 
 
-@router.get("/lines/me", summary="The caller's own credit line")
+@router.get("/lines/me", summary="The caller's own credit line", response_model=CreditLine)
 async def my_line(engine: EngineDep, principal: Customer) -> dict:
     return await _reader(engine, lambda c: lines.get_line(c, lines.line_of(c, principal.id)))
 
 
-@router.get("/lines/{line_id}", summary="A credit line: limit, outstanding, available (owner or staff)")
+@router.get(
+    "/lines/{line_id}",
+    summary="A credit line: limit, outstanding, available (owner or staff)",
+    response_model=CreditLine,
+)
 async def read_line(line_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     def read(connection: Any) -> dict:
         line = lines.get_line(connection, line_id)
@@ -110,7 +117,11 @@ async def read_line(line_id: Ident, engine: EngineDep, principal: Caller) -> dic
     return await _reader(engine, read)
 
 
-@router.get("/lines/{line_id}/draws", summary="The loans drawn on a credit line (owner or staff)")
+@router.get(
+    "/lines/{line_id}/draws",
+    summary="The loans drawn on a credit line (owner or staff)",
+    response_model=list[CreditLineDraw],
+)
 async def read_draws(line_id: Ident, engine: EngineDep, principal: Caller) -> list[dict]:
     def read(connection: Any) -> list[dict]:
         line = lines.line_row(connection, line_id)
@@ -121,7 +132,7 @@ async def read_draws(line_id: Ident, engine: EngineDep, principal: Caller) -> li
     return await _reader(engine, read)
 
 
-@router.post("/lines/{line_id}/limit", summary="Change a line's limit (staff)")
+@router.post("/lines/{line_id}/limit", summary="Change a line's limit (staff)", response_model=CreditLine)
 async def change_limit(line_id: Ident, body: LimitIn, request: Request, engine: EngineDep, principal: LineStaff):
     limit = _amount(body.limit)
     return await run_mutation(
@@ -130,7 +141,7 @@ async def change_limit(line_id: Ident, body: LimitIn, request: Request, engine: 
         principal,
         "lending.change_line_limit",
         line_id,
-        lambda uow: Outcome(200, lines.change_limit(uow, line_id, limit)),
+        lambda uow: Outcome(200, CreditLine.shape(lines.change_limit(uow, line_id, limit))),
     )
 
 
@@ -143,31 +154,39 @@ async def _status(
         principal,
         f"lending.line_{status}",
         line_id,
-        lambda uow: Outcome(200, lines.set_status(uow, line_id, status)),
+        lambda uow: Outcome(200, CreditLine.shape(lines.set_status(uow, line_id, status))),
     )
 
 
-@router.post("/lines/{line_id}/freeze", summary="Freeze a line (staff)")
+@router.post("/lines/{line_id}/freeze", summary="Freeze a line (staff)", response_model=CreditLine)
 async def freeze(line_id: Ident, request: Request, engine: EngineDep, principal: LineStaff):
     return await _status(line_id, "frozen", request, engine, principal)
 
 
-@router.post("/lines/{line_id}/unfreeze", summary="Unfreeze a line (staff)")
+@router.post("/lines/{line_id}/unfreeze", summary="Unfreeze a line (staff)", response_model=CreditLine)
 async def unfreeze(line_id: Ident, request: Request, engine: EngineDep, principal: LineStaff):
     return await _status(line_id, "active", request, engine, principal)
 
 
-@router.post("/lines/{line_id}/draws", status_code=201, summary="Draw a loan on the caller's line")
+@router.post(
+    "/lines/{line_id}/draws", status_code=201, summary="Draw a loan on the caller's line", response_model=CreditDraw
+)
 async def draw(line_id: Ident, body: DrawIn, request: Request, engine: EngineDep, principal: Customer):
     amount = _amount(body.amount)
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, lines.draw(uow, line_id, principal.id, amount, body.plan, body.periods))
+        return Outcome(201, CreditDraw.shape(lines.draw(uow, line_id, principal.id, amount, body.plan, body.periods)))
 
     return await run_mutation(request, engine, principal, "lending.line_draw", line_id, work)
 
 
-@router.post("/checkout/{qr_id}", status_code=201, summary="Pay a QR code later, from the caller's credit line")
+@router.post(
+    "/checkout/{qr_id}",
+    status_code=201,
+    summary="Pay a QR code later, from the caller's credit line",
+    response_model=PayLaterCheckout,
+    responses={200: {"model": PayLaterCheckout, "description": "The same client payment id again: the first checkout"}},
+)
 async def pay_later(
     qr_id: Ident, body: CheckoutIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: Customer
 ):
@@ -188,6 +207,6 @@ async def pay_later(
             amount,
             PaymentContext(body.device_id, body.location),
         )
-        return Outcome(201 if created else 200, result)
+        return Outcome(201 if created else 200, PayLaterCheckout.shape(result))
 
     return await run_mutation(request, engine, principal, "lending.checkout", qr_id, work)

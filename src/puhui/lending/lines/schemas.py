@@ -1,0 +1,79 @@
+"""What the credit-line API answers with: a line (循环授信额度) with its limit, what is outstanding and
+what is available, the loans drawn on it (用信), a draw with its disclosed plan, and a pay-later
+checkout (先享后付) with the merchant's payment."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from puhui.api.fields import Day, Money, Schema
+from puhui.lending.schemas import Instalment, Loan, LoanStatus, Rate, ScheduleLine
+from puhui.payments.schemas import Payment
+
+Plan = Literal["pay_later", "instalments"]
+
+
+class CreditLine(Schema):
+    """A credit line (授信额度): `available` is the limit less the outstanding principal drawn on it."""
+
+    id: str
+    customer_id: str
+    limit: Money
+    outstanding: Money
+    available: Money
+    grade: str | None = Field(description="risk grade (风险等级) A to D; none without a platform model")
+    score: str | None = Field(description="the credit score behind the grade; none without a platform model")
+    reasons: list[str]
+    status: Literal["active", "frozen"]
+    expires_on: Day
+
+
+class CreditLineDraw(Schema):
+    """A loan drawn on a line (用信) with its plan and what is still owed."""
+
+    loan_id: str
+    amount: Money
+    plan: Plan
+    periods: int
+    annualized_rate: str = Rate
+    payment_id: str | None = Field(description="the merchant payment it paid, for a pay-later checkout")
+    status: LoanStatus
+    days_past_due: int
+    outstanding_principal: Money
+
+
+class DrawPlan(Schema):
+    """The plan disclosed for a draw (息费披露): pay later (免息) or instalments with a fee (分期手续费)."""
+
+    nominal_rate: str = Rate
+    annualized_rate: str = Rate
+    total_fees: Money
+    total_repayment: Money
+    schedule: list[ScheduleLine]
+
+
+class RecordedDrawPlan(Schema):
+    """A checkout's plan as stored, when the same client payment id comes again: the annualized rate and
+    the loan's schedule with what was paid on it."""
+
+    annualized_rate: str = Rate
+    schedule: list[Instalment]
+
+
+class CreditDraw(Schema):
+    """A draw on a line: the loan disbursed to the wallet and its disclosed plan."""
+
+    loan: Loan
+    plan: DrawPlan
+
+
+class PayLaterCheckout(Schema):
+    """A QR code paid later from the caller's credit line (先享后付): the line, the loan drawn on it, its
+    plan and the merchant's payment."""
+
+    line_id: str
+    payment: Payment | None
+    loan: Loan
+    plan: DrawPlan | RecordedDrawPlan
