@@ -23,6 +23,7 @@ from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.errors import InvalidInput
 from puhui.lending.partners import service as partners
+from puhui.lending.partners.schemas import FundingPartner, ProductFunding
 from puhui.money import parse_minor
 
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
@@ -54,10 +55,15 @@ def _rate(value: str) -> Decimal:
     return rate
 
 
-@router.post("/partners", status_code=201, summary="Make a registered partner a funding partner (its accounts)")
+@router.post(
+    "/partners",
+    status_code=201,
+    summary="Make a registered partner a funding partner (its accounts)",
+    response_model=FundingPartner,
+)
 async def register(body: LendingPartnerIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, partners.register(uow, body.partner_id))
+        return Outcome(201, FundingPartner.shape(partners.register(uow, body.partner_id)))
 
     return await run_mutation(request, engine, principal, "lending.register_partner", body.partner_id, work)
 
@@ -66,17 +72,23 @@ async def register(body: LendingPartnerIn, request: Request, engine: EngineDep, 
     "/partners/{partner_id}/products",
     status_code=201,
     summary="The partner funds a joint-lending or facilitation product",
+    response_model=ProductFunding,
 )
 async def fund_product(partner_id: Ident, body: FundingIn, request: Request, engine: EngineDep, principal: Operator):
     rate = _rate(body.service_fee_rate)
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, partners.fund_product(uow, body.product_code, partner_id, rate))
+        return Outcome(201, ProductFunding.shape(partners.fund_product(uow, body.product_code, partner_id, rate)))
 
     return await run_mutation(request, engine, principal, "lending.fund_product", partner_id, work)
 
 
-@router.post("/partners/{partner_id}/payouts", status_code=201, summary="Pay the partner what was collected for it")
+@router.post(
+    "/partners/{partner_id}/payouts",
+    status_code=201,
+    summary="Pay the partner what was collected for it",
+    response_model=FundingPartner,
+)
 async def payout(partner_id: Ident, body: PayoutIn, request: Request, engine: EngineDep, principal: Operator):
     amount = parse_minor(body.amount, 2)
     if amount <= 0:
@@ -84,12 +96,17 @@ async def payout(partner_id: Ident, body: PayoutIn, request: Request, engine: En
     key = request.headers.get("Idempotency-Key", "")[:40]
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, partners.pay_partner(uow, partner_id, amount, f"ptn.pay.{partner_id}.{key}"[:64]))
+        paid = partners.pay_partner(uow, partner_id, amount, f"ptn.pay.{partner_id}.{key}"[:64])
+        return Outcome(201, FundingPartner.shape(paid))
 
     return await run_mutation(request, engine, principal, "lending.pay_partner", partner_id, work)
 
 
-@router.get("/partners/{partner_id}", summary="A funding partner's balances: outstanding funding and payable")
+@router.get(
+    "/partners/{partner_id}",
+    summary="A funding partner's balances: outstanding funding and payable",
+    response_model=FundingPartner,
+)
 async def read_partner(partner_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     partners.may_read(principal, partner_id)
     return await _read(engine, lambda c: partners.partner_json(c, partner_id))
