@@ -29,6 +29,14 @@ from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden
 from puhui.wealth.advice import advisor
+from puhui.wealth.advice.schemas import (
+    Investment,
+    Questionnaire,
+    Rebalance,
+    RiskAssessment,
+    Suitability,
+    TargetPortfolio,
+)
 from puhui.wealth.suitability import service as suitability
 
 router = APIRouter(prefix="/v1/wealth", tags=["wealth advice"])
@@ -46,21 +54,28 @@ class AdviceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-@router.get("/questionnaire", summary="The current risk questionnaire (风险测评问卷)")
+@router.get("/questionnaire", summary="The current risk questionnaire (风险测评问卷)", response_model=Questionnaire)
 async def questionnaire(principal: Caller) -> dict:
     return suitability.CURRENT.as_json()
 
 
-@router.post("/questionnaire/answers", status_code=201, summary="Answer the risk questionnaire (customer)")
+@router.post(
+    "/questionnaire/answers",
+    status_code=201,
+    summary="Answer the risk questionnaire (customer)",
+    response_model=RiskAssessment,
+)
 async def answer(body: AnswersIn, request: Request, engine: EngineDep, principal: Customer):
     def work(uow: UnitOfWork) -> Outcome:
         row = suitability.record_answers(uow, principal.id, body.version, dict(body.answers))
-        return Outcome(201, suitability.assessment_json(row))
+        return Outcome(201, RiskAssessment.shape(suitability.assessment_json(row)))
 
     return await run_mutation(request, engine, principal, "wealth.questionnaire_answers", principal.id, work)
 
 
-@router.get("/suitability/{customer_id}", summary="A customer's risk level and what they may buy")
+@router.get(
+    "/suitability/{customer_id}", summary="A customer's risk level and what they may buy", response_model=Suitability
+)
 async def read_suitability(customer_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     if not principal.is_staff and principal.id != customer_id:
         raise Forbidden("a customer sees only their own suitability")
@@ -72,7 +87,9 @@ async def read_suitability(customer_id: Ident, engine: EngineDep, principal: Cal
     return await run_in_threadpool(read)
 
 
-@router.post("/advice", summary="Target portfolio for the customer's risk level (智能投顾)")
+@router.post(
+    "/advice", summary="Target portfolio for the customer's risk level (智能投顾)", response_model=TargetPortfolio
+)
 async def advice(engine: EngineDep, principal: Customer, body: AdviceIn | None = None) -> dict:
     def compute() -> dict:
         with reading(engine) as connection:
@@ -102,7 +119,12 @@ def _target(engine: Engine, customer_id: str) -> advisor.TargetPortfolio:
     return advisor.target_portfolio(universe, level)
 
 
-@router.post("/advice/invest", status_code=201, summary="Buy the target portfolio with money from the wallet")
+@router.post(
+    "/advice/invest",
+    status_code=201,
+    summary="Buy the target portfolio with money from the wallet",
+    response_model=Investment,
+)
 async def invest(body: InvestIn, request: Request, engine: EngineDep, principal: Customer):
     from puhui.money import parse_minor
     from puhui.wealth.advice import orders as advice_orders
@@ -114,12 +136,16 @@ async def invest(body: InvestIn, request: Request, engine: EngineDep, principal:
         orders = advice_orders.invest(uow, principal.id, amount, target, client_id)
         from puhui.wealth.funds.orders import order_json
 
-        return Outcome(201, {"target": target.as_json(), "orders": [order_json(o) for o in orders]})
+        return Outcome(201, Investment.shape({"target": target.as_json(), "orders": [order_json(o) for o in orders]}))
 
     return await run_mutation(request, engine, principal, "wealth.advice_invest", principal.id, work)
 
 
-@router.post("/advice/rebalance", summary="Rebalance the holdings back to the target when they drifted")
+@router.post(
+    "/advice/rebalance",
+    summary="Rebalance the holdings back to the target when they drifted",
+    response_model=Rebalance,
+)
 async def rebalance(body: RebalanceIn, request: Request, engine: EngineDep, principal: Customer):
     from puhui.wealth.advice import orders as advice_orders
 
@@ -127,12 +153,7 @@ async def rebalance(body: RebalanceIn, request: Request, engine: EngineDep, prin
     target = await run_in_threadpool(_target, engine, principal.id)
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(
-            200,
-            {
-                "target": target.as_json(),
-                **advice_orders.rebalance(uow, principal.id, target, body.threshold, client_id),
-            },
-        )
+        done = advice_orders.rebalance(uow, principal.id, target, body.threshold, client_id)
+        return Outcome(200, Rebalance.shape({"target": target.as_json(), **done}))
 
     return await run_mutation(request, engine, principal, "wealth.advice_rebalance", principal.id, work)
