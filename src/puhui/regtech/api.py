@@ -22,6 +22,17 @@ from puhui.api.fields import Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.regtech import alerts, cases, rules
+from puhui.regtech.schemas import (
+    CasesFromAlerts,
+    MonitoringAlert,
+    MonitoringAlerts,
+    MonitoringCase,
+    MonitoringCases,
+    MonitoringRule,
+    MonitoringRuleHistory,
+    MonitoringRules,
+    ReportedCase,
+)
 
 router = APIRouter(prefix="/v1/regtech", tags=["regtech"])
 
@@ -90,29 +101,36 @@ async def _read(engine: Engine, fn, *args, **kwargs):
     return await run_in_threadpool(read)
 
 
-@router.get("/rules", summary="The monitoring rules in force (defaults and stored versions)")
+@router.get(
+    "/rules", summary="The monitoring rules in force (defaults and stored versions)", response_model=MonitoringRules
+)
 async def list_rules(engine: EngineDep, principal: Staff) -> dict:
     found = await _read(engine, rules.current_rules)
     return {"rules": [rules.rule_json(r) for r in found]}
 
 
-@router.get("/rules/{code}", summary="A rule and its version history")
+@router.get("/rules/{code}", summary="A rule and its version history", response_model=MonitoringRuleHistory)
 async def get_rule(code: RuleCode, engine: EngineDep, principal: Staff) -> dict:
     history = await _read(engine, rules.rule_history, code)
     return {"rule": rules.rule_json(history[-1]), "history": [rules.rule_json(r) for r in history]}
 
 
-@router.put("/rules/{code}", status_code=201, summary="Store a new version of a rule (thresholds, enabled)")
+@router.put(
+    "/rules/{code}",
+    status_code=201,
+    summary="Store a new version of a rule (thresholds, enabled)",
+    response_model=MonitoringRule,
+)
 async def put_rule(
     code: RuleCode, body: Annotated[Any, Body()], request: Request, engine: EngineDep, principal: Officer
 ):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, rules.rule_json(rules.save_rule(uow, code, body, principal.id)))
+        return Outcome(201, MonitoringRule.shape(rules.rule_json(rules.save_rule(uow, code, body, principal.id))))
 
     return await run_mutation(request, engine, principal, "regtech.rule_saved", code, work)
 
 
-@router.get("/alerts", summary="Alerts, newest evidence last")
+@router.get("/alerts", summary="Alerts, newest evidence last", response_model=MonitoringAlerts)
 async def list_alerts(
     engine: EngineDep,
     principal: Staff,
@@ -125,32 +143,38 @@ async def list_alerts(
     return {"alerts": found}
 
 
-@router.get("/alerts/{alert_id}", summary="One alert with its evidence")
+@router.get("/alerts/{alert_id}", summary="One alert with its evidence", response_model=MonitoringAlert)
 async def get_alert(alert_id: Ident, engine: EngineDep, principal: Staff) -> dict:
     return await _read(engine, alerts.get_alert, alert_id)
 
 
-@router.post("/cases", status_code=201, summary="Open a case over alerts of one party")
+@router.post("/cases", status_code=201, summary="Open a case over alerts of one party", response_model=MonitoringCase)
 async def open_case(body: CaseIn, request: Request, engine: EngineDep, principal: Officer):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, cases.open_case(uow, body.alert_ids, principal.id))
+        return Outcome(201, MonitoringCase.shape(cases.open_case(uow, body.alert_ids, principal.id)))
 
     return await run_mutation(request, engine, principal, "regtech.case_opened", None, work)
 
 
 @router.post(
-    "/cases/from-alerts", summary="Open cases over the alerts in no case, one per party (or join its open case)"
+    "/cases/from-alerts",
+    summary="Open cases over the alerts in no case, one per party (or join its open case)",
+    response_model=CasesFromAlerts,
 )
 async def cases_from_alerts(request: Request, engine: EngineDep, principal: Officer, body: FromAlertsIn | None = None):
     since = _since(body.since if body is not None else None)
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, cases.open_cases_from_alerts(uow, principal.id, since))
+        return Outcome(200, CasesFromAlerts.shape(cases.open_cases_from_alerts(uow, principal.id, since)))
 
     return await run_mutation(request, engine, principal, "regtech.cases_from_alerts", None, work)
 
 
-@router.get("/cases", summary="Cases, optionally by status, highest priority first (or sort=opened)")
+@router.get(
+    "/cases",
+    summary="Cases, optionally by status, highest priority first (or sort=opened)",
+    response_model=MonitoringCases,
+)
 async def list_cases(
     engine: EngineDep,
     principal: Staff,
@@ -161,18 +185,22 @@ async def list_cases(
     return {"cases": await _read(engine, cases.list_cases, status, limit, sort)}
 
 
-@router.get("/cases/{case_id}", summary="A case with its alerts and history")
+@router.get("/cases/{case_id}", summary="A case with its alerts and history", response_model=MonitoringCase)
 async def get_case(case_id: Ident, engine: EngineDep, principal: Staff) -> dict:
     return await _read(engine, cases.get_case, case_id)
 
 
-@router.post("/cases/{case_id}/transitions", summary="Move a case: assign, investigate, escalate, close or report")
+@router.post(
+    "/cases/{case_id}/transitions",
+    summary="Move a case: assign, investigate, escalate, close or report (then with its report, 可疑交易报告)",
+    response_model=MonitoringCase | ReportedCase,
+)
 async def move_case(case_id: Ident, body: TransitionIn, request: Request, engine: EngineDep, principal: Officer):
     vault = vault_or_none(request) if body.to == "reported" else None
+    answer = ReportedCase if body.to == "reported" else MonitoringCase
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(
-            200, cases.transition(uow, case_id, body.to, principal.id, body.note, body.assignee, body.narrative, vault)
-        )
+        moved = cases.transition(uow, case_id, body.to, principal.id, body.note, body.assignee, body.narrative, vault)
+        return Outcome(200, answer.shape(moved))
 
     return await run_mutation(request, engine, principal, f"regtech.case_{body.to}", case_id, work)

@@ -16,11 +16,12 @@ from puhui.api.fields import Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.regtech import related
+from puhui.regtech.schemas import RelatedParties, RelatedPartyAdded, RelatedPartyRemoved
 
 router = APIRouter(prefix="/v1/regtech/related-parties", tags=["regtech"])
 
 
-@router.get("", summary="Related parties, per lender")
+@router.get("", summary="Related parties, per lender", response_model=RelatedParties)
 async def list_related(
     engine: EngineDep, principal: Staff, lender: Annotated[str | None, Query(max_length=64)] = None
 ) -> dict:
@@ -31,17 +32,19 @@ async def list_related(
     return {"related_parties": await run_in_threadpool(read)}
 
 
-@router.post("", status_code=201, summary="Register a lender's related party (关联方)")
+@router.post(
+    "", status_code=201, summary="Register a lender's related party (关联方)", response_model=RelatedPartyAdded
+)
 async def add_related(body: Annotated[Any, Body()], request: Request, engine: EngineDep, principal: Officer):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, related.add(uow, body, principal.id))
+        return Outcome(201, RelatedPartyAdded.shape(related.add(uow, body, principal.id)))
 
     return await run_mutation(request, engine, principal, "regtech.related_party_added", "related", work)
 
 
-@router.delete("/{lender}/{party}", summary="Remove a related party")
+@router.delete("/{lender}/{party}", summary="Remove a related party", response_model=RelatedPartyRemoved)
 async def remove_related(lender: Ident, party: Ident, request: Request, engine: EngineDep, principal: Officer):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, related.remove(uow, lender, party))
+        return Outcome(200, RelatedPartyRemoved.shape(related.remove(uow, lender, party)))
 
     return await run_mutation(request, engine, principal, "regtech.related_party_removed", f"{lender}:{party}", work)

@@ -26,6 +26,15 @@ from puhui.eod.dates import BusinessDate, parse_date
 from puhui.regtech import cases, report_index, reports, str_report
 from puhui.regtech import dashboard as board
 from puhui.regtech.api import vault_or_none
+from puhui.regtech.schemas import (
+    LargeValueReport,
+    RegulatoryReports,
+    ReportDeadlines,
+    SupervisionDashboard,
+    SuspiciousReport,
+    SuspiciousReportFile,
+    SuspiciousReports,
+)
 
 router = APIRouter(prefix="/v1/regtech", tags=["regtech"])
 
@@ -45,6 +54,12 @@ class SuspiciousIn(BaseModel):
     narrative: Annotated[StrictStr, Field(max_length=20000)] | None = None
 
 
+class CsvFile(PlainTextResponse):
+    """A CSV file: documented in the spec as `text/csv`."""
+
+    media_type = "text/csv"
+
+
 def date_of(value: str, what: str = "date") -> dt.date:
     return parse_date(value, what)
 
@@ -58,12 +73,17 @@ def _attachment(content: str, media: str, filename: str, kind: type[Response] = 
     )
 
 
-@router.post("/reports/large-value", status_code=201, summary="Generate the large-value transaction report of a date")
+@router.post(
+    "/reports/large-value",
+    status_code=201,
+    summary="Generate the large-value transaction report of a date",
+    response_model=LargeValueReport,
+)
 async def large_value(body: LargeValueIn, request: Request, engine: EngineDep, principal: Generator):
     day = body.date
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, reports.generate(uow, day, principal.id))
+        return Outcome(201, LargeValueReport.shape(reports.generate(uow, day, principal.id)))
 
     return await run_mutation(request, engine, principal, "regtech.report_large_value", day.isoformat(), work)
 
@@ -84,17 +104,22 @@ def report_case(uow: UnitOfWork, case_id: str, narrative: str | None, by: str, v
     "/reports/suspicious",
     status_code=201,
     summary="Report an escalated case: generate its suspicious transaction report (可疑交易报告)",
+    response_model=SuspiciousReport,
 )
 async def suspicious_generate(body: SuspiciousIn, request: Request, engine: EngineDep, principal: Generator):
     vault = vault_or_none(request)
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, report_case(uow, body.case_id, body.narrative, principal.id, vault))
+        return Outcome(201, SuspiciousReport.shape(report_case(uow, body.case_id, body.narrative, principal.id, vault)))
 
     return await run_mutation(request, engine, principal, "regtech.report_suspicious", body.case_id, work)
 
 
-@router.get("/reports/suspicious", summary="Suspicious transaction reports, earliest deadline first, overdue flagged")
+@router.get(
+    "/reports/suspicious",
+    summary="Suspicious transaction reports, earliest deadline first, overdue flagged",
+    response_model=SuspiciousReports,
+)
 async def suspicious_list(
     engine: EngineDep,
     principal: Reader,
@@ -105,7 +130,11 @@ async def suspicious_list(
     return {"reports": found, "as_of": clock.business_date().isoformat()}
 
 
-@router.get("/reports/suspicious/{report_id}", summary="A suspicious transaction report's metadata")
+@router.get(
+    "/reports/suspicious/{report_id}",
+    summary="A suspicious transaction report's metadata",
+    response_model=SuspiciousReport,
+)
 async def suspicious_read(report_id: ReportId, engine: EngineDep, principal: Reader) -> dict:
     return await snapshot(engine, lambda connection: str_report.get(connection, report_id))
 
@@ -113,31 +142,44 @@ async def suspicious_read(report_id: ReportId, engine: EngineDep, principal: Rea
 @router.get(
     "/reports/suspicious/{report_id}/file",
     summary="A suspicious transaction report's file (JSON, schema in puhui.regtech.str_report)",
+    response_model=SuspiciousReportFile,
 )
 async def suspicious_file(report_id: ReportId, engine: EngineDep, principal: Reader) -> Response:
     content = await snapshot(engine, lambda connection: str_report.content_of(connection, report_id))
     return _attachment(content, "application/json", f"{report_id}.json")
 
 
-@router.post("/reports/suspicious/{report_id}/submit", summary="Mark a suspicious transaction report submitted")
+@router.post(
+    "/reports/suspicious/{report_id}/submit",
+    summary="Mark a suspicious transaction report submitted",
+    response_model=SuspiciousReport,
+)
 async def suspicious_submit(report_id: ReportId, request: Request, engine: EngineDep, principal: Generator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, str_report.submit(uow, report_id, principal.id))
+        return Outcome(200, SuspiciousReport.shape(str_report.submit(uow, report_id, principal.id)))
 
     return await run_mutation(request, engine, principal, "regtech.report_suspicious_submit", report_id, work)
 
 
-@router.get("/reports/deadlines", summary="Reports of both kinds not yet submitted, earliest deadline first")
+@router.get(
+    "/reports/deadlines",
+    summary="Reports of both kinds not yet submitted, earliest deadline first",
+    response_model=ReportDeadlines,
+)
 async def report_deadlines(engine: EngineDep, principal: Reader) -> dict:
     return {"reports": await snapshot(engine, report_index.deadlines), "as_of": clock.business_date().isoformat()}
 
 
-@router.get("/reports", summary="Reports of both kinds, newest date first, with deadlines and status")
+@router.get(
+    "/reports",
+    summary="Reports of both kinds, newest date first, with deadlines and status",
+    response_model=RegulatoryReports,
+)
 async def list_reports(engine: EngineDep, principal: Reader) -> dict:
     return {"reports": await snapshot(engine, report_index.listing)}
 
 
-@router.get("/reports/{report_id}", summary="A report's metadata")
+@router.get("/reports/{report_id}", summary="A report's metadata", response_model=LargeValueReport)
 async def read_report(report_id: ReportId, engine: EngineDep, principal: Reader) -> dict:
     return await snapshot(engine, lambda connection: reports.get(connection, report_id))
 
@@ -145,22 +187,29 @@ async def read_report(report_id: ReportId, engine: EngineDep, principal: Reader)
 @router.get(
     "/reports/{report_id}/file",
     summary="A report's file (CSV, schema in puhui.regtech.reports)",
-    response_class=PlainTextResponse,
+    response_class=CsvFile,
+    responses={200: {"description": "The report's CSV file (UTF-8, header row)"}},
 )
-async def report_file(report_id: ReportId, engine: EngineDep, principal: Reader) -> PlainTextResponse:
+async def report_file(report_id: ReportId, engine: EngineDep, principal: Reader) -> Response:
     content = await snapshot(engine, lambda connection: reports.content_of(connection, report_id))
-    return _attachment(content, "text/csv", f"{report_id}.csv", PlainTextResponse)
+    return _attachment(content, "text/csv", f"{report_id}.csv", CsvFile)
 
 
-@router.post("/reports/{report_id}/submit", summary="Mark a report submitted to the regulator")
+@router.post(
+    "/reports/{report_id}/submit", summary="Mark a report submitted to the regulator", response_model=LargeValueReport
+)
 async def submit_report(report_id: ReportId, request: Request, engine: EngineDep, principal: Generator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, reports.submit(uow, report_id, principal.id))
+        return Outcome(200, LargeValueReport.shape(reports.submit(uow, report_id, principal.id)))
 
     return await run_mutation(request, engine, principal, "regtech.report_submit", report_id, work)
 
 
-@router.get("/dashboard", summary="Supervision dashboard data over a range of China business dates")
+@router.get(
+    "/dashboard",
+    summary="Supervision dashboard data over a range of China business dates",
+    response_model=SupervisionDashboard,
+)
 async def dashboard(
     engine: EngineDep,
     principal: Reader,

@@ -11,12 +11,15 @@ import json
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationError
 
 from puhui.errors import InvalidInput, NotFound
 
 DAY = 86_400
-Money = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+Plain = PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
+"""A decimal in JSON as plain digits ("50000", "0.0000001"), never in exponent form ("5E+4", "1E-7")."""
+Money = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2), Plain]
+Ratio = Annotated[Decimal, Field(gt=0, le=1), Plain]
 Window = Annotated[int, Field(ge=1, le=31 * DAY, description="seconds")]
 PartyKind = Literal["natural", "non_natural", "any"]
 Direction = Literal["in", "out", "any"]
@@ -51,7 +54,7 @@ class Structuring(_Params):
 
     typology: Literal["structuring"] = "structuring"
     threshold: Money
-    low_ratio: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.9")
+    low_ratio: Annotated[Decimal, Field(gt=0, lt=1), Plain] = Decimal("0.9")
     min_count: Annotated[int, Field(ge=2, le=1000)] = 3
     window_seconds: Window = DAY
     direction: Direction = "out"
@@ -62,7 +65,7 @@ class RapidInOut(_Params):
 
     typology: Literal["rapid_in_out"] = "rapid_in_out"
     min_in: Money
-    out_ratio: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.8")
+    out_ratio: Ratio = Decimal("0.8")
     window_seconds: Window = 4 * 3600
 
 
@@ -110,7 +113,7 @@ class SelfFinancing(_Params):
     """自融: loan proceeds paid on to a related party (关联方) of the loan's lender within the window."""
 
     typology: Literal["self_financing"] = "self_financing"
-    min_ratio: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.5")
+    min_ratio: Ratio = Decimal("0.5")
     window_seconds: Window = 3 * DAY
 
 
@@ -120,7 +123,7 @@ class FundPool(_Params):
 
     typology: Literal["fund_pool"] = "fund_pool"
     min_payers: Annotated[int, Field(ge=2, le=100_000)] = 20
-    out_ratio: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.5")
+    out_ratio: Ratio = Decimal("0.5")
     window_seconds: Window = 7 * DAY
     party_kind: PartyKind = "natural"
 
