@@ -4,14 +4,17 @@ to that shape and is what the services built: no field added, dropped or turned 
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 
+from puhui import clock as clock_module
 from puhui.app import create_app
 from puhui.db import reading, transaction
 from puhui.risk import features as F
+from puhui.risk.features_api import AS_OF_PATTERN, MalformedTime, parse_as_of
 from puhui.risk.fraud import store
 from puhui.risk.scoring import registry, service
 from puhui.settings import Settings
@@ -184,3 +187,23 @@ def test_a_model_registered_with_a_bare_card_reads_without_nulls(client, engine,
     )
     assert read["card"] == {"kind": "scorecard", "name": "bare", "version": 1}
     assert read["metrics"] == {"auc": {"mean": 0.7, "std": 0.01}}
+
+
+def test_as_of_publishes_the_forms_it_takes(client) -> None:
+    """The spec's pattern for `as_of` is what the server takes: a schema-valid value is never refused for
+    its form, and one outside it is a 422 `malformed_as_of` (a day off the calendar is refused too)."""
+    spec = client.app.openapi()
+    operation = spec["paths"]["/v1/risk/profiles/{customer_id}"]["get"]
+    published = next(p for p in operation["parameters"] if p["name"] == "as_of")["schema"]
+    pattern = published.get("pattern") or next(s["pattern"] for s in published["anyOf"] if "pattern" in s)
+    assert pattern == AS_OF_PATTERN
+    for taken in ("2026-01-05", "2026-01-05T08:00+08:00", "2026-01-05T00:00:00.5Z", "0", "1767196800000000"):
+        assert re.match(pattern, taken) and parse_as_of(taken) >= 0
+    last = clock_module.from_micros(parse_as_of("9999-12-31")).astimezone(clock_module.CHINA)
+    assert last.isoformat() == "9999-12-31T23:59:59.999999+08:00"  # the calendar's last day ends, it is no error
+    for refused in (" 2026-01-05", "2026-01-05T10:00:00", "0000-01-01", "2026-02-30", "1" * 17):
+        with pytest.raises(MalformedTime):
+            parse_as_of(refused)
+    customer = register(client, ZHANG)["id"]
+    answer = client.get(f"/v1/risk/profiles/{customer}", headers=ADMIN, params={"as_of": " 2026-01-05"})
+    assert answer.status_code == 422 and answer.json()["code"] == "malformed_as_of"

@@ -7,6 +7,7 @@ looked up (so the answer never tells whether a customer exists). Money and ratio
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -32,25 +33,29 @@ class MalformedTime(InvalidInput):
     title = "as_of is not an ISO-8601 time with a zone, a date, or UTC microseconds"
 
 
+_DATE = r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+_ZONE = r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+AS_OF_PATTERN = rf"^([0-9]{{1,16}}|{_DATE}|{_DATE}{_TIME}{_ZONE})$"
+"""The forms of `as_of`: UTC microseconds, a date, or a time with its zone (its day must be on the calendar too)."""
+DAY_MICROS = 86_400_000_000
+
+
 def parse_as_of(value: str | None) -> int:
     """Now when absent; UTC microseconds when all digits; an ISO-8601 time with a zone; or a date,
-    meaning the end of that business day in China (everything that happened that day counts)."""
+    meaning the end of that business day in China (everything that happened that day counts).
+    Any other form (`AS_OF_PATTERN`), or a day not on the calendar, is a `MalformedTime`."""
     if value is None:
         return clock.now_micros()
-    text = value.strip()
+    if re.match(AS_OF_PATTERN, value) is None:
+        raise MalformedTime(f"as_of {value!r} is not UTC microseconds, a date, or a time with its zone")
     try:
-        if text.isdigit():
-            at = int(text)
-        elif len(text) == 10:
-            next_day = dt.datetime.combine(
-                dt.date.fromisoformat(text) + dt.timedelta(days=1), dt.time(), tzinfo=clock.CHINA
-            )
-            at = clock.to_micros(next_day) - 1
+        if value.isdigit():
+            at = int(value)
+        elif len(value) == 10:  # the last microsecond of that China day
+            at = clock.to_micros(clock.china_midnight(dt.date.fromisoformat(value))) + DAY_MICROS - 1
         else:
-            when = dt.datetime.fromisoformat(text)
-            if when.tzinfo is None:
-                raise MalformedTime("as_of needs a time zone (e.g. 2026-01-05T08:00:00+08:00 or ...Z)")
-            at = clock.to_micros(when)
+            at = clock.to_micros(dt.datetime.fromisoformat(value))
         clock.from_micros(at)  # within the calendar
     except (ValueError, OverflowError):
         raise MalformedTime(f"as_of {value!r} is not a time") from None
@@ -71,7 +76,13 @@ async def read_profile(
     principal: Annotated[Principal, Depends(authenticate)],
     engine: Annotated[Engine, Depends(get_engine)],
     as_of: Annotated[
-        str | None, Query(max_length=64, description="ISO-8601 time with zone, date, or UTC micros")
+        str | None,
+        Query(
+            max_length=64,
+            description="a date (the end of that day, China time), an ISO-8601 time with its zone, or UTC micros",
+            examples=["2026-01-05", "2026-01-05T08:00:00+08:00"],
+            json_schema_extra={"pattern": AS_OF_PATTERN},
+        ),
     ] = None,
 ) -> dict[str, Any]:
     """The customer's profile (用户画像) as of a time (default now): only data up to that time counts."""
