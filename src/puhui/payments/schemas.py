@@ -143,7 +143,7 @@ class BankNotificationApplied(Schema):
     status: Literal["posted", "voided", "reversed"]
 
 
-class Settlement(Schema):
+class MerchantSettlement(Schema):
     """A merchant's T+1 settlement (结算) of a business date: what it earned, and its payout (`net`, paid by
     the bank order `order_id`). `carried` is what of `net` belongs to earlier dates (a failed payout paid
     again, or, negative, an earlier shortfall taken back)."""
@@ -166,7 +166,7 @@ class Settlements(Schema):
     """The settlements of one business date, by merchant."""
 
     business_date: Day
-    settlements: list[Settlement]
+    settlements: list[MerchantSettlement]
 
 
 class SettlementRun(Settlements):
