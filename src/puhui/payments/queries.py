@@ -1,11 +1,12 @@
 """What other packages may read of payments (its tables are its own): the payments and posted bank
-orders (top-ups 充值, withdrawals 提现) of a time range, as plain rows, for monitoring and reporting."""
+orders (top-ups 充值, withdrawals 提现) of a time range, as plain rows, for monitoring and reporting;
+and, for the feature store's set-based SQL, subqueries of payments, refunds and answered bank orders."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Subquery, func, select
 
-from puhui.payments.tables import bank_orders, payments
+from puhui.payments.tables import bank_orders, payments, refunds
 
 
 def payments_between(connection: Connection, start: int, end: int) -> list[dict]:
@@ -60,3 +61,49 @@ def volume_by_payee(connection: Connection, start: int, end: int, kind: str | No
     if kind is not None:
         query = query.where(payments.c.kind == kind)
     return {payee: int(total) for payee, total in connection.execute(query)}
+
+
+# -- rows for the feature store's set-based SQL (用户画像) ----------------------------------------
+# Each returns a subquery over payments' own tables with the columns its docstring names, for
+# a caller that aggregates per customer inside SQL; bounds are UTC microseconds, None for open.
+
+RESOLVED = ("posted", "voided")  # a bank order the bank answered: completed or voided (作废)
+
+
+def _within(column: ColumnElement[int], after: int | None, until: int | None) -> list[ColumnElement[bool]]:
+    bounds = [] if after is None else [column > after]
+    return bounds if until is None else [*bounds, column <= until]
+
+
+def payments_made(after: int | None = None, until: int | None = None) -> Subquery:
+    """Payments made in (after, until]: id, kind (`p2p` | `qr`), payer_id, payee_id, amount (fen),
+    created_at, device_id and location (the payer's, as the client reported them)."""
+    p = payments.c
+    return (
+        select(p.id, p.kind, p.payer_id, p.payee_id, p.amount, p.created_at, p.device_id, p.location)
+        .where(*_within(p.created_at, after, until))
+        .subquery("payments_made")
+    )
+
+
+def refunds_made(after: int | None = None, until: int | None = None) -> Subquery:
+    """Refunds (退款) made in (after, until]: id, payer_id (who paid the refunded payment and gets the
+    money back), amount (fen), created_at."""
+    r = refunds.c
+    return (
+        select(r.id, payments.c.payer_id, r.amount, r.created_at)
+        .select_from(refunds.join(payments, payments.c.id == r.payment_id))
+        .where(*_within(r.created_at, after, until))
+        .subquery("refunds_made")
+    )
+
+
+def resolved_bank_orders(after: int | None = None, until: int | None = None) -> Subquery:
+    """Bank orders the bank answered (`posted` or `voided`) in (after, until]: id, customer_id, kind
+    (`debit_card`: top-up 充值, `credit_card`: withdrawal 提现), status, amount (fen), resolved_at."""
+    b = bank_orders.c
+    return (
+        select(b.id, b.customer_id, b.kind, b.status, b.amount, b.resolved_at)
+        .where(b.status.in_(RESOLVED), *_within(b.resolved_at, after, until))
+        .subquery("resolved_bank_orders")
+    )

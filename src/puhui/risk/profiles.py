@@ -11,7 +11,9 @@ still count in a window (90 days back from `as_of`, the newest event time applie
 device first-seen times, and the profile computed at `as_of`. `stored_profile(..., at)` recomputes
 the windowed features from that activity at any `at >= as_of`, so windows decay correctly without
 new events; for an earlier `at` it falls back to `profile_as_of` (the pruned rows are gone).
-Identity facts (tenure, tier, verifications) are read from identity's tables at read time.
+Identity facts (tenure, tier, verifications) are read through `identity.queries` at read time, and
+payments, refunds and bank orders through the subqueries `payments.queries` publishes, so every
+query here stays set-based SQL without naming another package's tables.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from sqlalchemy import Connection, Engine, and_, case, distinct, func, select
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.events.outbox import Event, advance_offset, consumer_offset, read_events
-from puhui.identity.tables import customers, tier_changes, verifications
+from puhui.identity import queries as identity_queries
 from puhui.money import parse_minor
-from puhui.payments.tables import bank_orders, payments, refunds
+from puhui.payments import queries as payments_queries
 from puhui.risk import features as F
 from puhui.risk.errors import MissingLabel, UnknownCustomer
 from puhui.risk.features_tables import risk_profiles
@@ -39,72 +41,54 @@ if TYPE_CHECKING:
 CONSUMER = "risk.profiles"
 TOPIC = "payments"
 KEEP_DAYS = 90  # the longest window
-RESOLVED = ("posted", "voided")
 
 
 # -- one customer ---------------------------------------------------------------------------------
 
 
 def identity_as_of(connection: Connection, customer_id: str, at: int) -> F.Identity:
-    registered = connection.execute(select(customers.c.created_at).where(customers.c.id == customer_id)).scalar()
-    if registered is None or registered > at:
+    standing = identity_queries.standing_as_of(connection, customer_id, at)
+    if standing is None:
         raise UnknownCustomer(f"no customer {customer_id} as of {clock.from_micros(at).isoformat()}")
-    tier = connection.execute(
-        select(tier_changes.c.to_tier)
-        .where(tier_changes.c.customer_id == customer_id, tier_changes.c.at <= at)
-        .order_by(tier_changes.c.seq.desc())
-        .limit(1)
-    ).scalar()
-    passed = connection.execute(
-        select(func.count())
-        .select_from(verifications)
-        .where(verifications.c.customer_id == customer_id, verifications.c.passed.is_(True), verifications.c.at <= at)
-    ).scalar_one()
-    return F.Identity(int(registered), tier, int(passed))
+    return F.Identity(standing.registered_at, standing.tier, standing.verifications)
 
 
 def activity_as_of(connection: Connection, customer_id: str, at: int) -> F.Activity:
     """The customer's rows that can count in a window ending at `at` (nothing after `at`)."""
     start = at - KEEP_DAYS * F.DAY
-    p = payments.c
+    p = payments_queries.payments_made(start, at).c
     paid = [
         F.Paid(r.id, r.created_at, r.amount, r.payee_id, r.kind, r.device_id, r.location)
         for r in connection.execute(
             select(p.id, p.created_at, p.amount, p.payee_id, p.kind, p.device_id, p.location).where(
-                p.payer_id == customer_id, p.created_at > start, p.created_at <= at
+                p.payer_id == customer_id
             )
         )
     ]
+    ever = payments_queries.payments_made(until=at).c
     devices = dict(
         connection.execute(
-            select(p.device_id, func.min(p.created_at))
-            .where(p.payer_id == customer_id, p.device_id.is_not(None), p.created_at <= at)
-            .group_by(p.device_id)
+            select(ever.device_id, func.min(ever.created_at))
+            .where(ever.payer_id == customer_id, ever.device_id.is_not(None))
+            .group_by(ever.device_id)
         ).all()
     )
     p2p_in = [
         F.Received(*r)
         for r in connection.execute(
-            select(p.id, p.created_at, p.amount).where(
-                p.payee_id == customer_id, p.kind == "p2p", p.created_at > start, p.created_at <= at
-            )
+            select(p.id, p.created_at, p.amount).where(p.payee_id == customer_id, p.kind == "p2p")
         )
     ]
+    r = payments_queries.refunds_made(start, at).c
     refunded = [
-        F.Received(*r)
-        for r in connection.execute(
-            select(refunds.c.id, refunds.c.created_at, refunds.c.amount)
-            .select_from(refunds.join(payments, payments.c.id == refunds.c.payment_id))
-            .where(p.payer_id == customer_id, refunds.c.created_at > start, refunds.c.created_at <= at)
-        )
+        F.Received(*row)
+        for row in connection.execute(select(r.id, r.created_at, r.amount).where(r.payer_id == customer_id))
     ]
-    b = bank_orders.c
+    b = payments_queries.resolved_bank_orders(start, at).c
     orders = [
-        F.BankOrder(*r)
-        for r in connection.execute(
-            select(b.id, b.resolved_at, b.kind, b.status, b.amount).where(
-                b.customer_id == customer_id, b.status.in_(RESOLVED), b.resolved_at > start, b.resolved_at <= at
-            )
+        F.BankOrder(*row)
+        for row in connection.execute(
+            select(b.id, b.resolved_at, b.kind, b.status, b.amount).where(b.customer_id == customer_id)
         )
     ]
     return F.Activity(paid, p2p_in, refunded, orders, {k: int(v) for k, v in devices.items()})
@@ -143,31 +127,16 @@ def _merge(into: dict[str, dict[str, Any]], rows: Any) -> None:
 def _counters(connection: Connection, at: int) -> dict[str, dict[str, Any]]:
     since = {d: at - d * F.DAY for d in (7, 30, 90)}
     zero = F.aggregate(F.Identity(at, None, 0), F.Activity(), at)
-    out: dict[str, dict[str, Any]] = {}
-    for cid, registered in connection.execute(
-        select(customers.c.id, customers.c.created_at).where(customers.c.created_at <= at)
-    ):
-        out[cid] = {**zero, "tenure_days": (at - registered) // F.DAY}
-    t = tier_changes.c
-    latest = select(t.customer_id, func.max(t.seq).label("seq")).where(t.at <= at).group_by(t.customer_id).subquery()
-    _merge(
-        out,
-        connection.execute(
-            select(t.customer_id.label("cid"), t.to_tier.label("kyc_tier")).join(
-                latest, and_(latest.c.customer_id == t.customer_id, latest.c.seq == t.seq)
-            )
-        ),
-    )
-    v = verifications.c
-    _merge(
-        out,
-        connection.execute(
-            select(v.customer_id.label("cid"), func.count().label("verifications"))
-            .where(v.passed.is_(True), v.at <= at)
-            .group_by(v.customer_id)
-        ),
-    )
-    p = payments.c
+    out: dict[str, dict[str, Any]] = {
+        cid: {
+            **zero,
+            "tenure_days": (at - s.registered_at) // F.DAY,
+            "kyc_tier": s.tier,
+            "verifications": s.verifications,
+        }
+        for cid, s in identity_queries.standings_as_of(connection, at).items()
+    }
+    p = payments_queries.payments_made(since[90], at).c
     in_window = {d: p.created_at > since[d] for d in since}
     paid_cols = [
         func.max(p.amount).label("payment_amount_max_90d"),
@@ -184,16 +153,13 @@ def _counters(connection: Connection, at: int) -> dict[str, dict[str, Any]]:
         ]
     _merge(
         out,
-        connection.execute(
-            select(p.payer_id.label("cid"), *paid_cols)
-            .where(p.created_at > since[90], p.created_at <= at)
-            .group_by(p.payer_id)
-        ),
+        connection.execute(select(p.payer_id.label("cid"), *paid_cols).group_by(p.payer_id)),
     )
+    ever = payments_queries.payments_made(until=at).c
     first_seen = (
-        select(p.payer_id, p.device_id, func.min(p.created_at).label("first"))
-        .where(p.device_id.is_not(None), p.created_at <= at)
-        .group_by(p.payer_id, p.device_id)
+        select(ever.payer_id, ever.device_id, func.min(ever.created_at).label("first"))
+        .where(ever.device_id.is_not(None))
+        .group_by(ever.payer_id, ever.device_id)
         .subquery()
     )
     _merge(
@@ -204,33 +170,31 @@ def _counters(connection: Connection, at: int) -> dict[str, dict[str, Any]]:
             ).group_by(first_seen.c.payer_id)
         ),
     )
+    p30 = payments_queries.payments_made(since[30], at).c
     _merge(
         out,
         connection.execute(
             select(
-                p.payee_id.label("cid"),
+                p30.payee_id.label("cid"),
                 func.count().label("p2p_received_count_30d"),
-                func.sum(p.amount).label("p2p_received_amount_30d"),
+                func.sum(p30.amount).label("p2p_received_amount_30d"),
             )
-            .where(p.kind == "p2p", p.created_at > since[30], p.created_at <= at)
-            .group_by(p.payee_id)
+            .where(p30.kind == "p2p")
+            .group_by(p30.payee_id)
         ),
     )
-    r = refunds.c
+    r = payments_queries.refunds_made(since[90], at).c
     _merge(
         out,
         connection.execute(
             select(
-                p.payer_id.label("cid"),
+                r.payer_id.label("cid"),
                 func.count().label("refunds_received_count_90d"),
                 func.sum(r.amount).label("refunds_received_amount_90d"),
-            )
-            .select_from(refunds.join(payments, p.id == r.payment_id))
-            .where(r.created_at > since[90], r.created_at <= at)
-            .group_by(p.payer_id)
+            ).group_by(r.payer_id)
         ),
     )
-    b = bank_orders.c
+    b = payments_queries.resolved_bank_orders(since[90], at).c
     order_cols = [_n(b.status == "voided").label("bank_orders_failed_90d")]
     for d in (30, 90):
         for name, kind in (("top_ups", "debit_card"), ("withdrawals", "credit_card")):
@@ -238,11 +202,7 @@ def _counters(connection: Connection, at: int) -> dict[str, dict[str, Any]]:
             order_cols += [_n(posted).label(f"{name}_count_{d}d"), _sum(posted, b.amount).label(f"{name}_amount_{d}d")]
     _merge(
         out,
-        connection.execute(
-            select(b.customer_id.label("cid"), *order_cols)
-            .where(b.status.in_(RESOLVED), b.resolved_at > since[90], b.resolved_at <= at)
-            .group_by(b.customer_id)
-        ),
+        connection.execute(select(b.customer_id.label("cid"), *order_cols).group_by(b.customer_id)),
     )
     return out
 
@@ -367,18 +327,15 @@ def _changes(connection: Connection, events: list[Event]) -> dict[str, F.Activit
         elif event.type in ("bank_order.posted", "bank_order.voided"):
             order_ids.append(event.payload["order_id"])
     if refund_ids:  # the event lacks the payer and exact time: the committed rows have them
+        r = payments_queries.refunds_made().c
         for rid, at, amount, payer in connection.execute(
-            select(refunds.c.id, refunds.c.created_at, refunds.c.amount, payments.c.payer_id)
-            .select_from(refunds.join(payments, payments.c.id == refunds.c.payment_id))
-            .where(refunds.c.id.in_(refund_ids))
+            select(r.id, r.created_at, r.amount, r.payer_id).where(r.id.in_(refund_ids))
         ):
             adds.setdefault(payer, F.Activity()).refunds.append(F.Received(rid, at, amount))
     if order_ids:
-        b = bank_orders.c
+        b = payments_queries.resolved_bank_orders().c
         for oid, cid, at, kind, status, amount in connection.execute(
-            select(b.id, b.customer_id, b.resolved_at, b.kind, b.status, b.amount).where(
-                b.id.in_(order_ids), b.status.in_(RESOLVED)
-            )
+            select(b.id, b.customer_id, b.resolved_at, b.kind, b.status, b.amount).where(b.id.in_(order_ids))
         ):
             adds.setdefault(cid, F.Activity()).orders.append(F.BankOrder(oid, at, kind, status, amount))
     return adds
@@ -425,7 +382,7 @@ def _apply(uow: UnitOfWork, after: int, events: list[Event]) -> bool:
     if consumer_offset(uow.connection, CONSUMER) != after:
         return False  # another run got here first; read again from its offset
     adds = _changes(uow.connection, events)
-    known = set(uow.execute(select(customers.c.id).where(customers.c.id.in_(list(adds)))).scalars()) if adds else set()
+    known = identity_queries.known_customers(uow.connection, adds) if adds else set()
     query = (
         select(risk_profiles)
         .where(risk_profiles.c.customer_id.in_(sorted(known)))
