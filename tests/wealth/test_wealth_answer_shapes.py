@@ -28,7 +28,7 @@ BOND = {
     "risk": "R2",
     "redemption_days": 1,
     "fee_tiers": [{"min_amount": "0.00", "rate": "0.0000001"}, {"min_amount": "5000.00", "fixed": "5.00"}],
-    "redemption_fees": [{"under_days": 7, "rate": "0.015", "to_fund_share": "1"}, {"rate": "0"}],
+    "redemption_fees": [{"under_days": 7, "rate": "0.015", "to_fund_share": "1"}, {"rate": "-0"}],
 }
 
 
@@ -83,7 +83,11 @@ def test_fund_and_advice_answers_match_their_published_shapes(client, engine, cl
     clock.set(at("2026-03-02", "10:00"))  # Monday
     equity = spec.check("post", "/v1/wealth/fund-products", post(client, "/v1/wealth/fund-products", PRODUCT, ADMIN))
     bond = spec.check("post", "/v1/wealth/fund-products", post(client, "/v1/wealth/fund-products", BOND, ADMIN))
-    assert (equity["nav"], bond["fee_tiers"][0]["rate"], bond["fee_tiers"][1]["fixed"]) == (None, "1E-7", "5.00")
+    assert (equity["nav"], bond["fee_tiers"][1]["fixed"]) == (None, "5.00")
+    assert bond["fee_tiers"][0]["rate"] == "0.0000001"  # plain digits, as written (stored as Decimal's "1E-7")
+    assert bond["redemption_fees"][1]["rate"] == "0"  # sent as "-0", stored so, answered "0"
+    listed = client.get("/v1/wealth/fund-products", headers=ADMIN).json()
+    assert [p["fee_tiers"][0]["rate"] for p in listed] == ["0.0000001", "0.015"]
     loaded = post(client, "/v1/wealth/navs", {"csv": nav_file(["BD0001", "EQ0001"], 90)}, ADMIN)
     assert spec.check("post", "/v1/wealth/navs", loaded) == {"recorded": 182, "unchanged": 0}
     spec.check("get", "/v1/wealth/fund-products", client.get("/v1/wealth/fund-products", headers=ADMIN))

@@ -5,12 +5,12 @@ statistics are numbers (fractions, not money)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from puhui.api.fields import Day, Money, Schema, Timestamp
-from puhui.wealth.funds.schemas import FundOrder
+from puhui.wealth.funds.schemas import PLAIN_DECIMAL, FundOrder, plain_decimal
 
 CustomerLevel = Literal["C1", "C2", "C3", "C4", "C5"]
 ProductRisk = Literal["R1", "R2", "R3", "R4", "R5"]
@@ -108,12 +108,15 @@ class Rebalance(Schema):
     threshold, and the purchases waiting for cash."""
 
     target: TargetPortfolio
-    drift: str = Field(
-        pattern=r"^[0-9]+(\.[0-9]+)?(E[+-][0-9]+)?$",
-        examples=["0.05"],
-        description="the largest gap between a fund's weight and its target, an exact decimal fraction "
-        '(a tiny one may carry an exponent, e.g. "1E-30")',
-    )
+    drift: Annotated[
+        str,
+        BeforeValidator(plain_decimal),
+        Field(
+            pattern=PLAIN_DECIMAL,
+            examples=["0.05"],
+            description="the largest gap between a fund's weight and its target, an exact decimal fraction",
+        ),
+    ]
     threshold: float
     orders: list[FundOrder]
     buys_waiting_for_cash: list[WaitingBuy]

@@ -4,31 +4,48 @@ places; units have two places; a NAV (基金净值) has four."""
 
 from __future__ import annotations
 
-from typing import Literal
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from puhui.api.fields import Day, Money, Schema, Timestamp
 
 UNITS_PATTERN = r"^[0-9]+\.[0-9]{2}$"
 NAV_PATTERN = r"^[0-9]+\.[0-9]{4}$"
-RATE_PATTERN = r"^-?[0-9]+(\.[0-9]+)?(E[+-][0-9]+)?$"
+PLAIN_DECIMAL = r"^[0-9]+(\.[0-9]+)?$"
 
 Units = Field(pattern=UNITS_PATTERN, examples=["1000.00"], description="fund units with two places (份额)")
 Nav = Field(pattern=NAV_PATTERN, examples=["1.2345"], description="a net asset value per unit in CNY, four places")
-Rate = Field(
-    pattern=RATE_PATTERN,
-    examples=["0.015"],
-    description='a rate from 0 to below 1 as a decimal fraction, written as it was set, e.g. "0.015" '
-    '(a very small rate may carry an exponent, e.g. "1E-7")',
-)
+
+
+def plain_decimal(value: object) -> object:
+    """A decimal string written with plain digits ("0.0000001", never "1E-7"; "0", never "-0")."""
+    if not isinstance(value, str):
+        return value
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal") from None
+    return format(abs(number) if number.is_zero() else number, "f")
+
+
+Rate = Annotated[
+    str,
+    BeforeValidator(plain_decimal),
+    Field(
+        pattern=PLAIN_DECIMAL,
+        examples=["0.015"],
+        description='a rate from 0 to below 1 as a decimal fraction in plain digits, e.g. "0.015"',
+    ),
+]
 
 
 class FundFeeTier(Schema):
     """A front-end fee tier (申购费率档): from `min_amount` up, a rate, or a fixed fee when `fixed` is set."""
 
     min_amount: Money
-    rate: str = Rate
+    rate: Rate
     fixed: Money | None
 
 
@@ -37,8 +54,8 @@ class FundRedemptionFee(Schema):
     with the fund's share of the fee (归入基金资产比例)."""
 
     under_days: int | None
-    rate: str = Rate
-    to_fund_share: str = Rate
+    rate: Rate
+    to_fund_share: Rate
 
 
 class FundProduct(Schema):
