@@ -96,17 +96,7 @@ def test_no_module_imports_itself_back():
     assert cycles == []
 
 
-# Reads of another package's tables not yet moved behind the owner's query functions: the feature
-# store's set-based SQL (risk.profiles) and the simulator and demo world, which inspect everything.
 BENCH = (*ALLOWED, "bench/")  # benchmarks seed and inspect whatever they measure
-CROSS_PACKAGE_TABLES_LEFT = {
-    "risk/profiles.py": {"identity", "payments"},
-    "sim/world.py": {"lending"},
-    "sim/cli.py": {"regtech"},
-    "sim/detection.py": {"regtech"},
-    "sim/fraud_detection.py": {"risk"},
-    "demo_market.py": {"identity", "lending", "regtech", "sim", "wealth"},
-}
 
 
 def test_each_package_reads_other_packages_through_their_functions():
@@ -115,7 +105,6 @@ def test_each_package_reads_other_packages_through_their_functions():
     offenders = []
     for path, tree in modules():
         owner = path.split("/")[0].removesuffix(".py")
-        allowed = CROSS_PACKAGE_TABLES_LEFT.get(path, set())
         for name in imported(tree):
             parts = name.split(".")
             if (
@@ -123,7 +112,6 @@ def test_each_package_reads_other_packages_through_their_functions():
                 and parts[0] == "puhui"
                 and parts[-1].endswith("tables")
                 and parts[1] not in (owner, "db")
-                and parts[1] not in allowed
                 and not path.startswith(BENCH)
             ):
                 offenders.append(f"{path} reads {name}")

@@ -20,14 +20,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from puhui.db import reading
 from puhui.settings import Settings
 from puhui.sim import analysis
 
 DEMO_CUSTOMERS, DEMO_DAYS, DEMO_SEED = 200, 14, 1
-CLOSED_CASES = ("closed_false_positive", "reported")
 BUCKETS = ("current", "M1", "M2", "M3", "M3+")
 
 
@@ -88,19 +87,9 @@ class DemoStart:
 
 def finished_run(connection) -> dict | None:
     """The latest finished simulation run in this database, if any."""
-    from puhui.sim.tables import sim_runs
+    from puhui.sim.queries import latest_finished_run
 
-    row = (
-        connection.execute(
-            select(sim_runs)
-            .where(sim_runs.c.status == "finished")
-            .order_by(sim_runs.c.created_at.desc(), sim_runs.c.id.desc())
-            .limit(1)
-        )
-        .mappings()
-        .first()
-    )
-    return dict(row) if row is not None else None
+    return latest_finished_run(connection)
 
 
 def analyse(engine: Engine, first: dt.date, days: int) -> dict:
@@ -109,36 +98,22 @@ def analyse(engine: Engine, first: dt.date, days: int) -> dict:
 
 def read_market(engine: Engine, run: dict) -> DemoMarket:
     from puhui.ledger.audit import audit
-    from puhui.lending.tables import loans
-    from puhui.regtech.tables import monitor_alerts, monitor_cases
-    from puhui.wealth.mmf.tables import mmf_daily
+    from puhui.lending import queries as lending_queries
+    from puhui.regtech import queries as regtech_queries
+    from puhui.wealth import queries as wealth_queries
 
     first = dt.date.fromisoformat(run["start_date"])
     last = first + dt.timedelta(days=run["days"] - 1)
     with reading(engine) as connection:
-        rows = connection.execute(
-            select(loans.c.status, loans.c.bucket, func.count()).group_by(loans.c.status, loans.c.bucket)
-        ).all()
+        rows = lending_queries.loans_by_status_and_bucket(connection)
         found = {b: int(n) for s, b, n in rows if s == "active"}
         by_bucket = {b: found.pop(b) for b in BUCKETS if b in found} | found
         written_off = sum(int(n) for s, _, n in rows if s == "written_off")
         if written_off:
             by_bucket["written_off"] = written_off
-        fund_yield = connection.execute(
-            select(mmf_daily.c.seven_day_yield)
-            .where(mmf_daily.c.seven_day_yield.is_not(None), mmf_daily.c.business_date <= last.isoformat())
-            .order_by(mmf_daily.c.business_date.desc())
-            .limit(1)
-        ).scalar()
-        alerts = {
-            t: int(n)
-            for t, n in connection.execute(
-                select(monitor_alerts.c.typology, func.count()).group_by(monitor_alerts.c.typology)
-            )
-        }
-        open_cases = connection.execute(
-            select(func.count()).select_from(monitor_cases).where(monitor_cases.c.status.notin_(CLOSED_CASES))
-        ).scalar_one()
+        fund_yield = wealth_queries.latest_seven_day_yield(connection, last)
+        alerts = regtech_queries.alerts_by_typology(connection)
+        open_cases = regtech_queries.open_cases(connection)
         audit_ok = audit(connection).ok
     summary = json.loads(run["summary"] or "{}")
     return DemoMarket(
@@ -160,15 +135,10 @@ def read_market(engine: Engine, run: dict) -> DemoMarket:
 def seeded(engine: Engine) -> bool:
     """Whether the demo world was seeded here (its regulator exists: staff are made before anyone else)."""
     from puhui.demo import STAFF
-    from puhui.identity.tables import staff
+    from puhui.identity.queries import staff_handle_taken
 
     with reading(engine) as connection:
-        return (
-            connection.execute(
-                select(func.count()).select_from(staff).where(staff.c.handle == STAFF[0][1])
-            ).scalar_one()
-            > 0
-        )
+        return staff_handle_taken(connection, STAFF[0][1])
 
 
 def prepare_demo(

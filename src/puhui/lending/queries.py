@@ -1,5 +1,5 @@
 """What other packages may read of lending (its tables are its own): flows of a span of business
-days and the loan book, for supervision (监管报表) and the dashboard."""
+days and the loan book, for supervision (监管报表), the dashboard and the simulator."""
 
 from __future__ import annotations
 
@@ -44,3 +44,12 @@ def outstanding_by_loan(connection: Connection) -> list[tuple[str, str, int]]:
         .where(loans.c.status == "active")
     )
     return [(customer, bucket, int(principal) - int(done)) for customer, bucket, principal, done in rows]
+
+
+def loans_by_status_and_bucket(connection: Connection) -> list[tuple[str, str, int]]:
+    """(status: active | paid_off | written_off, delinquency bucket 逾期分类: current | M1 | … | M3+,
+    how many loans) of every status and bucket that has loans."""
+    rows = connection.execute(
+        select(loans.c.status, loans.c.bucket, func.count()).group_by(loans.c.status, loans.c.bucket)
+    )
+    return [(status, bucket, int(n)) for status, bucket, n in rows]

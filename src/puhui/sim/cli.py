@@ -116,11 +116,8 @@ def _configured_vault():
 
 
 def alerts_by_typology(engine) -> dict[str, int]:
-    from sqlalchemy import func, select
-
     from puhui.db import reading
-    from puhui.regtech.tables import monitor_alerts
+    from puhui.regtech import queries as regtech_queries
 
     with reading(engine) as connection:
-        rows = connection.execute(select(monitor_alerts.c.typology, func.count()).group_by(monitor_alerts.c.typology))
-        return {t: int(n) for t, n in sorted(rows)}
+        return regtech_queries.alerts_by_typology(connection)

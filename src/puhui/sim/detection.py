@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from puhui.regtech.tables import monitor_alerts
+from puhui.regtech import queries as regtech_queries
 from puhui.sim.tables import sim_labels
 
 # simulation typology → the monitor's rule typology
@@ -81,7 +81,7 @@ def evaluate(connection: Connection, run_id: str) -> list[Detection]:
         if role == "principal":
             principals.setdefault(typology, set()).add(customer)
     flagged: dict[str, set[str]] = {}
-    for party, typology in connection.execute(select(monitor_alerts.c.party, monitor_alerts.c.typology)):
+    for party, typology in regtech_queries.alerted_parties(connection):
         flagged.setdefault(typology, set()).add(party)
     found = []
     anyone = set().union(*(members[t] for t in MATCHING))  # laundering schemes only, not fraud victims

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
 
-from puhui.risk.fraud.tables import risk_decisions
+from puhui.risk import queries as risk_queries
 from puhui.sim.tables import sim_labels
 
 TYPOLOGY = "account_takeover"
@@ -61,11 +61,7 @@ def evaluate_fraud(connection: Connection, run_id: str, span: tuple[int, int]) -
     )
     latest: dict[str, str] = {}  # one decision per attempt: a retried payment id counts once, as last decided
     unnamed = Counter[str]()
-    for ref, outcome in connection.execute(
-        select(risk_decisions.c.payment_ref, risk_decisions.c.outcome)
-        .where(risk_decisions.c.at >= span[0], risk_decisions.c.at < span[1])
-        .order_by(risk_decisions.c.id)
-    ):
+    for ref, outcome in risk_queries.fraud_decisions_between(connection, *span):
         if ref is None:
             unnamed[outcome] += 1
         else:

@@ -19,8 +19,8 @@ from puhui.identity.vault import Vault
 from puhui.ledger import queries as ledger_queries
 from puhui.ledger.audit import audit
 from puhui.lending import eod as lending_eod
+from puhui.lending import queries as lending_queries
 from puhui.lending.service import day_of
-from puhui.lending.tables import loans
 from puhui.payments import reserve
 from puhui.sim import enterprises, fraud
 from puhui.sim.agents import Agent, Kind, Merchant, Platform, daily_acts, make_agent
@@ -213,9 +213,7 @@ class World:
     def stats(self, date: dt.date, volume: dict[str, int], fund: dict | None) -> DayStats:
         with reading(self.engine) as connection:
             totals = ledger_totals(connection)
-            rows = connection.execute(
-                select(loans.c.status, loans.c.bucket, func.count()).group_by(loans.c.status, loans.c.bucket)
-            ).all()
+            rows = lending_queries.loans_by_status_and_bucket(connection)
         balances = {code: c - d for code, (d, c) in totals.items()}
         buckets = {b: n for s, b, n in rows if s == "active"}
         written_off = sum(n for s, _, n in rows if s == "written_off")

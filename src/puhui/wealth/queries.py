@@ -1,5 +1,6 @@
 """What other packages may read of wealth management (its tables are its own): order flows of the
-money-market fund (余额宝-style) and the funds over a time range, and fast redemptions by trade date."""
+money-market fund (余额宝-style) and the funds over a time range, fast redemptions by trade date,
+and the fund's latest seven-day annualized yield."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, func, select
 
 from puhui.wealth.funds.tables import fund_orders
-from puhui.wealth.mmf.tables import mmf_orders
+from puhui.wealth.mmf.tables import mmf_daily, mmf_orders
 
 
 def mmf_flow(connection: Connection, start: int, end: int, kinds: Iterable[str]) -> tuple[int, int]:
@@ -40,3 +41,14 @@ def fast_redemptions(connection: Connection, first: dt.date, last: dt.date) -> l
         .group_by(mmf_orders.c.trade_date)
     ).all()
     return [(day, int(total)) for day, total in rows]
+
+
+def latest_seven_day_yield(connection: Connection, on_or_before: dt.date) -> str | None:
+    """The money-market fund's latest seven-day annualized yield (七日年化, percent as a decimal
+    string such as "1.845") of a business date on or before `on_or_before`; None before the first."""
+    return connection.execute(
+        select(mmf_daily.c.seven_day_yield)
+        .where(mmf_daily.c.seven_day_yield.is_not(None), mmf_daily.c.business_date <= on_or_before.isoformat())
+        .order_by(mmf_daily.c.business_date.desc())
+        .limit(1)
+    ).scalar()
