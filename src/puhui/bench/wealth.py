@@ -1,11 +1,14 @@
 """`puhui bench wealth`: one day's money-market income distribution to N holders.
 
 On a fresh database (SQLite file, or the embedded PostgreSQL), N holders of the platform fund are
-bulk-created server-side (accounts plus their opening unit transfers, so the ledger audits clean),
-then, on the same database and engine:
+bulk-loaded through the ledger (`puhui.ledger.seed.load_opening_balances`: accounts plus their opening
+unit transfers, generated server-side from a series, balances derived from the transfers, so the
+ledger audits clean), then, on the same database
+and engine:
 
 - **baseline**     one plain `UPDATE` adding each holder's income to its balance, nothing else
-                   (no transfer rows, no residue, no events), rolled back;
+                   (no transfer rows, no residue, no events), on a scratch copy of the accounts
+                   (`create_scratch_copy`: same columns, keys, indexes and rows), rolled back;
 - **distribution** `distribution.distribute` for one day in one transaction: the income transfer
                    of every holder staged and posted by the ledger's set-based batch (`ledger.bulk`:
                    one INSERT ... SELECT, one check, one UPDATE ... FROM per side), the residue and
@@ -23,11 +26,18 @@ from contextlib import ExitStack
 from typing import Annotated
 
 import typer
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from puhui import clock
 from puhui.db import create_engine_from_url, reading, transaction
 from puhui.db.migrate import upgrade
+from puhui.ledger.models import AccountFlags
+from puhui.ledger.seed import (
+    SelectRows,
+    create_scratch_copy,
+    drop_scratch_copy,
+    load_opening_balances,
+)
 from puhui.wealth import units as funds
 from puhui.wealth.mmf import distribution
 
@@ -36,52 +46,69 @@ DAY = dt.date(2026, 1, 5)
 R_E4 = 5_123  # 0.5123 yuan per 10,000 units (~1.9% a year)
 TARGET_SECONDS = 60.0
 
-SEED_ACCOUNTS = """
-    WITH RECURSIVE s(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < :n)
-    INSERT INTO accounts (id, ledger, code, owner_id, flags, debits_pending, debits_posted, credits_pending,
-                          credits_posted, created_at)
-    SELECT 'mmf.PH0001.b' || i, 'FUND:PH0001', 'fund_units_held', 'b' || i, 1, 0, 0, 0,
-           100 + (i * 7919) % 5000000, 0 FROM s
-"""
-SEED_TRANSFERS = """
-    WITH RECURSIVE s(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < :n)
-    INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id,
-                           timeout_seconds, user_data, timestamp, status, expires_at, resolved_at)
-    SELECT 'mb.' || i, 'mmf.PH0001.issued', 'mmf.PH0001.b' || i, 100 + (i * 7919) % 5000000, 'FUND:PH0001',
-           'mmf_confirm', 0, NULL, 0, NULL, 0, NULL, NULL, NULL FROM s
-"""
-SEED_ISSUED = """
-    UPDATE accounts SET debits_posted = (SELECT sum(amount) FROM transfers WHERE code = 'mmf_confirm')
-    WHERE id = 'mmf.PH0001.issued'
-"""
 BASELINE = """
-    UPDATE accounts SET credits_posted = credits_posted
-                        + (credits_posted - debits_posted - debits_pending) * :r / 100000000
+    UPDATE {accounts} SET credits_posted = credits_posted
+                          + (credits_posted - debits_posted - debits_pending) * :r / 100000000
     WHERE ledger = :ledger AND code = 'fund_units_held'
 """
 
 
-def _seed(engine, holders: int) -> float:
+SERIES = "WITH RECURSIVE s(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < :n) "
+# Holder i: account `mmf.PH0001.b<i>`, bound not to go negative (as `ensure_holder` opens it), holding
+# 100 + (i × 7919) mod 5,000,000 units (0.01 units, 1 to 50,000 units) issued by the fund.
+HOLDERS = (
+    SERIES
+    + """
+    SELECT CAST(:prefix AS VARCHAR(64)) || i, CAST(:ledger AS VARCHAR(16)), 'fund_units_held', 'b' || i,
+           CAST(:flags AS INTEGER) FROM s
+"""
+)
+SUBSCRIPTIONS = (
+    SERIES
+    + """
+    SELECT 'mb.' || i, CAST(:issued AS VARCHAR(64)), CAST(:prefix AS VARCHAR(64)) || i, 100 + (i * 7919) % 5000000,
+           CAST(:ledger AS VARCHAR(16)), 'mmf_confirm' FROM s
+"""
+)
+
+
+def _seed(engine: Engine, holders: int) -> float:
+    """The holders and their units, through the ledger's bulk load (balances follow from the transfers)."""
     started = time.perf_counter()
     with engine.begin() as connection:
-        for sql in (SEED_ACCOUNTS, SEED_TRANSFERS, SEED_ISSUED):
-            connection.execute(text(sql), {"n": holders})
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("ANALYZE accounts"))
-            connection.execute(text("ANALYZE transfers"))
-        else:
-            connection.execute(text("ANALYZE"))
+        params = {"n": holders, "prefix": funds.holder_account(FUND, "b"), "ledger": funds.ledger_of(FUND)}
+        load_opening_balances(
+            connection,
+            SelectRows(HOLDERS, {**params, "flags": int(AccountFlags.debits_must_not_exceed_credits)}),
+            SelectRows(SUBSCRIPTIONS, {**params, "issued": funds.issued_account(FUND)}),
+        )
+    _analyze(engine)
     return time.perf_counter() - started
 
 
-def _baseline(engine) -> float:
-    with engine.connect() as connection:
-        transaction_ = connection.begin()
-        started = time.perf_counter()
-        connection.execute(text(BASELINE), {"r": R_E4, "ledger": funds.ledger_of(FUND)})
-        seconds = time.perf_counter() - started
-        transaction_.rollback()
+def _analyze(engine: Engine) -> None:
+    """Fresh planner statistics after a bulk load."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+
+
+def _baseline(engine: Engine) -> float:
+    """The plain UPDATE over a scratch copy of the accounts (same shape and rows), rolled back."""
+    with engine.begin() as connection:
+        scratch = create_scratch_copy(connection, "bench_", copy_transfers=False)
+    _analyze(engine)
+    try:
+        with engine.connect() as connection:
+            transaction_ = connection.begin()
+            started = time.perf_counter()
+            connection.execute(
+                text(BASELINE.format(accounts=scratch.accounts.name)), {"r": R_E4, "ledger": funds.ledger_of(FUND)}
+            )
+            seconds = time.perf_counter() - started
+            transaction_.rollback()
+    finally:
+        with engine.begin() as connection:
+            drop_scratch_copy(connection, scratch)
     return seconds
 
 

@@ -47,3 +47,10 @@ class LedgerRefused(Conflict):
 
 
 Shortfall = type[PuhuiError]
+
+
+class OpeningLoadRefused(LedgerError):
+    """A bulk opening load (期初余额导入, `puhui.ledger.seed`) breaks a ledger rule: nothing is loaded."""
+
+    code = "opening_load_refused"
+    title = "The opening balances break a ledger rule"
