@@ -2,9 +2,10 @@
 the same run on the same database.
 
 - **setup**     (untimed) a fresh migrated database (SQLite temp file, or a database on an embedded
-                PostgreSQL), one product, and N active 6-month loans bulk-inserted (loans, schedules,
-                five ledger accounts each and a disbursement transfer each, balances consistent, so
-                the audit holds). Start dates spread over the last 60 days; one loan in ten never
+                PostgreSQL), one product, and N active 6-month loans bulk-inserted (loans and
+                schedules; five ledger accounts each and a disbursement transfer each through the
+                ledger's bulk load, `puhui.ledger.seed`, which derives the balances, so the audit
+                holds). Start dates spread over the last 60 days; one loan in ten never
                 pays, so some are overdue (penalties, buckets, classes, provisions move).
                 An untimed warm-up end of day for the day before sets the first provisions.
 - **eod**       `puhui.lending.eod.run` for the bench date: accrual for every loan, days past
@@ -30,6 +31,7 @@ from puhui.bench.ledger import fresh_database
 from puhui.db import create_engine_from_url, reading, transaction
 from puhui.db.engine import is_postgres
 from puhui.db.migrate import upgrade
+from puhui.ledger.seed import OpeningAccount, OpeningTransfer, load_opening_balances
 
 TERM = 6
 PRINCIPAL = 10_000_00
@@ -75,7 +77,10 @@ def seed(engine: Engine, loans: int, bench_date: dt.date) -> None:
         k: build_schedule(PRINCIPAL, product.annual_rate, TERM, product.method, bench_date - dt.timedelta(k))
         for k in range(1, 61)
     }
-    loan_rows, instalment_rows, account_rows, transfer_rows = [], [], [], []
+    loan_rows: list[tuple] = []
+    instalment_rows: list[tuple] = []
+    account_rows: list[OpeningAccount] = []
+    transfer_rows: list[OpeningTransfer] = []
     for n in range(loans):
         loan_id = f"bn{n:09d}"
         age = 1 + n % 60
@@ -120,23 +125,18 @@ def seed(engine: Engine, loans: int, bench_date: dt.date) -> None:
                     0,
                 )
             )
-        account_rows += [tuple(r.values()) for r in accounts.account_rows(loan_id, now)]
+        account_rows += [
+            OpeningAccount(r["id"], r["ledger"], r["code"], r["owner_id"], r["flags"])
+            for r in accounts.account_rows(loan_id, now)
+        ]
         transfer_rows.append(
-            (
+            OpeningTransfer(
                 f"dsb.{loan_id}",
                 accounts.account_id(loan_id, "principal"),
                 FUNDER,
                 PRINCIPAL,
                 "CNY",
                 "loan_disbursement",
-                0,
-                None,
-                0,
-                None,
-                now,
-                None,
-                None,
-                None,
             )
         )
 
@@ -186,53 +186,9 @@ def seed(engine: Engine, loans: int, bench_date: dt.date) -> None:
             ),
             instalment_rows,
         )
-        _bulk(
-            c,
-            "accounts",
-            (
-                "id",
-                "ledger",
-                "code",
-                "owner_id",
-                "flags",
-                "debits_pending",
-                "debits_posted",
-                "credits_pending",
-                "credits_posted",
-                "created_at",
-            ),
-            account_rows,
-        )
-        _bulk(
-            c,
-            "transfers",
-            (
-                "id",
-                "debit_account_id",
-                "credit_account_id",
-                "amount",
-                "ledger",
-                "code",
-                "flags",
-                "pending_id",
-                "timeout_seconds",
-                "user_data",
-                "timestamp",
-                "status",
-                "expires_at",
-                "resolved_at",
-            ),
-            transfer_rows,
-        )
-        # balances as the transfers say: principal receivable debited, the funder credited
-        c.execute(
-            text("UPDATE accounts SET debits_posted = :p WHERE code = 'loan_receivable' AND id LIKE 'loan.bn%'"),
-            {"p": PRINCIPAL},
-        )
-        c.execute(
-            text("UPDATE accounts SET credits_posted = credits_posted + :t WHERE id = :f"),
-            {"t": PRINCIPAL * loans, "f": FUNDER},
-        )
+        # the loans' accounts and disbursements through the ledger: the principal receivable is
+        # debited and the funder credited by the transfers themselves
+        load_opening_balances(c, account_rows, transfer_rows)
 
     transaction(engine, write)
     if is_postgres(engine):
