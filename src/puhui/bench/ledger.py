@@ -7,8 +7,8 @@ One run, one database, one engine (same driver, same durability settings):
 - **single**    one transfer per `transaction(...)` call, from one client (this thread).
 - **baseline**  the same kind of rows written with plain SQL and nothing else, as the issue
                 defines it: per batch of 8,190, one transaction with an executemany INSERT of the
-                transfer rows into the *same* `transfers` table (distinct ids) and executemany
-                UPDATEs of the two balances (`debits_posted = debits_posted + :amount` on the debit
+                transfer rows into `bench_transfers` (distinct ids) and executemany UPDATEs of the
+                two balances in `bench_accounts` (`debits_posted = debits_posted + :amount` on the debit
                 account, `credits_posted = credits_posted + :amount` on the credit account), COMMIT.
                 `ratio_to_baseline` (target >= 0.5) is measured against this one.
 - **fast baseline** (context, no target) the same rows with the least work plain SQL can do:
@@ -18,9 +18,12 @@ One run, one database, one engine (same driver, same durability settings):
                 separate database of the same server (`pgbench -i -s 1`, then `-c 1 -j 1`, 10 s in
                 all, as five `-T 2` runs interleaved with the one-per-call phase).
 
-Fairness: the baselines write real, consistent ledger rows into the same tables, so all three
-see the same table and index sizes, cache state and checkpoints, and the audit at the end covers
-them too. Ledger and baseline batches are interleaved, the order rotating every round; each rate
+Fairness: the baselines write the same rows into scratch copies of the ledger's tables
+(`puhui.ledger.seed.create_scratch_copy`: same columns, keys, indexes and starting rows, on the same
+database; `bench_` for the baseline, `bench_fast_` for the fast one), never into the ledger's own;
+each contender's table grows by the same number of rows, so all three see the same table and index
+sizes, and the same cache and checkpoints. The copies are dropped at the end.
+Ledger and baseline batches are interleaved, the order rotating every round; each rate
 is total transfers over total time of its timed batches, after one untimed warm-up round.
 One-per-call and pgbench run interleaved in up to five rounds (order alternating), after a
 CHECKPOINT, so neither pays for the batched phase's dirty pages and a change in the machine's
@@ -44,7 +47,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine, Table, Update, bindparam, update
 
 from puhui import clock
 from puhui.db import create_engine_from_url, transaction
@@ -53,8 +56,7 @@ from puhui.db.migrate import upgrade
 from puhui.ledger import service
 from puhui.ledger.audit import audit
 from puhui.ledger.models import MAX_BATCH, AccountFlags, Transfer, TransferResult
-from puhui.ledger.tables import accounts as accounts_table
-from puhui.ledger.tables import transfers as transfers_table
+from puhui.ledger.seed import ScratchLedger, create_scratch_copy, drop_scratch_copy
 
 LEDGER = "CNY"
 RESERVE = "platform.reserve_bank.CNY"  # the funding account, created by migration 0002
@@ -73,22 +75,28 @@ _TRANSFER_COLUMNS = (
     "id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, timeout_seconds, "
     "user_data, timestamp, status, expires_at, resolved_at"
 )
-_PG_INSERT_ARRAYS = f"""
-    INSERT INTO transfers ({_TRANSFER_COLUMNS})
+# The fast baseline's statements, on the scratch tables named `{transfers}` and `{accounts}`.
+_PG_INSERT_ARRAYS = (
+    "INSERT INTO {transfers} ("
+    + _TRANSFER_COLUMNS
+    + """)
     SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[], %s::varchar[], %s::varchar[],
                          %s::int[], %s::varchar[], %s::int[], %s::varchar[], %s::bigint[], %s::varchar[],
                          %s::bigint[], %s::bigint[])
 """
+)
 _PG_UPDATE_ARRAYS = """
-    UPDATE accounts a SET debits_posted = a.debits_posted + u.d, credits_posted = a.credits_posted + u.c
+    UPDATE {accounts} a SET debits_posted = a.debits_posted + u.d, credits_posted = a.credits_posted + u.c
     FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[]) AS u(id, d, c)
     WHERE a.id = u.id
 """
 _SQLITE_INSERT = (
-    f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, 0, NULL, ?, NULL, NULL, NULL)"
+    "INSERT INTO {transfers} ("
+    + _TRANSFER_COLUMNS
+    + ") VALUES (?, ?, ?, ?, ?, ?, 0, NULL, 0, NULL, ?, NULL, NULL, NULL)"
 )
 _SQLITE_UPDATE = (
-    "UPDATE accounts SET debits_posted = debits_posted + ?, credits_posted = credits_posted + ? WHERE id = ?"
+    "UPDATE {accounts} SET debits_posted = debits_posted + ?, credits_posted = credits_posted + ? WHERE id = ?"
 )
 
 
@@ -123,16 +131,10 @@ class LedgerBench:
         self.run_id = run_uuid.hex[:8]
         self._ids = random.Random(run_uuid.int)  # transfer ids: random, and new on every run
         self.wallets = [f"bench.{self.run_id}.w{i:05d}" for i in range(accounts)]
-        self._debit = (
-            update(accounts_table)
-            .where(accounts_table.c.id == bindparam("b_id"))
-            .values(debits_posted=accounts_table.c.debits_posted + bindparam("b_amount"))
-        )
-        self._credit = (
-            update(accounts_table)
-            .where(accounts_table.c.id == bindparam("b_id"))
-            .values(credits_posted=accounts_table.c.credits_posted + bindparam("b_amount"))
-        )
+        self.plain: ScratchLedger | None = None  # the baseline's copy of the ledger's tables
+        self.fast: ScratchLedger | None = None  # the fast baseline's
+        self._debit: Update | None = None  # the baseline's two balance UPDATEs
+        self._credit: Update | None = None
 
     # -- setup ---------------------------------------------------------------------------------
     def open_accounts(self) -> None:
@@ -160,6 +162,21 @@ class LedgerBench:
         for start in range(0, len(topups), MAX_BATCH):
             chunk = topups[start : start + MAX_BATCH]
             _check(transaction(self.engine, lambda uow: service.create_transfers(uow, chunk)), "funding")
+
+    def open_scratch(self) -> None:
+        """Copy the ledger's tables as they are now (the funded wallets) for the two baselines."""
+        with self.engine.begin() as connection:
+            self.plain = create_scratch_copy(connection, "bench_")
+            self.fast = create_scratch_copy(connection, "bench_fast_")
+        self._debit = _add_to(self.plain.accounts, "debits_posted")
+        self._credit = _add_to(self.plain.accounts, "credits_posted")
+
+    def drop_scratch(self) -> None:
+        with self.engine.begin() as connection:
+            for scratch in (self.plain, self.fast):
+                if scratch is not None:
+                    drop_scratch_copy(connection, scratch)
+        self.plain = self.fast = None
 
     def make_transfers(self, n: int) -> list[Transfer]:
         """`n` new P2P transfers between two different random wallets, with random client ids."""
@@ -208,8 +225,9 @@ class LedgerBench:
             }
             for t in batch
         ]
+        assert self.plain is not None and self._debit is not None and self._credit is not None, "open_scratch first"
         with self.engine.begin() as connection:
-            connection.execute(transfers_table.insert(), rows)
+            connection.execute(self.plain.transfers.insert(), rows)
             connection.execute(self._debit, [{"b_id": t.debit_account_id, "b_amount": t.amount} for t in batch])
             connection.execute(self._credit, [{"b_id": t.credit_account_id, "b_amount": t.amount} for t in batch])
 
@@ -226,12 +244,14 @@ class LedgerBench:
             credits[t.credit_account_id] += t.amount  # type: ignore[operator]  # the baseline's transfers always carry an amount
         ids = sorted(debits.keys() | credits.keys())
         n = len(batch)
+        assert self.fast is not None, "open_scratch first"
+        names = {"transfers": self.fast.transfers.name, "accounts": self.fast.accounts.name}
         with self.engine.begin() as connection:
             driver = connection.connection.driver_connection
             if self.postgres:
                 with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]  # the PostgreSQL path has a psycopg driver connection
                     cursor.execute(
-                        _PG_INSERT_ARRAYS,
+                        _PG_INSERT_ARRAYS.format(**names),
                         (
                             [t.id for t in batch],
                             [t.debit_account_id for t in batch],
@@ -250,19 +270,22 @@ class LedgerBench:
                         ),
                     )
                     cursor.execute(
-                        _PG_UPDATE_ARRAYS, (ids, [debits.get(i, 0) for i in ids], [credits.get(i, 0) for i in ids])
+                        _PG_UPDATE_ARRAYS.format(**names),
+                        (ids, [debits.get(i, 0) for i in ids], [credits.get(i, 0) for i in ids]),
                     )
             else:
                 cursor = driver.cursor()  # type: ignore[union-attr]  # the PostgreSQL path has a psycopg driver connection
                 try:
                     cursor.executemany(
-                        _SQLITE_INSERT,
+                        _SQLITE_INSERT.format(**names),
                         [
                             (t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code, now)
                             for t in batch
                         ],
                     )
-                    cursor.executemany(_SQLITE_UPDATE, [(debits.get(i, 0), credits.get(i, 0), i) for i in ids])
+                    cursor.executemany(
+                        _SQLITE_UPDATE.format(**names), [(debits.get(i, 0), credits.get(i, 0), i) for i in ids]
+                    )
                 finally:
                     cursor.close()
 
@@ -300,6 +323,15 @@ class LedgerBench:
             report = audit(connection)
             connection.rollback()
         return report.ok
+
+
+def _add_to(accounts: Table, column: str) -> Update:
+    """`UPDATE <accounts> SET <column> = <column> + :b_amount WHERE id = :b_id` (the plain baseline's)."""
+    return (
+        update(accounts)
+        .where(accounts.c.id == bindparam("b_id"))
+        .values({column: accounts.c[column] + bindparam("b_amount")})
+    )
 
 
 def _check(results: Sequence[TransferResult], what: str) -> None:
@@ -352,6 +384,8 @@ def run(
         upgrade(engine)
         bench = LedgerBench(engine, accounts=accounts, seed=seed)
         bench.open_accounts()
+        bench.open_scratch()
+        cleanup.callback(bench.drop_scratch)
         progress.advance(setup_task)
 
         # Generate every transfer before timing anything.
@@ -435,7 +469,7 @@ def run(
         pgbench_tps = pgbench.tps if pgbench is not None else None
         pgbench_runs = [round(x, 1) for x in pgbench.runs] if pgbench is not None else []
 
-        # 4. the invariants still hold (batched, single and baseline rows alike).
+        # 4. the ledger's invariants still hold after the batched and one-per-call transfers.
         audit_task = progress.add_task("audit", total=1)
         audit_ok = bench.audit_ok()
         progress.advance(audit_task)

@@ -220,7 +220,7 @@ class _Counter:
 
 # -- scratch copies for benchmarks ------------------------------------------------------------------
 
-_PREFIX = re.compile(r"^[a-z][a-z0-9]*_$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9_]*_$")
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ def create_scratch_copy(connection: Connection, prefix: str, *, copy_transfers: 
     copy of their rows now (the transfers' only when `copy_transfers`). Replaces an earlier copy of
     the same prefix. For benchmarks that time plain SQL against the ledger's own tables."""
     if not _PREFIX.match(prefix):
-        raise InvalidInput(f"a scratch prefix is lower-case letters and digits ending in '_', not {prefix!r}")
+        raise InvalidInput(f"a scratch prefix is lower-case letters, digits and '_' ending in '_', not {prefix!r}")
     metadata = MetaData()
     for parent in (tables.ledgers, tables.account_codes):  # what the accounts' foreign keys name
         parent.to_metadata(metadata)
