@@ -59,7 +59,12 @@ class FromAlertsIn(BaseModel):
     since: (
         Annotated[
             StrictStr,
-            Field(min_length=10, max_length=40, description="only alerts raised at or after this ISO 8601 time"),
+            Field(
+                min_length=10,
+                max_length=40,
+                description="only alerts raised at or after this ISO 8601 time, with its offset",
+                json_schema_extra={"format": "date-time"},
+            ),
         ]
         | None
     ) = None
@@ -178,8 +183,8 @@ async def cases_from_alerts(request: Request, engine: EngineDep, principal: Offi
 async def list_cases(
     engine: EngineDep,
     principal: Staff,
-    status: Annotated[str | None, Query(max_length=24)] = None,
-    sort: Annotated[str, Query(max_length=12)] = "priority",
+    status: Annotated[str | None, Query(max_length=24, json_schema_extra={"enum": list(cases.STATUSES)})] = None,
+    sort: Annotated[str, Query(max_length=12, json_schema_extra={"enum": list(cases.SORTS)})] = "priority",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict:
     return {"cases": await _read(engine, cases.list_cases, status, limit, sort)}

@@ -22,6 +22,7 @@ from puhui.api.deps import EngineDep, Principal, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as snapshot
 from puhui.db import UnitOfWork
+from puhui.eod.dates import PATTERN as DATE_PATTERN
 from puhui.eod.dates import BusinessDate, parse_date
 from puhui.regtech import cases, report_index, reports, str_report
 from puhui.regtech import dashboard as board
@@ -40,6 +41,7 @@ router = APIRouter(prefix="/v1/regtech", tags=["regtech"])
 
 Generator = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]
 Reader = Annotated[Principal, Depends(require_roles("regulator", "risk_officer", "operator", "admin"))]
+CHINA_DAY = {"format": "date", "pattern": DATE_PATTERN, "description": "a China business date YYYY-MM-DD"}
 ReportId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
@@ -213,8 +215,8 @@ async def submit_report(report_id: ReportId, request: Request, engine: EngineDep
 async def dashboard(
     engine: EngineDep,
     principal: Reader,
-    first: Annotated[str, Query(alias="from", min_length=10, max_length=10)],
-    last: Annotated[str, Query(alias="to", min_length=10, max_length=10)],
+    first: Annotated[str, Query(alias="from", min_length=10, max_length=10, json_schema_extra=CHINA_DAY)],
+    last: Annotated[str, Query(alias="to", min_length=10, max_length=10, json_schema_extra=CHINA_DAY)],
 ) -> dict:
     start, end = date_of(first, "from"), date_of(last, "to")
 
