@@ -103,7 +103,7 @@ def standings_as_of(connection: Connection, at: int) -> dict[str, Standing]:
     }
     t = tier_changes.c
     latest = select(t.customer_id, func.max(t.seq).label("seq")).where(t.at <= at).group_by(t.customer_id).subquery()
-    tiers = dict(
+    tiers: dict[str, int] = dict(
         connection.execute(
             select(t.customer_id, t.to_tier).join(
                 latest, and_(latest.c.customer_id == t.customer_id, latest.c.seq == t.seq)
@@ -111,7 +111,7 @@ def standings_as_of(connection: Connection, at: int) -> dict[str, Standing]:
         ).all()
     )
     v = verifications.c
-    passed = dict(
+    passed: dict[str, int] = dict(
         connection.execute(
             select(v.customer_id, func.count()).where(v.passed.is_(True), v.at <= at).group_by(v.customer_id)
         ).all()
