@@ -16,6 +16,7 @@ from puhui.ledger.models import AccountFlags
 from puhui.ledger.seed import (
     OpeningAccount,
     OpeningTransfer,
+    SelectRows,
     create_scratch_copy,
     drop_scratch_copy,
     load_opening_balances,
@@ -75,6 +76,24 @@ def test_accounts_alone_and_transfers_between_existing_accounts_load(engine: Eng
         )
     assert (loaded.accounts, loaded.transfers) == (0, 1)
     assert balances(engine, "seed.w2") == (0, 5)
+    with reading(engine) as connection:
+        assert audit(connection).ok
+
+
+SERIES = "WITH RECURSIVE s(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < :n) "
+
+
+def test_rows_made_by_a_select_load_the_same_way(engine: Engine) -> None:
+    """A series made in the database (no row crosses the driver): wallet i gets i × 10 fen."""
+    accounts = SelectRows(SERIES + "SELECT 'seed.s' || i, 'CNY', 'customer_wallet', 'seed.c' || i, 1 FROM s", {"n": 40})
+    transfers = SelectRows(
+        SERIES + "SELECT 'seed.st' || i, CAST(:reserve AS VARCHAR(64)), 'seed.s' || i, i * 10, 'CNY', 'topup' FROM s",
+        {"n": 40, "reserve": RESERVE},
+    )
+    with engine.begin() as connection:
+        loaded = load_opening_balances(connection, accounts, transfers)
+    assert (loaded.accounts, loaded.transfers, loaded.amount) == (40, 40, 10 * 40 * 41 // 2)
+    assert balances(engine, "seed.s40") == (0, 400)
     with reading(engine) as connection:
         assert audit(connection).ok
 

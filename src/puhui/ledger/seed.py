@@ -17,7 +17,8 @@ So the ledger's invariants — and `puhui audit` — hold exactly as if every tr
 `create_transfers`. No events are published: a load is set-up, not business.
 
 Rules are checked on the final balances, not transfer by transfer: an opening load is one fact.
-Rows are streamed (any iterable, e.g. a generator), so a million rows need not be held in memory.
+Rows are streamed (any iterable, e.g. a generator), so a million rows need not be held in memory;
+or a `SelectRows` makes them in the database (e.g. from a recursive series), so none crosses the driver.
 
 `create_scratch_copy` makes copies of `accounts` and `transfers` under new names (same columns,
 keys, indexes and rows) for benchmarks that time what plain SQL costs against the ledger's own
