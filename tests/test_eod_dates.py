@@ -17,13 +17,8 @@ from puhui.db import reading, transaction
 from puhui.db.engine import create_engine_from_url
 from puhui.db.migrate import upgrade
 from puhui.eod import runs
-from puhui.eod.dates import (
-    BusinessDateInFuture,
-    BusinessDateNotOver,
-    DateInvalid,
-    check_date,
-    parse_date,
-)
+from puhui.eod.dates import check_date, parse_date
+from puhui.eod.errors import BusinessDateInFuture, BusinessDateNotOver, DateInvalid
 from puhui.eod.tables import eod_runs
 from puhui.payments import reconciliation
 from puhui.payments.bank.sandbox.bank import SandboxBank

@@ -24,6 +24,7 @@ from puhui.api.body_limit import BodyLimitMiddleware
 from puhui.api.deps import MAX_CURSOR, Principal, get_engine, require_admin
 from puhui.api.fields import Schema
 from puhui.api.nul_guard import NulGuardMiddleware
+from puhui.api.query_guard import known_query_parameters
 from puhui.api.request_id import RequestIdMiddleware
 from puhui.db import reading, transaction
 from puhui.errors import PuhuiError
@@ -92,6 +93,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         "errors are RFC 9457 problems with a stable `code`; mutating calls take an `Idempotency-Key`.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        dependencies=[Depends(known_query_parameters)],  # a misspelt or repeated query parameter is a 422
     )
     app.state.engine = engine
     app.state.settings = settings

@@ -5,9 +5,13 @@ database that holds one customer, one merchant and their money. The app runs as 
 other mutating call carries an `Idempotency-Key`, so the stored-answer path is fuzzed as well as the
 keyless one. A call the admin may not make (403: a customer's or a merchant's own operation) is sent again
 with the customer's session, then with the merchant's API key, so those operations are fuzzed past the door.
-No answer may be a server error (`not_a_server_error`), and every answer's status and media type must
-be ones the spec lists for its operation (`status_code_conformance`, `content_type_conformance`). Runs on
-SQLite only: the storage behaviour under it is tested on both backends elsewhere; here the question is the HTTP surface.
+Every check schemathesis has runs on every answer (`--checks all`, issue 13): no server error; status, media
+type, headers and body as the spec lists them; every request the spec allows accepted and every request it
+forbids refused (`positive_data_acceptance`, `negative_data_rejection`), auth not ignored, methods, resources
+after delete. A valid request may still be refused with a 422 only for a rule a JSON schema cannot state,
+named in BUSINESS_RULES by its stable code with the reason; a body over the size limit (413) counts as
+refused. Runs on SQLite only: the storage behaviour under it is tested on both backends elsewhere; here the
+question is the HTTP surface.
 
 `pytest tests/api/test_fuzz_openapi.py -s` prints the run's size at the end."""
 
@@ -23,15 +27,13 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS as ALL_CHECKS
+from schemathesis.checks import load_all_checks, negative_data_rejection, positive_data_acceptance
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.openapi.checks import RejectedPositiveData
 
 from puhui import clock
+from puhui.api.mutations import KEY_MAX_LENGTH
 from puhui.app import create_app
 from puhui.db import create_engine_from_url
 from puhui.db.migrate import upgrade
@@ -48,14 +50,79 @@ KEYS = itertools.count(1)
 STATUSES: collections.Counter[str] = collections.Counter()  # "2xx", "4xx"… of every answer, for the run's size
 OPERATIONS_RUN: set[str] = set()
 PASSWORD = "correct horse battery"
+BUSINESS_RULES = {  # 422 codes a schema-valid request may still get: rules a JSON schema cannot state
+    "business_date_too_old": "a first run's date is at most 366 days before today's",
+    "business_date_in_future": "a business date may not be after today's",
+    "clock_too_far": "the sandbox clock runs at most 100 years ahead of the wall clock",
+    "invalid_name": "printable characters by Unicode category (str.isprintable), beyond a JSON-schema regex",
+    "purpose_required": "`purpose` is required when `reveal` is true",
+    "invalid_notify_url": "a public https address: resolved and checked against private ranges",
+    "invalid_discount_rate": "a discount rate above zero and at most the platform's cap",
+    "product_invalid": "a loan product's cross-field rules: min ≤ max, the annualized rate under the cap, shares",
+    "funding_invalid": "a service fee only on a facilitation product (助贷)",
+    "malformed_rule": "a fraud rule's parameters, checked by its kind's own model",
+    "unknown_feature": "a fraud rule may name only features the registry has",
+    "rule_invalid": "a monitoring rule's parameters, checked by its typology's own model",
+    "related_party_invalid": "a lender is not its own related party",
+    "dashboard_invalid_range": "the dashboard's range runs forward and spans at most 366 days",
+    "statement_range_invalid": "a statement's `from` is not after its `to`",
+    "amount_out_of_range": "a loan's amount within its product's range, which is data",
+    "unknown_instalment_plan": "`periods` (3, 6 or 12) go with instalments, not with pay-later",
+    "invalid_account": "account flags that exclude each other (debits and credits both capped)",
+    "transfers_rejected": "each transfer against the ledger's rules (accounts, chains, pending timeouts)",
+    "verification_unsupported": "a verification level the platform cannot prove in this call (a certificate)",
+    "invalid_id_number": "the resident ID number's check digit (GB 11643)",
+    "customer_under_age": "the age read from the ID number, on today's date",
+    "invalid_credit_code": "the unified social credit code's check digit (GB 32100)",
+    "invalid_bank_account": "the account number's check digit",
+    "invalid_card_number": "the card number's Luhn check digit",
+    "nul_character": "no text may hold U+0000 (PostgreSQL cannot store it): one rule for every field, stated once",
+    "invalid_fund_figures": "the fund manager's CSV file, row by row",
+    "invalid_nav_file": "the NAV CSV file, row by row",
+    "ledger_not_found": "the ledger named must exist",
+    "report_no_data": "there must be transactions on the reported date",
+    "invalid_answers": "the questionnaire version must be the current one",
+    "clock_move_invalid": "exactly one of `advance` or `to`",
+}
+
+
+OPERATION_RULES = {  # the same, for one operation only
+    "POST /v1/ledger/transfers": {"invalid_amount": "an amount has at most the places of its ledger's scale (data)"},
+}
+
+
+def accepts_valid_requests(ctx, response, case):  # type: ignore[no-untyped-def]
+    """`positive_data_acceptance`, except a 422 whose code is one of BUSINESS_RULES (or the operation's own)."""
+    try:
+        return positive_data_acceptance(ctx, response, case)
+    except RejectedPositiveData:
+        code = _problem_code(response)
+        if response.status_code == 422 and (
+            code in BUSINESS_RULES or code in OPERATION_RULES.get(case.operation.label, {})
+        ):
+            return None
+        raise
+
+
+def rejects_invalid_requests(ctx, response, case):  # type: ignore[no-untyped-def]
+    """`negative_data_rejection`, where a body over the size limit (413) is also a rejection."""
+    if response.status_code == 413:
+        return None
+    return negative_data_rejection(ctx, response, case)
+
+
+def _problem_code(response) -> str | None:  # type: ignore[no-untyped-def]
+    try:
+        return response.json().get("code")
+    except ValueError:
+        return None
+
+
+load_all_checks()
 CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]  # each answer's status, media type, headers and body are what the spec
-# lists for its operation (errors: application/problem+json with the Problem schema)
+    check for check in ALL_CHECKS.get_all() if check not in (positive_data_acceptance, negative_data_rejection)
+] + [accepts_valid_requests, rejects_invalid_requests]  # --checks all: status, media type, headers, body
+# against the spec, valid data accepted, invalid rejected, auth not ignored, methods, resources after delete
 PEOPLE: dict = {}  # the populated customer's phone and session, the merchant's API key, a client for log-ins
 
 
@@ -185,12 +252,32 @@ def test_no_operation_answers_a_server_error(fuzz_schema, label, mode):
 
 
 def send(case, method: str, label: str, credentials: dict[str, str]):  # type: ignore[no-untyped-def]
-    """One request (every other mutating one with a fresh Idempotency-Key), checked for a server error."""
+    """One request, checked by every check. A valid mutating request gets a fresh Idempotency-Key every
+    other time and none otherwise (a generated key reused for another body is rightly a 422); an invalid
+    header is sent as generated: with the credentials when the key is what is wrong, without them when
+    the missing credentials are (the spec requires them)."""
     number = next(KEYS)
-    keyed = method in MUTATING and number % 2
-    headers = {**credentials, "Idempotency-Key": f"fuzz-{number}"} if keyed else credentials
+    generated = dict(case.headers or {})
+    key = generated.get("Idempotency-Key")
+    headers = dict(credentials)
+    if _invalid(case, ParameterLocation.HEADER):
+        if key is None or _valid_key(key):
+            headers = {}  # what is wrong is the missing Authorization
+    elif method in MUTATING:
+        (case.headers or {}).pop("Idempotency-Key", None)
+        if number % 2:
+            headers["Idempotency-Key"] = f"fuzz-{number}"
     answer = case.call(headers=headers)
     STATUSES[f"{answer.status_code // 100}xx"] += 1
     OPERATIONS_RUN.add(label)
-    case.validate_response(answer, checks=CHECKS, headers=headers)
+    case.validate_response(answer, checks=CHECKS, headers={**generated, **headers})
     return answer
+
+
+def _invalid(case, location: ParameterLocation) -> bool:  # type: ignore[no-untyped-def]
+    component = case.meta.components.get(location) if case.meta is not None else None
+    return component is not None and not component.mode.is_positive
+
+
+def _valid_key(key: str) -> bool:
+    return 0 < len(key) <= KEY_MAX_LENGTH and key.isprintable()

@@ -9,17 +9,16 @@ from stdnum import luhn
 
 from puhui import clock as clock_module
 from puhui.identity import models
-from puhui.identity.models import (
-    TIER_RULES,
+from puhui.identity.errors import (
     InvalidBankAccount,
     InvalidCardNumber,
     InvalidCreditCode,
     InvalidIdNumber,
     InvalidName,
     InvalidPhone,
-    WalletTier,
     WeakPassword,
 )
+from puhui.identity.models import TIER_RULES, WalletTier
 
 # GB 11643 numbers with a right check digit (an X is the check value 10): the standard's own
 # example and numbers from Beijing, Shanghai and Urumqi regions.

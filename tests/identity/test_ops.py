@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 from puhui.db import reading, transaction
 from puhui.identity import cli, pii, service
 from puhui.identity import customers as customer_ops
+from puhui.identity.errors import VaultNotConfigured
 from puhui.identity.logs import install_redaction, redact
-from puhui.identity.vault import Vault, VaultNotConfigured
+from puhui.identity.vault import Vault
 from puhui.settings import Settings, get_settings
 
 from .helpers import CARD, INDEX_KEY, K1, K2, ZHANG

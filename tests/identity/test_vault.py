@@ -7,13 +7,8 @@ import base64
 
 import pytest
 
-from puhui.identity.vault import (
-    Vault,
-    VaultError,
-    VaultNotConfigured,
-    generate_key,
-    vault_from_config,
-)
+from puhui.identity.errors import VaultError, VaultNotConfigured
+from puhui.identity.vault import Vault, generate_key, vault_from_config
 
 from .helpers import INDEX_KEY, K1, K2
 

@@ -36,8 +36,8 @@ def test_three_instalments_by_hand():
 def test_plans_add_up_exactly(amount, periods):
     plan = bnpl.instalments(amount, periods, dt.date(2026, 1, 31))
     assert sum(i.principal for i in plan) == amount
-    total_fee = int(
-        (Decimal(amount) * bnpl.INSTALMENT_FEE_RATES[periods]).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+    total_fee = int(  # rounded down: a rounded-up fen on 0.12 CNY was 26.5% a year, over the cap
+        (Decimal(amount) * bnpl.INSTALMENT_FEE_RATES[periods]).quantize(Decimal(1), rounding="ROUND_DOWN")
     )
     assert sum(i.fee for i in plan) == total_fee and all(i.principal >= 0 and i.fee >= 0 for i in plan)
 
@@ -71,3 +71,11 @@ def test_partner_file():
         "2026-11-28,loan_1,disbursement,1000.00,0.00,700.00,0.00",
         "2026-11-28,loan_2,repayment,100.00,5.00,70.00,3.50",
     ]
+
+
+def test_a_few_fen_in_instalments_stay_under_the_rate_cap():
+    """Found by the cap property: 0.12 CNY in 6 instalments had a fee of 1 fen rounded up, 26.5% a year."""
+    from puhui.lending.lines import service as lines
+
+    disclosure = lines.plan_of("instalments", 6, 12, dt.date(2026, 1, 1))
+    assert disclosure.total_fees == 0 and disclosure.annualized_rate <= Decimal("0.24")

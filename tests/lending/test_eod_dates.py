@@ -15,8 +15,7 @@ from fastapi.testclient import TestClient
 from puhui import cli
 from puhui.app import create_app
 from puhui.db import reading
-from puhui.eod.dates import BusinessDateInFuture, DateInvalid
-from puhui.eod.runs import BusinessDateClosed
+from puhui.eod.errors import BusinessDateClosed, BusinessDateInFuture, DateInvalid
 from puhui.lending import eod
 from puhui.lending.accounts import balances
 from puhui.lending.service import date_of, instalments, loan_row

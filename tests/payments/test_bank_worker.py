@@ -407,7 +407,7 @@ def test_the_servers_bank_opens_with_the_ledgers_reserve(engine, clock):
 def test_an_order_the_bank_refuses_outright_fails_at_once_and_frees_the_money(client, engine, clock, bank, monkeypatch):
     """A refusal of the order itself (not a card's failure) can never turn into success: the order fails
     with `order_refused` and its hold is voided, instead of the sweeper retrying it for ever."""
-    from puhui.payments.bank.channel import InvalidBankOrder
+    from puhui.payments.errors import InvalidBankOrder
 
     customer_id, me = customer(client, PEOPLE[0], 3)
     card_id = bind(client, customer_id, me, CARD_RICH)

@@ -13,36 +13,27 @@ from puhui import clock
 from puhui.errors import PuhuiError
 from puhui.payments.bank.channel import (
     Acknowledgement,
-    BankChannelError,
     BankNotification,
     BankOrder,
-    BankOrderConflict,
-    BankOrderNotFound,
-    ChannelUnavailable,
     FailureReason,
-    InvalidBankOrder,
-    MalformedNotification,
     OrderKind,
     OrderState,
     mask_card,
 )
-from puhui.payments.bank.signing import (
+from puhui.payments.bank.signing import MemoryNonceCache, sign, sign_notification, verify_notification
+from puhui.payments.bank.statement import HEADER, Direction, StatementLine, format_statement, parse_statement
+from puhui.payments.errors import (
+    BankChannelError,
+    BankOrderConflict,
+    BankOrderNotFound,
+    ChannelUnavailable,
     ForgedNotification,
-    MemoryNonceCache,
+    InvalidBankOrder,
+    MalformedNotification,
+    MalformedStatement,
     ReplayedNotification,
     StaleNotification,
     WeakSigningKey,
-    sign,
-    sign_notification,
-    verify_notification,
-)
-from puhui.payments.bank.statement import (
-    HEADER,
-    Direction,
-    MalformedStatement,
-    StatementLine,
-    format_statement,
-    parse_statement,
 )
 
 KEY = b"test-notification-key-0123456789"

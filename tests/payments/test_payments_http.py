@@ -26,7 +26,8 @@ from puhui.payments import notifications, service, wallets
 from puhui.payments.bank.channel import OrderKind
 from puhui.payments.bank.sandbox.bank import SandboxBank
 from puhui.payments.bank.sandbox.plan import CARD_LOW, CARD_RICH, FaultPlan, OrderScript
-from puhui.payments.models import LimitExceeded, VerificationStrength
+from puhui.payments.errors import LimitExceeded
+from puhui.payments.models import VerificationStrength
 from puhui.payments.tables import PAYMENT_TABLES
 from puhui.settings import Settings
 

@@ -20,18 +20,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from puhui import clock as clock_module
 from puhui.errors import InvalidInput
-from puhui.payments.bank.channel import (
-    BankChannel,
-    BankChannelError,
-    BankOrder,
-    BankOrderConflict,
-    BankOrderNotFound,
-    ChannelUnavailable,
-    FailureReason,
-    OrderKind,
-    OrderState,
-)
-from puhui.payments.bank.sandbox.bank import DeliveryPump, SandboxBank, StatementNotReady
+from puhui.payments.bank.channel import BankChannel, BankOrder, FailureReason, OrderKind, OrderState
+from puhui.payments.bank.sandbox.bank import DeliveryPump, SandboxBank
 from puhui.payments.bank.sandbox.plan import (
     CARD_EMPTY,
     CARD_FROZEN,
@@ -40,12 +30,19 @@ from puhui.payments.bank.sandbox.plan import (
     CARD_RICH,
     RETRY_SCHEDULE,
     FaultPlan,
-    InvalidFaultPlan,
     OrderScript,
 )
 from puhui.payments.bank.sandbox.statement import StatementFault
 from puhui.payments.bank.signing import MemoryNonceCache, verify_notification
 from puhui.payments.bank.statement import Direction, parse_statement
+from puhui.payments.errors import (
+    BankChannelError,
+    BankOrderConflict,
+    BankOrderNotFound,
+    ChannelUnavailable,
+    InvalidFaultPlan,
+    StatementNotReady,
+)
 
 KEY = b"sandbox-notification-key-0123456"
 UNKNOWN_CARD = "6222020000000000067"

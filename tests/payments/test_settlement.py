@@ -14,8 +14,7 @@ from stdnum.cn import ric
 
 from puhui.app import create_app
 from puhui.db import reading, transaction
-from puhui.eod.dates import BusinessDateInFuture, BusinessDateNotOver
-from puhui.eod.runs import BusinessDateClosed
+from puhui.eod.errors import BusinessDateClosed, BusinessDateInFuture, BusinessDateNotOver
 from puhui.errors import Conflict
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer

@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from puhui.regtech.cases import TRANSITIONS, CaseTransitionNotAllowed, check_transition
+from puhui.regtech.cases import TRANSITIONS, check_transition
+from puhui.regtech.errors import CaseTransitionNotAllowed
 from puhui.regtech.monitor import Monitor
 from puhui.regtech.tables import monitor_alerts, monitor_case_events, monitor_cases
 from tests.identity.helpers import make_staff

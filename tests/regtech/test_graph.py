@@ -23,8 +23,8 @@ from puhui.identity import kyc
 from puhui.ledger.audit import audit
 from puhui.payments.bank.channel import OrderKind
 from puhui.regtech import graph as G
+from puhui.regtech.errors import RuleInvalid
 from puhui.regtech.graph_cli import app as graph_app
-from puhui.regtech.rules import RuleInvalid
 from puhui.regtech.tables import monitor_alerts
 from puhui.regtech.windows import Flow
 from tests.risk.test_features_profiles import ADMIN, CHANNELS, VAULT, World

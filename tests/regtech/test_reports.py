@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from puhui.db import reading, transaction
-from puhui.eod.dates import BusinessDateNotOver
+from puhui.eod.errors import BusinessDateNotOver
 from puhui.errors import InvalidInput
 from puhui.regtech import reports
 from puhui.regtech.reports_tables import regulatory_reports

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from puhui.regtech.errors import RuleInvalid
 from puhui.regtech.monitor import Monitor
-from puhui.regtech.rules import DEFAULT_RULES, RuleInvalid, parse_rule
+from puhui.regtech.rules import DEFAULT_RULES, parse_rule
 from puhui.regtech.tables import monitor_rules
 from tests.identity.helpers import ADMIN, make_staff
 from tests.regtech.streams import Stream, app_client, pairs

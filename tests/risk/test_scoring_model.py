@@ -9,14 +9,9 @@ import pytest
 from sklearn.model_selection import StratifiedKFold
 
 from puhui.risk.cli import GERMAN_CREDIT
-from puhui.risk.errors import MissingLabel
+from puhui.risk.errors import MalformedApplicant, MalformedData, MissingLabel
 from puhui.risk.scoring.challenger import fit_challenger
-from puhui.risk.scoring.data import (
-    MalformedApplicant,
-    MalformedData,
-    from_frame,
-    load_csv,
-)
+from puhui.risk.scoring.data import from_frame, load_csv
 from puhui.risk.scoring.evaluate import (
     FITTERS,
     calibration_table,

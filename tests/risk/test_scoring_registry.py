@@ -11,10 +11,10 @@ from puhui.app import create_app
 from puhui.db import reading, transaction
 from puhui.errors import InvalidInput
 from puhui.risk.cli import GERMAN_CREDIT
-from puhui.risk.errors import MissingLabel, UnknownModel
+from puhui.risk.errors import MalformedApplicant, MissingLabel, UnknownModel
 from puhui.risk.scoring import registry, service
 from puhui.risk.scoring.challenger import fit_challenger
-from puhui.risk.scoring.data import MalformedApplicant, from_frame, load_csv
+from puhui.risk.scoring.data import from_frame, load_csv
 from puhui.risk.scoring.scorecard import fit_scorecard
 from puhui.risk.scoring.tables import risk_models
 from puhui.settings import Settings

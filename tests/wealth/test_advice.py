@@ -17,13 +17,13 @@ from puhui.wealth.advice.advisor import (
     POLICIES,
     FeeRates,
     LevelPolicy,
-    NoEligibleFunds,
     Order,
     Universe,
     drift,
     rebalance_orders,
     target_portfolio,
 )
+from puhui.wealth.errors import NoEligibleFunds
 from puhui.wealth.suitability.service import CustomerLevel, ProductRisk
 
 # code: (annual drift, annual volatility, risk level)

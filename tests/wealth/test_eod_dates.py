@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from puhui.db import reading
-from puhui.eod.dates import BusinessDateInFuture
-from puhui.eod.runs import BusinessDateClosed
+from puhui.eod.errors import BusinessDateClosed, BusinessDateInFuture
 from puhui.wealth.funds import orders as fo
 from puhui.wealth.mmf import eod
 from puhui.wealth.mmf.tables import mmf_daily, mmf_eod_runs

@@ -15,12 +15,12 @@ from puhui.db import reading
 from puhui.ledger.tables import accounts, transfers
 from puhui.payments.reserve import reserve_coverage
 from puhui.wealth import calendar
-from puhui.wealth.errors import FundClosed, InsufficientUnits
+from puhui.wealth.errors import FundClosed, InsufficientUnits, UnsuitableProduct
 from puhui.wealth.funds import orders as fo
 from puhui.wealth.funds.nav_files import load_navs
 from puhui.wealth.funds.pricing import FeeTier, RedemptionFeeStep
 from puhui.wealth.funds.tables import fund_lots, fund_navs, fund_orders
-from puhui.wealth.suitability.service import CURRENT, UnsuitableProduct, record_answers
+from puhui.wealth.suitability.service import CURRENT, record_answers
 
 from .mmf_world import World, at
 

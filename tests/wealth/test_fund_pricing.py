@@ -12,14 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from puhui import clock
-from puhui.wealth.funds.pricing import (
-    FeeTier,
-    InvalidFundOrder,
-    RedemptionFeeStep,
-    order_dates,
-    redeem,
-    subscribe,
-)
+from puhui.wealth.errors import InvalidFundOrder
+from puhui.wealth.funds.pricing import FeeTier, RedemptionFeeStep, order_dates, redeem, subscribe
 
 TIERS = (FeeTier(1_00, Decimal("0.015")), FeeTier(100_000_00, Decimal("0.012")), FeeTier(5_000_000_00, fixed=1_000_00))
 SCHEDULE = (

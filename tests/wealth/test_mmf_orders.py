@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from puhui.db import reading, transaction
-from puhui.eod.dates import BusinessDateInFuture
+from puhui.eod.errors import BusinessDateInFuture
 from puhui.errors import PuhuiError
 from puhui.ledger.tables import accounts, transfers
 from puhui.payments.models import VerificationStrength

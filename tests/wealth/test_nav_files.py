@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from puhui.db import reading, transaction
+from puhui.wealth.errors import InvalidNavFile
 from puhui.wealth.funds import orders as fo
-from puhui.wealth.funds.nav_files import InvalidNavFile, load_navs, parse_file, parse_nav
+from puhui.wealth.funds.nav_files import load_navs, parse_file, parse_nav
 from puhui.wealth.funds.tables import fund_navs
 
 from .test_fund_orders import SCHEDULE, TIERS

@@ -7,14 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from puhui.identity.models import WalletTier
+from puhui.wealth.errors import InvalidAnswers, QuestionnaireRequired, UnsuitableProduct
 from puhui.wealth.suitability.service import (
     CURRENT,
     CustomerLevel,
-    InvalidAnswers,
     ProductRisk,
     Questionnaire,
-    QuestionnaireRequired,
-    UnsuitableProduct,
     check_suitability,
     may_invest,
 )

@@ -15,13 +15,9 @@ from puhui.db import reading
 from puhui.db.tables import outbox
 from puhui.identity.models import VerificationChannel
 from puhui.settings import Settings
+from puhui.wealth.errors import QuestionnaireRequired, UnsuitableProduct
 from puhui.wealth.suitability import service as suitability
-from puhui.wealth.suitability.service import (
-    ProductRisk,
-    QuestionnaireRequired,
-    UnsuitableProduct,
-    WalletClassTooLow,
-)
+from puhui.wealth.suitability.service import ProductRisk, WalletClassTooLow
 from puhui.wealth.suitability.tables import risk_assessments
 from tests.identity.helpers import (
     ADMIN,

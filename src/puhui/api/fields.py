@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
 from puhui.errors import InvalidInput
 from puhui.money import InvalidAmount, parse_minor, parse_positive_minor
@@ -71,6 +71,26 @@ ClientId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=ID_PA
 FundCode = Annotated[str, Path(min_length=1, max_length=8, pattern=r"^[A-Z0-9]+$")]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="how many, newest first")]
+
+
+def _whole_number(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+AS_WHOLE_NUMBER = BeforeValidator(_whole_number)
+"""After an integer's constraints: `Annotated[StrictInt, Field(ge=0), AS_WHOLE_NUMBER]` takes 610 and 610.0 (the
+same integer to JSON Schema), never "610" or true."""
+
+DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+DayQuery = Annotated[
+    str,
+    Query(
+        pattern=DAY_PATTERN,
+        json_schema_extra={"format": "date"},
+        description="a calendar date, YYYY-MM-DD (a business date in China Standard Time)",
+    ),
+]
+"""A date in the query string; the service parses it (`date_invalid` for 2026-02-30)."""
 
 Money = Annotated[
     str,

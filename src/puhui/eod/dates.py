@@ -15,25 +15,10 @@ from typing import Annotated
 from pydantic import BeforeValidator, WithJsonSchema
 
 from puhui import clock
-from puhui.errors import Conflict, InvalidInput
+from puhui.eod.errors import BusinessDateInFuture, BusinessDateNotOver, DateInvalid
 
 PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _ISO = re.compile(PATTERN)
-
-
-class DateInvalid(InvalidInput):
-    code = "date_invalid"
-    title = "A date must be a string YYYY-MM-DD"
-
-
-class BusinessDateInFuture(InvalidInput):
-    code = "business_date_in_future"
-    title = "The business date is after today's"
-
-
-class BusinessDateNotOver(Conflict):
-    code = "business_date_not_over"
-    title = "The business date is not over yet"
 
 
 def parse_date(value: object, what: str = "date") -> dt.date:

@@ -27,29 +27,14 @@ from sqlalchemy import Connection, Engine, func, select
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.eod.dates import check_date
+from puhui.eod.errors import BusinessDateClosed, BusinessDateGap, BusinessDateTooOld
 from puhui.eod.tables import eod_runs
-from puhui.errors import Conflict, InvalidInput
 
 T = TypeVar("T")
 ONE_DAY = dt.timedelta(days=1)
 # One call runs at most this many dates, and a job's first date is at most this far back: a longer
 # outage is caught up in steps, and no request (nor a mistyped first date) runs for hours.
 MAX_DAYS = 366
-
-
-class BusinessDateClosed(Conflict):
-    code = "business_date_closed"
-    title = "End of day already ran past this date"
-
-
-class BusinessDateGap(Conflict):
-    code = "business_date_gap"
-    title = "Earlier business dates have not run yet"
-
-
-class BusinessDateTooOld(InvalidInput):
-    code = "business_date_too_old"
-    title = "The business date is too far back for a job's first run"
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ from sqlalchemy import Connection, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import NotFound
-from puhui.identity.errors import AuthNotConfigured, TokenExpired
+from puhui.identity.errors import AuthNotConfigured, CredentialNotFound, TokenExpired
 from puhui.identity.models import Role
 from puhui.identity.tables import credentials
 
@@ -171,11 +170,6 @@ def mint_credential(uow: UnitOfWork, *, subject_id: str, role: Role, created_by:
         )
     )
     return token
-
-
-class CredentialNotFound(NotFound):
-    code = "credential_not_found"
-    title = "No such API key or token"
 
 
 def looks_like_credential(token: str) -> bool:

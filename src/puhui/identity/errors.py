@@ -110,3 +110,86 @@ class AuthNotConfigured(PuhuiError):
     code = "auth_not_configured"
     status = 500
     title = "No session token secret is configured (PUHUI_JWT_SECRET)"
+
+
+class CredentialNotFound(NotFound):
+    code = "credential_not_found"
+    title = "No such API key or token"
+
+
+class InvalidIdNumber(InvalidInput):
+    code = "invalid_id_number"
+    title = "Resident ID number is not valid (GB 11643)"
+
+
+class CustomerUnderAge(InvalidInput):
+    code = "customer_under_age"
+    title = "The person is under the minimum age to open an account alone"
+
+
+class InvalidPhone(InvalidInput):
+    code = "invalid_phone"
+    title = "Mobile phone number is not valid"
+
+
+class InvalidCardNumber(InvalidInput):
+    code = "invalid_card_number"
+    title = "Bank card number is not valid (Luhn)"
+
+
+class InvalidName(InvalidInput):
+    code = "invalid_name"
+    title = "Name is not valid"
+
+
+class InvalidAddress(InvalidInput):
+    code = "invalid_address"
+    title = "Address is not valid"
+
+
+class WeakPassword(InvalidInput):
+    code = "weak_password"
+    title = "Password does not meet the policy"
+
+
+class InvalidCreditCode(InvalidInput):
+    code = "invalid_credit_code"
+    title = "Unified social credit code is not valid (GB 32100)"
+
+
+class InvalidBankAccount(InvalidInput):
+    code = "invalid_bank_account"
+    title = "Bank account number is not valid"
+
+
+class InvalidHandle(InvalidInput):
+    code = "invalid_staff_handle"
+    title = "A staff handle is 2-64 characters: a-z, 0-9, '.', '_', '-', starting with a letter"
+
+
+class InvalidRole(InvalidInput):
+    code = "invalid_role"
+    title = "Unknown or not assignable role"
+
+
+class MerchantSuspended(InvalidInput):
+    code = "merchant_suspended"
+    status = 409
+    title = "The merchant is suspended and cannot be paid"
+
+
+class TooManyLoginAttempts(PuhuiError):
+    code = "too_many_login_attempts"
+    status = 429
+    title = "Too many failed log-ins for this phone; try again later"
+
+
+class VaultError(PuhuiError):
+    code = "vault_error"
+    status = 500
+    title = "Personal information could not be opened"
+
+
+class VaultNotConfigured(VaultError):
+    code = "vault_not_configured"
+    title = "No PII encryption key is configured (PUHUI_PII_KEYS)"

@@ -18,52 +18,17 @@ from stdnum.exceptions import ValidationError
 
 from puhui import clock
 from puhui.errors import InvalidInput
-
-
-class InvalidIdNumber(InvalidInput):
-    code = "invalid_id_number"
-    title = "Resident ID number is not valid (GB 11643)"
-
-
-class CustomerUnderAge(InvalidInput):
-    code = "customer_under_age"
-    title = "The person is under the minimum age to open an account alone"
-
-
-class InvalidPhone(InvalidInput):
-    code = "invalid_phone"
-    title = "Mobile phone number is not valid"
-
-
-class InvalidCardNumber(InvalidInput):
-    code = "invalid_card_number"
-    title = "Bank card number is not valid (Luhn)"
-
-
-class InvalidName(InvalidInput):
-    code = "invalid_name"
-    title = "Name is not valid"
-
-
-class InvalidAddress(InvalidInput):
-    code = "invalid_address"
-    title = "Address is not valid"
-
-
-class WeakPassword(InvalidInput):
-    code = "weak_password"
-    title = "Password does not meet the policy"
-
-
-class InvalidCreditCode(InvalidInput):
-    code = "invalid_credit_code"
-    title = "Unified social credit code is not valid (GB 32100)"
-
-
-class InvalidBankAccount(InvalidInput):
-    code = "invalid_bank_account"
-    title = "Bank account number is not valid"
-
+from puhui.identity.errors import (
+    CustomerUnderAge,
+    InvalidAddress,
+    InvalidBankAccount,
+    InvalidCardNumber,
+    InvalidCreditCode,
+    InvalidIdNumber,
+    InvalidName,
+    InvalidPhone,
+    WeakPassword,
+)
 
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 CARD = re.compile(r"^[0-9]{12,19}$")

@@ -19,11 +19,18 @@ from puhui.db import UnitOfWork
 from puhui.errors import InvalidInput
 from puhui.events import outbox
 from puhui.identity import auth, pii
-from puhui.identity.errors import CreditCodeTaken, HandleTaken, MerchantNotFound
+from puhui.identity.errors import (
+    CreditCodeTaken,
+    HandleTaken,
+    InvalidHandle,
+    InvalidName,
+    InvalidRole,
+    MerchantNotFound,
+    MerchantSuspended,
+)
 from puhui.identity.models import (
     STAFF_ROLES,
     Actor,
-    InvalidName,
     Role,
     mask_bank_account,
     mask_name,
@@ -38,16 +45,6 @@ from puhui.ledger.models import AccountFlags
 
 TOPIC = "identity"
 HANDLE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
-
-
-class InvalidHandle(InvalidInput):
-    code = "invalid_staff_handle"
-    title = "A staff handle is 2-64 characters: a-z, 0-9, '.', '_', '-', starting with a letter"
-
-
-class InvalidRole(InvalidInput):
-    code = "invalid_role"
-    title = "Unknown or not assignable role"
 
 
 def wallet_id(merchant_id: str) -> str:
@@ -143,12 +140,6 @@ def merchant_view(connection: Connection, vault: Vault, merchant_id: str) -> dic
 
 
 MAX_FEE_RATE_BP = 1_000  # 10%: a higher acquiring fee rate is a typing error, not a price
-
-
-class MerchantSuspended(InvalidInput):
-    code = "merchant_suspended"
-    status = 409
-    title = "The merchant is suspended and cannot be paid"
 
 
 def set_fee_rate(uow: UnitOfWork, merchant_id: str, fee_rate_bp: int | None, actor: Actor) -> dict:

@@ -19,10 +19,9 @@ from puhui.api.deps import (
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.rate_limit import limit_auth_calls
 from puhui.db import UnitOfWork
-from puhui.errors import InvalidInput
 from puhui.identity import consent, kyc, pii, policy, sessions, views
 from puhui.identity import customers as customer_ops
-from puhui.identity.errors import RevealNotAllowed
+from puhui.identity.errors import PurposeRequired, RevealNotAllowed
 from puhui.identity.http import read, request_id, vault_of, write
 from puhui.identity.models import (
     CLEAR_PII_ROLES,
@@ -44,20 +43,40 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Text = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+PHONE_PATTERN = r"^[\s-]*(\+[\s-]*8[\s-]*6)?[\s-]*1[\s-]*[3-9]([\s-]*[0-9]){9}[\s-]*$"
+"""A mainland mobile number as `normalize_phone` takes it: 11 digits from 13-19, spaces, dashes and +86 dropped."""
+ID_NUMBER_PATTERN = r"^\s*[0-9]{17}[0-9Xx]\s*$"
+"""The form of a resident ID number; its check digit, birth date and region are checked beyond the pattern."""
 
 
 class RegisterIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[StrictStr, Field(min_length=1, max_length=128, description="姓名, as on the ID card")]
-    id_number: Annotated[StrictStr, Field(min_length=1, max_length=32, description="18-digit resident ID (GB 11643)")]
-    phone: Annotated[StrictStr, Field(min_length=1, max_length=32, description="mainland mobile number")]
+    id_number: Annotated[
+        StrictStr,
+        Field(
+            min_length=1,
+            max_length=32,
+            description="18-digit resident ID (GB 11643)",
+            json_schema_extra={"pattern": ID_NUMBER_PATTERN},
+        ),
+    ]
+    phone: Annotated[
+        StrictStr,
+        Field(
+            min_length=1,
+            max_length=32,
+            description="mainland mobile number",
+            json_schema_extra={"pattern": PHONE_PATTERN},
+        ),
+    ]
     password: Annotated[StrictStr, Field(min_length=1, max_length=256)]
     address: Annotated[StrictStr, Field(min_length=1, max_length=400)] | None = None
 
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    phone: Annotated[StrictStr, Field(min_length=1, max_length=32)]
+    phone: Annotated[StrictStr, Field(min_length=1, max_length=32, json_schema_extra={"pattern": PHONE_PATTERN})]
     password: Annotated[StrictStr, Field(min_length=1, max_length=256)]
 
 
@@ -171,7 +190,7 @@ async def get_customer(
     if reveal and principal.role not in CLEAR_PII_ROLES:
         raise RevealNotAllowed()
     if reveal and not (purpose and purpose.strip()):
-        raise InvalidInput("say why: `purpose` is required with reveal=true")
+        raise PurposeRequired("say why: `purpose` is required with reveal=true")
     vault = vault_of(request)
     if not reveal:
         return await read(engine, lambda c: views.customer_view(c, vault, customer_id))

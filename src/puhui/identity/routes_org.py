@@ -54,7 +54,9 @@ class PartnerIn(BaseModel):
 
 class StaffIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    handle: Annotated[StrictStr, Field(min_length=2, max_length=64)]
+    handle: Annotated[
+        StrictStr, Field(min_length=2, max_length=64, json_schema_extra={"pattern": r"^[a-z][a-z0-9._-]{1,63}$"})
+    ]
     role: Literal["operator", "risk_officer", "regulator", "admin"]
 
 

@@ -24,6 +24,7 @@ from puhui.identity.errors import (
     CurrentPasswordInvalid,
     InvalidCredentials,
     PaymentPasswordInvalid,
+    TooManyLoginAttempts,
 )
 from puhui.identity.models import CustomerStatus, check_password, normalize_phone
 from puhui.identity.tables import customer_sessions, customers
@@ -164,7 +165,7 @@ def _reserve(engine: Engine, subject: str, source_ip: str | None, request_id: st
     """Count the attempt before the slow hash; a locked phone is refused (429) and the refusal audited."""
     wait = transaction(engine, lambda uow: throttle.reserve_attempt(uow, subject))
     if wait is not None:
-        refused = throttle.TooManyLoginAttempts(retry_after_seconds=wait)
+        refused = TooManyLoginAttempts(retry_after_seconds=wait)
         _audit_apart(engine, source_ip, request_id, refused)
         raise refused
 

@@ -14,18 +14,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import PuhuiError
 from puhui.identity.tables import login_throttle
 
 MAX_FAILURES = 5
 WINDOW = 15 * 60 * 1_000_000  # µs
 LOCK = 15 * 60 * 1_000_000
-
-
-class TooManyLoginAttempts(PuhuiError):
-    code = "too_many_login_attempts"
-    status = 429
-    title = "Too many failed log-ins for this phone; try again later"
 
 
 def reserve_attempt(uow: UnitOfWork, subject_index: str) -> int | None:

@@ -18,18 +18,7 @@ from functools import lru_cache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from puhui.errors import PuhuiError
-
-
-class VaultError(PuhuiError):
-    code = "vault_error"
-    status = 500
-    title = "Personal information could not be opened"
-
-
-class VaultNotConfigured(VaultError):
-    code = "vault_not_configured"
-    title = "No PII encryption key is configured (PUHUI_PII_KEYS)"
+from puhui.identity.errors import VaultError, VaultNotConfigured
 
 
 def generate_key() -> str:

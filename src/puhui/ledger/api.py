@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from sqlalchemy import Connection, Engine, select
 
 from puhui import clock
@@ -16,6 +16,7 @@ from puhui.api.deps import (
     EngineDep,
     Principal,
 )
+from puhui.api.fields import AS_WHOLE_NUMBER
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.problems import PROBLEM_BASE
 from puhui.api.reads import read as _read
@@ -43,7 +44,21 @@ router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 _Flags = TypeVar("_Flags", AccountFlags, TransferFlags)
 
 IdStr = Annotated[StrictStr, Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9._:\-]+$")]
-AmountStr = Annotated[StrictStr, Field(max_length=40, pattern=r"^[0-9]+(\.[0-9]+)?$", examples=["12.34"])]
+AmountStr = Annotated[
+    StrictStr,
+    Field(
+        max_length=40,
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
+        examples=["12.34"],
+        json_schema_extra={"pattern": r"^(0*[1-9][0-9]*(\.[0-9]+)?|0+\.[0-9]*[1-9][0-9]*)$"},
+        description="greater than zero, with at most as many places as the ledger's scale (CNY: 2)",
+    ),
+]
+
+
+_OPENABLE = [f.name for f in AccountFlags if f.name and f is not AccountFlags.closed]
+OpenableFlag = Annotated[StrictStr, Field(json_schema_extra={"enum": _OPENABLE})]
+"""An account flag an account may be opened with (it cannot be opened closed)."""
 
 
 class AccountIn(BaseModel):
@@ -52,7 +67,7 @@ class AccountIn(BaseModel):
     ledger: Annotated[StrictStr, Field(min_length=1, max_length=16)]
     code: Annotated[StrictStr, Field(min_length=1, max_length=48)]
     owner_id: IdStr | None = None
-    flags: list[StrictStr] = []
+    flags: list[OpenableFlag] = []
 
 
 class TransferIn(BaseModel):
@@ -63,9 +78,9 @@ class TransferIn(BaseModel):
     amount: AmountStr | None = Field(None, description="Decimal string in the ledger's unit; omit to post a whole hold")
     ledger: Annotated[StrictStr, Field(min_length=1, max_length=16)] | None = None
     code: Annotated[StrictStr, Field(min_length=1, max_length=48)] | None = None
-    flags: list[StrictStr] = []
+    flags: list[Annotated[StrictStr, Field(json_schema_extra={"enum": [f.name for f in TransferFlags if f.name]})]] = []
     pending_id: IdStr | None = None
-    timeout_seconds: Annotated[int, Field(ge=0, le=2**31 - 1, strict=True)] = 0
+    timeout_seconds: Annotated[StrictInt, Field(ge=0, le=2**31 - 1), AS_WHOLE_NUMBER] = 0
     user_data: Annotated[StrictStr, Field(max_length=USER_DATA_MAX_LENGTH)] | None = None
 
 

@@ -28,6 +28,7 @@ from puhui.db import UnitOfWork
 from puhui.eod.dates import BusinessDate
 from puhui.errors import Forbidden
 from puhui.lending import eod, repayments, service, statements
+from puhui.lending import products as product_rules
 from puhui.lending.schemas import (
     Application,
     Instalment,
@@ -84,12 +85,54 @@ async def products(engine: EngineDep, principal: Caller) -> list[dict]:
     return await _reader(engine, service.list_products)
 
 
+_FRACTION = {
+    "type": ["string", "integer"],
+    "minimum": 0,
+    "maximum": 1,
+    "pattern": r"^\s*(0?\.[0-9]{1,6}|0(\.[0-9]{0,6})?|1(\.0{0,6})?)\s*$",
+}
+_AMOUNT = {"type": ["string", "integer"], "pattern": r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$", "minimum": 1}
+_TERM = {"type": "integer", "minimum": 1, "maximum": product_rules.MAX_TERM}
+PRODUCT_BODY: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["code", "name", "min_amount", "max_amount", "min_term", "max_term", "method", "annual_rate"],
+    "properties": {
+        "code": {"type": "string", "minLength": 1, "maxLength": 100},
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "currency": {"type": "string", "enum": ["CNY"]},
+        "min_amount": _AMOUNT | {"description": "yuan as a decimal string, or integer fen"},
+        "max_amount": _AMOUNT,
+        "min_term": _TERM | {"description": "months"},
+        "max_term": _TERM,
+        "method": {"type": "string", "enum": [m.value for m in product_rules.RepaymentMethod]},
+        "grace_days": {"type": "integer", "minimum": 0, "maximum": product_rules.MAX_GRACE_DAYS},
+        "interest_free_months": {"type": "integer", "minimum": 0, "maximum": product_rules.MAX_TERM},
+        "allocation_order": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(product_rules.ALLOCATION_PARTS)},
+            "minItems": len(product_rules.ALLOCATION_PARTS),
+            "maxItems": len(product_rules.ALLOCATION_PARTS),
+            "uniqueItems": True,
+            "description": "the order a repayment settles what is owed (还款冲销顺序)",
+        },
+        **{
+            name: _FRACTION | {"description": "a rate from 0 to 1, at most 6 places"}
+            for name in product_rules.RATE_FIELDS
+        },
+    },
+    "description": "A loan product (贷款产品). Beyond the schema: min_amount ≤ max_amount, min_term ≤ max_term, "
+    "the annualized rate under the cap (24%) and the platform's share within policy (`product_invalid`).",
+}
+
+
 @router.post(
     "/products",
     status_code=201,
     summary="Add a loan product (refused above the rate cap)",
     description="The same product again (identical terms) answers the product as it is.",
     response_model=LoanProduct,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": PRODUCT_BODY}}}},
 )
 async def add_product(
     request: Request, engine: EngineDep, principal: Operator, data: Annotated[dict[str, Any], Body()]

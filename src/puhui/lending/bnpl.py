@@ -10,21 +10,17 @@ the last instalment. The first instalment is due on the purchase's repayment day
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from puhui.errors import InvalidInput
 from puhui.lending.disclosure import annualized_rate, cash_flows
+from puhui.lending.errors import UnknownPlan
 from puhui.lending.schedule import Instalment, add_months
 
 STATEMENT_DAY = 1
 DUE_DAY = 10
 # Total fee over the plan, as published by the large consumer-credit platforms for 3/6/12 periods.
 INSTALMENT_FEE_RATES = {3: Decimal("0.023"), 6: Decimal("0.045"), 12: Decimal("0.075")}
-
-
-class UnknownPlan(InvalidInput):
-    code = "unknown_instalment_plan"
-    title = "Instalments are offered in 3, 6 or 12 periods"
 
 
 def due_date(purchase: dt.date) -> dt.date:
@@ -45,7 +41,8 @@ def instalments(
     _check(amount)
     if periods not in fee_rates:
         raise UnknownPlan(f"choose {', '.join(map(str, sorted(fee_rates)))} periods")
-    total_fee = int((Decimal(amount) * fee_rates[periods]).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    # rounded down: on a few fen a rounded-up fen of fee was a 26.5% annualized rate, over the 24% cap
+    total_fee = int((Decimal(amount) * fee_rates[periods]).quantize(Decimal(1), rounding=ROUND_DOWN))
     principal, fee = amount // periods, total_fee // periods
     first = due_date(purchase)
     plan = []

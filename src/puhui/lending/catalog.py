@@ -6,14 +6,9 @@ import json
 
 from sqlalchemy import Connection, select
 
-from puhui.errors import NotFound
+from puhui.lending.errors import ProductNotFound
 from puhui.lending.products import Product, product_from_json
 from puhui.lending.tables import lending_products
-
-
-class ProductNotFound(NotFound):
-    code = "loan_product_not_found"
-    title = "No such loan product"
 
 
 def get_product(connection: Connection, code: str) -> Product:

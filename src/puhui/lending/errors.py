@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from puhui.errors import InvalidInput
+from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class ProductInvalid(InvalidInput):
@@ -56,3 +56,153 @@ class PartnerShareTooLow(InvalidInput):
 class PartnerShareInvalid(InvalidInput):
     code = "partner_share_invalid"
     title = "Invalid funding share"
+
+
+class UnknownPlan(InvalidInput):
+    code = "unknown_instalment_plan"
+    title = "Instalments are offered in 3, 6 or 12 periods"
+
+
+class ProductNotFound(NotFound):
+    code = "loan_product_not_found"
+    title = "No such loan product"
+
+
+class CheckoutHeld(Conflict):
+    code = "checkout_needs_review"
+    title = "The payment would be held for review; pay later is not offered for it"
+
+
+class CheckoutReplayMismatch(Conflict):
+    code = "checkout_payment_exists"
+    title = "A payment with this client id exists without a pay-later draw"
+
+
+class LineNotFound(NotFound):
+    code = "credit_line_not_found"
+    title = "No such credit line"
+
+
+class LineExists(Conflict):
+    code = "credit_line_exists"
+    title = "The customer already has a credit line"
+
+
+class LineDeclined(Conflict):
+    code = "credit_line_declined"
+    title = "Risk declined a credit line for this customer"
+
+
+class LineLimitExceeded(Conflict):
+    code = "line_limit_exceeded"
+    title = "The draw is larger than what is available on the credit line"
+
+
+class LineFrozen(Conflict):
+    code = "credit_line_frozen"
+    title = "The credit line is frozen"
+
+
+class LineExpired(Conflict):
+    code = "credit_line_expired"
+    title = "The credit line has expired"
+
+
+class LineOverdue(Conflict):
+    code = "credit_line_overdue"
+    title = "A loan on the credit line is past due; no new draws until it is repaid"
+
+
+class NotYourLine(Forbidden):
+    code = "not_your_credit_line"
+    title = "This credit line belongs to another customer"
+
+
+class LimitInvalid(InvalidInput):
+    code = "credit_limit_invalid"
+    title = "Invalid credit limit"
+
+
+class PartnerNotFound(NotFound):
+    code = "lending_partner_not_found"
+    title = "No such funding partner"
+
+
+class NoFundingPartner(Conflict):
+    code = "no_funding_partner"
+    title = "The product's partner share has no funding partner"
+
+
+class FundingInvalid(InvalidInput):
+    code = "funding_invalid"
+    title = "Invalid product funding"
+
+
+class FundingExists(Conflict):
+    code = "product_funding_exists"
+    title = "The product is already funded on different terms"
+
+
+class PayoutTooLarge(InvalidInput):
+    code = "partner_payout_exceeds_payable"
+    title = "Paying the partner more than is owed to it"
+
+
+class PayoffMismatch(InvalidInput):
+    code = "payoff_amount_mismatch"
+    title = "An early full repayment must pay exactly the payoff amount"
+
+
+class PartialCoversLoan(InvalidInput):
+    code = "partial_covers_loan"
+    title = "This partial repayment pays the whole loan: repay early in full instead"
+
+
+class NothingDue(InvalidInput):
+    code = "nothing_due"
+    title = "Nothing is due on this loan today; repay early instead"
+
+
+class LoanClosed(Conflict):
+    code = "loan_closed"
+    title = "The loan is paid off"
+
+
+class ProductExists(Conflict):
+    code = "loan_product_exists"
+    title = "A different product already has this code"
+
+
+class ApplicationNotFound(NotFound):
+    code = "loan_application_not_found"
+    title = "No such loan application"
+
+
+class OfferNotFound(NotFound):
+    code = "loan_offer_not_found"
+    title = "No such loan offer"
+
+
+class LoanNotFound(NotFound):
+    code = "loan_not_found"
+    title = "No such loan"
+
+
+class ApplicationDeclined(Conflict):
+    code = "loan_application_declined"
+    title = "The application was declined; no offer can be made"
+
+
+class ApplicationAlreadyUsed(Conflict):
+    code = "loan_application_used"
+    title = "The application already became a loan"
+
+
+class OfferNotOpen(Conflict):
+    code = "loan_offer_not_open"
+    title = "The offer was already accepted"
+
+
+class NotYourLoan(Forbidden):
+    code = "not_your_loan"
+    title = "This loan belongs to another customer"

@@ -69,7 +69,7 @@ class Product:
 
 # -- parsing ---------------------------------------------------------------------------------------
 
-_RATES = (
+RATE_FIELDS = (
     "annual_rate",
     "upfront_fee_rate",
     "instalment_fee_rate",
@@ -159,7 +159,7 @@ def product_from_json(data: dict) -> Product:
         "interest_free_months": parse_int("interest_free_months", data.get("interest_free_months", 0), 0, MAX_TERM),
         "allocation_order": parse_order(data.get("allocation_order", DEFAULT_ALLOCATION)),
     }
-    for name in _RATES:
+    for name in RATE_FIELDS:
         if name in data:
             values[name] = parse_rate(name, data[name])
     product = Product(**values)

@@ -23,7 +23,7 @@ from typing import Any
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import Conflict, InvalidInput
+from puhui.errors import InvalidInput
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger.models import Transfer
@@ -31,20 +31,18 @@ from puhui.lending import accounts
 from puhui.lending.accounts import move, post
 from puhui.lending.allocation import Allocation, Owed, allocate
 from puhui.lending.catalog import get_product
-from puhui.lending.errors import RepaymentExceedsOwed
+from puhui.lending.errors import (
+    LoanClosed,
+    NothingDue,
+    NotYourLoan,
+    PartialCoversLoan,
+    PayoffMismatch,
+    RepaymentExceedsOwed,
+)
 from puhui.lending.partners import service as partners
 from puhui.lending.products import RepaymentMethod
 from puhui.lending.schedule import reamortize
-from puhui.lending.service import (
-    TOPIC,
-    NotYourLoan,
-    date_of,
-    instalment_rows,
-    instalments,
-    loan_row,
-    new_id,
-    today,
-)
+from puhui.lending.service import TOPIC, date_of, instalment_rows, instalments, loan_row, new_id, today
 from puhui.lending.tables import (
     loan_instalments,
     loan_provisions,
@@ -54,26 +52,6 @@ from puhui.lending.tables import (
 from puhui.money import format_minor
 
 KINDS = ("scheduled", "early_full", "early_partial")
-
-
-class PayoffMismatch(InvalidInput):
-    code = "payoff_amount_mismatch"
-    title = "An early full repayment must pay exactly the payoff amount"
-
-
-class PartialCoversLoan(InvalidInput):
-    code = "partial_covers_loan"
-    title = "This partial repayment pays the whole loan: repay early in full instead"
-
-
-class NothingDue(InvalidInput):
-    code = "nothing_due"
-    title = "Nothing is due on this loan today; repay early instead"
-
-
-class LoanClosed(Conflict):
-    code = "loan_closed"
-    title = "The loan is paid off"
 
 
 def _half_up(value: Decimal) -> int:

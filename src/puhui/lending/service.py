@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import Conflict, Forbidden, NotFound
+from puhui.errors import Forbidden
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger import queries as ledger_queries
@@ -26,6 +26,15 @@ from puhui.lending import accounts
 from puhui.lending.accounts import move, post
 from puhui.lending.catalog import get_product
 from puhui.lending.disclosure import Disclosure, check_cap, disclose
+from puhui.lending.errors import (
+    ApplicationAlreadyUsed,
+    ApplicationDeclined,
+    ApplicationNotFound,
+    LoanNotFound,
+    OfferNotFound,
+    OfferNotOpen,
+    ProductExists,
+)
 from puhui.lending.partners import service as partners
 from puhui.lending.policy import check_borrower_limits
 from puhui.lending.products import (
@@ -47,46 +56,6 @@ from puhui.payments import reserve
 
 TOPIC = "lending"
 RATE_SCALE = 1_000_000  # rates in SQL are millionths
-
-
-class ProductExists(Conflict):
-    code = "loan_product_exists"
-    title = "A different product already has this code"
-
-
-class ApplicationNotFound(NotFound):
-    code = "loan_application_not_found"
-    title = "No such loan application"
-
-
-class OfferNotFound(NotFound):
-    code = "loan_offer_not_found"
-    title = "No such loan offer"
-
-
-class LoanNotFound(NotFound):
-    code = "loan_not_found"
-    title = "No such loan"
-
-
-class ApplicationDeclined(Conflict):
-    code = "loan_application_declined"
-    title = "The application was declined; no offer can be made"
-
-
-class ApplicationAlreadyUsed(Conflict):
-    code = "loan_application_used"
-    title = "The application already became a loan"
-
-
-class OfferNotOpen(Conflict):
-    code = "loan_offer_not_open"
-    title = "The offer was already accepted"
-
-
-class NotYourLoan(Forbidden):
-    code = "not_your_loan"
-    title = "This loan belongs to another customer"
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -17,13 +17,8 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.identity.models import TIER_RULES, WalletTier
 from puhui.money import format_minor
-from puhui.payments.models import (
-    LimitExceeded,
-    QrKind,
-    VerificationStrength,
-    qr_daily_limit,
-    qr_limit_bucket,
-)
+from puhui.payments.errors import LimitExceeded
+from puhui.payments.models import QrKind, VerificationStrength, qr_daily_limit, qr_limit_bucket
 from puhui.payments.tables import spending
 
 

@@ -12,25 +12,11 @@ import enum
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from puhui.errors import Conflict, InvalidInput
+from puhui.errors import InvalidInput
 from puhui.money import format_minor
+from puhui.payments.errors import RefundExceedsPayment
 
 BASIS_POINTS = 10_000
-
-
-class RefundExceedsPayment(InvalidInput):
-    code = "refund_exceeds_payment"
-    title = "Refund is larger than what remains refundable"
-
-
-class QrExpired(Conflict):
-    code = "qr_code_expired"
-    title = "The QR code has expired"
-
-
-class LimitExceeded(Conflict):
-    code = "limit_exceeded"
-    title = "The payment exceeds a limit"
 
 
 class QrKind(enum.StrEnum):

@@ -21,9 +21,9 @@ from sqlalchemy import Connection, Engine, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
-from puhui.errors import InvalidInput
 from puhui.events.outbox import advance_offset, consumer_offset, read_events
 from puhui.identity import org
+from puhui.payments.errors import InvalidNotifyUrl
 from puhui.payments.tables import merchant_notifications
 
 log = logging.getLogger("puhui.payments.notifications")
@@ -58,11 +58,6 @@ def merchant_view(payment: dict[str, Any]) -> dict[str, Any]:
 def merchant_notice(event: dict[str, Any], key: str) -> dict[str, Any]:
     """The signed notification of a `payment.succeeded` event, as its merchant receives it."""
     return sign({"event": "payment.succeeded", "payment": merchant_view(event["payment"])}, key)
-
-
-class InvalidNotifyUrl(InvalidInput):
-    code = "invalid_notify_url"
-    title = "The notify URL is not one the platform can post to"
 
 
 def check_url(url: str) -> str:

@@ -21,6 +21,7 @@ from puhui.api.deps import (
     Principal,
     require_roles,
 )
+from puhui.api.fields import AS_WHOLE_NUMBER, DayQuery
 from puhui.api.mutations import Outcome, replay, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.eod.dates import BusinessDate, parse_date
@@ -65,7 +66,7 @@ def _money(row: dict, *fields: str) -> dict:
 
 class FeeRateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    fee_rate_bp: Annotated[StrictInt, Field(ge=0, le=org.MAX_FEE_RATE_BP)] | None = Field(
+    fee_rate_bp: Annotated[StrictInt, Field(ge=0, le=org.MAX_FEE_RATE_BP), AS_WHOLE_NUMBER] | None = Field(
         ..., description="basis points (38 = 0.38%); null = the platform default"
     )
 
@@ -206,7 +207,7 @@ async def settle(body: SettleIn, request: Request, engine: EngineDep, principal:
 async def list_settlements(
     engine: EngineDep,
     principal: Caller,
-    business_date: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    business_date: DayQuery,
     merchant_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict:
     if principal.role == "merchant":
@@ -296,7 +297,7 @@ async def reconcile(body: ReconcileIn, request: Request, engine: EngineDep, prin
 async def list_exceptions(
     engine: EngineDep,
     principal: Reader,
-    business_date: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    business_date: DayQuery,
     status: Annotated[Literal["open", "resolved"] | None, Query()] = None,
 ) -> dict:
     rows = await run_in_threadpool(reconciliation.exceptions_of, engine, date_of(business_date), status)

@@ -38,6 +38,7 @@ from puhui.ledger.service import create_transfers, get_account, get_transfers
 from puhui.payments import wallets
 from puhui.payments.bank.channel import OrderKind, OrderState
 from puhui.payments.bank.statement import Direction, StatementLine, parse_statement
+from puhui.payments.errors import WalletSpent
 from puhui.payments.settlement_tables import recon_exceptions, recon_lines
 from puhui.payments.tables import bank_orders
 
@@ -45,11 +46,6 @@ RESERVE = wallets.RESERVE
 SUSPENSE = "platform.suspense.CNY"
 KINDS = ("missing_at_bank", "missing_at_platform", "amount_differs", "duplicate")
 ACTIONS = ("post_hold", "to_suspense", "reverse", "accept")
-
-
-class WalletSpent(Conflict):
-    code = "wallet_spent"
-    title = "The wallet has already spent the money to be reversed"
 
 
 def _direction(kind: str) -> str:

@@ -15,11 +15,11 @@ from sqlalchemy import Connection, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import PuhuiError
 from puhui.ledger import queries as ledger_queries
 from puhui.ledger.models import Transfer, TransferResult
 from puhui.ledger.service import create_transfers, ledger_of
 from puhui.money import format_minor
+from puhui.payments.errors import PlatformFundsShort
 from puhui.payments.tables import reserve_checks
 
 WALLET_CODES = ("customer_wallet", "merchant_wallet")
@@ -93,12 +93,6 @@ def checks(connection: Connection, limit: int = 31) -> list[dict]:
 OPERATING = "platform.operating_bank.CNY"
 EQUITY = "platform.equity.CNY"
 RESERVE = "platform.reserve_bank.CNY"
-
-
-class PlatformFundsShort(PuhuiError):
-    code = "platform_funds_short"
-    status = 409
-    title = "The platform's own account cannot fund this"
 
 
 def inject_capital(uow: UnitOfWork, transfer_id: str, amount: int) -> None:

@@ -17,28 +17,19 @@ from sqlalchemy import Connection, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import Conflict, NotFound
+from puhui.errors import Conflict
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.models import Transfer, TransferFlags, TransferResult
 from puhui.ledger.service import create_transfers, post_chain
 from puhui.money import format_minor
 from puhui.payments import limits
+from puhui.payments.errors import ReviewNotFound, ReviewNotPending
 from puhui.payments.risk_hook import PaymentContext
 from puhui.payments.tables import payment_reviews, qr_codes
 
 HOLD_TIMEOUT_SECONDS = 72 * 3600
 TOPIC = "payments"
-
-
-class ReviewNotPending(Conflict):
-    code = "review_not_pending"
-    title = "The review was already decided or has expired"
-
-
-class ReviewNotFound(NotFound):
-    code = "review_not_found"
-    title = "No such payment review"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from puhui.errors import Conflict, Forbidden
+from puhui.payments.errors import PaymentDeclined, PaymentUnderReview
 
 
 class Outcome(enum.StrEnum):
@@ -50,16 +50,6 @@ class PaymentRequest:
 class Decision:
     outcome: Outcome
     reasons: tuple[str, ...] = field(default_factory=tuple)
-
-
-class PaymentDeclined(Forbidden):
-    code = "payment_declined"
-    title = "The payment was declined by risk control"
-
-
-class PaymentUnderReview(Conflict):
-    code = "payment_under_review"
-    title = "The payment needs a manual review and was not made"
 
 
 Rule = Callable[[PaymentRequest], Decision | None]

@@ -12,7 +12,7 @@ from sqlalchemy import and_, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
-from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
+from puhui.errors import Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.kyc import tier_of
 from puhui.identity.org import merchant_terms
@@ -21,29 +21,13 @@ from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, post_chain
 from puhui.money import format_minor
 from puhui.payments import limits, notifications, reviews, risk_hook
-from puhui.payments.models import (
-    PaymentTotals,
-    QrExpired,
-    QrKind,
-    VerificationStrength,
-    merchant_fee,
-    refund_split,
-)
+from puhui.payments.errors import PaymentConflict, QrExpired, QrNotPayable
+from puhui.payments.models import PaymentTotals, QrKind, VerificationStrength, merchant_fee, refund_split
 from puhui.payments.tables import payments, qr_codes, refunds
 
 FEE_INCOME = "platform.fee_income.CNY"
 TOPIC = "payments"
 MAX_QR_TTL_SECONDS = 86_400
-
-
-class QrNotPayable(Conflict):
-    code = "qr_code_not_payable"
-    title = "The QR code is no longer open for payment"
-
-
-class PaymentConflict(Conflict):
-    code = "payment_id_reused"
-    title = "This client payment id was already used for a different payment"
 
 
 def _lock(uow: UnitOfWork, query):

@@ -11,8 +11,8 @@ from typing import Annotated
 from pydantic import Field, StrictStr
 from sqlalchemy import Engine
 
-from puhui.errors import Forbidden, InvalidInput
 from puhui.identity.sessions import confirm_password
+from puhui.payments.errors import VerificationNotProven, VerificationUnsupported
 from puhui.payments.models import VerificationStrength
 
 PaymentPassword = Annotated[
@@ -23,16 +23,6 @@ PaymentPassword = Annotated[
         description=("the payer's password, checked again in this payment: the second factor that `two_factors` needs"),
     ),
 ]
-
-
-class VerificationNotProven(Forbidden):
-    code = "verification_not_proven"
-    title = "The payment asks for a verification level it does not prove"
-
-
-class VerificationUnsupported(InvalidInput):
-    code = "verification_unsupported"
-    title = "Puhui issues no digital certificates: level A verification is not available"
 
 
 def proven(

@@ -21,25 +21,20 @@ from puhui.identity.service import customer_wallet_id
 from puhui.ledger.models import Transfer, TransferFlags, TransferResult
 from puhui.ledger.service import create_transfers, post_chain
 from puhui.money import format_minor
-from puhui.payments.bank.channel import (
-    BankNotification,
-    BankOrder,
+from puhui.payments.bank.channel import BankNotification, BankOrder, OrderKind, OrderState
+from puhui.payments.errors import (
+    BankNotificationMismatch,
     BankOrderConflict,
     BankOrderNotFound,
     ChannelUnavailable,
     InvalidBankOrder,
-    OrderKind,
-    OrderState,
+    TopUpNotFound,
+    WithdrawalNotFound,
 )
 from puhui.payments.tables import bank_orders
 
 log = logging.getLogger("puhui.payments")
 RESERVE = "platform.reserve_bank.CNY"
-
-
-class BankNotificationMismatch(Conflict):
-    code = "bank_notification_mismatch"
-    title = "The bank reports an amount or kind that differs from the order"
 
 
 ORDER_PREFIX = {OrderKind.debit_card: "tu_", OrderKind.credit_card: "wd_"}
@@ -53,16 +48,6 @@ def order_id_for(customer_id: str, kind: OrderKind, client_id: str) -> str:
 # What the customer sees of an order's hold: pending, then succeeded (posted) or failed (voided).
 CUSTOMER_STATUS = {"pending": "pending", "posted": "succeeded", "voided": "failed"}
 KIND_NAMES = {OrderKind.debit_card.value: "top_up", OrderKind.credit_card.value: "withdrawal"}
-
-
-class TopUpNotFound(NotFound):
-    code = "top_up_not_found"
-    title = "The customer has no top-up with this id"
-
-
-class WithdrawalNotFound(NotFound):
-    code = "withdrawal_not_found"
-    title = "The customer has no withdrawal with this id"
 
 
 def _iso(micros: int | None) -> str | None:

@@ -14,15 +14,10 @@ from sqlalchemy import select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import NotFound
 from puhui.money import format_minor
+from puhui.regtech.errors import AlertNotFound
 from puhui.regtech.tables import monitor_alerts
 from puhui.regtech.windows import Flow
-
-
-class AlertNotFound(NotFound):
-    code = "alert_not_found"
-    title = "Alert not found"
 
 
 @dataclass(frozen=True)

@@ -120,11 +120,19 @@ async def get_rule(code: RuleCode, engine: EngineDep, principal: Staff) -> dict:
     return {"rule": rules.rule_json(history[-1]), "history": [rules.rule_json(r) for r in history]}
 
 
+RULE_BODY = {
+    "type": "object",
+    "description": "`enabled` and the parameters of the rule's typology, as `GET /v1/regtech/rules/{code}` shows "
+    "them (`rule_invalid` for a parameter the typology does not take or out of its range)",
+}
+
+
 @router.put(
     "/rules/{code}",
     status_code=201,
     summary="Store a new version of a rule (thresholds, enabled)",
     response_model=MonitoringRule,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": RULE_BODY}}}},
 )
 async def put_rule(
     code: RuleCode, body: Annotated[Any, Body()], request: Request, engine: EngineDep, principal: Officer

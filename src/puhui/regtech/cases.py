@@ -23,9 +23,16 @@ from sqlalchemy import func, select, update
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import Conflict, InvalidInput, NotFound
+from puhui.errors import NotFound
 from puhui.money import format_minor
 from puhui.regtech.alerts import alert_json
+from puhui.regtech.errors import (
+    AlertAlreadyInCase,
+    CaseInvalid,
+    CaseNotFound,
+    CaseTransitionNotAllowed,
+    NarrativeRequired,
+)
 from puhui.regtech.tables import monitor_alerts, monitor_case_events, monitor_cases
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -40,31 +47,6 @@ STATUSES = tuple(TRANSITIONS)
 CLOSED = frozenset({"closed_false_positive", "reported"})
 MIN_NARRATIVE = 20
 SORTS = ("priority", "opened")
-
-
-class CaseNotFound(NotFound):
-    code = "case_not_found"
-    title = "Case not found"
-
-
-class CaseTransitionNotAllowed(Conflict):
-    code = "case_transition_not_allowed"
-    title = "Case transition not allowed"
-
-
-class AlertAlreadyInCase(Conflict):
-    code = "alert_already_in_case"
-    title = "Alert already belongs to a case"
-
-
-class CaseInvalid(InvalidInput):
-    code = "case_invalid"
-    title = "Case request is not valid"
-
-
-class NarrativeRequired(InvalidInput):
-    code = "narrative_required"
-    title = "A suspicious transaction report needs the investigator's narrative"
 
 
 def check_narrative(text: str | None) -> str:

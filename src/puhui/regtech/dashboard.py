@@ -25,12 +25,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from puhui.clock import day_bounds
-from puhui.errors import InvalidInput
 from puhui.ledger import queries as ledger_queries
 from puhui.lending import queries as lending_queries
 from puhui.money import format_minor
 from puhui.payments import queries as payment_queries
 from puhui.payments.reserve import reserve_coverage
+from puhui.regtech.errors import InvalidRange
 from puhui.regtech.tables import monitor_alerts, monitor_cases
 from puhui.supplychain import queries as supplychain_queries
 from puhui.wealth import queries as wealth_queries
@@ -46,10 +46,6 @@ THRESHOLDS: dict[str, tuple[str, Decimal]] = {
     "top10_merchants_share": (">", Decimal("0.5")),
     "fast_redemption_liquidity": (">", Decimal("0.2")),
 }
-
-
-class InvalidRange(InvalidInput):
-    code = "dashboard_invalid_range"
 
 
 CLOSED_CASES = ("closed_false_positive", "reported")

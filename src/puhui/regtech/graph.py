@@ -22,10 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine
 
 from puhui.db import transaction
-from puhui.errors import InvalidInput
 from puhui.events.outbox import read_events
 from puhui.regtech.alerts import Alert, alert_id, insert_alerts
-from puhui.regtech.rules import DAY, Money, RuleInvalid, Window
+from puhui.regtech.errors import RangeInvalid, RuleInvalid
+from puhui.regtech.rules import DAY, Money, Window
 from puhui.regtech.windows import BANK, Flow, flows_of
 
 SECOND = 1_000_000
@@ -52,11 +52,6 @@ class GatherScatterParams(BaseModel):
     min_sinks: Annotated[int, Field(ge=2, le=10_000)] = 5
     out_ratio: Annotated[Decimal, Field(gt=0, le=10)] = Decimal("0.7")
     min_in: Money = Decimal(20000)
-
-
-class RangeInvalid(InvalidInput):
-    code = "range_invalid"
-    title = "The analysis range is not valid"
 
 
 def parse_params(model: type[BaseModel], body: object) -> BaseModel:

@@ -14,25 +14,10 @@ from sqlalchemy import Connection, delete, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import Conflict, InvalidInput, NotFound
+from puhui.regtech.errors import RelatedPartyExists, RelatedPartyInvalid, RelatedPartyNotFound
 from puhui.regtech.tables import related_parties
 
 Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
-
-
-class RelatedPartyInvalid(InvalidInput):
-    code = "related_party_invalid"
-    title = "Related party is not valid"
-
-
-class RelatedPartyExists(Conflict):
-    code = "related_party_exists"
-    title = "Related party already registered"
-
-
-class RelatedPartyNotFound(NotFound):
-    code = "related_party_not_found"
-    title = "Related party not found"
 
 
 class RelatedPartyIn(BaseModel):

@@ -33,7 +33,16 @@ async def list_related(
 
 
 @router.post(
-    "", status_code=201, summary="Register a lender's related party (关联方)", response_model=RelatedPartyAdded
+    "",
+    status_code=201,
+    summary="Register a lender's related party (关联方)",
+    response_model=RelatedPartyAdded,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": related.RelatedPartyIn.model_json_schema()}},
+        }
+    },
 )
 async def add_related(body: Annotated[Any, Body()], request: Request, engine: EngineDep, principal: Officer):
     def work(uow: UnitOfWork) -> Outcome:

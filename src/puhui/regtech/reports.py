@@ -35,10 +35,11 @@ from sqlalchemy.engine import Connection
 from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.eod.dates import check_date
-from puhui.errors import Conflict, InvalidInput, NotFound
+from puhui.errors import InvalidInput
 from puhui.identity import queries as identity_queries
 from puhui.money import format_minor
 from puhui.payments import queries as payment_queries
+from puhui.regtech.errors import NoDataForDate, ReportAlreadySubmitted, ReportExists, ReportNotFound
 from puhui.regtech.reports_tables import regulatory_reports
 from puhui.wealth.calendar import add_trading_days
 
@@ -71,22 +72,6 @@ SCHEMA: tuple[tuple[str, str], ...] = (
     ("occurred_at", "ISO 8601 time in China time (+08:00)"),
 )
 COLUMNS = tuple(name for name, _ in SCHEMA)
-
-
-class NoDataForDate(InvalidInput):
-    code = "report_no_data"
-
-
-class ReportExists(Conflict):
-    code = "report_exists"
-
-
-class ReportNotFound(NotFound):
-    code = "report_not_found"
-
-
-class ReportAlreadySubmitted(Conflict):
-    code = "report_already_submitted"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationError
 
-from puhui.errors import InvalidInput, NotFound
+from puhui.regtech.errors import RuleInvalid, RuleNotFound
 
 DAY = 86_400
 Plain = PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
@@ -23,16 +23,6 @@ Ratio = Annotated[Decimal, Field(gt=0, le=1), Plain]
 Window = Annotated[int, Field(ge=1, le=31 * DAY, description="seconds")]
 PartyKind = Literal["natural", "non_natural", "any"]
 Direction = Literal["in", "out", "any"]
-
-
-class RuleInvalid(InvalidInput):
-    code = "rule_invalid"
-    title = "Monitoring rule is not valid"
-
-
-class RuleNotFound(NotFound):
-    code = "rule_not_found"
-    title = "Monitoring rule not found"
 
 
 class _Params(BaseModel):

@@ -25,6 +25,8 @@ Typology = Literal[
     "self_financing",
     "fund_pool",
     "shared_device",
+    "cycle",  # the graph analytics' typologies (`puhui regtech graph`): funds going round
+    "gather_scatter",  # and many-in-many-out hubs
 ]
 CaseStatus = Literal["open", "assigned", "investigating", "escalated", "closed_false_positive", "reported"]
 ReportStatus = Literal["generated", "submitted"]

@@ -35,7 +35,8 @@ from puhui.db import UnitOfWork
 from puhui.identity import queries as identity_queries
 from puhui.identity.models import mask_id_number, mask_name
 from puhui.money import format_minor
-from puhui.regtech.reports import ReportNotFound, deadline, mark_submitted, stored
+from puhui.regtech.errors import ReportNotFound
+from puhui.regtech.reports import deadline, mark_submitted, stored
 from puhui.regtech.reports_tables import suspicious_reports
 from puhui.regtech.tables import monitor_alerts, monitor_case_events, monitor_cases
 

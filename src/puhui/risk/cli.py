@@ -210,8 +210,8 @@ def score(
 ) -> None:
     """Score one applicant: score, PD, grade and the reasons that cost the most points."""
     from puhui.db import reading
+    from puhui.risk.errors import MalformedApplicant
     from puhui.risk.scoring import service
-    from puhui.risk.scoring.data import MalformedApplicant
 
     try:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from puhui.errors import InvalidInput, NotFound
+from puhui.errors import Conflict, InvalidInput, NotFound
 
 
 class UnknownCustomer(NotFound):
@@ -28,3 +28,38 @@ class MissingLabel(InvalidInput):
 class UnknownModel(NotFound):
     code = "unknown_model"
     title = "No such model"
+
+
+class MalformedTime(InvalidInput):
+    code = "malformed_as_of"
+    title = "as_of is not an ISO-8601 time with a zone, a date, or UTC microseconds"
+
+
+class UnknownRule(NotFound):
+    code = "unknown_rule"
+    title = "No such fraud rule"
+
+
+class RuleExists(Conflict):
+    code = "rule_exists"
+    title = "A rule with this id exists; change it with PUT"
+
+
+class NotOnBlocklist(NotFound):
+    code = "not_on_blocklist"
+    title = "The value is not on that block list"
+
+
+class BadBlocklistEntry(InvalidInput):
+    code = "bad_blocklist_entry"
+    title = "A block list entry needs a list name and a value"
+
+
+class MalformedApplicant(InvalidInput):
+    code = "malformed_applicant"
+    title = "The applicant's features are missing, unknown or of the wrong type"
+
+
+class MalformedData(InvalidInput):
+    code = "malformed_training_data"
+    title = "The training data cannot be used"

@@ -18,19 +18,15 @@ from puhui import clock
 from puhui.api.deps import Principal, authenticate, get_engine
 from puhui.api.fields import Ident
 from puhui.db import reading
-from puhui.errors import Forbidden, InvalidInput
+from puhui.errors import Forbidden
 from puhui.risk import features as F
+from puhui.risk.errors import MalformedTime
 from puhui.risk.profiles import profile_as_of
 from puhui.risk.schemas import FeatureInfo, Profile
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
 
 STAFF = frozenset({"operator", "risk_officer", "regulator", "admin", "root"})
-
-
-class MalformedTime(InvalidInput):
-    code = "malformed_as_of"
-    title = "as_of is not an ISO-8601 time with a zone, a date, or UTC microseconds"
 
 
 _DATE = r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"

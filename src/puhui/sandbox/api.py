@@ -14,7 +14,8 @@ from puhui.api.deps import Principal, get_engine, require_admin
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork
 from puhui.sandbox import service
-from puhui.sandbox.models import ClockReading, SandboxDisabled, iso_duration
+from puhui.sandbox.errors import SandboxDisabled
+from puhui.sandbox.models import ClockReading, iso_duration
 
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
 

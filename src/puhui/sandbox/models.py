@@ -5,31 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from puhui.errors import Conflict, InvalidInput
+from puhui.sandbox.errors import ClockBackwards, ClockMoveInvalid, ClockTooFar
 
 # A sandbox that runs a century ahead has stopped being a model of anything.
 MAX_OFFSET = dt.timedelta(days=36_600)
-
-
-class ClockMoveInvalid(InvalidInput):
-    code = "clock_move_invalid"
-    title = "Give exactly one of `advance` (an ISO 8601 duration) or `to` (an instant with its offset)"
-
-
-class ClockBackwards(Conflict):
-    code = "clock_backwards"
-    title = "The platform clock only moves forward"
-
-
-class ClockTooFar(InvalidInput):
-    code = "clock_too_far"
-    title = "The sandbox clock may run at most 100 years ahead of wall time"
-
-
-class SandboxDisabled(Conflict):
-    code = "sandbox_disabled"
-    status = 404
-    title = "There is no sandbox clock outside the sandbox (PUHUI_SANDBOX=true)"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from puhui.eod import runs as eod_runs
 from puhui.errors import InvalidInput
 from puhui.events.outbox import publish
 from puhui.identity import org
-from puhui.identity.org import MerchantSuspended, require_merchant, wallet_id
+from puhui.identity.errors import MerchantSuspended
+from puhui.identity.org import require_merchant, wallet_id
 from puhui.ledger.errors import InsufficientFunds
 from puhui.ledger.models import AccountFlags, Transfer
 from puhui.ledger.service import create_account, post_chain

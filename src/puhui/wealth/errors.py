@@ -40,3 +40,38 @@ class InvalidFigures(InvalidInput):
 class OrderConflict(Conflict):
     code = "order_id_reused"
     title = "This client order id was already used for a different order"
+
+
+class NoEligibleFunds(Conflict):
+    code = "no_eligible_funds"
+    title = "No fund on the platform is at or under the customer's risk level"
+
+
+class InvalidNavFile(InvalidInput):
+    code = "invalid_nav_file"
+    title = "The NAV file is not acceptable"
+
+
+class InvalidFundOrder(InvalidInput):
+    code = "invalid_fund_order"
+    title = "The fund order is not valid"
+
+
+class InvalidAnswers(InvalidInput):
+    code = "invalid_answers"
+    title = "The questionnaire answers are not acceptable"
+
+
+class QuestionnaireRequired(Forbidden):
+    code = "questionnaire_required"
+    title = "Take the risk questionnaire first (none on record, or it has expired)"
+
+
+class UnsuitableProduct(Forbidden):
+    code = "unsuitable_product"
+    title = "The product's risk is above the customer's risk level"
+
+
+class StatementRangeInvalid(InvalidInput):
+    code = "statement_range_invalid"
+    title = "A statement's range runs from a date to the same or a later one"

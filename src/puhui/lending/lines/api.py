@@ -44,7 +44,18 @@ from puhui.payments.verification import PaymentPassword, proven
 router = APIRouter(prefix="/v1/lending", tags=["lending"])
 
 LineStaff = Annotated[Principal, Depends(require_roles("operator", "risk_officer", "admin"))]
-Plan = Annotated[StrictStr, Field(min_length=1, max_length=32, description="pay_later or instalments")]
+Plan = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=32,
+        description="pay_later (先享后付) or instalments (分期)",
+        json_schema_extra={"enum": ["pay_later", "instalments"]},
+    ),
+]
+Periods = Annotated[
+    int, Field(ge=1, le=60, description="instalments only: 3, 6 or 12", json_schema_extra={"enum": [3, 6, 12]})
+]
 
 
 class LineIn(BaseModel):
@@ -64,13 +75,13 @@ class DrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: AmountStr
     plan: Plan = "pay_later"
-    periods: Annotated[int, Field(ge=1, le=60)] | None = None
+    periods: Periods | None = None
 
 
 class CheckoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plan: Plan
-    periods: Annotated[int, Field(ge=1, le=60)] | None = None
+    periods: Periods | None = None
     amount: AmountStr | None = Field(None, description="only for a static QR code")
     verification: VerificationStrength = VerificationStrength.one_factor
     password: PaymentPassword | None = None

@@ -13,24 +13,15 @@ that would be held for review — raises, and the unit of work rolls everything 
 from __future__ import annotations
 
 from puhui.db import UnitOfWork
-from puhui.errors import Conflict, InvalidInput
+from puhui.errors import InvalidInput
 from puhui.lending import service
+from puhui.lending.errors import CheckoutHeld, CheckoutReplayMismatch
 from puhui.lending.lines import service as lines
 from puhui.lending.lines.tables import credit_line_draws
 from puhui.payments import service as payments
 from puhui.payments.models import VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
 from puhui.payments.service import NO_CONTEXT
-
-
-class CheckoutHeld(Conflict):
-    code = "checkout_needs_review"
-    title = "The payment would be held for review; pay later is not offered for it"
-
-
-class CheckoutReplayMismatch(Conflict):
-    code = "checkout_payment_exists"
-    title = "A payment with this client id exists without a pay-later draw"
 
 
 def checkout(

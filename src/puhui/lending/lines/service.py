@@ -29,13 +29,24 @@ from sqlalchemy import Connection, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
+from puhui.errors import InvalidInput
 from puhui.events.outbox import publish
 from puhui.identity.errors import CustomerNotFound
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger import queries as ledger_queries
 from puhui.lending import bnpl, catalog, service
 from puhui.lending.disclosure import Disclosure, check_cap
+from puhui.lending.errors import (
+    LimitInvalid,
+    LineDeclined,
+    LineExists,
+    LineExpired,
+    LineFrozen,
+    LineLimitExceeded,
+    LineNotFound,
+    LineOverdue,
+    NotYourLine,
+)
 from puhui.lending.lines.tables import credit_line_draws, credit_lines
 from puhui.lending.policy import (
     INCOME_SHARE_DENOMINATOR,
@@ -72,51 +83,6 @@ INSTALMENT_PRODUCT = {
     "grace_days": 3,
     "penalty_annual_rate": "0.18",
 }
-
-
-class LineNotFound(NotFound):
-    code = "credit_line_not_found"
-    title = "No such credit line"
-
-
-class LineExists(Conflict):
-    code = "credit_line_exists"
-    title = "The customer already has a credit line"
-
-
-class LineDeclined(Conflict):
-    code = "credit_line_declined"
-    title = "Risk declined a credit line for this customer"
-
-
-class LineLimitExceeded(Conflict):
-    code = "line_limit_exceeded"
-    title = "The draw is larger than what is available on the credit line"
-
-
-class LineFrozen(Conflict):
-    code = "credit_line_frozen"
-    title = "The credit line is frozen"
-
-
-class LineExpired(Conflict):
-    code = "credit_line_expired"
-    title = "The credit line has expired"
-
-
-class LineOverdue(Conflict):
-    code = "credit_line_overdue"
-    title = "A loan on the credit line is past due; no new draws until it is repaid"
-
-
-class NotYourLine(Forbidden):
-    code = "not_your_credit_line"
-    title = "This credit line belongs to another customer"
-
-
-class LimitInvalid(InvalidInput):
-    code = "credit_limit_invalid"
-    title = "Invalid credit limit"
 
 
 @dataclass(frozen=True)

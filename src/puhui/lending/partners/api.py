@@ -17,7 +17,7 @@ from puhui.api.deps import (
     EngineDep,
     Operator,
 )
-from puhui.api.fields import Ident
+from puhui.api.fields import AmountStr, Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -37,12 +37,19 @@ class LendingPartnerIn(BaseModel):
 class FundingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product_code: Annotated[StrictStr, Field(min_length=1, max_length=48)]
-    service_fee_rate: Annotated[StrictStr, Field(max_length=16, description='share of interest, e.g. "0.3"')] = "0"
+    service_fee_rate: Annotated[
+        StrictStr,
+        Field(
+            max_length=16,
+            description='the platform\'s share of the interest as a fraction from 0 to 1, e.g. "0.3"',
+            json_schema_extra={"pattern": r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$"},
+        ),
+    ] = "0"
 
 
 class PayoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "12.34"')]
+    amount: AmountStr
 
 
 def _rate(value: str) -> Decimal:

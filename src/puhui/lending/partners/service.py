@@ -34,7 +34,7 @@ from sqlalchemy import Connection, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
+from puhui.errors import Forbidden
 from puhui.events.outbox import publish
 from puhui.identity import org
 from puhui.ledger.models import AccountFlags, Transfer
@@ -42,6 +42,7 @@ from puhui.ledger.service import create_account, get_account
 from puhui.lending import accounts
 from puhui.lending.accounts import post
 from puhui.lending.catalog import get_product
+from puhui.lending.errors import FundingExists, FundingInvalid, NoFundingPartner, PartnerNotFound, PayoutTooLarge
 from puhui.lending.partners import joint
 from puhui.lending.partners.tables import (
     lending_partners,
@@ -56,31 +57,6 @@ from puhui.payments import reserve
 TOPIC = "lending"
 RATE_SCALE = 1_000_000
 EVENTS = ("disbursement", "repayment", "write_off")
-
-
-class PartnerNotFound(NotFound):
-    code = "lending_partner_not_found"
-    title = "No such funding partner"
-
-
-class NoFundingPartner(Conflict):
-    code = "no_funding_partner"
-    title = "The product's partner share has no funding partner"
-
-
-class FundingInvalid(InvalidInput):
-    code = "funding_invalid"
-    title = "Invalid product funding"
-
-
-class FundingExists(Conflict):
-    code = "product_funding_exists"
-    title = "The product is already funded on different terms"
-
-
-class PayoutTooLarge(InvalidInput):
-    code = "partner_payout_exceeds_payable"
-    title = "Paying the partner more than is owed to it"
 
 
 def funding_account(partner_id: str) -> str:

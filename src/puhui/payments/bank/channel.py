@@ -44,8 +44,11 @@ from typing import Any, Protocol, runtime_checkable
 from stdnum import luhn
 
 from puhui import clock
-from puhui.errors import Conflict, InvalidInput, NotFound, PuhuiError
 from puhui.money import format_minor
+from puhui.payments.errors import (
+    InvalidBankOrder,
+    MalformedNotification,
+)
 
 CURRENCY = "CNY"
 SCALE = 2
@@ -59,41 +62,6 @@ MAX_AMOUNT = 10**15  # fen; far above any real order, keeps arithmetic honest
 
 # ---------------------------------------------------------------------------------------------
 # Errors
-
-
-class BankChannelError(PuhuiError):
-    """Root of the bank channel's errors (each subclass also has its HTTP-ish base)."""
-
-    code = "bank_channel_error"
-    title = "Bank channel error"
-
-
-class InvalidBankOrder(BankChannelError, InvalidInput):
-    code = "invalid_bank_order"
-    title = "The bank order is not valid"
-
-
-class BankOrderConflict(BankChannelError, Conflict):
-    code = "bank_order_conflict"
-    title = "A different order was already submitted under this order id"
-
-
-class BankOrderNotFound(BankChannelError, NotFound):
-    code = "bank_order_not_found"
-    title = "The bank has no order with this id"
-
-
-class ChannelUnavailable(BankChannelError):
-    """The call's outcome is unknown (timeout, connection reset): retry with the same order."""
-
-    code = "bank_channel_unavailable"
-    status = 503
-    title = "The bank channel did not answer; the order may or may not have been accepted"
-
-
-class MalformedNotification(BankChannelError, InvalidInput):
-    code = "malformed_notification"
-    title = "The notification body is not a valid notification"
 
 
 # ---------------------------------------------------------------------------------------------

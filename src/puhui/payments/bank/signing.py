@@ -24,45 +24,30 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from puhui import clock
-from puhui.errors import InvalidInput, Unauthorized
+from puhui.errors import InvalidInput
 from puhui.money import InvalidAmount, parse_minor
 from puhui.payments.bank.channel import (
     BANK_REFERENCE,
     CURRENCY,
     ORDER_ID,
     SCALE,
-    BankChannelError,
     BankNotification,
     FailureReason,
-    MalformedNotification,
     OrderKind,
     OrderState,
+)
+from puhui.payments.errors import (
+    MIN_KEY_BYTES,
+    ForgedNotification,
+    MalformedNotification,
+    ReplayedNotification,
+    StaleNotification,
+    WeakSigningKey,
 )
 
 DEFAULT_MAX_AGE = dt.timedelta(minutes=5)
 DEFAULT_MAX_SKEW = dt.timedelta(minutes=1)
-MIN_KEY_BYTES = 16
 SIGNATURE_VERSION = "v1"
-
-
-class WeakSigningKey(BankChannelError, InvalidInput):
-    code = "weak_signing_key"
-    title = f"A notification signing key needs at least {MIN_KEY_BYTES} bytes"
-
-
-class ForgedNotification(BankChannelError, Unauthorized):
-    code = "forged_notification"
-    title = "The notification's signature does not verify"
-
-
-class StaleNotification(BankChannelError, Unauthorized):
-    code = "stale_notification"
-    title = "The notification was sent outside the accepted time window"
-
-
-class ReplayedNotification(StaleNotification):
-    code = "replayed_notification"
-    title = "The notification was received before (same nonce)"
 
 
 Keyring = bytes | str | Mapping[str, bytes | str]

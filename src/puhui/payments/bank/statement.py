@@ -27,29 +27,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from puhui import clock
-from puhui.errors import InvalidInput
 from puhui.money import format_minor, parse_minor
-from puhui.payments.bank.channel import (
-    BANK_REFERENCE,
-    CURRENCY,
-    ORDER_ID,
-    SCALE,
-    BankChannelError,
-)
+from puhui.payments.bank.channel import BANK_REFERENCE, CURRENCY, ORDER_ID, SCALE
+from puhui.payments.errors import MalformedStatement
 
 HEADER = ("bank_reference", "order_id", "direction", "amount", "currency", "settled_date", "value_time")
 AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,15})\.[0-9]{2}$")
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?([+-][0-9]{2}:[0-9]{2}|Z)$")
-
-
-class MalformedStatement(BankChannelError, InvalidInput):
-    code = "malformed_statement"
-    title = "The statement file is malformed"
-
-    def __init__(self, detail: str = "", line: int | None = None) -> None:
-        super().__init__(f"line {line}: {detail}" if line is not None else detail, line=line)
-        self.line = line
 
 
 class Direction(enum.StrEnum):

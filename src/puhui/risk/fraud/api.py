@@ -74,7 +74,21 @@ async def rule_versions(rule_id: RuleId, engine: EngineDep, principal: Reader) -
     return {"rule_id": rule_id, "versions": await _read(engine, lambda c: store.rule_history(c, rule_id))}
 
 
-@router.post("/rules", status_code=201, summary="Create a fraud rule (version 1)", response_model=Rule)
+RULE_BODY = {
+    "type": "object",
+    "description": "a rule: its kind, action, weight and the parameters of its kind, as `GET /v1/risk/rules` "
+    "shows them (`malformed_rule` for a parameter the kind does not take or out of range, `unknown_feature`)",
+}
+RULE_CHANGE_BODY = {"type": "object", "description": "the fields of the rule to change (`malformed_rule`)"}
+
+
+@router.post(
+    "/rules",
+    status_code=201,
+    summary="Create a fraud rule (version 1)",
+    response_model=Rule,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": RULE_BODY}}}},
+)
 async def create_rule(
     request: Request, engine: EngineDep, principal: Editor, body: Annotated[Any, Body(examples=[RULE_EXAMPLE])]
 ):
@@ -86,7 +100,12 @@ async def create_rule(
     return await run_mutation(request, engine, principal, "risk.rule_create", target, work)
 
 
-@router.put("/rules/{rule_id}", summary="Change a fraud rule: writes its next version", response_model=Rule)
+@router.put(
+    "/rules/{rule_id}",
+    summary="Change a fraud rule: writes its next version",
+    response_model=Rule,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": RULE_CHANGE_BODY}}}},
+)
 async def change_rule(
     rule_id: RuleId,
     request: Request,

@@ -15,33 +15,12 @@ from sqlalchemy import Connection, delete, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import Conflict, InvalidInput, NotFound
 from puhui.money import format_minor
 from puhui.payments.risk_hook import Decision, PaymentRequest
-from puhui.risk.errors import MalformedRule
+from puhui.risk.errors import BadBlocklistEntry, MalformedRule, NotOnBlocklist, RuleExists, UnknownRule
 from puhui.risk.fraud.engine import RuleSet
 from puhui.risk.fraud.models import Rule, default_rules, rule_from
 from puhui.risk.fraud.tables import risk_blocklists, risk_decisions, risk_rules
-
-
-class UnknownRule(NotFound):
-    code = "unknown_rule"
-    title = "No such fraud rule"
-
-
-class RuleExists(Conflict):
-    code = "rule_exists"
-    title = "A rule with this id exists; change it with PUT"
-
-
-class NotOnBlocklist(NotFound):
-    code = "not_on_blocklist"
-    title = "The value is not on that block list"
-
-
-class BadBlocklistEntry(InvalidInput):
-    code = "bad_blocklist_entry"
-    title = "A block list entry needs a list name and a value"
 
 
 def _rule(row: Any) -> Rule:

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from puhui.errors import InvalidInput
-from puhui.risk.errors import MissingLabel
+from puhui.risk.errors import MalformedApplicant, MalformedData, MissingLabel
 
 if TYPE_CHECKING:  # pandas is imported lazily: the server and `puhui --help` stay fast
     import numpy as np
@@ -23,16 +22,6 @@ if TYPE_CHECKING:  # pandas is imported lazily: the server and `puhui --help` st
 DEFAULT_LABEL = "creditability"
 BAD_WORDS = {"bad", "1", "true", "yes", "default"}
 GOOD_WORDS = {"good", "0", "false", "no"}
-
-
-class MalformedApplicant(InvalidInput):
-    code = "malformed_applicant"
-    title = "The applicant's features are missing, unknown or of the wrong type"
-
-
-class MalformedData(InvalidInput):
-    code = "malformed_training_data"
-    title = "The training data cannot be used"
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from puhui.risk.errors import MalformedData
 from puhui.risk.scoring.challenger import fit_challenger
-from puhui.risk.scoring.data import Dataset, MalformedData, Schema
+from puhui.risk.scoring.data import Dataset, Schema
 from puhui.risk.scoring.scorecard import fit_scorecard
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-from puhui.errors import Conflict
+from puhui.wealth.errors import NoEligibleFunds
 from puhui.wealth.suitability.service import CustomerLevel, ProductRisk
 
 if TYPE_CHECKING:  # pandas is imported lazily
@@ -29,11 +29,6 @@ if TYPE_CHECKING:  # pandas is imported lazily
 
 TRADING_DAYS = 252
 RISK_FREE_RATE = 0.015  # annual, for the Sharpe ratio the advice reports
-
-
-class NoEligibleFunds(Conflict):
-    code = "no_eligible_funds"
-    title = "No fund on the platform is at or under the customer's risk level"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from puhui.api.deps import (
     Customer,
     EngineDep,
 )
-from puhui.api.fields import Ident
+from puhui.api.fields import AmountStr, Ident
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden
@@ -102,7 +102,7 @@ async def advice(engine: EngineDep, principal: Customer, body: AdviceIn | None =
 
 class InvestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: Annotated[StrictStr, Field(min_length=1, max_length=32, description='decimal string, e.g. "10000.00"')]
+    amount: AmountStr
     client_id: Key | None = None
 
 

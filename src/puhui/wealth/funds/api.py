@@ -7,6 +7,7 @@ funds' end of day. Every mutation goes through `run_mutation`.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -34,16 +35,35 @@ from puhui.wealth.funds.schemas import FundHolding, FundNav, FundOrder, FundProd
 
 router = APIRouter(prefix="/v1/wealth", tags=["funds"])
 
-RateStr = Annotated[StrictStr, Field(min_length=1, max_length=16, description='decimal rate, e.g. "0.015"')]
+RATE_PATTERN = r"^0(\.[0-9]{1,6})?$"
+SHARE_PATTERN = r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$"
+RateStr = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=16,
+        description='a fee rate from 0 to below 1 with at most six places, e.g. "0.015"',
+        json_schema_extra={"pattern": RATE_PATTERN},
+    ),
+]
+ShareStr = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=16,
+        description='a share from 0 to 1 with at most six places, e.g. "0.25"',
+        json_schema_extra={"pattern": SHARE_PATTERN},
+    ),
+]
 
 
-def _rate(value: str) -> Decimal:
+def _rate(value: str, pattern: str = RATE_PATTERN) -> Decimal:
     try:
         rate = Decimal(value)
     except InvalidOperation:
         raise InvalidInput(f"{value!r} is not a decimal rate") from None
-    if not rate.is_finite():
-        raise InvalidInput(f"{value!r} is not a decimal rate")
+    if not rate.is_finite() or not re.match(pattern, value):
+        raise InvalidInput(f"{value!r} is not a rate in range with at most six places")
     return rate
 
 
@@ -58,7 +78,7 @@ class StepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     under_days: int | None = Field(None, ge=1, le=100_000)
     rate: RateStr
-    to_fund_share: RateStr = "0.25"
+    to_fund_share: ShareStr = "0.25"
 
 
 class ProductIn(BaseModel):
@@ -130,7 +150,10 @@ async def create_product(body: ProductIn, request: Request, engine: EngineDep, p
         FeeTier(parse_minor(t.min_amount, 2), _rate(t.rate), None if t.fixed is None else parse_minor(t.fixed, 2))
         for t in body.fee_tiers
     ]
-    steps = [RedemptionFeeStep(s.under_days, _rate(s.rate), _rate(s.to_fund_share)) for s in body.redemption_fees]
+    steps = [
+        RedemptionFeeStep(s.under_days, _rate(s.rate), _rate(s.to_fund_share, SHARE_PATTERN))
+        for s in body.redemption_fees
+    ]
 
     def work(uow: UnitOfWork) -> Outcome:
         row = fo.create_product(

@@ -17,17 +17,12 @@ from sqlalchemy import select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import InvalidInput
+from puhui.wealth.errors import InvalidNavFile
 from puhui.wealth.funds.tables import fund_navs, fund_products
 
 COLUMNS = ("date", "fund_code", "nav")
 MAX_ROWS = 100_000
 MAX_NAV = Decimal(100_000)
-
-
-class InvalidNavFile(InvalidInput):
-    code = "invalid_nav_file"
-    title = "The NAV file is not acceptable"
 
 
 def parse_nav(text: str) -> int:

@@ -44,11 +44,12 @@ from puhui.money import format_minor
 from puhui.wealth.errors import (
     FundClosed,
     InsufficientUnits,
+    InvalidFundOrder,
     OrderConflict,
     UnknownFund,
 )
 from puhui.wealth.funds import pricing as fund_pricing
-from puhui.wealth.funds.pricing import FeeTier, InvalidFundOrder, RedemptionFeeStep
+from puhui.wealth.funds.pricing import FeeTier, RedemptionFeeStep
 from puhui.wealth.funds.tables import (
     fund_eod_runs,
     fund_lots,

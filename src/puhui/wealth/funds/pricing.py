@@ -20,18 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from puhui.errors import InvalidInput
 from puhui.wealth import calendar
+from puhui.wealth.errors import InvalidFundOrder
 
 UNIT = Decimal("0.01")
 FEN = Decimal("0.01")
 SHORT_HOLDING_DAYS = 7
 SHORT_HOLDING_MIN_RATE = Decimal("0.015")
-
-
-class InvalidFundOrder(InvalidInput):
-    code = "invalid_fund_order"
-    title = "The fund order is not valid"
 
 
 @dataclass(frozen=True)

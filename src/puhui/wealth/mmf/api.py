@@ -22,17 +22,17 @@ from puhui.api.deps import (
     Operator,
     SettingsDep,
 )
-from puhui.api.fields import AmountOrZeroStr, AmountStr, ClientId, FundCode
+from puhui.api.fields import DAY_PATTERN, AmountOrZeroStr, AmountStr, ClientId, FundCode
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.eod.dates import BusinessDate, parse_date
-from puhui.errors import InvalidInput
 from puhui.money import format_minor, parse_minor
 from puhui.money import parse_positive_minor as _positive
 from puhui.payments.models import VerificationStrength
 from puhui.payments.verification import PaymentPassword, proven
 from puhui.wealth import units as funds
+from puhui.wealth.errors import StatementRangeInvalid
 from puhui.wealth.mmf import eod, statement
 from puhui.wealth.mmf import service as mmf
 from puhui.wealth.mmf.schemas import (
@@ -236,13 +236,13 @@ async def my_statement(
     code: FundCode,
     engine: EngineDep,
     principal: Customer,
-    start: Annotated[str | None, Query(alias="from")] = None,
-    end: Annotated[str | None, Query(alias="to")] = None,
+    start: Annotated[str | None, Query(alias="from", pattern=DAY_PATTERN, json_schema_extra={"format": "date"})] = None,
+    end: Annotated[str | None, Query(alias="to", pattern=DAY_PATTERN, json_schema_extra={"format": "date"})] = None,
 ) -> dict:
     today = clock.business_date()
     first, last = _date(start, today.replace(day=1)), _date(end, today)
     if first > last:
-        raise InvalidInput("from must not be after to")
+        raise StatementRangeInvalid("from must not be after to")
     return await _read(engine, lambda c: statement.statement(c, code, principal.id, first, last))
 
 

@@ -26,7 +26,7 @@ from puhui.ledger.models import MAX_BATCH, Transfer, TransferResult
 from puhui.ledger.service import create_transfers, get_account, post_chain
 from puhui.money import format_minor
 from puhui.payments import limits
-from puhui.payments.models import LimitExceeded
+from puhui.payments.errors import LimitExceeded
 from puhui.wealth import calendar
 from puhui.wealth import units as funds
 from puhui.wealth.errors import (

@@ -18,12 +18,11 @@ from sqlalchemy import Connection, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import Forbidden, InvalidInput
 from puhui.events import outbox
 from puhui.identity import customers as customer_ops
 from puhui.identity.kyc import tier_of
 from puhui.identity.models import WalletTier
-from puhui.wealth.errors import WalletClassTooLow
+from puhui.wealth.errors import InvalidAnswers, QuestionnaireRequired, UnsuitableProduct, WalletClassTooLow
 from puhui.wealth.suitability.tables import risk_assessments
 
 TOPIC = "wealth"
@@ -48,21 +47,6 @@ class ProductRisk(enum.IntEnum):
     R3 = 3
     R4 = 4
     R5 = 5
-
-
-class InvalidAnswers(InvalidInput):
-    code = "invalid_answers"
-    title = "The questionnaire answers are not acceptable"
-
-
-class QuestionnaireRequired(Forbidden):
-    code = "questionnaire_required"
-    title = "Take the risk questionnaire first (none on record, or it has expired)"
-
-
-class UnsuitableProduct(Forbidden):
-    code = "unsuitable_product"
-    title = "The product's risk is above the customer's risk level"
 
 
 @dataclass(frozen=True)

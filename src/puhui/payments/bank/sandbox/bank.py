@@ -27,16 +27,12 @@ import threading
 from pathlib import Path
 
 from puhui import clock
-from puhui.errors import Conflict, InvalidInput
+from puhui.errors import InvalidInput
 from puhui.payments.bank.channel import (
     CURRENCY,
     Acknowledgement,
-    BankChannelError,
     BankNotification,
     BankOrder,
-    BankOrderConflict,
-    BankOrderNotFound,
-    ChannelUnavailable,
     FailureReason,
     NotificationCallback,
     OrderKind,
@@ -67,13 +63,14 @@ from puhui.payments.bank.statement import (
     StatementLine,
     format_statement,
 )
+from puhui.payments.errors import (
+    BankOrderConflict,
+    BankOrderNotFound,
+    ChannelUnavailable,
+    StatementNotReady,
+)
 
 __all__ = ["SandboxBank", "DeliveryPump", "DeliveryAttempt", "Books", "StatementNotReady"]
-
-
-class StatementNotReady(BankChannelError, Conflict):
-    code = "statement_not_ready"
-    title = "The business date has not ended; its statement is not published yet"
 
 
 def _is_2xx(status: object) -> bool:

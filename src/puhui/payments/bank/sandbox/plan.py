@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from puhui.errors import InvalidInput
+from puhui.payments.errors import InvalidFaultPlan
 
 CARD_RICH = "6222020000000000018"  # 1,000,000.00 CNY
 CARD_LOW = "6222020000000000026"  # 100.00 CNY
@@ -103,11 +103,6 @@ RETRY_SCHEDULE: tuple[dt.timedelta, ...] = tuple(
 )
 
 Span = tuple[dt.timedelta, dt.timedelta]
-
-
-class InvalidFaultPlan(InvalidInput):
-    code = "invalid_fault_plan"
-    title = "The sandbox fault plan is not valid"
 
 
 @dataclass(frozen=True)

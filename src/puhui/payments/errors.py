@@ -1,0 +1,168 @@
+"""Payments errors, each with a stable machine code (RFC 9457 problems through the API)."""
+
+from __future__ import annotations
+
+from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound, PuhuiError, Unauthorized
+
+
+class BankChannelError(PuhuiError):
+    """Root of the bank channel's errors (each subclass also has its HTTP-ish base)."""
+
+    code = "bank_channel_error"
+    title = "Bank channel error"
+
+
+class InvalidBankOrder(BankChannelError, InvalidInput):
+    code = "invalid_bank_order"
+    title = "The bank order is not valid"
+
+
+class BankOrderConflict(BankChannelError, Conflict):
+    code = "bank_order_conflict"
+    title = "A different order was already submitted under this order id"
+
+
+class BankOrderNotFound(BankChannelError, NotFound):
+    code = "bank_order_not_found"
+    title = "The bank has no order with this id"
+
+
+class ChannelUnavailable(BankChannelError):
+    """The call's outcome is unknown (timeout, connection reset): retry with the same order."""
+
+    code = "bank_channel_unavailable"
+    status = 503
+    title = "The bank channel did not answer; the order may or may not have been accepted"
+
+
+class MalformedNotification(BankChannelError, InvalidInput):
+    code = "malformed_notification"
+    title = "The notification body is not a valid notification"
+
+
+class StatementNotReady(BankChannelError, Conflict):
+    code = "statement_not_ready"
+    title = "The business date has not ended; its statement is not published yet"
+
+
+class InvalidFaultPlan(InvalidInput):
+    code = "invalid_fault_plan"
+    title = "The sandbox fault plan is not valid"
+
+
+MIN_KEY_BYTES = 16  # a notification signing key's least length (HMAC-SHA256 over the body)
+
+
+class WeakSigningKey(BankChannelError, InvalidInput):
+    code = "weak_signing_key"
+    title = f"A notification signing key needs at least {MIN_KEY_BYTES} bytes"
+
+
+class ForgedNotification(BankChannelError, Unauthorized):
+    code = "forged_notification"
+    title = "The notification's signature does not verify"
+
+
+class StaleNotification(BankChannelError, Unauthorized):
+    code = "stale_notification"
+    title = "The notification was sent outside the accepted time window"
+
+
+class ReplayedNotification(StaleNotification):
+    code = "replayed_notification"
+    title = "The notification was received before (same nonce)"
+
+
+class MalformedStatement(BankChannelError, InvalidInput):
+    code = "malformed_statement"
+    title = "The statement file is malformed"
+
+    def __init__(self, detail: str = "", line: int | None = None) -> None:
+        super().__init__(f"line {line}: {detail}" if line is not None else detail, line=line)
+        self.line = line
+
+
+class RefundExceedsPayment(InvalidInput):
+    code = "refund_exceeds_payment"
+    title = "Refund is larger than what remains refundable"
+
+
+class QrExpired(Conflict):
+    code = "qr_code_expired"
+    title = "The QR code has expired"
+
+
+class LimitExceeded(Conflict):
+    code = "limit_exceeded"
+    title = "The payment exceeds a limit"
+
+
+class InvalidNotifyUrl(InvalidInput):
+    code = "invalid_notify_url"
+    title = "The notify URL is not one the platform can post to"
+
+
+class WalletSpent(Conflict):
+    code = "wallet_spent"
+    title = "The wallet has already spent the money to be reversed"
+
+
+class PlatformFundsShort(PuhuiError):
+    code = "platform_funds_short"
+    status = 409
+    title = "The platform's own account cannot fund this"
+
+
+class ReviewNotPending(Conflict):
+    code = "review_not_pending"
+    title = "The review was already decided or has expired"
+
+
+class ReviewNotFound(NotFound):
+    code = "review_not_found"
+    title = "No such payment review"
+
+
+class PaymentDeclined(Forbidden):
+    code = "payment_declined"
+    title = "The payment was declined by risk control"
+
+
+class PaymentUnderReview(Conflict):
+    code = "payment_under_review"
+    title = "The payment needs a manual review and was not made"
+
+
+class QrNotPayable(Conflict):
+    code = "qr_code_not_payable"
+    title = "The QR code is no longer open for payment"
+
+
+class PaymentConflict(Conflict):
+    code = "payment_id_reused"
+    title = "This client payment id was already used for a different payment"
+
+
+class VerificationNotProven(Forbidden):
+    code = "verification_not_proven"
+    title = "The payment asks for a verification level it does not prove"
+
+
+class VerificationUnsupported(InvalidInput):
+    code = "verification_unsupported"
+    title = "Puhui issues no digital certificates: level A verification is not available"
+
+
+class BankNotificationMismatch(Conflict):
+    code = "bank_notification_mismatch"
+    title = "The bank reports an amount or kind that differs from the order"
+
+
+class TopUpNotFound(NotFound):
+    code = "top_up_not_found"
+    title = "The customer has no top-up with this id"
+
+
+class WithdrawalNotFound(NotFound):
+    code = "withdrawal_not_found"
+    title = "The customer has no withdrawal with this id"
