@@ -25,9 +25,9 @@ Typology = Literal[
     "self_financing",
     "fund_pool",
     "shared_device",
-    "cycle",  # the graph analytics' typologies (`puhui regtech graph`): funds going round
-    "gather_scatter",  # and many-in-many-out hubs
 ]
+AlertTypology = Typology | Literal["cycle", "gather_scatter"]
+"""A rule's typology, or one of the graph analytics' (`puhui regtech graph`): funds going round, and hubs."""
 CaseStatus = Literal["open", "assigned", "investigating", "escalated", "closed_false_positive", "reported"]
 ReportStatus = Literal["generated", "submitted"]
 PartyKind = Literal["natural", "non_natural", "any"]
@@ -241,7 +241,7 @@ class MonitoringAlert(Schema):
 
     id: str
     rule: AlertRule
-    typology: Typology
+    typology: AlertTypology
     party: str
     window: AlertWindow
     amount: Money
@@ -430,7 +430,7 @@ class StrSubject(Schema):
 class StrTypology(Schema):
     """A suspicious feature (可疑特征): the typology, the rule version and how many alerts it raised."""
 
-    typology: Typology
+    typology: AlertTypology
     name_zh: str
     rule_code: str
     rule_version: int
@@ -568,7 +568,7 @@ IndicatorName = Literal[
 class DashboardAlerts(Schema):
     """The monitor's alerts (预警) on the range's activity, by typology, and the cases still open."""
 
-    by_typology: dict[Typology, int]
+    by_typology: dict[AlertTypology, int]
     total: int
     open_cases: int
 

@@ -35,14 +35,14 @@ from puhui.wealth.funds.schemas import FundHolding, FundNav, FundOrder, FundProd
 
 router = APIRouter(prefix="/v1/wealth", tags=["funds"])
 
-RATE_PATTERN = r"^0(\.[0-9]{1,6})?$"
-SHARE_PATTERN = r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$"
+RATE_PATTERN = r"^(-0(\.0+)?|0(\.[0-9]+)?)$"  # "-0" is zero too
+SHARE_PATTERN = r"^(-0(\.0+)?|0(\.[0-9]+)?|1(\.0+)?)$"
 RateStr = Annotated[
     StrictStr,
     Field(
         min_length=1,
         max_length=16,
-        description='a fee rate from 0 to below 1 with at most six places, e.g. "0.015"',
+        description='a fee rate from 0 to below 1, e.g. "0.015"',
         json_schema_extra={"pattern": RATE_PATTERN},
     ),
 ]
@@ -51,7 +51,7 @@ ShareStr = Annotated[
     Field(
         min_length=1,
         max_length=16,
-        description='a share from 0 to 1 with at most six places, e.g. "0.25"',
+        description='a share from 0 to 1, e.g. "0.25"',
         json_schema_extra={"pattern": SHARE_PATTERN},
     ),
 ]
@@ -63,7 +63,7 @@ def _rate(value: str, pattern: str = RATE_PATTERN) -> Decimal:
     except InvalidOperation:
         raise InvalidInput(f"{value!r} is not a decimal rate") from None
     if not rate.is_finite() or not re.match(pattern, value):
-        raise InvalidInput(f"{value!r} is not a rate in range with at most six places")
+        raise InvalidInput(f"{value!r} is not a rate in range")
     return rate
 
 

@@ -49,6 +49,8 @@ from puhui.wealth.mmf.schemas import (
 )
 from puhui.wealth.mmf.tables import mmf_daily
 
+DAY_SCHEMA = {"pattern": DAY_PATTERN, "format": "date"}  # documented; the service answers `date_invalid`
+
 router = APIRouter(prefix="/v1/wealth", tags=["money-market fund"])
 
 
@@ -236,8 +238,8 @@ async def my_statement(
     code: FundCode,
     engine: EngineDep,
     principal: Customer,
-    start: Annotated[str | None, Query(alias="from", pattern=DAY_PATTERN, json_schema_extra={"format": "date"})] = None,
-    end: Annotated[str | None, Query(alias="to", pattern=DAY_PATTERN, json_schema_extra={"format": "date"})] = None,
+    start: Annotated[str | None, Query(alias="from", json_schema_extra=DAY_SCHEMA)] = None,
+    end: Annotated[str | None, Query(alias="to", json_schema_extra=DAY_SCHEMA)] = None,
 ) -> dict:
     today = clock.business_date()
     first, last = _date(start, today.replace(day=1)), _date(end, today)
