@@ -1,0 +1,29 @@
+"""Insurance errors (互联网保险), each with a stable machine code (RFC 9457 problems through the API)."""
+
+from __future__ import annotations
+
+from puhui.errors import InvalidInput
+
+
+class InsuranceProductInvalid(InvalidInput):
+    """A product version (产品版本) whose terms are malformed or inconsistent."""
+
+    code = "insurance_product_invalid"
+    title = "Invalid insurance product"
+
+
+class AgeNotCovered(InvalidInput):
+    """The insured's age falls in no band of the premium table (费率表)."""
+
+    code = "age_not_covered"
+    title = "The product does not cover this age"
+
+
+class CancellationDateInvalid(InvalidInput):
+    code = "cancellation_date_invalid"
+    title = "A policy is cancelled within its cover"
+
+
+class ClaimOutsideCover(InvalidInput):
+    code = "claim_outside_cover"
+    title = "The loss happened outside the policy's cover"

@@ -1,0 +1,181 @@
+"""Insurance values and rules (no I/O): a medical product as data (百万医疗-style), its quote by age
+band and social-insurance status, earned premium and the unearned premium reserve (未到期责任准备金)
+day by day, the refund of a cancelled policy, and what a medical claim pays.
+
+Money is integer fen. Premium is earned evenly over the days of cover, by whole fen and without
+loss: the premium earned through a day is the premium × days elapsed ÷ days of cover, rounded down,
+and the last day earns the rest, so the days of a policy add up to its premium exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+from puhui.insurance.errors import AgeNotCovered, CancellationDateInvalid, ClaimOutsideCover, InsuranceProductInvalid
+
+
+class LossKind(enum.StrEnum):
+    """What caused the expense: an accident (意外) is covered from the first day, an illness (疾病)
+    only after the waiting period (等待期)."""
+
+    accident = "accident"
+    illness = "illness"
+
+
+@dataclass(frozen=True, slots=True)
+class AgeBand:
+    """One row of the premium table (费率表): yearly premium in fen for ages min_age..max_age."""
+
+    min_age: int
+    max_age: int
+    with_social_insurance: int  # 有社保
+    without_social_insurance: int  # 无社保
+
+
+@dataclass(frozen=True, slots=True)
+class MedicalProduct:
+    """A version of a 百万医疗-style medical product. A policy points to its version forever."""
+
+    code: str
+    version: int
+    name: str
+    bands: tuple[AgeBand, ...]
+    deductible: int = 10_000_00  # 免赔额: 10,000 CNY per policy year
+    annual_limit: int = 3_000_000_00  # 年度限额
+    ratio_with_social: Decimal = Decimal(1)  # 赔付比例, expenses settled through social insurance first
+    ratio_without_social: Decimal = Decimal("0.6")
+    waiting_days: int = 30  # 等待期, illness only
+    cooling_off_days: int = 15  # 犹豫期: cancelled within it, the whole premium comes back
+    guaranteed_renewal_years: int = 0  # 保证续保 (0: renewal not guaranteed)
+
+    def __post_init__(self) -> None:
+        check_product(self)
+
+
+def check_product(product: MedicalProduct) -> None:
+    """A product's terms in range and its bands ordered without gaps or overlaps."""
+    if not product.code or product.version < 1:
+        raise InsuranceProductInvalid("a product has a code and a version from 1")
+    if min(product.deductible, product.annual_limit, product.waiting_days, product.cooling_off_days) < 0:
+        raise InsuranceProductInvalid("deductible, limit, waiting and cooling-off days are not negative")
+    for ratio in (product.ratio_with_social, product.ratio_without_social):
+        if not Decimal(0) < ratio <= 1:
+            raise InsuranceProductInvalid("a reimbursement ratio is above 0 and at most 1")
+    if not product.bands:
+        raise InsuranceProductInvalid("a product has a premium table")
+    previous_max = product.bands[0].min_age - 1
+    for band in product.bands:
+        if band.min_age != previous_max + 1 or band.max_age < band.min_age:
+            raise InsuranceProductInvalid("age bands run in order, without gaps or overlaps")
+        if band.with_social_insurance <= 0 or band.without_social_insurance <= 0:
+            raise InsuranceProductInvalid("premiums are positive")
+        previous_max = band.max_age
+
+
+def age_on(born: dt.date, day: dt.date) -> int:
+    """Full years of age (周岁) on `day`."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def quote(product: MedicalProduct, age: int, has_social_insurance: bool) -> int:
+    """The yearly premium in fen (保费) for the insured's age and social-insurance status."""
+    for band in product.bands:
+        if band.min_age <= age <= band.max_age:
+            return band.with_social_insurance if has_social_insurance else band.without_social_insurance
+    raise AgeNotCovered(
+        f"{product.code} v{product.version} covers ages {product.bands[0].min_age}-"
+        f"{product.bands[-1].max_age}, not {age}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """A policy's period of cover (保险期间): from `start` (inclusive) to `end` (exclusive)."""
+
+    start: dt.date
+    end: dt.date
+    premium: int
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+
+def one_year_from(start: dt.date, premium: int) -> Cover:
+    """A year of cover from `start` (to the same date next year; 29 February to 1 March)."""
+    try:
+        end = start.replace(year=start.year + 1)
+    except ValueError:
+        end = dt.date(start.year + 1, 3, 1)
+    return Cover(start, end, premium)
+
+
+def earned_through(cover: Cover, day: dt.date) -> int:
+    """Premium earned (已赚保费) by the end of `day`, in fen: 0 before cover, all of it from its last day."""
+    elapsed = min(max((day - cover.start).days + 1, 0), cover.days)
+    if elapsed == cover.days:
+        return cover.premium
+    return int((Decimal(cover.premium) * elapsed / cover.days).to_integral_value(rounding=ROUND_DOWN))
+
+
+def earned_on(cover: Cover, day: dt.date) -> int:
+    """Premium earned on `day` alone: what the day's end of day moves from unearned to earned."""
+    return earned_through(cover, day) - earned_through(cover, day - dt.timedelta(days=1))
+
+
+def unearned_reserve(cover: Cover, day: dt.date) -> int:
+    """The unearned premium reserve (未到期责任准备金) at the end of `day`: premium not yet earned."""
+    return cover.premium - earned_through(cover, day)
+
+
+def cancellation_refund(product: MedicalProduct, cover: Cover, cancelled_on: dt.date) -> int:
+    """What a policy cancelled on `cancelled_on` refunds: everything within the cooling-off period
+    (犹豫期, counted from the start of cover), after it the unearned premium (按日退还未满期保费),
+    the day of cancellation being earned."""
+    if not cover.start <= cancelled_on < cover.end:
+        raise CancellationDateInvalid(f"cover runs {cover.start} to {cover.end}, not {cancelled_on}")
+    if (cancelled_on - cover.start).days < product.cooling_off_days:
+        return cover.premium
+    return unearned_reserve(cover, cancelled_on)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimBenefit:
+    """A medical claim's arithmetic: expense, less what social insurance paid and what is left of the
+    deductible, times the ratio, capped at what is left of the year's limit."""
+
+    expense: int
+    deductible_applied: int
+    payable: int
+    reason: str  # "paid", "waiting_period", "within_deductible", "limit_reached"
+
+
+def claim_benefit(
+    product: MedicalProduct,
+    cover: Cover,
+    loss_day: dt.date,
+    kind: LossKind,
+    expense: int,
+    social_insurance_paid: int,
+    has_social_insurance: bool,
+    deductible_used: int,
+    paid_this_year: int,
+) -> ClaimBenefit:
+    """What the insurer pays on one claim (理赔金额). `deductible_used` and `paid_this_year` are what
+    the policy's earlier claims this policy year have used."""
+    if not cover.start <= loss_day < cover.end:
+        raise ClaimOutsideCover(f"cover runs {cover.start} to {cover.end}, the loss is on {loss_day}")
+    if min(expense, social_insurance_paid, deductible_used, paid_this_year) < 0 or social_insurance_paid > expense:
+        raise InsuranceProductInvalid("expenses and payments are not negative; social insurance pays at most all")
+    if kind is LossKind.illness and (loss_day - cover.start).days < product.waiting_days:
+        return ClaimBenefit(expense, 0, 0, "waiting_period")
+    remaining = expense - social_insurance_paid
+    deductible = min(remaining, max(product.deductible - deductible_used, 0))
+    ratio = product.ratio_with_social if has_social_insurance else product.ratio_without_social
+    payable = int((Decimal(remaining - deductible) * ratio).to_integral_value(rounding=ROUND_DOWN))
+    limited = min(payable, max(product.annual_limit - paid_this_year, 0))
+    reason = "paid" if limited > 0 else ("within_deductible" if payable == 0 else "limit_reached")
+    return ClaimBenefit(expense, deductible, limited, reason)
