@@ -156,3 +156,32 @@ def test_a_claim_never_pays_more_than_the_expense_left_or_the_limit_left(
     )
     assert 0 <= benefit.payable <= expense - social - benefit.deductible_applied
     assert benefit.payable <= PRODUCT.annual_limit - paid
+
+
+SHIPPING = m.ReturnShippingProduct("RSI1", 1)  # 10 CNY claim, 70% target loss ratio
+
+
+def test_a_return_shipping_premium_prices_the_order_at_the_target_loss_ratio():
+    new_buyer = m.return_probability(SHIPPING, 0, 0, Decimal("0.1"))
+    assert new_buyer == Decimal("0.1") and m.return_shipping_premium(SHIPPING, new_buyer) == 143  # 100 / 0.7
+    # 10 returns in 20 orders: the buyer's 50% weighs 20 / (20 + 20), the merchant's 10% the rest: 30%
+    seasoned = m.return_probability(SHIPPING, 10, 20, Decimal("0.1"))
+    assert seasoned == Decimal("0.3") and m.return_shipping_premium(SHIPPING, seasoned) == 429
+    assert m.return_shipping_premium(SHIPPING, Decimal("0.9")) == 10_00  # never more than the claim
+    assert m.return_shipping_premium(SHIPPING, Decimal(0)) == SHIPPING.min_premium
+    with pytest.raises(InsuranceProductInvalid):
+        m.return_probability(SHIPPING, 3, 2, Decimal("0.1"))
+
+
+@given(
+    returns=st.integers(0, 500),
+    extra_orders=st.integers(0, 500),
+    merchant=st.decimals("0", "1", places=4),
+)
+def test_the_expected_loss_ratio_never_exceeds_the_target_unless_the_premium_is_capped(returns, extra_orders, merchant):
+    probability = m.return_probability(SHIPPING, returns, returns + extra_orders, merchant)
+    premium = m.return_shipping_premium(SHIPPING, probability)
+    expected_loss = probability * SHIPPING.claim_amount
+    if SHIPPING.min_premium < premium < SHIPPING.claim_amount:
+        assert expected_loss / premium <= SHIPPING.target_loss_ratio
+        assert expected_loss / (premium - 1) > SHIPPING.target_loss_ratio  # one fen less would exceed it

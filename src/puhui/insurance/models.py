@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
 from puhui.insurance.errors import AgeNotCovered, CancellationDateInvalid, ClaimOutsideCover, InsuranceProductInvalid
 
@@ -179,3 +179,43 @@ def claim_benefit(
     limited = min(payable, max(product.annual_limit - paid_this_year, 0))
     reason = "paid" if limited > 0 else ("within_deductible" if payable == 0 else "limit_reached")
     return ClaimBenefit(expense, deductible, limited, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnShippingProduct:
+    """A version of return-shipping insurance (退货运费险): a fixed claim when goods go back, priced per
+    order so that the expected loss ratio (赔付率) is the product's target."""
+
+    code: str
+    version: int
+    claim_amount: int = 10_00  # the fixed payout for the return postage
+    target_loss_ratio: Decimal = Decimal("0.7")
+    min_premium: int = 10
+    credibility_orders: int = 20  # orders at which a buyer's own return rate weighs half
+
+    def __post_init__(self) -> None:
+        if not self.code or self.version < 1 or self.claim_amount <= 0 or self.credibility_orders <= 0:
+            raise InsuranceProductInvalid("a product has a code, a version from 1 and a positive claim")
+        if not Decimal(0) < self.target_loss_ratio <= 1 or not 0 < self.min_premium <= self.claim_amount:
+            raise InsuranceProductInvalid("the target loss ratio is in (0, 1], the least premium in (0, claim]")
+
+
+def return_probability(
+    product: ReturnShippingProduct, buyer_returns: int, buyer_orders: int, merchant_return_rate: Decimal
+) -> Decimal:
+    """The chance this order goes back: the buyer's own return rate, trusted in proportion to how many
+    orders it rests on (credibility, 信度), and the merchant's rate for the rest."""
+    if not 0 <= buyer_returns <= buyer_orders or not Decimal(0) <= merchant_return_rate <= 1:
+        raise InsuranceProductInvalid("returns are at most orders; a return rate is from 0 to 1")
+    if buyer_orders == 0:
+        return merchant_return_rate
+    weight = Decimal(buyer_orders) / (buyer_orders + product.credibility_orders)
+    return weight * Decimal(buyer_returns) / buyer_orders + (1 - weight) * merchant_return_rate
+
+
+def return_shipping_premium(product: ReturnShippingProduct, probability: Decimal) -> int:
+    """The order's premium in fen: expected claim ÷ target loss ratio, rounded up to the fen (so the
+    expected loss ratio never exceeds the target), at least the product's least premium, at most the claim."""
+    expected = probability * product.claim_amount / product.target_loss_ratio
+    premium = int(expected.to_integral_value(rounding=ROUND_CEILING))
+    return min(max(premium, product.min_premium), product.claim_amount)
