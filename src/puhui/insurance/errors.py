@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from puhui.errors import InvalidInput
+from puhui.errors import Conflict, InvalidInput, NotFound
 
 
 class InsuranceProductInvalid(InvalidInput):
@@ -27,3 +27,32 @@ class CancellationDateInvalid(InvalidInput):
 class ClaimOutsideCover(InvalidInput):
     code = "claim_outside_cover"
     title = "The loss happened outside the policy's cover"
+
+
+class InsurerNotFound(NotFound):
+    """The partner is not a registered insurer (保险公司)."""
+
+    code = "insurer_not_found"
+    title = "Insurer not found"
+
+
+class InsuranceProductNotFound(NotFound):
+    code = "insurance_product_not_found"
+    title = "No such insurance product version"
+
+
+class InsuranceProductExists(Conflict):
+    """A product version is immutable: the same (code, version) with other terms is refused."""
+
+    code = "insurance_product_exists"
+    title = "This product version exists with other terms"
+
+
+class PolicyNotFound(NotFound):
+    code = "policy_not_found"
+    title = "Policy not found"
+
+
+class PolicyNotActive(Conflict):
+    code = "policy_not_active"
+    title = "The policy is no longer in force (already cancelled)"

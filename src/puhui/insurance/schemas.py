@@ -1,0 +1,75 @@
+"""What the insurance API answers with (互联网保险): an insurer's premiums held, a product version's terms,
+a quote and a policy."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from puhui.api.fields import Day, Money, Schema, Timestamp
+
+Ratio = Field(pattern=r"^(0|1)(\.[0-9]+)?$", description='a reimbursement ratio (赔付比例) from 0 to 1, e.g. "0.6"')
+
+
+class Insurer(Schema):
+    """An insurer (保险公司) and the premiums the platform holds for it (保费待划转)."""
+
+    partner_id: str
+    premium_held: Money = Field(description="premiums collected for the insurer and not yet remitted")
+
+
+class PremiumBand(Schema):
+    """One row of the premium table (费率表): the yearly premium for ages min_age..max_age."""
+
+    min_age: int
+    max_age: int
+    with_social_insurance: Money = Field(description="有社保")
+    without_social_insurance: Money = Field(description="无社保")
+
+
+class MedicalProductVersion(Schema):
+    """A version of a 百万医疗-style medical product; a policy points to its version forever."""
+
+    code: str
+    version: int
+    name: str
+    insurer_id: str
+    kind: Literal["medical"]
+    bands: list[PremiumBand]
+    deductible: Money = Field(description="免赔额 per policy year")
+    annual_limit: Money = Field(description="年度限额")
+    ratio_with_social: str = Ratio
+    ratio_without_social: str = Ratio
+    waiting_days: int = Field(description="等待期 for illness, in days")
+    cooling_off_days: int = Field(description="犹豫期: cancelled within it, the whole premium comes back")
+    guaranteed_renewal_years: int = Field(description="保证续保 years (0: renewal not guaranteed)")
+
+
+class Quote(Schema):
+    """The yearly premium (保费) for an age and social-insurance status."""
+
+    product_code: str
+    product_version: int
+    age: int
+    social_insurance: bool
+    premium: Money
+
+
+class Policy(Schema):
+    """A medical policy (保单): cover from start_date (inclusive) to end_date (exclusive)."""
+
+    id: str
+    customer_id: str
+    product_code: str
+    product_version: int
+    insurer_id: str
+    insured_age: int
+    social_insurance: bool
+    premium: Money
+    start_date: Day
+    end_date: Day
+    status: Literal["active", "cancelled"]
+    refund: Money | None = Field(description="what cancellation (退保) paid back to the wallet")
+    created_at: Timestamp
+    cancelled_at: Timestamp | None

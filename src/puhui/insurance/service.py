@@ -1,0 +1,394 @@
+"""Insurance operations, each in the caller's unit of work: register an insurer, add a product
+version, buy a medical policy from the wallet, cancel it (退保).
+
+Ledger (CNY), for a policy of premium P and a refund R on cancellation:
+- purchase:     customer wallet → insurer.<id>.premium_held    P   (保费待划转: the insurer's money, held)
+- cancellation: insurer.<id>.premium_held → customer wallet    R   (cooling-off: R = P; after it pro rata)
+The held account cannot go below zero (debits_must_not_exceed_credits), so no refund exceeds what was
+collected. Every sale is recorded with the disclosure shown and the customer's confirmations in a
+hash chain (回溯): hash = sha256(prev_hash + canonical JSON of the row), the first prev_hash 64 zeros.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+
+from puhui import clock
+from puhui.db import UnitOfWork
+from puhui.events.outbox import publish
+from puhui.identity import org
+from puhui.identity.customers import wallet_id
+from puhui.insurance import errors, models
+from puhui.insurance.tables import insurance_policies as policies
+from puhui.insurance.tables import insurance_products as products
+from puhui.insurance.tables import insurance_sales as sales
+from puhui.insurance.tables import insurers
+from puhui.ledger.models import AccountFlags, Transfer
+from puhui.ledger.service import create_account, get_account, post_chain
+from puhui.money import format_minor
+
+TOPIC = "insurance"
+LEDGER = "CNY"
+GENESIS = "0" * 64
+SALES_LOCK = 0x696E_7375  # "insu": the advisory lock that serialises the sales chain on PostgreSQL
+MEDICAL = "medical"
+ACTIVE, CANCELLED = "active", "cancelled"
+
+
+def premium_held_account(insurer_id: str) -> str:
+    """The insurer's premiums collected and held by the platform (保费待划转)."""
+    return f"insurer.{insurer_id}.premium_held"
+
+
+def _policy_id(customer_id: str, client_id: str) -> str:
+    return "pol_" + hashlib.sha256(f"{customer_id}\x1f{client_id}".encode()).hexdigest()[:24]
+
+
+# -- insurers --------------------------------------------------------------------------------------
+
+
+def register_insurer(uow: UnitOfWork, partner_id: str) -> dict[str, Any]:
+    """Make an identity partner an insurer (保险公司) and open its premium-held account; again is a no-op."""
+    if not org.partner_exists(uow.connection, partner_id):
+        raise errors.InsurerNotFound(f"partner {partner_id} is not registered")
+    if uow.execute(select(insurers).where(insurers.c.partner_id == partner_id)).first() is None:
+        create_account(
+            uow,
+            ledger=LEDGER,
+            code="insurer_premium_held",
+            owner_id=partner_id,
+            id=premium_held_account(partner_id),
+            flags=AccountFlags.debits_must_not_exceed_credits,
+        )
+        uow.execute(insurers.insert().values(partner_id=partner_id, created_at=clock.now_micros()))
+        publish(uow, TOPIC, "insurance.insurer_registered", partner_id, {"partner_id": partner_id})
+    return insurer_json(uow.connection, partner_id)
+
+
+def _require_insurer(connection: Connection, insurer_id: str) -> None:
+    if connection.execute(select(insurers).where(insurers.c.partner_id == insurer_id)).first() is None:
+        raise errors.InsurerNotFound(f"insurer {insurer_id} not found")
+
+
+def insurer_json(connection: Connection, insurer_id: str) -> dict[str, Any]:
+    _require_insurer(connection, insurer_id)
+    account = get_account(connection, premium_held_account(insurer_id))
+    held = 0 if account is None else account.credits_posted - account.debits_posted
+    return {"partner_id": insurer_id, "premium_held": format_minor(held, 2)}
+
+
+# -- product versions ------------------------------------------------------------------------------
+
+
+def terms_of(product: models.MedicalProduct) -> dict[str, Any]:
+    """A product version's terms as JSON values (amounts in fen, ratios as decimal strings)."""
+    return {
+        "code": product.code,
+        "version": product.version,
+        "name": product.name,
+        "bands": [
+            {
+                "min_age": b.min_age,
+                "max_age": b.max_age,
+                "with_social_insurance": b.with_social_insurance,
+                "without_social_insurance": b.without_social_insurance,
+            }
+            for b in product.bands
+        ],
+        "deductible": product.deductible,
+        "annual_limit": product.annual_limit,
+        "ratio_with_social": str(product.ratio_with_social),
+        "ratio_without_social": str(product.ratio_without_social),
+        "waiting_days": product.waiting_days,
+        "cooling_off_days": product.cooling_off_days,
+        "guaranteed_renewal_years": product.guaranteed_renewal_years,
+    }
+
+
+def product_of(terms: dict[str, Any]) -> models.MedicalProduct:
+    """The MedicalProduct a stored terms JSON describes (checked again by its own rules)."""
+    return models.MedicalProduct(
+        code=terms["code"],
+        version=terms["version"],
+        name=terms["name"],
+        bands=tuple(models.AgeBand(**band) for band in terms["bands"]),
+        deductible=terms["deductible"],
+        annual_limit=terms["annual_limit"],
+        ratio_with_social=Decimal(terms["ratio_with_social"]),
+        ratio_without_social=Decimal(terms["ratio_without_social"]),
+        waiting_days=terms["waiting_days"],
+        cooling_off_days=terms["cooling_off_days"],
+        guaranteed_renewal_years=terms["guaranteed_renewal_years"],
+    )
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def add_medical_product(uow: UnitOfWork, insurer_id: str, product: models.MedicalProduct) -> dict[str, Any]:
+    """Store a product version (产品版本). The same terms again are a no-op; other terms under the same
+    (code, version) are refused: a version never changes once policies may point to it."""
+    _require_insurer(uow.connection, insurer_id)
+    terms = _canonical(terms_of(product))
+    row = (
+        uow.execute(select(products).where(products.c.code == product.code, products.c.version == product.version))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        uow.execute(
+            products.insert().values(
+                code=product.code,
+                version=product.version,
+                insurer_id=insurer_id,
+                kind=MEDICAL,
+                terms=terms,
+                created_at=clock.now_micros(),
+            )
+        )
+        key = f"{product.code}:{product.version}"
+        publish(uow, TOPIC, "insurance.product_added", key, {"code": product.code, "version": product.version})
+    elif (row["insurer_id"], row["terms"]) != (insurer_id, terms):
+        raise errors.InsuranceProductExists(f"{product.code} v{product.version} exists with other terms")
+    return product_json(uow.connection, product.code, product.version)
+
+
+def _product_row(connection: Connection, code: str, version: int) -> Any:
+    row = (
+        connection.execute(select(products).where(products.c.code == code, products.c.version == version))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise errors.InsuranceProductNotFound(f"no product {code} version {version}")
+    return row
+
+
+def get_product(connection: Connection, code: str, version: int) -> models.MedicalProduct:
+    """The product version a policy points to."""
+    return product_of(json.loads(_product_row(connection, code, version)["terms"]))
+
+
+def product_json(connection: Connection, code: str, version: int) -> dict[str, Any]:
+    row = _product_row(connection, code, version)
+    terms = json.loads(row["terms"])
+    money = ("deductible", "annual_limit")
+    bands = [
+        {
+            "min_age": b["min_age"],
+            "max_age": b["max_age"],
+            "with_social_insurance": format_minor(b["with_social_insurance"], 2),
+            "without_social_insurance": format_minor(b["without_social_insurance"], 2),
+        }
+        for b in terms["bands"]
+    ]
+    shown = {k: (format_minor(v, 2) if k in money else v) for k, v in terms.items() if k != "bands"}
+    return {**shown, "bands": bands, "insurer_id": row["insurer_id"], "kind": row["kind"]}
+
+
+def quote(connection: Connection, code: str, version: int, age: int, has_social_insurance: bool) -> dict[str, Any]:
+    """The yearly premium (保费) for the insured's age and social-insurance status."""
+    product = get_product(connection, code, version)
+    premium = models.quote(product, age, has_social_insurance)
+    return {
+        "product_code": code,
+        "product_version": version,
+        "age": age,
+        "social_insurance": has_social_insurance,
+        "premium": format_minor(premium, 2),
+    }
+
+
+# -- policies --------------------------------------------------------------------------------------
+
+
+def buy_medical(
+    uow: UnitOfWork,
+    customer_id: str,
+    code: str,
+    version: int,
+    age: int,
+    has_social_insurance: bool,
+    disclosure_text: str,
+    confirmations: list[str],
+    client_id: str,
+) -> dict[str, Any]:
+    """Buy a year of medical cover (投保) from the wallet, starting the next business day. The premium
+    moves to the insurer's held account in the same unit of work, the sale is chained into the record;
+    the same client_id again answers the policy it made."""
+    existing = _policy_by_client(uow.connection, customer_id, client_id)
+    if existing is not None:
+        return policy_json(existing)
+    row = _product_row(uow.connection, code, version)
+    product = product_of(json.loads(row["terms"]))
+    premium = models.quote(product, age, has_social_insurance)
+    cover = models.one_year_from(clock.business_date() + dt.timedelta(days=1), premium)
+    policy_id = _policy_id(customer_id, client_id)
+    insurer_id = row["insurer_id"]
+    now = clock.now_micros()
+    uow.execute(
+        policies.insert().values(
+            id=policy_id,
+            customer_id=customer_id,
+            client_id=client_id,
+            product_code=code,
+            product_version=version,
+            insurer_id=insurer_id,
+            insured_age=age,
+            social_insurance=has_social_insurance,
+            premium=premium,
+            start_date=cover.start,
+            end_date=cover.end,
+            status=ACTIVE,
+            refund=None,
+            created_at=now,
+            cancelled_at=None,
+        )
+    )
+    _record_sale(uow, policy_id, code, version, disclosure_text, confirmations, now)
+    move = Transfer(
+        f"ins.{policy_id}.premium", wallet_id(customer_id), premium_held_account(insurer_id), premium, LEDGER, "premium"
+    )
+    post_chain(uow, [move], what=f"the wallet does not hold the premium {format_minor(premium, 2)}")
+    publish(
+        uow,
+        TOPIC,
+        "insurance.policy_bought",
+        policy_id,
+        {"policy_id": policy_id, "customer_id": customer_id, "premium": format_minor(premium, 2)},
+    )
+    return policy_json(_policy_row(uow.connection, policy_id))
+
+
+def cancel(uow: UnitOfWork, customer_id: str, policy_id: str) -> dict[str, Any]:
+    """Cancel a policy (退保) today: within the cooling-off period (犹豫期) the whole premium comes back,
+    after it the unearned premium; a cancelled policy cannot be cancelled again."""
+    row = _owned_policy(uow, customer_id, policy_id)
+    if row["status"] != ACTIVE:
+        raise errors.PolicyNotActive(f"policy {policy_id} is {row['status']}")
+    product = get_product(uow.connection, row["product_code"], row["product_version"])
+    cover = models.Cover(row["start_date"], row["end_date"], row["premium"])
+    today = clock.business_date()
+    refund = models.cancellation_refund(product, cover, max(today, cover.start))
+    updated = uow.execute(
+        policies.update()
+        .where(policies.c.id == policy_id, policies.c.status == ACTIVE)
+        .values(status=CANCELLED, refund=refund, cancelled_at=clock.now_micros())
+    )
+    if updated.rowcount != 1:
+        raise errors.PolicyNotActive(f"policy {policy_id} is already cancelled")
+    move = Transfer(
+        f"ins.{policy_id}.refund",
+        premium_held_account(row["insurer_id"]),
+        wallet_id(customer_id),
+        refund,
+        LEDGER,
+        "refund",
+    )
+    post_chain(uow, [move] if refund else [])
+    publish(
+        uow,
+        TOPIC,
+        "insurance.policy_cancelled",
+        policy_id,
+        {"policy_id": policy_id, "customer_id": customer_id, "refund": format_minor(refund, 2)},
+    )
+    return policy_json(_policy_row(uow.connection, policy_id))
+
+
+def _owned_policy(uow: UnitOfWork, customer_id: str, policy_id: str) -> Any:
+    query = select(policies).where(policies.c.id == policy_id)
+    row = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
+    if row is None or row["customer_id"] != customer_id:
+        raise errors.PolicyNotFound(f"policy {policy_id} not found")
+    return row
+
+
+def _policy_by_client(connection: Connection, customer_id: str, client_id: str) -> Any:
+    return (
+        connection.execute(
+            select(policies).where(policies.c.customer_id == customer_id, policies.c.client_id == client_id)
+        )
+        .mappings()
+        .first()
+    )
+
+
+def _policy_row(connection: Connection, policy_id: str) -> Any:
+    row = connection.execute(select(policies).where(policies.c.id == policy_id)).mappings().first()
+    if row is None:
+        raise errors.PolicyNotFound(f"policy {policy_id} not found")
+    return row
+
+
+def read_policy(connection: Connection, customer_id: str, policy_id: str) -> dict[str, Any]:
+    """A customer's own policy; another's is 404 (its existence is not revealed)."""
+    row = _policy_row(connection, policy_id)
+    if row["customer_id"] != customer_id:
+        raise errors.PolicyNotFound(f"policy {policy_id} not found")
+    return policy_json(row)
+
+
+def policy_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "customer_id": row["customer_id"],
+        "product_code": row["product_code"],
+        "product_version": row["product_version"],
+        "insurer_id": row["insurer_id"],
+        "insured_age": row["insured_age"],
+        "social_insurance": bool(row["social_insurance"]),
+        "premium": format_minor(row["premium"], 2),
+        "start_date": row["start_date"].isoformat(),
+        "end_date": row["end_date"].isoformat(),
+        "status": row["status"],
+        "refund": None if row["refund"] is None else format_minor(row["refund"], 2),
+        "created_at": clock.iso(row["created_at"]),
+        "cancelled_at": clock.iso(row["cancelled_at"]),
+    }
+
+
+# -- sales traceability (回溯) ---------------------------------------------------------------------
+
+
+def _sale_hash(row: dict[str, Any]) -> str:
+    body = {k: row[k] for k in ("policy_id", "product_code", "product_version", "disclosure_sha256", "at")}
+    body["confirmations"] = json.loads(row["confirmations"])
+    return hashlib.sha256((row["prev_hash"] + _canonical(body)).encode()).hexdigest()
+
+
+def _record_sale(
+    uow: UnitOfWork, policy_id: str, code: str, version: int, disclosure: str, confirmations: list[str], at: int
+) -> None:
+    """Append the sale to the chain. On PostgreSQL sales take turns (an advisory lock held to commit), so
+    each reads the last committed hash; on SQLite the write lock does it; the unique prev_hash is the guard."""
+    if uow.postgres:
+        uow.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SALES_LOCK})
+    last = uow.execute(select(sales.c.hash).order_by(sales.c.seq.desc()).limit(1)).scalar()
+    row: dict[str, Any] = {
+        "policy_id": policy_id,
+        "product_code": code,
+        "product_version": version,
+        "disclosure_sha256": hashlib.sha256(disclosure.encode()).hexdigest(),
+        "confirmations": _canonical(list(confirmations)),
+        "at": at,
+        "prev_hash": last or GENESIS,
+    }
+    uow.execute(sales.insert().values(**row, hash=_sale_hash(row)))
+
+
+def verify_sales_chain(connection: Connection) -> bool:
+    """Whether every sale's hash matches its row and links to the sale before it."""
+    prev = GENESIS
+    for row in connection.execute(select(sales).order_by(sales.c.seq)).mappings():
+        if row["prev_hash"] != prev or _sale_hash(dict(row)) != row["hash"]:
+            return False
+        prev = row["hash"]
+    return True
