@@ -33,7 +33,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.openapi.checks import RejectedPositiveData
 
 from puhui import clock
-from puhui.api.mutations import KEY_MAX_LENGTH
+from puhui.api.mutations import is_valid_key
 from puhui.app import create_app
 from puhui.db import create_engine_from_url
 from puhui.db.migrate import upgrade
@@ -262,7 +262,7 @@ def send(case, method: str, label: str, credentials: dict[str, str]):  # type: i
     key = generated.get("Idempotency-Key")
     headers = dict(credentials)
     if _invalid(case, ParameterLocation.HEADER):
-        if key is None or _valid_key(key):
+        if key is None or is_valid_key(key):
             headers = {}  # what is wrong is the missing Authorization
     elif method in MUTATING:
         (case.headers or {}).pop("Idempotency-Key", None)
@@ -278,7 +278,3 @@ def send(case, method: str, label: str, credentials: dict[str, str]):  # type: i
 def _invalid(case, location: ParameterLocation) -> bool:  # type: ignore[no-untyped-def]
     component = case.meta.components.get(location) if case.meta is not None else None
     return component is not None and not component.mode.is_positive
-
-
-def _valid_key(key: str) -> bool:
-    return 0 < len(key) <= KEY_MAX_LENGTH and key.isprintable()

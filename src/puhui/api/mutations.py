@@ -57,6 +57,11 @@ def fingerprint(request: Request, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def is_valid_key(key: str) -> bool:
+    """An Idempotency-Key the platform takes: 1-128 printable characters."""
+    return 0 < len(key) <= KEY_MAX_LENGTH and key.isprintable()
+
+
 async def run_mutation(
     request: Request,
     engine: Engine,
@@ -69,7 +74,7 @@ async def run_mutation(
     from starlette.concurrency import run_in_threadpool
 
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= KEY_MAX_LENGTH and key.isprintable()):
+    if key is not None and not is_valid_key(key):
         raise InvalidIdempotencyKey(f"must be 1-{KEY_MAX_LENGTH} printable characters")
     body = await request.body()
     request_hash = fingerprint(request, body)
