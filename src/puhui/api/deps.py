@@ -42,7 +42,10 @@ class Principal:
 
 
 ANONYMOUS = Principal(id="anonymous", role="anonymous")
-MAX_CURSOR = 2**63 - 1  # positions and sequence numbers are BIGINT: a larger cursor is a 422, not a 500
+# The largest integer a JSON reader holds exactly (2**53 - 1): a client, or a fuzzer, comparing in floating
+# point agrees with the server about every integer either side of it. Inside BIGINT: a larger cursor is a 422.
+MAX_JSON_INT = 2**53 - 1
+MAX_CURSOR = MAX_JSON_INT
 
 
 def get_engine(request: Request) -> Engine:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
-from puhui.api.deps import EngineDep, Principal, require_roles
+from puhui.api.deps import MAX_JSON_INT, EngineDep, Principal, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.risk.scoring import registry, service
@@ -29,7 +29,7 @@ SCORERS = ("risk_officer", "operator", "admin", "root")
 Reader = Annotated[Principal, Depends(require_roles(*READERS))]
 Promoter = Annotated[Principal, Depends(require_roles(*PROMOTERS))]
 Scorer = Annotated[Principal, Depends(require_roles(*SCORERS))]
-ModelId = Annotated[int, Path(ge=1, le=2**62)]
+ModelId = Annotated[int, Path(ge=1, le=MAX_JSON_INT)]
 ModelName = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
@@ -40,13 +40,13 @@ class ScoreIn(BaseModel):
         description="feature name -> value (numbers for numeric features, "
         "one of the known categories for categorical ones)",
     )
-    model_id: Annotated[int, Field(ge=1, le=2**62)] | None = Field(None, description="default: the champion")
+    model_id: Annotated[int, Field(ge=1, le=MAX_JSON_INT)] | None = Field(None, description="default: the champion")
     name: ModelName = "credit"
 
 
 class CustomerScoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    model_id: Annotated[int, Field(ge=1, le=2**62)] | None = Field(None, description="default: the champion")
+    model_id: Annotated[int, Field(ge=1, le=MAX_JSON_INT)] | None = Field(None, description="default: the champion")
     name: ModelName = "platform_credit"
 
 
