@@ -1,0 +1,40 @@
+"""The securities package's refusals, each with a stable code (RFC 9457 problems over HTTP)."""
+
+from __future__ import annotations
+
+from puhui.errors import Conflict, InvalidInput
+
+
+class InstrumentInvalid(InvalidInput):
+    code = "instrument_invalid"
+    title = "The instrument's data is not valid"
+
+
+class LotSizeInvalid(InvalidInput):
+    code = "lot_size_invalid"
+    title = "The quantity breaks the board's lot rule"
+
+
+class PriceOffTick(InvalidInput):
+    code = "price_off_tick"
+    title = "The price is not a multiple of the tick (0.01 CNY)"
+
+
+class PriceOutsideBand(InvalidInput):
+    code = "price_outside_band"
+    title = "The price is outside the day's price-limit band"
+
+
+class OrderTooLarge(InvalidInput):
+    code = "order_too_large"
+    title = "The quantity is above the board's largest single order"
+
+
+class CommissionRateInvalid(InvalidInput):
+    code = "commission_rate_invalid"
+    title = "The commission rate is negative or above the 0.3% cap"
+
+
+class SharesNotSellable(Conflict):
+    code = "shares_not_sellable"
+    title = "Not enough shares sellable today (T+1: shares bought today sell from the next trading day)"
