@@ -9,6 +9,7 @@ them, so a simulation running into it trades on them. `recorded_through()` says 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import enum
 import functools
@@ -83,17 +84,25 @@ def trading_days_between(first: dt.date, last: dt.date) -> int:
     return count
 
 
+def stage_at(moment: dt.datetime) -> int:
+    """How many of the day's phase changes have happened by a China-time moment: 0 before 09:15
+    (and all day on a non-trading day), 8 from 15:00. Phases repeat (continuous, closed); stages
+    do not, which is what a simulator moving through the day needs."""
+    if not is_trading_day(moment.date()):
+        return 0
+    return bisect.bisect_right([starts for starts, _ in _PHASES], moment.time())
+
+
+CLOSED_FOR_THE_DAY = len(_PHASES)
+
+
+def phase_of(stage: int) -> Phase:
+    return _PHASES[stage - 1][1] if stage else Phase.closed
+
+
 def phase_at(moment: dt.datetime) -> Phase:
     """The market's phase at a China-time moment (closed all day on a non-trading day)."""
-    if not is_trading_day(moment.date()):
-        return Phase.closed
-    now = moment.time()
-    current = Phase.closed
-    for starts, phase in _PHASES:
-        if now < starts:
-            break
-        current = phase
-    return current
+    return phase_of(stage_at(moment))
 
 
 def accepts_cancel(phase: Phase) -> bool:

@@ -38,3 +38,18 @@ class CommissionRateInvalid(InvalidInput):
 class SharesNotSellable(Conflict):
     code = "shares_not_sellable"
     title = "Not enough shares sellable today (T+1: shares bought today sell from the next trading day)"
+
+
+class UnknownInstrument(InvalidInput):
+    code = "unknown_instrument"
+    title = "No such instrument is listed"
+
+
+class MarketClosed(Conflict):
+    code = "market_closed"
+    title = "The market does not take this order now"
+
+
+class OrderNotCancellable(Conflict):
+    code = "order_not_cancellable"
+    title = "The order cannot be cancelled now"
