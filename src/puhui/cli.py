@@ -11,6 +11,7 @@ from rich.table import Table
 
 from puhui.bench.graph import command as bench_graph
 from puhui.bench.lending import command as bench_lending
+from puhui.bench.matching import command as bench_matching
 from puhui.bench.monitor import command as bench_monitor
 from puhui.bench.payments import command as bench_payments
 from puhui.bench.risk import command as bench_risk
@@ -165,6 +166,7 @@ bench_app.command("lending")(bench_lending)
 bench_app.command("wealth")(bench_wealth)
 bench_app.command("monitor")(bench_monitor)
 bench_app.command("graph")(bench_graph)
+bench_app.command("matching")(bench_matching)
 
 
 @app.command("openapi")
