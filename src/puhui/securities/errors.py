@@ -53,3 +53,13 @@ class MarketClosed(Conflict):
 class OrderNotCancellable(Conflict):
     code = "order_not_cancellable"
     title = "The order cannot be cancelled now"
+
+
+class BarFileInvalid(InvalidInput):
+    code = "bar_file_invalid"
+    title = "The historical bar file cannot be read"
+
+
+class CorporateActionInvalid(InvalidInput):
+    code = "corporate_action_invalid"
+    title = "The corporate action's terms are not valid"
