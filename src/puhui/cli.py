@@ -27,6 +27,7 @@ from puhui.regtech.cli import app as regtech_app
 from puhui.regtech.nats import cli as regtech_nats
 from puhui.risk.cli import app as risk_app
 from puhui.risk.features_cli import app as profiles_app
+from puhui.securities.cli import app as securities_app
 from puhui.sim.cli import simulate
 from puhui.supplychain.cli import app as supplychain_app
 from puhui.wealth.cli import app as wealth_app
@@ -47,6 +48,7 @@ app.add_typer(risk_app, name="risk")
 app.add_typer(lending_app, name="lending")
 app.add_typer(supplychain_app, name="supplychain")
 app.add_typer(wealth_app, name="wealth")
+app.add_typer(securities_app, name="securities")
 app.add_typer(regtech_app, name="regtech")
 regtech_app.add_typer(regtech_reports.report, name="report")
 regtech_app.add_typer(regtech_reports.cases, name="cases")

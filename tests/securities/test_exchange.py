@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from puhui.securities.book import OrderType
-from puhui.securities.errors import MarketClosed, OrderNotCancellable, PriceOutsideBand, UnknownInstrument
+from puhui.securities.errors import (
+    LotSizeInvalid,
+    MarketClosed,
+    OrderNotCancellable,
+    PriceOutsideBand,
+    UnknownInstrument,
+)
 from puhui.securities.exchange import Exchange, Execution, NewOrder, Report
 from puhui.securities.models import Board, Instrument, Side
 from puhui.securities.models import Exchange as Venue
@@ -123,3 +129,13 @@ def test_every_share_ordered_trades_is_cancelled_or_expires_and_every_trade_is_i
     assert done == ordered
     band = exchange.market("600000").band
     assert all(band.contains(r.price) for r in reports if r.report is Report.trade)
+
+
+def test_the_exchange_refuses_a_buy_off_the_lot_and_takes_a_sell_of_an_odd_lot():
+    star = Instrument("688981", Venue.sse, Board.star, "中芯国际", dt.date(2020, 7, 16))
+    exchange = Exchange([(PUFA, 10_00), (star, 90_00)], at("09:00"))
+    with pytest.raises(LotSizeInvalid):
+        exchange.submit(NewOrder("b", "688981", BUY, 100, 90_00), at("10:00"))
+    with pytest.raises(LotSizeInvalid):
+        exchange.submit(limit("b2", BUY, 150, 10_00), at("10:00"))
+    assert exchange.submit(limit("s", SELL, 37, 10_00), at("10:00"))[-1].report is Report.accepted

@@ -193,6 +193,10 @@ class Exchange:
         market = order.kind is not OrderType.limit
         if market and not calendar.accepts_market_orders(phase):
             raise MarketClosed("market orders are taken in continuous trading only")
+        if order.side is Side.buy:
+            models.check_buy_quantity(m.instrument.board, order.quantity, market)
+        else:  # an odd lot may be a holding's whole remainder: the broker, who knows the holding, checks it
+            models.check_size(m.instrument.board, order.quantity, market)
         if order.price is not None:
             models.check_price(order.price, m.band)
         elif not market:

@@ -138,7 +138,7 @@ def check_price(price: int, band: Band) -> None:
 
 def check_buy_quantity(board: Board, quantity: int, market: bool = False) -> None:
     """Buys in 100-share lots; on STAR at least 200 shares, then any whole number."""
-    _check_size(board, quantity, market)
+    check_size(board, quantity, market)
     if board is Board.star:
         if quantity < STAR_MIN:
             raise LotSizeInvalid(f"a STAR buy is at least {STAR_MIN} shares, not {quantity}")
@@ -148,7 +148,7 @@ def check_buy_quantity(board: Board, quantity: int, market: bool = False) -> Non
 
 def check_sell_quantity(board: Board, quantity: int, holding: int, market: bool = False) -> None:
     """Sells as buys, except that a remainder below the minimum (零股) is sold whole, in one order."""
-    _check_size(board, quantity, market)
+    check_size(board, quantity, market)
     if quantity == holding:
         return
     if board is Board.star:
@@ -160,7 +160,7 @@ def check_sell_quantity(board: Board, quantity: int, holding: int, market: bool 
         raise LotSizeInvalid(f"sell {LOT}-share lots; the odd {odd} shares are sold whole in one order")
 
 
-def _check_size(board: Board, quantity: int, market: bool) -> None:
+def check_size(board: Board, quantity: int, market: bool) -> None:
     if quantity <= 0:
         raise LotSizeInvalid(f"quantity {quantity} is not positive")
     largest = (MAX_MARKET_ORDER if market else MAX_LIMIT_ORDER)[board]

@@ -1,0 +1,56 @@
+"""`puhui securities …`: the simulated market."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Internet securities: the exchange simulator and its market.")
+
+
+@app.command("simulate")
+def simulate(
+    start: str = typer.Option("2026-12-01", "--start", help="first day YYYY-MM-DD (non-trading days are skipped)"),
+    days: int = typer.Option(5, "--days", min=1, max=366, help="calendar days to simulate"),
+    seed: int = typer.Option(1, "--seed", help="one seed, one market"),
+    replay: Path | None = typer.Option(
+        None, "--replay", exists=True, readable=True, help="daily bars (date,open,high,low,close,volume) for 600000"
+    ),
+) -> None:
+    """Agents (market makers, noise and momentum traders) trade a few A-shares through the exchange
+    simulator; print each instrument's daily bar as one JSON line per day."""
+    from puhui.cli_errors import fail
+    from puhui.errors import InvalidInput, PuhuiError
+    from puhui.money import format_minor
+    from puhui.securities.market_sim import MarketSimulation
+    from puhui.securities.marketdata import read_bar_file
+    from puhui.securities.models import Board, Exchange, Instrument
+
+    listed = [
+        (Instrument("600000", Exchange.sse, Board.main, "浦发银行", dt.date(1999, 11, 10)), 10_00),
+        (Instrument("000001", Exchange.szse, Board.main, "平安银行", dt.date(1991, 4, 3)), 11_50),
+        (Instrument("300750", Exchange.szse, Board.chinext, "宁德时代", dt.date(2018, 6, 11)), 250_00),
+        (Instrument("688981", Exchange.sse, Board.star, "中芯国际", dt.date(2020, 7, 16)), 90_00),
+    ]
+    try:
+        first = dt.date.fromisoformat(start)
+        records = {r.day: r for r in read_bar_file(replay)} if replay else {}
+    except ValueError as error:
+        fail(InvalidInput(f"--start: {error}"))
+    except PuhuiError as error:
+        fail(error)
+    sim = MarketSimulation(listed, seed)
+    for n in range(days):
+        day = first + dt.timedelta(days=n)
+        record = records.get(day)
+        for d in sim.run_day(day, {"600000": record} if record else None):
+            if d.daily is None:
+                continue
+            bar = d.daily
+            row: dict[str, str | int] = {"date": day.isoformat(), "code": d.instrument.code, "name": d.instrument.name}
+            row |= {k: format_minor(getattr(bar, k), 2) for k in ("open", "high", "low", "close")}
+            row |= {"volume": bar.volume, "turnover": format_minor(bar.turnover, 2), "trades": len(d.ticks)}
+            typer.echo(json.dumps(row, ensure_ascii=False))
