@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from puhui.api.deps import MAX_CURSOR
 from puhui.api.nul_guard import nul_in
 from puhui.app import create_app
 from puhui.demo import CUSTOMERS
@@ -17,7 +18,7 @@ from puhui.settings import Settings
 
 TOKEN = "test-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-TOO_BIG = str(2**63)  # one past BIGINT
+TOO_BIG = str(MAX_CURSOR + 1)  # one past the published bound (2**53 - 1), well inside BIGINT
 
 
 @pytest.fixture
@@ -51,9 +52,10 @@ def assert_problem(answer, status: int, code: str) -> dict:  # type: ignore[no-u
         f"/v1/ledger/accounts/platform.reserve_bank.CNY/transfers?after={TOO_BIG}",
     ],
 )
-def test_a_cursor_past_bigint_is_a_422(client, path):
+def test_a_cursor_past_the_published_bound_is_a_422(client, path):
     assert_problem(client.get(path, headers=AUTH), 422, "invalid_request")
-    assert client.get(path.replace(TOO_BIG, str(2**63 - 1)), headers=AUTH).status_code == 200
+    assert_problem(client.get(path.replace(TOO_BIG, str(2**63)), headers=AUTH), 422, "invalid_request")  # past BIGINT
+    assert client.get(path.replace(TOO_BIG, str(MAX_CURSOR)), headers=AUTH).status_code == 200
 
 
 @pytest.mark.parametrize(
