@@ -59,6 +59,7 @@ BUSINESS_RULES = {  # 422 codes a schema-valid request may still get: rules a JS
     "invalid_notify_url": "a public https address: resolved and checked against private ranges",
     "invalid_discount_rate": "a discount rate above zero and at most the platform's cap",
     "product_invalid": "a loan product's cross-field rules: min ≤ max, the annualized rate under the cap, shares",
+    "insurance_product_invalid": "an insurance product's cross-field rules: least premium ≤ most premium ≤ claim",
     "rate_above_cap": "a loan product's annualized rate (IRR of its terms) under the 24% cap",
     "funding_invalid": "a service fee only on a facilitation product (助贷)",
     "malformed_rule": "a fraud rule's parameters, checked by its kind's own model",

@@ -44,7 +44,7 @@ BodyVersion = Annotated[StrictInt, Field(ge=1, le=1_000_000), AS_WHOLE_NUMBER]
 PartyId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
-class ProductIn(BaseModel):
+class ReturnShippingProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     insurer_id: PartyId
     code: BodyCode
@@ -57,15 +57,25 @@ class ProductIn(BaseModel):
     prior_return_rate: Annotated[StrictStr, Field(max_length=8, pattern=RATE)] = "0.1"
 
 
-class QuoteIn(BaseModel):
+class ReturnShippingQuoteByMerchant(BaseModel):
+    """A quote for an order from a merchant named by its id."""
+
     model_config = ConfigDict(extra="forbid")
     product_code: BodyCode
     product_version: BodyVersion
-    merchant_id: PartyId | None = Field(None, description="the merchant; or give qr_id")
-    qr_id: PartyId | None = Field(None, description="the merchant's QR code (its payload's id); or give merchant_id")
+    merchant_id: PartyId
 
 
-class CheckoutIn(BaseModel):
+class ReturnShippingQuoteByQr(BaseModel):
+    """A quote for an order paid to a merchant's QR code (the id its payload carries)."""
+
+    model_config = ConfigDict(extra="forbid")
+    product_code: BodyCode
+    product_version: BodyVersion
+    qr_id: PartyId
+
+
+class ReturnShippingCheckoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     qr_id: PartyId
     product_code: BodyCode
@@ -78,7 +88,7 @@ class CheckoutIn(BaseModel):
     location: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
 
 
-def _terms(body: ProductIn) -> models.ReturnShippingTerms:
+def _terms(body: ReturnShippingProductIn) -> models.ReturnShippingTerms:
     product = insurance_models.ReturnShippingProduct(
         code=body.code,
         version=body.version,
@@ -104,7 +114,9 @@ def _client_id(request: Request, given: str | None) -> str:
     summary="Add a return-shipping product version (产品版本); the same again is a no-op",
     response_model=ReturnShippingProductVersion,
 )
-async def add_product(body: ProductIn, request: Request, engine: EngineDep, principal: Operator) -> Response:
+async def return_shipping_add_product(
+    body: ReturnShippingProductIn, request: Request, engine: EngineDep, principal: Operator
+) -> Response:
     terms = _terms(body)
 
     def work(uow: UnitOfWork) -> Outcome:
@@ -118,17 +130,22 @@ async def add_product(body: ProductIn, request: Request, engine: EngineDep, prin
     summary="A return-shipping product version's terms",
     response_model=ReturnShippingProductVersion,
 )
-async def read_product(code: ProductCode, version: Version, engine: EngineDep, principal: Caller) -> dict[str, Any]:
+async def return_shipping_read_product(
+    code: ProductCode, version: Version, engine: EngineDep, principal: Caller
+) -> dict[str, Any]:
     return await _read(engine, lambda c: service.product_json(c, code, version))
 
 
 @router.post(
     "/quote", summary="The premium of cover for the caller's order from a merchant", response_model=ReturnShippingQuote
 )
-async def quote(body: QuoteIn, engine: EngineDep, principal: Customer) -> dict[str, Any]:
+async def return_shipping_quote(
+    body: ReturnShippingQuoteByMerchant | ReturnShippingQuoteByQr, engine: EngineDep, principal: Customer
+) -> dict[str, Any]:
+    merchant_id = body.merchant_id if isinstance(body, ReturnShippingQuoteByMerchant) else None
+    qr_id = body.qr_id if isinstance(body, ReturnShippingQuoteByQr) else None
     return await _read(
-        engine,
-        lambda c: service.quote(c, principal.id, body.product_code, body.product_version, body.merchant_id, body.qr_id),
+        engine, lambda c: service.quote(c, principal.id, body.product_code, body.product_version, merchant_id, qr_id)
     )
 
 
@@ -139,8 +156,8 @@ async def quote(body: QuoteIn, engine: EngineDep, principal: Customer) -> dict[s
     response_model=ReturnShippingCheckout,
     responses={200: {"model": ReturnShippingCheckout, "description": "The same client payment id again"}},
 )
-async def checkout(
-    body: CheckoutIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: Customer
+async def return_shipping_checkout(
+    body: ReturnShippingCheckoutIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: Customer
 ) -> Response:
     amount = parse_minor(body.amount, 2) if body.amount is not None else None
     client_id = _client_id(request, body.client_payment_id)
@@ -167,7 +184,7 @@ async def checkout(
 @router.get(
     "/policies/{policy_id}", summary="One of the caller's return-shipping policies", response_model=ReturnShippingCover
 )
-async def read_policy(policy_id: Ident, engine: EngineDep, principal: Customer) -> dict[str, Any]:
+async def return_shipping_read_policy(policy_id: Ident, engine: EngineDep, principal: Customer) -> dict[str, Any]:
     return await _read(engine, lambda c: service.read_policy(c, principal.id, policy_id))
 
 
@@ -176,7 +193,9 @@ async def read_policy(policy_id: Ident, engine: EngineDep, principal: Customer) 
     summary="The merchant confirms the goods came back (确认退货): the fixed claim is paid to the buyer at once",
     response_model=ReturnShippingCover,
 )
-async def confirm_return(policy_id: Ident, request: Request, engine: EngineDep, principal: Merchant) -> Response:
+async def return_shipping_confirm_return(
+    policy_id: Ident, request: Request, engine: EngineDep, principal: Merchant
+) -> Response:
     def work(uow: UnitOfWork) -> Outcome:
         answer, _ = service.confirm_return(uow, principal.id, policy_id)
         return Outcome(200, ReturnShippingCover.shape(answer))
