@@ -8,6 +8,7 @@ is flagged and refused cover, an ordinary buyer is not; the ledger audit passes 
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,6 +24,7 @@ from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
 from puhui.ledger.tables import accounts, transfers
+from puhui.payments import risk_hook
 from puhui.payments.tables import payments, qr_codes
 from puhui.settings import Settings
 from tests.identity.helpers import ADMIN, ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1, MERCHANT, PASSWORD, make_staff
@@ -247,7 +249,6 @@ def test_a_wallet_short_of_goods_and_premium_changes_nothing(client, engine, clo
 def test_the_return_pays_the_fixed_claim_once(client, engine, clock):
     insurer_id = insurer_with_product(client, engine)
     held = f"insurer.{insurer_id}.premium_held"
-    fund(engine, held, 100_00, "insurer-float")
     cid, me = customer(client, engine, "13800000001", "531", 1000_00)
     merchant_id, shop = merchant(client)
     _, other_shop = merchant(client, OTHER_SHOP)
@@ -255,6 +256,11 @@ def test_the_return_pays_the_fixed_claim_once(client, engine, clock):
     wallet = balance(engine, f"wallet.{cid}")
     path = f"/v1/insurance/return-shipping/policies/{policy['id']}/return"
 
+    before = snapshot(engine)
+    # the held premiums (1.72) cannot pay a 12.00 claim until the insurer funds them: refused, nothing moves
+    problem(post(client, path, shop, "ret-0"), 409, "insufficient_funds")
+    assert snapshot(engine) == before
+    fund(engine, held, 100_00, "insurer-float")
     before = snapshot(engine)
     problem(post(client, path, other_shop, "ret-x"), 404, "return_shipping_policy_not_found")
     assert post(client, path, me, "ret-y").status_code == 403
@@ -341,3 +347,38 @@ def test_abuse_signals_flag_a_serial_returner_and_refuse_cover(client, engine, c
     assert snapshot(engine) == before
     assert checkout(client, good, qr_id, "good-next").status_code == 201
     assert_audit_clean(engine)
+
+
+class StubFraudCheck:
+    """A fraud check that answers one outcome for every payment (what risk control would decide)."""
+
+    def __init__(self, outcome: risk_hook.Outcome) -> None:
+        self.outcome = outcome
+
+    def assess(self, request, connection=None):  # type: ignore[no-untyped-def]
+        return SimpleNamespace(decision=risk_hook.Decision(self.outcome, ("stub",)))
+
+    def record(self, uow, request, assessment, payment_ref=None):  # type: ignore[no-untyped-def]
+        return 0
+
+
+@pytest.mark.parametrize(
+    "outcome, status, code",
+    [
+        (risk_hook.Outcome.review, 409, "return_checkout_needs_review"),
+        (risk_hook.Outcome.decline, 403, "payment_declined"),
+    ],
+)
+def test_a_held_or_declined_payment_buys_no_cover(client, engine, clock, outcome, status, code):
+    insurer_with_product(client, engine)
+    _, me = customer(client, engine, "13800000001", "531", 1000_00)
+    merchant_id, shop = merchant(client)
+    qr_id = qr(client, merchant_id, shop, "100.00")
+    before = snapshot(engine)
+    risk_hook.install(engine, StubFraudCheck(outcome))
+    try:
+        problem(checkout(client, me, qr_id, "co-1"), status, code)
+    finally:
+        risk_hook.uninstall(engine)
+    assert snapshot(engine) == before
+    assert checkout(client, me, qr_id, "co-2").status_code == 201
