@@ -172,6 +172,9 @@ def test_product_version_and_the_hand_computed_quote(client, engine, clock):
     assert by_merchant.json()["premium"] == "1.72" and by_merchant.json()["return_probability"] == "0.100000"
     assert quote(client, me, qr_id=qr(client, merchant_id, shop, "100.00")).json() == by_merchant.json()
 
+    same = {**PRODUCT, "insurer_id": insurer_id, "prior_return_rate": "0.100"}
+    again = post(client, "/v1/insurance/return-shipping/products", operator, "rsp-same", same)
+    assert again.status_code == 201 and again.json() == read.json()
     before = snapshot(engine)
     changed = {**PRODUCT, "insurer_id": insurer_id, "max_premium": "6.00"}
     problem(

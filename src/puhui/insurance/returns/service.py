@@ -56,12 +56,17 @@ def _row_of(terms: models.ReturnShippingTerms) -> dict[str, Any]:
         "version": p.version,
         "insurer_id": terms.insurer_id,
         "claim_amount": p.claim_amount,
-        "target_loss_ratio": str(p.target_loss_ratio),
+        "target_loss_ratio": _ratio_text(p.target_loss_ratio),
         "min_premium": p.min_premium,
         "max_premium": terms.max_premium,
         "credibility_orders": p.credibility_orders,
-        "prior_return_rate": str(terms.prior_return_rate),
+        "prior_return_rate": _ratio_text(terms.prior_return_rate),
     }
+
+
+def _ratio_text(ratio: Decimal) -> str:
+    """A ratio from 0 to 1 in its shortest form, so "0.70" and "0.7" are the same terms."""
+    return format(ratio.normalize(), "f")
 
 
 def _terms_of(row: Any) -> models.ReturnShippingTerms:
