@@ -10,8 +10,23 @@ import pytest
 api = pytest.importorskip("mypy.api", reason="mypy comes with the dev extras")
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ["src/puhui/money.py", "src/puhui/clock.py", "src/puhui/errors.py", "src/puhui/ledger", "src/puhui/insurance", "src/puhui/securities"]
-STRICT = ["puhui.money", "puhui.clock", "puhui.errors", "puhui.ledger", "puhui.ledger.*"]
+CORE = [
+    "src/puhui/money.py",
+    "src/puhui/clock.py",
+    "src/puhui/errors.py",
+    "src/puhui/ledger",
+    "src/puhui/insurance",
+    "src/puhui/securities",
+]
+STRICT = [
+    "puhui.money",
+    "puhui.clock",
+    "puhui.errors",
+    "puhui.ledger",
+    "puhui.ledger.*",
+    "puhui.insurance.*",
+    "puhui.securities.*",
+]
 
 
 def _run_mypy(cache: Path, *targets: str) -> tuple[str, int]:
