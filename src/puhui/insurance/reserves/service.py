@@ -1,0 +1,295 @@
+"""The reserve end of day (准备金日终, job `insurance.reserves`) and the reserve reports.
+
+For business date D, per insurer, in one unit of work: the premium figures through D come from one
+grouped scan of the policies (written, refunded, earned by 1/365 per day to the fen exactly as
+`puhui.insurance.models.earned_through`, a cancelled policy keeping premium − refund), the claims
+figures from `claims_source` (paid, case estimates), IBNR by chain-ladder on the insurer's paid
+triangle (Bornhuetter-Ferguson alongside, for comparison); then the insurer's books
+(`puhui.insurance.reserves.books`) are moved to those totals by their differences alone, a handful of
+transfers per insurer and day, whatever the number of policies. A date runs once per insurer
+(`insurance_reserve_runs`); which dates may run is the rule of every end of day (`puhui.eod.runs`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, text
+
+from puhui import clock
+from puhui.db import UnitOfWork, transaction
+from puhui.eod import runs as eod_runs
+from puhui.events.outbox import publish
+from puhui.insurance.reserves import books, claims_source, models
+from puhui.insurance.reserves.errors import ReserveRunNotFound, ReserveTermsInvalid
+from puhui.insurance.reserves.tables import insurance_reserve_runs as runs
+from puhui.insurance.reserves.tables import insurer_reserve_terms as terms_table
+from puhui.insurance.tables import insurers
+from puhui.ledger.service import post_chain
+from puhui.money import format_minor
+
+JOB = "insurance.reserves"
+TOPIC = "insurance"
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """An insurer's ratios as data: a-priori expected loss ratio (预期赔付率, for BF), commission
+    (佣金率) and expense (费用率) ratios of earned premium (for the combined ratio)."""
+
+    expected_loss_ratio: Decimal
+    commission_ratio: Decimal
+    expense_ratio: Decimal
+
+
+DEFAULT_TERMS = Terms(Decimal("0.70"), Decimal("0.10"), Decimal("0.05"))
+
+
+def _elapsed_sql(dialect: str) -> tuple[str, str]:
+    """(days from start_date to :day, days of cover) as integer SQL on this backend."""
+    if dialect == "postgresql":
+        return "(CAST(:day AS DATE) - start_date)", "(end_date - start_date)"
+    return (
+        "CAST(julianday(:day) - julianday(start_date) AS INTEGER)",
+        "CAST(julianday(end_date) - julianday(start_date) AS INTEGER)",
+    )
+
+
+def _premium_sql(dialect: str) -> str:
+    since, span = _elapsed_sql(dialect)
+    earned = (
+        f"CASE WHEN {since} + 1 >= {span} THEN premium WHEN {since} + 1 <= 0 THEN 0 "
+        f"ELSE premium * ({since} + 1) / {span} END"
+    )
+    cancelled = "cancelled_at IS NOT NULL AND cancelled_at < :end"
+    return f"""
+        SELECT insurer_id, count(CASE WHEN created_at < :end THEN 1 END),
+               sum(CASE WHEN created_at < :end THEN premium ELSE 0 END),
+               sum(CASE WHEN {cancelled} THEN refund ELSE 0 END),
+               sum(CASE WHEN created_at >= :end THEN 0 WHEN {cancelled} THEN premium - refund ELSE {earned} END)
+        FROM insurance_policies GROUP BY insurer_id
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class PremiumTotals:
+    policies: int
+    written: int
+    refunded: int
+    earned: int
+
+
+def premium_totals(connection: Connection, day: dt.date) -> dict[str, PremiumTotals]:
+    """Per insurer, over the policies sold by the end of `day`: written, refunded and earned (fen)."""
+    sql = _premium_sql(connection.dialect.name)
+    params = {
+        "day": day.isoformat() if connection.dialect.name != "postgresql" else day,
+        "end": clock.day_bounds(day)[1],
+    }
+    return {
+        str(insurer): PremiumTotals(int(n), int(written or 0), int(refunded or 0), int(earned or 0))
+        for insurer, n, written, refunded, earned in connection.execute(text(sql), params).all()
+    }
+
+
+def get_terms(connection: Connection, insurer_id: str) -> Terms:
+    row = connection.execute(select(terms_table).where(terms_table.c.insurer_id == insurer_id)).mappings().first()
+    if row is None:
+        return DEFAULT_TERMS
+    return Terms(Decimal(row["expected_loss_ratio"]), Decimal(row["commission_ratio"]), Decimal(row["expense_ratio"]))
+
+
+def set_terms(uow: UnitOfWork, insurer_id: str, terms: Terms) -> Terms:
+    """Set an insurer's ratios (each from 0 to 2 with at most four places)."""
+    values = (terms.expected_loss_ratio, terms.commission_ratio, terms.expense_ratio)
+    if any(not Decimal(0) <= v <= 2 or v != v.quantize(Decimal("0.0001")) for v in values):
+        raise ReserveTermsInvalid("ratios are from 0 to 2 with at most four places")
+    row = {
+        "expected_loss_ratio": str(terms.expected_loss_ratio),
+        "commission_ratio": str(terms.commission_ratio),
+        "expense_ratio": str(terms.expense_ratio),
+        "updated_at": clock.now_micros(),
+    }
+    uow.execute(terms_table.delete().where(terms_table.c.insurer_id == insurer_id))
+    uow.execute(terms_table.insert().values(insurer_id=insurer_id, **row))
+    return terms
+
+
+def _earned_by_month(connection: Connection, insurer_id: str, triangle: models.Triangle, earned_now: int) -> list[int]:
+    """Earned premium in each accident month of the triangle, from the month-end reserve runs (the
+    last month's from today's figure): the exposure Bornhuetter-Ferguson weighs."""
+    rows = connection.execute(
+        select(runs.c.business_date, runs.c.earned)
+        .where(runs.c.insurer_id == insurer_id)
+        .order_by(runs.c.business_date)
+    ).all()
+    at_month_end: dict[int, int] = {}
+    for day, earned in rows:
+        at_month_end[models.month_of(day)] = int(earned)
+    cumulative, previous = [], 0
+    for row in range(triangle.ages):
+        month = triangle.first_month + row
+        value = earned_now if row == triangle.ages - 1 else at_month_end.get(month, previous)
+        cumulative.append(value)
+        previous = value
+    return [b - a for a, b in zip([0, *cumulative[:-1]], cumulative, strict=True)]
+
+
+def _ibnr(
+    connection: Connection, insurer_id: str, day: dt.date, payments: list[models.Payment], case: int, earned: int
+) -> tuple[int, int]:
+    """(chain-ladder IBNR, BF IBNR) from the insurer's paid triangle at `day`."""
+    if not payments:
+        return 0, 0
+    triangle = models.paid_triangle(payments, day)
+    chain = models.ibnr(models.chain_ladder(triangle), case)
+    exposure = _earned_by_month(connection, insurer_id, triangle, earned)
+    expected = get_terms(connection, insurer_id).expected_loss_ratio
+    bf = models.ibnr(models.bornhuetter_ferguson(triangle, exposure, expected), case)
+    return chain, bf
+
+
+def _transfer_key(insurer_id: str, day: dt.date) -> str:
+    return f"insres.{hashlib.sha256(insurer_id.encode()).hexdigest()[:16]}.{day:%Y%m%d}"
+
+
+def _insurers(connection: Connection, *found: dict[str, Any]) -> list[str]:
+    registered = {str(r) for r in connection.execute(select(insurers.c.partner_id)).scalars()}
+    return sorted(registered.union(*(set(f) for f in found)))
+
+
+def run_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
+    """The reserve step for one date: each insurer not yet run for it has its books moved to the day's
+    totals and its figures recorded. Running it again moves nothing."""
+    premiums = premium_totals(uow.connection, day)
+    payments = claims_source.payments_by_insurer(uow.connection, day)
+    open_claims = claims_source.open_claims_by_insurer(uow.connection, day)
+    done = {str(i) for i in uow.execute(select(runs.c.insurer_id).where(runs.c.business_date == day)).scalars()}
+    ran, moved = 0, 0
+    for insurer_id in _insurers(uow.connection, premiums, payments, open_claims):
+        if insurer_id in done:
+            continue
+        moved += _run_insurer(
+            uow, insurer_id, day, premiums, payments.get(insurer_id, []), open_claims.get(insurer_id, [])
+        )
+        ran += 1
+    summary = {"date": day.isoformat(), "insurers": ran, "transfers": moved, "already_done": ran == 0 and bool(done)}
+    if moved:
+        publish(uow, TOPIC, "insurance.reserves_run", day.isoformat(), summary)
+    return summary
+
+
+def _run_insurer(
+    uow: UnitOfWork,
+    insurer_id: str,
+    day: dt.date,
+    premiums: dict[str, PremiumTotals],
+    payments: list[models.Payment],
+    open_claims: list[claims_source.OpenClaimFigure],
+) -> int:
+    totals = premiums.get(insurer_id, PremiumTotals(0, 0, 0, 0))
+    paid = sum(p.amount for p in payments if p.paid_date <= day)
+    case = sum(c.case_estimate for c in open_claims)
+    chain, bf = _ibnr(uow.connection, insurer_id, day, payments, case, totals.earned)
+    books.open_books(uow, insurer_id)
+    booked = books.read_books(uow, insurer_id)
+    moves = books.movements(booked, totals.written, totals.refunded, totals.earned, paid, case, chain)
+    posted = list(books.transfers(insurer_id, _transfer_key(insurer_id, day), moves))
+    post_chain(uow, posted)
+    uow.execute(
+        runs.insert().values(
+            insurer_id=insurer_id,
+            business_date=day,
+            policies=totals.policies,
+            written=totals.written,
+            refunded=totals.refunded,
+            earned=totals.earned,
+            upr=totals.written - totals.refunded - totals.earned,
+            paid=paid,
+            case_reserve=case,
+            ibnr=chain,
+            ibnr_bf=bf,
+            transfers=len(posted),
+            at=clock.now_micros(),
+        )
+    )
+    return len(posted)
+
+
+def run_reserves(engine: Engine, day: dt.date) -> dict[str, Any]:
+    """`puhui insurance eod --date D`: one unit of work per date under the rule of every end of day
+    (none after today, none skipped before the last run, a gap's days in order first)."""
+    done = eod_runs.run_days(engine, JOB, day, lambda d: transaction(engine, lambda uow: run_day(uow, d)))
+    return {**done.result, "caught_up": [summary for _, summary in done.caught_up]}
+
+
+# -- reports ---------------------------------------------------------------------------------------
+
+
+def _run_row(connection: Connection, insurer_id: str, day: dt.date) -> Any:
+    row = (
+        connection.execute(select(runs).where(runs.c.insurer_id == insurer_id, runs.c.business_date == day))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise ReserveRunNotFound(f"the reserve end of day has not run for insurer {insurer_id} on {day}")
+    return row
+
+
+def reserves_json(connection: Connection, insurer_id: str, day: dt.date) -> dict[str, Any]:
+    """An insurer's reserves at the end of `day` (准备金): UPR, case, IBNR, with what they rest on."""
+    row = _run_row(connection, insurer_id, day)
+    money = ("written", "refunded", "earned", "upr", "paid", "case_reserve", "ibnr", "ibnr_bf")
+    return {
+        "insurer_id": insurer_id,
+        "date": day.isoformat(),
+        "policies": row["policies"],
+        **{name: format_minor(row[name], 2) for name in money},
+        "ibnr_method": "chain_ladder",
+    }
+
+
+def _ratio_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def ratios_json(connection: Connection, insurer_id: str, day: dt.date) -> dict[str, Any]:
+    """Loss ratio (赔付率) = (paid + case + IBNR) ÷ earned; combined ratio (综合成本率) adds the
+    commission and expense ratios; both since the insurer's first policy."""
+    row = _run_row(connection, insurer_id, day)
+    terms = get_terms(connection, insurer_id)
+    figures = models.ratios(
+        row["earned"], row["paid"], row["case_reserve"], row["ibnr"], terms.commission_ratio, terms.expense_ratio
+    )
+    return {
+        "insurer_id": insurer_id,
+        "date": day.isoformat(),
+        "earned": format_minor(figures.earned, 2),
+        "incurred": format_minor(figures.incurred, 2),
+        "loss_ratio": _ratio_text(figures.loss_ratio),
+        "commission_ratio": str(terms.commission_ratio),
+        "expense_ratio": str(terms.expense_ratio),
+        "combined_ratio": _ratio_text(figures.combined_ratio),
+    }
+
+
+def claims_ageing_json(connection: Connection, insurer_id: str, day: dt.date) -> dict[str, Any]:
+    """The insurer's open claims at the end of `day` by days since reported (0-30, 31-90, 91-180, >180)."""
+    if day > clock.business_date():
+        raise ReserveRunNotFound(f"{day} has not ended yet")
+    claims = claims_source.open_claims_by_insurer(connection, day).get(insurer_id, [])
+    buckets = models.claims_ageing(((c.reported_date, c.case_estimate) for c in claims), day)
+    return {
+        "insurer_id": insurer_id,
+        "date": day.isoformat(),
+        "claims_present": claims_source.claims_present(),
+        "buckets": [
+            {"bucket": name, "claims": count, "case_estimate": format_minor(total, 2)}
+            for name, (count, total) in buckets.items()
+        ],
+    }
