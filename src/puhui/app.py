@@ -32,6 +32,7 @@ from puhui.events.outbox import read_events
 from puhui.events.schemas import Events
 from puhui.identity import api as identity_api
 from puhui.insurance import api as insurance_api
+from puhui.insurance.reserves import api as reserves_api
 from puhui.insurance.returns import api as return_shipping_api
 from puhui.ledger import api as ledger_api
 from puhui.ledger.service import expire_pending
@@ -119,6 +120,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         supplychain_api.router,
         insurance_api.router,
         return_shipping_api.router,
+        reserves_api.router,
         wealth_api.router,
         advice_api.router,
         funds_api.router,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +19,7 @@ from puhui import clock as clock_module
 from puhui.db import reading, transaction
 from puhui.eod.errors import BusinessDateInFuture
 from puhui.insurance.models import Cover, unearned_reserve
-from puhui.insurance.reserves import books, models, service
+from puhui.insurance.reserves import books, claims_source, models, service
 from puhui.insurance.reserves.seed import PolicyRow, seed_policies
 from puhui.ledger.audit import audit
 from puhui.ledger.service import get_account
@@ -198,3 +200,56 @@ def test_the_books_always_hold_the_policies_figures(engine, clock, seed_value, c
         )
         assert earned == pure_earned(rows, day)
         assert upr + earned + refunded == written and upr >= 0
+
+
+class FakeClaims:
+    """Stands in for `puhui.insurance.claims.queries` (claim_payments, open_claims) with set rows."""
+
+    def __init__(self) -> None:
+        self.payments: list[SimpleNamespace] = []
+        self.open: list[SimpleNamespace] = []
+
+    def pay(self, accident: D, paid: D, yuan: str) -> None:
+        self.payments.append(
+            SimpleNamespace(insurer_id=INSURER, accident_date=accident, paid_date=paid, amount=Decimal(yuan))
+        )
+
+    def claim_payments(self, connection, through: D) -> list[SimpleNamespace]:  # type: ignore[no-untyped-def]
+        return [p for p in self.payments if p.paid_date <= through]
+
+    def open_claims(self, connection, through: D) -> list[SimpleNamespace]:  # type: ignore[no-untyped-def]
+        return [c for c in self.open if c.reported_date <= through]
+
+
+def test_claims_reserves_move_by_difference_and_ibnr_by_chain_ladder(engine, clock, monkeypatch):
+    fake = FakeClaims()
+    monkeypatch.setattr(claims_source, "_queries", lambda: fake)
+    seed(engine, [policy(INSURER, 36500, D(2025, 11, 1), D(2025, 10, 31))])
+    fake.pay(D(2025, 11, 10), D(2025, 11, 20), "100.00")
+    fake.pay(D(2025, 11, 10), D(2025, 12, 15), "50.00")
+    fake.pay(D(2025, 12, 5), D(2025, 12, 10), "110.00")
+    fake.pay(D(2026, 1, 2), D(2026, 1, 3), "120.00")
+    fake.open.append(SimpleNamespace(insurer_id=INSURER, reported_date=D(2025, 12, 1), case_estimate=Decimal("10.00")))
+    service.run_reserves(engine, D(2026, 1, 4))
+    # triangle Nov (10000, 15000, 15000), Dec (11000, 11000), Jan (12000): f0 = 26000/21000, f1 = 1;
+    # Jan's ultimate 12000 × 26000/21000 = 14857, unpaid 2857, less the case estimate 1000
+    assert balance(engine, INSURER, "claims_paid") == 38000
+    assert balance(engine, INSURER, "case_reserve") == 1000
+    assert balance(engine, INSURER, "ibnr") == 1857
+    assert balance(engine, INSURER, "reserve_expense") == 2857
+    fake.open.clear()  # the claim closes without payment: its case estimate goes, IBNR takes the unpaid
+    service.run_reserves(engine, D(2026, 1, 5))
+    assert (balance(engine, INSURER, "case_reserve"), balance(engine, INSURER, "ibnr")) == (0, 2857)
+    assert balance(engine, INSURER, "reserve_expense") == 2857
+    with reading(engine) as connection:
+        shown = service.reserves_json(connection, INSURER, D(2026, 1, 5))
+        figures = service.ratios_json(connection, INSURER, D(2026, 1, 5))
+        ageing = service.claims_ageing_json(connection, INSURER, D(2026, 1, 4))
+    assert shown["ibnr"] == "28.57" and shown["paid"] == "380.00"
+    earned = balance(engine, INSURER, "earned")
+    assert figures["incurred"] == "408.57" and figures["loss_ratio"] == str(models.ratio(38000 + 2857, earned))
+    fake.open.append(SimpleNamespace(insurer_id=INSURER, reported_date=D(2025, 12, 1), case_estimate=Decimal("10.00")))
+    with reading(engine) as connection:
+        ageing = service.claims_ageing_json(connection, INSURER, D(2026, 1, 4))
+    assert ageing["buckets"][1] == {"bucket": "31-90", "claims": 1, "case_estimate": "10.00"}
+    assert_audit_clean(engine)

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, select, text
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
 from puhui.eod import runs as eod_runs
+from puhui.eod.dates import check_date
 from puhui.events.outbox import publish
 from puhui.insurance.reserves import books, claims_source, models
 from puhui.insurance.reserves.errors import ReserveRunNotFound, ReserveTermsInvalid
@@ -280,8 +281,7 @@ def ratios_json(connection: Connection, insurer_id: str, day: dt.date) -> dict[s
 
 def claims_ageing_json(connection: Connection, insurer_id: str, day: dt.date) -> dict[str, Any]:
     """The insurer's open claims at the end of `day` by days since reported (0-30, 31-90, 91-180, >180)."""
-    if day > clock.business_date():
-        raise ReserveRunNotFound(f"{day} has not ended yet")
+    check_date(day)
     claims = claims_source.open_claims_by_insurer(connection, day).get(insurer_id, [])
     buckets = models.claims_ageing(((c.reported_date, c.case_estimate) for c in claims), day)
     return {

@@ -1,0 +1,100 @@
+"""Reserve reports over HTTP on SQLite and PostgreSQL: the regulator and operators read an insurer's
+reserves, ratios and claims ageing for a date the reserve end of day ran; a customer may not; a
+malformed or unknown date, an unknown run or a future date is a 4xx problem that changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+
+from puhui.app import create_app
+from puhui.db import transaction
+from puhui.insurance.reserves import claims_source, service
+from puhui.insurance.reserves.seed import seed_policies
+from puhui.settings import Settings
+from tests.identity.helpers import ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1, ZHANG, login, make_staff, register
+from tests.insurance.test_reserves import INSURER, assert_audit_clean, policy, transfer_count
+
+D = dt.date
+
+
+@pytest.fixture
+def client(engine, clock):  # type: ignore[no-untyped-def]
+    settings = Settings(
+        admin_token=ADMIN_TOKEN,
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret=JWT_SECRET,
+        jwt_ttl_seconds=900,
+    )
+    with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
+        yield test_client
+
+
+def problem(answer, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
+    assert answer.status_code == status, answer.text
+    assert answer.json()["code"] == code, answer.json()
+
+
+def test_reports_for_readers_and_refusals(client, engine, clock):
+    rows = [
+        policy(INSURER, 36500, D(2026, 1, 1), D(2025, 12, 31)),
+        policy(INSURER, 73000, D(2026, 1, 2), D(2026, 1, 1)),
+    ]
+    transaction(engine, lambda uow: seed_policies(uow.connection, rows))
+    service.run_reserves(engine, D(2026, 1, 2))
+    regulator, operator = make_staff(client, "regulator"), make_staff(client, "operator")
+    query = {"insurer": INSURER, "date": "2026-01-02"}
+    answer = client.get("/v1/insurance/reserves", params=query, headers=regulator)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "insurer_id": INSURER,
+        "date": "2026-01-02",
+        "policies": 2,
+        "written": "1095.00",
+        "refunded": "0.00",
+        "earned": "4.00",  # 2 days of 1.00 and a day of 2.00
+        "upr": "1091.00",
+        "paid": "0.00",
+        "case_reserve": "0.00",
+        "ibnr": "0.00",
+        "ibnr_bf": "0.00",
+        "ibnr_method": "chain_ladder",
+    }
+    ratios = client.get("/v1/insurance/reports/ratios", params=query, headers=operator)
+    assert ratios.status_code == 200, ratios.text
+    assert ratios.json()["loss_ratio"] == "0.0000" and ratios.json()["combined_ratio"] == "0.1500"
+    ageing = client.get("/v1/insurance/reports/claims-ageing", params=query, headers=regulator)
+    assert ageing.status_code == 200, ageing.text
+    assert ageing.json()["claims_present"] is claims_source.claims_present()
+    assert [b["bucket"] for b in ageing.json()["buckets"]] == ["0-30", "31-90", "91-180", ">180"]
+
+    moved = transfer_count(engine)
+    register(client, ZHANG)
+    customer = login(client, ZHANG)
+    problem(client.get("/v1/insurance/reserves", params=query, headers=customer), 403, "forbidden")
+    problem(
+        client.get("/v1/insurance/reserves", params={**query, "date": "2026-02-30"}, headers=regulator),
+        422,
+        "date_invalid",
+    )
+    problem(
+        client.get("/v1/insurance/reserves", params={**query, "date": "2026-01-03"}, headers=regulator),
+        404,
+        "reserve_run_not_found",
+    )
+    problem(
+        client.get("/v1/insurance/reserves", params={**query, "insurer": "ptn_nobody"}, headers=regulator),
+        404,
+        "reserve_run_not_found",
+    )
+    problem(
+        client.get("/v1/insurance/reports/claims-ageing", params={**query, "date": "2027-01-01"}, headers=regulator),
+        422,
+        "business_date_in_future",
+    )
+    assert client.get("/v1/insurance/reserves", params={"insurer": INSURER}, headers=regulator).status_code == 422
+    assert transfer_count(engine) == moved
+    assert_audit_clean(engine)
