@@ -34,6 +34,7 @@ from puhui.identity import api as identity_api
 from puhui.insurance import api as insurance_api
 from puhui.insurance.reserves import api as reserves_api
 from puhui.insurance.returns import api as return_shipping_api
+from puhui.insurance.settlement import api as insurer_settlement_api
 from puhui.ledger import api as ledger_api
 from puhui.ledger.service import expire_pending
 from puhui.lending import api as lending_api
@@ -120,6 +121,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         supplychain_api.router,
         insurance_api.router,
         return_shipping_api.router,
+        insurer_settlement_api.router,
         reserves_api.router,
         wealth_api.router,
         advice_api.router,

@@ -19,6 +19,7 @@ from puhui.bench.wealth import command as bench_wealth
 from puhui.cli_engine import engine_for as _engine
 from puhui.identity.cli import app as identity_app
 from puhui.identity.merchants_cli import app as merchants_app
+from puhui.insurance.cli import app as insurance_app
 from puhui.lending.cli import app as lending_app
 from puhui.payments import cli as payments_cli
 from puhui.regtech import graph_cli as regtech_graph
@@ -46,6 +47,7 @@ app.add_typer(identity_app, name="identity")
 app.add_typer(merchants_app, name="merchants")
 app.add_typer(risk_app, name="risk")
 app.add_typer(lending_app, name="lending")
+app.add_typer(insurance_app, name="insurance")
 app.add_typer(supplychain_app, name="supplychain")
 app.add_typer(wealth_app, name="wealth")
 app.add_typer(securities_app, name="securities")

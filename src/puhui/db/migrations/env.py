@@ -8,6 +8,7 @@ import puhui.eod.tables  # noqa: F401,E402
 import puhui.identity.tables  # noqa: F401,E402 - registers the identity tables on `metadata`
 import puhui.insurance.reserves.tables  # noqa: F401,E402
 import puhui.insurance.returns.tables  # noqa: F401,E402
+import puhui.insurance.settlement.tables  # noqa: F401,E402
 import puhui.insurance.tables  # noqa: F401,E402
 import puhui.ledger.tables  # noqa: F401,E402 - registers the ledger's tables on `metadata`
 import puhui.lending.lines.tables  # noqa: F401,E402

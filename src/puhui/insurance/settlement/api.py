@@ -1,0 +1,107 @@
+"""Insurer settlement over HTTP under /v1/insurance/insurers/{id} (保费结算), for operators: set and read
+an insurer's terms, remit its held premiums through a date, and read its daily partner file (CSV)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from puhui.api.deps import EngineDep, Operator
+from puhui.api.fields import AS_WHOLE_NUMBER, Ident
+from puhui.api.mutations import Outcome, run_mutation
+from puhui.api.reads import read as _read
+from puhui.db import UnitOfWork
+from puhui.eod.dates import PATTERN as DATE_PATTERN
+from puhui.eod.dates import BusinessDate, parse_date
+from puhui.insurance.settlement import models, service
+from puhui.insurance.settlement.schemas import Remittance, SettlementTerms
+
+router = APIRouter(prefix="/v1/insurance/insurers", tags=["insurance"])
+
+DatePath = Annotated[str, Path(pattern=DATE_PATTERN, description="a business date YYYY-MM-DD (营业日)")]
+
+
+class MonthlyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["monthly"]
+    value: Annotated[StrictInt, Field(ge=1, le=28, description="the day of the month (1-28)"), AS_WHOLE_NUMBER]
+
+
+class EveryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["every"]
+    value: Annotated[StrictInt, Field(ge=1, le=366, description="the days between remittances"), AS_WHOLE_NUMBER]
+
+
+ScheduleIn = Annotated[MonthlyIn | EveryIn, Field(discriminator="kind")]
+
+
+class TermsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    commission_rate: Annotated[StrictStr, Field(max_length=8, pattern=r"^(0|0\.[0-9]{1,6})$")]
+    schedule: ScheduleIn
+    bank_name: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    bank_account: Annotated[StrictStr, Field(pattern=r"^[0-9]{8,32}$", description="shown masked")]
+
+
+class RemitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    through: BusinessDate
+
+
+@router.put(
+    "/{insurer_id}/terms", summary="Set the insurer's settlement terms (结算条款)", response_model=SettlementTerms
+)
+async def set_terms(
+    insurer_id: Ident, body: TermsIn, request: Request, engine: EngineDep, principal: Operator
+) -> Response:
+    schedule = models.Schedule(body.schedule.kind, body.schedule.value)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        terms = service.set_terms(
+            uow, insurer_id, Decimal(body.commission_rate), schedule, body.bank_name, body.bank_account
+        )
+        return Outcome(200, SettlementTerms.shape(terms))
+
+    return await run_mutation(request, engine, principal, "insurance.set_settlement_terms", insurer_id, work)
+
+
+@router.get("/{insurer_id}/terms", summary="The insurer's settlement terms", response_model=SettlementTerms)
+async def read_terms(insurer_id: Ident, engine: EngineDep, principal: Operator) -> dict[str, Any]:
+    return await _read(engine, lambda c: service.terms_json(c, insurer_id))
+
+
+@router.post(
+    "/{insurer_id}/remittances",
+    status_code=201,
+    summary="Remit the premiums held through a date, net of commission (保费划转); again moves nothing",
+    response_model=Remittance,
+)
+async def remit(insurer_id: Ident, body: RemitIn, request: Request, engine: EngineDep, principal: Operator) -> Response:
+    through = body.through
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, Remittance.shape(service.remit(uow, insurer_id, through)))
+
+    return await run_mutation(request, engine, principal, "insurance.remit", insurer_id, work)
+
+
+@router.get("/{insurer_id}/remittances", summary="The insurer's remittances", response_model=list[Remittance])
+async def remittances(insurer_id: Ident, engine: EngineDep, principal: Operator) -> list[dict[str, Any]]:
+    return await _read(engine, lambda c: service.list_remittances(c, insurer_id))
+
+
+@router.get(
+    "/{insurer_id}/files/{date}",
+    response_class=PlainTextResponse,
+    summary="The insurer's daily partner file (对账文件, CSV): premiums, refunds, claims, commission, remittances",
+)
+async def partner_file(insurer_id: Ident, date: DatePath, engine: EngineDep, principal: Operator) -> PlainTextResponse:
+    day: dt.date = parse_date(date)
+    text = await _read(engine, lambda c: service.partner_file(c, insurer_id, day))
+    return PlainTextResponse(text, media_type="text/csv; charset=utf-8")

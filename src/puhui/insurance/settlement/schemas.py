@@ -1,0 +1,47 @@
+"""What the insurer-settlement API answers with (保费结算): an insurer's terms and a remittance."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from puhui.api.fields import Day, Money, Schema, Timestamp
+
+Rate = Field(pattern=r"^(0|0\.[0-9]{1,6})$", description='the commission rate (佣金比例), e.g. "0.15"')
+
+
+class RemittanceSchedule(Schema):
+    """When premiums are remitted (划转周期): monthly on day `value`, or every `value` days."""
+
+    kind: Literal["monthly", "every"]
+    value: int = Field(ge=1, le=366)
+
+
+class SettlementTerms(Schema):
+    """An insurer's settlement terms (结算条款); the settlement account is shown masked (脱敏)."""
+
+    insurer_id: str
+    commission_rate: str = Rate
+    schedule: RemittanceSchedule
+    bank_name: str
+    bank_account: str = Field(description="the insurer's settlement account, all but the last four digits masked")
+    last_remitted_through: Day | None = Field(description="the last date remitted through, if any")
+    next_remittance: Day = Field(description="the next remittance date on the schedule")
+    updated_at: Timestamp
+
+
+class Remittance(Schema):
+    """One remittance (保费划转) of the premiums held for the insurer over [period_start, through]."""
+
+    id: str
+    insurer_id: str
+    period_start: Day
+    through: Day
+    commission_rate: str = Rate
+    premiums: Money = Field(description="premiums collected in the period")
+    refunds: Money = Field(description="refunds paid in the period (退保)")
+    commission: Money = Field(description="the platform's commission taken (保险代理佣金)")
+    carried: Money = Field(description="commission carried to the next period (negative: owed back)")
+    remitted: Money = Field(description="paid to the insurer's settlement account")
+    created_at: Timestamp
