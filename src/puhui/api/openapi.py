@@ -125,6 +125,8 @@ CHECKED_INSIDE: dict[str, dict[str, str]] = {
         "`replayed_notification`): nothing moves",
     },
     "POST /v1/customers/login": {"401": "The phone number or the password is wrong (`invalid_credentials`)"},
+    "GET /v1/insurance/reserves": {"404": "No reserve run for the insurer and date (`reserve_run_not_found`)"},
+    "GET /v1/insurance/reports/ratios": {"404": "No reserve run for the insurer and date (`reserve_run_not_found`)"},
 }
 
 IDEMPOTENCY_KEY: dict[str, Any] = {
