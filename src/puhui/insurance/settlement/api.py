@@ -23,7 +23,10 @@ from puhui.insurance.settlement.schemas import Remittance, SettlementTerms
 
 router = APIRouter(prefix="/v1/insurance/insurers", tags=["insurance"])
 
-DatePath = Annotated[str, Path(pattern=DATE_PATTERN, description="a business date YYYY-MM-DD (营业日)")]
+DatePath = Annotated[
+    str,
+    Path(pattern=DATE_PATTERN, json_schema_extra={"format": "date"}, description="a business date YYYY-MM-DD (营业日)"),
+]
 
 
 class MonthlyIn(BaseModel):
