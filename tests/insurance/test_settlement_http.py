@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -226,4 +227,56 @@ def test_partner_file_refusals_and_the_cli(client, engine, clock):
     )
     with reading(engine) as connection:
         assert connection.execute(select(func.count()).select_from(transfers)).scalar_one() == moved
+    assert_audit_clean(engine)
+
+
+def test_claims_spend_the_held_money_so_commission_waits_and_held_never_goes_negative(client, engine, clock):
+    """299.00 sold, a 280.00 claim paid from it: of the 46.35 commission only the 19.00 held is taken and
+    27.35 is carried; a later 200.00 sale pays 0.155 × 200.00 + 27.35 = 58.35 and remits 141.65."""
+    insurer_id, operator = insurer_with_product(client)
+    held = service.premium_held_account(insurer_id)
+    zhang, me = customer(client, engine, ZHANG)
+    assert set_terms(client, operator, insurer_id).status_code == 200
+    assert buy(client, me, "z-1", age=30).status_code == 201
+    pay_claim(engine, insurer_id, f"wallet.{zhang}", 280_00)
+    clock.advance(days=1)
+    first = remit(client, operator, insurer_id, "2026-01-05", "r-1").json()
+    assert (first["commission"], first["remitted"], first["carried"]) == ("19.00", "0.00", "27.35")
+    assert balance(engine, held) == 0
+    me = login(client, ZHANG)
+    assert buy(client, me, "z-2", age=10).json()["premium"] == "200.00"
+    clock.advance(days=1)
+    second = remit(client, operator, insurer_id, "2026-01-06", "r-2").json()
+    assert (second["premiums"], second["commission"], second["remitted"]) == ("200.00", "58.35", "141.65")
+    assert second["carried"] == "0.00" and balance(engine, held) == 0
+    assert balance(engine, settlement.COMMISSION_INCOME) == 77_35
+    assert_audit_clean(engine)
+
+
+def test_racing_remittances_of_one_date_move_the_money_once(client, engine, clock):
+    insurer_id, operator = insurer_with_product(client)
+    _, me = customer(client, engine, ZHANG)
+    assert set_terms(client, operator, insurer_id).status_code == 200
+    assert buy(client, me, "z-1", age=45).status_code == 201  # 899.00
+    clock.advance(days=1)
+    answers: list[dict] = []
+    failures: list[BaseException] = []
+    start = threading.Barrier(5)
+
+    def run() -> None:
+        start.wait()
+        try:
+            answers.append(transaction(engine, lambda uow: settlement.remit(uow, insurer_id, dt.date(2026, 1, 5))))
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            failures.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [] and len(answers) == 5 and all(a == answers[0] for a in answers)
+    assert (answers[0]["commission"], answers[0]["remitted"]) == ("139.35", "759.65")
+    assert balance(engine, service.premium_held_account(insurer_id)) == 0
+    assert balance(engine, settlement.COMMISSION_INCOME) == 139_35
     assert_audit_clean(engine)
