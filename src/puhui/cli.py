@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from puhui.bench.graph import command as bench_graph
+from puhui.bench.insurance import command as bench_insurance
 from puhui.bench.lending import command as bench_lending
 from puhui.bench.matching import command as bench_matching
 from puhui.bench.monitor import command as bench_monitor
@@ -171,6 +172,7 @@ bench_app.command("wealth")(bench_wealth)
 bench_app.command("monitor")(bench_monitor)
 bench_app.command("graph")(bench_graph)
 bench_app.command("matching")(bench_matching)
+bench_app.command("insurance")(bench_insurance)
 
 
 @app.command("openapi")

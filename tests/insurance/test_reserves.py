@@ -253,3 +253,21 @@ def test_claims_reserves_move_by_difference_and_ibnr_by_chain_ladder(engine, clo
         ageing = service.claims_ageing_json(connection, INSURER, D(2026, 1, 4))
     assert ageing["buckets"][1] == {"bucket": "31-90", "claims": 1, "case_estimate": "10.00"}
     assert_audit_clean(engine)
+
+
+def test_the_eod_command_runs_a_date_once_and_refuses_the_future(engine, clock):
+    from typer.testing import CliRunner
+
+    from puhui.cli import app as puhui_cli
+
+    seed(engine, [policy(INSURER, 36500, D(2026, 1, 1), D(2025, 12, 31))])
+    db = engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    ran = runner.invoke(puhui_cli, ["insurance", "eod", "--date", "2026-01-02", "--db", db])
+    assert ran.exit_code == 0, ran.output
+    assert '"transfers": 2' in ran.output and balance(engine, INSURER, "earned") == 200
+    again = runner.invoke(puhui_cli, ["insurance", "eod", "--date", "2026-01-02", "--db", db])
+    assert again.exit_code == 0 and '"transfers": 0' in again.output
+    future = runner.invoke(puhui_cli, ["insurance", "eod", "--date", "2027-01-01", "--db", db])
+    assert future.exit_code != 0 and "business_date_in_future" in future.output
+    assert balance(engine, INSURER, "earned") == 200

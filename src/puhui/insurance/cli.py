@@ -77,3 +77,23 @@ def files(
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {len(text.splitlines()) - 2} lines to {out}")
+
+
+@app.command("eod")
+def eod(
+    date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (not after today)"),
+    db: str | None = DB,
+) -> None:
+    """The reserve end of day (准备金日终) for DATE: each insurer's UPR, earned premium, case and IBNR
+    reserves on the ledger; a gap's dates run first; a date again moves nothing."""
+    from puhui.cli_engine import engine_for
+    from puhui.cli_errors import fail
+    from puhui.eod.dates import parse_date
+    from puhui.errors import PuhuiError
+    from puhui.insurance.reserves import service
+
+    try:
+        answer = service.run_reserves(engine_for(db), parse_date(date, "--date"))
+    except PuhuiError as error:
+        fail(error)
+    typer.echo(json.dumps(answer, indent=2, ensure_ascii=False))

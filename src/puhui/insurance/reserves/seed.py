@@ -100,7 +100,7 @@ def synthetic_policies(
             status, refund, cancelled = "cancelled", unearned_reserve(cover, on), clock.day_bounds(on)[0] + 1
         yield PolicyRow(
             f"pol_{insurer_id[-8:]}_{n:09d}",
-            f"cus_{n:09d}",
+            f"cus_{insurer_id[-8:]}_{n:09d}",
             f"seed-{n}",
             "med-e",
             1,
