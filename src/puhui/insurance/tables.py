@@ -49,6 +49,8 @@ insurance_policies = Table(
     Column("refund", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("cancelled_at", BigInteger, nullable=True),
+    Column("exclusions", Text, nullable=True),  # JSON list of excluded conditions (除外责任) from underwriting
+    Column("renewed_from", String(ID_LENGTH), nullable=True, unique=True),  # 续保: the policy this one renews
     UniqueConstraint("customer_id", "client_id", name="uq_insurance_policies_customer_client"),
 )
 
@@ -63,6 +65,7 @@ insurance_sales = Table(
     Column("product_version", Integer, nullable=False),
     Column("disclosure_sha256", String(64), nullable=False),
     Column("confirmations", Text, nullable=False),
+    Column("underwriting", Text, nullable=True),  # 健康告知: the answers and the outcome (JSON), when asked
     Column("at", BigInteger, nullable=False),
     Column("prev_hash", String(64), nullable=False, unique=True),
     Column("hash", String(64), nullable=False),

@@ -6,6 +6,7 @@ from alembic import context
 
 import puhui.eod.tables  # noqa: F401,E402
 import puhui.identity.tables  # noqa: F401,E402 - registers the identity tables on `metadata`
+import puhui.insurance.claims.tables  # noqa: F401,E402
 import puhui.insurance.reserves.tables  # noqa: F401,E402
 import puhui.insurance.returns.tables  # noqa: F401,E402
 import puhui.insurance.settlement.tables  # noqa: F401,E402
