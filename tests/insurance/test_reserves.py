@@ -271,3 +271,42 @@ def test_the_eod_command_runs_a_date_once_and_refuses_the_future(engine, clock):
     future = runner.invoke(puhui_cli, ["insurance", "eod", "--date", "2027-01-01", "--db", db])
     assert future.exit_code != 0 and "business_date_in_future" in future.output
     assert balance(engine, INSURER, "earned") == 200
+
+
+def test_combined_ratio_takes_the_settlement_commission_and_the_insurers_ratios(engine, clock):
+    from puhui.identity import org
+    from puhui.insurance import service as insurance
+    from puhui.insurance.reserves.errors import ReserveTermsInvalid
+    from puhui.insurance.settlement import models as settlement_models
+    from puhui.insurance.settlement import service as settlement
+
+    actor = SimpleNamespace(id="admin", role="admin")
+
+    def setup(uow):  # type: ignore[no-untyped-def]
+        partner, _ = org.create_partner(uow, "众安保险", actor)
+        insurance.register_insurer(uow, partner)
+        return partner
+
+    insurer = transaction(engine, setup)
+    schedule = settlement_models.Schedule(settlement_models.MONTHLY, 5)
+    transaction(
+        engine,
+        lambda uow: settlement.set_terms(uow, insurer, Decimal("0.155"), schedule, "工商银行", "6222000011112222"),
+    )
+    terms = service.Terms(Decimal("0.65"), Decimal("0.2"), Decimal("0.05"))
+    transaction(engine, lambda uow: service.set_terms(uow, insurer, terms))
+    with pytest.raises(ReserveTermsInvalid):
+        transaction(
+            engine, lambda uow: service.set_terms(uow, insurer, service.Terms(Decimal("-0.1"), Decimal(0), Decimal(0)))
+        )
+    seed(engine, [policy(insurer, 36500, D(2026, 1, 1), D(2025, 12, 31))])
+    service.run_reserves(engine, D(2026, 1, 4))
+    with reading(engine) as connection:
+        figures = service.ratios_json(connection, insurer, D(2026, 1, 4))
+        assert service.get_terms(connection, insurer).expected_loss_ratio == Decimal("0.65")
+    assert figures["earned"] == "4.00" and figures["loss_ratio"] == "0.0000"
+    assert (figures["commission_ratio"], figures["expense_ratio"], figures["combined_ratio"]) == (
+        "0.155",
+        "0.05",
+        "0.2050",
+    )

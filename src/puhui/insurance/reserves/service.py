@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -25,10 +25,13 @@ from puhui.db import UnitOfWork, transaction
 from puhui.eod import runs as eod_runs
 from puhui.eod.dates import check_date
 from puhui.events.outbox import publish
+from puhui.insurance.errors import InsurerNotFound
 from puhui.insurance.reserves import books, claims_source, models
 from puhui.insurance.reserves.errors import ReserveRunNotFound, ReserveTermsInvalid
 from puhui.insurance.reserves.tables import insurance_reserve_runs as runs
 from puhui.insurance.reserves.tables import insurer_reserve_terms as terms_table
+from puhui.insurance.settlement import service as settlement
+from puhui.insurance.settlement.errors import SettlementTermsMissing
 from puhui.insurance.tables import insurers
 from puhui.ledger.service import post_chain
 from puhui.money import format_minor
@@ -98,10 +101,23 @@ def premium_totals(connection: Connection, day: dt.date) -> dict[str, PremiumTot
 
 
 def get_terms(connection: Connection, insurer_id: str) -> Terms:
+    """The insurer's ratios: its own row (else the defaults), the commission ratio being the platform's
+    commission rate from the insurer's settlement terms (保险代理佣金) where it has them."""
     row = connection.execute(select(terms_table).where(terms_table.c.insurer_id == insurer_id)).mappings().first()
-    if row is None:
-        return DEFAULT_TERMS
-    return Terms(Decimal(row["expected_loss_ratio"]), Decimal(row["commission_ratio"]), Decimal(row["expense_ratio"]))
+    terms = DEFAULT_TERMS
+    if row is not None:
+        terms = Terms(
+            Decimal(row["expected_loss_ratio"]), Decimal(row["commission_ratio"]), Decimal(row["expense_ratio"])
+        )
+    commission = _settlement_commission(connection, insurer_id)
+    return terms if commission is None else replace(terms, commission_ratio=commission)
+
+
+def _settlement_commission(connection: Connection, insurer_id: str) -> Decimal | None:
+    try:
+        return Decimal(settlement.terms_json(connection, insurer_id)["commission_rate"])
+    except (InsurerNotFound, SettlementTermsMissing):
+        return None
 
 
 def set_terms(uow: UnitOfWork, insurer_id: str, terms: Terms) -> Terms:
@@ -110,9 +126,9 @@ def set_terms(uow: UnitOfWork, insurer_id: str, terms: Terms) -> Terms:
     if any(not Decimal(0) <= v <= 2 or v != v.quantize(Decimal("0.0001")) for v in values):
         raise ReserveTermsInvalid("ratios are from 0 to 2 with at most four places")
     row = {
-        "expected_loss_ratio": str(terms.expected_loss_ratio),
-        "commission_ratio": str(terms.commission_ratio),
-        "expense_ratio": str(terms.expense_ratio),
+        "expected_loss_ratio": format(terms.expected_loss_ratio, "f"),
+        "commission_ratio": format(terms.commission_ratio, "f"),
+        "expense_ratio": format(terms.expense_ratio, "f"),
         "updated_at": clock.now_micros(),
     }
     uow.execute(terms_table.delete().where(terms_table.c.insurer_id == insurer_id))
@@ -273,8 +289,8 @@ def ratios_json(connection: Connection, insurer_id: str, day: dt.date) -> dict[s
         "earned": format_minor(figures.earned, 2),
         "incurred": format_minor(figures.incurred, 2),
         "loss_ratio": _ratio_text(figures.loss_ratio),
-        "commission_ratio": str(terms.commission_ratio),
-        "expense_ratio": str(terms.expense_ratio),
+        "commission_ratio": format(terms.commission_ratio, "f"),
+        "expense_ratio": format(terms.expense_ratio, "f"),
         "combined_ratio": _ratio_text(figures.combined_ratio),
     }
 
