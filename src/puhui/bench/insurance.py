@@ -150,6 +150,7 @@ def bench_eod(policies: int, backend: str, quiet: bool = False) -> dict[str, Any
 
 def run(
     *,
+    quotes: int = 20_000,
     policies: int = 1_000_000,
     baseline: int = 100_000,
     backends: tuple[str, ...] = ("sqlite", "postgresql"),
@@ -159,7 +160,7 @@ def run(
         raise ValueError("policies and baseline are at least 1")
     if not set(backends) <= {"sqlite", "postgresql"}:
         raise ValueError("backend must be sqlite or postgresql")
-    result: dict[str, Any] = {**bench_quotes(), **bench_claims(), "eod": []}
+    result: dict[str, Any] = {**bench_quotes(quotes), **bench_claims(), "eod": []}
     for backend in backends:
         for size in (baseline, policies):
             result["eod"].append(bench_eod(size, backend, quiet))
