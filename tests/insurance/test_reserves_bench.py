@@ -8,7 +8,7 @@ from puhui.bench.insurance import run
 def test_bench_insurance_tiny_run_on_sqlite() -> None:
     result = run(quotes=200, policies=2_000, baseline=200, backends=("sqlite",), quiet=True)
     assert result["quotes"] == 200 and result["quotes_per_s"] > 0 and result["quote_p99_ms"] > 0
-    assert isinstance(result["claims"], str)
+    assert result["claims"] == "claims not present" or result["claims_adjudicated_per_s"] > 0
     small, large = result["eod"]
     assert (small["policies"], large["policies"]) == (200, 2_000)
     for row in (small, large):
