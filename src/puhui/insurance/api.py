@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
@@ -20,6 +20,7 @@ from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.insurance import models, service
+from puhui.insurance.claims.models import CONDITION_PATTERN, QUESTION_PATTERN, Question, Verdict
 from puhui.insurance.schemas import Insurer, MedicalProductVersion, Policy, Quote
 from puhui.money import parse_minor
 
@@ -47,6 +48,23 @@ class BandIn(BaseModel):
     without_social_insurance: AmountStr
 
 
+QuestionId = Annotated[StrictStr, Field(pattern=QUESTION_PATTERN)]
+HealthAnswers = Annotated[
+    dict[QuestionId, StrictBool],
+    Field(max_length=30, description="the answer to each health question (健康告知) by id: true for yes"),
+]
+
+
+class HealthQuestionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: QuestionId
+    text: Annotated[StrictStr, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    on_yes: Literal["accept", "exclude", "decline"]
+    condition: Annotated[
+        StrictStr | None, Field(pattern=CONDITION_PATTERN, description="the condition excluded, with exclude only")
+    ] = None
+
+
 class MedicalProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     insurer_id: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
@@ -62,6 +80,9 @@ class MedicalProductIn(BaseModel):
     waiting_days: Days = 30
     cooling_off_days: Days = 15
     guaranteed_renewal_years: Annotated[StrictInt, Field(ge=0, le=100), AS_WHOLE_NUMBER] = 0
+    questionnaire: Annotated[
+        list[HealthQuestionIn], Field(max_length=30, description="the health declaration (健康告知), ids unique")
+    ] = []
 
 
 class QuoteIn(BaseModel):
@@ -81,6 +102,23 @@ class PolicyIn(QuoteIn):
         Field(min_length=1, max_length=20, description="what the customer confirmed, each as shown"),
     ]
     client_id: ClientId | None = None
+    health_answers: HealthAnswers = {}
+
+
+class RenewalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    disclosure: Annotated[
+        StrictStr, Field(min_length=1, max_length=20_000, description="the disclosure shown (告知书), kept by hash")
+    ]
+    confirmations: Annotated[
+        list[Annotated[StrictStr, Field(min_length=1, max_length=200)]],
+        Field(min_length=1, max_length=20, description="what the customer confirmed, each as shown"),
+    ]
+    health_answers: HealthAnswers = {}
+
+
+def _questions(body: MedicalProductIn) -> tuple[Question, ...]:
+    return tuple(Question(q.id, q.text, Verdict(q.on_yes), q.condition) for q in body.questionnaire)
 
 
 def _product(body: MedicalProductIn) -> models.MedicalProduct:
@@ -131,10 +169,10 @@ async def register_insurer(body: InsurerIn, request: Request, engine: EngineDep,
     response_model=MedicalProductVersion,
 )
 async def add_product(body: MedicalProductIn, request: Request, engine: EngineDep, principal: Operator) -> Response:
-    product = _product(body)
+    product, questions = _product(body), _questions(body)
 
     def work(uow: UnitOfWork) -> Outcome:
-        answer = service.add_medical_product(uow, body.insurer_id, product)
+        answer = service.add_medical_product(uow, body.insurer_id, product, questions)
         return Outcome(201, MedicalProductVersion.shape(answer))
 
     return await run_mutation(request, engine, principal, "insurance.add_product", body.code, work)
@@ -170,6 +208,7 @@ async def buy(body: PolicyIn, request: Request, engine: EngineDep, principal: Cu
             body.disclosure,
             body.confirmations,
             client_id,
+            body.health_answers,
         )
         return Outcome(201, Policy.shape(policy))
 
@@ -191,3 +230,19 @@ async def cancel(policy_id: Ident, request: Request, engine: EngineDep, principa
         return Outcome(200, Policy.shape(service.cancel(uow, principal.id, policy_id)))
 
     return await run_mutation(request, engine, principal, "insurance.cancel_policy", policy_id, work)
+
+
+@router.post(
+    "/policies/{policy_id}/renew",
+    status_code=201,
+    summary="Renew (续保) for the next year, from 30 days before the cover ends",
+    response_model=Policy,
+)
+async def renew(
+    policy_id: Ident, body: RenewalIn, request: Request, engine: EngineDep, principal: Customer
+) -> Response:
+    def work(uow: UnitOfWork) -> Outcome:
+        renewed = service.renew(uow, principal.id, policy_id, body.disclosure, body.confirmations, body.health_answers)
+        return Outcome(201, Policy.shape(renewed))
+
+    return await run_mutation(request, engine, principal, "insurance.renew_policy", policy_id, work)

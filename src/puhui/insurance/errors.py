@@ -56,3 +56,17 @@ class PolicyNotFound(NotFound):
 class PolicyNotActive(Conflict):
     code = "policy_not_active"
     title = "The policy is no longer in force (already cancelled)"
+
+
+class UnderwritingDeclined(InvalidInput):
+    """The health declaration (健康告知) declines the cover (拒保): nothing is sold, nothing moves."""
+
+    code = "underwriting_declined"
+    title = "The health declaration declines this cover"
+
+
+class RenewalNotOpen(Conflict):
+    """A policy is renewed (续保) from 30 days before its cover ends until it ends."""
+
+    code = "renewal_not_open"
+    title = "The policy cannot be renewed today"

@@ -28,6 +28,15 @@ class PremiumBand(Schema):
     without_social_insurance: Money = Field(description="无社保")
 
 
+class HealthQuestion(Schema):
+    """A health question (健康告知): what a "yes" means: accept, exclude `condition`, or decline."""
+
+    id: str
+    text: str
+    on_yes: Literal["accept", "exclude", "decline"]
+    condition: str | None = Field(description="the condition excluded (除外责任) when on_yes is exclude")
+
+
 class MedicalProductVersion(Schema):
     """A version of a 百万医疗-style medical product; a policy points to its version forever."""
 
@@ -44,6 +53,7 @@ class MedicalProductVersion(Schema):
     waiting_days: int = Field(description="等待期 for illness, in days")
     cooling_off_days: int = Field(description="犹豫期: cancelled within it, the whole premium comes back")
     guaranteed_renewal_years: int = Field(description="保证续保 years (0: renewal not guaranteed)")
+    questionnaire: list[HealthQuestion] = Field(description="the health declaration (健康告知), maybe empty")
 
 
 class Quote(Schema):
@@ -73,3 +83,5 @@ class Policy(Schema):
     refund: Money | None = Field(description="what cancellation (退保) paid back to the wallet")
     created_at: Timestamp
     cancelled_at: Timestamp | None
+    exclusions: list[str] = Field(description="conditions excluded by underwriting (除外责任)")
+    renewed_from: str | None = Field(description="the policy this one renews (续保)")

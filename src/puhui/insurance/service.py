@@ -1,9 +1,11 @@
 """Insurance operations, each in the caller's unit of work: register an insurer, add a product
-version, buy a medical policy from the wallet, cancel it (退保).
+version (with its health questionnaire, 健康告知), buy a medical policy from the wallet once underwritten
+(核保), renew it (续保), cancel it (退保).
 
 Ledger (CNY), for a policy of premium P and a refund R on cancellation:
 - purchase:     customer wallet → insurer.<id>.premium_held    P   (保费待划转: the insurer's money, held)
 - cancellation: insurer.<id>.premium_held → customer wallet    R   (cooling-off: R = P; after it pro rata)
+- renewal:      customer wallet → insurer.<id>.premium_held    P'  (the version's premium at the new age)
 The held account cannot go below zero (debits_must_not_exceed_credits), so no refund exceeds what was
 collected. Every sale is recorded with the disclosure shown and the customer's confirmations in a
 hash chain (回溯): hash = sha256(prev_hash + canonical JSON of the row), the first prev_hash 64 zeros.
@@ -14,10 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, RowMapping, select, text
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -25,6 +28,7 @@ from puhui.events.outbox import publish
 from puhui.identity import org
 from puhui.identity.customers import wallet_id
 from puhui.insurance import errors, models
+from puhui.insurance.claims.models import Question, Underwriting, Verdict, check_questionnaire, underwrite
 from puhui.insurance.tables import insurance_policies as policies
 from puhui.insurance.tables import insurance_products as products
 from puhui.insurance.tables import insurance_sales as sales
@@ -39,6 +43,7 @@ GENESIS = "0" * 64
 SALES_LOCK = 0x696E_7375  # "insu": the advisory lock that serialises the sales chain on PostgreSQL
 MEDICAL = "medical"
 ACTIVE, CANCELLED = "active", "cancelled"
+RENEWAL_OPENS_DAYS = 30  # a policy may be renewed from 30 days before its cover ends
 
 
 def premium_held_account(insurer_id: str) -> str:
@@ -132,11 +137,30 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def add_medical_product(uow: UnitOfWork, insurer_id: str, product: models.MedicalProduct) -> dict[str, Any]:
-    """Store a product version (产品版本). The same terms again are a no-op; other terms under the same
-    (code, version) are refused: a version never changes once policies may point to it."""
+def questionnaire_json(questions: Sequence[Question]) -> list[dict[str, Any]]:
+    """A health questionnaire (健康告知) as JSON values, in order."""
+    return [{"id": q.id, "text": q.text, "on_yes": q.on_yes.value, "condition": q.condition} for q in questions]
+
+
+def questionnaire_of(terms: Mapping[str, Any]) -> tuple[Question, ...]:
+    """The questionnaire a stored terms JSON carries (none for a product without one)."""
+    return tuple(
+        Question(q["id"], q["text"], Verdict(q["on_yes"]), q["condition"]) for q in terms.get("questionnaire", ())
+    )
+
+
+def add_medical_product(
+    uow: UnitOfWork, insurer_id: str, product: models.MedicalProduct, questionnaire: Sequence[Question] = ()
+) -> dict[str, Any]:
+    """Store a product version (产品版本), with its health questionnaire (健康告知) if it has one. The same
+    terms again are a no-op; other terms under the same (code, version) are refused: a version never
+    changes once policies may point to it."""
     _require_insurer(uow.connection, insurer_id)
-    terms = _canonical(terms_of(product))
+    check_questionnaire(questionnaire)
+    described = terms_of(product)
+    if questionnaire:
+        described["questionnaire"] = questionnaire_json(questionnaire)
+    terms = _canonical(described)
     row = (
         uow.execute(select(products).where(products.c.code == product.code, products.c.version == product.version))
         .mappings()
@@ -190,6 +214,7 @@ def product_json(connection: Connection, code: str, version: int) -> dict[str, A
         for b in terms["bands"]
     ]
     shown = {k: (format_minor(v, 2) if k in money else v) for k, v in terms.items() if k != "bands"}
+    shown.setdefault("questionnaire", [])
     return {**shown, "bands": bands, "insurer_id": row["insurer_id"], "kind": row["kind"]}
 
 
@@ -219,58 +244,186 @@ def buy_medical(
     disclosure_text: str,
     confirmations: list[str],
     client_id: str,
+    health_answers: Mapping[str, bool] | None = None,
 ) -> dict[str, Any]:
-    """Buy a year of medical cover (投保) from the wallet, starting the next business day. The premium
-    moves to the insurer's held account in the same unit of work, the sale is chained into the record;
-    the same client_id again answers the policy it made."""
+    """Buy a year of medical cover (投保) from the wallet, starting the next business day, once the health
+    declaration (健康告知) is underwritten (核保): declined, nothing moves; accepted with exclusions, the
+    policy keeps them. The premium moves to the insurer's held account in the same unit of work, the sale
+    (with the answers and the outcome) is chained into the record; the same client_id again answers the
+    policy it made."""
     existing = _policy_by_client(uow.connection, customer_id, client_id)
     if existing is not None:
         return policy_json(existing)
     row = _product_row(uow.connection, code, version)
-    product = product_of(json.loads(row["terms"]))
-    premium = models.quote(product, age, has_social_insurance)
+    terms = json.loads(row["terms"])
+    answers = dict(health_answers or {})
+    underwriting = _underwrite(terms, answers)
+    premium = models.quote(product_of(terms), age, has_social_insurance)
     cover = models.one_year_from(clock.business_date() + dt.timedelta(days=1), premium)
-    policy_id = _policy_id(customer_id, client_id)
-    insurer_id = row["insurer_id"]
+    issued = _Issue(customer_id, client_id, code, version, row["insurer_id"], age, has_social_insurance, cover)
+    record = None if underwriting is None else _underwriting_record(answers, underwriting)
+    exclusions = () if underwriting is None else underwriting.exclusions
+    return _issue(uow, issued, exclusions, None, (disclosure_text, confirmations, record))
+
+
+def _underwrite(terms: Mapping[str, Any], answers: Mapping[str, bool]) -> Underwriting | None:
+    """The outcome of the health declaration, None for a product without questions answered with none."""
+    questions = questionnaire_of(terms)
+    if not questions and not answers:
+        return None
+    outcome = underwrite(questions, answers)
+    if outcome.verdict is Verdict.decline:
+        raise errors.UnderwritingDeclined(f"declined on the health answers to {', '.join(outcome.declined_by)}")
+    return outcome
+
+
+def _underwriting_record(answers: Mapping[str, bool], outcome: Underwriting, **extra: Any) -> dict[str, Any]:
+    return {"answers": dict(answers), "verdict": outcome.verdict.value, "exclusions": list(outcome.exclusions), **extra}
+
+
+class _Issue:
+    """What a new policy is issued on: who, which version, the insured's age and status, and the cover."""
+
+    def __init__(
+        self,
+        customer_id: str,
+        client_id: str,
+        code: str,
+        version: int,
+        insurer_id: str,
+        age: int,
+        social: bool,
+        cover: models.Cover,
+    ) -> None:
+        self.customer_id, self.client_id, self.code, self.version = customer_id, client_id, code, version
+        self.insurer_id, self.age, self.social, self.cover = insurer_id, age, social, cover
+
+
+def _issue(
+    uow: UnitOfWork,
+    issued: _Issue,
+    exclusions: Sequence[str],
+    renewed_from: str | None,
+    sale: tuple[str, list[str], dict[str, Any] | None],
+) -> dict[str, Any]:
+    """Insert the policy, chain its sale and move its premium from the wallet to the insurer's held account."""
+    policy_id = _policy_id(issued.customer_id, issued.client_id)
     now = clock.now_micros()
     uow.execute(
         policies.insert().values(
             id=policy_id,
-            customer_id=customer_id,
-            client_id=client_id,
-            product_code=code,
-            product_version=version,
-            insurer_id=insurer_id,
-            insured_age=age,
-            social_insurance=has_social_insurance,
-            premium=premium,
-            start_date=cover.start,
-            end_date=cover.end,
+            customer_id=issued.customer_id,
+            client_id=issued.client_id,
+            product_code=issued.code,
+            product_version=issued.version,
+            insurer_id=issued.insurer_id,
+            insured_age=issued.age,
+            social_insurance=issued.social,
+            premium=issued.cover.premium,
+            start_date=issued.cover.start,
+            end_date=issued.cover.end,
             status=ACTIVE,
             refund=None,
             created_at=now,
             cancelled_at=None,
+            exclusions=_canonical(list(exclusions)) if exclusions else None,
+            renewed_from=renewed_from,
         )
     )
-    _record_sale(uow, policy_id, code, version, disclosure_text, confirmations, now)
+    disclosure, confirmations, record = sale
+    _record_sale(uow, policy_id, issued.code, issued.version, disclosure, confirmations, now, record)
+    premium = issued.cover.premium
     move = Transfer(
-        f"ins.{policy_id}.premium", wallet_id(customer_id), premium_held_account(insurer_id), premium, LEDGER, "premium"
+        f"ins.{policy_id}.premium",
+        wallet_id(issued.customer_id),
+        premium_held_account(issued.insurer_id),
+        premium,
+        LEDGER,
+        "premium",
     )
     post_chain(uow, [move], what=f"the wallet does not hold the premium {format_minor(premium, 2)}")
-    publish(
-        uow,
-        TOPIC,
-        "insurance.policy_bought",
-        policy_id,
-        {"policy_id": policy_id, "customer_id": customer_id, "premium": format_minor(premium, 2)},
-    )
+    topic = "insurance.policy_bought" if renewed_from is None else "insurance.policy_renewed"
+    event = {"policy_id": policy_id, "customer_id": issued.customer_id, "premium": format_minor(premium, 2)}
+    publish(uow, TOPIC, topic, policy_id, event)
     return policy_json(_policy_row(uow.connection, policy_id))
+
+
+def renew(
+    uow: UnitOfWork,
+    customer_id: str,
+    policy_id: str,
+    disclosure_text: str,
+    confirmations: list[str],
+    health_answers: Mapping[str, bool] | None = None,
+) -> dict[str, Any]:
+    """Renew a policy (续保) for the year after it, from 30 days before its cover ends until it ends: a new
+    policy on the same product version, at its premium for the insured's age on the new start, paid from
+    the wallet. While renewal is guaranteed (保证续保, the first `guaranteed_renewal_years` renewals) the
+    health answers are not asked and the exclusions stay; otherwise the declaration is underwritten again.
+    Renewing a renewed policy answers the renewal made."""
+    old = owned_policy(uow, customer_id, policy_id)
+    renewal = uow.execute(select(policies).where(policies.c.renewed_from == policy_id)).mappings().first()
+    if renewal is not None:
+        return policy_json(renewal)
+    if old["status"] != ACTIVE:
+        raise errors.PolicyNotActive(f"policy {policy_id} is {old['status']}")
+    _check_renewal_window(old)
+    row = _product_row(uow.connection, old["product_code"], old["product_version"])
+    terms = json.loads(row["terms"])
+    product = product_of(terms)
+    start = old["end_date"]
+    age = old["insured_age"] + models.age_on(old["start_date"], start)
+    guaranteed = _renewals_before(uow.connection, old) < product.guaranteed_renewal_years
+    answers = dict(health_answers or {})
+    if guaranteed:
+        exclusions: Sequence[str] = exclusions_of(old)
+        record: dict[str, Any] | None = {"renewal_of": policy_id, "guaranteed": True, "exclusions": list(exclusions)}
+    else:
+        outcome = _underwrite(terms, answers)
+        exclusions = () if outcome is None else outcome.exclusions
+        record = {"renewal_of": policy_id, "guaranteed": False}
+        if outcome is not None:
+            record = _underwriting_record(answers, outcome, **record)
+    cover = models.one_year_from(start, models.quote(product, age, bool(old["social_insurance"])))
+    client_id = f"renew.{policy_id}"
+    issued = _Issue(
+        customer_id,
+        client_id,
+        old["product_code"],
+        old["product_version"],
+        old["insurer_id"],
+        age,
+        bool(old["social_insurance"]),
+        cover,
+    )
+    return _issue(uow, issued, exclusions, policy_id, (disclosure_text, confirmations, record))
+
+
+def _check_renewal_window(old: RowMapping) -> None:
+    today = clock.business_date()
+    opens = old["end_date"] - dt.timedelta(days=RENEWAL_OPENS_DAYS)
+    if not opens <= today < old["end_date"]:
+        raise errors.RenewalNotOpen(f"policy {old['id']} renews from {opens} until {old['end_date']}, not {today}")
+
+
+def _renewals_before(connection: Connection, policy: RowMapping) -> int:
+    """How many renewals led to this policy (0 for a first purchase)."""
+    count, before = 0, policy["renewed_from"]
+    while before is not None:
+        count += 1
+        before = connection.execute(select(policies.c.renewed_from).where(policies.c.id == before)).scalar()
+    return count
+
+
+def exclusions_of(policy: RowMapping) -> tuple[str, ...]:
+    """The conditions a policy excludes (除外责任), from its underwriting."""
+    return tuple(json.loads(policy["exclusions"])) if policy["exclusions"] else ()
 
 
 def cancel(uow: UnitOfWork, customer_id: str, policy_id: str) -> dict[str, Any]:
     """Cancel a policy (退保) today: within the cooling-off period (犹豫期) the whole premium comes back,
     after it the unearned premium; a cancelled policy cannot be cancelled again."""
-    row = _owned_policy(uow, customer_id, policy_id)
+    row = owned_policy(uow, customer_id, policy_id)
     if row["status"] != ACTIVE:
         raise errors.PolicyNotActive(f"policy {policy_id} is {row['status']}")
     product = get_product(uow.connection, row["product_code"], row["product_version"])
@@ -303,9 +456,10 @@ def cancel(uow: UnitOfWork, customer_id: str, policy_id: str) -> dict[str, Any]:
     return policy_json(_policy_row(uow.connection, policy_id))
 
 
-def _owned_policy(uow: UnitOfWork, customer_id: str, policy_id: str) -> Any:
+def owned_policy(uow: UnitOfWork, customer_id: str, policy_id: str) -> RowMapping:
+    """The customer's own policy, locked for the unit of work (another's is 404: not revealed)."""
     query = select(policies).where(policies.c.id == policy_id)
-    row = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
+    row: RowMapping | None = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
     if row is None or row["customer_id"] != customer_id:
         raise errors.PolicyNotFound(f"policy {policy_id} not found")
     return row
@@ -319,6 +473,12 @@ def _policy_by_client(connection: Connection, customer_id: str, client_id: str) 
         .mappings()
         .first()
     )
+
+
+def policy_row(connection: Connection, policy_id: str) -> RowMapping:
+    """A policy's stored row (for the claims of the same package)."""
+    row: RowMapping = _policy_row(connection, policy_id)
+    return row
 
 
 def _policy_row(connection: Connection, policy_id: str) -> Any:
@@ -352,6 +512,8 @@ def policy_json(row: Any) -> dict[str, Any]:
         "refund": None if row["refund"] is None else format_minor(row["refund"], 2),
         "created_at": clock.iso(row["created_at"]),
         "cancelled_at": clock.iso(row["cancelled_at"]),
+        "exclusions": list(exclusions_of(row)),
+        "renewed_from": row["renewed_from"],
     }
 
 
@@ -361,13 +523,23 @@ def policy_json(row: Any) -> dict[str, Any]:
 def _sale_hash(row: dict[str, Any]) -> str:
     body = {k: row[k] for k in ("policy_id", "product_code", "product_version", "disclosure_sha256", "at")}
     body["confirmations"] = json.loads(row["confirmations"])
+    if row.get("underwriting") is not None:
+        body["underwriting"] = json.loads(row["underwriting"])
     return hashlib.sha256((row["prev_hash"] + _canonical(body)).encode()).hexdigest()
 
 
 def _record_sale(
-    uow: UnitOfWork, policy_id: str, code: str, version: int, disclosure: str, confirmations: list[str], at: int
+    uow: UnitOfWork,
+    policy_id: str,
+    code: str,
+    version: int,
+    disclosure: str,
+    confirmations: list[str],
+    at: int,
+    underwriting: dict[str, Any] | None = None,
 ) -> None:
-    """Append the sale to the chain. On PostgreSQL sales take turns (an advisory lock held to commit), so
+    """Append the sale to the chain, with the health answers and the underwriting outcome when there
+    were any (they are hashed with the rest). On PostgreSQL sales take turns (an advisory lock held to commit), so
     each reads the last committed hash; on SQLite the write lock does it; the unique prev_hash is the guard."""
     if uow.postgres:
         uow.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SALES_LOCK})
@@ -378,6 +550,7 @@ def _record_sale(
         "product_version": version,
         "disclosure_sha256": hashlib.sha256(disclosure.encode()).hexdigest(),
         "confirmations": _canonical(list(confirmations)),
+        "underwriting": None if underwriting is None else _canonical(underwriting),
         "at": at,
         "prev_hash": last or GENESIS,
     }

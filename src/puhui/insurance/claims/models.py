@@ -1,0 +1,174 @@
+"""Pure rules for underwriting (核保) by health declaration (健康告知) and for adjudicating a medical
+claim (自动核赔). No I/O; money in integer fen.
+
+Underwriting: a product version may carry a questionnaire; each question names what a "yes" means:
+accept (承保), exclude a condition (除外承保) or decline (拒保). Declining wins over excluding.
+
+Adjudication: `models.claim_benefit` gives the arithmetic (deductible, ratio, annual limit, waiting
+period); here a claim is first declined on a cancelled policy or an excluded condition, and after the
+arithmetic sent to review (人工审核) when it is large, comes without documents or scores as risky."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from puhui.insurance import models
+from puhui.insurance.errors import InsuranceProductInvalid
+
+CONDITION_PATTERN = r"^[A-Z0-9][A-Z0-9.\-]{0,31}$"  # an ICD-10-style diagnosis code, e.g. "E11" or "C50.9"
+QUESTION_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,31}$"
+
+
+class Verdict(enum.StrEnum):
+    """What a "yes" to a health question means for the policy."""
+
+    accept = "accept"
+    exclude = "exclude"
+    decline = "decline"
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A health question (健康告知问题): its id, its text and what a "yes" means."""
+
+    id: str
+    text: str
+    on_yes: Verdict
+    condition: str | None = None  # the condition excluded when on_yes is exclude
+
+    def __post_init__(self) -> None:
+        if not re.match(QUESTION_PATTERN, self.id) or not self.text:
+            raise InsuranceProductInvalid("a health question has an id and a text")
+        if (self.on_yes is Verdict.exclude) != (self.condition is not None):
+            raise InsuranceProductInvalid("a question excludes a condition exactly when its answer excludes")
+        if self.condition is not None and not re.match(CONDITION_PATTERN, self.condition):
+            raise InsuranceProductInvalid(f"{self.condition!r} is not a condition code")
+
+
+@dataclass(frozen=True, slots=True)
+class Underwriting:
+    """The outcome of a health declaration: accepted, with the conditions excluded, or declined."""
+
+    verdict: Verdict
+    exclusions: tuple[str, ...] = ()
+    declined_by: tuple[str, ...] = field(default=())
+
+
+def check_questionnaire(questions: Sequence[Question]) -> None:
+    """Question ids are unique within a questionnaire."""
+    ids = [q.id for q in questions]
+    if len(ids) != len(set(ids)):
+        raise InsuranceProductInvalid("health question ids are unique")
+
+
+def underwrite(questions: Sequence[Question], answers: Mapping[str, bool]) -> Underwriting:
+    """Decide a health declaration (核保): every question answered and nothing else; any "yes" that
+    declines declines; otherwise each "yes" that excludes adds its condition (sorted, once)."""
+    asked = {q.id for q in questions}
+    if set(answers) != asked:
+        missing, unknown = sorted(asked - set(answers)), sorted(set(answers) - asked)
+        raise HealthAnswersInvalid(f"answer every health question: missing {missing}, unknown {unknown}")
+    declined = tuple(q.id for q in questions if answers[q.id] and q.on_yes is Verdict.decline)
+    if declined:
+        return Underwriting(Verdict.decline, declined_by=declined)
+    excluded = sorted({q.condition for q in questions if answers[q.id] and q.condition is not None})
+    return Underwriting(Verdict.exclude if excluded else Verdict.accept, tuple(excluded))
+
+
+class HealthAnswersInvalid(InsuranceProductInvalid):
+    """The health declaration does not answer exactly the product's questions."""
+
+    code = "health_answers_invalid"
+    title = "Answer exactly the product's health questions"
+
+
+class Decision(enum.StrEnum):
+    approved = "approved"
+    declined = "declined"
+    review = "review"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFacts:
+    """What a claim reports and what the policy has used this policy year."""
+
+    kind: models.LossKind
+    condition: str
+    event_date: dt.date
+    billed: int
+    social_insurance_paid: int
+    has_documents: bool
+    deductible_used: int
+    paid_this_year: int
+    fraud_score: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRules:
+    """When a claim goes to a person (人工审核) rather than straight through."""
+
+    amount_above: int = 50_000_00
+    fraud_score_from: Decimal = Decimal("0.8")
+
+
+@dataclass(frozen=True, slots=True)
+class Adjudication:
+    """The rules' answer: a decision, the benefit (provisional under review), the deductible it used,
+    and the reasons."""
+
+    decision: Decision
+    benefit: int
+    deductible_applied: int
+    reasons: tuple[str, ...]
+
+
+def adjudicate(
+    product: models.MedicalProduct,
+    cover: models.Cover,
+    has_social_insurance: bool,
+    exclusions: Sequence[str],
+    cancelled_from: dt.date | None,
+    facts: ClaimFacts,
+    rules: ReviewRules,
+) -> Adjudication:
+    """Adjudicate a claim (自动核赔). The event date is in cover (else ClaimOutsideCover);
+    `cancelled_from` is the first day a cancelled (退保) policy no longer covers."""
+    benefit = models.claim_benefit(
+        product,
+        cover,
+        facts.event_date,
+        facts.kind,
+        facts.billed,
+        facts.social_insurance_paid,
+        has_social_insurance,
+        facts.deductible_used,
+        facts.paid_this_year,
+    )
+    if cancelled_from is not None and facts.event_date >= cancelled_from:
+        return Adjudication(Decision.declined, 0, 0, ("policy_cancelled",))
+    if facts.condition in exclusions:
+        return Adjudication(Decision.declined, 0, 0, ("excluded_condition",))
+    if benefit.reason == "waiting_period":
+        return Adjudication(Decision.declined, 0, 0, ("waiting_period",))
+    flags = _review_flags(facts, benefit.payable, rules)
+    if flags:
+        return Adjudication(Decision.review, benefit.payable, benefit.deductible_applied, flags)
+    if benefit.payable == 0:
+        return Adjudication(Decision.declined, 0, benefit.deductible_applied, (benefit.reason,))
+    return Adjudication(Decision.approved, benefit.payable, benefit.deductible_applied, (benefit.reason,))
+
+
+def _review_flags(facts: ClaimFacts, payable: int, rules: ReviewRules) -> tuple[str, ...]:
+    flags = []
+    if payable > rules.amount_above:
+        flags.append("amount_above_threshold")
+    if not facts.has_documents:
+        flags.append("documents_missing")
+    if facts.fraud_score is not None and facts.fraud_score >= rules.fraud_score_from:
+        flags.append("fraud_score")
+    return tuple(flags)
