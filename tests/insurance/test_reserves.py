@@ -310,3 +310,27 @@ def test_combined_ratio_takes_the_settlement_commission_and_the_insurers_ratios(
         "0.05",
         "0.2050",
     )
+
+
+@given(
+    premium=st.integers(1, 10_000_000),
+    start=st.dates(D(2024, 1, 1), D(2030, 12, 31)),
+    cancel_after=st.one_of(st.none(), st.integers(0, 365)),
+)
+def test_earned_over_a_life_plus_refund_is_the_premium(premium, start, cancel_after):
+    """Day by day, the earned premium never falls after cover starts unless a cooling-off refund takes
+    it back, and over the policy's life earned + refund = premium, to the fen."""
+    from puhui.insurance.models import AgeBand, MedicalProduct, cancellation_refund, one_year_from
+
+    product = MedicalProduct("med-e", 1, "尊享e生", (AgeBand(0, 100, 100, 100),))
+    cover = one_year_from(start, premium)
+    cancelled_on = (
+        None if cancel_after is None else min(start + dt.timedelta(days=cancel_after), cover.end - dt.timedelta(days=1))
+    )
+    refund = None if cancelled_on is None else cancellation_refund(product, cover, cancelled_on)
+    days = [cover.start + dt.timedelta(days=n) for n in range(-1, cover.days + 1)]
+    earned = [models.policy_earned_through(cover, day, cancelled_on, refund) for day in days]
+    daily = [b - a for a, b in zip(earned, earned[1:], strict=False)]
+    assert earned[0] == 0 and sum(daily) == earned[-1]
+    assert earned[-1] + (refund or 0) == premium
+    assert all(d >= 0 for d, day in zip(daily, days[1:], strict=True) if day != cancelled_on)
