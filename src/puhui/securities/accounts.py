@@ -1,0 +1,159 @@
+"""Brokerage accounts (证券账户) and their cash (客户交易结算资金), on the ledger (CNY):
+- `sec.cash.<customer>` (securities_cash): what the customer may trade with or take back (可用资金);
+- `sec.frozen.<customer>` (securities_cash_frozen): cash held for open orders (冻结资金);
+- 银证转账: wallet → cash (in), cash → wallet (out); neither account can go below zero.
+The broker's own accounts take the fees: commission income (佣金收入), stamp duty payable (应交印花税)
+and transfer fee payable (应付过户费)."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from puhui import clock
+from puhui.db import UnitOfWork
+from puhui.identity.customers import wallet_id
+from puhui.ledger import queries as ledger_queries
+from puhui.ledger.errors import InsufficientFunds, Shortfall
+from puhui.ledger.models import AccountFlags, Transfer
+from puhui.ledger.service import create_account, post_chain
+from puhui.money import format_minor
+from puhui.securities import instruments, models
+from puhui.securities.refusals import AccountNotOpen, InsufficientCash
+from puhui.securities.tables import securities_accounts as accounts_table
+from puhui.securities.tables import securities_transfers as transfers_table
+from puhui.wealth.suitability.service import level_of
+
+LEDGER = "CNY"
+COMMISSION_INCOME = "securities.commission_income"
+STAMP_DUTY_PAYABLE = "securities.stamp_duty_payable"
+TRANSFER_FEE_PAYABLE = "securities.transfer_fee_payable"
+BROKER_ACCOUNTS = (
+    (COMMISSION_INCOME, "securities_commission_income"),
+    (STAMP_DUTY_PAYABLE, "securities_stamp_duty_payable"),
+    (TRANSFER_FEE_PAYABLE, "securities_transfer_fee_payable"),
+)
+NO_OVERDRAFT = AccountFlags.debits_must_not_exceed_credits
+
+
+def cash_account(customer_id: str) -> str:
+    return f"sec.cash.{customer_id}"
+
+
+def frozen_cash_account(customer_id: str) -> str:
+    return f"sec.frozen.{customer_id}"
+
+
+def ensure_broker_accounts(uow: UnitOfWork) -> None:
+    for account_id, code in BROKER_ACCOUNTS:
+        create_account(uow, ledger=LEDGER, code=code, owner_id=instruments.OWNER, id=account_id)
+
+
+def open_account(
+    uow: UnitOfWork, customer_id: str, chinext: bool, star: bool, commission_rate: Decimal
+) -> dict[str, Any]:
+    """Open the customer's brokerage account (开户) with its cash accounts; the suitability level comes
+    from the wealth questionnaire when one is valid. Opening again answers the account as it is."""
+    models.FeeSchedule(commission_rate=commission_rate)  # commission_rate_invalid above 0.3%
+    instruments.ensure_defaults(uow)
+    ensure_broker_accounts(uow)
+    existing = find(uow.connection, customer_id)
+    if existing is not None:
+        return account_json(uow.connection, existing)
+    level = level_of(uow.connection, customer_id)
+    for account_id, code in (
+        (cash_account(customer_id), "securities_cash"),
+        (frozen_cash_account(customer_id), "securities_cash_frozen"),
+    ):
+        create_account(uow, ledger=LEDGER, code=code, owner_id=customer_id, flags=NO_OVERDRAFT, id=account_id)
+    row = {
+        "customer_id": customer_id,
+        "suitability_level": level.name if level is not None else None,
+        "chinext": chinext,
+        "star": star,
+        "commission_rate": str(commission_rate),
+        "created_at": clock.now_micros(),
+    }
+    uow.execute(accounts_table.insert().values(**row))
+    return account_json(uow.connection, row)
+
+
+def find(connection: Connection, customer_id: str) -> dict[str, Any] | None:
+    query = select(accounts_table).where(accounts_table.c.customer_id == customer_id)
+    row = connection.execute(query).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def require(connection: Connection, customer_id: str) -> dict[str, Any]:
+    row = find(connection, customer_id)
+    if row is None:
+        raise AccountNotOpen(f"customer {customer_id} has no brokerage account")
+    return row
+
+
+def fee_schedule(account: dict[str, Any]) -> models.FeeSchedule:
+    return models.FeeSchedule(commission_rate=Decimal(account["commission_rate"]))
+
+
+def cash(connection: Connection, customer_id: str) -> int:
+    return ledger_queries.available(connection, cash_account(customer_id)) or 0
+
+
+def frozen_cash(connection: Connection, customer_id: str) -> int:
+    return ledger_queries.available(connection, frozen_cash_account(customer_id)) or 0
+
+
+def account_json(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:
+    customer_id = row["customer_id"]
+    return {
+        "customer_id": customer_id,
+        "suitability_level": row["suitability_level"],
+        "chinext_permitted": bool(row["chinext"]),
+        "star_permitted": bool(row["star"]),
+        "commission_rate": row["commission_rate"],
+        "cash": format_minor(cash(connection, customer_id), 2),
+        "frozen_cash": format_minor(frozen_cash(connection, customer_id), 2),
+        "cash_account_id": cash_account(customer_id),
+    }
+
+
+def _transfer_id(customer_id: str, client_id: str) -> str:
+    return "secx_" + hashlib.sha256(f"{customer_id}\x1f{client_id}".encode()).hexdigest()[:24]
+
+
+def transfer(uow: UnitOfWork, customer_id: str, direction: str, amount: int, client_id: str) -> dict[str, Any]:
+    """银证转账: `in` moves money from the wallet to the brokerage cash, `out` back; the same client_id
+    again answers the first transfer."""
+    require(uow.connection, customer_id)
+    transfer_id = _transfer_id(customer_id, client_id)
+    found = uow.execute(select(transfers_table).where(transfers_table.c.id == transfer_id)).mappings().first()
+    if found is not None:
+        return transfer_json(dict(found))
+    wallet, brokerage = wallet_id(customer_id), cash_account(customer_id)
+    debit, credit = (wallet, brokerage) if direction == "in" else (brokerage, wallet)
+    what = "the wallet" if direction == "in" else "the brokerage cash"
+    short: Shortfall = InsufficientCash if direction == "out" else InsufficientFunds
+    move = Transfer(transfer_id, debit, credit, amount, LEDGER, f"securities_transfer_{direction}")
+    post_chain(uow, [move], short=short, what=f"{what} does not hold {format_minor(amount, 2)}")
+    row = {
+        "id": transfer_id,
+        "customer_id": customer_id,
+        "client_id": client_id,
+        "direction": direction,
+        "amount": amount,
+        "created_at": clock.now_micros(),
+    }
+    uow.execute(transfers_table.insert().values(**row))
+    return transfer_json(row)
+
+
+def transfer_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "direction": row["direction"],
+        "amount": format_minor(row["amount"], 2),
+        "created_at": clock.iso(row["created_at"]),
+    }

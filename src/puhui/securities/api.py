@@ -1,0 +1,225 @@
+"""Brokerage over HTTP under /v1/securities (证券经纪): operators list instruments; a customer opens a
+brokerage account, moves cash between the wallet and it (银证转账), places and cancels orders through
+the exchange simulator, and reads orders, positions and the account summary. A customer sees only
+their own orders (another's is 404). Market hours are China time (`puhui.clock`): outside them an
+order is a 409 `market_closed`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from puhui.api.deps import Caller, Customer, EngineDep, Operator
+from puhui.api.fields import AS_WHOLE_NUMBER, AmountStr, ClientId, Ident, Limit
+from puhui.api.mutations import Outcome, client_id_of, run_mutation
+from puhui.api.reads import read as _read
+from puhui.db import UnitOfWork
+from puhui.money import parse_minor
+from puhui.securities import accounts, instruments, models, orders
+from puhui.securities.book import OrderType
+from puhui.securities.errors import PriceOffTick
+from puhui.securities.schemas import (
+    AccountSummary,
+    BrokerageAccount,
+    CashTransfer,
+    Instrument,
+    InstrumentCodes,
+    InstrumentList,
+    Order,
+    OrderList,
+    PositionList,
+)
+
+router = APIRouter(prefix="/v1/securities", tags=["securities"])
+
+PRICE_PATTERN = r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,4})?$"
+PriceStr = Annotated[
+    StrictStr,
+    Field(
+        max_length=12,
+        pattern=PRICE_PATTERN,
+        description='a price in CNY, e.g. "10.50"; not a whole fen (0.01, the tick) is a 422 `price_off_tick`',
+    ),
+]
+Code = Annotated[StrictStr, Field(pattern=r"^[0-9]{6}$", description="a six-digit A-share code")]
+RATE_PATTERN = r"^0(\.[0-9]{1,6})?$"
+
+
+class InstrumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Code
+    exchange: Literal["SSE", "SZSE"]
+    board: Literal["main", "chinext", "star"]
+    name: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    listed_on: Annotated[dt.date, Field(ge=dt.date(1990, 1, 1), le=dt.date(2100, 12, 31))]
+    st: StrictBool = False
+    previous_close: AmountStr
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    chinext_permitted: StrictBool = False
+    star_permitted: StrictBool = False
+    commission_rate: Annotated[
+        StrictStr, Field(max_length=8, pattern=RATE_PATTERN, description="佣金费率, at most 0.003 (else 422)")
+    ] = "0.00025"
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    direction: Literal["in", "out"] = Field(description="in: wallet → brokerage cash; out: back to the wallet")
+    amount: AmountStr
+    client_id: ClientId | None = None
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Code
+    side: Literal["buy", "sell"]
+    quantity: Annotated[StrictInt, Field(ge=1, le=10_000_000, description="shares"), AS_WHOLE_NUMBER]
+    type: Literal["limit", "best5_ioc", "best5_limit", "counterparty_best", "own_best", "ioc", "fok"] = "limit"
+    price: PriceStr | None = Field(default=None, description="the limit price; required for a limit order only")
+    protect: PriceStr | None = Field(default=None, description="SSE protective price (保护限价) of a market order")
+    client_id: ClientId | None = None
+
+
+def _client_id(request: Request, given: str | None) -> str:
+    chosen = client_id_of(request, given)
+    return chosen if len(chosen) <= 64 else hashlib.sha256(chosen.encode()).hexdigest()
+
+
+def _fen(text: str | None) -> int | None:
+    """A price in whole fen: a price between ticks is `price_off_tick`."""
+    if text is None:
+        return None
+    try:
+        fen = Decimal(text) * 100
+    except InvalidOperation as error:  # the pattern lets through only decimals
+        raise PriceOffTick(f"price {text!r} is not a number") from error
+    if fen != fen.to_integral_value():
+        raise PriceOffTick(f"price {text} is not a multiple of the tick 0.01")
+    return int(fen)
+
+
+def _request(body: OrderIn) -> orders.OrderRequest:
+    kind = OrderType(body.type)
+    if (kind is OrderType.limit) != (body.price is not None):
+        raise PriceOffTick("a limit order has a price and a market order none")
+    return orders.OrderRequest(
+        body.code, models.Side(body.side), body.quantity, _fen(body.price), kind, _fen(body.protect)
+    )
+
+
+@router.post(
+    "/instruments", status_code=201, summary="List a share (上市); the same again is a no-op", response_model=Instrument
+)
+async def list_instrument(body: InstrumentIn, request: Request, engine: EngineDep, principal: Operator) -> Response:
+    instrument = models.Instrument(
+        body.code, models.Exchange(body.exchange), models.Board(body.board), body.name, body.listed_on, body.st
+    )
+    close = parse_minor(body.previous_close, 2)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(
+            201, Instrument.shape(instruments.instrument_json(instruments.list_instrument(uow, instrument, close)))
+        )
+
+    return await run_mutation(request, engine, principal, "securities.list_instrument", body.code, work)
+
+
+@router.post(
+    "/market/advance",
+    summary="Move every book to now: auctions priced, the close's leftovers expired",
+    response_model=InstrumentCodes,
+)
+async def advance_market(request: Request, engine: EngineDep, principal: Operator) -> Response:
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, InstrumentCodes.shape({"codes": orders.advance(uow)}))
+
+    return await run_mutation(request, engine, principal, "securities.advance_market", None, work)
+
+
+@router.get("/instruments", summary="The listed shares", response_model=InstrumentList)
+async def read_instruments(engine: EngineDep, principal: Caller) -> dict[str, Any]:
+    return await _read(
+        engine, lambda c: {"instruments": [instruments.instrument_json(r) for r in instruments.list_all(c)]}
+    )
+
+
+@router.post(
+    "/accounts", status_code=201, summary="Open a brokerage account (证券开户)", response_model=BrokerageAccount
+)
+async def open_account(body: AccountIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
+    rate = Decimal(body.commission_rate)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        answer = accounts.open_account(uow, principal.id, body.chinext_permitted, body.star_permitted, rate)
+        return Outcome(201, BrokerageAccount.shape(answer))
+
+    return await run_mutation(request, engine, principal, "securities.open_account", principal.id, work)
+
+
+@router.get("/account", summary="The account, its cash and positions (资产概览)", response_model=AccountSummary)
+async def read_account(engine: EngineDep, principal: Customer) -> dict[str, Any]:
+    return await _read(engine, lambda c: orders.summary(c, principal.id))
+
+
+@router.post(
+    "/transfers",
+    status_code=201,
+    summary="Move cash between the wallet and the brokerage (银证转账)",
+    response_model=CashTransfer,
+)
+async def transfer(body: TransferIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
+    amount = parse_minor(body.amount, 2)
+    client_id = _client_id(request, body.client_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, CashTransfer.shape(accounts.transfer(uow, principal.id, body.direction, amount, client_id)))
+
+    return await run_mutation(request, engine, principal, f"securities.transfer_{body.direction}", principal.id, work)
+
+
+@router.post(
+    "/orders", status_code=201, summary="Place an order (委托) through the exchange simulator", response_model=Order
+)
+async def place_order(body: OrderIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
+    order = _request(body)
+    client_id = _client_id(request, body.client_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, Order.shape(orders.place(uow, principal.id, order, client_id)))
+
+    return await run_mutation(request, engine, principal, "securities.place_order", body.code, work)
+
+
+@router.get("/orders", summary="The customer's orders, newest first", response_model=OrderList)
+async def read_orders(engine: EngineDep, principal: Customer, limit: Limit = 50) -> dict[str, Any]:
+    return await _read(engine, lambda c: {"orders": orders.list_orders(c, principal.id, limit)})
+
+
+@router.get("/orders/{order_id}", summary="One of the customer's orders", response_model=Order)
+async def read_order(order_id: Ident, engine: EngineDep, principal: Customer) -> dict[str, Any]:
+    return await _read(engine, lambda c: orders.read_order(c, principal.id, order_id))
+
+
+@router.post("/orders/{order_id}/cancel", summary="Cancel what is left of an order (撤单)", response_model=Order)
+async def cancel_order(order_id: Ident, request: Request, engine: EngineDep, principal: Customer) -> Response:
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, Order.shape(orders.cancel(uow, principal.id, order_id)))
+
+    return await run_mutation(request, engine, principal, "securities.cancel_order", order_id, work)
+
+
+@router.get(
+    "/positions",
+    summary="The customer's holdings (持仓): total, sellable today, frozen, cost",
+    response_model=PositionList,
+)
+async def read_positions(engine: EngineDep, principal: Customer) -> dict[str, Any]:
+    return await _read(engine, lambda c: {"positions": orders.list_positions(c, principal.id)})

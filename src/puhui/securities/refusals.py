@@ -1,0 +1,35 @@
+"""The brokerage's refusals (证券经纪), each with a stable code (RFC 9457 problems over HTTP)."""
+
+from __future__ import annotations
+
+from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+
+class InsufficientCash(Conflict):
+    code = "insufficient_cash"
+    title = "The brokerage cash (可用资金) does not cover the order or the transfer"
+
+
+class BoardNotPermitted(Forbidden):
+    code = "board_not_permitted"
+    title = "The account is not permitted to buy on this board (创业板/科创板权限)"
+
+
+class AccountNotOpen(NotFound):
+    code = "securities_account_not_found"
+    title = "The customer has no brokerage account (证券账户)"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    title = "No such order"
+
+
+class InstrumentExists(Conflict):
+    code = "instrument_exists"
+    title = "The instrument is listed with other data"
+
+
+class MarketOrderUnbounded(InvalidInput):
+    code = "market_order_unbounded"
+    title = "A market buy of a share without a price limit needs a protective price"

@@ -1,0 +1,107 @@
+"""What the brokerage API answers with (证券经纪): an instrument, a brokerage account and its summary, a
+cash transfer (银证转账), an order (委托) and a position (持仓)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from puhui.api.fields import Day, Money, Schema, Timestamp
+
+Price = Field(pattern=r"^[0-9]+\.[0-9]{2}$", description="a price in CNY with two places (元)")
+Shares = Field(ge=0, le=2**53 - 1, description="a number of shares (股)")
+
+
+class Instrument(Schema):
+    """A listed share (证券) as data; lots and the band come from its board's rules."""
+
+    code: str = Field(pattern=r"^[0-9]{6}$")
+    exchange: Literal["SSE", "SZSE"]
+    board: Literal["main", "chinext", "star"]
+    name: str
+    listed_on: Day
+    st: bool = Field(description="risk warning (风险警示, ST)")
+    previous_close: Money = Field(description="前收盘价")
+    units_ledger: str = Field(description="the unit ledger of its shares, SEC:<code>")
+
+
+class InstrumentList(Schema):
+    instruments: list[Instrument]
+
+
+class InstrumentCodes(Schema):
+    """The instruments whose books were moved to now."""
+
+    codes: list[str]
+
+
+class BrokerageAccount(Schema):
+    """A brokerage account (证券账户) and its cash (客户交易结算资金)."""
+
+    customer_id: str
+    suitability_level: Literal["C1", "C2", "C3", "C4", "C5"] | None = Field(
+        description="风险承受能力等级 from the wealth questionnaire, when one is valid"
+    )
+    chinext_permitted: bool = Field(description="创业板权限")
+    star_permitted: bool = Field(description="科创板权限")
+    commission_rate: str = Field(description="the commission rate (佣金费率), at most 0.003")
+    cash: Money = Field(description="可用资金")
+    frozen_cash: Money = Field(description="冻结资金: held for open orders")
+    cash_account_id: str
+
+
+class CashTransfer(Schema):
+    """A transfer between the wallet and the brokerage cash (银证转账)."""
+
+    id: str
+    direction: Literal["in", "out"]
+    amount: Money
+    created_at: Timestamp
+
+
+class Order(Schema):
+    """An order (委托) and what became of it; fees are booked when it ends."""
+
+    id: str
+    code: str
+    side: Literal["buy", "sell"]
+    type: Literal["limit", "best5_ioc", "best5_limit", "counterparty_best", "own_best", "ioc", "fok"]
+    price: str | None = Price
+    protect: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]{2}$", description="SSE protective price")
+    quantity: int = Shares
+    filled: int = Shares
+    cancelled: int = Shares
+    value: Money = Field(description="成交金额")
+    frozen_cash: Money
+    frozen_shares: int = Shares
+    commission: Money = Field(description="佣金")
+    stamp_duty: Money = Field(description="印花税")
+    transfer_fee: Money = Field(description="过户费")
+    status: Literal["open", "filled", "cancelled", "expired"]
+    trade_day: Day
+    created_at: Timestamp
+
+
+class OrderList(Schema):
+    orders: list[Order]
+
+
+class Position(Schema):
+    """A holding (持仓): total shares, those sellable today (T+1), those frozen under sell orders."""
+
+    code: str
+    total: int = Shares
+    available: int = Shares
+    frozen: int = Shares
+    cost_basis: Money = Field(description="持仓成本, fees of buys included")
+
+
+class PositionList(Schema):
+    positions: list[Position]
+
+
+class AccountSummary(BrokerageAccount):
+    """The account with its positions (资产概览)."""
+
+    positions: list[Position]
