@@ -32,6 +32,7 @@ from puhui.events.outbox import read_events
 from puhui.events.schemas import Events
 from puhui.identity import api as identity_api
 from puhui.insurance import api as insurance_api
+from puhui.insurance.claims import api as insurance_claims_api
 from puhui.insurance.reserves import api as reserves_api
 from puhui.insurance.returns import api as return_shipping_api
 from puhui.insurance.settlement import api as insurer_settlement_api
@@ -121,6 +122,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         partners_api.router,
         supplychain_api.router,
         insurance_api.router,
+        insurance_claims_api.router,
         return_shipping_api.router,
         insurer_settlement_api.router,
         securities_api.router,

@@ -1,0 +1,133 @@
+"""Medical claims over HTTP under /v1/insurance/claims (理赔): a customer reports a claim on their own
+policy with its documents and it is adjudicated at once (自动核赔), paid straight through or declined
+with reasons or sent to review; risk officers and operators work the review queue (人工审核).
+
+An event date outside the policy's cover is a 422 `claim_outside_cover` and nothing is stored; a
+fraud scorer may be installed as `app.state.claim_scorer` (a callable on the claim's facts)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from puhui.api.deps import Customer, EngineDep, Principal, require_roles
+from puhui.api.fields import DAY_PATTERN, ID_PATTERN, AmountOrZeroStr, AmountStr, ClientId, Ident, Limit
+from puhui.api.mutations import Outcome, client_id_of, run_mutation
+from puhui.api.reads import read as _read
+from puhui.db import UnitOfWork
+from puhui.insurance import models
+from puhui.insurance.claims import errors, service
+from puhui.insurance.claims.models import CONDITION_PATTERN
+from puhui.insurance.claims.schemas import Claim, ClaimList
+from puhui.money import parse_minor
+
+router = APIRouter(prefix="/v1/insurance/claims", tags=["insurance"])
+
+DOCUMENT_BYTES = 1_048_576  # a document is at most 1 MiB
+BASE64_LENGTH = 4 * DOCUMENT_BYTES // 3 + 4
+Reviewer = Annotated[Principal, Depends(require_roles("risk_officer", "operator", "admin"))]
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    media_type: Annotated[StrictStr, Field(max_length=64, pattern=r"^[a-z]+/[a-z0-9.+\-]+$")]
+    content: Annotated[
+        StrictStr,
+        Field(
+            min_length=4,
+            max_length=BASE64_LENGTH,
+            pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$",
+            description="the document in base64, at most 1 MiB decoded",
+        ),
+    ]
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy_id: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
+    kind: Literal["illness", "accident"]
+    condition: Annotated[StrictStr, Field(pattern=CONDITION_PATTERN, description="the diagnosis code, e.g. J18")]
+    event_date: Annotated[
+        StrictStr,
+        Field(pattern=DAY_PATTERN, json_schema_extra={"format": "date"}, description="出险日期, YYYY-MM-DD"),
+    ]
+    billed: AmountStr
+    social_insurance_paid: AmountOrZeroStr = "0.00"
+    documents: Annotated[list[DocumentIn], Field(max_length=10)] = []
+    client_id: ClientId | None = None
+
+
+def _document(doc: DocumentIn) -> service.Document:
+    try:
+        content = base64.b64decode(doc.content, validate=True)
+    except binascii.Error as bad:
+        raise errors.ClaimDocumentInvalid(f"{doc.name} is not base64") from bad
+    if len(content) > DOCUMENT_BYTES:
+        raise errors.ClaimDocumentInvalid(f"{doc.name} is larger than {DOCUMENT_BYTES} bytes")
+    return service.Document(doc.name, doc.media_type, content)
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as bad:
+        raise errors.ClaimDateInvalid(f"{text} is not a calendar date") from bad
+
+
+def _report(body: ClaimIn) -> service.ClaimReport:
+    return service.ClaimReport(
+        policy_id=body.policy_id,
+        kind=models.LossKind(body.kind),
+        condition=body.condition,
+        event_date=_day(body.event_date),
+        billed=parse_minor(body.billed, 2),
+        social_insurance_paid=parse_minor(body.social_insurance_paid, 2),
+        documents=tuple(_document(d) for d in body.documents),
+    )
+
+
+@router.post("", status_code=201, summary="Report a medical claim (报案), adjudicated at once", response_model=Claim)
+async def report_claim(body: ClaimIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
+    report = _report(body)
+    chosen = client_id_of(request, body.client_id)
+    client_id = chosen if len(chosen) <= 64 else hashlib.sha256(chosen.encode()).hexdigest()
+    scorer = getattr(request.app.state, "claim_scorer", None)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        claim = service.report_claim(uow, principal.id, report, client_id, scorer=scorer)
+        return Outcome(201, Claim.shape(claim))
+
+    return await run_mutation(request, engine, principal, "insurance.report_claim", body.policy_id, work)
+
+
+@router.get("/reviews", summary="Claims waiting for review (人工审核队列), oldest first", response_model=ClaimList)
+async def reviews(engine: EngineDep, principal: Reviewer, limit: Limit = 50) -> dict[str, Any]:
+    return await _read(engine, lambda c: {"claims": service.reviews(c, limit)})
+
+
+@router.get("/{claim_id}", summary="One of the customer's claims", response_model=Claim)
+async def read_claim(claim_id: Ident, engine: EngineDep, principal: Customer) -> dict[str, Any]:
+    return await _read(engine, lambda c: service.read_claim(c, principal.id, claim_id))
+
+
+@router.post("/{claim_id}/approve", summary="Approve a claim under review and pay it (核赔通过)", response_model=Claim)
+async def approve(claim_id: Ident, request: Request, engine: EngineDep, principal: Reviewer) -> Response:
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, Claim.shape(service.approve(uow, principal.id, claim_id)))
+
+    return await run_mutation(request, engine, principal, "insurance.approve_claim", claim_id, work)
+
+
+@router.post("/{claim_id}/decline", summary="Decline a claim under review (拒赔)", response_model=Claim)
+async def decline(claim_id: Ident, request: Request, engine: EngineDep, principal: Reviewer) -> Response:
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, Claim.shape(service.decline(uow, principal.id, claim_id)))
+
+    return await run_mutation(request, engine, principal, "insurance.decline_claim", claim_id, work)

@@ -1,0 +1,44 @@
+"""Claims errors (理赔), each with a stable machine code (RFC 9457 problems through the API)."""
+
+from __future__ import annotations
+
+from puhui.errors import Conflict, InvalidInput, NotFound
+
+
+class ClaimNotFound(NotFound):
+    code = "claim_not_found"
+    title = "Claim not found"
+
+
+class ClaimDuplicate(Conflict):
+    """The same policy, event date, amount and documents were claimed already (重复报案)."""
+
+    code = "claim_duplicate"
+    title = "This claim was reported already"
+
+
+class ClaimEventInFuture(InvalidInput):
+    code = "claim_event_in_future"
+    title = "The event date (出险日期) is after today"
+
+
+class ClaimDocumentInvalid(InvalidInput):
+    code = "claim_document_invalid"
+    title = "A claim document is not valid base64 or is too large"
+
+
+class ClaimNotReviewable(Conflict):
+    """Only a claim under review (人工审核) is approved or declined by staff; a paid one stays paid."""
+
+    code = "claim_not_reviewable"
+    title = "The claim is not under review"
+
+
+class ClaimAmountsInvalid(InvalidInput):
+    code = "claim_amounts_invalid"
+    title = "Social insurance paid more than the amount billed"
+
+
+class ClaimDateInvalid(InvalidInput):
+    code = "claim_date_invalid"
+    title = "The event date is not a calendar date"

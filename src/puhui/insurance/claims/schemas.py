@@ -1,0 +1,48 @@
+"""What the claims API answers with (理赔): a claim, its decision and its documents' metadata."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from puhui.api.fields import Day, Money, Schema, Timestamp
+
+
+class ClaimDocument(Schema):
+    """A claim document (理赔材料) as stored: its metadata and the sha256 of its content."""
+
+    name: str
+    media_type: str
+    size: int
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class Claim(Schema):
+    """A medical claim (赔案) and its decision: `approved` with `paid_date` empty waits for the insurer's
+    held money (reason insurer_funds_insufficient); `review` waits for a person (人工审核)."""
+
+    id: str
+    policy_id: str
+    customer_id: str
+    insurer_id: str
+    kind: Literal["illness", "accident"]
+    condition: str
+    event_date: Day = Field(description="出险日期")
+    reported_date: Day = Field(description="报案日期")
+    billed: Money
+    social_insurance_paid: Money
+    benefit: Money = Field(description="理赔金额: adjudicated, or provisional under review")
+    deductible_applied: Money = Field(description="免赔额 this claim used")
+    status: Literal["review", "approved", "paid", "declined"]
+    reasons: list[str] = Field(description="reason codes, e.g. paid, waiting_period, excluded_condition")
+    fraud_score: str | None = Field(description="反欺诈评分 from the scorer hook, when there is one")
+    documents: list[ClaimDocument]
+    paid_date: Day | None
+    created_at: Timestamp
+
+
+class ClaimList(Schema):
+    """Claims waiting for review (人工审核队列), oldest first."""
+
+    claims: list[Claim]
