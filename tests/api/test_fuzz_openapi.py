@@ -90,6 +90,21 @@ BUSINESS_RULES = {  # 422 codes a schema-valid request may still get: rules a JS
 
 OPERATION_RULES = {  # the same, for one operation only
     "POST /v1/ledger/transfers": {"invalid_amount": "an amount has at most the places of its ledger's scale (data)"},
+    "POST /v1/insurance/policies": {  # the product version's health questions (健康告知) are data
+        "health_answers_invalid": "the answers name exactly the version's questions",
+        "underwriting_declined": "a yes to a question that declines (拒保)",
+    },
+    "POST /v1/insurance/policies/{policy_id}/renew": {
+        "health_answers_invalid": "the answers name exactly the version's questions",
+        "underwriting_declined": "a yes to a question that declines (拒保)",
+    },
+    "POST /v1/insurance/claims": {  # the claim against its policy and the day (理赔)
+        "claim_amounts_invalid": "social insurance pays at most the amount billed",
+        "claim_outside_cover": "the event date within the policy's cover, which is data",
+        "claim_event_in_future": "the event date is not after today",
+        "claim_date_invalid": "a calendar date (2026-02-30 matches the pattern)",
+        "claim_document_invalid": "a document's decoded size within the limit",
+    },
 }
 
 

@@ -51,7 +51,11 @@ class BandIn(BaseModel):
 QuestionId = Annotated[StrictStr, Field(pattern=QUESTION_PATTERN)]
 HealthAnswers = Annotated[
     dict[QuestionId, StrictBool],
-    Field(max_length=30, description="the answer to each health question (健康告知) by id: true for yes"),
+    Field(
+        max_length=30,
+        description="the answer to each health question (健康告知) by id: true for yes",
+        json_schema_extra={"additionalProperties": False},
+    ),
 ]
 
 
