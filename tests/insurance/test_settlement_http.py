@@ -165,7 +165,7 @@ def test_remittance_takes_commission_and_remits_the_rest_once(client, engine, cl
     lines = text.splitlines()
     assert [line.split(",")[1] for line in lines[1:-1]] == ["premium", "commission", "remittance", "claim"]
     body = "\n".join(lines[:-1]) + "\n"
-    assert lines[-1] == f"TRAILER,4,299.00,0.00,50.00,139.35,759.65,{hashlib.sha256(body.encode()).hexdigest()}"
+    assert lines[-1] == f"TRAILER,4,299.00,0.00,50.00,139.35,759.65,0.00,{hashlib.sha256(body.encode()).hexdigest()}"
     sums = file_totals(text)
     moved = sums["premium"] - sums["claim"] - sums["commission"] - sums["remittance"]
     assert moved == movement_on(engine, held, dt.date(2026, 1, 16)) == -650_00
@@ -279,4 +279,40 @@ def test_racing_remittances_of_one_date_move_the_money_once(client, engine, cloc
     assert (answers[0]["commission"], answers[0]["remitted"]) == ("139.35", "759.65")
     assert balance(engine, service.premium_held_account(insurer_id)) == 0
     assert balance(engine, settlement.COMMISSION_INCOME) == 139_35
+    assert_audit_clean(engine)
+
+
+def test_the_insurer_funds_claims_and_remittances_keep_the_claims_float_back(client, engine, clock):
+    """Terms keep 100.00 back (理赔备付金); the insurer wires 500.00 in; a 299.00 sale and a 280.00 claim:
+    commission 0.155 × 299.00 = 46.345 → 46.35, remitted 519.00 − 46.35 − 100.00 = 372.65, 100.00 stays."""
+    insurer_id, operator = insurer_with_product(client)
+    held = service.premium_held_account(insurer_id)
+    zhang, me = customer(client, engine, ZHANG)
+    terms = set_terms(client, operator, insurer_id, body={**TERMS, "claims_float": "100.00"}).json()
+    assert terms["claims_float"] == "100.00"
+    before = state(engine)
+    for bad in ({"amount": "-5.00"}, {"amount": "0"}, {"amount": "1.234"}, {}):
+        answer = call(client, f"/v1/insurance/insurers/{insurer_id}/funding", operator, f"f-{sorted(bad.items())}", bad)
+        assert answer.status_code == 422, answer.text
+    problem(
+        call(client, "/v1/insurance/insurers/nobody/funding", operator, "f-x", {"amount": "1.00"}),
+        404,
+        "insurer_not_found",
+    )
+    assert state(engine) == before
+
+    funded = call(client, f"/v1/insurance/insurers/{insurer_id}/funding", operator, "f-1", {"amount": "500.00"})
+    assert funded.status_code == 201, funded.text
+    assert (funded.json()["amount"], funded.json()["held"]) == ("500.00", "500.00")
+    again = call(client, f"/v1/insurance/insurers/{insurer_id}/funding", operator, "f-1", {"amount": "500.00"})
+    assert again.json() == funded.json() and balance(engine, held) == 500_00
+    assert buy(client, me, "z-1", age=30).status_code == 201
+    pay_claim(engine, insurer_id, f"wallet.{zhang}", 280_00)
+    clock.advance(days=1)
+    first = remit(client, operator, insurer_id, "2026-01-05", "r-1").json()
+    assert (first["premiums"], first["commission"], first["remitted"]) == ("299.00", "46.35", "372.65")
+    assert balance(engine, held) == 100_00
+    text = client.get(f"/v1/insurance/insurers/{insurer_id}/files/2026-01-05", headers=operator).text
+    assert [line.split(",")[1] for line in text.splitlines()[1:-1]] == ["funding", "premium", "claim"]
+    assert text.splitlines()[-1].startswith("TRAILER,3,299.00,0.00,280.00,0.00,0.00,500.00,")
     assert_audit_clean(engine)

@@ -54,4 +54,4 @@ def test_partner_file_trailer_counts_totals_and_hashes_the_body():
     assert text.splitlines()[0] == "business_date,kind,reference,transfer_id,amount"
     assert text.splitlines()[1] == "2026-01-05,premium,pol_a,ins.pol_a.premium,688.00"
     digest = hashlib.sha256(body.encode()).hexdigest()
-    assert trailer == f"TRAILER,3,688.00,688.00,50.00,0.00,0.00,{digest}"
+    assert trailer == f"TRAILER,3,688.00,688.00,50.00,0.00,0.00,0.00,{digest}"

@@ -12,14 +12,15 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from puhui.api.deps import EngineDep, Operator
-from puhui.api.fields import AS_WHOLE_NUMBER, Ident
+from puhui.api.fields import AS_WHOLE_NUMBER, AmountOrZeroStr, AmountStr, Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.eod.dates import PATTERN as DATE_PATTERN
 from puhui.eod.dates import BusinessDate, parse_date
 from puhui.insurance.settlement import models, service
-from puhui.insurance.settlement.schemas import Remittance, SettlementTerms
+from puhui.insurance.settlement.schemas import ClaimsFunding, Remittance, SettlementTerms
+from puhui.money import parse_minor
 
 router = APIRouter(prefix="/v1/insurance/insurers", tags=["insurance"])
 
@@ -50,6 +51,14 @@ class TermsIn(BaseModel):
     schedule: ScheduleIn
     bank_name: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
     bank_account: Annotated[StrictStr, Field(pattern=r"^[0-9]{8,32}$", description="shown masked")]
+    claims_float: AmountOrZeroStr = Field(
+        "0.00", description="kept back from every remittance for the claims paid on the insurer's behalf (理赔备付金)"
+    )
+
+
+class FundingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: AmountStr = Field(description="wired in by the insurer for the claims the platform pays (理赔备付金)")
 
 
 class RemitIn(BaseModel):
@@ -67,7 +76,13 @@ async def set_terms(
 
     def work(uow: UnitOfWork) -> Outcome:
         terms = service.set_terms(
-            uow, insurer_id, Decimal(body.commission_rate), schedule, body.bank_name, body.bank_account
+            uow,
+            insurer_id,
+            Decimal(body.commission_rate),
+            schedule,
+            body.bank_name,
+            body.bank_account,
+            parse_minor(body.claims_float, 2),
         )
         return Outcome(200, SettlementTerms.shape(terms))
 
@@ -92,6 +107,24 @@ async def remit(insurer_id: Ident, body: RemitIn, request: Request, engine: Engi
         return Outcome(201, Remittance.shape(service.remit(uow, insurer_id, through)))
 
     return await run_mutation(request, engine, principal, "insurance.remit", insurer_id, work)
+
+
+@router.post(
+    "/{insurer_id}/funding",
+    status_code=201,
+    summary="The insurer funds the claims the platform pays on its behalf (理赔备付金): its bank → its held money",
+    response_model=ClaimsFunding,
+)
+async def fund(
+    insurer_id: Ident, body: FundingIn, request: Request, engine: EngineDep, principal: Operator
+) -> Response:
+    amount = parse_minor(body.amount, 2)
+    key = request.headers.get("Idempotency-Key", "")
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, ClaimsFunding.shape(service.fund(uow, insurer_id, amount, key)))
+
+    return await run_mutation(request, engine, principal, "insurance.fund_claims", insurer_id, work)
 
 
 @router.get("/{insurer_id}/remittances", summary="The insurer's remittances", response_model=list[Remittance])

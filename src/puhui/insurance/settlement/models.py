@@ -5,9 +5,11 @@ the remittance schedule, the masked settlement account and the daily partner fil
   rounded to the fen half-up, plus what an earlier period carried. It is never negative and never more
   than what may be remitted: a period whose refunds exceed its sales, or whose held money was spent on
   claims, takes what it can and carries the rest (negative or positive) to the next period.
-- Remittance (保费划转) = what may be remitted − commission, where what may be remitted is the held
-  balance less premiums collected after the period (those belong to the next one). Claims and refunds
-  already paid from the held money simply reduce it; it is never more than held.
+- Remittance (保费划转) = what may be remitted − commission − the claims float, where what may be
+  remitted is the held balance less premiums collected after the period (those belong to the next one).
+  Claims and refunds already paid from the held money simply reduce it; it is never more than held.
+  The claims float (理赔备付金) is the sum the insurer's terms keep back for the claims the platform
+  pays on its behalf; the insurer tops it up by funding (a transfer from its bank into the held money).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 RATE_PLACES = Decimal("0.000001")
 MONTHLY, EVERY = "monthly", "every"
-KINDS = ("premium", "refund", "claim", "commission", "remittance", "credit")
+KINDS = ("premium", "refund", "claim", "commission", "remittance", "funding", "credit")
 
 
 class TermsError(ValueError):
@@ -81,11 +83,12 @@ class Split:
     carried: int
 
 
-def split(remittable: int, due: int) -> Split:
-    """Take the commission due (none when due < 0, at most what may be remitted), remit the rest."""
+def split(remittable: int, due: int, keep: int = 0) -> Split:
+    """Take the commission due (none when due < 0, at most what may be remitted), keep the claims float
+    back, remit the rest."""
     available = max(remittable, 0)
     commission = min(max(due, 0), available)
-    return Split(commission, available - commission, due - commission)
+    return Split(commission, max(available - commission - keep, 0), due - commission)
 
 
 # -- the daily partner file (合作机构对账文件) --------------------------------------------------------
@@ -104,7 +107,7 @@ class FileLine:
 
 
 FIELDS = ("business_date", "kind", "reference", "transfer_id", "amount")
-TRAILER = ("TRAILER", "count", "premiums", "refunds", "claims", "commission", "remitted", "sha256")
+TRAILER = ("TRAILER", "count", "premiums", "refunds", "claims", "commission", "remitted", "funded", "sha256")
 
 
 def yuan(fen: int) -> str:
@@ -130,6 +133,6 @@ def partner_file(lines: list[FileLine]) -> str:
     body = out.getvalue()
     sums = totals(lines)
     digest = hashlib.sha256(body.encode()).hexdigest()
-    amounts = [yuan(sums[k]) for k in ("premium", "refund", "claim", "commission", "remittance")]
+    amounts = [yuan(sums[k]) for k in ("premium", "refund", "claim", "commission", "remittance", "funding")]
     writer.writerow(["TRAILER", len(lines), *amounts, digest])
     return out.getvalue()

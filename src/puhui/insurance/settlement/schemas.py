@@ -26,6 +26,7 @@ class SettlementTerms(Schema):
     schedule: RemittanceSchedule
     bank_name: str
     bank_account: str = Field(description="the insurer's settlement account, all but the last four digits masked")
+    claims_float: Money = Field(description="kept back from every remittance for claims (理赔备付金)")
     last_remitted_through: Day | None = Field(description="the last date remitted through, if any")
     next_remittance: Day = Field(description="the next remittance date on the schedule")
     updated_at: Timestamp
@@ -44,4 +45,14 @@ class Remittance(Schema):
     commission: Money = Field(description="the platform's commission taken (保险代理佣金)")
     carried: Money = Field(description="commission carried to the next period (negative: owed back)")
     remitted: Money = Field(description="paid to the insurer's settlement account")
+    created_at: Timestamp
+
+
+class ClaimsFunding(Schema):
+    """Money an insurer wired in for the claims the platform pays on its behalf (理赔备付金)."""
+
+    id: str = Field(description="the ledger transfer")
+    insurer_id: str
+    amount: Money
+    held: Money = Field(description="the insurer's money held by the platform after the funding")
     created_at: Timestamp

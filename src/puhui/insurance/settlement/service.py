@@ -5,6 +5,8 @@ Ledger (CNY), for a remittance of insurer X through date D (rules in `settlement
 - commission: insurer.X.premium_held → platform.insurance_commission_income.CNY   (保险代理佣金收入)
 - remittance: insurer.X.premium_held → platform.reserve_bank.CNY   (保费划转: the cash leaves the bank
   account merchants' settlements and partners' payouts leave from)
+- funding: platform.reserve_bank.CNY → insurer.X.premium_held   (理赔备付金: the insurer wires money in
+  for the claims the platform pays on its behalf; the terms' claims float is kept back from remittances)
 Premiums and refunds of the period are read from the held account's ledger history (transfer codes
 `premium` and `refund`), so every product that holds premiums there is counted. Claims paid from the
 held money (any other debit) reduce what is remitted. One row per (insurer, through date): running the
@@ -36,6 +38,7 @@ from puhui.payments.wallets import RESERVE
 
 COMMISSION_INCOME = "platform.insurance_commission_income.CNY"
 COMMISSION_CODE, REMITTANCE_CODE = "insurance_commission", "premium_remittance"
+FUNDING_CODE = "claims_funding"
 FIRST_DAY = dt.date(1970, 1, 1)
 UNPOSTED = TransferFlags.pending | TransferFlags.void_pending
 
@@ -44,7 +47,13 @@ UNPOSTED = TransferFlags.pending | TransferFlags.void_pending
 
 
 def set_terms(
-    uow: UnitOfWork, insurer_id: str, rate: Decimal, schedule: models.Schedule, bank_name: str, bank_account: str
+    uow: UnitOfWork,
+    insurer_id: str,
+    rate: Decimal,
+    schedule: models.Schedule,
+    bank_name: str,
+    bank_account: str,
+    claims_float: int = 0,
 ) -> dict[str, Any]:
     """Set (or replace) the insurer's settlement terms (结算条款); later remittances use them."""
     insurer_json(uow.connection, insurer_id)
@@ -58,6 +67,7 @@ def set_terms(
         "schedule_value": schedule.value,
         "bank_name": bank_name,
         "bank_account": bank_account,
+        "claims_float": claims_float,
         "updated_at": clock.now_micros(),
     }
     found = uow.execute(select(terms_table.c.insurer_id).where(terms_table.c.insurer_id == insurer_id)).first()
@@ -99,6 +109,7 @@ def terms_json(connection: Connection, insurer_id: str) -> dict[str, Any]:
         "schedule": {"kind": schedule.kind, "value": schedule.value},
         "bank_name": row["bank_name"],
         "bank_account": models.mask_account(row["bank_account"]),
+        "claims_float": format_minor(int(row["claims_float"]), 2),
         "last_remitted_through": None if last is None else last.isoformat(),
         "next_remittance": schedule.next_after(last or clock.business_date() - dt.timedelta(days=1)).isoformat(),
         "updated_at": clock.iso(row["updated_at"]),
@@ -129,9 +140,11 @@ def held_history(connection: Connection, insurer_id: str) -> Iterator[StoredTran
 def kind_of(transfer: StoredTransfer, held: str) -> str:
     """What a movement of held money is: premium, refund, commission, remittance, claim (any other debit)
     or credit (any other credit)."""
-    if transfer.credit_account_id == held:
+    if transfer.credit_account_id == held and transfer.code != FUNDING_CODE:
         return "premium" if transfer.code == "premium" else "credit"
     named = {"refund": "refund", COMMISSION_CODE: "commission", REMITTANCE_CODE: "remittance"}
+    if transfer.code == FUNDING_CODE:
+        return "funding"
     return named.get(transfer.code, "claim")
 
 
@@ -183,7 +196,7 @@ def remit(uow: UnitOfWork, insurer_id: str, through: dt.date) -> dict[str, Any]:
     )
     rate = Decimal(row["commission_rate"])
     due = models.commission_due(rate, premiums - refunds, _carried(uow.connection, insurer_id, last))
-    parts = models.split(_held(uow.connection, insurer_id) - later, due)
+    parts = models.split(_held(uow.connection, insurer_id) - later, due, keep=int(row["claims_float"]))
     remittance_id = "isr_" + hashlib.sha256(f"{insurer_id}\x1f{through.isoformat()}".encode()).hexdigest()[:24]
     values = {
         "id": remittance_id,
@@ -202,6 +215,27 @@ def remit(uow: UnitOfWork, insurer_id: str, through: dt.date) -> dict[str, Any]:
     _post(uow, insurer_id, remittance_id, parts)
     answer = remittance_json(values)
     publish(uow, TOPIC, "insurance.premium_remitted", remittance_id, answer)
+    return answer
+
+
+def fund(uow: UnitOfWork, insurer_id: str, amount: int, key: str) -> dict[str, Any]:
+    """The insurer wires `amount` fen into the money held for it (理赔备付金), for the claims the platform
+    pays on its behalf; one funding per key."""
+    insurer_json(uow.connection, insurer_id)
+    if amount <= 0:
+        raise errors.SettlementTermsInvalid("a funding amount is positive")
+    digest = hashlib.sha256(f"{insurer_id}\x1f{key}".encode()).hexdigest()[:24]
+    transfer_id = f"ins.fund_{digest}.funding"
+    held = premium_held_account(insurer_id)
+    post_chain(uow, [Transfer(transfer_id, RESERVE, held, amount, LEDGER, FUNDING_CODE)], what="funding")
+    answer = {
+        "id": transfer_id,
+        "insurer_id": insurer_id,
+        "amount": format_minor(amount, 2),
+        "held": format_minor(_held(uow.connection, insurer_id), 2),
+        "created_at": clock.iso(clock.now_micros()),
+    }
+    publish(uow, TOPIC, "insurance.insurer_funded", transfer_id, answer)
     return answer
 
 

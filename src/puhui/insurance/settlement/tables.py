@@ -20,6 +20,8 @@ insurer_settlement_terms = Table(
     Column("schedule_value", Integer, nullable=False),  # day of month, or days between remittances
     Column("bank_name", String(64), nullable=False),
     Column("bank_account", String(32), nullable=False),  # shown masked
+    # kept back from every remittance for the claims the platform pays on the insurer's behalf (理赔备付金)
+    Column("claims_float", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", BigInteger, nullable=False),
 )
 

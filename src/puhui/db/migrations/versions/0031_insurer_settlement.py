@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("schedule_value", sa.Integer(), nullable=False),
         sa.Column("bank_name", sa.String(64), nullable=False),
         sa.Column("bank_account", sa.String(32), nullable=False),
+        sa.Column("claims_float", sa.BigInteger(), nullable=False, server_default="0"),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("insurer_id", name="pk_insurer_settlement_terms"),
     )
