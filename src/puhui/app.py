@@ -26,6 +26,7 @@ from puhui.api.fields import Schema
 from puhui.api.nul_guard import NulGuardMiddleware
 from puhui.api.query_guard import known_query_parameters
 from puhui.api.request_id import RequestIdMiddleware
+from puhui.console import routes as console_routes
 from puhui.db import reading, transaction
 from puhui.errors import PuhuiError
 from puhui.events.outbox import read_events
@@ -133,6 +134,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         regtech_api.router,
         related_api.router,
         reports_api.router,
+        console_routes.router,  # the browser console: /app and its static files
     ):
         app.include_router(router)
 

@@ -90,6 +90,7 @@ BUSINESS_RULES = {  # 422 codes a schema-valid request may still get: rules a JS
 
 OPERATION_RULES = {  # the same, for one operation only
     "POST /v1/ledger/transfers": {"invalid_amount": "an amount has at most the places of its ledger's scale (data)"},
+    "POST /v1/securities/instruments": {"instrument_invalid": "a share code's prefix names its exchange and board"},
     "POST /v1/insurance/policies": {  # the product version's health questions (健康告知) are data
         "health_answers_invalid": "the answers name exactly the version's questions",
         "underwriting_declined": "a yes to a question that declines (拒保)",
@@ -104,6 +105,14 @@ OPERATION_RULES = {  # the same, for one operation only
         "claim_event_in_future": "the event date is not after today",
         "claim_date_invalid": "a calendar date (2026-02-30 matches the pattern)",
         "claim_document_invalid": "a document's decoded size within the limit",
+    },
+    "POST /v1/securities/orders": {  # the exchange's order rules (交易规则), on the instrument's data and the day
+        "unknown_instrument": "the instruments listed are data",
+        "lot_size_invalid": "the board's lot rule (100s; STAR ≥ 200; an odd lot sold whole)",
+        "order_too_large": "the board's largest single order",
+        "price_off_tick": "a whole fen (the tick), and a price on a limit order only",
+        "price_outside_band": "the day's band from the previous close, which is data",
+        "market_order_unbounded": "a market buy of a share without a price limit names a protective price",
     },
 }
 

@@ -47,7 +47,7 @@ PriceStr = Annotated[
     ),
 ]
 Code = Annotated[StrictStr, Field(pattern=r"^[0-9]{6}$", description="a six-digit A-share code")]
-RATE_PATTERN = r"^0(\.[0-9]{1,6})?$"
+RATE_PATTERN = r"^0(\.(0{1,3}|00[0-2][0-9]{0,3}|0030{0,3}))?$"  # 0 to 0.003, six places
 
 
 class InstrumentIn(BaseModel):
@@ -56,7 +56,15 @@ class InstrumentIn(BaseModel):
     exchange: Literal["SSE", "SZSE"]
     board: Literal["main", "chinext", "star"]
     name: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
-    listed_on: Annotated[dt.date, Field(ge=dt.date(1990, 1, 1), le=dt.date(2100, 12, 31))]
+    listed_on: Annotated[
+        dt.date,
+        Field(
+            ge=dt.date(1990, 1, 1),
+            le=dt.date(2099, 12, 31),
+            description="上市日期, 1990 to 2099",
+            json_schema_extra={"pattern": r"^(199[0-9]|20[0-9]{2})-[0-9]{2}-[0-9]{2}$"},
+        ),
+    ]
     st: StrictBool = False
     previous_close: AmountStr
 
