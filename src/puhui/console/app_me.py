@@ -1,0 +1,90 @@
+"""The customer's personal data page (个人信息): what the platform holds, masked as the API shows it;
+the consents with a switch per purpose (撤回同意 is one click); a copy of everything (个人信息副本, the
+API's export); and closing the account (注销), refused while the wallet holds money."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from puhui.console import client, render, security
+from puhui.console.web import customer_page, read_form, redirect, to_login
+
+router = APIRouter(include_in_schema=False)
+
+PURPOSES = ("payments", "risk_control", "credit_scoring", "marketing", "third_party_sharing")
+
+
+async def _me_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+    viewer = request.state.viewer
+    customer = await client.call(request, "GET", f"/v1/customers/{viewer.id}", token=viewer.token)
+    wallet = await client.call(request, "GET", "/v1/wallets/me", token=viewer.token)
+    granted = {c["purpose"] for c in customer["consents"] if c["granted"] and not c["sensitive"]}
+    return render.page(
+        request,
+        "me.html",
+        status=status,
+        error=error,
+        customer=customer,
+        wallet=wallet,
+        purposes=PURPOSES,
+        granted=granted,
+        key=security.form_key(),
+    )
+
+
+@router.get("/app/me")
+@customer_page
+async def me(request: Request) -> Response:
+    return await _me_page(request)
+
+
+@router.post("/app/me/consents")
+@customer_page
+async def consent(request: Request) -> Response:
+    form = await read_form(request)
+    viewer = request.state.viewer
+    body = {"purpose": form.get("purpose", ""), "granted": form.get("granted") == "true"}
+    try:
+        await client.call(
+            request, "POST", f"/v1/customers/{viewer.id}/consents", token=viewer.token, json=body, key=None
+        )
+    except client.ApiProblem as problem:
+        return await _me_page(request, problem.status, problem.detail)
+    return redirect("/app/me", "consent_saved")
+
+
+@router.get("/app/me/export")
+@customer_page
+async def export(request: Request) -> Response:
+    """A copy of everything held (the API's export, a JSON download), for the customer only."""
+    import json
+
+    viewer = request.state.viewer
+    data = await client.call(request, "GET", f"/v1/customers/{viewer.id}/export", token=viewer.token)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="puhui-my-data.json"', "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/app/me/close")
+@customer_page
+async def close(request: Request) -> Response:
+    form = await read_form(request)
+    if form.get("confirm") != "on":
+        return await _me_page(request, 422, render.formatter(request).gettext("Tick the box to confirm."))
+    viewer = request.state.viewer
+    try:
+        await client.call(
+            request,
+            "POST",
+            f"/v1/customers/{viewer.id}/close",
+            token=viewer.token,
+            json={"reason": "closed by the customer in the app"},
+            key=form.get("key") or None,
+        )
+    except client.ApiProblem as problem:
+        return await _me_page(request, problem.status, problem.detail)
+    return to_login(request)

@@ -1,0 +1,264 @@
+"""The customer's wallet (钱包): home (balance, class, recent bills), bank cards (绑卡), top-up (充值)
+and withdrawal (提现) with their order status, paying a merchant's QR code (扫码付款: the scanned
+payload pasted), P2P transfers (转账) and bills (账单) with filters. Every change is an API call."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from puhui.console import bills, client, render, security
+from puhui.console.web import customer_page, read_form, redirect
+
+router = APIRouter(include_in_schema=False)
+
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+QR_PAYLOAD = re.compile(r"\b(qr_[0-9a-f]{8,64})\b")
+"""A scanned QR code's payload carries its id (`qr_…`), alone or inside a link."""
+BANK_ORDERS = {"top-up": "top-ups", "withdraw": "withdrawals"}
+
+
+def _me(request: Request) -> security.Viewer:
+    return request.state.viewer
+
+
+async def _get(request: Request, path: str, **params: object) -> object:
+    return await client.call(request, "GET", path, token=_me(request).token, params=params or None)
+
+
+async def _post(request: Request, path: str, body: dict, key: str | None) -> object:
+    return await client.call(request, "POST", path, token=_me(request).token, json=body, key=key or None)
+
+
+@router.get("/app")
+@customer_page
+async def home(request: Request) -> Response:
+    me = _me(request)
+    wallet = await _get(request, "/v1/wallets/me")
+    customer = await _get(request, f"/v1/customers/{me.id}")
+    recent = await run_in_threadpool(bills.bills, request.app.state.engine, me.id, bills.BillFilter(), 5)
+    return render.page(request, "home.html", wallet=wallet, customer=customer, bills=recent, kinds=bills.KINDS)
+
+
+# -- bank cards ---------------------------------------------------------------------------------
+
+
+async def _cards_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+    customer = await _get(request, f"/v1/customers/{_me(request).id}")
+    return render.page(
+        request, "cards.html", status=status, error=error, cards=customer["cards"], key=security.form_key()
+    )
+
+
+@router.get("/app/cards")
+@customer_page
+async def cards(request: Request) -> Response:
+    return await _cards_page(request)
+
+
+@router.post("/app/cards")
+@customer_page
+async def bind_card(request: Request) -> Response:
+    form = await read_form(request)
+    body = {"card_number": form.get("card_number", "")}
+    if form.get("bank"):
+        body["bank"] = form["bank"]
+    try:
+        await _post(request, f"/v1/customers/{_me(request).id}/cards", body, form.get("key"))
+    except client.ApiProblem as problem:
+        return await _cards_page(request, problem.status, problem.detail)
+    return redirect("/app/cards", "card_bound")
+
+
+# -- top-ups and withdrawals through the bank ---------------------------------------------------
+
+
+async def _orders_page(request: Request, kind: str, status: int = 200, error: str | None = None) -> Response:
+    customer = await _get(request, f"/v1/customers/{_me(request).id}")
+    listed = await _get(request, f"/v1/wallets/me/{BANK_ORDERS[kind]}")
+    wallet = await _get(request, "/v1/wallets/me")
+    return render.page(
+        request,
+        "bank_orders.html",
+        status=status,
+        error=error,
+        kind=kind,
+        wallet=wallet,
+        cards=[c for c in customer["cards"] if c["status"] == "bound"],
+        orders=listed["top_ups" if kind == "top-up" else "withdrawals"],
+        key=security.form_key(),
+    )
+
+
+async def _order_made(request: Request, kind: str) -> Response:
+    form = await read_form(request)
+    body = {"card_id": form.get("card_id", ""), "amount": form.get("amount", "")}
+    try:
+        order = await _post(request, f"/v1/wallets/me/{BANK_ORDERS[kind]}", body, form.get("key"))
+    except client.ApiProblem as problem:
+        return await _orders_page(request, kind, problem.status, problem.detail)
+    return redirect(f"/app/{kind}/{order['id']}")
+
+
+async def _order_status(request: Request, kind: str, order_id: str) -> Response:
+    order = await _get(request, f"/v1/wallets/me/{BANK_ORDERS[kind]}/{order_id}")
+    return render.page(request, "bank_order.html", kind=kind, order=order)
+
+
+@router.get("/app/top-up")
+@customer_page
+async def top_up_page(request: Request) -> Response:
+    return await _orders_page(request, "top-up")
+
+
+@router.post("/app/top-up")
+@customer_page
+async def top_up(request: Request) -> Response:
+    return await _order_made(request, "top-up")
+
+
+@router.get("/app/top-up/{order_id}")
+@customer_page
+async def top_up_status(request: Request, order_id: Ident) -> Response:
+    return await _order_status(request, "top-up", order_id)
+
+
+@router.get("/app/withdraw")
+@customer_page
+async def withdraw_page(request: Request) -> Response:
+    return await _orders_page(request, "withdraw")
+
+
+@router.post("/app/withdraw")
+@customer_page
+async def withdraw(request: Request) -> Response:
+    return await _order_made(request, "withdraw")
+
+
+@router.get("/app/withdraw/{order_id}")
+@customer_page
+async def withdraw_status(request: Request, order_id: Ident) -> Response:
+    return await _order_status(request, "withdraw", order_id)
+
+
+# -- paying a merchant's QR code ------------------------------------------------------------------
+
+
+@router.get("/app/pay")
+@customer_page
+async def scan(request: Request) -> Response:
+    return render.page(request, "scan.html", error=None, payload="")
+
+
+@router.post("/app/pay")
+@customer_page
+async def scanned(request: Request) -> Response:
+    form = await read_form(request)
+    found = QR_PAYLOAD.search(form.get("payload", ""))
+    if found is None:
+        message = render.formatter(request).gettext("That is not a Puhui QR code.")
+        return render.page(request, "scan.html", status=422, error=message, payload=form.get("payload", "")[:200])
+    return redirect(f"/app/pay/{found.group(1)}")
+
+
+async def _confirm_page(request: Request, qr_id: str, status: int = 200, error: str | None = None) -> Response:
+    qr = await _get(request, f"/v1/qr-codes/{qr_id}")
+    wallet = await _get(request, "/v1/wallets/me")
+    return render.page(request, "pay.html", status=status, error=error, qr=qr, wallet=wallet, key=security.form_key())
+
+
+@router.get("/app/pay/{qr_id}")
+@customer_page
+async def confirm(request: Request, qr_id: Ident) -> Response:
+    return await _confirm_page(request, qr_id)
+
+
+@router.post("/app/pay/{qr_id}")
+@customer_page
+async def pay(request: Request, qr_id: Ident) -> Response:
+    form = await read_form(request)
+    body: dict = {"verification": "one_factor"}
+    if form.get("amount"):
+        body["amount"] = form["amount"]
+    if form.get("password"):
+        body.update(verification="two_factors", password=form["password"])
+    try:
+        paid = await _post(request, f"/v1/qr-codes/{qr_id}/pay", body, form.get("key"))
+    except client.ApiProblem as problem:
+        return await _confirm_page(request, qr_id, problem.status, problem.detail)
+    return _receipt_redirect(paid)
+
+
+def _receipt_redirect(paid: dict) -> Response:
+    if "review_id" in paid:  # held for a manual review (人工审核): not paid yet
+        return redirect(f"/app/reviews/{paid['review_id']}")
+    return redirect(f"/app/payments/{paid['id']}", "paid")
+
+
+@router.get("/app/payments/{payment_id}")
+@customer_page
+async def receipt(request: Request, payment_id: Ident) -> Response:
+    payment = await _get(request, f"/v1/payments/{payment_id}")
+    return render.page(request, "receipt.html", payment=payment)
+
+
+@router.get("/app/reviews/{review_id}")
+@customer_page
+async def held(request: Request, review_id: Ident) -> Response:
+    return render.page(request, "held.html", review_id=review_id)
+
+
+# -- P2P -----------------------------------------------------------------------------------------
+
+
+async def _transfer_page(request: Request, status: int = 200, error: str | None = None, form: dict | None = None):
+    wallet = await _get(request, "/v1/wallets/me")
+    return render.page(
+        request, "transfer.html", status=status, error=error, wallet=wallet, form=form or {}, key=security.form_key()
+    )
+
+
+@router.get("/app/transfer")
+@customer_page
+async def transfer_page(request: Request) -> Response:
+    return await _transfer_page(request)
+
+
+@router.post("/app/transfer")
+@customer_page
+async def transfer(request: Request) -> Response:
+    form = await read_form(request)
+    body = {"to_customer_id": form.get("to_customer_id", ""), "amount": form.get("amount", "")}
+    try:
+        paid = await _post(request, "/v1/transfers/p2p", body, form.get("key"))
+    except client.ApiProblem as problem:
+        kept = {"to_customer_id": body["to_customer_id"][:64], "amount": body["amount"][:32]}
+        return await _transfer_page(request, problem.status, problem.detail, kept)
+    return _receipt_redirect(paid)
+
+
+# -- bills ----------------------------------------------------------------------------------------
+
+
+@router.get("/app/bills")
+@customer_page
+async def bill_list(
+    request: Request,
+    direction: Annotated[str, Query(max_length=3, pattern=r"^(in|out)?$")] = "",
+    kind: Annotated[str, Query(max_length=64, pattern=r"^[a-z_]*$")] = "",
+    start: Annotated[str, Query(alias="from", max_length=10)] = "",
+    end: Annotated[str, Query(alias="to", max_length=10)] = "",
+) -> Response:
+    wanted = bills.BillFilter(direction, kind, bills.parse_day(start), bills.parse_day(end))
+    found = await run_in_threadpool(bills.bills, request.app.state.engine, _me(request).id, wanted, 100)
+    return render.page(
+        request,
+        "bills.html",
+        bills=found,
+        kinds=bills.KINDS,
+        chosen={"direction": direction, "kind": kind, "from": start, "to": end},
+    )

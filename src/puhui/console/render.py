@@ -1,0 +1,82 @@
+"""Rendering a page (页面渲染): the Jinja2 environment, what every template can use (gettext as `_`,
+money and dates in the locale, China time, the CSRF token, the signed-in viewer), and the error page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from puhui.console import i18n, security
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+NOTICE_COOKIE = "puhui_notice"
+NOTICES = {
+    "signed_up": "Welcome! Your account is open.",
+    "logged_in": "You are logged in.",
+    "logged_out": "You are logged out.",
+    "card_bound": "The card is bound.",
+    "paid": "Paid.",
+    "transferred": "Transferred.",
+    "subscribed": "Subscribed to the fund.",
+    "redeemed": "Redemption ordered.",
+    "consent_saved": "Your consent choice is saved.",
+    "language": "Language changed.",
+}
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(("html",), default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def formatter(request: Request) -> i18n.Formatter:
+    found = getattr(request.state, "formatter", None)
+    if found is None:
+        found = request.state.formatter = i18n.Formatter(i18n.choose(request))
+    return found
+
+
+def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """The template rendered for this request, with its CSRF cookie set when it is new."""
+    fmt = formatter(request)
+    context = {
+        "request": request,
+        "_": fmt.gettext,
+        "fmt": fmt,
+        "lang": fmt.locale,
+        "html_lang": fmt.html_lang,
+        "csrf_field": security.CSRF_FIELD,
+        "csrf_token": security.csrf_token(request),
+        "viewer": security.viewer_of(request),
+        "path": request.url.path,
+        "notice": NOTICES.get(request.cookies.get(NOTICE_COOKIE, "")),
+        **values,
+    }
+    html = environment.get_template(template).render(context)
+    response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    security.keep_csrf(response, request)
+    return response
+
+
+ERROR_TITLES = {
+    400: "The request could not be understood",
+    401: "Please log in",
+    403: "You may not open this page",
+    404: "Page not found",
+    409: "That cannot be done now",
+    422: "Please check what you entered",
+}
+
+
+def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
+    """The 403/404 (or other) page, in the visitor's language."""
+    return page(
+        request, "error.html", status=status, status_code=status, title=ERROR_TITLES.get(status, "Error"), detail=detail
+    )
