@@ -274,3 +274,28 @@ def test_short_held_money_leaves_the_claim_approved_unpaid(client, engine, clock
     assert paid.json()["reasons"] == ["paid"]
     assert balance(engine, f"wallet.{zhang}") == WALLET - 299_00 + 10_000_00
     assert_audit_clean(engine)
+
+
+def test_a_cancelled_policy_declines_later_events(client, engine, clock):
+    _, zhang, me, policy = insured(client, engine, clock)
+    cancelled = call(client, f"/v1/insurance/policies/{policy['id']}/cancel", me, "cancel-1")
+    assert cancelled.status_code == 200, cancelled.text  # on 2026-01-15, the day still covered
+    clock.advance(days=5)
+    me = login(client, ZHANG)
+    after = claim(client, me, "claim-1", policy["id"], event_date="2026-01-16").json()
+    assert (after["status"], after["benefit"], after["reasons"]) == ("declined", "0.00", ["policy_cancelled"])
+    before = claim(client, me, "claim-2", policy["id"], event_date="2026-01-15").json()
+    assert (before["status"], before["benefit"]) == ("paid", "10000.00")
+    assert balance(engine, f"wallet.{zhang}") == WALLET + 10_000_00  # the premium came back in full
+    assert_audit_clean(engine)
+
+
+def test_a_fraud_scorer_sends_a_claim_to_review(client, engine, clock):
+    _, zhang, me, policy = insured(client, engine, clock)
+    client.app.state.claim_scorer = lambda facts: Decimal("0.95") if facts.billed > 20_000_00 else Decimal("0.1")
+    risky = claim(client, me, "claim-1", policy["id"]).json()
+    assert (risky["status"], risky["fraud_score"], risky["reasons"]) == ("review", "0.95", ["fraud_score"])
+    fine = claim(client, me, "claim-2", policy["id"], billed="15000.00", social_insurance_paid="0.00").json()
+    assert (fine["status"], fine["fraud_score"], fine["benefit"]) == ("paid", "0.1", "5000.00")
+    assert balance(engine, f"wallet.{zhang}") == WALLET - 299_00 + 5_000_00
+    assert_audit_clean(engine)
