@@ -206,9 +206,26 @@ def test_t_plus_one_refuses_todays_shares_then_sells_them_tomorrow(client, engin
         "frozen": 500,
         "cost_basis": "5255.05",
     }
-    bought = order(client, lee, "b-back", "buy", 500, "10.40")
+    bought = order(client, lee, "b-back", "buy", 200, "10.40")
     assert bought.json()["status"] == "filled", bought.text
+    # a sale takes its share of the average cost: 5255.05 × 200 / 500 = 2102.02
+    assert position(client, z) == {
+        "code": "600000",
+        "total": 300,
+        "available": 0,
+        "frozen": 300,
+        "cost_basis": "3153.03",
+    }
+    assert order(client, lee, "b-rest", "buy", 300, "10.40").json()["status"] == "filled"
     assert position(client, z) == {}
+    sale = client.get("/v1/securities/orders", headers=z).json()["orders"][0]
+    # 500 × 10.40 = 5200.00: commission 5.00 (once, over two fills), stamp duty 2.60, transfer fee 0.05
+    assert (sale["status"], sale["commission"], sale["stamp_duty"], sale["transfer_fee"]) == (
+        "filled",
+        "5.00",
+        "2.60",
+        "0.05",
+    )
     assert_audit_clean(engine)
 
 
@@ -410,3 +427,34 @@ def test_no_account_and_operator_listing(client, engine, clock):
     )
     problem(call(client, "/v1/securities/instruments", me, "l4", body), 403, "forbidden")
     assert created["id"]
+
+
+def test_a_resting_market_order_survives_a_rebuild_and_cancels(client, engine, clock):
+    zhang, z, li, lee = two_traders(client, engine)
+    assert order(client, lee, "s1", "sell", 100, "10.60").status_code == 201
+    best = order(client, z, "cb", "buy", 200, None, type="own_best")  # no bid yet: nothing to rest at
+    assert best.json()["status"] == "cancelled" and best.json()["frozen_cash"] == "0.00", best.text
+    bid = order(client, z, "bid", "buy", 100, "10.20").json()
+    rest = order(client, z, "cb2", "buy", 200, None, type="counterparty_best").json()
+    assert (rest["status"], rest["filled"]) == ("open", 100)  # 100 at 10.60; 100 rest at 10.60
+    gateway._cache.clear()
+    sell = order(client, lee, "s2", "sell", 100, "10.20").json()  # meets the best bid, 10.60, first
+    assert (sell["status"], sell["value"]) == ("filled", "1060.00")
+    done = call(client, f"/v1/securities/orders/{bid['id']}/cancel", z, "c-bid").json()
+    assert done["status"] == "cancelled"
+    assert client.get(f"/v1/securities/orders/{rest['id']}", headers=z).json()["status"] == "filled"
+    assert cash(engine, brokerage.frozen_cash_account(zhang)) == 0
+    assert_audit_clean(engine)
+
+
+def test_suitability_level_comes_from_the_questionnaire(client, engine, clock):
+    from puhui.wealth.suitability.service import CURRENT, record_answers
+
+    created = register(client, ZHANG)
+    answers = {q.id: max(q.choices, key=lambda c: c.score).key for q in CURRENT.questions}
+    transaction(engine, lambda uow: record_answers(uow, created["id"], CURRENT.version, answers))
+    me = login(client, ZHANG)
+    opened = call(client, "/v1/securities/accounts", me, "open", {"star_permitted": True})
+    assert opened.status_code == 201, opened.text
+    assert (opened.json()["suitability_level"], opened.json()["star_permitted"]) == ("C5", True)
+    assert opened.json()["commission_rate"] == "0.00025" and opened.json()["cash"] == "0.00"

@@ -6,10 +6,10 @@ Every order and cancel runs in one unit of work that locks the instrument's row 
 worker or process changed the book, or this process restarted) the book is rebuilt from the persisted
 open orders in time order, at the moment it was last moved to, so the opening auction's, the waiting
 orders' and the continuous book's contents come back where they were. After the call the row gets a new
-version and the moment, and the cache the exchange under that version. A cached entry is taken out
-while in use and put back only when the call returned, so a call that fails leaves nothing cached and
-the next one rebuilds (its unit of work rolled back too): the API stays stateless-correct across
-workers while one worker never reloads.
+version and the moment, and once the unit of work commits the cache keeps the exchange under that
+version. A cached entry is taken out while in use and put back only after the commit, so a call that
+fails or rolls back leaves nothing cached and the next one rebuilds: the API stays stateless-correct
+across workers while one worker never reloads.
 """
 
 from __future__ import annotations
@@ -89,8 +89,13 @@ def give_back(uow: UnitOfWork, session: Session) -> None:
             order_seq=session.row["order_seq"],
         )
     )
-    with _cache_lock:
-        _cache[session.row["code"]] = (version, session.exchange)
+    code, exchange = session.row["code"], session.exchange
+
+    def cache() -> None:
+        with _cache_lock:
+            _cache[code] = (version, exchange)
+
+    uow.after_commit.append(cache)
 
 
 def _rebuild(uow: UnitOfWork, row: dict[str, Any]) -> Exchange:
