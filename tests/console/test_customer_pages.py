@@ -239,3 +239,33 @@ def test_consent_is_withdrawn_and_the_account_closed_from_the_personal_data_page
     closed = post_form(client, "/app/me", "/app/me/close", confirm="on")
     assert closed.status_code == 303 and closed.headers["location"] == "/app/login"
     assert client.get(f"/v1/customers/{cid}", headers=ADMIN).json()["status"] == "closed"
+
+
+def test_a_form_sent_twice_tops_up_once(app, client, engine) -> None:  # type: ignore[no-untyped-def]
+    sign_up(client, 14)
+    cid = customer_id_of(client)
+    verify(client, cid)
+    post_form(client, "/app/cards", "/app/cards", card_number=card(14))
+    page = client.get("/app/top-up").text
+    card_id = re.search(r'<option value="(card_[0-9a-f]+)"', page).group(1)
+    form = {**hidden(page), "card_id": card_id, "amount": "30.00"}
+    first = client.post("/app/top-up", data=form, follow_redirects=False)
+    again = client.post("/app/top-up", data=form, follow_redirects=False)  # a double click, a resent form
+    assert first.headers["location"] == again.headers["location"]
+    settle_bank(app, engine)
+    assert len(client.get("/v1/wallets/me/top-ups", headers=_bearer(client)).json()["top_ups"]) == 1
+    assert balance(engine, cid) == "30.00"
+
+
+def test_over_https_the_cookies_are_secure_and_pages_load_only_their_own_files(app) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="https://testserver") as secure:
+        made = sign_up(secure, 15)
+        cookies = made.headers.get_list("set-cookie")
+        session = next(c for c in cookies if c.startswith("puhui_session="))
+        assert "Secure" in session and "HttpOnly" in session and "SameSite=lax" in session
+        page = secure.get("/app")
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert page.headers["cache-control"] == "no-store"

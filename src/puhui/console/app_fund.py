@@ -5,10 +5,11 @@ wallet and redeem (赎回) fast (T+0, to the wallet at once) or normal (T+1)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from puhui.console import charts, client, render, security
 from puhui.console.web import customer_page, read_form, redirect
@@ -19,11 +20,11 @@ FundCode = Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-
 CHART_DAYS = 30
 
 
-async def _get(request: Request, path: str, **params: object) -> object:
+async def _get(request: Request, path: str, **params: object) -> Any:
     return await client.call(request, "GET", path, token=request.state.viewer.token, params=params or None)
 
 
-def yield_chart(yields: list[dict], title: str) -> object:
+def yield_chart(yields: list[dict], title: str) -> Markup:
     points = [
         charts.Point(y["date"][5:], Decimal(y["seven_day_yield"]))
         for y in reversed(yields)

@@ -5,7 +5,7 @@ payload pasted), P2P transfers (转账) and bills (账单) with filters. Every c
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -26,11 +26,11 @@ def _me(request: Request) -> security.Viewer:
     return request.state.viewer
 
 
-async def _get(request: Request, path: str, **params: object) -> object:
+async def _get(request: Request, path: str, **params: object) -> Any:
     return await client.call(request, "GET", path, token=_me(request).token, params=params or None)
 
 
-async def _post(request: Request, path: str, body: dict, key: str | None) -> object:
+async def _post(request: Request, path: str, body: dict, key: str | None) -> Any:
     return await client.call(request, "POST", path, token=_me(request).token, json=body, key=key or None)
 
 
