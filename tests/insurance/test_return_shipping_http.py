@@ -352,6 +352,52 @@ def test_abuse_signals_flag_a_serial_returner_and_refuse_cover(client, engine, c
     assert_audit_clean(engine)
 
 
+@pytest.fixture
+def fraud_client(engine, clock):  # type: ignore[no-untyped-def]
+    """The server as deployed: the fraud engine, its default rules seeded, in front of every payment."""
+    settings = Settings(
+        admin_token=ADMIN_TOKEN,
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret=JWT_SECRET,
+        jwt_ttl_seconds=900,
+        merchant_fee_bp=60,
+        fraud_checks=True,
+        fraud_catch_up_seconds=0.05,
+    )
+    with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
+        yield test_client
+
+
+def test_abuse_signals_reach_the_fraud_rules_which_hold_a_covered_checkout_at_a_colluding_shop(
+    fraud_client, engine, clock
+):  # type: ignore[no-untyped-def]
+    client = fraud_client
+    insurer_with_product(client, engine)
+    with reading(engine) as connection:
+        insurer_id = connection.execute(select(RETURN_SHIPPING_TABLES[0].c.insurer_id)).scalar_one()
+    fund(engine, f"insurer.{insurer_id}.premium_held", 100_00, "insurer-float")
+    _, bad = customer(client, engine, "13800000001", "531", 1000_00)
+    _, good = customer(client, engine, "13800000002", "547", 1000_00)
+    merchant_id, shop = merchant(client)
+    for n in range(queries.SERIAL_MIN_RETURNS):
+        policy = checkout(client, bad, qr(client, merchant_id, shop, "20.00"), f"bad-{n}").json()["policy"]
+        returned = post(client, f"/v1/insurance/return-shipping/policies/{policy['id']}/return", shop, f"r-{n}")
+        assert returned.status_code == 200, returned.text
+    colluding_qr = qr(client, merchant_id, shop, "20.00")
+    before = snapshot(engine)
+    problem(checkout(client, good, colluding_qr, "good-at-colluder"), 409, "return_checkout_needs_review")
+    assert snapshot(engine) == before
+    # the rule is what held it: switched off, the same covered checkout goes through
+    switched = post(client, "/v1/risk/rules/return_shipping_abuse/disable", ADMIN, "rule-off", {})
+    assert switched.status_code == 200 and switched.json()["enabled"] is False, switched.text
+    assert checkout(client, good, colluding_qr, "good-at-colluder-2").status_code == 201
+    # and paying the shop without cover raises no signal at all
+    paid = post(client, f"/v1/qr-codes/{qr(client, merchant_id, shop, '20.00')}/pay", good, "plain-pay", {})
+    assert paid.status_code == 201, paid.text
+    assert_audit_clean(engine)
+
+
 class StubFraudCheck:
     """A fraud check that answers one outcome for every payment (what risk control would decide)."""
 

@@ -4,12 +4,15 @@ state built from payments at explicit times (China time for night rules), window
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from puhui.clock import CHINA, to_micros
 from puhui.payments.risk_hook import Outcome, PaymentRequest
+from puhui.risk.errors import MalformedRule
 from puhui.risk.fraud.engine import RuleSet, china_hour, decide, features, score
 from puhui.risk.fraud.models import FEATURES, rule_from
 from puhui.risk.fraud.state import DAY, SECOND, WEEK, WindowState
@@ -304,3 +307,22 @@ def test_windows_and_norm_match_a_brute_force_count(payments: list[tuple[int, in
     week = week_of(at)
     norm = [a for s, a in payments if week - 13 < week_of(NOON + s * SECOND) <= week]
     assert alice.norm(at) == (len(norm), sum(norm))
+
+
+# -- signals from other products --------------------------------------------------------------------------------
+
+
+def test_a_product_signal_rule_trips_on_any_signal_it_names_and_only_then() -> None:
+    r = rule("product_signal", {"signals": ["serial_returner", "merchant_collusion"]}, rule_id="returns")
+    state = WindowState()
+    flagged = replace(pay(), signals=("merchant_collusion", "something_else"))
+    found = outcome(flagged, [r], state)
+    assert (found.outcome, found.reasons) == (Outcome.review, ("returns: signals merchant_collusion",))
+    assert outcome(pay(), [r], state).outcome == Outcome.approve
+    assert outcome(replace(pay(), signals=("something_else",)), [r], state).outcome == Outcome.approve
+
+
+def test_a_product_signal_rule_names_at_least_one_well_formed_signal() -> None:
+    for params in ({"signals": []}, {"signals": ["Bad Name"]}, {}, {"signals": ["a"] * 17}):
+        with pytest.raises(MalformedRule):
+            rule("product_signal", params)

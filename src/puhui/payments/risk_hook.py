@@ -32,6 +32,9 @@ class PaymentContext:
 
     device_id: str | None = None
     location: str | None = None
+    # What another product knows about this payment's parties, e.g. insurance's "serial_returner" (恶意退货):
+    # fraud rules of kind `product_signal` act on them.
+    signals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class PaymentRequest:
     device_id: str | None = None
     location: str | None = None
     at: int = 0  # UTC microseconds, from `puhui.clock`
+    signals: tuple[str, ...] = ()  # from the context: other products' signals about the parties
 
 
 @dataclass(frozen=True)

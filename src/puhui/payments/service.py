@@ -98,7 +98,7 @@ def _check_payer(
     (and is recorded after the rollback); approve and review go on."""
     tier = tier_of(uow.connection, payer_id)
     request = risk_hook.PaymentRequest(
-        kind, payer_id, payee_id, amount, tier, context.device_id, context.location, clock.now_micros()
+        kind, payer_id, payee_id, amount, tier, context.device_id, context.location, clock.now_micros(), context.signals
     )
     decision = risk_hook.decide(request)
     fraud = risk_hook.check_for(uow.connection.engine)

@@ -12,6 +12,7 @@ The premium is priced from the buyer's and the merchant's counts before the orde
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -178,12 +179,15 @@ def _order_amount(connection: Connection, qr_id: str, amount: int | None) -> tup
     return qr["merchant_id"], amount
 
 
-def _refuse_abuser(connection: Connection, customer_id: str) -> None:
-    signals = queries.return_abuse_signals(connection, customer_id=customer_id)
+def _abuse_signals(connection: Connection, customer_id: str, merchant_id: str) -> tuple[str, ...]:
+    """The cover is refused to a serial returner (核保); the signals about the buyer and the merchant go
+    with the payment to the fraud rules (`product_signal`), which hold a checkout at a colluding merchant."""
+    signals = queries.return_abuse_signals(connection, customer_id=customer_id, merchant_id=merchant_id)
     if signals.buyer is not None and signals.buyer.serial_returner:
         raise errors.ReturnCoverRefused(
             f"{signals.buyer.returns} returns of {signals.buyer.orders} covered orders in {signals.window_days} days"
         )
+    return ("merchant_collusion",) if signals.merchant is not None and signals.merchant.collusion else ()
 
 
 def checkout(
@@ -205,8 +209,9 @@ def checkout(
         return _answer(uow.connection, found), False
     merchant_id, amount = _order_amount(uow.connection, qr_id, amount)
     terms = _terms_of(_product_row(uow.connection, code, version))
-    _refuse_abuser(uow.connection, customer_id)
+    signals = _abuse_signals(uow.connection, customer_id, merchant_id)
     probability, premium = _price(uow.connection, terms, customer_id, merchant_id)
+    context = replace(context, signals=(*context.signals, *signals))
     row, created = payments.pay_qr(uow, customer_id, qr_id, amount, strength, client_id, default_fee_bp, context)
     if payments.is_review(row):
         raise errors.ReturnCheckoutHeld("the payment would be held for review")

@@ -149,6 +149,11 @@ def _night(limits, p: PaymentRequest, payer: Customer | None, payee, lists) -> s
     return None
 
 
+def _signal(limits, p: PaymentRequest, payer, payee, lists) -> str | None:
+    raised = sorted(limits.intersection(p.signals))
+    return f"signals {', '.join(raised)}" if raised else None
+
+
 CHECKS = {
     Kind.velocity: _velocity,
     Kind.amount_above_norm: _above_norm,
@@ -157,6 +162,7 @@ CHECKS = {
     Kind.blocklist: _blocklist,
     Kind.fan_in_new_account: _fan_in,
     Kind.night_burst: _night,
+    Kind.product_signal: _signal,
 }
 
 

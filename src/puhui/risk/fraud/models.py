@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -41,6 +41,7 @@ class Kind(enum.StrEnum):
     fan_in_new_account = "fan_in_new_account"
     night_burst = "night_burst"
     model_score = "model_score"
+    product_signal = "product_signal"
 
 
 class Action(enum.StrEnum):
@@ -198,6 +199,13 @@ class ScoreParams(_Params):
         return self
 
 
+class SignalParams(_Params):
+    """Any of the named signals another product raised about the payment's parties (e.g. insurance's
+    `serial_returner`, `merchant_collusion` for return-shipping cover, 退货运费险骗保)."""
+
+    signals: list[Annotated[str, Field(pattern=r"^[a-z0-9_.\-]{1,64}$")]] = Field(min_length=1, max_length=16)
+
+
 PARAMS: dict[Kind, type[_Params]] = {
     Kind.velocity: VelocityParams,
     Kind.amount_above_norm: NormParams,
@@ -207,6 +215,7 @@ PARAMS: dict[Kind, type[_Params]] = {
     Kind.fan_in_new_account: FanInParams,
     Kind.night_burst: NightParams,
     Kind.model_score: ScoreParams,
+    Kind.product_signal: SignalParams,
 }
 
 
@@ -308,6 +317,8 @@ def _limits(p: _Params) -> Any:
         return (p.account_age_days * DAY * m, p.min_payers, p.window_seconds * m)
     if isinstance(p, NightParams):
         return (p.min_count, p.window_seconds * m, p.start_hour, p.end_hour)
+    if isinstance(p, SignalParams):
+        return frozenset(p.signals)
     if isinstance(p, ScoreParams):
         names = tuple(FEATURES)
         weights = tuple(p.weights.get(n, 0.0) for n in names)
@@ -368,6 +379,13 @@ def default_rules() -> list[Rule]:
             {"min_count": 5, "window_seconds": 3 * 3600},
             "review",
             "5 or more payments between 00:00 and 05:00 China time within 3 hours",
+        ),
+        (
+            "return_shipping_abuse",
+            "product_signal",
+            {"signals": ["serial_returner", "merchant_collusion"]},
+            "review",
+            "a checkout with return-shipping cover by a serial returner or at a merchant whose returns look staged",
         ),
         (
             "fraud_score",

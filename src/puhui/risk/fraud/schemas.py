@@ -19,6 +19,7 @@ RuleKind = Literal[
     "fan_in_new_account",
     "night_burst",
     "model_score",
+    "product_signal",
 ]
 Seconds = Annotated[int, Field(description="a window in seconds")]
 Amount = Annotated[
@@ -82,7 +83,23 @@ class ScoreParams(Schema):
     decline_at: int
 
 
-RuleParams = VelocityParams | NormParams | NoveltyParams | BlocklistParams | FanInParams | NightParams | ScoreParams
+class SignalParams(Schema):
+    """`product_signal`: any of the named signals another product raised about the parties (e.g. insurance's
+    `serial_returner` and `merchant_collusion` at a checkout with return-shipping cover)."""
+
+    signals: list[str]
+
+
+RuleParams = (
+    VelocityParams
+    | NormParams
+    | NoveltyParams
+    | BlocklistParams
+    | FanInParams
+    | NightParams
+    | ScoreParams
+    | SignalParams
+)
 
 
 class Rule(Schema):
