@@ -158,6 +158,10 @@ def test_a_trade_is_booked_with_fees_to_the_fen(client, engine, clock):
         "frozen": 0,
         "cost_basis": "0.00",
     }
+    with engine.connect() as connection:
+        kinds = [r[0] for r in connection.execute(select(outbox.c.type).where(outbox.c.topic == "securities"))]
+    assert kinds.count("securities.trade") == 1 and kinds.count("securities.order_ended") == 2
+    assert kinds.count("securities.order_placed") == 2 and kinds.count("securities.cash_transferred") == 2
     summary = client.get("/v1/securities/account", headers=z).json()
     assert summary["cash"] == "44744.95" and summary["frozen_cash"] == "0.00" and len(summary["positions"]) == 1
     assert_audit_clean(engine)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
+from puhui.events.outbox import publish
 from puhui.identity.customers import wallet_id
 from puhui.ledger import queries as ledger_queries
 from puhui.ledger.errors import InsufficientFunds, Shortfall
@@ -147,6 +148,8 @@ def transfer(uow: UnitOfWork, customer_id: str, direction: str, amount: int, cli
         "created_at": clock.now_micros(),
     }
     uow.execute(transfers_table.insert().values(**row))
+    moved = {"customer_id": customer_id, "direction": direction, "amount": format_minor(amount, 2)}
+    publish(uow, "securities", "securities.cash_transferred", transfer_id, moved)
     return transfer_json(row)
 
 

@@ -23,9 +23,11 @@ from sqlalchemy import select
 
 from puhui import clock
 from puhui.db import UnitOfWork
+from puhui.events.outbox import publish
 from puhui.ledger import queries as ledger_queries
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import post_chain
+from puhui.money import format_minor
 from puhui.securities import accounts, instruments, models
 from puhui.securities.exchange import Execution, Report
 from puhui.securities.tables import securities_executions as executions
@@ -33,6 +35,7 @@ from puhui.securities.tables import securities_orders as orders
 from puhui.securities.tables import securities_positions as positions
 
 OPEN, FILLED = "open", "filled"
+TOPIC = "securities"
 
 
 class Books:
@@ -110,6 +113,8 @@ class Books:
             )
         self._reduce_cost(seller, quantity)
         post_chain(self.uow, moves)
+        trade = {"code": self.code, "buy_order": buy["id"], "sell_order": sell["id"], "price": format_minor(price, 2)}
+        publish(self.uow, TOPIC, "securities.trade", self.code, {**trade, "quantity": quantity, "day": day.isoformat()})
         add_cost(self.uow, buyer, self.code, value)
         for order, cash in ((buy, -value), (sell, value)):
             self.save(
@@ -161,6 +166,13 @@ class Books:
         post_chain(self.uow, moves)
         if side is models.Side.buy and order["value"]:
             add_cost(self.uow, customer, self.code, fees.total)
+        ended = {
+            "order_id": order["id"],
+            "customer_id": customer,
+            "status": status,
+            "fees": format_minor(fees.total, 2),
+        }
+        publish(self.uow, TOPIC, "securities.order_ended", order["id"], ended)
         self.save(
             order,
             status=status,

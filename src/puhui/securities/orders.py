@@ -16,13 +16,14 @@ from sqlalchemy import Connection, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
+from puhui.events.outbox import publish
 from puhui.ledger import queries as ledger_queries
 from puhui.ledger.models import AccountFlags, Transfer
 from puhui.ledger.service import create_account, post_chain
 from puhui.money import format_minor
 from puhui.securities import accounts, calendar, gateway, instruments, models
 from puhui.securities.book import OrderType
-from puhui.securities.booking import OPEN, Books, add_cost, cost_of
+from puhui.securities.booking import OPEN, TOPIC, Books, add_cost, cost_of
 from puhui.securities.errors import MarketClosed, OrderNotCancellable, SharesNotSellable
 from puhui.securities.exchange import NewOrder
 from puhui.securities.refusals import BoardNotPermitted, InsufficientCash, MarketOrderUnbounded, OrderNotFound
@@ -92,6 +93,8 @@ def place(uow: UnitOfWork, customer_id: str, request: OrderRequest, client_id: s
         "updated_at": now,
     }
     uow.execute(orders.insert().values(**row))
+    placed = {"order_id": order_id, "customer_id": customer_id, "code": request.code, "side": request.side.value}
+    publish(uow, TOPIC, "securities.order_placed", order_id, {**placed, "quantity": request.quantity})
     new = NewOrder(order_id, request.code, request.side, request.quantity, request.price, request.kind, request.protect)
     reports = session.exchange.submit(new, gateway.exchange_moment())
     Books(uow, request.code).book(reports, today())
