@@ -18,6 +18,7 @@ from puhui.bench.payments import command as bench_payments
 from puhui.bench.risk import command as bench_risk
 from puhui.bench.wealth import command as bench_wealth
 from puhui.cli_engine import engine_for as _engine
+from puhui.eod_cli import eod as eod_command
 from puhui.identity.cli import app as identity_app
 from puhui.identity.merchants_cli import app as merchants_app
 from puhui.insurance.cli import app as insurance_app
@@ -30,7 +31,7 @@ from puhui.regtech.nats import cli as regtech_nats
 from puhui.risk.cli import app as risk_app
 from puhui.risk.features_cli import app as profiles_app
 from puhui.securities.cli import app as securities_app
-from puhui.sim.cli import simulate
+from puhui.sim.cli import simulate, simulate_insurance
 from puhui.supplychain.cli import app as supplychain_app
 from puhui.wealth.cli import app as wealth_app
 
@@ -60,6 +61,9 @@ regtech_app.command("graph")(regtech_graph.graph)
 regtech_app.command("relay")(regtech_nats.relay)
 regtech_app.command("worker")(regtech_nats.worker)
 app.command("simulate", help="Simulate the market through the real services and write the HTML report.")(simulate)
+app.command("simulate-insurance", help="Simulate the insurance book; loss ratios and claims-fraud AUC.")(
+    simulate_insurance
+)
 risk_app.add_typer(profiles_app, name="profiles", help="Customer profiles (用户画像): batch and incremental.")
 app.command("settle")(payments_cli.settle)
 app.command("reconcile")(payments_cli.reconcile)
@@ -172,6 +176,7 @@ bench_app.command("wealth")(bench_wealth)
 bench_app.command("monitor")(bench_monitor)
 bench_app.command("graph")(bench_graph)
 bench_app.command("matching")(bench_matching)
+app.command("eod")(eod_command)
 bench_app.command("insurance")(bench_insurance)
 
 
