@@ -269,3 +269,24 @@ def test_over_https_the_cookies_are_secure_and_pages_load_only_their_own_files(a
         policy = page.headers["content-security-policy"]
         assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
         assert page.headers["cache-control"] == "no-store"
+
+
+def test_the_fund_page_draws_the_published_7_day_yields_as_an_svg_chart(client, clock) -> None:  # type: ignore[no-untyped-def]
+    days = [f"2025-12-{d}" for d in range(22, 32)] + ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"]
+    lines = "".join(f"PH0001,{day},{0.4 + n / 100:.4f}\n" for n, day in enumerate(days))
+    loaded = client.post("/v1/wealth/figures", headers=ADMIN, json={"csv": "fund_code,date,income_per_10k\n" + lines})
+    assert loaded.status_code in (200, 201), loaded.text
+    sign_up(client, 16)
+    fund = client.get("/v1/wealth/funds/PH0001", headers=_bearer(client)).json()["latest"]
+    yields = client.get("/v1/wealth/funds/PH0001/yields", headers=_bearer(client)).json()
+    drawn = [y for y in yields if y["seven_day_yield"] is not None]
+    page = client.get("/app/fund/PH0001").text
+    assert f'data-testid="per-10k">{fund["income_per_10k"]}<' in page
+    assert f'data-testid="seven-day">{fund["seven_day_yield"]}%<' in page
+    chart = re.search(r'<svg class="chart".*?</svg>', page, re.S).group(0)
+    points = re.search(r'points="([^"]+)"', chart).group(1).split()
+    assert len(drawn) >= 2 and len(points) == len(drawn)
+    assert "<title>七日年化收益率</title>" in chart and drawn[0]["date"][5:] in chart  # the newest day, last
+    heights = [float(p.split(",")[1]) for p in points]
+    rising = [float(y["seven_day_yield"]) for y in reversed(drawn)]
+    assert sorted(range(len(heights)), key=lambda i: -heights[i]) == sorted(range(len(rising)), key=lambda i: rising[i])
