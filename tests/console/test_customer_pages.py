@@ -58,7 +58,7 @@ def test_sign_up_without_the_required_consent_or_with_a_bad_id_changes_nothing(c
     bad = client.post(
         "/app/register", data={**person(2), "id_number": "110105199001010000", **form, "consent_payments": "on"}
     )
-    assert bad.status_code == 422 and 'role="alert"' in bad.text
+    assert bad.status_code == 422 and "身份证号无效" in bad.text  # the API's code, told in the visitor's language
     login = client.post("/v1/customers/login", json={"phone": person(2)["phone"], "password": person(2)["password"]})
     assert login.status_code == 401  # nobody was registered
 
@@ -79,7 +79,7 @@ def test_a_wrong_password_is_told_on_the_log_in_page(client) -> None:  # type: i
     sign_up(client, 4)
     client.cookies.clear()
     wrong = post_form(client, "/app/login", "/app/login", phone=person(4)["phone"], password="not it")
-    assert wrong.status_code == 401 and 'role="alert"' in wrong.text and "puhui_session" not in str(client.cookies)
+    assert wrong.status_code == 401 and "手机号或密码错误" in wrong.text and "puhui_session" not in str(client.cookies)
     right = post_form(client, "/app/login", "/app/login", phone=person(4)["phone"], password=person(4)["password"])
     assert right.status_code == 303 and client.get("/app").status_code == 200
 
@@ -165,6 +165,7 @@ def test_top_up_pay_by_qr_transfer_bills_and_fund_show_what_the_ledger_holds(app
     assert "申购已提交" in client.get("/app/fund/PH0001").text
     too_much = post_form(client, "/app/fund/PH0001", "/app/fund/PH0001/subscribe", amount="5000.00")
     assert too_much.status_code in (409, 422) and balance(engine, cid) == "400.00"
+    assert "钱包余额不足" in too_much.text
 
     out = post_form(client, "/app/withdraw", "/app/withdraw", card_id=card_id, amount="100.00")
     assert out.status_code == 303

@@ -52,7 +52,7 @@ def _messages() -> set[str]:
     for source in [*CONSOLE.glob("templates/*.html"), *CONSOLE.glob("*.py")]:
         text = source.read_text(encoding="utf-8")
         found |= {m.group(2) for m in MESSAGE.finditer(text)}
-    found |= set(render.NOTICES.values()) | set(render.ERROR_TITLES.values())
+    found |= set(render.NOTICES.values()) | set(render.ERROR_TITLES.values()) | set(render.PROBLEMS.values())
     from puhui.console import bills
 
     return found | set(bills.KINDS.values())

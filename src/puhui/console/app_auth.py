@@ -53,7 +53,7 @@ async def register(request: Request) -> Response:
             request, "POST", "/v1/customers/login", json={"phone": person["phone"], "password": person["password"]}
         )
     except client.ApiProblem as problem:
-        return _sign_up(request, problem.status, problem.detail, kept)
+        return _sign_up(request, problem.status, render.say(request, problem.code, problem.detail), kept)
     for purpose in (*REQUIRED_CONSENTS, *OPTIONAL_CONSENTS):
         granted = form.get(f"consent_{purpose}") == "on"
         if granted or purpose in OPTIONAL_CONSENTS:
@@ -88,7 +88,13 @@ async def login(request: Request) -> Response:
     except client.ApiProblem as problem:
         if problem.status >= 500:
             raise
-        return render.page(request, "login.html", status=problem.status, error=problem.detail, phone=phone)
+        return render.page(
+            request,
+            "login.html",
+            status=problem.status,
+            error=render.say(request, problem.code, problem.detail),
+            phone=phone,
+        )
     response = redirect("/app", "logged_in")
     security.start_session(response, request, found["token"], found["expires_at"])
     return response

@@ -83,7 +83,7 @@ async def subscribe(request: Request, code: FundCode) -> Response:
             key=form.get("key") or None,
         )
     except client.ApiProblem as problem:
-        return await _fund_page(request, code, problem.status, problem.detail)
+        return await _fund_page(request, code, problem.status, render.say(request, problem.code, problem.detail))
     return redirect(f"/app/fund/{code}", "subscribed")
 
 
@@ -102,5 +102,5 @@ async def redeem(request: Request, code: FundCode) -> Response:
             key=form.get("key") or None,
         )
     except client.ApiProblem as problem:
-        return await _fund_page(request, code, problem.status, problem.detail)
+        return await _fund_page(request, code, problem.status, render.say(request, problem.code, problem.detail))
     return redirect(f"/app/fund/{code}", "redeemed")

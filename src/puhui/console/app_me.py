@@ -50,7 +50,7 @@ async def consent(request: Request) -> Response:
             request, "POST", f"/v1/customers/{viewer.id}/consents", token=viewer.token, json=body, key=None
         )
     except client.ApiProblem as problem:
-        return await _me_page(request, problem.status, problem.detail)
+        return await _me_page(request, problem.status, render.say(request, problem.code, problem.detail))
     return redirect("/app/me", "consent_saved")
 
 
@@ -86,5 +86,5 @@ async def close(request: Request) -> Response:
             key=form.get("key") or None,
         )
     except client.ApiProblem as problem:
-        return await _me_page(request, problem.status, problem.detail)
+        return await _me_page(request, problem.status, render.say(request, problem.code, problem.detail))
     return to_login(request)

@@ -70,7 +70,7 @@ async def bind_card(request: Request) -> Response:
     try:
         await _post(request, f"/v1/customers/{_me(request).id}/cards", body, form.get("key"))
     except client.ApiProblem as problem:
-        return await _cards_page(request, problem.status, problem.detail)
+        return await _cards_page(request, problem.status, render.say(request, problem.code, problem.detail))
     return redirect("/app/cards", "card_bound")
 
 
@@ -100,7 +100,7 @@ async def _order_made(request: Request, kind: str) -> Response:
     try:
         order = await _post(request, f"/v1/wallets/me/{BANK_ORDERS[kind]}", body, form.get("key"))
     except client.ApiProblem as problem:
-        return await _orders_page(request, kind, problem.status, problem.detail)
+        return await _orders_page(request, kind, problem.status, render.say(request, problem.code, problem.detail))
     return redirect(f"/app/{kind}/{order['id']}")
 
 
@@ -189,7 +189,7 @@ async def pay(request: Request, qr_id: Ident) -> Response:
     try:
         paid = await _post(request, f"/v1/qr-codes/{qr_id}/pay", body, form.get("key"))
     except client.ApiProblem as problem:
-        return await _confirm_page(request, qr_id, problem.status, problem.detail)
+        return await _confirm_page(request, qr_id, problem.status, render.say(request, problem.code, problem.detail))
     return _receipt_redirect(paid)
 
 
@@ -237,7 +237,7 @@ async def transfer(request: Request) -> Response:
         paid = await _post(request, "/v1/transfers/p2p", body, form.get("key"))
     except client.ApiProblem as problem:
         kept = {"to_customer_id": body["to_customer_id"][:64], "amount": body["amount"][:32]}
-        return await _transfer_page(request, problem.status, problem.detail, kept)
+        return await _transfer_page(request, problem.status, render.say(request, problem.code, problem.detail), kept)
     return _receipt_redirect(paid)
 
 

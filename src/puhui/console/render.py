@@ -74,6 +74,34 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     return response
 
 
+PROBLEMS = {
+    "invalid_credentials": "The mobile number or password is wrong.",
+    "too_many_login_attempts": "Too many attempts. Please wait a while and try again.",
+    "rate_limited": "Too many attempts. Please wait a while and try again.",
+    "registration_refused": "We cannot open this account. If you already have one, log in instead.",
+    "id_number_already_registered": "We cannot open this account. If you already have one, log in instead.",
+    "phone_already_registered": "We cannot open this account. If you already have one, log in instead.",
+    "invalid_id_number": "The resident ID number is not valid.",
+    "customer_under_age": "You must be 18 or over.",
+    "invalid_phone": "The mobile number is not valid.",
+    "invalid_name": "Please enter your name as on your ID card.",
+    "weak_password": "The password is too weak: use a longer one.",
+    "invalid_card_number": "The card number is not valid.",
+    "card_already_bound": "This card is already bound.",
+    "insufficient_funds": "Not enough money in the wallet.",
+    "insufficient_units": "You do not hold that many units.",
+    "limit_exceeded": "This is over your account's limit.",
+    "wallet_class_too_low": "Your account class does not allow this yet.",
+    "payment_password_invalid": "The password is wrong.",
+    "qr_code_expired": "This QR code has expired.",
+    "qr_code_not_payable": "This QR code cannot be paid.",
+    "fast_redemption_cap_exceeded": "Fast redemption is capped at 10,000 CNY a day; choose normal.",
+    "wallet_not_empty": "Empty the wallet before closing the account.",
+    "payment_declined": "Risk control declined this payment.",
+    "customer_not_found": "There is no such customer.",
+}
+"""API problem codes a person is told in their own language (any other shows the API's own words)."""
+
 ERROR_TITLES = {
     400: "The request could not be understood",
     401: "Please log in",
@@ -89,3 +117,9 @@ def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
     return page(
         request, "error.html", status=status, status_code=status, title=ERROR_TITLES.get(status, "Error"), detail=detail
     )
+
+
+def say(request: Request, code: str, detail: str) -> str:
+    """What to tell the person about an API problem, in their language when its code is a known one."""
+    message = PROBLEMS.get(code)
+    return formatter(request).gettext(message) if message else detail
