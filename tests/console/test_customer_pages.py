@@ -166,6 +166,9 @@ def test_top_up_pay_by_qr_transfer_bills_and_fund_show_what_the_ledger_holds(app
     too_much = post_form(client, "/app/fund/PH0001", "/app/fund/PH0001/subscribe", amount="5000.00")
     assert too_much.status_code in (409, 422) and balance(engine, cid) == "400.00"
     assert "钱包余额不足" in too_much.text
+    unheld = post_form(client, "/app/fund/PH0001", "/app/fund/PH0001/redeem", units="10.00", speed="fast")
+    assert unheld.status_code in (409, 422) and "持有份额不足" in unheld.text  # the subscription confirms T+1
+    assert balance(engine, cid) == "400.00"
 
     out = post_form(client, "/app/withdraw", "/app/withdraw", card_id=card_id, amount="100.00")
     assert out.status_code == 303
