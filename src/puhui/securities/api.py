@@ -24,15 +24,15 @@ from puhui.securities import accounts, instruments, models, orders
 from puhui.securities.book import OrderType
 from puhui.securities.errors import PriceOffTick
 from puhui.securities.schemas import (
-    AccountSummary,
     BrokerageAccount,
+    BrokerageSummary,
     CashTransfer,
     Instrument,
     InstrumentCodes,
     InstrumentList,
-    Order,
-    OrderList,
-    PositionList,
+    StockOrder,
+    StockOrderList,
+    StockPositionList,
 )
 
 router = APIRouter(prefix="/v1/securities", tags=["securities"])
@@ -69,7 +69,7 @@ class InstrumentIn(BaseModel):
     previous_close: AmountStr
 
 
-class AccountIn(BaseModel):
+class BrokerageAccountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     chinext_permitted: StrictBool = False
     star_permitted: StrictBool = False
@@ -78,14 +78,14 @@ class AccountIn(BaseModel):
     ] = "0.00025"
 
 
-class TransferIn(BaseModel):
+class CashTransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     direction: Literal["in", "out"] = Field(description="in: wallet → brokerage cash; out: back to the wallet")
     amount: AmountStr
     client_id: ClientId | None = None
 
 
-class OrderIn(BaseModel):
+class StockOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: Code
     side: Literal["buy", "sell"]
@@ -114,7 +114,7 @@ def _fen(text: str | None) -> int | None:
     return int(fen)
 
 
-def _request(body: OrderIn) -> orders.OrderRequest:
+def _request(body: StockOrderIn) -> orders.OrderRequest:
     kind = OrderType(body.type)
     if (kind is OrderType.limit) != (body.price is not None):
         raise PriceOffTick("a limit order has a price and a market order none")
@@ -162,7 +162,7 @@ async def read_instruments(engine: EngineDep, principal: Caller) -> dict[str, An
 @router.post(
     "/accounts", status_code=201, summary="Open a brokerage account (证券开户)", response_model=BrokerageAccount
 )
-async def open_account(body: AccountIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
+async def open_account(body: BrokerageAccountIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
     rate = Decimal(body.commission_rate)
 
     def work(uow: UnitOfWork) -> Outcome:
@@ -172,7 +172,7 @@ async def open_account(body: AccountIn, request: Request, engine: EngineDep, pri
     return await run_mutation(request, engine, principal, "securities.open_account", principal.id, work)
 
 
-@router.get("/account", summary="The account, its cash and positions (资产概览)", response_model=AccountSummary)
+@router.get("/account", summary="The account, its cash and positions (资产概览)", response_model=BrokerageSummary)
 async def read_account(engine: EngineDep, principal: Customer) -> dict[str, Any]:
     return await _read(engine, lambda c: orders.summary(c, principal.id))
 
@@ -183,7 +183,7 @@ async def read_account(engine: EngineDep, principal: Customer) -> dict[str, Any]
     summary="Move cash between the wallet and the brokerage (银证转账)",
     response_model=CashTransfer,
 )
-async def transfer(body: TransferIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
+async def transfer(body: CashTransferIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
     amount = parse_minor(body.amount, 2)
     client_id = _client_id(request, body.client_id)
 
@@ -194,32 +194,35 @@ async def transfer(body: TransferIn, request: Request, engine: EngineDep, princi
 
 
 @router.post(
-    "/orders", status_code=201, summary="Place an order (委托) through the exchange simulator", response_model=Order
+    "/orders",
+    status_code=201,
+    summary="Place an order (委托) through the exchange simulator",
+    response_model=StockOrder,
 )
-async def place_order(body: OrderIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
+async def place_order(body: StockOrderIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
     order = _request(body)
     client_id = _client_id(request, body.client_id)
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, Order.shape(orders.place(uow, principal.id, order, client_id)))
+        return Outcome(201, StockOrder.shape(orders.place(uow, principal.id, order, client_id)))
 
     return await run_mutation(request, engine, principal, "securities.place_order", body.code, work)
 
 
-@router.get("/orders", summary="The customer's orders, newest first", response_model=OrderList)
+@router.get("/orders", summary="The customer's orders, newest first", response_model=StockOrderList)
 async def read_orders(engine: EngineDep, principal: Customer, limit: Limit = 50) -> dict[str, Any]:
     return await _read(engine, lambda c: {"orders": orders.list_orders(c, principal.id, limit)})
 
 
-@router.get("/orders/{order_id}", summary="One of the customer's orders", response_model=Order)
+@router.get("/orders/{order_id}", summary="One of the customer's orders", response_model=StockOrder)
 async def read_order(order_id: Ident, engine: EngineDep, principal: Customer) -> dict[str, Any]:
     return await _read(engine, lambda c: orders.read_order(c, principal.id, order_id))
 
 
-@router.post("/orders/{order_id}/cancel", summary="Cancel what is left of an order (撤单)", response_model=Order)
+@router.post("/orders/{order_id}/cancel", summary="Cancel what is left of an order (撤单)", response_model=StockOrder)
 async def cancel_order(order_id: Ident, request: Request, engine: EngineDep, principal: Customer) -> Response:
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, Order.shape(orders.cancel(uow, principal.id, order_id)))
+        return Outcome(200, StockOrder.shape(orders.cancel(uow, principal.id, order_id)))
 
     return await run_mutation(request, engine, principal, "securities.cancel_order", order_id, work)
 
@@ -227,7 +230,7 @@ async def cancel_order(order_id: Ident, request: Request, engine: EngineDep, pri
 @router.get(
     "/positions",
     summary="The customer's holdings (持仓): total, sellable today, frozen, cost",
-    response_model=PositionList,
+    response_model=StockPositionList,
 )
 async def read_positions(engine: EngineDep, principal: Customer) -> dict[str, Any]:
     return await _read(engine, lambda c: {"positions": orders.list_positions(c, principal.id)})

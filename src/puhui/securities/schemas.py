@@ -60,7 +60,7 @@ class CashTransfer(Schema):
     created_at: Timestamp
 
 
-class Order(Schema):
+class StockOrder(Schema):
     """An order (委托) and what became of it; fees are booked when it ends."""
 
     id: str
@@ -83,11 +83,11 @@ class Order(Schema):
     created_at: Timestamp
 
 
-class OrderList(Schema):
-    orders: list[Order]
+class StockOrderList(Schema):
+    orders: list[StockOrder]
 
 
-class Position(Schema):
+class StockPosition(Schema):
     """A holding (持仓): total shares, those sellable today (T+1), those frozen under sell orders."""
 
     code: str
@@ -97,11 +97,11 @@ class Position(Schema):
     cost_basis: Money = Field(description="持仓成本, fees of buys included")
 
 
-class PositionList(Schema):
-    positions: list[Position]
+class StockPositionList(Schema):
+    positions: list[StockPosition]
 
 
-class AccountSummary(BrokerageAccount):
+class BrokerageSummary(BrokerageAccount):
     """The account with its positions (资产概览)."""
 
-    positions: list[Position]
+    positions: list[StockPosition]
