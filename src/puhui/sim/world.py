@@ -1,5 +1,5 @@
 """The run (模拟运行): a seeded population on a moving ManualClock, day by day, each day closed by the
-end-of-day batches of lending and wealth and the reserve check; labels stored at the end."""
+end-of-day batches of lending, wealth and insurance and the reserve check; labels stored at the end."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from puhui import clock as clock_module
 from puhui.db import reading, transaction
 from puhui.errors import InvalidInput
 from puhui.identity.vault import Vault
+from puhui.insurance.reserves import service as insurance_reserves
 from puhui.ledger import queries as ledger_queries
 from puhui.ledger.audit import audit
 from puhui.lending import eod as lending_eod
@@ -204,6 +205,7 @@ class World:
         enterprises.close_supply_day(self.chain, self.engine, date)
         enterprises.close_fund_day(self.desk, self.engine, date)
         funds = wealth_eod.run_eod(self.engine, date, SimulatedManager(seed=self.config.seed))
+        insurance_reserves.run_reserves(self.engine, date)
         transaction(self.engine, lambda uow: reserve.record_check(uow, date))
         volume = {k: v - before.get(k, 0) for k, v in self.platform.volume.items()}
         stats = self.stats(date, volume, funds[0] if funds else None)
