@@ -462,3 +462,19 @@ def test_suitability_level_comes_from_the_questionnaire(client, engine, clock):
     assert opened.status_code == 201, opened.text
     assert (opened.json()["suitability_level"], opened.json()["star_permitted"]) == ("C5", True)
     assert opened.json()["commission_rate"] == "0.00025" and opened.json()["cash"] == "0.00"
+
+
+def test_no_cancels_in_the_last_minutes_of_the_opening_auction(client, engine, clock):
+    zhang, z, li, lee = two_traders(client, engine)
+    at(clock, 9, 16, days=1)
+    z = login(client, ZHANG)
+    bid = order(client, z, "b1", "buy", 100, "10.20").json()
+    at(clock, 9, 22, days=1)
+    before = snapshot(engine)
+    problem(call(client, f"/v1/securities/orders/{bid['id']}/cancel", z, "c1"), 409, "order_not_cancellable")
+    assert snapshot(engine) == before
+    at(clock, 9, 27, days=1)  # after the auction, before 09:30: cancels again
+    done = call(client, f"/v1/securities/orders/{bid['id']}/cancel", z, "c2")
+    assert done.status_code == 200 and done.json()["status"] == "cancelled", done.text
+    assert cash(engine, brokerage.frozen_cash_account(zhang)) == 0
+    assert_audit_clean(engine)

@@ -236,6 +236,9 @@ def cancel(uow: UnitOfWork, customer_id: str, order_id: str) -> dict[str, Any]:
     order = _require(uow.connection, customer_id, order_id)
     if order["status"] != OPEN:
         raise OrderNotCancellable(f"order {order_id} is {order['status']}")
+    phase = gateway.phase_now()
+    if not calendar.accepts_cancel(phase):  # 09:20-09:25, the closing auction, closed
+        raise OrderNotCancellable(f"no cancels now ({phase.value})")
     session = gateway.take(uow, order["code"])
     _catch_up(uow, session)
     if _require(uow.connection, customer_id, order_id)["status"] != OPEN:
