@@ -56,7 +56,7 @@ class TermsIn(BaseModel):
     )
 
 
-class FundingIn(BaseModel):
+class ClaimsFundingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: AmountStr = Field(description="wired in by the insurer for the claims the platform pays (理赔备付金)")
 
@@ -116,7 +116,7 @@ async def remit(insurer_id: Ident, body: RemitIn, request: Request, engine: Engi
     response_model=ClaimsFunding,
 )
 async def fund(
-    insurer_id: Ident, body: FundingIn, request: Request, engine: EngineDep, principal: Operator
+    insurer_id: Ident, body: ClaimsFundingIn, request: Request, engine: EngineDep, principal: Operator
 ) -> Response:
     amount = parse_minor(body.amount, 2)
     key = request.headers.get("Idempotency-Key", "")
