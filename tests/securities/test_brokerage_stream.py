@@ -18,12 +18,12 @@ from puhui.db import reading, transaction
 from puhui.errors import PuhuiError
 from puhui.ledger.queries import available
 from puhui.securities import accounts as brokerage
-from puhui.securities import instruments, models, orders
+from puhui.securities import gateway, instruments, models, orders
 from puhui.securities.book import OrderType
 from puhui.securities.calendar import trading_days_between
 from puhui.securities.tables import securities_executions, securities_instruments, securities_orders
-from tests.identity.helpers import LI, WANG, ZHANG
-from tests.securities.test_brokerage_http import assert_audit_clean, client, deposit, investor  # noqa: F401
+from tests.identity.helpers import LI, PASSWORD, WANG, ZHANG, id_number, make_staff
+from tests.securities.test_brokerage_http import assert_audit_clean, call, client, deposit, investor  # noqa: F401
 
 CASH = 100_000_00
 SHARES = 2_000
@@ -188,3 +188,94 @@ def test_threads_trading_at_once(client, engine, clock):  # noqa: F811
         placed = connection.execute(select(securities_orders)).all()
     assert len(placed) > 40
     assert_audit_clean(engine)
+
+
+MIRROR = "600036"  # listed like 600000 (SSE main board, the same previous close): the same stream trades it
+PEOPLE = [
+    {
+        "name": name,
+        "id_number": id_number("110101", "19900101", f"{n:03d}"),
+        "phone": f"1370000000{n}",
+        "password": PASSWORD,
+    }
+    for n, name in enumerate(("赵一", "钱二", "孙三"), start=1)
+]
+
+
+def mirrored_action(rng: random.Random) -> tuple[str, int, models.Side, int, OrderType, int | None]:
+    kind = OrderType.limit
+    if rng.random() < 0.2:
+        kind = rng.choice((OrderType.best5_ioc, OrderType.counterparty_best, OrderType.best5_limit, OrderType.own_best))
+    side = rng.choice((models.Side.buy, models.Side.sell))
+    price = None if kind is not OrderType.limit else 1_050 + rng.randint(-3, 3)  # queues at a price: time priority
+    action = "cancel" if rng.random() < 0.25 else "order"
+    return action, rng.randrange(3), side, rng.choice((100, 200, 300, 500)), kind, price
+
+
+def outcome(engine, prefix: str) -> dict[str, tuple]:  # type: ignore[no-untyped-def]
+    columns = ("status", "filled", "cancelled", "value", "commission", "stamp_duty", "transfer_fee", "rest_price")
+    with reading(engine) as connection:
+        rows = connection.execute(select(securities_orders).where(securities_orders.c.client_id.like(f"{prefix}%")))
+        return {r.client_id[1:]: tuple(getattr(r, c) for c in columns) for r in rows}
+
+
+def test_a_book_rebuilt_at_every_call_trades_as_the_cached_one(client, engine, clock):  # noqa: F811
+    """The same random stream on two like instruments: one's book cached, the other's rebuilt from the
+    persisted orders before every call, through auctions, continuous trading, lunch, the close and a
+    weekend. Every order ends the same: the rebuild is the book."""
+    cached = traders(client, engine)  # the first account lists the default shares
+    operator = make_staff(client, "operator")
+    twin = {"code": MIRROR, "exchange": "SSE", "board": "main", "name": "招商银行", "listed_on": "2002-04-09"}
+    assert (
+        call(client, "/v1/securities/instruments", operator, "twin", {**twin, "previous_close": "10.50"}).status_code
+        == 201
+    )
+    rebuilt = []
+    for person in PEOPLE:
+        customer_id, _ = investor(client, engine, person, CASH)
+        deposit(engine, customer_id, MIRROR, SHARES)
+        rebuilt.append(customer_id)
+    rng = random.Random(7)
+    step, started = 0, gateway.rebuilds
+    for day in (FRIDAY, FRIDAY + dt.timedelta(days=3)):
+        moment = dt.datetime.combine(day, dt.time(9, 14), clock_module.CHINA)
+        while moment < dt.datetime.combine(day, dt.time(15, 2), clock_module.CHINA):
+            moment += dt.timedelta(minutes=rng.choice((1, 2, 5, 13)))
+            clock.set(moment)
+            step += 1
+            action, who, side, quantity, kind, price = mirrored_action(rng)
+            opened = sorted(o["client_id"][1:] for o in open_orders(engine) if o["client_id"].startswith("a"))
+            pick = rng.choice(opened) if opened else None
+            for prefix, code, people in (("a", "600000", cached), ("b", MIRROR, rebuilt)):
+                if prefix == "b":
+                    gateway._cache.pop(MIRROR, None)
+                if action == "order":
+                    request = orders.OrderRequest(code, side, quantity, price, kind)
+                    place(engine, people[who], f"{prefix}{step}", request)
+                elif pick is not None:
+                    owner = {"a": cached, "b": rebuilt}[prefix][_owner(engine, f"a{pick}", cached)]
+                    cancel_by_client(engine, owner, f"{prefix}{pick}")
+        transaction(engine, orders.advance)
+    a, b = outcome(engine, "a"), outcome(engine, "b")
+    assert len(a) > 50 and {v[0] for v in a.values()} >= {"filled", "cancelled", "expired"}
+    assert a == b
+    assert gateway.rebuilds - started >= len(b)  # every accepted order of the twin came through a rebuild
+    assert_audit_clean(engine)
+
+
+def _owner(engine, client_id: str, people: list[str]) -> int:  # type: ignore[no-untyped-def]
+    with reading(engine) as connection:
+        query = select(securities_orders.c.customer_id).where(securities_orders.c.client_id == client_id)
+        return people.index(connection.execute(query).scalar_one())
+
+
+def cancel_by_client(engine, customer_id: str, client_id: str) -> None:  # type: ignore[no-untyped-def]
+    with reading(engine) as connection:
+        query = select(securities_orders.c.id).where(
+            securities_orders.c.customer_id == customer_id, securities_orders.c.client_id == client_id
+        )
+        order_id = connection.execute(query).scalar_one()
+    try:
+        transaction(engine, lambda uow: orders.cancel(uow, customer_id, order_id))
+    except PuhuiError:
+        pass
