@@ -120,6 +120,68 @@ def bench_claims(count: int = 20_000) -> dict[str, Any]:
     }
 
 
+def bench_claims_reported(backend: str, customers: int = 120, count: int = 600) -> dict[str, Any]:
+    """Claims reported and adjudicated through the claims service on a database (报案 → 自动核赔 → 赔付),
+    each in its own unit of work as the API runs it: policies bought in a simulated warm-up, the insurer
+    funded, then `count` accident claims (no waiting period) of varied bills, each timed."""
+    import random
+
+    from puhui.insurance import models
+    from puhui.insurance.claims import service as claims
+    from puhui.insurance.settlement import service as settlement
+    from puhui.ledger.audit import audit
+    from puhui.sim.insurance import Config, InsuranceWorld
+
+    with ExitStack() as cleanup:
+        engine = create_engine_from_url(fresh_database(backend, cleanup, "puhui_bench_claims"))
+        cleanup.callback(engine.dispose)
+        upgrade(engine)
+        config = Config(customers, 1, seed=5, fraud_share=0.0, colluder_share=0.0, warmup=2)
+        world = InsuranceWorld(engine, config)
+        samples: list[float] = []
+        outcomes: dict[str, int] = {}
+        with clock.using(world.clock):
+            world.populate()
+            for d in range(-config.warmup, 0):
+                world.day(d)
+            insured = [p for p in world.people if p.policy_id is not None]
+            transaction(engine, lambda uow: settlement.fund(uow, world.insurer, 100_000_000_00, "bench"))
+            world.at(config.start, 10)
+            rng = random.Random(7)
+            began = time.perf_counter()
+            for n in range(count):
+                person = insured[n % len(insured)]
+                assert person.policy_id is not None
+                billed = rng.randrange(2_000_00, 60_000_00)
+                report = claims.ClaimReport(
+                    person.policy_id,
+                    models.LossKind.accident,
+                    "S82",
+                    config.start,
+                    billed,
+                    0,
+                    (claims.Document("invoice.pdf", "application/pdf", f"bench invoice {n}".encode()),),
+                )
+                start = time.perf_counter()
+                answer = transaction(
+                    engine, lambda uow, r=report, p=person, k=n: claims.report_claim(uow, p.customer_id, r, f"b{k}")
+                )
+                samples.append(time.perf_counter() - start)
+                outcomes[answer["status"]] = outcomes.get(answer["status"], 0) + 1
+            total = time.perf_counter() - began
+        with reading(engine) as connection:
+            audit_ok = audit(connection).ok
+    return {
+        "backend": backend,
+        "claims_reported": count,
+        "claims_reported_per_s": round(count / total, 1),
+        "claim_reported_p50_ms": round(statistics.median(samples) * 1000, 2),
+        "claim_reported_p99_ms": round(_percentile(samples, 0.99) * 1000, 2),
+        "claim_outcomes": outcomes,
+        "audit_ok": audit_ok,
+    }
+
+
 def _seed(engine: Any, policies: int, today: dt.date) -> None:
     from puhui.insurance.reserves.seed import seed_policies, synthetic_policies
 
@@ -183,13 +245,16 @@ def run(
     baseline: int = 100_000,
     backends: tuple[str, ...] = ("sqlite", "postgresql"),
     quiet: bool = False,
+    claims_reported: int = 600,
 ) -> dict[str, Any]:
     if policies < 1 or baseline < 1:
         raise ValueError("policies and baseline are at least 1")
     if not set(backends) <= {"sqlite", "postgresql"}:
         raise ValueError("backend must be sqlite or postgresql")
-    result: dict[str, Any] = {**bench_quotes(quotes), **bench_claims(), "eod": []}
+    result: dict[str, Any] = {**bench_quotes(quotes), **bench_claims(), "reported": [], "eod": []}
     for backend in backends:
+        if claims_reported:
+            result["reported"].append(bench_claims_reported(backend, max(20, claims_reported // 5), claims_reported))
         for size in (baseline, policies):
             result["eod"].append(bench_eod(size, backend, quiet))
     return result
@@ -205,17 +270,19 @@ def command(
     baseline: int = typer.Option(100_000, "--baseline", help="policies in the smaller book run alongside"),
     backend: str = typer.Option("both", "--backend", help="sqlite, postgresql (embedded) or both"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+    claims: int = typer.Option(600, "--claims", min=0, help="claims reported through the service per backend"),
 ) -> None:
-    """Quotes/s and p99, claims adjudicated/s, and the reserve end of day over N policies (and a baseline)."""
+    """Quotes/s and p99, claims adjudicated/s by the rules and reported/s through the service with p99, and
+    the reserve end of day over N policies (and a baseline)."""
     backends = ("sqlite", "postgresql") if backend == "both" else (backend,)
-    result = run(policies=policies, baseline=baseline, backends=backends, quiet=as_json)
+    result = run(policies=policies, baseline=baseline, backends=backends, quiet=as_json, claims_reported=claims)
     if as_json:
         typer.echo(json.dumps(result))
         return
     for key, value in result.items():
-        if key != "eod":
+        if key not in ("eod", "reported"):
             typer.echo(f"{key:>22}  {value}")
-    for row in result["eod"]:
+    for row in [*result["reported"], *result["eod"]]:
         typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
 
 
