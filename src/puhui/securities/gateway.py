@@ -53,6 +53,7 @@ class Session:
 
     row: dict[str, Any]
     exchange: Exchange
+    moment: dt.datetime  # the one moment of this call, China time: the exchange moves to it and no further
 
     @property
     def market(self) -> Market:
@@ -69,9 +70,10 @@ def take(uow: UnitOfWork, code: str) -> Session:
     row = instruments.lock(uow, code)
     with _cache_lock:
         cached = _cache.pop(code, None)
+    moment = exchange_moment()
     if cached is not None and cached[0] == row["book_version"]:
-        return Session(row, cached[1])
-    return Session(row, _rebuild(uow, row))
+        return Session(row, cached[1], moment)
+    return Session(row, _rebuild(uow, row), moment)
 
 
 def give_back(uow: UnitOfWork, session: Session) -> None:
@@ -83,7 +85,7 @@ def give_back(uow: UnitOfWork, session: Session) -> None:
         .where(instruments_table.c.code == session.row["code"])
         .values(
             book_version=version,
-            book_moment=clock.now_micros(),
+            book_moment=clock.to_micros(session.moment.replace(tzinfo=clock.CHINA)),
             previous_close=market.previous_close,
             last_price=market.book.last_price,
             order_seq=session.row["order_seq"],

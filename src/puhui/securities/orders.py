@@ -88,7 +88,7 @@ def place(uow: UnitOfWork, customer_id: str, request: OrderRequest, client_id: s
         "transfer_fee": 0,
         "status": OPEN,
         "seq": session.next_seq(),
-        "trade_day": today(),
+        "trade_day": session.moment.date(),
         "created_at": now,
         "updated_at": now,
     }
@@ -96,8 +96,8 @@ def place(uow: UnitOfWork, customer_id: str, request: OrderRequest, client_id: s
     placed = {"order_id": order_id, "customer_id": customer_id, "code": request.code, "side": request.side.value}
     publish(uow, TOPIC, "securities.order_placed", order_id, {**placed, "quantity": request.quantity})
     new = NewOrder(order_id, request.code, request.side, request.quantity, request.price, request.kind, request.protect)
-    reports = session.exchange.submit(new, gateway.exchange_moment())
-    Books(uow, request.code).book(reports, today())
+    reports = session.exchange.submit(new, session.moment)
+    Books(uow, request.code).book(reports, session.moment.date())
     gateway.give_back(uow, session)
     return order_json(_require(uow.connection, customer_id, order_id))
 
@@ -132,7 +132,7 @@ def _check_static(
 def _catch_up(uow: UnitOfWork, session: gateway.Session) -> None:
     """Move the exchange to now and book what the phases crossed did: a day left behind is closed
     first, so its closing auction's trades and its expiries carry that day."""
-    now = gateway.exchange_moment()
+    now = session.moment
     books = Books(uow, session.row["code"])
     if now.date() > session.exchange.day:
         last_day = session.exchange.day
@@ -243,8 +243,8 @@ def cancel(uow: UnitOfWork, customer_id: str, order_id: str) -> dict[str, Any]:
     _catch_up(uow, session)
     if _require(uow.connection, customer_id, order_id)["status"] != OPEN:
         raise OrderNotCancellable(f"order {order_id} has ended")
-    reports = session.exchange.cancel(order["code"], order_id, gateway.exchange_moment())
-    Books(uow, order["code"]).book(reports, today())
+    reports = session.exchange.cancel(order["code"], order_id, session.moment)
+    Books(uow, order["code"]).book(reports, session.moment.date())
     gateway.give_back(uow, session)
     return order_json(_require(uow.connection, customer_id, order_id))
 
