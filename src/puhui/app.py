@@ -79,6 +79,8 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
             tasks += await bank_worker.start(app, engine, settings)
         if settings.monitoring:
             tasks.append(asyncio.create_task(_monitor(engine, settings.monitor_interval_seconds)))
+        if settings.claims_fraud_model:
+            app.state.claim_scoring = await run_in_threadpool(_claims_fraud_scoring, settings.claims_fraud_model)
         if settings.fraud_checks:
             hook = await run_in_threadpool(_start_fraud_checks, engine)
             app.state.fraud_hook = hook
@@ -193,6 +195,16 @@ def _sandbox(app: FastAPI, engine: Engine, settings: Settings) -> None:
         clock.install(found.follow())
     app.state.sandbox_clock = found
     app.include_router(sandbox_api.router)
+
+
+def _claims_fraud_scoring(path: str):
+    """The saved claims-fraud model in front of the claims API."""
+    from pathlib import Path
+
+    from puhui.risk.claims_fraud.hook import ModelScoring
+    from puhui.risk.claims_fraud.model import ClaimsFraudModel
+
+    return ModelScoring(ClaimsFraudModel.load(Path(path)))
 
 
 def _start_fraud_checks(engine: Engine):

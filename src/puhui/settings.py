@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # the window state follows the outbox every `fraud_catch_up_seconds`.
     fraud_checks: bool = True
     fraud_catch_up_seconds: float = Field(0.1, gt=0, le=60)
+    # A claims-fraud model saved by `puhui simulate insurance --save-model` (理赔反欺诈): claims scoring
+    # from its threshold wait for review instead of being paid straight through. None: no model.
+    claims_fraud_model: str | None = None
     # Signed notifications POSTed to the merchants' URLs, checked every `notify_interval_seconds`.
     merchant_notifications: bool = True
     # The real-time monitor (实时资金监测) follows the outbox in the server every `monitor_interval_seconds`.

@@ -112,6 +112,9 @@ def simulate_insurance(
     days: int = typer.Option(30, "--days", min=1, max=366, help="How many days to simulate."),
     seed: int = SEED,
     kind: str = typer.Option("lightgbm", "--model", help="The claims-fraud model: lightgbm or logistic."),
+    save_model: Path | None = typer.Option(
+        None, "--save-model", help="Write the trained model here, for a server's PUHUI_CLAIMS_FRAUD_MODEL."
+    ),
 ) -> None:
     """Simulate the insurance book (保险模拟) twice: seed+1000 to train the claims-fraud model, then the
     seed itself with the model in adjudication; print loss ratios, straight-through rate, AUC and audit."""
@@ -122,6 +125,9 @@ def simulate_insurance(
     started = time.perf_counter()
     book = run(_engine(None)[0], Config(customers, days, seed + 1000))
     model = train(book, kind)
+    if save_model is not None:
+        model.save(save_model)
+        typer.echo(f"claims-fraud model: {save_model}")
     result = run(_engine(None)[0], Config(customers, days, seed), model)
     for line in summary(book, result, model):
         typer.echo(line)

@@ -3,7 +3,9 @@ policy with its documents and it is adjudicated at once (自动核赔), paid str
 with reasons or sent to review; risk officers and operators work the review queue (人工审核).
 
 An event date outside the policy's cover is a 422 `claim_outside_cover` and nothing is stored; a
-fraud scorer may be installed as `app.state.claim_scorer` (a callable on the claim's facts)."""
+fraud scorer may be installed as `app.state.claim_scorer` (a callable on the claim's facts), or a
+claims-fraud model as `app.state.claim_scoring` (`service.ClaimScoring`: the server installs one from
+`PUHUI_CLAIMS_FRAUD_MODEL`)."""
 
 from __future__ import annotations
 
@@ -99,9 +101,14 @@ async def report_claim(body: ClaimIn, request: Request, engine: EngineDep, princ
     chosen = client_id_of(request, body.client_id)
     client_id = chosen if len(chosen) <= 64 else hashlib.sha256(chosen.encode()).hexdigest()
     scorer = getattr(request.app.state, "claim_scorer", None)
+    scoring: service.ClaimScoring | None = getattr(request.app.state, "claim_scoring", None)
 
     def work(uow: UnitOfWork) -> Outcome:
-        claim = service.report_claim(uow, principal.id, report, client_id, scorer=scorer)
+        if scoring is None:
+            claim = service.report_claim(uow, principal.id, report, client_id, scorer=scorer)
+        else:
+            model_scorer, rules = scoring.for_claim(uow.connection, principal.id, report)
+            claim = service.report_claim(uow, principal.id, report, client_id, rules, model_scorer)
         return Outcome(201, Claim.shape(claim))
 
     return await run_mutation(request, engine, principal, "insurance.report_claim", body.policy_id, work)

@@ -6,11 +6,13 @@ Dates are China business dates: a claim is paid on its `paid_date`, reported on 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, RowMapping, and_, or_, select
+from sqlalchemy import Connection, RowMapping, and_, func, or_, select
 
+from puhui.insurance.claims.tables import insurance_claim_documents as documents
 from puhui.insurance.claims.tables import insurance_claims as claims
 
 PAID, APPROVED, REVIEW = "paid", "approved", "review"
@@ -103,3 +105,26 @@ def _case_estimate(row: RowMapping) -> Decimal:
     if row["status"] == REVIEW:
         return _yuan(row["billed"] - row["social_insurance_paid"])
     return _yuan(row["benefit"])
+
+
+def reported_dates(connection: Connection, customer_id: str) -> list[dt.date]:
+    """The report dates (报案日期) of every claim the customer has made, oldest first."""
+    query = select(claims.c.reported_date).where(claims.c.customer_id == customer_id).order_by(claims.c.reported_date)
+    return [_date(d) for d in connection.execute(query).scalars()]
+
+
+def document_uses(connection: Connection, hashes: Iterable[str]) -> dict[str, int]:
+    """How many earlier claims carried each hash, as a document's own sha256 or as a claim's combined one."""
+    wanted = sorted(set(hashes))
+    uses = dict.fromkeys(wanted, 0)
+    if not wanted:
+        return uses
+    for column, table in ((documents.c.sha256, documents), (claims.c.documents_sha256, claims)):
+        query = select(column, func.count()).select_from(table).where(column.in_(wanted)).group_by(column)
+        for value, count in connection.execute(query):
+            uses[value] += count
+    return uses
+
+
+def _date(value: object) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

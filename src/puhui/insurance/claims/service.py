@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, RowMapping, func, select
 
@@ -41,6 +41,16 @@ UNFUNDED = "insurer_funds_insufficient"
 
 Scorer = Callable[[ClaimFacts], Decimal | None]
 """A fraud score hook (反欺诈评分): from 0 to 1, or None when it cannot say."""
+
+
+class ClaimScoring(Protocol):
+    """A claims-fraud model as the server runs it (理赔反欺诈): for a claim about to be reported, the scorer
+    that scores it (from the claim, its policy and the customer's history, read on `connection`) and the
+    review rules with the model's threshold."""
+
+    def for_claim(
+        self, connection: Connection, customer_id: str, report: ClaimReport
+    ) -> tuple[Scorer | None, ReviewRules]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,15 +7,18 @@ Scores above the threshold send a claim to manual review (人工审核) instead 
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from puhui.risk.claims_fraud.features import FEATURES
 from puhui.risk.errors import MalformedData
 
 KINDS = ("lightgbm", "logistic")
+FORMAT = "puhui.claims_fraud/1"
 LGBM_PARAMS: dict[str, Any] = {
     "n_estimators": 200,
     "learning_rate": 0.03,
@@ -71,6 +74,34 @@ class ClaimsFraudModel:
     @property
     def review_from(self) -> Decimal:
         return Decimal(str(round(self.threshold, 4)))
+
+    def save(self, path: Path) -> None:
+        """Write the fitted model (joblib) for a server to load (`PUHUI_CLAIMS_FRAUD_MODEL`)."""
+        import joblib
+
+        joblib.dump(
+            {
+                "format": FORMAT,
+                "kind": self.kind,
+                "estimator": self.estimator,
+                "threshold": self.threshold,
+                "trained_on": self.trained_on,
+            },
+            path,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> ClaimsFraudModel:
+        """A model saved by `save`. The file is trusted (joblib runs code when it loads): the operator's own."""
+        import joblib
+
+        try:
+            saved = joblib.load(path)
+        except (OSError, EOFError, ValueError, KeyError, IndexError, pickle.UnpicklingError) as error:
+            raise MalformedData(f"{path}: not a saved claims-fraud model ({error})") from error
+        if not isinstance(saved, dict) or saved.get("format") != FORMAT:
+            raise MalformedData(f"{path}: not a saved claims-fraud model")
+        return cls(saved["kind"], saved["estimator"], float(saved["threshold"]), dict(saved["trained_on"]))
 
 
 def best_f1_threshold(labels: Sequence[int], scores: Sequence[float]) -> float:
