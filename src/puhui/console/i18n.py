@@ -26,15 +26,25 @@ DEFAULT = "zh_CN"
 COOKIE = "puhui_lang"
 
 
-@lru_cache(maxsize=len(LOCALES))
-def translations(locale: str) -> Translations:
-    """The locale's catalogue, compiled from its .po file in memory (no build step, no stale .mo)."""
-    with open(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as po:
+def _compiled(path: Path, locale: str) -> Translations:
+    with open(path, "rb") as po:
         catalog = read_po(po, locale=locale)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
     return Translations(compiled)
+
+
+@lru_cache(maxsize=len(LOCALES))
+def translations(locale: str) -> Translations:
+    """The locale's catalogue, compiled from its .po files in memory (no build step, no stale .mo):
+    `messages.po`, merged with one more file per part of the console (e.g. `insurance.po`)."""
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    merged = _compiled(folder / "messages.po", locale)
+    for extra in sorted(folder.glob("*.po")):
+        if extra.name != "messages.po":
+            merged.merge(_compiled(extra, locale))
+    return merged
 
 
 def choose(request: Request) -> str:
