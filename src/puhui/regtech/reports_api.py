@@ -14,11 +14,12 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from puhui import clock
 from puhui.api.deps import EngineDep, Principal, require_roles
+from puhui.api.files import CsvFile
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as snapshot
 from puhui.db import UnitOfWork
@@ -54,12 +55,6 @@ class SuspiciousIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     case_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
     narrative: Annotated[StrictStr, Field(max_length=20000)] | None = None
-
-
-class CsvFile(PlainTextResponse):
-    """A CSV file: documented in the spec as `text/csv`."""
-
-    media_type = "text/csv"
 
 
 def date_of(value: str, what: str = "date") -> dt.date:

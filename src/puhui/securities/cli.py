@@ -54,3 +54,30 @@ def simulate(
             row |= {k: format_minor(getattr(bar, k), 2) for k in ("open", "high", "low", "close")}
             row |= {"volume": bar.volume, "turnover": format_minor(bar.turnover, 2), "trades": len(d.ticks)}
             typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+@app.command("clear")
+def clear(
+    date: str = typer.Option(..., "--date", help="the trading day YYYY-MM-DD, once it is over"),
+    db: str | None = typer.Option(None, "--db", help="database URL (default: the configured one)"),
+    out: Path | None = typer.Option(None, "--out", help="also write the day's clearing file (CSV) here"),
+) -> None:
+    """Clear and settle a trading day (清算交收): pay the day's stamp duty and transfer fees on, once, and
+    print the result (and write the broker's clearing file)."""
+    from puhui.cli_engine import engine_for
+    from puhui.cli_errors import fail
+    from puhui.db import reading
+    from puhui.eod.dates import parse_date
+    from puhui.errors import PuhuiError
+    from puhui.securities import clearing
+
+    try:
+        day = parse_date(date, "--date")
+        engine = engine_for(db)
+        answer = clearing.clear(engine, day)
+        if out is not None:
+            with reading(engine) as connection:
+                out.write_text(clearing.clearing_file(connection, day), encoding="utf-8")
+    except PuhuiError as error:
+        fail(error)
+    typer.echo(json.dumps(answer, ensure_ascii=False))

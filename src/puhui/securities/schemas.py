@@ -105,3 +105,36 @@ class BrokerageSummary(BrokerageAccount):
     """The account with its positions (资产概览)."""
 
     positions: list[StockPosition]
+
+
+class StatementLine(Schema):
+    """One order's line on the daily statement (交割单)."""
+
+    order_id: str
+    code: str
+    name: str
+    side: Literal["buy", "sell"]
+    quantity: int
+    average_price: Money
+    value: Money
+    commission: Money
+    stamp_duty: Money
+    transfer_fee: Money
+    net: str = Field(description="what the order did to the cash: negative for a buy (CNY, two places)")
+
+
+class DailyStatement(Schema):
+    """A customer's daily statement (交割单): every order that traded on the day, and the day's net cash."""
+
+    customer_id: str
+    trade_day: Day
+    lines: list[StatementLine]
+    net: str = Field(description="the day's net cash from trading (CNY, two places, may be negative)")
+
+
+class ClearingRun(Schema):
+    """A trading day cleared and settled (清算交收): the levies paid on."""
+
+    trade_day: Day
+    stamp_duty_paid: Money
+    transfer_fee_paid: Money

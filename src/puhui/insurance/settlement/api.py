@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request, Response
-from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from puhui.api.deps import EngineDep, Operator
 from puhui.api.fields import AS_WHOLE_NUMBER, AmountOrZeroStr, AmountStr, Ident
+from puhui.api.files import CsvFile
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -134,10 +134,10 @@ async def remittances(insurer_id: Ident, engine: EngineDep, principal: Operator)
 
 @router.get(
     "/{insurer_id}/files/{date}",
-    response_class=PlainTextResponse,
+    response_class=CsvFile,
     summary="The insurer's daily partner file (对账文件, CSV): premiums, refunds, claims, commission, remittances",
 )
-async def partner_file(insurer_id: Ident, date: DatePath, engine: EngineDep, principal: Operator) -> PlainTextResponse:
+async def partner_file(insurer_id: Ident, date: DatePath, engine: EngineDep, principal: Operator) -> CsvFile:
     day: dt.date = parse_date(date)
     text = await _read(engine, lambda c: service.partner_file(c, insurer_id, day))
-    return PlainTextResponse(text, media_type="text/csv; charset=utf-8")
+    return CsvFile(text)

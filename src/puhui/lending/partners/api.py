@@ -9,7 +9,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from puhui.api.deps import (
@@ -18,6 +17,7 @@ from puhui.api.deps import (
     Operator,
 )
 from puhui.api.fields import AmountStr, Ident
+from puhui.api.files import CsvFile
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -121,10 +121,10 @@ async def read_partner(partner_id: Ident, engine: EngineDep, principal: Caller) 
 
 @router.get(
     "/partners/{partner_id}/files/{date}",
-    response_class=PlainTextResponse,
+    response_class=CsvFile,
     summary="The partner's daily file (CSV): that day's disbursements, repayments and write-offs",
 )
 async def partner_file(partner_id: Ident, date: dt.date, engine: EngineDep, principal: Caller):
     partners.may_read(principal, partner_id)
     text = await _read(engine, lambda c: partners.partner_file(c, partner_id, date))
-    return PlainTextResponse(text, media_type="text/csv; charset=utf-8")
+    return CsvFile(text)
