@@ -311,3 +311,30 @@ def test_every_timestamp_is_iso_8601_and_every_amount_a_decimal_string(demo):
         assert answer.status_code < 300, f"{name}: {answer.status_code} {answer.text[:300]}"
         problems += wire_format_errors(answer.json(), name)
     assert not problems, "\n".join(problems)
+
+
+def test_a_demo_customer_can_buy_the_demo_medical_policy_at_once(demo):
+    """A newcomer finds insurance ready: the demo insurer's 百万医疗 product sells to a demo customer."""
+    from puhui.demo import MEDICAL
+
+    engine, settings, made = demo
+    settings = settings.model_copy(update={"admin_token": "demo-world-admin-token-0123"})
+    person = made.world.customers[0]
+    with clock_module.using(clock_module.ManualClock(NOW + dt.timedelta(hours=1))):
+        with TestClient(create_app(engine, settings, run_expiry=False)) as client:
+            login = client.post("/v1/customers/login", json={"phone": person["phone"], "password": person["password"]})
+            me = {"Authorization": f"Bearer {login.json()['token']}"}
+            product = client.get(f"/v1/insurance/products/{MEDICAL['code']}/1", headers=me)
+            assert product.status_code == 200, product.text
+            body = {
+                "product_code": MEDICAL["code"],
+                "product_version": 1,
+                "age": 30,
+                "social_insurance": True,
+                "disclosure": "投保须知：等待期30天，免赔额1万元。",
+                "confirmations": ["已阅读保险条款"],
+                "health_answers": {"hypertension": False, "cancer": False},
+            }
+            bought = client.post("/v1/insurance/policies", headers={**me, "Idempotency-Key": "demo-buy"}, json=body)
+            assert bought.status_code == 201, bought.text
+            assert bought.json()["premium"] == "299.00"

@@ -83,6 +83,7 @@ class DemoWorld:
     refunds: int = 0
     p2p: int = 0
     top_ups: int = 0
+    insurer: str = ""  # the demo insurer's partner id; its products are MEDICAL and RETURN_SHIPPING
 
     def summary(self) -> str:
         c, m = self.customers[0], self.merchants[0]
@@ -92,10 +93,61 @@ class DemoWorld:
             f"  customer login: phone {c['phone']}  password {c['password']}  (POST /v1/customers/login)\n"
             f"  merchant {m['name']} ({m['id']}) API key: {m['api_key']}  (Authorization: Bearer <key>)"
             + "".join(f"\n  {s['role']} {s['handle']} token: {s['token']}" for s in self.staff)
+            + f"\n  insurer {self.insurer}: medical {MEDICAL['code']} v1, return-shipping {RETURN_SHIPPING['code']} v1"
         )
 
     def __str__(self) -> str:
         return self.summary()
+
+
+MEDICAL = {
+    "code": "zunxiang-e",
+    "version": 1,
+    "name": "尊享e生 百万医疗 (演示)",
+    "min_age": 0,
+    "bands": [
+        {"years": 18, "with_social_insurance": "200.00", "without_social_insurance": "450.00"},
+        {"years": 23, "with_social_insurance": "299.00", "without_social_insurance": "688.00"},
+        {"years": 25, "with_social_insurance": "899.00", "without_social_insurance": "1999.00"},
+    ],
+    "questionnaire": [
+        {"id": "hypertension", "text": "是否患有高血压？", "on_yes": "exclude", "condition": "I10"},
+        {"id": "cancer", "text": "是否患有或曾患恶性肿瘤？", "on_yes": "decline"},
+    ],
+}
+RETURN_SHIPPING = {"code": "rs-demo", "version": 1, "claim_amount": "12.00", "target_loss_ratio": "0.7"}
+INSURER_TERMS = {
+    "commission_rate": "0.15",
+    "schedule": {"kind": "monthly", "value": 15},
+    "bank_name": "演示银行",
+    "bank_account": "6222000000000001",
+    "claims_float": "10000.00",
+}
+
+
+def _seed_insurance(client, admin: dict) -> str:
+    """An insurer partner with a 百万医疗 product, return-shipping cover, settlement terms and a claims float."""
+    insurer = _check(
+        client.post(
+            "/v1/partners", headers={**admin, "Idempotency-Key": "demo-insurer"}, json={"name": "众安在线 (演示)"}
+        ),
+        201,
+    )["id"]
+    steps = (
+        ("/v1/insurance/insurers", {"partner_id": insurer}, 201),
+        ("/v1/insurance/products", {**MEDICAL, "insurer_id": insurer}, 201),
+        ("/v1/insurance/return-shipping/products", {**RETURN_SHIPPING, "insurer_id": insurer}, 201),
+        (f"/v1/insurance/insurers/{insurer}/funding", {"amount": "50000.00"}, 201),
+    )
+    for n, (path, body, status) in enumerate(steps):
+        _check(client.post(path, headers={**admin, "Idempotency-Key": f"demo-insurance-{n}"}, json=body), status)
+    terms = client.put(
+        f"/v1/insurance/insurers/{insurer}/terms",
+        headers={**admin, "Idempotency-Key": "demo-insurer-terms"},
+        json=INSURER_TERMS,
+    )
+    _check(terms, 200)
+    return insurer
 
 
 def _check(answer, *expected: int) -> dict:
@@ -251,6 +303,7 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
                 201,
             )
             world.p2p += 1
+            world.insurer = _seed_insurance(client, admin)
     finally:
         auth.set_password_hasher(previous)
     return world
