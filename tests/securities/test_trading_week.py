@@ -11,8 +11,8 @@ import random
 from puhui import clock as clock_module
 from puhui.db import reading, transaction
 from puhui.ledger.queries import available
-from puhui.securities import accounts as brokerage
 from puhui.money import format_minor
+from puhui.securities import accounts as brokerage
 from puhui.securities import clearing, instruments, orders
 from tests.securities.test_brokerage_http import assert_audit_clean, client  # noqa: F401 - the fixture
 from tests.securities.test_brokerage_stream import (
