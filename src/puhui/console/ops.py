@@ -1,0 +1,411 @@
+"""The operations back office (运营后台, /ops) for staff: customers and merchants (masked; revealed with a
+purpose, which the API logs), the risk officer's review queue (人工审核) with the evidence, settlement and
+reconciliation exceptions (对账差错), end-of-day runs (日终), reserve coverage (备付金覆盖率) over time, the
+loan book by bucket and class (五级分类), fund figures and NAV uploads. The ledger explorer, the audit log
+and the model cards are in `ops_books`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from puhui import clock
+from puhui.console import charts, render, svg
+from puhui.console.staff import OPS_ROLES, done, field, form, get, link, post, section, sections_page, staff_page
+from puhui.console.web import read_form
+from puhui.db import reading
+from puhui.eod.tables import eod_runs
+
+router = APIRouter(include_in_schema=False)
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+FundCode = Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
+
+
+@router.get("/ops")
+@staff_page(OPS_ROLES)
+async def overview(request: Request) -> Response:
+    _ = render.formatter(request).gettext
+    queue = await get(request, "/v1/risk/reviews", limit=100)
+    pages = [
+        ["/ops/customers", _("Customers")],
+        ["/ops/merchants", _("Merchants")],
+        ["/ops/reviews", _("Review queue")],
+        ["/ops/settlements", _("Settlements")],
+        ["/ops/eod", _("End of day")],
+        ["/ops/reserve", _("Reserve")],
+        ["/ops/loans", _("Loan book")],
+        ["/ops/funds", _("Funds")],
+        ["/ops/ledger", _("Ledger")],
+        ["/ops/audit", _("Audit log")],
+        ["/ops/models", _("Models")],
+    ]
+    rows = [[link(href, text)] for href, text in pages]
+    text = [_("Payments waiting for review: %(n)s", n=len(queue["reviews"]))]
+    return sections_page(request, _("Operations"), [section(_("Pages"), [_("Page")], rows, text=text, id="ops-pages")])
+
+
+@router.get("/ops/customers")
+@staff_page(OPS_ROLES)
+async def customers(
+    request: Request,
+    id: Annotated[str | None, Query(max_length=64)] = None,  # noqa: A002
+    purpose: Annotated[str | None, Query(max_length=256)] = None,
+) -> Response:
+    """A customer, masked; shown in clear only with a stated purpose (the API checks the role and logs it)."""
+    _ = render.formatter(request).gettext
+    finder = form(
+        "find", "/ops/customers", _("Show"), [field("id", _("Customer id"), value=id or "", required=True)], "get"
+    )
+    sections = [section(_("Find a customer"), forms=[finder])]
+    if id:
+        reveal = {"reveal": "true", "purpose": purpose} if purpose else {}
+        person = await get(request, f"/v1/customers/{id}", **reveal)
+        facts = [
+            [_("Name"), person.get("name") or "—"],
+            [_("Resident ID number"), person.get("id_number") or "—"],
+            [_("Mobile number"), person.get("phone") or "—"],
+            [_("Account class"), str(person.get("tier") or "—")],
+            [_("Status"), _("customer:" + person["status"])],
+            [_("Shown in clear"), _("Yes") if person["revealed"] else _("No")],
+        ]
+        ask = form(
+            "reveal",
+            "/ops/customers",
+            _("Reveal"),
+            [
+                field("id", "", "hidden", id),
+                field("purpose", _("Purpose of revealing (logged)"), required=True, maxlength=256),
+            ],
+            "get",
+        )
+        sections.append(section(_("Customer"), [_("Item"), _("Value")], facts, forms=[ask], id="customer"))
+    return sections_page(request, _("Customers"), sections)
+
+
+@router.get("/ops/merchants")
+@staff_page(OPS_ROLES)
+async def merchants(request: Request) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    found = await get(request, "/v1/merchants")
+    rows = [
+        [
+            m["id"],
+            m["name"],
+            _("merchant:" + m["status"]),
+            f"{Decimal(m['fee_rate_bp']) / 100:.2f}%" if m.get("fee_rate_bp") is not None else "—",
+            fmt.day(m["created_at"]),
+        ]
+        for m in found["merchants"]
+    ]
+    head = [_("Merchant id"), _("Name"), _("Status"), _("Fee rate"), _("Onboarded")]
+    return sections_page(request, _("Merchants"), [section(_("Merchants"), head, rows, id="merchants")])
+
+
+@router.get("/ops/reviews")
+@staff_page(OPS_ROLES)
+async def reviews(request: Request) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    queue = await get(request, "/v1/risk/reviews", limit=100)
+    sections = []
+    for r in queue["reviews"]:
+        facts = [
+            [_("Amount"), fmt.money(r["amount"])],
+            [_("Payer"), r["payer_id"]],
+            [_("Payee"), r["payee_id"]],
+            [_("Held since"), fmt.moment(r["created_at"])],
+            [_("Hold expires"), fmt.moment(r["hold_expires_at"])],
+            [_("Evidence"), "; ".join(str(reason) for reason in r["reasons"]) or "—"],
+        ]
+        note = field("note", _("Note"), required=True, maxlength=1000)
+        forms = [
+            form("approve-" + r["review_id"], f"/ops/reviews/{r['review_id']}/approve", _("Approve"), [note]),
+            form("reject-" + r["review_id"], f"/ops/reviews/{r['review_id']}/reject", _("Reject"), [note]),
+        ]
+        sections.append(
+            section(
+                _("Held payment %(id)s", id=r["review_id"]), [_("Item"), _("Value")], facts, forms=forms, id="review"
+            )
+        )
+    if not sections:
+        sections.append(section(_("Review queue"), text=[_("No payment is waiting for review.")], id="no-reviews"))
+    return sections_page(request, _("Review queue"), sections)
+
+
+@router.post("/ops/reviews/{review_id}/{decision}")
+@staff_page(OPS_ROLES)
+async def decide(
+    request: Request, review_id: Ident, decision: Annotated[str, Path(pattern="^(approve|reject)$")]
+) -> Response:
+    values = await read_form(request)
+    await post(
+        request, f"/v1/risk/reviews/{review_id}/{decision}", {"note": values.get("note", "")}, values.get("key") or None
+    )
+    return done("/ops/reviews", "approved" if decision == "approve" else "rejected")
+
+
+@router.get("/ops/settlements")
+@staff_page(OPS_ROLES)
+async def settlements(request: Request, date: Annotated[dt.date | None, Query()] = None) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    day = date or clock.business_date() - dt.timedelta(days=1)
+    found = await get(request, "/v1/settlements", business_date=day.isoformat())
+    rows = [
+        [
+            s["merchant_id"],
+            fmt.money(s["gross"]),
+            fmt.money(s["fees"]),
+            fmt.money(s["refunds"]),
+            fmt.money(s["net"]),
+            _("state:" + s["state"]),
+        ]
+        for s in found["settlements"]
+    ]
+    exceptions = await get(request, "/v1/reconciliation/exceptions", business_date=day.isoformat())
+    broken = [
+        [
+            e.get("id", ""),
+            str(e.get("kind", "")),
+            fmt.money(e.get("platform_amount")),
+            fmt.money(e.get("bank_amount")),
+            _("status:" + str(e.get("status"))),
+        ]
+        for e in exceptions["exceptions"]
+    ]
+    picker = form(
+        "day", "/ops/settlements", _("Show"), [field("date", _("Business date"), "date", day.isoformat())], "get"
+    )
+    return sections_page(
+        request,
+        _("Settlements"),
+        [
+            section(
+                _("T+1 settlement of %(day)s", day=fmt.day(day)),
+                [_("Merchant id"), _("Gross"), _("Fees"), _("Refunds"), _("Net paid out"), _("Status")],
+                rows,
+                forms=[picker],
+                id="settlements",
+            ),
+            section(
+                _("Reconciliation exceptions"),
+                [_("Exception"), _("Kind"), _("Platform"), _("Bank"), _("Status")],
+                broken,
+                id="exceptions",
+                empty=_("No exception for this date."),
+            ),
+        ],
+    )
+
+
+def eod_history(engine, limit: int = 60) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The latest completed end-of-day runs (日终), newest first: job, business date, when it finished."""
+    with reading(engine) as connection:
+        rows = connection.execute(
+            select(eod_runs).order_by(eod_runs.c.completed_at.desc(), eod_runs.c.job).limit(limit)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+@router.get("/ops/eod")
+@staff_page(OPS_ROLES)
+async def eod(request: Request) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    runs = await run_in_threadpool(eod_history, request.app.state.engine)
+    rows = [[r["job"], fmt.day(r["business_date"]), fmt.moment(clock.iso(r["completed_at"]))] for r in runs]
+    last: dict[str, str] = {}
+    for r in runs:
+        last.setdefault(r["job"], r["business_date"])
+    summary = [[job, fmt.day(day)] for job, day in sorted(last.items())]
+    return sections_page(
+        request,
+        _("End of day"),
+        [
+            section(
+                _("Last completed date by job"),
+                [_("Job"), _("Business date")],
+                summary,
+                id="eod-last",
+                empty=_("No end of day has run yet."),
+            ),
+            section(_("Completed runs"), [_("Job"), _("Business date"), _("Completed")], rows, id="eod-runs"),
+        ],
+    )
+
+
+@router.get("/ops/reserve")
+@staff_page(OPS_ROLES)
+async def reserve(request: Request) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    checks = (await get(request, "/v1/reserve-checks", limit=90))["checks"]
+    ordered = sorted(checks, key=lambda c: c["business_date"])
+    points = [
+        charts.Point(c["business_date"][5:], Decimal(c["reserve"]) / Decimal(c["obligations"]) * 100)
+        for c in ordered
+        if Decimal(c["obligations"]) > 0
+    ]
+    rows = [
+        [
+            fmt.day(c["business_date"]),
+            fmt.money(c["reserve"]),
+            fmt.money(c["obligations"]),
+            f"{Decimal(c['reserve']) / Decimal(c['obligations']) * 100:.2f}%" if Decimal(c["obligations"]) > 0 else "—",
+            _("Yes") if c["covered"] else _("No"),
+        ]
+        for c in reversed(ordered)
+    ]
+    head = [_("Business date"), _("Reserve"), _("Customer balances"), _("Coverage"), _("Covered")]
+    return sections_page(
+        request,
+        _("Reserve coverage"),
+        [
+            section(
+                _("Reserve coverage over time"),
+                head,
+                rows,
+                chart=charts.line_chart(points, _("Reserve coverage")),
+                caption=_("Reserve over customer balances, %"),
+                id="reserve",
+                empty=_("No reserve check recorded yet."),
+            ),
+        ],
+    )
+
+
+@router.get("/ops/loans")
+@staff_page(OPS_ROLES)
+async def loans(request: Request) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    book = await get(request, "/v1/lending/loans")
+    by_bucket: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    by_class: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for loan in book:
+        for table, key in ((by_bucket, loan["bucket"]), (by_class, loan["loan_class"])):
+            table[key][0] += 1
+            table[key][1] += Decimal(loan["outstanding_principal"])
+    bucket_rows = [[b, str(int(n)), fmt.money(p)] for b, (n, p) in sorted(by_bucket.items())]
+    class_rows = [[_("class:" + c), str(int(n)), fmt.money(p)] for c, (n, p) in sorted(by_class.items())]
+    chart = svg.bar_chart(
+        [svg.Bar(b, p) for b, (n, p) in sorted(by_bucket.items())], _("Outstanding principal by bucket")
+    )
+    loans_rows = [
+        [
+            loan["id"],
+            loan["customer_id"],
+            fmt.money(loan["principal"]),
+            fmt.money(loan["outstanding_principal"]),
+            loan["bucket"],
+            _("class:" + loan["loan_class"]),
+            _("status:" + loan["status"]),
+        ]
+        for loan in book[:100]
+    ]
+    head = [_("Bucket"), _("Loans"), _("Outstanding principal")]
+    return sections_page(
+        request,
+        _("Loan book"),
+        [
+            section(_("By overdue bucket"), head, bucket_rows, chart=chart, id="by-bucket"),
+            section(
+                _("By loan class"), [_("Class"), _("Loans"), _("Outstanding principal")], class_rows, id="by-class"
+            ),
+            section(
+                _("Loans"),
+                [
+                    _("Loan"),
+                    _("Customer"),
+                    _("Principal"),
+                    _("Outstanding principal"),
+                    _("Bucket"),
+                    _("Class"),
+                    _("Status"),
+                ],
+                loans_rows,
+                id="loans",
+            ),
+        ],
+    )
+
+
+@router.get("/ops/funds")
+@staff_page(OPS_ROLES)
+async def funds(request: Request) -> Response:
+    return await _funds_page(request)
+
+
+async def _funds_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+    _ = render.formatter(request).gettext
+    sections = []
+    for fund in await get(request, "/v1/wealth/funds"):
+        yields = await get(request, f"/v1/wealth/funds/{fund['code']}/yields", limit=30)
+        rows = [
+            [y["date"], y.get("income_per_10k") or "—", f"{y['seven_day_yield']}%" if y.get("seven_day_yield") else "—"]
+            for y in yields
+        ]
+        points = [
+            charts.Point(y["date"][5:], Decimal(y["seven_day_yield"]))
+            for y in reversed(yields)
+            if y.get("seven_day_yield")
+        ]
+        sections.append(
+            section(
+                f"{fund['name']} ({fund['code']})",
+                [_("Date"), _("Income per 10,000 units"), _("7-day annualised yield")],
+                rows[:10],
+                chart=charts.line_chart(points, _("7-day annualised yield")),
+                id="fund-" + fund["code"],
+            )
+        )
+    products = await get(request, "/v1/wealth/fund-products")
+    rows = [
+        [
+            p.get("code", ""),
+            p.get("name", ""),
+            str(p.get("risk_level", "")),
+            str((p.get("latest") or {}).get("nav") or p.get("nav") or "—"),
+        ]
+        for p in products
+    ]
+    sections.append(
+        section(_("Distributed funds"), [_("Code"), _("Name"), _("Risk level"), _("NAV")], rows, id="fund-products")
+    )
+    sections.append(
+        section(
+            _("Uploads"),
+            forms=[
+                form(
+                    "figures",
+                    "/ops/funds/figures",
+                    _("Load the income file"),
+                    [field("csv", _("Income file (fund_code,date,income_per_10k)"), "textarea", required=True)],
+                ),
+                form(
+                    "navs",
+                    "/ops/funds/navs",
+                    _("Load the NAV file"),
+                    [field("csv", _("NAV file (date,fund_code,nav)"), "textarea", required=True)],
+                ),
+            ],
+        )
+    )
+    return sections_page(request, _("Funds"), sections, status=status, error=error)
+
+
+@router.post("/ops/funds/{kind}")
+@staff_page(OPS_ROLES)
+async def upload(request: Request, kind: Annotated[str, Path(pattern="^(figures|navs)$")]) -> Response:
+    from puhui.console import client
+
+    values = await read_form(request)
+    try:
+        await post(request, f"/v1/wealth/{kind}", {"csv": values.get("csv", "")}, values.get("key") or None)
+    except client.ApiProblem as problem:
+        if problem.status in (401, 403) or problem.status >= 500:
+            raise
+        return await _funds_page(request, problem.status, render.say(request, problem.code, problem.detail))
+    return done("/ops/funds", "figures_loaded" if kind == "figures" else "navs_loaded")

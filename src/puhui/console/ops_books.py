@@ -1,0 +1,275 @@
+"""The back office's books (账簿): the ledger explorer (every account kind with its normal balance side,
+balances shown with the right sign, paging, an account's history and its balance as of a time), the audit
+log (审计日志) with the log of personal data shown in clear, and the credit models' cards with charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from puhui import clock
+from puhui.console import render, svg
+from puhui.console.staff import OPS_ROLES, field, form, get, link, section, sections_page, staff_page
+from puhui.db import reading
+from puhui.db.tables import audit_log
+
+router = APIRouter(include_in_schema=False)
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+PAGE = 50
+
+
+def signed_balance(account: dict, normal_side: str, kind: str = "posted") -> Decimal:
+    """The balance on the account's normal side (正常余额方向): debits − credits for a debit-normal
+    account (assets, expenses), credits − debits for a credit-normal one (liabilities, equity, income)."""
+    debits, credits = Decimal(account[f"debits_{kind}"]), Decimal(account[f"credits_{kind}"])
+    return debits - credits if normal_side == "debit" else credits - debits
+
+
+async def _sides(request: Request) -> dict[str, dict]:
+    chart = await get(request, "/v1/ledger/chart")
+    return {c["code"]: c for c in chart["account_codes"]}
+
+
+@router.get("/ops/ledger")
+@staff_page(OPS_ROLES)
+async def ledger(
+    request: Request,
+    code: Annotated[str | None, Query(max_length=64)] = None,
+    after: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    kinds = await _sides(request)
+    lang_zh = fmt.locale == "zh_CN"
+    kind_rows = [
+        [
+            link(f"/ops/ledger?code={c['code']}", c["code"]),
+            c["name_zh"] if lang_zh else c["name"],
+            _("category:" + c["category"]),
+            _("side:" + c["normal_side"]),
+        ]
+        for c in kinds.values()
+    ]
+    page = await get(request, "/v1/ledger/accounts", code=code, after=after, limit=PAGE)
+    rows = []
+    for a in page["accounts"]:
+        side = kinds.get(a["code"], {}).get("normal_side", "debit")
+        rows.append(
+            [
+                link(f"/ops/ledger/{a['id']}", a["id"]),
+                a["code"],
+                a.get("owner_id") or "—",
+                fmt.money(signed_balance(a, side)),
+                fmt.money(signed_balance(a, side, "pending")),
+            ]
+        )
+    forms = []
+    if page.get("next"):
+        forms.append(
+            form(
+                "next",
+                "/ops/ledger",
+                _("Next page"),
+                [field("code", "", "hidden", code or ""), field("after", "", "hidden", page["next"])],
+                "get",
+            )
+        )
+    head = [_("Account"), _("Kind"), _("Owner"), _("Balance (normal side)"), _("Pending")]
+    return sections_page(
+        request,
+        _("Ledger"),
+        [
+            section(
+                _("Account kinds"),
+                [_("Code"), _("Name"), _("Category"), _("Normal balance side")],
+                kind_rows,
+                id="kinds",
+            ),
+            section(_("Accounts"), head, rows, forms=forms, id="accounts"),
+        ],
+    )
+
+
+@router.get("/ops/ledger/{account_id}")
+@staff_page(OPS_ROLES)
+async def account(
+    request: Request,
+    account_id: Ident,
+    as_of: Annotated[dt.datetime | None, Query()] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**53 - 1)] = None,
+) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    kinds = await _sides(request)
+    stamp = as_of.replace(tzinfo=as_of.tzinfo or clock.CHINA).isoformat() if as_of else None
+    found = await get(request, f"/v1/ledger/accounts/{account_id}", as_of=stamp)
+    side = kinds.get(found["code"], {}).get("normal_side", "debit")
+    facts = [
+        [_("Kind"), found["code"]],
+        [_("Normal balance side"), _("side:" + side)],
+        [_("Owner"), found.get("owner_id") or "—"],
+        [_("Balance (normal side)"), fmt.money(signed_balance(found, side))],
+        [_("As of"), fmt.moment(found.get("as_of")) if found.get("as_of") else _("Now")],
+    ]
+    history = await get(request, f"/v1/ledger/accounts/{account_id}/transfers", after=after, limit=PAGE)
+    rows = []
+    for t in history["transfers"]:
+        sign = 1 if (t["debit_account_id"] == account_id) == (side == "debit") else -1
+        other = t["credit_account_id"] if t["debit_account_id"] == account_id else t["debit_account_id"]
+        rows.append(
+            [str(t["seq"]), fmt.moment(t["timestamp"]), t["code"], other, fmt.money(Decimal(t["amount"]) * sign)]
+        )
+    picker = form(
+        "as-of",
+        f"/ops/ledger/{account_id}",
+        _("Show the balance then"),
+        [field("as_of", _("As of (China time)"), "datetime-local", required=True)],
+        "get",
+    )
+    forms = [picker]
+    if history.get("next"):
+        forms.append(
+            form(
+                "next",
+                f"/ops/ledger/{account_id}",
+                _("Next page"),
+                [field("after", "", "hidden", str(history["next"]))],
+                "get",
+            )
+        )
+    head = [_("Number"), _("Time"), _("Code"), _("Counter-account"), _("Effect on balance")]
+    return sections_page(
+        request,
+        account_id,
+        [
+            section(_("Account"), [_("Item"), _("Value")], facts, forms=[picker], id="account"),
+            section(_("History"), head, rows, forms=forms[1:], id="history"),
+        ],
+    )
+
+
+def audit_entries(engine, before: int | None, limit: int = PAGE) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The audit log (审计日志), newest first, a page before `before` (a sequence number)."""
+    query = select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
+    if before is not None:
+        query = query.where(audit_log.c.seq < before)
+    with reading(engine) as connection:
+        return [dict(r) for r in connection.execute(query).mappings()]
+
+
+@router.get("/ops/audit")
+@staff_page(("admin",))
+async def audit(request: Request, before: Annotated[int | None, Query(ge=0, le=2**53 - 1)] = None) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    entries = await run_in_threadpool(audit_entries, request.app.state.engine, before)
+    rows = [
+        [
+            str(e["seq"]),
+            fmt.moment(clock.iso(e["at"])),
+            e["principal"],
+            e["action"],
+            e.get("target") or "—",
+            str(e["status_code"]),
+        ]
+        for e in entries
+    ]
+    forms = []
+    if len(entries) == PAGE:
+        forms.append(
+            form("older", "/ops/audit", _("Older"), [field("before", "", "hidden", str(entries[-1]["seq"]))], "get")
+        )
+    clear = await get(request, "/v1/pii-access-log", limit=50)
+    shown = [
+        [fmt.moment(e["at"]), e["principal"], e["role"], e["subject"], ", ".join(e["fields"]), e["purpose"]]
+        for e in clear["entries"]
+    ]
+    return sections_page(
+        request,
+        _("Audit log"),
+        [
+            section(
+                _("Audit log"),
+                [_("Number"), _("Time"), _("Who"), _("Action"), _("Target"), _("HTTP status")],
+                rows,
+                forms=forms,
+                id="audit",
+            ),
+            section(
+                _("Personal data shown in clear"),
+                [_("Time"), _("Who"), _("Role"), _("Customer"), _("Fields"), _("Purpose")],
+                shown,
+                id="pii-log",
+            ),
+        ],
+    )
+
+
+@router.get("/ops/models")
+@staff_page(OPS_ROLES)
+async def models(request: Request) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    found = await get(request, "/v1/risk/models")
+    rows = [
+        [
+            link(f"/ops/models/{m['id']}", f"{m['name']} v{m['version']}"),
+            m["kind"],
+            _("status:" + m["status"]),
+            str(m["metrics"].get("auc") or "—"),
+            str(m["metrics"].get("ks") or "—"),
+            fmt.moment(m["trained_at"]),
+        ]
+        for m in found["models"]
+    ]
+    head = [_("Model"), _("Kind"), _("Status"), "AUC", "KS", _("Trained")]
+    return sections_page(
+        request,
+        _("Models"),
+        [section(_("Credit models"), head, rows, id="models", empty=_("No model is registered yet."))],
+    )
+
+
+@router.get("/ops/models/{model_id}")
+@staff_page(OPS_ROLES)
+async def model(request: Request, model_id: Annotated[int, Path(ge=0, le=2**53 - 1)]) -> Response:
+    _ = render.formatter(request).gettext
+    found = await get(request, f"/v1/risk/models/{model_id}")
+    metrics = {k: v for k, v in found["metrics"].items() if v is not None}
+    chart = svg.bar_chart([svg.Bar(k.upper(), Decimal(str(v))) for k, v in metrics.items()], _("Validation metrics"))
+    card = found["card"]
+    facts = [[k.upper(), str(v)] for k, v in metrics.items()]
+    features = card.get("features_used") or card.get("features") or []
+    feature_rows = [[str(f.get("name", f)) if isinstance(f, dict) else str(f)] for f in features][:60]
+    sections = [
+        section(_("Validation metrics"), [_("Metric"), _("Value")], facts, chart=chart, id="metrics"),
+        section(_("Features"), [_("Feature")], feature_rows, id="features"),
+    ]
+    points = _scorecard_points(card.get("scorecard"))
+    if points:
+        sections.append(
+            section(
+                _("Scorecard points by feature"),
+                chart=svg.bar_chart(points, _("Scorecard points by feature")),
+                id="scorecard",
+            )
+        )
+    return sections_page(request, f"{found['name']} v{found['version']}", sections)
+
+
+def _scorecard_points(scorecard: object) -> list[svg.Bar]:
+    """The spread of points each feature can give (max − min over its bins), when the card has a scorecard."""
+    if not isinstance(scorecard, dict):
+        return []
+    bars = []
+    for name, bins in list(scorecard.items())[:12]:
+        values = (
+            [Decimal(str(b.get("points"))) for b in bins if isinstance(b, dict) and b.get("points") is not None]
+            if isinstance(bins, list)
+            else []
+        )
+        if values:
+            bars.append(svg.Bar(str(name), max(values) - min(values)))
+    return bars

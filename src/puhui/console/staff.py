@@ -1,0 +1,242 @@
+"""Staff and merchant sessions of the console (员工与商户登录): they sign in with the token the API gives
+them (a staff token `puhui_st_…`, a merchant API key `puhui_mk_…`, or the operator's admin token),
+checked exactly as the API checks a bearer token (revoked tokens die at once). The token is kept in an
+HttpOnly, SameSite=Strict cookie and sent as `Authorization: Bearer` on every in-process API call, so
+the pages have the API's roles and masking and no rules of their own."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
+
+from puhui.api import deps
+from puhui.console import client, i18n, render, security
+from puhui.console.web import Handler, read_form
+from puhui.errors import PuhuiError
+
+router = APIRouter(include_in_schema=False)
+STAFF_COOKIE = "puhui_staff"
+STAFF_MAX_AGE = 8 * 3600
+OPS_ROLES = ("operator", "risk_officer", "admin")
+SUPERVISION_ROLES = ("regulator", "admin")
+MERCHANT_ROLES = ("merchant",)
+HOMES = {"merchant": "/merchant", "regulator": "/supervision"}
+PREFIXES = ("/merchant", "/ops", "/supervision", "/staff")
+DONE = {
+    "refunded": "Refund made.",
+    "qr_made": "QR code created.",
+    "key_issued": "A new API key was issued: copy it now, it is shown only once.",
+    "key_revoked": "The API key was revoked.",
+    "approved": "Approved: the held payment was made.",
+    "rejected": "Rejected: the hold was released.",
+    "navs_loaded": "The NAV file was loaded.",
+    "figures_loaded": "The income file was loaded.",
+    "language": "Language changed.",
+}
+"""One-time notices after a form, by a fixed key in the address (nothing else is shown from it)."""
+
+
+@dataclass(frozen=True)
+class StaffViewer:
+    """Who is signed in to a staff or merchant page: id and role as the API resolves the token."""
+
+    id: str
+    role: str
+    token: str
+
+
+class StaffRoleRefused(PuhuiError):
+    """A signed-in role opening a part of the console that is not for it (403)."""
+
+    code = "staff_role_refused"
+    status = 403
+
+
+def resolve(request: Request, token: str) -> StaffViewer | None:
+    """The principal of a token, by the API's own authentication (None when it is not valid)."""
+    if not token or len(token) > 256:
+        return None
+    try:
+        found = deps.authenticate(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
+    except PuhuiError:
+        return None
+    if found.role == "customer" or found.role == "partner":
+        return None
+    return StaffViewer(found.id, found.role, token)
+
+
+def staff_of(request: Request) -> StaffViewer | None:
+    return resolve(request, request.cookies.get(STAFF_COOKIE, ""))
+
+
+def home_of(role: str) -> str:
+    return HOMES.get(role, "/ops")
+
+
+def staff_page(roles: Iterable[str]) -> Any:
+    """A page for the signed-in staff (or merchant) of `roles`: anyone else is sent to sign in (no
+    session) or refused (403); API problems become the error page with their status."""
+    allowed = frozenset(roles)
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapped(request: Request, *args: Any, **kwargs: Any) -> Response:
+            viewer = staff_of(request)
+            if viewer is None:
+                return RedirectResponse("/staff/login", status_code=303)
+            request.state.staff = viewer
+            if viewer.role not in allowed:
+                return error(request, 403)
+            try:
+                return await handler(request, *args, **kwargs)
+            except security.CsrfRefused as refused:
+                return error(request, 403, render.formatter(request).gettext(refused.title))
+            except client.ApiProblem as problem:
+                if problem.status == 401:
+                    return RedirectResponse("/staff/login", status_code=303)
+                return error(request, problem.status, render.say(request, problem.code, problem.detail))
+
+        return wrapped
+
+    return decorate
+
+
+def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """A staff page: the shared renderer, with the staff viewer and the one-time notice."""
+    done = DONE.get(request.query_params.get("done", ""))
+    return render.page(
+        request, template, status=status, staff=getattr(request.state, "staff", None), done=done, **values
+    )
+
+
+def error(request: Request, status: int, detail: str = "") -> HTMLResponse:
+    title = render.ERROR_TITLES.get(status, "Error")
+    return page(request, "staff_error.html", status=status, status_code=status, title=title, detail=detail)
+
+
+def done(url: str, notice: str) -> RedirectResponse:
+    """303 to the page after a form, naming its notice."""
+    joiner = "&" if "?" in url else "?"
+    return RedirectResponse(f"{url}{joiner}done={notice}", status_code=303)
+
+
+async def get(request: Request, path: str, **params: object) -> Any:
+    """GET one API resource with the signed-in staff's token (None-valued parameters left out)."""
+    kept = {k: v for k, v in params.items() if v is not None and v != ""}
+    return await client.call(request, "GET", path, token=request.state.staff.token, params=kept or None)
+
+
+async def post(request: Request, path: str, body: dict | None, key: str | None) -> Any:
+    return await client.call(request, "POST", path, token=request.state.staff.token, json=body, key=key)
+
+
+async def download(request: Request, path: str) -> httpx.Response:
+    """A file of the API (a report's CSV or JSON) with the staff token; problems raised as ApiProblem."""
+    transport = httpx.ASGITransport(app=request.app, client=(request.client.host if request.client else "127.0.0.1", 0))
+    headers = {"Authorization": f"Bearer {request.state.staff.token}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://console.internal") as api:
+        answer = await api.get(path, headers=headers)
+    if answer.status_code >= 400:
+        body = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
+        raise client.ApiProblem(answer.status_code, str(body.get("code", "error")), str(body.get("detail", "")))
+    return answer
+
+
+@router.get("/staff/login")
+async def login_page(request: Request) -> Response:
+    return page(request, "staff_login.html", error=None)
+
+
+@router.post("/staff/login")
+async def login(request: Request) -> Response:
+    """Sign in with a token: kept in the staff cookie when the API accepts it for a staff or merchant role."""
+    try:
+        form = await read_form(request)
+    except security.CsrfRefused as refused:
+        return error(request, 403, render.formatter(request).gettext(refused.title))
+    viewer = resolve(request, form.get("token", ""))
+    if viewer is None:
+        message = render.formatter(request).gettext("This token is not a valid staff token or merchant API key.")
+        return page(request, "staff_login.html", status=401, error=message)
+    response = RedirectResponse(home_of(viewer.role), status_code=303)
+    response.set_cookie(
+        STAFF_COOKIE,
+        viewer.token,
+        max_age=STAFF_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=security.is_https(request),
+        path="/",
+    )
+    return response
+
+
+@router.post("/staff/logout")
+async def logout(request: Request) -> Response:
+    try:
+        await read_form(request)
+    except security.CsrfRefused as refused:
+        return error(request, 403, render.formatter(request).gettext(refused.title))
+    response = RedirectResponse("/staff/login", status_code=303)
+    response.delete_cookie(STAFF_COOKIE, path="/", httponly=True, samesite="strict", secure=security.is_https(request))
+    return response
+
+
+@router.post("/staff/language")
+async def language(request: Request) -> Response:
+    """The language switch of the staff pages: remembered in the same cookie as the customer app's."""
+    try:
+        form = await read_form(request)
+    except security.CsrfRefused as refused:
+        return error(request, 403, render.formatter(request).gettext(refused.title))
+    back = form.get("next", "/staff/login")
+    if not back.startswith(PREFIXES) or back.startswith("//"):
+        back = "/staff/login"
+    response = done(back, "language")
+    chosen = form.get("lang", "")
+    if chosen in i18n.LOCALES:
+        response.set_cookie(
+            i18n.COOKIE, chosen, max_age=365 * 86400, samesite="lax", secure=security.is_https(request), path="/"
+        )
+    return response
+
+
+# -- what the generic staff page (staff_sections.html) shows -----------------------------------------
+
+
+def section(title: str, head: list[str] | None = None, rows: list[list[Any]] | None = None, **more: Any) -> dict:
+    """One card of a staff page: a title, optionally a chart, a table (cells escaped unless Markup) and forms."""
+    return {"title": title, "head": head, "rows": rows or [], **more}
+
+
+def field(name: str, label: str, kind: str = "text", value: str = "", **more: Any) -> dict:
+    return {"name": name, "label": label, "type": kind, "value": value, **more}
+
+
+def form(form_id: str, action: str, button: str, fields: list[dict], method: str = "post") -> dict:
+    """A form with its own id (for its labels) and a fresh idempotency key: sent twice, done once."""
+    return {
+        "id": form_id,
+        "action": action,
+        "button": button,
+        "fields": fields,
+        "method": method,
+        "key": security.form_key(),
+    }
+
+
+def link(href: str, text: str) -> Any:
+    from markupsafe import Markup, escape
+
+    return Markup(f'<a href="{escape(href)}">{escape(text)}</a>')
+
+
+def sections_page(request: Request, heading: str, sections: list[dict], status: int = 200, **more: Any) -> HTMLResponse:
+    return page(request, "staff_sections.html", status=status, heading=heading, sections=sections, **more)

@@ -1,0 +1,366 @@
+"""The supervision dashboard (监管数据看板, /supervision) for the regulator, read-only: fund flows by
+business form and day, alerts by typology and day, early-warning flags (预警指标), reserve coverage, loan
+classes, large-value and suspicious-transaction reports (大额/可疑交易报告) with deadlines and the overdue
+ones (downloadable), the case list and a case's evidence, and a party's flow graph (资金流向图), all drawn
+on the server from the regtech API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from puhui import clock
+from puhui.console import client, render, svg
+from puhui.console.staff import SUPERVISION_ROLES, download, field, form, get, link, section, sections_page, staff_page
+
+router = APIRouter(include_in_schema=False)
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+DAYS = 7
+FLOWS = (
+    "payments",
+    "lending_disbursements",
+    "lending_repayments",
+    "mmf_subscriptions",
+    "mmf_redemptions",
+    "fund_purchases",
+    "fund_redemptions",
+    "supply_chain_financing",
+)
+
+
+@router.get("/supervision")
+@staff_page(SUPERVISION_ROLES)
+async def dashboard(request: Request) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    last = clock.business_date()
+    days = [last - dt.timedelta(days=DAYS - 1 - n) for n in range(DAYS)]
+    whole = await get(request, "/v1/regtech/dashboard", **{"from": days[0].isoformat(), "to": last.isoformat()})
+    daily = [await get(request, "/v1/regtech/dashboard", **{"from": d.isoformat(), "to": d.isoformat()}) for d in days]
+    labels = [d.isoformat() for d in days]
+    flows = {_("flow:" + f): [Decimal(x["flows"][f]["amount"]) for x in daily] for f in FLOWS}
+    typologies = sorted({t for x in daily for t in x["alerts"]["by_typology"]})
+    alerts = {_("typology:" + t): [Decimal(x["alerts"]["by_typology"].get(t, 0)) for x in daily] for t in typologies}
+    flow_rows = [
+        [_("flow:" + f), str(whole["flows"][f]["count"]), fmt.money(whole["flows"][f]["amount"])] for f in FLOWS
+    ]
+    indicators = whole["indicators"]
+    flag_rows = [
+        [_("indicator:" + name), _percent(v.get("value")), v["warn_if"], _("Breach") if v["breach"] else _("OK")]
+        for name, v in indicators.items()
+    ]
+    coverage = indicators["reserve_coverage"]
+    reports = whole["reports"]
+    sections = [
+        section(
+            _("Early-warning flags"),
+            [_("Indicator"), _("Value"), _("Warn if"), _("Flag")],
+            flag_rows,
+            id="flags",
+            text=[_("Breaching: %(names)s", names=", ".join(_("indicator:" + w) for w in whole["warnings"]) or "—")],
+        ),
+        section(
+            _("Fund flows by product and day"),
+            [_("Product"), _("Transactions"), _("Amount")],
+            flow_rows,
+            chart=svg.stacked_chart(labels, flows, _("Fund flows by product and day")),
+            id="flows",
+        ),
+        section(
+            _("Alerts by typology and day"),
+            chart=svg.stacked_chart(labels, alerts, _("Alerts by typology and day")),
+            text=[_("Alerts: %(n)s; open cases: %(c)s", n=whole["alerts"]["total"], c=whole["alerts"]["open_cases"])],
+            id="alerts-chart",
+        ),
+        section(
+            _("Reserve coverage"),
+            [_("Reserve"), _("Customer balances"), _("Coverage")],
+            [[fmt.money(coverage["reserve"]), fmt.money(coverage["wallets"]), _percent(coverage.get("value"))]],
+            id="coverage",
+        ),
+        section(
+            _("Reports"),
+            text=[
+                _(
+                    "Pending: %(n)s; overdue: %(o)s; next deadline: %(d)s",
+                    n=reports["pending"],
+                    o=len(reports["overdue"]),
+                    d=fmt.day(reports.get("next_deadline")),
+                )
+            ],
+            id="report-summary",
+        ),
+    ]
+    sections.append(await _loan_classes(request))
+    return sections_page(request, _("Supervision dashboard"), sections)
+
+
+def _percent(value: object) -> str:
+    return "—" if value is None else f"{Decimal(str(value)) * 100:.2f}%"
+
+
+async def _loan_classes(request: Request) -> dict:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    try:
+        book = await get(request, "/v1/lending/loans")
+    except client.ApiProblem as problem:
+        if problem.status != 403:
+            raise
+        return section(_("Loan classes"), text=[_("Not available to this role.")])
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for loan in book:
+        totals[loan["loan_class"]] += Decimal(loan["outstanding_principal"])
+    rows = [[_("class:" + c), fmt.money(p)] for c, p in sorted(totals.items())]
+    chart = svg.bar_chart([svg.Bar(_("class:" + c), p) for c, p in sorted(totals.items())], _("Loan classes"))
+    return section(_("Loan classes"), [_("Class"), _("Outstanding principal")], rows, chart=chart, id="loan-classes")
+
+
+def _alert_rows(request: Request, alerts: list[dict]) -> list[list]:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    return [
+        [
+            link(f"/supervision/alerts/{a['id']}", a["id"]),
+            _("typology:" + str(a["typology"])),
+            a["party"],
+            fmt.money(a["amount"]),
+            fmt.moment(a["raised_at"]),
+            link(f"/supervision/cases/{a['case_id']}", a["case_id"]) if a.get("case_id") else "—",
+        ]
+        for a in alerts
+    ]
+
+
+def _alert_head(request: Request) -> list[str]:
+    _ = render.formatter(request).gettext
+    return [_("Alert"), _("Typology"), _("Party"), _("Amount"), _("Raised"), _("Case")]
+
+
+@router.get("/supervision/alerts")
+@staff_page(SUPERVISION_ROLES)
+async def alerts(request: Request, typology: Annotated[str | None, Query(max_length=24)] = None) -> Response:
+    _ = render.formatter(request).gettext
+    found = await get(request, "/v1/regtech/alerts", typology=typology, limit=200)
+    return sections_page(
+        request,
+        _("Alerts"),
+        [
+            section(
+                _("Alerts"),
+                _alert_head(request),
+                _alert_rows(request, found["alerts"]),
+                id="alerts",
+                empty=_("No alert."),
+            )
+        ],
+    )
+
+
+def _evidence_rows(request: Request, alert: dict) -> list[list[str]]:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    return [
+        [
+            f["ref"],
+            _("direction:" + f["direction"]),
+            f.get("counterparty") or "—",
+            fmt.money(f["amount"]),
+            fmt.moment(f["at"]),
+        ]
+        for f in alert["evidence"]["flows"]
+    ]
+
+
+def _evidence_head(request: Request) -> list[str]:
+    _ = render.formatter(request).gettext
+    return [_("Reference"), _("Direction"), _("Counterparty"), _("Amount"), _("Time")]
+
+
+@router.get("/supervision/alerts/{alert_id}")
+@staff_page(SUPERVISION_ROLES)
+async def alert(request: Request, alert_id: Ident) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    found = await get(request, f"/v1/regtech/alerts/{alert_id}")
+    facts = [
+        [_("Typology"), _("typology:" + str(found["typology"]))],
+        [_("Rule"), f"{found['rule']['code']} v{found['rule']['version']}"],
+        [_("Party"), link(f"/supervision/graph?party={found['party']}", found["party"])],
+        [_("Amount"), fmt.money(found["amount"])],
+        [_("Window"), f"{fmt.moment(found['window']['start'])} – {fmt.moment(found['window']['end'])}"],
+        [_("Case"), link(f"/supervision/cases/{found['case_id']}", found["case_id"]) if found.get("case_id") else "—"],
+    ]
+    return sections_page(
+        request,
+        _("Alert %(id)s", id=alert_id),
+        [
+            section(_("Alert"), [_("Item"), _("Value")], facts, id="alert"),
+            section(_("Evidence"), _evidence_head(request), _evidence_rows(request, found), id="evidence"),
+        ],
+    )
+
+
+@router.get("/supervision/cases")
+@staff_page(SUPERVISION_ROLES)
+async def cases(request: Request, status: Annotated[str | None, Query(max_length=24)] = None) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    found = await get(request, "/v1/regtech/cases", status=status, limit=200)
+    rows = [
+        [
+            link(f"/supervision/cases/{c['id']}", c["id"]),
+            _("case:" + c["status"]),
+            c["party"],
+            str(c["priority"]["score"]),
+            str(c["priority"]["alerts"]),
+            fmt.money(c["priority"]["amount"]),
+            fmt.moment(c["opened_at"]),
+        ]
+        for c in found["cases"]
+    ]
+    head = [_("Case"), _("Status"), _("Party"), _("Priority"), _("Alerts"), _("Amount"), _("Opened")]
+    return sections_page(request, _("Cases"), [section(_("Cases"), head, rows, id="cases", empty=_("No case."))])
+
+
+@router.get("/supervision/cases/{case_id}")
+@staff_page(SUPERVISION_ROLES)
+async def case(request: Request, case_id: Ident) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    found = await get(request, f"/v1/regtech/cases/{case_id}")
+    facts = [
+        [_("Status"), _("case:" + found["status"])],
+        [_("Party"), link(f"/supervision/graph?party={found['party']}", found["party"])],
+        [_("Assignee"), found.get("assignee") or "—"],
+        [_("Priority"), str(found["priority"]["score"])],
+        [_("Opened"), fmt.moment(found["opened_at"])],
+    ]
+    history = [
+        [
+            fmt.moment(e["at"]),
+            _("case:" + e["from"]) if e.get("from") else "—",
+            _("case:" + e["to"]),
+            e["by"],
+            e.get("note") or "",
+        ]
+        for e in found["history"]
+    ]
+    evidence = [row for a in found["alerts"] for row in _evidence_rows(request, a)]
+    return sections_page(
+        request,
+        _("Case %(id)s", id=case_id),
+        [
+            section(_("Case"), [_("Item"), _("Value")], facts, id="case"),
+            section(_("Alerts"), _alert_head(request), _alert_rows(request, found["alerts"]), id="case-alerts"),
+            section(_("Evidence"), _evidence_head(request), evidence, id="evidence"),
+            section(_("History"), [_("Time"), _("From"), _("To"), _("By"), _("Note")], history, id="case-history"),
+        ],
+    )
+
+
+@router.get("/supervision/reports")
+@staff_page(SUPERVISION_ROLES)
+async def reports(request: Request) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    found = await get(request, "/v1/regtech/reports")
+    rows = []
+    for r in found["reports"]:
+        base = "/supervision/reports/suspicious" if r["kind"] == "suspicious" else "/supervision/reports"
+        rows.append(
+            [
+                r["id"],
+                _("report:" + r["kind"]),
+                fmt.day(r.get("business_date") or r.get("determined_on")),
+                fmt.day(r["deadline"]),
+                _("status:" + r["status"]),
+                _("Overdue") if r["overdue"] else "",
+                link(f"{base}/{r['id']}/file", _("Download")),
+            ]
+        )
+    head = [_("Report"), _("Kind"), _("Date"), _("Deadline"), _("Status"), _("Overdue"), _("File")]
+    pending = await get(request, "/v1/regtech/reports/deadlines")
+    due = [
+        [r["id"], _("report:" + r["kind"]), fmt.day(r["deadline"]), _("Overdue") if r["overdue"] else ""]
+        for r in pending["reports"]
+    ]
+    return sections_page(
+        request,
+        _("Reports"),
+        [
+            section(
+                _("Deadlines not yet met"),
+                [_("Report"), _("Kind"), _("Deadline"), _("Overdue")],
+                due,
+                id="deadlines",
+                empty=_("Every report is submitted."),
+            ),
+            section(_("All reports"), head, rows, id="reports", empty=_("No report yet.")),
+        ],
+    )
+
+
+@router.get("/supervision/reports/{report_id}/file")
+@staff_page(SUPERVISION_ROLES)
+async def report_file(request: Request, report_id: Ident) -> Response:
+    return await _file(request, f"/v1/regtech/reports/{report_id}/file", f"{report_id}.csv")
+
+
+@router.get("/supervision/reports/suspicious/{report_id}/file")
+@staff_page(SUPERVISION_ROLES)
+async def suspicious_file(request: Request, report_id: Ident) -> Response:
+    return await _file(request, f"/v1/regtech/reports/suspicious/{report_id}/file", f"{report_id}.json")
+
+
+async def _file(request: Request, path: str, name: str) -> Response:
+    answer = await download(request, path)
+    return Response(
+        answer.content,
+        media_type=answer.headers.get("content-type", "application/octet-stream"),
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get("/supervision/graph")
+@staff_page(SUPERVISION_ROLES)
+async def graph(request: Request, party: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    finder = form(
+        "party",
+        "/supervision/graph",
+        _("Show"),
+        [field("party", _("Party id"), value=party or "", required=True)],
+        "get",
+    )
+    sections = [section(_("A party's flow graph"), forms=[finder])]
+    if party:
+        found = await get(request, "/v1/regtech/alerts", party=party, limit=200)
+        edges = flow_edges(found["alerts"])
+        rows = [[e.counterparty, fmt.money(e.inflow), fmt.money(e.outflow)] for e in edges]
+        chart = svg.flow_graph(party, edges, _("Flow graph of %(party)s", party=party))
+        sections.append(
+            section(
+                _("Flow graph of %(party)s", party=party),
+                [_("Counterparty"), _("Into the party"), _("Out of the party")],
+                rows,
+                chart=chart,
+                caption=_("Green: into the party; red: out of it."),
+                id="graph",
+            )
+        )
+    return sections_page(request, _("Flow graph"), sections)
+
+
+def flow_edges(alerts: list[dict]) -> list[svg.Edge]:
+    """Money in and out between the party and each counterparty over its alerts' evidence (each flow once)."""
+    seen: set[tuple[str, int]] = set()
+    totals: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for a in alerts:
+        for f in a["evidence"]["flows"]:
+            if (f["ref"], f["position"]) in seen:
+                continue
+            seen.add((f["ref"], f["position"]))
+            totals[f.get("counterparty") or "?"][0 if f["direction"] == "in" else 1] += Decimal(f["amount"])
+    return [svg.Edge(k, v[0], v[1]) for k, v in sorted(totals.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))]
