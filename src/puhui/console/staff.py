@@ -24,6 +24,7 @@ from puhui.errors import PuhuiError
 router = APIRouter(include_in_schema=False)
 STAFF_COOKIE = "puhui_staff"
 STAFF_MAX_AGE = 8 * 3600
+NOTICE_COOKIE = "puhui_staff_notice"
 OPS_ROLES = ("operator", "risk_officer", "admin")
 SUPERVISION_ROLES = ("regulator", "admin")
 MERCHANT_ROLES = ("merchant",)
@@ -40,7 +41,7 @@ DONE = {
     "figures_loaded": "The income file was loaded.",
     "language": "Language changed.",
 }
-"""One-time notices after a form, by a fixed key in the address (nothing else is shown from it)."""
+"""One-time notices after a form, by a fixed key in a cookie (nothing else is shown from it)."""
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,13 @@ def staff_page(roles: Iterable[str]) -> Any:
 
 def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     """A staff page: the shared renderer, with the staff viewer and the one-time notice."""
-    done = DONE.get(request.query_params.get("done", ""))
-    return render.page(
+    done = DONE.get(request.cookies.get(NOTICE_COOKIE, ""))
+    response = render.page(
         request, template, status=status, staff=getattr(request.state, "staff", None), done=done, **values
     )
+    if done is not None:
+        response.delete_cookie(NOTICE_COOKIE, path="/")
+    return response
 
 
 def error(request: Request, status: int, detail: str = "") -> HTMLResponse:
@@ -122,9 +126,10 @@ def error(request: Request, status: int, detail: str = "") -> HTMLResponse:
 
 
 def done(url: str, notice: str) -> RedirectResponse:
-    """303 to the page after a form, naming its notice."""
-    joiner = "&" if "?" in url else "?"
-    return RedirectResponse(f"{url}{joiner}done={notice}", status_code=303)
+    """303 to the page after a form, with its one-time notice in a short-lived cookie."""
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(NOTICE_COOKIE, notice, max_age=60, httponly=True, samesite="strict", path="/")
+    return response
 
 
 async def get(request: Request, path: str, **params: object) -> Any:

@@ -1,0 +1,138 @@
+"""The operations back office (/ops) over HTTP on the demo world: every page answers for the staff roles,
+the risk officer approves a held payment with its evidence shown (the money moves once, on the ledger),
+a customer is shown masked and in clear only with a purpose that the audit log then lists, the ledger
+explorer shows each account on its normal side, and customers or operators cannot reach what is not theirs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from puhui.db import reading
+from puhui.identity.service import customer_wallet_id
+from puhui.ledger.service import get_account
+from puhui.money import format_minor
+from puhui.payments import risk_hook
+from tests.payments.test_reviews import ThresholdCheck
+
+from .conftest import sign_up
+from .staff_world import ADMIN_TOKEN, add_staff, demo, log_in, post_form, token_of  # noqa: F401 - the fixture
+from .world import hidden
+
+PAGES = (
+    "/ops",
+    "/ops/customers",
+    "/ops/merchants",
+    "/ops/reviews",
+    "/ops/settlements",
+    "/ops/eod",
+    "/ops/reserve",
+    "/ops/loans",
+    "/ops/funds",
+    "/ops/ledger",
+    "/ops/audit",
+    "/ops/models",
+)
+
+
+@pytest.fixture
+def held(demo, engine):  # type: ignore[no-untyped-def]
+    """A demo customer's 500 CNY QR payment held for review by a stand-in fraud check (review from 300 CNY)."""
+    client, world = demo
+    risk_hook.install(engine, ThresholdCheck())
+    shop, person = world.merchants[0], world.customers[0]
+    key = {"Authorization": f"Bearer {shop['api_key']}"}
+    qr = client.post(f"/v1/merchants/{shop['id']}/qr-codes", headers=key, json={"kind": "dynamic", "amount": "500.00"})
+    login = client.post("/v1/customers/login", json={"phone": person["phone"], "password": person["password"]})
+    me = {"Authorization": f"Bearer {login.json()['token']}"}
+    paid = client.post(
+        f"/v1/qr-codes/{qr.json()['id']}/pay",
+        headers=me,
+        json={"verification": "two_factors", "password": person["password"]},
+    )
+    assert paid.status_code == 202, paid.text
+    yield paid.json(), person
+    risk_hook.uninstall(engine)
+
+
+def wallet(engine, customer_id: str) -> str:  # type: ignore[no-untyped-def]
+    with reading(engine) as connection:
+        account = get_account(connection, customer_wallet_id(customer_id))
+    return format_minor(account.credits_posted - account.debits_posted, 2)
+
+
+def test_every_page_answers_for_the_admin_and_the_api_decides_the_rest(demo) -> None:  # type: ignore[no-untyped-def]
+    client, world = demo
+    log_in(client, ADMIN_TOKEN)
+    for path in PAGES:
+        assert client.get(path).status_code == 200, path
+    log_in(client, add_staff(client, "operator", "op.pages"))
+    allowed = {path: client.get(path).status_code for path in PAGES}
+    assert allowed.pop("/ops/ledger") == 403 and allowed.pop("/ops/audit") == 403  # the ledger and audit: admins
+    assert set(allowed.values()) == {200}
+
+
+def test_the_risk_officer_approves_a_held_payment_seeing_its_evidence(demo, held, engine) -> None:  # type: ignore[no-untyped-def]
+    client, _ = demo
+    review, person = held
+    before = wallet(engine, person["id"])
+    log_in(client, token_of(demo[1], "risk_officer"))
+    queue = client.get("/ops/reviews").text
+    assert review["review_id"] in queue and "large_for_customer" in queue and "¥500.00" in queue
+    forged = client.post(f"/ops/reviews/{review['review_id']}/approve", data={"note": "ok"}, follow_redirects=False)
+    assert forged.status_code == 403 and wallet(engine, person["id"]) == before
+    form = hidden(queue)
+    approved = client.post(
+        f"/ops/reviews/{review['review_id']}/approve",
+        data={**form, "note": "called the customer"},
+        follow_redirects=False,
+    )
+    again = client.post(
+        f"/ops/reviews/{review['review_id']}/approve",
+        data={**form, "note": "called the customer"},
+        follow_redirects=False,
+    )
+    assert approved.status_code == again.status_code == 303
+    assert "已通过:被拦截的支付已完成。" in client.get("/ops/reviews").text
+    assert Decimal(wallet(engine, person["id"])) == Decimal(before) - Decimal("500.00")  # made once
+
+
+def test_a_customer_is_masked_until_revealed_with_a_purpose_and_the_reveal_is_logged(demo) -> None:  # type: ignore[no-untyped-def]
+    client, world = demo
+    person = world.customers[0]
+    log_in(client, token_of(world, "risk_officer"))
+    masked = client.get("/ops/customers", params={"id": person["id"]}).text
+    assert person["phone"] not in masked and person["name"] not in masked
+    clear = client.get("/ops/customers", params={"id": person["id"], "purpose": "complaint 42"}).text
+    assert person["phone"] in clear and person["name"] in clear
+    log_in(client, ADMIN_TOKEN)
+    audit = client.get("/ops/audit").text
+    assert "complaint 42" in audit and person["id"] in audit
+
+
+def test_the_ledger_explorer_shows_each_account_on_its_normal_side(demo, engine) -> None:  # type: ignore[no-untyped-def]
+    client, world = demo
+    person = world.customers[0]
+    log_in(client, ADMIN_TOKEN)
+    kinds = client.get("/ops/ledger").text
+    assert "借方" in kinds and "贷方" in kinds
+    account_id = customer_wallet_id(person["id"])
+    page = client.get(f"/ops/ledger/{account_id}").text
+    balance = Decimal(wallet(engine, person["id"]))
+    assert balance > 0 and f"¥{balance:,.2f}" in page and f"-¥{balance:,.2f}" not in page  # a liability: credit side
+    assert "贷方" in page
+    then = client.get(f"/ops/ledger/{account_id}", params={"as_of": "2020-01-01T00:00:00+08:00"})
+    assert then.status_code == 200 and "¥0.00" in then.text
+
+
+def test_a_customer_or_a_merchant_cannot_reach_the_back_office(demo) -> None:  # type: ignore[no-untyped-def]
+    client, world = demo
+    sign_up(client, 51)
+    for path in PAGES:
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/staff/login", path
+    log_in(client, world.merchants[0]["api_key"])
+    assert {client.get(path).status_code for path in PAGES} == {403}
+    refused = post_form(client, "/merchant", "/ops/funds/navs", csv="2026-01-05,PH0001,1.0")
+    assert refused.status_code == 403
