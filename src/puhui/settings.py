@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # A claims-fraud model saved by `puhui simulate insurance --save-model` (理赔反欺诈): claims scoring
     # from its threshold wait for review instead of being paid straight through. None: no model.
     claims_fraud_model: str | None = None
+    # The longest a market-data stream (SSE) stays open before the client reconnects with Last-Event-ID.
+    market_stream_max_seconds: float = Field(300.0, gt=0, le=3600)
     # Signed notifications POSTed to the merchants' URLs, checked every `notify_interval_seconds`.
     merchant_notifications: bool = True
     # The real-time monitor (实时资金监测) follows the outbox in the server every `monitor_interval_seconds`.

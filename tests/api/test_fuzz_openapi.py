@@ -168,6 +168,7 @@ def fuzz_app(tmp_path_factory):  # type: ignore[no-untyped-def]
             fraud_checks=False,
             monitoring=False,
             merchant_notifications=False,
+            market_stream_max_seconds=0.05,  # a market-data stream answers and closes at once
         ),
         run_expiry=False,
     )

@@ -33,3 +33,8 @@ class InstrumentExists(Conflict):
 class MarketOrderUnbounded(InvalidInput):
     code = "market_order_unbounded"
     title = "A market buy of a share without a price limit needs a protective price"
+
+
+class InstrumentNotFound(NotFound):
+    code = "instrument_not_found"
+    title = "No such instrument is listed"

@@ -138,3 +138,41 @@ class ClearingRun(Schema):
     trade_day: Day
     stamp_duty_paid: Money
     transfer_fee_paid: Money
+
+
+class QuoteLevel(Schema):
+    price: Money
+    shares: int
+
+
+class Quote(Schema):
+    """An instrument's quote (五档行情): the last trade, the day's band and the five best prices a side."""
+
+    code: str
+    name: str
+    phase: str = Field(description="the market's phase now (opening_auction, continuous, closed, ...)")
+    last_price: Money | None
+    previous_close: Money
+    limit_up: Money | None = Field(description="涨停价; none in a new listing's first days without a limit")
+    limit_down: Money | None = Field(description="跌停价")
+    bids: list[QuoteLevel]
+    asks: list[QuoteLevel]
+
+
+class QuoteBar(Schema):
+    start: str = Field(description="the bar's first minute, China time (ISO 8601 without a zone)")
+    open: Money
+    high: Money
+    low: Money
+    close: Money
+    volume: int
+    turnover: Money
+
+
+class Bars(Schema):
+    """An instrument's bars of a trading day (K线)."""
+
+    code: str
+    trade_day: Day
+    minutes: int
+    bars: list[QuoteBar]
