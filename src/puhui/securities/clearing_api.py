@@ -15,7 +15,7 @@ from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.eod.dates import PATTERN, BusinessDate, parse_date
 from puhui.securities import clearing
-from puhui.securities.schemas import ClearingRun, DailyStatement
+from puhui.securities.schemas import SecuritiesClearingRun, TradeStatement
 
 router = APIRouter(prefix="/v1/securities", tags=["securities"])
 TradeDay = Annotated[
@@ -28,7 +28,7 @@ class ClearIn(BaseModel):
     trade_day: BusinessDate
 
 
-@router.get("/statements/{date}", summary="The customer's daily statement (交割单)", response_model=DailyStatement)
+@router.get("/statements/{date}", summary="The customer's daily statement (交割单)", response_model=TradeStatement)
 async def read_statement(date: TradeDay, engine: EngineDep, principal: Customer) -> dict[str, Any]:
     day = parse_date(date)
     return await _read(engine, lambda c: clearing.statement_json(c, principal.id, day))
@@ -48,12 +48,12 @@ async def read_clearing_file(date: TradeDay, engine: EngineDep, principal: Opera
 @router.post(
     "/clearing",
     summary="Clear and settle a trading day after its close (清算交收): its levies paid on; again moves nothing",
-    response_model=ClearingRun,
+    response_model=SecuritiesClearingRun,
 )
 async def clear(body: ClearIn, request: Request, engine: EngineDep, principal: Operator) -> Response:
     day = body.trade_day
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, ClearingRun.shape(clearing.clear_in(uow, day)))
+        return Outcome(200, SecuritiesClearingRun.shape(clearing.clear_in(uow, day)))
 
     return await run_mutation(request, engine, principal, "securities.clear", day.isoformat(), work)

@@ -16,7 +16,7 @@ from puhui.api.deps import Caller, EngineDep, SettingsDep
 from puhui.api.reads import read as _read
 from puhui.eod.dates import PATTERN, parse_date
 from puhui.securities import quotes
-from puhui.securities.schemas import Bars, Quote
+from puhui.securities.schemas import StockBars, StockQuote
 
 router = APIRouter(prefix="/v1/securities", tags=["securities"])
 Code = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="the instrument's six-digit code")]
@@ -25,8 +25,8 @@ POLL_SECONDS = 0.5
 
 
 @router.get("/quotes/{code}", summary="An instrument's quote now: last price, band, five levels a side (五档行情)")
-async def read_quote(code: Code, engine: EngineDep, principal: Caller) -> Quote:
-    return Quote.model_validate(await _read(engine, lambda c: quotes.quote(c, code)))
+async def read_quote(code: Code, engine: EngineDep, principal: Caller) -> StockQuote:
+    return StockQuote.model_validate(await _read(engine, lambda c: quotes.quote(c, code)))
 
 
 @router.get("/bars/{code}", summary="An instrument's bars of a trading day (K线), China time")
@@ -36,9 +36,9 @@ async def read_bars(
     principal: Caller,
     date: Annotated[str, Query(pattern=PATTERN, json_schema_extra={"format": "date"}, description="the trading day")],
     minutes: Annotated[int, Query(ge=1, le=240, description="minutes per bar")] = 1,
-) -> Bars:
+) -> StockBars:
     day = parse_date(date)
-    return Bars.model_validate(await _read(engine, lambda c: quotes.bars_json(c, code, day, minutes)))
+    return StockBars.model_validate(await _read(engine, lambda c: quotes.bars_json(c, code, day, minutes)))
 
 
 def _frame(trade: dict[str, Any]) -> str:

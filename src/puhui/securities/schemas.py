@@ -107,7 +107,7 @@ class BrokerageSummary(BrokerageAccount):
     positions: list[StockPosition]
 
 
-class StatementLine(Schema):
+class TradeStatementLine(Schema):
     """One order's line on the daily statement (交割单)."""
 
     order_id: str
@@ -123,16 +123,16 @@ class StatementLine(Schema):
     net: str = Field(description="what the order did to the cash: negative for a buy (CNY, two places)")
 
 
-class DailyStatement(Schema):
+class TradeStatement(Schema):
     """A customer's daily statement (交割单): every order that traded on the day, and the day's net cash."""
 
     customer_id: str
     trade_day: Day
-    lines: list[StatementLine]
+    lines: list[TradeStatementLine]
     net: str = Field(description="the day's net cash from trading (CNY, two places, may be negative)")
 
 
-class ClearingRun(Schema):
+class SecuritiesClearingRun(Schema):
     """A trading day cleared and settled (清算交收): the levies paid on."""
 
     trade_day: Day
@@ -140,12 +140,12 @@ class ClearingRun(Schema):
     transfer_fee_paid: Money
 
 
-class QuoteLevel(Schema):
+class StockQuoteLevel(Schema):
     price: Money
     shares: int
 
 
-class Quote(Schema):
+class StockQuote(Schema):
     """An instrument's quote (五档行情): the last trade, the day's band and the five best prices a side."""
 
     code: str
@@ -155,11 +155,11 @@ class Quote(Schema):
     previous_close: Money
     limit_up: Money | None = Field(description="涨停价; none in a new listing's first days without a limit")
     limit_down: Money | None = Field(description="跌停价")
-    bids: list[QuoteLevel]
-    asks: list[QuoteLevel]
+    bids: list[StockQuoteLevel]
+    asks: list[StockQuoteLevel]
 
 
-class QuoteBar(Schema):
+class StockBar(Schema):
     start: str = Field(description="the bar's first minute, China time (ISO 8601 without a zone)")
     open: Money
     high: Money
@@ -169,10 +169,10 @@ class QuoteBar(Schema):
     turnover: Money
 
 
-class Bars(Schema):
+class StockBars(Schema):
     """An instrument's bars of a trading day (K线)."""
 
     code: str
     trade_day: Day
     minutes: int
-    bars: list[QuoteBar]
+    bars: list[StockBar]
