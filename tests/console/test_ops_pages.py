@@ -128,10 +128,13 @@ def test_the_ledger_explorer_shows_each_account_on_its_normal_side(demo, engine)
 
 def test_a_customer_or_a_merchant_cannot_reach_the_back_office(demo) -> None:  # type: ignore[no-untyped-def]
     client, world = demo
+    for path in PAGES:
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/staff/login", path  # a visitor
     sign_up(client, 51)
     for path in PAGES:
         answer = client.get(path, follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"] == "/staff/login", path
+        assert answer.status_code == 403 and "普惠" in answer.text, path  # a customer: refused
     log_in(client, world.merchants[0]["api_key"])
     assert {client.get(path).status_code for path in PAGES} == {403}
     refused = post_form(client, "/merchant", "/ops/funds/navs", csv="2026-01-05,PH0001,1.0")

@@ -96,10 +96,12 @@ def test_the_regulator_cannot_post_to_the_back_office(client, watched) -> None: 
 
 
 def test_customers_merchants_and_operators_cannot_open_supervision(client, engine) -> None:  # type: ignore[no-untyped-def]
-    sign_up(client, 41)
     for path in PAGES:
         answer = client.get(path, follow_redirects=False)
-        assert answer.status_code == 303 and answer.headers["location"] == "/staff/login"
+        assert answer.status_code == 303 and answer.headers["location"] == "/staff/login"  # a visitor
+    sign_up(client, 41)
+    for path in PAGES:
+        assert client.get(path, follow_redirects=False).status_code == 403  # a signed-in customer
     made = client.post("/v1/merchants", headers=ADMIN, json=MERCHANT)
     log_in(client, made.json()["api_key"])
     assert client.get("/supervision").status_code == 403

@@ -82,14 +82,16 @@ def home_of(role: str) -> str:
 
 
 def staff_page(roles: Iterable[str]) -> Any:
-    """A page for the signed-in staff (or merchant) of `roles`: anyone else is sent to sign in (no
-    session) or refused (403); API problems become the error page with their status."""
+    """A page for the signed-in staff (or merchant) of `roles`: a visitor is sent to sign in, a signed-in
+    customer or another role is refused (403); API problems become the error page with their status."""
     allowed = frozenset(roles)
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def wrapped(request: Request, *args: Any, **kwargs: Any) -> Response:
             viewer = staff_of(request)
+            if viewer is None and security.viewer_of(request) is not None:
+                return error(request, 403)  # a signed-in customer: staff pages are not theirs
             if viewer is None:
                 return RedirectResponse("/staff/login", status_code=303)
             request.state.staff = viewer
@@ -237,10 +239,12 @@ def form(form_id: str, action: str, button: str, fields: list[dict], method: str
     }
 
 
-def link(href: str, text: str) -> Any:
+def link(href: str, text: str, download: bool = False) -> Any:
+    """A link cell; `download` makes it save the file instead of opening a page."""
     from markupsafe import Markup, escape
 
-    return Markup(f'<a href="{escape(href)}">{escape(text)}</a>')
+    saving = " download" if download else ""
+    return Markup(f'<a href="{escape(href)}"{saving}>{escape(text)}</a>')
 
 
 def sections_page(request: Request, heading: str, sections: list[dict], status: int = 200, **more: Any) -> HTMLResponse:

@@ -273,7 +273,7 @@ async def reports(request: Request) -> Response:
                 fmt.day(r["deadline"]),
                 _("status:" + r["status"]),
                 _("Overdue") if r["overdue"] else "",
-                link(f"{base}/{r['id']}/file", _("Download")),
+                link(f"{base}/{r['id']}/file", _("Download"), download=True),
             ]
         )
     head = [_("Report"), _("Kind"), _("Date"), _("Deadline"), _("Status"), _("Overdue"), _("File")]
