@@ -29,3 +29,11 @@ def test_the_command_prints_one_json_object():
     out = CliRunner().invoke(app, ["bench", "matching", "--orders", "500"])
     assert out.exit_code == 0, out.output
     assert '"engine_core"' in out.output
+
+
+def test_the_http_part_places_every_order_through_the_api_against_health():
+    from puhui.bench.matching import bench_http
+
+    result = bench_http(20, "sqlite")
+    assert result["statuses"] == {201: 20}
+    assert result["orders_per_s"] > 0 and result["health_per_s"] > 0 and result["p50_ms"] <= result["p99_ms"]

@@ -182,10 +182,117 @@ def bench_matching(orders: int, seed: int) -> dict[str, object]:
     }
 
 
+def _person(n: int) -> dict[str, str]:
+    from stdnum.cn import ric
+
+    body = f"11010519900307{n:03d}"
+    return {
+        "name": ("张交易", "李交易")[n % 2],
+        "id_number": body + ric.calc_check_digit(body + "0"),
+        "phone": f"1390000{n:04d}",
+        "password": "bench-Passw0rd!",
+    }
+
+
+def bench_http(orders: int, backend: str) -> dict[str, object]:
+    """Orders through the HTTP API (in process, ASGI) on a fresh database of `backend`: a seller's limit
+    order rests and a buyer's takes it, every pair a trade booked on the ledger; the same client's
+    `GET /health` at the same count is the baseline."""
+    from contextlib import ExitStack
+
+    from fastapi.testclient import TestClient
+
+    from puhui import clock
+    from puhui.app import create_app
+    from puhui.bench.ledger import fresh_database
+    from puhui.db import create_engine_from_url, transaction
+    from puhui.db.migrate import upgrade
+    from puhui.identity.vault import generate_key
+    from puhui.ledger.models import Transfer
+    from puhui.ledger.service import create_transfers
+    from puhui.securities import orders as brokerage_orders
+    from puhui.settings import Settings
+
+    settings = Settings(
+        admin_token="bench-admin-token-0123456789",
+        pii_keys=f"k1:{generate_key()}",
+        pii_index_key=generate_key(),
+        jwt_secret="b" * 48,
+        jwt_ttl_seconds=86_400,
+        fraud_checks=False,
+        monitoring=False,
+        merchant_notifications=False,
+    )
+    moment = dt.datetime(2026, 12, 3, 10, 0, tzinfo=clock.CHINA)  # a Thursday in continuous trading
+    with ExitStack() as cleanup:
+        engine = create_engine_from_url(fresh_database(backend, cleanup, "puhui_bench_matching"))
+        cleanup.callback(engine.dispose)
+        upgrade(engine)
+        cleanup.enter_context(clock.using(clock.ManualClock(moment)))
+        client = cleanup.enter_context(TestClient(create_app(engine, settings, run_expiry=False)))
+        sessions = []
+        for n in (1, 2):
+            person = _person(n)
+            registered = client.post("/v1/customers", json=person)
+            if registered.status_code != 201:
+                raise RuntimeError(f"bench setup: {registered.text}")
+            made = registered.json()
+            top_up = Transfer(
+                f"bench.{n}", "platform.reserve_bank.CNY", made["wallet_account_id"], 10**10, "CNY", "top_up"
+            )
+            transaction(engine, lambda uow, t=top_up: create_transfers(uow, [t]))
+            token = client.post("/v1/customers/login", json={"phone": person["phone"], "password": person["password"]})
+            me = {"Authorization": f"Bearer {token.json()['token']}"}
+            client.post("/v1/securities/accounts", headers={**me, "Idempotency-Key": f"open-{n}"}, json={})
+            moved = {"direction": "in", "amount": "50000000.00"}
+            client.post("/v1/securities/transfers", headers={**me, "Idempotency-Key": f"in-{n}"}, json=moved)
+            sessions.append((made["id"], me))
+        seller_id = sessions[1][0]
+        transaction(
+            engine, lambda uow: brokerage_orders.deposit_shares(uow, seller_id, "600000", 100 * orders, "bench")
+        )
+        samples: list[float] = []
+        statuses: dict[int, int] = {}
+        began = time.perf_counter()
+        for n in range(orders):
+            _, me = sessions[(n + 1) % 2]  # the seller first, then the buyer who takes it
+            side = "sell" if n % 2 == 0 else "buy"
+            body = {"code": "600000", "side": side, "quantity": 100, "price": "10.50"}
+            start = time.perf_counter()
+            answer = client.post("/v1/securities/orders", headers={**me, "Idempotency-Key": f"o-{n}"}, json=body)
+            samples.append(time.perf_counter() - start)
+            statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+        seconds = time.perf_counter() - began
+        health: list[float] = []
+        health_began = time.perf_counter()
+        for _ in range(orders):
+            start = time.perf_counter()
+            client.get("/health")
+            health.append(time.perf_counter() - start)
+        health_seconds = time.perf_counter() - health_began
+    cuts, health_cuts = statistics.quantiles(samples, n=100), statistics.quantiles(health, n=100)
+    return {
+        "backend": backend,
+        "orders": orders,
+        "statuses": statuses,
+        "orders_per_s": round(orders / seconds, 1),
+        "p50_ms": round(cuts[49] * 1000, 2),
+        "p99_ms": round(cuts[98] * 1000, 2),
+        "health_per_s": round(orders / health_seconds, 1),
+        "health_p99_ms": round(health_cuts[98] * 1000, 2),
+        "orders_vs_health": round(health_seconds / seconds, 3),
+    }
+
+
 def command(
     orders: int = typer.Option(200_000, "--orders", min=100, help="orders (and cancels) in the stream"),
     seed: int = typer.Option(7, "--seed"),
+    http: int = typer.Option(0, "--http", min=0, help="also place this many orders through the HTTP API"),
+    backend: str = typer.Option("sqlite", "--backend", help="the HTTP part's database: sqlite or postgresql"),
 ) -> None:
     """Matching: orders/s and p50/p99 per order through the engine core and the exchange's rules, against
-    a sorted-list book without rules in the same run."""
-    typer.echo(json.dumps(bench_matching(orders, seed)))
+    a sorted-list book without rules in the same run; with --http, through the API against GET /health."""
+    result = bench_matching(orders, seed)
+    if http:
+        result["http"] = bench_http(http, backend)
+    typer.echo(json.dumps(result))
