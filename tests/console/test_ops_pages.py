@@ -5,6 +5,7 @@ explorer shows each account on its normal side, and customers or operators canno
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -139,3 +140,40 @@ def test_a_customer_or_a_merchant_cannot_reach_the_back_office(demo) -> None:  #
     assert {client.get(path).status_code for path in PAGES} == {403}
     refused = post_form(client, "/merchant", "/ops/funds/navs", csv="2026-01-05,PH0001,1.0")
     assert refused.status_code == 403
+
+
+UNTRANSLATED = re.compile(
+    r">\s*(?:status|state|class|typology|case|report|direction|flow|indicator|category|side|merchant|customer|qr|role|exception):[a-z_]+"
+)
+STAFF_PAGES = (
+    *PAGES,
+    "/supervision",
+    "/supervision/alerts",
+    "/supervision/cases",
+    "/supervision/reports",
+    "/supervision/graph",
+)
+
+
+def test_staff_pages_need_no_network_and_speak_both_languages(demo) -> None:  # type: ignore[no-untyped-def]
+    from .test_offline_and_catalogues import EXTERNAL
+
+    client, world = demo
+    for token, pages in ((ADMIN_TOKEN, STAFF_PAGES), (world.merchants[0]["api_key"], MERCHANT_PAGES)):
+        log_in(client, token)
+        for language, word in (("zh-CN", "退出"), ("en-GB", "Log out")):
+            for path in pages:
+                page = client.get(path, headers={"Accept-Language": language})
+                assert page.status_code == 200 and word in page.text, (path, language)
+                assert not EXTERNAL.search(page.text), (path, EXTERNAL.search(page.text))
+                assert not UNTRANSLATED.search(page.text), (path, language, UNTRANSLATED.search(page.text))
+
+
+MERCHANT_PAGES = (
+    "/merchant",
+    "/merchant/qr",
+    "/merchant/refunds",
+    "/merchant/settlements",
+    "/merchant/keys",
+    "/merchant/notifications",
+)

@@ -171,7 +171,7 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
     broken = [
         [
             e.get("id", ""),
-            str(e.get("kind", "")),
+            _("exception:" + str(e.get("kind"))),
             fmt.money(e.get("platform_amount")),
             fmt.money(e.get("bank_amount")),
             _("status:" + str(e.get("status"))),
@@ -366,8 +366,8 @@ async def _funds_page(request: Request, status: int = 200, error: str | None = N
         [
             p.get("code", ""),
             p.get("name", ""),
-            str(p.get("risk_level", "")),
-            str((p.get("latest") or {}).get("nav") or p.get("nav") or "—"),
+            str(p.get("risk", "")),
+            str(p.get("nav") or "—"),
         ]
         for p in products
     ]
