@@ -19,7 +19,7 @@ from tests.payments.test_reviews import ThresholdCheck
 
 from .conftest import sign_up
 from .staff_world import ADMIN_TOKEN, add_staff, demo, log_in, post_form, token_of  # noqa: F401 - the fixture
-from .world import hidden
+from .world import ADMIN, hidden
 
 PAGES = (
     "/ops",
@@ -177,3 +177,19 @@ MERCHANT_PAGES = (
     "/merchant/keys",
     "/merchant/notifications",
 )
+
+
+def test_the_end_of_day_page_lists_the_runs_the_platform_recorded(demo, clock) -> None:  # type: ignore[no-untyped-def]
+    from puhui import clock as clock_module
+
+    client, _ = demo
+    log_in(client, add_staff(client, "operator", "op.eod"))
+    assert "尚未运行日终。" in client.get("/ops/eod").text
+    day = clock_module.business_date()
+    clock.advance(hours=24)
+    settled = client.post(
+        "/v1/settlements", headers={**ADMIN, "Idempotency-Key": "eod-s"}, json={"business_date": day.isoformat()}
+    )
+    assert settled.status_code == 200, settled.text
+    runs = client.get("/ops/eod").text
+    assert "settlement" in runs and f"{day.year}年{day.month}月{day.day}日" in runs and "尚未运行日终。" not in runs

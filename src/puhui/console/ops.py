@@ -14,14 +14,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from puhui import clock
 from puhui.console import charts, render, svg
 from puhui.console.staff import OPS_ROLES, done, field, form, get, link, post, section, sections_page, staff_page
 from puhui.console.web import read_form
 from puhui.db import reading
-from puhui.eod.tables import eod_runs
+from puhui.eod import runs as eod_runs
 
 router = APIRouter(include_in_schema=False)
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
@@ -206,10 +205,7 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
 def eod_history(engine, limit: int = 60) -> list[dict]:  # type: ignore[no-untyped-def]
     """The latest completed end-of-day runs (日终), newest first: job, business date, when it finished."""
     with reading(engine) as connection:
-        rows = connection.execute(
-            select(eod_runs).order_by(eod_runs.c.completed_at.desc(), eod_runs.c.job).limit(limit)
-        ).mappings()
-        return [dict(r) for r in rows]
+        return eod_runs.recent(connection, limit)
 
 
 @router.get("/ops/eod")

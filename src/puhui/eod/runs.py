@@ -69,6 +69,12 @@ def last_completed(connection: Connection, job: str) -> dt.date | None:
     return dt.date.fromisoformat(last) if last else None
 
 
+def recent(connection: Connection, limit: int = 60) -> list[dict]:
+    """The latest completed dates of every job, newest first: job, business_date, completed_at (µs)."""
+    query = select(eod_runs).order_by(eod_runs.c.completed_at.desc(), eod_runs.c.job).limit(limit)
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
 def completed(connection: Connection, job: str, day: dt.date) -> bool:
     return (
         connection.execute(
