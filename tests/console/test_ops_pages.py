@@ -16,6 +16,7 @@ from puhui.ledger.service import get_account
 from puhui.money import format_minor
 from puhui.payments import risk_hook
 from tests.payments.test_reviews import ThresholdCheck
+from tests.risk.test_scoring_registry import small  # noqa: F401 - the fixture
 
 from .conftest import sign_up
 from .staff_world import ADMIN_TOKEN, add_staff, demo, log_in, post_form, token_of  # noqa: F401 - the fixture
@@ -193,3 +194,65 @@ def test_the_end_of_day_page_lists_the_runs_the_platform_recorded(demo, clock) -
     assert settled.status_code == 200, settled.text
     runs = client.get("/ops/eod").text
     assert "settlement" in runs and f"{day.year}年{day.month}月{day.day}日" in runs and "尚未运行日终。" not in runs
+
+
+def test_a_model_card_shows_its_metrics_calibration_and_scorecard_as_charts(demo, engine, small) -> None:  # type: ignore[no-untyped-def]
+    from puhui.risk.scoring import service
+
+    client, world = demo
+    trained = service.train(engine, small, "scorecard", folds=2)
+    log_in(client, token_of(world, "risk_officer"))
+    listed = client.get("/ops/models").text
+    assert f'href="/ops/models/{trained.record.id}"' in listed
+    card = client.get(f"/ops/models/{trained.record.id}")
+    api = client.get(f"/v1/risk/models/{trained.record.id}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()
+    auc = Decimal(str(api["metrics"]["auc"]["mean"])).quantize(Decimal("0.0001"))
+    assert card.status_code == 200 and str(auc) in card.text
+    for chart in ("metrics", "calibration", "scorecard"):
+        section = card.text[card.text.index(f'data-testid="{chart}"') :]
+        assert section.index('<svg class="chart"') < section.index("</section>"), chart
+
+
+def test_reserve_loan_book_and_fund_uploads_show_what_the_api_holds(demo, engine) -> None:  # type: ignore[no-untyped-def]
+    from puhui.db import transaction
+    from puhui.payments import reserve
+
+    client, world = demo
+    transaction(engine, lambda uow: reserve.inject_capital(uow, "capital.ops", 1_000_000_00))  # the lender's own money
+    shop, person = world.merchants[0], world.customers[2]
+    opened = client.post(
+        "/v1/lending/lines",
+        headers={**ADMIN, "Idempotency-Key": "line-ops"},
+        json={"customer_id": person["id"], "limit": "2000.00", "annual_income": "120000.00"},
+    )
+    assert opened.status_code == 201, opened.text
+    key = {"Authorization": f"Bearer {shop['api_key']}"}
+    qr = client.post(f"/v1/merchants/{shop['id']}/qr-codes", headers=key, json={"kind": "dynamic", "amount": "321.00"})
+    login = client.post("/v1/customers/login", json={"phone": person["phone"], "password": person["password"]})
+    me = {"Authorization": f"Bearer {login.json()['token']}", "Idempotency-Key": "co-ops"}
+    paid = client.post(
+        f"/v1/lending/checkout/{qr.json()['id']}",
+        headers=me,
+        json={"plan": "pay_later", "verification": "two_factors", "password": person["password"]},
+    )
+    assert paid.status_code == 201, paid.text
+    assert client.post("/v1/reserve-checks", headers={**ADMIN, "Idempotency-Key": "rc"}).status_code == 200
+    checks = client.get("/v1/reserve-checks", headers=ADMIN).json()["checks"]
+
+    log_in(client, add_staff(client, "operator", "op.books"))
+    loans = client.get("/ops/loans").text
+    by_class = loans[loans.index('data-testid="by-class"') :]
+    assert "正常" in by_class and "¥321.00" in by_class and '<svg class="chart"' in loans
+    reserve_page = client.get("/ops/reserve").text
+    coverage = Decimal(checks[0]["reserve"]) / Decimal(checks[0]["obligations"]) * 100
+    assert f"{coverage:.2f}%" in reserve_page and f"¥{Decimal(checks[0]['reserve']):,.2f}" in reserve_page
+
+    bad = post_form(
+        client, "/ops/funds", "/ops/funds/figures", csv="fund_code,date,income_per_10k\nNOPE,2026-01-04,x\n"
+    )
+    assert bad.status_code == 422 and 'role="alert"' in bad.text
+    loaded = post_form(
+        client, "/ops/funds", "/ops/funds/figures", csv="fund_code,date,income_per_10k\nPH0001,2026-01-05,0.5123\n"
+    )
+    assert loaded.status_code == 303
+    assert "收益文件已导入。" in client.get("/ops/funds").text

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from puhui import clock
-from puhui.console import render, svg
+from puhui.console import charts, render, svg
 from puhui.console.staff import OPS_ROLES, field, form, get, link, section, sections_page, staff_page
 from puhui.db import reading
 from puhui.db.tables import audit_log
@@ -208,6 +208,13 @@ async def audit(request: Request, before: Annotated[int | None, Query(ge=0, le=2
     )
 
 
+def headline(value: object) -> Decimal | None:
+    """A metric's figure: the cross-validated mean when the API gives {mean, std}, else the number."""
+    if isinstance(value, dict):
+        value = value.get("mean")
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.0001"))
+
+
 @router.get("/ops/models")
 @staff_page(OPS_ROLES)
 async def models(request: Request) -> Response:
@@ -218,58 +225,72 @@ async def models(request: Request) -> Response:
             link(f"/ops/models/{m['id']}", f"{m['name']} v{m['version']}"),
             m["kind"],
             _("status:" + m["status"]),
-            str(m["metrics"].get("auc") or "—"),
-            str(m["metrics"].get("ks") or "—"),
+            str(headline(m["metrics"].get("auc")) or "—"),
+            str(headline(m["metrics"].get("ks")) or "—"),
             fmt.moment(m["trained_at"]),
         ]
         for m in found["models"]
     ]
     head = [_("Model"), _("Kind"), _("Status"), "AUC", "KS", _("Trained")]
-    return sections_page(
-        request,
-        _("Models"),
-        [section(_("Credit models"), head, rows, id="models", empty=_("No model is registered yet."))],
-    )
+    empty = _("No model is registered yet.")
+    return sections_page(request, _("Models"), [section(_("Credit models"), head, rows, id="models", empty=empty)])
 
 
 @router.get("/ops/models/{model_id}")
 @staff_page(OPS_ROLES)
 async def model(request: Request, model_id: Annotated[int, Path(ge=0, le=2**53 - 1)]) -> Response:
+    """A model card (模型卡): its validation metrics, calibration by decile and scorecard, drawn as SVG."""
     _ = render.formatter(request).gettext
     found = await get(request, f"/v1/risk/models/{model_id}")
-    metrics = {k: v for k, v in found["metrics"].items() if v is not None}
-    chart = svg.bar_chart([svg.Bar(k.upper(), Decimal(str(v))) for k, v in metrics.items()], _("Validation metrics"))
+    metrics = {k: headline(v) for k, v in found["metrics"].items() if headline(v) is not None}
+    chart = svg.bar_chart([svg.Bar(k.upper(), v) for k, v in metrics.items() if v is not None], _("Validation metrics"))
     card = found["card"]
-    facts = [[k.upper(), str(v)] for k, v in metrics.items()]
-    features = card.get("features_used") or card.get("features") or []
-    feature_rows = [[str(f.get("name", f)) if isinstance(f, dict) else str(f)] for f in features][:60]
+    features = card.get("features") or [{"name": f} for f in card.get("features_used") or []]
     sections = [
-        section(_("Validation metrics"), [_("Metric"), _("Value")], facts, chart=chart, id="metrics"),
-        section(_("Features"), [_("Feature")], feature_rows, id="features"),
+        section(
+            _("Validation metrics"),
+            [_("Metric"), _("Value")],
+            [[k.upper(), str(v)] for k, v in metrics.items()],
+            chart=chart,
+            id="metrics",
+        ),
+        section(_("Features"), [_("Feature")], [[str(f.get("name"))] for f in features][:60], id="features"),
     ]
-    points = _scorecard_points(card.get("scorecard"))
-    if points:
+    calibration = (card.get("validation") or {}).get("calibration") or []
+    if calibration:
+        points = [charts.Point(str(row["decile"]), Decimal(str(row["observed_bad_rate"])) * 100) for row in calibration]
+        rows = [
+            [
+                str(r["decile"]),
+                f"{Decimal(str(r['predicted_bad_rate'])) * 100:.2f}%",
+                f"{Decimal(str(r['observed_bad_rate'])) * 100:.2f}%",
+                str(r["rows"]),
+            ]
+            for r in calibration
+        ]
+        head = [_("Decile"), _("Predicted bad rate"), _("Observed bad rate"), _("Rows")]
         sections.append(
             section(
-                _("Scorecard points by feature"),
-                chart=svg.bar_chart(points, _("Scorecard points by feature")),
-                id="scorecard",
+                _("Calibration by decile"),
+                head,
+                rows,
+                chart=charts.line_chart(points, _("Observed bad rate")),
+                id="calibration",
             )
         )
+    points = scorecard_spread(card.get("scorecard"))
+    if points:
+        title = _("Scorecard points by feature")
+        sections.append(section(title, chart=svg.bar_chart(points, title), id="scorecard"))
     return sections_page(request, f"{found['name']} v{found['version']}", sections)
 
 
-def _scorecard_points(scorecard: object) -> list[svg.Bar]:
-    """The spread of points each feature can give (max − min over its bins), when the card has a scorecard."""
-    if not isinstance(scorecard, dict):
+def scorecard_spread(scorecard: object) -> list[svg.Bar]:
+    """How many points each feature can move a score (max − min over its bins), from the card's rows."""
+    if not isinstance(scorecard, list):
         return []
-    bars = []
-    for name, bins in list(scorecard.items())[:12]:
-        values = (
-            [Decimal(str(b.get("points"))) for b in bins if isinstance(b, dict) and b.get("points") is not None]
-            if isinstance(bins, list)
-            else []
-        )
-        if values:
-            bars.append(svg.Bar(str(name), max(values) - min(values)))
-    return bars
+    spread: dict[str, list[Decimal]] = {}
+    for row in scorecard:
+        if isinstance(row, dict) and row.get("points") is not None:
+            spread.setdefault(str(row.get("feature")), []).append(Decimal(str(row["points"])))
+    return [svg.Bar(name, (max(v) - min(v)).quantize(Decimal("0.1"))) for name, v in list(spread.items())[:12]]
