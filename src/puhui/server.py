@@ -63,7 +63,12 @@ def refuse_insecure(settings: Settings) -> None:
 
 
 def _print_urls(base: str, database: str) -> None:
-    console.print(f"Puhui console:  [link]{base}/[/link]")
+    console.print(f"Puhui:          [link]{base}/[/link]")
+    console.print(f"Customer app:   [link]{base}/app[/link]  (a demo customer's phone and password below)")
+    console.print(
+        f"Staff consoles: [link]{base}/merchant[/link], [link]{base}/ops[/link], "
+        f"[link]{base}/supervision[/link]  (sign in with a token below)"
+    )
     console.print(f"API docs:       [link]{base}/docs[/link]")
     console.print(f"Database:       {database}")
 
