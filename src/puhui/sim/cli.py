@@ -106,7 +106,6 @@ def simulate(
         raise typer.Exit(1)
 
 
-@app.command("insurance")
 def simulate_insurance(
     customers: int = typer.Option(1000, "--customers", min=40, help="How many customers (at least 40)."),
     days: int = typer.Option(30, "--days", min=1, max=366, help="How many days to simulate."),
