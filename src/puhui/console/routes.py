@@ -8,7 +8,21 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, Response
 
-from puhui.console import app_auth, app_fund, app_me, app_wallet, merchant, ops, ops_books, render, staff, supervision
+from puhui.console import (
+    app_auth,
+    app_claims,
+    app_fund,
+    app_insurance,
+    app_me,
+    app_return_cover,
+    app_wallet,
+    merchant,
+    ops,
+    ops_books,
+    render,
+    staff,
+    supervision,
+)
 from puhui.console.web import public_page
 
 router = APIRouter(include_in_schema=False)
@@ -26,6 +40,8 @@ async def asset(name: Annotated[str, Path(max_length=32)]) -> Response:
 
 
 for part in (app_auth.router, app_wallet.router, app_fund.router, app_me.router):
+    router.include_router(part)
+for part in (app_insurance.router, app_claims.router, app_return_cover.router):
     router.include_router(part)
 for part in (staff.router, merchant.router, ops.router, ops_books.router, supervision.router):
     router.include_router(part)

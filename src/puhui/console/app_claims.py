@@ -1,0 +1,204 @@
+"""Medical claims (理赔) in the console: the customer reports a claim on their own policy (报案: kind,
+diagnosis code, event date, billed, what social insurance paid, a document read by the browser into
+base64) and sees their claims with status, benefit, deductible applied and the reasons in their words;
+risk officers and operators work the claims review queue (理赔人工审核) at /ops/claims, approving or
+declining. Every change is an API call; the customer's list is read with the claims package's listing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from puhui.console import client, i18n, render, security, staff
+from puhui.console.app_insurance import Ident, tell
+from puhui.console.web import customer_page, read_form, redirect
+from puhui.db import reading
+from puhui.insurance import listings
+from puhui.insurance.claims import listings as claim_listings
+
+router = APIRouter(include_in_schema=False)
+
+MAX_CLAIM_FORM_BYTES = 2 * 1024 * 1024  # one document of at most 1 MiB, base64 and urlencoded
+REVIEWER_ROLES = ("risk_officer", "operator", "admin")
+CLAIM_PROBLEMS = {
+    "claim_outside_cover": "The event date is outside the policy's cover.",
+    "claim_event_in_future": "The event date is in the future.",
+    "claim_duplicate": "This claim was already reported.",
+    "claim_document_invalid": "The document could not be read; attach a file of at most 1 MiB.",
+    "claim_amounts_invalid": "Check the amounts: social insurance cannot pay more than was billed.",
+    "claim_not_reviewable": "This claim is no longer waiting for review.",
+}
+"""Claim problem codes told in the person's language."""
+
+
+def reason_text(fmt: i18n.Formatter, code: str) -> str:
+    """A claim's reason code in the person's words (`reason:<code>`), else the code itself."""
+    key = f"reason:{code}"
+    said = fmt.gettext(key)
+    return code if said == key else said
+
+
+def say_claim(request: Request, problem: client.ApiProblem) -> str:
+    message = CLAIM_PROBLEMS.get(problem.code)
+    return render.formatter(request).gettext(message) if message else tell(request, problem)
+
+
+async def read_claim_form(request: Request) -> dict[str, str]:
+    """The claim form (urlencoded, larger than other forms: it may carry a document), CSRF checked."""
+    body = await request.body()
+    if len(body) > MAX_CLAIM_FORM_BYTES:
+        raise client.ApiProblem(413, "form_too_large", "the form is too large")
+    try:
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=32))
+    except (UnicodeDecodeError, ValueError):
+        form = {}
+    security.check_csrf(request, form)
+    return {k: v.strip() for k, v in form.items()}
+
+
+def claim_body(form: dict[str, str]) -> dict[str, Any]:
+    """What the claims API is sent: the fields as entered and the document, when one was attached."""
+    body: dict[str, Any] = {
+        "policy_id": form.get("policy_id", ""),
+        "kind": form.get("kind", ""),
+        "condition": form.get("condition", "").upper(),
+        "event_date": form.get("event_date", ""),
+        "billed": form.get("billed", ""),
+        "social_insurance_paid": form.get("social_insurance_paid") or "0.00",
+    }
+    if form.get("document_content"):
+        document = {
+            "name": form.get("document_name") or "document",
+            "media_type": form.get("document_type") or "application/octet-stream",
+            "content": form["document_content"],
+        }
+        body["documents"] = [document]
+    return body
+
+
+async def _claims_page(
+    request: Request, status: int = 200, error: str | None = None, form: dict[str, str] | None = None
+) -> Response:
+    me: security.Viewer = request.state.viewer
+
+    def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        with reading(request.app.state.engine) as connection:
+            return listings.policies_of(connection, me.id), claim_listings.claims_of(connection, me.id)
+
+    policies, claims = await run_in_threadpool(read)
+    fmt = render.formatter(request)
+    return render.page(
+        request,
+        "insurance_claims.html",
+        status=status,
+        error=error,
+        policies=[p for p in policies if p["status"] == "active"],
+        claims=claims,
+        reason=lambda code: reason_text(fmt, code),
+        form=form or {},
+        key=security.form_key(),
+    )
+
+
+@router.get("/app/insurance/claims")
+@customer_page
+async def claims(request: Request) -> Response:
+    return await _claims_page(request)
+
+
+@router.post("/app/insurance/claims")
+@customer_page
+async def report(request: Request) -> Response:
+    form = await read_claim_form(request)
+    me: security.Viewer = request.state.viewer
+    try:
+        claim = await client.call(
+            request, "POST", "/v1/insurance/claims", token=me.token, json=claim_body(form), key=form.get("key") or None
+        )
+    except client.ApiProblem as problem:
+        if problem.status == 401 or problem.status >= 500:
+            raise
+        kept = {k: form.get(k, "")[:32] for k in ("kind", "condition", "event_date", "billed", "social_insurance_paid")}
+        return await _claims_page(request, problem.status, say_claim(request, problem), kept)
+    return redirect(f"/app/insurance/claims/{claim['id']}")
+
+
+@router.get("/app/insurance/claims/{claim_id}")
+@customer_page
+async def claim_page(request: Request, claim_id: Ident) -> Response:
+    me: security.Viewer = request.state.viewer
+    claim = await client.call(request, "GET", f"/v1/insurance/claims/{claim_id}", token=me.token)
+    fmt = render.formatter(request)
+    return render.page(request, "insurance_claim.html", claim=claim, reason=lambda code: reason_text(fmt, code))
+
+
+# -- the claims review queue for staff (/ops/claims) -----------------------------------------------
+
+
+async def _queue_page(request: Request, decided: dict[str, Any] | None = None, status: int = 200) -> Response:
+    fmt = render.formatter(request)
+    _ = fmt.gettext
+    queue = await staff.get(request, "/v1/insurance/claims/reviews", limit=100)
+    sections = []
+    if decided is not None:
+        line = _(
+            "Claim %(id)s: %(status)s, benefit %(benefit)s.",
+            id=decided["id"],
+            status=_("claim:" + decided["status"]),
+            benefit=fmt.money(decided["benefit"]),
+        )
+        sections.append(staff.section(_("Decided"), text=[line], id="decided"))
+    for c in queue["claims"]:
+        facts = [
+            [_("Policy"), c["policy_id"]],
+            [_("Customer"), c["customer_id"]],
+            [_("Kind"), _("claim_kind:" + c["kind"])],
+            [_("Condition code"), c["condition"]],
+            [_("Event date"), fmt.day(c["event_date"])],
+            [_("Billed"), fmt.money(c["billed"])],
+            [_("Paid by social insurance"), fmt.money(c["social_insurance_paid"])],
+            [_("Benefit"), fmt.money(c["benefit"])],
+            [_("Deductible applied"), fmt.money(c["deductible_applied"])],
+            [_("Reasons"), "; ".join(reason_text(fmt, r) for r in c["reasons"]) or "—"],
+            [_("Fraud score"), c["fraud_score"] or "—"],
+            [
+                _("Documents"),
+                "; ".join(f"{d['name']} ({d['size']} B, {d['sha256'][:12]})" for d in c["documents"]) or "—",
+            ],
+        ]
+        forms = [
+            staff.form("approve-" + c["id"], f"/ops/claims/{c['id']}/approve", _("Approve and pay"), []),
+            staff.form("decline-" + c["id"], f"/ops/claims/{c['id']}/decline", _("Decline"), []),
+        ]
+        title = _("Claim %(id)s", id=c["id"])
+        sections.append(staff.section(title, [_("Item"), _("Value")], facts, forms=forms, id="claim-review"))
+    if not queue["claims"]:
+        sections.append(staff.section(_("Claims review"), text=[_("No claim is waiting for review.")], id="no-claims"))
+    return staff.sections_page(request, _("Claims review"), sections, status=status)
+
+
+@router.get("/ops/claims")
+@staff.staff_page(REVIEWER_ROLES)
+async def review_queue(request: Request) -> Response:
+    return await _queue_page(request)
+
+
+@router.post("/ops/claims/{claim_id}/{decision}")
+@staff.staff_page(REVIEWER_ROLES)
+async def decide(
+    request: Request, claim_id: Ident, decision: Annotated[str, Path(pattern="^(approve|decline)$")]
+) -> Response:
+    form = await read_form(request)
+    try:
+        decided = await staff.post(
+            request, f"/v1/insurance/claims/{claim_id}/{decision}", None, form.get("key") or None
+        )
+    except client.ApiProblem as problem:
+        if problem.status in (401, 403) or problem.status >= 500:
+            raise
+        return staff.error(request, problem.status, say_claim(request, problem))
+    return await _queue_page(request, decided)

@@ -1,0 +1,295 @@
+"""Insurance in the customer app (/app/insurance, 保险): the medical products on offer (百万医疗) with a
+quote by age and social-insurance status (保费试算), buying a policy (投保) with the product's health
+declaration (健康告知), the exact disclosure shown (投保须知) and the customer's confirmations ticked (the
+API's sales record 回溯 keeps them), an underwriting decline (拒保) told plainly, and my policies with
+cancel (退保: the cooling-off refund shown first) and renew (续保) when open. Every change is an API call;
+the lists are read with the insurance package's own listing functions."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from puhui.console import client, i18n, render, security
+from puhui.console.web import customer_page, read_form, redirect
+from puhui.db import reading
+from puhui.insurance import listings
+
+router = APIRouter(include_in_schema=False)
+
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+CodeQuery = Annotated[str, Query(max_length=48, pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")]
+VersionQuery = Annotated[int, Query(ge=1, le=1_000_000)]
+AgeQuery = Annotated[int | None, Query(ge=0, le=150)]
+SocialQuery = Annotated[str, Query(max_length=3, pattern=r"^(yes|no)?$")]
+CONFIRMATIONS = (
+    "I have read the terms and the disclosure above.",
+    "My answers to the health questions are true and complete.",
+    "I understand the waiting period, the deductible and the reimbursement ratio.",
+)
+"""What the buyer ticks (确认事项), sent to the API as shown, in the buyer's language."""
+PROBLEMS = {
+    "underwriting_declined": "Sorry: from your health declaration the insurer cannot cover you (declined).",
+    "age_not_covered": "This product does not cover that age.",
+    "insufficient_funds": "Not enough money in the wallet.",
+    "policy_not_active": "This policy is no longer active.",
+    "renewal_not_open": "Renewal is not open for this policy yet.",
+    "health_answers_invalid": "Answer every health question.",
+    "insurance_product_not_found": "There is no such product.",
+}
+"""Insurance problem codes told in the customer's language (others as the API words them)."""
+
+
+def _me(request: Request) -> security.Viewer:
+    viewer: security.Viewer = request.state.viewer
+    return viewer
+
+
+def tell(request: Request, problem: client.ApiProblem) -> str:
+    """An API problem in the customer's words: insurance codes here, the console's shared ones, else the API's."""
+    message = PROBLEMS.get(problem.code)
+    return render.formatter(request).gettext(message) if message else render.say(request, problem.code, problem.detail)
+
+
+async def _get(request: Request, path: str) -> Any:
+    return await client.call(request, "GET", path, token=_me(request).token)
+
+
+async def _post(request: Request, path: str, body: dict[str, Any] | None, key: str | None) -> Any:
+    return await client.call(request, "POST", path, token=_me(request).token, json=body, key=key or None)
+
+
+async def _listed(request: Request) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(products on offer, my policies) read from the insurance package."""
+
+    def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        with reading(request.app.state.engine) as connection:
+            return listings.medical_products(connection), listings.policies_of(connection, _me(request).id)
+
+    return await run_in_threadpool(read)
+
+
+def disclosure(fmt: i18n.Formatter, product: dict[str, Any], quote: dict[str, Any]) -> str:
+    """The disclosure (投保须知) shown before buying and sent to the API word for word."""
+    _ = fmt.gettext
+    social = _("with social insurance") if quote["social_insurance"] else _("without social insurance")
+    first = [
+        _(
+            "%(name)s, version %(version)s, underwritten by %(insurer)s.",
+            name=product["name"],
+            version=product["version"],
+            insurer=product["insurer_id"],
+        ),
+        _(
+            "Insured age %(age)s, %(social)s: yearly premium %(premium)s CNY.",
+            age=quote["age"],
+            social=social,
+            premium=quote["premium"],
+        ),
+        _("Cover lasts one year from the next business day."),
+    ]
+    return "\n".join(first + terms(fmt, product, quote["social_insurance"]))
+
+
+def terms(fmt: i18n.Formatter, product: dict[str, Any], social: bool) -> list[str]:
+    """The product's terms in the customer's words: waiting period, deductible, ratio, limit, cooling-off."""
+    _ = fmt.gettext
+    ratio = product["ratio_with_social"] if social else product["ratio_without_social"]
+    lines = [
+        _("Waiting period: %(days)s days for illness, none for accidents.", days=product["waiting_days"]),
+        _(
+            "Deductible: %(amount)s CNY per policy year; reimbursement ratio %(ratio)s; annual limit %(limit)s CNY.",
+            amount=product["deductible"],
+            ratio=ratio,
+            limit=product["annual_limit"],
+        ),
+        _(
+            "Cancel within %(days)s days for a full refund of the premium; after that the unearned premium is "
+            "refunded pro rata.",
+            days=product["cooling_off_days"],
+        ),
+        _("Conditions excluded by the health declaration are not covered."),
+    ]
+    if product["guaranteed_renewal_years"]:
+        lines.append(_("Renewal is guaranteed for %(years)s years.", years=product["guaranteed_renewal_years"]))
+    else:
+        lines.append(_("Renewal is not guaranteed."))
+    return lines
+
+
+def renewal_disclosure(fmt: i18n.Formatter, product: dict[str, Any], policy: dict[str, Any]) -> str:
+    """The disclosure of a renewal (续保须知): the product's terms for the year after `policy`, at the
+    premium for the insured's age on the new start."""
+    first = fmt.gettext(
+        "Renewal of policy %(id)s for the year from %(day)s, at the premium for the insured's age on that day.",
+        id=policy["id"],
+        day=policy["end_date"],
+    )
+    return "\n".join([first, *terms(fmt, product, policy["social_insurance"])])
+
+
+def fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@router.get("/app/insurance")
+@customer_page
+async def insurance(request: Request) -> Response:
+    products, policies = await _listed(request)
+    return render.page(request, "insurance_home.html", products=products, policies=policies)
+
+
+async def _buy_page(
+    request: Request, code: str, version: int, age: int, social: bool, status: int = 200, error: str | None = None
+) -> Response:
+    fmt = render.formatter(request)
+    product = await _get(request, f"/v1/insurance/products/{code}/{version}")
+    body = {"product_code": code, "product_version": version, "age": age, "social_insurance": social}
+    try:
+        quote = await _post(request, "/v1/insurance/quotes", body, None)
+    except client.ApiProblem as problem:
+        if problem.status >= 500:
+            raise
+        return render.page(
+            request,
+            "insurance_buy.html",
+            status=problem.status,
+            error=tell(request, problem),
+            product=product,
+            quote=None,
+            age=age,
+            social=social,
+        )
+    text = disclosure(fmt, product, quote)
+    return render.page(
+        request,
+        "insurance_buy.html",
+        status=status,
+        error=error,
+        product=product,
+        quote=quote,
+        age=age,
+        social=social,
+        disclosure=text,
+        disclosure_sha256=fingerprint(text),
+        confirmations=[fmt.gettext(c) for c in CONFIRMATIONS],
+        wallet=await _get(request, "/v1/wallets/me"),
+        key=security.form_key(),
+    )
+
+
+@router.get("/app/insurance/buy")
+@customer_page
+async def quote_page(
+    request: Request, code: CodeQuery, version: VersionQuery, age: AgeQuery = None, social: SocialQuery = ""
+) -> Response:
+    if age is None or social == "":
+        return render.error_page(request, 422, render.formatter(request).gettext("Enter the age and social insurance."))
+    return await _buy_page(request, code, version, age, social == "yes")
+
+
+def _answers(form: dict[str, str], product: dict[str, Any]) -> dict[str, bool] | None:
+    """The yes/no answer to each health question, None when one is missing."""
+    answers = {}
+    for question in product["questionnaire"]:
+        said = form.get(f"health_{question['id']}")
+        if said not in ("yes", "no"):
+            return None
+        answers[question["id"]] = said == "yes"
+    return answers
+
+
+@router.post("/app/insurance/buy")
+@customer_page
+async def buy(request: Request) -> Response:
+    form = await read_form(request)
+    fmt = render.formatter(request)
+    try:
+        code, version, age = form.get("code", ""), int(form.get("version", "")), int(form.get("age", ""))
+    except ValueError:
+        return render.error_page(request, 422, fmt.gettext("Enter the age and social insurance."))
+    social = form.get("social") == "yes"
+    product = await _get(request, f"/v1/insurance/products/{code}/{version}")
+    quote = {"product_code": code, "product_version": version, "age": age, "social_insurance": social}
+    quote = await _post(request, "/v1/insurance/quotes", quote, None)
+    text = disclosure(fmt, product, quote)
+    again = (code, version, age, social)
+    if form.get("disclosure_sha256") != fingerprint(text):
+        return await _buy_page(request, *again, 409, fmt.gettext("The terms changed: please read them again."))
+    answers = _answers(form, product)
+    ticked = [fmt.gettext(c) for n, c in enumerate(CONFIRMATIONS) if form.get(f"confirm_{n}") == "yes"]
+    if answers is None or len(ticked) != len(CONFIRMATIONS):
+        problem = fmt.gettext("Answer every health question and tick every confirmation.")
+        return await _buy_page(request, *again, 422, problem)
+    body = {**quote, "disclosure": text, "confirmations": ticked, "health_answers": answers}
+    body.pop("premium")
+    try:
+        policy = await _post(request, "/v1/insurance/policies", body, form.get("key"))
+    except client.ApiProblem as problem:
+        if problem.status >= 500:
+            raise
+        return await _buy_page(request, *again, problem.status, tell(request, problem))
+    return redirect(f"/app/insurance/policies/{policy['id']}")
+
+
+async def _policy_page(request: Request, policy_id: str, status: int = 200, error: str | None = None) -> Response:
+    policy = await _get(request, f"/v1/insurance/policies/{policy_id}")  # another's is 404: the API decides
+    _, mine = await _listed(request)
+    listed = next((p for p in mine if p["id"] == policy_id), policy)
+    product = await _get(request, f"/v1/insurance/products/{policy['product_code']}/{policy['product_version']}")
+    return render.page(
+        request,
+        "insurance_policy.html",
+        status=status,
+        error=error,
+        policy=listed,
+        product=product,
+        keys={"cancel": security.form_key(), "renew": security.form_key()},
+        renewal_disclosure=renewal_disclosure(render.formatter(request), product, listed),
+        confirmations=[render.formatter(request).gettext(c) for c in CONFIRMATIONS],
+    )
+
+
+@router.get("/app/insurance/policies/{policy_id}")
+@customer_page
+async def policy_page(request: Request, policy_id: Ident) -> Response:
+    return await _policy_page(request, policy_id)
+
+
+@router.post("/app/insurance/policies/{policy_id}/cancel")
+@customer_page
+async def cancel(request: Request, policy_id: Ident) -> Response:
+    form = await read_form(request)
+    try:
+        await _post(request, f"/v1/insurance/policies/{policy_id}/cancel", None, form.get("key"))
+    except client.ApiProblem as problem:
+        if problem.status in (401, 404) or problem.status >= 500:
+            raise
+        return await _policy_page(request, policy_id, problem.status, tell(request, problem))
+    return redirect(f"/app/insurance/policies/{policy_id}")
+
+
+@router.post("/app/insurance/policies/{policy_id}/renew")
+@customer_page
+async def renew(request: Request, policy_id: Ident) -> Response:
+    form = await read_form(request)
+    fmt = render.formatter(request)
+    policy = await _get(request, f"/v1/insurance/policies/{policy_id}")
+    product = await _get(request, f"/v1/insurance/products/{policy['product_code']}/{policy['product_version']}")
+    ticked = [fmt.gettext(c) for n, c in enumerate(CONFIRMATIONS) if form.get(f"confirm_{n}") == "yes"]
+    answers = _answers(form, product) if not product["guaranteed_renewal_years"] else {}
+    if answers is None or len(ticked) != len(CONFIRMATIONS):
+        problem = fmt.gettext("Answer every health question and tick every confirmation.")
+        return await _policy_page(request, policy_id, 422, problem)
+    body = {"disclosure": renewal_disclosure(fmt, product, policy), "confirmations": ticked, "health_answers": answers}
+    try:
+        renewed = await _post(request, f"/v1/insurance/policies/{policy_id}/renew", body, form.get("key"))
+    except client.ApiProblem as problem:
+        if problem.status in (401, 404) or problem.status >= 500:
+            raise
+        return await _policy_page(request, policy_id, problem.status, tell(request, problem))
+    return redirect(f"/app/insurance/policies/{renewed['id']}")

@@ -1,0 +1,64 @@
+"""What a customer's insurance page lists (保险列表): the medical products on offer (each code's newest
+version) and the customer's own policies, newest first, each with what cancelling today would refund
+(退保退费: all of it within the cooling-off period 犹豫期, pro rata after) and whether renewal (续保) is
+open. Read-only; for the console and other readers outside the package."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from puhui import clock
+from puhui.insurance import models, service
+from puhui.insurance.tables import insurance_policies as policies
+from puhui.insurance.tables import insurance_products as products
+from puhui.money import format_minor
+
+MAX_POLICIES = 100
+
+
+def medical_products(connection: Connection) -> list[dict[str, Any]]:
+    """Each medical product's newest version (最新版本), by code."""
+    newest = (
+        select(products.c.code, func.max(products.c.version).label("version"))
+        .where(products.c.kind == service.MEDICAL)
+        .group_by(products.c.code)
+        .order_by(products.c.code)
+    )
+    return [service.product_json(connection, row.code, row.version) for row in connection.execute(newest)]
+
+
+def policies_of(connection: Connection, customer_id: str, limit: int = MAX_POLICIES) -> list[dict[str, Any]]:
+    """The customer's policies (我的保单), newest first, with the refund of a cancellation today and
+    whether a renewal is open today."""
+    query = (
+        select(policies)
+        .where(policies.c.customer_id == customer_id)
+        .order_by(policies.c.created_at.desc(), policies.c.id)
+        .limit(limit)
+    )
+    rows = list(connection.execute(query).mappings())
+    renewed = {row["renewed_from"] for row in rows if row["renewed_from"] is not None}
+    today = clock.business_date()
+    return [_listed(connection, row, today, row["id"] in renewed) for row in rows]
+
+
+def _listed(connection: Connection, row: Any, today: dt.date, renewed: bool) -> dict[str, Any]:
+    shown = service.policy_json(row)
+    active = row["status"] == service.ACTIVE
+    product = service.get_product(connection, row["product_code"], row["product_version"])
+    cover = models.Cover(row["start_date"], row["end_date"], row["premium"])
+    refund = models.cancellation_refund(product, cover, max(today, cover.start)) if active else None
+    opens = row["end_date"] - dt.timedelta(days=service.RENEWAL_OPENS_DAYS)
+    cooling_off_ends = cover.start + dt.timedelta(days=product.cooling_off_days)
+    return {
+        **shown,
+        "product_name": product.name,
+        "refund_if_cancelled": None if refund is None else format_minor(refund, 2),
+        "in_cooling_off": active and today < cooling_off_ends,
+        "cooling_off_ends": cooling_off_ends.isoformat(),
+        "renewal_open": active and not renewed and opens <= today < row["end_date"],
+        "renewal_opens": opens.isoformat(),
+    }
