@@ -292,3 +292,23 @@ def test_a_qr_code_is_paid_with_return_shipping_cover_quoted_first(client, engin
     assert client.get(paid.headers["location"]).status_code == 200
     assert Decimal(before) - Decimal(balance(engine, cid)) == Decimal("88.00") + Decimal(premium)
     audit_clean(engine)
+
+
+def test_renewal_opens_30_days_before_the_end_and_asks_the_declaration_again(client, engine, insurer, clock) -> None:  # type: ignore[no-untyped-def]
+    cid = customer(client, engine, 20)
+    url = buy(client, cancer="no", diabetes="no").headers["location"]
+    page = client.get(url).text
+    assert "续保自" in page and 'action="' + url + '/renew"' not in page  # not open yet
+    days_later(client, clock, 20, days=340)  # 2026-12-10: within 30 days of the end (2027-01-06)
+    page = client.get(url).text
+    assert 'data-testid="renewal-disclosure"' in page and "保单 " + url.rsplit("/", 1)[1] + " 续保" in page
+    before = balance(engine, cid)
+    form = {k: v for k, v in buy_form(page, cancer="no", diabetes="no").items()}
+    form["key"] = re.search(r'action="[^"]+/renew" .*?name="key" value="([^"]+)"', page, re.S).group(1)  # type: ignore[union-attr]
+    renewed = client.post(f"{url}/renew", data=form, follow_redirects=False)
+    assert renewed.status_code == 303 and renewed.headers["location"] != url, renewed.text
+    new = client.get(renewed.headers["location"]).text
+    assert url.rsplit("/", 1)[1] in new and 'data-testid="policy-premium">¥299.00<' in new  # age 31: same band
+    assert Decimal(balance(engine, cid)) == Decimal(before) - Decimal("299.00")
+    assert 'data-testid="renewal-disclosure"' not in client.get(url).text  # renewed once
+    audit_clean(engine)
