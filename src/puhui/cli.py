@@ -18,6 +18,7 @@ from puhui.bench.payments import command as bench_payments
 from puhui.bench.risk import command as bench_risk
 from puhui.bench.wealth import command as bench_wealth
 from puhui.cli_engine import engine_for as _engine
+from puhui.console.screenshots import app as console_app
 from puhui.eod_cli import eod as eod_command
 from puhui.identity.cli import app as identity_app
 from puhui.identity.merchants_cli import app as merchants_app
@@ -54,6 +55,7 @@ app.add_typer(supplychain_app, name="supplychain")
 app.add_typer(wealth_app, name="wealth")
 app.add_typer(securities_app, name="securities")
 app.add_typer(regtech_app, name="regtech")
+app.add_typer(console_app, name="console")
 regtech_app.add_typer(regtech_reports.report, name="report")
 regtech_app.add_typer(regtech_reports.cases, name="cases")
 regtech_app.command("dashboard")(regtech_reports.dashboard)
