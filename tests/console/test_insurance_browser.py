@@ -64,4 +64,17 @@ def test_a_customer_buys_a_medical_policy_and_reports_a_claim(browser_page, live
     assert stored["benefit"] == "300.00" and stored["status"] == "paid"  # 10,300 - the 10,000 deductible
     assert page.get_by_test_id("claim-status").inner_text() == "已赔付"
     assert page.get_by_test_id("claim-reasons").inner_text() == "按条款赔付"
+    policy = "/app/insurance/policies/" + stored["policy_id"]
+    page.get_by_role("button", name="EN").click()
+    for path in (
+        "/app/insurance",
+        "/app/insurance/claims",
+        policy,
+        "/app/insurance/buy?code=zunxiang-e&version=1&age=30&social=no",
+    ):
+        page.goto(path)
+        assert page.locator("html").get_attribute("lang") == "en"
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, (path, overflow)
+    assert page.get_by_test_id("premium").inner_text() == "CN¥688.00"
     assert problems == []

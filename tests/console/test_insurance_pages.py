@@ -312,3 +312,21 @@ def test_renewal_opens_30_days_before_the_end_and_asks_the_declaration_again(cli
     assert Decimal(balance(engine, cid)) == Decimal(before) - Decimal("299.00")
     assert 'data-testid="renewal-disclosure"' not in client.get(url).text  # renewed once
     audit_clean(engine)
+
+
+def test_every_insurance_message_kept_outside_a_gettext_call_is_translated() -> None:
+    """The confirmations and problem texts are looked up at run time (the catalogue scan sees only `_()`)."""
+    from puhui.console import app_claims, app_insurance, app_return_cover, i18n
+
+    chinese = i18n.translations("zh_CN")
+    kept = [
+        *app_insurance.CONFIRMATIONS,
+        *app_insurance.PROBLEMS.values(),
+        *app_claims.CLAIM_PROBLEMS.values(),
+        *app_return_cover.COVER_PROBLEMS.values(),
+    ]
+    assert [m for m in kept if chinese.gettext(m) == m] == []
+    for locale in i18n.LOCALES:
+        catalogue = i18n.translations(locale)
+        for key in ("policy:active", "claim:review", "reason:waiting_period", "claim_kind:accident"):
+            assert catalogue.gettext(key) != key, (locale, key)
