@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from puhui.bench.console import command as bench_console
 from puhui.bench.graph import command as bench_graph
 from puhui.bench.insurance import command as bench_insurance
 from puhui.bench.lending import command as bench_lending
@@ -180,6 +181,7 @@ bench_app.command("graph")(bench_graph)
 bench_app.command("matching")(bench_matching)
 app.command("eod")(eod_command)
 bench_app.command("insurance")(bench_insurance)
+bench_app.command("console")(bench_console)
 
 
 @app.command("openapi")

@@ -53,12 +53,16 @@ SHOTS = (
     Shot("/merchant", "merchant"),
     Shot("/ops", "risk_officer"),
     Shot("/ops/reviews", "risk_officer"),
-    Shot("/ops/ledger", "risk_officer"),
+    Shot("/ops/ledger", "admin"),  # the ledger explorer is the administrator's
     Shot("/supervision", "regulator"),
     Shot("/supervision/cases", "regulator"),
 )
 
 app = typer.Typer(no_args_is_help=True, help="The web console (客户端、商户、运营、监管).")
+
+
+class PageRefused(Exception):
+    """A page to photograph answered with an error status (页面打不开): no picture of an error page."""
 
 
 class BrowserMissing(Exception):
@@ -126,17 +130,23 @@ def _shoot_as(browser: Any, url: str, login: dict[str, str], shots: list[Shot], 
         _sign_in(page, login)
         for lang in LANGUAGES:
             for shot in shots:
-                page.goto(shot.path)
+                _open(page, shot.path)
                 if page.get_attribute("html", "lang") != lang.replace("_", "-"):
                     page.locator(f"form.lang button[value='{lang}']").click()
                     page.wait_for_load_state()
-                    page.goto(shot.path)  # without the switch's "language changed" note
+                    _open(page, shot.path)  # without the switch's "language changed" note
                 target = out / f"{shot.name}.{lang}.png"
                 page.screenshot(path=str(target))
                 written.append(target)
     finally:
         context.close()
     return written
+
+
+def _open(page: Any, path: str) -> None:
+    answer = page.goto(path)
+    if answer is None or answer.status >= 400:
+        raise PageRefused(f"{path} answered {answer.status if answer else 'nothing'}")
 
 
 def _sign_in(page: Any, login: dict[str, str]) -> None:
@@ -196,6 +206,7 @@ def demo_server() -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
             "customer": {"phone": customer["phone"], "password": customer["password"]},
             "merchant": {"token": world.merchants[0]["api_key"]},
             **{s["role"]: {"token": s["token"]} for s in world.staff},
+            "admin": {"token": chosen.admin_token},
         }
         server = uvicorn.Server(
             uvicorn.Config(create_app(engine, chosen), host="127.0.0.1", port=_free_port(), log_level="warning")
