@@ -19,7 +19,7 @@ from puhui.bench.payments import command as bench_payments
 from puhui.bench.risk import command as bench_risk
 from puhui.bench.wealth import command as bench_wealth
 from puhui.cli_engine import engine_for as _engine
-from puhui.console.screenshots import app as console_app
+from puhui.console_screenshots import app as console_app
 from puhui.eod_cli import eod as eod_command
 from puhui.identity.cli import app as identity_app
 from puhui.identity.merchants_cli import app as merchants_app

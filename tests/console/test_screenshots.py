@@ -8,8 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from puhui import console_screenshots as screenshots
 from puhui.cli import app
-from puhui.console import screenshots
 
 from .live import need_chromium
 
