@@ -66,6 +66,9 @@ def test_a_customer_buys_a_medical_policy_and_reports_a_claim(browser_page, live
     assert page.get_by_test_id("claim-reasons").inner_text() == "按条款赔付"
     policy = "/app/insurance/policies/" + stored["policy_id"]
     page.get_by_role("button", name="EN").click()
+    # the switch posts and comes back to the claim: let that navigation finish before the next one
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_load_state()
     for path in (
         "/app/insurance",
         "/app/insurance/claims",
