@@ -11,13 +11,17 @@ from fastapi.responses import FileResponse, Response
 from puhui.console import (
     app_auth,
     app_claims,
+    app_credit,
     app_fund,
+    app_funds,
     app_insurance,
     app_me,
     app_return_cover,
+    app_securities,
     app_wallet,
     merchant,
     ops,
+    ops_actions,
     ops_books,
     render,
     staff,
@@ -41,9 +45,11 @@ async def asset(name: Annotated[str, Path(max_length=32)]) -> Response:
 
 for part in (app_auth.router, app_wallet.router, app_fund.router, app_me.router):
     router.include_router(part)
+for part in (app_credit.router, app_funds.router, app_securities.router):
+    router.include_router(part)
 for part in (app_insurance.router, app_claims.router, app_return_cover.router):
     router.include_router(part)
-for part in (staff.router, merchant.router, ops.router, ops_books.router, supervision.router):
+for part in (staff.router, merchant.router, ops.router, ops_books.router, ops_actions.router, supervision.router):
     router.include_router(part)
 
 
