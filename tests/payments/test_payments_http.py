@@ -22,7 +22,7 @@ from puhui.ledger.errors import InsufficientFunds
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
 from puhui.ledger.tables import accounts, transfers
-from puhui.payments import notifications, service, wallets
+from puhui.payments import grouping, notifications, service, wallets
 from puhui.payments.bank.channel import OrderKind
 from puhui.payments.bank.sandbox.bank import SandboxBank
 from puhui.payments.bank.sandbox.plan import CARD_LOW, CARD_RICH, FaultPlan, OrderScript
@@ -331,12 +331,20 @@ def test_bad_input_changes_nothing(client, engine, clock):
     assert_audit_clean(engine)
 
 
-def _pay_static(engine, payer: str, qr_id: str, amount: int, n: int):
+@pytest.fixture(params=["one_transaction_each", "group_commit"])
+def commit(request):
+    """How a payment's unit of work commits: alone, or in the engine's group commit (成组提交)."""
+    if request.param == "one_transaction_each":
+        return lambda engine, work, locks=(): transaction(engine, work)
+    return grouping.commit
+
+
+def _pay_static(engine, commit, payer: str, qr_id: str, amount: int, n: int):
     def work(uow):
         return service.pay_qr(uow, payer, qr_id, amount, VerificationStrength.one_factor, f"c-{n}", 60)
 
     try:
-        transaction(engine, work)
+        commit(engine, work, grouping.qr_locks(payer, qr_id))
         return "ok"
     except LimitExceeded:
         return "limit"
@@ -344,7 +352,7 @@ def _pay_static(engine, payer: str, qr_id: str, amount: int, n: int):
         return "funds"
 
 
-def test_concurrent_payments_never_exceed_limit_or_overdraw(client, engine, clock):
+def test_concurrent_payments_never_exceed_limit_or_overdraw(client, engine, clock, commit):
     rich, _ = customer(client, PEOPLE[0], 3)
     poor, _ = customer(client, PEOPLE[1], 3)
     merchant_id, shop = merchant(client)
@@ -360,7 +368,7 @@ def test_concurrent_payments_never_exceed_limit_or_overdraw(client, engine, cloc
             start.wait(timeout=5)
         except threading.BrokenBarrierError:
             pass
-        return payer, _pay_static(engine, payer, static["id"], 60_00, n)
+        return payer, _pay_static(engine, commit, payer, static["id"], 60_00, n)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         outcomes = list(pool.map(run, jobs))
@@ -572,7 +580,7 @@ def test_risk_review_and_roles(client, engine, clock, monkeypatch):
     assert "/v1/qr-codes/{qr_id}/pay" in client.get("/openapi.json").json()["paths"]
 
 
-def test_one_dynamic_code_is_paid_once_under_concurrency(client, engine, clock):
+def test_one_dynamic_code_is_paid_once_under_concurrency(client, engine, clock, commit):
     a, _ = customer(client, PEOPLE[0], 3)
     b, _ = customer(client, PEOPLE[1], 3)
     merchant_id, shop = merchant(client)
@@ -583,11 +591,13 @@ def test_one_dynamic_code_is_paid_once_under_concurrency(client, engine, clock):
     ).json()
 
     def run(n: int) -> str:
+        payer = (a, b)[n % 2]
+
         def work(uow):
-            return service.pay_qr(uow, (a, b)[n % 2], qr["id"], None, VerificationStrength.one_factor, f"d-{n}", 60)
+            return service.pay_qr(uow, payer, qr["id"], None, VerificationStrength.one_factor, f"d-{n}", 60)
 
         try:
-            transaction(engine, work)
+            commit(engine, work, grouping.qr_locks(payer, qr["id"]))
             return "ok"
         except service.QrNotPayable:
             return "taken"

@@ -5,6 +5,7 @@ moves nothing.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -21,6 +22,7 @@ from puhui.api.deps import Principal
 from puhui.api.problems import MEDIA_TYPE
 from puhui.api.request_id import request_id_of
 from puhui.db import UnitOfWork, transaction
+from puhui.db.group_commit import Job, submit
 from puhui.db.tables import audit_log, idempotency_keys
 from puhui.errors import InvalidInput, PuhuiError
 
@@ -69,8 +71,12 @@ async def run_mutation(
     action: str,
     target: str | None,
     work: Callable[[UnitOfWork], Outcome],
+    *,
+    group: Callable[..., Job[tuple[Outcome, bool]]] | None = None,
 ) -> Response:
-    """Run `work` once per Idempotency-Key, audited, in one transaction (off the event loop)."""
+    """Run `work` once per Idempotency-Key, audited, in one transaction (off the event loop). With
+    `group` (a `Job` factory) the call joins the engine's group commit (`puhui.db.group_commit`): its
+    savepoint holds the work, the idempotency and the audit row, and a refusal is audited in the batch."""
     from starlette.concurrency import run_in_threadpool
 
     key = request.headers.get("Idempotency-Key")
@@ -106,9 +112,19 @@ async def run_mutation(
         _audit(uow, principal, action, target, source_ip, request_id, outcome.status, key)
         return outcome, False
 
+    def refused(uow: UnitOfWork, error: Exception) -> None:
+        if isinstance(error, PuhuiError):
+            _audit(uow, principal, action, target, source_ip, request_id, error.status, key, error.code)
+
     try:
-        outcome, replayed = await run_in_threadpool(transaction, engine, attempt)
+        if group is not None:
+            outcome, replayed = await asyncio.wrap_future(submit(engine, group(attempt, refused=refused)))
+        else:
+            outcome, replayed = await run_in_threadpool(transaction, engine, attempt)
     except PuhuiError as error:
+        if group is not None:  # audited in its batch
+            request.state.audited = True
+            raise
         status, code = error.status, error.code  # the refusal is audited in its own transaction
         request.state.audited = True
         await run_in_threadpool(

@@ -7,6 +7,7 @@ refund only their own payments; staff read.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -25,10 +26,11 @@ from puhui.api.deps import (
 from puhui.api.fields import AmountStr, ClientId, Ident, Limit
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.db import UnitOfWork, reading
+from puhui.db.group_commit import Job
 from puhui.errors import Forbidden, NotFound
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.money import parse_positive_minor as amount_of
-from puhui.payments import notifications, reviews, service, wallets
+from puhui.payments import grouping, notifications, reviews, service, wallets
 from puhui.payments.bank import worker as bank_worker
 from puhui.payments.bank.channel import OrderKind
 from puhui.payments.bank.signing import MemoryNonceCache, verify_notification
@@ -46,6 +48,7 @@ from puhui.payments.schemas import (
     Withdrawals,
 )
 from puhui.payments.verification import PaymentPassword, proven
+from puhui.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["payments"])
 
@@ -92,6 +95,13 @@ def _payment_outcome(row: dict, created: bool) -> Outcome:
     return Outcome(201 if created else 200, Payment.shape(service.payment_view(row)))
 
 
+def _grouped(settings: Settings, locks: tuple[Hashable, ...]) -> Callable[..., Job] | None:
+    """The payment's group-commit job factory, or None when group commit is off (`PUHUI_GROUP_COMMIT`)."""
+    if not settings.group_commit:
+        return None
+    return lambda work, **options: grouping.job(work, locks, **options)
+
+
 def _own(principal: Principal, customer_id: str | None) -> None:
     if customer_id is not None and customer_id != principal.id:
         raise Forbidden("a customer pays only from their own wallet")
@@ -120,7 +130,7 @@ async def my_wallet(engine: EngineDep, principal: Caller) -> dict:
     response_model=Payment,
     responses={202: {"model": HeldPayment, "description": "Held for a manual review (人工审核): not paid yet"}},
 )
-async def p2p(body: P2PIn, request: Request, engine: EngineDep, principal: Customer):
+async def p2p(body: P2PIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: Customer):
     _own(principal, body.from_customer_id)
     amount = amount_of(body.amount)
     client_id = client_id_of(request, body.client_transfer_id)
@@ -131,7 +141,8 @@ async def p2p(body: P2PIn, request: Request, engine: EngineDep, principal: Custo
         )
         return _payment_outcome(row, created)
 
-    return await run_mutation(request, engine, principal, "payments.p2p", body.to_customer_id, work)
+    group = _grouped(settings, grouping.p2p_locks(principal.id, body.to_customer_id))
+    return await run_mutation(request, engine, principal, "payments.p2p", body.to_customer_id, work, group=group)
 
 
 @router.post(
@@ -189,7 +200,8 @@ async def pay_qr(
         )
         return _payment_outcome(row, created)
 
-    return await run_mutation(request, engine, principal, "payments.pay_qr", qr_id, work)
+    group = _grouped(settings, grouping.qr_locks(principal.id, qr_id))
+    return await run_mutation(request, engine, principal, "payments.pay_qr", qr_id, work, group=group)
 
 
 @router.post("/qr-codes/{qr_id}/cancel", summary="Cancel an unpaid dynamic QR code", response_model=QrCode)

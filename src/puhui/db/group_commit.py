@@ -1,0 +1,236 @@
+"""Group commit (成组提交): concurrent units of work coalesced into one database transaction.
+
+The idea is TigerBeetle's: a commit costs a round trip and a flush to disk whatever it holds, so
+a busy process commits many operations at once. Jobs queue to one committer per engine and
+process; it takes what is queued (up to `MAX_BATCH`, never waiting for more), runs each job in its
+own SAVEPOINT inside one transaction and commits once. A job that raises rolls back only itself
+and gets its own error while the others keep their results; results are released only after the
+commit returned (durable). If the commit fails, every job of the batch gets the error;
+deadlocks, serialization failures and a busy SQLite rerun the whole batch.
+
+On SQLite the committer is the process's single writer: request threads never spin on
+`BEGIN IMMEDIATE`. On PostgreSQL jobs name the rows they will lock (`Job.locks`) and a batch
+takes them all first through the jobs' `locker`, in one sorted statement, so batches of
+different processes over the same rows queue instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from puhui.db.engine import is_postgres
+from puhui.db.uow import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, RetryableConflict, UnitOfWork, is_unique_violation
+
+T = TypeVar("T")
+
+MAX_BATCH = 64
+IDLE_SECONDS = 5.0  # a committer with nothing to do this long ends its thread; the next job starts one
+JOB_RETRIES = 3  # a job's own key race (RetryableConflict, a unique violation) reruns it in a new savepoint
+
+log = logging.getLogger(__name__)
+
+Locker = Callable[[UnitOfWork, set[Any]], None]
+
+
+@dataclass(eq=False)
+class Job(Generic[T]):
+    """One unit of work for the committer, and the future its caller waits on."""
+
+    work: Callable[[UnitOfWork], T]
+    # Runs in the batch after `work` raised and its savepoint rolled back (e.g. auditing the refusal).
+    refused: Callable[[UnitOfWork, Exception], None] | None = None
+    # PostgreSQL: keys `locker` turns into row locks taken for the whole batch before any job runs.
+    locks: tuple[Hashable, ...] = ()
+    locker: Locker | None = None
+    future: Future[T] = field(default_factory=Future)
+
+
+@dataclass
+class _Done:
+    job: Job[Any]
+    value: Any
+    error: BaseException | None
+    after_commit: list[Callable[[], None]]
+    after_rollback: list[Callable[[], None]]
+
+
+@dataclass
+class Stats:
+    batches: int = 0
+    jobs: int = 0
+    batch_retries: int = 0
+    largest: int = 0
+
+
+class Committer:
+    """The one committer of an engine in this process (`committer_for`)."""
+
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
+        self._engine = weakref.ref(engine)
+        self._postgres = is_postgres(engine)
+        self._queue: queue.SimpleQueue[Job[Any]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._running = False
+        self.max_batch = max_batch
+        self.stats = Stats()
+
+    def submit(self, job: Job[T]) -> Future[T]:
+        with self._lock:
+            self._queue.put(job)
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._loop, name="puhui-group-commit", daemon=True).start()
+        return job.future
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._running = False
+                        return
+                continue
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._commit(batch)
+
+    def _commit(self, jobs: list[Job[Any]]) -> None:
+        engine = self._engine()
+        done: list[_Done] = []
+        try:
+            if engine is None:
+                raise RuntimeError("the engine of this committer was disposed")
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                done = []
+                try:
+                    with engine.begin() as connection:
+                        self._run(connection, jobs, done)
+                    break
+                except Exception as error:
+                    if not aborts_batch(error) or attempt == MAX_ATTEMPTS:
+                        raise
+                    self.stats.batch_retries += 1
+                    time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+        except BaseException as error:  # every job of the batch shares the failure, then it is re-raised if fatal
+            for item in done:
+                _run_hooks(item.after_rollback)
+            for job in jobs:
+                job.future.set_exception(error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        self.stats.batches += 1
+        self.stats.jobs += len(jobs)
+        self.stats.largest = max(self.stats.largest, len(jobs))
+        for item in done:
+            if item.error is None:
+                _run_hooks(item.after_commit)
+                item.job.future.set_result(item.value)
+            else:
+                _run_hooks(item.after_rollback)
+                item.job.future.set_exception(item.error)
+
+    def _run(self, connection: Connection, jobs: list[Job[Any]], done: list[_Done]) -> None:
+        if self._postgres:
+            _prelock(UnitOfWork(connection=connection, postgres=True), jobs)
+        for job in jobs:
+            done.append(_run_job(connection, self._postgres, job))
+
+
+def _prelock(uow: UnitOfWork, jobs: list[Job[Any]]) -> None:
+    wanted: dict[Locker, set[Any]] = {}
+    for job in jobs:
+        if job.locker is not None and job.locks:
+            wanted.setdefault(job.locker, set()).update(job.locks)
+    for locker, keys in wanted.items():
+        locker(uow, keys)
+
+
+def _run_job(connection: Connection, postgres: bool, job: Job[Any]) -> _Done:
+    """The job in its own savepoint: its value, or its error with only its own writes undone."""
+    for attempt in range(JOB_RETRIES + 1):
+        uow = UnitOfWork(connection=connection, postgres=postgres)
+        savepoint = connection.begin_nested()
+        try:
+            value = job.work(uow)
+        except Exception as error:
+            savepoint.rollback()
+            if aborts_batch(error):
+                raise
+            if attempt < JOB_RETRIES and (isinstance(error, RetryableConflict) or is_unique_violation(error)):
+                continue
+            if job.refused is not None:
+                _record_refusal(connection, postgres, job, error)
+            return _Done(job, None, error, [], uow.after_rollback)
+        savepoint.commit()
+        return _Done(job, value, None, uow.after_commit, uow.after_rollback)
+    raise AssertionError("unreachable")
+
+
+def _record_refusal(connection: Connection, postgres: bool, job: Job[Any], error: Exception) -> None:
+    assert job.refused is not None
+    try:
+        with connection.begin_nested():
+            job.refused(UnitOfWork(connection=connection, postgres=postgres), error)
+    except Exception as failure:
+        if aborts_batch(failure):
+            raise
+        log.exception("recording a refused job failed")
+
+
+def aborts_batch(error: BaseException) -> bool:
+    """Failures only a new transaction cures: deadlocks and serialization failures (PostgreSQL), a
+    busy SQLite. Rolling back to a savepoint keeps the batch's locks, so the whole batch reruns."""
+    sqlstate = getattr(error, "sqlstate", None) or getattr(getattr(error, "orig", None), "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+def _run_hooks(hooks: list[Callable[[], None]]) -> None:
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:  # noqa: BLE001 - a hook's failure must not change the answer of a committed job
+            log.exception("group commit hook failed")
+
+
+_COMMITTERS: weakref.WeakKeyDictionary[Engine, Committer] = weakref.WeakKeyDictionary()
+_REGISTRY = threading.Lock()
+
+
+def committer_for(engine: Engine) -> Committer:
+    with _REGISTRY:
+        found = _COMMITTERS.get(engine)
+        if found is None:
+            found = _COMMITTERS[engine] = Committer(engine)
+        return found
+
+
+def submit(engine: Engine, job: Job[T]) -> Future[T]:
+    """Queue `job` to the engine's committer; the future resolves once its batch committed."""
+    return committer_for(engine).submit(job)
+
+
+def run(engine: Engine, work: Callable[[UnitOfWork], T], **options: Any) -> T:
+    """`work` in the engine's next group commit, waiting for it: its value, or the error it raised
+    (or the batch's commit failure). Never call this from inside a job: the committer would wait on itself."""
+    return submit(engine, Job(work, **options)).result()
