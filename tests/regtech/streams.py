@@ -112,9 +112,11 @@ def tripping(s: Stream) -> set[tuple[str, str]]:
     s.p2p("cus_g0", "cus_g1", "100000.70")
     s.later(hours=2)
     s.p2p("cus_g1", "cus_g2", "90000.30")
+    s.p2p("cus_src", "cus_fan", "1500.00")  # the money scattered came from another person
     for i in range(10):
         s.p2p(f"cus_h{i}", "cus_hub", "100.13")
         s.p2p("cus_fan", f"cus_i{i}", "100.17")
+    s.bank("cus_hub", "credit_card", "600.00")  # and the collected money leaves for a card
     for _ in range(3):
         s.later(minutes=30)
         s.p2p("cus_j1", "cus_j2", "10000.00")
@@ -131,6 +133,7 @@ def tripping(s: Stream) -> set[tuple[str, str]]:
     for i in range(5):
         s.later(minutes=3)
         s.p2p(f"cus_o{i}", "cus_o9", "20.07", device_id="farm-phone-1")  # five accounts, one phone
+    _chain(s, "cus_q", ("8000.00", "7700.00", "7450.00"), cash_out="7200.00")
     s.later(days=35)  # cus_l1 has been quiet 35 days
     s.bank("cus_l1", "debit_card", "60000.33")
     return {
@@ -151,18 +154,31 @@ def tripping(s: Stream) -> set[tuple[str, str]]:
         ("night_burst", "cus_k1"),
         ("self_financing", "cus_m1"),
         ("fund_pool", "cus_pool"),
+        ("fan_in", "cus_pool"),  # twenty payers in three days, most of it withdrawn: a fan-in as well
+        ("mule_chain", "cus_q0"),
         ("dormant", "cus_l1"),
         ("shared_device", "dev:farm-phone-1"),
     }
 
 
-def _pool(s: Stream, payers: int, days: tuple[int, ...]) -> None:
-    """`payers` people pay one person over `days` (never ten in a day); 60% goes to a bank card."""
+def _chain(s: Stream, prefix: str, amounts: tuple[str, ...], cash_out: str | None, hours: float = 5) -> None:
+    """`prefix`0 pays `prefix`1 the first amount, who passes the next one on `hours` later, and so on;
+    the last withdraws `cash_out` to a card."""
+    for k, amount in enumerate(amounts):
+        s.later(hours=hours)
+        s.p2p(f"{prefix}{k}", f"{prefix}{k + 1}", amount)
+    if cash_out is not None:
+        s.later(hours=hours)
+        s.bank(f"{prefix}{len(amounts)}", "credit_card", cash_out)
+
+
+def _pool(s: Stream, payers: int, days: tuple[int, ...], withdrawn: int = 600) -> None:
+    """`payers` people pay one person over `days` (never ten in a day); `withdrawn` per mille goes to a card."""
     for i in range(payers):
         s.at_china(days[i * len(days) // payers], 12, i)
         s.p2p(f"cus_n{i}", "cus_pool", "1000.19")
     s.at_china(days[-1], 15)
-    s.bank("cus_pool", "credit_card", f"{payers * 600}.00")
+    s.bank("cus_pool", "credit_card", f"{payers * withdrawn}.00")
 
 
 def benign(s: Stream) -> None:
@@ -202,7 +218,7 @@ def benign(s: Stream) -> None:
     s.p2p("cus_m1", "cus_aff", "9000.37")  # 45% to the affiliate
     s.p2p("cus_m1", "cus_m9", "10000.37")  # the rest to someone unrelated
     s.p2p("cus_l1", "cus_l2", "100.23")
-    _pool(s, payers=19, days=(4, 5, 6))
+    _pool(s, payers=19, days=(4, 5, 6), withdrawn=450)  # fewer payers, and less than half passed on
     for i in range(10):
         s.later(minutes=20)
         s.qr("cus_shopper", f"mer_s{i}", "35.50")  # ten shops in a day is shopping, not fan-out
@@ -213,6 +229,13 @@ def benign(s: Stream) -> None:
     for i in range(6):
         s.later(minutes=3)
         s.p2p("cus_o0", f"cus_o{i + 1}", "20.07", device_id="own-phone")  # one account, many payees
+    s.bank("cus_boss", "debit_card", "60000.00")  # payroll from the employer's own card is no fan-out
+    for i in range(12):
+        s.p2p("cus_boss", f"cus_staff{i}", "4800.00")
+    for i in range(15):
+        s.p2p(f"cus_guest{i}", "cus_groom", "888.00")  # wedding gifts: a fan-in that stays, then a banquet
+    s.qr("cus_groom", "mer_hotel", "12000.00")
+    _chain(s, "cus_r", ("8000.00", "7700.00", "5000.00"), cash_out=None)  # the third keeps most: no chain
     s.later(days=20)  # quiet, but not for 30 days
     s.bank("cus_l1", "debit_card", "60000.33")
 

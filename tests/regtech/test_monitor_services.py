@@ -23,14 +23,15 @@ RULES = [
 
 
 def tripping_payments(w: World) -> tuple[str, str, str, str]:
-    """a tops up and pays most of it on within the hour (rapid in-out, and large at 1,500); c and b pay a
-    shop (fan-in of 2). Returns (a, b, c, shop)."""
+    """a receives 1,000 from c and tops up 1,000 from its own card, then pays 1,700 on within the hour
+    (rapid in-out on c's money, and large at 1,500); c and b pay a shop (fan-in of 2). Returns (a, b, c, shop)."""
     a, b, c = w.customer(), w.customer(), w.customer()
     shop = w.merchant()
-    w.bank(a, OrderKind.debit_card, 2_000_00)
+    w.bank(c, OrderKind.debit_card, 1_400_00)
+    w.p2p(c, a, 1_000_00)
+    w.bank(a, OrderKind.debit_card, 1_000_00)
     w.later(hours=1)
     w.p2p(a, b, 1_700_00)
-    w.bank(c, OrderKind.debit_card, 500_00)
     w.qr_pay(c, shop, 100_00)
     w.qr_pay(b, shop, 200_00)
     return a, b, c, shop
@@ -43,6 +44,17 @@ def test_rules_trip_on_what_the_services_publish(engine, clock) -> None:  # type
     assert pairs(engine) == {("rapid_small", a), ("fan_in_small", shop), ("large_small", a), ("large_small", b)}
     with reading(engine) as connection:
         assert audit(connection).ok
+
+
+def test_own_card_money_paid_on_is_no_rapid_in_out(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """A top-up from one's own card is one's own money: paying it on (tuition, a car, gifts) is no in-and-out."""
+    w = World(engine, clock)
+    payer, school = w.customer(), w.customer()
+    w.bank(payer, OrderKind.debit_card, 2_000_00)
+    w.later(minutes=30)
+    w.p2p(payer, school, 1_900_00)
+    Monitor(engine, rules=RULES).run()
+    assert {rule for rule, _ in pairs(engine)} == {"large_small"}  # the amounts are large; nothing else
 
 
 def test_cli_monitor_once(engine, clock) -> None:  # type: ignore[no-untyped-def]

@@ -119,7 +119,8 @@ def test_alert_to_reported_case_gives_a_schema_valid_masked_report_due_in_5_work
         (t["ref"], t["direction"], t["counterparty"], Decimal(t["amount"]), dt.datetime.fromisoformat(t["at"]))
         for t in report["transactions"]
     }
-    assert listed == evidence and len(report["transactions"]) == len(evidence) == 2  # the shared payment once
+    # c's payment, a's own top-up and the payment on (shared by two alerts, listed once)
+    assert listed == evidence and len(report["transactions"]) == len(evidence) == 3
     assert Decimal(report["total_amount"]) == sum(e[3] for e in evidence) == Decimal("3700.00")
     assert {(t["typology"], t["rule_code"], t["rule_version"]) for t in report["typologies"]} == {
         (al["typology"], al["rule"]["code"], al["rule"]["version"]) for al in alerts

@@ -151,8 +151,9 @@ async def list_alerts(
     typology: Annotated[str | None, Query(max_length=24)] = None,
     case_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ranked: Annotated[bool, Query(description="likeliest first (by score), not in outbox order")] = False,
 ) -> dict:
-    found = await _read(engine, alerts.list_alerts, party, typology, case_id, limit)
+    found = await _read(engine, alerts.list_alerts, party, typology, case_id, limit, ranked)
     return {"alerts": found}
 
 

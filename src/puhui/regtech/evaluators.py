@@ -27,7 +27,7 @@ from puhui.regtech.rules import (
     SharedDevice,
     Structuring,
 )
-from puhui.regtech.windows import BANK, DEVICE, Flow, Windows
+from puhui.regtech.windows import BANK, DEVICE, MERCHANT, OWN_PRODUCT, PERSON, Flow, Windows
 
 SECOND = 1_000_000
 SLACK = 60 * SECOND  # commit times of concurrent transactions may interleave by this much
@@ -147,36 +147,71 @@ def _structuring(p: Structuring, flow: Flow, ctx: Context) -> Hit | None:
 
 
 def _rapid_in_out(p: RapidInOut, flow: Flow, ctx: Context) -> Hit | None:
-    if flow.direction != "out":
+    if not flow.onward:
         return None
     start = flow.at - p.window_seconds * SECOND
     recent = ctx.since(start)
-    ins = [f for f in recent if f.direction == "in" and f.is_payment]  # loan proceeds are self-financing's
-    if not ins:
-        return None
+    ins = [f for f in recent if f.third_party_in]  # not one's own card or products; loans are self-financing's
+    if ins:
+        outs = [f for f in recent if f.onward and f.at >= ins[0].at]  # purchases and own products are no way out
+        if _passed_on(p, ins, outs):
+            return Hit("", start, tuple(ins + outs))
+    return _through_products(p, flow, ctx, recent) if p.through_seconds else None
+
+
+def _passed_on(p: RapidInOut, ins: list[Flow], outs: list[Flow]) -> bool:
     total_in = sum(f.amount for f in ins)
-    outs = [f for f in recent if f.direction == "out" and f.at >= ins[0].at]
-    if total_in >= _fen(p.min_in) and _at_least(sum(f.amount for f in outs), total_in, p.out_ratio):
-        return Hit("", start, tuple(ins + outs))
+    return total_in >= _fen(p.min_in) and _at_least(sum(f.amount for f in outs), total_in, p.out_ratio)
+
+
+def _through_products(p: RapidInOut, flow: Flow, ctx: Context, recent: list[Flow]) -> Hit | None:
+    """In, into the party's own product within the window, back out of it and on within the window:
+    the days in the fund do not make it the party's money."""
+    back = [f for f in recent if f.direction == "in" and f.counterparty_kind == OWN_PRODUCT]
+    if not back:
+        return None
+    window = p.window_seconds * SECOND
+    parked = ctx.since(flow.at - p.through_seconds * SECOND - window)
+    for into in (f for f in parked if f.direction == "out" and f.counterparty_kind == OWN_PRODUCT):
+        if into.at >= back[0].at:
+            return None
+        ins = [f for f in parked if f.third_party_in and into.at - window <= f.at <= into.at]
+        outs = [f for f in recent if f.onward and f.at >= back[0].at]
+        if ins and _passed_on(p, ins, outs):
+            return Hit(f"through:{into.ref}", ins[0].at, tuple(ins + [into] + back + outs))
     return None
+
+
+_KINDS = {"natural": (PERSON,), "non_natural": (MERCHANT,), "any": (PERSON, MERCHANT)}
 
 
 def _fan(p: Fan, flow: Flow, ctx: Context) -> Hit | None:
     direction = "in" if p.typology == "fan_in" else "out"
+    kinds = _KINDS[p.counterparty_kind]
 
     def counts(f: Flow) -> bool:
-        return (
-            f.direction == direction
-            and f.is_payment
-            and f.counterparty != BANK
-            and p.counterparty_kind in ("any", f.counterparty_kind)
-        )
+        return f.direction == direction and f.is_payment and f.counterparty_kind in kinds
 
-    if not counts(flow) or p.party_kind not in ("any", flow.party_kind):
+    passing_on = p.min_onward_ratio is not None and flow.onward  # money leaving can complete a fan-in
+    if not (counts(flow) or passing_on) or p.party_kind not in ("any", flow.party_kind):
         return None
     start = flow.at - p.window_seconds * SECOND
-    legs = tuple(f for f in ctx.since(start) if counts(f))
-    return Hit("", start, legs) if len({f.counterparty for f in legs}) >= p.min_counterparties else None
+    recent = ctx.since(start)
+    legs = [f for f in recent if counts(f)]
+    if len({f.counterparty for f in legs}) < p.min_counterparties:
+        return None
+    total = sum(f.amount for f in legs)
+    if p.min_onward_ratio is not None:
+        onward = [f for f in recent if f.onward and f.at >= legs[0].at]
+        if not _at_least(sum(f.amount for f in onward), total, p.min_onward_ratio):
+            return None
+        legs += onward
+    if p.min_third_party_ratio is not None:
+        sources = [f for f in recent if f.third_party_in]
+        if not _at_least(sum(f.amount for f in sources), total, p.min_third_party_ratio):
+            return None
+        legs = sources + legs
+    return Hit("", start, tuple(sorted(legs, key=lambda f: (f.position, f.leg))))
 
 
 def _round_amount(p: RoundAmount, flow: Flow, ctx: Context) -> Hit | None:
@@ -232,14 +267,7 @@ def _fund_pool(p: FundPool, flow: Flow, ctx: Context) -> Hit | None:
         return None
     start = flow.at - p.window_seconds * SECOND
     recent = ctx.since(start)
-    ins = [
-        f
-        for f in recent
-        if f.direction == "in"
-        and f.is_payment
-        and f.counterparty not in (None, BANK)
-        and p.party_kind in ("any", f.party_kind)
-    ]
+    ins = [f for f in recent if f.third_party_in and p.party_kind in ("any", f.party_kind)]
     if len({f.counterparty for f in ins}) < p.min_payers:
         return None
     withdrawn = [f for f in recent if f.direction == "out" and f.counterparty == BANK and f.at >= ins[0].at]
@@ -293,13 +321,16 @@ class RuleSet:
 
     party: tuple[tuple[Rule, Callable], ...]
     device: tuple[tuple[Rule, Callable], ...]
+    chain: Rule | None = None  # followed across parties (puhui.regtech.chains), not per party
 
     @classmethod
     def of(cls, rules: Iterable[Rule]) -> RuleSet:
-        pairs = [(rule, EVALUATORS[rule.params.typology]) for rule in rules]
+        rules = list(rules)
+        pairs = [(rule, EVALUATORS[rule.params.typology]) for rule in rules if rule.typology in EVALUATORS]
         return cls(
             tuple(p for p in pairs if p[0].typology != "shared_device"),
             tuple(p for p in pairs if p[0].typology == "shared_device"),
+            next((r for r in rules if r.typology == "mule_chain"), None),
         )
 
 

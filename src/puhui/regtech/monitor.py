@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.events.outbox import Event, advance_offset, consumer_offset, read_events
 from puhui.regtech.alerts import Alert, insert_alerts
+from puhui.regtech.chains import Chains
 from puhui.regtech.evaluators import (
     SECOND,
     Context,
@@ -34,7 +35,7 @@ from puhui.regtech.tables import (
     monitor_parties,
     related_parties,
 )
-from puhui.regtech.windows import Flow, Windows, flows_of
+from puhui.regtech.windows import LEGACY_KINDS, Flow, Windows, flows_of
 
 CONSUMER = "regtech.monitor"
 
@@ -88,10 +89,15 @@ class Monitor:
             self.windows.extend(
                 Flow(
                     **{k: v for k, v in r.items() if k not in ("consumer", "counterparty_kind")},
-                    counterparty_kind=r["counterparty_kind"] or "natural",
+                    counterparty_kind=LEGACY_KINDS.get(r["counterparty_kind"] or "natural", r["counterparty_kind"]),
                 )
                 for r in rows
             )
+            self.chains = self._chains()
+            if self.chains is not None:  # the same chains as a monitor that never stopped, from the same flows
+                for flow in sorted((f for _, fs in self.windows.parties() for f in fs), key=_order):
+                    self.chains.see(flow)
+                self.chains.end_event()
             self.marks = Suppression()
             marks = connection.execute(
                 select(
@@ -119,6 +125,11 @@ class Monitor:
             self._unsaved(party)
         self._loaded = True
 
+    def _chains(self) -> Chains | None:
+        """Chains cross parties: followed only by a worker that sees every party."""
+        unpartitioned = self.partition is None or self.partition[1] == 1
+        return Chains(self.ruleset.chain) if self.ruleset.chain is not None and unpartitioned else None
+
     def _use_rules(self, connection) -> None:
         rules = self._fixed_rules if self._fixed_rules is not None else current_rules(connection)
         self.rules = [r for r in rules if r.enabled]
@@ -134,6 +145,10 @@ class Monitor:
             if self._fixed_rules is None:
                 self._use_rules(connection)
                 self.windows.horizon = max(self.windows.horizon, self.horizon)
+                if self.chains is None or self.ruleset.chain is None:
+                    self.chains = self._chains()
+                else:
+                    self.chains.rule = self.ruleset.chain
             else:
                 self.related = related_of(connection)
 
@@ -151,6 +166,10 @@ class Monitor:
                     alerts.extend(
                         evaluate(self.ruleset, Context(flow, self.windows, state, self.related, self.memo), self.marks)
                     )
+                if self.chains is not None and (chain := self.chains.see(flow)) is not None:
+                    alerts.append(chain)
+            if self.chains is not None:
+                self.chains.end_event()
             self.seen += 1
             if self.crash_after is not None and self.seen >= self.crash_after:
                 raise MonitorCrash(f"crash after {self.seen} events")
@@ -195,6 +214,8 @@ class Monitor:
                 del self.unsaved[row["party"]]
         self.woken = set()
         self.marks.forget_before(self.windows.cutoff())
+        if self.chains is not None:
+            self.chains.forget_before(self.windows.cutoff())
         return written
 
     def _commit(self, uow, position: int, flows: list[Flow], alerts: list[Alert], parties: list[dict]) -> int:
@@ -253,6 +274,10 @@ class Monitor:
             if n == 0:
                 return events, alerts
             events, alerts = events + n, alerts + a
+
+
+def _order(flow: Flow) -> tuple[int, int]:
+    return flow.position, flow.leg
 
 
 _FLOW_COLUMNS = (

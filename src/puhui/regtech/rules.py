@@ -57,6 +57,9 @@ class RapidInOut(_Params):
     min_in: Money
     out_ratio: Ratio = Decimal("0.8")
     window_seconds: Window = 4 * 3600
+    # Money parked in one's own products (the fund) within the window of arriving and paid on within the
+    # window of leaving them is in-and-out as well, however long it stayed there (0: look no further).
+    through_seconds: Annotated[int, Field(ge=0, le=31 * DAY)] = 7 * DAY
 
 
 class Fan(_Params):
@@ -67,6 +70,8 @@ class Fan(_Params):
     window_seconds: Window = DAY
     party_kind: PartyKind = "natural"
     counterparty_kind: PartyKind = "natural"  # persons, not shops paid or the bank (buying is no fan-out)
+    min_onward_ratio: Ratio | None = None  # fan_in: this share of it passed on to persons or off the platform
+    min_third_party_ratio: Ratio | None = None  # fan_out: this share of it came from other persons
 
 
 class RoundAmount(_Params):
@@ -126,6 +131,19 @@ class SharedDevice(_Params):
     window_seconds: Window = DAY
 
 
+class MuleChain(_Params):
+    """资金链 (钱骡链): money passed on hop after hop, each account forwarding at least `1 - max_decay` of
+    what it received within `hop_seconds`; one alert names every account once `min_hops` accounts
+    passed it through. The window is how long a chain may take from its first hop to its last."""
+
+    typology: Literal["mule_chain"] = "mule_chain"
+    min_amount: Money = Decimal(3000)
+    max_decay: Annotated[Decimal, Field(ge=0, lt=1), Plain] = Decimal("0.1")
+    hop_seconds: Window = 3 * DAY
+    min_hops: Annotated[int, Field(ge=1, le=20)] = 3
+    window_seconds: Window = 14 * DAY
+
+
 Params = Annotated[
     LargeValue
     | Structuring
@@ -136,7 +154,8 @@ Params = Annotated[
     | Dormant
     | SelfFinancing
     | FundPool
-    | SharedDevice,
+    | SharedDevice
+    | MuleChain,
     Field(discriminator="typology"),
 ]
 
@@ -233,8 +252,23 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "快进快出: ≥ 80% of ≥ 10,000 CNY received goes out within 4 hours",
         {"typology": "rapid_in_out", "min_in": "10000"},
     ),
-    _rule("fan_in", "≥ 10 distinct payers into one person within a day", {"typology": "fan_in"}),
-    _rule("fan_out", "≥ 10 distinct payees from one person within a day", {"typology": "fan_out"}),
+    # Fan-in is spread over days, and gifts or group buying stay or go to shops: only money passed on counts.
+    _rule(
+        "fan_in",
+        "≥ 10 distinct payers into one person within 5 days, half of it passed on to persons or a card",
+        {"typology": "fan_in", "window_seconds": 5 * DAY, "min_onward_ratio": "0.5"},
+    ),
+    # Payroll from one's own card is no fan-out: the money scattered must have come from other persons.
+    _rule(
+        "fan_out",
+        "≥ 10 distinct payees from one person within 2 days, half of the money from other persons",
+        {"typology": "fan_out", "window_seconds": 2 * DAY, "min_third_party_ratio": "0.5"},
+    ),
+    _rule(
+        "mule_chain",
+        "资金链: ≥ 3 accounts in a row each pass on ≥ 90% of ≥ 3,000 CNY within 3 days",
+        {"typology": "mule_chain"},
+    ),
     _rule(
         "round_amount",
         "≥ 3 round amounts (multiples of 10,000 CNY) within 7 days",

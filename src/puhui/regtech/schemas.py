@@ -25,6 +25,7 @@ Typology = Literal[
     "self_financing",
     "fund_pool",
     "shared_device",
+    "mule_chain",
 ]
 AlertTypology = Typology | Literal["cycle", "gather_scatter"]
 """A rule's typology, or one of the graph analytics' (`puhui regtech graph`): funds going round, and hubs."""
@@ -96,6 +97,9 @@ class RapidInOutRuleParams(Schema):
     min_in: RuleAmount
     out_ratio: RuleRatio
     window_seconds: Seconds
+    through_seconds: int = Field(
+        description="money parked in the party's own products (the fund) up to this long still counts (0: off)"
+    )
 
 
 class FanRuleParams(Schema):
@@ -106,6 +110,12 @@ class FanRuleParams(Schema):
     window_seconds: Seconds
     party_kind: PartyKind
     counterparty_kind: PartyKind
+    min_onward_ratio: RuleRatio | None = Field(
+        None, description="fan_in: this share of the money passed on to persons or a card within the window"
+    )
+    min_third_party_ratio: RuleRatio | None = Field(
+        None, description="fan_out: this share of the money scattered came from other persons"
+    )
 
 
 class RoundAmountRuleParams(Schema):
@@ -163,6 +173,18 @@ class SharedDeviceRuleParams(Schema):
     window_seconds: Seconds
 
 
+class MuleChainRuleParams(Schema):
+    """资金链: `min_hops` accounts in a row each pass on at least 1 − `max_decay` of at least `min_amount`
+    within `hop_seconds`; the chain may take `window_seconds` from its first hop to its last."""
+
+    typology: Literal["mule_chain"]
+    min_amount: RuleAmount
+    max_decay: Annotated[str, Field(pattern=r"^0(\.[0-9]+)?$", description="share shaved per hop, below 1")]
+    hop_seconds: Seconds
+    min_hops: int
+    window_seconds: Seconds
+
+
 RuleParams = Annotated[
     LargeValueRuleParams
     | StructuringRuleParams
@@ -173,7 +195,8 @@ RuleParams = Annotated[
     | DormantRuleParams
     | SelfFinancingRuleParams
     | FundPoolRuleParams
-    | SharedDeviceRuleParams,
+    | SharedDeviceRuleParams
+    | MuleChainRuleParams,
     Field(discriminator="typology"),
 ]
 
@@ -227,12 +250,17 @@ class EvidenceFlow(Schema):
     counterparty: str | None
     amount: Money
     at: Timestamp
+    channel: str | None = Field(
+        description="transfer, cash, loan, mmf, fund, insurance or securities (null: stored before channels)"
+    )
 
 
 class AlertEvidence(Schema):
     """The flows that tripped the rule (`key` names them for the alert's id)."""
 
     key: str
+    score: int = Field(description="0-100: the typology's weight, the amount and the accounts named")
+    accounts: list[str] = Field(description="every account a chain alert names, in order (empty: its party only)")
     flows: list[EvidenceFlow]
 
 
@@ -245,6 +273,7 @@ class MonitoringAlert(Schema):
     party: str
     window: AlertWindow
     amount: Money
+    score: int = Field(description="0-100, for ranking: likeliest laundering first")
     evidence: AlertEvidence
     position: int
     raised_at: Timestamp

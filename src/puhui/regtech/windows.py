@@ -1,10 +1,15 @@
 """Flows (资金流) read from outbox events, and the sliding windows of flows per party.
 
-An event becomes one leg per party it moves money for: a P2P transfer is an `out` leg for the
-payer and an `in` leg for the payee; a QR payment the same with the merchant as a non-natural
-person; a refund the reverse; a posted bank order a leg between the customer and the bank; a
-disbursed loan an `in` leg on channel `loan` from its lenders (joined by "+"). A payment from a
-reported device is also an `out` leg of the pseudo-party `dev:<device>` (windows per device).
+One flow model over every product: an event that moves a party's value becomes one leg per party,
+with its channel and the kind of its counterparty (对手类型):
+- `person` / `merchant`: a P2P transfer (out for the payer, in for the payee), a QR payment or its
+  refund (the merchant's leg has the payer as a person);
+- `own_card`: a top-up from (充值) or a withdrawal to (提现) the customer's own bank card;
+- `own_product`: the party's own money moving between its wallet and its own holdings: money-market
+  fund subscriptions and (fast) redemptions, fund orders, insurance premiums and claim pay-outs,
+  securities cash (银证转账) — value the party still owns, so rules look through it;
+- `lender`: loan proceeds (in, from its lenders joined by "+") and repayments (out).
+A payment from a reported device is also an `out` leg of the pseudo-party `dev:<device>`.
 Events may carry `channel: "cash"` and `cross_border: true` (other channels' events, simulator).
 """
 
@@ -21,7 +26,12 @@ from puhui.money import parse_minor
 BANK = "bank"
 PLATFORM = "platform"  # the platform as a lender (自营放款)
 DEVICE = "device"  # the party kind of a device's window: only device rules look at it
-LENDER = "lender"  # the counterparty kind of a loan's proceeds
+LENDER = "lender"  # the counterparty kind of a loan's proceeds and repayments
+PERSON, MERCHANT, OWN_CARD, OWN_PRODUCT = "person", "merchant", "own_card", "own_product"
+PAYMENT_CHANNELS = frozenset({"transfer", "cash"})
+THIRD_PARTY = frozenset({PERSON, MERCHANT})
+ONWARD = frozenset({PERSON, OWN_CARD, BANK})  # where money goes on to someone else or off the platform
+LEGACY_KINDS = {"natural": PERSON, "non_natural": MERCHANT, "bank": OWN_CARD}  # rows stored before 0036
 
 
 @dataclass(frozen=True)
@@ -32,12 +42,12 @@ class Flow:
     counterparty: str | None
     direction: str  # in | out
     amount: int  # fen
-    channel: str  # transfer | cash | loan
+    channel: str  # transfer | cash | loan | mmf | fund | insurance | securities
     party_kind: str  # natural | non_natural | device
     cross_border: bool
     at: int  # event commit time, UTC micros
     ref: str
-    counterparty_kind: str = "natural"  # natural | non_natural | bank | lender
+    counterparty_kind: str = PERSON  # person | merchant | bank | lender | own_card | own_product
 
     def as_row(self) -> dict:
         return dict(self.__dict__)
@@ -49,8 +59,18 @@ class Flow:
 
     @property
     def is_payment(self) -> bool:
-        """Money between parties or with a bank: every flow but a loan's proceeds."""
-        return self.channel != "loan"
+        """Money between parties or with a bank: not a loan, nor the party's own products."""
+        return self.channel in PAYMENT_CHANNELS
+
+    @property
+    def third_party_in(self) -> bool:
+        """Someone else's money arriving (a person's transfer), not the party's own card or products."""
+        return self.direction == "in" and self.counterparty_kind == PERSON and self.is_payment
+
+    @property
+    def onward(self) -> bool:
+        """Money leaving to another person or off the platform (not a purchase, not into own products)."""
+        return self.direction == "out" and self.counterparty_kind in ONWARD and self.is_payment
 
     def evidence(self) -> dict:
         return {
@@ -60,33 +80,65 @@ class Flow:
             "counterparty": self.counterparty,
             "amount": self.amount,
             "at": self.at,
+            "channel": self.channel,
         }
 
 
 Leg = tuple[str, str | None, str, str, str, str]  # party, counterparty, direction, party kind, its kind, ref
 
+# own-product events: type → (party field, direction, channel, counterparty, amount field, ref field);
+# fund orders name their customer in the event's key
+_OWN: dict[str, tuple[str, str, str, str, str, str]] = {
+    "mmf.subscribe": ("", "out", "mmf", "mmf", "amount", "id"),
+    "mmf.redeem": ("", "in", "mmf", "mmf", "amount", "id"),
+    "mmf.fast_redeem": ("", "in", "mmf", "mmf", "amount", "id"),
+    "fund.purchase": ("", "out", "fund", "fund", "amount", "id"),
+    "fund.redeem": ("", "in", "fund", "fund", "amount", "id"),
+    "insurance.policy_bought": ("customer_id", "out", "insurance", "insurer", "premium", "policy_id"),
+    "insurance.policy_renewed": ("customer_id", "out", "insurance", "insurer", "premium", "policy_id"),
+    "insurance.claim_paid": ("customer_id", "in", "insurance", "insurer", "benefit", "claim_id"),
+    "insurance.return_shipping.policy_bought": ("customer_id", "out", "insurance", "insurer", "premium", "id"),
+    "insurance.return_shipping.claim_paid": ("customer_id", "in", "insurance", "insurer", "amount", "id"),
+}
+_CHANNEL = {t: spec[2] for t, spec in _OWN.items()} | {
+    "lending.loan_disbursed": "loan",
+    "lending.line_drawn": "loan",
+    "lending.repayment_received": "loan",
+    "securities.cash_transferred": "securities",
+}
+
 
 def _legs(event: Event) -> list[Leg]:
     """Each leg of an event that moves money."""
-    p = event.payload
-    if event.type == "p2p.completed":
+    p, kind = event.payload, event.type
+    if kind == "p2p.completed":
         return [
-            (p["payer_id"], p["payee_id"], "out", "natural", "natural", p["id"]),
-            (p["payee_id"], p["payer_id"], "in", "natural", "natural", p["id"]),
+            (p["payer_id"], p["payee_id"], "out", "natural", PERSON, p["id"]),
+            (p["payee_id"], p["payer_id"], "in", "natural", PERSON, p["id"]),
             *_device_leg(p),
         ]
-    if event.type == "payment.succeeded":
+    if kind == "payment.succeeded":
         pay = p["payment"]
         return [
-            (pay["payer_id"], pay["payee_id"], "out", "natural", "non_natural", pay["id"]),
-            (pay["payee_id"], pay["payer_id"], "in", "non_natural", "natural", pay["id"]),
+            (pay["payer_id"], pay["payee_id"], "out", "natural", MERCHANT, pay["id"]),
+            (pay["payee_id"], pay["payer_id"], "in", "non_natural", PERSON, pay["id"]),
             *_device_leg(pay),
         ]
-    if event.type == "lending.loan_disbursed":
-        return [(p["customer_id"], "+".join(p.get("lenders") or [PLATFORM]), "in", "natural", LENDER, p["id"])]
-    if event.type == "bank_order.posted" and event.key:
+    if kind in ("lending.loan_disbursed", "lending.line_drawn"):
+        lenders = "+".join(p.get("lenders") or [PLATFORM])
+        return [(p["customer_id"], lenders, "in", "natural", LENDER, p["id"])]
+    if kind == "lending.repayment_received":
+        return [(p["customer_id"], PLATFORM, "out", "natural", LENDER, p["id"])]
+    if kind == "bank_order.posted" and event.key:
         direction = "in" if p.get("kind") in ("debit_card", "top_up") else "out"  # top-up: card → wallet
-        return [(event.key, BANK, direction, "natural", BANK, p["order_id"])]
+        return [(event.key, BANK, direction, "natural", OWN_CARD, p["order_id"])]
+    if kind == "securities.cash_transferred":
+        direction = "out" if p["direction"] == "in" else "in"  # "in": into the brokerage, out of the wallet
+        return [(p["customer_id"], "securities", direction, "natural", OWN_PRODUCT, event.key or "")]
+    own = _OWN.get(kind)
+    party = (p.get(own[0]) if own[0] else event.key) if own is not None else None
+    if own is not None and party:
+        return [(party, own[3], own[1], "natural", OWN_PRODUCT, str(p.get(own[5]) or event.key))]
     return []
 
 
@@ -100,29 +152,30 @@ def device_party(device_id: str) -> str:
 def _device_leg(payment: dict) -> list[Leg]:
     """A payment made from a reported device is also a leg of that device's window (payer as counterparty)."""
     device = payment.get("device_id")
-    return [(device_party(device), payment["payer_id"], "out", DEVICE, "natural", payment["id"])] if device else []
+    return [(device_party(device), payment["payer_id"], "out", DEVICE, PERSON, payment["id"])] if device else []
 
 
 def _amount_of(event: Event) -> str | None:
     p = event.payload
     if event.type == "payment.succeeded":
         return p["payment"]["amount"]
-    if event.type == "lending.loan_disbursed":
+    if event.type in ("lending.loan_disbursed", "lending.line_drawn"):
         return p["principal"]
-    return p.get("amount")
+    own = _OWN.get(event.type)
+    return p.get(own[4] if own is not None else "amount")
 
 
 def flows_of(event: Event) -> list[Flow]:
     legs = _legs(event)
+    if not legs:
+        return []
     amount = _amount_of(event)
-    if not legs or amount is None:
+    if amount is None:
         return []
     fen = parse_minor(str(amount), 2)
-    channel = (
-        "loan"
-        if event.type == "lending.loan_disbursed"
-        else ("cash" if event.payload.get("channel") == "cash" else "transfer")
-    )
+    if fen <= 0:
+        return []  # a fund redemption is valued in cash when confirmed; an order of units alone moves no cash yet
+    channel = _CHANNEL.get(event.type) or ("cash" if event.payload.get("channel") == "cash" else "transfer")
     cross = bool(event.payload.get("cross_border", False))
     return [
         Flow(event.position, i, party, other, direction, fen, channel, kind, cross, event.created_at, ref, other_kind)
