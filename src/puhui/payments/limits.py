@@ -1,8 +1,8 @@
 """Spending limits, enforced atomically in the payment's own unit of work.
 
-`consume` inserts the (subject, bucket, period) row if missing, then runs ONE conditional UPDATE
-(`used = used + a WHERE used + a <= limit`): the row lock (PostgreSQL) or the single writer (SQLite)
-serialises concurrent payments, so the limit is never exceeded; a refused payment rolls back whole.
+`consume` runs ONE upsert of the (subject, bucket, period) row (`used = used + a WHERE used + a <= limit`
+when it exists): the row lock (PostgreSQL) or the single writer (SQLite) serialises concurrent
+payments, so the limit is never exceeded; a refused payment rolls back whole.
 """
 
 from __future__ import annotations
@@ -27,26 +27,17 @@ def tier_period(period: str, today: dt.date) -> str:
 
 
 def consume(uow: UnitOfWork, subject_id: str, bucket: str, period: str, amount: int, limit: int) -> None:
-    """Count `amount` against the limit or raise LimitExceeded (the caller's transaction rolls back)."""
+    """Count `amount` against the limit or raise LimitExceeded (the caller's transaction rolls back).
+    One statement: the row is inserted with `amount`, or its `used` raised by it where that stays
+    within the limit; no row comes back when it would not."""
     insert = pg_insert(spending) if uow.postgres else sqlite_insert(spending)
-    uow.execute(
-        insert.values(subject_id=subject_id, bucket=bucket, period=period, used=0).on_conflict_do_nothing(
-            index_elements=["subject_id", "bucket", "period"]
-        )
+    counted = insert.values(subject_id=subject_id, bucket=bucket, period=period, used=amount)
+    counted = counted.on_conflict_do_update(
+        index_elements=["subject_id", "bucket", "period"],
+        set_={"used": spending.c.used + counted.excluded.used},
+        where=spending.c.used + counted.excluded.used <= limit,
     )
-    result = uow.execute(
-        spending.update()
-        .where(
-            and_(
-                spending.c.subject_id == subject_id,
-                spending.c.bucket == bucket,
-                spending.c.period == period,
-                spending.c.used + amount <= limit,
-            )
-        )
-        .values(used=spending.c.used + amount)
-    )
-    if result.rowcount != 1:
+    if amount > limit or uow.execute(counted.returning(spending.c.used)).first() is None:
         raise LimitExceeded(
             f"the {bucket} limit of {format_minor(limit, 2)} CNY for {period} would be exceeded",
             bucket=bucket,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, literal, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
@@ -23,7 +23,7 @@ from puhui.money import format_minor
 from puhui.payments import limits, notifications, reviews, risk_hook
 from puhui.payments.errors import PaymentConflict, QrExpired, QrNotPayable
 from puhui.payments.models import PaymentTotals, QrKind, VerificationStrength, merchant_fee, refund_split
-from puhui.payments.tables import payments, qr_codes, refunds
+from puhui.payments.tables import payment_reviews, payments, qr_codes, refunds
 
 FEE_INCOME = "platform.fee_income.CNY"
 TOPIC = "payments"
@@ -74,12 +74,17 @@ def get_payment(connection, payment_id: str) -> dict:
 
 
 def _existing(uow: UnitOfWork, payment_id: str, payer: str, payee: str, amount: int | None) -> dict | None:
-    """The payment already made under this id, or its review while none is made."""
-    row = uow.execute(select(payments).where(payments.c.id == payment_id)).mappings().first()
-    if row is None:
-        row = reviews.find(uow.connection, payment_id)
-    if row is None:
+    """The payment already made under this id, or its review while none is made (one statement
+    when there is neither: the usual case)."""
+    made = select(payments.c.id, literal(True)).where(payments.c.id == payment_id)
+    held = select(payment_reviews.c.id, literal(False)).where(payment_reviews.c.id == payment_id)
+    found = {is_payment for _, is_payment in uow.execute(made.union_all(held)).all()}
+    if not found:
         return None
+    if True in found:
+        row = uow.execute(select(payments).where(payments.c.id == payment_id)).mappings().one()
+    else:
+        row = reviews.find(uow.connection, payment_id)
     if row["payer_id"] != payer or row["payee_id"] != payee or (amount is not None and row["amount"] != amount):
         raise PaymentConflict(f"payment {payment_id} exists with different details")
     return dict(row)

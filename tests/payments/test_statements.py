@@ -1,0 +1,72 @@
+"""How many SQL statements a QR payment costs over HTTP (counted with a `before_cursor_execute`
+listener), with and without group commit: the hot path's round trips may not creep back."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from puhui.payments import limits
+from tests.payments.test_group_commit import app_client, person
+from tests.payments.test_payments_http import assert_audit_clean, customer, fund, merchant
+
+# Reading the caller (1), then in the unit of work: idempotency key (1), QR code (1), an earlier
+# payment or review under this id (1), the QR code taken (1), merchant terms (1), payer tier (1),
+# two limits (1 each), the ledger chain (5: transfers, accounts, insert, update, its event), the
+# payment (1), its event (1), the idempotency answer (1), the audit row (1). On PostgreSQL the ledger
+# pipelines its five through the driver (not seen here), and a group-committed batch first locks its
+# wallets (the QR codes' merchants, then the accounts in one sorted statement).
+SQLITE_STATEMENTS = 18
+LEDGER_PIPELINED = 5
+BATCH_LOCKS = 2
+
+
+@pytest.mark.parametrize("group", [True, False], ids=["group_commit", "one_transaction_each"])
+def test_a_qr_payment_takes_a_fixed_number_of_statements(engine, clock, group):
+    with app_client(engine, group) as client:
+        payer, headers = customer(client, person(90), 3)
+        merchant_id, shop = merchant(client)
+        fund(engine, f"wallet.{payer}", 1_000_00, "count")
+        codes = [
+            client.post(
+                f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "10.00"}
+            ).json()["id"]
+            for _ in range(3)
+        ]
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany) -> None:
+            seen.append(statement.strip().split()[0].upper())
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            per_payment = []
+            for n, code in enumerate(codes):
+                seen.clear()
+                paid = client.post(f"/v1/qr-codes/{code}/pay", headers={**headers, "Idempotency-Key": f"n{n}"}, json={})
+                assert paid.status_code == 201, paid.text
+                per_payment.append([s for s in seen if s not in ("BEGIN", "SAVEPOINT", "RELEASE", "SET")])
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    expected = SQLITE_STATEMENTS
+    if engine.dialect.name == "postgresql":
+        expected += -LEDGER_PIPELINED + (BATCH_LOCKS if group else 0)
+    assert [len(s) for s in per_payment] == [expected] * 3, per_payment
+    assert_audit_clean(engine)
+
+
+def test_a_limit_is_counted_in_one_statement_and_refused_whole(engine, clock):
+    from puhui.db import transaction
+    from puhui.payments.errors import LimitExceeded
+
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    transaction(engine, lambda uow: limits.consume(uow, "c1", "b", "2026", 60, 100))
+    assert [s for s in seen if not s.startswith(("BEGIN", "SET"))] == [seen[-1]] and "spending" in seen[-1]
+    transaction(engine, lambda uow: limits.consume(uow, "c1", "b", "2026", 40, 100))  # exactly the limit
+    for amount in (1, 101):
+        with pytest.raises(LimitExceeded):
+            transaction(engine, lambda uow, amount=amount: limits.consume(uow, "c1", "b", "2026", amount, 100))
+    with pytest.raises(LimitExceeded):  # a new period refuses an amount over the limit without a row
+        transaction(engine, lambda uow: limits.consume(uow, "c1", "b", "2027", 101, 100))
+    transaction(engine, lambda uow: limits.consume(uow, "c1", "b", "2027", 100, 100))
