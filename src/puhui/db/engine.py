@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from puhui.db.writers import begin_writing, take_turns
 from puhui.errors import InvalidInput, PuhuiError
 
 
@@ -66,11 +67,16 @@ def _sqlite_engine(url: str, durable: bool = True) -> Engine:
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection
         cursor.close()
 
+    writers = take_turns(engine)
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # Writers take the write lock at BEGIN (no upgrade deadlocks); readers share the WAL snapshot.
-        read_only = conn.get_execution_options().get("read_only", False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Writers take the write lock at BEGIN (no upgrade deadlocks), in turn within this process;
+        # readers share the WAL snapshot.
+        if conn.get_execution_options().get("read_only", False):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            begin_writing(writers, conn)
 
     return engine
 

@@ -1,0 +1,98 @@
+"""Turns at SQLite's one write lock for the threads of a process, first come first served.
+
+SQLite lets one transaction write at a time; a writer that finds it taken sleeps in the busy
+handler (1, 2, 5 … 100 ms) and tries again. A busy writer that commits and begins again at once —
+the group committer under load — wins nearly every time, and the others (the outbox sequencer, the
+fraud window's offsets, a refund) wait for seconds. So every write transaction of an engine first
+takes its turn here: the committer's next batch queues behind whoever was already waiting.
+Other processes still meet at SQLite's lock and its busy timeout.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import weakref
+
+from sqlalchemy import Connection, Engine, event
+
+TURN = "puhui_write_turn"
+WAIT_SECONDS = 30.0  # as long as SQLite's busy timeout; then the writer goes on without its turn
+
+
+class WriterQueue:
+    """A lock handed to its waiters in arrival order."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+
+    def acquire(self, timeout: float = WAIT_SECONDS) -> bool:
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=timeout):
+            return True  # handed over by `release`
+        with self._mutex:
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                return True  # handed over just as the wait ran out
+            return False
+
+    def waiting(self) -> int:
+        with self._mutex:
+            return len(self._waiters)
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
+
+
+_QUEUES: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
+
+
+def queue_of(engine: Engine) -> WriterQueue | None:
+    return _QUEUES.get(engine)
+
+
+def take_turns(engine: Engine) -> WriterQueue:
+    """Make the engine's write transactions (`BEGIN IMMEDIATE`) take turns; returns the queue."""
+    queue = _QUEUES[engine] = WriterQueue()
+
+    def done(info: dict) -> None:
+        if info.pop(TURN, False):
+            queue.release()
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: Connection) -> None:
+        done(conn.info)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn: Connection) -> None:
+        done(conn.info)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        done(record.info)  # a connection returned with its transaction still open never keeps the turn
+
+    return queue
+
+
+def begin_writing(queue: WriterQueue, conn: Connection) -> None:
+    """Wait for the turn, then BEGIN IMMEDIATE; the turn passes on at commit or rollback."""
+    conn.info[TURN] = queue.acquire()
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if conn.info.pop(TURN, False):
+            queue.release()
+        raise
