@@ -193,6 +193,9 @@ def test_wedding_gifts_group_buying_and_payroll_are_not_flagged(engine, clock) -
     for i in range(25):  # 喜钱: guests pay the couple on the day
         s.later(minutes=7)
         s.p2p(f"cus_guest{i}", "cus_bride", f"{600 + 200 * (i % 5)}.00")
+    s.at_china(1, 10)
+    s.bank("cus_bride", "debit_card", "60000.00")  # and from her own card, a gift to her parents
+    s.p2p("cus_bride", "cus_mother", "60000.00")
     s.at_china(2, 15)
     s.qr("cus_bride", "mer_hotel", "21000.00")  # the banquet
     for i in range(18):  # 团购: neighbours pay the organiser over two days, who pays the shop

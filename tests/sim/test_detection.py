@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from puhui.db import reading, transaction
 from puhui.regtech.tables import monitor_alerts
-from puhui.sim.detection import evaluate
+from puhui.sim.detection import benign_flags, evaluate
 from puhui.sim.tables import sim_labels
 
 
@@ -78,3 +78,32 @@ def test_precision_and_recall_per_typology(engine):
     assert cycle.recall == 1.0 and abs(cycle.precision - 2 / 3) < 1e-12  # type: ignore[operator]
     assert cycle.launderers == 2 and found["fan_out"].launderers == 1  # c4 launders, if not by fan-out
     assert found["fan_in"].precision_any == 0.5  # c9 took part in nothing: an innocent flagged
+
+
+def test_a_chain_flags_every_account_it_names_and_benign_flags_are_counted(engine):
+    """A chain alert counts for every account in its evidence; customers in no scheme flagged by a laundering
+    rule (not by a large-value report) are the benign flags, overall and per look-alike kind."""
+    labels = [
+        label(1, "cus_o", "mule_chain"),
+        label(2, "cus_m1", "mule_chain", "accomplice"),
+        label(3, "cus_m2", "mule_chain", "accomplice"),
+        label(4, "cus_bride", "lookalike_wedding", "benign"),
+        label(5, "cus_boss", "lookalike_payroll", "benign"),
+    ]
+    chain = {**alert(1, "cus_o", "mule_chain"), "evidence": '{"key":"chain:p1","accounts":["cus_o","cus_m1","cus_x"]}'}
+    alerts = [chain, alert(2, "cus_bride", "fan_in"), alert(3, "cus_boss", "large_value")]
+
+    def work(uow):  # type: ignore[no-untyped-def]
+        uow.execute(sim_labels.insert(), labels)
+        uow.execute(monitor_alerts.insert(), alerts)
+
+    transaction(engine, work)
+    with reading(engine) as connection:
+        found = {d.typology: d for d in evaluate(connection, "r1", customers=100)}
+        honest = benign_flags(connection, "r1", customers=100)
+    chained = found["mule_chain"]
+    assert (chained.planted, chained.flagged, chained.caught, chained.involved) == (1, 3, 1, 2)
+    assert chained.benign == 97 and chained.benign_flagged == 1  # cus_x, named but in no scheme
+    assert found["fan_in"].benign_flagged == 1 and found["fan_in"].benign_rate == 1 / 97
+    assert (honest.customers, honest.flagged) == (97, 2) and honest.rate == 2 / 97  # cus_x and the bride
+    assert honest.lookalikes == {"payroll": (0, 1), "wedding": (1, 1)}  # large-value reports are no suspicion

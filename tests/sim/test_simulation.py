@@ -49,7 +49,8 @@ def test_a_small_run_moves_money_through_the_services(engine) -> None:  # type: 
     )
     assert {r["payment_id"] for r in stored} <= paid | orders  # labels point at real payments or top-ups
     made = Counter(r["typology"] for r in stored if r["role"] == "principal" and r["payment_id"] in paid)
-    assert all(made[t] >= (1 if t == "self_financing" else 2) for t in fits), made  # each really moved money
+    once = {"self_financing", "mule_chain"}  # one loan passed on; one first hop (the rest is the mules')
+    assert all(made[t] >= (1 if t in once else 2) for t in fits), made  # each really moved money
     assert {k.split(":")[1] for k in result.refused} <= {"InsufficientFunds", "LimitExceeded"}  # no hidden bug
     assert n_loans > 0 and n_mmf > 0 and result.done["qr"] > 0 and result.done["p2p"] > 0
     assert len(result.days) == SMALL.days and all(d.income_per_10k is not None for d in result.days)

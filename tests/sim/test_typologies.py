@@ -31,6 +31,9 @@ class Recorder:
         self.balance: dict[str, int] = {}
         self.refuse_loans = refuse_loans
         self.devices: list[str | None] = []  # the device each P2P payment was made from
+        self.units: dict[str, int] = {}  # fund units held (confirmed at once here)
+        self.parked: list[tuple[int, str, int]] = []  # minute, who, fen subscribed
+        self.redeemed: list[tuple[int, str, int]] = []
 
     def _log(self, kind: str, payer: str, payee: str, fen: int) -> str:
         self.moves.append((self.minute, kind, payer, payee, fen))
@@ -54,6 +57,20 @@ class Recorder:
     def withdraw_share(self, cid: str, percent: int) -> str | None:
         fen = self.balance.get(cid, 0) * percent // 100
         return self.withdraw(cid, fen) if fen > 0 else None
+
+    def subscribe(self, cid: str, fen: int) -> None:
+        """Into the fund: no payment (no label), the units held apart."""
+        self.units[cid] = self.units.get(cid, 0) + fen
+        self.balance[cid] = self.balance.get(cid, 0) - fen
+        self.parked.append((self.minute, cid, fen))
+
+    def redeem_fen(self, cid: str, fen: int, fast: bool) -> bool:
+        if self.units.get(cid, 0) < fen:
+            return False
+        self.units[cid] -= fen
+        self.balance[cid] = self.balance.get(cid, 0) + fen
+        self.redeemed.append((self.minute, cid, fen))
+        return True
 
     def borrow(self, agent: Agent, fen: int, term: int) -> None:
         """A loan is no payment (no label): recorded apart; a refused one leaves `loan_id` unset."""
@@ -94,14 +111,24 @@ def test_typologies_have_their_shape(seed: int) -> None:
         STRUCTURING_THRESHOLD - 2_000_00 <= m[4] < STRUCTURING_THRESHOLD for m in structuring
     )
     fan_in = _play(Typology.fan_in, seed)
-    assert len({m[2] for m in fan_in}) >= 12 and {m[3] for m in fan_in} == {"boss"}
-    assert max(m[0] for m in fan_in) - min(m[0] for m in fan_in) <= 240
+    ins = [m for m in fan_in if m[3] == "boss"]
+    outs = [m for m in fan_in if m[2] == "boss"]
+    assert len({m[2] for m in ins}) >= 12 and len(ins) + len(outs) == len(fan_in)
+    assert len({_day(m) for m in ins}) >= 2  # spread over days
+    assert min(_day(m) for m in outs) >= max(_day(m) for m in ins) and 1 <= len(outs) <= 2  # then on
+    assert sum(m[4] for m in ins) * 60 <= sum(m[4] for m in outs) * 100 + 37 * 200
     fan_out = _play(Typology.fan_out, seed)
-    assert len({m[3] for m in fan_out}) >= 12 and {m[2] for m in fan_out} == {"boss"}
-    rapid = _play(Typology.rapid_in_out, seed)
-    for inflow, outflow in zip(rapid[::2], rapid[1::2]):
-        assert inflow[3] == outflow[2] == "boss" and 0 < outflow[0] - inflow[0] <= 60
-        assert inflow[4] * 95 // 100 <= outflow[4] < inflow[4]
+    sources = [m for m in fan_out if m[3] == "boss"]
+    scattered = [m for m in fan_out if m[2] == "boss"]
+    assert 2 <= len(sources) <= 4 and len({m[3] for m in scattered}) >= 12  # others' money, scattered
+    assert max(m[0] for m in sources) < min(m[0] for m in scattered)
+    assert sum(m[4] for m in scattered) <= sum(m[4] for m in sources) * 120 // 100
+    plan, recorder = _run(Typology.rapid_in_out, seed)
+    rapid = [m for m in recorder.moves if m[1] != "top_up"]
+    assert len([m for m in rapid if m[3] == "boss"]) == 2 and len([m for m in rapid if m[2] == "boss"]) == 2
+    for outflow in (m for m in rapid if m[2] == "boss"):  # each out follows an in of a little more
+        ins = [m for m in rapid if m[3] == "boss" and m[4] * 80 // 100 <= outflow[4] < m[4] and m[0] < outflow[0]]
+        assert any(0 < outflow[0] - m[0] <= 90 or any(0 <= p[0] - m[0] <= 60 for p in recorder.parked) for m in ins)
     rounds = _play(Typology.round_amounts, seed)
     assert all(m[4] % 10_000_00 == 0 for m in rounds)
     night = _play(Typology.night_burst, seed)
@@ -220,3 +247,29 @@ def test_a_device_farm_pays_from_one_phone_for_many_accounts(seed: int) -> None:
     assert max(m[0] for m in moves) - min(m[0] for m in moves) <= 8 * 7 and all(m[4] % TEN_THOUSAND for m in moves)
     principals = {lb.customer_id for lb in plan.labels if lb.role == "principal"}
     assert principals == {f"dev:{recorder.devices[0]}"}  # the phone is what the monitor's device window finds
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_a_mule_chain_passes_money_on_hop_by_hop_then_cashes_out(seed: int) -> None:
+    """3-5 mules, each passing on 94-99% of what it got 3-40 hours later (or after a night in the fund),
+    then one or two withdrawals or transfers: the chain the monitor must see whole."""
+    plan, recorder = _run(Typology.mule_chain, seed, days=20)
+    [top_up, *moves] = recorder.moves
+    assert top_up[1] == "top_up" and top_up[3] == "boss" and moves[0][2] == "boss"
+    hops = [m for m in moves if m[1] == "p2p"]
+    chain = [hops[0]]
+    while True:  # follow the money: the first payment its payee makes after it arrived
+        nxt = [m for m in hops if m[2] == chain[-1][3] and m[0] > chain[-1][0]]
+        if not nxt or len([m for m in hops if m[2] == chain[-1][3]]) > 1:
+            break  # the last mule pays nobody, or splits it: the cash-out
+        chain.append(nxt[0])
+    assert 3 <= len({m[3] for m in chain} - {"boss"})
+    for a, b in pairwise(chain):
+        assert a[4] * 940 <= b[4] * 1000 <= a[4] * 990 + 37 * 1000  # a few per cent kept
+        assert 20 <= b[0] - a[0] <= 3 * 1440
+    last = chain[-1][3]
+    cash = [m for m in moves if m[2] == last]
+    assert cash and sum(m[4] for m in cash) * 100 >= chain[-1][4] * 90  # cashed out, most of it
+    assert {lb.role for lb in plan.labels} == {"principal", "accomplice"}
+    assert all(p[2] <= 10_000_00 for p in recorder.parked) and len(recorder.redeemed) == len(recorder.parked)

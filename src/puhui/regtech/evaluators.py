@@ -27,7 +27,7 @@ from puhui.regtech.rules import (
     SharedDevice,
     Structuring,
 )
-from puhui.regtech.windows import BANK, DEVICE, MERCHANT, OWN_PRODUCT, PERSON, Flow, Windows
+from puhui.regtech.windows import BANK, DEVICE, MERCHANT, OWN_CARD, OWN_PRODUCT, PERSON, Flow, Windows
 
 SECOND = 1_000_000
 SLACK = 60 * SECOND  # commit times of concurrent transactions may interleave by this much
@@ -195,14 +195,17 @@ def _fan(p: Fan, flow: Flow, ctx: Context) -> Hit | None:
     passing_on = p.min_onward_ratio is not None and flow.onward  # money leaving can complete a fan-in
     if not (counts(flow) or passing_on) or p.party_kind not in ("any", flow.party_kind):
         return None
+    if len(ctx.history) < p.min_counterparties:  # too few flows at all: the common case, decided cheaply
+        return None
     start = flow.at - p.window_seconds * SECOND
     recent = ctx.since(start)
-    legs = [f for f in recent if counts(f)]
+    legs = [f for f in recent if f.direction == direction and f.is_payment and f.counterparty_kind in kinds]
     if len({f.counterparty for f in legs}) < p.min_counterparties:
         return None
     total = sum(f.amount for f in legs)
     if p.min_onward_ratio is not None:
-        onward = [f for f in recent if f.onward and f.at >= legs[0].at]
+        topped = [f for f in recent if f.direction == "in" and f.counterparty_kind == OWN_CARD]
+        onward = [f for f in recent if f.onward and f.at >= legs[0].at and not _own_funded(f, topped)]
         if not _at_least(sum(f.amount for f in onward), total, p.min_onward_ratio):
             return None
         legs += onward
@@ -212,6 +215,12 @@ def _fan(p: Fan, flow: Flow, ctx: Context) -> Hit | None:
             return None
         legs = sources + legs
     return Hit("", start, tuple(sorted(legs, key=lambda f: (f.position, f.leg))))
+
+
+def _own_funded(out: Flow, topped: list[Flow]) -> bool:
+    """A payment the party topped up its wallet for from its own card that day (the same sum, or a little
+    more): its own money, not the collected money passed on."""
+    return any(0 <= out.at - f.at <= DAY * SECOND and out.amount <= f.amount <= out.amount * 11 // 10 for f in topped)
 
 
 def _round_amount(p: RoundAmount, flow: Flow, ctx: Context) -> Hit | None:

@@ -4,6 +4,8 @@ demo market's summary."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import Connection, func, select
 
 from puhui.regtech.cases import CLOSED
@@ -11,9 +13,15 @@ from puhui.regtech.tables import monitor_alerts, monitor_cases
 
 
 def alerted_parties(connection: Connection) -> list[tuple[str, str]]:
-    """(party, typology of the rule that fired) of every alert raised."""
-    rows = connection.execute(select(monitor_alerts.c.party, monitor_alerts.c.typology))
-    return [(party, typology) for party, typology in rows]
+    """(party, typology of the rule that fired) of every alert raised, and of every other account a
+    network alert names (a chain's accounts)."""
+    rows = connection.execute(select(monitor_alerts.c.party, monitor_alerts.c.typology, monitor_alerts.c.evidence))
+    out = []
+    for party, typology, evidence in rows:
+        out.append((party, typology))
+        if '"accounts"' in evidence:
+            out += [(account, typology) for account in json.loads(evidence).get("accounts", []) if account != party]
+    return out
 
 
 def alerts_by_typology(connection: Connection) -> dict[str, int]:

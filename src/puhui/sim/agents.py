@@ -301,6 +301,26 @@ class Platform:
             key = self.key()
             self.attempt("mmf_redeem", lambda uow: mmf.redeem(uow, cid, FUND, part, key, fast), part)
 
+    def redeem_fen(self, cid: str, fen: int, fast: bool) -> bool:
+        """Redeem `fen` of fund units (a NAV of 1.00); False when the holding (confirmed units) is short."""
+        with reading(self.engine) as connection:
+            if funds.units_held(connection, FUND, cid) < fen:  # not confirmed yet: tried again later
+                return False
+        key = self.key()
+        return self.attempt("mmf_redeem", lambda uow: mmf.redeem(uow, cid, FUND, fen, key, fast), fen) is not None
+
+    def pay_merchant(self, payer: str, merchant: Merchant, fen: int, genuine: bool = True) -> str | None:
+        """A purchase by the merchant's dynamic QR code for the order (动态码), confirmed with the payer's
+        certificate: no per-day QR cap, as for school fees, a car or a banquet."""
+        key, ctx = self.key(), self.contexts.get(payer, payments.NO_CONTEXT)
+
+        def work(uow):
+            qr = payments.create_qr(uow, merchant.merchant_id, QrKind.dynamic, fen, 600, key)
+            return payments.pay_qr(uow, payer, qr["id"], fen, VerificationStrength.certificate, key, 60, ctx)[0]
+
+        row = self.attempt("purchase", work, fen)
+        return self.settle_review(row, genuine) if row else None
+
     # -- credit --------------------------------------------------------------------------------
 
     def ensure_product(self) -> None:

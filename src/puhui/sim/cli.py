@@ -55,12 +55,13 @@ def simulate(
     typer.echo("labelled payments by typology: " + ", ".join(f"{t}={n}" for t, n in sorted(truth.items())))
     from puhui.db import reading
     from puhui.sim.analysis import analyse
-    from puhui.sim.detection import evaluate
+    from puhui.sim.detection import benign_flags, evaluate
     from puhui.sim.world import run_span
 
     looked = analyse(engine, result.config.start, days)  # the monitor, graph analytics, cases: no labels read
     with reading(engine) as connection:
-        found = evaluate(connection, result.run_id)
+        found = evaluate(connection, result.run_id, customers)
+        honest = benign_flags(connection, result.run_id, customers)
     typer.echo(
         f"monitor: {looked['events']} events in {looked['monitor_s']:.1f} s "
         f"({looked['events'] / max(looked['monitor_s'], 1e-9):,.0f} events/s), graph analytics "
@@ -70,11 +71,16 @@ def simulate(
     for d in found:
         precision = "n/a" if d.precision is None else f"{d.precision:.2f}"
         recall = "n/a" if d.recall is None else f"{d.recall:.2f}"
-        innocent = d.flagged - d.launderers
+        benign = "n/a" if d.benign_rate is None else f"{d.benign_rate:.4f}"
         typer.echo(
             f"  {d.typology:<14} planted {d.planted:>3}  flagged {d.flagged:>4}  caught {d.caught:>3}  "
-            f"involved {d.involved:>4}  precision {precision}  recall {recall}  innocent flagged {innocent}"
+            f"involved {d.involved:>4}  precision {precision}  recall {recall}  "
+            f"benign flagged {d.benign_flagged} ({benign})"
         )
+    rate = "n/a" if honest.rate is None else f"{honest.rate:.4f}"
+    looks = ", ".join(f"{k} {f}/{n}" for k, (f, n) in honest.lookalikes.items()) or "none"
+    typer.echo(f"benign customers flagged by any laundering rule: {honest.flagged} of {honest.customers} ({rate})")
+    typer.echo(f"  honest look-alikes flagged: {looks}")
     from puhui.sim.fraud_detection import evaluate_fraud
 
     with reading(engine) as connection:
@@ -99,7 +105,13 @@ def simulate(
         result,
         out,
         seconds,
-        {"analysis": looked, "detections": found, "fraud": caught, "alerts_by_typology": alerts_by_typology(engine)},
+        {
+            "analysis": looked,
+            "detections": found,
+            "benign": honest,
+            "fraud": caught,
+            "alerts_by_typology": alerts_by_typology(engine),
+        },
     )
     typer.echo(f"report: {out}")
     if not (result.audit_ok and result.covered):

@@ -6,6 +6,9 @@ prediction every party with an alert of the matching rule typology. Recall count
 found; precision counts the flagged parties that took part in that typology (its principals and,
 where the rule flags every member as the graph rules do, its accomplices). A principal found by
 another rule's alert does not count for this typology.
+
+The benign-flag rate is over the customers who took part in no laundering scheme (the honest
+look-alikes among them): the share an alert of the typology flagged, and the share any alert did.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ MATCHING = {
     "cycle": "cycle",
     "gather_scatter": "gather_scatter",
     "device_farm": "shared_device",
+    "mule_chain": "mule_chain",
 }
 
 
@@ -42,6 +46,12 @@ class Detection:
     caught: int  # planted ∩ flagged
     involved: int = 0  # flagged parties that took part in it (principal or accomplice)
     launderers: int = 0  # flagged parties that took part in any planted scheme: the rest are innocent
+    benign: int = 0  # customers in no scheme: the denominator of the benign-flag rate
+    benign_flagged: int = 0  # of them, those an alert of the matching rule flagged
+
+    @property
+    def benign_rate(self) -> float | None:
+        return self.benign_flagged / self.benign if self.benign else None
 
     @property
     def precision_any(self) -> float | None:
@@ -67,11 +77,27 @@ class Detection:
             "precision": None if self.precision is None else round(self.precision, 4),
             "precision_any": None if self.precision_any is None else round(self.precision_any, 4),
             "recall": None if self.recall is None else round(self.recall, 4),
+            "benign_flagged": self.benign_flagged,
+            "benign_rate": None if self.benign_rate is None else round(self.benign_rate, 5),
         }
 
 
-def evaluate(connection: Connection, run_id: str) -> list[Detection]:
-    """Per typology, the monitor's alerts against the run's ground truth."""
+@dataclass(frozen=True)
+class BenignFlags:
+    """Honest customers flagged by any laundering alert: overall and per look-alike kind (flagged, of how many)."""
+
+    customers: int
+    flagged: int
+    lookalikes: dict[str, tuple[int, int]]
+
+    @property
+    def rate(self) -> float | None:
+        return self.flagged / self.customers if self.customers else None
+
+
+def evaluate(connection: Connection, run_id: str, customers: int = 0) -> list[Detection]:
+    """Per typology, the monitor's alerts against the run's ground truth (`customers`: how many the
+    run registered, for the benign-flag rate)."""
     principals: dict[str, set[str]] = {t: set() for t in MATCHING}
     members: dict[str, set[str]] = {t: set() for t in MATCHING}
     for customer, typology, role in connection.execute(
@@ -85,11 +111,38 @@ def evaluate(connection: Connection, run_id: str) -> list[Detection]:
         flagged.setdefault(typology, set()).add(party)
     found = []
     anyone = set().union(*(members[t] for t in MATCHING))  # laundering schemes only, not fraud victims
+    benign = max(0, customers - len({p for p in anyone if p.startswith("cus_")}))
     for t in MATCHING:
         hits = flagged.get(MATCHING[t], set())
         found.append(
             Detection(
-                t, len(principals[t]), len(hits), len(principals[t] & hits), len(members[t] & hits), len(anyone & hits)
+                t,
+                len(principals[t]),
+                len(hits),
+                len(principals[t] & hits),
+                len(members[t] & hits),
+                len(anyone & hits),
+                benign,
+                len({p for p in hits if p.startswith("cus_")} - anyone),
             )
         )
     return found
+
+
+def benign_flags(connection: Connection, run_id: str, customers: int) -> BenignFlags:
+    """How many customers in no scheme any laundering alert flagged, and how many of each look-alike kind."""
+    members: dict[str, set[str]] = {}
+    for customer, typology in connection.execute(
+        select(sim_labels.c.customer_id, sim_labels.c.typology).where(sim_labels.c.run_id == run_id)
+    ):
+        members.setdefault(typology, set()).add(customer)
+    anyone = set().union(*(members.get(t, set()) for t in MATCHING))
+    rules = set(MATCHING.values())
+    flagged = {p for p, typology in regtech_queries.alerted_parties(connection) if typology in rules}
+    honest = {p for p in flagged if p.startswith("cus_") and p not in anyone}
+    looks = {
+        t.removeprefix("lookalike_"): (len((who - anyone) & flagged), len(who - anyone))
+        for t, who in sorted(members.items())
+        if t.startswith("lookalike_")
+    }
+    return BenignFlags(max(0, customers - len({p for p in anyone if p.startswith("cus_")})), len(honest), looks)

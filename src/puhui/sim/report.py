@@ -128,16 +128,24 @@ def _findings(findings: dict) -> list[str]:
             d.involved,
             figure(d.precision),
             figure(d.recall),
-            d.flagged - d.launderers,
+            d.benign_flagged,
+            "n/a" if d.benign_rate is None else f"{d.benign_rate:.4f}",
         ]
         for d in findings.get("detections", [])
     ]
+    headers = ["typology", "planted", "flagged", "caught", "involved", "precision", "recall", "benign flagged"]
     parts.append(
-        "<h3>The monitor, per laundering typology (customers)</h3>"
-        + _table(
-            ["typology", "planted", "flagged", "caught", "involved", "precision", "recall", "innocent flagged"], rows
-        )
+        "<h3>The monitor, per laundering typology (customers)</h3>" + _table([*headers, "benign-flag rate"], rows)
     )
+    honest = findings.get("benign")
+    if honest is not None:
+        rate = "n/a" if honest.rate is None else f"{honest.rate:.4f}"
+        looks = [[kind, flagged, of] for kind, (flagged, of) in honest.lookalikes.items()]
+        parts.append(
+            f"<p>Customers in no scheme flagged by any laundering rule: {honest.flagged} of {honest.customers}"
+            f" ({rate}).</p><h3>Honest look-alikes (ground truth: benign)</h3>"
+            + _table(["look-alike", "flagged", "customers"], looks)
+        )
     fraud = findings.get("fraud")
     if fraud is not None:
         parts.append(

@@ -31,6 +31,7 @@ class Typology(enum.StrEnum):
     cycle = "cycle"  # 循环转账: money comes back round a ring of accounts
     gather_scatter = "gather_scatter"  # 分散转入集中转出: a pass-through account
     device_farm = "device_farm"  # 一机多户: one phone runs many mule accounts
+    mule_chain = "mule_chain"  # 资金链: passed from mule to mule, a few per cent kept at each hop, then cashed out
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,15 @@ class Plan:
 
 DORMANT_QUIET_FROM = 2  # the dormant principal's last active day is day 1
 DORMANT_DAYS = 31  # it wakes no sooner than this many days later
-SPAN = {Typology.fund_pool: 8, Typology.cycle: 3, Typology.gather_scatter: 4}  # days a plan's acts take
+SPAN = {  # days a plan's acts take
+    Typology.fund_pool: 8,
+    Typology.cycle: 3,
+    Typology.gather_scatter: 4,
+    Typology.fan_in: 7,
+    Typology.fan_out: 3,
+    Typology.rapid_in_out: 6,
+    Typology.mule_chain: 12,
+}
 
 
 def plan_for(
@@ -138,45 +147,164 @@ def _structuring(plan: Plan, offset: int, platform: Platform, merchants: list[Me
     return acts
 
 
-def _rapid_in_out(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+def _scheduled(plan: Plan, offset: int) -> list[Act]:
+    """Today's acts of a plan laid out at its start in minutes from its first midnight."""
+    today = range(offset * 1440, (offset + 1) * 1440)
+    return [(minute - today.start, act) for minute, act in plan.schedule if minute in today]
+
+
+def _daytime(minute: int, rng: random.Random) -> int:
+    """`minute` (from the plan's first midnight), or the next morning if it falls in the night."""
+    if minute % 1440 > 1380 or minute % 1440 < 420:
+        minute += (1440 - minute % 1440) % 1440 + rng.randrange(420, 540)
+    return minute
+
+
+def _cash_out(plan: Plan, platform: Platform, who: Agent, minute: int, fen: int) -> None:
+    """Schedule `who` taking `fen` off the platform by one of several channels: one withdrawal to its
+    card, two on different days, or transfers to one or two further mules."""
     rng = plan.rng
-    if offset not in (0, 2) or len(plan.mules) < 2:
-        return []
-    source, sink = plan.pick(2)
-    fen = rng.randrange(30_000_00, 80_000_00, 1_00)
-    t = rng.randrange(540, 1200)
-    out = fen * rng.randrange(95, 100) // 100
-    return [
-        (t, _send(plan, platform, source, plan.principal, fen, inbound=True)),
-        (t + rng.randrange(5, 60), _send(plan, platform, plan.principal, sink, out)),
-    ]
+    way = rng.choice(("card", "cards", "mules"))
+    pieces = 1 if way == "card" else 2
+    role = "principal" if who is plan.principal else "accomplice"
+    cid = who.customer_id
+    for k in range(pieces):
+        part = _not_round(fen // pieces if k < pieces - 1 else fen - fen // pieces * (pieces - 1))
+        at = _daytime(minute + k * rng.randrange(60, 1200), rng)
+        if way == "mules":
+            payee = plan.pick(1)[0].customer_id
+            plan.schedule.append((at, lambda p=payee, f=part: plan.record(who, role, platform.p2p(cid, p, f))))
+        else:
+            plan.schedule.append((at, lambda f=part: plan.record(who, role, platform.withdraw(cid, f))))
+
+
+def _through_fund(plan: Plan, platform: Platform, who: Agent, minute: int, fen: int, then: Callable[[], None]) -> None:
+    """`who` parks `fen` in the fund at `minute`, and two trading days later redeems it fast and at once
+    does `then`; a redemption refused (units not confirmed yet) is tried again the next day."""
+    rng = plan.rng
+    if minute % 1440 > 870:  # after 14:30 the order would trade tomorrow: subscribe tomorrow morning
+        minute += 1440 - minute % 1440 + rng.randrange(570, 690)
+    plan.schedule.append((minute, lambda: platform.subscribe(who.customer_id, fen)))
+
+    def back(at: int, tries: int = 4) -> Callable[[], None]:
+        def act() -> None:
+            if platform.redeem_fen(who.customer_id, min(fen, 10_000_00), fast=True):
+                then()
+            elif tries > 1:
+                plan.schedule.append((at + 1440, back(at + 1440, tries - 1)))
+            else:
+                then()  # paid on from the wallet after all
+
+        return act
+
+    at = (minute // 1440 + 2) * 1440 + rng.randrange(480, 600)
+    plan.schedule.append((at, back(at)))
+
+
+def _rapid_in_out(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+    """Twice, a mule's money in and most of it out: straight on within the hour, or parked in the fund
+    the same hour and paid on by a fast redemption (≤ 10,000 CNY a day) days later; out by transfer or card."""
+    rng = plan.rng
+    if offset == 0 and len(plan.mules) >= 2:
+        for start in (0, rng.randrange(2, 4) * 1440):
+            source, sink = plan.pick(2)
+            if rng.random() < 0.5:
+                minute = start + rng.randrange(540, 1140)
+                fen = _not_round(rng.randrange(30_000_00, 80_000_00, 1_00))
+                plan.schedule.append((minute, _send(plan, platform, source, plan.principal, fen, inbound=True)))
+                plan.schedule.append((minute + rng.randrange(5, 90), _pass_on(plan, platform, sink, fen)))
+            else:
+                minute = start + rng.randrange(540, 780)
+                fen = _not_round(rng.randrange(10_500_00, 11_800_00, 1_00))
+                plan.schedule.append((minute, _send(plan, platform, source, plan.principal, fen, inbound=True)))
+                then = _pass_on(plan, platform, sink, 10_000_00, least=98)  # a fast redemption's cap, nearly all
+                _through_fund(plan, platform, plan.principal, minute + rng.randrange(10, 60), fen, then)
+    return _scheduled(plan, offset)
+
+
+def _pass_on(plan: Plan, platform: Platform, sink: Agent, fen: int, least: int = 88) -> Callable[[], None]:
+    """`least`-99 % of `fen` on to `sink`, or to the principal's own card."""
+    fen = _not_round(fen * plan.rng.randrange(least, 100) // 100)
+    if plan.rng.random() < 0.6:
+        return _send(plan, platform, plan.principal, sink, fen)
+    who = plan.principal.customer_id
+    return lambda: plan.record(plan.principal, "principal", platform.withdraw(who, fen))
 
 
 def _fan_in(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+    """12-20 mules pay in over two to four days (a few a day), then most of it goes on a day or two
+    after the last: to a card, or to further mules."""
     rng = plan.rng
-    if offset != 0:
-        return []
-    t0 = rng.randrange(540, 900)
-    return [
-        (
-            t0 + rng.randrange(0, 240),
-            _send(plan, platform, m, plan.principal, rng.randrange(2_000_00, 9_000_00), inbound=True),
-        )
-        for m in plan.pick(rng.randrange(12, 21))
-    ]
+    if offset == 0:
+        days, total = rng.randrange(2, 5), 0
+        for k, mule in enumerate(plan.pick(rng.randrange(12, 21))):
+            minute = (k % days) * 1440 + rng.randrange(540, 1260)
+            fen = _not_round(rng.randrange(2_000_00, 9_000_00, 1_00))
+            total += fen
+            plan.schedule.append((minute, _send(plan, platform, mule, plan.principal, fen, inbound=True)))
+        minute = (days + rng.randrange(0, 2)) * 1440 + rng.randrange(540, 900)
+        _cash_out(plan, platform, plan.principal, minute, total * rng.randrange(60, 95) // 100)
+    return _scheduled(plan, offset)
 
 
 def _fan_out(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+    """Two to four mules hand the money over within a day; by the next evening it is scattered to 12-20."""
     rng = plan.rng
-    if offset != 0:
-        return []
-    t0 = rng.randrange(540, 900)
-    acts: list[Act] = [(t0 - 30, _top_up(plan, platform, 190_000_00))]
-    acts += [
-        (t0 + rng.randrange(0, 240), _send(plan, platform, plan.principal, m, rng.randrange(2_000_00, 9_000_00)))
-        for m in plan.pick(rng.randrange(12, 21))
-    ]
-    return acts
+    if offset == 0:
+        total = 0
+        for mule in plan.pick(rng.randrange(2, 5)):
+            fen = _not_round(rng.randrange(30_000_00, 60_000_00, 1_00))
+            total += fen
+            plan.schedule.append((rng.randrange(540, 1200), _send(plan, platform, mule, plan.principal, fen, True)))
+        payees = plan.pick(rng.randrange(12, 21))
+        share = total * rng.randrange(85, 97) // 100 // len(payees)
+        first = 1440 + rng.randrange(480, 720)
+        for mule in payees:
+            fen = _not_round(share * rng.randrange(80, 120) // 100)
+            minute = _daytime(first + rng.randrange(0, 600), rng)
+            plan.schedule.append((minute, _send(plan, platform, plan.principal, mule, fen)))
+    return _scheduled(plan, offset)
+
+
+def _mule_chain(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+    """The principal's money passes through 3-5 mules, each keeping 1-6 % and passing the rest on 3 to
+    40 hours later — one of them through the fund (fast redemption) when the sum allows — and the
+    last mule cashes it out by card or to further mules."""
+    rng = plan.rng
+    if offset == 0:
+        hops = plan.pick(rng.randrange(3, 6))
+        through_fund = rng.random() < 0.4
+        low, high = (5_000_00, 9_800_00) if through_fund else (15_000_00, 45_000_00)
+        fen = _not_round(rng.randrange(low, high, 1_00))
+        minute = rng.randrange(480, 600)
+        plan.schedule.append(
+            (minute - rng.randrange(30, 120), _top_up(plan, platform, fen + rng.randrange(1, 20) * 100_00))
+        )
+        payer = plan.principal
+        parked = not through_fund
+        for k, mule in enumerate(hops):
+            plan.schedule.append((minute, _ring_hop(plan, platform, payer, mule, fen, False)))
+            fen = _not_round(fen * (1000 - rng.randrange(10, 60)) // 1000)
+            payer = mule
+            if not parked and k >= 1 and k < len(hops) - 1:
+                parked = True
+                nxt = hops[k + 1]
+                then = _ring_hop(plan, platform, mule, nxt, fen, False)
+                _through_fund(plan, platform, mule, minute + rng.randrange(20, 120), fen, then)
+                break
+            minute = _daytime(minute + rng.randrange(180, 2400), rng)
+        if parked and through_fund:  # the rest of the chain after the fund, timed from the redemption
+            rest = hops[hops.index(payer) + 1 :]
+            minute = max(m for m, _ in plan.schedule) + rng.randrange(180, 1200)
+            payer = rest[0]
+            fen = _not_round(fen * (1000 - rng.randrange(10, 60)) // 1000)
+            for mule in rest[1:]:
+                plan.schedule.append((_daytime(minute, rng), _ring_hop(plan, platform, payer, mule, fen, False)))
+                fen = _not_round(fen * (1000 - rng.randrange(10, 60)) // 1000)
+                minute = _daytime(minute + rng.randrange(180, 2400), rng)
+                payer = mule
+        _cash_out(plan, platform, payer, minute, fen)  # the last hop's shave already taken
+    return _scheduled(plan, offset)
 
 
 def _round_amounts(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
@@ -292,8 +420,7 @@ def _cycle(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant
             minute += rng.randrange(300, 420)
             if minute % 1440 > 1380:  # nobody moves money at midnight: the next morning
                 minute += 1440 - minute % 1440 + rng.randrange(420, 540)
-    today = range(offset * 1440, (offset + 1) * 1440)
-    return [(minute - today.start, act) for minute, act in plan.schedule if minute in today]
+    return _scheduled(plan, offset)
 
 
 def _ring_hop(
@@ -364,4 +491,5 @@ ACTS = {
     Typology.cycle: _cycle,
     Typology.gather_scatter: _gather_scatter,
     Typology.device_farm: _device_farm,
+    Typology.mule_chain: _mule_chain,
 }

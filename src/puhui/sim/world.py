@@ -23,7 +23,7 @@ from puhui.lending import eod as lending_eod
 from puhui.lending import queries as lending_queries
 from puhui.lending.service import day_of
 from puhui.payments import reserve
-from puhui.sim import enterprises, fraud
+from puhui.sim import enterprises, fraud, lookalikes
 from puhui.sim.agents import Agent, Kind, Merchant, Platform, daily_acts, make_agent
 from puhui.sim.tables import sim_labels, sim_runs
 from puhui.sim.typologies import Label, Plan, Typology, acts_today, plan_for
@@ -97,6 +97,7 @@ class World:
         self.affiliates: list[Agent] = []
         self.merchants: list[Merchant] = []
         self.plans: list[Plan] = []
+        self.lives: list[lookalikes.Life] = []  # honest look-alikes (良性相似行为)
         self.checks: fraud.FraudChecks | None = None
         self.ring: fraud.FraudRing | None = None
         self.chain: enterprises.SupplyChain | None = None
@@ -136,6 +137,7 @@ class World:
         ]
         self.platform.ensure_product()
         plotted = {id(p) for p in principals} | {id(v) for v in victims}
+        self.lives = lookalikes.plant([a for a in self.agents if id(a) not in plotted], self.merchants, c.seed, c.days)
         self.ring = fraud.plant(
             self.platform,
             c.seed,
@@ -182,6 +184,8 @@ class World:
         for plan in self.plans:
             planned = acts_today(plan, d, self.platform, self.merchants)
             acts += planned if checks is None else [(minute, checks.bypassing(act)) for minute, act in planned]
+        for life in self.lives:
+            acts += lookalikes.acts_today(life, d, self.platform)
         assert self.ring is not None and self.chain is not None and self.desk is not None
         acts += fraud.fraud_acts(self.ring, d, self.platform)
         acts += enterprises.supply_acts(self.chain, d, self.platform)
@@ -234,6 +238,7 @@ class World:
     def finish(self, result: SimResult) -> None:
         result.labels = [label for plan in self.plans for label in plan.labels]
         result.labels += self.ring.labels if self.ring is not None else []
+        result.labels += [label for life in self.lives for label in life.labels]
         result.done, result.refused = self.platform.done, self.platform.refused
         result.held = self.platform.held
         result.supply_chain = dict(self.chain.stats) if self.chain is not None else {}
