@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import threading
 import weakref
+from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 
@@ -65,26 +66,45 @@ def queue_of(engine: Engine) -> WriterQueue | None:
 
 
 def take_turns(engine: Engine) -> WriterQueue:
-    """Make the engine's write transactions (`BEGIN IMMEDIATE`) take turns; returns the queue."""
+    """Make the engine's write transactions (`BEGIN IMMEDIATE`) take turns; returns the queue. The
+    turn passes on once COMMIT or ROLLBACK has returned (SQLite's lock is free then), so the next
+    writer never meets the busy handler."""
     queue = _QUEUES[engine] = WriterQueue()
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
 
-    def done(info: dict) -> None:
-        if info.pop(TURN, False):
+    def done(info: dict | None) -> None:
+        if info is not None and info.pop(TURN, False):
             queue.release()
 
-    @event.listens_for(engine, "commit")
-    def _on_commit(conn: Connection) -> None:
-        done(conn.info)
+    def do_commit(dbapi_connection: Any) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            done(_info(dbapi_connection))
 
-    @event.listens_for(engine, "rollback")
-    def _on_rollback(conn: Connection) -> None:
-        done(conn.info)
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            done(_info(dbapi_connection))
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
     @event.listens_for(engine.pool, "checkin")
-    def _on_checkin(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
         done(record.info)  # a connection returned with its transaction still open never keeps the turn
 
     return queue
+
+
+def _info(dbapi_connection: Any) -> dict | None:
+    """The pooled connection's info (where its turn is noted); None for the engine's first probe."""
+    try:
+        return dbapi_connection.info
+    except (AttributeError, NotImplementedError):
+        return None
 
 
 def begin_writing(queue: WriterQueue, conn: Connection) -> None:
