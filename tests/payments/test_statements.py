@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from puhui.payments import limits
 from tests.payments.test_group_commit import app_client, person
-from tests.payments.test_payments_http import assert_audit_clean, customer, fund, merchant
+from tests.payments.test_payments_http import assert_audit_clean, balance, customer, fund, merchant
 
 # Reading the caller (1), then in the unit of work: idempotency key (1), QR code (1), an earlier
 # payment or review under this id (1), the QR code taken (1), merchant terms (1), payer tier (1),
@@ -70,3 +70,54 @@ def test_a_limit_is_counted_in_one_statement_and_refused_whole(engine, clock):
     with pytest.raises(LimitExceeded):  # a new period refuses an amount over the limit without a row
         transaction(engine, lambda uow: limits.consume(uow, "c1", "b", "2027", 101, 100))
     transaction(engine, lambda uow: limits.consume(uow, "c1", "b", "2027", 100, 100))
+
+
+class _Operator:
+    id, role = "ops-1", "operator"
+
+
+def test_merchant_terms_are_read_once_a_batch_and_fresh_in_the_next(engine, clock):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from puhui.db import transaction
+    from puhui.identity import org
+    from tests.payments.test_group_commit import Gate
+
+    with app_client(engine, True) as client:
+        people = [customer(client, person(91 + n), 3) for n in range(2)]
+        merchant_id, shop = merchant(client)
+        for n, (payer, _) in enumerate(people):
+            fund(engine, f"wallet.{payer}", 1_000_00, f"terms{n}")
+        codes = [
+            client.post(
+                f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "100.00"}
+            ).json()["id"]
+            for _ in range(4)
+        ]
+        reads: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany) -> None:
+            if "FROM merchants" in statement:
+                reads.append(statement)
+
+        def pay(n: int, headers: dict):
+            return client.post(f"/v1/qr-codes/{codes[n]}/pay", headers={**headers, "Idempotency-Key": f"t{n}"}, json={})
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            gate = Gate(engine)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                paid = [pool.submit(pay, n, people[n][1]) for n in range(2)]
+                gate.release_when_queued(2)
+                assert [p.result(timeout=60).json()["fee"] for p in paid] == ["0.60", "0.60"]
+            assert len(reads) == 1  # both payments of the batch took the terms read once
+
+            transaction(engine, lambda uow: org.set_fee_rate(uow, merchant_id, 100, _Operator()))
+            assert pay(2, people[0][1]).json()["fee"] == "1.00"  # the next batch reads the new rate
+            transaction(engine, lambda uow: org.set_merchant_status(uow, merchant_id, "suspended", _Operator()))
+            refused = pay(3, people[1][1])
+            assert (refused.status_code, refused.json()["code"]) == (409, "merchant_suspended")
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert balance(engine, f"wallet.{merchant_id}") == 2 * (100_00 - 60) + 100_00 - 100
+    assert_audit_clean(engine)

@@ -151,8 +151,9 @@ class Committer:
     def _run(self, connection: Connection, jobs: list[Job[Any]], done: list[_Done]) -> None:
         if self._postgres:
             _prelock(UnitOfWork(connection=connection, postgres=True), jobs)
+        shared: dict[Any, Any] = {}  # one batch, one transaction: what its jobs read once
         for job in jobs:
-            done.append(_run_job(connection, self._postgres, job))
+            done.append(_run_job(connection, self._postgres, job, shared))
 
 
 def _prelock(uow: UnitOfWork, jobs: list[Job[Any]]) -> None:
@@ -164,10 +165,10 @@ def _prelock(uow: UnitOfWork, jobs: list[Job[Any]]) -> None:
         locker(uow, keys)
 
 
-def _run_job(connection: Connection, postgres: bool, job: Job[Any]) -> _Done:
+def _run_job(connection: Connection, postgres: bool, job: Job[Any], shared: dict[Any, Any]) -> _Done:
     """The job in its own savepoint: its value, or its error with only its own writes undone."""
     for attempt in range(JOB_RETRIES + 1):
-        uow = UnitOfWork(connection=connection, postgres=postgres)
+        uow = UnitOfWork(connection=connection, postgres=postgres, shared=shared)
         savepoint = connection.begin_nested()
         try:
             value = job.work(uow)

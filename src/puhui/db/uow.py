@@ -33,6 +33,9 @@ class UnitOfWork:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     # Work to run after the transaction rolled back (e.g. recording why a payment was declined).
     after_rollback: list[Callable[[], None]] = field(default_factory=list)
+    # What stays true to the end of this transaction, read once and shared by the units of work in it
+    # (the jobs of one group-commit batch): e.g. a merchant's terms. Gone with the transaction.
+    shared: dict[Any, Any] = field(default_factory=dict)
 
     def execute(self, statement: Any, parameters: Any = None) -> Any:
         return self.connection.execute(statement, parameters)

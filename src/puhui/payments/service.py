@@ -123,6 +123,16 @@ def _check_payer(
     return limits.consume_tier(uow, payer_id, tier, amount), decision
 
 
+def _terms(uow: UnitOfWork, merchant_id: str, default_fee_bp: int) -> int:
+    """The merchant's fee rate (商户费率), read once per transaction: the payments of one group-commit
+    batch share it, and a change committed later is read by the next transaction. A suspended
+    merchant raises every time."""
+    key = ("merchant_terms", merchant_id, default_fee_bp)
+    if key not in uow.shared:
+        uow.shared[key] = merchant_terms(uow.connection, merchant_id, default_fee_bp)
+    return uow.shared[key]
+
+
 def is_review(row: dict) -> bool:
     """True for the answer of a payment held for review (not a payment)."""
     return "hold_transfer_id" in row
@@ -370,7 +380,7 @@ def pay_qr(
         )
         if done.rowcount != 1:
             raise QrNotPayable(f"QR code {qr_id} is no longer open")
-    fee_rate_bp = merchant_terms(uow.connection, merchant_id, default_fee_bp)
+    fee_rate_bp = _terms(uow, merchant_id, default_fee_bp)
     tier_mark, decision = _check_payer(uow, payment_id, payer_id, f"qr_{kind.value}", merchant_id, amount, context)
     marks = limits.join_marks(tier_mark, limits.consume_qr(uow, payer_id, kind, strength, amount))
     if _under_review(decision):
