@@ -104,13 +104,16 @@ class Committer:
                         self._running = False
                         return
                 continue
-            batch = [first]
+            batch = [first] if first.future.set_running_or_notify_cancel() else []
             while len(batch) < self.max_batch:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    job = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            self._commit(batch)
+                if job.future.set_running_or_notify_cancel():  # a caller gone before its turn is skipped
+                    batch.append(job)
+            if batch:
+                self._commit(batch)
 
     def _commit(self, jobs: list[Job[Any]]) -> None:
         engine = self._engine()
@@ -129,13 +132,12 @@ class Committer:
                         raise
                     self.stats.batch_retries += 1
                     time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
-        except BaseException as error:  # every job of the batch shares the failure, then it is re-raised if fatal
+        except BaseException as error:  # noqa: BLE001 - every job of the batch gets the failure; the committer goes on
+            log.warning("group commit of %d jobs failed: %r", len(jobs), error)
             for item in done:
                 _run_hooks(item.after_rollback)
             for job in jobs:
                 job.future.set_exception(error)
-            if not isinstance(error, Exception):
-                raise
             return
         self.stats.batches += 1
         self.stats.jobs += len(jobs)

@@ -1,0 +1,127 @@
+"""The group committer (`puhui.db.group_commit`) on SQLite and PostgreSQL: jobs queued together share
+one transaction, each in its own savepoint; a failing job fails alone, a failing commit fails them
+all, a key race reruns only its job, and a caller gone before its turn is skipped."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from puhui.db import group_commit, transaction
+from puhui.db.uow import RetryableConflict
+from puhui.errors import InvalidInput
+
+
+class Gate:
+    """Holds the committer inside a batch until `open`, so what is submitted meanwhile forms the next one."""
+
+    def __init__(self, engine) -> None:
+        self.inside, self.go = threading.Event(), threading.Event()
+
+        def wait(uow) -> None:
+            self.inside.set()
+            assert self.go.wait(timeout=30)
+
+        self.done = group_commit.submit(engine, group_commit.Job(wait))
+        assert self.inside.wait(timeout=30)
+
+    def open(self) -> None:
+        self.go.set()
+        self.done.result(timeout=30)
+
+
+@pytest.fixture
+def tables(engine):
+    def create(uow) -> None:
+        uow.execute(text("CREATE TABLE gc_parent (id INTEGER PRIMARY KEY)"))
+        uow.execute(
+            text(
+                "CREATE TABLE gc_row (n INTEGER PRIMARY KEY, "
+                "parent INTEGER REFERENCES gc_parent (id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+
+    transaction(engine, create)
+    return engine
+
+
+def _insert(n: int, parent: int | None = None):
+    def work(uow) -> int:
+        uow.execute(text("INSERT INTO gc_row (n, parent) VALUES (:n, :p)"), {"n": n, "p": parent})
+        return n
+
+    return work
+
+
+def _rows(engine) -> list[int]:
+    with engine.connect() as connection:
+        return list(connection.execute(text("SELECT n FROM gc_row ORDER BY n")).scalars())
+
+
+def test_a_failing_job_fails_alone_and_its_refusal_is_recorded_in_the_batch(tables):
+    engine = tables
+    stats = group_commit.committer_for(engine).stats
+    before = stats.batches
+    refusals: list[str] = []
+
+    def refuse(uow) -> None:
+        _insert(2)(uow)  # written, then undone with its savepoint
+        raise InvalidInput("no")
+
+    def record(uow, error) -> None:
+        refusals.append(type(error).__name__)
+        _insert(100)(uow)
+
+    gate = Gate(engine)
+    futures = [
+        group_commit.submit(engine, group_commit.Job(_insert(1))),
+        group_commit.submit(engine, group_commit.Job(refuse, refused=record)),
+        group_commit.submit(engine, group_commit.Job(_insert(3))),
+    ]
+    gate.open()
+    assert futures[0].result(timeout=30) == 1 and futures[2].result(timeout=30) == 3
+    with pytest.raises(InvalidInput):
+        futures[1].result(timeout=30)
+    assert refusals == ["InvalidInput"]
+    assert _rows(engine) == [1, 3, 100]
+    assert stats.batches - before == 2  # the gate's batch, then the three together
+
+
+def test_a_failing_commit_fails_every_job_of_the_batch(tables):
+    engine = tables
+    gate = Gate(engine)
+    futures = [
+        group_commit.submit(engine, group_commit.Job(_insert(1))),
+        group_commit.submit(engine, group_commit.Job(_insert(2, parent=999))),  # refused only at COMMIT
+    ]
+    gate.open()
+    for future in futures:
+        with pytest.raises(IntegrityError):
+            future.result(timeout=30)
+    assert _rows(engine) == []
+    assert group_commit.run(engine, _insert(5)) == 5  # the committer goes on
+    assert _rows(engine) == [5]
+
+
+def test_a_key_race_reruns_only_its_job_and_a_caller_gone_is_skipped(tables):
+    engine = tables
+    attempts: list[int] = []
+
+    def racy(uow) -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RetryableConflict("lost a race")
+        return _insert(7)(uow) and "ok"
+
+    gate = Gate(engine)
+    first = group_commit.submit(engine, group_commit.Job(_insert(6)))
+    gone = group_commit.submit(engine, group_commit.Job(_insert(8)))
+    assert gone.cancel()
+    raced = group_commit.submit(engine, group_commit.Job(racy))
+    gate.open()
+    assert first.result(timeout=30) == 6 and raced.result(timeout=30) == "ok"
+    assert len(attempts) == 2
+    assert _rows(engine) == [6, 7]
