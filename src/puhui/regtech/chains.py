@@ -49,19 +49,29 @@ class Chains:
     open: dict[str, list[Inbound]] = field(default_factory=dict)
     handover: dict[int, tuple[Flow, ...]] = field(default_factory=dict)  # event position → path for its payee
     found: dict[str, Found] = field(default_factory=dict)  # chain key → what its alert names so far
+    floor: int = 0  # min_amount in fen
 
     @property
     def params(self) -> MuleChain:
         assert isinstance(self.rule.params, MuleChain)
         return self.rule.params
 
+    def __post_init__(self) -> None:
+        self.use(self.rule)
+
+    def use(self, rule: Rule) -> None:
+        """Follow by `rule` from now on (a new version of it), keeping what is open."""
+        assert isinstance(rule.params, MuleChain)
+        self.rule, self.floor = rule, int(rule.params.min_amount * 100)
+
     def see(self, flow: Flow) -> Alert | None:
         """Follow one flow (after the party's earlier ones); the chain alert it raises or grows."""
-        p = self.params
-        floor = int(p.min_amount * 100)
+        p, floor = self.params, self.floor
         if flow.party_kind == DEVICE:
             return None
-        if flow.third_party_in and flow.amount >= floor:
+        if flow.direction == "in":
+            if not (flow.amount >= floor and flow.third_party_in):
+                return None
             mirrored = replace(flow, party=flow.counterparty or "", counterparty=flow.party, direction="out")
             path = self.handover.pop(flow.position, (mirrored,))
             inbounds = self.open.setdefault(flow.party, [])
@@ -71,7 +81,7 @@ class Chains:
             return None
         if not flow.onward:
             return None
-        path = self._pass_on(flow)
+        path = self._pass_on(flow) if flow.party in self.open else None
         if flow.counterparty_kind == PERSON and flow.amount >= floor:
             self.handover[flow.position] = path or (flow,)
         if path is None or len(path) - 1 < p.min_hops:

@@ -151,12 +151,18 @@ def _rapid_in_out(p: RapidInOut, flow: Flow, ctx: Context) -> Hit | None:
         return None
     start = flow.at - p.window_seconds * SECOND
     recent = ctx.since(start)
-    ins = [f for f in recent if f.third_party_in]  # not one's own card or products; loans are self-financing's
+    ins, back = [], False
+    for f in recent:
+        if f.direction == "in":
+            if f.third_party_in:  # not one's own card or products; loans are self-financing's
+                ins.append(f)
+            elif f.counterparty_kind == OWN_PRODUCT:
+                back = True
     if ins:
         outs = [f for f in recent if f.onward and f.at >= ins[0].at]  # purchases and own products are no way out
         if _passed_on(p, ins, outs):
             return Hit("", start, tuple(ins + outs))
-    return _through_products(p, flow, ctx, recent) if p.through_seconds else None
+    return _through_products(p, flow, ctx, recent) if back and p.through_seconds else None
 
 
 def _passed_on(p: RapidInOut, ins: list[Flow], outs: list[Flow]) -> bool:
@@ -195,13 +201,20 @@ def _fan(p: Fan, flow: Flow, ctx: Context) -> Hit | None:
     passing_on = p.min_onward_ratio is not None and flow.onward  # money leaving can complete a fan-in
     if not (counts(flow) or passing_on) or p.party_kind not in ("any", flow.party_kind):
         return None
-    if len(ctx.history) < p.min_counterparties:  # too few flows at all: the common case, decided cheaply
+    history = ctx.history
+    if len(history) < p.min_counterparties:  # too few flows at all: the common case, decided cheaply
         return None
     start = flow.at - p.window_seconds * SECOND
+    others = set()
+    for f in reversed(history):  # newest first, as `since` scans; nothing is built unless it may trip
+        if f.at < start - SLACK:
+            break
+        if f.direction == direction and f.at >= start and f.counterparty_kind in kinds and f.is_payment:
+            others.add(f.counterparty)
+    if len(others) < p.min_counterparties:
+        return None
     recent = ctx.since(start)
     legs = [f for f in recent if f.direction == direction and f.is_payment and f.counterparty_kind in kinds]
-    if len({f.counterparty for f in legs}) < p.min_counterparties:
-        return None
     total = sum(f.amount for f in legs)
     if p.min_onward_ratio is not None:
         topped = [f for f in recent if f.direction == "in" and f.counterparty_kind == OWN_CARD]

@@ -148,7 +148,7 @@ class Monitor:
                 if self.chains is None or self.ruleset.chain is None:
                     self.chains = self._chains()
                 else:
-                    self.chains.rule = self.ruleset.chain
+                    self.chains.use(self.ruleset.chain)
             else:
                 self.related = related_of(connection)
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import cached_property
 
 from puhui.events.outbox import Event
 from puhui.money import parse_minor
@@ -50,27 +51,27 @@ class Flow:
     counterparty_kind: str = PERSON  # person | merchant | bank | lender | own_card | own_product
 
     def as_row(self) -> dict:
-        return dict(self.__dict__)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @property
     def lenders(self) -> frozenset[str]:
         """For a loan's leg: who lent (the platform, a funding partner, or both)."""
         return frozenset((self.counterparty or "").split("+")) if self.channel == "loan" else frozenset()
 
-    @property
+    @cached_property  # asked by several rules for every flow
     def is_payment(self) -> bool:
         """Money between parties or with a bank: not a loan, nor the party's own products."""
         return self.channel in PAYMENT_CHANNELS
 
-    @property
+    @cached_property  # asked by several rules for every flow
     def third_party_in(self) -> bool:
         """Someone else's money arriving (a person's transfer), not the party's own card or products."""
-        return self.direction == "in" and self.counterparty_kind == PERSON and self.is_payment
+        return self.direction == "in" and self.counterparty_kind == PERSON and self.channel in PAYMENT_CHANNELS
 
-    @property
+    @cached_property  # asked by several rules for every flow
     def onward(self) -> bool:
         """Money leaving to another person or off the platform (not a purchase, not into own products)."""
-        return self.direction == "out" and self.counterparty_kind in ONWARD and self.is_payment
+        return self.direction == "out" and self.counterparty_kind in ONWARD and self.channel in PAYMENT_CHANNELS
 
     def evidence(self) -> dict:
         return {
