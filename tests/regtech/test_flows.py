@@ -68,9 +68,9 @@ def test_every_product_reaches_the_monitor_as_flows(engine, clock) -> None:  # t
         ("out", 80_000, "fund", "own_product"),  # a redemption of units is valued in cash later: no flow yet
         ("in", 300_000, "loan", "lender"),
         ("out", 55_000, "loan", "lender"),
-        ("out", 12_000, "insurance", "own_product"),
-        ("in", 90_000, "insurance", "own_product"),
-        ("out", 70_000, "securities", "own_product"),
+        ("out", 12_000, "policy", "own_product"),
+        ("in", 90_000, "policy", "own_product"),
+        ("out", 70_000, "broker", "own_product"),
         ("out", 10_000, "transfer", "own_card"),
     ]
     assert alerts_of(engine) == []  # one's own money moving between one's own products alerts nothing

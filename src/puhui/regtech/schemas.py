@@ -251,7 +251,7 @@ class EvidenceFlow(Schema):
     amount: Money
     at: Timestamp
     channel: str | None = Field(
-        description="transfer, cash, loan, mmf, fund, insurance or securities (null: stored before channels)"
+        description="transfer, cash, loan, mmf, fund, policy or broker (null: stored before channels)"
     )
 
 

@@ -43,7 +43,7 @@ class Flow:
     counterparty: str | None
     direction: str  # in | out
     amount: int  # fen
-    channel: str  # transfer | cash | loan | mmf | fund | insurance | securities
+    channel: str  # transfer | cash | loan | mmf | fund | policy (insurance) | broker (securities cash); ≤ 8
     party_kind: str  # natural | non_natural | device
     cross_border: bool
     at: int  # event commit time, UTC micros
@@ -95,17 +95,17 @@ _OWN: dict[str, tuple[str, str, str, str, str, str]] = {
     "mmf.fast_redeem": ("", "in", "mmf", "mmf", "amount", "id"),
     "fund.purchase": ("", "out", "fund", "fund", "amount", "id"),
     "fund.redeem": ("", "in", "fund", "fund", "amount", "id"),
-    "insurance.policy_bought": ("customer_id", "out", "insurance", "insurer", "premium", "policy_id"),
-    "insurance.policy_renewed": ("customer_id", "out", "insurance", "insurer", "premium", "policy_id"),
-    "insurance.claim_paid": ("customer_id", "in", "insurance", "insurer", "benefit", "claim_id"),
-    "insurance.return_shipping.policy_bought": ("customer_id", "out", "insurance", "insurer", "premium", "id"),
-    "insurance.return_shipping.claim_paid": ("customer_id", "in", "insurance", "insurer", "amount", "id"),
+    "insurance.policy_bought": ("customer_id", "out", "policy", "insurer", "premium", "policy_id"),
+    "insurance.policy_renewed": ("customer_id", "out", "policy", "insurer", "premium", "policy_id"),
+    "insurance.claim_paid": ("customer_id", "in", "policy", "insurer", "benefit", "claim_id"),
+    "insurance.return_shipping.policy_bought": ("customer_id", "out", "policy", "insurer", "premium", "id"),
+    "insurance.return_shipping.claim_paid": ("customer_id", "in", "policy", "insurer", "amount", "id"),
 }
 _CHANNEL = {t: spec[2] for t, spec in _OWN.items()} | {
     "lending.loan_disbursed": "loan",
     "lending.line_drawn": "loan",
     "lending.repayment_received": "loan",
-    "securities.cash_transferred": "securities",
+    "securities.cash_transferred": "broker",
 }
 
 
