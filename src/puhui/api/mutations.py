@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 
 from puhui import clock
 from puhui.api.deps import Principal
@@ -27,6 +27,14 @@ from puhui.db.tables import audit_log, idempotency_keys
 from puhui.errors import InvalidInput, PuhuiError
 
 KEY_MAX_LENGTH = 128
+
+# Every mutation runs these; built once (building a statement costs more than running it).
+_KEYS = idempotency_keys.c
+_STORED = select(_KEYS.request_hash, _KEYS.status_code, _KEYS.response_body).where(
+    _KEYS.principal == bindparam("principal"), _KEYS.key == bindparam("key")
+)
+_INSERT_KEY = idempotency_keys.insert()
+_INSERT_AUDIT = audit_log.insert()
 
 
 class IdempotencyKeyReused(InvalidInput):
@@ -98,16 +106,17 @@ async def run_mutation(
         now = clock.now_micros()
         if key is not None:
             uow.execute(
-                idempotency_keys.insert().values(
-                    principal=principal.id,
-                    key=key,
-                    method=request.method,
-                    path=request.url.path[:256],
-                    request_hash=request_hash,
-                    status_code=outcome.status,
-                    response_body=json.dumps({"problem": outcome.problem, "body": outcome.body}),
-                    created_at=now,
-                )
+                _INSERT_KEY,
+                {
+                    "principal": principal.id,
+                    "key": key,
+                    "method": request.method,
+                    "path": request.url.path[:256],
+                    "request_hash": request_hash,
+                    "status_code": outcome.status,
+                    "response_body": json.dumps({"problem": outcome.problem, "body": outcome.body}),
+                    "created_at": now,
+                },
             )
         _audit(uow, principal, action, target, source_ip, request_id, outcome.status, key)
         return outcome, False
@@ -171,11 +180,7 @@ def _answer(outcome: Outcome, request_id: str, headers: dict[str, str]) -> JSONR
 
 
 def _stored_response(uow: UnitOfWork, principal: str, key: str) -> tuple[str, Outcome] | None:
-    row = uow.execute(
-        select(idempotency_keys.c.request_hash, idempotency_keys.c.status_code, idempotency_keys.c.response_body).where(
-            idempotency_keys.c.principal == principal, idempotency_keys.c.key == key
-        )
-    ).first()
+    row = uow.execute(_STORED, {"principal": principal, "key": key}).first()
     if row is None:
         return None
     saved = json.loads(row[2])
@@ -195,14 +200,15 @@ def _audit(
 ) -> None:
     detail = {k: v for k, v in (("idempotency_key", key), ("error", error_code)) if v}
     uow.execute(
-        audit_log.insert().values(
-            at=clock.now_micros(),
-            principal=principal.id,
-            action=action,
-            target=(target or "")[:256] or None,
-            source_ip=source_ip,
-            request_id=request_id[:64],
-            status_code=status,
-            detail=json.dumps(detail) if detail else None,
-        )
+        _INSERT_AUDIT,
+        {
+            "at": clock.now_micros(),
+            "principal": principal.id,
+            "action": action,
+            "target": (target or "")[:256] or None,
+            "source_ip": source_ip,
+            "request_id": request_id[:64],
+            "status_code": status,
+            "detail": json.dumps(detail) if detail else None,
+        },
     )

@@ -8,8 +8,9 @@ payments, so the limit is never exceeded; a refused payment rolls back whole.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from sqlalchemy import and_, case
+from sqlalchemy import and_, bindparam, case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -26,18 +27,25 @@ def tier_period(period: str, today: dt.date) -> str:
     return "lifetime" if period == "lifetime" else str(today.year)
 
 
+@functools.cache
+def _counting(postgres: bool):
+    """The one upsert that counts an amount against a limit, built once per dialect (building a
+    statement costs far more than running a prepared one)."""
+    insert = pg_insert(spending) if postgres else sqlite_insert(spending)
+    values = insert.values(subject_id=bindparam("s"), bucket=bindparam("b"), period=bindparam("p"), used=bindparam("a"))
+    return values.on_conflict_do_update(
+        index_elements=["subject_id", "bucket", "period"],
+        set_={"used": spending.c.used + values.excluded.used},
+        where=spending.c.used + values.excluded.used <= bindparam("limit"),
+    ).returning(spending.c.used)
+
+
 def consume(uow: UnitOfWork, subject_id: str, bucket: str, period: str, amount: int, limit: int) -> None:
     """Count `amount` against the limit or raise LimitExceeded (the caller's transaction rolls back).
     One statement: the row is inserted with `amount`, or its `used` raised by it where that stays
     within the limit; no row comes back when it would not."""
-    insert = pg_insert(spending) if uow.postgres else sqlite_insert(spending)
-    counted = insert.values(subject_id=subject_id, bucket=bucket, period=period, used=amount)
-    counted = counted.on_conflict_do_update(
-        index_elements=["subject_id", "bucket", "period"],
-        set_={"used": spending.c.used + counted.excluded.used},
-        where=spending.c.used + counted.excluded.used <= limit,
-    )
-    if amount > limit or uow.execute(counted.returning(spending.c.used)).first() is None:
+    params = {"s": subject_id, "b": bucket, "p": period, "a": amount, "limit": limit}
+    if amount > limit or uow.execute(_counting(uow.postgres), params).first() is None:
         raise LimitExceeded(
             f"the {bucket} limit of {format_minor(limit, 2)} CNY for {period} would be exceeded",
             bucket=bucket,

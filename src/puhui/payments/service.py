@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import and_, bindparam, literal, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
@@ -28,6 +28,23 @@ from puhui.payments.tables import payment_reviews, payments, qr_codes, refunds
 FEE_INCOME = "platform.fee_income.CNY"
 TOPIC = "payments"
 MAX_QR_TTL_SECONDS = 86_400
+
+
+# The hot path's statements, built once: building one costs more than running it.
+_QR = select(qr_codes).where(qr_codes.c.id == bindparam("id"))
+_QR_LOCKED = _QR.with_for_update()
+_TAKE_QR = (
+    qr_codes.update()
+    .where(and_(qr_codes.c.id == bindparam("qr"), qr_codes.c.status == "active"))
+    .values(status="paid", payment_id=bindparam("payment"))
+)
+_PAYMENT = select(payments).where(payments.c.id == bindparam("id"))
+_MADE_OR_HELD = (
+    select(payments.c.id, literal(True))
+    .where(payments.c.id == bindparam("id"))
+    .union_all(select(payment_reviews.c.id, literal(False)).where(payment_reviews.c.id == bindparam("id")))
+)
+_INSERT_PAYMENT = payments.insert()
 
 
 def _lock(uow: UnitOfWork, query):
@@ -76,13 +93,11 @@ def get_payment(connection, payment_id: str) -> dict:
 def _existing(uow: UnitOfWork, payment_id: str, payer: str, payee: str, amount: int | None) -> dict | None:
     """The payment already made under this id, or its review while none is made (one statement
     when there is neither: the usual case)."""
-    made = select(payments.c.id, literal(True)).where(payments.c.id == payment_id)
-    held = select(payment_reviews.c.id, literal(False)).where(payment_reviews.c.id == payment_id)
-    found = {is_payment for _, is_payment in uow.execute(made.union_all(held)).all()}
+    found = {is_payment for _, is_payment in uow.execute(_MADE_OR_HELD, {"id": payment_id}).all()}
     if not found:
         return None
     if True in found:
-        row = uow.execute(select(payments).where(payments.c.id == payment_id)).mappings().one()
+        row = uow.execute(_PAYMENT, {"id": payment_id}).mappings().one()
     else:
         row = reviews.find(uow.connection, payment_id)
     if row["payer_id"] != payer or row["payee_id"] != payee or (amount is not None and row["amount"] != amount):
@@ -175,7 +190,7 @@ def complete_held_payment(uow: UnitOfWork, review: dict, transfer_id: str) -> di
         "location": review["location"],
         "limit_marks": review["limit_marks"],
     }
-    uow.execute(payments.insert().values(**row))
+    uow.execute(_INSERT_PAYMENT, row)
     if qr:
         publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
     else:
@@ -241,7 +256,7 @@ def pay_p2p(
         "location": context.location,
         "limit_marks": marks,
     }
-    uow.execute(payments.insert().values(**row))
+    uow.execute(_INSERT_PAYMENT, row)
     publish(uow, TOPIC, "p2p.completed", payment_id, {**payment_json(row)})
     return row, True
 
@@ -350,7 +365,7 @@ def pay_qr(
     context: risk_hook.PaymentContext = NO_CONTEXT,
 ) -> tuple[dict, bool]:
     """Pay a QR code: risk hook, tier and QR limits, the linked transfers, the row and the event."""
-    qr = _lock(uow, select(qr_codes).where(qr_codes.c.id == qr_id))
+    qr = uow.execute(_QR_LOCKED if uow.postgres else _QR, {"id": qr_id}).mappings().first()
     if qr is None:
         raise NotFound(f"QR code {qr_id} not found")
     kind = QrKind(qr["kind"])
@@ -373,11 +388,7 @@ def pay_qr(
             raise QrNotPayable(f"QR code {qr_id} is {qr['status']}")
         if clock.now_micros() >= qr["expires_at"]:
             raise QrExpired(f"QR code {qr_id} expired")
-        done = uow.execute(
-            qr_codes.update()
-            .where(and_(qr_codes.c.id == qr_id, qr_codes.c.status == "active"))
-            .values(status="paid", payment_id=payment_id)
-        )
+        done = uow.execute(_TAKE_QR, {"qr": qr_id, "payment": payment_id})
         if done.rowcount != 1:
             raise QrNotPayable(f"QR code {qr_id} is no longer open")
     fee_rate_bp = _terms(uow, merchant_id, default_fee_bp)
@@ -424,7 +435,7 @@ def pay_qr(
         "location": context.location,
         "limit_marks": marks,
     }
-    uow.execute(payments.insert().values(**row))
+    uow.execute(_INSERT_PAYMENT, row)
     publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
     return row, True
 
