@@ -112,11 +112,11 @@ def tripping(s: Stream) -> set[tuple[str, str]]:
     s.p2p("cus_g0", "cus_g1", "100000.70")
     s.later(hours=2)
     s.p2p("cus_g1", "cus_g2", "90000.30")
-    s.p2p("cus_src", "cus_fan", "1500.00")  # the money scattered came from another person
+    s.p2p("cus_src", "cus_fan", "9900.00")  # the money scattered came from another person
     for i in range(10):
-        s.p2p(f"cus_h{i}", "cus_hub", "100.13")
-        s.p2p("cus_fan", f"cus_i{i}", "100.17")
-    s.bank("cus_hub", "credit_card", "600.00")  # and the collected money leaves for a card
+        s.p2p(f"cus_h{i}", "cus_hub", "1000.13")
+        s.p2p("cus_fan", f"cus_i{i}", "1000.17")
+    s.bank("cus_hub", "credit_card", "6000.00")  # and the collected money leaves for a card
     for _ in range(3):
         s.later(minutes=30)
         s.p2p("cus_j1", "cus_j2", "10000.00")
@@ -201,8 +201,12 @@ def benign(s: Stream) -> None:
     s.later(hours=10)
     s.p2p("cus_g1", "cus_g3", "40000.30")  # out, but long after the money came in
     for i in range(9):
-        s.p2p(f"cus_h{i}", "cus_hub", "100.13")
-        s.p2p("cus_fan", f"cus_i{i}", "100.17")
+        s.p2p(f"cus_h{i}", "cus_hub", "1000.13")
+        s.p2p("cus_fan", f"cus_i{i}", "1000.17")
+    s.bank("cus_hub", "credit_card", "6000.00")
+    for i in range(12):  # a whip-round passed on: too little to be a fan-in
+        s.p2p(f"cus_colleague{i}", "cus_whip", "80.00")
+    s.p2p("cus_whip", "cus_retiree", "960.00")
     for amount in ("10000.00", "20000.00", "10000.01"):
         s.later(minutes=30)
         s.p2p("cus_j1", "cus_j2", amount)

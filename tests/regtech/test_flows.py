@@ -215,3 +215,16 @@ def test_wedding_gifts_group_buying_and_payroll_are_not_flagged(engine, clock) -
     assert flagged == set()
     with reading(engine) as connection:
         assert audit(connection).ok
+
+
+def test_a_mule_paid_by_others_too_still_passes_the_chain_on(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """A hop is set against the inbound it passes on whole, not the oldest money the mule holds."""
+    s = Stream(engine, clock)
+    s.at_china(0, 10)
+    for k in (1, 2, 3):
+        s.p2p("cus_other", f"cus_m{k}", "5000.00")  # each mule also got unrelated money first
+    s.later(hours=1)
+    _chain(s, "cus_m", ("20000.00", "19400.00", "18800.00"), cash_out="18300.00", hours=6)
+    Monitor(engine).run()
+    [chain] = [a for a in alerts_of(engine) if a["rule_code"] == "mule_chain"]
+    assert json.loads(chain["evidence"])["accounts"] == ["cus_m0", "cus_m1", "cus_m2", "cus_m3"]

@@ -258,12 +258,12 @@ def test_a_partys_window_spans_batches_and_partitions(engine, clock, nats_url, f
     assert len({partition_of(p, PARTITIONS) for p in payers} - {partition_of("cus_hub", PARTITIONS)}) >= 2
     for payer in payers[:9]:
         s.later(minutes=3)
-        s.p2p(payer, "cus_hub", "100.13")
+        s.p2p(payer, "cus_hub", "1000.13")
     asyncio.run(relay_and_workers(engine, nats_url, flows, relay_batch=3, batch=2))
     assert snapshot(engine) == set()
     s.later(minutes=3)
-    s.p2p(payers[9], "cus_hub", "100.13")
-    s.bank("cus_hub", "credit_card", "600.00")  # and passes it on: a fan-in, not gifts
+    s.p2p(payers[9], "cus_hub", "1000.13")
+    s.bank("cus_hub", "credit_card", "6000.00")  # and passes it on: a fan-in, not gifts
     asyncio.run(relay_and_workers(engine, nats_url, flows, relay_batch=3, batch=2))
     alerts = snapshot(engine)
     assert [(a[1], a[3]) for a in alerts] == [("fan_in", "cus_hub")]

@@ -272,4 +272,5 @@ def test_a_mule_chain_passes_money_on_hop_by_hop_then_cashes_out(seed: int) -> N
     cash = [m for m in moves if m[2] == last]
     assert cash and sum(m[4] for m in cash) * 100 >= chain[-1][4] * 90  # cashed out, most of it
     assert {lb.role for lb in plan.labels} == {"principal", "accomplice"}
-    assert all(p[2] <= 10_000_00 for p in recorder.parked) and len(recorder.redeemed) == len(recorder.parked)
+    assert all(p[2] <= 10_000_00 for p in recorder.parked), recorder.parked
+    assert len(recorder.redeemed) == len(recorder.parked), (recorder.parked, recorder.redeemed)

@@ -96,6 +96,16 @@ class Chains:
             self.open.pop(flow.party, None)
             return None
         self.open[flow.party] = inbounds
+        keep = int(p.max_decay * 1_000_000)
+        whole = [  # an inbound this flow alone passes on (the usual hop): it takes the flow, not the oldest
+            i
+            for i in inbounds
+            if not i.done
+            and (i.sent + flow.amount) * 1_000_000 >= i.amount * (1_000_000 - keep)
+            and i.sent + flow.amount <= i.amount
+        ]
+        if whole:
+            inbounds = [min(whole, key=lambda i: i.amount - i.sent - flow.amount), *inbounds]
         left, completed = flow.amount, None
         for inbound in inbounds:
             take = min(left, inbound.amount - inbound.sent)
@@ -103,12 +113,11 @@ class Chains:
                 continue
             inbound.sent += take
             left -= take
-            keep = int(p.max_decay * 1_000_000)
             if not inbound.done and inbound.sent * 1_000_000 >= inbound.amount * (1_000_000 - keep):
                 inbound.done, completed = True, completed or inbound
             if left == 0:
                 break
-        self.open[flow.party] = [i for i in inbounds if i.sent < i.amount]
+        self.open[flow.party] = [i for i in self.open[flow.party] if i.sent < i.amount]
         if completed is None:
             return None
         return (completed.path + (flow,))[-MAX_PATH:]

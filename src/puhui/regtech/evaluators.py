@@ -216,6 +216,8 @@ def _fan(p: Fan, flow: Flow, ctx: Context) -> Hit | None:
     recent = ctx.since(start)
     legs = [f for f in recent if f.direction == direction and f.is_payment and f.counterparty_kind in kinds]
     total = sum(f.amount for f in legs)
+    if p.min_total is not None and total < _fen(p.min_total):
+        return None
     if p.min_onward_ratio is not None:
         topped = [f for f in recent if f.direction == "in" and f.counterparty_kind == OWN_CARD]
         onward = [f for f in recent if f.onward and f.at >= legs[0].at and not _own_funded(f, topped)]

@@ -70,6 +70,7 @@ class Fan(_Params):
     window_seconds: Window = DAY
     party_kind: PartyKind = "natural"
     counterparty_kind: PartyKind = "natural"  # persons, not shops paid or the bank (buying is no fan-out)
+    min_total: Money | None = None  # at least this much in all (a whip-round for a gift is no laundering)
     min_onward_ratio: Ratio | None = None  # fan_in: this share of it passed on to persons or off the platform
     min_third_party_ratio: Ratio | None = None  # fan_out: this share of it came from other persons
 
@@ -255,14 +256,14 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     # Fan-in is spread over days, and gifts or group buying stay or go to shops: only money passed on counts.
     _rule(
         "fan_in",
-        "≥ 10 distinct payers into one person within 5 days, half of it passed on to persons or a card",
-        {"typology": "fan_in", "window_seconds": 5 * DAY, "min_onward_ratio": "0.5"},
+        "≥ 10 distinct payers into one person, ≥ 10,000 CNY within 7 days, half of it passed on to persons or a card",
+        {"typology": "fan_in", "window_seconds": 7 * DAY, "min_total": "10000", "min_onward_ratio": "0.5"},
     ),
     # Payroll from one's own card is no fan-out: the money scattered must have come from other persons.
     _rule(
         "fan_out",
-        "≥ 10 distinct payees from one person within 2 days, half of the money from other persons",
-        {"typology": "fan_out", "window_seconds": 2 * DAY, "min_third_party_ratio": "0.5"},
+        "≥ 10 distinct payees from one person, ≥ 10,000 CNY within 2 days, half of the money from other persons",
+        {"typology": "fan_out", "window_seconds": 2 * DAY, "min_total": "10000", "min_third_party_ratio": "0.5"},
     ),
     _rule(
         "mule_chain",

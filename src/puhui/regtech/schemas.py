@@ -110,6 +110,7 @@ class FanRuleParams(Schema):
     window_seconds: Seconds
     party_kind: PartyKind
     counterparty_kind: PartyKind
+    min_total: RuleAmount | None = Field(None, description="at least this much in all (CNY)")
     min_onward_ratio: RuleRatio | None = Field(
         None, description="fan_in: this share of the money passed on to persons or a card within the window"
     )

@@ -57,6 +57,7 @@ class Plan:
     chosen: dict[str, list[Agent]] = field(default_factory=dict)  # who a multi-day plan uses, by role
     gathered: int = 0  # fen a pass-through account took in
     schedule: list[Act] = field(default_factory=list)  # acts at minutes from the plan's first midnight
+    done: set[str] = field(default_factory=set)  # steps of a multi-day plan that happened (others wait on them)
 
     def record(self, who: Agent, role: str, payment_id: str | None) -> None:
         if payment_id is not None:
@@ -160,9 +161,26 @@ def _daytime(minute: int, rng: random.Random) -> int:
     return minute
 
 
-def _cash_out(plan: Plan, platform: Platform, who: Agent, minute: int, fen: int) -> None:
+def _after(plan: Plan, need: str | None, mark: str, minute: int, act: Callable[[], object]) -> None:
+    """Schedule `act` at `minute` once step `need` happened — else the next day at the same minute, up
+    to a week — and mark step `mark` done (money cannot be passed on before it arrived)."""
+
+    def at(when: int, tries: int = 7) -> Callable[[], None]:
+        def go() -> None:
+            if need is None or need in plan.done:
+                act()
+                plan.done.add(mark)
+            elif tries > 1:
+                plan.schedule.append((when + 1440, at(when + 1440, tries - 1)))
+
+        return go
+
+    plan.schedule.append((minute, at(minute)))
+
+
+def _cash_out(plan: Plan, platform: Platform, who: Agent, minute: int, fen: int, need: str | None = None) -> None:
     """Schedule `who` taking `fen` off the platform by one of several channels: one withdrawal to its
-    card, two on different days, or transfers to one or two further mules."""
+    card, two on different days, or transfers to one or two further mules (after step `need`)."""
     rng = plan.rng
     way = rng.choice(("card", "cards", "mules"))
     pieces = 1 if way == "card" else 2
@@ -173,32 +191,39 @@ def _cash_out(plan: Plan, platform: Platform, who: Agent, minute: int, fen: int)
         at = _daytime(minute + k * rng.randrange(60, 1200), rng)
         if way == "mules":
             payee = plan.pick(1)[0].customer_id
-            plan.schedule.append((at, lambda p=payee, f=part: plan.record(who, role, platform.p2p(cid, p, f))))
+            act = lambda p=payee, f=part: plan.record(who, role, platform.p2p(cid, p, f))  # noqa: E731
         else:
-            plan.schedule.append((at, lambda f=part: plan.record(who, role, platform.withdraw(cid, f))))
+            act = lambda f=part: plan.record(who, role, platform.withdraw(cid, f))  # noqa: E731
+        _after(plan, need, f"cash{k}", at, act)
 
 
-def _through_fund(plan: Plan, platform: Platform, who: Agent, minute: int, fen: int, then: Callable[[], None]) -> None:
-    """`who` parks `fen` in the fund at `minute`, and two trading days later redeems it fast and at once
-    does `then`; a redemption refused (units not confirmed yet) is tried again the next day."""
+def _through_fund(
+    plan: Plan, platform: Platform, who: Agent, minute: int, fen: int, then: Callable[[], None], need: str | None = None
+) -> str:
+    """`who` parks `fen` in the fund at `minute` (after step `need`), and two trading days later redeems
+    it fast and at once does `then`; a redemption refused (units not confirmed yet) is tried again the
+    next day. Returns the step that marks `then` done."""
     rng = plan.rng
     if minute % 1440 > 870:  # after 14:30 the order would trade tomorrow: subscribe tomorrow morning
         minute += 1440 - minute % 1440 + rng.randrange(570, 690)
-    plan.schedule.append((minute, lambda: platform.subscribe(who.customer_id, fen)))
+    parked, back = f"parked:{who.customer_id}:{minute}", f"back:{who.customer_id}:{minute}"
+    _after(plan, need, parked, minute, lambda: platform.subscribe(who.customer_id, fen))
 
-    def back(at: int, tries: int = 4) -> Callable[[], None]:
+    def redeem(at: int, tries: int = 5) -> Callable[[], None]:
         def act() -> None:
-            if platform.redeem_fen(who.customer_id, min(fen, 10_000_00), fast=True):
-                then()
-            elif tries > 1:
-                plan.schedule.append((at + 1440, back(at + 1440, tries - 1)))
+            if parked not in plan.done:
+                plan.schedule.append((at + 1440, redeem(at + 1440, tries)))
+            elif platform.redeem_fen(who.customer_id, min(fen, 10_000_00), fast=True) or tries <= 1:
+                then()  # (after all tries: paid on from the wallet)
+                plan.done.add(back)
             else:
-                then()  # paid on from the wallet after all
+                plan.schedule.append((at + 1440, redeem(at + 1440, tries - 1)))
 
         return act
 
     at = (minute // 1440 + 2) * 1440 + rng.randrange(480, 600)
-    plan.schedule.append((at, back(at)))
+    plan.schedule.append((at, redeem(at)))
+    return back
 
 
 def _rapid_in_out(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
@@ -268,8 +293,8 @@ def _fan_out(plan: Plan, offset: int, platform: Platform, merchants: list[Mercha
 
 def _mule_chain(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
     """The principal's money passes through 3-5 mules, each keeping 1-6 % and passing the rest on 3 to
-    40 hours later — one of them through the fund (fast redemption) when the sum allows — and the
-    last mule cashes it out by card or to further mules."""
+    40 hours after it arrived — one of them through the fund (fast redemption) when the sum allows —
+    and the last mule cashes it out by card or to further mules."""
     rng = plan.rng
     if offset == 0:
         hops = plan.pick(rng.randrange(3, 6))
@@ -277,33 +302,22 @@ def _mule_chain(plan: Plan, offset: int, platform: Platform, merchants: list[Mer
         low, high = (5_000_00, 9_800_00) if through_fund else (15_000_00, 45_000_00)
         fen = _not_round(rng.randrange(low, high, 1_00))
         minute = rng.randrange(480, 600)
-        plan.schedule.append(
-            (minute - rng.randrange(30, 120), _top_up(plan, platform, fen + rng.randrange(1, 20) * 100_00))
-        )
-        payer = plan.principal
-        parked = not through_fund
+        top_up = fen + rng.randrange(1, 20) * 100_00
+        _after(plan, None, "funded", minute - rng.randrange(30, 120), _top_up(plan, platform, top_up))
+        payer, need, arrived = plan.principal, "funded", minute
+        park_at = rng.randrange(1, len(hops) - 1) if through_fund else -1
         for k, mule in enumerate(hops):
-            plan.schedule.append((minute, _ring_hop(plan, platform, payer, mule, fen, False)))
+            hop = _ring_hop(plan, platform, payer, mule, fen, False)
+            if through_fund and k - 1 == park_at:  # the last mule parked it: paid on from the redemption
+                need = _through_fund(plan, platform, payer, arrived + rng.randrange(20, 120), fen, hop, need)
+                minute = plan.schedule[-1][0]  # the redemption's
+            else:
+                _after(plan, need, f"hop{k}", minute, hop)
+                need = f"hop{k}"
             fen = _not_round(fen * (1000 - rng.randrange(10, 60)) // 1000)
+            arrived, minute = minute, _daytime(minute + rng.randrange(180, 2400), rng)
             payer = mule
-            if not parked and k >= 1 and k < len(hops) - 1:
-                parked = True
-                nxt = hops[k + 1]
-                then = _ring_hop(plan, platform, mule, nxt, fen, False)
-                _through_fund(plan, platform, mule, minute + rng.randrange(20, 120), fen, then)
-                break
-            minute = _daytime(minute + rng.randrange(180, 2400), rng)
-        if parked and through_fund:  # the rest of the chain after the fund, timed from the redemption
-            rest = hops[hops.index(payer) + 1 :]
-            minute = max(m for m, _ in plan.schedule) + rng.randrange(180, 1200)
-            payer = rest[0]
-            fen = _not_round(fen * (1000 - rng.randrange(10, 60)) // 1000)
-            for mule in rest[1:]:
-                plan.schedule.append((_daytime(minute, rng), _ring_hop(plan, platform, payer, mule, fen, False)))
-                fen = _not_round(fen * (1000 - rng.randrange(10, 60)) // 1000)
-                minute = _daytime(minute + rng.randrange(180, 2400), rng)
-                payer = mule
-        _cash_out(plan, platform, payer, minute, fen)  # the last hop's shave already taken
+        _cash_out(plan, platform, payer, minute, fen, need)  # the last hop's shave already taken
     return _scheduled(plan, offset)
 
 

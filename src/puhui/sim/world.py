@@ -184,8 +184,9 @@ class World:
         for plan in self.plans:
             planned = acts_today(plan, d, self.platform, self.merchants)
             acts += planned if checks is None else [(minute, checks.bypassing(act)) for minute, act in planned]
-        for life in self.lives:
-            acts += lookalikes.acts_today(life, d, self.platform)
+        for life in self.lives:  # honest, as the plans are planted: the fraud engine's choices are measured apart
+            lived = lookalikes.acts_today(life, d, self.platform)
+            acts += lived if checks is None else [(minute, checks.bypassing(act)) for minute, act in lived]
         assert self.ring is not None and self.chain is not None and self.desk is not None
         acts += fraud.fraud_acts(self.ring, d, self.platform)
         acts += enterprises.supply_acts(self.chain, d, self.platform)
