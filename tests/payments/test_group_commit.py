@@ -79,8 +79,8 @@ class Gate:
 
     def release_when_queued(self, count: int) -> None:
         deadline = time.monotonic() + 30
-        while self.committer._queue.qsize() < count:
-            assert time.monotonic() < deadline, f"only {self.committer._queue.qsize()} of {count} queued"
+        while self.committer.queued() < count:
+            assert time.monotonic() < deadline, f"only {self.committer.queued()} of {count} queued"
             time.sleep(0.005)
         self.open.set()
         self.done.result(timeout=30)

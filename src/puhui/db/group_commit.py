@@ -94,6 +94,10 @@ class Committer:
                 threading.Thread(target=self._loop, name="puhui-group-commit", daemon=True).start()
         return job.future
 
+    def queued(self) -> int:
+        """Jobs waiting for the next batch."""
+        return self._queue.qsize()
+
     def _loop(self) -> None:
         while True:
             try:
