@@ -49,6 +49,7 @@ from puhui.regtech import related_api, reports_api
 from puhui.risk import api as risk_api
 from puhui.securities import api as securities_api
 from puhui.securities import clearing_api as securities_clearing_api
+from puhui.securities import corporate_api as securities_corporate_api
 from puhui.securities import market_api as securities_market_api
 from puhui.settings import Settings
 from puhui.supplychain import api as supplychain_api
@@ -132,6 +133,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         insurer_settlement_api.router,
         securities_api.router,
         securities_clearing_api.router,
+        securities_corporate_api.router,
         securities_market_api.router,
         reserves_api.router,
         wealth_api.router,

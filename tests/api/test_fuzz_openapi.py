@@ -114,6 +114,10 @@ OPERATION_RULES = {  # the same, for one operation only
         "price_outside_band": "the day's band from the previous close, which is data",
         "market_order_unbounded": "a market buy of a share without a price limit names a protective price",
     },
+    "POST /v1/securities/corporate-actions": {  # 权益分派: the trading calendar and the instrument's price
+        "corporate_action_invalid": "record date a trading day not past, ex-date the next; pays below the price",
+        "unknown_instrument": "the instruments listed are data",
+    },
 }
 
 

@@ -4,7 +4,8 @@ the broker's clearing file, and the day's levies paid on.
 Trades are booked as they happen (`booking`): shares and cash move between the customers' accounts at
 the trade, and each order's fees when it ends, at the latest at the close. After the close the day is
 cleared: every order of the day has ended, so its statement lines and the clearing file's totals are
-final. Settlement pays what the broker collected for others: the stamp duty (印花税, for the tax
+final. Clearing also applies the distributions whose ex-date has come (`orders.apply_corporate_actions`).
+Settlement pays what the broker collected for others: the stamp duty (印花税, for the tax
 authority) and the transfer fees (过户费, for the registrar) of the day go from their payable accounts
 to the bank (`payments.wallets.RESERVE`), under the one rule of every end of day (`puhui.eod.runs`),
 once per date.
@@ -33,6 +34,7 @@ from puhui.ledger.service import get_account, get_transfers, post_chain
 from puhui.money import format_minor
 from puhui.payments.wallets import RESERVE
 from puhui.securities import accounts
+from puhui.securities import orders as brokerage
 from puhui.securities.tables import securities_executions as executions
 from puhui.securities.tables import securities_instruments as instruments
 from puhui.securities.tables import securities_orders as orders
@@ -200,9 +202,12 @@ def settle_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
 def clear(engine: Engine, day: dt.date) -> dict[str, Any]:
     """Clear and settle `day` after its close (T+1 job: the day must be over); a date again moves nothing."""
     done = eod_runs.run_days(engine, JOB, day, lambda d: transaction(engine, lambda uow: settle_day(uow, d)), t_plus=1)
+    transaction(engine, brokerage.apply_corporate_actions)
     return done.result
 
 
 def clear_in(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
     """The same in the caller's unit of work (an API call): every day of a gap, or none, commits."""
-    return eod_runs.run_in(uow, JOB, day, settle_day, t_plus=1).result
+    result = eod_runs.run_in(uow, JOB, day, settle_day, t_plus=1).result
+    brokerage.apply_corporate_actions(uow)
+    return result

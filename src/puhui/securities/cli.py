@@ -81,3 +81,42 @@ def clear(
     except PuhuiError as error:
         fail(error)
     typer.echo(json.dumps(answer, ensure_ascii=False))
+
+
+@app.command("dividend")
+def dividend(
+    code: str = typer.Option(..., "--code", help="the six-digit share code"),
+    record_date: str = typer.Option(..., "--record-date", help="股权登记日 YYYY-MM-DD, a trading day not yet past"),
+    ex_date: str = typer.Option(..., "--ex-date", help="除权除息日 YYYY-MM-DD, the next trading day"),
+    cash_per_10: str = typer.Option("0", "--cash-per-10", help="派: CNY per 10 shares, e.g. 3.00"),
+    bonus_per_10: str = typer.Option("0", "--bonus-per-10", help="送 + 转增: new shares per 10 shares"),
+    db: str | None = typer.Option(None, "--db", help="database URL (default: the configured one)"),
+) -> None:
+    """Announce a distribution (权益分派, e.g. 10派3元送2股); the ex-date pays it to the holders at the
+    record date's close. Print the announcement."""
+    from decimal import Decimal, InvalidOperation
+
+    from puhui.cli_engine import engine_for
+    from puhui.cli_errors import fail
+    from puhui.db import transaction
+    from puhui.eod.dates import parse_date
+    from puhui.errors import InvalidInput, PuhuiError
+    from puhui.money import parse_minor
+    from puhui.securities import distributions
+    from puhui.securities.corporate import Distribution
+
+    try:
+        plan = Distribution(
+            code,
+            parse_date(record_date, "--record-date"),
+            parse_date(ex_date, "--ex-date"),
+            parse_minor(cash_per_10, 2),
+            Decimal(bonus_per_10),
+        )
+        engine = engine_for(db)
+        answer = transaction(engine, lambda uow: distributions.announce(uow, plan))
+    except (InvalidOperation, ValueError) as error:
+        fail(InvalidInput(f"--cash-per-10 / --bonus-per-10: {error}"))
+    except PuhuiError as error:
+        fail(error)
+    typer.echo(json.dumps(answer, ensure_ascii=False))

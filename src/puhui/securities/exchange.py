@@ -103,6 +103,12 @@ class Exchange:
     def phase(self) -> Phase:
         return calendar.phase_of(self.stage)
 
+    def rebase(self, code: str, previous_close: int) -> None:
+        """Open the instrument's day again on another previous close (除权除息: the ex-date's reference
+        price sets the band); the broker calls it before anything of the day was ordered."""
+        m = self.market(code)
+        self.markets[code] = self._open_market(m.instrument, previous_close, self.day)
+
     def advance(self, moment: dt.datetime) -> list[Execution]:
         """Run every phase change from the last moment seen to `moment`; the reports they produce.
         The exchange's clock never runs back: a moment before the last one seen changes nothing."""

@@ -21,7 +21,7 @@ from puhui.ledger import queries as ledger_queries
 from puhui.ledger.models import AccountFlags, Transfer
 from puhui.ledger.service import create_account, post_chain
 from puhui.money import format_minor
-from puhui.securities import accounts, calendar, gateway, instruments, models
+from puhui.securities import accounts, calendar, distributions, gateway, instruments, models
 from puhui.securities.book import OrderType
 from puhui.securities.booking import OPEN, TOPIC, Books, add_cost, cost_of
 from puhui.securities.errors import MarketClosed, OrderNotCancellable, SharesNotSellable
@@ -134,9 +134,12 @@ def _catch_up(uow: UnitOfWork, session: gateway.Session) -> None:
     first, so its closing auction's trades and its expiries carry that day."""
     now = session.moment
     books = Books(uow, session.row["code"])
-    if now.date() > session.exchange.day:
+    rolled = now.date() > session.exchange.day
+    if rolled:
         last_day = session.exchange.day
         books.book(session.exchange.advance(dt.datetime.combine(last_day, dt.time(23, 59, 59))), last_day)
+        session.exchange.advance(dt.datetime.combine(now.date(), dt.time(0, 0)))
+        distributions.on_new_day(uow, session)  # the registrar's moment: no order of the new day yet
     books.book(session.exchange.advance(now), now.date())
 
 
@@ -259,6 +262,18 @@ def advance(uow: UnitOfWork) -> list[str]:
         _catch_up(uow, session)
         gateway.give_back(uow, session)
         moved.append(row["code"])
+    return moved
+
+
+def apply_corporate_actions(uow: UnitOfWork) -> list[str]:
+    """Move the books of the instruments whose ex-date has come to now, which applies their
+    distributions (权益分派); what end of day calls. Again, or before the ex-date, moves nothing."""
+    moved = []
+    for code in distributions.due_codes(uow.connection, today()):
+        session = gateway.take(uow, code)
+        _catch_up(uow, session)
+        gateway.give_back(uow, session)
+        moved.append(code)
     return moved
 
 

@@ -38,3 +38,8 @@ class MarketOrderUnbounded(InvalidInput):
 class InstrumentNotFound(NotFound):
     code = "instrument_not_found"
     title = "No such instrument is listed"
+
+
+class CorporateActionExists(Conflict):
+    code = "corporate_action_exists"
+    title = "Another distribution of the share has this ex-date"

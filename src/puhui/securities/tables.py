@@ -118,6 +118,35 @@ securities_positions = Table(
     Column("cost", BigInteger, nullable=False),
 )
 
+# A distribution announced (权益分派实施公告) and whether the ex-date has applied it: cash in fen per 10
+# shares, new shares per 10 as a decimal string, the ex-date reference price once applied.
+securities_corporate_actions = Table(
+    "securities_corporate_actions",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("code", String(6), nullable=False),
+    Column("record_date", Date, nullable=False),
+    Column("ex_date", Date, nullable=False),
+    Column("cash_per_10", BigInteger, nullable=False),
+    Column("bonus_per_10", String(12), nullable=False),
+    Column("status", String(10), nullable=False),  # announced | applied
+    Column("reference_price", BigInteger, nullable=True),
+    Column("applied_at", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("code", "ex_date", name="uq_securities_corporate_actions_code_ex_date"),
+)
+
+# What one holder on the record date received (权益登记): shares held, cash in fen, bonus shares.
+securities_entitlements = Table(
+    "securities_entitlements",
+    metadata,
+    Column("action_id", String(ID_LENGTH), primary_key=True),
+    Column("customer_id", String(ID_LENGTH), primary_key=True),
+    Column("held", BigInteger, nullable=False),
+    Column("cash", BigInteger, nullable=False),
+    Column("shares", BigInteger, nullable=False),
+)
+
 SECURITIES_TABLES = (
     securities_instruments,
     securities_accounts,
@@ -125,4 +154,6 @@ SECURITIES_TABLES = (
     securities_orders,
     securities_executions,
     securities_positions,
+    securities_corporate_actions,
+    securities_entitlements,
 )
