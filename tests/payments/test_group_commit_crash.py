@@ -74,8 +74,12 @@ def _free_port() -> int:
 
 def _serve(url: str, port: int, log: Path) -> subprocess.Popen:
     with open(log, "a") as out:
-        server = subprocess.Popen(
-            _puhui("serve", "--db", url, "--port", str(port)), stdout=out, stderr=subprocess.STDOUT, env=_env()
+        server = subprocess.Popen(  # its own process group: the kill takes any worker processes with it
+            _puhui("serve", "--db", url, "--port", str(port)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=_env(),
+            start_new_session=True,
         )
     deadline = time.monotonic() + 90
     while True:
@@ -164,7 +168,7 @@ def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, t
             for _ in range(KILL_AFTER):
                 assert acknowledged.acquire(timeout=60), log.read_text()[-3000:]
             killed.set()
-            server.send_signal(signal.SIGKILL)
+            os.killpg(server.pid, signal.SIGKILL)
             assert server.wait(timeout=30) == -signal.SIGKILL
             for done in running:
                 done.result(timeout=60)
@@ -204,11 +208,11 @@ def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, t
         )
     finally:
         if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
+            os.killpg(server.pid, signal.SIGTERM)
             try:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                server.kill()
+                os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
         engine.dispose()
 
