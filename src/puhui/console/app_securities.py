@@ -1,7 +1,171 @@
-"""The brokerage pages under /app/securities: account, 银证转账, quotes, orders, positions and statements (交割单)."""
+"""The brokerage pages under /app/securities: account, 银证转账, quotes, orders, positions and statements (交割单).
+
+Every figure comes from the brokerage API as the signed-in customer, so a customer sees only their own
+account and orders. A refused order or transfer shows the refusal's reason in the page's language."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from puhui import clock
+from puhui.console import client, render, security, svg
+from puhui.console.render import NOTICE_COOKIE
+from puhui.console.web import customer_page, read_form, redirect
 
 router = APIRouter(include_in_schema=False)
+
+Code = Annotated[str, Path(pattern=r"^[0-9]{6}$")]
+OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")]
+Day = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+REFUSALS = {  # the brokerage's refusals, told plainly (translated in securities.po)
+    "insufficient_cash": "Your brokerage cash does not cover this.",
+    "insufficient_funds": "Your wallet does not hold this amount.",
+    "price_outside_band": "The price is outside today's price limits.",
+    "price_off_tick": "Prices go in steps of 0.01 CNY.",
+    "lot_size_invalid": "Buy in lots of 100 shares; an odd lot is sold whole.",
+    "shares_not_sellable": "Not enough shares to sell today: shares bought today sell from the next trading day.",
+    "market_closed": "The market does not take orders now.",
+    "board_not_permitted": "Your account may not buy on this board.",
+    "order_not_cancellable": "This order cannot be cancelled now.",
+    "unknown_instrument": "No such share is listed.",
+}
+NOTICES = {
+    "securities_opened": "Your brokerage account is open.",
+    "securities_transferred": "The transfer is done.",
+    "securities_ordered": "Your order is placed.",
+    "securities_cancelled": "Your order is cancelled.",
+}
+
+
+async def _get(request: Request, path: str, **params: object) -> Any:
+    return await client.call(request, "GET", path, token=request.state.viewer.token, params=params or None)
+
+
+async def _post(request: Request, path: str, body: dict[str, Any] | None, key: str | None) -> Any:
+    return await client.call(request, "POST", path, token=request.state.viewer.token, json=body, key=key or None)
+
+
+def _refusal(request: Request, problem: client.ApiProblem) -> str:
+    message = REFUSALS.get(problem.code)
+    return render.formatter(request).gettext(message) if message else render.say(request, problem.code, problem.detail)
+
+
+def _today() -> str:
+    return clock.now().astimezone(clock.CHINA).date().isoformat()
+
+
+def with_pnl(position: dict[str, Any], quote: dict[str, Any]) -> dict[str, Any]:
+    """A position with its market value at the last price (else the previous close) and its P&L (浮动盈亏)."""
+    price = Decimal(quote["last_price"] or quote["previous_close"])
+    value = price * position["total"]
+    return {
+        **position,
+        "price": f"{price:.2f}",
+        "value": f"{value:.2f}",
+        "pnl": f"{value - Decimal(position['cost_basis']):.2f}",
+    }
+
+
+async def _home(request: Request, status: int = 200, error: str | None = None) -> Response:
+    try:
+        account = await _get(request, "/v1/securities/account")
+    except client.ApiProblem as problem:
+        if problem.code != "securities_account_not_found":
+            raise
+        return render.page(request, "securities_open.html", status=status, error=error, key=security.form_key())
+    positions = [with_pnl(p, await _get(request, f"/v1/securities/quotes/{p['code']}")) for p in account["positions"]]
+    return render.page(
+        request,
+        "securities_home.html",
+        status=status,
+        error=error,
+        notice=NOTICES.get(request.cookies.get(NOTICE_COOKIE, "")),
+        account=account,
+        positions=positions,
+        orders=(await _get(request, "/v1/securities/orders", limit=20))["orders"],
+        instruments=(await _get(request, "/v1/securities/instruments"))["instruments"],
+        wallet=await _get(request, "/v1/wallets/me"),
+        today=_today(),
+        keys={"transfer": security.form_key(), "order": security.form_key(), "cancel": security.form_key()},
+    )
+
+
+@router.get("/app/securities")
+@customer_page
+async def home(request: Request) -> Response:
+    return await _home(request)
+
+
+async def _act(request: Request, path: str, body: dict[str, Any] | None, key: str | None, notice: str) -> Response:
+    try:
+        await _post(request, path, body, key)
+    except client.ApiProblem as problem:
+        return await _home(request, problem.status, _refusal(request, problem))
+    return redirect("/app/securities", notice)
+
+
+@router.post("/app/securities/open")
+@customer_page
+async def open_account(request: Request) -> Response:
+    form = await read_form(request)
+    return await _act(request, "/v1/securities/accounts", {}, form.get("key"), "securities_opened")
+
+
+@router.post("/app/securities/transfer")
+@customer_page
+async def transfer(request: Request) -> Response:
+    form = await read_form(request)
+    body = {"direction": "out" if form.get("direction") == "out" else "in", "amount": form.get("amount", "")}
+    return await _act(request, "/v1/securities/transfers", body, form.get("key"), "securities_transferred")
+
+
+@router.post("/app/securities/order")
+@customer_page
+async def place_order(request: Request) -> Response:
+    form = await read_form(request)
+    try:
+        quantity = int(form.get("quantity", ""))
+    except ValueError:
+        quantity = 0
+    body = {
+        "code": form.get("code", ""),
+        "side": "sell" if form.get("side") == "sell" else "buy",
+        "quantity": quantity,
+        "price": form.get("price", ""),
+    }
+    return await _act(request, "/v1/securities/orders", body, form.get("key"), "securities_ordered")
+
+
+@router.post("/app/securities/orders/{order_id}/cancel")
+@customer_page
+async def cancel_order(request: Request, order_id: OrderId) -> Response:
+    form = await read_form(request)
+    return await _act(
+        request, f"/v1/securities/orders/{order_id}/cancel", None, form.get("key"), "securities_cancelled"
+    )
+
+
+@router.get("/app/securities/quote/{code}")
+@customer_page
+async def quote(request: Request, code: Code) -> Response:
+    fmt = render.formatter(request)
+    shown = await _get(request, f"/v1/securities/quotes/{code}")
+    bars = (await _get(request, f"/v1/securities/bars/{code}", date=_today(), minutes=30))["bars"]
+    chart = svg.bar_chart([svg.Bar(b["start"][11:16], Decimal(b["close"])) for b in bars], fmt.gettext("Price"))
+    return render.page(request, "securities_quote.html", quote=shown, chart=chart, bars=len(bars))
+
+
+@router.get("/app/securities/statement/{day}")
+@customer_page
+async def statement(request: Request, day: Day) -> Response:
+    try:
+        dt.date.fromisoformat(day)
+    except ValueError:
+        return render.error_page(request, 404)
+    shown = await _get(request, f"/v1/securities/statements/{day}")
+    return render.page(request, "securities_statement.html", statement=shown)
