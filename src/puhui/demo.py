@@ -84,6 +84,7 @@ class DemoWorld:
     p2p: int = 0
     top_ups: int = 0
     insurer: str = ""  # the demo insurer's partner id; its products are MEDICAL and RETURN_SHIPPING
+    credit_lines: int = 0
 
     def summary(self) -> str:
         c, m = self.customers[0], self.merchants[0]
@@ -94,6 +95,7 @@ class DemoWorld:
             f"  merchant {m['name']} ({m['id']}) API key: {m['api_key']}  (Authorization: Bearer <key>)"
             + "".join(f"\n  {s['role']} {s['handle']} token: {s['token']}" for s in self.staff)
             + f"\n  insurer {self.insurer}: medical {MEDICAL['code']} v1, return-shipping {RETURN_SHIPPING['code']} v1"
+            + f"\n  credit lines of {DEMO_LINE} CNY for {self.credit_lines} customers (/app/credit)"
         )
 
     def __str__(self) -> str:
@@ -115,6 +117,8 @@ MEDICAL = {
         {"id": "cancer", "text": "是否患有或曾患恶性肿瘤？", "on_yes": "decline"},
     ],
 }
+DEMO_CAPITAL = 10_000_000_00  # fen: the platform's paid-in capital (实缴资本), which it lends
+DEMO_LINE = "5000.00"
 RETURN_SHIPPING = {"code": "rs-demo", "version": 1, "claim_amount": "12.00", "target_loss_ratio": "0.7"}
 INSURER_TERMS = {
     "commission_rate": "0.15",
@@ -154,6 +158,18 @@ def _check(answer, *expected: int) -> dict:
     if answer.status_code not in expected:
         raise DemoSeedError(f"{answer.request.method} {answer.request.url.path}: {answer.status_code} {answer.text}")
     return answer.json()
+
+
+def _seed_credit(engine: Engine, client, admin: dict, customer_ids: list[str]) -> int:  # type: ignore[no-untyped-def]
+    """The platform's capital paid in (so it can lend) and a credit line (信用额度) per demo customer, as a
+    risk officer would open them: buy now, pay later works at once in the customer app."""
+    from puhui.db import transaction
+    from puhui.payments import reserve
+
+    transaction(engine, lambda uow: reserve.inject_capital(uow, "demo.capital", DEMO_CAPITAL))
+    for cid in customer_ids:
+        _check(client.post("/v1/lending/lines", headers=admin, json={"customer_id": cid, "limit": DEMO_LINE}), 201)
+    return len(customer_ids)
 
 
 def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWorld:
@@ -304,6 +320,7 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
             )
             world.p2p += 1
             world.insurer = _seed_insurance(client, admin)
+            world.credit_lines = _seed_credit(engine, client, admin, [cid for cid, _ in tokens])
     finally:
         auth.set_password_hasher(previous)
     return world

@@ -1,11 +1,13 @@
 """The customer app in a real browser (Debian's chromium driven by Playwright) against a live server on
 the demo world, at a phone's width: a visitor registers, is verified, binds a card, tops up, pays a
-merchant's QR code and buys the money-market fund; what the pages show is checked against the ledger,
+merchant's QR code, buys the money-market fund, takes a buy-now-pay-later checkout in instalments and
+repays it; what the pages show is checked against the ledger,
 and no page logs a console error or fails a request."""
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -63,7 +65,7 @@ def api(live, method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
     return httpx.request(method, live[0] + path, timeout=10, **kwargs)
 
 
-def test_a_customer_registers_tops_up_pays_by_qr_and_buys_the_fund(browser_page, live, engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_customer_registers_tops_up_pays_by_qr_buys_the_fund_pays_later_repays(browser_page, live, engine) -> None:  # type: ignore[no-untyped-def]
     page, problems = browser_page
     me = person(31)
     page.goto("/app")
@@ -121,7 +123,48 @@ def test_a_customer_registers_tops_up_pays_by_qr_and_buys_the_fund(browser_page,
     assert page.get_by_test_id("balance").inner_text() == "¥871.20"
     bills = page.locator(".bill")
     assert bills.count() == 3 and "−¥1,000.00" in bills.nth(0).inner_text() and "−¥128.80" in bills.nth(1).inner_text()
+
+    pay_later_and_repay(page, live, engine, customer_id, merchant)
     assert problems == []
+
+
+def pay_later_and_repay(page, live, engine, customer_id: str, merchant: dict) -> None:  # type: ignore[no-untyped-def]
+    """Staff grant a credit line; the customer takes a 300.00 checkout in 3 instalments (every plan's
+    rate and schedule shown first), sees the loan, and repays it in full from the wallet."""
+    line = api(live, "POST", "/v1/lending/lines", headers=ADMIN, json={"customer_id": customer_id, "limit": "3000.00"})
+    assert line.status_code == 201, line.text
+    before = wallet_balance(engine, customer_id)
+    shop = {"Authorization": f"Bearer {merchant['api_key']}"}
+    order = {"kind": "dynamic", "amount": "300.00"}
+    qr = api(live, "POST", f"/v1/merchants/{merchant['id']}/qr-codes", headers=shop, json=order)
+    page.goto("/app")
+    page.get_by_role("link", name="信用额度").click()
+    assert page.get_by_test_id("line-available").inner_text() == "¥3,000.00"
+    page.get_by_role("link", name="扫码付款").click()
+    page.get_by_label("收款码内容").fill(qr.json()["id"])
+    page.get_by_role("button", name="下一步").click()
+    page.get_by_role("link", name="先享后付或分期").click()
+    assert page.get_by_test_id("checkout-amount").inner_text() == "¥300.00"
+    three = page.get_by_test_id("plan-instalments:3")
+    disclosed = api(live, "GET", "/v1/lending/plans", params={"amount": "300.00"}, headers=ADMIN).json()[1]
+    assert f"{Decimal(disclosed['annualized_rate']) * 100:.2f}%" in three.inner_text()
+    assert f"¥{disclosed['total_fees']}" in three.inner_text()
+    three.get_by_role("radio").check()
+    page.get_by_role("button", name="确认,先享后付").click()
+    page.get_by_text("已用信用额度付款。").wait_for()
+    assert page.get_by_test_id("loan-owed").inner_text() == "¥300.00"
+    assert page.get_by_test_id("schedule").locator("tbody tr").count() == 3
+    assert wallet_balance(engine, customer_id) == before  # the line paid the merchant, not the wallet
+
+    page.get_by_label("全部(提前结清)").check()
+    page.get_by_role("button", name="还款", exact=True).click()
+    page.get_by_text("还款成功。").wait_for()
+    assert page.get_by_test_id("loan-status").inner_text() == "已结清"
+    loan_id = page.url.rsplit("/", 1)[1]
+    paid = api(live, "GET", f"/v1/lending/loans/{loan_id}/statement", headers=ADMIN).json()["paid_to_date"]
+    assert Decimal(before) - Decimal(paid) == Decimal(wallet_balance(engine, customer_id))
+    page.get_by_role("link", name="首页").click()
+    assert page.get_by_test_id("balance").inner_text() == f"¥{wallet_balance(engine, customer_id)}"
 
 
 def test_the_pages_fit_a_phone_and_switch_to_english(browser_page, live) -> None:  # type: ignore[no-untyped-def]

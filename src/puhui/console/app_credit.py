@@ -1,8 +1,179 @@
-"""The customer's credit line, buy-now-pay-later at checkout, loans with their disclosed rate and schedule,
-and repayment (借呗/花呗-style pages under /app)."""
+"""The customer's credit line (信用额度, 花呗/借呗-style), buy-now-pay-later at checkout (先享后付 / 分期)
+with every plan's annualised rate and schedule disclosed before the customer chooses (息费披露), the
+loans with their schedule (还款计划), and repayment (还款) from the wallet. Every change is an API call."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from puhui.console import client, render, security
+from puhui.console.web import customer_page, read_form, redirect
 
 router = APIRouter(include_in_schema=False)
+
+AmountQuery = Annotated[str | None, Query(max_length=15, pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
+Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+NOTICES = {
+    "paid_later": "Paid from your credit line.",
+    "repaid": "Repayment received.",
+}
+PROBLEMS = {
+    "credit_line_not_found": "You have no credit line yet.",
+    "line_limit_exceeded": "This is more than your credit line has available.",
+    "credit_line_frozen": "Your credit line is frozen.",
+    "credit_line_expired": "Your credit line has expired.",
+    "credit_line_overdue": "Repay what is past due before using your credit line again.",
+    "repayment_exceeds_owed": "That is more than you owe.",
+    "nothing_due": "Nothing is due on this loan yet: choose to repay in full.",
+    "loan_closed": "This loan is paid off.",
+    "checkout_needs_review": "This payment needs a review; pay from the wallet instead.",
+    "unknown_instalment_plan": "Choose one of the plans shown.",
+}
+"""Lending problems a person is told in their own language (any other goes to the common list)."""
+
+
+def _say(request: Request, problem: client.ApiProblem) -> str:
+    message = PROBLEMS.get(problem.code)
+    return render.formatter(request).gettext(message) if message else render.say(request, problem.code, problem.detail)
+
+
+def _page(request: Request, template: str, status: int = 200, **values: Any) -> Response:
+    notice = NOTICES.get(request.cookies.get(render.NOTICE_COOKIE, ""))
+    extra = {"notice": notice} if notice else {}
+    return render.page(request, template, status=status, **values, **extra)
+
+
+async def _get(request: Request, path: str, **params: object) -> Any:
+    return await client.call(request, "GET", path, token=request.state.viewer.token, params=params or None)
+
+
+async def _post(request: Request, path: str, body: dict, key: str | None) -> Any:
+    return await client.call(request, "POST", path, token=request.state.viewer.token, json=body, key=key or None)
+
+
+async def _my_line(request: Request) -> dict | None:
+    try:
+        return await _get(request, "/v1/lending/lines/me")
+    except client.ApiProblem as problem:
+        if problem.code == "credit_line_not_found":
+            return None
+        raise
+
+
+# -- the line ------------------------------------------------------------------------------------
+
+
+@router.get("/app/credit")
+@customer_page
+async def credit(request: Request) -> Response:
+    line = await _my_line(request)
+    draws = await _get(request, f"/v1/lending/lines/{line['id']}/draws") if line else []
+    return _page(request, "credit.html", line=line, draws=draws)
+
+
+# -- pay later at checkout -----------------------------------------------------------------------
+
+
+async def _checkout_page(
+    request: Request, qr_id: str, amount: str | None, status: int = 200, error: str | None = None
+) -> Response:
+    qr = await _get(request, f"/v1/qr-codes/{qr_id}")
+    line = await _my_line(request)
+    amount = qr.get("amount") or amount
+    plans = await _get(request, "/v1/lending/plans", amount=amount) if line and amount else []
+    return _page(
+        request,
+        "credit_checkout.html",
+        status=status,
+        error=error,
+        qr=qr,
+        line=line,
+        amount=amount,
+        plans=plans,
+        key=security.form_key(),
+    )
+
+
+@router.get("/app/pay/{qr_id}/later")
+@customer_page
+async def checkout_page(request: Request, qr_id: Ident, amount: AmountQuery = None) -> Response:
+    return await _checkout_page(request, qr_id, amount)
+
+
+@router.post("/app/pay/{qr_id}/later")
+@customer_page
+async def checkout(request: Request, qr_id: Ident) -> Response:
+    form = await read_form(request)
+    plan, _, periods = form.get("plan", "").partition(":")
+    body: dict = {"plan": plan, "verification": "one_factor"}
+    if periods.isdigit():
+        body["periods"] = int(periods)
+    if form.get("amount"):
+        body["amount"] = form["amount"]
+    if form.get("password"):
+        body.update(verification="two_factors", password=form["password"])
+    try:
+        done = await _post(request, f"/v1/lending/checkout/{qr_id}", body, form.get("key"))
+    except client.ApiProblem as problem:
+        return await _checkout_page(request, qr_id, form.get("amount"), problem.status, _say(request, problem))
+    return redirect(f"/app/loans/{done['loan']['id']}", "paid_later")
+
+
+# -- loans and repayment -------------------------------------------------------------------------
+
+
+@router.get("/app/loans")
+@customer_page
+async def loans(request: Request) -> Response:
+    return _page(request, "loans.html", loans=await _get(request, "/v1/lending/loans"))
+
+
+async def _loan_page(request: Request, loan_id: str, status: int = 200, error: str | None = None) -> Response:
+    loan = await _get(request, f"/v1/lending/loans/{loan_id}")
+    schedule = await _get(request, f"/v1/lending/loans/{loan_id}/schedule")
+    statement = await _get(request, f"/v1/lending/loans/{loan_id}/statement")
+    wallet = await _get(request, "/v1/wallets/me")
+    for row in schedule:
+        row["paid"] = str(sum(Decimal(row[part]) for part in ("principal_paid", "interest_paid", "fee_paid")))
+    line = await _my_line(request)
+    draws = await _get(request, f"/v1/lending/lines/{line['id']}/draws") if line else []
+    draw = next((d for d in draws if d["loan_id"] == loan_id), None)
+    charges = sum(Decimal(statement[part]) for part in ("accrued_interest", "fees", "penalties"))
+    return _page(
+        request,
+        "loan.html",
+        charges=str(charges),
+        draw=draw,
+        status=status,
+        error=error,
+        loan=loan,
+        schedule=schedule,
+        statement=statement,
+        wallet=wallet,
+        key=security.form_key(),
+    )
+
+
+@router.get("/app/loans/{loan_id}")
+@customer_page
+async def loan(request: Request, loan_id: Ident) -> Response:
+    return await _loan_page(request, loan_id)
+
+
+@router.post("/app/loans/{loan_id}/repay")
+@customer_page
+async def repay(request: Request, loan_id: Ident) -> Response:
+    form = await read_form(request)
+    kind = "early_full" if form.get("kind") == "early_full" else "scheduled"
+    body: dict = {"kind": kind}
+    if kind == "scheduled" and form.get("amount"):
+        body["amount"] = form["amount"]
+    try:
+        await _post(request, f"/v1/lending/loans/{loan_id}/repayments", body, form.get("key"))
+    except client.ApiProblem as problem:
+        return await _loan_page(request, loan_id, problem.status, _say(request, problem))
+    return redirect(f"/app/loans/{loan_id}", "repaid")

@@ -14,7 +14,7 @@ from babel import negotiate_locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 from fastapi import Request
 
@@ -91,6 +91,12 @@ class Formatter:
 
     def number(self, value: str | Decimal, places: int = 2) -> str:
         return format_decimal(Decimal(value), format="#,##0." + "0" * places, locale=self.locale)
+
+    def percent(self, fraction: str | Decimal | None) -> str:
+        """A rate given as a decimal fraction (`"0.1795"`) as a percentage with two places: `17.95%`."""
+        if fraction is None:
+            return "—"
+        return format_percent(Decimal(fraction), format="#,##0.00%", locale=self.locale)
 
     def day(self, value: str | dt.date | None) -> str:
         if value is None:

@@ -5,6 +5,7 @@
 - `GET /lines/{id}` and `GET /lines/{id}/draws` — the owner or staff; `GET /lines/me` — the caller's own.
 - `POST /lines/{id}/limit`, `/freeze`, `/unfreeze` — operators, risk officers and admins.
 - `POST /lines/{id}/draws` — the owner draws a loan to their wallet on a pay-later or instalment plan.
+- `GET /plans?amount=` — every plan for an amount with its rate, fees and schedule (息费披露), to choose from.
 - `POST /checkout/{qr_id}` — a customer pays a merchant's QR code later, from their line, in one call.
 
 Amounts are decimal strings in CNY; every mutation runs through `run_mutation`.
@@ -14,11 +15,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from puhui import clock
 from puhui.api.deps import (
     Caller,
     Customer,
@@ -34,7 +36,7 @@ from puhui.db import UnitOfWork
 from puhui.errors import Forbidden
 from puhui.lending.lines import checkout
 from puhui.lending.lines import service as lines
-from puhui.lending.lines.schemas import CreditDraw, CreditLine, CreditLineDraw, PayLaterCheckout
+from puhui.lending.lines.schemas import CreditDraw, CreditLine, CreditLineDraw, PayLaterCheckout, PlanOption
 from puhui.money import parse_minor
 from puhui.money import parse_positive_minor as _amount
 from puhui.payments.models import VerificationStrength
@@ -106,6 +108,15 @@ async def open_line(body: LineIn, request: Request, engine: EngineDep, principal
         )
 
     return await run_mutation(request, engine, principal, "lending.open_line", body.customer_id, work)
+
+
+@router.get(
+    "/plans",
+    summary="The pay-later and instalment plans for an amount, disclosed before a checkout or draw",
+    response_model=list[PlanOption],
+)
+async def plans(amount: Annotated[AmountStr, Query()], principal: Caller) -> list[dict]:
+    return lines.plan_options(_amount(amount), clock.business_date())
 
 
 @router.get("/lines/me", summary="The caller's own credit line", response_model=CreditLine)

@@ -54,6 +54,13 @@ class DrawPlan(Schema):
     schedule: list[ScheduleLine]
 
 
+class PlanOption(DrawPlan):
+    """One plan a purchase can take, disclosed before the customer chooses (分期方案)."""
+
+    plan: Plan
+    periods: int
+
+
 class RecordedDrawPlan(Schema):
     """A checkout's plan as stored, when the same client payment id comes again: the annualized rate and
     the loan's schedule with what was paid on it."""

@@ -314,6 +314,22 @@ def plan_of(plan: str, periods: int | None, amount: int, purchase: dt.date) -> D
     return Disclosure(Decimal(0), rate, 0, fees, schedule, 0, amount)
 
 
+PLAN_CHOICES: tuple[tuple[str, int | None], ...] = (("pay_later", None),) + tuple(
+    ("instalments", n) for n in sorted(bnpl.INSTALMENT_FEE_RATES)
+)
+"""The plans a purchase can take: pay later (免息) or 3, 6, 12 instalments (分期)."""
+
+
+def plan_options(amount: int, purchase: dt.date) -> list[dict]:
+    """Every plan for `amount` bought on `purchase`, disclosed as a draw would be (息费披露), before the
+    customer chooses: rates by IRR, fees, the total and the schedule."""
+    options = []
+    for plan, periods in PLAN_CHOICES:
+        disclosure = plan_of(plan, periods, amount, purchase)
+        options.append({"plan": plan, "periods": len(disclosure.schedule), **disclosure_json(disclosure)})
+    return options
+
+
 def ensure_products(uow: UnitOfWork) -> None:
     """The line products exist (idempotent: an identical product is returned as it is)."""
     for data in (PAY_LATER_PRODUCT, INSTALMENT_PRODUCT):
