@@ -50,6 +50,7 @@ class Shot:
 SHOTS = (
     Shot("/app", "customer"),
     Shot("/app/fund", "customer"),
+    Shot("/app/credit", "customer"),
     Shot("/merchant", "merchant"),
     Shot("/ops", "risk_officer"),
     Shot("/ops/reviews", "risk_officer"),
