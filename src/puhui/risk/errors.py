@@ -63,3 +63,8 @@ class MalformedApplicant(InvalidInput):
 class MalformedData(InvalidInput):
     code = "malformed_training_data"
     title = "The training data cannot be used"
+
+
+class MalformedCosts(InvalidInput):
+    code = "malformed_costs"
+    title = "The fraud action costs are not well formed"
