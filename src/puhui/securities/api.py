@@ -43,7 +43,7 @@ PriceStr = Annotated[
     Field(
         max_length=12,
         pattern=PRICE_PATTERN,
-        description='a price in CNY, e.g. "10.50"; not a whole fen (0.01, the tick) is a 422 `price_off_tick`',
+        description='a price in CNY, e.g. "10.50"; off the tick (0.01; 0.001 for an ETF) is a 422 `price_off_tick`',
     ),
 ]
 Code = Annotated[StrictStr, Field(pattern=r"^[0-9]{6}$", description="a six-digit A-share code")]
@@ -101,17 +101,18 @@ def _client_id(request: Request, given: str | None) -> str:
     return chosen if len(chosen) <= 64 else hashlib.sha256(chosen.encode()).hexdigest()
 
 
-def _fen(text: str | None) -> int | None:
-    """A price in whole fen: a price between ticks is `price_off_tick`."""
+def _ticks(code: str, text: str | None) -> int | None:
+    """A price in whole ticks (fen, or 厘 for an ETF): a price between ticks is `price_off_tick`."""
     if text is None:
         return None
+    scale = models.price_scale_of(code)
     try:
-        fen = Decimal(text) * 100
+        ticks = Decimal(text) * scale
     except InvalidOperation as error:  # the pattern lets through only decimals
         raise PriceOffTick(f"price {text!r} is not a number") from error
-    if fen != fen.to_integral_value():
-        raise PriceOffTick(f"price {text} is not a multiple of the tick 0.01")
-    return int(fen)
+    if ticks != ticks.to_integral_value():
+        raise PriceOffTick(f"price {text} is not a multiple of the tick {Decimal(1) / scale}")
+    return int(ticks)
 
 
 def _request(body: StockOrderIn) -> orders.OrderRequest:
@@ -119,7 +120,12 @@ def _request(body: StockOrderIn) -> orders.OrderRequest:
     if (kind is OrderType.limit) != (body.price is not None):
         raise PriceOffTick("a limit order has a price and a market order none")
     return orders.OrderRequest(
-        body.code, models.Side(body.side), body.quantity, _fen(body.price), kind, _fen(body.protect)
+        body.code,
+        models.Side(body.side),
+        body.quantity,
+        _ticks(body.code, body.price),
+        kind,
+        _ticks(body.code, body.protect),
     )
 
 

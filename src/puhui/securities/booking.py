@@ -74,7 +74,7 @@ class Books:
                     self.complete(order, r.report.value)
 
     def _trade(self, buy: dict[str, Any], sell: dict[str, Any], price: int, quantity: int, day: dt.date) -> None:
-        value = price * quantity
+        value = models.trade_value(self.code, price, quantity)
         at = clock.now_micros()
         ids = []
         for order in (buy, sell):
@@ -113,7 +113,12 @@ class Books:
             )
         self._reduce_cost(seller, quantity)
         post_chain(self.uow, moves)
-        trade = {"code": self.code, "buy_order": buy["id"], "sell_order": sell["id"], "price": format_minor(price, 2)}
+        trade = {
+            "code": self.code,
+            "buy_order": buy["id"],
+            "sell_order": sell["id"],
+            "price": models.format_price(self.code, price),
+        }
         publish(self.uow, TOPIC, "securities.trade", self.code, {**trade, "quantity": quantity, "day": day.isoformat()})
         add_cost(self.uow, buyer, self.code, value)
         for order, cash in ((buy, -value), (sell, value)):
@@ -140,7 +145,7 @@ class Books:
         customer = order["customer_id"]
         account = accounts.require(self.uow.connection, customer)
         side = models.Side(order["side"])
-        fees = models.trade_fees(accounts.fee_schedule(account), side, order["value"])
+        fees = models.trade_fees(accounts.fee_schedule(account), side, order["value"], models.is_etf(self.code))
         frozen, pool = accounts.frozen_cash_account(customer), order["id"]
         moves = [
             Transfer(f"{pool}.{what}", frozen, to, amount, accounts.LEDGER, f"securities_{what}")

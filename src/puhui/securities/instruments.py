@@ -14,7 +14,6 @@ from sqlalchemy import Connection, select
 from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.ledger import service as ledger_service
-from puhui.money import format_minor
 from puhui.securities import models
 from puhui.securities.errors import UnknownInstrument
 from puhui.securities.refusals import InstrumentExists
@@ -29,6 +28,16 @@ DEFAULTS: tuple[tuple[str, str, str, str, dt.date, int], ...] = (
     ("000001", "SZSE", "main", "平安银行", dt.date(1991, 4, 3), 1_150),
     ("300750", "SZSE", "chinext", "宁德时代", dt.date(2018, 6, 11), 38_000),
     ("688981", "SSE", "star", "中芯国际", dt.date(2020, 7, 16), 11_000),
+)
+
+# ETFs for the advisor's asset classes (illustrative previous closes in 厘, 0.001 CNY).
+ETF_DEFAULTS: tuple[tuple[str, str, str, str, dt.date, int], ...] = (
+    ("510300", "SSE", "etf", "沪深300ETF", dt.date(2012, 5, 28), 3_900),
+    ("510500", "SSE", "etf", "中证500ETF", dt.date(2013, 3, 15), 5_800),
+    ("159915", "SZSE", "etf", "创业板ETF", dt.date(2011, 12, 9), 2_100),
+    ("511010", "SSE", "etf", "国债ETF", dt.date(2013, 3, 25), 140_000),
+    ("518880", "SSE", "etf", "黄金ETF", dt.date(2013, 7, 29), 6_500),
+    ("511880", "SSE", "etf", "银华日利ETF", dt.date(2013, 4, 18), 101_000),
 )
 
 
@@ -117,12 +126,21 @@ def list_instrument(uow: UnitOfWork, instrument: models.Instrument, previous_clo
 
 
 def ensure_defaults(uow: UnitOfWork) -> None:
-    """List the default shares when nothing is listed yet (first use)."""
+    """List the default shares and ETFs when nothing is listed yet (first use)."""
     if uow.execute(select(instruments.c.code).limit(1)).first() is not None:
         return
     for code, venue, board, name, listed_on, close in DEFAULTS:
         instrument = models.Instrument(code, models.Exchange(venue), models.Board(board), name, listed_on)
         list_instrument(uow, instrument, close)
+    ensure_etfs(uow)
+
+
+def ensure_etfs(uow: UnitOfWork) -> None:
+    """List each default ETF not yet listed (what robo-advice trades)."""
+    for code, venue, board, name, listed_on, close in ETF_DEFAULTS:
+        if find(uow.connection, code) is None:
+            instrument = models.Instrument(code, models.Exchange(venue), models.Board(board), name, listed_on)
+            list_instrument(uow, instrument, close)
 
 
 def instrument_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +151,6 @@ def instrument_json(row: dict[str, Any]) -> dict[str, Any]:
         "name": row["name"],
         "listed_on": row["listed_on"].isoformat(),
         "st": bool(row["st"]),
-        "previous_close": format_minor(row["previous_close"], 2),
+        "previous_close": models.format_price(row["code"], row["previous_close"]),
         "units_ledger": ledger_of(row["code"]),
     }

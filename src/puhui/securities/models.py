@@ -1,7 +1,9 @@
 """A-share trading rules as values (no I/O): instruments and their boards, the lot (交易单位), the tick
 (最小价格变动单位), the price-limit band (涨跌幅限制), the largest single order, and the fees of a trade.
 
-Prices are integer fen (the tick is 0.01 CNY, one fen), quantities whole shares, money integer fen.
+Prices are integers in the instrument's tick: fen for shares (0.01 CNY, `price_scale` 100) and 厘 for
+exchange-traded funds (交易型开放式指数基金, ETF: 0.001 CNY, `price_scale` 1000); quantities whole
+shares or fund units, money integer fen (a trade's value is rounded half-up to the fen).
 Sources: the SSE and SZSE trading rules (上海/深圳证券交易所交易规则, 2023 editions) and the STAR
 Market and ChiNext special rules (科创板/创业板交易特别规定): 100-share lots on the main board and
 ChiNext, at least 200 then steps of 1 on STAR, an odd remainder sold whole; ±10% on the main board,
@@ -43,6 +45,7 @@ class Board(enum.StrEnum):
     main = "main"  # 主板
     chinext = "chinext"  # 创业板 (SZSE 300/301)
     star = "star"  # 科创板 (SSE 688/689)
+    etf = "etf"  # 交易型开放式指数基金: 100-unit lots, tick 0.001, ±10%, no stamp duty or transfer fee
 
 
 class Side(enum.StrEnum):
@@ -56,11 +59,15 @@ PREFIXES: dict[tuple[Exchange, Board], tuple[str, ...]] = {
     (Exchange.sse, Board.star): ("688", "689"),
     (Exchange.szse, Board.main): ("000", "001", "002", "003"),
     (Exchange.szse, Board.chinext): ("300", "301"),
+    (Exchange.sse, Board.etf): ("510", "511", "512", "513", "515", "516", "517", "518", "560", "561", "562", "588"),
+    (Exchange.szse, Board.etf): ("159",),
 }
+ETF_PREFIXES = PREFIXES[(Exchange.sse, Board.etf)] + PREFIXES[(Exchange.szse, Board.etf)]
+STOCK_SCALE, ETF_SCALE = 100, 1000  # ticks per CNY: fen for shares, 厘 for ETFs
 
 # The largest quantity of one limit order (单笔申报最大数量) and of one market order.
-MAX_LIMIT_ORDER = {Board.main: 1_000_000, Board.chinext: 300_000, Board.star: 100_000}
-MAX_MARKET_ORDER = {Board.main: 1_000_000, Board.chinext: 150_000, Board.star: 50_000}
+MAX_LIMIT_ORDER = {Board.main: 1_000_000, Board.chinext: 300_000, Board.star: 100_000, Board.etf: 1_000_000}
+MAX_MARKET_ORDER = {Board.main: 1_000_000, Board.chinext: 150_000, Board.star: 50_000, Board.etf: 1_000_000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +90,33 @@ class Instrument:
         if not self.code.startswith(prefixes):
             raise InstrumentInvalid(f"{self.code} is not a {self.exchange.value} {self.board.value} share code")
 
+    @property
+    def price_scale(self) -> int:
+        """Ticks per CNY: 100 (fen) for shares, 1000 (厘) for ETFs."""
+        return ETF_SCALE if self.board is Board.etf else STOCK_SCALE
+
+
+def is_etf(code: str) -> bool:
+    """An ETF's code (by its exchange's fund prefixes), told without reading the instrument."""
+    return code.startswith(ETF_PREFIXES)
+
+
+def price_scale_of(code: str) -> int:
+    return ETF_SCALE if is_etf(code) else STOCK_SCALE
+
+
+def trade_value(code: str, price: int, quantity: int) -> int:
+    """A trade's value in fen (成交金额): price × quantity, an ETF's 厘 rounded half-up to the fen."""
+    scale = price_scale_of(code)
+    if scale == STOCK_SCALE:
+        return price * quantity
+    return (price * quantity * STOCK_SCALE * 2 + scale) // (2 * scale)
+
 
 def band_ratio(instrument: Instrument, day: dt.date) -> Decimal:
     """The day's price-limit ratio (涨跌幅限制比例) of the instrument's board and ST status."""
+    if instrument.board is Board.etf:
+        return Decimal("0.10")
     if instrument.board is not Board.main:
         return Decimal("0.20")
     if instrument.st and day < ST_BAND_WIDENED:
@@ -96,7 +127,7 @@ def band_ratio(instrument: Instrument, day: dt.date) -> Decimal:
 def has_price_limit(instrument: Instrument, trading_day_number: int) -> bool:
     """False during the first five trading days of a listing without limit (trading_day_number counts
     from 1 on the listing day)."""
-    if trading_day_number > NO_LIMIT_DAYS:
+    if trading_day_number > NO_LIMIT_DAYS or instrument.board is Board.etf:
         return True
     if instrument.board is Board.main:
         return instrument.listed_on < MAIN_BOARD_REGISTRATION
@@ -128,12 +159,13 @@ def price_band(instrument: Instrument, previous_close: int, day: dt.date, tradin
     return Band(low=max(TICK, round_to_tick(close * (1 - ratio))), high=round_to_tick(close * (1 + ratio)))
 
 
-def check_price(price: int, band: Band) -> None:
+def check_price(price: int, band: Band, scale: int = STOCK_SCALE) -> None:
     """A limit price is a positive whole number of ticks inside the band."""
     if price <= 0 or price % TICK:
-        raise PriceOffTick(f"price {price} fen is not a positive multiple of the tick")
+        raise PriceOffTick(f"price {price} is not a positive multiple of the tick")
     if not band.contains(price):
-        raise PriceOutsideBand(f"price {_cny(price)} is outside the band {_cny(band.low)}–{_cny(band.high)}")
+        low, high, at = _cny(band.low, scale), _cny(band.high, scale), _cny(price, scale)
+        raise PriceOutsideBand(f"price {at} is outside the band {low}–{high}")
 
 
 def check_buy_quantity(board: Board, quantity: int, market: bool = False) -> None:
@@ -173,7 +205,14 @@ class FeeSchedule:
     """What a trade costs (交易费用), rates of the traded value. The broker's commission (佣金) is the
     account's rate, at most 0.3%, at least 5 CNY per order; stamp duty (印花税) 0.05% on sells only
     (since 2023-08-28); the transfer fee (过户费) 0.001% both sides; the exchange's handling fee (经手费)
-    is data (0.00341% today), and so is the regulator's fee (证管费, 0.002%)."""
+    is data (0.00341% today), and so is the regulator's fee (证管费, 0.002%).
+
+    ETFs pay no stamp duty and no transfer fee; their commission is the account's, with its minimum
+    (some brokers waive it for ETFs: that would be a schedule with `commission_minimum` 0). The handling
+    fee on fund trades is data too (0.004%, an assumption from broker fee tables, not an exchange
+    notice checked here). Both exchange fees are passed through inside the commission, as broker
+    statements print them (佣金 includes 规费), so the customer pays commission, stamp duty and
+    transfer fee and the broker pays the exchange out of its commission."""
 
     commission_rate: Decimal = Decimal("0.00025")
     commission_minimum: int = 5_00
@@ -181,6 +220,7 @@ class FeeSchedule:
     transfer_fee_rate: Decimal = Decimal("0.00001")
     handling_fee_rate: Decimal = Decimal("0.0000341")
     regulator_fee_rate: Decimal = Decimal("0.00002")
+    etf_handling_fee_rate: Decimal = Decimal("0.00004")
 
     def __post_init__(self) -> None:
         if not Decimal(0) <= self.commission_rate <= Decimal("0.003"):
@@ -204,7 +244,7 @@ def _fen(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def trade_fees(schedule: FeeSchedule, side: Side, value: int) -> Fees:
+def trade_fees(schedule: FeeSchedule, side: Side, value: int, etf: bool = False) -> Fees:
     """The fees of an order whose fills came to `value` fen. Each fee is computed on the whole order's
     value and rounded once, as brokers print them on the 交割单; the exchange's and regulator's fees
     are part of the commission (they are paid out of it), so they do not add to what the customer pays."""
@@ -212,15 +252,24 @@ def trade_fees(schedule: FeeSchedule, side: Side, value: int) -> Fees:
         return Fees(0, 0, 0)
     amount = Decimal(value)
     commission = max(_fen(amount * schedule.commission_rate), schedule.commission_minimum)
+    if etf:
+        return Fees(commission=commission, stamp_duty=0, transfer_fee=0)
     stamp = _fen(amount * schedule.stamp_duty_rate) if side is Side.sell else 0
     return Fees(commission=commission, stamp_duty=stamp, transfer_fee=_fen(amount * schedule.transfer_fee_rate))
 
 
-def exchange_fees(schedule: FeeSchedule, value: int) -> tuple[int, int]:
+def exchange_fees(schedule: FeeSchedule, value: int, etf: bool = False) -> tuple[int, int]:
     """The handling fee and the regulator's fee the broker pays the exchange out of its commission."""
     amount = Decimal(value)
-    return _fen(amount * schedule.handling_fee_rate), _fen(amount * schedule.regulator_fee_rate)
+    handling = schedule.etf_handling_fee_rate if etf else schedule.handling_fee_rate
+    return _fen(amount * handling), _fen(amount * schedule.regulator_fee_rate)
 
 
-def _cny(fen: int | None) -> str:
-    return "none" if fen is None else f"{Decimal(fen) / 100:.2f}"
+def format_price(code: str, ticks: int) -> str:
+    """A price as a decimal string in CNY: two places for shares, three for ETFs."""
+    return _cny(ticks, price_scale_of(code))
+
+
+def _cny(ticks: int | None, scale: int = STOCK_SCALE) -> str:
+    places = 3 if scale == ETF_SCALE else 2
+    return "none" if ticks is None else f"{Decimal(ticks) / scale:.{places}f}"

@@ -145,9 +145,9 @@ def _catch_up(uow: UnitOfWork, session: gateway.Session) -> None:
 
 def _check_price(session: gateway.Session, request: OrderRequest) -> None:
     if request.price is not None:
-        models.check_price(request.price, session.market.band)
+        models.check_price(request.price, session.market.band, models.price_scale_of(request.code))
     elif request.protect is not None:
-        models.check_price(request.protect, session.market.band)
+        models.check_price(request.protect, session.market.band, models.price_scale_of(request.code))
 
 
 def _freeze(
@@ -166,8 +166,8 @@ def _freeze(
         ceiling = request.price or request.protect or session.market.band.high
         if ceiling is None:
             raise MarketOrderUnbounded(f"{code} has no price limit today: send a protective price")
-        value = ceiling * request.quantity
-        cash = value + models.trade_fees(schedule, models.Side.buy, value).total
+        value = models.trade_value(code, ceiling, request.quantity)
+        cash = value + models.trade_fees(schedule, models.Side.buy, value, models.is_etf(code)).total
         _ensure_holder(uow, code, customer_id)
         shares = 0
     else:
@@ -307,8 +307,8 @@ def list_orders(connection: Connection, customer_id: str, limit: int) -> list[di
     return [order_json(dict(r)) for r in connection.execute(query).mappings()]
 
 
-def _price(fen: int | None) -> str | None:
-    return None if fen is None else format_minor(fen, 2)
+def _price(code: str, ticks: int | None) -> str | None:
+    return None if ticks is None else models.format_price(code, ticks)
 
 
 def order_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -317,8 +317,8 @@ def order_json(row: dict[str, Any]) -> dict[str, Any]:
         "code": row["code"],
         "side": row["side"],
         "type": row["kind"],
-        "price": _price(row["price"]),
-        "protect": _price(row["protect"]),
+        "price": _price(row["code"], row["price"]),
+        "protect": _price(row["code"], row["protect"]),
         "quantity": row["quantity"],
         "filled": row["filled"],
         "cancelled": row["cancelled"],

@@ -57,16 +57,16 @@ def quote(connection: Connection, code: str) -> dict[str, Any]:
     band = models.price_band(model, row["previous_close"], today, calendar.trading_days_between(model.listed_on, today))
 
     def levels(side: str) -> list[dict[str, Any]]:
-        return [{"price": format_minor(p, 2), "shares": q} for p, q in _depth(connection, code, side)]
+        return [{"price": models.format_price(code, p), "shares": q} for p, q in _depth(connection, code, side)]
 
     return {
         "code": code,
         "name": row["name"],
         "phase": calendar.phase_at(clock.now().astimezone(clock.CHINA).replace(tzinfo=None)).value,
-        "last_price": None if row["last_price"] is None else format_minor(row["last_price"], 2),
-        "previous_close": format_minor(row["previous_close"], 2),
-        "limit_up": None if band.high is None else format_minor(band.high, 2),
-        "limit_down": None if band.low is None else format_minor(band.low, 2),
+        "last_price": None if row["last_price"] is None else models.format_price(code, row["last_price"]),
+        "previous_close": models.format_price(code, row["previous_close"]),
+        "limit_up": None if band.high is None else models.format_price(code, band.high),
+        "limit_down": None if band.low is None else models.format_price(code, band.low),
         "bids": levels("buy"),
         "asks": levels("sell"),
     }

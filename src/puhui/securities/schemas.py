@@ -9,7 +9,8 @@ from pydantic import Field
 
 from puhui.api.fields import Day, Money, Schema, Timestamp
 
-Price = Field(pattern=r"^[0-9]+\.[0-9]{2}$", description="a price in CNY with two places (元)")
+PRICE = r"^[0-9]+\.[0-9]{2,3}$"
+Price = Field(pattern=PRICE, description="a price in CNY: two places for shares, three for ETFs (元)")
 Shares = Field(ge=0, le=2**53 - 1, description="a number of shares (股)")
 
 
@@ -18,11 +19,11 @@ class Instrument(Schema):
 
     code: str = Field(pattern=r"^[0-9]{6}$")
     exchange: Literal["SSE", "SZSE"]
-    board: Literal["main", "chinext", "star"]
+    board: Literal["main", "chinext", "star", "etf"]
     name: str
     listed_on: Day
     st: bool = Field(description="risk warning (风险警示, ST)")
-    previous_close: Money = Field(description="前收盘价")
+    previous_close: str = Field(pattern=PRICE, description="前收盘价")
     units_ledger: str = Field(description="the unit ledger of its shares, SEC:<code>")
 
 
@@ -68,7 +69,7 @@ class StockOrder(Schema):
     side: Literal["buy", "sell"]
     type: Literal["limit", "best5_ioc", "best5_limit", "counterparty_best", "own_best", "ioc", "fok"]
     price: str | None = Price
-    protect: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]{2}$", description="SSE protective price")
+    protect: str | None = Field(default=None, pattern=PRICE, description="SSE protective price")
     quantity: int = Shares
     filled: int = Shares
     cancelled: int = Shares
@@ -141,7 +142,7 @@ class SecuritiesClearingRun(Schema):
 
 
 class StockQuoteLevel(Schema):
-    price: Money
+    price: str = Price
     shares: int
 
 
@@ -151,10 +152,12 @@ class StockQuote(Schema):
     code: str
     name: str
     phase: str = Field(description="the market's phase now (opening_auction, continuous, closed, ...)")
-    last_price: Money | None
-    previous_close: Money
-    limit_up: Money | None = Field(description="涨停价; none in a new listing's first days without a limit")
-    limit_down: Money | None = Field(description="跌停价")
+    last_price: str | None = Field(pattern=PRICE)
+    previous_close: str = Field(pattern=PRICE)
+    limit_up: str | None = Field(
+        pattern=PRICE, description="涨停价; none in a new listing's first days without a limit"
+    )
+    limit_down: str | None = Field(pattern=PRICE, description="跌停价")
     bids: list[StockQuoteLevel]
     asks: list[StockQuoteLevel]
 
