@@ -228,3 +228,24 @@ def test_a_mule_paid_by_others_too_still_passes_the_chain_on(engine, clock) -> N
     Monitor(engine).run()
     [chain] = [a for a in alerts_of(engine) if a["rule_code"] == "mule_chain"]
     assert json.loads(chain["evidence"])["accounts"] == ["cus_m0", "cus_m1", "cus_m2", "cus_m3"]
+
+
+def test_days_in_the_fund_do_not_break_a_chain(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """w1 parks what it got in the fund on a Thursday and redeems it four days later, past the 3-day hop:
+    the time in its own product does not count, so the chain is whole."""
+    s = Stream(engine, clock)
+    s.at_china(3, 10)  # Thursday 2026-01-08
+    s.p2p("cus_w0", "cus_w1", "9000.00")
+    s.later(hours=1)
+    order = {"fund_code": "PH0001", "units": "8900.00", "status": "pending"}
+    _event(s, "wealth", "mmf.subscribe", "cus_w1", {**order, "id": "w1", "kind": "subscribe", "amount": "8900.00"})
+    s.later(days=4, hours=2)
+    _event(s, "wealth", "mmf.fast_redeem", "cus_w1", {**order, "id": "w2", "kind": "fast_redeem", "amount": "8900.00"})
+    s.p2p("cus_w1", "cus_w2", "8800.00")
+    s.later(hours=6)
+    s.p2p("cus_w2", "cus_w3", "8600.00")
+    s.later(hours=6)
+    s.bank("cus_w3", "credit_card", "8400.00")
+    Monitor(engine).run()
+    chains = [json.loads(a["evidence"])["accounts"] for a in alerts_of(engine) if a["rule_code"] == "mule_chain"]
+    assert chains == [["cus_w0", "cus_w1", "cus_w2", "cus_w3"]]

@@ -7,7 +7,8 @@ The state is bounded per account: the inbound transfers of at least `min_amount`
 first; when it completes one — at least `1 - max_decay` of it sent on within the hop time — the
 account is a pass-through and the path grows by this flow, which a person payee's inbound then
 carries. Transfers through the account's own products (the fund, securities cash) are not flows
-out, so money parked in the fund and redeemed days later still completes the hop. Once `min_hops`
+out, and the time money sits in them does not count against the hop: money parked in the fund over
+a weekend and redeemed days later still completes it. Once `min_hops`
 accounts passed the money on, one alert names every account; a longer chain or another branch of
 the same origin updates that alert (same id) rather than raising a new one.
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from puhui.regtech.alerts import Alert, alert_id
 from puhui.regtech.rules import MuleChain, Rule
-from puhui.regtech.windows import DEVICE, PERSON, Flow
+from puhui.regtech.windows import DEVICE, OWN_PRODUCT, PERSON, Flow
 
 SECOND = 1_000_000
 MAX_OPEN = 16  # inbounds kept per account: an account receiving more at once is a hub, not a chain link
@@ -31,9 +32,10 @@ MAX_PATH = 24
 class Inbound:
     path: tuple[Flow, ...]  # the out-legs that brought the money here, from its origin
     amount: int
-    at: int
+    at: int  # when it arrived, moved on by the time it spent in the party's own products
     sent: int = 0
     done: bool = False
+    parked: int | None = None  # since when it sits in the party's own product (the fund)
 
 
 @dataclass
@@ -70,6 +72,8 @@ class Chains:
         if flow.party_kind == DEVICE:
             return None
         if flow.direction == "in":
+            if flow.counterparty_kind == OWN_PRODUCT and flow.party in self.open:
+                self._park(flow)
             if not (flow.amount >= floor and flow.third_party_in):
                 return None
             mirrored = replace(flow, party=flow.counterparty or "", counterparty=flow.party, direction="out")
@@ -80,6 +84,8 @@ class Chains:
                 del inbounds[0]
             return None
         if not flow.onward:
+            if flow.counterparty_kind == OWN_PRODUCT and flow.party in self.open:
+                self._park(flow)
             return None
         path = self._pass_on(flow) if flow.party in self.open else None
         if flow.counterparty_kind == PERSON and flow.amount >= floor:
@@ -87,6 +93,18 @@ class Chains:
         if path is None or len(path) - 1 < p.min_hops:
             return None
         return self._alert(path, flow)
+
+    def _park(self, flow: Flow) -> None:
+        """Days in the party's own product do not count against the hop: the clock stops when the money
+        goes into the fund and runs again when it comes back."""
+        for inbound in self.open[flow.party]:
+            if inbound.done:
+                continue
+            if flow.direction == "out" and inbound.parked is None:
+                inbound.parked = flow.at
+            elif flow.direction == "in" and inbound.parked is not None:
+                inbound.at += flow.at - inbound.parked
+                inbound.parked = None
 
     def _pass_on(self, flow: Flow) -> tuple[Flow, ...] | None:
         """Set `flow` against the party's open inbounds; the grown path of the one it completes."""
