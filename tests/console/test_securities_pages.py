@@ -22,7 +22,7 @@ from puhui.securities import gateway, orders
 from puhui.securities.tables import securities_orders
 
 from .test_customer_pages import post_form
-from .test_insurance_pages import audit_clean, customer
+from .test_insurance_pages import audit_clean, customer, staff_token
 from .world import hidden, person
 
 THURSDAY = dt.datetime(2026, 12, 3, 10, 0, tzinfo=clock_module.CHINA)
@@ -199,3 +199,36 @@ def test_the_quote_page_shows_limits_five_levels_and_a_chart(client, engine, clo
 def test_a_customer_without_a_session_goes_to_log_in(client) -> None:  # type: ignore[no-untyped-def]
     answer = client.get(HOME, follow_redirects=False)
     assert answer.status_code in (302, 303) and "/app/login" in answer.headers["location"]
+
+
+def test_the_ex_date_shows_the_dividend_and_bonus_shares_as_the_ledger_paid_them(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(THURSDAY)
+    gateway._cache.clear()
+    holder = open_brokerage(client, engine, 45, "100.00")
+    transaction(engine, lambda uow: orders.deposit_shares(uow, holder, "600000", 1001, "console-holder"))
+    operator = staff_token(client, "operator", "operator.sec")
+    plan = {"code": "600000", "record_date": "2026-12-03", "ex_date": "2026-12-04", "cash_per_10": "2.50"}
+    announced = client.post(
+        "/v1/securities/corporate-actions",
+        headers={"Authorization": f"Bearer {operator}", "Idempotency-Key": "ca"},
+        json={**plan, "bonus_per_10": "2"},
+    )
+    assert announced.status_code == 201, announced.text
+    assert 'data-testid="received"' not in client.get(HOME).text
+    clock.set(THURSDAY + dt.timedelta(days=1, hours=-1))  # Friday 09:00, the ex-date
+    log_in_as(client, 45)
+    moved = client.post(
+        "/v1/securities/market/advance", headers={"Authorization": f"Bearer {operator}", "Idempotency-Key": "adv"}
+    )
+    assert moved.status_code == 200, moved.text
+    page = client.get(HOME).text
+    # 1,001 × 0.25 = 250.25 in cash; 1,001 × 0.2 = 200.2 → 200 bonus shares (the lone 0.2 fraction gets none)
+    assert money(shown(page, "dividend")) == "250.25" and shown(page, "bonus") == "200"
+    assert money(shown(page, "cash")) == ledger(engine, brokerage.cash_account(holder)) == "350.25"
+    position = page[page.index('data-testid="position-600000"') :]
+    assert [shown(position, k) for k in ("total", "available")] == ["1201", "1201"]  # 红股 sellable on the ex-date
+    assert money(shown(position, "cost")) == "-250.25"  # deposited at no cost, less the dividend
+    quote = client.get(f"{HOME}/quote/600000").text
+    # (10.50 − 0.25) ÷ 1.2 = 8.541… → 8.54; limits 8.54 ± 10% = 9.39 and 7.69
+    assert [shown(quote, k) for k in ("previous-close", "limit-up", "limit-down")] == ["8.54", "9.39", "7.69"]
+    audit_clean(engine)

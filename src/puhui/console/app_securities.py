@@ -90,6 +90,7 @@ async def _home(request: Request, status: int = 200, error: str | None = None) -
         orders=(await _get(request, "/v1/securities/orders", limit=20))["orders"],
         instruments=(await _get(request, "/v1/securities/instruments"))["instruments"],
         wallet=await _get(request, "/v1/wallets/me"),
+        received=(await _get(request, "/v1/securities/distributions"))["distributions"],
         today=_today(),
         keys={"transfer": security.form_key(), "order": security.form_key(), "cancel": security.form_key()},
     )
