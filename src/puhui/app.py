@@ -43,7 +43,7 @@ from puhui.lending import api as lending_api
 from puhui.lending.lines import api as lines_api
 from puhui.lending.partners import api as partners_api
 from puhui.payments import api as payments_api
-from puhui.payments import notifications, operations_api, reviews, risk_hook
+from puhui.payments import challenges, challenges_api, notifications, operations_api, reviews, risk_hook
 from puhui.regtech import api as regtech_api
 from puhui.regtech import related_api, reports_api
 from puhui.risk import api as risk_api
@@ -120,6 +120,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
     app.include_router(ledger_api.router)
     app.include_router(identity_api.router)
     app.include_router(payments_api.router)
+    app.include_router(challenges_api.router)
     app.include_router(operations_api.router)
     app.include_router(risk_api.router)
     for router in (
@@ -266,12 +267,14 @@ async def _monitor(engine: Engine, interval: float) -> None:
 
 
 async def _expire_holds(engine: Engine, interval: float) -> None:
-    """Release pending holds whose timeout has passed, and close the reviews they belonged to."""
+    """Release pending holds whose timeout has passed, close the reviews they belonged to, and decline
+    the payment challenges (核身) nobody answered in time."""
     while True:
         try:
             while await run_in_threadpool(transaction, engine, expire_pending) > 0:
                 pass
             await run_in_threadpool(transaction, engine, reviews.expire_due)
+            await run_in_threadpool(transaction, engine, challenges.expire_due)
         except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
             log.exception("expiring pending transfers failed")
         await asyncio.sleep(interval)

@@ -30,10 +30,11 @@ from puhui.db.group_commit import Job
 from puhui.errors import Forbidden, NotFound
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.money import parse_positive_minor as amount_of
-from puhui.payments import grouping, notifications, reviews, service, wallets
+from puhui.payments import challenges, grouping, notifications, reviews, service, wallets
 from puhui.payments.bank import worker as bank_worker
 from puhui.payments.bank.channel import OrderKind
 from puhui.payments.bank.signing import MemoryNonceCache, verify_notification
+from puhui.payments.challenges_api import PaymentChallenge
 from puhui.payments.models import QrKind, VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
 from puhui.payments.schemas import (
@@ -89,7 +90,10 @@ class RefundIn(BaseModel):
 
 
 def _payment_outcome(row: dict, created: bool) -> Outcome:
-    """201 for a payment made, 202 for one held for review (人工审核), 200 for a replay."""
+    """201 for a payment made, 202 for one parked for a challenge (核身) or held for review (人工审核),
+    200 for a replay."""
+    if challenges.is_challenge(row):
+        return Outcome(202 if created else 200, PaymentChallenge.shape(challenges.challenge_json(row)))
     if service.is_review(row):
         return Outcome(202 if created else 200, HeldPayment.shape(reviews.review_for_payer(row)))
     return Outcome(201 if created else 200, Payment.shape(service.payment_view(row)))

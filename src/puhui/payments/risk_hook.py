@@ -1,4 +1,5 @@
-"""The risk decision hook every payment passes before it posts (approve / review / decline).
+"""The risk decision hook every payment passes before it posts (approve / challenge / review /
+decline).
 
 It starts with the rules the payment form itself knows (the payer must hold a wallet class; the
 amount must be positive); the limits are counted atomically by `limits` in the same unit of work.
@@ -21,7 +22,11 @@ from puhui.payments.errors import PaymentDeclined, PaymentUnderReview
 
 
 class Outcome(enum.StrEnum):
+    """From mildest to strictest: `challenge` parks the payment for its payer's step-up (核身),
+    `review` for a risk officer (人工审核)."""
+
     approve = "approve"
+    challenge = "challenge"
     review = "review"
     decline = "decline"
 
@@ -54,6 +59,7 @@ class PaymentRequest:
 class Decision:
     outcome: Outcome
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    factor: str | None = None  # for a challenge: what the payer must give (sms, password); sms if none
 
 
 Rule = Callable[[PaymentRequest], Decision | None]
@@ -73,19 +79,13 @@ RULES: list[Rule] = [_positive, _payer_has_tier]
 
 
 def decide(payment: PaymentRequest) -> Decision:
-    """Run every rule; decline beats review beats approve, and every reason is kept."""
-    reasons: list[str] = []
-    worst = Outcome.approve
+    """Run every rule; the strictest outcome wins (see `worst`), and every reason is kept."""
+    decision = Decision(Outcome.approve)
     for rule in RULES:
         found = rule(payment)
-        if found is None or found.outcome == Outcome.approve:
-            continue
-        reasons.extend(found.reasons)
-        if found.outcome == Outcome.decline:
-            worst = Outcome.decline
-        elif worst == Outcome.approve:
-            worst = Outcome.review
-    return Decision(worst, tuple(reasons))
+        if found is not None and found.outcome != Outcome.approve:
+            decision = worst(decision, found)
+    return decision
 
 
 PAYER_VISIBLE_REASONS = frozenset({"payer_unverified", "amount_not_positive"})
@@ -131,7 +131,7 @@ def check_for(engine: Engine) -> FraudCheck | None:
 
 
 def worst(a: Decision, b: Decision) -> Decision:
-    """Both decisions' reasons; decline beats review beats approve."""
-    order = {Outcome.approve: 0, Outcome.review: 1, Outcome.decline: 2}
+    """Both decisions' reasons; decline beats review beats challenge beats approve."""
+    order = {Outcome.approve: 0, Outcome.challenge: 1, Outcome.review: 2, Outcome.decline: 3}
     outcome = a.outcome if order[a.outcome] >= order[b.outcome] else b.outcome
-    return Decision(outcome, a.reasons + b.reasons)
+    return Decision(outcome, a.reasons + b.reasons, a.factor or b.factor)

@@ -20,7 +20,7 @@ from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, post_chain
 from puhui.money import format_minor
-from puhui.payments import limits, notifications, reviews, risk_hook
+from puhui.payments import challenges, limits, notifications, reviews, risk_hook
 from puhui.payments.errors import PaymentConflict, QrExpired, QrNotPayable
 from puhui.payments.models import PaymentTotals, QrKind, VerificationStrength, merchant_fee, refund_split
 from puhui.payments.tables import payment_reviews, payments, qr_codes, refunds
@@ -199,7 +199,14 @@ def complete_held_payment(uow: UnitOfWork, review: dict, transfer_id: str) -> di
 
 
 def _under_review(decision: risk_hook.Decision) -> bool:
-    return decision.outcome == risk_hook.Outcome.review
+    return decision.outcome in (risk_hook.Outcome.review, risk_hook.Outcome.challenge)
+
+
+def _hold(uow: UnitOfWork, decision: risk_hook.Decision, held: reviews.HeldPayment) -> dict:
+    """Park the payment: for its payer's step-up challenge (核身) or a risk officer's review (人工审核)."""
+    if decision.outcome == risk_hook.Outcome.challenge:
+        return challenges.park(uow, held, decision.factor)
+    return reviews.hold(uow, held)
 
 
 NO_CONTEXT = risk_hook.PaymentContext()
@@ -230,8 +237,9 @@ def pay_p2p(
         raise NotFound(f"customer {payee_id} has no wallet")
     marks, decision = _check_payer(uow, payment_id, payer_id, "p2p", payee_id, amount, context)
     if _under_review(decision):
-        return reviews.hold(
+        return _hold(
             uow,
+            decision,
             reviews.HeldPayment(
                 payment_id, "p2p", payer_id, payee_id, payee.id, amount, 0, None, marks, context, decision.reasons
             ),
@@ -395,8 +403,9 @@ def pay_qr(
     tier_mark, decision = _check_payer(uow, payment_id, payer_id, f"qr_{kind.value}", merchant_id, amount, context)
     marks = limits.join_marks(tier_mark, limits.consume_qr(uow, payer_id, kind, strength, amount))
     if _under_review(decision):
-        return reviews.hold(
+        return _hold(
             uow,
+            decision,
             reviews.HeldPayment(
                 payment_id,
                 f"qr_{kind.value}",

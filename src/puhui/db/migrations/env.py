@@ -15,6 +15,7 @@ import puhui.ledger.tables  # noqa: F401,E402 - registers the ledger's tables on
 import puhui.lending.lines.tables  # noqa: F401,E402
 import puhui.lending.partners.tables  # noqa: F401,E402
 import puhui.lending.tables  # noqa: F401,E402
+import puhui.payments.challenge_tables  # noqa: F401,E402
 import puhui.payments.settlement_tables  # noqa: F401,E402 - registers the settlement tables on `metadata`
 import puhui.payments.tables  # noqa: F401,E402 - registers the payments tables on `metadata`
 import puhui.regtech.reports_tables  # noqa: F401,E402

@@ -142,7 +142,7 @@ class Decision(Schema):
     payer_id: str
     payee_id: str
     amount: Money
-    outcome: Literal["approve", "review", "decline"]
+    outcome: Literal["approve", "challenge", "review", "decline"]
     score: int | None = Field(description="the fraud score (0-1000); null without a score rule")
     reasons: list[str]
     rule_versions: dict[str, int] = Field(description="rule id -> the version that ran")
