@@ -77,3 +77,82 @@ def evaluate_fraud(connection: Connection, run_id: str, span: tuple[int, int]) -
         len(truth & flagged),
         dict(sorted(outcomes.items())),
     )
+
+
+# What the simulated people do when asked to step up (核身), as data: an account taker rarely holds the
+# victim's phone (a SIM swap, a code talked out of the victim), an honest payer passes unless they give up.
+CHALLENGE_PASS_SHARE = {"fraud": 0.05, "honest": 0.98}
+
+
+@dataclass(frozen=True)
+class ActionReplay:
+    """The cost model's actions over a run's attempts, honest and fraudulent, with the challenges'
+    simulated answers: `counts[action][side]`, plus the challenges each side failed."""
+
+    counts: dict[str, dict[str, int]]
+    failed: dict[str, int]
+
+    def total(self, side: str) -> int:
+        return sum(c[side] for c in self.counts.values())
+
+    def rate(self, side: str, *actions: str) -> float | None:
+        n = self.total(side)
+        return sum(self.counts[a][side] for a in actions) / n if n else None
+
+    @property
+    def ato_recall(self) -> float | None:
+        """Fraud stopped: declined, held (the holder disowns it) or a challenge failed."""
+        n = self.total("fraud")
+        stopped = self.counts["decline"]["fraud"] + self.counts["hold"]["fraud"] + self.failed["fraud"]
+        return stopped / n if n else None
+
+    def as_json(self) -> dict:
+        return {
+            "counts": self.counts,
+            "challenges_failed": self.failed,
+            "honest_held_or_declined": self.rate("honest", "hold", "decline"),
+            "honest_challenged": self.rate("honest", "challenge"),
+            "ato_recall": self.ato_recall,
+        }
+
+
+def labelled_attempts(connection: Connection, run_id: str, span: tuple[int, int]) -> list[tuple[dict, bool]]:
+    """Each named attempt's last decision with its evidence, and whether it was an account takeover."""
+    from puhui.risk.fraud import store
+
+    truth = set(
+        connection.execute(
+            select(sim_labels.c.payment_id).where(
+                sim_labels.c.run_id == run_id, sim_labels.c.typology == TYPOLOGY, sim_labels.c.payment_id.is_not(None)
+            )
+        ).scalars()
+    )
+    latest = {row["payment_ref"]: row for row in store.decisions_between(connection, *span) if row["payment_ref"]}
+    return [(row, ref in truth) for ref, row in latest.items()]
+
+
+def fit(attempts: list[tuple[dict, bool]], prior: int = 20):
+    """The calibration of the engine's evidence (`decision.risk_index`) on labelled attempts."""
+    from puhui.risk.fraud.calibration import calibrate
+    from puhui.risk.fraud.decision import risk_index
+
+    return calibrate(((risk_index(row["score"], row["reasons"]), fraud) for row, fraud in attempts), prior)
+
+
+def replay_costs(attempts: list[tuple[dict, bool]], calibration, costs, seed: int = 1) -> ActionReplay:
+    """What the cost model would have done with each attempt, its evidence as the engine saw it."""
+    import random
+
+    from puhui.risk.fraud.decision import ORDER, choose, floor_of, risk_index
+
+    rng = random.Random(f"{seed}:challenges")
+    counts = {a.value: {"honest": 0, "fraud": 0} for a in ORDER}
+    failed = {"honest": 0, "fraud": 0}
+    for row, fraud in attempts:
+        side = "fraud" if fraud else "honest"
+        p = calibration.probability(risk_index(row["score"], row["reasons"]))
+        action = choose(p, row["amount"], costs, floor_of(row["reasons"])).action
+        counts[action.value][side] += 1
+        if action.value == "challenge" and rng.random() >= CHALLENGE_PASS_SHARE[side]:
+            failed[side] += 1
+    return ActionReplay(counts, failed)

@@ -119,3 +119,22 @@ def choose(
     if best.rank == floor.rank and floor is not Action.allow:
         reasons.append(f"cost_model.floor: a rule requires at least {floor}")
     return Choice(best, loss, table, tuple(reasons))
+
+
+HARD_RULES = frozenset({"blocked_payee", "blocked_payer"})  # a listed party is declined whatever it costs
+
+
+def rules_tripped(reasons: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The rule ids named in a decision's reasons ("<rule id>: <what tripped>")."""
+    return tuple(r.split(":", 1)[0] for r in reasons if ":" in r)
+
+
+def risk_index(score: int | None, reasons: tuple[str, ...] | list[str]) -> int:
+    """One number ordering the engine's evidence for calibration: the rules that tripped (besides the
+    score rule, at most 3) count first, the score (0-1000) breaks ties, so more rules never rank lower."""
+    rules = [r for r in rules_tripped(reasons) if r != "fraud_score"]
+    return min(len(rules), 3) * 1001 + (score or 0)
+
+
+def floor_of(reasons: tuple[str, ...] | list[str]) -> Action:
+    return Action.decline if HARD_RULES.intersection(rules_tripped(reasons)) else Action.allow

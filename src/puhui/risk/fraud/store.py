@@ -256,3 +256,19 @@ def decisions(connection: Connection, payer_id: str | None = None, limit: int = 
         }
         for r in rows
     ]
+
+
+def decisions_between(connection: Connection, start: int, end: int) -> list[dict[str, Any]]:
+    """Every decision made in [start, end) (UTC microseconds) with its evidence, in the order made:
+    payment_ref, amount (fen), outcome, score, reasons (a calibration's and a replay's input)."""
+    columns = (
+        risk_decisions.c.payment_ref,
+        risk_decisions.c.amount,
+        risk_decisions.c.outcome,
+        risk_decisions.c.score,
+        risk_decisions.c.reasons,
+    )
+    rows = connection.execute(
+        select(*columns).where(risk_decisions.c.at >= start, risk_decisions.c.at < end).order_by(risk_decisions.c.id)
+    ).mappings()
+    return [{**row, "reasons": tuple(json.loads(row["reasons"]))} for row in rows]
