@@ -24,6 +24,7 @@ import puhui.risk.features_tables  # noqa: F401,E402 - registers the risk tables
 import puhui.risk.fraud.tables  # noqa: F401,E402
 import puhui.risk.scoring.tables  # noqa: F401,E402
 import puhui.sandbox.tables  # noqa: F401,E402
+import puhui.securities.robo.tables  # noqa: F401,E402
 import puhui.securities.tables  # noqa: F401,E402
 import puhui.sim.tables  # noqa: F401,E402
 import puhui.supplychain.tables  # noqa: F401,E402

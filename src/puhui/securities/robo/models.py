@@ -102,7 +102,7 @@ def drift(
     units: Mapping[str, int], prices: Mapping[str, int], cash: int, targets: Mapping[str, Decimal]
 ) -> dict[str, Decimal]:
     """Each ETF's weight less its target (偏离度), in fractions of the whole value."""
-    held = weights({code: units.get(code, 0) for code in targets | dict(units)}, prices, cash)
+    held = weights({code: units.get(code, 0) for code in set(targets) | set(units)}, prices, cash)
     return {code: held.get(code, Decimal(0)) - targets.get(code, Decimal(0)) for code in held}
 
 
