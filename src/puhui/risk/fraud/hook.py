@@ -4,6 +4,7 @@ the stored rules and the in-memory window state.
     hook = FraudHook.start(engine)             # seeds the default rules into an empty table, replays the outbox
     hook.catch_up()                            # take newer payment events into the state (call it often)
     assessment = hook.assess(request)          # decision, score, rule versions
+    hook.policy = Policy(calibration, costs)   # or decide by expected cost: allow / challenge / hold / decline
     risk_hook.RULES.append(hook)               # or as a rule: returns None when it approves
     hook.record(uow, request, assessment, payment_ref)   # the decisions log, in the payment's unit of work
 
@@ -20,9 +21,32 @@ from sqlalchemy import Connection, Engine
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.payments.risk_hook import Decision, Outcome, PaymentRequest
 from puhui.risk.fraud import store
+from puhui.risk.fraud.calibration import Calibration
 from puhui.risk.fraud.consumer import FraudConsumer
+from puhui.risk.fraud.decision import Action, Costs, choose, floor_of, risk_index
 from puhui.risk.fraud.engine import RuleSet, decide
 from puhui.risk.fraud.state import WindowState
+
+OUTCOMES = {
+    Action.allow: Outcome.approve,
+    Action.challenge: Outcome.challenge,
+    Action.hold: Outcome.review,
+    Action.decline: Outcome.decline,
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Decide by cost (按损失定处置): the engine's evidence calibrated to a probability, then the
+    cheapest action of `costs` for the amount (`decision.choose`)."""
+
+    calibration: Calibration
+    costs: Costs
+
+    def apply(self, request: PaymentRequest, decision: Decision, score: int | None) -> Decision:
+        probability = self.calibration.probability(risk_index(score, decision.reasons))
+        choice = choose(probability, request.amount, self.costs, floor_of(decision.reasons))
+        return Decision(OUTCOMES[choice.action], decision.reasons + choice.reasons)
 
 
 @dataclass(frozen=True)
@@ -33,9 +57,10 @@ class Assessment:
 
 
 class FraudHook:
-    def __init__(self, engine: Engine, state: WindowState) -> None:
+    def __init__(self, engine: Engine, state: WindowState, policy: Policy | None = None) -> None:
         self.engine = engine
         self.state = state
+        self.policy = policy  # None: the rules' own actions (review / decline)
         self.consumer = FraudConsumer(engine, state)
         self._rules: RuleSet | None = None
         self._generation = -1
@@ -83,6 +108,8 @@ class FraudHook:
         rules = self.rules(connection)
         with self.state.lock:
             decision, score = decide(request, rules, self.state)
+        if self.policy is not None:
+            decision = self.policy.apply(request, decision, score)
         return Assessment(decision, score, rules.versions)
 
     def __call__(self, request: PaymentRequest) -> Decision | None:
