@@ -1,8 +1,167 @@
 """Distributed funds with their risk levels, the suitability questionnaire (风险测评) and fund orders,
-under /app/funds."""
+under /app/funds.
+
+The pages ask the wealth API and decide nothing: a purchase above the customer's level (C_n may buy
+R1…R_n), without a valid questionnaire or from a wallet below Class III is refused by the API (403,
+no acknowledgement lifts it), and the page says why before and after the customer tries."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+
+from puhui.console import charts, client, render, security
+from puhui.console.web import customer_page, read_form, redirect
 
 router = APIRouter(include_in_schema=False)
+
+FundCode = Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
+CHART_DAYS = 60
+MAX_ORDERS = 20
+PROBLEMS = {
+    "unsuitable_product": "This fund's risk level is above yours: the purchase is refused.",
+    "questionnaire_required": "Take the risk questionnaire before buying a fund (or again: yours has expired).",
+    "invalid_answers": "Please answer every question.",
+    "fund_closed": "This fund is closed to orders.",
+    "fund_not_found": "There is no such fund.",
+}
+"""The wealth API's refusals told in the customer's language (others: `render.say`)."""
+
+
+async def _get(request: Request, path: str, **params: object) -> Any:
+    return await client.call(request, "GET", path, token=request.state.viewer.token, params=params or None)
+
+
+def _say(request: Request, problem: client.ApiProblem) -> str:
+    message = PROBLEMS.get(problem.code)
+    return render.formatter(request).gettext(message) if message else render.say(request, problem.code, problem.detail)
+
+
+def verdict(suitability: dict, risk: str) -> str:
+    """What a purchase of a fund of `risk` would get now: `ok`, or the API's refusal code."""
+    if suitability["refusal"]:
+        return str(suitability["refusal"])
+    return "ok" if int(risk[1]) <= int(suitability["max_product_risk"][1]) else "unsuitable_product"
+
+
+def nav_chart(navs: list[dict], title: str) -> Markup:
+    points = [charts.Point(n["date"][5:], Decimal(n["nav"])) for n in reversed(navs)]
+    return charts.line_chart(points, title, unit="") if len(points) > 1 else Markup("")
+
+
+async def _suitability(request: Request) -> dict:
+    return await _get(request, f"/v1/wealth/suitability/{request.state.viewer.id}")
+
+
+@router.get("/app/funds")
+@customer_page
+async def funds(request: Request) -> Response:
+    products = await _get(request, "/v1/wealth/fund-products")
+    suitability = await _suitability(request)
+    return render.page(
+        request,
+        "funds_list.html",
+        products=[{**p, "verdict": verdict(suitability, p["risk"])} for p in products],
+        suitability=suitability,
+        holdings=await _get(request, "/v1/wealth/fund-holdings"),
+        orders=(await _get(request, "/v1/wealth/fund-orders"))[:MAX_ORDERS],
+    )
+
+
+async def _fund_page(request: Request, code: str, status: int = 200, error: str | None = None) -> Response:
+    fmt = render.formatter(request)
+    product = await _get(request, f"/v1/wealth/fund-products/{code}")
+    navs = await _get(request, f"/v1/wealth/fund-products/{code}/navs", limit=CHART_DAYS)
+    suitability = await _suitability(request)
+    holding = next((h for h in await _get(request, "/v1/wealth/fund-holdings") if h["fund_code"] == code), None)
+    orders = [o for o in await _get(request, "/v1/wealth/fund-orders") if o["fund_code"] == code][:MAX_ORDERS]
+    return render.page(
+        request,
+        "funds_fund.html",
+        status=status,
+        error=error,
+        fund=product,
+        verdict=verdict(suitability, product["risk"]),
+        suitability=suitability,
+        holding=holding,
+        orders=orders,
+        wallet=await _get(request, "/v1/wallets/me"),
+        chart=nav_chart(navs, fmt.gettext("NAV")),
+        keys={"buy": security.form_key(), "redeem": security.form_key()},
+    )
+
+
+@router.get("/app/funds/{code}")
+@customer_page
+async def fund(request: Request, code: FundCode) -> Response:
+    return await _fund_page(request, code)
+
+
+async def _order(request: Request, code: str, action: str, body: dict[str, str], notice: str) -> Response:
+    form = await read_form(request)
+    try:
+        await client.call(
+            request,
+            "POST",
+            f"/v1/wealth/fund-products/{code}/{action}",
+            token=request.state.viewer.token,
+            json={name: form.get(name, "") for name in body},
+            key=form.get("key") or None,
+        )
+    except client.ApiProblem as problem:
+        return await _fund_page(request, code, problem.status, _say(request, problem))
+    return redirect(f"/app/funds/{code}", notice)
+
+
+@router.post("/app/funds/{code}/buy")
+@customer_page
+async def buy(request: Request, code: FundCode) -> Response:
+    return await _order(request, code, "purchases", {"amount": ""}, "subscribed")
+
+
+@router.post("/app/funds/{code}/redeem")
+@customer_page
+async def redeem(request: Request, code: FundCode) -> Response:
+    return await _order(request, code, "redemptions", {"units": ""}, "redeemed")
+
+
+async def _questionnaire_page(request: Request, status: int = 200, error: str | None = None, chosen=None) -> Response:
+    return render.page(
+        request,
+        "funds_suitability.html",
+        status=status,
+        error=error,
+        questionnaire=await _get(request, "/v1/wealth/questionnaire"),
+        suitability=await _suitability(request),
+        chosen=chosen or {},
+        key=security.form_key(),
+    )
+
+
+@router.get("/app/suitability")
+@customer_page
+async def suitability_page(request: Request) -> Response:
+    return await _questionnaire_page(request)
+
+
+@router.post("/app/suitability")
+@customer_page
+async def answer(request: Request) -> Response:
+    form = await read_form(request)
+    answers = {name[2:]: value for name, value in form.items() if name.startswith("q_") and value}
+    try:
+        await client.call(
+            request,
+            "POST",
+            "/v1/wealth/questionnaire/answers",
+            token=request.state.viewer.token,
+            json={"version": form.get("version", ""), "answers": answers},
+            key=form.get("key") or None,
+        )
+    except client.ApiProblem as problem:
+        return await _questionnaire_page(request, problem.status, _say(request, problem), answers)
+    return redirect("/app/suitability")
