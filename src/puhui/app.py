@@ -51,6 +51,7 @@ from puhui.securities import api as securities_api
 from puhui.securities import clearing_api as securities_clearing_api
 from puhui.securities import corporate_api as securities_corporate_api
 from puhui.securities import market_api as securities_market_api
+from puhui.securities.robo import api as securities_robo_api
 from puhui.settings import Settings
 from puhui.supplychain import api as supplychain_api
 from puhui.wealth.advice import api as advice_api
@@ -136,6 +137,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         securities_clearing_api.router,
         securities_corporate_api.router,
         securities_market_api.router,
+        securities_robo_api.router,
         reserves_api.router,
         wealth_api.router,
         advice_api.router,

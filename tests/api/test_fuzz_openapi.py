@@ -110,9 +110,12 @@ OPERATION_RULES = {  # the same, for one operation only
         "unknown_instrument": "the instruments listed are data",
         "lot_size_invalid": "the board's lot rule (100s; STAR ≥ 200; an odd lot sold whole)",
         "order_too_large": "the board's largest single order",
-        "price_off_tick": "a whole fen (the tick), and a price on a limit order only",
+        "price_off_tick": "a whole tick (a fen; 厘 for an ETF), and a price on a limit order only",
         "price_outside_band": "the day's band from the previous close, which is data",
         "market_order_unbounded": "a market buy of a share without a price limit names a protective price",
+    },
+    "POST /v1/securities/robo/subscriptions": {  # the portfolio's ETFs at today's prices, which are data
+        "robo_amount_below_minimum": "the amount buys one lot of every ETF of the portfolio at its weight",
     },
     "POST /v1/securities/corporate-actions": {  # 权益分派: the trading calendar and the instrument's price
         "corporate_action_invalid": "record date a trading day not past, ex-date the next; pays below the price",

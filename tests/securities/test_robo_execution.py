@@ -78,7 +78,7 @@ def test_a_subscription_is_bought_marked_rebalanced_and_reported(client, engine,
     assert units == {"510300": 10_200, "510500": 4_300, "159915": 11_800, "518880": 1_500}
     assert all(q % 100 == 0 for q in units.values())
     # bought at the offers (3.900, 5.800, 2.100, 6.500): 39,780.00 + 24,940.00 + 24,780.00 + 9,750.00 and
-    # commissions 9.95 + 6.24 + 6.20 + 5.00 leave 725.61 CNY of the 100,000 in the sleeve
+    # commissions 9.95 + 6.24 + 6.20 + 5.00 leave 722.61 CNY of the 100,000 in the sleeve
     assert status["cash"] == 100_000_00 - (39_780_00 + 24_940_00 + 24_780_00 + 9_750_00) - (9_95 + 6_24 + 6_20 + 5_00)
     with reading(engine) as connection:
         assert brokerage.frozen_cash(connection, robo_customer) == 0

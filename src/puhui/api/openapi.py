@@ -127,6 +127,8 @@ CHECKED_INSIDE: dict[str, dict[str, str]] = {
     "POST /v1/customers/login": {"401": "The phone number or the password is wrong (`invalid_credentials`)"},
     "GET /v1/insurance/reserves": {"404": "No reserve run for the insurer and date (`reserve_run_not_found`)"},
     "GET /v1/insurance/reports/ratios": {"404": "No reserve run for the insurer and date (`reserve_run_not_found`)"},
+    "GET /v1/securities/robo": {"404": "The customer has no robo-advice subscription (`robo_not_subscribed`)"},
+    "GET /v1/securities/robo/report": {"404": "The customer has no robo-advice subscription (`robo_not_subscribed`)"},
 }
 
 IDEMPOTENCY_KEY: dict[str, Any] = {

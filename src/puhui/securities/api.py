@@ -54,7 +54,7 @@ class InstrumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: Code
     exchange: Literal["SSE", "SZSE"]
-    board: Literal["main", "chinext", "star"]
+    board: Literal["main", "chinext", "star", "etf"]
     name: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
     listed_on: Annotated[
         dt.date,
@@ -136,7 +136,7 @@ async def list_instrument(body: InstrumentIn, request: Request, engine: EngineDe
     instrument = models.Instrument(
         body.code, models.Exchange(body.exchange), models.Board(body.board), body.name, body.listed_on, body.st
     )
-    close = parse_minor(body.previous_close, 2)
+    close = _ticks(body.code, body.previous_close) or 0
 
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(

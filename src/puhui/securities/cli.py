@@ -8,7 +8,10 @@ from pathlib import Path
 
 import typer
 
+from puhui.securities.robo.cli import app as robo_app
+
 app = typer.Typer(no_args_is_help=True, help="Internet securities: the exchange simulator and its market.")
+app.add_typer(robo_app, name="robo")
 
 
 @app.command("simulate")

@@ -276,3 +276,11 @@ def report(connection: Connection, customer_id: str) -> dict[str, Any]:
         "benchmark_return": benchmark - 1,
         "fees_paid": sleeve(connection, customer_id, subscription["amount"])[2],
     }
+
+
+def mark_all(uow: UnitOfWork) -> list[str]:
+    """Mark every subscribed portfolio (what end of day calls after the close)."""
+    customers = [r[0] for r in uow.execute(select(subscriptions.c.customer_id).order_by(subscriptions.c.customer_id))]
+    for customer_id in customers:
+        mark(uow, customer_id)
+    return customers
