@@ -57,6 +57,7 @@ SHOTS = (
     Shot("/merchant", "merchant"),
     Shot("/ops", "risk_officer"),
     Shot("/ops/reviews", "risk_officer"),
+    Shot("/ops/actions", "admin"),  # NAV upload and end-of-day runs: the API lets operators and admins
     Shot("/ops/ledger", "admin"),  # the ledger explorer is the administrator's
     Shot("/supervision", "regulator"),
     Shot("/supervision/cases", "regulator"),

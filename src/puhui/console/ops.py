@@ -41,6 +41,7 @@ async def overview(request: Request) -> Response:
         ["/ops/reserve", _("Reserve")],
         ["/ops/loans", _("Loan book")],
         ["/ops/funds", _("Funds")],
+        ["/ops/actions", _("Staff actions")],
         ["/ops/ledger", _("Ledger")],
         ["/ops/audit", _("Audit log")],
         ["/ops/models", _("Models")],
