@@ -182,10 +182,16 @@ def _lock(uow: UnitOfWork, challenge_id: str, payer_id: str) -> dict:
     return dict(row)
 
 
-def answer(uow: UnitOfWork, challenge_id: str, payer_id: str, code: str | None, password_ok: bool | None) -> dict:
-    """Settle a challenge: the right factor posts the hold and writes the payment (once; a replay
-    returns the passed challenge). A wrong one or an expired challenge is refused, and the attempt
-    (or the expiry) is recorded after the refusal's rollback."""
+Complete = Callable[[UnitOfWork, dict, str], dict]  # writes the payment of a posted hold
+
+
+def answer(
+    uow: UnitOfWork, challenge_id: str, payer_id: str, code: str | None, password_ok: bool | None, complete: Complete
+) -> dict:
+    """Settle a challenge: the right factor posts the hold and writes the payment with `complete`
+    (`payments.service.complete_held_payment`), once; a replay returns the passed challenge. A wrong
+    answer or an expired challenge is refused, and the attempt (or the expiry) is recorded after the
+    refusal's rollback."""
     row = _lock(uow, challenge_id, payer_id)
     if row["status"] == "passed":
         return row
@@ -200,7 +206,7 @@ def answer(uow: UnitOfWork, challenge_id: str, payer_id: str, code: str | None, 
         uow.after_rollback.append(lambda: transaction(engine, lambda after: _settle_failure(after, row["id"], True)))
         told = f"{left} attempts left" if left > 0 else "the payment was declined and moved no money"
         raise ChallengeFailed(f"the {row['method']} answer is wrong; {told}", attempts_left=left)
-    return _pass(uow, row)
+    return _pass(uow, row, complete)
 
 
 def _passes(row: dict, code: str | None, password_ok: bool | None) -> bool:
@@ -209,16 +215,14 @@ def _passes(row: dict, code: str | None, password_ok: bool | None) -> bool:
     return code is not None and hmac.compare_digest(_digest(row["id"], code), row["code_hash"])
 
 
-def _pass(uow: UnitOfWork, row: dict) -> dict:
-    from puhui.payments.service import complete_held_payment  # the service parks payments here
-
+def _pass(uow: UnitOfWork, row: dict, complete: Complete) -> dict:
     post_id = row["id"] + ".challenge.post"
     [result] = create_transfers(
         uow, [Transfer(post_id, flags=TransferFlags.post_pending, pending_id=row["hold_transfer_id"])]
     )
     if result not in (TransferResult.ok, TransferResult.exists):
         raise Conflict(f"posting the challenge hold failed: {result.value}")
-    payment = complete_held_payment(uow, row, post_id)
+    payment = complete(uow, row, post_id)
     return _close(uow, row, "passed", payment["id"])
 
 

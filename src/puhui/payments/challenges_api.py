@@ -15,7 +15,7 @@ from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.identity.errors import PaymentPasswordInvalid
 from puhui.identity.sessions import confirm_password
-from puhui.payments import challenges
+from puhui.payments import challenges, service
 from puhui.payments.verification import PaymentPassword
 
 router = APIRouter(prefix="/v1/payments/challenges", tags=["payments"])
@@ -78,7 +78,7 @@ async def answer_challenge(
     password_ok = await run_in_threadpool(_password_ok, engine, principal.id, body.password)
 
     def work(uow: UnitOfWork) -> Outcome:
-        row = challenges.answer(uow, challenge_id, principal.id, body.code, password_ok)
+        row = challenges.answer(uow, challenge_id, principal.id, body.code, password_ok, service.complete_held_payment)
         return Outcome(200, PaymentChallenge.shape(challenges.challenge_json(row)))
 
     return await run_mutation(request, engine, principal, "payments.answer_challenge", challenge_id, work)
