@@ -4,9 +4,13 @@ stamp duty or transfer fee, commission to the fen, and the audit passing."""
 
 from __future__ import annotations
 
+from puhui.db import reading
+from puhui.securities import clearing
 from tests.identity.helpers import LI, ZHANG
 from tests.securities.test_brokerage_http import (  # noqa: F401
+    THURSDAY,
     assert_audit_clean,
+    at,
     client,
     deposit,
     investor,
@@ -42,4 +46,9 @@ def test_an_etf_trades_in_li_without_stamp_duty_or_transfer_fee(client, engine, 
     shown = quote.json()
     assert (shown["last_price"], shown["limit_up"], shown["limit_down"]) == ("3.901", "4.290", "3.510")
     assert shown["asks"] == [{"price": "3.901", "shares": 19_900}]
+    at(clock, 8, 0, days=1)  # the next morning: the day is cleared and its clearing file is in fen
+    clearing.clear(engine, THURSDAY.date())
+    with reading(engine) as connection:
+        lines = clearing.clearing_file(connection, THURSDAY.date()).splitlines()
+    assert "510300,10100,39400.10,10100,39400.10,0,0.00" in lines  # 10,100 units at 3.901
     assert_audit_clean(engine)

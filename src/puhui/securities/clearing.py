@@ -33,7 +33,7 @@ from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, get_transfers, post_chain
 from puhui.money import format_minor
 from puhui.payments.wallets import RESERVE
-from puhui.securities import accounts
+from puhui.securities import accounts, models
 from puhui.securities import orders as brokerage
 from puhui.securities.tables import securities_executions as executions
 from puhui.securities.tables import securities_instruments as instruments
@@ -131,7 +131,7 @@ def _totals(connection: Connection, day: dt.date) -> dict[str, list[int]]:
     for code, side, shares, value in connection.execute(query):
         row = found.setdefault(code, [0, 0, 0, 0])
         at = 0 if side == "buy" else 2
-        row[at], row[at + 1] = int(shares), int(value)
+        row[at], row[at + 1] = int(shares), models.trade_value(code, int(value), 1)  # an ETF's 厘 to the fen
     return found
 
 
