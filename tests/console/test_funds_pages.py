@@ -128,6 +128,19 @@ def test_after_the_questionnaire_a_fund_within_the_level_is_bought_and_confirmed
     listing = client.get("/app/funds").text
     assert 'data-testid="value-EQ0001">¥9,945.10<' in listing and "8,020.24" in listing and "已确认" in listing
     assert "¥99.01" in listing  # the fee, as the order holds it
+
+    before = _state(engine, client)
+    too_many = post_form(client, "/app/funds/EQ0001", "/app/funds/EQ0001/redeem", units="8020.25")
+    assert too_many.status_code == 409 and "持有份额不足" in too_many.text and _state(engine, client) == before
+    sold = post_form(client, "/app/funds/EQ0001", "/app/funds/EQ0001/redeem", units="1000.00")
+    assert sold.status_code == 303
+    redemption = client.get("/v1/wealth/fund-orders", headers=_bearer(client)).json()[0]
+    assert (redemption["kind"], redemption["units"], redemption["status"]) == ("redeem", "1000.00", "pending")
+    page = client.get("/app/funds/EQ0001").text
+    assert f'data-testid="fund-order-{redemption["id"]}"' in page and "1,000.00 份" in page
+    [holding] = client.get("/v1/wealth/fund-holdings", headers=_bearer(client)).json()
+    assert (holding["units"], holding["pending_redemption_units"]) == ("7020.24", "1000.00")  # set aside until T+1
+    assert 'data-testid="fund-units">7,020.24<' in page and "赎回中 1,000.00 份" in client.get("/app/funds").text
     with reading(engine) as connection:
         assert audit(connection).ok
 
@@ -157,6 +170,22 @@ def test_a_cautious_customer_is_refused_and_sees_none_of_anothers_orders(app, cl
         assert client.get(path, follow_redirects=False).headers["location"] == "/app/login"
     with reading(engine) as connection:
         assert audit(connection).ok
+
+
+def test_a_customer_below_class_iii_is_told_and_refused(app, client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(at("2026-03-02", "10:00"))
+    _funds_world(client)
+    sign_up(client, 65)
+    cid = customer_id_of(client)
+    assert _answer(client, C3_ANSWERS).status_code == 303
+    held = client.get(f"/v1/wealth/suitability/{cid}", headers=_bearer(client)).json()
+    assert (held["level"], held["refusal"]) == ("C3", "wallet_class_too_low")
+    page = client.get("/app/funds/EQ0001").text
+    assert "仅Ⅲ类账户可购买基金" in page and "disabled" in page
+    before = _state(engine, client)
+    refused = post_form(client, "/app/funds/EQ0001", "/app/funds/EQ0001/buy", amount="10.00")
+    assert refused.status_code == 403 and "您的账户类别暂不支持此业务" in refused.text
+    assert _state(engine, client) == before
 
 
 def test_the_pages_speak_english_when_asked(app, client, engine, clock) -> None:  # type: ignore[no-untyped-def]
