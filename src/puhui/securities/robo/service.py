@@ -118,12 +118,19 @@ def subscribe(
 
 
 def _execute(uow: UnitOfWork, customer_id: str, run_id: str, kind: str, planned: list[robo.RoboOrder]) -> None:
+    """Open the run and place its orders (下单) through the brokerage."""
+    row = {"id": run_id, "customer_id": customer_id, "kind": kind, "order_ids": [], "orders": 0}
+    uow.execute(runs.insert().values(**row, created_at=clock.now_micros()))
+    _place(uow, customer_id, run_id, planned)
+
+
+def _place(uow: UnitOfWork, customer_id: str, run_id: str, planned: list[robo.RoboOrder]) -> None:
     placed = []
     for order in planned:
         request = orders.OrderRequest(order.code, order.side, order.quantity, order.price)
         placed.append(orders.place(uow, customer_id, request, f"robo.{run_id}.{order.code}.{order.side.value}")["id"])
-    row = {"id": run_id, "customer_id": customer_id, "kind": kind, "order_ids": placed, "orders": len(placed)}
-    uow.execute(runs.insert().values(**row, created_at=clock.now_micros()))
+    ids = [*uow.execute(select(runs.c.order_ids).where(runs.c.id == run_id)).scalar_one(), *placed]
+    uow.execute(runs.update().where(runs.c.id == run_id).values(order_ids=ids, orders=len(ids)))
 
 
 def _robo_orders(connection: Connection, customer_id: str) -> list[dict[str, Any]]:
@@ -187,18 +194,8 @@ def rebalance(uow: UnitOfWork, customer_id: str, client_id: str) -> dict[str, An
             if lots:
                 free -= robo.buy_cost(schedule, order.code, limit, lots * robo.LOT)
                 buys.append(robo.RoboOrder(order.code, order.side, lots * robo.LOT, limit))
-        _place_more(uow, customer_id, run_id, buys)
+        _place(uow, customer_id, run_id, buys)
     return {**status(uow.connection, customer_id), "run": run_json(uow.connection, run_id)}
-
-
-def _place_more(uow: UnitOfWork, customer_id: str, run_id: str, planned: list[robo.RoboOrder]) -> None:
-    placed = []
-    for order in planned:
-        request = orders.OrderRequest(order.code, order.side, order.quantity, order.price)
-        placed.append(orders.place(uow, customer_id, request, f"robo.{run_id}.{order.code}.{order.side.value}")["id"])
-    row = uow.execute(select(runs.c.order_ids).where(runs.c.id == run_id)).scalar_one()
-    ids = [*row, *placed]
-    uow.execute(runs.update().where(runs.c.id == run_id).values(order_ids=ids, orders=len(ids)))
 
 
 def run_json(connection: Connection, run_id: str) -> dict[str, Any]:
