@@ -6,7 +6,10 @@ and confirmed T+1 at the trade date's NAV; and no customer sees another's orders
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 import re
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -196,3 +199,45 @@ def test_the_pages_speak_english_when_asked(app, client, engine, clock) -> None:
     listing = client.get("/app/funds").text
     assert "Risk level R3" in listing and "Take the risk questionnaire first" in listing
     assert "Risk questionnaire" in client.get("/app/suitability").text
+
+
+def _history(days: int = 90) -> str:
+    """A NAV file of `days` calendar days for a steady bond fund (R2) and a livelier mixed fund (R3)."""
+    rows, rng = ["date,fund_code,nav"], random.Random(14)
+    bond, mixed, day = Decimal("1.0000"), Decimal("1.0000"), dt.date(2026, 3, 2) - dt.timedelta(days=days - 1)
+    for _ in range(days):
+        bond *= 1 + Decimal(rng.gauss(0.0002, 0.001))
+        mixed *= 1 + Decimal(rng.gauss(0.0006, 0.008))
+        rows += [f"{day},BD0002,{bond:.4f}", f"{day},EQ0001,{mixed:.4f}"]
+        day += dt.timedelta(days=1)
+    return "\n".join(rows) + "\n"
+
+
+def test_robo_advice_shows_the_apis_target_portfolio_and_invests_it(app, client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(at("2026-03-02", "10:00"))
+    _admin(client, "/v1/wealth/fund-products", GROWTH)
+    _admin(client, "/v1/wealth/fund-products", {**GROWTH, "code": "BD0002", "name": "普惠纯债", "risk": "R2"})
+    _admin(client, "/v1/wealth/fund-products", BOLD)
+    _admin(client, "/v1/wealth/navs", {"csv": _history()})
+    cid = _investor(client, engine, 66, 1_000_000)
+    assert "请先完成风险测评" in client.get("/app/advice").text
+    assert _answer(client, C3_ANSWERS).status_code == 303
+
+    target = client.post("/v1/wealth/advice", headers=_bearer(client), json={}).json()
+    page = client.get("/app/advice").text
+    assert 'data-testid="advice-level">为风险等级 C3' in page and "weight-EQ0005" not in page
+    for code, weight in target["weights"].items():
+        if weight > 0:
+            assert f'data-testid="weight-{code}"' in page and f"{Decimal(str(weight)) * 100:.2f}%" in page
+    assert abs(sum(target["weights"].values()) - 1) < 1e-6
+
+    before = _state(engine, client)
+    broke = post_form(client, "/app/advice", "/app/advice/invest", amount="20000.00")
+    assert broke.status_code == 409 and _state(engine, client) == before and balance(engine, cid) == "10000.00"
+    invested = post_form(client, "/app/advice", "/app/advice/invest", amount="1000.00")
+    assert invested.status_code == 303 and invested.headers["location"] == "/app/funds"
+    orders = client.get("/v1/wealth/fund-orders", headers=_bearer(client)).json()
+    assert sorted(o["fund_code"] for o in orders) == sorted(c for c, w in target["weights"].items() if w > 0)
+    assert sum(Decimal(o["amount"]) for o in orders) == Decimal("1000.00") and balance(engine, cid) == "9000.00"
+    with reading(engine) as connection:
+        assert audit(connection).ok

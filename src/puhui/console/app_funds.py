@@ -28,6 +28,7 @@ PROBLEMS = {
     "invalid_answers": "Please answer every question.",
     "fund_closed": "This fund is closed to orders.",
     "fund_not_found": "There is no such fund.",
+    "no_eligible_funds": "No fund on offer suits your risk level yet.",
 }
 """The wealth API's refusals told in the customer's language (others: `render.say`)."""
 
@@ -165,3 +166,52 @@ async def answer(request: Request) -> Response:
     except client.ApiProblem as problem:
         return await _questionnaire_page(request, problem.status, _say(request, problem), answers)
     return redirect("/app/suitability")
+
+
+async def _advice_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+    target, refusal = None, None
+    try:
+        target = await client.call(request, "POST", "/v1/wealth/advice", token=request.state.viewer.token, json={})
+    except client.ApiProblem as problem:
+        if problem.status == 401:
+            raise
+        refusal = _say(request, problem)
+    names = {p["code"]: p["name"] for p in await _get(request, "/v1/wealth/fund-products")}
+    weights = sorted((target or {}).get("weights", {}).items(), key=lambda item: -item[1])
+    return render.page(
+        request,
+        "funds_advice.html",
+        status=status,
+        error=error,
+        target=target,
+        refusal=refusal,
+        names=names,
+        weights=[(code, Decimal(str(weight))) for code, weight in weights if weight > 0],
+        wallet=await _get(request, "/v1/wallets/me"),
+        key=security.form_key(),
+    )
+
+
+@router.get("/app/advice")
+@customer_page
+async def advice(request: Request) -> Response:
+    """The robo-advisor's target portfolio (智能投顾) for the customer's level, computed by the API."""
+    return await _advice_page(request)
+
+
+@router.post("/app/advice/invest")
+@customer_page
+async def invest(request: Request) -> Response:
+    form = await read_form(request)
+    try:
+        await client.call(
+            request,
+            "POST",
+            "/v1/wealth/advice/invest",
+            token=request.state.viewer.token,
+            json={"amount": form.get("amount", "")},
+            key=form.get("key") or None,
+        )
+    except client.ApiProblem as problem:
+        return await _advice_page(request, problem.status, _say(request, problem))
+    return redirect("/app/funds", "subscribed")
