@@ -72,4 +72,9 @@ def test_an_operator_uploads_navs_then_a_customer_is_assessed_and_buys_a_fund(br
     page.get_by_role("status").wait_for()
     assert "待确认" in page.get_by_test_id("fund-orders").inner_text()
     assert Decimal(before) - Decimal(wallet_balance(engine, demo["id"])) == Decimal("1000.00")
+    page.set_viewport_size({"width": 375, "height": 812})  # the customer app fits a phone
+    for path in ("/app/funds", "/app/funds/EQ0001", "/app/suitability", "/app/advice"):
+        page.goto(path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, (path, overflow)
     assert problems == []
