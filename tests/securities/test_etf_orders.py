@@ -46,6 +46,9 @@ def test_an_etf_trades_in_li_without_stamp_duty_or_transfer_fee(client, engine, 
     shown = quote.json()
     assert (shown["last_price"], shown["limit_up"], shown["limit_down"]) == ("3.901", "4.290", "3.510")
     assert shown["asks"] == [{"price": "3.901", "shares": 19_900}]
+    day = THURSDAY.date().isoformat()
+    [bar] = client.get(f"/v1/securities/bars/510300?date={day}&minutes=240", headers=buyer).json()["bars"]
+    assert (bar["open"], bar["close"], bar["volume"], bar["turnover"]) == ("3.901", "3.901", 10_100, "39400.10")
     at(clock, 8, 0, days=1)  # the next morning: the day is cleared and its clearing file is in fen
     clearing.clear(engine, THURSDAY.date())
     with reading(engine) as connection:

@@ -88,12 +88,13 @@ def ticks(connection: Connection, code: str, day: dt.date) -> list[Tick]:
     return [_tick(r) for r in connection.execute(query).mappings()]
 
 
-def bar_json(bar: Bar) -> dict[str, Any]:
+def bar_json(code: str, bar: Bar) -> dict[str, Any]:
+    """A bar with its prices in the instrument's places (an ETF's 厘: three) and its turnover in fen."""
     return {
         "start": bar.start.isoformat(),
-        **{k: format_minor(getattr(bar, k), 2) for k in ("open", "high", "low", "close")},
+        **{k: models.format_price(code, getattr(bar, k)) for k in ("open", "high", "low", "close")},
         "volume": bar.volume,
-        "turnover": format_minor(bar.turnover, 2),
+        "turnover": format_minor(models.trade_value(code, bar.turnover, 1), 2),
     }
 
 
@@ -103,7 +104,7 @@ def bars_json(connection: Connection, code: str, day: dt.date, minutes: int) -> 
         "code": code,
         "trade_day": day.isoformat(),
         "minutes": minutes,
-        "bars": [bar_json(b) for b in bars(ticks(connection, code, day), minutes)],
+        "bars": [bar_json(code, b) for b in bars(ticks(connection, code, day), minutes)],
     }
 
 

@@ -164,10 +164,10 @@ class StockQuote(Schema):
 
 class StockBar(Schema):
     start: str = Field(description="the bar's first minute, China time (ISO 8601 without a zone)")
-    open: Money
-    high: Money
-    low: Money
-    close: Money
+    open: str = Price
+    high: str = Price
+    low: str = Price
+    close: str = Price
     volume: int
     turnover: Money
 
