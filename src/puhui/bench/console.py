@@ -34,6 +34,9 @@ PAGES = (
     ("/app/transfer", "customer"),
     ("/app/bills", "customer"),
     ("/app/fund", "customer"),
+    ("/app/funds", "customer"),
+    ("/app/suitability", "customer"),
+    ("/app/advice", "customer"),
     ("/app/insurance", "customer"),
     ("/app/me", "customer"),
     ("/merchant", "merchant"),
@@ -55,6 +58,7 @@ PAGES = (
     ("/ops/ledger", "admin"),  # the ledger explorer is the administrator's
     ("/ops/models", "risk_officer"),
     ("/ops/audit", "admin"),
+    ("/ops/actions", "admin"),
     ("/supervision", "regulator"),
     ("/supervision/alerts", "regulator"),
     ("/supervision/cases", "regulator"),
