@@ -130,7 +130,9 @@ async def redeem(request: Request, code: FundCode) -> Response:
     return await _order(request, code, "redemptions", {"units": ""}, "redeemed")
 
 
-async def _questionnaire_page(request: Request, status: int = 200, error: str | None = None, chosen=None) -> Response:
+async def _questionnaire_page(
+    request: Request, status: int = 200, error: str | None = None, chosen: dict[str, str] | None = None
+) -> Response:
     return render.page(
         request,
         "funds_suitability.html",
