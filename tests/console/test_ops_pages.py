@@ -220,16 +220,11 @@ def test_reserve_loan_book_and_fund_uploads_show_what_the_api_holds(demo, engine
     client, world = demo
     transaction(engine, lambda uow: reserve.inject_capital(uow, "capital.ops", 1_000_000_00))  # the lender's own money
     shop, person = world.merchants[0], world.customers[2]
-    opened = client.post(
-        "/v1/lending/lines",
-        headers={**ADMIN, "Idempotency-Key": "line-ops"},
-        json={"customer_id": person["id"], "limit": "2000.00", "annual_income": "120000.00"},
-    )
-    assert opened.status_code == 201, opened.text
     key = {"Authorization": f"Bearer {shop['api_key']}"}
     qr = client.post(f"/v1/merchants/{shop['id']}/qr-codes", headers=key, json={"kind": "dynamic", "amount": "321.00"})
     login = client.post("/v1/customers/login", json={"phone": person["phone"], "password": person["password"]})
     me = {"Authorization": f"Bearer {login.json()['token']}", "Idempotency-Key": "co-ops"}
+    assert client.get("/v1/lending/lines/me", headers=me).json()["available"] == "5000.00"  # the demo world's line
     paid = client.post(
         f"/v1/lending/checkout/{qr.json()['id']}",
         headers=me,
