@@ -13,7 +13,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Callable
 
@@ -29,7 +28,7 @@ from puhui.ledger.service import create_transfers, post_chain
 from puhui.money import format_minor
 from puhui.payments import limits
 from puhui.payments.challenge_tables import payment_challenges
-from puhui.payments.reviews import HeldPayment
+from puhui.payments.reviews import HeldPayment, held_columns
 from puhui.payments.tables import qr_codes
 
 CHALLENGE_SECONDS = 300
@@ -109,18 +108,7 @@ def park(uow: UnitOfWork, held: HeldPayment, factor: str | None = None) -> dict:
     code = f"{secrets.randbelow(1_000_000):06d}" if method == Method.sms else None
     now = clock.now_micros()
     row = {
-        "id": held.review_id,
-        "kind": held.kind,
-        "payer_id": held.payer_id,
-        "payee_id": held.payee_id,
-        "qr_code_id": held.qr_code_id,
-        "amount": held.amount,
-        "fee_rate_bp": held.fee_rate_bp,
-        "hold_transfer_id": hold_id,
-        "limit_marks": held.limit_marks,
-        "device_id": held.context.device_id,
-        "location": held.context.location,
-        "reasons": json.dumps(list(held.reasons)),
+        **held_columns(held, hold_id),
         "method": method.value,
         "code_hash": _digest(held.review_id, code) if code else None,
         "attempts": 0,

@@ -49,6 +49,24 @@ class HeldPayment:
     reasons: tuple[str, ...]
 
 
+def held_columns(held: HeldPayment, hold_id: str) -> dict:
+    """What a parked payment's row keeps of it (a review's or a challenge's): who, how much, its hold."""
+    return {
+        "id": held.review_id,
+        "kind": held.kind,
+        "payer_id": held.payer_id,
+        "payee_id": held.payee_id,
+        "qr_code_id": held.qr_code_id,
+        "amount": held.amount,
+        "fee_rate_bp": held.fee_rate_bp,
+        "hold_transfer_id": hold_id,
+        "limit_marks": held.limit_marks,
+        "device_id": held.context.device_id,
+        "location": held.context.location,
+        "reasons": json.dumps(list(held.reasons)),
+    }
+
+
 def hold(uow: UnitOfWork, held: HeldPayment) -> dict:
     """Hold the money (pending transfer) and open the review, in the payment's unit of work."""
 
@@ -70,18 +88,7 @@ def hold(uow: UnitOfWork, held: HeldPayment) -> dict:
         what=f"the wallet cannot cover {format_minor(held.amount, 2)}",
     )
     row = {
-        "id": held.review_id,
-        "kind": held.kind,
-        "payer_id": held.payer_id,
-        "payee_id": held.payee_id,
-        "qr_code_id": held.qr_code_id,
-        "amount": held.amount,
-        "fee_rate_bp": held.fee_rate_bp,
-        "hold_transfer_id": hold_id,
-        "limit_marks": held.limit_marks,
-        "device_id": held.context.device_id,
-        "location": held.context.location,
-        "reasons": json.dumps(list(held.reasons)),
+        **held_columns(held, hold_id),
         "status": "pending",
         "decided_by": None,
         "note": None,
