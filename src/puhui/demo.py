@@ -85,6 +85,7 @@ class DemoWorld:
     top_ups: int = 0
     insurer: str = ""  # the demo insurer's partner id; its products are MEDICAL and RETURN_SHIPPING
     credit_lines: int = 0
+    funds: int = 0
 
     def summary(self) -> str:
         c, m = self.customers[0], self.merchants[0]
@@ -95,7 +96,8 @@ class DemoWorld:
             f"  merchant {m['name']} ({m['id']}) API key: {m['api_key']}  (Authorization: Bearer <key>)"
             + "".join(f"\n  {s['role']} {s['handle']} token: {s['token']}" for s in self.staff)
             + f"\n  insurer {self.insurer}: medical {MEDICAL['code']} v1, return-shipping {RETURN_SHIPPING['code']} v1"
-            + f"\n  credit lines of {DEMO_LINE} CNY for {self.credit_lines} customers (/app/credit)"
+            + f"\n  credit lines of {DEMO_LINE} CNY for {self.credit_lines} customers (/app/credit); "
+            + f"{self.funds} funds R2 to R5 with {NAV_DAYS} days of NAVs (/app/funds)"
         )
 
     def __str__(self) -> str:
@@ -119,6 +121,12 @@ MEDICAL = {
 }
 DEMO_CAPITAL = 10_000_000_00  # fen: the platform's paid-in capital (实缴资本), which it lends
 DEMO_LINE = "5000.00"
+DEMO_FUNDS = (  # distributed funds (代销基金) from cautious to bold, with a yearly drift and daily swing of NAV
+    ("970002", "稳盈纯债 (演示)", "R2", "0.03", 0.001),
+    ("970003", "均衡配置混合 (演示)", "R3", "0.08", 0.008),
+    ("970005", "创新先锋股票 (演示)", "R5", "0.12", 0.018),
+)
+NAV_DAYS = 60
 RETURN_SHIPPING = {"code": "rs-demo", "version": 1, "claim_amount": "12.00", "target_loss_ratio": "0.7"}
 INSURER_TERMS = {
     "commission_rate": "0.15",
@@ -170,6 +178,37 @@ def _seed_credit(engine: Engine, client, admin: dict, customer_ids: list[str]) -
     for cid in customer_ids:
         _check(client.post("/v1/lending/lines", headers=admin, json={"customer_id": cid, "limit": DEMO_LINE}), 201)
     return len(customer_ids)
+
+
+def _seed_funds(client, admin: dict) -> int:  # type: ignore[no-untyped-def]
+    """Distributed funds R2, R3, R5 and their NAVs for the last NAV_DAYS days (a seeded random walk), so
+    the customer app's funds, questionnaire and robo-advice have something to show."""
+    import datetime as dt
+    import random
+    from decimal import Decimal
+
+    rng, last = random.Random(2026), clock.business_date() - dt.timedelta(days=1)
+    rows = ["date,fund_code,nav"]
+    for code, name, risk, drift, swing in DEMO_FUNDS:
+        fund = {
+            "code": code,
+            "name": name,
+            "risk": risk,
+            "redemption_days": 2,
+            "fee_tiers": [{"min_amount": "1.00", "rate": "0.015"}, {"min_amount": "1000000.00", "rate": "0.001"}],
+            "redemption_fees": [
+                {"under_days": 7, "rate": "0.015"},
+                {"under_days": 365, "rate": "0.005"},
+                {"rate": "0"},
+            ],
+        }
+        _check(client.post("/v1/wealth/fund-products", headers=admin, json=fund), 201)
+        nav = Decimal("1.0000")
+        for back in range(NAV_DAYS - 1, -1, -1):
+            nav *= 1 + Decimal(drift) / 365 + Decimal(str(rng.gauss(0, swing)))
+            rows.append(f"{last - dt.timedelta(days=back)},{code},{nav:.4f}")
+    _check(client.post("/v1/wealth/navs", headers=admin, json={"csv": "\n".join(rows) + "\n"}), 200)
+    return len(DEMO_FUNDS)
 
 
 def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWorld:
@@ -321,6 +360,7 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
             world.p2p += 1
             world.insurer = _seed_insurance(client, admin)
             world.credit_lines = _seed_credit(engine, client, admin, [cid for cid, _ in tokens])
+            world.funds = _seed_funds(client, admin)
     finally:
         auth.set_password_hasher(previous)
     return world
