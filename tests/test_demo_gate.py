@@ -93,3 +93,18 @@ def test_stopping_the_server_stops_the_build_at_the_next_phase():
     with TestClient(gate):
         wait_for(lambda: len(phases) > 2)
     assert gate.phase == "stopped" and len(phases) < 1000
+
+
+def test_what_to_try_next_is_told_only_once_the_app_answers():
+    """The credentials and the first commands are printed when they work: a newcomer who copies them at
+    once must not meet the gate's 503 (the README walk-through did, now and then)."""
+    app, heard = FastAPI(), []
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"ready": True}
+
+    gate = DemoGate(lambda on_phase: app, on_ready=lambda: heard.append(gate.app is app and gate.phase == "ready"))
+    with TestClient(gate) as client:
+        wait_for(lambda: len(heard) == 1)
+        assert heard == [True] and client.get("/health").json() == {"ready": True}

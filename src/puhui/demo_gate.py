@@ -35,8 +35,9 @@ class DemoAborted(Exception):
 class DemoGate:
     """An ASGI app in front of the real one until `prepare` (run in a thread) returns it."""
 
-    def __init__(self, prepare: Prepare) -> None:
+    def __init__(self, prepare: Prepare, on_ready: Callable[[], None] | None = None) -> None:
         self._prepare = prepare
+        self._on_ready = on_ready
         self.app: FastAPI | None = None
         self.phase = "starting"
         self.failed: str | None = None
@@ -79,6 +80,8 @@ class DemoGate:
             app = await asyncio.to_thread(self._prepare, self.on_phase)
             await self._stack.enter_async_context(app.router.lifespan_context(app))
             self.app, self.phase = app, "ready"
+            if self._on_ready is not None:  # told only now: what it says works from this moment
+                self._on_ready()
         except DemoAborted:
             self.phase = "stopped"
         except Exception as error:  # noqa: BLE001 - shown on /health and in every answer, with its trace in the log

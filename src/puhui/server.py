@@ -93,7 +93,15 @@ def _demo_gate(
         "The demo world is being prepared in the background; /health answers meanwhile"
         + (" (first start: a short market simulation)." if home.fresh else ".")
     )
-    return DemoGate(lambda on_phase: _prepare_demo(settings, home, base, customers, days, seed, on_phase))
+    told: list[str] = []
+
+    def ready() -> None:
+        for text in told:
+            console.print(text, markup=False, highlight=False)
+
+    return DemoGate(
+        lambda on_phase: _prepare_demo(settings, home, base, customers, days, seed, on_phase, told), on_ready=ready
+    )
 
 
 def _prepare_demo(
@@ -104,9 +112,11 @@ def _prepare_demo(
     days: int | None,
     seed: int | None,
     on_phase: Callable[[str], None],
+    told: list[str],
 ) -> FastAPI:
     """Migrate, simulate and seed (once per database), then the real app. The size comes from the options
-    (or their PUHUI_DEMO_* variables). A line per phase, and a bar per simulated day on a terminal."""
+    (or their PUHUI_DEMO_* variables). A line per phase, and a bar per simulated day on a terminal; what to
+    try next goes into `told`, printed once the app answers (a newcomer's first command must not meet the gate)."""
     import contextlib
 
     from puhui import demo_home, demo_market
@@ -141,9 +151,11 @@ def _prepare_demo(
         demo_home.save_people(home, made.world)
     demo_home.write_shell(home, base, settings.admin_token)
     credentials = str(made.world) if made.world is not None else demo_home.saved_credentials(home)
-    console.print(f"[bold]Demo world[/bold] (ready in {time.perf_counter() - started:.1f} s):")
-    console.print(made.summary(base, credentials), markup=False, highlight=False)
-    console.print(follow_up(home, base, settings.admin_token), markup=False, highlight=False)
+    told += [
+        f"Demo world (ready in {time.perf_counter() - started:.1f} s):",
+        made.summary(base, credentials),
+        follow_up(home, base, settings.admin_token),
+    ]
     return create_app(engine, settings)
 
 
