@@ -1,8 +1,6 @@
-"""The demo world seeds through the real services on both backends, quickly, and the ledger audit passes."""
+"""The demo world seeds through the real services on both backends and the ledger audit passes."""
 
 from __future__ import annotations
-
-import time
 
 from sqlalchemy import func, select
 
