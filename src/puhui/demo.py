@@ -187,7 +187,7 @@ def _seed_funds(client, admin: dict) -> int:  # type: ignore[no-untyped-def]
     import random
     from decimal import Decimal
 
-    rng, last = random.Random(2026), clock.business_date() - dt.timedelta(days=1)
+    rng, last = random.Random(9), clock.business_date() - dt.timedelta(days=1)
     rows = ["date,fund_code,nav"]
     for code, name, risk, drift, swing in DEMO_FUNDS:
         fund = {
