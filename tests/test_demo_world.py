@@ -176,7 +176,10 @@ def test_serve_demo_on_a_prepared_database_prints_the_world_and_serves(demo, mon
     assert served["port"] == 8765 and isinstance(gate, DemoGate)
     with clock_module.using(clock_module.ManualClock(NOW)):
         app = gate._prepare(gate.on_phase)
-    out = capsys.readouterr().out
+    before = capsys.readouterr().out
+    assert "from an earlier start" not in before  # told once the app answers, not before
+    gate._on_ready()
+    out = before + capsys.readouterr().out
     assert app.state.engine is not None and app.state.settings.sandbox
     assert "from an earlier start" in out and f"open cases: {made.market.open_cases}" in out
     assert "http://localhost:8765/v1/regtech/dashboard?from=2026-11-19&to=2026-11-28" in out

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import Customer, EngineDep
-from puhui.api.fields import Ident, Money, Schema, Timestamp
+from puhui.api.fields import Money, Schema, Timestamp
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.identity.errors import PaymentPasswordInvalid
@@ -19,6 +19,11 @@ from puhui.payments import challenges, service
 from puhui.payments.verification import PaymentPassword
 
 router = APIRouter(prefix="/v1/payments/challenges", tags=["payments"])
+
+
+ChallengeId = Annotated[str, Path(min_length=5, max_length=64, pattern=r"^(p2p|qrp)_[A-Za-z0-9._:\-]+$")]
+"""A challenge is named by the payment it holds (`qrp_…`, `p2p_…`): never a word like `refunds`, which
+`/v1/payments/{payment_id}/refunds` answers."""
 
 
 class PaymentChallenge(Schema):
@@ -47,7 +52,7 @@ class ChallengeAnswer(BaseModel):
 
 
 @router.get("/{challenge_id}", summary="The caller's payment challenge (核身)", response_model=PaymentChallenge)
-async def read_challenge(challenge_id: Ident, engine: EngineDep, principal: Customer) -> dict:
+async def read_challenge(challenge_id: ChallengeId, engine: EngineDep, principal: Customer) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
             return PaymentChallenge.shape(
@@ -73,7 +78,7 @@ def _password_ok(engine: Engine, customer_id: str, password: str | None) -> bool
     response_model=PaymentChallenge,
 )
 async def answer_challenge(
-    challenge_id: Ident, body: ChallengeAnswer, request: Request, engine: EngineDep, principal: Customer
+    challenge_id: ChallengeId, body: ChallengeAnswer, request: Request, engine: EngineDep, principal: Customer
 ):
     password_ok = await run_in_threadpool(_password_ok, engine, principal.id, body.password)
 
