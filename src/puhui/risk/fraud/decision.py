@@ -115,7 +115,10 @@ def choose(
     table = {a: expected_cost(a, p, amount, costs) for a in ORDER}
     best = min(ORDER[floor.rank :], key=lambda a: (table[a], -a.rank))
     loss = p * amount
-    reasons = [f"cost_model.{best}: expected loss {_cny(loss)} CNY (p {float(p):.4f} x {_cny(Fraction(amount))} CNY)"]
+    reasons = [
+        f"cost_model.{best}: expected loss {_cny(loss)} CNY "
+        f"(p {Decimal(p.numerator) / Decimal(p.denominator):.4f} x {_cny(Fraction(amount))} CNY)"
+    ]
     if best.rank == floor.rank and floor is not Action.allow:
         reasons.append(f"cost_model.floor: a rule requires at least {floor}")
     return Choice(best, loss, table, tuple(reasons))
