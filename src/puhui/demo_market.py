@@ -22,7 +22,8 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
-from puhui.db import reading
+from puhui import clock
+from puhui.db import reading, transaction
 from puhui.settings import Settings
 from puhui.sim import analysis
 
@@ -141,6 +142,37 @@ def seeded(engine: Engine) -> bool:
         return staff_handle_taken(connection, STAFF[0][1])
 
 
+DAY_OPENS, DAY_CLOSES = 9, 21  # China time: the hours a fresh demo's platform day may start in
+
+
+def business_hours_start(now: dt.datetime) -> dt.datetime | None:
+    """Where a fresh demo's platform clock should start: `now` when China time is within business
+    hours, else the next 09:00 China time. A newcomer at midnight in Beijing would otherwise meet the
+    night-time rules (夜间频繁交易) on their first payments and a business date that turns mid-walk."""
+    local = now.astimezone(clock.CHINA)
+    if DAY_OPENS <= local.hour < DAY_CLOSES:
+        return None
+    day = local.date() + dt.timedelta(days=1 if local.hour >= DAY_CLOSES else 0)
+    return dt.datetime.combine(day, dt.time(DAY_OPENS), tzinfo=clock.CHINA)
+
+
+def start_the_day(engine: Engine) -> dt.datetime | None:
+    """On a fresh demo database: move the sandbox clock to business hours (`business_hours_start`) and
+    follow it process-wide; returns where it moved to, or None when it stayed. A demo found on disk
+    keeps the clock it has."""
+    from puhui.sandbox import service as sandbox
+
+    with reading(engine) as connection:
+        if finished_run(connection) is not None or sandbox.read_offset(connection):
+            return None
+    target = business_hours_start(clock.now())
+    if target is not None:
+        transaction(engine, lambda uow: sandbox.move(uow, clock.now(), to=target))
+    wall = clock.current()
+    sandbox.install(engine, base=wall.base if isinstance(wall, sandbox.SandboxClock) else wall)
+    return target
+
+
 def prepare_demo(
     engine: Engine,
     settings: Settings | None = None,
@@ -159,9 +191,7 @@ def prepare_demo(
     simulation installs its own ManualClock process-wide. The order keeps the outbox in time order: the
     simulated days come before the seeded world (now), because the monitor's windows prune by the newest
     event time they have seen."""
-    import datetime as dt
 
-    from puhui import clock
     from puhui.demo import seed_demo_world
     from puhui.identity.pii import vault_for
     from puhui.regtech.monitor import Monitor

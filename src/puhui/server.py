@@ -132,6 +132,9 @@ def _prepare_demo(
     phase("migrating the database")
     engine = create_engine_from_url(home.database_url, durable=False)  # the demo's own file need not fsync
     upgrade(engine)
+    morning = demo_market.start_the_day(engine)
+    if morning is not None:
+        phase(f"the platform day starts at {morning:%Y-%m-%d %H:%M} China time (the sandbox clock moved ahead)")
     customers = customers or demo_market.DEMO_CUSTOMERS
     days = days or demo_market.DEMO_DAYS
     seed = demo_market.DEMO_SEED if seed is None else seed

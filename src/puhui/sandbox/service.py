@@ -94,9 +94,10 @@ class SandboxClock:
                 log.warning("reading the sandbox clock failed", exc_info=True)
 
 
-def install(engine: Engine, *, follow: bool = True) -> SandboxClock:
-    """Install the sandbox clock process-wide for `engine`'s database (the caller checked the sandbox is on)."""
-    sandbox = SandboxClock(engine)
+def install(engine: Engine, *, follow: bool = True, base: clock.Clock | None = None) -> SandboxClock:
+    """Install the sandbox clock process-wide for `engine`'s database (the caller checked the sandbox is on),
+    over `base` (the system's wall clock unless given)."""
+    sandbox = SandboxClock(engine, base)
     clock.install(sandbox.follow() if follow else sandbox)
     return sandbox
 
