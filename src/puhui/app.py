@@ -28,6 +28,7 @@ from puhui.api.query_guard import known_query_parameters
 from puhui.api.request_id import RequestIdMiddleware
 from puhui.console import routes as console_routes
 from puhui.db import reading, transaction
+from puhui.db.leader import Leadership
 from puhui.errors import PuhuiError
 from puhui.events.outbox import read_events
 from puhui.events.schemas import Events
@@ -60,6 +61,7 @@ from puhui.wealth.mmf import api as wealth_api
 
 log = logging.getLogger("puhui")
 STATIC = Path(__file__).parent / "web" / "static"
+LEADER_RETRY_SECONDS = 2.0  # how often a follower tries the leader lock (and the leader checks it still holds it)
 
 
 class Health(Schema):
@@ -71,18 +73,26 @@ class Health(Schema):
     version: str
 
 
-def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -> FastAPI:
+def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, leader_lock: bool = False) -> FastAPI:
+    """The app on `engine`. With `leader_lock` (`puhui serve`, whose workers share a database) the background
+    loops run only in the process holding the leader lock (`puhui.db.leader`); without, in this one."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_expire_holds(engine, settings.expiry_interval_seconds))] if run_expiry else []
-        if settings.merchant_notifications:
-            tasks.append(asyncio.create_task(_notify_merchants(app, engine, settings)))
-        if run_expiry and settings.bank_worker:  # the bank's notifications delivered, pending orders swept
+        def background() -> list[asyncio.Task]:
+            """The loops one process runs for every process serving the database (the leader's)."""
+            loops = [asyncio.create_task(_expire_holds(engine, settings.expiry_interval_seconds))] if run_expiry else []
+            if settings.merchant_notifications:
+                loops.append(asyncio.create_task(_notify_merchants(app, engine, settings)))
+            if settings.monitoring:
+                loops.append(asyncio.create_task(_monitor(engine, settings.monitor_interval_seconds)))
+            return loops
+
+        tasks = [await _leading(app, engine, background)] if leader_lock else background()
+        if run_expiry and settings.bank_worker:  # per process: the sandbox bank lives in this process's memory
             from puhui.payments.bank import worker as bank_worker
 
             tasks += await bank_worker.start(app, engine, settings)
-        if settings.monitoring:
-            tasks.append(asyncio.create_task(_monitor(engine, settings.monitor_interval_seconds)))
         if settings.claims_fraud_model:
             app.state.claim_scoring = await run_in_threadpool(_claims_fraud_scoring, settings.claims_fraud_model)
         if settings.fraud_checks:
@@ -182,6 +192,60 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True) -
         return FileResponse(STATIC / "index.html")
 
     return app
+
+
+def serve_app() -> FastAPI:
+    """The app of one `puhui serve` worker process (uvicorn imports it by name in each): the database and
+    settings from the environment (`PUHUI_*`, `PUHUI_ENV_FILE`), the background loops behind the leader
+    lock. `PUHUI_PROFILE_DIR` (benchmarks) adds a SQL statement counter and cProfile (`puhui.db.profiling`)."""
+    import os
+
+    from puhui.db import create_engine_from_url
+
+    settings = Settings()  # this process's environment, as the `puhui serve` that started it left it
+    engine = create_engine_from_url(settings.resolved_database_url())
+    app = create_app(engine, settings, leader_lock=True)
+    profile_dir = os.environ.get("PUHUI_PROFILE_DIR")
+    if profile_dir:
+        from puhui.db import profiling
+
+        profiling.install(engine, profile_dir)
+    return app
+
+
+async def _leading(app: FastAPI, engine: Engine, background) -> asyncio.Task:
+    """Try the leader lock now (so the first process up leads at once), then keep trying in a task that
+    starts `background()`'s loops when this process becomes the leader and cancels them if it stops being one.
+    `app.state.leadership` and `app.state.leader_loops` say which process leads and what it runs."""
+    leadership = app.state.leadership = Leadership(engine)
+    app.state.leader_loops = background() if await run_in_threadpool(leadership.try_lead) else []
+    if app.state.leader_loops:
+        log.info("this process leads: it runs the background loops")
+    return asyncio.create_task(_keep_leading(app, leadership, background))
+
+
+async def _keep_leading(app: FastAPI, leadership: Leadership, background) -> None:
+    try:
+        while True:
+            await asyncio.sleep(LEADER_RETRY_SECONDS)
+            leading = await run_in_threadpool(leadership.try_lead)
+            if leading and not app.state.leader_loops:
+                log.info("this process took the leader lock: it runs the background loops")
+                app.state.leader_loops = background()
+            elif not leading and app.state.leader_loops:
+                await _cancel(app.state.leader_loops)
+                app.state.leader_loops = []
+    finally:
+        await _cancel(app.state.leader_loops)
+        app.state.leader_loops = []
+        await run_in_threadpool(leadership.release)
+
+
+async def _cancel(tasks: list[asyncio.Task]) -> None:
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def operation_id(route: APIRoute) -> str:

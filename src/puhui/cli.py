@@ -230,6 +230,12 @@ def serve(
         help="Simulated days in the demo market (from 2026-03-02).",
     ),
     demo_seed: int = typer.Option(1, "--demo-seed", envvar="PUHUI_DEMO_SEED", help="The demo market's seed."),
+    workers: int = typer.Option(
+        None,
+        "--workers",
+        envvar="PUHUI_WORKERS",
+        help="Worker processes (PostgreSQL; default: the CPU count). SQLite is served by one.",
+    ),
 ) -> None:
     """Run the HTTP API and console."""
     from puhui.server import run_server
@@ -242,6 +248,7 @@ def serve(
         demo_customers=demo_customers,
         demo_days=demo_days,
         demo_seed=demo_seed,
+        workers=workers,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -10,11 +11,13 @@ from collections.abc import Callable
 import uvicorn
 from fastapi import FastAPI
 from rich.console import Console
+from sqlalchemy import Engine
 
 from puhui.app import create_app
 from puhui.db import create_engine_from_url
+from puhui.db.engine import is_postgres
 from puhui.db.migrate import upgrade
-from puhui.errors import InsecureSettings
+from puhui.errors import InsecureSettings, InvalidInput
 from puhui.settings import Settings, get_settings
 
 console = Console(soft_wrap=True)
@@ -29,21 +32,64 @@ def run_server(
     demo_customers: int | None = None,
     demo_days: int | None = None,
     demo_seed: int | None = None,
+    workers: int | None = None,
 ) -> None:
+    """Serve the platform: the demo (one process on its SQLite), or the app under uvicorn with `workers`
+    processes (`worker_count`), each building its app with `puhui.app.serve_app`."""
     settings = get_settings().model_copy()
     shown = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
     base = f"http://{shown}:{port}"
     if demo:
+        if workers not in (None, 1):
+            raise WorkersRefused("--demo runs on SQLite in one process; --workers is for PostgreSQL")
         app = _demo_gate(settings, database_url, base, demo_customers, demo_days, demo_seed)
     else:
         refuse_insecure(settings)
-        engine = create_engine_from_url(database_url or settings.resolved_database_url())
-        upgrade(engine)
+        url = database_url or settings.resolved_database_url()
+        engine = create_engine_from_url(url)
+        count = worker_count(engine, workers)
+        upgrade(engine)  # once, before any worker starts
         _print_urls(base, engine.url.render_as_string(hide_password=True))
+        console.print(
+            f"Workers:        {count} ({'the background loops in one of them' if count > 1 else 'one process'})"
+        )
         if not settings.admin_token:
             console.print("[yellow]PUHUI_ADMIN_TOKEN is not set: the admin API will refuse every call.[/yellow]")
-        app = create_app(engine, settings)
+        engine.dispose()
+        os.environ["PUHUI_DATABASE_URL"] = url  # each worker builds its app from the environment (`serve_app`)
+        uvicorn.run(
+            "puhui.app:serve_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=count,
+            log_level="info",
+            timeout_graceful_shutdown=10,
+        )
+        return
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+class WorkersRefused(InvalidInput):
+    """Several worker processes asked for on SQLite, which has one writer."""
+
+    code = "workers_refused"
+
+
+def worker_count(engine: Engine, asked: int | None) -> int:
+    """How many worker processes serve `engine`: as asked, by default the CPU count on PostgreSQL. SQLite
+    has one writer and is served by one process (whose group commit coalesces concurrent payments); more is
+    refused rather than quietly ignored, so nobody believes they run several."""
+    if asked is not None and asked < 1:
+        raise InvalidInput("--workers must be at least 1")
+    if is_postgres(engine):
+        return asked or os.cpu_count() or 1
+    if asked not in (None, 1):
+        raise WorkersRefused(
+            f"--workers {asked}: SQLite has one writer, so it is served by one process; "
+            "use PostgreSQL (PUHUI_DATABASE_URL=postgresql+psycopg://...) for several workers"
+        )
+    return 1
 
 
 def refuse_insecure(settings: Settings) -> None:
