@@ -55,3 +55,20 @@ def test_an_etf_trades_in_li_without_stamp_duty_or_transfer_fee(client, engine, 
         lines = clearing.clearing_file(connection, THURSDAY.date()).splitlines()
     assert "510300,10100,39400.10,10100,39400.10,0,0.00" in lines  # 10,100 units at 3.901
     assert_audit_clean(engine)
+
+
+def test_etfs_on_a_growth_board_index_take_its_twenty_percent_band():
+    import datetime as dt
+
+    from puhui.securities import models
+
+    day = dt.date(2026, 12, 3)
+
+    def band(code: str, exchange: models.Exchange, close: int) -> models.Band:
+        etf = models.Instrument(code, exchange, models.Board.etf, code, dt.date(2015, 1, 5))
+        return models.price_band(etf, close, day, 1000)
+
+    assert band("159915", models.Exchange.szse, 2_100) == models.Band(1_680, 2_520)  # 创业板ETF ±20%
+    assert band("588000", models.Exchange.sse, 1_005) == models.Band(804, 1_206)  # 科创50ETF ±20%, half up
+    assert band("510300", models.Exchange.sse, 3_900) == models.Band(3_510, 4_290)  # 沪深300ETF ±10%
+    assert band("159919", models.Exchange.szse, 3_905) == models.Band(3_515, 4_296)  # ±10%, 3,514.5 and 4,295.5 up

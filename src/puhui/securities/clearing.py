@@ -33,8 +33,9 @@ from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, get_transfers, post_chain
 from puhui.money import format_minor
 from puhui.payments.wallets import RESERVE
-from puhui.securities import accounts, models
+from puhui.securities import accounts, calendar, models
 from puhui.securities import orders as brokerage
+from puhui.securities.robo import service as robo
 from puhui.securities.tables import securities_executions as executions
 from puhui.securities.tables import securities_instruments as instruments
 from puhui.securities.tables import securities_orders as orders
@@ -177,7 +178,9 @@ def clearing_file(connection: Connection, day: dt.date) -> str:
 
 def settle_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
     """Pay the day's stamp duty and transfer fees on from their payable accounts (once per date: a
-    transfer already made is not made again)."""
+    transfer already made is not made again), and mark every robo-advice portfolio at the day's closes."""
+    if calendar.is_trading_day(day):
+        robo.mark_all(uow, day)
     _, stamp, transfer = levies(uow.connection, day)
     moves = []
     for account, amount, what in (

@@ -45,7 +45,7 @@ class Board(enum.StrEnum):
     main = "main"  # 主板
     chinext = "chinext"  # 创业板 (SZSE 300/301)
     star = "star"  # 科创板 (SSE 688/689)
-    etf = "etf"  # 交易型开放式指数基金: 100-unit lots, tick 0.001, ±10%, no stamp duty or transfer fee
+    etf = "etf"  # 交易型开放式指数基金: 100-unit lots, tick 0.001, ±10% (±20% on growth-board indexes), no levies
 
 
 class Side(enum.StrEnum):
@@ -113,10 +113,17 @@ def trade_value(code: str, price: int, quantity: int) -> int:
     return (price * quantity * STOCK_SCALE * 2 + scale) // (2 * scale)
 
 
+# ETFs tracking a ChiNext or STAR index take those boards' ±20% (跟踪创业板、科创板指数的ETF): every SSE
+# 588 fund (科创50 and its kin), and on SZSE the ChiNext index funds listed here.
+WIDE_BAND_ETF_PREFIXES = ("588",)
+WIDE_BAND_ETFS = frozenset({"159915", "159949"})  # 创业板ETF, 创业板50ETF
+
+
 def band_ratio(instrument: Instrument, day: dt.date) -> Decimal:
     """The day's price-limit ratio (涨跌幅限制比例) of the instrument's board and ST status."""
     if instrument.board is Board.etf:
-        return Decimal("0.10")
+        wide = instrument.code in WIDE_BAND_ETFS or instrument.code.startswith(WIDE_BAND_ETF_PREFIXES)
+        return Decimal("0.20") if wide else Decimal("0.10")
     if instrument.board is not Board.main:
         return Decimal("0.20")
     if instrument.st and day < ST_BAND_WIDENED:

@@ -36,6 +36,23 @@ PORTFOLIOS: dict[str, dict[str, Decimal]] = {
 LEVELS = tuple(PORTFOLIOS)
 
 
+SMALLEST_WEIGHT = Decimal("0.01")  # an optimiser's weight under 1% is left out: too small to buy a lot of
+PLACES = Decimal("0.0001")
+
+
+def exact_weights(weights: Mapping[str, float]) -> dict[str, Decimal]:
+    """An optimiser's float weights as decimal fractions to four places that sum to exactly 1: those
+    under `SMALLEST_WEIGHT` dropped, the rest scaled up, the rounding's remainder on the largest."""
+    kept = {code: Decimal(repr(w)) for code, w in weights.items() if Decimal(repr(w)) >= SMALLEST_WEIGHT}
+    if not kept:
+        raise ValueError("no weight of at least 1%")
+    whole = sum(kept.values())
+    answer = {code: (w / whole).quantize(PLACES) for code, w in kept.items()}
+    largest = max(sorted(answer), key=lambda code: answer[code])
+    answer[largest] += 1 - sum(answer.values())
+    return answer
+
+
 @dataclass(frozen=True, slots=True)
 class RoboOrder:
     code: str

@@ -31,6 +31,11 @@ class RoboStatus(Schema):
 
     customer_id: str
     level: Literal["C1", "C2", "C3", "C4", "C5"]
+    method: Literal["efficient_risk", "min_volatility", "single_fund", "model_portfolio"] = Field(
+        description="how the targets were chosen: the advisor's optimiser over the ETFs' closes "
+        "(efficient_risk, min_volatility, single_fund), or the level's model portfolio until every ETF "
+        "has 20 trading days of closes"
+    )
     amount: Money
     threshold: str = Weight
     cash: Money = Field(description="the portfolio's cash left over (剩余资金)")

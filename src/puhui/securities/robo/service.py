@@ -12,6 +12,7 @@ close."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from puhui.db import UnitOfWork
 from puhui.securities import accounts, instruments, models, orders
 from puhui.securities.refusals import InsufficientCash
 from puhui.securities.robo import models as robo
+from puhui.securities.robo import universe
 from puhui.securities.robo.errors import AlreadySubscribed, NotSubscribed, RiskLevelMismatch
 from puhui.securities.robo.tables import securities_robo_marks as marks
 from puhui.securities.robo.tables import securities_robo_runs as runs
@@ -45,16 +47,25 @@ def reference_prices(connection: Connection, codes: list[str]) -> dict[str, int]
     return answer
 
 
+def _band(connection: Connection, code: str) -> models.Band:
+    row = instruments.require(connection, code)
+    ratio = models.band_ratio(instruments.model_of(row), clock.business_date())
+    close = Decimal(row["previous_close"])
+    return models.Band(models.round_to_tick(close * (1 - ratio)), models.round_to_tick(close * (1 + ratio)))
+
+
 def buy_limit(connection: Connection, code: str, reference: int) -> int:
-    close = instruments.require(connection, code)["previous_close"]
-    ceiling = int((Decimal(close) * Decimal("1.1")).to_integral_value())
-    return min(ceiling, int((Decimal(reference) * (1 + SLIPPAGE)).to_integral_value(ROUND_CEILING)))
+    """A little above the reference price (SLIPPAGE), never above the day's limit-up price (涨停价)."""
+    ceiling = _band(connection, code).high
+    wanted = int((Decimal(reference) * (1 + SLIPPAGE)).to_integral_value(ROUND_CEILING))
+    return wanted if ceiling is None else min(ceiling, wanted)
 
 
 def sell_limit(connection: Connection, code: str, reference: int) -> int:
-    close = instruments.require(connection, code)["previous_close"]
-    floor = int((Decimal(close) * Decimal("0.9")).to_integral_value(ROUND_CEILING))
-    return max(floor, int((Decimal(reference) * (1 - SLIPPAGE)).to_integral_value(ROUND_FLOOR)))
+    """A little below the reference price, never under the day's limit-down price (跌停价)."""
+    floor = _band(connection, code).low
+    wanted = int((Decimal(reference) * (1 - SLIPPAGE)).to_integral_value(ROUND_FLOOR))
+    return wanted if floor is None else max(floor, wanted)
 
 
 def _find(connection: Connection, customer_id: str) -> dict[str, Any] | None:
@@ -95,7 +106,8 @@ def subscribe(
             raise AlreadySubscribed(f"subscribed already to {existing['level']} with other terms")
         return status(uow.connection, customer_id)
     instruments.ensure_etfs(uow)
-    targets = robo.PORTFOLIOS[level]
+    chosen = universe.target_weights(uow.connection, level)
+    targets = chosen.weights
     references = reference_prices(uow.connection, sorted(targets))
     limits = {code: buy_limit(uow.connection, code, price) for code, price in references.items()}
     schedule = accounts.fee_schedule(account)
@@ -110,6 +122,9 @@ def subscribe(
             amount=amount,
             threshold=str(robo.DRIFT_THRESHOLD),
             start_prices=references,
+            start_targets=_stored(targets),
+            targets=_stored(targets),
+            method=chosen.method,
             created_at=clock.now_micros(),
         )
     )
@@ -144,13 +159,18 @@ def _robo_orders(connection: Connection, customer_id: str) -> list[dict[str, Any
     return [dict(r) for r in connection.execute(select(order_rows).where(order_rows.c.id.in_(ids))).mappings()]
 
 
-def sleeve(connection: Connection, customer_id: str, amount: int) -> tuple[dict[str, int], int, int]:
+def sleeve(
+    connection: Connection, customer_id: str, amount: int, through: dt.date | None = None
+) -> tuple[dict[str, int], int, int]:
     """The robo portfolio inside the account (its 子账户 by bookkeeping): the units its orders bought
     less those they sold, and its cash: the amount, less what buys cost, plus what sells brought, fees
-    counted once the order ended. Answers the units, the cash and the fees paid."""
+    counted once the order ended; only orders of trading days up to `through` when given (day orders:
+    by that day's close they are done). Answers the units, the cash and the fees paid."""
     units: dict[str, int] = {}
     cash, fees = amount, 0
     for o in _robo_orders(connection, customer_id):
+        if through is not None and o["trade_day"] > through:
+            continue
         fee = o["commission"] + o["stamp_duty"] + o["transfer_fee"]
         sign = 1 if o["side"] == "buy" else -1
         units[o["code"]] = units.get(o["code"], 0) + sign * o["filled"]
@@ -159,11 +179,35 @@ def sleeve(connection: Connection, customer_id: str, amount: int) -> tuple[dict[
     return units, cash, fees
 
 
-def _portfolio(connection: Connection, customer_id: str, subscription: dict[str, Any]) -> tuple[Any, ...]:
-    targets = robo.PORTFOLIOS[subscription["level"]]
-    held, cash, _ = sleeve(connection, customer_id, subscription["amount"])
+def _stored(targets: dict[str, Decimal]) -> dict[str, str]:
+    return {code: str(weight) for code, weight in sorted(targets.items())}
+
+
+def targets_of(subscription: dict[str, Any]) -> dict[str, Decimal]:
+    """The targets in force: the advisor's last (目标配置), or the level's model portfolio for a
+    subscription made before targets were kept."""
+    kept = subscription.get("targets")
+    return {c: Decimal(w) for c, w in kept.items()} if kept else dict(robo.PORTFOLIOS[subscription["level"]])
+
+
+def _retarget(uow: UnitOfWork, customer_id: str, subscription: dict[str, Any]) -> dict[str, Any]:
+    """Ask the advisor again (the ETFs' history has grown since) and keep its answer as the targets."""
+    chosen = universe.target_weights(uow.connection, subscription["level"])
+    values = {"targets": _stored(chosen.weights), "method": chosen.method}
+    uow.execute(subscriptions.update().where(subscriptions.c.customer_id == customer_id).values(**values))
+    return {**subscription, **values}
+
+
+def _portfolio(
+    connection: Connection, customer_id: str, subscription: dict[str, Any], close_of: dt.date | None = None
+) -> tuple[Any, ...]:
+    """Targets, units, prices and cash: now, or at the close of `close_of` (its closes, its orders)."""
+    targets = targets_of(subscription)
+    held, cash, _ = sleeve(connection, customer_id, subscription["amount"], close_of)
     units = {c: q for c, q in held.items() if q} | {c: held.get(c, 0) for c in targets}
     prices = reference_prices(connection, sorted(units))
+    if close_of is not None:
+        prices |= universe.closes_on(connection, sorted(units), close_of)
     return targets, units, prices, cash
 
 
@@ -173,6 +217,7 @@ def rebalance(uow: UnitOfWork, customer_id: str, client_id: str) -> dict[str, An
     run_id = _run_id(customer_id, client_id)
     subscription = require(uow.connection, customer_id)
     if uow.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+        subscription = _retarget(uow, customer_id, subscription)
         targets, units, prices, cash = _portfolio(uow.connection, customer_id, subscription)
         account = accounts.require(uow.connection, customer_id)
         schedule = accounts.fee_schedule(account)
@@ -226,6 +271,7 @@ def status(connection: Connection, customer_id: str) -> dict[str, Any]:
     return {
         "customer_id": customer_id,
         "level": subscription["level"],
+        "method": subscription["method"] or "model_portfolio",
         "amount": subscription["amount"],
         "threshold": threshold,
         "cash": cash,
@@ -235,15 +281,17 @@ def status(connection: Connection, customer_id: str) -> dict[str, Any]:
     }
 
 
-def mark(uow: UnitOfWork, customer_id: str) -> dict[str, Any]:
-    """Record the portfolio's value at today's prices (the close, when called after it); again on the
-    same day replaces the day's mark."""
+def mark(uow: UnitOfWork, customer_id: str, day: dt.date | None = None) -> dict[str, Any]:
+    """Record the portfolio's value at today's prices (the close, when called after it), or at the
+    closes of a past trading `day` (what clearing does for the day it clears); again on the same day
+    replaces the day's mark."""
     subscription = require(uow.connection, customer_id)
-    _, units, prices, cash = _portfolio(uow.connection, customer_id, subscription)
-    day = clock.business_date()
+    targets, units, prices, cash = _portfolio(uow.connection, customer_id, subscription, day)
+    day = day or clock.business_date()
     where = (marks.c.customer_id == customer_id, marks.c.day == day)
     uow.execute(marks.delete().where(*where))
-    row = {"customer_id": customer_id, "day": day, "value": robo.total_value(units, prices, cash), "prices": prices}
+    value = robo.total_value(units, prices, cash)
+    row = {"customer_id": customer_id, "day": day, "value": value, "prices": prices, "targets": _stored(targets)}
     uow.execute(marks.insert().values(**row))
     return row
 
@@ -254,7 +302,7 @@ def report(connection: Connection, customer_id: str) -> dict[str, Any]:
     after it), the fees paid, and the model portfolio's return rebalanced daily
     to its weights at the same closes (the benchmark, before fees)."""
     subscription = require(connection, customer_id)
-    targets = robo.PORTFOLIOS[subscription["level"]]
+    targets = targets_of({**subscription, "targets": subscription["start_targets"]})
     query = select(marks).where(marks.c.customer_id == customer_id).order_by(marks.c.day)
     rows = [dict(r) for r in connection.execute(query).mappings()]
     growth, benchmark = Decimal(1), Decimal(1)
@@ -264,6 +312,7 @@ def report(connection: Connection, customer_id: str) -> dict[str, Any]:
         growth *= Decimal(row["value"]) / value
         benchmark *= sum(w * Decimal(row["prices"][c]) / Decimal(prices[c]) for c, w in targets.items())
         value, prices = Decimal(row["value"]), row["prices"]
+        targets = targets_of({**subscription, "targets": row["targets"]})
         days.append({"day": row["day"].isoformat(), "value": row["value"]})
     return {
         "customer_id": customer_id,
@@ -275,9 +324,13 @@ def report(connection: Connection, customer_id: str) -> dict[str, Any]:
     }
 
 
-def mark_all(uow: UnitOfWork) -> list[str]:
-    """Mark every subscribed portfolio (what end of day calls after the close)."""
-    customers = [r[0] for r in uow.execute(select(subscriptions.c.customer_id).order_by(subscriptions.c.customer_id))]
+def mark_all(uow: UnitOfWork, day: dt.date | None = None) -> list[str]:
+    """Mark every portfolio subscribed by the end of `day` (today by default) at that day's closes:
+    what clearing calls for each trading day it clears."""
+    query = select(subscriptions.c.customer_id).order_by(subscriptions.c.customer_id)
+    if day is not None:
+        query = query.where(subscriptions.c.created_at < clock.day_bounds(day)[1])
+    customers = [r[0] for r in uow.execute(query)]
     for customer_id in customers:
-        mark(uow, customer_id)
+        mark(uow, customer_id, day)
     return customers

@@ -17,6 +17,9 @@ securities_robo_subscriptions = Table(
     Column("amount", BigInteger, nullable=False),
     Column("threshold", String(12), nullable=False),  # drift threshold, a fraction
     Column("start_prices", JSON, nullable=False),  # ETF code → reference price at subscription
+    Column("start_targets", JSON, nullable=True),  # ETF code → weight (a decimal string) at subscription
+    Column("targets", JSON, nullable=True),  # the advisor's last targets, in force now
+    Column("method", String(16), nullable=True),  # how the targets were chosen (TargetWeights.method)
     Column("created_at", BigInteger, nullable=False),
 )
 
@@ -38,4 +41,5 @@ securities_robo_marks = Table(
     Column("day", Date, primary_key=True),
     Column("value", BigInteger, nullable=False),  # cash + frozen cash + ETFs at the close, fen
     Column("prices", JSON, nullable=False),  # ETF code → close
+    Column("targets", JSON, nullable=True),  # the targets in force that day (the benchmark's weights)
 )
