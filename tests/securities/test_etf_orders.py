@@ -54,6 +54,10 @@ def test_an_etf_trades_in_li_without_stamp_duty_or_transfer_fee(client, engine, 
     with reading(engine) as connection:
         lines = clearing.clearing_file(connection, THURSDAY.date()).splitlines()
     assert "510300,10100,39400.10,10100,39400.10,0,0.00" in lines  # 10,100 units at 3.901
+    statement = client.get(f"/v1/securities/statements/{day}", headers=buyer)
+    assert statement.status_code == 200, statement.text
+    # 成交均价 in 厘 as the ETF is quoted: 39,010.00 / 10,000 = 3.901 (not 3.90)
+    assert [line["average_price"] for line in statement.json()["lines"]] == ["3.901", "3.901"]
     assert_audit_clean(engine)
 
 

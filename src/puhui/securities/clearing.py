@@ -54,7 +54,7 @@ class StatementLine:
     name: str
     side: str
     quantity: int
-    average_price: int  # fen, half-up from value / quantity
+    average_price: int  # in the instrument's ticks (fen, an ETF's 厘), half-up from value / quantity
     value: int
     commission: int
     stamp_duty: int
@@ -65,6 +65,12 @@ class StatementLine:
         """What the order did to the customer's cash: a buy pays its value and fees, a sell gets its value less fees."""
         fees = self.commission + self.stamp_duty + self.transfer_fee
         return -(self.value + fees) if self.side == "buy" else self.value - fees
+
+
+def average_price(code: str, value: int, quantity: int) -> int:
+    """成交均价 in the instrument's ticks: value (fen) over quantity, rounded half-up."""
+    ticks_per_fen = models.price_scale_of(code) // models.STOCK_SCALE
+    return (2 * value * ticks_per_fen + quantity) // (2 * quantity)
 
 
 def statement(connection: Connection, customer_id: str, day: dt.date) -> list[StatementLine]:
@@ -82,7 +88,7 @@ def statement(connection: Connection, customer_id: str, day: dt.date) -> list[St
             row["name"],
             row["side"],
             row["filled"],
-            (2 * row["value"] + row["filled"]) // (2 * row["filled"]),
+            average_price(row["code"], row["value"], row["filled"]),
             row["value"],
             row["commission"],
             row["stamp_duty"],
@@ -106,7 +112,7 @@ def statement_json(connection: Connection, customer_id: str, day: dt.date) -> di
                 "name": line.name,
                 "side": line.side,
                 "quantity": line.quantity,
-                "average_price": format_minor(line.average_price, 2),
+                "average_price": models.format_price(line.code, line.average_price),
                 **{k: format_minor(getattr(line, k), 2) for k in money},
                 "net": format_minor(line.net, 2),
             }

@@ -116,7 +116,9 @@ class TradeStatementLine(Schema):
     name: str
     side: Literal["buy", "sell"]
     quantity: int
-    average_price: Money
+    average_price: str = Field(
+        pattern=r"^[0-9]+\.[0-9]{2,3}$", description="成交均价: two places for shares, three (厘) for ETFs"
+    )
     value: Money
     commission: Money
     stamp_duty: Money
