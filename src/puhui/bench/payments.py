@@ -367,15 +367,20 @@ def command(
     clients: int = 16,
     payments: int = 2000,
     max_seconds: float = 60.0,
-    customers: int = 64,
-    merchants: int = 8,
+    customers: int | None = None,
+    merchants: int | None = None,
     kind: str = "dynamic",
+    workers: int | None = None,
+    deployed: bool = True,
+    profile: bool = False,
+    cache: bool = True,
     as_json: bool = False,
 ) -> None:
-    """QR payments per second over HTTP (uvicorn on loopback), against GET /health at the same concurrency."""
+    """QR payments per second over HTTP against GET /health at the same concurrency and the ledger's
+    one-transfer-per-commit rate: `puhui serve --workers N` in its own processes on a warm database, driven
+    from another process (default), or uvicorn in a thread of this one (`--in-process`)."""
     import typer
     from rich.console import Console
-    from rich.table import Table
 
     if backend not in ("sqlite", "postgresql"):
         Console(stderr=True).print("--backend must be sqlite or postgresql")
@@ -383,28 +388,69 @@ def command(
     if kind not in ("dynamic", "static"):
         Console(stderr=True).print("--kind must be dynamic or static")
         raise typer.Exit(2)
-    result = run(
-        backend=backend,
-        database_url=db,
-        clients=clients,
-        payments=payments,
-        max_seconds=max_seconds,
-        customers=customers,
-        merchants=merchants,
-        kind=kind,
-        quiet=as_json,
-    )
-    if as_json:
-        print(json.dumps(result))
+    if deployed:
+        if kind != "dynamic" or (backend == "sqlite" and workers not in (None, 1)):
+            Console(stderr=True).print("--deployed takes dynamic codes, and one worker on SQLite (its one writer)")
+            raise typer.Exit(2)
+        from puhui.bench import payments_deployed
+
+        result = payments_deployed.run(
+            backend=backend,
+            database_url=db,
+            clients=clients,
+            payments=payments,
+            customers=100_000 if customers is None else customers,
+            merchants=1000 if merchants is None else merchants,
+            workers=workers,
+            max_seconds=max_seconds,
+            profile=profile,
+            cache=cache,
+            quiet=as_json,
+        )
+        title = f"payments benchmark on {backend}, deployed ({result['workers']} workers, {clients} clients)"
     else:
-        table = Table(title=f"payments benchmark on {backend} ({clients} clients, {kind} QR)")
-        table.add_column("measure")
-        table.add_column("value", justify="right")
-        for key, value in result.items():
-            table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
-        Console().print(table)
+        result = run(
+            backend=backend,
+            database_url=db,
+            clients=clients,
+            payments=payments,
+            max_seconds=max_seconds,
+            customers=64 if customers is None else customers,
+            merchants=8 if merchants is None else merchants,
+            kind=kind,
+            quiet=as_json,
+        )
+        title = f"payments benchmark on {backend}, in process ({clients} clients, {kind} QR)"
+    _show(result, title, as_json)
     if not result["audit_ok"]:
         raise typer.Exit(1)
+
+
+def _show(result: dict, title: str, as_json: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    if as_json:
+        print(json.dumps(result))
+        return
+    found = result.pop("profile", None)
+    table = Table(title=title)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
+    console = Console()
+    console.print(table)
+    if found is not None:
+        console.print(
+            f"SQL statements per payment: {found['sql_statements_per_payment']:.2f}; "
+            f"payments.service.pay_qr: {found['pay_qr_ms_per_payment']:.2f} ms per payment (cumulative)"
+        )
+        for per, text in found["statements"]:
+            console.print(f"  {per:8.3f}  {text}", markup=False, highlight=False)
+        console.print("Top cumulative functions (ms and calls per payment, all workers' threads, waits left out):")
+        for ms, calls, where in found["top_cumulative"]:
+            console.print(f"  {ms:9.3f} ms  {calls:8.2f}  {where}", markup=False, highlight=False)
 
 
 def _typer_defaults() -> None:
@@ -417,9 +463,15 @@ def _typer_defaults() -> None:
         typer.Option(16, "--clients", help="Concurrent HTTP clients."),
         typer.Option(2000, "--payments", help="Payments to make (and GET /health calls for the baseline)."),
         typer.Option(60.0, "--max-seconds", help="Time bound of each phase."),
-        typer.Option(64, "--customers", help="Funded Class III customers who pay."),
-        typer.Option(8, "--merchants", help="Merchants receiving payments."),
-        typer.Option("dynamic", "--kind", help="dynamic (one priced code per payment) or static QR codes."),
+        typer.Option(None, "--customers", help="Customers (deployed: 100,000; in process: 64 funded payers)."),
+        typer.Option(None, "--merchants", help="Merchants receiving payments (deployed: 1,000; in process: 8)."),
+        typer.Option(
+            "dynamic", "--kind", help="dynamic (one priced code per payment) or static QR codes (in process)."
+        ),
+        typer.Option(None, "--workers", help="Server worker processes (deployed; PostgreSQL default: CPU count)."),
+        typer.Option(True, "--deployed/--in-process", help="puhui serve in its own processes, or uvicorn in a thread."),
+        typer.Option(False, "--profile", help="cProfile and SQL statement counts in the workers (deployed)."),
+        typer.Option(True, "--cache/--no-cache", help="Reuse the seeded database of an earlier run (deployed)."),
         typer.Option(False, "--json", help="Print one JSON object."),
     )
 

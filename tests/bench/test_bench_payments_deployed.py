@@ -1,0 +1,50 @@
+"""`puhui bench payments --deployed` in small: `puhui serve` started as its own processes (two workers on
+PostgreSQL), a seeded database, the load client in another process; the server's process group ends
+cleanly, no payment fails and the audit passes. No timing is asserted."""
+
+from __future__ import annotations
+
+from puhui.bench import payments_deployed
+
+
+def test_a_small_deployed_run_starts_and_stops_the_server_and_the_audit_passes(empty_db_url) -> None:
+    postgres = empty_db_url.startswith("postgresql")
+    result = payments_deployed.run(
+        backend="postgresql" if postgres else "sqlite",
+        database_url=empty_db_url,
+        clients=4,
+        payments=60,
+        customers=300,
+        merchants=20,
+        workers=2 if postgres else None,
+        max_seconds=120,
+        quiet=True,
+    )
+    assert result["workers"] == (2 if postgres else 1)
+    assert result["server_stopped_cleanly"] is True and result["audit_ok"] is True, result
+    assert result["payments_done"] == result["payments_ok"] == 60 and result["errors"] == {}, result
+    assert result["warm_up_errors"] == {} and result["health_errors"] == {}, result
+    assert result["payers"] == 110 and not result["seeded_from_cache"]
+    for key in ("payments_per_s", "health_per_s", "ledger_single_commits_per_s", "ratio_to_health"):
+        assert isinstance(result[key], float) and result[key] > 0, (key, result[key])
+    assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
+
+
+def test_the_profile_counts_the_statements_of_the_payments_and_finds_the_pay_path(tmp_path) -> None:
+    result = payments_deployed.run(
+        backend="sqlite",
+        database_url=f"sqlite:///{tmp_path / 'bench.db'}",
+        clients=2,
+        payments=30,
+        customers=100,
+        merchants=10,
+        max_seconds=120,
+        profile=True,
+        quiet=True,
+    )
+    assert result["audit_ok"] and result["server_stopped_cleanly"] and result["payments_ok"] == 30, result
+    found = result["profile"]
+    texts = [text for _, text in found["statements"]]
+    assert any(text.startswith("INSERT INTO payments") for text in texts), texts
+    assert found["sql_statements_per_payment"] >= sum(per for per, _ in found["statements"][:5])
+    assert found["pay_qr_ms_per_payment"] > 0 and len(found["top_cumulative"]) == 25
