@@ -129,6 +129,9 @@ CHECKED_INSIDE: dict[str, dict[str, str]] = {
     "GET /v1/insurance/reports/ratios": {"404": "No reserve run for the insurer and date (`reserve_run_not_found`)"},
     "GET /v1/securities/robo": {"404": "The customer has no robo-advice subscription (`robo_not_subscribed`)"},
     "GET /v1/securities/robo/report": {"404": "The customer has no robo-advice subscription (`robo_not_subscribed`)"},
+    "GET /v1/securities/robo/proposal": {
+        "404": "The customer has no brokerage account (`securities_account_not_found`)"
+    },
 }
 
 IDEMPOTENCY_KEY: dict[str, Any] = {

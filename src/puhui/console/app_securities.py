@@ -6,7 +6,7 @@ account and orders. A refused order or transfer shows the refusal's reason in th
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -26,7 +26,7 @@ REFUSALS = {  # the brokerage's refusals, told plainly (translated in securities
     "insufficient_cash": "Your brokerage cash does not cover this.",
     "insufficient_funds": "Your wallet does not hold this amount.",
     "price_outside_band": "The price is outside today's price limits.",
-    "price_off_tick": "Prices go in steps of 0.01 CNY.",
+    "price_off_tick": "Prices go in steps of 0.01 CNY (0.001 for ETFs).",
     "lot_size_invalid": "Buy in lots of 100 shares; an odd lot is sold whole.",
     "shares_not_sellable": "Not enough shares to sell today: shares bought today sell from the next trading day.",
     "market_closed": "The market does not take orders now.",
@@ -61,11 +61,11 @@ def _today() -> str:
 
 def with_pnl(position: dict[str, Any], quote: dict[str, Any]) -> dict[str, Any]:
     """A position with its market value at the last price (else the previous close) and its P&L (浮动盈亏)."""
-    price = Decimal(quote["last_price"] or quote["previous_close"])
-    value = price * position["total"]
+    shown = quote["last_price"] or quote["previous_close"]  # two places, an ETF's three
+    value = (Decimal(shown) * position["total"]).quantize(Decimal("0.01"), ROUND_HALF_UP)  # as trade values round
     return {
         **position,
-        "price": f"{price:.2f}",
+        "price": shown,
         "value": f"{value:.2f}",
         "pnl": f"{value - Decimal(position['cost_basis']):.2f}",
     }

@@ -17,6 +17,7 @@ from puhui.console import (
     app_insurance,
     app_me,
     app_return_cover,
+    app_robo,
     app_securities,
     app_wallet,
     merchant,
@@ -45,7 +46,7 @@ async def asset(name: Annotated[str, Path(max_length=32)]) -> Response:
 
 for part in (app_auth.router, app_wallet.router, app_fund.router, app_me.router):
     router.include_router(part)
-for part in (app_credit.router, app_funds.router, app_securities.router):
+for part in (app_credit.router, app_funds.router, app_securities.router, app_robo.router):
     router.include_router(part)
 for part in (app_insurance.router, app_claims.router, app_return_cover.router):
     router.include_router(part)

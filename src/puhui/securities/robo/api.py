@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from puhui.api.deps import Customer, EngineDep, Operator
@@ -18,7 +18,7 @@ from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.money import format_minor, parse_minor
 from puhui.securities.robo import service
-from puhui.securities.robo.schemas import RoboMarked, RoboRebalance, RoboReport, RoboStatus
+from puhui.securities.robo.schemas import RoboMarked, RoboProposal, RoboRebalance, RoboReport, RoboStatus
 
 router = APIRouter(prefix="/v1/securities/robo", tags=["securities"])
 
@@ -60,6 +60,28 @@ def report_json(report: dict[str, Any]) -> dict[str, Any]:
         "benchmark_return": _places(report["benchmark_return"], 6),
         "fees_paid": format_minor(report["fees_paid"], 2),
     }
+
+
+def proposal_json(proposal: dict[str, Any]) -> dict[str, Any]:
+    least = proposal["minimum_amount"]
+    return {
+        **proposal,
+        "targets": [{**t, "weight": _places(t["weight"], 4)} for t in proposal["targets"]],
+        "minimum_amount": format_minor(least, 2) if least is not None else None,
+    }
+
+
+@router.get(
+    "/proposal",
+    summary="The target ETF portfolio a subscription would buy, and its least amount (投资建议)",
+    response_model=RoboProposal,
+)
+async def read_proposal(
+    engine: EngineDep,
+    principal: Customer,
+    level: Annotated[Literal["C1", "C2", "C3", "C4", "C5"] | None, Query(description="default: the customer's")] = None,
+) -> dict[str, Any]:
+    return await _read(engine, lambda c: proposal_json(service.proposal(c, principal.id, level)))
 
 
 @router.post(

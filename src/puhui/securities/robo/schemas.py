@@ -44,6 +44,22 @@ class RoboStatus(Schema):
     needs_rebalance: bool
 
 
+class RoboTarget(Schema):
+    code: str
+    weight: str = Weight
+    price: str | None = Field(pattern=r"^[0-9]+\.[0-9]{2,3}$", description="today's buy limit; none before listing")
+
+
+class RoboProposal(Schema):
+    """What a subscription would buy (投资建议): the level's targets and the least amount that buys them."""
+
+    level: Literal["C1", "C2", "C3", "C4", "C5"]
+    method: Literal["efficient_risk", "min_volatility", "single_fund", "model_portfolio"]
+    history_days: int = Field(ge=0, le=100_000, description="trading days of closes every ETF has in common")
+    targets: list[RoboTarget]
+    minimum_amount: Money | None = Field(description="one lot of each ETF with fees; none until the ETFs are listed")
+
+
 class RoboRun(Schema):
     id: str
     kind: Literal["subscribe", "rebalance"]

@@ -90,6 +90,38 @@ def _check_level(connection: Connection, customer_id: str, level: str) -> None:
         raise RiskLevelMismatch(f"the {level} portfolio is above the customer's assessed level {told}")
 
 
+def proposal(connection: Connection, customer_id: str, level: str | None = None) -> dict[str, Any]:
+    """What a subscription would buy (投资建议): the targets for `level` (the customer's assessed level by
+    default), how they were chosen, and the least amount that buys a lot of each ETF at today's prices."""
+    account = accounts.require(connection, customer_id)
+    if level is None:
+        assessed = level_of(connection, customer_id)
+        level = assessed.name if assessed is not None else ""
+    _check_level(connection, customer_id, level)
+    chosen = universe.target_weights(connection, level)
+    listed = [code for code in sorted(chosen.weights) if instruments.find(connection, code) is not None]
+    limits = {code: buy_limit(connection, code, price) for code, price in reference_prices(connection, listed).items()}
+    least = (
+        robo.minimum_amount(accounts.fee_schedule(account), chosen.weights, limits)
+        if listed == sorted(chosen.weights)
+        else None
+    )
+    return {
+        "level": level,
+        "method": chosen.method,
+        "history_days": chosen.history_days,
+        "targets": [
+            {
+                "code": code,
+                "weight": weight,
+                "price": models.format_price(code, limits[code]) if code in limits else None,
+            }
+            for code, weight in sorted(chosen.weights.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "minimum_amount": least,
+    }
+
+
 def subscribe(
     uow: UnitOfWork, customer_id: str, amount: int, client_id: str, level: str | None = None
 ) -> dict[str, Any]:
