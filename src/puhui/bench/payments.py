@@ -18,7 +18,6 @@ measured in the same run on the same server.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import socket
@@ -30,38 +29,17 @@ from contextlib import ExitStack
 from typing import Any
 
 from puhui.bench.ledger import fresh_database
-
-LEDGER = "CNY"
-RESERVE = "platform.reserve_bank.CNY"
-CHANNELS = ("public_security", "bank_card", "face", "mobile_operator", "tax")
-FUNDING = 1_000_000  # fen per customer (10,000.00 CNY)
-PASSWORD = "bench-password-1"
-
-
-def _key() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-
-
-def _id_number(n: int) -> str:
-    from stdnum.cn import ric
-
-    regions = ("110105", "310104", "110102")
-    import datetime as dt
-
-    birth = dt.date(1970, 1, 1) + dt.timedelta(days=n % 10_000)
-    body = f"{regions[n % 3]}{birth:%Y%m%d}{100 + n // 10_000 % 800:03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-def _credit_code(n: int) -> str:
-    from stdnum.cn import uscc
-
-    body = f"9111000060{n:07d}"
-    return body + uscc.calc_check_digit(body)
-
-
-def _cn(n: int) -> str:
-    return "".join("零一二三四五六七八九"[int(d)] for d in str(n))
+from puhui.bench.payments_seed import (
+    CHANNELS,
+    FUNDING,
+    LEDGER,
+    PASSWORD,
+    RESERVE,
+    chinese_number,
+    credit_code,
+    id_number,
+    new_key,
+)
 
 
 def _free_port() -> int:
@@ -106,7 +84,12 @@ def _seed(
             heads, ids = [], []
             for n in range(customers):
                 phone = f"139{n:08d}"
-                person = {"name": f"用户{_cn(n)}", "id_number": _id_number(n), "phone": phone, "password": PASSWORD}
+                person = {
+                    "name": f"用户{chinese_number(n)}",
+                    "id_number": id_number(n),
+                    "phone": phone,
+                    "password": PASSWORD,
+                }
                 cid = _check(client.post("/v1/customers", json=person), 201)["id"]
                 for channel in CHANNELS:
                     _check(
@@ -132,10 +115,10 @@ def _seed(
             shops = []
             for n in range(merchants):
                 spec = {
-                    "name": f"商户{_cn(n)}",
-                    "credit_code": _credit_code(n),
+                    "name": f"商户{chinese_number(n)}",
+                    "credit_code": credit_code(n),
                     "settlement_account": f"6222{n:012d}",
-                    "settlement_holder": f"店主{_cn(n)}",
+                    "settlement_holder": f"店主{chinese_number(n)}",
                     "settlement_bank": "工商银行",
                 }
                 made = _check(client.post("/v1/merchants", headers=admin, json=spec), 201)
@@ -265,9 +248,9 @@ def run(
         upgrade(engine)
         settings = Settings(
             admin_token=secrets.token_urlsafe(24),
-            pii_keys=f"bench:{_key()}",
-            pii_index_key=_key(),
-            jwt_secret=_key(),
+            pii_keys=f"bench:{new_key()}",
+            pii_index_key=new_key(),
+            jwt_secret=new_key(),
             jwt_ttl_seconds=24 * 3600,
             auth_rate_per_minute=0,
         )  # seeding signs up every payer from one address

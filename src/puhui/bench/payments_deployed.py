@@ -39,7 +39,6 @@ from typing import Any
 
 from puhui.bench import payments_seed as seeding
 from puhui.bench.ledger import fresh_database
-from puhui.bench.payments import _free_port
 
 WARM_UP = 50  # untimed /health calls and payments before the measured phases
 LEDGER_SINGLES = 300  # one-transfer commits timed for the ledger's rate
@@ -372,6 +371,14 @@ def _short(filename: str) -> str:
         if marker in filename:
             return filename.split(marker, 1)[1]
     return filename
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _group_gone(pgid: int, seconds: float) -> bool:

@@ -17,9 +17,11 @@ codes are made per run (`sessions_for`, `dynamic_codes`): codes are single-use a
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
+import secrets
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -29,7 +31,40 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from puhui.bench.payments import CHANNELS, FUNDING, LEDGER, PASSWORD, RESERVE, _cn, _credit_code, _id_number, _key
+LEDGER = "CNY"
+RESERVE = "platform.reserve_bank.CNY"
+CHANNELS = ("public_security", "bank_card", "face", "mobile_operator", "tax")
+FUNDING = 1_000_000  # fen per customer (10,000.00 CNY)
+PASSWORD = "bench-password-1"
+
+
+def new_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def id_number(n: int) -> str:
+    """A valid resident ID number (GB 11643) of an adult, different for every n below 8,000,000."""
+    import datetime as dt
+
+    from stdnum.cn import ric
+
+    regions = ("110105", "310104", "110102")
+
+    birth = dt.date(1970, 1, 1) + dt.timedelta(days=n % 10_000)
+    body = f"{regions[n % 3]}{birth:%Y%m%d}{100 + n // 10_000 % 800:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def credit_code(n: int) -> str:
+    from stdnum.cn import uscc
+
+    body = f"9111000060{n:07d}"
+    return body + uscc.calc_check_digit(body)
+
+
+def chinese_number(n: int) -> str:
+    return "".join("零一二三四五六七八九"[int(d)] for d in str(n))
+
 
 CHUNK = 2_000  # customers per unit of work
 SEED_VERSION = 1  # bump when what is seeded changes
@@ -74,13 +109,11 @@ class Seeded:
 
 
 def fresh_secrets() -> dict[str, str]:
-    import secrets
-
     return {
         "admin_token": secrets.token_urlsafe(24),
-        "pii_keys": f"bench:{_key()}",
-        "pii_index_key": _key(),
-        "jwt_secret": _key(),
+        "pii_keys": f"bench:{new_key()}",
+        "pii_index_key": new_key(),
+        "jwt_secret": new_key(),
     }
 
 
@@ -114,7 +147,7 @@ def seed(engine: Engine, *, customers: int, merchants: int, payers: int, on_prog
         def work(uow: Any) -> list[str]:
             made = []
             for n in range(start, stop):
-                data = people.Registration(f"用户{_cn(n)}", _id_number(n), f"139{n:08d}", None, password_hash)
+                data = people.Registration(f"用户{chinese_number(n)}", id_number(n), f"139{n:08d}", None, password_hash)
                 cid = people.register(uow, vault, data)
                 if n < payers:
                     for channel in channels:
@@ -139,10 +172,10 @@ def seed(engine: Engine, *, customers: int, merchants: int, payers: int, on_prog
         made = []
         for n in range(merchants):
             application = org.MerchantApplication(
-                name=f"商户{_cn(n)}",
-                credit_code=_credit_code(n),
+                name=f"商户{chinese_number(n)}",
+                credit_code=credit_code(n),
                 settlement_account=f"6222{n:012d}",
-                settlement_holder=f"店主{_cn(n)}",
+                settlement_holder=f"店主{chinese_number(n)}",
                 settlement_bank="工商银行",
             )
             made.append(org.create_merchant(uow, vault, application, staff)[0])
