@@ -12,6 +12,9 @@ FIGURES = (
     "events_per_s",
     "baseline_events_per_s",
     "ratio_to_baseline",
+    "events_per_cpu_s",
+    "baseline_events_per_cpu_s",
+    "load_average_1m",
     "commit_to_alert_p99_ms",
     "commit_to_processed_p99_ms",
     "target_events_per_s",
@@ -33,4 +36,5 @@ def test_bench_monitor_reads_every_event() -> None:
     assert result["events"] == 400 and result["rules"] == len(DEFAULT_RULES) == 15  # mule_chain is the 15th
     assert result["alerts"] > 0  # planted large values and round amounts are found
     assert result["events_per_s"] > 0 and result["baseline_events_per_s"] > 0
+    assert result["events_per_cpu_s"] > 0 and result["baseline_events_per_cpu_s"] > 0
     assert result["commit_to_alert_p50_ms"] <= result["commit_to_alert_p99_ms"]

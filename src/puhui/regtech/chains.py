@@ -17,7 +17,7 @@ Chains cross parties, so they are followed by an unpartitioned monitor only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from puhui.regtech.alerts import Alert, alert_id
 from puhui.regtech.rules import MuleChain, Rule
@@ -53,10 +53,7 @@ class Chains:
     found: dict[str, Found] = field(default_factory=dict)  # chain key → what its alert names so far
     floor: int = 0  # min_amount in fen
 
-    @property
-    def params(self) -> MuleChain:
-        assert isinstance(self.rule.params, MuleChain)
-        return self.rule.params
+    params: MuleChain = field(init=False)
 
     def __post_init__(self) -> None:
         self.use(self.rule)
@@ -64,7 +61,7 @@ class Chains:
     def use(self, rule: Rule) -> None:
         """Follow by `rule` from now on (a new version of it), keeping what is open."""
         assert isinstance(rule.params, MuleChain)
-        self.rule, self.floor = rule, int(rule.params.min_amount * 100)
+        self.rule, self.params, self.floor = rule, rule.params, int(rule.params.min_amount * 100)
 
     def see(self, flow: Flow) -> Alert | None:
         """Follow one flow (after the party's earlier ones); the chain alert it raises or grows."""
@@ -76,7 +73,7 @@ class Chains:
                 self._park(flow)
             if not (flow.amount >= floor and flow.third_party_in):
                 return None
-            mirrored = replace(flow, party=flow.counterparty or "", counterparty=flow.party, direction="out")
+            mirrored = flow._replace(party=flow.counterparty or "", counterparty=flow.party, direction="out")
             path = self.handover.pop(flow.position, (mirrored,))
             inbounds = self.open.setdefault(flow.party, [])
             inbounds.append(Inbound(path, flow.amount, flow.at))

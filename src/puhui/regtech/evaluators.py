@@ -8,8 +8,10 @@ workers without changing a single alert.
 from __future__ import annotations
 
 import functools
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from puhui import clock
 from puhui.regtech.alerts import Alert, alert_id
@@ -42,11 +44,19 @@ def _china_hour(micros: int) -> tuple[int, str, int]:
     return local.hour, local.date().isoformat(), start
 
 
+_HOURS: dict[int, tuple[int, str, int]] = {}
+
+
 def china(micros: int) -> tuple[int, str, int]:
-    return _china_hour(micros - micros % (3600 * SECOND))  # China has no DST: whole hours map whole
+    hour = micros - micros % (3600 * SECOND)  # China has no DST: whole hours map whole
+    found = _HOURS.get(hour)
+    if found is None:
+        if len(_HOURS) > 4096:
+            _HOURS.clear()
+        found = _HOURS[hour] = _china_hour(hour)
+    return found
 
 
-@functools.lru_cache(maxsize=1024)
 def _fen(amount) -> int:
     return int(amount * 100)
 
@@ -55,8 +65,7 @@ def _at_least(part: int, whole: int, ratio) -> bool:
     return part * 1_000_000 >= whole * int(ratio * 1_000_000)
 
 
-@dataclass(frozen=True)
-class PartyState:
+class PartyState(NamedTuple):
     """A party's last flow, and its last wake-up: the first flow after a quiet spell of `dormant_for`."""
 
     last_at: int
@@ -76,7 +85,7 @@ class Hit:
     flows: tuple[Flow, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class Context:
     """What a rule may look at for one flow: its party's window, state and the related parties."""
 
@@ -85,23 +94,32 @@ class Context:
     state: PartyState | None = None
     related: Mapping[str, frozenset[str]] = field(default_factory=dict)
     memo: dict = field(default_factory=dict)  # running figures a worker keeps between flows (rebuilt on reload)
-    _history: tuple[Flow, ...] | None = None
+    _history: deque[Flow] | None = None
 
     @property
-    def history(self) -> tuple[Flow, ...]:
+    def history(self) -> deque[Flow]:
         if self._history is None:
             self._history = self.windows.history(self.flow.party)
         return self._history
 
     def since(self, start: int) -> list[Flow]:
-        """The party's flows at or after `start`, oldest first (scanning back from the newest)."""
-        history, i = self.history, len(self.history)
-        while i > 0 and history[i - 1].at >= start - SLACK:
-            i -= 1
-        return [f for f in history[i:] if f.at >= start]
+        """The party's flows at or after `start`, oldest first (scanning back from the newest until a flow
+        older than `start` by more than SLACK)."""
+        floor, out = start - SLACK, []
+        for f in reversed(self.history):
+            if f.at < floor:
+                break
+            if f.at >= start:
+                out.append(f)
+        out.reverse()
+        return out
 
 
-def _large_value(p: LargeValue, flow: Flow, ctx: Context) -> Hit | None:
+Judge = Callable[[Flow, Context], Hit | None]
+Gate = Callable[[Flow], bool]  # may read only a flow's shape (see `shape`), never its amount or time
+
+
+def _large_value(p: LargeValue) -> tuple[Gate, Judge]:
     def matches(f: Flow) -> bool:
         return (
             f.channel == p.channel
@@ -109,25 +127,29 @@ def _large_value(p: LargeValue, flow: Flow, ctx: Context) -> Hit | None:
             and (p.cross_border is None or p.cross_border == f.cross_border)
         )
 
-    if not matches(flow):
-        return None
     threshold = _fen(p.threshold)
-    if flow.amount >= threshold:
-        return Hit(f"single:{flow.position}:{flow.leg}", flow.at, (flow,))
-    _, day, day_start = china(flow.at)
 
-    def small() -> tuple[Flow, ...]:
-        return tuple(
-            f for f in ctx.since(day_start) if f.direction == flow.direction and f.amount < threshold and matches(f)
+    def judge(flow: Flow, ctx: Context) -> Hit | None:
+        if flow.amount >= threshold:
+            return Hit(f"single:{flow.position}:{flow.leg}", flow.at, (flow,))
+        _, day, day_start = china(flow.at)
+
+        def small() -> tuple[Flow, ...]:
+            return tuple(
+                f for f in ctx.since(day_start) if f.direction == flow.direction and f.amount < threshold and matches(f)
+            )
+
+        # The day's running total per party, direction and rule: every matching flow passes here in order,
+        # so only the first flow of a day (or after a reload) sums the window.
+        key = (flow.party, flow.direction, p.channel, p.party_kind, p.cross_border, threshold)
+        known = ctx.memo.get(key)
+        total = (
+            known[1] + flow.amount if known is not None and known[0] == day_start else sum(f.amount for f in small())
         )
+        ctx.memo[key] = (day_start, total)
+        return Hit(f"day:{day}:{flow.direction}", day_start, small()) if total >= threshold else None
 
-    # The day's running total per party, direction and rule: every matching flow passes here in order,
-    # so only the first flow of a day (or after a reload) sums the window.
-    key = (flow.party, flow.direction, p.channel, p.party_kind, p.cross_border, threshold)
-    known = ctx.memo.get(key)
-    total = known[1] + flow.amount if known is not None and known[0] == day_start else sum(f.amount for f in small())
-    ctx.memo[key] = (day_start, total)
-    return Hit(f"day:{day}:{flow.direction}", day_start, small()) if total >= threshold else None
+    return matches, judge
 
 
 def _repeated(p, flow: Flow, ctx: Context, qualifies: Callable[[Flow], bool]) -> Hit | None:
@@ -139,38 +161,43 @@ def _repeated(p, flow: Flow, ctx: Context, qualifies: Callable[[Flow], bool]) ->
     return Hit("", start, hits) if len(hits) >= p.min_count else None
 
 
-def _structuring(p: Structuring, flow: Flow, ctx: Context) -> Hit | None:
+def _structuring(p: Structuring) -> tuple[Gate, Judge]:
     high, low = _fen(p.threshold), _fen(p.threshold * p.low_ratio)
-    return _repeated(
-        p, flow, ctx, lambda f: low <= f.amount < high and p.direction in ("any", f.direction) and f.is_payment
-    )
+
+    def qualifies(f: Flow) -> bool:
+        return low <= f.amount < high and p.direction in ("any", f.direction) and f.is_payment
+
+    return (lambda f: p.direction in ("any", f.direction) and f.is_payment), lambda f, c: _repeated(p, f, c, qualifies)
 
 
-def _rapid_in_out(p: RapidInOut, flow: Flow, ctx: Context) -> Hit | None:
-    if not flow.onward:
-        return None
-    start = flow.at - p.window_seconds * SECOND
-    recent = ctx.since(start)
-    ins, back = [], False
-    for f in recent:
-        if f.direction == "in":
-            if f.third_party_in:  # not one's own card or products; loans are self-financing's
-                ins.append(f)
-            elif f.counterparty_kind == OWN_PRODUCT:
-                back = True
-    if ins:
-        outs = [f for f in recent if f.onward and f.at >= ins[0].at]  # purchases and own products are no way out
-        if _passed_on(p, ins, outs):
-            return Hit("", start, tuple(ins + outs))
-    return _through_products(p, flow, ctx, recent) if back and p.through_seconds else None
+def _rapid_in_out(p: RapidInOut) -> tuple[Gate, Judge]:
+    min_in, window = _fen(p.min_in), p.window_seconds * SECOND
+
+    def judge(flow: Flow, ctx: Context) -> Hit | None:
+        start = flow.at - window
+        recent = ctx.since(start)
+        ins, back = [], False
+        for f in recent:
+            if f.direction == "in":
+                if f.third_party_in:  # not one's own card or products; loans are self-financing's
+                    ins.append(f)
+                elif f.counterparty_kind == OWN_PRODUCT:
+                    back = True
+        if ins:
+            outs = [f for f in recent if f.onward and f.at >= ins[0].at]  # purchases and own products are no way out
+            if _passed_on(p, min_in, ins, outs):
+                return Hit("", start, tuple(ins + outs))
+        return _through_products(p, min_in, flow, ctx, recent) if back and p.through_seconds else None
+
+    return (lambda f: f.onward), judge
 
 
-def _passed_on(p: RapidInOut, ins: list[Flow], outs: list[Flow]) -> bool:
+def _passed_on(p: RapidInOut, min_in: int, ins: list[Flow], outs: list[Flow]) -> bool:
     total_in = sum(f.amount for f in ins)
-    return total_in >= _fen(p.min_in) and _at_least(sum(f.amount for f in outs), total_in, p.out_ratio)
+    return total_in >= min_in and _at_least(sum(f.amount for f in outs), total_in, p.out_ratio)
 
 
-def _through_products(p: RapidInOut, flow: Flow, ctx: Context, recent: list[Flow]) -> Hit | None:
+def _through_products(p: RapidInOut, min_in: int, flow: Flow, ctx: Context, recent: list[Flow]) -> Hit | None:
     """In, into the party's own product within the window, back out of it and on within the window:
     the days in the fund do not make it the party's money."""
     back = [f for f in recent if f.direction == "in" and f.counterparty_kind == OWN_PRODUCT]
@@ -183,7 +210,7 @@ def _through_products(p: RapidInOut, flow: Flow, ctx: Context, recent: list[Flow
             return None
         ins = [f for f in parked if f.third_party_in and into.at - window <= f.at <= into.at]
         outs = [f for f in recent if f.onward and f.at >= back[0].at]
-        if ins and _passed_on(p, ins, outs):
+        if ins and _passed_on(p, min_in, ins, outs):
             return Hit(f"through:{into.ref}", ins[0].at, tuple(ins + [into] + back + outs))
     return None
 
@@ -191,45 +218,54 @@ def _through_products(p: RapidInOut, flow: Flow, ctx: Context, recent: list[Flow
 _KINDS = {"natural": (PERSON,), "non_natural": (MERCHANT,), "any": (PERSON, MERCHANT)}
 
 
-def _fan(p: Fan, flow: Flow, ctx: Context) -> Hit | None:
+def _fan(p: Fan) -> tuple[Gate, Judge]:
     direction = "in" if p.typology == "fan_in" else "out"
     kinds = _KINDS[p.counterparty_kind]
+    both = len(kinds) == 2
+    window, least = p.window_seconds * SECOND, p.min_counterparties
+    min_total = _fen(p.min_total) if p.min_total is not None else None
 
     def counts(f: Flow) -> bool:
         return f.direction == direction and f.is_payment and f.counterparty_kind in kinds
 
-    passing_on = p.min_onward_ratio is not None and flow.onward  # money leaving can complete a fan-in
-    if not (counts(flow) or passing_on) or p.party_kind not in ("any", flow.party_kind):
-        return None
-    history = ctx.history
-    if len(history) < p.min_counterparties:  # too few flows at all: the common case, decided cheaply
-        return None
-    start = flow.at - p.window_seconds * SECOND
-    others = set()
-    for f in reversed(history):  # newest first, as `since` scans; nothing is built unless it may trip
-        if f.at < start - SLACK:
-            break
-        if f.direction == direction and f.at >= start and f.counterparty_kind in kinds and f.is_payment:
-            others.add(f.counterparty)
-    if len(others) < p.min_counterparties:
-        return None
-    recent = ctx.since(start)
-    legs = [f for f in recent if f.direction == direction and f.is_payment and f.counterparty_kind in kinds]
-    total = sum(f.amount for f in legs)
-    if p.min_total is not None and total < _fen(p.min_total):
-        return None
-    if p.min_onward_ratio is not None:
-        topped = [f for f in recent if f.direction == "in" and f.counterparty_kind == OWN_CARD]
-        onward = [f for f in recent if f.onward and f.at >= legs[0].at and not _own_funded(f, topped)]
-        if not _at_least(sum(f.amount for f in onward), total, p.min_onward_ratio):
+    def gate(f: Flow) -> bool:  # money leaving can complete a fan-in
+        passing_on = p.min_onward_ratio is not None and f.onward
+        return (counts(f) or passing_on) and p.party_kind in ("any", f.party_kind)
+
+    def judge(flow: Flow, ctx: Context) -> Hit | None:
+        payments = ctx.windows.payments
+        many = payments(flow.party, direction, kinds[0]) + (payments(flow.party, direction, kinds[1]) if both else 0)
+        if many < least:
+            return None  # too few such payments in the whole window, let alone distinct counterparties
+        history = ctx.history
+        start = flow.at - window
+        others = set()
+        for f in reversed(history):  # newest first, as `since` scans; nothing is built unless it may trip
+            if f.at < start - SLACK:
+                break
+            if f.direction == direction and f.at >= start and f.counterparty_kind in kinds and f.is_payment:
+                others.add(f.counterparty)
+        if len(others) < least:
             return None
-        legs += onward
-    if p.min_third_party_ratio is not None:
-        sources = [f for f in recent if f.third_party_in]
-        if not _at_least(sum(f.amount for f in sources), total, p.min_third_party_ratio):
+        recent = ctx.since(start)
+        legs = [f for f in recent if counts(f)]
+        total = sum(f.amount for f in legs)
+        if min_total is not None and total < min_total:
             return None
-        legs = sources + legs
-    return Hit("", start, tuple(sorted(legs, key=lambda f: (f.position, f.leg))))
+        if p.min_onward_ratio is not None:
+            topped = [f for f in recent if f.direction == "in" and f.counterparty_kind == OWN_CARD]
+            onward = [f for f in recent if f.onward and f.at >= legs[0].at and not _own_funded(f, topped)]
+            if not _at_least(sum(f.amount for f in onward), total, p.min_onward_ratio):
+                return None
+            legs += onward
+        if p.min_third_party_ratio is not None:
+            sources = [f for f in recent if f.third_party_in]
+            if not _at_least(sum(f.amount for f in sources), total, p.min_third_party_ratio):
+                return None
+            legs = sources + legs
+        return Hit("", start, tuple(sorted(legs, key=lambda f: (f.position, f.leg))))
+
+    return gate, judge
 
 
 def _own_funded(out: Flow, topped: list[Flow]) -> bool:
@@ -238,66 +274,85 @@ def _own_funded(out: Flow, topped: list[Flow]) -> bool:
     return any(0 <= out.at - f.at <= DAY * SECOND and out.amount <= f.amount <= out.amount * 11 // 10 for f in topped)
 
 
-def _round_amount(p: RoundAmount, flow: Flow, ctx: Context) -> Hit | None:
+def _round_amount(p: RoundAmount) -> tuple[Gate, Judge]:
     unit, floor = _fen(p.unit), _fen(p.min_amount)
-    return _repeated(p, flow, ctx, lambda f: f.amount >= floor and f.amount % unit == 0 and f.is_payment)
+
+    def qualifies(f: Flow) -> bool:
+        return f.amount >= floor and f.amount % unit == 0 and f.is_payment
+
+    return (lambda f: f.is_payment), lambda f, c: _repeated(p, f, c, qualifies)
 
 
-def _night_burst(p: NightBurst, flow: Flow, ctx: Context) -> Hit | None:
-    return _repeated(p, flow, ctx, lambda f: f.direction == "out" and p.start_hour <= china(f.at)[0] < p.end_hour)
+def _night_burst(p: NightBurst) -> tuple[Gate, Judge]:
+    def qualifies(f: Flow) -> bool:
+        return f.direction == "out" and p.start_hour <= china(f.at)[0] < p.end_hour
+
+    return (lambda f: f.direction == "out"), lambda f, c: _repeated(p, f, c, qualifies)
 
 
-def _dormant(p: Dormant, flow: Flow, ctx: Context) -> Hit | None:
-    state = ctx.state
-    if state is None or state.woke_at is None or state.dormant_for < p.dormant_days * DAY * SECOND:
+def _dormant(p: Dormant) -> tuple[Gate, Judge]:
+    least, window, floor = p.dormant_days * DAY * SECOND, p.window_seconds * SECOND, _fen(p.min_amount)
+
+    def judge(flow: Flow, ctx: Context) -> Hit | None:
+        state = ctx.state
+        if state is None or state.woke_at is None or state.dormant_for < least:
+            return None
+        if flow.at - state.woke_at > window:
+            return None
+        moved = tuple(ctx.since(state.woke_at))
+        if sum(f.amount for f in moved) >= floor:
+            return Hit(f"woke:{state.woke_at}", state.woke_at, moved)
         return None
-    if flow.at - state.woke_at > p.window_seconds * SECOND:
+
+    return (lambda f: True), judge
+
+
+def _self_financing(p: SelfFinancing) -> tuple[Gate, Judge]:
+    def judge(flow: Flow, ctx: Context) -> Hit | None:
+        if not ctx.related.get(flow.counterparty or ""):
+            return None
+        recent = ctx.since(flow.at - p.window_seconds * SECOND)
+        loans = [f for f in recent if f.channel == "loan" and f.lenders & ctx.related[flow.counterparty or ""]]
+        if not loans:
+            return None
+        lenders = frozenset().union(*(f.lenders for f in loans))
+        paid = [
+            f
+            for f in recent
+            if f.direction == "out"
+            and f.is_payment
+            and f.at >= loans[0].at
+            and ctx.related.get(f.counterparty or "", NO_LENDERS) & lenders
+        ]
+        if _at_least(sum(f.amount for f in paid), sum(f.amount for f in loans), p.min_ratio):
+            return Hit(f"loan:{loans[0].ref}", loans[0].at, tuple(loans + paid))
         return None
-    moved = tuple(ctx.since(state.woke_at))
-    if sum(f.amount for f in moved) >= _fen(p.min_amount):
-        return Hit(f"woke:{state.woke_at}", state.woke_at, moved)
-    return None
+
+    return (lambda f: f.direction == "out" and f.is_payment), judge
 
 
-def _self_financing(p: SelfFinancing, flow: Flow, ctx: Context) -> Hit | None:
-    if flow.direction != "out" or not flow.is_payment or not ctx.related.get(flow.counterparty or ""):
+def _shared_device(p: SharedDevice) -> tuple[Gate, Judge]:
+    def judge(flow: Flow, ctx: Context) -> Hit | None:
+        start = flow.at - p.window_seconds * SECOND
+        legs = tuple(ctx.since(start))
+        return Hit("", start, legs) if len({f.counterparty for f in legs}) >= p.min_accounts else None
+
+    return (lambda f: True), judge
+
+
+def _fund_pool(p: FundPool) -> tuple[Gate, Judge]:
+    def judge(flow: Flow, ctx: Context) -> Hit | None:
+        start = flow.at - p.window_seconds * SECOND
+        recent = ctx.since(start)
+        ins = [f for f in recent if f.third_party_in and p.party_kind in ("any", f.party_kind)]
+        if len({f.counterparty for f in ins}) < p.min_payers:
+            return None
+        withdrawn = [f for f in recent if f.direction == "out" and f.counterparty == BANK and f.at >= ins[0].at]
+        if _at_least(sum(f.amount for f in withdrawn), sum(f.amount for f in ins), p.out_ratio):
+            return Hit("", start, tuple(ins + withdrawn))
         return None
-    recent = ctx.since(flow.at - p.window_seconds * SECOND)
-    loans = [f for f in recent if f.channel == "loan" and f.lenders & ctx.related[flow.counterparty or ""]]
-    if not loans:
-        return None
-    lenders = frozenset().union(*(f.lenders for f in loans))
-    paid = [
-        f
-        for f in recent
-        if f.direction == "out"
-        and f.is_payment
-        and f.at >= loans[0].at
-        and ctx.related.get(f.counterparty or "", NO_LENDERS) & lenders
-    ]
-    if _at_least(sum(f.amount for f in paid), sum(f.amount for f in loans), p.min_ratio):
-        return Hit(f"loan:{loans[0].ref}", loans[0].at, tuple(loans + paid))
-    return None
 
-
-def _shared_device(p: SharedDevice, flow: Flow, ctx: Context) -> Hit | None:
-    start = flow.at - p.window_seconds * SECOND
-    legs = tuple(ctx.since(start))
-    return Hit("", start, legs) if len({f.counterparty for f in legs}) >= p.min_accounts else None
-
-
-def _fund_pool(p: FundPool, flow: Flow, ctx: Context) -> Hit | None:
-    if flow.direction != "out" or flow.counterparty != BANK:
-        return None
-    start = flow.at - p.window_seconds * SECOND
-    recent = ctx.since(start)
-    ins = [f for f in recent if f.third_party_in and p.party_kind in ("any", f.party_kind)]
-    if len({f.counterparty for f in ins}) < p.min_payers:
-        return None
-    withdrawn = [f for f in recent if f.direction == "out" and f.counterparty == BANK and f.at >= ins[0].at]
-    if _at_least(sum(f.amount for f in withdrawn), sum(f.amount for f in ins), p.out_ratio):
-        return Hit("", start, tuple(ins + withdrawn))
-    return None
+    return (lambda f: f.direction == "out" and f.counterparty == BANK), judge
 
 
 EVALUATORS: dict[str, Callable] = {
@@ -313,6 +368,8 @@ EVALUATORS: dict[str, Callable] = {
     "fund_pool": _fund_pool,
     "shared_device": _shared_device,
 }
+"""Each typology: its parameters → (gate, judge), amounts turned into fen once. The judge of a flow the
+gate refuses would find nothing, so it is not asked."""
 
 
 @dataclass
@@ -338,32 +395,57 @@ class Suppression:
         self.last[(rule_code, party, key)] = at
 
 
+Shape = tuple[str, str, str, str, bool, bool]
+
+
+def shape(flow: Flow) -> Shape:
+    """What a gate may look at: direction, channel, counterparty kind, party kind, cross-border, to the bank."""
+    return (
+        flow.direction,
+        flow.channel,
+        flow.counterparty_kind,
+        flow.party_kind,
+        flow.cross_border,
+        flow.counterparty == BANK,
+    )
+
+
 @dataclass(frozen=True)
 class RuleSet:
-    """The rules in force, each with its evaluator, split by the windows they look at: a device's
-    window is for device rules only, every other party's for the rest."""
+    """The rules in force, each with its gate and judge, split by the windows they look at: a device's
+    window is for device rules only, every other party's for the rest. Which rules a flow of a given
+    shape may trip is worked out once per shape (there are a few dozen), not once per flow."""
 
-    party: tuple[tuple[Rule, Callable], ...]
-    device: tuple[tuple[Rule, Callable], ...]
+    party: tuple[tuple[Rule, Gate, Judge], ...]
+    device: tuple[tuple[Rule, Gate, Judge], ...]
     chain: Rule | None = None  # followed across parties (puhui.regtech.chains), not per party
+    by_shape: dict[Shape, tuple[tuple[Rule, Judge], ...]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, rules: Iterable[Rule]) -> RuleSet:
         rules = list(rules)
-        pairs = [(rule, EVALUATORS[rule.params.typology]) for rule in rules if rule.typology in EVALUATORS]
+        triples = [(rule, *EVALUATORS[rule.typology](rule.params)) for rule in rules if rule.typology in EVALUATORS]
         return cls(
-            tuple(p for p in pairs if p[0].typology != "shared_device"),
-            tuple(p for p in pairs if p[0].typology == "shared_device"),
+            tuple(t for t in triples if t[0].typology != "shared_device"),
+            tuple(t for t in triples if t[0].typology == "shared_device"),
             next((r for r in rules if r.typology == "mule_chain"), None),
         )
+
+    def judges(self, flow: Flow) -> tuple[tuple[Rule, Judge], ...]:
+        key = shape(flow)
+        found = self.by_shape.get(key)
+        if found is None:
+            candidates = self.device if flow.party_kind == DEVICE else self.party
+            found = self.by_shape[key] = tuple((rule, judge) for rule, gate, judge in candidates if gate(flow))
+        return found
 
 
 def evaluate(rules: RuleSet, ctx: Context, marks: Suppression) -> list[Alert]:
     """The alerts `ctx.flow` raises (after it was added to the windows and the party's state)."""
     out = []
     flow = ctx.flow
-    for rule, judge in rules.device if flow.party_kind == DEVICE else rules.party:
-        hit = judge(rule.params, flow, ctx)
+    for rule, judge in rules.judges(flow):
+        hit = judge(flow, ctx)
         if hit is None or not marks.allows(rule, flow.party, hit, flow.at):
             continue
         key = hit.key or f"at:{flow.position}:{flow.leg}"

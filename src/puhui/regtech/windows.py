@@ -16,10 +16,10 @@ Events may carry `channel: "cash"` and `cross_border: true` (other channels' eve
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
-from functools import cached_property
+from typing import NamedTuple
 
 from puhui.events.outbox import Event
 from puhui.money import parse_minor
@@ -35,8 +35,9 @@ ONWARD = frozenset({PERSON, OWN_CARD, BANK})  # where money goes on to someone e
 LEGACY_KINDS = {"natural": PERSON, "non_natural": MERCHANT, "bank": OWN_CARD}  # rows stored before 0036
 
 
-@dataclass(frozen=True)
-class Flow:
+class Flow(NamedTuple):
+    """One leg of an event for one party: a tuple, the cheapest value to make a hundred thousand times a second."""
+
     position: int
     leg: int
     party: str
@@ -51,24 +52,24 @@ class Flow:
     counterparty_kind: str = PERSON  # person | merchant | bank | lender | own_card | own_product
 
     def as_row(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return self._asdict()
 
     @property
     def lenders(self) -> frozenset[str]:
         """For a loan's leg: who lent (the platform, a funding partner, or both)."""
         return frozenset((self.counterparty or "").split("+")) if self.channel == "loan" else frozenset()
 
-    @cached_property  # asked by several rules for every flow
+    @property
     def is_payment(self) -> bool:
         """Money between parties or with a bank: not a loan, nor the party's own products."""
         return self.channel in PAYMENT_CHANNELS
 
-    @cached_property  # asked by several rules for every flow
+    @property
     def third_party_in(self) -> bool:
         """Someone else's money arriving (a person's transfer), not the party's own card or products."""
         return self.direction == "in" and self.counterparty_kind == PERSON and self.channel in PAYMENT_CHANNELS
 
-    @cached_property  # asked by several rules for every flow
+    @property
     def onward(self) -> bool:
         """Money leaving to another person or off the platform (not a purchase, not into own products)."""
         return self.direction == "out" and self.counterparty_kind in ONWARD and self.channel in PAYMENT_CHANNELS
@@ -166,14 +167,33 @@ def _amount_of(event: Event) -> str | None:
     return p.get(own[4] if own is not None else "amount")
 
 
+FLOW_TYPES = frozenset(
+    {"p2p.completed", "payment.succeeded", "bank_order.posted", "securities.cash_transferred"}
+    | {"lending.loan_disbursed", "lending.line_drawn", "lending.repayment_received"}
+    | set(_OWN)
+)
+"""The event types that can move a party's value: only their payloads need decoding."""
+
+_PLAIN_FEN = re.compile(r"(\d{1,15})\.(\d\d)")
+
+
+def fen_of(amount: object) -> int:
+    """Integer fen of an amount; the usual "123.45" without going through Decimal."""
+    if isinstance(amount, str) and (plain := _PLAIN_FEN.fullmatch(amount)):
+        return int(plain[1]) * 100 + int(plain[2])
+    return parse_minor(str(amount), 2)
+
+
 def flows_of(event: Event) -> list[Flow]:
+    if event.type not in FLOW_TYPES:
+        return []
     legs = _legs(event)
     if not legs:
         return []
     amount = _amount_of(event)
     if amount is None:
         return []
-    fen = parse_minor(str(amount), 2)
+    fen = fen_of(amount)
     if fen <= 0:
         return []  # a fund redemption is valued in cash when confirmed; an order of units alone moves no cash yet
     channel = _CHANNEL.get(event.type) or ("cash" if event.payload.get("channel") == "cash" else "transfer")
@@ -184,17 +204,30 @@ def flows_of(event: Event) -> list[Flow]:
     ]
 
 
+_NONE: deque[Flow] = deque(maxlen=0)
+
+
 class Windows:
     """Each party's flows in time order, kept back to `horizon` microseconds before the newest."""
 
     def __init__(self, horizon: int) -> None:
         self.horizon = horizon
         self._by_party: dict[str, deque[Flow]] = defaultdict(deque)
+        self._payments: dict[tuple[str, str, str], int] = {}
         self.newest = 0
 
     def add(self, flow: Flow) -> None:
         self._by_party[flow.party].append(flow)
-        self.newest = max(self.newest, flow.at)
+        if flow.at > self.newest:
+            self.newest = flow.at
+        if flow.channel in PAYMENT_CHANNELS:
+            key = (flow.party, flow.direction, flow.counterparty_kind)
+            self._payments[key] = self._payments.get(key, 0) + 1
+
+    def payments(self, party: str, direction: str, counterparty_kind: str) -> int:
+        """How many payments (transfer or cash) of the party's window go that way with that kind of
+        counterparty: a count kept as flows come and go, never a scan."""
+        return self._payments.get((party, direction, counterparty_kind), 0)
 
     def extend(self, flows: Iterable[Flow]) -> None:
         for flow in flows:
@@ -204,15 +237,21 @@ class Windows:
         """Each party with flows in the window, and those flows."""
         return ((party, flows) for party, flows in self._by_party.items() if flows)
 
-    def history(self, party: str) -> tuple[Flow, ...]:
-        """The party's flows within the horizon, oldest first (pruning older ones)."""
+    def history(self, party: str) -> deque[Flow]:
+        """The party's flows within the horizon, oldest first (pruning older ones); the window itself,
+        not a copy: read it, never change it."""
         flows = self._by_party.get(party)
         if not flows:
-            return ()
+            return _NONE
         floor = self.newest - self.horizon
         while flows and flows[0].at < floor:
-            flows.popleft()
-        return tuple(flows)
+            gone = flows.popleft()
+            if gone.channel in PAYMENT_CHANNELS:
+                key = (party, gone.direction, gone.counterparty_kind)
+                self._payments[key] -= 1
+                if not self._payments[key]:
+                    del self._payments[key]
+        return flows
 
     def recent(self, party: str, since: int) -> Iterator[Flow]:
         """The party's flows at or after `since`, oldest first."""
