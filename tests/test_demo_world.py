@@ -341,3 +341,38 @@ def test_a_demo_customer_can_buy_the_demo_medical_policy_at_once(demo):
             bought = client.post("/v1/insurance/policies", headers={**me, "Idempotency-Key": "demo-buy"}, json=body)
             assert bought.status_code == 201, bought.text
             assert bought.json()["premium"] == "299.00"
+
+
+def test_a_liquidity_provider_quotes_the_demo_market_and_a_demo_customer_trades_against_it(demo):
+    from puhui.securities import accounts as brokerage
+    from puhui.securities import liquidity
+
+    engine, settings, made = demo
+    with reading(engine) as connection:
+        [provider] = liquidity.providers(connection)
+        assert brokerage.cash(connection, provider) == 100_000_00  # 银证转账 of its Class III top-up
+    assert made.world.market_maker in str(made.world)
+    monday = dt.datetime(2026, 11, 30, 10, 0, tzinfo=clock_module.CHINA)  # the seeding was on a Sunday
+    settings = settings.model_copy(update={"admin_token": "demo-world-admin-token-0123"})
+    with clock_module.using(clock_module.ManualClock(monday)):
+        assert liquidity.make_markets(engine) > 0  # what the server's market loop does in trading hours
+        with TestClient(create_app(engine, settings, run_expiry=False)) as client:
+            me = {"Authorization": f"Bearer {login(client, made.world.customers[0])}"}
+            for path, key, body in (
+                ("/v1/securities/accounts", "open", {}),
+                ("/v1/securities/transfers", "in", {"direction": "in", "amount": "1000.00"}),
+            ):
+                answer = client.post(path, headers={**me, "Idempotency-Key": key}, json=body)
+                assert answer.status_code == 201, answer.text
+            ask = client.get("/v1/securities/quotes/510300", headers=me).json()["asks"][0]
+            order = {"code": "510300", "side": "buy", "quantity": 100, "price": ask["price"]}
+            bought = client.post("/v1/securities/orders", headers={**me, "Idempotency-Key": "buy"}, json=order)
+    assert bought.status_code == 201 and bought.json()["status"] == "filled", bought.text
+    with reading(engine) as connection:
+        assert audit(connection).ok
+
+
+def login(client, person: dict) -> str:  # type: ignore[no-untyped-def]
+    answer = client.post("/v1/customers/login", json={"phone": person["phone"], "password": person["password"]})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["token"]

@@ -86,6 +86,8 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, l
                 loops.append(asyncio.create_task(_notify_merchants(app, engine, settings)))
             if settings.monitoring:
                 loops.append(asyncio.create_task(_monitor(engine, settings.monitor_interval_seconds)))
+            if settings.sandbox and run_expiry:
+                loops.append(asyncio.create_task(_make_markets(engine, settings.market_interval_seconds)))
             return loops
 
         tasks = [await _leading(app, engine, background)] if leader_lock else background()
@@ -329,6 +331,18 @@ async def _monitor(engine: Engine, interval: float) -> None:
         except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
             log.exception("the monitor failed; it resumes from its stored offset")
             worker = None
+        await asyncio.sleep(interval)
+
+
+async def _make_markets(engine: Engine, interval: float) -> None:
+    """In the sandbox: the liquidity providers' quotes kept on every instrument (securities.liquidity)."""
+    from puhui.securities.liquidity import make_markets
+
+    while True:
+        try:
+            await run_in_threadpool(make_markets, engine)
+        except Exception:  # noqa: BLE001 - keep the loop alive; a refused quote is logged and tried again
+            log.exception("keeping the liquidity providers' quotes failed")
         await asyncio.sleep(interval)
 
 

@@ -86,6 +86,7 @@ class DemoWorld:
     insurer: str = ""  # the demo insurer's partner id; its products are MEDICAL and RETURN_SHIPPING
     credit_lines: int = 0
     funds: int = 0
+    market_maker: str = ""  # the liquidity provider's name (puhui.demo_securities)
 
     def summary(self) -> str:
         c, m = self.customers[0], self.merchants[0]
@@ -98,6 +99,8 @@ class DemoWorld:
             + f"\n  insurer {self.insurer}: medical {MEDICAL['code']} v1, return-shipping {RETURN_SHIPPING['code']} v1"
             + f"\n  credit lines of {DEMO_LINE} CNY for {self.credit_lines} customers (/app/credit); "
             + f"{self.funds} funds R2 to R5 with {NAV_DAYS} days of NAVs (/app/funds)"
+            + f"\n  stocks and ETFs: {self.market_maker} quotes every listed one in trading hours, China time "
+            + "(/app/securities, ETF robo-advice at /app/securities/robo)"
         )
 
     def __str__(self) -> str:
@@ -225,6 +228,7 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
         warnings.filterwarnings("ignore", message=".*httpx.*")  # notice about its transport is no news to a newcomer
         from fastapi.testclient import TestClient
 
+    from puhui import demo_securities
     from puhui.app import create_app
     from puhui.identity import auth
     from puhui.identity.service import with_demo_secrets
@@ -361,6 +365,9 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
             world.insurer = _seed_insurance(client, admin)
             world.credit_lines = _seed_credit(engine, client, admin, [cid for cid, _ in tokens])
             world.funds = _seed_funds(client, admin)
+            world.market_maker = demo_securities.seed_market(
+                client, engine, admin, bank, DEMO_PASSWORD, CHANNELS, _check
+            )
     finally:
         auth.set_password_hasher(previous)
     return world

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     # The real-time monitor (实时资金监测) follows the outbox in the server every `monitor_interval_seconds`.
     monitoring: bool = True
     monitor_interval_seconds: float = Field(1.0, gt=0, le=3600)
+    # In the sandbox, liquidity providers' quotes (做市, `securities.liquidity`) are kept every so many seconds.
+    market_interval_seconds: float = Field(15.0, gt=0, le=3600)
     notify_interval_seconds: float = Field(1.0, gt=0, le=3600)
 
     def __init__(self, **values: Any) -> None:

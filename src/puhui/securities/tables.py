@@ -8,7 +8,7 @@ Prices and amounts in fen, quantities in shares, timestamps in UTC microseconds.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, String, Table, UniqueConstraint, false
 
 from puhui.db.tables import ID_LENGTH, metadata
 
@@ -41,6 +41,8 @@ securities_accounts = Table(
     Column("star", Boolean, nullable=False),  # 科创板权限
     Column("commission_rate", String(12), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # a sandbox's liquidity provider (做市), whose ladder the market loop keeps (securities.liquidity)
+    Column("liquidity_provider", Boolean, nullable=False, server_default=false()),
 )
 
 # A transfer between the wallet and the brokerage cash (银证转账).

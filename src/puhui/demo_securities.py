@@ -1,0 +1,52 @@
+"""The demo's stock market (演示证券市场): a liquidity provider who quotes every listed share and ETF in
+trading hours, so a newcomer's order on /app/securities fills and ETF robo-advice can buy its portfolio.
+
+The provider is a real-named demo person like the others, funded from a sandbox test card through the
+wallet into the brokerage (银证转账), with shares deposited (转托管转入); the server's market loop keeps
+its ladder (`puhui.securities.liquidity`)."""
+
+from __future__ import annotations
+
+from stdnum import luhn
+from stdnum.cn import ric
+
+from puhui import clock
+from puhui.db import transaction
+from puhui.securities import liquidity
+
+PROVIDER = ("孙强", "110105", "19800808", "623", "13800000099")  # name, region, birth, sequence, phone
+CARD_BODY = "622202110000009"
+FUNDS = "100000.00"  # CNY: the wallet's Class III allows 200,000 a year
+
+
+def seed_market(client, engine, admin: dict, bank, password: str, channels: tuple[str, ...], check) -> str:  # type: ignore[no-untyped-def]
+    """Register, verify and fund the liquidity provider, open its brokerage account with shares and
+    designate it; its first quotes go out at once when the market is open. Answers its name."""
+    name, region, birth, seq, phone = PROVIDER
+    body = region + birth + seq
+    person = {"name": name, "id_number": body + ric.calc_check_digit(body + "0"), "phone": phone, "password": password}
+    cid = check(client.post("/v1/customers", json=person), 201)["id"]
+    for channel in channels:
+        reference = {"channel": channel, "reference": f"DEMO-{phone}-{channel}"}
+        check(client.post(f"/v1/customers/{cid}/verifications", headers=admin, json=reference), 201)
+    check(client.post(f"/v1/customers/{cid}/tier", headers=admin, json={"reason": "demo"}), 200)
+    login = check(client.post("/v1/customers/login", json={"phone": phone, "password": password}), 200)
+    me = {"Authorization": f"Bearer {login['token']}"}
+    number = CARD_BODY + "1" + luhn.calc_check_digit(CARD_BODY + "1")
+    bank.open_card(number, 500_000_00)
+    card = check(client.post(f"/v1/customers/{cid}/cards", headers=me, json={"card_number": number}), 201)
+    order = {"card_id": card["id"], "amount": FUNDS, "client_order_id": "demo-market-top"}
+    check(client.post("/v1/wallets/me/top-ups", headers={**me, "Idempotency-Key": "demo-market-top"}, json=order), 202)
+    for _ in range(100):
+        if (due := bank.next_event_at()) is None:
+            break
+        bank.deliver_due(max(due, clock.now()))
+    for path, key, body in (
+        ("/v1/securities/accounts", "demo-market-open", {"chinext_permitted": True, "star_permitted": True}),
+        ("/v1/securities/transfers", "demo-market-in", {"direction": "in", "amount": FUNDS}),
+    ):
+        check(client.post(path, headers={**me, "Idempotency-Key": key}, json=body), 201)
+    transaction(engine, lambda uow: liquidity.stock_up(uow, cid))
+    transaction(engine, lambda uow: liquidity.designate(uow, cid))
+    liquidity.make_markets(engine)
+    return name
