@@ -88,14 +88,17 @@ def test_consumer_applies_events_once_and_resumes(engine, clock) -> None:  # typ
         ),
     )
     transaction(engine, lambda uow: publish(uow, "identity", "customer.registered", "zoe", {"id": "zoe"}))
+    transaction(engine, lambda uow: publish(uow, "identity", "identity.card_bound", "alice", {"card_id": "c1"}))
+    bound = time_source.now_micros()
 
     state = WindowState()
     consumer = FraudConsumer(engine, state, batch=2)  # small batches: the loop must page
-    assert consumer.catch_up() == 6
+    assert consumer.catch_up() == 8  # 6 payment events, 2 identity events
+    assert state.get("alice").credentials_at == bound  # a newly bound card (绑卡)
     now = time_source.now_micros()
     assert state.get("alice").window(now - 3600 * SECOND) == (4, 32_550)  # the refund does not reduce it
     assert state.get("bob").payers == {"alice": state.get("alice").recent[2][0]}
-    assert state.get("zoe") is None  # other topics are not read
+    assert state.get("zoe") is None  # a registration is no evidence
     assert consumer.stored_offset() == state.position > 0
     before = features(state, "alice", now)
 
@@ -111,10 +114,11 @@ def test_consumer_applies_events_once_and_resumes(engine, clock) -> None:  # typ
     assert consumer.stored_offset() == state.position
 
     rebuilt = WindowState()
-    assert FraudConsumer(engine, rebuilt).rebuild() == 7
+    assert FraudConsumer(engine, rebuilt).rebuild() == 9
     for who in ("alice", "bob", "carol", "m-shop"):
         assert features(rebuilt, who, now) == features(state, who, now)
-    assert rebuilt.position == state.position
+    assert rebuilt.position == state.position and rebuilt.identity_position == state.identity_position
+    assert rebuilt.get("alice").credentials_at == bound
 
 
 def test_state_fed_by_events_trips_velocity(engine, clock) -> None:  # type: ignore[no-untyped-def]

@@ -132,14 +132,17 @@ def test_a_higher_probability_or_amount_never_gives_a_weaker_action(
     assert lower.costs[lower.action] == min(lower.costs[x] for x in ORDER[floor.rank :])
 
 
-def test_the_risk_index_ranks_more_rules_above_any_score_and_the_block_list_is_a_floor() -> None:
+def test_the_risk_index_ranks_by_score_then_rules_and_the_block_list_is_a_floor() -> None:
     from puhui.risk.fraud.decision import floor_of, risk_index
 
     assert risk_index(None, ()) == 0
-    assert risk_index(950, ("fraud_score: score 950 >= 900 (night +0.40)",)) == 950
+    # the model rules are the score itself, and the cost model's own reasons are no evidence
+    scored = ("fraud_score: score 950 >= 900 (night +0.40)", "takeover_score: score 950 >= 500 (night +1.00)")
+    assert risk_index(950, (*scored, "cost_model.allow: expected loss 0.01 CNY")) == 950 * 4
     one_rule = ("new_device: device d1 not seen in 30 days",)
-    assert risk_index(10, one_rule) == 1011 > risk_index(1000, ())
+    assert risk_index(10, one_rule) == 41 > risk_index(10, ()) == 40
+    assert risk_index(11, ()) > risk_index(10, one_rule)  # a higher score never ranks lower
     many = tuple(f"rule{i}: x" for i in range(5))
-    assert risk_index(0, many) == 3003
+    assert risk_index(0, many) == 3
     assert floor_of(("blocked_payee: payee m1 on list payees",)) is A.decline
     assert floor_of(one_rule) is A.allow

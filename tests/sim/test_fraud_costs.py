@@ -42,10 +42,10 @@ def test_the_rates_by_hand() -> None:
 
 
 def test_a_replay_challenges_the_risky_and_the_fraudsters_fail(monkeypatch) -> None:
-    # scores 0 (honest) and 900 (fraud): the calibration gives 0 and 1
+    # scores 0 (honest) and 900 (fraud): the calibration of their risk index (score x 4) gives 0 and 1
     attempts = [(attempt(0, 100_00), False)] * 50 + [(attempt(900, 10_00), True)] * 20
     calibration = fit(attempts, prior=0)
-    assert calibration.probability(0) == 0 and calibration.probability(900) == 1
+    assert calibration.probability(0) == 0 and calibration.probability(900 * 4) == 1
     monkeypatch.setitem(fraud_detection.CHALLENGE_PASS_SHARE, "fraud", 0.0)
     replay = replay_costs(attempts, calibration, COSTS)
     # p = 1, 10 CNY: allow 1000 fen, challenge 50, hold 20, decline 0 -> decline

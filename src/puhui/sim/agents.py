@@ -27,7 +27,7 @@ from puhui.identity.vault import Vault
 from puhui.ledger import queries as ledger_queries
 from puhui.lending import repayments
 from puhui.lending import service as lending
-from puhui.payments import reviews, wallets
+from puhui.payments import challenges, reviews, wallets
 from puhui.payments import service as payments
 from puhui.payments.bank.channel import OrderKind, OrderState
 from puhui.payments.models import QrKind, VerificationStrength
@@ -44,6 +44,11 @@ def run_vault() -> Vault:
 
 
 OPERATOR = SimpleNamespace(id="simulator", role="admin")
+# How the simulated people answer a step-up challenge (核身), as data: an honest owner reads the code
+# texted to their phone and answers, except a few who give up (the payment expires); an account taker
+# fails (three wrong codes) unless they hold the victim's phone (a SIM swap, a code talked out of the
+# victim), as a few do.
+STEP_UP = {"honest_abandons": 0.03, "fraud_holds_factor": 0.05}
 FUND = "PH0001"
 PRODUCT = {
     "code": "sim-cash-6",
@@ -154,7 +159,10 @@ class Platform:
         self.refused: Counter[str] = Counter()
         self.volume: Counter[str] = Counter()  # fen moved by successful acts, per kind
         self.held: Counter[str] = Counter()  # payments held for review, by how the holder answered
+        self.challenged: dict[str, str] = {}  # payment id -> passed / failed / abandoned (核身)
+        self.answers = random.Random(f"{run_id}:step-up")
         self.contexts: dict[str, PaymentContext] = {}  # each customer's own phone and city
+        self.homes: dict[str, str] = {}  # the home city of a customer away on a trip
         self._hash: str | None = None
 
     def key(self) -> str:
@@ -244,14 +252,26 @@ class Platform:
         return self.attempt(what, work, fen)
 
     def p2p(
-        self, payer: str, payee: str, fen: int, context: PaymentContext | None = None, genuine: bool = True
+        self,
+        payer: str,
+        payee: str,
+        fen: int,
+        context: PaymentContext | None = None,
+        genuine: bool = True,
+        holds_factor: bool = False,
     ) -> str | None:
         key, ctx = self.key(), context or self.contexts.get(payer, payments.NO_CONTEXT)
         row = self.attempt("p2p", lambda uow: payments.pay_p2p(uow, payer, payee, fen, key, ctx)[0], fen)
-        return self.settle_review(row, genuine) if row else None
+        return self.settle_review(row, genuine, holds_factor) if row else None
 
     def qr_pay(
-        self, payer: str, merchant: Merchant, fen: int, context: PaymentContext | None = None, genuine: bool = True
+        self,
+        payer: str,
+        merchant: Merchant,
+        fen: int,
+        context: PaymentContext | None = None,
+        genuine: bool = True,
+        holds_factor: bool = False,
     ) -> str | None:
         key, ctx = self.key(), context or self.contexts.get(payer, payments.NO_CONTEXT)
         row = self.attempt(
@@ -261,11 +281,14 @@ class Platform:
             )[0],
             fen,
         )
-        return self.settle_review(row, genuine) if row else None
+        return self.settle_review(row, genuine, holds_factor) if row else None
 
-    def settle_review(self, row: dict, genuine: bool) -> str | None:
+    def settle_review(self, row: dict, genuine: bool, holds_factor: bool = False) -> str | None:
         """A payment held for review (待审核): the platform asks the account holder; the holder confirms a
-        payment they made and disowns one they did not (an account takeover), which is then rejected."""
+        payment they made and disowns one they did not (an account takeover), which is then rejected.
+        A payment parked for a step-up challenge is answered by whoever made it (`step_up`)."""
+        if challenges.is_challenge(row):
+            return self.step_up(row, genuine, holds_factor)
         if not payments.is_review(row):
             return row["id"]
         rid = row["id"]
@@ -276,6 +299,55 @@ class Platform:
         self.held["disowned"] += 1
         transaction(self.engine, lambda uow: reviews.reject(uow, rid, OPERATOR.id, "the holder disowned it"))
         return None
+
+    def step_up(self, row: dict, genuine: bool, holds_factor: bool) -> str | None:
+        """Answer a step-up challenge (核身) as the payments API does (`challenges.answer` with the
+        payment's completion): the owner with the code texted to them, unless they give up; an account
+        taker with the code only when they hold the victim's phone, else three wrong guesses."""
+        cid, challenge_id = row["payer_id"], row["id"]
+        texted = challenges.SMS_OUTBOX.pop(cid, [])
+        if genuine and self.answers.random() < STEP_UP["honest_abandons"]:
+            self.challenged[challenge_id] = "abandoned"  # declined when it expires (`expire_challenges`)
+            return None
+        if genuine or holds_factor:
+            code = texted[-1] if texted else None
+            done = self._answer(challenge_id, cid, code)
+            if done is not None and done["status"] == "passed":
+                self.challenged[challenge_id] = "passed"
+                return done["payment_id"]
+        for _ in range(challenges.MAX_ATTEMPTS):
+            guess = self.answers.randrange(1_000_000)
+            wrong = f"{(guess + 1) % 1_000_000 if texted and f'{guess:06d}' == texted[-1] else guess:06d}"
+            self._answer(challenge_id, cid, wrong)
+        self.challenged[challenge_id] = "failed"
+        return None
+
+    def _answer(self, challenge_id: str, cid: str, code: str | None) -> dict | None:
+        try:
+            return transaction(
+                self.engine,
+                lambda uow: challenges.answer(uow, challenge_id, cid, code, None, payments.complete_held_payment),
+            )
+        except PuhuiError as refused:
+            self.refused[f"challenge:{type(refused).__name__}"] += 1
+            return None
+
+    def expire_challenges(self) -> int:
+        """Decline the challenges nobody answered in time (the owners who gave up)."""
+        expired = 0
+        while done := transaction(self.engine, challenges.expire_due):
+            expired += done
+        return expired
+
+    def bind_card(self, cid: str, seq: int) -> str | None:
+        """Bind another bank card (绑卡) to the customer."""
+        import zlib
+
+        from stdnum import luhn
+
+        body = f"622848{zlib.crc32(self.run_id.encode()) % 10**4:04d}{seq % 10**8:08d}"
+        number = body + luhn.calc_check_digit(body)
+        return self.attempt("bind_card", lambda uow: customer_ops.bind_card(uow, self.vault, cid, number))
 
     def balance(self, cid: str) -> int:
         with reading(self.engine) as connection:

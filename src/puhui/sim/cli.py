@@ -28,13 +28,26 @@ DAYS = typer.Option(30, "--days", min=1, max=366, help="How many days to simulat
 SEED = typer.Option(1, "--seed", help="The seed: one seed, one world.")
 DB = typer.Option(None, "--db", help="Database URL (default: a fresh SQLite file in a new temporary directory).")
 OUT = typer.Option(Path("simulation.html"), "--out", help="Where to write the HTML report.")
+CALIBRATION = typer.Option(
+    None, "--fraud-calibration", help="The fraud cost policy's calibration (JSON); default: the shipped one."
+)
+FIT = typer.Option(None, "--fit-fraud-calibration", help="Write a calibration fitted on this run's labels here.")
+RULES_ONLY = typer.Option(False, "--fraud-rules-only", help="The fraud rules' own actions, no cost policy.")
 
 
 @app.command("run")
 def simulate(
-    customers: int = CUSTOMERS, days: int = DAYS, seed: int = SEED, db: str | None = DB, out: Path = OUT
+    customers: int = CUSTOMERS,
+    days: int = DAYS,
+    seed: int = SEED,
+    db: str | None = DB,
+    out: Path = OUT,
+    fraud_calibration: Path | None = CALIBRATION,
+    fit_fraud_calibration: Path | None = FIT,
+    fraud_rules_only: bool = RULES_ONLY,
 ) -> None:
-    """Simulate the market through the real services and write the report."""
+    """Simulate the market through the real services and write the report. The fraud engine decides by
+    the cost policy (allow, step-up challenge, hold, decline) with a calibration fitted on another seed."""
     from collections import Counter
 
     from puhui.sim import report
@@ -44,7 +57,8 @@ def simulate(
     engine, url = _engine(db)
     started = time.perf_counter()
     with report.progress(days) as on_day:
-        result = run(engine, Config(customers, days, seed), on_day, _configured_vault())
+        policy = None if fraud_rules_only else _policy(fraud_calibration)
+        result = run(engine, Config(customers, days, seed), on_day, _configured_vault(), policy)
     seconds = time.perf_counter() - started
     truth = Counter(lb.typology for lb in result.labels if lb.role == "principal")
     typer.echo(f"run {result.run_id} on {url}: {customers} customers × {days} days in {seconds:.1f} s")
@@ -56,7 +70,16 @@ def simulate(
     from puhui.db import reading
     from puhui.sim.analysis import analyse
     from puhui.sim.detection import benign_flags, evaluate
+    from puhui.sim.fraud_detection import action_table, evaluate_fraud
     from puhui.sim.world import run_span
+
+    with reading(engine) as connection:
+        caught = evaluate_fraud(connection, result.run_id, run_span(result))
+        actions = action_table(connection, result.run_id, run_span(result), result.challenged)
+    for line in fraud_lines(caught, actions, result.held):
+        typer.echo(line)
+    if fit_fraud_calibration is not None:
+        _fit(engine, result, fit_fraud_calibration)
 
     looked = analyse(engine, result.config.start, days)  # the monitor, graph analytics, cases: no labels read
     with reading(engine) as connection:
@@ -81,21 +104,6 @@ def simulate(
     looks = ", ".join(f"{k} {f}/{n}" for k, (f, n) in honest.lookalikes.items()) or "none"
     typer.echo(f"benign customers flagged by any laundering rule: {honest.flagged} of {honest.customers} ({rate})")
     typer.echo(f"  honest look-alikes flagged: {looks}")
-    from puhui.sim.fraud_detection import evaluate_fraud
-
-    with reading(engine) as connection:
-        caught = evaluate_fraud(connection, result.run_id, run_span(result))
-    precision = "n/a" if caught.precision is None else f"{caught.precision:.2f}"
-    recall = "n/a" if caught.recall is None else f"{caught.recall:.2f}"
-    outcomes = ", ".join(f"{k}={n}" for k, n in caught.outcomes.items()) or "none"
-    typer.echo(
-        f"fraud engine: {caught.decided} payment attempts decided, {caught.flagged} held or declined; "
-        f"payments held for review: {dict(result.held) or 'none'}"
-    )
-    typer.echo(
-        f"  {caught.typology:<16} attempts {caught.attempts:>3}  flagged {caught.flagged:>4}  "
-        f"caught {caught.caught:>3}  precision {precision}  recall {recall}  ({outcomes})"
-    )
     typer.echo(
         "supply chain: "
         + ", ".join(f"{k} {n}" for k, n in result.supply_chain.items())
@@ -110,12 +118,64 @@ def simulate(
             "detections": found,
             "benign": honest,
             "fraud": caught,
+            "fraud_actions": actions,
             "alerts_by_typology": alerts_by_typology(engine),
         },
     )
     typer.echo(f"report: {out}")
     if not (result.audit_ok and result.covered):
         raise typer.Exit(1)
+
+
+def fraud_lines(caught, actions, held) -> list[str]:  # type: ignore[no-untyped-def]
+    """The fraud engine's figures: per attempt, then per action honest and fraudulent."""
+
+    def figure(x: float | None, places: int = 4) -> str:
+        return "n/a" if x is None else f"{x:.{places}f}"
+
+    lines = [
+        f"fraud engine: {caught.decided} payment attempts decided, {caught.flagged} not allowed at once; "
+        f"payments held for review: {dict(held) or 'none'}",
+        f"  {'action':<20} {'honest':>8} {'fraud':>6}",
+    ]
+    lines += [f"  {row:<20} {c['honest']:>8} {c['fraud']:>6}" for row, c in actions.counts.items()]
+    lines.append(
+        f"  honest held or declined {figure(actions.honest_held_or_declined)}, honest challenged "
+        f"{figure(actions.honest_challenged)}, ATO recall {figure(actions.ato_recall)} "
+        f"(declined + held + failed challenge), precision {figure(actions.precision)}"
+    )
+    return lines
+
+
+def _policy(path: Path | None):  # type: ignore[no-untyped-def]
+    import json
+
+    from puhui.risk.fraud.calibration import calibration_from
+    from puhui.risk.fraud.decision import default_costs
+    from puhui.risk.fraud.hook import Policy
+
+    if path is None:
+        return Policy.shipped()
+    return Policy(calibration_from(json.loads(path.read_text(encoding="utf-8"))), default_costs())
+
+
+def _fit(engine, result, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A calibration of the engine's evidence on this run's labelled attempts, for runs of other seeds."""
+    import json
+
+    from puhui.db import reading
+    from puhui.sim.fraud_detection import fit, labelled_attempts
+    from puhui.sim.world import run_span
+
+    with reading(engine) as connection:
+        attempts = labelled_attempts(connection, result.run_id, run_span(result))
+    calibration = fit(attempts)
+    c = result.config
+    body = {"fitted_on": f"puhui simulate --customers {c.customers} --days {c.days} --seed {c.seed}"}
+    body["attempts"] = {"honest": sum(1 for _, f in attempts if not f), "fraud": sum(1 for _, f in attempts if f)}
+    body["steps"] = calibration.as_json()
+    path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+    typer.echo(f"fraud calibration ({len(calibration.starts)} steps): {path}")
 
 
 def simulate_insurance(

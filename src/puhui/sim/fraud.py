@@ -2,10 +2,17 @@
 customer's credentials logs in at night from a new phone in another place and drains the wallet:
 a small test payment to a fraud merchant's code, then P2P transfers to money mules.
 
+Some first bind a card of their own to the wallet (绑卡), as cash-out crews do. A challenged attempt is
+answered as `agents.STEP_UP` says: failed, unless this fraudster holds the victim's phone.
+
+Honest people look like that now and then (`plant_changes`): a new phone, a trip to another city, a new
+card; their payments are honest, and a challenge they meet is friction the report counts.
+
 Every attempt is labelled (typology `account_takeover`, role `fraudster`) with the payment id the
-platform gives it, whether it went through, was held or was declined: the truth the fraud engine's
-decisions are measured against (`sim.fraud_detection`). The platform's fraud engine sits in front
-of every payment of the run (`install_fraud_checks`), as it does in front of the API."""
+platform gives it, whether it went through, was challenged, held or declined: the truth the fraud
+engine's decisions are measured against (`sim.fraud_detection`). The platform's fraud engine sits in
+front of every payment of the run (`install_fraud_checks`), deciding by the cost policy (allow,
+challenge, hold, decline) unless PUHUI_FRAUD_POLICY is off."""
 
 from __future__ import annotations
 
@@ -18,23 +25,28 @@ from sqlalchemy import Engine
 from puhui.payments import risk_hook
 from puhui.payments import service as payments
 from puhui.payments.risk_hook import PaymentContext
-from puhui.sim.agents import Act, Agent, Kind, Merchant, Platform, make_agent
+from puhui.sim.agents import STEP_UP, Act, Agent, Kind, Merchant, Platform, make_agent
 from puhui.sim.typologies import Label
 
 TYPOLOGY = "account_takeover"
 ROLE = "fraudster"
 FAR_AWAY = ("境外-金边", "境外-马尼拉", "云南-瑞丽", "广西-东兴")
-CATCH_UP_MICROS = 15 * 60 * 1_000_000  # the fraud state follows the outbox every 15 simulated minutes
+CATCH_UP_MICROS = 5 * 60 * 1_000_000  # the fraud state follows the outbox every 5 simulated minutes
+BINDS_CARD = 0.4  # share of takeovers that bind a card of their own before draining
+# Honest changes over a run, as data: share of customers who get a new phone, travel, bind a new card.
+HONEST_CHANGES = {"new_phone": 0.03, "travel": 0.04, "new_card": 0.02}
 
 
 class FraudChecks:
     """The fraud engine on the run's database, kept up to date with the payments as the clock moves."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, policy=None) -> None:  # type: ignore[no-untyped-def]
         from puhui.risk.fraud.hook import FraudHook
 
         self.engine = engine
         self.hook = FraudHook.start(engine)
+        if policy is not None:
+            self.hook.use_policy(policy, "simulator")
         self.last = -CATCH_UP_MICROS
         risk_hook.install(engine, self.hook)
 
@@ -67,11 +79,12 @@ class FraudChecks:
         risk_hook.uninstall(self.engine)
 
 
-def install_fraud_checks(engine: Engine) -> FraudChecks | None:
-    """As the API does: the fraud engine in front of every payment unless PUHUI_FRAUD_CHECKS is off."""
+def install_fraud_checks(engine: Engine, policy=None) -> FraudChecks | None:  # type: ignore[no-untyped-def]
+    """As the API does: the fraud engine in front of every payment unless PUHUI_FRAUD_CHECKS is off,
+    deciding by `policy` (a `hook.Policy`) when one is given."""
     from puhui.settings import Settings
 
-    return FraudChecks(engine) if Settings().fraud_checks else None
+    return FraudChecks(engine, policy) if Settings().fraud_checks else None
 
 
 @dataclass
@@ -83,6 +96,8 @@ class Takeover:
     rng: random.Random
     labels: list[Label] = field(default_factory=list)
     attempts: int = 0
+    holds_factor: bool = False  # holds the victim's phone: passes a step-up challenge
+    binds_card: bool = False
 
     def record(self, payment_id: str) -> None:
         self.labels.append(Label(self.victim.index, self.victim.customer_id, TYPOLOGY, ROLE, payment_id))
@@ -97,6 +112,10 @@ class FraudRing:
     @property
     def labels(self) -> list[Label]:
         return [label for t in self.takeovers for label in t.labels]
+
+    @property
+    def victims(self) -> set[int]:
+        return {id(t.victim) for t in self.takeovers}
 
 
 def plant(platform: Platform, seed: int, days: int, customers: int, seq: int, candidates: list[Agent]) -> FraudRing:
@@ -114,7 +133,11 @@ def plant(platform: Platform, seed: int, days: int, customers: int, seq: int, ca
     for k, victim in enumerate(victims):
         context = PaymentContext(device_id=f"ato-{seed}-{k}", location=FAR_AWAY[rng.randrange(len(FAR_AWAY))])
         day = rng.randrange(min(3, days - 1), days) if days > 1 else 0
-        takeovers.append(Takeover(victim, day, rng.randrange(60, 240), context, random.Random(f"{seed}:ato:{k}")))
+        t = Takeover(victim, day, rng.randrange(60, 240), context, random.Random(f"{seed}:ato:{k}"))
+        traits = random.Random(f"{seed}:ato-traits:{k}")
+        t.holds_factor = traits.random() < STEP_UP["fraud_holds_factor"]
+        t.binds_card = traits.random() < BINDS_CARD
+        takeovers.append(t)
     return FraudRing(shop, mules, takeovers)
 
 
@@ -126,6 +149,9 @@ def fraud_acts(ring: FraudRing, day: int, platform: Platform) -> list[Act]:
         if t.day != day:
             continue
         minute = t.minute
+        if t.binds_card:
+            seq = 800_000_000 + t.victim.index * 7 + 1
+            acts.append((minute - 2, lambda t=t, seq=seq: platform.bind_card(t.victim.customer_id, seq)))
         acts.append((minute, lambda t=t: _test_payment(t, ring, platform)))
         for _ in range(t.rng.randrange(2, 4)):
             minute += t.rng.randrange(3, 15)
@@ -141,7 +167,12 @@ def _attempt_id(kind: str, payer: str, key: str) -> str:
 def _test_payment(t: Takeover, ring: FraudRing, platform: Platform) -> None:
     fen = t.rng.randrange(5_00, 50_00)
     _labelled(
-        t, platform, "qrp_", lambda: platform.qr_pay(t.victim.customer_id, ring.merchant, fen, t.context, genuine=False)
+        t,
+        platform,
+        "qrp_",
+        lambda: platform.qr_pay(
+            t.victim.customer_id, ring.merchant, fen, t.context, genuine=False, holds_factor=t.holds_factor
+        ),
     )
 
 
@@ -150,7 +181,12 @@ def _drain(t: Takeover, mule: Agent, share: int, platform: Platform) -> None:
     if fen < 10_00:
         return
     _labelled(
-        t, platform, "p2p_", lambda: platform.p2p(t.victim.customer_id, mule.customer_id, fen, t.context, genuine=False)
+        t,
+        platform,
+        "p2p_",
+        lambda: platform.p2p(
+            t.victim.customer_id, mule.customer_id, fen, t.context, genuine=False, holds_factor=t.holds_factor
+        ),
     )
 
 
@@ -160,3 +196,58 @@ def _labelled(t: Takeover, platform: Platform, prefix: str, pay) -> None:
     pay()
     t.attempts += 1
     t.record(_attempt_id(prefix, t.victim.customer_id, key))
+
+
+@dataclass
+class Change:
+    """An honest customer's change on `day`: a new phone (for good), a trip (`days` long) or a new card."""
+
+    agent: Agent
+    kind: str
+    day: int
+    days: int = 0
+    city: str = ""
+
+
+def plant_changes(candidates: list[Agent], seed: int, days: int) -> list[Change]:
+    """Honest new phones, trips and cards (`HONEST_CHANGES`), each on a day of the run."""
+    rng = random.Random(f"{seed}:honest-changes")
+    changes = []
+    for agent in candidates:
+        for kind, share in HONEST_CHANGES.items():
+            if rng.random() < share:
+                day = rng.randrange(days)
+                changes.append(Change(agent, kind, day, rng.randrange(2, 6), _city(rng)))
+    return changes
+
+
+def _city(rng: random.Random) -> str:
+    from puhui.sim.agents import CITIES
+
+    return CITIES[rng.randrange(len(CITIES))] + "-出差"
+
+
+def change_acts(changes: list[Change], day: int, platform: Platform) -> list[Act]:
+    """Today's honest changes, at 06:00 before anyone pays (a card at 08:00)."""
+    acts: list[Act] = []
+    for c in changes:
+        cid = c.agent.customer_id
+        if c.kind == "new_phone" and day == c.day:
+            acts.append((360, lambda cid=cid: _new_phone(platform, cid)))
+        elif c.kind == "travel" and day in (c.day, c.day + c.days):
+            away = day == c.day
+            acts.append((360, lambda cid=cid, away=away, city=c.city: _travel(platform, cid, away, city)))
+        elif c.kind == "new_card" and day == c.day:
+            acts.append((480, lambda cid=cid, n=c.agent.index: platform.bind_card(cid, 900_000_000 + n)))
+    return acts
+
+
+def _new_phone(platform: Platform, cid: str) -> None:
+    old = platform.contexts[cid]
+    platform.contexts[cid] = PaymentContext(device_id=f"{old.device_id}-new", location=old.location)
+
+
+def _travel(platform: Platform, cid: str, away: bool, city: str) -> None:
+    old = platform.contexts[cid]
+    home = platform.homes.setdefault(cid, old.location or "")
+    platform.contexts[cid] = PaymentContext(device_id=old.device_id, location=city if away else home)

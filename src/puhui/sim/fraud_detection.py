@@ -5,6 +5,10 @@ The fraud engine never reads the labels. Its decisions are logged per payment at
 though the payment was never made. The unit is the attempt: the truth is every payment id labelled
 `account_takeover`; the prediction every decision of the run that was not an approval. Recall
 counts the labelled attempts reviewed or declined; precision the flagged attempts that were fraud.
+
+With the cost policy the engine also challenges (核身): `action_table` counts each attempt's last action
+per side of the truth, a challenge split by how the run's people ended it (passed, failed, abandoned),
+and gives the honest hold-or-decline and challenge rates, the takeover recall and the precision.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, select
 
 from puhui.risk import queries as risk_queries
+from puhui.sim.agents import STEP_UP
 from puhui.sim.tables import sim_labels
 
 TYPOLOGY = "account_takeover"
@@ -79,9 +84,81 @@ def evaluate_fraud(connection: Connection, run_id: str, span: tuple[int, int]) -
     )
 
 
-# What the simulated people do when asked to step up (核身), as data: an account taker rarely holds the
-# victim's phone (a SIM swap, a code talked out of the victim), an honest payer passes unless they give up.
-CHALLENGE_PASS_SHARE = {"fraud": 0.05, "honest": 0.98}
+# What the simulated people do when asked to step up (核身), as `agents.STEP_UP` says: an account taker
+# passes only holding the victim's phone, an honest payer passes unless they give up.
+CHALLENGE_PASS_SHARE = {"fraud": STEP_UP["fraud_holds_factor"], "honest": 1 - STEP_UP["honest_abandons"]}
+
+ROWS = ("allow", "challenge_passed", "challenge_failed", "challenge_abandoned", "hold", "decline")
+STOPPED = ("challenge_failed", "challenge_abandoned", "hold", "decline")  # the payment did not go through as asked
+OUTCOME_ROW = {"approve": "allow", "review": "hold", "decline": "decline"}
+
+
+@dataclass(frozen=True)
+class ActionTable:
+    """The fraud engine's actions in a run, per attempt, honest and fraudulent: `counts[row][side]`
+    with a challenge split by how it ended (passed, failed, abandoned by an honest owner)."""
+
+    counts: dict[str, dict[str, int]]
+
+    def total(self, side: str) -> int:
+        return sum(c[side] for c in self.counts.values())
+
+    def rate(self, side: str, *rows: str) -> float | None:
+        n = self.total(side)
+        return sum(self.counts[r][side] for r in rows) / n if n else None
+
+    @property
+    def honest_held_or_declined(self) -> float | None:
+        return self.rate("honest", "hold", "decline")
+
+    @property
+    def honest_challenged(self) -> float | None:
+        return self.rate("honest", "challenge_passed", "challenge_failed", "challenge_abandoned")
+
+    @property
+    def ato_recall(self) -> float | None:
+        """Takeover attempts stopped: declined, held (the owner disowns it) or a challenge failed."""
+        return self.rate("fraud", "decline", "hold", "challenge_failed")
+
+    @property
+    def precision(self) -> float | None:
+        """Of the attempts stopped or held (declined, held, challenge failed or abandoned), the takeovers."""
+        stopped = sum(self.counts[r][side] for r in STOPPED for side in ("honest", "fraud"))
+        return sum(self.counts[r]["fraud"] for r in STOPPED) / stopped if stopped else None
+
+    def as_json(self) -> dict:
+        return {
+            "counts": self.counts,
+            "honest_held_or_declined": self.honest_held_or_declined,
+            "honest_challenged": self.honest_challenged,
+            "ato_recall": self.ato_recall,
+            "precision": self.precision,
+        }
+
+
+def action_table(connection: Connection, run_id: str, span: tuple[int, int], challenged: dict[str, str]) -> ActionTable:
+    """Each named attempt's last decision in the run against its label; a challenge ends as the run's
+    people answered it (`challenged`: payment id -> passed / failed / abandoned)."""
+    truth = _truth(connection, run_id)
+    latest: dict[str, str] = {}
+    for ref, outcome in risk_queries.fraud_decisions_between(connection, *span):
+        if ref is not None:
+            latest[ref] = outcome
+    counts = {row: {"honest": 0, "fraud": 0} for row in ROWS}
+    for ref, outcome in latest.items():
+        row = f"challenge_{challenged.get(ref, 'abandoned')}" if outcome == "challenge" else OUTCOME_ROW[outcome]
+        counts[row]["fraud" if ref in truth else "honest"] += 1
+    return ActionTable(counts)
+
+
+def _truth(connection: Connection, run_id: str) -> set[str]:
+    return set(
+        connection.execute(
+            select(sim_labels.c.payment_id).where(
+                sim_labels.c.run_id == run_id, sim_labels.c.typology == TYPOLOGY, sim_labels.c.payment_id.is_not(None)
+            )
+        ).scalars()
+    )
 
 
 @dataclass(frozen=True)

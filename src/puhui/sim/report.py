@@ -165,7 +165,32 @@ def _findings(findings: dict) -> list[str]:
                 ],
             )
         )
+    actions = findings.get("fraud_actions")
+    if actions is not None:
+        parts.append(_fraud_actions(actions))
     return parts
+
+
+def _fraud_actions(actions) -> str:  # type: ignore[no-untyped-def]
+    """The fraud engine's actions (allow, step-up challenge passed / failed / abandoned, hold, decline)
+    per side of the ground truth, with the rates the targets are stated in."""
+
+    def rate(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4%}"
+
+    rows = [[row, c["honest"], c["fraud"]] for row, c in actions.counts.items()]
+    rows.append(["total", actions.total("honest"), actions.total("fraud")])
+    rates = [
+        ["honest payments held or declined", rate(actions.honest_held_or_declined)],
+        ["honest payments challenged (核身)", rate(actions.honest_challenged)],
+        ["account-takeover recall (declined, held or failed challenge)", rate(actions.ato_recall)],
+        ["precision (takeovers among declined, held, failed or abandoned)", rate(actions.precision)],
+    ]
+    return (
+        "<h3>The fraud engine's actions by cost (按损失定处置), per payment attempt</h3>"
+        + _table(["action", "honest", "account takeover"], rows)
+        + _table(["", ""], rates)
+    )
 
 
 def render(result: SimResult, seconds: float | None = None, findings: dict | None = None) -> str:

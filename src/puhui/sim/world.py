@@ -9,6 +9,7 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -73,6 +74,7 @@ class SimResult:
     audit_ok: bool = False
     covered: bool = False
     held: Counter[str] = field(default_factory=Counter)  # payments held for review, by the holder's answer
+    challenged: dict[str, str] = field(default_factory=dict)  # payment id -> passed / failed / abandoned
     supply_chain: dict[str, int] = field(default_factory=dict)  # receivables confirmed, financed, paid, overdue
 
 
@@ -82,7 +84,7 @@ def ledger_totals(connection) -> dict[str, tuple[int, int]]:
 
 
 class World:
-    def __init__(self, engine: Engine, config: Config, vault: Vault | None = None) -> None:
+    def __init__(self, engine: Engine, config: Config, vault: Vault | None = None, policy: Any = None) -> None:
         config.check()
         self.engine, self.config = engine, config
         self.rng = random.Random(f"{config.seed}:world")
@@ -99,6 +101,8 @@ class World:
         self.plans: list[Plan] = []
         self.lives: list[lookalikes.Life] = []  # honest look-alikes (良性相似行为)
         self.checks: fraud.FraudChecks | None = None
+        self.policy = policy  # the fraud cost policy (`risk.fraud.hook.Policy`), None: the rules' own actions
+        self.changes: list[fraud.Change] = []  # honest new phones, trips and cards
         self.ring: fraud.FraudRing | None = None
         self.chain: enterprises.SupplyChain | None = None
         self.desk: enterprises.FundDesk | None = None
@@ -146,9 +150,12 @@ class World:
             self.seq_base + 900_000,
             [a for a in self.agents if id(a) not in plotted],
         )
+        self.changes = fraud.plant_changes(
+            [a for a in self.agents if id(a) not in plotted and id(a) not in self.ring.victims], c.seed, c.days
+        )
         self.chain = enterprises.set_up_supply_chain(self.platform, c.seed, c.customers, self.seq_base + 500_000)
         self.desk = enterprises.set_up_funds(self.platform, c.seed, [a for a in self.agents if id(a) not in chosen])
-        self.checks = fraud.install_fraud_checks(self.engine)
+        self.checks = fraud.install_fraud_checks(self.engine, self.policy)
         if self.checks is not None:
             shops = [m.merchant_id for m in self.merchants] + [
                 m.merchant_id for core in self.chain.cores for m in (core.merchant, *core.suppliers)
@@ -189,6 +196,7 @@ class World:
             acts += lived if checks is None else [(minute, checks.bypassing(act)) for minute, act in lived]
         assert self.ring is not None and self.chain is not None and self.desk is not None
         acts += fraud.fraud_acts(self.ring, d, self.platform)
+        acts += fraud.change_acts(self.changes, d, self.platform)
         acts += enterprises.supply_acts(self.chain, d, self.platform)
         acts += enterprises.fund_acts(self.desk, d, date.day - 1, self.platform)
         return sorted(((minute, k, act) for k, (minute, act) in enumerate(acts)), key=lambda a: (a[0], a[1]))
@@ -205,6 +213,7 @@ class World:
                 self.checks.follow(clock_module.now_micros())
             act()
         self.clock.set(midnight + dt.timedelta(hours=23, minutes=50))
+        self.platform.expire_challenges()
         lending_eod.run(self.engine, date)
         assert self.chain is not None and self.desk is not None
         enterprises.close_supply_day(self.chain, self.engine, date)
@@ -242,6 +251,7 @@ class World:
         result.labels += [label for life in self.lives for label in life.labels]
         result.done, result.refused = self.platform.done, self.platform.refused
         result.held = self.platform.held
+        result.challenged = self.platform.challenged
         result.supply_chain = dict(self.chain.stats) if self.chain is not None else {}
         with reading(self.engine) as connection:
             result.totals = ledger_totals(connection)
@@ -252,6 +262,7 @@ class World:
             "refused": dict(result.refused),
             "labels": len(result.labels),
             "held": dict(result.held),
+            "challenged": dict(Counter(result.challenged.values())),
             "supply_chain": result.supply_chain,
             "audit_ok": result.audit_ok,
             "covered": result.covered,
@@ -290,11 +301,16 @@ def run_span(result: SimResult) -> tuple[int, int]:
 
 
 def simulate(
-    engine: Engine, config: Config, on_day: Callable[[int, DayStats], None] | None = None, vault: Vault | None = None
+    engine: Engine,
+    config: Config,
+    on_day: Callable[[int, DayStats], None] | None = None,
+    vault: Vault | None = None,
+    policy: Any = None,
 ) -> SimResult:
     """Run the market for `config.days` days; the clock is a ManualClock installed for the run only.
-    People are sealed under `vault` (the server's, for a market the server will show), else run keys."""
-    world = World(engine, config, vault)
+    People are sealed under `vault` (the server's, for a market the server will show), else run keys.
+    The fraud engine decides by the cost `policy` (`risk.fraud.hook.Policy`) when given, else by its rules."""
+    world = World(engine, config, vault, policy)
     with clock_module.using(world.clock):
         try:
             world.populate()

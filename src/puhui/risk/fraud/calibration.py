@@ -9,10 +9,16 @@ a few attempts is not read as certainty; a shrunk step never falls below the one
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from importlib import resources
+from typing import Any
+
+from puhui.risk.errors import MalformedCosts
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,36 @@ class Calibration:
         return self.probabilities[max(0, bisect_right(self.starts, score) - 1)]
 
     def as_json(self) -> list[dict]:
-        return [{"from_score": s, "probability": f"{float(p):.6f}"} for s, p in zip(self.starts, self.probabilities)]
+        return [{"from_score": s, "probability": _decimal(p)} for s, p in zip(self.starts, self.probabilities)]
+
+
+def _decimal(p: Fraction) -> str:
+    return f"{Decimal(p.numerator) / Decimal(p.denominator):.8f}"
+
+
+def calibration_from(data: Any) -> Calibration:
+    """A calibration given as JSON: steps `[{"from_score": int, "probability": "0.0123"}]`, scores
+    ascending and probabilities non-decreasing within 0-1."""
+    steps = data.get("steps") if isinstance(data, dict) else data
+    if not isinstance(steps, list):
+        raise MalformedCosts("a calibration is a list of steps {from_score, probability}")
+    try:
+        starts = tuple(int(step["from_score"]) for step in steps)
+        probabilities = tuple(Fraction(Decimal(str(step["probability"]))) for step in steps)
+    except (KeyError, TypeError, ValueError, InvalidOperation) as error:
+        raise MalformedCosts(f"calibration: {error}") from error
+    if list(starts) != sorted(set(starts)) or list(probabilities) != sorted(probabilities):
+        raise MalformedCosts("calibration steps must rise in score and never fall in probability")
+    if probabilities and not 0 <= probabilities[0] <= probabilities[-1] <= 1:
+        raise MalformedCosts("calibration probabilities must be within 0-1")
+    return Calibration(starts, probabilities)
+
+
+def default_calibration() -> Calibration:
+    """The shipped calibration (`risk/data/fraud_calibration.json`), fitted on a simulated market of
+    another seed than any run it is used in (see its `fitted_on`)."""
+    text = resources.files("puhui.risk").joinpath("data/fraud_calibration.json").read_text(encoding="utf-8")
+    return calibration_from(json.loads(text))
 
 
 def pool_adjacent_violators(values: list[Fraction], weights: list[int]) -> list[tuple[Fraction, int, int]]:

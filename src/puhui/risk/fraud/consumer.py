@@ -7,7 +7,9 @@ so operators see how far fraud state has got; a process that starts with an empt
 it by replaying the outbox from the beginning (`rebuild`).
 
 Events used: `p2p.completed` and `payment.succeeded` (a payment: payer, payee, amount, time,
-device, location); `bank_order.posted` marks its customer as seen (an account's age for fan-in).
+device, location); `bank_order.posted` marks its customer as seen (an account's age for fan-in);
+`payment.challenge_failed` marks a failed step-up challenge of the payer; from the identity topic
+(its own position, `state.identity_position`), `identity.card_bound` a newly bound card.
 Refunds and voided bank orders are skipped (see `state`).
 """
 
@@ -33,6 +35,7 @@ from puhui.risk.fraud.state import WindowState
 
 NAME = "risk.fraud"
 TOPIC = "payments"
+IDENTITY = "identity"
 
 
 def payment_of(payload: dict[str, Any]) -> PaymentRequest:
@@ -57,7 +60,16 @@ def apply(state: WindowState, event: Event) -> None:
         state.observe(payment_of(event.payload["payment"]))
     elif event.type == "bank_order.posted" and event.key:
         state.seen(event.key, event.created_at)
+    elif event.type == "payment.challenge_failed":
+        state.challenge_failed(event.payload["payer_id"], event.created_at)
     state.position = max(state.position, event.position)
+
+
+def apply_identity(state: WindowState, event: Event) -> None:
+    """Take one identity event into the state (the caller holds `state.lock`)."""
+    if event.type == "identity.card_bound" and event.key:
+        state.credentials_changed(event.key, event.created_at)
+    state.identity_position = max(state.identity_position, event.position)
 
 
 class FraudConsumer:
@@ -68,7 +80,7 @@ class FraudConsumer:
 
     def catch_up(self) -> int:
         """Apply every event committed so far; returns how many were applied."""
-        applied = 0
+        applied = self._identity()
         while True:
             events = read_events(self.engine, after=self.state.position, limit=self.batch, topic=TOPIC)
             if not events:
@@ -81,6 +93,18 @@ class FraudConsumer:
             last = self.state.position
             transaction(self.engine, lambda uow, last=last: advance_offset(uow, self.name, last))
 
+    def _identity(self) -> int:
+        applied = 0
+        while True:
+            events = read_events(self.engine, after=self.state.identity_position, limit=self.batch, topic=IDENTITY)
+            if not events:
+                return applied
+            with self.state.lock:
+                for event in events:
+                    if event.position > self.state.identity_position:
+                        apply_identity(self.state, event)
+                        applied += 1
+
     def stored_offset(self) -> int:
         with reading(self.engine) as connection:
             return consumer_offset(connection, self.name)
@@ -89,7 +113,7 @@ class FraudConsumer:
         """Start from an empty state and replay the whole outbox (at process start)."""
         with self.state.lock:
             self.state.customers.clear()
-            self.state.position = 0
+            self.state.position = self.state.identity_position = 0
         return self.catch_up()
 
     def lag(self) -> int:

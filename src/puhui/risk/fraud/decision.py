@@ -133,10 +133,14 @@ def rules_tripped(reasons: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 def risk_index(score: int | None, reasons: tuple[str, ...] | list[str]) -> int:
-    """One number ordering the engine's evidence for calibration: the rules that tripped (besides the
-    score rule, at most 3) count first, the score (0-1000) breaks ties, so more rules never rank lower."""
-    rules = [r for r in rules_tripped(reasons) if r != "fraud_score"]
-    return min(len(rules), 3) * 1001 + (score or 0)
+    """One number ordering the engine's evidence for calibration: the score (0-1000, the highest of
+    the model rules', the takeover score's when it is on) first, then the other rules that tripped
+    (at most 3), so a higher score never ranks lower and, at one score, neither do more rules."""
+    rules = [r for r in rules_tripped(reasons) if r not in MODEL_RULES and not r.startswith("cost_model")]
+    return (score or 0) * 4 + min(len(rules), 3)
+
+
+MODEL_RULES = frozenset({"fraud_score", "takeover_score"})
 
 
 def floor_of(reasons: tuple[str, ...] | list[str]) -> Action:

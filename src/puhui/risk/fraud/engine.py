@@ -21,6 +21,8 @@ from puhui.risk.fraud.state import DAY, SECOND, YOUNG, Customer, WindowState
 
 HOUR = 3600 * SECOND
 NOVELTY = 30 * DAY  # the score's new_device / new_location look back this far
+EVIDENCE = "takeover_score"  # the score a decision reports when this rule is on
+WEEKS_91 = 91 * DAY  # a first payee: not paid in the norm's 13 weeks
 # China has had no daylight saving time since 1991: one fixed offset serves every instant.
 CHINA_OFFSET = int(CHINA.utcoffset(dt.datetime(2026, 1, 1)).total_seconds()) * SECOND  # type: ignore[union-attr]  # a ZoneInfo always has an offset for a real date
 FEATURE_NAMES = tuple(FEATURES)
@@ -169,18 +171,50 @@ CHECKS = {
 # -- the model score ---------------------------------------------------------------------------------
 
 
-def features(p: PaymentRequest, payer: Customer | None, payee: Customer | None) -> tuple[float, ...]:
-    """The score's raw features, in `FEATURES` order (see `models.FEATURES` for their meaning)."""
+def features(
+    p: PaymentRequest, payer: Customer | None, payee: Customer | None, balance: int | None = None
+) -> tuple[float, ...]:
+    """The score's raw features, in `FEATURES` order (see `models.FEATURES` for their meaning);
+    `balance` is the payer's available balance in fen before the payment, None when unknown."""
     at = p.at
     count, total = payer.norm(at) if payer is not None else (0, 0)
     ratio = math.log(p.amount * count / total) if count and total > 0 and p.amount > 0 else 0.0
     last_hour = payer.window(at - HOUR)[0] if payer is not None else 0
-    new_device = 1.0 if _novel(payer.devices if payer else None, p.device_id, at - NOVELTY) else 0.0
-    new_location = 1.0 if _novel(payer.locations if payer else None, p.location, at - NOVELTY) else 0.0
+    devices, locations = (payer.devices, payer.locations) if payer is not None else (None, None)
+    new_device = _novel(devices, p.device_id, at - NOVELTY)
+    new_location = _novel(locations, p.location, at - NOVELTY)
     night = 1.0 if china_hour(at) < 5 else 0.0
     age = math.log1p(max(0, at - payee.first_seen) / DAY) if payee is not None else 0.0
     fan_in = _fan_in_of(payee, p.payer_id, at, at - DAY)
-    return (ratio, float(last_hour), math.log1p(count), new_device, new_location, night, age, float(fan_in))
+    new_device_to_payer = _new_to_payer(payer, devices, "d:", p.device_id, at)
+    return (
+        ratio,
+        float(last_hour),
+        math.log1p(count),
+        float(new_device),
+        float(new_location),
+        night,
+        age,
+        float(fan_in),
+        float(new_device_to_payer),
+        float(_new_to_payer(payer, locations, "l:", p.location, at)),
+        float(payer is not None and count > 0 and not payer.paid_before(p.payee_id, at - WEEKS_91)),
+        float(payer is not None and payer.credentials_at > at - DAY),
+        min(1.0, p.amount / balance) if balance and balance > 0 else 0.0,
+        float(
+            payer is not None and payer.failed_at > at - DAY and _new_to_payer(payer, devices, "d:", p.device_id, at)
+        ),
+    )
+
+
+def _new_to_payer(payer: Customer | None, seen: dict[str, int] | None, prefix: str, value: str | None, at: int) -> bool:
+    """A device (place) the payer has not used in 30 days or first used less than a day ago, while the
+    payer used another one in the 30 days before: a change from the payer's own, not a first."""
+    if payer is None or value is None or seen is None:
+        return False
+    first = payer.first_used(prefix + value)
+    fresh = _novel(seen, value, at - NOVELTY) or (first is not None and first > at - DAY)
+    return fresh and any(last > at - NOVELTY and other != value for other, last in seen.items())
 
 
 def score(weights: tuple[float, ...], bias: float, values: tuple[float, ...]) -> tuple[int, list[float]]:
@@ -191,9 +225,9 @@ def score(weights: tuple[float, ...], bias: float, values: tuple[float, ...]) ->
     return round(1000 / (1 + math.exp(-max(-50.0, min(50.0, logit))))), parts
 
 
-def _model(rule: Rule, p: PaymentRequest, payer, payee) -> tuple[int, Outcome, str | None]:
+def _model(rule: Rule, p: PaymentRequest, payer, payee, balance: int | None) -> tuple[int, Outcome, str | None]:
     weights, bias, review_at, decline_at = rule.limits
-    points, parts = score(weights, bias, features(p, payer, payee))
+    points, parts = score(weights, bias, features(p, payer, payee, balance))
     if points < review_at:
         return points, Outcome.approve, None
     outcome = Outcome.decline if points >= decline_at and rule.action == Action.decline else Outcome.review
@@ -206,8 +240,12 @@ def _model(rule: Rule, p: PaymentRequest, payer, payee) -> tuple[int, Outcome, s
 # -- the decision ------------------------------------------------------------------------------------
 
 
-def decide(request: PaymentRequest, rules: RuleSet | Iterable[Rule], state: WindowState) -> tuple[Decision, int | None]:
-    """Approve, review or decline `request`; the reasons name each rule that tripped."""
+def decide(
+    request: PaymentRequest, rules: RuleSet | Iterable[Rule], state: WindowState, balance: int | None = None
+) -> tuple[Decision, int | None]:
+    """Approve, review or decline `request`; the reasons name each rule that tripped. The score is the
+    takeover score when it is on (the cost policy's evidence), else the last model rule's; `balance`
+    is the payer's available balance in fen (None: unknown)."""
     ruleset = rules if isinstance(rules, RuleSet) else RuleSet.of(rules)
     payer = state.customers.get(request.payer_id)
     payee = state.customers.get(request.payee_id)
@@ -215,9 +253,12 @@ def decide(request: PaymentRequest, rules: RuleSet | Iterable[Rule], state: Wind
     reasons: list[str] = []
     worst = Outcome.approve
     points: int | None = None
+    points_of = ""
     for rule in ruleset.rules:
         if rule.kind is Kind.model_score:
-            points, outcome, what = _model(rule, request, payer, payee)
+            got, outcome, what = _model(rule, request, payer, payee, balance)
+            if points_of != EVIDENCE:
+                points, points_of = got, rule.rule_id
         else:
             what = CHECKS[rule.kind](rule.limits, request, payer, payee, lists)
             outcome = Outcome.approve if what is None else Outcome(rule.action.value)

@@ -4,7 +4,8 @@ the stored rules and the in-memory window state.
     hook = FraudHook.start(engine)             # seeds the default rules into an empty table, replays the outbox
     hook.catch_up()                            # take newer payment events into the state (call it often)
     assessment = hook.assess(request)          # decision, score, rule versions
-    hook.policy = Policy(calibration, costs)   # or decide by expected cost: allow / challenge / hold / decline
+    hook.use_policy(Policy.shipped())          # or decide by expected cost: allow / challenge / hold / decline,
+                                               # with the takeover score switched on as its evidence
     risk_hook.RULES.append(hook)               # or as a rule: returns None when it approves
     hook.record(uow, request, assessment, payment_ref)   # the decisions log, in the payment's unit of work
 
@@ -19,12 +20,15 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine
 
 from puhui.db import UnitOfWork, reading, transaction
+from puhui.identity.service import customer_wallet_id
+from puhui.ledger import queries as ledger_queries
 from puhui.payments.risk_hook import Decision, Outcome, PaymentRequest
 from puhui.risk.fraud import store
-from puhui.risk.fraud.calibration import Calibration
+from puhui.risk.fraud.calibration import Calibration, default_calibration
 from puhui.risk.fraud.consumer import FraudConsumer
-from puhui.risk.fraud.decision import Action, Costs, choose, floor_of, risk_index
+from puhui.risk.fraud.decision import Action, Costs, choose, default_costs, floor_of, risk_index
 from puhui.risk.fraud.engine import RuleSet, decide
+from puhui.risk.fraud.models import FEATURES, Kind
 from puhui.risk.fraud.state import WindowState
 
 OUTCOMES = {
@@ -43,10 +47,23 @@ class Policy:
     calibration: Calibration
     costs: Costs
 
+    @classmethod
+    def shipped(cls) -> Policy:
+        """The shipped calibration and costs (`risk/data/fraud_calibration.json`, `fraud_costs.json`)."""
+        return cls(default_calibration(), default_costs())
+
     def apply(self, request: PaymentRequest, decision: Decision, score: int | None) -> Decision:
         probability = self.calibration.probability(risk_index(score, decision.reasons))
         choice = choose(probability, request.amount, self.costs, floor_of(decision.reasons))
         return Decision(OUTCOMES[choice.action], decision.reasons + choice.reasons)
+
+
+BALANCE = tuple(FEATURES).index("balance_share")
+
+
+def _weighs_balance(rules: RuleSet) -> bool:
+    """Whether an enabled score weighs the balance share (then the balance is read: one query)."""
+    return any(r.kind is Kind.model_score and r.limits[0][BALANCE] for r in rules.rules)
 
 
 @dataclass(frozen=True)
@@ -106,11 +123,25 @@ class FraudHook:
 
     def assess(self, request: PaymentRequest, connection: Connection | None = None) -> Assessment:
         rules = self.rules(connection)
+        balance = self._balance(request.payer_id, connection) if _weighs_balance(rules) else None
         with self.state.lock:
-            decision, score = decide(request, rules, self.state)
+            decision, score = decide(request, rules, self.state, balance)
         if self.policy is not None:
             decision = self.policy.apply(request, decision, score)
         return Assessment(decision, score, rules.versions)
+
+    def use_policy(self, policy: Policy, by: str = "system") -> None:
+        """Decide by cost from now on, with the takeover score switched on as its evidence."""
+        transaction(self.engine, lambda uow: store.enable_takeover(uow, by))
+        self.policy = policy
+        self.reload()
+
+    def _balance(self, payer_id: str, connection: Connection | None) -> int | None:
+        """The payer's available balance before the payment, on the payment's own connection."""
+        if connection is not None:
+            return ledger_queries.available(connection, customer_wallet_id(payer_id))
+        with reading(self.engine) as fresh:
+            return ledger_queries.available(fresh, customer_wallet_id(payer_id))
 
     def __call__(self, request: PaymentRequest) -> Decision | None:
         """As a `risk_hook.Rule`: the fraud decision, or None when it approves."""

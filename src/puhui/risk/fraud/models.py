@@ -167,6 +167,17 @@ FEATURES: dict[str, tuple[float, float, str]] = {
     "night": (0.0, 1.0, "1 if the payment is between 00:00 and 05:00 China time"),
     "payee_age_days": (3.0, 1.0, "ln(1 + days since the payee was first seen)"),
     "payee_fan_in_24h": (1.0, 3.0, "distinct payers in the last 24 hours into a payee younger than 30 days"),
+    # Account-takeover evidence (账户盗用), each relative to the payer's own history:
+    "device_new_to_payer": (0.0, 1.0, "1 if the device is new (or first used today) for a payer with another one"),
+    "location_new_to_payer": (0.0, 1.0, "1 if the place is new (or first used today) for a payer with another one"),
+    "first_payee": (0.0, 1.0, "1 if a payer with history has not paid this payee in 91 days"),
+    "card_bound_24h": (0.0, 1.0, "1 if a bank card was bound to the payer in the last 24 hours"),
+    "balance_share": (0.0, 1.0, "the amount's share of the payer's available balance (0-1; 0 unknown)"),
+    "challenge_failed_24h": (
+        0.0,
+        1.0,
+        "1 if the payer failed a step-up challenge in 24 hours and pays from a device new to it",
+    ),
 }
 DEFAULT_WEIGHTS: dict[str, float] = {
     "amount_to_norm": 0.9,
@@ -177,6 +188,18 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "night": 0.4,
     "payee_age_days": -0.5,
     "payee_fan_in_24h": 0.7,
+}
+# The takeover score's weights (documented guesses, like the fraud score's): a new phone of a known payer
+# weighs most, and each further sign (a new place, a first payee, the night, a new card, draining the
+# wallet, a failed challenge) lifts it; none alone reaches the default `review_at`.
+TAKEOVER_WEIGHTS: dict[str, float] = {
+    "device_new_to_payer": 2.5,
+    "location_new_to_payer": 1.5,
+    "first_payee": 1.0,
+    "night": 1.0,
+    "card_bound_24h": 2.0,
+    "balance_share": 2.0,
+    "challenge_failed_24h": 4.0,
 }
 
 
@@ -395,4 +418,15 @@ def default_rules() -> list[Rule]:
             "logistic fraud score over standardised window features",
         ),
     ]
-    return [rule_from({"rule_id": i, "kind": k, "params": p, "action": a, "description": d}) for i, k, p, a, d in specs]
+    made = [rule_from({"rule_id": i, "kind": k, "params": p, "action": a, "description": d}) for i, k, p, a, d in specs]
+    return [*made, takeover_rule()]
+
+
+def takeover_rule(enabled: bool = False) -> Rule:
+    """The account-takeover score (盗用评分): evidence for the cost policy (`hook.Policy`), which turns it
+    into allow / challenge / hold / decline. Stored switched off, so a platform without the policy keeps
+    the rules' own actions; the policy's installer switches it on."""
+    params = {"weights": TAKEOVER_WEIGHTS, "bias": -5.0, "review_at": 500, "decline_at": 1000}
+    description = "account takeover: a known payer's new device, place, payee, card, night, drained wallet"
+    data = {"rule_id": "takeover_score", "kind": "model_score", "params": params, "action": "review"}
+    return rule_from({**data, "enabled": enabled, "description": description})

@@ -5,9 +5,13 @@ Sized for hundreds of thousands of customers, so each customer holds only:
   night bursts), trimmed when it pays again;
 - `buckets`: 13 weekly buckets of outgoing count and sum in fen, a ring in one `array('q')`,
   with running totals (the 91-day norm);
-- `devices` / `locations`: last-seen time of each device and location it paid from;
+- `devices` / `locations`: last-seen time of each device and location it paid from, `firsts` the
+  first-seen time of each (keyed `d:<device>`, `l:<location>`: a device new today is still new);
 - `first_seen`: the first time any event named it (payer, payee, or a bank top-up/withdrawal);
-- `payers`: while it is younger than 30 days, the last time each distinct payer paid it (fan-in).
+- `payers`: while it is younger than 30 days, the last time each distinct payer paid it (fan-in);
+- `payees`: the last time it paid each payee (a first payment to a payee, 首次收款方);
+- `credentials_at`: the last time a bank card was bound to it (绑卡), `failed_at`: the last time it
+  failed a step-up challenge (核身失败) — account-takeover evidence.
 Times are UTC microseconds; amounts are integer fen. Refunds are ignored: a burst of payments that
 is later refunded was still a burst, and the norm is about what the customer tries to pay.
 A decision reads the state without changing it; the caller holds `lock` around reads and writes.
@@ -37,8 +41,12 @@ class Customer:
         "count91",
         "devices",
         "first_seen",
+        "firsts",
         "latest_week",
         "locations",
+        "credentials_at",
+        "failed_at",
+        "payees",
         "payers",
         "recent",
         "sum91",
@@ -54,6 +62,10 @@ class Customer:
         self.devices: dict[str, int] | None = None
         self.locations: dict[str, int] | None = None
         self.payers: dict[str, int] | None = {}
+        self.payees: dict[str, int] | None = None
+        self.firsts: dict[str, int] | None = None
+        self.credentials_at = -1
+        self.failed_at = -1
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -68,16 +80,28 @@ class Customer:
             keep = next((i for i, item in enumerate(recent) if item[0] > cut), len(recent))
             del recent[:keep]
         self._count(at // WEEK, amount)
+        if self.payees is None:
+            self.payees = {}
+        if self.payees.get(payee, -1) < at:
+            self.payees[payee] = at
         if device is not None:
             if self.devices is None:
                 self.devices = {}
             if self.devices.get(device, -1) < at:
                 self.devices[device] = at
+            self._first("d:" + device, at)
         if location is not None:
             if self.locations is None:
                 self.locations = {}
             if self.locations.get(location, -1) < at:
                 self.locations[location] = at
+            self._first("l:" + location, at)
+
+    def _first(self, key: str, at: int) -> None:
+        if self.firsts is None:
+            self.firsts = {}
+        if self.firsts.get(key, at + 1) > at:
+            self.firsts[key] = at
 
     def _count(self, week: int, amount: int) -> None:
         buckets = self.buckets
@@ -133,6 +157,14 @@ class Customer:
             total += amount
         return count, total
 
+    def first_used(self, key: str) -> int | None:
+        """When the device (`d:…`) or place (`l:…`) was first used by this payer, None if never."""
+        return self.firsts.get(key) if self.firsts is not None else None
+
+    def paid_before(self, payee: str, since: int) -> bool:
+        """Whether it paid `payee` after `since`."""
+        return self.payees is not None and self.payees.get(payee, -1) > since
+
     def distinct_payers(self, since: int) -> int:
         if not self.payers:
             return 0
@@ -145,6 +177,7 @@ class WindowState:
     def __init__(self) -> None:
         self.customers: dict[str, Customer] = {}
         self.position = 0
+        self.identity_position = 0
         self.lock = threading.RLock()
 
     def get(self, customer_id: str) -> Customer | None:
@@ -164,6 +197,16 @@ class WindowState:
         at = payment.at
         self.seen(payment.payer_id, at).paid(at, payment.amount, payment.payee_id, payment.device_id, payment.location)
         self.seen(payment.payee_id, at).received(at, payment.payer_id)
+
+    def credentials_changed(self, customer_id: str, at: int) -> None:
+        """A bank card bound to the customer (绑卡): a takeover often binds the fraudster's card first."""
+        found = self.seen(customer_id, at)
+        found.credentials_at = max(found.credentials_at, at)
+
+    def challenge_failed(self, customer_id: str, at: int) -> None:
+        """The customer's payer failed a step-up challenge (核身失败)."""
+        found = self.seen(customer_id, at)
+        found.failed_at = max(found.failed_at, at)
 
     def __len__(self) -> int:
         return len(self.customers)

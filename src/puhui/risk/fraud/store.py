@@ -19,7 +19,7 @@ from puhui.money import format_minor
 from puhui.payments.risk_hook import Decision, PaymentRequest
 from puhui.risk.errors import BadBlocklistEntry, MalformedRule, NotOnBlocklist, RuleExists, UnknownRule
 from puhui.risk.fraud.engine import RuleSet
-from puhui.risk.fraud.models import Rule, default_rules, rule_from
+from puhui.risk.fraud.models import Rule, default_rules, rule_from, takeover_rule
 from puhui.risk.fraud.tables import risk_blocklists, risk_decisions, risk_rules
 
 
@@ -147,6 +147,18 @@ def change_rule(uow: UnitOfWork, rule_id: str, changes: Any, by: str) -> Rule:
 
 def set_enabled(uow: UnitOfWork, rule_id: str, enabled: bool, by: str) -> Rule:
     return change_rule(uow, rule_id, {"enabled": enabled}, by)
+
+
+def enable_takeover(uow: UnitOfWork, by: str = "system") -> Rule:
+    """Switch the account-takeover score on (the cost policy's evidence), storing it first on a platform
+    whose rules were seeded before it existed."""
+    taken = uow.execute(
+        select(func.count()).select_from(risk_rules).where(risk_rules.c.rule_id == "takeover_score")
+    ).scalar_one()
+    if not taken:
+        return _insert(uow, takeover_rule(enabled=True), by)
+    current = current_rule(uow.connection, "takeover_score")
+    return current if current.enabled else set_enabled(uow, "takeover_score", True, by)
 
 
 def seed_defaults(uow: UnitOfWork, by: str = "system") -> int:
