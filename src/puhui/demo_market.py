@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from puhui import clock
 from puhui.db import reading, transaction
+from puhui.securities import calendar
 from puhui.settings import Settings
 from puhui.sim import analysis
 
@@ -142,22 +143,29 @@ def seeded(engine: Engine) -> bool:
         return staff_handle_taken(connection, STAFF[0][1])
 
 
-DAY_OPENS, DAY_CLOSES = 9, 21  # China time: the hours a fresh demo's platform day may start in
+SESSION_OPENS, LUNCH, AFTER_LUNCH, LAST_START = dt.time(9, 30), dt.time(11, 30), dt.time(13, 0), dt.time(14, 30)
 
 
-def business_hours_start(now: dt.datetime) -> dt.datetime | None:
-    """Where a fresh demo's platform clock should start: `now` when China time is within business
-    hours, else the next 09:00 China time. A newcomer at midnight in Beijing would otherwise meet the
-    night-time rules (夜间频繁交易) on their first payments and a business date that turns mid-walk."""
+def session_start(now: dt.datetime) -> dt.datetime | None:
+    """Where a fresh demo's platform clock should start (China time): `now` within an A-share trading
+    session with time left in it (09:30–11:30 or 13:00–14:30 of a trading day); 13:00 from the lunch
+    break; else 09:30 of the next trading day (today's, before it opens). A newcomer then meets an open
+    market and the daytime: made at midnight in Beijing, their first payments met the night-time rules
+    (夜间频繁交易) and a hold, and the business date could turn in the middle of the walk-through."""
     local = now.astimezone(clock.CHINA)
-    if DAY_OPENS <= local.hour < DAY_CLOSES:
-        return None
-    day = local.date() + dt.timedelta(days=1 if local.hour >= DAY_CLOSES else 0)
-    return dt.datetime.combine(day, dt.time(DAY_OPENS), tzinfo=clock.CHINA)
+    day, time_of_day = local.date(), local.time()
+    if calendar.is_trading_day(day):
+        if SESSION_OPENS <= time_of_day < LUNCH or AFTER_LUNCH <= time_of_day < LAST_START:
+            return None
+        if LUNCH <= time_of_day < AFTER_LUNCH:
+            return dt.datetime.combine(day, AFTER_LUNCH, tzinfo=clock.CHINA)
+        if time_of_day < SESSION_OPENS:
+            return dt.datetime.combine(day, SESSION_OPENS, tzinfo=clock.CHINA)
+    return dt.datetime.combine(calendar.next_trading_day(day), SESSION_OPENS, tzinfo=clock.CHINA)
 
 
 def start_the_day(engine: Engine) -> dt.datetime | None:
-    """On a fresh demo database: move the sandbox clock to business hours (`business_hours_start`) and
+    """On a fresh demo database: move the sandbox clock into a trading session (`session_start`) and
     follow it process-wide; returns where it moved to, or None when it stayed. A demo found on disk
     keeps the clock it has."""
     from puhui.sandbox import service as sandbox
@@ -165,7 +173,7 @@ def start_the_day(engine: Engine) -> dt.datetime | None:
     with reading(engine) as connection:
         if finished_run(connection) is not None or sandbox.read_offset(connection):
             return None
-    target = business_hours_start(clock.now())
+    target = session_start(clock.now())
     if target is not None:
         transaction(engine, lambda uow: sandbox.move(uow, clock.now(), to=target))
     wall = clock.current()

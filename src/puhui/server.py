@@ -180,7 +180,10 @@ def _prepare_demo(
     upgrade(engine)
     morning = demo_market.start_the_day(engine)
     if morning is not None:
-        phase(f"the platform day starts at {morning:%Y-%m-%d %H:%M} China time (the sandbox clock moved ahead)")
+        phase(
+            f"the platform clock starts at {morning:%a %Y-%m-%d %H:%M} China time, when the stock market "
+            "is open (the sandbox clock moved ahead)"
+        )
     customers = customers or demo_market.DEMO_CUSTOMERS
     days = days or demo_market.DEMO_DAYS
     seed = demo_market.DEMO_SEED if seed is None else seed
