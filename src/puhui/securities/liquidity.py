@@ -64,10 +64,11 @@ def _middle(resting: list[dict[str, Any]], step: int) -> int:
     return max(bids) + step if bids else min(asks) - step
 
 
-def refresh(uow: UnitOfWork, maker_id: str, code: str) -> int:
+def refresh(uow: UnitOfWork, maker_id: str, code: str, budget: int | None = None) -> int:
     """Keep `maker_id`'s ladder on `code` around its reference price (last trade, else previous close):
     placed when the market takes orders and the maker has none open, placed again when the reference
-    moved by more than a step from the ladder's middle. Answers how many orders it placed."""
+    moved by more than a step from the ladder's middle; its bids within `budget` fen when given (a share
+    of the provider's cash, so one instrument's bids do not take it all). Answers how many it placed."""
     moment = gateway.exchange_moment()
     phase = calendar.phase_at(moment)
     if not calendar.accepts_orders(phase):
@@ -90,6 +91,7 @@ def refresh(uow: UnitOfWork, maker_id: str, code: str) -> int:
     placed = 0
     stamp = clock.now_micros()
     cash, shares = accounts.cash(uow.connection, maker_id), orders.sellable_shares(uow.connection, maker_id, code)
+    cash = cash if budget is None else min(cash, budget)
     for quote in ladder(instrument, reference, band):
         value = models.trade_value(code, quote.price, quote.quantity)
         need = value + value // 100 + 5_00  # the value and more than any fee: a level it cannot pay is left out
@@ -104,8 +106,11 @@ def refresh(uow: UnitOfWork, maker_id: str, code: str) -> int:
 
 
 def refresh_all(uow: UnitOfWork, maker_id: str) -> int:
-    """The ladder on every listed instrument (what the sandbox's market loop calls)."""
-    return sum(refresh(uow, maker_id, row["code"]) for row in instruments.list_all(uow.connection))
+    """The ladder on every listed instrument (what the sandbox's market loop calls), the provider's cash
+    (free and frozen under its bids) shared equally among the instruments' bids."""
+    listed = instruments.list_all(uow.connection)
+    cash = accounts.cash(uow.connection, maker_id) + accounts.frozen_cash(uow.connection, maker_id)
+    return sum(refresh(uow, maker_id, row["code"], cash // max(1, len(listed))) for row in listed)
 
 
 def stock_up(uow: UnitOfWork, customer_id: str, refills: int = 10) -> dict[str, int]:

@@ -83,6 +83,8 @@ def require(connection: Connection, customer_id: str) -> dict[str, Any]:
 
 def _check_level(connection: Connection, customer_id: str, level: str) -> None:
     assessed = level_of(connection, customer_id)
+    if not level and assessed is None:
+        raise RiskLevelMismatch("no valid risk questionnaire (风险测评): take it first, the portfolio follows it")
     if level not in robo.PORTFOLIOS:
         raise RiskLevelMismatch(f"no model portfolio for level {level!r}")
     if assessed is None or robo.LEVELS.index(level) > robo.LEVELS.index(assessed.name):
