@@ -48,3 +48,33 @@ def test_calibration_matches_sklearn_and_never_falls(samples: list[tuple[int, bo
         assert float(fitted.probability(s)) == pytest.approx(oracle.predict([s])[0], abs=1e-9)
     shrunk = [calibrate(samples, prior).probability(s) for s in range(0, 1001, 50)]
     assert shrunk == sorted(shrunk)
+
+
+def test_a_calibration_round_trips_through_json_and_the_shipped_one_loads() -> None:
+    from puhui.risk.fraud.calibration import calibration_from, default_calibration
+
+    fitted = calibrate([(0, False)] * 7 + [(0, True), (400, True), (400, False), (900, True)])
+    assert calibration_from(fitted.as_json()) == fitted  # exact: eight places hold these fractions
+    shipped = default_calibration()
+    assert shipped.starts == tuple(sorted(shipped.starts))
+    assert list(shipped.probabilities) == sorted(shipped.probabilities) and shipped.probabilities[-1] <= 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "steps",
+        [{"from_score": 0}],
+        [{"from_score": "x", "probability": "0.1"}],
+        [{"from_score": 10, "probability": "0.1"}, {"from_score": 5, "probability": "0.2"}],
+        [{"from_score": 0, "probability": "0.3"}, {"from_score": 5, "probability": "0.2"}],
+        [{"from_score": 0, "probability": "-0.1"}],
+        [{"from_score": 0, "probability": "1.5"}],
+    ],
+)
+def test_a_malformed_calibration_is_refused(data: object) -> None:
+    from puhui.risk.errors import MalformedCosts
+    from puhui.risk.fraud.calibration import calibration_from
+
+    with pytest.raises(MalformedCosts):
+        calibration_from(data)
