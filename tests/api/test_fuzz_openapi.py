@@ -45,6 +45,9 @@ from puhui.settings import Settings
 TOKEN = "fuzz-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 EXAMPLES = 25  # per operation and mode; derandomized, so a run is reproducible
+# Valid phone numbers are drawn from a lenient pattern (separators anywhere) under a length limit, which
+# Hypothesis meets by rejection: 25 examples of these took 80–150 s of CI. Their rules have their own tests.
+FEWER_EXAMPLES = {"POST /v1/customers": 8, "POST /v1/customers/login": 8}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 KEYS = itertools.count(1)
 STATUSES: collections.Counter[str] = collections.Counter()  # "2xx", "4xx"… of every answer, for the run's size
@@ -266,7 +269,11 @@ def test_no_operation_answers_a_server_error(fuzz_schema, label, mode):
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        max_examples=FEWER_EXAMPLES.get(label, EXAMPLES),
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
     )
     def run(case):  # type: ignore[no-untyped-def]
         answer = send(case, method, label, AUTH)

@@ -42,7 +42,7 @@ def browser_page(live):  # type: ignore[no-untyped-def]
         browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=url)
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(30_000)  # a loaded 2-core CI machine: a first page can take over 10 s
         page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))

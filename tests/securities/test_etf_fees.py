@@ -25,10 +25,10 @@ def test_an_etf_is_priced_in_li_and_told_by_its_code():
         Instrument("600000", Exchange.sse, Board.etf, "x", dt.date(2020, 1, 1))
 
 
-def test_the_band_is_ten_percent_from_the_first_day_in_li():
+def test_the_band_is_ten_percent_or_twenty_on_a_growth_board_index_from_the_first_day_in_li():
     day = dt.date(2026, 12, 4)
     assert models.price_band(HS300, 3_900, day, 1) == models.Band(3_510, 4_290)
-    assert models.price_band(CYB, 2_105, day, 100) == models.Band(1_895, 2_316)  # 1894.5 and 2315.5 half-up
+    assert models.price_band(CYB, 2_105, day, 1) == models.Band(1_684, 2_526)  # 创业板ETF: ±20%
     band = models.price_band(HS300, 3_900, day, 10)
     models.check_price(4_290, band, 1000)
     with pytest.raises(PriceOutsideBand, match="4.291 is outside the band 3.510–4.290"):
