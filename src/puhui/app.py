@@ -98,7 +98,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, l
         if settings.claims_fraud_model:
             app.state.claim_scoring = await run_in_threadpool(_claims_fraud_scoring, settings.claims_fraud_model)
         if settings.fraud_checks:
-            hook = await run_in_threadpool(_start_fraud_checks, engine)
+            hook = await run_in_threadpool(_start_fraud_checks, engine, settings.fraud_policy)
             app.state.fraud_hook = hook
             tasks.append(asyncio.create_task(_follow_events(hook, settings.fraud_catch_up_seconds)))
         yield
@@ -282,14 +282,17 @@ def _claims_fraud_scoring(path: str):
     return ModelScoring(ClaimsFraudModel.load(Path(path)))
 
 
-def _start_fraud_checks(engine: Engine):
+def _start_fraud_checks(engine: Engine, policy: str | None = None):
     """Seed the default fraud rules into an empty store, rebuild the window state from the outbox
-    and put the check in front of every payment made on this engine."""
+    and put the check in front of every payment made on this engine (deciding by the cost policy
+    when PUHUI_FRAUD_POLICY names one)."""
     import gc
 
-    from puhui.risk.fraud.hook import FraudHook
+    from puhui.risk.fraud.hook import FraudHook, Policy
 
     hook = FraudHook.start(engine)
+    if policy is not None:
+        hook.use_policy(Policy.configured(policy))
     gc.collect()
     gc.freeze()  # the window state is long-lived: keep it out of the collector's young generations
     risk_hook.install(engine, hook)

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # Real-time fraud checks (rules and model over live window state) in front of every payment;
     # the window state follows the outbox every `fraud_catch_up_seconds`.
     fraud_checks: bool = True
+    # Decide payments by the fraud cost policy (allow / step-up challenge / hold / decline, 按损失定处置):
+    # "shipped" for the shipped calibration, or the path of a calibration JSON (`puhui simulate
+    # --fit-fraud-calibration`). None: the fraud rules' own actions (review / decline).
+    fraud_policy: str | None = None
     # Group commit (成组提交) of payments: the payments arriving together in one process commit in one
     # transaction, each in its own savepoint (`puhui.db.group_commit`); off: one transaction each.
     group_commit: bool = True

@@ -7,6 +7,9 @@ as the cost policy's evidence."""
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
+
+import pytest
 
 from puhui import clock as time_source
 from puhui.db import reading
@@ -186,3 +189,37 @@ def test_takeover_evidence_from_real_payments_cards_and_challenges(client, engin
         assert_books_clean(engine)
     finally:
         risk_hook.uninstall(engine)
+
+
+@pytest.mark.parametrize("setting", [None, "shipped", "file"])
+def test_the_server_decides_by_cost_only_when_the_policy_is_configured(engine, setting, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from puhui.app import create_app
+    from puhui.settings import Settings
+    from tests.payments.test_settlement import INDEX_KEY, K1
+
+    if setting == "file":
+        path = tmp_path / "calibration.json"
+        path.write_text('[{"from_score": 0, "probability": "0.25"}]', encoding="utf-8")
+        setting = str(path)
+    settings = Settings(
+        admin_token="test-admin-token",
+        pii_keys=f"k1:{K1}",
+        pii_index_key=INDEX_KEY,
+        jwt_secret="j" * 48,
+        fraud_checks=True,
+        fraud_policy=setting,
+    )
+    with TestClient(create_app(engine, settings, run_expiry=False)):
+        hook = risk_hook.check_for(engine)
+        assert hook is not None
+        with reading(engine) as connection:
+            switched_on = store.current_rule(connection, "takeover_score").enabled
+        if setting is None:  # the default: the rules' own actions, the takeover score stored but off
+            assert hook.policy is None and not switched_on
+        else:
+            assert hook.policy is not None and switched_on
+            expected = Fraction(1, 4) if setting.endswith(".json") else None
+            assert expected is None or hook.policy.calibration.probability(0) == expected
+    risk_hook.uninstall(engine)

@@ -15,7 +15,9 @@ Rules and block lists are cached and reloaded after any change committed in this
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
@@ -24,7 +26,7 @@ from puhui.identity.service import customer_wallet_id
 from puhui.ledger import queries as ledger_queries
 from puhui.payments.risk_hook import Decision, Outcome, PaymentRequest
 from puhui.risk.fraud import store
-from puhui.risk.fraud.calibration import Calibration, default_calibration
+from puhui.risk.fraud.calibration import Calibration, calibration_from, default_calibration
 from puhui.risk.fraud.consumer import FraudConsumer
 from puhui.risk.fraud.decision import Action, Costs, choose, default_costs, floor_of, risk_index
 from puhui.risk.fraud.engine import RuleSet, decide
@@ -51,6 +53,14 @@ class Policy:
     def shipped(cls) -> Policy:
         """The shipped calibration and costs (`risk/data/fraud_calibration.json`, `fraud_costs.json`)."""
         return cls(default_calibration(), default_costs())
+
+    @classmethod
+    def configured(cls, setting: str) -> Policy:
+        """PUHUI_FRAUD_POLICY: "shipped", or the path of a calibration JSON (with the shipped costs)."""
+        if setting == "shipped":
+            return cls.shipped()
+        text = Path(setting).read_text(encoding="utf-8")
+        return cls(calibration_from(json.loads(text)), default_costs())
 
     def apply(self, request: PaymentRequest, decision: Decision, score: int | None) -> Decision:
         probability = self.calibration.probability(risk_index(score, decision.reasons))
