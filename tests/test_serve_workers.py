@@ -133,3 +133,10 @@ def test_plain_serve_runs_the_worker_factory_in_one_process_on_sqlite(real_secre
             assert client.get("/health").json()["database"] == "ok" and app.state.leadership.held
     finally:
         app.state.engine.dispose()
+
+
+def test_the_demo_refuses_several_workers_before_preparing_anything(real_secrets, monkeypatch):
+    monkeypatch.setattr(server.uvicorn, "run", lambda *a, **k: pytest.fail("the server started"))
+    monkeypatch.setattr(server, "_demo_gate", lambda *a, **k: pytest.fail("the demo was prepared"))
+    with pytest.raises(server.WorkersRefused, match="--demo runs on SQLite in one process"):
+        server.run_server(host="127.0.0.1", port=8767, database_url=None, demo=True, workers=2)
