@@ -57,8 +57,8 @@ def _open_orders(connection: Connection, maker_id: str, code: str) -> list[dict[
 
 def _middle(resting: list[dict[str, Any]], step: int) -> int:
     """Where a resting ladder is centred: between its best bid and offer, or a step from the one side."""
-    bids = [o["price"] for o in resting if o["side"] == "buy"]
-    asks = [o["price"] for o in resting if o["side"] == "sell"]
+    bids = [int(o["price"]) for o in resting if o["side"] == "buy"]
+    asks = [int(o["price"]) for o in resting if o["side"] == "sell"]
     if bids and asks:
         return (max(bids) + min(asks)) // 2
     return max(bids) + step if bids else min(asks) - step
@@ -148,4 +148,7 @@ def make_markets(engine: Engine) -> int:
     if not makers:
         return 0
     transaction(engine, orders.advance)
-    return sum(transaction(engine, lambda uow, m=maker: refresh_all(uow, m)) for maker in makers)
+    placed = 0
+    for maker in makers:
+        placed += transaction(engine, lambda uow: refresh_all(uow, maker))  # noqa: B023 - called at once
+    return placed
