@@ -161,6 +161,7 @@ class Platform:
         self.held: Counter[str] = Counter()  # payments held for review, by how the holder answered
         self.challenged: dict[str, str] = {}  # payment id -> passed / failed / abandoned (核身)
         self.answers = random.Random(f"{run_id}:step-up")
+        self.after_challenge: Callable[[], object] | None = None  # the fraud state catching up at once
         self.contexts: dict[str, PaymentContext] = {}  # each customer's own phone and city
         self.homes: dict[str, str] = {}  # the home city of a customer away on a trip
         self._hash: str | None = None
@@ -304,6 +305,13 @@ class Platform:
         """Answer a step-up challenge (核身) as the payments API does (`challenges.answer` with the
         payment's completion): the owner with the code texted to them, unless they give up; an account
         taker with the code only when they hold the victim's phone, else three wrong guesses."""
+        try:
+            return self._step_up(row, genuine, holds_factor)
+        finally:
+            if self.after_challenge is not None:
+                self.after_challenge()
+
+    def _step_up(self, row: dict, genuine: bool, holds_factor: bool) -> str | None:
         cid, challenge_id = row["payer_id"], row["id"]
         texted = challenges.SMS_OUTBOX.pop(cid, [])
         if genuine and self.answers.random() < STEP_UP["honest_abandons"]:

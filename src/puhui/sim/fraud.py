@@ -31,7 +31,9 @@ from puhui.sim.typologies import Label
 TYPOLOGY = "account_takeover"
 ROLE = "fraudster"
 FAR_AWAY = ("境外-金边", "境外-马尼拉", "云南-瑞丽", "广西-东兴")
-CATCH_UP_MICROS = 5 * 60 * 1_000_000  # the fraud state follows the outbox every 5 simulated minutes
+# The fraud state follows the outbox every 15 simulated minutes, and at once after a step-up challenge
+# closes (a server's consumer follows it every 0.1 s: a failed challenge is evidence for the next payment).
+CATCH_UP_MICROS = 15 * 60 * 1_000_000
 BINDS_CARD = 0.4  # share of takeovers that bind a card of their own before draining
 # Honest changes over a run, as data: share of customers who get a new phone, travel, bind a new card.
 HONEST_CHANGES = {"new_phone": 0.03, "travel": 0.04, "new_card": 0.02}
@@ -57,8 +59,8 @@ class FraudChecks:
             for mid in merchant_ids:
                 self.hook.state.seen(mid, since)
 
-    def follow(self, now: int) -> None:
-        if now - self.last >= CATCH_UP_MICROS:
+    def follow(self, now: int, at_once: bool = False) -> None:
+        if at_once or now - self.last >= CATCH_UP_MICROS:
             self.hook.catch_up()
             self.last = now
 

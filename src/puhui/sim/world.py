@@ -157,6 +157,8 @@ class World:
         self.desk = enterprises.set_up_funds(self.platform, c.seed, [a for a in self.agents if id(a) not in chosen])
         self.checks = fraud.install_fraud_checks(self.engine, self.policy)
         if self.checks is not None:
+            checks = self.checks
+            self.platform.after_challenge = lambda: checks.follow(clock_module.now_micros(), at_once=True)
             shops = [m.merchant_id for m in self.merchants] + [
                 m.merchant_id for core in self.chain.cores for m in (core.merchant, *core.suppliers)
             ]
