@@ -236,7 +236,8 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
 
     base = settings if settings is not None else with_demo_secrets(get_settings().model_copy())
     admin_token = base.admin_token or secrets.token_urlsafe(24)
-    seeding = base.model_copy(update={"admin_token": admin_token})
+    # the seeding app runs no monitor loop of its own: prepare_demo watches the seeded payments once, after
+    seeding = base.model_copy(update={"admin_token": admin_token, "monitoring": False})
     admin = {"Authorization": f"Bearer {admin_token}"}
     world = DemoWorld()
     previous = auth.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
