@@ -130,6 +130,17 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, l
     app.add_exception_handler(PuhuiError, problems.on_puhui_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
+
+    # First: a probe hit every few seconds is matched before the 300-odd operations' routes (1.7 ms when last).
+    @app.get("/health", tags=["operations"], response_model=Health)
+    async def health(engine: Annotated[Engine, Depends(get_engine)]) -> dict:
+        def ping() -> str:
+            with reading(engine) as connection:
+                connection.execute(text("SELECT 1"))
+            return "ok"
+
+        return {"status": "ok", "ready": True, "database": await run_in_threadpool(ping), "version": puhui.__version__}
+
     app.include_router(ledger_api.router)
     app.include_router(identity_api.router)
     app.include_router(payments_api.router)
@@ -160,15 +171,6 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, l
         console_routes.router,  # the browser console: /app and its static files
     ):
         app.include_router(router)
-
-    @app.get("/health", tags=["operations"], response_model=Health)
-    async def health(engine: Annotated[Engine, Depends(get_engine)]) -> dict:
-        def ping() -> str:
-            with reading(engine) as connection:
-                connection.execute(text("SELECT 1"))
-            return "ok"
-
-        return {"status": "ok", "ready": True, "database": await run_in_threadpool(ping), "version": puhui.__version__}
 
     @app.get(
         "/v1/events", tags=["events"], summary="Outbox events after an offset (consumer API)", response_model=Events

@@ -92,7 +92,7 @@ def test_consumer_applies_events_once_and_resumes(engine, clock) -> None:  # typ
     bound = time_source.now_micros()
 
     state = WindowState()
-    consumer = FraudConsumer(engine, state, batch=2)  # small batches: the loop must page
+    consumer = FraudConsumer(engine, state, batch=2, offset_every=0)  # small batches: the loop must page
     assert consumer.catch_up() == 8  # 6 payment events, 2 identity events
     assert state.get("alice").credentials_at == bound  # a newly bound card (绑卡)
     now = time_source.now_micros()
@@ -167,3 +167,22 @@ def test_a_block_list_change_made_by_another_process_reaches_this_one(engine, cl
     assert hook.assess(request).decision.outcome == Outcome.approve  # not seen yet: rules are cached
     hook.catch_up()
     assert hook.assess(request).decision.outcome == Outcome.decline
+
+
+def test_the_offset_is_written_at_most_once_an_interval_and_a_restart_still_rebuilds(engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """The stored offset is for operators (each write takes SQLite's one writer from payments): a
+    busy consumer writes it once per `offset_every`, while its state still takes every event."""
+    clock.set(dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC))
+    p2p(engine, "o1", "alice", "bob", 1_000)
+    state = WindowState()
+    consumer = FraudConsumer(engine, state, offset_every=3600)
+    assert consumer.catch_up() == 1
+    first = consumer.stored_offset()
+    assert first == state.position > 0
+    p2p(engine, "o2", "alice", "bob", 2_000)
+    assert consumer.catch_up() == 1
+    assert state.position > first and consumer.stored_offset() == first  # not yet an interval later
+    assert state.get("alice").window(time_source.now_micros() - 3600 * SECOND) == (2, 3_000)
+    consumer.offset_every = 0
+    consumer.catch_up()
+    assert consumer.stored_offset() == state.position

@@ -53,7 +53,10 @@ def _sqlite_engine(url: str, durable: bool = True) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    # As many pooled connections as a busy server has readers at once: a connection past the pool is
+    # opened (with its pragmas) and closed for every read, which cost the payments path 1% of its time.
+    pooling = {"pool_size": 16, "max_overflow": 16} if database and database != ":memory:" else {}
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pooling)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -64,6 +64,7 @@ class _Done:
     error: BaseException | None
     after_commit: list[Callable[[], None]]
     after_rollback: list[Callable[[], None]]
+    before_commit: list[Callable[[UnitOfWork], Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -160,6 +161,9 @@ class Committer:
         shared: dict[Any, Any] = {}  # one batch, one transaction: what its jobs read once
         for job in jobs:
             done.append(_run_job(connection, self._postgres, job, shared))
+        finishers = {hook: None for item in done if item.error is None for hook in item.before_commit}
+        for finish in finishers:
+            finish(UnitOfWork(connection=connection, postgres=self._postgres, shared=shared))
 
 
 def _prelock(uow: UnitOfWork, jobs: list[Job[Any]]) -> None:
@@ -188,7 +192,7 @@ def _run_job(connection: Connection, postgres: bool, job: Job[Any], shared: dict
                 _record_refusal(connection, postgres, job, error)
             return _Done(job, None, error, [], uow.after_rollback)
         savepoint.commit()
-        return _Done(job, value, None, uow.after_commit, uow.after_rollback)
+        return _Done(job, value, None, uow.after_commit, uow.after_rollback, uow.before_batch_commit)
     raise AssertionError("unreachable")
 
 

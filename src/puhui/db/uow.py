@@ -36,6 +36,9 @@ class UnitOfWork:
     # What stays true to the end of this transaction, read once and shared by the units of work in it
     # (the jobs of one group-commit batch): e.g. a merchant's terms. Gone with the transaction.
     shared: dict[Any, Any] = field(default_factory=dict)
+    # Work the group committer runs once per batch, last before COMMIT, for the batch's jobs that
+    # succeeded (e.g. numbering the batch's outbox events). Plain transactions do not run it.
+    before_batch_commit: list[Callable[[UnitOfWork], Any]] = field(default_factory=list)
 
     def execute(self, statement: Any, parameters: Any = None) -> Any:
         return self.connection.execute(statement, parameters)

@@ -3,11 +3,16 @@
 Rows get a `seq` when inserted but a consumer-visible `position` only after commit: the
 sequencer numbers committed rows in one short transaction at a time, so positions grow in the
 order events became visible and a consumer reading "after position N" never skips a late commit.
+A group-commit batch numbers its own events last, under the same lock, just before it commits
+(so under load readers find nothing to number and stay readers); plain transactions leave theirs
+to the next reader, which numbers them only when some are waiting, and one thread at a time.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +46,8 @@ def publish(uow: UnitOfWork, topic: str, type: str, key: str | None, payload: di
             created_at=clock.now_micros(),
         )
     )
+    if assign_positions not in uow.before_batch_commit:
+        uow.before_batch_commit.append(assign_positions)
 
 
 def assign_positions(uow: UnitOfWork, limit: int = 10_000) -> int:
@@ -62,9 +69,47 @@ def assign_positions(uow: UnitOfWork, limit: int = 10_000) -> int:
     return result.rowcount
 
 
+class _Sequencer:
+    """Numbers an engine's waiting events for the readers of this process, one thread at a time: a
+    reader that arrives while another numbers waits for that pass if it began after the reader
+    arrived, else runs the next one (so every event committed before a read is numbered by it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._passes = 0
+
+    def number(self, engine: Engine) -> None:
+        arrived = self._passes
+        with self._lock:
+            if self._passes > arrived + 1:
+                return  # a whole pass began and ended after this reader arrived
+            if _waiting(engine):
+                transaction(engine, assign_positions)
+            self._passes += 1
+
+
+_SEQUENCERS: weakref.WeakKeyDictionary[Engine, _Sequencer] = weakref.WeakKeyDictionary()
+_SEQUENCERS_LOCK = threading.Lock()
+
+
+def _waiting(engine: Engine) -> bool:
+    """Whether a committed event waits for its position (a read on the partial index)."""
+    with reading(engine) as connection:
+        return connection.execute(select(outbox.c.seq).where(outbox.c.position.is_(None)).limit(1)).first() is not None
+
+
+def number_waiting(engine: Engine) -> None:
+    """Give every event committed so far its position."""
+    with _SEQUENCERS_LOCK:
+        sequencer = _SEQUENCERS.get(engine)
+        if sequencer is None:
+            sequencer = _SEQUENCERS[engine] = _Sequencer()
+    sequencer.number(engine)
+
+
 def read_events(engine: Engine, after: int = 0, limit: int = 1000, topic: str | None = None) -> list[Event]:
     """Events with a position greater than `after`, in order (the consumer keeps its offset)."""
-    transaction(engine, assign_positions)
+    number_waiting(engine)
     query = select(outbox).where(outbox.c.position > after)
     if topic is not None:
         query = query.where(outbox.c.topic == topic)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.db.tables import outbox
-from puhui.events.outbox import Event, advance_offset, assign_positions, consumer_offset
+from puhui.events.outbox import Event, advance_offset, consumer_offset, number_waiting
 from puhui.regtech.alerts import Alert, insert_alerts
 from puhui.regtech.chains import Chains
 from puhui.regtech.evaluators import (
@@ -49,7 +49,7 @@ _UNREAD: dict = {}  # the payload of an event that moves nobody's money: never d
 def read_flow_events(engine: Engine, after: int, limit: int) -> list[Event]:
     """The outbox after `after` in order, as `read_events` reads it, but only the payloads of events
     that can move a party's value are decoded (the monitor looks at no other)."""
-    transaction(engine, assign_positions)
+    number_waiting(engine)
     columns = (outbox.c.position, outbox.c.topic, outbox.c.type, outbox.c.key, outbox.c.payload, outbox.c.created_at)
     query = select(*columns).where(outbox.c.position > after).order_by(outbox.c.position).limit(limit)
     with reading(engine) as connection:

@@ -2,7 +2,8 @@
 
 The state lives in memory and remembers the outbox position it reflects (`state.position`), so
 running the consumer again applies only newer events and nothing is counted twice. The offset is
-also written to `event_offsets` (in its own transaction, after the events took effect in memory)
+also written to `event_offsets` (in its own transaction, after the events took effect in memory,
+at most once every `offset_every` seconds: a write takes SQLite's one writer from the payments)
 so operators see how far fraud state has got; a process that starts with an empty state rebuilds
 it by replaying the outbox from the beginning (`rebuild`).
 
@@ -15,6 +16,7 @@ Refunds and voided bank orders are skipped (see `state`).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -25,8 +27,8 @@ from puhui.db.tables import outbox
 from puhui.events.outbox import (
     Event,
     advance_offset,
-    assign_positions,
     consumer_offset,
+    number_waiting,
     read_events,
 )
 from puhui.money import parse_minor
@@ -75,8 +77,12 @@ def apply_identity(state: WindowState, event: Event) -> None:
 class FraudConsumer:
     """Reads payment events after `state.position` and applies them to `state`."""
 
-    def __init__(self, engine: Engine, state: WindowState, name: str = NAME, batch: int = 1000) -> None:
+    def __init__(
+        self, engine: Engine, state: WindowState, name: str = NAME, batch: int = 1000, offset_every: float = 1.0
+    ) -> None:
         self.engine, self.state, self.name, self.batch = engine, state, name, batch
+        self.offset_every = offset_every
+        self._offset_written: tuple[int, float] | None = None  # (position, monotonic seconds)
 
     def catch_up(self) -> int:
         """Apply every event committed so far; returns how many were applied."""
@@ -84,14 +90,22 @@ class FraudConsumer:
         while True:
             events = read_events(self.engine, after=self.state.position, limit=self.batch, topic=TOPIC)
             if not events:
-                return applied
+                break
             with self.state.lock:
                 for event in events:
                     if event.position > self.state.position:
                         apply(self.state, event)
                         applied += 1
-            last = self.state.position
-            transaction(self.engine, lambda uow, last=last: advance_offset(uow, self.name, last))
+        self._write_offset()
+        return applied
+
+    def _write_offset(self) -> None:
+        last, now = self.state.position, time.monotonic()
+        written = self._offset_written
+        if written is not None and (written[0] == last or now - written[1] < self.offset_every):
+            return
+        transaction(self.engine, lambda uow: advance_offset(uow, self.name, last))
+        self._offset_written = (last, now)
 
     def _identity(self) -> int:
         applied = 0
@@ -118,7 +132,7 @@ class FraudConsumer:
 
     def lag(self) -> int:
         """Payment events committed but not yet in the state (for monitoring)."""
-        transaction(self.engine, assign_positions)
+        number_waiting(self.engine)
         with reading(self.engine) as connection:
             return connection.execute(
                 select(func.count())
