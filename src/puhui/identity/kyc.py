@@ -14,7 +14,7 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.events import outbox
 from puhui.identity import customers as customer_ops
-from puhui.identity.errors import InsufficientVerifications, TierNotHigher, VerificationExists
+from puhui.identity.errors import CustomerNotFound, InsufficientVerifications, TierNotHigher, VerificationExists
 from puhui.identity.models import TIER_RULES, Actor, VerificationChannel, WalletTier, tier_for, tier_name
 from puhui.identity.tables import customers, tier_changes, verifications
 from puhui.money import format_minor
@@ -26,9 +26,11 @@ __all__ = ["TIER_RULES", "tier_of", "eligible_tier", "record_verification", "upg
 
 def tier_of(connection: Connection, customer_id: str) -> WalletTier | None:
     """The customer's current wallet tier; None while unverified (no payment account class yet).
-    Payments enforce `TIER_RULES[tier]` limits from this."""
-    row = customer_ops.get_row(connection, customer_id)
-    return WalletTier(row["tier"]) if row["tier"] is not None else None
+    Payments enforce `TIER_RULES[tier]` limits from this (one column: every payment reads it)."""
+    found = connection.execute(select(customers.c.tier).where(customers.c.id == customer_id)).first()
+    if found is None:
+        raise CustomerNotFound(f"customer {customer_id!r} does not exist")
+    return WalletTier(found[0]) if found[0] is not None else None
 
 
 def passed_channels(connection: Connection, customer_id: str) -> set[str]:
