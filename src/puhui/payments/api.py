@@ -189,7 +189,10 @@ async def pay_qr(
     _own(principal, body.from_customer_id)
     amount = amount_of(body.amount) if body.amount is not None else None
     client_id = client_id_of(request, body.client_payment_id)
-    strength = await run_in_threadpool(proven, engine, principal.id, body.verification, body.password)
+    if body.verification == VerificationStrength.two_factors:  # the password is hashed: off the event loop
+        strength = await run_in_threadpool(proven, engine, principal.id, body.verification, body.password)
+    else:
+        strength = proven(engine, principal.id, body.verification, body.password)
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = service.pay_qr(
