@@ -230,6 +230,7 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
 
     from puhui import demo_securities
     from puhui.app import create_app
+    from puhui.demo_people import register_person
     from puhui.identity import auth
     from puhui.identity.service import with_demo_secrets
     from puhui.payments.bank.sandbox.bank import SandboxBank
@@ -263,24 +264,10 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
             tokens = []
             for name, id_number, phone, verifications in CUSTOMERS:
                 person = {"name": name, "id_number": id_number, "phone": phone, "password": DEMO_PASSWORD}
-                cid = _check(client.post("/v1/customers", json=person), 201)["id"]
-                for channel in CHANNELS[:verifications]:
-                    _check(
-                        client.post(
-                            f"/v1/customers/{cid}/verifications",
-                            headers=admin,
-                            json={"channel": channel, "reference": f"DEMO-{phone}-{channel}"},
-                        ),
-                        201,
-                    )
-                tier = _check(client.post(f"/v1/customers/{cid}/tier", headers=admin, json={"reason": "demo"}), 200)
-                login = _check(
-                    client.post("/v1/customers/login", json={"phone": phone, "password": DEMO_PASSWORD}), 200
-                )
-                me = {"Authorization": f"Bearer {login['token']}"}
-                tokens.append((cid, me))
+                made = register_person(client, admin, _check, person, CHANNELS[:verifications])
+                tokens.append((made.id, made.headers))
                 world.customers.append(
-                    {"id": cid, "name": name, "phone": phone, "password": DEMO_PASSWORD, "tier": tier.get("tier")}
+                    {"id": made.id, "name": name, "phone": phone, "password": DEMO_PASSWORD, "tier": made.tier}
                 )
 
             for spec in MERCHANTS:

@@ -12,6 +12,7 @@ from stdnum.cn import ric
 
 from puhui import clock
 from puhui.db import transaction
+from puhui.demo_people import register_person
 from puhui.securities import liquidity
 
 PROVIDER = ("孙强", "110105", "19800808", "623", "13800000099")  # name, region, birth, sequence, phone
@@ -25,13 +26,8 @@ def seed_market(client, engine, admin: dict, bank, password: str, channels: tupl
     name, region, birth, seq, phone = PROVIDER
     body = region + birth + seq
     person = {"name": name, "id_number": body + ric.calc_check_digit(body + "0"), "phone": phone, "password": password}
-    cid = check(client.post("/v1/customers", json=person), 201)["id"]
-    for channel in channels:
-        reference = {"channel": channel, "reference": f"DEMO-{phone}-{channel}"}
-        check(client.post(f"/v1/customers/{cid}/verifications", headers=admin, json=reference), 201)
-    check(client.post(f"/v1/customers/{cid}/tier", headers=admin, json={"reason": "demo"}), 200)
-    login = check(client.post("/v1/customers/login", json={"phone": phone, "password": password}), 200)
-    me = {"Authorization": f"Bearer {login['token']}"}
+    made = register_person(client, admin, check, person, channels)
+    cid, me = made.id, made.headers
     number = CARD_BODY + "1" + luhn.calc_check_digit(CARD_BODY + "1")
     bank.open_card(number, 500_000_00)
     card = check(client.post(f"/v1/customers/{cid}/cards", headers=me, json={"card_number": number}), 201)

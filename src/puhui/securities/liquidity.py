@@ -85,7 +85,7 @@ def refresh(uow: UnitOfWork, maker_id: str, code: str, budget: int | None = None
             return 0
         for order in resting:
             orders.cancel(uow, maker_id, order["id"])
-    session = gateway.take(uow, code)
+    session = gateway.take(uow, code)  # the book rolled to today (an ex-date's reference price) gives the band
     band = session.market.band
     gateway.give_back(uow, session)
     placed = 0

@@ -81,25 +81,27 @@ def require(connection: Connection, customer_id: str) -> dict[str, Any]:
     return found
 
 
-def _check_level(connection: Connection, customer_id: str, level: str) -> None:
+def _portfolio_level(connection: Connection, customer_id: str, level: str | None) -> str:
+    """The level whose model portfolio the customer may hold: `level`, or their assessed one by default;
+    refused above the assessed level or without a valid questionnaire (适当性)."""
     assessed = level_of(connection, customer_id)
-    if not level and assessed is None:
-        raise RiskLevelMismatch("no valid risk questionnaire (风险测评): take it first, the portfolio follows it")
+    if level is None:
+        if assessed is None:
+            raise RiskLevelMismatch("no valid risk questionnaire (风险测评): take it first, the portfolio follows it")
+        level = assessed.name
     if level not in robo.PORTFOLIOS:
         raise RiskLevelMismatch(f"no model portfolio for level {level!r}")
     if assessed is None or robo.LEVELS.index(level) > robo.LEVELS.index(assessed.name):
         told = assessed.name if assessed is not None else "none (no valid questionnaire)"
         raise RiskLevelMismatch(f"the {level} portfolio is above the customer's assessed level {told}")
+    return level
 
 
 def proposal(connection: Connection, customer_id: str, level: str | None = None) -> dict[str, Any]:
     """What a subscription would buy (投资建议): the targets for `level` (the customer's assessed level by
     default), how they were chosen, and the least amount that buys a lot of each ETF at today's prices."""
     account = accounts.require(connection, customer_id)
-    if level is None:
-        assessed = level_of(connection, customer_id)
-        level = assessed.name if assessed is not None else ""
-    _check_level(connection, customer_id, level)
+    level = _portfolio_level(connection, customer_id, level)
     chosen = universe.target_weights(connection, level)
     listed = [code for code in sorted(chosen.weights) if instruments.find(connection, code) is not None]
     limits = {code: buy_limit(connection, code, price) for code, price in reference_prices(connection, listed).items()}
@@ -130,10 +132,7 @@ def subscribe(
     """Subscribe with `amount` fen to the model portfolio of `level` (the customer's own by default) and
     buy it (建仓). The same terms again answer the subscription as it is."""
     account = accounts.require(uow.connection, customer_id)
-    if level is None:
-        assessed = level_of(uow.connection, customer_id)
-        level = assessed.name if assessed is not None else ""
-    _check_level(uow.connection, customer_id, level)
+    level = _portfolio_level(uow.connection, customer_id, level)
     existing = _find(uow.connection, customer_id)
     if existing is not None:
         if (existing["level"], existing["amount"]) != (level, amount):
