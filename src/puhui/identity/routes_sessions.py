@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 from puhui.api.deps import Caller, EngineDep
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork
-from puhui.identity import customers as customer_ops
 from puhui.identity import policy, sessions
 from puhui.identity.http import read
 from puhui.identity.routes_customers import CustomerId
@@ -81,8 +80,7 @@ async def change_password(
     )
 
     def work(uow: UnitOfWork) -> Outcome:
-        customer_ops.set_password_hash(uow, customer_id, new_hash)
-        ended = sessions.end(uow, customer_id, keep=principal.session_id)
+        ended = sessions.change_password(uow, customer_id, new_hash, keep=principal.session_id)
         return Outcome(200, {"customer_id": customer_id, "password_changed": True, "sessions_ended": ended})
 
     return await run_mutation(request, engine, principal, "identity.change_password", customer_id, work)

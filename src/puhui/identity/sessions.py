@@ -17,6 +17,7 @@ from puhui import clock
 from puhui.db import reading, transaction
 from puhui.db.tables import audit_log
 from puhui.errors import PuhuiError
+from puhui.events import outbox
 from puhui.identity import auth, throttle
 from puhui.identity import customers as customer_ops
 from puhui.identity.errors import (
@@ -133,6 +134,14 @@ def end(uow, customer_id: str, *, only: str | None = None, keep: str | None = No
     if keep is not None:
         match = and_(match, customer_sessions.c.id != keep)
     return uow.execute(update(customer_sessions).where(match).values(revoked_at=clock.now_micros())).rowcount
+
+
+def change_password(uow, customer_id: str, password_hash: str, *, keep: str | None = None) -> int:
+    """Store the customer's new password (改密) and end every session but `keep`; publishes
+    `identity.password_changed` (a takeover often changes the password first). How many ended."""
+    customer_ops.set_password_hash(uow, customer_id, password_hash)
+    outbox.publish(uow, customer_ops.TOPIC, "identity.password_changed", customer_id, {"customer_id": customer_id})
+    return end(uow, customer_id, keep=keep)
 
 
 def new_password_hash(engine: Engine, customer_id: str, current: str, new: str) -> str:

@@ -20,7 +20,7 @@ from stdnum.cn import ric, uscc
 from puhui.db import reading, transaction
 from puhui.errors import PuhuiError
 from puhui.identity import customers as customer_ops
-from puhui.identity import kyc, org
+from puhui.identity import kyc, org, sessions
 from puhui.identity.models import VerificationChannel
 from puhui.identity.service import customer_wallet_id
 from puhui.identity.vault import Vault
@@ -356,6 +356,10 @@ class Platform:
         body = f"622848{zlib.crc32(self.run_id.encode()) % 10**4:04d}{seq % 10**8:08d}"
         number = body + luhn.calc_check_digit(body)
         return self.attempt("bind_card", lambda uow: customer_ops.bind_card(uow, self.vault, cid, number))
+
+    def change_password(self, cid: str) -> int | None:
+        """Change the customer's password (改密), ending its sessions; simulated customers keep one hash."""
+        return self.attempt("change_password", lambda uow: sessions.change_password(uow, cid, self.password_hash()))
 
     def balance(self, cid: str) -> int:
         with reading(self.engine) as connection:

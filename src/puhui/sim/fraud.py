@@ -2,11 +2,12 @@
 customer's credentials logs in at night from a new phone in another place and drains the wallet:
 a small test payment to a fraud merchant's code, then P2P transfers to money mules.
 
-Some first bind a card of their own to the wallet (绑卡), as cash-out crews do. A challenged attempt is
+Some first bind a card of their own to the wallet (绑卡), as cash-out crews do, and some change the
+password (改密) to lock the owner out. A challenged attempt is
 answered as `agents.STEP_UP` says: failed, unless this fraudster holds the victim's phone.
 
 Honest people look like that now and then (`plant_changes`): a new phone, a trip to another city, a new
-card; their payments are honest, and a challenge they meet is friction the report counts.
+card, a new password; their payments are honest, and a challenge they meet is friction the report counts.
 
 Every attempt is labelled (typology `account_takeover`, role `fraudster`) with the payment id the
 platform gives it, whether it went through, was challenged, held or declined: the truth the fraud
@@ -35,8 +36,10 @@ FAR_AWAY = ("境外-金边", "境外-马尼拉", "云南-瑞丽", "广西-东兴
 # closes (a server's consumer follows it every 0.1 s: a failed challenge is evidence for the next payment).
 CATCH_UP_MICROS = 15 * 60 * 1_000_000
 BINDS_CARD = 0.4  # share of takeovers that bind a card of their own before draining
+CHANGES_PASSWORD = 0.3  # share of takeovers that change the password first
 # Honest changes over a run, as data: share of customers who get a new phone, travel, bind a new card.
 HONEST_CHANGES = {"new_phone": 0.03, "travel": 0.04, "new_card": 0.02}
+HONEST_PASSWORD_CHANGES = 0.02  # drawn from a stream of its own, so the other changes stay as they were
 
 
 class FraudChecks:
@@ -100,6 +103,7 @@ class Takeover:
     attempts: int = 0
     holds_factor: bool = False  # holds the victim's phone: passes a step-up challenge
     binds_card: bool = False
+    changes_password: bool = False
 
     def record(self, payment_id: str) -> None:
         self.labels.append(Label(self.victim.index, self.victim.customer_id, TYPOLOGY, ROLE, payment_id))
@@ -139,6 +143,7 @@ def plant(platform: Platform, seed: int, days: int, customers: int, seq: int, ca
         traits = random.Random(f"{seed}:ato-traits:{k}")
         t.holds_factor = traits.random() < STEP_UP["fraud_holds_factor"]
         t.binds_card = traits.random() < BINDS_CARD
+        t.changes_password = traits.random() < CHANGES_PASSWORD
         takeovers.append(t)
     return FraudRing(shop, mules, takeovers)
 
@@ -154,6 +159,8 @@ def fraud_acts(ring: FraudRing, day: int, platform: Platform) -> list[Act]:
         if t.binds_card:
             seq = 800_000_000 + t.victim.index * 7 + 1
             acts.append((minute - 2, lambda t=t, seq=seq: platform.bind_card(t.victim.customer_id, seq)))
+        if t.changes_password:
+            acts.append((minute - 4, lambda t=t: platform.change_password(t.victim.customer_id)))
         acts.append((minute, lambda t=t: _test_payment(t, ring, platform)))
         for _ in range(t.rng.randrange(2, 4)):
             minute += t.rng.randrange(3, 15)
@@ -212,14 +219,17 @@ class Change:
 
 
 def plant_changes(candidates: list[Agent], seed: int, days: int) -> list[Change]:
-    """Honest new phones, trips and cards (`HONEST_CHANGES`), each on a day of the run."""
+    """Honest new phones, trips, cards (`HONEST_CHANGES`) and passwords, each on a day of the run."""
     rng = random.Random(f"{seed}:honest-changes")
+    passwords = random.Random(f"{seed}:honest-passwords")
     changes = []
     for agent in candidates:
         for kind, share in HONEST_CHANGES.items():
             if rng.random() < share:
                 day = rng.randrange(days)
                 changes.append(Change(agent, kind, day, rng.randrange(2, 6), _city(rng)))
+        if passwords.random() < HONEST_PASSWORD_CHANGES:
+            changes.append(Change(agent, "password", passwords.randrange(days)))
     return changes
 
 
@@ -241,6 +251,8 @@ def change_acts(changes: list[Change], day: int, platform: Platform) -> list[Act
             acts.append((360, lambda cid=cid, away=away, city=c.city: _travel(platform, cid, away, city)))
         elif c.kind == "new_card" and day == c.day:
             acts.append((480, lambda cid=cid, n=c.agent.index: platform.bind_card(cid, 900_000_000 + n)))
+        elif c.kind == "password" and day == c.day:
+            acts.append((420, lambda cid=cid: platform.change_password(cid)))
     return acts
 
 

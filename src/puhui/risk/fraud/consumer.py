@@ -10,7 +10,8 @@ it by replaying the outbox from the beginning (`rebuild`).
 Events used: `p2p.completed` and `payment.succeeded` (a payment: payer, payee, amount, time,
 device, location); `bank_order.posted` marks its customer as seen (an account's age for fan-in);
 `payment.challenge_failed` marks a failed step-up challenge of the payer; from the identity topic
-(its own position, `state.identity_position`), `identity.card_bound` a newly bound card.
+(its own position, `state.identity_position`), `identity.card_bound` a newly bound card and
+`identity.password_changed` a changed password (改密).
 Refunds and voided bank orders are skipped (see `state`).
 """
 
@@ -71,6 +72,8 @@ def apply_identity(state: WindowState, event: Event) -> None:
     """Take one identity event into the state (the caller holds `state.lock`)."""
     if event.type == "identity.card_bound" and event.key:
         state.credentials_changed(event.key, event.created_at)
+    elif event.type == "identity.password_changed" and event.key:
+        state.password_changed(event.key, event.created_at)
     state.identity_position = max(state.identity_position, event.position)
 
 

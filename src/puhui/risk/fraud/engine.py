@@ -204,6 +204,7 @@ def features(
         float(
             payer is not None and payer.failed_at > at - DAY and _new_to_payer(payer, devices, "d:", p.device_id, at)
         ),
+        float(payer is not None and payer.password_at > at - DAY),
     )
 
 

@@ -178,6 +178,7 @@ FEATURES: dict[str, tuple[float, float, str]] = {
         1.0,
         "1 if the payer failed a step-up challenge in 24 hours and pays from a device new to it",
     ),
+    "password_changed_24h": (0.0, 1.0, "1 if the payer's password was changed in the last 24 hours (改密)"),
 }
 DEFAULT_WEIGHTS: dict[str, float] = {
     "amount_to_norm": 0.9,
@@ -191,7 +192,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 # The takeover score's weights (documented guesses, like the fraud score's): a new phone of a known payer
 # weighs most, and each further sign (a new place, a first payee, the night, a new card, draining the
-# wallet, a failed challenge) lifts it; none alone reaches the default `review_at`.
+# wallet, a failed challenge, a password changed in the last day) lifts it; none alone reaches the default `review_at`.
 TAKEOVER_WEIGHTS: dict[str, float] = {
     "device_new_to_payer": 2.5,
     "location_new_to_payer": 1.5,
@@ -200,6 +201,7 @@ TAKEOVER_WEIGHTS: dict[str, float] = {
     "card_bound_24h": 2.0,
     "balance_share": 2.0,
     "challenge_failed_24h": 4.0,
+    "password_changed_24h": 2.0,
 }
 
 

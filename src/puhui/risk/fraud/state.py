@@ -10,8 +10,9 @@ Sized for hundreds of thousands of customers, so each customer holds only:
 - `first_seen`: the first time any event named it (payer, payee, or a bank top-up/withdrawal);
 - `payers`: while it is younger than 30 days, the last time each distinct payer paid it (fan-in);
 - `payees`: the last time it paid each payee (a first payment to a payee, 首次收款方);
-- `credentials_at`: the last time a bank card was bound to it (绑卡), `failed_at`: the last time it
-  failed a step-up challenge (核身失败) — account-takeover evidence.
+- `credentials_at`: the last time a bank card was bound to it (绑卡), `password_at`: the last time its
+  password was changed (改密), `failed_at`: the last time it failed a step-up challenge (核身失败) —
+  account-takeover evidence.
 Times are UTC microseconds; amounts are integer fen. Refunds are ignored: a burst of payments that
 is later refunded was still a burst, and the norm is about what the customer tries to pay.
 A decision reads the state without changing it; the caller holds `lock` around reads and writes.
@@ -46,6 +47,7 @@ class Customer:
         "locations",
         "credentials_at",
         "failed_at",
+        "password_at",
         "payees",
         "payers",
         "recent",
@@ -65,6 +67,7 @@ class Customer:
         self.payees: dict[str, int] | None = None
         self.firsts: dict[str, int] | None = None
         self.credentials_at = -1
+        self.password_at = -1
         self.failed_at = -1
 
     # -- writing ---------------------------------------------------------------------------------
@@ -202,6 +205,11 @@ class WindowState:
         """A bank card bound to the customer (绑卡): a takeover often binds the fraudster's card first."""
         found = self.seen(customer_id, at)
         found.credentials_at = max(found.credentials_at, at)
+
+    def password_changed(self, customer_id: str, at: int) -> None:
+        """The customer's password was changed (改密): a takeover often changes it to lock the owner out."""
+        found = self.seen(customer_id, at)
+        found.password_at = max(found.password_at, at)
 
     def challenge_failed(self, customer_id: str, at: int) -> None:
         """The customer's payer failed a step-up challenge (核身失败)."""
