@@ -87,9 +87,10 @@ def unit_of_work(engine: Engine) -> Iterator[UnitOfWork]:
 def reading(engine: Engine) -> Iterator[Connection]:
     """A read-only connection: one consistent snapshot, no write lock taken on SQLite."""
     with engine.connect() as connection:
-        connection.execution_options(read_only=True)
-        if is_postgres(engine):
-            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        if is_postgres(engine):  # said in the BEGIN itself (psycopg), not in a round trip of its own
+            connection.execution_options(read_only=True, isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        else:
+            connection.execution_options(read_only=True)
         yield connection
 
 

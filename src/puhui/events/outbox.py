@@ -107,9 +107,13 @@ def number_waiting(engine: Engine) -> None:
     sequencer.number(engine)
 
 
-def read_events(engine: Engine, after: int = 0, limit: int = 1000, topic: str | None = None) -> list[Event]:
-    """Events with a position greater than `after`, in order (the consumer keeps its offset)."""
-    number_waiting(engine)
+def read_events(
+    engine: Engine, after: int = 0, limit: int = 1000, topic: str | None = None, *, number: bool = True
+) -> list[Event]:
+    """Events with a position greater than `after`, in order (the consumer keeps its offset). A consumer
+    reading several pages or topics in one pass numbers once (`number_waiting`), then reads with `number=False`."""
+    if number:
+        number_waiting(engine)
     query = select(outbox).where(outbox.c.position > after)
     if topic is not None:
         query = query.where(outbox.c.topic == topic)

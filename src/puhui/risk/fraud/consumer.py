@@ -89,9 +89,10 @@ class FraudConsumer:
 
     def catch_up(self) -> int:
         """Apply every event committed so far; returns how many were applied."""
+        number_waiting(self.engine)
         applied = self._identity()
         while True:
-            events = read_events(self.engine, after=self.state.position, limit=self.batch, topic=TOPIC)
+            events = read_events(self.engine, after=self.state.position, limit=self.batch, topic=TOPIC, number=False)
             if not events:
                 break
             with self.state.lock:
@@ -113,7 +114,9 @@ class FraudConsumer:
     def _identity(self) -> int:
         applied = 0
         while True:
-            events = read_events(self.engine, after=self.state.identity_position, limit=self.batch, topic=IDENTITY)
+            events = read_events(
+                self.engine, after=self.state.identity_position, limit=self.batch, topic=IDENTITY, number=False
+            )
             if not events:
                 return applied
             with self.state.lock:
