@@ -124,6 +124,8 @@ def tripping(s: Stream) -> set[tuple[str, str]]:
     s.loan("cus_m1", "20000.00")
     s.later(hours=1)
     s.p2p("cus_m1", "cus_aff", "15000.37")  # 75% of the loan to the lender's affiliate
+    s.loan("cus_ll1", "15000.00")
+    s.p2p("cus_ll1", "cus_ll2", "13600.21")  # 以贷洗钱: 91% of a loan passed on to a person at once
     s.p2p("cus_l1", "cus_l2", "100.23")
     s.at_china(1, 1, 0)
     for _ in range(5):
@@ -153,6 +155,7 @@ def tripping(s: Stream) -> set[tuple[str, str]]:
         ("round_amount", "cus_j2"),
         ("night_burst", "cus_k1"),
         ("self_financing", "cus_m1"),
+        ("loan_layering", "cus_ll1"),
         ("fund_pool", "cus_pool"),
         ("fan_in", "cus_pool"),  # twenty payers in three days, most of it withdrawn: a fan-in as well
         ("mule_chain", "cus_q0"),
@@ -221,6 +224,8 @@ def benign(s: Stream) -> None:
     s.later(hours=1)
     s.p2p("cus_m1", "cus_aff", "9000.37")  # 45% to the affiliate
     s.p2p("cus_m1", "cus_m9", "10000.37")  # the rest to someone unrelated
+    s.loan("cus_ll1", "15000.00")
+    s.p2p("cus_ll1", "cus_ll2", "11600.21")  # 77% of a loan passed on: just short of loan layering
     s.p2p("cus_l1", "cus_l2", "100.23")
     _pool(s, payers=19, days=(4, 5, 6), withdrawn=450)  # fewer payers, and less than half passed on
     for i in range(10):

@@ -23,7 +23,7 @@ from tests.regtech.streams import (
 def test_each_rule_trips_on_its_stream(engine, clock) -> None:
     expected = tripping(Stream(engine, clock))
     events, written = Monitor(engine, batch=16).run()
-    assert events == 76
+    assert events == 78
     assert pairs(engine) == expected
     assert written == len(alerts_of(engine))
     assert {code for code, _ in expected} == {r.code for r in DEFAULT_RULES}

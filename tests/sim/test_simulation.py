@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from puhui.db import reading
 from puhui.errors import InvalidInput
 from puhui.ledger.audit import audit
-from puhui.lending.tables import loans
+from puhui.lending.tables import loan_repayments, loans
 from puhui.payments import reserve
 from puhui.payments.tables import bank_orders, payments
 from puhui.sim.cli import app
@@ -38,6 +38,8 @@ def test_a_small_run_moves_money_through_the_services(engine) -> None:  # type: 
         stored = connection.execute(select(sim_labels)).mappings().all()
         paid = set(connection.execute(select(payments.c.id)).scalars())
         orders = set(connection.execute(select(bank_orders.c.id)).scalars())
+        lent = set(connection.execute(select(loans.c.id)).scalars())
+        lent |= set(connection.execute(select(loan_repayments.c.id)).scalars())
         n_loans = connection.execute(select(func.count()).select_from(loans)).scalar_one()
         n_mmf = connection.execute(select(func.count()).select_from(mmf_orders)).scalar_one()
         run = connection.execute(select(sim_runs)).mappings().one()
@@ -47,9 +49,9 @@ def test_a_small_run_moves_money_through_the_services(engine) -> None:  # type: 
     assert sorted((r["customer_id"], r["typology"], r["payment_id"]) for r in stored) == sorted(
         (lb.customer_id, lb.typology, lb.payment_id) for lb in result.labels
     )
-    assert {r["payment_id"] for r in stored} <= paid | orders  # labels point at real payments or top-ups
+    assert {r["payment_id"] for r in stored} <= paid | orders | lent  # real payments, top-ups, loans, repayments
     made = Counter(r["typology"] for r in stored if r["role"] == "principal" and r["payment_id"] in paid)
-    once = {"self_financing", "mule_chain"}  # one loan passed on; one first hop (the rest is the mules')
+    once = {"self_financing", "mule_chain", "loan_layering"}  # one loan passed on; one first hop (the rest: mules')
     assert all(made[t] >= (1 if t in once else 2) for t in fits), made  # each really moved money
     assert {k.split(":")[1] for k in result.refused} <= {"InsufficientFunds", "LimitExceeded"}  # no hidden bug
     assert n_loans > 0 and n_mmf > 0 and result.done["qr"] > 0 and result.done["p2p"] > 0

@@ -71,6 +71,7 @@ TYPOLOGY_WEIGHTS = {  # how likely an alert of the typology is laundering, as in
     "mule_chain": 70,
     "fund_pool": 65,
     "self_financing": 60,
+    "loan_layering": 60,
     "shared_device": 60,
     "cycle": 60,
     "gather_scatter": 55,

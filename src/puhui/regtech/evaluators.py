@@ -21,6 +21,7 @@ from puhui.regtech.rules import (
     Fan,
     FundPool,
     LargeValue,
+    LoanLayering,
     NightBurst,
     RapidInOut,
     RoundAmount,
@@ -29,7 +30,7 @@ from puhui.regtech.rules import (
     SharedDevice,
     Structuring,
 )
-from puhui.regtech.windows import BANK, DEVICE, MERCHANT, OWN_CARD, OWN_PRODUCT, PERSON, Flow, Windows
+from puhui.regtech.windows import BANK, DEVICE, LENDER, MERCHANT, OWN_CARD, OWN_PRODUCT, PERSON, Flow, Windows
 
 SECOND = 1_000_000
 SLACK = 60 * SECOND  # commit times of concurrent transactions may interleave by this much
@@ -331,6 +332,43 @@ def _self_financing(p: SelfFinancing) -> tuple[Gate, Judge]:
     return (lambda f: f.direction == "out" and f.is_payment), judge
 
 
+def _loan_layering(p: LoanLayering) -> tuple[Gate, Judge]:
+    """A loan passed on to persons at once, or repaid early with third parties' money (以贷洗钱)."""
+    floor, onward_for, window = _fen(p.min_loan), p.onward_seconds * SECOND, p.window_seconds * SECOND
+
+    def moved_on(loan: Flow, recent: list[Flow], ctx: Context) -> tuple[Flow, ...]:
+        return tuple(
+            f
+            for f in recent
+            if f.onward
+            and f.counterparty_kind == PERSON
+            and loan.at <= f.at <= loan.at + onward_for
+            and not ctx.related.get(f.counterparty or "", NO_LENDERS) & loan.lenders
+        )
+
+    def judge(flow: Flow, ctx: Context) -> Hit | None:
+        recent = ctx.since(flow.at - window)
+        for loan in (f for f in recent if f.channel == "loan" and f.direction == "in" and f.amount >= floor):
+            if flow.channel == "loan":
+                repaid = [f for f in recent if f.channel == "loan" and f.direction == "out" and f.at >= loan.at]
+                paid_in = [f for f in recent if f.third_party_in and f.at >= loan.at]
+                total = sum(f.amount for f in repaid)
+                if _at_least(total, loan.amount, p.repaid_ratio) and _at_least(
+                    sum(f.amount for f in paid_in), total, p.onward_ratio
+                ):
+                    return Hit(f"loan:{loan.ref}", loan.at, (loan, *paid_in, *repaid))
+            elif flow.at <= loan.at + onward_for:
+                passed = moved_on(loan, recent, ctx)
+                if _at_least(sum(f.amount for f in passed), loan.amount, p.onward_ratio):
+                    return Hit(f"loan:{loan.ref}", loan.at, (loan, *passed))
+        return None
+
+    def gate(f: Flow) -> bool:
+        return f.direction == "out" and (f.counterparty_kind == LENDER or (f.onward and f.counterparty_kind == PERSON))
+
+    return gate, judge
+
+
 def _shared_device(p: SharedDevice) -> tuple[Gate, Judge]:
     def judge(flow: Flow, ctx: Context) -> Hit | None:
         start = flow.at - p.window_seconds * SECOND
@@ -365,6 +403,7 @@ EVALUATORS: dict[str, Callable] = {
     "night_burst": _night_burst,
     "dormant": _dormant,
     "self_financing": _self_financing,
+    "loan_layering": _loan_layering,
     "fund_pool": _fund_pool,
     "shared_device": _shared_device,
 }

@@ -113,6 +113,20 @@ class SelfFinancing(_Params):
     window_seconds: Window = 3 * DAY
 
 
+class LoanLayering(_Params):
+    """以贷洗钱 (loan layering): a loan of at least `min_loan` passed on to other persons (at least
+    `onward_ratio` of it within `onward_seconds`, not to the lender's related parties: that is
+    self-financing), or at least `repaid_ratio` of it repaid within `window_seconds` of the
+    disbursement with money of which at least `onward_ratio` third parties paid in since."""
+
+    typology: Literal["loan_layering"] = "loan_layering"
+    min_loan: Money = Decimal(10000)
+    onward_ratio: Ratio = Decimal("0.8")
+    onward_seconds: Window = DAY
+    repaid_ratio: Ratio = Decimal("0.5")
+    window_seconds: Window = 7 * DAY
+
+
 class FundPool(_Params):
     """资金池: a person collects from many payers and moves the money off the platform (to a bank
     account), outside the custodied reserve."""
@@ -154,6 +168,7 @@ Params = Annotated[
     | NightBurst
     | Dormant
     | SelfFinancing
+    | LoanLayering
     | FundPool
     | SharedDevice
     | MuleChain,
@@ -285,6 +300,12 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "self_financing",
         "自融: ≥ 50% of a loan paid to the lender's related parties within 3 days",
         {"typology": "self_financing"},
+    ),
+    _rule(
+        "loan_layering",
+        "以贷洗钱: ≥ 80% of a loan ≥ 10,000 CNY passed on to persons within a day, or half of it repaid within "
+        "7 days with money third parties paid in",
+        {"typology": "loan_layering"},
     ),
     _rule(
         "fund_pool",

@@ -23,6 +23,7 @@ Typology = Literal[
     "night_burst",
     "dormant",
     "self_financing",
+    "loan_layering",
     "fund_pool",
     "shared_device",
     "mule_chain",
@@ -156,6 +157,18 @@ class SelfFinancingRuleParams(Schema):
     window_seconds: Seconds
 
 
+class LoanLayeringRuleParams(Schema):
+    """以贷洗钱: a loan of at least `min_loan` passed on to persons (`onward_ratio` within `onward_seconds`),
+    or `repaid_ratio` of it repaid within the window with money third parties paid in."""
+
+    typology: Literal["loan_layering"]
+    min_loan: RuleAmount
+    onward_ratio: RuleRatio
+    onward_seconds: Seconds
+    repaid_ratio: RuleRatio
+    window_seconds: Seconds
+
+
 class FundPoolRuleParams(Schema):
     """资金池: at least `min_payers` distinct payers and `out_ratio` of the money withdrawn to a bank account."""
 
@@ -195,6 +208,7 @@ RuleParams = Annotated[
     | NightBurstRuleParams
     | DormantRuleParams
     | SelfFinancingRuleParams
+    | LoanLayeringRuleParams
     | FundPoolRuleParams
     | SharedDeviceRuleParams
     | MuleChainRuleParams,

@@ -53,6 +53,7 @@ TYPOLOGY_NAMES = {
     "night_burst": ("夜间频繁交易", "night-time bursts"),
     "dormant": ("长期不动户突然启用", "dormant account suddenly active"),
     "self_financing": ("自融", "self-financing"),
+    "loan_layering": ("以贷洗钱", "loan layering"),
     "fund_pool": ("资金池", "fund pool"),
 }
 _MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$"}

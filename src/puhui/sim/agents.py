@@ -428,10 +428,12 @@ class Platform:
         if taken:
             agent.loan_id, agent.due_days = taken
 
-    def repay(self, agent: Agent) -> None:
+    def repay(self, agent: Agent, early: bool = False) -> str | None:
+        """The instalment due, or the whole loan early (提前还款); the repayment's id."""
         assert agent.loan_id is not None
-        loan_id, cid = agent.loan_id, agent.customer_id
-        self.attempt("repayment", lambda uow: repayments.repay(uow, loan_id, cid, None))
+        loan_id, cid, kind = agent.loan_id, agent.customer_id, "early_full" if early else "scheduled"
+        done = self.attempt("repayment", lambda uow: repayments.repay(uow, loan_id, cid, None, kind))
+        return done["id"] if done else None
 
 
 def home_context(seq: int) -> PaymentContext:

@@ -35,6 +35,7 @@ MATCHING = {
     "gather_scatter": "gather_scatter",
     "device_farm": "shared_device",
     "mule_chain": "mule_chain",
+    "loan_layering": "loan_layering",
 }
 
 

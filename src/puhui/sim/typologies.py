@@ -32,6 +32,7 @@ class Typology(enum.StrEnum):
     gather_scatter = "gather_scatter"  # 分散转入集中转出: a pass-through account
     device_farm = "device_farm"  # 一机多户: one phone runs many mule accounts
     mule_chain = "mule_chain"  # 资金链: passed from mule to mule, a few per cent kept at each hop, then cashed out
+    loan_layering = "loan_layering"  # 以贷洗钱: a loan passed on at once, or repaid early with others' money
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ SPAN = {  # days a plan's acts take
     Typology.fan_out: 3,
     Typology.rapid_in_out: 6,
     Typology.mule_chain: 12,
+    Typology.loan_layering: 6,
 }
 
 
@@ -399,6 +401,44 @@ def _self_financing(plan: Plan, offset: int, platform: Platform, merchants: list
     return [(t, lambda: platform.borrow(who, fen, 6)), (t + rng.randrange(60, 300), pass_on)]
 
 
+def _loan_layering(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
+    """Borrow 12,000-20,000 CNY, then either pass 85-98% of it on to one or two mules within hours, or
+    withdraw most of it to one's card, let three to five mules pay the loan's worth in over the next
+    days and repay the whole loan early (提前还款) with their money."""
+    rng, who = plan.rng, plan.principal
+    if offset == 0:
+        fen, t = rng.randrange(12_000_00, 20_000_00, 100_00), rng.randrange(540, 900)
+
+        def borrow() -> None:
+            platform.borrow(who, fen, 6)
+            plan.record(who, "principal", who.loan_id)
+
+        _after(plan, None, "loan", t, borrow)
+        if rng.random() < 0.5:
+            mules = plan.pick(rng.randrange(1, 3))
+            share = _not_round(fen * rng.randrange(85, 99) // 100 // len(mules))
+            for k, mule in enumerate(mules):
+                _after(plan, "loan", f"on{k}", t + rng.randrange(30, 240), _send(plan, platform, who, mule, share))
+        else:
+            kept = _not_round(fen * rng.randrange(85, 96) // 100)
+            cid = who.customer_id
+            _after(plan, "loan", "spent", t + rng.randrange(60, 300), lambda: platform.withdraw(cid, kept))
+            payers = plan.pick(rng.randrange(3, 6))
+            for k, mule in enumerate(payers):
+                part = _not_round(fen * 108 // 100 // len(payers))
+                minute = (1 + k * 2 // len(payers)) * 1440 + rng.randrange(540, 1200)
+                _after(plan, "loan", f"in{k}", minute, _send(plan, platform, mule, who, part, inbound=True))
+            last = f"in{len(payers) - 1}"
+            _after(plan, last, "repaid", 3 * 1440 + rng.randrange(540, 1080), lambda: _repay_early(plan, platform))
+    return _scheduled(plan, offset)
+
+
+def _repay_early(plan: Plan, platform: Platform) -> None:
+    who = plan.principal
+    if who.loan_id is not None:
+        plan.record(who, "principal", platform.repay(who, early=True))
+
+
 def _fund_pool(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
     """Collect from 25-35 ordinary people over five days (at most seven a day), withdraw most to a card."""
     rng, who = plan.rng, plan.principal
@@ -506,4 +546,5 @@ ACTS = {
     Typology.gather_scatter: _gather_scatter,
     Typology.device_farm: _device_farm,
     Typology.mule_chain: _mule_chain,
+    Typology.loan_layering: _loan_layering,
 }
