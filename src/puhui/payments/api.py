@@ -30,12 +30,12 @@ from puhui.db.group_commit import Job
 from puhui.errors import Forbidden, NotFound
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.money import parse_positive_minor as amount_of
-from puhui.payments import challenges, grouping, notifications, reviews, service, wallets
+from puhui.payments import challenges, grouping, notifications, purposes, reviews, service, wallets
 from puhui.payments.bank import worker as bank_worker
 from puhui.payments.bank.channel import OrderKind
 from puhui.payments.bank.signing import MemoryNonceCache, verify_notification
 from puhui.payments.challenges_api import PaymentChallenge
-from puhui.payments.models import QrKind, VerificationStrength
+from puhui.payments.models import Purpose, QrKind, VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
 from puhui.payments.schemas import (
     BankNotificationApplied,
@@ -62,6 +62,9 @@ class P2PIn(BaseModel):
     client_transfer_id: ClientId | None = None
     device_id: ClientId | None = Field(None, description="the payer's device, for risk control")
     location: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
+    purpose: Purpose | None = Field(
+        None, description="用途: payroll 工资, rent 房租, gift 礼金, group_buying 团购, family 家用, other"
+    )
 
 
 class QrIn(BaseModel):
@@ -141,7 +144,13 @@ async def p2p(body: P2PIn, request: Request, engine: EngineDep, settings: Settin
 
     def work(uow: UnitOfWork) -> Outcome:
         row, created = service.pay_p2p(
-            uow, principal.id, body.to_customer_id, amount, client_id, PaymentContext(body.device_id, body.location)
+            uow,
+            principal.id,
+            body.to_customer_id,
+            amount,
+            client_id,
+            PaymentContext(body.device_id, body.location),
+            body.purpose,
         )
         return _payment_outcome(row, created)
 
@@ -228,7 +237,9 @@ async def cancel_qr(qr_id: Ident, request: Request, engine: EngineDep, principal
 async def read_payment(payment_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
-            return service.get_payment(connection, payment_id)
+            row = service.get_payment(connection, payment_id)
+            stated = purposes.purpose_of(connection, payment_id) if row["kind"] == "p2p" else None
+            return {**row, "purpose": stated} if stated else row
 
     row = await run_in_threadpool(read)
     if not principal.is_staff and principal.id not in (row["payer_id"], row["payee_id"]):

@@ -166,3 +166,8 @@ class TopUpNotFound(NotFound):
 class WithdrawalNotFound(NotFound):
     code = "withdrawal_not_found"
     title = "The customer has no withdrawal with this id"
+
+
+class UnknownPurpose(InvalidInput):
+    code = "unknown_purpose"
+    title = "A transfer's purpose must be one of payroll, rent, gift, group_buying, family, other"

@@ -24,6 +24,18 @@ class QrKind(enum.StrEnum):
     dynamic = "dynamic"  # 动态码: per order, amount fixed, expires
 
 
+class Purpose(enum.StrEnum):
+    """A P2P transfer's declared purpose (用途): 工资 payroll, 房租 rent, 礼金 gift, 团购 group buying,
+    家用 family, 其他 other. The payer's word, shown back to them and used by the monitor as context."""
+
+    payroll = "payroll"
+    rent = "rent"
+    gift = "gift"
+    group_buying = "group_buying"
+    family = "family"
+    other = "other"
+
+
 class VerificationStrength(enum.StrEnum):
     """How the payer confirmed a dynamic-QR payment (交易验证方式)."""
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from puhui.api.fields import Day, Money, Schema, Timestamp
 
 Currency = Literal["CNY"]
@@ -37,6 +39,9 @@ class Payment(Schema):
     created_at: Timestamp
     device_id: str | None = None
     location: str | None = None
+    purpose: Literal["payroll", "rent", "gift", "group_buying", "family", "other"] | None = Field(
+        None, description="a P2P transfer's declared purpose (用途), when its payer gave one"
+    )
 
 
 class HeldPayment(Schema):

@@ -20,7 +20,7 @@ from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, post_chain
 from puhui.money import format_minor
-from puhui.payments import challenges, limits, notifications, reviews, risk_hook
+from puhui.payments import challenges, limits, notifications, purposes, reviews, risk_hook
 from puhui.payments.errors import PaymentConflict, QrExpired, QrNotPayable
 from puhui.payments.models import PaymentTotals, QrKind, VerificationStrength, merchant_fee, refund_split
 from puhui.payments.tables import payment_reviews, payments, qr_codes, refunds
@@ -74,6 +74,7 @@ def payment_json(row) -> dict:
         "created_at": row["created_at"],
         "device_id": row.get("device_id"),
         "location": row.get("location"),
+        **({"purpose": row["purpose"]} if row.get("purpose") else {}),
     }
 
 
@@ -194,7 +195,8 @@ def complete_held_payment(uow: UnitOfWork, review: dict, transfer_id: str) -> di
     if qr:
         publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
     else:
-        publish(uow, TOPIC, "p2p.completed", payment_id, {**payment_json(row)})
+        purpose = purposes.purpose_of(uow.connection, payment_id)
+        publish(uow, TOPIC, "p2p.completed", payment_id, payment_json({**row, "purpose": purpose}))
     return row
 
 
@@ -222,8 +224,11 @@ def pay_p2p(
     amount: int,
     client_id: str,
     context: risk_hook.PaymentContext = NO_CONTEXT,
+    purpose: str | None = None,
 ) -> tuple[dict, bool]:
-    """Move `amount` from the payer's wallet to the payee's; idempotent by (payer, client id)."""
+    """Move `amount` from the payer's wallet to the payee's; idempotent by (payer, client id). A declared
+    `purpose` (用途, `Purpose`) is stored with it, carried by its event and shown on its bill."""
+    declared = purposes.checked(purpose)
     if amount <= 0:
         raise InvalidInput("amount must be greater than zero")
     if payer_id == payee_id:
@@ -231,11 +236,13 @@ def pay_p2p(
     payment_id = _id("p2p_", payer_id, client_id)
     found = _existing(uow, payment_id, payer_id, payee_id, amount)
     if found is not None:
-        return found, False
+        stated = purposes.purpose_of(uow.connection, payment_id)
+        return ({**found, "purpose": stated} if stated else found), False
     payee = get_account(uow.connection, customer_wallet_id(payee_id))
     if payee is None or payee.code != "customer_wallet":
         raise NotFound(f"customer {payee_id} has no wallet")
     marks, decision = _check_payer(uow, payment_id, payer_id, "p2p", payee_id, amount, context)
+    purposes.record(uow, payment_id, declared)
     if _under_review(decision):
         return _hold(
             uow,
@@ -265,8 +272,9 @@ def pay_p2p(
         "limit_marks": marks,
     }
     uow.execute(_INSERT_PAYMENT, row)
-    publish(uow, TOPIC, "p2p.completed", payment_id, {**payment_json(row)})
-    return row, True
+    stated = declared.value if declared else None
+    publish(uow, TOPIC, "p2p.completed", payment_id, payment_json({**row, "purpose": stated}))
+    return {**row, "purpose": stated} if stated else row, True
 
 
 # -- QR codes ------------------------------------------------------------------------------------

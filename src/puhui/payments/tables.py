@@ -161,3 +161,13 @@ merchant_notifications = Table(
     Index("ix_merchant_notifications_due", "status", "next_attempt_at"),
     Index("ix_merchant_notifications_merchant_id", "merchant_id"),
 )
+
+# A P2P transfer's declared purpose (用途), by payment id: written with the payment (or its hold), so a
+# held transfer paid later keeps it; transfers without one have no row.
+payment_purposes = Table(
+    "payment_purposes",
+    metadata,
+    Column("payment_id", String(ID_LENGTH), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    PrimaryKeyConstraint("payment_id", name="pk_payment_purposes"),
+)

@@ -1,0 +1,28 @@
+"""payments: a P2P transfer's declared purpose (用途), one row per transfer that declares one
+
+Revision ID: 0040
+Revises: 0041
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0040"
+down_revision = "0041"  # after 0041, which already revises 0039: one head until the chain is put in order
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "payment_purposes",
+        sa.Column("payment_id", sa.String(64), nullable=False),
+        sa.Column("purpose", sa.String(16), nullable=False),
+        sa.PrimaryKeyConstraint("payment_id", name="pk_payment_purposes"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("payment_purposes")

@@ -1,0 +1,31 @@
+"""A P2P transfer's declared purpose (用途): checked, stored beside the payment, read back for its bill."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, insert, select
+
+from puhui.db import UnitOfWork
+from puhui.payments.errors import UnknownPurpose
+from puhui.payments.models import Purpose
+from puhui.payments.tables import payment_purposes
+
+
+def checked(purpose: str | None) -> Purpose | None:
+    """The purpose as a `Purpose`, None when none was declared; anything else is refused."""
+    if purpose is None:
+        return None
+    try:
+        return Purpose(purpose)
+    except ValueError:
+        raise UnknownPurpose(f"unknown purpose {purpose!r}; one of {', '.join(p.value for p in Purpose)}") from None
+
+
+def record(uow: UnitOfWork, payment_id: str, purpose: Purpose | None) -> None:
+    if purpose is not None:
+        uow.execute(insert(payment_purposes).values(payment_id=payment_id, purpose=purpose.value))
+
+
+def purpose_of(connection: Connection, payment_id: str) -> str | None:
+    return connection.execute(
+        select(payment_purposes.c.purpose).where(payment_purposes.c.payment_id == payment_id)
+    ).scalar_one_or_none()
