@@ -31,6 +31,7 @@ class Recorder:
         self.balance: dict[str, int] = {}
         self.refuse_loans = refuse_loans
         self.devices: list[str | None] = []  # the device each P2P payment was made from
+        self.purposes: list[str | None] = []  # the purpose each P2P payment declared (用途)
         self.units: dict[str, int] = {}  # fund units held (confirmed at once here)
         self.parked: list[tuple[int, str, int]] = []  # minute, who, fen subscribed
         self.redeemed: list[tuple[int, str, int]] = []
@@ -44,8 +45,9 @@ class Recorder:
     def top_up(self, cid: str, fen: int) -> str:
         return self._log("top_up", "bank", cid, fen)
 
-    def p2p(self, payer: str, payee: str, fen: int, context=None) -> str:  # type: ignore[no-untyped-def]
+    def p2p(self, payer: str, payee: str, fen: int, context=None, purpose=None) -> str:  # type: ignore[no-untyped-def]
         self.devices.append(context.device_id if context is not None else None)
+        self.purposes.append(purpose)
         return self._log("p2p", payer, payee, fen)
 
     def qr_pay(self, payer: str, merchant: Merchant, fen: int) -> str:
@@ -79,6 +81,11 @@ class Recorder:
         self.loans.append((self.minute, agent.customer_id, fen))
         self.balance[agent.customer_id] = self.balance.get(agent.customer_id, 0) + fen
         agent.loan_id = f"loan{len(self.loans)}"
+
+    def repay(self, agent: Agent, early: bool = False) -> str | None:
+        """The whole loan back (early): what the borrower holds, up to the loan and 1% more."""
+        owed = next(fen for _, who, fen in self.loans if who == agent.customer_id) * 101 // 100
+        return self._log("repay", agent.customer_id, "lender", min(owed, self.balance.get(agent.customer_id, 0)))
 
 
 def _run(typology: Typology, seed: int, days: int = 10, recorder: Recorder | None = None) -> tuple[Plan, Recorder]:
@@ -274,3 +281,21 @@ def test_a_mule_chain_passes_money_on_hop_by_hop_then_cashes_out(seed: int) -> N
     assert {lb.role for lb in plan.labels} == {"principal", "accomplice"}
     assert all(p[2] <= 10_000_00 for p in recorder.parked), recorder.parked
     assert len(recorder.redeemed) == len(recorder.parked), (recorder.parked, recorder.redeemed)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_loan_layering_passes_a_loan_on_or_repays_it_early_with_others_money(seed: int) -> None:
+    plan, recorder = _run(Typology.loan_layering, seed)
+    [(lent_at, who, fen)] = recorder.loans
+    assert who == "boss" and 12_000_00 <= fen < 20_000_00
+    moves = [m for m in recorder.moves if m[1] != "top_up"]
+    repaid = [m for m in moves if m[1] == "repay"]
+    if not repaid:  # passed on at once to one or two mules
+        assert 1 <= len(moves) <= 2 and all(m[1] == "p2p" and m[2] == "boss" for m in moves)
+        assert all(0 < m[0] - lent_at <= 240 for m in moves) and 80 * fen <= 100 * sum(m[4] for m in moves) < fen * 99
+        return
+    [withdrawn] = [m for m in moves if m[1] == "withdrawal"]
+    ins = [m for m in moves if m[1] == "p2p" and m[3] == "boss"]
+    assert 85 * fen <= 100 * withdrawn[4] <= 96 * fen and 3 <= len({m[2] for m in ins}) <= 5
+    assert sum(m[4] for m in ins) >= fen and repaid[0][0] > max(m[0] for m in ins) and repaid[0][0] - lent_at < 7 * 1440

@@ -29,3 +29,13 @@ def purpose_of(connection: Connection, payment_id: str) -> str | None:
     return connection.execute(
         select(payment_purposes.c.purpose).where(payment_purposes.c.payment_id == payment_id)
     ).scalar_one_or_none()
+
+
+def declared_of(connection: Connection, payment_ids: list[str]) -> dict[str, str]:
+    """The declared purposes of those of `payment_ids` that have one."""
+    found: dict[str, str] = {}
+    for i in range(0, len(payment_ids), 500):
+        chunk = payment_ids[i : i + 500]
+        rows = connection.execute(select(payment_purposes).where(payment_purposes.c.payment_id.in_(chunk)))
+        found.update({r.payment_id: r.purpose for r in rows})
+    return found

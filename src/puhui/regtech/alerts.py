@@ -41,15 +41,20 @@ class Alert:
 
     @property
     def score(self) -> int:
-        """0-100: the typology's weight, more for more money and for more accounts involved (排序)."""
+        """0-100: the typology's weight, more for more money and for more accounts involved (排序), moved
+        by the declared purposes' context (`purpose_context`)."""
         weight = TYPOLOGY_WEIGHTS.get(self.typology, 50)
         size = min(20, max(0, len(str(max(self.amount, 1) // 100)) - 2) * 4)  # +4 per digit above 100 CNY
-        return min(100, weight + size + min(15, 3 * max(0, len(self.accounts) - 2)))
+        shift = purpose_context(self.typology, self.flows)[0]
+        return max(0, min(100, weight + size + min(15, 3 * max(0, len(self.accounts) - 2)) + shift))
 
     def row(self, raised_at: int) -> dict:
         evidence: dict = {"key": self.key, "score": self.score, "flows": [f.evidence() for f in self.flows]}
         if self.accounts:
             evidence["accounts"] = list(self.accounts)  # only a network alert names more than its party
+        context = purpose_context(self.typology, self.flows)[1]
+        if context:
+            evidence["context"] = context
         return {
             "id": self.id,
             "rule_code": self.rule_code,
@@ -85,6 +90,41 @@ TYPOLOGY_WEIGHTS = {  # how likely an alert of the typology is laundering, as in
     "large_value": 20,
 }
 GROWING = frozenset({"mule_chain"})  # alerts whose evidence grows as more of the network shows
+
+
+# Declared purposes (用途) that fit a pattern: gifts or group buying into one person around one date; payroll
+# or group buying paid out to many. A purpose is context, never a pass: it moves the score, not the alert.
+FITS = {"fan_in": frozenset({"gift", "group_buying"}), "fan_out": frozenset({"payroll", "group_buying"})}
+DIRECTION = {"fan_in": "in", "fan_out": "out"}
+FIT_PERCENT = 80  # of the pattern's payments by amount
+AROUND_ONE_DATE = 2 * 86_400 * 1_000_000
+PURPOSE_POINTS = 10
+
+
+def purpose_context(typology: str, flows: tuple[Flow, ...]) -> tuple[int, list[str]]:
+    """The score shift of the declared purposes of a fan-in or fan-out's payments, and why: lower when at
+    least 80% of the money declares a purpose that fits the pattern within two days; higher when a
+    person's fan-out declares payroll (工资) paid with other persons' money, or a fan-in is declared payroll
+    (a person is nobody's employer); nothing otherwise (most payments declare nothing)."""
+    direction = DIRECTION.get(typology)
+    if direction is None:
+        return 0, []
+    legs = [f for f in flows if f.direction == direction and f.channel in ("transfer", "cash")]
+    declared = [f for f in legs if f.purpose]
+    if not declared:
+        return 0, []
+    total = sum(f.amount for f in legs) or 1
+    payroll = sum(f.amount for f in declared if f.purpose == "payroll")
+    if payroll * 2 >= total and (typology == "fan_in" or any(f.third_party_in for f in flows)):
+        what = "paid in to a person" if typology == "fan_in" else "paid out with other persons' money"
+        return PURPOSE_POINTS, [f"declared payroll (工资) {what}: the purpose does not fit"]
+    fitting = [f for f in declared if f.purpose in FITS[typology]]
+    percent = sum(f.amount for f in fitting) * 100 // total
+    spread = max(f.at for f in fitting) - min(f.at for f in fitting) if fitting else 0
+    if fitting and percent >= FIT_PERCENT and spread <= AROUND_ONE_DATE:
+        kinds = "/".join(sorted({f.purpose or "" for f in fitting}))
+        return -PURPOSE_POINTS, [f"{percent}% of the payments declared {kinds} within two days"]
+    return 0, []
 
 
 def alert_id(rule_code: str, party: str, key: str) -> str:
@@ -123,9 +163,11 @@ def alert_json(row) -> dict:
     evidence = json.loads(row["evidence"])
     score = evidence.setdefault("score", TYPOLOGY_WEIGHTS.get(row["typology"], 50))  # stored before scores
     evidence.setdefault("accounts", [])
+    evidence.setdefault("context", [])
     for flow in evidence["flows"]:
         flow["amount"], flow["at"] = format_minor(flow["amount"], 2), clock.iso(flow["at"])
         flow.setdefault("channel", None)
+        flow.setdefault("purpose", None)
     return {
         "id": row["id"],
         "rule": {"code": row["rule_code"], "version": row["rule_version"]},

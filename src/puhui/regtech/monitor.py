@@ -331,6 +331,7 @@ _FLOW_COLUMNS = (
     "at",
     "ref",
     "counterparty_kind",
+    "purpose",
 )
 
 

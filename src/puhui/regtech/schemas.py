@@ -268,6 +268,7 @@ class EvidenceFlow(Schema):
     channel: str | None = Field(
         description="transfer, cash, loan, mmf, fund, policy or broker (null: stored before channels)"
     )
+    purpose: str | None = Field(None, description="a P2P transfer's declared purpose (用途), when one was declared")
 
 
 class AlertEvidence(Schema):
@@ -277,6 +278,10 @@ class AlertEvidence(Schema):
     score: int = Field(description="0-100: the typology's weight, the amount and the accounts named")
     accounts: list[str] = Field(description="every account a chain alert names, in order (empty: its party only)")
     flows: list[EvidenceFlow]
+    context: list[str] = Field(
+        default_factory=list,
+        description="what moved the score: declared purposes that fit the pattern (lower) or do not (higher)",
+    )
 
 
 class MonitoringAlert(Schema):

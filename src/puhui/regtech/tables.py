@@ -50,6 +50,7 @@ monitor_flows = Table(
     Column("at", BigInteger, nullable=False),
     Column("ref", String(ID_LENGTH), nullable=False),
     Column("counterparty_kind", String(12), nullable=True),  # natural | non_natural | bank | lender
+    Column("purpose", String(16), nullable=True),  # a P2P transfer's declared purpose (用途)
     PrimaryKeyConstraint("consumer", "position", "leg", name="pk_monitor_flows"),
     Index("ix_monitor_flows_consumer_at", "consumer", "at"),
 )

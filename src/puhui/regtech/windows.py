@@ -50,6 +50,7 @@ class Flow(NamedTuple):
     at: int  # event commit time, UTC micros
     ref: str
     counterparty_kind: str = PERSON  # person | merchant | bank | lender | own_card | own_product
+    purpose: str | None = None  # a P2P transfer's declared purpose (用途), the payer's word
 
     def as_row(self) -> dict:
         return self._asdict()
@@ -83,6 +84,7 @@ class Flow(NamedTuple):
             "amount": self.amount,
             "at": self.at,
             "channel": self.channel,
+            **({"purpose": self.purpose} if self.purpose else {}),
         }
 
 
@@ -198,8 +200,10 @@ def flows_of(event: Event) -> list[Flow]:
         return []  # a fund redemption is valued in cash when confirmed; an order of units alone moves no cash yet
     channel = _CHANNEL.get(event.type) or ("cash" if event.payload.get("channel") == "cash" else "transfer")
     cross = bool(event.payload.get("cross_border", False))
+    purpose = event.payload.get("purpose") if event.type == "p2p.completed" else None
+    at = event.created_at
     return [
-        Flow(event.position, i, party, other, direction, fen, channel, kind, cross, event.created_at, ref, other_kind)
+        Flow(event.position, i, party, other, direction, fen, channel, kind, cross, at, ref, other_kind, purpose)
         for i, (party, other, direction, kind, other_kind, ref) in enumerate(legs)
     ]
 

@@ -260,9 +260,10 @@ class Platform:
         context: PaymentContext | None = None,
         genuine: bool = True,
         holds_factor: bool = False,
+        purpose: str | None = None,
     ) -> str | None:
         key, ctx = self.key(), context or self.contexts.get(payer, payments.NO_CONTEXT)
-        row = self.attempt("p2p", lambda uow: payments.pay_p2p(uow, payer, payee, fen, key, ctx)[0], fen)
+        row = self.attempt("p2p", lambda uow: payments.pay_p2p(uow, payer, payee, fen, key, ctx, purpose)[0], fen)
         return self.settle_review(row, genuine, holds_factor) if row else None
 
     def qr_pay(

@@ -69,7 +69,7 @@ def simulate(
     typer.echo("labelled payments by typology: " + ", ".join(f"{t}={n}" for t, n in sorted(truth.items())))
     from puhui.db import reading
     from puhui.sim.analysis import analyse
-    from puhui.sim.detection import benign_flags, evaluate
+    from puhui.sim.detection import benign_flags, declared_purposes, evaluate
     from puhui.sim.fraud_detection import action_table, evaluate_fraud
     from puhui.sim.world import run_span
 
@@ -85,6 +85,7 @@ def simulate(
     with reading(engine) as connection:
         found = evaluate(connection, result.run_id, customers)
         honest = benign_flags(connection, result.run_id, customers)
+        declared = declared_purposes(connection, result.run_id)
     typer.echo(
         f"monitor: {looked['events']} events in {looked['monitor_s']:.1f} s "
         f"({looked['events'] / max(looked['monitor_s'], 1e-9):,.0f} events/s), graph analytics "
@@ -104,6 +105,10 @@ def simulate(
     looks = ", ".join(f"{k} {f}/{n}" for k, (f, n) in honest.lookalikes.items()) or "none"
     typer.echo(f"benign customers flagged by any laundering rule: {honest.flagged} of {honest.customers} ({rate})")
     typer.echo(f"  honest look-alikes flagged: {looks}")
+    typer.echo(
+        "  P2P transfers declaring a purpose (用途): "
+        + ", ".join(f"{group} {n}/{of}" for group, (n, of) in declared.items())
+    )
     typer.echo(
         "supply chain: "
         + ", ".join(f"{k} {n}" for k, n in result.supply_chain.items())

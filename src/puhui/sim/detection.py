@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from puhui.payments import purposes
 from puhui.regtech import queries as regtech_queries
 from puhui.sim.tables import sim_labels
 
@@ -147,3 +148,18 @@ def benign_flags(connection: Connection, run_id: str, customers: int) -> BenignF
         if t.startswith("lookalike_")
     }
     return BenignFlags(max(0, customers - len({p for p in anyone if p.startswith("cus_")})), len(honest), looks)
+
+
+def declared_purposes(connection: Connection, run_id: str) -> dict[str, tuple[int, int]]:
+    """Per group (honest look-alikes, launderers), how many of its labelled P2P transfers declared a
+    purpose (用途), of how many."""
+    groups: dict[str, set[str]] = {"look-alikes": set(), "launderers": set()}
+    for typology, payment in connection.execute(
+        select(sim_labels.c.typology, sim_labels.c.payment_id).where(sim_labels.c.run_id == run_id)
+    ):
+        if payment and payment.startswith("p2p_"):
+            if typology.startswith("lookalike_"):
+                groups["look-alikes"].add(payment)
+            elif typology in MATCHING:
+                groups["launderers"].add(payment)
+    return {group: (len(purposes.declared_of(connection, sorted(ids))), len(ids)) for group, ids in groups.items()}

@@ -6,13 +6,15 @@ pay the organiser over two days, who pays the shop), payroll (a small employer t
 own card and pays ten or more staff on payday), tuition and a car (a parent transfers the money
 or the payer tops up from its own card, and the school or the dealer is paid within hours). Their
 payments are labelled `lookalike_<kind>` with role `benign`: never launderers, so any alert on
-them is a false positive the report counts.
+them is a false positive the report counts. Most of their transfers declare what they are for (用途,
+`DECLARES` of them: a gift, group buying, payroll, family), as a payer choosing it in the app would.
 """
 
 from __future__ import annotations
 
 import enum
 import random
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,6 +22,14 @@ from puhui.sim.agents import Act, Agent, Merchant, Platform
 from puhui.sim.typologies import Label
 
 BENIGN = "benign"
+
+
+DECLARES = 80  # per cent of a look-alike's transfers that declare their purpose
+
+
+def declared(purpose: str, payer: str, payee: str, percent: int = DECLARES) -> str | None:
+    """`purpose` for `percent`% of payer-payee pairs (a fixed draw of the pair: no run's RNG is touched)."""
+    return purpose if zlib.crc32(f"{payer}>{payee}".encode()) % 100 < percent else None
 
 
 class Lookalike(enum.StrEnum):
@@ -89,8 +99,10 @@ def acts_today(life: Life, day: int, platform: Platform) -> list[Act]:
 def _p2p(life: Life, platform: Platform, payer: Agent, fen: int) -> Callable[[], None]:
     """`payer` pays the look-alike `fen` (a guest's gift, a neighbour's share)."""
 
+    purpose = declared(PURPOSE[life.kind], payer.customer_id, life.who.customer_id)
+
     def act() -> None:
-        pid = platform.p2p(payer.customer_id, life.who.customer_id, fen)
+        pid = platform.p2p(payer.customer_id, life.who.customer_id, fen, purpose=purpose)
         if pid is not None:
             life.received += fen
             life.record(pid)
@@ -130,7 +142,13 @@ def _payroll(life: Life, offset: int, platform: Platform) -> list[Act]:
     cid = life.who.customer_id
     acts: list[Act] = [(rng.randrange(480, 540), lambda: life.record(platform.top_up(cid, sum(pay) + 1_000_00)))]
     for staff, fen in zip(life.others, pay, strict=True):
-        acts.append((rng.randrange(600, 720), lambda s=staff, f=fen: life.record(platform.p2p(cid, s.customer_id, f))))
+        said = declared("payroll", cid, staff.customer_id)
+        acts.append(
+            (
+                rng.randrange(600, 720),
+                lambda s=staff, f=fen, p=said: life.record(platform.p2p(cid, s.customer_id, f, purpose=p)),
+            )
+        )
     return acts
 
 
@@ -158,7 +176,8 @@ def _car(life: Life, offset: int, platform: Platform) -> list[Act]:
 
     def gift() -> None:
         platform.top_up(parent.customer_id, price)
-        life.record(platform.p2p(parent.customer_id, cid, price))
+        purpose = declared("family", parent.customer_id, cid)
+        life.record(platform.p2p(parent.customer_id, cid, price, purpose=purpose))
 
     return [(start, gift), (start + rng.randrange(30, 240), lambda: _buy(life, platform, price))]
 
@@ -167,6 +186,14 @@ def _buy(life: Life, platform: Platform, fen: int) -> None:
     if fen > 0:
         life.record(platform.pay_merchant(life.who.customer_id, life.shop, fen))
 
+
+PURPOSE = {  # what a look-alike's transfers declare, when they do
+    Lookalike.wedding: "gift",
+    Lookalike.group_buy: "group_buying",
+    Lookalike.payroll: "payroll",
+    Lookalike.tuition: "family",
+    Lookalike.car: "family",
+}
 
 ACTS = {
     Lookalike.wedding: _wedding,

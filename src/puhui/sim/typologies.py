@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import random
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -124,12 +125,19 @@ def _top_up(plan: Plan, platform: Platform, fen: int) -> Callable[[], None]:
 
 
 def _send(
-    plan: Plan, platform: Platform, payer: Agent, payee: Agent, fen: int, inbound: bool = False
+    plan: Plan,
+    platform: Platform,
+    payer: Agent,
+    payee: Agent,
+    fen: int,
+    inbound: bool = False,
+    purpose: str | None = None,
 ) -> Callable[[], None]:
-    """A P2P act: outbound the principal pays; inbound an accomplice pays the principal."""
+    """A P2P act: outbound the principal pays; inbound an accomplice pays the principal. `purpose`: a
+    false declared purpose (用途), as launderers sometimes give one."""
 
     def act() -> None:
-        pid = platform.p2p(payer.customer_id, payee.customer_id, fen)
+        pid = platform.p2p(payer.customer_id, payee.customer_id, fen, purpose=purpose)
         if inbound:
             plan.record(payer, "accomplice", pid)
             plan.record(payee, "principal", pid)
@@ -268,7 +276,8 @@ def _fan_in(plan: Plan, offset: int, platform: Platform, merchants: list[Merchan
             minute = (k % days) * 1440 + rng.randrange(540, 1260)
             fen = _not_round(rng.randrange(2_000_00, 9_000_00, 1_00))
             total += fen
-            plan.schedule.append((minute, _send(plan, platform, mule, plan.principal, fen, inbound=True)))
+            said = _false_purpose(plan, "gift")
+            plan.schedule.append((minute, _send(plan, platform, mule, plan.principal, fen, True, said)))
         minute = (days + rng.randrange(0, 2)) * 1440 + rng.randrange(540, 900)
         _cash_out(plan, platform, plan.principal, minute, total * rng.randrange(60, 95) // 100)
     return _scheduled(plan, offset)
@@ -289,8 +298,18 @@ def _fan_out(plan: Plan, offset: int, platform: Platform, merchants: list[Mercha
         for mule in payees:
             fen = _not_round(share * rng.randrange(80, 120) // 100)
             minute = _daytime(first + rng.randrange(0, 600), rng)
-            plan.schedule.append((minute, _send(plan, platform, plan.principal, mule, fen)))
+            said = _false_purpose(plan, "payroll")
+            plan.schedule.append((minute, _send(plan, platform, plan.principal, mule, fen, purpose=said)))
     return _scheduled(plan, offset)
+
+
+FALSE_PURPOSES = 30  # per cent of fan-in and fan-out launderers who declare a false purpose (用途)
+
+
+def _false_purpose(plan: Plan, purpose: str) -> str | None:
+    """`purpose` on every transfer of the plan's launderers who lie about it (a fixed draw: no RNG is used)."""
+    liar = zlib.crc32(f"{plan.principal.customer_id}:purpose".encode()) % 100 < FALSE_PURPOSES
+    return purpose if liar else None
 
 
 def _mule_chain(plan: Plan, offset: int, platform: Platform, merchants: list[Merchant]) -> list[Act]:
@@ -409,11 +428,7 @@ def _loan_layering(plan: Plan, offset: int, platform: Platform, merchants: list[
     if offset == 0:
         fen, t = rng.randrange(12_000_00, 20_000_00, 100_00), rng.randrange(540, 900)
 
-        def borrow() -> None:
-            platform.borrow(who, fen, 6)
-            plan.record(who, "principal", who.loan_id)
-
-        _after(plan, None, "loan", t, borrow)
+        _after(plan, None, "loan", t, lambda: platform.borrow(who, fen, 6))  # a loan is no payment: no label
         if rng.random() < 0.5:
             mules = plan.pick(rng.randrange(1, 3))
             share = _not_round(fen * rng.randrange(85, 99) // 100 // len(mules))
@@ -422,7 +437,8 @@ def _loan_layering(plan: Plan, offset: int, platform: Platform, merchants: list[
         else:
             kept = _not_round(fen * rng.randrange(85, 96) // 100)
             cid = who.customer_id
-            _after(plan, "loan", "spent", t + rng.randrange(60, 300), lambda: platform.withdraw(cid, kept))
+            spend = lambda: plan.record(who, "principal", platform.withdraw(cid, kept))  # noqa: E731
+            _after(plan, "loan", "spent", t + rng.randrange(60, 300), spend)
             payers = plan.pick(rng.randrange(3, 6))
             for k, mule in enumerate(payers):
                 part = _not_round(fen * 108 // 100 // len(payers))

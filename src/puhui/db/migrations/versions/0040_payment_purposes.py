@@ -1,4 +1,5 @@
-"""payments: a P2P transfer's declared purpose (用途), one row per transfer that declares one
+"""payments: a P2P transfer's declared purpose (用途), one row per transfer that declares one; the
+monitor's flows keep it
 
 Revision ID: 0040
 Revises: 0041
@@ -22,7 +23,11 @@ def upgrade() -> None:
         sa.Column("purpose", sa.String(16), nullable=False),
         sa.PrimaryKeyConstraint("payment_id", name="pk_payment_purposes"),
     )
+    with op.batch_alter_table("monitor_flows") as batch:
+        batch.add_column(sa.Column("purpose", sa.String(16), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("monitor_flows") as batch:
+        batch.drop_column("purpose")
     op.drop_table("payment_purposes")
