@@ -113,9 +113,11 @@ def run(
         baseline = _load(server.base_url, clients, payments, max_seconds, health=True)
         if profile_dir is not None:
             server.signal_workers(signal.SIGUSR1)
+        cpu_before = server.cpu_seconds()
         paid = _load(
             server.base_url, clients, payments, max_seconds, requests=[pay(WARM_UP + i) for i in range(payments)]
         )
+        cpu_used = server.cpu_seconds() - cpu_before
         found_profile = server.collect_profile(paid["ok"]) if profile_dir is not None else None
         stopped_cleanly = server.stop()
         engine = create_engine_from_url(url)
@@ -156,6 +158,8 @@ def run(
         "ratio_to_health": paid["per_s"] / baseline["per_s"] if baseline["per_s"] else 0.0,
         "ledger_single_commits_per_s": ledger_per_s,
         "ratio_to_ledger_single": paid["per_s"] / ledger_per_s if ledger_per_s else 0.0,
+        # what a payment costs the server's own processes (not the database server's), whatever the load
+        "server_cpu_ms_per_payment": 1000 * cpu_used / paid["ok"] if paid["ok"] else 0.0,
         "server_stopped_cleanly": stopped_cleanly,
         "audit_ok": report.ok,
     }
@@ -281,6 +285,19 @@ class Server:
                 if b"spawn_main" in cmdline:  # not multiprocessing's resource tracker
                     found.append(int(pid))
         return found
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the server and its workers so far (Linux `/proc`; 0 elsewhere)."""
+        pids = {self.process.pid, *self.worker_pids()} if self.process is not None else set()
+        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
 
     def signal_workers(self, signum: int) -> None:
         for pid in self.worker_pids():

@@ -9,7 +9,7 @@ arrays (`unnest`). The rules are the same as on SQLite; only the I/O differs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from puhui import clock
@@ -70,14 +70,14 @@ def lock_then_read(
         # One transfer per call: plain statements beat arrays and pipelines on client CPU.
         with driver.cursor() as cursor:
             cursor.execute(_lock_small(len(accounts)), accounts)
-            locked = _accounts(cursor.fetchall())
+            locked = accounts_from_rows(cursor.fetchall())
             cursor.execute(_select_small(len(transfers)), transfers)
-            return locked, _transfers(cursor.fetchall())
+            return locked, transfers_from_rows(cursor.fetchall())
     with driver.cursor() as accounts_cursor, driver.cursor() as transfers_cursor:
         with driver.pipeline():
             accounts_cursor.execute(LOCK_ACCOUNTS, (accounts,))
             transfers_cursor.execute(SELECT_TRANSFERS, (transfers,))
-        return _accounts(accounts_cursor.fetchall()), _transfers(transfers_cursor.fetchall())
+        return accounts_from_rows(accounts_cursor.fetchall()), transfers_from_rows(transfers_cursor.fetchall())
 
 
 def _lock_small(n: int) -> str:
@@ -93,13 +93,13 @@ def _select_small(n: int) -> str:
 def read_transfers(driver: PgConnection, ids: Iterable[str]) -> dict[str, StoredTransfer]:
     with driver.cursor() as cursor:
         cursor.execute(SELECT_TRANSFERS, (list(ids),))
-        return _transfers(cursor.fetchall())
+        return transfers_from_rows(cursor.fetchall())
 
 
 def lock_accounts(driver: PgConnection, ids: Iterable[str]) -> dict[str, Account]:
     with driver.cursor() as cursor:
         cursor.execute(LOCK_ACCOUNTS, (sorted(set(ids)),))
-        return _accounts(cursor.fetchall())
+        return accounts_from_rows(cursor.fetchall())
 
 
 def write(
@@ -234,7 +234,8 @@ def _columns(rows: list[StoredTransfer]) -> tuple[list[Any], ...]:
     )
 
 
-def _transfers(rows: list[tuple[Any, ...]]) -> dict[str, StoredTransfer]:
+def transfers_from_rows(rows: Iterable[Sequence[Any]]) -> dict[str, StoredTransfer]:
+    """Rows of `TRANSFER_COLUMNS` (either backend's driver) as stored transfers by id."""
     found = {}
     for row in rows:
         seq, id_, debit, credit, amount, ledger, code, flags, pending_id, timeout, user_data, ts, status, exp, res = row
@@ -258,7 +259,8 @@ def _transfers(rows: list[tuple[Any, ...]]) -> dict[str, StoredTransfer]:
     return found
 
 
-def _accounts(rows: list[tuple[Any, ...]]) -> dict[str, Account]:
+def accounts_from_rows(rows: Iterable[Sequence[Any]]) -> dict[str, Account]:
+    """Rows of `ACCOUNT_COLUMNS` (either backend's driver) as accounts by id."""
     return {
         row[0]: Account(row[0], row[1], row[2], row[3], AccountFlags(row[4]), row[5], row[6], row[7], row[8])
         for row in rows

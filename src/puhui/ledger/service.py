@@ -193,9 +193,9 @@ def _lock_accounts(uow: UnitOfWork, ids: Iterable[str]) -> dict[str, Account]:
     wanted = sorted(set(ids))
     found: dict[str, Account] = {}
     for start in range(0, len(wanted), _CHUNK):
-        query = select(accounts).where(accounts.c.id.in_(wanted[start : start + _CHUNK]))
-        for row in uow.execute(query).mappings():
-            found[row["id"]] = account_from_row(row)
+        chunk = wanted[start : start + _CHUNK]
+        rows = uow.connection.exec_driver_sql(_sqlite_in(_SQLITE_ACCOUNTS, chunk), tuple(chunk)).all()
+        found.update(pg.accounts_from_rows(rows))
     return found
 
 
@@ -309,11 +309,29 @@ def _stored_transfers(uow: UnitOfWork, ids: set[str]) -> dict[str, StoredTransfe
 def _select_transfers(connection: Connection, ids: set[str]) -> dict[str, StoredTransfer]:
     wanted = sorted(ids)
     found: dict[str, StoredTransfer] = {}
+    sqlite = connection.dialect.name == "sqlite"
     for start in range(0, len(wanted), _CHUNK):
-        rows = connection.execute(select(transfers).where(transfers.c.id.in_(wanted[start : start + _CHUNK])))
-        for row in rows.mappings():
+        chunk = wanted[start : start + _CHUNK]
+        if sqlite:
+            rows = connection.exec_driver_sql(_sqlite_in(_SQLITE_TRANSFERS, chunk), tuple(chunk)).all()
+            found.update(pg.transfers_from_rows(rows))
+            continue
+        for row in connection.execute(select(transfers).where(transfers.c.id.in_(chunk))).mappings():
             found[row["id"]] = _stored(row)
     return found
+
+
+# SQLite's hot path as plain driver SQL with tuples: SQLAlchemy's statement building and row mapping
+# took about a fifth of a payment's time in the group committer.
+_SQLITE_TRANSFERS = f"SELECT {pg.TRANSFER_COLUMNS} FROM transfers WHERE id IN "
+_SQLITE_ACCOUNTS = f"SELECT {pg.ACCOUNT_COLUMNS} FROM accounts WHERE id IN "
+_SQLITE_UPDATE_BALANCES = (
+    "UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? WHERE id = ?"
+)
+
+
+def _sqlite_in(select_in: str, ids: Sequence[str]) -> str:
+    return select_in + "(" + ", ".join("?" * len(ids)) + ")"
 
 
 def _stored(row: RowMapping) -> StoredTransfer:
@@ -355,26 +373,11 @@ def _write_outcome(uow: UnitOfWork, outcome: BatchOutcome) -> None:
             [{"t_id": i, "t_status": s.value, "t_resolved_at": at} for i, (s, at) in outcome.resolved.items()],
         )
     if outcome.accounts:
-        uow.execute(
-            update(accounts)
-            .where(accounts.c.id == bindparam("a_id"))
-            .values(
-                debits_pending=bindparam("a_dp"),
-                debits_posted=bindparam("a_dpo"),
-                credits_pending=bindparam("a_cp"),
-                credits_posted=bindparam("a_cpo"),
-            ),
-            [
-                {
-                    "a_id": a.id,
-                    "a_dp": a.debits_pending,
-                    "a_dpo": a.debits_posted,
-                    "a_cp": a.credits_pending,
-                    "a_cpo": a.credits_posted,
-                }
-                for a in outcome.accounts.values()
-            ],
-        )
+        balances = [
+            (a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, a.id)
+            for a in outcome.accounts.values()
+        ]
+        uow.connection.exec_driver_sql(_SQLITE_UPDATE_BALANCES, balances)
     if event is not None:
         outbox.publish(uow, *event)
 
