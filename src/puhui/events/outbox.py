@@ -35,17 +35,19 @@ class Event:
     created_at: int
 
 
+_INSERT = outbox.insert()  # built once (with its parameters given at each call): a payment writes two events
+
+
 def publish(uow: UnitOfWork, topic: str, type: str, key: str | None, payload: dict[str, Any]) -> None:
     """Write an event in the caller's transaction; it is visible to consumers once committed."""
-    uow.execute(
-        outbox.insert().values(
-            topic=topic,
-            type=type,
-            key=key,
-            payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-            created_at=clock.now_micros(),
-        )
-    )
+    row = {
+        "topic": topic,
+        "type": type,
+        "key": key,
+        "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+        "created_at": clock.now_micros(),
+    }
+    uow.execute(_INSERT, row)
     if assign_positions not in uow.before_batch_commit:
         uow.before_batch_commit.append(assign_positions)
 

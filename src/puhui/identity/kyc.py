@@ -8,7 +8,7 @@ moves only by `upgrade_tier`, an operation of its own with its own record in `ti
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -24,10 +24,13 @@ TOPIC = "identity"
 __all__ = ["TIER_RULES", "tier_of", "eligible_tier", "record_verification", "upgrade_tier", "passed_channels"]
 
 
+_TIER = select(customers.c.tier).where(customers.c.id == bindparam("id"))  # built once: every payment reads it
+
+
 def tier_of(connection: Connection, customer_id: str) -> WalletTier | None:
     """The customer's current wallet tier; None while unverified (no payment account class yet).
     Payments enforce `TIER_RULES[tier]` limits from this (one column: every payment reads it)."""
-    found = connection.execute(select(customers.c.tier).where(customers.c.id == customer_id)).first()
+    found = connection.execute(_TIER, {"id": customer_id}).first()
     if found is None:
         raise CustomerNotFound(f"customer {customer_id!r} does not exist")
     return WalletTier(found[0]) if found[0] is not None else None

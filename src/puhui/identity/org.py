@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -213,11 +213,12 @@ def _update_merchant(uow: UnitOfWork, merchant_id: str, **values: object) -> Non
         raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
 
 
+_TERMS = select(merchants.c.status, merchants.c.fee_rate_bp).where(merchants.c.id == bindparam("id"))  # built once
+
+
 def merchant_terms(connection: Connection, merchant_id: str, default_fee_bp: int) -> int:
     """The fee rate a payment to this merchant is charged now; refuses a suspended merchant."""
-    row = connection.execute(
-        select(merchants.c.status, merchants.c.fee_rate_bp).where(merchants.c.id == merchant_id)
-    ).first()
+    row = connection.execute(_TERMS, {"id": merchant_id}).first()
     if row is None:
         raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
     if row[0] != "active":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Connection, Engine, and_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, select, update
 
 from puhui import clock
 from puhui.db import reading, transaction
@@ -95,17 +95,21 @@ def start(uow, secret: str, ttl_seconds: int, customer_id: str) -> auth.SessionT
     return token
 
 
+# Built once: building this select on every request cost twice what running it does.
+_LIVE = (
+    select(customers.c.status)
+    .select_from(customer_sessions.join(customers, customers.c.id == customer_sessions.c.customer_id))
+    .where(
+        customer_sessions.c.id == bindparam("session_id"),
+        customer_sessions.c.customer_id == bindparam("subject"),
+        customer_sessions.c.revoked_at.is_(None),
+    )
+)
+
+
 def is_live(connection: Connection, claims: auth.SessionClaims) -> bool:
     """The token's session is open and its customer active (one indexed read per request)."""
-    found = connection.execute(
-        select(customers.c.status)
-        .select_from(customer_sessions.join(customers, customers.c.id == customer_sessions.c.customer_id))
-        .where(
-            customer_sessions.c.id == claims.session_id,
-            customer_sessions.c.customer_id == claims.subject,
-            customer_sessions.c.revoked_at.is_(None),
-        )
-    ).first()
+    found = connection.execute(_LIVE, {"session_id": claims.session_id, "subject": claims.subject}).first()
     return found is not None and found[0] == CustomerStatus.active
 
 

@@ -223,6 +223,9 @@ def load_ruleset(connection: Connection) -> RuleSet:
 # -- decisions -------------------------------------------------------------------------------------
 
 
+_INSERT_DECISION = risk_decisions.insert()  # built once: every payment logs its decision
+
+
 def record_decision(
     uow: UnitOfWork,
     request: PaymentRequest,
@@ -232,20 +235,18 @@ def record_decision(
     payment_ref: str | None = None,
 ) -> int:
     """Log a decision with the versions of the rules it ran; returns its id."""
-    result = uow.execute(
-        risk_decisions.insert().values(
-            payment_ref=payment_ref,
-            payer_id=request.payer_id,
-            payee_id=request.payee_id,
-            amount=request.amount,
-            outcome=decision.outcome.value,
-            score=score,
-            reasons=json.dumps(list(decision.reasons), ensure_ascii=False),
-            rule_versions=json.dumps(versions, sort_keys=True),
-            at=request.at or clock.now_micros(),
-        )
-    )
-    return int(result.inserted_primary_key[0])
+    row = {
+        "payment_ref": payment_ref,
+        "payer_id": request.payer_id,
+        "payee_id": request.payee_id,
+        "amount": request.amount,
+        "outcome": decision.outcome.value,
+        "score": score,
+        "reasons": json.dumps(list(decision.reasons), ensure_ascii=False),
+        "rule_versions": json.dumps(versions, sort_keys=True),
+        "at": request.at or clock.now_micros(),
+    }
+    return int(uow.execute(_INSERT_DECISION, row).inserted_primary_key[0])
 
 
 def decisions(connection: Connection, payer_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
