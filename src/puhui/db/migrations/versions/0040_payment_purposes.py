@@ -2,7 +2,7 @@
 monitor's flows keep it
 
 Revision ID: 0040
-Revises: 0041
+Revises: 0039
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0040"
-down_revision = "0041"  # after 0041, which already revises 0039: one head until the chain is put in order
+down_revision = "0039"
 branch_labels = None
 depends_on = None
 

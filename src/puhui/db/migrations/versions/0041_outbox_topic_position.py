@@ -1,7 +1,7 @@
 """outbox: an index on (topic, position), so a consumer of one topic reads only its own events
 
 Revision ID: 0041
-Revises: 0039
+Revises: 0040
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0041"
-down_revision = "0039"
+down_revision = "0040"
 branch_labels = None
 depends_on = None
 
