@@ -94,10 +94,13 @@ _SEQUENCERS: weakref.WeakKeyDictionary[Engine, _Sequencer] = weakref.WeakKeyDict
 _SEQUENCERS_LOCK = threading.Lock()
 
 
+_WAITING = select(outbox.c.seq).where(outbox.c.position.is_(None)).limit(1)  # built once: readers ask often
+
+
 def _waiting(engine: Engine) -> bool:
     """Whether a committed event waits for its position (a read on the partial index)."""
     with reading(engine) as connection:
-        return connection.execute(select(outbox.c.seq).where(outbox.c.position.is_(None)).limit(1)).first() is not None
+        return connection.execute(_WAITING).first() is not None
 
 
 def number_waiting(engine: Engine) -> None:

@@ -238,8 +238,7 @@ async def read_payment(payment_id: Ident, engine: EngineDep, principal: Caller) 
     def read() -> dict:
         with reading(engine) as connection:
             row = service.get_payment(connection, payment_id)
-            stated = purposes.purpose_of(connection, payment_id) if row["kind"] == "p2p" else None
-            return {**row, "purpose": stated} if stated else row
+            return purposes.with_purpose(connection, row) if row["kind"] == "p2p" else row
 
     row = await run_in_threadpool(read)
     if not principal.is_staff and principal.id not in (row["payer_id"], row["payee_id"]):

@@ -31,6 +31,11 @@ def purpose_of(connection: Connection, payment_id: str) -> str | None:
     ).scalar_one_or_none()
 
 
+def with_purpose(connection: Connection, row: dict) -> dict:
+    """A P2P payment's row with its declared purpose (None when it declared none, which its bill leaves out)."""
+    return {**row, "purpose": purpose_of(connection, row["id"])}
+
+
 def declared_of(connection: Connection, payment_ids: list[str]) -> dict[str, str]:
     """The declared purposes of those of `payment_ids` that have one."""
     found: dict[str, str] = {}

@@ -195,8 +195,7 @@ def complete_held_payment(uow: UnitOfWork, review: dict, transfer_id: str) -> di
     if qr:
         publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
     else:
-        purpose = purposes.purpose_of(uow.connection, payment_id)
-        publish(uow, TOPIC, "p2p.completed", payment_id, payment_json({**row, "purpose": purpose}))
+        publish(uow, TOPIC, "p2p.completed", payment_id, payment_json(purposes.with_purpose(uow.connection, row)))
     return row
 
 
@@ -236,8 +235,7 @@ def pay_p2p(
     payment_id = _id("p2p_", payer_id, client_id)
     found = _existing(uow, payment_id, payer_id, payee_id, amount)
     if found is not None:
-        stated = purposes.purpose_of(uow.connection, payment_id)
-        return ({**found, "purpose": stated} if stated else found), False
+        return purposes.with_purpose(uow.connection, found), False
     payee = get_account(uow.connection, customer_wallet_id(payee_id))
     if payee is None or payee.code != "customer_wallet":
         raise NotFound(f"customer {payee_id} has no wallet")
@@ -272,9 +270,9 @@ def pay_p2p(
         "limit_marks": marks,
     }
     uow.execute(_INSERT_PAYMENT, row)
-    stated = declared.value if declared else None
-    publish(uow, TOPIC, "p2p.completed", payment_id, payment_json({**row, "purpose": stated}))
-    return {**row, "purpose": stated} if stated else row, True
+    row["purpose"] = declared.value if declared else None
+    publish(uow, TOPIC, "p2p.completed", payment_id, payment_json(row))
+    return row, True
 
 
 # -- QR codes ------------------------------------------------------------------------------------
