@@ -4,6 +4,10 @@ suspended merchant's API key kept working for its own calls."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from puhui.db import reading
+from puhui.db.tables import audit_log
 from puhui.identity.throttle import MAX_FAILURES
 from tests.payments.test_payments_http import (  # noqa: F401 - the client fixture
     ADMIN,
@@ -12,6 +16,7 @@ from tests.payments.test_payments_http import (  # noqa: F401 - the client fixtu
     bearer,
     client,
     customer,
+    fund,
     merchant,
     snapshot,
 )
@@ -52,6 +57,40 @@ def test_logging_out_everywhere_keeps_only_the_callers_session(client):
     assert by_ops.status_code == 200 and by_ops.json()["sessions_ended"] == 2
     assert client.get("/v1/wallets/me", headers=lost_phone).status_code == 401
     assert client.get("/v1/wallets/me", headers=first).status_code == 401
+
+
+def test_an_ended_session_pays_nothing(client, engine):
+    """Payments check the session inside their own group-commit batch, not before it: an ended
+    session is refused there (401, audited) and moves nothing, and its guesses at the payment
+    password do not count towards the customer's lock."""
+    customer_id, ended = customer(client, PERSON, 3)
+    other_id, _ = customer(client, PEOPLE[1], 0)
+    live = bearer(log_in(client).json()["token"])
+    fund(engine, f"wallet.{customer_id}", 100_00, "ended-session")
+    merchant_id, shop = merchant(client)
+    qr = client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "5.00"})
+    pay = f"/v1/qr-codes/{qr.json()['id']}/pay"
+    assert client.post(f"/v1/customers/{customer_id}/logout", headers=ended).status_code == 200
+
+    before = snapshot(engine)
+    attempts = [
+        client.post(pay, headers={**ended, "Idempotency-Key": "after-logout"}, json={}),
+        client.post("/v1/transfers/p2p", headers=ended, json={"to_customer_id": other_id, "amount": "1.00"}),
+    ] + [
+        client.post(pay, headers=ended, json={"verification": "two_factors", "password": f"guess {n}"})
+        for n in range(MAX_FAILURES + 1)
+    ]
+    assert [a.status_code for a in attempts] == [401] * len(attempts), [a.text for a in attempts]
+    assert {a.json()["code"] for a in attempts} == {"unauthorized"}
+    assert snapshot(engine) == before
+    with reading(engine) as connection:
+        refused = connection.execute(
+            select(audit_log.c.action, audit_log.c.status_code).where(audit_log.c.principal == customer_id)
+        ).all()
+    assert ("payments.pay_qr", 401) in refused and ("payments.p2p", 401) in refused
+
+    paid = client.post(pay, headers=live, json={"verification": "two_factors", "password": PASSWORD})
+    assert paid.status_code == 201, paid.text  # the wrong guesses of the ended session locked nothing
 
 
 def test_changing_the_password_ends_every_other_session(client, engine):

@@ -16,7 +16,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from starlette.concurrency import run_in_threadpool
 
 from puhui.db import reading
 from puhui.errors import Forbidden, Unauthorized
@@ -35,6 +36,9 @@ class Principal:
     role: str
     session_id: str | None = None  # a customer's log-in session (the token's `jti`)
     suspended: bool = False  # a suspended merchant: its key may read, not change anything
+    # True when the session is still to be checked, in the transaction of the call itself
+    # (`session_checked_in_call`): a payment's group commit checks it in its own batch.
+    session_unchecked: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -48,15 +52,27 @@ MAX_JSON_INT = 2**53 - 1
 MAX_CURSOR = MAX_JSON_INT
 
 
-def get_engine(request: Request) -> Engine:
+# The dependencies are coroutines: FastAPI runs a plain function in a worker thread, a hop that cost a
+# payment more than the work of the function itself. Only a database read leaves the event loop.
+
+
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+async def authenticate(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> Principal:
+    return await _authenticate(request, credentials, check_session=True)
+
+
+async def _authenticate(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, *, check_session: bool
+) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send Authorization: Bearer <token>")
     token = credentials.credentials
@@ -65,7 +81,7 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         principal: Principal | None = Principal(id="admin", role="admin")
     else:
-        principal = _resolve(request.app.state.engine, settings, token)
+        principal = await _resolve(request.app.state.engine, settings, token, check_session)
     if principal is None:
         raise Unauthorized("the token is not valid")
     request.state.principal = principal  # for auditing a refusal that comes later
@@ -74,40 +90,70 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     return principal
 
 
-def _resolve(engine: Engine, settings: Settings, token: str) -> Principal | None:
+async def _resolve(engine: Engine, settings: Settings, token: str, check_session: bool) -> Principal | None:
     if auth.looks_like_credential(token):
-        with reading(engine) as connection:
-            found = auth.read_credential(connection, token)
-            suspended = (
-                found is not None and found[1] == "merchant" and not org.merchant_is_active(connection, found[0])
-            )
-        if found is None:
-            return None
-        return Principal(found[0], found[1], suspended=suspended)
+        return await run_in_threadpool(_resolve_credential, engine, token)
     if auth.looks_like_jwt(token):
         claims = auth.read_session(settings.jwt_secret, token)  # TokenExpired (401) once past exp
         if claims is None:
             return None
-        with reading(engine) as connection:
-            live = sessions.is_live(connection, claims)
+        if not check_session:
+            return Principal(claims.subject, claims.role, claims.session_id, session_unchecked=True)
+        live = await run_in_threadpool(_session_is_live, engine, claims)
         return Principal(claims.subject, claims.role, claims.session_id) if live else None
     return None
 
 
-def optional_principal(
+def _resolve_credential(engine: Engine, token: str) -> Principal | None:
+    with reading(engine) as connection:
+        found = auth.read_credential(connection, token)
+        suspended = found is not None and found[1] == "merchant" and not org.merchant_is_active(connection, found[0])
+    if found is None:
+        return None
+    return Principal(found[0], found[1], suspended=suspended)
+
+
+def _session_is_live(engine: Engine, claims: auth.SessionClaims) -> bool:
+    with reading(engine) as connection:
+        return sessions.is_live(connection, claims)
+
+
+def check_session(connection: Connection, principal: Principal) -> None:
+    """For a call whose session was left to its own transaction: a 401 unless the session is open
+    and its customer active, read in that transaction (so a log-out committed before it counts)."""
+    if not principal.session_unchecked:
+        return
+    claims = auth.SessionClaims(principal.id, principal.role, principal.session_id or "")
+    if not sessions.is_live(connection, claims):
+        raise Unauthorized("the token is not valid")
+
+
+async def optional_principal(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> Principal:
     """The caller, or `ANONYMOUS` when no credentials are sent (a bad token is still a 401)."""
     if credentials is None:
         return ANONYMOUS
-    return authenticate(request, credentials)
+    return await _authenticate(request, credentials, check_session=True)
+
+
+async def session_checked_in_call(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> Principal:
+    """A customer whose token is verified here and whose session is checked by the call's own
+    transaction (`check_session`, run by `run_mutation`): a payment in a group commit reads it in
+    its batch instead of in a read transaction of its own before it."""
+    principal = await _authenticate(request, credentials, check_session=False)
+    if principal.role != "customer":
+        raise Forbidden("this call is for customer")
+    return principal
 
 
 def require_roles(*roles: str) -> Callable[..., Principal]:
     """A dependency admitting only callers whose role is one of `roles` (401 without credentials)."""
     allowed = frozenset(str(r) for r in roles)
 
-    def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+    async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
         if principal.role not in allowed:
             raise Forbidden(f"this call is for {', '.join(sorted(allowed))}")
         return principal
@@ -115,13 +161,13 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
     return dependency
 
 
-def require_staff(principal: Principal = Depends(authenticate)) -> Principal:
+async def require_staff(principal: Principal = Depends(authenticate)) -> Principal:
     if not principal.is_staff:
         raise Forbidden("this call is for staff")
     return principal
 
 
-def require_admin(principal: Principal = Depends(authenticate)) -> Principal:
+async def require_admin(principal: Principal = Depends(authenticate)) -> Principal:
     if principal.role != "admin":
         raise Forbidden("the ledger API is for administrators")
     return principal
@@ -133,6 +179,8 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Caller = Annotated[Principal, Depends(authenticate)]  # anyone authenticated
 Customer = Annotated[Principal, Depends(require_roles("customer"))]
+# A paying customer: the session is checked in the payment's own transaction (`check_session`).
+PayingCustomer = Annotated[Principal, Depends(session_checked_in_call)]
 Merchant = Annotated[Principal, Depends(require_roles("merchant"))]
 Operator = Annotated[Principal, Depends(require_roles("operator", "admin"))]
 Officer = Annotated[Principal, Depends(require_roles("risk_officer", "admin"))]  # 风控 officer

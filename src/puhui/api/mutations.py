@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, bindparam, select
 
 from puhui import clock
-from puhui.api.deps import Principal
+from puhui.api.deps import Principal, check_session
 from puhui.api.problems import MEDIA_TYPE
 from puhui.api.request_id import request_id_of
 from puhui.db import UnitOfWork, transaction
@@ -96,6 +96,7 @@ async def run_mutation(
     source_ip = request.client.host if request.client else None
 
     def attempt(uow: UnitOfWork) -> tuple[Outcome, bool]:
+        check_session(uow.connection, principal)
         if key is not None:
             stored = _stored_response(uow, principal.id, key)
             if stored is not None:

@@ -27,7 +27,7 @@ class RepeatedQueryParameter(InvalidInput):
     title = "A single-valued query parameter was given more than once"
 
 
-def known_query_parameters(request: Request) -> None:
+async def known_query_parameters(request: Request) -> None:
     """A dependency of every operation (installed on the app)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:

@@ -41,7 +41,7 @@ class Buckets:
             return (1 - tokens) * 60 / self.rate
 
 
-def limit_auth_calls(request: Request) -> None:
+async def limit_auth_calls(request: Request) -> None:
     """A dependency: one token of the caller's address for a call that hashes a password."""
     state = request.app.state
     rate = state.settings.auth_rate_per_minute

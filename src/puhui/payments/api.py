@@ -20,8 +20,10 @@ from puhui.api.deps import (
     Customer,
     EngineDep,
     Merchant,
+    PayingCustomer,
     Principal,
     SettingsDep,
+    check_session,
 )
 from puhui.api.fields import AmountStr, ClientId, Ident, Limit
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
@@ -109,6 +111,16 @@ def _grouped(settings: Settings, locks: tuple[Hashable, ...]) -> Callable[..., J
     return lambda work, **options: grouping.job(work, locks, **options)
 
 
+def _proven_in_session(
+    engine: Engine, principal: Principal, claimed: VerificationStrength, password: str | None
+) -> VerificationStrength:
+    """The payment password checked only for an open session: a logged-out token must not count
+    wrong guesses towards the customer's lock."""
+    with reading(engine) as connection:
+        check_session(connection, principal)
+    return proven(engine, principal.id, claimed, password)
+
+
 def _own(principal: Principal, customer_id: str | None) -> None:
     if customer_id is not None and customer_id != principal.id:
         raise Forbidden("a customer pays only from their own wallet")
@@ -137,7 +149,7 @@ async def my_wallet(engine: EngineDep, principal: Caller) -> dict:
     response_model=Payment,
     responses={202: {"model": HeldPayment, "description": "Held for a manual review (人工审核): not paid yet"}},
 )
-async def p2p(body: P2PIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: Customer):
+async def p2p(body: P2PIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: PayingCustomer):
     _own(principal, body.from_customer_id)
     amount = amount_of(body.amount)
     client_id = client_id_of(request, body.client_transfer_id)
@@ -193,13 +205,13 @@ async def read_qr(qr_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     responses={202: {"model": HeldPayment, "description": "Held for a manual review (人工审核): not paid yet"}},
 )
 async def pay_qr(
-    qr_id: Ident, body: PayIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: Customer
+    qr_id: Ident, body: PayIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: PayingCustomer
 ):
     _own(principal, body.from_customer_id)
     amount = amount_of(body.amount) if body.amount is not None else None
     client_id = client_id_of(request, body.client_payment_id)
     if body.verification == VerificationStrength.two_factors:  # the password is hashed: off the event loop
-        strength = await run_in_threadpool(proven, engine, principal.id, body.verification, body.password)
+        strength = await run_in_threadpool(_proven_in_session, engine, principal, body.verification, body.password)
     else:
         strength = proven(engine, principal.id, body.verification, body.password)
 

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from puhui import clock
-from puhui.api.deps import Principal, get_engine, require_admin
+from puhui.api.deps import Principal, require_admin
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork
 from puhui.sandbox import service
@@ -49,7 +49,7 @@ def view(reading: ClockReading) -> ClockView:
     )
 
 
-def sandbox_clock(request: Request) -> service.SandboxClock:
+async def sandbox_clock(request: Request) -> service.SandboxClock:
     found = getattr(request.app.state, "sandbox_clock", None)
     if found is None:
         raise SandboxDisabled()
@@ -74,4 +74,4 @@ async def move_clock(
         uow.after_commit.append(lambda: sandbox.adopt(moved.offset))
         return Outcome(200, view(moved).model_dump())
 
-    return await run_mutation(request, get_engine(request), principal, "sandbox.clock_moved", "clock", work)
+    return await run_mutation(request, request.app.state.engine, principal, "sandbox.clock_moved", "clock", work)
