@@ -23,6 +23,7 @@ from puhui.api.problems import MEDIA_TYPE
 from puhui.api.request_id import request_id_of
 from puhui.db import UnitOfWork, transaction
 from puhui.db.group_commit import Job, submit
+from puhui.db.prepared import Prepared, run
 from puhui.db.tables import audit_log, idempotency_keys
 from puhui.errors import InvalidInput, PuhuiError
 
@@ -30,11 +31,13 @@ KEY_MAX_LENGTH = 128
 
 # Every mutation runs these; built once (building a statement costs more than running it).
 _KEYS = idempotency_keys.c
-_STORED = select(_KEYS.request_hash, _KEYS.status_code, _KEYS.response_body).where(
-    _KEYS.principal == bindparam("principal"), _KEYS.key == bindparam("key")
+_STORED = Prepared(
+    select(_KEYS.request_hash, _KEYS.status_code, _KEYS.response_body).where(
+        _KEYS.principal == bindparam("principal"), _KEYS.key == bindparam("key")
+    )
 )
-_INSERT_KEY = idempotency_keys.insert()
-_INSERT_AUDIT = audit_log.insert()
+_INSERT_KEY = Prepared(idempotency_keys.insert())
+_INSERT_AUDIT = Prepared(audit_log.insert())
 
 
 class IdempotencyKeyReused(InvalidInput):
@@ -106,7 +109,8 @@ async def run_mutation(
         outcome = work(uow)
         now = clock.now_micros()
         if key is not None:
-            uow.execute(
+            run(
+                uow.connection,
                 _INSERT_KEY,
                 {
                     "principal": principal.id,
@@ -181,7 +185,7 @@ def _answer(outcome: Outcome, request_id: str, headers: dict[str, str]) -> JSONR
 
 
 def _stored_response(uow: UnitOfWork, principal: str, key: str) -> tuple[str, Outcome] | None:
-    row = uow.execute(_STORED, {"principal": principal, "key": key}).first()
+    row = run(uow.connection, _STORED, {"principal": principal, "key": key}).first()
     if row is None:
         return None
     saved = json.loads(row[2])
@@ -200,7 +204,8 @@ def _audit(
     error_code: str | None = None,
 ) -> None:
     detail = {k: v for k, v in (("idempotency_key", key), ("error", error_code)) if v}
-    uow.execute(
+    run(
+        uow.connection,
         _INSERT_AUDIT,
         {
             "at": clock.now_micros(),

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from puhui.db.engine import is_postgres
+from puhui.db.prepared import run_sql
 from puhui.db.uow import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, RetryableConflict, UnitOfWork, is_unique_violation
 
 T = TypeVar("T")
@@ -179,21 +180,29 @@ def _run_job(connection: Connection, postgres: bool, job: Job[Any], shared: dict
     """The job in its own savepoint: its value, or its error with only its own writes undone."""
     for attempt in range(JOB_RETRIES + 1):
         uow = UnitOfWork(connection=connection, postgres=postgres, shared=shared)
-        savepoint = connection.begin_nested()
+        run_sql(connection, _SAVEPOINT)
         try:
             value = job.work(uow)
         except Exception as error:
-            savepoint.rollback()
-            if aborts_batch(error):
+            if aborts_batch(error):  # the whole transaction rolls back
                 raise
+            run_sql(connection, _ROLLBACK_TO)
+            run_sql(connection, _RELEASE)
             if attempt < JOB_RETRIES and (isinstance(error, RetryableConflict) or is_unique_violation(error)):
                 continue
             if job.refused is not None:
                 _record_refusal(connection, postgres, job, error)
             return _Done(job, None, error, [], uow.after_rollback)
-        savepoint.commit()
+        run_sql(connection, _RELEASE)
         return _Done(job, value, None, uow.after_commit, uow.after_rollback, uow.before_batch_commit)
     raise AssertionError("unreachable")
+
+
+# A job's savepoint as plain driver SQL: SQLAlchemy's `begin_nested` cost 106 µs a job, the driver 3 µs.
+# Jobs run one after another, so one name serves them all; a job's own `begin_nested` nests inside it.
+_SAVEPOINT = "SAVEPOINT puhui_job"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT puhui_job"
+_RELEASE = "RELEASE SAVEPOINT puhui_job"
 
 
 def _record_refusal(connection: Connection, postgres: bool, job: Job[Any], error: Exception) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select, text, update
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
+from puhui.db.prepared import Prepared, run
 from puhui.db.tables import event_offsets, outbox
 
 SEQUENCER_LOCK = 0x7075_6875  # "puhu": the advisory lock that serialises numbering on PostgreSQL
@@ -35,7 +36,7 @@ class Event:
     created_at: int
 
 
-_INSERT = outbox.insert()  # built once (with its parameters given at each call): a payment writes two events
+_INSERT = Prepared(outbox.insert())  # a payment writes two events
 
 
 def publish(uow: UnitOfWork, topic: str, type: str, key: str | None, payload: dict[str, Any]) -> None:
@@ -47,7 +48,7 @@ def publish(uow: UnitOfWork, topic: str, type: str, key: str | None, payload: di
         "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
         "created_at": clock.now_micros(),
     }
-    uow.execute(_INSERT, row)
+    run(uow.connection, _INSERT, row)
     if assign_positions not in uow.before_batch_commit:
         uow.before_batch_commit.append(assign_positions)
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from puhui import clock
 from puhui.db import UnitOfWork
+from puhui.db.prepared import Prepared, run
 from puhui.events import outbox
 from puhui.identity import customers as customer_ops
 from puhui.identity.errors import CustomerNotFound, InsufficientVerifications, TierNotHigher, VerificationExists
@@ -24,13 +25,13 @@ TOPIC = "identity"
 __all__ = ["TIER_RULES", "tier_of", "eligible_tier", "record_verification", "upgrade_tier", "passed_channels"]
 
 
-_TIER = select(customers.c.tier).where(customers.c.id == bindparam("id"))  # built once: every payment reads it
+_TIER = Prepared(select(customers.c.tier).where(customers.c.id == bindparam("id")))  # every payment reads it
 
 
 def tier_of(connection: Connection, customer_id: str) -> WalletTier | None:
     """The customer's current wallet tier; None while unverified (no payment account class yet).
     Payments enforce `TIER_RULES[tier]` limits from this (one column: every payment reads it)."""
-    found = connection.execute(_TIER, {"id": customer_id}).first()
+    found = run(connection, _TIER, {"id": customer_id}).first()
     if found is None:
         raise CustomerNotFound(f"customer {customer_id!r} does not exist")
     return WalletTier(found[0]) if found[0] is not None else None

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, select, update
 
 from puhui import clock
 from puhui.db import reading, transaction
+from puhui.db.prepared import Prepared, run
 from puhui.db.tables import audit_log
 from puhui.errors import PuhuiError
 from puhui.events import outbox
@@ -96,7 +97,7 @@ def start(uow, secret: str, ttl_seconds: int, customer_id: str) -> auth.SessionT
 
 
 # Built once: building this select on every request cost twice what running it does.
-_LIVE = (
+_LIVE = Prepared(
     select(customers.c.status)
     .select_from(customer_sessions.join(customers, customers.c.id == customer_sessions.c.customer_id))
     .where(
@@ -109,7 +110,7 @@ _LIVE = (
 
 def is_live(connection: Connection, claims: auth.SessionClaims) -> bool:
     """The token's session is open and its customer active (one indexed read per request)."""
-    found = connection.execute(_LIVE, {"session_id": claims.session_id, "subject": claims.subject}).first()
+    found = run(connection, _LIVE, {"session_id": claims.session_id, "subject": claims.subject}).first()
     return found is not None and found[0] == CustomerStatus.active
 
 

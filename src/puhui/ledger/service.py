@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, RowMapping, bindparam, case, func, se
 
 from puhui import clock
 from puhui.db import UnitOfWork
+from puhui.db.prepared import run_sql
 from puhui.events import outbox
 from puhui.ledger import pg
 from puhui.ledger.batch import BatchOutcome, apply_batch
@@ -194,7 +195,7 @@ def _lock_accounts(uow: UnitOfWork, ids: Iterable[str]) -> dict[str, Account]:
     found: dict[str, Account] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        rows = uow.connection.exec_driver_sql(_sqlite_in(_SQLITE_ACCOUNTS, chunk), tuple(chunk)).all()
+        rows = run_sql(uow.connection, _sqlite_in(_SQLITE_ACCOUNTS, chunk), tuple(chunk))
         found.update(pg.accounts_from_rows(rows))
     return found
 
@@ -313,7 +314,7 @@ def _select_transfers(connection: Connection, ids: set[str]) -> dict[str, Stored
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         if sqlite:
-            rows = connection.exec_driver_sql(_sqlite_in(_SQLITE_TRANSFERS, chunk), tuple(chunk)).all()
+            rows = run_sql(connection, _sqlite_in(_SQLITE_TRANSFERS, chunk), tuple(chunk))
             found.update(pg.transfers_from_rows(rows))
             continue
         for row in connection.execute(select(transfers).where(transfers.c.id.in_(chunk))).mappings():
@@ -364,7 +365,7 @@ def _write_outcome(uow: UnitOfWork, outcome: BatchOutcome) -> None:
         return
     if outcome.created:
         # Plain DBAPI executemany with tuples: SQLAlchemy's per-row dict handling would double the cost.
-        uow.connection.exec_driver_sql(SQLITE_INSERT_TRANSFERS, [pg.row_values(t) for t in outcome.created])
+        run_sql(uow.connection, SQLITE_INSERT_TRANSFERS, [pg.row_values(t) for t in outcome.created], many=True)
     if outcome.resolved:
         uow.execute(
             update(transfers)
@@ -377,7 +378,7 @@ def _write_outcome(uow: UnitOfWork, outcome: BatchOutcome) -> None:
             (a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, a.id)
             for a in outcome.accounts.values()
         ]
-        uow.connection.exec_driver_sql(_SQLITE_UPDATE_BALANCES, balances)
+        run_sql(uow.connection, _SQLITE_UPDATE_BALANCES, balances, many=True)
     if event is not None:
         outbox.publish(uow, *event)
 

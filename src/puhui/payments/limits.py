@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from puhui import clock
 from puhui.db import UnitOfWork
+from puhui.db.prepared import Prepared, run
 from puhui.identity.models import TIER_RULES, WalletTier
 from puhui.money import format_minor
 from puhui.payments.errors import LimitExceeded
@@ -33,11 +34,13 @@ def _counting(postgres: bool):
     statement costs far more than running a prepared one)."""
     insert = pg_insert(spending) if postgres else sqlite_insert(spending)
     values = insert.values(subject_id=bindparam("s"), bucket=bindparam("b"), period=bindparam("p"), used=bindparam("a"))
-    return values.on_conflict_do_update(
-        index_elements=["subject_id", "bucket", "period"],
-        set_={"used": spending.c.used + values.excluded.used},
-        where=spending.c.used + values.excluded.used <= bindparam("limit"),
-    ).returning(spending.c.used)
+    return Prepared(
+        values.on_conflict_do_update(
+            index_elements=["subject_id", "bucket", "period"],
+            set_={"used": spending.c.used + values.excluded.used},
+            where=spending.c.used + values.excluded.used <= bindparam("limit"),
+        ).returning(spending.c.used)
+    )
 
 
 def consume(uow: UnitOfWork, subject_id: str, bucket: str, period: str, amount: int, limit: int) -> None:
@@ -45,7 +48,7 @@ def consume(uow: UnitOfWork, subject_id: str, bucket: str, period: str, amount: 
     One statement: the row is inserted with `amount`, or its `used` raised by it where that stays
     within the limit; no row comes back when it would not."""
     params = {"s": subject_id, "b": bucket, "p": period, "a": amount, "limit": limit}
-    if amount > limit or uow.execute(_counting(uow.postgres), params).first() is None:
+    if amount > limit or run(uow.connection, _counting(uow.postgres), params).first() is None:
         raise LimitExceeded(
             f"the {bucket} limit of {format_minor(limit, 2)} CNY for {period} would be exceeded",
             bucket=bucket,

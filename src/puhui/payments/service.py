@@ -12,6 +12,7 @@ from sqlalchemy import and_, bindparam, literal, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
+from puhui.db.prepared import Prepared, run
 from puhui.errors import Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.kyc import tier_of
@@ -32,19 +33,19 @@ MAX_QR_TTL_SECONDS = 86_400
 
 # The hot path's statements, built once: building one costs more than running it.
 _QR = select(qr_codes).where(qr_codes.c.id == bindparam("id"))
-_QR_LOCKED = _QR.with_for_update()
-_TAKE_QR = (
+_QR_READ = {False: Prepared(_QR), True: Prepared(_QR.with_for_update())}  # by `uow.postgres`
+_TAKE_QR = Prepared(
     qr_codes.update()
     .where(and_(qr_codes.c.id == bindparam("qr"), qr_codes.c.status == "active"))
     .values(status="paid", payment_id=bindparam("payment"))
 )
 _PAYMENT = select(payments).where(payments.c.id == bindparam("id"))
-_MADE_OR_HELD = (
+_MADE_OR_HELD = Prepared(
     select(payments.c.id, literal(True))
     .where(payments.c.id == bindparam("id"))
     .union_all(select(payment_reviews.c.id, literal(False)).where(payment_reviews.c.id == bindparam("id")))
 )
-_INSERT_PAYMENT = payments.insert()
+_INSERT_PAYMENT = Prepared(payments.insert())
 
 
 def _lock(uow: UnitOfWork, query):
@@ -94,7 +95,7 @@ def get_payment(connection, payment_id: str) -> dict:
 def _existing(uow: UnitOfWork, payment_id: str, payer: str, payee: str, amount: int | None) -> dict | None:
     """The payment already made under this id, or its review while none is made (one statement
     when there is neither: the usual case)."""
-    found = {is_payment for _, is_payment in uow.execute(_MADE_OR_HELD, {"id": payment_id}).all()}
+    found = {is_payment for _, is_payment in run(uow.connection, _MADE_OR_HELD, {"id": payment_id}).all()}
     if not found:
         return None
     if True in found:
@@ -191,7 +192,7 @@ def complete_held_payment(uow: UnitOfWork, review: dict, transfer_id: str) -> di
         "location": review["location"],
         "limit_marks": review["limit_marks"],
     }
-    uow.execute(_INSERT_PAYMENT, row)
+    run(uow.connection, _INSERT_PAYMENT, row)
     if qr:
         publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
     else:
@@ -269,7 +270,7 @@ def pay_p2p(
         "location": context.location,
         "limit_marks": marks,
     }
-    uow.execute(_INSERT_PAYMENT, row)
+    run(uow.connection, _INSERT_PAYMENT, row)
     row["purpose"] = declared.value if declared else None
     publish(uow, TOPIC, "p2p.completed", payment_id, payment_json(row))
     return row, True
@@ -379,7 +380,7 @@ def pay_qr(
     context: risk_hook.PaymentContext = NO_CONTEXT,
 ) -> tuple[dict, bool]:
     """Pay a QR code: risk hook, tier and QR limits, the linked transfers, the row and the event."""
-    qr = uow.execute(_QR_LOCKED if uow.postgres else _QR, {"id": qr_id}).mappings().first()
+    qr = run(uow.connection, _QR_READ[uow.postgres], {"id": qr_id}).mapping()
     if qr is None:
         raise NotFound(f"QR code {qr_id} not found")
     kind = QrKind(qr["kind"])
@@ -402,7 +403,7 @@ def pay_qr(
             raise QrNotPayable(f"QR code {qr_id} is {qr['status']}")
         if clock.now_micros() >= qr["expires_at"]:
             raise QrExpired(f"QR code {qr_id} expired")
-        done = uow.execute(_TAKE_QR, {"qr": qr_id, "payment": payment_id})
+        done = run(uow.connection, _TAKE_QR, {"qr": qr_id, "payment": payment_id})
         if done.rowcount != 1:
             raise QrNotPayable(f"QR code {qr_id} is no longer open")
     fee_rate_bp = _terms(uow, merchant_id, default_fee_bp)
@@ -450,7 +451,7 @@ def pay_qr(
         "location": context.location,
         "limit_marks": marks,
     }
-    uow.execute(_INSERT_PAYMENT, row)
+    run(uow.connection, _INSERT_PAYMENT, row)
     publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
     return row, True
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
+from puhui.db.prepared import Prepared, run
 from puhui.money import format_minor
 from puhui.payments.risk_hook import Decision, PaymentRequest
 from puhui.risk.errors import BadBlocklistEntry, MalformedRule, NotOnBlocklist, RuleExists, UnknownRule
@@ -223,7 +224,7 @@ def load_ruleset(connection: Connection) -> RuleSet:
 # -- decisions -------------------------------------------------------------------------------------
 
 
-_INSERT_DECISION = risk_decisions.insert()  # built once: every payment logs its decision
+_INSERT_DECISION = Prepared(risk_decisions.insert().returning(risk_decisions.c.id))  # every payment logs one
 
 
 def record_decision(
@@ -246,7 +247,7 @@ def record_decision(
         "rule_versions": json.dumps(versions, sort_keys=True),
         "at": request.at or clock.now_micros(),
     }
-    return int(uow.execute(_INSERT_DECISION, row).inserted_primary_key[0])
+    return int(run(uow.connection, _INSERT_DECISION, row).scalar())
 
 
 def decisions(connection: Connection, payer_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
