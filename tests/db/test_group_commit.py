@@ -7,10 +7,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, Table, text
 from sqlalchemy.exc import IntegrityError
 
 from puhui.db import group_commit, transaction
+from puhui.db.prepared import Prepared
 from puhui.db.uow import RetryableConflict
 from puhui.errors import InvalidInput
 
@@ -125,3 +126,35 @@ def test_a_key_race_reruns_only_its_job_and_a_caller_gone_is_skipped(tables):
     assert first.result(timeout=30) == 6 and raced.result(timeout=30) == "ok"
     assert len(attempts) == 2
     assert _rows(engine) == [6, 7]
+
+
+def test_a_jobs_deferred_writes_stay_its_own(tables):
+    """`uow.write` defers a write to the end of its job (one pipeline on PostgreSQL). A deferred write
+    that fails undoes its whole job, and only its job; one that succeeds is committed with the rest."""
+    gc_row = Table("gc_row", MetaData(), Column("n", Integer, primary_key=True), Column("parent", Integer))
+    insert = Prepared(gc_row.insert())
+    engine = tables
+    group_commit.run(engine, lambda uow: uow.write(insert, {"n": 40}))
+
+    def duplicate(uow) -> None:
+        _insert(41)(uow)  # runs at once
+        uow.write(insert, {"n": 42})
+        uow.write(insert, {"n": 40})  # a duplicate key, found only when the job's writes are sent
+        assert uow.deferred is not None and len(uow.deferred) == 2
+
+    def fine(uow) -> int:
+        uow.write(insert, {"n": 43})
+        return 43
+
+    gate = Gate(engine)
+    futures = [
+        group_commit.submit(engine, group_commit.Job(duplicate)),
+        group_commit.submit(engine, group_commit.Job(fine)),
+    ]
+    gate.open()
+    with pytest.raises(IntegrityError):
+        futures[0].result(timeout=30)
+    assert futures[1].result(timeout=30) == 43
+    assert _rows(engine) == [40, 43]
+    transaction(engine, lambda uow: uow.write(insert, {"n": 44}))  # outside a group commit: written at once
+    assert _rows(engine) == [40, 43, 44]

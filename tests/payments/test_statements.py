@@ -17,11 +17,12 @@ from tests.payments.test_payments_http import assert_audit_clean, balance, custo
 # pipelines its five through the driver (not seen here), and a group-committed batch first locks its
 # wallets (the QR codes' merchants, then the accounts in one sorted statement). A batch numbers its
 # own outbox events last (1; on PostgreSQL under the sequencer's advisory lock, 2), so that readers
-# find none to number.
+# find none to number. A batch reads the fee income once and credits it once, last (`late_credits`: 2).
 SQLITE_STATEMENTS = 18
 LEDGER_PIPELINED = 5
 BATCH_LOCKS = 2
 BATCH_NUMBERING = {"sqlite": 1, "postgresql": 2}
+BATCH_LATE_CREDITS = 2
 
 
 @pytest.mark.parametrize("group", [True, False], ids=["group_commit", "one_transaction_each"])
@@ -51,7 +52,7 @@ def test_a_qr_payment_takes_a_fixed_number_of_statements(engine, clock, group):
                 per_payment.append([s for s in seen if s not in ("BEGIN", "SAVEPOINT", "RELEASE", "SET")])
         finally:
             event.remove(engine, "before_cursor_execute", count)
-    expected = SQLITE_STATEMENTS + (BATCH_NUMBERING[engine.dialect.name] if group else 0)
+    expected = SQLITE_STATEMENTS + (BATCH_NUMBERING[engine.dialect.name] + BATCH_LATE_CREDITS if group else 0)
     if engine.dialect.name == "postgresql":
         expected += -LEDGER_PIPELINED + (BATCH_LOCKS if group else 0)
     assert [len(s) for s in per_payment] == [expected] * 3, per_payment

@@ -109,8 +109,7 @@ async def run_mutation(
         outcome = work(uow)
         now = clock.now_micros()
         if key is not None:
-            run(
-                uow.connection,
+            uow.write(
                 _INSERT_KEY,
                 {
                     "principal": principal.id,
@@ -204,8 +203,7 @@ def _audit(
     error_code: str | None = None,
 ) -> None:
     detail = {k: v for k, v in (("idempotency_key", key), ("error", error_code)) if v}
-    run(
-        uow.connection,
+    uow.write(
         _INSERT_AUDIT,
         {
             "at": clock.now_micros(),

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from puhui.db.engine import is_postgres
-from puhui.db.prepared import run_sql
+from puhui.db.prepared import run_sql, run_writes
 from puhui.db.uow import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, RetryableConflict, UnitOfWork, is_unique_violation
 
 T = TypeVar("T")
@@ -66,6 +66,7 @@ class _Done:
     after_commit: list[Callable[[], None]]
     after_rollback: list[Callable[[], None]]
     before_commit: list[Callable[[UnitOfWork], Any]] = field(default_factory=list)
+    sums: dict[Hashable, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -163,8 +164,13 @@ class Committer:
         for job in jobs:
             done.append(_run_job(connection, self._postgres, job, shared))
         finishers = {hook: None for item in done if item.error is None for hook in item.before_commit}
+        sums: dict[Hashable, int] = {}
+        for item in done:
+            if item.error is None:
+                for key, amount in item.sums.items():
+                    sums[key] = sums.get(key, 0) + amount
         for finish in finishers:
-            finish(UnitOfWork(connection=connection, postgres=self._postgres, shared=shared))
+            finish(UnitOfWork(connection=connection, postgres=self._postgres, shared=shared, batch_sums=sums))
 
 
 def _prelock(uow: UnitOfWork, jobs: list[Job[Any]]) -> None:
@@ -179,10 +185,11 @@ def _prelock(uow: UnitOfWork, jobs: list[Job[Any]]) -> None:
 def _run_job(connection: Connection, postgres: bool, job: Job[Any], shared: dict[Any, Any]) -> _Done:
     """The job in its own savepoint: its value, or its error with only its own writes undone."""
     for attempt in range(JOB_RETRIES + 1):
-        uow = UnitOfWork(connection=connection, postgres=postgres, shared=shared)
+        uow = UnitOfWork(connection=connection, postgres=postgres, shared=shared, deferred=[], batch_sums={})
         run_sql(connection, _SAVEPOINT)
         try:
             value = job.work(uow)
+            run_writes(connection, uow.deferred or [], _RELEASE)
         except Exception as error:
             if aborts_batch(error):  # the whole transaction rolls back
                 raise
@@ -193,8 +200,9 @@ def _run_job(connection: Connection, postgres: bool, job: Job[Any], shared: dict
             if job.refused is not None:
                 _record_refusal(connection, postgres, job, error)
             return _Done(job, None, error, [], uow.after_rollback)
-        run_sql(connection, _RELEASE)
-        return _Done(job, value, None, uow.after_commit, uow.after_rollback, uow.before_batch_commit)
+        return _Done(
+            job, value, None, uow.after_commit, uow.after_rollback, uow.before_batch_commit, uow.batch_sums or {}
+        )
     raise AssertionError("unreachable")
 
 

@@ -181,6 +181,32 @@ def run_sql(connection: Connection, sql: str, values: Any = (), *, many: bool = 
         raise exc.DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
 
 
+def run_writes(connection: Connection, writes: list[tuple[Prepared, Mapping[str, Any]]], last: str) -> None:
+    """`writes` (whose results nobody reads) and then the driver SQL `last`, in order. On PostgreSQL they
+    go in one pipeline: one round trip instead of one each. The first failure is raised, as SQLAlchemy's."""
+    if not connection.in_transaction():
+        connection.begin()
+    dialect = connection.dialect
+    driver: Any = connection.connection.driver_connection
+    statements = []
+    for prepared, params in writes:
+        form = prepared.form(dialect, params)
+        statements.append((form.sql, form.values(params)))
+    statements.append((last, ()))
+    for sql, values in statements:
+        _announce(connection, sql, values, False)
+    try:
+        if dialect.name != "postgresql":
+            for sql, values in statements:
+                driver.execute(sql, values)
+            return
+        with driver.pipeline():
+            for sql, values in statements:
+                driver.execute(sql, values or None)
+    except dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(last, (), error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+
+
 def _announce(connection: Connection, sql: str, values: Any, many: bool) -> None:
     """Tell the engine's `before_cursor_execute` listeners (statement counters, profilers) what runs."""
     listeners = connection.dispatch.before_cursor_execute

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from puhui.db.engine import is_postgres
+from puhui.db.prepared import Prepared, run
 
 T = TypeVar("T")
 
@@ -39,9 +40,23 @@ class UnitOfWork:
     # Work the group committer runs once per batch, last before COMMIT, for the batch's jobs that
     # succeeded (e.g. numbering the batch's outbox events). Plain transactions do not run it.
     before_batch_commit: list[Callable[[UnitOfWork], Any]] = field(default_factory=list)
+    # A group-commit job's amounts the committer adds up over the batch's jobs that succeeded, for its
+    # `before_batch_commit` work (e.g. the ledger's late credits); None outside a group commit.
+    batch_sums: dict[Hashable, int] | None = None
+    # A group-commit job's writes whose results nobody reads (`write`): sent together at its end.
+    deferred: list[tuple[Prepared, Mapping[str, Any]]] | None = None
 
     def execute(self, statement: Any, parameters: Any = None) -> Any:
         return self.connection.execute(statement, parameters)
+
+    def write(self, statement: Prepared, parameters: Mapping[str, Any]) -> None:
+        """A write whose result nobody reads (an insert of a row no later step of the operation reads):
+        run now, or, in a group-commit job, sent with the job's other such writes just before its
+        savepoint is released (on PostgreSQL in one round trip). It is still all or nothing with the job."""
+        if self.deferred is None:
+            run(self.connection, statement, parameters)
+        else:
+            self.deferred.append((statement, parameters))
 
 
 class RetryableConflict(Exception):

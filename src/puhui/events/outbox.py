@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select, text, update
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
-from puhui.db.prepared import Prepared, run
+from puhui.db.prepared import Prepared
 from puhui.db.tables import event_offsets, outbox
 
 SEQUENCER_LOCK = 0x7075_6875  # "puhu": the advisory lock that serialises numbering on PostgreSQL
@@ -48,7 +48,7 @@ def publish(uow: UnitOfWork, topic: str, type: str, key: str | None, payload: di
         "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
         "created_at": clock.now_micros(),
     }
-    run(uow.connection, _INSERT, row)
+    uow.write(_INSERT, row)
     if assign_positions not in uow.before_batch_commit:
         uow.before_batch_commit.append(assign_positions)
 

@@ -19,7 +19,7 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.db.prepared import run_sql
 from puhui.events import outbox
-from puhui.ledger import pg
+from puhui.ledger import late_credits, pg
 from puhui.ledger.batch import BatchOutcome, apply_batch
 from puhui.ledger.errors import (
     AccountCodeNotFound,
@@ -204,7 +204,12 @@ def _lock_accounts(uow: UnitOfWork, ids: Iterable[str]) -> dict[str, Account]:
 
 
 def post_chain(
-    uow: UnitOfWork, transfers: Sequence[Transfer], *, short: Shortfall = InsufficientFunds, what: str | None = None
+    uow: UnitOfWork,
+    transfers: Sequence[Transfer],
+    *,
+    short: Shortfall = InsufficientFunds,
+    what: str | None = None,
+    credit_late: frozenset[str] = frozenset(),
 ) -> None:
     """Post `transfers` as one linked chain: all or nothing. A debit an account cannot cover raises
     `short(what)` (by default `InsufficientFunds`, naming the account and the amount); any other
@@ -213,7 +218,7 @@ def post_chain(
         return
     last = len(transfers) - 1
     chain = [t if i == last else replace(t, flags=t.flags | TransferFlags.linked) for i, t in enumerate(transfers)]
-    results = create_transfers(uow, chain)
+    results = create_transfers(uow, chain, credit_late=credit_late)
     for transfer, result in zip(chain, results, strict=True):
         if result == TransferResult.exceeds_credits:
             raise short(what or f"account {transfer.debit_account_id} cannot cover {_amount_text(transfer)}")
@@ -229,8 +234,12 @@ def _amount_text(transfer: Transfer) -> str:
     return format_minor(transfer.amount, 2)
 
 
-def create_transfers(uow: UnitOfWork, batch: Sequence[Transfer]) -> list[TransferResult]:
-    """Apply a batch (up to 8,190) in one commit; each transfer gets its own result."""
+def create_transfers(
+    uow: UnitOfWork, batch: Sequence[Transfer], *, credit_late: frozenset[str] = frozenset()
+) -> list[TransferResult]:
+    """Apply a batch (up to 8,190) in one commit; each transfer gets its own result. In a group-commit
+    job, the accounts of `credit_late` that the batch only credits are credited by the group commit
+    (`puhui.ledger.late_credits`)."""
     if len(batch) > MAX_BATCH:
         raise BatchTooLarge(f"a batch holds at most {MAX_BATCH} transfers, got {len(batch)}")
     if not batch:
@@ -238,8 +247,12 @@ def create_transfers(uow: UnitOfWork, batch: Sequence[Transfer]) -> list[Transfe
     now = clock.now_micros()
     pending_ids = {t.pending_id for t in batch if t.pending_id}
     named = {a for t in batch for a in (t.debit_account_id, t.credit_account_id) if a}
-    stored, locked = _load_for_batch(uow, {t.id for t in batch}, pending_ids, named)
-    outcome = apply_batch(list(batch), locked, stored, now)
+    late = late_credits.eligible(uow, batch, credit_late)
+    stored, locked = _load_for_batch(uow, {t.id for t in batch}, pending_ids, named - late)
+    before = late_credits.read(uow, late) if late else {}
+    outcome = apply_batch(list(batch), {**locked, **before}, stored, now)
+    if before:
+        late_credits.keep(uow, outcome, before)
     _write_outcome(uow, outcome)
     return outcome.results
 

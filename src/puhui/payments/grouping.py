@@ -1,10 +1,12 @@
 """Payments in a group commit (成组提交, `puhui.db.group_commit`): what a payment locks up front.
 
 On PostgreSQL a batch locks every wallet its payments move money between — payers, payees and the
-merchants behind the QR codes, and the fee income account — in one sorted statement before any
-payment runs. Every other row a payment locks (its QR code, its payer's limits, its idempotency
-key) belongs to one of those wallets, so two batches in different processes that share a row
-queue on the wallet lock instead of deadlocking.
+merchants behind the QR codes — in one sorted statement before any payment runs. The fee income,
+which every QR payment credits, is not among them: the ledger credits it once, last in the batch
+(`puhui.ledger.late_credits`), so batches of different processes do not queue on it. Every other
+row a payment locks (its QR code, its payer's limits, its idempotency key) belongs to one of those
+wallets, so two batches in different processes that share a row queue on the wallet lock instead
+of deadlocking.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ from puhui.payments.tables import qr_codes
 
 T = TypeVar("T")
 
-FEE_INCOME = "platform.fee_income.CNY"
-
 
 def qr_locks(payer_id: str, qr_id: str) -> tuple[Hashable, ...]:
     return (("wallet", customer_wallet_id(payer_id)), ("qr", qr_id))
@@ -34,13 +34,13 @@ def p2p_locks(payer_id: str, payee_id: str) -> tuple[Hashable, ...]:
 
 
 def lock_wallets(uow: UnitOfWork, keys: set[Any]) -> None:
-    """The batch's wallets, locked in id order: the payers', the payees', the QR codes' merchants' and
-    the fee income account when a QR code is paid (two statements a batch)."""
+    """The batch's wallets, locked in id order: the payers', the payees' and the QR codes' merchants'
+    (two statements a batch)."""
     wallets = {key[1] for key in keys if key[0] == "wallet"}
     qr_ids = sorted(key[1] for key in keys if key[0] == "qr")
     if qr_ids:
         merchants = uow.execute(select(qr_codes.c.merchant_id).where(qr_codes.c.id.in_(qr_ids))).scalars()
-        wallets |= {merchant_wallet_id(m) for m in merchants} | {FEE_INCOME}
+        wallets |= {merchant_wallet_id(m) for m in merchants}
     lock_accounts(uow, wallets)
 
 

@@ -27,6 +27,7 @@ from puhui.payments.models import PaymentTotals, QrKind, VerificationStrength, m
 from puhui.payments.tables import payment_reviews, payments, qr_codes, refunds
 
 FEE_INCOME = "platform.fee_income.CNY"
+_CREDIT_LATE = frozenset({FEE_INCOME})
 TOPIC = "payments"
 MAX_QR_TTL_SECONDS = 86_400
 
@@ -57,8 +58,9 @@ def _id(prefix: str, *parts: str) -> str:
 
 
 def _apply(uow: UnitOfWork, batch: list[Transfer]) -> None:
-    """The payment's transfers as one chain: all or nothing (`InsufficientFunds` when the payer is short)."""
-    post_chain(uow, batch)
+    """The payment's transfers as one chain: all or nothing (`InsufficientFunds` when the payer is short).
+    The fee income, which every QR payment credits, is credited once per group-commit batch."""
+    post_chain(uow, batch, credit_late=_CREDIT_LATE)
 
 
 def payment_json(row) -> dict:
@@ -451,7 +453,7 @@ def pay_qr(
         "location": context.location,
         "limit_marks": marks,
     }
-    run(uow.connection, _INSERT_PAYMENT, row)
+    uow.write(_INSERT_PAYMENT, row)
     publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
     return row, True
 

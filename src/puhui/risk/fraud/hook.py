@@ -160,7 +160,7 @@ class FraudHook:
 
     def record(
         self, uow: UnitOfWork, request: PaymentRequest, assessment: Assessment, payment_ref: str | None = None
-    ) -> int:
-        return store.record_decision(
+    ) -> None:
+        store.record_decision(
             uow, request, assessment.decision, assessment.score, assessment.rule_versions, payment_ref
         )

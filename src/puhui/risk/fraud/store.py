@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.prepared import Prepared, run
+from puhui.db.prepared import Prepared
 from puhui.money import format_minor
 from puhui.payments.risk_hook import Decision, PaymentRequest
 from puhui.risk.errors import BadBlocklistEntry, MalformedRule, NotOnBlocklist, RuleExists, UnknownRule
@@ -224,7 +224,7 @@ def load_ruleset(connection: Connection) -> RuleSet:
 # -- decisions -------------------------------------------------------------------------------------
 
 
-_INSERT_DECISION = Prepared(risk_decisions.insert().returning(risk_decisions.c.id))  # every payment logs one
+_INSERT_DECISION = Prepared(risk_decisions.insert())  # every payment logs one
 
 
 def record_decision(
@@ -234,8 +234,8 @@ def record_decision(
     score: int | None,
     versions: dict[str, int],
     payment_ref: str | None = None,
-) -> int:
-    """Log a decision with the versions of the rules it ran; returns its id."""
+) -> None:
+    """Log a decision with the versions of the rules it ran (in a group commit, with the job's last writes)."""
     row = {
         "payment_ref": payment_ref,
         "payer_id": request.payer_id,
@@ -247,7 +247,7 @@ def record_decision(
         "rule_versions": json.dumps(versions, sort_keys=True),
         "at": request.at or clock.now_micros(),
     }
-    return int(run(uow.connection, _INSERT_DECISION, row).scalar())
+    uow.write(_INSERT_DECISION, row)
 
 
 def decisions(connection: Connection, payer_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
