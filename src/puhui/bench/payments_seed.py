@@ -118,8 +118,17 @@ def fresh_secrets() -> dict[str, str]:
 
 
 def cache_key(backend: str, customers: int, merchants: int, payers: int, revision: str) -> str:
-    text = f"{SEED_VERSION}:{backend}:{customers}:{merchants}:{payers}:{revision}"
+    """The cached seed's name: its parameters, the schema's head and the migrations' own text (a
+    migration renumbered or changed under the same head must not bring back a database without it)."""
+    text = f"{SEED_VERSION}:{backend}:{customers}:{merchants}:{payers}:{revision}:{_migrations_digest()}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _migrations_digest() -> str:
+    digest = hashlib.sha256()
+    for script in sorted((Path(__file__).parents[1] / "db" / "migrations" / "versions").glob("*.py")):
+        digest.update(script.name.encode() + b"\0" + script.read_bytes())
+    return digest.hexdigest()
 
 
 def cache_dir() -> Path:
