@@ -16,11 +16,11 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, bindparam, select, text, update
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
-from puhui.db.prepared import Prepared
+from puhui.db.prepared import Prepared, run
 from puhui.db.tables import event_offsets, outbox
 
 SEQUENCER_LOCK = 0x7075_6875  # "puhu": the advisory lock that serialises numbering on PostgreSQL
@@ -120,14 +120,26 @@ def read_events(
     reading several pages or topics in one pass numbers once (`number_waiting`), then reads with `number=False`."""
     if number:
         number_waiting(engine)
-    query = select(outbox).where(outbox.c.position > after)
-    if topic is not None:
-        query = query.where(outbox.c.topic == topic)
     with reading(engine) as connection:
-        rows = connection.execute(query.order_by(outbox.c.position).limit(limit)).mappings().all()
+        if topic is None:
+            rows = run(connection, _AFTER, {"after": after, "limit": limit}).mappings()
+        else:
+            rows = run(connection, _AFTER_IN_TOPIC, {"after": after, "limit": limit, "topic": topic}).mappings()
     return [
         Event(r["position"], r["topic"], r["type"], r["key"], json.loads(r["payload"]), r["created_at"]) for r in rows
     ]
+
+
+# Consumers poll these several times a second: built once.
+_AFTER = Prepared(
+    select(outbox).where(outbox.c.position > bindparam("after")).order_by(outbox.c.position).limit(bindparam("limit"))
+)
+_AFTER_IN_TOPIC = Prepared(
+    select(outbox)
+    .where(outbox.c.position > bindparam("after"), outbox.c.topic == bindparam("topic"))
+    .order_by(outbox.c.position)
+    .limit(bindparam("limit"))
+)
 
 
 def consumer_offset(connection, consumer: str) -> int:

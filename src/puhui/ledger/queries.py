@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, Select, func, select
 
 from puhui.db import UnitOfWork
+from puhui.db.prepared import run_sql
 from puhui.ledger.tables import accounts, ledgers, transfers
 
 AVAILABLE = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
@@ -38,8 +39,8 @@ def lock_accounts(uow: UnitOfWork, account_ids: Iterable[str]) -> None:
     statement (the order every ledger batch locks in), so whoever locks several never deadlocks with
     a ledger batch or another caller of this (PostgreSQL; SQLite has one writer)."""
     wanted = sorted(set(account_ids))
-    if uow.postgres and wanted:
-        uow.execute(select(accounts.c.id).where(accounts.c.id.in_(wanted)).order_by(accounts.c.id).with_for_update())
+    if uow.postgres and wanted:  # driver SQL with one array: every group-commit batch runs it
+        run_sql(uow.connection, "SELECT id FROM accounts WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (wanted,))
 
 
 def ledger_exists(connection: Connection, code: str) -> bool:

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from puhui.db import UnitOfWork
 from puhui.db.group_commit import Job, run
+from puhui.db.prepared import run_sql
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.queries import lock_accounts
-from puhui.payments.tables import qr_codes
 
 T = TypeVar("T")
 
@@ -38,9 +38,11 @@ def lock_wallets(uow: UnitOfWork, keys: set[Any]) -> None:
     (two statements a batch)."""
     wallets = {key[1] for key in keys if key[0] == "wallet"}
     qr_ids = sorted(key[1] for key in keys if key[0] == "qr")
-    if qr_ids:
-        merchants = uow.execute(select(qr_codes.c.merchant_id).where(qr_codes.c.id.in_(qr_ids))).scalars()
-        wallets |= {merchant_wallet_id(m) for m in merchants}
+    if not uow.postgres:  # SQLite has one writer: nothing to lock
+        return
+    if qr_ids:  # driver SQL with one array: every batch runs it
+        rows = run_sql(uow.connection, "SELECT merchant_id FROM qr_codes WHERE id = ANY(%s)", (qr_ids,))
+        wallets |= {merchant_wallet_id(row[0]) for row in rows}
     lock_accounts(uow, wallets)
 
 
