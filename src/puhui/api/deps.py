@@ -10,7 +10,7 @@ One `Authorization: Bearer <token>` header, four kinds of token:
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -149,7 +149,7 @@ async def session_checked_in_call(
     return principal
 
 
-def require_roles(*roles: str) -> Callable[..., Principal]:
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting only callers whose role is one of `roles` (401 without credentials)."""
     allowed = frozenset(str(r) for r in roles)
 

@@ -91,7 +91,7 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: frozenset[str] | 
     results: tuple[tuple[int, Processor], ...] = ()
     selected = statement.exported_columns if isinstance(statement, UpdateBase) else statement.selected_columns  # type: ignore[attr-defined]
     if selected:
-        columns = tuple(column.key for column in selected)
+        columns = tuple(str(column.key) for column in selected)
         results = tuple(
             (i, process)
             for i, column in enumerate(selected)

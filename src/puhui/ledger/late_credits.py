@@ -84,5 +84,9 @@ def keep(uow: UnitOfWork, outcome: BatchOutcome, before: dict[str, Account]) -> 
 
 def apply(uow: UnitOfWork) -> None:
     """Add the batch's late credits to their accounts, in id order (one statement)."""
-    sums = sorted((key[1], amount) for key, amount in (uow.batch_sums or {}).items() if key[0] == KEY and amount)
+    sums = sorted(
+        (key[1], amount)
+        for key, amount in (uow.batch_sums or {}).items()
+        if isinstance(key, tuple) and key[0] == KEY and amount
+    )
     run_many(uow.connection, _ADD, [{"account": account_id, "amount": amount} for account_id, amount in sums])
