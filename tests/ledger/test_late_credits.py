@@ -13,29 +13,10 @@ from puhui.errors import InvalidInput
 from puhui.ledger import late_credits, service
 from puhui.ledger.audit import audit
 from puhui.ledger.models import AccountFlags as A
+from tests.db.test_group_commit import Gate
 from tests.ledger.test_ledger_service import open_account, xfer
 
 HOT = frozenset({"hot"})
-
-
-class _Gate:
-    """Holds the committer in a batch so that what is submitted meanwhile forms the next one."""
-
-    def __init__(self, engine: Engine) -> None:
-        import threading
-
-        self.inside, self.go = threading.Event(), threading.Event()
-
-        def wait(uow) -> None:  # type: ignore[no-untyped-def]
-            self.inside.set()
-            assert self.go.wait(timeout=30)
-
-        self.done = group_commit.submit(engine, group_commit.Job(wait))
-        assert self.inside.wait(timeout=30)
-
-    def open(self) -> None:
-        self.go.set()
-        self.done.result(timeout=30)
 
 
 def _posted(engine: Engine, account_id: str) -> tuple[int, int]:
@@ -74,7 +55,7 @@ def test_a_batch_credits_the_hot_account_once_with_what_its_jobs_kept(books: Eng
         apply(uow)
 
     monkeypatch.setattr(late_credits, "apply", watched)
-    gate = _Gate(books)
+    gate = Gate(books)
     futures = [
         group_commit.submit(books, group_commit.Job(_pay(1, 6))),
         group_commit.submit(books, group_commit.Job(_pay(2, 7, refuse=True))),
