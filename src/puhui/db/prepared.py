@@ -41,6 +41,8 @@ class _Form:
     results: tuple[tuple[int, Processor], ...]  # result columns whose type converts the value
 
     def values(self, params: Mapping[str, Any]) -> Any:
+        if not self.defaults and not self.binds:  # the usual case: the values as given
+            return params if self.names is None else tuple(params[name] for name in self.names)
         merged = {**self.defaults, **params} if self.defaults else dict(params)
         for name, process in self.binds:
             if merged.get(name) is not None:
@@ -53,17 +55,18 @@ class _Form:
 class Prepared:
     """A Core statement run on the driver (`run`)."""
 
-    __slots__ = ("statement", "_forms")
+    __slots__ = ("statement", "_forms", "_insert")
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self._forms: dict[tuple[str, frozenset[str] | None], _Form] = {}
+        self._forms: dict[tuple[str, tuple[str, ...] | None], _Form] = {}
+        self._insert = isinstance(statement, Insert)
 
     def form(self, dialect: Dialect, params: Mapping[str, Any]) -> _Form:
-        keys = _columns_given(self.statement, params)
-        found = self._forms.get((dialect.name, keys))
+        key = (dialect.name, tuple(params) if self._insert else None)  # an insert: by the columns given
+        found = self._forms.get(key)
         if found is None:
-            found = self._forms[(dialect.name, keys)] = _compile(self.statement, dialect, keys)
+            found = self._forms[key] = _compile(self.statement, dialect, _columns_given(self.statement, params))
         return found
 
 
