@@ -73,15 +73,34 @@ async def authenticate(
 async def _authenticate(
     request: Request, credentials: HTTPAuthorizationCredentials | None, *, check_session: bool
 ) -> Principal:
+    token, settings = _token(request, credentials)
+    principal = _admin(settings, token)
+    if principal is None:
+        principal = await _resolve(request.app.state.engine, settings, token, check_session)
+    return _admit(request, principal)
+
+
+def authenticate_blocking(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """`authenticate` for a caller already off the event loop, or one that may block it (the console)."""
+    token, settings = _token(request, credentials)
+    principal = _admin(settings, token) or _resolve_blocking(request.app.state.engine, settings, token)
+    return _admit(request, principal)
+
+
+def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> tuple[str, Settings]:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send Authorization: Bearer <token>")
-    token = credentials.credentials
-    settings: Settings = request.app.state.settings
+    return credentials.credentials, request.app.state.settings
+
+
+def _admin(settings: Settings, token: str) -> Principal | None:
     admin_token = settings.admin_token
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
-        principal: Principal | None = Principal(id="admin", role="admin")
-    else:
-        principal = await _resolve(request.app.state.engine, settings, token, check_session)
+        return Principal(id="admin", role="admin")
+    return None
+
+
+def _admit(request: Request, principal: Principal | None) -> Principal:
     if principal is None:
         raise Unauthorized("the token is not valid")
     request.state.principal = principal  # for auditing a refusal that comes later
@@ -91,16 +110,22 @@ async def _authenticate(
 
 
 async def _resolve(engine: Engine, settings: Settings, token: str, check_session: bool) -> Principal | None:
+    if not check_session and auth.looks_like_jwt(token):  # the session is read by the call itself
+        claims = auth.read_session(settings.jwt_secret, token)  # TokenExpired (401) once past exp
+        if claims is None:
+            return None
+        return Principal(claims.subject, claims.role, claims.session_id, session_unchecked=True)
+    return await run_in_threadpool(_resolve_blocking, engine, settings, token)
+
+
+def _resolve_blocking(engine: Engine, settings: Settings, token: str) -> Principal | None:
     if auth.looks_like_credential(token):
-        return await run_in_threadpool(_resolve_credential, engine, token)
+        return _resolve_credential(engine, token)
     if auth.looks_like_jwt(token):
         claims = auth.read_session(settings.jwt_secret, token)  # TokenExpired (401) once past exp
         if claims is None:
             return None
-        if not check_session:
-            return Principal(claims.subject, claims.role, claims.session_id, session_unchecked=True)
-        live = await run_in_threadpool(_session_is_live, engine, claims)
-        return Principal(claims.subject, claims.role, claims.session_id) if live else None
+        return Principal(claims.subject, claims.role, claims.session_id) if _session_is_live(engine, claims) else None
     return None
 
 

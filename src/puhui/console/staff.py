@@ -65,7 +65,7 @@ def resolve(request: Request, token: str) -> StaffViewer | None:
     if not token or len(token) > 256:
         return None
     try:
-        found = deps.authenticate(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
+        found = deps.authenticate_blocking(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
     except PuhuiError:
         return None
     if found.role == "customer" or found.role == "partner":
