@@ -131,18 +131,14 @@ class Rows:
 
 def run(connection: Connection, prepared: Prepared, params: Mapping[str, Any] | None = None) -> Rows:
     """`prepared` with `params` on the driver connection under `connection` (in its transaction)."""
-    if not connection.in_transaction():  # what SQLAlchemy's autobegin would do (a reader's BEGIN)
-        connection.begin()
-    dialect = connection.dialect
-    form = prepared.form(dialect, params or {})
+    form = prepared.form(connection.dialect, params or {})
     values = form.values(params or {})
-    driver = connection.connection.driver_connection
-    _announce(connection, form.sql, values, False)
+    driver = _ready(connection, form.sql, values)
     try:
-        cursor = driver.execute(form.sql, values)  # type: ignore[union-attr]
+        cursor = driver.execute(form.sql, values)
         rows = cursor.fetchall() if form.columns else []
-    except dialect.loaded_dbapi.Error as error:
-        raise exc.DBAPIError.instance(form.sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemys(connection, form.sql, values, error) from error
     if form.results and rows:
         rows = [_converted(row, form.results) for row in rows]
     return Rows(rows, form, cursor.rowcount)
@@ -151,70 +147,67 @@ def run(connection: Connection, prepared: Prepared, params: Mapping[str, Any] | 
 def run_many(connection: Connection, prepared: Prepared, params: Iterable[Mapping[str, Any]]) -> None:
     """`prepared` once per mapping of `params` (all with the same keys), as one driver `executemany`."""
     batch = list(params)
-    if not batch:
-        return
-    if not connection.in_transaction():
-        connection.begin()
-    dialect = connection.dialect
-    form = prepared.form(dialect, batch[0])
-    values = [form.values(p) for p in batch]
-    driver = connection.connection.driver_connection
-    _announce(connection, form.sql, values, True)
-    try:
-        driver.cursor().executemany(form.sql, values)  # type: ignore[union-attr]
-    except dialect.loaded_dbapi.Error as error:
-        raise exc.DBAPIError.instance(form.sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+    if batch:
+        form = prepared.form(connection.dialect, batch[0])
+        run_sql(connection, form.sql, [form.values(p) for p in batch], many=True)
 
 
 def run_sql(connection: Connection, sql: str, values: Any = (), *, many: bool = False) -> list[tuple[Any, ...]]:
     """Driver SQL already in the driver's own parameter style (`?` for SQLite): its rows, if any.
     With `many`, `values` is a sequence of parameter tuples for one `executemany`."""
-    if not connection.in_transaction():
-        connection.begin()
-    dialect = connection.dialect
-    driver = connection.connection.driver_connection
-    _announce(connection, sql, values, many)
+    driver = _ready(connection, sql, values, many)
     try:
         if many:
-            driver.cursor().executemany(sql, values)  # type: ignore[union-attr]
+            driver.cursor().executemany(sql, values)
             return []
-        cursor = driver.execute(sql, values)  # type: ignore[union-attr]
+        cursor = driver.execute(sql, values)
         return cursor.fetchall() if cursor.description else []
-    except dialect.loaded_dbapi.Error as error:
-        raise exc.DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemys(connection, sql, values, error) from error
 
 
 def run_writes(connection: Connection, writes: list[tuple[Prepared, Mapping[str, Any]]], last: str) -> None:
     """`writes` (whose results nobody reads) and then the driver SQL `last`, in order. On PostgreSQL they
     go in one pipeline: one round trip instead of one each. The first failure is raised, as SQLAlchemy's."""
-    if not connection.in_transaction():
-        connection.begin()
-    dialect = connection.dialect
-    driver: Any = connection.connection.driver_connection
     statements = []
     for prepared, params in writes:
-        form = prepared.form(dialect, params)
+        form = prepared.form(connection.dialect, params)
         statements.append((form.sql, form.values(params)))
     statements.append((last, ()))
-    for sql, values in statements:
+    driver = _ready(connection, *statements[0])
+    for sql, values in statements[1:]:
         _announce(connection, sql, values, False)
     try:
-        if dialect.name != "postgresql":
+        if connection.dialect.name != "postgresql":
             for sql, values in statements:
                 driver.execute(sql, values)
             return
         with driver.pipeline():
             for sql, values in statements:
                 driver.execute(sql, values or None)
-    except dialect.loaded_dbapi.Error as error:
-        raise exc.DBAPIError.instance(last, (), error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemys(connection, last, (), error) from error
+
+
+def _ready(connection: Connection, sql: str, values: Any, many: bool = False) -> Any:
+    """The driver connection under `connection`, its transaction begun (as SQLAlchemy's autobegin would:
+    a reader's BEGIN), once the engine's `before_cursor_execute` listeners (statement counters,
+    profilers) have been told what runs."""
+    if not connection.in_transaction():
+        connection.begin()
+    _announce(connection, sql, values, many)
+    return connection.connection.driver_connection
 
 
 def _announce(connection: Connection, sql: str, values: Any, many: bool) -> None:
-    """Tell the engine's `before_cursor_execute` listeners (statement counters, profilers) what runs."""
     listeners = connection.dispatch.before_cursor_execute
     if listeners:
         listeners(connection, None, sql, values, None, many)
+
+
+def _as_sqlalchemys(connection: Connection, sql: str, values: Any, error: Exception) -> exc.StatementError:
+    dialect = connection.dialect
+    return exc.DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect)
 
 
 def _converted(row: tuple[Any, ...], results: tuple[tuple[int, Processor], ...]) -> tuple[Any, ...]:
