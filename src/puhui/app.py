@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Literal
@@ -27,7 +29,7 @@ from puhui.api.nul_guard import NulGuardMiddleware
 from puhui.api.query_guard import known_query_parameters
 from puhui.api.request_id import RequestIdMiddleware
 from puhui.console import routes as console_routes
-from puhui.db import reading, transaction
+from puhui.db import reading, transaction, writer
 from puhui.db.leader import Leadership
 from puhui.errors import PuhuiError
 from puhui.events.outbox import read_events
@@ -210,12 +212,47 @@ def serve_app() -> FastAPI:
     settings = Settings()  # this process's environment, as the `puhui serve` that started it left it
     engine = create_engine_from_url(settings.resolved_database_url())
     app = create_app(engine, settings, leader_lock=True)
+    writer_socket = os.environ.get(writer.SOCKET_ENV)
+    if writer_socket and settings.group_commit:
+        app.state.writer = writer.WriterClient(writer_socket)  # SQLite's single writer (`puhui.db.writer`)
     profile_dir = os.environ.get("PUHUI_PROFILE_DIR")
     if profile_dir:
         from puhui.db import profiling
 
         profiling.install(engine, profile_dir)
     return app
+
+
+def writer_setup(engine: Engine) -> None:
+    """What a writer process (`puhui.db.writer`) needs before its first job: the sandbox clock, and the
+    fraud checks with their window state following the outbox, as in a serving process."""
+    import os
+
+    settings = Settings()
+    profile_dir = os.environ.get("PUHUI_PROFILE_DIR")
+    if profile_dir:
+        from puhui.db import profiling
+
+        profiling.install(engine, profile_dir)
+    if settings.sandbox:
+        from puhui import clock
+        from puhui.sandbox.service import SandboxClock
+
+        clock.install(SandboxClock(engine, base=clock.current()).follow())
+    if settings.fraud_checks:
+        hook = _start_fraud_checks(engine, settings.fraud_policy)
+        threading.Thread(
+            target=_follow_events_blocking, args=(hook, settings.fraud_catch_up_seconds), daemon=True
+        ).start()
+
+
+def _follow_events_blocking(hook, interval: float) -> None:
+    while True:
+        try:
+            hook.catch_up()
+        except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
+            log.exception("following the outbox for fraud checks failed")
+        time.sleep(interval)
 
 
 async def _leading(app: FastAPI, engine: Engine, background) -> asyncio.Task:

@@ -14,7 +14,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from puhui.app import create_app
-from puhui.db import create_engine_from_url
+from puhui.db import create_engine_from_url, writer
 from puhui.db.engine import is_postgres
 from puhui.db.migrate import upgrade
 from puhui.errors import InsecureSettings, InvalidInput
@@ -55,19 +55,36 @@ def run_server(
         )
         if not settings.admin_token:
             console.print("[yellow]PUHUI_ADMIN_TOKEN is not set: the admin API will refuse every call.[/yellow]")
+        postgres = is_postgres(engine)
         engine.dispose()
         os.environ["PUHUI_DATABASE_URL"] = url  # each worker builds its app from the environment (`serve_app`)
-        uvicorn.run(
-            "puhui.app:serve_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=count,
-            log_level="info",
-            timeout_graceful_shutdown=10,
-        )
+        single_writer = _start_writer(settings) if not postgres else None
+        try:
+            uvicorn.run(
+                "puhui.app:serve_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=count,
+                log_level="info",
+                timeout_graceful_shutdown=10,
+            )
+        finally:
+            if single_writer is not None:
+                single_writer.stop()
         return
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _start_writer(settings: Settings) -> writer.WriterProcess | None:
+    """SQLite's single writer in a process of its own (`puhui.db.writer`), when payments group-commit:
+    the server's event loop and the writer's batches then run on two cores instead of sharing one."""
+    if not (settings.group_commit and settings.writer_process):
+        return None
+    started = writer.start("puhui.app:writer_setup")
+    os.environ[writer.SOCKET_ENV] = started.socket_path
+    console.print("Writer:         a process of its own (SQLite's single writer)")
+    return started
 
 
 class WorkersRefused(InvalidInput):

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Group commit (成组提交) of payments: the payments arriving together in one process commit in one
     # transaction, each in its own savepoint (`puhui.db.group_commit`); off: one transaction each.
     group_commit: bool = True
+    # SQLite under `puhui serve`: the group commit runs in a writer process of its own (`puhui.db.writer`),
+    # on another core than the server's event loop; off: in the serving process.
+    writer_process: bool = True
     fraud_catch_up_seconds: float = Field(0.1, gt=0, le=60)
     # A claims-fraud model saved by `puhui simulate insurance --save-model` (理赔反欺诈): claims scoring
     # from its threshold wait for review instead of being paid straight through. None: no model.

@@ -70,6 +70,8 @@ def test_forged_tokens_are_not_ours(clock):
     head, body, signature = good.split(".")
     assert auth.read_session(JWT_SECRET, f"{head}.{body}.{signature[:-2]}AA") is None
     assert auth.read_session("", good) is None  # no secret configured: no customer tokens at all
+    assert auth.read_session(JWT_SECRET, good) is not None  # verified once, and remembered by secret and token:
+    assert auth.read_session("y" * 48, good) is None  # not under another secret
 
 
 def test_short_secrets_are_refused(clock):

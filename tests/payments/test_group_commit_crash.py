@@ -7,6 +7,10 @@ database whole — payment row, ledger transfers, outbox event, idempotency answ
 paid — and every payment in flight at the kill is either wholly present or wholly absent; the
 real `puhui audit` passes; on a restarted server the retry of every call returns the answer it
 got (acknowledged ones replayed byte for byte) or, for one that never committed, pays it once.
+
+On SQLite the same holds when only the server's writer process (`puhui.db.writer`) is killed: the calls
+waiting on it get a 503, and the server, which commits in its own process from then on, answers their
+retries.
 """
 
 from __future__ import annotations
@@ -122,7 +126,21 @@ def _audit_passes(url: str) -> None:
     assert result.returncode == 0 and "audit passed" in result.stdout, result.stdout + result.stderr
 
 
-def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, tmp_path: Path) -> None:
+def _writer_pid(server_pid: int) -> int:
+    """SQLite's writer process (`puhui.db.writer`), a child of the server."""
+    for task in Path(f"/proc/{server_pid}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            if b"puhui.db.writer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return int(pid)
+    raise AssertionError("the server has no writer process")
+
+
+@pytest.mark.parametrize("victim", ["server", "writer"])
+def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, tmp_path: Path, victim: str) -> None:
+    """`victim` "writer": only SQLite's writer process is killed. The calls waiting on it get a 503
+    (`writer_unavailable`) and the server, still up, commits in its own process from then on."""
+    if victim == "writer" and not db_url.startswith("sqlite"):
+        pytest.skip("a writer process is SQLite's: PostgreSQL's workers commit their own batches")
     port, log = _free_port(), tmp_path / "server.log"
     server = _serve(db_url, port, log)
     base = f"http://127.0.0.1:{port}"
@@ -160,6 +178,9 @@ def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, t
                     except httpx.HTTPError:
                         in_flight.add(key)
                         return
+                    if answer.status_code == 503 and answer.json()["code"] == "writer_unavailable":
+                        in_flight.add(key)  # its writer died before answering
+                        return
                     answers[key] = (answer.status_code, answer.json())
                     acknowledged.release()
 
@@ -168,8 +189,11 @@ def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, t
             for _ in range(KILL_AFTER):
                 assert acknowledged.acquire(timeout=60), log.read_text()[-3000:]
             killed.set()
-            os.killpg(server.pid, signal.SIGKILL)
-            assert server.wait(timeout=30) == -signal.SIGKILL
+            if victim == "server":
+                os.killpg(server.pid, signal.SIGKILL)
+                assert server.wait(timeout=30) == -signal.SIGKILL
+            else:
+                os.kill(_writer_pid(server.pid), signal.SIGKILL)
             for done in running:
                 done.result(timeout=60)
         assert {status for status, _ in answers.values()} == {201}, answers
@@ -187,7 +211,8 @@ def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, t
                 whole[key] = parts["payment"]
         _audit_passes(db_url)
 
-        server = _serve(db_url, port, log)
+        if victim == "server":
+            server = _serve(db_url, port, log)
         with httpx.Client(base_url=base, timeout=30) as http:
             for qr, key, (_, headers) in calls:
                 if key not in answers and key not in in_flight:
@@ -203,7 +228,8 @@ def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, t
                 assert all(_present(connection, by_key[key][0], key, by_key[key][1]).values()), key
         _audit_passes(db_url)
         print(
-            f"\n[{engine.dialect.name}] {len(answers)} acknowledged, {len(in_flight)} in flight at the kill: "
+            f"\n[{engine.dialect.name}, {victim} killed] {len(answers)} acknowledged, "
+            f"{len(in_flight)} in flight at the kill: "
             f"{sum(whole.values())} committed, {len(whole) - sum(whole.values())} rolled back"
         )
     finally:

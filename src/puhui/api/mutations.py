@@ -25,6 +25,7 @@ from puhui.db import UnitOfWork, transaction
 from puhui.db.group_commit import Job, submit
 from puhui.db.prepared import Prepared, run
 from puhui.db.tables import audit_log, idempotency_keys
+from puhui.db.writer import Call, WriterClient
 from puhui.errors import InvalidInput, PuhuiError
 
 KEY_MAX_LENGTH = 128
@@ -87,69 +88,105 @@ async def run_mutation(
 ) -> Response:
     """Run `work` once per Idempotency-Key, audited, in one transaction (off the event loop). With
     `group` (a `Job` factory) the call joins the engine's group commit (`puhui.db.group_commit`): its
-    savepoint holds the work, the idempotency and the audit row, and a refusal is audited in the batch."""
+    savepoint holds the work, the idempotency and the audit row, and a refusal is audited in the batch.
+    Where the app has a writer process (`puhui.db.writer`, SQLite under `puhui serve`), the group commit
+    is that process's: `work` must then pickle (a module function, a `functools.partial` of one)."""
     from starlette.concurrency import run_in_threadpool
 
     key = request.headers.get("Idempotency-Key")
     if key is not None and not is_valid_key(key):
         raise InvalidIdempotencyKey(f"must be 1-{KEY_MAX_LENGTH} printable characters")
     body = await request.body()
-    request_hash = fingerprint(request, body)
-    request_id = request_id_of(request) or uuid.uuid4().hex
-    source_ip = request.client.host if request.client else None
-
-    def attempt(uow: UnitOfWork) -> tuple[Outcome, bool]:
-        check_session(uow.connection, principal)
-        if key is not None:
-            stored = _stored_response(uow, principal.id, key)
-            if stored is not None:
-                if stored[0] != request_hash:
-                    raise IdempotencyKeyReused(f"key {key!r} was first used for another request")
-                return stored[1], True
-        outcome = work(uow)
-        now = clock.now_micros()
-        if key is not None:
-            uow.write(
-                _INSERT_KEY,
-                {
-                    "principal": principal.id,
-                    "key": key,
-                    "method": request.method,
-                    "path": request.url.path[:256],
-                    "request_hash": request_hash,
-                    "status_code": outcome.status,
-                    "response_body": json.dumps({"problem": outcome.problem, "body": outcome.body}),
-                    "created_at": now,
-                },
-            )
-        _audit(uow, principal, action, target, source_ip, request_id, outcome.status, key)
-        return outcome, False
-
-    def refused(uow: UnitOfWork, error: Exception) -> None:
-        if isinstance(error, PuhuiError):
-            _audit(uow, principal, action, target, source_ip, request_id, error.status, key, error.code)
-
+    attempt = Attempt(
+        principal,
+        action,
+        target,
+        work,
+        key,
+        fingerprint(request, body),
+        request.method,
+        request.url.path[:256],
+        request_id_of(request) or uuid.uuid4().hex,
+        request.client.host if request.client else None,
+    )
     try:
         if group is not None:
-            outcome, replayed = await asyncio.wrap_future(submit(engine, group(attempt, refused=refused)))
+            outcome, replayed = await _grouped(request, engine, attempt, group)
         else:
             outcome, replayed = await run_in_threadpool(transaction, engine, attempt)
     except PuhuiError as error:
-        if group is not None:  # audited in its batch
-            request.state.audited = True
-            raise
-        status, code = error.status, error.code  # the refusal is audited in its own transaction
         request.state.audited = True
-        await run_in_threadpool(
-            transaction,
-            engine,
-            lambda uow: _audit(uow, principal, action, target, source_ip, request_id, status, key, code),
-        )
+        if group is None:  # audited in its own transaction; a group commit audits it in the batch
+            await run_in_threadpool(transaction, engine, lambda uow, error=error: attempt.refused(uow, error))
         raise
-    headers = {"X-Request-Id": request_id}
+    headers = {"X-Request-Id": attempt.request_id}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return _answer(outcome, request_id, headers)
+    return _answer(outcome, attempt.request_id, headers)
+
+
+async def _grouped(
+    request: Request, engine: Engine, attempt: Attempt, group: Callable[..., Job[tuple[Outcome, bool]]]
+) -> tuple[Outcome, bool]:
+    writer: WriterClient | None = getattr(request.app.state, "writer", None)
+    if writer is not None and not writer.gone:
+        answer: tuple[Outcome, bool] = await writer.submit(Call(attempt, attempt.refused))
+        return answer
+    return await asyncio.wrap_future(submit(engine, group(attempt, refused=attempt.refused)))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A mutating call's unit of work: the session check, the stored answer of its Idempotency-Key, the
+    work, and its idempotency and audit rows. A value (it pickles when its work does), so a writer
+    process can run it."""
+
+    principal: Principal
+    action: str
+    target: str | None
+    work: Callable[[UnitOfWork], Outcome]
+    key: str | None
+    request_hash: str
+    method: str
+    path: str
+    request_id: str
+    source_ip: str | None
+
+    def __call__(self, uow: UnitOfWork) -> tuple[Outcome, bool]:
+        check_session(uow.connection, self.principal)
+        if self.key is not None:
+            stored = _stored_response(uow, self.principal.id, self.key)
+            if stored is not None:
+                if stored[0] != self.request_hash:
+                    raise IdempotencyKeyReused(f"key {self.key!r} was first used for another request")
+                return stored[1], True
+        outcome = self.work(uow)
+        if self.key is not None:
+            uow.write(
+                _INSERT_KEY,
+                {
+                    "principal": self.principal.id,
+                    "key": self.key,
+                    "method": self.method,
+                    "path": self.path,
+                    "request_hash": self.request_hash,
+                    "status_code": outcome.status,
+                    "response_body": json.dumps({"problem": outcome.problem, "body": outcome.body}),
+                    "created_at": clock.now_micros(),
+                },
+            )
+        self._audit(uow, outcome.status)
+        return outcome, False
+
+    def refused(self, uow: UnitOfWork, error: Exception) -> None:
+        """The refusal's audit row (a refused call changes nothing else)."""
+        if isinstance(error, PuhuiError):
+            self._audit(uow, error.status, error.code)
+
+    def _audit(self, uow: UnitOfWork, status: int, error_code: str | None = None) -> None:
+        _audit(
+            uow, self.principal, self.action, self.target, self.source_ip, self.request_id, status, self.key, error_code
+        )
 
 
 async def replay(request: Request, engine: Engine, principal: Principal) -> Response | None:

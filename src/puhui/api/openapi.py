@@ -332,7 +332,8 @@ def _is_problem(call: ast.Call) -> bool:
 
 
 def _calls(function: Callable[..., Any], depth: int) -> Iterator[ast.Call]:
-    """Every call in `function`'s source, and in the helpers of its own module it calls (`depth` down)."""
+    """Every call in `function`'s source, and in the helpers of its own module it calls or binds with
+    `partial(helper, ...)` (a grouped payment's work, `depth` down)."""
     function = inspect.unwrap(function)
     tree = _tree(function)
     if tree is None:
@@ -341,9 +342,12 @@ def _calls(function: Callable[..., Any], depth: int) -> Iterator[ast.Call]:
         if not isinstance(node, ast.Call):
             continue
         yield node
-        helper = function.__globals__.get(_name(node.func)) if isinstance(node.func, ast.Name) else None
-        if depth and inspect.isfunction(helper) and helper.__module__ == function.__module__ and helper is not function:
-            yield from _calls(helper, depth - 1)
+        named = [node.func, *node.args[:1]] if _name(node.func) == "partial" else [node.func]
+        for name in named:
+            helper = function.__globals__.get(name.id) if isinstance(name, ast.Name) else None
+            own = inspect.isfunction(helper) and helper.__module__ == function.__module__ and helper is not function
+            if depth and own:
+                yield from _calls(helper, depth - 1)
 
 
 @functools.cache

@@ -274,20 +274,26 @@ class Server:
         return self.log.read_text(errors="replace").count("Application startup complete") >= self.workers
 
     def worker_pids(self) -> list[int]:
-        """The processes serving requests: the workers uvicorn spawned, or the server itself for one."""
+        """The processes serving requests: the workers uvicorn spawned, or the server itself for one; and
+        SQLite's writer process (`puhui.db.writer`), which commits their payments."""
         assert self.process is not None
-        if self.workers == 1:
-            return [self.process.pid]
+        found = [self.process.pid] if self.workers == 1 else []
+        for pid, cmdline in self._children():
+            # not multiprocessing's resource tracker
+            if (b"spawn_main" in cmdline and self.workers > 1) or b"puhui.db.writer" in cmdline:
+                found.append(pid)
+        return found
+
+    def _children(self) -> list[tuple[int, bytes]]:
+        assert self.process is not None
         found = []
         for task in Path(f"/proc/{self.process.pid}/task").iterdir():
             for pid in (task / "children").read_text().split():
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-                if b"spawn_main" in cmdline:  # not multiprocessing's resource tracker
-                    found.append(int(pid))
+                found.append((int(pid), Path(f"/proc/{pid}/cmdline").read_bytes()))
         return found
 
     def cpu_seconds(self) -> float:
-        """User and system CPU time of the server and its workers so far (Linux `/proc`; 0 elsewhere)."""
+        """User and system CPU time of the server, its workers and its writer so far (Linux `/proc`; 0 elsewhere)."""
         pids = {self.process.pid, *self.worker_pids()} if self.process is not None else set()
         ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         total = 0

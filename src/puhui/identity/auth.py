@@ -8,6 +8,7 @@ time. Nothing here logs or returns a secret except at the moment it is minted.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -114,13 +115,26 @@ def read_session(secret: str, token: str) -> SessionClaims | None:
     if not secret:
         return None
     _check_secret(secret)
+    claims = _signed_claims(secret, token)
+    if claims is None:
+        return None
+    subject, role, session_id, expires = claims
+    if expires <= int(clock.now().timestamp()):
+        raise TokenExpired()
+    return SessionClaims(subject, role, session_id)
+
+
+@functools.lru_cache(maxsize=8192)
+def _signed_claims(secret: str, token: str) -> tuple[str, str, str, int] | None:
+    """The subject, role, session and expiry of a token signed with `secret` for a customer, else None.
+    A pure function of its arguments, so it is cached: verifying the signature and decoding cost a
+    payment more than its ledger transfer. Expiry is judged by the caller, every time, by `puhui.clock`."""
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=[JWT_ALGORITHM],
             issuer=JWT_ISSUER,
-            # Expiry is checked below against puhui.clock, not time.time().
             options={
                 "require": ["sub", "role", "exp", "iat", "iss", "jti"],
                 "verify_exp": False,
@@ -130,11 +144,10 @@ def read_session(secret: str, token: str) -> SessionClaims | None:
         )
     except jwt.PyJWTError:
         return None
-    if not isinstance(claims["exp"], int) or claims["exp"] <= int(clock.now().timestamp()):
-        raise TokenExpired()
-    if claims["role"] != Role.customer or not isinstance(claims["sub"], str) or not isinstance(claims["jti"], str):
+    subject, role, session_id, expires = claims["sub"], claims["role"], claims["jti"], claims["exp"]
+    if role != Role.customer or not (type(expires) is int and isinstance(subject, str) and isinstance(session_id, str)):
         return None
-    return SessionClaims(claims["sub"], claims["role"], claims["jti"])
+    return subject, str(role), session_id, expires
 
 
 def looks_like_jwt(token: str) -> bool:

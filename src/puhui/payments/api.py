@@ -8,6 +8,7 @@ refund only their own payments; staff read.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -104,6 +105,35 @@ def _payment_outcome(row: dict, created: bool) -> Outcome:
     return Outcome(201 if created else 200, Payment.shape(service.payment_view(row)))
 
 
+# A grouped payment's work is a partial of a module function, so it pickles for a writer process
+# (`puhui.db.writer`).
+def _pay_qr(
+    payer_id: str,
+    qr_id: str,
+    amount: int | None,
+    strength: VerificationStrength,
+    client_id: str,
+    fee_bp: int,
+    context: PaymentContext,
+    uow: UnitOfWork,
+) -> Outcome:
+    row, created = service.pay_qr(uow, payer_id, qr_id, amount, strength, client_id, fee_bp, context)
+    return _payment_outcome(row, created)
+
+
+def _pay_p2p(
+    payer_id: str,
+    payee_id: str,
+    amount: int,
+    client_id: str,
+    context: PaymentContext,
+    purpose: str | None,
+    uow: UnitOfWork,
+) -> Outcome:
+    row, created = service.pay_p2p(uow, payer_id, payee_id, amount, client_id, context, purpose)
+    return _payment_outcome(row, created)
+
+
 def _grouped(settings: Settings, locks: tuple[Hashable, ...]) -> Callable[..., Job] | None:
     """The payment's group-commit job factory, or None when group commit is off (`PUHUI_GROUP_COMMIT`)."""
     if not settings.group_commit:
@@ -154,18 +184,8 @@ async def p2p(body: P2PIn, request: Request, engine: EngineDep, settings: Settin
     amount = amount_of(body.amount)
     client_id = client_id_of(request, body.client_transfer_id)
 
-    def work(uow: UnitOfWork) -> Outcome:
-        row, created = service.pay_p2p(
-            uow,
-            principal.id,
-            body.to_customer_id,
-            amount,
-            client_id,
-            PaymentContext(body.device_id, body.location),
-            body.purpose,
-        )
-        return _payment_outcome(row, created)
-
+    context = PaymentContext(body.device_id, body.location)
+    work = partial(_pay_p2p, principal.id, body.to_customer_id, amount, client_id, context, body.purpose)
     group = _grouped(settings, grouping.p2p_locks(principal.id, body.to_customer_id))
     return await run_mutation(request, engine, principal, "payments.p2p", body.to_customer_id, work, group=group)
 
@@ -215,19 +235,8 @@ async def pay_qr(
     else:
         strength = proven(engine, principal.id, body.verification, body.password)
 
-    def work(uow: UnitOfWork) -> Outcome:
-        row, created = service.pay_qr(
-            uow,
-            principal.id,
-            qr_id,
-            amount,
-            strength,
-            client_id,
-            settings.merchant_fee_bp,
-            PaymentContext(body.device_id, body.location),
-        )
-        return _payment_outcome(row, created)
-
+    context = PaymentContext(body.device_id, body.location)
+    work = partial(_pay_qr, principal.id, qr_id, amount, strength, client_id, settings.merchant_fee_bp, context)
     group = _grouped(settings, grouping.qr_locks(principal.id, qr_id))
     return await run_mutation(request, engine, principal, "payments.pay_qr", qr_id, work, group=group)
 

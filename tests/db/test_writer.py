@@ -1,0 +1,140 @@
+"""SQLite's writer process (`puhui.db.writer`): calls sent over its socket run in its group commit and
+come back with their values or their errors; a refusal is recorded in the batch; when the process dies,
+the calls waiting on it get a 503 and the client says it is gone.
+
+The writer is SQLite's alone (PostgreSQL's workers each commit their own batches), so these run on
+SQLite only; the HTTP path through it, killed mid-stream, is in `tests/payments/test_group_commit_crash.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+from functools import partial
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from puhui.db import UnitOfWork, create_engine_from_url, reading
+from puhui.db import writer as writer_module
+from puhui.db.tables import audit_log
+from puhui.db.writer import Call, WriterClient, WriterUnavailable
+from puhui.errors import Conflict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def note(action: str, status: int, uow: UnitOfWork) -> str:
+    """A call's work: one audit row, and its action back."""
+    uow.execute(insert(audit_log).values(at=1, principal="writer-test", action=action, status_code=status))
+    return action
+
+
+def refuse(action: str, uow: UnitOfWork) -> None:
+    uow.execute(insert(audit_log).values(at=1, principal="writer-test", action=action, status_code=200))
+    raise Conflict(f"{action} is refused", reason="test")
+
+
+def record_refusal(uow: UnitOfWork, error: Exception) -> None:
+    assert isinstance(error, Conflict)
+    uow.execute(insert(audit_log).values(at=1, principal="writer-test", action="refusal", status_code=error.status))
+
+
+def unpicklable(uow: UnitOfWork) -> object:
+    return lambda: None  # a value that cannot cross back
+
+
+@pytest.fixture
+def database(sqlite_template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "puhui.db"
+    shutil.copyfile(sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def started(database: str):
+    env = {
+        **os.environ,
+        "PUHUI_DATABASE_URL": database,
+        "PUHUI_FRAUD_CHECKS": "false",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+    }
+    process = writer_module.start("puhui.app:writer_setup", env)
+    try:
+        yield process
+    finally:
+        if process.process.poll() is None:
+            process.stop()
+
+
+def rows(database: str) -> dict[str, int]:
+    engine = create_engine_from_url(database)
+    try:
+        with reading(engine) as connection:
+            found = connection.execute(
+                select(audit_log.c.action, func.count())
+                .where(audit_log.c.principal == "writer-test")
+                .group_by(audit_log.c.action)
+            ).all()
+    finally:
+        engine.dispose()
+    return {action: n for action, n in found}
+
+
+def test_calls_come_back_with_their_values_and_errors(started, database: str) -> None:
+    async def scenario() -> list[object]:
+        client = WriterClient(started.socket_path)
+        calls = [Call(partial(note, f"call-{n}", 201)) for n in range(40)]
+        calls.append(Call(partial(refuse, "refused-call"), refused=record_refusal))
+        calls.append(Call(unpicklable))
+        answers = await asyncio.gather(*(client.submit(call) for call in calls), return_exceptions=True)
+        await client.close()
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert answers[:40] == [f"call-{n}" for n in range(40)]
+    refused, odd = answers[40], answers[41]
+    assert isinstance(refused, Conflict) and refused.code == "conflict" and refused.extra == {"reason": "test"}
+    assert isinstance(odd, RuntimeError) and "pickle" in str(odd).lower()
+    # every call's row committed, the refused call's own row undone and its refusal recorded in the batch
+    assert rows(database) == {**{f"call-{n}": 1 for n in range(40)}, "refusal": 1}
+
+
+def test_a_dead_writer_fails_the_waiting_calls_with_a_503_and_is_gone(started, database: str) -> None:
+    async def scenario() -> tuple[object, WriterClient]:
+        client = WriterClient(started.socket_path)
+        assert await client.submit(Call(partial(note, "before", 201))) == "before"
+        started.process.send_signal(signal.SIGSTOP)  # the next call waits on a writer that never answers
+        waiting = asyncio.ensure_future(client.submit(Call(partial(note, "lost", 201))))
+        await asyncio.sleep(0.2)
+        started.process.kill()
+        started.process.wait()
+        answer = await asyncio.gather(waiting, return_exceptions=True)
+        return answer[0], client
+
+    answer, client = asyncio.run(scenario())
+    assert isinstance(answer, WriterUnavailable) and answer.status == 503 and answer.code == "writer_unavailable"
+    assert client.gone
+    with pytest.raises(WriterUnavailable):
+        asyncio.run(client.submit(Call(partial(note, "after", 201))))
+    assert rows(database) == {"before": 1}  # the lost call never committed
+
+
+def test_the_writer_ends_with_its_server_and_ignores_stop_signals(started) -> None:
+    started.process.send_signal(signal.SIGTERM)  # a stop signal to the group: the writer waits for its server
+    with pytest.raises(subprocess.TimeoutExpired):
+        started.process.wait(0.5)
+    started.stop()  # its server is gone: standard input closes
+    assert started.process.returncode == 0
+    assert not Path(started.socket_path).exists()
+
+
+def test_a_call_pickles_with_its_work_and_refusal() -> None:
+    call = Call(partial(note, "x", 201), refused=record_refusal)
+    again = pickle.loads(pickle.dumps(call))
+    assert again.work.func is note and again.work.args == ("x", 201) and again.refused is record_refusal
