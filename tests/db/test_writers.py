@@ -70,3 +70,74 @@ def test_a_waiting_writer_goes_before_the_committers_next_batch(engine):
     batch.result(timeout=30)
     plain.join(timeout=30)
     assert order == ["plain", "batch"]
+
+
+def _file_turn_taken(path: str) -> bool:
+    """Whether some writer holds the processes' turn (`<database>.writer`): a new descriptor cannot lock it."""
+    import fcntl
+
+    with open(path, "a+b") as probe:
+        try:
+            fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(probe.fileno(), fcntl.LOCK_UN)
+        return False
+
+
+def test_a_write_holds_the_processes_turn_from_begin_to_commit(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL locks rows, not the database")
+    from puhui.db import reading
+    from puhui.db.engine import writer_lock_path
+
+    path = writer_lock_path(engine)
+    assert path is not None and path.endswith(".writer")
+    during: list[bool] = []
+    transaction(engine, lambda uow: during.append(_file_turn_taken(path)))
+    with reading(engine) as connection:  # a reader takes no turn
+        connection.execute(text("SELECT 1"))
+        during.append(_file_turn_taken(path))
+
+    def refused(uow) -> None:
+        during.append(_file_turn_taken(path))
+        raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        transaction(engine, refused)
+    assert during == [True, False, True]
+    assert not _file_turn_taken(path)  # given back at commit and at rollback
+
+
+def test_two_engines_of_one_process_on_one_file_never_wait_on_each_others_turn(db_url):
+    """A thread writing through a second engine while its first holds the turn goes without the file turn:
+    it meets SQLite's lock (busy, after its busy timeout) instead of waiting on itself for ever."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL locks rows, not the database")
+    from sqlalchemy.exc import OperationalError
+
+    from puhui.db import create_engine_from_url
+
+    first, second = create_engine_from_url(db_url), create_engine_from_url(db_url)
+    outcome: list[str] = []
+
+    def nested(uow) -> None:
+        uow.execute(text("CREATE TABLE pairs (who TEXT)"))
+        with second.connect() as connection:
+            connection.connection.driver_connection.execute("PRAGMA busy_timeout=100")  # not a transaction
+            try:
+                with connection.begin():
+                    outcome.append("wrote")
+            except OperationalError as error:
+                outcome.append(str(error.orig))
+
+    try:
+        writer = threading.Thread(target=transaction, args=(first, nested), daemon=True)
+        writer.start()
+        writer.join(timeout=30)
+        assert not writer.is_alive(), "the second engine waited on its own process's turn"
+        assert outcome == ["database is locked"]
+        transaction(second, lambda uow: uow.execute(text("INSERT INTO pairs VALUES ('second')")))  # free again
+    finally:
+        first.dispose()
+        second.dispose()

@@ -120,6 +120,7 @@ def run(
         cpu_used = server.cpu_seconds() - cpu_before
         found_profile = server.collect_profile(paid["ok"]) if profile_dir is not None else None
         stopped_cleanly = server.stop()
+        batching = WRITER_STOPPED.search(server.tail())
         engine = create_engine_from_url(url)
         cleanup.callback(engine.dispose)
         with reading(engine) as connection:
@@ -163,6 +164,8 @@ def run(
         "server_stopped_cleanly": stopped_cleanly,
         "audit_ok": report.ok,
     }
+    if batching:  # SQLite's writer process: how many jobs (warm-up included) a commit carried
+        result["writer_jobs_per_commit"] = int(batching[1]) / max(1, int(batching[2]))
     if found_profile is not None:
         result["profile"] = found_profile
     return result
@@ -370,6 +373,7 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
+WRITER_STOPPED = re.compile(r"the writer stops after (\d+) jobs in (\d+) batches")
 IDLE = re.compile(
     r"acquire' of '_thread|queue\.py.*\(get\)|threading\.py.*\((wait|run|_bootstrap\w*)\)|"
     r"selectors\.py|epoll|base_events\.py.*\((run_forever|_run_once)\)|workers?\.py.*\(_worker\)|"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -70,7 +71,7 @@ def _sqlite_engine(url: str, durable: bool = True) -> Engine:
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection
         cursor.close()
 
-    writers = take_turns(engine)
+    writers = take_turns(engine, writer_lock_path(engine))
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
@@ -82,6 +83,19 @@ def _sqlite_engine(url: str, durable: bool = True) -> Engine:
             begin_writing(writers, conn)
 
     return engine
+
+
+def writer_lock_path(engine: Engine) -> str | None:
+    """The file whose `flock` SQLite's writing processes take in turn (`puhui.db.writers`); None for a
+    database in memory (one process) or where there is no `flock`."""
+    try:
+        import fcntl  # noqa: F401 - only to know whether flock exists here
+    except ImportError:  # pragma: no cover - not on POSIX
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or engine.url.query.get("mode") == "memory":
+        return None
+    return os.path.abspath(database) + ".writer"
 
 
 class DatabaseNotMigrated(PuhuiError):

@@ -94,7 +94,14 @@ def main(argv: list[str]) -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads the pipe from now on: a print must not fill it
     sys.stdin.buffer.read()  # until the server is gone
     _drain(engine)
-    log.info("the server is gone: the writer stops")
+    stats = committer_for(engine).stats
+    log.info(
+        "the server is gone: the writer stops after %d jobs in %d batches (largest %d, %d batches rerun)",
+        stats.jobs,
+        stats.batches,
+        stats.largest,
+        stats.batch_retries,
+    )
 
 
 def _accept(listener: socket.socket, engine: Engine) -> None:
