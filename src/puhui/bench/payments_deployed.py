@@ -377,7 +377,8 @@ WRITER_STOPPED = re.compile(r"the writer stops after (\d+) jobs in (\d+) batches
 IDLE = re.compile(
     r"acquire' of '_thread|queue\.py.*\(get\)|threading\.py.*\((wait|run|_bootstrap\w*)\)|"
     r"selectors\.py|epoll|base_events\.py.*\((run_forever|_run_once)\)|workers?\.py.*\(_worker\)|"
-    r"Context' objects|builtins\.next|\(_run\)$|run_sync_in_worker_thread|asyncio/runners"
+    r"Context' objects|builtins\.next|\(_run\)$|run_sync_in_worker_thread|asyncio/runners|"
+    r"writer\.py.*\(_read_(frame|exactly)\)|'recv' of '_socket|time\.sleep"
 )
 
 
