@@ -149,6 +149,13 @@ def test_every_mutation_documents_idempotency_key_or_says_it_takes_none():
     assert "POST /v1/transfers/p2p" not in unkeyed and len(unkeyed) < 10
 
 
+def test_only_the_group_committed_payments_list_the_writers_503():
+    for path in ("/v1/qr-codes/{qr_id}/pay", "/v1/transfers/p2p"):
+        assert "503" in SPEC["paths"][path]["post"]["responses"], path
+    assert "503" not in SPEC["paths"]["/v1/merchants/{merchant_id}/qr-codes"]["post"]["responses"]
+    assert "503" not in SPEC["paths"]["/v1/ledger/transfers"]["post"]["responses"]
+
+
 def test_a_mutation_lists_the_other_successes_its_outcomes_name():
     p2p = SPEC["paths"]["/v1/transfers/p2p"]["post"]["responses"]
     assert {"200", "201", "202"} <= set(p2p)  # paid, held, or the same client id again

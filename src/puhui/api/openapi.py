@@ -4,7 +4,8 @@ guess from the routes' declarations alone.
 - Every error is an RFC 9457 problem (`application/problem+json`, the `Problem` schema) with a stable
   `code`. Each operation lists the error statuses it can answer: 413, 422 and 500 always; 400 with a
   body; 401 and 403 behind credentials; 404 where the path, or the body, names something; 409 on keyed
-  mutations; 429 where a password is checked (log-in, sign-up, the calls that confirm a password).
+  mutations; 429 where a password is checked (log-in, sign-up, the calls that confirm a password); 503 on
+  the group-committed payments (their writer process gone).
 - A mutation also lists the success statuses its `Outcome`s name beyond the declared one (e.g. 200 when
   the client's id already named an order: nothing new was created).
 - Every mutating operation that runs through `run_mutation` documents the `Idempotency-Key` header and the
@@ -110,6 +111,8 @@ ERRORS: dict[str, str] = {  # status -> when an operation answers it
     "429": "Too many calls: from this address (`rate_limited`) or failed log-ins for this phone "
     "(`too_many_login_attempts`); wait `Retry-After` seconds",
     "500": "Internal error (`internal_error`); quote `request_id`",
+    "503": "The database's writer process stopped before answering (`writer_unavailable`, SQLite under "
+    "`puhui serve`): retry with the same `Idempotency-Key`, whose stored answer says whether it was done",
 }
 
 SUCCESSES: dict[int, str] = {  # a status an Outcome names beyond the route's declared one -> what it means
@@ -263,6 +266,7 @@ def error_statuses(operation: dict[str, Any], route: APIRoute, keyed: bool) -> l
         "422": True,
         "429": checks_password(route),
         "500": True,
+        "503": keyed and group_committed(route.endpoint),
     }
     return [status for status, applies in found.items() if applies]
 
@@ -303,6 +307,15 @@ def _walk(dependant: Dependant) -> Iterator[Dependant]:
 
 
 # -- what a handler does, read from its source -------------------------------------------------------------
+
+
+def group_committed(endpoint: Callable[..., Any]) -> bool:
+    """Whether the handler runs its call in a group commit (`run_mutation(..., group=...)`), which on
+    SQLite under `puhui serve` is the writer process's (`puhui.db.writer`): it can answer 503."""
+    return any(
+        _name(call.func) == "run_mutation" and any(k.arg == "group" for k in call.keywords)
+        for call in _calls(endpoint, HELPER_DEPTH)
+    )
 
 
 def keyed_by_idempotency(endpoint: Callable[..., Any]) -> bool:
