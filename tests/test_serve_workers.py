@@ -104,6 +104,7 @@ def test_worker_count_by_backend(engine):
 def real_secrets(monkeypatch, tmp_path):
     monkeypatch.setenv("PUHUI_SANDBOX", "true")
     monkeypatch.setenv("PUHUI_DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    monkeypatch.delenv("PUHUI_WRITER_SOCKET", raising=False)  # `serve` sets it for its worker: gone after the test
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -127,8 +128,12 @@ def test_plain_serve_runs_the_worker_factory_in_one_process_on_sqlite(real_secre
     assert stopped.value.code == 0
     assert served["app"] == "puhui.app:serve_app" and served["factory"] and served["workers"] == 1
     assert os.environ["PUHUI_DATABASE_URL"] == f"sqlite:///{tmp_path / 'p.db'}"
+    # SQLite's writer process was started for the worker, and stopped once the server returned
+    socket_path = os.environ["PUHUI_WRITER_SOCKET"]
+    assert socket_path.endswith("writer.sock") and not os.path.exists(socket_path)
     app = app_module.serve_app()  # what each worker builds: this database, the leader lock on
     try:
+        assert app.state.writer.socket_path == socket_path
         with TestClient(app) as client:
             assert client.get("/health").json()["database"] == "ok" and app.state.leadership.held
     finally:

@@ -619,3 +619,24 @@ def test_risk_decisions_combine():
         r.Outcome.decline, ("payer_unverified",)
     )
     assert r.decide(r.PaymentRequest("p2p", "a", "b", 0, None)).reasons == ("amount_not_positive", "payer_unverified")
+
+
+def test_a_payment_commits_in_the_server_when_its_writer_is_not_there(client, engine, clock, tmp_path):
+    """SQLite under `puhui serve` sends a grouped payment to its writer process (`puhui.db.writer`); when
+    the writer cannot be reached the call was never sent, so the server commits it itself."""
+    from puhui.db.writer import WriterClient
+
+    payer, me = customer(client, PEOPLE[0], 3)
+    merchant_id, shop = merchant(client)
+    fund(engine, f"wallet.{payer}", 100_00, "writerless")
+    qr_id = client.post(
+        f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "9.99"}
+    ).json()["id"]
+    client.app.state.writer = WriterClient(str(tmp_path / "no-writer.sock"))
+    paid = client.post(f"/v1/qr-codes/{qr_id}/pay", headers={**me, "Idempotency-Key": "writerless-1"}, json={})
+    assert paid.status_code == 201, paid.text
+    assert client.app.state.writer.gone
+    assert balance(engine, f"wallet.{payer}") == 100_00 - 9_99
+    again = client.post(f"/v1/qr-codes/{qr_id}/pay", headers={**me, "Idempotency-Key": "writerless-1"}, json={})
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert_audit_clean(engine)

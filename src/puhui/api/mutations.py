@@ -25,7 +25,7 @@ from puhui.db import UnitOfWork, transaction
 from puhui.db.group_commit import Job, submit
 from puhui.db.prepared import Prepared, run
 from puhui.db.tables import audit_log, idempotency_keys
-from puhui.db.writer import Call, WriterClient
+from puhui.db.writer import Call, WriterClient, WriterNotThere
 from puhui.errors import InvalidInput, PuhuiError
 
 KEY_MAX_LENGTH = 128
@@ -130,8 +130,11 @@ async def _grouped(
 ) -> tuple[Outcome, bool]:
     writer: WriterClient | None = getattr(request.app.state, "writer", None)
     if writer is not None and not writer.gone:
-        answer: tuple[Outcome, bool] = await writer.submit(Call(attempt, attempt.refused))
-        return answer
+        try:
+            answer: tuple[Outcome, bool] = await writer.submit(Call(attempt, attempt.refused))
+            return answer
+        except WriterNotThere:  # never sent: this process commits it
+            pass
     return await asyncio.wrap_future(submit(engine, group(attempt, refused=attempt.refused)))
 
 

@@ -69,6 +69,10 @@ class WriterUnavailable(PuhuiError):
     title = "The database's writer stopped before answering: retry with the same Idempotency-Key"
 
 
+class WriterNotThere(WriterUnavailable):
+    """The writer could not be reached: the call was not sent, so its caller may run it elsewhere."""
+
+
 # -- the writer process -------------------------------------------------------------------------
 
 
@@ -202,7 +206,7 @@ def start(setup: str, env: dict[str, str] | None = None) -> WriterProcess:
 
 class WriterClient:
     """The server's connection to its writer: `submit` sends a `Call` and waits for its answer. Once the
-    writer is gone, `gone` is true and the calls waiting got `WriterUnavailable`."""
+    writer is gone, `gone` is true, the calls waiting got `WriterUnavailable` and later ones `WriterNotThere`."""
 
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
@@ -216,7 +220,7 @@ class WriterClient:
     async def submit(self, call: Call) -> Any:
         writer = self._writer or await self._connect()
         if self.gone:
-            raise WriterUnavailable("the database's writer process is gone")
+            raise WriterNotThere("the database's writer process is gone")
         call_id = next(self._ids)
         data = pickle.dumps((call_id, call))
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -234,12 +238,13 @@ class WriterClient:
         async with self._connecting:
             if self._writer is None:
                 if self.gone:
-                    raise WriterUnavailable("the database's writer process is gone")
+                    raise WriterNotThere("the database's writer process is gone")
                 try:
                     reader, self._writer = await asyncio.open_unix_connection(self.socket_path)
                 except OSError as error:
                     self.gone = True
-                    raise WriterUnavailable(f"the database's writer process is not there: {error}") from error
+                    log.error("the database's writer process is not there (%r): this process commits", error)
+                    raise WriterNotThere(f"the database's writer process is not there: {error}") from error
                 self._reader_task = asyncio.create_task(self._read_answers(reader))
             return self._writer
 
