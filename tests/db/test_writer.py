@@ -138,3 +138,27 @@ def test_a_call_pickles_with_its_work_and_refusal() -> None:
     call = Call(partial(note, "x", 201), refused=record_refusal)
     again = pickle.loads(pickle.dumps(call))
     assert again.work.func is note and again.work.args == ("x", 201) and again.refused is record_refusal
+
+
+class Unreadable:
+    """Pickles, but does not unpickle (in the writer as anywhere)."""
+
+    def __reduce__(self):
+        return (_refuse_to_load, ())
+
+
+def _refuse_to_load():
+    raise ValueError("not here")
+
+
+def test_a_call_the_writer_cannot_read_is_answered_with_why_and_the_next_goes_on(started, database: str) -> None:
+    async def scenario() -> list[object]:
+        client = WriterClient(started.socket_path)
+        answers = await asyncio.gather(client.submit(Call(Unreadable())), return_exceptions=True)  # type: ignore[arg-type]
+        answers.append(await client.submit(Call(partial(note, "next", 201))))  # the same connection goes on
+        await client.close()
+        return answers
+
+    unreadable, following = asyncio.run(scenario())
+    assert isinstance(unreadable, RuntimeError) and "could not read the call" in str(unreadable)
+    assert following == "next" and rows(database) == {"next": 1}

@@ -9,7 +9,8 @@ job here over a Unix socket (`WriterClient`); this process runs it in its group 
 
 A job crosses as a pickled `Call`: its work and the refusal to audit when the work raises, both plain
 picklable callables (module functions, `functools.partial`, dataclass instances). The answer is the
-work's value or its error, pickled back.
+work's value or its error, pickled back. Only the server's own user can reach the socket: it lies in a
+directory of `tempfile.mkdtemp`, which only that user may enter.
 
 If this process dies, the calls waiting on it fail with `WriterUnavailable` (503: retry with the same
 `Idempotency-Key`, whose stored answer says whether it committed) and the server commits in its own
@@ -53,6 +54,7 @@ SOCKET_ENV = "PUHUI_WRITER_SOCKET"
 READY = b"ready\n"
 START_SECONDS = 120.0  # rebuilding the fraud window state from a large outbox takes a while
 _FRAME = struct.Struct("!I")
+_CALL_ID = struct.Struct("!Q")
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,15 @@ def _serve(connection: socket.socket, engine: Engine) -> None:
     sending = threading.Lock()
     with connection:
         while (frame := _read_frame(connection)) is not None:
-            call_id, call = pickle.loads(frame)
-            future: Future[Any] = submit(engine, Job(call.work, refused=call.refused))
+            call_id = _CALL_ID.unpack_from(frame)[0]
+            future: Future[Any] = Future()
+            try:
+                call = pickle.loads(frame[_CALL_ID.size :])
+            except Exception as error:  # noqa: BLE001 - a call that does not unpickle is answered with why
+                log.exception("call %d does not unpickle", call_id)
+                future.set_exception(RuntimeError(f"the writer could not read the call: {error!r}"))
+            else:
+                future = submit(engine, Job(call.work, refused=call.refused))
             future.add_done_callback(lambda done, call_id=call_id: _answer(connection, sending, call_id, done))
 
 
@@ -222,7 +231,7 @@ class WriterClient:
         if self.gone:
             raise WriterNotThere("the database's writer process is gone")
         call_id = next(self._ids)
-        data = pickle.dumps((call_id, call))
+        data = _CALL_ID.pack(call_id) + pickle.dumps(call)
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[call_id] = answer
         writer.write(_FRAME.pack(len(data)) + data)
