@@ -246,15 +246,6 @@ def writer_setup(engine: Engine) -> None:
         ).start()
 
 
-def _follow_events_blocking(hook, interval: float) -> None:
-    while True:
-        try:
-            hook.catch_up()
-        except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
-            log.exception("following the outbox for fraud checks failed")
-        time.sleep(interval)
-
-
 async def _leading(app: FastAPI, engine: Engine, background) -> asyncio.Task:
     """Try the leader lock now (so the first process up leads at once), then keep trying in a task that
     starts `background()`'s loops when this process becomes the leader and cancels them if it stops being one.
@@ -342,11 +333,22 @@ def _start_fraud_checks(engine: Engine, policy: str | None = None):
 async def _follow_events(hook, interval: float) -> None:
     """Keep the fraud window state up to date with the payments committed since."""
     while True:
-        try:
-            await run_in_threadpool(hook.catch_up)
-        except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
-            log.exception("following the outbox for fraud checks failed")
+        await run_in_threadpool(_catch_up, hook)
         await asyncio.sleep(interval)
+
+
+def _follow_events_blocking(hook, interval: float) -> None:
+    """`_follow_events` for a process without an event loop (the writer's thread)."""
+    while True:
+        _catch_up(hook)
+        time.sleep(interval)
+
+
+def _catch_up(hook) -> None:
+    try:
+        hook.catch_up()
+    except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its trace
+        log.exception("following the outbox for fraud checks failed")
 
 
 async def _notify_merchants(app: FastAPI, engine: Engine, settings: Settings) -> None:
