@@ -83,7 +83,7 @@ def _start_writer(settings: Settings) -> writer.WriterProcess | None:
         return None
     started = writer.start("puhui.app:writer_setup")
     os.environ[writer.SOCKET_ENV] = started.socket_path
-    console.print("Writer:         a process of its own (SQLite's single writer)")
+    console.print("Writer:         a process of its own beside the worker (SQLite's single writer)")
     return started
 
 

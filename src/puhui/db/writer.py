@@ -74,6 +74,9 @@ class WriterUnavailable(PuhuiError):
 class WriterNotThere(WriterUnavailable):
     """The writer could not be reached: the call was not sent, so its caller may run it elsewhere."""
 
+    code = "writer_not_reached"
+    title = "The database's writer process could not be reached: the call was not sent"
+
 
 # -- the writer process -------------------------------------------------------------------------
 
