@@ -86,7 +86,12 @@ def _sqlite_engine(url: str, durable: bool = True) -> Engine:
 
 
 def writer_lock_path(engine: Engine) -> str | None:
-    """The file whose `flock` SQLite's writing processes take in turn (`puhui.db.writers`); None for a
+    """The file whose `flock` SQLite's writing processes take in turn (`puhui.db.writers`)."""
+    return lock_file(engine, ".writer")
+
+
+def lock_file(engine: Engine, suffix: str) -> str | None:
+    """A SQLite database's lock file, `<database file><suffix>` (its processes `flock` it); None for a
     database in memory (one process) or where there is no `flock`."""
     try:
         import fcntl  # noqa: F401 - only to know whether flock exists here
@@ -95,7 +100,7 @@ def writer_lock_path(engine: Engine) -> str | None:
     database = engine.url.database
     if not database or database == ":memory:" or engine.url.query.get("mode") == "memory":
         return None
-    return os.path.abspath(database) + ".writer"
+    return os.path.abspath(database) + suffix
 
 
 class DatabaseNotMigrated(PuhuiError):

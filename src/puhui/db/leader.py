@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from puhui.db.engine import is_postgres
+from puhui.db.engine import is_postgres, lock_file
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +104,5 @@ class Leadership:
 
 
 def _lock_path(engine: Engine) -> str | None:
-    """The SQLite database's lock file, or None when there is no file (in memory) or no `flock`."""
-    try:
-        import fcntl  # noqa: F401 - only to know whether flock exists here
-    except ImportError:  # pragma: no cover - not on POSIX
-        return None
-    database = engine.url.database
-    if not database or database == ":memory:" or engine.url.query.get("mode") == "memory":
-        return None
-    return os.path.abspath(database) + ".leader"
+    """The SQLite database's leader lock file, or None when there is no file (in memory) or no `flock`."""
+    return lock_file(engine, ".leader")
