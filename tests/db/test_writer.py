@@ -14,6 +14,7 @@ import pickle
 import shutil
 import signal
 import subprocess
+import time
 from functools import partial
 from pathlib import Path
 
@@ -32,6 +33,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def note(action: str, status: int, uow: UnitOfWork) -> str:
     """A call's work: one audit row, and its action back."""
     uow.execute(insert(audit_log).values(at=1, principal="writer-test", action=action, status_code=status))
+    return action
+
+
+def stall(action: str, marker: str, uow: UnitOfWork) -> str:
+    """A call's work that writes its row, says so in `marker` and never finishes: its batch never commits."""
+    note(action, 201, uow)
+    Path(marker).touch()
+    time.sleep(120)
     return action
 
 
@@ -105,13 +114,19 @@ def test_calls_come_back_with_their_values_and_errors(started, database: str) ->
     assert rows(database) == {**{f"call-{n}": 1 for n in range(40)}, "refusal": 1}
 
 
-def test_a_dead_writer_fails_the_waiting_calls_with_a_503_and_is_gone(started, database: str) -> None:
+def test_a_dead_writer_fails_the_waiting_calls_with_a_503_and_is_gone(started, database: str, tmp_path: Path) -> None:
+    marker = tmp_path / "inside-the-batch"
+
     async def scenario() -> tuple[object, WriterClient]:
         client = WriterClient(started.socket_path)
         assert await client.submit(Call(partial(note, "before", 201))) == "before"
-        started.process.send_signal(signal.SIGSTOP)  # the next call waits on a writer that never answers
-        waiting = asyncio.ensure_future(client.submit(Call(partial(note, "lost", 201))))
-        await asyncio.sleep(0.2)
+        # the next call's batch has written its row and waits: the writer dies mid-batch
+        waiting = asyncio.ensure_future(client.submit(Call(partial(stall, "lost", str(marker)))))
+        for _ in range(600):
+            if marker.exists():
+                break
+            await asyncio.sleep(0.05)
+        assert marker.exists(), "the stalled call never started in the writer"
         started.process.kill()
         started.process.wait()
         answer = await asyncio.gather(waiting, return_exceptions=True)
