@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
 from puhui.db import reading
+from puhui.db.prepared import Read
 from puhui.errors import Forbidden, Unauthorized
 from puhui.identity import auth, org, sessions
 from puhui.identity.models import STAFF_ROLES
@@ -148,9 +149,17 @@ def check_session(connection: Connection, principal: Principal) -> None:
     and its customer active, read in that transaction (so a log-out committed before it counts)."""
     if not principal.session_unchecked:
         return
-    claims = auth.SessionClaims(principal.id, principal.role, principal.session_id or "")
-    if not sessions.is_live(connection, claims):
+    if not sessions.is_live(connection, _claims(principal)):
         raise Unauthorized("the token is not valid")
+
+
+def session_read(principal: Principal) -> Read:
+    """The read `check_session` makes, to be read ahead (`puhui.db.prepared.read_ahead`)."""
+    return sessions.live_read(_claims(principal))
+
+
+def _claims(principal: Principal) -> auth.SessionClaims:
+    return auth.SessionClaims(principal.id, principal.role, principal.session_id or "")
 
 
 async def optional_principal(

@@ -18,12 +18,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, bindparam, select
 
 from puhui import clock
-from puhui.api.deps import Principal, check_session
+from puhui.api.deps import Principal, check_session, session_read
 from puhui.api.problems import MEDIA_TYPE
 from puhui.api.request_id import request_id_of
 from puhui.db import UnitOfWork, transaction
 from puhui.db.group_commit import Job, submit
-from puhui.db.prepared import Prepared, run
+from puhui.db.prepared import Prepared, Read, run
 from puhui.db.tables import audit_log, idempotency_keys
 from puhui.db.writer import Call, WriterClient, WriterNotThere
 from puhui.errors import InvalidInput, PuhuiError
@@ -135,7 +135,7 @@ async def _grouped(
             return answer
         except WriterNotThere:  # never sent: this process commits it
             pass
-    return await asyncio.wrap_future(submit(engine, group(attempt, refused=attempt.refused)))
+    return await asyncio.wrap_future(submit(engine, group(attempt, refused=attempt.refused, reads=attempt.reads)))
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,15 @@ class Attempt:
             )
         self._audit(uow, outcome.status)
         return outcome, False
+
+    def reads(self) -> list[Read]:
+        """What the call reads first, ahead of running it (`Job.reads`): its session, its key's stored
+        answer, and the work's own first reads where it names them (a `reads()` of its own)."""
+        found = [session_read(self.principal)] if self.principal.session_unchecked else []
+        if self.key is not None:
+            found.append((_STORED, {"principal": self.principal.id, "key": self.key}))
+        more = getattr(self.work, "reads", None)
+        return found + list(more()) if more is not None else found
 
     def refused(self, uow: UnitOfWork, error: Exception) -> None:
         """The refusal's audit row (a refused call changes nothing else)."""

@@ -346,7 +346,8 @@ def _is_problem(call: ast.Call) -> bool:
 
 def _calls(function: Callable[..., Any], depth: int) -> Iterator[ast.Call]:
     """Every call in `function`'s source, and in the helpers of its own module it calls or binds with
-    `partial(helper, ...)` (a grouped payment's work, `depth` down)."""
+    `partial(helper, ...)` (a grouped payment's work, `depth` down); a class of its module called there
+    counts by its `__call__` (a work that is a value)."""
     function = inspect.unwrap(function)
     tree = _tree(function)
     if tree is None:
@@ -358,6 +359,8 @@ def _calls(function: Callable[..., Any], depth: int) -> Iterator[ast.Call]:
         named = [node.func, *node.args[:1]] if _name(node.func) == "partial" else [node.func]
         for name in named:
             helper = function.__globals__.get(name.id) if isinstance(name, ast.Name) else None
+            if inspect.isclass(helper) and helper.__module__ == function.__module__ and "__call__" in vars(helper):
+                helper = vars(helper)["__call__"]
             own = inspect.isfunction(helper) and helper.__module__ == function.__module__ and helper is not function
             if depth and own:
                 yield from _calls(helper, depth - 1)

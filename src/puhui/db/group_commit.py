@@ -22,7 +22,7 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from puhui.db.engine import is_postgres
-from puhui.db.prepared import run_sql, run_writes
+from puhui.db.prepared import Read, forget, read_ahead, run_sql, run_writes
 from puhui.db.uow import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, RetryableConflict, UnitOfWork, is_unique_violation
 
 T = TypeVar("T")
@@ -55,6 +55,9 @@ class Job(Generic[T]):
     # PostgreSQL: keys `locker` turns into row locks taken for the whole batch before any job runs.
     locks: tuple[Hashable, ...] = ()
     locker: Locker | None = None
+    # The reads `work` will make first, independent of each other: on PostgreSQL sent with the job's
+    # savepoint in one round trip (`puhui.db.prepared.read_ahead`).
+    reads: Callable[[], Sequence[Read]] | None = None
     future: Future[T] = field(default_factory=Future)
 
 
@@ -186,11 +189,12 @@ def _run_job(connection: Connection, postgres: bool, job: Job[Any], shared: dict
     """The job in its own savepoint: its value, or its error with only its own writes undone."""
     for attempt in range(JOB_RETRIES + 1):
         uow = UnitOfWork(connection=connection, postgres=postgres, shared=shared, deferred=[], batch_sums={})
-        run_sql(connection, _SAVEPOINT)
+        read_ahead(connection, job.reads() if job.reads is not None else (), first=_SAVEPOINT)
         try:
             value = job.work(uow)
             run_writes(connection, uow.deferred or [], _RELEASE)
         except Exception as error:
+            forget(connection)
             if aborts_batch(error):  # the whole transaction rolls back
                 raise
             run_sql(connection, _ROLLBACK_TO)

@@ -11,17 +11,28 @@ It takes only what it can run exactly as SQLAlchemy would: the binds' and result
 processors are applied, and a statement whose run needs more (Python-side column defaults,
 expanding `IN` parameters) is refused when it is first compiled. Driver errors are raised as
 SQLAlchemy's (`DBAPIError.instance`), so callers see the same exceptions either way.
+
+Reads ahead (预读): on PostgreSQL a statement is a round trip, and a payment's reads of its session,
+idempotency key, QR code, earlier payment and tier do not depend on one another. `read_ahead` sends
+such reads in one pipeline and keeps their rows; the `run` of the same statement with the same values
+then answers from them without a round trip. What is kept is dropped as soon as any statement writes a
+table it read (or runs SQL it cannot attribute: a savepoint's release or rollback, a `WITH`), whichever
+path that statement takes (this module, SQLAlchemy Core): on an engine made `watch`ed, every statement
+passes `_forget` first. A kept row is therefore what the read would return now.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import re
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection, Engine, event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import util as sql_util
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
 Processor = Callable[[Any], Any]
@@ -55,12 +66,13 @@ class _Form:
 class Prepared:
     """A Core statement run on the driver (`run`)."""
 
-    __slots__ = ("statement", "_forms", "_insert")
+    __slots__ = ("statement", "_forms", "_insert", "tables")
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._forms: dict[tuple[str, tuple[str, ...] | None], _Form] = {}
         self._insert = isinstance(statement, Insert)
+        self.tables = frozenset(table.name for table in sql_util.find_tables(statement, include_crud=True))
 
     def form(self, dialect: Dialect, params: Mapping[str, Any]) -> _Form:
         key = (dialect.name, tuple(params) if self._insert else None)  # an insert: by the columns given
@@ -129,8 +141,22 @@ class Rows:
         return [dict(zip(self._form.columns, row, strict=True)) for row in self._rows]
 
 
-def run(connection: Connection, prepared: Prepared, params: Mapping[str, Any] | None = None) -> Rows:
-    """`prepared` with `params` on the driver connection under `connection` (in its transaction)."""
+Read = tuple[Prepared, Mapping[str, Any]]  # a statement and its values, to be read ahead
+
+
+def run(
+    connection: Connection, prepared: Prepared, params: Mapping[str, Any] | None = None, *, ahead: Sequence[Read] = ()
+) -> Rows:
+    """`prepared` with `params` on the driver connection under `connection` (in its transaction): the
+    rows kept for it by `read_ahead` when there are. On PostgreSQL `ahead` are reads sent in the same
+    round trip, before it, and kept for later `run`s (a read of a table this statement writes is not kept)."""
+    kept = connection.info.get(_KEPT)
+    if kept:
+        found = kept.pop(_key(prepared, params), None)
+        if found is not None:
+            return found[0]
+    if ahead and _watched(connection):
+        return _pipelined(connection, [*ahead, (prepared, params or {})], reads=len(ahead))[0]
     form = prepared.form(connection.dialect, params or {})
     values = form.values(params or {})
     driver = _ready(connection, form.sql, values)
@@ -187,6 +213,112 @@ def run_writes(connection: Connection, writes: list[tuple[Prepared, Mapping[str,
                 driver.execute(sql, values or None)
     except connection.dialect.loaded_dbapi.Error as error:
         raise _as_sqlalchemys(connection, last, (), error) from error
+
+
+def read_ahead(connection: Connection, reads: Sequence[Read], first: str | None = None) -> None:
+    """`first` (driver SQL whose result nobody reads, e.g. a SAVEPOINT), then `reads`, whose rows are kept
+    for the `run`s that follow. On a PostgreSQL engine that is `watch`ed, all in one round trip; elsewhere
+    only `first` runs (an SQLite read costs no round trip, so it is left to its `run`)."""
+    if not reads or not _watched(connection):
+        connection.info.pop(_KEPT, None)
+        if first is not None:
+            run_sql(connection, first)
+        return
+    _pipelined(connection, list(reads), reads=len(reads), first=first)
+
+
+def forget(connection: Connection) -> None:
+    """Drop every row kept by `read_ahead` on this connection."""
+    connection.info.pop(_KEPT, None)
+
+
+_KEPT = "puhui.read_ahead"  # in `Connection.info`: {(prepared, values): (rows, tables read)}
+
+
+def _key(prepared: Prepared, params: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    return (prepared, *sorted(params.items())) if params else (prepared,)
+
+
+def _pipelined(connection: Connection, statements: list[Read], reads: int, first: str | None = None) -> list[Rows]:
+    """`first`, then `statements` in one PostgreSQL pipeline; the first `reads` of them are kept (as
+    `read_ahead` keeps them), the rest's rows returned."""
+    forms = [(prepared.form(connection.dialect, params), params) for prepared, params in statements]
+    sqls = ([(first, ())] if first is not None else []) + [(form.sql, form.values(params)) for form, params in forms]
+    driver = _ready(connection, *sqls[0])
+    for sql, values in sqls[1:]:
+        _announce(connection, sql, values, False)
+    try:
+        with driver.pipeline():
+            cursors = [driver.execute(sql, values or None) for sql, values in sqls][len(sqls) - len(forms) :]
+        results = []
+        for cursor, (form, _) in zip(cursors, forms, strict=True):
+            rows = cursor.fetchall() if form.columns else []
+            if form.results and rows:
+                rows = [_converted(row, form.results) for row in rows]
+            results.append(Rows(rows, form, cursor.rowcount))
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemys(connection, sqls[-1][0], sqls[-1][1], error) from error
+    written = set().union(*(prepared.tables for prepared, _ in statements[reads:] if not _reads_only(prepared)))
+    kept = connection.info.setdefault(_KEPT, {})
+    for (prepared, params), rows in zip(statements[:reads], results[:reads], strict=True):
+        if not prepared.tables & written:
+            kept[_key(prepared, params)] = (rows, prepared.tables)
+    return results[reads:]
+
+
+def _reads_only(prepared: Prepared) -> bool:
+    return not isinstance(prepared.statement, UpdateBase)
+
+
+_WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_WRITES: dict[str, str | None] = {}  # SQL -> the one table it writes ("" none, None: cannot tell)
+
+
+def _writes(sql: str) -> str | None:
+    found = _WRITES.get(sql, False)
+    if found is False:
+        match = _WRITE.match(sql)
+        found = match.group(1) if match else "" if _READ.match(sql) else None
+        if len(_WRITES) < 4096:
+            _WRITES[sql] = found
+    return found  # type: ignore[return-value]
+
+
+def watch(engine: Engine) -> None:
+    """Let `read_ahead` keep rows on `engine`'s connections: from now on each statement drops the kept
+    rows it makes stale. Called where the engine is made, before any connection (a connection made
+    earlier would not pass its SQLAlchemy statements by the listener)."""
+    event.listen(engine, "before_cursor_execute", _forget)
+    for ended in ("commit", "rollback"):  # nothing kept outlives its transaction
+        event.listen(engine, ended, forget)
+    event.listen(engine.pool, "reset", lambda _driver, record, _state: record.info.pop(_KEPT, None))
+
+
+def _watched(connection: Connection) -> bool:
+    engine = connection.engine
+    found = _WATCHED.get(engine)
+    if found is None:
+        found = _WATCHED[engine] = event.contains(engine, "before_cursor_execute", _forget)
+    return found and connection.dialect.name == "postgresql"
+
+
+_WATCHED: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def _forget(connection: Connection, cursor: Any, sql: str, parameters: Any, context: Any, many: bool) -> None:
+    """Every statement on every engine: the kept rows a write makes stale are dropped."""
+    kept = connection.info.get(_KEPT)
+    if not kept:
+        return
+    table = _writes(sql)
+    if table == "":
+        return
+    if table is None:
+        kept.clear()
+        return
+    for key in [key for key, (_, tables) in kept.items() if table in tables]:
+        del kept[key]
 
 
 def _ready(connection: Connection, sql: str, values: Any, many: bool = False) -> Any:

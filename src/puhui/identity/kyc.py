@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.prepared import Prepared, run
+from puhui.db.prepared import Prepared, Read, run
 from puhui.events import outbox
 from puhui.identity import customers as customer_ops
 from puhui.identity.errors import CustomerNotFound, InsufficientVerifications, TierNotHigher, VerificationExists
@@ -28,10 +28,15 @@ __all__ = ["TIER_RULES", "tier_of", "eligible_tier", "record_verification", "upg
 _TIER = Prepared(select(customers.c.tier).where(customers.c.id == bindparam("id")))  # every payment reads it
 
 
+def tier_read(customer_id: str) -> Read:
+    """The read `tier_of` makes, to be read ahead (`puhui.db.prepared.read_ahead`)."""
+    return _TIER, {"id": customer_id}
+
+
 def tier_of(connection: Connection, customer_id: str) -> WalletTier | None:
     """The customer's current wallet tier; None while unverified (no payment account class yet).
     Payments enforce `TIER_RULES[tier]` limits from this (one column: every payment reads it)."""
-    found = run(connection, _TIER, {"id": customer_id}).first()
+    found = run(connection, *tier_read(customer_id)).first()
     if found is None:
         raise CustomerNotFound(f"customer {customer_id!r} does not exist")
     return WalletTier(found[0]) if found[0] is not None else None

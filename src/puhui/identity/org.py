@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.prepared import Prepared, run
+from puhui.db.prepared import Prepared, Read, run
 from puhui.errors import InvalidInput
 from puhui.events import outbox
 from puhui.identity import auth, pii
@@ -217,9 +217,14 @@ def _update_merchant(uow: UnitOfWork, merchant_id: str, **values: object) -> Non
 _TERMS = Prepared(select(merchants.c.status, merchants.c.fee_rate_bp).where(merchants.c.id == bindparam("id")))
 
 
+def terms_read(merchant_id: str) -> Read:
+    """The read `merchant_terms` makes, to be read ahead (`puhui.db.prepared.read_ahead`)."""
+    return _TERMS, {"id": merchant_id}
+
+
 def merchant_terms(connection: Connection, merchant_id: str, default_fee_bp: int) -> int:
     """The fee rate a payment to this merchant is charged now; refuses a suspended merchant."""
-    row = run(connection, _TERMS, {"id": merchant_id}).first()
+    row = run(connection, *terms_read(merchant_id)).first()
     if row is None:
         raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
     if row[0] != "active":

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, select, update
 
 from puhui import clock
 from puhui.db import reading, transaction
-from puhui.db.prepared import Prepared, run
+from puhui.db.prepared import Prepared, Read, run
 from puhui.db.tables import audit_log
 from puhui.errors import PuhuiError
 from puhui.events import outbox
@@ -108,9 +108,14 @@ _LIVE = Prepared(
 )
 
 
+def live_read(claims: auth.SessionClaims) -> Read:
+    """The read `is_live` makes, to be read ahead (`puhui.db.prepared.read_ahead`)."""
+    return _LIVE, {"session_id": claims.session_id, "subject": claims.subject}
+
+
 def is_live(connection: Connection, claims: auth.SessionClaims) -> bool:
     """The token's session is open and its customer active (one indexed read per request)."""
-    found = run(connection, _LIVE, {"session_id": claims.session_id, "subject": claims.subject}).first()
+    found = run(connection, *live_read(claims)).first()
     return found is not None and found[0] == CustomerStatus.active
 
 

@@ -8,6 +8,7 @@ refund only their own payments; staff read.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
 
@@ -30,6 +31,7 @@ from puhui.api.fields import AmountStr, ClientId, Ident, Limit
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.db.group_commit import Job
+from puhui.db.prepared import Read
 from puhui.errors import Forbidden, NotFound
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.money import parse_positive_minor as amount_of
@@ -105,20 +107,26 @@ def _payment_outcome(row: dict, created: bool) -> Outcome:
     return Outcome(201 if created else 200, Payment.shape(service.payment_view(row)))
 
 
-# A grouped payment's work is a partial of a module function, so it pickles for a writer process
-# (`puhui.db.writer`).
-def _pay_qr(
-    payer_id: str,
-    qr_id: str,
-    amount: int | None,
-    strength: VerificationStrength,
-    client_id: str,
-    fee_bp: int,
-    context: PaymentContext,
-    uow: UnitOfWork,
-) -> Outcome:
-    row, created = service.pay_qr(uow, payer_id, qr_id, amount, strength, client_id, fee_bp, context)
-    return _payment_outcome(row, created)
+# A grouped payment's work is a module-level value or a partial of a module function, so it pickles
+# for a writer process (`puhui.db.writer`).
+@dataclass(frozen=True)
+class _PayQr:
+    payer_id: str
+    qr_id: str
+    amount: int | None
+    strength: VerificationStrength
+    client_id: str
+    fee_bp: int
+    context: PaymentContext
+
+    def __call__(self, uow: UnitOfWork) -> Outcome:
+        row, created = service.pay_qr(
+            uow, self.payer_id, self.qr_id, self.amount, self.strength, self.client_id, self.fee_bp, self.context
+        )
+        return _payment_outcome(row, created)
+
+    def reads(self) -> list[Read]:
+        return service.pay_qr_reads(self.payer_id, self.qr_id, self.client_id)
 
 
 def _pay_p2p(
@@ -236,7 +244,7 @@ async def pay_qr(
         strength = proven(engine, principal.id, body.verification, body.password)
 
     context = PaymentContext(body.device_id, body.location)
-    work = partial(_pay_qr, principal.id, qr_id, amount, strength, client_id, settings.merchant_fee_bp, context)
+    work = _PayQr(principal.id, qr_id, amount, strength, client_id, settings.merchant_fee_bp, context)
     group = _grouped(settings, grouping.qr_locks(principal.id, qr_id))
     return await run_mutation(request, engine, principal, "payments.pay_qr", qr_id, work, group=group)
 

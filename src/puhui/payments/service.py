@@ -12,11 +12,11 @@ from sqlalchemy import and_, bindparam, literal, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
-from puhui.db.prepared import Prepared, run
+from puhui.db.prepared import Prepared, Read, run
 from puhui.errors import Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
-from puhui.identity.kyc import tier_of
-from puhui.identity.org import merchant_terms
+from puhui.identity.kyc import tier_of, tier_read
+from puhui.identity.org import merchant_terms, terms_read
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, post_chain
@@ -371,6 +371,13 @@ def verify_notification(event: dict, key: str) -> bool:
     return notifications.verify(event, key)
 
 
+def pay_qr_reads(payer_id: str, qr_id: str, client_id: str) -> list[Read]:
+    """The reads `pay_qr` makes first, on PostgreSQL (`puhui.db.group_commit.Job.reads`): the code, an
+    earlier payment under the same id, the payer's tier."""
+    payment_id = _id("qrp_", payer_id, client_id)
+    return [(_QR_READ[True], {"id": qr_id}), (_MADE_OR_HELD, {"id": payment_id}), tier_read(payer_id)]
+
+
 def pay_qr(
     uow: UnitOfWork,
     payer_id: str,
@@ -405,7 +412,8 @@ def pay_qr(
             raise QrNotPayable(f"QR code {qr_id} is {qr['status']}")
         if clock.now_micros() >= qr["expires_at"]:
             raise QrExpired(f"QR code {qr_id} expired")
-        done = run(uow.connection, _TAKE_QR, {"qr": qr_id, "payment": payment_id})
+        terms = [] if ("merchant_terms", merchant_id, default_fee_bp) in uow.shared else [terms_read(merchant_id)]
+        done = run(uow.connection, _TAKE_QR, {"qr": qr_id, "payment": payment_id}, ahead=terms)
         if done.rowcount != 1:
             raise QrNotPayable(f"QR code {qr_id} is no longer open")
     fee_rate_bp = _terms(uow, merchant_id, default_fee_bp)
