@@ -4,7 +4,7 @@ listener), with and without group commit: the hot path's round trips may not cre
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from puhui.payments import limits
 from tests.payments.test_group_commit import app_client, person
@@ -125,3 +125,19 @@ def test_merchant_terms_are_read_once_a_batch_and_fresh_in_the_next(engine, cloc
             event.remove(engine, "before_cursor_execute", count)
     assert balance(engine, f"wallet.{merchant_id}") == 2 * (100_00 - 60) + 100_00 - 100
     assert_audit_clean(engine)
+
+
+def test_limits_counted_together_name_the_first_refused_and_count_none(engine, clock):
+    from puhui.db import transaction
+    from puhui.payments.errors import LimitExceeded
+    from puhui.payments.tables import spending
+
+    both = [limits.Counted("a", "2026", 100), limits.Counted("b", "2026", 50)]
+    assert transaction(engine, lambda uow: limits.consume_all(uow, "c1", both, 40)) == "a@2026;b@2026"
+    for amount, refused in ((20, "b"), (70, "a"), (101, "a")):
+        with pytest.raises(LimitExceeded) as raised:
+            transaction(engine, lambda uow, amount=amount: limits.consume_all(uow, "c1", both, amount))
+        assert raised.value.extra["bucket"] == refused
+    with engine.connect() as connection:
+        used = dict(connection.execute(select(spending.c.bucket, spending.c.used)).all())
+    assert used == {"a": 40, "b": 40}

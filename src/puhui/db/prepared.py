@@ -215,6 +215,14 @@ def run_writes(connection: Connection, writes: list[tuple[Prepared, Mapping[str,
         raise _as_sqlalchemys(connection, last, (), error) from error
 
 
+def run_all(connection: Connection, statements: Sequence[Read]) -> list[Rows]:
+    """Each of `statements` in order, its rows in the same order; on PostgreSQL in one round trip. For
+    statements that do not need each other's results (whose errors would end the caller anyway)."""
+    if len(statements) > 1 and connection.dialect.name == "postgresql":
+        return _pipelined(connection, list(statements), reads=0)
+    return [run(connection, prepared, params) for prepared, params in statements]
+
+
 def read_ahead(connection: Connection, reads: Sequence[Read], first: str | None = None) -> None:
     """`first` (driver SQL whose result nobody reads, e.g. a SAVEPOINT), then `reads`, whose rows are kept
     for the `run`s that follow. On a PostgreSQL engine that is `watch`ed, all in one round trip; elsewhere

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.prepared import Prepared, run
+from puhui.db.prepared import Prepared, run_all
 from puhui.identity.models import TIER_RULES, WalletTier
 from puhui.money import format_minor
 from puhui.payments.errors import LimitExceeded
@@ -43,36 +44,57 @@ def _counting(postgres: bool):
     )
 
 
+@dataclass(frozen=True)
+class Counted:
+    """A limit a payment counts against: its bucket, period and amount in fen."""
+
+    bucket: str
+    period: str
+    limit: int
+
+    @property
+    def mark(self) -> str:
+        """How a payment records it, so a refund gives the amount back ("bucket@period")."""
+        return f"{self.bucket}@{self.period}"
+
+
 def consume(uow: UnitOfWork, subject_id: str, bucket: str, period: str, amount: int, limit: int) -> None:
     """Count `amount` against the limit or raise LimitExceeded (the caller's transaction rolls back).
     One statement: the row is inserted with `amount`, or its `used` raised by it where that stays
     within the limit; no row comes back when it would not."""
-    params = {"s": subject_id, "b": bucket, "p": period, "a": amount, "limit": limit}
-    if amount > limit or run(uow.connection, _counting(uow.postgres), params).first() is None:
+    consume_all(uow, subject_id, [Counted(bucket, period, limit)], amount)
+
+
+def consume_all(uow: UnitOfWork, subject_id: str, counted: list[Counted], amount: int) -> str | None:
+    """Count `amount` against every limit of `counted` (on PostgreSQL in one round trip), or raise
+    LimitExceeded for the first it would exceed; returns their marks, joined."""
+    fits = [c for c in counted if amount <= c.limit]  # an amount over the limit itself needs no statement
+    statement = _counting(uow.postgres)
+    params = [{"s": subject_id, "b": c.bucket, "p": c.period, "a": amount, "limit": c.limit} for c in fits]
+    found = dict(zip(fits, run_all(uow.connection, [(statement, p) for p in params]), strict=True))
+    over = next((c for c in counted if c not in found or found[c].first() is None), None)
+    if over is not None:
         raise LimitExceeded(
-            f"the {bucket} limit of {format_minor(limit, 2)} CNY for {period} would be exceeded",
-            bucket=bucket,
-            period=period,
-            limit=format_minor(limit, 2),
+            f"the {over.bucket} limit of {format_minor(over.limit, 2)} CNY for {over.period} would be exceeded",
+            bucket=over.bucket,
+            period=over.period,
+            limit=format_minor(over.limit, 2),
         )
+    return join_marks(*(c.mark for c in counted))
 
 
-def consume_tier(uow: UnitOfWork, customer_id: str, tier: WalletTier, amount: int) -> str:
-    """Count a payment against the wallet class limit; returns its mark ("bucket@period")."""
+def tier_counted(tier: WalletTier) -> Counted:
+    """The wallet class limit (账户分类限额) a payment counts against today."""
     rule = TIER_RULES[tier]
-    bucket, period = f"tier_{rule.period}", tier_period(rule.period, clock.business_date())
-    consume(uow, customer_id, bucket, period, amount, rule.limit_minor)
-    return f"{bucket}@{period}"
+    return Counted(f"tier_{rule.period}", tier_period(rule.period, clock.business_date()), rule.limit_minor)
 
 
-def consume_qr(uow: UnitOfWork, customer_id: str, kind: QrKind, strength: VerificationStrength, amount: int) -> str:
-    """Count a QR payment against its daily limit; returns its mark ("" when paid by agreement)."""
+def qr_counted(kind: QrKind, strength: VerificationStrength) -> Counted | None:
+    """The QR daily limit a payment counts against; None when paid by agreement (digital certificate)."""
     limit = qr_daily_limit(kind, strength)
-    if limit is None:  # by agreement (digital certificate)
-        return ""
-    bucket, period = qr_limit_bucket(kind, strength), clock.business_date().isoformat()
-    consume(uow, customer_id, bucket, period, amount, limit)
-    return f"{bucket}@{period}"
+    if limit is None:
+        return None
+    return Counted(qr_limit_bucket(kind, strength), clock.business_date().isoformat(), limit)
 
 
 def join_marks(*marks: str) -> str | None:

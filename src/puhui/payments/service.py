@@ -117,9 +117,10 @@ def _check_payer(
     payee_id: str,
     amount: int,
     context: risk_hook.PaymentContext,
-) -> tuple[str, risk_hook.Decision]:
-    """The risk decision, then the wallet class limit: (limit mark, decision). A decline raises
-    (and is recorded after the rollback); approve and review go on."""
+    also: limits.Counted | None = None,
+) -> tuple[str | None, risk_hook.Decision]:
+    """The risk decision, then the wallet class limit and `also` counted together: (limit marks,
+    decision). A decline raises (and is recorded after the rollback); approve and review go on."""
     tier = tier_of(uow.connection, payer_id)
     request = risk_hook.PaymentRequest(
         kind, payer_id, payee_id, amount, tier, context.device_id, context.location, clock.now_micros(), context.signals
@@ -139,7 +140,8 @@ def _check_payer(
     if decision.outcome == risk_hook.Outcome.decline:
         risk_hook.enforce(decision, payment_id)
     assert tier is not None
-    return limits.consume_tier(uow, payer_id, tier, amount), decision
+    counted = [limits.tier_counted(tier)] + ([also] if also is not None else [])
+    return limits.consume_all(uow, payer_id, counted, amount), decision
 
 
 def _terms(uow: UnitOfWork, merchant_id: str, default_fee_bp: int) -> int:
@@ -417,8 +419,10 @@ def pay_qr(
         if done.rowcount != 1:
             raise QrNotPayable(f"QR code {qr_id} is no longer open")
     fee_rate_bp = _terms(uow, merchant_id, default_fee_bp)
-    tier_mark, decision = _check_payer(uow, payment_id, payer_id, f"qr_{kind.value}", merchant_id, amount, context)
-    marks = limits.join_marks(tier_mark, limits.consume_qr(uow, payer_id, kind, strength, amount))
+    qr_limit = limits.qr_counted(kind, strength)
+    marks, decision = _check_payer(
+        uow, payment_id, payer_id, f"qr_{kind.value}", merchant_id, amount, context, also=qr_limit
+    )
     if _under_review(decision):
         return _hold(
             uow,
