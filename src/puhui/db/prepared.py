@@ -200,11 +200,14 @@ def run_writes(connection: Connection, writes: list[tuple[Prepared, Mapping[str,
         form = prepared.form(connection.dialect, params)
         statements.append((form.sql, form.values(params)))
     statements.append((last, ()))
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        statements = _inserts_joined(statements)
     driver = _ready(connection, *statements[0])
     for sql, values in statements[1:]:
         _announce(connection, sql, values, False)
     try:
-        if connection.dialect.name != "postgresql":
+        if not postgres:
             for sql, values in statements:
                 driver.execute(sql, values)
             return
@@ -213,6 +216,56 @@ def run_writes(connection: Connection, writes: list[tuple[Prepared, Mapping[str,
                 driver.execute(sql, values or None)
     except connection.dialect.loaded_dbapi.Error as error:
         raise _as_sqlalchemys(connection, last, (), error) from error
+
+
+def _inserts_joined(statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Each run of consecutive plain INSERTs into different tables made one statement, the others' inserts
+    as data-modifying `WITH` parts (PostgreSQL runs each exactly once, all or none): a statement costs
+    the driver and the server far more than a row, and a payment writes five rows to five tables. An
+    upsert (its conflict must see the rows before it) and a second insert into the same table (whose
+    order among the parts would not be kept) start a new statement."""
+    joined: list[tuple[str, Any]] = []
+    run: list[tuple[str, str, Any]] = []
+    for sql, values in [*statements, ("", None)]:
+        table = _plain_insert(sql) if isinstance(values, Mapping) else None
+        if table is None or any(table == seen for seen, _, _ in run):
+            if len(run) > 1:
+                joined.append(_joined(run))
+            elif run:
+                joined.append(run[0][1:])
+            run = []
+        if table is not None:
+            run.append((table, sql, values))
+        elif sql:
+            joined.append((sql, values))
+    return joined
+
+
+_INSERT = re.compile(r"\s*INSERT\s+INTO\s+(\w+)\s", re.IGNORECASE)
+_PLAIN: dict[str, str | None] = {}  # SQL -> the table of a plain INSERT, or None
+
+
+def _plain_insert(sql: str) -> str | None:
+    if sql not in _PLAIN:
+        match = _INSERT.match(sql)
+        _PLAIN[sql] = match.group(1) if match and "ON CONFLICT" not in sql.upper() and ";" not in sql else None
+    return _PLAIN[sql]
+
+
+_JOINED: dict[tuple[str, ...], str] = {}
+_PARAM = re.compile(r"%\((\w+)\)s")
+
+
+def _joined(run: list[tuple[str, str, Any]]) -> tuple[str, dict[str, Any]]:
+    sqls = tuple(sql for _, sql, _ in run)
+    sql = _JOINED.get(sqls)
+    if sql is None:
+        parts = [_PARAM.sub(lambda m, i=i: f"%(w{i}_{m.group(1)})s", one) for i, one in enumerate(sqls)]
+        sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts[:-1])) + " " + parts[-1]
+        if len(_JOINED) < 1024:
+            _JOINED[sqls] = sql
+    values = {f"w{i}_{name}": value for i, (_, _, one) in enumerate(run) for name, value in one.items()}
+    return sql, values
 
 
 def run_all(connection: Connection, statements: Sequence[Read]) -> list[Rows]:
