@@ -368,7 +368,7 @@ _WATCHED: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 
 def _forget(connection: Connection, cursor: Any, sql: str, parameters: Any, context: Any, many: bool) -> None:
-    """Every statement on every engine: the kept rows a write makes stale are dropped."""
+    """Every statement on a `watch`ed engine: the kept rows a write makes stale are dropped."""
     kept = connection.info.get(_KEPT)
     if not kept:
         return
