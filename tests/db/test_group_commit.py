@@ -91,6 +91,34 @@ def test_a_failing_job_fails_alone_and_its_refusal_is_recorded_in_the_batch(tabl
     assert stats.batches - before == 2  # the gate's batch, then the three together
 
 
+@pytest.mark.parametrize("failing", ["on_the_server", "before_sending"])
+def test_a_failing_read_ahead_fails_its_job_alone(tables, failing):
+    from sqlalchemy import Integer, String, bindparam, cast, literal, select
+
+    from puhui.db.prepared import run
+
+    engine = tables
+    read = {
+        "on_the_server": (Prepared(select(cast(bindparam("v", type_=String), Integer))), {"v": "x"}),
+        "before_sending": (Prepared(select(literal(1) / bindparam("by"))), {"by": None}),  # a Numeric bind
+    }[failing]
+
+    def uses_it(uow):
+        return run(uow.connection, *read).scalar()
+
+    gate = Gate(engine)
+    futures = [
+        group_commit.submit(engine, group_commit.Job(_insert(1))),
+        group_commit.submit(engine, group_commit.Job(uses_it, reads=lambda: [read])),
+        group_commit.submit(engine, group_commit.Job(_insert(3))),
+    ]
+    gate.open()
+    assert futures[0].result(timeout=30) == 1 and futures[2].result(timeout=30) == 3
+    if engine.dialect.name == "postgresql":
+        assert futures[1].exception(timeout=30) is not None
+    assert _rows(engine) == [1, 3]
+
+
 def test_a_failing_commit_fails_every_job_of_the_batch(tables):
     engine = tables
     gate = Gate(engine)

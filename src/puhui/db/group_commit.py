@@ -189,8 +189,8 @@ def _run_job(connection: Connection, postgres: bool, job: Job[Any], shared: dict
     """The job in its own savepoint: its value, or its error with only its own writes undone."""
     for attempt in range(JOB_RETRIES + 1):
         uow = UnitOfWork(connection=connection, postgres=postgres, shared=shared, deferred=[], batch_sums={})
-        read_ahead(connection, job.reads() if job.reads is not None else (), first=_SAVEPOINT)
-        try:
+        try:  # a read ahead that fails fails its job alone (its savepoint went first)
+            read_ahead(connection, job.reads() if job.reads is not None else (), first=_SAVEPOINT)
             value = job.work(uow)
             run_writes(connection, uow.deferred or [], _RELEASE)
         except Exception as error:

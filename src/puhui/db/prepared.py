@@ -302,9 +302,16 @@ def _key(prepared: Prepared, params: Mapping[str, Any] | None) -> tuple[Any, ...
 
 def _pipelined(connection: Connection, statements: list[Read], reads: int, first: str | None = None) -> list[Rows]:
     """`first`, then `statements` in one PostgreSQL pipeline; the first `reads` of them are kept (as
-    `read_ahead` keeps them), the rest's rows returned."""
-    forms = [(prepared.form(connection.dialect, params), params) for prepared, params in statements]
-    sqls = ([(first, ())] if first is not None else []) + [(form.sql, form.values(params)) for form, params in forms]
+    `read_ahead` keeps them), the rest's rows returned. `first` has run whenever this returns or raises:
+    a statement whose values cannot even be sent raises after `first` ran alone."""
+    try:
+        forms = [(prepared.form(connection.dialect, params), params) for prepared, params in statements]
+        built = [(form.sql, form.values(params)) for form, params in forms]
+    except BaseException:
+        if first is not None:
+            run_sql(connection, first)
+        raise
+    sqls = ([(first, ())] if first is not None else []) + built
     driver = _ready(connection, *sqls[0])
     for sql, values in sqls[1:]:
         _announce(connection, sql, values, False)
