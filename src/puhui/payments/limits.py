@@ -46,7 +46,7 @@ def _counting(postgres: bool):
 
 @dataclass(frozen=True)
 class Counted:
-    """A limit a payment counts against: its bucket, period and amount in fen."""
+    """A limit a payment counts against: its bucket, its period and the limit in fen."""
 
     bucket: str
     period: str

@@ -148,10 +148,19 @@ def _terms(uow: UnitOfWork, merchant_id: str, default_fee_bp: int) -> int:
     """The merchant's fee rate (商户费率), read once per transaction: the payments of one group-commit
     batch share it, and a change committed later is read by the next transaction. A suspended
     merchant raises every time."""
-    key = ("merchant_terms", merchant_id, default_fee_bp)
+    key = _terms_key(merchant_id, default_fee_bp)
     if key not in uow.shared:
         uow.shared[key] = merchant_terms(uow.connection, merchant_id, default_fee_bp)
     return uow.shared[key]
+
+
+def _terms_ahead(uow: UnitOfWork, merchant_id: str, default_fee_bp: int) -> list[Read]:
+    """The read `_terms` will make, to go ahead with an earlier statement; none when the batch has it."""
+    return [] if _terms_key(merchant_id, default_fee_bp) in uow.shared else [terms_read(merchant_id)]
+
+
+def _terms_key(merchant_id: str, default_fee_bp: int) -> tuple[str, str, int]:
+    return ("merchant_terms", merchant_id, default_fee_bp)
 
 
 def is_review(row: dict) -> bool:
@@ -414,8 +423,8 @@ def pay_qr(
             raise QrNotPayable(f"QR code {qr_id} is {qr['status']}")
         if clock.now_micros() >= qr["expires_at"]:
             raise QrExpired(f"QR code {qr_id} expired")
-        terms = [] if ("merchant_terms", merchant_id, default_fee_bp) in uow.shared else [terms_read(merchant_id)]
-        done = run(uow.connection, _TAKE_QR, {"qr": qr_id, "payment": payment_id}, ahead=terms)
+        ahead = _terms_ahead(uow, merchant_id, default_fee_bp)
+        done = run(uow.connection, _TAKE_QR, {"qr": qr_id, "payment": payment_id}, ahead=ahead)
         if done.rowcount != 1:
             raise QrNotPayable(f"QR code {qr_id} is no longer open")
     fee_rate_bp = _terms(uow, merchant_id, default_fee_bp)
