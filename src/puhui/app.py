@@ -29,7 +29,7 @@ from puhui.api.nul_guard import NulGuardMiddleware
 from puhui.api.query_guard import known_query_parameters
 from puhui.api.request_id import RequestIdMiddleware
 from puhui.console import routes as console_routes
-from puhui.db import reading, transaction, writer
+from puhui.db import group_commit, reading, transaction, writer
 from puhui.db.leader import Leadership
 from puhui.errors import PuhuiError
 from puhui.events.outbox import read_events
@@ -112,6 +112,9 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, l
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        batching = group_commit.stats_of(engine)
+        if batching is not None and batching.jobs:
+            log.info("%s", batching.summary())
 
     app = FastAPIOffline(  # /docs and /redoc from the installed package's assets: they work offline
         title="Puhui API",
@@ -210,6 +213,7 @@ def serve_app() -> FastAPI:
     from puhui.db import create_engine_from_url
 
     settings = Settings()  # this process's environment, as the `puhui serve` that started it left it
+    _log_like_uvicorn()
     engine = create_engine_from_url(settings.resolved_database_url())
     app = create_app(engine, settings, leader_lock=True)
     writer_socket = os.environ.get(writer.SOCKET_ENV)
@@ -221,6 +225,19 @@ def serve_app() -> FastAPI:
 
         profiling.install(engine, profile_dir)
     return app
+
+
+def _log_like_uvicorn() -> None:
+    """A served process's own INFO lines (which process leads, its batching when it stops) in the server's
+    log, in uvicorn's format; Python's default would drop them below WARNING."""
+    from uvicorn.logging import DefaultFormatter
+
+    logger = logging.getLogger("puhui")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def writer_setup(engine: Engine) -> None:

@@ -186,3 +186,21 @@ def test_a_jobs_deferred_writes_stay_its_own(tables):
     assert _rows(engine) == [40, 43]
     transaction(engine, lambda uow: uow.write(insert, {"n": 44}))  # outside a group commit: written at once
     assert _rows(engine) == [40, 43, 44]
+
+
+def test_the_committer_counts_its_jobs_batches_and_time_and_the_benchmark_reads_its_line(tables):
+    from puhui.bench.payments_deployed import committer_batching
+
+    assert group_commit.stats_of(tables) is None  # no committer yet in this process for this engine
+    gate = Gate(tables)
+    futures = [group_commit.submit(tables, group_commit.Job(_insert(n))) for n in range(5)]
+    gate.open()
+    assert [f.result(timeout=30) for f in futures] == list(range(5))
+    stats = group_commit.stats_of(tables)
+    assert stats is not None and stats.jobs == 6 and stats.batches == 2 and stats.largest == 5
+    assert stats.busy_seconds >= stats.cpu_seconds > 0
+    read = committer_batching("INFO:     " + stats.summary() + "\nINFO:     " + stats.summary())
+    assert read["committers"] == 2 and read["jobs_per_commit"] == 3
+    assert read["committer_ms_per_job"] == pytest.approx(1000 * stats.busy_seconds / 6, abs=0.001)
+    assert read["committer_cpu_ms_per_job"] == pytest.approx(1000 * stats.cpu_seconds / 6, abs=0.001)
+    assert committer_batching("no committer logged") == {}

@@ -120,7 +120,7 @@ def run(
         cpu_used = server.cpu_seconds() - cpu_before
         found_profile = server.collect_profile(paid["ok"]) if profile_dir is not None else None
         stopped_cleanly = server.stop()
-        batching = WRITER_STOPPED.search(server.tail())
+        batching = committer_batching(server.log.read_text(errors="replace") if server.log.exists() else "")
         engine = create_engine_from_url(url)
         cleanup.callback(engine.dispose)
         with reading(engine) as connection:
@@ -164,8 +164,7 @@ def run(
         "server_stopped_cleanly": stopped_cleanly,
         "audit_ok": report.ok,
     }
-    if batching:  # SQLite's writer process: how many jobs (warm-up included) a commit carried
-        result["writer_jobs_per_commit"] = int(batching[1]) / max(1, int(batching[2]))
+    result.update(batching)
     if found_profile is not None:
         result["profile"] = found_profile
     return result
@@ -373,7 +372,30 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
-WRITER_STOPPED = re.compile(r"the writer stops after (\d+) jobs in (\d+) batches")
+COMMITTED = re.compile(
+    r"group commit: (\d+) jobs in (\d+) batches .*?([\d.]+) ms a job in its batch, ([\d.]+) ms of it CPU"
+)
+
+
+def committer_batching(log_text: str) -> dict[str, float]:
+    """The group committers' batching over the run, warm-up included, from the lines each logs when it
+    stops (`puhui.db.group_commit.Stats.summary`; SQLite's writer process, each PostgreSQL worker): jobs a
+    commit carried, and a job's share of its committer's time, in all and in CPU. A committer is one
+    thread, so `committer_ms_per_job` bounds one committer's jobs per second."""
+    found = [
+        (int(jobs), int(batches), float(busy), float(cpu)) for jobs, batches, busy, cpu in COMMITTED.findall(log_text)
+    ]
+    jobs = sum(f[0] for f in found)
+    if not jobs:
+        return {}
+    return {
+        "committers": len(found),
+        "jobs_per_commit": jobs / max(1, sum(f[1] for f in found)),
+        "committer_ms_per_job": sum(f[0] * f[2] for f in found) / jobs,
+        "committer_cpu_ms_per_job": sum(f[0] * f[3] for f in found) / jobs,
+    }
+
+
 IDLE = re.compile(
     r"acquire' of '_thread|queue\.py.*\(get\)|threading\.py.*\((wait|run|_bootstrap\w*)\)|"
     r"selectors\.py|epoll|base_events\.py.*\((run_forever|_run_once)\)|workers?\.py.*\(_worker\)|"

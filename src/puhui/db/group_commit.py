@@ -78,6 +78,18 @@ class Stats:
     jobs: int = 0
     batch_retries: int = 0
     largest: int = 0
+    # The committer is one thread: its time in batches bounds a process's jobs per second.
+    busy_seconds: float = 0.0  # wall time in batches, waits for the database and the GIL included
+    cpu_seconds: float = 0.0  # the committer thread's own CPU time in batches
+
+    def summary(self) -> str:
+        """One log line (`puhui bench payments` reads it from the server's log)."""
+        per_job = 1000 / max(1, self.jobs)
+        return (
+            f"group commit: {self.jobs} jobs in {self.batches} batches (largest {self.largest}, "
+            f"{self.batch_retries} rerun), {self.busy_seconds * per_job:.3f} ms a job in its batch, "
+            f"{self.cpu_seconds * per_job:.3f} ms of it CPU"
+        )
 
 
 class Committer:
@@ -123,7 +135,10 @@ class Committer:
                 if job.future.set_running_or_notify_cancel():  # a caller gone before its turn is skipped
                     batch.append(job)
             if batch:
+                started, cpu = time.perf_counter(), time.thread_time()
                 self._commit(batch)
+                self.stats.busy_seconds += time.perf_counter() - started
+                self.stats.cpu_seconds += time.thread_time() - cpu
 
     def _commit(self, jobs: list[Job[Any]]) -> None:
         engine = self._engine()
@@ -247,6 +262,13 @@ def _run_hooks(hooks: list[Callable[[], None]]) -> None:
 
 _COMMITTERS: weakref.WeakKeyDictionary[Engine, Committer] = weakref.WeakKeyDictionary()
 _REGISTRY = threading.Lock()
+
+
+def stats_of(engine: Engine) -> Stats | None:
+    """The batching of `engine`'s committer in this process so far, if it has one."""
+    with _REGISTRY:
+        found = _COMMITTERS.get(engine)
+    return found.stats if found is not None else None
 
 
 def committer_for(engine: Engine) -> Committer:

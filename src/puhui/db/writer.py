@@ -104,13 +104,8 @@ def main(argv: list[str]) -> None:
     sys.stdin.buffer.read()  # until the server is gone
     _drain(engine)
     stats = committer_for(engine).stats
-    log.info(
-        "the server is gone: the writer stops after %d jobs in %d batches (largest %d, %d batches rerun)",
-        stats.jobs,
-        stats.batches,
-        stats.largest,
-        stats.batch_retries,
-    )
+    log.info("the server is gone: the writer stops after %d jobs in %d batches", stats.jobs, stats.batches)
+    log.info("%s", stats.summary())
 
 
 def _accept(listener: socket.socket, engine: Engine) -> None:
