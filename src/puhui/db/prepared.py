@@ -192,14 +192,21 @@ def run_sql(connection: Connection, sql: str, values: Any = (), *, many: bool = 
         raise _as_sqlalchemys(connection, sql, values, error) from error
 
 
-def run_writes(connection: Connection, writes: list[tuple[Prepared, Mapping[str, Any]]], last: str) -> None:
-    """`writes` (whose results nobody reads) and then the driver SQL `last`, in order. On PostgreSQL they
-    go in one pipeline: one round trip instead of one each. The first failure is raised, as SQLAlchemy's."""
-    statements = []
+def run_writes(connection: Connection, writes: Sequence[tuple[Prepared | str, Any]], last: str | None = None) -> None:
+    """`writes` (whose results nobody reads: a prepared statement and its values, or driver SQL and its
+    values) and then the driver SQL `last`, in order. On PostgreSQL they go in one pipeline: one round
+    trip instead of one each. The first failure is raised, as SQLAlchemy's."""
+    statements: list[tuple[str, Any]] = []
     for prepared, params in writes:
+        if isinstance(prepared, str):
+            statements.append((prepared, params))
+            continue
         form = prepared.form(connection.dialect, params)
         statements.append((form.sql, form.values(params)))
-    statements.append((last, ()))
+    if last is not None:
+        statements.append((last, ()))
+    if not statements:
+        return
     postgres = connection.dialect.name == "postgresql"
     if postgres:
         statements = _inserts_joined(statements)
@@ -215,7 +222,7 @@ def run_writes(connection: Connection, writes: list[tuple[Prepared, Mapping[str,
             for sql, values in statements:
                 driver.execute(sql, values or None)
     except connection.dialect.loaded_dbapi.Error as error:
-        raise _as_sqlalchemys(connection, last, (), error) from error
+        raise _as_sqlalchemys(connection, statements[-1][0], (), error) from error
 
 
 def _inserts_joined(statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from puhui.db.engine import is_postgres
-from puhui.db.prepared import Prepared, run
+from puhui.db.prepared import Prepared, run, run_writes
 
 T = TypeVar("T")
 
@@ -43,8 +43,8 @@ class UnitOfWork:
     # A group-commit job's amounts the committer adds up over the batch's jobs that succeeded, for its
     # `before_batch_commit` work (e.g. the ledger's late credits); None outside a group commit.
     batch_sums: dict[Hashable, int] | None = None
-    # A group-commit job's writes whose results nobody reads (`write`): sent together at its end.
-    deferred: list[tuple[Prepared, Mapping[str, Any]]] | None = None
+    # A group-commit job's writes whose results nobody reads (`write`, `write_sql`): sent together at its end.
+    deferred: list[tuple[Prepared | str, Any]] | None = None
 
     def execute(self, statement: Any, parameters: Any = None) -> Any:
         return self.connection.execute(statement, parameters)
@@ -57,6 +57,23 @@ class UnitOfWork:
             run(self.connection, statement, parameters)
         else:
             self.deferred.append((statement, parameters))
+
+    def write_sql(self, sql: str, values: Any) -> bool:
+        """Driver SQL (the driver's own parameter style) whose result nobody reads, deferred as `write`
+        defers: True when deferred (in a group-commit job), False when the caller must run it now."""
+        if self.deferred is None:
+            return False
+        self.deferred.append((sql, values))
+        return True
+
+    def has_deferred_sql(self) -> bool:
+        return any(isinstance(statement, str) for statement, _ in self.deferred or ())
+
+    def flush(self) -> None:
+        """Run the deferred writes now (a later step is about to read what they write)."""
+        if self.deferred:
+            writes, self.deferred[:] = list(self.deferred), []
+            run_writes(self.connection, writes)
 
 
 class RetryableConflict(Exception):

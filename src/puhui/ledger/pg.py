@@ -110,7 +110,7 @@ def write(
     event: Event | None,
 ) -> None:
     """Every row of a batch: transfers, holds settled, balances, the event."""
-    if len(created) + len(resolved) + len(changed) <= 3 * SMALL:
+    if is_small(created, resolved, changed):
         _write_small(driver, created, resolved, changed, event)
         return
     with driver.cursor(binary=True) as cursor, driver.pipeline():
@@ -135,6 +135,13 @@ def write(
             cursor.execute(INSERT_EVENT, _event_params(event))
 
 
+def is_small(
+    created: list[StoredTransfer], resolved: dict[str, tuple[PendingStatus, int]], changed: dict[str, Account]
+) -> bool:
+    """Whether `write` would send these rows as one statement (`small_statement`)."""
+    return len(created) + len(resolved) + len(changed) <= 3 * SMALL
+
+
 def _write_small(
     driver: PgConnection,
     created: list[StoredTransfer],
@@ -143,6 +150,20 @@ def _write_small(
     event: Event | None,
 ) -> None:
     """A few rows: one statement of data-modifying CTEs, one round trip, no arrays."""
+    found = small_statement(created, resolved, changed, event)
+    if found is not None:
+        with driver.cursor() as cursor:
+            cursor.execute(*found)
+
+
+def small_statement(
+    created: list[StoredTransfer],
+    resolved: dict[str, tuple[PendingStatus, int]],
+    changed: dict[str, Account],
+    event: Event | None,
+) -> tuple[str, list[Any]] | None:
+    """The rows of a small batch as one statement of data-modifying CTEs and its values (psycopg's `%s`
+    style), or None when there is nothing to write."""
     parts: list[str] = []
     params: list[Any] = []
     if created:
@@ -170,10 +191,8 @@ def _write_small(
     else:
         tail = "SELECT 1"
     if not parts and event is None:
-        return
-    statement = (f"WITH {', '.join(parts)} " if parts else "") + tail
-    with driver.cursor() as cursor:
-        cursor.execute(statement, params)
+        return None
+    return (f"WITH {', '.join(parts)} " if parts else "") + tail, params
 
 
 INSERT_COLUMNS = (

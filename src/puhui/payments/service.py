@@ -59,8 +59,9 @@ def _id(prefix: str, *parts: str) -> str:
 
 def _apply(uow: UnitOfWork, batch: list[Transfer]) -> None:
     """The payment's transfers as one chain: all or nothing (`InsufficientFunds` when the payer is short).
-    The fee income, which every QR payment credits, is credited once per group-commit batch."""
-    post_chain(uow, batch, credit_late=_CREDIT_LATE)
+    The fee income, which every QR payment credits, is credited once per group-commit batch, and the
+    ledger's rows go with the job's last writes: nothing after this reads them."""
+    post_chain(uow, batch, credit_late=_CREDIT_LATE, write_late=True)
 
 
 def payment_json(row) -> dict:
