@@ -20,6 +20,7 @@ from puhui.db.tables import audit_log, idempotency_keys, outbox
 from puhui.payments.tables import payments, qr_codes
 from puhui.settings import Settings
 from tests.payments.test_payments_http import (
+    ADMIN,
     ADMIN_TOKEN,
     INDEX_KEY,
     K1,
@@ -206,4 +207,51 @@ def test_sixteen_racing_clients_keep_limits_and_single_use(engine, clock, group)
     assert balance(engine, f"wallet.{merchant_id}") == 99_00 + 480_00 - 59 - 8 * 36
     paid_one = sum(balance(engine, f"wallet.{c}") for c, _ in people[1:])
     assert balance(engine, f"wallet.{spender}") + paid_one == 16 * 1_000_00 - 99_00 - 480_00
+    assert_audit_clean(engine)
+
+
+@pytest.mark.parametrize("group", [True, False], ids=["group_commit", "one_transaction_each"])
+def test_a_dynamic_code_refused_after_its_limits_were_counted_counts_nothing(engine, clock, group):
+    """A dynamic code's limits are counted in the round trip that takes the code (`service._take_qr`); a
+    refusal after that (the merchant suspended, a limit over) rolls the counts and the code back."""
+    from puhui.payments.tables import spending
+
+    def used(payer: str) -> dict[str, int]:
+        with reading(engine) as connection:
+            rows = connection.execute(select(spending.c.bucket, spending.c.used).where(spending.c.subject_id == payer))
+            return {bucket: amount for bucket, amount in rows}
+
+    with app_client(engine, group) as test_client:
+        payer, headers = customer(test_client, person(40), 3)
+        merchant_id, shop = merchant(test_client)
+        fund(engine, f"wallet.{payer}", 20_000_00, "early")
+
+        def code(amount: str) -> str:
+            made = test_client.post(
+                f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": amount}
+            )
+            return made.json()["id"]
+
+        paid = test_client.post(
+            f"/v1/qr-codes/{code('10.00')}/pay", headers={**headers, "Idempotency-Key": "a"}, json={}
+        )
+        assert paid.status_code == 201, paid.text
+        counted = used(payer)
+        assert set(counted.values()) == {10_00}, counted  # the tier's and the code's limit, each counted once
+
+        over = code("6000.00")  # over the 5,000 CNY daily limit of a password-verified dynamic code
+        refused = test_client.post(f"/v1/qr-codes/{over}/pay", headers={**headers, "Idempotency-Key": "b"}, json={})
+        assert refused.status_code == 409 and refused.json()["code"] == "limit_exceeded", refused.text
+        assert used(payer) == counted
+        assert test_client.get(f"/v1/qr-codes/{over}", headers=shop).json()["status"] == "active"
+
+        later = code("20.00")
+        suspended = test_client.put(
+            f"/v1/merchants/{merchant_id}/status", headers=ADMIN, json={"status": "suspended", "reason": "complaints"}
+        )
+        assert suspended.status_code == 200, suspended.text
+        refused = test_client.post(f"/v1/qr-codes/{later}/pay", headers={**headers, "Idempotency-Key": "c"}, json={})
+        assert refused.status_code == 409 and refused.json()["code"] == "merchant_suspended", refused.text
+        assert used(payer) == counted
+        assert test_client.get(f"/v1/qr-codes/{later}", headers=shop).json()["status"] == "active"
     assert_audit_clean(engine)

@@ -275,9 +275,12 @@ def _joined(run: list[tuple[str, str, Any]]) -> tuple[str, dict[str, Any]]:
     return sql, values
 
 
-def run_all(connection: Connection, statements: Sequence[Read]) -> list[Rows]:
-    """Each of `statements` in order, its rows in the same order; on PostgreSQL in one round trip. For
-    statements that do not need each other's results (whose errors would end the caller anyway)."""
+def run_all(connection: Connection, statements: Sequence[Read], *, ahead: Sequence[Read] = ()) -> list[Rows]:
+    """Each of `statements` in order, its rows in the same order; on PostgreSQL in one round trip, with
+    `ahead` read first and kept (as `run`'s). For statements that do not need each other's results (whose
+    errors would end the caller anyway)."""
+    if ahead and _watched(connection):
+        return _pipelined(connection, [*ahead, *statements], reads=len(ahead))
     if len(statements) > 1 and connection.dialect.name == "postgresql":
         return _pipelined(connection, list(statements), reads=0)
     return [run(connection, prepared, params) for prepared, params in statements]

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.prepared import Prepared, run_all
+from puhui.db.prepared import Prepared, Read, Rows, run_all
 from puhui.identity.models import TIER_RULES, WalletTier
 from puhui.money import format_minor
 from puhui.payments.errors import LimitExceeded
@@ -68,10 +68,25 @@ def consume(uow: UnitOfWork, subject_id: str, bucket: str, period: str, amount: 
 def consume_all(uow: UnitOfWork, subject_id: str, counted: list[Counted], amount: int) -> str | None:
     """Count `amount` against every limit of `counted` (on PostgreSQL in one round trip), or raise
     LimitExceeded for the first it would exceed; returns their marks, joined."""
-    fits = [c for c in counted if amount <= c.limit]  # an amount over the limit itself needs no statement
-    statement = _counting(uow.postgres)
-    params = [{"s": subject_id, "b": c.bucket, "p": c.period, "a": amount, "limit": c.limit} for c in fits]
-    found = dict(zip(fits, run_all(uow.connection, [(statement, p) for p in params]), strict=True))
+    return settled(counted, amount, run_all(uow.connection, counting(uow.postgres, subject_id, counted, amount)))
+
+
+def counting(postgres: bool, subject_id: str, counted: list[Counted], amount: int) -> list[Read]:
+    """The statements that count `amount` against `counted`, for a caller sending them with others
+    (`puhui.db.prepared.run_all`); `settled` then judges what they returned."""
+    statement = _counting(postgres)
+    return [
+        (statement, {"s": subject_id, "b": c.bucket, "p": c.period, "a": amount, "limit": c.limit})
+        for c in counted
+        if amount <= c.limit  # an amount over the limit itself needs no statement
+    ]
+
+
+def settled(counted: list[Counted], amount: int, returned: list[Rows]) -> str | None:
+    """The marks of `counted` once `counting`'s statements returned `returned`, or LimitExceeded for the
+    first limit they did not count (the caller's unit of work then rolls them all back)."""
+    fits = [c for c in counted if amount <= c.limit]
+    found = dict(zip(fits, returned, strict=True))
     over = next((c for c in counted if c not in found or found[c].first() is None), None)
     if over is not None:
         raise LimitExceeded(

@@ -12,10 +12,11 @@ from sqlalchemy import and_, bindparam, literal, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
-from puhui.db.prepared import Prepared, Read, run
+from puhui.db.prepared import Prepared, Read, Rows, run, run_all
 from puhui.errors import Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.kyc import tier_of, tier_read
+from puhui.identity.models import WalletTier
 from puhui.identity.org import merchant_terms, terms_read
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.models import Transfer
@@ -119,10 +120,13 @@ def _check_payer(
     amount: int,
     context: risk_hook.PaymentContext,
     also: limits.Counted | None = None,
+    counted_early: tuple[WalletTier, list[Rows]] | None = None,
 ) -> tuple[str | None, risk_hook.Decision]:
     """The risk decision, then the wallet class limit and `also` counted together: (limit marks,
-    decision). A decline raises (and is recorded after the rollback); approve and review go on."""
-    tier = tier_of(uow.connection, payer_id)
+    decision). A decline raises (and is recorded after the rollback); approve and review go on.
+    `counted_early`: the payer's tier and what `_counted`'s statements returned, sent earlier with
+    another statement; they are judged here, in the same order, as if counted now."""
+    tier = counted_early[0] if counted_early is not None else tier_of(uow.connection, payer_id)
     request = risk_hook.PaymentRequest(
         kind, payer_id, payee_id, amount, tier, context.device_id, context.location, clock.now_micros(), context.signals
     )
@@ -141,8 +145,14 @@ def _check_payer(
     if decision.outcome == risk_hook.Outcome.decline:
         risk_hook.enforce(decision, payment_id)
     assert tier is not None
-    counted = [limits.tier_counted(tier)] + ([also] if also is not None else [])
+    counted = _counted(tier, also)
+    if counted_early is not None:
+        return limits.settled(counted, amount, counted_early[1]), decision
     return limits.consume_all(uow, payer_id, counted, amount), decision
+
+
+def _counted(tier: WalletTier, also: limits.Counted | None) -> list[limits.Counted]:
+    return [limits.tier_counted(tier)] + ([also] if also is not None else [])
 
 
 def _terms(uow: UnitOfWork, merchant_id: str, default_fee_bp: int) -> int:
@@ -419,19 +429,25 @@ def pay_qr(
         if found["qr_code_id"] != qr_id:
             raise PaymentConflict(f"payment {payment_id} was for another QR code")
         return found, False
+    qr_limit = limits.qr_counted(kind, strength)
+    counted_early = None
     if kind == QrKind.dynamic:
         if qr["status"] != "active":
             raise QrNotPayable(f"QR code {qr_id} is {qr['status']}")
         if clock.now_micros() >= qr["expires_at"]:
             raise QrExpired(f"QR code {qr_id} expired")
-        ahead = _terms_ahead(uow, merchant_id, default_fee_bp)
-        done = run(uow.connection, _TAKE_QR, {"qr": qr_id, "payment": payment_id}, ahead=ahead)
-        if done.rowcount != 1:
-            raise QrNotPayable(f"QR code {qr_id} is no longer open")
+        counted_early = _take_qr(uow, qr_id, payment_id, merchant_id, default_fee_bp, payer_id, amount, qr_limit)
     fee_rate_bp = _terms(uow, merchant_id, default_fee_bp)
-    qr_limit = limits.qr_counted(kind, strength)
     marks, decision = _check_payer(
-        uow, payment_id, payer_id, f"qr_{kind.value}", merchant_id, amount, context, also=qr_limit
+        uow,
+        payment_id,
+        payer_id,
+        f"qr_{kind.value}",
+        merchant_id,
+        amount,
+        context,
+        also=qr_limit,
+        counted_early=counted_early,
     )
     if _under_review(decision):
         return _hold(
@@ -478,6 +494,29 @@ def pay_qr(
     uow.write(_INSERT_PAYMENT, row)
     publish(uow, TOPIC, "payment.succeeded", merchant_id, payment_event(row))
     return row, True
+
+
+def _take_qr(
+    uow: UnitOfWork,
+    qr_id: str,
+    payment_id: str,
+    merchant_id: str,
+    default_fee_bp: int,
+    payer_id: str,
+    amount: int,
+    qr_limit: limits.Counted | None,
+) -> tuple[WalletTier, list[Rows]] | None:
+    """Mark the dynamic code paid, or raise QrNotPayable. The payer's limits are counted in the same
+    round trip (PostgreSQL), and the merchant's terms read ahead: a refusal of any of them (the fraud
+    check, a limit) later rolls the job back to its savepoint, the code and the counts with it. Returns
+    the tier and the counts for `_check_payer`, or None when the payer has no tier to count by."""
+    tier = tier_of(uow.connection, payer_id)
+    take = (_TAKE_QR, {"qr": qr_id, "payment": payment_id})
+    counting = limits.counting(uow.postgres, payer_id, _counted(tier, qr_limit), amount) if tier is not None else []
+    done, *counts = run_all(uow.connection, [take, *counting], ahead=_terms_ahead(uow, merchant_id, default_fee_bp))
+    if done.rowcount != 1:
+        raise QrNotPayable(f"QR code {qr_id} is no longer open")
+    return (tier, counts) if tier is not None else None
 
 
 # -- refunds -------------------------------------------------------------------------------------
