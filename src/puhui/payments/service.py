@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, literal, select
 
@@ -120,13 +121,13 @@ def _check_payer(
     amount: int,
     context: risk_hook.PaymentContext,
     also: limits.Counted | None = None,
-    counted_early: tuple[WalletTier, list[Rows]] | None = None,
+    counted_early: CountedEarly | None = None,
 ) -> tuple[str | None, risk_hook.Decision]:
     """The risk decision, then the wallet class limit and `also` counted together: (limit marks,
     decision). A decline raises (and is recorded after the rollback); approve and review go on.
-    `counted_early`: the payer's tier and what `_counted`'s statements returned, sent earlier with
-    another statement; they are judged here, in the same order, as if counted now."""
-    tier = counted_early[0] if counted_early is not None else tier_of(uow.connection, payer_id)
+    `counted_early`: the limits counted earlier with another statement (`_take_qr`); they are judged
+    here, in the same order, as if counted now."""
+    tier = counted_early.tier if counted_early is not None else tier_of(uow.connection, payer_id)
     request = risk_hook.PaymentRequest(
         kind, payer_id, payee_id, amount, tier, context.device_id, context.location, clock.now_micros(), context.signals
     )
@@ -145,14 +146,23 @@ def _check_payer(
     if decision.outcome == risk_hook.Outcome.decline:
         risk_hook.enforce(decision, payment_id)
     assert tier is not None
-    counted = _counted(tier, also)
     if counted_early is not None:
-        return limits.settled(counted, amount, counted_early[1]), decision
-    return limits.consume_all(uow, payer_id, counted, amount), decision
+        return limits.settled(counted_early.counted, amount, counted_early.returned), decision
+    return limits.consume_all(uow, payer_id, _counted(tier, also), amount), decision
 
 
 def _counted(tier: WalletTier, also: limits.Counted | None) -> list[limits.Counted]:
     return [limits.tier_counted(tier)] + ([also] if also is not None else [])
+
+
+@dataclass(frozen=True)
+class CountedEarly:
+    """A payer's limits counted ahead of the payment's checks: the tier, the limits (their periods as of
+    the count) and what the counting statements returned."""
+
+    tier: WalletTier
+    counted: list[limits.Counted]
+    returned: list[Rows]
 
 
 def _terms(uow: UnitOfWork, merchant_id: str, default_fee_bp: int) -> int:
@@ -505,18 +515,19 @@ def _take_qr(
     payer_id: str,
     amount: int,
     qr_limit: limits.Counted | None,
-) -> tuple[WalletTier, list[Rows]] | None:
+) -> CountedEarly | None:
     """Mark the dynamic code paid, or raise QrNotPayable. The payer's limits are counted in the same
     round trip (PostgreSQL), and the merchant's terms read ahead: a refusal of any of them (the fraud
     check, a limit) later rolls the job back to its savepoint, the code and the counts with it. Returns
     the tier and the counts for `_check_payer`, or None when the payer has no tier to count by."""
     tier = tier_of(uow.connection, payer_id)
+    counted = _counted(tier, qr_limit) if tier is not None else []
     take = (_TAKE_QR, {"qr": qr_id, "payment": payment_id})
-    counting = limits.counting(uow.postgres, payer_id, _counted(tier, qr_limit), amount) if tier is not None else []
+    counting = limits.counting(uow.postgres, payer_id, counted, amount)
     done, *counts = run_all(uow.connection, [take, *counting], ahead=_terms_ahead(uow, merchant_id, default_fee_bp))
     if done.rowcount != 1:
         raise QrNotPayable(f"QR code {qr_id} is no longer open")
-    return (tier, counts) if tier is not None else None
+    return CountedEarly(tier, counted, counts) if tier is not None else None
 
 
 # -- refunds -------------------------------------------------------------------------------------
