@@ -10,6 +10,7 @@ from sqlalchemy import Engine, event
 from puhui.db import group_commit, transaction
 from puhui.errors import InvalidInput
 from puhui.ledger import service
+from puhui.ledger.errors import InsufficientFunds
 from puhui.ledger.models import AccountFlags as A
 from puhui.ledger.models import TransferResult
 from tests.db.test_group_commit import Gate
@@ -73,7 +74,7 @@ def test_rows_written_late_are_all_or_nothing_with_their_job(books: Engine) -> N
         futures[1].result(timeout=30)
     assert bal(books, "shop").credits_posted == 1_000 and bal(books, "payer").debits_posted == 1_000
     assert bal(books, "bank").credits_posted == 200
-    with pytest.raises(Exception):  # noqa: B017 - p4's transfer is not in the ledger
+    with pytest.raises(InsufficientFunds):  # p4's 500 is not in the ledger: the shop holds 1,000 - 200
         transaction(books, lambda uow: service.post_chain(uow, [xfer("x", "shop", "bank", 801)]))
     assert run_audit(books).ok
 

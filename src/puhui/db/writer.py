@@ -103,9 +103,7 @@ def main(argv: list[str]) -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads the pipe from now on: a print must not fill it
     sys.stdin.buffer.read()  # until the server is gone
     _drain(engine)
-    stats = committer_for(engine).stats
-    log.info("the server is gone: the writer stops after %d jobs in %d batches", stats.jobs, stats.batches)
-    log.info("%s", stats.summary())
+    log.info("the server is gone: the writer stops; %s", committer_for(engine).stats.summary())
 
 
 def _accept(listener: socket.socket, engine: Engine) -> None:
