@@ -28,8 +28,10 @@ def test_a_small_deployed_run_starts_and_stops_the_server_and_the_audit_passes(e
     for key in ("payments_per_s", "health_per_s", "ledger_single_commits_per_s", "ratio_to_health"):
         assert isinstance(result[key], float) and result[key] > 0, (key, result[key])
     assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
-    # each committer's batching, from the line it logs when it stops: each worker's, or SQLite's writer's
-    assert result["committers"] == (2 if postgres else 1), result
+    assert result["workers_shut_down"] == result["workers"], result
+    # each committer's batching, from the line it logs when it stops: SQLite's writer's, or each PostgreSQL
+    # worker's that committed any job (four keep-alive clients may all be served by one of the two workers)
+    assert 1 <= result["committers"] <= result["workers"], result
     assert result["jobs_per_commit"] >= 1
     assert 0 < result["committer_cpu_ms_per_job"] <= result["committer_ms_per_job"], result
 

@@ -120,7 +120,8 @@ def run(
         cpu_used = server.cpu_seconds() - cpu_before
         found_profile = server.collect_profile(paid["ok"]) if profile_dir is not None else None
         stopped_cleanly = server.stop()
-        batching = committer_batching(server.log.read_text(errors="replace") if server.log.exists() else "")
+        server_log = server.log.read_text(errors="replace") if server.log.exists() else ""
+        batching = committer_batching(server_log)
         engine = create_engine_from_url(url)
         cleanup.callback(engine.dispose)
         with reading(engine) as connection:
@@ -162,6 +163,8 @@ def run(
         # what a payment costs the server's own processes (not the database server's), whatever the load
         "server_cpu_ms_per_payment": 1000 * cpu_used / paid["ok"] if paid["ok"] else 0.0,
         "server_stopped_cleanly": stopped_cleanly,
+        # each worker's lifespan ran to its end (a worker that served no payment logs no batching line)
+        "workers_shut_down": server_log.count("Application shutdown complete"),
         "audit_ok": report.ok,
     }
     result.update(batching)
