@@ -28,6 +28,7 @@ def test_a_small_deployed_run_starts_and_stops_the_server_and_the_audit_passes(e
     for key in ("payments_per_s", "health_per_s", "ledger_single_commits_per_s", "ratio_to_health"):
         assert isinstance(result[key], float) and result[key] > 0, (key, result[key])
     assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
+    assert result["machine_cpu_ms_per_payment"] > 0 and 0 <= result["machine_idle_share"] < 1, result
     assert result["workers_shut_down"] == result["workers"], result
     # each committer's batching, from the line it logs when it stops: SQLite's writer's, or each PostgreSQL
     # worker's that committed any job (four keep-alive clients may all be served by one of the two workers)

@@ -119,11 +119,18 @@ def unit_of_work(engine: Engine) -> Iterator[UnitOfWork]:
 def reading(engine: Engine) -> Iterator[Connection]:
     """A read-only connection: one consistent snapshot, no write lock taken on SQLite."""
     with engine.connect() as connection:
-        if is_postgres(engine):  # said in the BEGIN itself (psycopg), not in a round trip of its own
-            connection.execution_options(read_only=True, isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        else:
+        if not is_postgres(engine):
             connection.execution_options(read_only=True)
+            yield connection
+            return
+        # said in the BEGIN itself (psycopg), not in a round trip of its own
+        connection.execution_options(read_only=True, isolation_level="REPEATABLE READ", postgresql_readonly=True)
         yield connection
+        # A read-only transaction ends the same either way, but psycopg forgets every statement the
+        # connection has prepared at each ROLLBACK (and sends DEALLOCATE ALL): ended by COMMIT, the
+        # statements stay prepared for the next user of the pooled connection.
+        if connection.in_transaction():
+            connection.commit()
 
 
 def transaction(engine: Engine, work: Callable[[UnitOfWork], T], *, unique_race_retries: bool = True) -> T:

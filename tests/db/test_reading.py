@@ -1,0 +1,45 @@
+"""`puhui.db.reading`: a read-only snapshot that ends without undoing the connection's prepared statements.
+
+psycopg forgets every statement a connection has prepared at each ROLLBACK (and sends DEALLOCATE ALL), so
+a read that ended by rolling back made the next user of the pooled connection parse and plan its
+statements again."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from puhui.db import create_engine_from_url, reading
+from puhui.identity.tables import customers
+
+PREPARED = text("SELECT count(*) FROM pg_prepared_statements")
+
+
+@pytest.fixture
+def one_connection(db_url):
+    engine = create_engine_from_url(db_url, pool_size=1)  # every use below takes the same pooled connection
+    yield engine
+    engine.dispose()
+
+
+def test_statements_prepared_in_reads_stay_prepared_after_them(one_connection) -> None:
+    if one_connection.dialect.name != "postgresql":
+        pytest.skip("psycopg's prepared statements are PostgreSQL's")
+    for _ in range(3):  # prepared from its second run on (prepare_threshold=2)
+        with reading(one_connection) as connection:
+            assert connection.execute(customers.select().where(customers.c.id == "nobody")).first() is None
+    with reading(one_connection) as connection:
+        assert connection.execute(PREPARED).scalar() >= 1
+
+
+def test_a_read_still_refuses_writes_and_an_error_ends_it(one_connection) -> None:
+    if one_connection.dialect.name != "postgresql":
+        pytest.skip("a read-only transaction is PostgreSQL's")
+    with pytest.raises(DBAPIError, match="read-only transaction"), reading(one_connection) as connection:
+        connection.execute(customers.delete())
+    with reading(one_connection) as connection, pytest.raises(ZeroDivisionError):
+        connection.execute(text("SELECT 1"))
+        1 / 0  # noqa: B018 - the read ends by its error, not by its end
+    with reading(one_connection) as connection:  # the pooled connection was left with no transaction open
+        assert connection.execute(text("SELECT 1")).scalar() == 1
