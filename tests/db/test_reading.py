@@ -43,3 +43,29 @@ def test_a_read_still_refuses_writes_and_an_error_ends_it(one_connection) -> Non
         1 / 0  # noqa: B018 - the read ends by its error, not by its end
     with reading(one_connection) as connection:  # the pooled connection was left with no transaction open
         assert connection.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_savepoint_rolled_back_after_a_refusal_keeps_the_prepared_statements(one_connection) -> None:
+    """A group-commit job's savepoint (driver SQL) and SQLAlchemy's (`begin_nested`) alike; after a failed
+    statement psycopg forgets them as before (a failed pipeline skipped the PREPAREs queued after it)."""
+    if one_connection.dialect.name != "postgresql":
+        pytest.skip("psycopg's prepared statements are PostgreSQL's")
+    from puhui.db.prepared import rollback_to_savepoint, run_sql
+
+    with one_connection.begin() as connection:
+        for _ in range(3):
+            connection.execute(customers.select().where(customers.c.id == "nobody")).first()
+        run_sql(connection, "SAVEPOINT job")
+        connection.execute(text("CREATE TEMP TABLE scratch (n int)"))
+        connection.execute(text("INSERT INTO scratch VALUES (1)"))
+        rollback_to_savepoint(connection, "job")  # refused by a rule: no statement failed
+        assert connection.execute(PREPARED).scalar() >= 1
+        nested = connection.begin_nested()
+        connection.execute(text("SELECT 1"))
+        nested.rollback()
+        assert connection.execute(PREPARED).scalar() >= 1
+        with pytest.raises(DBAPIError, match="scratch"), connection.begin_nested():
+            connection.execute(text("SELECT n FROM scratch"))  # undone with its savepoint
+        assert connection.execute(PREPARED).scalar() == 0
+    with pytest.raises(DBAPIError, match="never_made.* does not exist"), one_connection.begin() as connection:
+        rollback_to_savepoint(connection, "never_made")

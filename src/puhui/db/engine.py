@@ -49,6 +49,8 @@ def create_engine_from_url(url: str, *, pool_size: int = 5, durable: bool = True
             connect_args={"prepare_threshold": 2},
         )
         prepared.watch(engine)  # a payment's reads go ahead in one round trip
+        # SQLAlchemy's savepoints too roll back without psycopg forgetting the prepared statements
+        engine.dialect.do_rollback_to_savepoint = prepared.rollback_to_savepoint  # type: ignore[method-assign]
         return engine
     raise UnsupportedDatabase(f"{parsed.get_backend_name()} is not supported; use sqlite or postgresql")
 

@@ -192,6 +192,32 @@ def run_sql(connection: Connection, sql: str, values: Any = (), *, many: bool = 
         raise _as_sqlalchemys(connection, sql, values, error) from error
 
 
+def rollback_to_savepoint(connection: Connection, name: str) -> None:
+    """ROLLBACK TO SAVEPOINT `name`, keeping the connection's prepared statements.
+
+    psycopg forgets every statement a connection has prepared at any command whose status is ROLLBACK
+    (and sends DEALLOCATE ALL): rolled-back DDL could leave one naming what is gone. Puhui's savepoints
+    undo data, never DDL, so on PostgreSQL it is sent below psycopg's cache (libpq's own `exec`) when no
+    statement failed: a payment refused by a rule (funds, limits, the code's state) no longer makes its
+    batch's neighbours parse and plan their statements again."""
+    sql = f"ROLLBACK TO SAVEPOINT {name}"
+    if connection.dialect.name != "postgresql":
+        run_sql(connection, sql)
+        return
+    from psycopg import errors, pq
+
+    driver = _ready(connection, sql, ())
+    if driver.pgconn.transaction_status != pq.TransactionStatus.INTRANS:
+        # A statement failed (or none began the transaction): psycopg's way, which forgets. A pipeline that
+        # failed skipped the PREPAREs queued after its error, which psycopg already counts as made.
+        run_sql(connection, sql)
+        return
+    result = driver.pgconn.exec_(sql.encode())
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        error = errors.error_from_result(result, encoding=driver.info.encoding)
+        raise _as_sqlalchemys(connection, sql, (), error) from error
+
+
 def run_writes(connection: Connection, writes: Sequence[tuple[Prepared | str, Any]], last: str | None = None) -> None:
     """`writes` (whose results nobody reads: a prepared statement and its values, or driver SQL and its
     values) and then the driver SQL `last`, in order. On PostgreSQL they go in one pipeline: one round
