@@ -203,4 +203,10 @@ def test_the_committer_counts_its_jobs_batches_and_time_and_the_benchmark_reads_
     assert read["committers"] == 2 and read["jobs_per_commit"] == 3
     assert read["committer_ms_per_job"] == pytest.approx(1000 * stats.busy_seconds / 6, abs=0.001)
     assert read["committer_cpu_ms_per_job"] == pytest.approx(1000 * stats.cpu_seconds / 6, abs=0.001)
+    assert read["busiest_committer_share"] == 0.5  # the two lines' jobs are even
+    uneven = committer_batching(
+        "INFO:     " + stats.summary() + "\nINFO:     group commit: 18 jobs in 3 batches (x)"
+        ", 1.000 ms a job in its batch, 0.500 ms of it CPU"
+    )
+    assert uneven["committers"] == 2 and uneven["busiest_committer_share"] == 0.75
     assert committer_batching("no committer logged") == {}

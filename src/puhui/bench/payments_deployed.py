@@ -400,6 +400,8 @@ def committer_batching(log_text: str) -> dict[str, float]:
         "jobs_per_commit": jobs / max(1, sum(f[1] for f in found)),
         "committer_ms_per_job": sum(f[0] * f[2] for f in found) / jobs,
         "committer_cpu_ms_per_job": sum(f[0] * f[3] for f in found) / jobs,
+        # 1/committers when the load client's keep-alive connections were shared evenly by the workers
+        "busiest_committer_share": max(f[0] for f in found) / jobs,
     }
 
 
