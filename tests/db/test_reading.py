@@ -69,3 +69,21 @@ def test_a_savepoint_rolled_back_after_a_refusal_keeps_the_prepared_statements(o
         assert connection.execute(PREPARED).scalar() == 0
     with pytest.raises(DBAPIError, match="never_made.* does not exist"), one_connection.begin() as connection:
         rollback_to_savepoint(connection, "never_made")
+
+
+def test_a_read_whose_pipeline_failed_leaves_no_statement_psycopg_wrongly_counts_as_prepared(one_connection) -> None:
+    """A failed pipeline skips the PREPARE queued after its error, which psycopg already counts as made:
+    such a read must end by ROLLBACK, the way psycopg forgets them, not by COMMIT."""
+    if one_connection.dialect.name != "postgresql":
+        pytest.skip("psycopg's prepared statements are PostgreSQL's")
+    query = "SELECT count(*) FROM customers WHERE id = %s"
+    with reading(one_connection) as connection:
+        connection.execute(text("SELECT 1"))  # the read's transaction begun, as `puhui.db.prepared` begins it
+        driver = connection.connection.driver_connection
+        for name in "aa":  # run twice: the next run prepares it (prepare_threshold=2)
+            driver.execute(query, (name,))
+        with pytest.raises(Exception, match="division by zero"), driver.pipeline():
+            driver.execute("SELECT 1 / 0")
+            driver.execute(query, ("b",))  # its PREPARE is skipped with the pipeline's error
+    with reading(one_connection) as connection:
+        assert connection.connection.driver_connection.execute(query, ("c",)).fetchone() == (0,)

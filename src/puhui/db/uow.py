@@ -128,9 +128,16 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield connection
         # A read-only transaction ends the same either way, but psycopg forgets every statement the
         # connection has prepared at each ROLLBACK (and sends DEALLOCATE ALL): ended by COMMIT, the
-        # statements stay prepared for the next user of the pooled connection.
-        if connection.in_transaction():
+        # statements stay prepared for the next user of the pooled connection. After a failed statement
+        # it still rolls back: psycopg must forget the PREPAREs a failed pipeline skipped.
+        if connection.in_transaction() and _no_statement_failed(connection):
             connection.commit()
+
+
+def _no_statement_failed(connection: Connection) -> bool:
+    from psycopg import pq
+
+    return bool(connection.connection.driver_connection.pgconn.transaction_status == pq.TransactionStatus.INTRANS)
 
 
 def transaction(engine: Engine, work: Callable[[UnitOfWork], T], *, unique_race_retries: bool = True) -> T:
