@@ -17,15 +17,13 @@ PREPARED = text("SELECT count(*) FROM pg_prepared_statements")
 
 
 @pytest.fixture
-def one_connection(db_url):
-    engine = create_engine_from_url(db_url, pool_size=1)  # every use below takes the same pooled connection
+def one_connection(pg_url):  # psycopg's prepared statements and read-only transactions are PostgreSQL's
+    engine = create_engine_from_url(pg_url, pool_size=1)  # every use below takes the same pooled connection
     yield engine
     engine.dispose()
 
 
 def test_statements_prepared_in_reads_stay_prepared_after_them(one_connection) -> None:
-    if one_connection.dialect.name != "postgresql":
-        pytest.skip("psycopg's prepared statements are PostgreSQL's")
     for _ in range(3):  # prepared from its second run on (prepare_threshold=2)
         with reading(one_connection) as connection:
             assert connection.execute(customers.select().where(customers.c.id == "nobody")).first() is None
@@ -34,8 +32,6 @@ def test_statements_prepared_in_reads_stay_prepared_after_them(one_connection) -
 
 
 def test_a_read_still_refuses_writes_and_an_error_ends_it(one_connection) -> None:
-    if one_connection.dialect.name != "postgresql":
-        pytest.skip("a read-only transaction is PostgreSQL's")
     with pytest.raises(DBAPIError, match="read-only transaction"), reading(one_connection) as connection:
         connection.execute(customers.delete())
     with reading(one_connection) as connection, pytest.raises(ZeroDivisionError):
@@ -48,8 +44,6 @@ def test_a_read_still_refuses_writes_and_an_error_ends_it(one_connection) -> Non
 def test_a_savepoint_rolled_back_after_a_refusal_keeps_the_prepared_statements(one_connection) -> None:
     """A group-commit job's savepoint (driver SQL) and SQLAlchemy's (`begin_nested`) alike; after a failed
     statement psycopg forgets them as before (a failed pipeline skipped the PREPAREs queued after it)."""
-    if one_connection.dialect.name != "postgresql":
-        pytest.skip("psycopg's prepared statements are PostgreSQL's")
     from puhui.db.prepared import rollback_to_savepoint, run_sql
 
     with one_connection.begin() as connection:
@@ -74,8 +68,6 @@ def test_a_savepoint_rolled_back_after_a_refusal_keeps_the_prepared_statements(o
 def test_a_read_whose_pipeline_failed_leaves_no_statement_psycopg_wrongly_counts_as_prepared(one_connection) -> None:
     """A failed pipeline skips the PREPARE queued after its error, which psycopg already counts as made:
     such a read must end by ROLLBACK, the way psycopg forgets them, not by COMMIT."""
-    if one_connection.dialect.name != "postgresql":
-        pytest.skip("psycopg's prepared statements are PostgreSQL's")
     query = "SELECT count(*) FROM customers WHERE id = %s"
     with reading(one_connection) as connection:
         connection.execute(text("SELECT 1"))  # the read's transaction begun, as `puhui.db.prepared` begins it
