@@ -35,6 +35,8 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql import util as sql_util
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
+from puhui.db import pq_pipeline
+
 Processor = Callable[[Any], Any]
 
 
@@ -244,6 +246,9 @@ def run_writes(connection: Connection, writes: Sequence[tuple[Prepared | str, An
             for sql, values in statements:
                 driver.execute(sql, values)
             return
+        if pq_pipeline.supported(driver):
+            pq_pipeline.run(driver, [(sql, values or None) for sql, values in statements])
+            return
         with driver.pipeline():
             for sql, values in statements:
                 driver.execute(sql, values or None)
@@ -352,22 +357,29 @@ def _pipelined(connection: Connection, statements: list[Read], reads: int, first
     for sql, values in sqls[1:]:
         _announce(connection, sql, values, False)
     try:
-        with driver.pipeline():
-            cursors = [driver.execute(sql, values or None) for sql, values in sqls][len(sqls) - len(forms) :]
+        answers = _answers(driver, [(sql, values or None) for sql, values in sqls])[len(sqls) - len(forms) :]
         results = []
-        for cursor, (form, _) in zip(cursors, forms, strict=True):
-            rows = cursor.fetchall() if form.columns else []
+        for (rows, count), (form, _) in zip(answers, forms, strict=True):
             if form.results and rows:
                 rows = [_converted(row, form.results) for row in rows]
-            results.append(Rows(rows, form, cursor.rowcount))
+            results.append(Rows(rows, form, count))
     except connection.dialect.loaded_dbapi.Error as error:
         raise _as_sqlalchemys(connection, sqls[-1][0], sqls[-1][1], error) from error
     written = set().union(*(prepared.tables for prepared, _ in statements[reads:] if not _reads_only(prepared)))
     kept = connection.info.setdefault(_KEPT, {})
-    for (prepared, params), rows in zip(statements[:reads], results[:reads], strict=True):
+    for (prepared, params), read in zip(statements[:reads], results[:reads], strict=True):
         if not prepared.tables & written:
-            kept[_key(prepared, params)] = (rows, prepared.tables)
+            kept[_key(prepared, params)] = (read, prepared.tables)
     return results[reads:]
+
+
+def _answers(driver: Any, statements: list[tuple[str, Any]]) -> list[tuple[list[Any], int]]:
+    """Each statement's rows and rowcount, all in one PostgreSQL pipeline."""
+    if pq_pipeline.supported(driver):
+        return pq_pipeline.run(driver, statements)
+    with driver.pipeline():
+        cursors = [driver.execute(sql, values) for sql, values in statements]
+    return [(cursor.fetchall() if cursor.description else [], cursor.rowcount) for cursor in cursors]
 
 
 def _reads_only(prepared: Prepared) -> bool:
