@@ -194,6 +194,26 @@ def run_sql(connection: Connection, sql: str, values: Any = (), *, many: bool = 
         raise _as_sqlalchemys(connection, sql, values, error) from error
 
 
+def run_sql_all(connection: Connection, statements: Sequence[tuple[str, Any]]) -> list[tuple[list[Any], int]]:
+    """Driver SQL statements in order, each one's rows and rowcount: on PostgreSQL in one round trip, so
+    for statements that do not need each other's results. The first failure is raised, as SQLAlchemy's."""
+    if not statements:
+        return []
+    driver = _ready(connection, *statements[0])
+    for sql, values in statements[1:]:
+        _announce(connection, sql, values, False)
+    try:
+        if connection.dialect.name == "postgresql":
+            return _answers(driver, [(sql, values or None) for sql, values in statements])
+        answers = []
+        for sql, values in statements:
+            cursor = driver.execute(sql, values)
+            answers.append((cursor.fetchall() if cursor.description else [], cursor.rowcount))
+        return answers
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemys(connection, statements[-1][0], statements[-1][1], error) from error
+
+
 def rollback_to_savepoint(connection: Connection, name: str) -> None:
     """ROLLBACK TO SAVEPOINT `name`, keeping the connection's prepared statements.
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, bindparam, select, text, update
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
-from puhui.db.prepared import Prepared, run
+from puhui.db.prepared import Prepared, run, run_sql_all
 from puhui.db.tables import event_offsets, outbox
 
 SEQUENCER_LOCK = 0x7075_6875  # "puhu": the advisory lock that serialises numbering on PostgreSQL
@@ -55,21 +55,22 @@ def publish(uow: UnitOfWork, topic: str, type: str, key: str | None, payload: di
 
 def assign_positions(uow: UnitOfWork, limit: int = 10_000) -> int:
     """Number committed, unnumbered events in `seq` order after the highest position so far."""
-    if uow.postgres:
-        uow.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQUENCER_LOCK})
-    result = uow.execute(
-        text(
-            """
-            UPDATE outbox SET position = base.top + todo.rn
-            FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rn
-                  FROM outbox WHERE position IS NULL ORDER BY seq LIMIT :limit) AS todo,
-                 (SELECT coalesce(max(position), 0) AS top FROM outbox) AS base
-            WHERE outbox.seq = todo.seq
-            """
-        ),
-        {"limit": limit},
-    )
-    return result.rowcount
+    if uow.postgres:  # the sequencer's lock and the numbering in one round trip
+        lock = "SELECT pg_advisory_xact_lock(%s)"
+        [_, (_, numbered)] = run_sql_all(uow.connection, [(lock, (SEQUENCER_LOCK,)), (_NUMBER_PG, (limit,))])
+        return numbered
+    return uow.execute(_NUMBER, {"limit": limit}).rowcount
+
+
+_NUMBERING = """
+    UPDATE outbox SET position = base.top + todo.rn
+    FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS rn
+          FROM outbox WHERE position IS NULL ORDER BY seq LIMIT {limit}) AS todo,
+         (SELECT coalesce(max(position), 0) AS top FROM outbox) AS base
+    WHERE outbox.seq = todo.seq
+"""
+_NUMBER = text(_NUMBERING.format(limit=":limit"))
+_NUMBER_PG = _NUMBERING.format(limit="%s")  # driver SQL
 
 
 class _Sequencer:

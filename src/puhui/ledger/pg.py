@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from puhui import clock
+from puhui.db import pq_pipeline
 from puhui.ledger.models import (
     Account,
     AccountFlags,
@@ -67,7 +68,13 @@ def lock_then_read(
     every change committed by the transactions we waited for."""
     accounts, transfers = sorted(set(account_ids)), list(transfer_ids)
     if len(accounts) + len(transfers) <= SMALL:
-        # One transfer per call: plain statements beat arrays and pipelines on client CPU.
+        # One transfer per call: plain statements beat arrays. Sent below psycopg's cursors they go in
+        # one round trip; the server still runs the read after the locks are granted.
+        if pq_pipeline.supported(driver):
+            (locked_rows, _), (read_rows, _) = pq_pipeline.run(
+                driver, [(_lock_small(len(accounts)), accounts), (_select_small(len(transfers)), transfers)]
+            )
+            return accounts_from_rows(locked_rows), transfers_from_rows(read_rows)
         with driver.cursor() as cursor:
             cursor.execute(_lock_small(len(accounts)), accounts)
             locked = accounts_from_rows(cursor.fetchall())
