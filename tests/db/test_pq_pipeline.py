@@ -132,3 +132,18 @@ def test_outside_a_transaction_psycopg_has_begun_it_is_not_used(driver) -> None:
     _begun(driver)
     with driver.pipeline():
         assert not pq_pipeline.supported(driver)
+
+
+def test_a_deallocate_all_psycopg_queued_goes_before_what_the_pipeline_prepares(driver) -> None:
+    """psycopg forgets its statements when a ROLLBACK's result is read, which in its own pipeline is at the
+    pipeline's end: its DEALLOCATE ALL then waits for its next maintenance. Sent after a pipeline that
+    prepared a statement, it would drop that statement while psycopg still counted it as made."""
+    driver.prepare_threshold = 0  # every statement prepared at its first run
+    _begun(driver)
+    driver.execute("SAVEPOINT s")
+    driver.execute("SELECT n FROM pqp_notes WHERE id = %s", ("b",))  # psycopg has a statement prepared
+    with driver.pipeline():
+        driver.execute("ROLLBACK TO SAVEPOINT s")
+    read = ("SELECT n, note FROM pqp_notes WHERE id = %s", ("a",))
+    for _ in range(2):
+        assert pq_pipeline.run(driver, [read]) == [([(1, None)], 1)]

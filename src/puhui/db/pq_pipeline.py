@@ -46,6 +46,11 @@ def supported(driver: Any) -> bool:
     )
 
 
+def idle(driver: Any) -> bool:
+    """No transaction begun on this connection yet (psycopg sends BEGIN with its next statement)."""
+    return bool(driver.pgconn.transaction_status == pq.TransactionStatus.IDLE)
+
+
 def run(driver: Any, statements: Sequence[Statement]) -> list[Answer]:
     """`statements` in order in one pipeline: each one's rows and rowcount. The first failure is raised
     once every result is read (the statements after it are skipped by the server, as in any pipeline); a
@@ -62,8 +67,11 @@ def run(driver: Any, statements: Sequence[Statement]) -> list[Answer]:
             break
         queries.append(query)
     with driver.lock:
+        # psycopg's queued deallocations first: a DEALLOCATE ALL sent after this pipeline would drop what
+        # it prepares; then those this one's cache rotation queued
+        driver.wait(driver._prepared.maintain_gen(driver))
         answers = _exchange(driver, transformer, queries) if queries else []
-        driver.wait(driver._prepared.maintain_gen(driver))  # deallocations psycopg queued, if any
+        driver.wait(driver._prepared.maintain_gen(driver))
     if unadaptable is not None:
         raise unadaptable
     return answers

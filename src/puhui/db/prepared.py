@@ -163,13 +163,16 @@ def run(
     values = form.values(params or {})
     driver = _ready(connection, form.sql, values)
     try:
-        cursor = driver.execute(form.sql, values)
-        rows = cursor.fetchall() if form.columns else []
+        if connection.dialect.name == "postgresql":
+            [(rows, count)] = _answers(driver, [(form.sql, values)])
+        else:
+            cursor = driver.execute(form.sql, values)
+            rows, count = (cursor.fetchall() if form.columns else []), cursor.rowcount
     except connection.dialect.loaded_dbapi.Error as error:
         raise _as_sqlalchemys(connection, form.sql, values, error) from error
     if form.results and rows:
         rows = [_converted(row, form.results) for row in rows]
-    return Rows(rows, form, cursor.rowcount)
+    return Rows(rows, form, count)
 
 
 def run_many(connection: Connection, prepared: Prepared, params: Iterable[Mapping[str, Any]]) -> None:
@@ -188,6 +191,8 @@ def run_sql(connection: Connection, sql: str, values: Any = (), *, many: bool = 
         if many:
             driver.cursor().executemany(sql, values)
             return []
+        if connection.dialect.name == "postgresql":
+            return _answers(driver, [(sql, values)])[0][0]
         cursor = driver.execute(sql, values)
         return cursor.fetchall() if cursor.description else []
     except connection.dialect.loaded_dbapi.Error as error:
@@ -394,10 +399,15 @@ def _pipelined(connection: Connection, statements: list[Read], reads: int, first
 
 
 def _answers(driver: Any, statements: list[tuple[str, Any]]) -> list[tuple[list[Any], int]]:
-    """Each statement's rows and rowcount, all in one PostgreSQL pipeline."""
+    """Each statement's rows and rowcount, all in one PostgreSQL pipeline: below psycopg's cursors when it
+    may, else psycopg's own pipeline, which also sends a transaction's BEGIN with its first statement
+    instead of in a round trip of its own."""
     if pq_pipeline.supported(driver):
         return pq_pipeline.run(driver, statements)
-    with driver.pipeline():
+    if pq_pipeline.idle(driver):
+        with driver.pipeline():
+            cursors = [driver.execute(sql, values) for sql, values in statements]
+    else:  # after a failure: one at a time, so that a ROLLBACK's forgetting is done before what follows
         cursors = [driver.execute(sql, values) for sql, values in statements]
     return [(cursor.fetchall() if cursor.description else [], cursor.rowcount) for cursor in cursors]
 
