@@ -127,11 +127,28 @@ def test_statements_are_prepared_under_psycopgs_names_and_forgotten_with_them(dr
     assert pq_pipeline.run(driver, [read]) == [([(1,)], 1)]
 
 
-def test_outside_a_transaction_psycopg_has_begun_it_is_not_used(driver) -> None:
-    assert not pq_pipeline.supported(driver)  # no BEGIN sent yet: the pipeline would run in autocommit
+def test_a_transaction_not_begun_is_begun_with_psycopgs_own_begin_in_the_same_round_trip(driver) -> None:
+    driver.read_only = True  # psycopg's BEGIN then says READ ONLY, as `puhui.db.reading` asks
+    driver.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    assert pq_pipeline.supported(driver) and pq_pipeline.idle(driver)
+    [(first, _), (isolation, _)] = pq_pipeline.run(
+        driver, [("SELECT n FROM pqp_notes WHERE id = %s", ("a",)), ("SHOW transaction_isolation", None)]
+    )
+    assert first == [(1,)] and isolation == [("repeatable read",)]
+    assert driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        pq_pipeline.run(driver, [("UPDATE pqp_notes SET n = 0", None)])
+    driver.rollback()
+    driver.read_only = driver.isolation_level = None
+
+
+def test_in_autocommit_or_in_psycopgs_pipeline_it_is_not_used(driver) -> None:
     _begun(driver)
     with driver.pipeline():
         assert not pq_pipeline.supported(driver)
+    driver.rollback()
+    driver.autocommit = True  # nothing would begin the transaction the statements expect
+    assert not pq_pipeline.supported(driver)
 
 
 def test_a_deallocate_all_psycopg_queued_goes_before_what_the_pipeline_prepares(driver) -> None:

@@ -9,9 +9,9 @@ statements at once and reads their results after one sync.
 Everything psycopg keeps about the connection stays psycopg's: statements are converted by its
 `PostgresQuery` with the connection's adapters, prepared under its own names and counts (its
 `PrepareManager`, so its `DEALLOCATE ALL` forgets them too), and results are loaded by its `Transformer`.
-Errors are psycopg's (`error_from_result`, with their SQLSTATE). It runs only inside a transaction that
-psycopg has begun and in which no statement failed; elsewhere `supported` says no and the caller uses
-psycopg's own pipeline.
+Errors are psycopg's (`error_from_result`, with their SQLSTATE). A transaction not yet begun is begun
+with psycopg's own BEGIN, sent with the statements (psycopg's pipeline waits for its answer first). After
+a failed statement `supported` says no and the caller goes psycopg's way.
 """
 
 from __future__ import annotations
@@ -36,18 +36,21 @@ _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.EMPTY_QU
 
 
 def supported(driver: Any) -> bool:
-    """Whether `run` may take this psycopg connection now: in a transaction psycopg began, nothing failed
-    in it, and not already in a pipeline."""
+    """Whether `run` may take this psycopg connection now: not in autocommit, not already in a pipeline,
+    and in a transaction in which nothing failed, or in none yet (then `run` sends psycopg's BEGIN first)."""
+    status = driver.pgconn.transaction_status
     return (
         PostgresQuery is not None
         and driver._pipeline is None
-        and driver.pgconn.transaction_status == pq.TransactionStatus.INTRANS
+        and not driver.autocommit
+        and (status == pq.TransactionStatus.INTRANS or status == pq.TransactionStatus.IDLE)
         and hasattr(driver, "_prepared")
+        and hasattr(driver, "_get_tx_start_command")
     )
 
 
 def idle(driver: Any) -> bool:
-    """No transaction begun on this connection yet (psycopg sends BEGIN with its next statement)."""
+    """No transaction open on this connection (in autocommit none ever is)."""
     return bool(driver.pgconn.transaction_status == pq.TransactionStatus.IDLE)
 
 
@@ -79,12 +82,17 @@ def run(driver: Any, statements: Sequence[Statement]) -> list[Answer]:
 
 def _exchange(driver: Any, transformer: Any, queries: list[Any]) -> list[Answer]:
     pgconn, prepared = driver.pgconn, driver._prepared
+    # psycopg's own BEGIN (isolation level, read-only) when none was sent: with the statements, where
+    # psycopg's pipeline would wait for its answer first
+    begin = driver._get_tx_start_command() if pgconn.transaction_status == pq.TransactionStatus.IDLE else None
     pgconn.enter_pipeline_mode()
     try:
+        if begin is not None:
+            pgconn.send_query_params(begin, None)
         made = [_send(pgconn, prepared, query) for query in queries]
         pgconn.pipeline_sync()
         _flush(pgconn)
-        results = _read(pgconn, sum(2 if prep is Prepare.SHOULD else 1 for _, prep, _ in made))
+        results = _read(pgconn, (begin is not None) + sum(2 if prep is Prepare.SHOULD else 1 for _, prep, _ in made))
     except BaseException:
         _leave(pgconn)
         raise
@@ -92,6 +100,9 @@ def _exchange(driver: Any, transformer: Any, queries: list[Any]) -> list[Answer]
     failure: Exception | None = None
     answers: list[Answer] = []
     position = 0
+    if begin is not None:
+        failure = _error(driver, results[0])
+        position = 1
     for key, prep, name in made:
         if prep is Prepare.SHOULD:  # the PREPARE's own result comes first
             failure = failure or _error(driver, results[position])

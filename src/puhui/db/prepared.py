@@ -399,12 +399,11 @@ def _pipelined(connection: Connection, statements: list[Read], reads: int, first
 
 
 def _answers(driver: Any, statements: list[tuple[str, Any]]) -> list[tuple[list[Any], int]]:
-    """Each statement's rows and rowcount, all in one PostgreSQL pipeline: below psycopg's cursors when it
-    may, else psycopg's own pipeline, which also sends a transaction's BEGIN with its first statement
-    instead of in a round trip of its own."""
+    """Each statement's rows and rowcount, all in one PostgreSQL round trip (a transaction's BEGIN with
+    them): below psycopg's cursors when it may, else psycopg's own way."""
     if pq_pipeline.supported(driver):
         return pq_pipeline.run(driver, statements)
-    if pq_pipeline.idle(driver):
+    if pq_pipeline.idle(driver):  # autocommit
         with driver.pipeline():
             cursors = [driver.execute(sql, values) for sql, values in statements]
     else:  # after a failure: one at a time, so that a ROLLBACK's forgetting is done before what follows
