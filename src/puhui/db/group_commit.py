@@ -31,7 +31,17 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from puhui.db.engine import is_postgres
-from puhui.db.prepared import Read, forget, read_ahead, rollback_to_savepoint, run_sql, run_writes
+from puhui.db.prepared import (
+    Read,
+    failed_at,
+    forget,
+    in_one_write,
+    read_ahead,
+    rollback_to_savepoint,
+    run_sql,
+    run_writes,
+    write_statements,
+)
 from puhui.db.uow import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, RetryableConflict, UnitOfWork, is_unique_violation
 
 T = TypeVar("T")
@@ -179,8 +189,11 @@ class Committer:
         if self._postgres:
             _prelock(UnitOfWork(connection=connection, postgres=True), jobs)
         shared: dict[Any, Any] = {}  # one batch, one transaction: what its jobs read once
+        owed: _Owed | None = None
         for job in jobs:
-            done.append(_run_job(connection, self._postgres, job, shared))
+            owed = _run_job(connection, self._postgres, job, shared, done, owed)
+        if owed is not None:
+            _settle(connection, self._postgres, owed, shared, done)
         finishers = {hook: None for item in done if item.error is None for hook in item.before_commit}
         sums: dict[Hashable, int] = {}
         for item in done:
@@ -200,29 +213,137 @@ def _prelock(uow: UnitOfWork, jobs: list[Job[Any]]) -> None:
         locker(uow, keys)
 
 
-def _run_job(connection: Connection, postgres: bool, job: Job[Any], shared: dict[Any, Any]) -> _Done:
-    """The job in its own savepoint: its value, or its error with only its own writes undone."""
-    for attempt in range(JOB_RETRIES + 1):
+@dataclass
+class _Owed:
+    """A job whose work has run, owing its deferred writes and its savepoint's release. On PostgreSQL they
+    go in the round trip of the next job's savepoint and reads (a round trip fewer a job), or alone after
+    the batch's last job. Until they are sent, the job's result is not known."""
+
+    job: Job[Any]
+    attempt: int
+    uow: UnitOfWork
+    value: Any
+
+    def done(self) -> _Done:
+        uow = self.uow
+        return _Done(
+            self.job,
+            self.value,
+            None,
+            uow.after_commit,
+            uow.after_rollback,
+            uow.before_batch_commit,
+            uow.batch_sums or {},
+        )
+
+
+def _run_job(
+    connection: Connection,
+    postgres: bool,
+    job: Job[Any],
+    shared: dict[Any, Any],
+    done: list[_Done],
+    owed: _Owed | None = None,
+    attempt: int = 0,
+) -> _Owed | None:
+    """The job in its own savepoint, after settling `owed`: the job owing its writes, or None once its
+    outcome (its value, or its error with only its own writes undone) is in `done`."""
+    while True:
         uow = UnitOfWork(connection=connection, postgres=postgres, shared=shared, deferred=[], batch_sums={})
         try:  # a read ahead that fails fails its job alone (its savepoint went first)
-            read_ahead(connection, job.reads() if job.reads is not None else (), first=_SAVEPOINT)
+            _start(connection, postgres, job, shared, done, owed)
+            owed = None
             value = job.work(uow)
+            if in_one_write(connection):
+                return _Owed(job, attempt, uow, value)
             run_writes(connection, uow.deferred or [], _RELEASE)
-        except Exception as error:
-            forget(connection)
-            if aborts_batch(error):  # the whole transaction rolls back
-                raise
-            rollback_to_savepoint(connection, _JOB_SAVEPOINT)
-            run_sql(connection, _RELEASE)
-            if attempt < JOB_RETRIES and (isinstance(error, RetryableConflict) or is_unique_violation(error)):
-                continue
-            if job.refused is not None:
-                _record_refusal(connection, postgres, job, error)
-            return _Done(job, None, error, [], uow.after_rollback)
-        return _Done(
-            job, value, None, uow.after_commit, uow.after_rollback, uow.before_batch_commit, uow.batch_sums or {}
-        )
-    raise AssertionError("unreachable")
+        except Exception as error:  # noqa: BLE001 - the job's own outcome (`_failed` raises what aborts the batch)
+            owed = None  # settled by `_start`, whichever way it went
+            if _failed(connection, postgres, job, error, attempt, done, uow):
+                return None
+            attempt += 1
+            continue
+        done.append(_Owed(job, attempt, uow, value).done())
+        return None
+
+
+def _start(
+    connection: Connection, postgres: bool, job: Job[Any], shared: dict[Any, Any], done: list[_Done], owed: _Owed | None
+) -> None:
+    """`owed`'s writes and release, then the job's savepoint and reads ahead, in one round trip when the
+    pipeline goes in one write (a failure then says whose statement it was); else `owed` first, alone."""
+    try:
+        reads = job.reads() if job.reads is not None else ()
+    except Exception:
+        if owed is not None:
+            _settle(connection, postgres, owed, shared, done)
+        raise
+    if owed is not None and not in_one_write(connection):
+        _settle(connection, postgres, owed, shared, done)
+        owed = None
+    if owed is None:
+        read_ahead(connection, reads, first=_SAVEPOINT)
+        return
+    before: list[tuple[str, Any]] = []
+    try:
+        before = write_statements(connection, owed.uow.deferred or [], _RELEASE)
+        read_ahead(connection, reads, first=[*before, (_SAVEPOINT, ())])
+    except Exception as error:
+        position = failed_at(error)
+        # `before` is set once nothing can fail before the pipeline is sent: `owed`'s writes went unless a
+        # statement of theirs failed, and the job failed
+        if before and (position is None or position >= len(before)):
+            done.append(owed.done())
+            raise
+        _owed_failed(connection, postgres, owed, error, shared, done)  # nothing of the job ran
+        read_ahead(connection, reads, first=_SAVEPOINT)
+        return
+    done.append(owed.done())
+
+
+def _settle(connection: Connection, postgres: bool, owed: _Owed, shared: dict[Any, Any], done: list[_Done]) -> None:
+    """`owed`'s writes and release sent alone, and its outcome in `done`."""
+    try:
+        run_writes(connection, owed.uow.deferred or [], _RELEASE)
+    except Exception as error:  # noqa: BLE001 - the job's own outcome (`_failed` raises what aborts the batch)
+        _owed_failed(connection, postgres, owed, error, shared, done)
+        return
+    done.append(owed.done())
+
+
+def _owed_failed(
+    connection: Connection, postgres: bool, owed: _Owed, error: Exception, shared: dict[Any, Any], done: list[_Done]
+) -> None:
+    """`owed`'s writes failed: its savepoint (not released) is rolled back, and the job is run again alone
+    from its start when its error is a key race, as any job's."""
+    if not _failed(connection, postgres, owed.job, error, owed.attempt, done, owed.uow):
+        again = _run_job(connection, postgres, owed.job, shared, done, attempt=owed.attempt + 1)
+        if again is not None:
+            _settle(connection, postgres, again, shared, done)
+
+
+def _failed(
+    connection: Connection,
+    postgres: bool,
+    job: Job[Any],
+    error: Exception,
+    attempt: int,
+    done: list[_Done],
+    uow: UnitOfWork,
+) -> bool:
+    """The job's savepoint rolled back after `error`: False when it should run again (its own key race),
+    else True with its refusal recorded and its outcome in `done`. Raises what aborts the whole batch."""
+    forget(connection)
+    if aborts_batch(error):  # the whole transaction rolls back
+        raise error
+    rollback_to_savepoint(connection, _JOB_SAVEPOINT)
+    run_sql(connection, _RELEASE)
+    if attempt < JOB_RETRIES and (isinstance(error, RetryableConflict) or is_unique_violation(error)):
+        return False
+    if job.refused is not None:
+        _record_refusal(connection, postgres, job, error)
+    done.append(_Done(job, None, error, [], uow.after_rollback))
+    return True
 
 
 # A job's savepoint as plain driver SQL: SQLAlchemy's `begin_nested` cost 106 µs a job, the driver 3 µs.

@@ -66,6 +66,7 @@ def run(driver: Any, statements: Sequence[Statement]) -> list[Answer]:
         try:
             query.convert(sql, values)
         except errors.Error as error:
+            error.pipeline_index = len(queries)  # type: ignore[attr-defined]
             unadaptable = error
             break
         queries.append(query)
@@ -103,15 +104,15 @@ def _exchange(driver: Any, transformer: Any, queries: list[Any]) -> list[Answer]
     if begin is not None:
         failure = _error(driver, results[0])
         position = 1
-    for key, prep, name in made:
+    for index, (key, prep, name) in enumerate(made):
         if prep is Prepare.SHOULD:  # the PREPARE's own result comes first
-            failure = failure or _error(driver, results[position])
+            failure = failure or _error(driver, results[position], index)
             position += 1
         result = results[position]
         position += 1
         if key is not None:
             prepared.validate(key, prep, name, [result])
-        failure = failure or _error(driver, result)
+        failure = failure or _error(driver, result, index)
         if result.status not in _OK:
             continue
         rows: list[tuple[Any, ...]] = []
@@ -149,10 +150,13 @@ def _leave(pgconn: Any) -> None:
         pass
 
 
-def _error(driver: Any, result: Any) -> Exception | None:
-    if result.status == pq.ExecStatus.FATAL_ERROR:
-        return errors.error_from_result(result, encoding=driver.info.encoding)
-    return None
+def _error(driver: Any, result: Any, index: int | None = None) -> Exception | None:
+    """The error `result` is, if it is one, with the position of its statement (`pipeline_index`)."""
+    if result.status != pq.ExecStatus.FATAL_ERROR:
+        return None
+    error = errors.error_from_result(result, encoding=driver.info.encoding)
+    error.pipeline_index = index  # type: ignore[attr-defined]
+    return error
 
 
 def _flush(pgconn: Any) -> None:

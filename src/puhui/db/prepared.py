@@ -249,6 +249,27 @@ def run_writes(connection: Connection, writes: Sequence[tuple[Prepared | str, An
     """`writes` (whose results nobody reads: a prepared statement and its values, or driver SQL and its
     values) and then the driver SQL `last`, in order. On PostgreSQL they go in one pipeline: one round
     trip instead of one each. The first failure is raised, as SQLAlchemy's."""
+    statements = write_statements(connection, writes, last)
+    if not statements:
+        return
+    driver = _ready(connection, *statements[0])
+    for sql, values in statements[1:]:
+        _announce(connection, sql, values, False)
+    try:
+        if connection.dialect.name != "postgresql":
+            for sql, values in statements:
+                driver.execute(sql, values)
+            return
+        _answers(driver, [(sql, values or None) for sql, values in statements])
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemys(connection, statements[-1][0], (), error) from error
+
+
+def write_statements(
+    connection: Connection, writes: Sequence[tuple[Prepared | str, Any]], last: str | None = None
+) -> list[tuple[str, Any]]:
+    """`run_writes`'s statements as driver SQL and values, to be sent in some later pipeline (on
+    PostgreSQL consecutive plain inserts joined)."""
     statements: list[tuple[str, Any]] = []
     for prepared, params in writes:
         if isinstance(prepared, str):
@@ -258,27 +279,18 @@ def run_writes(connection: Connection, writes: Sequence[tuple[Prepared | str, An
         statements.append((form.sql, form.values(params)))
     if last is not None:
         statements.append((last, ()))
-    if not statements:
-        return
-    postgres = connection.dialect.name == "postgresql"
-    if postgres:
-        statements = _inserts_joined(statements)
-    driver = _ready(connection, *statements[0])
-    for sql, values in statements[1:]:
-        _announce(connection, sql, values, False)
-    try:
-        if not postgres:
-            for sql, values in statements:
-                driver.execute(sql, values)
-            return
-        if pq_pipeline.supported(driver):
-            pq_pipeline.run(driver, [(sql, values or None) for sql, values in statements])
-            return
-        with driver.pipeline():
-            for sql, values in statements:
-                driver.execute(sql, values or None)
-    except connection.dialect.loaded_dbapi.Error as error:
-        raise _as_sqlalchemys(connection, statements[-1][0], (), error) from error
+    return _inserts_joined(statements) if connection.dialect.name == "postgresql" else statements
+
+
+def failed_at(error: BaseException) -> int | None:
+    """The position, in its pipeline, of the statement whose failure `error` is, when the pipeline went
+    in one write (`puhui.db.pq_pipeline`); None when not known."""
+    return getattr(getattr(error, "orig", error), "pipeline_index", None)
+
+
+def in_one_write(connection: Connection) -> bool:
+    """Whether a PostgreSQL pipeline on this connection goes in one write now, with each failure's position."""
+    return connection.dialect.name == "postgresql" and pq_pipeline.supported(connection.connection.driver_connection)
 
 
 def _inserts_joined(statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -342,16 +354,25 @@ def run_all(connection: Connection, statements: Sequence[Read], *, ahead: Sequen
     return [run(connection, prepared, params) for prepared, params in statements]
 
 
-def read_ahead(connection: Connection, reads: Sequence[Read], first: str | None = None) -> None:
-    """`first` (driver SQL whose result nobody reads, e.g. a SAVEPOINT), then `reads`, whose rows are kept
-    for the `run`s that follow. On a PostgreSQL engine that is `watch`ed, all in one round trip; elsewhere
-    only `first` runs (an SQLite read costs no round trip, so it is left to its `run`)."""
+First = str | Sequence[tuple[str, Any]] | None  # driver SQL run before the reads, whose results nobody reads
+
+
+def read_ahead(connection: Connection, reads: Sequence[Read], first: First = None) -> None:
+    """`first` (driver SQL whose results nobody reads, e.g. a SAVEPOINT, or such statements with their
+    values), then `reads`, whose rows are kept for the `run`s that follow. On a PostgreSQL engine that is
+    `watch`ed, all in one round trip; elsewhere only `first` runs (an SQLite read costs no round trip, so it
+    is left to its `run`)."""
     if not reads or not _watched(connection):
         connection.info.pop(_KEPT, None)
-        if first is not None:
-            run_sql(connection, first)
+        run_sql_all(connection, _statements(first))
         return
     _pipelined(connection, list(reads), reads=len(reads), first=first)
+
+
+def _statements(first: First) -> list[tuple[str, Any]]:
+    if first is None:
+        return []
+    return [(first, ())] if isinstance(first, str) else list(first)
 
 
 def forget(connection: Connection) -> None:
@@ -366,7 +387,7 @@ def _key(prepared: Prepared, params: Mapping[str, Any] | None) -> tuple[Any, ...
     return (prepared, *sorted(params.items())) if params else (prepared,)
 
 
-def _pipelined(connection: Connection, statements: list[Read], reads: int, first: str | None = None) -> list[Rows]:
+def _pipelined(connection: Connection, statements: list[Read], reads: int, first: First = None) -> list[Rows]:
     """`first`, then `statements` in one PostgreSQL pipeline; the first `reads` of them are kept (as
     `read_ahead` keeps them), the rest's rows returned. `first` has run whenever this returns or raises:
     a statement whose values cannot even be sent raises after `first` ran alone."""
@@ -374,10 +395,9 @@ def _pipelined(connection: Connection, statements: list[Read], reads: int, first
         forms = [(prepared.form(connection.dialect, params), params) for prepared, params in statements]
         built = [(form.sql, form.values(params)) for form, params in forms]
     except BaseException:
-        if first is not None:
-            run_sql(connection, first)
+        run_sql_all(connection, _statements(first))
         raise
-    sqls = ([(first, ())] if first is not None else []) + built
+    sqls = _statements(first) + built
     driver = _ready(connection, *sqls[0])
     for sql, values in sqls[1:]:
         _announce(connection, sql, values, False)
