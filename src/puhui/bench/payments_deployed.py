@@ -118,7 +118,7 @@ def run(
             server.base_url, clients, payments, max_seconds, requests=[pay(WARM_UP + i) for i in range(payments)]
         )
         cpu_used = server.cpu_seconds() - cpu_before
-        machine_busy, machine_all = (after - before for after, before in zip(_machine_cpu_seconds(), machine_before))
+        machine_busy, machine_idle = (after - before for after, before in zip(_machine_cpu_seconds(), machine_before))
         found_profile = server.collect_profile(paid["ok"]) if profile_dir is not None else None
         stopped_cleanly = server.stop()
         server_log = server.log.read_text(errors="replace") if server.log.exists() else ""
@@ -165,7 +165,7 @@ def run(
         "server_cpu_ms_per_payment": 1000 * cpu_used / paid["ok"] if paid["ok"] else 0.0,
         # every process's: the server's, the database server's when it runs here, the load client's
         "machine_cpu_ms_per_payment": 1000 * machine_busy / paid["ok"] if paid["ok"] else 0.0,
-        "machine_idle_share": 1 - machine_busy / machine_all if machine_all else 0.0,
+        "machine_idle_share": machine_idle / (machine_busy + machine_idle) if machine_busy + machine_idle else 0.0,
         "server_stopped_cleanly": stopped_cleanly,
         # each worker's lifespan ran to its end (a worker that served no payment logs no batching line)
         "workers_shut_down": server_log.count("Application shutdown complete"),
@@ -459,14 +459,14 @@ def _remove(path: Path) -> None:
 
 
 def _machine_cpu_seconds() -> tuple[float, float]:
-    """The machine's busy and total CPU seconds so far, over all cores (Linux `/proc/stat`; zeros elsewhere)."""
+    """The machine's busy and idle CPU seconds so far, over all cores (Linux `/proc/stat`; zeros elsewhere)."""
     try:
         ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     except (OSError, ValueError):
         return 0.0, 0.0
     idle = ticks[3] + ticks[4]  # idle, iowait
     per_second = os.sysconf("SC_CLK_TCK")
-    return (sum(ticks) - idle) / per_second, sum(ticks) / per_second
+    return (sum(ticks) - idle) / per_second, idle / per_second
 
 
 def _loadavg() -> float | None:
