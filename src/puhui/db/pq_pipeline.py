@@ -54,6 +54,20 @@ def idle(driver: Any) -> bool:
     return bool(driver.pgconn.transaction_status == pq.TransactionStatus.IDLE)
 
 
+def in_transaction(driver: Any) -> bool:
+    """A transaction is open on this connection and no statement in it failed."""
+    return bool(driver.pgconn.transaction_status == pq.TransactionStatus.INTRANS)
+
+
+def command(driver: Any, sql: str) -> None:
+    """One command through libpq's own `exec`, below psycopg's prepared-statement cache (which forgets
+    everything at any command whose status is ROLLBACK). Raises psycopg's error if it fails."""
+    with driver.lock:
+        result = driver.pgconn.exec_(sql.encode())
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        raise errors.error_from_result(result, encoding=driver.info.encoding)
+
+
 def run(driver: Any, statements: Sequence[Statement]) -> list[Answer]:
     """`statements` in order in one pipeline: each one's rows and rowcount. The first failure is raised
     once every result is read (the statements after it are skipped by the server, as in any pipeline); a

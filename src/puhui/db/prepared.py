@@ -231,17 +231,15 @@ def rollback_to_savepoint(connection: Connection, name: str) -> None:
     if connection.dialect.name != "postgresql":
         run_sql(connection, sql)
         return
-    from psycopg import errors, pq
-
     driver = _ready(connection, sql, ())
-    if driver.pgconn.transaction_status != pq.TransactionStatus.INTRANS:
+    if not pq_pipeline.in_transaction(driver):
         # A statement failed (or none began the transaction): psycopg's way, which forgets. A pipeline that
         # failed skipped the PREPAREs queued after its error, which psycopg already counts as made.
         run_sql(connection, sql)
         return
-    result = driver.pgconn.exec_(sql.encode())
-    if result.status != pq.ExecStatus.COMMAND_OK:
-        error = errors.error_from_result(result, encoding=driver.info.encoding)
+    try:
+        pq_pipeline.command(driver, sql)
+    except connection.dialect.loaded_dbapi.Error as error:
         raise _as_sqlalchemys(connection, sql, (), error) from error
 
 
@@ -249,20 +247,7 @@ def run_writes(connection: Connection, writes: Sequence[tuple[Prepared | str, An
     """`writes` (whose results nobody reads: a prepared statement and its values, or driver SQL and its
     values) and then the driver SQL `last`, in order. On PostgreSQL they go in one pipeline: one round
     trip instead of one each. The first failure is raised, as SQLAlchemy's."""
-    statements = write_statements(connection, writes, last)
-    if not statements:
-        return
-    driver = _ready(connection, *statements[0])
-    for sql, values in statements[1:]:
-        _announce(connection, sql, values, False)
-    try:
-        if connection.dialect.name != "postgresql":
-            for sql, values in statements:
-                driver.execute(sql, values)
-            return
-        _answers(driver, [(sql, values or None) for sql, values in statements])
-    except connection.dialect.loaded_dbapi.Error as error:
-        raise _as_sqlalchemys(connection, statements[-1][0], (), error) from error
+    run_sql_all(connection, write_statements(connection, writes, last))
 
 
 def write_statements(

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from puhui.db import pq_pipeline
 from puhui.db.engine import is_postgres
 from puhui.db.prepared import Prepared, run, run_writes
 
@@ -130,14 +131,8 @@ def reading(engine: Engine) -> Iterator[Connection]:
         # connection has prepared at each ROLLBACK (and sends DEALLOCATE ALL): ended by COMMIT, the
         # statements stay prepared for the next user of the pooled connection. After a failed statement
         # it still rolls back: psycopg must forget the PREPAREs a failed pipeline skipped.
-        if connection.in_transaction() and _no_statement_failed(connection):
+        if connection.in_transaction() and pq_pipeline.in_transaction(connection.connection.driver_connection):
             connection.commit()
-
-
-def _no_statement_failed(connection: Connection) -> bool:
-    from psycopg import pq
-
-    return bool(connection.connection.driver_connection.pgconn.transaction_status == pq.TransactionStatus.INTRANS)
 
 
 def transaction(engine: Engine, work: Callable[[UnitOfWork], T], *, unique_race_retries: bool = True) -> T:
