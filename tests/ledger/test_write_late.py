@@ -5,12 +5,13 @@ job sees them, and they stay all or nothing with the job."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, literal, select
 
 from puhui.db import group_commit, transaction
+from puhui.db.prepared import Prepared, run_all
 from puhui.errors import InvalidInput
 from puhui.ledger import service
-from puhui.ledger.errors import InsufficientFunds
+from puhui.ledger.errors import InsufficientFunds, LedgerRefused
 from puhui.ledger.models import AccountFlags as A
 from puhui.ledger.models import TransferResult
 from tests.db.test_group_commit import Gate
@@ -86,3 +87,45 @@ def test_outside_a_group_commit_the_rows_are_written_at_once(books: Engine) -> N
 
     assert transaction(books, work) == 1
     assert bal(books, "shop").credits_posted == 300
+
+
+def _ahead_then_chain(uow, n: int, write_between: bool = False) -> list[str]:  # type: ignore[no-untyped-def]
+    """The chain's ledger reads sent ahead with a statement of the job's own, then the chain: the statements
+    the chain itself sent."""
+    reads = service.reads_ahead(uow, [f"p{n}"], ["payer", "shop"])
+    run_all(uow.connection, [(_ONE, {})], ahead=reads)
+    if write_between:  # the shop's balance changes after the read: what was read ahead is stale
+        service.create_transfers(uow, [xfer(f"w{n}", "payer", "shop", 100)])
+    seen: list[str] = []
+
+    def count(*args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(args[2])
+
+    event.listen(uow.connection.engine, "before_cursor_execute", count)
+    try:
+        service.post_chain(uow, [xfer(f"p{n}", "payer", "shop", 500)], write_late=True)
+    finally:
+        event.remove(uow.connection.engine, "before_cursor_execute", count)
+    return seen
+
+
+_ONE = Prepared(select(literal(1)))
+
+
+def test_the_ledgers_reads_sent_ahead_answer_the_chain(books: Engine) -> None:
+    postgres = books.dialect.name == "postgresql"
+    seen = group_commit.run(books, lambda uow: _ahead_then_chain(uow, 6))
+    reads = [sql for sql in seen if sql.lstrip().upper().startswith("SELECT")]
+    assert reads == [] if postgres else reads, seen  # on SQLite nothing is read ahead
+    assert (bal(books, "shop").credits_posted, bal(books, "payer").debits_posted) == (500, 500)
+    with pytest.raises(LedgerRefused, match="exists"):  # the transfer read ahead is found: not posted twice
+        group_commit.run(books, lambda uow: _ahead_then_chain(uow, 6))
+    assert bal(books, "shop").credits_posted == 500
+    assert run_audit(books).ok
+
+
+def test_a_write_after_the_reads_ahead_makes_the_chain_read_again(books: Engine) -> None:
+    seen = group_commit.run(books, lambda uow: _ahead_then_chain(uow, 7, write_between=True))
+    assert any("FOR UPDATE" in sql for sql in seen) or books.dialect.name == "sqlite", seen
+    assert (bal(books, "shop").credits_posted, bal(books, "payer").debits_posted) == (600, 600)
+    assert run_audit(books).ok

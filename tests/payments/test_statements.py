@@ -14,13 +14,14 @@ from tests.payments.test_payments_http import assert_audit_clean, balance, custo
 # payment or review under this id (1), the QR code taken (1), merchant terms (1), payer tier (1),
 # two limits (1 each), the ledger chain (5: transfers, accounts, insert, update, its event), the
 # payment (1), its event (1), the idempotency answer (1), the audit row (1). On PostgreSQL the ledger
-# pipelines its five through the driver (not seen here), and a group-committed batch first locks its
-# wallets (the QR codes' merchants, then the accounts in one sorted statement). A batch numbers its
+# writes its three through the driver (not seen here; its lock and read are prepared statements, which in
+# a group commit go with the code's taking, `ledger.service.reads_ahead`), and a group-committed batch first locks its
+# wallets (the accounts and the QR codes' merchants' in one sorted statement). A batch numbers its
 # own outbox events last (1; on PostgreSQL under the sequencer's advisory lock, 2), so that readers
 # find none to number. A batch reads the fee income once and credits it once, last (`late_credits`: 2).
 SQLITE_STATEMENTS = 18
-LEDGER_PIPELINED = 5
-BATCH_LOCKS = 2
+LEDGER_PIPELINED = 3
+BATCH_LOCKS = 1
 BATCH_NUMBERING = {"sqlite": 1, "postgresql": 2}
 BATCH_LATE_CREDITS = 2
 # In a group commit on PostgreSQL a job's last inserts (the payment, its event, the idempotency answer,
@@ -147,3 +148,47 @@ def test_limits_counted_together_name_the_first_refused_and_count_none(engine, c
     with engine.connect() as connection:
         used = dict(connection.execute(select(spending.c.bucket, spending.c.used)).all())
     assert used == {"a": 40, "b": 40}
+
+
+# A dynamic-code payment's job in a batch of its own on PostgreSQL, in pipelines: its savepoint with its
+# reads ahead; the code's taking with its limits, the merchant's terms, the ledger's lock and read and the
+# fee income's read; its writes with the release (which in a bigger batch go with the next job's
+# savepoint). The batch's: its BEGIN with the wallets' lock, the outbox's numbering. (The fee income's
+# credit is an executemany, and COMMIT is not a pipeline.) At the start of 2026-12-05's last session: 8.
+JOB_ROUND_TRIPS = 3
+BATCH_ROUND_TRIPS = 2
+
+
+def test_a_group_committed_qr_payment_takes_a_fixed_number_of_round_trips(engine, clock, monkeypatch):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no round trips")
+    from puhui.db import pq_pipeline
+
+    with app_client(engine, True) as client:
+        payer, headers = customer(client, person(91), 3)
+        merchant_id, shop = merchant(client)
+        fund(engine, f"wallet.{payer}", 1_000_00, "trips")
+        codes = [
+            client.post(
+                f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "10.00"}
+            ).json()["id"]
+            for _ in range(3)
+        ]
+        trips: list[str] = []
+        real = pq_pipeline.run
+
+        def counted(driver, statements):  # type: ignore[no-untyped-def]
+            import threading
+
+            if threading.current_thread().name == "puhui-group-commit":
+                trips.append(" | ".join(sql.split()[0] for sql, _ in statements))
+            return real(driver, statements)
+
+        monkeypatch.setattr(pq_pipeline, "run", counted)
+        per_payment = []
+        for n, code in enumerate(codes):
+            trips.clear()
+            paid = client.post(f"/v1/qr-codes/{code}/pay", headers={**headers, "Idempotency-Key": f"t{n}"}, json={})
+            assert paid.status_code == 201, paid.text
+            per_payment.append(list(trips))
+    assert [len(t) for t in per_payment] == [JOB_ROUND_TRIPS + BATCH_ROUND_TRIPS] * 3, per_payment[0]

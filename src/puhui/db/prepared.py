@@ -331,7 +331,10 @@ def _joined(run: list[tuple[str, str, Any]]) -> tuple[str, dict[str, Any]]:
 def run_all(connection: Connection, statements: Sequence[Read], *, ahead: Sequence[Read] = ()) -> list[Rows]:
     """Each of `statements` in order, its rows in the same order; on PostgreSQL in one round trip, with
     `ahead` read first and kept (as `run`'s). For statements that do not need each other's results (whose
-    errors would end the caller anyway)."""
+    errors would end the caller anyway). When `read_ahead` kept the rows of every one of them, those."""
+    kept = connection.info.get(_KEPT)
+    if kept and not ahead and all(_key(prepared, params) in kept for prepared, params in statements):
+        return [kept.pop(_key(prepared, params))[0] for prepared, params in statements]
     if ahead and _watched(connection):
         return _pipelined(connection, [*ahead, *statements], reads=len(ahead))
     if len(statements) > 1 and connection.dialect.name == "postgresql":
@@ -363,6 +366,15 @@ def _statements(first: First) -> list[tuple[str, Any]]:
 def forget(connection: Connection) -> None:
     """Drop every row kept by `read_ahead` on this connection."""
     connection.info.pop(_KEPT, None)
+
+
+def wrote(connection: Connection, *tables: str) -> None:
+    """Drop the kept rows of these tables: for a write sent on the driver's own cursor, which the engine's
+    listeners do not see."""
+    kept = connection.info.get(_KEPT)
+    if kept:
+        for key in [key for key, (_, read) in kept.items() if read & set(tables)]:
+            del kept[key]
 
 
 _KEPT = "puhui.read_ahead"  # in `Connection.info`: {(prepared, values): (rows, tables read)}

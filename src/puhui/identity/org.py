@@ -48,8 +48,11 @@ TOPIC = "identity"
 HANDLE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 
 
+WALLET_PREFIX = "wallet."
+
+
 def wallet_id(merchant_id: str) -> str:
-    return f"wallet.{merchant_id}"
+    return WALLET_PREFIX + merchant_id
 
 
 @dataclass(frozen=True, repr=False)

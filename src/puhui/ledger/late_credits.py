@@ -23,7 +23,7 @@ from dataclasses import replace
 from sqlalchemy import bindparam, select, update
 
 from puhui.db import UnitOfWork
-from puhui.db.prepared import Prepared, run, run_many
+from puhui.db.prepared import Prepared, Read, run, run_many
 from puhui.ledger import pg
 from puhui.ledger.batch import BatchOutcome
 from puhui.ledger.models import Account, AccountFlags, Transfer, TransferFlags
@@ -66,6 +66,11 @@ def read(uow: UnitOfWork, ids: set[str]) -> dict[str, Account]:
         if AccountFlags.credits_must_not_exceed_debits in account.flags:
             raise ValueError(f"account {account.id} limits its credits: it cannot be credited late")
     return found
+
+
+def reads_ahead(uow: UnitOfWork, ids: Iterable[str]) -> list[Read]:
+    """The reads `read` will make of these accounts, for a caller to send ahead; none once the batch has them."""
+    return [(_READ, {"id": i}) for i in sorted(set(ids)) if (KEY, i) not in uow.shared]
 
 
 def keep(uow: UnitOfWork, outcome: BatchOutcome, before: dict[str, Account]) -> None:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, select
 
 from puhui import clock
 from puhui.db import pq_pipeline
+from puhui.db.prepared import Prepared, Read
 from puhui.ledger.models import (
     Account,
     AccountFlags,
@@ -21,6 +25,8 @@ from puhui.ledger.models import (
     StoredTransfer,
     TransferFlags,
 )
+from puhui.ledger.tables import accounts as account_table
+from puhui.ledger.tables import transfers as transfer_table
 
 if TYPE_CHECKING:
     import psycopg
@@ -85,6 +91,34 @@ def lock_then_read(
             accounts_cursor.execute(LOCK_ACCOUNTS, (accounts,))
             transfers_cursor.execute(SELECT_TRANSFERS, (transfers,))
         return accounts_from_rows(accounts_cursor.fetchall()), transfers_from_rows(transfers_cursor.fetchall())
+
+
+def small_reads(account_ids: Iterable[str], transfer_ids: Iterable[str]) -> list[Read] | None:
+    """`lock_then_read` of a small batch as two prepared reads (`puhui.db.prepared`), for a caller that
+    sends them ahead, with its own earlier statements; None when the batch is not small (or names none)."""
+    accounts, ids = sorted(set(account_ids)), sorted(set(transfer_ids))
+    if not accounts or not ids or len(accounts) + len(ids) > SMALL:
+        return None
+    return [
+        (_prepared_lock(len(accounts)), {f"a{i}": a for i, a in enumerate(accounts)}),
+        (_prepared_select(len(ids)), {f"t{i}": t for i, t in enumerate(ids)}),
+    ]
+
+
+@cache
+def _prepared_lock(n: int) -> Prepared:
+    wanted: list[Any] = [bindparam(f"a{i}") for i in range(n)]
+    columns = [account_table.c[name] for name in ACCOUNT_COLUMNS.split(", ")]
+    return Prepared(
+        select(*columns).where(account_table.c.id.in_(wanted)).order_by(account_table.c.id).with_for_update()
+    )
+
+
+@cache
+def _prepared_select(n: int) -> Prepared:
+    wanted: list[Any] = [bindparam(f"t{i}") for i in range(n)]
+    columns = [transfer_table.c[name] for name in TRANSFER_COLUMNS.split(", ")]
+    return Prepared(select(*columns).where(transfer_table.c.id.in_(wanted)))
 
 
 def _lock_small(n: int) -> str:

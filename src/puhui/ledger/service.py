@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, RowMapping, bindparam, case, func, se
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.prepared import run_sql
+from puhui.db.prepared import Read, run_all, run_sql, wrote
 from puhui.events import outbox
 from puhui.ledger import late_credits, pg
 from puhui.ledger.batch import BatchOutcome, apply_batch
@@ -267,6 +267,19 @@ def create_transfers(
     return outcome.results
 
 
+def reads_ahead(
+    uow: UnitOfWork, transfer_ids: Iterable[str], locked_accounts: Iterable[str], credited_late: Iterable[str] = ()
+) -> list[Read]:
+    """The reads `create_transfers` will make first for a batch of these transfer ids, which locks these
+    accounts (those it names, less the ones it credits late, `credited_late`) and names no hold: for a
+    caller to send ahead with its own earlier statements (PostgreSQL; a round trip fewer). A batch that
+    differs reads again."""
+    if not uow.postgres:
+        return []
+    late = late_credits.reads_ahead(uow, credited_late) if uow.batch_sums is not None else []
+    return [*(pg.small_reads(locked_accounts, transfer_ids) or []), *late]
+
+
 def _load_for_batch(
     uow: UnitOfWork, ids: set[str], pending_ids: set[str], named: set[str]
 ) -> tuple[dict[str, StoredTransfer], dict[str, Account]]:
@@ -283,6 +296,10 @@ def _load_for_batch(
         stored = _select_transfers(uow.connection, wanted)
         named |= {a for p in stored.values() for a in (p.debit_account_id, p.credit_account_id)}
         return stored, _lock_accounts(uow, named)
+    if not pending_ids and (reads := pg.small_reads(named, wanted)) is not None:
+        # as prepared reads, so that a caller may have sent them ahead (`reads_ahead`)
+        locked_rows, read_rows = run_all(uow.connection, reads)
+        return pg.transfers_from_rows(read_rows.all()), pg.accounts_from_rows(locked_rows.all())
     driver = _driver(uow)
     if pending_ids:
         # A hold's accounts never change, so an unlocked read is enough to know what to lock:
@@ -388,6 +405,7 @@ def _write_outcome(uow: UnitOfWork, outcome: BatchOutcome, *, write_late: bool =
             found = pg.small_statement(outcome.created, outcome.resolved, outcome.accounts, event)
             if found is None or uow.write_sql(*found):
                 return
+        wrote(uow.connection, "accounts", "transfers", "outbox")  # on the driver's cursor: rows read ahead are stale
         pg.write(_driver(uow), outcome.created, outcome.resolved, outcome.accounts, event)
         return
     if outcome.created:

@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 
 from puhui.db import UnitOfWork
 from puhui.db.group_commit import Job, run
-from puhui.db.prepared import run_sql
-from puhui.identity.service import customer_wallet_id, merchant_wallet_id
+from puhui.identity.org import WALLET_PREFIX
+from puhui.identity.service import customer_wallet_id
 from puhui.ledger.queries import lock_accounts
 
 T = TypeVar("T")
@@ -34,16 +34,14 @@ def p2p_locks(payer_id: str, payee_id: str) -> tuple[Hashable, ...]:
 
 
 def lock_wallets(uow: UnitOfWork, keys: set[Any]) -> None:
-    """The batch's wallets, locked in id order: the payers', the payees' and the QR codes' merchants'
-    (two statements a batch)."""
+    """The batch's wallets, locked in id order: the payers', the payees' and the QR codes' merchants',
+    whose ids the same statement reads from the codes (one statement a batch)."""
     wallets = {key[1] for key in keys if key[0] == "wallet"}
     qr_ids = sorted(key[1] for key in keys if key[0] == "qr")
     if not uow.postgres:  # SQLite has one writer: nothing to lock
         return
-    if qr_ids:  # driver SQL with one array: every batch runs it
-        rows = run_sql(uow.connection, "SELECT merchant_id FROM qr_codes WHERE id = ANY(%s)", (qr_ids,))
-        wallets |= {merchant_wallet_id(row[0]) for row in rows}
-    lock_accounts(uow, wallets)
+    merchants = ("SELECT %s || merchant_id FROM qr_codes WHERE id = ANY(%s)", (WALLET_PREFIX, qr_ids))
+    lock_accounts(uow, wallets, also=merchants if qr_ids else None)
 
 
 def job(work: Callable[[UnitOfWork], T], locks: tuple[Hashable, ...], **options: Any) -> Job[T]:

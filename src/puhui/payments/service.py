@@ -22,6 +22,7 @@ from puhui.identity.org import merchant_terms, terms_read
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, post_chain
+from puhui.ledger.service import reads_ahead as ledger_reads_ahead
 from puhui.money import format_minor
 from puhui.payments import challenges, limits, notifications, purposes, reviews, risk_hook
 from puhui.payments.errors import PaymentConflict, QrExpired, QrNotPayable
@@ -524,10 +525,22 @@ def _take_qr(
     counted = _counted(tier, qr_limit) if tier is not None else []
     take = (_TAKE_QR, {"qr": qr_id, "payment": payment_id})
     counting = limits.counting(uow.postgres, payer_id, counted, amount)
-    done, *counts = run_all(uow.connection, [take, *counting], ahead=_terms_ahead(uow, merchant_id, default_fee_bp))
+    ahead = [*_terms_ahead(uow, merchant_id, default_fee_bp), *_ledger_ahead(uow, payment_id, payer_id, merchant_id)]
+    done, *counts = run_all(uow.connection, [take, *counting], ahead=ahead)
     if done.rowcount != 1:
         raise QrNotPayable(f"QR code {qr_id} is no longer open")
     return CountedEarly(tier, counted, counts) if tier is not None else None
+
+
+def _ledger_ahead(uow: UnitOfWork, payment_id: str, payer_id: str, merchant_id: str) -> list[Read]:
+    """What `_apply` will read of the ledger for the payment and its fee (the fee income is credited late):
+    read ahead with the code's taking, a round trip fewer. A fee of zero makes it read again. Only in a
+    group-commit job, whose batch locked the wallets before anything else (`grouping.lock_wallets`):
+    elsewhere locking them before the code and the limits would reverse the order other payments take."""
+    if uow.batch_sums is None:
+        return []
+    wallets = (customer_wallet_id(payer_id), merchant_wallet_id(merchant_id))
+    return ledger_reads_ahead(uow, (payment_id + ".t", payment_id + ".f"), wallets, _CREDIT_LATE)
 
 
 # -- refunds -------------------------------------------------------------------------------------
