@@ -7,12 +7,14 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from rich.console import Console
 from sqlalchemy import Engine
 
+from puhui import accept
 from puhui.app import create_app
 from puhui.db import create_engine_from_url, writer
 from puhui.db.engine import is_postgres
@@ -60,20 +62,21 @@ def run_server(
         os.environ["PUHUI_DATABASE_URL"] = url  # each worker builds its app from the environment (`serve_app`)
         single_writer = _start_writer(settings) if not postgres else None
         try:
-            uvicorn.run(
-                "puhui.app:serve_app",
-                factory=True,
-                host=host,
-                port=port,
-                workers=count,
-                log_level="info",
-                timeout_graceful_shutdown=10,
-            )
+            _serve_workers(host, port, count)
         finally:
             if single_writer is not None:
                 single_writer.stop()
         return
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _serve_workers(host: str, port: int, count: int) -> None:
+    """`puhui.app:serve_app` in `count` processes; several accept least-connections (`puhui.accept`)."""
+    options: dict[str, Any] = {"factory": True, "host": host, "port": port, "workers": count, "log_level": "info"}
+    if count == 1:
+        uvicorn.run("puhui.app:serve_app", timeout_graceful_shutdown=10, **options)
+        return
+    accept.run_workers(uvicorn.Config("puhui.app:serve_app", timeout_graceful_shutdown=10, **options))
 
 
 def _start_writer(settings: Settings) -> writer.WriterProcess | None:

@@ -31,7 +31,8 @@ def test_a_small_deployed_run_starts_and_stops_the_server_and_the_audit_passes(e
     assert result["machine_cpu_ms_per_payment"] > 0 and 0 <= result["machine_idle_share"] < 1, result
     assert result["workers_shut_down"] == result["workers"], result
     # each committer's batching, from the line it logs when it stops: SQLite's writer's, or each PostgreSQL
-    # worker's that committed any job (four keep-alive clients may all be served by one of the two workers)
+    # worker's that committed any job (the workers accept in turns, `puhui.accept`, but on a busy machine
+    # one may miss its turns)
     assert 1 <= result["committers"] <= result["workers"], result
     assert result["jobs_per_commit"] >= 1
     assert 0 < result["committer_cpu_ms_per_job"] <= result["committer_ms_per_job"], result
