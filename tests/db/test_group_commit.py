@@ -273,3 +273,42 @@ def test_a_jobs_writes_go_with_the_next_jobs_reads_and_each_failure_stays_with_i
         # the gate's batch: its savepoint, its release; then a round trip each for a job's savepoint and
         # reads (with the previous job's writes), and the last job's writes alone: 2 + 3 + 1 (it was 2 + 6)
         assert len(pipelines) == 6, len(pipelines)
+
+
+def test_on_postgresql_the_next_batch_runs_while_a_batch_commits_and_waits_for_its_rows(tables, monkeypatch):
+    """A batch's COMMIT waits on the finisher's thread while the committer runs the next batch: a job of the
+    next batch that locks a row the committing batch wrote waits for that COMMIT and sees its row; results
+    are released in commit order, each only after its own COMMIT."""
+    engine = tables
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's single writer commits in the committer's thread")
+    transaction(engine, _insert(1))
+    held, committing = threading.Event(), threading.Event()
+    real = group_commit._commit_batch
+
+    def slow_first_commit(connection) -> None:  # type: ignore[no-untyped-def]
+        if not held.is_set():
+            committing.set()
+            assert held.wait(timeout=30)
+        real(connection)
+
+    monkeypatch.setattr(group_commit, "_commit_batch", slow_first_commit)
+    ran_meanwhile = threading.Event()
+
+    def bump(uow) -> int:  # type: ignore[no-untyped-def]
+        return uow.execute(text("UPDATE gc_row SET n = n + 10 WHERE n IN (1, 11) RETURNING n")).scalar_one()
+
+    def elsewhere(uow) -> int:  # type: ignore[no-untyped-def]
+        ran_meanwhile.set()
+        return _insert(50)(uow)
+
+    first = group_commit.submit(engine, group_commit.Job(bump))
+    assert committing.wait(timeout=30)  # the first batch is committing, held
+    second = group_commit.submit(engine, group_commit.Job(elsewhere))
+    assert ran_meanwhile.wait(timeout=30)  # the next batch ran meanwhile
+    third = group_commit.submit(engine, group_commit.Job(bump))  # the row the first batch wrote
+    assert not first.done() and not second.done() and not third.done()  # nothing released before its COMMIT
+    held.set()
+    assert first.result(timeout=30) == 11 and second.result(timeout=30) == 50
+    assert third.result(timeout=30) == 21  # it waited for the first COMMIT and saw its row
+    assert _rows(engine) == [21, 50]
