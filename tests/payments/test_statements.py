@@ -32,18 +32,22 @@ JOINED_INSERTS = 3
 LEDGER_WRITTEN_LATE = 1
 
 
+def _payer_and_codes(client, engine, n: int) -> tuple[dict, list[str]]:  # type: ignore[no-untyped-def]
+    """A funded payer's headers, and three dynamic codes of 10 CNY to pay."""
+    payer, headers = customer(client, person(n), 3)
+    merchant_id, shop = merchant(client)
+    fund(engine, f"wallet.{payer}", 1_000_00, f"funds-{n}")
+    made = [
+        client.post(f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "10.00"})
+        for _ in range(3)
+    ]
+    return headers, [code.json()["id"] for code in made]
+
+
 @pytest.mark.parametrize("group", [True, False], ids=["group_commit", "one_transaction_each"])
 def test_a_qr_payment_takes_a_fixed_number_of_statements(engine, clock, group):
     with app_client(engine, group) as client:
-        payer, headers = customer(client, person(90), 3)
-        merchant_id, shop = merchant(client)
-        fund(engine, f"wallet.{payer}", 1_000_00, "count")
-        codes = [
-            client.post(
-                f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "10.00"}
-            ).json()["id"]
-            for _ in range(3)
-        ]
+        headers, codes = _payer_and_codes(client, engine, 90)
         seen: list[str] = []
 
         def count(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -165,15 +169,7 @@ def test_a_group_committed_qr_payment_takes_a_fixed_number_of_round_trips(engine
     from puhui.db import pq_pipeline
 
     with app_client(engine, True) as client:
-        payer, headers = customer(client, person(91), 3)
-        merchant_id, shop = merchant(client)
-        fund(engine, f"wallet.{payer}", 1_000_00, "trips")
-        codes = [
-            client.post(
-                f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "10.00"}
-            ).json()["id"]
-            for _ in range(3)
-        ]
+        headers, codes = _payer_and_codes(client, engine, 91)
         trips: list[str] = []
         real = pq_pipeline.run
 
