@@ -8,31 +8,21 @@ import inspect
 import multiprocessing
 import os
 import socket
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from puhui.accept import POLL, Acceptor, LoadTable
+from puhui.accept import POLL, LoadTable
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:  # e.g. under --import-mode=importlib
+    sys.path.insert(0, _HERE)
+import _acceptors  # noqa: E402  (spawned children import it by this name, through the inherited sys.path)
 
 CONNECTIONS = 16
-
-
-def _worker(listener: socket.socket, table_path: str, accepted, stop) -> None:  # type: ignore[no-untyped-def]
-    table = LoadTable(Path(table_path))
-    table.claim(os.getpid())
-    held: list[socket.socket] = []
-
-    def serve(connection: socket.socket) -> None:
-        held.append(connection)
-        accepted.put(os.getpid())
-
-    acceptor = Acceptor(listener, table, lambda: len(held), serve)
-    acceptor.start(backlog=128)
-    stop.wait(60)
-    acceptor.stop()
-    table.close()
 
 
 def test_two_workers_take_a_burst_of_connections_in_turns(tmp_path: Path) -> None:
@@ -42,12 +32,16 @@ def test_two_workers_take_a_burst_of_connections_in_turns(tmp_path: Path) -> Non
     port = listener.getsockname()[1]
     spawn = multiprocessing.get_context("spawn")
     accepted, stop = spawn.Queue(), spawn.Event()
-    workers = [spawn.Process(target=_worker, args=(listener, str(table_path), accepted, stop)) for _ in range(2)]
+    workers = [
+        spawn.Process(target=_acceptors.accept_in_turns, args=(listener, str(table_path), accepted, stop))
+        for _ in range(2)
+    ]
     for worker in workers:
         worker.start()
     try:
         deadline = time.monotonic() + 60
         while len(_owners(table_path)) < 2:  # both workers are accepting
+            assert all(w.is_alive() for w in workers), "a worker died: see its traceback above"
             assert time.monotonic() < deadline, "the workers did not start"
             time.sleep(0.05)
         time.sleep(2 * POLL)
@@ -94,6 +88,13 @@ def test_a_workers_table_slot_publishes_its_count_and_is_freed_when_it_is_gone(t
         LoadTable(path).claim(os.getpid())
     mine.release()
     assert late.fewest_elsewhere() is None
+    killed = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(0,))
+    killed.start()
+    killed.join()
+    LoadTable(path).claim(killed.pid)  # a worker killed before it could release its slot, holding none
+    assert late.fewest_elsewhere() == 0
+    late.free_dead()
+    assert late.fewest_elsewhere() is None and late.owners() == [os.getpid()]
     for table in (mine, other, late):
         table.close()
 

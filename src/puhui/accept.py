@@ -3,13 +3,14 @@
 uvicorn's workers share one listening socket, and each accepts in its event loop: woken by a new
 connection, a loop accepts every connection waiting. A burst of keep-alive connections (a load
 balancer's upstream pool, the benchmark's sixteen clients) then often lands on one worker, which
-serves them all on one core while the other idles: in 5 of 13 runs of `puhui bench payments`, one
-worker took 60-99% of the payments, and those runs made 10-25% fewer payments a second.
+serves them all on one core while the other idles: in 5 of 14 runs of `puhui bench payments`, one
+worker took 60-99% of the payments, and those runs made 334-439 payments a second against 416-491.
 
 Here each worker accepts on a thread of its own, and takes a waiting connection only while no other
 live worker holds fewer. The workers publish how many connections they hold in a small table, a
 file every worker maps (`LoadTable`). A worker that does not take its turn (its process busy or
-gone) is waited for at most `PATIENCE` seconds, so nobody's connection waits on a stuck peer.
+gone) is waited for at most `PATIENCE` seconds, so nobody's connection waits on a stuck peer, and the
+slot of a worker gone is freed the first time it makes another wait.
 """
 
 from __future__ import annotations
@@ -81,6 +82,14 @@ class LoadTable:
                 fewest = held
         return fewest
 
+    def free_dead(self) -> None:
+        """Free the slots of workers gone without releasing them (killed): their counts are stale."""
+        with self._locked():
+            for slot in range(self.slots):
+                owner, _ = _SLOT.unpack_from(self._map, slot * _SLOT.size)
+                if owner and slot != self._mine and not _alive(owner):
+                    _SLOT.pack_into(self._map, slot * _SLOT.size, 0, 0)
+
     def owners(self) -> list[int]:
         """The pids of the workers holding a slot."""
         return [owner for slot in range(self.slots) if (owner := _SLOT.unpack_from(self._map, slot * _SLOT.size)[0])]
@@ -123,7 +132,6 @@ class Acceptor:
         self, listener: socket.socket, table: LoadTable, held: Callable[[], int], serve: Callable[[socket.socket], None]
     ) -> None:
         self.listener, self.table, self.held, self.serve = listener, table, held, serve
-        self.accepted = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="puhui-accept", daemon=True)
 
@@ -149,9 +157,11 @@ class Acceptor:
             fewest = self.table.fewest_elsewhere()
             if fewest is not None and held > fewest:
                 now = time.monotonic()
-                waiting_since = waiting_since or now
+                if waiting_since is None:  # the others' turn, unless the one with fewer is gone
+                    waiting_since = now
+                    self.table.free_dead()
                 if now - waiting_since < PATIENCE:
-                    time.sleep(0.0005)  # the others' turn
+                    time.sleep(0.0005)
                     continue
             waiting_since = None
             try:
@@ -162,7 +172,6 @@ class Acceptor:
                 log.warning("accepting a connection failed: %r", error)
                 time.sleep(POLL)
                 continue
-            self.accepted += 1
             self.serve(connection)
 
 
@@ -171,7 +180,7 @@ class BalancedServer(uvicorn.Server):
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
-        self._acceptors: list[Acceptor] = []
+        self._acceptor: Acceptor | None = None
         self._table: LoadTable | None = None
         # accepted by the acceptors' threads, and handed to the event loop: each counter has one writer
         self._accepted = 0
@@ -179,6 +188,8 @@ class BalancedServer(uvicorn.Server):
         self._handing: set[asyncio.Task[None]] = set()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        if sockets and len(sockets) > 1:
+            raise ValueError("least-connections accepting serves one listening socket")
         await super().startup(sockets=[] if sockets else sockets)
         if not sockets or self.should_exit:
             return
@@ -194,11 +205,8 @@ class BalancedServer(uvicorn.Server):
             self._accepted += 1
             loop.call_soon_threadsafe(self._connect, loop, factory, connection)
 
-        if len(sockets) > 1:
-            raise ValueError("least-connections accepting serves one listening socket")
-        self._acceptors = [Acceptor(sockets[0], self._table, held, serve)]
-        for acceptor in self._acceptors:
-            acceptor.start(self.config.backlog)
+        self._acceptor = Acceptor(sockets[0], self._table, held, serve)
+        self._acceptor.start(self.config.backlog)
 
     def _protocol_factory(self) -> Callable[[], asyncio.Protocol]:
         config, state, app_state = self.config, self.server_state, self.lifespan.state
@@ -223,8 +231,8 @@ class BalancedServer(uvicorn.Server):
         task.add_done_callback(self._handing.discard)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for acceptor in self._acceptors:
-            acceptor.stop()
+        if self._acceptor is not None:
+            self._acceptor.stop()
         if self._table is not None:
             self._table.close()
         await super().shutdown(sockets=sockets)
