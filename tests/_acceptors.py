@@ -18,7 +18,7 @@ def accept_in_turns(listener: socket.socket, table_path: str, accepted, stop) ->
         held.append(connection)
         accepted.put(os.getpid())
 
-    acceptor = Acceptor(listener, table, lambda: len(held), serve)
+    acceptor = Acceptor(listener, table, lambda: len(held), serve, patience=5.0)  # turns kept on a busy machine
     acceptor.start(backlog=128)
     stop.wait(60)
     acceptor.stop()

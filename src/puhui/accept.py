@@ -129,9 +129,14 @@ class Acceptor:
     hands each connection to `serve` (called in the thread; `serve` passes it to the event loop)."""
 
     def __init__(
-        self, listener: socket.socket, table: LoadTable, held: Callable[[], int], serve: Callable[[socket.socket], None]
+        self,
+        listener: socket.socket,
+        table: LoadTable,
+        held: Callable[[], int],
+        serve: Callable[[socket.socket], None],
+        patience: float = PATIENCE,
     ) -> None:
-        self.listener, self.table, self.held, self.serve = listener, table, held, serve
+        self.listener, self.table, self.held, self.serve, self.patience = listener, table, held, serve, patience
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="puhui-accept", daemon=True)
 
@@ -160,7 +165,7 @@ class Acceptor:
                 if waiting_since is None:  # the others' turn, unless the one with fewer is gone
                     waiting_since = now
                     self.table.free_dead()
-                if now - waiting_since < PATIENCE:
+                if now - waiting_since < self.patience:
                     time.sleep(0.0005)
                     continue
             waiting_since = None
