@@ -14,7 +14,6 @@ from fastapi import FastAPI
 from rich.console import Console
 from sqlalchemy import Engine
 
-from puhui import accept
 from puhui.app import create_app
 from puhui.db import create_engine_from_url, writer
 from puhui.db.engine import is_postgres
@@ -71,11 +70,14 @@ def run_server(
 
 
 def _serve_workers(host: str, port: int, count: int) -> None:
-    """`puhui.app:serve_app` in `count` processes; several accept least-connections (`puhui.accept`)."""
+    """`puhui.app:serve_app` in `count` processes; several accept least-connections (`puhui.accept`, which
+    needs POSIX: elsewhere uvicorn's own accepting serves)."""
     options: dict[str, Any] = {"factory": True, "host": host, "port": port, "workers": count, "log_level": "info"}
-    if count == 1:
+    if count == 1 or sys.platform == "win32":
         uvicorn.run("puhui.app:serve_app", timeout_graceful_shutdown=10, **options)
         return
+    from puhui import accept  # fcntl, mmap of /dev/shm
+
     accept.run_workers(uvicorn.Config("puhui.app:serve_app", timeout_graceful_shutdown=10, **options))
 
 
