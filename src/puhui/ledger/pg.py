@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select
 
 from puhui import clock
-from puhui.db import pq_pipeline
 from puhui.db.prepared import Prepared, Read
 from puhui.ledger.models import (
     Account,
@@ -70,22 +69,10 @@ INSERT_EVENT = "INSERT INTO outbox (topic, type, key, payload, created_at) VALUE
 def lock_then_read(
     driver: PgConnection, account_ids: Iterable[str], transfer_ids: Iterable[str]
 ) -> tuple[dict[str, Account], dict[str, StoredTransfer]]:
-    """Lock accounts, then read transfers; the read runs after the locks are granted, so it sees
-    every change committed by the transactions we waited for."""
+    """Lock accounts, then read transfers, as two statements over arrays in one pipeline; the read runs
+    after the locks are granted, so it sees every change committed by the transactions we waited for.
+    A small batch goes as plain statements instead (`small_reads`), which beat arrays."""
     accounts, transfers = sorted(set(account_ids)), list(transfer_ids)
-    if len(accounts) + len(transfers) <= SMALL:
-        # One transfer per call: plain statements beat arrays. Sent below psycopg's cursors they go in
-        # one round trip; the server still runs the read after the locks are granted.
-        if pq_pipeline.supported(driver):
-            (locked_rows, _), (read_rows, _) = pq_pipeline.run(
-                driver, [(_lock_small(len(accounts)), accounts), (_select_small(len(transfers)), transfers)]
-            )
-            return accounts_from_rows(locked_rows), transfers_from_rows(read_rows)
-        with driver.cursor() as cursor:
-            cursor.execute(_lock_small(len(accounts)), accounts)
-            locked = accounts_from_rows(cursor.fetchall())
-            cursor.execute(_select_small(len(transfers)), transfers)
-            return locked, transfers_from_rows(cursor.fetchall())
     with driver.cursor() as accounts_cursor, driver.cursor() as transfers_cursor:
         with driver.pipeline():
             accounts_cursor.execute(LOCK_ACCOUNTS, (accounts,))
@@ -94,8 +81,8 @@ def lock_then_read(
 
 
 def small_reads(account_ids: Iterable[str], transfer_ids: Iterable[str]) -> list[Read] | None:
-    """`lock_then_read` of a small batch as two prepared reads (`puhui.db.prepared`), for a caller that
-    sends them ahead, with its own earlier statements; None when the batch is not small (or names none)."""
+    """`lock_then_read` of a small batch as two prepared reads (`puhui.db.prepared`), which a caller may
+    also send ahead with its own earlier statements; None when the batch is not small (or names none)."""
     accounts, ids = sorted(set(account_ids)), sorted(set(transfer_ids))
     if not accounts or not ids or len(accounts) + len(ids) > SMALL:
         return None
@@ -119,16 +106,6 @@ def _prepared_select(n: int) -> Prepared:
     wanted: list[Any] = [bindparam(f"t{i}") for i in range(n)]
     columns = [transfer_table.c[name] for name in TRANSFER_COLUMNS.split(", ")]
     return Prepared(select(*columns).where(transfer_table.c.id.in_(wanted)))
-
-
-def _lock_small(n: int) -> str:
-    ids = ", ".join(["%s"] * n) or "NULL"
-    return f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN ({ids}) ORDER BY id FOR UPDATE"
-
-
-def _select_small(n: int) -> str:
-    ids = ", ".join(["%s"] * n) or "NULL"
-    return f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE id IN ({ids})"
 
 
 def read_transfers(driver: PgConnection, ids: Iterable[str]) -> dict[str, StoredTransfer]:

@@ -296,26 +296,32 @@ def _load_for_batch(
         stored = _select_transfers(uow.connection, wanted)
         named |= {a for p in stored.values() for a in (p.debit_account_id, p.credit_account_id)}
         return stored, _lock_accounts(uow, named)
-    if not pending_ids and (reads := pg.small_reads(named, wanted)) is not None:
-        # as prepared reads, so that a caller may have sent them ahead (`reads_ahead`)
-        locked_rows, read_rows = run_all(uow.connection, reads)
-        return pg.transfers_from_rows(read_rows.all()), pg.accounts_from_rows(locked_rows.all())
-    driver = _driver(uow)
     if pending_ids:
         # A hold's accounts never change, so an unlocked read is enough to know what to lock:
         # then every account is locked in one sorted statement and lock order stays global.
-        holds = pg.read_transfers(driver, pending_ids)
+        holds = pg.read_transfers(_driver(uow), pending_ids)
         named |= {a for p in holds.values() for a in (p.debit_account_id, p.credit_account_id)}
-    locked, stored = pg.lock_then_read(driver, named, wanted)
+    locked, stored = _lock_then_read(uow, named, wanted)
     while pending_ids:
         missing = {
             a for i in pending_ids if i in stored for a in (stored[i].debit_account_id, stored[i].credit_account_id)
         } - set(locked)
         if not missing:
             break
-        more, stored = pg.lock_then_read(driver, missing, wanted)
+        more, stored = _lock_then_read(uow, missing, wanted)
         locked.update(more)
     return stored, locked
+
+
+def _lock_then_read(
+    uow: UnitOfWork, account_ids: set[str], transfer_ids: set[str]
+) -> tuple[dict[str, Account], dict[str, StoredTransfer]]:
+    """`pg.lock_then_read`; a small batch as prepared reads, which a caller may have sent ahead (`reads_ahead`)."""
+    reads = pg.small_reads(account_ids, transfer_ids)
+    if reads is None:
+        return pg.lock_then_read(_driver(uow), account_ids, transfer_ids)
+    locked_rows, read_rows = run_all(uow.connection, reads)
+    return pg.accounts_from_rows(locked_rows.all()), pg.transfers_from_rows(read_rows.all())
 
 
 def expire_pending(uow: UnitOfWork, limit: int = 1000) -> int:
