@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from itertools import pairwise
 
 from hypothesis import given, settings
@@ -14,6 +15,7 @@ from puhui.sim.typologies import (
     STRUCTURING_THRESHOLD,
     Plan,
     Typology,
+    _daytime,
     acts_today,
     plan_for,
 )
@@ -299,3 +301,12 @@ def test_loan_layering_passes_a_loan_on_or_repays_it_early_with_others_money(see
     ins = [m for m in moves if m[1] == "p2p" and m[3] == "boss"]
     assert 85 * fen <= 100 * withdrawn[4] <= 96 * fen and 3 <= len({m[2] for m in ins}) <= 5
     assert sum(m[4] for m in ins) >= fen and repaid[0][0] > max(m[0] for m in ins) and repaid[0][0] - lent_at < 7 * 1440
+
+
+def test_a_step_that_falls_in_the_small_hours_waits_for_that_mornings_daytime_not_the_next() -> None:
+    """00:31 on day 4 moves to 07:00-09:00 on day 4 (it skipped to day 5 and made a mule chain's hop take
+    over three days for about 3 seeds in 1,000); 23:30 moves to the next morning; daytime stays."""
+    rng = random.Random(7)
+    assert 4 * 1440 + 420 <= _daytime(4 * 1440 + 31, rng) < 4 * 1440 + 540
+    assert 5 * 1440 + 420 <= _daytime(4 * 1440 + 1410, rng) < 5 * 1440 + 540
+    assert _daytime(4 * 1440 + 600, rng) == 4 * 1440 + 600

@@ -165,9 +165,13 @@ def _scheduled(plan: Plan, offset: int) -> list[Act]:
 
 
 def _daytime(minute: int, rng: random.Random) -> int:
-    """`minute` (from the plan's first midnight), or the next morning if it falls in the night."""
-    if minute % 1440 > 1380 or minute % 1440 < 420:
-        minute += (1440 - minute % 1440) % 1440 + rng.randrange(420, 540)
+    """`minute` (from the plan's first midnight), or the next morning if it falls in the night: the
+    following day's after 23:00, the same day's before 07:00."""
+    into_day = minute % 1440
+    if into_day > 1380:
+        return minute - into_day + 1440 + rng.randrange(420, 540)
+    if into_day < 420:
+        return minute - into_day + rng.randrange(420, 540)
     return minute
 
 
