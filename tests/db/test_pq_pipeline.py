@@ -164,3 +164,14 @@ def test_a_deallocate_all_psycopg_queued_goes_before_what_the_pipeline_prepares(
     read = ("SELECT n, note FROM pqp_notes WHERE id = %s", ("a",))
     for _ in range(2):
         assert pq_pipeline.run(driver, [read]) == [([(1, None)], 1)]
+
+
+def test_the_sync_goes_through_the_libpq_psycopg_loaded_and_its_failure_is_psycopgs_error(driver) -> None:
+    """The sync is sent by ctypes (which lets go of the GIL) wherever psycopg's C libpq can be found."""
+    import sys
+
+    if sys.platform.startswith("linux") and psycopg.pq.__impl__ in ("c", "binary"):
+        assert pq_pipeline._LIBPQ is not None
+    with pytest.raises(psycopg.OperationalError, match="not in pipeline mode"):
+        pq_pipeline._sync(driver.pgconn)  # not in pipeline mode: libpq refuses it
+    assert pq_pipeline.run(driver, [("SELECT %s::int", (7,))]) == [([(7,)], 1)]

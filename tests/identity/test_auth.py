@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
 
 import jwt
 import pytest
@@ -95,3 +98,26 @@ def test_credentials_are_hashed_and_found_by_prefix(engine, clock):
     transaction(engine, lambda uow: uow.execute(credentials.update().values(revoked_at=1)))
     with reading(engine) as connection:
         assert auth.read_credential(connection, token) is None
+
+
+def _signed_by_hand(claims: dict, key: bytes) -> str:
+    """An HS256 token signed with any key (PyJWT refuses to sign with a PEM key)."""
+    header = jwt.utils.base64url_encode(b'{"alg":"HS256","typ":"JWT"}')
+    payload = jwt.utils.base64url_encode(json.dumps(claims).encode())
+    signature = jwt.utils.base64url_encode(hmac.new(key, header + b"." + payload, hashlib.sha256).digest())
+    return (header + b"." + payload + b"." + signature).decode()
+
+
+def test_the_decoder_checks_its_key_once_and_still_refuses_keys_that_are_not_hmac_secrets(clock):
+    """The HS256 of `auth._DECODER` keeps PyJWT's checks of the key, run once a secret."""
+    pem = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE" + "A" * 40 + "\n-----END PUBLIC KEY-----\n"
+    now = int(clock.now().timestamp())
+    claims = {"sub": "cus_1", "role": "customer", "iss": "puhui", "iat": now, "exp": now + 60, "jti": "j1"}
+    assert auth._signed_claims.__wrapped__(JWT_SECRET, _signed_by_hand(claims, JWT_SECRET.encode())) is not None
+    assert auth._signed_claims.__wrapped__(pem, _signed_by_hand(claims, pem.encode())) is None
+    algorithm = auth._DECODER._jws.get_algorithm_by_name("HS256")  # PyJWT's JWS of the instance, still there
+    assert isinstance(algorithm, auth._CheckedKeyHMAC)
+    before = auth._CheckedKeyHMAC.prepare_key.cache_info().hits
+    for n in range(3):
+        assert auth._signed_claims.__wrapped__(JWT_SECRET, auth.issue_session(JWT_SECRET, 60, f"cus_{n}").token)
+    assert auth._CheckedKeyHMAC.prepare_key.cache_info().hits >= before + 3

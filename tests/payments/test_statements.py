@@ -157,8 +157,9 @@ def test_limits_counted_together_name_the_first_refused_and_count_none(engine, c
 # A dynamic-code payment's job in a batch of its own on PostgreSQL, in pipelines: its savepoint with its
 # reads ahead; the code's taking with its limits, the merchant's terms, the ledger's lock and read and the
 # fee income's read; its writes with the release (which in a bigger batch go with the next job's
-# savepoint). The batch's: its BEGIN with the wallets' lock, the outbox's numbering. (The fee income's
-# credit is an executemany, and COMMIT is not a pipeline.) At the start of 2026-12-05's last session: 8.
+# savepoint). The batch's: its BEGIN with the wallets' lock; the fee income's late credit with the outbox's
+# numbering (COMMIT is not a pipeline). At the start of 2026-12-05's last session: 8; then 5 and the late
+# credit's executemany (psycopg's own pipeline).
 JOB_ROUND_TRIPS = 3
 BATCH_ROUND_TRIPS = 2
 

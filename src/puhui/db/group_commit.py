@@ -234,8 +234,10 @@ class Committer:
             if item.error is None:
                 for key, amount in item.sums.items():
                     sums[key] = sums.get(key, 0) + amount
+        last = UnitOfWork(connection=connection, postgres=self._postgres, shared=shared, batch_sums=sums, deferred=[])
         for finish in finishers:
-            finish(UnitOfWork(connection=connection, postgres=self._postgres, shared=shared, batch_sums=sums))
+            finish(last)
+        last.flush()  # the batch's last writes (late credits, the events' numbering), on PostgreSQL in one round trip
 
 
 class _Finisher:

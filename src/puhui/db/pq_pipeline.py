@@ -105,7 +105,7 @@ def _exchange(driver: Any, transformer: Any, queries: list[Any]) -> list[Answer]
         if begin is not None:
             pgconn.send_query_params(begin, None)
         made = [_send(pgconn, prepared, query) for query in queries]
-        pgconn.pipeline_sync()
+        _sync(pgconn)
         _flush(pgconn)
         results = _read(pgconn, (begin is not None) + sum(2 if prep is Prepare.SHOULD else 1 for _, prep, _ in made))
     except BaseException:
@@ -156,7 +156,7 @@ def _leave(pgconn: Any) -> None:
     """Out of pipeline mode after an error on our side: what was queued is synced and its results read
     (a broken connection is left as it is: its own error goes up)."""
     try:
-        pgconn.pipeline_sync()
+        _sync(pgconn)
         _flush(pgconn)
         _read(pgconn, None)
         pgconn.exit_pipeline_mode()
@@ -171,6 +171,40 @@ def _error(driver: Any, result: Any, index: int | None = None) -> Exception | No
     error = errors.error_from_result(result, encoding=driver.info.encoding)
     error.pipeline_index = index  # type: ignore[attr-defined]
     return error
+
+
+def _loaded_libpq() -> Any:
+    """The libpq psycopg's C module loaded, through ctypes, or None where it cannot be found (not Linux,
+    psycopg's pure-Python libpq, two libpqs). ctypes lets go of the GIL during a call, psycopg's C methods
+    do not: sending a sync wakes the server's backend, which may take the CPU from the sender then and
+    there, and for as long as it runs no other thread of the process ran Python (17% of the GIL's busy time
+    of a payments benchmark's workers was spent there)."""
+    if pq.__impl__ not in ("c", "binary"):
+        return None
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "/libpq" in line}
+    except OSError:
+        return None
+    if len(paths) != 1:
+        return None
+    import ctypes
+
+    library = ctypes.CDLL(paths.pop())
+    library.PQpipelineSync.argtypes = [ctypes.c_void_p]
+    library.PQpipelineSync.restype = ctypes.c_int
+    return library
+
+
+_LIBPQ = _loaded_libpq()
+
+
+def _sync(pgconn: Any) -> None:
+    """libpq's pipeline sync, sent and flushed (`PGconn.pipeline_sync`), with the GIL let go where it can be."""
+    if _LIBPQ is None:
+        pgconn.pipeline_sync()
+    elif _LIBPQ.PQpipelineSync(pgconn.pgconn_ptr) != 1:
+        raise errors.OperationalError(f"sending the pipeline's sync failed: {pq.error_message(pgconn)}")
 
 
 def _flush(pgconn: Any) -> None:

@@ -185,14 +185,18 @@ def run_many(connection: Connection, prepared: Prepared, params: Iterable[Mappin
 
 def run_sql(connection: Connection, sql: str, values: Any = (), *, many: bool = False) -> list[tuple[Any, ...]]:
     """Driver SQL already in the driver's own parameter style (`?` for SQLite): its rows, if any.
-    With `many`, `values` is a sequence of parameter tuples for one `executemany`."""
+    With `many`, `values` is a sequence of parameter tuples, run as one `executemany` (on PostgreSQL one
+    pipeline)."""
     driver = _ready(connection, sql, values, many)
     try:
+        if connection.dialect.name == "postgresql":
+            if many:  # one pipeline of the statement a time each, as psycopg's executemany, in one write
+                _answers(driver, [(sql, each) for each in values])
+                return []
+            return _answers(driver, [(sql, values)])[0][0]
         if many:
             driver.cursor().executemany(sql, values)
             return []
-        if connection.dialect.name == "postgresql":
-            return _answers(driver, [(sql, values)])[0][0]
         cursor = driver.execute(sql, values)
         return cursor.fetchall() if cursor.description else []
     except connection.dialect.loaded_dbapi.Error as error:

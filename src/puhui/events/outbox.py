@@ -49,17 +49,27 @@ def publish(uow: UnitOfWork, topic: str, type: str, key: str | None, payload: di
         "created_at": clock.now_micros(),
     }
     uow.write(_INSERT, row)
-    if assign_positions not in uow.before_batch_commit:
-        uow.before_batch_commit.append(assign_positions)
+    if number_batch not in uow.before_batch_commit:
+        uow.before_batch_commit.append(number_batch)
 
 
 def assign_positions(uow: UnitOfWork, limit: int = 10_000) -> int:
     """Number committed, unnumbered events in `seq` order after the highest position so far."""
     if uow.postgres:  # the sequencer's lock and the numbering in one round trip
-        lock = "SELECT pg_advisory_xact_lock(%s)"
-        [_, (_, numbered)] = run_sql_all(uow.connection, [(lock, (SEQUENCER_LOCK,)), (_NUMBER_PG, (limit,))])
+        [_, (_, numbered)] = run_sql_all(uow.connection, [(_LOCK_PG, (SEQUENCER_LOCK,)), (_NUMBER_PG, (limit,))])
         return numbered
     return uow.execute(_NUMBER, {"limit": limit}).rowcount
+
+
+def number_batch(uow: UnitOfWork) -> None:
+    """A group-commit batch's events numbered, its last work before COMMIT: on PostgreSQL the lock and the
+    numbering go with the batch's other last statements (`UnitOfWork.write_sql`)."""
+    if uow.postgres and uow.deferred is not None:
+        uow.write_sql(_LOCK_PG, (SEQUENCER_LOCK,))
+        uow.write_sql(_NUMBER_PG, (10_000,))
+        return
+    uow.flush()  # what the batch's work before it deferred goes first
+    assign_positions(uow)
 
 
 _NUMBERING = """
@@ -71,6 +81,7 @@ _NUMBERING = """
 """
 _NUMBER = text(_NUMBERING.format(limit=":limit"))
 _NUMBER_PG = _NUMBERING.format(limit="%s")  # driver SQL
+_LOCK_PG = "SELECT pg_advisory_xact_lock(%s)"
 
 
 class _Sequencer:

@@ -23,7 +23,7 @@ from dataclasses import replace
 from sqlalchemy import bindparam, select, update
 
 from puhui.db import UnitOfWork
-from puhui.db.prepared import Prepared, Read, run, run_many
+from puhui.db.prepared import Prepared, Read, run
 from puhui.ledger import pg
 from puhui.ledger.batch import BatchOutcome
 from puhui.ledger.models import Account, AccountFlags, Transfer, TransferFlags
@@ -88,10 +88,12 @@ def keep(uow: UnitOfWork, outcome: BatchOutcome, before: dict[str, Account]) -> 
 
 
 def apply(uow: UnitOfWork) -> None:
-    """Add the batch's late credits to their accounts, in id order (one statement)."""
+    """Add the batch's late credits to their accounts, in id order: one statement an account, sent with the
+    batch's other last statements (`UnitOfWork.write`)."""
     sums = sorted(
         (key[1], amount)
         for key, amount in (uow.batch_sums or {}).items()
         if isinstance(key, tuple) and key[0] == KEY and amount
     )
-    run_many(uow.connection, _ADD, [{"account": account_id, "amount": amount} for account_id, amount in sums])
+    for account_id, amount in sums:
+        uow.write(_ADD, {"account": account_id, "amount": amount})
