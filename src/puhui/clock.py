@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 UTC = dt.UTC
 CHINA = ZoneInfo("Asia/Shanghai")
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Clock(Protocol):
@@ -73,12 +74,12 @@ def now_micros() -> int:
 def to_micros(when: dt.datetime) -> int:
     if when.tzinfo is None:
         raise ValueError("naive datetimes are not accepted; give a timezone")
-    delta = when - dt.datetime(1970, 1, 1, tzinfo=UTC)
+    delta = when - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def from_micros(micros: int) -> dt.datetime:
-    return dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=micros)
+    return EPOCH + dt.timedelta(microseconds=micros)
 
 
 def iso(micros: int | None) -> str | None:
