@@ -28,6 +28,7 @@ def test_a_small_deployed_run_starts_and_stops_the_server_and_the_audit_passes(e
     for key in ("payments_per_s", "health_per_s", "ledger_single_commits_per_s", "ratio_to_health"):
         assert isinstance(result[key], float) and result[key] > 0, (key, result[key])
     assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
+    assert len(result["health_per_s_rounds"]) == len(result["payments_per_s_rounds"]) == payments_deployed.ROUNDS
     assert result["machine_cpu_ms_per_payment"] > 0 and 0 <= result["machine_idle_share"] < 1, result
     assert result["workers_shut_down"] == result["workers"], result
     # each committer's batching, from the line it logs when it stops: SQLite's writer's, or each PostgreSQL
@@ -56,3 +57,26 @@ def test_the_profile_counts_the_statements_of_the_payments_and_finds_the_pay_pat
     assert any(text.startswith("INSERT INTO payments") for text in texts), texts
     assert found["sql_statements_per_payment"] >= sum(per for per, _ in found["statements"][:5])
     assert found["pay_qr_ms_per_payment"] > 0 and len(found["top_cumulative"]) == 25
+
+
+def test_phases_pool_into_one_rate_over_their_summed_time_and_percentiles_of_all_requests() -> None:
+    def phase(latencies: list[float], seconds: float, errors: dict[str, int]) -> dict:
+        ok = len(latencies) - sum(errors.values())
+        return {
+            "done": len(latencies),
+            "ok": ok,
+            "accepted": 1,
+            "outcomes_202": {"held": 1},
+            "seconds": seconds,
+            "per_s": ok / seconds,
+            "errors": errors,
+            "latencies_ms": sorted(latencies),
+        }
+
+    fast = phase([float(n) for n in range(1, 101)], 1.0, {})
+    slow = phase([float(n) for n in range(101, 201)], 3.0, {"503": 2})
+    pooled = payments_deployed.pooled([fast, slow])
+    assert (pooled["done"], pooled["ok"], pooled["accepted"]) == (200, 198, 2)
+    assert pooled["per_s"] == 198 / 4.0  # not the mean of the phases' rates (100 and 32.7)
+    assert (pooled["p50_ms"], pooled["p99_ms"]) == (101.0, 198.0)
+    assert pooled["errors"] == {"503": 2} and pooled["outcomes_202"] == {"held": 2}

@@ -14,6 +14,10 @@ database, a load client in another process.
 4. **baseline**  `GET /health` from the load client (`payments_load`, its own process) at the same
                  concurrency and count, after a short warm-up.
 5. **payments**  `POST /v1/qr-codes/{id}/pay` with an `Idempotency-Key`, the same client and concurrency.
+                 Steps 4 and 5 alternate in `ROUNDS` rounds, a quarter of each count a round, so that a
+                 slow or fast stretch of a shared host falls on both; each rate is the whole count over
+                 the phases' summed time, the percentiles are of all the phases' requests, and the rounds'
+                 own rates are reported (`health_per_s_rounds`, `payments_per_s_rounds`).
 6. **stop**      SIGINT to the server (uvicorn stops its workers), then its process group is checked empty;
                  `audit` on the database (`audit_ok`).
 
@@ -41,6 +45,7 @@ from puhui.bench import payments_seed as seeding
 from puhui.bench.ledger import fresh_database
 
 WARM_UP = 50  # untimed /health calls and payments before the measured phases
+ROUNDS = 4  # /health and payments alternate this many times (one round under --profile)
 LEDGER_SINGLES = 300  # one-transfer commits timed for the ledger's rate
 
 
@@ -110,15 +115,21 @@ def run(
         warm = _load(
             server.base_url, min(clients, WARM_UP), WARM_UP, max_seconds, requests=[pay(i) for i in range(WARM_UP)]
         )
-        baseline = _load(server.base_url, clients, payments, max_seconds, health=True)
-        if profile_dir is not None:
-            server.signal_workers(signal.SIGUSR1)
-        cpu_before, machine_before = server.cpu_seconds(), _machine_cpu_seconds()
-        paid = _load(
-            server.base_url, clients, payments, max_seconds, requests=[pay(WARM_UP + i) for i in range(payments)]
-        )
-        cpu_used = server.cpu_seconds() - cpu_before
-        machine_busy, machine_idle = (after - before for after, before in zip(_machine_cpu_seconds(), machine_before))
+        rounds = 1 if profile_dir is not None else min(ROUNDS, payments)
+        probes, paying = [], []
+        cpu_used = machine_busy = machine_idle = 0.0
+        for share in (range(payments * r // rounds, payments * (r + 1) // rounds) for r in range(rounds)):
+            probes.append(_load(server.base_url, clients, len(share), max_seconds, health=True))
+            if profile_dir is not None:
+                server.signal_workers(signal.SIGUSR1)
+            cpu_before, machine_before = server.cpu_seconds(), _machine_cpu_seconds()
+            paying.append(
+                _load(server.base_url, clients, len(share), max_seconds, requests=[pay(WARM_UP + i) for i in share])
+            )
+            cpu_used += server.cpu_seconds() - cpu_before
+            busy, idle = (after - before for after, before in zip(_machine_cpu_seconds(), machine_before))
+            machine_busy, machine_idle = machine_busy + busy, machine_idle + idle
+        baseline, paid = pooled(probes), pooled(paying)
         found_profile = server.collect_profile(paid["ok"]) if profile_dir is not None else None
         stopped_cleanly = server.stop()
         server_log = server.log.read_text(errors="replace") if server.log.exists() else ""
@@ -158,6 +169,8 @@ def run(
         "health_p50_ms": baseline["p50_ms"],
         "health_p99_ms": baseline["p99_ms"],
         "health_errors": baseline["errors"],
+        "health_per_s_rounds": [round(phase["per_s"], 1) for phase in probes],
+        "payments_per_s_rounds": [round(phase["per_s"], 1) for phase in paying],
         "ratio_to_health": paid["per_s"] / baseline["per_s"] if baseline["per_s"] else 0.0,
         "ledger_single_commits_per_s": ledger_per_s,
         "ratio_to_ledger_single": paid["per_s"] / ledger_per_s if ledger_per_s else 0.0,
@@ -175,6 +188,34 @@ def run(
     if found_profile is not None:
         result["profile"] = found_profile
     return result
+
+
+def pooled(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Phases of one kind from the load client as one: counts summed, the rate over their summed time,
+    percentiles of all their requests."""
+    from puhui.bench.payments_load import percentile
+
+    latencies = sorted(latency for phase in phases for latency in phase["latencies_ms"])
+    seconds = sum(phase["seconds"] for phase in phases)
+    ok = sum(phase["ok"] for phase in phases)
+    errors: dict[str, int] = {}
+    outcomes: dict[str, int] = {}
+    for phase in phases:
+        for into, counted in ((errors, phase["errors"]), (outcomes, phase["outcomes_202"])):
+            for key, n in counted.items():
+                into[key] = into.get(key, 0) + n
+    return {
+        "done": sum(phase["done"] for phase in phases),
+        "ok": ok,
+        "accepted": sum(phase["accepted"] for phase in phases),
+        "outcomes_202": outcomes,
+        "seconds": seconds,
+        "per_s": ok / seconds if seconds > 0 else 0.0,
+        "p50_ms": percentile(latencies, 0.50),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
+        "errors": errors,
+    }
 
 
 def _ledger_singles(engine: Any, singles: int = LEDGER_SINGLES) -> float:

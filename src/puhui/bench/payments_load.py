@@ -119,6 +119,7 @@ async def drive(spec: dict[str, Any]) -> dict[str, Any]:
         "p95_ms": percentile(latencies, 0.95),
         "p99_ms": percentile(latencies, 0.99),
         "errors": {s: n for s, n in sorted(statuses.items()) if not s.startswith("2")},
+        "latencies_ms": latencies,  # sorted, for a caller pooling several phases
     }
 
 
