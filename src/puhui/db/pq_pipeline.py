@@ -190,9 +190,13 @@ def _loaded_libpq() -> Any:
         return None
     import ctypes
 
-    library = ctypes.CDLL(paths.pop())
-    library.PQpipelineSync.argtypes = [ctypes.c_void_p]
-    library.PQpipelineSync.restype = ctypes.c_int
+    try:
+        library = ctypes.CDLL(paths.pop())
+        sync = library.PQpipelineSync  # libpq 14 and later
+    except (OSError, AttributeError):
+        return None
+    sync.argtypes = [ctypes.c_void_p]
+    sync.restype = ctypes.c_int
     return library
 
 
