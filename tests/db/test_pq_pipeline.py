@@ -175,3 +175,11 @@ def test_the_sync_goes_through_the_libpq_psycopg_loaded_and_its_failure_is_psyco
     with pytest.raises(psycopg.OperationalError, match="not in pipeline mode"):
         pq_pipeline._sync(driver.pgconn)  # not in pipeline mode: libpq refuses it
     assert pq_pipeline.run(driver, [("SELECT %s::int", (7,))]) == [([(7,)], 1)]
+
+
+def test_without_the_loaded_libpq_psycopgs_own_sync_serves(driver, monkeypatch) -> None:
+    monkeypatch.setattr(pq_pipeline, "_LIBPQ", None)
+    assert pq_pipeline.run(driver, [("SELECT %s::int", (8,)), ("SELECT %s::text", ("x",))]) == [
+        ([(8,)], 1),
+        ([("x",)], 1),
+    ]
