@@ -190,7 +190,7 @@ def run_sql(connection: Connection, sql: str, values: Any = (), *, many: bool = 
     driver = _ready(connection, sql, values, many)
     try:
         if connection.dialect.name == "postgresql":
-            if many:  # one pipeline of the statement a time each, as psycopg's executemany, in one write
+            if many:  # the statement once a set of values, in one pipeline sent in one write
                 _answers(driver, [(sql, each) for each in values])
                 return []
             return _answers(driver, [(sql, values)])[0][0]

@@ -37,6 +37,7 @@ class Event:
 
 
 _INSERT = Prepared(outbox.insert())  # a payment writes two events
+NUMBERING_LIMIT = 10_000  # events numbered at most in one pass
 
 
 def publish(uow: UnitOfWork, topic: str, type: str, key: str | None, payload: dict[str, Any]) -> None:
@@ -53,7 +54,7 @@ def publish(uow: UnitOfWork, topic: str, type: str, key: str | None, payload: di
         uow.before_batch_commit.append(number_batch)
 
 
-def assign_positions(uow: UnitOfWork, limit: int = 10_000) -> int:
+def assign_positions(uow: UnitOfWork, limit: int = NUMBERING_LIMIT) -> int:
     """Number committed, unnumbered events in `seq` order after the highest position so far."""
     if uow.postgres:  # the sequencer's lock and the numbering in one round trip
         [_, (_, numbered)] = run_sql_all(uow.connection, [(_LOCK_PG, (SEQUENCER_LOCK,)), (_NUMBER_PG, (limit,))])
@@ -66,7 +67,7 @@ def number_batch(uow: UnitOfWork) -> None:
     numbering go with the batch's other last statements (`UnitOfWork.write_sql`)."""
     if uow.postgres and uow.deferred is not None:
         uow.write_sql(_LOCK_PG, (SEQUENCER_LOCK,))
-        uow.write_sql(_NUMBER_PG, (10_000,))
+        uow.write_sql(_NUMBER_PG, (NUMBERING_LIMIT,))
         return
     uow.flush()  # what the batch's work before it deferred goes first
     assign_positions(uow)
