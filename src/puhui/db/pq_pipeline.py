@@ -177,8 +177,8 @@ def _loaded_libpq() -> Any:
     """The libpq psycopg's C module loaded, through ctypes, or None where it cannot be found (not Linux,
     psycopg's pure-Python libpq, two libpqs). ctypes lets go of the GIL during a call, psycopg's C methods
     do not: sending a sync wakes the server's backend, which may take the CPU from the sender then and
-    there, and for as long as it runs no other thread of the process ran Python (17% of the GIL's busy time
-    of a payments benchmark's workers was spent there)."""
+    there, and for as long as it runs no other thread of the process can run Python (17% of the GIL's
+    busy time of a payments benchmark's workers was spent there)."""
     if pq.__impl__ not in ("c", "binary"):
         return None
     try:
