@@ -135,7 +135,8 @@ async def _grouped(
             return answer
         except WriterNotThere:  # never sent: this process commits it
             pass
-    return await asyncio.wrap_future(submit(engine, group(attempt, refused=attempt.refused, reads=attempt.reads)))
+    job = group(attempt, refused=attempt.refused, reads=attempt.reads, guess=attempt.guess)
+    return await asyncio.wrap_future(submit(engine, job))
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,12 @@ class Attempt:
             found.append((_STORED, {"principal": self.principal.id, "key": self.key}))
         more = getattr(self.work, "reads", None)
         return found + list(more()) if more is not None else found
+
+    def guess(self, uow: UnitOfWork) -> list[Read]:
+        """The writes the work guesses it will make first (`Job.guess`), where it names them (a `guess()`
+        of its own); none for a call that may answer from its key's stored answer."""
+        more = getattr(self.work, "guess", None)
+        return list(more(uow)) if more is not None else []
 
     def refused(self, uow: UnitOfWork, error: Exception) -> None:
         """The refusal's audit row (a refused call changes nothing else)."""

@@ -34,6 +34,7 @@ from sqlalchemy.exc import OperationalError
 from puhui.db.engine import is_postgres
 from puhui.db.prepared import (
     Read,
+    drop_guess,
     failed_at,
     forget,
     in_one_write,
@@ -69,6 +70,10 @@ class Job(Generic[T]):
     # The reads `work` will make first, independent of each other: on PostgreSQL sent with the job's
     # savepoint in one round trip (`puhui.db.prepared.read_ahead`).
     reads: Callable[[], Sequence[Read]] | None = None
+    # The writes `work` will most likely make next, guessed from what the batch read when it began: on
+    # PostgreSQL sent after the reads, under a savepoint of their own, for `work` to take or have undone
+    # (`puhui.db.prepared.take_guess`).
+    guess: Callable[[UnitOfWork], Sequence[Read]] | None = None
     future: Future[T] = field(default_factory=Future)
 
 
@@ -220,9 +225,9 @@ class Committer:
                 item.job.future.set_exception(item.error)
 
     def _run(self, connection: Connection, jobs: list[Job[Any]], done: list[_Done]) -> None:
-        if self._postgres:
-            _prelock(UnitOfWork(connection=connection, postgres=True), jobs)
         shared: dict[Any, Any] = {}  # one batch, one transaction: what its jobs read once
+        if self._postgres:
+            _prelock(UnitOfWork(connection=connection, postgres=True, shared=shared), jobs)
         owed: _Owed | None = None
         for job in jobs:
             owed = _run_job(connection, self._postgres, job, shared, done, owed)
@@ -329,9 +334,10 @@ def _run_job(
     while True:
         uow = UnitOfWork(connection=connection, postgres=postgres, shared=shared, deferred=[], batch_sums={})
         try:  # a read ahead that fails fails its job alone (its savepoint went first)
-            _start(connection, postgres, job, shared, done, owed)
+            _start(connection, postgres, job, uow, done, owed)
             owed = None
             value = job.work(uow)
+            drop_guess(connection)  # one the work did not take (it answered early: a replay)
             if in_one_write(connection):
                 return _Owed(job, attempt, uow, value)
             run_writes(connection, uow.deferred or [], _RELEASE)
@@ -346,12 +352,14 @@ def _run_job(
 
 
 def _start(
-    connection: Connection, postgres: bool, job: Job[Any], shared: dict[Any, Any], done: list[_Done], owed: _Owed | None
+    connection: Connection, postgres: bool, job: Job[Any], uow: UnitOfWork, done: list[_Done], owed: _Owed | None
 ) -> None:
-    """`owed`'s writes and release, then the job's savepoint and reads ahead, in one round trip when the
-    pipeline goes in one write (a failure then says whose statement it was); else `owed` first, alone."""
+    """`owed`'s writes and release, then the job's savepoint, reads ahead and guess, in one round trip when
+    the pipeline goes in one write (a failure then says whose statement it was); else `owed` first, alone."""
+    shared = uow.shared
     try:
         reads = job.reads() if job.reads is not None else ()
+        guess = job.guess(uow) if job.guess is not None and postgres else ()
     except Exception:
         if owed is not None:
             _settle(connection, postgres, owed, shared, done)
@@ -360,12 +368,12 @@ def _start(
         _settle(connection, postgres, owed, shared, done)
         owed = None
     if owed is None:
-        read_ahead(connection, reads, first=_SAVEPOINT)
+        read_ahead(connection, reads, first=_SAVEPOINT, guess=guess)
         return
     before: list[tuple[str, Any]] = []
     try:
         before = write_statements(connection, owed.uow.deferred or [], _RELEASE)
-        read_ahead(connection, reads, first=[*before, (_SAVEPOINT, ())])
+        read_ahead(connection, reads, first=[*before, (_SAVEPOINT, ())], guess=guess)
     except Exception as error:
         position = failed_at(error)
         # `before` is set once nothing can fail before the pipeline is sent: `owed`'s writes went unless a
@@ -374,7 +382,7 @@ def _start(
             done.append(owed.done())
             raise
         _owed_failed(connection, postgres, owed, error, shared, done)  # nothing of the job ran
-        read_ahead(connection, reads, first=_SAVEPOINT)
+        read_ahead(connection, reads, first=_SAVEPOINT, guess=guess)
         return
     done.append(owed.done())
 

@@ -19,6 +19,12 @@ then answers from them without a round trip. What is kept is dropped as soon as 
 table it read (or runs SQL it cannot attribute: a savepoint's release or rollback, a `WITH`), whichever
 path that statement takes (this module, SQLAlchemy Core): on an engine made `watch`ed, every statement
 passes `_forget` first. A kept row is therefore what the read would return now.
+
+A guess (推测执行): a caller that can tell the writes it will most likely make next (from what it read
+earlier: a QR code's immutable terms, the payer's wallet class) sends them after its reads, under a
+savepoint of their own (`read_ahead(guess=...)`). Their results wait until the caller asks for exactly
+those statements (`take_guess`); asked for anything else, or written past, or left untaken
+(`drop_guess`), the guess is rolled back to its savepoint as if never sent.
 """
 
 from __future__ import annotations
@@ -349,16 +355,48 @@ def run_all(connection: Connection, statements: Sequence[Read], *, ahead: Sequen
 First = str | Sequence[tuple[str, Any]] | None  # driver SQL run before the reads, whose results nobody reads
 
 
-def read_ahead(connection: Connection, reads: Sequence[Read], first: First = None) -> None:
+def read_ahead(connection: Connection, reads: Sequence[Read], first: First = None, guess: Sequence[Read] = ()) -> None:
     """`first` (driver SQL whose results nobody reads, e.g. a SAVEPOINT, or such statements with their
-    values), then `reads`, whose rows are kept for the `run`s that follow. On a PostgreSQL engine that is
-    `watch`ed, all in one round trip; elsewhere only `first` runs (an SQLite read costs no round trip, so it
-    is left to its `run`)."""
-    if not reads or not _watched(connection):
-        connection.info.pop(_KEPT, None)
+    values), then `reads`, whose rows are kept for the `run`s that follow, then `guess` under its own
+    savepoint (its reads kept as `reads`' are, its writes' results for `take_guess`). On a PostgreSQL engine
+    that is `watch`ed, all in one round trip; elsewhere only `first` runs (an SQLite read costs no round
+    trip, so it is left to its `run`, and a guess is not sent)."""
+    if not (reads or guess) or not _watched(connection):
+        forget(connection)
         run_sql_all(connection, _statements(first))
         return
-    _pipelined(connection, list(reads), reads=len(reads), first=first)
+    _pipelined(connection, list(reads), reads=len(reads), first=first, guess=guess)
+
+
+class GuessNotTaken(RuntimeError):
+    """A statement wrote while a guess was neither taken nor dropped (a programming error: the guess's
+    writes would count twice, or be undone with it)."""
+
+
+def take_guess(connection: Connection, statements: Sequence[Read]) -> list[Rows] | None:
+    """What the guess's writes returned, when they are exactly `statements` (in any order): the guess is
+    then the caller's own, and reads kept from before it of the tables it wrote are dropped. Otherwise
+    None, with any guess rolled back (`drop_guess`), for the caller to run `statements` itself."""
+    pending = connection.info.get(_GUESS)
+    if not pending:
+        return None
+    keys = [_key(prepared, params) for prepared, params in statements]
+    if len(keys) != len(pending) or any(key not in pending for key in keys):
+        drop_guess(connection)
+        return None
+    del connection.info[_GUESS]
+    wrote(connection, *(table for prepared, _ in statements for table in prepared.tables))
+    return [pending[key] for key in keys]
+
+
+def drop_guess(connection: Connection) -> bool:
+    """Roll back a guess not taken (its writes and its savepoint's), and forget every kept row (some were
+    read after it): True when there was one."""
+    if not connection.info.pop(_GUESS, None):
+        return False
+    forget(connection)
+    rollback_to_savepoint(connection, _GUESS_SAVEPOINT)
+    return True
 
 
 def _statements(first: First) -> list[tuple[str, Any]]:
@@ -368,8 +406,10 @@ def _statements(first: First) -> list[tuple[str, Any]]:
 
 
 def forget(connection: Connection) -> None:
-    """Drop every row kept by `read_ahead` on this connection."""
+    """Drop every row kept by `read_ahead` on this connection, and any guess's (its writes are undone with
+    the savepoint or transaction they were made in)."""
     connection.info.pop(_KEPT, None)
+    connection.info.pop(_GUESS, None)
 
 
 def wrote(connection: Connection, *tables: str) -> None:
@@ -382,28 +422,38 @@ def wrote(connection: Connection, *tables: str) -> None:
 
 
 _KEPT = "puhui.read_ahead"  # in `Connection.info`: {(prepared, values): (rows, tables read)}
+_GUESS = "puhui.guess"  # in `Connection.info`: {(prepared, values): rows} of a guess's writes not yet taken
+_GUESS_SAVEPOINT = "puhui_guess"
 
 
 def _key(prepared: Prepared, params: Mapping[str, Any] | None) -> tuple[Any, ...]:
     return (prepared, *sorted(params.items())) if params else (prepared,)
 
 
-def _pipelined(connection: Connection, statements: list[Read], reads: int, first: First = None) -> list[Rows]:
-    """`first`, then `statements` in one PostgreSQL pipeline; the first `reads` of them are kept (as
-    `read_ahead` keeps them), the rest's rows returned. `first` has run whenever this returns or raises:
-    a statement whose values cannot even be sent raises after `first` ran alone."""
+def _pipelined(
+    connection: Connection, statements: list[Read], reads: int, first: First = None, guess: Sequence[Read] = ()
+) -> list[Rows]:
+    """`first`, then `statements`, then `guess` under its savepoint, in one PostgreSQL pipeline; the first
+    `reads` of `statements` are kept (as `read_ahead` keeps them), the rest's rows returned, and the guess
+    kept as `read_ahead` says. `first` has run whenever this returns or raises: a statement whose values
+    cannot even be sent raises after `first` ran alone."""
     try:
-        forms = [(prepared.form(connection.dialect, params), params) for prepared, params in statements]
+        forms = [(prepared.form(connection.dialect, params), params) for prepared, params in [*statements, *guess]]
         built = [(form.sql, form.values(params)) for form, params in forms]
     except BaseException:
         run_sql_all(connection, _statements(first))
         raise
+    at_guess = len(statements)
+    if guess:
+        built.insert(at_guess, (f"SAVEPOINT {_GUESS_SAVEPOINT}", ()))
     sqls = _statements(first) + built
     driver = _ready(connection, *sqls[0])
     for sql, values in sqls[1:]:
         _announce(connection, sql, values, False)
     try:
-        answers = _answers(driver, [(sql, values or None) for sql, values in sqls])[len(sqls) - len(forms) :]
+        answers = _answers(driver, [(sql, values or None) for sql, values in sqls])[len(sqls) - len(built) :]
+        if guess:
+            del answers[at_guess]
         results = []
         for (rows, count), (form, _) in zip(answers, forms, strict=True):
             if form.results and rows:
@@ -411,12 +461,37 @@ def _pipelined(connection: Connection, statements: list[Read], reads: int, first
             results.append(Rows(rows, form, count))
     except connection.dialect.loaded_dbapi.Error as error:
         raise _as_sqlalchemys(connection, sqls[-1][0], sqls[-1][1], error) from error
-    written = set().union(*(prepared.tables for prepared, _ in statements[reads:] if not _reads_only(prepared)))
+    _keep(connection, statements[:reads], results[:reads], _written(statements[reads:]))
+    if guess:
+        _keep_guess(connection, guess, results[at_guess:])
+    return results[reads:at_guess]
+
+
+def _written(statements: Sequence[Read]) -> set[str]:
+    return set().union(*(prepared.tables for prepared, _ in statements if not _reads_only(prepared)))
+
+
+def _keep(connection: Connection, reads: Sequence[Read], results: Sequence[Rows], written: set[str]) -> None:
     kept = connection.info.setdefault(_KEPT, {})
-    for (prepared, params), read in zip(statements[:reads], results[:reads], strict=True):
+    for (prepared, params), read in zip(reads, results, strict=True):
         if not prepared.tables & written:
             kept[_key(prepared, params)] = (read, prepared.tables)
-    return results[reads:]
+
+
+def _keep_guess(connection: Connection, guess: Sequence[Read], results: Sequence[Rows]) -> None:
+    """The guess's reads kept (but those of a table it writes), its writes' rows held for `take_guess`.
+    Rows kept from before it stay: the caller reads them before it takes the guess, in the order it
+    guessed in (`take_guess` then drops those of the tables the guess wrote)."""
+    reads: list[tuple[Read, Rows]] = []
+    writes: dict[tuple[Any, ...], Rows] = {}
+    for read, rows in zip(guess, results, strict=True):
+        if _reads_only(read[0]):
+            reads.append((read, rows))
+        else:
+            writes[_key(*read)] = rows
+    _keep(connection, [read for read, _ in reads], [rows for _, rows in reads], _written(guess))
+    if writes:
+        connection.info[_GUESS] = writes
 
 
 def _answers(driver: Any, statements: list[tuple[str, Any]]) -> list[tuple[list[Any], int]]:
@@ -474,6 +549,8 @@ _WATCHED: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 def _forget(connection: Connection, cursor: Any, sql: str, parameters: Any, context: Any, many: bool) -> None:
     """Every statement on a `watch`ed engine: the kept rows a write makes stale are dropped."""
+    if connection.info.get(_GUESS) and _writes(sql) != "":
+        raise GuessNotTaken(f"a guess was neither taken nor dropped before: {sql[:80]}")
     kept = connection.info.get(_KEPT)
     if not kept:
         return

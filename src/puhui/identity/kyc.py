@@ -33,6 +33,13 @@ def tier_read(customer_id: str) -> Read:
     return _TIER, {"id": customer_id}
 
 
+def tiers_sql(customer_ids: list[str]) -> tuple[str, tuple[list[str]]]:
+    """Driver SQL (PostgreSQL) reading these customers' tiers, (id, tier) rows, for a caller to send with
+    its own statements: what a group-commit batch's payers were when it began (a guess's ground, never
+    a payment's check: that reads `tier_of` in its own unit of work)."""
+    return "SELECT id, tier FROM customers WHERE id = ANY(%s)", (customer_ids,)
+
+
 def tier_of(connection: Connection, customer_id: str) -> WalletTier | None:
     """The customer's current wallet tier; None while unverified (no payment account class yet).
     Payments enforce `TIER_RULES[tier]` limits from this (one column: every payment reads it)."""

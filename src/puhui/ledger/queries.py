@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select
 
 from puhui.db import UnitOfWork
-from puhui.db.prepared import run_sql
+from puhui.db.prepared import run_sql, run_sql_all
 from puhui.ledger.tables import accounts, ledgers, transfers
 
 AVAILABLE = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
@@ -35,23 +35,35 @@ def lock_account(uow: UnitOfWork, account_id: str) -> bool:
     return uow.execute(query.with_for_update() if uow.postgres else query).first() is not None
 
 
-def lock_accounts(uow: UnitOfWork, account_ids: Iterable[str], also: tuple[str, Sequence[Any]] | None = None) -> None:
+def lock_accounts(
+    uow: UnitOfWork,
+    account_ids: Iterable[str],
+    also: tuple[str, Sequence[Any]] | None = None,
+    along: Sequence[tuple[str, Sequence[Any]]] = (),
+) -> list[list[Any]]:
     """Hold the row locks of these accounts to the end of the unit of work, taken in id order in one
     statement (the order every ledger batch locks in), so whoever locks several never deadlocks with
     a ledger batch or another caller of this (PostgreSQL; SQLite has one writer). `also`: driver SQL (and
-    its values) selecting more account ids, locked in the same statement (a round trip fewer)."""
+    its values) selecting more account ids, locked in the same statement (a round trip fewer). `along`:
+    the caller's own driver SQL reads, sent after it in the same round trip; their rows are returned."""
     wanted = sorted(set(account_ids))
     if not uow.postgres or not (wanted or also):
-        return
+        return [[] for _ in along]
     if also is None:  # driver SQL with one array: every group-commit batch runs it
-        run_sql(uow.connection, "SELECT id FROM accounts WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (wanted,))
-        return
-    more, values = also
-    run_sql(
-        uow.connection,
-        f"SELECT id FROM accounts WHERE id = ANY(%s::varchar[] || ARRAY({more})::varchar[]) ORDER BY id FOR UPDATE",
-        (wanted, *values),
-    )
+        lock: tuple[str, Sequence[Any]] = (
+            "SELECT id FROM accounts WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            (wanted,),
+        )
+    else:
+        more, values = also
+        lock = (
+            f"SELECT id FROM accounts WHERE id = ANY(%s::varchar[] || ARRAY({more})::varchar[]) ORDER BY id FOR UPDATE",
+            (wanted, *values),
+        )
+    if not along:
+        run_sql(uow.connection, *lock)
+        return []
+    return [rows for rows, _ in run_sql_all(uow.connection, [lock, *along])[1:]]
 
 
 def ledger_exists(connection: Connection, code: str) -> bool:

@@ -128,6 +128,11 @@ class _PayQr:
     def reads(self) -> list[Read]:
         return service.pay_qr_reads(self.payer_id, self.qr_id, self.client_id)
 
+    def guess(self, uow: UnitOfWork) -> list[Read]:
+        return service.pay_qr_guess(
+            uow, self.payer_id, self.qr_id, self.amount, self.strength, self.client_id, self.fee_bp
+        )
+
 
 def _pay_p2p(
     payer_id: str,

@@ -7,17 +7,26 @@ which every QR payment credits, is not among them: the ledger credits it once, l
 row a payment locks (its QR code, its payer's limits, its idempotency key) belongs to one of those
 wallets, so two batches in different processes that share a row queue on the wallet lock instead
 of deadlocking.
+
+The same round trip reads what the batch's QR codes and payers are as it begins (`seen`): a code's kind,
+amount and merchant never change, and a payer's wallet class seldom does, so a payment's job guesses
+from them the code's taking and its limits' counting and sends them with its first reads
+(`puhui.db.prepared.take_guess`). A guess is checked against what the job itself reads, and undone
+when it was wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
 from puhui.db import UnitOfWork
 from puhui.db.group_commit import Job, run
+from puhui.identity.kyc import tiers_sql
+from puhui.identity.models import WalletTier
 from puhui.identity.org import WALLET_PREFIX
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger.queries import lock_accounts
@@ -26,7 +35,31 @@ T = TypeVar("T")
 
 
 def qr_locks(payer_id: str, qr_id: str) -> tuple[Hashable, ...]:
-    return (("wallet", customer_wallet_id(payer_id)), ("qr", qr_id))
+    """The payer's wallet and the code's merchant's, locked; the code and the payer's class, `seen`."""
+    return (("wallet", customer_wallet_id(payer_id)), ("qr", qr_id), ("payer", payer_id))
+
+
+@dataclass(frozen=True)
+class QrSeen:
+    """A QR code as its batch began: what of it never changes, and its status then."""
+
+    merchant_id: str
+    kind: str
+    amount: int | None
+    status: str
+    expires_at: int | None
+
+
+def seen(shared: dict[Any, Any], qr_id: str, payer_id: str) -> tuple[QrSeen, WalletTier | None] | None:
+    """The code and the payer's wallet class as the batch began, when the batch read both (PostgreSQL)."""
+    code, tier = shared.get((_SEEN_QR, qr_id)), shared.get((_SEEN_TIER, payer_id), _UNSEEN)
+    if code is None or tier is _UNSEEN:
+        return None
+    return code, tier
+
+
+_SEEN_QR, _SEEN_TIER, _UNSEEN = "grouping.seen_qr", "grouping.seen_tier", object()
+_QR_SEEN_SQL = "SELECT id, merchant_id, kind, amount, status, expires_at FROM qr_codes WHERE id = ANY(%s)"
 
 
 def p2p_locks(payer_id: str, payee_id: str) -> tuple[Hashable, ...]:
@@ -38,10 +71,18 @@ def lock_wallets(uow: UnitOfWork, keys: set[Any]) -> None:
     whose ids the same statement reads from the codes (one statement a batch)."""
     wallets = {key[1] for key in keys if key[0] == "wallet"}
     qr_ids = sorted(key[1] for key in keys if key[0] == "qr")
+    payers = sorted(key[1] for key in keys if key[0] == "payer")
     if not uow.postgres:  # SQLite has one writer: nothing to lock
         return
     merchants = ("SELECT %s || merchant_id FROM qr_codes WHERE id = ANY(%s)", (WALLET_PREFIX, qr_ids))
-    lock_accounts(uow, wallets, also=merchants if qr_ids else None)
+    along = [(_QR_SEEN_SQL, (qr_ids,)), tiers_sql(payers)] if qr_ids and payers else []
+    found = lock_accounts(uow, wallets, also=merchants if qr_ids else None, along=along)
+    if along:
+        codes, tiers = found
+        for qr_id, *code in codes:
+            uow.shared[(_SEEN_QR, qr_id)] = QrSeen(*code)
+        for payer_id, tier in tiers:
+            uow.shared[(_SEEN_TIER, payer_id)] = WalletTier(tier) if tier is not None else None
 
 
 def job(work: Callable[[UnitOfWork], T], locks: tuple[Hashable, ...], **options: Any) -> Job[T]:

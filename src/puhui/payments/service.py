@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, literal, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
-from puhui.db.prepared import Prepared, Read, Rows, run, run_all
+from puhui.db.prepared import Prepared, Read, Rows, run, run_all, take_guess
 from puhui.errors import Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.kyc import tier_of, tier_read
@@ -24,7 +24,7 @@ from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, post_chain
 from puhui.ledger.service import reads_ahead as ledger_reads_ahead
 from puhui.money import format_minor
-from puhui.payments import challenges, limits, notifications, purposes, reviews, risk_hook
+from puhui.payments import challenges, grouping, limits, notifications, purposes, reviews, risk_hook
 from puhui.payments.errors import PaymentConflict, QrExpired, QrNotPayable
 from puhui.payments.models import PaymentTotals, QrKind, VerificationStrength, merchant_fee, refund_split
 from puhui.payments.tables import payment_reviews, payments, qr_codes, refunds
@@ -411,6 +411,34 @@ def pay_qr_reads(payer_id: str, qr_id: str, client_id: str) -> list[Read]:
     return [(_QR_READ[True], {"id": qr_id}), (_MADE_OR_HELD, {"id": payment_id}), tier_read(payer_id)]
 
 
+def pay_qr_guess(
+    uow: UnitOfWork,
+    payer_id: str,
+    qr_id: str,
+    amount: int | None,
+    strength: VerificationStrength,
+    client_id: str,
+    default_fee_bp: int,
+) -> list[Read]:
+    """What `pay_qr` will send when it takes a dynamic code (`_take_qr`), guessed from the code and the
+    payer's wallet class as the batch began (`grouping.seen`): for the job to send with its first reads
+    (`puhui.db.group_commit.Job.guess`), a round trip fewer. None for a code that is not open then."""
+    found = grouping.seen(uow.shared, qr_id, payer_id)
+    if found is None:
+        return []
+    code, tier = found
+    if code.kind != QrKind.dynamic.value or code.status != "active" or code.amount is None:
+        return []
+    if (amount is not None and amount != code.amount) or (code.expires_at or 0) <= clock.now_micros():
+        return []
+    payment_id = _id("qrp_", payer_id, client_id)
+    qr_limit = limits.qr_counted(QrKind.dynamic, strength)
+    ahead, statements = _taking(
+        uow, qr_id, payment_id, code.merchant_id, default_fee_bp, payer_id, code.amount, tier, qr_limit
+    )
+    return [*ahead, *statements]
+
+
 def pay_qr(
     uow: UnitOfWork,
     payer_id: str,
@@ -522,14 +550,32 @@ def _take_qr(
     check, a limit) later rolls the job back to its savepoint, the code and the counts with it. Returns
     the tier and the counts for `_check_payer`, or None when the payer has no tier to count by."""
     tier = tier_of(uow.connection, payer_id)
+    ahead, statements = _taking(uow, qr_id, payment_id, merchant_id, default_fee_bp, payer_id, amount, tier, qr_limit)
+    returned = take_guess(uow.connection, statements)  # sent ahead when the job guessed it (`pay_qr_guess`)
+    done, *counts = returned if returned is not None else run_all(uow.connection, statements, ahead=ahead)
+    if done.rowcount != 1:
+        raise QrNotPayable(f"QR code {qr_id} is no longer open")
+    return CountedEarly(tier, _counted(tier, qr_limit), counts) if tier is not None else None
+
+
+def _taking(
+    uow: UnitOfWork,
+    qr_id: str,
+    payment_id: str,
+    merchant_id: str,
+    default_fee_bp: int,
+    payer_id: str,
+    amount: int,
+    tier: WalletTier | None,
+    qr_limit: limits.Counted | None,
+) -> tuple[list[Read], list[Read]]:
+    """`_take_qr`'s reads to send ahead (the merchant's terms, the ledger's) and its statements: the code's
+    taking, then the payer's limits counted."""
     counted = _counted(tier, qr_limit) if tier is not None else []
     take = (_TAKE_QR, {"qr": qr_id, "payment": payment_id})
     counting = limits.counting(uow.postgres, payer_id, counted, amount)
     ahead = [*_terms_ahead(uow, merchant_id, default_fee_bp), *_ledger_ahead(uow, payment_id, payer_id, merchant_id)]
-    done, *counts = run_all(uow.connection, [take, *counting], ahead=ahead)
-    if done.rowcount != 1:
-        raise QrNotPayable(f"QR code {qr_id} is no longer open")
-    return CountedEarly(tier, counted, counts) if tier is not None else None
+    return ahead, [take, *counting]
 
 
 def _ledger_ahead(uow: UnitOfWork, payment_id: str, payer_id: str, merchant_id: str) -> list[Read]:
