@@ -100,6 +100,31 @@ def test_worker_count_by_backend(engine):
             server.worker_count(engine, 2)
 
 
+def test_workers_pools_fit_the_servers_connections_and_a_worker_builds_its_own(engine, monkeypatch):
+    if not is_postgres(engine):
+        pytest.skip("SQLite has no connection limit")
+    with engine.connect() as connection:
+        limit = int(connection.exec_driver_sql("SHOW max_connections").scalar_one())
+    budget = limit - server.RESERVED_CONNECTIONS
+    for workers in (1, 2, 8, budget // 2):
+        kept, extra = server.pool_for_workers(engine, workers)
+        assert 1 <= kept <= server.POOL_KEPT_MAX and extra >= 1
+        assert (kept + extra) * workers <= budget
+    assert server.pool_for_workers(engine, 2) == (10, budget // 2 - 10)  # 16 clients: 8 a worker, none churned
+
+    monkeypatch.setenv("PUHUI_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("PUHUI_DB_POOL_SIZE", "7")
+    monkeypatch.setenv("PUHUI_DB_POOL_OVERFLOW", "3")
+    made = []
+    real = app_module.create_app
+    monkeypatch.setattr(app_module, "create_app", lambda built, *a, **k: made.append(built) or real(built, *a, **k))
+    app_module.serve_app()
+    try:
+        assert (made[0].pool.size(), made[0].pool._max_overflow) == (7, 3)
+    finally:
+        made[0].dispose()
+
+
 @pytest.fixture
 def real_secrets(monkeypatch, tmp_path):
     monkeypatch.setenv("PUHUI_SANDBOX", "true")

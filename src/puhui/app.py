@@ -214,7 +214,9 @@ def serve_app() -> FastAPI:
 
     settings = Settings()  # this process's environment, as the `puhui serve` that started it left it
     _log_like_uvicorn()
-    engine = create_engine_from_url(settings.resolved_database_url())
+    engine = create_engine_from_url(
+        settings.resolved_database_url(), pool_size=settings.db_pool_size, max_overflow=settings.db_pool_overflow
+    )
     app = create_app(engine, settings, leader_lock=True)
     writer_socket = os.environ.get(writer.SOCKET_ENV)
     if writer_socket and settings.group_commit:

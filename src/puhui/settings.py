@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     # on another core than the server's event loop; off: in the serving process.
     writer_process: bool = True
     fraud_catch_up_seconds: float = Field(0.1, gt=0, le=60)
+    # PostgreSQL connections a process keeps open, and how many more it may open in a burst (closed again
+    # when given back). `puhui serve` sets them for its workers from the server's max_connections
+    # (`puhui.server.pool_for_workers`).
+    db_pool_size: int = Field(5, ge=1, le=1000)
+    db_pool_overflow: int = Field(5, ge=0, le=1000)
     # A claims-fraud model saved by `puhui simulate insurance --save-model` (理赔反欺诈): claims scoring
     # from its threshold wait for review instead of being paid straight through. None: no model.
     claims_fraud_model: str | None = None

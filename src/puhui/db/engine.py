@@ -32,9 +32,12 @@ def is_postgres(engine_or_url: Engine | str) -> bool:
     return engine_or_url.dialect.name == "postgresql"
 
 
-def create_engine_from_url(url: str, *, pool_size: int = 5, durable: bool = True) -> Engine:
+def create_engine_from_url(
+    url: str, *, pool_size: int = 5, max_overflow: int | None = None, durable: bool = True
+) -> Engine:
     """An engine for `url`. `durable=False` (SQLite only) skips the fsync at each commit: for a
-    throwaway database such as a simulation's own file, where a crash may lose the whole run."""
+    throwaway database such as a simulation's own file, where a crash may lose the whole run. PostgreSQL:
+    `pool_size` connections kept, `max_overflow` (by default as many) more opened in a burst."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -43,7 +46,7 @@ def create_engine_from_url(url: str, *, pool_size: int = 5, durable: bool = True
         engine = create_engine(
             url,
             pool_size=pool_size,
-            max_overflow=pool_size,
+            max_overflow=pool_size if max_overflow is None else max_overflow,
             pool_recycle=1800,
             isolation_level="READ COMMITTED",
             connect_args={"prepare_threshold": 2},
