@@ -193,7 +193,7 @@ class Attempt:
 
     def guess(self, uow: UnitOfWork) -> list[Read]:
         """The writes the work guesses it will make first (`Job.guess`), where it names them (a `guess()`
-        of its own); none for a call that may answer from its key's stored answer."""
+        of its own). A call answered from its key's stored answer leaves them untaken, and so undone."""
         more = getattr(self.work, "guess", None)
         return list(more(uow)) if more is not None else []
 
