@@ -275,6 +275,51 @@ def test_a_jobs_writes_go_with_the_next_jobs_reads_and_each_failure_stays_with_i
         assert len(pipelines) == 6, len(pipelines)
 
 
+def test_the_last_jobs_writes_go_with_the_batchs_last_and_a_failure_there_stays_its_own(tables, monkeypatch):
+    """On PostgreSQL the last job's writes and release go in the round trip of the batch's finishing writes
+    (late credits, the events' numbering). If they fail, the job fails (or reruns) alone, and the batch's
+    finishing runs again for the jobs done without it."""
+    from puhui.db import pq_pipeline
+
+    gc_row = Table("gc_row", MetaData(), Column("n", Integer, primary_key=True), Column("parent", Integer))
+    insert = Prepared(gc_row.insert())
+    engine = tables
+    group_commit.run(engine, lambda uow: uow.write(insert, {"n": 60}))
+
+    def finish(uow) -> None:  # a batch's finisher: one row that counts the batch's jobs done
+        uow.write(insert, {"n": 100 + sum(uow.batch_sums.values())})
+
+    def job(n: int) -> group_commit.Job:
+        def work(uow) -> int:
+            uow.write(insert, {"n": n})
+            uow.batch_sums[("done",)] = 1
+            uow.before_batch_commit.append(finish)
+            return n
+
+        return group_commit.Job(work)
+
+    gate = Gate(engine)
+    futures = [group_commit.submit(engine, job(61)), group_commit.submit(engine, job(60))]  # the last: a duplicate
+    gate.open()
+    assert futures[0].result(timeout=30) == 61
+    with pytest.raises(IntegrityError):
+        futures[1].result(timeout=30)
+    assert _rows(engine) == [60, 61, 101]
+
+    pipelines: list[int] = []
+    real = pq_pipeline.run
+    monkeypatch.setattr(pq_pipeline, "run", lambda driver, statements: pipelines.append(1) or real(driver, statements))
+    gate = Gate(engine)
+    futures = [group_commit.submit(engine, job(n)) for n in (62, 63)]
+    gate.open()
+    assert [f.result(timeout=30) for f in futures] == [62, 63]
+    assert _rows(engine) == [60, 61, 62, 63, 101, 102]
+    if engine.dialect.name == "postgresql":
+        # the gate's batch: its savepoint, its release; then 62's savepoint, 63's with 62's writes, and 63's
+        # writes with the finisher's: 2 + 3 (it was 2 + 4)
+        assert len(pipelines) == 5, len(pipelines)
+
+
 def test_on_postgresql_the_next_batch_runs_while_a_batch_commits_and_waits_for_its_rows(tables, monkeypatch):
     """A batch's COMMIT waits on the finisher's thread while the committer runs the next batch: a job of the
     next batch that locks a row the committing batch wrote waits for that COMMIT and sees its row; results

@@ -41,6 +41,7 @@ from puhui.db.prepared import (
     read_ahead,
     rollback_to_savepoint,
     run_sql,
+    run_sql_all,
     run_writes,
     write_statements,
 )
@@ -231,18 +232,46 @@ class Committer:
         owed: _Owed | None = None
         for job in jobs:
             owed = _run_job(connection, self._postgres, job, shared, done, owed)
+        if owed is not None and in_one_write(connection):
+            _finish_with(connection, owed, shared, done)
+            return
         if owed is not None:
             _settle(connection, self._postgres, owed, shared, done)
-        finishers = {hook: None for item in done if item.error is None for hook in item.before_commit}
-        sums: dict[Hashable, int] = {}
-        for item in done:
-            if item.error is None:
-                for key, amount in item.sums.items():
-                    sums[key] = sums.get(key, 0) + amount
-        last = UnitOfWork(connection=connection, postgres=self._postgres, shared=shared, batch_sums=sums, deferred=[])
-        for finish in finishers:
-            finish(last)
-        last.flush()  # the batch's last writes (late credits, the events' numbering), on PostgreSQL in one round trip
+        _finished(connection, self._postgres, shared, done).flush()
+
+
+def _finished(connection: Connection, postgres: bool, shared: dict[Any, Any], done: list[_Done]) -> UnitOfWork:
+    """The batch's finishing work (its jobs' `before_batch_commit`: late credits, the events' numbering) run
+    for the jobs done so far, its writes left deferred in the unit of work returned."""
+    finishers = {hook: None for item in done if item.error is None for hook in item.before_commit}
+    sums: dict[Hashable, int] = {}
+    for item in done:
+        if item.error is None:
+            for key, amount in item.sums.items():
+                sums[key] = sums.get(key, 0) + amount
+    last = UnitOfWork(connection=connection, postgres=postgres, shared=shared, batch_sums=sums, deferred=[])
+    for finish in finishers:
+        finish(last)
+    return last
+
+
+def _finish_with(connection: Connection, owed: _Owed, shared: dict[Any, Any], done: list[_Done]) -> None:
+    """PostgreSQL: the last job's writes and release, then the batch's last writes, in one round trip. The
+    batch's finishing counts the last job as done; if its writes fail, it fails (or reruns) alone, and the
+    finishing runs again without it. (A finisher only defers on PostgreSQL: nothing it sends can go
+    before the last job's writes.)"""
+    done.append(owed.done())
+    before = write_statements(connection, owed.uow.deferred or [], _RELEASE)
+    last = _finished(connection, True, shared, done)
+    try:
+        run_sql_all(connection, [*before, *write_statements(connection, last.deferred or [])])
+    except Exception as error:
+        position = failed_at(error)
+        if position is None or position >= len(before):
+            raise  # the batch's own last writes: the batch fails
+        done.pop()
+        _owed_failed(connection, True, owed, error, shared, done)
+        _finished(connection, True, shared, done).flush()
 
 
 class _Finisher:
