@@ -422,7 +422,7 @@ def pay_qr_guess(
 ) -> list[Read]:
     """What `pay_qr` will send when it takes a dynamic code (`_take_qr`), guessed from the code and the
     payer's wallet class as the batch began (`grouping.seen`): for the job to send with its first reads
-    (`puhui.db.group_commit.Job.guess`), a round trip fewer. None for a code that is not open then."""
+    (`puhui.db.group_commit.Job.guess`), a round trip fewer. Nothing for a code that was not open then."""
     found = grouping.seen(uow.shared, qr_id, payer_id)
     if found is None:
         return []
