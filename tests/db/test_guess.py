@@ -120,3 +120,20 @@ def test_sqlite_sends_no_guess(tables):
         return take_guess(c, [(SET_NOTE, {"key": "a", "to": 5})]), drop_guess(c), _values(c, notes)
 
     assert transaction(tables, work) == (None, False, {"a": 1, "b": 1})
+
+
+def test_where_only_deferred_writes_may_be_made_a_statement_is_refused(tables):
+    _postgres_only(tables)
+    from puhui.db.prepared import NotDeferred, deferring_only
+
+    def work(uow):
+        c = uow.connection
+        with deferring_only(c):
+            uow.deferred = []
+            uow.write(SET_NOTE, {"key": "a", "to": 8})  # deferred: nothing is sent
+            with pytest.raises(NotDeferred):
+                run(c, NOTE, {"id": "a"})
+        uow.flush()
+        return run(c, NOTE, {"id": "a"}).scalar()
+
+    assert transaction(tables, work) == 8

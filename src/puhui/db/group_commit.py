@@ -34,6 +34,7 @@ from sqlalchemy.exc import OperationalError
 from puhui.db.engine import is_postgres
 from puhui.db.prepared import (
     Read,
+    deferring_only,
     drop_guess,
     failed_at,
     forget,
@@ -258,11 +259,12 @@ def _finished(connection: Connection, postgres: bool, shared: dict[Any, Any], do
 def _finish_with(connection: Connection, owed: _Owed, shared: dict[Any, Any], done: list[_Done]) -> None:
     """PostgreSQL: the last job's writes and release, then the batch's last writes, in one round trip. The
     batch's finishing counts the last job as done; if its writes fail, it fails (or reruns) alone, and the
-    finishing runs again without it. (A finisher only defers on PostgreSQL: nothing it sends can go
-    before the last job's writes.)"""
+    finishing runs again without it. A finisher only defers on PostgreSQL (`deferring_only`): nothing
+    it sends may go before the last job's writes."""
     done.append(owed.done())
     before = write_statements(connection, owed.uow.deferred or [], _RELEASE)
-    last = _finished(connection, True, shared, done)
+    with deferring_only(connection):
+        last = _finished(connection, True, shared, done)
     try:
         run_sql_all(connection, [*before, *write_statements(connection, last.deferred or [])])
     except Exception as error:

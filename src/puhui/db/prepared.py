@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -368,6 +369,22 @@ def read_ahead(connection: Connection, reads: Sequence[Read], first: First = Non
     _pipelined(connection, list(reads), reads=len(reads), first=first, guess=guess)
 
 
+class NotDeferred(RuntimeError):
+    """A statement ran where only deferred writes may be made (`deferring_only`): a programming error, the
+    statement would go before writes queued ahead of it."""
+
+
+@contextmanager
+def deferring_only(connection: Connection) -> Iterator[None]:
+    """While open, any statement sent on `connection` raises NotDeferred (PostgreSQL engines that are
+    `watch`ed): for work whose writes must all go after others not sent yet."""
+    connection.info[_DEFER_ONLY] = True
+    try:
+        yield
+    finally:
+        connection.info.pop(_DEFER_ONLY, None)
+
+
 class GuessNotTaken(RuntimeError):
     """A statement wrote while a guess was neither taken nor dropped (a programming error: the guess's
     writes would count twice, or be undone with it)."""
@@ -424,6 +441,7 @@ def wrote(connection: Connection, *tables: str) -> None:
 _KEPT = "puhui.read_ahead"  # in `Connection.info`: {(prepared, values): (rows, tables read)}
 _GUESS = "puhui.guess"  # in `Connection.info`: {(prepared, values): rows} of a guess's writes not yet taken
 _GUESS_SAVEPOINT = "puhui_guess"
+_DEFER_ONLY = "puhui.defer_only"
 
 
 def _key(prepared: Prepared, params: Mapping[str, Any] | None) -> tuple[Any, ...]:
@@ -549,8 +567,11 @@ _WATCHED: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 def _forget(connection: Connection, cursor: Any, sql: str, parameters: Any, context: Any, many: bool) -> None:
     """Every statement on a `watch`ed engine: the kept rows a write makes stale are dropped."""
-    if connection.info.get(_GUESS) and _writes(sql) != "":
+    info = connection.info
+    if info.get(_GUESS) and _writes(sql) != "":
         raise GuessNotTaken(f"a guess was neither taken nor dropped before: {sql[:80]}")
+    if info.get(_DEFER_ONLY):
+        raise NotDeferred(f"only deferred writes may be made here, not: {sql[:80]}")
     kept = connection.info.get(_KEPT)
     if not kept:
         return
