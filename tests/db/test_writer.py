@@ -140,6 +140,32 @@ def test_a_dead_writer_fails_the_waiting_calls_with_a_503_and_is_gone(started, d
     assert rows(database) == {"before": 1}  # the lost call never committed
 
 
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])  # the server's is uvloop's, which raises on a closed transport
+def test_a_call_sent_as_the_writers_connection_closes_is_not_there_not_an_error(
+    started, database: str, loop: str
+) -> None:
+    """Killed, the writer's socket closes before the client's reader has noticed: a call sent then was
+    never sent, so its caller must be told to commit it itself (`WriterNotThere`), not get a 500."""
+
+    async def scenario() -> WriterClient:
+        client = WriterClient(started.socket_path)
+        assert await client.submit(Call(partial(note, "before", 201))) == "before"
+        assert client._writer is not None
+        client._writer.transport.close()  # as the peer's reset closes it, before the reader runs
+        with pytest.raises(WriterNotThere):
+            await client.submit(Call(partial(note, "unsent", 201)))
+        assert client._waiting == {}
+        return client
+
+    if loop == "uvloop":
+        import uvloop
+
+        uvloop.run(scenario())
+    else:
+        asyncio.run(scenario())
+    assert rows(database) == {"before": 1}
+
+
 def test_the_writer_ends_with_its_server_and_ignores_stop_signals(started) -> None:
     started.process.send_signal(signal.SIGTERM)  # a stop signal to the group: the writer waits for its server
     with pytest.raises(subprocess.TimeoutExpired):

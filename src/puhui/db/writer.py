@@ -230,7 +230,13 @@ class WriterClient:
         data = _CALL_ID.pack(call_id) + pickle.dumps(call)
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[call_id] = answer
-        writer.write(_FRAME.pack(len(data)) + data)
+        try:
+            if writer.is_closing():  # the writer went before its reader noticed
+                raise ConnectionResetError("the connection to the writer is closing")
+            writer.write(_FRAME.pack(len(data)) + data)
+        except (OSError, RuntimeError) as error:  # uvloop raises RuntimeError on a closed transport
+            self._waiting.pop(call_id, None)  # never sent: its caller commits it itself
+            raise WriterNotThere(f"the database's writer process is gone: {error!r}") from error
         return await answer
 
     async def close(self) -> None:
