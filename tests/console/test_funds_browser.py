@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from playwright.sync_api import expect
+
 from puhui import clock as clock_module
 
 from .staff_browser import api, browser_page, live, sign_in  # noqa: F401 - fixtures
@@ -36,7 +38,7 @@ def test_an_operator_uploads_navs_then_a_customer_is_assessed_and_buys_a_fund(br
     page.get_by_label("净值文件(CSV)").set_input_files(
         files=[{"name": "navs.csv", "mimeType": "text/csv", "buffer": nav_file.encode()}]
     )
-    page.wait_for_function("document.querySelector('input[name=document_content]').value.length > 0")
+    expect(page.locator("input[name=document_content]")).not_to_have_value("")  # read in by the page's script
     page.get_by_role("button", name="导入净值文件").click()
     page.get_by_test_id("navs-result").wait_for()
     assert "已记录净值 3 条" in page.get_by_test_id("navs-result").inner_text()

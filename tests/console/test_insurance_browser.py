@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from playwright.sync_api import expect
+
 from puhui import clock as clock_module
 from puhui.db import reading
 from puhui.insurance.claims import listings
@@ -54,7 +56,9 @@ def test_a_customer_buys_a_medical_policy_and_reports_a_claim(browser_page, live
     invoice = tmp_path / "invoice.pdf"
     invoice.write_bytes(INVOICE)
     page.get_by_label("理赔材料(发票、出院小结;不超过 1 MiB)").set_input_files(str(invoice))
-    page.wait_for_function("document.querySelector('[name=document_content]').value.length > 0")
+    # the file is read into the form by the page's script: wait for it by locator (a string predicate is an
+    # eval, which the console's CSP refuses once the first check fails)
+    expect(page.locator("[name=document_content]")).not_to_have_value("")
     page.get_by_role("button", name="提交理赔").click()
     page.wait_for_url("**/app/insurance/claims/clm_*")
     assert page.get_by_test_id("claim-documents").inner_text() == f"invoice.pdf ({len(INVOICE)} B)"
@@ -67,7 +71,7 @@ def test_a_customer_buys_a_medical_policy_and_reports_a_claim(browser_page, live
     policy = "/app/insurance/policies/" + stored["policy_id"]
     page.get_by_role("button", name="EN").click()
     # the switch posts and comes back to the claim: let that navigation finish before the next one
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     page.wait_for_load_state()
     for path in (
         "/app/insurance",
