@@ -432,9 +432,9 @@ def pay_qr_guess(
     if (amount is not None and amount != code.amount) or (code.expires_at or 0) <= clock.now_micros():
         return []
     payment_id = _id("qrp_", payer_id, client_id)
-    qr_limit = limits.qr_counted(QrKind.dynamic, strength)
+    counted = _counted(tier, limits.qr_counted(QrKind.dynamic, strength)) if tier is not None else []
     ahead, statements = _taking(
-        uow, qr_id, payment_id, code.merchant_id, default_fee_bp, payer_id, code.amount, tier, qr_limit
+        uow, qr_id, payment_id, code.merchant_id, default_fee_bp, payer_id, code.amount, counted
     )
     return [*ahead, *statements]
 
@@ -550,12 +550,13 @@ def _take_qr(
     check, a limit) later rolls the job back to its savepoint, the code and the counts with it. Returns
     the tier and the counts for `_check_payer`, or None when the payer has no tier to count by."""
     tier = tier_of(uow.connection, payer_id)
-    ahead, statements = _taking(uow, qr_id, payment_id, merchant_id, default_fee_bp, payer_id, amount, tier, qr_limit)
+    counted = _counted(tier, qr_limit) if tier is not None else []  # once: the periods its statements count in
+    ahead, statements = _taking(uow, qr_id, payment_id, merchant_id, default_fee_bp, payer_id, amount, counted)
     returned = take_guess(uow.connection, statements)  # sent ahead when the job guessed it (`pay_qr_guess`)
     done, *counts = returned if returned is not None else run_all(uow.connection, statements, ahead=ahead)
     if done.rowcount != 1:
         raise QrNotPayable(f"QR code {qr_id} is no longer open")
-    return CountedEarly(tier, _counted(tier, qr_limit), counts) if tier is not None else None
+    return CountedEarly(tier, counted, counts) if tier is not None else None
 
 
 def _taking(
@@ -566,12 +567,10 @@ def _taking(
     default_fee_bp: int,
     payer_id: str,
     amount: int,
-    tier: WalletTier | None,
-    qr_limit: limits.Counted | None,
+    counted: list[limits.Counted],
 ) -> tuple[list[Read], list[Read]]:
     """`_take_qr`'s reads to send ahead (the merchant's terms, the ledger's) and its statements: the code's
-    taking, then the payer's limits counted."""
-    counted = _counted(tier, qr_limit) if tier is not None else []
+    taking, then `counted` counted."""
     take = (_TAKE_QR, {"qr": qr_id, "payment": payment_id})
     counting = limits.counting(uow.postgres, payer_id, counted, amount)
     ahead = [*_terms_ahead(uow, merchant_id, default_fee_bp), *_ledger_ahead(uow, payment_id, payer_id, merchant_id)]
