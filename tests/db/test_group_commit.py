@@ -204,6 +204,12 @@ def test_the_committer_counts_its_jobs_batches_and_time_and_the_benchmark_reads_
     assert read["committer_ms_per_job"] == pytest.approx(1000 * stats.busy_seconds / 6, abs=0.001)
     assert read["committer_cpu_ms_per_job"] == pytest.approx(1000 * stats.cpu_seconds / 6, abs=0.001)
     assert read["busiest_committer_share"] == 0.5  # the two lines' jobs are even
+    assert (read["side_by_side_share"], read["side_by_side_fell_back"]) == (0, 0)  # SQLite's never do, nor these
+    sides = committer_batching(
+        "group commit: 8 jobs in 4 batches (largest 3, 0 rerun, 3 side by side, 1 fell back), 1.000 ms a job"
+        " in its batch, 0.500 ms of it CPU"
+    )
+    assert (sides["side_by_side_share"], sides["side_by_side_fell_back"]) == (0.75, 1)
     uneven = committer_batching(
         "INFO:     " + stats.summary() + "\nINFO:     group commit: 18 jobs in 3 batches (x)"
         ", 1.000 ms a job in its batch, 0.500 ms of it CPU"

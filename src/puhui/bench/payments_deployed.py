@@ -424,6 +424,8 @@ COMMITTED = re.compile(
     r"group commit: (\d+) jobs in (\d+) batches .*?([\d.]+) ms a job in its batch, ([\d.]+) ms of it CPU"
 )
 
+SIDE_BY_SIDE = re.compile(r"group commit: .*?(\d+) side by side, (\d+) fell back")
+
 
 def committer_batching(log_text: str) -> dict[str, float]:
     """The group committers' batching over the run, warm-up included, from the lines each logs when it
@@ -436,8 +438,12 @@ def committer_batching(log_text: str) -> dict[str, float]:
     jobs = sum(f[0] for f in found)
     if not jobs:
         return {}
+    sides = [(int(side), int(back)) for side, back in SIDE_BY_SIDE.findall(log_text)]
     return {
         "committers": len(found),
+        # batches whose jobs ran side by side (`puhui.db.side_by_side`), and those that tried and fell back
+        "side_by_side_share": sum(side for side, _ in sides) / max(1, sum(f[1] for f in found)),
+        "side_by_side_fell_back": sum(back for _, back in sides),
         "jobs_per_commit": jobs / max(1, sum(f[1] for f in found)),
         "committer_ms_per_job": sum(f[0] * f[2] for f in found) / jobs,
         "committer_cpu_ms_per_job": sum(f[0] * f[3] for f in found) / jobs,

@@ -31,6 +31,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from puhui.db import side_by_side
 from puhui.db.engine import is_postgres
 from puhui.db.prepared import (
     Read,
@@ -76,6 +77,10 @@ class Job(Generic[T]):
     # PostgreSQL sent after the reads, under a savepoint of their own, for `work` to take or have undone
     # (`puhui.db.prepared.take_guess`).
     guess: Callable[[UnitOfWork], Sequence[Read]] | None = None
+    # What the job reads and writes rows of (its wallets, its code), known once the batch holds its locks
+    # (from the batch's `shared`), or None: jobs whose footprints are disjoint run side by side
+    # (`puhui.db.side_by_side`).
+    footprint: Callable[[dict[Any, Any]], frozenset[Hashable] | None] | None = None
     future: Future[T] = field(default_factory=Future)
 
 
@@ -101,13 +106,16 @@ class Stats:
     # which the finisher waits for while the committer goes on)
     busy_seconds: float = 0.0
     cpu_seconds: float = 0.0  # the committer thread's own CPU time in batches
+    side_by_side: int = 0  # batches whose jobs ran side by side
+    fell_back: int = 0  # batches that tried to and ran their jobs one at a time
 
     def summary(self) -> str:
         """One log line (`puhui bench payments` reads it from the server's log)."""
         per_job = 1000 / max(1, self.jobs)
         return (
             f"group commit: {self.jobs} jobs in {self.batches} batches (largest {self.largest}, "
-            f"{self.batch_retries} rerun), {self.busy_seconds * per_job:.3f} ms a job in its batch, "
+            f"{self.batch_retries} rerun, {self.side_by_side} side by side, {self.fell_back} fell back), "
+            f"{self.busy_seconds * per_job:.3f} ms a job in its batch, "
             f"{self.cpu_seconds * per_job:.3f} ms of it CPU"
         )
 
@@ -230,6 +238,11 @@ class Committer:
         shared: dict[Any, Any] = {}  # one batch, one transaction: what its jobs read once
         if self._postgres:
             _prelock(UnitOfWork(connection=connection, postgres=True, shared=shared), jobs)
+            if len(jobs) > 1 and in_one_write(connection) and side_by_side.disjoint(jobs, shared):
+                if _side_by_side(connection, jobs, shared, done):
+                    self.stats.side_by_side += 1
+                    return
+                self.stats.fell_back += 1
         owed: _Owed | None = None
         for job in jobs:
             owed = _run_job(connection, self._postgres, job, shared, done, owed)
@@ -239,6 +252,20 @@ class Committer:
         if owed is not None:
             _settle(connection, self._postgres, owed, shared, done)
         _finished(connection, self._postgres, shared, done).flush()
+
+
+def _side_by_side(connection: Connection, jobs: list[Job[Any]], shared: dict[Any, Any], done: list[_Done]) -> bool:
+    """The jobs side by side, their outcomes in `done`; False, with nothing done, when they fell back."""
+
+    def finishing(ran: list[side_by_side.Ran]) -> list[tuple[str, Any]]:
+        done[:] = [_Owed(one.job, 0, one.uow, one.value).done() for one in ran]
+        with deferring_only(connection):
+            return write_statements(connection, _finished(connection, True, shared, done).deferred or [])
+
+    if side_by_side.run(connection, jobs, shared, finishing) is None:
+        done.clear()
+        return False
+    return True
 
 
 def _finished(connection: Connection, postgres: bool, shared: dict[Any, Any], done: list[_Done]) -> UnitOfWork:

@@ -411,9 +411,67 @@ def drop_guess(connection: Connection) -> bool:
     read after it): True when there was one."""
     if not connection.info.pop(_GUESS, None):
         return False
+    if connection.info.get(_SIDE):
+        raise LeftSideBySide("a guess of a job run side by side was not taken")
     forget(connection)
     rollback_to_savepoint(connection, _GUESS_SAVEPOINT)
     return True
+
+
+class LeftSideBySide(RuntimeError):
+    """A job run side by side did what only a job run alone may: it sent a statement of its own, or left
+    its guess untaken (whose undoing would undo its neighbours'). Its batch runs its jobs one by one."""
+
+
+@dataclass
+class Ahead:
+    """What `read_ahead_each` read and guessed for one job: its rows kept, its guess's writes' rows."""
+
+    kept: dict[Any, Any]
+    guessed: dict[Any, Rows]
+
+
+def read_ahead_each(
+    connection: Connection, each: Sequence[tuple[Sequence[Read], Sequence[Read]]], first: First = None
+) -> list[Ahead]:
+    """`first`, then each job's reads and guess, in one PostgreSQL round trip, for jobs that read and write
+    rows none of the others does (run side by side, `puhui.db.group_commit`). A guess has no savepoint of its
+    own here: one not taken is refused (`side_by_side`). `first` has run whenever this returns or raises."""
+    statements = [read for reads, guess in each for read in (*reads, *guess)]
+    results = _pipelined(connection, statements, reads=0, first=first)
+    forget(connection)
+    found, at = [], 0
+    for reads, guess in each:
+        kept: dict[Any, Any] = {}
+        _kept_in(kept, reads, results[at : at + len(reads)], set())
+        at += len(reads)
+        guessed = _guessed_in(kept, guess, results[at : at + len(guess)])
+        at += len(guess)
+        found.append(Ahead(kept, guessed))
+    return found
+
+
+@contextmanager
+def side_by_side(connection: Connection, ahead: Ahead) -> Iterator[None]:
+    """While open, `run` answers from `ahead`'s rows and `take_guess` from its guess; any statement that
+    would be sent, a guess not taken by the end, or a guess dropped raises LeftSideBySide."""
+    info = connection.info
+    info[_KEPT], info[_SIDE] = ahead.kept, True
+    if ahead.guessed:
+        info[_GUESS] = ahead.guessed
+    try:
+        yield
+        if info.get(_GUESS):
+            raise LeftSideBySide("a guess of a job run side by side was not taken")
+    finally:
+        for key in (_SIDE, _KEPT, _GUESS):
+            info.pop(key, None)
+
+
+def alone(connection: Connection) -> None:
+    """For statements sent below this module (the driver's own cursor): refused in a job run side by side."""
+    if connection.info.get(_SIDE):
+        raise LeftSideBySide("a job run side by side reached for the driver")
 
 
 def _statements(first: First) -> list[tuple[str, Any]]:
@@ -442,6 +500,7 @@ _KEPT = "puhui.read_ahead"  # in `Connection.info`: {(prepared, values): (rows, 
 _GUESS = "puhui.guess"  # in `Connection.info`: {(prepared, values): rows} of a guess's writes not yet taken
 _GUESS_SAVEPOINT = "puhui_guess"
 _DEFER_ONLY = "puhui.defer_only"
+_SIDE = "puhui.side_by_side"
 
 
 def _key(prepared: Prepared, params: Mapping[str, Any] | None) -> tuple[Any, ...]:
@@ -490,7 +549,10 @@ def _written(statements: Sequence[Read]) -> set[str]:
 
 
 def _keep(connection: Connection, reads: Sequence[Read], results: Sequence[Rows], written: set[str]) -> None:
-    kept = connection.info.setdefault(_KEPT, {})
+    _kept_in(connection.info.setdefault(_KEPT, {}), reads, results, written)
+
+
+def _kept_in(kept: dict[Any, Any], reads: Sequence[Read], results: Sequence[Rows], written: set[str]) -> None:
     for (prepared, params), read in zip(reads, results, strict=True):
         if not prepared.tables & written:
             kept[_key(prepared, params)] = (read, prepared.tables)
@@ -500,6 +562,12 @@ def _keep_guess(connection: Connection, guess: Sequence[Read], results: Sequence
     """The guess's reads kept (but those of a table it writes), its writes' rows held for `take_guess`.
     Rows kept from before it stay: the caller reads them before it takes the guess, in the order it
     guessed in (`take_guess` then drops those of the tables the guess wrote)."""
+    writes = _guessed_in(connection.info.setdefault(_KEPT, {}), guess, results)
+    if writes:
+        connection.info[_GUESS] = writes
+
+
+def _guessed_in(kept: dict[Any, Any], guess: Sequence[Read], results: Sequence[Rows]) -> dict[Any, Rows]:
     reads: list[tuple[Read, Rows]] = []
     writes: dict[tuple[Any, ...], Rows] = {}
     for read, rows in zip(guess, results, strict=True):
@@ -507,9 +575,8 @@ def _keep_guess(connection: Connection, guess: Sequence[Read], results: Sequence
             reads.append((read, rows))
         else:
             writes[_key(*read)] = rows
-    _keep(connection, [read for read, _ in reads], [rows for _, rows in reads], _written(guess))
-    if writes:
-        connection.info[_GUESS] = writes
+    _kept_in(kept, [read for read, _ in reads], [rows for _, rows in reads], _written(guess))
+    return writes
 
 
 def _answers(driver: Any, statements: list[tuple[str, Any]]) -> list[tuple[list[Any], int]]:
@@ -568,6 +635,8 @@ _WATCHED: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 def _forget(connection: Connection, cursor: Any, sql: str, parameters: Any, context: Any, many: bool) -> None:
     """Every statement on a `watch`ed engine: the kept rows a write makes stale are dropped."""
     info = connection.info
+    if info.get(_SIDE):
+        raise LeftSideBySide(f"a job run side by side sent a statement of its own: {sql[:80]}")
     if info.get(_GUESS) and _writes(sql) != "":
         raise GuessNotTaken(f"a guess was neither taken nor dropped before: {sql[:80]}")
     if info.get(_DEFER_ONLY):

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, RowMapping, bindparam, case, func, se
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.db.prepared import Read, run_all, run_sql, wrote
+from puhui.db.prepared import Read, alone, run_all, run_sql, wrote
 from puhui.events import outbox
 from puhui.ledger import late_credits, pg
 from puhui.ledger.batch import BatchOutcome, apply_batch
@@ -344,6 +344,7 @@ def expire_pending(uow: UnitOfWork, limit: int = 1000) -> int:
 
 def _driver(uow: UnitOfWork) -> pg.PgConnection:
     """The psycopg connection under the unit of work, for the pipelined hot path (PostgreSQL only)."""
+    alone(uow.connection)
     return cast("pg.PgConnection", uow.connection.connection.driver_connection)
 
 

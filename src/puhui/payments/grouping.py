@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -86,7 +87,20 @@ def lock_wallets(uow: UnitOfWork, keys: set[Any]) -> None:
 
 
 def job(work: Callable[[UnitOfWork], T], locks: tuple[Hashable, ...], **options: Any) -> Job[T]:
+    if any(key[0] == "qr" for key in locks):  # type: ignore[index]
+        options.setdefault("footprint", partial(qr_footprint, locks))
     return Job(work, locks=locks, locker=lock_wallets, **options)
+
+
+def qr_footprint(locks: tuple[Hashable, ...], shared: dict[Any, Any]) -> frozenset[Hashable] | None:
+    """What a QR payment reads and writes rows of: its payer (wallet, class, limits, keys), its code, and
+    the code's merchant's wallet as its batch `seen` it (None when not seen: it does not run side by side).
+    Every other row it writes is its own (the payment, its events, its audit) or a late credit."""
+    qr_ids = [key[1] for key in locks if key[0] == "qr"]  # type: ignore[index]
+    codes = [shared.get((_SEEN_QR, qr_id)) for qr_id in qr_ids]
+    if not codes or any(code is None for code in codes):
+        return None
+    return frozenset((*locks, *(("wallet", WALLET_PREFIX + code.merchant_id) for code in codes if code)))
 
 
 def commit(engine: Engine, work: Callable[[UnitOfWork], T], locks: tuple[Hashable, ...] = ()) -> T:

@@ -1,0 +1,119 @@
+"""Jobs side by side (`puhui.db.side_by_side`, PostgreSQL): a batch whose jobs name disjoint footprints sends
+their reads in one round trip and their writes in the next. A job that sends a statement of its own, or whose
+write fails, sends the batch back to running its jobs one at a time, as if it had never tried."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, event, select, text
+
+from puhui.db import group_commit, transaction
+from puhui.db.prepared import Prepared, run
+from tests.db.test_group_commit import Gate, _rows, tables  # noqa: F401
+
+_ROW = Table("gc_row", MetaData(), Column("n", Integer, primary_key=True), Column("parent", Integer))
+_INSERT = Prepared(_ROW.insert())
+_READ = Prepared(select(_ROW.c.n).where(_ROW.c.n == bindparam("n")))
+_ECHO = Prepared(select(bindparam("v", type_=String)))
+
+
+@pytest.fixture
+def postgres(tables):
+    if tables.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL runs jobs side by side (SQLite has no round trips to save)")
+    return tables
+
+
+class _Sent:
+    """The statements the engine sends while open, by their first words."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.seen = engine, []
+
+    def _count(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.seen.append(" ".join(statement.split()[:3]))
+
+    def __enter__(self) -> _Sent:
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+def _job(n: int, work=None, footprint: int | None = None) -> group_commit.Job:
+    """A job inserting row `n` with a deferred write, after reading its echo ahead; its footprint is `n`."""
+
+    def insert(uow) -> int:
+        assert run(uow.connection, _ECHO, {"v": str(n)}).scalar() == str(n)  # answered from its read ahead
+        uow.write(_INSERT, {"n": n})
+        return n
+
+    return group_commit.Job(
+        work or insert,
+        reads=lambda: [(_ECHO, {"v": str(n)})],
+        guess=lambda uow: [],
+        footprint=lambda shared: frozenset({footprint if footprint is not None else n}),
+    )
+
+
+def _batch(engine, jobs: list[group_commit.Job]) -> tuple[list, group_commit.Stats, list[str]]:
+    stats = group_commit.committer_for(engine).stats
+    before = (stats.side_by_side, stats.fell_back)
+    gate = Gate(engine)
+    with _Sent(engine) as sent:
+        futures = [group_commit.submit(engine, job) for job in jobs]
+        gate.open()
+        outcomes = [f.exception(timeout=30) or f.result(timeout=30) for f in futures]
+    return outcomes, (stats.side_by_side - before[0], stats.fell_back - before[1]), sent.seen
+
+
+def test_disjoint_jobs_run_side_by_side_without_savepoints_of_their_own(postgres):
+    outcomes, (side, fell), sent = _batch(postgres, [_job(1), _job(2), _job(3)])
+    assert outcomes == [1, 2, 3] and (side, fell) == (1, 0)
+    assert _rows(postgres) == [1, 2, 3]
+    assert sent.count("SAVEPOINT puhui_side") == 1 and "SAVEPOINT puhui_job" not in sent
+
+
+def test_jobs_whose_footprints_meet_run_one_at_a_time(postgres):
+    outcomes, (side, fell), sent = _batch(postgres, [_job(1, footprint=7), _job(2), _job(3, footprint=7)])
+    assert outcomes == [1, 2, 3] and (side, fell) == (0, 0)
+    assert "SAVEPOINT puhui_side" not in sent and sent.count("SAVEPOINT puhui_job") == 3
+    assert _rows(postgres) == [1, 2, 3]
+
+
+def test_a_job_that_sends_its_own_statement_sends_the_batch_back_one_at_a_time(postgres):
+    def unforeseen(uow) -> int:
+        uow.execute(text("INSERT INTO gc_row (n) VALUES (2)"))  # not read ahead, not deferred
+        return 2
+
+    outcomes, (side, fell), sent = _batch(postgres, [_job(1), _job(2, unforeseen), _job(3)])
+    assert outcomes == [1, 2, 3] and (side, fell) == (0, 1)
+    assert sent.count("SAVEPOINT puhui_job") == 3  # after the undone try
+    assert _rows(postgres) == [1, 2, 3]  # each once: the try left nothing
+
+
+def test_a_write_failing_side_by_side_fails_its_own_job_alone(postgres):
+    transaction(postgres, lambda uow: run(uow.connection, _INSERT, {"n": 2}))  # row 2 exists: job 2's insert fails
+
+    outcomes, (side, fell), _ = _batch(postgres, [_job(1), _job(2), _job(3)])
+    assert outcomes[0] == 1 and outcomes[2] == 3 and isinstance(outcomes[1], Exception)
+    assert (side, fell) == (0, 1)
+    assert _rows(postgres) == [1, 2, 3]
+
+
+def test_a_refusal_side_by_side_is_refused_alone_and_recorded(postgres):
+    from puhui.errors import InvalidInput
+
+    recorded: list[str] = []
+
+    def refuse(uow) -> int:
+        uow.write(_INSERT, {"n": 20})  # deferred, then never sent
+        raise InvalidInput("no")
+
+    refusing = _job(2, refuse)
+    refusing.refused = lambda uow, error: recorded.append(type(error).__name__)
+    outcomes, (side, fell), _ = _batch(postgres, [_job(1), refusing, _job(3)])
+    assert outcomes[0] == 1 and outcomes[2] == 3 and isinstance(outcomes[1], InvalidInput)
+    assert (side, fell) == (0, 1) and recorded == ["InvalidInput"]
+    assert _rows(postgres) == [1, 3]
