@@ -117,3 +117,20 @@ def test_a_refusal_side_by_side_is_refused_alone_and_recorded(postgres):
     assert outcomes[0] == 1 and outcomes[2] == 3 and isinstance(outcomes[1], InvalidInput)
     assert (side, fell) == (0, 1) and recorded == ["InvalidInput"]
     assert _rows(postgres) == [1, 3]
+
+
+def test_after_a_try_that_fell_back_the_next_batches_run_one_at_a_time_for_a_while(postgres):
+    def unforeseen(n: int):
+        def work(uow) -> int:
+            uow.execute(text(f"INSERT INTO gc_row (n) VALUES ({n})"))
+            return n
+
+        return work
+
+    tried = []
+    for first in (10, 20, 30, 40, 50):  # fell back once: the next two batches do not try, the third does
+        work = unforeseen(first) if first == 10 else None
+        outcomes, counted, _ = _batch(postgres, [_job(first, work), _job(first + 1)])
+        assert outcomes == [first, first + 1]
+        tried.append(counted)
+    assert tried == [(0, 1), (0, 0), (0, 0), (1, 0), (1, 0)]

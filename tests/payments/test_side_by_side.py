@@ -119,3 +119,37 @@ def test_payments_to_one_merchant_run_one_at_a_time(postgres, clock):
     assert (side, fell) == (0, 0)  # the merchant's wallet is in every footprint
     assert [balance(postgres, f"wallet.{payer}") for payer, _ in payers] == [80_00] * 3
     assert_audit_clean(postgres)
+
+
+def test_a_static_code_in_the_batch_runs_it_one_at_a_time_without_trying(postgres, clock):
+    with app_client(postgres, True) as client:
+        payers = _payers(client, postgres, 90, [100_00] * 2)
+        (static_merchant, static_shop), (merchant_id, shop) = _merchant(client, 1), _merchant(client, 2)
+        static = client.post(
+            f"/v1/merchants/{static_merchant}/qr-codes", headers=static_shop, json={"kind": "static"}
+        ).json()["id"]
+        dynamic = _code(client, shop, merchant_id, "20.00")
+        stats = group_commit.committer_for(postgres).stats
+        before = (stats.side_by_side, stats.fell_back)
+        gate = Gate(postgres)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            paying = [
+                pool.submit(
+                    client.post,
+                    f"/v1/qr-codes/{static}/pay",
+                    headers={**payers[0][1], "Idempotency-Key": "t0"},
+                    json={"amount": "15.00"},
+                ),
+                pool.submit(
+                    client.post,
+                    f"/v1/qr-codes/{dynamic}/pay",
+                    headers={**payers[1][1], "Idempotency-Key": "t1"},
+                    json={},
+                ),
+            ]
+            gate.release_when_queued(2)
+            answers = [f.result(timeout=60) for f in paying]
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    assert (stats.side_by_side, stats.fell_back) == before  # its statements are not all foreseen: no try
+    assert [balance(postgres, f"wallet.{payer}") for payer, _ in payers] == [85_00, 80_00]
+    assert_audit_clean(postgres)

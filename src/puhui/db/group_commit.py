@@ -132,6 +132,7 @@ class Committer:
         self.max_batch = max_batch
         self.stats = Stats()
         self._finishing: _Finisher | None = None
+        self._side_misses = self._side_skip = 0  # tries side by side that fell back in a row; batches to skip
 
     def submit(self, job: Job[T]) -> Future[T]:
         with self._lock:
@@ -238,11 +239,9 @@ class Committer:
         shared: dict[Any, Any] = {}  # one batch, one transaction: what its jobs read once
         if self._postgres:
             _prelock(UnitOfWork(connection=connection, postgres=True, shared=shared), jobs)
-            if len(jobs) > 1 and in_one_write(connection) and side_by_side.disjoint(jobs, shared):
-                if _side_by_side(connection, jobs, shared, done):
-                    self.stats.side_by_side += 1
+            if len(jobs) > 1 and self._side_by_side_tried() and in_one_write(connection):
+                if side_by_side.disjoint(jobs, shared) and self._side_by_side(connection, jobs, shared, done):
                     return
-                self.stats.fell_back += 1
         owed: _Owed | None = None
         for job in jobs:
             owed = _run_job(connection, self._postgres, job, shared, done, owed)
@@ -252,6 +251,26 @@ class Committer:
         if owed is not None:
             _settle(connection, self._postgres, owed, shared, done)
         _finished(connection, self._postgres, shared, done).flush()
+
+    def _side_by_side_tried(self) -> bool:
+        """Whether this batch may try its jobs side by side: after k tries in a row that fell back (e.g. a fraud
+        rule reads each payer's balance, a statement none foresaw), the next 2^k batches (at most 64) do not."""
+        if self._side_skip:
+            self._side_skip -= 1
+            return False
+        return True
+
+    def _side_by_side(
+        self, connection: Connection, jobs: list[Job[Any]], shared: dict[Any, Any], done: list[_Done]
+    ) -> bool:
+        if _side_by_side(connection, jobs, shared, done):
+            self.stats.side_by_side += 1
+            self._side_misses = 0
+            return True
+        self.stats.fell_back += 1
+        self._side_misses += 1
+        self._side_skip = min(64, 2**self._side_misses)
+        return False
 
 
 def _side_by_side(connection: Connection, jobs: list[Job[Any]], shared: dict[Any, Any], done: list[_Done]) -> bool:

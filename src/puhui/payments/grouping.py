@@ -94,11 +94,12 @@ def job(work: Callable[[UnitOfWork], T], locks: tuple[Hashable, ...], **options:
 
 def qr_footprint(locks: tuple[Hashable, ...], shared: dict[Any, Any]) -> frozenset[Hashable] | None:
     """What a QR payment reads and writes rows of: its payer (wallet, class, limits, keys), its code, and
-    the code's merchant's wallet as its batch `seen` it (None when not seen: it does not run side by side).
-    Every other row it writes is its own (the payment, its events, its audit) or a late credit."""
+    the code's merchant's wallet as its batch `seen` it. Every other row it writes is its own (the payment,
+    its events, its audit) or a late credit. None (it does not run side by side) for a code not seen open
+    and dynamic: only such a payment's statements are all foreseen (`service.pay_qr_guess`)."""
     qr_ids = [key[1] for key in locks if key[0] == "qr"]  # type: ignore[index]
     codes = [shared.get((_SEEN_QR, qr_id)) for qr_id in qr_ids]
-    if not codes or any(code is None for code in codes):
+    if not codes or any(code is None or not _open_and_priced(code) for code in codes):
         return None
     return frozenset((*locks, *(("wallet", WALLET_PREFIX + code.merchant_id) for code in codes if code)))
 
@@ -106,3 +107,7 @@ def qr_footprint(locks: tuple[Hashable, ...], shared: dict[Any, Any]) -> frozens
 def commit(engine: Engine, work: Callable[[UnitOfWork], T], locks: tuple[Hashable, ...] = ()) -> T:
     """Run one payment's unit of work in the engine's next group commit and wait until it is durable."""
     return run(engine, work, locks=locks, locker=lock_wallets)
+
+
+def _open_and_priced(code: QrSeen) -> bool:
+    return code.kind == "dynamic" and code.status == "active" and code.amount is not None
