@@ -12,7 +12,9 @@ On SQLite the committer is the process's single writer: request threads never sp
 `BEGIN IMMEDIATE`. On PostgreSQL jobs name the rows they will lock (`Job.locks`) and a batch
 takes them all first through the jobs' `locker`, in one sorted statement, so batches of
 different processes over the same rows queue instead of deadlocking; and a batch's COMMIT waits
-on a thread of its own (`_Finisher`) while the committer runs the next batch.
+on a thread of its own (`_Finisher`) while the committer runs the next batch. A PostgreSQL batch whose
+jobs touch disjoint rows runs them side by side, in two round trips whatever their number
+(`puhui.db.side_by_side`), and one at a time when any of them fails.
 """
 
 from __future__ import annotations
@@ -277,7 +279,7 @@ def _side_by_side(connection: Connection, jobs: list[Job[Any]], shared: dict[Any
     """The jobs side by side, their outcomes in `done`; False, with nothing done, when they fell back."""
 
     def finishing(ran: list[side_by_side.Ran]) -> list[tuple[str, Any]]:
-        done[:] = [_Owed(one.job, 0, one.uow, one.value).done() for one in ran]
+        done[:] = [_Owed(job, 0, one.uow, one.value).done() for job, one in zip(jobs, ran, strict=True)]
         with deferring_only(connection):
             return write_statements(connection, _finished(connection, True, shared, done).deferred or [])
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
@@ -26,19 +26,28 @@ from puhui.db.prepared import forget, read_ahead_each, rollback_to_savepoint, ru
 from puhui.db.prepared import write_statements as statements_of
 from puhui.db.uow import RETRYABLE_SQLSTATES, UnitOfWork
 
-if TYPE_CHECKING:
-    from puhui.db.group_commit import Job
-
 log = logging.getLogger(__name__)
 
 SAVEPOINT = "puhui_side"
+
+
+class Job(Protocol):
+    """What of a group-commit job (`puhui.db.group_commit.Job`) running it side by side needs."""
+
+    @property
+    def work(self) -> Callable[[UnitOfWork], Any]: ...
+    @property
+    def reads(self) -> Callable[[], Sequence[Any]] | None: ...
+    @property
+    def guess(self) -> Callable[[UnitOfWork], Sequence[Any]] | None: ...
+    @property
+    def footprint(self) -> Callable[[dict[Any, Any]], frozenset[Hashable] | None] | None: ...
 
 
 @dataclass
 class Ran:
     """A job run side by side: its unit of work (its deferred writes, hooks and sums) and its value."""
 
-    job: Job[Any]
     uow: UnitOfWork
     value: Any
 
@@ -46,7 +55,7 @@ class Ran:
 Finishing = Callable[[list[Ran]], list[tuple[str, Any]]]  # the batch's last writes, given the jobs that ran
 
 
-def disjoint(jobs: Sequence[Job[Any]], shared: dict[Any, Any]) -> bool:
+def disjoint(jobs: Sequence[Job], shared: dict[Any, Any]) -> bool:
     """Whether every job names its footprint and guess, and no two footprints meet."""
     taken: set[Hashable] = set()
     for job in jobs:
@@ -59,9 +68,7 @@ def disjoint(jobs: Sequence[Job[Any]], shared: dict[Any, Any]) -> bool:
     return True
 
 
-def run(
-    connection: Connection, jobs: Sequence[Job[Any]], shared: dict[Any, Any], finishing: Finishing
-) -> list[Ran] | None:
+def run(connection: Connection, jobs: Sequence[Job], shared: dict[Any, Any], finishing: Finishing) -> list[Ran] | None:
     """The jobs side by side, then the batch's finishing writes after theirs: what each job returned, or
     None with all it sent undone. What only a new transaction cures (a deadlock) is raised."""
     uows = [UnitOfWork(connection=connection, postgres=True, shared=shared, deferred=[], batch_sums={}) for _ in jobs]
@@ -74,7 +81,7 @@ def run(
         ran = []
         for job, uow, ahead in zip(jobs, uows, aheads, strict=True):
             with side_by_side(connection, ahead):
-                ran.append(Ran(job, uow, job.work(uow)))
+                ran.append(Ran(uow, job.work(uow)))
         writes = [statement for one in ran for statement in statements_of(connection, one.uow.deferred or [])]
         run_sql_all(connection, [*writes, *finishing(ran), (f"RELEASE SAVEPOINT {SAVEPOINT}", ())])
     except Exception as error:  # noqa: BLE001 - any job's failure: the batch runs its jobs one at a time
@@ -88,7 +95,7 @@ def run(
     return ran
 
 
-def _reads(job: Job[Any]) -> list[Any]:
+def _reads(job: Job) -> list[Any]:
     return list(job.reads()) if job.reads is not None else []
 
 
