@@ -153,3 +153,31 @@ def test_a_static_code_in_the_batch_runs_it_one_at_a_time_without_trying(postgre
     assert (stats.side_by_side, stats.fell_back) == before  # its statements are not all foreseen: no try
     assert [balance(postgres, f"wallet.{payer}") for payer, _ in payers] == [85_00, 80_00]
     assert_audit_clean(postgres)
+
+
+def test_a_payment_held_for_review_in_a_batch_side_by_side_holds_only_its_own_money(postgres, clock):
+    from puhui.payments import risk_hook
+    from tests.payments.test_reviews import ThresholdCheck, pending_debits
+
+    risk_hook.install(postgres, ThresholdCheck())  # review from 300 CNY
+    try:
+        with app_client(postgres, True) as client:
+            payers = _payers(client, postgres, 93, [1_000_00] * 3)
+            shops = [_merchant(client, n) for n, _ in enumerate(payers)]
+            amounts = ["20.00", "400.00", "30.00"]
+            codes = [_code(client, shop, m, amount) for (m, shop), amount in zip(shops, amounts, strict=True)]
+            calls = [(code, h, f"v{n}") for n, (code, (_, h)) in enumerate(zip(codes, payers, strict=True))]
+            answers, (side, fell) = _pay_in_one_batch(client, postgres, calls)
+            assert [a.status_code for a in answers] == [201, 202, 201], [a.text for a in answers]
+            assert side + fell == 1  # it tried; whichever way it went, each payment is its own
+            again = client.post(
+                f"/v1/qr-codes/{codes[1]}/pay", headers={**payers[1][1], "Idempotency-Key": "v1"}, json={}
+            )
+            assert (again.status_code, again.json()) == (202, answers[1].json())
+    finally:
+        risk_hook.uninstall(postgres)
+    wallets = [f"wallet.{payer}" for payer, _ in payers]
+    assert [balance(postgres, w) for w in wallets] == [980_00, 1_000_00, 970_00]
+    assert [pending_debits(postgres, w) for w in wallets] == [0, 400_00, 0]
+    assert [_status(postgres, code) for code in codes][::2] == ["paid", "paid"]
+    assert_audit_clean(postgres)
