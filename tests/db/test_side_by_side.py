@@ -5,16 +5,18 @@ write fails, sends the batch back to running its jobs one at a time, as if it ha
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, event, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, event, select, text, update
 
 from puhui.db import group_commit, transaction
-from puhui.db.prepared import Prepared, run
+from puhui.db.prepared import Prepared, run, take_guess
 from tests.db.test_group_commit import Gate, _rows, tables  # noqa: F401
 
 _ROW = Table("gc_row", MetaData(), Column("n", Integer, primary_key=True), Column("parent", Integer))
 _INSERT = Prepared(_ROW.insert())
 _READ = Prepared(select(_ROW.c.n).where(_ROW.c.n == bindparam("n")))
 _ECHO = Prepared(select(bindparam("v", type_=String)))
+_PARENT = Prepared(select(_ROW.c.parent).where(_ROW.c.n == bindparam("n")))
+_SET_PARENT = Prepared(update(_ROW).where(_ROW.c.n == bindparam("key")).values(parent=bindparam("to")))
 
 
 @pytest.fixture
@@ -134,3 +136,34 @@ def test_after_a_try_that_fell_back_the_next_batches_run_one_at_a_time_for_a_whi
         assert outcomes == [first, first + 1]
         tried.append(counted)
     assert tried == [(0, 1), (0, 0), (0, 0), (1, 0), (1, 0)]
+
+
+@pytest.mark.parametrize("guess_writes", [False, True], ids=["nothing_written", "a_guess_writes_its_table"])
+def test_a_read_several_jobs_make_alike_is_sent_once_unless_the_pipeline_writes_its_table(postgres, guess_writes):
+    transaction(postgres, lambda uow: uow.execute(text("INSERT INTO gc_parent (id) VALUES (1), (2), (3), (7)")))
+    transaction(postgres, lambda uow: [run(uow.connection, _INSERT, {"n": n}) for n in (201, 202, 203)])
+    transaction(postgres, lambda uow: run(uow.connection, _INSERT, {"n": 100, "parent": 7}))
+
+    def sharing(n: int) -> group_commit.Job:
+        guessed = [(_SET_PARENT, {"key": 200 + n, "to": n})] if guess_writes else []
+
+        def work(uow) -> int:
+            assert run(uow.connection, _PARENT, {"n": 100}).scalar() == 7
+            if guessed:
+                assert take_guess(uow.connection, guessed) is not None
+            uow.write(_INSERT, {"n": n})
+            return n
+
+        return group_commit.Job(
+            work,
+            reads=lambda: [(_PARENT, {"n": 100})],
+            guess=lambda uow: guessed,
+            footprint=lambda shared: frozenset({n}),
+        )
+
+    outcomes, (side, fell), sent = _batch(postgres, [sharing(1), sharing(2), sharing(3)])
+    assert outcomes == [1, 2, 3] and (side, fell) == (1, 0)
+    assert sent.count("SELECT gc_row.parent FROM") == (3 if guess_writes else 1)
+    with postgres.connect() as connection:
+        parents = dict(connection.execute(text("SELECT n, parent FROM gc_row WHERE n > 200")).all())
+    assert parents == ({201: 1, 202: 2, 203: 3} if guess_writes else {201: None, 202: None, 203: None})

@@ -436,9 +436,24 @@ def read_ahead_each(
 ) -> list[Ahead]:
     """`first`, then each job's reads and guess, in one PostgreSQL round trip, for jobs that read and write
     rows none of the others does (run side by side, `puhui.db.group_commit`). A guess has no savepoint of its
-    own here: one not taken is refused (`side_by_side`). `first` has run whenever this returns or raises."""
-    statements = [read for reads, guess in each for read in (*reads, *guess)]
-    results = _pipelined(connection, statements, reads=0, first=first)
+    own here: one not taken is refused (`side_by_side`). A read several jobs make alike (the fee income's
+    account) is sent once, when no statement of the pipeline writes its tables: each gets its rows.
+    `first` has run whenever this returns or raises."""
+    wanted = [read for reads, guess in each for read in (*reads, *guess)]
+    written = _written(wanted)
+    sent: dict[Any, int] = {}  # a read's key -> its position among the statements sent
+    statements, positions = [], []
+    for read in wanted:
+        key = _key(*read) if _reads_only(read[0]) and not read[0].tables & written else None
+        if key is None or key not in sent:
+            if key is not None:
+                sent[key] = len(statements)
+            positions.append(len(statements))
+            statements.append(read)
+        else:
+            positions.append(sent[key])
+    sent_results = _pipelined(connection, statements, reads=0, first=first)
+    results = [sent_results[at] for at in positions]
     forget(connection)
     found, at = [], 0
     for reads, guess in each:
