@@ -294,11 +294,16 @@ def _inserts_joined(statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     as data-modifying `WITH` parts (PostgreSQL runs each exactly once, all or none): a statement costs
     the driver and the server far more than a row, and a payment writes five rows to five tables. An
     upsert (its conflict must see the rows before it) and a second insert into the same table (whose
-    order among the parts would not be kept) start a new statement."""
+    order among the parts would not be kept) start a new statement. A data-modifying statement that names
+    none of the run's tables goes before the run, which goes on past it (a payment's fraud decision joins
+    its other rows past the ledger's statement)."""
     joined: list[tuple[str, Any]] = []
     run: list[tuple[str, str, Any]] = []
     for sql, values in [*statements, ("", None)]:
         table = _plain_insert(sql) if isinstance(values, Mapping) else None
+        if table is None and run and sql and _passes(sql, run):
+            joined.append((sql, values))
+            continue
         if table is None or any(table == seen for seen, _, _ in run):
             if len(run) > 1:
                 joined.append(_joined(run))
@@ -321,6 +326,23 @@ def _plain_insert(sql: str) -> str | None:
         match = _INSERT.match(sql)
         _PLAIN[sql] = match.group(1) if match and "ON CONFLICT" not in sql.upper() and ";" not in sql else None
     return _PLAIN[sql]
+
+
+_DML = re.compile(r"\s*(?:WITH|INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_NAMED = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|FROM|JOIN|USING)\s+\"?(\w+)", re.IGNORECASE)
+_NAMES: dict[str, frozenset[str] | None] = {}  # SQL -> every table it names, or None: not one to pass
+
+
+def _passes(sql: str, run: list[tuple[str, str, Any]]) -> bool:
+    """Whether plain inserts into the run's tables may go after `sql`: a single data-modifying statement
+    that names none of them (what it names is a superset of what it reads and writes; no table of Puhui's
+    has a trigger or a rule)."""
+    names = _NAMES.get(sql, frozenset({""}))
+    if names == frozenset({""}):
+        names = frozenset(_NAMED.findall(sql)) if _DML.match(sql) and ";" not in sql else None
+        if len(_NAMES) < 4096:
+            _NAMES[sql] = names
+    return names is not None and not any(table in names for table, _, _ in run)
 
 
 _JOINED: dict[tuple[str, ...], str] = {}
