@@ -1,57 +1,58 @@
-"""A job's deferred writes on PostgreSQL (`puhui.db.prepared.write_statements`): consecutive plain inserts into
-different tables go as one statement, and a data-modifying statement that names none of their tables lets
-them join past it. One that names a table of theirs keeps them apart, so nothing is written out of order."""
+"""A group-commit job's last writes (`puhui.db.prepared.run_writes`): on PostgreSQL consecutive plain
+inserts into different tables go as one statement; whatever is joined, the rows written, their order
+within a table, and a failure are those of the statements run one by one."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, event, text
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from puhui.db import transaction
 from puhui.db.prepared import Prepared, run_writes
-from tests.db.test_group_commit import tables  # noqa: F401
+from tests.db.test_read_ahead import Statements, notes, other, tables  # noqa: F401 - the fixture
 
-_META = MetaData()
-_PARENT = Table("gc_parent", _META, Column("id", Integer, primary_key=True))
-_ROW = Table("gc_row", _META, Column("n", Integer, primary_key=True), Column("parent", Integer))
-_INSERT_PARENT, _INSERT_ROW = Prepared(_PARENT.insert()), Prepared(_ROW.insert())
-
-
-@pytest.fixture
-def postgres(tables):
-    if tables.dialect.name != "postgresql":
-        pytest.skip("only PostgreSQL joins a job's inserts")
-    transaction(tables, lambda uow: uow.execute(text("INSERT INTO gc_parent (id) VALUES (1)")))
-    return tables
+INSERT_NOTE = Prepared(notes.insert())
+INSERT_OTHER = Prepared(other.insert())
+SET_NOTE = Prepared(update(notes).where(notes.c.id == bindparam("key")).values(n=bindparam("to")))
 
 
-def _written(engine, writes) -> tuple[list[str], dict[int, int | None], list[int]]:
-    sent: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        sent.append(statement.split()[0].upper())
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        transaction(engine, lambda uow: run_writes(uow.connection, writes))
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    with engine.connect() as connection:
-        rows = dict(connection.execute(text("SELECT n, parent FROM gc_row")).all())
-        parents = sorted(connection.execute(text("SELECT id FROM gc_parent")).scalars())
-    return sent, rows, parents
+def upsert(engine):
+    insert = (pg_insert if engine.dialect.name == "postgresql" else sqlite_insert)(notes)
+    return Prepared(insert.on_conflict_do_update(index_elements=["id"], set_={"n": notes.c.n + insert.excluded.n}))
 
 
-def test_inserts_join_past_a_statement_that_names_none_of_their_tables(postgres):
-    bump = ("UPDATE gc_row SET parent = %s WHERE n = %s", [1, 5])  # names gc_row only
-    sent, rows, parents = _written(postgres, [(_INSERT_PARENT, {"id": 2}), bump, (_INSERT_ROW, {"n": 6, "parent": 2})])
-    assert sent == ["UPDATE", "WITH"]  # the insert of gc_parent went after the update, joined with the other
-    assert rows == {6: 2} and parents == [1, 2]
+def test_the_rows_are_those_of_the_statements_one_by_one(tables):  # noqa: F811
+    writes = [
+        (INSERT_NOTE, {"id": "c", "n": 3}),
+        (INSERT_OTHER, {"id": "c", "n": 30}),
+        (INSERT_NOTE, {"id": "d", "n": 4}),  # the same table again: a new statement
+        (upsert(tables), {"id": "c", "n": 100}),  # sees the insert before it
+        (SET_NOTE, {"key": "d", "to": 40}),  # an update keeps its place
+        (INSERT_OTHER, {"id": "d", "n": 41}),
+    ]
+    with Statements(tables) as seen:
+        transaction(tables, lambda uow: run_writes(uow.connection, writes, "SELECT 1"))
+    with tables.connect() as c:
+        assert dict(c.execute(select(notes.c.id, notes.c.n)).all()) == {"a": 1, "b": 1, "c": 103, "d": 40}
+        assert dict(c.execute(select(other.c.id, other.c.n)).all()) == {"a": 1, "b": 1, "c": 30, "d": 41}
+    sent = [sql.split()[0] for sql in seen if not sql.startswith(("BEGIN", "SET"))]
+    if tables.dialect.name == "postgresql":
+        assert sent == ["WITH", "INSERT", "INSERT", "UPDATE", "INSERT", "SELECT"]
+    else:
+        assert sent == ["INSERT"] * 4 + ["UPDATE", "INSERT", "SELECT"]
 
 
-def test_an_insert_stays_before_a_statement_that_names_its_table(postgres):
-    transaction(postgres, lambda uow: uow.execute(text("INSERT INTO gc_row (n) VALUES (5)")))
-    bump = ("UPDATE gc_row SET parent = (SELECT max(id) FROM gc_parent) WHERE n = %s", [5])  # reads gc_parent
-    sent, rows, parents = _written(postgres, [(_INSERT_PARENT, {"id": 2}), bump, (_INSERT_ROW, {"n": 6, "parent": 2})])
-    assert sent == ["INSERT", "UPDATE", "INSERT"]
-    assert rows == {5: 2, 6: 2} and parents == [1, 2]  # the update saw the parent inserted before it
+def test_a_failing_insert_in_a_joined_statement_writes_none_of_it(tables):  # noqa: F811
+    writes = [(INSERT_OTHER, {"id": "e", "n": 5}), (INSERT_NOTE, {"id": "a", "n": 9})]  # "a" exists
+
+    def work(uow):
+        run_writes(uow.connection, writes, "SELECT 1")
+
+    with pytest.raises(IntegrityError):
+        transaction(tables, work, unique_race_retries=False)
+    with tables.connect() as c:
+        assert c.execute(select(other.c.id).where(other.c.id == "e")).first() is None
+        assert c.execute(select(notes.c.n).where(notes.c.id == "a")).scalar() == 1
