@@ -4,7 +4,11 @@ write fails, sends the batch back to running its jobs one at a time, as if it ha
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, event, select, text, update
 
 from puhui.db import group_commit, transaction
@@ -167,3 +171,46 @@ def test_a_read_several_jobs_make_alike_is_sent_once_unless_the_pipeline_writes_
     with postgres.connect() as connection:
         parents = dict(connection.execute(text("SELECT n, parent FROM gc_row WHERE n > 200")).all())
     assert parents == ({201: 1, 202: 2, 203: 3} if guess_writes else {201: None, 202: None, 203: None})
+
+
+_SERIAL = itertools.count(1000, 10)
+_KINDS = st.sampled_from(["ok"] * 12 + ["refused", "own_statement", "failing_write"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(st.tuples(_KINDS, st.booleans()), min_size=2, max_size=6))
+def test_side_by_side_or_not_each_job_ends_as_it_would_alone(postgres, batch):
+    """Whatever a batch holds (footprints that meet or not, refusals, statements of their own, failing
+    writes), each job's answer and rows are those it would have alone, once each."""
+    from puhui.errors import InvalidInput
+
+    committer = group_commit.committer_for(postgres)
+    committer._side_misses = committer._side_skip = 0  # each example tries afresh, whatever the last one did
+    base = next(_SERIAL)
+    jobs, expected = [], {}
+    for i, (kind, shares) in enumerate(batch):
+        n, owner = base + i, 0 if shares else i + 1  # a job that shares meets every other that does
+        if kind == "failing_write":  # its row is there already: its insert fails
+            transaction(postgres, lambda uow, n=n: run(uow.connection, _INSERT, {"n": n}))
+        work = None
+        if kind == "refused":
+
+            def work(uow, n=n):  # noqa: ANN001, ANN202
+                uow.write(_INSERT, {"n": n})
+                raise InvalidInput("no")
+        elif kind == "own_statement":
+
+            def work(uow, n=n):  # noqa: ANN001, ANN202
+                uow.execute(text(f"INSERT INTO gc_row (n) VALUES ({n})"))
+                return n
+
+        jobs.append(_job(n, work, footprint=owner))
+        expected[n] = kind
+    outcomes, _, _ = _batch(postgres, jobs)
+    for outcome, (n, kind) in zip(outcomes, expected.items(), strict=True):
+        if kind in ("ok", "own_statement"):
+            assert outcome == n, (kind, outcome)
+        else:
+            assert isinstance(outcome, Exception), (kind, outcome)
+    present = {n for n in _rows(postgres) if base <= n < base + 10}
+    assert present == {n for n, kind in expected.items() if kind != "refused"}  # a failing write's row was there
