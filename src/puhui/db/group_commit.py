@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
 from puhui.db import side_by_side
 from puhui.db.engine import is_postgres
@@ -49,7 +48,7 @@ from puhui.db.prepared import (
     run_writes,
     write_statements,
 )
-from puhui.db.uow import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, RetryableConflict, UnitOfWork, is_unique_violation
+from puhui.db.uow import MAX_ATTEMPTS, RetryableConflict, UnitOfWork, aborts_batch, is_unique_violation
 
 T = TypeVar("T")
 
@@ -265,7 +264,7 @@ class Committer:
     def _side_by_side(
         self, connection: Connection, jobs: list[Job[Any]], shared: dict[Any, Any], done: list[_Done]
     ) -> bool:
-        if _side_by_side(connection, jobs, shared, done):
+        if _run_side_by_side(connection, jobs, shared, done):
             self.stats.side_by_side += 1
             self._side_misses = 0
             return True
@@ -275,7 +274,7 @@ class Committer:
         return False
 
 
-def _side_by_side(connection: Connection, jobs: list[Job[Any]], shared: dict[Any, Any], done: list[_Done]) -> bool:
+def _run_side_by_side(connection: Connection, jobs: list[Job[Any]], shared: dict[Any, Any], done: list[_Done]) -> bool:
     """The jobs side by side, their outcomes in `done`; False, with nothing done, when they fell back."""
 
     def finishing(ran: list[side_by_side.Ran]) -> list[tuple[str, Any]]:
@@ -527,15 +526,6 @@ def _record_refusal(connection: Connection, postgres: bool, job: Job[Any], error
         if aborts_batch(failure):
             raise
         log.exception("recording a refused job failed")
-
-
-def aborts_batch(error: BaseException) -> bool:
-    """Failures only a new transaction cures: deadlocks and serialization failures (PostgreSQL), a
-    busy SQLite. Rolling back to a savepoint keeps the batch's locks, so the whole batch reruns."""
-    sqlstate = getattr(error, "sqlstate", None) or getattr(getattr(error, "orig", None), "sqlstate", None)
-    if sqlstate in RETRYABLE_SQLSTATES:
-        return True
-    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
 
 
 def _run_hooks(hooks: list[Callable[[], None]]) -> None:

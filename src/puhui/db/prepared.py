@@ -337,8 +337,9 @@ def _passes(sql: str, run: list[tuple[str, str, Any]]) -> bool:
     """Whether plain inserts into the run's tables may go after `sql`: a single data-modifying statement
     that names none of them (what it names is a superset of what it reads and writes; no table of Puhui's
     has a trigger or a rule)."""
-    names = _NAMES.get(sql, frozenset({""}))
-    if names == frozenset({""}):
+    if sql in _NAMES:
+        names = _NAMES[sql]
+    else:
         names = frozenset(_NAMED.findall(sql)) if _DML.match(sql) and ";" not in sql else None
         if len(_NAMES) < 4096:
             _NAMES[sql] = names
@@ -462,27 +463,28 @@ def read_ahead_each(
     account) is sent once, when no statement of the pipeline writes its tables: each gets its rows.
     `first` has run whenever this returns or raises."""
     wanted = [read for reads, guess in each for read in (*reads, *guess)]
+    keys = [_key(*read) for read in wanted]  # once each: they are the kept rows' keys too
     written = _written(wanted)
-    sent: dict[Any, int] = {}  # a read's key -> its position among the statements sent
+    sent: dict[Any, int] = {}  # a shareable read's key -> its position among the statements sent
     statements, positions = [], []
-    for read in wanted:
-        key = _key(*read) if _reads_only(read[0]) and not read[0].tables & written else None
-        if key is None or key not in sent:
-            if key is not None:
-                sent[key] = len(statements)
-            positions.append(len(statements))
-            statements.append(read)
-        else:
+    for read, key in zip(wanted, keys, strict=True):
+        shareable = _reads_only(read[0]) and not read[0].tables & written
+        if shareable and key in sent:
             positions.append(sent[key])
+            continue
+        if shareable:
+            sent[key] = len(statements)
+        positions.append(len(statements))
+        statements.append(read)
     sent_results = _pipelined(connection, statements, reads=0, first=first)
     results = [sent_results[at] for at in positions]
     forget(connection)
     found, at = [], 0
     for reads, guess in each:
         kept: dict[Any, Any] = {}
-        _kept_in(kept, reads, results[at : at + len(reads)], set())
+        _kept_in(kept, reads, results[at : at + len(reads)], set(), keys[at : at + len(reads)])
         at += len(reads)
-        guessed = _guessed_in(kept, guess, results[at : at + len(guess)])
+        guessed = _guessed_in(kept, guess, results[at : at + len(guess)], keys[at : at + len(guess)])
         at += len(guess)
         found.append(Ahead(kept, guessed))
     return found
@@ -589,10 +591,17 @@ def _keep(connection: Connection, reads: Sequence[Read], results: Sequence[Rows]
     _kept_in(connection.info.setdefault(_KEPT, {}), reads, results, written)
 
 
-def _kept_in(kept: dict[Any, Any], reads: Sequence[Read], results: Sequence[Rows], written: set[str]) -> None:
-    for (prepared, params), read in zip(reads, results, strict=True):
+def _kept_in(
+    kept: dict[Any, Any],
+    reads: Sequence[Read],
+    results: Sequence[Rows],
+    written: set[str],
+    keys: Sequence[tuple[Any, ...]] | None = None,
+) -> None:
+    """`reads`' rows kept in `kept` (but those of a table in `written`), under `keys` when the caller has them."""
+    for i, ((prepared, params), read) in enumerate(zip(reads, results, strict=True)):
         if not prepared.tables & written:
-            kept[_key(prepared, params)] = (read, prepared.tables)
+            kept[keys[i] if keys is not None else _key(prepared, params)] = (read, prepared.tables)
 
 
 def _keep_guess(connection: Connection, guess: Sequence[Read], results: Sequence[Rows]) -> None:
@@ -604,15 +613,19 @@ def _keep_guess(connection: Connection, guess: Sequence[Read], results: Sequence
         connection.info[_GUESS] = writes
 
 
-def _guessed_in(kept: dict[Any, Any], guess: Sequence[Read], results: Sequence[Rows]) -> dict[Any, Rows]:
-    reads: list[tuple[Read, Rows]] = []
+def _guessed_in(
+    kept: dict[Any, Any], guess: Sequence[Read], results: Sequence[Rows], keys: Sequence[tuple[Any, ...]] | None = None
+) -> dict[Any, Rows]:
+    """The guess's reads kept in `kept` (but those of a table it writes); its writes' rows, by key."""
+    found = keys if keys is not None else [_key(*read) for read in guess]
+    reads: list[tuple[Read, Rows, tuple[Any, ...]]] = []
     writes: dict[tuple[Any, ...], Rows] = {}
-    for read, rows in zip(guess, results, strict=True):
+    for read, rows, key in zip(guess, results, found, strict=True):
         if _reads_only(read[0]):
-            reads.append((read, rows))
+            reads.append((read, rows, key))
         else:
-            writes[_key(*read)] = rows
-    _kept_in(kept, [read for read, _ in reads], [rows for _, rows in reads], _written(guess))
+            writes[key] = rows
+    _kept_in(kept, [r[0] for r in reads], [r[1] for r in reads], _written(guess), [r[2] for r in reads])
     return writes
 
 

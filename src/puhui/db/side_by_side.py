@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 
 from puhui.db.prepared import forget, read_ahead_each, rollback_to_savepoint, run_sql, run_sql_all, side_by_side
 from puhui.db.prepared import write_statements as statements_of
-from puhui.db.uow import RETRYABLE_SQLSTATES, UnitOfWork
+from puhui.db.uow import UnitOfWork, aborts_batch
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def run(connection: Connection, jobs: Sequence[Job], shared: dict[Any, Any], fin
         writes = [statement for one in ran for statement in statements_of(connection, one.uow.deferred or [])]
         run_sql_all(connection, [*writes, *finishing(ran), (f"RELEASE SAVEPOINT {SAVEPOINT}", ())])
     except Exception as error:  # noqa: BLE001 - any job's failure: the batch runs its jobs one at a time
-        if _sqlstate(error) in RETRYABLE_SQLSTATES:  # a deadlock: the whole batch reruns
+        if aborts_batch(error):  # a deadlock: the whole batch reruns
             raise
         log.debug("jobs side by side fell back: %r", error)
         forget(connection)
@@ -97,7 +97,3 @@ def run(connection: Connection, jobs: Sequence[Job], shared: dict[Any, Any], fin
 
 def _reads(job: Job) -> list[Any]:
     return list(job.reads()) if job.reads is not None else []
-
-
-def _sqlstate(error: BaseException) -> str | None:
-    return getattr(error, "sqlstate", None) or getattr(getattr(error, "orig", None), "sqlstate", None)

@@ -87,8 +87,13 @@ def _sqlstate(error: BaseException) -> str | None:
 
 
 def is_retryable(error: BaseException) -> bool:
-    if isinstance(error, RetryableConflict):
-        return True
+    return isinstance(error, RetryableConflict) or aborts_batch(error)
+
+
+def aborts_batch(error: BaseException) -> bool:
+    """Failures only a new transaction cures: deadlocks and serialization failures (PostgreSQL), a
+    busy SQLite. Rolling back to a savepoint keeps the batch's locks, so a group commit's whole batch
+    reruns (`puhui.db.group_commit`, `puhui.db.side_by_side`)."""
     if _sqlstate(error) in RETRYABLE_SQLSTATES:
         return True
     return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
