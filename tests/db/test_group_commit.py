@@ -109,7 +109,7 @@ def test_a_failing_read_ahead_fails_its_job_alone(tables, failing):
     gate = Gate(engine)
     futures = [
         group_commit.submit(engine, group_commit.Job(_insert(1))),
-        group_commit.submit(engine, group_commit.Job(uses_it, reads=lambda: [read])),
+        group_commit.submit(engine, group_commit.Job(uses_it, reads=lambda shared: [read])),
         group_commit.submit(engine, group_commit.Job(_insert(3))),
     ]
     gate.open()
@@ -243,7 +243,7 @@ def test_a_jobs_writes_go_with_the_next_jobs_reads_and_each_failure_stays_with_i
             uow.write(insert, {"n": n})
             return [n, *seen]
 
-        reads = (lambda: [(count, {"n": then_reads})]) if then_reads is not None else None
+        reads = (lambda shared: [(count, {"n": then_reads})]) if then_reads is not None else None
         return group_commit.Job(work, reads=reads)
 
     gate = Gate(engine)
@@ -254,7 +254,9 @@ def test_a_jobs_writes_go_with_the_next_jobs_reads_and_each_failure_stays_with_i
         group_commit.submit(engine, writes(53, then_reads=52)),
         group_commit.submit(
             engine,
-            group_commit.Job(lambda uow: run(uow.connection, bad, {"v": "x"}), reads=lambda: [(bad, {"v": "x"})]),
+            group_commit.Job(
+                lambda uow: run(uow.connection, bad, {"v": "x"}), reads=lambda shared: [(bad, {"v": "x"})]
+            ),
         ),
         group_commit.submit(engine, writes(54, then_reads=53)),
     ]

@@ -57,7 +57,7 @@ def _job(n: int, work=None, footprint: int | None = None) -> group_commit.Job:
 
     return group_commit.Job(
         work or insert,
-        reads=lambda: [(_ECHO, {"v": str(n)})],
+        reads=lambda shared: [(_ECHO, {"v": str(n)})],
         guess=lambda uow: [],
         footprint=lambda shared: frozenset({footprint if footprint is not None else n}),
     )
@@ -160,7 +160,7 @@ def test_a_read_several_jobs_make_alike_is_sent_once_unless_the_pipeline_writes_
 
         return group_commit.Job(
             work,
-            reads=lambda: [(_PARENT, {"n": 100})],
+            reads=lambda shared: [(_PARENT, {"n": 100})],
             guess=lambda uow: guessed,
             footprint=lambda shared: frozenset({n}),
         )

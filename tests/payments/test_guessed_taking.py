@@ -1,7 +1,9 @@
 """A QR payment's job guesses its code's taking and its limits' counting from what its batch saw as it
 began (`grouping.seen`, `service.pay_qr_guess`) and sends them with its first reads (PostgreSQL). A guess
 from a stale view (the payer's wallet class changed, the code was paid meanwhile, the call is a replay)
-must leave no trace: the code taken once, each limit counted once, nothing counted for a refusal."""
+must leave no trace: the code taken once, each limit counted once, nothing counted for a refusal. The job
+itself reads a dynamic code and its payer's class no more (`grouping.code_seen`, `tier_seen`): a code
+closed after its batch began is still refused, by its taking."""
 
 from __future__ import annotations
 
@@ -69,6 +71,17 @@ def _seen_as(monkeypatch, *, tier=None, status=None) -> None:
     monkeypatch.setattr(grouping, "seen", stale)
 
 
+def _code_seen_as(monkeypatch, *, status: str) -> None:
+    """The code as its job takes it from its batch's view (`grouping.code_seen`), with a status it no longer has."""
+    real = grouping.code_seen
+
+    def stale(shared, qr_id):
+        code = real(shared, qr_id)
+        return code and grouping.QrSeen(code.merchant_id, code.kind, code.amount, status, code.expires_at)
+
+    monkeypatch.setattr(grouping, "code_seen", stale)
+
+
 def test_a_guess_taken_counts_once_in_one_round_trip(postgres, clock):
     with app_client(postgres, True) as client:
         payer, headers = customer(client, person(70), 3)
@@ -84,7 +97,7 @@ def test_a_guess_taken_counts_once_in_one_round_trip(postgres, clock):
     assert_audit_clean(postgres)
 
 
-def test_a_wallet_class_changed_since_the_batch_began_is_counted_as_it_is_now(postgres, clock, monkeypatch):
+def test_a_guess_from_another_wallet_class_is_undone_and_counted_by_the_batchs(postgres, clock, monkeypatch):
     with app_client(postgres, True) as client:
         payer, headers = customer(client, person(71), 3)  # class II: a yearly limit
         merchant_id, shop = merchant(client)
@@ -124,4 +137,25 @@ def test_a_replay_and_a_paid_code_guessed_open_count_nothing_more(postgres, cloc
         assert (again.status_code, again.json()["code"]) == (409, "qr_code_not_payable")
     assert _used(postgres, payer) == counted
     assert balance(postgres, f"wallet.{payer}") == 90_00
+    assert_audit_clean(postgres)
+
+
+def test_a_code_cancelled_after_its_batch_began_is_refused_by_its_taking(postgres, clock, monkeypatch):
+    with app_client(postgres, True) as client:
+        payer, headers = customer(client, person(73), 3)
+        merchant_id, shop = merchant(client)
+        fund(postgres, f"wallet.{payer}", 100_00, "g73")
+        code = _code(client, shop, merchant_id)
+        assert client.post(f"/v1/qr-codes/{code}/cancel", headers=shop).json()["status"] == "cancelled"
+        _seen_as(monkeypatch, status="active")  # as if the batch had read it before the cancelling committed
+        _code_seen_as(monkeypatch, status="active")
+        with _Takings(postgres) as takings:
+            paid = client.post(f"/v1/qr-codes/{code}/pay", headers={**headers, "Idempotency-Key": "g5"}, json={})
+        assert takings.seen == 1  # the guess's taking, which found the code no longer open
+        assert (paid.status_code, paid.json()["code"]) == (409, "qr_code_not_payable")
+        with postgres.connect() as connection:
+            status = connection.execute(select(qr_codes.c.status).where(qr_codes.c.id == code)).scalar_one()
+        assert status == "cancelled"
+    assert _used(postgres, payer) == {}
+    assert balance(postgres, f"wallet.{payer}") == 100_00
     assert_audit_clean(postgres)

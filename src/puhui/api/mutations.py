@@ -182,14 +182,15 @@ class Attempt:
         self._audit(uow, outcome.status)
         return outcome, False
 
-    def reads(self) -> list[Read]:
-        """What the call reads first, ahead of running it (`Job.reads`): its session, its key's stored
-        answer, and the work's own first reads where it names them (a `reads()` of its own)."""
+    def reads(self, shared: dict[Any, Any]) -> list[Read]:
+        """What the call reads first, ahead of running it (`Job.reads`, `shared` what its batch read as it
+        began): its session, its key's stored answer, and the work's own first reads where it names them
+        (a `reads(shared)` of its own)."""
         found = [session_read(self.principal)] if self.principal.session_unchecked else []
         if self.key is not None:
             found.append((_STORED, {"principal": self.principal.id, "key": self.key}))
         more = getattr(self.work, "reads", None)
-        return found + list(more()) if more is not None else found
+        return found + list(more(shared)) if more is not None else found
 
     def guess(self, uow: UnitOfWork) -> list[Read]:
         """The writes the work guesses it will make first (`Job.guess`), where it names them (a `guess()`

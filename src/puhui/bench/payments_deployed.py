@@ -44,7 +44,10 @@ from typing import Any
 from puhui.bench import payments_seed as seeding
 from puhui.bench.ledger import fresh_database
 
-WARM_UP = 50  # untimed /health calls and payments before the measured phases
+# Untimed /health calls and payments before the measured phases: enough that every worker's pooled
+# connections have prepared their statements (psycopg prepares one at its second use on a connection),
+# as in a server that has been up. With 50, the first of four rounds ran 10-25% below the others.
+WARM_UP = 400
 ROUNDS = 4  # /health and payments alternate this many times (one round under --profile)
 LEDGER_SINGLES = 300  # one-transfer commits timed for the ledger's rate
 

@@ -71,9 +71,9 @@ class Job(Generic[T]):
     # PostgreSQL: keys `locker` turns into row locks taken for the whole batch before any job runs.
     locks: tuple[Hashable, ...] = ()
     locker: Locker | None = None
-    # The reads `work` will make first, independent of each other: on PostgreSQL sent with the job's
-    # savepoint in one round trip (`puhui.db.prepared.read_ahead`).
-    reads: Callable[[], Sequence[Read]] | None = None
+    # The reads `work` will make first, independent of each other, given what its batch read as it began
+    # (`shared`): on PostgreSQL sent with the job's savepoint in one round trip (`puhui.db.prepared.read_ahead`).
+    reads: Callable[[dict[Any, Any]], Sequence[Read]] | None = None
     # The writes `work` will most likely make next, guessed from what the batch read when it began: on
     # PostgreSQL sent after the reads, under a savepoint of their own, for `work` to take or have undone
     # (`puhui.db.prepared.take_guess`).
@@ -436,7 +436,7 @@ def _start(
     the pipeline goes in one write (a failure then says whose statement it was); else `owed` first, alone."""
     shared = uow.shared
     try:
-        reads = job.reads() if job.reads is not None else ()
+        reads = job.reads(shared) if job.reads is not None else ()
         guess = job.guess(uow) if job.guess is not None and postgres else ()
     except Exception:
         if owed is not None:

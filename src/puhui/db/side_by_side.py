@@ -37,7 +37,7 @@ class Job(Protocol):
     @property
     def work(self) -> Callable[[UnitOfWork], Any]: ...
     @property
-    def reads(self) -> Callable[[], Sequence[Any]] | None: ...
+    def reads(self) -> Callable[[dict[Any, Any]], Sequence[Any]] | None: ...
     @property
     def guess(self) -> Callable[[UnitOfWork], Sequence[Any]] | None: ...
     @property
@@ -73,7 +73,10 @@ def run(connection: Connection, jobs: Sequence[Job], shared: dict[Any, Any], fin
     None with all it sent undone. What only a new transaction cures (a deadlock) is raised."""
     uows = [UnitOfWork(connection=connection, postgres=True, shared=shared, deferred=[], batch_sums={}) for _ in jobs]
     try:
-        each = [(_reads(job), list(job.guess(uow) if job.guess else ())) for job, uow in zip(jobs, uows, strict=True)]
+        each = [
+            (_reads(job, shared), list(job.guess(uow) if job.guess else ()))
+            for job, uow in zip(jobs, uows, strict=True)
+        ]
     except Exception:  # noqa: BLE001 - the job fails alone, on its own path
         return None
     try:
@@ -95,5 +98,5 @@ def run(connection: Connection, jobs: Sequence[Job], shared: dict[Any, Any], fin
     return ran
 
 
-def _reads(job: Job) -> list[Any]:
-    return list(job.reads()) if job.reads is not None else []
+def _reads(job: Job, shared: dict[Any, Any]) -> list[Any]:
+    return list(job.reads(shared)) if job.reads is not None else []

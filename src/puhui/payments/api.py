@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -125,8 +125,8 @@ class _PayQr:
         )
         return _payment_outcome(row, created)
 
-    def reads(self) -> list[Read]:
-        return service.pay_qr_reads(self.payer_id, self.qr_id, self.client_id)
+    def reads(self, shared: dict[Any, Any]) -> list[Read]:
+        return service.pay_qr_reads(self.payer_id, self.qr_id, self.client_id, shared)
 
     def guess(self, uow: UnitOfWork) -> list[Read]:
         return service.pay_qr_guess(

@@ -51,6 +51,23 @@ class QrSeen:
     expires_at: int | None
 
 
+def code_seen(shared: dict[Any, Any], qr_id: str) -> QrSeen | None:
+    """A dynamic code as its batch began, which its payment reads no more: its kind, amount, merchant and
+    expiry never change, and its status leaves `active` once, never to return, which its taking checks
+    (`UPDATE ... WHERE status = 'active'`). None for a code the batch did not read, or a static one."""
+    code = shared.get((_SEEN_QR, qr_id))
+    return code if code is not None and code.kind == "dynamic" else None
+
+
+def tier_seen(shared: dict[Any, Any], payer_id: str) -> WalletTier | None:
+    """The payer's wallet class as its batch began, read once its wallet was locked. A read of the
+    payment's own, later in the same transaction, would lock nothing either: under READ COMMITTED each is
+    the class as committed at some moment of the payment's transaction. None when the batch did not read
+    one, or the payer has no class yet."""
+    tier = shared.get((_SEEN_TIER, payer_id))
+    return tier if isinstance(tier, WalletTier) else None
+
+
 def seen(shared: dict[Any, Any], qr_id: str, payer_id: str) -> tuple[QrSeen, WalletTier | None] | None:
     """The code and the payer's wallet class as the batch began, when the batch read both (PostgreSQL)."""
     code, tier = shared.get((_SEEN_QR, qr_id)), shared.get((_SEEN_TIER, payer_id), _UNSEEN)

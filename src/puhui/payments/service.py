@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, bindparam, literal, select
 
@@ -404,11 +406,17 @@ def verify_notification(event: dict, key: str) -> bool:
     return notifications.verify(event, key)
 
 
-def pay_qr_reads(payer_id: str, qr_id: str, client_id: str) -> list[Read]:
-    """The reads `pay_qr` makes first, on PostgreSQL (`puhui.db.group_commit.Job.reads`): the code, an
-    earlier payment under the same id, the payer's tier."""
+def pay_qr_reads(payer_id: str, qr_id: str, client_id: str, shared: dict[Any, Any]) -> list[Read]:
+    """The reads `pay_qr` makes first, on PostgreSQL (`puhui.db.group_commit.Job.reads`): an earlier
+    payment under the same id, and the code and the payer's tier where its batch did not read them as it
+    began (`shared`, `grouping.code_seen` and `tier_seen`)."""
     payment_id = _id("qrp_", payer_id, client_id)
-    return [(_QR_READ[True], {"id": qr_id}), (_MADE_OR_HELD, {"id": payment_id}), tier_read(payer_id)]
+    reads: list[Read] = [(_MADE_OR_HELD, {"id": payment_id})]
+    if grouping.code_seen(shared, qr_id) is None:
+        reads.append((_QR_READ[True], {"id": qr_id}))
+    if grouping.tier_seen(shared, payer_id) is None:
+        reads.append(tier_read(payer_id))
+    return reads
 
 
 def pay_qr_guess(
@@ -450,7 +458,7 @@ def pay_qr(
     context: risk_hook.PaymentContext = NO_CONTEXT,
 ) -> tuple[dict, bool]:
     """Pay a QR code: risk hook, tier and QR limits, the linked transfers, the row and the event."""
-    qr = run(uow.connection, _QR_READ[uow.postgres], {"id": qr_id}).mapping()
+    qr = _code(uow, qr_id)
     if qr is None:
         raise NotFound(f"QR code {qr_id} not found")
     kind = QrKind(qr["kind"])
@@ -535,6 +543,21 @@ def pay_qr(
     return row, True
 
 
+def _code(uow: UnitOfWork, qr_id: str) -> Mapping[str, Any] | None:
+    """The code as its batch began where it read it (`grouping.code_seen`), else as read now."""
+    seen = grouping.code_seen(uow.shared, qr_id)
+    if seen is None:
+        return run(uow.connection, _QR_READ[uow.postgres], {"id": qr_id}).mapping()
+    return {
+        "id": qr_id,
+        "merchant_id": seen.merchant_id,
+        "kind": seen.kind,
+        "amount": seen.amount,
+        "status": seen.status,
+        "expires_at": seen.expires_at,
+    }
+
+
 def _take_qr(
     uow: UnitOfWork,
     qr_id: str,
@@ -549,7 +572,7 @@ def _take_qr(
     round trip (PostgreSQL), and the merchant's terms read ahead: a refusal of any of them (the fraud
     check, a limit) later rolls the job back to its savepoint, the code and the counts with it. Returns
     the tier and the counts for `_check_payer`, or None when the payer has no tier to count by."""
-    tier = tier_of(uow.connection, payer_id)
+    tier = grouping.tier_seen(uow.shared, payer_id) or tier_of(uow.connection, payer_id)
     counted = _counted(tier, qr_limit) if tier is not None else []  # once: the periods its statements count in
     ahead, statements = _taking(uow, qr_id, payment_id, merchant_id, default_fee_bp, payer_id, amount, counted)
     returned = take_guess(uow.connection, statements)  # sent ahead when the job guessed it (`pay_qr_guess`)
