@@ -3,7 +3,11 @@ listener), with and without group commit: the hot path's round trips may not cre
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, select
 
 from puhui.payments import limits
@@ -12,14 +16,14 @@ from tests.payments.test_payments_http import assert_audit_clean, balance, custo
 
 # Reading the caller (1), then in the unit of work: idempotency key (1), QR code (1), an earlier
 # payment or review under this id (1), the QR code taken (1), merchant terms (1), payer tier (1),
-# two limits (1 each), the ledger chain (5: transfers, accounts, insert, update, its event), the
+# two limits (1: a row each), the ledger chain (5: transfers, accounts, insert, update, its event), the
 # payment (1), its event (1), the idempotency answer (1), the audit row (1). On PostgreSQL the ledger
 # writes its three through the driver (not seen here; its lock and read are prepared statements, which in
 # a group commit go with the code's taking, `ledger.service.reads_ahead`), and a group-committed batch first locks its
 # wallets (the accounts and the QR codes' merchants' in one sorted statement). A batch numbers its
 # own outbox events last (1; on PostgreSQL under the sequencer's advisory lock, 2), so that readers
 # find none to number. A batch reads the fee income once and credits it once, last (`late_credits`: 2).
-SQLITE_STATEMENTS = 18
+SQLITE_STATEMENTS = 17
 LEDGER_PIPELINED = 3
 BATCH_LOCKS = 1
 BATCH_NUMBERING = {"sqlite": 1, "postgresql": 2}
@@ -160,6 +164,40 @@ def test_limits_counted_together_name_the_first_refused_and_count_none(engine, c
     with engine.connect() as connection:
         used = dict(connection.execute(select(spending.c.bucket, spending.c.used)).all())
     assert used == {"a": 40, "b": 40}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    caps=st.lists(st.integers(1, 100), min_size=1, max_size=3),
+    amounts=st.lists(st.integers(1, 120), min_size=1, max_size=8),
+)
+def test_limits_counted_in_one_statement_agree_with_counting_each_alone(engine, clock, caps, amounts):
+    """Whatever the limits and amounts: a payment is counted against all its limits or, naming the first
+    that would be exceeded, against none, as if each were counted by a statement of its own."""
+    from puhui.db import transaction
+    from puhui.payments.errors import LimitExceeded
+    from puhui.payments.tables import spending
+
+    subject = f"p{next(_subjects)}"
+    counted = [limits.Counted(f"bucket{i}", "2026", cap) for i, cap in enumerate(caps)]
+    model = dict.fromkeys((c.bucket for c in counted), 0)
+    for amount in amounts:
+        over = next((c for c in counted if model[c.bucket] + amount > c.limit), None)
+        if over is None:
+            marks = transaction(engine, lambda uow, amount=amount: limits.consume_all(uow, subject, counted, amount))
+            assert marks == ";".join(c.mark for c in counted)
+            model = {bucket: used + amount for bucket, used in model.items()}
+        else:
+            with pytest.raises(LimitExceeded) as raised:
+                transaction(engine, lambda uow, amount=amount: limits.consume_all(uow, subject, counted, amount))
+            assert raised.value.extra["bucket"] == over.bucket
+    with engine.connect() as connection:
+        rows = connection.execute(select(spending.c.bucket, spending.c.used).where(spending.c.subject_id == subject))
+        used = dict(rows.all())
+    assert used == {bucket: n for bucket, n in model.items() if n}
+
+
+_subjects = itertools.count()
 
 
 # A dynamic-code payment's job in a batch of its own on PostgreSQL, in pipelines: its savepoint with its

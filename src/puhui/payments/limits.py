@@ -1,8 +1,9 @@
 """Spending limits, enforced atomically in the payment's own unit of work.
 
 `consume` runs ONE upsert of the (subject, bucket, period) row (`used = used + a WHERE used + a <= limit`
-when it exists): the row lock (PostgreSQL) or the single writer (SQLite) serialises concurrent
-payments, so the limit is never exceeded; a refused payment rolls back whole.
+when it exists), and `consume_all` one upsert of a row per limit: the row lock (PostgreSQL) or the single
+writer (SQLite) serialises concurrent payments, so the limit is never exceeded; a refused payment rolls
+back whole.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, bindparam, case
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,17 +32,37 @@ def tier_period(period: str, today: dt.date) -> str:
 
 
 @functools.cache
-def _counting(postgres: bool):
-    """The one upsert that counts an amount against a limit, built once per dialect (building a
-    statement costs far more than running a prepared one)."""
+def _counting(postgres: bool, limits: int) -> Prepared:
+    """The one upsert that counts an amount against `limits` limits of one subject, a row each, built once
+    per dialect and count (building a statement costs far more than running a prepared one). A row's
+    limit is picked by its bucket (a payment's limits are of different buckets); it returns the buckets
+    it counted."""
     insert = pg_insert(spending) if postgres else sqlite_insert(spending)
-    values = insert.values(subject_id=bindparam("s"), bucket=bindparam("b"), period=bindparam("p"), used=bindparam("a"))
+    values = insert.values(
+        [
+            {
+                "subject_id": bindparam(f"s{i}"),
+                "bucket": bindparam(f"b{i}"),
+                "period": bindparam(f"p{i}"),
+                "used": bindparam(f"a{i}"),
+            }
+            for i in range(limits)
+        ]
+    )
+    limit = (
+        case(
+            *((values.excluded.bucket == bindparam(f"k{i}"), bindparam(f"l{i}")) for i in range(limits - 1)),
+            else_=bindparam(f"l{limits - 1}"),
+        )
+        if limits > 1
+        else bindparam("l0")
+    )
     return Prepared(
         values.on_conflict_do_update(
             index_elements=["subject_id", "bucket", "period"],
             set_={"used": spending.c.used + values.excluded.used},
-            where=spending.c.used + values.excluded.used <= bindparam("limit"),
-        ).returning(spending.c.used)
+            where=spending.c.used + values.excluded.used <= limit,
+        ).returning(spending.c.bucket)
     )
 
 
@@ -72,22 +94,24 @@ def consume_all(uow: UnitOfWork, subject_id: str, counted: list[Counted], amount
 
 
 def counting(postgres: bool, subject_id: str, counted: list[Counted], amount: int) -> list[Read]:
-    """The statements that count `amount` against `counted`, for a caller sending them with others
-    (`puhui.db.prepared.run_all`); `settled` then judges what they returned."""
-    statement = _counting(postgres)
-    return [
-        (statement, {"s": subject_id, "b": c.bucket, "p": c.period, "a": amount, "limit": c.limit})
-        for c in counted
-        if amount <= c.limit  # an amount over the limit itself needs no statement
-    ]
+    """The statement that counts `amount` against `counted` (none when no limit fits it), for a caller
+    sending it with others (`puhui.db.prepared.run_all`); `settled` then judges what it returned."""
+    fits = [c for c in counted if amount <= c.limit]  # an amount over a limit itself needs no counting
+    if not fits:
+        return []
+    values: dict[str, Any] = {}
+    for i, c in enumerate(fits):
+        values.update({f"s{i}": subject_id, f"b{i}": c.bucket, f"p{i}": c.period, f"a{i}": amount, f"l{i}": c.limit})
+        values[f"k{i}"] = c.bucket
+    values.pop(f"k{len(fits) - 1}")
+    return [(_counting(postgres, len(fits)), values)]
 
 
 def settled(counted: list[Counted], amount: int, returned: list[Rows]) -> str | None:
-    """The marks of `counted` once `counting`'s statements returned `returned`, or LimitExceeded for the
-    first limit they did not count (the caller's unit of work then rolls them all back)."""
-    fits = [c for c in counted if amount <= c.limit]
-    found = dict(zip(fits, returned, strict=True))
-    over = next((c for c in counted if c not in found or found[c].first() is None), None)
+    """The marks of `counted` once `counting`'s statement returned `returned`, or LimitExceeded for the
+    first limit it did not count (the caller's unit of work then rolls them all back)."""
+    found = {row[0] for rows in returned for row in rows.all()}
+    over = next((c for c in counted if c.bucket not in found), None)
     if over is not None:
         raise LimitExceeded(
             f"the {over.bucket} limit of {format_minor(over.limit, 2)} CNY for {over.period} would be exceeded",
