@@ -34,12 +34,13 @@ JOINED_INSERTS = 3
 # ... and the ledger's rows (one statement of the five the ledger pipelines) go with them, so the listener
 # sees that one: the same statements, one round trip fewer (`create_transfers(write_late=True)`).
 LEDGER_WRITTEN_LATE = 1
-# ... and a batch reads, with its locks, its codes and its payers' wallet classes as it begins: what a job
-# guesses its code's taking and limits' counting from (`grouping.seen`), two statements a batch.
-BATCH_SEEN = 2
-# ... from which a job of a dynamic code takes the code and the payer's class, no more reading them itself
-# (`grouping.code_seen`, `tier_seen`): two statements fewer.
-SEEN_NOT_READ_AGAIN = 2
+# ... and a batch reads, with its locks, its codes, its payers' wallet classes and its merchants' terms as it
+# begins: what a job guesses its code's taking and limits' counting from (`grouping.seen`), three
+# statements a batch.
+BATCH_SEEN = 3
+# ... from which a job of a dynamic code takes the code, the payer's class and the merchant's terms, no more
+# reading them itself (`grouping.code_seen`, `tier_seen`, `terms_seen`): three statements fewer.
+SEEN_NOT_READ_AGAIN = 3
 
 
 def _payer_and_codes(client, engine, n: int) -> tuple[dict, list[str]]:  # type: ignore[no-untyped-def]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -230,9 +232,22 @@ def merchant_terms(connection: Connection, merchant_id: str, default_fee_bp: int
     row = run(connection, *terms_read(merchant_id)).first()
     if row is None:
         raise MerchantNotFound(f"merchant {merchant_id!r} does not exist")
-    if row[0] != "active":
-        raise MerchantSuspended(f"merchant {merchant_id} is {row[0]}")
-    return default_fee_bp if row[1] is None else int(row[1])
+    return judged_terms(merchant_id, row[0], row[1], default_fee_bp)
+
+
+def judged_terms(merchant_id: str, status: str, fee_rate_bp: int | None, default_fee_bp: int) -> int:
+    """The fee rate of a merchant read as `status` and `fee_rate_bp` (`merchant_terms`, `terms_sql`);
+    refuses a suspended merchant."""
+    if status != "active":
+        raise MerchantSuspended(f"merchant {merchant_id} is {status}")
+    return default_fee_bp if fee_rate_bp is None else int(fee_rate_bp)
+
+
+def terms_sql(merchant_ids: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+    """Driver SQL (PostgreSQL) reading the terms of the merchants that `merchant_ids` (the caller's driver
+    SQL, with its values) selects, (id, status, fee_rate_bp) rows: for a caller to send with its own
+    statements, as a group-commit batch reads its merchants as it begins (`judged_terms` judges them)."""
+    return f"SELECT id, status, fee_rate_bp FROM merchants WHERE id IN ({merchant_ids})", tuple(values)
 
 
 def list_merchants(connection: Connection) -> list[dict]:

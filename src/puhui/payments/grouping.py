@@ -28,7 +28,7 @@ from puhui.db import UnitOfWork
 from puhui.db.group_commit import Job, run
 from puhui.identity.kyc import tiers_sql
 from puhui.identity.models import WalletTier
-from puhui.identity.org import WALLET_PREFIX
+from puhui.identity.org import WALLET_PREFIX, terms_sql
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger.queries import lock_accounts
 
@@ -68,6 +68,13 @@ def tier_seen(shared: dict[Any, Any], payer_id: str) -> WalletTier | None:
     return tier if isinstance(tier, WalletTier) else None
 
 
+def terms_seen(shared: dict[Any, Any], merchant_id: str) -> tuple[str, int | None] | None:
+    """A code's merchant's status and fee rate as its batch began (`identity.org.judged_terms` judges them):
+    a read of the payment's own, later in the same transaction, would lock nothing either. None when the
+    batch did not read them."""
+    return shared.get((_SEEN_TERMS, merchant_id))
+
+
 def seen(shared: dict[Any, Any], qr_id: str, payer_id: str) -> tuple[QrSeen, WalletTier | None] | None:
     """The code and the payer's wallet class as the batch began, when the batch read both (PostgreSQL)."""
     code, tier = shared.get((_SEEN_QR, qr_id)), shared.get((_SEEN_TIER, payer_id), _UNSEEN)
@@ -76,8 +83,9 @@ def seen(shared: dict[Any, Any], qr_id: str, payer_id: str) -> tuple[QrSeen, Wal
     return code, tier
 
 
-_SEEN_QR, _SEEN_TIER, _UNSEEN = "grouping.seen_qr", "grouping.seen_tier", object()
+_SEEN_QR, _SEEN_TIER, _SEEN_TERMS, _UNSEEN = "grouping.seen_qr", "grouping.seen_tier", "grouping.seen_terms", object()
 _QR_SEEN_SQL = "SELECT id, merchant_id, kind, amount, status, expires_at FROM qr_codes WHERE id = ANY(%s)"
+_MERCHANTS_SQL = "SELECT merchant_id FROM qr_codes WHERE id = ANY(%s)"
 
 
 def p2p_locks(payer_id: str, payee_id: str) -> tuple[Hashable, ...]:
@@ -93,14 +101,20 @@ def lock_wallets(uow: UnitOfWork, keys: set[Any]) -> None:
     if not uow.postgres:  # SQLite has one writer: nothing to lock
         return
     merchants = ("SELECT %s || merchant_id FROM qr_codes WHERE id = ANY(%s)", (WALLET_PREFIX, qr_ids))
-    along = [(_QR_SEEN_SQL, (qr_ids,)), tiers_sql(payers)] if qr_ids and payers else []
+    along = (
+        [(_QR_SEEN_SQL, (qr_ids,)), tiers_sql(payers), terms_sql(_MERCHANTS_SQL, (qr_ids,))]
+        if qr_ids and payers
+        else []
+    )
     found = lock_accounts(uow, wallets, also=merchants if qr_ids else None, along=along)
     if along:
-        codes, tiers = found
+        codes, tiers, terms = found
         for qr_id, *code in codes:
             uow.shared[(_SEEN_QR, qr_id)] = QrSeen(*code)
         for payer_id, tier in tiers:
             uow.shared[(_SEEN_TIER, payer_id)] = WalletTier(tier) if tier is not None else None
+        for merchant_id, status, fee_rate_bp in terms:
+            uow.shared[(_SEEN_TERMS, merchant_id)] = (status, fee_rate_bp)
 
 
 def job(work: Callable[[UnitOfWork], T], locks: tuple[Hashable, ...], **options: Any) -> Job[T]:

@@ -20,7 +20,7 @@ from puhui.errors import Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.kyc import tier_of, tier_read
 from puhui.identity.models import WalletTier
-from puhui.identity.org import merchant_terms, terms_read
+from puhui.identity.org import judged_terms, merchant_terms, terms_read
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, post_chain
@@ -174,13 +174,20 @@ def _terms(uow: UnitOfWork, merchant_id: str, default_fee_bp: int) -> int:
     merchant raises every time."""
     key = _terms_key(merchant_id, default_fee_bp)
     if key not in uow.shared:
-        uow.shared[key] = merchant_terms(uow.connection, merchant_id, default_fee_bp)
+        seen = grouping.terms_seen(uow.shared, merchant_id)
+        if seen is None:
+            uow.shared[key] = merchant_terms(uow.connection, merchant_id, default_fee_bp)
+        else:
+            uow.shared[key] = judged_terms(merchant_id, *seen, default_fee_bp)
     return uow.shared[key]
 
 
 def _terms_ahead(uow: UnitOfWork, merchant_id: str, default_fee_bp: int) -> list[Read]:
-    """The read `_terms` will make, to go ahead with an earlier statement; none when the batch has it."""
-    return [] if _terms_key(merchant_id, default_fee_bp) in uow.shared else [terms_read(merchant_id)]
+    """The read `_terms` will make, to go ahead with an earlier statement; none when the batch has it (its
+    own `_terms`, or as it began: `grouping.terms_seen`)."""
+    if _terms_key(merchant_id, default_fee_bp) in uow.shared or grouping.terms_seen(uow.shared, merchant_id):
+        return []
+    return [terms_read(merchant_id)]
 
 
 def _terms_key(merchant_id: str, default_fee_bp: int) -> tuple[str, str, int]:
