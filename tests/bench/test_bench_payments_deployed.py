@@ -19,12 +19,13 @@ def test_a_small_deployed_run_starts_and_stops_the_server_and_the_audit_passes(e
         workers=2 if postgres else None,
         max_seconds=120,
         quiet=True,
+        warm_up=50,
     )
     assert result["workers"] == (2 if postgres else 1)
     assert result["server_stopped_cleanly"] is True and result["audit_ok"] is True, result
     assert result["payments_done"] == result["payments_ok"] == 60 and result["errors"] == {}, result
     assert result["warm_up_errors"] == {} and result["health_errors"] == {}, result
-    assert result["payers"] == 110 and not result["seeded_from_cache"]
+    assert result["warm_up"] == 50 and result["payers"] == 110 and not result["seeded_from_cache"]  # each pays once
     for key in ("payments_per_s", "health_per_s", "ledger_single_commits_per_s", "ratio_to_health"):
         assert isinstance(result[key], float) and result[key] > 0, (key, result[key])
     assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
@@ -80,3 +81,13 @@ def test_phases_pool_into_one_rate_over_their_summed_time_and_percentiles_of_all
     assert pooled["per_s"] == 198 / 4.0  # not the mean of the phases' rates (100 and 32.7)
     assert (pooled["p50_ms"], pooled["p99_ms"]) == (101.0, 198.0)
     assert pooled["errors"] == {"503": 2} and pooled["outcomes_202"] == {"held": 2}
+
+
+def test_a_warm_up_of_no_payments_or_in_process_is_refused_before_anything_runs() -> None:
+    from typer.testing import CliRunner
+
+    from puhui.cli import app
+
+    for args in (["--warm-up", "0"], ["--in-process", "--warm-up", "10"]):
+        result = CliRunner().invoke(app, ["bench", "payments", *args])
+        assert result.exit_code == 2 and "--warm-up takes at least one payment" in result.output, result.output

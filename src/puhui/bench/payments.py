@@ -358,6 +358,7 @@ def command(
     profile: bool = False,
     cache: bool = True,
     as_json: bool = False,
+    warm_up: int | None = None,
 ) -> None:
     """QR payments per second over HTTP against GET /health at the same concurrency and the ledger's
     one-transfer-per-commit rate: `puhui serve --workers N` in its own processes on a warm database, driven
@@ -370,6 +371,9 @@ def command(
         raise typer.Exit(2)
     if kind not in ("dynamic", "static"):
         Console(stderr=True).print("--kind must be dynamic or static")
+        raise typer.Exit(2)
+    if warm_up is not None and (not deployed or warm_up < 1):
+        Console(stderr=True).print("--warm-up takes at least one payment, and only --deployed warms up this way")
         raise typer.Exit(2)
     if deployed:
         if kind != "dynamic" or (backend == "sqlite" and workers not in (None, 1)):
@@ -389,6 +393,7 @@ def command(
             profile=profile,
             cache=cache,
             quiet=as_json,
+            warm_up=warm_up,
         )
         title = f"payments benchmark on {backend}, deployed ({result['workers']} workers, {clients} clients)"
     else:
@@ -456,6 +461,9 @@ def _typer_defaults() -> None:
         typer.Option(False, "--profile", help="cProfile and SQL statement counts in the workers (deployed)."),
         typer.Option(True, "--cache/--no-cache", help="Reuse the seeded database of an earlier run (deployed)."),
         typer.Option(False, "--json", help="Print one JSON object."),
+        typer.Option(
+            None, "--warm-up", help="Untimed payments (and /health calls) before the measured ones (deployed: 400)."
+        ),
     )
 
 

@@ -65,6 +65,7 @@ def run(
     profile: bool = False,
     cache: bool = True,
     quiet: bool = False,
+    warm_up: int | None = None,
 ) -> dict[str, Any]:
     from puhui.bench.ledger import _progress
     from puhui.db import create_engine_from_url, reading
@@ -73,7 +74,11 @@ def run(
 
     if backend not in ("sqlite", "postgresql"):
         raise ValueError("backend must be sqlite or postgresql")
-    payers = min(customers, payments + WARM_UP)
+    if warm_up is None:
+        warm_up = WARM_UP
+    if warm_up < 1:
+        raise ValueError("the warm-up is a number of payments, at least one")
+    payers = min(customers, payments + warm_up)
     if workers is None:
         workers = 1 if backend == "sqlite" else (os.cpu_count() or 1)
     with ExitStack() as cleanup:
@@ -99,7 +104,7 @@ def run(
                 seeding.store_cached(engine, url, backend, key, seeded)
         tag = secrets.token_hex(4)
         tokens = seeding.sessions_for(engine, seeded)
-        codes = seeding.dynamic_codes(engine, seeded.merchants, payments + WARM_UP, tag)
+        codes = seeding.dynamic_codes(engine, seeded.merchants, payments + warm_up, tag)
         seed_seconds = time.perf_counter() - started
         ledger_per_s = _ledger_singles(engine)
         engine.dispose()  # the server's processes are the database's only clients from here
@@ -114,9 +119,9 @@ def run(
         server = Server(url, seeded.environment(), workers, workdir, profile_dir)
         cleanup.callback(server.stop)
         server.start()
-        _load(server.base_url, clients, WARM_UP, max_seconds, health=True)
+        _load(server.base_url, clients, warm_up, max_seconds, health=True)
         warm = _load(
-            server.base_url, min(clients, WARM_UP), WARM_UP, max_seconds, requests=[pay(i) for i in range(WARM_UP)]
+            server.base_url, min(clients, warm_up), warm_up, max_seconds, requests=[pay(i) for i in range(warm_up)]
         )
         rounds = 1 if profile_dir is not None else min(ROUNDS, payments)
         probes, paying = [], []
@@ -127,7 +132,7 @@ def run(
                 server.signal_workers(signal.SIGUSR1)
             cpu_before, machine_before = server.cpu_seconds(), _machine_cpu_seconds()
             paying.append(
-                _load(server.base_url, clients, len(share), max_seconds, requests=[pay(WARM_UP + i) for i in share])
+                _load(server.base_url, clients, len(share), max_seconds, requests=[pay(warm_up + i) for i in share])
             )
             cpu_used += server.cpu_seconds() - cpu_before
             busy, idle = (after - before for after, before in zip(_machine_cpu_seconds(), machine_before))
@@ -160,6 +165,7 @@ def run(
         "held_or_challenged": paid["accepted"],
         "held_share": paid["accepted"] / paid["done"] if paid["done"] else 0.0,
         "held_outcomes": paid["outcomes_202"],
+        "warm_up": warm_up,
         "warm_up_errors": warm["errors"],
         "fraud_checks": True,
         "seconds": round(paid["seconds"], 3),

@@ -32,8 +32,8 @@ def tier_period(period: str, today: dt.date) -> str:
 
 
 @functools.cache
-def _counting(postgres: bool, limits: int) -> Prepared:
-    """The one upsert that counts an amount against `limits` limits of one subject, a row each, built once
+def _counting(postgres: bool, rows: int) -> Prepared:
+    """The one upsert that counts an amount against `rows` limits of one subject, a row each, built once
     per dialect and count (building a statement costs far more than running a prepared one). A row's
     limit is picked by its bucket (a payment's limits are of different buckets); it returns the buckets
     it counted."""
@@ -46,15 +46,15 @@ def _counting(postgres: bool, limits: int) -> Prepared:
                 "period": bindparam(f"p{i}"),
                 "used": bindparam(f"a{i}"),
             }
-            for i in range(limits)
+            for i in range(rows)
         ]
     )
     limit = (
         case(
-            *((values.excluded.bucket == bindparam(f"k{i}"), bindparam(f"l{i}")) for i in range(limits - 1)),
-            else_=bindparam(f"l{limits - 1}"),
+            *((values.excluded.bucket == bindparam(f"k{i}"), bindparam(f"l{i}")) for i in range(rows - 1)),
+            else_=bindparam(f"l{rows - 1}"),
         )
-        if limits > 1
+        if rows > 1
         else bindparam("l0")
     )
     return Prepared(
@@ -102,8 +102,8 @@ def counting(postgres: bool, subject_id: str, counted: list[Counted], amount: in
     values: dict[str, Any] = {}
     for i, c in enumerate(fits):
         values.update({f"s{i}": subject_id, f"b{i}": c.bucket, f"p{i}": c.period, f"a{i}": amount, f"l{i}": c.limit})
-        values[f"k{i}"] = c.bucket
-    values.pop(f"k{len(fits) - 1}")
+        if i < len(fits) - 1:  # the last row's limit is the CASE's ELSE
+            values[f"k{i}"] = c.bucket
     return [(_counting(postgres, len(fits)), values)]
 
 
