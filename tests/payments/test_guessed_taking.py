@@ -38,6 +38,14 @@ def _code(client, shop: dict, merchant_id: str, amount: str = "10.00") -> str:
     return made.json()["id"]
 
 
+def _paying(client, engine, n: int) -> tuple[str, dict, str, dict, str]:
+    """A class II payer with 100 CNY and their headers, a merchant and its headers, and its code of 10 CNY."""
+    payer, headers = customer(client, person(n), 3)
+    merchant_id, shop = merchant(client)
+    fund(engine, f"wallet.{payer}", 100_00, f"g{n}")
+    return payer, headers, merchant_id, shop, _code(client, shop, merchant_id)
+
+
 class _Takings:
     """The code-taking statements sent while it is open (a guess's and the work's own)."""
 
@@ -84,10 +92,7 @@ def _code_seen_as(monkeypatch, *, status: str) -> None:
 
 def test_a_guess_taken_counts_once_in_one_round_trip(postgres, clock):
     with app_client(postgres, True) as client:
-        payer, headers = customer(client, person(70), 3)
-        merchant_id, shop = merchant(client)
-        fund(postgres, f"wallet.{payer}", 100_00, "g70")
-        code = _code(client, shop, merchant_id)
+        payer, headers, _, _, code = _paying(client, postgres, 70)
         with _Takings(postgres) as takings:
             paid = client.post(f"/v1/qr-codes/{code}/pay", headers={**headers, "Idempotency-Key": "g1"}, json={})
         assert paid.status_code == 201, paid.text
@@ -99,10 +104,7 @@ def test_a_guess_taken_counts_once_in_one_round_trip(postgres, clock):
 
 def test_a_guess_from_another_wallet_class_is_undone_and_counted_by_the_batchs(postgres, clock, monkeypatch):
     with app_client(postgres, True) as client:
-        payer, headers = customer(client, person(71), 3)  # class II: a yearly limit
-        merchant_id, shop = merchant(client)
-        fund(postgres, f"wallet.{payer}", 100_00, "g71")
-        code = _code(client, shop, merchant_id)
+        payer, headers, _, _, code = _paying(client, postgres, 71)  # class II: a yearly limit
         _seen_as(monkeypatch, tier=WalletTier.I)  # the guess counts class I's lifetime limit
         with _Takings(postgres) as takings:
             paid = client.post(f"/v1/qr-codes/{code}/pay", headers={**headers, "Idempotency-Key": "g2"}, json={})
@@ -120,10 +122,7 @@ def test_a_guess_from_another_wallet_class_is_undone_and_counted_by_the_batchs(p
 
 def test_a_replay_and_a_paid_code_guessed_open_count_nothing_more(postgres, clock, monkeypatch):
     with app_client(postgres, True) as client:
-        payer, headers = customer(client, person(72), 3)
-        merchant_id, shop = merchant(client)
-        fund(postgres, f"wallet.{payer}", 100_00, "g72")
-        code = _code(client, shop, merchant_id)
+        payer, headers, _, _, code = _paying(client, postgres, 72)
         first = client.post(f"/v1/qr-codes/{code}/pay", headers={**headers, "Idempotency-Key": "g3"}, json={})
         assert first.status_code == 201, first.text
         counted = _used(postgres, payer)
@@ -142,10 +141,7 @@ def test_a_replay_and_a_paid_code_guessed_open_count_nothing_more(postgres, cloc
 
 def test_a_code_cancelled_after_its_batch_began_is_refused_by_its_taking(postgres, clock, monkeypatch):
     with app_client(postgres, True) as client:
-        payer, headers = customer(client, person(73), 3)
-        merchant_id, shop = merchant(client)
-        fund(postgres, f"wallet.{payer}", 100_00, "g73")
-        code = _code(client, shop, merchant_id)
+        payer, headers, _, shop, code = _paying(client, postgres, 73)
         assert client.post(f"/v1/qr-codes/{code}/cancel", headers=shop).json()["status"] == "cancelled"
         _seen_as(monkeypatch, status="active")  # as if the batch had read it before the cancelling committed
         _code_seen_as(monkeypatch, status="active")
