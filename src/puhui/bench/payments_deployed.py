@@ -74,8 +74,8 @@ def run(
 
     if backend not in ("sqlite", "postgresql"):
         raise ValueError("backend must be sqlite or postgresql")
-    if warm_up is None:
-        warm_up = WARM_UP
+    if warm_up is None:  # no more than leaves every payer paying once, where the customers allow
+        warm_up = max(1, min(WARM_UP, customers - payments))
     if warm_up < 1:
         raise ValueError("the warm-up is a number of payments, at least one")
     payers = min(customers, payments + warm_up)
