@@ -172,13 +172,12 @@ def _terms(uow: UnitOfWork, merchant_id: str, default_fee_bp: int) -> int:
     """The merchant's fee rate (商户费率), read once per transaction: the payments of one group-commit
     batch share it, and a change committed later is read by the next transaction. A suspended
     merchant raises every time."""
+    seen = grouping.terms_seen(uow.shared, merchant_id)
+    if seen is not None:  # the batch read them as it began
+        return judged_terms(merchant_id, *seen, default_fee_bp)
     key = _terms_key(merchant_id, default_fee_bp)
     if key not in uow.shared:
-        seen = grouping.terms_seen(uow.shared, merchant_id)
-        if seen is None:
-            uow.shared[key] = merchant_terms(uow.connection, merchant_id, default_fee_bp)
-        else:
-            uow.shared[key] = judged_terms(merchant_id, *seen, default_fee_bp)
+        uow.shared[key] = merchant_terms(uow.connection, merchant_id, default_fee_bp)
     return uow.shared[key]
 
 
