@@ -19,7 +19,7 @@ from puhui.db import (
     unit_of_work,
 )
 from puhui.db.tables import outbox
-from puhui.events.outbox import Event, assign_positions, publish, read_events
+from puhui.events.outbox import Event, assign_positions, publish, read_events, read_topics
 
 
 def emit(engine: Engine, *keys: str, topic: str = "test", type: str = "test.happened") -> None:
@@ -126,6 +126,21 @@ def test_topic_filter_keeps_global_positions(engine: Engine, clock) -> None:  # 
     assert [e.position for e in alpha] == [1, 3]
     assert keys(read_events(engine, after=1, topic="alpha")) == ["a2"]
     assert keys(read_events(engine, after=1, topic="beta")) == ["b1"]
+
+
+def test_topics_read_together_each_after_its_own_position(engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
+    emit(engine, "a1", topic="alpha")
+    emit(engine, "b1", "b2", topic="beta")
+    emit(engine, "a2", "a3", topic="alpha")  # waiting for their positions until a reader numbers them
+    found = read_topics(engine, {"alpha": 1, "beta": 0, "gamma": 0})
+    assert {topic: keys(events) for topic, events in found.items()} == {
+        "alpha": ["a2", "a3"],
+        "beta": ["b1", "b2"],
+        "gamma": [],
+    }
+    assert [e.position for e in found["alpha"]] == [4, 5]
+    assert keys(read_topics(engine, {"alpha": 0}, limit=2)["alpha"]) == ["a1", "a2"]
+    assert read_topics(engine, {"alpha": 5, "beta": 3}) == {"alpha": [], "beta": []}
 
 
 def _positions(engine: Engine) -> list[tuple]:

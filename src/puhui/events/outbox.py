@@ -20,7 +20,7 @@ from sqlalchemy import Engine, bindparam, select, text, update
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
-from puhui.db.prepared import Prepared, run, run_sql_all
+from puhui.db.prepared import Prepared, run, run_all, run_sql_all
 from puhui.db.tables import event_offsets, outbox
 
 SEQUENCER_LOCK = 0x7075_6875  # "puhu": the advisory lock that serialises numbering on PostgreSQL
@@ -108,13 +108,13 @@ _SEQUENCERS: weakref.WeakKeyDictionary[Engine, _Sequencer] = weakref.WeakKeyDict
 _SEQUENCERS_LOCK = threading.Lock()
 
 
-_WAITING = select(outbox.c.seq).where(outbox.c.position.is_(None)).limit(1)  # built once: readers ask often
+_WAITING = Prepared(select(outbox.c.seq).where(outbox.c.position.is_(None)).limit(1))  # readers ask often
 
 
 def _waiting(engine: Engine) -> bool:
     """Whether a committed event waits for its position (a read on the partial index)."""
     with reading(engine) as connection:
-        return connection.execute(_WAITING).first() is not None
+        return run(connection, _WAITING).first() is not None
 
 
 def number_waiting(engine: Engine) -> None:
@@ -138,9 +138,26 @@ def read_events(
             rows = run(connection, _AFTER, {"after": after, "limit": limit}).mappings()
         else:
             rows = run(connection, _AFTER_IN_TOPIC, {"after": after, "limit": limit, "topic": topic}).mappings()
-    return [
-        Event(r["position"], r["topic"], r["type"], r["key"], json.loads(r["payload"]), r["created_at"]) for r in rows
-    ]
+    return [_event(row) for row in rows]
+
+
+def read_topics(engine: Engine, after: dict[str, int], limit: int = 1000) -> dict[str, list[Event]]:
+    """Each topic's events after its own position (`after`), up to `limit` a topic, in order: read in one
+    snapshot, and on PostgreSQL in one round trip with the check for events waiting for their position. Where
+    some wait, they are numbered and the topics read again, so every event committed before the call is in
+    it (as `read_events` has it). For a consumer that polls several topics often: one read a poll."""
+    reads = [(_AFTER_IN_TOPIC, {"after": at, "limit": limit, "topic": topic}) for topic, at in after.items()]
+    for attempt in range(2):
+        with reading(engine) as connection:
+            waiting, *found = run_all(connection, [(_WAITING, {}), *reads])
+        if attempt or waiting.first() is None:
+            break
+        number_waiting(engine)
+    return {topic: [_event(row) for row in rows.mappings()] for topic, rows in zip(after, found, strict=True)}
+
+
+def _event(row: dict[str, Any]) -> Event:
+    return Event(row["position"], row["topic"], row["type"], row["key"], json.loads(row["payload"]), row["created_at"])
 
 
 # Consumers poll these several times a second: built once.
