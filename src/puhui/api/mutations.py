@@ -23,7 +23,7 @@ from puhui.api.problems import MEDIA_TYPE
 from puhui.api.request_id import request_id_of
 from puhui.db import UnitOfWork, transaction
 from puhui.db.group_commit import Job, submit
-from puhui.db.prepared import Prepared, Read, run
+from puhui.db.prepared import ByKeys, Prepared, Read, among, run
 from puhui.db.tables import audit_log, idempotency_keys
 from puhui.db.writer import Call, WriterClient, WriterNotThere
 from puhui.errors import InvalidInput, PuhuiError
@@ -35,7 +35,15 @@ _KEYS = idempotency_keys.c
 _STORED = Prepared(
     select(_KEYS.request_hash, _KEYS.status_code, _KEYS.response_body).where(
         _KEYS.principal == bindparam("principal"), _KEYS.key == bindparam("key")
-    )
+    ),
+    by_keys=ByKeys(  # a batch's calls read their keys' stored answers in one statement (`read_ahead_each`)
+        Prepared(
+            select(_KEYS.principal, _KEYS.key, _KEYS.request_hash, _KEYS.status_code, _KEYS.response_body).where(
+                among(_KEYS.principal, "principal"), among(_KEYS.key, "key")
+            )
+        ),
+        ("principal", "key"),
+    ),
 )
 _INSERT_KEY = Prepared(idempotency_keys.insert())
 _INSERT_AUDIT = Prepared(audit_log.insert())

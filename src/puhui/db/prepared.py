@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, exc
+from sqlalchemy import ARRAY, Connection, Engine, any_, bindparam, event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql import util as sql_util
@@ -72,13 +72,37 @@ class _Form:
         return tuple(merged[name] for name in self.names)
 
 
+@dataclass(frozen=True)
+class ByKeys:
+    """How reads of rows by key are made for several jobs in one statement: `read_ahead_each` sends one
+    `read` for the jobs of a batch that each make the read. A read's keys are `keys`, each the names of its
+    values (by default one key, `columns`). `read` binds a list for each name of `columns`: the values of
+    every key of every job, position by position. It returns each row's key first, then the columns of the
+    read it stands for. A job's rows are those whose key is one of its own, in `read`'s order, so `read`
+    may return rows no job wants (it may filter on each column alone)."""
+
+    read: Prepared
+    columns: tuple[str, ...]
+    keys: tuple[tuple[str, ...], ...] = ()
+
+    def keys_of(self, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return [tuple(params[name] for name in key) for key in self.keys or (self.columns,)]
+
+
+def among(column: Any, name: str) -> ClauseElement:
+    """`column` equal to one of the list bound as `name` (PostgreSQL's `= ANY(array)`): a `ByKeys` read's
+    filter, one statement whatever the list's length."""
+    return column == any_(bindparam(name, type_=ARRAY(column.type)))
+
+
 class Prepared:
-    """A Core statement run on the driver (`run`)."""
+    """A Core statement run on the driver (`run`); `by_keys` where several runs of it can be one statement."""
 
-    __slots__ = ("statement", "_forms", "_insert", "tables")
+    __slots__ = ("statement", "_forms", "_insert", "tables", "by_keys")
 
-    def __init__(self, statement: ClauseElement) -> None:
+    def __init__(self, statement: ClauseElement, by_keys: ByKeys | None = None) -> None:
         self.statement = statement
+        self.by_keys = by_keys
         self._forms: dict[tuple[str, tuple[str, ...] | None], _Form] = {}
         self._insert = isinstance(statement, Insert)
         self.tables = frozenset(table.name for table in sql_util.find_tables(statement, include_crud=True))
@@ -476,7 +500,8 @@ def read_ahead_each(
             sent[key] = len(statements)
         positions.append(len(statements))
         statements.append(read)
-    sent_results = _pipelined(connection, statements, reads=0, first=first)
+    sending, answered = _by_keys(connection, statements, written)
+    sent_results = answered(_pipelined(connection, sending, reads=0, first=first))
     results = [sent_results[at] for at in positions]
     forget(connection)
     found, at = [], 0
@@ -488,6 +513,41 @@ def read_ahead_each(
         at += len(guess)
         found.append(Ahead(kept, guessed))
     return found
+
+
+def _by_keys(
+    connection: Connection, statements: list[Read], written: set[str]
+) -> tuple[list[Read], Callable[[list[Rows]], list[Rows]]]:
+    """What to send for `statements`: a read made by key (`ByKeys`) two or more times, of tables the
+    pipeline does not write, sent once for all their keys; and how each statement's rows are told from
+    the results of what was sent."""
+    made: dict[Prepared, list[int]] = {}
+    for i, (prepared, _) in enumerate(statements):
+        if prepared.by_keys is not None and not prepared.tables & written:
+            made.setdefault(prepared, []).append(i)
+    merged = [(prepared.by_keys, at) for prepared, at in made.items() if len(at) > 1]
+    if not merged:
+        return statements, lambda results: results
+    alone = [i for i in range(len(statements)) if not any(i in at for _, at in merged)]
+    sending = [statements[i] for i in alone]
+    keys = [[by_keys.keys_of(statements[i][1]) for i in at] for by_keys, at in merged]  # type: ignore[union-attr]
+    for (by_keys, _), theirs in zip(merged, keys, strict=True):
+        every = [key for own in theirs for key in own]
+        sending.append((by_keys.read, {name: [key[j] for key in every] for j, name in enumerate(by_keys.columns)}))  # type: ignore[union-attr]
+
+    def answered(results: list[Rows]) -> list[Rows]:
+        found: list[Rows | None] = [None] * len(statements)
+        for i, rows in zip(alone, results, strict=False):
+            found[i] = rows
+        for (by_keys, at), theirs, rows in zip(merged, keys, results[len(alone) :], strict=True):
+            width = len(by_keys.columns)  # type: ignore[union-attr]
+            for i, own in zip(at, theirs, strict=True):
+                mine = [row[width:] for row in rows.all() if tuple(row[:width]) in own]
+                prepared, params = statements[i]
+                found[i] = Rows(mine, prepared.form(connection.dialect, params), len(mine))
+        return found  # type: ignore[return-value]
+
+    return sending, answered
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select
 
 from puhui import clock
-from puhui.db.prepared import Prepared, Read
+from puhui.db.prepared import ByKeys, Prepared, Read, among
 from puhui.ledger.models import (
     Account,
     AccountFlags,
@@ -92,20 +92,37 @@ def small_reads(account_ids: Iterable[str], transfer_ids: Iterable[str]) -> list
     ]
 
 
+_ACCOUNT_COLUMNS = [account_table.c[name] for name in ACCOUNT_COLUMNS.split(", ")]
+_TRANSFER_COLUMNS = [transfer_table.c[name] for name in TRANSFER_COLUMNS.split(", ")]
+# The jobs of a batch run side by side lock their accounts and look for their transfers in one statement each
+# (`puhui.db.prepared.ByKeys`), whatever the number of ids each names.
+_LOCK_MANY = Prepared(
+    select(account_table.c.id.label("key"), *_ACCOUNT_COLUMNS)
+    .where(among(account_table.c.id, "id"))
+    .order_by(account_table.c.id)
+    .with_for_update()
+)
+_SELECT_MANY = Prepared(
+    select(transfer_table.c.id.label("key"), *_TRANSFER_COLUMNS).where(among(transfer_table.c.id, "id"))
+)
+
+
 @cache
 def _prepared_lock(n: int) -> Prepared:
     wanted: list[Any] = [bindparam(f"a{i}") for i in range(n)]
-    columns = [account_table.c[name] for name in ACCOUNT_COLUMNS.split(", ")]
     return Prepared(
-        select(*columns).where(account_table.c.id.in_(wanted)).order_by(account_table.c.id).with_for_update()
+        select(*_ACCOUNT_COLUMNS).where(account_table.c.id.in_(wanted)).order_by(account_table.c.id).with_for_update(),
+        by_keys=ByKeys(_LOCK_MANY, ("id",), tuple((f"a{i}",) for i in range(n))),
     )
 
 
 @cache
 def _prepared_select(n: int) -> Prepared:
     wanted: list[Any] = [bindparam(f"t{i}") for i in range(n)]
-    columns = [transfer_table.c[name] for name in TRANSFER_COLUMNS.split(", ")]
-    return Prepared(select(*columns).where(transfer_table.c.id.in_(wanted)))
+    return Prepared(
+        select(*_TRANSFER_COLUMNS).where(transfer_table.c.id.in_(wanted)),
+        by_keys=ByKeys(_SELECT_MANY, ("id",), tuple((f"t{i}",) for i in range(n))),
+    )
 
 
 def read_transfers(driver: PgConnection, ids: Iterable[str]) -> dict[str, StoredTransfer]:
