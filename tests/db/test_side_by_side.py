@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, event, select, text, update
 
 from puhui.db import group_commit, transaction
-from puhui.db.prepared import Prepared, run, take_guess
+from puhui.db.prepared import ByKeys, Prepared, among, run, take_guess
 from tests.db.test_group_commit import Gate, _rows, tables  # noqa: F401
 
 _ROW = Table("gc_row", MetaData(), Column("n", Integer, primary_key=True), Column("parent", Integer))
@@ -171,6 +171,48 @@ def test_a_read_several_jobs_make_alike_is_sent_once_unless_the_pipeline_writes_
     with postgres.connect() as connection:
         parents = dict(connection.execute(text("SELECT n, parent FROM gc_row WHERE n > 200")).all())
     assert parents == ({201: 1, 202: 2, 203: 3} if guess_writes else {201: None, 202: None, 203: None})
+
+
+_PARENTS = Prepared(select(_ROW.c.n.label("key"), _ROW.c.parent).where(among(_ROW.c.n, "n")).order_by(_ROW.c.n))
+_PARENT_BY_KEY = Prepared(select(_ROW.c.parent).where(_ROW.c.n == bindparam("n")), by_keys=ByKeys(_PARENTS, ("n",)))
+_TWO_PARENTS = Prepared(
+    select(_ROW.c.parent).where(_ROW.c.n.in_([bindparam("a"), bindparam("b")])).order_by(_ROW.c.n),
+    by_keys=ByKeys(_PARENTS, ("n",), (("a",), ("b",))),
+)
+
+
+@pytest.mark.parametrize("guess_writes", [False, True], ids=["nothing_written", "a_guess_writes_its_table"])
+def test_reads_by_key_of_several_jobs_are_one_statement_and_each_job_gets_its_own_rows(postgres, guess_writes):
+    transaction(postgres, lambda uow: uow.execute(text("INSERT INTO gc_parent (id) VALUES (1), (2), (3), (4)")))
+    there = {301: 1, 303: 3, 401: 2, 501: 4, 402: 1, 503: 2}  # 302, 403 and 502 are not
+    transaction(postgres, lambda uow: [run(uow.connection, _INSERT, {"n": n, "parent": p}) for n, p in there.items()])
+    transaction(postgres, lambda uow: [run(uow.connection, _INSERT, {"n": n}) for n in (601, 602, 603)])
+
+    def reading(i: int) -> group_commit.Job:
+        guessed = [(_SET_PARENT, {"key": 600 + i, "to": i})] if guess_writes else []
+        reads = [(_PARENT_BY_KEY, {"n": 300 + i}), (_TWO_PARENTS, {"a": 400 + i, "b": 500 + i})]
+
+        def work(uow) -> tuple:
+            one = run(uow.connection, *reads[0]).all()
+            two = run(uow.connection, *reads[1]).all()
+            if guessed:
+                assert take_guess(uow.connection, guessed) is not None
+            uow.write(_INSERT, {"n": 700 + i})
+            return one, two
+
+        return group_commit.Job(
+            work, reads=lambda shared: reads, guess=lambda uow: guessed, footprint=lambda shared: frozenset({i})
+        )
+
+    outcomes, (side, fell), sent = _batch(postgres, [reading(1), reading(2), reading(3)])
+    assert (side, fell) == (1, 0)
+    assert outcomes == [  # what each job would read alone: its own rows only, none for a key not there
+        ([(1,)], [(2,), (4,)]),
+        ([], [(1,)]),
+        ([(3,)], [(2,)]),
+    ]
+    assert sent.count("SELECT gc_row.n AS") == (0 if guess_writes else 2)  # one for each read, all jobs
+    assert sent.count("SELECT gc_row.parent FROM") == (6 if guess_writes else 0)
 
 
 _SERIAL = itertools.count(1000, 10)
