@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, event, select, text, update
 
 from puhui.db import group_commit, transaction
-from puhui.db.prepared import ByKeys, Prepared, among, run, take_guess
+from puhui.db.prepared import ByKeys, Prepared, among, array_literal, run, take_guess
 from tests.db.test_group_commit import Gate, _rows, tables  # noqa: F401
 
 _ROW = Table("gc_row", MetaData(), Column("n", Integer, primary_key=True), Column("parent", Integer))
@@ -213,6 +213,22 @@ def test_reads_by_key_of_several_jobs_are_one_statement_and_each_job_gets_its_ow
     ]
     assert sent.count("SELECT gc_row.n AS") == (0 if guess_writes else 2)  # one for each read, all jobs
     assert sent.count("SELECT gc_row.parent FROM") == (6 if guess_writes else 0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    values=st.lists(
+        st.text(
+            st.sampled_from('"\\{},NUL \t') | st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"])
+        ),
+        max_size=5,
+    )
+)
+def test_an_array_literal_reads_back_as_the_strings_it_was_made_of(postgres, values):
+    """Whatever the strings (quotes, backslashes, braces, commas, spaces, NULL spelt out, the empty one)."""
+    with postgres.connect() as connection:
+        read = connection.execute(text("SELECT CAST(:a AS VARCHAR[])"), {"a": array_literal(values)}).scalar()
+    assert read == values
 
 
 _SERIAL = itertools.count(1000, 10)

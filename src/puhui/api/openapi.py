@@ -137,6 +137,10 @@ CHECKED_INSIDE: dict[str, dict[str, str]] = {
     "GET /v1/securities/robo/proposal": {
         "404": "The customer has no brokerage account (`securities_account_not_found`)"
     },
+    **{
+        f"GET /v1/securities/{path}": {"404": "The customer has no brokerage account (`securities_account_not_found`)"}
+        for path in ("account", "orders", "positions")
+    },
 }
 
 IDEMPOTENCY_KEY: dict[str, Any] = {

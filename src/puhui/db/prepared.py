@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, Engine, any_, bindparam, event, exc
+from sqlalchemy import ARRAY, Connection, Engine, String, any_, bindparam, cast, event, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql import util as sql_util
@@ -90,9 +90,19 @@ class ByKeys:
 
 
 def among(column: Any, name: str) -> ClauseElement:
-    """`column` equal to one of the list bound as `name` (PostgreSQL's `= ANY(array)`): a `ByKeys` read's
-    filter, one statement whatever the list's length."""
-    return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    """`column` equal to one of the values bound as `name`, a PostgreSQL array's text (`array_literal`): a
+    `ByKeys` read's filter, one statement whatever their number. A string column's array is unbounded
+    (`VARCHAR[]`), so no value is cut to the column's length."""
+    element = String() if isinstance(column.type, String) else column.type
+    return column == any_(cast(bindparam(name, type_=String), ARRAY(element)))
+
+
+def array_literal(values: Sequence[str | int]) -> str:
+    """Strings or integers as a PostgreSQL array's text (`{"a","b"}`), each quoted: for `among`. psycopg's
+    own list adapter inspects and dumps each element in Python, a cost a batch's reads by key paid many
+    times over."""
+    quoted = ('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
+    return "{" + ",".join(quoted) + "}"
 
 
 class Prepared:
@@ -500,7 +510,11 @@ def read_ahead_each(
             sent[key] = len(statements)
         positions.append(len(statements))
         statements.append(read)
-    sending, answered = _by_keys(connection, statements, written)
+    try:
+        sending, answered = _by_keys(connection, statements, written)
+    except BaseException:
+        run_sql_all(connection, _statements(first))
+        raise
     sent_results = answered(_pipelined(connection, sending, reads=0, first=first))
     results = [sent_results[at] for at in positions]
     forget(connection)
@@ -533,7 +547,8 @@ def _by_keys(
     keys = [[by_keys.keys_of(statements[i][1]) for i in at] for by_keys, at in merged]  # type: ignore[union-attr]
     for (by_keys, _), theirs in zip(merged, keys, strict=True):
         every = [key for own in theirs for key in own]
-        sending.append((by_keys.read, {name: [key[j] for key in every] for j, name in enumerate(by_keys.columns)}))  # type: ignore[union-attr]
+        values = {name: array_literal([key[j] for key in every]) for j, name in enumerate(by_keys.columns)}  # type: ignore[union-attr]
+        sending.append((by_keys.read, values))  # type: ignore[union-attr]
 
     def answered(results: list[Rows]) -> list[Rows]:
         found: list[Rows | None] = [None] * len(statements)
