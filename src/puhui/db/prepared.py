@@ -79,7 +79,9 @@ class ByKeys:
     values (by default one key, `columns`). `read` binds a list for each name of `columns`: the values of
     every key of every job, position by position. It returns each row's key first, then the columns of the
     read it stands for. A job's rows are those whose key is one of its own, in `read`'s order, so `read`
-    may return rows no job wants (it may filter on each column alone)."""
+    may return rows no job wants (it may filter on each column alone). Only for tables whose statistics
+    make `= ANY` an index scan: a table that starts empty gets a plan that scans it whole, and a prepared
+    statement keeps that plan as the table grows (a payment's own row, looked up by its id, is not read so)."""
 
     read: Prepared
     columns: tuple[str, ...]

@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, literal, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
-from puhui.db.prepared import ByKeys, Prepared, Read, Rows, among, run, run_all, take_guess
+from puhui.db.prepared import Prepared, Read, Rows, run, run_all, take_guess
 from puhui.errors import Forbidden, InvalidInput, NotFound
 from puhui.events.outbox import publish
 from puhui.identity.kyc import tier_of, tier_read
@@ -49,20 +49,8 @@ _PAYMENT = select(payments).where(payments.c.id == bindparam("id"))
 _MADE_OR_HELD = Prepared(
     select(payments.c.id, literal(True))
     .where(payments.c.id == bindparam("id"))
-    .union_all(select(payment_reviews.c.id, literal(False)).where(payment_reviews.c.id == bindparam("id"))),
-    by_keys=ByKeys(  # a batch's payments look for theirs in one statement (`read_ahead_each`)
-        Prepared(
-            select(payments.c.id.label("key"), payments.c.id, literal(True))
-            .where(among(payments.c.id, "id"))
-            .union_all(
-                select(payment_reviews.c.id.label("key"), payment_reviews.c.id, literal(False)).where(
-                    among(payment_reviews.c.id, "id")
-                )
-            )
-        ),
-        ("id",),
-    ),
-)
+    .union_all(select(payment_reviews.c.id, literal(False)).where(payment_reviews.c.id == bindparam("id")))
+)  # not by keys (`ByKeys`): the tables start empty, and PostgreSQL's cached plan of `= ANY` then scans them whole
 _INSERT_PAYMENT = Prepared(payments.insert())
 
 
