@@ -283,10 +283,10 @@ def test_a_jobs_writes_go_with_the_next_jobs_reads_and_each_failure_stays_with_i
         assert len(pipelines) == 6, len(pipelines)
 
 
-def test_the_last_jobs_writes_go_with_the_batchs_last_and_a_failure_there_stays_its_own(tables, monkeypatch):
-    """On PostgreSQL the last job's writes and release go in the round trip of the batch's finishing writes
-    (late credits, the events' numbering). If they fail, the job fails (or reruns) alone, and the batch's
-    finishing runs again for the jobs done without it."""
+def test_the_batchs_last_writes_go_with_its_commit_and_a_failure_of_the_last_job_stays_its_own(tables, monkeypatch):
+    """On PostgreSQL the batch's finishing writes (late credits, the events' numbering) go with its COMMIT, in
+    one round trip. If the last job's writes fail, the job fails (or reruns) alone, and the batch's finishing
+    counts only the jobs done."""
     from puhui.db import pq_pipeline
 
     gc_row = Table("gc_row", MetaData(), Column("n", Integer, primary_key=True), Column("parent", Integer))
@@ -323,9 +323,10 @@ def test_the_last_jobs_writes_go_with_the_batchs_last_and_a_failure_there_stays_
     assert [f.result(timeout=30) for f in futures] == [62, 63]
     assert _rows(engine) == [60, 61, 62, 63, 101, 102]
     if engine.dialect.name == "postgresql":
-        # the gate's batch: its savepoint, its release; then 62's savepoint, 63's with 62's writes, and 63's
-        # writes with the finisher's: 2 + 3 (it was 2 + 4)
-        assert len(pipelines) == 5, len(pipelines)
+        # the gate's batch: its savepoint, its release; then 62's savepoint, 63's with 62's writes, 63's writes,
+        # and the finisher's writes with the COMMIT: 2 + 4 (before 2026-12-06, the finisher's writes went with
+        # 63's and the COMMIT alone: 2 + 3 pipelines and a COMMIT)
+        assert len(pipelines) == 6, len(pipelines)
 
 
 def test_on_postgresql_the_next_batch_runs_while_a_batch_commits_and_waits_for_its_rows(tables, monkeypatch):
@@ -339,11 +340,11 @@ def test_on_postgresql_the_next_batch_runs_while_a_batch_commits_and_waits_for_i
     held, committing = threading.Event(), threading.Event()
     real = group_commit._commit_batch
 
-    def slow_first_commit(connection) -> None:  # type: ignore[no-untyped-def]
+    def slow_first_commit(connection, last) -> None:  # type: ignore[no-untyped-def]
         if not held.is_set():
             committing.set()
             assert held.wait(timeout=30)
-        real(connection)
+        real(connection, last)
 
     monkeypatch.setattr(group_commit, "_commit_batch", slow_first_commit)
     ran_meanwhile = threading.Event()

@@ -71,7 +71,8 @@ def test_a_qr_payment_takes_a_fixed_number_of_statements(engine, clock, group):
                 seen.clear()
                 paid = client.post(f"/v1/qr-codes/{code}/pay", headers={**headers, "Idempotency-Key": f"n{n}"}, json={})
                 assert paid.status_code == 201, paid.text
-                per_payment.append([s for s in seen if s not in ("BEGIN", "SAVEPOINT", "RELEASE", "SET")])
+                # a batch's COMMIT goes with its last writes on PostgreSQL, where the listener sees it
+                per_payment.append([s for s in seen if s not in ("BEGIN", "SAVEPOINT", "RELEASE", "SET", "COMMIT")])
         finally:
             event.remove(engine, "before_cursor_execute", count)
     expected = SQLITE_STATEMENTS + (BATCH_NUMBERING[engine.dialect.name] + BATCH_LATE_CREDITS if group else 0)

@@ -184,7 +184,7 @@ class Committer:
                 done = []
                 try:
                     if self._postgres:  # its COMMIT waits on the finisher's thread while the next batch runs
-                        self._finisher().hand(self._ran(engine, jobs, done), jobs, done)
+                        self._finisher().hand(*self._ran(engine, jobs, done), jobs, done)
                         return
                     with engine.begin() as connection:
                         self._run(connection, jobs, done)
@@ -199,16 +199,17 @@ class Committer:
             return
         self._released(jobs, done)
 
-    def _ran(self, engine: Engine, jobs: list[Job[Any]], done: list[_Done]) -> Connection:
-        """The batch run in a transaction left open for its COMMIT (rolled back if it raises)."""
+    def _ran(self, engine: Engine, jobs: list[Job[Any]], done: list[_Done]) -> tuple[Connection, Last]:
+        """The batch run in a transaction left open for its finishing writes and COMMIT (rolled back if it
+        raises)."""
         connection = engine.connect()
         try:
             connection.begin()
-            self._run(connection, jobs, done)
+            last = self._run(connection, jobs, done)
         except BaseException:
             connection.close()
             raise
-        return connection
+        return connection, last
 
     def _finisher(self) -> _Finisher:
         if self._finishing is None:  # only the committer's thread makes and ends it
@@ -236,22 +237,24 @@ class Committer:
                 _run_hooks(item.after_rollback)
                 item.job.future.set_exception(item.error)
 
-    def _run(self, connection: Connection, jobs: list[Job[Any]], done: list[_Done]) -> None:
+    def _run(self, connection: Connection, jobs: list[Job[Any]], done: list[_Done]) -> Last:
+        """The batch's jobs run, their outcomes in `done`: the batch's finishing writes, where they are left
+        to go with its COMMIT (PostgreSQL; sent already elsewhere)."""
         shared: dict[Any, Any] = {}  # one batch, one transaction: what its jobs read once
         if self._postgres:
             _prelock(UnitOfWork(connection=connection, postgres=True, shared=shared), jobs)
             if len(jobs) > 1 and self._side_by_side_tried() and in_one_write(connection):
                 if side_by_side.disjoint(jobs, shared) and self._side_by_side(connection, jobs, shared, done):
-                    return
+                    return _last(connection, shared, done)
         owed: _Owed | None = None
         for job in jobs:
             owed = _run_job(connection, self._postgres, job, shared, done, owed)
-        if owed is not None and in_one_write(connection):
-            _finish_with(connection, owed, shared, done)
-            return
         if owed is not None:
             _settle(connection, self._postgres, owed, shared, done)
-        _finished(connection, self._postgres, shared, done).flush()
+        if self._postgres:
+            return _last(connection, shared, done)
+        _finished(connection, False, shared, done).flush()
+        return []
 
     def _side_by_side_tried(self) -> bool:
         """Whether this batch may try its jobs side by side: after k tries in a row that fell back (e.g. a fraud
@@ -276,16 +279,23 @@ class Committer:
 
 def _run_side_by_side(connection: Connection, jobs: list[Job[Any]], shared: dict[Any, Any], done: list[_Done]) -> bool:
     """The jobs side by side, their outcomes in `done`; False, with nothing done, when they fell back."""
-
-    def finishing(ran: list[side_by_side.Ran]) -> list[tuple[str, Any]]:
-        done[:] = [_Owed(job, 0, one.uow, one.value).done() for job, one in zip(jobs, ran, strict=True)]
-        with deferring_only(connection):
-            return write_statements(connection, _finished(connection, True, shared, done).deferred or [])
-
-    if side_by_side.run(connection, jobs, shared, finishing) is None:
-        done.clear()
+    ran = side_by_side.run(connection, jobs, shared)
+    if ran is None:
         return False
+    done[:] = [_Owed(job, 0, one.uow, one.value).done() for job, one in zip(jobs, ran, strict=True)]
     return True
+
+
+Last = list[tuple[str, Any]]  # a batch's finishing writes, driver SQL sent with its COMMIT
+
+
+def _last(connection: Connection, shared: dict[Any, Any], done: list[_Done]) -> Last:
+    """PostgreSQL: the batch's finishing writes (late credits, the events' numbering), for the finisher to send
+    with the COMMIT in one round trip. Between the first of them and the COMMIT, the batch holds the rows every
+    batch takes last (the fee income's, the numbering's lock): no Python runs there, so no other batch waits
+    on this process's GIL."""
+    with deferring_only(connection):
+        return write_statements(connection, _finished(connection, True, shared, done).deferred or [])
 
 
 def _finished(connection: Connection, postgres: bool, shared: dict[Any, Any], done: list[_Done]) -> UnitOfWork:
@@ -303,26 +313,6 @@ def _finished(connection: Connection, postgres: bool, shared: dict[Any, Any], do
     return last
 
 
-def _finish_with(connection: Connection, owed: _Owed, shared: dict[Any, Any], done: list[_Done]) -> None:
-    """PostgreSQL: the last job's writes and release, then the batch's last writes, in one round trip. The
-    batch's finishing counts the last job as done; if its writes fail, it fails (or reruns) alone, and the
-    finishing runs again without it. A finisher only defers on PostgreSQL (`deferring_only`): nothing
-    it sends may go before the last job's writes."""
-    done.append(owed.done())
-    before = write_statements(connection, owed.uow.deferred or [], _RELEASE)
-    with deferring_only(connection):
-        last = _finished(connection, True, shared, done)
-    try:
-        run_sql_all(connection, [*before, *write_statements(connection, last.deferred or [])])
-    except Exception as error:
-        position = failed_at(error)
-        if position is None or position >= len(before):
-            raise  # the batch's own last writes: the batch fails
-        done.pop()
-        _owed_failed(connection, True, owed, error, shared, done)
-        _finished(connection, True, shared, done).flush()
-
-
 class _Finisher:
     """PostgreSQL: a batch's COMMIT and the release of its results, on a thread of their own, so that the
     committer runs the next batch meanwhile (a COMMIT waits for the WAL's flush). One batch at a time: the
@@ -335,22 +325,24 @@ class _Finisher:
     def __init__(self, committer: Committer) -> None:
         self._committer = committer
         self._free = threading.Semaphore(1)
-        self._queue: queue.SimpleQueue[tuple[Connection, list[Job[Any]], list[_Done]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Connection, Last, list[Job[Any]], list[_Done]] | None] = (
+            queue.SimpleQueue()
+        )
         self._thread = threading.Thread(target=self._loop, name="puhui-group-commit-finish", daemon=True)
         self._thread.start()
 
-    def hand(self, connection: Connection, jobs: list[Job[Any]], done: list[_Done]) -> None:
+    def hand(self, connection: Connection, last: Last, jobs: list[Job[Any]], done: list[_Done]) -> None:
         self._free.acquire()
-        self._queue.put((connection, jobs, done))
+        self._queue.put((connection, last, jobs, done))
 
     def close(self) -> None:
         self._queue.put(None)
 
     def _loop(self) -> None:
         while (handed := self._queue.get()) is not None:
-            connection, jobs, done = handed
+            connection, last, jobs, done = handed
             try:
-                _commit_batch(connection)
+                _commit_batch(connection, last)
             except BaseException as error:  # noqa: BLE001 - the batch's jobs get the failure; the finisher goes on
                 connection.close()
                 self._committer._failed(jobs, done, error)
@@ -361,7 +353,11 @@ class _Finisher:
                 self._free.release()
 
 
-def _commit_batch(connection: Connection) -> None:
+def _commit_batch(connection: Connection, last: Last) -> None:
+    """The batch's finishing writes and its COMMIT in one round trip (psycopg's own COMMIT then finds the
+    transaction ended, and only SQLAlchemy's bookkeeping is left)."""
+    if last:
+        run_sql_all(connection, [*last, ("COMMIT", None)])
     connection.commit()
 
 

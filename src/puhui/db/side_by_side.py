@@ -5,7 +5,7 @@ the last job's writes, and its work waits for them. Jobs whose footprints (`Job.
 and codes whose rows they read and write, known once the batch holds its locks) are disjoint do not see
 each other's rows, so their order within the batch changes nothing. Their reads and guesses all go in one
 round trip; each job's work then runs on its own rows (`puhui.db.prepared.side_by_side`); their writes
-go with the batch's finishing in the next.
+go in the next, and the batch's finishing with its COMMIT (`puhui.db.group_commit`).
 
 A job run alone may fail on its own, send a statement its reads did not foresee, or leave its guess
 untaken, each undone to its own savepoint. Side by side, savepoints would undo the neighbours too. So
@@ -52,9 +52,6 @@ class Ran:
     value: Any
 
 
-Finishing = Callable[[list[Ran]], list[tuple[str, Any]]]  # the batch's last writes, given the jobs that ran
-
-
 def disjoint(jobs: Sequence[Job], shared: dict[Any, Any]) -> bool:
     """Whether every job names its footprint and guess, and no two footprints meet."""
     taken: set[Hashable] = set()
@@ -68,9 +65,9 @@ def disjoint(jobs: Sequence[Job], shared: dict[Any, Any]) -> bool:
     return True
 
 
-def run(connection: Connection, jobs: Sequence[Job], shared: dict[Any, Any], finishing: Finishing) -> list[Ran] | None:
-    """The jobs side by side, then the batch's finishing writes after theirs: what each job returned, or
-    None with all it sent undone. What only a new transaction cures (a deadlock) is raised."""
+def run(connection: Connection, jobs: Sequence[Job], shared: dict[Any, Any]) -> list[Ran] | None:
+    """The jobs side by side, their writes sent: what each job returned, or None with all it sent undone.
+    What only a new transaction cures (a deadlock) is raised. The batch's finishing writes are the caller's."""
     uows = [UnitOfWork(connection=connection, postgres=True, shared=shared, deferred=[], batch_sums={}) for _ in jobs]
     try:
         each = [
@@ -86,7 +83,7 @@ def run(connection: Connection, jobs: Sequence[Job], shared: dict[Any, Any], fin
             with side_by_side(connection, ahead):
                 ran.append(Ran(uow, job.work(uow)))
         writes = [statement for one in ran for statement in statements_of(connection, one.uow.deferred or [])]
-        run_sql_all(connection, [*writes, *finishing(ran), (f"RELEASE SAVEPOINT {SAVEPOINT}", ())])
+        run_sql_all(connection, [*writes, (f"RELEASE SAVEPOINT {SAVEPOINT}", ())])
     except Exception as error:  # noqa: BLE001 - any job's failure: the batch runs its jobs one at a time
         if aborts_batch(error):  # a deadlock: the whole batch reruns
             raise
