@@ -260,6 +260,45 @@ def test_late_commit_with_threads_and_a_consumer_in_between(pg_url: str, clock) 
         engine.dispose()
 
 
+def test_a_batchs_events_are_numbered_as_it_commits_and_a_refused_jobs_are_not_there(engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """A group-commit batch's events get their positions in its own transaction (on PostgreSQL inserted
+    numbered, under the sequencer's lock held to its COMMIT), in its jobs' order; a job that failed left none.
+    An event a plain transaction committed earlier waits for a reader, who numbers it after them."""
+    from puhui.db import group_commit
+    from puhui.errors import InvalidInput
+    from tests.db.test_group_commit import Gate
+
+    emit(engine, "plain")  # committed, waiting for its position
+    assert _positions(engine) == [("plain", None)]
+
+    def job(key: str, refuse: bool = False) -> group_commit.Job:
+        def work(uow: UnitOfWork) -> str:
+            publish(uow, "test", "test.happened", key, {"key": key})
+            publish(uow, "test", "test.happened", key + "'", {"key": key})
+            if refuse:
+                raise InvalidInput("no")
+            return key
+
+        return group_commit.Job(work)
+
+    gate = Gate(engine)
+    futures = [group_commit.submit(engine, job("a")), group_commit.submit(engine, job("b", True))]
+    futures.append(group_commit.submit(engine, job("c")))
+    gate.open()
+    assert futures[0].result(timeout=30) == "a" and futures[2].result(timeout=30) == "c"
+    with pytest.raises(InvalidInput):
+        futures[1].result(timeout=30)
+    numbered = [row for row in _positions(engine) if row[1] is not None]
+    if engine.dialect.name == "postgresql":  # the batch numbered only its own events
+        assert sorted(numbered, key=lambda row: row[1]) == [("a", 1), ("a'", 2), ("c", 3), ("c'", 4)]
+    events = read_events(engine)  # a reader numbers what waits, after what is numbered
+    if engine.dialect.name == "postgresql":
+        assert keys(events) == ["a", "a'", "c", "c'", "plain"]
+    else:  # SQLite's batch numbers every event waiting, in the order they were written
+        assert keys(events) == ["plain", "a", "a'", "c", "c'"]
+    assert_gap_free(events)
+
+
 @pytest.mark.parametrize("consumers", [1, 2])
 def test_concurrent_producers_and_consumers_see_everything_once(db_url: str, clock, consumers: int) -> None:  # type: ignore[no-untyped-def]
     """Producers commit events (some after holding their transaction open a while, some roll back)

@@ -94,6 +94,7 @@ class _Done:
     after_rollback: list[Callable[[], None]]
     before_commit: list[Callable[[UnitOfWork], Any]] = field(default_factory=list)
     sums: dict[Hashable, int] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -307,7 +308,10 @@ def _finished(connection: Connection, postgres: bool, shared: dict[Any, Any], do
         if item.error is None:
             for key, amount in item.sums.items():
                 sums[key] = sums.get(key, 0) + amount
-    last = UnitOfWork(connection=connection, postgres=postgres, shared=shared, batch_sums=sums, deferred=[])
+    events = [event for item in done if item.error is None for event in item.events]
+    last = UnitOfWork(
+        connection=connection, postgres=postgres, shared=shared, batch_sums=sums, deferred=[], batch_events=events
+    )
     for finish in finishers:
         finish(last)
     return last
@@ -391,6 +395,7 @@ class _Owed:
             uow.after_rollback,
             uow.before_batch_commit,
             uow.batch_sums or {},
+            uow.batch_events or [],
         )
 
 
@@ -406,7 +411,14 @@ def _run_job(
     """The job in its own savepoint, after settling `owed`: the job owing its writes, or None once its
     outcome (its value, or its error with only its own writes undone) is in `done`."""
     while True:
-        uow = UnitOfWork(connection=connection, postgres=postgres, shared=shared, deferred=[], batch_sums={})
+        uow = UnitOfWork(
+            connection=connection,
+            postgres=postgres,
+            shared=shared,
+            deferred=[],
+            batch_sums={},
+            batch_events=[] if postgres else None,
+        )
         try:  # a read ahead that fails fails its job alone (its savepoint went first)
             _start(connection, postgres, job, uow, done, owed)
             owed = None

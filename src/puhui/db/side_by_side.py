@@ -68,7 +68,10 @@ def disjoint(jobs: Sequence[Job], shared: dict[Any, Any]) -> bool:
 def run(connection: Connection, jobs: Sequence[Job], shared: dict[Any, Any]) -> list[Ran] | None:
     """The jobs side by side, their writes sent: what each job returned, or None with all it sent undone.
     What only a new transaction cures (a deadlock) is raised. The batch's finishing writes are the caller's."""
-    uows = [UnitOfWork(connection=connection, postgres=True, shared=shared, deferred=[], batch_sums={}) for _ in jobs]
+    uows = [
+        UnitOfWork(connection=connection, postgres=True, shared=shared, deferred=[], batch_sums={}, batch_events=[])
+        for _ in jobs
+    ]
     try:
         each = [
             (_reads(job, shared), list(job.guess(uow) if job.guess else ()))

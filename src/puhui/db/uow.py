@@ -46,6 +46,9 @@ class UnitOfWork:
     batch_sums: dict[Hashable, int] | None = None
     # A group-commit job's writes whose results nobody reads (`write`, `write_sql`): sent together at its end.
     deferred: list[tuple[Prepared | str, Any]] | None = None
+    # A group-commit job's outbox events on PostgreSQL (`events.outbox.publish`): the committer gathers those
+    # of the batch's jobs that succeeded, and the batch inserts them last, already numbered. None elsewhere.
+    batch_events: list[dict[str, Any]] | None = None
 
     def execute(self, statement: Any, parameters: Any = None) -> Any:
         return self.connection.execute(statement, parameters)

@@ -49,7 +49,10 @@ def publish(uow: UnitOfWork, topic: str, type: str, key: str | None, payload: di
         "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
         "created_at": clock.now_micros(),
     }
-    uow.write(_INSERT, row)
+    if uow.batch_events is not None:  # a group-commit job on PostgreSQL: inserted numbered, with its batch's
+        uow.batch_events.append(row)
+    else:
+        uow.write(_INSERT, row)
     if number_batch not in uow.before_batch_commit:
         uow.before_batch_commit.append(number_batch)
 
@@ -63,14 +66,36 @@ def assign_positions(uow: UnitOfWork, limit: int = NUMBERING_LIMIT) -> int:
 
 
 def number_batch(uow: UnitOfWork) -> None:
-    """A group-commit batch's events numbered, its last work before COMMIT: on PostgreSQL the lock and the
-    numbering go with the batch's other last statements (`UnitOfWork.write_sql`)."""
+    """A group-commit batch's events numbered, its last work before COMMIT. On PostgreSQL its jobs' events
+    (`UnitOfWork.batch_events`) are inserted with their positions, after the highest so far, under the
+    sequencer's lock that the batch holds to its COMMIT: written once, never updated. The lock and the insert
+    go with the batch's other last statements (`UnitOfWork.write_sql`); events of plain transactions still
+    waiting are left to the next reader (`number_waiting`)."""
     if uow.postgres and uow.deferred is not None:
-        uow.write_sql(_LOCK_PG, (SEQUENCER_LOCK,))
-        uow.write_sql(_NUMBER_PG, (NUMBERING_LIMIT,))
+        if uow.batch_events:
+            uow.write_sql(_LOCK_PG, (SEQUENCER_LOCK,))
+            uow.write_sql(*_numbered_insert(uow.batch_events))
         return
     uow.flush()  # what the batch's work before it deferred goes first
     assign_positions(uow)
+
+
+def _numbered_insert(events: list[dict[str, Any]]) -> tuple[str, tuple[Any, ...]]:
+    """The events inserted in order, numbered after the highest position so far (driver SQL)."""
+    sql = _NUMBERED_INSERTS.get(len(events))
+    if sql is None:
+        rows = ", ".join(f"({n}, %s, %s, %s, %s, %s::bigint)" for n in range(1, len(events) + 1))
+        sql = _NUMBERED_INSERTS[len(events)] = (
+            'INSERT INTO outbox ("position", topic, type, key, payload, created_at) '
+            "SELECT top.p + v.n, v.topic, v.type, v.key, v.payload, v.created_at "
+            "FROM (SELECT coalesce(max(position), 0) AS p FROM outbox) AS top, "
+            f"(VALUES {rows}) AS v (n, topic, type, key, payload, created_at)"
+        )
+    values = tuple(e[name] for e in events for name in ("topic", "type", "key", "payload", "created_at"))
+    return sql, values
+
+
+_NUMBERED_INSERTS: dict[int, str] = {}  # by the number of events: a statement each, prepared once
 
 
 _NUMBERING = """
