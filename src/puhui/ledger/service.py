@@ -409,8 +409,11 @@ def _write_outcome(uow: UnitOfWork, outcome: BatchOutcome, *, write_late: bool =
         event = (TOPIC, "ledger.transfers_committed", None, _event(uow.connection, outcome))
     if uow.postgres:
         if write_late and pg.is_small(outcome.created, outcome.resolved, outcome.accounts):
-            found = pg.small_statement(outcome.created, outcome.resolved, outcome.accounts, event)
+            batched = event is not None and uow.batch_events is not None  # numbered with its batch's events
+            found = pg.small_statement(outcome.created, outcome.resolved, outcome.accounts, None if batched else event)
             if found is None or uow.write_sql(*found):
+                if batched:
+                    outbox.publish(uow, *event)  # type: ignore[misc]
                 return
         wrote(uow.connection, "accounts", "transfers", "outbox")  # on the driver's cursor: rows read ahead are stale
         pg.write(_driver(uow), outcome.created, outcome.resolved, outcome.accounts, event)
