@@ -4,7 +4,10 @@ cleanly, no payment fails and the audit passes. No timing is asserted."""
 
 from __future__ import annotations
 
+import pytest
+
 from puhui.bench import payments_deployed
+from tests.conftest import selected_backends
 
 
 def test_a_small_deployed_run_starts_and_stops_the_server_and_the_audit_passes(empty_db_url) -> None:
@@ -93,3 +96,42 @@ def test_a_warm_up_of_no_payments_or_in_process_is_refused_before_anything_runs(
     for args in (["--warm-up", "0"], ["--in-process", "--warm-up", "10"]):
         result = CliRunner().invoke(app, ["bench", "payments", *args])
         assert result.exit_code == 2 and "--warm-up takes at least one payment" in result.output, result.output
+
+
+@pytest.mark.postgresql
+def test_postgresqls_costliest_statements_are_those_of_the_timed_payments_only() -> None:
+    """`--pg-statements`: the benchmark's own server keeps `pg_stat_statements`, emptied as the timed phases
+    begin, so the code's taking ran once a timed payment (the warm-up's are not counted)."""
+    if "postgresql" not in selected_backends():
+        pytest.skip("PostgreSQL is not in PUHUI_TEST_BACKENDS")
+    result = payments_deployed.run(
+        backend="postgresql",
+        clients=2,
+        payments=30,
+        customers=100,
+        merchants=10,
+        workers=2,
+        max_seconds=120,
+        cache=False,
+        quiet=True,
+        warm_up=20,
+        pg_statements=40,
+    )
+    assert result["audit_ok"] and result["payments_ok"] == 30 and result["held_share"] == 0, result
+    costs = result["pg_statements"]
+    assert 0 < len(costs) <= 40
+    assert [c["total_ms"] for c in costs] == sorted((c["total_ms"] for c in costs), reverse=True)
+    taking = [c for c in costs if c["statement"].startswith("UPDATE qr_codes SET status")]
+    assert len(taking) == 1 and taking[0]["calls"] == 30, costs
+    assert taking[0]["us_a_payment"] == round(1000 * taking[0]["total_ms"] / 30, 1)
+
+
+def test_statement_costs_are_refused_where_the_benchmark_does_not_run_its_own_postgresql() -> None:
+    from typer.testing import CliRunner
+
+    from puhui.cli import app
+
+    given_db = ["--backend", "postgresql", "--db", "postgresql://x/y"]
+    for args in (["--pg-statements", "5"], [*given_db, "--pg-statements", "5"]):
+        result = CliRunner().invoke(app, ["bench", "payments", *args])
+        assert result.exit_code == 2 and "--pg-statements is for a deployed run" in result.output, result.output

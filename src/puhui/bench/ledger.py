@@ -545,9 +545,10 @@ def _progress(quiet: bool):
     )
 
 
-def fresh_database(backend: str, cleanup: ExitStack, name: str = "puhui_bench") -> str:
+def fresh_database(backend: str, cleanup: ExitStack, name: str = "puhui_bench", *, statements: bool = False) -> str:
     """A new empty database for a benchmark, removed by `cleanup`: a SQLite file in a temporary
-    directory, or a database on an embedded PostgreSQL server started for the run."""
+    directory, or a database on an embedded PostgreSQL server started for the run (with `statements`,
+    one that keeps what each statement costs it: `pg_stat_statements`)."""
     if backend == "sqlite":
         directory = tempfile.mkdtemp(prefix="puhui-bench-")
         cleanup.callback(shutil.rmtree, directory, True)
@@ -556,10 +557,13 @@ def fresh_database(backend: str, cleanup: ExitStack, name: str = "puhui_bench") 
         create_database,
         start_embedded_postgres,
         stop_embedded_postgres,
+        track_statements,
     )
 
     server, admin_uri = start_embedded_postgres()
     cleanup.callback(stop_embedded_postgres, server)
+    if statements:
+        track_statements(server, admin_uri)
     return create_database(admin_uri, name)
 
 

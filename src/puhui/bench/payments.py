@@ -359,6 +359,7 @@ def command(
     cache: bool = True,
     as_json: bool = False,
     warm_up: int | None = None,
+    pg_statements: int = 0,
 ) -> None:
     """QR payments per second over HTTP against GET /health at the same concurrency and the ledger's
     one-transfer-per-commit rate: `puhui serve --workers N` in its own processes on a warm database, driven
@@ -374,6 +375,11 @@ def command(
         raise typer.Exit(2)
     if warm_up is not None and (not deployed or warm_up < 1):
         Console(stderr=True).print("--warm-up takes at least one payment, and only --deployed warms up this way")
+        raise typer.Exit(2)
+    if pg_statements and (not deployed or backend != "postgresql" or db is not None or pg_statements < 0):
+        Console(stderr=True).print(
+            "--pg-statements is for a deployed run on the benchmark's own PostgreSQL (not --db, not SQLite)"
+        )
         raise typer.Exit(2)
     if deployed:
         if kind != "dynamic" or (backend == "sqlite" and workers not in (None, 1)):
@@ -394,6 +400,7 @@ def command(
             cache=cache,
             quiet=as_json,
             warm_up=warm_up,
+            pg_statements=pg_statements,
         )
         title = f"payments benchmark on {backend}, deployed ({result['workers']} workers, {clients} clients)"
     else:
@@ -422,6 +429,7 @@ def _show(result: dict, title: str, as_json: bool) -> None:
         print(json.dumps(result))
         return
     found = result.pop("profile", None)
+    costs = result.pop("pg_statements", None)
     table = Table(title=title)
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -439,6 +447,11 @@ def _show(result: dict, title: str, as_json: bool) -> None:
         console.print("Top cumulative functions (ms and calls per payment, all workers' threads, waits left out):")
         for ms, calls, where in found["top_cumulative"]:
             console.print(f"  {ms:9.3f} ms  {calls:8.2f}  {where}", markup=False, highlight=False)
+    if costs is not None:
+        console.print("PostgreSQL's costliest statements over the timed phases (µs a payment, calls, µs each):")
+        for cost in costs:
+            line = f"  {cost['us_a_payment']:8.1f}  {cost['calls']:7d}  {cost['us_each']:8.1f}  {cost['statement']}"
+            console.print(line, markup=False, highlight=False)
 
 
 def _typer_defaults() -> None:
@@ -466,6 +479,12 @@ def _typer_defaults() -> None:
             "--warm-up",
             help="Untimed payments (and /health calls) before the measured ones (deployed: 400, fewer where the"
             " customers would otherwise pay twice).",
+        ),
+        typer.Option(
+            0,
+            "--pg-statements",
+            help="Report PostgreSQL's N costliest statements over the timed phases (pg_stat_statements; deployed,"
+            " on the benchmark's own server).",
         ),
     )
 

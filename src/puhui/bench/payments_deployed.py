@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from puhui.bench import payments_seed as seeding
+from puhui.bench import pg_statements as pg_costs
 from puhui.bench.ledger import fresh_database
 
 # Untimed /health calls and payments before the measured phases: enough that every worker's pooled
@@ -66,6 +67,7 @@ def run(
     cache: bool = True,
     quiet: bool = False,
     warm_up: int | None = None,
+    pg_statements: int = 0,
 ) -> dict[str, Any]:
     from puhui.bench.ledger import _progress
     from puhui.db import create_engine_from_url, reading
@@ -78,12 +80,14 @@ def run(
         warm_up = max(1, min(WARM_UP, customers - payments))
     if warm_up < 1:
         raise ValueError("the warm-up is a number of payments, at least one")
+    if pg_statements and (backend != "postgresql" or database_url is not None or pg_statements < 0):
+        raise ValueError("statement costs are kept by the benchmark's own PostgreSQL server")
     payers = min(customers, payments + warm_up)
     if workers is None:
         workers = 1 if backend == "sqlite" else (os.cpu_count() or 1)
     with ExitStack() as cleanup:
         progress = cleanup.enter_context(_progress(quiet))
-        url = database_url or fresh_database(backend, cleanup, "puhui_bench_payments")
+        url = database_url or fresh_database(backend, cleanup, "puhui_bench_payments", statements=pg_statements > 0)
         engine = create_engine_from_url(url)
         cleanup.callback(engine.dispose)
         key = seeding.cache_key(backend, customers, merchants, payers, head_revision() or "")
@@ -124,6 +128,8 @@ def run(
             server.base_url, min(clients, warm_up), warm_up, max_seconds, requests=[pay(i) for i in range(warm_up)]
         )
         rounds = 1 if profile_dir is not None else min(ROUNDS, payments)
+        if pg_statements:
+            pg_costs.reset(url)
         probes, paying = [], []
         cpu_used = machine_busy = machine_idle = 0.0
         for share in (range(payments * r // rounds, payments * (r + 1) // rounds) for r in range(rounds)):
@@ -138,6 +144,7 @@ def run(
             busy, idle = (after - before for after, before in zip(_machine_cpu_seconds(), machine_before))
             machine_busy, machine_idle = machine_busy + busy, machine_idle + idle
         baseline, paid = pooled(probes), pooled(paying)
+        statement_costs = pg_costs.costliest(url, pg_statements, paid["ok"]) if pg_statements else None
         found_profile = server.collect_profile(paid["ok"]) if profile_dir is not None else None
         stopped_cleanly = server.stop()
         server_log = server.log.read_text(errors="replace") if server.log.exists() else ""
@@ -196,6 +203,8 @@ def run(
     result.update(batching)
     if found_profile is not None:
         result["profile"] = found_profile
+    if statement_costs is not None:  # the timed phases': the payments' and the /health calls' (a `SELECT 1` each)
+        result["pg_statements"] = statement_costs
     return result
 
 

@@ -123,6 +123,17 @@ def admin_connect(url: str, database: str | None = None):
     return psycopg.connect(_psycopg_conninfo(target), autocommit=True)
 
 
+def track_statements(server: Any, admin_url: str) -> None:
+    """Load `pg_stat_statements` into a server from `start_embedded_postgres` (its configuration, then a
+    restart with the options it was started with): what each statement costs the server, for a benchmark to
+    report. Each database that reads the view creates the extension (`CREATE EXTENSION pg_stat_statements`)."""
+    from embedded_postgres._commands import pg_ctl
+
+    with admin_connect(admin_url) as connection:
+        connection.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+    pg_ctl(["-w", "restart"], pgdata=Path(server.pgdata), user=server.system_user, timeout=60)
+
+
 def create_database(url: str, name: str | None = None) -> str:
     """Create a database on the server of `url`; returns its `postgresql+psycopg://` URL."""
     name = name or f"puhui_{uuid.uuid4().hex[:12]}"
