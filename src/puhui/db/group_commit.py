@@ -318,11 +318,12 @@ def _finished(connection: Connection, postgres: bool, shared: dict[Any, Any], do
 
 
 class _Finisher:
-    """PostgreSQL: a batch's COMMIT and the release of its results, on a thread of their own, so that the
-    committer runs the next batch meanwhile (a COMMIT waits for the WAL's flush). One batch at a time: the
-    committer hands over the next only once the last is released. A batch that overlaps the one committing
-    waits on its row locks (the wallets, a code, the outbox's numbering) until that COMMIT, and READ COMMITTED
-    shows it nothing uncommitted; a COMMIT that fails fails its own jobs alone. (No table of Puhui's has a
+    """PostgreSQL: a batch's finishing writes and COMMIT (one round trip) and the release of its results, on a
+    thread of their own, so that the committer runs the next batch meanwhile (a COMMIT waits for the WAL's
+    flush). One batch at a time: the committer hands over the next only once the last is released. A batch
+    that overlaps the one committing waits on its row locks (the wallets, a code, the outbox's numbering) until
+    that COMMIT, and READ COMMITTED shows it nothing uncommitted; finishing writes or a COMMIT that fail fail
+    their own batch's jobs alone, which their callers retry with the same Idempotency-Key. (No table of Puhui's has a
     deferred constraint: a COMMIT checking one could wait on the next batch's locks, a deadlock PostgreSQL
     would end by failing one of them.)"""
 

@@ -38,7 +38,7 @@ from typing import Any
 
 from sqlalchemy import ARRAY, Connection, Engine, String, any_, bindparam, cast, event, exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql import util as sql_util
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
@@ -91,7 +91,7 @@ class ByKeys:
         return [tuple(params[name] for name in key) for key in self.keys or (self.columns,)]
 
 
-def among(column: Any, name: str) -> ClauseElement:
+def among(column: Any, name: str) -> ColumnElement[bool]:
     """`column` equal to one of the values bound as `name`, a PostgreSQL array's text (`array_literal`): a
     `ByKeys` read's filter, one statement whatever their number. A string column's array is unbounded
     (`VARCHAR[]`), so no value is cut to the column's length."""

@@ -3,9 +3,10 @@
 Rows get a `seq` when inserted but a consumer-visible `position` only after commit: the
 sequencer numbers committed rows in one short transaction at a time, so positions grow in the
 order events became visible and a consumer reading "after position N" never skips a late commit.
-A group-commit batch numbers its own events last, under the same lock, just before it commits
-(so under load readers find nothing to number and stay readers); plain transactions leave theirs
-to the next reader, which numbers them only when some are waiting, and one thread at a time.
+A group-commit batch numbers its own events last, under the same lock, just before it commits (on
+PostgreSQL it inserts them numbered, so they are written once), and under load readers find nothing
+to number and stay readers; plain transactions leave theirs to the next reader, which numbers them
+only when some are waiting, and one thread at a time.
 """
 
 from __future__ import annotations
