@@ -541,28 +541,28 @@ def _by_keys(
     for i, (prepared, _) in enumerate(statements):
         if prepared.by_keys is not None and not prepared.tables & written:
             made.setdefault(prepared, []).append(i)
-    merged = [(prepared.by_keys, at) for prepared, at in made.items() if len(at) > 1]
+    merged = [(by_keys, at) for prepared, at in made.items() if len(at) > 1 and (by_keys := prepared.by_keys)]
     if not merged:
         return statements, lambda results: results
-    alone = [i for i in range(len(statements)) if not any(i in at for _, at in merged)]
+    merging = {i for _, at in merged for i in at}
+    alone = [i for i in range(len(statements)) if i not in merging]
     sending = [statements[i] for i in alone]
-    keys = [[by_keys.keys_of(statements[i][1]) for i in at] for by_keys, at in merged]  # type: ignore[union-attr]
+    keys = [[by_keys.keys_of(statements[i][1]) for i in at] for by_keys, at in merged]
     for (by_keys, _), theirs in zip(merged, keys, strict=True):
         every = [key for own in theirs for key in own]
-        values = {name: array_literal([key[j] for key in every]) for j, name in enumerate(by_keys.columns)}  # type: ignore[union-attr]
-        sending.append((by_keys.read, values))  # type: ignore[union-attr]
+        sending.append(
+            (by_keys.read, {name: array_literal([k[j] for k in every]) for j, name in enumerate(by_keys.columns)})
+        )
 
     def answered(results: list[Rows]) -> list[Rows]:
-        found: list[Rows | None] = [None] * len(statements)
-        for i, rows in zip(alone, results, strict=False):
-            found[i] = rows
+        found: dict[int, Rows] = dict(zip(alone, results, strict=False))
         for (by_keys, at), theirs, rows in zip(merged, keys, results[len(alone) :], strict=True):
-            width = len(by_keys.columns)  # type: ignore[union-attr]
+            width = len(by_keys.columns)
             for i, own in zip(at, theirs, strict=True):
                 mine = [row[width:] for row in rows.all() if tuple(row[:width]) in own]
                 prepared, params = statements[i]
                 found[i] = Rows(mine, prepared.form(connection.dialect, params), len(mine))
-        return found  # type: ignore[return-value]
+        return [found[i] for i in range(len(statements))]
 
     return sending, answered
 
