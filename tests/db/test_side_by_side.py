@@ -211,7 +211,7 @@ def test_reads_by_key_of_several_jobs_are_one_statement_and_each_job_gets_its_ow
         ([], [(1,)]),
         ([(3,)], [(2,)]),
     ]
-    assert sent.count("SELECT gc_row.n AS") == (0 if guess_writes else 2)  # one for each read, all jobs
+    assert sent.count("SELECT gc_row.n AS") == (0 if guess_writes else 1)  # both reads go by `_PARENTS`: one
     assert sent.count("SELECT gc_row.parent FROM") == (6 if guess_writes else 0)
 
 

@@ -534,20 +534,20 @@ def read_ahead_each(
 def _by_keys(
     connection: Connection, statements: list[Read], written: set[str]
 ) -> tuple[list[Read], Callable[[list[Rows]], list[Rows]]]:
-    """What to send for `statements`: a read made by key (`ByKeys`) two or more times, of tables the
-    pipeline does not write, sent once for all their keys; and how each statement's rows are told from
+    """What to send for `statements`: reads made by key (`ByKeys`) through the same read two or more times, of
+    tables the pipeline does not write, sent once for all their keys; and how each statement's rows are told from
     the results of what was sent."""
-    made: dict[Prepared, list[int]] = {}
-    for i, (prepared, _) in enumerate(statements):
-        if prepared.by_keys is not None and not prepared.tables & written:
-            made.setdefault(prepared, []).append(i)
-    merged = [(by_keys, at) for prepared, at in made.items() if len(at) > 1 and (by_keys := prepared.by_keys)]
+    made: dict[tuple[Prepared, tuple[str, ...]], tuple[ByKeys, list[int]]] = {}
+    for i, (prepared, _) in enumerate(statements):  # by the read sent for them: one for a lock of 2 ids or of 3
+        if (by_keys := prepared.by_keys) is not None and not prepared.tables & written:
+            made.setdefault((by_keys.read, by_keys.columns), (by_keys, []))[1].append(i)
+    merged = [(by_keys, at) for by_keys, at in made.values() if len(at) > 1]
     if not merged:
         return statements, lambda results: results
     merging = {i for _, at in merged for i in at}
     alone = [i for i in range(len(statements)) if i not in merging]
     sending = [statements[i] for i in alone]
-    keys = [[by_keys.keys_of(statements[i][1]) for i in at] for by_keys, at in merged]
+    keys = [[_own_keys(statements[i]) for i in at] for _, at in merged]  # each by its own `ByKeys.keys`
     for (by_keys, _), theirs in zip(merged, keys, strict=True):
         every = [key for own in theirs for key in own]
         sending.append(
@@ -565,6 +565,12 @@ def _by_keys(
         return [found[i] for i in range(len(statements))]
 
     return sending, answered
+
+
+def _own_keys(read: Read) -> list[tuple[Any, ...]]:
+    prepared, params = read
+    assert prepared.by_keys is not None
+    return prepared.by_keys.keys_of(params)
 
 
 @contextmanager
