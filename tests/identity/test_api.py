@@ -369,3 +369,15 @@ def test_many_customers_each_their_own(client):
         ).status_code
         == 201
     )
+
+
+def test_me_is_the_calling_customer_and_only_a_customer(client, engine):
+    body = register(client, ZHANG)
+    me = login(client, ZHANG)
+    assert client.get("/v1/customers/me", headers=me).json() == body  # masked, as under their own id
+    other = register(client, LI)
+    assert client.get("/v1/customers/me", headers=login(client, LI)).json()["id"] == other["id"]
+    is_problem(client.get("/v1/customers/me"), 401, "unauthorized")
+    is_problem(client.get("/v1/customers/me", headers=bearer(ADMIN_TOKEN)), 403, "forbidden")
+    client.post(f"/v1/customers/{body['id']}/logout", headers=me)
+    is_problem(client.get("/v1/customers/me", headers=me), 401, "unauthorized")  # a closed session is no one

@@ -10,12 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.concurrency import run_in_threadpool
 
-from puhui.api.deps import (
-    Caller,
-    EngineDep,
-    Principal,
-    optional_principal,
-)
+from puhui.api.deps import Caller, EngineDep, Principal, optional_principal
+from puhui.api.deps import Customer as CallingCustomer
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.rate_limit import limit_auth_calls
 from puhui.db import UnitOfWork
@@ -169,6 +165,12 @@ async def login(body: LoginIn, request: Request, engine: EngineDep):
         "token_type": "Bearer",
         "expires_at": session.expires_at.isoformat(),
     }
+
+
+@router.get("/me", summary="The calling customer, masked (as `GET /v1/customers/{their id}`)", response_model=Customer)
+async def get_me(request: Request, engine: EngineDep, principal: CallingCustomer):
+    vault = vault_of(request)
+    return await read(engine, lambda c: views.customer_view(c, vault, principal.id))
 
 
 @router.get(
