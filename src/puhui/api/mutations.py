@@ -74,9 +74,20 @@ def client_id_of(request: Request, given: str | None) -> str:
 
 def fingerprint(request: Request, body: bytes) -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.url.path.encode(), body):
+    for part in (request.method.encode(), path_of(request).encode(), body):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
+
+
+def path_of(request: Request) -> str:
+    """`request.url.path`, without building the whole URL (host header parsed, URL joined and split again):
+    that was a seventh of the payment route's own time. As `urlsplit` does, tabs and line breaks (sent
+    escaped, as %09, %0D, %0A) are dropped."""
+    path = str(request.scope["path"]).replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    return path.translate(_DROPPED_BY_URLSPLIT) if "\t" in path or "\r" in path or "\n" in path else path
+
+
+_DROPPED_BY_URLSPLIT = str.maketrans("", "", "\t\r\n")
 
 
 def is_valid_key(key: str) -> bool:
@@ -113,7 +124,7 @@ async def run_mutation(
         key,
         fingerprint(request, body),
         request.method,
-        request.url.path[:256],
+        path_of(request)[:256],
         request_id_of(request) or uuid.uuid4().hex,
         request.client.host if request.client else None,
     )
