@@ -49,10 +49,23 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def register(client, person: dict) -> dict:
+def register(client, person: dict, verified: bool = True) -> dict:
+    """A customer who registered themselves, verified by staff on five channels (class III) unless not
+    `verified`: credit is only for verified customers."""
     response = client.post("/v1/customers", json=person)
     assert response.status_code == 201, response.text
-    return response.json()
+    customer = response.json()
+    if verified:
+        for channel in ("public_security", "bank_card", "face", "mobile_operator", "tax"):
+            made = client.post(
+                f"/v1/customers/{customer['id']}/verifications",
+                headers=ADMIN,
+                json={"channel": channel, "reference": f"R-{customer['id']}-{channel}"},
+            )
+            assert made.status_code == 201, made.text
+        upgraded = client.post(f"/v1/customers/{customer['id']}/tier", headers=ADMIN, json={"reason": "verified"})
+        assert upgraded.status_code == 200, upgraded.text
+    return customer
 
 
 def login(client, person: dict) -> dict:
@@ -252,3 +265,42 @@ def test_borrow_and_repay_over_http(client, engine, clock):
     assert client.get(f"/v1/lending/loans/{loan['id']}", headers=me).json()["status"] == "paid_off"
     with reading(engine) as connection:
         assert audit(connection).ok and reserve.reserve_coverage(connection).covered
+
+
+def test_an_unverified_customer_gets_no_credit_and_the_refusals_change_nothing(client, engine, clock):
+    """Credit is for verified customers (实名): a customer who registered but was never verified can
+    neither apply for a loan nor be given a credit line; once verified, the same application passes."""
+    operator = make_staff(client, "operator")
+    added = client.post("/v1/lending/products", headers={**operator, "Idempotency-Key": "p1"}, json=MONTHLY)
+    assert added.status_code == 201, added.text
+    zhang = register(client, ZHANG, verified=False)
+    me = login(client, ZHANG)
+    application = {"product_code": "cash-12", "amount": "6000.00", "term": 6}
+    before = snapshot(engine)
+    _problem(
+        client.post("/v1/lending/applications", headers={**me, "Idempotency-Key": "a1"}, json=application),
+        409,
+        "borrower_unverified",
+    )
+    _problem(
+        client.post(
+            "/v1/lending/lines",
+            headers={**ADMIN, "Idempotency-Key": "l1"},
+            json={"customer_id": zhang["id"], "limit": "2000.00", "annual_income": "120000.00"},
+        ),
+        409,
+        "borrower_unverified",
+    )
+    assert snapshot(engine) == before
+
+    for channel in ("public_security", "bank_card", "face"):
+        made = client.post(
+            f"/v1/customers/{zhang['id']}/verifications",
+            headers=ADMIN,
+            json={"channel": channel, "reference": f"R-{zhang['id']}-{channel}"},
+        )
+        assert made.status_code == 201, made.text
+    assert client.post(f"/v1/customers/{zhang['id']}/tier", headers=ADMIN, json={"reason": "ok"}).status_code == 200
+    applied = client.post("/v1/lending/applications", headers={**me, "Idempotency-Key": "a2"}, json=application)
+    assert applied.status_code == 201, applied.text
+    assert applied.json()["decision"] == "approved"

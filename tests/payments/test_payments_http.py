@@ -640,3 +640,39 @@ def test_a_payment_commits_in_the_server_when_its_writer_is_not_there(client, en
     again = client.post(f"/v1/qr-codes/{qr_id}/pay", headers={**me, "Idempotency-Key": "writerless-1"}, json={})
     assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
     assert_audit_clean(engine)
+
+
+def test_an_unverified_wallet_cannot_withdraw_and_the_refusal_changes_nothing(client, engine, clock):
+    """Money leaves a wallet only once its customer has a payment account class (实名): a customer who
+    registered but was never verified, with money in the wallet (a loan's, a transfer's), is refused."""
+    payer, me = customer(client, PEOPLE[2], 0)
+    card_id = bind(client, payer, me, CARD_LOW)
+    fund(engine, f"wallet.{payer}", 900_00, "unverified")
+    wire(client, SandboxBank(BANK_KEY, plan=FaultPlan.reliable()), [])
+    before = snapshot(engine)
+    refused = client.post(
+        "/v1/wallets/me/withdrawals",
+        headers={**me, "Idempotency-Key": "w-unverified"},
+        json={"card_id": card_id, "amount": "900.00", "client_order_id": "w1"},
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "wallet_unverified"
+    assert snapshot(engine) == before
+    assert client.get("/v1/wallets/me", headers=me).json()["available"] == "900.00"
+
+    for channel in CHANNELS[:1]:  # class I is enough to withdraw one's own money
+        done = client.post(
+            f"/v1/customers/{payer}/verifications",
+            headers=ADMIN,
+            json={"channel": channel, "reference": f"R-{payer}-{channel}"},
+        )
+        assert done.status_code == 201, done.text
+    assert client.post(f"/v1/customers/{payer}/tier", headers=ADMIN, json={"reason": "verified"}).status_code == 200
+    held = client.post(
+        "/v1/wallets/me/withdrawals",
+        headers={**me, "Idempotency-Key": "w-verified"},
+        json={"card_id": card_id, "amount": "900.00", "client_order_id": "w1"},
+    )
+    assert held.status_code == 202, held.text
+    assert client.get("/v1/wallets/me", headers=me).json()["available"] == "0.00"
+    assert_audit_clean(engine)

@@ -158,6 +158,7 @@ async def apply(body: ApplicationIn, request: Request, engine: EngineDep, princi
     income = _amount(body.annual_income) if body.annual_income is not None else None
 
     def work(uow: UnitOfWork) -> Outcome:
+        service.require_verified(uow.connection, principal.id)
         return Outcome(
             201, Application.shape(service.apply(uow, principal.id, body.product_code, amount, body.term, income))
         )

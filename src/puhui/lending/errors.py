@@ -206,3 +206,10 @@ class OfferNotOpen(Conflict):
 class NotYourLoan(Forbidden):
     code = "not_your_loan"
     title = "This loan belongs to another customer"
+
+
+class BorrowerUnverified(Conflict):
+    """Credit (a loan, a credit line) for a customer with no verified identity (借款人未实名)."""
+
+    code = "borrower_unverified"
+    title = "The customer is not verified; credit needs a verified identity"

@@ -20,7 +20,7 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.errors import Forbidden
 from puhui.events.outbox import publish
-from puhui.identity.service import customer_wallet_id
+from puhui.identity.service import customer_wallet_id, tier_of
 from puhui.ledger import queries as ledger_queries
 from puhui.lending import accounts
 from puhui.lending.accounts import move, post
@@ -30,6 +30,7 @@ from puhui.lending.errors import (
     ApplicationAlreadyUsed,
     ApplicationDeclined,
     ApplicationNotFound,
+    BorrowerUnverified,
     LoanNotFound,
     OfferNotFound,
     OfferNotOpen,
@@ -158,6 +159,14 @@ def risk_decision(connection: Connection, customer_id: str, amount: int, annual_
         "credit_limit": limit,
         "reasons": reasons,
     }
+
+
+def require_verified(connection: Connection, customer_id: str) -> None:
+    """Credit is for verified customers (实名): a customer with no wallet class yet is refused. The
+    people's ways in (the API's application and credit line) check it; the service's own functions
+    work on any wallet, as the ledger-level tests and the simulator use them."""
+    if tier_of(connection, customer_id) is None:
+        raise BorrowerUnverified(f"customer {customer_id} is not verified: credit needs a verified identity")
 
 
 def apply(

@@ -171,3 +171,10 @@ class WithdrawalNotFound(NotFound):
 class UnknownPurpose(InvalidInput):
     code = "unknown_purpose"
     title = "A transfer's purpose must be one of payroll, rent, gift, group_buying, family, other"
+
+
+class WalletUnverified(Forbidden):
+    """Money out of a wallet that has no payment account class yet (支付账户未实名): verify first."""
+
+    code = "wallet_unverified"
+    title = "The wallet is not verified; verify the customer before withdrawing"

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.errors import Conflict, InvalidInput, NotFound
-from puhui.identity.service import customer_wallet_id
+from puhui.identity.service import customer_wallet_id, tier_of
 from puhui.ledger.models import Transfer, TransferFlags, TransferResult
 from puhui.ledger.service import create_transfers, post_chain
 from puhui.money import format_minor
@@ -29,6 +29,7 @@ from puhui.payments.errors import (
     ChannelUnavailable,
     InvalidBankOrder,
     TopUpNotFound,
+    WalletUnverified,
     WithdrawalNotFound,
 )
 from puhui.payments.tables import bank_orders
@@ -106,6 +107,8 @@ def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind,
         if existing["amount"] != amount or existing["card_id"] != card_id:
             raise Conflict(f"order {order_id} exists with a different amount or card")
         return dict(existing)
+    if kind == OrderKind.credit_card and tier_of(uow.connection, customer_id) is None:
+        raise WalletUnverified(f"customer {customer_id} has no payment account class yet: verify before withdrawing")
     wallet = customer_wallet_id(customer_id)
     debit, credit = (RESERVE, wallet) if kind == OrderKind.debit_card else (wallet, RESERVE)
     hold = order_id + ".hold"

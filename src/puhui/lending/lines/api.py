@@ -34,6 +34,7 @@ from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
 from puhui.errors import Forbidden
+from puhui.lending import service as lending
 from puhui.lending.lines import checkout
 from puhui.lending.lines import service as lines
 from puhui.lending.lines.schemas import CreditDraw, CreditLine, CreditLineDraw, PayLaterCheckout, PlanOption
@@ -98,6 +99,7 @@ async def open_line(body: LineIn, request: Request, engine: EngineDep, principal
     limit = _amount(body.limit) if body.limit is not None else None
 
     def work(uow: UnitOfWork) -> Outcome:
+        lending.require_verified(uow.connection, body.customer_id)
         return Outcome(
             201,
             CreditLine.shape(
