@@ -96,6 +96,8 @@ def test_the_readme_walk_through_on_a_fresh_demo(tmp_path):
         lines = walk.stdout.split()
         assert lines.count("succeeded") == 1 and "pending" in lines, walk.stdout  # the top-up, then its status
         assert re.search(r"fund income 0\.\d*[1-9]", walk.stdout), walk.stdout
+        # the served demo kept the bank that settled its seeded top-ups: each day reconciles
+        assert re.search(r"^unmatched bank orders by day: (0 )+$", walk.stdout, re.M), walk.stdout
         assert "paid" in lines and lines[-5:-1] == ["assigned", "investigating", "escalated", "reported"], walk.stdout
         assert "after log-out: 401" in walk.stdout, walk.stdout  # the session ended at once
 

@@ -87,6 +87,9 @@ class DemoWorld:
     credit_lines: int = 0
     funds: int = 0
     market_maker: str = ""  # the liquidity provider's name (puhui.demo_securities)
+    # the sandbox bank that settled the seeded top-ups: the served app keeps it (`bank_worker.hand_over`),
+    # or a new bank would know none of them (reconciliation: missing at the bank) and repeat their references
+    bank: object | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> str:
         c, m = self.customers[0], self.merchants[0]
@@ -233,7 +236,7 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
     from puhui.demo_people import register_person
     from puhui.identity import auth
     from puhui.identity.service import with_demo_secrets
-    from puhui.payments.bank.sandbox.bank import SandboxBank
+    from puhui.payments.bank.worker import make_bank
 
     base = settings if settings is not None else with_demo_secrets(get_settings().model_copy())
     admin_token = base.admin_token or secrets.token_urlsafe(24)
@@ -244,7 +247,8 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
     previous = auth.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     try:
         with TestClient(create_app(engine, seeding, run_expiry=False), base_url="http://demo.local") as client:
-            bank = SandboxBank(seeding.bank_notify_key)
+            bank = make_bank(engine, seeding)  # the server's own kind: `serve --demo` takes it over
+            world.bank = bank
 
             def callback(body: bytes, header: str) -> int:
                 return client.post(

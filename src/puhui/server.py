@@ -249,7 +249,13 @@ def _prepare_demo(
         made.summary(base, credentials),
         follow_up(home, base, settings.admin_token),
     ]
-    return create_app(engine, settings)
+    app = create_app(engine, settings)
+    seeding_bank = getattr(made.world, "bank", None)
+    if seeding_bank is not None:
+        from puhui.payments.bank import worker as bank_worker
+
+        bank_worker.hand_over(app, engine, settings, seeding_bank)
+    return app
 
 
 def follow_up(home, base: str, admin_token: str) -> str:

@@ -231,3 +231,25 @@ def test_refused_staff_calls_are_audited(client, engine):
         rows = connection.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).mappings().all()
     assert count(engine, audit_log) > before
     assert rows[0]["status_code"] == 403
+
+
+def test_reconciliation_first_collects_what_the_bank_finished_before_its_notice_arrived(client, engine, clock, bank):
+    """An order the bank settled whose notification has not arrived yet (the platform still shows it
+    pending) is queried and finished before the date is matched (先查询后对账), not reported as missing
+    on the platform's side."""
+    customer_id, _ = make_customer(client, engine, "13812345679", "532", 0)
+    operator = staff(client, "operator")
+    top_up = transaction(
+        engine, lambda uow: wallets.open_order(uow, customer_id, "card_1", OrderKind.debit_card, 500_00, "t1")
+    )
+    wallets.submit(bank, top_up["id"], CARD_RICH, OrderKind.debit_card, 500_00)
+    clock.advance(hours=24)  # settled at the bank on D; no notification was delivered, no sweep ran
+    assert [row["id"] for row in wallets.pending_orders(engine)] == [top_up["id"]]
+    ran = client.post(
+        "/v1/reconciliation/runs", headers={**operator, "Idempotency-Key": "r1"}, json={"business_date": D.isoformat()}
+    )
+    assert ran.status_code == 200, ran.text
+    assert (ran.json()["open"], ran.json()["exceptions"]) == (0, [])
+    assert wallets.pending_orders(engine) == []
+    assert balance(engine, f"wallet.{customer_id}") == 500_00
+    assert_books_clean(engine)

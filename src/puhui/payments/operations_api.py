@@ -32,6 +32,7 @@ from puhui.identity.schemas import FeeRateSet, Merchants, MerchantStatusSet
 from puhui.money import format_minor
 from puhui.payments import notifications, reconciliation, reserve, settlement
 from puhui.payments.api import Ident, get_bank
+from puhui.payments.bank import worker as bank_worker
 from puhui.payments.schemas import (
     MerchantNotifications,
     NotifyUrlSet,
@@ -265,6 +266,9 @@ async def reconcile(body: ReconcileIn, request: Request, engine: EngineDep, prin
     if (done := await replay(request, engine, principal)) is not None:
         return done
     day, bank = body.business_date, get_bank(request)
+    # query, then match (先查询后对账): an order the bank has finished whose notice has not arrived yet is
+    # finished first, as the sweeper would, so it is not reported missing on the platform's side
+    await run_in_threadpool(lambda: bank_worker.sweep(engine, bank, after=dt.timedelta(0)))
     # T+1: the bank publishes a date's statement the next day; the dates of a gap are matched first
     done = await run_in_threadpool(lambda: reconciliation.reconcile_days(engine, day, bank.statement))
 

@@ -203,10 +203,16 @@ def install_bank(app: FastAPI, engine: Engine, settings: Settings) -> Any:
     """The app's bank, made once (unless the app already has one) and wired to `receive`."""
     bank = getattr(app.state, "bank", None)
     if bank is None:
-        nonces = nonces_of(app.state)
-        bank = make_bank(engine, settings)
-        bank.register_callback(lambda body, header: receive(engine, settings.bank_notify_key, nonces, body, header))
-        app.state.bank = bank
+        bank = hand_over(app, engine, settings, make_bank(engine, settings))
+    return bank
+
+
+def hand_over(app: FastAPI, engine: Engine, settings: Settings, bank: SandboxBank) -> SandboxBank:
+    """`bank` becomes the app's, its notifications wired to `receive`: a bank that already holds orders
+    (the demo's seeding bank) keeps its books and its references running, so they reconcile and stay unique."""
+    nonces = nonces_of(app.state)
+    bank.register_callback(lambda body, header: receive(engine, settings.bank_notify_key, nonces, body, header))
+    app.state.bank = bank
     return bank
 
 
