@@ -227,7 +227,7 @@ def serve(
         min=1,
         max=366,
         envvar="PUHUI_DEMO_DAYS",
-        help="Simulated days in the demo market (from 2026-03-02).",
+        help="Simulated days in the demo market, ending yesterday (platform time).",
     ),
     demo_seed: int = typer.Option(1, "--demo-seed", envvar="PUHUI_DEMO_SEED", help="The demo market's seed."),
     workers: int = typer.Option(

@@ -294,3 +294,20 @@ def test_the_fund_page_draws_the_published_7_day_yields_as_an_svg_chart(client, 
     heights = [float(p.split(",")[1]) for p in points]
     rising = [float(y["seven_day_yield"]) for y in reversed(drawn)]
     assert sorted(range(len(heights)), key=lambda i: -heights[i]) == sorted(range(len(rising)), key=lambda i: rising[i])
+
+
+def test_a_link_may_name_the_language_and_carry_what_campaigns_add(client) -> None:  # type: ignore[no-untyped-def]
+    """`/app?lang=en` is the page in English (a new user's guess answered 422 JSON); a tracking parameter
+    does not turn a page into a problem; the API still refuses a parameter it does not take."""
+    sign_up(client, 14)
+    for asked in ("en", "en-GB"):
+        page = client.get(f"/app?lang={asked}", headers={"Accept-Language": "zh-CN"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), page.text
+        assert 'lang="en"' in page.text and "Balance" in page.text, asked
+    chinese = client.get("/app?lang=zh", headers={"Accept-Language": "en-US"})
+    assert chinese.status_code == 200 and 'lang="zh-CN"' in chinese.text
+    unknown = client.get("/app?lang=xx&utm_source=newsletter", headers={"Accept-Language": "en-US"})
+    assert unknown.status_code == 200 and 'lang="en"' in unknown.text  # an unknown language: the browser's
+    assert client.get("/app", headers={"Accept-Language": "en-US"}).status_code == 200
+    refused = client.get("/v1/wallets/me?lang=en", headers=_bearer(client))
+    assert refused.status_code == 422 and refused.json()["code"] == "unknown_query_parameter"

@@ -179,7 +179,7 @@ async def session_checked_in_call(
     its batch instead of in a read transaction of its own before it."""
     principal = await _authenticate(request, credentials, check_session=False)
     if principal.role != "customer":
-        raise Forbidden("this call is for customer")
+        raise Forbidden("this call is for customers")
     return principal
 
 
@@ -189,7 +189,7 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
 
     async def dependency(principal: Principal = Depends(authenticate)) -> Principal:
         if principal.role not in allowed:
-            raise Forbidden(f"this call is for {', '.join(sorted(allowed))}")
+            raise Forbidden(f"this call is for {', '.join(sorted(role.replace('_', ' ') + 's' for role in allowed))}")
         return principal
 
     return dependency
@@ -203,7 +203,7 @@ async def require_staff(principal: Principal = Depends(authenticate)) -> Princip
 
 async def require_admin(principal: Principal = Depends(authenticate)) -> Principal:
     if principal.role != "admin":
-        raise Forbidden("the ledger API is for administrators")
+        raise Forbidden("this call is for administrators")
     return principal
 
 

@@ -1,7 +1,11 @@
 """Query parameters are checked like bodies: a name the operation does not take (`?stauts=held`, a typo
 that would otherwise be ignored and answer the unfiltered list) or a single-valued parameter given twice
 (`?limit=5&limit=500`, where one of them would be silently dropped) is refused with a 422 problem before the
-operation runs. The accepted names are the operation's own, as its OpenAPI document lists them."""
+operation runs. The accepted names are the operation's own, as its OpenAPI document lists them.
+
+The console's pages are not operations (they are left out of the OpenAPI document): a link to a page may
+carry what a browser or a campaign adds (`?lang=en`, `?utm_source=…`), and a person must get the page,
+not a JSON problem. Their own parameters are still validated by FastAPI."""
 
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ class RepeatedQueryParameter(InvalidInput):
 async def known_query_parameters(request: Request) -> None:
     """A dependency of every operation (installed on the app)."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not request.query_params:
+    if not isinstance(route, APIRoute) or not route.include_in_schema or not request.query_params:
         return
     taken = {field.alias: _is_list(field.field_info.annotation) for field in _query_params(route.dependant)}
     counts = Counter(name for name, _ in request.query_params.multi_items())

@@ -48,7 +48,13 @@ def translations(locale: str) -> Translations:
 
 
 def choose(request: Request) -> str:
-    """The switch's cookie if it names a known locale, else the best match of Accept-Language."""
+    """A link's `?lang=` (en, zh, zh-CN…) for that page, else the switch's cookie if it names a known
+    locale, else the best match of Accept-Language."""
+    asked = request.query_params.get("lang")
+    if asked:
+        linked = negotiate_locale(_preferred(asked), LOCALES, sep="_")
+        if linked in LOCALES:
+            return linked
     chosen = request.cookies.get(COOKIE)
     if chosen in LOCALES:
         return chosen

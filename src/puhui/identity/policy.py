@@ -61,4 +61,8 @@ def authorize(actor: Actor, action: str, subject_id: str | None = None) -> None:
         return
     if actor.role == ANONYMOUS:
         raise Unauthorized("send Authorization: Bearer <token>")
-    raise Forbidden(f"{actor.role} may not {action.replace('_', ' ').replace('.', ': ')} here")
+    rule, noun = RULES[action], action.partition(".")[0]
+    others = (
+        f" on another {noun.replace('_', ' ')}" if rule.self_role is not None and actor.role == rule.self_role else ""
+    )
+    raise Forbidden(f"{action}: not allowed for a {actor.role}{others}")
