@@ -46,7 +46,7 @@ AmountStr = Annotated[
         min_length=1,
         max_length=32,
         description='an amount in CNY greater than zero, as a decimal string with at most two places, e.g. "12.34" '
-        "(anything else is a 422 `invalid_amount`)",
+        "(zero or less is a 422 `invalid_input`, any other form a 422 `invalid_amount`)",
         json_schema_extra={"pattern": POSITIVE_AMOUNT},
     ),
 ]
