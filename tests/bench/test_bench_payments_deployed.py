@@ -135,3 +135,34 @@ def test_statement_costs_are_refused_where_the_benchmark_does_not_run_its_own_po
     for args in (["--pg-statements", "5"], [*given_db, "--pg-statements", "5"]):
         result = CliRunner().invoke(app, ["bench", "payments", *args])
         assert result.exit_code == 2 and "--pg-statements is for a deployed run" in result.output, result.output
+
+
+def test_without_group_commit_each_payment_commits_alone_and_the_books_still_balance(empty_db_url) -> None:
+    """`--no-group-commit` serves with PUHUI_GROUP_COMMIT=off: no committer batches anything (none logs its
+    batching), every payment is still made once and the audit passes."""
+    postgres = empty_db_url.startswith("postgresql")
+    result = payments_deployed.run(
+        backend="postgresql" if postgres else "sqlite",
+        database_url=empty_db_url,
+        clients=4,
+        payments=40,
+        customers=200,
+        merchants=10,
+        workers=2 if postgres else None,
+        max_seconds=120,
+        quiet=True,
+        warm_up=20,
+        group_commit=False,
+    )
+    assert result["group_commit"] is False and "committers" not in result and "jobs_per_commit" not in result, result
+    assert result["payments_done"] == result["payments_ok"] == 40 and result["errors"] == {}, result
+    assert result["server_stopped_cleanly"] is True and result["audit_ok"] is True, result
+
+
+def test_no_group_commit_is_refused_in_process() -> None:
+    from typer.testing import CliRunner
+
+    from puhui.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "payments", "--in-process", "--no-group-commit"])
+    assert result.exit_code == 2 and "--no-group-commit is for a deployed run" in result.output, result.output

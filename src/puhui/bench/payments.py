@@ -360,6 +360,7 @@ def command(
     as_json: bool = False,
     warm_up: int | None = None,
     pg_statements: int = 0,
+    group_commit: bool = True,
 ) -> None:
     """QR payments per second over HTTP against GET /health at the same concurrency and the ledger's
     one-transfer-per-commit rate: `puhui serve --workers N` in its own processes on a warm database, driven
@@ -381,6 +382,9 @@ def command(
             "--pg-statements is for a deployed run on the benchmark's own PostgreSQL (not --db, not SQLite)"
         )
         raise typer.Exit(2)
+    if not group_commit and not deployed:
+        Console(stderr=True).print("--no-group-commit is for a deployed run (its server commits each payment alone)")
+        raise typer.Exit(2)
     if deployed:
         if kind != "dynamic" or (backend == "sqlite" and workers not in (None, 1)):
             Console(stderr=True).print("--deployed takes dynamic codes, and one worker on SQLite (its one writer)")
@@ -401,6 +405,7 @@ def command(
             quiet=as_json,
             warm_up=warm_up,
             pg_statements=pg_statements,
+            group_commit=group_commit,
         )
         title = f"payments benchmark on {backend}, deployed ({result['workers']} workers, {clients} clients)"
     else:
@@ -485,6 +490,12 @@ def _typer_defaults() -> None:
             "--pg-statements",
             help="Report PostgreSQL's N costliest statements over the timed phases (pg_stat_statements; deployed,"
             " on the benchmark's own server).",
+        ),
+        typer.Option(
+            True,
+            "--group-commit/--no-group-commit",
+            help="Serve with group commit (the default), or with PUHUI_GROUP_COMMIT=off: each payment its own"
+            " transaction (deployed), to see what group commit is worth.",
         ),
     )
 

@@ -68,6 +68,7 @@ def run(
     quiet: bool = False,
     warm_up: int | None = None,
     pg_statements: int = 0,
+    group_commit: bool = True,
 ) -> dict[str, Any]:
     from puhui.bench.ledger import _progress
     from puhui.db import create_engine_from_url, reading
@@ -120,7 +121,8 @@ def run(
         workdir = Path(tempfile.mkdtemp(prefix="puhui-bench-serve-"))
         cleanup.callback(_remove, workdir)
         profile_dir = workdir / "profile" if profile else None
-        server = Server(url, seeded.environment(), workers, workdir, profile_dir)
+        settings_env = {**seeded.environment(), "PUHUI_GROUP_COMMIT": "on" if group_commit else "off"}
+        server = Server(url, settings_env, workers, workdir, profile_dir)
         cleanup.callback(server.stop)
         server.start()
         _load(server.base_url, clients, warm_up, max_seconds, health=True)
@@ -175,6 +177,7 @@ def run(
         "warm_up": warm_up,
         "warm_up_errors": warm["errors"],
         "fraud_checks": True,
+        "group_commit": group_commit,
         "seconds": round(paid["seconds"], 3),
         "payments_per_s": paid["per_s"],
         "p50_ms": paid["p50_ms"],
