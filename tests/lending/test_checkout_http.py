@@ -239,3 +239,56 @@ def test_bad_checkouts_are_4xx_and_change_nothing(client, engine, clock):
     assert balance(engine, f"wallet.{cid}") == 100_00
     assert client.get("/v1/lending/lines/me", headers=me).json()["available"] == "2900.00"
     books_clean(engine)
+
+
+def _checkout(client, me: dict, qr_id: str, plan: dict, key: str) -> dict:
+    paid = client.post(
+        f"/v1/lending/checkout/{qr_id}",
+        headers={**me, "Idempotency-Key": key},
+        json={**plan, "verification": "two_factors", "password": PASSWORD},
+    )
+    assert paid.status_code == 201, paid.text
+    return paid.json()
+
+
+def _refund(client, shop: dict, payment_id: str, amount: str, key: str) -> dict:
+    made = client.post(
+        f"/v1/payments/{payment_id}/refunds", headers={**shop, "Idempotency-Key": key}, json={"amount": amount}
+    )
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+@pytest.mark.parametrize("plan", [{"plan": "pay_later"}, {"plan": "instalments", "periods": 6}])
+def test_a_refund_of_a_pay_later_purchase_goes_back_to_its_loan(client, engine, clock, plan):
+    """退款退回花呗: the merchant's refund repays the loan that paid for the purchase, not the wallet. A part
+    refund lowers what is owed; the rest of it closes the loan, with no instalment fee not yet due; a
+    refund after the loan is paid off stays in the wallet."""
+    cid, me = customer(client, "13800000002", "532")
+    merchant_id, shop = merchant(client)
+    line_id = open_line(client, cid, "2000.00")
+    bought = _checkout(client, me, qr(client, merchant_id, shop, "300.00"), plan, "co-r1")
+    loan_id, payment_id = bought["loan"]["id"], bought["payment"]["id"]
+    assert balance(engine, f"wallet.{cid}") == 0
+
+    _refund(client, shop, payment_id, "100.00", "rf-1")
+    loan = client.get(f"/v1/lending/loans/{loan_id}", headers=me).json()
+    assert (loan["status"], loan["outstanding_principal"]) == ("active", "200.00"), loan
+    assert balance(engine, f"wallet.{cid}") == 0  # the refund went to the loan
+    assert client.get(f"/v1/lending/lines/{line_id}", headers=me).json()["outstanding"] == "200.00"
+    books_clean(engine)
+
+    _refund(client, shop, payment_id, "200.00", "rf-2")
+    loan = client.get(f"/v1/lending/loans/{loan_id}", headers=me).json()
+    assert (loan["status"], loan["outstanding_principal"]) == ("paid_off", "0.00"), loan
+    assert balance(engine, f"wallet.{cid}") == 0  # no fee of an instalment not yet due was charged
+    line = client.get(f"/v1/lending/lines/{line_id}", headers=me).json()
+    assert (line["outstanding"], line["available"]) == ("0.00", "2000.00")
+    books_clean(engine)
+
+    second = _checkout(client, me, qr(client, merchant_id, shop, "50.00"), plan, "co-r2")
+    fund(engine, cid, 100_00)
+    transaction(engine, lambda uow: repayments.repay(uow, second["loan"]["id"], cid, None, "early_full"))
+    _refund(client, shop, second["payment"]["id"], "50.00", "rf-3")
+    assert balance(engine, f"wallet.{cid}") == 100_00  # paid off already: the refund is the customer's again
+    books_clean(engine)

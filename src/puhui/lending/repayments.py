@@ -142,9 +142,7 @@ def repay(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int | None, k
             raise NothingDue(f"nothing is due on loan {loan_id} today")
         paid = allocate(_total(owed) if amount is None else amount, owed, product.allocation_order)
     elif kind == "early_full":
-        interest_ahead = sum(r["interest_accrued"] - r["interest_paid"] for r in ahead)
-        prepay = sum(r["principal"] - r["principal_paid"] for r in ahead)
-        early_fee = _half_up(Decimal(product.early_repayment_fee_rate) * prepay)
+        interest_ahead, prepay, early_fee = _ahead_of_payoff(ahead, product.early_repayment_fee_rate)
         payoff = _total(owed) + interest_ahead + prepay + early_fee
         if amount is not None and amount != payoff:
             raise PayoffMismatch(f"the payoff amount today is {format_minor(payoff, 2)}")
@@ -212,6 +210,27 @@ def repay(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int | None, k
     uow.execute(loan_repayments.insert().values(**row))
     publish(uow, TOPIC, "lending.repayment_received", loan_id, repayment_json(row))
     return repayment_json(row)
+
+
+def _ahead_of_payoff(ahead: list[dict], fee_rate: Decimal) -> tuple[int, int, int]:
+    """What an early full repayment adds to what is due: the interest accrued ahead, the principal
+    ahead and its early repayment fee (提前还款违约金)."""
+    interest_ahead = sum(r["interest_accrued"] - r["interest_paid"] for r in ahead)
+    prepay = sum(r["principal"] - r["principal_paid"] for r in ahead)
+    return interest_ahead, prepay, _half_up(Decimal(fee_rate) * prepay)
+
+
+def due_and_payoff(connection: Any, loan_id: str) -> tuple[int, int]:
+    """(what is due today, what an early full repayment would take today) of an active loan, in fen."""
+    loan = loan_row(connection, loan_id)
+    product = get_product(connection, loan["product_code"])
+    day, rows = today(), instalments(connection, loan_id)
+    recognize_due(loan_id, rows, day)  # on the copies read here: what a repayment would recognize first
+    owed = owed_due(rows, day, accounts.balances(connection, loan_id).penalty)
+    interest_ahead, prepay, early_fee = _ahead_of_payoff(
+        [r for r in rows if r["due_day"] > day], product.early_repayment_fee_rate
+    )
+    return _total(owed), _total(owed) + interest_ahead + prepay + early_fee
 
 
 def _settled(r: dict) -> bool:

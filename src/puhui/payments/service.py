@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -620,6 +620,13 @@ def _ledger_ahead(uow: UnitOfWork, payment_id: str, payer_id: str, merchant_id: 
 # -- refunds -------------------------------------------------------------------------------------
 
 
+RefundFollower = Callable[[UnitOfWork, dict, int], None]
+REFUND_FOLLOWERS: list[RefundFollower] = []
+"""What other packages do with a refund in its unit of work, once the money is back in the payer's wallet:
+called with the payment's row and the fen refunded (lending: a pay-later purchase's refund repays its loan,
+退款退回花呗). Payments sits below them and cannot call them by name."""
+
+
 def refund(uow: UnitOfWork, merchant_id: str, payment_id: str, amount: int, client_id: str) -> tuple[dict, bool]:
     """Refund part or all of a QR payment from the merchant's wallet; the fee returns pro rata."""
     if amount <= 0:
@@ -661,6 +668,8 @@ def refund(uow: UnitOfWork, merchant_id: str, payment_id: str, amount: int, clie
     )
     _apply(uow, batch)
     limits.give_back(uow, row["payer_id"], row["limit_marks"], back)
+    for follow in REFUND_FOLLOWERS:
+        follow(uow, dict(row), back)
     out = {
         "id": refund_id,
         "payment_id": payment_id,

@@ -16,6 +16,7 @@ from puhui.db import UnitOfWork
 from puhui.errors import InvalidInput
 from puhui.lending import service
 from puhui.lending.errors import CheckoutHeld, CheckoutReplayMismatch
+from puhui.lending.lines import refunds  # noqa: F401 - a checkout's refund goes back to its loan
 from puhui.lending.lines import service as lines
 from puhui.lending.lines.tables import credit_line_draws
 from puhui.payments import service as payments
