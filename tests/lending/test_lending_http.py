@@ -15,6 +15,7 @@ from puhui.db import reading, transaction
 from puhui.ledger.audit import audit
 from puhui.payments import reserve
 from puhui.settings import Settings
+from tests.console.world import verify
 
 from .lending_world import MONTHLY, World, snapshot
 
@@ -56,15 +57,7 @@ def register(client, person: dict, verified: bool = True) -> dict:
     assert response.status_code == 201, response.text
     customer = response.json()
     if verified:
-        for channel in ("public_security", "bank_card", "face", "mobile_operator", "tax"):
-            made = client.post(
-                f"/v1/customers/{customer['id']}/verifications",
-                headers=ADMIN,
-                json={"channel": channel, "reference": f"R-{customer['id']}-{channel}"},
-            )
-            assert made.status_code == 201, made.text
-        upgraded = client.post(f"/v1/customers/{customer['id']}/tier", headers=ADMIN, json={"reason": "verified"})
-        assert upgraded.status_code == 200, upgraded.text
+        verify(client, customer["id"])
     return customer
 
 
@@ -293,14 +286,7 @@ def test_an_unverified_customer_gets_no_credit_and_the_refusals_change_nothing(c
     )
     assert snapshot(engine) == before
 
-    for channel in ("public_security", "bank_card", "face"):
-        made = client.post(
-            f"/v1/customers/{zhang['id']}/verifications",
-            headers=ADMIN,
-            json={"channel": channel, "reference": f"R-{zhang['id']}-{channel}"},
-        )
-        assert made.status_code == 201, made.text
-    assert client.post(f"/v1/customers/{zhang['id']}/tier", headers=ADMIN, json={"reason": "ok"}).status_code == 200
+    verify(client, zhang["id"], channels=3)
     applied = client.post("/v1/lending/applications", headers={**me, "Idempotency-Key": "a2"}, json=application)
     assert applied.status_code == 201, applied.text
     assert applied.json()["decision"] == "approved"

@@ -30,6 +30,7 @@ from puhui.payments.errors import LimitExceeded
 from puhui.payments.models import VerificationStrength
 from puhui.payments.tables import PAYMENT_TABLES
 from puhui.settings import Settings
+from tests.console.world import verify
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -660,14 +661,7 @@ def test_an_unverified_wallet_cannot_withdraw_and_the_refusal_changes_nothing(cl
     assert snapshot(engine) == before
     assert client.get("/v1/wallets/me", headers=me).json()["available"] == "900.00"
 
-    for channel in CHANNELS[:1]:  # class I is enough to withdraw one's own money
-        done = client.post(
-            f"/v1/customers/{payer}/verifications",
-            headers=ADMIN,
-            json={"channel": channel, "reference": f"R-{payer}-{channel}"},
-        )
-        assert done.status_code == 201, done.text
-    assert client.post(f"/v1/customers/{payer}/tier", headers=ADMIN, json={"reason": "verified"}).status_code == 200
+    verify(client, payer, channels=1)  # class I is enough to withdraw one's own money
     held = client.post(
         "/v1/wallets/me/withdrawals",
         headers={**me, "Idempotency-Key": "w-verified"},
