@@ -311,3 +311,13 @@ def test_a_link_may_name_the_language_and_carry_what_campaigns_add(client) -> No
     assert client.get("/app", headers={"Accept-Language": "en-US"}).status_code == 200
     refused = client.get("/v1/wallets/me?lang=en", headers=_bearer(client))
     assert refused.status_code == 422 and refused.json()["code"] == "unknown_query_parameter"
+
+
+def test_a_link_in_english_reaches_the_log_in_page_in_english(client) -> None:  # type: ignore[no-untyped-def]
+    """Signed out, `/app?lang=en` goes to the log-in page with the language it asked for."""
+    sent = client.get("/app?lang=en", headers={"Accept-Language": "zh-CN"}, follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"] == "/app/login?lang=en", sent.headers
+    page = client.get(sent.headers["location"], headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200 and 'lang="en"' in page.text
+    plain = client.get("/app", follow_redirects=False)
+    assert plain.headers["location"] == "/app/login"

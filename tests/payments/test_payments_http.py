@@ -644,8 +644,9 @@ def test_a_payment_commits_in_the_server_when_its_writer_is_not_there(client, en
 
 
 def test_an_unverified_wallet_cannot_withdraw_and_the_refusal_changes_nothing(client, engine, clock):
-    """Money leaves a wallet only once its customer has a payment account class (实名): a customer who
-    registered but was never verified, with money in the wallet (a loan's, a transfer's), is refused."""
+    """Money moves between a wallet and a bank only once its customer has a payment account class (实名): a
+    customer who registered but was never verified, with money in the wallet (a loan's, a transfer's), can
+    neither withdraw it nor top up."""
     payer, me = customer(client, PEOPLE[2], 0)
     card_id = bind(client, payer, me, CARD_LOW)
     fund(engine, f"wallet.{payer}", 900_00, "unverified")
@@ -658,6 +659,12 @@ def test_an_unverified_wallet_cannot_withdraw_and_the_refusal_changes_nothing(cl
     )
     assert refused.status_code == 403, refused.text
     assert refused.json()["code"] == "wallet_unverified"
+    topped = client.post(
+        "/v1/wallets/me/top-ups",
+        headers={**me, "Idempotency-Key": "t-unverified"},
+        json={"card_id": card_id, "amount": "10.00", "client_order_id": "t1"},
+    )
+    assert topped.status_code == 403 and topped.json()["code"] == "wallet_unverified", topped.text
     assert snapshot(engine) == before
     assert client.get("/v1/wallets/me", headers=me).json()["available"] == "900.00"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -42,7 +42,9 @@ def redirect(url: str, notice: str | None = None) -> RedirectResponse:
 
 
 def to_login(request: Request) -> RedirectResponse:
-    response = redirect("/app/login")
+    """The log-in page, in the language a link asked for (`?lang=`), if it did."""
+    asked = request.query_params.get("lang")
+    response = redirect("/app/login" + (f"?{urlencode({'lang': asked})}" if asked else ""))
     security.end_session(response, request)
     return response
 

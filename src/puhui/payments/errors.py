@@ -174,7 +174,8 @@ class UnknownPurpose(InvalidInput):
 
 
 class WalletUnverified(Forbidden):
-    """Money out of a wallet that has no payment account class yet (支付账户未实名): verify first."""
+    """Money into or out of a wallet through the bank while it has no payment account class yet
+    (支付账户未实名): verify first."""
 
     code = "wallet_unverified"
-    title = "The wallet is not verified; verify the customer before withdrawing"
+    title = "The wallet is not verified; verify the customer before topping up or withdrawing"

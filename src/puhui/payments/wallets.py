@@ -107,8 +107,8 @@ def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind,
         if existing["amount"] != amount or existing["card_id"] != card_id:
             raise Conflict(f"order {order_id} exists with a different amount or card")
         return dict(existing)
-    if kind == OrderKind.credit_card and tier_of(uow.connection, customer_id) is None:
-        raise WalletUnverified(f"customer {customer_id} has no payment account class yet: verify before withdrawing")
+    if tier_of(uow.connection, customer_id) is None:
+        raise WalletUnverified(f"customer {customer_id} has no payment account class yet: verify before moving money")
     wallet = customer_wallet_id(customer_id)
     debit, credit = (RESERVE, wallet) if kind == OrderKind.debit_card else (wallet, RESERVE)
     hold = order_id + ".hold"
