@@ -92,7 +92,7 @@ PROBLEMS = {
     "insufficient_units": "You do not hold that many units.",
     "limit_exceeded": "This is over your account's limit.",
     "wallet_class_too_low": "Your account class does not allow this yet.",
-    "wallet_unverified": "Verify your identity before withdrawing.",
+    "wallet_unverified": "Verify your identity before topping up or withdrawing.",
     "borrower_unverified": "Verify your identity before borrowing.",
     "payment_password_invalid": "The password is wrong.",
     "qr_code_expired": "This QR code has expired.",
