@@ -158,7 +158,14 @@ def test_borrow_and_repay_over_http(client, engine, clock):
     assert [x["id"] for x in client.get("/v1/lending/loans", headers=me).json()] == [loan["id"]]
     assert client.get("/v1/lending/loans", headers=other).json() == []
     assert len(client.get("/v1/lending/loans", headers=ADMIN).json()) == 1
-    _problem(client.get(f"/v1/lending/loans/{loan['id']}", headers=other), 403, "forbidden")
+    # another customer's loan answers as an unknown one would: its id tells them nothing
+    hidden = client.get(f"/v1/lending/loans/{loan['id']}", headers=other)
+    _problem(hidden, 404, "loan_not_found")
+    unknown = client.get("/v1/lending/loans/ln_000000000000000000000000", headers=other)
+    _problem(unknown, 404, "loan_not_found")
+    assert hidden.json()["detail"] == f"loan {loan['id']} not found"
+    for path in (f"/v1/lending/applications/{applied.json()['id']}", f"/v1/lending/offers/{disclosed['id']}"):
+        assert client.get(path, headers=other).status_code == 404, path
     schedule = client.get(f"/v1/lending/loans/{loan['id']}/schedule", headers=me).json()
     assert len(schedule) == 6
 

@@ -26,9 +26,10 @@ from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
 from puhui.eod.dates import BusinessDate
-from puhui.errors import Forbidden
+from puhui.errors import Forbidden, PuhuiError
 from puhui.lending import eod, repayments, service, statements
 from puhui.lending import products as product_rules
+from puhui.lending.errors import ApplicationNotFound, LoanNotFound, OfferNotFound
 from puhui.lending.schemas import (
     Application,
     Instalment,
@@ -49,9 +50,11 @@ def _self(principal: Principal, customer_id: str | None) -> None:
         raise Forbidden("a customer acts only for themselves")
 
 
-def _may_read(principal: Principal, owner: str) -> None:
+def _may_read(principal: Principal, owner: str, unseen: PuhuiError) -> None:
+    """Another customer's application, offer or loan answers as one that does not exist (`unseen`, the
+    same 404 as for an unknown id), so its id tells nobody that it exists."""
     if not principal.is_staff and principal.id != owner:
-        raise Forbidden("this belongs to another customer")
+        raise unseen
 
 
 class ApplicationIn(BaseModel):
@@ -169,7 +172,7 @@ async def apply(body: ApplicationIn, request: Request, engine: EngineDep, princi
 @router.get("/applications/{application_id}", summary="An application and its decision", response_model=Application)
 async def application(application_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     row = await _reader(engine, lambda c: service.get_application(c, application_id))
-    _may_read(principal, row["customer_id"])
+    _may_read(principal, row["customer_id"], ApplicationNotFound(f"application {application_id} not found"))
     return service.application_json(row)
 
 
@@ -189,7 +192,7 @@ async def offer(application_id: Ident, request: Request, engine: EngineDep, prin
 @router.get("/offers/{offer_id}", summary="An offer", response_model=Offer)
 async def read_offer(offer_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     row = await _reader(engine, lambda c: service.get_offer(c, offer_id))
-    _may_read(principal, row["customer_id"])
+    _may_read(principal, row["customer_id"], OfferNotFound(f"offer {offer_id} not found"))
     return service.offer_json(row)
 
 
@@ -219,7 +222,7 @@ async def loans(engine: EngineDep, principal: Caller) -> list[dict]:
 
 async def _loan(engine: Engine, principal: Principal, loan_id: str) -> dict:
     row = await _reader(engine, lambda c: service.loan_row(c, loan_id))
-    _may_read(principal, row["customer_id"])
+    _may_read(principal, row["customer_id"], LoanNotFound(f"loan {loan_id} not found"))
     return row
 
 
