@@ -61,8 +61,6 @@ def authorize(actor: Actor, action: str, subject_id: str | None = None) -> None:
         return
     if actor.role == ANONYMOUS:
         raise Unauthorized("send Authorization: Bearer <token>")
-    rule, noun = RULES[action], action.partition(".")[0]
-    others = (
-        f" on another {noun.replace('_', ' ')}" if rule.self_role is not None and actor.role == rule.self_role else ""
-    )
+    noun = action.partition(".")[0].replace("_", " ")
+    others = f" on another {noun}" if actor.role == RULES[action].self_role else ""  # a self rule, not theirs
     raise Forbidden(f"{action}: not allowed for a {actor.role}{others}")
