@@ -82,6 +82,7 @@ def test_a_gap_runs_in_order_a_skipped_date_is_refused_a_date_run_runs_again(eng
     with pytest.raises(runs.BusinessDateClosed) as refused:
         runs.run_days(engine, "test.job", TODAY - dt.timedelta(days=11), step)
     assert refused.value.status == 409 and refused.value.extra["last_completed"] == "2025-12-29"
+    assert "its first run was for 2025-12-26, after it" in str(refused.value) and "skipped" not in str(refused.value)
     again = runs.run_days(engine, "test.job", TODAY - dt.timedelta(days=8), step)
     assert again.plan.again and again.caught_up == () and seen[-1] == TODAY - dt.timedelta(days=8)
     with pytest.raises(runs.BusinessDateGap):

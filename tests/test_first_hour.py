@@ -95,6 +95,7 @@ def test_the_readme_walk_through_on_a_fresh_demo(tmp_path):
         assert '{"results":[{"id":"t-1","result":"ok"}]}' in walk.stdout.splitlines(), walk.stdout
         lines = walk.stdout.split()
         assert lines.count("succeeded") == 1 and "pending" in lines, walk.stdout  # the top-up, then its status
+        assert "qr_refund" in lines, walk.stdout  # the refund heads the payer's statement
         assert re.search(r"fund income 0\.\d*[1-9]", walk.stdout), walk.stdout
         # the served demo kept the bank that settled its seeded top-ups: each day reconciles
         assert re.search(r"^unmatched bank orders by day: (0 )+$", walk.stdout, re.M), walk.stdout

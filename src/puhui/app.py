@@ -46,7 +46,7 @@ from puhui.lending import api as lending_api
 from puhui.lending.lines import api as lines_api
 from puhui.lending.partners import api as partners_api
 from puhui.payments import api as payments_api
-from puhui.payments import challenges, challenges_api, notifications, operations_api, reviews, risk_hook
+from puhui.payments import bills_api, challenges, challenges_api, notifications, operations_api, reviews, risk_hook
 from puhui.regtech import api as regtech_api
 from puhui.regtech import related_api, reports_api
 from puhui.risk import api as risk_api
@@ -149,6 +149,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, l
     # Routes are matched in order, about 50 µs an included router: the payments' come first (the hot path).
     app.include_router(payments_api.router)
     app.include_router(challenges_api.router)
+    app.include_router(bills_api.router)
     app.include_router(ledger_api.router)
     app.include_router(identity_api.router)
     app.include_router(operations_api.router)

@@ -71,6 +71,7 @@ BUSINESS_RULES = {  # 422 codes a schema-valid request may still get: rules a JS
     "related_party_invalid": "a lender is not its own related party",
     "dashboard_invalid_range": "the dashboard's range runs forward and spans at most 366 days",
     "statement_range_invalid": "a statement's `from` is not after its `to`",
+    "bill_range_invalid": "a wallet statement's `from` is not after its `to`",
     "amount_out_of_range": "a loan's amount within its product's range, which is data",
     "unknown_instalment_plan": "`periods` (3, 6 or 12) go with instalments, not with pay-later",
     "invalid_account": "account flags that exclude each other (debits and credits both capped)",

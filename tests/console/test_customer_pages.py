@@ -157,6 +157,8 @@ def test_top_up_pay_by_qr_transfer_bills_and_fund_show_what_the_ledger_holds(app
     paid_only = client.get("/app/bills", params={"kind": "qr_payment", "from": "2026-01-05", "to": "2026-01-05"}).text
     assert paid_only.count('class="bill ') == 1 and "−¥88.50" in paid_only
     assert client.get("/app/bills", params={"from": "2026-01-06"}).text.count('class="bill ') == 0
+    backwards = client.get("/app/bills", params={"from": "2026-01-06", "to": "2026-01-05"})
+    assert backwards.status_code == 422 and "开始日期晚于结束日期" in backwards.text and "更早的账单" not in bills
 
     fund = client.get("/app/fund", follow_redirects=True)
     assert fund.status_code == 200 and "普惠宝货币市场基金" in fund.text

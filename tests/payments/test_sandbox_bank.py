@@ -787,3 +787,15 @@ def test_concurrent_submissions_of_one_order_make_one_order(bank: SandboxBank, c
     assert len(acks) == 400 and len(set(acks)) == 1
     bank.run_until(clock)
     assert len(bank.orders()) == 1 and bank.books().reserve_credits == 12_34
+
+
+def test_a_servers_banks_never_hand_out_the_same_reference(engine, clock: clock_module.ManualClock) -> None:
+    """Each worker, and a restarted server, makes a bank of its own: their first orders of the day may not
+    share a bank reference, as they did when every bank counted from 1."""
+    from puhui.payments.bank import worker as bank_worker
+    from puhui.settings import Settings
+
+    banks = [bank_worker.make_bank(engine, Settings(sandbox=True)) for _ in range(3)]
+    references = [bank.submit(topup()).bank_reference for bank in banks]
+    assert len(set(references)) == 3, references
+    assert all(reference.startswith("SBX") and reference.endswith("2026010500000001") for reference in references)

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from puhui.console import bills, client, render, security
 from puhui.console.web import customer_page, read_form, redirect
@@ -40,7 +39,7 @@ async def home(request: Request) -> Response:
     me = _me(request)
     wallet = await _get(request, "/v1/wallets/me")
     customer = await _get(request, f"/v1/customers/{me.id}")
-    recent = await run_in_threadpool(bills.bills, request.app.state.engine, me.id, bills.BillFilter(), 5)
+    recent = (await _get(request, "/v1/wallets/me/transactions", limit=5))["transactions"]
     return render.page(request, "home.html", wallet=wallet, customer=customer, bills=recent, kinds=bills.KINDS)
 
 
@@ -252,13 +251,24 @@ async def bill_list(
     kind: Annotated[str, Query(max_length=64, pattern=r"^[a-z_]*$")] = "",
     start: Annotated[str, Query(alias="from", max_length=10)] = "",
     end: Annotated[str, Query(alias="to", max_length=10)] = "",
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
-    wanted = bills.BillFilter(direction, kind, bills.parse_day(start), bills.parse_day(end))
-    found = await run_in_threadpool(bills.bills, request.app.state.engine, _me(request).id, wanted, 100)
+    chosen = {"direction": direction, "kind": kind, "from": start, "to": end}
+    params = bills.filter_params(direction, kind, start, end, before)
+    try:
+        page = await _get(request, "/v1/wallets/me/transactions", **params, limit=50)
+    except client.ApiProblem as problem:
+        page, error = {"transactions": [], "next_before": None}, render.say(request, problem.code, problem.detail)
+    else:
+        error = None
+    older = bills.filter_params(direction, kind, start, end, page["next_before"]) if page["next_before"] else None
     return render.page(
         request,
         "bills.html",
-        bills=found,
+        status=200 if error is None else 422,
+        error=error,
+        bills=page["transactions"],
         kinds=bills.KINDS,
-        chosen={"direction": direction, "kind": kind, "from": start, "to": end},
+        chosen=chosen,
+        older=older,
     )

@@ -69,6 +69,11 @@ def last_completed(connection: Connection, job: str) -> dt.date | None:
     return dt.date.fromisoformat(last) if last else None
 
 
+def first_completed(connection: Connection, job: str) -> dt.date | None:
+    first = connection.execute(select(func.min(eod_runs.c.business_date)).where(eod_runs.c.job == job)).scalar_one()
+    return dt.date.fromisoformat(first) if first else None
+
+
 def recent(connection: Connection, limit: int = 60) -> list[dict]:
     """The latest completed dates of every job, newest first: job, business_date, completed_at (µs)."""
     query = select(eod_runs).order_by(eod_runs.c.completed_at.desc(), eod_runs.c.job).limit(limit)
@@ -91,9 +96,14 @@ def plan(connection: Connection, job: str, day: dt.date, t_plus: int = 0) -> Pla
     if completed(connection, job, day):
         return Plan(job, day, last, (day,), True)
     if last is not None and day < last:
+        first = first_completed(connection, job)
+        why = (
+            f"its first run was for {first}, after it"
+            if first is not None and day < first
+            else "it was skipped, and the days after it already ran without it"
+        )
         raise BusinessDateClosed(
-            f"{job} end of day already ran through {last}; {day} was skipped and can no "
-            f"longer run: the days after it already ran without it",
+            f"{job} end of day already ran through {last}; {day} can no longer run: {why}",
             last_completed=last.isoformat(),
         )
     if last is None and (clock.business_date() - day).days > MAX_DAYS:

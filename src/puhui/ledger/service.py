@@ -510,6 +510,38 @@ def account_history(
     return [_stored(row) for row in page[:limit]]
 
 
+def recent_transfers(
+    connection: Connection,
+    account_id: str,
+    *,
+    before_seq: int | None = None,
+    limit: int = 100,
+    direction: str | None = None,
+    code: str | None = None,
+    since_micros: int | None = None,
+    until_micros: int | None = None,
+) -> list[StoredTransfer]:
+    """The account's transfers newest first, a page at a time (cursor = the last `seq` seen), as its
+    statement (账单) lists them: a hold once, with its status, and not the transfer that posted or voided
+    it. `direction` "in" keeps the account's credits, "out" its debits; `since_micros` and `until_micros`
+    bound the transfers' time, [since, until)."""
+    sides = {"in": (transfers.c.credit_account_id,), "out": (transfers.c.debit_account_id,)}
+    page: list[RowMapping] = []
+    for column in sides.get(direction or "", (transfers.c.debit_account_id, transfers.c.credit_account_id)):
+        query = select(transfers).where(column == account_id, transfers.c.pending_id.is_(None))
+        if before_seq is not None:
+            query = query.where(transfers.c.seq < before_seq)
+        if code is not None:
+            query = query.where(transfers.c.code == code)
+        if since_micros is not None:
+            query = query.where(transfers.c.timestamp >= since_micros)
+        if until_micros is not None:
+            query = query.where(transfers.c.timestamp < until_micros)
+        page.extend(connection.execute(query.order_by(transfers.c.seq.desc()).limit(limit)).mappings())
+    page.sort(key=lambda row: row["seq"], reverse=True)
+    return [_stored(row) for row in page[:limit]]
+
+
 def balance_as_of(connection: Connection, account_id: str, at_micros: int) -> Balances:
     """The account's balances as they stood at `at_micros` (inclusive), from its transfers."""
     posted_flags = int(TransferFlags.pending | TransferFlags.void_pending)

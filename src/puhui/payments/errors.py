@@ -179,3 +179,8 @@ class WalletUnverified(Forbidden):
 
     code = "wallet_unverified"
     title = "The wallet is not verified; verify the customer before topping up or withdrawing"
+
+
+class BillRangeInvalid(InvalidInput):
+    code = "bill_range_invalid"
+    title = "A statement's range runs from a date to the same or a later one"

@@ -26,6 +26,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,13 +76,16 @@ def sandbox_plan(settings: Settings) -> FaultPlan:
 
 def make_bank(engine: Engine, settings: Settings) -> SandboxBank:
     """The server's sandbox bank (no callback yet: `start` wires it to `receive`). Outside the sandbox it
-    knows no card at all: the public test cards must never put money into a real platform."""
+        knows no card at all: the public test cards must never put money into a real platform. Its references
+    carry a tag of its own (`SBX3FA2C1…`): each worker has a bank, and a restarted server a new one, and no two
+    of them may hand out the same reference."""
     return SandboxBank(
         settings.bank_notify_key,
         plan=sandbox_plan(settings),
         reserve_balance=reserve_on_ledger(engine),
         test_cards=settings.sandbox,
         auto_open_balance=OTHER_CARD_BALANCE if settings.sandbox else None,
+        reference_prefix=f"SBX{secrets.token_hex(3).upper()}",
     )
 
 

@@ -1,0 +1,104 @@
+"""A wallet's statement (账单): its transfers newest first, filtered by direction, kind and China dates, a
+page at a time. Read through the ledger's public history function, for one wallet only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Connection
+
+from puhui import clock
+from puhui.ledger import service as ledger
+from puhui.ledger.models import StoredTransfer
+from puhui.money import Money
+from puhui.payments.errors import BillRangeInvalid
+
+Direction = Literal["in", "out"]
+
+
+@dataclass(frozen=True)
+class BillFilter:
+    """Which lines of the statement to show: money in or out, one transfer code, China dates inclusive."""
+
+    direction: Direction | None = None
+    kind: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise BillRangeInvalid(f"from {self.start} is after to {self.end}")
+
+
+@dataclass(frozen=True)
+class Bill:
+    """One line of a wallet's statement (账单明细): a transfer into or out of the wallet. A hold (冻结) shows
+    once, its status saying whether it was posted, voided or expired."""
+
+    id: str
+    seq: int
+    kind: str
+    direction: Direction
+    amount: Money
+    at: int
+    status: str
+
+
+@dataclass(frozen=True)
+class BillPage:
+    """A page of bills, newest first; `next_before` is the cursor of the next page (None on the last)."""
+
+    bills: tuple[Bill, ...]
+    next_before: int | None
+
+
+def bill_of(transfer: StoredTransfer, account_id: str) -> Bill:
+    assert transfer.seq is not None, "a stored transfer has its ledger order"
+    return Bill(
+        id=transfer.id,
+        seq=transfer.seq,
+        kind=transfer.code,
+        direction="in" if transfer.credit_account_id == account_id else "out",
+        amount=Money.of_minor(transfer.amount),
+        at=transfer.timestamp,
+        status=transfer.status.value if transfer.status else "posted",
+    )
+
+
+def statement_page(
+    connection: Connection, account_id: str, wanted: BillFilter, *, before: int | None = None, limit: int = 20
+) -> BillPage:
+    """The wallet's bills the filter admits, newest first, older than the cursor `before`."""
+    found = ledger.recent_transfers(
+        connection,
+        account_id,
+        before_seq=before,
+        limit=limit + 1,
+        direction=wanted.direction,
+        code=wanted.kind,
+        since_micros=clock.day_bounds(wanted.start)[0] if wanted.start else None,
+        until_micros=clock.day_bounds(wanted.end)[1] if wanted.end else None,
+    )
+    bills = tuple(bill_of(transfer, account_id) for transfer in found[:limit])
+    return BillPage(bills, bills[-1].seq if len(found) > limit else None)
+
+
+def bill_json(bill: Bill) -> dict[str, Any]:
+    return {
+        "id": bill.id,
+        "kind": bill.kind,
+        "direction": bill.direction,
+        "amount": str(bill.amount.rounded().amount),
+        "currency": bill.amount.currency,
+        "at": clock.iso(bill.at),
+        "status": bill.status,
+    }
+
+
+def page_json(page: BillPage) -> dict[str, Any]:
+    return {
+        "transactions": [bill_json(bill) for bill in page.bills],
+        "next_before": page.next_before,
+    }
