@@ -195,3 +195,21 @@ def test_only_a_wallets_owner_reads_it(client, engine, clock):
     pay(client, me, merchant_id, shop, "9.99")
     assert statement(client, them)["transactions"] == []
     assert statement(client, me)["transactions"][0]["amount"] == "9.99"
+
+
+def test_a_busy_wallet_shows_its_newest_transfers_first(client, engine, clock):
+    """The console's bills read the ledger's oldest 5,000 transfers and showed the newest of those: a wallet
+    with more never showed its latest. The statement reads newest first, however long the history."""
+    payer, me, _friend, _merchant_id, _shop = shop_and_payer(client, engine, clock)
+
+    def work(uow):  # type: ignore[no-untyped-def]
+        moves = [
+            Transfer(f"busy.{n}", "platform.reserve_bank.CNY", f"wallet.{payer}", n, "CNY", "top_up")
+            for n in range(1, 5_011)
+        ]
+        assert {r.value for r in create_transfers(uow, moves)} == {"ok"}
+
+    transaction(engine, work)
+    newest = statement(client, me, limit=3)
+    assert [line["id"] for line in newest["transactions"]] == ["busy.5010", "busy.5009", "busy.5008"]
+    assert newest["next_before"] is not None
