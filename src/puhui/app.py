@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine, text
@@ -29,6 +29,7 @@ from puhui.api.nul_guard import NulGuardMiddleware
 from puhui.api.query_guard import known_query_parameters
 from puhui.api.request_id import RequestIdMiddleware
 from puhui.console import routes as console_routes
+from puhui.console import web as console_web
 from puhui.db import group_commit, reading, transaction, writer
 from puhui.db.leader import Leadership
 from puhui.errors import PuhuiError
@@ -73,6 +74,13 @@ class Health(Schema):
     ready: bool
     database: Literal["ok"]
     version: str
+
+
+async def on_validation_error(request: Request, error: RequestValidationError) -> Response:
+    """A console page's bad link gets the console's error page; an API call its RFC 9457 problem."""
+    if console_web.is_page(request):
+        return console_web.invalid_link_page(request)
+    return await problems.on_validation_error(request, error)
 
 
 def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, leader_lock: bool = False) -> FastAPI:
@@ -133,7 +141,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, l
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 413 carries the request id
     app.add_exception_handler(PuhuiError, problems.on_puhui_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
-    app.add_exception_handler(RequestValidationError, problems.on_validation_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
+    app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
     app.add_exception_handler(StarletteHTTPException, problems.on_http_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception; each takes its subclass
 
     # First: a probe hit every few seconds is matched before the 300-odd operations' routes (1.7 ms when last).

@@ -100,14 +100,21 @@ def business_date() -> dt.date:
     return now().astimezone(CHINA).date()
 
 
+DAY_MICROS = 86_400_000_000
+
+
 def china_midnight(day: dt.date) -> dt.datetime:
     """The start (零点) of a China date, aware in China Standard Time."""
     return dt.datetime.combine(day, dt.time(), tzinfo=CHINA)
 
 
 def day_bounds(day: dt.date) -> tuple[int, int]:
-    """A China business date (营业日) as stored microseconds, [start, end): China midnight to the next."""
-    return to_micros(china_midnight(day)), to_micros(china_midnight(day + dt.timedelta(days=1)))
+    """A China business date (营业日) as stored microseconds, [start, end): China midnight to the next
+    (9999-12-31 has no next date: it ends 24 hours later, as every China day has since 1991)."""
+    start = to_micros(china_midnight(day))
+    if day == dt.date.max:
+        return start, start + DAY_MICROS
+    return start, to_micros(china_midnight(day + dt.timedelta(days=1)))
 
 
 def china_date(when: int | dt.datetime) -> dt.date:

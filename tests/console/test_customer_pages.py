@@ -315,6 +315,18 @@ def test_a_link_may_name_the_language_and_carry_what_campaigns_add(client) -> No
     assert refused.status_code == 422 and refused.json()["code"] == "unknown_query_parameter"
 
 
+def test_a_pages_incomplete_link_gets_a_page_not_a_json_problem(client) -> None:  # type: ignore[no-untyped-def]
+    """`/app/insurance/buy` without its product answered the API's 422 JSON to a browser."""
+    sign_up(client, 15)
+    for link in ("/app/insurance/buy", "/app/insurance/buy?code=Bad!&version=1", "/app/bills?before=0"):
+        page = client.get(link, headers={"Accept-Language": "zh-CN"})
+        assert page.status_code == 422 and page.headers["content-type"].startswith("text/html"), link
+        assert "链接不完整或含有错误的值" in page.text, link
+    assert client.get("/v1/wallets/me/transactions?before=0", headers=_bearer(client)).json()["code"] == (
+        "invalid_request"
+    )
+
+
 def test_a_link_in_english_reaches_the_log_in_page_in_english(client) -> None:  # type: ignore[no-untyped-def]
     """Signed out, `/app?lang=en` goes to the log-in page with the language it asked for."""
     sent = client.get("/app?lang=en", headers={"Accept-Language": "zh-CN"}, follow_redirects=False)

@@ -43,7 +43,7 @@ def test_a_customer_buys_a_medical_policy_and_reports_a_claim(browser_page, live
         box.check()
     page.get_by_role("button", name="支付 ¥299.00 并投保").click()
     page.wait_for_url("**/app/insurance/policies/*")
-    assert page.get_by_test_id("policy-status").inner_text() == "保障中"
+    assert page.get_by_test_id("policy-status").inner_text() == "待生效"  # the cover starts tomorrow
     assert Decimal(wallet_balance(engine, who["id"])) == before - Decimal("299.00")
 
     clock.advance(days=3)  # the cover has started; the session expired with the time

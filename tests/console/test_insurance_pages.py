@@ -141,7 +141,9 @@ def test_a_customer_buys_a_policy_and_the_wallet_goes_down_by_the_premium(client
     policy_page = client.get(bought.headers["location"])
     assert policy_page.status_code == 200
     assert 'data-testid="policy-premium">¥299.00<' in policy_page.text
-    assert 'data-testid="exclusions">E11<' in policy_page.text and "保障中" in policy_page.text
+    # cover starts the next day: the policy is not in force yet, and says so (it said 保障中)
+    assert 'data-testid="exclusions">E11<' in policy_page.text and "待生效" in policy_page.text
+    assert "保障中" not in policy_page.text
     assert Decimal(balance(engine, cid)) == Decimal(before) - Decimal("299.00")
     listed = client.get("/app/insurance").text
     policy_id = re.search(r'data-testid="policy-id">([^<]+)<', policy_page.text).group(1)  # type: ignore[union-attr]
@@ -199,7 +201,7 @@ def test_forms_without_the_csrf_token_change_nothing(client, engine, insurer) ->
     policy_id = url.rsplit("/", 1)[1]
     claim = {"policy_id": policy_id, "kind": "accident", "condition": "S52", "event_date": "2026-01-07", "billed": "1"}
     assert client.post("/app/insurance/claims", data=claim).status_code == 403
-    assert counts(engine) == state and "保障中" in client.get(url).text
+    assert counts(engine) == state and "待生效" in client.get(url).text
 
 
 def test_a_claim_reported_with_a_document_shows_status_benefit_and_reasons(client, engine, insurer, clock) -> None:  # type: ignore[no-untyped-def]
@@ -207,6 +209,7 @@ def test_a_claim_reported_with_a_document_shows_status_benefit_and_reasons(clien
     url = buy(client, cancer="no", diabetes="no").headers["location"]
     policy_id = url.rsplit("/", 1)[1]
     days_later(client, clock, 15)
+    assert "保障中" in client.get(url).text and "待生效" not in client.get("/app/insurance").text  # in force now
     page = client.get("/app/insurance/claims")
     assert page.status_code == 200 and f'<option value="{policy_id}">' in page.text
     invoice = b"%PDF-1.4 invoice 12,000 CNY" * 100

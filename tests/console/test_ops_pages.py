@@ -128,6 +128,21 @@ def test_the_ledger_explorer_shows_each_account_on_its_normal_side(demo, engine)
     assert then.status_code == 200 and "¥0.00" in then.text
 
 
+def test_the_ledger_explorers_effects_add_up_to_the_posted_balance(demo, engine) -> None:  # type: ignore[no-untyped-def]
+    """A top-up's hold and its posting showed its amount twice: the hold moves nothing posted."""
+    from puhui.console.ops_books import posted_effect
+    from puhui.ledger.service import account_history, transfer_json
+
+    _client, world = demo
+    account_id = customer_wallet_id(world.customers[0]["id"])
+    with reading(engine) as connection:
+        history = [transfer_json(t, 2) for t in account_history(connection, account_id, limit=10_000)]
+        account = get_account(connection, account_id)
+    assert any("pending" in t["flags"] for t in history) and any("post_pending" in t["flags"] for t in history)
+    effects = sum(posted_effect(t, account_id, "credit") for t in history)
+    assert effects == Decimal(account.credits_posted - account.debits_posted) / 100
+
+
 def test_a_customer_or_a_merchant_cannot_reach_the_back_office(demo) -> None:  # type: ignore[no-untyped-def]
     client, world = demo
     for path in PAGES:

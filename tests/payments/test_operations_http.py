@@ -62,11 +62,17 @@ def test_each_merchant_pays_its_own_fee_rate(client, engine):
     )
     assert done.status_code == 200, done.text
     assert client.get(f"/v1/merchants/{cheap}", headers=ADMIN).json()["fee_rate_bp"] == 25
+    assert client.get(f"/v1/merchants/{cheap}", headers=cheap_shop).json()["effective_fee_rate_bp"] == 25
     paid = pay(client, phone, cheap, cheap_shop, "200.00")
     assert paid["fee"] == "0.50"  # 25 bp, not the platform's 60 bp
     back = client.put(f"/v1/merchants/{cheap}/fee-rate", headers=operator, json={"fee_rate_bp": None})
     assert back.status_code == 200
     assert pay(client, phone, cheap, cheap_shop, "200.00")["fee"] == "1.20"  # the default again
+    # the rate it pays is shown, not a null: the merchant's console said "费率 —" while it was charged 0.6%
+    mine = client.get(f"/v1/merchants/{cheap}", headers=cheap_shop).json()
+    assert (mine["fee_rate_bp"], mine["effective_fee_rate_bp"]) == (None, 60)
+    listed = {m["id"]: m for m in client.get("/v1/merchants", headers=operator).json()["merchants"]}
+    assert (listed[cheap]["fee_rate_bp"], listed[cheap]["effective_fee_rate_bp"]) == (None, 60)
     assert_books_clean(engine)
 
 

@@ -187,6 +187,13 @@ def test_bad_queries_are_refused_with_a_stable_code(client, engine, clock, query
     assert len(statement(client, me)["transactions"]) == 1
 
 
+def test_the_calendars_last_day_is_a_date_like_any_other(client, engine, clock):
+    """`to=9999-12-31` answered 500: the end of its China day was computed as the next date's midnight."""
+    _payer, me, _friend, _merchant_id, _shop = shop_and_payer(client, engine, clock)
+    assert len(statement(client, me, to="9999-12-31")["transactions"]) == 1
+    assert statement(client, me, **{"from": "9999-12-31"})["transactions"] == []
+
+
 def test_only_a_wallets_owner_reads_it(client, engine, clock):
     for headers, status in ((ADMIN, 403), ({}, 401), ({"Authorization": "Bearer not-a-token"}, 401)):
         assert client.get("/v1/wallets/me/transactions", headers=headers).status_code == status

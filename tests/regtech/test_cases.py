@@ -89,7 +89,6 @@ def test_case_life_to_reported(client, engine, clock) -> None:  # type: ignore[n
             [{"to": "assigned", "assignee": "x"}, {"to": "investigating"}, {"to": "closed_false_positive"}],
             {"to": "escalated"},
         ),
-        ([], {"to": "nonsense"}),
     ],
 )
 def test_a_transition_not_allowed_is_409_and_changes_nothing(client, engine, clock, steps, refused) -> None:  # type: ignore[no-untyped-def]
@@ -104,6 +103,17 @@ def test_a_transition_not_allowed_is_409_and_changes_nothing(client, engine, clo
     assert response.status_code == 409, response.text
     assert response.json()["code"] == "case_transition_not_allowed"
     assert _state(engine) == before
+
+
+def test_a_status_that_does_not_exist_is_422_and_changes_nothing(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """Not a move the case may not make now (409) but no move at all: invalid input, the statuses listed."""
+    officer = make_staff(client, "risk_officer")
+    b1, _ = _alerts(client, engine, clock, officer)
+    case = client.post("/v1/regtech/cases", json={"alert_ids": [b1["id"]]}, headers=officer).json()
+    before = _state(engine)
+    response = client.post(f"/v1/regtech/cases/{case['id']}/transitions", json={"to": "nonsense"}, headers=officer)
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_request"), response.text
+    assert "assigned" in response.text and _state(engine) == before
 
 
 def test_assigning_needs_an_assignee_and_the_right_role(client, engine, clock) -> None:  # type: ignore[no-untyped-def]

@@ -121,6 +121,9 @@ def test_report_dates_are_iso_strings_of_days_that_are_over(client, engine, monk
     assert client.get("/v1/regtech/reports", headers=regulator).json() == {"reports": []}
     board = client.get("/v1/regtech/dashboard", params={"from": "2026-W01-3", "to": "2025-12-31"}, headers=regulator)
     assert (board.status_code, board.json()["code"]) == (422, "date_invalid"), board.text
+    last_day = {"from": "9999-12-31", "to": "9999-12-31"}  # the end of the calendar's last day answered 500
+    board = client.get("/v1/regtech/dashboard", params=last_day, headers=regulator)
+    assert board.status_code == 200 and board.json()["flows"]["payments"]["amount"] == "0.00", board.text
     argv = ["puhui", "regtech", "report", "large-value", "--date", "2025/12/31", "--db", db_url]
     monkeypatch.setattr(sys, "argv", argv)
     with pytest.raises(SystemExit) as stopped:

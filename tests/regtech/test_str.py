@@ -312,3 +312,24 @@ def test_a_case_reported_before_its_report_existed_gets_one_from_its_escalation(
     assert made.status_code == 201 and made.json()["case_id"] == case["id"]
     file = client.get(f"/v1/regtech/reports/suspicious/{made.json()['id']}/file", headers=officer).json()
     assert file["narrative"] == NARRATIVE and file["subject"]["name_masked"] == "*" + NAMES[1][1:]
+
+
+def test_every_typology_is_named_in_the_report_and_the_supervision_console() -> None:
+    """`loan_layering` and `mule_chain` showed as raw codes on the dashboard, `gather_scatter` in a report."""
+    import typing
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    from puhui.regtech import schemas
+    from puhui.regtech.str_report import TYPOLOGY_NAMES
+
+    typologies = {name for part in typing.get_args(schemas.AlertTypology) for name in typing.get_args(part)}
+    assert typologies >= {"loan_layering", "mule_chain", "cycle", "gather_scatter"}
+    assert typologies <= set(TYPOLOGY_NAMES), typologies - set(TYPOLOGY_NAMES)
+    locale = Path(schemas.__file__).parents[1] / "console" / "locale"
+    for lang in ("zh_CN", "en"):
+        with (locale / lang / "LC_MESSAGES" / "staff.po").open("rb") as po:
+            named = {message.id for message in read_po(po) if message.string}
+        missing = {t for t in typologies if f"typology:{t}" not in named}
+        assert not missing, (lang, missing)

@@ -418,3 +418,33 @@ def test_maturity_dates_follow_the_end_of_day_rule(client, engine, clock, db_url
     assert (unpaid["status"], unpaid["overdue_since"]) == ("overdue", str(TODAY + dt.timedelta(days=10)))
     assert got[paid_id]["status"] == "confirmed"  # not due for ten more days
     assert_audit_clean(engine)
+
+
+def test_the_advance_reaches_the_suppliers_bank_account_with_the_next_settlement(client, engine, clock, world) -> None:  # type: ignore[no-untyped-def]
+    """A supplier's advance (and a plain payment at maturity) lands in its merchant wallet, which has no
+    withdrawal of its own: the T+1 settlement pays it out with the acquiring takings (`other_credits`)."""
+    from puhui.payments.bank.sandbox.bank import SandboxBank
+
+    w = world
+    client.app.state.bank = SandboxBank(b"k" * 32, reserve_balance=10_000_000_00, auto_open_balance=0)
+    rid = confirm(client, w["core"], w["a_id"], "100000.00", 90, "INV-S-1").json()["id"]
+    assert post(client, f"/v1/supplychain/receivables/{rid}/financing", w["a"], "fin-s").status_code == 201
+    assert balance(engine, f"wallet.{w['a_id']}") == 98_500_00
+
+    clock.advance(days=1)
+    settle = {"business_date": str(TODAY)}
+    rows = {r["merchant_id"]: r for r in post(client, "/v1/settlements", ADMIN, "st-1", settle).json()["settlements"]}
+    mine = rows[w["a_id"]]
+    assert (mine["gross"], mine["other_credits"], mine["net"], mine["carried"], mine["state"]) == (
+        "0.00",
+        "98500.00",
+        "98500.00",
+        "0.00",
+        "pending",
+    )
+    assert rows[w["core_id"]]["state"] == "nothing"
+    clock.advance(minutes=5)  # the bank pays out; the date run again collects the outcome
+    rows = {r["merchant_id"]: r for r in post(client, "/v1/settlements", ADMIN, "st-2", settle).json()["settlements"]}
+    assert rows[w["a_id"]]["state"] == "paid"
+    assert balance(engine, f"wallet.{w['a_id']}") == 0
+    assert_audit_clean(engine)

@@ -89,6 +89,12 @@ def test_split_adds_up_and_refuses_nothing_to_invest():
         advice_orders.split(0, {"A": 1.0})
 
 
+def test_split_invests_the_weights_as_shown():
+    """The solver's 0.3499999993 is shown as 0.35: 10,000.00 at 0.35/0.35/0.30 made 3499.99/3500.01/3000.00."""
+    weights = {"A": 0.3499999993, "B": 0.3500000011, "C": 0.2999999996}
+    assert advice_orders.split(1_000_000, weights) == {"A": 350_000, "B": 350_000, "C": 300_000}
+
+
 def test_backtest_command_reports_metrics_and_writes_charts(engine, clock, db_url, tmp_path):
     import json
 

@@ -207,3 +207,27 @@ def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: 
     assert idle.status_code == 200 and idle.json() == {"order": None}
     with reading(engine) as c:
         assert audit(c).ok
+
+
+def test_a_late_end_of_day_dates_the_statement_by_business_date(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """End of day for 01-05 and 01-06 run together on 01-08 (caught up): the confirmation was dated 01-08
+    and listed before the income it earned, and a statement of 01-05..01-06 showed income on zero units."""
+    _, me = _customer(client, engine, 3, 5, 3_000_000)
+    assert client.post("/v1/wealth/funds/PH0001/subscriptions", headers=me, json={"amount": "5000.00"}).status_code in (
+        200,
+        201,
+    )
+    clock.set(at("2026-01-08", "10:00"))
+    run = client.post("/v1/wealth/eod", headers={**ADMIN, "Idempotency-Key": "late"}, json={"date": "2026-01-06"})
+    assert run.status_code == 200, run.text
+    me = _login(client, "13812340003")
+    whole = client.get("/v1/wealth/funds/PH0001/statement?from=2026-01-01&to=2026-01-31", headers=me).json()
+    kinds = [(line["date"], line["kind"]) for line in whole["lines"]]
+    assert kinds[0] == ("2026-01-06", "subscription_confirmed"), kinds  # its due date, not the run's
+    assert [d for d, _ in kinds] == sorted(d for d, _ in kinds)
+    part = client.get("/v1/wealth/funds/PH0001/statement?from=2026-01-05&to=2026-01-06", headers=me).json()
+    assert Decimal(part["opening_units"]) + sum(Decimal(line["units"]) for line in part["lines"]) == Decimal(
+        part["closing_units"]
+    )
+    assert Decimal(part["income"]) == 0 or Decimal(part["closing_units"]) > Decimal(part["income"])
+    assert whole["closing_units"] == client.get("/v1/wealth/holdings", headers=me).json()[0]["units"]

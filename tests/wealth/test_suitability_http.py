@@ -148,6 +148,24 @@ def test_answers_store_the_level_which_decides_and_expires(client, engine, clock
         require(engine, customer_id, ProductRisk.R2)
 
 
+def test_the_questionnaire_is_taken_at_most_three_times_a_day(client, engine, clock):
+    """Retaking it until the level unlocks a riskier product (反复测评) went unchecked: four in a row
+    moved a customer from C3 up. The fourth of a day is refused and stores nothing; the next day is open."""
+    customer_id, headers, person = make_customer(client, 1)
+    for n, answers in enumerate((C1_ANSWERS, C3_ANSWERS, C1_ANSWERS), start=1):
+        assert answer(client, headers, answers, f"day-1-{n}").status_code == 201
+        clock.advance(seconds=1)
+    before = stored(engine)
+    fourth = answer(client, headers, C3_ANSWERS, "day-1-4")
+    assert (fourth.status_code, fourth.json()["code"], fourth.json()["limit"]) == (409, "assessment_limit_reached", 3)
+    assert stored(engine) == before
+    level = client.get(f"/v1/wealth/suitability/{customer_id}", headers=headers).json()["level"]
+    assert level == "C1"
+    clock.advance(days=1)
+    retaken = answer(client, login(client, person), C3_ANSWERS, "day-2-1")
+    assert retaken.status_code == 201 and retaken.json()["level"] == "C3"
+
+
 def test_class_two_wallet_may_not_invest_even_with_a_questionnaire(client, engine):
     customer_id, headers, _ = make_customer(client, 2, channels=3)
     assert answer(client, headers, C3_ANSWERS, "q-1").status_code == 201

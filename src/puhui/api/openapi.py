@@ -150,8 +150,9 @@ IDEMPOTENCY_KEY: dict[str, Any] = {
     "schema": {"type": "string", "minLength": 1, "maxLength": mutations.KEY_MAX_LENGTH},
     "description": f"Makes the call safe to retry (1-{mutations.KEY_MAX_LENGTH} printable characters, unique "
     "per caller). The first call with a key is carried out and its answer stored; the same key with the same "
-    "method, path and body gets that stored answer again, with `Idempotent-Replayed: true`, and changes "
-    "nothing. The same key with another request is refused with 422 `idempotency_key_reused`; an empty, "
+    "method, path and body (byte for byte) gets that stored answer again, with `Idempotent-Replayed: true`, and "
+    "changes nothing. A refusal (a 4xx problem) changed nothing and is not stored: the same call under the same "
+    "key runs again. The same key with another request is refused with 422 `idempotency_key_reused`; an empty, "
     "overlong or unprintable key with 422 `invalid_idempotency_key`. Without a key every call is carried out.",
 }
 

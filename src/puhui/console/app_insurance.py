@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from puhui import clock
 from puhui.console import client, i18n, render, security
 from puhui.console.web import customer_page, read_form, redirect
 from puhui.db import reading
@@ -70,7 +71,21 @@ async def _listed(request: Request) -> tuple[list[dict[str, Any]], list[dict[str
         with reading(request.app.state.engine) as connection:
             return listings.medical_products(connection), listings.policies_of(connection, _me(request).id)
 
-    return await run_in_threadpool(read)
+    products, policies = await run_in_threadpool(read)
+    today = clock.business_date().isoformat()
+    return products, [{**policy, "shown_status": shown_status(policy, today)} for policy in policies]
+
+
+def shown_status(policy: dict[str, Any], today: str) -> str:
+    """An active policy as the customer reads it: not in force before its cover starts (待生效), nor after
+    it ends (已到期)."""
+    if policy["status"] != "active":
+        return str(policy["status"])
+    if str(policy["start_date"]) > today:
+        return "awaiting_start"
+    if str(policy["end_date"]) < today:
+        return "ended"
+    return "active"
 
 
 def disclosure(fmt: i18n.Formatter, product: dict[str, Any], quote: dict[str, Any]) -> str:

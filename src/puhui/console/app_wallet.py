@@ -258,6 +258,8 @@ async def bill_list(
     try:
         page = await _get(request, "/v1/wallets/me/transactions", **params, limit=50)
     except client.ApiProblem as problem:
+        if problem.status >= 500:
+            raise
         page, error = {"transactions": [], "next_before": None}, render.say(request, problem.code, problem.detail)
     else:
         error = None

@@ -14,6 +14,20 @@ KINDS = {
     "p2p_transfer": "Transfer",
     "mmf_subscribe": "Fund subscription",
     "mmf_redeem_cash": "Fund redemption",
+    "payment_review_hold": "Payment held for review",
+    "loan_disbursement": "Loan disbursed",
+    "principal_repayment": "Loan repayment: principal",
+    "interest_repayment": "Loan repayment: interest",
+    "fee_repayment": "Loan repayment: fees",
+    "penalty_repayment": "Loan repayment: penalty",
+    "early_repayment_fee": "Early repayment fee",
+    "fund_purchase": "Fund purchase",
+    "fund_redeem_cash": "Fund sale",
+    "premium": "Insurance premium",
+    "claim": "Insurance claim paid",
+    "refund": "Premium refunded",
+    "securities_transfer_in": "To the securities account",
+    "securities_transfer_out": "From the securities account",
 }
 """Transfer codes a customer sees, named in the customer's words (other codes show as they are)."""
 

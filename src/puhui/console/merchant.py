@@ -65,11 +65,11 @@ async def overview(request: Request) -> Response:
     me = await get(request, f"/v1/merchants/{_me(request)}")
     wallet = await get(request, "/v1/wallets/me")
     days = await run_in_threadpool(takings_by_day, request.app.state.engine, _me(request), clock.business_date())
-    fee = me.get("fee_rate_bp")
+    fee = me["effective_fee_rate_bp"]
     facts = [
         [_("Name"), me["name"]],
         [_("Status"), _("merchant:" + me["status"])],
-        [_("Fee rate"), f"{Decimal(fee) / 100:.2f}%" if fee is not None else "—"],
+        [_("Fee rate"), f"{Decimal(fee) / 100:.2f}%" + ("" if me.get("fee_rate_bp") is not None else _(" (default)"))],
         [_("Wallet balance"), fmt.money(wallet.get("balance"))],
         [_("Settlement account"), f"{me['settlement']['bank']} {me['settlement']['account']}"],
     ]
@@ -235,12 +235,13 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
             fmt.money(s["gross"]),
             fmt.money(s["fees"]),
             fmt.money(s["refunds"]),
+            fmt.money(s["other_credits"]),
             fmt.money(s["net"]),
             _("state:" + s["state"]),
         ]
         for s in found["settlements"]
     ]
-    head = [_("Business date"), _("Gross"), _("Fees"), _("Refunds"), _("Net paid out"), _("Status")]
+    head = [_("Business date"), _("Gross"), _("Fees"), _("Refunds"), _("Other credits"), _("Net paid out"), _("Status")]
     picker = form(
         "day", "/merchant/settlements", _("Show"), [field("date", _("Business date"), "date", day.isoformat())], "get"
     )

@@ -162,6 +162,7 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
             fmt.money(s["gross"]),
             fmt.money(s["fees"]),
             fmt.money(s["refunds"]),
+            fmt.money(s["other_credits"]),
             fmt.money(s["net"]),
             _("state:" + s["state"]),
         ]
@@ -187,7 +188,15 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
         [
             section(
                 _("T+1 settlement of %(day)s", day=fmt.day(day)),
-                [_("Merchant id"), _("Gross"), _("Fees"), _("Refunds"), _("Net paid out"), _("Status")],
+                [
+                    _("Merchant id"),
+                    _("Gross"),
+                    _("Fees"),
+                    _("Refunds"),
+                    _("Other credits"),
+                    _("Net paid out"),
+                    _("Status"),
+                ],
                 rows,
                 forms=[picker],
                 id="settlements",

@@ -95,6 +95,19 @@ async def ledger(
     )
 
 
+TWO_PHASE = {"pending": "held (冻结)", "post_pending": "posts a hold", "void_pending": "voids a hold"}
+
+
+def posted_effect(transfer: dict, account_id: str, side: str) -> Decimal:
+    """What a transfer did to the account's posted balance, on its normal side: a hold (pending) and its
+    voiding moved nothing posted (the hold only reserved the amount); posting it moved the amount."""
+    flags = set(transfer["flags"])
+    if flags & {"pending", "void_pending"}:
+        return Decimal(0)
+    sign = 1 if (transfer["debit_account_id"] == account_id) == (side == "debit") else -1
+    return Decimal(transfer["amount"]) * sign
+
+
 @router.get("/ops/ledger/{account_id}")
 @staff_page(OPS_ROLES)
 async def account(
@@ -118,10 +131,17 @@ async def account(
     history = await get(request, f"/v1/ledger/accounts/{account_id}/transfers", after=after, limit=PAGE)
     rows = []
     for t in history["transfers"]:
-        sign = 1 if (t["debit_account_id"] == account_id) == (side == "debit") else -1
         other = t["credit_account_id"] if t["debit_account_id"] == account_id else t["debit_account_id"]
+        phase = next((_(TWO_PHASE[flag]) for flag in t["flags"] if flag in TWO_PHASE), "")
         rows.append(
-            [str(t["seq"]), fmt.moment(t["timestamp"]), t["code"], other, fmt.money(Decimal(t["amount"]) * sign)]
+            [
+                str(t["seq"]),
+                fmt.moment(t["timestamp"]),
+                t["code"],
+                other,
+                phase,
+                fmt.money(posted_effect(t, account_id, side)),
+            ]
         )
     picker = form(
         "as-of",
@@ -141,7 +161,7 @@ async def account(
                 "get",
             )
         )
-    head = [_("Number"), _("Time"), _("Code"), _("Counter-account"), _("Effect on balance")]
+    head = [_("Number"), _("Time"), _("Code"), _("Counter-account"), _("Hold"), _("Effect on balance")]
     return sections_page(
         request,
         account_id,

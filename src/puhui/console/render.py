@@ -76,6 +76,7 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
 
 PROBLEMS = {
     "bill_range_invalid": "The start date is after the end date.",
+    "assessment_limit_reached": "You have taken the risk questionnaire three times today. Please try again tomorrow.",
     "invalid_credentials": "The mobile number or password is wrong.",
     "too_many_login_attempts": "Too many attempts. Please wait a while and try again.",
     "rate_limited": "Too many attempts. Please wait a while and try again.",

@@ -86,3 +86,18 @@ async def guarded(handler: Handler, request: Request, *args: Any, **kwargs: Any)
     if request.cookies.get(NOTICE_COOKIE) and response.status_code < 300:
         response.delete_cookie(NOTICE_COOKIE, path="/app")
     return response
+
+
+PAGE_PREFIXES = ("/app", "/merchant", "/ops", "/supervision", "/staff")
+"""Where the console's pages live: a link there that fails validation gets a page, not a JSON problem."""
+
+
+def is_page(request: Request) -> bool:
+    path = request.url.path
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PAGE_PREFIXES)
+
+
+def invalid_link_page(request: Request) -> Response:
+    """A page's link with a missing or malformed parameter (a bookmark cut short, a hand-edited address)."""
+    detail = render.formatter(request).gettext("This link is incomplete or has a wrong value. Go back and try again.")
+    return render.error_page(request, 422, detail)

@@ -41,7 +41,7 @@ def list_merchants(db: str = DbOption) -> None:
 
     default = get_settings().merchant_fee_bp
     with reading(_engine(db)) as connection:
-        rows = rows_of(connection)
+        rows = rows_of(connection, default)
     table = Table(title=f"merchants (platform fee rate {default} bp)")
     for column in ("id", "name", "status", "fee rate (bp)"):
         table.add_column(column)
@@ -59,7 +59,9 @@ def show(merchant_id: str, db: str = DbOption) -> None:
     from puhui.identity.pii import vault_for
 
     with reading(_engine(db)) as connection:
-        print(json.dumps(merchant_view(connection, vault_for(get_settings()), merchant_id), ensure_ascii=False))
+        settings = get_settings()
+        view = merchant_view(connection, vault_for(settings), merchant_id, settings.merchant_fee_bp)
+        print(json.dumps(view, ensure_ascii=False))
 
 
 @app.command("set-fee")

@@ -122,7 +122,12 @@ def create_merchant(uow: UnitOfWork, vault: Vault, data: MerchantApplication, ac
     return merchant_id, key
 
 
-def merchant_view(connection: Connection, vault: Vault, merchant_id: str) -> dict:
+def effective_fee_rate(fee_rate_bp: int | None, default_fee_bp: int) -> int:
+    """The acquiring fee rate a merchant pays (商户费率, basis points): its own, else the platform's default."""
+    return default_fee_bp if fee_rate_bp is None else int(fee_rate_bp)
+
+
+def merchant_view(connection: Connection, vault: Vault, merchant_id: str, default_fee_bp: int) -> dict:
     """A merchant as the API shows it: settlement account and holder masked."""
     row = connection.execute(select(merchants).where(merchants.c.id == merchant_id)).mappings().first()
     if row is None:
@@ -140,6 +145,7 @@ def merchant_view(connection: Connection, vault: Vault, merchant_id: str) -> dic
         },
         "wallet_account_id": row["wallet_account_id"],
         "fee_rate_bp": row["fee_rate_bp"],
+        "effective_fee_rate_bp": effective_fee_rate(row["fee_rate_bp"], default_fee_bp),
         "notify_url": row["notify_url"],
         "created_at": clock.from_micros(row["created_at"]).isoformat(),
     }
@@ -240,7 +246,7 @@ def judged_terms(merchant_id: str, status: str, fee_rate_bp: int | None, default
     refuses a suspended merchant."""
     if status != "active":
         raise MerchantSuspended(f"merchant {merchant_id} is {status}")
-    return default_fee_bp if fee_rate_bp is None else int(fee_rate_bp)
+    return effective_fee_rate(fee_rate_bp, default_fee_bp)
 
 
 def terms_sql(merchant_ids: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
@@ -250,14 +256,21 @@ def terms_sql(merchant_ids: str, values: Sequence[Any]) -> tuple[str, tuple[Any,
     return f"SELECT id, status, fee_rate_bp FROM merchants WHERE id IN ({merchant_ids})", tuple(values)
 
 
-def list_merchants(connection: Connection) -> list[dict]:
-    """Every merchant with its status and fee rate (no settlement details)."""
+def list_merchants(connection: Connection, default_fee_bp: int) -> list[dict]:
+    """Every merchant with its status and fee rate, its own or the platform's default (no settlement details)."""
     rows = connection.execute(
         select(
             merchants.c.id, merchants.c.name, merchants.c.status, merchants.c.fee_rate_bp, merchants.c.created_at
         ).order_by(merchants.c.created_at, merchants.c.id)
     )
-    return [{**r, "created_at": clock.iso(r["created_at"])} for r in rows.mappings()]
+    return [
+        {
+            **r,
+            "effective_fee_rate_bp": effective_fee_rate(r["fee_rate_bp"], default_fee_bp),
+            "created_at": clock.iso(r["created_at"]),
+        }
+        for r in rows.mappings()
+    ]
 
 
 def settlement_account(connection: Connection, vault: Vault, merchant_id: str) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from puhui.api.deps import (
     Caller,
     EngineDep,
     Principal,
+    SettingsDep,
 )
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork
@@ -67,7 +68,9 @@ class StaffIn(BaseModel):
     summary="Onboard a merchant; returns its API key once",
     response_model=OnboardedMerchant,
 )
-async def create_merchant(body: MerchantIn, request: Request, engine: EngineDep, principal: Caller):
+async def create_merchant(
+    body: MerchantIn, request: Request, engine: EngineDep, settings: SettingsDep, principal: Caller
+):
     policy.authorize(principal, "merchant.create")
     vault = vault_of(request)
     data = org.prepare_merchant(
@@ -81,7 +84,8 @@ async def create_merchant(body: MerchantIn, request: Request, engine: EngineDep,
 
     def work(uow: UnitOfWork) -> Outcome:
         merchant_id, minted["key"] = org.create_merchant(uow, vault, data, principal)
-        return Outcome(201, Merchant.shape(org.merchant_view(uow.connection, vault, merchant_id)))
+        view = org.merchant_view(uow.connection, vault, merchant_id, settings.merchant_fee_bp)
+        return Outcome(201, Merchant.shape(view))
 
     response = await run_mutation(request, engine, principal, "identity.create_merchant", None, work)
     return with_secret(response, "api_key", minted.get("key"), ONCE)
@@ -97,11 +101,12 @@ async def get_merchant(
     merchant_id: Annotated[str, Path(min_length=1, max_length=64)],
     request: Request,
     engine: EngineDep,
+    settings: SettingsDep,
     principal: Caller,
 ):
     policy.authorize(principal, "merchant.read", merchant_id)
     vault = vault_of(request)
-    return await read(engine, lambda c: org.merchant_view(c, vault, merchant_id))
+    return await read(engine, lambda c: org.merchant_view(c, vault, merchant_id, settings.merchant_fee_bp))
 
 
 @router.post(

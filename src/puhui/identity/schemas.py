@@ -109,6 +109,7 @@ class Merchant(Schema):
     settlement: Settlement
     wallet_account_id: str
     fee_rate_bp: int | None = Field(description="acquiring fee (商户费率) in basis points; null: the platform default")
+    effective_fee_rate_bp: int = Field(description="the fee rate it pays: its own, or the platform default")
     notify_url: str | None
     created_at: Timestamp
 
@@ -187,7 +188,8 @@ class MerchantListed(Schema):
     id: str
     name: str
     status: Literal["active", "suspended"]
-    fee_rate_bp: int | None
+    fee_rate_bp: int | None = Field(description="its own acquiring fee (商户费率) in basis points; null: the default")
+    effective_fee_rate_bp: int = Field(description="the fee rate it pays: its own, or the platform default")
     created_at: Timestamp
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Select, func, select
 
 from puhui.db import UnitOfWork
 from puhui.db.prepared import run_sql, run_sql_all
+from puhui.ledger.models import TransferFlags
 from puhui.ledger.tables import accounts, ledgers, transfers
 
 AVAILABLE = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
@@ -125,6 +126,24 @@ def credits_received(connection: Connection, account_id: str, code: str) -> tupl
         select(transfers.c.amount, transfers.c.user_data).where(*into).order_by(transfers.c.seq.desc()).limit(1)
     ).first()
     return int(total), ((int(last[0]), last[1]) if last is not None else None)
+
+
+def credits_posted_between(
+    connection: Connection, account_id: str, codes: Iterable[str], since_micros: int, until_micros: int
+) -> int:
+    """What single-phase transfers of `codes` credited to the account in [since, until) (holds and their
+    resolutions are left out: they are the two-phase orders' own)."""
+    two_phase = int(TransferFlags.pending | TransferFlags.post_pending | TransferFlags.void_pending)
+    total = connection.execute(
+        select(func.coalesce(func.sum(transfers.c.amount), 0)).where(
+            transfers.c.credit_account_id == account_id,
+            transfers.c.code.in_(sorted(codes)),
+            transfers.c.timestamp >= since_micros,
+            transfers.c.timestamp < until_micros,
+            transfers.c.flags.op("&")(two_phase) == 0,
+        )
+    ).scalar_one()
+    return int(total)
 
 
 def balance_sql(account_id_sql: str, *, debit_normal: bool) -> str:

@@ -24,7 +24,9 @@ DAY_SCHEMA = {"pattern": DAY_PATTERN, "format": "date"}  # documented; parsed by
 class WalletTransaction(Schema):
     """A line of the statement (账单明细). `kind` is the ledger's transfer code (`qr_payment`, `qr_refund`,
     `top_up`, `withdrawal`, `p2p_transfer`, `mmf_subscribe`, `loan_disbursement`…); `status` is `posted`,
-    or for a hold (冻结) `pending`, `posted`, `voided` or `expired`."""
+    or for a hold (冻结) `pending`, `posted`, `voided` or `expired`. A payment held for review (风控审核) is
+    one line of kind `payment_review_hold`: `pending` while held, `posted` once approved (the payment made),
+    `voided` or `expired` when rejected or left to lapse."""
 
     id: str
     kind: str

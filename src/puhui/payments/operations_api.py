@@ -19,6 +19,7 @@ from puhui.api.deps import (
     EngineDep,
     Operator,
     Principal,
+    SettingsDep,
     require_roles,
 )
 from puhui.api.fields import AS_WHOLE_NUMBER, DayQuery
@@ -156,10 +157,10 @@ async def list_notifications(
 @router.get(
     "/merchants", tags=["merchants"], summary="Every merchant with status and fee rate", response_model=Merchants
 )
-async def list_merchants(engine: EngineDep, principal: Reader) -> dict:
+async def list_merchants(engine: EngineDep, settings: SettingsDep, principal: Reader) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
-            return {"merchants": org.list_merchants(connection)}
+            return {"merchants": org.list_merchants(connection, settings.merchant_fee_bp)}
 
     return await run_in_threadpool(read)
 
@@ -179,8 +180,11 @@ def _settled(day: dt.date, rows: list[dict]) -> dict:
 def settlement_json(row: dict) -> dict:
     """`net` is what is paid out; `carried` what of it belongs to earlier dates (a failed payout paid
     again, or, negative, an earlier shortfall taken back)."""
-    carried = row["net"] - (row["gross"] - row["fees"] - row["refunds"])
-    return {**_money(row, "gross", "fees", "refunds", "net"), "carried": _money({"c": carried}, "c")["c"]}
+    carried = row["net"] - (row["gross"] - row["fees"] - row["refunds"] + row["other_credits"])
+    return {
+        **_money(row, "gross", "fees", "refunds", "other_credits", "net"),
+        "carried": _money({"c": carried}, "c")["c"],
+    }
 
 
 @router.post(

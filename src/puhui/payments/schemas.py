@@ -150,8 +150,9 @@ class BankNotificationApplied(Schema):
 
 class MerchantSettlement(Schema):
     """A merchant's T+1 settlement (结算) of a business date: what it earned, and its payout (`net`, paid by
-    the bank order `order_id`). `carried` is what of `net` belongs to earlier dates (a failed payout paid
-    again, or, negative, an earlier shortfall taken back)."""
+    the bank order `order_id`). `other_credits` is the other money paid into its wallet on the date and paid
+    out with it: supply-chain advances (保理融资款) and receivables paid at maturity. `carried` is what of
+    `net` belongs to earlier dates (a failed payout paid again, or, negative, an earlier shortfall taken back)."""
 
     id: str
     merchant_id: str
@@ -159,6 +160,7 @@ class MerchantSettlement(Schema):
     gross: Money
     fees: Money
     refunds: Money
+    other_credits: Money
     net: Money
     carried: Money
     order_id: str | None

@@ -1,8 +1,10 @@
 """T+1 merchant settlement (商户结算): pay each merchant what its wallet earned on business date D.
 
 For each merchant: gross QR payments made on D (China time) minus their fees, minus refunds made
-on D net of the fee returned. A refund later than D reduces the settlement of the day it happened;
-the payout is capped by the wallet's available balance, so it never makes the wallet negative.
+on D net of the fee returned, plus the other money paid into the wallet on D for the merchant to
+receive (`OTHER_PAYOUTS`: a supply-chain advance, a receivable paid at maturity). A refund later than
+D reduces the settlement of the day it happened; the payout is capped by the wallet's available
+balance, so it never makes the wallet negative.
 
 Money moves only through the ledger, with the two-phase pattern of `payments.wallets`: one unit
 of work writes a pending hold merchant wallet → reserve, a `bank_orders` row (kind credit_card,
@@ -27,6 +29,7 @@ from puhui.eod import runs as eod_runs
 from puhui.identity import org
 from puhui.identity.service import merchant_wallet_id
 from puhui.ledger.models import Transfer, TransferFlags
+from puhui.ledger.queries import credits_posted_between
 from puhui.ledger.service import get_account, post_chain
 from puhui.payments import wallets
 from puhui.payments.bank.channel import OrderKind
@@ -37,6 +40,12 @@ RESERVE = wallets.RESERVE
 JOB = "settlement"  # its dates in `eod_runs`
 SETTLEMENT_CARD_ID = "settlement_account"
 CardOf = Callable[[Connection, str], str]
+OTHER_PAYOUTS = {
+    "scf_advance": "a supply-chain financing advance (保理融资款), `puhui.supplychain`",
+    "scf_payment": "a receivable the core enterprise paid at maturity, not financed (应收账款兑付)",
+}
+"""Ledger codes of money paid into a merchant's wallet, besides acquiring, that its settlement pays out
+to its bank account: a merchant wallet has no withdrawal of its own."""
 
 
 def settlement_order_id(merchant_id: str, business_date: dt.date) -> str:
@@ -47,8 +56,8 @@ def settlement_order_id(merchant_id: str, business_date: dt.date) -> str:
 def earnings(
     connection: Connection, merchant_id: str, business_date: dt.date, *, since_opening: bool = False
 ) -> dict[str, int]:
-    """gross, fees, refunds (net of fee returned) and net for one merchant on one date (fen), or on
-    every date up to and including it (`since_opening`)."""
+    """gross, fees, refunds (net of fee returned), other credits (`OTHER_PAYOUTS`) and net for one merchant
+    on one date (fen), or on every date up to and including it (`since_opening`)."""
     start, end = clock.day_bounds(business_date)
     if since_opening:
         start = 0
@@ -67,7 +76,14 @@ def earnings(
     ).one()
     gross, fees, refunded, fee_back = int(gross), int(fees), int(refunded), int(fee_back)
     net_refunds = refunded - fee_back
-    return {"gross": gross, "fees": fees, "refunds": net_refunds, "net": gross - fees - net_refunds}
+    other = credits_posted_between(connection, merchant_wallet_id(merchant_id), OTHER_PAYOUTS, start, end)
+    return {
+        "gross": gross,
+        "fees": fees,
+        "refunds": net_refunds,
+        "other_credits": other,
+        "net": gross - fees - net_refunds + other,
+    }
 
 
 def _due(connection: Connection, merchant_id: str, business_date: dt.date) -> int:

@@ -25,6 +25,8 @@ settlements = Table(
     Column("gross", BigInteger, nullable=False),
     Column("fees", BigInteger, nullable=False),
     Column("refunds", BigInteger, nullable=False),  # refunded amount net of the fee returned
+    # other money paid into the wallet on the date, paid out with it (`settlement.OTHER_PAYOUTS`)
+    Column("other_credits", BigInteger, nullable=False, server_default="0"),
     Column("net", BigInteger, nullable=False),  # what is paid out (capped by the available balance)
     Column("order_id", String(ID_LENGTH), nullable=True),  # the bank payout order (bank_orders.id)
     Column("state", String(8), nullable=False),  # pending | paid | failed | nothing

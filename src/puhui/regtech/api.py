@@ -24,6 +24,7 @@ from puhui.db import UnitOfWork, reading
 from puhui.regtech import alerts, cases, rules
 from puhui.regtech.schemas import (
     CasesFromAlerts,
+    CaseStatus,
     MonitoringAlert,
     MonitoringAlerts,
     MonitoringCase,
@@ -48,7 +49,7 @@ class CaseIn(BaseModel):
 
 class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    to: Annotated[StrictStr, Field(min_length=1, max_length=24)]
+    to: CaseStatus = Field(description="the status to move to; which moves are allowed depends on the case's own")
     assignee: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
     note: Annotated[StrictStr, Field(max_length=2000)] | None = None
     narrative: Annotated[StrictStr, Field(max_length=20000)] | None = None

@@ -55,6 +55,10 @@ TYPOLOGY_NAMES = {
     "self_financing": ("自融", "self-financing"),
     "loan_layering": ("以贷洗钱", "loan layering"),
     "fund_pool": ("资金池", "fund pool"),
+    "shared_device": ("多个账户共用设备", "accounts sharing a device"),
+    "mule_chain": ("钱骡账户链", "money-mule chain"),
+    "cycle": ("循环转账", "funds going round"),
+    "gather_scatter": ("过渡账户（集中转入分散转出）", "pass-through hub (gather-scatter)"),
 }
 _MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$"}
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}

@@ -67,6 +67,11 @@ class QuestionnaireRequired(Forbidden):
     title = "Take the risk questionnaire first (none on record, or it has expired)"
 
 
+class AssessmentLimitReached(Conflict):
+    code = "assessment_limit_reached"
+    title = "The risk questionnaire may be taken at most a few times a day"
+
+
 class UnsuitableProduct(Forbidden):
     code = "unsuitable_product"
     title = "The product's risk is above the customer's risk level"

@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # pandas is imported lazily
 TRADING_DAYS = 252
 RISK_FREE_RATE = 0.015  # annual, for the Sharpe ratio the advice reports
 
+WEIGHT_PLACES = 6  # a target weight as shown and as invested
+
 
 @dataclass(frozen=True)
 class LevelPolicy:
@@ -72,7 +74,7 @@ class TargetPortfolio:
         return {
             "level": self.level.name,
             "method": self.method,
-            "weights": {code: round(w, 6) for code, w in self.weights.items()},
+            "weights": {code: round(w, WEIGHT_PLACES) for code, w in self.weights.items()},
             "expected_return": round(self.expected_return, 6),
             "volatility": round(self.volatility, 6),
             "sharpe": round(self.sharpe, 4),

@@ -28,14 +28,12 @@ from puhui.wealth.funds import orders as fund_orders
 
 
 def split(amount: int, weights: dict[str, float]) -> dict[str, int]:
-    """`amount` fen over the weights, each part rounded down, the remainder to the largest weight."""
+    """`amount` fen over the weights as the customer was shown them (six places: the solver's 0.3499999993
+    is the 0.35 shown), each part rounded down, the remainder to the largest weight."""
     if amount <= 0:
         raise InvalidInput("the amount to invest must be greater than zero")
-    parts = {
-        code: int((Decimal(amount) * Decimal(str(w))).to_integral_value(ROUND_DOWN))
-        for code, w in weights.items()
-        if w > 0
-    }
+    shown = {code: Decimal(str(round(w, advisor.WEIGHT_PLACES))) for code, w in weights.items()}
+    parts = {code: int((Decimal(amount) * w).to_integral_value(ROUND_DOWN)) for code, w in shown.items() if w > 0}
     largest = max(parts, key=lambda c: (weights[c], c))
     parts[largest] += amount - sum(parts.values())
     return {code: part for code, part in parts.items() if part > 0}

@@ -296,6 +296,7 @@ def confirm_due(uow: UnitOfWork, fund_code: str, day: dt.date) -> int:
                 o["amount"],
                 ledger,
                 "mmf_confirm",
+                user_data=day.isoformat(),  # the business date confirmed, whenever end of day ran for it
             )
             for o in due
         ],

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, func, select
 
 from puhui import clock
 from puhui.ledger import queries as ledger_queries
+from puhui.ledger.models import StoredTransfer
 from puhui.ledger.service import account_history, get_account
 from puhui.money import format_minor
 from puhui.wealth import units as funds
@@ -49,38 +50,30 @@ def holding(connection: Connection, fund_code: str, customer_id: str) -> dict:
 
 
 def statement(connection: Connection, fund_code: str, customer_id: str, start: dt.date, end: dt.date) -> dict:
-    """Every unit movement of the holding from `start` to `end` (China dates), with running units."""
+    """Every unit movement of the holding from `start` to `end` (China dates), with running units. End of
+    day's postings (a confirmation, a day's income) carry the business date they were for: a date run late,
+    or caught up, still dates them to it, and the lines run in business-date order."""
     funds.get_fund(connection, fund_code)
     account_id = funds.holder_account(fund_code, customer_id)
-    opening = balance = 0
-    lines, income = [], 0
-    after = None
-    while True:
-        page = account_history(connection, account_id, after_seq=after, limit=1000)
-        for t in page:
-            signed = t.amount if t.credit_account_id == account_id else -t.amount
-            day = (
-                dt.date.fromisoformat(t.user_data)
-                if t.code == "mmf_income" and t.user_data
-                else clock.from_micros(t.timestamp).astimezone(clock.CHINA).date()
+    movements = sorted((_business_date(t), t.seq or 0, t) for t in _whole_history(connection, account_id))
+    opening = balance = income = 0
+    lines = []
+    for day, _seq, t in movements:
+        signed = t.amount if t.credit_account_id == account_id else -t.amount
+        if day < start:
+            opening += signed
+        elif day <= end:
+            balance += signed
+            income += signed if t.code == "mmf_income" else 0
+            lines.append(
+                {
+                    "date": day.isoformat(),
+                    "kind": KINDS.get(t.code, t.code),
+                    "units": funds.units_str(signed),
+                    "balance": funds.units_str(opening + balance),
+                    "transfer_id": t.id,
+                }
             )
-            if day < start:
-                opening += signed
-            elif day <= end:
-                lines.append(
-                    {
-                        "date": day.isoformat(),
-                        "kind": KINDS.get(t.code, t.code),
-                        "units": funds.units_str(signed),
-                        "balance": funds.units_str(opening + balance + signed),
-                        "transfer_id": t.id,
-                    }
-                )
-                balance += signed
-                income += signed if t.code == "mmf_income" else 0
-        if len(page) < 1000:
-            break
-        after = page[-1].seq
     return {
         "fund_code": fund_code,
         "customer_id": customer_id,
@@ -91,3 +84,22 @@ def statement(connection: Connection, fund_code: str, customer_id: str, start: d
         "income": format_minor(income, 2),
         "lines": lines,
     }
+
+
+END_OF_DAY_CODES = ("mmf_income", "mmf_confirm")
+
+
+def _business_date(transfer: StoredTransfer) -> dt.date:
+    """The date an end-of-day posting was for (its user data), else the China date it was made."""
+    if transfer.code in END_OF_DAY_CODES and transfer.user_data:
+        return dt.date.fromisoformat(transfer.user_data)
+    return clock.china_date(transfer.timestamp)
+
+
+def _whole_history(connection: Connection, account_id: str) -> list[StoredTransfer]:
+    found: list[StoredTransfer] = []
+    while True:
+        page = account_history(connection, account_id, after_seq=found[-1].seq if found else None, limit=1000)
+        found += page
+        if len(page) < 1000:
+            return found

@@ -14,7 +14,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -22,11 +22,20 @@ from puhui.events import outbox
 from puhui.identity import customers as customer_ops
 from puhui.identity.kyc import tier_of
 from puhui.identity.models import WalletTier
-from puhui.wealth.errors import InvalidAnswers, QuestionnaireRequired, UnsuitableProduct, WalletClassTooLow
+from puhui.wealth.errors import (
+    AssessmentLimitReached,
+    InvalidAnswers,
+    QuestionnaireRequired,
+    UnsuitableProduct,
+    WalletClassTooLow,
+)
 from puhui.wealth.suitability.tables import risk_assessments
 
 TOPIC = "wealth"
 DAY_MICROS = 86_400_000_000
+ASSESSMENTS_A_DAY = 3
+"""How often a customer may complete the questionnaire on one business date. Answering it again and again
+until the level unlocks a riskier product defeats the assessment (反复测评); distributors cap retakes."""
 
 
 class CustomerLevel(enum.IntEnum):
@@ -233,6 +242,17 @@ def record_answers(
     score = questionnaire.score(answers)
     level = questionnaire.level_for(score)
     customer_ops.require_active(uow.connection, customer_id, lock=True)
+    today = clock.business_date().isoformat()
+    taken = uow.connection.execute(
+        select(func.count()).where(
+            risk_assessments.c.customer_id == customer_id, risk_assessments.c.business_date == today
+        )
+    ).scalar_one()
+    if taken >= ASSESSMENTS_A_DAY:
+        raise AssessmentLimitReached(
+            f"the questionnaire was taken {taken} times today; at most {ASSESSMENTS_A_DAY} a day: try again tomorrow",
+            limit=ASSESSMENTS_A_DAY,
+        )
     now = clock.now_micros()
     days = questionnaire.valid_days if valid_days is None else valid_days
     row = {
@@ -242,7 +262,7 @@ def record_answers(
         "answers": json.dumps(answers, sort_keys=True),
         "score": score,
         "level": level.name,
-        "business_date": clock.business_date().isoformat(),
+        "business_date": today,
         "assessed_at": now,
         "expires_at": now + days * DAY_MICROS,
     }
