@@ -179,10 +179,10 @@ def test_annual_limit_caps_the_year(client, engine, clock):
     ).json()
     clock.advance(days=10)
     me = login(client, ZHANG)
-    free = {"social_insurance_paid": "0.00"}
+    free = {"social_insurance_paid": "0.00"}  # three events (days) of the year, a bill each
     one = claim(client, me, "c-1", policy["id"], billed="4000.00", **free).json()
-    two = claim(client, me, "c-2", policy["id"], billed="3000.00", **free).json()
-    three = claim(client, me, "c-3", policy["id"], billed="500.00", **free).json()
+    two = claim(client, me, "c-2", policy["id"], billed="3000.00", event_date="2026-01-11", **free).json()
+    three = claim(client, me, "c-3", policy["id"], billed="500.00", event_date="2026-01-12", **free).json()
     assert (one["benefit"], two["benefit"], three["benefit"]) == ("4000.00", "1000.00", "0.00")
     assert (three["status"], three["reasons"]) == ("declined", ["limit_reached"])
     assert balance(engine, f"wallet.{zhang}") == WALLET - 299_00 + 5_000_00
@@ -295,7 +295,9 @@ def test_a_fraud_scorer_sends_a_claim_to_review(client, engine, clock):
     client.app.state.claim_scorer = lambda facts: Decimal("0.95") if facts.billed > 20_000_00 else Decimal("0.1")
     risky = claim(client, me, "claim-1", policy["id"]).json()
     assert (risky["status"], risky["fraud_score"], risky["reasons"]) == ("review", "0.95", ["fraud_score"])
-    fine = claim(client, me, "claim-2", policy["id"], billed="15000.00", social_insurance_paid="0.00").json()
+    fine = claim(
+        client, me, "claim-2", policy["id"], billed="15000.00", social_insurance_paid="0.00", event_date="2026-01-11"
+    ).json()
     assert (fine["status"], fine["fraud_score"], fine["benefit"]) == ("paid", "0.1", "5000.00")
     assert balance(engine, f"wallet.{zhang}") == WALLET - 299_00 + 5_000_00
     assert_audit_clean(engine)

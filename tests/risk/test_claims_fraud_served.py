@@ -66,8 +66,9 @@ def test_the_server_scores_claims_from_the_database_and_holds_a_reused_invoice(s
     _, _, me, policy = insured(served, engine, clock)
     first = claim(served, me, "claim-1", policy["id"]).json()
     assert first["status"] == "paid" and first["fraud_score"] is not None, first
-    # the same invoice again, for another bill: the model sees the document reused and holds the claim
-    second = claim(served, me, "claim-2", policy["id"], billed="24000.00").json()
+    # the same invoice again, for another bill (another day: the same day's is the same event, refused as a
+    # duplicate before any model): the model sees the document reused and holds the claim
+    second = claim(served, me, "claim-2", policy["id"], billed="24000.00", event_date="2026-01-11").json()
     assert second["status"] == "review" and "fraud_score" in second["reasons"], second
     assert float(second["fraud_score"]) > float(first["fraud_score"])
     assert_audit_clean(engine)

@@ -156,7 +156,7 @@ def bench_claims_reported(backend: str, customers: int = 120, count: int = 600) 
                 report = claims.ClaimReport(
                     person.policy_id,
                     models.LossKind.accident,
-                    "S82",
+                    f"S{n // len(insured) % 100:02d}",  # a new diagnosis each round: one event, one claim
                     config.start,
                     billed,
                     0,

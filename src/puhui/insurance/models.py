@@ -144,13 +144,14 @@ def cancellation_refund(product: MedicalProduct, cover: Cover, cancelled_on: dt.
 
 @dataclass(frozen=True, slots=True)
 class ClaimBenefit:
-    """A medical claim's arithmetic: expense, less what social insurance paid and what is left of the
-    deductible, times the ratio, capped at what is left of the year's limit."""
+    """A medical claim's arithmetic: expense, less what social insurance paid, less what other cover has
+    already paid for the same bill or what is left of the deductible, whichever is more, times the ratio,
+    capped at what is left of the year's limit."""
 
     expense: int
     deductible_applied: int
     payable: int
-    reason: str  # "paid", "waiting_period", "within_deductible", "limit_reached"
+    reason: str  # "paid", "waiting_period", "within_deductible", "limit_reached", "already_indemnified"
 
 
 def claim_benefit(
@@ -163,21 +164,42 @@ def claim_benefit(
     has_social_insurance: bool,
     deductible_used: int,
     paid_this_year: int,
+    other_compensation: int = 0,
 ) -> ClaimBenefit:
     """What the insurer pays on one claim (理赔金额). `deductible_used` and `paid_this_year` are what
-    the policy's earlier claims this policy year have used."""
+    the policy's earlier claims this policy year have used.
+
+    Indemnity (补偿原则): `other_compensation` is what other indemnity cover has already paid for the same
+    bill (the insured's other medical claims of the same event, on this platform). A medical policy pays
+    only on the balance the insured still bears after social insurance and that compensation
+    (扣除已获补偿后的余额), and, as 百万医疗 clauses word it, compensation from other commercial cover
+    counts toward the deductible (其他途径获得的补偿可抵扣免赔额) while social insurance does not:
+
+        payable = ratio × (expense − social insurance − max(deductible left, other compensation))
+
+    floored at 0 and capped by the annual limit. With the ratio at most 1 the benefit never exceeds
+    `expense − social insurance − other compensation`, so the claims of one bill never add up to more
+    than the bill less social insurance. The deductible applied is what the bill (after social insurance)
+    meets of the deductible left, whoever compensates it."""
     if not cover.start <= loss_day < cover.end:
         raise ClaimOutsideCover(f"cover runs {cover.start} to {cover.end}, the loss is on {loss_day}")
-    if min(expense, social_insurance_paid, deductible_used, paid_this_year) < 0 or social_insurance_paid > expense:
+    amounts = (expense, social_insurance_paid, deductible_used, paid_this_year, other_compensation)
+    if min(amounts) < 0 or social_insurance_paid > expense:
         raise InsuranceProductInvalid("expenses and payments are not negative; social insurance pays at most all")
     if kind is LossKind.illness and (loss_day - cover.start).days < product.waiting_days:
         return ClaimBenefit(expense, 0, 0, "waiting_period")
     remaining = expense - social_insurance_paid
     deductible = min(remaining, max(product.deductible - deductible_used, 0))
     ratio = product.ratio_with_social if has_social_insurance else product.ratio_without_social
-    payable = int((Decimal(remaining - deductible) * ratio).to_integral_value(rounding=ROUND_DOWN))
+    borne = max(remaining - max(deductible, other_compensation), 0)
+    payable = int((Decimal(borne) * ratio).to_integral_value(rounding=ROUND_DOWN))
     limited = min(payable, max(product.annual_limit - paid_this_year, 0))
-    reason = "paid" if limited > 0 else ("within_deductible" if payable == 0 else "limit_reached")
+    if limited > 0:
+        reason = "paid"
+    elif payable > 0:
+        reason = "limit_reached"
+    else:
+        reason = "already_indemnified" if other_compensation >= remaining > 0 else "within_deductible"
     return ClaimBenefit(expense, deductible, limited, reason)
 
 

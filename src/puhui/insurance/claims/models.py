@@ -5,8 +5,15 @@ Underwriting: a product version may carry a questionnaire; each question names w
 accept (承保), exclude a condition (除外承保) or decline (拒保). Declining wins over excluding.
 
 Adjudication: `models.claim_benefit` gives the arithmetic (deductible, ratio, annual limit, waiting
-period); here a claim is first declined on a cancelled policy or an excluded condition, and after the
-arithmetic sent to review (人工审核) when it is large, comes without documents or scores as risky."""
+period, and what other cover already paid for the same bill); here a claim is first declined on a
+cancelled policy or an excluded condition, and after the arithmetic sent to review (人工审核) when it is
+large, comes without documents or scores as risky.
+
+Indemnity (补偿原则): medical cover (百万医疗) reimburses a loss and never pays more than it. The loss is
+one medical event of one insured person (`event_category`); what the insured's other claims for the
+event have paid (`ClaimFacts.other_benefits_paid`) is deducted, so the claims of every policy for the
+event add up to at most the bill less social insurance. Approving a claim under review
+(`approve_on_review`) pays at most what the review showed."""
 
 from __future__ import annotations
 
@@ -106,6 +113,22 @@ class ClaimFacts:
     deductible_used: int
     paid_this_year: int
     fraud_score: Decimal | None = None
+    other_benefits_paid: int = 0  # what the insured's other claims for the same event paid or owe (补偿)
+
+
+def event_category(condition: str) -> str:
+    """The diagnosis part of a medical event (出险事件), the ICD-10 category of the condition: the code
+    before its first dot ("S52.5" → "S52"; "J18" → "J18").
+
+    A claim carries who (the customer: on a Puhui policy the policyholder is the insured), what (the
+    diagnosis code, the kind) and when (the event date, 出险日期); bills and documents are free text and
+    files. One event is one insured person, one event date and one diagnosis category, whatever the
+    policy, the kind, the amount or the documents: the same treatment reported as an accident on one
+    policy and an illness on another, or coded S52 once and S52.5 again, is the same bill, and comparing
+    amounts or documents would let a changed figure or a rescanned invoice through. The category rather
+    than the full code, because one injury or illness coded more or less precisely on the same day is
+    one hospital stay; a different illness on the same day has another category."""
+    return condition.split(".", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +171,7 @@ def adjudicate(
         has_social_insurance,
         facts.deductible_used,
         facts.paid_this_year,
+        facts.other_benefits_paid,
     )
     if cancelled_from is not None and facts.event_date >= cancelled_from:
         return Adjudication(Decision.declined, 0, 0, ("policy_cancelled",))
@@ -160,7 +184,24 @@ def adjudicate(
         return Adjudication(Decision.review, benefit.payable, benefit.deductible_applied, flags)
     if benefit.payable == 0:
         return Adjudication(Decision.declined, 0, benefit.deductible_applied, (benefit.reason,))
-    return Adjudication(Decision.approved, benefit.payable, benefit.deductible_applied, (benefit.reason,))
+    # what other cover paid mattered only beyond the deductible it stands in for
+    deducted = ("other_benefits_deducted",) if facts.other_benefits_paid > benefit.deductible_applied else ()
+    return Adjudication(Decision.approved, benefit.payable, benefit.deductible_applied, (benefit.reason, *deducted))
+
+
+def approve_on_review(recomputed: Adjudication, shown: int) -> Adjudication:
+    """What approving a claim under review decides (核赔通过): the rules again (`recomputed`), on what the
+    policy and the event have used by the time of approval, so that what was paid since (another policy's
+    claim for the same bill, the year's limit) is taken off; but never more than the review showed
+    (`shown`, the benefit in the queue): what the policy or the event used since can lower a benefit,
+    never raise it. Held to the review's figure the reasons say `capped_at_review`."""
+    if recomputed.decision is not Decision.approved or recomputed.benefit <= shown:
+        return recomputed
+    if shown <= 0:
+        return Adjudication(Decision.declined, 0, recomputed.deductible_applied, ("capped_at_review",))
+    return Adjudication(
+        Decision.approved, shown, recomputed.deductible_applied, (*recomputed.reasons, "capped_at_review")
+    )
 
 
 def _review_flags(facts: ClaimFacts, payable: int, rules: ReviewRules) -> tuple[str, ...]:

@@ -8,7 +8,26 @@ holds less than the benefit the claim stays `approved` with `paid_at` empty and 
 `insurer_funds_insufficient` (待支付), and approving it again later pays it.
 
 Out of cover: an event date outside the policy's period of cover is a 422 `claim_outside_cover` that
-stores nothing; a policy cancelled (退保) before the event stores the claim, declined `policy_cancelled`."""
+stores nothing; a policy cancelled (退保) before the event stores the claim, declined `policy_cancelled`.
+
+Indemnity (补偿原则): every claim here is on a medical policy (百万医疗), which reimburses a bill; the
+fixed-benefit cover of the package (return-shipping, 退货运费险) pays through `insurance.returns` and is
+not counted. One medical event is one insured person, one event date and one diagnosis category
+(`models.event_category`). A claim is adjudicated on the bill less social insurance less what the
+insured's other claims for the same event, on any policy of any insurer, have paid or owe (approved or
+paid): a later claim for a bill already compensated gets only what its policy's terms give on the
+remainder, `other_benefits_deducted`; nothing left is a claim stored and declined `already_indemnified`
+(201, like `within_deductible` or `limit_reached`: an adjudicated claim, not a refusal). So the claims
+of an event never add up to more than the bill less social insurance. The claims of one event take turns
+(an advisory lock on PostgreSQL, the write lock on SQLite), so racing claims cannot both take the
+remainder.
+
+Duplicates (重复报案): while a policy has a claim for an event under review, approved or paid, another
+claim on that policy for the same event is a 409 `claim_duplicate` that stores nothing, whatever its
+amount or documents; after a decline the event may be claimed again with new papers.
+
+Review (人工审核): approving pays the rules' answer again on what the policy and the event have used by
+now, and never more than the benefit the review queue showed (`models.approve_on_review`)."""
 
 from __future__ import annotations
 
@@ -20,7 +39,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, and_, func, or_, select, text
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -28,7 +47,15 @@ from puhui.events.outbox import publish
 from puhui.identity.customers import wallet_id
 from puhui.insurance import models, service
 from puhui.insurance.claims import errors
-from puhui.insurance.claims.models import Adjudication, ClaimFacts, Decision, ReviewRules, adjudicate
+from puhui.insurance.claims.models import (
+    Adjudication,
+    ClaimFacts,
+    Decision,
+    ReviewRules,
+    adjudicate,
+    approve_on_review,
+    event_category,
+)
 from puhui.insurance.claims.tables import insurance_claim_documents as documents
 from puhui.insurance.claims.tables import insurance_claims as claims
 from puhui.ledger.models import Transfer
@@ -37,6 +64,8 @@ from puhui.money import format_minor
 
 PAID, APPROVED, REVIEW, DECLINED = "paid", "approved", "review", "declined"
 DECIDED = (APPROVED, PAID, DECLINED)  # what counts toward the year's deductible and limit
+COMPENSATED = (APPROVED, PAID)  # what counts as paid for an event (补偿): paid, or owed and waiting for money
+CLAIMED = (REVIEW, APPROVED, PAID)  # a policy's claim for an event that a second one would duplicate
 UNFUNDED = "insurer_funds_insufficient"
 
 Scorer = Callable[[ClaimFacts], Decimal | None]
@@ -93,6 +122,39 @@ def _used_this_year(connection: Connection, policy_id: str) -> tuple[int, int]:
     return int(deductible), int(paid)
 
 
+def _same_event(customer_id: str, condition: str, event_date: dt.date) -> ColumnElement[bool]:
+    """The claims of one medical event (`models.event_category`): the insured, the date and the
+    diagnosis category (the code itself or any code under it)."""
+    category = event_category(condition)
+    return and_(
+        claims.c.customer_id == customer_id,
+        claims.c.event_date == event_date,
+        or_(claims.c.condition == category, claims.c.condition.startswith(f"{category}.", autoescape=True)),
+    )
+
+
+def _lock_event(uow: UnitOfWork, customer_id: str, condition: str, event_date: dt.date) -> None:
+    """Let the claims of one event take turns: on PostgreSQL a transaction-scoped advisory lock on the
+    event, always taken after the policy's or the claim's row lock; on SQLite the write lock does it.
+    After it, what the event's other claims paid is read as committed."""
+    if uow.postgres:
+        name = f"insurance.claim_event\x1f{customer_id}\x1f{event_category(condition)}\x1f{event_date.isoformat()}"
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        uow.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def _event_benefits(
+    connection: Connection, customer_id: str, condition: str, event_date: dt.date, excluding: str | None = None
+) -> int:
+    """What the insured's claims for the event have paid or owe (approved, not yet paid), on every policy."""
+    query = select(func.coalesce(func.sum(claims.c.benefit), 0)).where(
+        _same_event(customer_id, condition, event_date), claims.c.status.in_(COMPENSATED)
+    )
+    if excluding is not None:
+        query = query.where(claims.c.id != excluding)
+    return int(connection.execute(query).scalar_one())
+
+
 def _cancelled_on(policy: RowMapping) -> dt.date | None:
     """The last day a cancelled policy covered (the day of cancellation is covered, it being earned)."""
     if policy["cancelled_at"] is None:
@@ -129,7 +191,8 @@ def report_claim(
     today = clock.business_date()
     if report.event_date > today:
         raise errors.ClaimEventInFuture(f"the event date {report.event_date} is after {today}")
-    _refuse_duplicate(uow.connection, report)
+    _lock_event(uow, customer_id, report.condition, report.event_date)
+    _refuse_duplicate(uow.connection, customer_id, report)
     deductible_used, paid = _used_this_year(uow.connection, report.policy_id)
     facts = ClaimFacts(
         report.kind,
@@ -140,6 +203,7 @@ def report_claim(
         bool(report.documents),
         deductible_used,
         paid,
+        other_benefits_paid=_event_benefits(uow.connection, customer_id, report.condition, report.event_date),
     )
     if scorer is not None:
         facts = replace(facts, fraud_score=scorer(facts))
@@ -150,7 +214,26 @@ def report_claim(
     return claim_json(uow.connection, claim_id)
 
 
-def _refuse_duplicate(connection: Connection, report: ClaimReport) -> None:
+def _refuse_duplicate(connection: Connection, customer_id: str, report: ClaimReport) -> None:
+    """Refuse a second claim on a policy for an event it has a claim under review, approved or paid for,
+    whatever the amount and documents; and, as before, the same event date, amount and documents as any
+    earlier claim of the policy (a declined one too: the stored papers are unique per policy)."""
+    claimed = (
+        select(claims.c.id, claims.c.status)
+        .where(
+            claims.c.policy_id == report.policy_id,
+            _same_event(customer_id, report.condition, report.event_date),
+            claims.c.status.in_(CLAIMED),
+        )
+        .order_by(claims.c.created_at, claims.c.id)
+        .limit(1)
+    )
+    earlier = connection.execute(claimed).first()
+    if earlier is not None:
+        raise errors.ClaimDuplicate(
+            f"claim {earlier.id} on this policy is for the same event "
+            f"({event_category(report.condition)} on {report.event_date}) and is {earlier.status}"
+        )
     query = select(claims.c.id).where(
         claims.c.policy_id == report.policy_id,
         claims.c.event_date == report.event_date,
@@ -281,8 +364,9 @@ def _locked(uow: UnitOfWork, claim_id: str) -> RowMapping:
 
 
 def approve(uow: UnitOfWork, staff_id: str, claim_id: str) -> dict[str, Any]:
-    """Approve a claim under review and pay it; the benefit is worked out again on what the policy has
-    used by now. An approved claim not yet paid is paid now; a paid claim answers as it is."""
+    """Approve a claim under review and pay it; the benefit is worked out again on what the policy and
+    the event have used by now, and is never more than the review showed. An approved claim not yet paid
+    is paid now; a paid claim answers as it is."""
     row = _locked(uow, claim_id)
     if row["status"] == DECLINED:
         raise errors.ClaimNotReviewable(f"claim {claim_id} is declined")
@@ -293,8 +377,12 @@ def approve(uow: UnitOfWork, staff_id: str, claim_id: str) -> dict[str, Any]:
 
 
 def _decide_review(uow: UnitOfWork, staff_id: str, row: RowMapping) -> None:
+    """The review's decision: the rules again, without the review flags, on what the policy has used this
+    year and what the event's other claims have paid since, held to the benefit the review showed."""
+    _lock_event(uow, row["customer_id"], row["condition"], row["event_date"])
     policy = service.policy_row(uow.connection, row["policy_id"])
     deductible_used, paid = _used_this_year(uow.connection, row["policy_id"])
+    other = _event_benefits(uow.connection, row["customer_id"], row["condition"], row["event_date"], row["id"])
     facts = ClaimFacts(
         models.LossKind(row["kind"]),
         row["condition"],
@@ -304,8 +392,10 @@ def _decide_review(uow: UnitOfWork, staff_id: str, row: RowMapping) -> None:
         True,
         deductible_used,
         paid,
+        other_benefits_paid=other,
     )
-    decided = _adjudicate(uow.connection, policy, facts, ReviewRules(amount_above=2**62, fraud_score_from=Decimal(2)))
+    unflagged = ReviewRules(amount_above=2**62, fraud_score_from=Decimal(2))
+    decided = approve_on_review(_adjudicate(uow.connection, policy, facts, unflagged), row["benefit"])
     status = APPROVED if decided.decision is Decision.approved else DECLINED
     uow.execute(
         claims.update()
