@@ -38,11 +38,14 @@ def seed_market(client, engine, admin: dict, bank, password: str, channels: tupl
             break
         bank.deliver_due(max(due, clock.now()))
     for path, key, body in (
-        ("/v1/securities/accounts", "demo-market-open", {"chinext_permitted": True, "star_permitted": True}),
+        ("/v1/securities/accounts", "demo-market-open", {}),
         ("/v1/securities/transfers", "demo-market-in", {"direction": "in", "amount": FUNDS}),
     ):
         check(client.post(path, headers={**me, "Idempotency-Key": key}, json=body), 201)
     transaction(engine, lambda uow: liquidity.stock_up(uow, cid))
+    for board in ("chinext", "star"):  # 创业板/科创板权限: granted by staff on the provider's assets
+        path, body = f"/v1/securities/accounts/{cid}/permissions", {"board": board, "permitted": True}
+        check(client.post(path, headers={**admin, "Idempotency-Key": f"demo-market-{board}"}, json=body), 200)
     transaction(engine, lambda uow: liquidity.designate(uow, cid))
     liquidity.make_markets(engine)
     return name

@@ -37,6 +37,7 @@ from puhui.insurance.claims.models import (
 from puhui.insurance.errors import InsuranceProductInvalid
 from tests.identity.helpers import ZHANG, login, make_staff
 from tests.insurance.test_claims_http import CAPITAL, claims_snapshot
+from tests.insurance.test_claims_models import facts
 from tests.insurance.test_insurance_http import (
     assert_audit_clean,
     balance,
@@ -275,20 +276,6 @@ def test_other_compensation_is_deducted_and_meets_the_deductible():
     assert benefit(deductible_used=10_000_00, other=BILL).payable == 0
     with pytest.raises(InsuranceProductInvalid):
         benefit(other=-1)
-
-
-def facts(**given) -> ClaimFacts:  # type: ignore[no-untyped-def]
-    base = {
-        "kind": models.LossKind.illness,
-        "condition": "J18",
-        "event_date": dt.date(2026, 3, 1),
-        "billed": 30_000_00,
-        "social_insurance_paid": 6_000_00,
-        "has_documents": True,
-        "deductible_used": 0,
-        "paid_this_year": 0,
-    }
-    return ClaimFacts(**{**base, **given})
 
 
 def test_adjudication_deducts_what_the_event_was_paid():

@@ -8,6 +8,7 @@ instrument, out of hours, short cash, a board not permitted) changes nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from fastapi.testclient import TestClient
@@ -80,21 +81,33 @@ def call(client, path: str, headers: dict, key: str, json: dict | None = None): 
     return client.post(path, headers={**headers, "Idempotency-Key": key}, json=json)
 
 
-def investor(client, engine, person: dict, cny: int, **account: object) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
-    """A customer with a funded wallet, a brokerage account and `cny` fen moved into it."""
+def investor(client, engine, person: dict, cny: int) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
+    """A customer with a funded wallet, a brokerage account on the platform's terms and `cny` fen moved
+    into it (a rate or a board permission is staff's to set: `staff_sets`)."""
     created = register(client, person)
     top_up = Transfer(
         f"fund.{created['id']}", "platform.reserve_bank.CNY", created["wallet_account_id"], WALLET, "CNY", "top_up"
     )
     assert [r.value for r in transaction(engine, lambda uow: create_transfers(uow, [top_up]))] == ["ok"]
     me = login(client, person)
-    opened = call(client, "/v1/securities/accounts", me, f"open-{created['id']}", account)
+    opened = call(client, "/v1/securities/accounts", me, f"open-{created['id']}", {})
     assert opened.status_code == 201, opened.text
     moved = call(
         client, "/v1/securities/transfers", me, f"in-{created['id']}", {"direction": "in", "amount": f"{cny / 100:.2f}"}
     )
     assert moved.status_code == 201, moved.text
     return created["id"], me
+
+
+STAFF_CALLS = itertools.count(1)
+
+
+def staff_sets(client, customer_id: str, what: str, body: dict, staff: dict | None = None):  # type: ignore[no-untyped-def]
+    """Staff (a new operator unless given) set a customer's `commission` rate or grant or revoke a board in
+    `permissions`: the staff-only calls, each under a new Idempotency-Key."""
+    n = next(STAFF_CALLS)
+    staff = staff if staff is not None else make_staff(client, "operator", f"operator.terms{n}")
+    return call(client, f"/v1/securities/accounts/{customer_id}/{what}", staff, f"{what}-{n}", body)
 
 
 def deposit(engine, customer_id: str, code: str, quantity: int) -> None:  # type: ignore[no-untyped-def]
@@ -168,7 +181,8 @@ def test_a_trade_is_booked_with_fees_to_the_fen(client, engine, clock):
 
 
 def test_large_trade_commission_above_the_minimum(client, engine, clock):
-    zhang, z = investor(client, engine, ZHANG, 100_000_00, commission_rate="0.0003")
+    zhang, z = investor(client, engine, ZHANG, 100_000_00)
+    assert staff_sets(client, zhang, "commission", {"commission_rate": "0.0003"}).status_code == 200
     li, lee = investor(client, engine, LI, 10_00)
     deposit(engine, li, "600519", 100)
     assert order(client, lee, "s1", "sell", 100, "1450.00", "600519").status_code == 201
@@ -386,8 +400,8 @@ def test_out_of_hours_is_market_closed(client, engine, clock, hour, minute, days
     assert snapshot(engine) == before
 
 
-def test_transfers_out_within_cash_and_permissions(client, engine, clock):
-    zhang, z = investor(client, engine, ZHANG, 1_000_00, chinext_permitted=True)
+def test_transfers_out_within_cash_and_no_terms_of_ones_own(client, engine, clock):
+    zhang, z = investor(client, engine, ZHANG, 1_000_00)
     before = snapshot(engine)
     problem(
         call(client, "/v1/securities/transfers", z, "out-big", {"direction": "out", "amount": "1000.01"}),
@@ -398,11 +412,17 @@ def test_transfers_out_within_cash_and_permissions(client, engine, clock):
     out = call(client, "/v1/securities/transfers", z, "out-1", {"direction": "out", "amount": "400.00"})
     assert out.status_code == 201 and out.json()["direction"] == "out", out.text
     summary = client.get("/v1/securities/account", headers=z).json()
-    assert (summary["cash"], summary["chinext_permitted"], summary["star_permitted"]) == ("600.00", True, False)
-    for rate in ("0.004", "0.0031", "0.01"):  # above the 0.3% cap
-        assert call(client, "/v1/securities/accounts", z, f"rate-{rate}", {"commission_rate": rate}).status_code == 422
-    buy = order(client, z, "cyb", "buy", 100, "1.00", "300750")
-    problem(buy, 422, "price_outside_band")  # permitted now: the band is the next check
+    assert (summary["cash"], summary["chinext_permitted"], summary["star_permitted"]) == ("600.00", False, False)
+    assert summary["commission_rate"] == "0.00025"  # the platform's
+    before = snapshot(engine)
+    for rate in ("0.004", "0.0031", "0.01", "0.0003", "0.00001", "0"):  # the rate is not the customer's to set
+        problem(
+            call(client, "/v1/securities/accounts", z, f"rate-{rate}", {"commission_rate": rate}),
+            422,
+            "invalid_request",
+        )
+    problem(order(client, z, "cyb", "buy", 100, "1.00", "300750"), 403, "board_not_permitted")  # staff grant it
+    assert snapshot(engine) == before
     assert_audit_clean(engine)
 
 
@@ -458,10 +478,15 @@ def test_suitability_level_comes_from_the_questionnaire(client, engine, clock):
     answers = {q.id: max(q.choices, key=lambda c: c.score).key for q in CURRENT.questions}
     transaction(engine, lambda uow: record_answers(uow, created["id"], CURRENT.version, answers))
     me = login(client, ZHANG)
-    opened = call(client, "/v1/securities/accounts", me, "open", {"star_permitted": True})
+    opened = call(client, "/v1/securities/accounts", me, "open", {})
     assert opened.status_code == 201, opened.text
-    assert (opened.json()["suitability_level"], opened.json()["star_permitted"]) == ("C5", True)
+    assert (opened.json()["suitability_level"], opened.json()["star_permitted"]) == ("C5", False)  # C5 is no grant
     assert opened.json()["commission_rate"] == "0.00025" and opened.json()["cash"] == "0.00"
+    # a later questionnaire is the account's level from then on (it kept C5 from its opening)
+    lowest = {q.id: min(q.choices, key=lambda c: c.score).key for q in CURRENT.questions}
+    clock.advance(seconds=1)
+    transaction(engine, lambda uow: record_answers(uow, created["id"], CURRENT.version, lowest))
+    assert client.get("/v1/securities/account", headers=me).json()["suitability_level"] == "C1"
 
 
 def test_no_cancels_in_the_last_minutes_of_the_opening_auction(client, engine, clock):

@@ -50,6 +50,10 @@ def test_statements_clearing_file_and_levies_paid_once_after_the_day(client, eng
     body = "\n".join(lines[:-1]) + "\n"
     assert lines[-1] == f"TRAILER,1,500,5250.00,500,5250.00,10.00,2.63,0.10,{hashlib.sha256(body.encode()).hexdigest()}"
 
+    for url, who in (("/v1/securities/statements/9999-12-31", z), ("/v1/securities/clearing/2026-12-04", operator)):
+        future = client.get(url, headers=who)  # a day not yet come answered an empty 200
+        assert (future.status_code, future.json()["code"]) == (422, "business_date_in_future"), url
+
     before = snapshot(engine)
     problem(
         call(client, "/v1/securities/clearing", operator, "clear-early", {"trade_day": "2026-12-03"}),

@@ -12,7 +12,14 @@ from puhui.db import reading, transaction
 from puhui.securities import instruments, liquidity, models, orders
 from puhui.securities.models import Band, Board, Exchange, Instrument, Side
 from tests.identity.helpers import LI, WANG, ZHANG
-from tests.securities.test_brokerage_http import assert_audit_clean, at, client, deposit, investor  # noqa: F401
+from tests.securities.test_brokerage_http import (  # noqa: F401 - `client` is a fixture
+    assert_audit_clean,
+    at,
+    client,
+    deposit,
+    investor,
+    staff_sets,
+)
 
 PUFA = Instrument("600000", Exchange.sse, Board.main, "浦发银行", dt.date(1999, 11, 10))
 
@@ -70,7 +77,7 @@ def test_the_provider_keeps_its_ladder_and_a_customer_trades_against_it(client, 
 
 def test_the_market_loop_quotes_for_designated_providers_only(client, engine, clock):  # noqa: F811
     customer, _ = investor(client, engine, ZHANG, 50_000_00)
-    maker, _ = investor(client, engine, LI, 150_000_00, chinext_permitted=True, star_permitted=True)
+    maker, _ = investor(client, engine, LI, 150_000_00)  # no ChiNext/STAR permission: it bids on neither
     deposit(engine, maker, "510300", 100_000)
     at(clock, 10, 0)
     assert liquidity.make_markets(engine) == 0  # no provider yet: nothing placed for anyone
@@ -82,5 +89,18 @@ def test_the_market_loop_quotes_for_designated_providers_only(client, engine, cl
     quoted = open_orders(engine, maker)
     assert placed == len(quoted) > 0 and open_orders(engine, customer) == []
     assert {o["code"] for o in quoted if o["side"] == "sell"} == {"510300"}  # offers only what it holds
+    bids = {o["code"] for o in quoted if o["side"] == "buy"}
+    assert bids and not bids & {"300750", "688981"}  # no ChiNext/STAR permission: no bids there
     assert liquidity.make_markets(engine) == 0
+    assert_audit_clean(engine)
+
+
+def test_the_provider_bids_on_a_growth_board_only_once_staff_granted_it(client, engine, clock):  # noqa: F811
+    maker, _ = investor(client, engine, LI, 150_000_00)  # enough for ChiNext's 100,000 CNY
+    at(clock, 10, 0)
+    assert transaction(engine, lambda uow: liquidity.refresh(uow, maker, "300750")) == 0  # no shares, no permission
+    assert open_orders(engine, maker) == []
+    assert staff_sets(client, maker, "permissions", {"board": "chinext", "permitted": True}).status_code == 200
+    assert transaction(engine, lambda uow: liquidity.refresh(uow, maker, "300750")) == 3
+    assert [(o["side"], o["quantity"]) for o in open_orders(engine, maker)] == [("buy", 100)] * 3
     assert_audit_clean(engine)

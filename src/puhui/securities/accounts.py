@@ -53,12 +53,11 @@ def ensure_broker_accounts(uow: UnitOfWork) -> None:
         create_account(uow, ledger=LEDGER, code=code, owner_id=instruments.OWNER, id=account_id)
 
 
-def open_account(
-    uow: UnitOfWork, customer_id: str, chinext: bool, star: bool, commission_rate: Decimal
-) -> dict[str, Any]:
-    """Open the customer's brokerage account (开户) with its cash accounts; the suitability level comes
-    from the wealth questionnaire when one is valid. Opening again answers the account as it is."""
-    models.FeeSchedule(commission_rate=commission_rate)  # commission_rate_invalid above 0.3%
+def open_account(uow: UnitOfWork, customer_id: str) -> dict[str, Any]:
+    """Open the customer's brokerage account (开户) with its cash accounts on the platform's terms: the
+    platform's commission rate (`models.DEFAULT_COMMISSION_RATE`) and no ChiNext or STAR permission;
+    staff change either afterwards (`securities.permissions`), never the customer. The suitability level
+    comes from the wealth questionnaire when one is valid. Opening again answers the account as it is."""
     instruments.ensure_defaults(uow)
     ensure_broker_accounts(uow)
     existing = find(uow.connection, customer_id)
@@ -73,9 +72,9 @@ def open_account(
     row = {
         "customer_id": customer_id,
         "suitability_level": level.name if level is not None else None,
-        "chinext": chinext,
-        "star": star,
-        "commission_rate": str(commission_rate),
+        "chinext": False,
+        "star": False,
+        "commission_rate": str(models.DEFAULT_COMMISSION_RATE),
         "created_at": clock.now_micros(),
     }
     uow.execute(accounts_table.insert().values(**row))
@@ -111,7 +110,7 @@ def account_json(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:
     customer_id = row["customer_id"]
     return {
         "customer_id": customer_id,
-        "suitability_level": row["suitability_level"],
+        "suitability_level": current.name if (current := level_of(connection, customer_id)) is not None else None,
         "chinext_permitted": bool(row["chinext"]),
         "star_permitted": bool(row["star"]),
         "commission_rate": row["commission_rate"],

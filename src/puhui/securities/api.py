@@ -2,7 +2,12 @@
 brokerage account, moves cash between the wallet and it (银证转账), places and cancels orders through
 the exchange simulator, and reads orders, positions and the account summary. A customer sees only
 their own orders (another's is 404). Market hours are China time (`puhui.clock`): outside them an
-order is a 409 `market_closed`."""
+order is a 409 `market_closed`.
+
+An account opens on the platform's terms: its commission rate and no ChiNext/STAR permission; the
+opening body takes neither (an unknown field is a 422). Operators set a customer's rate and grant or
+revoke a board permission (`securities.permissions`: a grant checks the account's assets against the
+board's threshold, else 409 `board_permission_not_eligible`)."""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.money import parse_minor
-from puhui.securities import accounts, instruments, models, orders
+from puhui.securities import accounts, instruments, models, orders, permissions
 from puhui.securities.book import OrderType
 from puhui.securities.errors import PriceOffTick
 from puhui.securities.schemas import (
@@ -47,7 +52,8 @@ PriceStr = Annotated[
     ),
 ]
 Code = Annotated[StrictStr, Field(pattern=r"^[0-9]{6}$", description="a six-digit A-share code")]
-RATE_PATTERN = r"^0(\.(0{1,3}|00[0-2][0-9]{0,3}|0030{0,3}))?$"  # 0 to 0.003, six places
+# above 0 and at most 0.003, six places at most: 0.001–0.002999, 0.003(000), 0.0001–0.000999, 0.00001–, 0.000001–
+RATE_PATTERN = r"^0\.00([12][0-9]{0,3}|30{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9])$"
 
 
 class InstrumentIn(BaseModel):
@@ -70,12 +76,31 @@ class InstrumentIn(BaseModel):
 
 
 class BrokerageAccountIn(BaseModel):
+    """Opening takes no terms: the rate is the platform's and board permissions are granted by staff."""
+
     model_config = ConfigDict(extra="forbid")
-    chinext_permitted: StrictBool = False
-    star_permitted: StrictBool = False
+
+
+class CommissionRateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     commission_rate: Annotated[
-        StrictStr, Field(max_length=8, pattern=RATE_PATTERN, description="佣金费率, at most 0.003 (else 422)")
-    ] = "0.00025"
+        StrictStr,
+        Field(
+            max_length=8,
+            pattern=RATE_PATTERN,
+            description="佣金费率: above 0 and at most 0.003 (0.3%), six places at most; the 5.00 CNY minimum stays",
+        ),
+    ]
+
+
+class BoardPermissionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    board: Literal["chinext", "star"] = Field(description="创业板 or 科创板")
+    permitted: StrictBool = Field(
+        description="true grants: the account's assets on the platform must reach the board's threshold "
+        "(100,000.00 CNY ChiNext, 500,000.00 CNY STAR; else 409 `board_permission_not_eligible`) and the "
+        "operator vouches for the 20-day average and 24 months of trading experience; false revokes"
+    )
 
 
 class CashTransferIn(BaseModel):
@@ -169,13 +194,44 @@ async def read_instruments(engine: EngineDep, principal: Caller) -> dict[str, An
     "/accounts", status_code=201, summary="Open a brokerage account (证券开户)", response_model=BrokerageAccount
 )
 async def open_account(body: BrokerageAccountIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(201, BrokerageAccount.shape(accounts.open_account(uow, principal.id)))
+
+    return await run_mutation(request, engine, principal, "securities.open_account", principal.id, work)
+
+
+@router.post(
+    "/accounts/{customer_id}/commission",
+    summary="Set a customer's commission rate (佣金费率; staff)",
+    response_model=BrokerageAccount,
+)
+async def set_commission_rate(
+    customer_id: Ident, body: CommissionRateIn, request: Request, engine: EngineDep, principal: Operator
+) -> Response:
     rate = Decimal(body.commission_rate)
 
     def work(uow: UnitOfWork) -> Outcome:
-        answer = accounts.open_account(uow, principal.id, body.chinext_permitted, body.star_permitted, rate)
-        return Outcome(201, BrokerageAccount.shape(answer))
+        return Outcome(200, BrokerageAccount.shape(permissions.set_commission_rate(uow, customer_id, rate)))
 
-    return await run_mutation(request, engine, principal, "securities.open_account", principal.id, work)
+    return await run_mutation(request, engine, principal, "securities.set_commission_rate", customer_id, work)
+
+
+@router.post(
+    "/accounts/{customer_id}/permissions",
+    summary="Grant or revoke a customer's ChiNext or STAR permission (创业板/科创板权限开通; staff)",
+    response_model=BrokerageAccount,
+)
+async def set_board_permission(
+    customer_id: Ident, body: BoardPermissionIn, request: Request, engine: EngineDep, principal: Operator
+) -> Response:
+    board = models.Board(body.board)
+    action = f"securities.{'grant' if body.permitted else 'revoke'}_{body.board}"
+
+    def work(uow: UnitOfWork) -> Outcome:
+        answer = permissions.set_board_permission(uow, customer_id, board, body.permitted)
+        return Outcome(200, BrokerageAccount.shape(answer))
+
+    return await run_mutation(request, engine, principal, action, customer_id, work)
 
 
 @router.get("/account", summary="The account, its cash and positions (资产概览)", response_model=BrokerageSummary)

@@ -13,7 +13,7 @@ from puhui.api.files import CsvFile
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
-from puhui.eod.dates import PATTERN, BusinessDate, parse_date
+from puhui.eod.dates import PATTERN, BusinessDate, check_date, parse_date
 from puhui.securities import clearing
 from puhui.securities.schemas import SecuritiesClearingRun, TradeStatement
 
@@ -30,7 +30,7 @@ class ClearIn(BaseModel):
 
 @router.get("/statements/{date}", summary="The customer's daily statement (交割单)", response_model=TradeStatement)
 async def read_statement(date: TradeDay, engine: EngineDep, principal: Customer) -> dict[str, Any]:
-    day = parse_date(date)
+    day = check_date(parse_date(date))  # a day not yet come has no statement: business_date_in_future
     return await _read(engine, lambda c: clearing.statement_json(c, principal.id, day))
 
 
@@ -40,7 +40,7 @@ async def read_statement(date: TradeDay, engine: EngineDep, principal: Customer)
     summary="The broker's clearing file of a trading day (清算文件, CSV)",
 )
 async def read_clearing_file(date: TradeDay, engine: EngineDep, principal: Operator) -> CsvFile:
-    day = parse_date(date)
+    day = check_date(parse_date(date))  # a day not yet come has no statement: business_date_in_future
     text = await _read(engine, lambda c: clearing.clearing_file(c, day))
     return CsvFile(text)
 

@@ -17,7 +17,7 @@ class LotSizeInvalid(InvalidInput):
 
 class PriceOffTick(InvalidInput):
     code = "price_off_tick"
-    title = "The price is not a multiple of the tick (0.01 CNY)"
+    title = "The price is not a multiple of the instrument's tick (0.01 CNY for shares, 0.001 for funds)"
 
 
 class PriceOutsideBand(InvalidInput):

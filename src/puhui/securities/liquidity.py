@@ -68,7 +68,9 @@ def refresh(uow: UnitOfWork, maker_id: str, code: str, budget: int | None = None
     """Keep `maker_id`'s ladder on `code` around its reference price (last trade, else previous close):
     placed when the market takes orders and the maker has none open, placed again when the reference
     moved by more than a step from the ladder's middle; its bids within `budget` fen when given (a share
-    of the provider's cash, so one instrument's bids do not take it all). Answers how many it placed."""
+    of the provider's cash, so one instrument's bids do not take it all), and none on a ChiNext or STAR
+    share unless staff granted the provider that board (`securities.permissions`): it offers only there.
+    Answers how many it placed."""
     moment = gateway.exchange_moment()
     phase = calendar.phase_at(moment)
     if not calendar.accepts_orders(phase):
@@ -92,11 +94,12 @@ def refresh(uow: UnitOfWork, maker_id: str, code: str, budget: int | None = None
     stamp = clock.now_micros()
     cash, shares = accounts.cash(uow.connection, maker_id), orders.sellable_shares(uow.connection, maker_id, code)
     cash = cash if budget is None else min(cash, budget)
+    may_buy = orders.may_buy_on(accounts.require(uow.connection, maker_id), instrument.board)
     for quote in ladder(instrument, reference, band):
         value = models.trade_value(code, quote.price, quote.quantity)
         need = value + value // 100 + 5_00  # the value and more than any fee: a level it cannot pay is left out
         buying = quote.side is models.Side.buy
-        if (buying and need > cash) or (not buying and quote.quantity > shares):
+        if (buying and (not may_buy or need > cash)) or (not buying and quote.quantity > shares):
             continue
         request = orders.OrderRequest(code, quote.side, quote.quantity, quote.price)
         orders.place(uow, maker_id, request, f"mm.{code}.{stamp}.{quote.side.value}.{quote.price}")

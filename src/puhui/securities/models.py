@@ -34,6 +34,9 @@ STAR_MIN = 200
 NO_LIMIT_DAYS = 5  # 上市首5个交易日不设涨跌幅限制
 MAIN_BOARD_REGISTRATION = dt.date(2023, 4, 10)  # 主板注册制首批上市
 ST_BAND_WIDENED = dt.date(2025, 7, 7)  # 主板风险警示股票涨跌幅由5%调整为10%
+# The commission (佣金): the platform's rate for every new account, and the cap no rate may pass (0.3%).
+DEFAULT_COMMISSION_RATE = Decimal("0.00025")
+MAX_COMMISSION_RATE = Decimal("0.003")
 
 
 class Exchange(enum.StrEnum):
@@ -196,7 +199,8 @@ def check_sell_quantity(board: Board, quantity: int, holding: int, market: bool 
         return
     if quantity % LOT:
         odd = holding % LOT
-        raise LotSizeInvalid(f"sell {LOT}-share lots; the odd {odd} shares are sold whole in one order")
+        whole = f"; the odd {odd} shares of the holding are sold together, in one order" if odd else ""
+        raise LotSizeInvalid(f"sell {LOT}-share lots, not {quantity} of {holding}{whole}")
 
 
 def check_size(board: Board, quantity: int, market: bool) -> None:
@@ -221,7 +225,7 @@ class FeeSchedule:
     statements print them (佣金 includes 规费), so the customer pays commission, stamp duty and
     transfer fee and the broker pays the exchange out of its commission."""
 
-    commission_rate: Decimal = Decimal("0.00025")
+    commission_rate: Decimal = DEFAULT_COMMISSION_RATE
     commission_minimum: int = 5_00
     stamp_duty_rate: Decimal = Decimal("0.0005")
     transfer_fee_rate: Decimal = Decimal("0.00001")
@@ -230,7 +234,7 @@ class FeeSchedule:
     etf_handling_fee_rate: Decimal = Decimal("0.00004")
 
     def __post_init__(self) -> None:
-        if not Decimal(0) <= self.commission_rate <= Decimal("0.003"):
+        if not Decimal(0) <= self.commission_rate <= MAX_COMMISSION_RATE:
             raise CommissionRateInvalid(f"commission rate {self.commission_rate} is outside 0–0.3%")
 
 

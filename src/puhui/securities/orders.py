@@ -111,10 +111,7 @@ def _check_static(
 ) -> None:
     """What the broker checks before the exchange: permission, phase, lot and sellable shares."""
     board = instrument.board
-    if request.side is models.Side.buy and (
-        (board is models.Board.chinext and not account["chinext"])
-        or (board is models.Board.star and not account["star"])
-    ):
+    if request.side is models.Side.buy and not may_buy_on(account, board):
         raise BoardNotPermitted(f"the account may not buy {board.value} shares ({instrument.code})")
     phase = gateway.phase_now()
     market = request.kind is not OrderType.limit
@@ -127,6 +124,16 @@ def _check_static(
     models.check_sell_quantity(board, request.quantity, sellable, market)
     if request.quantity > sellable:
         raise SharesNotSellable(f"{sellable} shares of {instrument.code} are sellable today, not {request.quantity}")
+
+
+def may_buy_on(account: dict[str, Any], board: models.Board) -> bool:
+    """Whether the account may buy on the board: ChiNext and STAR only with the permission staff granted
+    (`securities.permissions`); selling needs none."""
+    if board is models.Board.chinext:
+        return bool(account["chinext"])
+    if board is models.Board.star:
+        return bool(account["star"])
+    return True
 
 
 def _catch_up(uow: UnitOfWork, session: gateway.Session) -> None:

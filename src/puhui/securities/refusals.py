@@ -43,3 +43,10 @@ class InstrumentNotFound(NotFound):
 class CorporateActionExists(Conflict):
     code = "corporate_action_exists"
     title = "Another distribution of the share has this ex-date"
+
+
+class BoardPermissionNotEligible(Conflict):
+    code = "board_permission_not_eligible"
+    title = (
+        "The account's assets on the platform are below the board's threshold (创业板 100,000 CNY, 科创板 500,000 CNY)"
+    )

@@ -42,11 +42,14 @@ class BrokerageAccount(Schema):
 
     customer_id: str
     suitability_level: Literal["C1", "C2", "C3", "C4", "C5"] | None = Field(
-        description="风险承受能力等级 from the wealth questionnaire, when one is valid"
+        description="风险承受能力等级 from the customer's latest wealth questionnaire, while it is valid (now, not at "
+        "the account's opening)"
     )
-    chinext_permitted: bool = Field(description="创业板权限")
-    star_permitted: bool = Field(description="科创板权限")
-    commission_rate: str = Field(description="the commission rate (佣金费率), at most 0.003")
+    chinext_permitted: bool = Field(description="创业板权限: granted by staff, never by the customer")
+    star_permitted: bool = Field(description="科创板权限: granted by staff, never by the customer")
+    commission_rate: str = Field(
+        description="the commission rate (佣金费率): the platform's (0.00025) unless staff set another, at most 0.003"
+    )
     cash: Money = Field(description="可用资金")
     frozen_cash: Money = Field(description="冻结资金: held for open orders")
     cash_account_id: str
