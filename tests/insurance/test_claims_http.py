@@ -284,9 +284,28 @@ def test_a_cancelled_policy_declines_later_events(client, engine, clock):
     me = login(client, ZHANG)
     after = claim(client, me, "claim-1", policy["id"], event_date="2026-01-16").json()
     assert (after["status"], after["benefit"], after["reasons"]) == ("declined", "0.00", ["policy_cancelled"])
+    # cancelled in the cooling-off period with the whole premium back: void from the start, so an event
+    # before the cancellation is not covered either (it was paid: the premium back and the claim both)
     before = claim(client, me, "claim-2", policy["id"], event_date="2026-01-15").json()
-    assert (before["status"], before["benefit"]) == ("paid", "10000.00")
-    assert balance(engine, f"wallet.{zhang}") == WALLET + 10_000_00  # the premium came back in full
+    assert (before["status"], before["benefit"], before["reasons"]) == ("declined", "0.00", ["policy_cancelled"])
+    assert balance(engine, f"wallet.{zhang}") == WALLET  # the premium came back in full, nothing more
+    assert_audit_clean(engine)
+
+
+def test_a_policy_that_paid_a_claim_refunds_nothing_when_cancelled(client, engine, clock):
+    """A new user was paid 10,000.00 on a claim, then cancelled in the cooling-off period and got the whole
+    premium back as well."""
+    _, zhang, me, policy = insured(client, engine, clock)
+    paid = claim(client, me, "claim-1", policy["id"]).json()
+    assert (paid["status"], paid["benefit"]) == ("paid", "10000.00")
+    from puhui.insurance import listings
+
+    with reading(engine) as connection:  # what the console offers before the customer cancels
+        [shown] = [p for p in listings.policies_of(connection, zhang) if p["id"] == policy["id"]]
+    assert shown["refund_if_cancelled"] == "0.00"
+    cancelled = call(client, f"/v1/insurance/policies/{policy['id']}/cancel", me, "cancel-1")
+    assert cancelled.status_code == 200 and cancelled.json()["refund"] == "0.00", cancelled.text
+    assert balance(engine, f"wallet.{zhang}") == WALLET - 299_00 + 10_000_00
     assert_audit_clean(engine)
 
 

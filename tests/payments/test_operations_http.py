@@ -66,7 +66,7 @@ def test_each_merchant_pays_its_own_fee_rate(client, engine):
     paid = pay(client, phone, cheap, cheap_shop, "200.00")
     assert paid["fee"] == "0.50"  # 25 bp, not the platform's 60 bp
     back = client.put(f"/v1/merchants/{cheap}/fee-rate", headers=operator, json={"fee_rate_bp": None})
-    assert back.status_code == 200
+    assert back.status_code == 200 and back.json() == {"id": cheap, "fee_rate_bp": None, "effective_fee_rate_bp": 60}
     assert pay(client, phone, cheap, cheap_shop, "200.00")["fee"] == "1.20"  # the default again
     # the rate it pays is shown, not a null: the merchant's console said "费率 —" while it was charged 0.6%
     mine = client.get(f"/v1/merchants/{cheap}", headers=cheap_shop).json()

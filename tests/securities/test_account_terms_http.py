@@ -103,6 +103,8 @@ def test_a_large_order_pays_the_platforms_rate_not_the_minimum(client, engine, c
     problem(call(client, "/v1/securities/accounts", z, "open-defect", DEFECT), 422, "invalid_request")
     opened = call(client, "/v1/securities/accounts", z, "open", {})
     assert opened.status_code == 201 and opened.json()["commission_rate"] == "0.00025", opened.text
+    again = call(client, "/v1/securities/accounts", z, "open-again", {})  # another key: nothing new is opened
+    assert again.status_code == 200 and again.json() == opened.json(), again.text
     moved = call(client, "/v1/securities/transfers", z, "in", {"direction": "in", "amount": "150000.00"})
     assert moved.status_code == 201, moved.text
     li, lee = investor(client, engine, LI, 10_00)

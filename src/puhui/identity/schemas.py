@@ -199,7 +199,8 @@ class Merchants(Schema):
 
 class FeeRateSet(Schema):
     id: str
-    fee_rate_bp: int | None
+    fee_rate_bp: int | None = Field(description="its own rate in basis points; null: the platform default")
+    effective_fee_rate_bp: int = Field(description="the fee rate it pays from now: its own, or the platform default")
 
 
 class MerchantStatusSet(Schema):

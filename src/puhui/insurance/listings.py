@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, select
 
 from puhui import clock
 from puhui.insurance import models, service
+from puhui.insurance.claims import queries as claims_queries
 from puhui.insurance.tables import insurance_policies as policies
 from puhui.insurance.tables import insurance_products as products
 from puhui.money import format_minor
@@ -51,6 +52,8 @@ def _listed(connection: Connection, row: Any, today: dt.date, renewed: bool) -> 
     product = service.get_product(connection, row["product_code"], row["product_version"])
     cover = models.Cover(row["start_date"], row["end_date"], row["premium"])
     refund = models.cancellation_refund(product, cover, max(today, cover.start)) if active else None
+    if refund and claims_queries.benefits_on_policy(connection, row["id"]):
+        refund = 0  # a policy that paid a claim refunds nothing (`service.cancel`)
     opens = row["end_date"] - dt.timedelta(days=service.RENEWAL_OPENS_DAYS)
     cooling_off_ends = cover.start + dt.timedelta(days=product.cooling_off_days)
     return {

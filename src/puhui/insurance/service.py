@@ -28,6 +28,7 @@ from puhui.events.outbox import publish
 from puhui.identity import org
 from puhui.identity.customers import wallet_id
 from puhui.insurance import errors, models
+from puhui.insurance.claims import queries as claims_queries
 from puhui.insurance.claims.models import Question, Underwriting, Verdict, check_questionnaire, underwrite
 from puhui.insurance.tables import insurance_policies as policies
 from puhui.insurance.tables import insurance_products as products
@@ -422,7 +423,8 @@ def exclusions_of(policy: RowMapping) -> tuple[str, ...]:
 
 def cancel(uow: UnitOfWork, customer_id: str, policy_id: str) -> dict[str, Any]:
     """Cancel a policy (退保) today: within the cooling-off period (犹豫期) the whole premium comes back,
-    after it the unearned premium; a cancelled policy cannot be cancelled again."""
+    after it the unearned premium; a cancelled policy cannot be cancelled again. A policy that has paid a
+    claim (or owes an approved one) refunds nothing (已发生保险金给付的，不退还保险费): the cover was used."""
     row = owned_policy(uow, customer_id, policy_id)
     if row["status"] != ACTIVE:
         raise errors.PolicyNotActive(f"policy {policy_id} is {row['status']}")
@@ -430,6 +432,8 @@ def cancel(uow: UnitOfWork, customer_id: str, policy_id: str) -> dict[str, Any]:
     cover = models.Cover(row["start_date"], row["end_date"], row["premium"])
     today = clock.business_date()
     refund = models.cancellation_refund(product, cover, max(today, cover.start))
+    if claims_queries.benefits_on_policy(uow.connection, policy_id):
+        refund = 0
     updated = uow.execute(
         policies.update()
         .where(policies.c.id == policy_id, policies.c.status == ACTIVE)

@@ -85,9 +85,18 @@ class MerchantStatusIn(BaseModel):
     summary="Set a merchant's fee rate (商户费率)",
     response_model=FeeRateSet,
 )
-async def set_fee_rate(merchant_id: Ident, body: FeeRateIn, request: Request, engine: EngineDep, principal: Operator):
+async def set_fee_rate(
+    merchant_id: Ident,
+    body: FeeRateIn,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: Operator,
+):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, FeeRateSet.shape(org.set_fee_rate(uow, merchant_id, body.fee_rate_bp, principal)))
+        done = org.set_fee_rate(uow, merchant_id, body.fee_rate_bp, principal)
+        paid = org.effective_fee_rate(done["fee_rate_bp"], settings.merchant_fee_bp)
+        return Outcome(200, FeeRateSet.shape({**done, "effective_fee_rate_bp": paid}))
 
     return await run_mutation(request, engine, principal, "merchants.set_fee_rate", merchant_id, work)
 

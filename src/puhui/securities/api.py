@@ -195,7 +195,8 @@ async def read_instruments(engine: EngineDep, principal: Caller) -> dict[str, An
 )
 async def open_account(body: BrokerageAccountIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, BrokerageAccount.shape(accounts.open_account(uow, principal.id)))
+        opened = accounts.find(uow.connection, principal.id) is None
+        return Outcome(201 if opened else 200, BrokerageAccount.shape(accounts.open_account(uow, principal.id)))
 
     return await run_mutation(request, engine, principal, "securities.open_account", principal.id, work)
 

@@ -107,6 +107,14 @@ def _case_estimate(row: RowMapping) -> Decimal:
     return _yuan(row["benefit"])
 
 
+def benefits_on_policy(connection: Connection, policy_id: str) -> int:
+    """What the policy's claims have paid or owe (approved or paid), in fen."""
+    query = select(func.coalesce(func.sum(claims.c.benefit), 0)).where(
+        claims.c.policy_id == policy_id, claims.c.status.in_(("approved", "paid"))
+    )
+    return int(connection.execute(query).scalar_one())
+
+
 def reported_dates(connection: Connection, customer_id: str) -> list[dt.date]:
     """The report dates (报案日期) of every claim the customer has made, oldest first."""
     query = select(claims.c.reported_date).where(claims.c.customer_id == customer_id).order_by(claims.c.reported_date)

@@ -8,7 +8,9 @@ holds less than the benefit the claim stays `approved` with `paid_at` empty and 
 `insurer_funds_insufficient` (待支付), and approving it again later pays it.
 
 Out of cover: an event date outside the policy's period of cover is a 422 `claim_outside_cover` that
-stores nothing; a policy cancelled (退保) before the event stores the claim, declined `policy_cancelled`.
+stores nothing; a policy cancelled (退保) before the event stores the claim, declined `policy_cancelled`, and
+so does any event under a policy cancelled in its cooling-off period with the whole premium back (void
+from the start). A policy that has paid a claim refunds nothing when cancelled (`service.cancel`).
 
 Indemnity (补偿原则): every claim here is on a medical policy (百万医疗), which reimburses a bill; the
 fixed-benefit cover of the package (return-shipping, 退货运费险) pays through `insurance.returns` and is
@@ -155,19 +157,22 @@ def _event_benefits(
     return int(connection.execute(query).scalar_one())
 
 
-def _cancelled_on(policy: RowMapping) -> dt.date | None:
-    """The last day a cancelled policy covered (the day of cancellation is covered, it being earned)."""
+def _cancelled_from(policy: RowMapping) -> dt.date | None:
+    """The first day a cancelled policy no longer covers: the day after its cancellation (that day is covered,
+    it being earned), or its first day when the whole premium came back in the cooling-off period (犹豫期内
+    退保: the contract is void from the start, and no event under it is covered)."""
     if policy["cancelled_at"] is None:
         return None
     start: dt.date = policy["start_date"]
-    return max(clock.china_date(policy["cancelled_at"]), start)
+    if policy["premium"] and policy["refund"] == policy["premium"]:
+        return start
+    return max(clock.china_date(policy["cancelled_at"]), start) + dt.timedelta(days=1)
 
 
 def _adjudicate(connection: Connection, policy: RowMapping, facts: ClaimFacts, rules: ReviewRules) -> Adjudication:
     product = service.get_product(connection, policy["product_code"], policy["product_version"])
     cover = models.Cover(policy["start_date"], policy["end_date"], policy["premium"])
-    last_day = _cancelled_on(policy)
-    cancelled_from = None if last_day is None else last_day + dt.timedelta(days=1)
+    cancelled_from = _cancelled_from(policy)
     exclusions = service.exclusions_of(policy)
     return adjudicate(product, cover, policy["social_insurance"], exclusions, cancelled_from, facts, rules)
 
