@@ -20,7 +20,6 @@ from typing import Any
 
 from puhui import clock
 
-DAY = 86_400_000_000  # microseconds
 NIGHT_END_HOUR = 5
 CHINA_OFFSET_SECONDS = 8 * 3600
 CENT = Decimal("0.01")
@@ -177,14 +176,14 @@ def is_night(at: int) -> bool:
 
 
 def _within(rows: Iterable[Any], at: int, days: int) -> list[Any]:
-    start = at - days * DAY
+    start = at - days * clock.DAY_MICROS
     return [r for r in rows if start < r.at <= at]
 
 
 def aggregate(identity: Identity, activity: Activity, at: int) -> dict[str, int | None]:
     """Integer counters as of `at` (the same ones the batch SQL computes)."""
     out: dict[str, int | None] = {
-        "tenure_days": (at - identity.registered_at) // DAY,
+        "tenure_days": (at - identity.registered_at) // clock.DAY_MICROS,
         "kyc_tier": identity.tier,
         "verifications": identity.verifications,
     }
@@ -239,7 +238,7 @@ def finish(counters: Mapping[str, int | None], at: int) -> dict[str, Any]:
         int(c["withdrawals_amount_90d"] or 0), int(c["top_ups_amount_90d"] or 0)
     )
     newest = c["newest_device_first_seen"]
-    out["days_since_new_device"] = None if newest is None else (at - int(newest)) // DAY
+    out["days_since_new_device"] = None if newest is None else (at - int(newest)) // clock.DAY_MICROS
     out["night_payment_share_30d"] = _ratio(int(c["night_payments_30d"] or 0), int(c["payments_count_30d"] or 0))
     for name in ("loans_repaid_on_time", "loans_repaid_late", "max_days_past_due"):
         out[name] = None  # lending fills these

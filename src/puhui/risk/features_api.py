@@ -34,7 +34,6 @@ _TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
 _ZONE = r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
 AS_OF_PATTERN = rf"^([0-9]{{1,16}}|{_DATE}|{_DATE}{_TIME}{_ZONE})$"
 """The forms of `as_of`: UTC microseconds, a date, or a time with its zone (its day must be on the calendar too)."""
-DAY_MICROS = 86_400_000_000
 
 
 def parse_as_of(value: str | None) -> int:
@@ -49,7 +48,7 @@ def parse_as_of(value: str | None) -> int:
         if value.isdigit():
             at = int(value)
         elif len(value) == 10:  # the last microsecond of that China day
-            at = clock.to_micros(clock.china_midnight(dt.date.fromisoformat(value))) + DAY_MICROS - 1
+            at = clock.to_micros(clock.china_midnight(dt.date.fromisoformat(value))) + clock.DAY_MICROS - 1
         else:
             at = clock.to_micros(dt.datetime.fromisoformat(value))
         clock.from_micros(at)  # within the calendar

@@ -19,7 +19,6 @@ from puhui.insurance.returns.models import ReturnCounts
 from puhui.insurance.returns.tables import return_shipping_claims as claims
 from puhui.insurance.returns.tables import return_shipping_policies as policies
 
-DAY = 86_400_000_000
 WINDOW_DAYS = 90
 SERIAL_MIN_RETURNS = 5
 SERIAL_MIN_RATE = Decimal("0.5")
@@ -130,7 +129,7 @@ def return_abuse_signals(
     window_days: int = WINDOW_DAYS,
 ) -> AbuseSignals:
     """Serial-returner signals for a buyer and collusion signals for a merchant over the last window."""
-    since = clock.now_micros() - window_days * DAY
+    since = clock.now_micros() - window_days * clock.DAY_MICROS
     buyer = None if customer_id is None else _buyer_signal(connection, customer_id, since)
     merchant = None if merchant_id is None else _merchant_signal(connection, merchant_id, since)
     return AbuseSignals(window_days, buyer, merchant)

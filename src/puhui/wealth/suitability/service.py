@@ -32,7 +32,6 @@ from puhui.wealth.errors import (
 from puhui.wealth.suitability.tables import risk_assessments
 
 TOPIC = "wealth"
-DAY_MICROS = 86_400_000_000
 ASSESSMENTS_A_DAY = 3
 """How often a customer may complete the questionnaire on one business date. Answering it again and again
 until the level unlocks a riskier product defeats the assessment (反复测评); distributors cap retakes."""
@@ -264,7 +263,7 @@ def record_answers(
         "level": level.name,
         "business_date": today,
         "assessed_at": now,
-        "expires_at": now + days * DAY_MICROS,
+        "expires_at": now + days * clock.DAY_MICROS,
     }
     uow.execute(risk_assessments.insert().values(**row))
     outbox.publish(
