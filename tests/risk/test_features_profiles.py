@@ -36,6 +36,8 @@ from puhui.risk.profiles import (
     training_frame,
 )
 
+DAY = clock_module.DAY_MICROS
+
 VAULT = Vault.from_config(
     "k1:" + base64.urlsafe_b64encode(b"1" * 32).decode(), base64.urlsafe_b64encode(b"i" * 32).decode()
 )
@@ -218,7 +220,7 @@ def test_batch_equals_per_customer(engine, clock) -> None:
     middle = w.later(hours=1)
     second_part(w)
     end = clock_module.now_micros()
-    for at in (middle, middle + 3 * F.DAY, end - 31 * F.DAY, end, end + 100 * F.DAY):
+    for at in (middle, middle + 3 * DAY, end - 31 * DAY, end, end + 100 * DAY):
         frame = profiles_as_of(engine, at)
         with reading(engine) as connection:
             registered = [c for c in w.customers if _registered(connection, c, at)]
@@ -247,7 +249,7 @@ def test_incremental_equals_batch_and_consumer_is_idempotent(engine, clock) -> N
     second_part(w)
     consume(engine, batch_size=4)
     end = clock_module.now_micros()
-    for at in (end, end + 45 * F.DAY, end + 200 * F.DAY):  # windows decay with no new events
+    for at in (end, end + 45 * DAY, end + 200 * DAY):  # windows decay with no new events
         frame = profiles_as_of(engine, at)
         with reading(engine) as connection:
             for cid in w.customers:

@@ -8,10 +8,11 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from puhui import clock
 from puhui.risk import features as F
 
 T0 = 1_767_576_600_000_000  # 2026-01-05 01:30 UTC
-SPAN = 200 * F.DAY
+SPAN = 200 * clock.DAY_MICROS
 times = st.integers(T0, T0 + SPAN)
 fen = st.integers(1, 10_000_00)
 
@@ -56,7 +57,7 @@ def activities(draw):  # type: ignore[no-untyped-def]
     )
 
 
-IDENTITY = F.Identity(T0 - 3 * F.DAY, 2, 3)
+IDENTITY = F.Identity(T0 - 3 * clock.DAY_MICROS, 2, 3)
 
 
 @given(activities(), times)

@@ -55,7 +55,7 @@ def identity_as_of(connection: Connection, customer_id: str, at: int) -> F.Ident
 
 def activity_as_of(connection: Connection, customer_id: str, at: int) -> F.Activity:
     """The customer's rows that can count in a window ending at `at` (nothing after `at`)."""
-    start = at - KEEP_DAYS * F.DAY
+    start = at - KEEP_DAYS * clock.DAY_MICROS
     p = payments_queries.payments_made(start, at).c
     paid = [
         F.Paid(r.id, r.created_at, r.amount, r.payee_id, r.kind, r.device_id, r.location)
@@ -125,12 +125,12 @@ def _merge(into: dict[str, dict[str, Any]], rows: Any) -> None:
 
 
 def _counters(connection: Connection, at: int) -> dict[str, dict[str, Any]]:
-    since = {d: at - d * F.DAY for d in (7, 30, 90)}
+    since = {d: at - d * clock.DAY_MICROS for d in (7, 30, 90)}
     zero = F.aggregate(F.Identity(at, None, 0), F.Activity(), at)
     out: dict[str, dict[str, Any]] = {
         cid: {
             **zero,
-            "tenure_days": (at - s.registered_at) // F.DAY,
+            "tenure_days": (at - s.registered_at) // clock.DAY_MICROS,
             "kyc_tier": s.tier,
             "verifications": s.verifications,
         }
@@ -352,7 +352,7 @@ def _apply_to(uow: UnitOfWork, customer_id: str, add: F.Activity, old_row: Mappi
     old = _load(json.loads(old_row["features"])["activity"]) if old_row else F.Activity()
     times = [x.at for rows in (add.paid, add.p2p_in, add.refunds, add.orders) for x in rows]
     as_of = max([*times, *([old_row["as_of"]] if old_row else [])])
-    keep_after = as_of - KEEP_DAYS * F.DAY
+    keep_after = as_of - KEEP_DAYS * clock.DAY_MICROS
     devices = dict(old.device_first_seen)
     for p in add.paid:
         if p.device_id is not None:
