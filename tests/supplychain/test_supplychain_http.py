@@ -448,3 +448,36 @@ def test_the_advance_reaches_the_suppliers_bank_account_with_the_next_settlement
     assert rows[w["a_id"]]["state"] == "paid"
     assert balance(engine, f"wallet.{w['a_id']}") == 0
     assert_audit_clean(engine)
+
+
+def test_a_receivable_paid_at_maturity_reaches_the_suppliers_bank_account(client, engine, clock, db_url, world) -> None:  # type: ignore[no-untyped-def]
+    """A receivable the supplier kept (not financed) is paid into its merchant wallet at maturity
+    (`scf_payment`); the next day's T+1 settlement pays it out as `other_credits`, and the core
+    enterprise, whose wallet paid, has nothing to settle."""
+    from puhui.payments.bank.sandbox.bank import SandboxBank
+
+    w = world
+    client.app.state.bank = SandboxBank(b"k" * 32, reserve_balance=10_000_000_00, auto_open_balance=0)
+    fund(engine, w["core_id"], 20_000_00, "core-m")
+    confirm(client, w["core"], w["b_id"], "20000.00", 10, "INV-M-1")
+    clock.advance(days=10)
+    maturity = TODAY + dt.timedelta(days=10)
+    assert mature_cli(db_url, maturity)["paid"] == 1
+    assert balance(engine, f"wallet.{w['b_id']}") == 20_000_00
+
+    clock.advance(days=1)
+    settle = {"business_date": str(maturity)}
+    rows = {r["merchant_id"]: r for r in post(client, "/v1/settlements", ADMIN, "st-m1", settle).json()["settlements"]}
+    mine = rows[w["b_id"]]
+    assert (mine["gross"], mine["other_credits"], mine["net"], mine["state"]) == (
+        "0.00",
+        "20000.00",
+        "20000.00",
+        "pending",
+    )
+    assert rows[w["core_id"]]["state"] == "nothing"
+    clock.advance(minutes=5)
+    rows = {r["merchant_id"]: r for r in post(client, "/v1/settlements", ADMIN, "st-m2", settle).json()["settlements"]}
+    assert rows[w["b_id"]]["state"] == "paid"
+    assert balance(engine, f"wallet.{w['b_id']}") == 0
+    assert_audit_clean(engine)
