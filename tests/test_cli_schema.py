@@ -32,3 +32,11 @@ def test_the_script_prints_the_refusal_and_exits_2(tmp_path: Path, monkeypatch, 
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert "database_not_migrated" in err and "Traceback" not in err
+
+
+def test_a_command_on_a_missing_file_makes_no_empty_database(tmp_path: Path) -> None:
+    """`puhui audit` with no database configured once left an empty `puhui.db` and its `.writer` lock."""
+    url = f"sqlite:///{tmp_path / 'data' / 'puhui.db'}"
+    with pytest.raises(DatabaseNotMigrated, match="there is no database at"):
+        engine_for(url)
+    assert not (tmp_path / "data").exists()

@@ -376,3 +376,17 @@ def login(client, person: dict) -> str:  # type: ignore[no-untyped-def]
     answer = client.post("/v1/customers/login", json={"phone": person["phone"], "password": person["password"]})
     assert answer.status_code == 200, answer.text
     return answer.json()["token"]
+
+
+def test_the_demo_directory_is_the_owners_alone(monkeypatch, tmp_path):
+    """`demo.db` was made 0644 by SQLite: every user of the machine could read the ledger."""
+    import stat
+
+    from puhui.demo_home import prepare_home
+    from puhui.settings import Settings
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    (tmp_path / "puhui" / "demo").mkdir(parents=True, mode=0o755)
+    _, home = prepare_home(Settings(), None)
+    assert stat.S_IMODE(home.directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE(home.env_file.stat().st_mode) == 0o600

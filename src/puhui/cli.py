@@ -126,7 +126,7 @@ def reserve_check(
     ledger: str = typer.Option("CNY", help="Currency ledger to check."),
     record: bool = typer.Option(True, help="Record the result as today's check."),
 ) -> None:
-    """Prove customer reserve funds (备付金) cover every wallet balance; exit 1 if they do not."""
+    """Prove the reserve funds cover all wallet balances (备付金核对); exit 1 if not."""
     from puhui import clock
     from puhui.db import transaction
     from puhui.payments.reserve import record_check, reserve_coverage

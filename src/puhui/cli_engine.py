@@ -17,7 +17,13 @@ def engine_for(url: str | None = None, *, check_schema: bool = True) -> Engine:
     from puhui.settings import Settings
 
     settings = Settings()
-    engine = create_engine_from_url(url or settings.resolved_database_url())
+    chosen = url or settings.resolved_database_url()
+    if check_schema and (missing := _missing_sqlite_file(chosen)) is not None:
+        raise DatabaseNotMigrated(
+            f"there is no database at {missing}: run `puhui db upgrade` (with the same --db) to make one"
+            + _demo_hint(url or settings.database_url)
+        )
+    engine = create_engine_from_url(chosen)
     if check_schema and (found := current_revision(engine)) != head_revision():
         engine.dispose()
         raise DatabaseNotMigrated(
@@ -29,6 +35,22 @@ def engine_for(url: str | None = None, *, check_schema: bool = True) -> Engine:
 
         install(engine)
     return engine
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite `url` when it does not exist: a command that needs a migrated database does
+    not make an empty one (and its lock files) on the way to refusing it."""
+    from sqlalchemy.engine import make_url
+
+    from puhui.db.engine import normalize_url
+
+    parsed = make_url(normalize_url(url))
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if parsed.query.get("mode") == "memory" or database.startswith("file:"):
+        return None
+    return None if Path(database).exists() else Path(database)
 
 
 def _demo_hint(chosen: str) -> str:

@@ -1,8 +1,9 @@
 """Where `puhui serve --demo` keeps its world (演示环境): a directory in the user data dir holding the
 database, a dotenv file of the demo's settings and the credentials shown at seeding.
 
-The secrets (admin token, PII keys, blind-index key, JWT secret) are generated once and kept in the
-dotenv file (mode 0600), so the simulator, the server, every `puhui` command given
+The directory is its owner's alone (mode 0700): the database holds the ledger and the transactions, and
+SQLite makes its files with the default umask. The secrets (admin token, PII keys, blind-index key, JWT
+secret) are generated once and kept in the dotenv file (mode 0600), so the simulator, the server, every `puhui` command given
 `PUHUI_ENV_FILE=<that file>` and a later start all open the same personal data and accept the same
 tokens. A value set in the environment wins over the file and is never written to it.
 """
@@ -77,6 +78,7 @@ def prepare_home(settings: Settings, database_url: str | None) -> tuple[Settings
     A database the demo made earlier whose keys are lost is removed: nothing in it could be opened."""
     directory = demo_directory()
     directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)  # the database and its lock files inside are the owner's alone, like the secrets
     env_file = directory / ENV_NAME
     stored = read_env(env_file)
     own_database = database_url is None

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from puhui.api.deps import Customer, EngineDep, Operator
 from puhui.api.fields import AmountStr, ClientId
 from puhui.api.mutations import Outcome, client_id_of
-from puhui.api.mutations import run_mutation as _run
+from puhui.api.mutations import run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.money import format_minor, parse_minor
@@ -98,7 +98,7 @@ async def subscribe(body: RoboSubscriptionIn, request: Request, engine: EngineDe
         answer = service.subscribe(uow, principal.id, amount, client_id, body.level)
         return Outcome(201, RoboStatus.shape(status_json(answer)))
 
-    return await _run(request, engine, principal, "securities.robo_subscribe", principal.id, work)
+    return await run_mutation(request, engine, principal, "securities.robo_subscribe", principal.id, work)
 
 
 @router.get("", summary="The robo portfolio's holdings, weights and drift (持仓与偏离度)", response_model=RoboStatus)
@@ -118,7 +118,7 @@ async def rebalance(body: RoboRebalanceIn, request: Request, engine: EngineDep, 
         answer = service.rebalance(uow, principal.id, client_id)
         return Outcome(200, RoboRebalance.shape({**status_json(answer), "run": answer["run"]}))
 
-    return await _run(request, engine, principal, "securities.robo_rebalance", principal.id, work)
+    return await run_mutation(request, engine, principal, "securities.robo_rebalance", principal.id, work)
 
 
 @router.get("/report", summary="Performance net of fees against the model portfolio", response_model=RoboReport)
@@ -131,4 +131,4 @@ async def mark_all(request: Request, engine: EngineDep, principal: Operator) -> 
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, RoboMarked.shape({"customers": service.mark_all(uow)}))
 
-    return await _run(request, engine, principal, "securities.robo_mark", None, work)
+    return await run_mutation(request, engine, principal, "securities.robo_mark", None, work)
