@@ -3,9 +3,9 @@ database, a dotenv file of the demo's settings and the credentials shown at seed
 
 The directory is its owner's alone (mode 0700): the database holds the ledger and the transactions, and
 SQLite makes its files with the default umask. The secrets (admin token, PII keys, blind-index key, JWT
-secret) are generated once and kept in the dotenv file (mode 0600), so the simulator, the server, every `puhui` command given
-`PUHUI_ENV_FILE=<that file>` and a later start all open the same personal data and accept the same
-tokens. A value set in the environment wins over the file and is never written to it.
+secret) are generated once and kept in the dotenv file (mode 0600), so the simulator, the server, every
+`puhui` command given `PUHUI_ENV_FILE=<that file>` and a later start all open the same personal data and
+accept the same tokens. A value set in the environment wins over the file and is never written to it.
 """
 
 from __future__ import annotations

@@ -12,8 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from puhui.api.deps import Customer, EngineDep, Operator
 from puhui.api.fields import AmountStr, ClientId
-from puhui.api.mutations import Outcome, client_id_of
-from puhui.api.mutations import run_mutation
+from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.money import format_minor, parse_minor
