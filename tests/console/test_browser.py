@@ -131,7 +131,8 @@ def test_a_customer_registers_tops_up_pays_by_qr_buys_the_fund_pays_later_repays
 def pay_later_and_repay(page, live, engine, customer_id: str, merchant: dict) -> None:  # type: ignore[no-untyped-def]
     """Staff grant a credit line; the customer takes a 300.00 checkout in 3 instalments (every plan's
     rate and schedule shown first), sees the loan, and repays it in full from the wallet."""
-    line = api(live, "POST", "/v1/lending/lines", headers=ADMIN, json={"customer_id": customer_id, "limit": "3000.00"})
+    body = {"customer_id": customer_id, "limit": "3000.00", "annual_income": "120000.00"}  # at most a third of it
+    line = api(live, "POST", "/v1/lending/lines", headers=ADMIN, json=body)
     assert line.status_code == 201, line.text
     before = wallet_balance(engine, customer_id)
     shop = {"Authorization": f"Bearer {merchant['api_key']}"}

@@ -43,9 +43,11 @@ def _customer_with_money(app, client, engine, n: int, amount: str) -> str:  # ty
 
 
 def _open_line(client, engine, customer_id: str, limit: str) -> dict:  # type: ignore[no-untyped-def]
-    """Staff open a line; the platform has the capital to lend (实缴资本, as the demo world has)."""
+    """Staff open a line for a customer who declared their income (a line is at most a third of it); the
+    platform has the capital to lend (实缴资本, as the demo world has)."""
     transaction(engine, lambda uow: reserve.inject_capital(uow, "capital.credit-pages", 1_000_000_00))
-    made = client.post("/v1/lending/lines", headers=ADMIN, json={"customer_id": customer_id, "limit": limit})
+    body = {"customer_id": customer_id, "limit": limit, "annual_income": "120000.00"}
+    made = client.post("/v1/lending/lines", headers=ADMIN, json=body)
     assert made.status_code == 201, made.text
     return made.json()
 

@@ -53,9 +53,10 @@ def _messages() -> set[str]:
         text = source.read_text(encoding="utf-8")
         found |= {m.group(2) for m in MESSAGE.finditer(text)}
     found |= set(render.NOTICES.values()) | set(render.ERROR_TITLES.values()) | set(render.PROBLEMS.values())
-    from puhui.console import bills
+    from puhui.console import app_wallet, bills
 
-    return found | set(bills.KINDS.values())
+    found |= set(app_wallet.BANK_FAILURES.values()) | {app_wallet.BANK_FAILED}
+    return found | set(bills.KINDS.values()) | set(bills.HELD.values())
 
 
 def test_every_message_has_a_chinese_translation() -> None:

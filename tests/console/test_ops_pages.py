@@ -159,7 +159,8 @@ def test_a_customer_or_a_merchant_cannot_reach_the_back_office(demo) -> None:  #
 
 
 UNTRANSLATED = re.compile(
-    r">\s*(?:status|state|class|typology|case|report|direction|flow|indicator|category|side|merchant|customer|qr|role|exception):[a-z_]+"
+    r">\s*(?:status|state|class|typology|case|report|direction|flow|indicator|category|side|merchant|customer|qr|role"
+    r"|exception|bucket|loan|model):[A-Za-z_]+"
 )
 STAFF_PAGES = (
     *PAGES,

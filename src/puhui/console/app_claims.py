@@ -2,7 +2,9 @@
 diagnosis code, event date, billed, what social insurance paid, a document read by the browser into
 base64) and sees their claims with status, benefit, deductible applied and the reasons in their words;
 risk officers and operators work the claims review queue (理赔人工审核) at /ops/claims, approving or
-declining. Every change is an API call; the customer's list is read with the claims package's listing."""
+declining, and see there the approved claims waiting for the insurer's money (待支付赔案) with each
+insurer's shortfall, paying an insurer's waiting claims in turn once its money is there. Every change is
+an API call; the customer's list is read with the claims package's listing."""
 
 from __future__ import annotations
 
@@ -139,11 +141,21 @@ async def claim_page(request: Request, claim_id: Ident) -> Response:
 # -- the claims review queue for staff (/ops/claims) -----------------------------------------------
 
 
-async def _queue_page(request: Request, decided: dict[str, Any] | None = None, status: int = 200) -> Response:
+async def _queue_page(
+    request: Request, decided: dict[str, Any] | None = None, status: int = 200, paid: dict[str, Any] | None = None
+) -> Response:
     fmt = render.formatter(request)
     _ = fmt.gettext
     queue = await staff.get(request, "/v1/insurance/claims/reviews", limit=100)
     sections = []
+    if paid is not None:
+        line = _(
+            "Waiting claims of %(insurer)s: %(paid)s paid, %(waiting)s still waiting.",
+            paid=len(paid["claims_paid"]),
+            insurer=paid["insurer_id"],
+            waiting=paid["claims_waiting"],
+        )
+        sections.append(staff.section(_("Decided"), text=[line], id="paid-waiting"))
     if decided is not None:
         line = _(
             "Claim %(id)s: %(status)s, benefit %(benefit)s.",
@@ -178,13 +190,60 @@ async def _queue_page(request: Request, decided: dict[str, Any] | None = None, s
         sections.append(staff.section(title, [_("Item"), _("Value")], facts, forms=forms, id="claim-review"))
     if not queue["claims"]:
         sections.append(staff.section(_("Claims review"), text=[_("No claim is waiting for review.")], id="no-claims"))
+    awaiting = await staff.get(request, "/v1/insurance/claims/awaiting-payment", limit=100)
+    sections.extend(_awaiting_sections(fmt, awaiting))
     return staff.sections_page(request, _("Claims review"), sections, status=status)
+
+
+def _awaiting_sections(fmt: i18n.Formatter, awaiting: dict[str, Any]) -> list[dict]:
+    """The approved claims waiting for the insurer's money (待支付), oldest approval first, and each insurer's
+    shortfall with a form to pay its waiting claims in turn."""
+    _ = fmt.gettext
+    rows = [
+        [c["claim_id"], c["insurer_id"], c["policy_id"], fmt.money(c["owed"]), fmt.moment(c["approved_at"])]
+        for c in awaiting["claims"]
+    ]
+    head = [_("Claim"), _("Insurer"), _("Policy"), _("Benefit owed"), _("Approved at")]
+    listed = staff.section(
+        _("Claims awaiting payment"), head, rows, empty=_("No claim is waiting for payment."), id="claims-awaiting"
+    )
+    insurers = [
+        [i["insurer_id"], str(i["claims"]), fmt.money(i["owed"]), fmt.money(i["held"]), fmt.money(i["shortfall"])]
+        for i in awaiting["insurers"]
+    ]
+    forms = [
+        staff.form(
+            "pay-waiting-" + i["insurer_id"],
+            f"/ops/claims/insurers/{i['insurer_id']}/pay-waiting",
+            _("Pay the waiting claims of %(insurer)s", insurer=i["insurer_id"]),
+            [],
+        )
+        for i in awaiting["insurers"]
+    ]
+    head = [_("Insurer"), _("Claims waiting"), _("Benefit owed"), _("Money held"), _("Funds shortfall")]
+    shortfalls = staff.section(_("Insurers' shortfall"), head, insurers, forms=forms, id="insurer-shortfall")
+    return [listed, shortfalls] if awaiting["insurers"] else [listed]
 
 
 @router.get("/ops/claims")
 @staff.staff_page(REVIEWER_ROLES)
 async def review_queue(request: Request) -> Response:
     return await _queue_page(request)
+
+
+@router.post("/ops/claims/insurers/{insurer_id}/pay-waiting")
+@staff.staff_page(REVIEWER_ROLES)
+async def pay_waiting(request: Request, insurer_id: Ident) -> Response:
+    form = await read_form(request)
+    try:
+        paid = await staff.post(
+            request, "/v1/insurance/claims/pay-waiting", {"insurer_id": insurer_id}, form.get("key") or None
+        )
+    except client.ApiProblem as problem:
+        if problem.status in (401, 403) or problem.status >= 500:
+            raise
+        return staff.error(request, problem.status, say_claim(request, problem))
+    return await _queue_page(request, paid=paid)
 
 
 @router.post("/ops/claims/{claim_id}/{decision}")

@@ -126,10 +126,16 @@ async def checkout(request: Request, qr_id: Ident) -> Response:
 # -- loans and repayment -------------------------------------------------------------------------
 
 
+async def _product_names(request: Request) -> dict[str, str]:
+    """Each loan product's name by its code (a loan carries only the code: `line-instalments`…)."""
+    return {p["code"]: p["name"] for p in await _get(request, "/v1/lending/products")}
+
+
 @router.get("/app/loans")
 @customer_page
 async def loans(request: Request) -> Response:
-    return _page(request, "loans.html", loans=await _get(request, "/v1/lending/loans"))
+    listed = await _get(request, "/v1/lending/loans")
+    return _page(request, "loans.html", loans=listed, products=await _product_names(request) if listed else {})
 
 
 async def _loan_page(request: Request, loan_id: str, status: int = 200, error: str | None = None) -> Response:
@@ -143,9 +149,11 @@ async def _loan_page(request: Request, loan_id: str, status: int = 200, error: s
     draws = await _get(request, f"/v1/lending/lines/{line['id']}/draws") if line else []
     draw = next((d for d in draws if d["loan_id"] == loan_id), None)
     charges = sum(Decimal(statement[part]) for part in ("accrued_interest", "fees", "penalties"))
+    product = (await _product_names(request)).get(loan["product_code"])
     return _page(
         request,
         "loan.html",
+        product=product,
         charges=str(charges),
         draw=draw,
         status=status,

@@ -4,12 +4,14 @@ payload pasted), P2P transfers (转账) and bills (账单) with filters. Every c
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from puhui import clock
 from puhui.console import bills, client, render, security
 from puhui.console.web import customer_page, read_form, redirect
 
@@ -19,6 +21,18 @@ Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._
 QR_PAYLOAD = re.compile(r"\b(qr_[0-9a-f]{8,64})\b")
 """A scanned QR code's payload carries its id (`qr_…`), alone or inside a link."""
 BANK_ORDERS = {"top-up": "top-ups", "withdraw": "withdrawals"}
+BANK_FAILURES = {
+    "insufficient_funds": "The bank card does not have enough money.",
+    "card_frozen": "The bank card is frozen. Please contact your bank.",
+    "invalid_card": "The bank does not know this card. Check the card or bind another one.",
+    "declined": "The bank declined the order. Please try again later.",
+    "reserve_insufficient": "The withdrawal could not be paid out just now. Please try again later.",
+    "order_refused": "The bank did not accept the order.",
+    "missing_at_bank": "The bank has no record of this order, so it was cancelled.",
+}
+"""A failed top-up's or withdrawal's reason (the bank's `failure_reason` code) in the customer's words."""
+BANK_FAILED = "The bank could not complete the order."
+"""What a failed order says when its reason is not one of BANK_FAILURES."""
 
 
 def _me(request: Request) -> security.Viewer:
@@ -40,7 +54,9 @@ async def home(request: Request) -> Response:
     wallet = await _get(request, "/v1/wallets/me")
     customer = await _get(request, f"/v1/customers/{me.id}")
     recent = (await _get(request, "/v1/wallets/me/transactions", limit=5))["transactions"]
-    return render.page(request, "home.html", wallet=wallet, customer=customer, bills=recent, kinds=bills.KINDS)
+    return render.page(
+        request, "home.html", wallet=wallet, customer=customer, bills=recent, kinds=bills.KINDS, held=bills.HELD
+    )
 
 
 # -- bank cards ---------------------------------------------------------------------------------
@@ -105,7 +121,14 @@ async def _order_made(request: Request, kind: str) -> Response:
 
 async def _order_status(request: Request, kind: str, order_id: str) -> Response:
     order = await _get(request, f"/v1/wallets/me/{BANK_ORDERS[kind]}/{order_id}")
-    return render.page(request, "bank_order.html", kind=kind, order=order)
+    return render.page(request, "bank_order.html", kind=kind, order=order, failure=bank_failure(order))
+
+
+def bank_failure(order: dict) -> str | None:
+    """Why a failed order failed, as a message to translate (None while it has not failed)."""
+    if order["status"] != "failed" and not order.get("failure_reason"):
+        return None
+    return BANK_FAILURES.get(order.get("failure_reason") or "", BANK_FAILED)
 
 
 @router.get("/app/top-up")
@@ -208,7 +231,26 @@ async def receipt(request: Request, payment_id: Ident) -> Response:
 @router.get("/app/reviews/{review_id}")
 @customer_page
 async def held(request: Request, review_id: Ident) -> Response:
-    return render.page(request, "held.html", review_id=review_id)
+    """A payment held for a manual review (人工审核) as its payer sees it: waiting, approved (with its
+    receipt), rejected or expired. Another customer's review, or an id that is none, is not found."""
+    try:
+        review = await _get(request, f"/v1/risk/reviews/{review_id}")
+    except client.ApiProblem as problem:
+        if problem.status in (403, 404):  # someone else's review is as good as none to this customer
+            return render.error_page(request, 404, render.not_found(request, review_id))
+        raise
+    if review.get("payer_id") != _me(request).id:
+        return render.error_page(request, 404, render.not_found(request, review_id))
+    return render.page(request, "held.html", review=review, state=review_state(review))
+
+
+def review_state(review: dict) -> str:
+    """`under_review`, `approved`, `rejected` or `expired`: a review still open past its hold's expiry
+    has expired (the sweeper only has not closed it yet; an approval now would find it expired)."""
+    state = str(review["status"])
+    if state in ("under_review", "pending") and dt.datetime.fromisoformat(review["hold_expires_at"]) <= clock.now():
+        return "expired"
+    return "under_review" if state == "pending" else state
 
 
 # -- P2P -----------------------------------------------------------------------------------------
@@ -271,6 +313,7 @@ async def bill_list(
         error=error,
         bills=page["transactions"],
         kinds=bills.KINDS,
+        held=bills.HELD,
         chosen=chosen,
         older=older,
     )

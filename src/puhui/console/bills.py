@@ -12,8 +12,8 @@ KINDS = {
     "qr_payment": "Payment to a merchant",
     "qr_refund": "Refund",
     "p2p_transfer": "Transfer",
-    "mmf_subscribe": "Fund subscription",
-    "mmf_redeem_cash": "Fund redemption",
+    "mmf_subscribe": "Money-market fund subscription",
+    "mmf_redeem_cash": "Money-market fund redemption",
     "payment_review_hold": "Payment held for review",
     "loan_disbursement": "Loan disbursed",
     "principal_repayment": "Loan repayment: principal",
@@ -29,7 +29,18 @@ KINDS = {
     "securities_transfer_in": "To the securities account",
     "securities_transfer_out": "From the securities account",
 }
-"""Transfer codes a customer sees, named in the customer's words (other codes show as they are)."""
+"""Transfer codes a customer sees, named in the customer's words (other codes show as they are). Each name
+is its own: the money-market fund (货币基金, `mmf_…`) and the distributed funds (`fund_…`) are told apart,
+so the bills' filter never lists one name twice."""
+
+HELD = {
+    "pending": "Payment under risk review",
+    "posted": "Payment (approved after review)",
+    "voided": "Payment not approved: money returned",
+    "expired": "Payment review expired: money returned",
+}
+"""A `payment_review_hold` line by its status: the statement keeps the hold's kind once it is decided
+(`payments.reviews`), so the line says what became of the payment — held, made, rejected or lapsed."""
 
 
 def parse_day(value: str | None) -> str | None:

@@ -67,7 +67,7 @@ async def overview(request: Request) -> Response:
     days = await run_in_threadpool(takings_by_day, request.app.state.engine, _me(request), clock.business_date())
     fee = me["effective_fee_rate_bp"]
     facts = [
-        [_("Name"), me["name"]],
+        [_("Merchant name"), me["name"]],
         [_("Status"), _("merchant:" + me["status"])],
         [_("Fee rate"), f"{Decimal(fee) / 100:.2f}%" + ("" if me.get("fee_rate_bp") is not None else _(" (default)"))],
         [_("Wallet balance"), fmt.money(wallet.get("balance"))],

@@ -21,6 +21,7 @@ from puhui.console.staff import OPS_ROLES, done, field, form, get, link, post, s
 from puhui.console.web import read_form
 from puhui.db import reading
 from puhui.eod import runs as eod_runs
+from puhui.lending.delinquency import BUCKETS
 
 router = APIRouter(include_in_schema=False)
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
@@ -104,7 +105,7 @@ async def merchants(request: Request) -> Response:
         ]
         for m in found["merchants"]
     ]
-    head = [_("Merchant id"), _("Name"), _("Status"), _("Fee rate"), _("Onboarded")]
+    head = [_("Merchant id"), _("Merchant name"), _("Status"), _("Fee rate"), _("Onboarded")]
     return sections_page(request, _("Merchants"), [section(_("Merchants"), head, rows, id="merchants")])
 
 
@@ -283,6 +284,16 @@ async def reserve(request: Request) -> Response:
     )
 
 
+BUCKET_ORDER = (*(name for name, _days in BUCKETS), "M3+")
+"""The overdue buckets (逾期分档) of `puhui.lending.delinquency`, least overdue first: `current` (正常),
+M1 1–30 days, M2 31–60, M3 61–90, M3+ over 90; each is named by its `bucket:` message."""
+
+
+def bucket_rank(bucket: str) -> tuple[int, str]:
+    """Where a bucket goes in the loan book: in BUCKET_ORDER, an unknown one after them."""
+    return (BUCKET_ORDER.index(bucket), "") if bucket in BUCKET_ORDER else (len(BUCKET_ORDER), bucket)
+
+
 @router.get("/ops/loans")
 @staff_page(OPS_ROLES)
 async def loans(request: Request) -> Response:
@@ -294,10 +305,12 @@ async def loans(request: Request) -> Response:
         for table, key in ((by_bucket, loan["bucket"]), (by_class, loan["loan_class"])):
             table[key][0] += 1
             table[key][1] += Decimal(loan["outstanding_principal"])
-    bucket_rows = [[b, str(int(n)), fmt.money(p)] for b, (n, p) in sorted(by_bucket.items())]
+    buckets = sorted(by_bucket.items(), key=lambda item: bucket_rank(item[0]))
+    bucket_rows = [[_("bucket:" + b), str(int(n)), fmt.money(p)] for b, (n, p) in buckets]
     class_rows = [[_("class:" + c), str(int(n)), fmt.money(p)] for c, (n, p) in sorted(by_class.items())]
     chart = svg.bar_chart(
-        [svg.Bar(b, p) for b, (n, p) in sorted(by_bucket.items())], _("Outstanding principal by bucket")
+        [svg.Bar(_("bucket:current") if b == "current" else b, p) for b, (n, p) in buckets],
+        _("Outstanding principal by bucket"),
     )
     loans_rows = [
         [
@@ -305,9 +318,9 @@ async def loans(request: Request) -> Response:
             loan["customer_id"],
             fmt.money(loan["principal"]),
             fmt.money(loan["outstanding_principal"]),
-            loan["bucket"],
+            _("bucket:" + loan["bucket"]),
             _("class:" + loan["loan_class"]),
-            _("status:" + loan["status"]),
+            _("loan:" + loan["status"]),
         ]
         for loan in book[:100]
     ]
@@ -378,7 +391,9 @@ async def _funds_page(request: Request, status: int = 200, error: str | None = N
         for p in products
     ]
     sections.append(
-        section(_("Distributed funds"), [_("Code"), _("Name"), _("Risk level"), _("NAV")], rows, id="fund-products")
+        section(
+            _("Distributed funds"), [_("Code"), _("Fund name"), _("Risk level"), _("NAV")], rows, id="fund-products"
+        )
     )
     sections.append(
         section(

@@ -86,7 +86,7 @@ async def ledger(
         [
             section(
                 _("Account kinds"),
-                [_("Code"), _("Name"), _("Category"), _("Normal balance side")],
+                [_("Code"), _("Kind name"), _("Category"), _("Normal balance side")],
                 kind_rows,
                 id="kinds",
             ),
@@ -244,7 +244,7 @@ async def models(request: Request) -> Response:
         [
             link(f"/ops/models/{m['id']}", f"{m['name']} v{m['version']}"),
             m["kind"],
-            _("status:" + m["status"]),
+            _("model:" + m["status"]),
             str(headline(m["metrics"].get("auc")) or "—"),
             str(headline(m["metrics"].get("ks")) or "—"),
             fmt.moment(m["trained_at"]),

@@ -123,7 +123,25 @@ def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
     )
 
 
-def say(request: Request, code: str, detail: str) -> str:
-    """What to tell the person about an API problem, in their language when its code is a known one."""
+def say(request: Request, code: str, detail: str, status: int | None = None) -> str:
+    """What to tell the person about an API problem, in their language when its code is a known one;
+    a 404 (`status`) of any other code is told as not found, naming the link's id the API named."""
     message = PROBLEMS.get(code)
-    return formatter(request).gettext(message) if message else detail
+    if message:
+        return formatter(request).gettext(message)
+    if status == 404:
+        return not_found(request, asked_for(request, detail))
+    return detail
+
+
+def not_found(request: Request, ident: str | None = None) -> str:
+    """That `ident` (or what the page asked for) was not found, in the visitor's language; the API's own
+    detail is English ("loan ln_… not found") and is not shown."""
+    _ = formatter(request).gettext
+    return _("%(id)s was not found.", id=ident) if ident else _("What you asked for was not found.")
+
+
+def asked_for(request: Request, detail: str) -> str | None:
+    """The id in the page's link that the API's detail names (the one not found), if it names one."""
+    given = [str(value) for value in request.path_params.values()]
+    return next((value for value in reversed(given) if value and value in detail), None)

@@ -104,7 +104,7 @@ def staff_page(roles: Iterable[str]) -> Any:
             except client.ApiProblem as problem:
                 if problem.status == 401:
                     return RedirectResponse("/staff/login", status_code=303)
-                return error(request, problem.status, render.say(request, problem.code, problem.detail))
+                return error(request, problem.status, render.say(request, problem.code, problem.detail, problem.status))
 
         return wrapped
 

@@ -82,7 +82,9 @@ async def guarded(handler: Handler, request: Request, *args: Any, **kwargs: Any)
     except ApiProblem as problem:
         if problem.status == 401:
             return to_login(request)
-        return render.error_page(request, problem.status, render.say(request, problem.code, problem.detail))
+        return render.error_page(
+            request, problem.status, render.say(request, problem.code, problem.detail, problem.status)
+        )
     if request.cookies.get(NOTICE_COOKIE) and response.status_code < 300:
         response.delete_cookie(NOTICE_COOKIE, path="/app")
     return response

@@ -1,6 +1,7 @@
 """Medical claims over HTTP under /v1/insurance/claims (理赔): a customer reports a claim on their own
 policy with its documents and it is adjudicated at once (自动核赔), paid straight through or declined
-with reasons or sent to review; risk officers and operators work the review queue (人工审核).
+with reasons or sent to review; risk officers and operators work the review queue (人工审核) and the
+approved claims waiting for the insurer's money (待支付), which they may pay in turn once it is there.
 
 An event date outside the policy's cover is a 422 `claim_outside_cover` and nothing is stored; a
 fraud scorer may be installed as `app.state.claim_scorer` (a callable on the claim's facts), or a
@@ -15,7 +16,7 @@ import datetime as dt
 import hashlib
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from puhui.api.deps import Customer, EngineDep, Principal, require_roles
@@ -24,9 +25,9 @@ from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.insurance import models
-from puhui.insurance.claims import errors, service
+from puhui.insurance.claims import errors, service, waiting
 from puhui.insurance.claims.models import CONDITION_PATTERN
-from puhui.insurance.claims.schemas import Claim, ClaimList
+from puhui.insurance.claims.schemas import AwaitingPayment, Claim, ClaimList, WaitingPaid
 from puhui.money import parse_minor
 
 router = APIRouter(prefix="/v1/insurance/claims", tags=["insurance"])
@@ -34,6 +35,11 @@ router = APIRouter(prefix="/v1/insurance/claims", tags=["insurance"])
 DOCUMENT_BYTES = 1_048_576  # a document is at most 1 MiB
 BASE64_LENGTH = 4 * DOCUMENT_BYTES // 3 + 4
 Reviewer = Annotated[Principal, Depends(require_roles("risk_officer", "operator", "admin"))]
+InsurerId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
+OldestFirst = Annotated[int, Query(ge=1, le=100, description="how many, oldest first")]
+InsurerFilter = Annotated[
+    str | None, Query(min_length=1, max_length=64, pattern=ID_PATTERN, description="only this insurer's claims")
+]
 
 
 class DocumentIn(BaseModel):
@@ -117,6 +123,36 @@ async def report_claim(body: ClaimIn, request: Request, engine: EngineDep, princ
 @router.get("/reviews", summary="Claims waiting for review (人工审核队列), oldest first", response_model=ClaimList)
 async def reviews(engine: EngineDep, principal: Reviewer, limit: Limit = 50) -> dict[str, Any]:
     return await _read(engine, lambda c: {"claims": service.reviews(c, limit)})
+
+
+@router.get(
+    "/awaiting-payment",
+    summary="Approved claims waiting for the insurer's money (待支付), oldest first, and each insurer's shortfall",
+    response_model=AwaitingPayment,
+)
+async def awaiting_payment(
+    engine: EngineDep, principal: Reviewer, limit: OldestFirst = 50, insurer: InsurerFilter = None
+) -> dict[str, Any]:
+    return await _read(engine, lambda c: AwaitingPayment.shape(waiting.awaiting_payment(c, limit, insurer)))
+
+
+class PayWaitingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    insurer_id: InsurerId
+
+
+@router.post(
+    "/pay-waiting",
+    summary="Pay an insurer's waiting claims in turn from its money held (待支付赔案); the first short one stops",
+    response_model=WaitingPaid,
+)
+async def pay_waiting(body: PayWaitingIn, request: Request, engine: EngineDep, principal: Reviewer) -> Response:
+    insurer_id = body.insurer_id
+
+    def work(uow: UnitOfWork) -> Outcome:
+        return Outcome(200, WaitingPaid.shape(waiting.pay_waiting_json(uow, insurer_id)))
+
+    return await run_mutation(request, engine, principal, "insurance.pay_waiting_claims", insurer_id, work)
 
 
 @router.get("/{claim_id}", summary="One of the customer's claims", response_model=Claim)

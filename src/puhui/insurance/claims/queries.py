@@ -1,7 +1,16 @@
-"""Claims as read by the reserves (赔案数据), typed: payments made and claims still open by a date.
+"""Claims as read by the reserves (赔案数据), typed: payments made and claims still open by a date; and
+the claims of one medical event (出险事件) with what they have paid or owe, which adjudication and the
+reserves both read.
 
 Dates are China business dates: a claim is paid on its `paid_date`, reported on its `reported_date`
-(报案日期), and its accident date is the event date (出险日期). Amounts are Decimal yuan (元)."""
+(报案日期), and its accident date is the event date (出险日期). Amounts are Decimal yuan (元).
+
+Case estimate (未决赔款 case reserve) of an open claim: an approved claim not yet paid owes its benefit; a
+claim under review (人工审核) is held at what the event may still be compensated (补偿原则): the bill less
+social insurance less what the insured's other claims for the event, on every policy, have paid or owe
+(approved or paid), never below zero. That is prudent: the deductible, the ratio and the limit, which
+review may yet apply, are not taken off, nor is another claim of the event still under review (each one
+under review is held at the whole remainder)."""
 
 from __future__ import annotations
 
@@ -10,12 +19,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, RowMapping, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, and_, func, or_, select
 
+from puhui.insurance.claims.models import event_category
 from puhui.insurance.claims.tables import insurance_claim_documents as documents
 from puhui.insurance.claims.tables import insurance_claims as claims
 
 PAID, APPROVED, REVIEW = "paid", "approved", "review"
+COMPENSATED = (APPROVED, PAID)  # what counts as paid for an event (补偿): paid, or owed and waiting for money
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +46,7 @@ class ClaimPayment:
 @dataclass(frozen=True, slots=True)
 class OpenClaim:
     """A reported claim not yet paid or declined (未决赔案) and its case estimate (未决赔款 case reserve):
-    the adjudicated benefit, or under review the billed amount less social insurance."""
+    the adjudicated benefit, or under review what the event may still be compensated (the module's rule)."""
 
     claim_id: str
     policy_id: str
@@ -94,23 +105,53 @@ def open_claims(connection: Connection, through: dt.date) -> list[OpenClaim]:
             product_code=row["product_code"],
             accident_date=row["event_date"],
             reported_date=row["reported_date"],
-            case_estimate=_case_estimate(row),
+            case_estimate=_yuan(case_estimate(connection, row)),
             status=row["status"],
         )
-        for row in connection.execute(query).mappings()
+        for row in connection.execute(query).mappings().all()
     ]
 
 
-def _case_estimate(row: RowMapping) -> Decimal:
-    if row["status"] == REVIEW:
-        return _yuan(row["billed"] - row["social_insurance_paid"])
-    return _yuan(row["benefit"])
+def case_estimate(connection: Connection, row: RowMapping) -> int:
+    """An open claim's case estimate in fen: its benefit once decided; under review the event's remaining
+    compensable amount, the bill less social insurance less what the event's other claims paid or owe."""
+    if row["status"] != REVIEW:
+        return int(row["benefit"])
+    others = event_benefits(connection, row["customer_id"], row["condition"], row["event_date"], row["id"])
+    return max(int(row["billed"]) - int(row["social_insurance_paid"]) - others, 0)
+
+
+# -- one medical event (出险事件) ------------------------------------------------------------------------
+
+
+def same_event(customer_id: str, condition: str, event_date: dt.date) -> ColumnElement[bool]:
+    """The claims of one medical event (`models.event_category`): the insured, the date and the
+    diagnosis category (the code itself or any code under it)."""
+    category = event_category(condition)
+    return and_(
+        claims.c.customer_id == customer_id,
+        claims.c.event_date == event_date,
+        or_(claims.c.condition == category, claims.c.condition.startswith(f"{category}.", autoescape=True)),
+    )
+
+
+def event_benefits(
+    connection: Connection, customer_id: str, condition: str, event_date: dt.date, excluding: str | None = None
+) -> int:
+    """What the insured's claims for the event have paid or owe (approved, not yet paid), on every policy,
+    in fen; `excluding` a claim (the one being decided or estimated)."""
+    query = select(func.coalesce(func.sum(claims.c.benefit), 0)).where(
+        same_event(customer_id, condition, event_date), claims.c.status.in_(COMPENSATED)
+    )
+    if excluding is not None:
+        query = query.where(claims.c.id != excluding)
+    return int(connection.execute(query).scalar_one())
 
 
 def benefits_on_policy(connection: Connection, policy_id: str) -> int:
     """What the policy's claims have paid or owe (approved or paid), in fen."""
     query = select(func.coalesce(func.sum(claims.c.benefit), 0)).where(
-        claims.c.policy_id == policy_id, claims.c.status.in_(("approved", "paid"))
+        claims.c.policy_id == policy_id, claims.c.status.in_(COMPENSATED)
     )
     return int(connection.execute(query).scalar_one())
 

@@ -46,3 +46,41 @@ class ClaimList(Schema):
     """Claims waiting for review (人工审核队列), oldest first."""
 
     claims: list[Claim]
+
+
+class AwaitingClaim(Schema):
+    """An approved claim waiting for the insurer's money (待支付赔案)."""
+
+    claim_id: str
+    insurer_id: str
+    policy_id: str
+    customer_id: str
+    owed: Money = Field(description="the benefit owed to the customer (应付赔款)")
+    approved_at: Timestamp = Field(description="when it was approved (核赔通过): its turn in the queue")
+    reported_date: Day = Field(description="报案日期")
+
+
+class InsurerShortfall(Schema):
+    """An insurer with claims waiting: how many, what they owe, its money held and the shortfall (资金缺口)."""
+
+    insurer_id: str
+    claims: int = Field(ge=1)
+    owed: Money = Field(description="what all its waiting claims owe")
+    held: Money = Field(description="its money held by the platform (insurer.<id>.premium_held)")
+    shortfall: Money = Field(description="owed less held, at least zero: what it must wire in to pay them all")
+
+
+class AwaitingPayment(Schema):
+    """Approved claims not yet paid (待支付), oldest approval first, and each insurer's shortfall."""
+
+    claims: list[AwaitingClaim]
+    insurers: list[InsurerShortfall]
+
+
+class WaitingPaid(Schema):
+    """The waiting claims paid now, strictly in turn, from the insurer's money held (待支付赔案支付)."""
+
+    insurer_id: str
+    claims_paid: list[str] = Field(description="the claims paid, in the order paid")
+    claims_waiting: int = Field(ge=0, description="the insurer's approved claims still waiting for money")
+    held: Money = Field(description="its money held after the payments")

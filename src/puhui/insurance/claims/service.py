@@ -5,7 +5,9 @@ Payment: insurer.<id>.premium_held → the customer's wallet, the benefit, under
 `clm.<claim id>`, in the same unit of work as the claim's `approved → paid` (a conditional UPDATE ...
 WHERE status = 'approved') and its outbox event; so racing approvals pay once. When the held account
 holds less than the benefit the claim stays `approved` with `paid_at` empty and the reason
-`insurer_funds_insufficient` (待支付), and approving it again later pays it.
+`insurer_funds_insufficient` (待支付) until the money is there: funding the insurer's held account
+(理赔备付金, `settlement.service.fund`) pays its waiting claims in the same unit of work, oldest approval
+first, strictly in turn (`claims.waiting`); staff may also pay them on demand, or approve one again.
 
 Out of cover: an event date outside the policy's period of cover is a 422 `claim_outside_cover` that
 stores nothing; a policy cancelled (退保) before the event stores the claim, declined `policy_cancelled`, and
@@ -41,7 +43,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, and_, func, or_, select, text
+from sqlalchemy import Connection, RowMapping, func, select, text
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -58,6 +60,7 @@ from puhui.insurance.claims.models import (
     approve_on_review,
     event_category,
 )
+from puhui.insurance.claims.queries import event_benefits, same_event
 from puhui.insurance.claims.tables import insurance_claim_documents as documents
 from puhui.insurance.claims.tables import insurance_claims as claims
 from puhui.ledger.models import Transfer
@@ -66,7 +69,6 @@ from puhui.money import format_minor
 
 PAID, APPROVED, REVIEW, DECLINED = "paid", "approved", "review", "declined"
 DECIDED = (APPROVED, PAID, DECLINED)  # what counts toward the year's deductible and limit
-COMPENSATED = (APPROVED, PAID)  # what counts as paid for an event (补偿): paid, or owed and waiting for money
 CLAIMED = (REVIEW, APPROVED, PAID)  # a policy's claim for an event that a second one would duplicate
 UNFUNDED = "insurer_funds_insufficient"
 
@@ -124,17 +126,6 @@ def _used_this_year(connection: Connection, policy_id: str) -> tuple[int, int]:
     return int(deductible), int(paid)
 
 
-def _same_event(customer_id: str, condition: str, event_date: dt.date) -> ColumnElement[bool]:
-    """The claims of one medical event (`models.event_category`): the insured, the date and the
-    diagnosis category (the code itself or any code under it)."""
-    category = event_category(condition)
-    return and_(
-        claims.c.customer_id == customer_id,
-        claims.c.event_date == event_date,
-        or_(claims.c.condition == category, claims.c.condition.startswith(f"{category}.", autoescape=True)),
-    )
-
-
 def _lock_event(uow: UnitOfWork, customer_id: str, condition: str, event_date: dt.date) -> None:
     """Let the claims of one event take turns: on PostgreSQL a transaction-scoped advisory lock on the
     event, always taken after the policy's or the claim's row lock; on SQLite the write lock does it.
@@ -143,18 +134,6 @@ def _lock_event(uow: UnitOfWork, customer_id: str, condition: str, event_date: d
         name = f"insurance.claim_event\x1f{customer_id}\x1f{event_category(condition)}\x1f{event_date.isoformat()}"
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         uow.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
-
-
-def _event_benefits(
-    connection: Connection, customer_id: str, condition: str, event_date: dt.date, excluding: str | None = None
-) -> int:
-    """What the insured's claims for the event have paid or owe (approved, not yet paid), on every policy."""
-    query = select(func.coalesce(func.sum(claims.c.benefit), 0)).where(
-        _same_event(customer_id, condition, event_date), claims.c.status.in_(COMPENSATED)
-    )
-    if excluding is not None:
-        query = query.where(claims.c.id != excluding)
-    return int(connection.execute(query).scalar_one())
 
 
 def _cancelled_from(policy: RowMapping) -> dt.date | None:
@@ -208,7 +187,7 @@ def report_claim(
         bool(report.documents),
         deductible_used,
         paid,
-        other_benefits_paid=_event_benefits(uow.connection, customer_id, report.condition, report.event_date),
+        other_benefits_paid=event_benefits(uow.connection, customer_id, report.condition, report.event_date),
     )
     if scorer is not None:
         facts = replace(facts, fraud_score=scorer(facts))
@@ -227,7 +206,7 @@ def _refuse_duplicate(connection: Connection, customer_id: str, report: ClaimRep
         select(claims.c.id, claims.c.status)
         .where(
             claims.c.policy_id == report.policy_id,
-            _same_event(customer_id, report.condition, report.event_date),
+            same_event(customer_id, report.condition, report.event_date),
             claims.c.status.in_(CLAIMED),
         )
         .order_by(claims.c.created_at, claims.c.id)
@@ -304,20 +283,22 @@ def _insert_claim(
 # -- payment ---------------------------------------------------------------------------------------
 
 
-def _held(connection: Connection, insurer_id: str) -> int:
+def held(connection: Connection, insurer_id: str) -> int:
+    """The insurer's money held by the platform (保费待划转 and 理赔备付金), in fen: what claims are paid from."""
     account = get_account(connection, service.premium_held_account(insurer_id))
     return 0 if account is None else account.credits_posted - account.debits_posted
 
 
-def pay(uow: UnitOfWork, claim_id: str) -> None:
+def pay(uow: UnitOfWork, claim_id: str) -> bool:
     """Pay an approved claim once (赔款支付): the conditional UPDATE makes one payer; the transfer id
-    `clm.<claim id>` is the ledger's guard besides. Short held money leaves it approved, unpaid."""
+    `clm.<claim id>` is the ledger's guard besides. Short held money leaves it approved, unpaid (待支付).
+    True when this call paid it."""
     row = _locked(uow, claim_id)
     if row["status"] != APPROVED:
-        return
-    if _held(uow.connection, row["insurer_id"]) < row["benefit"]:
+        return False
+    if held(uow.connection, row["insurer_id"]) < row["benefit"]:
         uow.execute(claims.update().where(claims.c.id == claim_id).values(reasons=_with_reason(row, UNFUNDED)))
-        return
+        return False
     paid = uow.execute(
         claims.update()
         .where(claims.c.id == claim_id, claims.c.status == APPROVED)
@@ -330,7 +311,7 @@ def pay(uow: UnitOfWork, claim_id: str) -> None:
         )
     )
     if paid.rowcount != 1:
-        return
+        return False
     move = Transfer(
         f"clm.{claim_id}",
         service.premium_held_account(row["insurer_id"]),
@@ -342,6 +323,7 @@ def pay(uow: UnitOfWork, claim_id: str) -> None:
     post_chain(uow, [move])
     event = {"claim_id": claim_id, "customer_id": row["customer_id"], "benefit": format_minor(row["benefit"], 2)}
     publish(uow, service.TOPIC, "insurance.claim_paid", claim_id, event)
+    return True
 
 
 def _reasons(row: RowMapping) -> list[str]:
@@ -387,7 +369,7 @@ def _decide_review(uow: UnitOfWork, staff_id: str, row: RowMapping) -> None:
     _lock_event(uow, row["customer_id"], row["condition"], row["event_date"])
     policy = service.policy_row(uow.connection, row["policy_id"])
     deductible_used, paid = _used_this_year(uow.connection, row["policy_id"])
-    other = _event_benefits(uow.connection, row["customer_id"], row["condition"], row["event_date"], row["id"])
+    other = event_benefits(uow.connection, row["customer_id"], row["condition"], row["event_date"], row["id"])
     facts = ClaimFacts(
         models.LossKind(row["kind"]),
         row["condition"],

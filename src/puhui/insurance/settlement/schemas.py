@@ -49,10 +49,13 @@ class Remittance(Schema):
 
 
 class ClaimsFunding(Schema):
-    """Money an insurer wired in for the claims the platform pays on its behalf (理赔备付金)."""
+    """Money an insurer wired in for the claims the platform pays on its behalf (理赔备付金), and the
+    approved claims waiting for money (待支付) it paid at once, oldest approval first, strictly in turn."""
 
     id: str = Field(description="the ledger transfer")
     insurer_id: str
     amount: Money
-    held: Money = Field(description="the insurer's money held by the platform after the funding")
+    held: Money = Field(description="the insurer's money held by the platform after the funding and the claims it paid")
+    claims_paid: list[str] = Field(description="the waiting claims the funding paid, in the order paid")
+    claims_waiting: int = Field(ge=0, description="the insurer's approved claims still waiting for money")
     created_at: Timestamp

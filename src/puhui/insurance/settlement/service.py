@@ -6,7 +6,10 @@ Ledger (CNY), for a remittance of insurer X through date D (rules in `settlement
 - remittance: insurer.X.premium_held → platform.reserve_bank.CNY   (保费划转: the cash leaves the bank
   account merchants' settlements and partners' payouts leave from)
 - funding: platform.reserve_bank.CNY → insurer.X.premium_held   (理赔备付金: the insurer wires money in
-  for the claims the platform pays on its behalf; the terms' claims float is kept back from remittances)
+  for the claims the platform pays on its behalf; the terms' claims float is kept back from remittances).
+  In the same unit of work the funding pays the insurer's approved claims waiting for money (待支付), oldest
+  approval first and strictly in turn, as far as the held money now goes (`claims.waiting`: each through
+  the claims' one payment path, transfer `clm.<claim id>`); its answer names the claims paid.
 Premiums and refunds of the period are read from the held account's ledger history (transfer codes
 `premium` and `refund`), so every product that holds premiums there is counted. Claims paid from the
 held money (any other debit) reduce what is remitted. One row per (insurer, through date): running the
@@ -26,6 +29,7 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.eod.dates import check_date
 from puhui.events.outbox import publish
+from puhui.insurance.claims import waiting
 from puhui.insurance.service import LEDGER, TOPIC, insurer_json, premium_held_account
 from puhui.insurance.settlement import errors, models
 from puhui.insurance.settlement.tables import insurer_remittances as remittances
@@ -220,19 +224,24 @@ def remit(uow: UnitOfWork, insurer_id: str, through: dt.date) -> dict[str, Any]:
 
 def fund(uow: UnitOfWork, insurer_id: str, amount: int, key: str) -> dict[str, Any]:
     """The insurer wires `amount` fen into the money held for it (理赔备付金), for the claims the platform
-    pays on its behalf; one funding per key."""
+    pays on its behalf; one funding per key. Its approved claims waiting for money are paid from it at once,
+    in turn (strict first in, first out: the first that does not fit stops), and `held` is what is left."""
     insurer_json(uow.connection, insurer_id)
     if amount <= 0:
         raise errors.SettlementTermsInvalid("a funding amount is positive")
     digest = hashlib.sha256(f"{insurer_id}\x1f{key}".encode()).hexdigest()[:24]
     transfer_id = f"ins.fund_{digest}.funding"
     held = premium_held_account(insurer_id)
+    waiting.lock(uow, insurer_id)  # the claims before the accounts, as every payer takes them
     post_chain(uow, [Transfer(transfer_id, RESERVE, held, amount, LEDGER, FUNDING_CODE)], what="funding")
+    sweep = waiting.pay_waiting(uow, insurer_id)
     answer = {
         "id": transfer_id,
         "insurer_id": insurer_id,
         "amount": format_minor(amount, 2),
         "held": format_minor(_held(uow.connection, insurer_id), 2),
+        "claims_paid": list(sweep.paid),
+        "claims_waiting": sweep.waiting,
         "created_at": clock.iso(clock.now_micros()),
     }
     publish(uow, TOPIC, "insurance.insurer_funded", transfer_id, answer)
