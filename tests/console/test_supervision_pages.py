@@ -69,6 +69,8 @@ def test_the_regulator_opens_an_alerts_case_and_sees_its_evidence(client, watche
     case = client.get(f"/supervision/cases/{watched['case']['id']}").text
     for flow in alert["evidence"]["flows"]:
         assert flow["ref"] in case  # every piece of evidence the API gives is on the page
+    # a status change, not a date range (开始日期/结束日期)
+    assert '<th scope="col">原状态</th><th scope="col">新状态</th>' in case
     graph = client.get("/supervision/graph", params={"party": alert["party"]}).text
     assert '<svg class="chart graph"' in graph and "<line" in graph
 

@@ -252,7 +252,12 @@ async def case(request: Request, case_id: Ident) -> Response:
             section(_("Case"), [_("Item"), _("Value")], facts, id="case"),
             section(_("Alerts"), _alert_head(request), _alert_rows(request, found["alerts"]), id="case-alerts"),
             section(_("Evidence"), _evidence_head(request), evidence, id="evidence"),
-            section(_("History"), [_("Time"), _("From"), _("To"), _("By"), _("Note")], history, id="case-history"),
+            section(
+                _("History"),
+                [_("Time"), _("From status"), _("To status"), _("By"), _("Note")],
+                history,
+                id="case-history",
+            ),
         ],
     )
 
