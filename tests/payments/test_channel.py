@@ -77,6 +77,13 @@ def test_a_card_token_is_accepted_in_place_of_a_card_number() -> None:
     assert BankOrder("o-1", OrderKind.credit_card, "tok_merchant-42", 1).card == "tok_merchant-42"
 
 
+@pytest.mark.parametrize("kind", [OrderKind.credit_card, OrderKind.debit_card])
+def test_a_merchants_corporate_account_is_accepted_both_ways(kind: OrderKind) -> None:
+    """A settlement payout goes to the merchant's corporate account (对公账户, no check digit), and its top-up
+    (商户充值) is drawn on it."""
+    assert BankOrder("o-1", kind, "110060774018010012345", 1).card == "110060774018010012345"
+
+
 @pytest.mark.parametrize(
     "changes",
     [
@@ -87,7 +94,7 @@ def test_a_card_token_is_accepted_in_place_of_a_card_number() -> None:
         {"order_id": "trailing-newline\n"},
         {"kind": "transfer"},
         {"card": "6222020000000000019"},  # Luhn check digit wrong
-        {"card": "62220200"},  # too short
+        {"card": "6222020"},  # too short, for a card and for a corporate account (8-32 digits)
         {"card": "tok_"},  # empty token
         {"card": "6222020000000000018\n"},
         {"card": 6222020000000000018},

@@ -169,7 +169,12 @@ def _own(principal: Principal, customer_id: str | None) -> None:
         raise Forbidden("a customer pays only from their own wallet")
 
 
-@router.get("/wallets/me", summary="The caller's wallet balance (customer or merchant)", response_model=Wallet)
+@router.get(
+    "/wallets/me",
+    summary="The caller's wallet balance (customer or merchant)",
+    response_model=Wallet,
+    response_model_exclude_unset=True,
+)
 async def my_wallet(engine: EngineDep, principal: Caller) -> dict:
     if principal.role == "customer":
         account_id = customer_wallet_id(principal.id)
@@ -180,7 +185,10 @@ async def my_wallet(engine: EngineDep, principal: Caller) -> dict:
 
     def read() -> dict:
         with reading(engine) as connection:
-            return service.wallet_json(connection, account_id)
+            found = service.wallet_json(connection, account_id)
+            if principal.role == "merchant":
+                found["refund_funds"] = service.refund_funds_json(connection, principal.id)
+            return found
 
     return await run_in_threadpool(read)
 
@@ -395,6 +403,75 @@ async def _list_orders(kind: OrderKind, limit: int, request: Request, engine: En
             rows = wallets.orders_of(connection, principal.id, kind, limit)
         cards = _card_numbers(engine, request, principal.id) if rows else {}
         return [wallets.order_json(row, cards.get(row["card_id"])) for row in rows]
+
+    return await run_in_threadpool(read)
+
+
+class MerchantTopUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: AmountStr
+    client_order_id: ClientId | None = None
+
+
+def settlement_account_number(engine: Engine, request: Request, merchant_id: str) -> str:
+    from puhui.identity.http import vault_of
+    from puhui.identity.service import settlement_account
+
+    with reading(engine) as connection:
+        return settlement_account(connection, vault_of(request), merchant_id)[0]
+
+
+@router.post(
+    "/merchants/me/top-ups",
+    status_code=202,
+    summary="A merchant's top-up (商户充值) from its settlement account, to pay refunds its balance cannot",
+    response_model=BankOrder,
+)
+async def merchant_top_up(body: MerchantTopUpIn, request: Request, engine: EngineDep, principal: Merchant):
+    """The bank debits the merchant's settlement account (the one its takings are settled to) and the money
+    lands in its refund funds (退款资金) once the bank confirms: a refund draws on them for what its wallet
+    lacks, and settlement never pays them back out. Idempotent by `Idempotency-Key` (or `client_order_id`)."""
+    amount = amount_of(body.amount)
+    account = await run_in_threadpool(settlement_account_number, engine, request, principal.id)
+    client_id = client_id_of(request, body.client_order_id)
+    order_id = wallets.merchant_top_up_id(principal.id, client_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row = wallets.open_merchant_top_up(uow, principal.id, amount, client_id)
+        return Outcome(202, BankOrder.shape(wallets.order_json(row, account)))
+
+    response = await run_mutation(request, engine, principal, "payments.merchant_top_up", order_id, work)
+    if response.status_code == 202:
+        bank = get_bank(request)
+        await run_in_threadpool(wallets.submit, bank, order_id, account, OrderKind.debit_card, amount, engine)
+    return response
+
+
+@router.get("/merchants/me/top-ups", summary="The merchant's top-ups, newest first", response_model=TopUps)
+async def merchant_top_ups(request: Request, engine: EngineDep, principal: Merchant, limit: Limit = 20) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            rows = wallets.orders_of(
+                connection, principal.id, OrderKind.debit_card, limit, wallets.MERCHANT_TOP_UP_PREFIX
+            )
+        account = settlement_account_number(engine, request, principal.id) if rows else None
+        return {"top_ups": [wallets.order_json(row, account) for row in rows]}
+
+    return await run_in_threadpool(read)
+
+
+@router.get(
+    "/merchants/me/top-ups/{order_id}",
+    summary="One of the merchant's top-ups: pending, succeeded or failed",
+    response_model=BankOrder,
+)
+async def merchant_top_up_status(order_id: Ident, request: Request, engine: EngineDep, principal: Merchant) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            row = wallets.order_of(
+                connection, principal.id, OrderKind.debit_card, order_id, wallets.MERCHANT_TOP_UP_PREFIX
+            )
+        return wallets.order_json(row, settlement_account_number(engine, request, principal.id))
 
     return await run_in_threadpool(read)
 

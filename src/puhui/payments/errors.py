@@ -92,6 +92,14 @@ class QrExpired(Conflict):
     title = "The QR code has expired"
 
 
+class MerchantBalanceInsufficient(Conflict):
+    """A refund the merchant's available balance (its wallet and its refund funds) cannot pay: its takings
+    were settled to its bank account. It tops up from that account (商户充值), then refunds again."""
+
+    code = "merchant_balance_insufficient"
+    title = "The merchant's available balance cannot pay this refund"
+
+
 class LimitExceeded(Conflict):
     code = "limit_exceeded"
     title = "The payment exceeds a limit"

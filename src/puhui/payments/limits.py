@@ -23,7 +23,7 @@ from puhui.db.prepared import Prepared, Read, Rows, run_all
 from puhui.identity.models import TIER_RULES, WalletTier
 from puhui.money import format_minor
 from puhui.payments.errors import LimitExceeded
-from puhui.payments.models import QrKind, VerificationStrength, qr_daily_limit, qr_limit_bucket
+from puhui.payments.models import QR_DAY_BUCKET, QrKind, VerificationStrength, qr_daily_limits
 from puhui.payments.tables import spending
 
 
@@ -66,13 +66,20 @@ def _counting(postgres: bool, rows: int) -> Prepared:
     )
 
 
+UNCAPPED = 2**62
+"""The limit of a total counted with no cap (a QR payment at level A, by agreement): never reached, and
+`used + amount` stays within a BIGINT."""
+
+
 @dataclass(frozen=True)
 class Counted:
-    """A limit a payment counts against: its bucket, its period and the limit in fen."""
+    """A limit a payment counts against: its bucket, its period and the limit in fen (`UNCAPPED`: counted
+    only). `name` says what the limit is, for the refusal; the bucket's name by default."""
 
     bucket: str
     period: str
     limit: int
+    name: str = ""
 
     @property
     def mark(self) -> str:
@@ -114,7 +121,8 @@ def settled(counted: list[Counted], amount: int, returned: list[Rows]) -> str | 
     over = next((c for c in counted if c.bucket not in found), None)
     if over is not None:
         raise LimitExceeded(
-            f"the {over.bucket} limit of {format_minor(over.limit, 2)} CNY for {over.period} would be exceeded",
+            f"{over.name or f'the {over.bucket} limit'} of {format_minor(over.limit, 2)} CNY for {over.period} "
+            "would be exceeded",
             bucket=over.bucket,
             period=over.period,
             limit=format_minor(over.limit, 2),
@@ -128,12 +136,21 @@ def tier_counted(tier: WalletTier) -> Counted:
     return Counted(f"tier_{rule.period}", tier_period(rule.period, clock.business_date()), rule.limit_minor)
 
 
-def qr_counted(kind: QrKind, strength: VerificationStrength) -> Counted | None:
-    """The QR daily limit a payment counts against; None when paid by agreement (digital certificate)."""
-    limit = qr_daily_limit(kind, strength)
-    if limit is None:
-        return None
-    return Counted(qr_limit_bucket(kind, strength), clock.business_date().isoformat(), limit)
+def qr_counted(kind: QrKind, strength: VerificationStrength) -> list[Counted]:
+    """The QR daily limits a payment counts against (`models.qr_daily_limits`): the customer's day total of
+    every QR payment, capped by this payment's verification level (counted uncapped at level A, by
+    agreement), and for a static code also the day's static total. One upsert counts them all."""
+    day = clock.business_date().isoformat()
+    return [
+        Counted(bucket, day, UNCAPPED if limit is None else limit, _qr_name(bucket, strength))
+        for bucket, limit in qr_daily_limits(kind, strength)
+    ]
+
+
+def _qr_name(bucket: str, strength: VerificationStrength) -> str:
+    if bucket == QR_DAY_BUCKET:
+        return f"the QR daily limit at verification {strength.value} (the day's QR payments, static and dynamic)"
+    return "the static-QR daily limit"
 
 
 def join_marks(*marks: str) -> str | None:

@@ -1,9 +1,12 @@
 """Payment values and rules (no I/O): merchant fees, refund limits, QR codes and their limits.
 
-QR limits follow the 2017 barcode payment rules (条码支付业务规范, 银发〔2017〕296号): a payer may
-pay at most 500 CNY a day by static QR codes; by dynamic QR codes 1,000 CNY a day with fewer than
-two verification factors, 5,000 CNY with two or more, and by agreement with a digital
-certificate or electronic signature plus two factors.
+QR limits follow the 2017 barcode payment rules (条码支付业务规范, 银发〔2017〕296号, §13). A level's limit
+is on the customer's whole day of barcode payments (同一客户单日累计交易金额), static and dynamic, however
+each was verified: a payment at level C (fewer than two factors) is allowed only while the day's total
+with it stays within 1,000 CNY, at level B (two or more factors) within 5,000 CNY, and at level A (a
+digital certificate or electronic signature plus two factors) by agreement with the customer, with no
+cap of the platform's (it still counts on the day's total). A payment by a static code (静态条码) must
+also keep the day's static total within 500 CNY, whatever its verification.
 """
 
 from __future__ import annotations
@@ -45,23 +48,23 @@ class VerificationStrength(enum.StrEnum):
 
 
 STATIC_QR_DAILY_LIMIT = 500_00
-DYNAMIC_QR_DAILY_LIMITS: dict[VerificationStrength, int | None] = {
-    VerificationStrength.certificate: None,  # by agreement with the customer
-    VerificationStrength.two_factors: 5_000_00,
-    VerificationStrength.one_factor: 1_000_00,
+QR_DAILY_LIMITS: dict[VerificationStrength, int | None] = {
+    VerificationStrength.certificate: None,  # A: by agreement with the customer
+    VerificationStrength.two_factors: 5_000_00,  # B
+    VerificationStrength.one_factor: 1_000_00,  # C
 }
+QR_DAY_BUCKET = "qr_day"  # every QR payment of the customer's business day, static and dynamic, any level
+QR_STATIC_BUCKET = "qr_static"  # the static-code payments of the day
 
 
-def qr_daily_limit(kind: QrKind, strength: VerificationStrength) -> int | None:
-    """The payer's daily limit in fen for this kind of QR payment (None: by agreement)."""
+def qr_daily_limits(kind: QrKind, strength: VerificationStrength) -> list[tuple[str, int | None]]:
+    """The day totals a QR payment counts on, each with the limit in fen it must keep that total within
+    (None: by agreement, counted but not capped): the day's total of every QR payment, capped by the
+    payment's verification level; and for a static code the day's static total, capped at 500 CNY."""
+    limits: list[tuple[str, int | None]] = [(QR_DAY_BUCKET, QR_DAILY_LIMITS[strength])]
     if kind == QrKind.static:
-        return STATIC_QR_DAILY_LIMIT
-    return DYNAMIC_QR_DAILY_LIMITS[strength]
-
-
-def qr_limit_bucket(kind: QrKind, strength: VerificationStrength) -> str:
-    """Payments that count against the same daily limit share a bucket."""
-    return "qr_static" if kind == QrKind.static else f"qr_dynamic_{strength.value}"
+        limits.append((QR_STATIC_BUCKET, STATIC_QR_DAILY_LIMIT))
+    return limits
 
 
 def merchant_fee(amount: int, rate_bp: int) -> int:

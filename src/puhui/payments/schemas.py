@@ -13,14 +13,27 @@ from puhui.api.fields import Day, Money, Schema, Timestamp
 Currency = Literal["CNY"]
 
 
+class RefundFunds(Schema):
+    """A merchant's refund funds (退款资金): what it topped up from its settlement account
+    (`POST /v1/merchants/me/top-ups`) to pay refunds its wallet cannot. A refund draws on them for what the
+    wallet lacks; settlement never pays them out."""
+
+    account_id: str
+    available: Money
+    pending_in: Money
+
+
 class Wallet(Schema):
-    """A wallet's balances (余额): `available` is the balance less what is held for pending debits."""
+    """A wallet's balances (余额): `available` is the balance less what is held for pending debits. A
+    merchant's wallet holds its takings until settlement pays them out; `refund_funds` (merchants only)
+    is what it topped up to pay refunds."""
 
     account_id: str
     currency: Currency
     balance: Money
     available: Money
     pending_in: Money
+    refund_funds: RefundFunds | None = None
 
 
 class Payment(Schema):
@@ -96,7 +109,8 @@ class Refund(Schema):
 
 
 class BankOrder(Schema):
-    """A top-up (充值) or withdrawal (提现) through the bank channel, as its customer sees it."""
+    """A top-up (充值) or withdrawal (提现) through the bank channel, as its customer sees it; a merchant's
+    top-up (商户充值) is drawn on its settlement account (`card_id` `settlement_account`)."""
 
     id: str
     kind: Literal["top_up", "withdrawal"]
@@ -151,7 +165,8 @@ class BankNotificationApplied(Schema):
 class MerchantSettlement(Schema):
     """A merchant's T+1 settlement (结算) of a business date: what it earned, and its payout (`net`, paid by
     the bank order `order_id`). `other_credits` is the other money paid into its wallet on the date and paid
-    out with it: supply-chain advances (保理融资款) and receivables paid at maturity. `carried` is what of
+    out with it: supply-chain advances (保理融资款) and receivables paid at maturity; and the refund funds
+    (退款资金) that paid refunds its wallet could not, which offset those refunds. `carried` is what of
     `net` belongs to earlier dates (a failed payout paid again, or, negative, an earlier shortfall taken back)."""
 
     id: str

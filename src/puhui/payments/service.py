@@ -22,12 +22,13 @@ from puhui.identity.kyc import tier_of, tier_read
 from puhui.identity.models import WalletTier
 from puhui.identity.org import judged_terms, merchant_terms, terms_read
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
+from puhui.ledger.errors import InsufficientFunds
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, post_chain
 from puhui.ledger.service import reads_ahead as ledger_reads_ahead
 from puhui.money import format_minor
-from puhui.payments import challenges, grouping, limits, notifications, purposes, reviews, risk_hook
-from puhui.payments.errors import PaymentConflict, QrExpired, QrNotPayable
+from puhui.payments import challenges, grouping, limits, notifications, purposes, reviews, risk_hook, wallets
+from puhui.payments.errors import MerchantBalanceInsufficient, PaymentConflict, QrExpired, QrNotPayable
 from puhui.payments.models import PaymentTotals, QrKind, VerificationStrength, merchant_fee, refund_split
 from puhui.payments.tables import payment_reviews, payments, qr_codes, refunds
 
@@ -123,7 +124,7 @@ def _check_payer(
     payee_id: str,
     amount: int,
     context: risk_hook.PaymentContext,
-    also: limits.Counted | None = None,
+    also: list[limits.Counted] | None = None,
     counted_early: CountedEarly | None = None,
 ) -> tuple[str | None, risk_hook.Decision]:
     """The risk decision, then the wallet class limit and `also` counted together: (limit marks,
@@ -154,8 +155,8 @@ def _check_payer(
     return limits.consume_all(uow, payer_id, _counted(tier, also), amount), decision
 
 
-def _counted(tier: WalletTier, also: limits.Counted | None) -> list[limits.Counted]:
-    return [limits.tier_counted(tier)] + ([also] if also is not None else [])
+def _counted(tier: WalletTier, also: list[limits.Counted] | None) -> list[limits.Counted]:
+    return [limits.tier_counted(tier), *(also or ())]
 
 
 @dataclass(frozen=True)
@@ -572,7 +573,7 @@ def _take_qr(
     default_fee_bp: int,
     payer_id: str,
     amount: int,
-    qr_limit: limits.Counted | None,
+    qr_limit: list[limits.Counted],
 ) -> CountedEarly | None:
     """Mark the dynamic code paid, or raise QrNotPayable. The payer's limits are counted in the same
     round trip (PostgreSQL), and the merchant's terms read ahead: a refusal of any of them (the fraud
@@ -628,7 +629,9 @@ called with the payment's row and the fen refunded (lending: a pay-later purchas
 
 
 def refund(uow: UnitOfWork, merchant_id: str, payment_id: str, amount: int, client_id: str) -> tuple[dict, bool]:
-    """Refund part or all of a QR payment from the merchant's wallet; the fee returns pro rata."""
+    """Refund part or all of a QR payment from the merchant's wallet; the fee returns pro rata. What the
+    wallet lacks (its takings already settled) comes from the merchant's refund funds (退款资金, its top-ups);
+    when they lack it too, `MerchantBalanceInsufficient` and nothing changes."""
     if amount <= 0:
         raise InvalidInput("a refund must be greater than zero")
     row = _lock(uow, select(payments).where(payments.c.id == payment_id))
@@ -666,7 +669,16 @@ def refund(uow: UnitOfWork, merchant_id: str, payment_id: str, amount: int, clie
     batch.append(
         Transfer(refund_id + ".t", merchant_wallet, customer_wallet_id(row["payer_id"]), back, "CNY", "qr_refund")
     )
-    _apply(uow, batch)
+    try:
+        _apply(uow, batch)
+    except InsufficientFunds:  # nothing was written: the wallet (its takings settled) falls short
+        funding = _refund_funding(uow, merchant_id, refund_id, back, fee_back)
+        if funding is None:
+            raise
+        try:
+            _apply(uow, [funding, *batch])
+        except InsufficientFunds:  # the refund funds changed between the read and the chain: as if short
+            raise _short(uow, merchant_id, back, fee_back) from None
     limits.give_back(uow, row["payer_id"], row["limit_marks"], back)
     for follow in REFUND_FOLLOWERS:
         follow(uow, dict(row), back)
@@ -694,6 +706,61 @@ def refund(uow: UnitOfWork, merchant_id: str, payment_id: str, amount: int, clie
     return out, True
 
 
+def _refund_funding(uow: UnitOfWork, merchant_id: str, refund_id: str, back: int, fee_back: int) -> Transfer | None:
+    """What the refund takes from the merchant's refund funds (退款资金, topped up from its bank account): the
+    part its wallet lacks, moved into the wallet first in the refund's chain (settlement counts it against
+    the refund, `settlement.OFFSETS`). None when the wallet did not lack anything (another account fell
+    short); `MerchantBalanceInsufficient` when the refund funds lack it too."""
+    in_wallet, in_funds, _ = _balances(uow, merchant_id)
+    short = back - fee_back - in_wallet
+    if short <= 0:
+        return None
+    if short > in_funds:
+        raise _short(uow, merchant_id, back, fee_back)
+    return Transfer(
+        refund_id + ".c",
+        wallets.refund_funds_id(merchant_id),
+        merchant_wallet_id(merchant_id),
+        short,
+        "CNY",
+        wallets.REFUND_FUNDING,
+    )
+
+
+def _balances(uow: UnitOfWork, merchant_id: str) -> tuple[int, int, int]:
+    """(available in the merchant's wallet, available in its refund funds, its top-ups still at the bank)."""
+    wallet = get_account(uow.connection, merchant_wallet_id(merchant_id))
+    funds = get_account(uow.connection, wallets.refund_funds_id(merchant_id))
+
+    def available(account) -> int:
+        return 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
+
+    return available(wallet), available(funds), 0 if funds is None else funds.credits_pending
+
+
+def _short(uow: UnitOfWork, merchant_id: str, back: int, fee_back: int) -> MerchantBalanceInsufficient:
+    """The refusal of a refund the merchant cannot pay: what it needs, what it has, and how to fund it."""
+    in_wallet, in_funds, pending = _balances(uow, merchant_id)
+    needed, available = back - fee_back, in_wallet + in_funds
+    lacking = needed - available
+    waiting = f" ({format_minor(pending, 2)} CNY of its top-ups are still pending at the bank)" if pending else ""
+    return MerchantBalanceInsufficient(
+        f"the refund of {format_minor(back, 2)} CNY needs {format_minor(needed, 2)} CNY from the merchant "
+        f"(less the fee of {format_minor(fee_back, 2)} CNY returned to it), but its available balance is "
+        f"{format_minor(available, 2)} CNY: {format_minor(in_wallet, 2)} in its wallet, whose takings are settled "
+        f"to its bank account, and {format_minor(in_funds, 2)} in its refund funds{waiting}. Top up at least "
+        f"{format_minor(lacking, 2)} CNY from its settlement account with POST {MERCHANT_TOP_UPS}, then refund "
+        "again with the same Idempotency-Key",
+        available=format_minor(available, 2),
+        needed=format_minor(needed, 2),
+        top_up_at_least=format_minor(lacking, 2),
+        top_up=MERCHANT_TOP_UPS,
+    )
+
+
+MERCHANT_TOP_UPS = "/v1/merchants/me/top-ups"
+
+
 def refund_json(row: dict) -> dict:
     return {
         "id": row["id"],
@@ -715,4 +782,15 @@ def wallet_json(connection, account_id: str) -> dict:
         "balance": format_minor(account.credits_posted - account.debits_posted, 2),
         "available": format_minor(available, 2),
         "pending_in": format_minor(account.credits_pending, 2),
+    }
+
+
+def refund_funds_json(connection, merchant_id: str) -> dict:
+    """A merchant's refund funds (退款资金, `wallets.refund_funds_id`): zero before its first top-up."""
+    account = get_account(connection, wallets.refund_funds_id(merchant_id))
+    available = 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
+    return {
+        "account_id": wallets.refund_funds_id(merchant_id),
+        "available": format_minor(available, 2),
+        "pending_in": format_minor(0 if account is None else account.credits_pending, 2),
     }

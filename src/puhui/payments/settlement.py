@@ -6,6 +6,11 @@ receive (`OTHER_PAYOUTS`: a supply-chain advance, a receivable paid at maturity)
 D reduces the settlement of the day it happened; the payout is capped by the wallet's available
 balance, so it never makes the wallet negative.
 
+A refund larger than the wallet's balance (its takings already paid out) is paid with the merchant's
+refund funds (退款资金), which it tops up from its bank account (`wallets.open_merchant_top_up`): only
+the part the wallet lacks moves into the wallet (`OFFSETS`), so the day nets to nothing rather than
+to a shortfall held back from later takings, and the refund funds themselves are never paid out.
+
 Money moves only through the ledger, with the two-phase pattern of `payments.wallets`: one unit
 of work writes a pending hold merchant wallet → reserve, a `bank_orders` row (kind credit_card,
 customer_id = the merchant) and the settlement row; after commit the payout is submitted; the
@@ -38,14 +43,21 @@ from puhui.payments.tables import bank_orders, payments, refunds
 
 RESERVE = wallets.RESERVE
 JOB = "settlement"  # its dates in `eod_runs`
-SETTLEMENT_CARD_ID = "settlement_account"
+SETTLEMENT_CARD_ID = wallets.SETTLEMENT_CARD_ID
 CardOf = Callable[[Connection, str], str]
 OTHER_PAYOUTS = {
     "scf_advance": "a supply-chain financing advance (保理融资款), `puhui.supplychain`",
     "scf_payment": "a receivable the core enterprise paid at maturity, not financed (应收账款兑付)",
 }
 """Ledger codes of money paid into a merchant's wallet, besides acquiring, that its settlement pays out
-to its bank account: a merchant wallet has no withdrawal of its own."""
+to its bank account: a merchant wallet has no withdrawal of its own. A merchant's top-up (商户充值,
+`wallets.MERCHANT_TOP_UP`) is not one: it goes to the merchant's refund funds, never to the wallet."""
+OFFSETS = {
+    wallets.REFUND_FUNDING: "the merchant's refund funds (退款资金) moved into its wallet to pay a refund its balance "
+    "could not: it offsets that refund, so the refund is not taken again from later takings",
+}
+"""Ledger codes of money into a merchant's wallet that settlement counts with the other credits: each only
+ever covers what the wallet lacked for a refund, so it offsets that refund and nothing of it is paid out."""
 
 
 def settlement_order_id(merchant_id: str, business_date: dt.date) -> str:
@@ -56,8 +68,9 @@ def settlement_order_id(merchant_id: str, business_date: dt.date) -> str:
 def earnings(
     connection: Connection, merchant_id: str, business_date: dt.date, *, since_opening: bool = False
 ) -> dict[str, int]:
-    """gross, fees, refunds (net of fee returned), other credits (`OTHER_PAYOUTS`) and net for one merchant
-    on one date (fen), or on every date up to and including it (`since_opening`)."""
+    """gross, fees, refunds (net of fee returned), other credits (`OTHER_PAYOUTS`, and the refund funds that
+    paid refunds, `OFFSETS`) and net for one merchant on one date (fen), or on every date up to and including
+    it (`since_opening`)."""
     start, end = clock.day_bounds(business_date)
     if since_opening:
         start = 0
@@ -76,7 +89,7 @@ def earnings(
     ).one()
     gross, fees, refunded, fee_back = int(gross), int(fees), int(refunded), int(fee_back)
     net_refunds = refunded - fee_back
-    other = credits_posted_between(connection, merchant_wallet_id(merchant_id), OTHER_PAYOUTS, start, end)
+    other = credits_posted_between(connection, merchant_wallet_id(merchant_id), {*OTHER_PAYOUTS, *OFFSETS}, start, end)
     return {
         "gross": gross,
         "fees": fees,

@@ -1,7 +1,10 @@
 """Top-up and withdrawal through the bank channel, with two-phase ledger holds.
 
 Top-up: in one unit of work a pending transfer reserve → wallet and the order row; after commit,
-`bank.submit`. Withdrawal: a pending transfer wallet → reserve first (the wallet cannot spend the
+`bank.submit`. A merchant's top-up (商户充值) is the same order, drawn on its settlement account
+(`SETTLEMENT_CARD_ID`), into its refund funds (退款资金, `refund_funds_id`): the money it adds to pay
+refunds its balance cannot, which a refund draws on after the wallet (`service.refund`) and which
+settlement never pays back out. Withdrawal: a pending transfer wallet → reserve first (the wallet cannot spend the
 money twice), then the payout order. A verified notification (or the sweeper's `bank.query`) posts
 or voids the hold exactly once, however many times the outcome arrives.
 """
@@ -11,15 +14,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy import Engine, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.errors import Conflict, InvalidInput, NotFound
-from puhui.identity.service import customer_wallet_id, tier_of
-from puhui.ledger.models import Transfer, TransferFlags, TransferResult
-from puhui.ledger.service import create_transfers, post_chain
+from puhui.identity.service import customer_wallet_id, merchant_wallet_id, tier_of
+from puhui.ledger.models import AccountFlags, AccountResult, Transfer, TransferFlags, TransferResult
+from puhui.ledger.service import create_account, create_transfers, get_account, post_chain
 from puhui.money import format_minor
 from puhui.payments.bank.channel import BankNotification, BankOrder, OrderKind, OrderState
 from puhui.payments.errors import (
@@ -39,6 +43,17 @@ RESERVE = "platform.reserve_bank.CNY"
 
 
 ORDER_PREFIX = {OrderKind.debit_card: "tu_", OrderKind.credit_card: "wd_"}
+MERCHANT_TOP_UP_PREFIX = "mtu_"
+SETTLEMENT_CARD_ID = "settlement_account"  # the card id of a merchant's orders: its settlement bank account
+MERCHANT_TOP_UP = "merchant_top_up"  # ledger code: reserve → the merchant's refund funds
+REFUND_FUNDING = "merchant_refund_funding"  # ledger code: refund funds → merchant wallet, for a refund
+
+
+def refund_funds_id(merchant_id: str) -> str:
+    """A merchant's refund funds (退款资金): what it topped up from its bank account to pay refunds. Opened by
+    its first top-up, code `merchant_wallet` (money owed to the merchant, covered by the reserve), apart
+    from the wallet, whose balance settlement pays out."""
+    return "refund_funds." + merchant_id
 
 
 def order_id_for(customer_id: str, kind: OrderKind, client_id: str) -> str:
@@ -74,26 +89,35 @@ def order_json(row, card_number: str | None = None) -> dict:
     }
 
 
-def _customer_orders(customer_id: str, kind: OrderKind):
+def merchant_top_up_id(merchant_id: str, client_id: str) -> str:
+    digest = hashlib.sha256(f"{merchant_id}\x1fmerchant_top_up\x1f{client_id}".encode()).hexdigest()[:32]
+    return MERCHANT_TOP_UP_PREFIX + digest
+
+
+def _customer_orders(customer_id: str, kind: OrderKind, prefix: str | None = None):
     return select(bank_orders).where(
         bank_orders.c.customer_id == customer_id,
         bank_orders.c.kind == kind.value,
-        bank_orders.c.id.startswith(ORDER_PREFIX[kind], autoescape=True),
+        bank_orders.c.id.startswith(prefix or ORDER_PREFIX[kind], autoescape=True),
     )
 
 
-def order_of(connection, customer_id: str, kind: OrderKind, order_id: str) -> dict:
-    """The customer's own order of this kind; any other id is not found (never another's)."""
-    row = connection.execute(_customer_orders(customer_id, kind).where(bank_orders.c.id == order_id)).mappings().first()
+def order_of(connection, customer_id: str, kind: OrderKind, order_id: str, prefix: str | None = None) -> dict:
+    """The customer's own order of this kind; any other id is not found (never another's). `prefix`: of a
+    merchant's top-ups (`MERCHANT_TOP_UP_PREFIX`)."""
+    query = _customer_orders(customer_id, kind, prefix).where(bank_orders.c.id == order_id)
+    row = connection.execute(query).mappings().first()
     if row is None:
         missing = TopUpNotFound if kind == OrderKind.debit_card else WithdrawalNotFound
         raise missing(f"no {KIND_NAMES[kind.value].replace('_', '-')} {order_id}")
     return dict(row)
 
 
-def orders_of(connection, customer_id: str, kind: OrderKind, limit: int) -> list[dict]:
-    """The customer's latest orders of this kind, newest first."""
-    query = _customer_orders(customer_id, kind).order_by(bank_orders.c.created_at.desc(), bank_orders.c.id.desc())
+def orders_of(connection, customer_id: str, kind: OrderKind, limit: int, prefix: str | None = None) -> list[dict]:
+    """The customer's latest orders of this kind, newest first (`prefix`: as `order_of`)."""
+    query = _customer_orders(customer_id, kind, prefix).order_by(
+        bank_orders.c.created_at.desc(), bank_orders.c.id.desc()
+    )
     return [dict(r) for r in connection.execute(query.limit(limit)).mappings()]
 
 
@@ -102,38 +126,70 @@ def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind,
     if amount <= 0:
         raise InvalidInput("amount must be greater than zero")
     order_id = order_id_for(customer_id, kind, client_id)
-    existing = uow.execute(select(bank_orders).where(bank_orders.c.id == order_id)).mappings().first()
+    existing = _existing_order(uow, order_id, amount, card_id)
     if existing is not None:
-        if existing["amount"] != amount or existing["card_id"] != card_id:
-            raise Conflict(f"order {order_id} exists with a different amount or card")
-        return dict(existing)
+        return existing
     if tier_of(uow.connection, customer_id) is None:
         raise WalletUnverified(f"customer {customer_id} has no payment account class yet: verify before moving money")
     wallet = customer_wallet_id(customer_id)
     debit, credit = (RESERVE, wallet) if kind == OrderKind.debit_card else (wallet, RESERVE)
-    hold = order_id + ".hold"
+    code = "top_up" if kind == OrderKind.debit_card else "withdrawal"
+    return _open(uow, order_id, customer_id, card_id, kind, amount, Transfer("", debit, credit, amount, "CNY", code))
+
+
+def open_merchant_top_up(uow: UnitOfWork, merchant_id: str, amount: int, client_id: str) -> dict:
+    """A merchant's top-up (商户充值) from its settlement account into its refund funds (`refund_funds_id`,
+    opened by the first): the hold reserve → refund funds and the order row, idempotent by the client id;
+    submit after commit. A suspended merchant may top up too: it may still owe refunds."""
+    if amount <= 0:
+        raise InvalidInput("amount must be greater than zero")
+    order_id = merchant_top_up_id(merchant_id, client_id)
+    existing = _existing_order(uow, order_id, amount, SETTLEMENT_CARD_ID)
+    if existing is not None:
+        return existing
+    if get_account(uow.connection, merchant_wallet_id(merchant_id)) is None:
+        raise NotFound(f"merchant {merchant_id} not found")
+    funds = refund_funds_id(merchant_id)
+    result, _ = create_account(
+        uow,
+        ledger="CNY",
+        code="merchant_wallet",
+        owner_id=merchant_id,
+        flags=AccountFlags.debits_must_not_exceed_credits,
+        id=funds,
+    )
+    if result not in (AccountResult.ok, AccountResult.exists):
+        raise Conflict(f"the refund funds of merchant {merchant_id} cannot be opened: {result.value}")
+    hold = Transfer("", RESERVE, funds, amount, "CNY", MERCHANT_TOP_UP)
+    return _open(uow, order_id, merchant_id, SETTLEMENT_CARD_ID, OrderKind.debit_card, amount, hold)
+
+
+def _existing_order(uow: UnitOfWork, order_id: str, amount: int, card_id: str) -> dict | None:
+    existing = uow.execute(select(bank_orders).where(bank_orders.c.id == order_id)).mappings().first()
+    if existing is None:
+        return None
+    if existing["amount"] != amount or existing["card_id"] != card_id:
+        raise Conflict(f"order {order_id} exists with a different amount or card")
+    return dict(existing)
+
+
+def _open(
+    uow: UnitOfWork, order_id: str, owner_id: str, card_id: str, kind: OrderKind, amount: int, hold: Transfer
+) -> dict:
+    """The order's hold (`hold`, made pending under the order's hold id) and its row."""
+    hold_id = order_id + ".hold"
     post_chain(
         uow,
-        [
-            Transfer(
-                hold,
-                debit,
-                credit,
-                amount,
-                "CNY",
-                "top_up" if kind == OrderKind.debit_card else "withdrawal",
-                TransferFlags.pending,
-            )
-        ],
+        [replace(hold, id=hold_id, flags=TransferFlags.pending)],
         what=f"the wallet cannot cover {format_minor(amount, 2)}",
     )
     row = {
         "id": order_id,
         "kind": kind.value,
-        "customer_id": customer_id,
+        "customer_id": owner_id,
         "card_id": card_id,
         "amount": amount,
-        "hold_transfer_id": hold,
+        "hold_transfer_id": hold_id,
         "status": "pending",
         "failure_reason": None,
         "bank_reference": None,

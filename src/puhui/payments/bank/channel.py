@@ -96,14 +96,15 @@ def mask_card(card: str) -> str:
     return card[:4] + "*" * (len(card) - 8) + card[-4:]
 
 
-def check_card(card: str, payout: bool = False) -> str:
-    """A card number (12-19 digits, Luhn) or an opaque card token (`tok_...`), or InvalidBankOrder.
-    A payout may also go to a corporate settlement account (对公账户: 8-32 digits, no check digit)."""
+def check_card(card: str, account: bool = False) -> str:
+    """A card number (12-19 digits, Luhn) or an opaque card token (`tok_...`), or InvalidBankOrder. With
+    `account`, a corporate settlement account too (对公账户: 8-32 digits, no check digit): a merchant's
+    settlement payout goes to it, and its top-up (商户充值) is drawn on it."""
     if not isinstance(card, str):
         raise InvalidBankOrder("the card must be a string")
     if CARD_TOKEN.fullmatch(card):
         return card
-    if payout and ACCOUNT_NUMBER.fullmatch(card) and not CARD_NUMBER.fullmatch(card):
+    if account and ACCOUNT_NUMBER.fullmatch(card) and not CARD_NUMBER.fullmatch(card):
         return card
     if not CARD_NUMBER.fullmatch(card):
         raise InvalidBankOrder("the card must be 12-19 digits or a card token (tok_...)")
@@ -144,7 +145,7 @@ class BankOrder:
             object.__setattr__(self, "kind", OrderKind(self.kind))
         except ValueError:
             raise InvalidBankOrder(f"unknown order kind {self.kind!r}") from None
-        check_card(self.card, payout=self.kind == OrderKind.credit_card)
+        check_card(self.card, account=True)  # a merchant's orders name its settlement account
         _check_amount(self.amount)
         if self.currency != CURRENCY:
             raise InvalidBankOrder(f"the channel settles {CURRENCY} only")

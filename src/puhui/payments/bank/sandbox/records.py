@@ -29,7 +29,7 @@ STATE_VERSION = 1
 
 def card_key(card: str) -> str:
     """How the sandbox files a card: a digest, so its state file holds no clear card numbers."""
-    return hashlib.sha256(b"puhui-sandbox-card\x00" + check_card(card, payout=True).encode()).hexdigest()
+    return hashlib.sha256(b"puhui-sandbox-card\x00" + check_card(card, account=True).encode()).hexdigest()
 
 
 @dataclass
