@@ -346,11 +346,14 @@ def test_a_demo_customer_can_buy_the_demo_medical_policy_at_once(demo):
 def test_a_liquidity_provider_quotes_the_demo_market_and_a_demo_customer_trades_against_it(demo):
     from puhui.securities import accounts as brokerage
     from puhui.securities import liquidity
+    from puhui.wealth.suitability.service import CURRENT
 
     engine, settings, made = demo
     with reading(engine) as connection:
         [provider] = liquidity.providers(connection)
         assert brokerage.cash(connection, provider) == 100_000_00  # 银证转账 of its Class III top-up
+        account = brokerage.find(connection, provider)
+        assert account is not None and account["chinext"] and account["star"]  # on its seeded 20-day average
     assert made.world.market_maker in str(made.world)
     monday = dt.datetime(2026, 11, 30, 10, 0, tzinfo=clock_module.CHINA)  # the seeding was on a Sunday
     settings = settings.model_copy(update={"admin_token": "demo-world-admin-token-0123"})
@@ -358,8 +361,10 @@ def test_a_liquidity_provider_quotes_the_demo_market_and_a_demo_customer_trades_
         assert liquidity.make_markets(engine) > 0  # what the server's market loop does in trading hours
         with TestClient(create_app(engine, settings, run_expiry=False)) as client:
             me = {"Authorization": f"Bearer {login(client, made.world.customers[0])}"}
+            experienced = {q.id: max(q.choices, key=lambda c: c.score).key for q in CURRENT.questions}
             for path, key, body in (
-                ("/v1/securities/accounts", "open", {}),
+                ("/v1/wealth/questionnaire/answers", "assess", {"version": CURRENT.version, "answers": experienced}),
+                ("/v1/securities/accounts", "open", {}),  # 投资者适当性: a current questionnaire first
                 ("/v1/securities/transfers", "in", {"direction": "in", "amount": "1000.00"}),
             ):
                 answer = client.post(path, headers={**me, "Idempotency-Key": key}, json=body)

@@ -127,6 +127,7 @@ MEDICAL = {
 }
 DEMO_CAPITAL = 10_000_000_00  # fen: the platform's paid-in capital (实缴资本), which it lends
 DEMO_LINE = "5000.00"
+DEMO_INCOME = "120000.00"  # the annual income each demo customer declares (申报年收入): a third bounds their credit
 DEMO_FUNDS = (  # distributed funds (代销基金) from cautious to bold, with a yearly drift and daily swing of NAV
     ("970002", "稳盈纯债 (演示)", "R2", "0.03", 0.001),
     ("970003", "均衡配置混合 (演示)", "R3", "0.08", 0.008),
@@ -182,7 +183,8 @@ def _seed_credit(engine: Engine, client, admin: dict, customer_ids: list[str]) -
 
     transaction(engine, lambda uow: reserve.inject_capital(uow, "demo.capital", DEMO_CAPITAL))
     for cid in customer_ids:
-        _check(client.post("/v1/lending/lines", headers=admin, json={"customer_id": cid, "limit": DEMO_LINE}), 201)
+        line = {"customer_id": cid, "limit": DEMO_LINE, "annual_income": DEMO_INCOME}
+        _check(client.post("/v1/lending/lines", headers=admin, json=line), 201)
     return len(customer_ids)
 
 

@@ -16,6 +16,7 @@ from puhui.securities import gateway, orders
 from puhui.securities.models import Side
 from puhui.securities.robo import service
 from puhui.securities.tables import securities_orders
+from tests.securities.test_brokerage_http import expire_assessment
 from tests.securities.test_robo_execution import START, assess
 
 from .test_customer_pages import post_form
@@ -36,10 +37,12 @@ def test_a_customer_reads_the_proposal_subscribes_and_sees_the_portfolio(client,
     clock.set(THURSDAY)
     gateway._cache.clear()
     maker = open_brokerage(client, engine, 43, "1000.00")
-    investor = open_brokerage(client, engine, 44, "60000.00")
+    investor = open_brokerage(client, engine, 44, "60000.00")  # assessed to open the account (投资者适当性)
+    expire_assessment(engine, clock, investor)  # then the questionnaire lapses
     unassessed = client.get(PAGE)
     assert unassessed.status_code == 200 and "请先完成风险测评" in unassessed.text
 
+    clock.advance(seconds=1)
     assess(engine, investor, highest=True)
     for code, price in START.items():  # the provider offers 20,000 units of each of the C5 portfolio's ETFs
         transaction(engine, lambda uow, c=code: orders.deposit_shares(uow, maker, c, 20_000, f"console-{c}"))

@@ -20,6 +20,7 @@ from puhui.money import format_minor
 from puhui.securities import accounts as brokerage
 from puhui.securities import gateway, orders
 from puhui.securities.tables import securities_orders
+from puhui.wealth.suitability.service import CURRENT
 
 from .test_customer_pages import post_form
 from .test_insurance_pages import audit_clean, customer, staff_token
@@ -46,10 +47,24 @@ def money(text: str) -> str:
     return text.replace("¥", "").replace(",", "").replace("\xa0", "")
 
 
+def take_questionnaire(client) -> None:  # type: ignore[no-untyped-def]
+    """The risk questionnaire (风险测评) on /app/suitability, every question's highest-scoring choice: C5."""
+    page = client.get("/app/suitability").text
+    version = re.search(r'name="version" value="([^"]+)"', page).group(1)
+    fields = {f"q_{q.id}": max(q.choices, key=lambda c: c.score).key for q in CURRENT.questions}
+    answered = client.post(
+        "/app/suitability", data={**hidden(page), "version": version, **fields}, follow_redirects=False
+    )
+    assert answered.status_code == 303, answered.text
+
+
 def open_brokerage(client, engine, n: int, cny: str) -> str:  # type: ignore[no-untyped-def]
     cid = customer(client, engine, n, fen=100_000_00)
     first = client.get(HOME)
-    assert first.status_code == 200 and "开立证券账户" in first.text
+    assert first.status_code == 200 and "开立证券账户" in first.text and 'href="/app/suitability"' in first.text
+    refused = post_form(client, HOME, f"{HOME}/open")  # 投资者适当性: no account before the questionnaire
+    assert refused.status_code == 409 and "请先完成风险测评" in refused.text, refused.text
+    take_questionnaire(client)
     assert post_form(client, HOME, f"{HOME}/open").status_code == 303
     moved = post_form(client, HOME, f"{HOME}/transfer", direction="in", amount=cny)
     assert moved.status_code == 303, moved.text
@@ -183,6 +198,7 @@ def test_the_quote_page_shows_limits_five_levels_and_a_chart(client, engine, clo
     assert re.findall(r'"mono">([0-9.]+)</span><span>(\d+)<', asks) == [("10.60", "200"), ("10.50", "300")]
     assert "卖2" in asks and "买1" in html and "连续竞价" in html
     customer(client, engine, 44, fen=100_000_00)
+    take_questionnaire(client)
     assert post_form(client, HOME, f"{HOME}/open").status_code == 303
     assert post_form(client, HOME, f"{HOME}/transfer", direction="in", amount="5000.00").status_code == 303
     assert (

@@ -23,7 +23,7 @@ from puhui.lending.partners.tables import PARTNER_TABLES, loan_funding_events
 from puhui.lending.tables import loan_repayments
 from puhui.payments import reserve
 
-from .lending_world import MONTHLY, World, snapshot
+from .lending_world import INCOME, MONTHLY, World, snapshot
 
 JOINT = {**MONTHLY, "code": "joint-30", "name": "联合贷 30%", "platform_share": "0.3"}
 FACILITATED = {**MONTHLY, "code": "assist-0", "name": "助贷", "platform_share": "0", "upfront_fee_rate": "0"}
@@ -200,7 +200,7 @@ def test_refusals_store_nothing(engine, clock):
     world.product(MONTHLY)
     world.product(JOINT)  # no partner assigned yet
     cid = world.customer()
-    application = world.run(lambda uow: service.apply(uow, cid, "joint-30", 5_000_00, 6))
+    application = world.run(lambda uow: service.apply(uow, cid, "joint-30", 5_000_00, 6, INCOME))
     offer = world.run(lambda uow: service.make_offer(uow, application["id"], cid))
     before = snapshot(engine)
     with pytest.raises(PartnerShareTooLow) as refused:

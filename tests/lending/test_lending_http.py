@@ -133,7 +133,7 @@ def test_borrow_and_repay_over_http(client, engine, clock):
     applied = client.post(
         "/v1/lending/applications",
         headers={**me, "Idempotency-Key": "a1"},
-        json={"product_code": "cash-12", "amount": "6000.00", "term": 6},
+        json={"product_code": "cash-12", "amount": "6000.00", "term": 6, "annual_income": "120000.00"},
     )
     assert applied.status_code == 201 and applied.json()["decision"] == "approved", applied.text
     offer = client.post(
@@ -275,7 +275,7 @@ def test_an_unverified_customer_gets_no_credit_and_the_refusals_change_nothing(c
     assert added.status_code == 201, added.text
     zhang = register(client, ZHANG, verified=False)
     me = login(client, ZHANG)
-    application = {"product_code": "cash-12", "amount": "6000.00", "term": 6}
+    application = {"product_code": "cash-12", "amount": "6000.00", "term": 6, "annual_income": "120000.00"}
     before = snapshot(engine)
     _problem(
         client.post("/v1/lending/applications", headers={**me, "Idempotency-Key": "a1"}, json=application),

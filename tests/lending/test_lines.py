@@ -21,7 +21,7 @@ from puhui.lending.lines import service as lines
 from puhui.lending.lines.tables import LINE_TABLES
 from puhui.payments.reserve import reserve_coverage
 
-from .lending_world import World
+from .lending_world import INCOME, World
 from .lending_world import snapshot as lending_snapshot
 
 
@@ -34,7 +34,7 @@ def snapshot(engine) -> dict:  # type: ignore[no-untyped-def]
     return state
 
 
-def open_line(world: World, cid: str, limit: int, income: int | None = None) -> str:
+def open_line(world: World, cid: str, limit: int, income: int | None = INCOME) -> str:
     return world.run(lambda uow: lines.open_line(uow, cid, "op", limit=limit, annual_income=income))["id"]
 
 
@@ -85,7 +85,9 @@ def test_refusals_change_nothing(engine, clock):
     refused(world, "line_limit_exceeded", lambda uow: lines.draw(uow, line_id, cid, 500_01, "pay_later"))
     refused(world, "not_your_credit_line", lambda uow: lines.draw(uow, line_id, other, 100_00, "pay_later"))
     refused(world, "credit_line_exists", lambda uow: lines.open_line(uow, cid, "op", limit=100_00))
-    refused(world, "credit_limit_invalid", lambda uow: lines.open_line(uow, other, "op"))  # no model, no limit
+    refused(
+        world, "credit_limit_invalid", lambda uow: lines.open_line(uow, other, "op", annual_income=INCOME)
+    )  # no model, no limit
     world.run(lambda uow: lines.set_status(uow, line_id, "frozen"))
     refused(world, "credit_line_frozen", lambda uow: lines.draw(uow, line_id, cid, 100_00, "pay_later"))
     world.run(lambda uow: lines.set_status(uow, line_id, "active"))
@@ -180,7 +182,9 @@ def test_with_a_platform_model_the_limit_and_grade_come_from_the_score(engine, c
 def test_an_expired_line_refuses_draws(engine, clock):
     world = World(engine, clock)
     cid = world.customer(funds=1)
-    line_id = world.run(lambda uow: lines.open_line(uow, cid, "op", limit=1_000_00, term_days=1))["id"]
+    line_id = world.run(lambda uow: lines.open_line(uow, cid, "op", limit=1_000_00, annual_income=INCOME, term_days=1))[
+        "id"
+    ]
     clock.advance(days=2)
     refused(world, "credit_line_expired", lambda uow: lines.draw(uow, line_id, cid, 100_00, "pay_later"))
 

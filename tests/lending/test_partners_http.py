@@ -113,7 +113,7 @@ def test_partner_reads_its_daily_file(client, engine, clock):
     applied = client.post(
         "/v1/lending/applications",
         headers={**me, "Idempotency-Key": "a1"},
-        json={"product_code": "joint-30", "amount": "6000.00", "term": 6},
+        json={"product_code": "joint-30", "amount": "6000.00", "term": 6, "annual_income": "120000.00"},
     )
     offer = client.post(
         f"/v1/lending/applications/{applied.json()['id']}/offers", headers={**me, "Idempotency-Key": "o1"}

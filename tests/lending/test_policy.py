@@ -21,13 +21,13 @@ from puhui.lending.policy import (
 
 def test_single_borrower_cap():
     assert SINGLE_BORROWER_CAP == 300_000_00
-    check_borrower_limits(200_000_00, 100_000_00, None)
+    check_borrower_limits(200_000_00, 100_000_00, 900_000_00)
     with pytest.raises(BorrowerLimitExceeded) as error:
-        check_borrower_limits(200_000_00, 100_000_01, None)
+        check_borrower_limits(200_000_00, 100_000_01, 900_000_00)
     assert error.value.code == "borrower_limit_exceeded" and error.value.status == 422
     assert error.value.extra["rule"] == "single_borrower_cap"
     with pytest.raises(BorrowerLimitExceeded):
-        check_borrower_limits(0, 50_000_00, None, cap=20_000_00)
+        check_borrower_limits(0, 50_000_00, 900_000_00, cap=20_000_00)
 
 
 def test_one_third_of_annual_income():

@@ -4,8 +4,9 @@ PostgreSQL. The defect: a customer opened an account with `{"commission_rate": "
 CNY minimum commission. Now the opening body takes no terms (422, nothing written); a new account has the
 platform's rate (0.025%), which a large order pays in full; operators (not customers, not other staff)
 set a rate above 0 and at most 0.3%, and grant a ChiNext or STAR permission only when the account's
-assets on the platform reach the board's threshold (100,000 / 500,000 CNY; else 409
-`board_permission_not_eligible`); every such call is audited and idempotent."""
+average daily assets over the 20 trading days before the application reach the board's threshold
+(100,000 / 500,000 CNY; else 409 `board_permission_not_eligible`); every such call is audited and
+idempotent."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tests.identity.helpers import ADMIN, LI, ZHANG, login, make_staff, register
 from tests.securities.test_brokerage_http import (  # noqa: F401 - `client` is a fixture
     WALLET,
     assert_audit_clean,
+    asset_history,
     call,
     cash,
     client,
@@ -31,6 +33,7 @@ from tests.securities.test_brokerage_http import (  # noqa: F401 - `client` is a
     order,
     problem,
     snapshot,
+    take_questionnaire,
 )
 
 DEFECT = {"chinext_permitted": True, "star_permitted": True, "commission_rate": "0.00001"}
@@ -54,13 +57,15 @@ def events(engine, kind: str) -> list[dict]:  # type: ignore[no-untyped-def]
 
 
 def customer_with_wallet(client, engine, person: dict) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
-    """A registered customer with a funded wallet and no brokerage account yet."""
+    """A registered customer with a funded wallet and a current risk assessment, and no brokerage account yet."""
     created = register(client, person)
     top_up = Transfer(
         f"fund.{created['id']}", "platform.reserve_bank.CNY", created["wallet_account_id"], WALLET, "CNY", "top_up"
     )
     assert [r.value for r in transaction(engine, lambda uow: create_transfers(uow, [top_up]))] == ["ok"]
-    return created["id"], login(client, person)
+    me = login(client, person)
+    take_questionnaire(client, me, created["id"])
+    return created["id"], me
 
 
 def operator(client, handle: str = "operator.terms") -> tuple[str, dict]:  # type: ignore[no-untyped-def]
@@ -188,7 +193,7 @@ def test_a_customer_and_other_staff_cannot_call_the_staff_routes(client, engine,
     problem(order(client, z, "cyb", "buy", 100, "380.00", "300750"), 403, "board_not_permitted")
 
 
-def test_staff_grant_a_board_only_when_the_assets_reach_its_threshold(client, engine, clock):
+def test_staff_grant_a_board_only_when_the_20_day_average_reaches_its_threshold(client, engine, clock):
     zhang, z = investor(client, engine, ZHANG, 1_000_00)
     operator_id, staff = operator(client)
     path = f"/v1/securities/accounts/{zhang}/permissions"
@@ -198,7 +203,9 @@ def test_staff_grant_a_board_only_when_the_assets_reach_its_threshold(client, en
     before = snapshot(engine)
     refused = call(client, path, staff, "chinext-1", chinext)
     problem(refused, 409, "board_permission_not_eligible")
-    assert "at least 100000.00 CNY" in refused.json()["detail"] and "holds 1000.00 CNY" in refused.json()["detail"]
+    detail = refused.json()["detail"]
+    assert "at least 100000.00 CNY over the 20 trading days before the application" in detail
+    assert "(2026-11-05 to 2026-12-02)" in detail and "20-day average is 0.00 CNY (0 of the 20 days" in detail
     for n, body in enumerate(
         ({"board": "main", "permitted": True}, {"board": "chinext"}, {"board": "star", "permitted": 1})
     ):
@@ -206,11 +213,14 @@ def test_staff_grant_a_board_only_when_the_assets_reach_its_threshold(client, en
     assert snapshot(engine) == before
     assert client.get("/v1/securities/account", headers=z).json()["chinext_permitted"] is False
 
-    # 1,000.00 + 99,000.00 = 100,000.00, some of it frozen under an open bid: still the customer's
+    # 1,000.00 + 99,000.00 = 100,000.00 today, some of it frozen under an open bid: still the customer's,
+    # but moved in today it is no 20-day average (前20个交易日日均资产): still refused
     moved = call(client, "/v1/securities/transfers", z, "in-2", {"direction": "in", "amount": "99000.00"})
     assert moved.status_code == 201, moved.text
     bid = order(client, z, "bid", "buy", 100, "10.00").json()
     assert (bid["status"], bid["frozen_cash"]) == ("open", "1005.01")  # 1,000.00, 5.00 commission, 0.01 fee
+    problem(call(client, path, staff, "chinext-today", chinext), 409, "board_permission_not_eligible")
+    asset_history(engine, zhang)  # those 100,000.00 at each of the 20 trading days' close before today
     granted = call(client, path, staff, "chinext-2", chinext)
     assert granted.status_code == 200, granted.text
     assert (granted.json()["chinext_permitted"], granted.json()["star_permitted"]) == (True, False)
@@ -219,18 +229,22 @@ def test_staff_grant_a_board_only_when_the_assets_reach_its_threshold(client, en
 
     refused = call(client, path, staff, "star-1", star)
     problem(refused, 409, "board_permission_not_eligible")
-    assert "500000.00" in refused.json()["detail"] and "100000.00 CNY on the platform" in refused.json()["detail"]
-    deposit(engine, zhang, "600519", 300)  # 300 × 1450.00 (its previous close) = 435,000.00: 535,000.00 in all
-    granted = call(client, path, ADMIN, "star-2", star)
+    assert "500000.00" in refused.json()["detail"] and "20-day average is 100000.00 CNY" in refused.json()["detail"]
+    assert (refused.json()["average_daily_assets"], refused.json()["threshold"]) == ("100000.00", "500000.00")
+    li, lee = investor(client, engine, LI, 100_000_00)
+    deposit(engine, li, "600519", 300)  # 300 × 1450.00 (its previous close) = 435,000.00: 535,000.00 in all
+    asset_history(engine, li)
+    granted = call(client, f"/v1/securities/accounts/{li}/permissions", ADMIN, "star-2", star)
     assert granted.status_code == 200 and granted.json()["star_permitted"] is True, granted.text
-    problem(order(client, z, "kcb-1", "buy", 200, "1.00", "688981"), 422, "price_outside_band")
+    problem(order(client, lee, "kcb-1", "buy", 200, "1.00", "688981"), 422, "price_outside_band")
 
     revoked = call(client, path, staff, "chinext-3", {"board": "chinext", "permitted": False})
     assert revoked.status_code == 200 and revoked.json()["chinext_permitted"] is False, revoked.text
     problem(order(client, z, "cyb-2", "buy", 100, "1.00", "300750"), 403, "board_not_permitted")
 
-    assert audited(engine, "securities.grant_chinext", zhang) == [(409, operator_id), (200, operator_id)]
-    assert [status for status, _ in audited(engine, "securities.grant_star", zhang)] == [409, 200]
+    assert audited(engine, "securities.grant_chinext", zhang) == [(409, operator_id)] * 2 + [(200, operator_id)]
+    assert [status for status, _ in audited(engine, "securities.grant_star", zhang)] == [409]
+    assert [status for status, _ in audited(engine, "securities.grant_star", li)] == [200]
     assert audited(engine, "securities.revoke_chinext", zhang) == [(200, operator_id)]
     assert [(e["board"], e["permitted"]) for e in events(engine, "securities.board_permission_changed")] == [
         ("chinext", True),

@@ -23,9 +23,10 @@ from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers, get_account
 from puhui.ledger.tables import accounts, transfers
 from puhui.securities import accounts as brokerage
-from puhui.securities import gateway, orders
+from puhui.securities import daily_assets, gateway, orders
 from puhui.securities.tables import SECURITIES_TABLES
 from puhui.settings import Settings
+from puhui.wealth.suitability.service import CURRENT, record_answers
 from tests.identity.helpers import ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1, LI, ZHANG, login, make_staff, register
 
 THURSDAY = dt.datetime(2026, 12, 3, 10, 0, tzinfo=clock_module.CHINA)  # continuous trading
@@ -81,15 +82,39 @@ def call(client, path: str, headers: dict, key: str, json: dict | None = None): 
     return client.post(path, headers={**headers, "Idempotency-Key": key}, json=json)
 
 
+def answers(highest: bool = True) -> dict[str, str]:
+    """The current questionnaire answered with every question's highest-scoring choice (C5), or lowest (C1)."""
+    pick = max if highest else min
+    return {q.id: pick(q.choices, key=lambda c: c.score).key for q in CURRENT.questions}
+
+
+def take_questionnaire(client, me: dict, key: str, answered: dict[str, str] | None = None) -> dict:  # type: ignore[no-untyped-def]
+    """The customer answers the risk questionnaire over HTTP (风险测评; C5 unless other answers are given):
+    what opening a brokerage account and buying need (投资者适当性)."""
+    body = {"version": CURRENT.version, "answers": answers() if answered is None else answered}
+    taken = call(client, "/v1/wealth/questionnaire/answers", me, f"questionnaire-{key}", body)
+    assert taken.status_code == 201, taken.text
+    return taken.json()
+
+
+def expire_assessment(engine, clock, customer_id: str) -> None:  # type: ignore[no-untyped-def]
+    """A second later, a new questionnaire that expires at once: from then the customer holds no current
+    assessment (the latest one is the customer's, and it is no longer valid)."""
+    clock.advance(seconds=1)
+    transaction(engine, lambda uow: record_answers(uow, customer_id, CURRENT.version, answers(), valid_days=0))
+
+
 def investor(client, engine, person: dict, cny: int) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
-    """A customer with a funded wallet, a brokerage account on the platform's terms and `cny` fen moved
-    into it (a rate or a board permission is staff's to set: `staff_sets`)."""
+    """A customer with a funded wallet, a current risk assessment (C5: any security is suitable), a
+    brokerage account on the platform's terms and `cny` fen moved into it (a rate or a board permission is
+    staff's to set: `staff_sets`)."""
     created = register(client, person)
     top_up = Transfer(
         f"fund.{created['id']}", "platform.reserve_bank.CNY", created["wallet_account_id"], WALLET, "CNY", "top_up"
     )
     assert [r.value for r in transaction(engine, lambda uow: create_transfers(uow, [top_up]))] == ["ok"]
     me = login(client, person)
+    take_questionnaire(client, me, created["id"])
     opened = call(client, "/v1/securities/accounts", me, f"open-{created['id']}", {})
     assert opened.status_code == 201, opened.text
     moved = call(
@@ -97,6 +122,12 @@ def investor(client, engine, person: dict, cny: int) -> tuple[str, dict]:  # typ
     )
     assert moved.status_code == 201, moved.text
     return created["id"], me
+
+
+def asset_history(engine, customer_id: str) -> None:  # type: ignore[no-untyped-def]
+    """The account's assets now recorded as its close (日终资产) on each of the 20 trading days before today
+    that has none, as if it had held them that long: what a board permission's 20-day average reads."""
+    transaction(engine, lambda uow: daily_assets.backfill(uow, customer_id, clock_module.business_date()))
 
 
 STAFF_CALLS = itertools.count(1)

@@ -14,6 +14,7 @@ from puhui.securities.models import Band, Board, Exchange, Instrument, Side
 from tests.identity.helpers import LI, WANG, ZHANG
 from tests.securities.test_brokerage_http import (  # noqa: F401 - `client` is a fixture
     assert_audit_clean,
+    asset_history,
     at,
     client,
     deposit,
@@ -97,6 +98,7 @@ def test_the_market_loop_quotes_for_designated_providers_only(client, engine, cl
 
 def test_the_provider_bids_on_a_growth_board_only_once_staff_granted_it(client, engine, clock):  # noqa: F811
     maker, _ = investor(client, engine, LI, 150_000_00)  # enough for ChiNext's 100,000 CNY
+    asset_history(engine, maker)  # held for the 20 trading days before today: the average the grant reads
     at(clock, 10, 0)
     assert transaction(engine, lambda uow: liquidity.refresh(uow, maker, "300750")) == 0  # no shares, no permission
     assert open_orders(engine, maker) == []

@@ -21,7 +21,15 @@ from puhui.securities.robo import service
 from puhui.securities.robo.tables import securities_robo_runs, securities_robo_subscriptions
 from puhui.wealth.suitability.service import CURRENT, record_answers
 from tests.identity.helpers import LI, WANG, ZHANG, register
-from tests.securities.test_brokerage_http import assert_audit_clean, at, client, deposit, investor, snapshot  # noqa: F401
+from tests.securities.test_brokerage_http import (  # noqa: F401
+    assert_audit_clean,
+    at,
+    client,
+    deposit,
+    expire_assessment,
+    investor,
+    snapshot,
+)
 from tests.wealth.test_suitability import answers_with
 
 C5 = robo.PORTFOLIOS["C5"]
@@ -159,8 +167,11 @@ def test_a_refused_subscription_changes_nothing(client, engine, clock, case, cod
     if case == "no_account":
         customer = register(client, ZHANG)["id"]
     else:
-        customer, _ = investor(client, engine, ZHANG, 50_000_00)
-        if case != "no_level":
+        customer, _ = investor(client, engine, ZHANG, 50_000_00)  # C5 at the opening (投资者适当性)
+        clock.advance(seconds=1)  # what follows is the customer's latest questionnaire
+        if case == "no_level":
+            expire_assessment(engine, clock, customer)
+        else:
             assess(engine, customer, highest=case != "level_above")
     amount = {"below_minimum": 1_000_00, "short_cash": 60_000_00}.get(case, 40_000_00)
     level = "C5" if case == "level_above" else None

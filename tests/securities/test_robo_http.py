@@ -8,7 +8,16 @@ from decimal import Decimal
 
 from puhui.securities.robo import models as robo
 from tests.identity.helpers import LI, WANG, ZHANG, make_staff
-from tests.securities.test_brokerage_http import assert_audit_clean, call, client, deposit, investor, problem, snapshot  # noqa: F401
+from tests.securities.test_brokerage_http import (  # noqa: F401
+    assert_audit_clean,
+    call,
+    client,
+    deposit,
+    expire_assessment,
+    investor,
+    problem,
+    snapshot,
+)
 from tests.securities.test_robo_execution import START, assess, quote_both_sides, robo_rows
 
 
@@ -58,12 +67,14 @@ def test_subscribe_read_rebalance_mark_and_report_over_http(client, engine, cloc
 
 def test_refusals_over_http_change_nothing(client, engine, clock):  # noqa: F811
     customer, me = investor(client, engine, ZHANG, 50_000_00)
+    expire_assessment(engine, clock, customer)  # the account stays; the questionnaire has lapsed
     before, rows = snapshot(engine), robo_rows(engine)
     problem(
         call(client, "/v1/securities/robo/subscriptions", me, "k1", {"amount": "40000.00"}),
         403,
         "robo_risk_level_mismatch",
     )
+    clock.advance(seconds=1)
     assess(engine, customer, highest=False)  # C1
     before, rows = snapshot(engine), robo_rows(engine)
     body = {"amount": "40000.00", "level": "C3"}

@@ -212,6 +212,7 @@ def bench_http(orders: int, backend: str) -> dict[str, object]:
     from puhui.ledger.service import create_transfers
     from puhui.securities import orders as brokerage_orders
     from puhui.settings import Settings
+    from puhui.wealth.suitability.service import CURRENT
 
     settings = Settings(
         admin_token="bench-admin-token-0123456789",
@@ -243,6 +244,9 @@ def bench_http(orders: int, backend: str) -> dict[str, object]:
             transaction(engine, lambda uow, t=top_up: create_transfers(uow, [t]))
             token = client.post("/v1/customers/login", json={"phone": person["phone"], "password": person["password"]})
             me = {"Authorization": f"Bearer {token.json()['token']}"}
+            answers = {q.id: max(q.choices, key=lambda c: c.score).key for q in CURRENT.questions}
+            assessed = {"version": CURRENT.version, "answers": answers}  # 风险测评 before opening (适当性)
+            client.post("/v1/wealth/questionnaire/answers", headers={**me, "Idempotency-Key": f"q-{n}"}, json=assessed)
             client.post("/v1/securities/accounts", headers={**me, "Idempotency-Key": f"open-{n}"}, json={})
             moved = {"direction": "in", "amount": "50000000.00"}
             client.post("/v1/securities/transfers", headers={**me, "Idempotency-Key": f"in-{n}"}, json=moved)

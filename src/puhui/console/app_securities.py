@@ -33,6 +33,9 @@ REFUSALS = {  # the brokerage's refusals, told plainly (translated in securities
     "board_not_permitted": "Your account may not buy on this board.",
     "order_not_cancellable": "This order cannot be cancelled now.",
     "unknown_instrument": "No such share is listed.",
+    "suitability_assessment_required": "Take the risk questionnaire first: a brokerage account and buying need a "
+    "current one.",
+    "unsuitable_product": "This security's risk level is above yours: the purchase is refused.",
 }
 NOTICES = {
     "securities_opened": "Your brokerage account is open.",

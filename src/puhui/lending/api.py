@@ -62,7 +62,12 @@ class ApplicationIn(BaseModel):
     product_code: Annotated[StrictStr, Field(min_length=1, max_length=48)]
     amount: AmountStr
     term: Annotated[int, Field(ge=1, le=360)]
-    annual_income: AmountStr | None = None
+    annual_income: AmountStr | None = Field(
+        None,
+        description="the annual income the customer declares (申报年收入): what they owe may be at most a third "
+        "of it; left out, the income on file (the latest declared) is used, and with none on file the "
+        "application is refused (422 `annual_income_required`)",
+    )
     customer_id: Annotated[StrictStr, Field(max_length=64)] | None = Field(None, description="must be the caller")
 
 

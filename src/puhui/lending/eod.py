@@ -14,7 +14,13 @@ For business date `d`, in one unit of work:
 5. write-off (核销) of loans more than `WRITE_OFF_DPD` days past due: the provision is raised to
    the whole principal and used up against it; accrued interest, fees and penalties go to the
    write-off expense. Money received afterwards is a recovery (`repayments`);
-6. provisions (贷款损失准备) set to the class rate of the outstanding principal.
+6. provisions (贷款损失准备) set to the class rate of the platform's own outstanding principal: the
+   whole of it for a loan from the platform's own book, its share (less the funding partner's
+   principal still outstanding, `partners.partner_outstanding_sql`) in joint lending, since the
+   partner bears its share of losses; nothing in pure facilitation.
+
+A repayment that cures arrears does not wait for the night: `refresh_loan` reruns steps 3 and 6 for
+that one loan, in the repayment's unit of work, with the same SQL, as of the last date run.
 
 Every amount is computed by grouped queries over all loans; the postings are staged and written
 set-based (`puhui.ledger.bulk`) with deterministic ids (`acr.<loan>.<yyyymmdd>` …). A date
@@ -28,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
@@ -37,12 +43,13 @@ from puhui.events.outbox import publish
 from puhui.ledger import bulk
 from puhui.ledger import queries as ledger_queries
 from puhui.lending import accounts
+from puhui.lending.accounts import move, post
 from puhui.lending.delinquency import BUCKETS as BUCKET_LIMITS
 from puhui.lending.delinquency import CLASS_LIMITS, PROVISION_RATES
 from puhui.lending.partners import service as partners
 from puhui.lending.schedule import DAY_COUNT
 from puhui.lending.service import TOPIC, day_of
-from puhui.lending.tables import lending_eod_runs
+from puhui.lending.tables import lending_eod_runs, loan_provisions
 
 JOB = "lending"  # its dates in `eod_runs`
 WRITE_OFF_DPD = 180  # written off once more than 180 days past due (documented platform rule)
@@ -137,7 +144,10 @@ WRITE_OFF = f"""
 """
 DROP_WRITTEN_OFF = "DELETE FROM loan_provisions WHERE loan_id IN (SELECT id FROM loans WHERE status = 'written_off')"
 
-PROVISION_TARGET = f"(2 * {_balance('principal')} * {_provision_bp_sql('loans.loan_class')} + 10000) / 20000"
+# The platform's own share of the outstanding principal: in joint lending the partner bears its share of
+# the losses (`partners.write_off`), so only the rest is provisioned.
+OWN_PRINCIPAL = f"({_balance('principal')} - {partners.partner_outstanding_sql('loans.id')})"
+PROVISION_TARGET = f"(2 * {OWN_PRINCIPAL} * {_provision_bp_sql('loans.loan_class')} + 10000) / 20000"
 PROVISIONS = f"""
     SELECT 'prv.' || id || '.' || :stamp,
            CASE WHEN target > held THEN :expense ELSE {acct("id", "provision")} END,
@@ -245,6 +255,41 @@ def run_day(uow: UnitOfWork, date: dt.date) -> EodResult:
     )
     publish(uow, TOPIC, "lending.eod_completed", key, {"business_date": key, "loans": loans_count, "transfers": posted})
     return EodResult(date, True, loans_count, posted)
+
+
+ONE_LOAN = " AND id = :loan"
+ONE_PROVISION = f"""
+    SELECT loan_class, {PROVISION_TARGET} AS target, {_balance("provision")} AS held FROM loans
+    WHERE status = 'active' AND id = :loan
+"""
+
+
+def refresh_loan(uow: UnitOfWork, loan_id: str, transfer_id: str) -> None:
+    """One active loan's days past due, bucket, class and provision, recomputed by this end of day's own
+    SQL as of the last date run, after a repayment changed what is unpaid (逾期结清): the repayment shows
+    at once, not after the next night. Days past due count from the oldest instalment still unpaid, 0
+    when none is past its grace; the provision moves to the new class's target on the loan's balance
+    now (posted as `transfer_id`, a release when it falls). The next end of day finds it all as it
+    would have set it. Nothing to do before the first end of day (no loan is past due then)."""
+    last = uow.execute(select(func.max(lending_eod_runs.c.business_day))).scalar()
+    if last is None:
+        return
+    p = {"d": last, "loan": loan_id}
+    uow.execute(text(DAYS_PAST_DUE + ONE_LOAN), p)
+    uow.execute(text(CLASSIFY + ONE_LOAN), p)
+    row = uow.execute(text(ONE_PROVISION), p).mappings().first()
+    if row is None:
+        return
+    target, held = int(row["target"]), int(row["held"])
+    provision = accounts.account_id(loan_id, "provision")
+    if target > held:
+        post(uow, [move(transfer_id, accounts.PROVISION_EXPENSE, provision, target - held, "provision")])
+    elif target < held:
+        post(uow, [move(transfer_id, provision, accounts.PROVISION_EXPENSE, held - target, "provision_release")])
+    values = {"loan_class": row["loan_class"], "amount": target, "business_day": last}
+    updated = uow.execute(loan_provisions.update().where(loan_provisions.c.loan_id == loan_id).values(**values))
+    if not updated.rowcount:
+        uow.execute(loan_provisions.insert().values(loan_id=loan_id, **values))
 
 
 def _write_offs(uow: UnitOfWork, d: int) -> list[tuple[str, str, str, int, str]]:

@@ -46,6 +46,14 @@ class BorrowerLimitExceeded(InvalidInput):
     title = "Borrower limit exceeded"
 
 
+class AnnualIncomeRequired(InvalidInput):
+    """No annual income is on file for the borrower, so the one-third-of-income limit (单户余额不超过
+    年收入的1/3) cannot be checked: the borrower must declare it (申报年收入) first."""
+
+    code = "annual_income_required"
+    title = "Declare the annual income: the one-third-of-income limit needs it"
+
+
 class PartnerShareTooLow(InvalidInput):
     """Joint lending (联合贷款): the platform must fund at least 30% of each loan."""
 

@@ -1,13 +1,18 @@
 """Regulatory limits as policy data (监管限额), from the 2020 draft rules on online micro-loans
 (网络小额贷款业务管理暂行办法): a single borrower owes at most 300,000 CNY and at most one third of
 the borrower's annual income; in joint lending (联合贷款) the platform funds at least 30% of each
-loan; in pure facilitation (助贷) it funds nothing and earns a service fee."""
+loan; in pure facilitation (助贷) it funds nothing and earns a service fee.
+
+The income is the borrower's declared annual income (申报年收入): the one given on the application,
+else the latest one on file (`puhui.lending.service.income_of`). With none at all the limit cannot be
+checked, so the credit is refused (`annual_income_required`) rather than granted unchecked."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from puhui.lending.errors import (
+    AnnualIncomeRequired,
     BorrowerLimitExceeded,
     PartnerShareInvalid,
     PartnerShareTooLow,
@@ -23,7 +28,8 @@ def check_borrower_limits(
     outstanding: int, new_amount: int, annual_income: int | None, *, cap: int = SINGLE_BORROWER_CAP
 ) -> None:
     """BorrowerLimitExceeded (422) when outstanding + new_amount is above the cap or above a third
-    of the annual income (when known). Amounts in fen."""
+    of the annual income; AnnualIncomeRequired (422) when the income is not known (None). Amounts in
+    fen; `outstanding` is all the borrower's outstanding principal (loans, credit-line and pay-later draws)."""
     total = outstanding + new_amount
     if total > cap:
         raise BorrowerLimitExceeded(
@@ -31,7 +37,13 @@ def check_borrower_limits(
             limit=format_minor(cap, 2),
             rule="single_borrower_cap",
         )
-    if annual_income is not None and total * INCOME_SHARE_DENOMINATOR > annual_income:
+    if annual_income is None:
+        raise AnnualIncomeRequired(
+            "no annual income is on file for the borrower: declare it (annual_income) so the limit of one "
+            "third of the annual income can be checked",
+            field="annual_income",
+        )
+    if total * INCOME_SHARE_DENOMINATOR > annual_income:
         limit = annual_income // INCOME_SHARE_DENOMINATOR
         raise BorrowerLimitExceeded(
             f"outstanding {format_minor(total, 2)} would exceed one third of the annual income "

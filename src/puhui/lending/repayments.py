@@ -6,7 +6,9 @@
 - early_full (提前结清): everything due, the interest accrued so far in the current period, all
   remaining principal and the early-repayment fee on the principal not yet due. Instalments not
   yet due are closed with the interest accrued to date; the loan's provision is released.
-- early_partial (提前部分还款): pays what is due first, then prepays principal (less the fee) and
+- early_partial (提前部分还款): pays what is due first, then prepays principal and its early repayment
+  fee (the fee half-up to the fen on the principal, as for early_full: `prepay_and_fee` takes the
+  largest principal whose fee fits; a fen that fits neither is not taken and stays in the wallet) and
   re-amortizes the rest over the same remaining instalments (`reamortize`). The current period
   keeps the interest accrued so far, plus interest on the lower balance for the days left.
 - a written-off loan (已核销): the money is a recovery, income to the platform, up to what was
@@ -14,6 +16,11 @@
 
 Before any of it, what is due today is recognized in the ledger (interest accrued to the full
 scheduled amount, instalment fees receivable), so the ledger always holds what is owed.
+
+A repayment on a loan past due recomputes its delinquency at once (`eod.refresh_loan`, the end of
+day's own SQL as of the last date run): all arrears paid, it is current (0 days, bucket current,
+class normal) and its provision falls to the normal rate; some left, the days count from the oldest
+instalment still unpaid.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from puhui.errors import InvalidInput
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger.models import Transfer
-from puhui.lending import accounts
+from puhui.lending import accounts, eod
 from puhui.lending.accounts import move, post
 from puhui.lending.allocation import Allocation, Owed, allocate
 from puhui.lending.catalog import get_product
@@ -38,6 +45,7 @@ from puhui.lending.errors import (
     PartialCoversLoan,
     PayoffMismatch,
     RepaymentExceedsOwed,
+    RepaymentInvalid,
 )
 from puhui.lending.partners import service as partners
 from puhui.lending.products import RepaymentMethod
@@ -153,9 +161,9 @@ def repay(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int | None, k
         if amount is None or amount <= _total(owed):
             raise InvalidInput(f"a partial early repayment must exceed what is due ({format_minor(_total(owed), 2)})")
         paid = allocate(_total(owed), owed, product.allocation_order)
-        rest = Decimal(amount - _total(owed))
-        prepay = int((rest / (1 + Decimal(product.early_repayment_fee_rate))).to_integral_value(ROUND_FLOOR))
-        early_fee = amount - _total(owed) - prepay
+        prepay, early_fee = prepay_and_fee(amount - _total(owed), product.early_repayment_fee_rate)
+        if prepay == 0:
+            raise RepaymentInvalid("this is too little to prepay any principal with its early repayment fee")
         if prepay >= sum(r["principal"] - r["principal_paid"] for r in ahead):
             raise PartialCoversLoan("this pays the whole loan: use early_full")
     _spread(due_rows, "fee", paid.fees)
@@ -192,6 +200,8 @@ def repay(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int | None, k
             .values(status="paid_off", days_past_due=0, bucket="current", loan_class="normal")
         )
         uow.execute(loan_provisions.delete().where(loan_provisions.c.loan_id == loan_id))
+    elif loan["days_past_due"] > 0:  # arrears paid, all or some: the loan's delinquency shows it at once
+        eod.refresh_loan(uow, loan_id, f"prv.{repayment_id}")
     row = {
         "id": repayment_id,
         "loan_id": loan_id,
@@ -210,6 +220,21 @@ def repay(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int | None, k
     uow.execute(loan_repayments.insert().values(**row))
     publish(uow, TOPIC, "lending.repayment_received", loan_id, repayment_json(row))
     return repayment_json(row)
+
+
+def prepay_and_fee(rest: int, fee_rate: Decimal) -> tuple[int, int]:
+    """(principal, early repayment fee) of `rest` fen paid ahead of schedule: the largest principal p
+    whose fee, half-up to the fen on p as for an early full repayment, fits with it: p + fee ≤ rest.
+    p + fee(p) grows by 1 or 2 fen as p grows by one (the rate is at most 1), so at most one fen of
+    `rest` fits neither. That fen is not taken as fee: it stays in the customer's wallet, and the
+    repayment's amount says what was taken."""
+    rate = Decimal(fee_rate)
+    principal = int((Decimal(rest) / (1 + rate)).to_integral_value(ROUND_FLOOR))  # fits: fee ≤ p·rate + ½
+    while principal > 0 and principal + _half_up(rate * principal) > rest:  # never, unless the division rounded up
+        principal -= 1
+    while principal + 1 + _half_up(rate * (principal + 1)) <= rest:
+        principal += 1
+    return principal, _half_up(rate * principal)
 
 
 def _ahead_of_payoff(ahead: list[dict], fee_rate: Decimal) -> tuple[int, int, int]:

@@ -14,7 +14,7 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, union_all
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -36,6 +36,7 @@ from puhui.lending.errors import (
     OfferNotOpen,
     ProductExists,
 )
+from puhui.lending.lines.tables import credit_lines
 from puhui.lending.partners import service as partners
 from puhui.lending.policy import check_borrower_limits
 from puhui.lending.products import (
@@ -120,9 +121,34 @@ def list_products(connection: Connection) -> list[dict]:
 
 
 def outstanding_of(connection: Connection, customer_id: str) -> int:
-    """The customer's outstanding principal over all active loans, from the ledger."""
+    """The customer's outstanding principal over all active loans, from the ledger: cash loans, credit-line
+    draws and pay-later checkouts alike (each draw is a loan), joint loans at their whole principal (the
+    borrower owes all of it, whoever funded it)."""
     ids = select(loans.c.id).where(loans.c.customer_id == customer_id, loans.c.status == "active")
     return ledger_queries.net_debit(connection, codes=["loan_receivable"], owners=ids)
+
+
+def income_on_file(connection: Connection, customer_id: str) -> int | None:
+    """The customer's annual income on file (申报年收入, fen): the latest one declared, on a loan application
+    or when a credit line was opened; None when none was ever declared. Declarations made at the same
+    instant (a clock that stands still) count as the lowest of them."""
+    declared = union_all(
+        select(loan_applications.c.annual_income.label("income"), loan_applications.c.created_at.label("at")).where(
+            loan_applications.c.customer_id == customer_id, loan_applications.c.annual_income.is_not(None)
+        ),
+        select(credit_lines.c.annual_income.label("income"), credit_lines.c.created_at.label("at")).where(
+            credit_lines.c.customer_id == customer_id, credit_lines.c.annual_income.is_not(None)
+        ),
+    ).subquery()
+    found = connection.execute(
+        select(declared.c.income).order_by(declared.c.at.desc(), declared.c.income).limit(1)
+    ).scalar()
+    return int(found) if found is not None else None
+
+
+def income_of(connection: Connection, customer_id: str, declared: int | None = None) -> int | None:
+    """The income a credit decision uses: the one declared with the request, else the income on file."""
+    return declared if declared is not None else income_on_file(connection, customer_id)
 
 
 def risk_decision(connection: Connection, customer_id: str, amount: int, annual_income: int | None) -> dict:
@@ -172,9 +198,14 @@ def require_verified(connection: Connection, customer_id: str) -> None:
 def apply(
     uow: UnitOfWork, customer_id: str, product_code: str, amount: int, term: int, annual_income: int | None = None
 ) -> dict:
-    """An application (借款申请): range and policy checks refuse (422); the risk decision is recorded."""
+    """An application (借款申请): range and policy checks refuse (422); the risk decision is recorded.
+
+    `annual_income` is the income declared with it; without one the income on file is used, and with
+    none on file the application is refused (`annual_income_required`) and nothing is stored. The row
+    keeps the income the decision was made on, which becomes (or stays) the income on file."""
     product = get_product(uow.connection, product_code)
     check_application(product, amount, term)
+    annual_income = income_of(uow.connection, customer_id, annual_income)
     check_borrower_limits(outstanding_of(uow.connection, customer_id), amount, annual_income)
     decision = risk_decision(uow.connection, customer_id, amount, annual_income)
     row = {
@@ -321,9 +352,9 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
     start = clock.business_date()
     disclosure = disclose(product, application["amount"], application["term"], start)
     check_cap(disclosure)
-    check_borrower_limits(
-        outstanding_of(uow.connection, customer_id), application["amount"], application["annual_income"]
-    )  # again: another loan may have come since
+    check_borrower_limits(  # again: another loan, or a lower declared income, may have come since
+        outstanding_of(uow.connection, customer_id), application["amount"], income_on_file(uow.connection, customer_id)
+    )
     loan_id = book_loan(
         uow,
         customer_id,

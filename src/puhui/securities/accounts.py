@@ -3,7 +3,8 @@
 - `sec.frozen.<customer>` (securities_cash_frozen): cash held for open orders (冻结资金);
 - 银证转账: wallet → cash (in), cash → wallet (out); neither account can go below zero.
 The broker's own accounts take the fees: commission income (佣金收入), stamp duty payable (应交印花税)
-and transfer fee payable (应付过户费)."""
+and transfer fee payable (应付过户费).
+An account opens only for a customer with a current risk assessment (风险测评, `securities.suitability`)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from puhui.ledger.errors import InsufficientFunds, Shortfall
 from puhui.ledger.models import AccountFlags, Transfer
 from puhui.ledger.service import create_account, post_chain
 from puhui.money import format_minor
-from puhui.securities import instruments, models
+from puhui.securities import instruments, models, suitability
 from puhui.securities.refusals import AccountNotOpen, InsufficientCash
 from puhui.securities.tables import securities_accounts as accounts_table
 from puhui.securities.tables import securities_transfers as transfers_table
@@ -56,14 +57,16 @@ def ensure_broker_accounts(uow: UnitOfWork) -> None:
 def open_account(uow: UnitOfWork, customer_id: str) -> dict[str, Any]:
     """Open the customer's brokerage account (开户) with its cash accounts on the platform's terms: the
     platform's commission rate (`models.DEFAULT_COMMISSION_RATE`) and no ChiNext or STAR permission;
-    staff change either afterwards (`securities.permissions`), never the customer. The suitability level
-    comes from the wealth questionnaire when one is valid. Opening again answers the account as it is."""
-    instruments.ensure_defaults(uow)
-    ensure_broker_accounts(uow)
+    staff change either afterwards (`securities.permissions`), never the customer. The customer must hold
+    a current risk assessment (投资者适当性: the wealth questionnaire, taken and not expired), whose level
+    the account records; without one the opening is refused (409 `suitability_assessment_required`,
+    `securities.suitability`) and nothing is written. Opening again answers the account as it is."""
     existing = find(uow.connection, customer_id)
     if existing is not None:
         return account_json(uow.connection, existing)
-    level = level_of(uow.connection, customer_id)
+    level = suitability.require_assessment(uow.connection, customer_id, "opening a brokerage account (开户)")
+    instruments.ensure_defaults(uow)
+    ensure_broker_accounts(uow)
     for account_id, code in (
         (cash_account(customer_id), "securities_cash"),
         (frozen_cash_account(customer_id), "securities_cash_frozen"),
@@ -71,7 +74,7 @@ def open_account(uow: UnitOfWork, customer_id: str) -> dict[str, Any]:
         create_account(uow, ledger=LEDGER, code=code, owner_id=customer_id, flags=NO_OVERDRAFT, id=account_id)
     row = {
         "customer_id": customer_id,
-        "suitability_level": level.name if level is not None else None,
+        "suitability_level": level.name,
         "chinext": False,
         "star": False,
         "commission_rate": str(models.DEFAULT_COMMISSION_RATE),

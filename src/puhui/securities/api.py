@@ -4,10 +4,13 @@ the exchange simulator, and reads orders, positions and the account summary. A c
 their own orders (another's is 404). Market hours are China time (`puhui.clock`): outside them an
 order is a 409 `market_closed`.
 
-An account opens on the platform's terms: its commission rate and no ChiNext/STAR permission; the
-opening body takes neither (an unknown field is a 422). Operators set a customer's rate and grant or
-revoke a board permission (`securities.permissions`: a grant checks the account's assets against the
-board's threshold, else 409 `board_permission_not_eligible`)."""
+An account opens for a customer with a current risk assessment (the wealth questionnaire, else 409
+`suitability_assessment_required`), on the platform's terms: its commission rate and no ChiNext/STAR
+permission; the opening body takes neither (an unknown field is a 422). A buy needs the customer's level
+to cover the security's risk (`securities.suitability`: shares R3, ChiNext/STAR and ST shares R4; else 403
+`unsuitable_product`). Operators set a customer's rate and grant or revoke a board permission
+(`securities.permissions`: a grant checks the account's average daily assets over the 20 trading days
+before it against the board's threshold, else 409 `board_permission_not_eligible`)."""
 
 from __future__ import annotations
 
@@ -97,9 +100,11 @@ class BoardPermissionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     board: Literal["chinext", "star"] = Field(description="创业板 or 科创板")
     permitted: StrictBool = Field(
-        description="true grants: the account's assets on the platform must reach the board's threshold "
-        "(100,000.00 CNY ChiNext, 500,000.00 CNY STAR; else 409 `board_permission_not_eligible`) and the "
-        "operator vouches for the 20-day average and 24 months of trading experience; false revokes"
+        description="true grants: the account's average daily assets over the 20 trading days before today "
+        "(前20个交易日日均资产, from the daily close snapshots clearing takes; a day without one counts as zero) "
+        "must reach the board's threshold (100,000.00 CNY ChiNext, 500,000.00 CNY STAR; else 409 "
+        "`board_permission_not_eligible`) and the operator vouches for 24 months of trading experience; false "
+        "revokes"
     )
 
 
@@ -191,7 +196,10 @@ async def read_instruments(engine: EngineDep, principal: Caller) -> dict[str, An
 
 
 @router.post(
-    "/accounts", status_code=201, summary="Open a brokerage account (证券开户)", response_model=BrokerageAccount
+    "/accounts",
+    status_code=201,
+    summary="Open a brokerage account (证券开户; needs a current risk questionnaire)",
+    response_model=BrokerageAccount,
 )
 async def open_account(body: BrokerageAccountIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
     def work(uow: UnitOfWork) -> Outcome:

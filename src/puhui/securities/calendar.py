@@ -75,6 +75,17 @@ def next_trading_day(day: dt.date) -> dt.date:
     return following
 
 
+def trading_days_before(day: dt.date, count: int) -> list[dt.date]:
+    """The `count` trading days before `day`, not counting it, oldest first (前N个交易日)."""
+    found: list[dt.date] = []
+    earlier = day
+    while len(found) < count:
+        earlier -= dt.timedelta(days=1)
+        if is_trading_day(earlier):
+            found.append(earlier)
+    return found[::-1]
+
+
 def trading_days_between(first: dt.date, last: dt.date) -> int:
     """Trading days from `first` through `last`, both included (0 if last is before first)."""
     count, day = 0, first
@@ -94,6 +105,16 @@ def stage_at(moment: dt.datetime) -> int:
 
 
 CLOSED_FOR_THE_DAY = len(_PHASES)
+
+
+def opens_at(day: dt.date) -> dt.datetime:
+    """When `day`'s first phase (the opening auction, 09:15) starts, China time without a zone."""
+    return dt.datetime.combine(day, _PHASES[0][0])
+
+
+def closes_at(day: dt.date) -> dt.datetime:
+    """When `day`'s trading ends (15:00, after the closing auction), China time without a zone."""
+    return dt.datetime.combine(day, _PHASES[-1][0])
 
 
 def phase_of(stage: int) -> Phase:

@@ -4,7 +4,9 @@ the broker's clearing file, and the day's levies paid on.
 Trades are booked as they happen (`booking`): shares and cash move between the customers' accounts at
 the trade, and each order's fees when it ends, at the latest at the close. After the close the day is
 cleared: every order of the day has ended, so its statement lines and the clearing file's totals are
-final. Clearing also applies the distributions whose ex-date has come (`orders.apply_corporate_actions`).
+final. Clearing also applies the distributions whose ex-date has come (`orders.apply_corporate_actions`)
+and snapshots every account's assets at the day's close (日终资产, `daily_assets`), from which the
+ChiNext and STAR permissions take their 20-trading-day average.
 Settlement pays what the broker collected for others: the stamp duty (印花税, for the tax
 authority) and the transfer fees (过户费, for the registrar) of the day go from their payable accounts
 to the bank (`payments.wallets.RESERVE`), under the one rule of every end of day (`puhui.eod.runs`),
@@ -33,7 +35,7 @@ from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, get_transfers, post_chain
 from puhui.money import format_minor
 from puhui.payments.wallets import RESERVE
-from puhui.securities import accounts, calendar, models
+from puhui.securities import accounts, calendar, daily_assets, models
 from puhui.securities import orders as brokerage
 from puhui.securities.robo import service as robo
 from puhui.securities.tables import securities_executions as executions
@@ -184,9 +186,12 @@ def clearing_file(connection: Connection, day: dt.date) -> str:
 
 def settle_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
     """Pay the day's stamp duty and transfer fees on from their payable accounts (once per date: a
-    transfer already made is not made again), and mark every robo-advice portfolio at the day's closes."""
+    transfer already made is not made again), mark every robo-advice portfolio at the day's closes, and
+    snapshot every account's assets at the close (`daily_assets.take`: only while the books still stand
+    there, once per account and day)."""
     if calendar.is_trading_day(day):
         robo.mark_all(uow, day)
+        daily_assets.take(uow, day)
     _, stamp, transfer = levies(uow.connection, day)
     moves = []
     for account, amount, what in (

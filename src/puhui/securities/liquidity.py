@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
-from puhui.securities import accounts, calendar, gateway, instruments, models, orders
+from puhui.securities import accounts, calendar, gateway, instruments, models, orders, suitability
 from puhui.securities.tables import securities_accounts, securities_orders
 
 LEVELS = 3  # price levels a side
@@ -69,7 +69,8 @@ def refresh(uow: UnitOfWork, maker_id: str, code: str, budget: int | None = None
     placed when the market takes orders and the maker has none open, placed again when the reference
     moved by more than a step from the ladder's middle; its bids within `budget` fen when given (a share
     of the provider's cash, so one instrument's bids do not take it all), and none on a ChiNext or STAR
-    share unless staff granted the provider that board (`securities.permissions`): it offers only there.
+    share unless staff granted the provider that board (`securities.permissions`), nor on a security
+    above the provider's risk level (`securities.suitability`): it offers only there.
     Answers how many it placed."""
     moment = gateway.exchange_moment()
     phase = calendar.phase_at(moment)
@@ -94,7 +95,8 @@ def refresh(uow: UnitOfWork, maker_id: str, code: str, budget: int | None = None
     stamp = clock.now_micros()
     cash, shares = accounts.cash(uow.connection, maker_id), orders.sellable_shares(uow.connection, maker_id, code)
     cash = cash if budget is None else min(cash, budget)
-    may_buy = orders.may_buy_on(accounts.require(uow.connection, maker_id), instrument.board)
+    account = accounts.require(uow.connection, maker_id)
+    may_buy = orders.may_buy_on(account, instrument.board) and suitability.may_buy(uow.connection, maker_id, instrument)
     for quote in ladder(instrument, reference, band):
         value = models.trade_value(code, quote.price, quote.quantity)
         need = value + value // 100 + 5_00  # the value and more than any fee: a level it cannot pay is left out

@@ -1,6 +1,7 @@
 """Orders (委托) through the exchange simulator, each in one unit of work: the broker's checks (board
-permission, phase, lot, tick, band, T+1 sellable shares, cash), the freeze, the exchange's answer and
-its bookings (`booking`); cancels (撤单); and the customer's orders, positions and account summary.
+permission, phase, lot, a buyer's suitability, tick, band, T+1 sellable shares, cash), the freeze, the
+exchange's answer and its bookings (`booking`); cancels (撤单); and the customer's orders, positions and
+account summary.
 
 A refused order changes nothing: every check runs before anything is written, and a refusal raised
 later (by the ledger or the exchange) rolls the whole unit of work back."""
@@ -21,7 +22,7 @@ from puhui.ledger import queries as ledger_queries
 from puhui.ledger.models import AccountFlags, Transfer
 from puhui.ledger.service import create_account, post_chain
 from puhui.money import format_minor
-from puhui.securities import accounts, calendar, distributions, gateway, instruments, models
+from puhui.securities import accounts, calendar, distributions, gateway, instruments, models, suitability
 from puhui.securities.book import OrderType
 from puhui.securities.booking import OPEN, TOPIC, Books, add_cost, cost_of
 from puhui.securities.errors import MarketClosed, OrderNotCancellable, SharesNotSellable
@@ -53,8 +54,12 @@ def today() -> dt.date:
 # -- placing ---------------------------------------------------------------------------------------
 
 
-def place(uow: UnitOfWork, customer_id: str, request: OrderRequest, client_id: str) -> dict[str, Any]:
-    """Place an order (下单); the same client_id again answers the order it made."""
+def place(
+    uow: UnitOfWork, customer_id: str, request: OrderRequest, client_id: str, advised: bool = False
+) -> dict[str, Any]:
+    """Place an order (下单); the same client_id again answers the order it made. A buy of the customer's
+    own needs their risk level to cover the security (`suitability.check_buy`); an `advised` one (a
+    robo-advice portfolio's, matched to the level as a whole at subscription) does not."""
     order_id = _order_id(customer_id, client_id)
     existing = _find(uow.connection, order_id)
     if existing is not None:
@@ -62,6 +67,8 @@ def place(uow: UnitOfWork, customer_id: str, request: OrderRequest, client_id: s
     account = accounts.require(uow.connection, customer_id)
     instrument = instruments.model_of(instruments.require(uow.connection, request.code))
     _check_static(account, instrument, request, customer_id, uow.connection)
+    if request.side is models.Side.buy and not advised:
+        suitability.check_buy(uow.connection, customer_id, instrument)
     session = gateway.take(uow, request.code)
     _catch_up(uow, session)
     _check_price(session, request)

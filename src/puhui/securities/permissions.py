@@ -8,22 +8,22 @@ order still pays at least the 5 CNY minimum.
 
 The permissions follow the exchanges' investor-suitability rules (创业板投资者适当性管理实施办法, 2020;
 上海证券交易所科创板股票交易特别规定, 2019): average daily assets in the investor's securities and cash
-accounts over the 20 trading days before the application of at least 100,000 CNY for ChiNext and
-500,000 CNY for STAR, and 24 months of trading experience. The platform checks what its own books show
-and leaves the rest to the operator who approves:
+accounts over the 20 trading days before the application (前20个交易日日均资产) of at least 100,000 CNY
+for ChiNext and 500,000 CNY for STAR, and 24 months of trading experience. The platform checks what its
+own books show and leaves the rest to the operator who approves:
 
-- Assets (`assets`): the account's cash, free and frozen under open orders, and its shares, held and
-  frozen under sell orders, each instrument at its reference price (the day's last trade, else the
-  previous close: the only prices the books carry) — as they stand *now*. Not an average over 20 trading
-  days: this package keeps no daily snapshot of an account's assets, and the history of its cash and
-  shares is the ledger's transfers, which no package outside the ledger reads (`tests/test_boundaries.py`),
-  so the best the data allows here is today's figure. A grant needs that figure at or above the board's
-  threshold; below it the grant is refused (409 `board_permission_not_eligible`, naming the threshold)
-  and nothing changes.
-- The operator's call is the approval: it stands for the 20-day average and the 24 months of trading
-  experience, which the operator checks on the investor's own evidence (statements, another broker's
-  asset proof); the platform cannot see either. A customer cannot grant themselves anything: the account
-  opening takes no permission and no rate, and these calls are staff-only.
+- The 20-day average (`daily_assets.average`): each account's assets at every trading day's close
+  (日终资产: cash, free and frozen, and shares, held and frozen, at the day's prices) are snapshotted
+  when clearing clears the day; a grant averages the snapshots of the 20 XSHG trading days before the
+  application date (today's business date, itself not counted), a day without one counting as zero (the
+  account not yet open, nothing in it, or the day not cleared in time). So a new account is not
+  eligible until it has held the assets for 20 trading days, and assets moved in today do not count.
+  Below the threshold the grant is refused (409 `board_permission_not_eligible`, naming the average,
+  the window and the threshold) and nothing changes.
+- The operator's call is the approval: it stands for the 24 months of trading experience (and for assets
+  the investor holds elsewhere), which the operator checks on the investor's own evidence (statements,
+  another broker's asset proof); the platform cannot see them. A customer cannot grant themselves
+  anything: the account opening takes no permission and no rate, and these calls are staff-only.
 - Revoking (`permitted` false) always goes through; granting or revoking what is already so changes
   nothing (no event).
 """
@@ -35,10 +35,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.events.outbox import publish
 from puhui.money import format_minor
-from puhui.securities import accounts, instruments, models, orders
+from puhui.securities import accounts, daily_assets, models
 from puhui.securities.errors import CommissionRateInvalid
 from puhui.securities.refusals import BoardPermissionNotEligible
 from puhui.securities.tables import securities_accounts as accounts_table
@@ -50,35 +51,37 @@ COLUMNS = {models.Board.chinext: "chinext", models.Board.star: "star"}  # the ac
 NAMES = {models.Board.chinext: "ChiNext (创业板)", models.Board.star: "STAR Market (科创板)"}
 
 
-def assets(connection: Connection, customer_id: str) -> int:
-    """The account's assets on the platform now, in fen: cash (free and frozen) and every position (held
-    and frozen) at its instrument's reference price (last trade, else previous close)."""
-    total = accounts.cash(connection, customer_id) + accounts.frozen_cash(connection, customer_id)
-    for position in orders.list_positions(connection, customer_id):
-        code = position["code"]
-        row = instruments.require(connection, code)
-        total += models.trade_value(code, row["last_price"] or row["previous_close"], position["total"])
-    return total
-
-
 def set_board_permission(uow: UnitOfWork, customer_id: str, board: models.Board, permitted: bool) -> dict[str, Any]:
-    """Grant (after the assets check) or revoke the account's permission to buy on `board` (chinext or
+    """Grant (after the 20-day average check) or revoke the account's permission to buy on `board` (chinext or
     star). Answers the account."""
     column = COLUMNS[board]
     account = accounts.require(uow.connection, customer_id)
     if bool(account[column]) == permitted:
         return accounts.account_json(uow.connection, account)
     if permitted:
-        held, threshold = assets(uow.connection, customer_id), THRESHOLDS[board]
-        if held < threshold:
-            raise BoardPermissionNotEligible(
-                f"{NAMES[board]} needs average daily assets of at least {format_minor(threshold, 2)} CNY over "
-                f"the previous 20 trading days; the account holds {format_minor(held, 2)} CNY on the platform"
-            )
+        _check_average(uow.connection, customer_id, board)
     _update(uow, customer_id, {column: permitted})
     changed = {"customer_id": customer_id, "board": board.value, "permitted": permitted}
     publish(uow, TOPIC, "securities.board_permission_changed", customer_id, changed)
     return accounts.account_json(uow.connection, accounts.require(uow.connection, customer_id))
+
+
+def _check_average(connection: Connection, customer_id: str, board: models.Board) -> None:
+    """Refuse the grant unless the 20-trading-day average before today reaches the board's threshold."""
+    held, threshold = daily_assets.average(connection, customer_id, clock.business_date()), THRESHOLDS[board]
+    if held.reaches(threshold):
+        return
+    average = format_minor(held.shown(), 2)
+    raise BoardPermissionNotEligible(
+        f"{NAMES[board]} needs average daily assets (前20个交易日日均资产) of at least {format_minor(threshold, 2)} "
+        f"CNY over the 20 trading days before the application ({held.first} to {held.last}); the account's "
+        f"20-day average is {average} CNY ({held.days_on_record} of the 20 days with a close on record; a day "
+        "without one counts as zero)",
+        average_daily_assets=average,
+        threshold=format_minor(threshold, 2),
+        window_first=held.first.isoformat(),
+        window_last=held.last.isoformat(),
+    )
 
 
 def set_commission_rate(uow: UnitOfWork, customer_id: str, rate: Decimal) -> dict[str, Any]:

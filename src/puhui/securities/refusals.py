@@ -48,5 +48,14 @@ class CorporateActionExists(Conflict):
 class BoardPermissionNotEligible(Conflict):
     code = "board_permission_not_eligible"
     title = (
-        "The account's assets on the platform are below the board's threshold (创业板 100,000 CNY, 科创板 500,000 CNY)"
+        "The account's average daily assets over the 20 trading days before the application (前20个交易日日均资产) "
+        "are below the board's threshold (创业板 100,000 CNY, 科创板 500,000 CNY)"
+    )
+
+
+class SuitabilityAssessmentRequired(Conflict):
+    code = "suitability_assessment_required"
+    title = (
+        "No current risk assessment (风险测评): take the questionnaire (GET /v1/wealth/questionnaire, then "
+        "POST /v1/wealth/questionnaire/answers) before opening a brokerage account or buying"
     )

@@ -3,7 +3,8 @@
 Money and shares live in the ledger (CNY `sec.cash.<customer>` / `sec.frozen.<customer>`, and one unit
 ledger `SEC:<code>` per instrument); these rows say which instruments are listed and where each
 instrument's persisted order book stands (`book_version`), who holds a brokerage account on which terms,
-each cash transfer (银证转账), each order and its fills (成交), and each position's cost basis.
+each cash transfer (银证转账), each order and its fills (成交), each position's cost basis, and each
+account's assets at a trading day's close (日终资产).
 Prices and amounts in fen, quantities in shares, timestamps in UTC microseconds."""
 
 from __future__ import annotations
@@ -149,6 +150,19 @@ securities_entitlements = Table(
     Column("shares", BigInteger, nullable=False),
 )
 
+# An account's assets at a trading day's close (日终资产), taken when clearing clears the day: its cash
+# (free and frozen) and its positions at the day's prices, in fen. The ChiNext and STAR permissions average
+# them over 20 trading days (前20个交易日日均资产, `securities.daily_assets`); one row per account and day.
+securities_daily_assets = Table(
+    "securities_daily_assets",
+    metadata,
+    Column("customer_id", String(ID_LENGTH), primary_key=True),
+    Column("trade_day", Date, primary_key=True),
+    Column("cash", BigInteger, nullable=False),
+    Column("market_value", BigInteger, nullable=False),
+    Column("taken_at", BigInteger, nullable=False),
+)
+
 SECURITIES_TABLES = (
     securities_instruments,
     securities_accounts,
@@ -158,4 +172,5 @@ SECURITIES_TABLES = (
     securities_positions,
     securities_corporate_actions,
     securities_entitlements,
+    securities_daily_assets,
 )

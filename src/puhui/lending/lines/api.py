@@ -64,7 +64,11 @@ Periods = Annotated[
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
-    annual_income: AmountStr | None = None
+    annual_income: AmountStr | None = Field(
+        None,
+        description="the annual income the customer declares (申报年收入); left out, the income on file; with none "
+        "on file the line is refused (422 `annual_income_required`)",
+    )
     limit: AmountStr | None = Field(None, description="requested limit; required without a platform model")
     term_days: Annotated[int, Field(ge=1, le=1098)] = lines.DEFAULT_TERM_DAYS
 

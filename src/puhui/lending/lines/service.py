@@ -8,10 +8,13 @@ The limit comes from risk: with a platform credit model the customer is scored a
 `puhui.risk.scoring.limits.credit_line` gives the grade and the limit (an operator's requested
 limit can only lower it; grade E is declined). Fallback (documented): with no platform model the
 operator's requested limit is used, bounded by the regulatory limits (single-borrower cap, a third
-of the annual income when known), grade none, reason `no_platform_model`.
+of the annual income), grade none, reason `no_platform_model`. The income is the one declared when
+the line is opened, else the customer's income on file (`service.income_on_file`); with none, no
+line is opened (`annual_income_required`).
 
 A draw locks the line row (SELECT ... FOR UPDATE on PostgreSQL; SQLite serializes writers from
-BEGIN IMMEDIATE), then checks the room, so concurrent draws never pass the limit. It creates a
+BEGIN IMMEDIATE), then checks the room, so concurrent draws never pass the limit, and the borrower
+limits over all the customer's loans against the income on file (none on file: refused). It creates a
 loan with the lending service's own loan creation (contract, schedule, disbursement backed by the
 reserve) on a zero-interest line product: pay later (免息, due on the statement's repayment day)
 or 3/6/12 instalments with a per-instalment fee (分期手续费), disclosed by IRR and refused above the cap.
@@ -37,6 +40,7 @@ from puhui.ledger import queries as ledger_queries
 from puhui.lending import bnpl, catalog, service
 from puhui.lending.disclosure import Disclosure, check_cap
 from puhui.lending.errors import (
+    AnnualIncomeRequired,
     LimitInvalid,
     LineDeclined,
     LineExists,
@@ -149,7 +153,9 @@ def open_line(
     limit: int | None = None,
     term_days: int = DEFAULT_TERM_DAYS,
 ) -> dict:
-    """Open a line for a customer (one per customer): limit and grade from risk, expiry in `term_days`."""
+    """Open a line for a customer (one per customer): limit and grade from risk, expiry in `term_days`.
+    `annual_income` is the income the customer declares; without it, the income on file; with none,
+    refused (`annual_income_required`)."""
     if limit is not None:
         _check_limit(limit)
     if annual_income is not None and (isinstance(annual_income, bool) or annual_income < 0):
@@ -160,6 +166,13 @@ def open_line(
         raise CustomerNotFound(f"customer {customer_id} has no wallet")
     if uow.execute(select(credit_lines.c.id).where(credit_lines.c.customer_id == customer_id)).first() is not None:
         raise LineExists(f"customer {customer_id} already has a credit line")
+    annual_income = service.income_of(uow.connection, customer_id, annual_income)
+    if annual_income is None:
+        raise AnnualIncomeRequired(
+            f"no annual income is on file for customer {customer_id}: give the income the customer declares "
+            "(annual_income), which bounds the line at a third of it",
+            field="annual_income",
+        )
     decision = grant(uow.connection, customer_id, annual_income, limit)
     now = clock.now_micros()
     row = {
@@ -276,10 +289,9 @@ def change_limit(uow: UnitOfWork, line_id: str, limit: int) -> dict:
     """An operator's new limit (调额), within the regulatory ceiling; below what is owed, no room is left."""
     _check_limit(limit)
     row = line_row(uow.connection, line_id, lock=True)
-    if limit > regulatory_ceiling(row["annual_income"]):
-        raise LimitInvalid(
-            f"the limit is above the regulatory ceiling of {format_minor(regulatory_ceiling(row['annual_income']), 2)}"
-        )
+    ceiling = regulatory_ceiling(service.income_of(uow.connection, row["customer_id"], None))
+    if limit > ceiling:
+        raise LimitInvalid(f"the limit is above the regulatory ceiling of {format_minor(ceiling, 2)}")
     return _update(uow, row, "lending.line_limit_changed", credit_limit=limit)
 
 
@@ -366,7 +378,9 @@ def draw(
             f"available {format_minor(max(row['credit_limit'] - used, 0), 2)}",
             available=format_minor(max(row["credit_limit"] - used, 0), 2),
         )
-    check_borrower_limits(service.outstanding_of(uow.connection, customer_id), amount, row["annual_income"])
+    check_borrower_limits(  # all the customer's loans against the latest income declared, not the line's own
+        service.outstanding_of(uow.connection, customer_id), amount, service.income_on_file(uow.connection, customer_id)
+    )
     ensure_products(uow)
     product = catalog.get_product(
         uow.connection, (PAY_LATER_PRODUCT if plan == "pay_later" else INSTALMENT_PRODUCT)["code"]

@@ -217,6 +217,34 @@ def funding_of(connection: Connection, loan_id: str) -> dict | None:
     return dict(row) if row is not None else None
 
 
+def partner_outstanding_sql(loan_id_sql: str) -> str:
+    """A correlated SQL subquery (set-based end of day): the funding partner's principal still outstanding
+    on the loan whose id the SQL expression `loan_id_sql` names — its part of the principal less its parts
+    of the principal repaid; 0 for a loan from the platform's own book. What the platform holds of the
+    loan's outstanding principal is the rest."""
+    repaid = (
+        "SELECT sum(e.partner_principal) FROM loan_funding_events e "
+        "WHERE e.loan_id = f.loan_id AND e.event = 'repayment'"
+    )
+    return (
+        f"coalesce((SELECT CAST(f.partner_principal - coalesce(({repaid}), 0) AS BIGINT) "
+        f"FROM loan_fundings f WHERE f.loan_id = {loan_id_sql}), 0)"
+    )
+
+
+def partner_outstanding(connection: Connection, loan_id: str) -> int:
+    """The funding partner's principal still outstanding on a loan (fen); 0 for own-book loans."""
+    row = funding_of(connection, loan_id)
+    if row is None:
+        return 0
+    repaid = connection.execute(
+        select(func.coalesce(func.sum(loan_funding_events.c.partner_principal), 0)).where(
+            loan_funding_events.c.loan_id == loan_id, loan_funding_events.c.event == "repayment"
+        )
+    ).scalar_one()
+    return row["partner_principal"] - int(repaid)
+
+
 def _paid_before(connection: Connection, loan_id: str) -> tuple[int, int]:
     row = connection.execute(
         select(
@@ -294,12 +322,7 @@ def write_off(uow: UnitOfWork, loan_ids: list[str], day: int) -> None:
     rows = uow.execute(select(loan_fundings).where(loan_fundings.c.loan_id.in_(loan_ids))).mappings().all()
     moves = []
     for f in rows:
-        repaid = uow.execute(
-            select(func.coalesce(func.sum(loan_funding_events.c.partner_principal), 0)).where(
-                loan_funding_events.c.loan_id == f["loan_id"], loan_funding_events.c.event == "repayment"
-            )
-        ).scalar_one()
-        left = f["partner_principal"] - int(repaid)
+        left = partner_outstanding(uow.connection, f["loan_id"])
         _event(
             uow,
             f"fe.{f['loan_id']}.wo",

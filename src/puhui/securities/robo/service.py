@@ -1,5 +1,7 @@
 """Robo-advice executed as trades (智能投顾执行), each operation in one unit of work: subscribing buys the
-level's model ETF portfolio in whole lots through the brokerage's order path (gateway → exchange);
+level's model ETF portfolio in whole lots through the brokerage's order path (gateway → exchange), as
+advised orders: the portfolio was matched to the customer's level as a whole (组合适当性), so its ETFs are
+not each matched again (`securities.suitability`);
 rebalancing sells what drifted over and then buys what drifted under with the cash the sells left;
 marking records the portfolio's value at a day's close; the report gives the time-weighted return net
 of fees, the fees paid and the model portfolio's own return over the same days.
@@ -176,7 +178,8 @@ def _place(uow: UnitOfWork, customer_id: str, run_id: str, planned: list[robo.Ro
     placed = []
     for order in planned:
         request = orders.OrderRequest(order.code, order.side, order.quantity, order.price)
-        placed.append(orders.place(uow, customer_id, request, f"robo.{run_id}.{order.code}.{order.side.value}")["id"])
+        client_id = f"robo.{run_id}.{order.code}.{order.side.value}"
+        placed.append(orders.place(uow, customer_id, request, client_id, advised=True)["id"])
     ids = [*uow.execute(select(runs.c.order_ids).where(runs.c.id == run_id)).scalar_one(), *placed]
     uow.execute(runs.update().where(runs.c.id == run_id).values(order_ids=ids, orders=len(ids)))
 

@@ -16,22 +16,16 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
+from puhui.securities import suitability
 from puhui.securities.robo import models as robo
 from puhui.securities.tables import securities_corporate_actions as actions
 from puhui.securities.tables import securities_executions as executions
 from puhui.wealth.advice import advisor
 from puhui.wealth.suitability.service import CustomerLevel, ProductRisk
 
-# 产品风险等级 of each ETF robo-advice may hold: a money-market ETF R1, treasuries R2, gold and the
-# broad index funds R3, the growth board's index R4.
-ETF_RISKS: dict[str, ProductRisk] = {
-    "511880": ProductRisk.R1,
-    "511010": ProductRisk.R2,
-    "518880": ProductRisk.R3,
-    "510300": ProductRisk.R3,
-    "510500": ProductRisk.R3,
-    "159915": ProductRisk.R4,
-}
+# 产品风险等级 of each ETF robo-advice may hold: the brokerage's ratings (a money-market ETF R1, treasuries
+# R2, gold and the broad index funds R3, the growth board's index R4).
+ETF_RISKS: dict[str, ProductRisk] = suitability.ETF_RISKS
 MIN_HISTORY = 20  # trading days of closes before the optimiser is trusted
 
 
