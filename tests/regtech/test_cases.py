@@ -220,8 +220,13 @@ def test_cases_listed_by_priority(client, engine, clock) -> None:  # type: ignor
     assert listed[1]["party"] == "cus_pool"  # fund pool and fan-in, for less money
     assert listed[1]["priority"]["typologies"] == 2 > listed[2]["priority"]["typologies"]
     assert [c["priority"]["score"] for c in listed] == sorted((c["priority"]["score"] for c in listed), reverse=True)
-    for case in listed:
-        assert Decimal(case["priority"]["amount"]) == sum(Decimal(a["amount"]) for a in case["alerts"])
+    for case in listed:  # each transaction of the alerts' evidence counted once
+        cited = {
+            (f["position"], f["ref"], f["direction"]): f["amount"]
+            for a in case["alerts"]
+            for f in a["evidence"]["flows"]
+        }
+        assert Decimal(case["priority"]["amount"]) == sum(Decimal(amount) for amount in cited.values())
         assert case["priority"]["typologies"] == len({a["typology"] for a in case["alerts"]})
     opened = client.get("/v1/regtech/cases", params={"sort": "opened"}, headers=officer).json()["cases"]
     assert [c["opened_at"] for c in opened] == sorted(c["opened_at"] for c in opened)

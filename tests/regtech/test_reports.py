@@ -102,10 +102,15 @@ def test_the_file_matches_its_documented_schema(engine, world):
 @pytest.mark.parametrize(
     "day, due",
     [
-        ("2025-12-31", "2026-01-09"),  # New Year holiday (01-01, 01-02) and a weekend in between
+        # The State Council's schedule (chinese_calendar.is_workday): New Year 01-01 … 01-03 off, Sunday 01-04 a
+        # make-up working day (调休), so Sun 04, Mon 05 … Thu 08.
+        ("2025-12-31", "2026-01-08"),
         ("2026-11-20", "2026-11-27"),  # a Friday: the weekend is skipped
-        ("2026-01-03", "2026-01-09"),  # a Saturday: counted from the next working day
-        ("2026-09-30", "2026-10-14"),  # National Day week
+        ("2026-01-03", "2026-01-08"),  # a holiday Saturday: counted from the next working day (Sunday 01-04)
+        (
+            "2026-09-30",
+            "2026-10-13",
+        ),  # National Day 10-01 … 10-07 off; Saturday 10-10 works: Thu 8, Fri 9, Sat 10, 12, 13
     ],
 )
 def test_the_deadline_is_five_working_days_after_the_date(day, due):
@@ -115,7 +120,7 @@ def test_the_deadline_is_five_working_days_after_the_date(day, due):
 def test_the_stored_report_carries_its_deadline_and_becomes_overdue_unsubmitted(engine, world, clock):
     plant(world)
     made = transaction(engine, lambda uow: reports.generate(uow, dt.date.fromisoformat(DAY), "risk.one"))
-    assert made["deadline"] == "2026-01-09" and not made["overdue"]
+    assert made["deadline"] == "2026-01-08" and not made["overdue"]
     clock.advance(days=5)  # 2026-01-10 China
     with reading(engine) as connection:
         assert reports.get(connection, made["id"])["overdue"]
@@ -193,3 +198,37 @@ def test_the_command_writes_the_file_and_refuses_a_date_without_data(engine, wor
     assert (
         board.exit_code == 0 and json.loads(board.stdout)["flows"]["payments"]["count"] == 4
     )  # p1, the one under, p3, p4
+
+
+def test_the_command_run_again_writes_the_stored_report_and_exits_0(engine, world, db_url, tmp_path):
+    """A report generated before is not refused `report_exists`: its stored file is written (the same bytes),
+    its metadata printed, and stderr says it was already generated."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from puhui.regtech.reports_cli import app
+
+    plant(world)
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    made = CliRunner().invoke(app, ["report", "large-value", "--date", DAY, "--out", str(first), "--db", db_url])
+    assert made.exit_code == 0, made.output
+    again = CliRunner().invoke(app, ["report", "large-value", "--date", DAY, "--out", str(second), "--db", db_url])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == json.loads(made.stdout)
+    assert "already generated" in again.stderr and "report_exists" not in again.output
+    assert "already generated" not in made.stderr
+    assert second.read_bytes() == first.read_bytes()
+    with reading(engine) as connection:
+        stored = reports.content_of(connection, reports.report_id(dt.date.fromisoformat(DAY)))
+    assert second.read_bytes() == stored.encode("utf-8")
+    assert hashlib_of(second.read_bytes()) == json.loads(made.stdout)["sha256"]
+    bare = CliRunner().invoke(app, ["report", "large-value", "--date", DAY, "--db", db_url])
+    assert bare.exit_code == 0 and json.loads(bare.stdout)["id"] == json.loads(made.stdout)["id"]
+    assert _count(engine) == 1
+
+
+def hashlib_of(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()

@@ -61,7 +61,7 @@ def test_roles_generation_reading_and_refusals(client, engine):
     again = client.post(url, json={"date": "2025-12-31"}, headers={**risk, "Idempotency-Key": "k1"})
     assert again.json() == made.json()
     rid = made.json()["id"]
-    assert made.json()["lines"] == 2 and made.json()["deadline"] == "2026-01-09"
+    assert made.json()["lines"] == 2 and made.json()["deadline"] == "2026-01-08"
 
     listed = client.get("/v1/regtech/reports", headers=regulator)
     assert [r["id"] for r in listed.json()["reports"]] == [rid]
@@ -130,3 +130,96 @@ def test_report_dates_are_iso_strings_of_days_that_are_over(client, engine, monk
         cli.main()
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and err.startswith("date_invalid: ") and len(err.strip().splitlines()) == 1, err
+
+
+def test_every_regtech_error_names_its_own_problem_title():
+    """`report_no_data` and `dashboard_invalid_range` said "Invalid input", `report_exists` and
+    `report_already_submitted` "Conflict with the current state": the base classes' titles."""
+    import inspect
+
+    from puhui import errors as base
+    from puhui.regtech import errors
+
+    generic = {c.title for _, c in inspect.getmembers(base, inspect.isclass) if issubclass(c, base.PuhuiError)}
+    found = [c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ == errors.__name__]
+    assert len(found) >= 17
+    for error in found:
+        assert error.title not in generic, (error.code, error.title)
+    titles = [e.title for e in found]
+    assert len(set(titles)) == len(titles)
+
+
+def test_the_report_problems_carry_their_titles(client, engine):
+    w = World(engine)
+    a, b = w.customer(), w.customer()
+    w.payment(a, b, 600_000_00, china("2025-12-31"))
+    risk, regulator = make_staff(client, "risk_officer"), make_staff(client, "regulator")
+    url = "/v1/regtech/reports/large-value"
+
+    def problem(response, status: int, code: str, title: str) -> None:  # type: ignore[no-untyped-def]
+        body = response.json()
+        assert (response.status_code, body["code"], body["title"]) == (status, code, title), response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+    no_data = client.post(url, json={"business_date": "2025-12-29"}, headers={**risk, "Idempotency-Key": "t0"})
+    problem(no_data, 422, "report_no_data", "No transactions to report on that date")
+    made = client.post(url, json={"business_date": "2025-12-31"}, headers={**risk, "Idempotency-Key": "t1"})
+    assert made.status_code == 201, made.text
+    exists = client.post(url, json={"business_date": "2025-12-31"}, headers={**risk, "Idempotency-Key": "t2"})
+    problem(exists, 409, "report_exists", "Report already generated")
+    submit = f"/v1/regtech/reports/{made.json()['id']}/submit"
+    assert client.post(submit, headers={**risk, "Idempotency-Key": "t3"}).status_code == 200
+    problem(client.post(submit, headers={**risk, "Idempotency-Key": "t4"}), 409, "report_already_submitted",
+            "Report already submitted")  # fmt: skip
+    problem(client.get("/v1/regtech/reports/rpt_nope", headers=regulator), 404, "report_not_found", "Report not found")
+    backwards = {"from": "2025-12-31", "to": "2025-12-30"}
+    problem(client.get("/v1/regtech/dashboard", params=backwards, headers=regulator), 422, "dashboard_invalid_range",
+            "The dashboard's date range is not valid")  # fmt: skip
+
+
+def test_the_report_takes_business_date_and_date_as_its_deprecated_alias(client, engine):
+    """Settlement and reconciliation take `business_date`; the report took `date` alone (422 extra_forbidden
+    for `business_date`). Both names work now, `date` documented as deprecated; exactly one is sent."""
+    from sqlalchemy import func, select
+
+    from puhui.api.contract import spec
+    from puhui.regtech.reports_tables import regulatory_reports
+
+    w = World(engine)
+    a, b = w.customer(), w.customer()
+    w.payment(a, b, 600_000_00, china("2025-12-30"))
+    w.payment(a, b, 600_000_00, china("2025-12-31"))
+    risk = make_staff(client, "risk_officer")
+    url = "/v1/regtech/reports/large-value"
+
+    def count() -> int:
+        with engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(regulatory_reports)).scalar_one()
+
+    for n, body in enumerate(
+        [
+            {},
+            {"business_date": "2025-12-31", "date": "2025-12-31"},
+            {"business_date": "2025-12-31", "date": "2025-12-30"},
+            {"business_date": None},
+            {"business_date": "2025-12-31", "day": "2025-12-31"},
+        ]
+    ):
+        refused = client.post(url, json=body, headers={**risk, "Idempotency-Key": f"bad{n}"})
+        assert refused.status_code == 422, (body, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    assert count() == 0
+    new = client.post(url, json={"business_date": "2025-12-31"}, headers={**risk, "Idempotency-Key": "n1"})
+    assert new.status_code == 201, new.text
+    assert new.json()["business_date"] == "2025-12-31"
+    old = client.post(url, json={"date": "2025-12-30"}, headers={**risk, "Idempotency-Key": "o1"})
+    assert old.status_code == 201 and old.json()["business_date"] == "2025-12-30", old.text
+    assert count() == 2
+
+    body = spec()["components"]["schemas"]["LargeValueIn"]
+    assert (
+        body["properties"]["date"]["deprecated"] is True
+        and "business_date" in body["properties"]["date"]["description"]
+    )
+    assert body["oneOf"] == [{"required": ["business_date"]}, {"required": ["date"]}]
+    assert body["additionalProperties"] is False

@@ -84,7 +84,7 @@ def test_alert_to_reported_case_gives_a_schema_valid_masked_report_due_in_5_work
     assert {al["typology"] for al in case["alerts"]} == {"rapid_in_out", "large_value"}
     move(client, case["id"], officer, *TO_INVESTIGATING)
 
-    at_china(clock, "2026-02-12")  # a Thursday before the Spring Festival closure (02-16 … 02-23)
+    at_china(clock, "2026-02-12")  # a Thursday before the Spring Festival holiday (02-15 … 02-23)
     officer = staff(client, "risk_officer")
     move(client, case["id"], officer, {"to": "escalated", "narrative": NARRATIVE})
     at_china(clock, "2026-02-13")
@@ -96,8 +96,8 @@ def test_alert_to_reported_case_gives_a_schema_valid_masked_report_due_in_5_work
     assert reported.status_code == 200, reported.text
     meta = reported.json()["report"]
     assert reported.json()["status"] == "reported"
-    # Fri 13, then weekend, 16-20 and 23 closed: Tue 24, Wed 25, Thu 26, Fri 27 are the 2nd to 5th working days.
-    assert (meta["determined_on"], meta["deadline"]) == ("2026-02-12", "2026-02-27")
+    # Fri 13, Sat 14 (a make-up working day, 调休), 15-23 off: Tue 24, Wed 25, Thu 26 are the 3rd to 5th.
+    assert (meta["determined_on"], meta["deadline"]) == ("2026-02-12", "2026-02-26")
     assert meta["status"] == "generated" and meta["overdue"] is False
 
     regulator = staff(client, "regulator")
@@ -125,7 +125,7 @@ def test_alert_to_reported_case_gives_a_schema_valid_masked_report_due_in_5_work
     assert {(t["typology"], t["rule_code"], t["rule_version"]) for t in report["typologies"]} == {
         (al["typology"], al["rule"]["code"], al["rule"]["version"]) for al in alerts
     }
-    assert report["detected_on"] == "2026-01-05" and report["deadline"] == "2026-02-27"
+    assert report["detected_on"] == "2026-01-05" and report["deadline"] == "2026-02-26"
     assert report["narrative"] == NARRATIVE and "3700.00" in report["summary"]["zh"]
     assert report["subject"]["kind"] == "natural" and report["subject"]["party_id"] == a
     assert report["subject"]["name_masked"] == "*" + NAMES[0][1:]
@@ -160,21 +160,21 @@ def test_deadlines_listing_flags_overdue_and_only_officers_submit(client, engine
         made[party] = client.post(
             "/v1/regtech/reports/suspicious", json={"case_id": case["id"]}, headers=officer
         ).json()
-    assert made[shop]["party_kind"] == "non_natural" and made[shop]["deadline"] == "2026-03-02"
+    assert made[shop]["party_kind"] == "non_natural" and made[shop]["deadline"] == "2026-02-27"
 
-    at_china(clock, "2026-02-28")  # after a's deadline (02-27), before the shop's (03-02)
+    at_china(clock, "2026-02-27")  # after a's deadline (02-26), on the shop's (02-27)
     regulator, officer = staff(client, "regulator"), staff(client, "risk_officer")
     listed = client.get("/v1/regtech/reports/suspicious", headers=regulator).json()
     assert [(r["id"], r["overdue"]) for r in listed["reports"]] == [(made[a]["id"], True), (made[shop]["id"], False)]
     due = client.get("/v1/regtech/reports/deadlines", headers=regulator).json()["reports"]
     assert [(r["kind"], r["deadline"], r["overdue"]) for r in due] == [
-        ("suspicious", "2026-02-27", True),
-        ("suspicious", "2026-03-02", False),
+        ("suspicious", "2026-02-26", True),
+        ("suspicious", "2026-02-27", False),
     ]
     assert {r["kind"] for r in client.get("/v1/regtech/reports", headers=regulator).json()["reports"]} == {"suspicious"}
     assert client.get(f"/v1/regtech/reports/suspicious/{made[a]['id']}", headers=regulator).json()["overdue"] is True
-    board = client.get("/v1/regtech/dashboard?from=2026-02-28&to=2026-02-28", headers=regulator).json()
-    assert board["reports"] == {"pending": 2, "overdue": [made[a]["id"]], "next_deadline": "2026-02-27"}
+    board = client.get("/v1/regtech/dashboard?from=2026-02-27&to=2026-02-27", headers=regulator).json()
+    assert board["reports"] == {"pending": 2, "overdue": [made[a]["id"]], "next_deadline": "2026-02-26"}
 
     submit = f"/v1/regtech/reports/suspicious/{made[a]['id']}/submit"
     before = _state(engine)

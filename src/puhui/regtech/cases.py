@@ -6,7 +6,9 @@ closed as a false positive from investigating. Any other move is refused with
 
 `open_cases_from_alerts` groups the alerts in no case by party: one new case per party, or the
 alerts join the party's case still open (not closed), which its history records. A case's priority
-(优先级) comes from its alerts: distinct typologies first, then the total amount, then the count.
+(优先级) comes from its alerts: distinct typologies first, then the amount, then the count. The amount
+counts each transaction of the alerts' evidence once (two alerts citing the same payment count it
+once): it is the total of the suspicious transaction report built from the case.
 
 Escalating (认定可疑) records the investigator's narrative; reporting needs one (`narrative_required`,
 at least `MIN_NARRATIVE` characters) and generates the suspicious transaction report in the same
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import func, select, update
 
@@ -33,6 +35,7 @@ from puhui.regtech.errors import (
     CaseTransitionNotAllowed,
     NarrativeRequired,
 )
+from puhui.regtech.str_report import transactions_of
 from puhui.regtech.tables import monitor_alerts, monitor_case_events, monitor_cases
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -140,6 +143,16 @@ def _live_cases(uow: UnitOfWork, parties: Iterable[str]) -> dict[str, dict]:
     return {r["party"]: dict(r) for r in rows}
 
 
+def case_amount(alerts: Iterable[Mapping]) -> int:
+    """Σ fen of the transactions the alerts' evidence cites, each once (by position, ref and direction)."""
+    return sum(f["amount"] for f in transactions_of(list(alerts)))
+
+
+def case_figures(alerts: Sequence[Mapping]) -> tuple[int, int, int]:
+    """(distinct typologies, amount, alerts) of a case's alerts: what its priority is made of."""
+    return len({a["typology"] for a in alerts}), case_amount(alerts), len(alerts)
+
+
 def priority(typologies: int, amount: int, alerts: int) -> dict:
     """A case's priority from its alerts: score = 10 × distinct typologies + the amount band
     (0-9: the number of digits of the whole-yuan total, capped), then ties by amount and count."""
@@ -238,7 +251,7 @@ def get_case(connection, case_id: str) -> dict:
         "assignee": row["assignee"],
         "opened_by": row["opened_by"],
         "opened_at": clock.from_micros(row["opened_at"]).isoformat(),
-        "priority": priority(len({a["typology"] for a in alerts}), sum(a["amount"] for a in alerts), len(alerts)),
+        "priority": priority(*case_figures(alerts)),
         "alerts": [alert_json(a) for a in alerts],
         "history": [
             {
@@ -259,30 +272,26 @@ def list_cases(connection, status: str | None = None, limit: int = 100, sort: st
         raise CaseInvalid(f"unknown case status {status!r}", allowed=list(STATUSES))
     if sort not in SORTS:
         raise CaseInvalid(f"unknown sort {sort!r}", allowed=list(SORTS))
-    a = monitor_alerts.c
-    stats = (
-        select(
-            a.case_id,
-            func.count(func.distinct(a.typology)).label("typologies"),
-            func.coalesce(func.sum(a.amount), 0).label("amount"),
-            func.count().label("alerts"),
-        )
-        .where(a.case_id.is_not(None))
-        .group_by(a.case_id)
-        .subquery()
-    )
-    query = select(monitor_cases.c.id).select_from(
-        monitor_cases.outerjoin(stats, stats.c.case_id == monitor_cases.c.id)
-    )
+    query = select(monitor_cases.c.id, monitor_cases.c.opened_at)
     if status is not None:
         query = query.where(monitor_cases.c.status == status)
-    order = [monitor_cases.c.opened_at, monitor_cases.c.id]
-    if sort == "priority":
-        order = [
-            func.coalesce(stats.c.typologies, 0).desc(),
-            func.coalesce(stats.c.amount, 0).desc(),
-            func.coalesce(stats.c.alerts, 0).desc(),
-            *order,
-        ]
-    ids = connection.execute(query.order_by(*order).limit(limit)).scalars().all()
+    if sort == "opened":
+        ids = connection.execute(query.order_by(monitor_cases.c.opened_at, monitor_cases.c.id).limit(limit)).scalars()
+        return [get_case(connection, i) for i in ids.all()]
+    # The amount counts each transaction once, which needs the alerts' evidence: figured here, not in SQL.
+    opened = {case_id: at for case_id, at in connection.execute(query)}
+    a = monitor_alerts.c
+    alerts_of: dict[str, list[Mapping]] = {case_id: [] for case_id in opened}
+    in_cases = select(a.case_id, a.id, a.typology, a.evidence).where(a.case_id.is_not(None))
+    if status is not None:
+        in_cases = in_cases.where(a.case_id.in_(select(monitor_cases.c.id).where(monitor_cases.c.status == status)))
+    for row in connection.execute(in_cases).mappings():
+        if row["case_id"] in alerts_of:
+            alerts_of[row["case_id"]].append(row)
+
+    def rank(case_id: str) -> tuple:
+        typologies, amount, alerts = case_figures(alerts_of[case_id])
+        return (-typologies, -amount, -alerts, opened[case_id], case_id)
+
+    ids = sorted(opened, key=rank)[:limit]
     return [get_case(connection, i) for i in ids]

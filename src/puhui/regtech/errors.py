@@ -37,6 +37,7 @@ class NarrativeRequired(InvalidInput):
 
 class InvalidRange(InvalidInput):
     code = "dashboard_invalid_range"
+    title = "The dashboard's date range is not valid"
 
 
 class RangeInvalid(InvalidInput):
@@ -61,18 +62,22 @@ class RelatedPartyNotFound(NotFound):
 
 class NoDataForDate(InvalidInput):
     code = "report_no_data"
+    title = "No transactions to report on that date"
 
 
 class ReportExists(Conflict):
     code = "report_exists"
+    title = "Report already generated"
 
 
 class ReportNotFound(NotFound):
     code = "report_not_found"
+    title = "Report not found"
 
 
 class ReportAlreadySubmitted(Conflict):
     code = "report_already_submitted"
+    title = "Report already submitted"
 
 
 class RuleInvalid(InvalidInput):

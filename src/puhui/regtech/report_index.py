@@ -1,11 +1,13 @@
 """Every regulatory report of both kinds in one list (报告台账): large-value transaction reports
-(`reports`) and suspicious transaction reports (`str_report`), for the desk, the dashboard and the CLI."""
+(`reports`) and suspicious transaction reports (`str_report`), for the desk, the dashboard and the CLI;
+and the deadlines view, which also covers the business dates never generated (`report_coverage`)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from puhui.regtech import reports, reports_tables, str_report
+from puhui import clock
+from puhui.regtech import report_coverage, reports, reports_tables, str_report
 
 
 def listing(connection: Connection, limit: int = 100) -> list[dict]:
@@ -40,3 +42,13 @@ def deadlines(connection: Connection, limit: int = 500) -> list[dict]:
     found += [_as_listed(r) for r in str_report.listing(connection, status="generated", limit=limit)]
     found.sort(key=lambda r: (r["deadline"], r["id"]))
     return found[:limit]
+
+
+def deadlines_json(connection: Connection) -> dict:
+    """What `/reports/deadlines` and `puhui regtech report deadlines` answer: the reports not yet submitted
+    (`deadlines`), and every business date's large-value report (`report_coverage.large_value_days`)."""
+    return {
+        "as_of": clock.business_date().isoformat(),
+        "reports": deadlines(connection),
+        "large_value_days": report_coverage.large_value_days(connection),
+    }

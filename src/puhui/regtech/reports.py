@@ -14,7 +14,8 @@ Sources: payments (P2P and QR acquiring, the gross amount) and bank-channel orde
 
 The file is CSV (UTF-8, header row, "\\n" line ends), columns in `SCHEMA` order, lines sorted by
 party, direction, time and transaction id. The deadline (报送期限) is the 5th working day after the
-date, over the trading/working calendar of `puhui.wealth.calendar`.
+date, working days following the State Council's schedule with its make-up working weekends (调休):
+`puhui.regtech.working_days` (not the exchanges' trading calendar, which skips those weekends).
 
 A report's date is a past business date (`puhui.eod.dates`, T+1). Unlike the end-of-day jobs, reports
 of earlier dates may follow later ones: each covers its own date and reads no state a report of
@@ -41,9 +42,11 @@ from puhui.money import format_minor
 from puhui.payments import queries as payment_queries
 from puhui.regtech.errors import NoDataForDate, ReportAlreadySubmitted, ReportExists, ReportNotFound
 from puhui.regtech.reports_tables import regulatory_reports
-from puhui.wealth.calendar import add_trading_days
+from puhui.regtech.working_days import add_working_days
 
 KIND = "large_value"
+CHINA_OFFSET_MICROS = 8 * 3600 * 1_000_000
+EPOCH_DATE = dt.date(1970, 1, 1)
 DEADLINE_WORKING_DAYS = 5
 # Thresholds in fen: (party type, channel) -> amount.
 THRESHOLDS = {
@@ -90,8 +93,8 @@ class Movement:
 
 
 def deadline(business_date: dt.date) -> dt.date:
-    """The 5th working day after the date (the date itself need not be a working day)."""
-    return add_trading_days(business_date, DEADLINE_WORKING_DAYS)
+    """The 5th working day after the date (the date itself need not be a working day), 调休 counted."""
+    return add_working_days(business_date, DEADLINE_WORKING_DAYS)
 
 
 def movements(connection: Connection, business_date: dt.date) -> list[Movement]:
@@ -143,8 +146,37 @@ def movements(connection: Connection, business_date: dt.date) -> list[Movement]:
     return out
 
 
+def transaction_dates(connection: Connection, first: dt.date, last: dt.date) -> set[dt.date]:
+    """The China dates in [first, last] with a transaction the report covers (`movements`' sources): a
+    payment, or a bank order the bank completed (posted; a pending or voided one moved no money).
+
+    Payments are counted per date in one query grouped by date; posted bank orders are read in one more,
+    only over the span of the dates without a payment (none on a platform paying every day)."""
+    start, end = clock.day_bounds(first)[0], clock.day_bounds(last)[1]
+    made = payment_queries.payments_made(after=start - 1, until=end - 1)  # (after, until]: [start, end)
+    # China Standard Time is UTC+8 all year (no daylight saving since 1991): a date is a whole number of
+    # days since 1970-01-01 China time. Grouped over a subquery's column (PostgreSQL would not match an
+    # expression with bound parameters in the GROUP BY to the same one in the SELECT).
+    days = select(((made.c.created_at + CHINA_OFFSET_MICROS) // clock.DAY_MICROS).label("day")).subquery("days")
+    found = {
+        EPOCH_DATE + dt.timedelta(days=int(n)) for n in connection.execute(select(days.c.day).distinct()).scalars()
+    }
+    quiet = [d for d in _dates(first, last) if d not in found]
+    if quiet:
+        span = clock.day_bounds(quiet[0])[0], clock.day_bounds(quiet[-1])[1]
+        found.update(
+            clock.china_date(b["created_at"]) for b in payment_queries.posted_bank_orders_between(connection, *span)
+        )
+    return {d for d in found if first <= d <= last}
+
+
+def _dates(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
 def has_data(connection: Connection, business_date: dt.date) -> bool:
-    return payment_queries.any_between(connection, *clock.day_bounds(business_date))
+    """Whether the date had a transaction to report on (a payment or a completed bank order)."""
+    return business_date in transaction_dates(connection, business_date, business_date)
 
 
 def party_types(connection: Connection, ids: set[str]) -> dict[str, str]:
@@ -210,11 +242,14 @@ def report_id(business_date: dt.date) -> str:
 
 
 def generate(uow: UnitOfWork, business_date: dt.date, by: str) -> dict:
-    """Build and store the date's report; refused for a date without transactions or one already reported."""
+    """Build and store the date's report; refused for a date without transactions (no payment and no
+    completed bank order: nothing to report) or one already reported."""
     check_date(business_date, t_plus=1)  # a report covers a past business date
     connection = uow.connection
     if not has_data(connection, business_date):
-        raise NoDataForDate(f"the platform has no transactions on {business_date}")
+        raise NoDataForDate(
+            f"the platform has no transactions on {business_date} (no payment, no completed bank order)"
+        )
     rid = report_id(business_date)
     if connection.execute(select(regulatory_reports.c.id).where(regulatory_reports.c.id == rid)).first():
         raise ReportExists(f"the large-value report for {business_date} exists ({rid})")

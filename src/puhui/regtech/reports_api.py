@@ -5,7 +5,9 @@ and the dashboard. Generation and submission run through `run_mutation` (idempot
 
 Suspicious transaction reports (可疑交易报告) live under /reports/suspicious: generated when a case is
 reported (here, or by the case transition), listed with their deadlines and overdue flags.
-`/reports/deadlines` lists the reports of both kinds not yet submitted, earliest deadline first.
+`/reports/deadlines` lists the reports of both kinds not yet submitted, earliest deadline first, and every
+business date of the last year with the state of its large-value report (submitted, generated, nothing to
+report, or missing), so a date never generated is flagged overdue too (`puhui.regtech.report_coverage`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from puhui import clock
 from puhui.api.deps import EngineDep, Principal, require_roles
@@ -46,9 +48,39 @@ CHINA_DAY = {"format": "date", "pattern": DATE_PATTERN, "description": "a China 
 ReportId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
+def _exactly_one_date(schema: dict) -> None:
+    """The body's JSON schema: exactly one of the two names, neither nullable (a null is refused)."""
+    for field in schema["properties"].values():
+        field.pop("default", None)
+    schema["oneOf"] = [{"required": ["business_date"]}, {"required": ["date"]}]
+
+
 class LargeValueIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    date: BusinessDate
+    """The business date to report as `business_date`, the name settlement and reconciliation use; `date`,
+    its former name, is a deprecated alias still accepted. Send exactly one of them."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_date)
+    business_date: BusinessDate = None  # type: ignore[assignment]  # absent: None; null: refused (date_invalid)
+    date: Annotated[
+        BusinessDate,
+        Field(
+            description="Deprecated alias of `business_date` (its former name), still accepted: send `business_date`.",
+            json_schema_extra={"deprecated": True},
+        ),
+    ] = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _one_date(self) -> LargeValueIn:
+        given = [name for name in ("business_date", "date") if getattr(self, name) is not None]
+        if not given:
+            raise ValueError("business_date is required: the business date to report, YYYY-MM-DD")
+        if len(given) > 1:
+            raise ValueError("send business_date alone: date is its deprecated alias")
+        return self
+
+    @property
+    def day(self) -> dt.date:
+        return self.business_date if self.business_date is not None else self.date
 
 
 class SuspiciousIn(BaseModel):
@@ -77,7 +109,7 @@ def _attachment(content: str, media: str, filename: str, kind: type[Response] = 
     response_model=LargeValueReport,
 )
 async def large_value(body: LargeValueIn, request: Request, engine: EngineDep, principal: Generator):
-    day = body.date
+    day = body.day
 
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(201, LargeValueReport.shape(reports.generate(uow, day, principal.id)))
@@ -160,11 +192,11 @@ async def suspicious_submit(report_id: ReportId, request: Request, engine: Engin
 
 @router.get(
     "/reports/deadlines",
-    summary="Reports of both kinds not yet submitted, earliest deadline first",
+    summary="Reports of both kinds not yet submitted, earliest deadline first; each business date's large-value report",
     response_model=ReportDeadlines,
 )
 async def report_deadlines(engine: EngineDep, principal: Reader) -> dict:
-    return {"reports": await snapshot(engine, report_index.deadlines), "as_of": clock.business_date().isoformat()}
+    return await snapshot(engine, report_index.deadlines_json)
 
 
 @router.get(

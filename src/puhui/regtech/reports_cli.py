@@ -21,7 +21,7 @@ cases = typer.Typer(no_args_is_help=True, help="Cases (案件) over the monitor'
 app.add_typer(cases, name="cases")
 
 DB = typer.Option(None, "--db", help="Database URL (default: PUHUI_DATABASE_URL or SQLite in the user data dir).")
-OUT = typer.Option(None, "--out", dir_okay=False, help="write the report file (CSV) here")
+OUT = typer.Option(None, "--out", dir_okay=False, help="write the report file (CSV, the stored bytes) here")
 OUT_JSON = typer.Option(None, "--out", dir_okay=False, help="write the report file (JSON) here")
 BY = "cli"
 
@@ -45,18 +45,30 @@ def _fail(error: Exception) -> None:
 def large_value(
     date: str = typer.Option(..., "--date", help="China business date YYYY-MM-DD"), out: Path | None = OUT, db: str = DB
 ) -> None:
-    """Generate and store the date's large-value transaction report; print its metadata."""
+    """Generate and store the date's large-value transaction report; print its metadata. A report generated
+    before is not generated again: its stored metadata is printed (and its stored file written), with a note
+    on stderr that it was already generated."""
     from puhui.db import reading, transaction
     from puhui.errors import PuhuiError
     from puhui.regtech import reports
+    from puhui.regtech.errors import ReportExists
 
     day = _date(date, "--date")
     try:
         engine = _engine(db)
-        made = transaction(engine, lambda uow: reports.generate(uow, day, BY))
+        try:
+            made = transaction(engine, lambda uow: reports.generate(uow, day, BY))
+        except ReportExists:
+            with reading(engine) as connection:
+                made = reports.get(connection, reports.report_id(day))
+            typer.echo(
+                f"already generated: the large-value report for {day} ({made['id']}) was generated at "
+                f"{made['created_at']} by {made['created_by']}; the stored report is used, nothing is generated",
+                err=True,
+            )
         if out is not None:
             with reading(engine) as connection:
-                out.write_text(reports.content_of(connection, made["id"]), encoding="utf-8")
+                out.write_bytes(reports.content_of(connection, made["id"]).encode("utf-8"))
     except PuhuiError as error:
         _fail(error)
     typer.echo(json.dumps(made, ensure_ascii=False))
@@ -83,14 +95,14 @@ def suspicious(
 
 @report.command("deadlines")
 def deadlines(db: str = DB) -> None:
-    """The reports of both kinds not yet submitted, earliest deadline first, overdue ones flagged."""
-    from puhui import clock
+    """The reports of both kinds not yet submitted, earliest deadline first, overdue ones flagged; and
+    every business date's large-value report (submitted, generated, nothing_to_report or missing)."""
     from puhui.db import reading
     from puhui.regtech import report_index
 
     with reading(_engine(db)) as connection:
-        found = report_index.deadlines(connection)
-    typer.echo(json.dumps({"as_of": clock.business_date().isoformat(), "reports": found}, ensure_ascii=False))
+        found = report_index.deadlines_json(connection)
+    typer.echo(json.dumps(found, ensure_ascii=False))
 
 
 @cases.command("open-from-alerts")

@@ -437,11 +437,50 @@ class RegulatoryReports(Schema):
     reports: list[AnyReport]
 
 
+LargeValueDayStatus = Literal["submitted", "generated", "nothing_to_report", "missing"]
+
+
+class LargeValueDay(Schema):
+    """A business date and its large-value transaction report (大额交易报告): `submitted`; `generated`, not yet
+    submitted; `nothing_to_report`, no payment and no completed bank order that date (generating it is refused
+    with `report_no_data`); or `missing`, transactions but no report generated yet. `report_id` is the generated
+    report's; `overdue` when generated or missing after the deadline (报送期限, 5 working days)."""
+
+    business_date: Day
+    status: LargeValueDayStatus
+    report_id: str | None
+    deadline: Day
+    overdue: bool
+
+
+class LargeValueCounts(Schema):
+    """How many dates of the range have each status."""
+
+    submitted: int
+    generated: int
+    nothing_to_report: int
+    missing: int
+
+
+class LargeValueCoverage(Schema):
+    """Every business date of the last 366 days up to yesterday, from the first of them with a transaction or a
+    report, oldest first, each with the state of its large-value report; `from` and `to` are null when there is
+    none. `overdue` lists the dates whose report is overdue, generated or missing."""
+
+    first: Day | None = Field(alias="from")
+    last: Day | None = Field(alias="to")
+    counts: LargeValueCounts
+    overdue: list[Day]
+    days: list[LargeValueDay]
+
+
 class ReportDeadlines(Schema):
-    """Reports of both kinds not yet submitted, earliest deadline first, as of a China business date."""
+    """Reports of both kinds not yet submitted, earliest deadline first, as of a China business date; and
+    `large_value_days`, each business date's large-value report, so a date never generated shows too."""
 
     reports: list[AnyReport]
     as_of: Day
+    large_value_days: LargeValueCoverage
 
 
 class SuspiciousReports(Schema):
