@@ -32,6 +32,8 @@ PROBLEMS = {
     "loan_closed": "This loan is paid off.",
     "checkout_needs_review": "This payment needs a review; pay from the wallet instead.",
     "unknown_instalment_plan": "Choose one of the plans shown.",
+    "annual_income_required": "Declare your annual income first: what you owe may not pass a third of it.",
+    "borrower_limit_exceeded": "This would take what you owe past a third of your annual income.",
 }
 """Lending problems a person is told in their own language (any other goes to the common list)."""
 
