@@ -304,3 +304,4 @@ def fraud_checks_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUHUI_FRAUD_CHECKS", "false")
     monkeypatch.setenv("PUHUI_MERCHANT_NOTIFICATIONS", "false")  # tests deliver them explicitly
     monkeypatch.setenv("PUHUI_MONITORING", "false")  # tests run the monitor themselves
+    monkeypatch.setenv("PUHUI_OVERNIGHT_CLEARING", "false")  # tests clear the securities day themselves

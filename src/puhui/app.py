@@ -98,6 +98,8 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, l
                 loops.append(asyncio.create_task(_monitor(engine, settings.monitor_interval_seconds)))
             if settings.sandbox and run_expiry:
                 loops.append(asyncio.create_task(_make_markets(engine, settings.market_interval_seconds)))
+            if settings.overnight_clearing and run_expiry:
+                loops.append(asyncio.create_task(_clear_overnight(engine, settings.clearing_interval_seconds)))
             return loops
 
         tasks = [await _leading(app, engine, background)] if leader_lock else background()
@@ -416,6 +418,19 @@ async def _make_markets(engine: Engine, interval: float) -> None:
             await run_in_threadpool(make_markets, engine)
         except Exception:  # noqa: BLE001 - keep the loop alive; a refused quote is logged and tried again
             log.exception("keeping the liquidity providers' quotes failed")
+        await asyncio.sleep(interval)
+
+
+async def _clear_overnight(engine: Engine, interval: float) -> None:
+    """Clear the last trading day overnight, before the next session opens (securities.clearing)."""
+    from puhui.securities.clearing import clear_overnight
+
+    while True:
+        try:
+            if (cleared := await run_in_threadpool(clear_overnight, engine)) is not None:
+                log.info("securities cleared overnight: %s", cleared)
+        except Exception:  # noqa: BLE001 - keep the loop alive; a refused clearing is logged and tried again
+            log.exception("the overnight securities clearing failed")
         await asyncio.sleep(interval)
 
 

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     monitor_interval_seconds: float = Field(1.0, gt=0, le=3600)
     # In the sandbox, liquidity providers' quotes (做市, `securities.liquidity`) are kept every so many seconds.
     market_interval_seconds: float = Field(15.0, gt=0, le=3600)
+    # The overnight securities clearing (夜间清算): the leader clears the last trading day once it is over and
+    # before the next session opens, snapshotting each account's close (securities.daily_assets).
+    overnight_clearing: bool = True
+    clearing_interval_seconds: float = Field(60.0, gt=0, le=3600)
     notify_interval_seconds: float = Field(1.0, gt=0, le=3600)
 
     def __init__(self, **values: Any) -> None:

@@ -116,3 +116,23 @@ def test_the_window_is_the_20_xshg_trading_days_before_the_application():
         assert all(calendar.next_trading_day(a) == b for a, b in zip(days, days[1:]))  # none skipped
         assert calendar.next_trading_day(days[-1]) >= application
     assert calendar.trading_days_before(dt.date(2026, 10, 8), 2) == [dt.date(2026, 9, 29), dt.date(2026, 9, 30)]
+
+
+def test_the_overnight_clearing_clears_the_last_trading_day_before_the_next_session(client, engine, clock):  # noqa: F811
+    """Nothing ran the clearing in its window (midnight to the next 09:15), so the snapshots never came:
+    now the server's leader clears the last trading day overnight, once, and not after the next open."""
+    friday, monday = dt.date(2026, 12, 4), dt.date(2026, 12, 7)
+    zhang, _ = investor(client, engine, ZHANG, 120_000_00)
+    clock.set(china(friday, 16))
+    assert clearing.clear_overnight(engine) is None  # Thursday's window closed at Friday's open
+    clock.set(china(dt.date(2026, 12, 5), 0, 5))  # Saturday, just after midnight
+    assert clearing.last_closed_day(clock.now()) == friday
+    assert clearing.clear_overnight(engine)["trade_day"] == str(friday)
+    assert clearing.clear_overnight(engine) is None  # cleared once
+    clock.set(china(monday, 9, 30))  # Monday's session has opened: Friday's close is gone from the books
+    assert clearing.clear_overnight(engine) is None
+    assert [(r[0], r[1], r[2] + r[3]) for r in rows(engine)] == [(zhang, friday, 120_000_00)]
+    clock.set(china(dt.date(2026, 12, 8), 3))
+    assert clearing.clear_overnight(engine)["trade_day"] == str(monday)
+    assert [r[1] for r in rows(engine)] == [friday, monday]
+    assert_audit_clean(engine)

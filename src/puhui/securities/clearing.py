@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from puhui import clock
 from puhui.db import UnitOfWork, transaction
 from puhui.eod import runs as eod_runs
 from puhui.events.outbox import publish
@@ -218,6 +219,27 @@ def clear(engine: Engine, day: dt.date) -> dict[str, Any]:
     done = eod_runs.run_days(engine, JOB, day, lambda d: transaction(engine, lambda uow: settle_day(uow, d)), t_plus=1)
     transaction(engine, brokerage.apply_corporate_actions)
     return done.result
+
+
+def last_closed_day(moment: dt.datetime) -> dt.date:
+    """The last trading day before `moment`'s China date: the day an overnight clearing clears."""
+    day = moment.astimezone(clock.CHINA).date() - dt.timedelta(days=1)
+    while not calendar.is_trading_day(day):
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def clear_overnight(engine: Engine) -> dict[str, Any] | None:
+    """The overnight batch (夜间清算): once a trading day is over, clear it while the books still stand at
+    its close (before the next session opens), so every account's close is snapshotted
+    (`daily_assets.take`); None when that day is cleared already or the window has passed (an operator's
+    `puhui securities clear` still clears it then, without the snapshot). The server's leader runs it."""
+    day = last_closed_day(clock.now())
+    if not daily_assets.at_close(day):
+        return None
+    with engine.connect() as connection:
+        done = eod_runs.completed(connection, JOB, day)
+    return None if done else clear(engine, day)
 
 
 def clear_in(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:

@@ -7,8 +7,9 @@ trading days before an application (前20个交易日日均资产): what the Chi
   previous close: the only prices the books carry).
 - The snapshot (`take`): clearing (`clearing.settle_day`) takes one for every account opened by the
   close, on each trading day it clears, while the books still stand at that day's close: before the
-  next trading day's opening auction (09:15 China time). Clearing is a T+1 job, so the end-of-day run
-  after midnight takes it. A day cleared later (a catch-up after an outage) gets none: the books have
+  next trading day's opening auction (09:15 China time). Clearing is a T+1 job: the server's leader
+  clears each trading day overnight, after midnight and before that auction (`clearing.clear_overnight`),
+  and an operator's `puhui securities clear` in the same hours does the same. A day cleared later (a catch-up after an outage) gets none: the books have
   moved on and the day's close cannot be read back from them (the history of cash and shares is the
   ledger's transfers, which no package outside the ledger reads). One row per account and day: clearing
   the day again writes none twice and changes none already taken.
