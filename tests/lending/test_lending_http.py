@@ -152,6 +152,7 @@ def test_borrow_and_repay_over_http(client, engine, clock):
     assert accepted.status_code == 201, accepted.text
     loan = accepted.json()
     assert loan["status"] == "active" and loan["outstanding_principal"] == "6000.00"
+    assert loan["annualized_rate"] == disclosed["annualized_rate"]  # the disclosed IRR stays with the loan
     replay = client.post(f"/v1/lending/offers/{disclosed['id']}/accept", headers={**me, "Idempotency-Key": "c1"})
     assert replay.headers.get("Idempotent-Replayed") == "true" and replay.json()["id"] == loan["id"]
 

@@ -91,6 +91,10 @@ class Loan(Schema):
     product_code: str
     principal: Money
     annual_rate: str = Rate
+    annualized_rate: str | None = Field(
+        description="the annualized rate disclosed when the loan was offered (综合年化利率, by IRR, fees included); "
+        "null for a draw on a credit line, whose plan discloses its own"
+    )
     method: Method
     term: int
     start_date: Day

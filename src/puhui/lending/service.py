@@ -521,6 +521,9 @@ def get_loan(connection: Connection, loan_id: str) -> dict:
         "product_code": row["product_code"],
         "principal": format_minor(row["principal"], 2),
         "annual_rate": row["annual_rate"],
+        "annualized_rate": connection.execute(
+            select(loan_offers.c.annualized_rate).where(loan_offers.c.loan_id == loan_id)
+        ).scalar(),
         "method": row["method"],
         "term": row["term"],
         "start_date": date_of(row["start_day"]).isoformat(),
