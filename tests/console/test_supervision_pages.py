@@ -71,6 +71,10 @@ def test_the_regulator_opens_an_alerts_case_and_sees_its_evidence(client, watche
         assert flow["ref"] in case  # every piece of evidence the API gives is on the page
     # a status change, not a date range (开始日期/结束日期)
     assert '<th scope="col">原状态</th><th scope="col">新状态</th>' in case
+    # the case's opening is 立案时间, not the customer app's account opening (开户时间)
+    assert "立案时间" in case and "开户时间" not in case
+    listed = client.get("/supervision/cases").text
+    assert '<th scope="col">立案时间</th>' in listed and "开户时间" not in listed
     graph = client.get("/supervision/graph", params={"party": alert["party"]}).text
     assert '<svg class="chart graph"' in graph and "<line" in graph
 

@@ -125,6 +125,9 @@ def test_refund_after_settlement_top_up_then_refund(client, engine, clock, bank)
     assert (
         waiting.json()["code"] == "merchant_balance_insufficient" and "pending at the bank" in waiting.json()["detail"]
     )
+    # the pending top-up covers the 99.40: nothing more to top up, wait for it
+    assert (waiting.json()["top_up_at_least"], waiting.json()["top_up_pending"]) == ("0.00", "150.00")
+    assert "wait for them" in waiting.json()["detail"] and "Top up at least" not in waiting.json()["detail"]
 
     bank.run_until(clock, clock.now() + dt.timedelta(minutes=5))  # the bank debits the account and notifies
     assert bank.card_balance(ACCOUNT) == 500_00 + 99_40 - 150_00
@@ -289,4 +292,126 @@ def test_a_pay_later_purchase_is_refunded_after_settlement_once_the_merchant_top
     assert (loan["status"], loan["outstanding_principal"]) == ("paid_off", "0.00"), loan
     assert balance(engine, f"wallet.{customer_id}") == 0  # the refund went to the loan
     assert balance(engine, f"refund_funds.{merchant_id}") == 0
+    assert_books_clean(engine)
+
+
+WITHDRAWALS = "/v1/merchants/me/refund-funds/withdrawals"
+
+
+def _funded(client, engine, clock, bank, amount: str) -> tuple[str, dict, str, dict]:  # noqa: F811
+    """A merchant whose D takings (a 100.00 payment) were settled, then topped up by `amount` (confirmed)."""
+    _, phone = make_customer(client, engine, "13812345678", "531", 1_000_00)
+    merchant_id, shop = make_merchant(client)
+    paid = pay(client, phone, merchant_id, shop, "100.00")
+    clock.advance(hours=24)
+    settle(client, staff(client, "operator"), D, merchant_id)
+    bank.run_until(clock, clock.now() + dt.timedelta(minutes=5))
+    if amount:
+        top = client.post(TOP_UPS, headers={**shop, "Idempotency-Key": "mt-1"}, json={"amount": amount})
+        assert top.status_code == 202, top.text
+        bank.run_until(clock, clock.now() + dt.timedelta(minutes=5))
+    return merchant_id, shop, phone, paid
+
+
+def test_the_shortfall_counts_the_top_ups_pending_at_the_bank(client, engine, clock, bank):  # noqa: F811
+    merchant_id, shop, _, paid = _funded(client, engine, clock, bank, "")
+    first = refund(client, shop, paid["id"], "100.00", "rf-1").json()
+    assert (first["top_up_at_least"], first["top_up_pending"]) == ("99.40", "0.00")
+    client.post(TOP_UPS, headers={**shop, "Idempotency-Key": "mt-1"}, json={"amount": "60.00"})  # left pending
+    part = refund(client, shop, paid["id"], "100.00", "rf-1").json()
+    assert (part["code"], part["top_up_at_least"], part["top_up_pending"]) == (
+        "merchant_balance_insufficient",
+        "39.40",
+        "60.00",
+    )
+    assert "Top up at least 39.40 CNY" in part["detail"] and "besides those pending" in part["detail"]
+    client.post(TOP_UPS, headers={**shop, "Idempotency-Key": "mt-2"}, json={"amount": "50.00"})
+    covered = refund(client, shop, paid["id"], "100.00", "rf-1").json()
+    assert (covered["top_up_at_least"], covered["top_up_pending"]) == ("0.00", "110.00")
+    assert "wait for them" in covered["detail"] and "Top up at least" not in covered["detail"]
+    bank.run_until(clock, clock.now() + dt.timedelta(minutes=5))
+    assert refund(client, shop, paid["id"], "100.00", "rf-1").status_code == 201
+    assert balance(engine, f"refund_funds.{merchant_id}") == 110_00 - 99_40
+    assert_books_clean(engine)
+
+
+def test_a_merchant_order_above_the_single_order_maximum_is_refused(client, engine, clock, bank):  # noqa: F811
+    merchant_id, shop, _, _ = _funded(client, engine, clock, bank, "100.00")
+    before = snapshot(engine)
+    for path in (TOP_UPS, WITHDRAWALS):
+        for amount in ("99999999999.00", "5000000.01"):
+            refused = client.post(path, headers={**shop, "Idempotency-Key": f"big-{amount}"}, json={"amount": amount})
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["code"] == "amount_above_order_maximum" and refused.json()["maximum"] == "5000000.00"
+    assert snapshot(engine) == before and bank.card_balance(ACCOUNT) == 500_00 + 99_40 - 100_00
+
+
+def test_a_merchant_withdraws_unused_refund_funds_to_its_settlement_account(client, engine, clock, bank):  # noqa: F811
+    merchant_id, shop, phone, paid = _funded(client, engine, clock, bank, "150.00")
+    at_bank = bank.card_balance(ACCOUNT)
+    assert at_bank == 500_00 + 99_40 - 150_00
+    before = snapshot(engine)
+    too_much = client.post(WITHDRAWALS, headers={**shop, "Idempotency-Key": "w-0"}, json={"amount": "150.01"})
+    assert too_much.status_code == 409, too_much.text
+    assert (too_much.json()["code"], too_much.json()["available"]) == ("refund_funds_insufficient", "150.00")
+    for body in ({"amount": "0.00"}, {"amount": "-1.00"}, {"amount": "1.001"}, {"amount": 5}, {}):
+        bad = client.post(WITHDRAWALS, headers={**shop, "Idempotency-Key": "w-bad"}, json=body)
+        assert bad.status_code == 422, (body, bad.text)
+    customer = client.post("/v1/customers/login", json={"phone": phone, "password": "correct horse battery"})
+    as_customer = {"Authorization": f"Bearer {customer.json()['token']}"}
+    assert client.post(WITHDRAWALS, headers=as_customer, json={"amount": "1.00"}).status_code == 403
+    assert snapshot(engine) == before
+
+    out = client.post(WITHDRAWALS, headers={**shop, "Idempotency-Key": "w-1"}, json={"amount": "100.00"})
+    assert out.status_code == 202, out.text
+    order = out.json()
+    assert (order["kind"], order["status"], order["amount"], order["card_id"]) == (
+        "withdrawal",
+        "pending",
+        "100.00",
+        "settlement_account",
+    )
+    again = client.post(WITHDRAWALS, headers={**shop, "Idempotency-Key": "w-1"}, json={"amount": "100.00"})
+    assert again.status_code == 202 and again.json()["id"] == order["id"]
+    funds = client.get("/v1/wallets/me", headers=shop).json()["refund_funds"]
+    assert funds["available"] == "50.00"  # held: a refund cannot use it meanwhile
+    held = refund(client, shop, paid["id"], "100.00", "rf-1")
+    assert (held.status_code, held.json()["available"]) == (409, "50.00")
+    second = client.post(WITHDRAWALS, headers={**shop, "Idempotency-Key": "w-2"}, json={"amount": "50.01"})
+    assert second.status_code == 409 and second.json()["code"] == "refund_funds_insufficient"
+
+    bank.run_until(clock, clock.now() + dt.timedelta(minutes=5))  # the bank pays the account and notifies
+    assert bank.card_balance(ACCOUNT) == at_bank + 100_00
+    assert client.get(f"{WITHDRAWALS}/{order['id']}", headers=shop).json()["status"] == "succeeded"
+    assert [o["id"] for o in client.get(WITHDRAWALS, headers=shop).json()["withdrawals"]] == [order["id"]]
+    assert balance(engine, f"refund_funds.{merchant_id}") == 50_00
+    _, other_shop = make_merchant_two(client)
+    assert client.get(f"{WITHDRAWALS}/{order['id']}", headers=other_shop).status_code == 404
+    assert client.get(f"/v1/wallets/me/withdrawals/{order['id']}", headers=as_customer).status_code == 404
+    assert client.get("/v1/wallets/me/withdrawals", headers=as_customer).json() == {"withdrawals": []}
+
+    # the rest is withdrawn too; settlement pays none of it out again
+    rest = client.post(WITHDRAWALS, headers={**shop, "Idempotency-Key": "w-3"}, json={"amount": "50.00"})
+    assert rest.status_code == 202, rest.text
+    bank.run_until(clock, clock.now() + dt.timedelta(minutes=5))
+    assert balance(engine, f"refund_funds.{merchant_id}") == 0 and bank.card_balance(ACCOUNT) == at_bank + 150_00
+    clock.advance(hours=24)
+    row = settle(client, staff(client, "operator"), D + dt.timedelta(days=1), merchant_id)
+    assert (row["net"], row["state"]) == ("0.00", "nothing")
+    with reading(engine) as connection:
+        audited = connection.execute(
+            select(audit_log.c.action, audit_log.c.status_code).where(audit_log.c.principal == merchant_id)
+        ).all()
+    assert ("payments.merchant_withdrawal", 202) in audited and ("payments.merchant_withdrawal", 409) in audited
+    assert_books_clean(engine)
+
+
+def test_a_withdrawal_the_bank_fails_gives_the_refund_funds_back(client, engine, clock, bank):  # noqa: F811
+    merchant_id, shop, _, _ = _funded(client, engine, clock, bank, "80.00")
+    bank.set_frozen(ACCOUNT)
+    out = client.post(WITHDRAWALS, headers={**shop, "Idempotency-Key": "w-1"}, json={"amount": "80.00"})
+    assert out.status_code == 202, out.text
+    bank.run_until(clock, clock.now() + dt.timedelta(minutes=5))
+    assert client.get(f"{WITHDRAWALS}/{out.json()['id']}", headers=shop).json()["status"] == "failed"
+    assert balance(engine, f"refund_funds.{merchant_id}") == 80_00
     assert_books_clean(engine)

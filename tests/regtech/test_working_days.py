@@ -4,7 +4,8 @@ report (within 5 working days of the determination). The oracle is the `chinese-
 (`is_workday`, `find_workday`, `get_workdays`), not dates written from memory. The exchanges' trading calendar,
 which skips those Saturdays, gave 2026-02-25 and 2026-10-14 for the two holidays below.
 
-Years the library has no schedule for fall back to Monday to Friday."""
+Years the library has no schedule for fall back to Monday to Friday, less the holidays with fixed Gregorian
+dates (元旦 01-01, 劳动节 05-01/02, 国庆节 10-01/02/03)."""
 
 from __future__ import annotations
 
@@ -73,15 +74,17 @@ def test_every_deadline_the_library_covers_agrees_with_it(day: dt.date) -> None:
 
 
 def test_a_year_without_a_schedule_falls_back_to_weekdays() -> None:
-    """2100 (and any year before 2004) has no schedule in the library: Monday to Friday work, nothing else."""
+    """2100 (and any year before 2004) has no schedule in the library: Monday to Friday work, less the
+    fixed-date holidays."""
     with pytest.raises(NotImplementedError):
         chinese_calendar.is_workday(dt.date(2100, 1, 4))
     assert not working_days.has_schedule(2100) and working_days.has_schedule(2026)
-    start = dt.date(2100, 1, 1)  # a Friday; a New Year's Day the fallback does not know
+    start = dt.date(2100, 1, 1)  # a Friday, New Year's Day (元旦)
     week = [start + i * DAY for i in range(7)]
-    assert [working_days.is_working_day(d) for d in week] == [d.weekday() < 5 for d in week]
-    assert working_days.is_working_day(start)
+    assert [working_days.is_working_day(d) for d in week] == [d.weekday() < 5 and d != start for d in week]
+    assert not working_days.is_working_day(start)
     assert reports.deadline(start) == dt.date(2100, 1, 8)  # Mon 4 … Fri 8
+    assert reports.deadline(dt.date(2099, 12, 31)) == dt.date(2100, 1, 8)  # Thursday: Fri 01-01 is off
 
 
 def test_the_fallback_applies_per_year_when_the_library_refuses_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,11 +99,53 @@ def test_the_fallback_applies_per_year_when_the_library_refuses_one(monkeypatch:
 
     monkeypatch.setattr(chinese_calendar, "is_workday", without_2026)
     assert not working_days.is_working_day(dt.date(2026, 2, 14))  # a Saturday, as far as weekdays go
-    assert working_days.is_working_day(dt.date(2026, 2, 16))  # a holiday Monday, unknown without the schedule
+    assert working_days.is_working_day(dt.date(2026, 2, 16))  # a Spring Festival Monday: lunar, unknown
     assert reports.deadline(dt.date(2026, 2, 10)) == dt.date(2026, 2, 17)  # Wed 11 … Fri 13, Mon 16, Tue 17
-    # 2025-12-31 (Wednesday): 2026 counted by weekdays: Thu 01-01 … Wed 01-07
-    assert reports.deadline(dt.date(2025, 12, 31)) == dt.date(2026, 1, 7)
+    # 2025-12-31 (Wednesday): 2026 counted by weekdays less 元旦: Thu 01-01 off, Fri 2 … Thu 8
+    assert not working_days.is_working_day(dt.date(2026, 1, 1))
+    assert reports.deadline(dt.date(2025, 12, 31)) == dt.date(2026, 1, 8)
     assert not working_days.has_schedule(2026)
+
+
+def _without_2027_and_2028(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As chinese-calendar 1.11.0 is: no schedule for 2027 or 2028 (whatever release is installed)."""
+    known = chinese_calendar.is_workday
+
+    def without(day: dt.date) -> bool:
+        if day.year in (2027, 2028):
+            raise NotImplementedError(f"no available data for year {day.year}")
+        return known(day)
+
+    monkeypatch.setattr(chinese_calendar, "is_workday", without)
+
+
+def test_the_fallback_skips_new_years_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """2026-12-25 (Friday): Mon 28 … Thu 31, Fri 2027-01-01 is 元旦, so Mon 01-04 (not 01-01)."""
+    _without_2027_and_2028(monkeypatch)
+    assert not working_days.is_working_day(dt.date(2027, 1, 1))
+    assert reports.deadline(dt.date(2026, 12, 25)) == dt.date(2027, 1, 4)
+
+
+@pytest.mark.skipif(working_days.has_schedule(2027), reason="the installed chinese-calendar has 2027's schedule")
+def test_the_installed_library_without_2027_skips_new_years_day() -> None:
+    assert reports.deadline(dt.date(2026, 12, 25)) == dt.date(2027, 1, 4)
+
+
+def test_the_fallback_skips_labour_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """劳动节 May 1–2: in 2028 a Monday and Tuesday, skipped; in 2027 a Saturday and Sunday, so nothing is
+    skipped (the day the notice may give in place of them is not known without it)."""
+    _without_2027_and_2028(monkeypatch)
+    assert not working_days.is_working_day(dt.date(2028, 5, 1)) and not working_days.is_working_day(dt.date(2028, 5, 2))
+    assert reports.deadline(dt.date(2028, 4, 28)) == dt.date(2028, 5, 9)  # Fri → Wed 3, Thu 4, Fri 5, Mon 8, Tue 9
+    assert working_days.is_working_day(dt.date(2027, 5, 3))
+    assert reports.deadline(dt.date(2027, 4, 29)) == dt.date(2027, 5, 6)  # Thu → Fri 30, Mon 3 … Thu 6
+
+
+def test_the_fallback_skips_national_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """国庆节 October 1–3 2027: Friday 1 off (2, 3 are a weekend); 10-04 … 10-07 are not known to be off."""
+    _without_2027_and_2028(monkeypatch)
+    assert [working_days.is_working_day(dt.date(2027, 10, d)) for d in range(1, 5)] == [False, False, False, True]
+    assert reports.deadline(dt.date(2027, 9, 30)) == dt.date(2027, 10, 8)  # Thu → Mon 4 … Fri 8
 
 
 def test_counting_needs_at_least_one_day() -> None:

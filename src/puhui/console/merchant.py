@@ -1,18 +1,20 @@
 """The merchant portal (商户后台, /merchant): QR codes as images (静态码/动态码), takings by day (每日收款),
-refunds (退款), T+1 settlements (结算) and their status, the fee rate (费率), API keys and the notification
-log. Every change and almost every figure is an API call with the merchant's own key; takings by day,
-which the API has no list for, are the merchant's own payments read in process."""
+its refund funds (退款资金: top up from, and withdraw back to, its settlement account), refunds (退款),
+T+1 settlements (结算) and their status, the fee rate (费率), API keys and the notification log. Every
+change and almost every figure is an API call with the merchant's own key; takings by day, which the API
+has no list for, are the merchant's own payments read in process."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from puhui import clock
 from puhui.console import render, svg
@@ -58,14 +60,26 @@ def takings_by_day(engine, merchant_id: str, last: dt.date, days: int = DAYS) ->
     return [(d, Decimal(format_minor(totals[d][0], 2)), totals[d][1]) for d in dates]
 
 
+SENT = {
+    "top_up": "The top-up was sent to the bank: it reaches the refund funds once the bank confirms it.",
+    "withdrawal": "The withdrawal was sent to the bank: it reaches the settlement account once the bank pays it.",
+}
+"""What the overview tells after a refund-funds form (`?sent=`), by a fixed key (nothing else is shown)."""
+
+
 @router.get("/merchant")
 @staff_page(MERCHANT_ROLES)
-async def overview(request: Request) -> Response:
+async def overview(request: Request, sent: Annotated[str | None, Query(max_length=16)] = None) -> Response:
+    return await _overview(request, sent=SENT.get(sent or ""))
+
+
+async def _overview(request: Request, status: int = 200, error: str | None = None, sent: str | None = None) -> Response:
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     me = await get(request, f"/v1/merchants/{_me(request)}")
     wallet = await get(request, "/v1/wallets/me")
     days = await run_in_threadpool(takings_by_day, request.app.state.engine, _me(request), clock.business_date())
     fee = me["effective_fee_rate_bp"]
+    funds = wallet.get("refund_funds") or {"available": "0.00", "pending_in": "0.00"}
     facts = [
         [_("Merchant name"), me["name"]],
         [_("Status"), _("merchant:" + me["status"])],
@@ -73,16 +87,67 @@ async def overview(request: Request) -> Response:
         [_("Wallet balance"), fmt.money(wallet.get("balance"))],
         [_("Settlement account"), f"{me['settlement']['bank']} {me['settlement']['account']}"],
     ]
+    refund_funds = [
+        [_("Available"), fmt.money(funds["available"])],
+        [_("Top-ups pending at the bank"), fmt.money(funds["pending_in"])],
+    ]
     chart = svg.bar_chart([svg.Bar(d[5:], amount) for d, amount, _n in days], _("Takings by day"))
     rows = [[fmt.day(d), fmt.money(amount), str(n)] for d, amount, n in reversed(days)]
+    amount = [field("amount", _("Amount (CNY)"), required=True, maxlength=20)]
     return sections_page(
         request,
         me["name"],
         [
             section(_("Merchant"), [_("Item"), _("Value")], facts, id="merchant-facts"),
+            section(
+                _("Refund funds"),
+                [_("Item"), _("Value")],
+                refund_funds,
+                id="refund-funds",
+                text=[
+                    _("Topped up from the settlement account to pay refunds; withdraw what you no longer need."),
+                    *([_(sent)] if sent else []),
+                ],
+                forms=[
+                    form("top-up", "/merchant/refund-funds/top-ups", _("Top up from the settlement account"), amount),
+                    form(
+                        "withdraw",
+                        "/merchant/refund-funds/withdrawals",
+                        _("Withdraw to the settlement account"),
+                        amount,
+                    ),
+                ],
+            ),
             section(_("Takings by day"), [_("Date"), _("Amount"), _("Payments")], rows, chart=chart, id="takings"),
         ],
+        status=status,
+        error=error,
     )
+
+
+async def _refund_funds_order(request: Request, path: str, sent: str) -> Response:
+    values = await read_form(request)
+    from puhui.console import client
+
+    try:
+        await post(request, path, {"amount": values.get("amount", "")}, values.get("key") or None)
+    except client.ApiProblem as problem:
+        if problem.status >= 500 or problem.status == 401:
+            raise
+        return await _overview(request, problem.status, render.say(request, problem.code, problem.detail))
+    return RedirectResponse(f"/merchant?sent={sent}", status_code=303)
+
+
+@router.post("/merchant/refund-funds/top-ups")
+@staff_page(MERCHANT_ROLES)
+async def top_up_refund_funds(request: Request) -> Response:
+    return await _refund_funds_order(request, "/v1/merchants/me/top-ups", "top_up")
+
+
+@router.post("/merchant/refund-funds/withdrawals")
+@staff_page(MERCHANT_ROLES)
+async def withdraw_refund_funds(request: Request) -> Response:
+    return await _refund_funds_order(request, "/v1/merchants/me/refund-funds/withdrawals", "withdrawal")
 
 
 @router.get("/merchant/qr")
@@ -155,8 +220,14 @@ async def refunds(request: Request, payment: Annotated[str | None, Query(max_len
 
 
 async def _refunds_page(
-    request: Request, payment_id: str | None, status: int = 200, error: str | None = None
+    request: Request,
+    payment_id: str | None,
+    status: int = 200,
+    error: str | None = None,
+    typed: str = "",
+    amount: str = "",
 ) -> Response:
+    """The refunds page; after a refusal, `typed` and `amount`: what the form had, kept in it."""
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     sections = []
     if payment_id:
@@ -182,8 +253,8 @@ async def _refunds_page(
                     "/merchant/refunds",
                     _("Refund"),
                     [
-                        field("payment_id", _("Payment id"), value=payment_id or "", required=True, maxlength=64),
-                        field("amount", _("Amount (CNY)"), required=True, maxlength=20),
+                        field("payment_id", _("Payment id"), value=payment_id or typed, required=True, maxlength=64),
+                        field("amount", _("Amount (CNY)"), value=amount[:20], required=True, maxlength=20),
                     ],
                 )
             ],
@@ -192,6 +263,21 @@ async def _refunds_page(
     head = [_("Paid at"), _("Amount"), _("Refunded"), _("Payment")]
     sections.append(section(_("Recent payments"), head, rows, id="recent-payments"))
     return sections_page(request, _("Refunds"), sections, status=status, error=error)
+
+
+TOP_UP_AT_LEAST = re.compile(r"Top up at least ([0-9]+\.[0-9]{2}) CNY")
+
+
+def _balance_short(request: Request, detail: str) -> str:
+    """The refusal of a refund the merchant's balance cannot pay, in its language: the API's
+    `merchant_balance_insufficient` (its `top_up_at_least` is also in its detail, which is all the console
+    client keeps), and what to top up on the overview, or to wait for the top-ups pending at the bank."""
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    said = render.say(request, "merchant_balance_insufficient", detail)
+    found = TOP_UP_AT_LEAST.search(detail)
+    if found is None:
+        return said + " " + _("Wait for the top-ups pending at the bank, then refund again.")
+    return said + " " + _("Top up at least %(amount)s on the overview, then refund again.", amount=fmt.money(found[1]))
 
 
 def _recent_payments(engine, merchant_id: str, today: dt.date) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -219,7 +305,9 @@ async def refund(request: Request) -> Response:
         if problem.status >= 500 or problem.status == 401:
             raise
         message = render.say(request, problem.code, problem.detail)
-        return await _refunds_page(request, None, problem.status, message)
+        if problem.code == "merchant_balance_insufficient":
+            message = _balance_short(request, problem.detail)
+        return await _refunds_page(request, None, problem.status, message, payment_id, values.get("amount", ""))
     return done(f"/merchant/refunds?payment={payment_id}", "refunded")
 
 

@@ -103,6 +103,10 @@ PROBLEMS = {
     "wallet_not_empty": "Empty the wallet before closing the account.",
     "payment_declined": "Risk control declined this payment.",
     "customer_not_found": "There is no such customer.",
+    "merchant_balance_insufficient": "The wallet and the refund funds cannot pay this refund: its takings were "
+    "settled to the bank account.",
+    "refund_funds_insufficient": "The refund funds do not have that much available.",
+    "amount_above_order_maximum": "The amount is above the largest single bank order, 5,000,000.00 CNY.",
 }
 """API problem codes a person is told in their own language (any other shows the API's own words)."""
 

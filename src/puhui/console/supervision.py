@@ -218,7 +218,7 @@ async def cases(request: Request, status: Annotated[str | None, Query(max_length
         ]
         for c in found["cases"]
     ]
-    head = [_("Case"), _("Status"), _("Party"), _("Priority"), _("Alerts"), _("Amount"), _("Opened")]
+    head = [_("Case"), _("Status"), _("Party"), _("Priority"), _("Alerts"), _("Amount"), _("Case opened")]
     return sections_page(request, _("Cases"), [section(_("Cases"), head, rows, id="cases", empty=_("No case."))])
 
 
@@ -232,7 +232,7 @@ async def case(request: Request, case_id: Ident) -> Response:
         [_("Party"), link(f"/supervision/graph?party={found['party']}", found["party"])],
         [_("Assignee"), found.get("assignee") or "—"],
         [_("Priority"), str(found["priority"]["score"])],
-        [_("Opened"), fmt.moment(found["opened_at"])],
+        [_("Case opened"), fmt.moment(found["opened_at"])],
     ]
     history = [
         [

@@ -476,6 +476,67 @@ async def merchant_top_up_status(order_id: Ident, request: Request, engine: Engi
     return await run_in_threadpool(read)
 
 
+MERCHANT_WITHDRAWALS = "/merchants/me/refund-funds/withdrawals"
+
+
+@router.post(
+    MERCHANT_WITHDRAWALS,
+    status_code=202,
+    summary="A merchant's withdrawal of its refund funds (退款资金提现) back to its settlement account",
+    response_model=BankOrder,
+)
+async def merchant_withdrawal(body: MerchantTopUpIn, request: Request, engine: EngineDep, principal: Merchant):
+    """The refund funds the merchant topped up and no refund used go back to its settlement account: held at
+    once (a refund cannot use them meanwhile), paid by the bank, released if the bank fails the order. At
+    most what is available in the refund funds (409 `refund_funds_insufficient`) and the largest single
+    order (422 `amount_above_order_maximum`). Idempotent by `Idempotency-Key` (or `client_order_id`)."""
+    amount = amount_of(body.amount)
+    account = await run_in_threadpool(settlement_account_number, engine, request, principal.id)
+    client_id = client_id_of(request, body.client_order_id)
+    order_id = wallets.merchant_withdrawal_id(principal.id, client_id)
+
+    def work(uow: UnitOfWork) -> Outcome:
+        row = wallets.open_merchant_withdrawal(uow, principal.id, amount, client_id)
+        return Outcome(202, BankOrder.shape(wallets.order_json(row, account)))
+
+    response = await run_mutation(request, engine, principal, "payments.merchant_withdrawal", order_id, work)
+    if response.status_code == 202:
+        bank = get_bank(request)
+        await run_in_threadpool(wallets.submit, bank, order_id, account, OrderKind.credit_card, amount, engine)
+    return response
+
+
+@router.get(
+    MERCHANT_WITHDRAWALS, summary="The merchant's withdrawals of refund funds, newest first", response_model=Withdrawals
+)
+async def merchant_withdrawals(request: Request, engine: EngineDep, principal: Merchant, limit: Limit = 20) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            rows = wallets.orders_of(
+                connection, principal.id, OrderKind.credit_card, limit, wallets.MERCHANT_WITHDRAWAL_PREFIX
+            )
+        account = settlement_account_number(engine, request, principal.id) if rows else None
+        return {"withdrawals": [wallets.order_json(row, account) for row in rows]}
+
+    return await run_in_threadpool(read)
+
+
+@router.get(
+    MERCHANT_WITHDRAWALS + "/{order_id}",
+    summary="One of the merchant's withdrawals of refund funds: pending, succeeded or failed",
+    response_model=BankOrder,
+)
+async def merchant_withdrawal_status(order_id: Ident, request: Request, engine: EngineDep, principal: Merchant) -> dict:
+    def read() -> dict:
+        with reading(engine) as connection:
+            row = wallets.order_of(
+                connection, principal.id, OrderKind.credit_card, order_id, wallets.MERCHANT_WITHDRAWAL_PREFIX
+            )
+        return wallets.order_json(row, settlement_account_number(engine, request, principal.id))
+
+    return await run_in_threadpool(read)
+
+
 @router.get("/wallets/me/top-ups", summary="The caller's top-ups, newest first", response_model=TopUps)
 async def my_top_ups(request: Request, engine: EngineDep, principal: Customer, limit: Limit = 20) -> dict:
     return {"top_ups": await _list_orders(OrderKind.debit_card, limit, request, engine, principal)}

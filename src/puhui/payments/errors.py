@@ -100,6 +100,22 @@ class MerchantBalanceInsufficient(Conflict):
     title = "The merchant's available balance cannot pay this refund"
 
 
+class RefundFundsInsufficient(Conflict):
+    """A withdrawal of refund funds (退款资金提现) above what is available in them (their pending top-ups
+    and withdrawals not counted)."""
+
+    code = "refund_funds_insufficient"
+    title = "The merchant's refund funds cannot cover this withdrawal"
+
+
+class AmountAboveOrderMaximum(InvalidInput):
+    """A merchant's bank order (a top-up of its refund funds, or their withdrawal) above the largest single
+    order (`wallets.MAX_MERCHANT_ORDER`)."""
+
+    code = "amount_above_order_maximum"
+    title = "The amount is above the largest single bank order"
+
+
 class LimitExceeded(Conflict):
     code = "limit_exceeded"
     title = "The payment exceeds a limit"

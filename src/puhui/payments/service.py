@@ -739,21 +739,34 @@ def _balances(uow: UnitOfWork, merchant_id: str) -> tuple[int, int, int]:
 
 
 def _short(uow: UnitOfWork, merchant_id: str, back: int, fee_back: int) -> MerchantBalanceInsufficient:
-    """The refusal of a refund the merchant cannot pay: what it needs, what it has, and how to fund it."""
+    """The refusal of a refund the merchant cannot pay: what it needs, what it has, and how to fund it. Its
+    top-ups still pending at the bank count towards what it must top up (`top_up_at_least`, never below 0):
+    when they cover the shortfall it is told to wait for them, not to top up again."""
     in_wallet, in_funds, pending = _balances(uow, merchant_id)
     needed, available = back - fee_back, in_wallet + in_funds
     lacking = needed - available
+    to_top_up = max(0, lacking - pending)
     waiting = f" ({format_minor(pending, 2)} CNY of its top-ups are still pending at the bank)" if pending else ""
+    if to_top_up == 0:
+        then = (
+            f"The top-ups pending at the bank cover the {format_minor(lacking, 2)} CNY it lacks: wait for them to "
+            f"succeed (GET {MERCHANT_TOP_UPS}), then refund again with the same Idempotency-Key"
+        )
+    else:
+        then = (
+            f"Top up at least {format_minor(to_top_up, 2)} CNY from its settlement account with POST "
+            f"{MERCHANT_TOP_UPS}{' (besides those pending)' if pending else ''}, then refund again with the same "
+            "Idempotency-Key"
+        )
     return MerchantBalanceInsufficient(
         f"the refund of {format_minor(back, 2)} CNY needs {format_minor(needed, 2)} CNY from the merchant "
         f"(less the fee of {format_minor(fee_back, 2)} CNY returned to it), but its available balance is "
         f"{format_minor(available, 2)} CNY: {format_minor(in_wallet, 2)} in its wallet, whose takings are settled "
-        f"to its bank account, and {format_minor(in_funds, 2)} in its refund funds{waiting}. Top up at least "
-        f"{format_minor(lacking, 2)} CNY from its settlement account with POST {MERCHANT_TOP_UPS}, then refund "
-        "again with the same Idempotency-Key",
+        f"to its bank account, and {format_minor(in_funds, 2)} in its refund funds{waiting}. {then}",
         available=format_minor(available, 2),
         needed=format_minor(needed, 2),
-        top_up_at_least=format_minor(lacking, 2),
+        top_up_at_least=format_minor(to_top_up, 2),
+        top_up_pending=format_minor(pending, 2),
         top_up=MERCHANT_TOP_UPS,
     )
 

@@ -22,16 +22,19 @@ from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.errors import Conflict, InvalidInput, NotFound
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id, tier_of
+from puhui.ledger.errors import InsufficientFunds, Shortfall
 from puhui.ledger.models import AccountFlags, AccountResult, Transfer, TransferFlags, TransferResult
 from puhui.ledger.service import create_account, create_transfers, get_account, post_chain
 from puhui.money import format_minor
 from puhui.payments.bank.channel import BankNotification, BankOrder, OrderKind, OrderState
 from puhui.payments.errors import (
+    AmountAboveOrderMaximum,
     BankNotificationMismatch,
     BankOrderConflict,
     BankOrderNotFound,
     ChannelUnavailable,
     InvalidBankOrder,
+    RefundFundsInsufficient,
     TopUpNotFound,
     WalletUnverified,
     WithdrawalNotFound,
@@ -47,6 +50,13 @@ MERCHANT_TOP_UP_PREFIX = "mtu_"
 SETTLEMENT_CARD_ID = "settlement_account"  # the card id of a merchant's orders: its settlement bank account
 MERCHANT_TOP_UP = "merchant_top_up"  # ledger code: reserve → the merchant's refund funds
 REFUND_FUNDING = "merchant_refund_funding"  # ledger code: refund funds → merchant wallet, for a refund
+MERCHANT_WITHDRAWAL_PREFIX = "mrw_"
+MERCHANT_REFUND_WITHDRAWAL = "merchant_refund_withdrawal"  # ledger code: refund funds → reserve, back to its bank
+MAX_MERCHANT_ORDER = 5_000_000_00
+"""The largest single bank order of a merchant (fen: 5,000,000.00 CNY), a top-up of its refund funds or their
+withdrawal: a corporate account's usual single online-transfer limit. The amount field alone allows 16
+digits (and the bank channel 10**15 fen), which no settlement account can cover: the bank would only fail
+the order after the 202."""
 
 
 def refund_funds_id(merchant_id: str) -> str:
@@ -87,6 +97,22 @@ def order_json(row, card_number: str | None = None) -> dict:
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["resolved_at"] or row["created_at"]),
     }
+
+
+def _merchant_amount(amount: int) -> None:
+    if amount <= 0:
+        raise InvalidInput("amount must be greater than zero")
+    if amount > MAX_MERCHANT_ORDER:
+        raise AmountAboveOrderMaximum(
+            f"{format_minor(amount, 2)} CNY is above the largest single order of "
+            f"{format_minor(MAX_MERCHANT_ORDER, 2)} CNY: split it into several orders",
+            maximum=format_minor(MAX_MERCHANT_ORDER, 2),
+        )
+
+
+def merchant_withdrawal_id(merchant_id: str, client_id: str) -> str:
+    digest = hashlib.sha256(f"{merchant_id}\x1fmerchant_withdrawal\x1f{client_id}".encode()).hexdigest()[:32]
+    return MERCHANT_WITHDRAWAL_PREFIX + digest
 
 
 def merchant_top_up_id(merchant_id: str, client_id: str) -> str:
@@ -140,9 +166,9 @@ def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind,
 def open_merchant_top_up(uow: UnitOfWork, merchant_id: str, amount: int, client_id: str) -> dict:
     """A merchant's top-up (商户充值) from its settlement account into its refund funds (`refund_funds_id`,
     opened by the first): the hold reserve → refund funds and the order row, idempotent by the client id;
-    submit after commit. A suspended merchant may top up too: it may still owe refunds."""
-    if amount <= 0:
-        raise InvalidInput("amount must be greater than zero")
+    submit after commit. A suspended merchant may top up too: it may still owe refunds. At most
+    `MAX_MERCHANT_ORDER` (`AmountAboveOrderMaximum`)."""
+    _merchant_amount(amount)
     order_id = merchant_top_up_id(merchant_id, client_id)
     existing = _existing_order(uow, order_id, amount, SETTLEMENT_CARD_ID)
     if existing is not None:
@@ -164,6 +190,31 @@ def open_merchant_top_up(uow: UnitOfWork, merchant_id: str, amount: int, client_
     return _open(uow, order_id, merchant_id, SETTLEMENT_CARD_ID, OrderKind.debit_card, amount, hold)
 
 
+def open_merchant_withdrawal(uow: UnitOfWork, merchant_id: str, amount: int, client_id: str) -> dict:
+    """A merchant's withdrawal of its refund funds (退款资金提现) back to its settlement account: the hold
+    refund funds → reserve (the funds cannot pay a refund with it meanwhile) and the order row, idempotent by
+    the client id; submit after commit. At most what is available in the refund funds
+    (`RefundFundsInsufficient`, 409) and `MAX_MERCHANT_ORDER` (`AmountAboveOrderMaximum`, 422)."""
+    _merchant_amount(amount)
+    order_id = merchant_withdrawal_id(merchant_id, client_id)
+    existing = _existing_order(uow, order_id, amount, SETTLEMENT_CARD_ID)
+    if existing is not None:
+        return existing
+    if get_account(uow.connection, merchant_wallet_id(merchant_id)) is None:
+        raise NotFound(f"merchant {merchant_id} not found")
+    funds = get_account(uow.connection, refund_funds_id(merchant_id))
+    available = 0 if funds is None else funds.credits_posted - funds.debits_posted - funds.debits_pending
+    what = (
+        f"the withdrawal of {format_minor(amount, 2)} CNY is more than the {format_minor(available, 2)} CNY "
+        "available in the merchant's refund funds (top-ups still pending at the bank are not available)"
+    )
+    if amount > available:
+        raise RefundFundsInsufficient(what, available=format_minor(available, 2))
+    hold = Transfer("", refund_funds_id(merchant_id), RESERVE, amount, "CNY", MERCHANT_REFUND_WITHDRAWAL)
+    kind = OrderKind.credit_card
+    return _open(uow, order_id, merchant_id, SETTLEMENT_CARD_ID, kind, amount, hold, RefundFundsInsufficient, what)
+
+
 def _existing_order(uow: UnitOfWork, order_id: str, amount: int, card_id: str) -> dict | None:
     existing = uow.execute(select(bank_orders).where(bank_orders.c.id == order_id)).mappings().first()
     if existing is None:
@@ -174,14 +225,24 @@ def _existing_order(uow: UnitOfWork, order_id: str, amount: int, card_id: str) -
 
 
 def _open(
-    uow: UnitOfWork, order_id: str, owner_id: str, card_id: str, kind: OrderKind, amount: int, hold: Transfer
+    uow: UnitOfWork,
+    order_id: str,
+    owner_id: str,
+    card_id: str,
+    kind: OrderKind,
+    amount: int,
+    hold: Transfer,
+    short: Shortfall = InsufficientFunds,
+    what: str | None = None,
 ) -> dict:
-    """The order's hold (`hold`, made pending under the order's hold id) and its row."""
+    """The order's hold (`hold`, made pending under the order's hold id) and its row; `short(what)`: the
+    error of a hold its debit account cannot cover."""
     hold_id = order_id + ".hold"
     post_chain(
         uow,
         [replace(hold, id=hold_id, flags=TransferFlags.pending)],
-        what=f"the wallet cannot cover {format_minor(amount, 2)}",
+        short=short,
+        what=what or f"the wallet cannot cover {format_minor(amount, 2)}",
     )
     row = {
         "id": order_id,

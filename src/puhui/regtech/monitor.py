@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.db.tables import outbox
 from puhui.events.outbox import Event, advance_offset, consumer_offset, number_waiting
+from puhui.identity.queries import party_types
 from puhui.regtech.alerts import Alert, insert_alerts
 from puhui.regtech.chains import Chains
 from puhui.regtech.evaluators import (
@@ -38,7 +39,7 @@ from puhui.regtech.tables import (
     monitor_parties,
     related_parties,
 )
-from puhui.regtech.windows import FLOW_TYPES, LEGACY_KINDS, Flow, Windows, flows_of
+from puhui.regtech.windows import FLOW_TYPES, LEGACY_KINDS, Flow, Windows, bank_order_parties, flows_of
 
 CONSUMER = "regtech.monitor"
 
@@ -188,8 +189,9 @@ class Monitor:
             self.memo,
         )
         judged, part, advance = bool(self.rules), self.partition, self._advance
+        kinds = self._party_kinds(events)
         for event in events:
-            for flow in flows_of(event):
+            for flow in flows_of(event, kinds):
                 if part is not None and partition_of(flow.party, part[1]) != part[0]:
                     continue
                 windows.add(flow)
@@ -205,6 +207,16 @@ class Monitor:
             if self.crash_after is not None and self.seen >= self.crash_after:
                 raise MonitorCrash(f"crash after {self.seen} events")
         return flows, alerts
+
+    def _party_kinds(self, events: list[Event]) -> dict[str, str]:
+        """natural / non_natural for the parties of the batch's bank orders (a merchant's settlement payout
+        or top-up is a non-natural party's), classified as the large-value report classifies them."""
+        part = self.partition
+        wanted = {p for p in bank_order_parties(events) if part is None or partition_of(p, part[1]) == part[0]}
+        if not wanted:
+            return {}
+        with reading(self.engine) as connection:
+            return party_types(connection, wanted)
 
     def step(self) -> tuple[int, int]:
         """(events read, alerts written) for one batch."""

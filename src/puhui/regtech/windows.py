@@ -10,6 +10,10 @@ with its channel and the kind of its counterparty (对手类型):
   securities cash (银证转账) — value the party still owns, so rules look through it;
 - `lender`: loan proceeds (in, from its lenders joined by "+") and repayments (out).
 A payment from a reported device is also an `out` leg of the pseudo-party `dev:<device>`.
+A bank order's party is a customer (自然人) or a merchant (非自然人: its settlement payouts and its top-ups
+of refund funds); the event does not say which, so the caller passes the kinds it looked up
+(`puhui.identity.queries.party_types`, the function the large-value report uses); a party it does not
+know stays natural.
 Events may carry `channel: "cash"` and `cross_border: true` (other channels' events, simulator).
 """
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from puhui.events.outbox import Event
@@ -112,8 +116,12 @@ _CHANNEL = {t: spec[2] for t, spec in _OWN.items()} | {
 }
 
 
-def _legs(event: Event) -> list[Leg]:
-    """Each leg of an event that moves money."""
+NATURAL = "natural"
+NO_KINDS: Mapping[str, str] = {}
+
+
+def _legs(event: Event, kinds: Mapping[str, str]) -> list[Leg]:
+    """Each leg of an event that moves money; `kinds` the party kinds of bank orders' parties."""
     p, kind = event.payload, event.type
     if kind == "p2p.completed":
         return [
@@ -135,7 +143,8 @@ def _legs(event: Event) -> list[Leg]:
         return [(p["customer_id"], PLATFORM, "out", "natural", LENDER, p["id"])]
     if kind == "bank_order.posted" and event.key:
         direction = "in" if p.get("kind") in ("debit_card", "top_up") else "out"  # top-up: card → wallet
-        return [(event.key, BANK, direction, "natural", OWN_CARD, p["order_id"])]
+        kind = kinds.get(event.key, NATURAL)  # a merchant's settlement payout or top-up is non-natural
+        return [(event.key, BANK, direction, kind, OWN_CARD, p["order_id"])]
     if kind == "securities.cash_transferred":
         direction = "out" if p["direction"] == "in" else "in"  # "in": into the brokerage, out of the wallet
         return [(p["customer_id"], "securities", direction, "natural", OWN_PRODUCT, event.key or "")]
@@ -144,6 +153,11 @@ def _legs(event: Event) -> list[Leg]:
     if own is not None and party:
         return [(party, own[3], own[1], "natural", OWN_PRODUCT, str(p.get(own[5]) or event.key))]
     return []
+
+
+def bank_order_parties(events: Iterable[Event]) -> set[str]:
+    """The parties of the events' bank orders: whose kind (customer or merchant) `flows_of` needs."""
+    return {e.key for e in events if e.type == "bank_order.posted" and e.key}
 
 
 def device_party(device_id: str) -> str:
@@ -186,10 +200,12 @@ def fen_of(amount: object) -> int:
     return parse_minor(str(amount), 2)
 
 
-def flows_of(event: Event) -> list[Flow]:
+def flows_of(event: Event, kinds: Mapping[str, str] = NO_KINDS) -> list[Flow]:
+    """The event's flows; `kinds`: party id → natural | non_natural for the parties of bank orders
+    (`bank_order_parties`), from `puhui.identity.queries.party_types`; a party not there is natural."""
     if event.type not in FLOW_TYPES:
         return []
-    legs = _legs(event)
+    legs = _legs(event, kinds)
     if not legs:
         return []
     amount = _amount_of(event)

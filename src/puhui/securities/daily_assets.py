@@ -9,9 +9,10 @@ trading days before an application (前20个交易日日均资产): what the Chi
   close, on each trading day it clears, while the books still stand at that day's close: before the
   next trading day's opening auction (09:15 China time). Clearing is a T+1 job: the server's leader
   clears each trading day overnight, after midnight and before that auction (`clearing.clear_overnight`),
-  and an operator's `puhui securities clear` in the same hours does the same. A day cleared later (a catch-up after an outage) gets none: the books have
-  moved on and the day's close cannot be read back from them (the history of cash and shares is the
-  ledger's transfers, which no package outside the ledger reads). One row per account and day: clearing
+  and an operator's `puhui securities clear` in the same hours does the same. A day cleared later (a
+  catch-up after an outage) gets none: the books have moved on and the day's close cannot be read back
+  from them (the history of cash and shares is the ledger's transfers, which no package outside the
+  ledger reads). One row per account and day: clearing
   the day again writes none twice and changes none already taken.
 - The average (`average`): the snapshots of the 20 XSHG trading days before the application date, summed
   and divided by 20. A day without one counts as zero assets (the account not yet open, nothing in it,
