@@ -332,7 +332,6 @@ def test_a_demo_customer_can_buy_the_demo_medical_policy_at_once(demo):
             body = {
                 "product_code": MEDICAL["code"],
                 "product_version": 1,
-                "age": 30,
                 "social_insurance": True,
                 "disclosure": "投保须知：等待期30天，免赔额1万元。",
                 "confirmations": ["已阅读保险条款"],
@@ -340,7 +339,8 @@ def test_a_demo_customer_can_buy_the_demo_medical_policy_at_once(demo):
             }
             bought = client.post("/v1/insurance/policies", headers={**me, "Idempotency-Key": "demo-buy"}, json=body)
             assert bought.status_code == 201, bought.text
-            assert bought.json()["premium"] == "299.00"
+            # priced on the age by the customer's ID (张伟, born 1988-04-12): 38 on the cover start, 18-40 band
+            assert (bought.json()["insured_age"], bought.json()["premium"]) == (38, "299.00")
 
 
 def test_a_liquidity_provider_quotes_the_demo_market_and_a_demo_customer_trades_against_it(demo):

@@ -98,6 +98,7 @@ OPERATION_RULES = {  # the same, for one operation only
     "POST /v1/insurance/policies": {  # the product version's health questions (健康告知) are data
         "health_answers_invalid": "the answers name exactly the version's questions",
         "underwriting_declined": "a yes to a question that declines (拒保)",
+        "insured_age_mismatch": "an age sent is the insured's by the birth date in their ID, which is data",
     },
     "POST /v1/insurance/policies/{policy_id}/renew": {
         "health_answers_invalid": "the answers name exactly the version's questions",

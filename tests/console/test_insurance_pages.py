@@ -1,10 +1,12 @@
 """Insurance in the console over plain HTTP: a customer quotes and buys a medical policy with the health
 declaration, the disclosure shown and the confirmations ticked (wallet down by the premium on the ledger,
-the policy listed, the sales record holding the disclosure's hash); a declined declaration is told and
-moves nothing; cancel shows the cooling-off refund; a claim reported with a document shows its status,
-benefit and translated reasons; CSRF refusals change nothing; another customer's policy and claim are
-404 and /ops/claims is refused to a customer; a risk officer approves a claim from the queue; a merchant's
-QR code is paid with return-shipping cover, the premium quoted first."""
+the policy listed, the sales record holding the disclosure's hash); the age is never typed in: the quote
+and the policy are at the customer's age by their ID (an age slipped into the form is ignored; no birth
+date on file is told); a declined declaration is told and moves nothing; cancel shows the cooling-off
+refund; a claim reported with a document shows its status, benefit and translated reasons; CSRF refusals
+change nothing; another customer's policy and claim are 404 and /ops/claims is refused to a customer; a
+risk officer approves a claim from the queue; a merchant's QR code is paid with return-shipping cover, the
+premium quoted first."""
 
 from __future__ import annotations
 
@@ -15,16 +17,19 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from puhui.db import reading, transaction
 from puhui.identity.service import customer_wallet_id
+from puhui.identity.tables import customers
 from puhui.insurance.claims.tables import insurance_claims
 from puhui.insurance.tables import insurance_policies, insurance_sales
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers
 from puhui.ledger.tables import transfers
+from tests.identity.helpers import id_number
+from tests.insurance.ages import born_aged
 
 from .conftest import customer_id_of, sign_up
 from .staff_world import log_in
@@ -80,9 +85,9 @@ def fund(engine, customer_id: str, fen: int) -> None:  # type: ignore[no-untyped
     assert [r.value for r in transaction(engine, lambda uow: create_transfers(uow, [move]))] == ["ok"]
 
 
-def customer(client, engine, n: int, fen: int = 5_000_00) -> str:  # type: ignore[no-untyped-def]
+def customer(client, engine, n: int, fen: int = 5_000_00, **extra: str) -> str:  # type: ignore[no-untyped-def]
     client.cookies.clear()
-    assert sign_up(client, n).status_code == 303
+    assert sign_up(client, n, **extra).status_code == 303
     cid = customer_id_of(client)
     if fen:
         fund(engine, cid, fen)
@@ -112,8 +117,9 @@ def counts(engine) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
         )
 
 
-def quote_page(client, age: int = 30, social: str = "yes"):  # type: ignore[no-untyped-def]
-    return client.get(f"/app/insurance/buy?code=med-e&version=1&age={age}&social={social}")
+def quote_page(client, social: str = "yes"):  # type: ignore[no-untyped-def]
+    """The quote at the signed-in customer's own age (by their ID: nothing typed)."""
+    return client.get(f"/app/insurance/buy?code=med-e&version=1&social={social}")
 
 
 def buy_form(page: str, **answers: str) -> dict[str, str]:
@@ -123,8 +129,8 @@ def buy_form(page: str, **answers: str) -> dict[str, str]:
     return {**fields, **ticked, **{f"health_{q}": a for q, a in answers.items()}}
 
 
-def buy(client, age: int = 30, **answers: str):  # type: ignore[no-untyped-def]
-    page = quote_page(client, age).text
+def buy(client, **answers: str):  # type: ignore[no-untyped-def]
+    page = quote_page(client).text
     return client.post("/app/insurance/buy", data=buy_form(page, **answers), follow_redirects=False)
 
 
@@ -132,11 +138,15 @@ def test_a_customer_buys_a_policy_and_the_wallet_goes_down_by_the_premium(client
     cid = customer(client, engine, 11)
     home = client.get("/app/insurance")
     assert home.status_code == 200 and "尊享e生" in home.text and "暂无保单" in home.text
+    assert 'name="age"' not in home.text  # the age is not typed in: it is the one in the customer's ID
     quoted = quote_page(client)
     assert quoted.status_code == 200 and 'data-testid="premium">¥299.00<' in quoted.text
+    # person 11 was born 1990-12-12: 35 on the cover start 2026-01-06
+    assert 'data-testid="insured-age">35<' in quoted.text and "按身份证出生日期" in quoted.text
     assert "过去五年是否患有恶性肿瘤" in quoted.text and "等待期:疾病 30 天" in quoted.text
     before = balance(engine, cid)
-    bought = buy(client, cancer="no", diabetes="yes")
+    typed = {**buy_form(quoted.text, cancer="no", diabetes="yes"), "age": "17"}  # an age slipped into the form
+    bought = client.post("/app/insurance/buy", data=typed, follow_redirects=False)
     assert bought.status_code == 303, bought.text
     policy_page = client.get(bought.headers["location"])
     assert policy_page.status_code == 200
@@ -154,6 +164,11 @@ def test_a_customer_buys_a_policy_and_the_wallet_goes_down_by_the_premium(client
     text = "\n".join(re.findall(r"<p>(.*?)</p>", shown))
     assert sale.disclosure_sha256 == hashlib.sha256(text.encode()).hexdigest()  # the exact text shown
     assert len(json.loads(sale.confirmations)) == 3 and "本人已阅读上述条款和投保须知。" in sale.confirmations
+    with reading(engine) as connection:
+        insured = connection.execute(
+            select(insurance_policies.c.insured_age).where(insurance_policies.c.id == policy_id)
+        ).scalar_one()
+    assert insured == 35  # priced on the ID's age, not the one slipped in
     audit_clean(engine)
 
 
@@ -171,8 +186,20 @@ def test_a_declined_declaration_is_told_and_nothing_moves(client, engine, insure
     assert refused.status_code == 422 and counts(engine) == state
     changed = {**buy_form(page, cancer="no", diabetes="no"), "disclosure_sha256": "0" * 64}
     assert client.post("/app/insurance/buy", data=changed).status_code == 409 and counts(engine) == state
-    too_old = quote_page(client, age=80)
+    customer(client, engine, 21, id_number=id_number("110105", f"{born_aged(80):%Y%m%d}", "021"))
+    too_old = quote_page(client)  # an 80-year-old by their ID
     assert too_old.status_code == 422 and "不承保此年龄" in too_old.text
+
+
+def test_no_birth_date_on_file_is_told_and_nothing_is_quoted(client, engine, insurer) -> None:  # type: ignore[no-untyped-def]
+    cid = customer(client, engine, 22)
+    with engine.begin() as connection:
+        connection.execute(update(customers).where(customers.c.id == cid).values(id_number_sealed=None))
+    state = counts(engine)
+    page = quote_page(client)
+    assert page.status_code == 409 and "系统中没有您的出生日期" in page.text
+    form = {**hidden(client.get("/app/insurance").text), "code": "med-e", "version": "1", "social": "yes"}
+    assert client.post("/app/insurance/buy", data=form).status_code == 409 and counts(engine) == state
 
 
 def test_cancel_within_cooling_off_refunds_the_premium_shown(client, engine, insurer) -> None:  # type: ignore[no-untyped-def]
@@ -311,7 +338,7 @@ def test_renewal_opens_30_days_before_the_end_and_asks_the_declaration_again(cli
     renewed = client.post(f"{url}/renew", data=form, follow_redirects=False)
     assert renewed.status_code == 303 and renewed.headers["location"] != url, renewed.text
     new = client.get(renewed.headers["location"]).text
-    assert url.rsplit("/", 1)[1] in new and 'data-testid="policy-premium">¥299.00<' in new  # age 31: same band
+    assert url.rsplit("/", 1)[1] in new and 'data-testid="policy-premium">¥299.00<' in new  # 36 then: same band
     assert Decimal(balance(engine, cid)) == Decimal(before) - Decimal("299.00")
     assert 'data-testid="renewal-disclosure"' not in client.get(url).text  # renewed once
     audit_clean(engine)

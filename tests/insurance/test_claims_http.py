@@ -22,6 +22,7 @@ from puhui.insurance.claims import service as claims_service
 from puhui.insurance.claims.tables import CLAIMS_TABLES
 from puhui.ledger.tables import transfers
 from tests.identity.helpers import LI, ZHANG, login, make_staff
+from tests.insurance.ages import aged
 from tests.insurance.test_insurance_http import (
     PRODUCT,
     WALLET,
@@ -70,7 +71,7 @@ def insured(client, engine, clock, fund_insurer: bool = True):  # type: ignore[n
     insurer_id, operator = insurer_with_product(client)
     if fund_insurer:
         fund(engine, service.premium_held_account(insurer_id), CAPITAL)
-    zhang, me = customer(client, engine, ZHANG)
+    zhang, me = customer(client, engine, aged(ZHANG, 30))
     policy = buy(client, me, "buy-1").json()
     clock.advance(days=10)
     return insurer_id, zhang, login(client, ZHANG), policy
@@ -133,7 +134,7 @@ def test_excluded_condition_pays_nothing(client, engine, clock):
     insurer_id, operator = insurer_with_product(client)
     fund(engine, service.premium_held_account(insurer_id), CAPITAL)
     add_product(client, operator, insurer_id, "med-q", waiting_days=0)
-    zhang, me = customer(client, engine, ZHANG)
+    zhang, me = customer(client, engine, aged(ZHANG, 30))
     policy = buy_answered(client, me, "buy-1", "med-q", {**NO, "diabetes": True}).json()
     clock.advance(days=10)
     me = login(client, ZHANG)
@@ -162,7 +163,7 @@ def test_annual_limit_caps_the_year(client, engine, clock):
     fund(engine, service.premium_held_account(insurer_id), CAPITAL)
     limited = {**PRODUCT, "code": "med-l", "insurer_id": insurer_id, "deductible": "0.00", "annual_limit": "5000.00"}
     assert call(client, "/v1/insurance/products", operator, "prod-l", limited).status_code == 201
-    zhang, me = customer(client, engine, ZHANG)
+    zhang, me = customer(client, engine, aged(ZHANG, 30))
     policy = call(
         client,
         "/v1/insurance/policies",
@@ -171,7 +172,6 @@ def test_annual_limit_caps_the_year(client, engine, clock):
         {
             "product_code": "med-l",
             "product_version": 1,
-            "age": 30,
             "social_insurance": True,
             "disclosure": "须知",
             "confirmations": ["已阅读"],

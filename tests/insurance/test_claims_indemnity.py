@@ -36,6 +36,7 @@ from puhui.insurance.claims.models import (
 )
 from puhui.insurance.errors import InsuranceProductInvalid
 from tests.identity.helpers import ZHANG, login, make_staff
+from tests.insurance.ages import aged
 from tests.insurance.test_claims_http import CAPITAL, claims_snapshot
 from tests.insurance.test_claims_models import facts
 from tests.insurance.test_insurance_http import (
@@ -67,7 +68,7 @@ def world(client, engine, clock, socials: tuple[bool, ...]):  # type: ignore[no-
     policy's cover. Answers Zhang's id, fresh headers, the policy ids and the wallet after the premiums."""
     insurer_id, _ = insurer_with_product(client)
     fund(engine, service.premium_held_account(insurer_id), CAPITAL)
-    zhang, me = customer(client, engine, ZHANG)
+    zhang, me = customer(client, engine, aged(ZHANG, 30))
     policies = []
     for n, social in enumerate(socials):
         bought = buy(client, me, f"buy-{n}", social=social)

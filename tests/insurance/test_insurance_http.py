@@ -25,6 +25,7 @@ from puhui.ledger.service import create_transfers, get_account
 from puhui.ledger.tables import accounts, transfers
 from puhui.settings import Settings
 from tests.identity.helpers import ADMIN, ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1, LI, ZHANG, login, make_staff, register
+from tests.insurance.ages import aged
 
 PRODUCT = {
     "code": "med-e",
@@ -111,16 +112,17 @@ def customer(client, engine, person: dict, fen: int = WALLET) -> tuple[str, dict
     return created["id"], login(client, person)
 
 
-def buy(client, me: dict, key: str, age: int = 30, social: bool = True, version: int = 1):  # type: ignore[no-untyped-def]
+def buy(client, me: dict, key: str, age: int | None = None, social: bool = True, version: int = 1):  # type: ignore[no-untyped-def]
+    """Buy med-e for the signed-in customer: priced on the age by their ID; `age`, when given, is sent too
+    (and must be that age)."""
     body = {
         "product_code": "med-e",
         "product_version": version,
-        "age": age,
         "social_insurance": social,
         "disclosure": DISCLOSURE,
         "confirmations": CONFIRMED,
     }
-    return call(client, "/v1/insurance/policies", me, key, body)
+    return call(client, "/v1/insurance/policies", me, key, body if age is None else {**body, "age": age})
 
 
 def test_product_version_is_data_and_immutable(client, engine, clock):
@@ -151,7 +153,7 @@ def test_product_version_is_data_and_immutable(client, engine, clock):
 
 def test_buy_then_cancel_within_cooling_off_refunds_all(client, engine, clock):
     insurer_id, _ = insurer_with_product(client)
-    zhang, me = customer(client, engine, ZHANG)
+    zhang, me = customer(client, engine, aged(ZHANG, 30))
     quoted = call(
         client,
         "/v1/insurance/quotes",
@@ -189,8 +191,8 @@ def test_buy_then_cancel_within_cooling_off_refunds_all(client, engine, clock):
 
 def test_cancel_after_cooling_off_refunds_pro_rata(client, engine, clock):
     insurer_id, _ = insurer_with_product(client)
-    zhang, me = customer(client, engine, ZHANG)
-    policy = buy(client, me, "buy-1", age=45).json()
+    zhang, me = customer(client, engine, aged(ZHANG, 45))
+    policy = buy(client, me, "buy-1").json()
     clock.advance(days=100)
     me = login(client, ZHANG)
     cancelled = call(client, f"/v1/insurance/policies/{policy['id']}/cancel", me, "cancel-1")
@@ -210,14 +212,15 @@ def test_cancel_after_cooling_off_refunds_pro_rata(client, engine, clock):
 
 def test_refusals_change_nothing(client, engine, clock):
     insurer_id, _ = insurer_with_product(client)
-    _, me = customer(client, engine, ZHANG)
-    li, poor = customer(client, engine, LI, fen=100_00)
+    _, me = customer(client, engine, aged(ZHANG, 30))
+    li, poor = customer(client, engine, aged(LI, 50), fen=100_00)
+    _, old = customer(client, engine, aged(LI, 80, phone="13998765433"), fen=100_00)
     policy = buy(client, me, "buy-1").json()
 
     before = snapshot(engine)
-    problem(buy(client, poor, "poor-1", age=50), 409, "insufficient_funds")
+    problem(buy(client, poor, "poor-1"), 409, "insufficient_funds")
     problem(buy(client, poor, "poor-2", version=9), 404, "insurance_product_not_found")
-    problem(buy(client, poor, "poor-3", age=80), 422, "age_not_covered")
+    problem(buy(client, old, "poor-3"), 422, "age_not_covered")
     problem(client.get(f"/v1/insurance/policies/{policy['id']}", headers=poor), 404, "policy_not_found")
     problem(call(client, f"/v1/insurance/policies/{policy['id']}/cancel", poor, "steal"), 404, "policy_not_found")
     bad_age = {"product_code": "med-e", "product_version": 1, "age": -1, "social_insurance": True}
@@ -229,8 +232,8 @@ def test_refusals_change_nothing(client, engine, clock):
 
 def test_sales_chain_verifies_and_a_tampered_row_breaks_it(client, engine, clock):
     insurer_with_product(client)
-    _, me = customer(client, engine, ZHANG)
-    _, other = customer(client, engine, LI)
+    _, me = customer(client, engine, aged(ZHANG, 30))
+    _, other = customer(client, engine, aged(LI, 30))
     for key, person in (("s1", me), ("s2", other), ("s3", me)):
         assert buy(client, person, key).status_code == 201
     with reading(engine) as connection:
@@ -252,7 +255,7 @@ def test_sales_chain_verifies_and_a_tampered_row_breaks_it(client, engine, clock
 
 def test_idempotency_key_replay_makes_one_policy(client, engine, clock):
     insurer_id, _ = insurer_with_product(client)
-    zhang, me = customer(client, engine, ZHANG)
+    zhang, me = customer(client, engine, aged(ZHANG, 30))
     first, second = buy(client, me, "same-key"), buy(client, me, "same-key")
     assert first.status_code == 201 and second.status_code == 201, second.text
     assert first.json() == second.json()

@@ -30,6 +30,7 @@ from puhui.ledger.models import Transfer
 from puhui.ledger.service import balance_as_of, create_transfers
 from puhui.ledger.tables import transfers
 from tests.identity.helpers import LI, ZHANG, login
+from tests.insurance.ages import aged
 from tests.insurance.test_insurance_http import (  # noqa: F401 - the client fixture
     assert_audit_clean,
     balance,
@@ -112,18 +113,20 @@ def test_terms_are_data_and_the_account_is_masked(client, engine, clock):
 def test_remittance_takes_commission_and_remits_the_rest_once(client, engine, clock):
     insurer_id, operator = insurer_with_product(client)
     held = service.premium_held_account(insurer_id)
-    zhang, me = customer(client, engine, ZHANG)
-    li, her = customer(client, engine, LI)
+    zhang, me = customer(client, engine, aged(ZHANG, 30))
+    li, her = customer(client, engine, aged(LI, 45))
+    li_20 = aged(LI, 20, phone="13998765433")
+    _, her_20 = customer(client, engine, li_20)
     problem(remit(client, operator, insurer_id, "2026-01-04", "r-0"), 409, "settlement_terms_missing")
     assert set_terms(client, operator, insurer_id).status_code == 200
-    refused = buy(client, me, "z-1", age=30, social=False).json()  # 688.00, refunded in the cooling-off period
-    assert buy(client, her, "l-1", age=45).status_code == 201  # 899.00
+    refused = buy(client, me, "z-1", social=False).json()  # 688.00, refunded in the cooling-off period
+    assert buy(client, her, "l-1").status_code == 201  # 899.00
     clock.advance(days=10)
     me = login(client, ZHANG)
     assert call(client, f"/v1/insurance/policies/{refused['id']}/cancel", me, "c-1").json()["refund"] == "688.00"
     clock.advance(days=1)  # 2026-01-16
-    her = login(client, LI)
-    assert buy(client, her, "l-2", age=20).json()["premium"] == "299.00"  # after the period: waits
+    her_20 = login(client, li_20)
+    assert buy(client, her_20, "l-2").json()["premium"] == "299.00"  # after the period: waits
     operator = {**operator}
 
     first = remit(client, operator, insurer_id, "2026-01-15", "r-1")
@@ -176,9 +179,9 @@ def test_remittance_takes_commission_and_remits_the_rest_once(client, engine, cl
 
 def test_partner_file_refusals_and_the_cli(client, engine, clock):
     insurer_id, operator = insurer_with_product(client)
-    _, me = customer(client, engine, ZHANG)
+    _, me = customer(client, engine, aged(ZHANG, 30))
     assert set_terms(client, operator, insurer_id).status_code == 200
-    assert buy(client, me, "z-1", age=30).status_code == 201
+    assert buy(client, me, "z-1").status_code == 201
     problem(
         client.get(f"/v1/insurance/insurers/{insurer_id}/files/2026-01-06", headers=operator),
         422,
@@ -235,16 +238,19 @@ def test_claims_spend_the_held_money_so_commission_waits_and_held_never_goes_neg
     27.35 is carried; a later 200.00 sale pays 0.155 × 200.00 + 27.35 = 58.35 and remits 141.65."""
     insurer_id, operator = insurer_with_product(client)
     held = service.premium_held_account(insurer_id)
-    zhang, me = customer(client, engine, ZHANG)
+    zhang, me = customer(client, engine, aged(ZHANG, 30))
+    # a 10-year-old's own account (the minimum age lowered for the test), for a sale in the 0-17 band
+    client.app.state.settings = client.app.state.settings.model_copy(update={"min_customer_age": 10})
+    child = aged(ZHANG, 10, phone="13812345679")
+    customer(client, engine, child)
     assert set_terms(client, operator, insurer_id).status_code == 200
-    assert buy(client, me, "z-1", age=30).status_code == 201
+    assert buy(client, me, "z-1").status_code == 201
     pay_claim(engine, insurer_id, f"wallet.{zhang}", 280_00)
     clock.advance(days=1)
     first = remit(client, operator, insurer_id, "2026-01-05", "r-1").json()
     assert (first["commission"], first["remitted"], first["carried"]) == ("19.00", "0.00", "27.35")
     assert balance(engine, held) == 0
-    me = login(client, ZHANG)
-    assert buy(client, me, "z-2", age=10).json()["premium"] == "200.00"
+    assert buy(client, login(client, child), "z-2").json()["premium"] == "200.00"
     clock.advance(days=1)
     second = remit(client, operator, insurer_id, "2026-01-06", "r-2").json()
     assert (second["premiums"], second["commission"], second["remitted"]) == ("200.00", "58.35", "141.65")
@@ -255,9 +261,9 @@ def test_claims_spend_the_held_money_so_commission_waits_and_held_never_goes_neg
 
 def test_racing_remittances_of_one_date_move_the_money_once(client, engine, clock):
     insurer_id, operator = insurer_with_product(client)
-    _, me = customer(client, engine, ZHANG)
+    _, me = customer(client, engine, aged(ZHANG, 45))
     assert set_terms(client, operator, insurer_id).status_code == 200
-    assert buy(client, me, "z-1", age=45).status_code == 201  # 899.00
+    assert buy(client, me, "z-1").status_code == 201  # 899.00
     clock.advance(days=1)
     answers: list[dict] = []
     failures: list[BaseException] = []
@@ -287,7 +293,7 @@ def test_the_insurer_funds_claims_and_remittances_keep_the_claims_float_back(cli
     commission 0.155 × 299.00 = 46.345 → 46.35, remitted 519.00 − 46.35 − 100.00 = 372.65, 100.00 stays."""
     insurer_id, operator = insurer_with_product(client)
     held = service.premium_held_account(insurer_id)
-    zhang, me = customer(client, engine, ZHANG)
+    zhang, me = customer(client, engine, aged(ZHANG, 30))
     terms = set_terms(client, operator, insurer_id, body={**TERMS, "claims_float": "100.00"}).json()
     assert terms["claims_float"] == "100.00"
     before = state(engine)
@@ -306,7 +312,7 @@ def test_the_insurer_funds_claims_and_remittances_keep_the_claims_float_back(cli
     assert (funded.json()["amount"], funded.json()["held"]) == ("500.00", "500.00")
     again = call(client, f"/v1/insurance/insurers/{insurer_id}/funding", operator, "f-1", {"amount": "500.00"})
     assert again.json() == funded.json() and balance(engine, held) == 500_00
-    assert buy(client, me, "z-1", age=30).status_code == 201
+    assert buy(client, me, "z-1").status_code == 201
     pay_claim(engine, insurer_id, f"wallet.{zhang}", 280_00)
     clock.advance(days=1)
     first = remit(client, operator, insurer_id, "2026-01-05", "r-1").json()

@@ -14,6 +14,7 @@ from puhui.db import reading
 from puhui.insurance import service
 from puhui.insurance.tables import insurance_sales
 from tests.identity.helpers import ZHANG, login
+from tests.insurance.ages import aged
 from tests.insurance.test_insurance_http import (
     CONFIRMED,
     DISCLOSURE,
@@ -43,11 +44,11 @@ def add_product(client, operator: dict, insurer_id: str, code: str, **terms) -> 
     assert added.status_code == 201, added.text
 
 
-def buy(client, me: dict, key: str, code: str, answers: dict, age: int = 30):  # type: ignore[no-untyped-def]
+def buy(client, me: dict, key: str, code: str, answers: dict):  # type: ignore[no-untyped-def]
+    """Buy `code` for the signed-in customer, priced on the age by their ID."""
     body = {
         "product_code": code,
         "product_version": 1,
-        "age": age,
         "social_insurance": True,
         "disclosure": DISCLOSURE,
         "confirmations": CONFIRMED,
@@ -66,7 +67,7 @@ def test_underwriting_accepts_excludes_and_declines(client, engine, clock):
     add_product(client, operator, insurer_id, "med-q")
     read = client.get("/v1/insurance/products/med-q/1", headers=operator).json()
     assert [q["id"] for q in read["questionnaire"]] == ["diabetes", "cancer", "glasses"]
-    zhang, me = customer(client, engine, ZHANG)
+    zhang, me = customer(client, engine, aged(ZHANG, 30))
 
     accepted = buy(client, me, "buy-1", "med-q", {**NO, "glasses": True})
     assert accepted.status_code == 201 and accepted.json()["exclusions"] == [], accepted.text
@@ -89,7 +90,7 @@ def test_underwriting_accepts_excludes_and_declines(client, engine, clock):
 def test_answers_and_outcome_are_in_the_sales_chain(client, engine, clock):
     insurer_id, operator = insurer_with_product(client)
     add_product(client, operator, insurer_id, "med-q")
-    _, me = customer(client, engine, ZHANG)
+    _, me = customer(client, engine, aged(ZHANG, 30))
     policy = buy(client, me, "buy-1", "med-q", {**NO, "diabetes": True}).json()
     with reading(engine) as connection:
         stored = connection.execute(
@@ -112,11 +113,11 @@ def test_answers_and_outcome_are_in_the_sales_chain(client, engine, clock):
 
 def test_renewal_window_and_price_at_the_new_age(client, engine, clock):
     insurer_with_product(client)
-    zhang, me = customer(client, engine, ZHANG)
+    zhang, me = customer(client, engine, aged(ZHANG, 39))
     body = {
         "product_code": "med-e",
         "product_version": 1,
-        "age": 39,
+        "age": 39,  # the age by the ID, sent too
         "social_insurance": True,
         "disclosure": DISCLOSURE,
         "confirmations": CONFIRMED,
@@ -154,7 +155,7 @@ def test_guaranteed_renewal_keeps_exclusions_and_a_plain_one_underwrites_again(c
     insurer_id, operator = insurer_with_product(client)
     add_product(client, operator, insurer_id, "med-g", guaranteed_renewal_years=6)
     add_product(client, operator, insurer_id, "med-q")
-    _, me = customer(client, engine, ZHANG)
+    _, me = customer(client, engine, aged(ZHANG, 30))
     guaranteed = buy(client, me, "buy-1", "med-g", {**NO, "diabetes": True}).json()
     plain = buy(client, me, "buy-2", "med-q", NO).json()
     clock.advance(days=340)

@@ -1,5 +1,6 @@
 """Insurance in the customer app (/app/insurance, 保险): the medical products on offer (百万医疗) with a
-quote by age and social-insurance status (保费试算), buying a policy (投保) with the product's health
+quote by social-insurance status (保费试算) at the customer's own age, their 周岁 on the cover start by the
+birth date in their verified ID (never typed in), buying a policy (投保) with the product's health
 declaration (健康告知), the exact disclosure shown (投保须知) and the customer's confirmations ticked (the
 API's sales record 回溯 keeps them), an underwriting decline (拒保) told plainly, and my policies with
 cancel (退保: the cooling-off refund shown first) and renew (续保) when open. Every change is an API call;
@@ -18,14 +19,14 @@ from puhui import clock
 from puhui.console import client, i18n, render, security
 from puhui.console.web import customer_page, read_form, redirect
 from puhui.db import reading
-from puhui.insurance import listings
+from puhui.identity import service as identity
+from puhui.insurance import errors, listings, service
 
 router = APIRouter(include_in_schema=False)
 
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 CodeQuery = Annotated[str, Query(max_length=48, pattern=r"^[a-z0-9][a-z0-9-]{0,47}$")]
 VersionQuery = Annotated[int, Query(ge=1, le=1_000_000)]
-AgeQuery = Annotated[int | None, Query(ge=0, le=150)]
 SocialQuery = Annotated[str, Query(max_length=3, pattern=r"^(yes|no)?$")]
 CONFIRMATIONS = (
     "I have read the terms and the disclosure above.",
@@ -41,6 +42,8 @@ PROBLEMS = {
     "renewal_not_open": "Renewal is not open for this policy yet.",
     "health_answers_invalid": "Answer every health question.",
     "insurance_product_not_found": "There is no such product.",
+    "insured_age_mismatch": "The age does not match the birth date in your ID.",
+    "insured_birth_date_unknown": "Your birth date is not on file, so no premium can be priced.",
 }
 """Insurance problem codes told in the customer's language (others as the API words them)."""
 
@@ -54,6 +57,23 @@ def tell(request: Request, problem: client.ApiProblem) -> str:
     """An API problem in the customer's words: insurance codes here, the console's shared ones, else the API's."""
     message = PROBLEMS.get(problem.code)
     return render.formatter(request).gettext(message) if message else render.say(request, problem.code, problem.detail)
+
+
+async def _my_age(request: Request) -> int:
+    """The customer's age (周岁) on a new policy's cover start by the birth date in their verified ID: what the
+    policy is priced on (`insured_birth_date_unknown` when their ID number is erased)."""
+    vault = identity.vault_for(request.app.state.settings)
+
+    def read() -> int:
+        with reading(request.app.state.engine) as connection:
+            return service.insured_age(connection, vault, _me(request).id)
+
+    return await run_in_threadpool(read)
+
+
+def _no_birth_date(request: Request) -> Response:
+    message = PROBLEMS[errors.InsuredBirthDateUnknown.code]
+    return render.error_page(request, 409, render.formatter(request).gettext(message))
 
 
 async def _get(request: Request, path: str) -> Any:
@@ -199,11 +219,16 @@ async def _buy_page(
 
 @router.get("/app/insurance/buy")
 @customer_page
-async def quote_page(
-    request: Request, code: CodeQuery, version: VersionQuery, age: AgeQuery = None, social: SocialQuery = ""
-) -> Response:
-    if age is None or social == "":
-        return render.error_page(request, 422, render.formatter(request).gettext("Enter the age and social insurance."))
+async def quote_page(request: Request, code: CodeQuery, version: VersionQuery, social: SocialQuery = "") -> Response:
+    """The quote at the customer's own age by their ID (not one typed in), with the form to buy."""
+    if social == "":
+        return render.error_page(
+            request, 422, render.formatter(request).gettext("Say whether you have social insurance.")
+        )
+    try:
+        age = await _my_age(request)
+    except errors.InsuredBirthDateUnknown:
+        return _no_birth_date(request)
     return await _buy_page(request, code, version, age, social == "yes")
 
 
@@ -224,10 +249,14 @@ async def buy(request: Request) -> Response:
     form = await read_form(request)
     fmt = render.formatter(request)
     try:
-        code, version, age = form.get("code", ""), int(form.get("version", "")), int(form.get("age", ""))
+        code, version = form.get("code", ""), int(form.get("version", ""))
     except ValueError:
-        return render.error_page(request, 422, fmt.gettext("Enter the age and social insurance."))
+        return render.error_page(request, 422, fmt.gettext("Choose a product."))
     social = form.get("social") == "yes"
+    try:
+        age = await _my_age(request)  # the disclosure shown named it; the API prices the policy on it again
+    except errors.InsuredBirthDateUnknown:
+        return _no_birth_date(request)
     product = await _get(request, f"/v1/insurance/products/{code}/{version}")
     quote = {"product_code": code, "product_version": version, "age": age, "social_insurance": social}
     quote = await _post(request, "/v1/insurance/quotes", quote, None)
@@ -242,6 +271,7 @@ async def buy(request: Request) -> Response:
         return await _buy_page(request, *again, 422, problem)
     body = {**quote, "disclosure": text, "confirmations": ticked, "health_answers": answers}
     body.pop("premium")
+    body.pop("age")  # the API takes the insured's age from their ID
     try:
         policy = await _post(request, "/v1/insurance/policies", body, form.get("key"))
     except client.ApiProblem as problem:

@@ -7,10 +7,12 @@ is slow on purpose, so it happens in `prepare_registration`, before any transact
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, or_, select, update
+from stdnum.cn import ric
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -191,6 +193,19 @@ def open_fields(vault: Vault, row: dict) -> dict[str, str | None]:
         "phone": opened("phone_sealed", pii.FIELD_PHONE),
         "address": opened("address_sealed", pii.FIELD_ADDRESS),
     }
+
+
+def birth_date_of(connection: Connection, vault: Vault, customer_id: str) -> dt.date | None:
+    """The birth date in the customer's verified resident ID number (GB 11643), for what is priced by age
+    (an insured's 周岁); the clear number never leaves identity. None once the number is erased (a closed
+    customer past retention); `CustomerNotFound` for an unknown customer."""
+    found = connection.execute(select(customers.c.id_number_sealed).where(customers.c.id == customer_id)).first()
+    if found is None:
+        raise CustomerNotFound(f"customer {customer_id!r} does not exist")
+    if found[0] is None:
+        return None
+    born: dt.date = ric.get_birth_date(vault.open(found[0], field=pii.FIELD_ID_NUMBER, owner=customer_id))
+    return born
 
 
 # -- bank cards -----------------------------------------------------------------------------------

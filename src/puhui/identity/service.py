@@ -4,6 +4,7 @@
     TIER_RULES[tier]                                          its limit (fen), period, may_invest
     customer_wallet_id / merchant_wallet_id                   the ledger wallet of a customer / merchant
     is_active(connection, customer_id)                        not closed
+    birth_date_of(connection, vault, customer_id)             the birth date in the ID number (None: erased)
     has_consent(connection, customer_id, purpose, sensitive=) the customer's standing consent
     settlement_account(connection, vault, merchant_id)        clear (account, holder) for pay-outs
     vault_for(settings)                                       the configured PII vault (500 if none)
@@ -18,7 +19,7 @@ import base64
 import secrets
 
 from puhui.identity.consent import has_consent, record_consent
-from puhui.identity.customers import bind_card, close, is_active, prepare_registration, register
+from puhui.identity.customers import bind_card, birth_date_of, close, is_active, prepare_registration, register
 from puhui.identity.customers import wallet_id as customer_wallet_id
 from puhui.identity.kyc import eligible_tier, record_verification, tier_of, upgrade_tier
 from puhui.identity.models import TIER_RULES, ConsentPurpose, TierRule, VerificationChannel, WalletTier
@@ -37,6 +38,7 @@ __all__ = [
     "tier_of",
     "eligible_tier",
     "is_active",
+    "birth_date_of",
     "has_consent",
     "customer_wallet_id",
     "merchant_wallet_id",

@@ -1,6 +1,7 @@
 """Insurance over HTTP under /v1/insurance (互联网保险): operators register insurers and add product
 versions; anyone signed in reads a version; a customer gets a quote, buys a medical policy from the
-wallet, reads it and cancels it (退保). A customer sees only their own policies (another's is 404).
+wallet, reads it and cancels it (退保). A customer sees only their own policies (another's is 404). A quote
+is for any age; a policy is priced on the insured's (the buyer's) age by the birth date in their verified ID.
 
 A product's premium table is sent as consecutive bands from `min_age`, each `years` wide, so every
 table the schema allows is one without gaps or overlaps; it is answered with each band's ages."""
@@ -19,6 +20,7 @@ from puhui.api.fields import AS_WHOLE_NUMBER, ID_PATTERN, AmountOrZeroStr, Amoun
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
+from puhui.identity.http import vault_of
 from puhui.insurance import models, service
 from puhui.insurance.claims.models import CONDITION_PATTERN, QUESTION_PATTERN, Question, Verdict
 from puhui.insurance.schemas import Insurer, MedicalProductVersion, Policy, Quote
@@ -98,6 +100,13 @@ class QuoteIn(BaseModel):
 
 
 class PolicyIn(QuoteIn):
+    age: Annotated[
+        Age | None,
+        Field(
+            description="optional: the insured's age is their full years (周岁) on the cover start by the birth date "
+            "in their verified ID; an age sent is checked against it (insured_age_mismatch when it differs)"
+        ),
+    ] = None  # type: ignore[assignment]
     disclosure: Annotated[
         StrictStr, Field(min_length=1, max_length=20_000, description="the disclosure shown (告知书), kept by hash")
     ]
@@ -200,8 +209,10 @@ async def quote(body: QuoteIn, engine: EngineDep, principal: Customer) -> dict[s
 )
 async def buy(body: PolicyIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
     client_id = _client_id(request, body.client_id)
+    vault = vault_of(request)
 
     def work(uow: UnitOfWork) -> Outcome:
+        born = service.birth_date(uow.connection, vault, principal.id)
         policy = service.buy_medical(
             uow,
             principal.id,
@@ -213,6 +224,7 @@ async def buy(body: PolicyIn, request: Request, engine: EngineDep, principal: Cu
             body.confirmations,
             client_id,
             body.health_answers,
+            born=born,
         )
         return Outcome(201, Policy.shape(policy))
 
@@ -245,8 +257,13 @@ async def cancel(policy_id: Ident, request: Request, engine: EngineDep, principa
 async def renew(
     policy_id: Ident, body: RenewalIn, request: Request, engine: EngineDep, principal: Customer
 ) -> Response:
+    vault = vault_of(request)
+
     def work(uow: UnitOfWork) -> Outcome:
-        renewed = service.renew(uow, principal.id, policy_id, body.disclosure, body.confirmations, body.health_answers)
+        born = service.birth_date(uow.connection, vault, principal.id)
+        renewed = service.renew(
+            uow, principal.id, policy_id, body.disclosure, body.confirmations, body.health_answers, born=born
+        )
         return Outcome(201, Policy.shape(renewed))
 
     return await run_mutation(request, engine, principal, "insurance.renew_policy", policy_id, work)

@@ -70,3 +70,18 @@ class RenewalNotOpen(Conflict):
 
     code = "renewal_not_open"
     title = "The policy cannot be renewed today"
+
+
+class InsuredAgeMismatch(InvalidInput):
+    """The age sent is not the insured's age (周岁) on the cover start by the birth date in their verified ID:
+    the premium is priced on the ID's age, so a different one is refused and nothing is sold."""
+
+    code = "insured_age_mismatch"
+    title = "The age sent is not the age by the insured's ID"
+
+
+class InsuredBirthDateUnknown(Conflict):
+    """No birth date is on file for the insured (their ID number is erased), so no age can be priced."""
+
+    code = "insured_birth_date_unknown"
+    title = "The insured's birth date is not on file"

@@ -6,6 +6,8 @@ Ledger (CNY), for a policy of premium P and a refund R on cancellation:
 - purchase:     customer wallet → insurer.<id>.premium_held    P   (保费待划转: the insurer's money, held)
 - cancellation: insurer.<id>.premium_held → customer wallet    R   (cooling-off: R = P; after it pro rata)
 - renewal:      customer wallet → insurer.<id>.premium_held    P'  (the version's premium at the new age)
+The insured (the policyholder) is priced on their age in full years (周岁) on the cover's start by the birth
+date in their verified ID number (`insured_age`), never on an age they type.
 The held account cannot go below zero (debits_must_not_exceed_credits), so no refund exceeds what was
 collected. Every sale is recorded with the disclosure shown and the customer's confirmations in a
 hash chain (回溯): hash = sha256(prev_hash + canonical JSON of the row), the first prev_hash 64 zeros.
@@ -26,7 +28,9 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.events.outbox import publish
 from puhui.identity import org
+from puhui.identity import service as identity
 from puhui.identity.customers import wallet_id
+from puhui.identity.vault import Vault
 from puhui.insurance import errors, models
 from puhui.insurance.claims import queries as claims_queries
 from puhui.insurance.claims.models import Question, Underwriting, Verdict, check_questionnaire, underwrite
@@ -235,32 +239,64 @@ def quote(connection: Connection, code: str, version: int, age: int, has_social_
 # -- policies --------------------------------------------------------------------------------------
 
 
+def cover_start() -> dt.date:
+    """A new policy's cover starts the next business day."""
+    return clock.business_date() + dt.timedelta(days=1)
+
+
+def birth_date(connection: Connection, vault: Vault, customer_id: str) -> dt.date:
+    """The birth date in the customer's verified ID number, or `InsuredBirthDateUnknown` (409)."""
+    born = identity.birth_date_of(connection, vault, customer_id)
+    if born is None:
+        raise errors.InsuredBirthDateUnknown(f"customer {customer_id} has no birth date on file")
+    return born
+
+
+def insured_age(connection: Connection, vault: Vault, customer_id: str, on: dt.date | None = None) -> int:
+    """The customer's age in full years (周岁) on `on` (default: a new policy's cover start) by their ID."""
+    return models.age_on(birth_date(connection, vault, customer_id), cover_start() if on is None else on)
+
+
 def buy_medical(
     uow: UnitOfWork,
     customer_id: str,
     code: str,
     version: int,
-    age: int,
+    age: int | None,
     has_social_insurance: bool,
     disclosure_text: str,
     confirmations: list[str],
     client_id: str,
     health_answers: Mapping[str, bool] | None = None,
+    *,
+    born: dt.date | None = None,
 ) -> dict[str, Any]:
     """Buy a year of medical cover (投保) from the wallet, starting the next business day, once the health
     declaration (健康告知) is underwritten (核保): declined, nothing moves; accepted with exclusions, the
     policy keeps them. The premium moves to the insurer's held account in the same unit of work, the sale
     (with the answers and the outcome) is chained into the record; the same client_id again answers the
-    policy it made."""
+    policy it made.
+
+    The insured's age is their 周岁 on the cover start by `born`, the birth date in their verified ID
+    (`birth_date`): an `age` sent besides that differs is refused (`insured_age_mismatch`, nothing moves).
+    Without `born` the `age` given is used as is — for in-process callers that own the person (the simulator)."""
     existing = _policy_by_client(uow.connection, customer_id, client_id)
     if existing is not None:
         return policy_json(existing)
+    start = cover_start()
+    if born is not None:
+        by_id = models.age_on(born, start)
+        if age is not None and age != by_id:
+            raise errors.InsuredAgeMismatch(f"the age sent ({age}) is not the insured's age by their ID on {start}")
+        age = by_id
+    if age is None:
+        raise errors.InsuredBirthDateUnknown(f"customer {customer_id} has no birth date on file")
     row = _product_row(uow.connection, code, version)
     terms = json.loads(row["terms"])
     answers = dict(health_answers or {})
     underwriting = _underwrite(terms, answers)
     premium = models.quote(product_of(terms), age, has_social_insurance)
-    cover = models.one_year_from(clock.business_date() + dt.timedelta(days=1), premium)
+    cover = models.one_year_from(start, premium)
     issued = _Issue(customer_id, client_id, code, version, row["insurer_id"], age, has_social_insurance, cover)
     record = None if underwriting is None else _underwriting_record(answers, underwriting)
     exclusions = () if underwriting is None else underwriting.exclusions
@@ -356,12 +392,15 @@ def renew(
     disclosure_text: str,
     confirmations: list[str],
     health_answers: Mapping[str, bool] | None = None,
+    *,
+    born: dt.date | None = None,
 ) -> dict[str, Any]:
     """Renew a policy (续保) for the year after it, from 30 days before its cover ends until it ends: a new
     policy on the same product version, at its premium for the insured's age on the new start, paid from
     the wallet. While renewal is guaranteed (保证续保, the first `guaranteed_renewal_years` renewals) the
     health answers are not asked and the exclusions stay; otherwise the declaration is underwritten again.
-    Renewing a renewed policy answers the renewal made."""
+    Renewing a renewed policy answers the renewal made. The age is recomputed from `born` (the birth date in
+    the insured's ID) on the new start; without it, the old policy's age plus the years since its start."""
     old = owned_policy(uow, customer_id, policy_id)
     renewal = uow.execute(select(policies).where(policies.c.renewed_from == policy_id)).mappings().first()
     if renewal is not None:
@@ -373,7 +412,10 @@ def renew(
     terms = json.loads(row["terms"])
     product = product_of(terms)
     start = old["end_date"]
-    age = old["insured_age"] + models.age_on(old["start_date"], start)
+    if born is not None:
+        age = models.age_on(born, start)
+    else:
+        age = old["insured_age"] + models.age_on(old["start_date"], start)
     guaranteed = _renewals_before(uow.connection, old) < product.guaranteed_renewal_years
     answers = dict(health_answers or {})
     if guaranteed:
