@@ -340,7 +340,9 @@ def commit(request):
     return grouping.commit
 
 
-def _pay_static(engine, commit, payer: str, qr_id: str, amount: int, n: int):
+def _pay_static(engine, commit, payer: str, qr_id: str, amount: int | None, n: int):
+    """Pay at level C in one unit of work through `commit`; the outcome as a word (a dynamic code: `amount` None)."""
+
     def work(uow):
         return service.pay_qr(uow, payer, qr_id, amount, VerificationStrength.one_factor, f"c-{n}", 60)
 

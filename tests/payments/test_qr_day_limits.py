@@ -20,6 +20,7 @@ from puhui.payments.tables import qr_codes, spending
 from tests.payments.test_payments_http import (  # noqa: F401 - fixtures
     PASSWORD,
     PEOPLE,
+    _pay_static,
     assert_audit_clean,
     balance,
     client,
@@ -147,19 +148,6 @@ def test_level_a_is_counted_on_the_day_total_without_a_cap(client, engine, clock
     assert_audit_clean(engine)
 
 
-def _pay(engine, commit, payer: str, qr_id: str, amount: int | None, n: int) -> str:  # noqa: F811
-    def work(uow):
-        return service.pay_qr(uow, payer, qr_id, amount, VerificationStrength.one_factor, f"race-{n}", 60)
-
-    try:
-        commit(engine, work, grouping.qr_locks(payer, qr_id))
-        return "ok"
-    except LimitExceeded:
-        return "limit"
-    except InsufficientFunds:
-        return "funds"
-
-
 def test_racing_static_and_dynamic_payments_hold_the_day_total(client, engine, clock, commit):  # noqa: F811
     """16 clients at once: 8 by the static code and 8 by dynamic codes, 125.00 each at level C. Whatever the
     order, exactly 8 are paid (the day's 1,000), at most 4 of them static (500): never more."""
@@ -177,7 +165,7 @@ def test_racing_static_and_dynamic_payments_hold_the_day_total(client, engine, c
             start.wait(timeout=5)
         except threading.BrokenBarrierError:
             pass
-        return kind, _pay(engine, commit, payer, qr_id, amount, n)
+        return kind, _pay_static(engine, commit, payer, qr_id, amount, n)
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         outcomes = list(pool.map(run, jobs))
