@@ -92,7 +92,10 @@ BUSINESS_RULES = {  # 422 codes a schema-valid request may still get: rules a JS
 }
 
 
+ORDER_MAXIMUM = {"amount_above_order_maximum": "the largest single bank order, 5,000,000.00 CNY, on a decimal string"}
 OPERATION_RULES = {  # the same, for one operation only
+    "POST /v1/merchants/me/top-ups": ORDER_MAXIMUM,
+    "POST /v1/merchants/me/refund-funds/withdrawals": ORDER_MAXIMUM,
     "POST /v1/ledger/transfers": {"invalid_amount": "an amount has at most the places of its ledger's scale (data)"},
     "POST /v1/securities/instruments": {"instrument_invalid": "a share code's prefix names its exchange and board"},
     "POST /v1/insurance/policies": {  # the product version's health questions (健康告知) are data
