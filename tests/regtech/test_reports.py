@@ -81,7 +81,9 @@ def test_the_file_matches_its_documented_schema(engine, world):
     made = transaction(engine, lambda uow: reports.generate(uow, dt.date.fromisoformat(DAY), "risk.one"))
     with reading(engine) as connection:
         content = reports.content_of(connection, made["id"])
-    header, *_ = content.split("\n")[:-1]
+    meta_header, meta, header, *_ = content.split("\n")[:-1]  # format version 2: the metadata row first
+    assert meta_header.split(",") == [name for name, _ in reports.METADATA_SCHEMA]
+    assert meta == f"2,large_value,{made['id']},{DAY},PUHUI,普惠平台 Puhui Platform,{made['lines']}"
     assert header.split(",") == [name for name, _ in reports.SCHEMA]
     for line in reports.parse(content):
         assert line["report_id"] == made["id"] and line["business_date"] == DAY and line["currency"] == "CNY"

@@ -68,7 +68,8 @@ def test_roles_generation_reading_and_refusals(client, engine):
     assert client.get(f"/v1/regtech/reports/{rid}", headers=regulator).json()["status"] == "generated"
     file = client.get(f"/v1/regtech/reports/{rid}/file", headers=regulator)
     assert file.status_code == 200 and file.headers["content-type"].startswith("text/csv")
-    assert file.text.startswith("report_id,business_date,party_id")
+    assert file.text.startswith("format_version,report_kind,report_id,business_date,institution_code")
+    assert file.text.split("\n")[2].startswith("report_id,business_date,party_id")
     assert client.get(f"/v1/regtech/reports/{rid}", headers=customer).status_code == 403
     assert client.get("/v1/regtech/reports/nope", headers=regulator).status_code == 404
 

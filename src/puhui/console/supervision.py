@@ -84,19 +84,36 @@ async def dashboard(request: Request) -> Response:
         ),
         section(
             _("Reports"),
-            text=[
-                _(
-                    "Pending: %(n)s; overdue: %(o)s; next deadline: %(d)s",
-                    n=reports["pending"],
-                    o=len(reports["overdue"]),
-                    d=fmt.day(reports.get("next_deadline")),
-                )
-            ],
+            text=_report_summary(request, reports),
             id="report-summary",
         ),
     ]
     sections.append(await _loan_classes(request))
     return sections_page(request, _("Supervision dashboard"), sections)
+
+
+def _report_summary(request: Request, reports: dict) -> list[str]:
+    """The reports owed, as the deadlines view classifies the large-value dates (`/reports/deadlines`): a date
+    with nothing to report is owed nothing, a missing one (never generated) is pending, overdue after its
+    deadline."""
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    days = reports["large_value_days"]
+    return [
+        _(
+            "Pending: %(n)s; overdue: %(o)s; next deadline: %(d)s",
+            n=reports["pending"],
+            o=reports["overdue_count"],
+            d=fmt.day(reports.get("next_deadline")),
+        ),
+        _(
+            "Large-value report dates: submitted %(s)s; generated %(g)s; missing %(m)s; nothing to report %(e)s",
+            s=days["submitted"],
+            g=days["generated"],
+            m=days["missing"],
+            e=days["nothing_to_report"],
+        ),
+        _("Missing and overdue: %(dates)s", dates=", ".join(fmt.day(d) for d in reports["missing_overdue"]) or "—"),
+    ]
 
 
 def _percent(value: object) -> str:
@@ -283,9 +300,21 @@ async def reports(request: Request) -> Response:
         )
     head = [_("Report"), _("Kind"), _("Date"), _("Deadline"), _("Status"), _("Overdue"), _("File")]
     pending = await get(request, "/v1/regtech/reports/deadlines")
-    due = [
-        [r["id"], _("report:" + r["kind"]), fmt.day(r["deadline"]), _("Overdue") if r["overdue"] else ""]
+    # What is owed: the reports generated, not yet submitted, and the large-value dates never generated
+    # (`missing`); a date with nothing to report owes nothing.
+    owed = [
+        (r["deadline"], r["id"], r["kind"], r.get("business_date") or r.get("determined_on"), r["status"], r["overdue"])
         for r in pending["reports"]
+    ]
+    owed += [
+        (d["deadline"], "—", "large_value", d["business_date"], d["status"], d["overdue"])
+        for d in pending["large_value_days"]["days"]
+        if d["status"] == "missing"
+    ]
+    owed.sort(key=lambda o: (o[0], o[3], o[1]))
+    due = [
+        [rid, _("report:" + kind), fmt.day(day), _("status:" + status), fmt.day(deadline), _("Overdue") if late else ""]
+        for deadline, rid, kind, day, status, late in owed
     ]
     return sections_page(
         request,
@@ -293,7 +322,7 @@ async def reports(request: Request) -> Response:
         [
             section(
                 _("Deadlines not yet met"),
-                [_("Report"), _("Kind"), _("Deadline"), _("Overdue")],
+                [_("Report"), _("Kind"), _("Date"), _("Status"), _("Deadline"), _("Overdue")],
                 due,
                 id="deadlines",
                 empty=_("Every report is submitted."),

@@ -10,7 +10,9 @@ of China business dates, each risk indicator with its early-warning threshold (�
 - concentration (集中度): the top-10 borrowers' share of outstanding principal, now, and the top-10
   merchants' share of payment volume over the range;
 - fast-redemption liquidity (T+0 快速赎回流动性): the peak day's T+0 redemptions in the range ÷ the
-  money-market funds' portfolio balance (the cash that pays them), now.
+  money-market funds' portfolio balance (the cash that pays them), now;
+- reports owed (`pending_reports`), now, as the deadlines view classifies them: a large-value date with
+  nothing to report is owed nothing, one missing (never generated) is pending and overdue after its deadline.
 
 Ratios are decimal strings rounded to 6 places; money is CNY decimal strings.
 """
@@ -90,7 +92,7 @@ def overdue_and_borrowers(connection: Connection) -> dict:
     book = lending_queries.outstanding_by_loan(connection)
     total = sum(o for _, _, o in book)
     m1 = sum(o for _, bucket, o in book if bucket != "current")
-    m3 = sum(o for _, bucket, o in book if bucket == "M3+")
+    m3_plus = sum(o for _, bucket, o in book if bucket == "M3+")  # over 90 days; the book's M3 is 61–90
     per_borrower: dict[str, int] = defaultdict(int)
     for customer, _, o in book:
         per_borrower[customer] += o
@@ -98,7 +100,7 @@ def overdue_and_borrowers(connection: Connection) -> dict:
     return {
         "outstanding_principal": _money(total),
         "overdue_m1_plus": indicator("overdue_m1_plus", ratio(m1, total), overdue_principal=_money(m1)),
-        "overdue_m3_plus": indicator("overdue_m3_plus", ratio(m3, total), overdue_principal=_money(m3)),
+        "overdue_m3_plus": indicator("overdue_m3_plus", ratio(m3_plus, total), overdue_principal=_money(m3_plus)),
         "top10_borrowers_share": indicator(
             "top10_borrowers_share", ratio(sum(top), total), borrowers=len(per_borrower), top_principal=_money(sum(top))
         ),
@@ -151,14 +153,26 @@ def alerts_by_typology(connection: Connection, start: int, end: int) -> dict:
 
 
 def pending_reports(connection: Connection) -> dict:
-    """Reports not yet submitted (大额 and 可疑), the overdue ones by id, and the next deadline."""
-    from puhui.regtech.report_index import deadlines
+    """The reports still owed (大额 and 可疑), classified as the deadlines view (`report_index.deadlines_json`):
+    the generated reports not yet submitted, and the large-value dates `missing` (transactions, no report
+    generated); a date with nothing to report (`nothing_to_report`) is owed nothing, so never pending nor
+    overdue. `pending` counts both; `overdue` the overdue generated reports by id, `missing_overdue` the
+    missing dates past their deadline, `overdue_count` both; `next_deadline` the earliest of all;
+    `large_value_days` the deadlines view's counts of dates per status."""
+    from puhui.regtech.report_index import deadlines_json
 
-    pending = deadlines(connection)
+    view = deadlines_json(connection)
+    generated, coverage = view["reports"], view["large_value_days"]
+    missing = [d for d in coverage["days"] if d["status"] == "missing"]
+    overdue = [r["id"] for r in generated if r["overdue"]]
+    missing_overdue = [d["business_date"] for d in missing if d["overdue"]]
     return {
-        "pending": len(pending),
-        "overdue": [r["id"] for r in pending if r["overdue"]],
-        "next_deadline": pending[0]["deadline"] if pending else None,
+        "pending": len(generated) + len(missing),
+        "overdue": overdue,
+        "missing_overdue": missing_overdue,
+        "overdue_count": len(overdue) + len(missing_overdue),
+        "next_deadline": min((x["deadline"] for x in (*generated, *missing)), default=None),
+        "large_value_days": coverage["counts"],
     }
 
 

@@ -12,10 +12,26 @@ cumulation:
 Sources: payments (P2P and QR acquiring, the gross amount) and bank-channel orders that posted
 (top-up "in", withdrawal "out", the counterparty being the customer's bound card).
 
-The file is CSV (UTF-8, header row, "\\n" line ends), columns in `SCHEMA` order, lines sorted by
-party, direction, time and transaction id. The deadline (报送期限) is the 5th working day after the
-date, working days following the State Council's schedule with its make-up working weekends (调休):
-`puhui.regtech.working_days` (not the exchanges' trading calendar, which skips those weekends).
+The file is CSV (UTF-8, "\\n" line ends), format version 2 (`FORMAT_VERSION`):
+
+1. a metadata header row, the columns of `METADATA_SCHEMA`: `format_version`, `report_kind`, `report_id`,
+   `business_date`, `institution_code`, `institution_name` (报告机构), `lines`;
+2. one metadata row: `2`, `large_value`, the report's id, the China date covered, the reporting institution
+   (`INSTITUTION`) and the number of transaction lines that follow;
+3. the transaction header row, the columns of `SCHEMA`;
+4. the transaction lines, sorted by party, direction, time and transaction id (none on a date with
+   transactions all under the thresholds).
+
+So every file names its date and its institution, a file with no line too: two dates' files never have the
+same bytes (nor the same SHA-256), and a file cannot be passed off for another date. A reader takes the
+first two rows as the metadata and the rest as an ordinary CSV table (pandas: `read_csv(f, nrows=1)` and
+`read_csv(f, skiprows=2)`). Format version 1, the files stored before version 2, is the transaction header
+row and lines alone (no metadata row: the date is only on the lines, so not in a file without one); stored
+files are served as stored, and `parse` / `parse_file` read both versions (`parse_file` tells which).
+
+The deadline (报送期限) is the 5th working day after the date, working days following the State
+Council's schedule with its make-up working weekends (调休): `puhui.regtech.working_days` (not the
+exchanges' trading calendar, which skips those weekends).
 
 A report's date is a past business date (`puhui.eod.dates`, T+1). Unlike the end-of-day jobs, reports
 of earlier dates may follow later ones: each covers its own date and reads no state a report of
@@ -75,6 +91,20 @@ SCHEMA: tuple[tuple[str, str], ...] = (
     ("occurred_at", "ISO 8601 time in China time (+08:00)"),
 )
 COLUMNS = tuple(name for name, _ in SCHEMA)
+FORMAT_VERSION = 2
+# The reporting institution (报告机构), named in both reports' files.
+INSTITUTION = {"name": "普惠平台 Puhui Platform", "code": "PUHUI"}
+# The file's metadata row (format version 2), before the transaction table.
+METADATA_SCHEMA: tuple[tuple[str, str], ...] = (
+    ("format_version", "the file's format version: 2 (version 1 has no metadata row)"),
+    ("report_kind", "large_value (大额交易报告)"),
+    ("report_id", "the report's id"),
+    ("business_date", "the China date covered, YYYY-MM-DD"),
+    ("institution_code", "the reporting institution's code (报告机构代码)"),
+    ("institution_name", "the reporting institution's name (报告机构名称)"),
+    ("lines", "how many transaction lines follow the transaction header row"),
+)
+METADATA_COLUMNS = tuple(name for name, _ in METADATA_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -202,8 +232,21 @@ def select_lines(moves: list[Movement], types: dict[str, str]) -> list[tuple[Mov
 
 
 def render(report_id: str, business_date: dt.date, lines, types: dict[str, str]) -> str:
+    """The file, format version 2: the metadata header and row, then the transaction header and lines."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(METADATA_COLUMNS)
+    writer.writerow(
+        [
+            FORMAT_VERSION,
+            KIND,
+            report_id,
+            business_date.isoformat(),
+            INSTITUTION["code"],
+            INSTITUTION["name"],
+            len(lines),
+        ]
+    )
     writer.writerow(COLUMNS)
     for m, basis, limit, total in lines:
         writer.writerow(
@@ -230,11 +273,45 @@ def render(report_id: str, business_date: dt.date, lines, types: dict[str, str])
 
 
 def parse(content: str) -> list[dict]:
-    """The file's lines as dicts (raises InvalidInput when the header is not the schema)."""
-    reader = csv.DictReader(io.StringIO(content, newline=""))
-    if tuple(reader.fieldnames or ()) != COLUMNS:
+    """The file's transaction lines as dicts, of either format version (raises InvalidInput when the file is
+    not a large-value report; see `parse_file`)."""
+    return parse_file(content)[1]
+
+
+def parse_file(content: str) -> tuple[dict, list[dict]]:
+    """(metadata, transaction lines) of a file of either format version. Version 2's metadata is its metadata
+    row (`lines` an int), checked against the lines: their count, and each line's report id and date.
+    Version 1 has no metadata row: its metadata is `format_version` 1 and, when it has a line, the lines'
+    `report_id` and `business_date` (None without one). Raises InvalidInput when the file is neither."""
+    rows = [row for row in csv.reader(io.StringIO(content, newline="")) if row]
+    if rows and tuple(rows[0]) == COLUMNS:
+        lines = _lines(rows[1:])
+        first = lines[0] if lines else {}
+        return {
+            "format_version": 1,
+            "report_id": first.get("report_id"),
+            "business_date": first.get("business_date"),
+        }, lines
+    if len(rows) < 3 or tuple(rows[0]) != METADATA_COLUMNS or len(rows[1]) != len(METADATA_COLUMNS):
         raise InvalidInput("the file's header is not the large-value report schema")
-    return list(reader)
+    meta: dict = dict(zip(METADATA_COLUMNS, rows[1], strict=True))
+    if meta["format_version"] != str(FORMAT_VERSION) or meta["report_kind"] != KIND:
+        raise InvalidInput(f"not a large-value report of format version {FORMAT_VERSION}")
+    if tuple(rows[2]) != COLUMNS:
+        raise InvalidInput("the file's transaction header is not the large-value report schema")
+    lines = _lines(rows[3:])
+    if not meta["lines"].isdigit() or int(meta["lines"]) != len(lines):
+        raise InvalidInput(f"the file says {meta['lines']} lines and has {len(lines)}")
+    if any((line["report_id"], line["business_date"]) != (meta["report_id"], meta["business_date"]) for line in lines):
+        raise InvalidInput("a line's report id or date is not the file's")
+    meta["format_version"], meta["lines"] = FORMAT_VERSION, int(meta["lines"])
+    return meta, lines
+
+
+def _lines(rows: list[list[str]]) -> list[dict]:
+    if any(len(row) != len(COLUMNS) for row in rows):
+        raise InvalidInput("a line of the file does not have the large-value report's columns")
+    return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
 
 
 def report_id(business_date: dt.date) -> str:

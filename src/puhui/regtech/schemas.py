@@ -662,11 +662,18 @@ class DashboardAlerts(Schema):
 
 
 class DashboardReports(Schema):
-    """Reports not yet submitted (大额 and 可疑), the overdue ones by id, and the next deadline."""
+    """The reports still owed (大额 and 可疑), as `/reports/deadlines` classifies them: `pending` counts the
+    generated reports not yet submitted and the large-value dates `missing` (transactions, no report generated);
+    a date with nothing to report is owed nothing. `overdue` lists the overdue generated reports by id,
+    `missing_overdue` the missing dates past their deadline, `overdue_count` both; `next_deadline` is the
+    earliest of all; `large_value_days` counts the business dates of the deadlines view per status."""
 
     pending: int
     overdue: list[str]
+    missing_overdue: list[Day]
+    overdue_count: int
     next_deadline: Day | None
+    large_value_days: LargeValueCounts
 
 
 class SupervisionDashboard(Schema):

@@ -36,13 +36,12 @@ from puhui.identity import queries as identity_queries
 from puhui.identity.models import mask_id_number, mask_name
 from puhui.money import format_minor
 from puhui.regtech.errors import ReportNotFound
-from puhui.regtech.reports import deadline, mark_submitted, stored
+from puhui.regtech.reports import INSTITUTION, deadline, mark_submitted, stored
 from puhui.regtech.reports_tables import suspicious_reports
 from puhui.regtech.tables import monitor_alerts, monitor_case_events, monitor_cases
 
 KIND = "suspicious"
 SCHEMA_ID = "puhui.str.v1"
-INSTITUTION = {"name": "普惠平台 Puhui Platform", "code": "PUHUI"}
 TYPOLOGY_NAMES = {
     "large_value": ("大额交易", "large-value transactions"),
     "structuring": ("拆分交易规避限额", "structuring just under a threshold"),
