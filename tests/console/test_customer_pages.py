@@ -144,7 +144,7 @@ def test_top_up_pay_by_qr_transfer_bills_and_fund_show_what_the_ledger_holds(app
     paid = post_form(client, scanned.headers["location"], scanned.headers["location"], amount="88.50")
     assert paid.status_code == 303 and paid.headers["location"].startswith("/app/payments/")
     receipt = client.get(paid.headers["location"]).text
-    assert "¥88.50" in receipt and merchant_id in receipt
+    assert "¥88.50" in receipt and 'data-testid="payee-name">兰州拉面馆<' in receipt and merchant_id not in receipt
     assert balance(engine, cid) == "911.50"
 
     moved = post_form(client, "/app/transfer", "/app/transfer", to_customer_id=friend, amount="11.50")

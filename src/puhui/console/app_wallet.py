@@ -211,8 +211,33 @@ async def pay(request: Request, qr_id: Ident) -> Response:
     try:
         paid = await _post(request, f"/v1/qr-codes/{qr_id}/pay", body, form.get("key"))
     except client.ApiProblem as problem:
-        return await _confirm_page(request, qr_id, problem.status, render.say(request, problem.code, problem.detail))
+        return await _confirm_page(request, qr_id, problem.status, pay_refusal(request, problem))
     return _receipt_redirect(paid)
+
+
+QR_LIMITS = {
+    "qr_day": "This is over today's limit for paying by QR code, %(limit)s.",
+    "qr_static": "This is over today's limit for paying static QR codes, %(limit)s.",
+}
+"""A refused QR payment's day limit (the problem's `bucket`), named in the payer's words with its amount."""
+
+
+def pay_refusal(request: Request, problem: client.ApiProblem) -> str:
+    """Why a QR payment was refused, in the payer's language. Over a QR day limit (银发〔2017〕296号) it names
+    the limit, and when the payment password would lift it (the problem's `stronger_verification`, level B
+    where the refusal was at level C) says to pay again with it, and up to how much."""
+    fmt = render.formatter(request)
+    said = render.say(request, problem.code, problem.detail)
+    named = QR_LIMITS.get(str(problem.extra.get("bucket"))) if problem.code == "limit_exceeded" else None
+    if named is None:
+        return said
+    said = fmt.gettext(named, limit=fmt.money(str(problem.extra.get("limit", "0"))))
+    if problem.extra.get("stronger_verification") == "two_factors":
+        said += " " + fmt.gettext(
+            "Enter your password and pay again: with it you can pay up to %(limit)s a day by QR code.",
+            limit=fmt.money(str(problem.extra.get("stronger_verification_limit", "0"))),
+        )
+    return said
 
 
 def _receipt_redirect(paid: dict) -> Response:

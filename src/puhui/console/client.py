@@ -11,15 +11,20 @@ from fastapi import Request
 
 from puhui.errors import PuhuiError
 
+STANDARD_MEMBERS = frozenset({"type", "title", "status", "code", "detail", "instance"})
+"""A problem's members every problem has (RFC 9457 and the platform's `code`); the rest are its extras."""
+
 
 class ApiProblem(PuhuiError):
     """An RFC 9457 problem the API answered; the page shows its detail and keeps its status (the
-    instance carries the API's own `code`)."""
+    instance carries the API's own `code`) and its extra members in `extra` (e.g. the 409
+    `merchant_balance_insufficient`'s `top_up_at_least`, `available` and `needed`), so a page reads a
+    figure from its field, never out of the detail's words."""
 
     code = "console_api_problem"
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
+    def __init__(self, status: int, code: str, detail: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail, **(extra or {}))
         self.status, self.code, self.detail = status, code, detail
 
 
@@ -48,8 +53,13 @@ async def call(
     body = answer.json() if answer.content else None
     if answer.status_code >= 400:
         body = body if isinstance(body, dict) else {}
-        raise ApiProblem(answer.status_code, str(body.get("code", "error")), _detail(body))
+        raise ApiProblem(answer.status_code, str(body.get("code", "error")), _detail(body), extras(body))
     return body
+
+
+def extras(problem: dict[str, Any]) -> dict[str, Any]:
+    """The problem's members beyond the standard ones (`STANDARD_MEMBERS`)."""
+    return {name: value for name, value in problem.items() if name not in STANDARD_MEMBERS}
 
 
 def _detail(problem: dict[str, Any]) -> str:

@@ -7,7 +7,6 @@ has no list for, are the merchant's own payments read in process."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from decimal import Decimal
 from typing import Annotated
@@ -17,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from puhui import clock
-from puhui.console import render, svg
+from puhui.console import client, render, svg
 from puhui.console.staff import (
     MERCHANT_ROLES,
     done,
@@ -38,6 +37,8 @@ from puhui.payments.queries import payments_between
 router = APIRouter(include_in_schema=False)
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 DAYS = 7
+ORDERS = 20
+"""How many of the newest refund-fund top-ups and withdrawals the overview lists, each."""
 
 
 def _me(request: Request) -> str:
@@ -77,6 +78,8 @@ async def _overview(request: Request, status: int = 200, error: str | None = Non
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     me = await get(request, f"/v1/merchants/{_me(request)}")
     wallet = await get(request, "/v1/wallets/me")
+    top_ups = (await get(request, "/v1/merchants/me/top-ups", limit=ORDERS))["top_ups"]
+    withdrawals = (await get(request, "/v1/merchants/me/refund-funds/withdrawals", limit=ORDERS))["withdrawals"]
     days = await run_in_threadpool(takings_by_day, request.app.state.engine, _me(request), clock.business_date())
     fee = me["effective_fee_rate_bp"]
     funds = wallet.get("refund_funds") or {"available": "0.00", "pending_in": "0.00"}
@@ -118,6 +121,8 @@ async def _overview(request: Request, status: int = 200, error: str | None = Non
                     ),
                 ],
             ),
+            _orders_section(request, _("Top-ups of the refund funds"), top_ups, "refund-fund-top-ups"),
+            _orders_section(request, _("Withdrawals of the refund funds"), withdrawals, "refund-fund-withdrawals"),
             section(_("Takings by day"), [_("Date"), _("Amount"), _("Payments")], rows, chart=chart, id="takings"),
         ],
         status=status,
@@ -125,10 +130,17 @@ async def _overview(request: Request, status: int = 200, error: str | None = Non
     )
 
 
+def _orders_section(request: Request, title: str, orders: list[dict], section_id: str) -> dict:
+    """The refund funds' bank orders of one kind (top-ups or withdrawals), newest first: when each was
+    made, its amount, its status at the bank (处理中, 成功, 失败) and its order number."""
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    rows = [[fmt.moment(o["created_at"]), fmt.money(o["amount"]), _("status:" + o["status"]), o["id"]] for o in orders]
+    head = [_("Time"), _("Amount"), _("Status"), _("Order number")]
+    return section(title, head, rows, id=section_id, empty=_("No orders yet."))
+
+
 async def _refund_funds_order(request: Request, path: str, sent: str) -> Response:
     values = await read_form(request)
-    from puhui.console import client
-
     try:
         await post(request, path, {"amount": values.get("amount", "")}, values.get("key") or None)
     except client.ApiProblem as problem:
@@ -265,19 +277,19 @@ async def _refunds_page(
     return sections_page(request, _("Refunds"), sections, status=status, error=error)
 
 
-TOP_UP_AT_LEAST = re.compile(r"Top up at least ([0-9]+\.[0-9]{2}) CNY")
-
-
-def _balance_short(request: Request, detail: str) -> str:
+def _balance_short(request: Request, problem: client.ApiProblem) -> str:
     """The refusal of a refund the merchant's balance cannot pay, in its language: the API's
-    `merchant_balance_insufficient` (its `top_up_at_least` is also in its detail, which is all the console
-    client keeps), and what to top up on the overview, or to wait for the top-ups pending at the bank."""
+    `merchant_balance_insufficient`, and what to top up on the overview (the problem's `top_up_at_least`),
+    or, when that is 0.00 (its top-ups pending at the bank cover the shortfall), to wait for them."""
     fmt, _ = render.formatter(request), render.formatter(request).gettext
-    said = render.say(request, "merchant_balance_insufficient", detail)
-    found = TOP_UP_AT_LEAST.search(detail)
-    if found is None:
+    said = render.say(request, "merchant_balance_insufficient", problem.detail)
+    try:
+        amount = Decimal(str(problem.extra.get("top_up_at_least", "0")))
+    except ArithmeticError:  # not a decimal: told to wait rather than shown a wrong figure
+        amount = Decimal(0)
+    if amount <= 0:
         return said + " " + _("Wait for the top-ups pending at the bank, then refund again.")
-    return said + " " + _("Top up at least %(amount)s on the overview, then refund again.", amount=fmt.money(found[1]))
+    return said + " " + _("Top up at least %(amount)s on the overview, then refund again.", amount=fmt.money(amount))
 
 
 def _recent_payments(engine, merchant_id: str, today: dt.date) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -292,8 +304,6 @@ def _recent_payments(engine, merchant_id: str, today: dt.date) -> list[dict]:  #
 async def refund(request: Request) -> Response:
     values = await read_form(request)
     payment_id = values.get("payment_id", "")[:64]
-    from puhui.console import client
-
     try:
         await post(
             request,
@@ -306,7 +316,7 @@ async def refund(request: Request) -> Response:
             raise
         message = render.say(request, problem.code, problem.detail)
         if problem.code == "merchant_balance_insufficient":
-            message = _balance_short(request, problem.detail)
+            message = _balance_short(request, problem)
         return await _refunds_page(request, None, problem.status, message, payment_id, values.get("amount", ""))
     return done(f"/merchant/refunds?payment={payment_id}", "refunded")
 

@@ -229,11 +229,18 @@ async def create_qr(merchant_id: Ident, body: QrIn, request: Request, engine: En
     return await run_mutation(request, engine, principal, "payments.create_qr", merchant_id, work)
 
 
-@router.get("/qr-codes/{qr_id}", summary="A QR code (any authenticated caller may scan it)", response_model=QrCode)
+@router.get(
+    "/qr-codes/{qr_id}",
+    summary="A QR code (any authenticated caller may scan it), with its merchant's name",
+    response_model=QrCode,
+    response_model_exclude_unset=True,
+)
 async def read_qr(qr_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     def read() -> dict:
         with reading(engine) as connection:
-            return service.qr_json(service.get_qr(connection, qr_id))
+            found = service.qr_json(service.get_qr(connection, qr_id))
+            name = service.merchant_name(connection, found["merchant_id"])
+            return {**found, **({"merchant_name": name} if name else {})}
 
     return await run_in_threadpool(read)
 
@@ -272,22 +279,25 @@ async def cancel_qr(qr_id: Ident, request: Request, engine: EngineDep, principal
 
 @router.get(
     "/payments/{payment_id}",
-    summary="A payment (its payer, its merchant, or staff)",
+    summary="A payment (its payer, its merchant, or staff), with its merchant's name",
     response_model=Payment,
     response_model_exclude_unset=True,
 )
 async def read_payment(payment_id: Ident, engine: EngineDep, principal: Caller) -> dict:
-    def read() -> dict:
+    def read() -> tuple[dict, str | None]:
         with reading(engine) as connection:
             row = service.get_payment(connection, payment_id)
-            return purposes.with_purpose(connection, row) if row["kind"] == "p2p" else row
+            if row["kind"] == "p2p":
+                return purposes.with_purpose(connection, row), None
+            return row, service.merchant_name(connection, row["payee_id"])
 
-    row = await run_in_threadpool(read)
+    row, payee_name = await run_in_threadpool(read)
     if not principal.is_staff and principal.id not in (row["payer_id"], row["payee_id"]):
         raise NotFound(f"payment {payment_id} not found")
+    view = {**service.payment_view(row), **({"payee_name": payee_name} if payee_name else {})}
     if principal.is_staff or principal.id == row["payer_id"]:
-        return service.payment_view(row)
-    return notifications.merchant_view(service.payment_view(row))  # without the payer's device and place
+        return view
+    return notifications.merchant_view(view)  # without the payer's device and place
 
 
 @router.post(

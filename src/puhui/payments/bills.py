@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection
 
 from puhui import clock
+from puhui.identity.queries import merchant_name_and_code
 from puhui.ledger import service as ledger
 from puhui.ledger.models import StoredTransfer
 from puhui.money import Money
@@ -44,6 +45,8 @@ class Bill:
     amount: Money
     at: int
     status: str
+    counterparty: str = ""
+    """The other account of the transfer (the merchant's wallet of a QR payment, its refund…)."""
 
 
 @dataclass(frozen=True)
@@ -56,14 +59,16 @@ class BillPage:
 
 def bill_of(transfer: StoredTransfer, account_id: str) -> Bill:
     assert transfer.seq is not None, "a stored transfer has its ledger order"
+    incoming = transfer.credit_account_id == account_id
     return Bill(
         id=transfer.id,
         seq=transfer.seq,
         kind=transfer.code,
-        direction="in" if transfer.credit_account_id == account_id else "out",
+        direction="in" if incoming else "out",
         amount=Money.of_minor(transfer.amount),
         at=transfer.timestamp,
         status=transfer.status.value if transfer.status else "posted",
+        counterparty=transfer.debit_account_id if incoming else transfer.credit_account_id,
     )
 
 
@@ -85,7 +90,21 @@ def statement_page(
     return BillPage(bills, bills[-1].seq if len(found) > limit else None)
 
 
-def bill_json(bill: Bill) -> dict[str, Any]:
+def merchant_names(connection: Connection, page: BillPage) -> dict[str, str]:
+    """The merchant's trading name (商户名称) of each line's other account that is a merchant's (its wallet,
+    or its refund funds), by account: read through the ledger's and identity's public functions, once per
+    account on the page. A customer's account (a P2P transfer) or the platform's has none here."""
+    names: dict[str, str] = {}
+    for account_id in {bill.counterparty for bill in page.bills if bill.counterparty}:
+        account = ledger.get_account(connection, account_id)
+        found = merchant_name_and_code(connection, account.owner_id) if account and account.owner_id else None
+        if found is not None:
+            names[account_id] = found[0]
+    return names
+
+
+def bill_json(bill: Bill, names: dict[str, str] | None = None) -> dict[str, Any]:
+    merchant = (names or {}).get(bill.counterparty)
     return {
         "id": bill.id,
         "kind": bill.kind,
@@ -94,11 +113,13 @@ def bill_json(bill: Bill) -> dict[str, Any]:
         "currency": bill.amount.currency,
         "at": clock.iso(bill.at),
         "status": bill.status,
+        **({"merchant_name": merchant} if merchant else {}),
     }
 
 
-def page_json(page: BillPage) -> dict[str, Any]:
+def page_json(page: BillPage, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """The page as the API answers it; `names` (`merchant_names`) name the merchant of a line with one."""
     return {
-        "transactions": [bill_json(bill) for bill in page.bills],
+        "transactions": [bill_json(bill, names) for bill in page.bills],
         "next_before": page.next_before,
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import Caller, EngineDep, Principal
@@ -35,6 +36,11 @@ class WalletTransaction(Schema):
     currency: Literal["CNY"]
     at: Timestamp
     status: Literal["posted", "pending", "voided", "expired"]
+    merchant_name: str | None = Field(
+        None,
+        description="the merchant's trading name (商户名称) on a line with a merchant: a QR payment to it, its "
+        "refund, a payment to it held for review; absent on other lines",
+    )
 
 
 class WalletTransactions(Schema):
@@ -57,6 +63,7 @@ def _wallet_of(principal: Principal) -> str:
     "/transactions",
     summary="The caller's wallet statement (账单), newest first (customer or merchant)",
     response_model=WalletTransactions,
+    response_model_exclude_unset=True,
 )
 async def my_transactions(
     engine: EngineDep,
@@ -84,8 +91,7 @@ async def my_transactions(
 
     def read() -> dict:
         with reading(engine) as connection:
-            return WalletTransactions.shape(
-                bills.page_json(bills.statement_page(connection, account_id, wanted, before=before, limit=limit))
-            )
+            page = bills.statement_page(connection, account_id, wanted, before=before, limit=limit)
+            return WalletTransactions.shape(bills.page_json(page, bills.merchant_names(connection, page)))
 
     return await run_in_threadpool(read)

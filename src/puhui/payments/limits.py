@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case
+from sqlalchemy import Connection, and_, bindparam, case, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,7 +23,7 @@ from puhui.db.prepared import Prepared, Read, Rows, run_all
 from puhui.identity.models import TIER_RULES, WalletTier
 from puhui.money import format_minor
 from puhui.payments.errors import LimitExceeded
-from puhui.payments.models import QR_DAY_BUCKET, QrKind, VerificationStrength, qr_daily_limits
+from puhui.payments.models import QR_DAILY_LIMITS, QR_DAY_BUCKET, QrKind, VerificationStrength, qr_daily_limits
 from puhui.payments.tables import spending
 
 
@@ -80,6 +80,9 @@ class Counted:
     period: str
     limit: int
     name: str = ""
+    stronger: tuple[str, int] | None = None
+    """A stronger verification that would lift the limit, and the limit in fen it would have then (the
+    QR day limit at level C: `two_factors`, level B's 5,000 CNY); None when none would."""
 
     @property
     def mark(self) -> str:
@@ -97,7 +100,8 @@ def consume(uow: UnitOfWork, subject_id: str, bucket: str, period: str, amount: 
 def consume_all(uow: UnitOfWork, subject_id: str, counted: list[Counted], amount: int) -> str | None:
     """Count `amount` against every limit of `counted` (on PostgreSQL in one round trip), or raise
     LimitExceeded for the first it would exceed; returns their marks, joined."""
-    return settled(counted, amount, run_all(uow.connection, counting(uow.postgres, subject_id, counted, amount)))
+    returned = run_all(uow.connection, counting(uow.postgres, subject_id, counted, amount))
+    return settled(counted, amount, returned, uow.connection, subject_id)
 
 
 def counting(postgres: bool, subject_id: str, counted: list[Counted], amount: int) -> list[Read]:
@@ -114,20 +118,63 @@ def counting(postgres: bool, subject_id: str, counted: list[Counted], amount: in
     return [(_counting(postgres, len(fits)), values)]
 
 
-def settled(counted: list[Counted], amount: int, returned: list[Rows]) -> str | None:
+def settled(
+    counted: list[Counted],
+    amount: int,
+    returned: list[Rows],
+    connection: Connection | None = None,
+    subject_id: str | None = None,
+) -> str | None:
     """The marks of `counted` once `counting`'s statement returned `returned`, or LimitExceeded for the
-    first limit it did not count (the caller's unit of work then rolls them all back)."""
+    first limit it did not count (the caller's unit of work then rolls them all back). Given the
+    `connection` and `subject_id` it counted on, a refusal a stronger verification would lift says so
+    (`refusal`)."""
     found = {row[0] for rows in returned for row in rows.all()}
     over = next((c for c in counted if c.bucket not in found), None)
     if over is not None:
-        raise LimitExceeded(
-            f"{over.name or f'the {over.bucket} limit'} of {format_minor(over.limit, 2)} CNY for {over.period} "
-            "would be exceeded",
-            bucket=over.bucket,
-            period=over.period,
-            limit=format_minor(over.limit, 2),
-        )
+        raise refusal(over, counted, found, amount, connection, subject_id)
     return join_marks(*(c.mark for c in counted))
+
+
+def refusal(
+    over: Counted,
+    counted: list[Counted],
+    found: set[str],
+    amount: int,
+    connection: Connection | None,
+    subject_id: str | None,
+) -> LimitExceeded:
+    """The refusal of `over`: which limit, of how much, for which period. When a stronger verification
+    would lift it (`Counted.stronger`: the QR day limit at level C) and the payment then fits every
+    limit (each other one counted it, and the day's total with it stays within the stronger level's
+    limit), it also says so: a sentence, and `stronger_verification` (the level to pay with) and
+    `stronger_verification_limit` (its day limit), so the payer can pay again with the password."""
+    detail = (
+        f"{over.name or f'the {over.bucket} limit'} of {format_minor(over.limit, 2)} CNY for {over.period} "
+        "would be exceeded"
+    )
+    extra: dict[str, Any] = {"bucket": over.bucket, "period": over.period, "limit": format_minor(over.limit, 2)}
+    lifted = over.stronger
+    others_fit = all(c.bucket in found for c in counted if c is not over)
+    if lifted is not None and others_fit and connection is not None and subject_id is not None:
+        level, limit = lifted
+        if used(connection, subject_id, over.bucket, over.period) + amount <= limit:
+            detail += (
+                f". With a stronger verification ({level}: the payer's password checked again in the payment) the "
+                f"limit is {format_minor(limit, 2)} CNY, which this payment fits: pay again with it"
+            )
+            extra.update(stronger_verification=level, stronger_verification_limit=format_minor(limit, 2))
+    return LimitExceeded(detail, **extra)
+
+
+def used(connection: Connection, subject_id: str, bucket: str, period: str) -> int:
+    """What is counted so far against one limit (fen; 0 before the first payment of its period)."""
+    found = connection.execute(
+        select(spending.c.used).where(
+            spending.c.subject_id == subject_id, spending.c.bucket == bucket, spending.c.period == period
+        )
+    ).scalar()
+    return int(found or 0)
 
 
 def tier_counted(tier: WalletTier) -> Counted:
@@ -142,9 +189,26 @@ def qr_counted(kind: QrKind, strength: VerificationStrength) -> list[Counted]:
     agreement), and for a static code also the day's static total. One upsert counts them all."""
     day = clock.business_date().isoformat()
     return [
-        Counted(bucket, day, UNCAPPED if limit is None else limit, _qr_name(bucket, strength))
+        Counted(
+            bucket,
+            day,
+            UNCAPPED if limit is None else limit,
+            _qr_name(bucket, strength),
+            stronger_qr_verification(strength) if bucket == QR_DAY_BUCKET else None,
+        )
         for bucket, limit in qr_daily_limits(kind, strength)
     ]
+
+
+def stronger_qr_verification(strength: VerificationStrength) -> tuple[str, int] | None:
+    """The stronger verification the platform can prove that would raise the QR day limit, with the limit
+    it would have: level C (`one_factor`) to B (`two_factors`, the payment password). Level A needs a
+    digital certificate, which Puhui does not issue (`verification.proven`), so from B there is none."""
+    if strength == VerificationStrength.one_factor:
+        limit = QR_DAILY_LIMITS[VerificationStrength.two_factors]
+        assert limit is not None
+        return VerificationStrength.two_factors.value, limit
+    return None
 
 
 def _qr_name(bucket: str, strength: VerificationStrength) -> str:

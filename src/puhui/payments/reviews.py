@@ -31,6 +31,27 @@ from puhui.payments.tables import payment_reviews, qr_codes
 HOLD_TIMEOUT_SECONDS = 72 * 3600
 TOPIC = "payments"
 
+UNDER_REVIEW = "under_review"
+"""What the API calls a review still waiting for an officer, in every answer (a held payment's, a review's,
+the queue's) and as the queue's filter. Its row keeps `pending` (`STORED`)."""
+STATUSES = (UNDER_REVIEW, "approved", "rejected", "expired")
+"""A review's statuses as the API speaks them."""
+ALIASES = {"pending": UNDER_REVIEW}
+"""Older words the queue's filter still accepts for a status (`pending` was the filter's word once)."""
+STORED = {UNDER_REVIEW: "pending"}
+"""A status as its row keeps it, where that differs from the API's word."""
+
+
+def api_status(status: str) -> str:
+    """A status, as stored or as an older alias, in the API's words (`pending` → `under_review`)."""
+    return ALIASES.get(status, status)
+
+
+def stored_status(status: str) -> str:
+    """A status in the API's words (or an alias) as its row keeps it (`under_review` → `pending`)."""
+    wanted = api_status(status)
+    return STORED.get(wanted, wanted)
+
 
 @dataclass(frozen=True)
 class HeldPayment:
@@ -105,7 +126,7 @@ def review_json(row) -> dict:
     expires = row["created_at"] + HOLD_TIMEOUT_SECONDS * 1_000_000
     return {
         "review_id": row["id"],
-        "status": "under_review" if row["status"] == "pending" else row["status"],
+        "status": api_status(row["status"]),
         "kind": row["kind"],
         "payer_id": row["payer_id"],
         "payee_id": row["payee_id"],
@@ -126,10 +147,11 @@ def review_for_payer(row) -> dict:
 
 
 def queue(connection: Connection, status: str, limit: int) -> list[dict]:
-    """The reviews in `status`, oldest first (the officers' queue is first in, first out)."""
+    """The reviews in `status` (the API's word, `under_review`, or its alias `pending`), oldest first (the
+    officers' queue is first in, first out)."""
     rows = connection.execute(
         select(payment_reviews)
-        .where(payment_reviews.c.status == status)
+        .where(payment_reviews.c.status == stored_status(status))
         .order_by(payment_reviews.c.created_at, payment_reviews.c.id)
         .limit(limit)
     ).mappings()

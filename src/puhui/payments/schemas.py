@@ -4,9 +4,9 @@ strings, times ISO 8601 strings; the models document and check them, the service
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from puhui.api.fields import Day, Money, Schema, Timestamp
 
@@ -55,6 +55,11 @@ class Payment(Schema):
     purpose: Literal["payroll", "rent", "gift", "group_buying", "family", "other"] | None = Field(
         None, description="a P2P transfer's declared purpose (用途), when its payer gave one"
     )
+    payee_name: str | None = Field(
+        None,
+        description="the merchant's trading name (商户名称) of a QR payment, as `GET /v1/payments/{id}` answers "
+        "it; absent for a P2P transfer",
+    )
 
 
 class HeldPayment(Schema):
@@ -81,8 +86,17 @@ class Review(HeldPayment):
     reasons: list[str]
 
 
+def _review_status(value: Any) -> Any:
+    """A status in the API's one vocabulary: the queue filter's older `pending` is `under_review`."""
+    return "under_review" if value == "pending" else value
+
+
 class ReviewQueue(Schema):
-    status: Literal["pending", "approved", "rejected", "expired"]
+    """The reviews of one status, oldest first. `status` is said as everywhere else (`under_review` for
+    those still waiting, as a held payment's answer says), whether the filter asked for it by that word or
+    by its older alias `pending`."""
+
+    status: Annotated[Literal["under_review", "approved", "rejected", "expired"], BeforeValidator(_review_status)]
     reviews: list[Review]
 
 
@@ -98,6 +112,9 @@ class QrCode(Schema):
     status: Literal["active", "paid", "cancelled", "expired"]
     expires_at: Timestamp | None
     payment_id: str | None
+    merchant_name: str | None = Field(
+        None, description="the merchant's trading name (商户名称), as `GET /v1/qr-codes/{id}` answers it"
+    )
 
 
 class Refund(Schema):

@@ -21,6 +21,7 @@ from puhui.events.outbox import publish
 from puhui.identity.kyc import tier_of, tier_read
 from puhui.identity.models import WalletTier
 from puhui.identity.org import judged_terms, merchant_terms, terms_read
+from puhui.identity.queries import merchant_name_and_code
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger.errors import InsufficientFunds
 from puhui.ledger.models import Transfer
@@ -94,6 +95,13 @@ def payment_view(row) -> dict:
     return {**payment_json(row), "created_at": clock.iso(row["created_at"])}
 
 
+def merchant_name(connection, merchant_id: str) -> str | None:
+    """A merchant's trading name (商户名称) to show its payer instead of its id, read through identity's
+    public query; None when `merchant_id` is no merchant (a P2P payee is a customer, whose name is theirs)."""
+    found = merchant_name_and_code(connection, merchant_id)
+    return found[0] if found is not None else None
+
+
 def get_payment(connection, payment_id: str) -> dict:
     row = connection.execute(select(payments).where(payments.c.id == payment_id)).mappings().first()
     if row is None:
@@ -151,7 +159,7 @@ def _check_payer(
         risk_hook.enforce(decision, payment_id)
     assert tier is not None
     if counted_early is not None:
-        return limits.settled(counted_early.counted, amount, counted_early.returned), decision
+        return limits.settled(counted_early.counted, amount, counted_early.returned, uow.connection, payer_id), decision
     return limits.consume_all(uow, payer_id, _counted(tier, also), amount), decision
 
 

@@ -42,13 +42,16 @@ class DecisionIn(BaseModel):
 
 @router.get(
     "/reviews",
-    summary="The review queue (pending first-in first-out), or reviews by status",
+    summary="The review queue (those under review, first in first out), or reviews by status",
     response_model=ReviewQueue,
 )
 async def list_reviews(
     engine: EngineDep,
     principal: Reader,
-    status: Annotated[Literal["pending", "approved", "rejected", "expired"], Query()] = "pending",
+    status: Annotated[
+        Literal["under_review", "pending", "approved", "rejected", "expired"],
+        Query(description="`under_review` (the default), as a held payment's answer says; `pending`, its old alias"),
+    ] = "under_review",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict:
     def read() -> dict:
