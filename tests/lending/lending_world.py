@@ -22,7 +22,7 @@ MONTHLY = {
     "annual_rate": "0.18",
     "upfront_fee_rate": "0.01",
     "grace_days": 3,
-    "penalty_annual_rate": "0.27",
+    "penalty_annual_rate": "0.24",  # 罚息 at most the 24% cap, as the contract rate
     "early_repayment_fee_rate": "0.01",
 }
 INTEREST_FIRST = {

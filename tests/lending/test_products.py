@@ -22,6 +22,7 @@ from puhui.lending.products import (
     product_from_json,
     product_to_json,
 )
+from puhui.money import format_minor
 
 BASE = {
     "code": "consumer-12",
@@ -51,11 +52,11 @@ def test_minimal_product_takes_the_defaults():
     assert product.platform_share == 1 and not product.facilitation
 
 
-def test_full_product_and_integer_fen():
+def test_full_product():
     data = {
         **BASE,
-        "min_amount": 50000,
-        "max_amount": 5000000,
+        "min_amount": "500.00",
+        "max_amount": "50000",
         "upfront_fee_rate": "0.01",
         "instalment_fee_rate": "0.005",
         "grace_days": 3,
@@ -89,8 +90,8 @@ rate_text = st.integers(0, 1_000_000).map(lambda e6: str(Decimal(e6) / 1_000_000
 def test_json_round_trip(low, span, terms, method, rate, fee, share):
     data = {
         **BASE,
-        "min_amount": low,
-        "max_amount": low + span,
+        "min_amount": format_minor(low, 2),
+        "max_amount": format_minor(low + span, 2),
         "min_term": min(terms),
         "max_term": max(terms),
         "method": method.value,
@@ -135,6 +136,53 @@ def test_bad_products_are_refused(change):
         product_from_json({**BASE, **change})
     assert error.value.code == "product_invalid" and error.value.status == 422
     assert error.value.detail
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1000,
+        100000,
+        50000,
+        10**9,
+        0,
+        -1,
+        1000.0,
+        True,
+        None,
+        ["1000.00"],
+        "1e3",
+        "+1000.00",
+        " 1000.00",
+        "1,000.00",
+        "01000.00",
+        "1000.",
+        ".50",
+        "-1000.00",
+        "１０００",
+    ],
+)
+@pytest.mark.parametrize("field", ["min_amount", "max_amount"])
+def test_amounts_are_decimal_strings_in_cny_never_numbers_read_as_fen(field, value):
+    """New-user finding: `"min_amount": 1000` was read as 1000 fen (10.00 CNY) where every other amount on the
+    platform is a decimal string in yuan. A number is now refused with the field named, as is any string
+    not written as the platform writes amounts."""
+    data = {**BASE, field: value}
+    if value is None:
+        data.pop(field)
+    with pytest.raises(ProductInvalid) as error:
+        product_from_json(data)
+    assert (error.value.code, error.value.status) == ("product_invalid", 422)
+    if value is not None:
+        assert error.value.extra["field"] == field, error.value.extra
+    if isinstance(value, int) and not isinstance(value, bool):
+        assert "decimal string in CNY" in error.value.detail and "fen" in error.value.detail
+
+
+def test_amount_strings_are_yuan():
+    product = product_from_json({**BASE, "min_amount": "10", "max_amount": "1000.5"})
+    assert (product.min_amount, product.max_amount) == (10_00, 1000_50)
+    assert product_to_json(product)["min_amount"] == "10.00" and product_to_json(product)["max_amount"] == "1000.50"
 
 
 def test_missing_field_named():

@@ -45,7 +45,7 @@ PRODUCT = {
     "method": "equal_instalments",
     "annual_rate": "0.18",
     "grace_days": 3,
-    "penalty_annual_rate": "0.27",
+    "penalty_annual_rate": "0.24",  # the cap (`lending.disclosure.check_penalty_cap`)
 }
 FUNDER = "platform.equity.CNY"
 

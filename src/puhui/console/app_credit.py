@@ -30,7 +30,10 @@ PROBLEMS = {
     "repayment_exceeds_owed": "That is more than you owe.",
     "nothing_due": "Nothing is due on this loan yet: choose to repay in full.",
     "loan_closed": "This loan is paid off.",
-    "checkout_needs_review": "This payment needs a review; pay from the wallet instead.",
+    "checkout_needs_review": "Risk control would hold this payment for a review, so it cannot be paid later; nothing "
+    "was charged. Pay from the wallet instead: the money is held while a risk officer reviews the payment.",
+    "checkout_needs_review:challenge": "Risk control wants to confirm this payment first, so it cannot be paid "
+    "later; nothing was charged. Pay from the wallet instead and confirm the payment there.",
     "unknown_instalment_plan": "Choose one of the plans shown.",
     "annual_income_required": "Declare your annual income first: what you owe may not pass a third of it.",
     "borrower_limit_exceeded": "This would take what you owe past a third of your annual income.",
@@ -39,7 +42,8 @@ PROBLEMS = {
 
 
 def _say(request: Request, problem: client.ApiProblem) -> str:
-    message = PROBLEMS.get(problem.code)
+    held_for = problem.extra.get("held_for") if problem.code == "checkout_needs_review" else None
+    message = PROBLEMS.get(f"{problem.code}:{held_for}") or PROBLEMS.get(problem.code)
     return render.formatter(request).gettext(message) if message else render.say(request, problem.code, problem.detail)
 
 

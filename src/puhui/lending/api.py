@@ -21,7 +21,7 @@ from puhui.api.deps import (
     Operator,
     Principal,
 )
-from puhui.api.fields import AmountStr, Ident
+from puhui.api.fields import POSITIVE_AMOUNT, AmountStr, Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
@@ -99,7 +99,14 @@ _FRACTION = {
     "maximum": 1,
     "pattern": r"^\s*(0?\.[0-9]{1,6}|0(\.[0-9]{0,6})?|1(\.0{0,6})?)\s*$",
 }
-_AMOUNT = {"type": ["string", "integer"], "pattern": r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$", "minimum": 1}
+_AMOUNT = {
+    "type": "string",
+    "pattern": POSITIVE_AMOUNT,
+    "minLength": 1,
+    "maxLength": 32,
+    "description": 'an amount in CNY as a decimal string with at most two places, e.g. "1000.00"; a bare number '
+    "is refused (422 `product_invalid`), never read as fen",
+}
 _TERM = {"type": "integer", "minimum": 1, "maximum": product_rules.MAX_TERM}
 PRODUCT_BODY: dict[str, Any] = {
     "type": "object",
@@ -109,7 +116,7 @@ PRODUCT_BODY: dict[str, Any] = {
         "code": {"type": "string", "minLength": 1, "maxLength": 100},
         "name": {"type": "string", "minLength": 1, "maxLength": 100},
         "currency": {"type": "string", "enum": ["CNY"]},
-        "min_amount": _AMOUNT | {"description": "yuan as a decimal string, or integer fen"},
+        "min_amount": _AMOUNT,
         "max_amount": _AMOUNT,
         "min_term": _TERM | {"description": "months"},
         "max_term": _TERM,
@@ -130,7 +137,8 @@ PRODUCT_BODY: dict[str, Any] = {
         },
     },
     "description": "A loan product (贷款产品). Beyond the schema: min_amount ≤ max_amount, min_term ≤ max_term, "
-    "the annualized rate under the cap (24%) and the platform's share within policy (`product_invalid`).",
+    "the platform's share within policy (`product_invalid`); the annualized rate of every extreme offer and the "
+    "penalty rate (罚息) at most the cap of 24% a year (`rate_above_cap`).",
 }
 
 

@@ -4,7 +4,8 @@ The annualized rate is the monthly internal rate of return of the borrower's act
 the principal received net of the upfront fee, then every instalment with interest and fees —
 times 12, as the PBoC's 2021 announcement on disclosing annualized rates requires. It is computed
 in Decimal (bisection safeguarded Newton) and rounded half-up to six decimal places. A product
-or offer above the platform cap (default 24%) is refused with `rate_above_cap`.
+or offer above the platform cap (default 24%) is refused with `rate_above_cap`, and so is a product
+whose penalty rate (罚息, charged a day on overdue principal) is above the same cap.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from puhui.lending.errors import ProductInvalid, RateAboveCap
 from puhui.lending.products import Product, check_application
 from puhui.lending.schedule import Instalment, build_schedule, fen, months_between
 
-__all__ = ["Disclosure", "RateAboveCap", "annualized_rate", "cash_flows", "check_cap", "disclose", "irr"]
+__all__ = [
+    "Disclosure",
+    "RateAboveCap",
+    "annualized_rate",
+    "cash_flows",
+    "check_cap",
+    "check_penalty_cap",
+    "disclose",
+    "irr",
+]
 
 DEFAULT_CAP = Decimal("0.24")
 RATE_QUANTUM = Decimal("0.000001")
@@ -128,4 +138,16 @@ def check_cap(disclosure: Disclosure, cap: Decimal = DEFAULT_CAP) -> None:
             f"annualized rate {disclosure.annualized_rate:%} is above the cap of {cap:%}",
             annualized_rate=str(disclosure.annualized_rate),
             cap=str(cap),
+        )
+
+
+def check_penalty_cap(penalty_annual_rate: Decimal, cap: Decimal = DEFAULT_CAP) -> None:
+    """RateAboveCap (422, `rate_above_cap`) when a product's penalty rate (罚息, a year) is above `cap`: the
+    borrower in arrears is held to the same annualized cap as the contract rate."""
+    if penalty_annual_rate > cap:
+        raise RateAboveCap(
+            f"penalty rate {penalty_annual_rate:%} is above the cap of {cap:%}",
+            penalty_annual_rate=str(penalty_annual_rate),
+            cap=str(cap),
+            field="penalty_annual_rate",
         )

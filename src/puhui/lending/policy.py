@@ -9,6 +9,7 @@ checked, so the credit is refused (`annual_income_required`) rather than granted
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from puhui.lending.errors import (
@@ -24,12 +25,39 @@ INCOME_SHARE_DENOMINATOR = 3  # at most 1/3 of annual income
 MIN_PLATFORM_SHARE = Decimal("0.30")
 
 
+@dataclass(frozen=True)
+class Headroom:
+    """What a borrower may still borrow under the regulatory limits (fen, never negative), and the rule that
+    sets it: `single_borrower_cap`, `income_third`, or `annual_income_required` (no income on file: 0)."""
+
+    amount: int
+    rule: str
+
+
+def borrower_headroom(outstanding: int, annual_income: int | None, *, cap: int = SINGLE_BORROWER_CAP) -> Headroom:
+    """The most `check_borrower_limits` lets this borrower borrow now: an amount passes it exactly when it is
+    at most `amount` (one source of truth for a draw's refusal and for what a line shows as drawable)."""
+    under_cap = max(cap - outstanding, 0)
+    if annual_income is None:
+        return Headroom(0, "annual_income_required")
+    # total * 3 > income  <=>  total > income // 3, totals being whole fen
+    under_income = max(annual_income // INCOME_SHARE_DENOMINATOR - outstanding, 0)
+    return (
+        Headroom(under_income, "income_third")
+        if under_income < under_cap
+        else Headroom(under_cap, "single_borrower_cap")
+    )
+
+
 def check_borrower_limits(
     outstanding: int, new_amount: int, annual_income: int | None, *, cap: int = SINGLE_BORROWER_CAP
 ) -> None:
     """BorrowerLimitExceeded (422) when outstanding + new_amount is above the cap or above a third
     of the annual income; AnnualIncomeRequired (422) when the income is not known (None). Amounts in
-    fen; `outstanding` is all the borrower's outstanding principal (loans, credit-line and pay-later draws)."""
+    fen; `outstanding` is all the borrower's outstanding principal (loans, credit-line and pay-later draws).
+    Judged by `borrower_headroom`: refused exactly when new_amount is above its amount."""
+    if annual_income is not None and new_amount <= borrower_headroom(outstanding, annual_income, cap=cap).amount:
+        return
     total = outstanding + new_amount
     if total > cap:
         raise BorrowerLimitExceeded(

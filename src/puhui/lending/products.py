@@ -1,13 +1,15 @@
 """Loan products (贷款产品) as data: ranges, repayment method (还款方式), rates and fees.
 
 A product is validated once, when it is read from JSON; the schedule, disclosure and lifecycle
-code then trust it. JSON carries amounts as decimal strings in yuan (`"1000.00"`) or as integer
-fen, and rates as decimal strings (`"0.18"` = 18%), never floats.
+code then trust it. JSON carries amounts as decimal strings in CNY (yuan, `"1000.00"`), as everywhere
+else on the platform, and rates as decimal strings (`"0.18"` = 18%), never floats. A bare number for an
+amount is refused (`product_invalid`): it is never read as fen, nor as yuan.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -95,12 +97,25 @@ def parse_rate(name: str, value: Any) -> Decimal:
     return rate.normalize() if rate else Decimal(0)
 
 
+AMOUNT_TEXT = re.compile(r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$")
+"""An amount in CNY as the platform writes one: digits, at most two decimal places (`"1000.00"`, `"0.01"`)."""
+
+
 def parse_amount(name: str, value: Any, currency: str) -> int:
-    """Integer fen as given, or a decimal string in yuan parsed strictly (no silent rounding)."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ProductInvalid(f'{name} must be a decimal string such as "1000.00"', field=name)
-    if isinstance(value, int):
-        return value
+    """Fen from a decimal string in yuan, parsed strictly (no silent rounding). A number (`1000`) is refused:
+    it was once read as fen, so `1000` meant 10.00 CNY where every other amount on the platform is yuan."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        kind = "a number" if isinstance(value, (int, float)) and not isinstance(value, bool) else "not a string"
+        raise ProductInvalid(
+            f'{name} must be a decimal string in CNY such as "1000.00" ({value!r} is {kind}; amounts are '
+            "never read as fen)",
+            field=name,
+        )
+    if not AMOUNT_TEXT.match(value):
+        raise ProductInvalid(
+            f'{name} {value!r}: write an amount in CNY as digits with at most two decimal places, e.g. "1000.00"',
+            field=name,
+        )
     try:
         return parse_minor(value, scale_of(currency))
     except InvalidInput as error:

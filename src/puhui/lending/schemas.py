@@ -17,6 +17,7 @@ Fraction = Field(
 
 Method = Literal["equal_instalments", "equal_principal", "interest_first", "bullet"]
 LoanStatus = Literal["active", "paid_off", "written_off"]
+Bucket = Literal["current", "M1", "M2", "M3", "M3+"]  # `puhui.lending.delinquency.BUCKETS`, then M3+
 
 
 class LoanProduct(Schema):
@@ -91,18 +92,25 @@ class Loan(Schema):
     product_code: str
     principal: Money
     annual_rate: str = Rate
-    annualized_rate: str | None = Field(
-        description="the annualized rate disclosed when the loan was offered (综合年化利率, by IRR, fees included); "
-        "null for a draw on a credit line, whose plan discloses its own"
+    annualized_rate: str = Field(
+        description="the annualized rate disclosed before the loan was taken (综合年化利率, IRR of its schedule, fees "
+        "included): its offer's, or for a draw on a credit line (pay later, instalments) its plan's; 0 for an "
+        "interest-free plan without fees"
     )
     method: Method
     term: int
     start_date: Day
     status: LoanStatus
     days_past_due: int
-    bucket: str = Field(description="delinquency bucket (逾期分档): current, M1, M2, M3+")
+    bucket: Bucket = Field(
+        description="delinquency bucket (逾期分档) by days past due: current (0), M1 (1–30), M2 (31–60), "
+        "M3 (61–90), M3+ (over 90)"
+    )
     loan_class: str = Field(description="five-category loan class (五级分类)")
-    accrued_through: Day | None
+    accrued_through: Day = Field(
+        description="the date interest is accrued through (计息至): the last end of day run, or the loan's start "
+        "date when it began after that run (nothing is accrued on the day a loan starts)"
+    )
     outstanding_principal: Money
 
 
@@ -142,7 +150,10 @@ class LoanStatement(Schema):
     loan_id: str
     status: LoanStatus
     as_of: Day
-    accrued_through: Day | None
+    accrued_through: Day = Field(
+        description="the date interest is accrued through (计息至): the last end of day run, or the loan's start "
+        "date when it began after that run (nothing is accrued on the day a loan starts)"
+    )
     outstanding_principal: Money
     accrued_interest: Money
     fees: Money

@@ -25,7 +25,7 @@ from puhui.ledger import queries as ledger_queries
 from puhui.lending import accounts
 from puhui.lending.accounts import move, post
 from puhui.lending.catalog import get_product
-from puhui.lending.disclosure import Disclosure, check_cap, disclose
+from puhui.lending.disclosure import Disclosure, check_cap, check_penalty_cap, disclose
 from puhui.lending.errors import (
     ApplicationAlreadyUsed,
     ApplicationDeclined,
@@ -36,7 +36,7 @@ from puhui.lending.errors import (
     OfferNotOpen,
     ProductExists,
 )
-from puhui.lending.lines.tables import credit_lines
+from puhui.lending.lines.tables import credit_line_draws, credit_lines
 from puhui.lending.partners import service as partners
 from puhui.lending.policy import check_borrower_limits
 from puhui.lending.products import (
@@ -87,7 +87,10 @@ def rate_e6(rate: Decimal) -> int:
 
 
 def check_product_cap(product: Product, start: dt.date) -> None:
-    """Refuse a product any of whose extreme offers would be priced above the cap (IRR incl. fees)."""
+    """Refuse a product any of whose extreme offers would be priced above the cap (IRR incl. fees), or whose
+    penalty rate (罚息) is: what a borrower in arrears is charged is held to the same cap as the contract
+    rate (`rate_above_cap`)."""
+    check_penalty_cap(product.penalty_annual_rate)
     for amount in {product.min_amount, product.max_amount}:
         for term in {product.min_term, product.max_term}:
             check_cap(disclose(product, amount, term, start))
@@ -496,10 +499,13 @@ def _disburse(
 # -- reading ---------------------------------------------------------------------------------------
 
 
-def last_end_of_day(connection: Connection) -> str | None:
-    """The last business date end of day ran for (interest is accrued through it)."""
+def accrued_through(connection: Connection, start_day: int) -> str:
+    """The date a loan's interest is accrued through: the last end of day run, but never before the loan
+    began. A loan disbursed after the last run (today, say) shows its start date: nothing is accrued on
+    the day it starts (end of day accrues a period from the day after its start), so through its start
+    nothing is owed yet, and no date before the loan existed is ever shown."""
     day = connection.execute(select(func.max(lending_eod_runs.c.business_day))).scalar_one()
-    return date_of(day).isoformat() if day else None
+    return date_of(max(int(day or 0), start_day)).isoformat()
 
 
 def loan_row(connection: Connection, loan_id: str, *, lock: bool = False) -> dict:
@@ -512,6 +518,16 @@ def loan_row(connection: Connection, loan_id: str, *, lock: bool = False) -> dic
     return dict(row)
 
 
+def disclosed_rate(connection: Connection, loan_id: str) -> str | None:
+    """The annualized rate disclosed for a loan before it was taken (综合年化利率, IRR of its schedule, fees
+    included): its accepted offer's, or its credit-line draw's plan (pay later, instalments)."""
+    offered = union_all(
+        select(loan_offers.c.annualized_rate.label("rate")).where(loan_offers.c.loan_id == loan_id),
+        select(credit_line_draws.c.annualized_rate.label("rate")).where(credit_line_draws.c.loan_id == loan_id),
+    ).subquery()
+    return connection.execute(select(offered.c.rate).limit(1)).scalar()
+
+
 def get_loan(connection: Connection, loan_id: str) -> dict:
     row = loan_row(connection, loan_id)
     balance = accounts.balances(connection, loan_id)
@@ -521,9 +537,7 @@ def get_loan(connection: Connection, loan_id: str) -> dict:
         "product_code": row["product_code"],
         "principal": format_minor(row["principal"], 2),
         "annual_rate": row["annual_rate"],
-        "annualized_rate": connection.execute(
-            select(loan_offers.c.annualized_rate).where(loan_offers.c.loan_id == loan_id)
-        ).scalar(),
+        "annualized_rate": disclosed_rate(connection, loan_id),
         "method": row["method"],
         "term": row["term"],
         "start_date": date_of(row["start_day"]).isoformat(),
@@ -531,7 +545,7 @@ def get_loan(connection: Connection, loan_id: str) -> dict:
         "days_past_due": row["days_past_due"],
         "bucket": row["bucket"],
         "loan_class": row["loan_class"],
-        "accrued_through": last_end_of_day(connection),
+        "accrued_through": accrued_through(connection, row["start_day"]),
         "outstanding_principal": format_minor(balance.principal, 2),
     }
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select
 
 from puhui import clock
 from puhui.lending import accounts
-from puhui.lending.service import last_end_of_day, loan_row
+from puhui.lending.service import accrued_through, loan_row
 from puhui.lending.tables import loan_instalments, loan_provisions, loan_repayments
 from puhui.money import format_minor
 
@@ -25,7 +25,7 @@ class Statement:
     loan_id: str
     status: str
     as_of: str  # business date of the statement
-    accrued_through: str | None  # the last end of day run
+    accrued_through: str  # the last end of day run, or the loan's start date if it began after that run
     outstanding_principal: int
     accrued_interest: int
     fees: int
@@ -87,7 +87,7 @@ def statement(connection: Connection, loan_id: str) -> Statement:
         loan_id=loan_id,
         status=loan["status"],
         as_of=clock.business_date().isoformat(),
-        accrued_through=last_end_of_day(connection),
+        accrued_through=accrued_through(connection, loan["start_day"]),
         outstanding_principal=loan["principal"] - int(paid[0]) if live else 0,
         accrued_interest=int(schedule[0]) if live else 0,
         fees=int(schedule[1]) if live else 0,

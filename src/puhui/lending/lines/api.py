@@ -33,8 +33,8 @@ from puhui.api.fields import AmountStr, ClientId, Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
-from puhui.errors import Forbidden
 from puhui.lending import service as lending
+from puhui.lending.errors import LineNotFound
 from puhui.lending.lines import checkout
 from puhui.lending.lines import service as lines
 from puhui.lending.lines.schemas import CreditDraw, CreditLine, CreditLineDraw, PayLaterCheckout, PlanOption
@@ -97,6 +97,13 @@ class CheckoutIn(BaseModel):
     location: Annotated[StrictStr, Field(min_length=1, max_length=32)] | None = None
 
 
+def _may_read(principal: Principal, owner: str, line_id: str) -> None:
+    """Another customer's line answers as one that does not exist (the same 404 `credit_line_not_found`, the
+    same detail, as for an unknown id), as another customer's loan does: its id tells nobody it exists."""
+    if not principal.is_staff and principal.id != owner:
+        raise LineNotFound(f"credit line {line_id} not found")
+
+
 @router.post("/lines", status_code=201, summary="Open a credit line for a customer (staff)", response_model=CreditLine)
 async def open_line(body: LineIn, request: Request, engine: EngineDep, principal: LineStaff):
     income = parse_minor(body.annual_income, 2) if body.annual_income is not None else None
@@ -138,8 +145,7 @@ async def my_line(engine: EngineDep, principal: Customer) -> dict:
 async def read_line(line_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     def read(connection: Any) -> dict:
         line = lines.get_line(connection, line_id)
-        if not principal.is_staff and principal.id != line["customer_id"]:
-            raise Forbidden("this credit line belongs to another customer")
+        _may_read(principal, line["customer_id"], line_id)
         return line
 
     return await _reader(engine, read)
@@ -152,9 +158,7 @@ async def read_line(line_id: Ident, engine: EngineDep, principal: Caller) -> dic
 )
 async def read_draws(line_id: Ident, engine: EngineDep, principal: Caller) -> list[dict]:
     def read(connection: Any) -> list[dict]:
-        line = lines.line_row(connection, line_id)
-        if not principal.is_staff and principal.id != line["customer_id"]:
-            raise Forbidden("this credit line belongs to another customer")
+        _may_read(principal, lines.line_row(connection, line_id)["customer_id"], line_id)
         return lines.draws_of(connection, line_id)
 
     return await _reader(engine, read)

@@ -12,6 +12,8 @@ that would be held for review — raises, and the unit of work rolls everything 
 
 from __future__ import annotations
 
+import json
+
 from puhui.db import UnitOfWork
 from puhui.errors import InvalidInput
 from puhui.lending import service
@@ -19,6 +21,7 @@ from puhui.lending.errors import CheckoutHeld, CheckoutReplayMismatch
 from puhui.lending.lines import refunds  # noqa: F401 - a checkout's refund goes back to its loan
 from puhui.lending.lines import service as lines
 from puhui.lending.lines.tables import credit_line_draws
+from puhui.payments import risk_hook
 from puhui.payments import service as payments
 from puhui.payments.models import VerificationStrength
 from puhui.payments.risk_hook import PaymentContext
@@ -54,7 +57,7 @@ def checkout(
     drawn = lines.draw(uow, line_id, customer_id, amount, plan, periods, request_key=key)
     row, created = payments.pay_qr(uow, customer_id, qr_id, amount, strength, client_id, default_fee_bp, context)
     if payments.is_review(row):
-        raise CheckoutHeld("the payment would be held for review")
+        raise held(row)
     if not created:
         raise CheckoutReplayMismatch(f"payment {row['id']} already exists")
     uow.execute(
@@ -63,6 +66,28 @@ def checkout(
         .values(payment_id=row["id"])
     )
     return {"line_id": line_id, "payment": payments.payment_view(row), **drawn}, True
+
+
+def held(row: dict) -> CheckoutHeld:
+    """The refusal of a checkout whose payment risk control would hold (人工审核) or confirm first (核身): pay
+    later is not offered for it, nothing is charged and no credit is drawn (the unit of work rolls back).
+    The problem names how it would be held (`held_for`: `review` or `challenge`) and the reasons the payer
+    may be told, as a declined payment does (`risk_hook.PAYER_VISIBLE_REASONS`): which fraud rule fired stays
+    with risk control, or a fraudster would learn how to pass."""
+    challenge = "method" in row
+    told = [r for r in json.loads(row["reasons"]) if r in risk_hook.PAYER_VISIBLE_REASONS]
+    then = (
+        "confirm it there when asked (核身) and it goes through at once"
+        if challenge
+        else "the money is then held while a risk officer reviews it (人工审核), and paid or returned"
+    )
+    return CheckoutHeld(
+        "risk control would not let this payment through at once, so it cannot be paid later: nothing was charged "
+        f"and no credit was drawn. Pay it from the wallet instead: {then}.",
+        held_for="challenge" if challenge else "review",
+        reasons=told,
+        next_step="pay_from_wallet",
+    )
 
 
 def replay(uow: UnitOfWork, found: dict) -> dict:

@@ -16,13 +16,35 @@ Plan = Literal["pay_later", "instalments"]
 
 
 class CreditLine(Schema):
-    """A credit line (授信额度): `available` is the limit less the outstanding principal drawn on it."""
+    """A credit line (授信额度): `available` is the limit less the outstanding principal drawn on it;
+    `drawable_now` is what a draw may take now, which can be less (`drawable_now_reason`)."""
 
     id: str
     customer_id: str
     limit: Money
     outstanding: Money
-    available: Money
+    available: Money = Field(description="the line's own room: the limit less the outstanding principal drawn on it")
+    drawable_now: Money = Field(
+        description="what a draw or pay-later checkout may take now (可用): the lesser of `available` and the "
+        "borrower's headroom under the regulatory limits over all their loans (one third of the annual income on "
+        "file, the single-borrower cap), or 0 while the line refuses draws"
+    )
+    drawable_now_reason: (
+        Literal[
+            "income_third",
+            "single_borrower_cap",
+            "annual_income_required",
+            "credit_line_frozen",
+            "credit_line_expired",
+            "credit_line_overdue",
+        ]
+        | None
+    ) = Field(
+        description="why `drawable_now` is less than `available`: `income_third` / `single_borrower_cap` (the "
+        "rule of a draw's 422 `borrower_limit_exceeded`), `annual_income_required` (no income on file), or the "
+        "code a draw is refused with (`credit_line_frozen`, `credit_line_expired`, `credit_line_overdue`); "
+        "null when the line's own `available` is the limit"
+    )
     grade: str | None = Field(description="risk grade (风险等级) A to D; none without a platform model")
     score: str | None = Field(description="the credit score behind the grade; none without a platform model")
     reasons: list[str]

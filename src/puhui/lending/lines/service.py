@@ -55,6 +55,7 @@ from puhui.lending.lines.tables import credit_line_draws, credit_lines
 from puhui.lending.policy import (
     INCOME_SHARE_DENOMINATOR,
     SINGLE_BORROWER_CAP,
+    borrower_headroom,
     check_borrower_limits,
 )
 from puhui.lending.products import check_application
@@ -265,14 +266,37 @@ def draws_of(connection: Connection, line_id: str) -> list[dict]:
     return out
 
 
+def drawable_now(connection: Connection, row: dict, available: int) -> tuple[int, str | None]:
+    """What a draw on the line may take now (fen), and why it is less than the line's `available` (None when
+    it is not): a line that refuses draws (frozen, expired, a loan past due: the draw's own refusal codes)
+    gives 0; otherwise the lesser of `available` and the borrower's headroom under the regulatory limits
+    over all their loans, judged by `policy.borrower_headroom`, the function a draw's check uses, against
+    the same income on file (`income_third`, `single_borrower_cap`, `annual_income_required`)."""
+    if row["status"] != "active":
+        return 0, f"credit_line_{row['status']}"
+    if service.today() > row["expires_day"]:
+        return 0, "credit_line_expired"
+    if overdue(connection, row["id"]):
+        return 0, "credit_line_overdue"
+    customer_id = row["customer_id"]
+    room = borrower_headroom(
+        service.outstanding_of(connection, customer_id), service.income_on_file(connection, customer_id)
+    )
+    return (room.amount, room.rule) if room.amount < available else (available, None)
+
+
 def line_json(connection: Connection, row: dict) -> dict:
     used = outstanding(connection, row["id"])
+    available = max(row["credit_limit"] - used, 0)
+    drawable, why = drawable_now(connection, row, available)
     return {
         "id": row["id"],
         "customer_id": row["customer_id"],
         "limit": format_minor(row["credit_limit"], 2),
         "outstanding": format_minor(used, 2),
-        "available": format_minor(max(row["credit_limit"] - used, 0), 2),
+        "available": format_minor(available, 2),
+        "drawable_now": format_minor(drawable, 2),
+        "drawable_now_reason": why,
         "grade": row["grade"],
         "score": row["score"],
         "reasons": json.loads(row["reasons"]),
