@@ -21,6 +21,7 @@ from pathlib import Path
 import platformdirs
 
 from puhui.identity.vault import generate_key
+from puhui.payments.bank.sandbox.shared import STATE_ENV
 from puhui.settings import Settings
 
 ENV_NAME = "puhui.env"
@@ -28,6 +29,7 @@ DATABASE_NAME = "demo.db"
 CREDENTIALS_NAME = "credentials.txt"
 PEOPLE_NAME = "people.json"  # the seeded world's ids and secrets, for the shell variables of each start
 SHELL_NAME = "demo.sh"
+BANK_STATE_NAME = "bank.json"  # the server's sandbox bank, shared with every puhui command (`sandbox.shared`)
 
 
 def _jwt_secret() -> str:
@@ -50,6 +52,7 @@ class DemoHome:
     env_file: Path
     credentials_file: Path
     fresh: bool  # no usable world was there: the database is built at this start
+    bank_state: Path | None = None  # the sandbox bank's state file, for the demo's own database only
 
     def exports(self) -> str:
         return f"export PUHUI_ENV_FILE={self.env_file}"
@@ -84,11 +87,14 @@ def prepare_home(settings: Settings, database_url: str | None) -> tuple[Settings
     own_database = database_url is None
     url = database_url or f"sqlite:///{directory / DATABASE_NAME}"
     keys_lost = not stored and own_database
+    bank_state = directory / BANK_STATE_NAME if own_database else None
     if keys_lost:
-        for suffix in ("", "-wal", "-shm"):
-            (directory / f"{DATABASE_NAME}{suffix}").unlink(missing_ok=True)
+        for name in (DATABASE_NAME, f"{DATABASE_NAME}-wal", f"{DATABASE_NAME}-shm", BANK_STATE_NAME):
+            (directory / name).unlink(missing_ok=True)
     updates: dict[str, object] = {"sandbox": True, "database_url": url}
     to_store = {"PUHUI_DATABASE_URL": url, "PUHUI_SANDBOX": "true"}
+    if bank_state is not None:  # the server keeps its bank there; `puhui settle` and `reconcile` use the same one
+        to_store[STATE_ENV] = str(bank_state)
     for name, make in GENERATED.items():
         variable = f"PUHUI_{name.upper()}"
         if os.environ.get(variable):  # the operator's own secret: used, never written to disk
@@ -102,7 +108,7 @@ def prepare_home(settings: Settings, database_url: str | None) -> tuple[Settings
         + "".join(f"{k}={v}\n" for k, v in to_store.items()),
     )
     fresh = keys_lost or not (directory / DATABASE_NAME).exists() if own_database else False
-    home = DemoHome(directory, url, env_file, directory / CREDENTIALS_NAME, fresh)
+    home = DemoHome(directory, url, env_file, directory / CREDENTIALS_NAME, fresh, bank_state)
     return settings.model_copy(update=updates), home
 
 

@@ -250,11 +250,11 @@ def _prepare_demo(
         follow_up(home, base, settings.admin_token),
     ]
     app = create_app(engine, settings)
-    seeding_bank = getattr(made.world, "bank", None)
-    if seeding_bank is not None:
-        from puhui.payments.bank import worker as bank_worker
+    from puhui.payments.bank import worker as bank_worker
 
-        bank_worker.hand_over(app, engine, settings, seeding_bank)
+    bank = bank_worker.keep_bank(engine, settings, home.bank_state, getattr(made.world, "bank", None))
+    if bank is not None:
+        bank_worker.hand_over(app, engine, settings, bank)
     return app
 
 

@@ -64,7 +64,7 @@ def client(engine, clock):
 
 def make_customer(client, engine, phone: str, seq: str, fen: int) -> tuple[str, str]:
     person = {"name": "张三丰", "id_number": id_number("110105", "19900307", seq), "phone": phone, "password": PASSWORD}
-    answer = client.post("/v1/customers", json=person)
+    answer = client.post("/v1/customers", json={**person, "consents": ["payments"]})
     assert answer.status_code == 201, answer.text
     customer_id = answer.json()["id"]
     for channel in CHANNELS:

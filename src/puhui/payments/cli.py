@@ -11,20 +11,52 @@ import typer
 from puhui.cli_engine import engine_for as _engine
 from puhui.cli_errors import fail
 from puhui.eod.dates import parse_date
-from puhui.errors import PuhuiError
+from puhui.errors import Conflict, PuhuiError
 
 app = typer.Typer(help="Merchant settlement and reconciliation with the bank.", no_args_is_help=True)
 
 
-def _bank(state: Path | None):
-    """The sandbox bank, from its saved state file when given (a fresh one otherwise)."""
+class BankUnknown(Conflict):
+    """A command that needs the bank has none it can trust: a new, empty sandbox bank would know none of
+    the platform's orders (every one of the day's would be `missing_at_bank`)."""
+
+    code = "bank_unknown"
+    title = "No bank that knows the platform's orders"
+
+
+def kept_bank_state(db: str | None) -> Path | None:
+    """The state file of the sandbox bank the server keeps (`puhui serve --demo`): named by
+    PUHUI_SANDBOX_BANK_STATE in the environment or in PUHUI_ENV_FILE, and only for that file's database."""
+    import os
+
+    from puhui.demo_home import read_env
+    from puhui.payments.bank.sandbox.shared import STATE_ENV
+
+    env_file = os.environ.get("PUHUI_ENV_FILE")
+    stored = read_env(Path(env_file)) if env_file else {}
+    named = os.environ.get(STATE_ENV) or stored.get(STATE_ENV)
+    if not named or (db is not None and db != stored.get("PUHUI_DATABASE_URL", db)):
+        return None
+    return Path(named)
+
+
+def _bank(state: Path | None, db: str | None, *, create: bool):
+    """The sandbox bank of `state` (--bank-state; a new one kept there when `create` and the file does not
+    exist yet) or else the server's (`kept_bank_state`), shared with every process that opens the file;
+    None when there is neither."""
     from puhui.payments.bank.sandbox.bank import SandboxBank
+    from puhui.payments.bank.sandbox.shared import SharedSandboxBank
     from puhui.settings import Settings
 
     key = Settings().bank_notify_key
-    if state is not None and state.exists():
-        return SandboxBank.load(state, key=key)
-    return SandboxBank(key, auto_open_balance=0)
+    path = state if state is not None else kept_bank_state(db)
+    if path is None:
+        return None
+    if not path.exists():
+        if not create:
+            fail(BankUnknown(f"the sandbox bank's state file {path} does not exist"))
+        return SharedSandboxBank.adopt(path, SandboxBank(key, auto_open_balance=0), key)
+    return SharedSandboxBank(path, key)
 
 
 def _date(value: str) -> dt.date:
@@ -55,13 +87,17 @@ def settle(
         return settlement.vault_cards(vault_for(Settings()))(connection, merchant_id)  # the vault only when needed
 
     day = _date(date)
-    bank = _bank(bank_state)
+    bank = _bank(bank_state, db, create=True)
     try:
         rows = settlement.settle(_engine(db), bank, day, card_of=card_of)
     except PuhuiError as error:
         fail(error)
-    if bank_state is not None:
-        bank.save(bank_state)
+    if bank is None and any(r["state"] == "pending" for r in rows):
+        typer.echo(
+            "no sandbox bank here (--bank-state FILE, or the demo's settings): the payouts wait, held, for the "
+            "server's bank worker to send them (its sweeper submits an order the bank never got)",
+            err=True,
+        )
     from puhui.payments.operations_api import settlement_json
 
     typer.echo(json.dumps([settlement_json(r) for r in rows], indent=2, ensure_ascii=False, default=str))
@@ -84,7 +120,30 @@ def reconcile(
         data = statement.read_bytes()
         statement_of, catch_up = (lambda _day: data), False
     else:
-        statement_of, catch_up = _bank(bank_state).statement, True
+        from puhui.db import reading
+        from puhui.eod import runs
+
+        engine = _engine(db)
+        try:  # a date that cannot run is refused as such, before the bank is looked for
+            with reading(engine) as connection:
+                runs.plan(connection, reconciliation.RECONCILIATION_JOB, day, t_plus=1)
+        except PuhuiError as error:
+            fail(error)
+        bank = _bank(bank_state, db, create=False)
+        if bank is None:  # a new, empty bank would report every order of the day missing at the bank
+            fail(
+                BankUnknown(
+                    "no bank statement to match: give the bank's file (--statement FILE), the sandbox bank's "
+                    "state (--bank-state FILE, or the demo's settings: PUHUI_ENV_FILE), or reconcile on the "
+                    "server, whose bank took the orders (POST /v1/reconciliation/runs)"
+                )
+            )
+        from puhui.payments.bank import worker as bank_worker
+
+        # query, then match (先查询后对账), as the server does: an order the bank finished whose notice has not
+        # arrived yet is finished first, so it is not reported missing on the platform's side
+        bank_worker.sweep(engine, bank, after=dt.timedelta(0))
+        statement_of, catch_up = bank.statement, True
     try:
         rows = reconciliation.reconcile_days(_engine(db), day, statement_of, catch_up=catch_up).result
     except PuhuiError as error:

@@ -2,8 +2,9 @@
 orders (top-ups, withdrawals, settlement payouts), matched by order id.
 
 Every mismatch becomes an open exception row; the row id is derived from the mismatch, so
-reconciling the same date twice adds nothing. Resolving an exception moves money only through
-ledger transfers:
+reconciling the same date twice adds nothing, and an open exception the date's match no longer finds
+(a corrected statement) is closed by the re-run (`accept`, no money moved). Resolving an exception
+moves money only through ledger transfers:
 
 - `post_hold`: the bank settled an order the platform still holds as pending → finish it
   (posts the hold exactly once, as a late bank notification would).
@@ -138,13 +139,23 @@ def reconcile(engine: Engine, business_date: dt.date, statement_csv: str | bytes
 
     def work(uow: UnitOfWork) -> None:
         ids = {
-            r[0]
+            r[0]: r[1]
             for r in uow.execute(
-                select(recon_exceptions.c.id).where(recon_exceptions.c.business_date == business_date.isoformat())
+                select(recon_exceptions.c.id, recon_exceptions.c.actor).where(
+                    recon_exceptions.c.business_date == business_date.isoformat()
+                )
             )
         }
         now = clock.now_micros()
         _keep_lines(uow, business_date, lines)
+        _close_unfound(uow, business_date, {item["id"] for item in found}, now)
+        reopened = [item["id"] for item in found if ids.get(item["id"], "") == RERUN_ACTOR]
+        if reopened:  # closed by an earlier re-run that did not find it, and found again
+            uow.execute(
+                recon_exceptions.update()
+                .where(recon_exceptions.c.id.in_(reopened), recon_exceptions.c.actor == RERUN_ACTOR)
+                .values(status="open", action=None, actor=None, resolved_at=None)
+            )
         for item in found:
             if item["id"] not in ids:
                 uow.execute(
@@ -161,6 +172,30 @@ def reconcile(engine: Engine, business_date: dt.date, statement_csv: str | bytes
 
     transaction(engine, work)
     return exceptions_of(engine, business_date)
+
+
+RERUN_ACTOR = "reconciliation"  # who closes an exception that reconciling the date again no longer finds
+
+
+def _close_unfound(uow: UnitOfWork, business_date: dt.date, found: set[str], now: int) -> None:
+    """Reconciling a date again (a corrected statement, or a run that had asked a bank that could not know
+    the day's orders) closes its open exceptions the match no longer finds: `accept`, no money moved, by
+    `RERUN_ACTOR` (found again later, such an exception opens again). Resolved ones stay as they were."""
+    stale = [
+        r[0]
+        for r in uow.execute(
+            select(recon_exceptions.c.id).where(
+                recon_exceptions.c.business_date == business_date.isoformat(), recon_exceptions.c.status == "open"
+            )
+        )
+        if r[0] not in found
+    ]
+    if stale:
+        uow.execute(
+            recon_exceptions.update()
+            .where(recon_exceptions.c.id.in_(stale), recon_exceptions.c.status == "open")
+            .values(status="resolved", action="accept", actor=RERUN_ACTOR, resolved_at=now)
+        )
 
 
 def _keep_lines(uow: UnitOfWork, business_date: dt.date, lines: list[StatementLine]) -> None:

@@ -213,7 +213,10 @@ def settle_days(
     """`settle` under the rule of every end of day (`puhui.eod.runs`), T+1: the date must be over
     and not skipped before the last date settled; the dates of a gap are settled first, in order,
     each with its own payout. A date already settled runs again: pending payouts are resubmitted
-    (the bank treats them as one order) and nothing is paid twice."""
+    (the bank treats them as one order) and nothing is paid twice. Without a `bank` (None: a command
+    with no bank of the server's to reach) the payouts are opened and held but not sent: never to a
+    bank that is not the server's; the server's bank worker sends them (its sweeper submits an order
+    the bank never got)."""
     if card_of is None and vault is None:
         raise ValueError("settle needs a vault or card_of to find the settlement accounts")
     cards = card_of if card_of is not None else vault_cards(vault)
@@ -231,7 +234,7 @@ def _settle_day(engine: Engine, bank, business_date: dt.date, card_of: CardOf) -
             order = connection.execute(
                 select(bank_orders.c.status).where(bank_orders.c.id == row["order_id"])
             ).scalar_one()
-            card = card_of(connection, merchant_id) if order == "pending" else None
+            card = card_of(connection, merchant_id) if order == "pending" and bank is not None else None
         if card is not None:  # the bank treats a resubmission of the same order as one order
             wallets.submit(bank, row["order_id"], card, OrderKind.credit_card, row["net"], engine)
     sync(engine, bank)

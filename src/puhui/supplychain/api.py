@@ -114,12 +114,20 @@ async def list_receivables(
     core_id: Annotated[str | None, Query(max_length=64, pattern=IdPattern)] = None,
     supplier_id: Annotated[str | None, Query(max_length=64, pattern=IdPattern)] = None,
     status: models.Status | None = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=1000, description="at most this many, soonest maturity first (default: all)")
+    ] = None,
 ) -> list[dict]:
     party = None if principal.is_staff else principal.id
     rows = await _read(
         engine,
         lambda c: service.list_receivables(
-            c, core_id=core_id, supplier_id=supplier_id, party=party, status=status.value if status else None
+            c,
+            core_id=core_id,
+            supplier_id=supplier_id,
+            party=party,
+            status=status.value if status else None,
+            limit=limit,
         ),
     )
     return [service.receivable_json(r) for r in rows]

@@ -157,9 +157,11 @@ def list_receivables(
     supplier_id: str | None = None,
     party: str | None = None,
     status: str | None = None,
+    limit: int | None = None,
 ) -> list[dict]:
-    """Receivables by core enterprise, supplier, either party, and status; oldest maturity first."""
-    query = select(receivables).order_by(receivables.c.maturity_date, receivables.c.id)
+    """Receivables by core enterprise, supplier, either party, and status; oldest maturity first (the first
+    `limit` of them when given)."""
+    query = select(receivables).order_by(receivables.c.maturity_date, receivables.c.id).limit(limit)
     if core_id:
         query = query.where(receivables.c.core_id == core_id)
     if supplier_id:

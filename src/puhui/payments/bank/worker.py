@@ -28,6 +28,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -42,6 +43,7 @@ from puhui.ledger.service import get_account
 from puhui.payments import settlement, wallets
 from puhui.payments.bank.sandbox.bank import DeliveryAttempt, SandboxBank
 from puhui.payments.bank.sandbox.plan import OTHER_CARD_BALANCE, FaultPlan
+from puhui.payments.bank.sandbox.shared import SharedSandboxBank
 from puhui.payments.bank.signing import MemoryNonceCache, verify_notification
 from puhui.settings import Settings
 
@@ -211,7 +213,21 @@ def install_bank(app: FastAPI, engine: Engine, settings: Settings) -> Any:
     return bank
 
 
-def hand_over(app: FastAPI, engine: Engine, settings: Settings, bank: SandboxBank) -> SandboxBank:
+def keep_bank(
+    engine: Engine, settings: Settings, state: Path | None, seeding: SandboxBank | None = None
+) -> SandboxBank | SharedSandboxBank | None:
+    """The bank the server hands over (`hand_over`): with a `state` file (the demo's) one shared through it
+    with every `puhui` command (`sandbox.shared`): the `seeding` bank of a new world, else the one kept
+    there (a restarted server keeps its books), else a new one; without, the `seeding` bank, if any."""
+    if state is None:
+        return seeding
+    plan = sandbox_plan(settings)
+    if seeding is not None:
+        return SharedSandboxBank.adopt(state, seeding, settings.bank_notify_key, plan=plan)
+    return SharedSandboxBank.open(state, settings.bank_notify_key, lambda: make_bank(engine, settings), plan=plan)
+
+
+def hand_over(app: FastAPI, engine: Engine, settings: Settings, bank: Any) -> Any:
     """`bank` becomes the app's, its notifications wired to `receive`: a bank that already holds orders
     (the demo's seeding bank) keeps its books and its references running, so they reconcile and stay unique."""
     nonces = nonces_of(app.state)

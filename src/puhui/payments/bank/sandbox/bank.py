@@ -401,12 +401,16 @@ class SandboxBank:
 
     # -- persistence ---------------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the whole state to a JSON file atomically (a temporary file, fsync, rename)."""
+    def document(self) -> dict:
+        """The whole state as `save` writes it."""
         with self._lock:
-            document = self._state.to_json(
+            return self._state.to_json(
                 self.plan, reference_prefix=self.reference_prefix, auto_open_balance=self.auto_open_balance
             )
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the whole state to a JSON file atomically (a temporary file, fsync, rename)."""
+        document = self.document()
         target = Path(path)
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         try:
