@@ -184,7 +184,7 @@ def test_racing_fundings_and_an_approval_pay_a_waiting_claim_once(client, engine
         barrier.wait()
         if n < 2:
             return transaction(engine, lambda uow: settlement.fund(uow, insurer_id, 10_000_00, f"race-{n}"))
-        return transaction(engine, lambda uow: claims_service.approve(uow, "officer", a))
+        return transaction(engine, lambda uow: claims_service.approve(uow, "officer", a, "invoices checked"))
 
     with ThreadPoolExecutor(3) as pool:
         fundings = [*pool.map(act, range(3))][:2]

@@ -244,7 +244,9 @@ def test_large_claim_waits_for_review_and_racing_approvals_pay_once(client, engi
             select(func.count()).select_from(transfers).where(transfers.c.id == f"clm.{large['id']}")
         ).scalar_one()
     assert moved == 1
-    declined = call(client, f"/v1/insurance/claims/{no_docs['id']}/decline", officer, "decline-1")
+    declined = call(
+        client, f"/v1/insurance/claims/{no_docs['id']}/decline", officer, "decline-1", {"reason": "no invoice"}
+    )
     assert declined.status_code == 200 and declined.json()["status"] == "declined", declined.text
     problem(
         call(client, f"/v1/insurance/claims/{no_docs['id']}/approve", officer, "approve-x"), 409, "claim_not_reviewable"

@@ -58,6 +58,7 @@ def _doc(name: str, text: str) -> dict[str, str]:
 
 TWO_DOCS = [_doc("invoice.pdf", "住院发票 No. 7001 ¥30,000.00"), _doc("discharge.pdf", "出院小结 S52 2026-12-08")]
 OTHER_DOCS = [_doc("invoice-scan.pdf", "住院发票 No. 7001 ¥30,000.00 (rescanned)")]
+NOTE = {"note": "hospital confirmed the stay and the invoice by phone"}  # approving without documents says why
 EVENT = {"kind": "accident", "condition": "S52", "event_date": "2026-12-08", "billed": "30000.00"}
 BILL = 30_000_00
 
@@ -111,7 +112,7 @@ def test_the_reported_scenario_pays_one_bill_at_most_once(client, engine, clock)
     assert claims_snapshot(engine) == before
     # 4. approving X: B's terms on what the insured still bears after A's 20,000 (which also meets the
     # deductible): 0.6 × (30,000 − max(10,000, 20,000)) = 6,000, under the 12,000 shown
-    approved = call(client, f"/v1/insurance/claims/{x['id']}/approve", officer, "approve-x")
+    approved = call(client, f"/v1/insurance/claims/{x['id']}/approve", officer, "approve-x", NOTE)
     assert approved.status_code == 200, approved.text
     assert decided(approved.json()) == (
         "paid",
@@ -169,7 +170,9 @@ def test_a_second_claim_for_an_event_on_the_same_policy_is_refused_and_changes_n
     assert balance(engine, f"wallet.{zhang}") - wallet == 20_000_00
     # declined on review, the event may be claimed again on B with its papers: what is left of the bill
     officer = make_staff(client, "risk_officer")
-    declined = call(client, f"/v1/insurance/claims/{x['id']}/decline", officer, "decline-x")
+    declined = call(
+        client, f"/v1/insurance/claims/{x['id']}/decline", officer, "decline-x", {"reason": "papers unreadable"}
+    )
     assert declined.status_code == 200 and declined.json()["status"] == "declined", declined.text
     again = created(report(client, me, "claim-b-again", b, documents=TWO_DOCS))
     assert decided(again) == ("paid", "6000.00", "10000.00", ["paid", "other_benefits_deducted"])
@@ -190,11 +193,11 @@ def test_approval_never_pays_more_than_the_review_showed(client, engine, clock):
     assert decided(other) == ("paid", "1200.00", "10000.00", ["paid"])
     # worked out again X would now pay 0.6 × 30,000 = 18,000; it pays the 12,000 the review showed
     officer = make_staff(client, "risk_officer")
-    approved = call(client, f"/v1/insurance/claims/{x['id']}/approve", officer, "approve-x")
+    approved = call(client, f"/v1/insurance/claims/{x['id']}/approve", officer, "approve-x", NOTE)
     assert approved.status_code == 200, approved.text
     assert decided(approved.json()) == ("paid", "12000.00", "0.00", ["paid", "capped_at_review", "approved_on_review"])
     assert balance(engine, f"wallet.{zhang}") - wallet == 12_000_00 + 1_200_00
-    again = call(client, f"/v1/insurance/claims/{x['id']}/approve", officer, "approve-x-2")
+    again = call(client, f"/v1/insurance/claims/{x['id']}/approve", officer, "approve-x-2", NOTE)
     assert again.status_code == 200 and again.json() == approved.json()
     assert balance(engine, f"wallet.{zhang}") - wallet == 12_000_00 + 1_200_00
     assert_audit_clean(engine)
@@ -241,7 +244,7 @@ def test_an_approval_racing_a_claim_for_the_same_bill_shares_it(client, engine, 
 
     def approve(_: object) -> dict:
         barrier.wait()
-        return transaction(engine, lambda uow: claims_service.approve(uow, "officer", x["id"]))
+        return transaction(engine, lambda uow: claims_service.approve(uow, "officer", x["id"], NOTE["note"]))
 
     def claim_on_c(_: object) -> dict:
         barrier.wait()

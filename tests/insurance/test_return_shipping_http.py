@@ -105,7 +105,7 @@ def customer(client, engine, phone: str, seq: str, fen: int) -> tuple[str, dict]
         "phone": phone,
         "password": PASSWORD,
     }
-    answer = client.post("/v1/customers", json=person)
+    answer = client.post("/v1/customers", json={**person, "consents": ["payments"]})
     assert answer.status_code == 201, answer.text
     cid = answer.json()["id"]
     for channel in ("public_security", "bank_card", "face"):

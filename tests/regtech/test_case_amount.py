@@ -56,7 +56,7 @@ def test_two_alerts_over_the_same_transactions_count_them_once(engine, clock):  
 
     case_id = x["id"]
     for target, extra in (
-        ("assigned", {"assignee": "investigator.one"}),
+        ("assigned", {"assignee": "risk.one"}),  # the officer takes the case themselves
         ("investigating", {}),
         ("escalated", {"narrative": NARRATIVE}),
         ("reported", {}),

@@ -84,9 +84,13 @@ def test_case_life_to_reported(client, engine, clock) -> None:  # type: ignore[n
     [
         ([], {"to": "investigating"}),
         ([], {"to": "reported"}),
-        ([{"to": "assigned", "assignee": "x"}], {"to": "closed_false_positive"}),
+        ([{"to": "assigned", "assignee": "risk-officer.one"}], {"to": "closed_false_positive"}),
         (
-            [{"to": "assigned", "assignee": "x"}, {"to": "investigating"}, {"to": "closed_false_positive"}],
+            [
+                {"to": "assigned", "assignee": "risk-officer.one"},
+                {"to": "investigating"},
+                {"to": "closed_false_positive"},
+            ],
             {"to": "escalated"},
         ),
     ],
@@ -125,10 +129,14 @@ def test_assigning_needs_an_assignee_and_the_right_role(client, engine, clock) -
     before = _state(engine)
     path = f"/v1/regtech/cases/{case['id']}/transitions"
     assert client.post(path, json={"to": "assigned"}, headers=officer).json()["code"] == "case_invalid"
-    assert client.post(path, json={"to": "assigned", "assignee": "x"}, headers=regulator).status_code == 403
+    assert (
+        client.post(path, json={"to": "assigned", "assignee": "risk-officer.one"}, headers=regulator).status_code == 403
+    )
     assert (
         client.post(
-            "/v1/regtech/cases/case_nope/transitions", json={"to": "assigned", "assignee": "x"}, headers=officer
+            "/v1/regtech/cases/case_nope/transitions",
+            json={"to": "assigned", "assignee": "risk-officer.one"},
+            headers=officer,
         ).json()["code"]
         == "case_not_found"
     )
@@ -178,7 +186,11 @@ def test_cases_from_alerts_one_per_party_rerun_opens_nothing_new_alerts_join(cli
     (a1_case,) = grouped["cus_a1"]
     (b1_case,) = grouped["cus_b1"]
     path = f"/v1/regtech/cases/{b1_case}/transitions"
-    for step in ({"to": "assigned", "assignee": "x"}, {"to": "investigating"}, {"to": "closed_false_positive"}):
+    for step in (
+        {"to": "assigned", "assignee": "risk-officer.one"},
+        {"to": "investigating"},
+        {"to": "closed_false_positive"},
+    ):
         assert client.post(path, json=step, headers=officer).status_code == 200
     s.later(days=1)
     s.p2p("cus_a1", "cus_zz", "500000.37")

@@ -32,6 +32,7 @@ _handles = itertools.count(1)
 @pytest.fixture
 def client(engine, clock):  # type: ignore[no-untyped-def]
     with app_client(engine) as test_client:
+        make_staff(test_client, "risk_officer", "investigator.one")  # whom TO_INVESTIGATING assigns cases to
         yield test_client
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from puhui.console import client, i18n, render, security, staff
-from puhui.console.app_insurance import Ident, tell
+from puhui.console.app_insurance import Ident, cover_text, tell
 from puhui.console.web import customer_page, read_form, redirect
 from puhui.db import reading
 from puhui.insurance import listings
@@ -24,6 +24,8 @@ from puhui.insurance.claims import listings as claim_listings
 
 router = APIRouter(include_in_schema=False)
 
+NOTE_LENGTH = 1000  # a decline's reason or an approval's note (the claims API's limit)
+NOTE_REQUIRED_FOR = frozenset({"documents_missing", "fraud_score"})  # as insurance.claims.service.NOTE_REQUIRED_FOR
 MAX_CLAIM_FORM_BYTES = 2 * 1024 * 1024  # one document of at most 1 MiB, base64 and urlencoded
 REVIEWER_ROLES = ("risk_officer", "operator", "admin")
 CLAIM_PROBLEMS = {
@@ -33,6 +35,8 @@ CLAIM_PROBLEMS = {
     "claim_document_invalid": "The document could not be read; attach a file of at most 1 MiB.",
     "claim_amounts_invalid": "Check the amounts: social insurance cannot pay more than was billed.",
     "claim_not_reviewable": "This claim is no longer waiting for review.",
+    "claim_note_required": "Write a note saying why you approve this claim despite its review reasons.",
+    "claim_reason_required": "Write the reason for declining; the customer is told it.",
 }
 """Claim problem codes told in the person's language."""
 
@@ -101,6 +105,7 @@ async def _claims_page(
         policies=[p for p in policies if p["status"] == "active"],
         claims=claims,
         reason=lambda code: reason_text(fmt, code),
+        cover=lambda p: cover_text(fmt, p),
         form=form or {},
         key=security.form_key(),
     )
@@ -163,7 +168,8 @@ async def _queue_page(
             status=_("claim:" + decided["status"]),
             benefit=fmt.money(decided["benefit"]),
         )
-        sections.append(staff.section(_("Decided"), text=[line], id="decided"))
+        said = [line, decided["decision_note"]] if decided.get("decision_note") else [line]
+        sections.append(staff.section(_("Decided"), text=said, id="decided"))
     for c in queue["claims"]:
         facts = [
             [_("Policy"), c["policy_id"]],
@@ -182,9 +188,15 @@ async def _queue_page(
                 "; ".join(f"{d['name']} ({d['size']} B, {d['sha256'][:12]})" for d in c["documents"]) or "—",
             ],
         ]
+        needs_note = bool(NOTE_REQUIRED_FOR.intersection(c["reasons"]))
+        note_label = _("Why approve despite the review reasons") if needs_note else _("Note (optional)")
+        note = staff.field("note", note_label, "textarea", required=needs_note, maxlength=NOTE_LENGTH)
+        reason = staff.field(
+            "reason", _("Reason for declining (told to the customer)"), "textarea", required=True, maxlength=NOTE_LENGTH
+        )
         forms = [
-            staff.form("approve-" + c["id"], f"/ops/claims/{c['id']}/approve", _("Approve and pay"), []),
-            staff.form("decline-" + c["id"], f"/ops/claims/{c['id']}/decline", _("Decline"), []),
+            staff.form("approve-" + c["id"], f"/ops/claims/{c['id']}/approve", _("Approve and pay"), [note]),
+            staff.form("decline-" + c["id"], f"/ops/claims/{c['id']}/decline", _("Decline"), [reason]),
         ]
         title = _("Claim %(id)s", id=c["id"])
         sections.append(staff.section(title, [_("Item"), _("Value")], facts, forms=forms, id="claim-review"))
@@ -252,9 +264,13 @@ async def decide(
     request: Request, claim_id: Ident, decision: Annotated[str, Path(pattern="^(approve|decline)$")]
 ) -> Response:
     form = await read_form(request)
+    words = (form.get("reason" if decision == "decline" else "note") or "").strip()[:NOTE_LENGTH]
+    if decision == "decline" and not words:
+        return staff.error(request, 422, render.formatter(request).gettext(CLAIM_PROBLEMS["claim_reason_required"]))
+    body = ({"reason": words} if decision == "decline" else {"note": words}) if words else {}
     try:
         decided = await staff.post(
-            request, f"/v1/insurance/claims/{claim_id}/{decision}", None, form.get("key") or None
+            request, f"/v1/insurance/claims/{claim_id}/{decision}", body, form.get("key") or None
         )
     except client.ApiProblem as problem:
         if problem.status in (401, 403) or problem.status >= 500:

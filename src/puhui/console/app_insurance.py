@@ -8,6 +8,7 @@ the lists are read with the insurance package's own listing functions."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Annotated, Any
 
@@ -97,15 +98,31 @@ async def _listed(request: Request) -> tuple[list[dict[str, Any]], list[dict[str
 
 
 def shown_status(policy: dict[str, Any], today: str) -> str:
-    """An active policy as the customer reads it: not in force before its cover starts (待生效), nor after
-    it ends (已到期)."""
+    """An active policy as the customer reads it: not in force before its cover starts (待生效), nor from
+    its end date (已到期: the end date is exclusive, the day after the last covered day)."""
     if policy["status"] != "active":
         return str(policy["status"])
     if str(policy["start_date"]) > today:
         return "awaiting_start"
-    if str(policy["end_date"]) < today:
+    if str(policy["end_date"]) <= today:
         return "ended"
     return "active"
+
+
+def last_covered_day(end_date: str | dt.date) -> dt.date:
+    """The last day a policy covers: the day before its end date, which is exclusive (`models.Cover`)."""
+    end = dt.date.fromisoformat(str(end_date)[:10])
+    return end - dt.timedelta(days=1)
+
+
+def cover_text(fmt: i18n.Formatter, policy: dict[str, Any]) -> str:
+    """A policy's period of cover (保险期间) in the customer's words, to 24:00 of its last covered day
+    (自…零时起至…二十四时止), never its exclusive end date."""
+    return fmt.gettext(
+        "From 00:00 on %(start)s to 24:00 on %(last)s",
+        start=fmt.day(policy["start_date"]),
+        last=fmt.day(last_covered_day(policy["end_date"])),
+    )
 
 
 def disclosure(fmt: i18n.Formatter, product: dict[str, Any], quote: dict[str, Any]) -> str:
@@ -175,7 +192,10 @@ def fingerprint(text: str) -> str:
 @customer_page
 async def insurance(request: Request) -> Response:
     products, policies = await _listed(request)
-    return render.page(request, "insurance_home.html", products=products, policies=policies)
+    fmt = render.formatter(request)
+    return render.page(
+        request, "insurance_home.html", products=products, policies=policies, cover=lambda p: cover_text(fmt, p)
+    )
 
 
 async def _buy_page(
@@ -295,6 +315,7 @@ async def _policy_page(request: Request, policy_id: str, status: int = 200, erro
         product=product,
         keys={"cancel": security.form_key(), "renew": security.form_key()},
         renewal_disclosure=renewal_disclosure(render.formatter(request), product, listed),
+        cover=cover_text(render.formatter(request), listed),
         confirmations=[render.formatter(request).gettext(c) for c in CONFIRMATIONS],
     )
 

@@ -77,8 +77,11 @@ class Policy(Schema):
     insured_age: int
     social_insurance: bool
     premium: Money
-    start_date: Day
-    end_date: Day
+    start_date: Day = Field(description="the first day of cover (inclusive), from 00:00 China time")
+    end_date: Day = Field(
+        description="the end of cover, exclusive: the day after the last covered day (cover runs to 24:00 of "
+        "end_date - 1 day; an event on end_date is outside cover) and the first day of a renewal"
+    )
     status: Literal["active", "cancelled"]
     refund: Money | None = Field(description="what cancellation (退保) paid back to the wallet")
     created_at: Timestamp

@@ -26,6 +26,8 @@ from sqlalchemy import func, select, update
 from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.errors import NotFound
+from puhui.identity import auth as identity_auth
+from puhui.identity import queries as identity_queries
 from puhui.money import format_minor
 from puhui.regtech.alerts import alert_json
 from puhui.regtech.errors import (
@@ -34,6 +36,7 @@ from puhui.regtech.errors import (
     CaseNotFound,
     CaseTransitionNotAllowed,
     NarrativeRequired,
+    UnknownAssignee,
 )
 from puhui.regtech.str_report import transactions_of
 from puhui.regtech.tables import monitor_alerts, monitor_case_events, monitor_cases
@@ -50,6 +53,29 @@ STATUSES = tuple(TRANSITIONS)
 CLOSED = frozenset({"closed_false_positive", "reported"})
 MIN_NARRATIVE = 20
 SORTS = ("priority", "opened")
+CASE_ROLES = frozenset({"risk_officer", "admin"})  # who may work cases: the roles the API lets move them
+
+
+def check_assignee(connection, assignee: str, actor: str) -> str:
+    """The assignee of a case, checked through identity's functions (its tables are its own); refused
+    with `unknown_assignee` otherwise. Accepted: the officer assigning the case to themselves (`actor`,
+    whose role the API checked); a staff id (`stf_…`) holding a live staff token of a role that works
+    cases (`CASE_ROLES`); or a staff handle (工号, `identity.queries.staff_handle_taken`). Identity tells
+    no role by handle, so a handle is checked as a staff member's, not for its role."""
+    if assignee == actor:
+        return assignee
+    roles = set()
+    for credential in identity_auth.credentials_of(connection, assignee):
+        found = None if credential["revoked"] else identity_auth.subject_of_credential(connection, credential["prefix"])
+        if found is not None and credential["kind"] == "staff_token":
+            roles.add(found[1])
+    if roles & CASE_ROLES:
+        return assignee
+    if roles:
+        raise UnknownAssignee(f"{assignee} is staff whose role does not work cases (it needs {sorted(CASE_ROLES)})")
+    if identity_queries.staff_handle_taken(connection, assignee):
+        return assignee
+    raise UnknownAssignee(f"{assignee!r} is not a staff member's id or handle")
 
 
 def check_narrative(text: str | None) -> str:
@@ -176,7 +202,8 @@ def transition(
     narrative: str | None = None,
     vault=None,
 ) -> dict:
-    """Move a case one step; `assigned` needs an assignee. Guarded on the current status (no lost update).
+    """Move a case one step; `assigned` needs an assignee who may work cases (`check_assignee`; the
+    history records who assigned it). Guarded on the current status (no lost update).
 
     `escalated` records the narrative (or the note) as the escalation's note; `reported` needs a
     narrative (given now, or the escalation's) and returns the case with its generated `report`."""
@@ -184,8 +211,10 @@ def transition(
     if row is None:
         raise CaseNotFound(f"case {case_id} not found")
     check_transition(row["status"], target)
-    if target == "assigned" and not assignee:
-        raise CaseInvalid("assigning a case needs an assignee")
+    if target == "assigned":
+        if not assignee:
+            raise CaseInvalid("assigning a case needs an assignee")
+        assignee = check_assignee(uow.connection, assignee, actor)
     if target == "escalated" and narrative is not None:
         note = check_narrative(narrative)
     if target == "reported":

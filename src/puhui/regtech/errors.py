@@ -88,3 +88,10 @@ class RuleInvalid(InvalidInput):
 class RuleNotFound(NotFound):
     code = "rule_not_found"
     title = "Monitoring rule not found"
+
+
+class UnknownAssignee(InvalidInput):
+    """A case is assigned only to a staff member who may work cases (a risk officer or an admin)."""
+
+    code = "unknown_assignee"
+    title = "The assignee is not a staff member who may work cases"

@@ -182,10 +182,11 @@ class InsuranceWorld:
         self.merchants = [self.platform.merchant(j, seq + j, "模拟网店") for j in range(n_merchants)]
         self.colluding = self.merchants[: max(1, n_merchants // 10)]
         for i in range(c.customers):
-            person = make_person(i, c.seed, c.fraud_share, c.warmup)
+            person = make_person(i, c.seed, c.fraud_share, c.warmup, c.start)
             if person.fraud is None and self.rng.random() < c.colluder_share:
                 person.fraud = Fraud.staged_return
-            person.customer_id = self.platform.register(Agent(i, Kind.salary, person.rng), self.seq_base + i)
+            agent = Agent(i, Kind.salary, person.rng)
+            person.customer_id = self.platform.register(agent, self.seq_base + i, person.born)
             self.platform.top_up(person.customer_id, FUNDS)
             self.people.append(person)
         transaction(self.engine, self._record_run)
@@ -233,18 +234,22 @@ class InsuranceWorld:
     # -- medical policies ------------------------------------------------------------------------
 
     def buy_medical(self, person: Person) -> None:
+        """Buy as the API does: the insured's age is read from the birth date in their ID (周岁 on the cover
+        start), none typed in."""
+
         def work(uow: UnitOfWork) -> dict[str, Any]:
             return insurance.buy_medical(
                 uow,
                 person.customer_id,
                 self.medical_code,
                 1,
-                person.age,
+                None,
                 person.social_insurance,
                 DISCLOSURE,
                 ["terms_read", "health_declared"],
                 f"{self.run_id}.med.{person.index}",
                 person.answers,
+                born=insurance.birth_date(uow.connection, self.platform.vault, person.customer_id),
             )
 
         policy = self.platform.attempt("medical_policy", work)
@@ -398,8 +403,12 @@ class InsuranceWorld:
         with reading(self.engine) as connection:
             queue = [c["id"] for c in claims.reviews(connection, 10_000)]
         for claim_id in queue:
-            act = claims.decline if claim_id in self.fraud_claims else claims.approve
-            self.platform.attempt(f"review_{act.__name__}", lambda uow: act(uow, OPERATOR.id, claim_id))
+            if claim_id in self.fraud_claims:
+                reason = "the investigation found the loss was staged (调查发现事故系故意制造)"
+                self.platform.attempt("review_decline", lambda uow: claims.decline(uow, OPERATOR.id, claim_id, reason))
+            else:
+                note = "investigated: the loss is genuine and the bills check out (经调查属实)"
+                self.platform.attempt("review_approve", lambda uow: claims.approve(uow, OPERATOR.id, claim_id, note))
 
     # -- the end ---------------------------------------------------------------------------------
 

@@ -33,7 +33,8 @@ class Person:
 
     index: int
     rng: random.Random
-    age: int
+    age: int  # 周岁 all through the warm-up, as the platform reads it from `born` on a policy's cover start
+    born: dt.date  # the birth date the person's ID number carries
     social_insurance: bool
     buys_medical: bool
     answers: dict[str, bool]
@@ -50,6 +51,17 @@ class Person:
 
 def _age(rng: random.Random) -> int:
     return min(70, max(18, int(rng.triangular(18, 70, 34))))
+
+
+def born_for(age: int, first: dt.date, last: dt.date, rng: random.Random) -> dt.date:
+    """A birth date (for the ID number) making one `age` in full years (周岁) on every day from `first` to
+    `last` (at most 350 days on): the last birthday falls on or before `first`, the next after `last`."""
+    since = rng.randrange(max(1, 365 - (last - first).days - 1))  # days from the last birthday to `first`
+    birthday = first - dt.timedelta(days=since)
+    try:
+        return birthday.replace(year=birthday.year - age)
+    except ValueError:  # 29 February in a year that has none: the day before keeps the age
+        return birthday.replace(year=birthday.year - age, day=28)
 
 
 def annual_incidence(age: int) -> float:
@@ -69,14 +81,19 @@ def _answers(rng: random.Random, age: int) -> dict[str, bool]:
     }
 
 
-def make_person(index: int, seed: int, fraud_share: float, warmup: int) -> Person:
+def make_person(index: int, seed: int, fraud_share: float, warmup: int, start: dt.date) -> Person:
+    """A person of the book, born (their ID says) so they are their age in full years from the warm-up's
+    first day to a week past `start`, the run's first day: whenever their policy's cover starts."""
     rng = random.Random(f"{seed}:insurance:{index}")
     age = _age(rng)
+    first = start - dt.timedelta(days=warmup)  # the birth date from an RNG of its own: the book is drawn as before
+    born = born_for(age, first, start + dt.timedelta(days=7), random.Random(f"{seed}:insurance-born:{index}"))
     serial = rng.random() < 0.02
     person = Person(
         index,
         rng,
         age,
+        born,
         social_insurance=rng.random() < 0.8,
         buys_medical=rng.random() < 0.75,
         answers=_answers(rng, age),

@@ -35,6 +35,8 @@ router = APIRouter(prefix="/v1/insurance/claims", tags=["insurance"])
 DOCUMENT_BYTES = 1_048_576  # a document is at most 1 MiB
 BASE64_LENGTH = 4 * DOCUMENT_BYTES // 3 + 4
 Reviewer = Annotated[Principal, Depends(require_roles("risk_officer", "operator", "admin"))]
+# A claim is read by the customer who filed it or by the staff who review claims (the same roles as the queue).
+ClaimReader = Annotated[Principal, Depends(require_roles("customer", "risk_officer", "operator", "admin"))]
 InsurerId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
 OldestFirst = Annotated[int, Query(ge=1, le=100, description="how many, oldest first")]
 InsurerFilter = Annotated[
@@ -155,22 +157,65 @@ async def pay_waiting(body: PayWaitingIn, request: Request, engine: EngineDep, p
     return await run_mutation(request, engine, principal, "insurance.pay_waiting_claims", insurer_id, work)
 
 
-@router.get("/{claim_id}", summary="One of the customer's claims", response_model=Claim)
-async def read_claim(claim_id: Ident, engine: EngineDep, principal: Customer) -> dict[str, Any]:
-    return await _read(engine, lambda c: service.read_claim(c, principal.id, claim_id))
+@router.get(
+    "/{claim_id}",
+    summary="One claim: a customer's own (another's is 404), or any claim for the staff who review claims",
+    response_model=Claim,
+)
+async def read_claim(claim_id: Ident, engine: EngineDep, principal: ClaimReader) -> dict[str, Any]:
+    owner = principal.id if principal.role == "customer" else None  # staff (customer_id None) read any claim
+    return await _read(engine, lambda c: service.read_claim(c, owner, claim_id))
 
 
-@router.post("/{claim_id}/approve", summary="Approve a claim under review and pay it (核赔通过)", response_model=Claim)
-async def approve(claim_id: Ident, request: Request, engine: EngineDep, principal: Reviewer) -> Response:
+Note = Annotated[StrictStr, Field(min_length=1, max_length=1000, pattern=r"\S")]
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: Note | None = Field(
+        default=None,
+        description="核赔意见, 1-1000 characters, stored with the decision: required when the claim is under review "
+        "for documents_missing or fraud_score (why it is approved all the same), optional for amount_above_threshold",
+    )
+
+
+class DeclineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Note = Field(
+        description="拒赔理由, 1-1000 characters: stored with the decision and shown to the customer (保险法 Art. 24)"
+    )
+
+
+@router.post(
+    "/{claim_id}/approve",
+    summary="Approve a claim under review and pay it (核赔通过), with the officer's note",
+    description="A note is required (422 `claim_note_required`, nothing changed) when the claim is under review "
+    "for `documents_missing` or `fraud_score`; an approved claim waiting for money is paid, a paid one answers "
+    "as it is.",
+    response_model=Claim,
+)
+async def approve(
+    claim_id: Ident, request: Request, engine: EngineDep, principal: Reviewer, body: ApproveIn | None = None
+) -> Response:
+    note = None if body is None else body.note
+
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, Claim.shape(service.approve(uow, principal.id, claim_id)))
+        return Outcome(200, Claim.shape(service.approve(uow, principal.id, claim_id, note)))
 
     return await run_mutation(request, engine, principal, "insurance.approve_claim", claim_id, work)
 
 
-@router.post("/{claim_id}/decline", summary="Decline a claim under review (拒赔)", response_model=Claim)
-async def decline(claim_id: Ident, request: Request, engine: EngineDep, principal: Reviewer) -> Response:
+@router.post(
+    "/{claim_id}/decline",
+    summary="Decline a claim under review (拒赔) for a stated reason, shown to the customer",
+    response_model=Claim,
+)
+async def decline(
+    claim_id: Ident, body: DeclineIn, request: Request, engine: EngineDep, principal: Reviewer
+) -> Response:
+    reason = body.reason
+
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, Claim.shape(service.decline(uow, principal.id, claim_id)))
+        return Outcome(200, Claim.shape(service.decline(uow, principal.id, claim_id, reason)))
 
     return await run_mutation(request, engine, principal, "insurance.decline_claim", claim_id, work)

@@ -44,3 +44,18 @@ class ClaimAmountsInvalid(InvalidInput):
 class ClaimDateInvalid(InvalidInput):
     code = "claim_date_invalid"
     title = "The event date is not a calendar date"
+
+
+class ClaimNoteRequired(InvalidInput):
+    """Approving a claim the rules sent to review for what it lacks or how it scored (`documents_missing`,
+    `fraud_score`) needs the officer's note saying why it is approved all the same."""
+
+    code = "claim_note_required"
+    title = "Say why the claim is approved despite its review reasons"
+
+
+class ClaimReasonRequired(InvalidInput):
+    """A decline on review states its reason (拒赔理由, 保险法 Art. 24)."""
+
+    code = "claim_reason_required"
+    title = "A declined claim states its reason"

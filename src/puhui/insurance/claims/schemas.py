@@ -39,6 +39,10 @@ class Claim(Schema):
     fraud_score: str | None = Field(description="反欺诈评分 from the scorer hook, when there is one")
     documents: list[ClaimDocument]
     paid_date: Day | None
+    decision_note: str | None = Field(
+        description="the reviewer's words on a decision made on review: a decline's reason (拒赔理由, the "
+        "refusal notice's reasons) or the note approving it (核赔意见); empty for a claim decided by the rules"
+    )
     created_at: Timestamp
 
 

@@ -350,20 +350,37 @@ def _locked(uow: UnitOfWork, claim_id: str) -> RowMapping:
     return row
 
 
-def approve(uow: UnitOfWork, staff_id: str, claim_id: str) -> dict[str, Any]:
+NOTE_REQUIRED_FOR = frozenset({"documents_missing", "fraud_score"})
+"""Review reasons an approval must answer with a note (核赔意见): the claim came without documents or
+scored as risky, so the officer says what they saw instead. A claim sent to review only for its amount
+(`amount_above_threshold`) is approved on its papers, the note optional."""
+
+
+def note_required(reasons: list[str]) -> bool:
+    """Whether approving a claim under review with these reasons needs the officer's note."""
+    return bool(NOTE_REQUIRED_FOR.intersection(reasons))
+
+
+def approve(uow: UnitOfWork, staff_id: str, claim_id: str, note: str | None = None) -> dict[str, Any]:
     """Approve a claim under review and pay it; the benefit is worked out again on what the policy and
-    the event have used by now, and is never more than the review showed. An approved claim not yet paid
-    is paid now; a paid claim answers as it is."""
+    the event have used by now, and is never more than the review showed. The officer's `note` is stored
+    with the decision; it is required (`claim_note_required`, nothing changed) when the claim is under
+    review for `documents_missing` or `fraud_score` (`NOTE_REQUIRED_FOR`): approving without documents,
+    or despite a fraud score, must say why. An approved claim not yet paid is paid now; a paid claim
+    answers as it is (a note sent then is not stored: the decision was made already)."""
     row = _locked(uow, claim_id)
     if row["status"] == DECLINED:
         raise errors.ClaimNotReviewable(f"claim {claim_id} is declined")
     if row["status"] == REVIEW:
-        _decide_review(uow, staff_id, row)
+        if not note and note_required(_reasons(row)):
+            flagged = sorted(NOTE_REQUIRED_FOR.intersection(_reasons(row)))
+            raise errors.ClaimNoteRequired(f"claim {claim_id} is under review for {', '.join(flagged)}: add a note")
+        _decide_review(uow, staff_id, row, note)
     pay(uow, claim_id)
     return claim_json(uow.connection, claim_id)
 
 
-def _decide_review(uow: UnitOfWork, staff_id: str, row: RowMapping) -> None:
+def _decide_review(uow: UnitOfWork, staff_id: str, row: RowMapping, note: str | None) -> None:
     """The review's decision: the rules again, without the review flags, on what the policy has used this
     year and what the event's other claims have paid since, held to the benefit the review showed."""
     _lock_event(uow, row["customer_id"], row["condition"], row["event_date"])
@@ -393,13 +410,20 @@ def _decide_review(uow: UnitOfWork, staff_id: str, row: RowMapping) -> None:
             deductible_applied=decided.deductible_applied,
             reasons=json.dumps([*decided.reasons, "approved_on_review"]),
             decided_by=staff_id,
+            decision_note=note,
             decided_at=clock.now_micros(),
         )
     )
+    event = {"claim_id": row["id"], "status": status, "decided_by": staff_id, "note": note}
+    publish(uow, service.TOPIC, "insurance.claim_approved_on_review", row["id"], event)
 
 
-def decline(uow: UnitOfWork, staff_id: str, claim_id: str) -> dict[str, Any]:
-    """Decline a claim under review (拒赔); declining a declined claim again answers it as it is."""
+def decline(uow: UnitOfWork, staff_id: str, claim_id: str, reason: str) -> dict[str, Any]:
+    """Decline a claim under review (拒赔) for the officer's stated `reason`, stored with the decision and
+    told to the customer (拒绝赔付通知书, 保险法 Art. 24: a refusal states its reasons); declining a declined
+    claim again answers it as it is (its first reason stays)."""
+    if not reason.strip():
+        raise errors.ClaimReasonRequired("a decline states its reason")
     row = _locked(uow, claim_id)
     if row["status"] == DECLINED:
         return claim_json(uow.connection, claim_id)
@@ -414,10 +438,12 @@ def decline(uow: UnitOfWork, staff_id: str, claim_id: str) -> dict[str, Any]:
             deductible_applied=0,
             reasons=_with_reason(row, "declined_on_review"),
             decided_by=staff_id,
+            decision_note=reason.strip(),
             decided_at=clock.now_micros(),
         )
     )
-    publish(uow, service.TOPIC, "insurance.claim_declined", claim_id, {"claim_id": claim_id})
+    event = {"claim_id": claim_id, "decided_by": staff_id, "reason": reason.strip()}
+    publish(uow, service.TOPIC, "insurance.claim_declined", claim_id, event)
     return claim_json(uow.connection, claim_id)
 
 
@@ -469,5 +495,6 @@ def claim_json(connection: Connection, claim_id: str) -> dict[str, Any]:
         "fraud_score": row["fraud_score"],
         "documents": [dict(d) for d in docs],
         "paid_date": None if row["paid_date"] is None else row["paid_date"].isoformat(),
+        "decision_note": row["decision_note"],
         "created_at": clock.iso(row["created_at"]),
     }

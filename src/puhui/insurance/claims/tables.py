@@ -34,6 +34,8 @@ insurance_claims = Table(
     Column("transfer_id", String(ID_LENGTH), nullable=True),
     Column("paid_date", Date, nullable=True),
     Column("decided_by", String(ID_LENGTH), nullable=True),
+    # the reviewer's words (人工审核): the reason for a decline (拒赔理由, told to the customer) or the approval's note
+    Column("decision_note", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("decided_at", BigInteger, nullable=True),
     Column("paid_at", BigInteger, nullable=True),
