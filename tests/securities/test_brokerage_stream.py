@@ -197,6 +197,7 @@ PEOPLE = [
         "id_number": id_number("110101", "19900101", f"{n:03d}"),
         "phone": f"1370000000{n}",
         "password": PASSWORD,
+        "consents": ["payments"],
     }
     for n, name in enumerate(("赵一", "钱二", "孙三"), start=1)
 ]

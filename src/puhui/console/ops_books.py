@@ -37,7 +37,7 @@ async def _sides(request: Request) -> dict[str, dict]:
 
 
 @router.get("/ops/ledger")
-@staff_page(OPS_ROLES)
+@staff_page(("admin",))  # the ledger API is for administrators
 async def ledger(
     request: Request,
     code: Annotated[str | None, Query(max_length=64)] = None,
@@ -109,7 +109,7 @@ def posted_effect(transfer: dict, account_id: str, side: str) -> Decimal:
 
 
 @router.get("/ops/ledger/{account_id}")
-@staff_page(OPS_ROLES)
+@staff_page(("admin",))  # the ledger API is for administrators
 async def account(
     request: Request,
     account_id: Ident,

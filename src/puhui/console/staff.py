@@ -29,6 +29,39 @@ OPS_ROLES = ("operator", "risk_officer", "admin")
 SUPERVISION_ROLES = ("regulator", "admin")
 MERCHANT_ROLES = ("merchant",)
 HOMES = {"merchant": "/merchant", "regulator": "/supervision"}
+# The staff menu of each part of the console (href, label); a role sees the links `may_open` lets it open.
+MENUS: dict[str, tuple[tuple[str, str], ...]] = {
+    "merchant": (
+        ("/merchant", "Overview"),
+        ("/merchant/qr", "QR codes"),
+        ("/merchant/refunds", "Refunds"),
+        ("/merchant/settlements", "Settlements"),
+        ("/merchant/keys", "API keys"),
+        ("/merchant/notifications", "Notifications"),
+    ),
+    "supervision": (
+        ("/supervision", "Dashboard"),
+        ("/supervision/alerts", "Alerts"),
+        ("/supervision/cases", "Cases"),
+        ("/supervision/reports", "Reports"),
+        ("/supervision/graph", "Flow graph"),
+    ),
+    "ops": (
+        ("/ops", "Overview"),
+        ("/ops/customers", "Customers"),
+        ("/ops/merchants", "Merchants"),
+        ("/ops/reviews", "Review queue"),
+        ("/ops/claims", "Claims review"),
+        ("/ops/settlements", "Settlements"),
+        ("/ops/eod", "End of day"),
+        ("/ops/reserve", "Reserve"),
+        ("/ops/loans", "Loan book"),
+        ("/ops/funds", "Funds"),
+        ("/ops/ledger", "Ledger"),
+        ("/ops/audit", "Audit log"),
+        ("/ops/models", "Models"),
+    ),
+}
 PREFIXES = ("/merchant", "/ops", "/supervision", "/staff")
 DONE = {
     "refunded": "Refund made.",
@@ -81,9 +114,53 @@ def home_of(role: str) -> str:
     return HOMES.get(role, "/ops")
 
 
+def may_open(role: str, roles: Iterable[str] | None) -> bool:
+    """Whether `role` may open a page whose `staff_page` admits `roles` (None: not a staff page): the one
+    check a page makes and the menu shows its links by."""
+    return roles is not None and role in roles
+
+
+def page_roles(app: Any) -> dict[str, frozenset[str]]:
+    """The roles each GET staff page admits, by its route's path, from its `staff_page` (read once per app)."""
+    found: dict[str, frozenset[str]] | None = getattr(app.state, "staff_page_roles", None)
+    if found is None:
+        found = dict(_staff_pages(app.router.routes, ""))
+        app.state.staff_page_roles = found
+    return found
+
+
+def _staff_pages(routes: Iterable[Any], prefix: str) -> Iterable[tuple[str, frozenset[str]]]:
+    """(path, roles) of the GET routes of `staff_page`s, into included routers (kept nested by FastAPI)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            included = getattr(getattr(route, "include_context", None), "prefix", "") or ""
+            yield from _staff_pages(inner.routes, prefix + included)
+            continue
+        roles = getattr(getattr(route, "endpoint", None), "staff_roles", None)
+        if roles is not None and "GET" in (getattr(route, "methods", None) or ()):
+            yield prefix + route.path, roles
+
+
+def menu(request: Request, viewer: StaffViewer | None) -> list[tuple[str, str]]:
+    """The menu links (href, label) of the part of the console the viewer is in that the viewer may open."""
+    if viewer is None:
+        return []
+    path = request.url.path
+    if viewer.role == "merchant":
+        part = "merchant"
+    elif viewer.role == "regulator" or path.startswith("/supervision"):
+        part = "supervision"
+    else:
+        part = "ops"
+    roles = page_roles(request.app)
+    return [(href, label) for href, label in MENUS[part] if may_open(viewer.role, roles.get(href))]
+
+
 def staff_page(roles: Iterable[str]) -> Any:
-    """A page for the signed-in staff (or merchant) of `roles`: a visitor is sent to sign in, a signed-in
-    customer or another role is refused (403); API problems become the error page with their status."""
+    """A page for the signed-in staff (or merchant) of `roles` (as `may_open` reads them): a visitor is sent
+    to sign in, a signed-in customer or another role is refused (403); API problems become the error page
+    with their status. The roles are kept on the page (`staff_roles`) for the menu."""
     allowed = frozenset(roles)
 
     def decorate(handler: Handler) -> Handler:
@@ -95,7 +172,7 @@ def staff_page(roles: Iterable[str]) -> Any:
             if viewer is None:
                 return RedirectResponse("/staff/login", status_code=303)
             request.state.staff = viewer
-            if viewer.role not in allowed:
+            if not may_open(viewer.role, allowed):
                 return error(request, 403)
             try:
                 return await handler(request, *args, **kwargs)
@@ -106,6 +183,7 @@ def staff_page(roles: Iterable[str]) -> Any:
                     return RedirectResponse("/staff/login", status_code=303)
                 return error(request, problem.status, render.say(request, problem.code, problem.detail, problem.status))
 
+        wrapped.staff_roles = allowed  # type: ignore[attr-defined]
         return wrapped
 
     return decorate
@@ -114,8 +192,9 @@ def staff_page(roles: Iterable[str]) -> Any:
 def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     """A staff page: the shared renderer, with the staff viewer and the one-time notice."""
     done = DONE.get(request.cookies.get(NOTICE_COOKIE, ""))
+    viewer = getattr(request.state, "staff", None)
     response = render.page(
-        request, template, status=status, staff=getattr(request.state, "staff", None), done=done, **values
+        request, template, status=status, staff=viewer, staff_menu=menu(request, viewer), done=done, **values
     )
     if done is not None:
         response.delete_cookie(NOTICE_COOKIE, path="/")

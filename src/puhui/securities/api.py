@@ -9,7 +9,8 @@ An account opens for a customer with a current risk assessment (the wealth quest
 permission; the opening body takes neither (an unknown field is a 422). A buy needs the customer's level
 to cover the security's risk (`securities.suitability`: shares R3, ChiNext/STAR and ST shares R4; else 403
 `unsuitable_product`). Operators set a customer's rate and grant or revoke a board permission
-(`securities.permissions`: a grant checks the account's average daily assets over the 20 trading days
+(`securities.permissions`: a grant needs the customer's risk level to cover the board's R4 shares, C4 or
+above, else 403 `unsuitable_product`, and checks the account's average daily assets over the 20 trading days
 before it against the board's threshold, else 409 `board_permission_not_eligible`)."""
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ class BoardPermissionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     board: Literal["chinext", "star"] = Field(description="创业板 or 科创板")
     permitted: StrictBool = Field(
-        description="true grants: the account's average daily assets over the 20 trading days before today "
+        description="true grants: the customer's current risk level must cover the board's shares (R4: C4 or "
+        "above; else 403 `unsuitable_product`, or 409 `suitability_assessment_required` without one); the "
+        "account's average daily assets over the 20 trading days before today "
         "(前20个交易日日均资产, from the daily close snapshots clearing takes; a day without one counts as zero) "
         "must reach the board's threshold (100,000.00 CNY ChiNext, 500,000.00 CNY STAR; else 409 "
         "`board_permission_not_eligible`) and the operator vouches for 24 months of trading experience; false "

@@ -20,6 +20,10 @@ own books show and leaves the rest to the operator who approves:
   eligible until it has held the assets for 20 trading days, and assets moved in today do not count.
   Below the threshold the grant is refused (409 `board_permission_not_eligible`, naming the average,
   the window and the threshold) and nothing changes.
+- The customer's risk level (投资者适当性) must cover the board's shares, R4 (C4 or above), as every buy on
+  it will need (`suitability.check_board_grant`): below it the grant is refused (403 `unsuitable_product`,
+  naming the level needed), without a current assessment 409 `suitability_assessment_required`; checked
+  before the assets, and nothing changes.
 - The operator's call is the approval: it stands for the 24 months of trading experience (and for assets
   the investor holds elsewhere), which the operator checks on the investor's own evidence (statements,
   another broker's asset proof); the platform cannot see them. A customer cannot grant themselves
@@ -39,7 +43,7 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.events.outbox import publish
 from puhui.money import format_minor
-from puhui.securities import accounts, daily_assets, models
+from puhui.securities import accounts, daily_assets, models, suitability
 from puhui.securities.errors import CommissionRateInvalid
 from puhui.securities.refusals import BoardPermissionNotEligible
 from puhui.securities.tables import securities_accounts as accounts_table
@@ -59,6 +63,7 @@ def set_board_permission(uow: UnitOfWork, customer_id: str, board: models.Board,
     if bool(account[column]) == permitted:
         return accounts.account_json(uow.connection, account)
     if permitted:
+        suitability.check_board_grant(uow.connection, customer_id, board, NAMES[board])
         _check_average(uow.connection, customer_id, board)
     _update(uow, customer_id, {column: permitted})
     changed = {"customer_id": customer_id, "board": board.value, "permitted": permitted}

@@ -13,6 +13,9 @@ from the wealth questionnaire (风险承受能力 C1–C5, `puhui.wealth.suitabi
   (money-market R1, treasuries R2, gold and broad indexes R3, the ChiNext index R4), any other ETF R4 if
   it tracks a ChiNext or STAR index, else R3. Refused: 409 `suitability_assessment_required` (none
   current) or 403 `unsuitable_product` (the wealth package's refusal, the same rule).
+- Granting the ChiNext or STAR permission (`check_board_grant`, `securities.permissions`) needs a current
+  level covering the board's shares (R4: C4 or above): 409 `suitability_assessment_required` without one,
+  403 `unsuitable_product` below it, naming the level needed; a permission no buy could use is not granted.
 - Selling is never refused for suitability (it takes risk off), nor is an order of a robo-advice
   portfolio: the portfolio was matched to the customer's level as a whole at subscription (组合适当性,
   `robo.service`).
@@ -40,6 +43,10 @@ ETF_RISKS: dict[str, ProductRisk] = {
 }
 
 
+# The risk of every share on a growth board (创业板, 科创板): what its permission is for.
+BOARD_RISKS: dict[models.Board, ProductRisk] = {models.Board.chinext: ProductRisk.R4, models.Board.star: ProductRisk.R4}
+
+
 def product_risk(instrument: models.Instrument) -> ProductRisk:
     """The security's risk level: see the module's rule."""
     if instrument.board is models.Board.etf:
@@ -47,6 +54,8 @@ def product_risk(instrument: models.Instrument) -> ProductRisk:
             return ETF_RISKS[instrument.code]
         wide = instrument.code in models.WIDE_BAND_ETFS or instrument.code.startswith(models.WIDE_BAND_ETF_PREFIXES)
         return ProductRisk.R4 if wide else ProductRisk.R3
+    if instrument.board in BOARD_RISKS:
+        return BOARD_RISKS[instrument.board]
     if instrument.board is models.Board.main and not instrument.st:
         return ProductRisk.R3
     return ProductRisk.R4
@@ -71,6 +80,22 @@ def check_buy(connection: Connection, customer_id: str, instrument: models.Instr
     verdict = check_suitability(level, risk)
     if not verdict.allowed:
         raise UnsuitableProduct(f"{instrument.code}: {verdict.reason}", level=level.name, product_risk=risk.name)
+
+
+def check_board_grant(connection: Connection, customer_id: str, board: models.Board, name: str) -> None:
+    """Refuse a board permission (权限开通) to a customer whose current level does not cover the board's shares
+    (R4: C4 or above), or who has no current level: the permission would only lead to refused buys."""
+    risk = BOARD_RISKS[board]
+    level = require_assessment(connection, customer_id, f"the {name} permission")
+    if not check_suitability(level, risk).allowed:
+        raise UnsuitableProduct(
+            f"the {name} permission needs a risk level (风险承受能力) of C{int(risk)} or above: its shares are "
+            f"{risk.name} (中高风险), and customer {customer_id}'s current level is {level.name} (C1-C5 from the "
+            f"risk assessment, {QUESTIONNAIRE})",
+            level=level.name,
+            product_risk=risk.name,
+            required_level=f"C{int(risk)}",
+        )
 
 
 def may_buy(connection: Connection, customer_id: str, instrument: models.Instrument) -> bool:
