@@ -189,13 +189,20 @@ def _seed_credit(engine: Engine, client, admin: dict, customer_ids: list[str]) -
 
 
 def _seed_funds(client, admin: dict) -> int:  # type: ignore[no-untyped-def]
-    """Distributed funds R2, R3, R5 and their NAVs for the last NAV_DAYS days (a seeded random walk), so
+    """Distributed funds R2, R3, R5 and their NAVs for the last NAV_DAYS trading days (a seeded random walk), so
     the customer app's funds, questionnaire and robo-advice have something to show."""
     import datetime as dt
     import random
     from decimal import Decimal
 
-    rng, last = random.Random(9), clock.business_date() - dt.timedelta(days=1)
+    from puhui.wealth.calendar import is_trading_day
+
+    rng, day = random.Random(9), clock.business_date() - dt.timedelta(days=1)
+    days: list[dt.date] = []  # funds are valued on trading days only: the last NAV_DAYS of them before today
+    while len(days) < NAV_DAYS:
+        if is_trading_day(day):
+            days.append(day)
+        day -= dt.timedelta(days=1)
     rows = ["date,fund_code,nav"]
     for code, name, risk, drift, swing in DEMO_FUNDS:
         fund = {
@@ -212,9 +219,9 @@ def _seed_funds(client, admin: dict) -> int:  # type: ignore[no-untyped-def]
         }
         _check(client.post("/v1/wealth/fund-products", headers=admin, json=fund), 201)
         nav = Decimal("1.0000")
-        for back in range(NAV_DAYS - 1, -1, -1):
-            nav *= 1 + Decimal(drift) / 365 + Decimal(str(rng.gauss(0, swing)))
-            rows.append(f"{last - dt.timedelta(days=back)},{code},{nav:.4f}")
+        for valued in reversed(days):
+            nav *= 1 + Decimal(drift) / 250 + Decimal(str(rng.gauss(0, swing)))  # about 250 trading days a year
+            rows.append(f"{valued},{code},{nav:.4f}")
     _check(client.post("/v1/wealth/navs", headers=admin, json={"csv": "\n".join(rows) + "\n"}), 200)
     return len(DEMO_FUNDS)
 

@@ -15,9 +15,11 @@ class DemoPerson:
 
 
 def register_person(client, admin: dict, check, person: dict, channels) -> DemoPerson:  # type: ignore[no-untyped-def]
-    """Register `person` (name, id_number, phone, password), verify it on `channels` as the admin, raise
-    its wallet class and log it in; `check(response, status)` answers the body or raises."""
-    cid = check(client.post("/v1/customers", json=person), 201)["id"]
+    """Register `person` (name, id_number, phone, password) with its consent to payments (as every sign-up
+    gives), verify it on `channels` as the admin, raise its wallet class and log it in;
+    `check(response, status)` answers the body or raises."""
+    signed_up = {"consents": ["payments"], **person}
+    cid = check(client.post("/v1/customers", json=signed_up), 201)["id"]
     for channel in channels:
         reference = {"channel": channel, "reference": f"DEMO-{person['phone']}-{channel}"}
         check(client.post(f"/v1/customers/{cid}/verifications", headers=admin, json=reference), 201)

@@ -20,10 +20,13 @@ import typer
 from sqlalchemy import Engine
 
 
-def jobs(seed: int) -> list[tuple[str, Callable[[Engine, dt.date], Any]]]:
+def jobs(seed: int, sandbox: bool = False) -> list[tuple[str, Callable[[Engine, dt.date], Any]]]:
+    """The jobs in order. In the sandbox (the demo too) the funds' simulated managers publish each closed
+    trading day's NAV (`wealth.funds.nav_source`), so fund orders confirm; never outside it."""
     from puhui.insurance.reserves.service import run_reserves
     from puhui.lending import eod as lending_eod
     from puhui.supplychain.service import mature
+    from puhui.wealth.funds.nav_source import SimulatedNavs
     from puhui.wealth.funds.orders import funds_eod
     from puhui.wealth.mmf.eod import run_eod
     from puhui.wealth.mmf.manager import SimulatedManager
@@ -32,14 +35,14 @@ def jobs(seed: int) -> list[tuple[str, Callable[[Engine, dt.date], Any]]]:
         ("lending", lambda engine, day: lending_eod.run(engine, day).as_json()),
         ("supplychain", mature),
         ("money_market", lambda engine, day: run_eod(engine, day, SimulatedManager(seed=seed))),
-        ("funds", funds_eod),
+        ("funds", lambda engine, day: funds_eod(engine, day, SimulatedNavs(seed=seed) if sandbox else None)),
         ("insurance", run_reserves),
     ]
 
 
-def run_all(engine: Engine, day: dt.date, seed: int = 2026) -> dict[str, Any]:
-    """Every job for `day`, in order; the answer of each."""
-    return {name: job(engine, day) for name, job in jobs(seed)}
+def run_all(engine: Engine, day: dt.date, seed: int = 2026, sandbox: bool = False) -> dict[str, Any]:
+    """Every job for `day`, in order; the answer of each. `sandbox`: `Settings.sandbox` (see `jobs`)."""
+    return {name: job(engine, day) for name, job in jobs(seed, sandbox)}
 
 
 def eod(
@@ -53,9 +56,10 @@ def eod(
     from puhui.cli_errors import fail
     from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
+    from puhui.settings import get_settings
 
     try:
-        answer = run_all(engine_for(db), parse_date(date, "--date"), seed)
+        answer = run_all(engine_for(db), parse_date(date, "--date"), seed, get_settings().sandbox)
     except PuhuiError as error:
         fail(error)
     typer.echo(json.dumps(answer, ensure_ascii=False, default=str))

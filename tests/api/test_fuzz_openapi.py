@@ -85,6 +85,7 @@ BUSINESS_RULES = {  # 422 codes a schema-valid request may still get: rules a JS
     "nul_character": "no text may hold U+0000 (PostgreSQL cannot store it): one rule for every field, stated once",
     "invalid_fund_figures": "the fund manager's CSV file, row by row",
     "invalid_nav_file": "the NAV CSV file, row by row",
+    "nav_not_trading_day": "a NAV's date is a trading day, by the exchanges' calendar (data)",
     "ledger_not_found": "the ledger named must exist",
     "report_no_data": "there must be transactions on the reported date",
     "invalid_answers": "the questionnaire version must be the current one",
@@ -202,7 +203,7 @@ def _populate(client: TestClient) -> None:
     merchant, and their credentials for the calls only they may make."""
     name, id_number, phone, _ = CUSTOMERS[0]
     person = {"name": name, "id_number": id_number, "phone": phone, "password": PASSWORD}
-    created = client.post("/v1/customers", json=person)
+    created = client.post("/v1/customers", json={**person, "consents": ["payments"]})
     assert created.status_code == 201, created.text
     PEOPLE["phone"], PEOPLE["client"] = phone, client
     top_up = {

@@ -90,7 +90,9 @@ def test_a_generated_client_makes_a_p2p_payment(client, engine, generated):  # n
 
     ids = []
     for person in PEOPLE[:2]:
-        made = register.sync_detailed(client=anonymous, body=models.RegisterIn(**person))
+        made = register.sync_detailed(
+            client=anonymous, body=models.RegisterIn(**person, consents=[models.ConsentPurpose.PAYMENTS])
+        )
         assert made.status_code == 201 and isinstance(made.parsed, models.Customer), made.content
         assert made.parsed.phone != person["phone"]  # masked on the way out
         for channel in CHANNELS[:3]:

@@ -229,7 +229,13 @@ def test_a_log_in_is_not_replayed_and_a_flood_is_a_listed_429(client):
     name, id_number, phone, _ = CUSTOMERS[0]
     made = client.post(
         "/v1/customers",
-        json={"name": name, "id_number": id_number, "phone": phone, "password": "correct horse battery"},
+        json={
+            "name": name,
+            "id_number": id_number,
+            "phone": phone,
+            "password": "correct horse battery",
+            "consents": ["payments"],
+        },
     )
     assert made.status_code == 201, made.text
     login = {"phone": phone, "password": "correct horse battery"}

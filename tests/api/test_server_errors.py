@@ -143,6 +143,7 @@ def test_a_nul_in_a_json_string_is_refused_and_nothing_is_stored(client, engine)
         "id_number": id_number,
         "phone": phone,
         "password": "correct horse battery",
+        "consents": ["payments"],
     }
     assert_problem(client.post("/v1/customers", json=person), 422, "nul_character")
     assert count_customers(engine) == before

@@ -34,7 +34,7 @@ def test_an_operator_uploads_navs_then_a_customer_is_assessed_and_buys_a_fund(br
     sign_in(page, operator["token"])
     page.get_by_role("link", name="运营操作").click()
     page.wait_for_url("**/ops/actions")
-    nav_file = f"date,fund_code,nav\n2026-01-02,EQ0001,1.0120\n{today},EQ0001,1.0250\n{today},EQ0005,2.1000\n"
+    nav_file = f"date,fund_code,nav\n2025-12-31,EQ0001,1.0120\n{today},EQ0001,1.0250\n{today},EQ0005,2.1000\n"
     page.get_by_label("净值文件(CSV)").set_input_files(
         files=[{"name": "navs.csv", "mimeType": "text/csv", "buffer": nav_file.encode()}]
     )
@@ -59,11 +59,14 @@ def test_an_operator_uploads_navs_then_a_customer_is_assessed_and_buys_a_fund(br
 
     page.get_by_role("link", name="风险测评").first.click()
     page.wait_for_url("**/app/suitability")
-    for question in ("age", "income", "share", "experience", "knowledge", "horizon", "goal", "loss"):
+    assert page.locator('input[name="q_age"]').count() == 0  # the age is read from the ID, not asked
+    for question in ("income", "share", "experience", "knowledge", "horizon", "goal", "loss"):
         page.locator(f'input[name="q_{question}"][value="C"]').check()
     page.get_by_role("button", name="提交").click()
     page.get_by_test_id("level").wait_for()
-    assert page.get_by_test_id("level").inner_text() == "C3" and page.get_by_test_id("score").inner_text() == "27"
+    # all C (24 points: 27 with the age's C, 3 of them) and the ID's age: 张伟, born 1988-04-12, is 37 on
+    # 2026-01-05, "31–45岁", 5 points: 29, C4, still below the R5 fund
+    assert page.get_by_test_id("level").inner_text() == "C4" and page.get_by_test_id("score").inner_text() == "29"
 
     page.get_by_role("link", name="基金", exact=True).last.click()
     assert page.get_by_test_id("verdict-EQ0005").inner_text() == "高于您的风险等级,不能购买"

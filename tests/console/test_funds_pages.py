@@ -19,6 +19,7 @@ from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import create_transfers
 from puhui.ledger.tables import transfers
+from puhui.wealth.calendar import is_trading_day
 from tests.wealth.mmf_world import at
 from tests.wealth.test_suitability_http import C1_ANSWERS, C3_ANSWERS
 
@@ -202,10 +203,14 @@ def test_the_pages_speak_english_when_asked(app, client, engine, clock) -> None:
 
 
 def _history(days: int = 90) -> str:
-    """A NAV file of `days` calendar days for a steady bond fund (R2) and a livelier mixed fund (R3)."""
+    """A NAV file over `days` calendar days, its trading days only (a fund is valued on those), for a steady
+    bond fund (R2) and a livelier mixed fund (R3)."""
     rows, rng = ["date,fund_code,nav"], random.Random(14)
     bond, mixed, day = Decimal("1.0000"), Decimal("1.0000"), dt.date(2026, 3, 2) - dt.timedelta(days=days - 1)
     for _ in range(days):
+        if not is_trading_day(day):
+            day += dt.timedelta(days=1)
+            continue
         bond *= 1 + Decimal(rng.gauss(0.0002, 0.001))
         mixed *= 1 + Decimal(rng.gauss(0.0006, 0.008))
         rows += [f"{day},BD0002,{bond:.4f}", f"{day},EQ0001,{mixed:.4f}"]

@@ -38,13 +38,21 @@ ZHANG = {
     "phone": "13812345678",
     "password": PASSWORD,
     "address": "北京市朝阳区建国路88号",
+    "consents": ["payments"],
 }
-LI = {"name": "李娜", "id_number": id_number("310104", "19851120", "246"), "phone": "13998765432", "password": PASSWORD}
+LI = {
+    "name": "李娜",
+    "id_number": id_number("310104", "19851120", "246"),
+    "phone": "13998765432",
+    "password": PASSWORD,
+    "consents": ["payments"],
+}
 WANG = {
     "name": "王芳",
     "id_number": id_number("440305", "20000229", "067"),
     "phone": "15011112222",
     "password": PASSWORD,
+    "consents": ["payments"],
 }
 CARD = card_number()
 MERCHANT = {

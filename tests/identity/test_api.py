@@ -353,6 +353,7 @@ def test_many_customers_each_their_own(client):
             "id_number": id_number(seq=f"{n:03d}"),
             "phone": f"1390000{n:04d}",
             "password": PASSWORD,
+            "consents": ["payments"],
         }
         for n in range(3)
     ]

@@ -85,7 +85,7 @@ def bearer(token: str) -> dict:
 
 
 def customer(client, person: dict, verifications: int) -> tuple[str, dict]:
-    answer = client.post("/v1/customers", json=person)
+    answer = client.post("/v1/customers", json={**person, "consents": ["payments"]})
     assert answer.status_code == 201, answer.text
     customer_id = answer.json()["id"]
     if verifications:

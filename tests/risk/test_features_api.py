@@ -50,7 +50,7 @@ def client(engine, clock):  # type: ignore[no-untyped-def]
 
 def customer(client, seq: str, phone: str) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
     person = {"name": "张三丰", "id_number": _id_number(seq), "phone": phone, "password": PASSWORD}
-    cid = client.post("/v1/customers", json=person).json()["id"]
+    cid = client.post("/v1/customers", json={**person, "consents": ["payments"]}).json()["id"]
     token = client.post("/v1/customers/login", json={"phone": phone, "password": PASSWORD}).json()["token"]
     return cid, {"Authorization": f"Bearer {token}"}
 

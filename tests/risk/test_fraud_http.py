@@ -61,7 +61,7 @@ def customer(client: TestClient) -> dict:
         "phone": "13812345678",
         "password": "correct horse battery",
     }
-    assert client.post("/v1/customers", json=person).status_code == 201
+    assert client.post("/v1/customers", json={**person, "consents": ["payments"]}).status_code == 201
     login = client.post("/v1/customers/login", json={"phone": person["phone"], "password": person["password"]})
     assert login.status_code == 200, login.text
     return bearer(login.json()["token"])

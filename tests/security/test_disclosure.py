@@ -94,6 +94,7 @@ def test_a_reason_the_payer_can_act_on_is_still_given(client, engine):
         "id_number": id_number("440305", "20000229", "067"),
         "phone": "15011112222",
         "password": PASSWORD,
+        "consents": ["payments"],
     }
     assert client.post("/v1/customers", json=person).status_code == 201  # registered, never verified
     payee_id, _ = make_customer(client, engine, "13998765432", "246", 0)

@@ -58,7 +58,7 @@ def _customer(client, engine, n: int, channels: int, fen: int) -> tuple[str, dic
         "phone": f"1381234{n:04d}",
         "password": "correct horse battery",
     }
-    cid = client.post("/v1/customers", json=person).json()["id"]
+    cid = client.post("/v1/customers", json={**person, "consents": ["payments"]}).json()["id"]
     for channel in CHANNELS[:channels]:
         assert (
             client.post(

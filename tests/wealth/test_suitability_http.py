@@ -30,18 +30,19 @@ from tests.identity.helpers import (
     login,
 )
 
-# Choice "C" everywhere: 3+3+3+3+4+5+3+3 = 27 → C3 (band 22–28).
+# The age from the ID (the test customers are born in 1990: 31–45, "E", 5), "A" for the goal (1) and "C"
+# elsewhere: 5+3+3+3+4+5+1+3 = 27 → C3 (band 22–28).
 C3_ANSWERS = {
-    "age": "C",
+    "age": "E",
     "income": "C",
     "share": "C",
     "experience": "C",
     "knowledge": "C",
     "horizon": "C",
-    "goal": "C",
+    "goal": "A",
     "loss": "C",
 }
-# Choice "A" everywhere: 8 × 1 = 8 → C1.
+# Choice "A" everywhere but the age, read from the ID (31–45: 5): 5 + 7 × 1 = 12 → C1.
 C1_ANSWERS = {q: "A" for q in C3_ANSWERS}
 
 
@@ -62,15 +63,16 @@ def client(engine, clock):
         yield test_client
 
 
-def make_customer(client, n: int, channels: int = 5) -> tuple[str, dict, dict]:
-    """A customer verified on `channels` channels and upgraded (5 → Class III, 3 → Class II)."""
+def make_customer(client, n: int, channels: int = 5, born: str = "19900307") -> tuple[str, dict, dict]:
+    """A customer (born on `born`, YYYYMMDD, by their ID) verified on `channels` channels and upgraded
+    (5 → Class III, 3 → Class II)."""
     person = {
         "name": "张三丰",
-        "id_number": id_number(seq=f"{n:03d}"),
+        "id_number": id_number(birth=born, seq=f"{n:03d}"),
         "phone": f"138000000{n:02d}",
         "password": PASSWORD,
     }
-    created = client.post("/v1/customers", json=person)
+    created = client.post("/v1/customers", json={**person, "consents": ["payments"]})
     assert created.status_code == 201, created.text
     customer_id = created.json()["id"]
     for channel in list(VerificationChannel)[:channels]:

@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from puhui.app import create_app
 from puhui.settings import Settings
+from puhui.wealth.calendar import is_trading_day
 from tests.identity.helpers import ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1, login
 
 from .mmf_world import at
@@ -67,13 +68,16 @@ class Spec:
 
 
 def nav_file(codes: list[str], days: int) -> str:
-    """`days` calendar days of NAVs up to 2026-03-03 for each fund, a seeded random walk in 1/10000 yuan."""
+    """NAVs on the trading days of the `days` calendar days up to 2026-03-03 for each fund (funds are valued on
+    trading days only), a seeded random walk in 1/10000 yuan."""
     walk, lines = random.Random(13), ["date,fund_code,nav"]
     for code in codes:
         nav = 10_000
         for day in range(days, -1, -1):
             nav = max(5_000, nav + walk.randint(-60, 80))
             date = dt.date(2026, 3, 3) - dt.timedelta(days=day)
+            if not is_trading_day(date):
+                continue
             lines.append(f"{date.isoformat()},{code},{nav // 10_000}.{nav % 10_000:04d}")
     return "\n".join(lines) + "\n"
 
@@ -88,8 +92,9 @@ def test_fund_and_advice_answers_match_their_published_shapes(client, engine, cl
     assert bond["redemption_fees"][1]["rate"] == "0"  # sent as "-0", stored so, answered "0"
     listed = client.get("/v1/wealth/fund-products", headers=ADMIN).json()
     assert [p["fee_tiers"][0]["rate"] for p in listed] == ["0.0000001", "0.015"]
-    loaded = post(client, "/v1/wealth/navs", {"csv": nav_file(["BD0001", "EQ0001"], 90)}, ADMIN)
-    assert spec.check("post", "/v1/wealth/navs", loaded) == {"recorded": 182, "unchanged": 0}
+    navs_sent = nav_file(["BD0001", "EQ0001"], 90)
+    loaded = post(client, "/v1/wealth/navs", {"csv": navs_sent}, ADMIN)
+    assert spec.check("post", "/v1/wealth/navs", loaded) == {"recorded": navs_sent.count("\n") - 1, "unchanged": 0}
     spec.check("get", "/v1/wealth/fund-products", client.get("/v1/wealth/fund-products", headers=ADMIN))
     spec.check("get", "/v1/wealth/fund-products/{code}", client.get("/v1/wealth/fund-products/BD0001", headers=ADMIN))
     navs = client.get("/v1/wealth/fund-products/EQ0001/navs?limit=5", headers=ADMIN)

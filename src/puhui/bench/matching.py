@@ -182,7 +182,7 @@ def bench_matching(orders: int, seed: int) -> dict[str, object]:
     }
 
 
-def _person(n: int) -> dict[str, str]:
+def _person(n: int) -> dict[str, object]:
     from stdnum.cn import ric
 
     body = f"11010519900307{n:03d}"
@@ -191,6 +191,7 @@ def _person(n: int) -> dict[str, str]:
         "id_number": body + ric.calc_check_digit(body + "0"),
         "phone": f"1390000{n:04d}",
         "password": "bench-Passw0rd!",
+        "consents": ["payments"],  # required at sign-up (`identity.consent.REGISTRATION_CONSENTS`)
     }
 
 

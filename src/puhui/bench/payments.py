@@ -89,6 +89,7 @@ def _seed(
                     "id_number": id_number(n),
                     "phone": phone,
                     "password": PASSWORD,
+                    "consents": ["payments"],  # required at sign-up (`identity.consent.REGISTRATION_CONSENTS`)
                 }
                 cid = _check(client.post("/v1/customers", json=person), 201)["id"]
                 for channel in CHANNELS:

@@ -44,7 +44,9 @@ async def register(request: Request) -> Response:
     if not all(form.get(f"consent_{purpose}") == "on" for purpose in REQUIRED_CONSENTS):
         message = render.formatter(request).gettext("Please agree to the processing needed for payments.")
         return _sign_up(request, 422, message, kept)
-    person = {k: form.get(k, "") for k in ("name", "id_number", "phone", "password")}
+    person: dict = {k: form.get(k, "") for k in ("name", "id_number", "phone", "password")}
+    granted = [p for p in (*REQUIRED_CONSENTS, *OPTIONAL_CONSENTS) if form.get(f"consent_{p}") == "on"]
+    person["consents"] = granted  # recorded with the sign-up, in its transaction
     if form.get("address"):
         person["address"] = form["address"]
     try:
@@ -54,15 +56,14 @@ async def register(request: Request) -> Response:
         )
     except client.ApiProblem as problem:
         return _sign_up(request, problem.status, render.say(request, problem.code, problem.detail), kept)
-    for purpose in (*REQUIRED_CONSENTS, *OPTIONAL_CONSENTS):
-        granted = form.get(f"consent_{purpose}") == "on"
-        if granted or purpose in OPTIONAL_CONSENTS:
+    for purpose in OPTIONAL_CONSENTS:  # a refusal is recorded too
+        if purpose not in granted:
             await client.call(
                 request,
                 "POST",
                 f"/v1/customers/{login['customer_id']}/consents",
                 token=login["token"],
-                json={"purpose": purpose, "granted": granted},
+                json={"purpose": purpose, "granted": False},
                 key=f"{form.get('key', '')}-consent-{purpose}" if form.get("key") else None,
             )
     response = redirect("/app", "signed_up")

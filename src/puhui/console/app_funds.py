@@ -130,15 +130,32 @@ async def redeem(request: Request, code: FundCode) -> Response:
     return await _order(request, code, "redemptions", {"units": ""}, "redeemed")
 
 
+def localized(questionnaire: dict, locale: str) -> dict:
+    """The questionnaire in the viewer's language (the API carries Chinese `text` and English `text_en`),
+    without the questions the platform answers from the customer's resident ID (`from_id`: the age)."""
+    english = locale.lower().startswith("en")
+
+    def text(item: dict) -> str:
+        return str(item.get("text_en") or item["text"]) if english else str(item["text"])
+
+    questions = [
+        {**q, "text": text(q), "choices": [{**c, "text": text(c)} for c in q["choices"]]}
+        for q in questionnaire["questions"]
+        if not q.get("from_id")
+    ]
+    return {**questionnaire, "questions": questions}
+
+
 async def _questionnaire_page(
     request: Request, status: int = 200, error: str | None = None, chosen: dict[str, str] | None = None
 ) -> Response:
+    questionnaire = await _get(request, "/v1/wealth/questionnaire")
     return render.page(
         request,
         "funds_suitability.html",
         status=status,
         error=error,
-        questionnaire=await _get(request, "/v1/wealth/questionnaire"),
+        questionnaire=localized(questionnaire, render.formatter(request).locale),
         suitability=await _suitability(request),
         chosen=chosen or {},
         key=security.form_key(),

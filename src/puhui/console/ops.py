@@ -16,8 +16,21 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from puhui import clock
-from puhui.console import charts, render, svg
-from puhui.console.staff import OPS_ROLES, done, field, form, get, link, post, section, sections_page, staff_page
+from puhui.console import charts, i18n, render, svg
+from puhui.console.staff import (
+    OPS_ROLES,
+    done,
+    field,
+    form,
+    get,
+    link,
+    may_open,
+    page_roles,
+    post,
+    section,
+    sections_page,
+    staff_page,
+)
 from puhui.console.web import read_form
 from puhui.db import reading
 from puhui.eod import runs as eod_runs
@@ -47,7 +60,8 @@ async def overview(request: Request) -> Response:
         ["/ops/audit", _("Audit log")],
         ["/ops/models", _("Models")],
     ]
-    rows = [[link(href, text)] for href, text in pages]
+    role, roles = request.state.staff.role, page_roles(request.app)
+    rows = [[link(href, text)] for href, text in pages if may_open(role, roles.get(href))]
     text = [_("Payments waiting for review: %(n)s", n=len(queue["reviews"]))]
     return sections_page(request, _("Operations"), [section(_("Pages"), [_("Page")], rows, text=text, id="ops-pages")])
 
@@ -72,7 +86,7 @@ async def customers(
             [_("Name"), person.get("name") or "—"],
             [_("Resident ID number"), person.get("id_number") or "—"],
             [_("Mobile number"), person.get("phone") or "—"],
-            [_("Account class"), str(person.get("tier") or "—")],
+            [_("Account class"), tier_words(render.formatter(request), person.get("tier"))],
             [_("Status"), _("customer:" + person["status"])],
             [_("Shown in clear"), _("Yes") if person["revealed"] else _("No")],
         ]
@@ -213,6 +227,24 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
     )
 
 
+def tier_words(fmt: i18n.Formatter, tier: dict | None) -> str:
+    """The account class (支付账户分类) as the API gives it (`identity.kyc.tier_json`), in words: the class and
+    its limit, e.g. "Ⅲ类户 · 年限额 200,000.00"; "—" before the first class."""
+    if not tier:
+        return "—"
+    roman = fmt.gettext("tier:" + str(tier["class"]))
+    limit = fmt.number(tier["limit"])
+    if tier.get("period") == "lifetime":
+        return fmt.gettext("Class %(tier)s account · lifetime limit %(limit)s", tier=roman, limit=limit)
+    return fmt.gettext("Class %(tier)s account · annual limit %(limit)s", tier=roman, limit=limit)
+
+
+def job_label(fmt: i18n.Formatter, job: str) -> str:
+    """An end-of-day job's name in the page's language, its id beside it (what `puhui eod` and the logs say)."""
+    label = fmt.gettext("eod_job:" + job)
+    return job if label == "eod_job:" + job else fmt.gettext("%(label)s (%(job)s)", label=label, job=job)
+
+
 def eod_history(engine, limit: int = 60) -> list[dict]:  # type: ignore[no-untyped-def]
     """The latest completed end-of-day runs (日终), newest first: job, business date, when it finished."""
     with reading(engine) as connection:
@@ -224,11 +256,13 @@ def eod_history(engine, limit: int = 60) -> list[dict]:  # type: ignore[no-untyp
 async def eod(request: Request) -> Response:
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     runs = await run_in_threadpool(eod_history, request.app.state.engine)
-    rows = [[r["job"], fmt.day(r["business_date"]), fmt.moment(clock.iso(r["completed_at"]))] for r in runs]
+    rows = [
+        [job_label(fmt, r["job"]), fmt.day(r["business_date"]), fmt.moment(clock.iso(r["completed_at"]))] for r in runs
+    ]
     last: dict[str, str] = {}
     for r in runs:
         last.setdefault(r["job"], r["business_date"])
-    summary = [[job, fmt.day(day)] for job, day in sorted(last.items())]
+    summary = [[job_label(fmt, job), fmt.day(day)] for job, day in sorted(last.items())]
     return sections_page(
         request,
         _("End of day"),

@@ -50,7 +50,12 @@ async def dashboard(request: Request) -> Response:
     ]
     indicators = whole["indicators"]
     flag_rows = [
-        [_("indicator:" + name), _percent(v.get("value")), v["warn_if"], _("Breach") if v["breach"] else _("OK")]
+        [
+            _("indicator:" + name),
+            _percent(v.get("value")),
+            _threshold(v["warn_if"]),
+            _("Breach") if v["breach"] else _("OK"),
+        ]
         for name, v in indicators.items()
     ]
     coverage = indicators["reserve_coverage"]
@@ -118,6 +123,14 @@ def _report_summary(request: Request, reports: dict) -> list[str]:
 
 def _percent(value: object) -> str:
     return "—" if value is None else f"{Decimal(str(value)) * 100:.2f}%"
+
+
+def _threshold(warn_if: str) -> str:
+    """The API's `warn_if` ("< 1", a fraction) in the unit of the values beside it: "< 100%"."""
+    op, limit = warn_if.split(" ", 1)
+    percent = Decimal(limit) * 100
+    shown = f"{percent:.0f}" if percent == percent.to_integral_value() else f"{percent.normalize():f}"
+    return f"{op} {shown}%"
 
 
 async def _loan_classes(request: Request) -> dict:

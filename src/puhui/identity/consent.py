@@ -11,10 +11,37 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.events import outbox
 from puhui.identity import customers as customer_ops
+from puhui.identity.errors import ConsentRequired
 from puhui.identity.models import Actor, ConsentPurpose
 from puhui.identity.tables import consents
 
 TOPIC = "identity"
+
+REGISTRATION_CONSENTS = (ConsentPurpose.payments,)
+"""Without consent to process personal information for payments (the payment service agreement and privacy
+notice: PIPL 个人信息保护法 art. 13-14, the PBOC payment-account rules) no wallet is opened: the console's
+sign-up and `POST /v1/customers` ask for the same."""
+
+
+def require_registration_consents(purposes: list[ConsentPurpose]) -> list[ConsentPurpose]:
+    """The purposes a sign-up consents to, once each in the order given; `ConsentRequired` (naming the
+    missing ones) unless every one of REGISTRATION_CONSENTS is among them."""
+    given = list(dict.fromkeys(ConsentPurpose(p) for p in purposes))
+    missing = [p.value for p in REGISTRATION_CONSENTS if p not in given]
+    if missing:
+        raise ConsentRequired(f"consent to {', '.join(missing)} is required to open a wallet", missing=missing)
+    return given
+
+
+def record_registration_consents(
+    uow: UnitOfWork, customer_id: str, purposes: list[ConsentPurpose], actor: Actor | None
+) -> None:
+    """Record the consents given at sign-up, in the sign-up's transaction; recorded by the customer on a self
+    sign-up (`actor` None), else by the staff member at the counter."""
+    for purpose in require_registration_consents(purposes):
+        record_consent(
+            uow, customer_id, purpose, granted=True, sensitive=False, actor=actor or _Self(customer_id, "customer")
+        )
 
 
 def record_consent(
@@ -46,6 +73,11 @@ def record_consent(
         "granted": granted,
         "at": clock.from_micros(now).isoformat(),
     }
+
+
+class _Self:
+    def __init__(self, id: str, role: str) -> None:
+        self.id, self.role = id, role
 
 
 def consent_history(connection: Connection, customer_id: str) -> list[dict]:

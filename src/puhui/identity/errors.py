@@ -122,6 +122,14 @@ class InvalidIdNumber(InvalidInput):
     title = "Resident ID number is not valid (GB 11643)"
 
 
+class ConsentRequired(InvalidInput):
+    """Opening a wallet needs the customer's consent to process their data for payments (支付服务协议与隐私
+    政策, PIPL art. 13-14; PBOC payment-account rules): `missing` names the purposes not given."""
+
+    code = "consent_required"
+    title = "Consent required to open an account"
+
+
 class CustomerUnderAge(InvalidInput):
     code = "customer_under_age"
     title = "The person is under the minimum age to open an account alone"

@@ -6,6 +6,7 @@ Agents only decide: what to do today, at what minute, for how much — from thei
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import random
 from collections import Counter
@@ -19,8 +20,8 @@ from stdnum.cn import ric, uscc
 
 from puhui.db import reading, transaction
 from puhui.errors import PuhuiError
+from puhui.identity import consent, kyc, org, sessions
 from puhui.identity import customers as customer_ops
-from puhui.identity import kyc, org, sessions
 from puhui.identity.models import VerificationChannel
 from puhui.identity.service import customer_wallet_id
 from puhui.identity.vault import Vault
@@ -60,7 +61,7 @@ PRODUCT = {
     "method": "equal_instalments",
     "annual_rate": "0.18",
     "grace_days": 3,
-    "penalty_annual_rate": "0.27",
+    "penalty_annual_rate": "0.24",  # the cap (`lending.disclosure.check_penalty_cap`)
     "early_repayment_fee_rate": "0.01",
 }
 SURNAMES = "王李张刘陈杨赵黄周吴"
@@ -86,6 +87,24 @@ def id_number(n: int) -> str:
     year = 1970 + n % 30
     rest = n // 30
     body = f"110105{year}{1 + rest % 12:02d}{1 + (rest // 12) % 28:02d}{(rest // 336) % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+# Districts (Tianjin, Shanghai, Nanjing) for IDs built on a given birth date, not 110105 of `id_number`: 37, a
+# prime, so the n of two runs (a million apart) share a district and sequence only 37 runs apart.
+BORN_DISTRICTS = (
+    "120101", "120102", "120103", "120104", "120105", "120106", "120107", "120108", "120109", "120110",
+    "120111", "120112", "120113", "310101", "310102", "310103", "310104", "310105", "310106", "310107",
+    "310108", "310109", "310110", "310112", "310113", "320101", "320102", "320103", "320104", "320105",
+    "320106", "320107", "320111", "320112", "320113", "320114", "330101",
+)  # fmt: skip
+
+
+def id_number_born(born: dt.date, n: int) -> str:
+    """A valid resident ID (GB 11643) carrying the birth date `born`, unique per n among those born that day
+    (n mod 37,000: the sequence code and the district)."""
+    district = BORN_DISTRICTS[(n // 1000) % len(BORN_DISTRICTS)]
+    body = f"{district}{born:%Y%m%d}{n % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")
 
 
@@ -190,11 +209,14 @@ class Platform:
             ).password_hash
         return self._hash
 
-    def register(self, agent: Agent, seq: int) -> str:
+    def register(self, agent: Agent, seq: int, born: dt.date | None = None) -> str:
+        """Open the agent's account; `born`, when given, is the birth date its ID number carries (an insured's
+        age is read from it), else one in 1970–1999 by `seq`."""
         name = SURNAMES[agent.rng.randrange(10)] + GIVEN[agent.rng.randrange(10)]
+        number = id_number(seq) if born is None else id_number_born(born, seq)
         data = customer_ops.Registration(  # the fields checked as `prepare_registration` does; one shared hash
             name=customer_ops.normalize_name(name),
-            id_number=customer_ops.normalize_id_number(id_number(seq)),
+            id_number=customer_ops.normalize_id_number(number),
             phone=customer_ops.normalize_phone(f"13{seq:09d}"),
             address=None,
             password_hash=self.password_hash(),
@@ -202,6 +224,8 @@ class Platform:
 
         def work(uow):
             cid = customer_ops.register(uow, self.vault, data)
+            # the consents a sign-up gives, as `POST /v1/customers` records them (a self sign-up)
+            consent.record_registration_consents(uow, cid, list(consent.REGISTRATION_CONSENTS), None)
             for channel in VerificationChannel:
                 kyc.record_verification(uow, cid, channel, f"SIM-{cid}-{channel}", True, OPERATOR)
             kyc.upgrade_tier(uow, cid, OPERATOR, "simulated onboarding")

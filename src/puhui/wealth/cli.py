@@ -33,6 +33,8 @@ def eod(
     redemptions) and the distributed funds (confirmations at the day's NAV, redemption cash due)."""
     from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
+    from puhui.settings import get_settings
+    from puhui.wealth.funds.nav_source import sandbox_navs
     from puhui.wealth.funds.orders import funds_eod
     from puhui.wealth.mmf.eod import run_eod
     from puhui.wealth.mmf.manager import SimulatedManager
@@ -40,7 +42,11 @@ def eod(
     try:
         day = parse_date(date, "--date")
         engine = _engine(db)
-        runs = {"money_market": run_eod(engine, day, SimulatedManager(seed=seed)), "funds": funds_eod(engine, day)}
+        navs = sandbox_navs(get_settings(), seed)  # the sandbox's managers publish NAVs, as `puhui eod` has them
+        runs = {
+            "money_market": run_eod(engine, day, SimulatedManager(seed=seed)),
+            "funds": funds_eod(engine, day, navs),
+        }
     except PuhuiError as error:
         _fail(error)
     typer.echo(json.dumps(runs, ensure_ascii=False, default=str))
@@ -81,10 +87,12 @@ def funds_eod(
     """Confirm distributed-fund orders whose NAV is known and pay redemptions due (idempotent per date)."""
     from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
+    from puhui.settings import get_settings
+    from puhui.wealth.funds.nav_source import sandbox_navs
     from puhui.wealth.funds.orders import funds_eod as run
 
     try:
-        summary = run(_engine(db), parse_date(date, "--date"))
+        summary = run(_engine(db), parse_date(date, "--date"), sandbox_navs(get_settings()))
     except PuhuiError as error:
         _fail(error)
     typer.echo(json.dumps(summary, ensure_ascii=False))

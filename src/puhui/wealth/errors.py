@@ -52,6 +52,14 @@ class InvalidNavFile(InvalidInput):
     title = "The NAV file is not acceptable"
 
 
+class NavNotTradingDay(InvalidInput):
+    """Funds are valued on trading days only (交易日, the exchanges' calendar): a NAV dated on a weekend or
+    an exchange holiday refuses the whole file, naming the line."""
+
+    code = "nav_not_trading_day"
+    title = "A NAV is dated on a day that is not a trading day"
+
+
 class InvalidFundOrder(InvalidInput):
     code = "invalid_fund_order"
     title = "The fund order is not valid"

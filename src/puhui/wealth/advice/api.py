@@ -28,6 +28,7 @@ from puhui.api.fields import AmountStr, Ident
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.errors import Forbidden
+from puhui.identity.http import vault_of
 from puhui.wealth.advice import advisor
 from puhui.wealth.advice.schemas import (
     Investment,
@@ -46,8 +47,12 @@ Key = Annotated[StrictStr, Field(min_length=1, max_length=32)]
 
 class AnswersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: Key = Field(description='the questionnaire version answered, e.g. "2026.1"')
-    answers: dict[Key, Key] = Field(max_length=64, description='question id → choice key, e.g. {"age": "B"}')
+    version: Key = Field(description='the questionnaire version answered, e.g. "2026.2"')
+    answers: dict[Key, Key] = Field(
+        max_length=64,
+        description='question id → choice key, e.g. {"income": "B"}; questions marked `from_id` (the age) are '
+        "answered from the customer's resident ID, whatever is sent",
+    )
 
 
 class AdviceIn(BaseModel):
@@ -66,8 +71,11 @@ async def questionnaire(principal: Caller) -> dict:
     response_model=RiskAssessment,
 )
 async def answer(body: AnswersIn, request: Request, engine: EngineDep, principal: Customer):
+    """The age is read from the customer's resident ID: an age answer sent is ignored, and may be left out."""
+    vault = vault_of(request)
+
     def work(uow: UnitOfWork) -> Outcome:
-        row = suitability.record_answers(uow, principal.id, body.version, dict(body.answers))
+        row = suitability.record_answers(uow, principal.id, body.version, dict(body.answers), vault=vault)
         return Outcome(201, RiskAssessment.shape(suitability.assessment_json(row)))
 
     return await run_mutation(request, engine, principal, "wealth.questionnaire_answers", principal.id, work)

@@ -21,13 +21,16 @@ class Choice(Schema):
 
     key: str
     text: str
+    text_en: str
 
 
 class Question(Schema):
-    """One question of the questionnaire with its choices."""
+    """One question of the questionnaire with its choices, in Chinese (`text`) and English (`text_en`)."""
 
     id: str
     text: str
+    text_en: str
+    from_id: bool = Field(description="answered from the customer's resident ID (the age); an answer sent is ignored")
     choices: list[Choice]
 
 

@@ -30,6 +30,7 @@ from puhui.money import parse_minor
 from puhui.money import parse_positive_minor as _positive
 from puhui.wealth.funds import nav_files
 from puhui.wealth.funds import orders as fo
+from puhui.wealth.funds.nav_source import sandbox_navs
 from puhui.wealth.funds.pricing import FeeTier, RedemptionFeeStep
 from puhui.wealth.funds.schemas import FundHolding, FundNav, FundOrder, FundProduct, FundsEodRun, NavLoad
 
@@ -234,7 +235,9 @@ async def load_navs(body: NavFileIn, request: Request, engine: EngineDep, princi
     response_model=FundsEodRun,
 )
 async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
+    navs = sandbox_navs(request.app.state.settings)  # the sandbox's managers publish NAVs; never in production
+
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, FundsEodRun.shape(fo.funds_eod_in(uow, body.date)))
+        return Outcome(200, FundsEodRun.shape(fo.funds_eod_in(uow, body.date, navs)))
 
     return await run_mutation(request, engine, principal, "wealth.funds_eod", body.date.isoformat(), work)

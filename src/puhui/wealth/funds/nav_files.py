@@ -1,7 +1,9 @@
 """Loading NAV files (基金净值文件): CSV `date,fund_code,nav`, checked row by row, all rows or none.
 
 A NAV is a positive decimal of at most 4 places (1/10000 yuan) — a zero, negative or malformed
-value, an unknown fund, a bad date, or a second NAV for a fund and day that differs from the one
+value, an unknown fund, a bad date, a date that is not a trading day (`nav_not_trading_day`: funds are
+valued on the exchanges' trading days, as `wealth.calendar` and the orders waiting for a NAV count them), or
+a second NAV for a fund and day that differs from the one
 already recorded (orders may have been priced at it) refuses the whole file. The same NAV again
 is a no-op, so a file can be loaded twice.
 """
@@ -17,7 +19,8 @@ from sqlalchemy import select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.wealth.errors import InvalidNavFile
+from puhui.wealth.calendar import is_trading_day
+from puhui.wealth.errors import InvalidNavFile, NavNotTradingDay
 from puhui.wealth.funds.tables import fund_navs, fund_products
 
 COLUMNS = ("date", "fund_code", "nav")
@@ -69,10 +72,13 @@ def parse_file(content: str, known: set[str]) -> list[tuple[str, str, int]]:
         if code not in known:
             raise InvalidNavFile(f"line {n}: unknown fund {code!r}")
         try:
-            day = dt.date.fromisoformat(day).isoformat()
+            date = dt.date.fromisoformat(day)
             nav = parse_nav(value)
         except ValueError as error:
             raise InvalidNavFile(f"line {n}: {error}") from None
+        if not is_trading_day(date):
+            raise NavNotTradingDay(f"line {n}: {date.isoformat()} is not a trading day", line=n, date=date.isoformat())
+        day = date.isoformat()
         if rows.setdefault((code, day), nav) != nav:
             raise InvalidNavFile(f"line {n}: {code} {day} appears twice with different NAVs")
     if not rows:

@@ -48,7 +48,9 @@ from puhui.wealth.errors import (
     OrderConflict,
     UnknownFund,
 )
+from puhui.wealth.funds import nav_source
 from puhui.wealth.funds import pricing as fund_pricing
+from puhui.wealth.funds.nav_source import NavSource
 from puhui.wealth.funds.pricing import FeeTier, RedemptionFeeStep
 from puhui.wealth.funds.tables import (
     fund_eod_runs,
@@ -608,14 +610,21 @@ def _due(uow: UnitOfWork, status: str, column, day: dt.date) -> list[dict]:
     ]
 
 
-def run_day(uow: UnitOfWork, day: dt.date) -> dict:
-    """Confirm orders due by `day` whose trade-date NAV is known, then pay redemptions due by `day`."""
+def run_day(uow: UnitOfWork, day: dt.date, navs: NavSource | None = None) -> dict:
+    """Confirm orders due by `day` whose trade-date NAV is known, then pay redemptions due by `day`.
+    With a NAV source (the sandbox's, `nav_source`), the closed trading days through `day` that have
+    no NAV get one first (on a re-run of `day` too: its NAV may not have been known the first time)."""
+    products = {p["code"]: p for p in list_products(uow.connection)}
+    if navs is not None:
+        for code in sorted(products):
+            _lock(uow, code)
+        nav_source.publish(uow, day, navs)
     done = uow.execute(select(fund_eod_runs.c.summary).where(fund_eod_runs.c.business_date == day.isoformat())).first()
     if done is not None:
         return {**json.loads(done[0]), "already_done": True}
-    products = {p["code"]: p for p in list_products(uow.connection)}
-    for code in sorted(products):
-        _lock(uow, code)
+    if navs is None:
+        for code in sorted(products):
+            _lock(uow, code)
     counts = {"purchases_confirmed": 0, "redemptions_confirmed": 0, "redemptions_settled": 0, "waiting_for_nav": 0}
     for order in _due(uow, "pending", fund_orders.c.confirm_date, day):
         nav_e4 = nav_on(uow.connection, order["fund_code"], order["trade_date"])
@@ -642,16 +651,18 @@ def run_day(uow: UnitOfWork, day: dt.date) -> dict:
     return {**summary, "already_done": False}
 
 
-def funds_eod(engine: Engine, day: dt.date) -> dict:
+def funds_eod(engine: Engine, day: dt.date, navs: NavSource | None = None) -> dict:
     """`puhui wealth funds-eod --date D`: one unit of work per date, idempotent per date, under the
     rule of every end of day (`puhui.eod.runs`): D not after today nor skipped before the last run;
-    the days of a gap run first, in order (`caught_up`)."""
-    return _answer(eod_runs.run_days(engine, EOD_JOB, day, lambda d: transaction(engine, lambda uow: run_day(uow, d))))
+    the days of a gap run first, in order (`caught_up`). `navs`: the sandbox's NAV source, else None."""
+    return _answer(
+        eod_runs.run_days(engine, EOD_JOB, day, lambda d: transaction(engine, lambda uow: run_day(uow, d, navs)))
+    )
 
 
-def funds_eod_in(uow: UnitOfWork, day: dt.date) -> dict:
+def funds_eod_in(uow: UnitOfWork, day: dt.date, navs: NavSource | None = None) -> dict:
     """The same in the caller's unit of work (the API): every day of a gap commits, or none."""
-    return _answer(eod_runs.run_in(uow, EOD_JOB, day, run_day))
+    return _answer(eod_runs.run_in(uow, EOD_JOB, day, lambda u, d: run_day(u, d, navs)))
 
 
 def _answer(done: eod_runs.Run[dict]) -> dict:

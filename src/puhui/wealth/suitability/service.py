@@ -2,9 +2,17 @@
 products carry R1–R5 (产品风险等级), and a customer may buy a product only at or under their level.
 
 The questionnaire is data, versioned: each question's choices carry scores, and the total maps to a
-level by score bands. A completed questionnaire is stored with its date and stops being valid after
-`valid_days` (a year by default); after that, or without one, the customer must take it again.
-Only Class III wallets (Ⅲ类支付账户) may buy investment products at all.
+level by score bands. Questions and choices carry Chinese and English text. A stored assessment keeps the
+version it was answered on, so a version is never changed once published: a change is a new version
+(2026.2 made the age bands disjoint: 2026.1's "56–65岁" and "65岁以上" both held a 65-year-old), and only
+the current version takes new answers.
+
+The age question is not the customer's to answer: it is read from the resident ID the customer signed up
+with (周岁 on the business date, as insurance reads an insured's age), see `record_answers`.
+
+A completed questionnaire is stored with its date and stops being valid after `valid_days` (a year by
+default); after that, or without one, the customer must take it again. Only Class III wallets (Ⅲ类支付账户)
+may buy investment products at all.
 """
 
 from __future__ import annotations
@@ -20,8 +28,10 @@ from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.events import outbox
 from puhui.identity import customers as customer_ops
+from puhui.identity import service as identity
 from puhui.identity.kyc import tier_of
-from puhui.identity.models import WalletTier
+from puhui.identity.models import WalletTier, age_on
+from puhui.identity.vault import Vault
 from puhui.wealth.errors import (
     AssessmentLimitReached,
     InvalidAnswers,
@@ -62,6 +72,8 @@ class Choice:
     key: str
     text: str
     score: int
+    text_en: str = ""
+    ages: tuple[int, int] | None = None  # an age question's band, both ends included (周岁)
 
 
 @dataclass(frozen=True)
@@ -69,9 +81,21 @@ class Question:
     id: str
     text: str
     choices: tuple[Choice, ...]
+    text_en: str = ""
 
     def choice(self, key: str) -> Choice | None:
         return next((c for c in self.choices if c.key == key), None)
+
+    @property
+    def from_id(self) -> bool:
+        """Answered from the customer's resident ID (age bands), not by the customer."""
+        return any(c.ages is not None for c in self.choices)
+
+    def choice_for_age(self, age: int) -> Choice:
+        found = [c for c in self.choices if c.ages is not None and c.ages[0] <= age <= c.ages[1]]
+        if len(found) != 1:  # the bands are disjoint and cover every age: a published version's own test
+            raise ValueError(f"question {self.id!r}: {len(found)} choices for age {age}")
+        return found[0]
 
 
 @dataclass(frozen=True)
@@ -109,7 +133,13 @@ class Questionnaire:
             "version": self.version,
             "valid_days": self.valid_days,
             "questions": [
-                {"id": q.id, "text": q.text, "choices": [{"key": c.key, "text": c.text} for c in q.choices]}
+                {
+                    "id": q.id,
+                    "text": q.text,
+                    "text_en": q.text_en or q.text,
+                    "from_id": q.from_id,
+                    "choices": [{"key": c.key, "text": c.text, "text_en": c.text_en or c.text} for c in q.choices],
+                }
                 for q in self.questions
             ],
             "bands": [{"min_score": lowest, "level": level.name} for lowest, level in self.bands],
@@ -194,8 +224,107 @@ V2026_1 = Questionnaire(
     ),
 )
 
-QUESTIONNAIRES = {V2026_1.version: V2026_1}
-CURRENT = V2026_1
+
+def _b(qid: str, zh: str, en: str, *choices: tuple[str, str, int] | tuple[str, str, int, tuple[int, int]]) -> Question:
+    """A bilingual question: choices as (Chinese, English, score[, age band])."""
+    return Question(
+        qid,
+        zh,
+        tuple(Choice(chr(ord("A") + i), c[0], c[2], c[1], c[3] if len(c) > 3 else None) for i, c in enumerate(choices)),
+        en,
+    )
+
+
+OLDEST = 200
+"""The upper end of the open age band: no resident ID holder is older."""
+
+V2026_2 = Questionnaire(
+    version="2026.2",
+    questions=(
+        _b(
+            "age",
+            "您的年龄",
+            "Your age",
+            ("65岁及以上", "65 or older", 1, (65, OLDEST)),
+            ("56–64岁", "56–64", 2, (56, 64)),
+            ("46–55岁", "46–55", 3, (46, 55)),
+            ("30岁及以下", "30 or younger", 4, (0, 30)),
+            ("31–45岁", "31–45", 5, (31, 45)),
+        ),
+        _b(
+            "income",
+            "家庭年收入",
+            "Household income per year",
+            ("5万元以下", "under ¥50,000", 1),
+            ("5–20万元", "¥50,000–200,000", 2),
+            ("20–50万元", "¥200,000–500,000", 3),
+            ("50–100万元", "¥500,000–1,000,000", 4),
+            ("100万元以上", "over ¥1,000,000", 5),
+        ),
+        _b(
+            "share",
+            "可用于投资的资产占总资产比例",
+            "Share of your assets you would invest",
+            ("70%以上", "over 70%", 1),
+            ("50–70%", "50–70%", 2),
+            ("30–50%", "30–50%", 3),
+            ("10–30%", "10–30%", 4),
+            ("10%以下", "under 10%", 5),
+        ),
+        _b(
+            "experience",
+            "投资经验（基金、股票、债券）",
+            "Years investing in funds, stocks or bonds",
+            ("没有经验", "none", 1),
+            ("2年以下", "under 2 years", 2),
+            ("2–5年", "2–5 years", 3),
+            ("5–10年", "5–10 years", 4),
+            ("10年以上", "over 10 years", 5),
+        ),
+        _b(
+            "knowledge",
+            "金融投资知识",
+            "Investment knowledge",
+            ("基本没有", "hardly any", 1),
+            ("了解一些", "some", 2),
+            ("比较了解", "good", 4),
+            ("非常了解", "thorough", 5),
+        ),
+        _b(
+            "horizon",
+            "计划投资期限",
+            "How long the money can stay invested",
+            ("1年以内", "under 1 year", 1),
+            ("1–3年", "1–3 years", 3),
+            ("3年以上", "over 3 years", 5),
+        ),
+        _b(
+            "goal",
+            "投资目标",
+            "Your goal",
+            ("保本保息", "keep the capital and its interest safe", 1),
+            ("稳健增值", "steady growth", 2),
+            ("平衡收益与风险", "balance return and risk", 3),
+            ("追求较高收益", "higher returns", 4),
+            ("追求最高收益", "the highest returns", 5),
+        ),
+        _b(
+            "loss",
+            "可承受的最大亏损",
+            "The largest loss you can bear",
+            ("不能承受亏损", "no loss at all", 1),
+            ("5%以内", "up to 5%", 2),
+            ("5–10%", "5–10%", 3),
+            ("10–30%", "10–30%", 4),
+            ("30%以上", "over 30%", 5),
+        ),
+    ),
+    bands=V2026_1.bands,
+)
+
+QUESTIONNAIRES = {q.version: q for q in (V2026_1, V2026_2)}
+"""Every published version, for the assessments stored under it; only CURRENT takes new answers."""
+CURRENT = V2026_2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,16 +360,43 @@ def may_invest(tier: WalletTier | None) -> bool:
 # Storage
 
 
+def answers_from_id(questionnaire: Questionnaire, answers: dict[str, str], age: int) -> dict[str, str]:
+    """`answers` with every question answered from the ID (`from_id`: the age) set to the ID's answer,
+    whatever was sent for it (or if nothing was)."""
+    return {**answers, **{q.id: q.choice_for_age(age).key for q in questionnaire.questions if q.from_id}}
+
+
 def record_answers(
-    uow: UnitOfWork, customer_id: str, version: str, answers: dict[str, str], valid_days: int | None = None
+    uow: UnitOfWork,
+    customer_id: str,
+    version: str,
+    answers: dict[str, str],
+    valid_days: int | None = None,
+    *,
+    vault: Vault | None = None,
 ) -> dict:
-    """Score and store one completed questionnaire; it replaces any earlier one from now on."""
+    """Score and store one completed questionnaire; it replaces any earlier one from now on.
+
+    The age answer comes from the customer's resident ID (its birth date, 周岁 on the business date, read
+    with `vault` as insurance reads an insured's age), not from what was sent: a typed age that contradicts
+    the ID is ignored and the ID's band is scored and stored, and the answer may be left out. Ignoring it
+    rather than refusing (422) because the age is a fact the platform already holds from real-name
+    verification (实名), not the customer's judgement: asking again can only add a slip or a way to raise the
+    level (a 36-year-old answering 18–30, a 70-year-old answering 31–45), and refusing would block a customer
+    over a question they need not answer at all; the questionnaire marks the question `from_id`, so a form can
+    leave it out. Callers answering on a customer's behalf with no vault (the simulator's and tests' own
+    set-ups) are taken as they answer."""
     questionnaire = QUESTIONNAIRES.get(version)
     if questionnaire is None or questionnaire is not CURRENT:
         raise InvalidAnswers(f"questionnaire version {version!r} is not the current one ({CURRENT.version})")
+    customer_ops.require_active(uow.connection, customer_id, lock=True)
+    if vault is not None:
+        born = identity.birth_date_of(uow.connection, vault, customer_id)
+        if born is None:
+            raise InvalidAnswers("the customer's age cannot be read from their resident ID")
+        answers = answers_from_id(questionnaire, answers, age_on(born, clock.business_date()))
     score = questionnaire.score(answers)
     level = questionnaire.level_for(score)
-    customer_ops.require_active(uow.connection, customer_id, lock=True)
     today = clock.business_date().isoformat()
     taken = uow.connection.execute(
         select(func.count()).where(
