@@ -38,8 +38,8 @@ def test_a_decline_states_its_reason_and_the_customer_reads_it(client, engine, c
     path = f"/v1/insurance/claims/{no_docs['id']}/decline"
     before = claims_snapshot(engine)
     assert call(client, path, officer, "d-none").status_code == 422  # no body: the reason is required
-    problem(call(client, path, officer, "d-empty", {"reason": ""}), 422, "invalid_request")
-    problem(call(client, path, officer, "d-blank", {"reason": "   "}), 422, "invalid_request")
+    problem(call(client, path, officer, "d-empty", {"reason": ""}), 422, "claim_reason_required")
+    problem(call(client, path, officer, "d-blank", {"reason": "   "}), 422, "claim_reason_required")
     problem(call(client, path, officer, "d-long", {"reason": "x" * 1001}), 422, "invalid_request")
     problem(call(client, path, officer, "d-extra", {"reason": REASON, "by": "me"}), 422, "invalid_request")
     assert claims_snapshot(engine) == before

@@ -42,7 +42,7 @@ def test_missing_dates_are_pending_and_overdue_dates_with_nothing_to_report_are_
         "overdue": [],  # 12-30 is due today (01-07)
         "missing_overdue": ["2025-12-29"],  # due 01-06
         "overdue_count": 1,
-        "next_deadline": "2026-01-06",
+        "next_deadline": "2026-01-07",  # 12-30's, due today; 12-29's (01-06) has passed: overdue, not next
         "large_value_days": {"submitted": 1, "generated": 1, "nothing_to_report": 7, "missing": 3},
     }
     with reading(engine) as connection:
@@ -97,4 +97,4 @@ def test_the_dashboard_over_http_and_the_cli_carry_the_same_figures(engine, worl
     printed = CliRunner().invoke(app, ["dashboard", "--from", "2026-01-06", "--to", "2026-01-06", "--db", db_url])
     assert printed.exit_code == 0, printed.output
     assert json.loads(printed.stdout)["reports"] == expected
-    assert D(expected["next_deadline"]) == D("2026-01-05")  # 12-26's, the earliest owed
+    assert D(expected["next_deadline"]) == D("2026-01-07")  # 12-30's: the earliest not yet passed

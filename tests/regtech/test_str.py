@@ -181,7 +181,8 @@ def test_deadlines_listing_flags_overdue_and_only_officers_submit(client, engine
     assert missing and board["reports"]["pending"] == 2 + len(missing) == 2 + days["counts"]["missing"]
     assert board["reports"]["overdue"] == [made[a]["id"]] and board["reports"]["missing_overdue"] == days["overdue"]
     assert board["reports"]["overdue_count"] == 1 + len(days["overdue"])
-    assert board["reports"]["next_deadline"] == min(["2026-02-26", *(d["deadline"] for d in missing)])
+    upcoming = [d["deadline"] for d in missing if not d["overdue"]]  # 02-26's has passed: overdue, not next
+    assert board["reports"]["next_deadline"] == min(["2026-02-27", *upcoming])
 
     submit = f"/v1/regtech/reports/suspicious/{made[a]['id']}/submit"
     before = _state(engine)

@@ -133,8 +133,14 @@ async def checkout(request: Request, qr_id: Ident) -> Response:
 
 
 async def _product_names(request: Request) -> dict[str, str]:
-    """Each loan product's name by its code (a loan carries only the code: `line-instalments`…)."""
-    return {p["code"]: p["name"] for p in await _get(request, "/v1/lending/products")}
+    """Each loan product's name by its code (a loan carries only the code: `line-instalments`…), in the
+    viewer's language when the catalogue names it (`product:<code>`: the built-in line products), else the API's."""
+    fmt = render.formatter(request)
+    named = {p["code"]: p["name"] for p in await _get(request, "/v1/lending/products")}
+    return {
+        code: (shown if (shown := fmt.gettext(f"product:{code}")) != f"product:{code}" else name)
+        for code, name in named.items()
+    }
 
 
 @router.get("/app/loans")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from decimal import Decimal
 from typing import Annotated, Any
 
+from babel.numbers import format_percent
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -125,8 +127,25 @@ def cover_text(fmt: i18n.Formatter, policy: dict[str, Any]) -> str:
     )
 
 
-def disclosure(fmt: i18n.Formatter, product: dict[str, Any], quote: dict[str, Any]) -> str:
-    """The disclosure (投保须知) shown before buying and sent to the API word for word."""
+async def _insurer_name(request: Request, insurer_id: str) -> str:
+    """The insurer's registered name, read with the insurance package's own function."""
+
+    def read() -> str:
+        with reading(request.app.state.engine) as connection:
+            return service.insurer_name(connection, insurer_id)
+
+    return await run_in_threadpool(read)
+
+
+def ratio_text(fmt: i18n.Formatter, ratio: str | Decimal) -> str:
+    """A reimbursement ratio (赔付比例) as a percentage in the locale: "1" is 100%, "0.6" 60%, "0.655" 65.5%."""
+    return format_percent(Decimal(ratio), format="#,##0.##%", locale=fmt.locale)
+
+
+def disclosure(fmt: i18n.Formatter, product: dict[str, Any], quote: dict[str, Any], insurer: str) -> str:
+    """The disclosure (投保须知) shown before buying and sent to the API word for word, wholly in the
+    buyer's language; it names the insurer (`insurer`) by its registered name, not its id. Its hash is
+    what the sale records, so the page and the purchase build it with this one function."""
     _ = fmt.gettext
     social = _("with social insurance") if quote["social_insurance"] else _("without social insurance")
     first = [
@@ -134,7 +153,7 @@ def disclosure(fmt: i18n.Formatter, product: dict[str, Any], quote: dict[str, An
             "%(name)s, version %(version)s, underwritten by %(insurer)s.",
             name=product["name"],
             version=product["version"],
-            insurer=product["insurer_id"],
+            insurer=insurer,
         ),
         _(
             "Insured age %(age)s, %(social)s: yearly premium %(premium)s CNY.",
@@ -156,12 +175,11 @@ def terms(fmt: i18n.Formatter, product: dict[str, Any], social: bool) -> list[st
         _(
             "Deductible: %(amount)s CNY per policy year; reimbursement ratio %(ratio)s; annual limit %(limit)s CNY.",
             amount=product["deductible"],
-            ratio=ratio,
+            ratio=ratio_text(fmt, ratio),
             limit=product["annual_limit"],
         ),
         _(
-            "Cancel within %(days)s days for a full refund of the premium; after that the unearned premium is "
-            "refunded pro rata.",
+            "Cancel within %(days)s days for a full refund of the premium; after that the unearned premium is refunded pro rata.",  # noqa: E501 - one msgid, found by the catalogue check
             days=product["cooling_off_days"],
         ),
         _("Conditions excluded by the health declaration are not covered."),
@@ -219,7 +237,7 @@ async def _buy_page(
             age=age,
             social=social,
         )
-    text = disclosure(fmt, product, quote)
+    text = disclosure(fmt, product, quote, await _insurer_name(request, product["insurer_id"]))
     return render.page(
         request,
         "insurance_buy.html",
@@ -280,7 +298,7 @@ async def buy(request: Request) -> Response:
     product = await _get(request, f"/v1/insurance/products/{code}/{version}")
     quote = {"product_code": code, "product_version": version, "age": age, "social_insurance": social}
     quote = await _post(request, "/v1/insurance/quotes", quote, None)
-    text = disclosure(fmt, product, quote)
+    text = disclosure(fmt, product, quote, await _insurer_name(request, product["insurer_id"]))
     again = (code, version, age, social)
     if form.get("disclosure_sha256") != fingerprint(text):
         return await _buy_page(request, *again, 409, fmt.gettext("The terms changed: please read them again."))

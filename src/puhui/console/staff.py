@@ -203,7 +203,22 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
 
 def error(request: Request, status: int, detail: str = "") -> HTMLResponse:
     title = render.ERROR_TITLES.get(status, "Error")
-    return page(request, "staff_error.html", status=status, status_code=status, title=title, detail=detail)
+    viewer = getattr(request.state, "staff", None)
+    back = None if viewer is None else back_of(request, viewer)
+    return page(request, "staff_error.html", status=status, status_code=status, title=title, detail=detail, back=back)
+
+
+def back_of(request: Request, viewer: StaffViewer) -> tuple[str, str]:
+    """Where a signed-in staff member's error page leads (href, menu label): the page of their section the
+    request was made under (`/ops/claims` after a refused decline at `/ops/claims/{id}/decline`), else their
+    home; a visitor's leads to the log-in page (no `back`)."""
+    links = menu(request, viewer)
+    path = request.url.path
+    under = [(href, label) for href, label in links if path == href or path.startswith(href + "/")]
+    if under:
+        return max(under, key=lambda link: len(link[0]))
+    home = home_of(viewer.role)
+    return next((link for link in links if link[0] == home), (home, "Overview"))
 
 
 def done(url: str, notice: str) -> RedirectResponse:

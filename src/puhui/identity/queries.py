@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, func, select
 
 from puhui.identity import pii
-from puhui.identity.tables import customers, merchants, staff, tier_changes, verifications
+from puhui.identity.tables import customers, merchants, partners, staff, tier_changes, verifications
 from puhui.identity.vault import Vault
 
 
@@ -61,6 +61,11 @@ def merchant_name_and_code(connection: Connection, merchant_id: str) -> tuple[st
         select(merchants.c.name, merchants.c.credit_code).where(merchants.c.id == merchant_id)
     ).first()
     return (row[0], row[1]) if row is not None else None
+
+
+def partner_name(connection: Connection, partner_id: str) -> str | None:
+    """A partner institution's registered name (合作机构名称: an insurer, a lender, a fund manager), or None."""
+    return connection.execute(select(partners.c.name).where(partners.c.id == partner_id)).scalar_one_or_none()
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from puhui.events.outbox import publish
 from puhui.identity import org
 from puhui.identity import service as identity
 from puhui.identity.customers import wallet_id
+from puhui.identity.queries import partner_name
 from puhui.identity.vault import Vault
 from puhui.insurance import errors, models
 from puhui.insurance.claims import queries as claims_queries
@@ -91,6 +92,16 @@ def insurer_json(connection: Connection, insurer_id: str) -> dict[str, Any]:
     account = get_account(connection, premium_held_account(insurer_id))
     held = 0 if account is None else account.credits_posted - account.debits_posted
     return {"partner_id": insurer_id, "premium_held": format_minor(held, 2)}
+
+
+def insurer_name(connection: Connection, insurer_id: str) -> str:
+    """The insurer's registered name (the partner's name, 保险公司名称): what a disclosure names as the one who
+    underwrites (承保), never its internal id."""
+    _require_insurer(connection, insurer_id)
+    name = partner_name(connection, insurer_id)
+    if name is None:
+        raise errors.InsurerNotFound(f"insurer {insurer_id} is not a registered partner")
+    return str(name)
 
 
 # -- product versions ------------------------------------------------------------------------------

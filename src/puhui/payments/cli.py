@@ -144,12 +144,39 @@ def reconcile(
         # arrived yet is finished first, so it is not reported missing on the platform's side
         bank_worker.sweep(engine, bank, after=dt.timedelta(0))
         statement_of, catch_up = bank.statement, True
+    engine = _engine(db)
+    seen: dict[dt.date, tuple[int, set[str], set[str]]] = {}
+
+    def statement_for(date: dt.date) -> str | bytes:
+        """The date's statement, taken just before the date is matched: its lines and the date's open
+        exceptions then are kept for the summary."""
+        data = statement_of(date)
+        lines = reconciliation.parse_statement(data, date)
+        open_before = {r["id"] for r in reconciliation.exceptions_of(engine, date, "open")}
+        seen[date] = (len(lines), {line.order_id for line in lines}, open_before)
+        return data
+
     try:
-        rows = reconciliation.reconcile_days(_engine(db), day, statement_of, catch_up=catch_up).result
+        run = reconciliation.reconcile_days(engine, day, statement_for, catch_up=catch_up)
     except PuhuiError as error:
         fail(error)
     from puhui.payments.operations_api import exception_json
 
+    rows = run.result
+    for date, found in run.results:  # for the operator, on stderr: stdout stays the date's exceptions as JSON
+        typer.echo(_reconciled(date, found, *seen[date]), err=True)
     typer.echo(json.dumps([exception_json(r) for r in rows], indent=2, ensure_ascii=False, default=str))
     if any(r["status"] == "open" for r in rows):
         raise typer.Exit(1)
+
+
+def _reconciled(date: dt.date, found: list[dict], lines: int, orders: set[str], open_before: set[str]) -> str:
+    """One line for a date reconciled: the statement's orders matched without an exception, the exceptions the
+    run opened (new, or found again) and closed (no longer found), and those open now."""
+    open_now = {r["id"] for r in found if r["status"] == "open"}
+    unmatched = {r["order_id"] for r in found if r["id"] not in open_before - open_now}  # closed now: matched
+    return (
+        f"reconciled {date.isoformat()}: {len(orders - unmatched)} of {len(orders)} orders on the bank's statement "
+        f"({lines} lines) matched; exceptions: {len(open_now - open_before)} opened, "
+        f"{len(open_before - open_now)} closed, {len(open_now)} open"
+    )

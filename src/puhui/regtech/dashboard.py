@@ -157,8 +157,10 @@ def pending_reports(connection: Connection) -> dict:
     the generated reports not yet submitted, and the large-value dates `missing` (transactions, no report
     generated); a date with nothing to report (`nothing_to_report`) is owed nothing, so never pending nor
     overdue. `pending` counts both; `overdue` the overdue generated reports by id, `missing_overdue` the
-    missing dates past their deadline, `overdue_count` both; `next_deadline` the earliest of all;
-    `large_value_days` the deadlines view's counts of dates per status."""
+    missing dates past their deadline, `overdue_count` both; `next_deadline` the earliest deadline not yet
+    passed (today's or later: an overdue one is counted in `overdue_count`, not shown as "next"), None when
+    every report owed is overdue or none is; `large_value_days` the deadlines view's counts of dates per
+    status."""
     from puhui.regtech.report_index import deadlines_json
 
     view = deadlines_json(connection)
@@ -171,7 +173,7 @@ def pending_reports(connection: Connection) -> dict:
         "overdue": overdue,
         "missing_overdue": missing_overdue,
         "overdue_count": len(overdue) + len(missing_overdue),
-        "next_deadline": min((x["deadline"] for x in (*generated, *missing)), default=None),
+        "next_deadline": min((x["deadline"] for x in (*generated, *missing) if not x["overdue"]), default=None),
         "large_value_days": coverage["counts"],
     }
 

@@ -666,7 +666,8 @@ class DashboardReports(Schema):
     generated reports not yet submitted and the large-value dates `missing` (transactions, no report generated);
     a date with nothing to report is owed nothing. `overdue` lists the overdue generated reports by id,
     `missing_overdue` the missing dates past their deadline, `overdue_count` both; `next_deadline` is the
-    earliest of all; `large_value_days` counts the business dates of the deadlines view per status."""
+    earliest deadline not yet passed (None when every report owed is overdue); `large_value_days` counts the
+    business dates of the deadlines view per status."""
 
     pending: int
     overdue: list[str]

@@ -179,9 +179,14 @@ class ApproveIn(BaseModel):
     )
 
 
+Reason = Annotated[StrictStr, Field(max_length=1000, json_schema_extra={"minLength": 1, "pattern": r"\S"})]
+"""A decline's reason as the schema states it (not empty, not all blank); an empty or blank one is refused not
+with a bare "String should match pattern" but by the service's 422 `claim_reason_required`, which says it."""
+
+
 class DeclineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Note = Field(
+    reason: Reason = Field(
         description="拒赔理由, 1-1000 characters: stored with the decision and shown to the customer (保险法 Art. 24)"
     )
 
