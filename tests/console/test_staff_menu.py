@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from puhui.console.ops_actions import ACTION_ROLES
+
 from .staff_world import ADMIN_TOKEN, add_staff, demo, log_in, token_of  # noqa: F401 - the fixture
 
 MENU = re.compile(r'<nav class="tabs staff-tabs"[^>]*>(.*?)</nav>', re.S)
@@ -51,3 +53,23 @@ def test_every_menu_link_answers_for_the_role(demo, role: str) -> None:  # type:
     assert len(seen) >= 5, seen
     if role == "risk_officer":  # the pages a risk officer may not open are not offered
         assert "/ops/audit" not in seen and "/ops/claims" in seen and "/ops/reviews" in seen
+
+
+OVERVIEW = re.compile(r'<section[^>]*id="ops-pages"[^>]*>(.*?)</section>', re.S)
+
+
+@pytest.mark.parametrize("role", ["operator", "risk_officer", "admin"])
+def test_the_overview_lists_the_menus_pages_and_the_staff_actions(demo, role: str) -> None:  # type: ignore[no-untyped-def]
+    """The /ops overview lists the pages of the role's menu (one list, so the claims review is on it too)
+    and the staff actions, each one the role may open."""
+    client, world = demo
+    log_in(client, token_for(client, world, role))
+    page = client.get("/ops")
+    assert page.status_code == 200, page.text
+    found = OVERVIEW.search(page.text)
+    assert found is not None, "no page list on the overview"
+    listed = LINK.findall(found.group(1))
+    actions = ["/ops/actions"] if role in ACTION_ROLES else []  # operators' and administrators'
+    assert [href for href in menu_of(page.text) if href != "/ops"] + actions == listed, role
+    assert "/ops/claims" in listed
+    assert all(client.get(href).status_code == 200 for href in listed), role

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from puhui import clock
 from puhui.console import charts, i18n, render, svg
 from puhui.console.staff import (
+    MENUS,
     OPS_ROLES,
     done,
     field,
@@ -46,20 +47,8 @@ FundCode = Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[A-Za-z0-
 async def overview(request: Request) -> Response:
     _ = render.formatter(request).gettext
     queue = await get(request, "/v1/risk/reviews", limit=100)
-    pages = [
-        ["/ops/customers", _("Customers")],
-        ["/ops/merchants", _("Merchants")],
-        ["/ops/reviews", _("Review queue")],
-        ["/ops/settlements", _("Settlements")],
-        ["/ops/eod", _("End of day")],
-        ["/ops/reserve", _("Reserve")],
-        ["/ops/loans", _("Loan book")],
-        ["/ops/funds", _("Funds")],
-        ["/ops/actions", _("Staff actions")],
-        ["/ops/ledger", _("Ledger")],
-        ["/ops/audit", _("Audit log")],
-        ["/ops/models", _("Models")],
-    ]
+    pages = [(href, _(label)) for href, label in MENUS["ops"] if href != "/ops"]  # the menu's pages, and:
+    pages.append(("/ops/actions", _("Staff actions")))
     role, roles = request.state.staff.role, page_roles(request.app)
     rows = [[link(href, text)] for href, text in pages if may_open(role, roles.get(href))]
     text = [_("Payments waiting for review: %(n)s", n=len(queue["reviews"]))]
