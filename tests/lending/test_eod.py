@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import text
 
 from puhui.db import reading
-from puhui.errors import Forbidden
 from puhui.lending import eod
 from puhui.lending.delinquency import delinquency_bucket, loan_class
 from puhui.lending.errors import (
     AmountOutOfRange,
+    LoanNotFound,
     RateAboveCap,
     RepaymentExceedsOwed,
     TermOutOfRange,
@@ -76,7 +76,7 @@ def test_bad_input_changes_nothing(engine, clock):
             lambda uow: service.create_product(uow, {**MONTHLY, "code": "fees", "upfront_fee_rate": "0.05"}),
         ),
         (repayments.NothingDue, lambda uow: repayments.repay(uow, loan, alice, 1, "scheduled")),  # nothing due yet
-        (Forbidden, lambda uow: repayments.repay(uow, loan, bob, None, "early_full")),
+        (LoanNotFound, lambda uow: repayments.repay(uow, loan, bob, None, "early_full")),  # as if none
         (repayments.PayoffMismatch, lambda uow: repayments.repay(uow, loan, alice, 10_000_00, "early_full")),
     ]
     for error, work in refusals:

@@ -145,8 +145,8 @@ def test_borrow_and_repay_over_http(client, engine, clock):
     assert len(disclosed["schedule"]) == 6 and disclosed["total_fees"] == "60.00"
     _problem(
         client.post(f"/v1/lending/offers/{disclosed['id']}/accept", headers={**other, "Idempotency-Key": "x"}),
-        403,
-        "forbidden",
+        404,
+        "loan_offer_not_found",
     )
     accepted = client.post(f"/v1/lending/offers/{disclosed['id']}/accept", headers={**me, "Idempotency-Key": "c1"})
     assert accepted.status_code == 201, accepted.text
@@ -224,8 +224,8 @@ def test_borrow_and_repay_over_http(client, engine, clock):
                 headers={**other, "Idempotency-Key": "r2"},
                 json={"kind": "early_full"},
             ),
-            403,
-            "not_your_loan",
+            404,
+            "loan_not_found",
         ),
     ]
     for response, status, code in refused:

@@ -83,7 +83,7 @@ def test_refusals_change_nothing(engine, clock):
     refused(world, "unknown_instalment_plan", lambda uow: lines.draw(uow, line_id, cid, 100_00, "instalments", 4))
     refused(world, "unknown_instalment_plan", lambda uow: lines.draw(uow, line_id, cid, 100_00, "someday"))
     refused(world, "line_limit_exceeded", lambda uow: lines.draw(uow, line_id, cid, 500_01, "pay_later"))
-    refused(world, "not_your_credit_line", lambda uow: lines.draw(uow, line_id, other, 100_00, "pay_later"))
+    refused(world, "credit_line_not_found", lambda uow: lines.draw(uow, line_id, other, 100_00, "pay_later"))
     refused(world, "credit_line_exists", lambda uow: lines.open_line(uow, cid, "op", limit=100_00))
     refused(
         world, "credit_limit_invalid", lambda uow: lines.open_line(uow, other, "op", annual_income=INCOME)

@@ -3,7 +3,10 @@ acceptance (disbursement), loans, schedules, repayments and statements.
 
 Amounts are decimal strings in CNY. Every mutation runs through `run_mutation` (idempotent by
 `Idempotency-Key`, audited). Operators and admins add products; customers apply, accept and repay
-for themselves only (another customer's loan or wallet is 403); staff read every loan.
+for themselves only; staff read every loan. Another customer's application, offer or loan answers as
+one that does not exist, read or acted on (making an offer, accepting, repaying): the same 404 and
+detail as an unknown id, and nothing changes. Naming another customer in the body (`customer_id`,
+`from_customer_id`) is 403 `forbidden`, before any record is looked up.
 """
 
 from __future__ import annotations

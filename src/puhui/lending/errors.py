@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from puhui.errors import Conflict, Forbidden, InvalidInput, NotFound
+from puhui.errors import Conflict, InvalidInput, NotFound
 
 
 class ProductInvalid(InvalidInput):
@@ -87,6 +87,10 @@ class CheckoutReplayMismatch(Conflict):
 
 
 class LineNotFound(NotFound):
+    """An unknown credit line, or another customer's: whoever is not its owner nor staff is told it does not
+    exist (the same code and detail either way), reading it or acting on it. So are `ApplicationNotFound`,
+    `OfferNotFound` and `LoanNotFound`."""
+
     code = "credit_line_not_found"
     title = "No such credit line"
 
@@ -119,11 +123,6 @@ class LineExpired(Conflict):
 class LineOverdue(Conflict):
     code = "credit_line_overdue"
     title = "A loan on the credit line is past due; no new draws until it is repaid"
-
-
-class NotYourLine(Forbidden):
-    code = "not_your_credit_line"
-    title = "This credit line belongs to another customer"
 
 
 class LimitInvalid(InvalidInput):
@@ -209,11 +208,6 @@ class ApplicationAlreadyUsed(Conflict):
 class OfferNotOpen(Conflict):
     code = "loan_offer_not_open"
     title = "The offer was already accepted"
-
-
-class NotYourLoan(Forbidden):
-    code = "not_your_loan"
-    title = "This loan belongs to another customer"
 
 
 class BorrowerUnverified(Conflict):

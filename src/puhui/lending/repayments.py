@@ -40,8 +40,8 @@ from puhui.lending.allocation import Allocation, Owed, allocate
 from puhui.lending.catalog import get_product
 from puhui.lending.errors import (
     LoanClosed,
+    LoanNotFound,
     NothingDue,
-    NotYourLoan,
     PartialCoversLoan,
     PayoffMismatch,
     RepaymentExceedsOwed,
@@ -131,7 +131,7 @@ def repay(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int | None, k
         raise InvalidInput("amount must be greater than zero")
     loan = loan_row(uow.connection, loan_id, lock=True)
     if loan["customer_id"] != customer_id:
-        raise NotYourLoan(f"loan {loan_id} belongs to another customer")
+        raise LoanNotFound(f"loan {loan_id} not found")  # another's loan answers as one that does not exist
     if loan["status"] == "paid_off":
         raise LoanClosed(f"loan {loan_id} is paid off")
     if loan["status"] == "written_off":

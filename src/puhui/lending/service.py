@@ -18,7 +18,6 @@ from sqlalchemy import Connection, func, select, union_all
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import Forbidden
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id, tier_of
 from puhui.ledger import queries as ledger_queries
@@ -276,10 +275,11 @@ def schedule_json(schedule: Any) -> list[dict]:
 
 
 def make_offer(uow: UnitOfWork, application_id: str, customer_id: str | None = None) -> dict:
-    """An offer with its disclosure (综合年化利率 by IRR next to the nominal rate); above the cap, refused."""
+    """An offer with its disclosure (综合年化利率 by IRR next to the nominal rate); above the cap, refused.
+    Another customer's application is refused as an unknown one is (`loan_application_not_found`)."""
     application = get_application(uow.connection, application_id)
     if customer_id is not None and application["customer_id"] != customer_id:
-        raise Forbidden("this application belongs to another customer")
+        raise ApplicationNotFound(f"application {application_id} not found")  # as if there were none: see `accept`
     if application["decision"] != "approved":
         raise ApplicationDeclined(f"application {application_id} was declined")
     product = get_product(uow.connection, application["product_code"])
@@ -328,6 +328,8 @@ def get_offer(connection: Connection, offer_id: str) -> dict:
 def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
     """Contract acceptance (签约) and disbursement (放款) to the customer's wallet, in one unit of work.
 
+    Another customer's offer is refused as an unknown one is (`loan_offer_not_found`, the same detail).
+
     The schedule starts today. The upfront fee is the disclosed fees less the instalment fees; it is
     kept from the amount paid out: debit principal receivable, credit wallet and fee income.
 
@@ -339,8 +341,8 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
     offer = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
     if offer is None:
         raise OfferNotFound(f"offer {offer_id} not found")
-    if offer["customer_id"] != customer_id:
-        raise Forbidden("this offer belongs to another customer")
+    if offer["customer_id"] != customer_id:  # another's offer answers as one that does not exist
+        raise OfferNotFound(f"offer {offer_id} not found")
     if offer["status"] != "open":
         raise OfferNotOpen(f"offer {offer_id} is {offer['status']}")
     application = get_application(uow.connection, offer["application_id"])

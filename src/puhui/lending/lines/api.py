@@ -8,6 +8,9 @@
 - `GET /plans?amount=` — every plan for an amount with its rate, fees and schedule (息费披露), to choose from.
 - `POST /checkout/{qr_id}` — a customer pays a merchant's QR code later, from their line, in one call.
 
+Another customer's line answers as one that does not exist (404 `credit_line_not_found`, the same detail
+as an unknown id), read or drawn on.
+
 Amounts are decimal strings in CNY; every mutation runs through `run_mutation`.
 """
 

@@ -49,7 +49,6 @@ from puhui.lending.errors import (
     LineLimitExceeded,
     LineNotFound,
     LineOverdue,
-    NotYourLine,
 )
 from puhui.lending.lines.tables import credit_line_draws, credit_lines
 from puhui.lending.policy import (
@@ -383,13 +382,14 @@ def draw(
     request_key: str | None = None,
     payment_id: str | None = None,
 ) -> dict:
-    """Draw `amount` on the line as a loan disbursed to the customer's wallet; refused past the limit."""
+    """Draw `amount` on the line as a loan disbursed to the customer's wallet; refused past the limit. Another
+    customer's line is refused as an unknown one is (`credit_line_not_found`, the same detail)."""
     start = clock.business_date()
     disclosure = plan_of(plan, periods, amount, start)  # refuses bad amounts and plans before any lock
     check_cap(disclosure)
     row = line_row(uow.connection, line_id, lock=True)
     if row["customer_id"] != customer_id:
-        raise NotYourLine("this credit line belongs to another customer")
+        raise LineNotFound(f"credit line {line_id} not found")  # another's line answers as one that does not exist
     if row["status"] != "active":
         raise LineFrozen(f"credit line {line_id} is {row['status']}")
     if service.today() > row["expires_day"]:
