@@ -12,6 +12,7 @@ from puhui.identity.service import customer_wallet_id
 from puhui.ledger.audit import audit
 from puhui.ledger.models import Transfer, TransferResult
 from puhui.ledger.service import create_transfers
+from puhui.lending import accounts as lending_accounts
 from puhui.lending.tables import loan_instalments, loans
 from puhui.payments.reserve import RESERVE
 from puhui.regtech import dashboard as board
@@ -57,13 +58,19 @@ def loan(engine, lid: str, customer: str, principal: int, paid: int, dpd: int, b
         "interest_accrued": 0,
         "fee_recognized": 0,
     }
-    transaction(
-        engine,
-        lambda uow: (
-            uow.execute(loans.insert().values(**row)),
-            uow.execute(loan_instalments.insert().values(**instalment)),
-        ),
-    )
+
+    def work(uow):  # type: ignore[no-untyped-def]
+        uow.execute(loans.insert().values(**row))
+        uow.execute(loan_instalments.insert().values(**instalment))
+        # The loan book is the ledger's principal receivable: lent, less what was repaid (the cash side is
+        # no part of these figures, so it is the fee income account here, not a wallet).
+        lending_accounts.open_accounts(uow, lid)
+        moves = [Transfer(f"dsb.{lid}", f"loan.{lid}.principal", lending_accounts.FEE_INCOME, principal, "CNY", "t")]
+        if paid:
+            moves.append(Transfer(f"rp.{lid}", lending_accounts.FEE_INCOME, f"loan.{lid}.principal", paid, "CNY", "t"))
+        assert all(r == TransferResult.ok for r in create_transfers(uow, moves))
+
+    transaction(engine, work)
 
 
 def fast_redeem(engine, oid: str, customer: str, amount: int, day: str) -> None:
@@ -137,13 +144,16 @@ def test_dashboard_figures_match_the_hand_computed_values(engine, small):
     assert not i["top10_merchants_share"]["breach"]
 
 
-def test_a_narrow_range_changes_the_flows_but_not_the_book(engine, small):
+def test_a_narrow_range_changes_the_flows_and_leaves_out_the_loans_disbursed_after_it(engine, small):
     with reading(engine) as connection:
         data = board.dashboard(connection, dt.date(2026, 1, 2), dt.date(2026, 1, 2))
     assert data["flows"]["payments"] == {"count": 1, "amount": "300.00"}
     assert data["indicators"]["top10_merchants_share"]["value"] == "1.000000"
     assert data["indicators"]["fast_redemption_liquidity"]["value"] == "0.300000"  # 150 / 500
-    assert data["outstanding_principal"] == "1600.00"
+    assert data["outstanding_principal"] == "300.00"  # L1 and L2 were disbursed on Jan 3, after `to`: L3 only
+    assert data["outstanding_basis"] == "as of now, loans disbursed by 2026-01-02"
+    assert data["indicators"]["overdue_m3_plus"]["value"] == "1.000000"  # L3 is M3+
+    assert data["indicators"]["top10_borrowers_share"]["borrowers"] == 1
 
 
 def test_an_empty_platform_flags_nothing(engine, clock):

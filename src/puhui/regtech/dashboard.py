@@ -5,9 +5,15 @@ of China business dates, each risk indicator with its early-warning threshold (�
   (还款), wealth subscriptions (申购) and redemptions (赎回; money-market fund and distributed
   funds), supply-chain financing (融资, by receivable face);
 - reserve coverage (备付金覆盖率) = reserve ÷ wallet balances, now; warn below 1;
-- overdue rates (逾期率) by outstanding principal of active loans, now: M1+ (any days past due) and
-  M3+ (over 90 days, the lending bucket "M3+");
-- concentration (集中度): the top-10 borrowers' share of outstanding principal, now, and the top-10
+- the loan book (`outstanding_principal`): the principal still owed, as of now, on the loans disbursed
+  by `to` (a loan disbursed after the range is not counted), each loan's figure the loan book's own
+  (`lending.queries.outstanding_by_loan`: the ledger's principal receivable, net of repayments, refunds
+  of pay-later purchases and write-offs). It is "as of now", labelled so (`outstanding_basis`): the
+  lending tables do not record when a loan was written off nor its past delinquency buckets, so the
+  balance at the end of an earlier `to` cannot be told; repayments made after `to` are deducted;
+- overdue rates (逾期率) over that outstanding principal, by the loans' buckets now: M1+ (any days past
+  due) and M3+ (over 90 days, the lending bucket "M3+");
+- concentration (集中度): the top-10 borrowers' share of that outstanding principal, and the top-10
   merchants' share of payment volume over the range;
 - fast-redemption liquidity (T+0 快速赎回流动性): the peak day's T+0 redemptions in the range ÷ the
   money-market funds' portfolio balance (the cash that pays them), now;
@@ -88,8 +94,15 @@ def flows(connection: Connection, start: int, end: int, first: dt.date, last: dt
     }
 
 
-def overdue_and_borrowers(connection: Connection) -> dict:
-    book = lending_queries.outstanding_by_loan(connection)
+def outstanding_basis(disbursed_by: dt.date | None) -> str:
+    """What the loan book's figures are: the balances now, of the loans disbursed by `disbursed_by`."""
+    return "as of now" if disbursed_by is None else f"as of now, loans disbursed by {disbursed_by.isoformat()}"
+
+
+def overdue_and_borrowers(connection: Connection, disbursed_by: dt.date | None = None) -> dict:
+    """Outstanding principal, overdue rates and borrower concentration over the loan book now, of the
+    loans disbursed by `disbursed_by` (every active loan when None)."""
+    book = lending_queries.outstanding_by_loan(connection, disbursed_by)
     total = sum(o for _, _, o in book)
     m1 = sum(o for _, bucket, o in book if bucket != "current")
     m3_plus = sum(o for _, bucket, o in book if bucket == "M3+")  # over 90 days; the book's M3 is 61–90
@@ -99,6 +112,7 @@ def overdue_and_borrowers(connection: Connection) -> dict:
     top = sorted(per_borrower.values(), reverse=True)[:TOP_N]
     return {
         "outstanding_principal": _money(total),
+        "outstanding_basis": outstanding_basis(disbursed_by),
         "overdue_m1_plus": indicator("overdue_m1_plus", ratio(m1, total), overdue_principal=_money(m1)),
         "overdue_m3_plus": indicator("overdue_m3_plus", ratio(m3_plus, total), overdue_principal=_money(m3_plus)),
         "top10_borrowers_share": indicator(
@@ -185,7 +199,7 @@ def dashboard(connection: Connection, first: dt.date, last: dt.date) -> dict:
     if (last - first).days >= MAX_RANGE_DAYS:
         raise InvalidRange(f"a range covers at most {MAX_RANGE_DAYS} days")
     start, end = day_bounds(first)[0], day_bounds(last)[1]
-    lending = overdue_and_borrowers(connection)
+    lending = overdue_and_borrowers(connection, last)
     indicators = {
         "reserve_coverage": reserve(connection),
         "overdue_m1_plus": lending.pop("overdue_m1_plus"),
@@ -199,6 +213,7 @@ def dashboard(connection: Connection, first: dt.date, last: dt.date) -> dict:
         "to": last.isoformat(),
         "flows": flows(connection, start, end, first, last),
         "outstanding_principal": lending["outstanding_principal"],
+        "outstanding_basis": lending["outstanding_basis"],
         "indicators": indicators,
         "alerts": alerts_by_typology(connection, start, end),
         "reports": pending_reports(connection),

@@ -606,13 +606,15 @@ class ReserveCoverage(Indicator):
 
 
 class OverdueRate(Indicator):
-    """逾期率: overdue principal over the outstanding principal of active loans, now."""
+    """逾期率: overdue principal over the outstanding principal of the active loans disbursed by `to`, as of now
+    (the dashboard's `outstanding_principal`, by the loans' delinquency buckets now)."""
 
     overdue_principal: Money
 
 
 class BorrowerConcentration(Indicator):
-    """集中度: the top-10 borrowers' share of outstanding principal, now."""
+    """集中度: the top-10 borrowers' share of the outstanding principal of the loans disbursed by `to`, as of now
+    (the dashboard's `outstanding_principal`)."""
 
     borrowers: int
     top_principal: Money
@@ -684,7 +686,18 @@ class SupervisionDashboard(Schema):
     first: Day = Field(alias="from")
     last: Day = Field(alias="to")
     flows: DashboardFlows
-    outstanding_principal: Money
+    outstanding_principal: Money = Field(
+        description="贷款余额: the principal still owed, as of now, on the loans disbursed by `to` (a loan disbursed "
+        "after `to` is not counted): the sum of the loan book's outstanding principal (`GET /v1/lending/loans`), "
+        "net of every principal repayment, refund of a pay-later purchase and write-off. Not the balance at the "
+        "end of `to`: repayments made after `to` are deducted, since the lending records keep neither when a "
+        "loan was written off nor its past delinquency; `outstanding_basis` says so. The overdue rates and the "
+        "borrower concentration are over this figure."
+    )
+    outstanding_basis: str = Field(
+        description="what `outstanding_principal` is: as of now, of the loans disbursed by `to`",
+        examples=["as of now, loans disbursed by 2026-12-09"],
+    )
     indicators: DashboardIndicators
     alerts: DashboardAlerts
     reports: DashboardReports
