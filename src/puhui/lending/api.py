@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Engine
 
@@ -91,9 +91,25 @@ class EodIn(BaseModel):
 # -- products --------------------------------------------------------------------------------------
 
 
-@router.get("/products", summary="Loan products", response_model=list[LoanProduct])
-async def products(engine: EngineDep, principal: Caller) -> list[dict]:
-    return await _reader(engine, service.list_products)
+@router.get(
+    "/products",
+    summary="Loan products: those applied for directly first, then those drawn only through a credit line",
+    description="Products a customer applies for directly (`channel` direct: a cash loan through an "
+    "application, an offer and its acceptance) come first, by code; then the credit line's own products "
+    "(`channel` credit_line: pay later and instalments, used only at checkout or by a draw on the line, "
+    "refused as an application with 422 `product_not_for_direct_application`), by code. `channel` keeps "
+    "only one of them.",
+    response_model=list[LoanProduct],
+)
+async def products(
+    engine: EngineDep,
+    principal: Caller,
+    channel: Annotated[
+        Literal["direct", "credit_line"] | None,
+        Query(description="only the products of this channel (default: all, direct first)"),
+    ] = None,
+) -> list[dict]:
+    return await _reader(engine, lambda c: service.list_products(c, channel))
 
 
 _FRACTION = {
@@ -169,6 +185,10 @@ async def add_product(
     "/applications",
     status_code=201,
     summary="Apply for a loan; the risk decision comes back",
+    description="For a product whose `channel` is direct (GET /v1/lending/products). A product drawn only "
+    "through a credit line (pay later, instalments) is refused with 422 `product_not_for_direct_application` "
+    "and nothing is stored: it is used at checkout (POST /v1/lending/checkout/{qr_id}) or by a draw on the "
+    "line (POST /v1/lending/lines/{line_id}/draws), where its plan and fees are disclosed.",
     response_model=Application,
 )
 async def apply(body: ApplicationIn, request: Request, engine: EngineDep, principal: Customer):

@@ -76,6 +76,14 @@ class ProductNotFound(NotFound):
     title = "No such loan product"
 
 
+class ProductNotForDirectApplication(InvalidInput):
+    """A product drawn only through a credit line (先享后付: pay later, instalments), applied for directly: it
+    is used at checkout or by a draw on the line, where its plan and fees are disclosed, never as a cash loan."""
+
+    code = "product_not_for_direct_application"
+    title = "This loan product is drawn only through a credit line, not applied for directly"
+
+
 class CheckoutHeld(Conflict):
     code = "checkout_needs_review"
     title = "The payment would be held for review; pay later is not offered for it"

@@ -4,7 +4,7 @@ a loan's statement and an end-of-day run."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -20,12 +20,26 @@ LoanStatus = Literal["active", "paid_off", "written_off"]
 Bucket = Literal["current", "M1", "M2", "M3", "M3+"]  # `puhui.lending.delinquency.BUCKETS`, then M3+
 
 
+Channel = Annotated[
+    Literal["direct", "credit_line"],
+    Field(
+        description="how the product is used (`puhui.lending.catalog.Channel`): `direct`, applied for "
+        "(POST /v1/lending/applications), offered and accepted as a cash loan; `credit_line`, drawn only "
+        "through a credit line, at checkout (POST /v1/lending/checkout/{qr_id}) or by a draw (POST "
+        "/v1/lending/lines/{line_id}/draws) with the plan's fees disclosed there; applied for directly it is "
+        "refused (422 `product_not_for_direct_application`)"
+    ),
+]
+
+
 class LoanProduct(Schema):
-    """A loan product (贷款产品): its range, pricing (rates are decimal fractions with at most six places),
-    grace days (宽限期), interest-free months (免息期), 还款冲销顺序 and the platform's share (出资比例)."""
+    """A loan product (贷款产品): its channel (direct, or drawn only through a credit line), range, pricing (rates
+    are decimal fractions with at most six places), grace days (宽限期), interest-free months (免息期), 还款冲销顺序
+    and the platform's share (出资比例)."""
 
     code: str
     status: Literal["active", "retired"]
+    channel: Channel
     name: str
     currency: Literal["CNY"]
     min_amount: Money

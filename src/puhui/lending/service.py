@@ -23,7 +23,7 @@ from puhui.identity.service import customer_wallet_id, tier_of
 from puhui.ledger import queries as ledger_queries
 from puhui.lending import accounts
 from puhui.lending.accounts import move, post
-from puhui.lending.catalog import get_product
+from puhui.lending.catalog import LINE_PRODUCTS, Channel, channel_of, check_direct, get_direct_product, get_product
 from puhui.lending.disclosure import Disclosure, check_cap, check_penalty_cap, disclose
 from puhui.lending.errors import (
     ApplicationAlreadyUsed,
@@ -95,10 +95,19 @@ def check_product_cap(product: Product, start: dt.date) -> None:
             check_cap(disclose(product, amount, term, start))
 
 
+def _text(product: Product) -> str:
+    return json.dumps(product_to_json(product), sort_keys=True)
+
+
 def create_product(uow: UnitOfWork, data: dict[str, Any]) -> dict:
+    """Add a product (the same terms again answer it as it is). The codes of the credit line's own products
+    (`catalog.LINE_PRODUCTS`) are theirs: another product under one of them is refused (`loan_product_exists`),
+    or a cash loan could take the code the line draws on."""
     product = product_from_json(data)
     check_product_cap(product, clock.business_date())
-    text = json.dumps(product_to_json(product), sort_keys=True)
+    text = _text(product)
+    if product.code in LINE_PRODUCTS and text != _text(product_from_json(LINE_PRODUCTS[product.code])):
+        raise ProductExists(f"product code {product.code} is the credit line's own product (channel credit_line)")
     existing = uow.execute(select(lending_products).where(lending_products.c.code == product.code)).mappings().first()
     if existing is not None:
         if existing["data"] != text:
@@ -111,12 +120,21 @@ def create_product(uow: UnitOfWork, data: dict[str, Any]) -> dict:
 
 
 def product_json(row: Any) -> dict:
-    return {"code": row["code"], "status": row["status"], **json.loads(row["data"])}
+    return {
+        "code": row["code"],
+        "status": row["status"],
+        "channel": channel_of(row["code"]).value,
+        **json.loads(row["data"]),
+    }
 
 
-def list_products(connection: Connection) -> list[dict]:
+def list_products(connection: Connection, channel: Channel | str | None = None) -> list[dict]:
+    """The products, those applied for directly first (`channel` direct, by code), then those drawn only
+    through a credit line (`credit_line`, by code): the first is always one a customer can apply for when
+    there is one, however many line products a checkout has stored. `channel` keeps only that channel."""
     rows = connection.execute(select(lending_products).order_by(lending_products.c.code)).mappings()
-    return [product_json(r) for r in rows]
+    listed = sorted((product_json(r) for r in rows), key=lambda p: (p["channel"] != Channel.direct, p["code"]))
+    return [p for p in listed if channel is None or p["channel"] == channel]
 
 
 # -- applications and the risk decision ------------------------------------------------------------
@@ -204,8 +222,11 @@ def apply(
 
     `annual_income` is the income declared with it; without one the income on file is used, and with
     none on file the application is refused (`annual_income_required`) and nothing is stored. The row
-    keeps the income the decision was made on, which becomes (or stays) the income on file."""
-    product = get_product(uow.connection, product_code)
+    keeps the income the decision was made on, which becomes (or stays) the income on file.
+
+    A product drawn only through a credit line (pay later, instalments) is refused first (422
+    `product_not_for_direct_application`): it is used at checkout or by a draw on the line, with its fees."""
+    product = get_direct_product(uow.connection, product_code)
     check_application(product, amount, term)
     annual_income = income_of(uow.connection, customer_id, annual_income)
     check_borrower_limits(outstanding_of(uow.connection, customer_id), amount, annual_income)
@@ -280,6 +301,7 @@ def make_offer(uow: UnitOfWork, application_id: str, customer_id: str | None = N
     application = get_application(uow.connection, application_id)
     if customer_id is not None and application["customer_id"] != customer_id:
         raise ApplicationNotFound(f"application {application_id} not found")  # as if there were none: see `accept`
+    check_direct(application["product_code"])  # a line's product: drawn through the line, never offered
     if application["decision"] != "approved":
         raise ApplicationDeclined(f"application {application_id} was declined")
     product = get_product(uow.connection, application["product_code"])
@@ -346,6 +368,7 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
     if offer["status"] != "open":
         raise OfferNotOpen(f"offer {offer_id} is {offer['status']}")
     application = get_application(uow.connection, offer["application_id"])
+    check_direct(application["product_code"])  # a line's product is never disbursed as a cash loan
     used = uow.execute(
         select(loan_offers.c.loan_id).where(
             loan_offers.c.application_id == application["id"], loan_offers.c.status == "accepted"

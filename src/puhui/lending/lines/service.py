@@ -16,8 +16,9 @@ A draw locks the line row (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialize
 BEGIN IMMEDIATE), then checks the room, so concurrent draws never pass the limit, and the borrower
 limits over all the customer's loans against the income on file (none on file: refused). It creates a
 loan with the lending service's own loan creation (contract, schedule, disbursement backed by the
-reserve) on a zero-interest line product: pay later (免息, due on the statement's repayment day)
-or 3/6/12 instalments with a per-instalment fee (分期手续费), disclosed by IRR and refused above the cap.
+reserve) on a zero-interest line product (`catalog.LINE_PRODUCTS`: drawn only through a line, never
+applied for directly): pay later (免息, due on the statement's repayment day) or 3/6/12 instalments
+with a per-instalment fee (分期手续费), disclosed by IRR and refused above the cap.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from puhui.identity.errors import CustomerNotFound
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger import queries as ledger_queries
 from puhui.lending import bnpl, catalog, service
+from puhui.lending.catalog import INSTALMENT_PRODUCT, PAY_LATER_PRODUCT
 from puhui.lending.disclosure import Disclosure, check_cap
 from puhui.lending.errors import (
     AnnualIncomeRequired,
@@ -63,30 +65,6 @@ from puhui.money import format_minor
 
 DEFAULT_TERM_DAYS = 365
 PLANS = ("pay_later", "instalments")
-PAY_LATER_PRODUCT = {
-    "code": "line-pay-later",
-    "name": "先享后付 免息",
-    "min_amount": "0.01",
-    "max_amount": "200000.00",
-    "min_term": 1,
-    "max_term": 1,
-    "method": "bullet",
-    "annual_rate": "0",
-    "grace_days": 3,
-    "penalty_annual_rate": "0.18",
-}
-INSTALMENT_PRODUCT = {
-    "code": "line-instalments",
-    "name": "先享后付 分期",
-    "min_amount": "0.01",
-    "max_amount": "200000.00",
-    "min_term": 3,
-    "max_term": 12,
-    "method": "equal_principal",
-    "annual_rate": "0",
-    "grace_days": 3,
-    "penalty_annual_rate": "0.18",
-}
 
 
 @dataclass(frozen=True)
@@ -175,7 +153,7 @@ def open_line(
         )
     decision = grant(uow.connection, customer_id, annual_income, limit)
     now = clock.now_micros()
-    row = {
+    row: dict[str, Any] = {
         "id": service.new_id("cl_"),
         "customer_id": customer_id,
         "credit_limit": decision.limit,
@@ -367,7 +345,7 @@ def plan_options(amount: int, purchase: dt.date) -> list[dict]:
 
 def ensure_products(uow: UnitOfWork) -> None:
     """The line products exist (idempotent: an identical product is returned as it is)."""
-    for data in (PAY_LATER_PRODUCT, INSTALMENT_PRODUCT):
+    for data in catalog.LINE_PRODUCTS.values():
         service.create_product(uow, data)
 
 
