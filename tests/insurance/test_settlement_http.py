@@ -132,7 +132,9 @@ def test_remittance_takes_commission_and_remits_the_rest_once(client, engine, cl
     first = remit(client, operator, insurer_id, "2026-01-15", "r-1")
     assert first.status_code == 201, first.text
     got = first.json()
-    assert (got["period_start"], got["through"]) == ("1970-01-01", "2026-01-15")
+    assert (got["period_start"], got["through"]) == ("2026-01-05", "2026-01-15")  # the insurer's onboarding date
+    # held 1587.00 - 688.00 + 299.00; Li's 299.00 bought after the period waits; no claims float in these terms
+    assert (got["held"], got["later_premiums"], got["claims_float_kept"]) == ("1198.00", "299.00", "0.00")
     assert (got["premiums"], got["refunds"], got["commission"], got["remitted"]) == (
         "1587.00",
         "688.00",

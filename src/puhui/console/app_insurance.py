@@ -3,8 +3,8 @@ quote by social-insurance status (保费试算) at the customer's own age, their
 birth date in their verified ID (never typed in), buying a policy (投保) with the product's health
 declaration (健康告知), the exact disclosure shown (投保须知) and the customer's confirmations ticked (the
 API's sales record 回溯 keeps them), an underwriting decline (拒保) told plainly, and my policies with
-cancel (退保: the cooling-off refund shown first) and renew (续保) when open. Every change is an API call;
-the lists are read with the insurance package's own listing functions."""
+cancel (退保: what it refunds and why, shown before and after) and renew (续保) when open. Every change is
+an API call; the lists are read with the insurance package's own listing functions."""
 
 from __future__ import annotations
 
@@ -202,6 +202,48 @@ def renewal_disclosure(fmt: i18n.Formatter, product: dict[str, Any], policy: dic
     return "\n".join([first, *terms(fmt, product, policy["social_insurance"])])
 
 
+def refund_reason(fmt: i18n.Formatter, policy: dict[str, Any]) -> str | None:
+    """Why cancelling refunds what it does (退保退费说明), wholly in the customer's language, from the API's
+    `cancellation` of the policy: before cancelling what a cancellation today would refund, after it what it
+    refunded. None when the policy can no longer be cancelled."""
+    terms = policy.get("cancellation")
+    if not terms:
+        return None
+    _ = fmt.gettext
+    if terms["reason"] == "claim_paid":
+        claims = fmt.money(Decimal(terms["claims_paid"]) + Decimal(terms["claims_owed"]))
+        if Decimal(terms["claims_owed"]):
+            return _(
+                "Claims of %(claims)s have been paid or approved under this policy, so cancelling it refunds nothing, even within the cooling-off period: a policy that has paid a benefit does not refund its premium.",  # noqa: E501 - one msgid, found by the catalogue check
+                claims=claims,
+            )
+        return _(
+            "Claims of %(claims)s have been paid under this policy, so cancelling it refunds nothing, even within the cooling-off period: a policy that has paid a benefit does not refund its premium.",  # noqa: E501 - one msgid, found by the catalogue check
+            claims=claims,
+        )
+    last = fmt.day(terms["cooling_off_last_day"])
+    if terms["reason"] == "cooling_off":
+        return _(
+            "Cancelled within the cooling-off period (through %(day)s), the whole premium of %(premium)s comes back.",
+            day=last,
+            premium=fmt.money(policy["premium"]),
+        )
+    if not Decimal(terms["refund"]):
+        return _(
+            "The cooling-off period ended on %(day)s and the premium is fully earned by %(on)s, so cancelling refunds nothing.",  # noqa: E501 - one msgid, found by the catalogue check
+            day=last,
+            on=fmt.day(terms["cancelled_on"]),
+        )
+    return _(
+        "The cooling-off period ended on %(day)s, so only the unearned premium comes back: %(refund)s of the %(premium)s premium, for the %(days)s days of cover after %(on)s.",  # noqa: E501 - one msgid, found by the catalogue check
+        day=last,
+        refund=fmt.money(terms["refund"]),
+        premium=fmt.money(policy["premium"]),
+        days=terms["days_left"],
+        on=fmt.day(terms["cancelled_on"]),
+    )
+
+
 def fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -322,7 +364,7 @@ async def buy(request: Request) -> Response:
 async def _policy_page(request: Request, policy_id: str, status: int = 200, error: str | None = None) -> Response:
     policy = await _get(request, f"/v1/insurance/policies/{policy_id}")  # another's is 404: the API decides
     _, mine = await _listed(request)
-    listed = next((p for p in mine if p["id"] == policy_id), policy)
+    listed = {**next((p for p in mine if p["id"] == policy_id), policy), "cancellation": policy["cancellation"]}
     product = await _get(request, f"/v1/insurance/products/{policy['product_code']}/{policy['product_version']}")
     return render.page(
         request,
@@ -334,6 +376,7 @@ async def _policy_page(request: Request, policy_id: str, status: int = 200, erro
         keys={"cancel": security.form_key(), "renew": security.form_key()},
         renewal_disclosure=renewal_disclosure(render.formatter(request), product, listed),
         cover=cover_text(render.formatter(request), listed),
+        refund_reason=refund_reason(render.formatter(request), listed),
         confirmations=[render.formatter(request).gettext(c) for c in CONFIRMATIONS],
     )
 

@@ -238,7 +238,8 @@ async def read_policy(policy_id: Ident, engine: EngineDep, principal: Customer) 
 
 @router.post(
     "/policies/{policy_id}/cancel",
-    summary="Cancel (退保): a full refund within the cooling-off period, pro rata after it",
+    summary="Cancel (退保): a full refund within the cooling-off period, pro rata after it, nothing after a claim "
+    "paid; the answer's `cancellation` says why",
     response_model=Policy,
 )
 async def cancel(policy_id: Ident, request: Request, engine: EngineDep, principal: Customer) -> Response:

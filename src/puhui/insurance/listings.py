@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from puhui import clock
-from puhui.insurance import models, service
-from puhui.insurance.claims import queries as claims_queries
+from puhui.insurance import service
 from puhui.insurance.tables import insurance_policies as policies
 from puhui.insurance.tables import insurance_products as products
 from puhui.money import format_minor
@@ -50,14 +49,13 @@ def _listed(connection: Connection, row: Any, today: dt.date, renewed: bool) -> 
     shown = service.policy_json(row)
     active = row["status"] == service.ACTIVE
     product = service.get_product(connection, row["product_code"], row["product_version"])
-    cover = models.Cover(row["start_date"], row["end_date"], row["premium"])
-    refund = models.cancellation_refund(product, cover, max(today, cover.start)) if active else None
-    if refund and claims_queries.benefits_on_policy(connection, row["id"]):
-        refund = 0  # a policy that paid a claim refunds nothing (`service.cancel`)
+    terms = service.cancellation_of(connection, row)  # nothing after a claim paid (`service.cancel`)
+    refund = terms.refund if active and terms is not None else None
     opens = row["end_date"] - dt.timedelta(days=service.RENEWAL_OPENS_DAYS)
-    cooling_off_ends = cover.start + dt.timedelta(days=product.cooling_off_days)
+    cooling_off_ends = row["start_date"] + dt.timedelta(days=product.cooling_off_days)
     return {
         **shown,
+        "cancellation": service.cancellation_json(terms, row["premium"]),
         "product_name": product.name,
         "refund_if_cancelled": None if refund is None else format_minor(refund, 2),
         "in_cooling_off": active and today < cooling_off_ends,

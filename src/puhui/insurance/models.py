@@ -142,6 +142,47 @@ def cancellation_refund(product: MedicalProduct, cover: Cover, cancelled_on: dt.
     return unearned_reserve(cover, cancelled_on)
 
 
+class RefundReason(enum.StrEnum):
+    """Why a cancellation (退保) refunds what it does: a stable code the API answers and pages word."""
+
+    cooling_off = "cooling_off"  # within the cooling-off period (犹豫期): the whole premium
+    unearned_premium = "unearned_premium"  # after it: the unearned premium (未满期保费), pro rata by day
+    claim_paid = "claim_paid"  # a benefit paid or approved under the policy (已发生保险金给付): nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """What cancelling a policy on `cancelled_on` refunds and why, with the facts the reason rests on:
+    the last day of the cooling-off period, the days of cover left after the day of cancellation (which is
+    earned), and the benefits paid (`claims_paid`) or approved and still owed (`claims_owed`)."""
+
+    refund: int
+    reason: RefundReason
+    cancelled_on: dt.date
+    cooling_off_last_day: dt.date
+    days_left: int
+    claims_paid: int = 0
+    claims_owed: int = 0
+
+
+def cancellation(
+    product: MedicalProduct, cover: Cover, cancelled_on: dt.date, claims_paid: int = 0, claims_owed: int = 0
+) -> Cancellation:
+    """The refund of a cancellation on `cancelled_on` (`cancellation_refund`) and its reason; a policy under
+    which a benefit has been paid or approved refunds nothing, within the cooling-off period or after it
+    (已发生保险金给付的，不退还保险费): its cover was used."""
+    refund = cancellation_refund(product, cover, cancelled_on)
+    last = cover.start + dt.timedelta(days=product.cooling_off_days - 1)
+    days_left = (cover.end - cancelled_on).days - 1
+    if claims_paid + claims_owed > 0:
+        reason, refund = RefundReason.claim_paid, 0
+    elif cancelled_on <= last:
+        reason = RefundReason.cooling_off
+    else:
+        reason = RefundReason.unearned_premium
+    return Cancellation(refund, reason, cancelled_on, last, days_left, claims_paid, claims_owed)
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimBenefit:
     """A medical claim's arithmetic: expense, less what social insurance paid, less what other cover has

@@ -66,6 +66,25 @@ class Quote(Schema):
     premium: Money
 
 
+class Cancellation(Schema):
+    """What cancelling a policy (退保) refunds and why: for an active policy what a cancellation today would
+    refund (a quote: nothing moves), for a cancelled one what its cancellation refunded."""
+
+    refund: Money
+    reason: Literal["cooling_off", "unearned_premium", "claim_paid"] = Field(
+        description="cooling_off: cancelled within the cooling-off period (犹豫期), the whole premium back; "
+        "unearned_premium: after it, the premium for the days of cover left (未满期保费, the day of cancellation "
+        "earned); claim_paid: a benefit was paid or approved under the policy, so nothing is refunded "
+        "(已发生保险金给付的，不退还保险费), even within the cooling-off period"
+    )
+    explanation: str = Field(description="the reason in words, with the amounts and dates it rests on")
+    cancelled_on: Day = Field(description="the day of the cancellation (today for an active policy)")
+    cooling_off_last_day: Day = Field(description="the last day of the cooling-off period")
+    days_left: int = Field(description="days of cover after the day of cancellation (what is unearned)")
+    claims_paid: Money = Field(description="benefits paid under the policy (by the cancellation, once made)")
+    claims_owed: Money = Field(description="benefits approved and not yet paid (待支付)")
+
+
 class Policy(Schema):
     """A medical policy (保单): cover from start_date (inclusive) to end_date (exclusive)."""
 
@@ -88,3 +107,7 @@ class Policy(Schema):
     cancelled_at: Timestamp | None
     exclusions: list[str] = Field(description="conditions excluded by underwriting (除外责任)")
     renewed_from: str | None = Field(description="the policy this one renews (续保)")
+    cancellation: Cancellation | None = Field(
+        description="what cancelling refunds and why: a quote while active, what was refunded once cancelled; "
+        "null for an active policy whose cover has ended (it can no longer be cancelled)"
+    )

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -293,7 +294,7 @@ def buy_medical(
     Without `born` the `age` given is used as is — for in-process callers that own the person (the simulator)."""
     existing = _policy_by_client(uow.connection, customer_id, client_id)
     if existing is not None:
-        return policy_json(existing)
+        return policy_answer(uow.connection, existing)
     start = cover_start()
     if born is not None:
         by_id = models.age_on(born, start)
@@ -393,7 +394,7 @@ def _issue(
     topic = "insurance.policy_bought" if renewed_from is None else "insurance.policy_renewed"
     event = {"policy_id": policy_id, "customer_id": issued.customer_id, "premium": format_minor(premium, 2)}
     publish(uow, TOPIC, topic, policy_id, event)
-    return policy_json(_policy_row(uow.connection, policy_id))
+    return policy_answer(uow.connection, _policy_row(uow.connection, policy_id))
 
 
 def renew(
@@ -415,7 +416,7 @@ def renew(
     old = owned_policy(uow, customer_id, policy_id)
     renewal = uow.execute(select(policies).where(policies.c.renewed_from == policy_id)).mappings().first()
     if renewal is not None:
-        return policy_json(renewal)
+        return policy_answer(uow.connection, renewal)
     if old["status"] != ACTIVE:
         raise errors.PolicyNotActive(f"policy {policy_id} is {old['status']}")
     _check_renewal_window(old)
@@ -477,16 +478,15 @@ def exclusions_of(policy: RowMapping) -> tuple[str, ...]:
 def cancel(uow: UnitOfWork, customer_id: str, policy_id: str) -> dict[str, Any]:
     """Cancel a policy (退保) today: within the cooling-off period (犹豫期) the whole premium comes back,
     after it the unearned premium; a cancelled policy cannot be cancelled again. A policy that has paid a
-    claim (or owes an approved one) refunds nothing (已发生保险金给付的，不退还保险费): the cover was used."""
+    claim (or owes an approved one) refunds nothing (已发生保险金给付的，不退还保险费): the cover was used.
+    The answer's `cancellation` says what was refunded and why (`models.RefundReason`)."""
     row = owned_policy(uow, customer_id, policy_id)
     if row["status"] != ACTIVE:
         raise errors.PolicyNotActive(f"policy {policy_id} is {row['status']}")
     product = get_product(uow.connection, row["product_code"], row["product_version"])
     cover = models.Cover(row["start_date"], row["end_date"], row["premium"])
-    today = clock.business_date()
-    refund = models.cancellation_refund(product, cover, max(today, cover.start))
-    if claims_queries.benefits_on_policy(uow.connection, policy_id):
-        refund = 0
+    paid, owed = claims_queries.compensation_on_policy(uow.connection, policy_id)
+    refund = models.cancellation(product, cover, max(clock.business_date(), cover.start), paid, owed).refund
     updated = uow.execute(
         policies.update()
         .where(policies.c.id == policy_id, policies.c.status == ACTIVE)
@@ -503,14 +503,87 @@ def cancel(uow: UnitOfWork, customer_id: str, policy_id: str) -> dict[str, Any]:
         "refund",
     )
     post_chain(uow, [move] if refund else [])
-    publish(
-        uow,
-        TOPIC,
-        "insurance.policy_cancelled",
-        policy_id,
-        {"policy_id": policy_id, "customer_id": customer_id, "refund": format_minor(refund, 2)},
+    answer = policy_answer(uow.connection, _policy_row(uow.connection, policy_id))
+    event = {"policy_id": policy_id, "customer_id": customer_id, "refund": format_minor(refund, 2)}
+    publish(uow, TOPIC, "insurance.policy_cancelled", policy_id, {**event, "reason": answer["cancellation"]["reason"]})
+    return answer
+
+
+def cancellation_of(connection: Connection, row: Any) -> models.Cancellation | None:
+    """What cancelling the policy refunds and why: for an active policy, a cancellation today (None once
+    its cover has ended: it can no longer be cancelled); for a cancelled one, what its cancellation refunded.
+    The reason of a cancellation made is found again from the rule, the refund stored and the claims as they
+    stood when it was made (a refund of nothing where the rule gives something is the claims' doing)."""
+    product = get_product(connection, row["product_code"], row["product_version"])
+    cover = models.Cover(row["start_date"], row["end_date"], row["premium"])
+    if row["status"] == ACTIVE:
+        on = max(clock.business_date(), cover.start)
+        if on >= cover.end:
+            return None
+        paid, owed = claims_queries.compensation_on_policy(connection, row["id"])
+        return models.cancellation(product, cover, on, paid, owed)
+    if row["cancelled_at"] is None or row["refund"] is None:
+        return None
+    on = min(max(clock.china_date(row["cancelled_at"]), cover.start), cover.end - dt.timedelta(days=1))
+    paid, owed = claims_queries.compensation_on_policy(connection, row["id"], as_of=row["cancelled_at"])
+    by_rule = models.cancellation(product, cover, on)
+    if row["refund"] == 0 and by_rule.refund > 0:
+        if not paid + owed:  # decided in the same microsecond as the cancellation: what was decided at all
+            paid, owed = claims_queries.compensation_on_policy(connection, row["id"])
+        return models.cancellation(product, cover, on, paid, owed) if paid + owed else replace(by_rule, refund=0)
+    return replace(by_rule, refund=row["refund"])
+
+
+def _yuan(fen: int) -> str:
+    return f"{Decimal(fen) / 100:,.2f}"
+
+
+def refund_explanation(terms: models.Cancellation, premium: int) -> str:
+    """The reason for a cancellation's refund in words (English; the console words it in the customer's
+    language from the reason and the amounts)."""
+    last = terms.cooling_off_last_day.isoformat()
+    if terms.reason is models.RefundReason.claim_paid:
+        what = "paid or approved" if terms.claims_owed else "paid"
+        return (
+            f"Nothing is refunded: claims of {_yuan(terms.claims_paid + terms.claims_owed)} CNY have been {what} "
+            "under this policy, and a policy that has paid a benefit does not refund its premium, even within "
+            "the cooling-off period."
+        )
+    if terms.reason is models.RefundReason.cooling_off:
+        return (
+            f"The whole premium of {_yuan(premium)} CNY is refunded: cancelled within the cooling-off period "
+            f"(through {last})."
+        )
+    if terms.refund == 0:
+        return (
+            f"Nothing is refunded: the cooling-off period ended on {last} and the premium is fully earned by "
+            f"{terms.cancelled_on.isoformat()}."
+        )
+    return (
+        f"Only the unearned premium is refunded, {_yuan(terms.refund)} of the {_yuan(premium)} CNY premium, for "
+        f"the {terms.days_left} days of cover after {terms.cancelled_on.isoformat()}: the cooling-off period ended "
+        f"on {last}."
     )
-    return policy_json(_policy_row(uow.connection, policy_id))
+
+
+def cancellation_json(terms: models.Cancellation | None, premium: int) -> dict[str, Any] | None:
+    if terms is None:
+        return None
+    return {
+        "refund": format_minor(terms.refund, 2),
+        "reason": terms.reason.value,
+        "explanation": refund_explanation(terms, premium),
+        "cancelled_on": terms.cancelled_on.isoformat(),
+        "cooling_off_last_day": terms.cooling_off_last_day.isoformat(),
+        "days_left": terms.days_left,
+        "claims_paid": format_minor(terms.claims_paid, 2),
+        "claims_owed": format_minor(terms.claims_owed, 2),
+    }
+
+
+def policy_answer(connection: Connection, row: Any) -> dict[str, Any]:
+    """A policy as the API answers it: its row, and what cancelling it refunds and why (`cancellation`)."""
+    return {**policy_json(row), "cancellation": cancellation_json(cancellation_of(connection, row), row["premium"])}
 
 
 def owned_policy(uow: UnitOfWork, customer_id: str, policy_id: str) -> RowMapping:
@@ -550,7 +623,7 @@ def read_policy(connection: Connection, customer_id: str, policy_id: str) -> dic
     row = _policy_row(connection, policy_id)
     if row["customer_id"] != customer_id:
         raise errors.PolicyNotFound(f"policy {policy_id} not found")
-    return policy_json(row)
+    return policy_answer(connection, row)
 
 
 def policy_json(row: Any) -> dict[str, Any]:

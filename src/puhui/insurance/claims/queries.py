@@ -156,6 +156,23 @@ def benefits_on_policy(connection: Connection, policy_id: str) -> int:
     return int(connection.execute(query).scalar_one())
 
 
+def compensation_on_policy(connection: Connection, policy_id: str, as_of: int | None = None) -> tuple[int, int]:
+    """(paid, owed): what the policy's claims had paid and what they had been approved for and still owed,
+    in fen, now or as they stood at `as_of` (UTC microseconds: a claim approved or paid after it is left out,
+    one paid after it counts as owed)."""
+    query = select(claims.c.status, claims.c.benefit, claims.c.decided_at, claims.c.created_at, claims.c.paid_at)
+    paid = owed = 0
+    for row in connection.execute(query.where(claims.c.policy_id == policy_id, claims.c.status.in_(COMPENSATED))):
+        decided = row.decided_at if row.decided_at is not None else row.created_at
+        if as_of is not None and decided > as_of:
+            continue
+        if row.status == PAID and (as_of is None or (row.paid_at is not None and row.paid_at <= as_of)):
+            paid += int(row.benefit)
+        else:
+            owed += int(row.benefit)
+    return paid, owed
+
+
 def reported_dates(connection: Connection, customer_id: str) -> list[dt.date]:
     """The report dates (报案日期) of every claim the customer has made, oldest first."""
     query = select(claims.c.reported_date).where(claims.c.customer_id == customer_id).order_by(claims.c.reported_date)

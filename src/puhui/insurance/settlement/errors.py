@@ -24,3 +24,10 @@ class RemittancePeriodClosed(Conflict):
 
     code = "remittance_period_closed"
     title = "A later period was already remitted"
+
+
+class RemittanceBeforeOnboarding(Conflict):
+    """A first remittance through a date before the insurer was onboarded (接入): nothing was held for it then."""
+
+    code = "remittance_before_onboarding"
+    title = "The insurer was onboarded after that date"

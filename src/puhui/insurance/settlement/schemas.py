@@ -33,11 +33,16 @@ class SettlementTerms(Schema):
 
 
 class Remittance(Schema):
-    """One remittance (保费划转) of the premiums held for the insurer over [period_start, through]."""
+    """One remittance (保费划转) of the premiums held for the insurer over [period_start, through]. What is
+    remitted is the money held less what belongs to the next period, the commission and the claims float:
+    remitted = held − later_premiums − commission − claims_float_kept."""
 
     id: str
     insurer_id: str
-    period_start: Day
+    period_start: Day = Field(
+        description="the first day of the period: the day after the last remittance's `through`, or for the "
+        "insurer's first remittance the date it was onboarded"
+    )
     through: Day
     commission_rate: str = Rate
     premiums: Money = Field(description="premiums collected in the period")
@@ -45,6 +50,14 @@ class Remittance(Schema):
     commission: Money = Field(description="the platform's commission taken (保险代理佣金)")
     carried: Money = Field(description="commission carried to the next period (negative: owed back)")
     remitted: Money = Field(description="paid to the insurer's settlement account")
+    held: Money = Field(
+        description="the insurer's money held when remitting, before the commission and the remittance: premiums "
+        "net of refunds and claims paid, plus the insurer's funding (理赔备付金) and what earlier remittances kept back"
+    )
+    later_premiums: Money = Field(description="premiums collected after `through`: held for the next period")
+    claims_float_kept: Money = Field(
+        description="kept back for claims under the terms' claims float (理赔备付金), at most what the commission left"
+    )
     created_at: Timestamp
 
 

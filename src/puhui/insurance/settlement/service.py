@@ -13,7 +13,19 @@ Ledger (CNY), for a remittance of insurer X through date D (rules in `settlement
 Premiums and refunds of the period are read from the held account's ledger history (transfer codes
 `premium` and `refund`), so every product that holds premiums there is counted. Claims paid from the
 held money (any other debit) reduce what is remitted. One row per (insurer, through date): running the
-same date again answers that row and moves nothing."""
+same date again answers that row and moves nothing.
+
+A first remittance's period starts on the insurer's onboarding date (the business date it was registered
+and its held account opened; the first movement's date should one be earlier), never before; remitting
+through an earlier date is refused (`remittance_before_onboarding`). What is remitted is the money held
+when remitting (premiums net of refunds and claims paid, the insurer's funding, and what earlier
+remittances kept back), less the premiums collected after the period, the commission and the claims
+float kept back: the answer names each (`held`, `later_premiums`, `commission`, `claims_float_kept`), so
+
+    remitted = held − later_premiums − commission − claims_float_kept.
+
+They are read again from the held account's ledger history as it stood just before the remittance's own
+transfers (or, when it moved nothing, as of its creation), so a rerun and a listing answer the same."""
 
 from __future__ import annotations
 
@@ -43,7 +55,6 @@ from puhui.payments.wallets import RESERVE
 COMMISSION_INCOME = "platform.insurance_commission_income.CNY"
 COMMISSION_CODE, REMITTANCE_CODE = "insurance_commission", "premium_remittance"
 FUNDING_CODE = "claims_funding"
-FIRST_DAY = dt.date(1970, 1, 1)
 UNPOSTED = TransferFlags.pending | TransferFlags.void_pending
 
 
@@ -190,11 +201,13 @@ def remit(uow: UnitOfWork, insurer_id: str, through: dt.date) -> dict[str, Any]:
     row = _terms_row(uow.connection, insurer_id)
     existing = _remittance_row(uow.connection, insurer_id, through)
     if existing is not None:
-        return remittance_json(existing)
+        return remittance_json(existing, _components(uow.connection, existing))
     last = _last_through(uow.connection, insurer_id)
     if last is not None and through < last:
         raise errors.RemittancePeriodClosed(f"insurer {insurer_id} is remitted through {last} already")
-    start = FIRST_DAY if last is None else last + dt.timedelta(days=1)
+    start = _first_day(uow.connection, insurer_id) if last is None else last + dt.timedelta(days=1)
+    if last is None and through < start:
+        raise errors.RemittanceBeforeOnboarding(f"insurer {insurer_id} was onboarded on {start}, after {through}")
     premiums, refunds, later = _period_sums(
         uow.connection, insurer_id, clock.day_bounds(start)[0], clock.day_bounds(through)[1]
     )
@@ -217,9 +230,37 @@ def remit(uow: UnitOfWork, insurer_id: str, through: dt.date) -> dict[str, Any]:
     }
     uow.execute(remittances.insert().values(**values))
     _post(uow, insurer_id, remittance_id, parts)
-    answer = remittance_json(values)
+    answer = remittance_json(values, _components(uow.connection, values))
     publish(uow, TOPIC, "insurance.premium_remitted", remittance_id, answer)
     return answer
+
+
+def _first_day(connection: Connection, insurer_id: str) -> dt.date:
+    """Where an insurer's first remittance period starts: the business date it was onboarded (registered,
+    its held account opened), or its first held movement's date should that be earlier."""
+    onboarded = clock.china_date(
+        connection.execute(select(insurers.c.created_at).where(insurers.c.partner_id == insurer_id)).scalar_one()
+    )
+    first = next(held_history(connection, insurer_id), None)
+    return onboarded if first is None else min(onboarded, clock.china_date(first.timestamp))
+
+
+def _components(connection: Connection, row: Any) -> dict[str, int]:
+    """What the remittance was taken from, from the held account's history as it stood just before its own
+    transfers (as of its creation when it moved nothing): the money held and the premiums collected after
+    the period; the claims float kept back is what is left of them after the commission and the remittance."""
+    held_id = premium_held_account(row["insurer_id"])
+    own = {f"ins.{row['id']}.commission", f"ins.{row['id']}.remittance"}
+    moved = bool(int(row["commission"]) or int(row["remitted"]))
+    after_period = clock.day_bounds(_as_date(row["through"]))[1]
+    held = later = 0
+    for t in held_history(connection, row["insurer_id"]):
+        if (t.id in own) if moved else (t.timestamp > row["created_at"]):
+            break
+        held += t.amount if t.credit_account_id == held_id else -t.amount
+        later += t.amount if kind_of(t, held_id) == "premium" and t.timestamp >= after_period else 0
+    kept = held - later - int(row["commission"]) - int(row["remitted"])
+    return {"held": held, "later_premiums": later, "claims_float_kept": max(kept, 0)}
 
 
 def fund(uow: UnitOfWork, insurer_id: str, amount: int, key: str) -> dict[str, Any]:
@@ -270,7 +311,8 @@ def _post(uow: UnitOfWork, insurer_id: str, remittance_id: str, parts: models.Sp
     post_chain(uow, moves, what=f"insurer {insurer_id}'s held premiums cannot cover the remittance")
 
 
-def remittance_json(row: Any) -> dict[str, Any]:
+def remittance_json(row: Any, components: dict[str, int]) -> dict[str, Any]:
+    """A remittance as answered, with what it was taken from (`_components`)."""
     money = ("premiums", "refunds", "commission", "carried", "remitted")
     return {
         "id": row["id"],
@@ -279,6 +321,7 @@ def remittance_json(row: Any) -> dict[str, Any]:
         "through": _as_date(row["through"]).isoformat(),
         "commission_rate": row["commission_rate"],
         **{k: format_minor(int(row[k]), 2) for k in money},
+        **{k: format_minor(v, 2) for k, v in components.items()},
         "created_at": clock.iso(row["created_at"]),
     }
 
@@ -288,7 +331,7 @@ def list_remittances(connection: Connection, insurer_id: str) -> list[dict[str, 
     rows = connection.execute(
         select(remittances).where(remittances.c.insurer_id == insurer_id).order_by(remittances.c.through)
     ).mappings()
-    return [remittance_json(r) for r in rows]
+    return [remittance_json(r, _components(connection, r)) for r in rows]
 
 
 # -- the daily partner file (对账文件) ---------------------------------------------------------------
