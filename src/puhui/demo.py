@@ -70,6 +70,17 @@ TOP_UPS = ["3000.00", "1200.00", "1500.00", "4000.00", "800.00", "900.00"]
 STAFF = (("regulator", "regulator.demo"), ("risk_officer", "risk-officer.demo"))
 
 
+SEEDED = "demo world seeded "
+"""How the seeded world's summary (`DemoWorld.summary`, saved and shown again on a restart) begins: with
+when it was seeded, so its counts read as that day's."""
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """`n` and the word for that many: "1 repayment", "2 repayments", "0 repayments" (`words`: a plural
+    not made with -s). Every count of the start banner is told with it."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
 class DemoSeedError(RuntimeError):
     pass
 
@@ -87,21 +98,27 @@ class DemoWorld:
     credit_lines: int = 0
     funds: int = 0
     market_maker: str = ""  # the liquidity provider's name (puhui.demo_securities)
+    seeded_at: int = 0  # when it was seeded (UTC micros; the platform clock), told in the summary
     # the sandbox bank that settled the seeded top-ups: the served app keeps it (`bank_worker.hand_over`),
     # or a new bank would know none of them (reconciliation: missing at the bank) and repeat their references
     bank: object | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> str:
+        """What was seeded, when (China time: the summary is saved and shown again on a restart, when its
+        counts are that day's), and the credentials to try it with."""
         c, m = self.customers[0], self.merchants[0]
+        when = clock.from_micros(self.seeded_at).astimezone(clock.CHINA)
         return (
-            f"{len(self.customers)} customers, {len(self.merchants)} merchants, {self.top_ups} bank top-ups, "
-            f"{self.payments} QR payments, {self.refunds} refund, {self.p2p} P2P transfer\n"
+            f"{SEEDED}{when:%Y-%m-%d %H:%M} China time: "
+            f"{plural(len(self.customers), 'customer')}, {plural(len(self.merchants), 'merchant')}, "
+            f"{plural(self.top_ups, 'bank top-up')}, {plural(self.payments, 'QR payment')}, "
+            f"{plural(self.refunds, 'refund')}, {plural(self.p2p, 'P2P transfer')}\n"
             f"  customer login: phone {c['phone']}  password {c['password']}  (POST /v1/customers/login)\n"
             f"  merchant {m['name']} ({m['id']}) API key: {m['api_key']}  (Authorization: Bearer <key>)"
             + "".join(f"\n  {s['role']} {s['handle']} token: {s['token']}" for s in self.staff)
             + f"\n  insurer {self.insurer}: medical {MEDICAL['code']} v1, return-shipping {RETURN_SHIPPING['code']} v1"
-            + f"\n  credit lines of {DEMO_LINE} CNY for {self.credit_lines} customers (/app/credit); "
-            + f"{self.funds} funds R2 to R5 with {NAV_DAYS} days of NAVs (/app/funds)"
+            + f"\n  credit lines of {DEMO_LINE} CNY for {plural(self.credit_lines, 'customer')} (/app/credit); "
+            + f"{plural(self.funds, 'fund')} R2 to R5 with {plural(NAV_DAYS, 'day')} of NAVs (/app/funds)"
             + f"\n  stocks and ETFs: {self.market_maker} quotes every listed one in trading hours, China time "
             + "(/app/securities, ETF robo-advice at /app/securities/robo)"
         )
@@ -252,7 +269,7 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
     # the seeding app runs no monitor loop of its own: prepare_demo watches the seeded payments once, after
     seeding = base.model_copy(update={"admin_token": admin_token, "monitoring": False})
     admin = {"Authorization": f"Bearer {admin_token}"}
-    world = DemoWorld()
+    world = DemoWorld(seeded_at=clock.now_micros())
     previous = auth.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     try:
         with TestClient(create_app(engine, seeding, run_expiry=False), base_url="http://demo.local") as client:

@@ -20,16 +20,39 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from puhui import clock
 from puhui.db import reading, transaction
+from puhui.demo import SEEDED, plural
 from puhui.securities import calendar
 from puhui.settings import Settings
 from puhui.sim import analysis
 
 DEMO_CUSTOMERS, DEMO_DAYS, DEMO_SEED = 200, 14, 1
 BUCKETS = ("current", "M1", "M2", "M3", "M3+")
+
+
+@dataclass(frozen=True)
+class NowFigures:
+    """What the database holds at this start, read through each business form's public queries (a few
+    aggregate queries): the banner tells these, not the figures of the start that built the demo."""
+
+    customers: int
+    payments: int  # QR and P2P
+    top_ups: int  # completed at the bank
+    withdrawals: int
+    fund_subscriptions: int  # money-market fund
+    loans: int  # every loan ever disbursed (active, paid off, written off)
+    repayments: int
+
+    def line(self) -> str:
+        return (
+            f"{plural(self.customers, 'customer')}, {plural(self.payments, 'payment')} (QR and P2P), "
+            f"{plural(self.top_ups, 'top-up')}, {plural(self.withdrawals, 'withdrawal')}, "
+            f"{plural(self.fund_subscriptions, 'fund subscription')}, {plural(self.loans, 'loan')}, "
+            f"{plural(self.repayments, 'repayment')}"
+        )
 
 
 @dataclass
@@ -50,26 +73,37 @@ class DemoMarket:
     audit_ok: bool
     fresh: bool = False  # simulated at this start (False: found from an earlier one)
     seconds: float | None = None
+    now: NowFigures | None = None  # the whole database at this start (simulated and seeded, and since)
 
     def summary(self, base: str) -> str:
-        loans = ", ".join(f"{b} {n}" for b, n in self.loans.items()) or "none"
-        alerts = ", ".join(f"{t} {n}" for t, n in sorted(self.alerts.items())) or "none"
+        """The banner's market part: the simulated days' activity (dated: it is what those days did), then
+        the figures of the database as it is at this start (loans, yield, alerts, cases, audit)."""
+        loans = ", ".join(f"{b} {n:,}" for b, n in self.loans.items()) or "none"
+        alerts = ", ".join(f"{t} {n:,}" for t, n in sorted(self.alerts.items())) or "none"
         took = f" in {self.seconds:.1f} s" if self.seconds is not None else " (from an earlier start)"
         span = f"from={self.first.isoformat()}&to={self.last.isoformat()}"
+        done = self.done
+        now = f"  now, in the whole database: {self.now.line()}\n" if self.now is not None else ""
         return (
-            f"simulated market {self.run_id}: {self.customers} customers × {self.days} days "
+            f"simulated market {self.run_id}: {plural(self.customers, 'customer')} × {plural(self.days, 'day')} "
             f"({self.first} to {self.last}){took}\n"
-            f"  {self.done.get('qr', 0)} QR payments, {self.done.get('top_up', 0)} top-ups, "
-            f"{self.done.get('withdrawal', 0)} withdrawals, {self.done.get('mmf_subscribe', 0)} fund subscriptions, "
-            f"{self.done.get('loan', 0)} loans, {self.done.get('repayment', 0)} repayments\n"
-            f"  loans by bucket: {loans}\n"
-            f"  money-market fund seven-day yield: {self.fund_yield + '%' if self.fund_yield else 'n/a'}\n"
-            f"  alerts by typology: {alerts}  ({sum(self.alerts.values())} in all)\n"
-            f"  open cases: {self.open_cases}\n"
+            f"  in the simulated days: {plural(done.get('qr', 0), 'QR payment')}, "
+            f"{plural(done.get('top_up', 0), 'top-up')}, {plural(done.get('withdrawal', 0), 'withdrawal')}, "
+            f"{plural(done.get('mmf_subscribe', 0), 'fund subscription')}, {plural(done.get('loan', 0), 'loan')}, "
+            f"{plural(done.get('repayment', 0), 'repayment')}\n"
+            f"{now}"
+            f"  loans by bucket now: {loans}\n"
+            f"  money-market fund seven-day yield (latest): {self.fund_yield + '%' if self.fund_yield else 'n/a'}\n"
+            f"  alerts by typology: {alerts}  ({sum(self.alerts.values()):,} in all)\n"
+            f"  open cases: {self.open_cases:,}\n"
             f"  ledger audit: {'passed' if self.audit_ok else 'FAILED'}\n"
             f"  supervision dashboard (regulator): {base}/v1/regtech/dashboard?{span}\n"
             f"  alerts: {base}/v1/regtech/alerts   cases: {base}/v1/regtech/cases   (staff token)"
         )
+
+
+AS_SEEDED = "demo world as seeded at an earlier start (its counts are from then; today's are below):\n"
+"""Before a saved summary of an older demo that does not say when it was seeded."""
 
 
 @dataclass
@@ -82,8 +116,12 @@ class DemoStart:
 
     def summary(self, base: str, credentials: str | None = None) -> str:
         """`credentials`: the seeded world's, kept from the start that seeded it (None: not kept)."""
-        shown = str(self.world) if self.world is not None else credentials
-        seeded = f"{shown}\n" if shown else "seeded at an earlier start: its credentials were shown then\n"
+        if self.world is not None:
+            seeded = f"{self.world}\n"
+        elif credentials:
+            seeded = f"{credentials}\n" if credentials.startswith(SEEDED) else f"{AS_SEEDED}{credentials}\n"
+        else:
+            seeded = "seeded at an earlier start: its credentials were shown then\n"
         return seeded + self.market.summary(base)
 
 
@@ -113,10 +151,12 @@ def read_market(engine: Engine, run: dict) -> DemoMarket:
         written_off = sum(int(n) for s, _, n in rows if s == "written_off")
         if written_off:
             by_bucket["written_off"] = written_off
-        fund_yield = wealth_queries.latest_seven_day_yield(connection, last)
+        # the latest figure there is: the API's, a sandbox clock moved on since the market was simulated
+        fund_yield = wealth_queries.latest_seven_day_yield(connection, dt.date.max)
         alerts = regtech_queries.alerts_by_typology(connection)
         open_cases = regtech_queries.open_cases(connection)
         audit_ok = audit(connection).ok
+        now = now_figures(connection, sum(int(n) for _, _, n in rows))
     summary = json.loads(run["summary"] or "{}")
     return DemoMarket(
         run["id"],
@@ -131,6 +171,35 @@ def read_market(engine: Engine, run: dict) -> DemoMarket:
         alerts,
         int(open_cases),
         audit_ok,
+        now=now,
+    )
+
+
+EVER = 2**62
+"""An upper bound of UTC microseconds no record reaches: "all of them" for the queries taking a range."""
+
+
+def now_figures(connection: Connection, loans: int) -> NowFigures:
+    """The database's figures at this start, by each form's public queries (set-based, a handful of
+    aggregates): customers, payments, bank top-ups and withdrawals, fund subscriptions, repayments."""
+    from sqlalchemy import func, select
+
+    from puhui.identity import queries as identity_queries
+    from puhui.lending import queries as lending_queries
+    from puhui.payments import queries as payment_queries
+    from puhui.wealth import queries as wealth_queries
+
+    orders = payment_queries.resolved_bank_orders()
+    posted = select(orders.c.kind, func.count()).where(orders.c.status == "posted").group_by(orders.c.kind)
+    bank = {str(kind): int(n) for kind, n in connection.execute(posted).all()}
+    return NowFigures(
+        customers=len(identity_queries.standings_as_of(connection, EVER)),
+        payments=payment_queries.volume_between(connection, 0, EVER)[0],
+        top_ups=int(bank.get("debit_card", 0)),
+        withdrawals=int(bank.get("credit_card", 0)),
+        fund_subscriptions=wealth_queries.mmf_flow(connection, 0, EVER, ["subscribe"])[0],
+        loans=loans,
+        repayments=lending_queries.repaid(connection, dt.date.min, dt.date.max)[0],
     )
 
 

@@ -299,12 +299,36 @@ async def transfer_page(request: Request) -> Response:
 async def transfer(request: Request) -> Response:
     form = await read_form(request)
     body = {"to_customer_id": form.get("to_customer_id", ""), "amount": form.get("amount", "")}
+    kept = {"to_customer_id": body["to_customer_id"][:64], "amount": body["amount"][:32]}
+    missing = next((name for name in TRANSFER_FIELDS if not body[name]), None)
+    if missing is not None:  # said in the sender's words, as the API would refuse it in its own
+        return await _transfer_page(request, 422, render.formatter(request).gettext(TRANSFER_FIELDS[missing]), kept)
     try:
         paid = await _post(request, "/v1/transfers/p2p", body, form.get("key"))
     except client.ApiProblem as problem:
-        kept = {"to_customer_id": body["to_customer_id"][:64], "amount": body["amount"][:32]}
-        return await _transfer_page(request, problem.status, render.say(request, problem.code, problem.detail), kept)
+        return await _transfer_page(request, problem.status, transfer_refusal(request, problem), kept)
     return _receipt_redirect(paid)
+
+
+TRANSFER_FIELDS = {
+    "to_customer_id": "Enter the customer number of the person you are sending money to.",
+    "amount": "Enter the amount in CNY, such as 66.00.",
+}
+"""What to tell the sender when a field of the transfer form fails the API's validation (`invalid_request`,
+one entry per field in its `errors`), by the field, instead of the API's words ("to_customer_id: String
+should have at least 1 character")."""
+
+
+def transfer_refusal(request: Request, problem: client.ApiProblem) -> str:
+    """Why a transfer was refused, in the sender's language: a missing or malformed field named in their
+    words (the first the API lists), else the problem as every page says it."""
+    if problem.code == "invalid_request":
+        for error in problem.extra.get("errors") or ():
+            location = str(error.get("location", "")) if isinstance(error, dict) else ""
+            message = TRANSFER_FIELDS.get(location.rsplit(".", 1)[-1])
+            if message is not None:
+                return render.formatter(request).gettext(message)
+    return render.say(request, problem.code, problem.detail)
 
 
 # -- bills ----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from puhui import clock
 from puhui.console import charts, i18n, render, svg
+from puhui.console.names import named, names_of
 from puhui.console.staff import (
     MENUS,
     OPS_ROLES,
@@ -117,12 +118,13 @@ async def merchants(request: Request) -> Response:
 async def reviews(request: Request) -> Response:
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     queue = await get(request, "/v1/risk/reviews", limit=100)
+    names = await names_of(request, [i for r in queue["reviews"] for i in (r["payer_id"], r["payee_id"])])
     sections = []
     for r in queue["reviews"]:
         facts = [
             [_("Amount"), fmt.money(r["amount"])],
-            [_("Payer"), r["payer_id"]],
-            [_("Payee"), r["payee_id"]],
+            [_("Payer"), named(r["payer_id"], names)],
+            [_("Payee"), named(r["payee_id"], names)],
             [_("Held since"), fmt.moment(r["created_at"])],
             [_("Hold expires"), fmt.moment(r["hold_expires_at"])],
             [_("Evidence"), "; ".join(str(reason) for reason in r["reasons"]) or "—"],
@@ -160,9 +162,10 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     day = date or clock.business_date() - dt.timedelta(days=1)
     found = await get(request, "/v1/settlements", business_date=day.isoformat())
+    names = await names_of(request, [s["merchant_id"] for s in found["settlements"]])
     rows = [
         [
-            s["merchant_id"],
+            named(s["merchant_id"], names),
             fmt.money(s["gross"]),
             fmt.money(s["fees"]),
             fmt.money(s["refunds"]),
@@ -193,7 +196,7 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
             section(
                 _("T+1 settlement of %(day)s", day=fmt.day(day)),
                 [
-                    _("Merchant id"),
+                    _("Merchant"),
                     _("Gross"),
                     _("Fees"),
                     _("Refunds"),
@@ -335,17 +338,19 @@ async def loans(request: Request) -> Response:
         [svg.Bar(_("bucket:current") if b == "current" else b, p) for b, (n, p) in buckets],
         _("Outstanding principal by bucket"),
     )
+    listed = book[:100]
+    names = await names_of(request, [loan["customer_id"] for loan in listed])
     loans_rows = [
         [
             loan["id"],
-            loan["customer_id"],
+            named(loan["customer_id"], names),
             fmt.money(loan["principal"]),
             fmt.money(loan["outstanding_principal"]),
             _("bucket:" + loan["bucket"]),
             _("class:" + loan["loan_class"]),
             _("loan:" + loan["status"]),
         ]
-        for loan in book[:100]
+        for loan in listed
     ]
     head = [_("Bucket"), _("Loans"), _("Outstanding principal")]
     return sections_page(

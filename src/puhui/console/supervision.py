@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from puhui import clock
 from puhui.console import client, render, svg
+from puhui.console.names import named, names_of
 from puhui.console.staff import SUPERVISION_ROLES, download, field, form, get, link, section, sections_page, staff_page
 
 router = APIRouter(include_in_schema=False)
@@ -149,13 +150,14 @@ async def _loan_classes(request: Request) -> dict:
     return section(_("Loan classes"), [_("Class"), _("Outstanding principal")], rows, chart=chart, id="loan-classes")
 
 
-def _alert_rows(request: Request, alerts: list[dict]) -> list[list]:
+def _alert_rows(request: Request, alerts: list[dict], names: dict[str, str] | None = None) -> list[list]:
+    """The alerts' rows, each party named beside its id (`names`: from `names_of` over the page's parties)."""
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     return [
         [
             link(f"/supervision/alerts/{a['id']}", a["id"]),
             _("typology:" + str(a["typology"])),
-            a["party"],
+            named(a["party"], names or {}),
             fmt.money(a["amount"]),
             fmt.moment(a["raised_at"]),
             link(f"/supervision/cases/{a['case_id']}", a["case_id"]) if a.get("case_id") else "—",
@@ -174,6 +176,7 @@ def _alert_head(request: Request) -> list[str]:
 async def alerts(request: Request, typology: Annotated[str | None, Query(max_length=24)] = None) -> Response:
     _ = render.formatter(request).gettext
     found = await get(request, "/v1/regtech/alerts", typology=typology, limit=200)
+    names = await names_of(request, [a["party"] for a in found["alerts"]])
     return sections_page(
         request,
         _("Alerts"),
@@ -181,7 +184,7 @@ async def alerts(request: Request, typology: Annotated[str | None, Query(max_len
             section(
                 _("Alerts"),
                 _alert_head(request),
-                _alert_rows(request, found["alerts"]),
+                _alert_rows(request, found["alerts"], names),
                 id="alerts",
                 empty=_("No alert."),
             )
@@ -236,11 +239,12 @@ async def alert(request: Request, alert_id: Ident) -> Response:
 async def cases(request: Request, status: Annotated[str | None, Query(max_length=24)] = None) -> Response:
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     found = await get(request, "/v1/regtech/cases", status=status, limit=200)
+    names = await names_of(request, [c["party"] for c in found["cases"]])
     rows = [
         [
             link(f"/supervision/cases/{c['id']}", c["id"]),
             _("case:" + c["status"]),
-            c["party"],
+            named(c["party"], names),
             str(c["priority"]["score"]),
             str(c["priority"]["alerts"]),
             fmt.money(c["priority"]["amount"]),

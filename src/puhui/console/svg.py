@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -54,7 +55,8 @@ def stacked_chart(days: list[str], series: dict[str, list[Decimal]], title: str)
     high = max(totals) or Decimal(1)
     slot = Decimal(WIDTH - LEFT - RIGHT) / len(days)
     plot = Decimal(HEIGHT - TOP - BOTTOM)
-    parts = [_open(title, extra=16 * math.ceil(len(series) / 3)), _axes()]
+    legend, legend_height = _legend(list(series))
+    parts = [_open(title, extra=legend_height), _axes()]
     parts.append(f'<text x="{LEFT - 4}" y="{TOP + 4}" text-anchor="end">{escape(str(high))}</text>')
     for i, day in enumerate(days):
         base = Decimal(HEIGHT - BOTTOM)
@@ -70,12 +72,66 @@ def stacked_chart(days: list[str], series: dict[str, list[Decimal]], title: str)
         if len(days) <= 10 or i in (0, len(days) - 1):
             cx = Decimal(LEFT) + slot * i + slot / 2
             parts.append(f'<text x="{cx:.1f}" y="{HEIGHT - 10}" text-anchor="middle">{escape(day[5:])}</text>')
-    for n, name in enumerate(series):
-        x, y = 8 + (n % 3) * 118, HEIGHT + 4 + (n // 3) * 16
-        parts.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{COLOURS[n % len(COLOURS)]}"/>')
-        parts.append(f'<text x="{x + 14}" y="{y + 9}">{escape(name[:16])}</text>')
+    parts.extend(legend)
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+LEGEND_COLUMNS = 2
+LEGEND_GAP, SWATCH, LINE = 8, 14, 12  # margin and column gap, swatch and its space, line height (px)
+FONT_PX = 10  # the charts' text size (console.css `.chart text`)
+
+
+def text_width(text: str) -> float:
+    """The width a label takes at FONT_PX, estimated: a wide (CJK) character a full em, any other a bit over
+    half of one (generous: a label is wrapped a little early rather than run past its column)."""
+    return sum(FONT_PX if unicodedata.east_asian_width(c) in "WF" else FONT_PX * 0.62 for c in text)
+
+
+def wrap(text: str, width: float) -> list[str]:
+    """`text` in lines no wider than `width` (by `text_width`): broken between words, and a word (or a run
+    of CJK, which has no spaces) longer than a line broken between characters; nothing is cut off."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if text_width(candidate) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for char in word:
+            if line and text_width(line + char) > width:
+                lines.append(line)
+                line = ""
+            line += char
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
+def _legend(names: list[str]) -> tuple[list[str], int]:
+    """The legend under a chart (a swatch and the full name of each series, in LEGEND_COLUMNS columns, a
+    long name wrapped onto more lines) and the height it adds below the chart."""
+    column = (WIDTH - LEGEND_GAP * (LEGEND_COLUMNS + 1)) / LEGEND_COLUMNS
+    parts: list[str] = []
+    y = HEIGHT + 4
+    for row in range(0, len(names), LEGEND_COLUMNS):
+        tallest = 1
+        for k, name in enumerate(names[row : row + LEGEND_COLUMNS]):
+            n = row + k
+            x = LEGEND_GAP + k * (column + LEGEND_GAP)
+            lines = wrap(name, column - SWATCH)
+            tallest = max(tallest, len(lines))
+            parts.append(f'<rect x="{x:.1f}" y="{y}" width="10" height="10" fill="{COLOURS[n % len(COLOURS)]}"/>')
+            spans = "".join(
+                f'<tspan x="{x + SWATCH:.1f}" y="{y + 9 + i * LINE}">{escape(text)}</tspan>'
+                for i, text in enumerate(lines)
+            )
+            parts.append(f'<text class="legend" data-series="{escape(name)}">{spans}</text>')
+        y += tallest * LINE + 4
+    return parts, y - HEIGHT
 
 
 def qr_code(payload: str, title: str) -> Markup:

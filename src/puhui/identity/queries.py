@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, func, select
 
 from puhui.identity import pii
+from puhui.identity.errors import VaultError
+from puhui.identity.models import mask_name
 from puhui.identity.tables import customers, merchants, partners, staff, tier_changes, verifications
 from puhui.identity.vault import Vault
 
@@ -133,3 +135,36 @@ def staff_handle_taken(connection: Connection, handle: str) -> bool:
     """Whether a staff member (工作人员) has the handle."""
     found = connection.execute(select(func.count()).select_from(staff).where(staff.c.handle == handle)).scalar_one()
     return found > 0
+
+
+NAMES_CHUNK = 500
+"""Ids per IN list of `party_names` (a page lists at most a few hundred)."""
+
+
+def party_names(connection: Connection, vault: Vault | None, ids: Iterable[str]) -> dict[str, str]:
+    """参与方名称: the name to show for each id that is a customer (masked; a closed one's pseudonym) or a
+    merchant (in full), in two queries a chunk whatever the count (staff pages list many). A sealed name is
+    opened only to mask it, as the masked customer view does. Ids of neither kind are left out, and so are
+    customers' names the vault cannot open."""
+    wanted = sorted({i for i in ids if i})
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), NAMES_CHUNK):
+        chunk = wanted[start : start + NAMES_CHUNK]
+        c = customers.c
+        rows = connection.execute(select(c.id, c.status, c.name_sealed, c.pseudonym).where(c.id.in_(chunk)))
+        for row in rows.mappings():
+            if row["status"] == "closed" or row["name_sealed"] is None:
+                if row["pseudonym"]:
+                    found[row["id"]] = row["pseudonym"]
+                continue
+            if vault is None:
+                continue
+            try:
+                name = vault.open(row["name_sealed"], field=pii.FIELD_NAME, owner=row["id"])
+            except VaultError:
+                continue
+            found[row["id"]] = mask_name(name)
+        m = merchants.c
+        for merchant_id, name in connection.execute(select(m.id, m.name).where(m.id.in_(chunk))).all():
+            found[merchant_id] = name
+    return found
