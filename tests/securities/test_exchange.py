@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from puhui.securities.book import OrderType
@@ -102,6 +102,17 @@ def test_an_order_cancelled_before_the_auction_does_not_trade(exchange):
     assert trades(exchange.advance(at("09:31"))) == []
 
 
+def test_a_refused_order_loses_none_of_the_reports_of_the_phases_it_crossed(exchange):
+    exchange.submit(limit("b", BUY, 100, 9_95), at("09:15"))
+    exchange.submit(limit("s", SELL, 100, 9_95), at("09:15"))
+    with pytest.raises(MarketClosed):  # its moment runs the opening auction, then refuses it
+        exchange.submit(NewOrder("m", "600000", BUY, 100, kind=OrderType.ioc), at("09:25"))
+    with pytest.raises(OrderNotCancellable):
+        exchange.cancel("600000", "nobody", at("09:26"))
+    assert trades(exchange.advance(at("09:27"))) == [("b", "s", 9_95, 100)]
+    assert exchange.advance(at("09:28")) == []
+
+
 minutes = st.integers(9 * 60 + 15, 15 * 60 - 1).filter(lambda m: not 11 * 60 + 30 <= m < 13 * 60)
 order_stream = st.lists(
     st.tuples(minutes, st.sampled_from([BUY, SELL]), st.integers(1, 5), st.integers(9_95, 10_05), st.booleans()),
@@ -111,6 +122,14 @@ order_stream = st.lists(
 
 @settings(max_examples=100, deadline=None)
 @given(stream=order_stream)
+@example(
+    stream=[
+        (555, BUY, 1, 9_95, False),
+        (555, BUY, 1, 9_95, False),
+        (555, SELL, 1, 9_95, False),
+        (565, BUY, 1, 9_95, True),
+    ]
+)
 def test_every_share_ordered_trades_is_cancelled_or_expires_and_every_trade_is_in_the_band(stream):
     exchange = Exchange([(PUFA, 10_00)], at("09:00"))
     ordered = 0

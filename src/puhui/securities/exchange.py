@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from puhui.errors import PuhuiError
 from puhui.securities import calendar, models
 from puhui.securities.auction import AuctionOrder, auction_fills, auction_price
 from puhui.securities.book import OrderBook, OrderType, Trade
@@ -87,6 +90,7 @@ class Exchange:
         self.day = start.date()
         self.stage = calendar.stage_at(start)
         self.markets = {i.code: self._open_market(i, close, self.day) for i, close in instruments}
+        self._undelivered: list[Execution] = []
 
     def _open_market(self, instrument: Instrument, previous_close: int, day: dt.date) -> Market:
         number = calendar.trading_days_between(instrument.listed_on, day)
@@ -111,8 +115,9 @@ class Exchange:
 
     def advance(self, moment: dt.datetime) -> list[Execution]:
         """Run every phase change from the last moment seen to `moment`; the reports they produce.
-        The exchange's clock never runs back: a moment before the last one seen changes nothing."""
-        reports: list[Execution] = []
+        The exchange's clock never runs back: a moment before the last one seen changes nothing. Reports of
+        phases an earlier refused call crossed (`_advanced`) come first."""
+        reports, self._undelivered = self._undelivered, []
         if moment.date() < self.day:
             return reports
         if moment.date() > self.day:
@@ -179,7 +184,10 @@ class Exchange:
 
     def submit(self, order: NewOrder, moment: dt.datetime) -> list[Execution]:
         """Accept an order at `moment` (after the phase changes before it) and what it did at once."""
-        reports = self.advance(moment)
+        with self._advanced(moment) as reports:
+            return reports + self._accept(order)
+
+    def _accept(self, order: NewOrder) -> list[Execution]:
         m = self.market(order.code)
         phase = self.phase
         self._check(m, order, phase)
@@ -187,11 +195,22 @@ class Exchange:
         if phase in (Phase.opening_auction, Phase.opening_auction_no_cancel, Phase.closing_auction):
             assert order.price is not None
             m.auction.append(AuctionOrder(order.id, order.side, order.price, order.quantity, m.seq))
-            return [*reports, Execution(Report.accepted, order.id, order.quantity, order.price)]
+            return [Execution(Report.accepted, order.id, order.quantity, order.price)]
         if phase is Phase.pre_open:
             m.waiting.append(order)
-            return [*reports, Execution(Report.accepted, order.id, order.quantity, order.price)]
-        return reports + self._continuous(m, order)
+            return [Execution(Report.accepted, order.id, order.quantity, order.price)]
+        return self._continuous(m, order)
+
+    @contextmanager
+    def _advanced(self, moment: dt.datetime) -> Iterator[list[Execution]]:
+        """The phase changes up to `moment` and their reports, for a call that may then refuse: a refusal
+        keeps the reports for the next call, so no trade or expiry the phases made goes unreported."""
+        reports = self.advance(moment)
+        try:
+            yield reports
+        except PuhuiError:
+            self._undelivered = reports
+            raise
 
     def _check(self, m: Market, order: NewOrder, phase: Phase) -> None:
         if not calendar.accepts_orders(phase):
@@ -220,7 +239,10 @@ class Exchange:
 
     def cancel(self, code: str, order_id: str, moment: dt.datetime) -> list[Execution]:
         """Cancel what is left of an order (撤单), in the phases that take cancels."""
-        reports = self.advance(moment)
+        with self._advanced(moment) as reports:
+            return reports + self._withdraw(code, order_id)
+
+    def _withdraw(self, code: str, order_id: str) -> list[Execution]:
         m = self.market(code)
         if not calendar.accepts_cancel(self.phase):
             raise OrderNotCancellable(f"no cancels now ({self.phase.value})")
@@ -235,4 +257,4 @@ class Exchange:
                 break
         if not left:
             raise OrderNotCancellable(f"order {order_id} has nothing left to cancel")
-        return [*reports, Execution(Report.cancelled, order_id, left)]
+        return [Execution(Report.cancelled, order_id, left)]
