@@ -197,6 +197,14 @@ def test_the_listing_puts_what_is_applied_for_directly_first_and_marks_each_chan
         assert [p["code"] for p in service.list_products(connection, catalog.Channel.direct)] == codes[:2]
 
 
+def test_a_lines_products_are_listed_once_a_line_is_open_before_any_draw(client, engine, clock):
+    cid, me = customer(client, "13800138302", "302")
+    assert client.get("/v1/lending/products?channel=credit_line", headers=me).json() == []
+    open_line(client, cid, "10000.00")
+    line = client.get("/v1/lending/products?channel=credit_line", headers=me).json()
+    assert [p["code"] for p in line] == ["line-instalments", "line-pay-later"]
+
+
 def test_the_openapi_documents_the_channel(client):
     spec = client.get("/openapi.json").json()
     product = spec["components"]["schemas"]["LoanProduct"]

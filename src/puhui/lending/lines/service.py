@@ -133,7 +133,7 @@ def open_line(
 ) -> dict:
     """Open a line for a customer (one per customer): limit and grade from risk, expiry in `term_days`.
     `annual_income` is the income the customer declares; without it, the income on file; with none,
-    refused (`annual_income_required`)."""
+    refused (`annual_income_required`). The line's products exist from then on (listed before any draw)."""
     if limit is not None:
         _check_limit(limit)
     if annual_income is not None and (isinstance(annual_income, bool) or annual_income < 0):
@@ -168,6 +168,7 @@ def open_line(
         "updated_at": now,
     }
     uow.execute(credit_lines.insert().values(**row))
+    ensure_products(uow)
     publish(
         uow,
         service.TOPIC,
