@@ -7,6 +7,7 @@ of now"): a loan made the day after `to` is not counted, so `to` = Dec 8 differs
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from puhui.db import reading, transaction
@@ -115,3 +116,26 @@ def test_the_dashboard_outstanding_is_the_loan_book_of_the_loans_disbursed_by_to
         listed = queries.outstanding_by_loan(connection)
     assert sorted(Decimal(o) / 100 for _, _, o in listed) == sorted(v for v in book.values() if v)
     books_clean(engine)
+
+
+def test_the_ops_loan_book_counts_only_the_loans_on_the_book(client, engine, clock):
+    """/ops/loans' bucket and class tables count the active loans: a paid-off loan owes nothing and is off the
+    book (it was counted as a current loan, one more than the supervision figures)."""
+    from tests.console.staff_world import log_in
+
+    _at(clock, dt.date(2026, 12, 1))
+    transaction(engine, lambda uow: service.create_product(uow, MONTHLY))
+    borrower, _ = customer(client, "13800000021", "551")
+    payer, _ = customer(client, "13800000022", "552")
+    kept = _cash_loan(engine, borrower, 6_000_00)
+    paid_off = _cash_loan(engine, payer, 3_000_00)
+    _at(clock, dt.date(2026, 12, 5))
+    fund(engine, payer, 1_000_00)  # the payoff takes the early repayment fee beyond what was lent
+    _repay(engine, paid_off, payer, None, "early_full")
+    log_in(client, "test-admin-token")
+    page = client.get("/ops/loans")
+    assert page.status_code == 200, page.text
+    by_bucket = page.text[page.text.index('data-testid="by-bucket"') : page.text.index('data-testid="by-class"')]
+    counts = re.findall(r"<td[^>]*>(\d+)</td>", by_bucket)
+    assert counts == ["1"], by_bucket  # the kept loan alone, in 正常 (current)
+    assert kept in page.text and paid_off in page.text  # both still listed, each with its status

@@ -327,7 +327,7 @@ async def loans(request: Request) -> Response:
     book = await get(request, "/v1/lending/loans")
     by_bucket: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     by_class: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    for loan in book:
+    for loan in (loan for loan in book if loan["status"] == "active"):  # a paid-off or written-off loan is off the book
         for table, key in ((by_bucket, loan["bucket"]), (by_class, loan["loan_class"])):
             table[key][0] += 1
             table[key][1] += Decimal(loan["outstanding_principal"])
