@@ -213,7 +213,8 @@ def remit(uow: UnitOfWork, insurer_id: str, through: dt.date) -> dict[str, Any]:
     )
     rate = Decimal(row["commission_rate"])
     due = models.commission_due(rate, premiums - refunds, _carried(uow.connection, insurer_id, last))
-    parts = models.split(_held(uow.connection, insurer_id) - later, due, keep=int(row["claims_float"]))
+    held = _held(uow.connection, insurer_id)
+    parts = models.split(held - later, due, keep=int(row["claims_float"]))
     remittance_id = "isr_" + hashlib.sha256(f"{insurer_id}\x1f{through.isoformat()}".encode()).hexdigest()[:24]
     values = {
         "id": remittance_id,
@@ -227,6 +228,8 @@ def remit(uow: UnitOfWork, insurer_id: str, through: dt.date) -> dict[str, Any]:
         "carried": parts.carried,
         "remitted": parts.remitted,
         "created_at": clock.now_micros(),
+        "held": held,
+        "later_premiums": later,
     }
     uow.execute(remittances.insert().values(**values))
     _post(uow, insurer_id, remittance_id, parts)
@@ -246,9 +249,21 @@ def _first_day(connection: Connection, insurer_id: str) -> dt.date:
 
 
 def _components(connection: Connection, row: Any) -> dict[str, int]:
-    """What the remittance was taken from, from the held account's history as it stood just before its own
-    transfers (as of its creation when it moved nothing): the money held and the premiums collected after
-    the period; the claims float kept back is what is left of them after the commission and the remittance."""
+    """What the remittance was taken from: the money held and the premiums collected after the period, as
+    recorded when it was made; the claims float kept back is what is left of them after the commission and
+    the remittance. A remittance made before they were recorded (migration 0045) has them read again from
+    the held account's history as it stood just before its own transfers (as of its creation when it moved
+    nothing)."""
+    if row.get("held") is not None and row.get("later_premiums") is not None:
+        held, later = int(row["held"]), int(row["later_premiums"])
+    else:
+        held, later = _replayed(connection, row)
+    kept = held - later - int(row["commission"]) - int(row["remitted"])
+    return {"held": held, "later_premiums": later, "claims_float_kept": max(kept, 0)}
+
+
+def _replayed(connection: Connection, row: Any) -> tuple[int, int]:
+    """(held, later premiums) of a remittance made before they were recorded, from the held money's history."""
     held_id = premium_held_account(row["insurer_id"])
     own = {f"ins.{row['id']}.commission", f"ins.{row['id']}.remittance"}
     moved = bool(int(row["commission"]) or int(row["remitted"]))
@@ -259,8 +274,7 @@ def _components(connection: Connection, row: Any) -> dict[str, int]:
             break
         held += t.amount if t.credit_account_id == held_id else -t.amount
         later += t.amount if kind_of(t, held_id) == "premium" and t.timestamp >= after_period else 0
-    kept = held - later - int(row["commission"]) - int(row["remitted"])
-    return {"held": held, "later_premiums": later, "claims_float_kept": max(kept, 0)}
+    return held, later
 
 
 def fund(uow: UnitOfWork, insurer_id: str, amount: int, key: str) -> dict[str, Any]:

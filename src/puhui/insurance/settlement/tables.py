@@ -41,6 +41,9 @@ insurer_remittances = Table(
     Column("carried", BigInteger, nullable=False),  # commission carried to the next period (may be < 0)
     Column("remitted", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # what it was taken from, as it was made (NULL for remittances made before migration 0045)
+    Column("held", BigInteger, nullable=True),
+    Column("later_premiums", BigInteger, nullable=True),
     UniqueConstraint("insurer_id", "through", name="uq_insurer_remittances_insurer_through"),
     UniqueConstraint("insurer_id", "period_start", name="uq_insurer_remittances_insurer_period_start"),
 )
