@@ -24,6 +24,7 @@ from puhui.console.web import customer_page, read_form, redirect
 from puhui.db import reading
 from puhui.identity import service as identity
 from puhui.insurance import errors, listings, service
+from puhui.insurance.models import Cover, CoverState, cover_state
 
 router = APIRouter(include_in_schema=False)
 
@@ -101,14 +102,11 @@ async def _listed(request: Request) -> tuple[list[dict[str, Any]], list[dict[str
 
 def shown_status(policy: dict[str, Any], today: str) -> str:
     """An active policy as the customer reads it: not in force before its cover starts (待生效), nor from
-    its end date (已到期: the end date is exclusive, the day after the last covered day)."""
-    if policy["status"] != "active":
-        return str(policy["status"])
-    if str(policy["start_date"]) > today:
-        return "awaiting_start"
-    if str(policy["end_date"]) <= today:
-        return "ended"
-    return "active"
+    its end date (已到期: the end date is exclusive, the day after the last covered day): the API's
+    `cover_state` (`insurance.models.cover_state`), as of `today`, in the page's words."""
+    start, end = (dt.date.fromisoformat(str(policy[k])[:10]) for k in ("start_date", "end_date"))
+    state = cover_state(str(policy["status"]), Cover(start, end, 0), dt.date.fromisoformat(today))
+    return {CoverState.in_force: "active", CoverState.cancelled: str(policy["status"])}.get(state, state.value)
 
 
 def last_covered_day(end_date: str | dt.date) -> dt.date:

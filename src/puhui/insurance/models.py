@@ -104,6 +104,25 @@ class Cover:
         return (self.end - self.start).days
 
 
+class CoverState(enum.StrEnum):
+    """Where a policy's cover stands on a day: not in force before its first day (待生效), in force (保障中),
+    over from its exclusive end date (已到期), or cancelled (已退保)."""
+
+    awaiting_start = "awaiting_start"
+    in_force = "in_force"
+    ended = "ended"
+    cancelled = "cancelled"
+
+
+def cover_state(status: str, cover: Cover, day: dt.date) -> CoverState:
+    """A policy of contract `status` (active or cancelled) on `day`."""
+    if status != "active":
+        return CoverState.cancelled
+    if day < cover.start:
+        return CoverState.awaiting_start
+    return CoverState.ended if day >= cover.end else CoverState.in_force
+
+
 def one_year_from(start: dt.date, premium: int) -> Cover:
     """A year of cover from `start` (to the same date next year; 29 February to 1 March)."""
     try:

@@ -101,7 +101,11 @@ class Policy(Schema):
         description="the end of cover, exclusive: the day after the last covered day (cover runs to 24:00 of "
         "end_date - 1 day; an event on end_date is outside cover) and the first day of a renewal"
     )
-    status: Literal["active", "cancelled"]
+    status: Literal["active", "cancelled"] = Field(description="the contract's status: in effect, or cancelled (退保)")
+    cover_state: Literal["awaiting_start", "in_force", "ended", "cancelled"] = Field(
+        description="where the cover stands today: awaiting_start before start_date (待生效), in_force (保障中), "
+        "ended from end_date (已到期), cancelled"
+    )
     refund: Money | None = Field(description="what cancellation (退保) paid back to the wallet")
     created_at: Timestamp
     cancelled_at: Timestamp | None

@@ -639,6 +639,9 @@ def policy_json(row: Any) -> dict[str, Any]:
         "start_date": row["start_date"].isoformat(),
         "end_date": row["end_date"].isoformat(),
         "status": row["status"],
+        "cover_state": models.cover_state(
+            row["status"], models.Cover(row["start_date"], row["end_date"], row["premium"]), clock.business_date()
+        ).value,
         "refund": None if row["refund"] is None else format_minor(row["refund"], 2),
         "created_at": clock.iso(row["created_at"]),
         "cancelled_at": clock.iso(row["cancelled_at"]),
