@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -11,7 +12,18 @@ from puhui.cli import app
 from puhui.db import reading
 from puhui.eod.tables import eod_runs
 
+from .wealth.mmf_world import World, at
+
 runner = CliRunner()
+
+# The integers each job may answer: counts. Every other number is money (or fund units), a decimal string.
+COUNTS = {
+    "lending": {"loans", "transfers"},
+    "supplychain": {"due", "paid", "overdue", "still_overdue"},  # receivables, not money
+    "money_market": {"confirmed", "settled", "holders", "paid_holders"},
+    "funds": {"purchases_confirmed", "redemptions_confirmed", "redemptions_settled", "waiting_for_nav"},
+    "insurance": {"insurers", "transfers"},
+}
 
 
 def completed(engine) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -40,3 +52,40 @@ def test_a_future_date_is_refused_and_runs_nothing(db_url, engine, clock):
     assert completed(engine) == {}
     bad = runner.invoke(app, ["eod", "--date", "2026-13-01", "--db", db_url])
     assert bad.exit_code == 2, bad.output
+
+
+def integers(answer: object, key: str = "") -> list[str]:
+    """The keys of every integer (not bool) anywhere in `answer`."""
+    if isinstance(answer, dict):
+        return [found for k, v in answer.items() for found in integers(v, k)]
+    if isinstance(answer, list):
+        return [found for item in answer for found in integers(item, key)]
+    return [key] if isinstance(answer, int) and not isinstance(answer, bool) else []
+
+
+def test_every_job_prints_money_as_decimal_strings_as_the_api_does(db_url, engine, clock):
+    world = World(engine, clock)
+    investor = world.customer(fen=2_000_000)
+    world.subscribe(investor, 1_000_000)  # Monday: confirmed with Tuesday's run, earns Tuesday's income
+    clock.set(at("2026-01-05", "23:00"))
+    monday = runner.invoke(app, ["eod", "--date", "2026-01-05", "--db", db_url])
+    assert monday.exit_code == 0, monday.output
+    clock.set(at("2026-01-06", "23:00"))
+    fresh = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-06", "--db", db_url])
+    assert fresh.exit_code == 0, fresh.output
+    again = runner.invoke(app, ["eod", "--date", "2026-01-06", "--db", db_url])  # the fund-days from storage
+    assert again.exit_code == 0, again.output
+    answers = [json.loads(monday.output), json.loads(fresh.output), json.loads(again.output)]
+    for answer in answers:
+        for job, ran in answer.items():
+            assert set(integers(ran)) <= COUNTS[job], (job, ran)
+    [zero] = answers[0]["money_market"]
+    assert (zero["units"], zero["paid"], zero["distributed"], zero["residue"]) == ("0.00",) * 4
+    [paid], [stored] = answers[1]["money_market"], answers[2]["money_market"]
+    assert (paid["already_done"], stored["already_done"]) == (False, True)
+    assert {**stored, "already_done": False} == paid  # the same figures, fresh or read back
+    assert (paid["holders"], paid["units"]) == (1, "10000.00")
+    income = {field: Decimal(paid[field]) for field in ("paid", "distributed", "residue")}
+    assert income["paid"] > 0 and income["paid"] + income["residue"] == income["distributed"]
+    for field in ("units", "paid", "distributed", "residue"):
+        assert Decimal(paid[field]) == Decimal(paid[field]).quantize(Decimal("0.01")), (field, paid[field])

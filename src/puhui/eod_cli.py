@@ -28,13 +28,13 @@ def jobs(seed: int, sandbox: bool = False) -> list[tuple[str, Callable[[Engine, 
     from puhui.supplychain.service import mature
     from puhui.wealth.funds.nav_source import SimulatedNavs
     from puhui.wealth.funds.orders import funds_eod
-    from puhui.wealth.mmf.eod import run_eod
+    from puhui.wealth.mmf.eod import run_eod, runs_json
     from puhui.wealth.mmf.manager import SimulatedManager
 
     return [
         ("lending", lambda engine, day: lending_eod.run(engine, day).as_json()),
         ("supplychain", mature),
-        ("money_market", lambda engine, day: run_eod(engine, day, SimulatedManager(seed=seed))),
+        ("money_market", lambda engine, day: runs_json(run_eod(engine, day, SimulatedManager(seed=seed)))),
         ("funds", lambda engine, day: funds_eod(engine, day, SimulatedNavs(seed=seed) if sandbox else None)),
         ("insurance", run_reserves),
     ]

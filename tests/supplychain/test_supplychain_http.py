@@ -238,6 +238,47 @@ def test_unpaid_at_maturity_turns_overdue_and_a_later_payment_clears_it(client, 
     assert_audit_clean(engine)
 
 
+def test_outsiders_cannot_learn_a_receivable_exists(client, engine, clock, world) -> None:  # type: ignore[no-untyped-def]
+    """A merchant that is neither the core enterprise nor the supplier gets the same 404 acting on a
+    receivable as reading it, as for one that does not exist: never a 403 that says it exists."""
+    w = world
+    fund(engine, w["core_id"], 10_000_00, "core")
+    rid = confirm(client, w["core"], w["b_id"], "1000.00", 30, "INV-P").json()["id"]
+    before = snapshot(engine)
+
+    def problem(answer) -> dict:  # type: ignore[no-untyped-def]
+        assert answer.status_code == 404, answer.text
+        body = answer.json()
+        return {k: v for k, v in body.items() if k not in ("instance", "request_id")}  # this request's own
+
+    read = problem(client.get(f"/v1/supplychain/receivables/{rid}", headers=w["a"]))
+    assert (read["status"], read["code"]) == (404, "receivable_not_found")
+    for action in ("financing", "payment"):
+        acted = problem(post(client, f"/v1/supplychain/receivables/{rid}/{action}", w["a"], f"out-{action}"))
+        assert acted == read, action
+        missing = problem(post(client, f"/v1/supplychain/receivables/rcv_nothing/{action}", w["a"], f"no-{action}"))
+        assert missing == {**read, "detail": read["detail"].replace(rid, "rcv_nothing")}, action
+    clock.advance(days=30)  # due: the outsider still learns nothing (no "not due", no "paid")
+    assert problem(post(client, f"/v1/supplychain/receivables/{rid}/payment", w["a"], "out-due")) == read
+    assert snapshot(engine) == before
+
+    # its own parties know it: the one in the wrong role is told so
+    wrong = [
+        (
+            post(client, f"/v1/supplychain/receivables/{rid}/financing", w["core"], "core-fin"),
+            "not_receivable_supplier",
+        ),
+        (post(client, f"/v1/supplychain/receivables/{rid}/payment", w["b"], "supplier-pay"), "not_receivable_core"),
+    ]
+    for answer, code in wrong:
+        assert (answer.status_code, answer.json()["code"]) == (403, code), answer.text
+    assert snapshot(engine) == before
+    paid = post(client, f"/v1/supplychain/receivables/{rid}/payment", w["core"], "core-pay")
+    assert (paid.status_code, paid.json()["status"]) == (200, "paid"), paid.text
+    assert problem(post(client, f"/v1/supplychain/receivables/{rid}/financing", w["a"], "out-paid")) == read
+    assert_audit_clean(engine)
+
+
 def test_bad_input_is_refused_and_changes_nothing(client, engine, clock, world) -> None:  # type: ignore[no-untyped-def]
     w = world
     customer = client.post("/v1/staff", headers=ADMIN, json={"handle": "reg.one", "role": "regulator"})
@@ -257,9 +298,9 @@ def test_bad_input_is_refused_and_changes_nothing(client, engine, clock, world) 
         (confirm(client, w["core"], w["b_id"], "99000.01", 30, "INV-3"), 409, "credit_limit_exceeded"),
         (
             post(client, f"/v1/supplychain/receivables/{late_id}/financing", w["a"], "fin-other"),
-            403,
-            "not_receivable_supplier",
-        ),
+            404,
+            "receivable_not_found",
+        ),  # another supplier's: not found, as reading it is (test_outsiders_cannot_learn_a_receivable_exists)
         (confirm(client, w["core"], w["b_id"], "-5.00", 30, "INV-4"), 422, "invalid_input"),
         (confirm(client, w["core"], w["b_id"], "10.001", 30, "INV-5"), 422, "invalid_amount"),
         (confirm(client, w["core"], w["b_id"], "0", 30, "INV-6"), 422, "invalid_input"),

@@ -139,10 +139,8 @@ async def list_receivables(
     response_model=Receivable,
 )
 async def read_receivable(receivable_id: Ident, engine: EngineDep, principal: Reader) -> dict:
-    row = await _read(engine, lambda c: service.get_receivable(c, receivable_id))
-    if not principal.is_staff and principal.id not in (row["core_id"], row["supplier_id"]):
-        raise errors.ReceivableNotFound(f"receivable {receivable_id} not found")
-    return service.receivable_json(row)
+    party = None if principal.is_staff else principal.id
+    return service.receivable_json(await _read(engine, lambda c: service.get_receivable(c, receivable_id, party)))
 
 
 @router.post(

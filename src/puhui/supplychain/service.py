@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import Connection, Engine, or_, select
 
@@ -143,11 +144,24 @@ def receivable_json(row) -> dict:
     }
 
 
-def get_receivable(connection: Connection, receivable_id: str) -> dict:
-    row = connection.execute(select(receivables).where(receivables.c.id == receivable_id)).mappings().first()
-    if row is None:
+def _seen_by(row, receivable_id: str, party: str | None) -> dict:
+    """The receivable as `party` (a merchant; None: staff) may see it. One it is neither the core
+    enterprise nor the supplier of answers exactly as one that does not exist, reading it or acting
+    on it alike, so an outsider cannot learn that it exists (404, never 403)."""
+    if row is None or (party is not None and party not in (row["core_id"], row["supplier_id"])):
         raise errors.ReceivableNotFound(f"receivable {receivable_id} not found")
     return dict(row)
+
+
+def get_receivable(connection: Connection, receivable_id: str, party: str | None = None) -> dict:
+    """A receivable; `party`: the merchant asking, which sees only its own (see `_seen_by`)."""
+    row = connection.execute(select(receivables).where(receivables.c.id == receivable_id)).mappings().first()
+    return _seen_by(row, receivable_id, party)
+
+
+def _locked_for(uow: UnitOfWork, receivable_id: str, party: str) -> dict:
+    """The receivable locked for a change by `party`, a merchant that must be one of its parties."""
+    return _seen_by(_locked(uow, select(receivables).where(receivables.c.id == receivable_id)), receivable_id, party)
 
 
 def list_receivables(
@@ -237,11 +251,9 @@ def _open_for_financing(row: dict, today: dt.date) -> None:
 def finance(uow: UnitOfWork, supplier_id: str, receivable_id: str) -> dict:
     """The supplier sells its confirmed receivable to the platform at the core's discount rate:
     face − discount into its wallet now. Only once, and only before maturity."""
-    row = _locked(uow, select(receivables).where(receivables.c.id == receivable_id))
-    if row is None:
-        raise errors.ReceivableNotFound(f"receivable {receivable_id} not found")
-    if row["supplier_id"] != supplier_id:
-        raise errors.NotTheSupplier(f"receivable {receivable_id} belongs to another supplier")
+    row = _locked_for(uow, receivable_id, supplier_id)
+    if row["supplier_id"] != supplier_id:  # its core enterprise: it knows the receivable, may not finance it
+        raise errors.NotTheSupplier(f"only the supplier of receivable {receivable_id} may finance it")
     today = clock.business_date()
     _open_for_financing(row, today)
     _require_active(uow.connection, supplier_id, "supplier")
@@ -296,11 +308,9 @@ def finance(uow: UnitOfWork, supplier_id: str, receivable_id: str) -> dict:
 def pay(uow: UnitOfWork, core_id: str, receivable_id: str, today: dt.date | None = None) -> dict:
     """The core enterprise pays the face amount at (or after) maturity: to the platform when the
     receivable was financed, else to the supplier. Clears an overdue receivable and frees the limit."""
-    row = _locked(uow, select(receivables).where(receivables.c.id == receivable_id))
-    if row is None:
-        raise errors.ReceivableNotFound(f"receivable {receivable_id} not found")
-    if row["core_id"] != core_id:
-        raise errors.NotTheCore(f"receivable {receivable_id} is another core enterprise's payable")
+    row = _locked_for(uow, receivable_id, core_id)
+    if row["core_id"] != core_id:  # its supplier: it knows the receivable, may not pay it
+        raise errors.NotTheCore(f"only the core enterprise of receivable {receivable_id} may pay it")
     if row["status"] == Status.paid.value:
         raise errors.ReceivableNotOpen(f"receivable {receivable_id} is paid")
     today = today or clock.business_date()
@@ -368,14 +378,14 @@ def _mature_day(engine: Engine, day: dt.date) -> dict:
             .where(receivables.c.status.in_(OPEN), receivables.c.maturity_date <= str(day))
             .order_by(receivables.c.maturity_date, receivables.c.id)
         ).all()
-    summary = {"date": str(day), "due": len(due), "paid": 0, "overdue": 0, "still_overdue": 0}
+    counts = {"due": len(due), "paid": 0, "overdue": 0, "still_overdue": 0}
     for receivable_id, core_id in due:
         try:
-            transaction(engine, lambda uow, c=core_id, r=receivable_id: pay(uow, c, r, day))
-            summary["paid"] += 1
+            transaction(engine, partial(pay, core_id=core_id, receivable_id=receivable_id, today=day))
+            counts["paid"] += 1
         except InsufficientFunds:
-            turned = transaction(engine, lambda uow, r=receivable_id: _mark_overdue(uow, r, day))
-            summary["overdue" if turned else "still_overdue"] += 1
+            turned = transaction(engine, partial(_mark_overdue, receivable_id=receivable_id, day=day))
+            counts["overdue" if turned else "still_overdue"] += 1
         except errors.ReceivableNotOpen:  # paid by the core between the read and now
-            summary["due"] -= 1
-    return summary
+            counts["due"] -= 1
+    return {"date": str(day), **counts}

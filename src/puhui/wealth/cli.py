@@ -36,7 +36,7 @@ def eod(
     from puhui.settings import get_settings
     from puhui.wealth.funds.nav_source import sandbox_navs
     from puhui.wealth.funds.orders import funds_eod
-    from puhui.wealth.mmf.eod import run_eod
+    from puhui.wealth.mmf.eod import run_eod, runs_json
     from puhui.wealth.mmf.manager import SimulatedManager
 
     try:
@@ -44,7 +44,7 @@ def eod(
         engine = _engine(db)
         navs = sandbox_navs(get_settings(), seed)  # the sandbox's managers publish NAVs, as `puhui eod` has them
         runs = {
-            "money_market": run_eod(engine, day, SimulatedManager(seed=seed)),
+            "money_market": runs_json(run_eod(engine, day, SimulatedManager(seed=seed))),
             "funds": funds_eod(engine, day, navs),
         }
     except PuhuiError as error:

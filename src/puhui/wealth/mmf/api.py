@@ -258,14 +258,6 @@ async def load_figures(body: FiguresIn, request: Request, engine: EngineDep, pri
     return await run_mutation(request, engine, principal, "wealth.load_figures", None, work)
 
 
-MINOR_FIELDS = ("units", "paid", "distributed", "residue")  # fund units and income, in hundredths
-
-
-def _run_json(run: dict) -> dict:
-    """A fund-day's summary with its units and income as decimal strings, like every amount on the wire."""
-    return {k: format_minor(v, 2) if k in MINOR_FIELDS and isinstance(v, int) else v for k, v in run.items()}
-
-
 @router.post(
     "/eod",
     summary="Run the money-market end of day for a date (staff)",
@@ -275,6 +267,6 @@ def _run_json(run: dict) -> dict:
 )
 async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, MmfEodRun.shape({"runs": [_run_json(run) for run in eod.run_eod_in(uow, body.date)]}))
+        return Outcome(200, MmfEodRun.shape({"runs": eod.runs_json(eod.run_eod_in(uow, body.date))}))
 
     return await run_mutation(request, engine, principal, "wealth.eod", body.date.isoformat(), work)

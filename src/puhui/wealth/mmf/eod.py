@@ -15,13 +15,14 @@ import datetime as dt
 import io
 import json
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import Engine, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
 from puhui.eod import runs as eod_runs
-from puhui.money import InvalidAmount, to_decimal
+from puhui.money import InvalidAmount, format_minor, to_decimal
 from puhui.wealth import units as funds
 from puhui.wealth.errors import InvalidFigures
 from puhui.wealth.mmf import distribution, yields
@@ -31,9 +32,10 @@ from puhui.wealth.mmf.tables import mmf_daily, mmf_eod_runs, mmf_funds
 
 JOB = "wealth.mmf"  # its dates in `eod_runs`
 MAX_PER_10K = Decimal(10)  # 10 yuan per 10,000 units a day is ~44% a year: a wrong file, not a fund
+MINOR_FIELDS = ("units", "paid", "distributed", "residue")  # fund units and income, in hundredths
 
 
-def check_figure(fund_code: str, day: dt.date, value: object) -> int:
+def check_figure(fund_code: str, day: dt.date, value: Decimal | str) -> int:
     """A manager's income per 10,000 units as 1/10000 yuan; negative or absurd values are refused."""
     try:
         r = to_decimal(value if not isinstance(value, Decimal) else str(value))
@@ -187,7 +189,7 @@ def run_eod(engine: Engine, day: dt.date, manager: FundManager | None = None) ->
     def step(date: dt.date) -> list[dict]:
         with engine.connect() as connection:
             codes = [r[0] for r in connection.execute(select(mmf_funds.c.code).order_by(mmf_funds.c.code))]
-        return [transaction(engine, lambda uow, c=code: run_fund_day(uow, c, date, manager)) for code in codes]
+        return [transaction(engine, partial(run_fund_day, fund_code=code, day=date, manager=manager)) for code in codes]
 
     done = eod_runs.run_days(engine, JOB, day, step)
     return [run for _, runs in done.results for run in runs]
@@ -198,3 +200,14 @@ def run_eod_in(uow: UnitOfWork, day: dt.date, manager: FundManager | None = None
     manager = manager or SimulatedManager()
     done = eod_runs.run_in(uow, JOB, day, lambda u, date: run_funds_in(u, date, manager))
     return [run for _, runs in done.results for run in runs]
+
+
+def run_json(run: dict) -> dict:
+    """A fund-day's summary as every answer shows it (`POST /v1/wealth/eod`, `puhui eod`, `puhui wealth
+    eod`): its units and income as decimal strings, like every amount on the wire, never fen integers."""
+    return {k: format_minor(v, 2) if k in MINOR_FIELDS and isinstance(v, int) else v for k, v in run.items()}
+
+
+def runs_json(runs: list[dict]) -> list[dict]:
+    """The fund-days of `run_eod` / `run_eod_in` as `run_json` shows each."""
+    return [run_json(run) for run in runs]
