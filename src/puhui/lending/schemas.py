@@ -98,6 +98,14 @@ class Offer(Schema):
     loan_id: str | None
 
 
+ACCRUED_THROUGH = (
+    "the date interest is accrued through (计息至): the last end of day run, or the loan's start date when it began "
+    "after that run (nothing is accrued on the day a loan starts); for a paid-off loan the last run before its "
+    "payoff, never after `paid_off_on`, since nothing accrues once a loan is paid off"
+)
+PAID_OFF_ON = "the business date the loan was paid off (结清日); null while it is not paid off"
+
+
 class Loan(Schema):
     """A loan (贷款): its terms, its delinquency and the principal still outstanding."""
 
@@ -121,10 +129,8 @@ class Loan(Schema):
         "M3 (61–90), M3+ (over 90)"
     )
     loan_class: str = Field(description="five-category loan class (五级分类)")
-    accrued_through: Day = Field(
-        description="the date interest is accrued through (计息至): the last end of day run, or the loan's start "
-        "date when it began after that run (nothing is accrued on the day a loan starts)"
-    )
+    accrued_through: Day = Field(description=ACCRUED_THROUGH)
+    paid_off_on: Day | None = Field(description=PAID_OFF_ON)
     outstanding_principal: Money
 
 
@@ -164,10 +170,8 @@ class LoanStatement(Schema):
     loan_id: str
     status: LoanStatus
     as_of: Day
-    accrued_through: Day = Field(
-        description="the date interest is accrued through (计息至): the last end of day run, or the loan's start "
-        "date when it began after that run (nothing is accrued on the day a loan starts)"
-    )
+    accrued_through: Day = Field(description=ACCRUED_THROUGH)
+    paid_off_on: Day | None = Field(description=PAID_OFF_ON)
     outstanding_principal: Money
     accrued_interest: Money
     fees: Money

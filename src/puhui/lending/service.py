@@ -14,7 +14,7 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select, union_all
+from sqlalchemy import Connection, select, union_all
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -23,6 +23,7 @@ from puhui.identity.service import customer_wallet_id, tier_of
 from puhui.ledger import queries as ledger_queries
 from puhui.lending import accounts
 from puhui.lending.accounts import move, post
+from puhui.lending.accrual import accrual_dates
 from puhui.lending.catalog import LINE_PRODUCTS, Channel, channel_of, check_direct, get_direct_product, get_product
 from puhui.lending.disclosure import Disclosure, check_cap, check_penalty_cap, disclose
 from puhui.lending.errors import (
@@ -45,7 +46,6 @@ from puhui.lending.products import (
     product_to_json,
 )
 from puhui.lending.tables import (
-    lending_eod_runs,
     lending_products,
     loan_applications,
     loan_instalments,
@@ -524,15 +524,6 @@ def _disburse(
 # -- reading ---------------------------------------------------------------------------------------
 
 
-def accrued_through(connection: Connection, start_day: int) -> str:
-    """The date a loan's interest is accrued through: the last end of day run, but never before the loan
-    began. A loan disbursed after the last run (today, say) shows its start date: nothing is accrued on
-    the day it starts (end of day accrues a period from the day after its start), so through its start
-    nothing is owed yet, and no date before the loan existed is ever shown."""
-    day = connection.execute(select(func.max(lending_eod_runs.c.business_day))).scalar_one()
-    return date_of(max(int(day or 0), start_day)).isoformat()
-
-
 def loan_row(connection: Connection, loan_id: str, *, lock: bool = False) -> dict:
     query = select(loans).where(loans.c.id == loan_id)
     if lock and connection.dialect.name == "postgresql":
@@ -570,7 +561,7 @@ def get_loan(connection: Connection, loan_id: str) -> dict:
         "days_past_due": row["days_past_due"],
         "bucket": row["bucket"],
         "loan_class": row["loan_class"],
-        "accrued_through": accrued_through(connection, row["start_day"]),
+        **accrual_dates(connection, row),
         "outstanding_principal": format_minor(balance.principal, 2),
     }
 

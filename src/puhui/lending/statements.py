@@ -15,7 +15,8 @@ from sqlalchemy import Connection, func, select
 
 from puhui import clock
 from puhui.lending import accounts
-from puhui.lending.service import accrued_through, loan_row
+from puhui.lending.accrual import accrual_dates
+from puhui.lending.service import loan_row
 from puhui.lending.tables import loan_instalments, loan_provisions, loan_repayments
 from puhui.money import format_minor
 
@@ -25,7 +26,8 @@ class Statement:
     loan_id: str
     status: str
     as_of: str  # business date of the statement
-    accrued_through: str  # the last end of day run, or the loan's start date if it began after that run
+    accrued_through: str  # the last end of day run (before its payoff), or its start date if it began after it
+    paid_off_on: str | None  # the date it was paid off (结清日), None until then
     outstanding_principal: int
     accrued_interest: int
     fees: int
@@ -83,11 +85,13 @@ def statement(connection: Connection, loan_id: str) -> Statement:
         or 0
     )
     live = loan["status"] != "written_off"
+    dates = accrual_dates(connection, loan)
     return Statement(
         loan_id=loan_id,
         status=loan["status"],
         as_of=clock.business_date().isoformat(),
-        accrued_through=accrued_through(connection, loan["start_day"]),
+        accrued_through=str(dates["accrued_through"]),
+        paid_off_on=dates["paid_off_on"],
         outstanding_principal=loan["principal"] - int(paid[0]) if live else 0,
         accrued_interest=int(schedule[0]) if live else 0,
         fees=int(schedule[1]) if live else 0,
