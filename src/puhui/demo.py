@@ -10,14 +10,19 @@ simulation, the monitor and the graph analytics, opens cases, then seeds this wo
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from stdnum import luhn
 from stdnum.cn import ric
 
 from puhui import clock
+from puhui.demo_history import HISTORY_WEEKS
 from puhui.settings import Settings, get_settings
 
 DEMO_PASSWORD = "puhui-demo-2024"
@@ -99,6 +104,9 @@ class DemoWorld:
     funds: int = 0
     market_maker: str = ""  # the liquidity provider's name (puhui.demo_securities)
     seeded_at: int = 0  # when it was seeded (UTC micros; the platform clock), told in the summary
+    history: int = 0  # everyday payments of the people's past (`puhui.demo_history`)
+    cards: list[str] = field(default_factory=list, repr=False)  # each customer's bound bank card id
+    static_qrs: list[str] = field(default_factory=list, repr=False)  # each merchant's static QR code
     # the sandbox bank that settled the seeded top-ups: the served app keeps it (`bank_worker.hand_over`),
     # or a new bank would know none of them (reconciliation: missing at the bank) and repeat their references
     bank: object | None = field(default=None, repr=False, compare=False)
@@ -113,6 +121,8 @@ class DemoWorld:
             f"{plural(len(self.customers), 'customer')}, {plural(len(self.merchants), 'merchant')}, "
             f"{plural(self.top_ups, 'bank top-up')}, {plural(self.payments, 'QR payment')}, "
             f"{plural(self.refunds, 'refund')}, {plural(self.p2p, 'P2P transfer')}\n"
+            f"  the customers' past: {plural(self.history, 'everyday payment')} at the merchants over the "
+            f"{HISTORY_WEEKS} weeks before the simulated days (risk control knows them as regular customers)\n"
             f"  customer login: phone {c['phone']}  password {c['password']}  (POST /v1/customers/login)\n"
             f"  merchant {m['name']} ({m['id']}) API key: {m['api_key']}  (Authorization: Bearer <key>)"
             + "".join(f"\n  {s['role']} {s['handle']} token: {s['token']}" for s in self.staff)
@@ -192,7 +202,7 @@ def _check(answer, *expected: int) -> dict:
     return answer.json()
 
 
-def _seed_credit(engine: Engine, client, admin: dict, customer_ids: list[str]) -> int:  # type: ignore[no-untyped-def]
+def _seed_credit(engine: Engine, client, admin: dict, customer_ids: list[str]) -> int:
     """The platform's capital paid in (so it can lend) and a credit line (信用额度) per demo customer, as a
     risk officer would open them: buy now, pay later works at once in the customer app."""
     from puhui.db import transaction
@@ -205,7 +215,7 @@ def _seed_credit(engine: Engine, client, admin: dict, customer_ids: list[str]) -
     return len(customer_ids)
 
 
-def _seed_funds(client, admin: dict) -> int:  # type: ignore[no-untyped-def]
+def _seed_funds(client, admin: dict) -> int:
     """Distributed funds R2, R3, R5 and their NAVs for the last NAV_DAYS trading days (a seeded random walk), so
     the customer app's funds, questionnaire and robo-advice have something to show."""
     import datetime as dt
@@ -243,12 +253,17 @@ def _seed_funds(client, admin: dict) -> int:  # type: ignore[no-untyped-def]
     return len(DEMO_FUNDS)
 
 
-def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWorld:
-    """Seed the demo world; returns a DemoWorld whose str() is the summary with credentials.
+def _base_settings(settings: Settings | None) -> Settings:
+    """The settings the seeding runs with: the server's (with its PII keys and JWT secret), or demo secrets."""
+    from puhui.identity.service import with_demo_secrets
 
-    `settings` must carry the PII keys and JWT secret the server will use (server.py passes the
-    settings after `with_demo_secrets`); without it, demo secrets are filled in from `get_settings()`.
-    """
+    return settings if settings is not None else with_demo_secrets(get_settings().model_copy())
+
+
+@contextlib.contextmanager
+def _seeding(engine: Engine, base: Settings) -> Iterator[tuple[Any, dict, Settings]]:
+    """(client, admin headers, settings) of an in-process app seeding through the real API, with argon2
+    kept cheap. It runs no monitor loop of its own: `prepare_demo` watches the seeded payments once, after."""
     import warnings
 
     from argon2 import PasswordHasher
@@ -257,135 +272,205 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None) -> DemoWor
         warnings.filterwarnings("ignore", message=".*httpx.*")  # notice about its transport is no news to a newcomer
         from fastapi.testclient import TestClient
 
-    from puhui import demo_securities
     from puhui.app import create_app
-    from puhui.demo_people import register_person
     from puhui.identity import auth
-    from puhui.identity.service import with_demo_secrets
-    from puhui.payments.bank.worker import make_bank
 
-    base = settings if settings is not None else with_demo_secrets(get_settings().model_copy())
     admin_token = base.admin_token or secrets.token_urlsafe(24)
-    # the seeding app runs no monitor loop of its own: prepare_demo watches the seeded payments once, after
-    seeding = base.model_copy(update={"admin_token": admin_token, "monitoring": False})
-    admin = {"Authorization": f"Bearer {admin_token}"}
-    world = DemoWorld(seeded_at=clock.now_micros())
+    # the seeding is not traffic: its many log-ins (each person's sessions through the weeks of the past, on a
+    # clock the seeding moves) are not held to the per-address rate limit (限流) the server keeps for callers
+    updates = {"admin_token": admin_token, "monitoring": False, "auth_rate_per_minute": 0}
+    seeding = base.model_copy(update=updates)
     previous = auth.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     try:
         with TestClient(create_app(engine, seeding, run_expiry=False), base_url="http://demo.local") as client:
-            bank = make_bank(engine, seeding)  # the server's own kind: `serve --demo` takes it over
-            world.bank = bank
-
-            def callback(body: bytes, header: str) -> int:
-                return client.post(
-                    "/v1/bank/notifications",
-                    content=body,
-                    headers={"X-Bank-Signature": header, "Content-Type": "application/json"},
-                ).status_code
-
-            bank.register_callback(callback)
-            client.app.state.bank = bank
-
-            # first: `puhui.demo_market.seeded` takes the regulator for the mark of a seeded world
-            for role, handle in STAFF:
-                made = _check(client.post("/v1/staff", headers=admin, json={"handle": handle, "role": role}), 201)
-                world.staff.append({"role": role, "handle": handle, "token": made["token"]})
-
-            tokens = []
-            for name, id_number, phone, verifications in CUSTOMERS:
-                person = {"name": name, "id_number": id_number, "phone": phone, "password": DEMO_PASSWORD}
-                made = register_person(client, admin, _check, person, CHANNELS[:verifications])
-                tokens.append((made.id, made.headers))
-                world.customers.append(
-                    {"id": made.id, "name": name, "phone": phone, "password": DEMO_PASSWORD, "tier": made.tier}
-                )
-
-            for spec in MERCHANTS:
-                made = _check(client.post("/v1/merchants", headers=admin, json=spec), 201)
-                world.merchants.append({"id": made["id"], "name": spec["name"], "api_key": made["api_key"]})
-
-            # top-ups: bind the sandbox test card, order, let the bank settle and notify
-            for (cid, me), amount, number in zip(tokens, TOP_UPS, CARDS):
-                bank.open_card(number, 50_000_00)
-                card = _check(client.post(f"/v1/customers/{cid}/cards", headers=me, json={"card_number": number}), 201)
-                _check(
-                    client.post(
-                        "/v1/wallets/me/top-ups",
-                        headers={**me, "Idempotency-Key": f"demo-top-{cid}"},
-                        json={"card_id": card["id"], "amount": amount, "client_order_id": "demo-top"},
-                    ),
-                    202,
-                )
-            for _ in range(100):
-                due = bank.next_event_at()
-                if due is None:
-                    break
-                bank.deliver_due(max(due, clock.now()))
-            for _, me in tokens:
-                wallet = _check(client.get("/v1/wallets/me", headers=me), 200)
-                if wallet["balance"] != "0.00":
-                    world.top_ups += 1
-            if world.top_ups != len(tokens):
-                raise DemoSeedError(f"only {world.top_ups} of {len(tokens)} top-ups settled")
-
-            shops = [{"Authorization": f"Bearer {m['api_key']}"} for m in world.merchants]
-            statics = [
-                _check(client.post(f"/v1/merchants/{m['id']}/qr-codes", headers=shop, json={"kind": "static"}), 201)[
-                    "id"
-                ]
-                for m, shop in zip(world.merchants, shops)
-            ]
-            first_payment = None
-            for n in range(12):
-                cid, me = tokens[n % len(tokens)]
-                k = n % len(world.merchants)
-                amount = f"{12 + 7 * n}.{(n * 37) % 100:02d}"
-                if n % 2 == 0:  # dynamic: the merchant prices the order
-                    qr = _check(
-                        client.post(
-                            f"/v1/merchants/{world.merchants[k]['id']}/qr-codes",
-                            headers=shops[k],
-                            json={"kind": "dynamic", "amount": amount, "order_ref": f"DEMO-{n}"},
-                        ),
-                        201,
-                    )["id"]
-                    body: dict = {"verification": "two_factors", "password": DEMO_PASSWORD}
-                else:  # static: the payer types the amount
-                    qr, body = statics[k], {"amount": amount}
-                paid = _check(
-                    client.post(
-                        f"/v1/qr-codes/{qr}/pay", headers={**me, "Idempotency-Key": f"demo-pay-{n}"}, json=body
-                    ),
-                    201,
-                )
-                world.payments += 1
-                if first_payment is None:
-                    first_payment = (paid["id"], shops[k])
-            payment_id, shop = first_payment
-            _check(
-                client.post(
-                    f"/v1/payments/{payment_id}/refunds",
-                    headers={**shop, "Idempotency-Key": "demo-refund"},
-                    json={"amount": "5.00"},
-                ),
-                201,
-            )
-            world.refunds += 1
-            _check(
-                client.post(
-                    "/v1/transfers/p2p",
-                    headers=tokens[0][1],
-                    json={"to_customer_id": tokens[1][0], "amount": "66.00", "client_transfer_id": "demo-p2p"},
-                ),
-                201,
-            )
-            world.p2p += 1
-            world.insurer = _seed_insurance(client, admin)
-            world.credit_lines = _seed_credit(engine, client, admin, [cid for cid, _ in tokens])
-            world.funds = _seed_funds(client, admin)
-            world.market_maker = demo_securities.seed_market(
-                client, engine, admin, bank, DEMO_PASSWORD, CHANNELS, _check
-            )
+            yield client, {"Authorization": f"Bearer {admin_token}"}, seeding
     finally:
         auth.set_password_hasher(previous)
+
+
+def _wire_bank(client, bank) -> None:
+    """The sandbox bank notifies this client's app (the seeding app of the moment)."""
+
+    def callback(body: bytes, header: str) -> int:
+        return client.post(
+            "/v1/bank/notifications",
+            content=body,
+            headers={"X-Bank-Signature": header, "Content-Type": "application/json"},
+        ).status_code
+
+    bank.register_callback(callback)
+    client.app.state.bank = bank
+
+
+def _settle_bank(bank, manual: clock.ManualClock | None = None) -> None:
+    """Let the bank settle and notify everything due; on a `manual` clock (the past), move it to each event."""
+    for _ in range(100):
+        due = bank.next_event_at()
+        if due is None:
+            return
+        if manual is not None and due > manual.now():
+            manual.set(due)
+        bank.deliver_due(max(due, clock.now()))
+
+
+def _login(client, customer: dict) -> dict:
+    body = {"phone": customer["phone"], "password": customer["password"]}
+    return {"Authorization": f"Bearer {_check(client.post('/v1/customers/login', json=body), 200)['token']}"}
+
+
+def _hook_caught_up(client) -> None:
+    """The fraud checks' windows take the payments made so far (their loop follows the outbox on its own
+    time; the seeding moves faster), so each payment of the past is decided on the history before it."""
+    hook = getattr(client.app.state, "fraud_hook", None)
+    if hook is not None:
+        hook.catch_up()
+
+
+def seed_demo_people(engine: Engine, settings: Settings | None, until: dt.date) -> DemoWorld:
+    """The demo customers, merchants and their past (`puhui.demo_history`), all before `until`: registered,
+    verified and given their wallet class, their bank cards bound, the merchants opened with a static QR
+    code each, and `HISTORY_WEEKS` of monthly top-ups and everyday payments, on a ManualClock in the past.
+    `prepare_demo` calls it before the simulated days (the outbox stays in time order); `seed_demo_world`
+    then seeds the present."""
+    from puhui import demo_history
+    from puhui.demo_people import register_person
+    from puhui.payments.bank.worker import make_bank
+
+    manual = clock.ManualClock(demo_history.history_start(until))
+    world = DemoWorld()
+    with clock.using(manual), _seeding(engine, _base_settings(settings)) as (client, admin, seeding):
+        bank = world.bank = make_bank(engine, seeding)  # the server's own kind: `serve --demo` takes it over
+        _wire_bank(client, bank)
+        for name, id_number, phone, verifications in CUSTOMERS:
+            person = {"name": name, "id_number": id_number, "phone": phone, "password": DEMO_PASSWORD}
+            made = register_person(client, admin, _check, person, CHANNELS[:verifications])
+            world.customers.append(
+                {"id": made.id, "name": name, "phone": phone, "password": DEMO_PASSWORD, "tier": made.tier}
+            )
+            bank.open_card(CARDS[len(world.cards)], 50_000_00)
+            card = {"card_number": CARDS[len(world.cards)]}
+            world.cards.append(
+                _check(client.post(f"/v1/customers/{made.id}/cards", headers=made.headers, json=card), 201)["id"]
+            )
+        for spec in MERCHANTS:
+            opened = _check(client.post("/v1/merchants", headers=admin, json=spec), 201)
+            world.merchants.append({"id": opened["id"], "name": spec["name"], "api_key": opened["api_key"]})
+        for m in world.merchants:
+            static = client.post(f"/v1/merchants/{m['id']}/qr-codes", headers=_key(m), json={"kind": "static"})
+            world.static_qrs.append(_check(static, 201)["id"])
+
+        sessions: dict[str, tuple[float, dict]] = {}
+
+        def session(customer: dict) -> dict:  # a session per person, logged in again before it expires
+            at = manual.now().timestamp()
+            since, headers = sessions.get(customer["id"], (-1e18, {}))
+            if at - since > seeding.jwt_ttl_seconds / 2:
+                sessions[customer["id"]] = (at, headers := _login(client, customer))
+            return headers
+
+        def top_up(day: dt.date) -> None:
+            for customer, card in zip(world.customers, world.cards):
+                order = {"card_id": card, "amount": demo_history.TOP_UP, "client_order_id": f"demo-month-{day}"}
+                me = {**session(customer), "Idempotency-Key": f"demo-month-{customer['id']}-{day}"}
+                _check(client.post("/v1/wallets/me/top-ups", headers=me, json=order), 202)
+            _settle_bank(bank, manual)
+
+        def pay(purchase: demo_history.Purchase) -> None:  # the shop prices the order: a dynamic code (动态码)
+            customer, shop = world.customers[purchase.person], world.merchants[purchase.shop]
+            stamp = f"{customer['id']}-{purchase.at:%Y%m%d%H%M}"
+            order = {"kind": "dynamic", "amount": purchase.amount, "order_ref": f"DEMO-PAST-{stamp}"}
+            qr = _check(client.post(f"/v1/merchants/{shop['id']}/qr-codes", headers=_key(shop), json=order), 201)
+            _hook_caught_up(client)
+            body = {"verification": "two_factors", "password": DEMO_PASSWORD}
+            me = {**session(customer), "Idempotency-Key": f"demo-past-{stamp}"}
+            _check(client.post(f"/v1/qr-codes/{qr['id']}/pay", headers=me, json=body), 201)
+
+        people, count = len(world.customers), len(world.merchants)
+        world.history = demo_history.live_history(manual, until, people, count, top_up, pay)
     return world
+
+
+def _key(merchant: dict) -> dict:
+    return {"Authorization": f"Bearer {merchant['api_key']}"}
+
+
+def seed_demo_world(engine: Engine, settings: Settings | None = None, people: DemoWorld | None = None) -> DemoWorld:
+    """Seed the demo world; returns a DemoWorld whose str() is the summary with credentials.
+
+    `settings` must carry the PII keys and JWT secret the server will use (server.py passes the
+    settings after `with_demo_secrets`); without it, demo secrets are filled in from `get_settings()`.
+    `people`: the demo people and their past from `seed_demo_people` (made here, up to today, without it).
+    """
+    from puhui import demo_securities
+
+    base = _base_settings(settings)
+    world = people if people is not None else seed_demo_people(engine, base, clock.business_date())
+    world.seeded_at = clock.now_micros()
+    with _seeding(engine, base) as (client, admin, _):
+        bank = world.bank
+        _wire_bank(client, bank)
+
+        # first: `puhui.demo_market.seeded` takes the regulator for the mark of a seeded world
+        for role, handle in STAFF:
+            made = _check(client.post("/v1/staff", headers=admin, json={"handle": handle, "role": role}), 201)
+            world.staff.append({"role": role, "handle": handle, "token": made["token"]})
+
+        tokens = [(c["id"], _login(client, c)) for c in world.customers]
+        # today's top-ups: order from the bound card, let the bank settle and notify
+        orders = []
+        for (cid, me), amount, card in zip(tokens, TOP_UPS, world.cards):
+            body = {"card_id": card, "amount": amount, "client_order_id": "demo-top"}
+            top = client.post("/v1/wallets/me/top-ups", headers={**me, "Idempotency-Key": f"demo-top-{cid}"}, json=body)
+            orders.append((me, _check(top, 202)["id"]))
+        _settle_bank(bank)
+        world.top_ups = _top_ups_settled(client, orders)
+        if world.top_ups != len(tokens):
+            raise DemoSeedError(f"only {world.top_ups} of {len(tokens)} top-ups settled")
+        _seed_payments(client, world, tokens)
+        world.insurer = _seed_insurance(client, admin)
+        world.credit_lines = _seed_credit(engine, client, admin, [cid for cid, _ in tokens])
+        world.funds = _seed_funds(client, admin)
+        world.market_maker = demo_securities.seed_market(client, engine, admin, bank, DEMO_PASSWORD, CHANNELS, _check)
+    return world
+
+
+def _top_ups_settled(client, orders: list[tuple[dict, str]]) -> int:
+    """How many of today's top-ups (each customer's session and order id) the bank settled."""
+    answers = [_check(client.get(f"/v1/wallets/me/top-ups/{order}", headers=me), 200) for me, order in orders]
+    return sum(answer["status"] == "succeeded" for answer in answers)
+
+
+def _seed_payments(client, world: DemoWorld, tokens: list[tuple[str, dict]]) -> None:
+    """Today's QR payments (static and dynamic), a partial refund of the first and a P2P transfer."""
+    shops = [_key(m) for m in world.merchants]
+    first_payment = None
+    for n in range(12):
+        cid, me = tokens[n % len(tokens)]
+        k = n % len(world.merchants)
+        amount = f"{12 + 7 * n}.{(n * 37) % 100:02d}"
+        if n % 2 == 0:  # dynamic: the merchant prices the order
+            order = {"kind": "dynamic", "amount": amount, "order_ref": f"DEMO-{n}"}
+            qr = _check(
+                client.post(f"/v1/merchants/{world.merchants[k]['id']}/qr-codes", headers=shops[k], json=order), 201
+            )["id"]
+            body: dict = {"verification": "two_factors", "password": DEMO_PASSWORD}
+        else:  # static: the payer types the amount
+            qr, body = world.static_qrs[k], {"amount": amount}
+        paid = _check(
+            client.post(f"/v1/qr-codes/{qr}/pay", headers={**me, "Idempotency-Key": f"demo-pay-{n}"}, json=body), 201
+        )
+        world.payments += 1
+        if first_payment is None:
+            first_payment = (paid["id"], shops[k])
+    assert first_payment is not None
+    payment_id, shop = first_payment
+    refund = client.post(
+        f"/v1/payments/{payment_id}/refunds",
+        headers={**shop, "Idempotency-Key": "demo-refund"},
+        json={"amount": "5.00"},
+    )
+    _check(refund, 201)
+    world.refunds += 1
+    transfer = {"to_customer_id": tokens[1][0], "amount": "66.00", "client_transfer_id": "demo-p2p"}
+    _check(client.post("/v1/transfers/p2p", headers=tokens[0][1], json=transfer), 201)
+    world.p2p += 1

@@ -266,10 +266,12 @@ def prepare_demo(
     through yesterday, profiles with recent payments, a seven-day yield. People are sealed under the
     server's vault (`settings`), so the server reads them. Call before the server accepts requests: the
     simulation installs its own ManualClock process-wide. The order keeps the outbox in time order: the
-    simulated days come before the seeded world (now), because the monitor's windows prune by the newest
-    event time they have seen."""
+    demo people's past (`puhui.demo_history`, the weeks before the simulated days) first, then the simulated
+    days, then the seeded world (now), because the monitor's windows prune by the newest event time they
+    have seen."""
 
-    from puhui.demo import seed_demo_world
+    from puhui.demo import seed_demo_people, seed_demo_world
+    from puhui.demo_history import HISTORY_WEEKS
     from puhui.identity.pii import vault_for
     from puhui.regtech.monitor import Monitor
     from puhui.sim.world import Config, simulate
@@ -281,10 +283,14 @@ def prepare_demo(
     with reading(engine) as connection:
         run = finished_run(connection)
     seconds = None
+    people = None
     if run is None:
         config = Config(customers, days, seed, start=clock.business_date() - dt.timedelta(days=days))
         config.check()  # before anything: a bad size changes nothing
         started = time.perf_counter()
+        if not seeded(engine):  # the demo people's past comes before the simulated days, as in time
+            phase(f"the demo people's past: {HISTORY_WEEKS} weeks of everyday payments before {config.start}")
+            people = seed_demo_people(engine, settings, config.start)
         phase(f"simulating {customers} customers over {days} days from {config.start}")
         simulate(engine, config, on_day, vault_for(settings) if settings is not None else None)
         phase("watching the market: monitor, graph analytics, cases")
@@ -296,7 +302,7 @@ def prepare_demo(
     world = None
     if not seeded(engine):
         phase("seeding the demo people, merchants and payments")
-        world = seed_demo_world(engine, settings)
+        world = seed_demo_world(engine, settings, people)
         Monitor(engine).run()  # the seeded payments, watched at the real time they happened
     phase("reading the market back")
     market = read_market(engine, run)
