@@ -2,10 +2,10 @@
 The gap: a grant checked the account's assets as they stood at the application, so money moved in that
 morning earned a permission, and a month of holdings moved out that morning lost it. Now clearing
 snapshots every account's assets at each trading day's close (日终资产: cash and shares at the day's
-prices; once per account and day, again changing nothing; not at all once the next session has opened),
-and a grant averages the 20 XSHG trading days before the application, a day without a snapshot counting
-as zero: rich for 19 days and poor on the 20th is refused though rich again today; rich for 20 days is
-granted though poor today; rich only today is refused."""
+prices; once per account and day, again changing nothing; a day cleared after the next session opened
+read back as of its end), and a grant averages the 20 XSHG trading days before the application, a day
+without a snapshot counting as zero: rich for 19 days and poor on the 20th is refused though rich again
+today; rich for 20 days is granted though poor today; rich only today is refused."""
 
 from __future__ import annotations
 
@@ -92,21 +92,30 @@ def test_a_grant_averages_the_closes_of_the_20_trading_days_before_it(client, en
     assert_audit_clean(engine)
 
 
-def test_a_close_is_snapshotted_only_while_the_books_still_stand_there(client, engine, clock):  # noqa: F811
+def test_a_day_cleared_late_is_read_back_as_of_its_end(client, engine, clock):  # noqa: F811
+    """Cleared after the next sessions opened (a catch-up after an outage), Thursday and Friday are still
+    snapshotted: as the books stood at each day's end, not as they stand at the clearing."""
     thursday, friday, monday = dt.date(2026, 12, 3), dt.date(2026, 12, 4), dt.date(2026, 12, 7)
     zhang, _ = investor(client, engine, ZHANG, 120_000_00)
+    clock.set(china(friday, 10))
+    move(engine, zhang, "out", 20_000_00, "friday-out")  # 100,000.00 at Friday's close
+    clock.set(china(monday, 9))
+    move(engine, zhang, "in", 50_000_00, "monday-in")  # 150,000.00 from Monday on
     clock.set(china(monday, 10))  # cleared late: Friday's and Monday's sessions have opened since
     clearing.clear(engine, thursday)
     clearing.clear(engine, friday)
-    assert rows(engine) == []  # their closes can no longer be read from the books: none, counted as zero
+    assert [(r[0], r[1], r[2] + r[3]) for r in rows(engine)] == [
+        (zhang, thursday, 120_000_00),
+        (zhang, friday, 100_000_00),
+    ]
     clock.set(china(monday, 16))
     li, _ = investor(client, engine, LI, 150_000_00)  # opened after Monday's close
-    clock.set(china(dt.date(2026, 12, 8), 9, 14))  # a minute before Tuesday's opening auction
+    clock.set(china(dt.date(2026, 12, 8), 9, 14))  # a minute before Tuesday's opening auction: on time
     clearing.clear(engine, monday)
-    assert [(r[0], r[1], r[2] + r[3]) for r in rows(engine)] == [(zhang, monday, 120_000_00)]
+    assert [(r[0], r[1], r[2] + r[3]) for r in rows(engine)][2:] == [(zhang, monday, 150_000_00)]
     with reading(engine) as connection:
         average = daily_assets.average(connection, zhang, dt.date(2026, 12, 8))
-    assert (average.days_on_record, average.total, average.shown()) == (1, 120_000_00, 6_000_00)
+    assert (average.days_on_record, average.total, average.shown()) == (3, 370_000_00, 18_500_00)
 
 
 def test_the_window_is_the_20_xshg_trading_days_before_the_application():

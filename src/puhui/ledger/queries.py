@@ -3,6 +3,8 @@
 Balances are read as the ledger keeps them: for a credit-normal account (a wallet, a holding of fund
 units) the **available** balance is credits posted − debits posted − debits pending (可用余额); for a
 debit-normal one (a receivable, the bank reserve) the **net debit** is debits posted − credits posted.
+Balances as they stood at a past moment (`balances_as_of`, `available_as_of`) are summed from the
+transfers timestamped by then, so a caller can read a day's close back after the books moved on.
 Writes go through `ledger.service` (transfers, one at a time or in batches) and `ledger.bulk`
 (set-based end-of-day postings); nothing here changes a balance.
 """
@@ -12,21 +14,65 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, case, func, select
 
 from puhui.db import UnitOfWork
 from puhui.db.prepared import run_sql, run_sql_all
-from puhui.ledger.models import TransferFlags
+from puhui.ledger.models import Balances, TransferFlags
 from puhui.ledger.tables import accounts, ledgers, transfers
 
 AVAILABLE = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
 NET_DEBIT = accounts.c.debits_posted - accounts.c.credits_posted
+AS_OF_CHUNK = 500  # account ids per statement of `balances_as_of`
 
 
 def available(connection: Connection, account_id: str) -> int | None:
     """The account's available balance (可用余额), or None when there is no such account."""
     found = connection.execute(select(AVAILABLE).where(accounts.c.id == account_id)).first()
     return int(found[0]) if found is not None else None
+
+
+def balances_as_of(connection: Connection, account_ids: Iterable[str], at_micros: int) -> dict[str, Balances]:
+    """Each account's balances as they stood at `at_micros`, inclusive (某时点余额), summed from its transfers
+    timestamped by then: posted, the single-phase transfers and the postings of holds; pending, the holds
+    made by then and not yet posted, voided or expired at it (their `resolved_at` later, or none). Every id
+    asked for is answered; one without transfers by then has zero balances. After the last transfer an
+    account's answer is its balances now."""
+    wanted = sorted(set(account_ids))
+    sums: dict[str, dict[str, int]] = {i: {} for i in wanted}
+    for start in range(0, len(wanted), AS_OF_CHUNK):
+        chunk = wanted[start : start + AS_OF_CHUNK]
+        for side, column in (("debits", transfers.c.debit_account_id), ("credits", transfers.c.credit_account_id)):
+            for account_id, posted, held in connection.execute(_sides_as_of(column, chunk, at_micros)):
+                sums[account_id] |= {f"{side}_posted": int(posted), f"{side}_pending": int(held)}
+    return {i: Balances(**found) for i, found in sums.items()}
+
+
+def _sides_as_of(column: ColumnElement[str], account_ids: list[str], at_micros: int) -> Select[Any]:
+    """Per account on one side of its transfers: posted and pending totals as of `at_micros`."""
+    posted = transfers.c.flags.op("&")(int(TransferFlags.pending | TransferFlags.void_pending)) == 0
+    held = (transfers.c.flags.op("&")(int(TransferFlags.pending)) != 0) & (
+        transfers.c.resolved_at.is_(None) | (transfers.c.resolved_at > at_micros)
+    )
+    return (
+        select(
+            column,
+            func.coalesce(func.sum(case((posted, transfers.c.amount), else_=0)), 0),
+            func.coalesce(func.sum(case((held, transfers.c.amount), else_=0)), 0),
+        )
+        .where(column.in_(account_ids), transfers.c.timestamp <= at_micros)
+        .group_by(column)
+    )
+
+
+def available_as_of(connection: Connection, account_ids: Iterable[str], at_micros: int) -> dict[str, int]:
+    """Each account's available balance (可用余额) as it stood at `at_micros`, inclusive: credits posted −
+    debits posted − debits pending then, as `available` reads it now (zero for an account without
+    transfers by then)."""
+    return {
+        account_id: b.credits_posted - b.debits_posted - b.debits_pending
+        for account_id, b in balances_as_of(connection, account_ids, at_micros).items()
+    }
 
 
 def lock_account(uow: UnitOfWork, account_id: str) -> bool:

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, RowMapping, bindparam, case, func, select, update
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, select, update
 
 from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.db.prepared import Read, alone, run_all, run_sql, wrote
 from puhui.events import outbox
-from puhui.ledger import late_credits, pg
+from puhui.ledger import late_credits, pg, queries
 from puhui.ledger.batch import BatchOutcome, apply_batch
 from puhui.ledger.errors import (
     AccountCodeNotFound,
@@ -543,19 +543,6 @@ def recent_transfers(
 
 
 def balance_as_of(connection: Connection, account_id: str, at_micros: int) -> Balances:
-    """The account's balances as they stood at `at_micros` (inclusive), from its transfers."""
-    posted_flags = int(TransferFlags.pending | TransferFlags.void_pending)
-    pending_flag = int(TransferFlags.pending)
-    totals = {}
-    for side, column in (("debits", transfers.c.debit_account_id), ("credits", transfers.c.credit_account_id)):
-        is_posted = transfers.c.flags.op("&")(posted_flags) == 0
-        is_held = (transfers.c.flags.op("&")(pending_flag) != 0) & (
-            transfers.c.resolved_at.is_(None) | (transfers.c.resolved_at > at_micros)
-        )
-        posted = func.coalesce(func.sum(case((is_posted, transfers.c.amount), else_=0)), 0)
-        held = func.coalesce(func.sum(case((is_held, transfers.c.amount), else_=0)), 0)
-        row = connection.execute(
-            select(posted, held).where(column == account_id, transfers.c.timestamp <= at_micros)
-        ).one()
-        totals[f"{side}_posted"], totals[f"{side}_pending"] = int(row[0]), int(row[1])
-    return Balances(**totals)
+    """The account's balances as they stood at `at_micros` (inclusive), from its transfers
+    (`queries.balances_as_of` for one account)."""
+    return queries.balances_as_of(connection, [account_id], at_micros)[account_id]

@@ -6,7 +6,9 @@ the trade, and each order's fees when it ends, at the latest at the close. After
 cleared: every order of the day has ended, so its statement lines and the clearing file's totals are
 final. Clearing also applies the distributions whose ex-date has come (`orders.apply_corporate_actions`)
 and snapshots every account's assets at the day's close (日终资产, `daily_assets`), from which the
-ChiNext and STAR permissions take their 20-trading-day average.
+ChiNext and STAR permissions take their 20-trading-day average: read from the books as they stand when
+the day is cleared on time (overnight, before the next session opens), read back as of the day's end
+when it is cleared later (a catch-up after an outage, an operator's clear after the next open).
 Settlement pays what the broker collected for others: the stamp duty (印花税, for the tax
 authority) and the transfer fees (过户费, for the registrar) of the day go from their payable accounts
 to the bank (`payments.wallets.RESERVE`), under the one rule of every end of day (`puhui.eod.runs`),
@@ -188,8 +190,8 @@ def clearing_file(connection: Connection, day: dt.date) -> str:
 def settle_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
     """Pay the day's stamp duty and transfer fees on from their payable accounts (once per date: a
     transfer already made is not made again), mark every robo-advice portfolio at the day's closes, and
-    snapshot every account's assets at the close (`daily_assets.take`: only while the books still stand
-    there, once per account and day)."""
+    snapshot every account's assets at the close (`daily_assets.take`: live while the books still stand
+    there, read back as of the day's end once they have moved on; once per account and day)."""
     if calendar.is_trading_day(day):
         robo.mark_all(uow, day)
         daily_assets.take(uow, day)
@@ -231,9 +233,10 @@ def last_closed_day(moment: dt.datetime) -> dt.date:
 
 def clear_overnight(engine: Engine) -> dict[str, Any] | None:
     """The overnight batch (夜间清算): once a trading day is over, clear it while the books still stand at
-    its close (before the next session opens), so every account's close is snapshotted
-    (`daily_assets.take`); None when that day is cleared already or the window has passed (an operator's
-    `puhui securities clear` still clears it then, without the snapshot). The server's leader runs it."""
+    its close (before the next session opens), so every account's close is snapshotted from the books as
+    they stand (`daily_assets.take`); None when that day is cleared already or the window has passed (the
+    next night's run catches it up, as does an operator's `puhui securities clear`, the snapshot then read
+    back as of the day's end). The server's leader runs it."""
     day = last_closed_day(clock.now())
     if not daily_assets.at_close(day):
         return None

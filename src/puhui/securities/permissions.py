@@ -16,8 +16,9 @@ own books show and leaves the rest to the operator who approves:
   (日终资产: cash, free and frozen, and shares, held and frozen, at the day's prices) are snapshotted
   when clearing clears the day; a grant averages the snapshots of the 20 XSHG trading days before the
   application date (today's business date, itself not counted), a day without one counting as zero (the
-  account not yet open, nothing in it, or the day not cleared in time). So a new account is not
-  eligible until it has held the assets for 20 trading days, and assets moved in today do not count.
+  account not yet open, nothing in it, or the day not cleared yet; a day cleared late is read back as of
+  its end, so it counts). So a new account is not eligible until it has held the assets for 20 trading
+  days, and assets moved in today do not count.
   Below the threshold the grant is refused (409 `board_permission_not_eligible`, naming the average,
   the window and the threshold) and nothing changes.
 - The customer's risk level (投资者适当性) must cover the board's shares, R4 (C4 or above), as every buy on
