@@ -72,6 +72,7 @@ def rebalance(uow: UnitOfWork, customer_id: str, target: TargetPortfolio, thresh
         key = f"{client_id}.{order.side}.{order.fund_code}"
         if order.side == "sell":
             nav = fund_orders.latest_nav(uow.connection, order.fund_code)
+            assert nav is not None  # a fund over its target has a market value: it has a NAV
             units = int((Decimal(order.amount) / fund_orders.nav_decimal(nav[1])).to_integral_value(ROUND_DOWN))
             held = fund_orders.units_held(uow.connection, order.fund_code, customer_id)
             if min(units, held) > 0:

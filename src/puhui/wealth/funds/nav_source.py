@@ -6,7 +6,10 @@ manager sends files, so fund orders would never confirm. There the end of day ta
 for each fund, every closed trading day (its 15:00 cut-off passed, `calendar.trade_date`) after the
 fund's last NAV, through the day being run, gets a NAV by a random walk from the previous one,
 each step drawn from a generator seeded by (seed, fund code, date), so a re-run gives the same NAV.
-A NAV already on record (an uploaded file) is never replaced. Only `sandbox_navs` with
+A NAV already on record (an uploaded file) is never replaced. Nothing is invented for a fund on a date
+before it existed: not before the China date it was created, not on or before a date whose NAVs on
+record all come after it (its series began later), and, on a re-run of a date the end of day already
+ran, not for a fund created after that run (it was not there to be valued that day). Only `sandbox_navs` with
 `Settings.sandbox` on hands one out: outside the sandbox nothing is invented.
 """
 
@@ -68,21 +71,34 @@ def closed(day: dt.date) -> bool:
     return calendar.is_trading_day(day) and day < calendar.trade_date(clock.now_micros())
 
 
-def publish(uow: UnitOfWork, day: dt.date, source: NavSource) -> int:
+def publish(uow: UnitOfWork, day: dt.date, source: NavSource, ran_at: int | None = None) -> int:
     """Record the NAVs of every fund for the closed trading days after its last NAV on or before `day`,
-    through `day` (a fund without any starts at par on `day`); the caller holds the funds' locks.
-    How many were recorded."""
+    through `day` (a fund without any starts at par on `day`, or on the date it was created if later);
+    the caller holds the funds' locks. `ran_at`: when the end of day first ran `day` (µs), for a re-run:
+    a fund created since gets nothing on or before `day`. How many were recorded."""
     recorded, now = 0, clock.now_micros()
-    for code, risk in uow.execute(select(fund_products.c.code, fund_products.c.risk).order_by(fund_products.c.code)):
+    funds = select(fund_products.c.code, fund_products.c.risk, fund_products.c.created_at)
+    for code, risk, created_at in uow.execute(funds.order_by(fund_products.c.code)):
+        if ran_at is not None and created_at >= ran_at:
+            continue  # created after `day` ran: it had no NAV to be known that day
         last = uow.execute(
             select(fund_navs.c.nav_date, fund_navs.c.nav)
             .where(fund_navs.c.fund_code == code, fund_navs.c.nav_date <= day.isoformat())
             .order_by(fund_navs.c.nav_date.desc())
             .limit(1)
         ).first()
+        if (
+            last is None
+            and uow.execute(
+                select(fund_navs.c.nav_date).where(
+                    fund_navs.c.fund_code == code, fund_navs.c.nav_date > day.isoformat()
+                )
+            ).first()
+        ):
+            continue  # its NAVs begin after `day`: nothing before them
         previous = int(last[1]) if last else PAR
         start = dt.date.fromisoformat(last[0]) + dt.timedelta(days=1) if last else day
-        start = max(start, day - dt.timedelta(days=MAX_DAYS - 1))
+        start = max(start, day - dt.timedelta(days=MAX_DAYS - 1), clock.china_date(int(created_at)))
         current = start
         while current <= day:
             if closed(current):  # nothing is on record after `last` up to `day`

@@ -411,6 +411,7 @@ def redeem(uow: UnitOfWork, customer_id: str, code: str, units: int, client_id: 
     if held < units:
         raise InsufficientUnits(f"redeeming {format_minor(units, 2)} units; {format_minor(held, 2)} held")
     dates = fund_pricing.order_dates(clock.now_micros(), redemption_days=product["redemption_days"])
+    assert dates.cash_date is not None  # given redemption days, every order has its cash date
     lots = _take_lots(uow, code, customer_id, units, dates.trade_date)
     _move(
         uow,
@@ -613,15 +614,29 @@ def _due(uow: UnitOfWork, status: str, column, day: dt.date) -> list[dict]:
 def run_day(uow: UnitOfWork, day: dt.date, navs: NavSource | None = None) -> dict:
     """Confirm orders due by `day` whose trade-date NAV is known, then pay redemptions due by `day`.
     With a NAV source (the sandbox's, `nav_source`), the closed trading days through `day` that have
-    no NAV get one first (on a re-run of `day` too: its NAV may not have been known the first time)."""
+    no NAV get one first (on a re-run of `day` too: its NAV may not have been known the first time;
+    but not for a fund created since `day` ran, nor for a day before a fund existed).
+
+    A date that ran (its `fund_eod_runs` row, one for every fund) answers what it did and moves
+    nothing: the orders placed since are due after it (their trade date is on or after the day they
+    were placed), and a fund created since has none due by it."""
     products = {p["code"]: p for p in list_products(uow.connection)}
     if navs is not None:
         for code in sorted(products):
             _lock(uow, code)
-        nav_source.publish(uow, day, navs)
-    done = uow.execute(select(fund_eod_runs.c.summary).where(fund_eod_runs.c.business_date == day.isoformat())).first()
+    done = (
+        uow.execute(
+            select(fund_eod_runs.c.summary, fund_eod_runs.c.finished_at).where(
+                fund_eod_runs.c.business_date == day.isoformat()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if navs is not None:
+        nav_source.publish(uow, day, navs, ran_at=None if done is None else int(done["finished_at"]))
     if done is not None:
-        return {**json.loads(done[0]), "already_done": True}
+        return {**json.loads(done["summary"]), "already_done": True}
     if navs is None:
         for code in sorted(products):
             _lock(uow, code)

@@ -6,6 +6,13 @@ distribute D's income to every holder, settle normal redemptions due by D, and w
 A second run for the same fund and date finds the row and changes nothing. Which dates may run
 is the rule of every end of day (`puhui.eod.runs`): none after today, none skipped before the
 last run, and a gap day by day, so no day's income is lost.
+
+A date the job has completed (`puhui.eod.runs` sends it here once more for its idempotent answer)
+runs no fund: the answer is the fund-days that ran then (`already_done`), and a fund without a run
+row for it (created after it) gets none, for D's income would go to today's holders and orders
+would confirm and settle as of D. Nor does a fund ever run a date before its own latest run. A date
+not yet completed runs every fund without a row for it (a run that committed some funds and
+crashed before the date was recorded runs the others).
 """
 
 from __future__ import annotations
@@ -17,10 +24,10 @@ import json
 from decimal import Decimal
 from functools import partial
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from puhui import clock
-from puhui.db import UnitOfWork, transaction
+from puhui.db import UnitOfWork, reading, transaction
 from puhui.eod import runs as eod_runs
 from puhui.money import InvalidAmount, format_minor, to_decimal
 from puhui.wealth import units as funds
@@ -124,7 +131,27 @@ def load_figures(uow: UnitOfWork, content: str) -> int:
     return len(rows)
 
 
-def run_fund_day(uow: UnitOfWork, fund_code: str, day: dt.date, manager: FundManager) -> dict:
+def ran_on(connection: Connection, day: dt.date) -> list[dict]:
+    """The fund-days that ran for `day`, by fund code, as a second run answers them (`already_done`)."""
+    rows = connection.execute(
+        select(mmf_eod_runs.c.summary)
+        .where(mmf_eod_runs.c.business_date == day.isoformat())
+        .order_by(mmf_eod_runs.c.fund_code)
+    )
+    return [{**json.loads(summary), "already_done": True} for (summary,) in rows]
+
+
+def latest_run(connection: Connection, fund_code: str) -> dt.date | None:
+    """The last date a fund's end of day ran: its holders' income and its orders are at that day."""
+    last = connection.execute(
+        select(func.max(mmf_eod_runs.c.business_date)).where(mmf_eod_runs.c.fund_code == fund_code)
+    ).scalar_one()
+    return dt.date.fromisoformat(last) if last else None
+
+
+def run_fund_day(uow: UnitOfWork, fund_code: str, day: dt.date, manager: FundManager) -> dict | None:
+    """D for one fund: its summary (`already_done` when its row was there), or None when the fund has
+    run a later date (D is behind it: its income and orders would move as of a day already past)."""
     done = uow.execute(
         select(mmf_eod_runs.c.summary).where(
             mmf_eod_runs.c.fund_code == fund_code, mmf_eod_runs.c.business_date == day.isoformat()
@@ -132,12 +159,15 @@ def run_fund_day(uow: UnitOfWork, fund_code: str, day: dt.date, manager: FundMan
     ).first()
     if done is not None:
         return {**json.loads(done[0]), "already_done": True}
+    funds.lock_units(uow, fund_code)  # first, as orders do: one lock order
+    last = latest_run(uow.connection, fund_code)  # under the lock: a run of the fund commits or waits
+    if last is not None and last > day:
+        return None
     existing = uow.execute(
         select(mmf_daily.c.income_per_10k).where(
             mmf_daily.c.fund_code == fund_code, mmf_daily.c.business_date == day.isoformat()
         )
     ).first()
-    funds.lock_units(uow, fund_code)  # first, as orders do: one lock order
     r_e4 = existing[0] if existing else check_figure(fund_code, day, manager.income_per_10k(fund_code, day))
     figure = record_figure(uow, fund_code, day, r_e4)
     confirmed = mmf.confirm_due(uow, fund_code, day)
@@ -175,21 +205,27 @@ def run_fund_day(uow: UnitOfWork, fund_code: str, day: dt.date, manager: FundMan
 
 
 def run_funds_in(uow: UnitOfWork, day: dt.date, manager: FundManager) -> list[dict]:
-    """D for every fund in one unit of work (the API)."""
+    """D for every fund in one unit of work (the API), D not yet completed by the job."""
     codes = [r[0] for r in uow.execute(select(mmf_funds.c.code).order_by(mmf_funds.c.code))]
-    return [run_fund_day(uow, code, day, manager) for code in codes]
+    return [run for code in codes if (run := run_fund_day(uow, code, day, manager)) is not None]
 
 
 def run_eod(engine: Engine, day: dt.date, manager: FundManager | None = None) -> list[dict]:
     """The end of day for every fund (one transaction each) under the rule of every end of day
     (`puhui.eod.runs`): D not after today nor skipped before the last run; the days of a gap run
-    first, in order, so every day's income is distributed. The fund-days run, in date order."""
+    first, in order, so every day's income is distributed. The fund-days run, in date order; a
+    completed date runs no fund and answers the fund-days that ran then."""
     manager = manager or SimulatedManager()
 
     def step(date: dt.date) -> list[dict]:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
+            # `run_days` records a date after its step: completed now, it was before (sent here once
+            # more for its answer), or a concurrent run of it has just finished every fund.
+            if eod_runs.completed(connection, JOB, date):
+                return ran_on(connection, date)
             codes = [r[0] for r in connection.execute(select(mmf_funds.c.code).order_by(mmf_funds.c.code))]
-        return [transaction(engine, partial(run_fund_day, fund_code=code, day=date, manager=manager)) for code in codes]
+        ran = [transaction(engine, partial(run_fund_day, fund_code=code, day=date, manager=manager)) for code in codes]
+        return [run for run in ran if run is not None]
 
     done = eod_runs.run_days(engine, JOB, day, step)
     return [run for _, runs in done.results for run in runs]
@@ -198,7 +234,14 @@ def run_eod(engine: Engine, day: dt.date, manager: FundManager | None = None) ->
 def run_eod_in(uow: UnitOfWork, day: dt.date, manager: FundManager | None = None) -> list[dict]:
     """The same in the caller's unit of work (the API): every day of a gap commits, or none."""
     manager = manager or SimulatedManager()
-    done = eod_runs.run_in(uow, JOB, day, lambda u, date: run_funds_in(u, date, manager))
+    # `run_in` records a date before its step: whether D was completed is read before it plans
+    # (only D itself can be: a completed date is planned alone).
+    again = eod_runs.completed(uow.connection, JOB, day)
+
+    def step(u: UnitOfWork, date: dt.date) -> list[dict]:
+        return ran_on(u.connection, date) if again else run_funds_in(u, date, manager)
+
+    done = eod_runs.run_in(uow, JOB, day, step)
     return [run for _, runs in done.results for run in runs]
 
 

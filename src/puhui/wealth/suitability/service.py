@@ -119,7 +119,8 @@ class Questionnaire:
         ]
         if problems:
             raise InvalidAnswers("; ".join(problems), problems=problems)
-        return sum(by_id[qid].choice(key).score for qid, key in answers.items())  # type: ignore[union-attr]  # answers were validated against the questionnaire, so choice() finds the key
+        # answers were validated against the questionnaire: choice() finds every key
+        return sum(choice.score for qid, key in answers.items() if (choice := by_id[qid].choice(key)) is not None)
 
     def level_for(self, score: int) -> CustomerLevel:
         level = self.bands[0][1]
@@ -454,7 +455,7 @@ def is_valid(row: dict | None, now_micros: int | None = None) -> bool:
 def level_of(connection: Connection, customer_id: str) -> CustomerLevel | None:
     """The customer's level from a questionnaire still valid now; None when missing or expired."""
     row = latest_assessment(connection, customer_id)
-    return CustomerLevel[row["level"]] if is_valid(row) else None
+    return CustomerLevel[row["level"]] if row is not None and is_valid(row) else None
 
 
 def require_level(connection: Connection, customer_id: str) -> CustomerLevel:
@@ -499,7 +500,7 @@ def suitability_json(connection: Connection, customer_id: str) -> dict:
     row = latest_assessment(connection, customer_id)
     valid = is_valid(row)
     tier = tier_of(connection, customer_id)
-    level = CustomerLevel[row["level"]] if valid else None
+    level = CustomerLevel[row["level"]] if valid and row is not None else None
     blocked = None if may_invest(tier) else WalletClassTooLow.code
     return {
         "customer_id": customer_id,
