@@ -20,6 +20,7 @@ from tests.insurance.ages import aged
 from tests.insurance.test_claims_http import CAPITAL, claim
 from tests.insurance.test_insurance_http import (  # noqa: F401 - the client fixture
     WALLET,
+    another_product,
     assert_audit_clean,
     balance,
     buy,
@@ -44,7 +45,7 @@ def test_a_paid_claim_is_the_reason_for_a_zero_refund_before_and_after_cancellin
     zhang, me = customer(client, engine, aged(ZHANG, 30))
     policy = buy(client, me, "buy-1").json()
     assert policy["premium"] == "299.00"
-    quote = policy["cancellation"]  # before cover starts: a cancellation on its first day, everything back
+    quote = policy["cancellation"]  # before cover starts: a cancellation today, everything back
     assert (quote["refund"], quote["reason"], quote["cooling_off_last_day"]) == ("299.00", "cooling_off", "2026-01-20")
     clock.advance(days=10)  # 2026-01-15, within the cooling-off period
     me = login(client, ZHANG)
@@ -81,10 +82,11 @@ def test_a_paid_claim_is_the_reason_for_a_zero_refund_before_and_after_cancellin
 
 
 def test_the_reason_of_a_full_and_of_a_pro_rata_refund(client, engine, clock):
-    insurer_id, _ = insurer_with_product(client)
+    insurer_id, operator = insurer_with_product(client)
+    another_product(client, operator, insurer_id, "med-e2")  # one policy of a product at a time
     zhang, me = customer(client, engine, aged(ZHANG, 30))
     first = buy(client, me, "buy-1").json()
-    second = buy(client, me, "buy-2", social=False).json()  # 688.00
+    second = buy(client, me, "buy-2", social=False, code="med-e2").json()  # 688.00
     clock.advance(days=10)
     me = login(client, ZHANG)
     full = call(client, f"/v1/insurance/policies/{first['id']}/cancel", me, "cancel-1").json()
@@ -100,7 +102,7 @@ def test_the_reason_of_a_full_and_of_a_pro_rata_refund(client, engine, clock):
     me = login(client, ZHANG)
     today = clock_module.business_date()
     with reading(engine) as connection:
-        product = service.get_product(connection, "med-e", 1)
+        product = service.get_product(connection, "med-e2", 1)
     cover = models.Cover(dt.date(2026, 1, 6), dt.date(2027, 1, 6), 688_00)
     expected = models.cancellation_refund(product, cover, today)
     quote = policy_of(client, me, second["id"])["cancellation"]

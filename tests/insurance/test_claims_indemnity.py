@@ -1,12 +1,14 @@
 """Indemnity (补偿原则) for medical claims, over HTTP on SQLite and PostgreSQL, with hand-computed figures.
 
 The defect found on the demo: one customer with two overlapping policies of the same 百万医疗 product
-claimed one 30,000.00 bill four times and the wallet gained 50,000.00. Here: the claims of one medical
-event (the insured, the event date, the diagnosis category) on every policy add up to at most the bill
-less social insurance, a later claim getting what its policy's terms give on the remainder; a second
-claim for the event on the same policy is refused while the first is under review, approved or paid,
-and changes nothing; approving a claim under review never pays more than the review showed; racing
-claims and approvals for one bill take turns; the ledger audit passes throughout.
+claimed one 30,000.00 bill four times and the wallet gained 50,000.00. A second policy of one product
+is no longer sold for an overlapping period (`policy_already_in_force`), so the overlapping policies here
+are of products on the same terms (`med-e`, `med-e2`, `med-e3`), as two insurers' 百万医疗 would be.
+The claims of one medical event (the insured, the event date, the diagnosis category) on every policy
+add up to at most the bill less social insurance, a later claim getting what its policy's terms give on
+the remainder; a second claim for the event on the same policy is refused while the first is under
+review, approved or paid, and changes nothing; approving a claim under review never pays more than the
+review showed; racing claims and approvals for one bill take turns; the ledger audit passes throughout.
 
 The product (`med-e`, as the demo's `zunxiang-e`): deductible 10,000.00 a year, ratio 1 with social
 insurance and 0.6 without. Other commercial cover counts toward the deductible, social insurance does
@@ -40,6 +42,7 @@ from tests.insurance.ages import aged
 from tests.insurance.test_claims_http import CAPITAL, claims_snapshot
 from tests.insurance.test_claims_models import facts
 from tests.insurance.test_insurance_http import (
+    another_product,
     assert_audit_clean,
     balance,
     buy,
@@ -64,15 +67,19 @@ BILL = 30_000_00
 
 
 def world(client, engine, clock, socials: tuple[bool, ...]):  # type: ignore[no-untyped-def]
-    """An insurer with capital held; Zhang (30) with one policy of `med-e` v1 per entry of `socials` (with
-    or without social insurance), all from 2026-01-06; the day 2026-12-09, the event on 2026-12-08 in every
-    policy's cover. Answers Zhang's id, fresh headers, the policy ids and the wallet after the premiums."""
-    insurer_id, _ = insurer_with_product(client)
+    """An insurer with capital held; Zhang (30) with one policy per entry of `socials` (with or without social
+    insurance), of `med-e` v1 and then of copies of it (`med-e2`, `med-e3`), all from 2026-01-06; the day
+    2026-12-09, the event on 2026-12-08 in every policy's cover. Answers Zhang's id, fresh headers, the
+    policy ids and the wallet after the premiums."""
+    insurer_id, operator = insurer_with_product(client)
     fund(engine, service.premium_held_account(insurer_id), CAPITAL)
     zhang, me = customer(client, engine, aged(ZHANG, 30))
     policies = []
     for n, social in enumerate(socials):
-        bought = buy(client, me, f"buy-{n}", social=social)
+        code = "med-e" if n == 0 else f"med-e{n + 1}"  # one person holds one policy of a product at a time
+        if n:
+            another_product(client, operator, insurer_id, code)
+        bought = buy(client, me, f"buy-{n}", social=social, code=code)
         assert bought.status_code == 201, bought.text
         policies.append(bought.json()["id"])
     clock.advance(days=338)

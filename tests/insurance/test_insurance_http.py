@@ -112,11 +112,18 @@ def customer(client, engine, person: dict, fen: int = WALLET) -> tuple[str, dict
     return created["id"], login(client, person)
 
 
-def buy(client, me: dict, key: str, age: int | None = None, social: bool = True, version: int = 1):  # type: ignore[no-untyped-def]
-    """Buy med-e for the signed-in customer: priced on the age by their ID; `age`, when given, is sent too
-    (and must be that age)."""
+def another_product(client, operator: dict, insurer_id: str, code: str) -> None:  # type: ignore[no-untyped-def]
+    """Another 百万医疗 product on med-e's terms: one person may hold it alongside med-e (not two of one product)."""
+    body = {**PRODUCT, "code": code, "insurer_id": insurer_id}
+    added = call(client, "/v1/insurance/products", operator, f"prod-{code}", body)
+    assert added.status_code == 201, added.text
+
+
+def buy(client, me: dict, key: str, age: int | None = None, social: bool = True, version: int = 1, code: str = "med-e"):  # type: ignore[no-untyped-def]
+    """Buy med-e (or `code`) for the signed-in customer: priced on the age by their ID; `age`, when given, is
+    sent too (and must be that age)."""
     body = {
-        "product_code": "med-e",
+        "product_code": code,
         "product_version": version,
         "social_insurance": social,
         "disclosure": DISCLOSURE,
@@ -231,11 +238,12 @@ def test_refusals_change_nothing(client, engine, clock):
 
 
 def test_sales_chain_verifies_and_a_tampered_row_breaks_it(client, engine, clock):
-    insurer_with_product(client)
+    insurer_id, operator = insurer_with_product(client)
+    another_product(client, operator, insurer_id, "med-e2")
     _, me = customer(client, engine, aged(ZHANG, 30))
     _, other = customer(client, engine, aged(LI, 30))
-    for key, person in (("s1", me), ("s2", other), ("s3", me)):
-        assert buy(client, person, key).status_code == 201
+    for key, person, code in (("s1", me, "med-e"), ("s2", other, "med-e"), ("s3", me, "med-e2")):
+        assert buy(client, person, key, code=code).status_code == 201
     with reading(engine) as connection:
         assert service.verify_sales_chain(connection)
         rows = connection.execute(select(insurance_sales).order_by(insurance_sales.c.seq)).mappings().all()

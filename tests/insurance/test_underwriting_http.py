@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from puhui.db import reading
 from puhui.insurance import service
 from puhui.insurance.tables import insurance_sales
-from tests.identity.helpers import ZHANG, login
+from tests.identity.helpers import LI, ZHANG, login
 from tests.insurance.ages import aged
 from tests.insurance.test_insurance_http import (
     CONFIRMED,
@@ -68,12 +68,13 @@ def test_underwriting_accepts_excludes_and_declines(client, engine, clock):
     read = client.get("/v1/insurance/products/med-q/1", headers=operator).json()
     assert [q["id"] for q in read["questionnaire"]] == ["diabetes", "cancer", "glasses"]
     zhang, me = customer(client, engine, aged(ZHANG, 30))
+    li, other = customer(client, engine, aged(LI, 30))  # one policy of a product per person at a time
 
     accepted = buy(client, me, "buy-1", "med-q", {**NO, "glasses": True})
     assert accepted.status_code == 201 and accepted.json()["exclusions"] == [], accepted.text
-    excluded = buy(client, me, "buy-2", "med-q", {**NO, "diabetes": True})
+    excluded = buy(client, other, "buy-2", "med-q", {**NO, "diabetes": True})
     assert excluded.status_code == 201 and excluded.json()["exclusions"] == ["E11"], excluded.text
-    assert balance(engine, f"wallet.{zhang}") == WALLET - 2 * 299_00
+    assert balance(engine, f"wallet.{zhang}") == balance(engine, f"wallet.{li}") == WALLET - 299_00
 
     before = snapshot(engine)
     problem(buy(client, me, "buy-3", "med-q", {**NO, "diabetes": True, "cancer": True}), 422, "underwriting_declined")

@@ -85,3 +85,13 @@ class InsuredBirthDateUnknown(Conflict):
 
     code = "insured_birth_date_unknown"
     title = "The insured's birth date is not on file"
+
+
+class PolicyAlreadyInForce(Conflict):
+    """The insured already has a policy of this product (any version) whose cover overlaps the new one's, in
+    force or awaiting its start: indemnity medical cover (百万医疗) pays a loss once, so a second premium would
+    buy nothing. Nothing is sold, nothing moves; `policy_id` and `cover_end` name the policy in the way (a
+    renewal starting on or after its cover end stays allowed; a cancelled policy blocks nothing)."""
+
+    code = "policy_already_in_force"
+    title = "The insured already has this cover for the period"

@@ -151,12 +151,12 @@ def unearned_reserve(cover: Cover, day: dt.date) -> int:
 
 
 def cancellation_refund(product: MedicalProduct, cover: Cover, cancelled_on: dt.date) -> int:
-    """What a policy cancelled on `cancelled_on` refunds: everything within the cooling-off period
-    (犹豫期, counted from the start of cover), after it the unearned premium (按日退还未满期保费),
-    the day of cancellation being earned."""
-    if not cover.start <= cancelled_on < cover.end:
+    """What a policy cancelled on `cancelled_on` refunds: everything before its cover starts (待生效) and
+    within the cooling-off period (犹豫期, counted from the start of cover), after it the unearned premium
+    (按日退还未满期保费), the day of cancellation being earned."""
+    if cancelled_on >= cover.end:
         raise CancellationDateInvalid(f"cover runs {cover.start} to {cover.end}, not {cancelled_on}")
-    if (cancelled_on - cover.start).days < product.cooling_off_days:
+    if (cancelled_on - cover.start).days < product.cooling_off_days or cancelled_on < cover.start:
         return cover.premium
     return unearned_reserve(cover, cancelled_on)
 
@@ -173,7 +173,8 @@ class RefundReason(enum.StrEnum):
 class Cancellation:
     """What cancelling a policy on `cancelled_on` refunds and why, with the facts the reason rests on:
     the last day of the cooling-off period, the days of cover left after the day of cancellation (which is
-    earned), and the benefits paid (`claims_paid`) or approved and still owed (`claims_owed`)."""
+    earned; all of them before the cover starts), and the benefits paid (`claims_paid`) or approved and still
+    owed (`claims_owed`). `before_cover`: cancelled before the first day of cover (待生效)."""
 
     refund: int
     reason: RefundReason
@@ -182,6 +183,12 @@ class Cancellation:
     days_left: int
     claims_paid: int = 0
     claims_owed: int = 0
+    before_cover: bool = False
+
+
+def days_left_after(cover: Cover, cancelled_on: dt.date) -> int:
+    """The days of cover after the day of cancellation (which is earned): all of them before cover starts."""
+    return min((cover.end - cancelled_on).days - 1, cover.days)
 
 
 def cancellation(
@@ -189,17 +196,19 @@ def cancellation(
 ) -> Cancellation:
     """The refund of a cancellation on `cancelled_on` (`cancellation_refund`) and its reason; a policy under
     which a benefit has been paid or approved refunds nothing, within the cooling-off period or after it
-    (已发生保险金给付的，不退还保险费): its cover was used."""
+    (已发生保险金给付的，不退还保险费): its cover was used. Before the cover starts the whole premium comes back
+    (reason `cooling_off`: the cooling-off period is counted from the start of cover)."""
     refund = cancellation_refund(product, cover, cancelled_on)
     last = cover.start + dt.timedelta(days=product.cooling_off_days - 1)
-    days_left = (cover.end - cancelled_on).days - 1
+    days_left = days_left_after(cover, cancelled_on)
     if claims_paid + claims_owed > 0:
         reason, refund = RefundReason.claim_paid, 0
-    elif cancelled_on <= last:
+    elif cancelled_on <= last or cancelled_on < cover.start:
         reason = RefundReason.cooling_off
     else:
         reason = RefundReason.unearned_premium
-    return Cancellation(refund, reason, cancelled_on, last, days_left, claims_paid, claims_owed)
+    before = cancelled_on < cover.start
+    return Cancellation(refund, reason, cancelled_on, last, days_left, claims_paid, claims_owed, before)
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,15 +72,22 @@ class Cancellation(Schema):
 
     refund: Money
     reason: Literal["cooling_off", "unearned_premium", "claim_paid"] = Field(
-        description="cooling_off: cancelled within the cooling-off period (犹豫期), the whole premium back; "
+        description="cooling_off: cancelled before the cover starts (待生效) or within the cooling-off period "
+        "(犹豫期), the whole premium back; "
         "unearned_premium: after it, the premium for the days of cover left (未满期保费, the day of cancellation "
         "earned); claim_paid: a benefit was paid or approved under the policy, so nothing is refunded "
         "(已发生保险金给付的，不退还保险费), even within the cooling-off period"
     )
     explanation: str = Field(description="the reason in words, with the amounts and dates it rests on")
-    cancelled_on: Day = Field(description="the day of the cancellation (today for an active policy)")
+    cancelled_on: Day = Field(
+        description="the day of the cancellation (today for an active policy, also before its cover starts), as "
+        "the cancellation decided it"
+    )
     cooling_off_last_day: Day = Field(description="the last day of the cooling-off period")
-    days_left: int = Field(description="days of cover after the day of cancellation (what is unearned)")
+    days_left: int = Field(
+        description="days of cover after the day of cancellation (what is unearned; every day of cover before it "
+        "starts)"
+    )
     claims_paid: Money = Field(description="benefits paid under the policy (by the cancellation, once made)")
     claims_owed: Money = Field(description="benefits approved and not yet paid (待支付)")
 

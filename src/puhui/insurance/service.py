@@ -7,7 +7,9 @@ Ledger (CNY), for a policy of premium P and a refund R on cancellation:
 - cancellation: insurer.<id>.premium_held → customer wallet    R   (cooling-off: R = P; after it pro rata)
 - renewal:      customer wallet → insurer.<id>.premium_held    P'  (the version's premium at the new age)
 The insured (the policyholder) is priced on their age in full years (周岁) on the cover's start by the birth
-date in their verified ID number (`insured_age`), never on an age they type.
+date in their verified ID number (`insured_age`), never on an age they type. One person holds one cover of a
+product (any version) at a time: a sale whose cover overlaps an active policy's is refused
+(`policy_already_in_force`), the person's sales taking turns so two at once cannot both pass.
 The held account cannot go below zero (debits_must_not_exceed_credits), so no refund exceeds what was
 collected. Every sale is recorded with the disclosure shown and the customer's confirmations in a
 hash chain (回溯): hash = sha256(prev_hash + canonical JSON of the row), the first prev_hash 64 zeros.
@@ -48,6 +50,9 @@ TOPIC = "insurance"
 LEDGER = "CNY"
 GENESIS = "0" * 64
 SALES_LOCK = 0x696E_7375  # "insu": the advisory lock that serialises the sales chain on PostgreSQL
+# "poli": with a hash of the customer, the advisory lock (class, key) under which one customer's purchases and
+# renewals take turns on PostgreSQL, so two racing sales of the same cover cannot both pass the overlap check
+POLICYHOLDER_LOCK = 0x706F_6C69
 MEDICAL = "medical"
 ACTIVE, CANCELLED = "active", "cancelled"
 RENEWAL_OPENS_DAYS = 30  # a policy may be renewed from 30 days before its cover ends
@@ -291,7 +296,13 @@ def buy_medical(
 
     The insured's age is their 周岁 on the cover start by `born`, the birth date in their verified ID
     (`birth_date`): an `age` sent besides that differs is refused (`insured_age_mismatch`, nothing moves).
-    Without `born` the `age` given is used as is — for in-process callers that own the person (the simulator)."""
+    Without `born` the `age` given is used as is — for in-process callers that own the person (the simulator).
+
+    One person holds one cover of a product at a time: a policy of the same product (any version) whose cover
+    overlaps the new one's and is in force or awaiting its start refuses the sale (`policy_already_in_force`,
+    409, nothing moves); the customer's purchases take turns (`_policyholder_turn`) so two at once cannot
+    both pass that check."""
+    _policyholder_turn(uow, customer_id)
     existing = _policy_by_client(uow.connection, customer_id, client_id)
     if existing is not None:
         return policy_answer(uow.connection, existing)
@@ -355,7 +366,10 @@ def _issue(
     renewed_from: str | None,
     sale: tuple[str, list[str], dict[str, Any] | None],
 ) -> dict[str, Any]:
-    """Insert the policy, chain its sale and move its premium from the wallet to the insurer's held account."""
+    """Insert the policy, chain its sale and move its premium from the wallet to the insurer's held account,
+    unless the insured already holds this cover for an overlapping period (`policy_already_in_force`)."""
+    _policyholder_turn(uow, issued.customer_id)
+    _refuse_overlap(uow.connection, issued)
     policy_id = _policy_id(issued.customer_id, issued.client_id)
     now = clock.now_micros()
     uow.execute(
@@ -397,6 +411,48 @@ def _issue(
     return policy_answer(uow.connection, _policy_row(uow.connection, policy_id))
 
 
+def _policyholder_turn(uow: UnitOfWork, customer_id: str) -> None:
+    """Make the customer's purchases and renewals take turns until commit: on PostgreSQL a transaction advisory
+    lock on (POLICYHOLDER_LOCK, hash of the customer), taken before anything is read, so the one that waits
+    reads the other's policy once it commits (READ COMMITTED); on SQLite the write lock (BEGIN IMMEDIATE)
+    already serialises every write transaction. Taking it again in the same transaction is a no-op."""
+    if uow.postgres:
+        uow.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(:c))"), {"k": POLICYHOLDER_LOCK, "c": customer_id})
+
+
+def in_force_overlapping(
+    connection: Connection, customer_id: str, code: str, start: dt.date, end: dt.date
+) -> RowMapping | None:
+    """The insured's active policy of product `code` (any version) whose cover [start_date, end_date) overlaps
+    [start, end) — in force or awaiting its start — the one ending last, or None. A cancelled policy, or one
+    whose cover ended by `start`, is not in the way."""
+    query = (
+        select(policies)
+        .where(
+            policies.c.customer_id == customer_id,
+            policies.c.product_code == code,
+            policies.c.status == ACTIVE,
+            policies.c.start_date < end,
+            policies.c.end_date > start,
+        )
+        .order_by(policies.c.end_date.desc(), policies.c.id)
+        .limit(1)
+    )
+    return connection.execute(query).mappings().first()
+
+
+def _refuse_overlap(connection: Connection, issued: _Issue) -> None:
+    cover = issued.cover
+    found = in_force_overlapping(connection, issued.customer_id, issued.code, cover.start, cover.end)
+    if found is not None:
+        raise errors.PolicyAlreadyInForce(
+            f"the insured already has {issued.code} cover under policy {found['id']} until {found['end_date']} "
+            f"(exclusive); a new one may start from then (renew it), not {cover.start}",
+            policy_id=found["id"],
+            cover_end=found["end_date"].isoformat(),
+        )
+
+
 def renew(
     uow: UnitOfWork,
     customer_id: str,
@@ -413,6 +469,7 @@ def renew(
     health answers are not asked and the exclusions stay; otherwise the declaration is underwritten again.
     Renewing a renewed policy answers the renewal made. The age is recomputed from `born` (the birth date in
     the insured's ID) on the new start; without it, the old policy's age plus the years since its start."""
+    _policyholder_turn(uow, customer_id)
     old = owned_policy(uow, customer_id, policy_id)
     renewal = uow.execute(select(policies).where(policies.c.renewed_from == policy_id)).mappings().first()
     if renewal is not None:
@@ -476,21 +533,23 @@ def exclusions_of(policy: RowMapping) -> tuple[str, ...]:
 
 
 def cancel(uow: UnitOfWork, customer_id: str, policy_id: str) -> dict[str, Any]:
-    """Cancel a policy (退保) today: within the cooling-off period (犹豫期) the whole premium comes back,
-    after it the unearned premium; a cancelled policy cannot be cancelled again. A policy that has paid a
-    claim (or owes an approved one) refunds nothing (已发生保险金给付的，不退还保险费): the cover was used.
-    The answer's `cancellation` says what was refunded and why (`models.RefundReason`)."""
+    """Cancel a policy (退保) today: before its cover starts and within the cooling-off period (犹豫期) the
+    whole premium comes back, after it the unearned premium; a cancelled policy cannot be cancelled again.
+    A policy that has paid a claim (or owes an approved one) refunds nothing (已发生保险金给付的，不退还保险费):
+    the cover was used. What the cancellation decided (reason, day, the cooling-off period's last day, the
+    claims) is kept in the row; the answer's `cancellation` says what was refunded and why."""
     row = owned_policy(uow, customer_id, policy_id)
     if row["status"] != ACTIVE:
         raise errors.PolicyNotActive(f"policy {policy_id} is {row['status']}")
     product = get_product(uow.connection, row["product_code"], row["product_version"])
     cover = models.Cover(row["start_date"], row["end_date"], row["premium"])
     paid, owed = claims_queries.compensation_on_policy(uow.connection, policy_id)
-    refund = models.cancellation(product, cover, max(clock.business_date(), cover.start), paid, owed).refund
+    decided = models.cancellation(product, cover, clock.business_date(), paid, owed)
+    refund = decided.refund
     updated = uow.execute(
         policies.update()
         .where(policies.c.id == policy_id, policies.c.status == ACTIVE)
-        .values(status=CANCELLED, refund=refund, cancelled_at=clock.now_micros())
+        .values(status=CANCELLED, cancelled_at=clock.now_micros(), **_decided_values(decided))
     )
     if updated.rowcount != 1:
         raise errors.PolicyNotActive(f"policy {policy_id} is already cancelled")
@@ -509,21 +568,63 @@ def cancel(uow: UnitOfWork, customer_id: str, policy_id: str) -> dict[str, Any]:
     return answer
 
 
+def _decided_values(decided: models.Cancellation) -> dict[str, Any]:
+    """The policy row's columns that keep what a cancellation decided as it was made."""
+    return {
+        "refund": decided.refund,
+        "refund_reason": decided.reason.value,
+        "cancelled_on": decided.cancelled_on,
+        "cooling_off_last_day": decided.cooling_off_last_day,
+        "refund_claims_paid": decided.claims_paid,
+        "refund_claims_owed": decided.claims_owed,
+    }
+
+
+def _decided(row: Any, cover: models.Cover) -> models.Cancellation:
+    """What a cancellation decided, as its row keeps it (policies cancelled from migration 0046 on)."""
+    on = _as_date(row["cancelled_on"])
+    return models.Cancellation(
+        refund=int(row["refund"]),
+        reason=models.RefundReason(row["refund_reason"]),
+        cancelled_on=on,
+        cooling_off_last_day=_as_date(row["cooling_off_last_day"]),
+        days_left=models.days_left_after(cover, on),
+        claims_paid=int(row["refund_claims_paid"] or 0),
+        claims_owed=int(row["refund_claims_owed"] or 0),
+        before_cover=on < cover.start,
+    )
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
 def cancellation_of(connection: Connection, row: Any) -> models.Cancellation | None:
     """What cancelling the policy refunds and why: for an active policy, a cancellation today (None once
-    its cover has ended: it can no longer be cancelled); for a cancelled one, what its cancellation refunded.
-    The reason of a cancellation made is found again from the rule, the refund stored and the claims as they
-    stood when it was made (a refund of nothing where the rule gives something is the claims' doing)."""
+    its cover has ended: it can no longer be cancelled); for a cancelled one, what its cancellation decided,
+    as its row keeps it. A policy cancelled before that was kept (migration 0046) has the reason found again
+    (`_reconstructed`)."""
     product = get_product(connection, row["product_code"], row["product_version"])
     cover = models.Cover(row["start_date"], row["end_date"], row["premium"])
     if row["status"] == ACTIVE:
-        on = max(clock.business_date(), cover.start)
+        on = clock.business_date()  # before the cover starts: today, the whole premium back
         if on >= cover.end:
             return None
         paid, owed = claims_queries.compensation_on_policy(connection, row["id"])
         return models.cancellation(product, cover, on, paid, owed)
     if row["cancelled_at"] is None or row["refund"] is None:
         return None
+    if row.get("refund_reason") is not None and row.get("cancelled_on") is not None:
+        return _decided(row, cover)
+    return _reconstructed(connection, row, product, cover)
+
+
+def _reconstructed(
+    connection: Connection, row: Any, product: models.MedicalProduct, cover: models.Cover
+) -> models.Cancellation:
+    """The cancellation of a policy cancelled before its decision was kept: found again from the rule, the
+    refund stored and the claims as they stood when it was made (a refund of nothing where the rule gives
+    something is the claims' doing)."""
     on = min(max(clock.china_date(row["cancelled_at"]), cover.start), cover.end - dt.timedelta(days=1))
     paid, owed = claims_queries.compensation_on_policy(connection, row["id"], as_of=row["cancelled_at"])
     by_rule = models.cancellation(product, cover, on)
@@ -548,6 +649,11 @@ def refund_explanation(terms: models.Cancellation, premium: int) -> str:
             f"Nothing is refunded: claims of {_yuan(terms.claims_paid + terms.claims_owed)} CNY have been {what} "
             "under this policy, and a policy that has paid a benefit does not refund its premium, even within "
             "the cooling-off period."
+        )
+    if terms.before_cover:
+        return (
+            f"The whole premium of {_yuan(premium)} CNY is refunded: cancelled before the cover starts, within "
+            f"the cooling-off period (through {last})."
         )
     if terms.reason is models.RefundReason.cooling_off:
         return (

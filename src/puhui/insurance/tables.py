@@ -51,6 +51,13 @@ insurance_policies = Table(
     Column("cancelled_at", BigInteger, nullable=True),
     Column("exclusions", Text, nullable=True),  # JSON list of excluded conditions (除外责任) from underwriting
     Column("renewed_from", String(ID_LENGTH), nullable=True, unique=True),  # 续保: the policy this one renews
+    # what the cancellation (退保) decided as it was made (NULL while active, and for policies cancelled before
+    # migration 0046): why it refunded what it did, on which day, the cooling-off period's last day, the claims
+    Column("refund_reason", String(16), nullable=True),  # models.RefundReason
+    Column("cancelled_on", Date, nullable=True),
+    Column("cooling_off_last_day", Date, nullable=True),
+    Column("refund_claims_paid", BigInteger, nullable=True),
+    Column("refund_claims_owed", BigInteger, nullable=True),
     UniqueConstraint("customer_id", "client_id", name="uq_insurance_policies_customer_client"),
 )
 

@@ -7,7 +7,8 @@ figures from `claims_source` (paid, case estimates), IBNR by chain-ladder on the
 triangle (Bornhuetter-Ferguson alongside, for comparison); then the insurer's books
 (`puhui.insurance.reserves.books`) are moved to those totals by their differences alone, a handful of
 transfers per insurer and day, whatever the number of policies. A date runs once per insurer
-(`insurance_reserve_runs`); which dates may run is the rule of every end of day (`puhui.eod.runs`).
+(`insurance_reserve_runs`), and never once the job has completed it or the insurer has run a later date
+(books only move forwards); which dates may run is the rule of every end of day (`puhui.eod.runs`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
@@ -181,23 +182,50 @@ def _insurers(connection: Connection, *found: dict[str, Any]) -> list[str]:
 
 def run_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
     """The reserve step for one date: each insurer not yet run for it has its books moved to the day's
-    totals and its figures recorded. Running it again moves nothing."""
+    totals and its figures recorded. Running it again moves nothing.
+
+    Books only ever move forwards: a date the job has completed (`puhui.eod.runs` sends it here once more
+    for its idempotent answer) runs no insurer, even one without a row for it (onboarded after it), and a
+    date before an insurer's latest run never runs that insurer — its books hold a later day's totals, and
+    moving them to an earlier day's would undo that day's movements. A date not yet completed runs the
+    insurers missing from it (a step that committed for some and crashed before the date was recorded).
+    The step runs before its date is recorded (`eod.runs.run_days`), never after."""
+    if eod_runs.completed(uow.connection, JOB, day):
+        return _summary(day, 0, 0, already_done=True)
     premiums = premium_totals(uow.connection, day)
     payments = claims_source.payments_by_insurer(uow.connection, day)
     open_claims = claims_source.open_claims_by_insurer(uow.connection, day)
     done = {str(i) for i in uow.execute(select(runs.c.insurer_id).where(runs.c.business_date == day)).scalars()}
-    ran, moved = 0, 0
+    latest = latest_runs(uow.connection)
+    ran, moved, passed = 0, 0, 0
     for insurer_id in _insurers(uow.connection, premiums, payments, open_claims):
         if insurer_id in done:
+            continue
+        if insurer_id in latest and latest[insurer_id] > day:
+            passed += 1  # its books are at a later day: this date is behind it
             continue
         moved += _run_insurer(
             uow, insurer_id, day, premiums, payments.get(insurer_id, []), open_claims.get(insurer_id, [])
         )
         ran += 1
-    summary = {"date": day.isoformat(), "insurers": ran, "transfers": moved, "already_done": ran == 0 and bool(done)}
+    summary = _summary(day, ran, moved, already_done=ran == 0 and bool(done or passed))
     if moved:
         publish(uow, TOPIC, "insurance.reserves_run", day.isoformat(), summary)
     return summary
+
+
+def _summary(day: dt.date, ran: int, moved: int, *, already_done: bool) -> dict[str, Any]:
+    return {"date": day.isoformat(), "insurers": ran, "transfers": moved, "already_done": already_done}
+
+
+def latest_runs(connection: Connection) -> dict[str, dt.date]:
+    """Each insurer's latest reserve run date: the day its books are at."""
+    query = select(runs.c.insurer_id, func.max(runs.c.business_date)).group_by(runs.c.insurer_id)
+    return {str(insurer): _as_date(last) for insurer, last in connection.execute(query).all() if last is not None}
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def _run_insurer(

@@ -35,7 +35,8 @@ class SettlementTerms(Schema):
 class Remittance(Schema):
     """One remittance (保费划转) of the premiums held for the insurer over [period_start, through]. What is
     remitted is the money held less what belongs to the next period, the commission and the claims float:
-    remitted = held − later_premiums − commission − claims_float_kept."""
+    remitted = held − later_premiums − commission − claims_float_kept; `insurer_funding` names the insurer's
+    own money inside `held`."""
 
     id: str
     insurer_id: str
@@ -53,6 +54,13 @@ class Remittance(Schema):
     held: Money = Field(
         description="the insurer's money held when remitting, before the commission and the remittance: premiums "
         "net of refunds and claims paid, plus the insurer's funding (理赔备付金) and what earlier remittances kept back"
+    )
+    insurer_funding: Money = Field(
+        description="the part of `held` that is the insurer's own money, not premiums: the funding it wired in "
+        "(理赔备付金, for the claims the platform pays on its behalf) since the remittance before (for its first "
+        "remittance, all it wired in). It is counted once, by the first remittance made after it arrived; what a "
+        "remittance keeps back of it shows in `claims_float_kept` and in the next one's `held`. The premiums in "
+        "`held` (net of refunds and claims paid, with what earlier remittances kept back) are held − insurer_funding"
     )
     later_premiums: Money = Field(description="premiums collected after `through`: held for the next period")
     claims_float_kept: Money = Field(

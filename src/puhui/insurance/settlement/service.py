@@ -22,7 +22,10 @@ when remitting (premiums net of refunds and claims paid, the insurer's funding, 
 remittances kept back), less the premiums collected after the period, the commission and the claims
 float kept back: the answer names each (`held`, `later_premiums`, `commission`, `claims_float_kept`), so
 
-    remitted = held − later_premiums − commission − claims_float_kept.
+    remitted = held − later_premiums − commission − claims_float_kept,
+
+and names the insurer's own money inside `held` (`insurer_funding`: its fundings since the remittance before,
+each counted by one remittance), so premiums and the insurer's funding are told apart.
 
 They are read again from the held account's ledger history as it stood just before the remittance's own
 transfers (or, when it moved nothing, as of its creation), so a rerun and a listing answer the same."""
@@ -166,18 +169,19 @@ def kind_of(transfer: StoredTransfer, held: str) -> str:
 # -- remittance ------------------------------------------------------------------------------------
 
 
-def _period_sums(connection: Connection, insurer_id: str, start: int, end: int) -> tuple[int, int, int]:
-    """(premiums, refunds) in [start, end) and premiums collected from `end` on."""
+def _period_sums(connection: Connection, insurer_id: str, start: int, end: int) -> tuple[int, int, int, int]:
+    """(premiums, refunds) in [start, end), premiums collected from `end` on, and all the insurer's funding."""
     held = premium_held_account(insurer_id)
-    premiums = refunds = later = 0
+    premiums = refunds = later = funded = 0
     for t in held_history(connection, insurer_id):
         kind = kind_of(t, held)
+        funded += t.amount if kind == "funding" else 0
         if kind == "premium" and t.timestamp >= end:
             later += t.amount
         elif start <= t.timestamp < end:
             premiums += t.amount if kind == "premium" else 0
             refunds += t.amount if kind == "refund" else 0
-    return premiums, refunds, later
+    return premiums, refunds, later, funded
 
 
 def _remittance_row(connection: Connection, insurer_id: str, through: dt.date) -> Any:
@@ -208,7 +212,7 @@ def remit(uow: UnitOfWork, insurer_id: str, through: dt.date) -> dict[str, Any]:
     start = _first_day(uow.connection, insurer_id) if last is None else last + dt.timedelta(days=1)
     if last is None and through < start:
         raise errors.RemittanceBeforeOnboarding(f"insurer {insurer_id} was onboarded on {start}, after {through}")
-    premiums, refunds, later = _period_sums(
+    premiums, refunds, later, funded = _period_sums(
         uow.connection, insurer_id, clock.day_bounds(start)[0], clock.day_bounds(through)[1]
     )
     rate = Decimal(row["commission_rate"])
@@ -230,6 +234,7 @@ def remit(uow: UnitOfWork, insurer_id: str, through: dt.date) -> dict[str, Any]:
         "created_at": clock.now_micros(),
         "held": held,
         "later_premiums": later,
+        "insurer_funding": funded - _funding_counted(uow.connection, insurer_id, through),
     }
     uow.execute(remittances.insert().values(**values))
     _post(uow, insurer_id, remittance_id, parts)
@@ -249,32 +254,64 @@ def _first_day(connection: Connection, insurer_id: str) -> dt.date:
 
 
 def _components(connection: Connection, row: Any) -> dict[str, int]:
-    """What the remittance was taken from: the money held and the premiums collected after the period, as
-    recorded when it was made; the claims float kept back is what is left of them after the commission and
-    the remittance. A remittance made before they were recorded (migration 0045) has them read again from
-    the held account's history as it stood just before its own transfers (as of its creation when it moved
-    nothing)."""
+    """What the remittance was taken from: the money held, the insurer's own funding in it and the premiums
+    collected after the period, as recorded when it was made; the claims float kept back is what is left of
+    them after the commission and the remittance. A remittance made before they were recorded (migrations
+    0045, 0046) has them read again from the held account's history as it stood just before its own
+    transfers (as of its creation when it moved nothing)."""
     if row.get("held") is not None and row.get("later_premiums") is not None:
         held, later = int(row["held"]), int(row["later_premiums"])
     else:
-        held, later = _replayed(connection, row)
+        held, later, _ = _replayed(connection, row)
     kept = held - later - int(row["commission"]) - int(row["remitted"])
-    return {"held": held, "later_premiums": later, "claims_float_kept": max(kept, 0)}
+    return {
+        "held": held,
+        "insurer_funding": _insurer_funding(connection, row),
+        "later_premiums": later,
+        "claims_float_kept": max(kept, 0),
+    }
 
 
-def _replayed(connection: Connection, row: Any) -> tuple[int, int]:
-    """(held, later premiums) of a remittance made before they were recorded, from the held money's history."""
+def _insurer_funding(connection: Connection, row: Any) -> int:
+    """The insurer's funding (理赔备付金) in a remittance's `held`: what it wired in since the remittance before."""
+    if row.get("insurer_funding") is not None:
+        return int(row["insurer_funding"])
+    funded = _replayed(connection, row)[2]
+    return funded - _funding_counted(connection, row["insurer_id"], _as_date(row["through"]))
+
+
+def _funding_counted(connection: Connection, insurer_id: str, before: dt.date) -> int:
+    """The insurer's funding the remittances through dates before `before` counted, all together: what
+    they recorded, and for those made before it was recorded (migration 0046) the funding the last of them
+    had seen."""
+    rows = list(
+        connection.execute(
+            select(remittances)
+            .where(remittances.c.insurer_id == insurer_id, remittances.c.through < before)
+            .order_by(remittances.c.through)
+        ).mappings()
+    )
+    legacy = [r for r in rows if r["insurer_funding"] is None]
+    seen = _replayed(connection, legacy[-1])[2] if legacy else 0
+    return seen + sum(int(r["insurer_funding"]) for r in rows if r["insurer_funding"] is not None)
+
+
+def _replayed(connection: Connection, row: Any) -> tuple[int, int, int]:
+    """(held, later premiums, the insurer's funding to date) of a remittance made before they were
+    recorded, from the held money's history."""
     held_id = premium_held_account(row["insurer_id"])
     own = {f"ins.{row['id']}.commission", f"ins.{row['id']}.remittance"}
     moved = bool(int(row["commission"]) or int(row["remitted"]))
     after_period = clock.day_bounds(_as_date(row["through"]))[1]
-    held = later = 0
+    held = later = funded = 0
     for t in held_history(connection, row["insurer_id"]):
         if (t.id in own) if moved else (t.timestamp > row["created_at"]):
             break
+        kind = kind_of(t, held_id)
         held += t.amount if t.credit_account_id == held_id else -t.amount
-        later += t.amount if kind_of(t, held_id) == "premium" and t.timestamp >= after_period else 0
-    return held, later
+        later += t.amount if kind == "premium" and t.timestamp >= after_period else 0
+        funded += t.amount if kind == "funding" else 0
+    return held, later, funded
 
 
 def fund(uow: UnitOfWork, insurer_id: str, amount: int, key: str) -> dict[str, Any]:

@@ -44,6 +44,8 @@ insurer_remittances = Table(
     # what it was taken from, as it was made (NULL for remittances made before migration 0045)
     Column("held", BigInteger, nullable=True),
     Column("later_premiums", BigInteger, nullable=True),
+    # the insurer's own funding (理赔备付金) in `held`: received since the remittance before (NULL before 0046)
+    Column("insurer_funding", BigInteger, nullable=True),
     UniqueConstraint("insurer_id", "through", name="uq_insurer_remittances_insurer_through"),
     UniqueConstraint("insurer_id", "period_start", name="uq_insurer_remittances_insurer_period_start"),
 )
