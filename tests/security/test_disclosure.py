@@ -78,7 +78,7 @@ def test_a_declined_payer_learns_no_rule_score_or_weight(client, engine):
     told = declined.text
     for secret in ("score", "score_everything", "new_device", "3.5", "19.0", "bias", ">="):
         assert secret not in told, secret
-    assert declined.json()["reasons"] == [] and declined.json()["reference"]
+    assert declined.json()["reasons"] == ["risk_control"] and declined.json()["reference"]
 
     logged = client.get(f"/v1/risk/decisions?payer_id={payer_id}", headers=risk).json()["decisions"]
     assert [d["outcome"] for d in logged] == ["decline"]

@@ -14,9 +14,52 @@ from puhui.identity.queries import merchant_name_and_code
 from puhui.ledger import service as ledger
 from puhui.ledger.models import StoredTransfer
 from puhui.money import Money
-from puhui.payments.errors import BillRangeInvalid
+from puhui.payments.errors import BillRangeInvalid, UnknownTransactionKind
 
 Direction = Literal["in", "out"]
+
+KINDS = frozenset(
+    {
+        # payments (this package)
+        "top_up",
+        "withdrawal",
+        "qr_payment",
+        "qr_refund",
+        "p2p_transfer",
+        "payment_review_hold",
+        "payment_challenge_hold",
+        "merchant_fee",
+        "merchant_fee_refund",
+        "merchant_refund_funding",
+        "settlement",
+        "reconciliation",
+        # wealth
+        "mmf_subscribe",
+        "mmf_redeem_cash",
+        "fund_purchase",
+        "fund_redeem_cash",
+        # lending
+        "loan_disbursement",
+        "principal_repayment",
+        "interest_repayment",
+        "fee_repayment",
+        "penalty_repayment",
+        "early_repayment_fee",
+        # insurance
+        "premium",
+        "claim",
+        "refund",
+        # securities
+        "securities_transfer_in",
+        "securities_transfer_out",
+        # supply-chain finance
+        "scf_advance",
+        "scf_payment",
+        "scf_repayment",
+    }
+)
+"""The transfer codes that move money into or out of a customer's or a merchant's wallet: the statement's
+`kind` filter takes these (`check_kind`), and any other code the wallet has lines of."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +131,23 @@ def statement_page(
     )
     bills = tuple(bill_of(transfer, account_id) for transfer in found[:limit])
     return BillPage(bills, bills[-1].seq if len(found) > limit else None)
+
+
+def check_kind(connection: Connection, account_id: str, wanted: BillFilter, page: BillPage) -> None:
+    """Refuse a `kind` filter that names no transfer code of a wallet (`UnknownTransactionKind`, naming the
+    allowed codes), rather than answer an empty statement for a typo: a code of `KINDS`, or one the wallet
+    has lines of (a code another product added since), is a kind. Reads only for a kind outside `KINDS`
+    whose page came back empty."""
+    kind = wanted.kind
+    if kind is None or kind in KINDS or page.bills:
+        return
+    if ledger.recent_transfers(connection, account_id, limit=1, code=kind):
+        return
+    raise UnknownTransactionKind(
+        f"kind {kind!r} is no transfer code of a wallet: use one of {', '.join(sorted(KINDS))}",
+        field="kind",
+        allowed=sorted(KINDS),
+    )
 
 
 def merchant_names(connection: Connection, page: BillPage) -> dict[str, str]:

@@ -92,6 +92,7 @@ async def my_transactions(
     def read() -> dict:
         with reading(engine) as connection:
             page = bills.statement_page(connection, account_id, wanted, before=before, limit=limit)
+            bills.check_kind(connection, account_id, wanted, page)
             return WalletTransactions.shape(bills.page_json(page, bills.merchant_names(connection, page)))
 
     return await run_in_threadpool(read)

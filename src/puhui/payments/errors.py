@@ -162,6 +162,21 @@ class QrNotPayable(Conflict):
     title = "The QR code is no longer open for payment"
 
 
+class OrderRefInUse(Conflict):
+    """A dynamic QR code for a merchant order (商户订单号) that another code of the merchant already holds: open
+    or paid (`qr_code_id`, `qr_code_status`). Cancel it, or let it expire unpaid, to make a new one."""
+
+    code = "order_ref_in_use"
+    title = "The merchant already has an open or paid QR code for this order"
+
+
+class UnknownTransactionKind(InvalidInput):
+    """A wallet statement filtered by a `kind` that is no transfer code the statement can show (`allowed`)."""
+
+    code = "unknown_transaction_kind"
+    title = "The statement has no transactions of this kind"
+
+
 class PaymentConflict(Conflict):
     code = "payment_id_reused"
     title = "This client payment id was already used for a different payment"

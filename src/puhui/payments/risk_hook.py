@@ -89,18 +89,21 @@ def decide(payment: PaymentRequest) -> Decision:
 
 
 PAYER_VISIBLE_REASONS = frozenset({"payer_unverified", "amount_not_positive"})
+RISK_CONTROL = "risk_control"
+"""The reason a payer is told for a decline whose reasons all stay with risk control: a decline never comes
+with no reason at all."""
 
 
 def enforce(decision: Decision, reference: str) -> None:
     """Refuse a declined payment. The payer is told only what they can act on; which fraud rule fired,
     its score and its weights stay with risk control (the decision log, under `reference`), or a
-    fraudster would learn how to pass."""
+    fraudster would learn how to pass: such a decline names only `risk_control`."""
     if decision.outcome == Outcome.decline:
-        told = [r for r in decision.reasons if r in PAYER_VISIBLE_REASONS]
+        told = [r for r in decision.reasons if r in PAYER_VISIBLE_REASONS] or [RISK_CONTROL]
         detail = (
-            ", ".join(told)
-            if told
-            else f"the payment was declined by risk control and moved no money; quote {reference} to customer service"
+            f"the payment was declined by risk control and moved no money; quote {reference} to customer service"
+            if told == [RISK_CONTROL]
+            else ", ".join(told)
         )
         raise PaymentDeclined(detail, reasons=told, reference=reference)
     if decision.outcome == Outcome.review:

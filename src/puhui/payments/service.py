@@ -23,13 +23,20 @@ from puhui.identity.models import WalletTier
 from puhui.identity.org import judged_terms, merchant_terms, terms_read
 from puhui.identity.queries import merchant_name_and_code
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
+from puhui.ledger import queries as ledger_queries
 from puhui.ledger.errors import InsufficientFunds
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, post_chain
 from puhui.ledger.service import reads_ahead as ledger_reads_ahead
 from puhui.money import format_minor
 from puhui.payments import challenges, grouping, limits, notifications, purposes, reviews, risk_hook, wallets
-from puhui.payments.errors import MerchantBalanceInsufficient, PaymentConflict, QrExpired, QrNotPayable
+from puhui.payments.errors import (
+    MerchantBalanceInsufficient,
+    OrderRefInUse,
+    PaymentConflict,
+    QrExpired,
+    QrNotPayable,
+)
 from puhui.payments.models import PaymentTotals, QrKind, VerificationStrength, merchant_fee, refund_split
 from puhui.payments.tables import payment_reviews, payments, qr_codes, refunds
 
@@ -149,6 +156,8 @@ def _check_payer(
         assessment = fraud.assess(request, uow.connection)
         decision = risk_hook.worst(decision, assessment.decision)
         if decision.outcome == risk_hook.Outcome.decline:
+            assert tier is not None  # `decide` declines a payer without one
+            _refuse_unpayable(uow, payer_id, tier, amount, also, counted_early)
             engine = uow.connection.engine
             uow.after_rollback.append(
                 lambda: transaction(engine, lambda after: fraud.record(after, request, assessment, payment_id))
@@ -161,6 +170,28 @@ def _check_payer(
     if counted_early is not None:
         return limits.settled(counted_early.counted, amount, counted_early.returned, uow.connection, payer_id), decision
     return limits.consume_all(uow, payer_id, _counted(tier, also), amount), decision
+
+
+def _refuse_unpayable(
+    uow: UnitOfWork,
+    payer_id: str,
+    tier: WalletTier,
+    amount: int,
+    also: list[limits.Counted] | None,
+    counted_early: CountedEarly | None,
+) -> None:
+    """Before a fraud decline is told and recorded: a payment that could not have been made anyway is
+    refused for that, as it would be without the fraud check (its limits, then the payer's balance), and
+    no decline is recorded against the payer. Only on the way to a decline: never on the success path.
+    The limits are counted in the payment's unit of work, which the decline rolls back."""
+    if counted_early is not None:
+        limits.settled(counted_early.counted, amount, counted_early.returned, uow.connection, payer_id)
+    else:
+        limits.consume_all(uow, payer_id, _counted(tier, also), amount)
+    wallet = customer_wallet_id(payer_id)
+    available = ledger_queries.available(uow.connection, wallet)
+    if available is not None and available < amount:
+        raise InsufficientFunds(f"account {wallet} cannot cover {format_minor(amount, 2)}")
 
 
 def _counted(tier: WalletTier, also: list[limits.Counted] | None) -> list[limits.Counted]:
@@ -350,6 +381,11 @@ def qr_json(row) -> dict:
 def create_qr(
     uow: UnitOfWork, merchant_id: str, kind: QrKind, amount: int | None, ttl_seconds: int, order_ref: str | None
 ) -> dict:
+    """A static code (one per merchant: the existing one is returned) or a dynamic one for an amount. A
+    dynamic code's `order_ref` (商户订单号) names one order: while another code of the merchant holds it (open,
+    or paid) the new one is refused (`OrderRefInUse`, naming it); once that one was cancelled or expired
+    unpaid, a new code may take the order. Two creations racing meet at the unique index
+    (`uq_qr_codes_open_order_ref`): the loser's unit of work runs again and is refused."""
     if get_account(uow.connection, merchant_wallet_id(merchant_id)) is None:
         raise NotFound(f"merchant {merchant_id} not found")
     now = clock.now_micros()
@@ -370,6 +406,8 @@ def create_qr(
         if not 0 < ttl_seconds <= MAX_QR_TTL_SECONDS:
             raise InvalidInput(f"expires_in_seconds must be between 1 and {MAX_QR_TTL_SECONDS}")
         expires_at = now + ttl_seconds * 1_000_000
+        if order_ref is not None:
+            _take_order_ref(uow, merchant_id, order_ref, now)
     row = {
         "id": "qr_" + uuid.uuid4().hex,
         "merchant_id": merchant_id,
@@ -380,9 +418,33 @@ def create_qr(
         "expires_at": expires_at,
         "payment_id": None,
         "created_at": now,
+        "open_order_ref": order_ref if kind == QrKind.dynamic else None,
     }
     uow.execute(qr_codes.insert().values(**row))
     return row
+
+
+def _take_order_ref(uow: UnitOfWork, merchant_id: str, order_ref: str, now: int) -> None:
+    """Free the merchant's order reference for a new dynamic code, or raise `OrderRefInUse`: the code holding
+    it is let go when it expired unpaid (still `active` past `expires_at`), else it keeps it."""
+    holder = _lock(
+        uow,
+        select(qr_codes.c.id, qr_codes.c.status, qr_codes.c.expires_at).where(
+            qr_codes.c.merchant_id == merchant_id, qr_codes.c.open_order_ref == order_ref
+        ),
+    )
+    if holder is None:
+        return
+    if holder["status"] == "active" and holder["expires_at"] is not None and now >= holder["expires_at"]:
+        uow.execute(qr_codes.update().where(qr_codes.c.id == holder["id"]).values(open_order_ref=None))
+        return
+    raise OrderRefInUse(
+        f"order {order_ref} already has QR code {holder['id']} ({holder['status']}): cancel it, or let it expire "
+        "unpaid, before making another for the same order",
+        qr_code_id=holder["id"],
+        qr_code_status=holder["status"],
+        order_ref=order_ref,
+    )
 
 
 def get_qr(connection, qr_id: str) -> dict:
@@ -402,8 +464,8 @@ def cancel_qr(uow: UnitOfWork, merchant_id: str, qr_id: str) -> dict:
         return dict(row)
     if row["status"] != "active":
         raise QrNotPayable(f"QR code {qr_id} is {row['status']}")
-    uow.execute(qr_codes.update().where(qr_codes.c.id == qr_id).values(status="cancelled"))
-    return {**row, "status": "cancelled"}
+    uow.execute(qr_codes.update().where(qr_codes.c.id == qr_id).values(status="cancelled", open_order_ref=None))
+    return {**row, "status": "cancelled", "open_order_ref": None}
 
 
 def payment_event(row: dict) -> dict:

@@ -40,7 +40,12 @@ qr_codes = Table(
     Column("expires_at", BigInteger, nullable=True),
     Column("payment_id", String(ID_LENGTH), nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    # A dynamic code's `order_ref` while it holds its order (商户订单号): open or paid. NULL once cancelled or
+    # found expired unpaid (`service.create_qr`), for a static code, and for a code without an order_ref; the
+    # unique index keeps one holder per merchant and order (NULLs are distinct).
+    Column("open_order_ref", String(64), nullable=True),
     Index("ix_qr_codes_merchant_id", "merchant_id"),
+    Index("uq_qr_codes_open_order_ref", "merchant_id", "open_order_ref", unique=True),
 )
 
 payments = Table(
