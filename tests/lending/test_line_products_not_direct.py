@@ -234,7 +234,7 @@ def test_checkout_still_draws_the_line_with_its_fees(client, engine, clock):
     w = _world(client, engine)
     paid = w["checkout"]
     assert paid["loan"]["product_code"] == "line-instalments"
-    assert paid["plan"]["total_fees"] == "27.60"  # 2.3% of 1,200.00 over 3 instalments
+    assert paid["plan"]["total_fees"] == "27.36"  # 0.76% of 1,200.00 a period over 3 instalments
     assert paid["plan"]["annualized_rate"] != "0" and float(paid["plan"]["annualized_rate"]) > 0.1
     line = client.get(f"/v1/lending/lines/{w['line']}", headers=w["me"]).json()
     assert (line["outstanding"], line["available"]) == ("1200.00", "8800.00")

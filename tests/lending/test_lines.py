@@ -16,7 +16,7 @@ from sqlalchemy import select
 from puhui.db import reading
 from puhui.errors import PuhuiError
 from puhui.ledger.audit import audit
-from puhui.lending import bnpl, service
+from puhui.lending import bnpl, catalog, service
 from puhui.lending.lines import service as lines
 from puhui.lending.lines.tables import LINE_TABLES
 from puhui.payments.reserve import reserve_coverage
@@ -66,7 +66,7 @@ def test_draws_up_to_the_limit_then_refused_and_repayment_restores(engine, clock
     first = world.run(lambda uow: lines.draw(uow, line_id, cid, 600_00, "pay_later"))
     assert first["loan"]["principal"] == "600.00" and first["plan"]["annualized_rate"] == "0.000000"
     second = world.run(lambda uow: lines.draw(uow, line_id, cid, 400_00, "instalments", 3))
-    assert [i["fee"] for i in second["plan"]["schedule"]] == ["3.06", "3.06", "3.08"]  # 2.3% of 400.00
+    assert [i["fee"] for i in second["plan"]["schedule"]] == ["3.04", "3.04", "3.04"]  # 0.76% of 400.00 a period
     assert line(world, line_id)["available"] == "0.00"
     assert world.wallet(cid) == 1_000_00 + 1
     refused(world, "line_limit_exceeded", lambda uow: lines.draw(uow, line_id, cid, 1, "pay_later"))
@@ -128,7 +128,7 @@ def test_plan_disclosure_matches_the_bnpl_plan(engine, clock):
     cid = world.customer(funds=1)
     line_id = open_line(world, cid, 10_000_00)
     done = world.run(lambda uow: lines.draw(uow, line_id, cid, 1_200_00, "instalments", 12))
-    plan = bnpl.instalments(1_200_00, 12, world.today())
+    plan = bnpl.instalments(1_200_00, catalog.choose_plan("instalments", 12)[1], world.today())
     assert done["plan"]["annualized_rate"] == str(bnpl.plan_rate(1_200_00, plan, world.today()))
     assert [s["due_date"] for s in done["plan"]["schedule"]] == [i.due_date.isoformat() for i in plan]
     assert done["loan"]["term"] == 12 and done["loan"]["product_code"] == "line-instalments"
@@ -150,8 +150,8 @@ def test_instalments_repaid_on_their_due_dates_close_the_loan(engine, clock):
         assert service.get_loan(connection, loan_id)["status"] == "paid_off"
     assert line(world, line_id)["available"] == "1000.00"
     fees = sum(Decimal(i["fee"]) for i in done["plan"]["schedule"])
-    assert fees == Decimal("20.70")  # 2.3% of 900.00
-    assert world.wallet(cid) == 900_00 + 100_00 - 900_00 - 20_70
+    assert fees == Decimal("20.52")  # 0.76% of 900.00 a period, 3 periods
+    assert world.wallet(cid) == 900_00 + 100_00 - 900_00 - 20_52
     books_clean(engine)
 
 
@@ -159,7 +159,8 @@ def test_a_plan_above_the_cap_is_refused(engine, clock, monkeypatch):
     world = World(engine, clock)
     cid = world.customer(funds=1)
     line_id = open_line(world, cid, 1_000_00)
-    monkeypatch.setitem(bnpl.INSTALMENT_FEE_RATES, 3, Decimal("0.10"))  # ~60% a year by IRR
+    plans = [{"periods": 3, "fee_rate_per_period": "0.0333"}]  # 10% over 3 periods, ~60% a year by IRR
+    monkeypatch.setitem(catalog.INSTALMENT_PRODUCT, "instalment_plans", plans)
     refused(world, "rate_above_cap", lambda uow: lines.draw(uow, line_id, cid, 300_00, "instalments", 3))
 
 

@@ -98,7 +98,8 @@ class EodIn(BaseModel):
     "application, an offer and its acceptance) come first, by code; then the credit line's own products "
     "(`channel` credit_line: pay later and instalments, used only at checkout or by a draw on the line, "
     "refused as an application with 422 `product_not_for_direct_application`), by code. `channel` keeps "
-    "only one of them.",
+    "only one of them. A credit line's product lists its `instalment_plans`: each plan's periods, fee a period and "
+    "annualized rate (年化利率), what GET /v1/lending/plans quotes and a checkout or draw charges.",
     response_model=list[LoanProduct],
 )
 async def products(

@@ -67,8 +67,11 @@ class PartnerShareInvalid(InvalidInput):
 
 
 class UnknownPlan(InvalidInput):
+    """A checkout or draw whose `plan` is not one offered, or whose `periods` are not that plan's: the detail
+    names which, and the problem lists the plans offered (`plans`: each plan's name and periods)."""
+
     code = "unknown_instalment_plan"
-    title = "Instalments are offered in 3, 6 or 12 periods"
+    title = "No such pay-later or instalment plan: choose one of the plans offered"
 
 
 class ProductNotFound(NotFound):
@@ -216,6 +219,7 @@ class ApplicationAlreadyUsed(Conflict):
 class OfferNotOpen(Conflict):
     code = "loan_offer_not_open"
     title = "The offer was already accepted"
+    # an offer superseded by another of its application is `ApplicationAlreadyUsed` (`loan_application_used`)
 
 
 class BorrowerUnverified(Conflict):

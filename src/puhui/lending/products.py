@@ -33,6 +33,21 @@ class RepaymentMethod(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class InstalmentPlan:
+    """One plan a product drawn through a credit line is taken in (分期方案): `periods` monthly instalments,
+    each charged `fee_rate` of the amount (每期手续费率): the plan's total fee is the amount times
+    `fee_rate` times `periods`, rounded down to the fen and spread evenly, the residue in the last instalment
+    (`puhui.lending.bnpl.instalments`)."""
+
+    periods: int
+    fee_rate: Decimal
+
+    @property
+    def total_fee_rate(self) -> Decimal:
+        return self.fee_rate * self.periods
+
+
+@dataclass(frozen=True)
 class Product:
     """A loan product. Amounts in fen, terms in months, rates as Decimal fractions.
 
@@ -43,6 +58,9 @@ class Product:
     - early_repayment_fee_rate: 提前还款违约金, on the principal repaid early.
     - platform_share: 出资比例 of the platform in joint lending (联合贷款); 1 = own book,
       0 = pure facilitation (助贷), otherwise at least 30%.
+    - instalment_plans: 分期方案 of a product drawn through a credit line (pay later, instalments): the
+      periods it is taken in and the fee rate of each period; the one place those fees are written down
+      (`catalog.LINE_PRODUCTS`), read by the listing, the plan quotes and a draw alike.
     """
 
     code: str
@@ -62,6 +80,7 @@ class Product:
     allocation_order: tuple[str, ...] = DEFAULT_ALLOCATION
     early_repayment_fee_rate: Decimal = Decimal(0)
     platform_share: Decimal = Decimal(1)
+    instalment_plans: tuple[InstalmentPlan, ...] = ()
 
     @property
     def facilitation(self) -> bool:
@@ -144,6 +163,31 @@ def parse_order(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+PLAN_KEYS = ("periods", "fee_rate_per_period")
+
+
+def parse_plans(value: Any) -> tuple[InstalmentPlan, ...]:
+    """The instalment plans of a product, `[{"periods": 3, "fee_rate_per_period": "0.0076"}, ...]`, by periods."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ProductInvalid("instalment_plans must be a non-empty list of plans", field="instalment_plans")
+    plans = []
+    for item in value:
+        if not isinstance(item, dict) or sorted(item) != sorted(PLAN_KEYS):
+            raise ProductInvalid(
+                f"an instalment plan is an object of exactly {', '.join(PLAN_KEYS)}", field="instalment_plans"
+            )
+        plans.append(
+            InstalmentPlan(
+                parse_int("instalment_plans.periods", item["periods"], 1, MAX_TERM),
+                parse_rate("instalment_plans.fee_rate_per_period", item["fee_rate_per_period"]),
+            )
+        )
+    periods = [p.periods for p in plans]
+    if len(set(periods)) != len(periods):
+        raise ProductInvalid("instalment plans must each have their own number of periods", field="instalment_plans")
+    return tuple(sorted(plans, key=lambda p: p.periods))
+
+
 def product_from_json(data: dict) -> Product:
     """A validated product from its JSON form; ProductInvalid (422, `product_invalid`) on bad data."""
     if not isinstance(data, dict):
@@ -177,6 +221,8 @@ def product_from_json(data: dict) -> Product:
     for name in RATE_FIELDS:
         if name in data:
             values[name] = parse_rate(name, data[name])
+    if "instalment_plans" in data:
+        values["instalment_plans"] = parse_plans(data["instalment_plans"])
     product = Product(**values)
     validate(product)
     return product
@@ -193,6 +239,18 @@ def validate(product: Product) -> None:
     if product.interest_free_months > product.max_term:
         raise ProductInvalid("interest_free_months must not exceed max_term", field="interest_free_months")
     check_partner_share(product.platform_share, product.facilitation)
+    for plan in product.instalment_plans:
+        if not product.min_term <= plan.periods <= product.max_term:
+            raise ProductInvalid(
+                f"an instalment plan of {plan.periods} periods is outside the terms {product.min_term} to "
+                f"{product.max_term}",
+                field="instalment_plans",
+            )
+    if product.instalment_plans and product.instalment_fee_rate:
+        raise ProductInvalid(
+            "a product with instalment plans charges each plan's fee_rate_per_period: instalment_fee_rate must be 0",
+            field="instalment_fee_rate",
+        )
 
 
 def product_to_json(product: Product) -> dict:
@@ -209,6 +267,10 @@ def product_to_json(product: Product) -> dict:
             value = list(value)
         elif isinstance(value, RepaymentMethod):
             value = value.value
+        if f.name == "instalment_plans":
+            if not value:
+                continue  # left out when there are none: the stored form of every product before plans existed
+            value = [{"periods": p.periods, "fee_rate_per_period": str(p.fee_rate)} for p in value]
         data[f.name] = value
     return data
 

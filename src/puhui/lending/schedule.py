@@ -92,7 +92,7 @@ def check_inputs(principal: int, annual_rate: Decimal, term: int, method: object
         raise ProductInvalid("annual_rate must be a non-negative Decimal", field="annual_rate")
     if not isinstance(method, RepaymentMethod):
         try:
-            RepaymentMethod(method)
+            RepaymentMethod(str(method))
         except ValueError:
             raise ProductInvalid(f"unknown repayment method {method!r}", field="method") from None
     if not 0 <= free <= term:

@@ -32,6 +32,30 @@ Channel = Annotated[
 ]
 
 
+class ListedPlan(Schema):
+    """A plan a credit line's product is taken in (分期方案), as it is charged: the periods, the fee of each
+    period as a share of the amount (每期手续费率), and the annualized rate (年化利率, IRR method) it costs."""
+
+    plan: Literal["pay_later", "instalments"] | None = Field(
+        description="the plan's name at checkout and on a draw (`plan`), with these `periods`"
+    )
+    periods: int = Field(description="monthly instalments (期数)")
+    fee_rate_per_period: str = Field(
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
+        description="the fee charged each period as a share of the amount (每期手续费率): the plan's fee is the amount "
+        "times this times `periods`, rounded down to the fen, spread evenly, the residue in the last instalment",
+    )
+    total_fee_rate: str = Field(
+        pattern=r"^[0-9]+(\.[0-9]+)?$", description="`fee_rate_per_period` times `periods`: the fee over the plan"
+    )
+    annualized_rate: str = Field(
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
+        description="the annualized rate (年化利率, IRR of the plan's monthly flows × 12, six places) GET "
+        "/v1/lending/plans quotes for the plan and a checkout or draw discloses, on an amount the periods and the "
+        "fee divide into whole fen (e.g. 1200.00); on other amounts the fen rounding only lowers it",
+    )
+
+
 class LoanProduct(Schema):
     """A loan product (贷款产品): its channel (direct, or drawn only through a credit line), range, pricing (rates
     are decimal fractions with at most six places), grace days (宽限期), interest-free months (免息期), 还款冲销顺序
@@ -56,6 +80,11 @@ class LoanProduct(Schema):
     allocation_order: list[Literal["penalty", "fees", "interest", "principal"]]
     early_repayment_fee_rate: str = Fraction
     platform_share: str = Fraction
+    instalment_plans: list[ListedPlan] = Field(
+        description="the plans a credit line's product is taken in, each with its fee a period and annualized rate: "
+        "what GET /v1/lending/plans quotes and a checkout or draw charges (`instalment_fee_rate` is then 0: the "
+        "plans carry the fees); empty for a product applied for directly"
+    )
 
 
 class Application(Schema):
@@ -94,8 +123,12 @@ class Offer(Schema):
     total_interest: Money
     total_fees: Money
     schedule: list[ScheduleLine]
-    status: Literal["open", "accepted"]
-    loan_id: str | None
+    status: Literal["open", "accepted", "superseded"] = Field(
+        description="`open`: it may be accepted; `accepted`: it became the loan (`loan_id`); `superseded`: another "
+        "offer of the same application was accepted (one application makes one loan), so accepting this one is "
+        "409 `loan_application_used`"
+    )
+    loan_id: str | None = Field(description="the loan the offer became, once accepted")
 
 
 ACCRUED_THROUGH = (

@@ -9,6 +9,7 @@ raises before anything is written, so nothing changes.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,10 +22,19 @@ from puhui.db import UnitOfWork
 from puhui.events.outbox import publish
 from puhui.identity.service import customer_wallet_id, tier_of
 from puhui.ledger import queries as ledger_queries
-from puhui.lending import accounts
+from puhui.lending import accounts, bnpl
 from puhui.lending.accounts import move, post
 from puhui.lending.accrual import accrual_dates
-from puhui.lending.catalog import LINE_PRODUCTS, Channel, channel_of, check_direct, get_direct_product, get_product
+from puhui.lending.catalog import (
+    LINE_PRODUCTS,
+    PLAN_PRODUCTS,
+    Channel,
+    channel_of,
+    check_direct,
+    get_direct_product,
+    get_product,
+    terms_of,
+)
 from puhui.lending.disclosure import Disclosure, check_cap, check_penalty_cap, disclose
 from puhui.lending.errors import (
     ApplicationAlreadyUsed,
@@ -35,6 +45,7 @@ from puhui.lending.errors import (
     OfferNotFound,
     OfferNotOpen,
     ProductExists,
+    ProductInvalid,
 )
 from puhui.lending.lines.tables import credit_line_draws, credit_lines
 from puhui.lending.partners import service as partners
@@ -56,6 +67,16 @@ from puhui.money import format_minor
 from puhui.payments import reserve
 
 TOPIC = "lending"
+
+
+class OfferStatus(enum.StrEnum):
+    """An offer's status (`loan_offers.status`, at most 10 characters)."""
+
+    open = "open"  # may be accepted
+    accepted = "accepted"  # it became the loan
+    superseded = "superseded"  # another offer of its application became the loan
+
+
 RATE_SCALE = 1_000_000  # rates in SQL are millionths
 
 
@@ -93,6 +114,9 @@ def check_product_cap(product: Product, start: dt.date) -> None:
     for amount in {product.min_amount, product.max_amount}:
         for term in {product.min_term, product.max_term}:
             check_cap(disclose(product, amount, term, start))
+    for plan in product.instalment_plans:  # the quote of a plan is at most its listed rate, on any amount
+        rate = bnpl.listed_rate(plan)
+        check_cap(Disclosure(Decimal(0), rate, 0, 0, (), 0, 0))
 
 
 def _text(product: Product) -> str:
@@ -104,6 +128,12 @@ def create_product(uow: UnitOfWork, data: dict[str, Any]) -> dict:
     (`catalog.LINE_PRODUCTS`) are theirs: another product under one of them is refused (`loan_product_exists`),
     or a cash loan could take the code the line draws on."""
     product = product_from_json(data)
+    if product.instalment_plans and product.code not in LINE_PRODUCTS:
+        raise ProductInvalid(
+            "instalment_plans are the credit line's own products' (pay later, instalments, drawn at checkout or by "
+            "a draw); a product applied for directly is priced by annual_rate and its fee rates",
+            field="instalment_plans",
+        )
     check_product_cap(product, clock.business_date())
     text = _text(product)
     if product.code in LINE_PRODUCTS and text != _text(product_from_json(LINE_PRODUCTS[product.code])):
@@ -111,7 +141,13 @@ def create_product(uow: UnitOfWork, data: dict[str, Any]) -> dict:
     existing = uow.execute(select(lending_products).where(lending_products.c.code == product.code)).mappings().first()
     if existing is not None:
         if existing["data"] != text:
-            raise ProductExists(f"product {product.code} exists with different terms")
+            if product.code not in LINE_PRODUCTS:
+                raise ProductExists(f"product {product.code} exists with different terms")
+            # the line's own product, stored before its plans were written down: its copy takes the terms of
+            # `catalog.LINE_PRODUCTS` (read from there all along, so nothing drawn or listed changes)
+            uow.execute(lending_products.update().where(lending_products.c.code == product.code).values(data=text))
+            publish(uow, TOPIC, "lending.product_terms_synced", product.code, {"code": product.code})
+            existing = {**existing, "data": text}
         return product_json(existing)
     row = {"code": product.code, "data": text, "status": "active", "created_at": clock.now_micros()}
     uow.execute(lending_products.insert().values(**row))
@@ -120,12 +156,23 @@ def create_product(uow: UnitOfWork, data: dict[str, Any]) -> dict:
 
 
 def product_json(row: Any) -> dict:
-    return {
-        "code": row["code"],
-        "status": row["status"],
-        "channel": channel_of(row["code"]).value,
-        **json.loads(row["data"]),
-    }
+    """A product as listed: its terms (a line product's from `catalog.LINE_PRODUCTS`, what it charges), and
+    each plan it is taken in with the periods, the fee rate of a period and the annualized rate (年化利率) the
+    plan quotes (`GET /v1/lending/plans`) and a draw discloses."""
+    terms = terms_of(row["code"], row["data"])
+    product = product_from_json(terms)
+    plan_name = next((name for name, code in PLAN_PRODUCTS.items() if code == row["code"]), None)
+    terms["instalment_plans"] = [
+        {
+            "plan": plan_name,
+            "periods": plan.periods,
+            "fee_rate_per_period": str(plan.fee_rate),
+            "total_fee_rate": f"{plan.total_fee_rate.normalize():f}",
+            "annualized_rate": str(bnpl.listed_rate(plan)),
+        }
+        for plan in product.instalment_plans
+    ]
+    return {"code": row["code"], "status": row["status"], "channel": channel_of(row["code"]).value, **terms}
 
 
 def list_products(connection: Connection, channel: Channel | str | None = None) -> list[dict]:
@@ -304,6 +351,15 @@ def make_offer(uow: UnitOfWork, application_id: str, customer_id: str | None = N
     check_direct(application["product_code"])  # a line's product: drawn through the line, never offered
     if application["decision"] != "approved":
         raise ApplicationDeclined(f"application {application_id} was declined")
+    used = accepted_offer(uow.connection, application_id)
+    if used is not None:  # an offer made now would read open and could never be accepted
+        raise ApplicationAlreadyUsed(
+            f"application {application_id} already became loan {used['loan_id']} (offer {used['id']} was "
+            "accepted): no more offers are made on it; apply again for another loan",
+            application_id=application_id,
+            loan_id=used["loan_id"],
+            offer_id=used["id"],
+        )
     product = get_product(uow.connection, application["product_code"])
     disclosure = disclose(product, application["amount"], application["term"], clock.business_date())
     check_cap(disclosure)
@@ -316,13 +372,36 @@ def make_offer(uow: UnitOfWork, application_id: str, customer_id: str | None = N
         "total_interest": disclosure.total_interest,
         "total_fees": disclosure.total_fees,
         "schedule": json.dumps(schedule_json(disclosure.schedule)),
-        "status": "open",
+        "status": OfferStatus.open,
         "loan_id": None,
         "created_at": clock.now_micros(),
     }
     uow.execute(loan_offers.insert().values(**row))
     publish(uow, TOPIC, "lending.offer_made", row["id"], {"id": row["id"], "application_id": application_id})
     return offer_json(row)
+
+
+def accepted_offer(connection: Connection, application_id: str) -> dict | None:
+    """The offer of an application that was accepted (its loan), if one was: one application makes one loan."""
+    row = (
+        connection.execute(
+            select(loan_offers.c.id, loan_offers.c.loan_id).where(
+                loan_offers.c.application_id == application_id, loan_offers.c.status == OfferStatus.accepted
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def offer_status(connection: Connection, row: Any) -> str:
+    """An offer's status as it reads everywhere: `accepted` (it became the loan), `superseded` (another offer of
+    its application was accepted: stored so when that one was, and read so for an offer stored open before that
+    was written down), or `open`."""
+    if row["status"] == OfferStatus.open and accepted_offer(connection, row["application_id"]) is not None:
+        return OfferStatus.superseded
+    return str(row["status"])
 
 
 def offer_json(row: Any) -> dict:
@@ -335,16 +414,17 @@ def offer_json(row: Any) -> dict:
         "total_interest": format_minor(row["total_interest"], 2),
         "total_fees": format_minor(row["total_fees"], 2),
         "schedule": json.loads(row["schedule"]),
-        "status": row["status"],
+        "status": str(row["status"]),
         "loan_id": row["loan_id"],
     }
 
 
 def get_offer(connection: Connection, offer_id: str) -> dict:
+    """An offer's row with its status as it reads (`offer_status`)."""
     row = connection.execute(select(loan_offers).where(loan_offers.c.id == offer_id)).mappings().first()
     if row is None:
         raise OfferNotFound(f"offer {offer_id} not found")
-    return dict(row)
+    return {**row, "status": offer_status(connection, row)}
 
 
 def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
@@ -365,17 +445,23 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
         raise OfferNotFound(f"offer {offer_id} not found")
     if offer["customer_id"] != customer_id:  # another's offer answers as one that does not exist
         raise OfferNotFound(f"offer {offer_id} not found")
-    if offer["status"] != "open":
-        raise OfferNotOpen(f"offer {offer_id} is {offer['status']}")
+    if offer["status"] == OfferStatus.accepted:
+        raise OfferNotOpen(
+            f"offer {offer_id} was already accepted: it became loan {offer['loan_id']}",
+            offer_id=offer_id,
+            loan_id=offer["loan_id"],
+        )
     application = get_application(uow.connection, offer["application_id"])
     check_direct(application["product_code"])  # a line's product is never disbursed as a cash loan
-    used = uow.execute(
-        select(loan_offers.c.loan_id).where(
-            loan_offers.c.application_id == application["id"], loan_offers.c.status == "accepted"
+    used = accepted_offer(uow.connection, application["id"])
+    if used is not None:  # this offer is superseded (stored so, or stored open before that was written down)
+        raise ApplicationAlreadyUsed(
+            f"offer {offer_id} is superseded: its application {application['id']} already became loan "
+            f"{used['loan_id']} when offer {used['id']} was accepted; apply again for another loan",
+            application_id=application["id"],
+            loan_id=used["loan_id"],
+            offer_id=used["id"],
         )
-    ).first()
-    if used is not None:
-        raise ApplicationAlreadyUsed(f"application {application['id']} already became loan {used[0]}")
     product = get_product(uow.connection, application["product_code"])
     start = clock.business_date()
     disclosure = disclose(product, application["amount"], application["term"], start)
@@ -394,7 +480,18 @@ def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:
         upfront_fee(disclosure),
         offer_id,
     )
-    uow.execute(loan_offers.update().where(loan_offers.c.id == offer_id).values(status="accepted", loan_id=loan_id))
+    uow.execute(
+        loan_offers.update().where(loan_offers.c.id == offer_id).values(status=OfferStatus.accepted, loan_id=loan_id)
+    )
+    uow.execute(  # one application, one loan: its other offers are no longer open
+        loan_offers.update()
+        .where(
+            loan_offers.c.application_id == application["id"],
+            loan_offers.c.id != offer_id,
+            loan_offers.c.status == OfferStatus.open,
+        )
+        .values(status=OfferStatus.superseded)
+    )
     publish(
         uow,
         TOPIC,

@@ -58,7 +58,7 @@ loan_offers = Table(
     Column("total_interest", BigInteger, nullable=False),
     Column("total_fees", BigInteger, nullable=False),
     Column("schedule", Text, nullable=False),  # JSON: the disclosed schedule
-    Column("status", String(10), nullable=False),  # open | accepted
+    Column("status", String(10), nullable=False),  # open | accepted | superseded (`service.OfferStatus`)
     Column("loan_id", String(ID_LENGTH), nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Index("ix_loan_offers_application_id", "application_id"),

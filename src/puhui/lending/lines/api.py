@@ -36,6 +36,7 @@ from puhui.api.fields import AmountStr, ClientId, Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
+from puhui.lending import catalog
 from puhui.lending import service as lending
 from puhui.lending.errors import LineNotFound
 from puhui.lending.lines import checkout
@@ -56,11 +57,18 @@ Plan = Annotated[
         min_length=1,
         max_length=32,
         description="pay_later (先享后付) or instalments (分期)",
-        json_schema_extra={"enum": ["pay_later", "instalments"]},
+        json_schema_extra={"enum": list(catalog.PLAN_PRODUCTS)},
     ),
 ]
+_PERIODS = [p.periods for p in catalog.line_product(catalog.PLAN_PRODUCTS["instalments"]).instalment_plans]
 Periods = Annotated[
-    int, Field(ge=1, le=60, description="instalments only: 3, 6 or 12", json_schema_extra={"enum": [3, 6, 12]})
+    int,
+    Field(
+        ge=1,
+        le=60,
+        description=f"instalments only: {', '.join(map(str, _PERIODS[:-1]))} or {_PERIODS[-1]}",
+        json_schema_extra={"enum": _PERIODS},
+    ),
 ]
 
 
@@ -129,6 +137,10 @@ async def open_line(body: LineIn, request: Request, engine: EngineDep, principal
 @router.get(
     "/plans",
     summary="The pay-later and instalment plans for an amount, disclosed before a checkout or draw",
+    description="Every plan the credit line's products list (GET /v1/lending/products, `instalment_plans`), each "
+    "with its `product_code` and `fee_rate_per_period` as listed there, quoted for the amount: the fee is the "
+    "amount times the rate times the periods, rounded down to the fen, spread evenly; the annualized rate is the "
+    "listed one, or lower by the fen rounding. A checkout or draw on the plan charges exactly this quote.",
     response_model=list[PlanOption],
 )
 async def plans(amount: Annotated[AmountStr, Query()], principal: Caller) -> list[dict]:

@@ -21,6 +21,7 @@ from puhui.lending.errors import CheckoutHeld, CheckoutReplayMismatch
 from puhui.lending.lines import refunds  # noqa: F401 - a checkout's refund goes back to its loan
 from puhui.lending.lines import service as lines
 from puhui.lending.lines.tables import credit_line_draws
+from puhui.money import format_minor
 from puhui.payments import risk_hook
 from puhui.payments import service as payments
 from puhui.payments.models import VerificationStrength
@@ -49,17 +50,24 @@ def checkout(
     qr = payments.get_qr(uow.connection, qr_id)
     if qr["kind"] == "dynamic":
         if amount is not None and amount != qr["amount"]:
-            raise InvalidInput("the amount of a dynamic QR code is fixed")
+            raise InvalidInput(
+                f"QR code {qr_id} is for {format_minor(qr['amount'], 2)}, not {format_minor(amount, 2)}: the amount "
+                "of a dynamic QR code is fixed; leave `amount` out",
+                field="amount",
+            )
         amount = qr["amount"]
     elif amount is None or amount <= 0:
-        raise InvalidInput("paying a static QR code needs an amount greater than zero")
+        raise InvalidInput(f"QR code {qr_id} is static: give the `amount` to pay, above zero", field="amount")
     line_id = lines.line_of(uow.connection, customer_id)
     drawn = lines.draw(uow, line_id, customer_id, amount, plan, periods, request_key=key)
     row, created = payments.pay_qr(uow, customer_id, qr_id, amount, strength, client_id, default_fee_bp, context)
     if payments.is_review(row):
         raise held(row)
     if not created:
-        raise CheckoutReplayMismatch(f"payment {row['id']} already exists")
+        raise CheckoutReplayMismatch(
+            f"client payment id {client_id!r} was already used by payment {row['id']}, paid without a pay-later draw: "
+            "give a new client_payment_id (or Idempotency-Key) to pay later"
+        )
     uow.execute(
         credit_line_draws.update()
         .where(credit_line_draws.c.loan_id == drawn["loan"]["id"])

@@ -77,10 +77,16 @@ class DrawPlan(Schema):
 
 
 class PlanOption(DrawPlan):
-    """One plan a purchase can take, disclosed before the customer chooses (分期方案)."""
+    """One plan a purchase can take, disclosed before the customer chooses (分期方案), priced by the line product
+    that lists it (GET /v1/lending/products, its `instalment_plans`)."""
 
     plan: Plan
     periods: int
+    product_code: str = Field(description="the credit line's product whose plan this is")
+    fee_rate_per_period: str = Field(
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
+        description="the fee each period as a share of the amount (每期手续费率), as the product lists it",
+    )
 
 
 class RecordedDrawPlan(Schema):

@@ -17,8 +17,8 @@ BEGIN IMMEDIATE), then checks the room, so concurrent draws never pass the limit
 limits over all the customer's loans against the income on file (none on file: refused). It creates a
 loan with the lending service's own loan creation (contract, schedule, disbursement backed by the
 reserve) on a zero-interest line product (`catalog.LINE_PRODUCTS`: drawn only through a line, never
-applied for directly): pay later (免息, due on the statement's repayment day) or 3/6/12 instalments
-with a per-instalment fee (分期手续费), disclosed by IRR and refused above the cap.
+applied for directly): pay later (免息, due on the statement's repayment day) or instalments with a fee
+each period (分期手续费), the plans and fees of those products, disclosed by IRR and refused above the cap.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from puhui.identity.errors import CustomerNotFound
 from puhui.identity.service import customer_wallet_id
 from puhui.ledger import queries as ledger_queries
 from puhui.lending import bnpl, catalog, service
-from puhui.lending.catalog import INSTALMENT_PRODUCT, PAY_LATER_PRODUCT
 from puhui.lending.disclosure import Disclosure, check_cap
 from puhui.lending.errors import (
     AnnualIncomeRequired,
@@ -59,12 +58,12 @@ from puhui.lending.policy import (
     borrower_headroom,
     check_borrower_limits,
 )
-from puhui.lending.products import check_application
+from puhui.lending.products import InstalmentPlan, check_application
 from puhui.lending.tables import loans
 from puhui.money import format_minor
 
 DEFAULT_TERM_DAYS = 365
-PLANS = ("pay_later", "instalments")
+PLANS = tuple(catalog.PLAN_PRODUCTS)  # pay_later, instalments
 
 
 @dataclass(frozen=True)
@@ -316,31 +315,41 @@ def _update(uow: UnitOfWork, row: dict, event: str, **values: Any) -> dict:
 
 
 def plan_of(plan: str, periods: int | None, amount: int, purchase: dt.date) -> Disclosure:
-    """The disclosed plan: pay later (one interest-free instalment) or 3/6/12 instalments with fees."""
-    if plan == "pay_later":
-        schedule = bnpl.pay_later(amount, purchase)
-    elif plan == "instalments":
-        schedule = bnpl.instalments(amount, periods if isinstance(periods, int) else 0, purchase)
-    else:
-        raise bnpl.UnknownPlan(f"unknown plan {plan!r}: pay_later or instalments")
+    """The disclosed plan: pay later (one interest-free instalment) or instalments with a fee each period, as
+    the line product of the plan states them (`catalog.choose_plan`: an unknown plan or periods refused with
+    what was wrong and the plans offered)."""
+    _, chosen = catalog.choose_plan(plan, periods)
+    schedule = bnpl.instalments(amount, chosen, purchase)
     fees, rate = sum(i.fee for i in schedule), bnpl.plan_rate(amount, schedule, purchase)
-    rate = rate.copy_abs() if rate.is_zero() else rate  # interest-free: 0, not -0
     return Disclosure(Decimal(0), rate, 0, fees, schedule, 0, amount)
 
 
-PLAN_CHOICES: tuple[tuple[str, int | None], ...] = (("pay_later", None),) + tuple(
-    ("instalments", n) for n in sorted(bnpl.INSTALMENT_FEE_RATES)
-)
-"""The plans a purchase can take: pay later (免息) or 3, 6, 12 instalments (分期)."""
+def plan_choices() -> tuple[tuple[str, int, InstalmentPlan], ...]:
+    """The plans a purchase can take, as the line's products state them: (plan, periods, its fee) for pay later
+    (免息) and each of the instalment plans (分期)."""
+    return tuple(
+        (plan, terms.periods, terms)
+        for plan, code in catalog.PLAN_PRODUCTS.items()
+        for terms in catalog.line_product(code).instalment_plans
+    )
 
 
 def plan_options(amount: int, purchase: dt.date) -> list[dict]:
     """Every plan for `amount` bought on `purchase`, disclosed as a draw would be (息费披露), before the
-    customer chooses: rates by IRR, fees, the total and the schedule."""
+    customer chooses: the product and fee rate a period it is priced by, rates by IRR, fees, the total and
+    the schedule."""
     options = []
-    for plan, periods in PLAN_CHOICES:
+    for plan, periods, terms in plan_choices():
         disclosure = plan_of(plan, periods, amount, purchase)
-        options.append({"plan": plan, "periods": len(disclosure.schedule), **disclosure_json(disclosure)})
+        options.append(
+            {
+                "plan": plan,
+                "periods": periods,
+                "product_code": catalog.PLAN_PRODUCTS[plan],
+                "fee_rate_per_period": str(terms.fee_rate),
+                **disclosure_json(disclosure),
+            }
+        )
     return options
 
 
@@ -378,16 +387,16 @@ def draw(
     used = outstanding(uow.connection, line_id)
     if used + amount > row["credit_limit"]:
         raise LineLimitExceeded(
-            f"available {format_minor(max(row['credit_limit'] - used, 0), 2)}",
+            f"{format_minor(amount, 2)} is more than the {format_minor(max(row['credit_limit'] - used, 0), 2)} "
+            f"available on credit line {line_id} (limit {format_minor(row['credit_limit'], 2)}, "
+            f"{format_minor(used, 2)} outstanding)",
             available=format_minor(max(row["credit_limit"] - used, 0), 2),
         )
     check_borrower_limits(  # all the customer's loans against the latest income declared, not the line's own
         service.outstanding_of(uow.connection, customer_id), amount, service.income_on_file(uow.connection, customer_id)
     )
     ensure_products(uow)
-    product = catalog.get_product(
-        uow.connection, (PAY_LATER_PRODUCT if plan == "pay_later" else INSTALMENT_PRODUCT)["code"]
-    )
+    product = catalog.get_product(uow.connection, catalog.PLAN_PRODUCTS[plan])  # the product that priced the plan
     term = len(disclosure.schedule)
     check_application(product, amount, term)
     loan_id = service.book_loan(uow, customer_id, product, amount, term, disclosure, start, 0)

@@ -38,7 +38,7 @@ from puhui.errors import Forbidden
 from puhui.events.outbox import publish
 from puhui.identity import org
 from puhui.ledger.models import AccountFlags, Transfer
-from puhui.ledger.service import create_account, get_account
+from puhui.ledger.service import create_account, require_account
 from puhui.lending import accounts
 from puhui.lending.accounts import post
 from puhui.lending.catalog import get_product
@@ -365,7 +365,7 @@ def pay_partner(uow: UnitOfWork, partner_id: str, amount: int, transfer_id: str)
 
 
 def _balance(connection: Connection, account_id: str) -> int:
-    account = get_account(connection, account_id)
+    account = require_account(connection, account_id)
     return account.credits_posted - account.debits_posted
 
 
