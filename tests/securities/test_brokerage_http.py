@@ -384,7 +384,7 @@ def test_market_buy_freezes_the_band_top_and_cancels_its_rest(client, engine, cl
         "0.01",
     )
     assert cash(engine, brokerage.cash_account(zhang)) == 50_000_00 - 1050_00 - 5_01
-    problem(order(client, z, "m2", "buy", 100, "10.50", type="best5_ioc"), 422, "price_off_tick")
+    problem(order(client, z, "m2", "buy", 100, "10.50", type="best5_ioc"), 422, "price_not_allowed")
     assert_audit_clean(engine)
 
 

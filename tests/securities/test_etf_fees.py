@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from puhui.securities import models
-from puhui.securities.errors import InstrumentInvalid, PriceOffTick, PriceOutsideBand
+from puhui.securities.errors import InstrumentInvalid, PriceNotPositive, PriceOutsideBand
 from puhui.securities.models import Board, Exchange, Instrument, Side
 
 HS300 = Instrument("510300", Exchange.sse, Board.etf, "沪深300ETF", dt.date(2012, 5, 28))
@@ -33,7 +33,7 @@ def test_the_band_is_ten_percent_or_twenty_on_a_growth_board_index_from_the_firs
     models.check_price(4_290, band, 1000)
     with pytest.raises(PriceOutsideBand, match="4.291 is outside the band 3.510–4.290"):
         models.check_price(4_291, band, 1000)
-    with pytest.raises(PriceOffTick):
+    with pytest.raises(PriceNotPositive):
         models.check_price(0, band, 1000)
 
 

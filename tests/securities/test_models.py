@@ -13,8 +13,9 @@ from puhui.securities.errors import (
     InstrumentInvalid,
     LotSizeInvalid,
     OrderTooLarge,
-    PriceOffTick,
+    PriceNotPositive,
     PriceOutsideBand,
+    QuantityNotPositive,
 )
 from puhui.securities.models import Board, Exchange, Instrument, Side
 
@@ -67,7 +68,7 @@ def test_a_price_off_the_tick_or_outside_the_band_is_refused():
         models.check_price(11_01, band)
     with pytest.raises(PriceOutsideBand):
         models.check_price(8_99, band)
-    with pytest.raises(PriceOffTick):
+    with pytest.raises(PriceNotPositive):
         models.check_price(0, band)
 
 
@@ -92,7 +93,7 @@ def test_an_odd_lot_is_sold_whole_in_one_order():
     models.check_sell_quantity(Board.star, 120, holding=120)
     with pytest.raises(LotSizeInvalid):
         models.check_sell_quantity(Board.star, 120, holding=330)
-    with pytest.raises(LotSizeInvalid):
+    with pytest.raises(QuantityNotPositive):
         models.check_sell_quantity(Board.main, 0, holding=150)
 
 

@@ -17,21 +17,31 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from puhui.api.deps import Caller, Customer, EngineDep, Operator
-from puhui.api.fields import AS_WHOLE_NUMBER, AmountStr, ClientId, Ident, Limit
+from puhui.api.fields import AmountStr, ClientId, Ident, Limit
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.money import parse_minor
 from puhui.securities import accounts, instruments, models, orders, permissions
 from puhui.securities.book import OrderType
-from puhui.securities.errors import PriceOffTick
+from puhui.securities.errors import (
+    OrderTooLarge,
+    PriceInvalid,
+    PriceNotPositive,
+    PriceOffTick,
+    PriceRequired,
+    QuantityInvalid,
+    QuantityNotPositive,
+    QuantityRequired,
+)
 from puhui.securities.schemas import (
     BrokerageAccount,
     BrokerageSummary,
@@ -47,14 +57,54 @@ from puhui.securities.schemas import (
 router = APIRouter(prefix="/v1/securities", tags=["securities"])
 
 PRICE_PATTERN = r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,4})?$"
-PriceStr = Annotated[
-    StrictStr,
-    Field(
-        max_length=12,
-        pattern=PRICE_PATTERN,
-        description='a price in CNY, e.g. "10.50"; off the tick (0.01; 0.001 for an ETF) is a 422 `price_off_tick`',
-    ),
-]
+DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+PRICE_DESCRIPTION = 'a price in CNY, e.g. "10.50"; off the tick (0.01; 0.001 for an ETF) is a 422 `price_off_tick`'
+MAX_QUANTITY = 10_000_000
+
+
+def _price_text(field: str) -> BeforeValidator:
+    """A price as sent, refused for what is wrong with it before the schema's pattern could say only
+    "failed validation": not a decimal string (`price_invalid`), zero or below (`price_not_positive`),
+    finer than any tick (`price_off_tick`; the instrument's own tick is checked with its code)."""
+
+    def check(value: object) -> object:
+        if not isinstance(value, str) or not DECIMAL.fullmatch(value):
+            shown = repr(value) if isinstance(value, str) else f"a JSON {type(value).__name__}"
+            raise PriceInvalid(f"{field} {shown[:40]} is not a decimal string of CNY", field=field)
+        amount = Decimal(value)
+        if amount <= 0:
+            raise PriceNotPositive(f"{field} {value[:40]} is not above zero", field=field)
+        whole, _, places = value.partition(".")
+        if len(places) > 4 and amount * models.ETF_SCALE != (amount * models.ETF_SCALE).to_integral_value():
+            raise PriceOffTick(f"{field} {value[:40]} is finer than any tick (0.01; 0.001 for an ETF)", field=field)
+        if len(places) > 4 or len(whole) > 7 or (len(whole) > 1 and whole.startswith("0")):
+            raise PriceInvalid(
+                f"{field} {value[:40]}: at most seven digits before the point, none of them a leading zero, "
+                "and four after",
+                field=field,
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
+def _quantity(value: object) -> object:
+    """A quantity as sent: a whole number of shares (610.0 is 610; "610", true and 610.5 are not), at least 1."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        shown = repr(value)[:40] if isinstance(value, (str, float)) else f"a JSON {type(value).__name__}"
+        raise QuantityInvalid(f"quantity {shown} is not a whole number of shares", field="quantity")
+    if value <= 0:
+        raise QuantityNotPositive(f"quantity {value} is not a positive number of shares", field="quantity")
+    if value > MAX_QUANTITY:
+        raise OrderTooLarge(f"{value} shares is above any board's largest single order", field="quantity")
+    return value
+
+
+PRICE_FIELD = Field(max_length=12, pattern=PRICE_PATTERN, description=PRICE_DESCRIPTION)
+PriceStr = Annotated[StrictStr, PRICE_FIELD, _price_text("price")]
+ProtectStr = Annotated[StrictStr, PRICE_FIELD, _price_text("protect")]
 Code = Annotated[StrictStr, Field(pattern=r"^[0-9]{6}$", description="a six-digit A-share code")]
 # above 0 and at most 0.003, six places at most: 0.001–0.002999, 0.003(000), 0.0001–0.000999, 0.00001–, 0.000001–
 RATE_PATTERN = r"^0\.00([12][0-9]{0,3}|30{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9])$"
@@ -122,11 +172,23 @@ class StockOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: Code
     side: Literal["buy", "sell"]
-    quantity: Annotated[StrictInt, Field(ge=1, le=10_000_000, description="shares"), AS_WHOLE_NUMBER]
+    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY, description="shares"), BeforeValidator(_quantity)]
     type: Literal["limit", "best5_ioc", "best5_limit", "counterparty_best", "own_best", "ioc", "fok"] = "limit"
     price: PriceStr | None = Field(default=None, description="the limit price; required for a limit order only")
-    protect: PriceStr | None = Field(default=None, description="SSE protective price (保护限价) of a market order")
+    protect: ProtectStr | None = Field(default=None, description="SSE protective price (保护限价) of a market order")
     client_id: ClientId | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_omissions(cls, data: Any) -> Any:
+        """What an order leaves out, named (a schema's "field required" would not say which rule): no
+        quantity is `quantity_required`; a limit order's empty price (a form's blank field) `price_required`."""
+        if isinstance(data, dict):
+            if data.get("quantity") is None:
+                raise QuantityRequired("an order needs a quantity of shares", field="quantity")
+            if data.get("price") == "" and data.get("type", "limit") == "limit":
+                raise PriceRequired("a limit order needs a price", field="price")
+        return data
 
 
 def _client_id(request: Request, given: str | None) -> str:
@@ -134,31 +196,33 @@ def _client_id(request: Request, given: str | None) -> str:
     return chosen if len(chosen) <= 64 else hashlib.sha256(chosen.encode()).hexdigest()
 
 
-def _ticks(code: str, text: str | None) -> int | None:
+def _ticks(code: str, text: str | None, field: str = "price") -> int | None:
     """A price in whole ticks (fen, or 厘 for an ETF): a price between ticks is `price_off_tick`."""
     if text is None:
         return None
     scale = models.price_scale_of(code)
     try:
         ticks = Decimal(text) * scale
-    except InvalidOperation as error:  # the pattern lets through only decimals
-        raise PriceOffTick(f"price {text!r} is not a number") from error
+    except InvalidOperation as error:  # the validators let through only decimals
+        raise PriceInvalid(f"{field} {text[:40]!r} is not a number", field=field) from error
     if ticks != ticks.to_integral_value():
-        raise PriceOffTick(f"price {text} is not a multiple of the tick {Decimal(1) / scale}")
+        raise PriceOffTick(f"{field} {text} is not a multiple of the tick {Decimal(1) / scale}", field=field)
     return int(ticks)
 
 
 def _request(body: StockOrderIn) -> orders.OrderRequest:
+    """The order as the brokerage takes it; what is wrong with its prices for its type is refused here,
+    before the tick: no price on a limit order (`price_required`), one on a market order
+    (`price_not_allowed`), a protective price on a limit order (`protect_not_allowed`)."""
     kind = OrderType(body.type)
-    if (kind is OrderType.limit) != (body.price is not None):
-        raise PriceOffTick("a limit order has a price and a market order none")
+    orders.check_kind(kind, body.price, body.protect)
     return orders.OrderRequest(
         body.code,
         models.Side(body.side),
         body.quantity,
         _ticks(body.code, body.price),
         kind,
-        _ticks(body.code, body.protect),
+        _ticks(body.code, body.protect, "protect"),
     )
 
 

@@ -20,6 +20,46 @@ class PriceOffTick(InvalidInput):
     title = "The price is not a multiple of the instrument's tick (0.01 CNY for shares, 0.001 for funds)"
 
 
+class PriceRequired(InvalidInput):
+    code = "price_required"
+    title = "A limit order needs a price"
+
+
+class PriceNotAllowed(InvalidInput):
+    code = "price_not_allowed"
+    title = "A market order takes no price (an SSE protective price goes in `protect`)"
+
+
+class ProtectNotAllowed(InvalidInput):
+    code = "protect_not_allowed"
+    title = "Only a market order takes a protective price"
+
+
+class PriceNotPositive(InvalidInput):
+    code = "price_not_positive"
+    title = "A price must be above zero"
+
+
+class PriceInvalid(InvalidInput):
+    code = "price_invalid"
+    title = 'The price is not a decimal string of CNY: digits, at most seven before the point and four after ("10.50")'
+
+
+class QuantityRequired(InvalidInput):
+    code = "quantity_required"
+    title = "An order needs a quantity of shares"
+
+
+class QuantityInvalid(InvalidInput):
+    code = "quantity_invalid"
+    title = "The quantity is not a whole number of shares"
+
+
+class QuantityNotPositive(InvalidInput):
+    code = "quantity_not_positive"
+    title = "The quantity must be at least one share"
+
+
 class PriceOutsideBand(InvalidInput):
     code = "price_outside_band"
     title = "The price is outside the day's price-limit band"

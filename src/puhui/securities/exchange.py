@@ -26,7 +26,13 @@ from puhui.securities import calendar, models
 from puhui.securities.auction import AuctionOrder, auction_fills, auction_price
 from puhui.securities.book import OrderBook, OrderType, Trade
 from puhui.securities.calendar import Phase
-from puhui.securities.errors import MarketClosed, OrderNotCancellable, PriceOffTick, UnknownInstrument
+from puhui.securities.errors import (
+    MarketClosed,
+    OrderNotCancellable,
+    PriceNotAllowed,
+    PriceRequired,
+    UnknownInstrument,
+)
 from puhui.securities.models import Instrument, Side
 
 
@@ -222,10 +228,12 @@ class Exchange:
             models.check_buy_quantity(m.instrument.board, order.quantity, market)
         else:  # an odd lot may be a holding's whole remainder: the broker, who knows the holding, checks it
             models.check_size(m.instrument.board, order.quantity, market)
+        if order.price is not None and market:
+            raise PriceNotAllowed(f"a {order.kind.value} order takes no price", field="price")
         if order.price is not None:
             models.check_price(order.price, m.band)
         elif not market:
-            raise PriceOffTick("a limit order needs a price")
+            raise PriceRequired("a limit order needs a price", field="price")
 
     def _continuous(self, m: Market, order: NewOrder) -> list[Execution]:
         result = m.book.submit(order.id, order.side, order.quantity, order.price, order.kind, order.protect)

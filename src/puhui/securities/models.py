@@ -24,8 +24,10 @@ from puhui.securities.errors import (
     InstrumentInvalid,
     LotSizeInvalid,
     OrderTooLarge,
+    PriceNotPositive,
     PriceOffTick,
     PriceOutsideBand,
+    QuantityNotPositive,
 )
 
 TICK = 1  # fen: 0.01 CNY
@@ -169,13 +171,16 @@ def price_band(instrument: Instrument, previous_close: int, day: dt.date, tradin
     return Band(low=max(TICK, round_to_tick(close * (1 - ratio))), high=round_to_tick(close * (1 + ratio)))
 
 
-def check_price(price: int, band: Band, scale: int = STOCK_SCALE) -> None:
-    """A limit price is a positive whole number of ticks inside the band."""
-    if price <= 0 or price % TICK:
-        raise PriceOffTick(f"price {price} is not a positive multiple of the tick")
+def check_price(price: int, band: Band, scale: int = STOCK_SCALE, field: str = "price") -> None:
+    """A limit price (or a protective price, `field` "protect") is a positive whole number of ticks inside
+    the band."""
+    if price <= 0:
+        raise PriceNotPositive(f"{field} {_cny(price, scale)} is not above zero", field=field)
+    if price % TICK:
+        raise PriceOffTick(f"{field} {price} is not a multiple of the tick", field=field)
     if not band.contains(price):
         low, high, at = _cny(band.low, scale), _cny(band.high, scale), _cny(price, scale)
-        raise PriceOutsideBand(f"price {at} is outside the band {low}–{high}")
+        raise PriceOutsideBand(f"{field} {at} is outside the band {low}–{high}", field=field)
 
 
 def check_buy_quantity(board: Board, quantity: int, market: bool = False) -> None:
@@ -183,9 +188,9 @@ def check_buy_quantity(board: Board, quantity: int, market: bool = False) -> Non
     check_size(board, quantity, market)
     if board is Board.star:
         if quantity < STAR_MIN:
-            raise LotSizeInvalid(f"a STAR buy is at least {STAR_MIN} shares, not {quantity}")
+            raise LotSizeInvalid(f"a STAR buy is at least {STAR_MIN} shares, not {quantity}", field="quantity")
     elif quantity % LOT:
-        raise LotSizeInvalid(f"a buy is a multiple of {LOT} shares, not {quantity}")
+        raise LotSizeInvalid(f"a buy is a multiple of {LOT} shares, not {quantity}", field="quantity")
 
 
 def check_sell_quantity(board: Board, quantity: int, holding: int, market: bool = False) -> None:
@@ -195,20 +200,20 @@ def check_sell_quantity(board: Board, quantity: int, holding: int, market: bool 
         return
     if board is Board.star:
         if quantity < STAR_MIN:
-            raise LotSizeInvalid(f"a STAR sell below {STAR_MIN} shares must sell the whole {holding}")
+            raise LotSizeInvalid(f"a STAR sell below {STAR_MIN} shares must sell the whole {holding}", field="quantity")
         return
     if quantity % LOT:
         odd = holding % LOT
         whole = f"; the odd {odd} shares of the holding are sold together, in one order" if odd else ""
-        raise LotSizeInvalid(f"sell {LOT}-share lots, not {quantity} of {holding}{whole}")
+        raise LotSizeInvalid(f"sell {LOT}-share lots, not {quantity} of {holding}{whole}", field="quantity")
 
 
 def check_size(board: Board, quantity: int, market: bool) -> None:
     if quantity <= 0:
-        raise LotSizeInvalid(f"quantity {quantity} is not positive")
+        raise QuantityNotPositive(f"quantity {quantity} is not a positive number of shares", field="quantity")
     largest = (MAX_MARKET_ORDER if market else MAX_LIMIT_ORDER)[board]
     if quantity > largest:
-        raise OrderTooLarge(f"{quantity} shares is above the largest single order of {largest}")
+        raise OrderTooLarge(f"{quantity} shares is above the largest single order of {largest}", field="quantity")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,14 @@ from puhui.money import format_minor
 from puhui.securities import accounts, calendar, distributions, gateway, instruments, models, suitability
 from puhui.securities.book import OrderType
 from puhui.securities.booking import OPEN, TOPIC, Books, add_cost, cost_of
-from puhui.securities.errors import MarketClosed, OrderNotCancellable, SharesNotSellable
+from puhui.securities.errors import (
+    MarketClosed,
+    OrderNotCancellable,
+    PriceNotAllowed,
+    PriceRequired,
+    ProtectNotAllowed,
+    SharesNotSellable,
+)
 from puhui.securities.exchange import NewOrder
 from puhui.securities.refusals import BoardNotPermitted, InsufficientCash, MarketOrderUnbounded, OrderNotFound
 from puhui.securities.tables import securities_executions as executions
@@ -41,6 +48,21 @@ class OrderRequest:
     price: int | None  # fen; None for a market order
     kind: OrderType = OrderType.limit
     protect: int | None = None
+
+
+def check_kind(kind: OrderType, price: object, protect: object) -> None:
+    """A limit order names its price and no protective price; a market order (市价申报) no price, and
+    on SSE it may name a protective price (保护限价). `price` and `protect` as given, None if not."""
+    if kind is OrderType.limit:
+        if price is None:
+            raise PriceRequired("a limit order needs a price", field="price")
+        if protect is not None:
+            raise ProtectNotAllowed("a limit order's price is its limit: it takes no protective price", field="protect")
+    elif price is not None:
+        raise PriceNotAllowed(
+            f"a {kind.value} order trades at the book's prices and takes no price; send `protect` to bound it",
+            field="price",
+        )
 
 
 def _order_id(customer_id: str, client_id: str) -> str:
@@ -64,6 +86,7 @@ def place(
     existing = _find(uow.connection, order_id)
     if existing is not None:
         return order_json(existing)
+    check_kind(request.kind, request.price, request.protect)
     account = accounts.require(uow.connection, customer_id)
     instrument = instruments.model_of(instruments.require(uow.connection, request.code))
     _check_static(account, instrument, request, customer_id, uow.connection)
@@ -127,10 +150,13 @@ def _check_static(
     if request.side is models.Side.buy:
         models.check_buy_quantity(board, request.quantity, market)
         return
+    models.check_size(board, request.quantity, market)
     sellable = sellable_shares(connection, customer_id, instrument.code)
+    if request.quantity > sellable:  # before the lot rule: more than is sellable is the mistake, whatever the lot
+        raise SharesNotSellable(
+            f"{sellable} shares of {instrument.code} are sellable today, not {request.quantity}", field="quantity"
+        )
     models.check_sell_quantity(board, request.quantity, sellable, market)
-    if request.quantity > sellable:
-        raise SharesNotSellable(f"{sellable} shares of {instrument.code} are sellable today, not {request.quantity}")
 
 
 def may_buy_on(account: dict[str, Any], board: models.Board) -> bool:
@@ -158,10 +184,11 @@ def _catch_up(uow: UnitOfWork, session: gateway.Session) -> None:
 
 
 def _check_price(session: gateway.Session, request: OrderRequest) -> None:
+    scale = models.price_scale_of(request.code)
     if request.price is not None:
-        models.check_price(request.price, session.market.band, models.price_scale_of(request.code))
+        models.check_price(request.price, session.market.band, scale)
     elif request.protect is not None:
-        models.check_price(request.protect, session.market.band, models.price_scale_of(request.code))
+        models.check_price(request.protect, session.market.band, scale, field="protect")
 
 
 def _freeze(
