@@ -30,8 +30,10 @@ def pay(client, world, qr_id: str, n: int = 0) -> dict:  # type: ignore[no-untyp
     return paid.json()
 
 
-def make_dynamic(client, amount: str) -> str:  # type: ignore[no-untyped-def]
-    made = post_form(client, "/merchant/qr", "/merchant/qr", kind="dynamic", amount=amount, order_ref="T-1")
+def make_dynamic(client, amount: str, order_ref: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """A dynamic QR code for an order of its own (one open or paid code per order: `order_ref_in_use`)."""
+    ref = order_ref or f"T-{amount}"
+    made = post_form(client, "/merchant/qr", "/merchant/qr", kind="dynamic", amount=amount, order_ref=ref)
     assert made.status_code == 303, made.text
     return re.search(r"id=(qr_[0-9a-f]+)", made.headers["location"]).group(1)
 

@@ -132,8 +132,8 @@ def test_alerts_and_cases_name_their_party(client, engine, clock) -> None:  # ty
 def test_a_transfer_without_a_recipient_says_so_in_the_senders_words(client) -> None:  # type: ignore[no-untyped-def]
     sign_up(client, 53)
     for headers, said in (
-        (EN, "Enter the customer number of the person you are sending money to."),
-        (ZH, "请输入收款人的客户号。"),
+        (EN, "Enter the mobile number or the customer number of the person you are sending money to."),
+        (ZH, "请输入收款人的手机号或客户号。"),
     ):
         form = hidden(client.get("/app/transfer", headers=headers).text)
         page = client.post("/app/transfer", data={**form, "to_customer_id": "", "amount": "10.00"}, headers=headers)

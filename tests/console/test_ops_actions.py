@@ -31,7 +31,7 @@ def _navs(client) -> list[str]:  # type: ignore[no-untyped-def]
 def _operator(client) -> str:  # type: ignore[no-untyped-def]
     token = add_staff(client, "operator", "ops-actions")
     assert log_in(client, token).status_code == 303
-    return re.search(r'data-testid="staff-id">([^<]+)<', client.get("/ops/actions").text).group(1)
+    return re.search(r'data-staff-id="([^"]+)"', client.get("/ops/actions").text).group(1)
 
 
 def test_an_operator_loads_a_nav_file_all_or_nothing_and_it_is_audited(client, engine, clock) -> None:  # type: ignore[no-untyped-def]

@@ -188,13 +188,21 @@ async def answer(request: Request) -> Response:
 
 
 async def _advice_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+    """The target portfolio, asked of the API (`POST /v1/wealth/advice`, which computes and stores nothing)
+    only when the customer's suitability says it would be given: a customer without a valid questionnaire
+    or below Class III is told so from `GET /suitability`, so viewing the page never makes a refused
+    (audited) call."""
     target, refusal = None, None
-    try:
-        target = await client.call(request, "POST", "/v1/wealth/advice", token=request.state.viewer.token, json={})
-    except client.ApiProblem as problem:
-        if problem.status == 401:
-            raise
-        refusal = _say(request, problem)
+    blocked = (await _suitability(request))["refusal"]
+    if blocked:
+        refusal = _say(request, client.ApiProblem(403, str(blocked), ""))
+    else:
+        try:
+            target = await client.call(request, "POST", "/v1/wealth/advice", token=request.state.viewer.token, json={})
+        except client.ApiProblem as problem:
+            if problem.status == 401:
+                raise
+            refusal = _say(request, problem)
     names = {p["code"]: p["name"] for p in await _get(request, "/v1/wealth/fund-products")}
     weights = sorted((target or {}).get("weights", {}).items(), key=lambda item: -item[1])
     return render.page(

@@ -9,11 +9,16 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from sqlalchemy import Engine
 
 from puhui import clock
-from puhui.console import bills, client, render, security
+from puhui.console import bills, client, names, render, security
 from puhui.console.web import customer_page, read_form, redirect
+from puhui.db import reading
+from puhui.identity.queries import active_customer_by_phone
+from puhui.identity.vault import Vault
 
 router = APIRouter(include_in_schema=False)
 
@@ -284,7 +289,14 @@ def review_state(review: dict) -> str:
 async def _transfer_page(request: Request, status: int = 200, error: str | None = None, form: dict | None = None):
     wallet = await _get(request, "/v1/wallets/me")
     return render.page(
-        request, "transfer.html", status=status, error=error, wallet=wallet, form=form or {}, key=security.form_key()
+        request,
+        "transfer.html",
+        status=status,
+        error=error,
+        wallet=wallet,
+        form=form or {},
+        me=_me(request).id,
+        key=security.form_key(),
     )
 
 
@@ -294,41 +306,81 @@ async def transfer_page(request: Request) -> Response:
     return await _transfer_page(request)
 
 
+PHONE_LIKE = re.compile(r"^(\+?86)?[\s-]*1[\d\s-]{10,14}$")
+"""What a payee given by mobile number looks like (a customer number starts `cus_`)."""
+
+
+def _customer_with_phone(engine: Engine, vault: Vault | None, phone: str) -> str | None:
+    if vault is None:
+        return None
+    with reading(engine) as connection:
+        return active_customer_by_phone(connection, vault, phone)
+
+
+async def payee_of(request: Request, given: str) -> str | None:
+    """The customer number of the payee the sender named: a customer number as given, or the active
+    customer with that mobile number (identity's blind-index lookup; None when no one has it)."""
+    if not PHONE_LIKE.match(given):
+        return given
+    return await run_in_threadpool(_customer_with_phone, request.app.state.engine, names.vault_of(request), given)
+
+
 @router.post("/app/transfer")
 @customer_page
 async def transfer(request: Request) -> Response:
     form = await read_form(request)
     body = {"to_customer_id": form.get("to_customer_id", ""), "amount": form.get("amount", "")}
     kept = {"to_customer_id": body["to_customer_id"][:64], "amount": body["amount"][:32]}
+    _ = render.formatter(request).gettext
     missing = next((name for name in TRANSFER_FIELDS if not body[name]), None)
     if missing is not None:  # said in the sender's words, as the API would refuse it in its own
-        return await _transfer_page(request, 422, render.formatter(request).gettext(TRANSFER_FIELDS[missing]), kept)
+        return await _transfer_page(request, 422, _(TRANSFER_FIELDS[missing]), kept)
+    payee = await payee_of(request, body["to_customer_id"])
+    if payee is None:
+        return await _transfer_page(request, 404, _(NO_SUCH_PHONE), kept)
+    if payee == _me(request).id:
+        return await _transfer_page(request, 422, _(TO_YOURSELF), kept)
     try:
-        paid = await _post(request, "/v1/transfers/p2p", body, form.get("key"))
+        paid = await _post(request, "/v1/transfers/p2p", {**body, "to_customer_id": payee}, form.get("key"))
     except client.ApiProblem as problem:
         return await _transfer_page(request, problem.status, transfer_refusal(request, problem), kept)
     return _receipt_redirect(paid)
 
 
 TRANSFER_FIELDS = {
-    "to_customer_id": "Enter the customer number of the person you are sending money to.",
+    "to_customer_id": "Enter the mobile number or the customer number of the person you are sending money to.",
     "amount": "Enter the amount in CNY, such as 66.00.",
 }
 """What to tell the sender when a field of the transfer form fails the API's validation (`invalid_request`,
 one entry per field in its `errors`), by the field, instead of the API's words ("to_customer_id: String
 should have at least 1 character")."""
+NO_SUCH_CUSTOMER = "No Puhui user has this customer number. Check it with them: it is shown on their Me page."
+TRANSFER_PROBLEMS = {
+    "invalid_amount": "Enter an amount greater than zero in CNY, with at most two decimal places, such as 66.00.",
+    "invalid_input": "Enter an amount greater than zero in CNY, with at most two decimal places, such as 66.00.",
+    "not_found": NO_SUCH_CUSTOMER,
+    "customer_not_found": NO_SUCH_CUSTOMER,
+}
+"""A transfer's refusals of the platform's generic codes, said for this form: its only free amount is the
+amount (the payee is someone else, checked before), and what is not found is the payee."""
+NO_SUCH_PHONE = "No Puhui user has this mobile number."
+TO_YOURSELF = "You cannot transfer money to yourself."
 
 
 def transfer_refusal(request: Request, problem: client.ApiProblem) -> str:
     """Why a transfer was refused, in the sender's language: a missing or malformed field named in their
-    words (the first the API lists), else the problem as every page says it."""
+    words (the first the API lists), the form's own reading of a generic code, else the problem as every
+    page says it."""
+    _ = render.formatter(request).gettext
     if problem.code == "invalid_request":
         for error in problem.extra.get("errors") or ():
             location = str(error.get("location", "")) if isinstance(error, dict) else ""
             message = TRANSFER_FIELDS.get(location.rsplit(".", 1)[-1])
             if message is not None:
-                return render.formatter(request).gettext(message)
-    return render.say(request, problem.code, problem.detail)
+                return _(message)
+    if problem.code in TRANSFER_PROBLEMS:
+        return _(TRANSFER_PROBLEMS[problem.code])
+    return render.say(request, problem.code, problem.detail, problem.status)
 
 
 # -- bills ----------------------------------------------------------------------------------------
@@ -345,6 +397,7 @@ async def bill_list(
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     chosen = {"direction": direction, "kind": kind, "from": start, "to": end}
+    error: str | None
     params = bills.filter_params(direction, kind, start, end, before)
     try:
         page = await _get(request, "/v1/wallets/me/transactions", **params, limit=50)

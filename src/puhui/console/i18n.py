@@ -96,7 +96,9 @@ class Formatter:
         return format_currency(Decimal(amount), currency, locale=self.locale)
 
     def number(self, value: str | Decimal, places: int = 2) -> str:
-        return format_decimal(Decimal(value), format="#,##0." + "0" * places, locale=self.locale)
+        return format_decimal(
+            Decimal(value), format="#,##0" + ("." + "0" * places if places else ""), locale=self.locale
+        )
 
     def percent(self, fraction: str | Decimal | None) -> str:
         """A rate given as a decimal fraction (`"0.1795"`) as a percentage with two places: `17.95%`."""

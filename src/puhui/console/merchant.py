@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
 
 from puhui import clock
 from puhui.console import client, render, svg
@@ -45,7 +46,7 @@ def _me(request: Request) -> str:
     return request.state.staff.id
 
 
-def takings_by_day(engine, merchant_id: str, last: dt.date, days: int = DAYS) -> list[tuple[str, Decimal, int]]:  # type: ignore[no-untyped-def]
+def takings_by_day(engine: Engine, merchant_id: str, last: dt.date, days: int = DAYS) -> list[tuple[str, Decimal, int]]:
     """(China date, amount, count) of the merchant's payments received on each of `days` dates to `last`."""
     first = last - dt.timedelta(days=days - 1)
     start = clock.to_micros(clock.china_midnight(first))
@@ -292,7 +293,7 @@ def _balance_short(request: Request, problem: client.ApiProblem) -> str:
     return said + " " + _("Top up at least %(amount)s on the overview, then refund again.", amount=fmt.money(amount))
 
 
-def _recent_payments(engine, merchant_id: str, today: dt.date) -> list[dict]:  # type: ignore[no-untyped-def]
+def _recent_payments(engine: Engine, merchant_id: str, today: dt.date) -> list[dict]:
     start = clock.to_micros(clock.china_midnight(today - dt.timedelta(days=DAYS)))
     with reading(engine) as connection:
         found = [r for r in payments_between(connection, start, clock.now_micros() + 1) if r["payee_id"] == merchant_id]

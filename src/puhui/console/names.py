@@ -16,11 +16,12 @@ from sqlalchemy import Engine
 from puhui.db import reading
 from puhui.identity import pii
 from puhui.identity.errors import VaultError
-from puhui.identity.queries import party_names
+from puhui.identity.queries import party_names, staff_handles
 from puhui.identity.vault import Vault
 
 
-def _vault(request: Request) -> Vault | None:
+def vault_of(request: Request) -> Vault | None:
+    """The app's PII vault (None when no key is configured)."""
     try:
         return pii.vault_for(request.app.state.settings)
     except VaultError:
@@ -37,7 +38,20 @@ async def names_of(request: Request, ids: Iterable[str]) -> dict[str, str]:
     wanted = [i for i in ids if i]
     if not wanted:
         return {}
-    return await run_in_threadpool(_read, request.app.state.engine, _vault(request), wanted)
+    return await run_in_threadpool(_read, request.app.state.engine, vault_of(request), wanted)
+
+
+def _staff_handle(engine: Engine, staff_id: str) -> str | None:
+    with reading(engine) as connection:
+        return staff_handles(connection, [staff_id]).get(staff_id)
+
+
+async def viewer_name(request: Request, viewer_id: str, role: str) -> str | None:
+    """The name a staff page's header shows for who is signed in: a merchant's trading name, a staff
+    member's handle (`regulator.demo`), or None (the operator's admin token is no one by name)."""
+    if role == "merchant":
+        return (await names_of(request, [viewer_id])).get(viewer_id)
+    return await run_in_threadpool(_staff_handle, request.app.state.engine, viewer_id)
 
 
 def named(party: str | None, names: Mapping[str, str]) -> Markup | str:

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from sqlalchemy import Engine
 
 from puhui import clock
 from puhui.console import charts, i18n, render, svg
@@ -104,13 +105,20 @@ async def merchants(request: Request) -> Response:
             m["id"],
             m["name"],
             _("merchant:" + m["status"]),
-            f"{Decimal(m['fee_rate_bp']) / 100:.2f}%" if m.get("fee_rate_bp") is not None else "—",
+            fee_rate(request, m),
             fmt.day(m["created_at"]),
         ]
         for m in found["merchants"]
     ]
     head = [_("Merchant id"), _("Merchant name"), _("Status"), _("Fee rate"), _("Onboarded")]
     return sections_page(request, _("Merchants"), [section(_("Merchants"), head, rows, id="merchants")])
+
+
+def fee_rate(request: Request, merchant: dict) -> str:
+    """The rate the merchant pays (`effective_fee_rate_bp`), marked as the platform's default when it has no
+    rate of its own, as the merchant's own page shows it: `0.60%（平台默认）`."""
+    rate = f"{Decimal(merchant['effective_fee_rate_bp']) / 100:.2f}%"
+    return rate if merchant.get("fee_rate_bp") is not None else rate + render.formatter(request).gettext(" (default)")
 
 
 @router.get("/ops/reviews")
@@ -237,7 +245,7 @@ def job_label(fmt: i18n.Formatter, job: str) -> str:
     return job if label == "eod_job:" + job else fmt.gettext("%(label)s (%(job)s)", label=label, job=job)
 
 
-def eod_history(engine, limit: int = 60) -> list[dict]:  # type: ignore[no-untyped-def]
+def eod_history(engine: Engine, limit: int = 60) -> list[dict]:
     """The latest completed end-of-day runs (日终), newest first: job, business date, when it finished."""
     with reading(engine) as connection:
         return eod_runs.recent(connection, limit)

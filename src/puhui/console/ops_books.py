@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from puhui import clock
-from puhui.console import charts, render, svg
+from puhui.console import charts, i18n, render, svg
 from puhui.console.staff import OPS_ROLES, field, form, get, link, section, sections_page, staff_page
 from puhui.db import reading
 from puhui.db.tables import audit_log
@@ -31,9 +31,25 @@ def signed_balance(account: dict, normal_side: str, kind: str = "posted") -> Dec
     return debits - credits if normal_side == "debit" else credits - debits
 
 
-async def _sides(request: Request) -> dict[str, dict]:
+async def _chart(request: Request) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The chart's account kinds by code and its ledgers (currency or asset, with their scale) by code."""
     chart = await get(request, "/v1/ledger/chart")
-    return {c["code"]: c for c in chart["account_codes"]}
+    return {c["code"]: c for c in chart["account_codes"]}, {g["code"]: g for g in chart.get("ledgers", [])}
+
+
+def amount_in(fmt: i18n.Formatter, value: Decimal, ledger: str, ledgers: dict[str, dict]) -> str:
+    """An amount in its ledger's unit (账本单位): money in a currency ledger (`¥1,866.15`), shares of a
+    security's ledger (`SEC:<code>`) as a count (`100 股`), a fund's units (`FUND:<code>`) as `1,866.15 份`,
+    any other asset as the number and the ledger's code."""
+    found = ledgers.get(ledger) or {"kind": "currency" if ledger == "CNY" else "asset", "scale": 2}
+    if found["kind"] == "currency":
+        return fmt.money(value, ledger)
+    count = fmt.number(value, int(found["scale"]))
+    if ledger.startswith("SEC:"):
+        return fmt.gettext("%(count)s shares", count=count)
+    if ledger.startswith("FUND:"):
+        return fmt.gettext("%(count)s units", count=count)
+    return f"{count} {ledger}"
 
 
 @router.get("/ops/ledger")
@@ -44,7 +60,7 @@ async def ledger(
     after: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     fmt, _ = render.formatter(request), render.formatter(request).gettext
-    kinds = await _sides(request)
+    kinds, ledgers = await _chart(request)
     lang_zh = fmt.locale == "zh_CN"
     kind_rows = [
         [
@@ -64,8 +80,8 @@ async def ledger(
                 link(f"/ops/ledger/{a['id']}", a["id"]),
                 a["code"],
                 a.get("owner_id") or "—",
-                fmt.money(signed_balance(a, side)),
-                fmt.money(signed_balance(a, side, "pending")),
+                amount_in(fmt, signed_balance(a, side), a["ledger"], ledgers),
+                amount_in(fmt, signed_balance(a, side, "pending"), a["ledger"], ledgers),
             ]
         )
     forms = []
@@ -117,7 +133,7 @@ async def account(
     after: Annotated[int | None, Query(ge=0, le=2**53 - 1)] = None,
 ) -> Response:
     fmt, _ = render.formatter(request), render.formatter(request).gettext
-    kinds = await _sides(request)
+    kinds, ledgers = await _chart(request)
     stamp = as_of.replace(tzinfo=as_of.tzinfo or clock.CHINA).isoformat() if as_of else None
     found = await get(request, f"/v1/ledger/accounts/{account_id}", as_of=stamp)
     side = kinds.get(found["code"], {}).get("normal_side", "debit")
@@ -125,7 +141,8 @@ async def account(
         [_("Kind"), found["code"]],
         [_("Normal balance side"), _("side:" + side)],
         [_("Owner"), found.get("owner_id") or "—"],
-        [_("Balance (normal side)"), fmt.money(signed_balance(found, side))],
+        [_("Ledger (unit)"), found["ledger"]],
+        [_("Balance (normal side)"), amount_in(fmt, signed_balance(found, side), found["ledger"], ledgers)],
         [_("As of"), fmt.moment(found.get("as_of")) if found.get("as_of") else _("Now")],
     ]
     history = await get(request, f"/v1/ledger/accounts/{account_id}/transfers", after=after, limit=PAGE)
@@ -140,7 +157,7 @@ async def account(
                 t["code"],
                 other,
                 phase,
-                fmt.money(posted_effect(t, account_id, side)),
+                amount_in(fmt, posted_effect(t, account_id, side), found["ledger"], ledgers),
             ]
         )
     picker = form(
@@ -172,7 +189,7 @@ async def account(
     )
 
 
-def audit_entries(engine, before: int | None, limit: int = PAGE) -> list[dict]:  # type: ignore[no-untyped-def]
+def audit_entries(engine: Engine, before: int | None, limit: int = PAGE) -> list[dict]:
     """The audit log (审计日志), newest first, a page before `before` (a sequence number)."""
     query = select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
     if before is not None:
@@ -298,10 +315,10 @@ async def model(request: Request, model_id: Annotated[int, Path(ge=0, le=2**53 -
                 id="calibration",
             )
         )
-    points = scorecard_spread(card.get("scorecard"))
-    if points:
+    spread = scorecard_spread(card.get("scorecard"))
+    if spread:
         title = _("Scorecard points by feature")
-        sections.append(section(title, chart=svg.bar_chart(points, title), id="scorecard"))
+        sections.append(section(title, chart=svg.bar_chart(spread, title), id="scorecard"))
     return sections_page(request, f"{found['name']} v{found['version']}", sections)
 
 

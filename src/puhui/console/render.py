@@ -74,6 +74,10 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     return response
 
 
+AMOUNT_INVALID = (
+    "The amount is not valid: enter a number greater than zero with at most two decimal places, such as 66.00."
+)
+FORM_SENT = "This form was already sent with other values. Reload the page and try again."
 PROBLEMS = {
     "bill_range_invalid": "The start date is after the end date.",
     "assessment_limit_reached": "You have taken the risk questionnaire three times today. Please try again tomorrow.",
@@ -107,8 +111,44 @@ PROBLEMS = {
     "settled to the bank account.",
     "refund_funds_insufficient": "The refund funds do not have that much available.",
     "amount_above_order_maximum": "The amount is above the largest single bank order, 5,000,000.00 CNY.",
+    # the platform's generic codes (`puhui.errors`, `money`, the API's validation): one sentence each, since
+    # their details vary ("1.001 has more than 2 decimal places", "amount must be greater than zero")
+    "invalid_amount": AMOUNT_INVALID,
+    "invalid_input": "Please check what you entered: a value is not valid.",
+    "invalid_request": "Please fill in every field with a valid value.",
+    "conflict": "That cannot be done now.",
+    "forbidden": "Your account may not do this.",
+    "idempotency_key_reused": FORM_SENT,
+    "invalid_idempotency_key": FORM_SENT,
+    "form_too_large": "The form is too large.",
+    # what the app's forms can meet from identity, payments, wealth and lending (`code = "…"` of their errors)
+    "customer_closed": "That account is closed.",
+    "consent_required": "Tick the consents needed to open an account.",
+    "invalid_address": "The address is not valid.",
+    "current_password_invalid": "The password is wrong.",
+    "merchant_suspended": "This merchant cannot be paid at the moment.",
+    "verification_not_proven": "Enter your password to pay this amount.",
+    "challenge_open": "Confirm this payment first: it is waiting for your answer.",
+    "challenge_failed": "The answer is wrong.",
+    "payment_under_review": "Risk control holds this payment for a review; it was not made.",
+    "bank_channel_unavailable": "The bank did not answer. Check your orders before you try again.",
+    "bank_channel_error": "The bank could not take the order. Please try again later.",
+    "invalid_bank_order": "The bank cannot take this order.",
+    "fund_closed": "This fund is closed to orders.",
+    "fund_not_found": "There is no such fund.",
+    "invalid_fund_order": "The order is not valid: check the amount or the units.",
+    "questionnaire_required": "Take the risk questionnaire before buying a fund (or again: yours has expired).",
+    "unsuitable_product": "This fund's risk level is above yours: the purchase is refused.",
+    "no_eligible_funds": "No fund on offer suits your risk level yet.",
+    "invalid_answers": "Please answer every question.",
+    "repayment_invalid": AMOUNT_INVALID,
+    "payoff_amount_mismatch": "An early repayment in full pays exactly the payoff amount shown.",
+    "partial_covers_loan": "This pays the whole loan: choose to repay in full instead.",
+    "amount_out_of_range": "The amount is outside what this product lends.",
+    "term_out_of_range": "The term is outside what this product offers.",
 }
-"""API problem codes a person is told in their own language (any other shows the API's own words)."""
+"""API problem codes a person is told in their own language. Any other code, on a page of the customer
+app in Chinese, is told by its status (`FALLBACK`), never in the API's English words."""
 
 ERROR_TITLES = {
     400: "The request could not be understood",
@@ -127,15 +167,29 @@ def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
     )
 
 
+FALLBACK = "That could not be done. Please check what you entered and try again."
+"""An API problem of a code the app does not know, told to a customer whose language is not the API's."""
+
+
 def say(request: Request, code: str, detail: str, status: int | None = None) -> str:
     """What to tell the person about an API problem, in their language when its code is a known one;
-    a 404 (`status`) of any other code is told as not found, naming the link's id the API named."""
+    a 404 (`status`, or the generic `not_found` code) of any other code is told as not found, naming the
+    link's id the API named. Another code is told in the API's English words only where the page is in
+    English or is a staff page; a customer's page in Chinese says `ERROR_TITLES` of its status or `FALLBACK`."""
+    fmt = formatter(request)
     message = PROBLEMS.get(code)
     if message:
-        return formatter(request).gettext(message)
-    if status == 404:
+        return fmt.gettext(message)
+    if status == 404 or code == "not_found":
         return not_found(request, asked_for(request, detail))
-    return detail
+    if fmt.locale == "en" or not is_customer_page(request):
+        return detail
+    return fmt.gettext(ERROR_TITLES.get(status or 0, FALLBACK))
+
+
+def is_customer_page(request: Request) -> bool:
+    path = request.url.path
+    return path == "/app" or path.startswith("/app/")
 
 
 def not_found(request: Request, ident: str | None = None) -> str:

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from puhui.api import deps
-from puhui.console import client, i18n, render, security
+from puhui.console import client, i18n, names, render, security
 from puhui.console.web import Handler, read_form
 from puhui.errors import PuhuiError
 
@@ -172,6 +172,7 @@ def staff_page(roles: Iterable[str]) -> Any:
             if viewer is None:
                 return RedirectResponse("/staff/login", status_code=303)
             request.state.staff = viewer
+            request.state.staff_name = await names.viewer_name(request, viewer.id, viewer.role)
             if not may_open(viewer.role, allowed):
                 return error(request, 403)
             try:
@@ -194,7 +195,14 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     done = DONE.get(request.cookies.get(NOTICE_COOKIE, ""))
     viewer = getattr(request.state, "staff", None)
     response = render.page(
-        request, template, status=status, staff=viewer, staff_menu=menu(request, viewer), done=done, **values
+        request,
+        template,
+        status=status,
+        staff=viewer,
+        staff_name=getattr(request.state, "staff_name", None),
+        staff_menu=menu(request, viewer),
+        done=done,
+        **values,
     )
     if done is not None:
         response.delete_cookie(NOTICE_COOKIE, path="/")

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from puhui import clock
 from puhui.console import client, render, svg
@@ -206,6 +207,30 @@ def _evidence_rows(request: Request, alert: dict) -> list[list[str]]:
     ]
 
 
+def _case_evidence(request: Request, alerts: list[dict]) -> list[list]:
+    """A case's evidence: each transaction once (by its reference), however many of the case's alerts cite
+    it, with the alerts it is evidence for linked in a last column; in the order the alerts first cite them."""
+    fmt, _ = render.formatter(request), render.formatter(request).gettext
+    flows: dict[str, dict] = {}
+    cited: dict[str, list[str]] = defaultdict(list)
+    for a in alerts:
+        for f in a["evidence"]["flows"]:
+            flows.setdefault(f["ref"], f)
+            if a["id"] not in cited[f["ref"]]:
+                cited[f["ref"]].append(a["id"])
+    return [
+        [
+            ref,
+            _("direction:" + f["direction"]),
+            f.get("counterparty") or "—",
+            fmt.money(f["amount"]),
+            fmt.moment(f["at"]),
+            Markup("<br>").join(link(f"/supervision/alerts/{i}", i) for i in cited[ref]),
+        ]
+        for ref, f in flows.items()
+    ]
+
+
 def _evidence_head(request: Request) -> list[str]:
     _ = render.formatter(request).gettext
     return [_("Reference"), _("Direction"), _("Counterparty"), _("Amount"), _("Time")]
@@ -278,14 +303,14 @@ async def case(request: Request, case_id: Ident) -> Response:
         ]
         for e in found["history"]
     ]
-    evidence = [row for a in found["alerts"] for row in _evidence_rows(request, a)]
+    evidence = _case_evidence(request, found["alerts"])
     return sections_page(
         request,
         _("Case %(id)s", id=case_id),
         [
             section(_("Case"), [_("Item"), _("Value")], facts, id="case"),
             section(_("Alerts"), _alert_head(request), _alert_rows(request, found["alerts"]), id="case-alerts"),
-            section(_("Evidence"), _evidence_head(request), evidence, id="evidence"),
+            section(_("Evidence"), [*_evidence_head(request), _("Evidence for")], evidence, id="evidence"),
             section(
                 _("History"),
                 [_("Time"), _("From status"), _("To status"), _("By"), _("Note")],

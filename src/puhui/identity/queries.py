@@ -1,7 +1,8 @@
 """What other packages may read of identity (its tables are its own): which parties are customers
 (自然人) or merchants (非自然人), who a party is for a regulatory report, a customer's standing
-(registration, wallet tier, verifications) as of a time for the feature store, and whether a staff
-handle exists."""
+(registration, wallet tier, verifications) as of a time for the feature store, whether a staff
+handle exists and staff members' handles, and which active customer has a mobile number (by its blind
+index, for paying someone by their phone)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, func, select
 
 from puhui.identity import pii
-from puhui.identity.errors import VaultError
-from puhui.identity.models import mask_name
+from puhui.identity.errors import InvalidPhone, VaultError
+from puhui.identity.models import CustomerStatus, mask_name, normalize_phone
 from puhui.identity.tables import customers, merchants, partners, staff, tier_changes, verifications
 from puhui.identity.vault import Vault
 
@@ -135,6 +136,29 @@ def staff_handle_taken(connection: Connection, handle: str) -> bool:
     """Whether a staff member (工作人员) has the handle."""
     found = connection.execute(select(func.count()).select_from(staff).where(staff.c.handle == handle)).scalar_one()
     return found > 0
+
+
+def staff_handles(connection: Connection, ids: Iterable[str]) -> dict[str, str]:
+    """The handle (e.g. `regulator.demo`) of each id that is a staff member; other ids are left out."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    return dict(connection.execute(select(staff.c.id, staff.c.handle).where(staff.c.id.in_(wanted))).all())
+
+
+def active_customer_by_phone(connection: Connection, vault: Vault, phone: str) -> str | None:
+    """The id of the active customer whose mobile number is `phone` (spaces, dashes and +86 allowed), found
+    by its keyed blind index under the current or a previous index key (the clear phone is never queried);
+    None when no active customer has it or it is not a mainland mobile number."""
+    try:
+        number = normalize_phone(phone)
+    except InvalidPhone:
+        return None
+    indexes = vault.blind_indexes(number, field=pii.INDEX_PHONE)
+    found = connection.execute(
+        select(customers.c.id).where(customers.c.phone_index.in_(indexes), customers.c.status == CustomerStatus.active)
+    ).first()
+    return None if found is None else str(found[0])
 
 
 NAMES_CHUNK = 500
