@@ -35,6 +35,8 @@ PROBLEMS = {
     "checkout_needs_review:challenge": "Risk control wants to confirm this payment first, so it cannot be paid "
     "later; nothing was charged. Pay from the wallet instead and confirm the payment there.",
     "unknown_instalment_plan": "Choose one of the plans shown.",
+    "loan_application_used": "This application has already become a loan: apply again for another loan.",
+    "loan_offer_not_open": "This offer was already accepted: it became a loan, which is listed under your loans.",
     "annual_income_required": "Declare your annual income first: what you owe may not pass a third of it.",
     "borrower_limit_exceeded": "This would take what you owe past a third of your annual income.",
 }
@@ -44,7 +46,25 @@ PROBLEMS = {
 def _say(request: Request, problem: client.ApiProblem) -> str:
     held_for = problem.extra.get("held_for") if problem.code == "checkout_needs_review" else None
     message = PROBLEMS.get(f"{problem.code}:{held_for}") or PROBLEMS.get(problem.code)
+    if problem.code == "unknown_instalment_plan" and (offered := _plans_offered(request, problem.extra.get("plans"))):
+        return render.formatter(request).gettext("Choose one of the plans offered: %(plans)s.", plans=offered)
     return render.formatter(request).gettext(message) if message else render.say(request, problem.code, problem.detail)
+
+
+def _plans_offered(request: Request, plans: object) -> str:
+    """The plans an `unknown_instalment_plan` refusal lists (`plans`: each plan's name and periods), named
+    as the checkout names them; empty when the problem lists none the page can name."""
+    _ = render.formatter(request).gettext
+    named: list[str] = []
+    for offered in plans if isinstance(plans, list) else []:
+        if not isinstance(offered, dict):
+            continue
+        periods = [p for p in offered.get("periods") or [] if isinstance(p, int)]
+        if offered.get("plan") == "pay_later":
+            named.append(_("Pay on the repayment day, interest-free"))
+        elif offered.get("plan") == "instalments":
+            named += [_("%(n)s monthly instalments", n=n) for n in periods]
+    return " / ".join(named)
 
 
 def _page(request: Request, template: str, status: int = 200, **values: Any) -> Response:

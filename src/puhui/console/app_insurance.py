@@ -48,6 +48,8 @@ PROBLEMS = {
     "insurance_product_not_found": "There is no such product.",
     "insured_age_mismatch": "The age does not match the birth date in your ID.",
     "insured_birth_date_unknown": "Your birth date is not on file, so no premium can be priced.",
+    "policy_already_in_force": "You already hold a policy of this product for this period: a second one would "
+    "cover nothing more.",
 }
 """Insurance problem codes told in the customer's language (others as the API words them)."""
 
@@ -61,6 +63,26 @@ def tell(request: Request, problem: client.ApiProblem) -> str:
     """An API problem in the customer's words: insurance codes here, the console's shared ones, else the API's."""
     message = PROBLEMS.get(problem.code)
     return render.formatter(request).gettext(message) if message else render.say(request, problem.code, problem.detail)
+
+
+def in_force(request: Request, problem: client.ApiProblem) -> tuple[str, str | None]:
+    """A sale refused as `policy_already_in_force`, in the customer's words: which policy already covers
+    them and until when (to 24:00 of the day before its exclusive `cover_end`), and that id (None when the
+    problem does not name one) for the page's link to it."""
+    fmt = render.formatter(request)
+    policy_id, cover_end = problem.extra.get("policy_id"), problem.extra.get("cover_end")
+    try:
+        last = last_covered_day(str(cover_end))
+    except ValueError:
+        return tell(request, problem), str(policy_id) if policy_id else None
+    if not policy_id:
+        return tell(request, problem), None
+    said = fmt.gettext(
+        "You already hold this cover under policy %(id)s, to 24:00 on %(day)s: a second policy would cover nothing more. Renew that policy when its renewal opens instead.",  # noqa: E501 - one msgid, found by the catalogue check
+        id=policy_id,
+        day=fmt.day(last),
+    )
+    return said, str(policy_id)
 
 
 async def _my_age(request: Request) -> int:
@@ -257,8 +279,17 @@ async def insurance(request: Request) -> Response:
 
 
 async def _buy_page(
-    request: Request, code: str, version: int, age: int, social: bool, status: int = 200, error: str | None = None
+    request: Request,
+    code: str,
+    version: int,
+    age: int,
+    social: bool,
+    status: int = 200,
+    error: str | None = None,
+    held: str | None = None,
 ) -> Response:
+    """The quote and the form to buy; after a refusal its `error`, and `held`: the policy already in force
+    that refused the sale, linked."""
     fmt = render.formatter(request)
     product = await _get(request, f"/v1/insurance/products/{code}/{version}")
     body = {"product_code": code, "product_version": version, "age": age, "social_insurance": social}
@@ -292,6 +323,7 @@ async def _buy_page(
         confirmations=[fmt.gettext(c) for c in CONFIRMATIONS],
         wallet=await _get(request, "/v1/wallets/me"),
         key=security.form_key(),
+        held=held,
     )
 
 
@@ -355,6 +387,9 @@ async def buy(request: Request) -> Response:
     except client.ApiProblem as problem:
         if problem.status >= 500:
             raise
+        if problem.code == errors.PolicyAlreadyInForce.code:
+            said, held = in_force(request, problem)
+            return await _buy_page(request, *again, problem.status, said, held)
         return await _buy_page(request, *again, problem.status, tell(request, problem))
     return redirect(f"/app/insurance/policies/{policy['id']}")
 

@@ -29,6 +29,15 @@ REFUSALS = {  # the brokerage's refusals, told plainly (translated in securities
     "price_off_tick": "Prices go in steps of 0.01 CNY (0.001 for ETFs).",
     "lot_size_invalid": "Buy in lots of 100 shares; an odd lot is sold whole.",
     "shares_not_sellable": "Not enough shares to sell today: shares bought today sell from the next trading day.",
+    # what is wrong with the order form's price and quantity, told as what to enter
+    "price_required": "Enter a limit price, such as 10.50.",
+    "price_invalid": "Enter the limit price as a number of CNY, such as 10.50.",
+    "price_not_positive": "Enter a limit price above zero, such as 10.50.",
+    "price_not_allowed": "A market order takes no limit price: leave the price empty.",
+    "protect_not_allowed": "Only a market order takes a protective price: leave it empty for a limit order.",
+    "quantity_required": "Enter how many shares, such as 100.",
+    "quantity_invalid": "Enter the number of shares as a whole number, such as 100.",
+    "quantity_not_positive": "Enter at least one share: buy in lots of 100.",
     "market_closed": "The market does not take orders now.",
     "board_not_permitted": "Your account may not buy on this board.",
     "order_not_cancellable": "This order cannot be cancelled now.",
@@ -128,19 +137,25 @@ async def transfer(request: Request) -> Response:
     return await _act(request, "/v1/securities/transfers", body, form.get("key"), "securities_transferred")
 
 
+def _quantity(typed: str) -> int | str | None:
+    """The form's quantity as the API takes it: a whole number; nothing typed is left out (the API's
+    `quantity_required`), and anything else is sent as typed for the API to name (`quantity_invalid`)."""
+    typed = typed.strip()
+    try:
+        return int(typed)
+    except ValueError:
+        return typed[:40] or None
+
+
 @router.post("/app/securities/order")
 @customer_page
 async def place_order(request: Request) -> Response:
     form = await read_form(request)
-    try:
-        quantity = int(form.get("quantity", ""))
-    except ValueError:
-        quantity = 0
     body = {
         "code": form.get("code", ""),
         "side": "sell" if form.get("side") == "sell" else "buy",
-        "quantity": quantity,
-        "price": form.get("price", ""),
+        "quantity": _quantity(form.get("quantity", "")),
+        "price": form.get("price", "").strip(),
     }
     return await _act(request, "/v1/securities/orders", body, form.get("key"), "securities_ordered")
 

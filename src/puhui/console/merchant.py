@@ -166,10 +166,19 @@ async def withdraw_refund_funds(request: Request) -> Response:
 @router.get("/merchant/qr")
 @staff_page(MERCHANT_ROLES)
 async def qr_codes(request: Request, id: Annotated[str | None, Query(max_length=64)] = None) -> Response:  # noqa: A002
+    return await _qr_page(request, id)
+
+
+async def _qr_page(
+    request: Request, qr_id: str | None, status: int = 200, error: str | None = None, typed: dict | None = None
+) -> Response:
+    """The QR codes page, showing the code `qr_id` (with a form to cancel it while it is an open dynamic one);
+    after a refusal its `error`, and what the dynamic form had (`typed`) kept in it."""
     _ = render.formatter(request).gettext
+    typed = typed or {}
     sections = []
-    if id:
-        qr = await get(request, f"/v1/qr-codes/{id}")
+    if qr_id:
+        qr = await get(request, f"/v1/qr-codes/{qr_id}")
         if qr["merchant_id"] != _me(request):
             return render.error_page(request, 404)
         picture = svg.qr_code(qr["id"], _("QR code") + " " + qr["id"])
@@ -179,7 +188,22 @@ async def qr_codes(request: Request, id: Annotated[str | None, Query(max_length=
             [_("Status"), _("status:" + qr["status"])],
             [_("Expires"), render.formatter(request).moment(qr.get("expires_at"))],
         ]
-        sections.append(section(_("QR code"), [_("Item"), _("Value")], facts, chart=picture, caption=qr["id"], id="qr"))
+        if qr.get("order_ref"):
+            facts.insert(2, [_("Order reference"), qr["order_ref"]])
+        cancel = []
+        if qr["kind"] == "dynamic" and qr["status"] == "active":
+            cancel = [form("cancel", f"/merchant/qr/{qr['id']}/cancel", _("Cancel this code"), [])]
+        sections.append(
+            section(
+                _("QR code"),
+                [_("Item"), _("Value")],
+                facts,
+                chart=picture,
+                caption=qr["id"],
+                id="qr",
+                forms=cancel,
+            )
+        )
     sections.append(
         section(
             _("New QR code"),
@@ -192,14 +216,38 @@ async def qr_codes(request: Request, id: Annotated[str | None, Query(max_length=
                     _("Create a dynamic code"),
                     [
                         field("kind", "", "hidden", "dynamic"),
-                        field("amount", _("Amount (CNY)"), required=True, maxlength=20),
-                        field("order_ref", _("Order reference"), maxlength=64),
+                        field(
+                            "amount", _("Amount (CNY)"), value=typed.get("amount", "")[:20], required=True, maxlength=20
+                        ),
+                        field("order_ref", _("Order reference"), value=typed.get("order_ref", "")[:64], maxlength=64),
                     ],
                 ),
             ],
         )
     )
-    return sections_page(request, _("QR codes"), sections)
+    return sections_page(request, _("QR codes"), sections, status=status, error=error)
+
+
+def order_ref_in_use(request: Request, problem: client.ApiProblem) -> str:
+    """A dynamic code refused for an order reference another code of the merchant holds (`order_ref_in_use`),
+    in the merchant's language: which code holds it (the problem's `qr_code_id`, `qr_code_status`,
+    `order_ref`) and that cancelling that code, while it is unpaid, frees the reference."""
+    _ = render.formatter(request).gettext
+    holder, status, ref = (problem.extra.get(k) for k in ("qr_code_id", "qr_code_status", "order_ref"))
+    if not holder:
+        return render.say(request, problem.code, problem.detail, problem.status)
+    if status == "paid":
+        return _(
+            "Order %(ref)s already has QR code %(code)s, and it is paid: make a new code with another order reference.",
+            ref=ref,
+            code=holder,
+        )
+    return _(
+        "Order %(ref)s already has QR code %(code)s (%(status)s): cancel that code below to free the order reference, or let it expire unpaid, then make a new one.",  # noqa: E501 - one msgid, found by the catalogue check
+        ref=ref,
+        code=holder,
+        status=_("status:" + str(status)),
+    )
 
 
 @router.post("/merchant/qr")
@@ -211,8 +259,24 @@ async def create_qr(request: Request) -> Response:
         body["amount"] = values.get("amount", "")
         if values.get("order_ref"):
             body["order_ref"] = values["order_ref"]
-    made = await post(request, f"/v1/merchants/{_me(request)}/qr-codes", body, values.get("key") or None)
+    try:
+        made = await post(request, f"/v1/merchants/{_me(request)}/qr-codes", body, values.get("key") or None)
+    except client.ApiProblem as problem:
+        if problem.code != "order_ref_in_use":
+            raise
+        holder = problem.extra.get("qr_code_id")
+        shown = str(holder) if isinstance(holder, str) and holder else None
+        return await _qr_page(request, shown, problem.status, order_ref_in_use(request, problem), body)
     return done(f"/merchant/qr?id={made['id']}", "qr_made")
+
+
+@router.post("/merchant/qr/{qr_id}/cancel")
+@staff_page(MERCHANT_ROLES)
+async def cancel_qr(request: Request, qr_id: Ident) -> Response:
+    """Cancel an unpaid dynamic code (its order reference is free again for a new code)."""
+    values = await read_form(request)
+    await post(request, f"/v1/qr-codes/{qr_id}/cancel", None, values.get("key") or None)
+    return done(f"/merchant/qr?id={qr_id}", "qr_cancelled")
 
 
 def _payment_rows(request: Request, payment: dict) -> list[list[str]]:

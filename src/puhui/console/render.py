@@ -80,6 +80,7 @@ AMOUNT_INVALID = (
 FORM_SENT = "This form was already sent with other values. Reload the page and try again."
 PROBLEMS = {
     "bill_range_invalid": "The start date is after the end date.",
+    "unknown_transaction_kind": "There is no such kind of transaction: choose a kind from the list.",
     "assessment_limit_reached": "You have taken the risk questionnaire three times today. Please try again tomorrow.",
     "invalid_credentials": "The mobile number or password is wrong.",
     "too_many_login_attempts": "Too many attempts. Please wait a while and try again.",

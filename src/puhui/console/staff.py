@@ -66,6 +66,7 @@ PREFIXES = ("/merchant", "/ops", "/supervision", "/staff")
 DONE = {
     "refunded": "Refund made.",
     "qr_made": "QR code created.",
+    "qr_cancelled": "QR code cancelled: its order reference is free for a new code.",
     "key_issued": "A new API key was issued: copy it now, it is shown only once.",
     "key_revoked": "The API key was revoked.",
     "approved": "Approved: the held payment was made.",
