@@ -431,7 +431,25 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None, people: De
         world.credit_lines = _seed_credit(engine, client, admin, [cid for cid, _ in tokens])
         world.funds = _seed_funds(client, admin)
         world.market_maker = demo_securities.seed_market(client, engine, admin, bank, DEMO_PASSWORD, CHANNELS, _check)
+    _align_bank_reserve(engine, world.bank)
     return world
+
+
+RESERVE_REASON = (
+    "demo seeding: the reserve the ledger holds (the simulated market's top-ups and withdrawals, the platform's "
+    "own funds and fund flows moved it without the sandbox bank)"
+)
+
+
+def _align_bank_reserve(engine: Engine, bank) -> None:
+    """The seeding bank's reserve account made to hold what the ledger says the platform holds there: the
+    simulated market (`puhui.sim`) books its top-ups and withdrawals straight in the ledger, and loans, fund
+    subscriptions and the like move the reserve account without a bank order. Without it, the served demo's
+    bank held only the seeded top-ups, and every payout larger failed `reserve_insufficient`."""
+    from puhui.payments.bank.worker import align_reserve
+
+    if bank is not None:
+        align_reserve(engine, bank, RESERVE_REASON)
 
 
 def _top_ups_settled(client, orders: list[tuple[dict, str]]) -> int:

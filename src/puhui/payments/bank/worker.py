@@ -5,7 +5,8 @@ withdrawal never waits for an operator.
   `sandbox_bank_delay_seconds` after accepting it (platform clock), opens the test cards of
   `sandbox_plan.TEST_CARDS` and any other valid card with `OTHER_CARD_BALANCE`, and holds on its
   reserve account what the ledger says the platform holds there. Its notifications come back to
-  `receive`, in process.
+  `receive`, in process. `align_reserve` does the same for a bank that already holds orders (the demo's
+  seeding bank, once its world is seeded).
 - `receive` is the platform's notification handler (银行回调) without HTTP: the same signature, time
   window and replay checks as `POST /v1/bank/notifications` (one nonce cache for both), then the hold
   posted or voided once (`wallets.finish_notified`), audited as the bank's call.
@@ -68,6 +69,19 @@ def reserve_on_ledger(engine: Engine) -> int:
     with reading(engine) as connection:
         account = get_account(connection, wallets.RESERVE)
     return 0 if account is None else max(0, account.debits_posted - account.credits_posted)
+
+
+def align_reserve(engine: Engine, bank: Any, reason: str) -> int:
+    """The sandbox `bank`'s reserve account made to hold what the ledger says the platform holds there
+    (`reserve_on_ledger`), by one deposit or withdrawal of the platform's own recorded with `reason`; returns
+    the fen moved. For a world whose reserve moved without the bank (the simulated market's top-ups and
+    withdrawals, the platform's own funds behind its loans, fund subscriptions), at a quiet moment: every
+    order settled and notified. The reserve account's statement shows orders only, so reconciliation is
+    unchanged."""
+    moved = bank.align_reserve(reserve_on_ledger(engine), reason)
+    if moved:
+        log.info("sandbox bank reserve aligned with the ledger: %+d fen (%s)", moved, reason)
+    return int(moved)
 
 
 def sandbox_plan(settings: Settings) -> FaultPlan:

@@ -54,6 +54,7 @@ from puhui.payments.bank.sandbox.records import (
     DeliveryAttempt,
     Order,
     Push,
+    ReserveAdjustment,
     card_key,
 )
 from puhui.payments.bank.sandbox.statement import StatementFault, apply_faults, make_fault
@@ -122,7 +123,7 @@ class SandboxBank:
         self._state = BankState()
         self._attempts: list[DeliveryAttempt] = []
         if reserve_balance:
-            self.fund_reserve(reserve_balance)
+            self.fund_reserve(reserve_balance, "the reserve account opened with this balance")
         if test_cards:
             for card, test_card in TEST_CARDS.items():
                 self.open_card(card, test_card.balance, frozen=test_card.frozen)
@@ -151,12 +152,30 @@ class SandboxBank:
             self._settle_due(clock.now())
             return self._card(card).balance
 
-    def fund_reserve(self, amount: int) -> None:
-        """The platform deposits its own money on the reserve account (e.g. to fund payouts)."""
+    def fund_reserve(self, amount: int, reason: str = "the platform's own money deposited") -> None:
+        """The platform deposits its own money on the reserve account (e.g. to fund payouts), recorded with `reason`."""
         _check_fen(amount)
         with self._lock:
-            self._state.reserve += amount
-            self._state.reserve_funded += amount
+            self._adjust_reserve(amount, reason)
+
+    def align_reserve(self, balance: int, reason: str) -> int:
+        """Make the reserve account hold `balance` fen (e.g. what the platform's ledger says it holds here) by one
+        deposit, or one withdrawal, of the platform's own, recorded with `reason` (`books().reserve_funded` and
+        the state's `reserve_adjustments`); returns the amount moved (0: it held that already). Orders due are
+        settled first; call it when nothing is in flight, or an order the platform has not heard of yet counts."""
+        _check_fen(balance, allow_zero=True)
+        with self._lock:
+            self._settle_due(clock.now())
+            change = balance - self._state.reserve
+            if change:
+                self._adjust_reserve(change, reason)
+            return change
+
+    def _adjust_reserve(self, amount: int, reason: str) -> None:
+        state = self._state
+        state.reserve += amount
+        state.reserve_funded += amount
+        state.adjustments.append(ReserveAdjustment(clock.now(), amount, reason))
 
     @property
     def reserve_balance(self) -> int:
@@ -301,8 +320,9 @@ class SandboxBank:
                 if not delivered and not abandoned:
                     retry = now + RETRY_SCHEDULE[push.attempt]
                     self._state.pushes.append(Push(push.order_id, push.copy, push.attempt + 1, retry))
+                code = status if isinstance(status, int) and not isinstance(status, bool) else None
                 attempts.append(
-                    DeliveryAttempt(push.order_id, push.copy, push.attempt, now, status, error, delivered, abandoned)
+                    DeliveryAttempt(push.order_id, push.copy, push.attempt, now, code, error, delivered, abandoned)
                 )
             self._attempts.extend(attempts)
         return attempts

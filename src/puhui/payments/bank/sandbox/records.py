@@ -126,6 +126,22 @@ class Books:
     cards_funded: int
 
 
+@dataclass(frozen=True)
+class ReserveAdjustment:
+    """Money the platform put on (or took off) its reserve account other than through an order, and why."""
+
+    at: dt.datetime
+    amount: int  # fen; negative: taken off
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": clock.to_micros(self.at), "amount": self.amount, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> ReserveAdjustment:
+        return cls(clock.from_micros(document["at"]), document["amount"], document["reason"])
+
+
 @dataclass
 class BankState:
     cards: dict[str, Card] = field(default_factory=dict)
@@ -135,6 +151,7 @@ class BankState:
     reserve: int = 0
     reserve_funded: int = 0
     seq: int = 0
+    adjustments: list[ReserveAdjustment] = field(default_factory=list)  # of `reserve_funded`, with reasons
 
     def books(self) -> Books:
         done = [o for o in self.orders.values() if o.state == OrderState.succeeded]
@@ -188,6 +205,7 @@ class BankState:
             "orders": [o.to_json() for o in self.orders.values()],
             "pushes": [{**asdict(p), "due_at": clock.to_micros(p.due_at)} for p in self.pushes],
             "faults": {d: [f.to_json() for f in fs] for d, fs in self.faults.items()},
+            "reserve_adjustments": [a.to_json() for a in self.adjustments],
         }
 
     @classmethod
@@ -200,4 +218,5 @@ class BankState:
             reserve=document["reserve"],
             reserve_funded=document["reserve_funded"],
             seq=document["seq"],
+            adjustments=[ReserveAdjustment.from_json(a) for a in document.get("reserve_adjustments", [])],
         )
