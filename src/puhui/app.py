@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -36,7 +37,9 @@ from puhui.errors import PuhuiError
 from puhui.events.outbox import read_events
 from puhui.events.schemas import Events
 from puhui.identity import api as identity_api
+from puhui.identity import closing
 from puhui.insurance import api as insurance_api
+from puhui.insurance import listings as insurance_listings
 from puhui.insurance.claims import api as insurance_claims_api
 from puhui.insurance.reserves import api as reserves_api
 from puhui.insurance.returns import api as return_shipping_api
@@ -44,6 +47,7 @@ from puhui.insurance.settlement import api as insurer_settlement_api
 from puhui.ledger import api as ledger_api
 from puhui.ledger.service import expire_pending
 from puhui.lending import api as lending_api
+from puhui.lending import service as lending_service
 from puhui.lending.lines import api as lines_api
 from puhui.lending.partners import api as partners_api
 from puhui.payments import api as payments_api
@@ -60,7 +64,9 @@ from puhui.settings import Settings
 from puhui.supplychain import api as supplychain_api
 from puhui.wealth.advice import api as advice_api
 from puhui.wealth.funds import api as funds_api
+from puhui.wealth.funds import orders as fund_orders
 from puhui.wealth.mmf import api as wealth_api
+from puhui.wealth.mmf import service as mmf_service
 
 log = logging.getLogger("puhui")
 STATIC = Path(__file__).parent / "web" / "static"
@@ -139,6 +145,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, l
     app.state.settings = settings
     openapi.install(app)  # errors as problems, Idempotency-Key on mutations (puhui.api.openapi)
     _sandbox(app, engine, settings)
+    _closing_checks()  # 注销 refused while a loan, an order waiting or a policy in force is open
     app.add_middleware(NulGuardMiddleware)  # innermost: reads a body the limit has already bounded
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # added last: outermost, so even a 413 carries the request id
@@ -315,6 +322,29 @@ def operation_id(route: APIRoute) -> str:
     """`tag.function` (e.g. `payments.p2p`): a stable, readable operationId, so a generated client's
     functions are named after what they do rather than after their path."""
     return f"{route.tags[0]}.{route.name}".replace(" ", "_").replace("-", "_") if route.tags else route.name
+
+
+def _closing_checks() -> None:
+    """What closing a customer (`identity.customers.close`) checks beyond the customer's own ledger accounts."""
+    waiting = {("pending", "purchase"), ("pending", "subscribe"), ("pending", "redeem"), ("confirmed", "redeem")}
+    for check in (
+        closing.listed("loan", lending_service.list_loans, lambda r: r["status"] == "active", "outstanding_principal"),
+        closing.listed(
+            "fund_order",
+            partial(fund_orders.orders_of, limit=10**4),
+            lambda r: (r["status"], r["kind"]) in waiting,
+            "amount",
+        ),
+        closing.listed(
+            "mmf_order", partial(mmf_service.orders_of, limit=10**4), lambda r: r["status"] == "pending", "amount"
+        ),
+        closing.listed(
+            "insurance_policy",
+            insurance_listings.policies_of,
+            lambda r: r["cover_state"] in ("in_force", "awaiting_start"),
+        ),
+    ):
+        closing.register(check)
 
 
 def _sandbox(app: FastAPI, engine: Engine, settings: Settings) -> None:

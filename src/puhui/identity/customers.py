@@ -17,8 +17,9 @@ from stdnum.cn import ric
 from puhui import clock
 from puhui.db import UnitOfWork
 from puhui.events import outbox
-from puhui.identity import auth, pii, retention
+from puhui.identity import auth, closing, pii, retention
 from puhui.identity.errors import (
+    AccountHasHoldings,
     AlreadyRegistered,
     CardAlreadyBound,
     CustomerClosed,
@@ -263,13 +264,23 @@ def cards_of(connection: Connection, vault: Vault, customer_id: str) -> list[dic
 
 
 def close(uow: UnitOfWork, customer_id: str, actor: Actor, reason: str = "") -> str:
-    """Close the account (注销): refuse while the wallet holds money; erase every personal field and
-    blind index, replace the name with a pseudonym, close the wallet. The ledger account and its
-    transfers stay, as the law requires for financial records, and the sealed identity data moves
-    to the AML retention tables until its period ends (`retention`). Returns the pseudonym."""
+    """Close the account (注销): refuse while anything is open in the customer's name (409
+    `account_has_holdings`, each listed by kind: `closing.open_holdings` — the customer's other ledger
+    accounts not settled and the business forms' registered checks: loans, orders waiting, policies in
+    force), or while only the wallet holds money or holds (409 `wallet_not_empty`); then erase every
+    personal field and blind index, replace the name with a pseudonym, close the wallet. The ledger
+    account and its transfers stay, as the law requires for financial records, and the sealed identity
+    data moves to the AML retention tables until its period ends (`retention`). Returns the pseudonym."""
     require_active(uow.connection, customer_id, lock=True)
     wallet = ledger.set_account_closed(uow, wallet_id(customer_id), True)  # locks the wallet row
-    if wallet.credits_posted != wallet.debits_posted or wallet.debits_pending or wallet.credits_pending:
+    wallet_open = bool(wallet.credits_posted != wallet.debits_posted or wallet.debits_pending or wallet.credits_pending)
+    holdings = closing.open_holdings(uow.connection, customer_id)  # the wallet's too, when it holds anything
+    if any(h.reference != wallet.id for h in holdings):  # the refusal rolls back: the wallet stays open
+        raise AccountHasHoldings(
+            f"{len(holdings)} open item(s): " + ", ".join(sorted({h.kind for h in holdings})),
+            holdings=[h.json() for h in holdings],
+        )
+    if wallet_open:
         raise WalletNotEmpty(wallet_account_id=wallet.id)
     pseudonym = f"已注销用户-{secrets.token_hex(4)}"
     closed_at = clock.now_micros()

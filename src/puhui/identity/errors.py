@@ -66,6 +66,15 @@ class WalletNotEmpty(Conflict):
     title = "The wallet still holds money or pending holds; withdraw it before closing"
 
 
+class AccountHasHoldings(Conflict):
+    """Closing (注销) is refused while anything is open in the customer's name: a loan, brokerage cash or
+    shares, fund or money-market units, orders waiting for confirmation, a policy in force. The problem
+    lists each (`holdings`: kind, account/loan/order/policy id, amount), never a personal value."""
+
+    code = "account_has_holdings"
+    title = "The customer still has open loans, holdings or orders; settle them before closing"
+
+
 class VerificationExists(Conflict):
     code = "verification_exists"
     title = "This channel reference was already recorded"

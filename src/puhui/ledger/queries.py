@@ -12,6 +12,7 @@ Writes go through `ledger.service` (transfers, one at a time or in batches) and 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, case, func, select
@@ -152,6 +153,55 @@ def owner_balances(connection: Connection, owner_id: str) -> dict[str, tuple[int
         )
     )
     return {r.id: (int(r.debits_posted), int(r.credits_posted)) for r in rows}
+
+
+@dataclass(frozen=True)
+class OwnedAccount:
+    """One of an owner's accounts as it stands: its ledger (and that ledger's scale), code and balances."""
+
+    id: str
+    ledger: str
+    scale: int
+    code: str
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+
+    @property
+    def net_credit(self) -> int:
+        """Credits posted − debits posted (negative on a debit-normal account that holds something)."""
+        return self.credits_posted - self.debits_posted
+
+    @property
+    def pending(self) -> int:
+        return self.debits_pending + self.credits_pending
+
+
+def unsettled_accounts_of(connection: Connection, owner_id: str) -> list[OwnedAccount]:
+    """The owner's accounts that are not settled, by id: a posted balance other than zero, or holds
+    pending on either side (未结清). An owner with none, or with no accounts at all, gets []."""
+    rows = connection.execute(
+        select(
+            accounts.c.id,
+            accounts.c.ledger,
+            ledgers.c.scale,
+            accounts.c.code,
+            accounts.c.debits_posted,
+            accounts.c.credits_posted,
+            accounts.c.debits_pending,
+            accounts.c.credits_pending,
+        )
+        .join(ledgers, ledgers.c.code == accounts.c.ledger)
+        .where(
+            accounts.c.owner_id == owner_id,
+            (accounts.c.debits_posted != accounts.c.credits_posted)
+            | (accounts.c.debits_pending != 0)
+            | (accounts.c.credits_pending != 0),
+        )
+        .order_by(accounts.c.id)
+    )
+    return [OwnedAccount(*(r[0], r[1]), int(r[2]), r[3], *(int(v) for v in r[4:])) for r in rows]
 
 
 def totals_by_code(connection: Connection) -> dict[str, tuple[int, int]]:
