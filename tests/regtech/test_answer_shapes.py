@@ -167,6 +167,9 @@ def test_real_answers_conform_to_the_published_shapes(client, engine, clock):
     submitted = post(f"/reports/suspicious/{made['id']}/submit", "/reports/suspicious/{report_id}/submit", "s2")
     assert submitted["status"] == "submitted" and submitted["submitted_at"] is not None
 
+    from tests.regtech.test_reports_world import World, china
+
+    World(engine).payment(a, b, 500_000 * 100, china(world_day, "12:00"))  # one reportable transaction that day
     large = post("/reports/large-value", "/reports/large-value", "l1", {"date": world_day})
     assert (large["kind"], large["business_date"]) == ("large_value", world_day)
     assert get(f"/reports/{large['id']}", "/reports/{report_id}") == large

@@ -1,7 +1,8 @@
 """A case is assigned only to a staff member who may work cases, on SQLite and PostgreSQL: a made-up name
 is a 422 `unknown_assignee` that changes nothing; a risk officer or admin by staff id, a staff handle, or
-the officer themselves are accepted, and the history records who assigned it; a regulator's staff id
-(staff who may not work cases) and a revoked officer's are refused."""
+the officer themselves are accepted, and the history records who assigned it; `admin`, the bootstrap admin,
+is accepted whoever assigns (a risk officer as the admin); a regulator's staff id (staff who may not work
+cases) and a revoked officer's are refused."""
 
 from __future__ import annotations
 
@@ -76,3 +77,25 @@ def test_an_officer_whose_tokens_are_revoked_is_not_assigned(client, engine, clo
     )
     assert (refused.status_code, refused.json()["code"]) == (422, "unknown_assignee"), refused.text
     assert _state(engine) == before
+
+
+@pytest.mark.parametrize("caller", ["risk_officer", "admin"])
+def test_the_bootstrap_admin_is_an_assignee_whoever_assigns(client, engine, clock, caller: str) -> None:  # type: ignore[no-untyped-def]
+    """`admin`, the operator's bootstrap admin (who works cases with the admin token), is assigned a case by a
+    risk officer as by the admin themselves (the README's step): the same answer for every caller who may
+    assign. A name that is nobody's is refused alike, whoever asks, changing nothing, and the refusal says who
+    may be assigned."""
+    _, officer = _staff(client, "risk_officer", "risk-officer.one")
+    headers = {"risk_officer": officer, "admin": ADMIN}[caller]
+    case_id = _case(client, engine, clock, officer)
+    path = f"/v1/regtech/cases/{case_id}/transitions"
+    before = _state(engine)
+    refused = client.post(path, json={"to": "assigned", "assignee": "admin-nobody"}, headers=headers)
+    assert (refused.status_code, refused.json()["code"]) == (422, "unknown_assignee"), refused.text
+    assert "'admin'" in refused.json()["detail"] and "risk officer or an admin" in refused.json()["detail"]
+    assert _state(engine) == before
+    moved = client.post(path, json={"to": "assigned", "assignee": "admin"}, headers=headers)
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["status"], moved.json()["assignee"]) == ("assigned", "admin")
+    investigating = client.post(path, json={"to": "investigating"}, headers=ADMIN)  # the assignee works it
+    assert investigating.status_code == 200, investigating.text

@@ -1,8 +1,8 @@
 """Every business date's large-value report in the deadlines view, on SQLite and PostgreSQL: a date never
-generated is `missing` (and overdue after its deadline), a date with no transaction is `nothing_to_report`
-(exactly the dates generating refuses with `report_no_data`), generated and submitted ones are told apart;
-the view covers the last 366 days to yesterday from the first date with a transaction, in at most three
-queries whatever the range."""
+generated is `missing` (and overdue after its deadline), a date with no transaction reaching the thresholds
+(none, or only small ones) is `nothing_to_report` (exactly the dates generating refuses with
+`report_no_data`), generated and submitted ones are told apart; the view covers the last 366 days to yesterday
+from the first date with something to report, in the same few queries whatever the range."""
 
 from __future__ import annotations
 
@@ -45,11 +45,15 @@ def plant(w: World) -> None:
     a, b, c = w.customers
     w.payment(a, b, 600_000 * Y, china("2025-12-26"))  # the first transaction: reported and submitted below
     w.bank(c, "credit_card", 900_000 * Y, china("2025-12-27"), status="pending")  # not posted: not a transaction
-    w.bank(c, "debit_card", 100 * Y, china("2025-12-29", "23:59"))  # a completed top-up alone: a transaction
-    w.payment(a, b, 100 * Y, china("2025-12-30"))  # generated below, not submitted
+    w.payment(a, b, 499_999 * Y, china("2025-12-28"))  # under the threshold: nothing to report
+    w.bank(c, "debit_card", 300_000 * Y, china("2025-12-29", "23:59"))  # a completed top-up, and a payment in:
+    w.payment(a, c, 200_000 * Y, china("2025-12-29"))  # c's 500,000 in, cumulated over both sources
+    w.payment(a, b, 800_000 * Y, china("2025-12-30"))  # generated below, not submitted
     w.payment(b, c, 700_000 * Y, china("2025-12-31", "00:00"))  # never generated
-    w.payment(c, a, 10 * Y, china("2026-01-03", "23:59"))  # a holiday Saturday: never generated
-    w.payment(c, a, 10 * Y, china("2026-01-07"))  # today when viewed: not over, not listed
+    w.payment(c, a, 10 * Y, china("2026-01-02"))  # small: nothing to report
+    for hhmm in ("09:00", "12:00", "23:59"):  # a holiday Saturday: 600,000 cumulated, never generated
+        w.payment(c, a, 200_000 * Y, china("2026-01-03", hhmm))
+    w.payment(c, a, 600_000 * Y, china("2026-01-07"))  # today when viewed: not over, not listed
 
 
 def view(engine) -> dict:  # type: ignore[no-untyped-def]
@@ -147,22 +151,25 @@ def _statements(engine) -> tuple[list[str], object]:  # type: ignore[no-untyped-
 
 def test_the_view_takes_the_same_few_queries_for_a_week_or_a_year(engine, world, clock):  # type: ignore[no-untyped-def]
     a, b, _ = world.customers
-    world.payment(a, b, 100 * Y, china("2025-12-29"))
+    world.payment(a, b, 500_000 * Y, china("2025-12-29"))
+    for n in range(30):  # small payments every day of a month: no query more
+        world.payment(b, a, 100 * Y, china((dt.date(2025, 11, 1) + dt.timedelta(days=n)).isoformat()))
     at_china(clock, "2026-01-07")
     seen, listener = _statements(engine)
     try:
         week = view(engine)
         short = len(seen)
-        world.payment(a, b, 100 * Y, china("2024-06-01"))  # before the range: not listed
-        world.bank(b, "debit_card", 100 * Y, china("2025-01-06"))  # the range's first date: a year and a day listed
+        world.payment(a, b, 900_000 * Y, china("2024-06-01"))  # before the range: not listed
+        world.bank(b, "debit_card", 600_000 * Y, china("2025-01-06"))  # the range's first date: a year and a day
         seen.clear()
         year = view(engine)
         long = len(seen)
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert len(week["days"]) == 9 and len(year["days"]) == report_coverage.LOOKBACK_DAYS
-    # payments grouped by date, posted bank orders over the dates without a payment, the range's reports
-    assert short == long == 3, seen
+    # payments' volume per date, posted bank orders, the payments of the dates reaching the lowest threshold,
+    # their parties' kinds (customers, merchants), the range's reports
+    assert short == long == 6, seen
     assert year["from"] == "2025-01-06" == (D("2026-01-06") - dt.timedelta(days=365)).isoformat()
     assert year["counts"]["missing"] == 2  # 2025-01-06 and 2025-12-29; 2024-06-01 is before the range
 

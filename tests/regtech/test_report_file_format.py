@@ -33,20 +33,20 @@ def _generate(engine, day: str) -> tuple[dict, str]:  # type: ignore[no-untyped-
 
 
 def test_two_empty_reports_of_different_dates_name_their_dates_and_differ(engine, world):  # type: ignore[no-untyped-def]
+    """A file without a line (a date with nothing to report is refused now, so only files stored before that
+    rule have none) still names its date: two dates' files differ."""
     a, b = world.customers
-    world.payment(a, b, 100 * Y, china("2025-12-29"))  # under every threshold: reports without a line
-    world.payment(a, b, 100 * Y, china("2025-12-30"))
-    first, first_file = _generate(engine, "2025-12-29")
-    second, second_file = _generate(engine, "2025-12-30")
-    assert first["lines"] == second["lines"] == 0
-    assert first_file != second_file and first["sha256"] != second["sha256"]
-    for made, content, day in ((first, first_file, "2025-12-29"), (second, second_file, "2025-12-30")):
-        assert made["sha256"] == hashlib.sha256(content.encode()).hexdigest()
+    world.payment(a, b, 100 * Y, china("2025-12-29"))  # under every threshold: nothing to report, refused
+    with pytest.raises(reports.NoDataForDate):
+        _generate(engine, "2025-12-29")
+    files = {day: reports.render(reports.report_id(D(day)), D(day), [], {}) for day in ("2025-12-29", "2025-12-30")}
+    assert files["2025-12-29"] != files["2025-12-30"]
+    for day, content in files.items():
         meta, lines = reports.parse_file(content)
         assert lines == [] and meta == {
             "format_version": 2,
             "report_kind": "large_value",
-            "report_id": made["id"],
+            "report_id": reports.report_id(D(day)),
             "business_date": day,
             "institution_code": reports.INSTITUTION["code"],
             "institution_name": reports.INSTITUTION["name"],

@@ -150,12 +150,18 @@ def test_a_date_without_data_is_refused_and_nothing_is_stored(engine, world):
     assert _count(engine) == 1
 
 
-def test_a_day_with_data_under_every_threshold_gives_a_report_without_lines(engine, world):
+def test_a_day_with_data_under_every_threshold_is_refused_and_nothing_is_stored(engine, world):
+    """Transactions all under the thresholds, even cumulated, are nothing to report: 422 `report_no_data`."""
     a, b, *_ = world.customers
     world.payment(a, b, 100 * Y, china("2025-12-29"))
+    world.payment(a, b, 499_999 * Y, china("2025-12-29", "11:00"))  # a's out: 500,099 — b's in too: reported
+    world.payment(b, a, 250_000 * Y, china("2025-12-28"))
+    world.payment(b, a, 249_999 * Y, china("2025-12-28", "11:00"))  # cumulated 499,999: one yuan short
+    with pytest.raises(reports.NoDataForDate) as refused:
+        transaction(engine, lambda uow: reports.generate(uow, dt.date(2025, 12, 28), "risk.one"))
+    assert refused.value.code == "report_no_data" and _count(engine) == 0
     made = transaction(engine, lambda uow: reports.generate(uow, dt.date(2025, 12, 29), "risk.one"))
-    with reading(engine) as connection:
-        assert made["lines"] == 0 and reports.parse(reports.content_of(connection, made["id"])) == []
+    assert made["lines"] == 4 and _count(engine) == 1  # both payments, on a's out and b's in
 
 
 moves = st.lists(

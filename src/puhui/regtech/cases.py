@@ -56,13 +56,19 @@ SORTS = ("priority", "opened")
 CASE_ROLES = frozenset({"risk_officer", "admin"})  # who may work cases: the roles the API lets move them
 
 
+# The operator's bootstrap admin (`PUHUI_ADMIN_TOKEN`, principal id `admin`, role admin: `puhui.api.deps`), who
+# works cases with that token like any admin, so may be assigned one.
+BOOTSTRAP_ADMIN = "admin"
+
+
 def check_assignee(connection, assignee: str, actor: str) -> str:
     """The assignee of a case, checked through identity's functions (its tables are its own); refused
-    with `unknown_assignee` otherwise. Accepted: the officer assigning the case to themselves (`actor`,
-    whose role the API checked); a staff id (`stf_…`) holding a live staff token of a role that works
-    cases (`CASE_ROLES`); or a staff handle (工号, `identity.queries.staff_handle_taken`). Identity tells
-    no role by handle, so a handle is checked as a staff member's, not for its role."""
-    if assignee == actor:
+    with `unknown_assignee` otherwise. Accepted whoever assigns (the same answer for every caller who may
+    assign): the officer assigning the case to themselves (`actor`, whose role the API checked); the
+    bootstrap admin (`BOOTSTRAP_ADMIN`, `admin`); a staff id (`stf_…`) holding a live staff token of a role
+    that works cases (`CASE_ROLES`); or a staff handle (工号, `identity.queries.staff_handle_taken`). Identity
+    tells no role by handle, so a handle is checked as a staff member's, not for its role."""
+    if assignee in (actor, BOOTSTRAP_ADMIN):
         return assignee
     roles = set()
     for credential in identity_auth.credentials_of(connection, assignee):
@@ -75,7 +81,10 @@ def check_assignee(connection, assignee: str, actor: str) -> str:
         raise UnknownAssignee(f"{assignee} is staff whose role does not work cases (it needs {sorted(CASE_ROLES)})")
     if identity_queries.staff_handle_taken(connection, assignee):
         return assignee
-    raise UnknownAssignee(f"{assignee!r} is not a staff member's id or handle")
+    raise UnknownAssignee(
+        f"{assignee!r} is not a staff member's id or handle, nor {BOOTSTRAP_ADMIN!r} (the bootstrap admin):"
+        " a case is assigned to a risk officer or an admin"
+    )
 
 
 def check_narrative(text: str | None) -> str:

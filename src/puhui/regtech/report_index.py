@@ -31,10 +31,11 @@ def _as_listed(suspicious: dict) -> dict:
 
 
 def deadlines(connection: Connection, limit: int = 500) -> list[dict]:
-    """The reports not yet submitted, of both kinds, earliest deadline first, overdue ones flagged."""
+    """The reports still owed, of both kinds, earliest deadline first, overdue ones flagged: not yet submitted,
+    and for large-value reports reporting something (one stored with no line is owed nothing, `reports.owed`)."""
     rows = connection.execute(
         select(reports_tables.regulatory_reports)
-        .where(reports_tables.regulatory_reports.c.status != "submitted")
+        .where(reports_tables.regulatory_reports.c.status != "submitted", reports_tables.regulatory_reports.c.lines > 0)
         .order_by(reports_tables.regulatory_reports.c.deadline)
         .limit(limit)
     ).mappings()

@@ -19,8 +19,13 @@ The file is CSV (UTF-8, "\\n" line ends), format version 2 (`FORMAT_VERSION`):
 2. one metadata row: `2`, `large_value`, the report's id, the China date covered, the reporting institution
    (`INSTITUTION`) and the number of transaction lines that follow;
 3. the transaction header row, the columns of `SCHEMA`;
-4. the transaction lines, sorted by party, direction, time and transaction id (none on a date with
-   transactions all under the thresholds).
+4. the transaction lines, sorted by party, direction, time and transaction id.
+
+A date is reported only when it has something to report: at least one line (`select_lines`, the one
+qualification both `generate` and the deadlines view apply, through `reportable` and `reportable_dates`). A date
+whose transactions are all under the thresholds owes no report: generating it is refused with `report_no_data`.
+Files stored before that rule may have no line (`lines` 0); such a report reports nothing, so it is owed nothing
+(never overdue, not among the reports pending).
 
 So every file names its date and its institution, a file with no line too: two dates' files never have the
 same bytes (nor the same SHA-256), and a file cannot be passed off for another date. A reader takes the
@@ -46,7 +51,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
 
 from puhui import clock
@@ -127,86 +132,93 @@ def deadline(business_date: dt.date) -> dt.date:
     return add_working_days(business_date, DEADLINE_WORKING_DAYS)
 
 
+def payment_movements(p) -> list[Movement]:
+    """A payment's two sides: the payer's "out" and the payee's "in"."""
+    return [
+        Movement(
+            p["payer_id"], "out", "transfer", p["id"], "payment", p["kind"], p["payee_id"], p["amount"], p["created_at"]
+        ),
+        Movement(
+            p["payee_id"], "in", "transfer", p["id"], "payment", p["kind"], p["payer_id"], p["amount"], p["created_at"]
+        ),
+    ]
+
+
+def bank_order_movement(b) -> Movement:
+    """A posted bank order's one side: a top-up "in", a withdrawal "out", against the customer's bound card."""
+    top_up = b["kind"] == "debit_card"
+    return Movement(
+        b["customer_id"],
+        "in" if top_up else "out",
+        "transfer",
+        b["id"],
+        "bank_order",
+        "top_up" if top_up else "withdrawal",
+        f"bank_card:{b['card_id']}",
+        b["amount"],
+        b["created_at"],
+    )
+
+
 def movements(connection: Connection, business_date: dt.date) -> list[Movement]:
     """Both sides of every payment and every posted bank order of the date."""
     start, end = clock.day_bounds(business_date)
     out: list[Movement] = []
     for p in payment_queries.payments_between(connection, start, end):
-        out.append(
-            Movement(
-                p["payer_id"],
-                "out",
-                "transfer",
-                p["id"],
-                "payment",
-                p["kind"],
-                p["payee_id"],
-                p["amount"],
-                p["created_at"],
-            )
-        )
-        out.append(
-            Movement(
-                p["payee_id"],
-                "in",
-                "transfer",
-                p["id"],
-                "payment",
-                p["kind"],
-                p["payer_id"],
-                p["amount"],
-                p["created_at"],
-            )
-        )
-    for b in payment_queries.posted_bank_orders_between(connection, start, end):
-        top_up = b["kind"] == "debit_card"
-        out.append(
-            Movement(
-                b["customer_id"],
-                "in" if top_up else "out",
-                "transfer",
-                b["id"],
-                "bank_order",
-                "top_up" if top_up else "withdrawal",
-                f"bank_card:{b['card_id']}",
-                b["amount"],
-                b["created_at"],
-            )
-        )
+        out.extend(payment_movements(p))
+    out.extend(bank_order_movement(b) for b in payment_queries.posted_bank_orders_between(connection, start, end))
     return out
 
 
-def transaction_dates(connection: Connection, first: dt.date, last: dt.date) -> set[dt.date]:
-    """The China dates in [first, last] with a transaction the report covers (`movements`' sources): a
-    payment, or a bank order the bank completed (posted; a pending or voided one moved no money).
+def _day_number(column):
+    """The China date of a UTC-microsecond column, as whole days since 1970-01-01 China time (China Standard
+    Time is UTC+8 all year, no daylight saving since 1991)."""
+    return (column + CHINA_OFFSET_MICROS) // clock.DAY_MICROS
 
-    Payments are counted per date in one query grouped by date; posted bank orders are read in one more,
-    only over the span of the dates without a payment (none on a platform paying every day)."""
+
+def reportable_dates(connection: Connection, first: dt.date, last: dt.date) -> set[dt.date]:
+    """The China dates in [first, last] with something to report: at least one line `select_lines` (the one
+    qualification, the same `generate` applies) selects among the date's movements. A date without is refused
+    by `generate` with `report_no_data`, and owes no report.
+
+    A fixed handful of queries whatever the range: the payments' total per date (grouped), the range's posted
+    bank orders, then, only for the dates whose payments and bank orders together reach the lowest threshold
+    (a party's cumulation in one direction never exceeds the date's whole volume, so no other date can have a
+    line), those dates' payments and their parties' kinds."""
     start, end = clock.day_bounds(first)[0], clock.day_bounds(last)[1]
     made = payment_queries.payments_made(after=start - 1, until=end - 1)  # (after, until]: [start, end)
-    # China Standard Time is UTC+8 all year (no daylight saving since 1991): a date is a whole number of
-    # days since 1970-01-01 China time. Grouped over a subquery's column (PostgreSQL would not match an
-    # expression with bound parameters in the GROUP BY to the same one in the SELECT).
-    days = select(((made.c.created_at + CHINA_OFFSET_MICROS) // clock.DAY_MICROS).label("day")).subquery("days")
-    found = {
-        EPOCH_DATE + dt.timedelta(days=int(n)) for n in connection.execute(select(days.c.day).distinct()).scalars()
+    # Grouped over a subquery's column (PostgreSQL would not match an expression with bound parameters in the
+    # GROUP BY to the same one in the SELECT).
+    days = select(_day_number(made.c.created_at).label("day"), made.c.amount).subquery("days")
+    volume: dict[int, int] = {
+        int(n): int(total)
+        for n, total in connection.execute(select(days.c.day, func.sum(days.c.amount)).group_by(days.c.day))
     }
-    quiet = [d for d in _dates(first, last) if d not in found]
-    if quiet:
-        span = clock.day_bounds(quiet[0])[0], clock.day_bounds(quiet[-1])[1]
-        found.update(
-            clock.china_date(b["created_at"]) for b in payment_queries.posted_bank_orders_between(connection, *span)
-        )
+    bank: dict[int, list[Movement]] = {}
+    for b in payment_queries.posted_bank_orders_between(connection, start, end):
+        n = (clock.china_date(b["created_at"]) - EPOCH_DATE).days
+        bank.setdefault(n, []).append(bank_order_movement(b))
+        volume[n] = volume.get(n, 0) + int(b["amount"])
+    lowest = min(THRESHOLDS.values())
+    candidates = sorted(n for n, total in volume.items() if total >= lowest)
+    if not candidates:
+        return set()
+    moves: dict[int, list[Movement]] = {n: list(bank.get(n, [])) for n in candidates}
+    rows = connection.execute(
+        select(made).where(_day_number(made.c.created_at).in_(candidates)).order_by(made.c.created_at, made.c.id)
+    ).mappings()
+    for p in rows:
+        moves[(clock.china_date(p["created_at"]) - EPOCH_DATE).days].extend(payment_movements(p))
+    types = party_types(connection, {m.party_id for group in moves.values() for m in group})
+    found = {EPOCH_DATE + dt.timedelta(days=n) for n, group in moves.items() if select_lines(group, types)}
     return {d for d in found if first <= d <= last}
 
 
-def _dates(first: dt.date, last: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def has_data(connection: Connection, business_date: dt.date) -> bool:
-    """Whether the date had a transaction to report on (a payment or a completed bank order)."""
-    return business_date in transaction_dates(connection, business_date, business_date)
+def reportable(connection: Connection, business_date: dt.date) -> tuple[list[tuple[Movement, str, int, int]], dict]:
+    """The date's report lines (`select_lines` over its movements) and the kinds of its parties."""
+    moves = movements(connection, business_date)
+    types = party_types(connection, {m.party_id for m in moves})
+    return select_lines(moves, types), types
 
 
 def party_types(connection: Connection, ids: set[str]) -> dict[str, str]:
@@ -319,20 +331,20 @@ def report_id(business_date: dt.date) -> str:
 
 
 def generate(uow: UnitOfWork, business_date: dt.date, by: str) -> dict:
-    """Build and store the date's report; refused for a date without transactions (no payment and no
-    completed bank order: nothing to report) or one already reported."""
+    """Build and store the date's report; refused with `report_no_data` for a date with nothing to report (no
+    transaction reaching the thresholds, alone or cumulated: `select_lines` selects no line, so no report is
+    owed) and with `report_exists` for one already reported."""
     check_date(business_date, t_plus=1)  # a report covers a past business date
     connection = uow.connection
-    if not has_data(connection, business_date):
+    lines, types = reportable(connection, business_date)
+    if not lines:
         raise NoDataForDate(
-            f"the platform has no transactions on {business_date} (no payment, no completed bank order)"
+            f"nothing to report on {business_date}: no transaction reaches the large-value thresholds"
+            " (no report is owed for that date)"
         )
     rid = report_id(business_date)
     if connection.execute(select(regulatory_reports.c.id).where(regulatory_reports.c.id == rid)).first():
         raise ReportExists(f"the large-value report for {business_date} exists ({rid})")
-    moves = movements(connection, business_date)
-    types = party_types(connection, {m.party_id for m in moves})
-    lines = select_lines(moves, types)
     content = render(rid, business_date, lines, types)
     row = {
         "id": rid,
@@ -388,9 +400,15 @@ def content_of(connection: Connection, rid: str) -> str:
     return _row(connection, rid)["content"]
 
 
+def owed(row) -> bool:
+    """Whether a stored report is still owed: not submitted, and reporting something (a report stored with no
+    line, before such dates were refused, reports nothing and is owed nothing)."""
+    return row["status"] != "submitted" and row["lines"] > 0
+
+
 def report_json(row) -> dict:
-    """A report's metadata; `overdue` when still unsubmitted after its deadline (China business date)."""
-    overdue = row["status"] != "submitted" and clock.business_date().isoformat() > row["deadline"]
+    """A report's metadata; `overdue` when still owed (`owed`) after its deadline (China business date)."""
+    overdue = owed(row) and clock.business_date().isoformat() > row["deadline"]
     at = row["submitted_at"]
     return {
         "id": row["id"],

@@ -442,9 +442,10 @@ LargeValueDayStatus = Literal["submitted", "generated", "nothing_to_report", "mi
 
 class LargeValueDay(Schema):
     """A business date and its large-value transaction report (大额交易报告): `submitted`; `generated`, not yet
-    submitted; `nothing_to_report`, no payment and no completed bank order that date (generating it is refused
-    with `report_no_data`); or `missing`, transactions but no report generated yet. `report_id` is the generated
-    report's; `overdue` when generated or missing after the deadline (报送期限, 5 working days)."""
+    submitted; `nothing_to_report`, no transaction reaching the thresholds that date, so no report owed
+    (generating it is refused with `report_no_data`); or `missing`, something to report but no report generated
+    yet. `report_id` is the generated report's; `overdue` when generated or missing after the deadline (报送期限,
+    5 working days)."""
 
     business_date: Day
     status: LargeValueDayStatus
