@@ -100,13 +100,39 @@ class BillPage:
     next_before: int | None
 
 
+HELD_PAYMENTS = {"payment_review_hold": ".hold", "payment_challenge_hold": ".challenge"}
+"""The hold of a payment parked for a risk officer's review (人工审核, `reviews.hold`) or its payer's step-up
+challenge (核身, `challenges.park`), by code: its id is the payment's id and this suffix."""
+MADE_AS = {"p2p_": "p2p_transfer", "qrp_": "qr_payment"}
+"""The transfer code a payment made at once has, by its id's prefix (`service.pay_p2p`, `service.pay_qr`): the
+kind a held payment's line reads as once its hold is posted, the payment made."""
+
+
+def made_payment(transfer: StoredTransfer) -> tuple[str, str] | None:
+    """(the payment's id, the kind of its line) when `transfer` is the hold of a parked payment that was
+    approved or passed its challenge (the hold posted: the payment made); None for any other transfer. From
+    the transfer alone, no read."""
+    suffix = HELD_PAYMENTS.get(transfer.code)
+    status = transfer.status.value if transfer.status else "posted"
+    if suffix is None or status != "posted" or not transfer.id.endswith(suffix):
+        return None
+    payment_id = transfer.id[: -len(suffix)]
+    kind = next((made for prefix, made in MADE_AS.items() if payment_id.startswith(prefix)), None)
+    return (payment_id, kind) if kind is not None else None
+
+
 def bill_of(transfer: StoredTransfer, account_id: str) -> Bill:
+    """The transfer as a line of the account's statement. A parked payment whose hold was posted (approved
+    after review, or its challenge passed) reads as the payment it became: the kind of a payment made at once
+    (`p2p_transfer`, `qr_payment`) and the payment's id, not the hold's; `pending`, `voided` and `expired`
+    holds keep their own kind and id (held, rejected, lapsed)."""
     assert transfer.seq is not None, "a stored transfer has its ledger order"
     incoming = transfer.credit_account_id == account_id
+    made = made_payment(transfer)
     return Bill(
-        id=transfer.id,
+        id=made[0] if made else transfer.id,
         seq=transfer.seq,
-        kind=transfer.code,
+        kind=made[1] if made else transfer.code,
         direction="in" if incoming else "out",
         amount=Money.of_minor(transfer.amount),
         at=transfer.timestamp,
@@ -115,22 +141,56 @@ def bill_of(transfer: StoredTransfer, account_id: str) -> Bill:
     )
 
 
+def _codes(kind: str | None) -> list[str | None]:
+    """The transfer codes whose lines may show as `kind`: itself, and the holds of parked payments for the
+    kind of a payment made (an approved one reads as that kind). All codes (None) without a kind."""
+    if kind is None:
+        return [None]
+    return [kind, *HELD_PAYMENTS] if kind in MADE_AS.values() else [kind]
+
+
+def _newest(
+    connection: Connection, account_id: str, wanted: BillFilter, codes: list[str | None], before: int | None, n: int
+) -> list[StoredTransfer]:
+    """The account's `n` newest transfers of any of `codes` older than `before`, newest first."""
+    found = [
+        transfer
+        for code in codes
+        for transfer in ledger.recent_transfers(
+            connection,
+            account_id,
+            before_seq=before,
+            limit=n,
+            direction=wanted.direction,
+            code=code,
+            since_micros=clock.day_bounds(wanted.start)[0] if wanted.start else None,
+            until_micros=clock.day_bounds(wanted.end)[1] if wanted.end else None,
+        )
+    ]
+    found.sort(key=lambda transfer: transfer.seq or 0, reverse=True)
+    return found[:n]
+
+
 def statement_page(
     connection: Connection, account_id: str, wanted: BillFilter, *, before: int | None = None, limit: int = 20
 ) -> BillPage:
-    """The wallet's bills the filter admits, newest first, older than the cursor `before`."""
-    found = ledger.recent_transfers(
-        connection,
-        account_id,
-        before_seq=before,
-        limit=limit + 1,
-        direction=wanted.direction,
-        code=wanted.kind,
-        since_micros=clock.day_bounds(wanted.start)[0] if wanted.start else None,
-        until_micros=clock.day_bounds(wanted.end)[1] if wanted.end else None,
-    )
-    bills = tuple(bill_of(transfer, account_id) for transfer in found[:limit])
-    return BillPage(bills, bills[-1].seq if len(found) > limit else None)
+    """The wallet's bills the filter admits, newest first, older than the cursor `before`. A `kind` admits the
+    lines that read as it (`bill_of`): `p2p_transfer` the approved held transfers too, `payment_review_hold`
+    only the holds not made payments; read a page at a time until the page is full or the history ends."""
+    codes = _codes(wanted.kind)
+    kept: list[Bill] = []
+    cursor = before
+    while len(kept) <= limit:
+        found = _newest(connection, account_id, wanted, codes, cursor, limit + 1)
+        for transfer in found:
+            bill = bill_of(transfer, account_id)
+            if wanted.kind is None or bill.kind == wanted.kind:
+                kept.append(bill)
+        if len(found) <= limit:
+            break
+        cursor = found[-1].seq
+    bills = tuple(kept[:limit])
+    return BillPage(bills, bills[-1].seq if len(kept) > limit else None)
 
 
 def check_kind(connection: Connection, account_id: str, wanted: BillFilter, page: BillPage) -> None:

@@ -26,8 +26,10 @@ class WalletTransaction(Schema):
     """A line of the statement (账单明细). `kind` is the ledger's transfer code (`qr_payment`, `qr_refund`,
     `top_up`, `withdrawal`, `p2p_transfer`, `mmf_subscribe`, `loan_disbursement`…); `status` is `posted`,
     or for a hold (冻结) `pending`, `posted`, `voided` or `expired`. A payment held for review (风控审核) is
-    one line of kind `payment_review_hold`: `pending` while held, `posted` once approved (the payment made),
-    `voided` or `expired` when rejected or left to lapse."""
+    one line of kind `payment_review_hold` (`payment_challenge_hold` while its payer's challenge waits):
+    `pending` while held, `voided` or `expired` when rejected or left to lapse. Once approved (or the
+    challenge passed) the line reads as the payment made: kind `p2p_transfer` or `qr_payment`, `posted`, its
+    `id` the payment's id, found by that kind's filter."""
 
     id: str
     kind: str

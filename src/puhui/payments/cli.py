@@ -88,10 +88,15 @@ def settle(
 
     day = _date(date)
     bank = _bank(bank_state, db, create=True)
+    from puhui.db import reading
+
+    engine = _engine(db)
     try:
-        rows = settlement.settle(_engine(db), bank, day, card_of=card_of)
+        rows = settlement.settle(engine, bank, day, card_of=card_of)
     except PuhuiError as error:
         fail(error)
+    with reading(engine) as connection:  # the bank's reason of a failed payout, what is still unpaid
+        rows = settlement.explain(connection, rows)
     if bank is None and any(r["state"] == "pending" for r in rows):
         typer.echo(
             "no sandbox bank here (--bank-state FILE, or the demo's settings): the payouts wait, held, for the "

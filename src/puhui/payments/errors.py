@@ -157,6 +157,14 @@ class PaymentUnderReview(Conflict):
     title = "The payment needs a manual review and was not made"
 
 
+class PayeeClosed(Conflict):
+    """A payment to a payee whose wallet is closed (注销: a closed customer, or a merchant's wallet closed by
+    the ledger's operators): refused before any money moves, whatever the ledger would have said."""
+
+    code = "payee_closed"
+    title = "The payee's account is closed and cannot be paid"
+
+
 class QrNotPayable(Conflict):
     code = "qr_code_not_payable"
     title = "The QR code is no longer open for payment"

@@ -6,6 +6,7 @@ reads its own settlements.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -188,11 +189,14 @@ def _settled(day: dt.date, rows: list[dict]) -> dict:
 
 def settlement_json(row: dict) -> dict:
     """`net` is what is paid out; `carried` what of it belongs to earlier dates (a failed payout paid
-    again, or, negative, an earlier shortfall taken back)."""
+    again, or, negative, an earlier shortfall taken back). A row `settlement.explain` told about has its
+    `failure_reason`, `retried_on` and `unpaid` too."""
     carried = row["net"] - (row["gross"] - row["fees"] - row["refunds"] + row["other_credits"])
+    retry = row.get("retried_on")
     return {
-        **_money(row, "gross", "fees", "refunds", "other_credits", "net"),
+        **_money(row, "gross", "fees", "refunds", "other_credits", "net", "unpaid"),
         "carried": _money({"c": carried}, "c")["c"],
+        **({"retried_on": retry.isoformat()} if retry is not None else {}),
     }
 
 
@@ -211,8 +215,9 @@ async def settle(body: SettleIn, request: Request, engine: EngineDep, principal:
     done = await run_in_threadpool(lambda: settlement.settle_days(engine, bank, day, vault=vault))
 
     def work(uow: UnitOfWork) -> Outcome:
-        caught_up = [_settled(date, rows) for date, rows in done.caught_up]
-        return Outcome(200, SettlementRun.shape({**_settled(day, done.result), "caught_up": caught_up}))
+        told = partial(settlement.explain, uow.connection)
+        caught_up = [_settled(date, told(rows)) for date, rows in done.caught_up]
+        return Outcome(200, SettlementRun.shape({**_settled(day, told(done.result)), "caught_up": caught_up}))
 
     return await run_mutation(request, engine, principal, "settlements.run", day.isoformat(), work)
 
@@ -238,6 +243,7 @@ async def list_settlements(
             query = query.where(settlements.c.merchant_id == merchant_id)
         with reading(engine) as connection:
             rows = [dict(r) for r in connection.execute(query.order_by(settlements.c.merchant_id)).mappings()]
+            rows = settlement.explain(connection, rows)
         return {"business_date": day.isoformat(), "settlements": [settlement_json(r) for r in rows]}
 
     return await run_in_threadpool(read)

@@ -184,7 +184,10 @@ class MerchantSettlement(Schema):
     the bank order `order_id`). `other_credits` is the other money paid into its wallet on the date and paid
     out with it: supply-chain advances (保理融资款) and receivables paid at maturity; and the refund funds
     (退款资金) that paid refunds its wallet could not, which offset those refunds. `carried` is what of
-    `net` belongs to earlier dates (a failed payout paid again, or, negative, an earlier shortfall taken back)."""
+    `net` belongs to earlier dates (a failed payout paid again, or, negative, an earlier shortfall taken back).
+    `state`: `pending` at the bank, `paid`, `failed` (`failure_reason`, `retried_on`), `nothing` (nothing was
+    owed), or `waiting`: nothing paid for the date because the merchant's earlier earnings were still on their
+    way (an earlier payout pending at the bank) or owed and not coverable yet — `unpaid` says how much."""
 
     id: str
     merchant_id: str
@@ -196,7 +199,23 @@ class MerchantSettlement(Schema):
     net: Money
     carried: Money
     order_id: str | None
-    state: Literal["pending", "paid", "failed", "nothing"]
+    state: Literal["pending", "paid", "failed", "nothing", "waiting"]
+    failure_reason: str | None = Field(
+        None,
+        description="why the bank failed the payout, as its order says (`reserve_insufficient`, `card_frozen`, "
+        "`invalid_card`, `declined`, …); null unless `state` is `failed`",
+    )
+    retried_on: Day | None = Field(
+        None,
+        description="for a failed payout: the business date whose settlement pays its amount again (what is owed "
+        "and unpaid is paid with the next settlement of the merchant after the failure; before that one runs, the "
+        "next date to settle); null when not failed, or while the merchant is suspended (not settled)",
+    )
+    unpaid: Money = Field(
+        description="what of the merchant's earnings up to the end of `business_date` has not reached its bank "
+        "account, as of this answer: payouts still pending at the bank (this one's and earlier ones'), failed "
+        "payouts not yet paid again, and what its wallet could not cover; 0.00 once all of it is paid"
+    )
     created_at: Timestamp
     resolved_at: Timestamp | None
 

@@ -24,7 +24,7 @@ from puhui.identity.org import judged_terms, merchant_terms, terms_read
 from puhui.identity.queries import merchant_name_and_code
 from puhui.identity.service import customer_wallet_id, merchant_wallet_id
 from puhui.ledger import queries as ledger_queries
-from puhui.ledger.errors import InsufficientFunds
+from puhui.ledger.errors import InsufficientFunds, LedgerRefused
 from puhui.ledger.models import Transfer
 from puhui.ledger.service import get_account, post_chain
 from puhui.ledger.service import reads_ahead as ledger_reads_ahead
@@ -33,6 +33,7 @@ from puhui.payments import challenges, grouping, limits, notifications, purposes
 from puhui.payments.errors import (
     MerchantBalanceInsufficient,
     OrderRefInUse,
+    PayeeClosed,
     PaymentConflict,
     QrExpired,
     QrNotPayable,
@@ -76,6 +77,25 @@ def _apply(uow: UnitOfWork, batch: list[Transfer]) -> None:
     The fee income, which every QR payment credits, is credited once per group-commit batch, and the
     ledger's rows go with the job's last writes: nothing after this reads them."""
     post_chain(uow, batch, credit_late=_CREDIT_LATE, write_late=True)
+
+
+CLOSED_PAYEE = "credit_account_already_closed"
+"""The ledger's refusal of a payment's first transfer (or its hold) whose payee's wallet is closed."""
+
+
+def _payee_closed(payee_id: str) -> PayeeClosed:
+    return PayeeClosed(f"the payee's account is closed: {payee_id} can no longer be paid", payee_id=payee_id)
+
+
+def _paying(payee_id: str, move: Callable[[], Any]) -> Any:
+    """`move()` (the payment's chain, or its hold) with a closed payee's wallet refused as `PayeeClosed` rather
+    than the ledger's own words: no read on the way, the ledger's refusal is caught (nothing was written)."""
+    try:
+        return move()
+    except LedgerRefused as refused:
+        if refused.extra.get("result") == CLOSED_PAYEE:
+            raise _payee_closed(payee_id) from None
+        raise
 
 
 def payment_json(row) -> dict:
@@ -290,8 +310,8 @@ def _under_review(decision: risk_hook.Decision) -> bool:
 def _hold(uow: UnitOfWork, decision: risk_hook.Decision, held: reviews.HeldPayment) -> dict:
     """Park the payment: for its payer's step-up challenge (核身) or a risk officer's review (人工审核)."""
     if decision.outcome == risk_hook.Outcome.challenge:
-        return challenges.park(uow, held, decision.factor)
-    return reviews.hold(uow, held)
+        return _paying(held.payee_id, lambda: challenges.park(uow, held, decision.factor))
+    return _paying(held.payee_id, lambda: reviews.hold(uow, held))
 
 
 NO_CONTEXT = risk_hook.PaymentContext()
@@ -323,6 +343,8 @@ def pay_p2p(
     payee = get_account(uow.connection, customer_wallet_id(payee_id))
     if payee is None or payee.code != "customer_wallet":
         raise NotFound(f"customer {payee_id} has no wallet")
+    if payee.closed:  # a closed customer (注销): refused before risk control, the limits and the ledger
+        raise _payee_closed(payee_id)
     marks, decision = _check_payer(uow, payment_id, payer_id, "p2p", payee_id, amount, context)
     purposes.record(uow, payment_id, declared)
     if _under_review(decision):
@@ -596,7 +618,7 @@ def pay_qr(
     batch = [Transfer(payment_id + ".t", customer_wallet_id(payer_id), merchant_wallet, amount, "CNY", "qr_payment")]
     if fee:
         batch.append(Transfer(payment_id + ".f", merchant_wallet, FEE_INCOME, fee, "CNY", "merchant_fee"))
-    _apply(uow, batch)
+    _paying(merchant_id, lambda: _apply(uow, batch))
     row = {
         "id": payment_id,
         "kind": "qr",

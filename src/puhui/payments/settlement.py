@@ -18,6 +18,13 @@ bank's outcome posts or voids the hold exactly once through `wallets.finish`. Th
 is unique per (merchant, date), so settling a date again moves nothing. Which dates may be settled
 is the rule of every end of day (`puhui.eod.runs`, T+1): only dates that are over, none skipped
 before the last date settled, and the dates of a gap one by one, in order.
+
+Each date pays its own net takings, and what earlier dates still owe: a payout of an earlier date still
+pending at the bank holds only that date's money (counted as paid while pending, `_due`), so the dates after
+it, settled in the same catch-up or later, pay theirs. A date that pays nothing while the merchant still has
+earlier earnings not at its bank account (a payout pending at the bank, or owed money its wallet cannot cover
+now) is `waiting`, not `nothing`; every answer tells that amount (`unpaid`), and a failed payout tells the
+bank's reason and the date whose settlement pays it again (`explain`).
 """
 
 from __future__ import annotations
@@ -135,7 +142,8 @@ def _open(uow: UnitOfWork, merchant_id: str, business_date: dt.date) -> dict:
     wallet = merchant_wallet_id(merchant_id)
     account = get_account(uow.connection, wallet)
     available = 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
-    amount = max(0, min(_due(uow.connection, merchant_id, business_date), available))
+    due = _due(uow.connection, merchant_id, business_date)
+    amount = max(0, min(due, available))
     order_id = settlement_order_id(merchant_id, business_date) if amount > 0 else None
     now = clock.now_micros()
     if order_id is not None:
@@ -167,12 +175,87 @@ def _open(uow: UnitOfWork, merchant_id: str, business_date: dt.date) -> dict:
         **figures,
         "net": amount,
         "order_id": order_id,
-        "state": "pending" if order_id else "nothing",
+        "state": "pending" if order_id else _nothing_paid(uow.connection, merchant_id, business_date, due),
         "created_at": now,
         "resolved_at": None,
     }
     uow.execute(settlements.insert().values(**row))
     return row
+
+
+def _nothing_paid(connection: Connection, merchant_id: str, business_date: dt.date, due: int) -> str:
+    """The state of a date whose settlement pays nothing: `waiting` while the merchant still has earnings of
+    earlier dates not at its bank account (an earlier payout pending at the bank, or what is owed and its
+    wallet could not cover now, carried to the next date); `nothing` when nothing at all is owed."""
+    if due > 0:
+        return "waiting"
+    earlier_pending = connection.execute(
+        select(settlements.c.id)
+        .select_from(settlements.join(bank_orders, bank_orders.c.id == settlements.c.order_id))
+        .where(
+            settlements.c.merchant_id == merchant_id,
+            settlements.c.business_date < business_date.isoformat(),
+            bank_orders.c.status == "pending",  # the row's own state follows at the end of the run (`sync`)
+        )
+        .limit(1)
+    ).first()
+    return "waiting" if earlier_pending is not None else "nothing"
+
+
+def unpaid(connection: Connection, merchant_id: str, business_date: dt.date) -> int:
+    """What of the merchant's earnings up to the end of the date has not reached its bank account, as of now
+    (fen): its payouts still pending at the bank, failed ones not yet paid again, and what its wallet could not
+    cover. Payouts pay what is owed oldest first, so every payout made, of any date, counts against it."""
+    earned = earnings(connection, merchant_id, business_date, since_opening=True)["net"]
+    paid = connection.execute(
+        select(func.coalesce(func.sum(settlements.c.net), 0)).where(
+            settlements.c.merchant_id == merchant_id, settlements.c.state == "paid"
+        )
+    ).scalar_one()
+    return max(0, earned - int(paid))
+
+
+def retried_on(connection: Connection, row: dict) -> dt.date | None:
+    """For a failed payout, the business date whose settlement pays its amount again: the first date of the
+    merchant settled after the payout failed (what is owed and unpaid is paid with the next settlement,
+    `_due`), or, before one is, the next date after the merchant's last one settled. None when the payout did
+    not fail, or its merchant is not active (an inactive merchant is not settled until it is again)."""
+    if row["state"] != "failed" or row["resolved_at"] is None:
+        return None
+    later = connection.execute(
+        select(func.min(settlements.c.business_date)).where(
+            settlements.c.merchant_id == row["merchant_id"],
+            settlements.c.business_date > row["business_date"],
+            settlements.c.created_at >= row["resolved_at"],
+        )
+    ).scalar()
+    if later is not None:
+        return dt.date.fromisoformat(later)
+    if not org.merchant_is_active(connection, row["merchant_id"]):
+        return None
+    last = connection.execute(
+        select(func.max(settlements.c.business_date)).where(settlements.c.merchant_id == row["merchant_id"])
+    ).scalar_one()
+    return dt.date.fromisoformat(last) + dt.timedelta(days=1)
+
+
+def explain(connection: Connection, rows: list[dict]) -> list[dict]:
+    """The settlement rows with what their answer tells besides their columns: `failure_reason` (the bank's,
+    from the payout's order, for a failed one), `retried_on` (`retried_on`) and `unpaid` (`unpaid`, fen)."""
+    orders = [r["order_id"] for r in rows if r["state"] == "failed" and r["order_id"]]
+    reasons: dict[str, str | None] = {}
+    if orders:
+        found = select(bank_orders.c.id, bank_orders.c.failure_reason).where(bank_orders.c.id.in_(orders))
+        reasons = {order_id: reason for order_id, reason in connection.execute(found).all()}
+    return [
+        {
+            **row,
+            "failure_reason": reasons.get(row["order_id"]) if row["state"] == "failed" else None,
+            "retried_on": retried_on(connection, row),
+            "unpaid": unpaid(connection, row["merchant_id"], dt.date.fromisoformat(row["business_date"])),
+        }
+        for row in rows
+    ]
 
 
 def sync(engine: Engine, bank=None) -> int:

@@ -29,7 +29,7 @@ settlements = Table(
     Column("other_credits", BigInteger, nullable=False, server_default="0"),
     Column("net", BigInteger, nullable=False),  # what is paid out (capped by the available balance)
     Column("order_id", String(ID_LENGTH), nullable=True),  # the bank payout order (bank_orders.id)
-    Column("state", String(8), nullable=False),  # pending | paid | failed | nothing
+    Column("state", String(8), nullable=False),  # pending | paid | failed | nothing | waiting
     Column("created_at", BigInteger, nullable=False),
     Column("resolved_at", BigInteger, nullable=True),
     UniqueConstraint("merchant_id", "business_date", name="uq_settlements_merchant_date"),
