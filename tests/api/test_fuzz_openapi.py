@@ -95,7 +95,7 @@ BUSINESS_RULES = {  # 422 codes a schema-valid request may still get: rules a JS
 
 ORDER_MAXIMUM = {"amount_above_order_maximum": "the largest single bank order, 5,000,000.00 CNY, on a decimal string"}
 OPERATION_RULES = {  # the same, for one operation only
-    "GET /v1/wallets/me/transactions": {"unknown_transaction_kind": "a kind is a wallet's transfer code, which is data"},
+    "GET /v1/wallets/me/transactions": {"unknown_transaction_kind": "a wallet's transfer codes are data"},
     "POST /v1/merchants/me/top-ups": ORDER_MAXIMUM,
     "POST /v1/merchants/me/refund-funds/withdrawals": ORDER_MAXIMUM,
     "POST /v1/ledger/transfers": {"invalid_amount": "an amount has at most the places of its ledger's scale (data)"},
