@@ -106,6 +106,8 @@ PROBLEMS = {
     "qr_code_not_payable": "This QR code cannot be paid.",
     "fast_redemption_cap_exceeded": "Fast redemption is capped at 10,000 CNY a day; choose normal.",
     "wallet_not_empty": "Empty the wallet before closing the account.",
+    "account_has_holdings": "Settle everything in your name before closing: repay loans, move brokerage cash out and "
+    "sell shares, redeem fund and money-market units, let pending orders finish, and end or cancel policies.",
     "payment_declined": "Risk control declined this payment.",
     "customer_not_found": "There is no such customer.",
     "merchant_balance_insufficient": "The wallet and the refund funds cannot pay this refund: its takings were "
