@@ -203,3 +203,25 @@ def test_a_call_the_writer_cannot_read_is_answered_with_why_and_the_next_goes_on
     unreadable, following = asyncio.run(scenario())
     assert isinstance(unreadable, RuntimeError) and "could not read the call" in str(unreadable)
     assert following == "next" and rows(database) == {"next": 1}
+
+
+def test_the_writer_starts_from_a_process_holding_more_descriptors_than_select_takes(database: str) -> None:
+    """A server (or a long test run) may hold descriptors numbered above FD_SETSIZE (1,024) when it starts its
+    writer; `select.select` refused the writer's pipe then ("filedescriptor out of range")."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this system allows {hard} descriptors a process")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200) if hard == resource.RLIM_INFINITY else hard, hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    env = {**os.environ, "PUHUI_DATABASE_URL": database, "PUHUI_FRAUD_CHECKS": "false"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    try:
+        started = writer_module.start("puhui.app:writer_setup", env)
+        assert started.process.stdout is not None and started.process.stdout.fileno() > 1024
+        started.stop()
+    finally:
+        for descriptor in held:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -27,7 +27,7 @@ import itertools
 import logging
 import os
 import pickle
-import select
+import selectors
 import signal
 import socket
 import struct
@@ -201,12 +201,20 @@ def start(setup: str, env: dict[str, str] | None = None) -> WriterProcess:
         env=env if env is not None else dict(os.environ),
     )
     assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], START_SECONDS)
-    if not ready or process.stdout.readline() != READY:
+    if not _readable(process.stdout, START_SECONDS) or process.stdout.readline() != READY:
         process.kill()
         process.wait()
         raise RuntimeError(f"the database's writer process did not start (exit status {process.poll()})")
     return WriterProcess(process, path)
+
+
+def _readable(stream: Any, seconds: float) -> bool:
+    """Whether `stream` has something to read within `seconds`. A selector, not `select.select`: a process
+    with more than 1,024 descriptors open (a long-lived server, a test run) gets one numbered above
+    FD_SETSIZE, which `select` refuses."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        return bool(selector.select(seconds))
 
 
 class WriterClient:
