@@ -87,7 +87,11 @@ FORMS: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
         {"units": "1.00", "speed": "fast"},
         ("insufficient_units", "fast_redemption_cap_exceeded", "invalid_fund_order"),
     ),
-    "/app/me/close": ("/app/me", {"confirm": "on"}, ("wallet_not_empty", "account_has_holdings", "current_password_invalid")),
+    "/app/me/close": (
+        "/app/me",
+        {"confirm": "on"},
+        ("wallet_not_empty", "account_has_holdings", "current_password_invalid"),
+    ),
 }
 STATUS = {"not_found": 404, "fund_not_found": 404, "customer_not_found": 404, "conflict": 409, "forbidden": 403}
 

@@ -91,9 +91,9 @@ def test_the_review_page_shows_its_real_state_and_the_bills_follow_it(app, clien
     assert client.get(receipt, headers=ZH).status_code == 200
     for url in ("/app", "/app/bills"):
         lines = _hold_lines(client.get(url, headers=ZH).text)
-        assert lines[0] == "付款（已审核通过）" and "风控审核中的付款" not in lines, (url, lines)
+        assert lines[0] == "商户付款" and "风控审核中的付款" not in lines, (url, lines)  # approved: the payment itself
     english = _hold_lines(client.get("/app/bills", headers=EN).text)
-    assert english[:2] == ["Payment (approved after review)", "Payment not approved: money returned"], english
+    assert english[:2] == ["Payment to a merchant", "Payment not approved: money returned"], english
 
     lapsed = _held(client, shop, "300.00")
     clock.advance(hours=73)  # past the 72-hour hold, before anything closed it
@@ -106,7 +106,7 @@ def test_the_review_page_shows_its_real_state_and_the_bills_follow_it(app, clien
     transaction(engine, reviews.expire_due)
     assert _status(client.get(lapsed, headers=ZH).text) == "审核已过期"
     lines = _hold_lines(client.get("/app/bills", headers=ZH).text)
-    assert lines[0] == "审核已过期，已退回" and lines[1:3] == ["付款（已审核通过）", "审核未通过，已退回"], lines
+    assert lines[0] == "审核已过期，已退回" and lines[1:3] == ["商户付款", "审核未通过，已退回"], lines
 
 
 def test_another_customers_review_or_a_made_up_id_is_not_found(app, client, engine, checked) -> None:  # type: ignore[no-untyped-def]

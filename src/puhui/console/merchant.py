@@ -2,10 +2,12 @@
 its refund funds (退款资金: top up from, and withdraw back to, its settlement account), refunds (退款),
 T+1 settlements (结算) and their status, the fee rate (费率), API keys and the notification log. Every
 change and almost every figure is an API call with the merchant's own key; takings by day, which the API
-has no list for, are the merchant's own payments read in process."""
+has no list for, are the merchant's own payments read in process, and so are the dates of its recent
+settlements (the API reads one date at a time), each then shown as the API answers it."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
@@ -14,10 +16,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup, escape
 from sqlalchemy import Engine
 
 from puhui import clock
-from puhui.console import client, render, svg
+from puhui.console import client, i18n, render, svg
 from puhui.console.staff import (
     MERCHANT_ROLES,
     done,
@@ -34,6 +37,7 @@ from puhui.console.web import read_form
 from puhui.db import reading
 from puhui.money import format_minor
 from puhui.payments.queries import payments_between
+from puhui.payments.settlement import settlement_dates_of
 
 router = APIRouter(include_in_schema=False)
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
@@ -392,22 +396,37 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     day = date or clock.business_date() - dt.timedelta(days=1)
     found = await get(request, "/v1/settlements", business_date=day.isoformat())
-    rows = [
-        [
-            fmt.day(s["business_date"]),
-            fmt.money(s["gross"]),
-            fmt.money(s["fees"]),
-            fmt.money(s["refunds"]),
-            fmt.money(s["other_credits"]),
-            fmt.money(s["net"]),
-            _("state:" + s["state"]),
-        ]
-        for s in found["settlements"]
+    dates = await run_in_threadpool(settlement_dates, request.app.state.engine, _me(request), RECENT)
+    answers = await asyncio.gather(*(get(request, "/v1/settlements", business_date=d) for d in dates))
+    recent = [s for answer in answers for s in answer["settlements"]]
+    head = [
+        _("Business date"),
+        _("Gross"),
+        _("Fees"),
+        _("Refunds"),
+        _("Other credits"),
+        _("Carried from earlier days"),
+        _("Net paid out"),
+        _("Status"),
+        _("Reason"),
     ]
-    head = [_("Business date"), _("Gross"), _("Fees"), _("Refunds"), _("Other credits"), _("Net paid out"), _("Status")]
     picker = form(
         "day", "/merchant/settlements", _("Show"), [field("date", _("Business date"), "date", day.isoformat())], "get"
     )
+    carried_into = {older["business_date"]: newer["business_date"] for newer, older in zip(recent, recent[1:])}
+    alerts = [
+        link(
+            f"/merchant/settlements?date={s['business_date']}",
+            _(
+                "The settlement of %(day)s is %(state)s: %(net)s not paid yet.",
+                day=fmt.day(s["business_date"]),
+                state=_("state:" + s["state"]),
+                net=fmt.money(s["net"]),
+            ),
+        )
+        for s in outstanding(recent)
+        if s["business_date"] != day.isoformat()
+    ]
     return sections_page(
         request,
         _("Settlements"),
@@ -415,12 +434,93 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
             section(
                 _("T+1 settlement of %(day)s", day=fmt.day(day)),
                 head,
-                rows,
+                [_settlement_row(fmt, s, carried_into) for s in found["settlements"]],
+                text=[_sum_line(fmt, s) for s in found["settlements"]],
+                alerts=alerts,
                 forms=[picker],
                 id="settlements",
                 empty=_("No settlement for this date yet."),
-            )
+            ),
+            section(
+                _("Recent settlements"),
+                head,
+                [_settlement_row(fmt, s, carried_into, linked=True) for s in recent],
+                text=[_("The last %(count)s settlements, newest first.", count=RECENT)],
+                id="recent-settlements",
+                empty=_("No settlement yet."),
+            ),
         ],
+    )
+
+
+RECENT = 30
+"""How many of the merchant's newest settlements the settlements page lists."""
+TAGS = {"failed": "failed", "pending": "pending", "waiting": "pending"}
+"""Settlement states whose money has not reached the settlement account, flagged on the page (their tag's
+class): a failed payout, one pending at the bank, and a date waiting on an earlier one (`waiting`)."""
+
+
+def outstanding(recent: list[dict]) -> list[dict]:
+    """Of the settlements, newest first, those whose money is still on its way: a payout pending at the bank,
+    a date waiting on an earlier one, or a failed payout no later settlement has settled (a failed payout's
+    money is paid again with the next one)."""
+    found, settled_later = [], False
+    for s in recent:
+        if s["state"] in ("pending", "waiting") or (s["state"] == "failed" and not settled_later):
+            found.append(s)
+        settled_later = settled_later or s["state"] in ("paid", "nothing")
+    return found
+
+
+def settlement_dates(engine: Engine, merchant_id: str, limit: int = RECENT) -> list[str]:
+    """The business dates of the merchant's `limit` newest settlements, newest first (the API reads one
+    date at a time: each date's figures are then the API's answer)."""
+    return settlement_dates_of(engine, merchant_id, limit)
+
+
+def failure_reason(fmt: i18n.Formatter, settlement: dict) -> str:
+    """Why a failed payout failed, in the page's language (the API's `failure_reason`, when it gives one)."""
+    reason = settlement.get("failure_reason")
+    if settlement.get("state") != "failed" and not reason:
+        return ""
+    if not reason:
+        return fmt.gettext("Reason not given")
+    label = fmt.gettext("settlement_failure:" + reason)
+    return reason if label == "settlement_failure:" + reason else label
+
+
+def _settlement_row(fmt: i18n.Formatter, s: dict, carried_into: dict[str, str], linked: bool = False) -> list:
+    _ = fmt.gettext
+    state = _("state:" + s["state"])
+    shown_day = fmt.day(s["business_date"])
+    reason = failure_reason(fmt, s)
+    again = s.get("retried_on") or carried_into.get(s["business_date"])  # the API's date, else the next row's
+    if s["state"] == "failed" and again:
+        reason = _("%(reason)s; paid again with the settlement of %(day)s", reason=reason, day=fmt.day(again))
+    return [
+        link(f"/merchant/settlements?date={s['business_date']}", shown_day) if linked else shown_day,
+        fmt.money(s["gross"]),
+        fmt.money(s["fees"]),
+        fmt.money(s["refunds"]),
+        fmt.money(s["other_credits"]),
+        fmt.money(s.get("carried", "0.00")),
+        fmt.money(s["net"]),
+        Markup(f'<span class="tag {TAGS[s["state"]]}">{escape(state)}</span>') if s["state"] in TAGS else state,
+        reason or "—",
+    ]
+
+
+def _sum_line(fmt: i18n.Formatter, s: dict) -> str:
+    """How the payout adds up: gross − fees − refunds + other credits + carried = net."""
+    return fmt.gettext(
+        "%(gross)s gross − %(fees)s fees − %(refunds)s refunds + %(other)s other credits + %(carried)s carried "
+        "from earlier days = %(net)s paid out",
+        gross=fmt.money(s["gross"]),
+        fees=fmt.money(s["fees"]),
+        refunds=fmt.money(s["refunds"]),
+        other=fmt.money(s["other_credits"]),
+        carried=fmt.money(s.get("carried", "0.00")),
+        net=fmt.money(s["net"]),
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from puhui import clock
 from puhui.console import charts, i18n, render, svg
+from puhui.console.merchant import failure_reason
 from puhui.console.names import named, names_of
 from puhui.console.staff import (
     MENUS,
@@ -37,7 +38,14 @@ from puhui.console.staff import (
 from puhui.console.web import read_form
 from puhui.db import reading
 from puhui.eod import runs as eod_runs
+from puhui.insurance.reserves import service as insurance_reserves
+from puhui.lending import eod as lending_eod
 from puhui.lending.delinquency import BUCKETS
+from puhui.payments import reconciliation, settlement
+from puhui.securities import clearing
+from puhui.supplychain import service as supplychain
+from puhui.wealth.funds import orders as fund_orders
+from puhui.wealth.mmf import eod as mmf_eod
 
 router = APIRouter(include_in_schema=False)
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
@@ -178,8 +186,10 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
             fmt.money(s["fees"]),
             fmt.money(s["refunds"]),
             fmt.money(s["other_credits"]),
+            fmt.money(s.get("carried", "0.00")),
             fmt.money(s["net"]),
             _("state:" + s["state"]),
+            failure_reason(fmt, s) or "—",
         ]
         for s in found["settlements"]
     ]
@@ -209,8 +219,10 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
                     _("Fees"),
                     _("Refunds"),
                     _("Other credits"),
+                    _("Carried from earlier days"),
                     _("Net paid out"),
                     _("Status"),
+                    _("Reason"),
                 ],
                 rows,
                 forms=[picker],
@@ -245,24 +257,39 @@ def job_label(fmt: i18n.Formatter, job: str) -> str:
     return job if label == "eod_job:" + job else fmt.gettext("%(label)s (%(job)s)", label=label, job=job)
 
 
-def eod_history(engine: Engine, limit: int = 60) -> list[dict]:
-    """The latest completed end-of-day runs (日终), newest first: job, business date, when it finished."""
+EOD_JOBS = (
+    reconciliation.RECONCILIATION_JOB,
+    settlement.JOB,
+    lending_eod.JOB,
+    mmf_eod.JOB,
+    fund_orders.EOD_JOB,
+    insurance_reserves.JOB,
+    supplychain.MATURE_JOB,
+    clearing.JOB,
+)
+"""The end-of-day jobs the platform runs (their ids in `eod_runs`)."""
+
+
+def eod_history(engine: Engine, limit: int = 60) -> tuple[list[tuple[str, dt.date]], list[dict]]:
+    """Each job's last completed business date (日终), by job id: every known job that has run, and any
+    other job among the latest runs; and the latest completed runs, newest first: job, business date,
+    when it finished."""
     with reading(engine) as connection:
-        return eod_runs.recent(connection, limit)
+        runs = eod_runs.recent(connection, limit)
+        jobs = sorted(set(EOD_JOBS) | {r["job"] for r in runs})
+        last = [(job, eod_runs.last_completed(connection, job)) for job in jobs]
+    return [(job, day) for job, day in last if day is not None], runs
 
 
 @router.get("/ops/eod")
 @staff_page(OPS_ROLES)
 async def eod(request: Request) -> Response:
     fmt, _ = render.formatter(request), render.formatter(request).gettext
-    runs = await run_in_threadpool(eod_history, request.app.state.engine)
+    last, runs = await run_in_threadpool(eod_history, request.app.state.engine)
     rows = [
         [job_label(fmt, r["job"]), fmt.day(r["business_date"]), fmt.moment(clock.iso(r["completed_at"]))] for r in runs
     ]
-    last: dict[str, str] = {}
-    for r in runs:
-        last.setdefault(r["job"], r["business_date"])
-    summary = [[job_label(fmt, job), fmt.day(day)] for job, day in sorted(last.items())]
+    summary = [[job_label(fmt, job), fmt.day(day)] for job, day in last]
     return sections_page(
         request,
         _("End of day"),

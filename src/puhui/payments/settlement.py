@@ -334,3 +334,15 @@ def settlements_of(engine: Engine, business_date: dt.date) -> list[dict]:
                 .order_by(settlements.c.merchant_id)
             ).mappings()
         ]
+
+
+def settlement_dates_of(engine: Engine, merchant_id: str, limit: int) -> list[str]:
+    """The business dates (YYYY-MM-DD) of the merchant's `limit` newest settlements, newest first."""
+    query = (
+        select(settlements.c.business_date)
+        .where(settlements.c.merchant_id == merchant_id)
+        .order_by(settlements.c.business_date.desc())
+        .limit(limit)
+    )
+    with reading(engine) as connection:
+        return [str(day) for day in connection.execute(query).scalars()]
