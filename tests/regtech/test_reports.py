@@ -200,8 +200,12 @@ def test_the_command_writes_the_file_and_refuses_a_date_without_data(engine, wor
     assert done.exit_code == 0, done.output
     made = json.loads(done.stdout)
     assert made["lines"] == sum(len(ids) for _, ids in expected.values()) == len(reports.parse(out.read_text()))
-    empty = CliRunner().invoke(app, ["report", "large-value", "--date", "2025-12-29", "--db", db_url])
-    assert empty.exit_code == 2 and "report_no_data" in empty.output and _count(engine) == 1
+    none_out = tmp_path / "none.csv"
+    args = ["report", "large-value", "--date", "2025-12-29", "--out", str(none_out), "--db", db_url]
+    empty = CliRunner().invoke(app, args)  # a daily job finding nothing to report has not failed
+    assert empty.exit_code == 0 and "nothing to report" in empty.stderr and "no file written" in empty.stderr
+    assert json.loads(empty.stdout) == {"business_date": "2025-12-29", "status": "nothing_to_report", "lines": 0}
+    assert _count(engine) == 1 and not none_out.exists()
     board = CliRunner().invoke(app, ["dashboard", "--from", DAY, "--to", DAY, "--db", db_url])
     assert (
         board.exit_code == 0 and json.loads(board.stdout)["flows"]["payments"]["count"] == 4

@@ -47,17 +47,23 @@ def large_value(
 ) -> None:
     """Generate and store the date's large-value transaction report; print its metadata. A report generated
     before is not generated again: its stored metadata is printed (and its stored file written), with a note
-    on stderr that it was already generated."""
+    on stderr that it was already generated. A day whose transactions all stay under the thresholds owes no
+    report: that is said (`nothing_to_report`, exit 0, no file written), since a daily job finding nothing
+    to report has not failed."""
     from puhui.db import reading, transaction
     from puhui.errors import PuhuiError
     from puhui.regtech import reports
-    from puhui.regtech.errors import ReportExists
+    from puhui.regtech.errors import NoDataForDate, ReportExists
 
     day = _date(date, "--date")
     try:
         engine = _engine(db)
         try:
             made = transaction(engine, lambda uow: reports.generate(uow, day, BY))
+        except NoDataForDate as nothing:
+            typer.echo(f"nothing to report: {nothing}" + ("; no file written" if out is not None else ""), err=True)
+            typer.echo(json.dumps({"business_date": day.isoformat(), "status": "nothing_to_report", "lines": 0}))
+            return
         except ReportExists:
             with reading(engine) as connection:
                 made = reports.get(connection, reports.report_id(day))
