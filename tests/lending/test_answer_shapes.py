@@ -25,6 +25,7 @@ ANSWERS = {
     ("get", "/v1/lending/products", "200"): "LoanProduct[]",
     ("post", "/v1/lending/products", "201"): "LoanProduct",
     ("get", "/v1/lending/loans/{loan_id}/statement", "200"): "LoanStatement",
+    ("get", "/v1/lending/offers", "200"): "Offer[]",
     ("post", "/v1/lending/eod", "200"): "LendingEodRun",
     ("post", "/v1/lending/lines", "201"): "CreditLine",
     ("get", "/v1/lending/lines/me", "200"): "CreditLine",
@@ -128,6 +129,13 @@ def test_real_answers_conform_to_the_published_shapes(client, engine, clock):
     me = login(client, ZHANG)  # the session expired meanwhile
     statement = get(f"/v1/lending/loans/{loan_id}/statement", "/v1/lending/loans/{loan_id}/statement", me)
     assert (statement["loan_id"], statement["outstanding_principal"]) == (loan_id, "6000.00")
+    [listed] = get("/v1/lending/offers", "/v1/lending/offers", me)
+    assert (listed["id"], listed["status"], listed["loan_id"], listed["amount"]) == (
+        offer.json()["id"],
+        "accepted",
+        loan_id,
+        "6000.00",
+    )
     repaid = client.post(f"/v1/lending/loans/{loan_id}/repayments", headers={**me, "Idempotency-Key": "rp1"}, json={})
     assert repaid.status_code == 201, repaid.text
     partner = get(f"/v1/lending/partners/{bank_id}", "/v1/lending/partners/{partner_id}")

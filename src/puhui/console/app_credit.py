@@ -1,6 +1,7 @@
 """The customer's credit line (信用额度, 花呗/借呗-style), buy-now-pay-later at checkout (先享后付 / 分期)
 with every plan's annualised rate and schedule disclosed before the customer chooses (息费披露), the
-loans with their schedule (还款计划), and repayment (还款) from the wallet. Every change is an API call."""
+loans with their schedule (还款计划), the loan offers (借款方案) with their status, and repayment (还款)
+from the wallet. Every change is an API call."""
 
 from __future__ import annotations
 
@@ -166,8 +167,13 @@ async def _product_names(request: Request) -> dict[str, str]:
 @router.get("/app/loans")
 @customer_page
 async def loans(request: Request) -> Response:
+    """The customer's loans, then their loan offers (借款方案) with each one's status and what can follow:
+    an accepted offer leads to its loan, a superseded one to the loan its application became."""
     listed = await _get(request, "/v1/lending/loans")
-    return _page(request, "loans.html", loans=listed, products=await _product_names(request) if listed else {})
+    offers = await _get(request, "/v1/lending/offers")
+    became = {offer["application_id"]: offer["loan_id"] for offer in offers if offer["loan_id"]}
+    products = await _product_names(request) if listed or offers else {}
+    return _page(request, "loans.html", loans=listed, offers=offers, became=became, products=products)
 
 
 async def _loan_page(request: Request, loan_id: str, status: int = 200, error: str | None = None) -> Response:

@@ -226,6 +226,20 @@ async def offer(application_id: Ident, request: Request, engine: EngineDep, prin
     return await run_mutation(request, engine, principal, "lending.offer", application_id, work)
 
 
+@router.get(
+    "/offers",
+    summary="Offers: a customer's own, or every offer for staff; newest first",
+    description="Each offer with its disclosure, what it is for (product, amount, term) and its status as it "
+    "reads now (`open`, `accepted` with its `loan_id`, `superseded`); the last 500.",
+    response_model=list[Offer],
+)
+async def offers(engine: EngineDep, principal: Caller) -> list[dict]:
+    if principal.role != "customer" and not principal.is_staff:
+        raise Forbidden("only customers and staff see offers")
+    owner = None if principal.is_staff else principal.id
+    return await _reader(engine, lambda c: service.list_offers(c, owner))
+
+
 @router.get("/offers/{offer_id}", summary="An offer", response_model=Offer)
 async def read_offer(offer_id: Ident, engine: EngineDep, principal: Caller) -> dict:
     row = await _reader(engine, lambda c: service.get_offer(c, offer_id))

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from puhui.api.fields import Day, Money, Schema
+from puhui.api.fields import Day, Money, Schema, Timestamp
 
 Rate = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", description='a yearly rate as a decimal fraction, e.g. "0.1795"')
 Fraction = Field(
@@ -118,6 +118,10 @@ class Offer(Schema):
     id: str
     application_id: str
     customer_id: str
+    product_code: str = Field(description="the product applied for (its application's)")
+    amount: Money = Field(description="the amount offered: its application's, the principal of the schedule")
+    term: int = Field(description="months: its application's, the instalments of the schedule")
+    offered_at: Timestamp = Field(description="when the offer was made")
     nominal_rate: str = Rate
     annualized_rate: str = Rate
     total_interest: Money
@@ -134,9 +138,13 @@ class Offer(Schema):
 ACCRUED_THROUGH = (
     "the date interest is accrued through (计息至): the last end of day run, or the loan's start date when it began "
     "after that run (nothing is accrued on the day a loan starts); for a paid-off loan the last run before its "
-    "payoff, never after `paid_off_on`, since nothing accrues once a loan is paid off"
+    "payoff, never after `paid_off_on`, since nothing accrues once a loan is paid off; for a written-off loan its "
+    "`written_off_on`, since nothing accrues once a loan is written off (money recovered later is not interest)"
 )
 PAID_OFF_ON = "the business date the loan was paid off (结清日); null while it is not paid off"
+WRITTEN_OFF_ON = (
+    "the business date the loan was written off (核销日, by the end of day of that date); null unless written off"
+)
 
 
 class Loan(Schema):
@@ -164,6 +172,7 @@ class Loan(Schema):
     loan_class: str = Field(description="five-category loan class (五级分类)")
     accrued_through: Day = Field(description=ACCRUED_THROUGH)
     paid_off_on: Day | None = Field(description=PAID_OFF_ON)
+    written_off_on: Day | None = Field(description=WRITTEN_OFF_ON)
     outstanding_principal: Money
 
 
@@ -205,6 +214,7 @@ class LoanStatement(Schema):
     as_of: Day
     accrued_through: Day = Field(description=ACCRUED_THROUGH)
     paid_off_on: Day | None = Field(description=PAID_OFF_ON)
+    written_off_on: Day | None = Field(description=WRITTEN_OFF_ON)
     outstanding_principal: Money
     accrued_interest: Money
     fees: Money

@@ -15,7 +15,7 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, union_all
+from sqlalchemy import Connection, Select, select, union_all
 
 from puhui import clock
 from puhui.db import UnitOfWork
@@ -378,7 +378,7 @@ def make_offer(uow: UnitOfWork, application_id: str, customer_id: str | None = N
     }
     uow.execute(loan_offers.insert().values(**row))
     publish(uow, TOPIC, "lending.offer_made", row["id"], {"id": row["id"], "application_id": application_id})
-    return offer_json(row)
+    return offer_json({**row, **{k: application[k] for k in OFFERED}})
 
 
 def accepted_offer(connection: Connection, application_id: str) -> dict | None:
@@ -399,16 +399,32 @@ def offer_status(connection: Connection, row: Any) -> str:
     """An offer's status as it reads everywhere: `accepted` (it became the loan), `superseded` (another offer of
     its application was accepted: stored so when that one was, and read so for an offer stored open before that
     was written down), or `open`."""
-    if row["status"] == OfferStatus.open and accepted_offer(connection, row["application_id"]) is not None:
-        return OfferStatus.superseded
-    return str(row["status"])
+    used = row["status"] == OfferStatus.open and accepted_offer(connection, row["application_id"]) is not None
+    return _status_read(row["status"], used)
+
+
+OFFERED = ("product_code", "amount", "term")
+"""What an offer is for, from its application: the product, the amount and the term (months)."""
+
+
+def _offer_rows() -> Select[Any]:
+    """Offers with what each is for (`OFFERED`, from its application)."""
+    a = loan_applications.c
+    return select(loan_offers, a.product_code, a.amount, a.term).join(
+        loan_applications, loan_applications.c.id == loan_offers.c.application_id
+    )
 
 
 def offer_json(row: Any) -> dict:
+    """An offer as answered; `row` is its row with what it is for (`OFFERED`)."""
     return {
         "id": row["id"],
         "application_id": row["application_id"],
         "customer_id": row["customer_id"],
+        "product_code": row["product_code"],
+        "amount": format_minor(row["amount"], 2),
+        "term": row["term"],
+        "offered_at": clock.iso(row["created_at"]),
         "nominal_rate": row["nominal_rate"],
         "annualized_rate": row["annualized_rate"],
         "total_interest": format_minor(row["total_interest"], 2),
@@ -420,11 +436,35 @@ def offer_json(row: Any) -> dict:
 
 
 def get_offer(connection: Connection, offer_id: str) -> dict:
-    """An offer's row with its status as it reads (`offer_status`)."""
-    row = connection.execute(select(loan_offers).where(loan_offers.c.id == offer_id)).mappings().first()
+    """An offer's row with what it is for (`OFFERED`) and its status as it reads (`offer_status`)."""
+    row = connection.execute(_offer_rows().where(loan_offers.c.id == offer_id)).mappings().first()
     if row is None:
         raise OfferNotFound(f"offer {offer_id} not found")
     return {**row, "status": offer_status(connection, row)}
+
+
+def list_offers(connection: Connection, customer_id: str | None = None) -> list[dict]:
+    """Offers as answered, newest first (the last 500): a customer's own, or every one. Each status reads as
+    `offer_status` says, in one more query for all of them: an offer stored open whose application already
+    became a loan reads `superseded`."""
+    query = _offer_rows().order_by(loan_offers.c.created_at.desc(), loan_offers.c.id.desc()).limit(500)
+    if customer_id is not None:
+        query = query.where(loan_offers.c.customer_id == customer_id)
+    rows = connection.execute(query).mappings().all()
+    used = set(
+        connection.execute(
+            select(loan_offers.c.application_id).where(
+                loan_offers.c.application_id.in_({r["application_id"] for r in rows}),
+                loan_offers.c.status == OfferStatus.accepted,
+            )
+        ).scalars()
+    )
+    return [offer_json({**r, "status": _status_read(r["status"], r["application_id"] in used)}) for r in rows]
+
+
+def _status_read(stored: str, application_used: bool) -> str:
+    """`offer_status` of an offer stored `stored` whose application became a loan (`application_used`) or not."""
+    return str(OfferStatus.superseded if stored == OfferStatus.open and application_used else stored)
 
 
 def accept(uow: UnitOfWork, offer_id: str, customer_id: str) -> dict:

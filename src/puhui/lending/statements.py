@@ -26,8 +26,9 @@ class Statement:
     loan_id: str
     status: str
     as_of: str  # business date of the statement
-    accrued_through: str  # the last end of day run (before its payoff), or its start date if it began after it
+    accrued_through: str  # the last end of day run (before its payoff; its write-off date), or its start if later
     paid_off_on: str | None  # the date it was paid off (结清日), None until then
+    written_off_on: str | None  # the date it was written off (核销日), None unless it was
     outstanding_principal: int
     accrued_interest: int
     fees: int
@@ -92,6 +93,7 @@ def statement(connection: Connection, loan_id: str) -> Statement:
         as_of=clock.business_date().isoformat(),
         accrued_through=str(dates["accrued_through"]),
         paid_off_on=dates["paid_off_on"],
+        written_off_on=dates["written_off_on"],
         outstanding_principal=loan["principal"] - int(paid[0]) if live else 0,
         accrued_interest=int(schedule[0]) if live else 0,
         fees=int(schedule[1]) if live else 0,
