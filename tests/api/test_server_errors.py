@@ -179,3 +179,37 @@ def test_the_demo_gate_names_the_request_id_in_its_503_problem():
 def test_a_body_nested_past_the_parsers_depth_is_a_400_problem_with_a_stable_code(client):
     answer = client.post("/v1/customers", content=b"[" * 200_000, headers={"Content-Type": "application/json"})
     assert_problem(answer, 400, "malformed_body")
+
+
+def test_a_caller_gone_before_its_form_was_read_is_no_server_error(app, caplog):
+    """A browser that closes the tab mid-post (`http.disconnect` before the body) is logged as gone, not as an
+    unexpected error with a traceback, and nothing is sent to no one."""
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/app/login",
+        "raw_path": b"/app/login",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/x-www-form-urlencoded"), (b"content-length", b"30")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    with caplog.at_level("INFO", logger="puhui.api"):
+        asyncio.run(app(scope, receive, send))
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    assert "client disconnected during POST /app/login" in caplog.text
+    assert not any(m["type"] == "http.response.start" and m["status"] >= 500 for m in sent), sent

@@ -9,7 +9,7 @@ import re
 import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from puhui.api.problems import problem
@@ -53,6 +53,9 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:  # the caller went away before its request was read: no one to answer, no error
+            method, path = scope.get("method"), scope.get("path")
+            log.info("client disconnected during %s %s (request %s)", method, path, request_id)
         except Exception:  # noqa: BLE001 - the one place an unknown error becomes a problem, logged with its id
             log.exception("unexpected error in %s %s (request %s)", scope.get("method"), scope.get("path"), request_id)
             if started:
