@@ -34,7 +34,7 @@ from tests.insurance.ages import born_aged
 from .conftest import customer_id_of, sign_up
 from .staff_world import log_in
 from .test_customer_pages import balance
-from .world import ADMIN, hidden, merchant_qr, person, verify
+from .world import ADMIN, MERCHANT, hidden, merchant_qr, person, verify
 
 PRODUCT = {
     "code": "med-e",
@@ -314,13 +314,15 @@ def test_a_qr_code_is_paid_with_return_shipping_cover_quoted_first(client, engin
     assert f"/app/insurance/checkout/{qr_id}" in client.get(f"/app/pay/{qr_id}").text
     page = client.get(f"/app/insurance/checkout/{qr_id}")
     assert page.status_code == 200, page.text
+    assert f'data-testid="merchant-name">{MERCHANT["name"]}<' in page.text and merchant_id not in page.text  # whom
     premium = re.search(r'data-testid="cover-premium">¥([0-9.,]+)<', page.text).group(1)  # type: ignore[union-attr]
     before = balance(engine, cid)
     paid = client.post(
         f"/app/insurance/checkout/{qr_id}", data={**hidden(page.text), "amount": "88.00"}, follow_redirects=False
     )
     assert paid.status_code == 303 and paid.headers["location"].startswith("/app/payments/"), paid.text
-    assert client.get(paid.headers["location"]).status_code == 200
+    receipt = client.get(paid.headers["location"])
+    assert receipt.status_code == 200 and "已投保退货运费险" in receipt.text  # the premium is said, not only taken
     assert Decimal(before) - Decimal(balance(engine, cid)) == Decimal("88.00") + Decimal(premium)
     audit_clean(engine)
 

@@ -102,4 +102,4 @@ async def checkout(request: Request, qr_id: Ident) -> Response:
         if problem.status == 401 or problem.status >= 500:
             raise
         return await _checkout_page(request, qr_id, problem.status, _say(request, problem))
-    return redirect(f"/app/payments/{paid['payment']['id']}", "paid")
+    return redirect(f"/app/payments/{paid['payment']['id']}", "paid_with_cover")

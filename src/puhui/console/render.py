@@ -21,6 +21,7 @@ NOTICES = {
     "logged_out": "You are logged out.",
     "card_bound": "The card is bound.",
     "paid": "Paid.",
+    "paid_with_cover": "Paid, with return-shipping cover: its premium is a charge of its own in the wallet statement.",
     "transferred": "Transferred.",
     "subscribed": "Subscribed to the fund.",
     "redeemed": "Redemption ordered.",
