@@ -26,7 +26,7 @@ STAFF_COOKIE = "puhui_staff"
 STAFF_MAX_AGE = 8 * 3600
 NOTICE_COOKIE = "puhui_staff_notice"
 OPS_ROLES = ("operator", "risk_officer", "admin")
-SUPERVISION_ROLES = ("regulator", "admin")
+SUPERVISION_ROLES = ("regulator", "risk_officer", "admin")  # the risk officers work the cases (反洗钱岗)
 MERCHANT_ROLES = ("merchant",)
 HOMES = {"merchant": "/merchant", "regulator": "/supervision"}
 # The staff menu of each part of the console (href, label); a role sees the links `may_open` lets it open.
@@ -49,6 +49,7 @@ MENUS: dict[str, tuple[tuple[str, str], ...]] = {
     "ops": (
         ("/ops", "Overview"),
         ("/ops/customers", "Customers"),
+        ("/ops/verification", "Real-name verification"),
         ("/ops/merchants", "Merchants"),
         ("/ops/reviews", "Review queue"),
         ("/ops/claims", "Claims review"),
@@ -60,6 +61,8 @@ MENUS: dict[str, tuple[tuple[str, str], ...]] = {
         ("/ops/ledger", "Ledger"),
         ("/ops/audit", "Audit log"),
         ("/ops/models", "Models"),
+        ("/supervision/cases", "Cases"),
+        ("/supervision/reports", "Reports"),
     ),
 }
 PREFIXES = ("/merchant", "/ops", "/supervision", "/staff")
@@ -73,7 +76,11 @@ DONE = {
     "rejected": "Rejected: the hold was released.",
     "navs_loaded": "The NAV file was loaded.",
     "figures_loaded": "The income file was loaded.",
+    "case_moved": "The case moved on.",
+    "report_submitted": "The report is marked submitted.",
     "language": "Language changed.",
+    "check_recorded": "The identity check was recorded.",
+    "class_raised": "The account class was raised.",
 }
 """One-time notices after a form, by a fixed key in a cookie (nothing else is shown from it)."""
 

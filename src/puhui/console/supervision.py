@@ -1,4 +1,5 @@
-"""The supervision dashboard (监管数据看板, /supervision) for the regulator, read-only: fund flows by
+"""The supervision dashboard (监管数据看板, /supervision) for the regulator, who reads it, and the platform's
+risk officers, who also work its cases and submit its reports (`console.casework`): fund flows by
 business form and day, alerts by typology and day, early-warning flags (预警指标), reserve coverage, loan
 classes, large-value and suspicious-transaction reports (大额/可疑交易报告) with deadlines and the overdue
 ones (downloadable), the case list and a case's evidence, and a party's flow graph (资金流向图), all drawn
@@ -16,7 +17,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from puhui import clock
-from puhui.console import client, render, svg
+from puhui.console import casework, client, render, svg
 from puhui.console.names import named, names_of
 from puhui.console.staff import SUPERVISION_ROLES, download, field, form, get, link, section, sections_page, staff_page
 
@@ -284,6 +285,11 @@ async def cases(request: Request, status: Annotated[str | None, Query(max_length
 @router.get("/supervision/cases/{case_id}")
 @staff_page(SUPERVISION_ROLES)
 async def case(request: Request, case_id: Ident) -> Response:
+    return await case_page(request, case_id)
+
+
+async def case_page(request: Request, case_id: str, status: int = 200, error: str | None = None) -> Response:
+    """The case, its alerts, evidence and history, and its next move for those who work cases."""
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     found = await get(request, f"/v1/regtech/cases/{case_id}")
     facts = [
@@ -304,11 +310,15 @@ async def case(request: Request, case_id: Ident) -> Response:
         for e in found["history"]
     ]
     evidence = _case_evidence(request, found["alerts"])
+    work = casework.case_section(request, found)
+    if work is not None and error is not None:
+        work["alerts"] = [error]
     return sections_page(
         request,
         _("Case %(id)s", id=case_id),
         [
             section(_("Case"), [_("Item"), _("Value")], facts, id="case"),
+            *([work] if work is not None else []),
             section(_("Alerts"), _alert_head(request), _alert_rows(request, found["alerts"]), id="case-alerts"),
             section(_("Evidence"), [*_evidence_head(request), _("Evidence for")], evidence, id="evidence"),
             section(
@@ -318,12 +328,18 @@ async def case(request: Request, case_id: Ident) -> Response:
                 id="case-history",
             ),
         ],
+        status=status,
     )
 
 
 @router.get("/supervision/reports")
 @staff_page(SUPERVISION_ROLES)
 async def reports(request: Request) -> Response:
+    return await reports_page(request)
+
+
+async def reports_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+    """What is owed and when, every report with its file, and the submit form for those who may."""
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     found = await get(request, "/v1/regtech/reports")
     rows = []
@@ -354,6 +370,9 @@ async def reports(request: Request) -> Response:
         if d["status"] == "missing"
     ]
     owed.sort(key=lambda o: (o[0], o[3], o[1]))
+    submit = casework.report_section(request, found["reports"])
+    if submit is not None and error is not None:
+        submit["alerts"] = [error]
     due = [
         [rid, _("report:" + kind), fmt.day(day), _("status:" + status), fmt.day(deadline), _("Overdue") if late else ""]
         for deadline, rid, kind, day, status, late in owed
@@ -369,8 +388,10 @@ async def reports(request: Request) -> Response:
                 id="deadlines",
                 empty=_("Every report is submitted."),
             ),
+            *([submit] if submit is not None else []),
             section(_("All reports"), head, rows, id="reports", empty=_("No report yet.")),
         ],
+        status=status,
     )
 
 
