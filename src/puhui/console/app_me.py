@@ -9,10 +9,25 @@ from fastapi.responses import Response
 
 from puhui.console import client, render, security
 from puhui.console.web import customer_page, read_form, redirect, to_login
+from puhui.identity.models import TIER_RULES
+from puhui.money import format_minor
 
 router = APIRouter(include_in_schema=False)
 
 PURPOSES = ("payments", "risk_control", "credit_scoring", "marketing", "third_party_sharing")
+CLASSES = [
+    {
+        "class": rule.tier.name,
+        "checks": rule.verifications,
+        "limit": format_minor(rule.limit_minor, 2),
+        "period": rule.period,
+        "may_invest": rule.may_invest,
+    }
+    for rule in TIER_RULES.values()
+]
+"""The wallet classes (支付账户分类) as the identity rules set them: the checks each needs, its limit and period,
+whether it may invest; shown on the page so the customer sees what verifying brings (real-name verification
+is done by the platform's staff with the channels that confirm an identity, see `console.ops_kyc`)."""
 
 
 async def _me_page(request: Request, status: int = 200, error: str | None = None) -> Response:
@@ -29,6 +44,8 @@ async def _me_page(request: Request, status: int = 200, error: str | None = None
         wallet=wallet,
         purposes=PURPOSES,
         granted=granted,
+        classes=CLASSES,
+        passed=len({v["channel"] for v in customer["verifications"] if v["passed"]}),
         key=security.form_key(),
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -19,6 +20,7 @@ from puhui.console.web import customer_page, read_form, redirect
 from puhui.db import reading
 from puhui.identity.queries import active_customer_by_phone
 from puhui.identity.vault import Vault
+from puhui.payments import limits
 
 router = APIRouter(include_in_schema=False)
 
@@ -120,8 +122,33 @@ async def _order_made(request: Request, kind: str) -> Response:
     try:
         order = await _post(request, f"/v1/wallets/me/{BANK_ORDERS[kind]}", body, form.get("key"))
     except client.ApiProblem as problem:
-        return await _orders_page(request, kind, problem.status, render.say(request, problem.code, problem.detail))
+        return await _orders_page(request, kind, problem.status, bank_order_refusal(request, problem))
     return redirect(f"/app/{kind}/{order['id']}")
+
+
+AMOUNT_WANTED = "Enter an amount greater than zero in CNY, with at most two decimal places, such as 66.00."
+"""What a form whose one free field is the amount says of its generic refusals: a top-up's or withdrawal's
+`invalid_input` is an amount of zero or less ("amount must be greater than zero"), `invalid_amount` one that
+is no amount of CNY; both were told apart, the first as the generic "a value is not valid"."""
+
+
+def bank_order_refusal(request: Request, problem: client.ApiProblem) -> str:
+    """Why a top-up or withdrawal was refused, in the customer's words: its amount named for any refusal of
+    the amount (the card is chosen from a list: a card not bound is `not_found`), else as every page says it."""
+    _ = render.formatter(request).gettext
+    if problem.code in ("invalid_input", "invalid_amount") or _field_refused(problem, "amount"):
+        return _(AMOUNT_WANTED)
+    said = render.say(request, problem.code, problem.detail, problem.status)
+    return f"{said} {_(HOW_TO_VERIFY)}" if problem.code == "wallet_unverified" else said
+
+
+HOW_TO_VERIFY = "How to verify: see Real-name verification on your Me page."
+
+
+def _field_refused(problem: client.ApiProblem, name: str) -> bool:
+    """Whether the API's validation (`invalid_request`) refused the body's field `name`."""
+    errors = problem.extra.get("errors") or () if problem.code == "invalid_request" else ()
+    return any(isinstance(e, dict) and str(e.get("location", "")).rsplit(".", 1)[-1] == name for e in errors)
 
 
 async def _order_status(request: Request, kind: str, order_id: str) -> Response:
@@ -216,7 +243,8 @@ async def pay(request: Request, qr_id: Ident) -> Response:
     try:
         paid = await _post(request, f"/v1/qr-codes/{qr_id}/pay", body, form.get("key"))
     except client.ApiProblem as problem:
-        return await _confirm_page(request, qr_id, problem.status, pay_refusal(request, problem))
+        said = await class_limit_refusal(request, problem) or pay_refusal(request, problem)
+        return await _confirm_page(request, qr_id, problem.status, said)
     return _receipt_redirect(paid)
 
 
@@ -243,6 +271,41 @@ def pay_refusal(request: Request, problem: client.ApiProblem) -> str:
             limit=fmt.money(str(problem.extra.get("stronger_verification_limit", "0"))),
         )
     return said
+
+
+CLASS_LIMITS = {
+    "lifetime": "This is over the limit of your Class %(tier)s account: %(limit)s in all since it was opened, "
+    "of which %(left)s is left. Pass more identity checks to move to a higher class.",
+    "year": "This is over the limit of your Class %(tier)s account: %(limit)s a year, of which %(left)s is left "
+    "this year. Pass more identity checks to move to a higher class.",
+}
+"""A payment over the wallet class limit (账户分类限额: the problem's `bucket` `tier_lifetime` or `tier_year`),
+said with the class, the limit and what is left of it, instead of a bare "over your account's limit"."""
+
+
+async def class_limit_refusal(request: Request, problem: client.ApiProblem) -> str | None:
+    """A payment's or transfer's refusal over the wallet class limit in the payer's words, naming the class,
+    the limit and what is left (the limit less what payments have counted against it, `limits.used` of the
+    problem's bucket and period); None for any other refusal."""
+    bucket, period = str(problem.extra.get("bucket", "")), str(problem.extra.get("period", ""))
+    if problem.code != "limit_exceeded" or not bucket.startswith("tier_") or not period:
+        return None
+    message = CLASS_LIMITS.get(bucket.removeprefix("tier_"))
+    if message is None:
+        return None
+    fmt, me = render.formatter(request), _me(request)
+    customer = await _get(request, f"/v1/customers/{me.id}")
+    used = await run_in_threadpool(_used, request.app.state.engine, me.id, bucket, period)
+    limit = Decimal(str(problem.extra.get("limit", "0")))
+    left = max(limit - Decimal(used).scaleb(-2), Decimal(0)).quantize(Decimal("0.01"))
+    tier = fmt.gettext("tier:" + str((customer.get("tier") or {}).get("class", "I")))
+    return fmt.gettext(message, tier=tier, limit=fmt.money(str(limit)), left=fmt.money(str(left)))
+
+
+def _used(engine: Engine, customer_id: str, bucket: str, period: str) -> int:
+    """What payments have counted against one of the customer's limits so far (fen)."""
+    with reading(engine) as connection:
+        return limits.used(connection, customer_id, bucket, period)
 
 
 def _receipt_redirect(paid: dict) -> Response:
@@ -310,7 +373,7 @@ PHONE_LIKE = re.compile(r"^(\+?86)?[\s-]*1[\d\s-]{10,14}$")
 """What a payee given by mobile number looks like (a customer number starts `cus_`)."""
 
 
-def _customer_with_phone(engine: Engine, vault: Vault | None, phone: str) -> str | None:
+def customer_with_phone(engine: Engine, vault: Vault | None, phone: str) -> str | None:
     if vault is None:
         return None
     with reading(engine) as connection:
@@ -322,7 +385,7 @@ async def payee_of(request: Request, given: str) -> str | None:
     customer with that mobile number (identity's blind-index lookup; None when no one has it)."""
     if not PHONE_LIKE.match(given):
         return given
-    return await run_in_threadpool(_customer_with_phone, request.app.state.engine, names.vault_of(request), given)
+    return await run_in_threadpool(customer_with_phone, request.app.state.engine, names.vault_of(request), given)
 
 
 @router.post("/app/transfer")
@@ -343,7 +406,8 @@ async def transfer(request: Request) -> Response:
     try:
         paid = await _post(request, "/v1/transfers/p2p", {**body, "to_customer_id": payee}, form.get("key"))
     except client.ApiProblem as problem:
-        return await _transfer_page(request, problem.status, transfer_refusal(request, problem), kept)
+        said = await class_limit_refusal(request, problem) or transfer_refusal(request, problem)
+        return await _transfer_page(request, problem.status, said, kept)
     return _receipt_redirect(paid)
 
 
