@@ -6,18 +6,15 @@ CASE_ROLES`), and the pages offer only what the API would accept, the moves a ca
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
-from fastapi.responses import Response
+from fastapi import Request
 
 from puhui.console import client, render
-from puhui.console.staff import done, field, form, post, section, staff_page
+from puhui.console.staff import field, form, post, section
 from puhui.console.web import read_form
 from puhui.regtech.cases import CASE_ROLES, MIN_NARRATIVE, TRANSITIONS
 
-router = APIRouter(include_in_schema=False)
-Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 REPORT_PATHS = {
     "suspicious": "/v1/regtech/reports/suspicious/{id}/submit",
     "large_value": "/v1/regtech/reports/{id}/submit",
@@ -61,9 +58,8 @@ def report_section(request: Request, reports: list[dict]) -> dict | None:
     return section(_("Submit a report"), forms=[submit], id="report-submit")
 
 
-@router.post("/supervision/cases/{case_id}/transitions")
-@staff_page(CASE_ROLES)
-async def move_case(request: Request, case_id: Ident) -> Response:
+async def move(request: Request, case_id: str) -> tuple[int, str] | None:
+    """Send the form's move of the case to the API; the refusal (status, what to say) if it refused it."""
     values = await read_form(request)
     body: dict[str, Any] = {"to": values.get("to", "")}
     for name in ("note", "assignee", "narrative"):
@@ -73,30 +69,23 @@ async def move_case(request: Request, case_id: Ident) -> Response:
         body.pop("assignee", None)
     if body["to"] != "reported":
         body.pop("narrative", None)
-    try:
-        await post(request, f"/v1/regtech/cases/{case_id}/transitions", body, values.get("key") or None)
-    except client.ApiProblem as problem:
-        if problem.status in (401, 403) or problem.status >= 500:
-            raise
-        from puhui.console.supervision import case_page
-
-        return await case_page(request, case_id, problem.status, render.say(request, problem.code, problem.detail))
-    return done(f"/supervision/cases/{case_id}", "case_moved")
+    return await _sent(request, f"/v1/regtech/cases/{case_id}/transitions", body, values.get("key"))
 
 
-@router.post("/supervision/reports/submit")
-@staff_page(CASE_ROLES)
-async def submit_report(request: Request) -> Response:
+async def submit(request: Request) -> tuple[int, str] | None:
+    """Mark the chosen report submitted; the refusal (status, what to say) if there was one."""
     values = await read_form(request)
     kind, _, report_id = values.get("report", "").partition(":")
     if kind not in REPORT_PATHS or not report_id:
-        return render.error_page(request, 422, render.formatter(request).gettext("Choose a report to submit."))
+        return 422, render.formatter(request).gettext("Choose a report to submit.")
+    return await _sent(request, REPORT_PATHS[kind].format(id=report_id), None, values.get("key"))
+
+
+async def _sent(request: Request, path: str, body: dict | None, key: str | None) -> tuple[int, str] | None:
     try:
-        await post(request, REPORT_PATHS[kind].format(id=report_id), None, values.get("key") or None)
+        await post(request, path, body, key or None)
     except client.ApiProblem as problem:
         if problem.status in (401, 403) or problem.status >= 500:
             raise
-        from puhui.console.supervision import reports_page
-
-        return await reports_page(request, problem.status, render.say(request, problem.code, problem.detail))
-    return done("/supervision/reports", "report_submitted")
+        return problem.status, render.say(request, problem.code, problem.detail)
+    return None

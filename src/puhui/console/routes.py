@@ -20,7 +20,6 @@ from puhui.console import (
     app_robo,
     app_securities,
     app_wallet,
-    casework,
     merchant,
     ops,
     ops_actions,
@@ -55,7 +54,6 @@ for part in (app_insurance.router, app_claims.router, app_return_cover.router):
 for part in (staff.router, merchant.router, ops.router, ops_books.router, ops_actions.router, supervision.router):
     router.include_router(part)
 router.include_router(ops_kyc.router)
-router.include_router(casework.router)
 
 
 @router.get("/app/{rest:path}")

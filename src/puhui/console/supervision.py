@@ -19,7 +19,18 @@ from markupsafe import Markup
 from puhui import clock
 from puhui.console import casework, client, render, svg
 from puhui.console.names import named, names_of
-from puhui.console.staff import SUPERVISION_ROLES, download, field, form, get, link, section, sections_page, staff_page
+from puhui.console.staff import (
+    SUPERVISION_ROLES,
+    done,
+    download,
+    field,
+    form,
+    get,
+    link,
+    section,
+    sections_page,
+    staff_page,
+)
 
 router = APIRouter(include_in_schema=False)
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
@@ -330,6 +341,24 @@ async def case_page(request: Request, case_id: str, status: int = 200, error: st
         ],
         status=status,
     )
+
+
+@router.post("/supervision/cases/{case_id}/transitions")
+@staff_page(casework.CASE_ROLES)
+async def move_case(request: Request, case_id: Ident) -> Response:
+    refused = await casework.move(request, case_id)
+    if refused is not None:
+        return await case_page(request, case_id, *refused)
+    return done(f"/supervision/cases/{case_id}", "case_moved")
+
+
+@router.post("/supervision/reports/submit")
+@staff_page(casework.CASE_ROLES)
+async def submit_report(request: Request) -> Response:
+    refused = await casework.submit(request)
+    if refused is not None:
+        return await reports_page(request, *refused)
+    return done("/supervision/reports", "report_submitted")
 
 
 @router.get("/supervision/reports")
