@@ -104,4 +104,4 @@ async def close(request: Request) -> Response:
         )
     except client.ApiProblem as problem:
         return await _me_page(request, problem.status, render.say(request, problem.code, problem.detail))
-    return to_login(request)
+    return to_login(request, "account_closed")

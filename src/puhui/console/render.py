@@ -19,6 +19,8 @@ NOTICES = {
     "signed_up": "Welcome! Your account is open.",
     "logged_in": "You are logged in.",
     "logged_out": "You are logged out.",
+    "session_ended": "Your session has ended: log in again.",
+    "account_closed": "Your account is closed.",
     "card_bound": "The card is bound.",
     "paid": "Paid.",
     "paid_with_cover": "Paid, with return-shipping cover: its premium is a charge of its own in the wallet statement.",

@@ -41,10 +41,11 @@ def redirect(url: str, notice: str | None = None) -> RedirectResponse:
     return response
 
 
-def to_login(request: Request) -> RedirectResponse:
-    """The log-in page, in the language a link asked for (`?lang=`), if it did."""
+def to_login(request: Request, notice: str | None = None) -> RedirectResponse:
+    """The log-in page, in the language a link asked for (`?lang=`), if it did; with `notice` (one of
+    `render.NOTICES`) saying why, e.g. that the session ended."""
     asked = request.query_params.get("lang")
-    response = redirect("/app/login" + (f"?{urlencode({'lang': asked})}" if asked else ""))
+    response = redirect("/app/login" + (f"?{urlencode({'lang': asked})}" if asked else ""), notice)
     security.end_session(response, request)
     return response
 
@@ -56,8 +57,8 @@ def customer_page(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapped(request: Request, *args: Any, **kwargs: Any) -> Response:
         viewer = security.viewer_of(request)
-        if viewer is None:
-            return to_login(request)
+        if viewer is None:  # a session cookie no longer valid: it ended (expired, logged out elsewhere)
+            return to_login(request, "session_ended" if request.cookies.get(security.SESSION_COOKIE) else None)
         request.state.viewer = viewer
         return await guarded(handler, request, *args, **kwargs)
 
@@ -81,7 +82,7 @@ async def guarded(handler: Handler, request: Request, *args: Any, **kwargs: Any)
         return render.error_page(request, 403, render.formatter(request).gettext(refused.title))
     except ApiProblem as problem:
         if problem.status == 401:
-            return to_login(request)
+            return to_login(request, "session_ended")
         return render.error_page(
             request, problem.status, render.say(request, problem.code, problem.detail, problem.status)
         )
