@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from puhui.console import client, i18n, render, security
 from puhui.console.web import customer_page, public_page, read_form, redirect
+from puhui.identity.models import PASSWORD_MAX, PASSWORD_MIN
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,6 +28,8 @@ def _sign_up(request: Request, status: int = 200, error: str | None = None, form
         key=security.form_key(),
         required=REQUIRED_CONSENTS,
         optional=OPTIONAL_CONSENTS,
+        password_min=PASSWORD_MIN,
+        password_max=PASSWORD_MAX,
     )
 
 
