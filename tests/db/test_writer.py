@@ -79,6 +79,8 @@ def started(database: str):
     finally:
         if process.process.poll() is None:
             process.stop()
+        with process.process:  # its pipes closed, also when the test killed it
+            pass
 
 
 def rows(database: str) -> dict[str, int]:

@@ -186,6 +186,8 @@ class WriterProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()  # the pipe it said READY on: its descriptor must not outlive the writer
         Path(self.socket_path).unlink(missing_ok=True)
         Path(self.socket_path).parent.rmdir()
 
@@ -203,7 +205,8 @@ def start(setup: str, env: dict[str, str] | None = None) -> WriterProcess:
     assert process.stdout is not None
     if not _readable(process.stdout, START_SECONDS) or process.stdout.readline() != READY:
         process.kill()
-        process.wait()
+        with process:  # closes its pipes
+            pass
         raise RuntimeError(f"the database's writer process did not start (exit status {process.poll()})")
     return WriterProcess(process, path)
 
@@ -283,6 +286,8 @@ class WriterClient:
             log.error("the database's writer process is gone (%r): this process commits on its own now", error)
         finally:
             self.gone = True
+            if self._writer is not None:
+                self._writer.close()  # its socket goes now that the writer is gone, not when the client is collected
             for answer in self._waiting.values():
                 if not answer.done():
                     answer.set_exception(WriterUnavailable("the writer stopped before this call's batch was answered"))
