@@ -92,7 +92,7 @@ def test_a_failed_payout_is_explained_and_the_next_settlement_adds_up(demo, engi
     )
     assert gross - fees - refunds + other + carried == net and carried > 0
     assert "往日结转" in page
-    terms = ("交易总额", "− 手续费", "− 退款", "+ 其他入账", "+ 往日结转", "= 结算净额")
+    terms = ("交易总额", "− 手续费", "− 退款(扣除退回手续费)", "+ 其他入账", "+ 往日结转", "= 结算净额")
     assert " ".join(f"{term} {cell}" for term, cell in zip(terms, row[1:7], strict=True)) in html.unescape(page)
 
     # the default view (the latest day) lists the recent ones, newest first, the failure marked and explained

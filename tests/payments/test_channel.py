@@ -78,10 +78,25 @@ def test_a_card_token_is_accepted_in_place_of_a_card_number() -> None:
 
 
 @pytest.mark.parametrize("kind", [OrderKind.credit_card, OrderKind.debit_card])
-def test_a_merchants_corporate_account_is_accepted_both_ways(kind: OrderKind) -> None:
+@pytest.mark.parametrize("number", ["110060774018010012345", "6222020000000888888", "12345678"])
+def test_a_merchants_corporate_account_is_accepted_both_ways(kind: OrderKind, number: str) -> None:
     """A settlement payout goes to the merchant's corporate account (对公账户, no check digit), and its top-up
-    (商户充值) is drawn on it."""
-    assert BankOrder("o-1", kind, "110060774018010012345", 1).card == "110060774018010012345"
+    (商户充值) is drawn on it: an account is no card, so one of a card's length that fails Luhn is as good."""
+    assert BankOrder("o-1", kind, number, 1, account=True).card == number
+
+
+@pytest.mark.parametrize("number", ["6222020000000888888", "110060774018010012345", "12345678"])
+def test_an_account_number_is_no_card(number: str) -> None:
+    """Without `account` the order names a personal card: 12-19 digits with a Luhn digit, nothing else."""
+    with pytest.raises(InvalidBankOrder):
+        BankOrder("o-1", OrderKind.credit_card, number, 1)
+
+
+@pytest.mark.parametrize("number", ["1234567", "1" * 33, "6222-0200-0000", "６２２２０２０００", "", 12345678])
+def test_a_malformed_corporate_account_is_refused(number) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidBankOrder) as caught:
+        BankOrder("o-1", OrderKind.credit_card, number, 1, account=True)
+    assert caught.value.code == "invalid_bank_order"
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,11 @@
 its refund funds (退款资金: top up from, and withdraw back to, its settlement account), refunds (退款),
 T+1 settlements (结算) and their status, the fee rate (费率), API keys and the notification log. Every
 change and almost every figure is an API call with the merchant's own key; takings by day, which the API
-has no list for, are the merchant's own payments read in process, and so are the dates of its recent
-settlements (the API reads one date at a time), each then shown as the API answers it."""
+has no list for, are the merchant's own payments read in process; its recent settlements, and the chosen
+date's among them, are one API read of a range of dates."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
@@ -21,6 +20,7 @@ from sqlalchemy import Engine
 
 from puhui import clock
 from puhui.console import client, i18n, render, svg
+from puhui.console.settlement_columns import settlement_head
 from puhui.console.staff import (
     MERCHANT_ROLES,
     done,
@@ -37,7 +37,7 @@ from puhui.console.web import read_form
 from puhui.db import reading
 from puhui.money import format_minor
 from puhui.payments.queries import payments_between
-from puhui.payments.settlement import settlement_dates_of
+from puhui.payments.settlement import MAX_RANGE_DAYS
 
 router = APIRouter(include_in_schema=False)
 Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
@@ -395,21 +395,12 @@ async def refund(request: Request) -> Response:
 async def settlements(request: Request, date: Annotated[dt.date | None, Query()] = None) -> Response:
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     day = date or clock.business_date() - dt.timedelta(days=1)
-    found = await get(request, "/v1/settlements", business_date=day.isoformat())
-    dates = await run_in_threadpool(settlement_dates, request.app.state.engine, _me(request), RECENT)
-    answers = await asyncio.gather(*(get(request, "/v1/settlements", business_date=d) for d in dates))
-    recent = [s for answer in answers for s in answer["settlements"]]
-    head = [
-        _("Business date"),
-        _("Gross"),
-        _("Fees"),
-        _("Refunds"),
-        _("Other credits"),
-        _("Carried from earlier days"),
-        _("Net paid out"),
-        _("Status"),
-        _("Reason"),
-    ]
+    recent, (held_from, held_to) = await recent_settlements(request)
+    if held_from <= day <= held_to:  # the recent answer holds every settlement of the day: no second call
+        found = [s for s in recent if s["business_date"] == day.isoformat()]
+    else:
+        found = (await get(request, "/v1/settlements", business_date=day.isoformat()))["settlements"]
+    head = settlement_head(fmt, _("Business date"))
     picker = form(
         "day", "/merchant/settlements", _("Show"), [field("date", _("Business date"), "date", day.isoformat())], "get"
     )
@@ -434,8 +425,8 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
             section(
                 _("T+1 settlement of %(day)s", day=fmt.day(day)),
                 head,
-                [_settlement_row(fmt, s, carried_into) for s in found["settlements"]],
-                text=[_sum_line(fmt, s) for s in found["settlements"]],
+                [_settlement_row(fmt, s, carried_into) for s in found],
+                text=[_sum_line(fmt, s) for s in found],
                 alerts=alerts,
                 forms=[picker],
                 id="settlements",
@@ -472,10 +463,17 @@ def outstanding(recent: list[dict]) -> list[dict]:
     return found
 
 
-def settlement_dates(engine: Engine, merchant_id: str, limit: int = RECENT) -> list[str]:
-    """The business dates of the merchant's `limit` newest settlements, newest first (the API reads one
-    date at a time: each date's figures are then the API's answer)."""
-    return settlement_dates_of(engine, merchant_id, limit)
+async def recent_settlements(request: Request) -> tuple[list[dict], tuple[dt.date, dt.date]]:
+    """The merchant's `RECENT` newest settlements of the last `MAX_RANGE_DAYS` business dates, newest first, in
+    one call; and the dates the answer holds every settlement of (a merchant has one a date): the whole range
+    when the answer is all of it, else from the oldest date it reached."""
+    today = clock.business_date()
+    first = today - dt.timedelta(days=MAX_RANGE_DAYS - 1)
+    window = {"from": first.isoformat(), "to": today.isoformat()}
+    answer = await get(request, "/v1/settlements", **window, limit=RECENT)
+    recent = answer["settlements"]
+    held_from = first if answer["complete"] else dt.date.fromisoformat(recent[-1]["business_date"])
+    return recent, (held_from, today)
 
 
 def failure_reason(fmt: i18n.Formatter, settlement: dict) -> str:
@@ -511,10 +509,10 @@ def _settlement_row(fmt: i18n.Formatter, s: dict, carried_into: dict[str, str], 
 
 
 def _sum_line(fmt: i18n.Formatter, s: dict) -> str:
-    """How the payout adds up: gross − fees − refunds + other credits + carried = net."""
+    """How the payout adds up: gross − fees − refunds (less the fees they returned) + other credits + carried = net."""
     return fmt.gettext(
-        "%(gross)s gross − %(fees)s fees − %(refunds)s refunds + %(other)s other credits + %(carried)s carried "
-        "from earlier days = %(net)s paid out",
+        "%(gross)s gross − %(fees)s fees − %(refunds)s refunds less fees returned + %(other)s other credits + "
+        "%(carried)s carried from earlier days = %(net)s paid out",
         gross=fmt.money(s["gross"]),
         fees=fmt.money(s["fees"]),
         refunds=fmt.money(s["refunds"]),

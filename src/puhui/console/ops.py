@@ -20,6 +20,7 @@ from puhui import clock
 from puhui.console import charts, i18n, render, svg
 from puhui.console.merchant import failure_reason
 from puhui.console.names import named, names_of
+from puhui.console.settlement_columns import settlement_head
 from puhui.console.staff import (
     MENUS,
     OPS_ROLES,
@@ -213,17 +214,7 @@ async def settlements(request: Request, date: Annotated[dt.date | None, Query()]
         [
             section(
                 _("T+1 settlement of %(day)s", day=fmt.day(day)),
-                [
-                    _("Merchant"),
-                    _("Gross"),
-                    _("Fees"),
-                    _("Refunds"),
-                    _("Other credits"),
-                    _("Carried from earlier days"),
-                    _("Net paid out"),
-                    _("Status"),
-                    _("Reason"),
-                ],
+                settlement_head(fmt, _("Merchant")),
                 rows,
                 forms=[picker],
                 id="settlements",

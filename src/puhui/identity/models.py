@@ -128,8 +128,9 @@ def normalize_credit_code(value: str) -> str:
 
 
 def normalize_bank_account(value: str) -> str:
-    """A settlement bank account number (结算账号): 8-32 digits. Corporate accounts carry no Luhn
-    digit, so only the shape is checked; a card number (12-19 digits) must pass Luhn."""
+    """A settlement bank account number (结算账号): 8-32 digits, spaces and dashes dropped. It is a corporate
+    account (对公账户), no card: its bank's own scheme carries no Luhn digit, so only the shape is checked, also
+    at 12-19 digits. The bank orders that pay it check the same rule (`payments.bank.channel.check_account`)."""
     account = re.sub(r"[\s-]", "", value)
     if not BANK_ACCOUNT.match(account):
         raise InvalidBankAccount("expected 8-32 digits")

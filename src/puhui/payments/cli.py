@@ -131,7 +131,7 @@ def reconcile(
         engine = _engine(db)
         try:  # a date that cannot run is refused as such, before the bank is looked for
             with reading(engine) as connection:
-                runs.plan(connection, reconciliation.RECONCILIATION_JOB, day, t_plus=1)
+                runs.plan(connection, reconciliation.RECONCILIATION_JOB, day)
         except PuhuiError as error:
             fail(error)
         bank = _bank(bank_state, db, create=False)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import select
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from puhui import clock
@@ -23,11 +23,11 @@ from puhui.api.deps import (
     SettingsDep,
     require_roles,
 )
-from puhui.api.fields import AS_WHOLE_NUMBER, DayQuery
+from puhui.api.fields import AS_WHOLE_NUMBER, DAY_PATTERN, DayQuery
 from puhui.api.mutations import Outcome, replay, run_mutation
 from puhui.db import UnitOfWork, reading
-from puhui.eod.dates import BusinessDate, parse_date
-from puhui.errors import Forbidden
+from puhui.eod.dates import BusinessDate, check_over, parse_date
+from puhui.errors import Forbidden, InvalidInput
 from puhui.identity import org
 from puhui.identity.http import vault_of
 from puhui.identity.schemas import FeeRateSet, Merchants, MerchantStatusSet
@@ -45,8 +45,8 @@ from puhui.payments.schemas import (
     ReserveChecks,
     SettlementRun,
     Settlements,
+    SettlementsBetween,
 )
-from puhui.payments.settlement_tables import settlements
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 
@@ -222,31 +222,83 @@ async def settle(body: SettleIn, request: Request, engine: EngineDep, principal:
     return await run_mutation(request, engine, principal, "settlements.run", day.isoformat(), work)
 
 
-@router.get("/settlements", tags=["settlements"], summary="Settlements of a business date", response_model=Settlements)
+class SettlementQueryInvalid(InvalidInput):
+    code = "settlement_query_invalid"
+    title = "Settlements are read for one business_date, or for a range from and to (with a limit), not both"
+
+
+RANGE_LIMIT = 500
+"""The most settlements one range read answers (`limit`), the newest: a range over every merchant is long."""
+
+
+def _day(description: str, alias: str | None = None) -> Any:
+    """A business date in the query string, optional (the operation takes one form or the other)."""
+    return Query(alias=alias, pattern=DAY_PATTERN, json_schema_extra={"format": "date"}, description=description)
+
+
+@router.get(
+    "/settlements",
+    tags=["settlements"],
+    summary="Settlements of a business date, or of a range of business dates (newest first)",
+    description="Name either `business_date` (that date's settlements, by merchant) or `from` and `to` (the "
+    f"settlements of every date between, both included, at most {settlement.MAX_RANGE_DAYS} dates: the newest "
+    "date first, by merchant within a date, at most `limit` of them, the newest). A merchant reads its own only.",
+    response_model=Settlements | SettlementsBetween,
+)
 async def list_settlements(
     engine: EngineDep,
     principal: Caller,
-    business_date: DayQuery,
+    business_date: Annotated[str | None, _day("one business date, YYYY-MM-DD (China Standard Time)")] = None,
+    first: Annotated[str | None, _day("the range's first business date, YYYY-MM-DD", "from")] = None,
+    last: Annotated[str | None, _day("the range's last business date, YYYY-MM-DD, included", "to")] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=RANGE_LIMIT,
+            description=f"with `from` and `to`: the most settlements answered, the newest (default {RANGE_LIMIT})",
+        ),
+    ] = None,
     merchant_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict:
+    merchant_id = _settlements_reader(principal, merchant_id)
+    if business_date is not None and (first, last, limit) == (None, None, None):
+        day = date_of(business_date)
+        return await run_in_threadpool(_read_settlements, engine, day, day, merchant_id, None)
+    if business_date is not None or first is None or last is None:
+        raise SettlementQueryInvalid("name business_date, or both from and to (limit goes with them), not both forms")
+    start, end = parse_date(first, "from"), parse_date(last, "to")
+    settlement.check_range(start, end)  # refused before a connection is taken
+    return await run_in_threadpool(_read_settlements, engine, start, end, merchant_id, limit or RANGE_LIMIT)
+
+
+def _settlements_reader(principal: Principal, merchant_id: str | None) -> str | None:
+    """The merchant whose settlements the caller reads: a merchant its own only; staff any, or every one (None)."""
     if principal.role == "merchant":
         if merchant_id not in (None, principal.id):
             raise Forbidden("a merchant reads only its own settlements")
-        merchant_id = principal.id
-    elif principal.role not in READERS:
+        return principal.id
+    if principal.role not in READERS:
         raise Forbidden("settlements are for staff and the merchant settled")
-    day = date_of(business_date)
+    return merchant_id
 
-    def read() -> dict:
-        query = select(settlements).where(settlements.c.business_date == day.isoformat())
-        if merchant_id is not None:
-            query = query.where(settlements.c.merchant_id == merchant_id)
-        with reading(engine) as connection:
-            rows = [dict(r) for r in connection.execute(query.order_by(settlements.c.merchant_id)).mappings()]
-            rows = settlement.explain(connection, rows)
-        return {"business_date": day.isoformat(), "settlements": [settlement_json(r) for r in rows]}
 
-    return await run_in_threadpool(read)
+def _read_settlements(
+    engine: Engine, first: dt.date, last: dt.date, merchant_id: str | None, limit: int | None
+) -> dict:
+    """One date's answer (`limit` None: all its rows) or a range's (`limit` rows at most, and whether that is
+    all of the range's: one more is read to tell)."""
+    with reading(engine) as connection:
+        rows = settlement.settlements_between(
+            connection, first, last, merchant_id=merchant_id, limit=None if limit is None else limit + 1
+        )
+        shown = settlement.explain(connection, rows[:limit])
+    listed = [settlement_json(r) for r in shown]
+    if limit is None:
+        return {"business_date": first.isoformat(), "settlements": listed}
+    return SettlementsBetween.shape(
+        {"from": first.isoformat(), "to": last.isoformat(), "settlements": listed, "complete": len(rows) <= limit}
+    )
 
 
 # -- reconciliation --------------------------------------------------------------------------------
@@ -284,7 +336,7 @@ def exception_json(row: dict) -> dict:
 async def reconcile(body: ReconcileIn, request: Request, engine: EngineDep, principal: Operator):
     if (done := await replay(request, engine, principal)) is not None:
         return done
-    day, bank = body.business_date, get_bank(request)
+    day, bank = check_over(body.business_date), get_bank(request)  # a day in progress: refused before the query
     # query, then match (先查询后对账): an order the bank has finished whose notice has not arrived yet is
     # finished first, as the sweeper would, so it is not reported missing on the platform's side
     await run_in_threadpool(lambda: bank_worker.sweep(engine, bank, after=dt.timedelta(0)))

@@ -4,9 +4,13 @@ and, for the feature store's set-based SQL, subqueries of payments, refunds and 
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Connection, Subquery, func, select
+from sqlalchemy import ColumnElement, Connection, Subquery, func, select, true
 
 from puhui.payments.tables import bank_orders, payments, refunds
+from puhui.payments.wallets import CLEARING_PREFIX
+
+# a customer's or merchant's bank order, not the reserve's clearing with the platform's counterparties
+CUSTOMERS_ORDER = ~bank_orders.c.id.startswith(CLEARING_PREFIX, autoescape=True)
 
 
 def payments_between(connection: Connection, start: int, end: int) -> list[dict]:
@@ -23,7 +27,12 @@ def posted_bank_orders_between(connection: Connection, start: int, end: int) -> 
     """Every bank order (top-up or withdrawal) opened in [start, end) that the bank completed."""
     rows = connection.execute(
         select(bank_orders)
-        .where(bank_orders.c.status == "posted", bank_orders.c.created_at >= start, bank_orders.c.created_at < end)
+        .where(
+            bank_orders.c.status == "posted",
+            bank_orders.c.created_at >= start,
+            bank_orders.c.created_at < end,
+            CUSTOMERS_ORDER,
+        )
         .order_by(bank_orders.c.created_at, bank_orders.c.id)
     )
     return [dict(r) for r in rows.mappings()]
@@ -31,9 +40,9 @@ def posted_bank_orders_between(connection: Connection, start: int, end: int) -> 
 
 def any_between(connection: Connection, start: int, end: int) -> bool:
     """Whether any payment or bank order was made in [start, end)."""
-    for table in (payments, bank_orders):
+    for table, whose in ((payments, true()), (bank_orders, CUSTOMERS_ORDER)):
         found = connection.execute(
-            select(table.c.id).where(table.c.created_at >= start, table.c.created_at < end).limit(1)
+            select(table.c.id).where(table.c.created_at >= start, table.c.created_at < end, whose).limit(1)
         ).first()
         if found is not None:
             return True
@@ -104,6 +113,6 @@ def resolved_bank_orders(after: int | None = None, until: int | None = None) -> 
     b = bank_orders.c
     return (
         select(b.id, b.customer_id, b.kind, b.status, b.amount, b.resolved_at)
-        .where(b.status.in_(RESOLVED), *_within(b.resolved_at, after, until))
+        .where(b.status.in_(RESOLVED), CUSTOMERS_ORDER, *_within(b.resolved_at, after, until))
         .subquery("resolved_bank_orders")
     )

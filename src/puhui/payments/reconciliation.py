@@ -297,6 +297,8 @@ def _reverse_missing_at_bank(uow: UnitOfWork, row: dict) -> str:
     order = uow.execute(select(bank_orders).where(bank_orders.c.id == row["order_id"])).mappings().first()
     if order is None or order["status"] != "posted":
         raise Conflict("only a posted order can be reversed")
+    if order["id"].startswith(wallets.CLEARING_PREFIX):
+        raise Conflict("a clearing order's movement is the books' own (its flow's): the bank is to carry it out")
     hold = get_transfers(uow.connection, [order["hold_transfer_id"]])[order["hold_transfer_id"]]
     transfer_id = row["id"] + ".rev"
     [result] = create_transfers(
@@ -365,6 +367,5 @@ def reconcile_days(
         RECONCILIATION_JOB,
         business_date,
         lambda day: reconcile(engine, day, statement_of(day)),
-        t_plus=1,
         catch_up=catch_up,
     )

@@ -227,6 +227,17 @@ class Settlements(Schema):
     settlements: list[MerchantSettlement]
 
 
+class SettlementsBetween(Schema):
+    """The settlements of the business dates `from` to `to`, both included: the newest date first, by merchant
+    within a date. `complete` is false when more fall in the range than the `limit` asked for: the answer holds
+    the newest of them; ask again with an earlier `to`, or name the merchant, for the rest."""
+
+    first: Day = Field(alias="from")
+    last: Day = Field(alias="to")
+    settlements: list[MerchantSettlement]
+    complete: bool
+
+
 class SettlementRun(Settlements):
     """A settlement run: the date asked for, and the earlier dates of a gap settled first (`caught_up`)."""
 

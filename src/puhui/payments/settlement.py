@@ -33,15 +33,16 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
 from puhui.eod import runs as eod_runs
+from puhui.errors import InvalidInput
 from puhui.identity import org
 from puhui.identity.service import merchant_wallet_id
 from puhui.ledger.models import Transfer, TransferFlags
-from puhui.ledger.queries import credits_posted_between
+from puhui.ledger.queries import available_as_of, credits_posted_between
 from puhui.ledger.service import get_account, post_chain
 from puhui.payments import wallets
 from puhui.payments.bank.channel import OrderKind
@@ -65,6 +66,14 @@ OFFSETS = {
 }
 """Ledger codes of money into a merchant's wallet that settlement counts with the other credits: each only
 ever covers what the wallet lacked for a refund, so it offsets that refund and nothing of it is paid out."""
+MAX_RANGE_DAYS = 92
+"""The most business dates one read of settlements spans (`settlements_between`), a quarter: every row read
+is explained (`explain`) with queries of its own, so a read is bounded by its dates, not only by a limit."""
+
+
+class SettlementRangeInvalid(InvalidInput):
+    code = "settlement_range_invalid"
+    title = f"A range of settlements runs from a date to the same or a later one, at most {MAX_RANGE_DAYS} dates"
 
 
 def settlement_order_id(merchant_id: str, business_date: dt.date) -> str:
@@ -140,8 +149,7 @@ def _open(uow: UnitOfWork, merchant_id: str, business_date: dt.date) -> dict:
         return dict(existing)
     figures = earnings(uow.connection, merchant_id, business_date)
     wallet = merchant_wallet_id(merchant_id)
-    account = get_account(uow.connection, wallet)
-    available = 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
+    available = _available(uow.connection, merchant_id, business_date)
     due = _due(uow.connection, merchant_id, business_date)
     amount = max(0, min(due, available))
     order_id = settlement_order_id(merchant_id, business_date) if amount > 0 else None
@@ -183,6 +191,30 @@ def _open(uow: UnitOfWork, merchant_id: str, business_date: dt.date) -> dict:
     return row
 
 
+def _available(connection: Connection, merchant_id: str, business_date: dt.date) -> int:
+    """What the wallet can pay for the date: its available balance as of the date's end (`available_as_of`), what
+    a run on time would have seen, so a late run pays the same: money that came in after the end (a payout
+    failed later, its hold voided) waits for a later date, as it would have; the payouts of earlier dates made
+    after the end (a catch-up's), held then on time, are held here too. And never more than the wallet holds
+    now: a hold must be covered, so when refunds of later dates took the date's unpaid money (on time they
+    would have been refused or drawn on the refund funds) the date pays what is left, and the rest of what it
+    earned offsets those later refunds (`_due`)."""
+    wallet = merchant_wallet_id(merchant_id)
+    end = clock.day_bounds(business_date)[1]
+    held_since = connection.execute(
+        select(func.coalesce(func.sum(settlements.c.net), 0)).where(
+            settlements.c.merchant_id == merchant_id,
+            settlements.c.business_date < business_date.isoformat(),
+            settlements.c.created_at >= end,
+            settlements.c.state.in_(("pending", "paid")),
+        )
+    ).scalar_one()
+    then = available_as_of(connection, [wallet], end - 1)[wallet] - int(held_since)
+    account = get_account(connection, wallet)
+    now = 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
+    return min(then, now)
+
+
 def _nothing_paid(connection: Connection, merchant_id: str, business_date: dt.date, due: int) -> str:
     """The state of a date whose settlement pays nothing: `waiting` while the merchant still has earnings of
     earlier dates not at its bank account (an earlier payout pending at the bank, or what is owed and its
@@ -217,16 +249,20 @@ def unpaid(connection: Connection, merchant_id: str, business_date: dt.date) -> 
 
 def retried_on(connection: Connection, row: dict) -> dt.date | None:
     """For a failed payout, the business date whose settlement pays its amount again: the first date of the
-    merchant settled after the payout failed (what is owed and unpaid is paid with the next settlement,
-    `_due`), or, before one is, the next date after the merchant's last one settled. None when the payout did
-    not fail, or its merchant is not active (an inactive merchant is not settled until it is again)."""
+    merchant settled after the payout failed (what is owed and unpaid is paid with the next settlement, `_due`)
+    whose end did not find the money held (a date pays from what the wallet had at its end, `_available`: not
+    a date from the one the hold was made on to the one before it failed), or, before one is, the next such
+    date after the merchant's last one settled. None when the payout did not fail, or its merchant is not
+    active (an inactive merchant is not settled until it is again)."""
     if row["state"] != "failed" or row["resolved_at"] is None:
         return None
+    held_on, failed_on = clock.china_date(row["created_at"]).isoformat(), clock.china_date(row["resolved_at"])
     later = connection.execute(
         select(func.min(settlements.c.business_date)).where(
             settlements.c.merchant_id == row["merchant_id"],
             settlements.c.business_date > row["business_date"],
             settlements.c.created_at >= row["resolved_at"],
+            or_(settlements.c.business_date < held_on, settlements.c.business_date >= failed_on.isoformat()),
         )
     ).scalar()
     if later is not None:
@@ -236,7 +272,8 @@ def retried_on(connection: Connection, row: dict) -> dt.date | None:
     last = connection.execute(
         select(func.max(settlements.c.business_date)).where(settlements.c.merchant_id == row["merchant_id"])
     ).scalar_one()
-    return dt.date.fromisoformat(last) + dt.timedelta(days=1)
+    following = dt.date.fromisoformat(last) + dt.timedelta(days=1)
+    return failed_on if held_on <= following.isoformat() < failed_on.isoformat() else following
 
 
 def explain(connection: Connection, rows: list[dict]) -> list[dict]:
@@ -303,7 +340,7 @@ def settle_days(
     if card_of is None and vault is None:
         raise ValueError("settle needs a vault or card_of to find the settlement accounts")
     cards = card_of if card_of is not None else vault_cards(vault)
-    return eod_runs.run_days(engine, JOB, business_date, lambda day: _settle_day(engine, bank, day, cards), t_plus=1)
+    return eod_runs.run_days(engine, JOB, business_date, lambda day: _settle_day(engine, bank, day, cards))
 
 
 def _settle_day(engine: Engine, bank, business_date: dt.date, card_of: CardOf) -> list[dict]:
@@ -319,30 +356,45 @@ def _settle_day(engine: Engine, bank, business_date: dt.date, card_of: CardOf) -
             ).scalar_one()
             card = card_of(connection, merchant_id) if order == "pending" and bank is not None else None
         if card is not None:  # the bank treats a resubmission of the same order as one order
-            wallets.submit(bank, row["order_id"], card, OrderKind.credit_card, row["net"], engine)
+            wallets.submit(bank, row["order_id"], card, OrderKind.credit_card, row["net"], engine, account=True)
     sync(engine, bank)
     return settlements_of(engine, business_date)
 
 
 def settlements_of(engine: Engine, business_date: dt.date) -> list[dict]:
     with reading(engine) as connection:
-        return [
-            dict(r)
-            for r in connection.execute(
-                select(settlements)
-                .where(settlements.c.business_date == business_date.isoformat())
-                .order_by(settlements.c.merchant_id)
-            ).mappings()
-        ]
+        return settlements_between(connection, business_date, business_date)
 
 
-def settlement_dates_of(engine: Engine, merchant_id: str, limit: int) -> list[str]:
-    """The business dates (YYYY-MM-DD) of the merchant's `limit` newest settlements, newest first."""
-    query = (
-        select(settlements.c.business_date)
-        .where(settlements.c.merchant_id == merchant_id)
-        .order_by(settlements.c.business_date.desc())
-        .limit(limit)
+def check_range(first: dt.date, last: dt.date) -> None:
+    """A range of business dates runs forward and spans at most `MAX_RANGE_DAYS` dates, both ends included."""
+    if last < first:
+        raise SettlementRangeInvalid(f"to {last} is before from {first}", max_days=MAX_RANGE_DAYS)
+    days = (last - first).days + 1
+    if days > MAX_RANGE_DAYS:
+        raise SettlementRangeInvalid(
+            f"from {first} to {last} spans {days} business dates; at most {MAX_RANGE_DAYS}", max_days=MAX_RANGE_DAYS
+        )
+
+
+def settlements_between(
+    connection: Connection,
+    first: dt.date,
+    last: dt.date,
+    *,
+    merchant_id: str | None = None,
+    limit: int | None = None,
+) -> list[dict]:
+    """The settlement rows of the business dates `first` to `last`, both included (`check_range`): the newest
+    date first, by merchant within a date; only `merchant_id`'s when named; at most `limit` of them, the
+    newest. One query for a whole range, so a merchant's recent settlements are one read, not one per date."""
+    check_range(first, last)
+    query = select(settlements).where(
+        settlements.c.business_date >= first.isoformat(), settlements.c.business_date <= last.isoformat()
     )
-    with reading(engine) as connection:
-        return [str(day) for day in connection.execute(query).scalars()]
+    if merchant_id is not None:
+        query = query.where(settlements.c.merchant_id == merchant_id)
+    query = query.order_by(settlements.c.business_date.desc(), settlements.c.merchant_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [dict(r) for r in connection.execute(query).mappings()]

@@ -52,6 +52,9 @@ MERCHANT_TOP_UP = "merchant_top_up"  # ledger code: reserve → the merchant's r
 REFUND_FUNDING = "merchant_refund_funding"  # ledger code: refund funds → merchant wallet, for a refund
 MERCHANT_WITHDRAWAL_PREFIX = "mrw_"
 MERCHANT_REFUND_WITHDRAWAL = "merchant_refund_withdrawal"  # ledger code: refund funds → reserve, back to its bank
+CLEARING_PREFIX = "rc_"
+"""The orders of the reserve's clearing (`bank.clearing`): they carry out at the bank what the ledger moved on the
+reserve with a flow of its own (a loan's own funds, a fund subscription), so they hold nothing themselves."""
 MAX_MERCHANT_ORDER = 5_000_000_00
 """The largest single bank order of a merchant (fen: 5,000,000.00 CNY), a top-up of its refund funds or their
 withdrawal: a corporate account's usual single online-transfer limit. The amount field alone allows 16
@@ -264,14 +267,43 @@ def _open(
 ORDER_REFUSED = "order_refused"  # the bank refused the order itself: it never reached the card
 
 
-def submit(bank, order_id: str, card: str, kind: OrderKind, amount: int, engine: Engine | None = None) -> bool:
+def names_account(row: dict) -> bool:
+    """Whether an order goes to (or draws on) a corporate account (对公账户) rather than a card: a merchant's
+    orders name its settlement account (`SETTLEMENT_CARD_ID`), the reserve's clearing a counterparty's."""
+    return row["card_id"] == SETTLEMENT_CARD_ID or str(row["id"]).startswith(CLEARING_PREFIX)
+
+
+def _names_account(engine: Engine | None, order_id: str) -> bool:
+    """`names_account` of the stored order (False without an engine, or for an order not stored)."""
+    if engine is None:
+        return False
+    query = select(bank_orders.c.id, bank_orders.c.card_id).where(bank_orders.c.id == order_id)
+    with reading(engine) as connection:
+        found = connection.execute(query).mappings().first()
+    return found is not None and names_account(dict(found))
+
+
+def submit(
+    bank,
+    order_id: str,
+    card: str,
+    kind: OrderKind,
+    amount: int,
+    engine: Engine | None = None,
+    *,
+    account: bool | None = None,
+) -> bool:
     """Send the order; a lost acknowledgement is retried once, then left to the sweeper. An order the
     bank refuses outright (invalid, or a conflicting order under its id) can never succeed: with
-    `engine` it fails at once (`order_refused`, the hold voided) instead of waiting for ever."""
-    order = BankOrder(order_id, kind, card, amount)
+    `engine` it fails at once (`order_refused`, the hold voided) instead of waiting for ever, and so does
+    one that is not even a valid order (`BankOrder` refuses it), so that one bad order never stops the
+    caller's others (a settlement run pays every other merchant). `account`: the order names a corporate
+    account (`names_account`); None: as its stored row says."""
+    if account is None:
+        account = _names_account(engine, order_id)
     for _ in range(2):
         try:
-            bank.submit(order)
+            bank.submit(BankOrder(order_id, kind, card, amount, account=account))
             return True
         except ChannelUnavailable:
             continue
@@ -308,12 +340,14 @@ def finish(
         if row["status"] != outcome:
             log.error("bank order %s was %s, the bank now reports %s", order_id, row["status"], outcome)
         return row["status"]
-    flag = TransferFlags.post_pending if outcome == "posted" else TransferFlags.void_pending
-    [result] = create_transfers(
-        uow, [Transfer(f"{order_id}.{outcome[:4]}", flags=flag, pending_id=row["hold_transfer_id"])]
-    )
-    if result not in (TransferResult.ok, TransferResult.exists):
-        raise Conflict(f"finishing {order_id} failed: {result.value}")
+    clearing = order_id.startswith(CLEARING_PREFIX)  # no hold: its money moved in the ledger with its flow
+    if not clearing:
+        flag = TransferFlags.post_pending if outcome == "posted" else TransferFlags.void_pending
+        [result] = create_transfers(
+            uow, [Transfer(f"{order_id}.{outcome[:4]}", flags=flag, pending_id=row["hold_transfer_id"])]
+        )
+        if result not in (TransferResult.ok, TransferResult.exists):
+            raise Conflict(f"finishing {order_id} failed: {result.value}")
     uow.execute(
         bank_orders.update()
         .where(bank_orders.c.id == order_id)
@@ -323,6 +357,8 @@ def finish(
     )
     from puhui.events.outbox import publish
 
+    if clearing:  # the platform's own, no customer's: nothing for the fraud and monitoring consumers
+        return outcome
     publish(
         uow,
         "payments",
@@ -353,9 +389,8 @@ def recover_order(engine: Engine, bank, row: dict, cards: CardLookup | None = No
     except BankOrderNotFound:
         if cards is None:
             return "unknown"
-        sent = submit(
-            bank, row["id"], cards(row["customer_id"], row["card_id"]), OrderKind(row["kind"]), row["amount"], engine
-        )
+        card = cards(row["customer_id"], row["card_id"])
+        sent = submit(bank, row["id"], card, OrderKind(row["kind"]), row["amount"], engine, account=names_account(row))
         return "resubmitted" if sent else "unknown"
     if not status.final:
         return "processing"

@@ -44,6 +44,7 @@ from typing import Any, Protocol, runtime_checkable
 from stdnum import luhn
 
 from puhui import clock
+from puhui.identity.models import BANK_ACCOUNT
 from puhui.money import format_minor
 from puhui.payments.errors import (
     InvalidBankOrder,
@@ -55,7 +56,9 @@ SCALE = 2
 ORDER_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 BANK_REFERENCE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 CARD_NUMBER = re.compile(r"^[0-9]{12,19}$")
-ACCOUNT_NUMBER = re.compile(r"^[0-9]{8,32}$")
+ACCOUNT_NUMBER = BANK_ACCOUNT
+"""A corporate settlement account (对公账户): 8-32 digits, no check digit. The rule merchant onboarding checks
+(`identity.models.normalize_bank_account`), so an account accepted there is one the bank orders accept."""
 CARD_TOKEN = re.compile(r"^tok_[A-Za-z0-9_\-]{4,64}$")
 MAX_AMOUNT = 10**15  # fen; far above any real order, keeps arithmetic honest
 
@@ -98,19 +101,30 @@ def mask_card(card: str) -> str:
 
 def check_card(card: str, account: bool = False) -> str:
     """A card number (12-19 digits, Luhn) or an opaque card token (`tok_...`), or InvalidBankOrder. With
-    `account`, a corporate settlement account too (对公账户: 8-32 digits, no check digit): a merchant's
-    settlement payout goes to it, and its top-up (商户充值) is drawn on it."""
+    `account`, a corporate settlement account instead (`check_account`): a merchant's settlement payout goes to
+    it, and its top-up (商户充值) is drawn on it."""
+    if account:
+        return check_account(card)
     if not isinstance(card, str):
         raise InvalidBankOrder("the card must be a string")
     if CARD_TOKEN.fullmatch(card):
-        return card
-    if account and ACCOUNT_NUMBER.fullmatch(card) and not CARD_NUMBER.fullmatch(card):
         return card
     if not CARD_NUMBER.fullmatch(card):
         raise InvalidBankOrder("the card must be 12-19 digits or a card token (tok_...)")
     if not luhn.is_valid(card):
         raise InvalidBankOrder("the card number's Luhn check digit does not match")
     return card
+
+
+def check_account(number: str) -> str:
+    """A corporate settlement account (对公账户, `ACCOUNT_NUMBER`) or an opaque card token, or InvalidBankOrder.
+    An account is no card: its number follows its bank's own scheme, with no Luhn digit, so a 12-19-digit
+    account that fails Luhn is as good as any other (checking it as a card refused real accounts)."""
+    if not isinstance(number, str):
+        raise InvalidBankOrder("the account must be a string")
+    if CARD_TOKEN.fullmatch(number) or ACCOUNT_NUMBER.fullmatch(number):
+        return number
+    raise InvalidBankOrder("the corporate account must be 8-32 digits or a card token (tok_...)")
 
 
 def _check_amount(amount: Any) -> int:
@@ -129,7 +143,9 @@ def _check_aware(when: Any, name: str) -> dt.datetime:
 
 @dataclass(frozen=True)
 class BankOrder:
-    """One instruction to the bank. `order_id` is chosen by the platform and is the idempotency key."""
+    """One instruction to the bank. `order_id` is chosen by the platform and is the idempotency key. `card` is a
+    personal card (`check_card`), or with `account` a corporate account (对公账户, `check_account`): a merchant's
+    settlement account, or a counterparty's of the reserve's clearing."""
 
     order_id: str
     kind: OrderKind
@@ -137,6 +153,7 @@ class BankOrder:
     amount: int
     currency: str = CURRENCY
     created_at: dt.datetime = field(default_factory=clock.now)
+    account: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.order_id, str) or not ORDER_ID.fullmatch(self.order_id):
@@ -145,7 +162,7 @@ class BankOrder:
             object.__setattr__(self, "kind", OrderKind(self.kind))
         except ValueError:
             raise InvalidBankOrder(f"unknown order kind {self.kind!r}") from None
-        check_card(self.card, account=True)  # a merchant's orders name its settlement account
+        check_card(self.card, account=self.account)
         _check_amount(self.amount)
         if self.currency != CURRENCY:
             raise InvalidBankOrder(f"the channel settles {CURRENCY} only")

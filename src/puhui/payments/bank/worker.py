@@ -6,7 +6,11 @@ withdrawal never waits for an operator.
   `sandbox_plan.TEST_CARDS` and any other valid card with `OTHER_CARD_BALANCE`, and holds on its
   reserve account what the ledger says the platform holds there. Its notifications come back to
   `receive`, in process. `align_reserve` does the same for a bank that already holds orders (the demo's
-  seeding bank, once its world is seeded).
+  seeding bank, once the simulated market booked its past). Either way the bank keeps the ledger position
+  it holds the reserve as of (`ledger_mark`).
+- `clear_reserve` is one pass of the reserve's clearing (`clearing`): what the ledger moved on the reserve
+  since, without a bank order (a loan's own funds, a fund subscription, an insurer's claims funding), netted
+  per counterparty and sent to the bank as orders, so its reserve stays the ledger's without aligning again.
 - `receive` is the platform's notification handler (银行回调) without HTTP: the same signature, time
   window and replay checks as `POST /v1/bank/notifications` (one nonce cache for both), then the hold
   posted or voided once (`wallets.finish_notified`), audited as the bank's call.
@@ -15,8 +19,8 @@ withdrawal never waits for an operator.
   queried; final ones are finished the same way as a notification would (idempotent with it), an
   order the bank never got is submitted again (the same order id, so never twice).
 - `install_bank` puts the bank on the app once; `start` (the app's lifespan) does that and runs
-  both passes in loops as asyncio tasks. The passes are plain functions that return what they
-  did, so tests call them directly.
+  the passes in loops as asyncio tasks (the clearing after each sweep). The passes are plain functions
+  that return what they did, so tests call them directly.
 
 A settlement payout finished by either pass is copied onto its settlement row (`settlement.sync`).
 """
@@ -42,6 +46,7 @@ from puhui.db.tables import audit_log
 from puhui.errors import NotFound, PuhuiError
 from puhui.ledger.service import get_account
 from puhui.payments import settlement, wallets
+from puhui.payments.bank import clearing
 from puhui.payments.bank.sandbox.bank import DeliveryAttempt, SandboxBank
 from puhui.payments.bank.sandbox.plan import OTHER_CARD_BALANCE, FaultPlan
 from puhui.payments.bank.sandbox.shared import SharedSandboxBank
@@ -50,6 +55,7 @@ from puhui.settings import Settings
 
 log = logging.getLogger("puhui.payments.bank")
 BANK_PRINCIPAL = "bank"
+OPENED = "the reserve account opened with what the ledger holds there"
 ACTION = "payments.bank_notification"
 
 
@@ -66,22 +72,38 @@ def nonces_of(state: Any) -> MemoryNonceCache:
 
 def reserve_on_ledger(engine: Engine) -> int:
     """What the ledger says the platform holds on its reserve account (备付金账户), in fen."""
+    return _reserve_position(engine)[0]
+
+
+def _reserve_position(engine: Engine) -> tuple[int, int]:
+    """The reserve's balance on the ledger (fen) and the ledger position it was read at (`clearing.ledger_position`)."""
     with reading(engine) as connection:
         account = get_account(connection, wallets.RESERVE)
-    return 0 if account is None else max(0, account.debits_posted - account.credits_posted)
+        balance = 0 if account is None else max(0, account.debits_posted - account.credits_posted)
+        return balance, clearing.ledger_position(connection)
 
 
 def align_reserve(engine: Engine, bank: Any, reason: str) -> int:
     """The sandbox `bank`'s reserve account made to hold what the ledger says the platform holds there
     (`reserve_on_ledger`), by one deposit or withdrawal of the platform's own recorded with `reason`; returns
-    the fen moved. For a world whose reserve moved without the bank (the simulated market's top-ups and
-    withdrawals, the platform's own funds behind its loans, fund subscriptions), at a quiet moment: every
-    order settled and notified. The reserve account's statement shows orders only, so reconciliation is
-    unchanged."""
-    moved = bank.align_reserve(reserve_on_ledger(engine), reason)
+    the fen moved. Once, for a world whose reserve moved without any bank (the simulated market books its
+    top-ups and withdrawals in the ledger alone), at a quiet moment: every order settled and notified. The
+    bank keeps the ledger position it was aligned at (`ledger_mark`): what the ledger moves on the reserve
+    later without a bank order reaches the bank through the clearing (`clear_reserve`). The reserve account's
+    statement shows orders only, so reconciliation is unchanged."""
+    balance, position = _reserve_position(engine)
+    moved = bank.align_reserve(balance, reason, ledger_mark=position)
     if moved:
         log.info("sandbox bank reserve aligned with the ledger: %+d fen (%s)", moved, reason)
     return int(moved)
+
+
+def clear_reserve(engine: Engine, bank: Any) -> list[dict]:
+    """One pass of the reserve's clearing (`clearing.clear`) for a bank aligned to the ledger (it has a
+    `ledger_mark`); a bank without one (a test's own, or none) is left alone: where its books start is unknown."""
+    if getattr(bank, "ledger_mark", None) is None:
+        return []
+    return clearing.clear(engine, bank)
 
 
 def sandbox_plan(settings: Settings) -> FaultPlan:
@@ -95,14 +117,17 @@ def make_bank(engine: Engine, settings: Settings) -> SandboxBank:
         knows no card at all: the public test cards must never put money into a real platform. Its references
     carry a tag of its own (`SBX3FA2C1…`): each worker has a bank, and a restarted server a new one, and no two
     of them may hand out the same reference."""
-    return SandboxBank(
+    balance, position = _reserve_position(engine)
+    bank = SandboxBank(
         settings.bank_notify_key,
         plan=sandbox_plan(settings),
-        reserve_balance=reserve_on_ledger(engine),
+        reserve_balance=balance,
         test_cards=settings.sandbox,
         auto_open_balance=OTHER_CARD_BALANCE if settings.sandbox else None,
         reference_prefix=f"SBX{secrets.token_hex(3).upper()}",
     )
+    bank.align_reserve(balance, OPENED, ledger_mark=position)  # moves nothing: keeps where its books start
+    return bank
 
 
 # -- the notification handler, in process ----------------------------------------------------------
@@ -185,6 +210,7 @@ def sweep(
     the final ones; an order the bank never got is submitted again with `cards`."""
     made_by = clock.to_micros((now or clock.now()) - after)
     report = SweepReport()
+    cards = clearing.with_counterparties(cards)
     for row in wallets.pending_orders(engine, made_by=made_by):
         try:
             outcome = wallets.recover_order(engine, bank, row, cards)
@@ -276,4 +302,8 @@ async def _sweep_loop(app: FastAPI, engine: Engine, settings: Settings) -> None:
             await run_in_threadpool(lambda: sweep(engine, app.state.bank, after=after, cards=cards))
         except Exception:  # keep the loop alive; the error is logged with its trace
             log.exception("sweeping pending bank orders failed")
+        try:
+            await run_in_threadpool(clear_reserve, engine, app.state.bank)
+        except Exception:  # keep the loop alive; the error is logged with its trace
+            log.exception("clearing the reserve's movements with the bank failed")
         await asyncio.sleep(settings.bank_sweep_interval_seconds)

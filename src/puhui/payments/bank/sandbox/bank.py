@@ -158,18 +158,28 @@ class SandboxBank:
         with self._lock:
             self._adjust_reserve(amount, reason)
 
-    def align_reserve(self, balance: int, reason: str) -> int:
+    def align_reserve(self, balance: int, reason: str, ledger_mark: int | None = None) -> int:
         """Make the reserve account hold `balance` fen (e.g. what the platform's ledger says it holds here) by one
         deposit, or one withdrawal, of the platform's own, recorded with `reason` (`books().reserve_funded` and
         the state's `reserve_adjustments`); returns the amount moved (0: it held that already). Orders due are
-        settled first; call it when nothing is in flight, or an order the platform has not heard of yet counts."""
+        settled first; call it when nothing is in flight, or an order the platform has not heard of yet counts.
+        `ledger_mark`: the platform's position in its ledger that `balance` was read at, kept as `ledger_mark`
+        (the platform's clearing, `bank.clearing`, sends the bank only what its ledger moved after it)."""
         _check_fen(balance, allow_zero=True)
         with self._lock:
             self._settle_due(clock.now())
             change = balance - self._state.reserve
             if change:
                 self._adjust_reserve(change, reason)
+            if ledger_mark is not None:
+                self._state.ledger_mark = ledger_mark
             return change
+
+    @property
+    def ledger_mark(self) -> int | None:
+        """The platform's ledger position its reserve was last aligned to (None: never aligned by the platform)."""
+        with self._lock:
+            return self._state.ledger_mark
 
     def _adjust_reserve(self, amount: int, reason: str) -> None:
         state = self._state

@@ -152,6 +152,7 @@ class BankState:
     reserve_funded: int = 0
     seq: int = 0
     adjustments: list[ReserveAdjustment] = field(default_factory=list)  # of `reserve_funded`, with reasons
+    ledger_mark: int | None = None  # the platform's ledger position the reserve was last aligned to (`align_reserve`)
 
     def books(self) -> Books:
         done = [o for o in self.orders.values() if o.state == OrderState.succeeded]
@@ -206,6 +207,7 @@ class BankState:
             "pushes": [{**asdict(p), "due_at": clock.to_micros(p.due_at)} for p in self.pushes],
             "faults": {d: [f.to_json() for f in fs] for d, fs in self.faults.items()},
             "reserve_adjustments": [a.to_json() for a in self.adjustments],
+            "ledger_mark": self.ledger_mark,
         }
 
     @classmethod
@@ -219,4 +221,5 @@ class BankState:
             reserve_funded=document["reserve_funded"],
             seq=document["seq"],
             adjustments=[ReserveAdjustment.from_json(a) for a in document.get("reserve_adjustments", [])],
+            ledger_mark=document.get("ledger_mark"),
         )
