@@ -147,6 +147,8 @@ MEDICAL = {
         {"years": 23, "with_social_insurance": "299.00", "without_social_insurance": "688.00"},
         {"years": 25, "with_social_insurance": "899.00", "without_social_insurance": "1999.00"},
     ],
+    "waiting_days": 30,  # 等待期: an illness in the first 30 days of cover is not covered
+    "early_claim_days": 30,  # any claim in them goes to a person (人工审核), an accident's too
     "questionnaire": [
         {"id": "hypertension", "text": "是否患有高血压？", "on_yes": "exclude", "condition": "I10"},
         {"id": "cancer", "text": "是否患有或曾患恶性肿瘤？", "on_yes": "decline"},
@@ -338,7 +340,8 @@ def seed_demo_people(engine: Engine, settings: Settings | None, until: dt.date) 
 
     manual = clock.ManualClock(demo_history.history_start(until))
     world = DemoWorld()
-    with clock.using(manual), _seeding(engine, _base_settings(settings)) as (client, admin, seeding):
+    past = demo_history.in_the_past(engine, manual)  # platform time: the sandbox offset is not added again
+    with past, _seeding(engine, _base_settings(settings)) as (client, admin, seeding):
         bank = world.bank = make_bank(engine, seeding)  # the server's own kind: `serve --demo` takes it over
         _wire_bank(client, bank)
         for name, id_number, phone, verifications in CUSTOMERS:
@@ -402,10 +405,13 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None, people: De
     `people`: the demo people and their past from `seed_demo_people` (made here, up to today, without it).
     """
     from puhui import demo_securities
+    from puhui.demo_risk import ensure_model
 
+    ensure_model(engine)  # the platform credit model: a demo customer's application gets a graded decision
     base = _base_settings(settings)
     world = people if people is not None else seed_demo_people(engine, base, clock.business_date())
     world.seeded_at = clock.now_micros()
+    _align_bank_reserve(engine, world.bank)  # the simulated market's past, booked in the ledger alone
     with _seeding(engine, base) as (client, admin, _):
         bank = world.bank
         _wire_bank(client, bank)
@@ -431,25 +437,36 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None, people: De
         world.credit_lines = _seed_credit(engine, client, admin, [cid for cid, _ in tokens])
         world.funds = _seed_funds(client, admin)
         world.market_maker = demo_securities.seed_market(client, engine, admin, bank, DEMO_PASSWORD, CHANNELS, _check)
-    _align_bank_reserve(engine, world.bank)
+        _clear_bank_reserve(engine, bank)
     return world
 
 
 RESERVE_REASON = (
-    "demo seeding: the reserve the ledger holds (the simulated market's top-ups and withdrawals, the platform's "
-    "own funds and fund flows moved it without the sandbox bank)"
+    "demo seeding: the reserve the ledger holds (the simulated market's top-ups and withdrawals, its loans' own "
+    "funds and fund flows moved it without the sandbox bank)"
 )
 
 
 def _align_bank_reserve(engine: Engine, bank) -> None:
-    """The seeding bank's reserve account made to hold what the ledger says the platform holds there: the
-    simulated market (`puhui.sim`) books its top-ups and withdrawals straight in the ledger, and loans, fund
-    subscriptions and the like move the reserve account without a bank order. Without it, the served demo's
-    bank held only the seeded top-ups, and every payout larger failed `reserve_insufficient`."""
+    """The seeding bank's reserve account made to hold what the ledger says the platform holds there, once the
+    simulated market (`puhui.sim`) booked its past: it books its top-ups and withdrawals, and its loans' and fund
+    flows' reserve legs, straight in the ledger. Without it, the served demo's bank held only the seeded top-ups,
+    and every payout larger failed `reserve_insufficient`. What the seeding moves on the reserve after it goes to
+    the bank as clearing orders (`_clear_bank_reserve`), as the served demo's does."""
     from puhui.payments.bank.worker import align_reserve
 
     if bank is not None:
         align_reserve(engine, bank, RESERVE_REASON)
+
+
+def _clear_bank_reserve(engine: Engine, bank) -> None:
+    """The seeded present's reserve movements without a bank order (the credit lines' own funds, fund
+    subscriptions, the insurer's claims funding) sent to the bank as clearing orders (`bank_worker.clear_reserve`),
+    settled and notified: the served demo starts with the bank holding the reserve the ledger says."""
+    from puhui.payments.bank.worker import clear_reserve
+
+    if bank is not None and clear_reserve(engine, bank):
+        _settle_bank(bank)
 
 
 def _top_ups_settled(client, orders: list[tuple[dict, str]]) -> int:

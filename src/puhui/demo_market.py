@@ -272,6 +272,7 @@ def prepare_demo(
 
     from puhui.demo import seed_demo_people, seed_demo_world
     from puhui.demo_history import HISTORY_WEEKS
+    from puhui.demo_risk import ensure_model
     from puhui.identity.pii import vault_for
     from puhui.regtech.monitor import Monitor
     from puhui.sim.world import Config, simulate
@@ -291,6 +292,8 @@ def prepare_demo(
         if not seeded(engine):  # the demo people's past comes before the simulated days, as in time
             phase(f"the demo people's past: {HISTORY_WEEKS} weeks of everyday payments before {config.start}")
             people = seed_demo_people(engine, settings, config.start)
+        phase("the platform credit model (a scorecard): loans are approved only with one")
+        ensure_model(engine)
         phase(f"simulating {customers} customers over {days} days from {config.start}")
         simulate(engine, config, on_day, vault_for(settings) if settings is not None else None)
         phase("watching the market: monitor, graph analytics, cases")

@@ -9,6 +9,7 @@ import re
 
 from puhui.console import i18n
 from puhui.db import transaction
+from puhui.demo_risk import ensure_model
 from puhui.payments import reserve
 
 from .conftest import customer_id_of, sign_up
@@ -55,6 +56,7 @@ def _borrower_with_offers(client, engine) -> tuple[dict, dict, dict, dict]:  # t
     """A verified customer with two offers on one application, the second accepted (a loan), and an open offer on
     another application: (first, second, open, loan)."""
     transaction(engine, lambda uow: reserve.inject_capital(uow, "capital.offers-page", 1_000_000_00))
+    ensure_model(engine)  # the platform credit model: no application is approved without one
     assert client.post("/v1/lending/products", headers={**ADMIN, "Idempotency-Key": "p"}, json=PRODUCT).is_success
     sign_up(client, 61)
     verify(client, customer_id_of(client))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from puhui.db import reading, transaction
 from puhui.identity import closing
 from puhui.ledger import service as ledger
@@ -21,6 +23,7 @@ from puhui.wealth import units as mmf_funds
 from puhui.wealth.mmf import service as mmf
 from puhui.wealth.suitability.service import CURRENT, record_answers
 from tests.console.world import verify
+from tests.lending.credit_model import credit_model  # noqa: F401 - the fixture: loans need a credit model
 from tests.lending.lending_world import INCOME, MONTHLY
 from tests.wealth.test_suitability import answers_with
 
@@ -69,6 +72,7 @@ def confirm(engine, order: dict) -> None:  # type: ignore[no-untyped-def]
     assert run(engine, lambda uow: mmf.confirm_due(uow, FUND, due)) >= 1
 
 
+@pytest.mark.usefixtures("credit_model")
 def test_a_customer_with_a_loan_securities_and_fund_units_cannot_close(client, engine, clock):
     customer_id, me = customer_with_money(client, engine)
     loan_id = take_loan(engine, customer_id)
@@ -100,6 +104,7 @@ def test_a_customer_with_a_loan_securities_and_fund_units_cannot_close(client, e
     assert login(client, ZHANG)  # still logs in
 
 
+@pytest.mark.usefixtures("credit_model")
 def test_once_everything_is_settled_to_zero_the_close_succeeds(client, engine, clock):
     customer_id, me = customer_with_money(client, engine)
     loan_id = take_loan(engine, customer_id)

@@ -57,7 +57,7 @@ def _post(client, path: str, headers: dict, key: str, body: dict):  # type: igno
     return client.post(path, headers={**headers, "Idempotency-Key": key}, json=body)
 
 
-def test_leaving_the_income_out_no_longer_passes_the_limit_over_http(client, engine, clock):
+def test_leaving_the_income_out_no_longer_passes_the_limit_over_http(client, engine, clock, credit_model):
     """The finding's repro: 40,000 owed on an income of 120,000 (the whole third); 10,000 more is refused
     with the income given, and now also without it; a customer with no income on file is told to declare
     it. A credit line opened without an income takes the one on file, and its draws count against it."""
@@ -67,6 +67,7 @@ def test_leaving_the_income_out_no_longer_passes_the_limit_over_http(client, eng
     me, other = login(client, ZHANG), login(client, LI)
     _fund(engine, clock, zhang["id"])
     _fund(engine, clock, li["id"])
+    credit_model.set(zhang["id"], 780.0)  # grade A: a credit limit of four months' income, the whole third
     big = {"product_code": "cash-12", "amount": "40000.00", "term": 12, "annual_income": "120000.00"}
     applied = _post(client, "/v1/lending/applications", me, "a1", big)
     assert applied.status_code == 201 and applied.json()["decision"] == "approved", applied.text

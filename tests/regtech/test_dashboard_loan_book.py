@@ -10,8 +10,11 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+import pytest
+
 from puhui.db import reading, transaction
 from puhui.lending import repayments, service
+from tests.lending.credit_model import credit_model
 from tests.lending.lending_world import INCOME, MONTHLY
 from tests.lending.test_checkout_http import (
     ADMIN,
@@ -26,7 +29,10 @@ from tests.lending.test_checkout_http import (
     qr,
 )
 
-__all__ = ["client"]
+__all__ = ["client", "credit_model"]
+
+# the loans here are approved by a platform credit model (a set score): without one none is
+pytestmark = pytest.mark.usefixtures("credit_model")
 
 UTC = dt.UTC
 

@@ -28,6 +28,10 @@ from tests.securities.test_brokerage_http import assert_audit_clean, call, clien
 CASH = 100_000_00
 SHARES = 2_000
 CODES = ("600000", "000001")
+MARKET_KINDS = {  # market orders each one's exchange takes: best five then limit on SSE, fill or kill on SZSE
+    "600000": (OrderType.best5_ioc, OrderType.counterparty_best, OrderType.best5_limit),
+    "000001": (OrderType.best5_ioc, OrderType.counterparty_best, OrderType.fok),
+}
 FRIDAY = dt.date(2026, 12, 4)
 
 
@@ -54,8 +58,7 @@ def random_request(rng: random.Random) -> orders.OrderRequest:
     side = rng.choice((models.Side.buy, models.Side.sell))
     quantity = rng.choice((100, 200, 300, 500))
     if rng.random() < 0.2:
-        kind = rng.choice((OrderType.best5_ioc, OrderType.counterparty_best, OrderType.best5_limit))
-        return orders.OrderRequest(code, side, quantity, None, kind)
+        return orders.OrderRequest(code, side, quantity, None, rng.choice(MARKET_KINDS[code]))
     return orders.OrderRequest(code, side, quantity, close + rng.randint(-40, 40))
 
 

@@ -67,7 +67,7 @@ def test_a_trading_day_from_the_opening_auction_to_the_close(exchange):
     exchange.submit(limit("b3", BUY, 300, 10_01), at("14:00"))
     exchange.submit(limit("s3", SELL, 200, 10_01), at("14:58"))
     with pytest.raises(MarketClosed):
-        exchange.submit(NewOrder("m2", "600000", SELL, 100, kind=OrderType.ioc), at("14:59"))
+        exchange.submit(NewOrder("m2", "600000", SELL, 100, kind=OrderType.best5_ioc), at("14:59"))
     closing = exchange.advance(at("15:01"))
     assert trades(closing) == [("b3", "s3", 10_01, 200)]
     assert [(r.order_id, r.quantity) for r in closing if r.report is Report.expired] == [("b3", 100)]
@@ -81,7 +81,7 @@ def test_orders_outside_the_band_out_of_hours_or_for_unknown_instruments_are_ref
     with pytest.raises(MarketClosed):
         exchange.submit(limit("early", BUY, 100, 10_00), at("09:10"))
     with pytest.raises(MarketClosed):
-        exchange.submit(NewOrder("m", "600000", BUY, 100, kind=OrderType.ioc), at("09:16"))
+        exchange.submit(NewOrder("m", "600000", BUY, 100, kind=OrderType.best5_ioc), at("09:16"))
     with pytest.raises(PriceOutsideBand):
         exchange.submit(limit("high", BUY, 100, 11_01), at("10:00"))
     with pytest.raises(UnknownInstrument):
@@ -106,7 +106,7 @@ def test_a_refused_order_loses_none_of_the_reports_of_the_phases_it_crossed(exch
     exchange.submit(limit("b", BUY, 100, 9_95), at("09:15"))
     exchange.submit(limit("s", SELL, 100, 9_95), at("09:15"))
     with pytest.raises(MarketClosed):  # its moment runs the opening auction, then refuses it
-        exchange.submit(NewOrder("m", "600000", BUY, 100, kind=OrderType.ioc), at("09:25"))
+        exchange.submit(NewOrder("m", "600000", BUY, 100, kind=OrderType.best5_ioc), at("09:25"))
     with pytest.raises(OrderNotCancellable):
         exchange.cancel("600000", "nobody", at("09:26"))
     assert trades(exchange.advance(at("09:27"))) == [("b", "s", 9_95, 100)]
@@ -136,7 +136,7 @@ def test_every_share_ordered_trades_is_cancelled_or_expires_and_every_trade_is_i
     reports: list[Execution] = []
     for n, (minute, side, lots, price, market) in enumerate(sorted(stream, key=lambda s: s[0])):
         moment = at(f"{minute // 60:02d}:{minute % 60:02d}")
-        kind = OrderType.ioc if market else OrderType.limit
+        kind = OrderType.best5_ioc if market else OrderType.limit
         order = NewOrder(f"o{n:03d}", "600000", side, lots * 100, None if market else price, kind)
         try:
             reports += exchange.submit(order, moment)

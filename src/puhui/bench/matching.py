@@ -29,7 +29,7 @@ from puhui.securities.models import Exchange as Venue
 
 INSTRUMENT = Instrument("600000", Venue.sse, Board.main, "浦发银行", dt.date(1999, 11, 10))
 PREVIOUS_CLOSE = 10_00
-MARKET_KINDS = (OrderType.best5_ioc, OrderType.counterparty_best, OrderType.ioc, OrderType.best5_limit)
+MARKET_KINDS = (OrderType.best5_ioc, OrderType.counterparty_best, OrderType.own_best, OrderType.best5_limit)  # SSE's
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from puhui.console import client, render, security
+from puhui.console import app_wallet, client, render, security
 from puhui.console.web import customer_page, read_form, redirect
 
 router = APIRouter(include_in_schema=False)
@@ -21,6 +21,7 @@ Ident = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._
 NOTICES = {
     "paid_later": "Paid from your credit line.",
     "repaid": "Repayment received.",
+    "offer_accepted": "Offer accepted: the loan is paid into your wallet.",
 }
 PROBLEMS = {
     "credit_line_not_found": "You have no credit line yet.",
@@ -40,11 +41,19 @@ PROBLEMS = {
     "loan_offer_not_open": "This offer was already accepted: it became a loan, which is listed under your loans.",
     "annual_income_required": "Declare your annual income first: what you owe may not pass a third of it.",
     "borrower_limit_exceeded": "This would take what you owe past a third of your annual income.",
+    "payoff_amount_mismatch": "The payoff amount has changed since this page was shown (interest accrues daily): "
+    "nothing was charged. Check the amount now shown and confirm again.",
+    "loan_offer_not_found": "This offer does not exist or is not yours.",
+    "loan_application_declined": "This application was declined, so its offer cannot be accepted.",
+    "borrower_unverified": "Verify your identity before borrowing.",
+    "rate_above_cap": "This offer's rate is above the legal cap, so it can no longer be accepted.",
 }
 """Lending problems a person is told in their own language (any other goes to the common list)."""
 
 
 def _say(request: Request, problem: client.ApiProblem) -> str:
+    if problem.code == "limit_exceeded":  # a QR day limit: said as the wallet's pay page says it
+        return app_wallet.pay_refusal(request, problem)
     held_for = problem.extra.get("held_for") if problem.code == "checkout_needs_review" else None
     message = PROBLEMS.get(f"{problem.code}:{held_for}") or PROBLEMS.get(problem.code)
     if problem.code == "unknown_instalment_plan" and (offered := _plans_offered(request, problem.extra.get("plans"))):
@@ -169,11 +178,38 @@ async def _product_names(request: Request) -> dict[str, str]:
 async def loans(request: Request) -> Response:
     """The customer's loans, then their loan offers (借款方案) with each one's status and what can follow:
     an accepted offer leads to its loan, a superseded one to the loan its application became."""
+    return await _loans_page(request)
+
+
+async def _loans_page(request: Request, status: int = 200, error: str | None = None) -> Response:
     listed = await _get(request, "/v1/lending/loans")
     offers = await _get(request, "/v1/lending/offers")
     became = {offer["application_id"]: offer["loan_id"] for offer in offers if offer["loan_id"]}
     products = await _product_names(request) if listed or offers else {}
-    return _page(request, "loans.html", loans=listed, offers=offers, became=became, products=products)
+    return _page(
+        request,
+        "loans.html",
+        status=status,
+        error=error,
+        loans=listed,
+        offers=offers,
+        became=became,
+        products=products,
+        key=security.form_key(),
+    )
+
+
+@router.post("/app/loans/offers/{offer_id}/accept")
+@customer_page
+async def accept_offer(request: Request, offer_id: Ident) -> Response:
+    """Accept an open offer (签约): the loan is paid into the wallet and its page follows; a refusal is said on
+    the loans page in the customer's language, and nothing changes."""
+    form = await read_form(request)
+    try:
+        loan = await _post(request, f"/v1/lending/offers/{offer_id}/accept", {}, form.get("key"))
+    except client.ApiProblem as problem:
+        return await _loans_page(request, problem.status, _say(request, problem))
+    return redirect(f"/app/loans/{loan['id']}", "offer_accepted")
 
 
 async def _loan_page(request: Request, loan_id: str, status: int = 200, error: str | None = None) -> Response:
@@ -188,10 +224,12 @@ async def _loan_page(request: Request, loan_id: str, status: int = 200, error: s
     draw = next((d for d in draws if d["loan_id"] == loan_id), None)
     charges = sum(Decimal(statement[part]) for part in ("accrued_interest", "fees", "penalties"))
     product = (await _product_names(request)).get(loan["product_code"])
+    payoff = await _get(request, f"/v1/lending/loans/{loan_id}/payoff") if loan["status"] == "active" else None
     return _page(
         request,
         "loan.html",
         product=product,
+        payoff=payoff,
         charges=str(charges),
         draw=draw,
         status=status,
@@ -218,6 +256,8 @@ async def repay(request: Request, loan_id: Ident) -> Response:
     body: dict = {"kind": kind}
     if kind == "scheduled" and form.get("amount"):
         body["amount"] = form["amount"]
+    if kind == "early_full" and form.get("payoff"):  # exactly the payoff shown, or refused if it has changed
+        body["amount"] = form["payoff"]
     try:
         await _post(request, f"/v1/lending/loans/{loan_id}/repayments", body, form.get("key"))
     except client.ApiProblem as problem:

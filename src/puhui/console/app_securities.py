@@ -50,6 +50,9 @@ REFUSALS = {  # the brokerage's refusals, told plainly (translated in securities
     "unsuitable_product": "This security's risk level is above yours: the purchase is refused.",
     "order_too_large": "That is more shares than one order may hold on this board: split it into smaller orders.",
     "market_order_unbounded": "This share has no price limit today: enter a protective price to buy it at market.",
+    "order_type_not_on_exchange": "This share's exchange does not take this kind of market order: choose another kind.",
+    "cash_not_withdrawable": "Today's sale proceeds can buy at once but go back to your wallet only from the next "
+    "trading day: transfer at most the withdrawable cash.",
 }
 MARKET_REFUSALS = {  # where a market order's refusal says more than a limit order's
     "market_closed": "Market orders are taken in continuous trading only: 09:30–11:30 and 13:00–14:57.",
@@ -60,6 +63,7 @@ PROTECT_REFUSALS = {  # what is wrong with a market order's protective price (th
     "price_invalid": "Enter the protective price as a number of CNY, such as 10.50, or leave it empty.",
     "price_not_positive": "Enter a protective price above zero, or leave it empty.",
     "price_outside_band": "The protective price is outside today's price limits.",
+    "protect_not_on_exchange": "The Shenzhen Stock Exchange takes no protective price: leave it empty.",
 }
 STAR_LOT = "On the STAR Market buy at least 200 shares, then any number; a holding under 200 is sold whole."
 MARKET_KINDS = {  # the market orders (市价申报) each exchange takes (上交所/深交所交易规则, 2023 editions)

@@ -85,6 +85,10 @@ class MedicalProductIn(BaseModel):
     ratio_without_social: RatioStr = "0.6"
     waiting_days: Days = 30
     cooling_off_days: Days = 15
+    early_claim_days: Annotated[
+        Days,
+        Field(description="claims for an event within this many days of the cover start go to manual review (0: none)"),
+    ] = 0
     guaranteed_renewal_years: Annotated[StrictInt, Field(ge=0, le=100), AS_WHOLE_NUMBER] = 0
     questionnaire: Annotated[
         list[HealthQuestionIn], Field(max_length=30, description="the health declaration (健康告知), ids unique")
@@ -158,6 +162,7 @@ def _product(body: MedicalProductIn) -> models.MedicalProduct:
         waiting_days=body.waiting_days,
         cooling_off_days=body.cooling_off_days,
         guaranteed_renewal_years=body.guaranteed_renewal_years,
+        early_claim_days=body.early_claim_days,
     )
 
 

@@ -37,7 +37,13 @@ class AgeBand:
 
 @dataclass(frozen=True, slots=True)
 class MedicalProduct:
-    """A version of a 百万医疗-style medical product. A policy points to its version forever."""
+    """A version of a 百万医疗-style medical product. A policy points to its version forever.
+
+    Two periods from the start of cover guard against insuring a loss already under way: the waiting
+    period (等待期, `waiting_days`) in which an illness is not covered at all, and the early-claim period
+    (`early_claim_days`, 0 for none) in which any claim, an accident's too (accidents have no waiting
+    period), is covered but goes to a person (人工审核): a claim soon after the policy starts is the classic
+    sign of a policy bought after the event (带病投保, 先出险后投保)."""
 
     code: str
     version: int
@@ -48,6 +54,7 @@ class MedicalProduct:
     ratio_with_social: Decimal = Decimal(1)  # 赔付比例, expenses settled through social insurance first
     ratio_without_social: Decimal = Decimal("0.6")
     waiting_days: int = 30  # 等待期, illness only
+    early_claim_days: int = 0  # 出险距生效日过近: a claim for an event this soon after cover starts goes to review
     cooling_off_days: int = 15  # 犹豫期: cancelled within it, the whole premium comes back
     guaranteed_renewal_years: int = 0  # 保证续保 (0: renewal not guaranteed)
 
@@ -59,8 +66,9 @@ def check_product(product: MedicalProduct) -> None:
     """A product's terms in range and its bands ordered without gaps or overlaps."""
     if not product.code or product.version < 1:
         raise InsuranceProductInvalid("a product has a code and a version from 1")
-    if min(product.deductible, product.annual_limit, product.waiting_days, product.cooling_off_days) < 0:
-        raise InsuranceProductInvalid("deductible, limit, waiting and cooling-off days are not negative")
+    days = (product.waiting_days, product.cooling_off_days, product.early_claim_days)
+    if min(product.deductible, product.annual_limit, *days) < 0:
+        raise InsuranceProductInvalid("deductible, limit, waiting, cooling-off and early-claim days are not negative")
     for ratio in (product.ratio_with_social, product.ratio_without_social):
         if not Decimal(0) < ratio <= 1:
             raise InsuranceProductInvalid("a reimbursement ratio is above 0 and at most 1")

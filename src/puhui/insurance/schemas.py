@@ -51,6 +51,10 @@ class MedicalProductVersion(Schema):
     ratio_with_social: str = Ratio
     ratio_without_social: str = Ratio
     waiting_days: int = Field(description="等待期 for illness, in days")
+    early_claim_days: int = Field(
+        description="claims for an event within this many days of the cover start go to manual review "
+        "(人工审核, reason early_claim), accidents' too; 0: none"
+    )
     cooling_off_days: int = Field(description="犹豫期: cancelled within it, the whole premium comes back")
     guaranteed_renewal_years: int = Field(description="保证续保 years (0: renewal not guaranteed)")
     questionnaire: list[HealthQuestion] = Field(description="the health declaration (健康告知), maybe empty")

@@ -135,6 +135,9 @@ def terms_of(product: models.MedicalProduct) -> dict[str, Any]:
         "waiting_days": product.waiting_days,
         "cooling_off_days": product.cooling_off_days,
         "guaranteed_renewal_years": product.guaranteed_renewal_years,
+        # stored only when set, so the terms (and the no-op check of adding them again) of versions stored
+        # before products had an early-claim period stay as they were
+        **({"early_claim_days": product.early_claim_days} if product.early_claim_days else {}),
     }
 
 
@@ -152,6 +155,7 @@ def product_of(terms: dict[str, Any]) -> models.MedicalProduct:
         waiting_days=terms["waiting_days"],
         cooling_off_days=terms["cooling_off_days"],
         guaranteed_renewal_years=terms["guaranteed_renewal_years"],
+        early_claim_days=terms.get("early_claim_days", 0),
     )
 
 
@@ -237,6 +241,7 @@ def product_json(connection: Connection, code: str, version: int) -> dict[str, A
     ]
     shown = {k: (format_minor(v, 2) if k in money else v) for k, v in terms.items() if k != "bands"}
     shown.setdefault("questionnaire", [])
+    shown.setdefault("early_claim_days", 0)
     return {**shown, "bands": bands, "insurer_id": row["insurer_id"], "kind": row["kind"]}
 
 

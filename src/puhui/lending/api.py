@@ -38,6 +38,7 @@ from puhui.lending.schemas import (
     Instalment,
     LendingEodRun,
     Loan,
+    LoanPayoff,
     LoanProduct,
     LoanStatement,
     Offer,
@@ -301,6 +302,19 @@ async def statement(loan_id: Ident, engine: EngineDep, principal: Caller) -> dic
     return await _reader(engine, lambda c: statements.statement(c, loan_id).as_json())
 
 
+@router.get(
+    "/loans/{loan_id}/payoff",
+    summary="The payoff quote: what repaying the whole loan early takes today, part by part",
+    description="Principal, interest to date, fees, penalty and the early repayment fee (提前还款违约金), and "
+    "their total: a repayment of kind `early_full` today takes exactly `total` (the same computation). A loan "
+    "paid off or written off has none (409 `loan_closed`).",
+    response_model=LoanPayoff,
+)
+async def payoff(loan_id: Ident, engine: EngineDep, principal: Caller) -> dict:
+    await _loan(engine, principal, loan_id)
+    return await _reader(engine, lambda c: repayments.payoff_quote(c, loan_id))
+
+
 @router.post(
     "/loans/{loan_id}/repayments", status_code=201, summary="Repay from the caller's wallet", response_model=Repayment
 )
@@ -317,7 +331,7 @@ async def repay(loan_id: Ident, body: RepaymentIn, request: Request, engine: Eng
 @router.post(
     "/eod",
     summary="Run end of day for a business date (once; again changes nothing)",
-    description="The date must not be after today's business date nor before the last date run; "
+    description="The date must be over (before today's business date) and not before the last date run; "
     "days skipped since the last run run first, one by one (`caught_up`).",
     response_model=LendingEodRun,
 )

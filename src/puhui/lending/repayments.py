@@ -25,6 +25,7 @@ instalment still unpaid.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -150,12 +151,15 @@ def repay(uow: UnitOfWork, loan_id: str, customer_id: str, amount: int | None, k
             raise NothingDue(f"nothing is due on loan {loan_id} today")
         paid = allocate(_total(owed) if amount is None else amount, owed, product.allocation_order)
     elif kind == "early_full":
-        interest_ahead, prepay, early_fee = _ahead_of_payoff(ahead, product.early_repayment_fee_rate)
-        payoff = _total(owed) + interest_ahead + prepay + early_fee
-        if amount is not None and amount != payoff:
-            raise PayoffMismatch(f"the payoff amount today is {format_minor(payoff, 2)}")
+        payoff = payoff_of(owed, ahead, product.early_repayment_fee_rate)
+        if amount is not None and amount != payoff.total:
+            raise PayoffMismatch(f"the payoff amount today is {format_minor(payoff.total, 2)}")
+        prepay, early_fee = payoff.principal_ahead, payoff.early_fee
         paid = Allocation(
-            penalty=owed.penalty, fees=owed.fees, interest=owed.interest + interest_ahead, principal=owed.principal
+            penalty=owed.penalty,
+            fees=owed.fees,
+            interest=owed.interest + payoff.interest_ahead,
+            principal=owed.principal,
         )
     else:
         if amount is None or amount <= _total(owed):
@@ -237,25 +241,71 @@ def prepay_and_fee(rest: int, fee_rate: Decimal) -> tuple[int, int]:
     return principal, _half_up(rate * principal)
 
 
-def _ahead_of_payoff(ahead: list[dict], fee_rate: Decimal) -> tuple[int, int, int]:
-    """What an early full repayment adds to what is due: the interest accrued ahead, the principal
-    ahead and its early repayment fee (提前还款违约金)."""
-    interest_ahead = sum(r["interest_accrued"] - r["interest_paid"] for r in ahead)
+@dataclass(frozen=True)
+class Payoff:
+    """What an early full repayment (提前结清) takes today, in fen: what is due (`owed`: penalty, fees, interest,
+    principal of the instalments due today or earlier), the interest accrued so far on the instalments not yet
+    due, the principal not yet due, and the early repayment fee (提前还款违约金) on that principal at `fee_rate`."""
+
+    owed: Owed
+    interest_ahead: int
+    principal_ahead: int
+    fee_rate: Decimal
+    early_fee: int
+
+    @property
+    def total(self) -> int:
+        return _total(self.owed) + self.interest_ahead + self.principal_ahead + self.early_fee
+
+    def as_json(self) -> dict:
+        return {
+            "principal": format_minor(self.owed.principal + self.principal_ahead, 2),
+            "interest": format_minor(self.owed.interest + self.interest_ahead, 2),
+            "fees": format_minor(self.owed.fees, 2),
+            "penalty": format_minor(self.owed.penalty, 2),
+            "early_repayment_fee": format_minor(self.early_fee, 2),
+            "early_repayment_fee_rate": str(self.fee_rate),
+            "total": format_minor(self.total, 2),
+        }
+
+
+def payoff_of(owed: Owed, ahead: list[dict], fee_rate: Decimal) -> Payoff:
+    """The payoff of a loan owing `owed` today with the instalments `ahead` not yet due: the one computation
+    an early full repayment charges and the payoff quote (`payoff_quote`) shows, so the two cannot differ."""
     prepay = sum(r["principal"] - r["principal_paid"] for r in ahead)
-    return interest_ahead, prepay, _half_up(Decimal(fee_rate) * prepay)
+    return Payoff(
+        owed=owed,
+        interest_ahead=sum(r["interest_accrued"] - r["interest_paid"] for r in ahead),
+        principal_ahead=prepay,
+        fee_rate=Decimal(fee_rate),
+        early_fee=_half_up(Decimal(fee_rate) * prepay),
+    )
+
+
+def _payoff_today(connection: Any, loan: dict) -> Payoff:
+    """The payoff of an active loan today, read as a repayment would compute it (what it would recognize
+    first applied to the copies read here; nothing is written)."""
+    product = get_product(connection, loan["product_code"])
+    day, rows = today(), instalments(connection, loan["id"])
+    recognize_due(loan["id"], rows, day)
+    owed = owed_due(rows, day, accounts.balances(connection, loan["id"]).penalty)
+    return payoff_of(owed, [r for r in rows if r["due_day"] > day], product.early_repayment_fee_rate)
 
 
 def due_and_payoff(connection: Any, loan_id: str) -> tuple[int, int]:
     """(what is due today, what an early full repayment would take today) of an active loan, in fen."""
+    payoff = _payoff_today(connection, loan_row(connection, loan_id))
+    return _total(payoff.owed), payoff.total
+
+
+def payoff_quote(connection: Any, loan_id: str) -> dict:
+    """The payoff quote (提前结清金额) of an active loan today: principal, interest to date, fees, penalty, the
+    early repayment fee and its rate, and the total an early full repayment takes (`kind` early_full, the same
+    computation). A loan paid off or written off has none (`loan_closed`)."""
     loan = loan_row(connection, loan_id)
-    product = get_product(connection, loan["product_code"])
-    day, rows = today(), instalments(connection, loan_id)
-    recognize_due(loan_id, rows, day)  # on the copies read here: what a repayment would recognize first
-    owed = owed_due(rows, day, accounts.balances(connection, loan_id).penalty)
-    interest_ahead, prepay, early_fee = _ahead_of_payoff(
-        [r for r in rows if r["due_day"] > day], product.early_repayment_fee_rate
-    )
-    return _total(owed), _total(owed) + interest_ahead + prepay + early_fee
+    if loan["status"] != "active":
+        raise LoanClosed(f"loan {loan_id} is {loan['status'].replace('_', ' ')}: it has no payoff amount")
+    return {"loan_id": loan_id, "as_of": date_of(today()).isoformat(), **_payoff_today(connection, loan).as_json()}
 
 
 def _settled(r: dict) -> bool:

@@ -126,6 +126,12 @@ class Offer(Schema):
     annualized_rate: str = Rate
     total_interest: Money
     total_fees: Money
+    early_repayment_fee_rate: str = Field(
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
+        description="the early repayment fee (提前还款违约金) as a fraction of the principal repaid ahead of "
+        "schedule, in full or in part (the product's); it is not in `annualized_rate`, which assumes the schedule "
+        "is kept. GET /v1/lending/loans/{loan_id}/payoff quotes it in money before an early repayment",
+    )
     schedule: list[ScheduleLine]
     status: Literal["open", "accepted", "superseded"] = Field(
         description="`open`: it may be accepted; `accepted`: it became the loan (`loan_id`); `superseded`: another "
@@ -204,6 +210,21 @@ class Repayment(Schema):
     principal: Money
     early_fee: Money
     recovery: Money
+
+
+class LoanPayoff(Schema):
+    """The payoff quote (提前结清金额) of an active loan today: what an early full repayment takes, part by part.
+    A repayment of kind `early_full` charges exactly `total` today (the same computation)."""
+
+    loan_id: str
+    as_of: Day = Field(description="the business date the quote is for: it changes as interest accrues")
+    principal: Money = Field(description="all principal still owed, due or not")
+    interest: Money = Field(description="interest due and interest accrued to date on the instalments not yet due")
+    fees: Money = Field(description="instalment fees due")
+    penalty: Money = Field(description="penalty interest (罚息) owed")
+    early_repayment_fee: Money = Field(description="提前还款违约金: the rate times the principal not yet due")
+    early_repayment_fee_rate: str = Fraction
+    total: Money = Field(description="the payoff amount: the sum of the parts above")
 
 
 class LoanStatement(Schema):

@@ -218,28 +218,38 @@ def income_of(connection: Connection, customer_id: str, declared: int | None = N
     return declared if declared is not None else income_on_file(connection, customer_id)
 
 
-def risk_decision(connection: Connection, customer_id: str, amount: int, annual_income: int | None) -> dict:
-    """Score, grade, limit and reasons from `puhui.risk` when a platform credit model is registered.
+NO_MODEL_REASONS = ["no_platform_model", "no_manual_review_for_loans"]
+"""Why an application is declined when no platform credit model is champion: a lender does not approve
+credit it has not assessed, and the platform has no manual review queue (人工审核) for loan applications
+(its review queue holds payments), so the application is declined, not approved on declared figures."""
 
-    Fallback (documented): with no platform model, approve within the product's range (already
-    checked) and the regulatory limits, reason `no_platform_model`."""
+
+def platform_score(connection: Connection, customer_id: str) -> dict | None:
+    """The customer's score now by the platform credit model (`puhui.risk`, its champion), or None when
+    no platform model is registered and promoted."""
     from puhui.risk.errors import UnknownModel
     from puhui.risk.scoring import registry
-    from puhui.risk.scoring.platform import PLATFORM_MODEL
+    from puhui.risk.scoring.platform import PLATFORM_MODEL, score_customer
 
     try:
         registry.champion(connection, PLATFORM_MODEL)
     except UnknownModel:
-        return {
-            "decision": "approved",
-            "grade": None,
-            "credit_limit": None,
-            "reasons": ["no_platform_model", "within_product_range", "within_borrower_limits"],
-        }
-    from puhui.risk.scoring.limits import credit_line
-    from puhui.risk.scoring.platform import score_customer
+        return None
+    return score_customer(connection, customer_id)
 
-    scored = score_customer(connection, customer_id)
+
+def risk_decision(connection: Connection, customer_id: str, amount: int, annual_income: int | None) -> dict:
+    """Score, grade, limit and reasons from the platform credit model: approved when the grade is not E and
+    the amount is within the limit the grade and the income give (`risk.scoring.limits.credit_line`).
+
+    Without a platform model nothing is approved: the application is declined with the reasons
+    `NO_MODEL_REASONS` (`no_platform_model`), since income is self-declared and the borrower limits alone
+    assess nothing."""
+    scored = platform_score(connection, customer_id)
+    if scored is None:
+        return {"decision": "declined", "grade": None, "credit_limit": None, "reasons": list(NO_MODEL_REASONS)}
+    from puhui.risk.scoring.limits import credit_line
+
     reasons = [str(r.get("code", r)) if isinstance(r, dict) else str(r) for r in scored.get("reasons", [])][:5]
     income = Decimal(annual_income or 0) / 1200  # fen a year -> yuan a month
     line = credit_line(scored["score"], income)
@@ -350,7 +360,8 @@ def make_offer(uow: UnitOfWork, application_id: str, customer_id: str | None = N
         raise ApplicationNotFound(f"application {application_id} not found")  # as if there were none: see `accept`
     check_direct(application["product_code"])  # a line's product: drawn through the line, never offered
     if application["decision"] != "approved":
-        raise ApplicationDeclined(f"application {application_id} was declined")
+        reasons = ", ".join(json.loads(application["reasons"]))
+        raise ApplicationDeclined(f"application {application_id} was declined ({reasons}): no offer is made on it")
     used = accepted_offer(uow.connection, application_id)
     if used is not None:  # an offer made now would read open and could never be accepted
         raise ApplicationAlreadyUsed(
@@ -378,7 +389,8 @@ def make_offer(uow: UnitOfWork, application_id: str, customer_id: str | None = N
     }
     uow.execute(loan_offers.insert().values(**row))
     publish(uow, TOPIC, "lending.offer_made", row["id"], {"id": row["id"], "application_id": application_id})
-    return offer_json({**row, **{k: application[k] for k in OFFERED}})
+    fee_rate = {"early_repayment_fee_rate": product.early_repayment_fee_rate}
+    return offer_json({**row, **{k: application[k] for k in OFFERED}, **fee_rate})
 
 
 def accepted_offer(connection: Connection, application_id: str) -> dict | None:
@@ -408,11 +420,19 @@ OFFERED = ("product_code", "amount", "term")
 
 
 def _offer_rows() -> Select[Any]:
-    """Offers with what each is for (`OFFERED`, from its application)."""
+    """Offers with what each is for (`OFFERED`, from its application) and their product's stored terms."""
     a = loan_applications.c
-    return select(loan_offers, a.product_code, a.amount, a.term).join(
-        loan_applications, loan_applications.c.id == loan_offers.c.application_id
+    return (
+        select(loan_offers, a.product_code, a.amount, a.term, lending_products.c.data.label("product_terms"))
+        .join(loan_applications, loan_applications.c.id == loan_offers.c.application_id)
+        .join(lending_products, lending_products.c.code == a.product_code)
     )
+
+
+def _with_fee_rate(row: Any) -> dict:
+    """An offer row with its product's early repayment fee rate (提前还款违约金), disclosed with the offer."""
+    product = product_from_json(terms_of(row["product_code"], row["product_terms"]))
+    return {**row, "early_repayment_fee_rate": product.early_repayment_fee_rate}
 
 
 def offer_json(row: Any) -> dict:
@@ -429,6 +449,7 @@ def offer_json(row: Any) -> dict:
         "annualized_rate": row["annualized_rate"],
         "total_interest": format_minor(row["total_interest"], 2),
         "total_fees": format_minor(row["total_fees"], 2),
+        "early_repayment_fee_rate": str(row["early_repayment_fee_rate"]),
         "schedule": json.loads(row["schedule"]),
         "status": str(row["status"]),
         "loan_id": row["loan_id"],
@@ -440,7 +461,7 @@ def get_offer(connection: Connection, offer_id: str) -> dict:
     row = connection.execute(_offer_rows().where(loan_offers.c.id == offer_id)).mappings().first()
     if row is None:
         raise OfferNotFound(f"offer {offer_id} not found")
-    return {**row, "status": offer_status(connection, row)}
+    return {**_with_fee_rate(row), "status": offer_status(connection, row)}
 
 
 def list_offers(connection: Connection, customer_id: str | None = None) -> list[dict]:
@@ -459,7 +480,10 @@ def list_offers(connection: Connection, customer_id: str | None = None) -> list[
             )
         ).scalars()
     )
-    return [offer_json({**r, "status": _status_read(r["status"], r["application_id"] in used)}) for r in rows]
+    return [
+        offer_json({**_with_fee_rate(r), "status": _status_read(r["status"], r["application_id"] in used)})
+        for r in rows
+    ]
 
 
 def _status_read(stored: str, application_used: bool) -> str:

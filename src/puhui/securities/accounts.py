@@ -1,13 +1,20 @@
 """Brokerage accounts (证券账户) and their cash (客户交易结算资金), on the ledger (CNY):
-- `sec.cash.<customer>` (securities_cash): what the customer may trade with or take back (可用资金);
+- `sec.cash.<customer>` (securities_cash): what the customer may trade with (可用资金);
 - `sec.frozen.<customer>` (securities_cash_frozen): cash held for open orders (冻结资金);
 - 银证转账: wallet → cash (in), cash → wallet (out); neither account can go below zero.
+
+A sale's proceeds reach the cash account when the sell order ends, usable at once to buy (可用), but the
+exchange settles them with the broker only on the next trading day (T+1 交收, `clearing`), so they are
+withdrawable (可取) from then: a transfer out takes at most the cash less the proceeds of sell orders of
+the last trading day up to today (`unsettled_proceeds`), else 409 `cash_not_withdrawable`. Buys spend the
+settled cash first, as brokers count 可取 (可取 = 可用 − 当日卖出资金, at least 0).
 The broker's own accounts take the fees: commission income (佣金收入), stamp duty payable (应交印花税)
 and transfer fee payable (应付过户费).
 An account opens only for a customer with a current risk assessment (风险测评, `securities.suitability`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from decimal import Decimal
 from typing import Any
@@ -23,9 +30,10 @@ from puhui.ledger.errors import InsufficientFunds, Shortfall
 from puhui.ledger.models import AccountFlags, Transfer
 from puhui.ledger.service import create_account, post_chain
 from puhui.money import format_minor
-from puhui.securities import instruments, models, suitability
-from puhui.securities.refusals import AccountNotOpen, InsufficientCash
+from puhui.securities import calendar, gateway, instruments, models, suitability
+from puhui.securities.refusals import AccountNotOpen, CashNotWithdrawable, InsufficientCash
 from puhui.securities.tables import securities_accounts as accounts_table
+from puhui.securities.tables import securities_orders as orders_table
 from puhui.securities.tables import securities_transfers as transfers_table
 from puhui.wealth.suitability.service import level_of
 
@@ -109,6 +117,32 @@ def frozen_cash(connection: Connection, customer_id: str) -> int:
     return ledger_queries.available(connection, frozen_cash_account(customer_id)) or 0
 
 
+def _settling_day(day: dt.date) -> dt.date:
+    """The trading day whose sales are still unsettled on `day`: `day` itself when it trades, else the
+    trading day before it (a Saturday still waits for Friday's, which settle on Monday)."""
+    return day if calendar.is_trading_day(day) else calendar.trading_days_before(day, 1)[0]
+
+
+def unsettled_proceeds(connection: Connection, customer_id: str, day: dt.date) -> int:
+    """What the sell orders of the trading day not yet settled on `day` put in the cash account, in fen: each
+    ended order's value less its fees (at least 0). An open order's proceeds are still frozen, not cash."""
+    query = select(
+        orders_table.c.value, orders_table.c.commission, orders_table.c.stamp_duty, orders_table.c.transfer_fee
+    ).where(
+        orders_table.c.customer_id == customer_id,
+        orders_table.c.side == models.Side.sell.value,
+        orders_table.c.trade_day >= _settling_day(day),
+        orders_table.c.status != "open",
+    )
+    return sum(max(value - commission - stamp - fee, 0) for value, commission, stamp, fee in connection.execute(query))
+
+
+def withdrawable(connection: Connection, customer_id: str) -> int:
+    """可取资金: the cash less today's unsettled sale proceeds, at least 0."""
+    today = gateway.exchange_moment().date()
+    return max(cash(connection, customer_id) - unsettled_proceeds(connection, customer_id, today), 0)
+
+
 def account_json(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:
     customer_id = row["customer_id"]
     return {
@@ -118,6 +152,7 @@ def account_json(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:
         "star_permitted": bool(row["star"]),
         "commission_rate": row["commission_rate"],
         "cash": format_minor(cash(connection, customer_id), 2),
+        "withdrawable_cash": format_minor(withdrawable(connection, customer_id), 2),
         "frozen_cash": format_minor(frozen_cash(connection, customer_id), 2),
         "cash_account_id": cash_account(customer_id),
     }
@@ -128,14 +163,16 @@ def _transfer_id(customer_id: str, client_id: str) -> str:
 
 
 def transfer(uow: UnitOfWork, customer_id: str, direction: str, amount: int, client_id: str) -> dict[str, Any]:
-    """银证转账: `in` moves money from the wallet to the brokerage cash, `out` back; the same client_id
-    again answers the first transfer."""
+    """银证转账: `in` moves money from the wallet to the brokerage cash, `out` back, at most the withdrawable
+    cash (`_check_withdrawable`); the same client_id again answers the first transfer."""
     require(uow.connection, customer_id)
     transfer_id = _transfer_id(customer_id, client_id)
     found = uow.execute(select(transfers_table).where(transfers_table.c.id == transfer_id)).mappings().first()
     if found is not None:
         return transfer_json(dict(found))
     wallet, brokerage = wallet_id(customer_id), cash_account(customer_id)
+    if direction == "out":
+        _check_withdrawable(uow, customer_id, amount)
     debit, credit = (wallet, brokerage) if direction == "in" else (brokerage, wallet)
     what = "the wallet" if direction == "in" else "the brokerage cash"
     short: Shortfall = InsufficientCash if direction == "out" else InsufficientFunds
@@ -153,6 +190,27 @@ def transfer(uow: UnitOfWork, customer_id: str, direction: str, amount: int, cli
     moved = {"customer_id": customer_id, "direction": direction, "amount": format_minor(amount, 2)}
     publish(uow, "securities", "securities.cash_transferred", transfer_id, moved)
     return transfer_json(row)
+
+
+def _check_withdrawable(uow: UnitOfWork, customer_id: str, amount: int) -> None:
+    """A transfer out within the withdrawable cash (可取), read under the cash account's row lock (PostgreSQL;
+    SQLite has one writer) so that two transfers out, or a buy's freeze, cannot both spend the same settled
+    cash. More than the cash itself is the ledger's `insufficient_cash`, as before; more than the withdrawable
+    part of it is `cash_not_withdrawable`."""
+    ledger_queries.lock_account(uow, cash_account(customer_id))
+    held = cash(uow.connection, customer_id)
+    if amount > held:
+        return  # the ledger refuses it: insufficient_cash
+    today = gateway.exchange_moment().date()
+    unsettled = unsettled_proceeds(uow.connection, customer_id, today)
+    allowed = max(held - unsettled, 0)
+    if amount > allowed:
+        raise CashNotWithdrawable(
+            f"{format_minor(allowed, 2)} of the brokerage cash is withdrawable today, not {format_minor(amount, 2)}: "
+            f"{format_minor(unsettled, 2)} is sale proceeds, usable to buy at once and withdrawable from "
+            f"{calendar.next_trading_day(_settling_day(today)).isoformat()} (T+1)",
+            field="amount",
+        )
 
 
 def transfer_json(row: dict[str, Any]) -> dict[str, Any]:

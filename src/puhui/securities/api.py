@@ -173,9 +173,15 @@ class StockOrderIn(BaseModel):
     code: Code
     side: Literal["buy", "sell"]
     quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY, description="shares"), BeforeValidator(_quantity)]
-    type: Literal["limit", "best5_ioc", "best5_limit", "counterparty_best", "own_best", "ioc", "fok"] = "limit"
+    type: Literal["limit", "best5_ioc", "best5_limit", "counterparty_best", "own_best", "ioc", "fok"] = Field(
+        default="limit",
+        description="limit, or a market order the share's exchange takes (else order_type_not_on_exchange): "
+        "best5_limit on SSE only, ioc and fok on SZSE only, the others on both",
+    )
     price: PriceStr | None = Field(default=None, description="the limit price; required for a limit order only")
-    protect: ProtectStr | None = Field(default=None, description="SSE protective price (保护限价) of a market order")
+    protect: ProtectStr | None = Field(
+        default=None, description="SSE protective price (保护限价) of a market order (SZSE: protect_not_on_exchange)"
+    )
     client_id: ClientId | None = None
 
     @model_validator(mode="before")
@@ -319,6 +325,9 @@ async def read_account(engine: EngineDep, principal: Customer) -> dict[str, Any]
     "/transfers",
     status_code=201,
     summary="Move cash between the wallet and the brokerage (银证转账)",
+    description="Out to the wallet at most the withdrawable cash (可取资金, `withdrawable_cash` of the account): "
+    "a sale's proceeds buy at once but are withdrawable from the next trading day (T+1), so more is a 409 "
+    "`cash_not_withdrawable` (more than the cash at all, `insufficient_cash`); a refusal changes nothing.",
     response_model=CashTransfer,
 )
 async def transfer(body: CashTransferIn, request: Request, engine: EngineDep, principal: Customer) -> Response:

@@ -8,7 +8,9 @@ rest at an unknown price:
 - the counterparty's best price (对手方最优价格): a limit order at the best opposite price;
 - the own side's best price (本方最优价格): a limit order at the best price on its own side;
 - immediate or cancel across all levels (即时成交剩余撤销, SZSE) and fill or kill (全额成交或撤销, SZSE).
-On SSE a market order carries a protective price (保护限价): a buy trades no higher, a sell no lower.
+On SSE a market order carries a protective price (保护限价): a buy trades no higher, a sell no lower;
+SZSE has none. Which kinds each exchange takes is `MARKET_KINDS`; the exchange refuses the others
+(`exchange.check_order_type`), the book itself trades any kind it is given.
 An order that cannot trade or rest as its type says is cancelled, not refused: the exchange accepts
 it and reports the cancellation.
 
@@ -24,7 +26,7 @@ import heapq
 from collections import deque
 from dataclasses import dataclass
 
-from puhui.securities.models import Side
+from puhui.securities.models import Exchange, Side
 
 BEST_FIVE = 5
 
@@ -37,6 +39,17 @@ class OrderType(enum.StrEnum):
     own_best = "own_best"  # 本方最优价格
     ioc = "ioc"  # 即时成交剩余撤销 (SZSE)
     fok = "fok"  # 全额成交或撤销 (SZSE)
+
+
+MARKET_KINDS: dict[Exchange, frozenset[OrderType]] = {  # 上交所/深交所交易规则 (2023): the market orders each takes
+    Exchange.sse: frozenset(
+        {OrderType.best5_ioc, OrderType.best5_limit, OrderType.counterparty_best, OrderType.own_best}
+    ),
+    Exchange.szse: frozenset(
+        {OrderType.best5_ioc, OrderType.counterparty_best, OrderType.own_best, OrderType.ioc, OrderType.fok}
+    ),
+}
+PROTECTIVE_PRICE = frozenset({Exchange.sse})  # the exchanges whose market orders take a protective price
 
 
 class Order:

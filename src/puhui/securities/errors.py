@@ -35,6 +35,20 @@ class ProtectNotAllowed(InvalidInput):
     title = "Only a market order takes a protective price"
 
 
+class ProtectNotOnExchange(ProtectNotAllowed):
+    code = "protect_not_on_exchange"
+    title = "A protective price (保护限价) is SSE's: SZSE market orders take none"
+
+
+class OrderTypeNotOnExchange(InvalidInput):
+    code = "order_type_not_on_exchange"
+    title = (
+        "The instrument's exchange does not take this kind of market order: best-five-then-limit "
+        "(最优五档即时成交剩余转限价) is SSE's, immediate-or-cancel and fill-or-kill (即时成交剩余撤销, "
+        "全额成交或撤销) are SZSE's"
+    )
+
+
 class PriceNotPositive(InvalidInput):
     code = "price_not_positive"
     title = "A price must be above zero"

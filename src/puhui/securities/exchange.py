@@ -9,8 +9,8 @@ moves each instrument through the phases crossed since the last call (`puhui.sec
 - at 14:57 every resting order joins the closing auction, which prices and fills at 15:00; the close
   (收盘价) is the closing auction's price, or the last trade when it has none, or the previous close;
 - at 15:00 what is left expires (orders are good for the day).
-The exchange checks what the exchange checks (phase, tick, band, lot, size); cash, shares and T+1 are
-the broker's. It answers with execution reports (回报), which the broker books.
+The exchange checks what the exchange checks (phase, the market-order kinds it takes, tick, band, lot,
+size); cash, shares and T+1 are the broker's. It answers with execution reports (回报), which the broker books.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ from dataclasses import dataclass, field
 from puhui.errors import PuhuiError
 from puhui.securities import calendar, models
 from puhui.securities.auction import AuctionOrder, auction_fills, auction_price
-from puhui.securities.book import OrderBook, OrderType, Trade
+from puhui.securities.book import MARKET_KINDS, PROTECTIVE_PRICE, OrderBook, OrderType, Trade
 from puhui.securities.calendar import Phase
 from puhui.securities.errors import (
     MarketClosed,
     OrderNotCancellable,
+    OrderTypeNotOnExchange,
     PriceNotAllowed,
     PriceRequired,
+    ProtectNotOnExchange,
     UnknownInstrument,
 )
 from puhui.securities.models import Instrument, Side
@@ -79,6 +81,28 @@ class Market:
     close: int | None = None
     volume: int = 0
     seq: int = 0
+
+
+def check_order_type(instrument: Instrument, kind: OrderType, protect: int | None) -> None:
+    """A market order (市价申报) of a kind its instrument's exchange takes (`book.MARKET_KINDS`): best five then
+    limit on SSE only, immediate-or-cancel and fill-or-kill on SZSE only; and a protective price (保护限价)
+    only where the exchange has one (SSE). A limit order passes (its price is checked elsewhere)."""
+    if kind is OrderType.limit:
+        return
+    venue = instrument.exchange
+    if kind not in MARKET_KINDS[venue]:
+        taken = ", ".join(sorted(k.value for k in MARKET_KINDS[venue]))
+        raise OrderTypeNotOnExchange(
+            f"{instrument.code} trades on {venue.value}, which does not take {kind.value} market orders; "
+            f"it takes {taken}",
+            field="type",
+        )
+    if protect is not None and venue not in PROTECTIVE_PRICE:
+        raise ProtectNotOnExchange(
+            f"{instrument.code} trades on {venue.value}, whose market orders take no protective price "
+            "(保护限价 is SSE's): leave it out",
+            field="protect",
+        )
 
 
 def _trade_reports(trades: tuple[Trade, ...] | list[Trade]) -> list[Execution]:
@@ -224,6 +248,7 @@ class Exchange:
         market = order.kind is not OrderType.limit
         if market and not calendar.accepts_market_orders(phase):
             raise MarketClosed("market orders are taken in continuous trading only")
+        check_order_type(m.instrument, order.kind, order.protect)
         if order.side is Side.buy:
             models.check_buy_quantity(m.instrument.board, order.quantity, market)
         else:  # an odd lot may be a holding's whole remainder: the broker, who knows the holding, checks it

@@ -1,5 +1,6 @@
 """Orders (委托) through the exchange simulator, each in one unit of work: the broker's checks (board
-permission, phase, lot, a buyer's suitability, tick, band, T+1 sellable shares, cash), the freeze, the
+permission, phase, the market-order kinds of the instrument's exchange, lot, a buyer's suitability, tick,
+band, T+1 sellable shares, cash), the freeze, the
 exchange's answer and its bookings (`booking`); cancels (撤单); and the customer's orders, positions and
 account summary.
 
@@ -23,7 +24,7 @@ from puhui.ledger.models import AccountFlags, Transfer
 from puhui.ledger.service import create_account, post_chain
 from puhui.money import format_minor
 from puhui.securities import accounts, calendar, distributions, gateway, instruments, models, suitability
-from puhui.securities.book import OrderType
+from puhui.securities.book import PROTECTIVE_PRICE, OrderType
 from puhui.securities.booking import OPEN, TOPIC, Books, add_cost, cost_of
 from puhui.securities.errors import (
     MarketClosed,
@@ -33,7 +34,7 @@ from puhui.securities.errors import (
     ProtectNotAllowed,
     SharesNotSellable,
 )
-from puhui.securities.exchange import NewOrder
+from puhui.securities.exchange import NewOrder, check_order_type
 from puhui.securities.refusals import BoardNotPermitted, InsufficientCash, MarketOrderUnbounded, OrderNotFound
 from puhui.securities.tables import securities_executions as executions
 from puhui.securities.tables import securities_orders as orders
@@ -52,7 +53,8 @@ class OrderRequest:
 
 def check_kind(kind: OrderType, price: object, protect: object) -> None:
     """A limit order names its price and no protective price; a market order (市价申报) no price, and
-    on SSE it may name a protective price (保护限价). `price` and `protect` as given, None if not."""
+    on SSE it may name a protective price (保护限价). `price` and `protect` as given, None if not. Whether
+    the instrument's exchange takes the kind, and a protective price, is `exchange.check_order_type`."""
     if kind is OrderType.limit:
         if price is None:
             raise PriceRequired("a limit order needs a price", field="price")
@@ -139,7 +141,8 @@ def _check_static(
     customer_id: str,
     connection: Connection,
 ) -> None:
-    """What the broker checks before the exchange: permission, phase, lot and sellable shares."""
+    """What the broker checks before the exchange: permission, phase, the order's kind on the instrument's
+    exchange (as the exchange would), lot and sellable shares."""
     board = instrument.board
     if request.side is models.Side.buy and not may_buy_on(account, board):
         raise BoardNotPermitted(f"the account may not buy {board.value} shares ({instrument.code})")
@@ -147,6 +150,7 @@ def _check_static(
     market = request.kind is not OrderType.limit
     if not calendar.accepts_orders(phase) or (market and not calendar.accepts_market_orders(phase)):
         raise MarketClosed(f"the market takes no {'market ' if market else ''}orders now ({phase.value})")
+    check_order_type(instrument, request.kind, request.protect)
     if request.side is models.Side.buy:
         models.check_buy_quantity(board, request.quantity, market)
         return
@@ -206,7 +210,7 @@ def _freeze(
     if request.side is models.Side.buy:
         ceiling = request.price or request.protect or session.market.band.high
         if ceiling is None:
-            raise MarketOrderUnbounded(f"{code} has no price limit today: send a protective price")
+            raise MarketOrderUnbounded(_unbounded(code, session.market.instrument.exchange))
         value = models.trade_value(code, ceiling, request.quantity)
         cash = value + models.trade_fees(schedule, models.Side.buy, value, models.is_etf(code)).total
         _ensure_holder(uow, code, customer_id)
@@ -236,6 +240,14 @@ def _freeze(
         )
     post_chain(uow, moves, short=InsufficientCash, what=f"the brokerage cash does not cover {format_minor(cash, 2)}")
     return cash, shares
+
+
+def _unbounded(code: str, venue: models.Exchange) -> str:
+    """Why a market buy of a share without a price limit today is refused: on SSE it needs a protective
+    price to bound what it freezes; SZSE has none, and takes market orders only on shares with a limit."""
+    if venue in PROTECTIVE_PRICE:
+        return f"{code} has no price limit today: send a protective price"
+    return f"{code} has no price limit today and {venue.value} has no protective price: send a limit order"
 
 
 def _ensure_holder(uow: UnitOfWork, code: str, customer_id: str) -> None:

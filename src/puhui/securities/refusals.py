@@ -10,6 +10,14 @@ class InsufficientCash(Conflict):
     title = "The brokerage cash (可用资金) does not cover the order or the transfer"
 
 
+class CashNotWithdrawable(Conflict):
+    code = "cash_not_withdrawable"
+    title = (
+        "More than the withdrawable cash (可取资金): a sale's proceeds buy at once but go back to the wallet only "
+        "from the next trading day (T+1)"
+    )
+
+
 class BoardNotPermitted(Forbidden):
     code = "board_not_permitted"
     title = "The account is not permitted to buy on this board (创业板/科创板权限)"

@@ -50,7 +50,10 @@ class BrokerageAccount(Schema):
     commission_rate: str = Field(
         description="the commission rate (佣金费率): the platform's (0.00025) unless staff set another, at most 0.003"
     )
-    cash: Money = Field(description="可用资金")
+    cash: Money = Field(description="可用资金: what may buy now, today's sale proceeds included")
+    withdrawable_cash: Money = Field(
+        description="可取资金: what may go back to the wallet now, the cash less today's sale proceeds (T+1)"
+    )
     frozen_cash: Money = Field(description="冻结资金: held for open orders")
     cash_account_id: str
 

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from stdnum.cn import ric, uscc
 
 from puhui.db import reading, transaction
+from puhui.demo_risk import ensure_model
 from puhui.errors import PuhuiError
 from puhui.identity import consent, kyc, org, sessions
 from puhui.identity import customers as customer_ops
@@ -437,6 +438,7 @@ class Platform:
             known = {p["code"] for p in lending.list_products(connection)}
         if PRODUCT["code"] not in known:
             transaction(self.engine, lambda uow: lending.create_product(uow, PRODUCT))
+        ensure_model(self.engine)  # lending approves nothing without a platform credit model
 
     def borrow(self, agent: Agent, fen: int, term: int) -> None:
         cid = agent.customer_id

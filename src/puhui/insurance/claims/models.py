@@ -6,8 +6,9 @@ accept (承保), exclude a condition (除外承保) or decline (拒保). Declini
 
 Adjudication: `models.claim_benefit` gives the arithmetic (deductible, ratio, annual limit, waiting
 period, and what other cover already paid for the same bill); here a claim is first declined on a
-cancelled policy or an excluded condition, and after the arithmetic sent to review (人工审核) when it is
-large, comes without documents or scores as risky.
+cancelled policy, an excluded condition or an illness in the waiting period (等待期), and after the
+arithmetic sent to review (人工审核) when it is large, comes without documents, scores as risky or is for an
+event within the product's early-claim period (`early_claim`: soon after the cover starts, accidents too).
 
 Indemnity (补偿原则): medical cover (百万医疗) reimburses a loss and never pays more than it. The loss is
 one medical event of one insured person (`event_category`); what the insured's other claims for the
@@ -137,6 +138,7 @@ class ReviewRules:
 
     amount_above: int = 50_000_00
     fraud_score_from: Decimal = Decimal("0.8")
+    early_claims: bool = True  # an event within the product's `early_claim_days` of the cover start
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +181,7 @@ def adjudicate(
         return Adjudication(Decision.declined, 0, 0, ("excluded_condition",))
     if benefit.reason == "waiting_period":
         return Adjudication(Decision.declined, 0, 0, ("waiting_period",))
-    flags = _review_flags(facts, benefit.payable, rules)
+    flags = _review_flags(facts, benefit.payable, rules) + _early(product, cover, facts, rules)
     if flags:
         return Adjudication(Decision.review, benefit.payable, benefit.deductible_applied, flags)
     if benefit.payable == 0:
@@ -213,3 +215,14 @@ def _review_flags(facts: ClaimFacts, payable: int, rules: ReviewRules) -> tuple[
     if facts.fraud_score is not None and facts.fraud_score >= rules.fraud_score_from:
         flags.append("fraud_score")
     return tuple(flags)
+
+
+def _early(
+    product: models.MedicalProduct, cover: models.Cover, facts: ClaimFacts, rules: ReviewRules
+) -> tuple[str, ...]:
+    """`early_claim` when the event is within the product's early-claim period (出险距生效日过近), counted
+    as the waiting period is (the first day of cover is day 0): whether the loss came before the policy
+    is for a person to see, whatever the amount, so a claim that pays nothing is flagged too (it would use
+    the year's deductible)."""
+    early = rules.early_claims and (facts.event_date - cover.start).days < product.early_claim_days
+    return ("early_claim",) if early else ()

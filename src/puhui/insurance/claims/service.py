@@ -30,6 +30,10 @@ Duplicates (重复报案): while a policy has a claim for an event under review,
 claim on that policy for the same event is a 409 `claim_duplicate` that stores nothing, whatever its
 amount or documents; after a decline the event may be claimed again with new papers.
 
+Early claims (出险距生效日过近): a claim for an event within the product's early-claim period
+(`early_claim_days` from the cover start) goes to review with the reason `early_claim`, an accident's too;
+an illness in the waiting period (等待期) is declined `waiting_period` before that.
+
 Review (人工审核): approving pays the rules' answer again on what the policy and the event have used by
 now, and never more than the benefit the review queue showed (`models.approve_on_review`)."""
 
@@ -398,7 +402,7 @@ def _decide_review(uow: UnitOfWork, staff_id: str, row: RowMapping, note: str | 
         paid,
         other_benefits_paid=other,
     )
-    unflagged = ReviewRules(amount_above=2**62, fraud_score_from=Decimal(2))
+    unflagged = ReviewRules(amount_above=2**62, fraud_score_from=Decimal(2), early_claims=False)
     decided = approve_on_review(_adjudicate(uow.connection, policy, facts, unflagged), row["benefit"])
     status = APPROVED if decided.decision is Decision.approved else DECLINED
     uow.execute(
