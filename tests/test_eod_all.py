@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from puhui.cli import app
 from puhui.db import reading
 from puhui.eod.tables import eod_runs
+from puhui.payments.bank.sandbox.bank import SandboxBank
+from puhui.payments.bank.sandbox.shared import STATE_ENV, SharedSandboxBank
 
 from .wealth.mmf_world import World, at
 
@@ -18,6 +20,8 @@ runner = CliRunner()
 
 # The integers each job may answer: counts. Every other number is money (or fund units), a decimal string.
 COUNTS = {
+    "reconciliation": {"open"},
+    "settlement": set(),
     "lending": {"loans", "transfers"},
     "supplychain": {"due", "paid", "overdue", "still_overdue"},  # receivables, not money
     "money_market": {"confirmed", "settled", "holders", "paid_holders"},
@@ -32,23 +36,47 @@ def completed(engine) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {job: str(day) for job, day in rows}
 
 
-def test_one_command_runs_every_job_for_the_date_once(db_url, engine, clock):
+def test_one_command_runs_every_job_for_the_date_once(db_url, engine, clock, monkeypatch, tmp_path):
+    state = tmp_path / "bank.json"  # the sandbox bank the demo's server keeps: reconciliation asks it
+    SharedSandboxBank.adopt(state, SandboxBank("eod-all-bank-key-0123456789"), "eod-all-bank-key-0123456789")
+    monkeypatch.delenv("PUHUI_ENV_FILE", raising=False)
+    monkeypatch.setenv(STATE_ENV, str(state))
     answer = runner.invoke(app, ["eod", "--date", "2026-01-04", "--db", db_url])
     assert answer.exit_code == 0, answer.output
     ran = json.loads(answer.output)
-    assert list(ran) == ["lending", "supplychain", "money_market", "funds", "insurance"]
+    assert list(ran) == [
+        "reconciliation",
+        "settlement",
+        "lending",
+        "supplychain",
+        "money_market",
+        "funds",
+        "insurance",
+    ]
     jobs = completed(engine)
     assert jobs == dict.fromkeys(
-        ("lending", "supplychain.mature", "wealth.mmf", "wealth.funds", "insurance.reserves"), "2026-01-04"
+        (
+            "reconciliation",
+            "settlement",
+            "lending",
+            "supplychain.mature",
+            "wealth.mmf",
+            "wealth.funds",
+            "insurance.reserves",
+        ),
+        "2026-01-04",
     )
     again = runner.invoke(app, ["eod", "--date", "2026-01-04", "--db", db_url])
     assert again.exit_code == 0, again.output
     assert completed(engine) == jobs
 
 
-def test_a_future_date_is_refused_and_runs_nothing(db_url, engine, clock):
+def test_a_future_date_or_today_is_refused_and_runs_nothing(db_url, engine, clock):
     answer = runner.invoke(app, ["eod", "--date", "2026-01-06", "--db", db_url])
     assert answer.exit_code == 2 and "business_date_in_future" in answer.output, answer.output
+    assert completed(engine) == {}
+    today = runner.invoke(app, ["eod", "--date", "2026-01-05", "--db", db_url])  # 09:30: the day goes on
+    assert today.exit_code == 2 and today.output.startswith("business_date_not_over: "), today.output
     assert completed(engine) == {}
     bad = runner.invoke(app, ["eod", "--date", "2026-13-01", "--db", db_url])
     assert bad.exit_code == 2, bad.output
@@ -67,15 +95,15 @@ def test_every_job_prints_money_as_decimal_strings_as_the_api_does(db_url, engin
     world = World(engine, clock)
     investor = world.customer(fen=2_000_000)
     world.subscribe(investor, 1_000_000)  # Monday: confirmed with Tuesday's run, earns Tuesday's income
-    clock.set(at("2026-01-05", "23:00"))
+    clock.set(at("2026-01-06", "00:30"))  # Monday is over
     monday = runner.invoke(app, ["eod", "--date", "2026-01-05", "--db", db_url])
     assert monday.exit_code == 0, monday.output
-    clock.set(at("2026-01-06", "23:00"))
+    clock.set(at("2026-01-07", "00:30"))
     fresh = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-06", "--db", db_url])
     assert fresh.exit_code == 0, fresh.output
     again = runner.invoke(app, ["eod", "--date", "2026-01-06", "--db", db_url])  # the fund-days from storage
     assert again.exit_code == 0, again.output
-    answers = [json.loads(monday.output), json.loads(fresh.output), json.loads(again.output)]
+    answers = [json.loads(monday.stdout), json.loads(fresh.stdout), json.loads(again.stdout)]  # stderr: notes
     for answer in answers:
         for job, ran in answer.items():
             assert set(integers(ran)) <= COUNTS[job], (job, ran)

@@ -1,6 +1,7 @@
-"""The rule of every end of day (`puhui.eod`): strict `YYYY-MM-DD` dates, nothing after today (T+1
-jobs: nothing not over), a date skipped before the last run refused, a gap run day by day; the
-migration fills the record from the runs the jobs kept before; reconciliation follows the rule."""
+"""The rule of every end of day (`puhui.eod`): strict `YYYY-MM-DD` dates, a job runs a date only once it
+is over (China midnight passed: today is refused, a T+1 job's date too), a date skipped before the last
+run refused, a gap run day by day; the migration fills the record from the runs the jobs kept before;
+reconciliation follows the rule."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from puhui import cli
+from puhui import clock as clock_module
 from puhui.db import reading, transaction
 from puhui.db.engine import create_engine_from_url
 from puhui.db.migrate import upgrade
 from puhui.eod import runs
-from puhui.eod.dates import check_date, parse_date
+from puhui.eod.dates import check_date, check_over, latest, parse_date
 from puhui.eod.errors import BusinessDateInFuture, BusinessDateNotOver, DateInvalid
 from puhui.eod.tables import eod_runs
 from puhui.payments import reconciliation
@@ -62,13 +64,33 @@ def test_every_calendar_date_reads_back(day):
     assert parse_date(day.isoformat()) == day
 
 
-def test_no_date_after_today_and_t_plus_1_waits_for_the_day_to_end(clock):
-    assert check_date(TODAY) == TODAY and check_date(TODAY - dt.timedelta(days=1), t_plus=1)
-    with pytest.raises(BusinessDateInFuture):
-        check_date(TODAY + dt.timedelta(days=1))
+def test_a_job_runs_a_date_once_it_is_over_and_a_read_takes_today(clock):
+    yesterday, tomorrow = TODAY - dt.timedelta(days=1), TODAY + dt.timedelta(days=1)
+    assert check_date(TODAY) == TODAY and check_over(yesterday) == yesterday and latest() == yesterday
+    for check in (check_date, check_over):
+        with pytest.raises(BusinessDateInFuture):
+            check(tomorrow)
     with pytest.raises(BusinessDateNotOver) as waiting:
-        check_date(TODAY, t_plus=1)
-    assert waiting.value.status == 409
+        check_over(TODAY)
+    assert (waiting.value.status, waiting.value.code) == (409, "business_date_not_over")
+    assert waiting.value.extra["latest"] == yesterday.isoformat() and "2026-01-06 00:00" in str(waiting.value)
+    clock.set(clock_module.china_midnight(tomorrow) - dt.timedelta(microseconds=1))  # the day's last moment
+    with pytest.raises(BusinessDateNotOver):
+        check_over(TODAY)
+    clock.advance(microseconds=1)  # China midnight: the day is over
+    assert check_over(TODAY) == TODAY and latest() == TODAY
+    with pytest.raises(BusinessDateNotOver):
+        check_over(tomorrow)
+
+
+def test_a_date_not_over_runs_no_step_and_records_nothing(engine, clock):
+    seen: list[dt.date] = []
+    with pytest.raises(BusinessDateNotOver):
+        runs.run_days(engine, "test.job", TODAY, seen.append)
+    with pytest.raises(BusinessDateNotOver):
+        transaction(engine, lambda uow: runs.run_in(uow, "test.job", TODAY, lambda u, d: seen.append(d)))
+    with reading(engine) as connection:
+        assert seen == [] and runs.last_completed(connection, "test.job") is None
 
 
 def test_a_gap_runs_in_order_a_skipped_date_is_refused_a_date_run_runs_again(engine, clock):
@@ -86,7 +108,7 @@ def test_a_gap_runs_in_order_a_skipped_date_is_refused_a_date_run_runs_again(eng
     again = runs.run_days(engine, "test.job", TODAY - dt.timedelta(days=8), step)
     assert again.plan.again and again.caught_up == () and seen[-1] == TODAY - dt.timedelta(days=8)
     with pytest.raises(runs.BusinessDateGap):
-        runs.run_days(engine, "test.job", TODAY, step, catch_up=False)
+        runs.run_days(engine, "test.job", TODAY - dt.timedelta(days=1), step, catch_up=False)
     with reading(engine) as connection:
         assert runs.last_completed(connection, "test.job") == TODAY - dt.timedelta(days=7)
         assert runs.last_completed(connection, "other.job") is None
@@ -99,6 +121,7 @@ def test_in_one_unit_of_work_a_failing_day_keeps_nothing(engine, clock):
         return day
 
     transaction(engine, lambda uow: runs.run_in(uow, "test.job", TODAY - dt.timedelta(days=3), step))
+    clock.advance(days=1)  # TODAY over
     with pytest.raises(RuntimeError):
         transaction(engine, lambda uow: runs.run_in(uow, "test.job", TODAY, step))
     with reading(engine) as connection:
@@ -177,6 +200,7 @@ def test_a_statement_file_reconciles_its_one_date_only(monkeypatch, capsys, db_u
 
 def test_one_call_runs_at_most_a_year_and_a_first_date_goes_back_at_most_a_year(engine, clock):
     seen: list[dt.date] = []
+    clock.advance(days=1)  # TODAY over
     with pytest.raises(runs.BusinessDateTooOld) as too_old:  # e.g. a mistyped year: decades of days to come
         runs.run_days(engine, "test.job", TODAY - dt.timedelta(days=runs.MAX_DAYS + 1), seen.append)
     assert too_old.value.code == "business_date_too_old" and seen == []

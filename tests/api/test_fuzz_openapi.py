@@ -64,6 +64,7 @@ BUSINESS_RULES = {  # 422 codes a schema-valid request may still get: rules a JS
     "product_invalid": "a loan product's cross-field rules: min ≤ max, the annualized rate under the cap, shares",
     "insurance_product_invalid": "an insurance product's cross-field rules: least premium ≤ most premium ≤ claim",
     "rate_above_cap": "a loan product's annualized rate (IRR of its terms) under the 24% cap",
+    "partner_share_too_low": "a joint-lending product's platform share is at least 30%: a rule on `funding`",
     "funding_invalid": "a service fee only on a facilitation product (助贷)",
     "malformed_rule": "a fraud rule's parameters, checked by its kind's own model",
     "unknown_feature": "a fraud rule may name only features the registry has",
@@ -96,6 +97,10 @@ BUSINESS_RULES = {  # 422 codes a schema-valid request may still get: rules a JS
 ORDER_MAXIMUM = {"amount_above_order_maximum": "the largest single bank order, 5,000,000.00 CNY, on a decimal string"}
 OPERATION_RULES = {  # the same, for one operation only
     "GET /v1/wallets/me/transactions": {"unknown_transaction_kind": "a wallet's transfer codes are data"},
+    "GET /v1/settlements": {  # the query's forms, and a range's order and span, are cross-field rules
+        "settlement_query_invalid": "one `business_date`, or `from` and `to` (with `limit`), not both forms",
+        "settlement_range_invalid": "a range runs forward and spans at most 92 business dates",
+    },
     "POST /v1/merchants/me/top-ups": ORDER_MAXIMUM,
     "POST /v1/merchants/me/refund-funds/withdrawals": ORDER_MAXIMUM,
     "POST /v1/ledger/transfers": {"invalid_amount": "an amount has at most the places of its ledger's scale (data)"},
@@ -127,6 +132,8 @@ OPERATION_RULES = {  # the same, for one operation only
         "price_not_positive": "a price above zero (the pattern reads 0 and 0.00 as prices)",
         "price_outside_band": "the day's band from the previous close, which is data",
         "market_order_unbounded": "a market buy of a share without a price limit names a protective price",
+        "order_type_not_on_exchange": "a market order of a kind the share's exchange takes (SSE's, SZSE's)",
+        "protect_not_on_exchange": "a protective price only on an SSE share's market order",
     },
     "POST /v1/securities/robo/subscriptions": {  # the portfolio's ETFs at today's prices, which are data
         "robo_amount_below_minimum": "the amount buys one lot of every ETF of the portfolio at its weight",

@@ -120,7 +120,7 @@ def test_after_the_questionnaire_a_fund_within_the_level_is_bought_and_confirmed
     page = client.get("/app/funds/EQ0001").text
     assert f'data-testid="fund-order-{order["id"]}"' in page and "待确认" in page
 
-    clock.set(at("2026-03-03", "23:00"))
+    clock.set(at("2026-03-04", "00:05"))  # 03-03 is over: its NAV is in and its end of day may run
     _admin(client, "/v1/wealth/navs", {"csv": "date,fund_code,nav\n2026-03-03,EQ0001,1.2400\n"})
     assert _admin(client, "/v1/wealth/funds-eod", {"date": "2026-03-03"})["purchases_confirmed"] == 1
     client.cookies.clear()

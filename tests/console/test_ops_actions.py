@@ -60,28 +60,59 @@ def test_an_operator_loads_a_nav_file_all_or_nothing_and_it_is_audited(client, e
     assert sorted(e["status_code"] for e in loads) == [200, 200, 200, 422]
 
 
-def test_an_operator_runs_an_end_of_day_for_a_date_the_platform_accepts(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
-    clock.set(at("2026-03-03", "23:00"))
+def test_an_operator_runs_an_end_of_day_for_a_date_that_is_over(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(at("2026-03-03", "09:37"))  # the new user's morning: 03-03 goes on, 03-02 is over
     _operator(client)
     page = client.get("/ops/actions").text
-    assert 'name="date" type="date" min="2025-03-03" max="2026-03-03"' in page  # nothing run yet: a year back
+    # nothing run yet: a year back, to yesterday, which the form offers
+    assert 'name="date" type="date" min="2025-03-03" max="2026-03-02" value="2026-03-02"' in page
+    assert 'id="eod-all-date" name="date" type="date" max="2026-03-02" value="2026-03-02"' in page
+    assert "2026-03-03" not in page
 
     future = post_form(client, "/ops/actions", "/ops/actions/eod/wealth.funds", date="2026-03-04")
     assert future.status_code == 422 and "after today" in future.text
+    for job in ("wealth.funds", "wealth.mmf", "lending", "settlement", "reconciliation"):
+        today = post_form(client, "/ops/actions", f"/ops/actions/eod/{job}", date="2026-03-03")
+        assert today.status_code == 409 and "is not over yet" in today.text, job
+        assert 'data-testid="eod-result"' not in today.text and "<td>True</td>" not in today.text, job
     with reading(engine) as connection:
-        assert eod_runs.last_completed(connection, "wealth.funds") is None
+        assert eod_runs.recent(connection) == []
 
-    ran = post_form(client, "/ops/actions", "/ops/actions/eod/wealth.funds", date="2026-03-03")
+    ran = post_form(client, "/ops/actions", "/ops/actions/eod/wealth.funds", date="2026-03-02")
     assert ran.status_code == 200 and 'data-testid="eod-result"' in ran.text
     assert '<th scope="row">purchases_confirmed</th><td>0</td>' in ran.text
     with reading(engine) as connection:
-        assert eod_runs.last_completed(connection, "wealth.funds") == dt.date(2026, 3, 3)
+        assert eod_runs.last_completed(connection, "wealth.funds") == dt.date(2026, 3, 2)
     after = client.get("/ops/actions").text
-    assert 'action="/ops/actions/eod/wealth.funds"' in after and 'min="2026-03-03" max="2026-03-03"' in after
-    lending = post_form(client, "/ops/actions", "/ops/actions/eod/lending", date="2026-03-03")
+    assert 'action="/ops/actions/eod/wealth.funds"' in after and 'min="2026-03-02" max="2026-03-02"' in after
+    lending = post_form(client, "/ops/actions", "/ops/actions/eod/lending", date="2026-03-02")
     assert lending.status_code == 200 and '<th scope="row">ran</th><td>True</td>' in lending.text
-    latest = [e["action"] for e in audit_entries(engine, None)][:3]
-    assert latest == ["lending.eod", "wealth.funds_eod", "wealth.funds_eod"]
+    latest = [e["action"] for e in audit_entries(engine, None)][:2]
+    assert latest == ["lending.eod", "wealth.funds_eod"]
+
+
+def test_the_whole_end_of_day_runs_the_bank_jobs_first_and_refuses_a_day_in_progress(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(at("2026-03-03", "09:37"))
+    _operator(client)
+    today = post_form(client, "/ops/actions", "/ops/actions/eod", date="2026-03-03")
+    assert today.status_code == 409 and "is not over yet" in today.text
+    assert 'data-testid="eod-result"' not in today.text
+    with reading(engine) as connection:
+        assert eod_runs.recent(connection) == []
+    runs = ("reconciliation.run", "settlements.run", "lending.eod", "wealth.eod", "wealth.funds_eod")
+    assert not [e for e in audit_entries(engine, None) if e["action"] in runs and e["status_code"] < 400]
+
+    ran = post_form(client, "/ops/actions", "/ops/actions/eod", date="2026-03-02")
+    assert ran.status_code == 200, ran.text
+    order = ["reconciliation", "settlement", "lending", "wealth.mmf", "wealth.funds"]
+    assert re.findall(r'data-testid="eod-result" data-job="([^"]+)"', ran.text) == order
+    assert "银行对账" in ran.text and "商户结算(T+1)" in ran.text
+    with reading(engine) as connection:
+        assert {job: eod_runs.last_completed(connection, job) for job in order} == dict.fromkeys(
+            order, dt.date(2026, 3, 2)
+        )
+    done = [e["action"] for e in audit_entries(engine, None)][:5]
+    assert done == ["wealth.funds_eod", "wealth.eod", "lending.eod", "settlements.run", "reconciliation.run"]
 
 
 def test_other_roles_and_customers_cannot_load_navs_or_run_the_end_of_day(client, engine, clock) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ it), not its id alone; the supervision thresholds in the unit of the values besi
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -37,7 +38,9 @@ def test_the_account_class_is_shown_in_words(client) -> None:  # type: ignore[no
 def test_end_of_day_jobs_have_names(client, clock) -> None:  # type: ignore[no-untyped-def]
     from puhui import clock as clock_module
 
-    day = clock_module.business_date().isoformat()
+    today = clock_module.business_date()
+    clock.set(clock_module.china_midnight(today + dt.timedelta(days=1)) + dt.timedelta(minutes=5))  # today is over
+    day = today.isoformat()
     for path in ("/v1/wealth/funds-eod", "/v1/wealth/eod"):
         ran = client.post(path, headers={**ADMIN, "Idempotency-Key": f"eod-{path}"}, json={"date": day})
         assert ran.status_code == 200, ran.text

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from puhui import clock as clock_module
 from puhui.db import reading, transaction
-from puhui.eod.errors import BusinessDateInFuture
+from puhui.eod.errors import BusinessDateInFuture, BusinessDateNotOver
 from puhui.insurance.models import Cover, unearned_reserve
 from puhui.insurance.reserves import books, claims_source, models, service
 from puhui.insurance.reserves.seed import PolicyRow, seed_policies
@@ -51,6 +51,11 @@ def policy(
         clock_module.day_bounds(sold)[0] + 1,
         None if cancelled_on is None else clock_module.day_bounds(cancelled_on)[1] - 1,
     )
+
+
+def over(clock, day: D) -> None:  # type: ignore[no-untyped-def]
+    """The clock at 00:05 China time after `day`: the day is over, its end of day may run."""
+    clock.set(clock_module.china_midnight(day + dt.timedelta(days=1)) + dt.timedelta(minutes=5))
 
 
 def seed(engine, rows: list[PolicyRow]) -> None:  # type: ignore[no-untyped-def]
@@ -116,6 +121,8 @@ def test_a_date_runs_once_and_a_future_date_is_refused(engine, clock):
             service.run_day.__name__ and service.reserves_json(connection, INSURER, D(2026, 1, 3))["earned"] == "3.00"
         )
     today = clock_module.business_date()
+    with pytest.raises(BusinessDateNotOver):
+        service.run_reserves(engine, today)
     with pytest.raises(BusinessDateInFuture):
         service.run_reserves(engine, today + dt.timedelta(days=1))
     assert transfer_count(engine) == moved
@@ -158,7 +165,7 @@ def pure_earned(rows: list[PolicyRow], day: D) -> int:
 def test_a_policy_earns_its_premium_less_its_refund_over_its_life(engine, clock):
     rows = random_book(INSURER, seed_value=7, count=25)
     seed(engine, rows)
-    clock.set(dt.datetime(2026, 12, 31, 2, tzinfo=dt.UTC))
+    over(clock, D(2026, 12, 31))
     service.run_reserves(engine, D(2026, 1, 1))
     service.run_reserves(engine, D(2026, 12, 31))
     clock.set(dt.datetime(2027, 1, 25, 2, tzinfo=dt.UTC))
@@ -238,6 +245,7 @@ def test_claims_reserves_move_by_difference_and_ibnr_by_chain_ladder(engine, clo
     assert balance(engine, INSURER, "ibnr") == 1857
     assert balance(engine, INSURER, "reserve_expense") == 2857
     fake.open.clear()  # the claim closes without payment: its case estimate goes, IBNR takes the unpaid
+    over(clock, D(2026, 1, 5))
     service.run_reserves(engine, D(2026, 1, 5))
     assert (balance(engine, INSURER, "case_reserve"), balance(engine, INSURER, "ibnr")) == (0, 2857)
     assert balance(engine, INSURER, "reserve_expense") == 2857

@@ -44,6 +44,7 @@ class World:
     def __init__(self, engine, clock) -> None:  # type: ignore[no-untyped-def]
         self.engine, self.clock = engine, clock
         self.n = 0
+        self.resume: dt.datetime | None = None  # where the last end of day moved the clock from
         self.run(lambda uow: reserve.inject_capital(uow, "capital.test", 100_000_000_00))  # what the platform lends
 
     def run(self, work):  # type: ignore[no-untyped-def]
@@ -86,7 +87,16 @@ class World:
         return self.run(lambda uow: repayments.repay(uow, loan_id, cid, amount, kind))
 
     def eod(self, date: dt.date | None = None) -> eod.EodResult:
-        return eod.run(self.engine, date or self.today())
+        """End of day for `date` (default: today), run once the day is over: the clock moves on to its end
+        (China midnight) when it is not there yet; `next_day` then resumes at the time of day it left."""
+        from puhui import clock
+
+        day = date or self.today()
+        end = clock.china_midnight(day + dt.timedelta(days=1))
+        if self.clock.now() < end:
+            self.resume = self.resume or self.clock.now()
+            self.clock.set(end)
+        return eod.run(self.engine, day)
 
     def today(self) -> dt.date:
         from puhui import clock
@@ -94,12 +104,29 @@ class World:
         return clock.business_date()
 
     def next_day(self) -> None:
-        self.clock.advance(days=1)
+        """The next day at the time of day of the last one (where an end of day moved the clock from)."""
+        if self.resume is None:
+            self.clock.advance(days=1)
+        else:
+            self.clock.set(max(self.clock.now(), self.resume + dt.timedelta(days=1)))
+            self.resume = None
 
     def wallet(self, cid: str) -> int:
         with reading(self.engine) as connection:
             account = get_account(connection, f"wallet.{cid}")
             return account.credits_posted - account.debits_posted
+
+
+def day_over(clock, day: dt.date | None = None) -> dt.date:  # type: ignore[no-untyped-def]
+    """`day` (default: today) once it is over: the clock moves on to 00:05 China time of the next day when it is
+    not past that already, so that the day's end of day may run (over HTTP or a command)."""
+    from puhui import clock as clock_module
+
+    day = day or clock_module.business_date()
+    moment = clock_module.china_midnight(day + dt.timedelta(days=1)) + dt.timedelta(minutes=5)
+    if clock.now() < moment:
+        clock.set(moment)
+    return day
 
 
 def snapshot(engine) -> dict:  # type: ignore[no-untyped-def]

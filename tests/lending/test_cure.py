@@ -111,5 +111,6 @@ def test_a_partial_early_repayment_of_a_late_loan_also_cures_it(engine, clock):
     row, balance, _ = _loan(engine, loan_id)
     assert _delinquency(row) == (0, "current", "normal")
     assert balance.provision == provision_for(balance.principal, LoanClass.normal)
-    assert world.today() == dt.date.fromordinal(rows[0]["due_day"] + 6)
+    # repaid after the end of day of the sixth day past due, at the start of the seventh
+    assert world.today() == dt.date.fromordinal(rows[0]["due_day"] + 7)
     _sound(engine, loan_id)

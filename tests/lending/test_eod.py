@@ -19,7 +19,7 @@ from puhui.lending.errors import (
 from puhui.lending.service import instalments
 from puhui.money import format_minor
 
-from .lending_world import MONTHLY, World, snapshot
+from .lending_world import MONTHLY, World, day_over, snapshot
 
 
 def test_second_run_for_a_date_changes_nothing(engine, clock):
@@ -119,6 +119,7 @@ def test_cli_products_and_end_of_day(db_url, engine, clock, tmp_path):
     assert [p["code"] for p in json.loads(listed.output)] == ["cash-12"]
     w = World(engine, clock)
     w.loan(w.customer(), "cash-12", 3_000_00, 6)
+    day_over(clock)  # 2026-01-05 is over
     first = runner.invoke(app, ["lending", "eod", "--date", "2026-01-05", "--db", db_url])
     again = runner.invoke(app, ["lending", "eod", "--date", "2026-01-05", "--db", db_url])
     assert json.loads(first.output)["ran"] is True and json.loads(again.output)["ran"] is False

@@ -15,13 +15,13 @@ from fastapi.testclient import TestClient
 from puhui import cli
 from puhui.app import create_app
 from puhui.db import reading
-from puhui.eod.errors import BusinessDateClosed, BusinessDateInFuture, DateInvalid
+from puhui.eod.errors import BusinessDateClosed, BusinessDateInFuture, BusinessDateNotOver, DateInvalid
 from puhui.lending import eod
 from puhui.lending.accounts import balances
 from puhui.lending.service import date_of, instalments, loan_row
 from puhui.settings import Settings
 
-from .lending_world import MONTHLY, World, snapshot
+from .lending_world import MONTHLY, World, day_over, snapshot
 from .test_lending_http import ADMIN, ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1
 
 PENALTY_RATE = Decimal(MONTHLY["penalty_annual_rate"])
@@ -82,8 +82,10 @@ def test_a_skipped_date_is_refused_and_a_date_already_run_changes_nothing(engine
     first_run = date_of(rows[0]["due_day"] + GRACE + 20)
     clock.advance(days=first_run.toordinal() - w.today().toordinal())
     assert w.eod().ran  # the first run ever: this date alone
-    clock.advance(days=30)
-    assert len(w.eod().caught_up) == 29
+    w.next_day()
+    clock.advance(days=29)
+    last_run = w.eod()  # thirty days later: the 29 between are caught up
+    assert last_run.business_date == first_run + dt.timedelta(days=30) and len(last_run.caught_up) == 29
     before = snapshot(engine)
     with reading(engine) as connection:
         dpd = loan_row(connection, loan)["days_past_due"]
@@ -93,8 +95,9 @@ def test_a_skipped_date_is_refused_and_a_date_already_run_changes_nothing(engine
     again = w.eod(first_run + dt.timedelta(days=10))  # ran as part of the gap
     assert not again.ran and again.caught_up == ()
     assert snapshot(engine) == before
+    days_late = last_run.business_date.toordinal() - rows[0]["due_day"]  # as of the last date run
     with reading(engine) as connection:
-        assert loan_row(connection, loan)["days_past_due"] == dpd == w.today().toordinal() - rows[0]["due_day"]
+        assert loan_row(connection, loan)["days_past_due"] == dpd == days_late
 
 
 def test_a_future_date_is_refused_and_changes_nothing(engine, clock):
@@ -103,8 +106,11 @@ def test_a_future_date_is_refused_and_changes_nothing(engine, clock):
     before = snapshot(engine)
     for day in (w.today() + dt.timedelta(days=1), dt.date(2040, 1, 1)):
         with pytest.raises(BusinessDateInFuture) as refused:
-            w.eod(day)
+            eod.run(engine, day)  # as it stands: `World.eod` would move the clock past it
         assert refused.value.code == "business_date_in_future"
+    with pytest.raises(BusinessDateNotOver) as refused:
+        eod.run(engine, w.today())  # today, not over yet
+    assert refused.value.code == "business_date_not_over"
     assert snapshot(engine) == before
 
 
@@ -133,15 +139,18 @@ def test_http_takes_only_iso_date_strings_up_to_today(client, engine, clock):
         assert response.headers["content-type"].startswith("application/problem+json")
     assert snapshot(engine) == before
     today = w.today().isoformat()
+    not_over = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e0"}, json={"date": today})
+    assert (not_over.status_code, not_over.json()["code"]) == (409, "business_date_not_over"), not_over.text
+    assert snapshot(engine) == before
+    day_over(clock)
     ran = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e1"}, json={"date": today})
     assert ran.status_code == 200 and ran.json()["ran"] is True and ran.json()["caught_up"] == [], ran.text
-    clock.advance(days=3)
-    gap = client.post(
-        "/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e2"}, json={"date": w.today().isoformat()}
-    )
+    clock.advance(days=2)
+    later = day_over(clock)  # three days after the first run, once over
+    gap = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e2"}, json={"date": later.isoformat()})
     assert gap.status_code == 200, gap.text
     assert [d["business_date"] for d in gap.json()["caught_up"]] == [
-        (w.today() - dt.timedelta(days=n)).isoformat() for n in (2, 1)
+        (later - dt.timedelta(days=n)).isoformat() for n in (2, 1)
     ]
     before = snapshot(engine)
     skipped = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e3"}, json={"date": "2026-01-01"})

@@ -16,7 +16,7 @@ from puhui.db import reading
 from puhui.identity.org import create_partner
 from puhui.ledger.audit import audit
 from puhui.ledger.service import get_account
-from puhui.lending import eod, service
+from puhui.lending import service
 from puhui.lending.errors import PartnerShareTooLow
 from puhui.lending.partners import service as partners
 from puhui.lending.partners.tables import PARTNER_TABLES, loan_funding_events
@@ -184,7 +184,7 @@ def test_written_off_joint_loan_shares_the_loss(engine, clock):
     assert balance(engine, partners.funding_account(partner)) == left > 0
     late = start + dt.timedelta(days=400)
     world.clock.advance(days=(late - world.today()).days)
-    assert eod.run(engine, late).ran
+    assert world.eod(late).ran
     with reading(engine) as connection:
         assert service.loan_row(connection, loan_id)["status"] == "written_off"
         text = partners.partner_file(connection, partner, late)

@@ -17,7 +17,7 @@ from puhui.payments import reserve
 from puhui.settings import Settings
 from tests.console.world import verify
 
-from .lending_world import MONTHLY, World, snapshot
+from .lending_world import MONTHLY, World, day_over, snapshot
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -255,8 +255,10 @@ def test_borrow_and_repay_over_http(client, engine, clock):
     assert paid.json()["principal"] == schedule[0]["principal"] and paid.json()["interest"] == schedule[0]["interest"]
     statement = client.get(f"/v1/lending/loans/{loan['id']}/statement", headers=me).json()
     assert statement["paid_principal"] == schedule[0]["principal"]
+    day_over(clock)  # the due date is over: its end of day, then the payoff the next day
     ran = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e1"}, json={"date": first_due})
     assert ran.status_code == 200 and ran.json()["ran"] is True, ran.text
+    me = login(client, ZHANG)  # the next day: a fresh session
     payoff = client.post(
         f"/v1/lending/loans/{loan['id']}/repayments",
         headers={**me, "Idempotency-Key": "r4"},

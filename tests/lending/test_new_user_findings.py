@@ -24,7 +24,7 @@ from puhui.lending.errors import RateAboveCap
 from puhui.lending.schemas import Loan
 from puhui.lending.tables import loans
 
-from .lending_world import MONTHLY, World, snapshot
+from .lending_world import MONTHLY, World, day_over, snapshot
 from .test_lending_http import ZHANG, _fund, client, login, make_staff, register
 
 __all__ = ["client"]
@@ -68,9 +68,9 @@ def test_over_http_a_loan_taken_today_shows_its_start_date(client, engine, clock
     operator = make_staff(client, "operator")
     headers = {**operator, "Idempotency-Key": "p1"}
     assert client.post("/v1/lending/products", headers=headers, json=MONTHLY).status_code == 201
+    day_over(clock)  # 2026-01-05 is over: its end of day runs, and the loan is taken the next day
     eod = client.post("/v1/lending/eod", headers={**operator, "Idempotency-Key": "e1"}, json={"date": "2026-01-05"})
     assert eod.status_code == 200, eod.text
-    clock.advance(days=1)
     zhang = register(client, ZHANG)
     me = login(client, ZHANG)
     _fund(engine, clock, zhang["id"])

@@ -60,19 +60,23 @@ def test_a_payoff_after_the_days_run_accrues_through_that_day_and_catch_up_runs_
     cid = w.customer()
     same_day, lagging = w.loan(cid, "cash-12", 6_000_00, 6), w.loan(cid, "cash-12", 6_000_00, 6)
     w.next_day()
-    w.eod()  # the day closed, then the payoff on the same business date: that day's interest is in
+    start = w.eod().business_date  # the day closed (at its end), then the payoff: that day's interest is in
     clock.advance(minutes=1)
     w.repay(same_day, cid, kind="early_full")
-    assert _dates(engine, same_day) == ((w.today().isoformat(), w.today().isoformat()),) * 2
-    start = w.today()
+    assert w.today() == start + dt.timedelta(days=1)  # paid off the minute the next day began
+    paid_off = ((start.isoformat(), w.today().isoformat()),) * 2
+    assert _dates(engine, same_day) == paid_off
 
     for _ in range(3):  # end of day stops for three days; the other loan is paid off meanwhile
         w.next_day()
+    payoff = w.today()
+    assert payoff == start + dt.timedelta(days=3)
     w.repay(lagging, cid, kind="early_full")
     clock.advance(minutes=1)
-    w.eod()  # catches up the three days, all after the payoff
-    assert _dates(engine, lagging) == ((start.isoformat(), w.today().isoformat()),) * 2
-    assert _dates(engine, same_day) == ((start.isoformat(), start.isoformat()),) * 2
+    assert [r.business_date for r in w.eod().caught_up] == [start + dt.timedelta(days=n) for n in (1, 2)]
+    # the two days caught up and the payoff's own day, all run after the payoff: none counts
+    assert _dates(engine, lagging) == ((start.isoformat(), payoff.isoformat()),) * 2
+    assert _dates(engine, same_day) == paid_off
 
 
 def test_over_http_a_paid_off_loan_shows_its_payoff_date(client, engine, clock):

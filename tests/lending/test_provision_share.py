@@ -43,13 +43,13 @@ def test_a_joint_loan_is_provisioned_on_the_platforms_share(engine, clock):
     with reading(engine) as connection:
         first_due = service.instalments(connection, joint)[0]["due_day"]
 
-    world.eod()  # day one, all current (normal, 1%)
+    ran = world.eod()  # day one, all current (normal, 1%)
     assert _state(engine, joint)[1].provision == 30_00  # 1% of the platform's 3,000.00
     assert _state(engine, own)[1].provision == 100_00
     assert _state(engine, assisted)[1].provision == 0
-    while world.today().toordinal() < first_due + 4:  # nobody pays: 4 days past due, M1, special mention
+    while ran.business_date.toordinal() < first_due + 4:  # nobody pays: 4 days past due, M1, special mention
         world.next_day()
-        world.eod()
+        ran = world.eod()
     row, balance, partner_left, held = _state(engine, joint)
     assert (row["days_past_due"], row["bucket"], row["loan_class"]) == (4, "M1", "special_mention")
     assert (balance.principal, partner_left) == (10_000_00, 7_000_00)

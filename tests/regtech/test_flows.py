@@ -20,7 +20,7 @@ from puhui.regtech.tables import monitor_flows
 from puhui.wealth.mmf import eod
 from puhui.wealth.mmf.manager import SimulatedManager
 from tests.regtech.streams import Stream, _chain, alerts_of, forget_monitor, pairs
-from tests.wealth.mmf_world import World, at
+from tests.wealth.mmf_world import World, at, over
 
 
 def _event(s: Stream, topic: str, kind: str, key: str, body: dict) -> None:
@@ -90,7 +90,7 @@ def test_money_parked_in_the_fund_and_paid_on_is_in_and_out(engine, clock) -> No
     w.subscribe(mule, 12_000_00)
     w.subscribe(saver, 12_000_00)
     for day in ("2026-01-05", "2026-01-06"):
-        clock.set(at(day, "23:00"))
+        clock.set(over(day))  # the day is over: its end of day runs
         eod.run_eod(engine, dt.date.fromisoformat(day), SimulatedManager())
     clock.set(at("2026-01-07", "10:00"))
     for who, payee in ((mule, sink), (saver, friend)):

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from stdnum.cn import uscc
 from typer.testing import CliRunner
 
+from puhui import clock as clock_module
 from puhui.app import create_app
 from puhui.cli import app as puhui_cli
 from puhui.db import reading, transaction
@@ -138,6 +139,11 @@ def set_status(client, merchant_id: str, status: str) -> None:  # type: ignore[n
     assert answer.status_code == 200, answer.text
 
 
+def over(clock, day: dt.date) -> None:  # type: ignore[no-untyped-def]
+    """The clock at 00:05 China time after `day`: the day is over, its end of day may run (`check_over`)."""
+    clock.set(clock_module.china_midnight(day + dt.timedelta(days=1)) + dt.timedelta(minutes=5))
+
+
 def mature_cli(db_url: str, day: dt.date) -> dict:
     import json
 
@@ -186,9 +192,9 @@ def test_confirm_finance_mature_moves_money_exactly(client, engine, clock, db_ur
     mine = client.get("/v1/supplychain/receivables", headers=w["a"]).json()
     assert [r["id"] for r in mine] == [rid]  # a supplier sees only its own
 
-    clock.advance(days=89)
+    over(clock, TODAY + dt.timedelta(days=89))
     assert mature_cli(db_url, TODAY + dt.timedelta(days=89))["due"] == 0
-    clock.advance(days=1)
+    over(clock, TODAY + dt.timedelta(days=90))
     summary = mature_cli(db_url, TODAY + dt.timedelta(days=90))
     assert (summary["due"], summary["paid"], summary["overdue"]) == (2, 2, 0)
     assert balance(engine, f"wallet.{w['core_id']}") == 200_000_00 - 120_000_00
@@ -214,7 +220,7 @@ def test_unpaid_at_maturity_turns_overdue_and_a_later_payment_clears_it(client, 
     assert post(client, f"/v1/supplychain/receivables/{rid}/financing", w["a"], "fin-o").status_code == 201
     early = post(client, f"/v1/supplychain/receivables/{rid}/payment", w["core"], "pay-early")
     assert (early.status_code, early.json()["code"]) == (409, "receivable_not_due")
-    clock.advance(days=30)
+    over(clock, TODAY + dt.timedelta(days=30))
     summary = mature_cli(db_url, TODAY + dt.timedelta(days=30))
     assert (summary["paid"], summary["overdue"]) == (0, 1)
     assert client.get(f"/v1/supplychain/receivables/{rid}", headers=w["a"]).json()["status"] == "overdue"
@@ -441,16 +447,19 @@ def test_maturity_dates_follow_the_end_of_day_rule(client, engine, clock, db_url
     fund(engine, w["core_id"], 1_000_00, "some")
     paid_id = confirm(client, w["core"], w["a_id"], "1000.00", 30, "INV-D-1").json()["id"]
     unpaid_id = confirm(client, w["core"], w["b_id"], "5000.00", 10, "INV-D-2").json()["id"]
+    assert mature_refused(db_url, str(TODAY)).startswith("business_date_not_over: ")  # today is not over
+    over(clock, TODAY)
     assert mature_cli(db_url, TODAY)["due"] == 0  # the first run
     before = snapshot(engine)
     for date, code in (
+        (str(TODAY + dt.timedelta(days=1)), "business_date_not_over"),  # the new day has begun, not ended
         (str(TODAY + dt.timedelta(days=30)), "business_date_in_future"),
         ("2026/02/04", "date_invalid"),
         (str(TODAY - dt.timedelta(days=1)), "business_date_closed"),
     ):
         assert mature_refused(db_url, date).startswith(f"{code}: ")
     assert snapshot(engine) == before
-    clock.advance(days=20)
+    over(clock, TODAY + dt.timedelta(days=20))
     summary = mature_cli(db_url, TODAY + dt.timedelta(days=20))  # days 1 to 19 were missed
     assert [s["date"] for s in summary["caught_up"]] == [str(TODAY + dt.timedelta(days=n)) for n in range(1, 20)]
     assert summary["caught_up"][9]["overdue"] == 1 and summary["still_overdue"] == 1
@@ -492,22 +501,27 @@ def test_the_advance_reaches_the_suppliers_bank_account_with_the_next_settlement
 
 
 def test_a_receivable_paid_at_maturity_reaches_the_suppliers_bank_account(client, engine, clock, db_url, world) -> None:  # type: ignore[no-untyped-def]
-    """A receivable the supplier kept (not financed) is paid into its merchant wallet at maturity
-    (`scf_payment`); the next day's T+1 settlement pays it out as `other_credits`, and the core
-    enterprise, whose wallet paid, has nothing to settle."""
+    """A receivable the supplier kept (not financed) is paid into its merchant wallet by the maturity date's
+    end of day (`scf_payment`), which runs once that date is over, so the money lands on the next day; that
+    day's T+1 settlement pays it out as `other_credits` (the maturity date's has nothing: a date settles only
+    the money up to its end), and the core enterprise, whose wallet paid, has nothing to settle."""
     from puhui.payments.bank.sandbox.bank import SandboxBank
 
     w = world
     client.app.state.bank = SandboxBank(b"k" * 32, reserve_balance=10_000_000_00, auto_open_balance=0)
     fund(engine, w["core_id"], 20_000_00, "core-m")
     confirm(client, w["core"], w["b_id"], "20000.00", 10, "INV-M-1")
-    clock.advance(days=10)
     maturity = TODAY + dt.timedelta(days=10)
+    over(clock, maturity)
     assert mature_cli(db_url, maturity)["paid"] == 1
     assert balance(engine, f"wallet.{w['b_id']}") == 20_000_00
+    on_time = {"business_date": str(maturity)}
+    rows = {r["merchant_id"]: r for r in post(client, "/v1/settlements", ADMIN, "st-m0", on_time).json()["settlements"]}
+    assert (rows[w["b_id"]]["other_credits"], rows[w["b_id"]]["state"]) == ("0.00", "nothing")
 
-    clock.advance(days=1)
-    settle = {"business_date": str(maturity)}
+    paid_on = maturity + dt.timedelta(days=1)
+    over(clock, paid_on)
+    settle = {"business_date": str(paid_on)}
     rows = {r["merchant_id"]: r for r in post(client, "/v1/settlements", ADMIN, "st-m1", settle).json()["settlements"]}
     mine = rows[w["b_id"]]
     assert (mine["gross"], mine["other_credits"], mine["net"], mine["state"]) == (

@@ -43,6 +43,11 @@ def at(day: str, hhmm: str = "10:00") -> dt.datetime:
     return dt.datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=CHINA)
 
 
+def over(day: str | dt.date, hhmm: str = "00:05") -> dt.datetime:
+    """A China-time moment once `day` is over (the next day at `hhmm`): when its end of day may run."""
+    return at((dt.date.fromisoformat(str(day)) + dt.timedelta(days=1)).isoformat(), hhmm)
+
+
 class World:
     def __init__(self, engine, clock) -> None:  # type: ignore[no-untyped-def]
         self.engine, self.clock = engine, clock

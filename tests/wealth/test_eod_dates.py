@@ -1,6 +1,6 @@
 """Which dates the wealth end of day accepts (issue 12, defect 3), on SQLite and PostgreSQL: the
-money-market and the distributed funds' end of day refuse a future date, a non-ISO date and a date
-skipped before the last run; a gap runs day by day, so no day's income (每日收益) is lost."""
+money-market and the distributed funds' end of day refuse a future date, today (not over yet), a non-ISO
+date and a date skipped before the last run; a gap runs day by day, so no day's income (每日收益) is lost."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from puhui.db import reading
-from puhui.eod.errors import BusinessDateClosed, BusinessDateInFuture
+from puhui.eod.errors import BusinessDateClosed, BusinessDateInFuture, BusinessDateNotOver
 from puhui.wealth.funds import orders as fo
 from puhui.wealth.mmf import eod
 from puhui.wealth.mmf.tables import mmf_daily, mmf_eod_runs
 
-from .mmf_world import FUND, World, at
+from .mmf_world import FUND, World, over
 from .test_mmf_http import ADMIN, _state, client  # noqa: F401 - the HTTP client fixture
 
 D = dt.date.fromisoformat
@@ -35,9 +35,9 @@ def test_a_gap_distributes_every_days_income(engine, clock):
     w = World(engine, clock)
     cid = w.customer(fen=3_000_000)
     w.subscribe(cid, 1_000_000)  # due 2026-01-06
-    clock.set(at("2026-01-05", "23:00"))
+    clock.set(over("2026-01-05"))
     eod.run_eod(engine, D("2026-01-05"))
-    clock.set(at("2026-01-09", "23:00"))
+    clock.set(over("2026-01-09"))
     runs = eod.run_eod(engine, D("2026-01-09"))  # 6, 7 and 8 were missed
     assert [r["date"] for r in runs] == ["2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"]
     daily = _daily(engine)
@@ -50,13 +50,18 @@ def test_a_gap_distributes_every_days_income(engine, clock):
 def test_a_skipped_or_future_date_is_refused_and_a_date_run_changes_nothing(engine, clock):
     w = World(engine, clock)
     w.subscribe(w.customer(fen=3_000_000), 1_000_000)
-    clock.set(at("2026-01-07", "23:00"))
+    clock.set(over("2026-01-07"))  # 01-08 00:05
     eod.run_eod(engine, D("2026-01-07"))  # the first runs: this date alone
     fo.funds_eod(engine, D("2026-01-07"))
     with reading(engine) as connection:
         before = connection.execute(select(mmf_eod_runs).order_by(mmf_eod_runs.c.business_date)).all()
     state = _state(engine)
-    for day, error in (("2026-01-06", BusinessDateClosed), ("2026-01-08", BusinessDateInFuture)):
+    refusals = (
+        ("2026-01-06", BusinessDateClosed),
+        ("2026-01-08", BusinessDateNotOver),  # today
+        ("2026-01-09", BusinessDateInFuture),
+    )
+    for day, error in refusals:
         with pytest.raises(error):
             eod.run_eod(engine, D(day))
         with pytest.raises(error):
@@ -68,12 +73,13 @@ def test_a_skipped_or_future_date_is_refused_and_a_date_run_changes_nothing(engi
         assert connection.execute(select(mmf_eod_runs).order_by(mmf_eod_runs.c.business_date)).all() == before
 
 
-def test_http_takes_only_iso_date_strings_up_to_today(client, engine, clock):  # noqa: F811
+def test_http_takes_only_iso_date_strings_of_days_that_are_over(client, engine, clock):  # noqa: F811
     before = _state(engine)
     for path in ("/v1/wealth/eod", "/v1/wealth/funds-eod"):
         for n, (date, status, code) in enumerate(
             [
                 ("2035-06-01", 422, "business_date_in_future"),
+                ("2026-01-05", 409, "business_date_not_over"),  # today, the clock fixture's date
                 (86400, 422, "date_invalid"),
                 ("2026/01/05", 422, "date_invalid"),
                 ("2026-W02-1", 422, "date_invalid"),
@@ -82,6 +88,7 @@ def test_http_takes_only_iso_date_strings_up_to_today(client, engine, clock):  #
             answer = client.post(path, headers={**ADMIN, "Idempotency-Key": f"{path}{n}"}, json={"date": date})
             assert (answer.status_code, answer.json()["code"]) == (status, code), (path, date, answer.text)
     assert _state(engine) == before
+    clock.set(over("2026-01-05"))
     for path in ("/v1/wealth/eod", "/v1/wealth/funds-eod"):
         ran = client.post(path, headers={**ADMIN, "Idempotency-Key": f"{path}ok"}, json={"date": "2026-01-05"})
         assert ran.status_code == 200, ran.text

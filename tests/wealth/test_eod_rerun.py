@@ -25,7 +25,7 @@ from puhui.wealth.mmf import eod
 from puhui.wealth.mmf.manager import SimulatedManager
 from puhui.wealth.mmf.tables import mmf_daily, mmf_eod_runs, mmf_orders
 
-from .mmf_world import FUND, World, at
+from .mmf_world import FUND, World, at, over
 from .test_fund_orders import Funds
 
 D = dt.date.fromisoformat
@@ -67,12 +67,12 @@ def test_a_completed_date_runs_no_fund_created_after_it(engine, clock, through):
     clock.set(at("2026-01-05", "09:30"))
     old = w.customer(fen=3_000_000)
     w.subscribe(old, 1_000_000)  # PH0001, due 01-06
-    clock.set(at("2026-01-05", "23:00"))
+    clock.set(over("2026-01-05"))
     [first] = eod.run_eod(engine, D("2026-01-05"))
     assert (first["fund_code"], first["already_done"]) == (FUND, False)
     holder = _new_fund_with_a_holder(w)
     for day in ("2026-01-06", "2026-01-07"):
-        clock.set(at(day, "23:00"))
+        clock.set(over(day))
         eod.run_eod(engine, D(day))
     assert _ran(engine, NEW) == ["2026-01-06", "2026-01-07"] and w.units(holder, NEW) > 1_500_000  # confirmed, earning
     clock.set(at("2026-01-08", "10:00"))
@@ -89,7 +89,7 @@ def test_a_completed_date_runs_no_fund_created_after_it(engine, clock, through):
     assert (w.units(old), w.units(holder, NEW), w.wallet(old), w.wallet(holder)) == units
     assert _ran(engine, NEW) == ["2026-01-06", "2026-01-07"]
     assert w.audit_ok()
-    clock.set(at("2026-01-08", "23:00"))  # the next date runs both funds as usual
+    clock.set(over("2026-01-08"))  # the next date runs both funds as usual
     assert [r["fund_code"] for r in eod.run_eod(engine, D("2026-01-08"))] == [FUND, NEW]
     assert w.audit_ok()
 
@@ -97,7 +97,7 @@ def test_a_completed_date_runs_no_fund_created_after_it(engine, clock, through):
 @pytest.mark.parametrize("through", ["run_eod", "run_eod_in"])
 def test_a_completed_date_lists_only_the_fund_days_that_ran_then(engine, clock, through):
     w = World(engine, clock)
-    clock.set(at("2026-01-05", "23:00"))
+    clock.set(over("2026-01-05"))
     eod.run_eod(engine, D("2026-01-05"))
     w.run(lambda uow: funds.create_fund(uow, NEW, "当晚新设的货币基金"))  # created after 01-05 ran
     before = _mmf_state(engine)
@@ -125,12 +125,12 @@ class FailingFor:
 
 def test_a_date_not_completed_still_runs_the_funds_a_crash_left(engine, clock):
     w = World(engine, clock)
-    clock.set(at("2026-01-05", "23:00"))
+    clock.set(over("2026-01-05"))
     eod.run_eod(engine, D("2026-01-05"))
     holder = _new_fund_with_a_holder(w)
-    clock.set(at("2026-01-06", "23:00"))
+    clock.set(over("2026-01-06"))
     eod.run_eod(engine, D("2026-01-06"))
-    clock.set(at("2026-01-07", "23:00"))
+    clock.set(over("2026-01-07"))
     with pytest.raises(InvalidFigures):
         eod.run_eod(engine, D("2026-01-07"), FailingFor(NEW))  # PH0001 commits, PH0002 fails
     with reading(engine) as c:
@@ -148,11 +148,11 @@ def test_a_date_not_completed_still_runs_the_funds_a_crash_left(engine, clock):
 
 def test_a_fund_never_runs_a_date_before_its_own_last_run(engine, clock):
     w = World(engine, clock)
-    clock.set(at("2026-01-05", "23:00"))
+    clock.set(over("2026-01-05"))
     eod.run_eod(engine, D("2026-01-05"))
     _new_fund_with_a_holder(w)
     for day in ("2026-01-06", "2026-01-07"):
-        clock.set(at(day, "23:00"))
+        clock.set(over(day))
         eod.run_eod(engine, D(day))
     before = _mmf_state(engine)
     manager = SimulatedManager()
@@ -178,7 +178,7 @@ def _navs(engine, code: str) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _funds_eod(w: Funds, day: dt.date) -> dict:
-    w.clock.set(max(at(day.isoformat(), "23:30"), w.clock.now()))
+    w.clock.set(max(over(day, "00:00"), w.clock.now()))  # the day is over
     return fo.funds_eod(w.engine, day, SimulatedNavs())
 
 
@@ -229,7 +229,7 @@ def test_a_fund_created_after_a_run_gets_no_nav_for_that_date_or_before(engine, 
     w.navs("2026-03-02", "2026-03-06")
     _funds_eod(w, MONDAY)
     _funds_eod(w, TUESDAY)
-    w.product(LATE)  # Tuesday 23:30, after Tuesday ran: no NAV yet
+    w.product(LATE)  # Wednesday 00:00, after Tuesday ran: no NAV yet
     assert _navs(engine, LATE) == []
     for day in (MONDAY, TUESDAY):  # a re-run of a date before it, or of the date it was created after
         before = w.state()
@@ -241,17 +241,19 @@ def test_a_fund_created_after_a_run_gets_no_nav_for_that_date_or_before(engine, 
 
 
 def test_a_re_run_still_values_a_day_that_closed_after_its_first_run(engine, clock):
-    """The re-run's purpose stays: a fund that existed when the date ran gets the NAV not known then."""
+    """The re-run's purpose stays: a fund that existed when the date ran gets the NAV not known then.
+    A date runs only once it is over (so never before its cut-off): the NAV it lacked is one no source
+    gave the first run (the end of day ran without the sandbox's NAV source)."""
     w = Funds(engine, clock)
     clock.set(at("2026-03-02", "09:00"))
     w.product()
     w.navs("2026-03-02", "2026-03-06")
     clock.set(at(MONDAY.isoformat(), "08:00"))
     w.product(LATE)  # created Monday morning, before Monday ran
-    clock.set(at(MONDAY.isoformat(), "10:30"))  # Monday not closed yet
-    fo.funds_eod(engine, MONDAY, SimulatedNavs())
+    clock.set(over(MONDAY))
+    assert fo.funds_eod(engine, MONDAY)["already_done"] is False  # no NAV source: nothing invented
     assert _navs(engine, LATE) == [] and _navs(engine, "EQ0001")[-1] == "2026-03-06"
-    clock.set(at(MONDAY.isoformat(), "23:00"))
+    clock.set(over(MONDAY, "09:00"))
     assert fo.funds_eod(engine, MONDAY, SimulatedNavs())["already_done"] is True
     assert _navs(engine, LATE) == ["2026-03-09"] and _navs(engine, "EQ0001")[-1] == "2026-03-09"
     assert w.audit_ok()

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from puhui.app import create_app
 from puhui.db import reading
+from puhui.eod.errors import BusinessDateNotOver
 from puhui.eod_cli import run_all
 from puhui.settings import Settings
 from puhui.wealth.funds import orders as fo
@@ -22,6 +24,7 @@ from .mmf_world import at
 from .test_fund_orders import FUND, Funds, nav_of
 
 FRIDAY, MONDAY, TUESDAY = dt.date(2026, 3, 6), dt.date(2026, 3, 9), dt.date(2026, 3, 10)
+WEDNESDAY = dt.date(2026, 3, 11)
 
 
 def navs_after(engine, day: dt.date) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -48,12 +51,12 @@ def world(engine, clock) -> tuple[Funds, str, dict]:  # type: ignore[no-untyped-
 def test_in_the_sandbox_a_fund_order_confirms_at_the_published_nav(engine, clock):
     w, _, order = world(engine, clock)
     assert (order["trade_date"], order["confirm_date"]) == (MONDAY.isoformat(), TUESDAY.isoformat())
-    clock.set(at(MONDAY.isoformat(), "23:30"))
+    clock.set(at(TUESDAY.isoformat(), "00:30"))  # Monday is over
     monday = run_all(engine, MONDAY, sandbox=True)["funds"]
     expected = SimulatedNavs().nav_e4(FUND, 3, MONDAY, nav_of(FRIDAY))  # from Friday's NAV, seeded by fund and day
     assert navs_after(engine, FRIDAY) == {MONDAY.isoformat(): expected}
     assert monday["waiting_for_nav"] == 0 and w.order(order["id"])["status"] == "pending"  # T+1, not on T
-    clock.set(at(TUESDAY.isoformat(), "23:30"))
+    clock.set(at(WEDNESDAY.isoformat(), "00:30"))
     tuesday = run_all(engine, TUESDAY, sandbox=True)["funds"]
     row = w.order(order["id"])
     assert (tuesday["purchases_confirmed"], row["status"], row["nav"]) == (1, "confirmed", expected)
@@ -67,20 +70,23 @@ def test_outside_the_sandbox_nothing_is_invented(engine, clock):
     w, _, order = world(engine, clock)
     assert sandbox_navs(Settings(sandbox=False)) is None and sandbox_navs(Settings(sandbox=True)) is not None
     for day in (MONDAY, TUESDAY):
-        clock.set(at(day.isoformat(), "23:30"))
+        clock.set(at((day + dt.timedelta(days=1)).isoformat(), "00:30"))
         answer = run_all(engine, day, sandbox=False)["funds"]
     assert answer["waiting_for_nav"] == 1 and w.order(order["id"])["status"] == "pending"
     assert navs_after(engine, FRIDAY) == {}
 
 
-def test_a_day_run_before_its_cut_off_gets_its_nav_the_next_day(engine, clock):
+def test_a_day_in_progress_is_refused_and_gets_no_nav_until_it_is_over(engine, clock):
     w, _, order = world(engine, clock)
     clock.set(at(MONDAY.isoformat(), "10:30"))  # Monday not closed yet: its NAV cannot be known
+    with pytest.raises(BusinessDateNotOver):
+        fo.funds_eod(engine, MONDAY, SimulatedNavs())
+    assert navs_after(engine, FRIDAY) == {} and w.order(order["id"])["status"] == "pending"
+    clock.set(at(TUESDAY.isoformat(), "12:00"))  # Monday over, Tuesday not
     fo.funds_eod(engine, MONDAY, SimulatedNavs())
-    assert navs_after(engine, FRIDAY) == {}
-    clock.set(at(TUESDAY.isoformat(), "12:00"))  # Monday closed, Tuesday not
-    answer = fo.funds_eod(engine, TUESDAY, SimulatedNavs())
     assert list(navs_after(engine, FRIDAY)) == [MONDAY.isoformat()]
+    clock.set(at(WEDNESDAY.isoformat(), "00:30"))
+    answer = fo.funds_eod(engine, TUESDAY, SimulatedNavs())
     assert answer["purchases_confirmed"] == 1 and w.order(order["id"])["status"] == "confirmed"
 
 
@@ -93,7 +99,7 @@ def test_the_walk_is_deterministic_per_fund_and_day():
 
 def test_the_sandbox_api_end_of_day_publishes_navs_and_production_does_not(engine, clock):
     world(engine, clock)
-    clock.set(at(MONDAY.isoformat(), "23:30"))
+    clock.set(at(TUESDAY.isoformat(), "00:30"))  # Monday is over
     token = "admin-token-for-nav-source-tests-0123456789"
     answers = {}
     for sandbox in (False, True):

@@ -70,7 +70,7 @@ class Funds(World):
         return self.run(lambda uow: fo.redeem(uow, cid, code, units, self.key()))[0]
 
     def eod(self, day: dt.date) -> dict:
-        self.clock.set(max(at(day.isoformat(), "23:30"), self.clock.now()))
+        self.clock.set(max(at((day + dt.timedelta(days=1)).isoformat(), "00:00"), self.clock.now()))  # the day is over
         return fo.funds_eod(self.engine, day)
 
     def order(self, oid: str) -> dict:

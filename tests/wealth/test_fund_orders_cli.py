@@ -15,6 +15,7 @@ from puhui.db import create_engine_from_url, transaction
 from puhui.db.migrate import upgrade
 from puhui.wealth.funds import orders as fo
 
+from .mmf_world import over
 from .test_fund_orders import SCHEDULE, TIERS
 
 
@@ -35,12 +36,16 @@ def test_nav_file_and_funds_end_of_day_through_the_cli(clock) -> None:  # type: 
         loaded = runner.invoke(app, ["wealth", "load-navs", str(good), "--db", url])
         assert loaded.exit_code == 0, loaded.output
         assert json.loads(loaded.output) == {"recorded": 1, "unchanged": 0}
+        today = runner.invoke(app, ["wealth", "funds-eod", "--date", "2026-01-05", "--db", url])  # 09:30
+        assert today.exit_code == 2 and today.output.startswith("business_date_not_over: "), today.output
+        clock.set(over("2026-01-05"))  # the day is over: its end of day runs
         first = runner.invoke(app, ["wealth", "funds-eod", "--date", "2026-01-05", "--db", url])
         assert first.exit_code == 0 and json.loads(first.output)["already_done"] is False, first.output
         second = runner.invoke(app, ["wealth", "funds-eod", "--date", "2026-01-05", "--db", url])
         assert json.loads(second.output)["already_done"] is True
         for date, code in (
-            ("2026-01-06", "business_date_in_future"),
+            ("2026-01-06", "business_date_not_over"),  # today
+            ("2026-01-07", "business_date_in_future"),
             ("86400", "date_invalid"),
             ("2026-01-04", "business_date_closed"),
         ):  # the last: before the last date run

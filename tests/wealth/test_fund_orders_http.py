@@ -19,7 +19,7 @@ from puhui.settings import Settings
 from puhui.wealth.funds.tables import fund_navs, fund_orders, fund_products
 from tests.identity.helpers import ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1, login
 
-from .mmf_world import at
+from .mmf_world import at, over
 from .test_suitability_http import C1_ANSWERS, C3_ANSWERS, answer, make_customer
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -93,7 +93,7 @@ def test_fund_distribution_over_http(client, engine, clock):
         "2026-03-02",
         "2026-03-03",
     )
-    clock.set(at("2026-03-03", "23:00"))
+    clock.set(over("2026-03-03"))  # Tuesday is over: its end of day runs
     headers, c1 = login(client, bold), login(client, careful)  # a new day: new sessions
     ran = post(client, "/v1/wealth/funds-eod", {"date": "2026-03-03"}, ADMIN)
     assert ran.status_code == 200 and ran.json()["purchases_confirmed"] == 1
@@ -156,7 +156,7 @@ def test_fund_distribution_over_http(client, engine, clock):
         == 200
     )
     for day in ("2026-03-04", "2026-03-05", "2026-03-06"):
-        clock.set(at(day, "23:00"))
+        clock.set(over(day))
         assert post(client, "/v1/wealth/funds-eod", {"date": day}, ADMIN).status_code == 200
     again = post(client, "/v1/wealth/funds-eod", {"date": "2026-03-06"}, ADMIN)
     assert again.json()["already_done"] is True

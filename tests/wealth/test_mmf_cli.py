@@ -14,6 +14,8 @@ from puhui.cli import app
 from puhui.db import create_engine_from_url
 from puhui.db.migrate import upgrade
 
+from .mmf_world import over
+
 
 def test_eod_and_figures_file_through_the_cli(clock) -> None:  # type: ignore[no-untyped-def]
     directory = tempfile.mkdtemp(prefix="puhui-wealth-cli-")
@@ -32,6 +34,9 @@ def test_eod_and_figures_file_through_the_cli(clock) -> None:  # type: ignore[no
         loaded = runner.invoke(app, ["wealth", "load-yields", str(good), "--db", url])
         assert loaded.exit_code == 0, loaded.output
         assert json.loads(loaded.output) == {"loaded": 1}
+        today = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-05", "--db", url])  # 09:30, in progress
+        assert today.exit_code == 2 and today.output.startswith("business_date_not_over: "), today.output
+        clock.set(over("2026-01-05"))  # the day is over: its end of day runs
         first = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-05", "--db", url])
         assert first.exit_code == 0, first.output
         [run] = json.loads(first.output)["money_market"]
@@ -40,7 +45,8 @@ def test_eod_and_figures_file_through_the_cli(clock) -> None:  # type: ignore[no
         second = runner.invoke(app, ["wealth", "eod", "--date", "2026-01-05", "--db", url])
         assert json.loads(second.output)["money_market"][0]["already_done"] is True
         for date, code in (
-            ("2026-01-06", "business_date_in_future"),
+            ("2026-01-06", "business_date_not_over"),  # today
+            ("2026-01-07", "business_date_in_future"),
             ("2026/01/05", "date_invalid"),
             ("2026-01-04", "business_date_closed"),
         ):  # the last: before the last date run

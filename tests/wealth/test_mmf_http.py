@@ -20,7 +20,7 @@ from puhui.ledger.tables import accounts, transfers
 from puhui.settings import Settings
 from puhui.wealth.mmf.tables import mmf_daily, mmf_orders
 
-from .mmf_world import at
+from .mmf_world import at, over
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 K1 = base64.urlsafe_b64encode(b"1" * 32).decode()
@@ -151,7 +151,7 @@ def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: 
     loaded = client.post("/v1/wealth/figures", headers=ADMIN, json={"csv": HEADER + "PH0001,2026-01-05,0.4567\n"})
     assert loaded.status_code == 200 and loaded.json() == {"loaded": 1}
     for day in ("2026-01-05", "2026-01-06"):
-        clock.set(at(day, "23:00"))
+        clock.set(over(day))  # its end of day runs once the day is over
         run = client.post("/v1/wealth/eod", headers={**ADMIN, "Idempotency-Key": f"eod-{day}"}, json={"date": day})
         assert run.status_code == 200, run.text
     [paid] = run.json()["runs"]  # units and income on the wire as decimal strings, like every amount
@@ -177,8 +177,8 @@ def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: 
     me = _login(client, "13812340001")
     fast = client.post("/v1/wealth/funds/PH0001/redemptions", headers=me, json={"units": "3000.00", "fast": True})
     assert fast.status_code == 201 and fast.json()["status"] == "settled"
-    over = client.post("/v1/wealth/funds/PH0001/redemptions", headers=me, json={"units": "7000.01", "fast": True})
-    assert over.status_code == 409 and over.json()["code"] == "fast_redemption_cap_exceeded"
+    beyond_cap = client.post("/v1/wealth/funds/PH0001/redemptions", headers=me, json={"units": "7000.01", "fast": True})
+    assert beyond_cap.status_code == 409 and beyond_cap.json()["code"] == "fast_redemption_cap_exceeded"
     merchant = client.post("/v1/merchants", headers=ADMIN, json=MERCHANT).json()
     qr = client.post(
         f"/v1/merchants/{merchant['id']}/qr-codes",

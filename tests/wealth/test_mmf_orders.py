@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from puhui.db import reading, transaction
-from puhui.eod.errors import BusinessDateInFuture
+from puhui.eod.errors import BusinessDateInFuture, BusinessDateNotOver
 from puhui.errors import PuhuiError
 from puhui.ledger.tables import accounts, transfers
 from puhui.payments.models import VerificationStrength
@@ -30,13 +30,13 @@ from puhui.wealth.mmf import service as mmf
 from puhui.wealth.mmf.manager import FixedManager, SimulatedManager
 from puhui.wealth.mmf.tables import mmf_daily, mmf_orders
 
-from .mmf_world import FUND, World, at
+from .mmf_world import FUND, World, at, over
 
 D = dt.date.fromisoformat
 
 
 def _eod(w: World, day: str, manager=None) -> dict:  # type: ignore[no-untyped-def]
-    w.clock.set(max(at(day, "23:00"), w.clock.now()))
+    w.clock.set(max(over(day, "00:00"), w.clock.now()))  # the day is over
     [run] = eod.run_eod(w.engine, D(day), manager or SimulatedManager())
     return run
 
@@ -107,7 +107,7 @@ def test_orders_confirm_and_pay_out_on_the_right_dates(engine, clock) -> None:  
     orders = []
     day = D("2026-03-31")
     for when, kind, due in plan:
-        while at(day.isoformat(), "23:00") < at(*when.split("T")):
+        while over(day, "00:00") <= at(*when.split("T")):  # the days over before the order is placed
             _eod(w, day.isoformat())
             day += dt.timedelta(days=1)
         clock.set(at(*when.split("T")))
@@ -236,16 +236,18 @@ def test_bad_input_is_refused_and_changes_nothing(engine, clock) -> None:  # typ
             InvalidFigures,
         ),
         (lambda: eod.run_eod(engine, D("2026-01-08")), BusinessDateInFuture),
-        (
-            lambda: eod.run_eod(engine, D("2026-01-07"), FixedManager({(FUND, D("2026-01-07")): Decimal("-0.1")})),
-            InvalidFigures,
-        ),
+        (lambda: eod.run_eod(engine, D("2026-01-07")), BusinessDateNotOver),  # today: still in progress
     ]
     for call, error in bad:
         with pytest.raises(error) as caught:
             call()
         assert 400 <= caught.value.status < 500
         assert _state(engine) == before, error
+    clock.set(over("2026-01-07"))  # 01-07 is over: its end of day runs, and refuses a negative figure
+    with pytest.raises(InvalidFigures) as caught:
+        eod.run_eod(engine, D("2026-01-07"), FixedManager({(FUND, D("2026-01-07")): Decimal("-0.1")}))
+    assert 400 <= caught.value.status < 500
+    assert _state(engine) == before
     w.run(lambda uow: funds.set_status(uow, FUND, "closed"))
     with pytest.raises(FundClosed):
         w.subscribe(cid, 100)
@@ -266,7 +268,7 @@ def test_end_of_day_alongside_redemptions(engine, clock) -> None:  # type: ignor
     for cid in people:
         w.subscribe(cid, 500_000)  # due on the 7th: confirmed by the racing end of day
     _eod(w, "2026-01-06")
-    clock.set(at("2026-01-07", "23:00"))
+    clock.set(over("2026-01-07"))  # 01-07 is over: its end of day runs while the redemptions go on
     errors: list[BaseException] = []
 
     def redeem(cid: str) -> None:

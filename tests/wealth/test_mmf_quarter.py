@@ -19,7 +19,7 @@ from puhui.wealth.mmf import eod, yields
 from puhui.wealth.mmf.manager import SimulatedManager
 from puhui.wealth.mmf.tables import mmf_daily
 
-from .mmf_world import FUND, World, at
+from .mmf_world import FUND, World, at, over
 
 START = dt.date(2026, 1, 6)
 DAYS = 91
@@ -41,7 +41,7 @@ def test_a_quarter_of_daily_batches(engine, clock) -> None:  # type: ignore[no-u
             elif move < 0.40 and w.units(cid) > 0:
                 units = rng.randrange(1, w.units(cid) + 1)
                 w.redeem(cid, units, fast=units <= 1_000_000 and rng.random() < 0.5)  # within the T+0 cap
-        clock.set(at(day.isoformat(), "23:00"))
+        clock.set(over(day))  # its end of day runs once the day is over
         [run] = eod.run_eod(engine, day, manager)
         assert run["paid"] + run["residue"] == run["distributed"]
         assert run["distributed"] == run["units"] * yields.r_units(Decimal(run["income_per_10k"])) // 10**8
@@ -90,12 +90,12 @@ def test_the_reserve_covers_wallets_after_income_is_redeemed(engine, clock) -> N
     manager = SimulatedManager(seed=3)
     for offset in range(10):
         day = dt.date(2026, 1, 6) + dt.timedelta(days=offset)
-        clock.set(at(day.isoformat(), "23:00"))
+        clock.set(over(day))
         eod.run_eod(engine, day, manager)
     clock.set(at("2026-01-16", "10:00"))
     w.redeem(cid, w.units(cid), fast=False)
     for day in (dt.date(2026, 1, 16), dt.date(2026, 1, 19)):
-        clock.set(at(day.isoformat(), "23:00"))
+        clock.set(over(day))
         eod.run_eod(engine, day, manager)
     assert w.units(cid) == 0 and w.wallet(cid) > 50_000_00  # the income came with it
     with reading(engine) as c:

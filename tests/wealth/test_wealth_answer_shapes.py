@@ -18,7 +18,7 @@ from puhui.settings import Settings
 from puhui.wealth.calendar import is_trading_day
 from tests.identity.helpers import ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1, login
 
-from .mmf_world import at
+from .mmf_world import at, over
 from .test_fund_orders_http import PRODUCT, investor, post
 from .test_suitability_http import C3_ANSWERS, answer
 
@@ -113,7 +113,7 @@ def test_fund_and_advice_answers_match_their_published_shapes(client, engine, cl
     orders = spec.check("post", "/v1/wealth/advice/invest", invested)["orders"]
     assert sorted(o["fund_code"] for o in orders) == ["BD0001", "EQ0001"]
 
-    clock.set(at("2026-03-03", "23:00"))
+    clock.set(over("2026-03-03"))  # Tuesday is over: its end of day runs
     ran = post(client, "/v1/wealth/funds-eod", {"date": "2026-03-03"}, ADMIN)
     assert spec.check("post", "/v1/wealth/funds-eod", ran)["purchases_confirmed"] == 2
     me = login(client, person)
@@ -143,7 +143,7 @@ def test_money_market_answers_match_their_published_shapes(client, engine, clock
     assert spec.check("post", "/v1/wealth/figures", loaded) == {"loaded": 2}
     runs = {}
     for day in ("2026-01-05", "2026-01-06"):
-        clock.set(at(day, "23:00"))
+        clock.set(over(day))
         runs[day] = spec.check("post", "/v1/wealth/eod", post(client, "/v1/wealth/eod", {"date": day}, ADMIN))["runs"]
     [zero], [paid] = runs["2026-01-05"], runs["2026-01-06"]
     assert (zero["income_per_10k"], zero["units"], zero["distributed"]) == ("0.0000", "0.00", "0.00")

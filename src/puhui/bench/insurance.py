@@ -205,7 +205,7 @@ def bench_eod(policies: int, backend: str, quiet: bool = False) -> dict[str, Any
     from puhui.insurance.reserves import service
     from puhui.ledger.audit import audit
 
-    today = clock.business_date()
+    today = clock.business_date() - dt.timedelta(days=1)  # the last date that is over: end of day runs it
     with ExitStack() as cleanup:
         engine = create_engine_from_url(fresh_database(backend, cleanup, "puhui_bench_reserves"))
         cleanup.callback(engine.dispose)

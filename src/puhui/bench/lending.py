@@ -206,7 +206,7 @@ def run(
         raise ValueError("backend must be sqlite or postgresql")
     if loans < 1:
         raise ValueError("loans must be at least 1")
-    bench_date = clock.business_date()
+    bench_date = clock.business_date() - dt.timedelta(1)  # the last date that is over: end of day runs it
     with ExitStack() as cleanup:
         url = database_url or fresh_database(backend, cleanup, "puhui_bench_lending")
         engine = create_engine_from_url(url)

@@ -1,8 +1,11 @@
 """Staff actions in the back office (运营操作, /ops/actions): a NAV file upload (基金净值导入: pasted or
-chosen as a file, loaded all rows or none) and the end-of-day runs (日终) of the funds, the money-market
-fund and lending for a date the platform accepts (from the job's last completed date to today's
-business date). Only the roles the API lets do them (operator, admin) see the forms; the API checks
-again, keeps them idempotent by the form's key and audits them."""
+chosen as a file, loaded all rows or none) and the end-of-day runs (日终) for a date that is over (from
+the job's last completed date to yesterday, the date offered): the whole end of day in the order money
+settles in (reconciliation with the bank, merchant settlement T+1, lending, the money-market fund, the
+distributed funds), or one job alone. Supply-chain maturity and the insurance reserves have no API of
+their own: `puhui eod` runs them with the rest. Only the roles the API lets do them (operator, admin)
+see the forms; the API checks again (a date not over is refused: `business_date_not_over`), keeps each
+call idempotent by the form's key and audits it."""
 
 from __future__ import annotations
 
@@ -15,30 +18,34 @@ from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from puhui import clock
 from puhui.console import client, render, security
 from puhui.console.staff import page, post, staff_page
 from puhui.console.web import read_form
 from puhui.db import reading
+from puhui.eod import dates as eod_dates
 from puhui.eod import runs as eod_runs
 from puhui.eod.runs import MAX_DAYS
 
 router = APIRouter(include_in_schema=False)
 ACTION_ROLES = ("operator", "admin")  # the API's Operator
-JOBS = {
-    "wealth.funds": ("/v1/wealth/funds-eod", "Distributed funds"),
-    "wealth.mmf": ("/v1/wealth/eod", "Money-market fund"),
-    "lending": ("/v1/lending/eod", "Lending"),
+JOBS = {  # in the order of the whole end of day (`puhui eod`): the bank's day first, then the books
+    "reconciliation": ("/v1/reconciliation/runs", "business_date", "Reconciliation with the bank"),
+    "settlement": ("/v1/settlements", "business_date", "Merchant settlement (T+1)"),
+    "lending": ("/v1/lending/eod", "date", "Lending"),
+    "wealth.mmf": ("/v1/wealth/eod", "date", "Money-market fund"),
+    "wealth.funds": ("/v1/wealth/funds-eod", "date", "Distributed funds"),
 }
-Job = Annotated[str, Path(pattern=r"^(wealth\.funds|wealth\.mmf|lending)$")]
+Job = Annotated[str, Path(pattern=r"^(reconciliation|settlement|lending|wealth\.mmf|wealth\.funds)$")]
 
 
 def date_range(engine: Any) -> dict[str, tuple[dt.date, dt.date, dt.date | None]]:
-    """Per job: the earliest and latest date it may run now, and its last completed date."""
-    today = clock.business_date()
+    """Per job: the earliest and latest date it may run now (the latest is the last date that is over,
+    yesterday), and its last completed date."""
+    latest = eod_dates.latest()
     with reading(engine) as connection:
         last = {job: eod_runs.last_completed(connection, job) for job in JOBS}
-    return {job: (day or today - dt.timedelta(days=MAX_DAYS - 1), today, day) for job, day in last.items()}
+    first = latest - dt.timedelta(days=MAX_DAYS - 2)  # a first run goes back at most MAX_DAYS from today
+    return {job: (min(day, latest) if day else first, latest, day) for job, day in last.items()}
 
 
 async def _page(request: Request, status: int = 200, error: str | None = None, **result: Any) -> Response:
@@ -48,8 +55,9 @@ async def _page(request: Request, status: int = 200, error: str | None = None, *
         "ops_actions.html",
         status=status,
         error=error,
-        jobs=[(job, path, label, *ranges[job]) for job, (path, label) in JOBS.items()],
-        keys={name: security.form_key() for name in ("navs", *JOBS)},
+        jobs=[(job, label, *ranges[job]) for job, (_, _, label) in JOBS.items()],
+        latest=eod_dates.latest(),
+        keys={name: security.form_key() for name in ("navs", "eod", *JOBS)},
         **result,
     )
 
@@ -83,21 +91,56 @@ async def load_navs(request: Request) -> Response:
     return await _page(request, navs=loaded)
 
 
+@router.post("/ops/actions/eod")
+@staff_page(ACTION_ROLES)
+async def run_all(request: Request) -> Response:
+    """The whole end of day for the form's date, job by job in order; a refusal stops it there (the jobs
+    before it stay done, as with `puhui eod`). A date not over is refused by the first job: nothing runs."""
+    form = await read_form(request)
+    return await _run(request, list(JOBS), form.get("date", ""), form.get("key") or "")
+
+
 @router.post("/ops/actions/eod/{job}")
 @staff_page(ACTION_ROLES)
 async def run_eod(request: Request, job: Job) -> Response:
     form = await read_form(request)
-    try:
-        ran = await post(request, JOBS[job][0], {"date": form.get("date", "")}, form.get("key") or None)
-    except client.ApiProblem as problem:
-        if problem.status in (401, 403) or problem.status >= 500:
-            raise
-        return await _page(request, problem.status, render.say(request, problem.code, problem.detail))
-    return await _page(request, eod={"job": job, "label": JOBS[job][1], "days": eod_days(job, ran)})
+    return await _run(request, [job], form.get("date", ""), form.get("key") or "")
+
+
+async def _run(request: Request, jobs: list[str], date: str, key: str) -> Response:
+    """Each job's API call for `date`, in order (each keyed by the form's key, so a resubmitted form runs
+    nothing twice); the page shows what ran, and the problem that stopped the run if one did."""
+    done: list[dict[str, Any]] = []
+    for job in jobs:
+        path, field, label = JOBS[job]
+        job_key = (f"{key}.{job}" if len(jobs) > 1 else key) if key else None
+        try:
+            ran = await post(request, path, {field: date}, job_key)
+        except client.ApiProblem as problem:
+            if problem.status in (401, 403) or problem.status >= 500:
+                raise
+            said = render.say(request, problem.code, problem.detail)
+            return await _page(request, problem.status, said, eod=done)
+        done.append({"job": job, "label": label, "days": eod_days(job, ran)})
+    return await _page(request, eod=done)
 
 
 def eod_days(job: str, ran: dict) -> list[dict[str, Any]]:
     """Each day a run covered (skipped days first) as label → value, whatever the job's answer shape."""
     if job == "wealth.mmf":
         return list(ran["runs"])
-    return [*ran.get("caught_up", []), {k: v for k, v in ran.items() if k != "caught_up"}]
+    days = [*ran.get("caught_up", []), {k: v for k, v in ran.items() if k != "caught_up"}]
+    if job == "settlement":
+        return [settled(day) for day in days]
+    if job == "reconciliation":
+        return [{k: (len(v) if k == "exceptions" else v) for k, v in day.items()} for day in days]
+    return days
+
+
+def settled(day: dict[str, Any]) -> dict[str, Any]:
+    """A settled date in a line per figure: the merchants settled, and how many of them by state."""
+    rows = day.get("settlements", [])
+    states = sorted({row["state"] for row in rows})
+    return {"business_date": day["business_date"], "merchants": len(rows)} | {
+        state: sum(1 for row in rows if row["state"] == state) for state in states
+    }

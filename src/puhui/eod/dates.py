@@ -1,9 +1,15 @@
 """Business dates (营业日) as every end-of-day API and command takes them.
 
 A date is the string `YYYY-MM-DD` and nothing else: not an integer (`86400` is not 1970-01-02),
-not `2026/12/01`, not the compact or week forms Python's `date.fromisoformat` also reads. A date
-after today's business date (`puhui.clock.business_date()`) is refused; a T+1 job (settlement,
-reconciliation, reports) refuses today as well, since the day is not over.
+not `2026/12/01`, not the compact or week forms Python's `date.fromisoformat` also reads.
+
+Two checks against the platform's clock (`puhui.clock`, the sandbox clock in the demo):
+- `check_over`, the rule of every end-of-day job (日终) and report: a date runs once it is over, that is
+  once the clock has passed its end in China time (China midnight; the platform has no earlier
+  cut-off). Today is refused (`business_date_not_over`), a later date too (`business_date_in_future`).
+  A T+1 job (merchant settlement of D, paid on D+1) is no exception: it runs for D once D is over.
+  Running a day's batch while the day goes on would pay income and confirm orders for a day still open.
+- `check_date`, for reads of a day's figures (a statement, a partner file): not after today.
 """
 
 from __future__ import annotations
@@ -32,20 +38,34 @@ def parse_date(value: object, what: str = "date") -> dt.date:
         raise DateInvalid(f"{what} {value!r} is not a calendar date", field=what) from None
 
 
-def latest(t_plus: int = 0) -> dt.date:
-    """The latest date a job may run today: today's business date, or the day before for T+1 jobs."""
-    return clock.business_date() - dt.timedelta(days=t_plus)
+def is_over(day: dt.date) -> bool:
+    """Whether `day` has ended on the platform's clock: now is at or past its end (China midnight)."""
+    return day < dt.date.max and clock.now_micros() >= clock.day_bounds(day)[1]
 
 
-def check_date(day: dt.date, t_plus: int = 0, what: str = "date") -> dt.date:
-    """`day` when a job may run it now; refused when after today (or, T+1, not over yet)."""
+def latest() -> dt.date:
+    """The latest date an end-of-day job may run now: the last business date that is over (yesterday)."""
+    return clock.business_date() - dt.timedelta(days=1)
+
+
+def check_date(day: dt.date, what: str = "date") -> dt.date:
+    """`day` when it is not after today's business date (a read of a day's figures); else refused."""
     today = clock.business_date()
     if day > today:
         raise BusinessDateInFuture(f"{what} {day} is after today's business date {today}", business_date=str(today))
-    if day > latest(t_plus):
+    return day
+
+
+def check_over(day: dt.date, what: str = "date") -> dt.date:
+    """`day` when an end-of-day job may run it now: the day is over; refused (changing nothing) when not."""
+    check_date(day, what)
+    if not is_over(day):
+        now = clock.now().astimezone(clock.CHINA)
         raise BusinessDateNotOver(
-            f"{what} {day} is not over yet: it can run from the next business day (today is {today})",
-            business_date=str(today),
+            f"{what} {day} is not over yet (it is {now:%Y-%m-%d %H:%M} China time): its end of day runs from "
+            f"{day + dt.timedelta(days=1)} 00:00; the latest date that can run now is {latest()}",
+            business_date=now.date().isoformat(),
+            latest=latest().isoformat(),
         )
     return day
 

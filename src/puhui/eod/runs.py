@@ -1,7 +1,9 @@
 """Which business dates each end-of-day job completed, and the runner every job goes through.
 
 The rule, for a job asked to run date D:
-- D after today (or, for a T+1 job, not over) is refused (`puhui.eod.dates.check_date`);
+- D not over yet is refused (`puhui.eod.dates.check_over`): today `business_date_not_over`, a later
+  date `business_date_in_future`. Every job alike: a day's batch runs once the day has ended, and a
+  T+1 job (merchant settlement of D, paid on D+1) is asked for D, the date it settles;
 - D already completed: the job's own step runs for D once more and gives its idempotent answer
   (nothing moves twice: "already ran", or a retry of what is still pending);
 - D before the last completed date (a date the job skipped) is refused: `business_date_closed`.
@@ -26,7 +28,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
-from puhui.eod.dates import check_date
+from puhui.eod.dates import check_over
 from puhui.eod.errors import BusinessDateClosed, BusinessDateGap, BusinessDateTooOld
 from puhui.eod.tables import eod_runs
 
@@ -89,9 +91,9 @@ def completed(connection: Connection, job: str, day: dt.date) -> bool:
     )
 
 
-def plan(connection: Connection, job: str, day: dt.date, t_plus: int = 0) -> Plan:
-    """What running `job` for `day` means now; refused for a future or skipped date."""
-    check_date(day, t_plus)
+def plan(connection: Connection, job: str, day: dt.date) -> Plan:
+    """What running `job` for `day` means now; refused for a date not over or skipped."""
+    check_over(day)
     last = last_completed(connection, job)
     if completed(connection, job, day):
         return Plan(job, day, last, (day,), True)
@@ -126,14 +128,12 @@ def record(uow: UnitOfWork, job: str, day: dt.date) -> None:
         uow.execute(eod_runs.insert().values(job=job, business_date=day.isoformat(), completed_at=clock.now_micros()))
 
 
-def run_days(
-    engine: Engine, job: str, day: dt.date, step: Callable[[dt.date], T], t_plus: int = 0, catch_up: bool = True
-) -> Run[T]:
+def run_days(engine: Engine, job: str, day: dt.date, step: Callable[[dt.date], T], catch_up: bool = True) -> Run[T]:
     """Run `step(date)` for every date the plan names, each recorded after its step; the step runs
     its own units of work (one or several) and must be idempotent. Without `catch_up` (the step
     has input for the one date only, e.g. a statement file) a gap is refused: `business_date_gap`."""
     with reading(engine) as connection:
-        chosen = plan(connection, job, day, t_plus)
+        chosen = plan(connection, job, day)
     if not catch_up and len(chosen.days) > 1:
         raise BusinessDateGap(
             f"{job} has not run for {chosen.days[0]} to {chosen.days[-2]}; run those dates first",
@@ -147,13 +147,11 @@ def run_days(
     return Run(chosen, tuple(results))
 
 
-def run_in(
-    uow: UnitOfWork, job: str, day: dt.date, step: Callable[[UnitOfWork, dt.date], T], t_plus: int = 0
-) -> Run[T]:
+def run_in(uow: UnitOfWork, job: str, day: dt.date, step: Callable[[UnitOfWork, dt.date], T]) -> Run[T]:
     """The same in the caller's unit of work (an API call): every date of a gap, or none, commits.
     A date is recorded before its step, so a concurrent run of the same date waits on the record's
     key and, retried by `transaction`, finds the date done."""
-    chosen = plan(uow.connection, job, day, t_plus)
+    chosen = plan(uow.connection, job, day)
     results = []
     for date in chosen.days:
         if not chosen.again:

@@ -81,7 +81,7 @@ def files(
 
 @app.command("eod")
 def eod(
-    date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (not after today)"),
+    date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD, once it is over"),
     db: str | None = DB,
 ) -> None:
     """The reserve end of day (准备金日终) for DATE: each insurer's UPR, earned premium, case and IBNR

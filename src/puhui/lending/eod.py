@@ -25,7 +25,7 @@ that one loan, in the repayment's unit of work, with the same SQL, as of the las
 Every amount is computed by grouped queries over all loans; the postings are staged and written
 set-based (`puhui.ledger.bulk`) with deterministic ids (`acr.<loan>.<yyyymmdd>` …). A date
 runs once (`lending_eod_runs`); running it again changes nothing. Which dates may run is the rule
-of every end of day (`puhui.eod.runs`): none after today, none skipped before the last run, and
+of every end of day (`puhui.eod.runs`): only dates that are over, none skipped before the last run, and
 the days of a gap one by one, in order.
 """
 
@@ -190,7 +190,7 @@ class EodResult:
 
 
 def run(engine: Engine, date: dt.date) -> EodResult:
-    """End of day for `date` under the rule of every end of day (`puhui.eod.runs`): a future date or
+    """End of day for `date` under the rule of every end of day (`puhui.eod.runs`): a date not over or
     one skipped before the last run is refused; a gap runs day by day, each day in its own unit of
     work; a date that already ran changes nothing."""
     done = eod_runs.run_days(engine, JOB, date, lambda d: transaction(engine, lambda uow: run_day(uow, d)))

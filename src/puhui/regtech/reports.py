@@ -56,7 +56,7 @@ from sqlalchemy.engine import Connection
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.eod.dates import check_date
+from puhui.eod.dates import check_over
 from puhui.errors import InvalidInput
 from puhui.identity import queries as identity_queries
 from puhui.money import format_minor
@@ -334,7 +334,7 @@ def generate(uow: UnitOfWork, business_date: dt.date, by: str) -> dict:
     """Build and store the date's report; refused with `report_no_data` for a date with nothing to report (no
     transaction reaching the thresholds, alone or cumulated: `select_lines` selects no line, so no report is
     owed) and with `report_exists` for one already reported."""
-    check_date(business_date, t_plus=1)  # a report covers a past business date
+    check_over(business_date)  # a report covers a business date that is over
     connection = uow.connection
     lines, types = reportable(connection, business_date)
     if not lines:

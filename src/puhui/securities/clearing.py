@@ -218,7 +218,7 @@ def settle_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
 
 def clear(engine: Engine, day: dt.date) -> dict[str, Any]:
     """Clear and settle `day` after its close (T+1 job: the day must be over); a date again moves nothing."""
-    done = eod_runs.run_days(engine, JOB, day, lambda d: transaction(engine, lambda uow: settle_day(uow, d)), t_plus=1)
+    done = eod_runs.run_days(engine, JOB, day, lambda d: transaction(engine, lambda uow: settle_day(uow, d)))
     transaction(engine, brokerage.apply_corporate_actions)
     return done.result
 
@@ -247,6 +247,6 @@ def clear_overnight(engine: Engine) -> dict[str, Any] | None:
 
 def clear_in(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
     """The same in the caller's unit of work (an API call): every day of a gap, or none, commits."""
-    result = eod_runs.run_in(uow, JOB, day, settle_day, t_plus=1).result
+    result = eod_runs.run_in(uow, JOB, day, settle_day).result
     brokerage.apply_corporate_actions(uow)
     return result

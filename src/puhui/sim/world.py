@@ -216,6 +216,7 @@ class World:
             act()
         self.clock.set(midnight + dt.timedelta(hours=23, minutes=50))
         self.platform.expire_challenges()
+        self.clock.set(midnight + dt.timedelta(days=1))  # the day is over: its end of day (日终) may run
         lending_eod.run(self.engine, date)
         assert self.chain is not None and self.desk is not None
         enterprises.close_supply_day(self.chain, self.engine, date)
@@ -224,9 +225,7 @@ class World:
         insurance_reserves.run_reserves(self.engine, date)
         transaction(self.engine, lambda uow: reserve.record_check(uow, date))
         volume = {k: v - before.get(k, 0) for k, v in self.platform.volume.items()}
-        stats = self.stats(date, volume, funds[0] if funds else None)
-        self.clock.set(midnight + dt.timedelta(days=1))
-        return stats
+        return self.stats(date, volume, funds[0] if funds else None)
 
     def stats(self, date: dt.date, volume: dict[str, int], fund: dict | None) -> DayStats:
         with reading(self.engine) as connection:

@@ -364,7 +364,7 @@ def _mark_overdue(uow: UnitOfWork, receivable_id: str, day: dt.date) -> bool:
 def mature(engine: Engine, day: dt.date) -> dict:
     """Settle every open receivable due on or before `day`: the core's wallet pays; when it cannot,
     the receivable turns overdue (retried by later runs). Running twice for a day changes nothing.
-    The dates follow the rule of every end of day (`puhui.eod.runs`): `day` not after today nor
+    The dates follow the rule of every end of day (`puhui.eod.runs`): `day` over and not
     skipped before the last date run; the dates of a gap run first, in order (`caught_up`), so a
     receivable turns overdue on its own maturity date."""
     done = eod_runs.run_days(engine, MATURE_JOB, day, lambda date: _mature_day(engine, date))

@@ -267,7 +267,7 @@ def _run_insurer(
 
 def run_reserves(engine: Engine, day: dt.date) -> dict[str, Any]:
     """`puhui insurance eod --date D`: one unit of work per date under the rule of every end of day
-    (none after today, none skipped before the last run, a gap's days in order first)."""
+    (only dates that are over, none skipped before the last run, a gap's days in order first)."""
     done = eod_runs.run_days(engine, JOB, day, lambda d: transaction(engine, lambda uow: run_day(uow, d)))
     return {**done.result, "caught_up": [summary for _, summary in done.caught_up]}
 

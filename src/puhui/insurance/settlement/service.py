@@ -42,7 +42,7 @@ from sqlalchemy import Connection, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.eod.dates import check_date
+from puhui.eod.dates import check_date, check_over
 from puhui.events.outbox import publish
 from puhui.insurance.claims import waiting
 from puhui.insurance.service import LEDGER, TOPIC, insurer_json, premium_held_account
@@ -201,7 +201,7 @@ def _carried(connection: Connection, insurer_id: str, last: dt.date | None) -> i
 def remit(uow: UnitOfWork, insurer_id: str, through: dt.date) -> dict[str, Any]:
     """Remit the insurer's held premiums through `through` (保费划转), net of the platform's commission.
     The date must be over; the same date again answers the remittance made and moves nothing."""
-    check_date(through, t_plus=1, what="through")
+    check_over(through, what="through")
     row = _terms_row(uow.connection, insurer_id)
     existing = _remittance_row(uow.connection, insurer_id, through)
     if existing is not None:

@@ -230,7 +230,7 @@ async def load_navs(body: NavFileIn, request: Request, engine: EngineDep, princi
 @router.post(
     "/funds-eod",
     summary="Run the distributed funds' end of day for a date (staff)",
-    description="The date must not be after today's business date nor before the last date run; days "
+    description="The date must be over (before today's business date) and not before the last date run; days "
     "skipped since the last run run first, one by one (`caught_up`).",
     response_model=FundsEodRun,
 )

@@ -668,7 +668,7 @@ def run_day(uow: UnitOfWork, day: dt.date, navs: NavSource | None = None) -> dic
 
 def funds_eod(engine: Engine, day: dt.date, navs: NavSource | None = None) -> dict:
     """`puhui wealth funds-eod --date D`: one unit of work per date, idempotent per date, under the
-    rule of every end of day (`puhui.eod.runs`): D not after today nor skipped before the last run;
+    rule of every end of day (`puhui.eod.runs`): D over and not skipped before the last run;
     the days of a gap run first, in order (`caught_up`). `navs`: the sandbox's NAV source, else None."""
     return _answer(
         eod_runs.run_days(engine, EOD_JOB, day, lambda d: transaction(engine, lambda uow: run_day(uow, d, navs)))

@@ -261,7 +261,7 @@ async def load_figures(body: FiguresIn, request: Request, engine: EngineDep, pri
 @router.post(
     "/eod",
     summary="Run the money-market end of day for a date (staff)",
-    description="The date must not be after today's business date nor before the last date run; days "
+    description="The date must be over (before today's business date) and not before the last date run; days "
     "skipped since the last run run first, one by one (`runs` lists every fund-day).",
     response_model=MmfEodRun,
 )

@@ -4,7 +4,7 @@ Per fund, in one unit of work: record the manager's 万份收益 for D (and the 
 six days before it are known), confirm subscriptions due by D (their units earn D's income),
 distribute D's income to every holder, settle normal redemptions due by D, and write the run row.
 A second run for the same fund and date finds the row and changes nothing. Which dates may run
-is the rule of every end of day (`puhui.eod.runs`): none after today, none skipped before the
+is the rule of every end of day (`puhui.eod.runs`): only dates that are over, none skipped before the
 last run, and a gap day by day, so no day's income is lost.
 
 A date the job has completed (`puhui.eod.runs` sends it here once more for its idempotent answer)
@@ -212,7 +212,7 @@ def run_funds_in(uow: UnitOfWork, day: dt.date, manager: FundManager) -> list[di
 
 def run_eod(engine: Engine, day: dt.date, manager: FundManager | None = None) -> list[dict]:
     """The end of day for every fund (one transaction each) under the rule of every end of day
-    (`puhui.eod.runs`): D not after today nor skipped before the last run; the days of a gap run
+    (`puhui.eod.runs`): D over and not skipped before the last run; the days of a gap run
     first, in order, so every day's income is distributed. The fund-days run, in date order; a
     completed date runs no fund and answers the fund-days that ran then."""
     manager = manager or SimulatedManager()
