@@ -20,6 +20,7 @@ class CreditModel:
     default: float = 700.0
     scores: dict[str, float] = field(default_factory=dict)
     scored: list[str] = field(default_factory=list)  # who was scored, in order
+    reasons: list[dict] = field(default_factory=list)  # the model's reasons, as the risk package gives them
 
     def set(self, customer_id: str, score: float) -> None:
         self.scores[customer_id] = score
@@ -31,7 +32,7 @@ class CreditModel:
         if not self.present:
             return None
         self.scored.append(customer_id)
-        return {"score": self.scores.get(customer_id, self.default), "reasons": []}
+        return {"score": self.scores.get(customer_id, self.default), "reasons": list(self.reasons)}
 
 
 @pytest.fixture

@@ -73,3 +73,17 @@ def test_with_a_model_the_grade_and_limit_decide(engine, clock, credit_model: Cr
     assert (within["decision"], within["grade"], within["credit_limit"]) == ("approved", "B", "30000.00")
     assert (above["decision"], above["reasons"][-1]) == ("declined", "above_credit_limit")
     assert (graded_e["decision"], graded_e["reasons"][-1]) == ("declined", "grade_e")
+
+
+def test_a_scorecards_reasons_are_kept_as_their_sentences(engine, clock, credit_model: CreditModel):  # type: ignore[no-untyped-def]
+    """The platform scorecard explains a score with reasons (`risk.scoring.scorecard.Reason.as_json`): the
+    application keeps each as its sentence, not as the text of a Python dict."""
+    from puhui.risk.scoring.scorecard import Reason
+
+    world = World(engine, clock)
+    world.product(MONTHLY)
+    cid = world.customer()
+    reason = Reason("tenure_days", 97.0, 132.9, 4.42, "tenure_days = 97.0 earned 132.9 points, 4.4 fewer than the best")
+    credit_model.reasons = [reason.as_json()]
+    decided = world.run(lambda uow: service.apply(uow, cid, "cash-12", 2_000_00, 6, 120_000_00))
+    assert decided["reasons"] == [reason.text, "within_credit_limit"]

@@ -238,6 +238,14 @@ def platform_score(connection: Connection, customer_id: str) -> dict | None:
     return score_customer(connection, customer_id)
 
 
+def _reason_of(reason: Any) -> str:
+    """A model's reason as the application keeps it: its code, else a scorecard reason's sentence
+    (`risk.scoring.scorecard.Reason`: what the feature earned and lost), else its feature's name."""
+    if isinstance(reason, dict):
+        return str(reason.get("code") or reason.get("text") or reason.get("feature") or "")
+    return str(reason)
+
+
 def risk_decision(connection: Connection, customer_id: str, amount: int, annual_income: int | None) -> dict:
     """Score, grade, limit and reasons from the platform credit model: approved when the grade is not E and
     the amount is within the limit the grade and the income give (`risk.scoring.limits.credit_line`).
@@ -250,7 +258,7 @@ def risk_decision(connection: Connection, customer_id: str, amount: int, annual_
         return {"decision": "declined", "grade": None, "credit_limit": None, "reasons": list(NO_MODEL_REASONS)}
     from puhui.risk.scoring.limits import credit_line
 
-    reasons = [str(r.get("code", r)) if isinstance(r, dict) else str(r) for r in scored.get("reasons", [])][:5]
+    reasons = [_reason_of(r) for r in scored.get("reasons", [])][:5]
     income = Decimal(annual_income or 0) / 1200  # fen a year -> yuan a month
     line = credit_line(scored["score"], income)
     limit = int(line.limit * 100)
