@@ -12,6 +12,7 @@ hand, as the server's loops do."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,6 +26,7 @@ from puhui.ledger.audit import audit
 from puhui.payments.bank import worker as bank_worker
 from puhui.payments.bank.sandbox.bank import SandboxBank
 from puhui.payments.bank.sandbox.shared import STATE_ENV
+from puhui.payments.queries import posted_bank_orders_between
 from puhui.settings import Settings
 
 CUSTOMERS, DAYS = 40, 6
@@ -76,6 +78,23 @@ def _the_days_flows(client, admin: dict, insurer: str) -> str:
     path = f"/v1/insurance/insurers/{insurer}/funding"
     _ok(client.post(path, headers={**admin, "Idempotency-Key": "dc-f"}, json=funding))
     return fund
+
+
+def test_the_simulated_markets_bank_orders_are_on_the_banks_statements(served):
+    """The simulated market books its top-ups and withdrawals as the bank's answers at once, with no bank behind
+    them; the seeding puts them on the demo bank's statements, so reconciling a simulated day (the date
+    /ops/actions offers) matches every one of them instead of listing each missing at the bank."""
+    app, settings, _, _ = served
+    engine, client = app.state.engine, TestClient(app, base_url="http://demo.test")
+    admin = {"Authorization": f"Bearer {settings.admin_token}"}
+    with reading(engine) as connection:
+        booked = posted_bank_orders_between(connection, 0, clock.now_micros())
+    days = Counter(clock.china_date(clock.from_micros(o["created_at"])) for o in booked)
+    busiest, count = max(((d, n) for d, n in days.items() if d < clock.business_date()), key=lambda dn: dn[1])
+    assert count > 0
+    body = {"business_date": busiest.isoformat()}
+    recon = _ok(client.post("/v1/reconciliation/runs", headers={**admin, "Idempotency-Key": "dc-past"}, json=body), 200)
+    assert (recon["exceptions"], recon["open"]) == ([], 0), recon
 
 
 def test_the_reserve_the_demos_flows_move_reaches_the_bank_and_reconciles_without_any_align(served):

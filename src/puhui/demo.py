@@ -453,10 +453,11 @@ def _align_bank_reserve(engine: Engine, bank) -> None:
     flows' reserve legs, straight in the ledger. Without it, the served demo's bank held only the seeded top-ups,
     and every payout larger failed `reserve_insufficient`. What the seeding moves on the reserve after it goes to
     the bank as clearing orders (`_clear_bank_reserve`), as the served demo's does."""
-    from puhui.payments.bank.worker import align_reserve
+    from puhui.payments.bank.worker import align_reserve, record_booked_orders
 
     if bank is not None:
         align_reserve(engine, bank, RESERVE_REASON)
+        record_booked_orders(engine, bank)  # the simulated market's top-ups and withdrawals, on the statements
 
 
 def _clear_bank_reserve(engine: Engine, bank) -> None:

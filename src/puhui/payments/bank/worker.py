@@ -47,10 +47,12 @@ from puhui.errors import NotFound, PuhuiError
 from puhui.ledger.service import get_account
 from puhui.payments import settlement, wallets
 from puhui.payments.bank import clearing
+from puhui.payments.bank.channel import OrderKind
 from puhui.payments.bank.sandbox.bank import DeliveryAttempt, SandboxBank
 from puhui.payments.bank.sandbox.plan import OTHER_CARD_BALANCE, FaultPlan
 from puhui.payments.bank.sandbox.shared import SharedSandboxBank
 from puhui.payments.bank.signing import MemoryNonceCache, verify_notification
+from puhui.payments.queries import posted_bank_orders_between
 from puhui.settings import Settings
 
 log = logging.getLogger("puhui.payments.bank")
@@ -96,6 +98,25 @@ def align_reserve(engine: Engine, bank: Any, reason: str) -> int:
     if moved:
         log.info("sandbox bank reserve aligned with the ledger: %+d fen (%s)", moved, reason)
     return int(moved)
+
+
+def record_booked_orders(engine: Engine, bank: Any) -> int:
+    """The customers' bank orders the platform booked as the bank's answer without sending them (the demo's
+    simulated market books its top-ups and withdrawals so, `sim.agents`) put on the sandbox bank's statements,
+    so reconciling those days (银行对账) matches them instead of listing each as missing at the bank; no balance
+    moves. Returns how many the bank did not know."""
+    with reading(engine) as connection:
+        booked = posted_bank_orders_between(connection, 0, clock.now_micros() + 1)
+    return sum(
+        bank.record_settled(
+            o["id"],
+            OrderKind(o["kind"]),
+            o["card_id"],
+            o["amount"],
+            clock.from_micros(o["resolved_at"] or o["created_at"]),
+        )
+        for o in booked
+    )
 
 
 def clear_reserve(engine: Engine, bank: Any) -> list[dict]:

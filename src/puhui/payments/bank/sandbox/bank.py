@@ -19,6 +19,7 @@ Time comes from `puhui.clock`; tests and the simulator move a `ManualClock` and 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import secrets
@@ -180,6 +181,33 @@ class SandboxBank:
         """The platform's ledger position its reserve was last aligned to (None: never aligned by the platform)."""
         with self._lock:
             return self._state.ledger_mark
+
+    def record_settled(self, order_id: str, kind: OrderKind, card: str, amount: int, at: dt.datetime) -> bool:
+        """An order the platform booked as this bank's answer without sending it (a simulated market's past,
+        `sim.agents`), put on the statement of its date as settled at `at`, so reconciling that day matches it.
+        The reserve's balance does not move (it was aligned to the ledger that holds the money, `align_reserve`):
+        the order takes its part of that funding, and its card (filed under the platform's card id) gives or
+        receives the money, so the books still balance. False when the bank knows the order already."""
+        _check_fen(amount)
+        with self._lock:
+            state = self._state
+            if order_id in state.orders:
+                return False
+            state.seq += 1
+            reference = f"{self.reference_prefix}{clock.china_date(at):%Y%m%d}{state.seq:08d}"
+            key = _booked_card(card)
+            holder = state.cards.setdefault(key, Card(0, False, mask_card(card), 0))
+            if kind == OrderKind.debit_card:  # money came in from the card: funded from outside, then moved
+                holder.funded += amount
+                state.reserve_funded -= amount
+            else:  # money went out to the card
+                holder.balance += amount
+                state.reserve_funded += amount
+            state.orders[order_id] = Order(
+                order_id, kind, key, mask_card(card), amount, at, reference, at, state.seq, OrderScript(),
+                OrderState.succeeded, None, at,
+            )  # fmt: skip
+            return True
 
     def _adjust_reserve(self, amount: int, reason: str) -> None:
         state = self._state
@@ -521,3 +549,9 @@ class DeliveryPump:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _booked_card(card_id: str) -> str:
+    """How a booked order's card is filed: a digest of the platform's card id (the simulated market's are ids
+    such as `card-1`, not numbers), so the state file holds nothing in clear."""
+    return hashlib.sha256(b"puhui-sandbox-booked-card\x00" + card_id.encode()).hexdigest()
