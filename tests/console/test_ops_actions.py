@@ -74,19 +74,19 @@ def test_an_operator_runs_an_end_of_day_for_a_date_that_is_over(client, engine, 
     for job in ("wealth.funds", "wealth.mmf", "lending", "settlement", "reconciliation"):
         today = post_form(client, "/ops/actions", f"/ops/actions/eod/{job}", date="2026-03-03")
         assert today.status_code == 409 and "is not over yet" in today.text, job
-        assert 'data-testid="eod-result"' not in today.text and "<td>True</td>" not in today.text, job
+        assert 'data-testid="eod-result"' not in today.text and "<td>是</td>" not in today.text, job
     with reading(engine) as connection:
         assert eod_runs.recent(connection) == []
 
     ran = post_form(client, "/ops/actions", "/ops/actions/eod/wealth.funds", date="2026-03-02")
     assert ran.status_code == 200 and 'data-testid="eod-result"' in ran.text
-    assert '<th scope="row">purchases_confirmed</th><td>0</td>' in ran.text
+    assert '<th scope="row">申购已确认</th><td>0</td>' in ran.text  # each figure named in the page's language
     with reading(engine) as connection:
         assert eod_runs.last_completed(connection, "wealth.funds") == dt.date(2026, 3, 2)
     after = client.get("/ops/actions").text
     assert 'action="/ops/actions/eod/wealth.funds"' in after and 'min="2026-03-02" max="2026-03-02"' in after
     lending = post_form(client, "/ops/actions", "/ops/actions/eod/lending", date="2026-03-02")
-    assert lending.status_code == 200 and '<th scope="row">ran</th><td>True</td>' in lending.text
+    assert lending.status_code == 200 and '<th scope="row">已运行</th><td>是</td>' in lending.text
     latest = [e["action"] for e in audit_entries(engine, None)][:2]
     assert latest == ["lending.eod", "wealth.funds_eod"]
 

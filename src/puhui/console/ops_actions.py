@@ -58,6 +58,7 @@ async def _page(request: Request, status: int = 200, error: str | None = None, *
         jobs=[(job, label, *ranges[job]) for job, (_, _, label) in JOBS.items()],
         latest=eod_dates.latest(),
         keys={name: security.form_key() for name in ("navs", "eod", *JOBS)},
+        labels=RESULT_LABELS,
         **result,
     )
 
@@ -123,6 +124,37 @@ async def _run(request: Request, jobs: list[str], date: str, key: str) -> Respon
             return await _page(request, problem.status, said, eod=done)
         done.append({"job": job, "label": label, "days": eod_days(job, ran)})
     return await _page(request, eod=done)
+
+
+RESULT_LABELS = {
+    "business_date": "Business date",
+    "date": "Business date",
+    "fund_code": "Fund code",
+    "ran": "Ran",
+    "already_done": "Already done before",
+    "exceptions": "Exceptions found",
+    "open": "Exceptions still open",
+    "merchants": "Merchants",
+    "nothing": "Merchants with nothing to pay",
+    "pending": "Payouts sent to the bank",
+    "loans": "Loans",
+    "transfers": "Ledger transfers",
+    "income_per_10k": "Income per 10,000 units",
+    "seven_day_yield": "Seven-day annualised yield (%)",
+    "confirmed": "Orders confirmed",
+    "settled": "Orders settled",
+    "holders": "Holders",
+    "units": "Units",
+    "paid_holders": "Holders paid",
+    "paid": "Paid out",
+    "distributed": "Income distributed",
+    "residue": "Rounding left over",
+    "purchases_confirmed": "Purchases confirmed",
+    "redemptions_confirmed": "Redemptions confirmed",
+    "redemptions_settled": "Redemptions settled",
+    "waiting_for_nav": "Orders waiting for a NAV",
+}
+"""What each figure of an end-of-day answer is, for its row on the page; a figure not named here shows its API name."""
 
 
 def eod_days(job: str, ran: dict) -> list[dict[str, Any]]:
