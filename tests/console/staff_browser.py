@@ -46,7 +46,7 @@ def browser_page(live):  # type: ignore[no-untyped-def]
 
 
 def api(live, method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
-    return httpx.request(method, live[0] + path, timeout=10, **kwargs)
+    return httpx.request(method, live[0] + path, timeout=30, **kwargs)  # the live server shares a busy machine
 
 
 def sign_in(page, token: str) -> None:  # type: ignore[no-untyped-def]

@@ -39,7 +39,6 @@ class FileTurn:
         self._mutex = threading.Lock()
         self._held = False
         self._file: Any = None
-        self._closer: weakref.finalize | None = None
 
     def acquire(self) -> bool:
         import fcntl
@@ -49,18 +48,9 @@ class FileTurn:
                 return False
             self._held = True
             if self._file is None:
-                self._file = open(self.path, "a+b")  # noqa: SIM115 - kept open while an engine on the file lives
-                self._closer = weakref.finalize(self, self._file.close)
+                self._file = open(self.path, "a+b")  # noqa: SIM115 - kept open: one descriptor a process
         fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)  # waits in the kernel, the GIL released
         return True
-
-    def close(self) -> None:
-        """Close the lock file unless a writer holds the turn; the next `acquire` opens it again."""
-        with self._mutex:
-            if self._held or self._closer is None:
-                return
-            closer, self._closer, self._file = self._closer, None, None
-        closer()
 
     def release(self) -> None:
         import fcntl
@@ -70,9 +60,7 @@ class FileTurn:
             self._held = False
 
 
-# Weak: a file's turn (and its open descriptor) lives as long as an engine on that file does. A process
-# that opens many databases in turn (a test run: one per test) must not keep a descriptor for each.
-_FILE_TURNS: weakref.WeakValueDictionary[str, FileTurn] = weakref.WeakValueDictionary()
+_FILE_TURNS: dict[str, FileTurn] = {}
 _FILE_TURNS_MUTEX = threading.Lock()
 
 
@@ -165,13 +153,6 @@ def take_turns(engine: Engine, lock_file: str | None = None) -> WriterQueue:
     @event.listens_for(engine.pool, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
         done(record.info)  # a connection returned with its transaction still open never keeps the turn
-
-    if queue.between_processes is not None:
-        turn = queue.between_processes
-
-        @event.listens_for(engine, "engine_disposed")
-        def _on_dispose(_engine: Engine) -> None:
-            turn.close()  # the disposed engine's descriptor goes with its connections
 
     return queue
 
