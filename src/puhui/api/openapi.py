@@ -37,9 +37,6 @@ from puhui.api.rate_limit import limit_auth_calls
 MUTATING = frozenset({"post", "put", "patch", "delete"})
 FASTAPI_422 = "Validation Error"  # the description of the 422 FastAPI gives every operation with input
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-CREDENTIALS = frozenset(
-    {deps.authenticate, deps.optional_principal, deps.require_staff, deps.require_admin, deps.session_checked_in_call}
-)
 KEYED_BY = frozenset({"run_mutation", "replay"})  # what honours Idempotency-Key (puhui.api.mutations)
 PASSWORD_FIELDS = frozenset({"password", "current_password"})  # checked against the log-in lock (登录限制)
 HELPER_DEPTH = 2  # how far an endpoint's calls to helpers of its own module are followed
@@ -282,9 +279,7 @@ def needs_credentials(dependant: Dependant) -> bool:
 
 
 def _reads_credentials(call: Callable[..., Any] | None) -> bool:
-    if call in CREDENTIALS:
-        return True
-    return getattr(call, "__qualname__", "").startswith(deps.require_roles.__qualname__ + ".")  # its closure
+    return isinstance(call, deps.BearerCaller)  # every way of naming the caller is one
 
 
 def checks_password(route: APIRoute) -> bool:
