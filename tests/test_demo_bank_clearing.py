@@ -28,29 +28,16 @@ from puhui.payments.bank.sandbox.bank import SandboxBank
 from puhui.payments.bank.sandbox.shared import STATE_ENV
 from puhui.payments.queries import posted_bank_orders_between
 from puhui.settings import Settings
+from tests.demo_served import NOW, served_demo
 
-CUSTOMERS, DAYS = 40, 6
-NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=clock.UTC)  # a Monday, 10:00 in Beijing
 ZHANG = "13800000001"
 LOAN, SUBSCRIPTION, FUNDING = 3000_00, 1000_00, 20_000_00
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from puhui import server
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
-        patch.delenv(STATE_ENV, raising=False)
-        patch.delenv("PUHUI_ENV_FILE", raising=False)
-        manual = clock.ManualClock(NOW)
-        with clock.using(manual):
-            settings, home = prepare_home(Settings(), None)
-            app = server._prepare_demo(settings, home, "http://demo.test", CUSTOMERS, DAYS, 1, lambda _: None, [])
-            try:
-                yield app, settings, home, manual
-            finally:
-                app.state.engine.dispose()
+    with served_demo(tmp_path_factory) as world:
+        yield world
 
 
 def _ok(answer, status: int = 201) -> dict:

@@ -22,28 +22,15 @@ from puhui.payments.bank import worker as bank_worker
 from puhui.payments.bank.sandbox.bank import SandboxBank
 from puhui.payments.bank.sandbox.shared import STATE_ENV, SharedSandboxBank
 from puhui.settings import Settings
+from tests.demo_served import NOW, served_demo
 
-CUSTOMERS, DAYS = 40, 6
-NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=clock.UTC)  # a Monday, 10:00 in Beijing: the market is open
 ZHANG = "13800000001"
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from puhui import server
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
-        patch.delenv(STATE_ENV, raising=False)
-        patch.delenv("PUHUI_ENV_FILE", raising=False)
-        manual = clock.ManualClock(NOW)
-        with clock.using(manual):
-            settings, home = prepare_home(Settings(), None)
-            app = server._prepare_demo(settings, home, "http://demo.test", CUSTOMERS, DAYS, 1, lambda _: None, [])
-            try:
-                yield app, settings, home, manual
-            finally:
-                app.state.engine.dispose()
+    with served_demo(tmp_path_factory) as world:
+        yield world
 
 
 def _deliver(app, manual: clock.ManualClock, seconds: float) -> None:

@@ -455,7 +455,9 @@ async def merchant_top_up(body: MerchantTopUpIn, request: Request, engine: Engin
     response = await run_mutation(request, engine, principal, "payments.merchant_top_up", order_id, work)
     if response.status_code == 202:
         bank = get_bank(request)
-        await run_in_threadpool(wallets.submit, bank, order_id, account, OrderKind.debit_card, amount, engine)
+        await run_in_threadpool(
+            wallets.submit, bank, order_id, account, OrderKind.debit_card, amount, engine, account=True
+        )
     return response
 
 
@@ -514,7 +516,9 @@ async def merchant_withdrawal(body: MerchantTopUpIn, request: Request, engine: E
     response = await run_mutation(request, engine, principal, "payments.merchant_withdrawal", order_id, work)
     if response.status_code == 202:
         bank = get_bank(request)
-        await run_in_threadpool(wallets.submit, bank, order_id, account, OrderKind.credit_card, amount, engine)
+        await run_in_threadpool(
+            wallets.submit, bank, order_id, account, OrderKind.credit_card, amount, engine, account=True
+        )
     return response
 
 

@@ -273,16 +273,6 @@ def names_account(row: dict) -> bool:
     return row["card_id"] == SETTLEMENT_CARD_ID or str(row["id"]).startswith(CLEARING_PREFIX)
 
 
-def _names_account(engine: Engine | None, order_id: str) -> bool:
-    """`names_account` of the stored order (False without an engine, or for an order not stored)."""
-    if engine is None:
-        return False
-    query = select(bank_orders.c.id, bank_orders.c.card_id).where(bank_orders.c.id == order_id)
-    with reading(engine) as connection:
-        found = connection.execute(query).mappings().first()
-    return found is not None and names_account(dict(found))
-
-
 def submit(
     bank,
     order_id: str,
@@ -291,16 +281,14 @@ def submit(
     amount: int,
     engine: Engine | None = None,
     *,
-    account: bool | None = None,
+    account: bool = False,
 ) -> bool:
     """Send the order; a lost acknowledgement is retried once, then left to the sweeper. An order the
     bank refuses outright (invalid, or a conflicting order under its id) can never succeed: with
     `engine` it fails at once (`order_refused`, the hold voided) instead of waiting for ever, and so does
     one that is not even a valid order (`BankOrder` refuses it), so that one bad order never stops the
     caller's others (a settlement run pays every other merchant). `account`: the order names a corporate
-    account (`names_account`); None: as its stored row says."""
-    if account is None:
-        account = _names_account(engine, order_id)
+    account (`names_account`), not a card."""
     for _ in range(2):
         try:
             bank.submit(BankOrder(order_id, kind, card, amount, account=account))

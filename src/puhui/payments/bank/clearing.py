@@ -182,7 +182,7 @@ def _send(engine: Engine, bank: Any, row: dict) -> None:
     open_account = getattr(bank, "open_card", None)
     if open_account is not None:
         open_account(number, row["amount"] if row["kind"] == OrderKind.debit_card.value else 0)
-    wallets.submit(bank, row["id"], number, OrderKind(row["kind"]), row["amount"], engine)
+    wallets.submit(bank, row["id"], number, OrderKind(row["kind"]), row["amount"], engine, account=True)
 
 
 def with_counterparties(cards: wallets.CardLookup | None) -> wallets.CardLookup | None:
