@@ -142,6 +142,8 @@ def test_a_clearing_order_the_bank_fails_is_sent_again_and_moves_nothing_in_the_
     assert bank_worker.reserve_on_ledger(engine) == on_ledger  # the books keep the subscription: it happened
 
     bank.fund_reserve(held, "test: the reserve account is funded again")
+    assert bank_worker.clear_reserve(engine, bank) == []  # not at once: a minute after its failure
+    clock.advance(seconds=clearing.retry_wait_seconds(1))
     [again] = bank_worker.clear_reserve(engine, bank)
     assert (again["id"], again["kind"], again["amount"]) == (f"{first['id']}.1", "credit_card", SUBSCRIPTION)
     _settle(engine, bank, clock, settings)
@@ -149,6 +151,32 @@ def test_a_clearing_order_the_bank_fails_is_sent_again_and_moves_nothing_in_the_
     assert bank.reserve_balance == bank_worker.reserve_on_ledger(engine) and bank.audit() == []
     with reading(engine) as connection:
         assert audit(connection).ok
+
+
+def test_a_bank_that_keeps_failing_an_order_is_asked_again_less_and_less_often(engine, clock, caplog):
+    world, settings, client = _world(engine, clock)
+    bank = world.bank
+    _subscribe(client, _customer(client, world))
+    bank.align_reserve(0, "test: the reserve account stays empty")
+    [first] = bank_worker.clear_reserve(engine, bank)
+    _settle(engine, bank, clock, settings)  # the bank fails it: its reserve account is empty
+    sent = [first["id"]]
+    for _ in range(6 * 60 * 6):  # six hours of passes every 10 seconds
+        clock.advance(seconds=10)
+        for order in bank_worker.clear_reserve(engine, bank):
+            sent.append(order["id"])
+            _settle(engine, bank, clock, settings)  # failed again
+    # sent at about 1, 2, 4, 8, 16, 32 minutes after each failure, then hourly: not 2,000 times
+    assert sent[:4] == [first["id"], f"{first['id']}.1", f"{first['id']}.2", f"{first['id']}.3"]
+    assert 9 <= len(sent) <= 13, sent
+    assert [o["status"] for o in _clearing_orders(engine)].count("voided") == len(sent)
+    assert [r.levelname for r in caplog.records if "failed 5 times" in r.getMessage()] == ["ERROR"]
+    with reading(engine) as connection:
+        assert audit(connection).ok
+
+
+def test_the_retry_wait_doubles_from_a_minute_to_an_hour():
+    assert [clearing.retry_wait_seconds(n) for n in range(1, 9)] == [60, 120, 240, 480, 960, 1920, 3600, 3600]
 
 
 def test_the_counterparty_accounts_are_corporate_accounts_known_again_on_a_resubmission():

@@ -18,7 +18,8 @@ the reserve; `credit_card`: paid out of the reserve to it), submitted after the 
 against the statement by reconciliation like any order. Its `hold_transfer_id` names the last reserve transfer the
 pass read (the next pass starts after it); it has no hold of its own, since its money moved in the ledger with its
 flow, so the bank's answer only marks the row (`wallets.finish`). One the bank failed (say the reserve could not
-pay it yet) is issued again, under the next id, by the next pass.
+pay it yet) is issued again, under the next id, by the first pass after its wait (a minute, doubling with each
+failure, at most an hour); from its fifth failure on, each re-send is logged as an error.
 
 A bank the platform aligned to its ledger (`worker.make_bank`, `worker.align_reserve`) keeps the ledger position it
 was aligned at (`ledger_mark`): the movements up to it are in its balance already. A counterparty's account number
@@ -51,6 +52,8 @@ OWNER = "platform"  # the `customer_id` of a clearing order: the platform's own
 FOLLOWS_BANK = frozenset({"reconciliation"})  # entries that book what the bank did already
 TWO_PHASE = TransferFlags.pending | TransferFlags.post_pending | TransferFlags.void_pending
 PAGE = 1000
+RETRY_FIRST_SECONDS, RETRY_MOST_SECONDS = 60, 3600
+TRIES_BEFORE_ALERT = 5  # from the fifth failure on, each re-send is logged as an error for the operators
 
 
 def clearable(transfer: StoredTransfer) -> bool:
@@ -161,17 +164,39 @@ def _next_id(order_id: str) -> str:
     return f"{base}.{int(tries or 0) + 1}"
 
 
+def retry_wait_seconds(sent: int) -> int:
+    """How long after its failure a clearing order sent `sent` times is sent again: a minute, doubling each time,
+    at most an hour (a bank that keeps failing it is not asked every pass, every few seconds)."""
+    return min(RETRY_FIRST_SECONDS * 2 ** (sent - 1), RETRY_MOST_SECONDS)
+
+
+def _times_sent(order_id: str) -> int:
+    return int(order_id.partition(".")[2] or 0) + 1
+
+
 def _reissue(uow: UnitOfWork) -> list[dict]:
-    """Each failed clearing order issued again once, under the next id (`rc_….1`, `rc_….2`, …)."""
+    """Each failed clearing order issued again once its wait is over (`retry_wait_seconds`), under the next id
+    (`rc_….1`, `rc_….2`, …)."""
     b = bank_orders.c
     clearing = b.id.startswith(CLEARING_PREFIX, autoescape=True)
     failed = [dict(r) for r in uow.execute(select(bank_orders).where(clearing, b.status == "voided")).mappings()]
-    wanted = {_next_id(r["id"]): r for r in failed}
+    now = clock.now_micros()
+    due = [r for r in failed if (r["resolved_at"] or 0) + retry_wait_seconds(_times_sent(r["id"])) * 1_000_000 <= now]
+    wanted = {_next_id(r["id"]): r for r in due}
     taken = set(uow.execute(select(b.id).where(b.id.in_(list(wanted)))).scalars()) if wanted else set()
+    again = [(order_id, r) for order_id, r in sorted(wanted.items()) if order_id not in taken]
+    for _, r in again:
+        if _times_sent(r["id"]) >= TRIES_BEFORE_ALERT:
+            log.error(
+                "reserve clearing: order %s failed %d times (%s); the bank's reserve differs from the ledger by %s fen "
+                "until it clears",
+                r["id"].partition(".")[0],
+                _times_sent(r["id"]),
+                r["failure_reason"],
+                r["amount"],
+            )
     return [
-        _insert(uow, order_id, r["kind"], r["card_id"], r["amount"], r["hold_transfer_id"])
-        for order_id, r in sorted(wanted.items())
-        if order_id not in taken
+        _insert(uow, order_id, r["kind"], r["card_id"], r["amount"], r["hold_transfer_id"]) for order_id, r in again
     ]
 
 
