@@ -26,7 +26,7 @@ from puhui.risk.schemas import FeatureInfo, Profile
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
 
-STAFF = frozenset({"operator", "risk_officer", "regulator", "admin", "root"})
+STAFF = frozenset({"operator", "risk_officer", "regulator", "admin"})
 
 
 _DATE = r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"

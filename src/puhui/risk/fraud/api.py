@@ -32,8 +32,8 @@ from puhui.risk.fraud.schemas import (
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
 
-READERS = ("operator", "risk_officer", "regulator", "admin", "root")
-EDITORS = ("risk_officer", "admin", "root")
+READERS = ("operator", "risk_officer", "regulator", "admin")
+EDITORS = ("risk_officer", "admin")
 Reader = Annotated[Principal, Depends(require_roles(*READERS))]
 Editor = Annotated[Principal, Depends(require_roles(*EDITORS))]
 RuleId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]

@@ -21,10 +21,9 @@ from puhui.risk.scoring.schemas import CustomerScore, Model, Models, ModelWithCa
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
 
-# The bootstrap admin token authenticates as role "admin"; "root" is accepted for a root principal too.
-READERS = ("operator", "risk_officer", "regulator", "admin", "root")
-PROMOTERS = ("risk_officer", "admin", "root")
-SCORERS = ("risk_officer", "operator", "admin", "root")
+READERS = ("operator", "risk_officer", "regulator", "admin")
+PROMOTERS = ("risk_officer", "admin")
+SCORERS = ("risk_officer", "operator", "admin")
 
 Reader = Annotated[Principal, Depends(require_roles(*READERS))]
 Promoter = Annotated[Principal, Depends(require_roles(*PROMOTERS))]
