@@ -172,6 +172,21 @@ def bench_ledger(
         console.print(table)
 
 
+@bench_app.command("event-loop")
+def bench_event_loop(
+    payments: int = typer.Option(1500, help="Payments to time (as many /health calls are the baseline)."),
+    clients: int = typer.Option(16, help="Calls in flight at once."),
+    merchants: int = typer.Option(500, help="Merchants the payments spread over."),
+) -> None:
+    """A payment's cost to a serving process's event loop, over raw ASGI, against /health's (one JSON line)."""
+    from puhui.bench.event_loop import run
+
+    if payments < 1 or clients < 1 or merchants < 1:
+        errors.print("--payments, --clients and --merchants must be at least 1")
+        raise typer.Exit(2)
+    print(json.dumps(run(payments=payments, clients=clients, merchants=merchants)))
+
+
 bench_app.command("payments")(bench_payments)
 bench_app.command("risk")(bench_risk)
 bench_app.command("lending")(bench_lending)
