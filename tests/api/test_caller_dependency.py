@@ -13,19 +13,7 @@ from puhui.api import deps
 from puhui.api.openapi import needs_credentials
 from puhui.api.query_guard import known_query_parameters
 from puhui.api.request_id import new_request_id
-from puhui.app import create_app
-from puhui.settings import Settings
-
-TOKEN = "test-admin-token"
-
-
-@pytest.fixture
-def app(engine, clock):
-    return create_app(
-        engine,
-        Settings(admin_token=TOKEN, pii_keys="k1:" + "A" * 43 + "=", pii_index_key="B" * 43 + "="),
-        run_expiry=False,
-    )
+from tests.api.test_server_errors import TOKEN, app  # noqa: F401 - the app fixture, with the admin token
 
 
 def _callers(dependant):
