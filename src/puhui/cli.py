@@ -174,6 +174,7 @@ def bench_ledger(
 
 @bench_app.command("event-loop")
 def bench_event_loop(
+    backend: str = typer.Option("sqlite", "--backend", help="sqlite or postgresql"),
     payments: int = typer.Option(1500, help="Payments to time (as many /health calls are the baseline)."),
     clients: int = typer.Option(16, help="Calls in flight at once."),
     merchants: int = typer.Option(500, help="Merchants the payments spread over."),
@@ -181,10 +182,13 @@ def bench_event_loop(
     """A payment's cost to a serving process's event loop, over raw ASGI, against /health's (one JSON line)."""
     from puhui.bench.event_loop import run
 
+    if backend not in ("sqlite", "postgresql"):
+        errors.print("--backend must be sqlite or postgresql")
+        raise typer.Exit(2)
     if payments < 1 or clients < 1 or merchants < 1:
         errors.print("--payments, --clients and --merchants must be at least 1")
         raise typer.Exit(2)
-    print(json.dumps(run(payments=payments, clients=clients, merchants=merchants)))
+    print(json.dumps(run(backend=backend, payments=payments, clients=clients, merchants=merchants)))
 
 
 bench_app.command("payments")(bench_payments)

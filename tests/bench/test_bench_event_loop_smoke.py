@@ -35,3 +35,8 @@ def test_each_timed_payment_is_a_payment_made(monkeypatch) -> None:
     monkeypatch.setattr(event_loop, "_measure", measured)
     figures = event_loop.run(payments=6, clients=3, merchants=6, warm_up=4)
     assert figures["statuses"] == {201: 6} and seen["payments"] == 10  # the warm-up's 4 and the timed 6
+
+
+def test_an_unknown_backend_is_refused_before_anything_runs() -> None:
+    result = CliRunner().invoke(app, ["bench", "event-loop", "--backend", "oracle"])
+    assert result.exit_code == 2 and "--backend must be sqlite or postgresql" in result.output

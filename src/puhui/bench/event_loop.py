@@ -6,44 +6,50 @@ socket, no uvicorn, no access log. C calls run concurrently on the event loop; t
 (`time.thread_time`) is counted over the timed calls, so the group committer, which runs on a thread of its
 own, is left out. What it shows is the part of a call that FastAPI, the middleware, the authentication and
 `run_mutation` cost the loop, with a resolution the deployed benchmark's noise hides (`puhui bench payments`).
-The database is a fresh SQLite file seeded as the payments benchmark seeds (`payments_seed.seed`).
+The database is a fresh SQLite file, or a database on an embedded PostgreSQL server (`backend`), seeded as the
+payments benchmark seeds (`payments_seed.seed`). The committer's own CPU a job (`group_commit.stats_of`, over the
+warm-up and the timed payments) is reported beside.
 """
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
+from contextlib import ExitStack
 from typing import Any
 
 Message = dict[str, Any]
 
 
-def run(*, payments: int = 1500, clients: int = 16, merchants: int = 500, warm_up: int = 200) -> dict[str, Any]:
+def run(
+    *, backend: str = "sqlite", payments: int = 1500, clients: int = 16, merchants: int = 500, warm_up: int = 200
+) -> dict[str, Any]:
     from puhui.app import create_app
     from puhui.bench import payments_seed as seeding
-    from puhui.db import create_engine_from_url, reading
+    from puhui.bench.ledger import fresh_database
+    from puhui.db import create_engine_from_url, group_commit, reading
     from puhui.db.migrate import upgrade
     from puhui.ledger.audit import audit
 
-    with tempfile.TemporaryDirectory(prefix="puhui-bench-loop-") as folder:
-        engine = create_engine_from_url(f"sqlite:///{Path(folder) / 'loop.db'}")
-        try:
-            upgrade(engine)
-            payers = payments + warm_up
-            seeded = seeding.seed(engine, customers=payers, merchants=merchants, payers=payers, on_progress=_quiet)
-            tokens = seeding.sessions_for(engine, seeded)
-            codes = seeding.dynamic_codes(engine, seeded.merchants, payers, "loop")
-            app = create_app(engine, seeded.settings(), leader_lock=False)
-            calls = [_payment(codes[i], tokens[i], f"loop-{i}") for i in range(payers)]
-            result = asyncio.run(_measure(app, calls, warm_up, clients))
-            with reading(engine) as connection:
-                result["audit_ok"] = audit(connection).ok
-        finally:
-            engine.dispose()
-    return {"payments": payments, "clients": clients, "merchants": merchants, **result}
+    with ExitStack() as cleanup:
+        engine = create_engine_from_url(fresh_database(backend, cleanup, "puhui_bench_loop"))
+        cleanup.callback(engine.dispose)
+        upgrade(engine)
+        payers = payments + warm_up
+        seeded = seeding.seed(engine, customers=payers, merchants=merchants, payers=payers, on_progress=_quiet)
+        tokens = seeding.sessions_for(engine, seeded)
+        codes = seeding.dynamic_codes(engine, seeded.merchants, payers, "loop")
+        app = create_app(engine, seeded.settings(), leader_lock=False)
+        calls = [_payment(codes[i], tokens[i], f"loop-{i}") for i in range(payers)]
+        result = asyncio.run(_measure(app, calls, warm_up, clients))
+        stats = group_commit.stats_of(engine)
+        if stats is not None and stats.jobs:
+            result["committer_cpu_us_per_job"] = round(1e6 * stats.cpu_seconds / stats.jobs, 1)
+            result["jobs_per_commit"] = round(stats.jobs / max(1, stats.batches), 2)
+        with reading(engine) as connection:
+            result["audit_ok"] = audit(connection).ok
+    return {"backend": backend, "payments": payments, "clients": clients, "merchants": merchants, **result}
 
 
 def _quiet(_: int) -> None:
