@@ -69,3 +69,11 @@ def test_a_new_request_id_is_32_hex_digits_and_new_each_time():
     made = {new_request_id() for _ in range(10_000)}
     assert len(made) == 10_000
     assert all(len(i) == 32 and int(i, 16) >= 0 and i == i.lower() for i in made)
+
+
+def test_a_role_check_names_only_roles_that_exist():
+    with pytest.raises(ValueError, match="root"):
+        deps.require_roles("admin", "root")
+    with pytest.raises(ValueError):
+        deps.require_roles()
+    assert isinstance(deps.require_roles("risk_officer", "admin"), deps.BearerCaller)

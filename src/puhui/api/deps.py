@@ -23,7 +23,7 @@ from puhui.db import reading
 from puhui.db.prepared import Read
 from puhui.errors import Forbidden, Unauthorized
 from puhui.identity import auth, org, sessions
-from puhui.identity.models import STAFF_ROLES
+from puhui.identity.models import STAFF_ROLES, Role
 from puhui.settings import Settings
 
 
@@ -218,8 +218,12 @@ def _admitting(allowed: Callable[[Principal], bool], refusal: str) -> BearerCall
 
 
 def require_roles(*roles: str) -> BearerCaller:
-    """A dependency admitting only callers whose role is one of `roles` (401 without credentials)."""
+    """A dependency admitting only callers whose role is one of `roles` (401 without credentials). A name that is
+    no role (`Role`) is refused where the route is declared, not left to refuse no one."""
     allowed = frozenset(str(r) for r in roles)
+    unknown = allowed - set(Role)
+    if unknown or not allowed:
+        raise ValueError(f"not roles: {sorted(unknown)}" if unknown else "require_roles needs a role")
     names = ", ".join(sorted(role.replace("_", " ") + "s" for role in allowed))
     return _admitting(lambda principal: principal.role in allowed, f"this call is for {names}")
 
