@@ -63,14 +63,6 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def engine_of(request: Request) -> Engine:
-    return request.app.state.engine
-
-
-def settings_of(request: Request) -> Settings:
-    return request.app.state.settings
-
-
 class BearerCaller(HTTPBearer):
     """The bearer scheme and the caller its token names, as one dependency (documented as `HTTPBearer`).
     FastAPI solves each dependency of a call apart (its path, query, header and cookie parameters read
