@@ -40,3 +40,32 @@ def test_a_command_on_a_missing_file_makes_no_empty_database(tmp_path: Path) -> 
     with pytest.raises(DatabaseNotMigrated, match="there is no database at"):
         engine_for(url)
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts this process's descriptors in /proc")
+def test_a_command_leaves_no_connection_open(tmp_path: Path) -> None:
+    """A command's engine is disposed when the command ends: a process that runs many (a test suite, a
+    script over `cli.app`) kept each command's pooled SQLite connection and its files open."""
+    from typer.testing import CliRunner
+
+    path = tmp_path / "puhui.db"
+    url = f"sqlite:///{path}"
+    runner = CliRunner()
+    assert runner.invoke(cli.app, ["db", "upgrade", "--db", url]).exit_code == 0
+    for _ in range(3):
+        done = runner.invoke(cli.app, ["audit", "--db", url])
+        assert done.exit_code == 0, done.output
+    # the database's files; its `.writer` lock is one descriptor a process by design (`puhui.db.writers.FileTurn`)
+    assert [name for name in _open_files_under(tmp_path) if not name.endswith(".writer")] == []
+
+
+def _open_files_under(folder: Path) -> list[str]:
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = fd.readlink()
+        except OSError:  # closed while listed
+            continue
+        if str(target).startswith(str(folder)):
+            found.append(str(target))
+    return sorted(found)

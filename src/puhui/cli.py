@@ -18,6 +18,7 @@ from puhui.bench.monitor import command as bench_monitor
 from puhui.bench.payments import command as bench_payments
 from puhui.bench.risk import command as bench_risk
 from puhui.bench.wealth import command as bench_wealth
+from puhui.cli_engine import disposed_when_done
 from puhui.cli_engine import engine_for as _engine
 from puhui.console_screenshots import app as console_app
 from puhui.eod_cli import eod as eod_command
@@ -45,6 +46,13 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks, each with a baseline measured in the same run.")
+
+
+@app.callback()
+def _command(context: typer.Context) -> None:
+    disposed_when_done(context)
+
+
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(identity_app, name="identity")

@@ -4,6 +4,7 @@ migrated, with the sandbox's platform time when the server runs in the sandbox."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -34,7 +35,27 @@ def engine_for(url: str | None = None, *, check_schema: bool = True) -> Engine:
         from puhui.sandbox.service import install
 
         install(engine)
+    if _RUNNING:
+        _RUNNING[-1].append(engine)
     return engine
+
+
+_RUNNING: list[list[Engine]] = []  # the engines of each command running (a stack: one per `puhui` invocation)
+
+
+def disposed_when_done(context: Any) -> None:
+    """The engines the command of `context` (the `puhui` root's click context) makes are disposed when it ends:
+    a process that runs many commands (a script over `cli.app`, a test suite) kept each one's pool and its
+    open files."""
+    made: list[Engine] = []
+    _RUNNING.append(made)
+
+    def dispose() -> None:
+        _RUNNING.remove(made)
+        for engine in made:
+            engine.dispose()
+
+    context.call_on_close(dispose)
 
 
 def _missing_sqlite_file(url: str) -> Path | None:
