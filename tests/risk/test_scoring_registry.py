@@ -112,6 +112,28 @@ def test_missing_label_registers_nothing(engine, clock, small) -> None:
     assert count(engine) == 0
 
 
+def test_a_card_the_api_could_not_show_is_refused_and_stores_nothing(engine, clock, fitted) -> None:
+    """A card key the model card does not have made `GET /v1/risk/models/{id}` a 500 (the demo's model)."""
+    model = fitted["scorecard"]
+    for card in ({"kind": "scorecard", "owner": "risk"}, {"kind": "scorecard", "data": {"rows": "many"}}):
+        with pytest.raises(InvalidInput, match="model card"):
+            transaction(engine, lambda uow, card=card: registry.register(uow, "credit", model, {}, card))
+    assert count(engine) == 0
+
+
+def test_the_demo_model_is_shown_with_its_card(client, engine) -> None:
+    """The demo registers its platform model with an intended use (适用范围): staff read it, card and all."""
+    from puhui.demo_risk import register_model
+
+    model_id = transaction(engine, register_model)
+    operator = make_staff(client, "operator", "operator.one")
+    shown = client.get(f"/v1/risk/models/{model_id}", headers=operator)
+    assert shown.status_code == 200, shown.text
+    card = shown.json()["card"]
+    assert card["kind"] == "scorecard" and card["intended_use"].startswith("the demo's starting platform credit model")
+    assert card["data"]["rows"] > 0 and card["features"]
+
+
 def test_training_registers_only_with_its_card_written(engine, clock, small, tmp_path) -> None:
     blocked = tmp_path / "a-file"
     blocked.write_text("not a directory")

@@ -59,6 +59,22 @@ class ModelRecord:
         return out
 
 
+def _card_shown(card: dict[str, Any], name: str, version: int) -> dict[str, Any]:
+    """The card as stored: one `GET /v1/risk/models/{id}` can show (its `ModelCard` shape), else refused here,
+    before it is stored (a card with a key the API does not know made that read a 500)."""
+    from pydantic import ValidationError
+
+    from puhui.risk.scoring.schemas import ModelCard
+
+    stored = {**card, "name": name, "version": version}
+    try:
+        ModelCard.model_validate(stored)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3])
+        raise InvalidInput(f"the model card does not have the model card's shape ({problems})") from None
+    return stored
+
+
 def register(uow: UnitOfWork, name: str, model: Any, metrics: dict[str, Any], card: dict[str, Any]) -> ModelRecord:
     """Store a fitted model as the next version of `name`, as a challenger."""
     import joblib
@@ -78,7 +94,7 @@ def register(uow: UnitOfWork, name: str, model: Any, metrics: dict[str, Any], ca
         "trained_at": clock.now_micros(),
         "features": json.dumps(model.schema.as_json()),
         "metrics": json.dumps(metrics),
-        "card": json.dumps({**card, "name": name, "version": version}),
+        "card": json.dumps(_card_shown(card, name, version)),
         "artifact": buffer.getvalue(),
     }
     # Two registrations racing for one version collide on (name, version); `transaction` retries the loser.

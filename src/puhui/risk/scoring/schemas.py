@@ -117,6 +117,7 @@ class ModelCard(Schema):
     name: str
     version: int
     trained_at: Timestamp | None = None
+    intended_use: str | None = None  # 适用范围: what the model is for, and what it is not
     data: CardData | None = None
     features: list[CardFeature] | None = None
     features_used: list[str] | None = None
