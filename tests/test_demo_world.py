@@ -124,6 +124,26 @@ def test_the_server_reads_the_simulated_people_and_the_market_ends_yesterday(dem
                 assert answer.status_code == 200, answer.text
 
 
+def test_no_demo_customer_is_shown_with_a_phone_or_id_number_in_clear(demo):
+    """Regression: the demo's verification references were `DEMO-<phone>-<channel>`, so a view that masks
+    the phone (`138****0001`) showed it in clear a few lines below, to staff and the customer alike."""
+    from puhui.demo import CUSTOMERS
+
+    engine, settings, made = demo
+    settings = settings.model_copy(update={"admin_token": "demo-world-admin-token-0123"})
+    admin = {"Authorization": f"Bearer {settings.admin_token}"}
+    with clock_module.using(clock_module.ManualClock(NOW + dt.timedelta(hours=1))):
+        with TestClient(create_app(engine, settings, run_expiry=False)) as client:
+            for person, (_name, id_number, phone, _channels) in zip(made.world.customers, CUSTOMERS, strict=True):
+                shown = client.get(f"/v1/customers/{person['id']}", headers=admin)
+                assert shown.status_code == 200 and shown.json()["verifications"], shown.text
+                assert phone not in shown.text and id_number not in shown.text
+                login = {"phone": phone, "password": person["password"]}
+                token = client.post("/v1/customers/login", json=login).json()["token"]
+                own = client.get("/v1/customers/me", headers={"Authorization": f"Bearer {token}"})
+                assert own.status_code == 200 and phone not in own.text and id_number not in own.text
+
+
 def test_a_second_start_finds_the_world_and_simulates_nothing(demo, monkeypatch):
     engine, settings, made = demo
 
