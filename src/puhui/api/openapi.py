@@ -345,9 +345,9 @@ def _is_problem(call: ast.Call) -> bool:
 
 
 def _calls(function: Callable[..., Any], depth: int) -> Iterator[ast.Call]:
-    """Every call in `function`'s source, and in the helpers of its own module it calls or binds with
-    `partial(helper, ...)` (a grouped payment's work, `depth` down); a class of its module called there
-    counts by its `__call__` (a work that is a value)."""
+    """Every call in `function`'s source, and in the helpers of its own module (or of another router module,
+    `_shares_routes`) it calls or binds with `partial(helper, ...)` (a grouped payment's work, `depth` down); a
+    class of its module called there counts by its `__call__` (a work that is a value)."""
     function = inspect.unwrap(function)
     tree = _tree(function)
     if tree is None:
@@ -361,9 +361,16 @@ def _calls(function: Callable[..., Any], depth: int) -> Iterator[ast.Call]:
             helper = function.__globals__.get(name.id) if isinstance(name, ast.Name) else None
             if inspect.isclass(helper) and helper.__module__ == function.__module__ and "__call__" in vars(helper):
                 helper = vars(helper)["__call__"]
-            own = inspect.isfunction(helper) and helper.__module__ == function.__module__ and helper is not function
+            own = inspect.isfunction(helper) and _shares_routes(helper, function) and helper is not function
             if depth and own:
                 yield from _calls(helper, depth - 1)
+
+
+def _shares_routes(helper: Callable[..., Any], function: Callable[..., Any]) -> bool:
+    """Whether `helper` is read with the handler `function`: a function of its own module, or of another router
+    module of Puhui's (a route of one package running another's helper, e.g. a merchant's bank orders)."""
+    module = helper.__module__
+    return module == function.__module__ or (module.startswith("puhui.") and module.endswith(".api"))
 
 
 @functools.cache

@@ -443,35 +443,61 @@ async def merchant_top_up(body: MerchantTopUpIn, request: Request, engine: Engin
     """The bank debits the merchant's settlement account (the one its takings are settled to) and the money
     lands in its refund funds (退款资金) once the bank confirms: a refund draws on them for what its wallet
     lacks, and settlement never pays them back out. Idempotent by `Idempotency-Key` (or `client_order_id`)."""
+    return await merchant_funds_order(
+        body, request, engine, principal, wallets.REFUND_FUNDS, OrderKind.debit_card, "payments.merchant_top_up"
+    )
+
+
+async def merchant_funds_order(
+    body: MerchantTopUpIn,
+    request: Request,
+    engine: Engine,
+    principal: Principal,
+    funds: wallets.MerchantFunds,
+    kind: OrderKind,
+    operation: str,
+) -> Any:
+    """A merchant's top-up of `funds` from its settlement account (`kind` debit_card) or their withdrawal back
+    to it (credit_card), as the mutation `operation`: the hold and the order in one unit of work, the order
+    sent to the bank after it committed (202, pending until the bank answers)."""
     amount = amount_of(body.amount)
     account = await run_in_threadpool(settlement_account_number, engine, request, principal.id)
     client_id = client_id_of(request, body.client_order_id)
-    order_id = wallets.merchant_top_up_id(principal.id, client_id)
+    top_up = kind == OrderKind.debit_card
+    order_id = (wallets.merchant_top_up_id if top_up else wallets.merchant_withdrawal_id)(
+        principal.id, client_id, funds
+    )
+    opened = wallets.open_merchant_top_up if top_up else wallets.open_merchant_withdrawal
 
     def work(uow: UnitOfWork) -> Outcome:
-        row = wallets.open_merchant_top_up(uow, principal.id, amount, client_id)
+        row = opened(uow, principal.id, amount, client_id, funds)
         return Outcome(202, BankOrder.shape(wallets.order_json(row, account)))
 
-    response = await run_mutation(request, engine, principal, "payments.merchant_top_up", order_id, work)
+    response = await run_mutation(request, engine, principal, operation, order_id, work)
     if response.status_code == 202:
         bank = get_bank(request)
-        await run_in_threadpool(
-            wallets.submit, bank, order_id, account, OrderKind.debit_card, amount, engine, account=True
-        )
+        await run_in_threadpool(wallets.submit, bank, order_id, account, kind, amount, engine, account=True)
     return response
+
+
+async def merchant_funds_orders(
+    request: Request, engine: Engine, merchant_id: str, kind: OrderKind, prefix: str, limit: int
+) -> list[dict]:
+    """A merchant's latest top-ups or withdrawals of one of its funds (their orders' `prefix`), newest first."""
+
+    def read() -> list[dict]:
+        with reading(engine) as connection:
+            rows = wallets.orders_of(connection, merchant_id, kind, limit, prefix)
+        account = settlement_account_number(engine, request, merchant_id) if rows else None
+        return [wallets.order_json(row, account) for row in rows]
+
+    return await run_in_threadpool(read)
 
 
 @router.get("/merchants/me/top-ups", summary="The merchant's top-ups, newest first", response_model=TopUps)
 async def merchant_top_ups(request: Request, engine: EngineDep, principal: Merchant, limit: Limit = 20) -> dict:
-    def read() -> dict:
-        with reading(engine) as connection:
-            rows = wallets.orders_of(
-                connection, principal.id, OrderKind.debit_card, limit, wallets.MERCHANT_TOP_UP_PREFIX
-            )
-        account = settlement_account_number(engine, request, principal.id) if rows else None
-        return {"top_ups": [wallets.order_json(row, account) for row in rows]}
-
-    return await run_in_threadpool(read)
+    prefix = wallets.REFUND_FUNDS.top_up_prefix
+    return {"top_ups": await merchant_funds_orders(request, engine, principal.id, OrderKind.debit_card, prefix, limit)}
 
 
 @router.get(
@@ -504,37 +530,17 @@ async def merchant_withdrawal(body: MerchantTopUpIn, request: Request, engine: E
     once (a refund cannot use them meanwhile), paid by the bank, released if the bank fails the order. At
     most what is available in the refund funds (409 `refund_funds_insufficient`) and the largest single
     order (422 `amount_above_order_maximum`). Idempotent by `Idempotency-Key` (or `client_order_id`)."""
-    amount = amount_of(body.amount)
-    account = await run_in_threadpool(settlement_account_number, engine, request, principal.id)
-    client_id = client_id_of(request, body.client_order_id)
-    order_id = wallets.merchant_withdrawal_id(principal.id, client_id)
-
-    def work(uow: UnitOfWork) -> Outcome:
-        row = wallets.open_merchant_withdrawal(uow, principal.id, amount, client_id)
-        return Outcome(202, BankOrder.shape(wallets.order_json(row, account)))
-
-    response = await run_mutation(request, engine, principal, "payments.merchant_withdrawal", order_id, work)
-    if response.status_code == 202:
-        bank = get_bank(request)
-        await run_in_threadpool(
-            wallets.submit, bank, order_id, account, OrderKind.credit_card, amount, engine, account=True
-        )
-    return response
+    return await merchant_funds_order(
+        body, request, engine, principal, wallets.REFUND_FUNDS, OrderKind.credit_card, "payments.merchant_withdrawal"
+    )
 
 
 @router.get(
     MERCHANT_WITHDRAWALS, summary="The merchant's withdrawals of refund funds, newest first", response_model=Withdrawals
 )
 async def merchant_withdrawals(request: Request, engine: EngineDep, principal: Merchant, limit: Limit = 20) -> dict:
-    def read() -> dict:
-        with reading(engine) as connection:
-            rows = wallets.orders_of(
-                connection, principal.id, OrderKind.credit_card, limit, wallets.MERCHANT_WITHDRAWAL_PREFIX
-            )
-        account = settlement_account_number(engine, request, principal.id) if rows else None
-        return {"withdrawals": [wallets.order_json(row, account) for row in rows]}
-
-    return await run_in_threadpool(read)
+    prefix, kind = wallets.REFUND_FUNDS.withdrawal_prefix, OrderKind.credit_card
+    return {"withdrawals": await merchant_funds_orders(request, engine, principal.id, kind, prefix, limit)}
 
 
 @router.get(

@@ -108,6 +108,14 @@ class RefundFundsInsufficient(Conflict):
     title = "The merchant's refund funds cannot cover this withdrawal"
 
 
+class PayablesFundsInsufficient(Conflict):
+    """A withdrawal of a core enterprise's payables funds (兑付资金) above what is available in them (their
+    pending top-ups and withdrawals not counted)."""
+
+    code = "payables_funds_insufficient"
+    title = "The core enterprise's payables funds cannot cover this withdrawal"
+
+
 class AmountAboveOrderMaximum(InvalidInput):
     """A merchant's bank order (a top-up of its refund funds, or their withdrawal) above the largest single
     order (`wallets.MAX_MERCHANT_ORDER`)."""

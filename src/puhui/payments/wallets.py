@@ -2,11 +2,14 @@
 
 Top-up: in one unit of work a pending transfer reserve → wallet and the order row; after commit,
 `bank.submit`. A merchant's top-up (商户充值) is the same order, drawn on its settlement account
-(`SETTLEMENT_CARD_ID`), into its refund funds (退款资金, `refund_funds_id`): the money it adds to pay
-refunds its balance cannot, which a refund draws on after the wallet (`service.refund`) and which
-settlement never pays back out. Withdrawal: a pending transfer wallet → reserve first (the wallet cannot spend the
-money twice), then the payout order. A verified notification (or the sweeper's `bank.query`) posts
-or voids the hold exactly once, however many times the outcome arrives.
+(`SETTLEMENT_CARD_ID`), into one of its funds apart from the wallet (`MerchantFunds`), which settlement
+never pays back out: its refund funds (退款资金, `refund_funds_id`), the money it adds to pay refunds its
+balance cannot, which a refund draws on after the wallet (`service.refund`); or, for a core enterprise of
+supply-chain finance, its payables funds (兑付资金, `payables_funds_id`), set aside to pay its confirmed
+payables at maturity, which the payment draws on before the wallet (`puhui.supplychain.service.pay`).
+Withdrawal: a pending transfer wallet → reserve first (the wallet cannot spend the money twice), then the
+payout order. A verified notification (or the sweeper's `bank.query`) posts or voids the hold exactly once,
+however many times the outcome arrives.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, select
 
@@ -34,6 +37,7 @@ from puhui.payments.errors import (
     BankOrderNotFound,
     ChannelUnavailable,
     InvalidBankOrder,
+    PayablesFundsInsufficient,
     RefundFundsInsufficient,
     TopUpNotFound,
     WalletUnverified,
@@ -67,6 +71,56 @@ def refund_funds_id(merchant_id: str) -> str:
     its first top-up, code `merchant_wallet` (money owed to the merchant, covered by the reserve), apart
     from the wallet, whose balance settlement pays out."""
     return "refund_funds." + merchant_id
+
+
+def payables_funds_id(merchant_id: str) -> str:
+    """A core enterprise's payables funds (兑付资金): what it topped up from its bank account to pay its
+    confirmed payables at maturity. Opened by its first top-up, as the refund funds are."""
+    return "payables_funds." + merchant_id
+
+
+@dataclass(frozen=True)
+class MerchantFunds:
+    """A merchant's funds apart from its wallet, topped up from its settlement account and withdrawn back to it:
+    their account, the ledger codes of the two orders' holds, the orders' id prefixes and tags (an order id is a
+    digest of the merchant, the tag and the client's id), and the error of a withdrawal they cannot cover."""
+
+    name: str
+    account_id: Callable[[str], str]
+    top_up_code: str
+    withdrawal_code: str
+    top_up_prefix: str
+    withdrawal_prefix: str
+    top_up_tag: str
+    withdrawal_tag: str
+    short: type[Conflict]
+    label: str  # as a refusal names them
+
+
+REFUND_FUNDS = MerchantFunds(
+    "refund_funds",
+    refund_funds_id,
+    MERCHANT_TOP_UP,
+    MERCHANT_REFUND_WITHDRAWAL,
+    MERCHANT_TOP_UP_PREFIX,
+    MERCHANT_WITHDRAWAL_PREFIX,
+    "merchant_top_up",
+    "merchant_withdrawal",
+    RefundFundsInsufficient,
+    "refund funds",
+)
+PAYABLES_FUNDS = MerchantFunds(
+    "payables_funds",
+    payables_funds_id,
+    "payables_funds_top_up",
+    "payables_funds_withdrawal",
+    "mpt_",
+    "mpw_",
+    "payables_funds_top_up",
+    "payables_funds_withdrawal",
+    PayablesFundsInsufficient,
+    "payables funds",
+)
 
 
 def order_id_for(customer_id: str, kind: OrderKind, client_id: str) -> str:
@@ -113,14 +167,14 @@ def _merchant_amount(amount: int) -> None:
         )
 
 
-def merchant_withdrawal_id(merchant_id: str, client_id: str) -> str:
-    digest = hashlib.sha256(f"{merchant_id}\x1fmerchant_withdrawal\x1f{client_id}".encode()).hexdigest()[:32]
-    return MERCHANT_WITHDRAWAL_PREFIX + digest
+def merchant_withdrawal_id(merchant_id: str, client_id: str, funds: MerchantFunds = REFUND_FUNDS) -> str:
+    digest = hashlib.sha256(f"{merchant_id}\x1f{funds.withdrawal_tag}\x1f{client_id}".encode()).hexdigest()[:32]
+    return funds.withdrawal_prefix + digest
 
 
-def merchant_top_up_id(merchant_id: str, client_id: str) -> str:
-    digest = hashlib.sha256(f"{merchant_id}\x1fmerchant_top_up\x1f{client_id}".encode()).hexdigest()[:32]
-    return MERCHANT_TOP_UP_PREFIX + digest
+def merchant_top_up_id(merchant_id: str, client_id: str, funds: MerchantFunds = REFUND_FUNDS) -> str:
+    digest = hashlib.sha256(f"{merchant_id}\x1f{funds.top_up_tag}\x1f{client_id}".encode()).hexdigest()[:32]
+    return funds.top_up_prefix + digest
 
 
 def _customer_orders(customer_id: str, kind: OrderKind, prefix: str | None = None):
@@ -166,56 +220,79 @@ def open_order(uow: UnitOfWork, customer_id: str, card_id: str, kind: OrderKind,
     return _open(uow, order_id, customer_id, card_id, kind, amount, Transfer("", debit, credit, amount, "CNY", code))
 
 
-def open_merchant_top_up(uow: UnitOfWork, merchant_id: str, amount: int, client_id: str) -> dict:
-    """A merchant's top-up (商户充值) from its settlement account into its refund funds (`refund_funds_id`,
-    opened by the first): the hold reserve → refund funds and the order row, idempotent by the client id;
-    submit after commit. A suspended merchant may top up too: it may still owe refunds. At most
+def open_merchant_top_up(
+    uow: UnitOfWork, merchant_id: str, amount: int, client_id: str, funds: MerchantFunds = REFUND_FUNDS
+) -> dict:
+    """A merchant's top-up (商户充值) from its settlement account into `funds` (its refund funds unless told,
+    opened by the first): the hold reserve → funds and the order row, idempotent by the client id; submit after
+    commit. A suspended merchant may top up too: it may still owe refunds or payables. At most
     `MAX_MERCHANT_ORDER` (`AmountAboveOrderMaximum`)."""
     _merchant_amount(amount)
-    order_id = merchant_top_up_id(merchant_id, client_id)
+    order_id = merchant_top_up_id(merchant_id, client_id, funds)
     existing = _existing_order(uow, order_id, amount, SETTLEMENT_CARD_ID)
     if existing is not None:
         return existing
     if get_account(uow.connection, merchant_wallet_id(merchant_id)) is None:
         raise NotFound(f"merchant {merchant_id} not found")
-    funds = refund_funds_id(merchant_id)
+    account = funds.account_id(merchant_id)
     result, _ = create_account(
         uow,
         ledger="CNY",
         code="merchant_wallet",
         owner_id=merchant_id,
         flags=AccountFlags.debits_must_not_exceed_credits,
-        id=funds,
+        id=account,
     )
     if result not in (AccountResult.ok, AccountResult.exists):
-        raise Conflict(f"the refund funds of merchant {merchant_id} cannot be opened: {result.value}")
-    hold = Transfer("", RESERVE, funds, amount, "CNY", MERCHANT_TOP_UP)
+        raise Conflict(f"the {funds.label} of merchant {merchant_id} cannot be opened: {result.value}")
+    hold = Transfer("", RESERVE, account, amount, "CNY", funds.top_up_code)
     return _open(uow, order_id, merchant_id, SETTLEMENT_CARD_ID, OrderKind.debit_card, amount, hold)
 
 
-def open_merchant_withdrawal(uow: UnitOfWork, merchant_id: str, amount: int, client_id: str) -> dict:
-    """A merchant's withdrawal of its refund funds (退款资金提现) back to its settlement account: the hold
-    refund funds → reserve (the funds cannot pay a refund with it meanwhile) and the order row, idempotent by
-    the client id; submit after commit. At most what is available in the refund funds
-    (`RefundFundsInsufficient`, 409) and `MAX_MERCHANT_ORDER` (`AmountAboveOrderMaximum`, 422)."""
+def funds_available(connection, account_id: str) -> int:
+    """What a merchant's funds can pay now (fen): posted in, less posted and held out (0 before they open)."""
+    account = get_account(connection, account_id)
+    return 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
+
+
+def funds_json(connection, account_id: str) -> dict:
+    """A merchant's funds as their owner sees them (zero before their first top-up)."""
+    account = get_account(connection, account_id)
+    pending_in = 0 if account is None else account.credits_pending
+    pending_out = 0 if account is None else account.debits_pending
+    return {
+        "account_id": account_id,
+        "currency": "CNY",
+        "available": format_minor(funds_available(connection, account_id), 2),
+        "pending_in": format_minor(pending_in, 2),
+        "pending_out": format_minor(pending_out, 2),
+    }
+
+
+def open_merchant_withdrawal(
+    uow: UnitOfWork, merchant_id: str, amount: int, client_id: str, funds: MerchantFunds = REFUND_FUNDS
+) -> dict:
+    """A merchant's withdrawal of `funds` (its refund funds unless told: 退款资金提现) back to its settlement
+    account: the hold funds → reserve (nothing else can spend that money meanwhile) and the order row,
+    idempotent by the client id; submit after commit. At most what is available in them (`funds.short`, 409)
+    and `MAX_MERCHANT_ORDER` (`AmountAboveOrderMaximum`, 422)."""
     _merchant_amount(amount)
-    order_id = merchant_withdrawal_id(merchant_id, client_id)
+    order_id = merchant_withdrawal_id(merchant_id, client_id, funds)
     existing = _existing_order(uow, order_id, amount, SETTLEMENT_CARD_ID)
     if existing is not None:
         return existing
     if get_account(uow.connection, merchant_wallet_id(merchant_id)) is None:
         raise NotFound(f"merchant {merchant_id} not found")
-    funds = get_account(uow.connection, refund_funds_id(merchant_id))
-    available = 0 if funds is None else funds.credits_posted - funds.debits_posted - funds.debits_pending
+    available = funds_available(uow.connection, funds.account_id(merchant_id))
     what = (
         f"the withdrawal of {format_minor(amount, 2)} CNY is more than the {format_minor(available, 2)} CNY "
-        "available in the merchant's refund funds (top-ups still pending at the bank are not available)"
+        f"available in the merchant's {funds.label} (top-ups still pending at the bank are not available)"
     )
     if amount > available:
-        raise RefundFundsInsufficient(what, available=format_minor(available, 2))
-    hold = Transfer("", refund_funds_id(merchant_id), RESERVE, amount, "CNY", MERCHANT_REFUND_WITHDRAWAL)
+        raise funds.short(what, available=format_minor(available, 2))
+    hold = Transfer("", funds.account_id(merchant_id), RESERVE, amount, "CNY", funds.withdrawal_code)
     kind = OrderKind.credit_card
-    return _open(uow, order_id, merchant_id, SETTLEMENT_CARD_ID, kind, amount, hold, RefundFundsInsufficient, what)
+    return _open(uow, order_id, merchant_id, SETTLEMENT_CARD_ID, kind, amount, hold, funds.short, what)
 
 
 def _existing_order(uow: UnitOfWork, order_id: str, amount: int, card_id: str) -> dict | None:

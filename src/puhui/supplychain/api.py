@@ -1,7 +1,8 @@
 """The supply-chain finance HTTP API under /v1/supplychain.
 
 Operators register core enterprises (核心企业) with a limit and a discount rate; a core enterprise
-(merchant API key) confirms payables and pays them at maturity; the supplier (merchant API key)
+(merchant API key) confirms payables, sets money aside for them in its payables funds (兑付资金, topped up
+from its settlement account through the bank) and pays them at maturity; the supplier (merchant API key)
 finances its receivables and reads them; staff read everything. Amounts are decimal strings.
 """
 
@@ -20,13 +21,17 @@ from puhui.api.deps import (
     Principal,
     require_roles,
 )
-from puhui.api.fields import AmountStr
+from puhui.api.fields import AmountStr, Limit
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.money import parse_positive_minor as _amount
+from puhui.payments import wallets
+from puhui.payments.api import MerchantTopUpIn, merchant_funds_order, merchant_funds_orders
+from puhui.payments.bank.channel import OrderKind
+from puhui.payments.schemas import BankOrder
 from puhui.supplychain import errors, models, service
-from puhui.supplychain.schemas import CoreEnterprise, Receivable
+from puhui.supplychain.schemas import CoreEnterprise, PayablesFunds, Receivable
 
 router = APIRouter(prefix="/v1/supplychain", tags=["supplychain"])
 
@@ -85,6 +90,71 @@ async def read_core(merchant_id: Ident, engine: EngineDep, principal: Reader) ->
     if not principal.is_staff and principal.id != merchant_id:
         raise errors.CoreEnterpriseNotFound(f"{merchant_id} is not a core enterprise")
     return service.core_json(await _read(engine, lambda c: service.get_core(c, merchant_id)))
+
+
+PAYABLES_FUNDS = "/core-enterprises/me/payables-funds"
+
+
+async def _core_itself(engine: EngineDep, principal: Principal) -> None:
+    """The caller is a registered core enterprise (else 404 `core_enterprise_not_found`)."""
+    await _read(engine, lambda c: service.get_core(c, principal.id))
+
+
+@router.post(
+    PAYABLES_FUNDS + "/top-ups",
+    status_code=202,
+    summary="Set money aside for payables (兑付资金): a top-up from the core enterprise's settlement account",
+    response_model=BankOrder,
+)
+async def payables_top_up(body: MerchantTopUpIn, request: Request, engine: EngineDep, principal: Merchant):
+    """The bank debits the core enterprise's settlement account and the money lands in its payables funds once
+    the bank confirms (pending until then): paying a receivable at maturity draws on them first, then on the
+    wallet, and nothing else spends them. At most 5,000,000.00 an order (422 `amount_above_order_maximum`).
+    Idempotent by `Idempotency-Key` (or `client_order_id`)."""
+    await _core_itself(engine, principal)
+    return await merchant_funds_order(
+        body, request, engine, principal, wallets.PAYABLES_FUNDS, OrderKind.debit_card, "supplychain.payables_top_up"
+    )
+
+
+@router.post(
+    PAYABLES_FUNDS + "/withdrawals",
+    status_code=202,
+    summary="Withdraw payables funds no payment needs back to the core enterprise's settlement account",
+    response_model=BankOrder,
+)
+async def payables_withdrawal(body: MerchantTopUpIn, request: Request, engine: EngineDep, principal: Merchant):
+    """Held at once (a maturity payment cannot use the money meanwhile), paid by the bank, released if the bank
+    fails the order. At most what is available (409 `payables_funds_insufficient`). Idempotent by
+    `Idempotency-Key` (or `client_order_id`)."""
+    await _core_itself(engine, principal)
+    return await merchant_funds_order(
+        body,
+        request,
+        engine,
+        principal,
+        wallets.PAYABLES_FUNDS,
+        OrderKind.credit_card,
+        "supplychain.payables_withdrawal",
+    )
+
+
+@router.get(
+    PAYABLES_FUNDS,
+    summary="The core enterprise's payables funds: what they can pay, what is on its way, the latest orders",
+    response_model=PayablesFunds,
+)
+async def payables_funds(request: Request, engine: EngineDep, principal: Merchant, limit: Limit = 20) -> dict:
+    await _core_itself(engine, principal)
+    funds = wallets.PAYABLES_FUNDS
+    balance = await _read(engine, lambda c: wallets.funds_json(c, funds.account_id(principal.id)))
+    top_ups = await merchant_funds_orders(
+        request, engine, principal.id, OrderKind.debit_card, funds.top_up_prefix, limit
+    )
+    withdrawals = await merchant_funds_orders(
+        request, engine, principal.id, OrderKind.credit_card, funds.withdrawal_prefix, limit
+    )
+    return {**balance, "top_ups": top_ups, "withdrawals": withdrawals}
 
 
 @router.post(

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from puhui.api.fields import Day, Money, Schema
+from puhui.payments.schemas import BankOrder
 
 Rate = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", description="a yearly discount rate as a decimal fraction")
 
@@ -41,3 +42,15 @@ class Receivable(Schema):
     financing: Financing | None
     overdue_since: Day | None
     paid_to: str | None
+
+
+class PayablesFunds(Schema):
+    """A core enterprise's payables funds (兑付资金): set aside from its settlement account for its payables."""
+
+    account_id: str
+    currency: Literal["CNY"]
+    available: Money = Field(description="what a maturity payment can draw on now")
+    pending_in: Money = Field(description="top-ups the bank has not confirmed yet")
+    pending_out: Money = Field(description="withdrawals the bank has not paid yet")
+    top_ups: list[BankOrder]
+    withdrawals: list[BankOrder]

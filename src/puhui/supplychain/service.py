@@ -4,11 +4,15 @@ confirm a payable (应付账款确认), finance the receivable (保理/贴现), 
 Ledger, per receivable R of face F financed with discount D:
 - financing:  scf.R (receivables_financed) → supplier wallet  F − D
               scf.R → platform.unearned_discount              D
-- maturity:   core wallet → scf.R                             F   (scf.R back to zero)
+- maturity:   core's payables funds, then its wallet → scf.R  F   (scf.R back to zero)
               platform.unearned_discount → discount_income    D   (income recognised at maturity)
-- not financed: core wallet → supplier wallet                 F
+- not financed: core's payables funds, then its wallet → supplier wallet   F
 The discount is recognised as income when the core enterprise pays, not at financing: until then
 it is unearned (a contra-asset beside the receivable), so an overdue receivable shows no income.
+
+A core enterprise pays from its payables funds (兑付资金, `wallets.payables_funds_id`): money it tops up from
+its settlement account ahead of maturity (`POST /v1/supplychain/core-enterprises/me/payables-funds/top-ups`)
+and nothing else spends. What they lack comes from its wallet, whose takings are otherwise settled out T+1.
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ from puhui.identity.errors import MerchantSuspended
 from puhui.identity.org import require_merchant, wallet_id
 from puhui.ledger.errors import InsufficientFunds
 from puhui.ledger.models import AccountFlags, Transfer
+from puhui.ledger.queries import lock_accounts
 from puhui.ledger.service import create_account, post_chain
 from puhui.money import format_minor
-from puhui.payments import reserve
+from puhui.payments import reserve, wallets
 from puhui.supplychain import errors, models
 from puhui.supplychain.models import OPEN, Status
 from puhui.supplychain.tables import sc_core_enterprises as cores
@@ -41,6 +46,7 @@ from puhui.supplychain.tables import sc_receivables as receivables
 TOPIC = "supplychain"
 MATURE_JOB = "supplychain.mature"  # its dates in `eod_runs`
 UNEARNED = "platform.unearned_discount.CNY"
+REPAYMENT, PAYMENT = "scf_repayment", "scf_payment"  # ledger codes: to the platform (financed), to the supplier
 INCOME = "platform.discount_income.CNY"
 
 
@@ -67,7 +73,27 @@ def _require_active(connection: Connection, merchant_id: str, what: str) -> None
 
 def _move(uow: UnitOfWork, batch: list[Transfer]) -> None:
     batch = [t for t in batch if t.amount]
-    post_chain(uow, batch, what="the core enterprise's wallet does not hold the face amount")
+    post_chain(uow, batch)
+
+
+def _paid_by_core(uow: UnitOfWork, core_id: str, receivable_id: str, to: str, face: int, code: str) -> list[Transfer]:
+    """The face amount from the core's payables funds, and what they lack from its wallet (both locked first, so
+    what was read is what is moved); `InsufficientFunds` when the two together cannot pay it."""
+    funds, wallet = wallets.payables_funds_id(core_id), wallet_id(core_id)
+    lock_accounts(uow, (funds, wallet))
+    from_funds = min(face, max(0, wallets.funds_available(uow.connection, funds)))
+    if face - from_funds > wallets.funds_available(uow.connection, wallet):
+        in_all = wallets.funds_available(uow.connection, wallet) + from_funds
+        raise InsufficientFunds(
+            f"the core enterprise's payables funds and wallet hold {format_minor(in_all, 2)} CNY, not the face "
+            f"amount of {format_minor(face, 2)}: top up its payables funds from its settlement account "
+            "(POST /v1/supplychain/core-enterprises/me/payables-funds/top-ups)"
+        )
+    step = "repay" if code == REPAYMENT else "pay"  # the transfers' ids as they always were, for the wallet's part
+    return [
+        Transfer(f"{receivable_id}.{step}.funds", funds, to, from_funds, "CNY", code),
+        Transfer(f"{receivable_id}.{step}", wallet, to, face - from_funds, "CNY", code),
+    ]
 
 
 # -- core enterprises ----------------------------------------------------------------------------
@@ -316,25 +342,14 @@ def pay(uow: UnitOfWork, core_id: str, receivable_id: str, today: dt.date | None
     today = today or clock.business_date()
     if today < dt.date.fromisoformat(row["maturity_date"]):
         raise errors.NotDue(f"receivable {receivable_id} matures on {row['maturity_date']}")
-    core_wallet, financed = wallet_id(core_id), row["discount"] is not None
+    financed = row["discount"] is not None
     if financed:
         batch = [
-            Transfer(
-                f"{receivable_id}.repay",
-                core_wallet,
-                financed_account(receivable_id),
-                row["face"],
-                "CNY",
-                "scf_repayment",
-            ),
+            *_paid_by_core(uow, core_id, receivable_id, financed_account(receivable_id), row["face"], REPAYMENT),
             Transfer(f"{receivable_id}.earn", UNEARNED, INCOME, row["discount"], "CNY", "scf_discount_earned"),
         ]
     else:
-        batch = [
-            Transfer(
-                f"{receivable_id}.pay", core_wallet, wallet_id(row["supplier_id"]), row["face"], "CNY", "scf_payment"
-            )
-        ]
+        batch = _paid_by_core(uow, core_id, receivable_id, wallet_id(row["supplier_id"]), row["face"], PAYMENT)
     _move(uow, batch)
     paid_to = "platform" if financed else "supplier"
     uow.execute(
