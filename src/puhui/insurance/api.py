@@ -1,6 +1,7 @@
 """Insurance over HTTP under /v1/insurance (互联网保险): operators register insurers and add product
-versions; anyone signed in reads a version; a customer gets a quote, buys a medical policy from the
-wallet, reads it and cancels it (退保). A customer sees only their own policies (another's is 404). A quote
+versions; anyone signed in lists the products (each one's newest version) and reads a version; a customer gets
+a quote, buys a medical policy from the wallet, lists and reads their policies and cancels one (退保). A
+customer sees only their own policies (another's is 404); staff list any customer's. A quote
 is for any age; a policy is priced on the insured's (the buyer's) age by the birth date in their verified ID.
 
 A product's premium table is sent as consecutive bands from `min_age`, each `years` wide, so every
@@ -12,16 +13,17 @@ import hashlib
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from puhui.api.deps import Caller, Customer, EngineDep, Operator
-from puhui.api.fields import AS_WHOLE_NUMBER, ID_PATTERN, AmountOrZeroStr, AmountStr, ClientId, Ident
+from puhui.api.fields import AS_WHOLE_NUMBER, ID_PATTERN, AmountOrZeroStr, AmountStr, ClientId, Ident, Limit
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
+from puhui.errors import Forbidden
 from puhui.identity.http import vault_of
-from puhui.insurance import models, service
+from puhui.insurance import listings, models, service
 from puhui.insurance.claims.models import CONDITION_PATTERN, QUESTION_PATTERN, Question, Verdict
 from puhui.insurance.schemas import Insurer, MedicalProductVersion, Policy, Quote
 from puhui.money import parse_minor
@@ -36,6 +38,10 @@ Version = Annotated[int, Path(ge=1, le=1_000_000)]
 Age = Annotated[StrictInt, Field(ge=0, le=150), AS_WHOLE_NUMBER]
 Days = Annotated[StrictInt, Field(ge=0, le=3650), AS_WHOLE_NUMBER]
 RatioStr = Annotated[StrictStr, Field(max_length=8, pattern=RATIO_PATTERN)]
+CustomerFilter = Annotated[
+    str | None,
+    Query(min_length=1, max_length=64, pattern=ID_PATTERN, description="staff: only this customer's policies"),
+]
 
 
 class InsurerIn(BaseModel):
@@ -196,6 +202,15 @@ async def add_product(body: MedicalProductIn, request: Request, engine: EngineDe
     return await run_mutation(request, engine, principal, "insurance.add_product", body.code, work)
 
 
+@router.get(
+    "/products",
+    summary="The medical products on offer: each product's newest version, by code",
+    response_model=list[MedicalProductVersion],
+)
+async def list_products(engine: EngineDep, principal: Caller) -> list[dict[str, Any]]:
+    return await _read(engine, listings.medical_products)
+
+
 @router.get("/products/{code}/{version}", summary="A product version's terms", response_model=MedicalProductVersion)
 async def read_product(code: ProductCode, version: Version, engine: EngineDep, principal: Caller) -> dict[str, Any]:
     return await _read(engine, lambda c: service.product_json(c, code, version))
@@ -234,6 +249,30 @@ async def buy(body: PolicyIn, request: Request, engine: EngineDep, principal: Cu
         return Outcome(201, Policy.shape(policy))
 
     return await run_mutation(request, engine, principal, "insurance.buy_policy", body.product_code, work)
+
+
+@router.get(
+    "/policies",
+    summary="Policies, newest first: a customer's own (我的保单), or for staff any customer's (customer_id)",
+    description="A customer sees only their own policies (a customer_id other than theirs is a 403); staff see "
+    "every customer's, or one customer's with `customer_id`. Each policy is answered as "
+    "`GET /policies/{policy_id}` answers it.",
+    response_model=list[Policy],
+)
+async def list_policies(
+    engine: EngineDep, principal: Caller, customer_id: CustomerFilter = None, limit: Limit = listings.MAX_POLICIES
+) -> list[dict[str, Any]]:
+    if principal.is_staff:
+        owner = customer_id
+    elif principal.role == "customer" and customer_id in (None, principal.id):
+        owner = principal.id
+    else:
+        raise Forbidden(
+            "a customer sees only their own policies"
+            if principal.role == "customer"
+            else "only customers and staff see policies"
+        )
+    return await _read(engine, lambda c: listings.policy_answers(c, owner, limit))
 
 
 @router.get("/policies/{policy_id}", summary="One of the customer's policies", response_model=Policy)

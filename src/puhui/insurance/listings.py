@@ -1,7 +1,7 @@
 """What a customer's insurance page lists (保险列表): the medical products on offer (each code's newest
 version) and the customer's own policies, newest first, each with what cancelling today would refund
 (退保退费: all of it within the cooling-off period 犹豫期, pro rata after) and whether renewal (续保) is
-open. Read-only; for the console and other readers outside the package."""
+open. Read-only; for the console, the API's list routes and other readers outside the package."""
 
 from __future__ import annotations
 
@@ -30,16 +30,24 @@ def medical_products(connection: Connection) -> list[dict[str, Any]]:
     return [service.product_json(connection, row.code, row.version) for row in connection.execute(newest)]
 
 
+def _newest_policies(connection: Connection, customer_id: str | None, limit: int) -> list[Any]:
+    """The customer's policies (every customer's with None), newest first, at most `limit`."""
+    query = select(policies).order_by(policies.c.created_at.desc(), policies.c.id).limit(limit)
+    if customer_id is not None:
+        query = query.where(policies.c.customer_id == customer_id)
+    return list(connection.execute(query).mappings())
+
+
+def policy_answers(connection: Connection, customer_id: str | None, limit: int = MAX_POLICIES) -> list[dict[str, Any]]:
+    """The customer's policies (every customer's with None), newest first, each exactly as the API answers
+    one policy (`service.policy_answer`: its row and what cancelling it refunds and why)."""
+    return [service.policy_answer(connection, row) for row in _newest_policies(connection, customer_id, limit)]
+
+
 def policies_of(connection: Connection, customer_id: str, limit: int = MAX_POLICIES) -> list[dict[str, Any]]:
     """The customer's policies (我的保单), newest first, with the refund of a cancellation today and
     whether a renewal is open today."""
-    query = (
-        select(policies)
-        .where(policies.c.customer_id == customer_id)
-        .order_by(policies.c.created_at.desc(), policies.c.id)
-        .limit(limit)
-    )
-    rows = list(connection.execute(query).mappings())
+    rows = _newest_policies(connection, customer_id, limit)
     renewed = {row["renewed_from"] for row in rows if row["renewed_from"] is not None}
     today = clock.business_date()
     return [_listed(connection, row, today, row["id"] in renewed) for row in rows]

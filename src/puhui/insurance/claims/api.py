@@ -24,8 +24,9 @@ from puhui.api.fields import DAY_PATTERN, ID_PATTERN, AmountOrZeroStr, AmountStr
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
+from puhui.errors import Forbidden
 from puhui.insurance import models
-from puhui.insurance.claims import errors, service, waiting
+from puhui.insurance.claims import errors, listings, service, waiting
 from puhui.insurance.claims.models import CONDITION_PATTERN
 from puhui.insurance.claims.schemas import AwaitingPayment, Claim, ClaimList, WaitingPaid
 from puhui.money import parse_minor
@@ -39,6 +40,12 @@ Reviewer = Annotated[Principal, Depends(require_roles("risk_officer", "operator"
 ClaimReader = Annotated[Principal, Depends(require_roles("customer", "risk_officer", "operator", "admin"))]
 InsurerId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
 OldestFirst = Annotated[int, Query(ge=1, le=100, description="how many, oldest first")]
+CustomerFilter = Annotated[
+    str | None, Query(min_length=1, max_length=64, pattern=ID_PATTERN, description="only this customer's claims")
+]
+StatusFilter = Annotated[
+    Literal["review", "approved", "paid", "declined"] | None, Query(description="only the claims in this status")
+]
 InsurerFilter = Annotated[
     str | None, Query(min_length=1, max_length=64, pattern=ID_PATTERN, description="only this insurer's claims")
 ]
@@ -120,6 +127,30 @@ async def report_claim(body: ClaimIn, request: Request, engine: EngineDep, princ
         return Outcome(201, Claim.shape(claim))
 
     return await run_mutation(request, engine, principal, "insurance.report_claim", body.policy_id, work)
+
+
+@router.get(
+    "",
+    summary="Claims, newest first: a customer's own (我的理赔), or any for the staff who review claims",
+    description="A customer sees only their own claims (a customer_id other than theirs is a 403); risk officers, "
+    "operators and the admin see every customer's, or one customer's with `customer_id`. Both may narrow by "
+    "`status`. Each claim is answered as `GET /claims/{claim_id}` answers it.",
+    response_model=list[Claim],
+)
+async def list_claims(
+    engine: EngineDep,
+    principal: ClaimReader,
+    customer_id: CustomerFilter = None,
+    status: StatusFilter = None,
+    limit: Limit = listings.MAX_CLAIMS,
+) -> list[dict[str, Any]]:
+    if principal.role != "customer":  # staff who review claims (ClaimReader)
+        owner = customer_id
+    elif customer_id in (None, principal.id):
+        owner = principal.id
+    else:
+        raise Forbidden("a customer sees only their own claims")
+    return await _read(engine, lambda c: listings.claims_listed(c, owner, status, limit))
 
 
 @router.get("/reviews", summary="Claims waiting for review (人工审核队列), oldest first", response_model=ClaimList)
