@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, ValidationInfo
 
 from puhui.errors import InvalidInput
 from puhui.money import InvalidAmount, parse_minor, parse_positive_minor
@@ -24,10 +24,20 @@ POSITIVE_AMOUNT = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,15}(\.[0-9]{1,2})?)$"
 AMOUNT_OR_ZERO = r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$"
 
 
-def _positive_amount(text: str) -> str:
-    parse_positive_minor(text)  # the service's own refusals first: "-1" and "0" (invalid_input), "1.001"
+def _positive_amount(text: str, info: ValidationInfo) -> str:
+    """The service's own refusals first: "-1" and "0" (invalid_input), "1.001"; each names the field it was
+    sent in (its detail and the problem's `field`), not "amount" whatever the field."""
+    field = info.field_name or "amount"
+    try:
+        parse_positive_minor(text, field)
+    except InvalidInput as refused:
+        detail = refused.detail if refused.detail.startswith(f"{field} ") else f"{field}: {refused.detail}"
+        raise type(refused)(detail, **{**refused.extra, "field": field}) from None
     if not re.match(POSITIVE_AMOUNT, text):
-        raise InvalidAmount(f"{text!r}: write an amount as digits with at most two decimal places, e.g. 12.34")
+        raise InvalidAmount(
+            f"{field}: {text[:40]!r}: write an amount as digits with at most two decimal places, e.g. 12.34",
+            field=field,
+        )
     return text
 
 

@@ -140,7 +140,10 @@ async def open_line(body: LineIn, request: Request, engine: EngineDep, principal
     description="Every plan the credit line's products list (GET /v1/lending/products, `instalment_plans`), each "
     "with its `product_code` and `fee_rate_per_period` as listed there, quoted for the amount: the fee is the "
     "amount times the rate times the periods, rounded down to the fen, spread evenly; the annualized rate is the "
-    "listed one, or lower by the fen rounding. A checkout or draw on the plan charges exactly this quote.",
+    "listed one, or lower by the fen rounding. A checkout or draw on the plan charges exactly this quote. An "
+    "amount outside what the plans' products lend (their `min_amount` to `max_amount`) is a 422 "
+    "`amount_out_of_range`, as a draw of it would be; the caller's own line is not read here: its limit is "
+    "checked when the draw or checkout is made.",
     response_model=list[PlanOption],
 )
 async def plans(amount: Annotated[AmountStr, Query()], principal: Caller) -> list[dict]:

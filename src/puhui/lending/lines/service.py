@@ -337,7 +337,12 @@ def plan_choices() -> tuple[tuple[str, int, InstalmentPlan], ...]:
 def plan_options(amount: int, purchase: dt.date) -> list[dict]:
     """Every plan for `amount` bought on `purchase`, disclosed as a draw would be (息费披露), before the
     customer chooses: the product and fee rate a period it is priced by, rates by IRR, fees, the total and
-    the schedule."""
+    the schedule. An amount outside what a plan's product lends is refused as a draw of it would be (422
+    `amount_out_of_range`, with the range), so no plan is quoted beyond it. The quote is an illustration for
+    any caller, with a line or without: the caller's own room (the line's limit, the borrower's regulatory
+    limits) is checked by the draw or the checkout itself, as it stands then."""
+    for plan, periods, _ in plan_choices():
+        check_application(catalog.line_product(catalog.PLAN_PRODUCTS[plan]), amount, periods)
     options = []
     for plan, periods, terms in plan_choices():
         disclosure = plan_of(plan, periods, amount, purchase)
