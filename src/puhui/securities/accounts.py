@@ -5,9 +5,11 @@
 
 A sale's proceeds reach the cash account when the sell order ends, usable at once to buy (可用), but the
 exchange settles them with the broker only on the next trading day (T+1 交收, `clearing`), so they are
-withdrawable (可取) from then: a transfer out takes at most the cash less the proceeds of sell orders of
-the last trading day up to today (`unsettled_proceeds`), else 409 `cash_not_withdrawable`. Buys spend the
-settled cash first, as brokers count 可取 (可取 = 可用 − 当日卖出资金, at least 0).
+withdrawable (可取) from then: a transfer out takes at most the cash less the part of it that is still
+unsettled proceeds (`unsettled_cash`), else 409 `cash_not_withdrawable`. A buy draws first on the money
+usable but not withdrawable, the day's proceeds, as A-share brokers count 可取: withdrawable after a buy is
+the lesser of what was withdrawable before it and the cash left, and a buy the day's proceeds cover leaves
+it as it was.
 The broker's own accounts take the fees: commission income (佣金收入), stamp duty payable (应交印花税)
 and transfer fee payable (应付过户费).
 An account opens only for a customer with a current risk assessment (风险测评, `securities.suitability`)."""
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +32,7 @@ from puhui.identity.customers import wallet_id
 from puhui.ledger import queries as ledger_queries
 from puhui.ledger.errors import InsufficientFunds, Shortfall
 from puhui.ledger.models import AccountFlags, Transfer
-from puhui.ledger.service import create_account, post_chain
+from puhui.ledger.service import create_account, get_transfers, post_chain
 from puhui.money import format_minor
 from puhui.securities import calendar, gateway, instruments, models, suitability
 from puhui.securities.refusals import AccountNotOpen, CashNotWithdrawable, InsufficientCash
@@ -123,24 +127,82 @@ def _settling_day(day: dt.date) -> dt.date:
     return day if calendar.is_trading_day(day) else calendar.trading_days_before(day, 1)[0]
 
 
-def unsettled_proceeds(connection: Connection, customer_id: str, day: dt.date) -> int:
-    """What the sell orders of the trading day not yet settled on `day` put in the cash account, in fen: each
-    ended order's value less its fees (at least 0). An open order's proceeds are still frozen, not cash."""
+@dataclass(frozen=True)
+class CashMove:
+    """An order's movement of the brokerage cash on the day not yet settled: its freeze when it is placed (冻结,
+    out of the cash), or its release when it ends (`released`, back into the cash: what the freeze did not
+    spend, and a sale's `proceeds`, value less fees, which are unsettled until T+1). Fen."""
+
+    order_id: str
+    amount: int
+    released: bool = False
+    proceeds: int = 0
+
+
+def unsettled_cash(moves: Iterable[CashMove]) -> int:
+    """The part of the cash that is sale proceeds not yet settled (可用不可取), after the unsettled day's `moves`
+    in ledger order. A sale's proceeds add to it when they arrive; a freeze draws on it first (a buy spends the
+    money that cannot be withdrawn before the money that can); the release of what an order did not spend
+    gives back to it what its freeze drew from it beyond what the order spent (its spending, too, counted
+    from the proceeds first). Cash moved in or out, and dividends, are settled money and leave it alone."""
+    unsettled = 0
+    drawn: dict[str, tuple[int, int]] = {}  # an open order: (frozen, of which drawn from the proceeds)
+    for move in moves:
+        if not move.released:
+            take = min(move.amount, unsettled)
+            unsettled -= take
+            frozen, took = drawn.get(move.order_id, (0, 0))
+            drawn[move.order_id] = (frozen + move.amount, took + take)
+            continue
+        frozen, took = drawn.pop(move.order_id, (0, 0))
+        spent = max(frozen - (move.amount - move.proceeds), 0)
+        unsettled += max(took - spent, 0) + move.proceeds
+    return unsettled
+
+
+def withdrawable_of(cash: int, moves: Iterable[CashMove]) -> int:
+    """可取资金: the cash less its unsettled proceeds (`unsettled_cash`), at least 0. So a buy leaves the lesser of
+    what was withdrawable before it and the cash left; one paid wholly from the day's proceeds, no change."""
+    return max(cash - unsettled_cash(moves), 0)
+
+
+def cash_moves(connection: Connection, customer_id: str, day: dt.date) -> list[CashMove]:
+    """The freezes and releases of the customer's orders of the trading day not yet settled on `day`
+    (`_settling_day`), in ledger order, read from the orders and their ledger transfers (`<order>.freeze`,
+    `<order>.release`, in the ledger's sequence): an ended sale's release carries its proceeds, its value less
+    its fees (at least 0)."""
     query = select(
-        orders_table.c.value, orders_table.c.commission, orders_table.c.stamp_duty, orders_table.c.transfer_fee
-    ).where(
-        orders_table.c.customer_id == customer_id,
-        orders_table.c.side == models.Side.sell.value,
-        orders_table.c.trade_day >= _settling_day(day),
-        orders_table.c.status != "open",
-    )
-    return sum(max(value - commission - stamp - fee, 0) for value, commission, stamp, fee in connection.execute(query))
+        orders_table.c.id,
+        orders_table.c.side,
+        orders_table.c.status,
+        orders_table.c.value,
+        orders_table.c.commission,
+        orders_table.c.stamp_duty,
+        orders_table.c.transfer_fee,
+    ).where(orders_table.c.customer_id == customer_id, orders_table.c.trade_day >= _settling_day(day))
+    rows = connection.execute(query).all()
+    moved = get_transfers(connection, [f"{r.id}.{part}" for r in rows for part in ("freeze", "release")])
+    ordered: list[tuple[int, int, CashMove]] = []
+    for r in rows:
+        sold = r.side == models.Side.sell.value and r.status != "open"
+        proceeds = max(r.value - r.commission - r.stamp_duty - r.transfer_fee, 0) if sold else 0
+        if (freeze := moved.get(f"{r.id}.freeze")) is not None:
+            ordered.append((freeze.seq or 0, freeze.timestamp, CashMove(r.id, freeze.amount)))
+        if (release := moved.get(f"{r.id}.release")) is not None:
+            move = CashMove(r.id, release.amount, released=True, proceeds=min(proceeds, release.amount))
+            ordered.append((release.seq or 0, release.timestamp, move))
+    return [move for _, _, move in sorted(ordered, key=lambda m: (m[0], m[1]))]
+
+
+def unsettled_proceeds(connection: Connection, customer_id: str, day: dt.date) -> int:
+    """The part of the customer's cash on `day` that is sale proceeds not yet settled and not spent by a buy."""
+    return unsettled_cash(cash_moves(connection, customer_id, day))
 
 
 def withdrawable(connection: Connection, customer_id: str) -> int:
-    """可取资金: the cash less today's unsettled sale proceeds, at least 0."""
+    """可取资金: the cash less its unsettled sale proceeds a buy has not drawn on (`withdrawable_of`)."""
     today = gateway.exchange_moment().date()
-    return max(cash(connection, customer_id) - unsettled_proceeds(connection, customer_id, today), 0)
+    return withdrawable_of(cash(connection, customer_id), cash_moves(connection, customer_id, today))
 
 
 def account_json(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:

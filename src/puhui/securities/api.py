@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from sqlalchemy import Connection
 
 from puhui.api.deps import Caller, Customer, EngineDep, Operator
 from puhui.api.fields import AmountStr, ClientId, Ident, Limit
@@ -216,12 +217,13 @@ def _ticks(code: str, text: str | None, field: str = "price") -> int | None:
     return int(ticks)
 
 
-def _request(body: StockOrderIn) -> orders.OrderRequest:
-    """The order as the brokerage takes it; what is wrong with its prices for its type is refused here,
-    before the tick: no price on a limit order (`price_required`), one on a market order
+def _request(connection: Connection, body: StockOrderIn) -> orders.OrderRequest:
+    """The order as the brokerage takes it; what is wrong with its type and prices is refused here, before
+    the tick: a market order of a kind the share's exchange does not take (`order_type_not_on_exchange`,
+    first, price or not), no price on a limit order (`price_required`), one on a market order
     (`price_not_allowed`), a protective price on a limit order (`protect_not_allowed`)."""
     kind = OrderType(body.type)
-    orders.check_kind(kind, body.price, body.protect)
+    orders.check_request(connection, body.code, kind, body.price, body.protect)
     return orders.OrderRequest(
         body.code,
         models.Side(body.side),
@@ -347,10 +349,10 @@ async def transfer(body: CashTransferIn, request: Request, engine: EngineDep, pr
     response_model=StockOrder,
 )
 async def place_order(body: StockOrderIn, request: Request, engine: EngineDep, principal: Customer) -> Response:
-    order = _request(body)
     client_id = _client_id(request, body.client_id)
 
     def work(uow: UnitOfWork) -> Outcome:
+        order = _request(uow.connection, body)  # the kind on the share's exchange needs the listing
         return Outcome(201, StockOrder.shape(orders.place(uow, principal.id, order, client_id)))
 
     return await run_mutation(request, engine, principal, "securities.place_order", body.code, work)

@@ -67,6 +67,19 @@ def check_kind(kind: OrderType, price: object, protect: object) -> None:
         )
 
 
+def check_request(connection: Connection, code: str, kind: OrderType, price: object, protect: object) -> None:
+    """An order's kind and prices, checked in the order a customer would fix them: first whether the share's
+    exchange takes the kind at all (`order_type_not_on_exchange`, e.g. SZSE's immediate-or-cancel on SSE's
+    600000, with a price or without), then its prices for its kind (`check_kind`: `price_required`,
+    `price_not_allowed`, `protect_not_allowed`). An unlisted code has no exchange: its prices are checked, and
+    placing it is `unknown_instrument`."""
+    if kind is not OrderType.limit:
+        row = instruments.find(connection, code)
+        if row is not None:
+            check_order_type(instruments.model_of(row), kind, None)  # a protective price: `place`, as before
+    check_kind(kind, price, protect)
+
+
 def _order_id(customer_id: str, client_id: str) -> str:
     return "so_" + hashlib.sha256(f"{customer_id}\x1f{client_id}".encode()).hexdigest()[:24]
 

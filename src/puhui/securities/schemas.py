@@ -52,7 +52,9 @@ class BrokerageAccount(Schema):
     )
     cash: Money = Field(description="可用资金: what may buy now, today's sale proceeds included")
     withdrawable_cash: Money = Field(
-        description="可取资金: what may go back to the wallet now, the cash less today's sale proceeds (T+1)"
+        description="可取资金: what may go back to the wallet now, the cash less today's sale proceeds (T+1) that "
+        "buys have not spent: a buy spends the day's proceeds first, so it leaves the lesser of what was "
+        "withdrawable before it and the cash left"
     )
     frozen_cash: Money = Field(description="冻结资金: held for open orders")
     cash_account_id: str
