@@ -162,6 +162,11 @@ DEMO_FUNDS = (  # distributed funds (代销基金) from cautious to bold, with a
     ("970003", "均衡配置混合 (演示)", "R3", "0.08", 0.008),
     ("970005", "创新先锋股票 (演示)", "R5", "0.12", 0.018),
 )
+DEMO_REDEMPTION_FEES = [  # 赎回费 of the demo funds: under 7 days 1.5%, all of it to the fund, as the CSRC rule charges
+    {"under_days": 7, "rate": "0.015", "to_fund_share": "1"},
+    {"under_days": 365, "rate": "0.005"},
+    {"rate": "0"},
+]
 NAV_DAYS = 60
 RETURN_SHIPPING = {"code": "rs-demo", "version": 1, "claim_amount": "12.00", "target_loss_ratio": "0.7"}
 INSURER_TERMS = {
@@ -240,11 +245,7 @@ def _seed_funds(client, admin: dict) -> int:
             "risk": risk,
             "redemption_days": 2,
             "fee_tiers": [{"min_amount": "1.00", "rate": "0.015"}, {"min_amount": "1000000.00", "rate": "0.001"}],
-            "redemption_fees": [
-                {"under_days": 7, "rate": "0.015"},
-                {"under_days": 365, "rate": "0.005"},
-                {"rate": "0"},
-            ],
+            "redemption_fees": DEMO_REDEMPTION_FEES,
         }
         _check(client.post("/v1/wealth/fund-products", headers=admin, json=fund), 201)
         nav = Decimal("1.0000")

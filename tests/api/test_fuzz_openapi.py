@@ -103,6 +103,11 @@ OPERATION_RULES = {  # the same, for one operation only
     },
     "POST /v1/merchants/me/top-ups": ORDER_MAXIMUM,
     "POST /v1/merchants/me/refund-funds/withdrawals": ORDER_MAXIMUM,
+    "POST /v1/supplychain/core-enterprises/me/payables-funds/top-ups": ORDER_MAXIMUM,
+    "POST /v1/supplychain/core-enterprises/me/payables-funds/withdrawals": ORDER_MAXIMUM,
+    "POST /v1/wealth/fund-products": {
+        "short_holding_fee_invalid": "a band of holdings under 7 days charges at least 1.5%, all to the fund (CSRC)"
+    },
     "POST /v1/ledger/transfers": {"invalid_amount": "an amount has at most the places of its ledger's scale (data)"},
     "POST /v1/securities/instruments": {"instrument_invalid": "a share code's prefix names its exchange and board"},
     "POST /v1/insurance/policies": {  # the product version's health questions (健康告知) are data

@@ -60,6 +60,14 @@ class NavNotTradingDay(InvalidInput):
     title = "A NAV is dated on a day that is not a trading day"
 
 
+class ShortHoldingFeeInvalid(InvalidInput):
+    """A fund's redemption fee band lying wholly under 7 days states less than the CSRC rule charges: at least
+    1.5%, all of it into the fund's assets (`funds.pricing.redemption_rate`)."""
+
+    code = "short_holding_fee_invalid"
+    title = "A redemption fee band for holdings under 7 days must charge at least 1.5%, all of it to the fund"
+
+
 class InvalidFundOrder(InvalidInput):
     code = "invalid_fund_order"
     title = "The fund order is not valid"

@@ -88,7 +88,13 @@ class ProductIn(BaseModel):
     name: Annotated[StrictStr, Field(min_length=1, max_length=64)]
     risk: Annotated[StrictStr, Field(pattern=r"^R[1-5]$")]
     fee_tiers: list[FeeTierIn] = Field(min_length=1, max_length=10)
-    redemption_fees: list[StepIn] = Field(default_factory=list, max_length=10)
+    redemption_fees: list[StepIn] = Field(
+        default_factory=list,
+        max_length=10,
+        description="赎回费率 by holding period. Whatever it says, a holding under 7 days pays at least 1.5%, all of "
+        "it to the fund (CSRC): a band lying wholly under 7 days (`under_days` at most 7) must say so, a `rate` of "
+        'at least 0.015 and `to_fund_share` "1", else 422 `short_holding_fee_invalid`',
+    )
     redemption_days: int = Field(ge=1, le=10)
     status: Annotated[StrictStr, Field(pattern=r"^(open|closed)$")] = "open"
 

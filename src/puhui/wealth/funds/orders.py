@@ -127,6 +127,7 @@ def _validate(
         _check_rate(step.rate, "a redemption fee rate")
         if not Decimal(0) <= step.to_fund_share <= 1:
             raise InvalidInput("the fund's share of a redemption fee is between 0 and 1")
+    fund_pricing.check_schedule(schedule)
 
 
 def create_product(

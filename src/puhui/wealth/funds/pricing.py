@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from puhui.wealth import calendar
-from puhui.wealth.errors import InvalidFundOrder
+from puhui.wealth.errors import InvalidFundOrder, ShortHoldingFeeInvalid
 
 UNIT = Decimal("0.01")
 FEN = Decimal("0.01")
@@ -110,6 +110,23 @@ def redemption_rate(holding_days: int, schedule: Sequence[RedemptionFeeStep]) ->
     if holding_days < SHORT_HOLDING_DAYS:
         return RedemptionFeeStep(SHORT_HOLDING_DAYS, max(step.rate, SHORT_HOLDING_MIN_RATE), Decimal("1"))
     return step
+
+
+def check_schedule(schedule: Sequence[RedemptionFeeStep]) -> None:
+    """A schedule states its short holdings as they are charged (`redemption_rate`): a band lying wholly under
+    `SHORT_HOLDING_DAYS` days (its `under_days` at most 7) charges at least 1.5% and gives the fund all of it
+    (`to_fund_share` 1), else 422 `short_holding_fee_invalid`. A band reaching past 7 days (e.g. "under 365
+    days") is taken: the rule charges its holdings under 7 days, as for a schedule with no band for them."""
+    for step in schedule:
+        if step.under_days is None or step.under_days > SHORT_HOLDING_DAYS:
+            continue
+        if step.to_fund_share != 1 or step.rate < SHORT_HOLDING_MIN_RATE:
+            raise ShortHoldingFeeInvalid(
+                f"the band under {step.under_days} days (rate {step.rate}, to_fund_share {step.to_fund_share}): a "
+                f"holding under {SHORT_HOLDING_DAYS} days pays at least {SHORT_HOLDING_MIN_RATE}, all of it to the "
+                'fund (CSRC): state it with a rate of at least 0.015 and "to_fund_share": "1"',
+                field="redemption_fees",
+            )
 
 
 def redeem(units: Decimal, nav: Decimal, holding_days: int, schedule: Sequence[RedemptionFeeStep]) -> Redemption:
