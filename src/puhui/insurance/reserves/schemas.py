@@ -13,7 +13,9 @@ RATIO = r"^[0-9]+(\.[0-9]+)?$"
 
 
 class Reserves(Schema):
-    """An insurer's figures at the end of a business date, since its first policy (fen as 元 strings)."""
+    """An insurer's figures for its medical business (百万医疗) at the end of a business date, since its first
+    policy (fen as 元 strings). Return-shipping cover (退货运费险) is not in them: its premiums are held for the
+    claims paid at each return (`/insurers/{id}/...`), with no term to earn them over."""
 
     insurer_id: str
     date: Day
