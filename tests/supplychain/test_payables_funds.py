@@ -60,6 +60,11 @@ def test_a_core_sets_money_aside_and_its_payables_are_paid_from_it(client, engin
     financed = confirm(client, w["core"], w["a_id"], "100000.00", 30, "INV-F-1").json()["id"]
     plain = confirm(client, w["core"], w["b_id"], "20000.00", 30, "INV-P-1").json()["id"]
     assert post(client, f"/v1/supplychain/receivables/{financed}/financing", w["a"], "fin-1").status_code == 201
+    own = client.get("/v1/supplychain/core-enterprises/me", headers=w["core"])
+    assert own.status_code == 200 and own.json()["merchant_id"] == w["core_id"], own.text
+    assert (own.json()["used"], own.json()["available"]) == ("120000.00", "880000.00")
+    not_core = client.get("/v1/supplychain/core-enterprises/me", headers=w["a"])
+    assert (not_core.status_code, not_core.json()["code"]) == (404, "core_enterprise_not_found")
     empty = client.get(FUNDS, headers=w["core"])
     assert empty.status_code == 200, empty.text
     assert {k: empty.json()[k] for k in ("available", "pending_in", "pending_out", "top_ups", "withdrawals")} == {

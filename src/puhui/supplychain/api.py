@@ -82,6 +82,15 @@ async def register_core(body: CoreIn, request: Request, engine: EngineDep, princ
 
 
 @router.get(
+    "/core-enterprises/me",
+    summary="The calling core enterprise's limit and use",
+    response_model=CoreEnterprise,
+)
+async def read_own_core(engine: EngineDep, principal: Merchant) -> dict:
+    return service.core_json(await _read(engine, lambda c: service.get_core(c, principal.id)))
+
+
+@router.get(
     "/core-enterprises/{merchant_id}",
     summary="A core enterprise's limit and use (itself or staff)",
     response_model=CoreEnterprise,

@@ -23,13 +23,21 @@ InsurerQuery = Annotated[
 ]
 
 
-@router.get("/reserves", summary="An insurer's reserves for its medical business at the end of a date (准备金)", response_model=Reserves)
+@router.get(
+    "/reserves",
+    summary="An insurer's reserves for its medical business at the end of a date (准备金)",
+    response_model=Reserves,
+)
 async def reserves(insurer: InsurerQuery, date: DayQuery, engine: EngineDep, principal: Reader) -> dict[str, Any]:
     day = parse_date(date)
     return await _read(engine, lambda c: Reserves.shape(service.reserves_json(c, insurer, day)))
 
 
-@router.get("/reports/ratios", summary="Loss and combined ratios of the medical business (赔付率, 综合成本率) at a date", response_model=Ratios)
+@router.get(
+    "/reports/ratios",
+    summary="Loss and combined ratios of the medical business (赔付率, 综合成本率) at a date",
+    response_model=Ratios,
+)
 async def ratios(insurer: InsurerQuery, date: DayQuery, engine: EngineDep, principal: Reader) -> dict[str, Any]:
     day = parse_date(date)
     return await _read(engine, lambda c: Ratios.shape(service.ratios_json(c, insurer, day)))
