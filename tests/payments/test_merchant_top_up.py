@@ -16,10 +16,9 @@ from puhui.db import reading, transaction
 from puhui.db.tables import audit_log
 from puhui.ledger.tables import transfers
 from puhui.payments import reserve
-from puhui.payments.bank.sandbox.bank import SandboxBank
 from puhui.payments.settlement import OTHER_PAYOUTS
 from puhui.payments.wallets import MERCHANT_TOP_UP
-from puhui.settings import SANDBOX_BANK_NOTIFY_KEY
+from tests.notifying_bank import notifying_bank
 from tests.payments.test_operations_http import make_merchant_two, staff
 from tests.payments.test_payments_http import snapshot
 from tests.payments.test_settlement import (  # noqa: F401 - fixtures
@@ -42,19 +41,7 @@ TOP_UPS = "/v1/merchants/me/top-ups"
 @pytest.fixture
 def bank(client):  # noqa: F811 - the fixture
     """The sandbox bank, posting its signed notifications to the app; the merchant has 500.00 at its bank."""
-    bank = SandboxBank(SANDBOX_BANK_NOTIFY_KEY, reserve_balance=100_000_00, auto_open_balance=0)
-
-    def callback(body: bytes, header: str) -> int:
-        return client.post(
-            "/v1/bank/notifications",
-            content=body,
-            headers={"X-Bank-Signature": header, "Content-Type": "application/json"},
-        ).status_code
-
-    bank.register_callback(callback)
-    bank.open_card(ACCOUNT, 500_00)
-    client.app.state.bank = bank
-    return bank
+    return notifying_bank(client, ACCOUNT, 500_00, 100_000_00)
 
 
 def settle(client, operator: dict, day: dt.date, merchant_id: str) -> dict:  # noqa: F811

@@ -12,8 +12,7 @@ import datetime as dt
 
 import pytest
 
-from puhui.payments.bank.sandbox.bank import SandboxBank
-from puhui.settings import SANDBOX_BANK_NOTIFY_KEY
+from tests.notifying_bank import notifying_bank
 from tests.supplychain.test_supplychain_http import (  # noqa: F401 - fixtures
     ADMIN,
     TODAY,
@@ -36,19 +35,7 @@ ACCOUNT = "110060774018010012345"  # every test merchant's settlement account (`
 @pytest.fixture
 def bank(client):  # noqa: F811 - the fixture
     """The sandbox bank, posting its signed notifications to the app; the core has 300,000.00 at its bank."""
-    bank = SandboxBank(SANDBOX_BANK_NOTIFY_KEY, reserve_balance=10_000_000_00, auto_open_balance=0)
-
-    def callback(body: bytes, header: str) -> int:
-        return client.post(
-            "/v1/bank/notifications",
-            content=body,
-            headers={"X-Bank-Signature": header, "Content-Type": "application/json"},
-        ).status_code
-
-    bank.register_callback(callback)
-    bank.open_card(ACCOUNT, 300_000_00)
-    client.app.state.bank = bank
-    return bank
+    return notifying_bank(client, ACCOUNT, 300_000_00, 10_000_000_00)
 
 
 def answered(bank, clock) -> None:  # type: ignore[no-untyped-def]
