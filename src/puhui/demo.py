@@ -291,7 +291,7 @@ def _seeding(engine: Engine, base: Settings) -> Iterator[tuple[Any, dict, Settin
         auth.set_password_hasher(previous)
 
 
-def _wire_bank(client, bank) -> None:
+def wire_bank(client, bank) -> None:
     """The sandbox bank notifies this client's app (the seeding app of the moment)."""
 
     def callback(body: bytes, header: str) -> int:
@@ -344,7 +344,7 @@ def seed_demo_people(engine: Engine, settings: Settings | None, until: dt.date) 
     past = demo_history.in_the_past(engine, manual)  # platform time: the sandbox offset is not added again
     with past, _seeding(engine, _base_settings(settings)) as (client, admin, seeding):
         bank = world.bank = make_bank(engine, seeding)  # the server's own kind: `serve --demo` takes it over
-        _wire_bank(client, bank)
+        wire_bank(client, bank)
         for name, id_number, phone, verifications in CUSTOMERS:
             person = {"name": name, "id_number": id_number, "phone": phone, "password": DEMO_PASSWORD}
             made = register_person(client, admin, _check, person, CHANNELS[:verifications])
@@ -415,7 +415,7 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None, people: De
     _align_bank_reserve(engine, world.bank)  # the simulated market's past, booked in the ledger alone
     with _seeding(engine, base) as (client, admin, _):
         bank = world.bank
-        _wire_bank(client, bank)
+        wire_bank(client, bank)
 
         # first: `puhui.demo_market.seeded` takes the regulator for the mark of a seeded world
         for role, handle in STAFF:
