@@ -105,6 +105,12 @@ OPERATION_RULES = {  # the same, for one operation only
     "POST /v1/merchants/me/refund-funds/withdrawals": ORDER_MAXIMUM,
     "POST /v1/supplychain/core-enterprises/me/payables-funds/top-ups": ORDER_MAXIMUM,
     "POST /v1/supplychain/core-enterprises/me/payables-funds/withdrawals": ORDER_MAXIMUM,
+    "PUT /v1/regtech/rules/{code}": {
+        "rule_statutory": "a statutory large-value rule (PBOC Order 2016 No. 3) may only be made stricter"
+    },
+    "POST /v1/regtech/cases/{case_id}/transitions": {
+        "dismissal_reason_required": "a case closed as a false positive says why (a note, not blank)"
+    },
     "POST /v1/wealth/fund-products": {
         "short_holding_fee_invalid": "a band of holdings under 7 days charges at least 1.5%, all to the fund (CSRC)"
     },

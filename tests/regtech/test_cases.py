@@ -89,7 +89,7 @@ def test_case_life_to_reported(client, engine, clock) -> None:  # type: ignore[n
             [
                 {"to": "assigned", "assignee": "risk-officer.one"},
                 {"to": "investigating"},
-                {"to": "closed_false_positive"},
+                {"to": "closed_false_positive", "note": "a salary"},
             ],
             {"to": "escalated"},
         ),
@@ -143,6 +143,53 @@ def test_assigning_needs_an_assignee_and_the_right_role(client, engine, clock) -
     assert _state(engine) == before
 
 
+def test_a_case_is_assigned_only_to_a_handle_of_a_role_that_works_cases(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """A regulator's or an operator's handle was taken (200), and the case then sat with someone who may not move it."""
+    officer = make_staff(client, "risk_officer")
+    make_staff(client, "regulator", "regulator.one")
+    make_staff(client, "operator", "operator.one")
+    b1, _ = _alerts(client, engine, clock, officer)
+    case = client.post("/v1/regtech/cases", json={"alert_ids": [b1["id"]]}, headers=officer).json()
+    before = _state(engine)
+    path = f"/v1/regtech/cases/{case['id']}/transitions"
+    for handle, says in (("regulator.one", "role (regulator)"), ("operator.one", "role (operator)")):
+        refused = client.post(path, json={"to": "assigned", "assignee": handle}, headers=officer)
+        assert (refused.status_code, refused.json()["code"]) == (422, "unknown_assignee"), refused.text
+        assert says in refused.json()["detail"]
+    assert _state(engine) == before
+    make_staff(client, "risk_officer", "risk-officer.two")
+    taken = client.post(path, json={"to": "assigned", "assignee": "risk-officer.two"}, headers=officer)
+    assert taken.status_code == 200 and taken.json()["assignee"] == "risk-officer.two"
+
+
+def test_closing_as_a_false_positive_needs_the_reason(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    officer = make_staff(client, "risk_officer")
+    b1, _ = _alerts(client, engine, clock, officer)
+    case = client.post("/v1/regtech/cases", json={"alert_ids": [b1["id"]]}, headers=officer).json()
+    path = f"/v1/regtech/cases/{case['id']}/transitions"
+    for step in ({"to": "assigned", "assignee": "risk-officer.one"}, {"to": "investigating"}):
+        assert client.post(path, json=step, headers=officer).status_code == 200
+    before = _state(engine)
+    for note in (None, "", "   ", "x"):
+        body = {"to": "closed_false_positive", **({"note": note} if note is not None else {})}
+        refused = client.post(path, json=body, headers=officer)
+        assert (refused.status_code, refused.json()["code"]) == (422, "dismissal_reason_required"), refused.text
+    assert _state(engine) == before
+    closed = client.post(path, json={"to": "closed_false_positive", "note": "  工资  "}, headers=officer)
+    assert closed.status_code == 200 and closed.json()["history"][-1]["note"] == "工资"
+
+
+def test_a_case_names_each_alert_once_and_an_unknown_one_is_not_found(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    officer = make_staff(client, "risk_officer")
+    b1, _ = _alerts(client, engine, clock, officer)
+    before = _state(engine)
+    twice = client.post("/v1/regtech/cases", json={"alert_ids": [b1["id"], b1["id"]]}, headers=officer)
+    assert (twice.status_code, twice.json()["code"]) == (422, "case_invalid") and b1["id"] in twice.json()["detail"]
+    unknown = client.post("/v1/regtech/cases", json={"alert_ids": [b1["id"], "alr_nope"]}, headers=officer)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "alert_not_found")
+    assert _state(engine) == before
+
+
 def _cases_by_party(engine) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
     with engine.connect() as connection:
         rows = connection.execute(select(monitor_alerts.c.party, monitor_alerts.c.case_id)).all()
@@ -189,7 +236,7 @@ def test_cases_from_alerts_one_per_party_rerun_opens_nothing_new_alerts_join(cli
     for step in (
         {"to": "assigned", "assignee": "risk-officer.one"},
         {"to": "investigating"},
-        {"to": "closed_false_positive"},
+        {"to": "closed_false_positive", "note": "his salary, every month"},
     ):
         assert client.post(path, json=step, headers=officer).status_code == 200
     s.later(days=1)

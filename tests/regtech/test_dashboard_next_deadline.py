@@ -48,3 +48,19 @@ def test_no_next_deadline_when_every_report_owed_is_overdue(engine, world, clock
     got, _ = figures(engine)
     assert got["overdue_count"] == got["pending"] == 6
     assert got["next_deadline"] is None
+
+
+def test_an_overdue_report_is_a_warning_of_the_dashboard(engine, world, clock):  # type: ignore[no-untyped-def]
+    """New-user pass: a report past its deadline was counted (`overdue_count` 1) but not among the warnings."""
+    plant(world)
+    at_china(clock, "2026-01-05")
+    with reading(engine) as connection:
+        today = clock_module.business_date()
+        before = board.dashboard(connection, today, today)
+    assert before["reports"]["overdue_count"] == 0 and "reports_overdue" not in before["warnings"]
+    at_china(clock, "2026-02-02")
+    with reading(engine) as connection:
+        today = clock_module.business_date()
+        after = board.dashboard(connection, today, today)
+    assert after["reports"]["overdue_count"] == 6 and "reports_overdue" in after["warnings"]
+    assert after["warnings"] == sorted(after["warnings"])

@@ -113,21 +113,71 @@ def test_a_new_version_is_stored_and_applied(client, engine, clock) -> None:  # 
 
 
 def test_disabling_a_rule_silences_it(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
-    body = {
-        "enabled": False,
-        "params": {
-            "typology": "large_value",
-            "channel": "transfer",
-            "party_kind": "natural",
-            "cross_border": False,
-            "threshold": "500000",
-        },
-    }
-    response = client.put("/v1/regtech/rules/large_natural_domestic", json=body, headers=ADMIN)
+    stream, monitor = Stream(engine, clock), Monitor(engine)
+
+    def three_round_amounts(payer: str, first_day: int) -> None:
+        for n in range(3):
+            stream.at_china(first_day + n, 10)
+            stream.p2p(payer, f"{payer}_to{n}", "20000.00")
+        monitor.run()
+
+    three_round_amounts("cus_y1", 0)
+    assert ("round_amount", "cus_y1") in pairs(engine)  # on, it fires
+    body = {"enabled": False, "params": {"typology": "round_amount", "window_seconds": 7 * 86_400}}
+    response = client.put("/v1/regtech/rules/round_amount", json=body, headers=ADMIN)
     assert response.status_code == 201, response.text
-    Stream(engine, clock).p2p("cus_x1", "cus_x2", "700000.01")
-    Monitor(engine).run()
-    assert pairs(engine) == set()
+    three_round_amounts("cus_x1", 3)
+    assert ("round_amount", "cus_x1") not in pairs(engine)
+
+
+DOMESTIC = {"typology": "large_value", "channel": "transfer", "party_kind": "natural", "cross_border": False}
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ({"params": {**DOMESTIC, "threshold": "5000000"}}, "not raised above the statutory 500000"),
+        ({"params": {**DOMESTIC, "threshold": "500000.01"}}, "not raised above the statutory 500000"),
+        ({"enabled": False, "params": {**DOMESTIC, "threshold": "500000"}}, "cannot be disabled"),
+        ({"params": {**DOMESTIC, "cross_border": True, "threshold": "100000"}}, "watches large_value"),
+        ({"params": {**DOMESTIC, "party_kind": "any", "threshold": "100000"}}, "watches large_value"),
+        ({"params": {"typology": "round_amount"}}, "watches large_value"),
+    ],
+)
+def test_a_statutory_rule_cannot_be_weakened(client, engine, body, says) -> None:  # type: ignore[no-untyped-def]
+    """PBOC Order 2016 No. 3's large-value rules: an admin once raised 自然人境内转账 tenfold, turned it into another
+    typology and switched it off, each a 201."""
+    officer = make_staff(client, "risk_officer")
+    refused = client.put(
+        "/v1/regtech/rules/large_natural_domestic", json=body, headers={**officer, "Idempotency-Key": f"w-{says}"}
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "rule_statutory" and says in refused.json()["detail"]
+    assert _count(engine) == 0
+    current = client.get("/v1/regtech/rules/large_natural_domestic", headers=officer).json()["rule"]
+    assert (current["version"], current["enabled"], current["params"]["threshold"]) == (1, True, "500000")
+
+
+def test_a_statutory_rule_may_be_made_stricter_and_every_version_says_who_and_when(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    officer = make_staff(client, "risk_officer")
+    stricter = {"params": {**DOMESTIC, "threshold": "300000"}}  # no description: the one in force is kept
+    saved = client.put(
+        "/v1/regtech/rules/large_natural_domestic", json=stricter, headers={**officer, "Idempotency-Key": "s1"}
+    )
+    assert saved.status_code == 201, saved.text
+    rule = saved.json()
+    assert (rule["version"], rule["params"]["threshold"], rule["description"]) == (
+        2,
+        "300000",
+        "自然人境内转账 ≥ 500,000 CNY",
+    )
+    history = client.get("/v1/regtech/rules/large_natural_domestic", headers=ADMIN).json()["history"]
+    assert [(h["version"], h["changed_by"]) for h in history] == [(1, None), (2, rule["changed_by"])]
+    assert rule["changed_by"] and rule["changed_by"] != "admin" and history[1]["changed_at"] == rule["changed_at"]
+    assert history[0]["changed_at"] is None and rule["changed_at"].startswith(clock.now().date().isoformat())
+    listed = {r["code"]: r for r in client.get("/v1/regtech/rules", headers=ADMIN).json()["rules"]}
+    assert listed["large_natural_domestic"]["changed_by"] == rule["changed_by"]
+    assert listed["large_cash"]["changed_by"] is None
 
 
 def test_a_running_monitor_picks_up_a_new_version(engine, clock) -> None:  # type: ignore[no-untyped-def]

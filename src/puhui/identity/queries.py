@@ -138,6 +138,13 @@ def staff_handle_taken(connection: Connection, handle: str) -> bool:
     return found > 0
 
 
+def staff_role_by_handle(connection: Connection, handle: str) -> str | None:
+    """The role of the active staff member with the handle (工号), or None when none has it (or they are disabled)."""
+    return connection.execute(
+        select(staff.c.role).where(staff.c.handle == handle, staff.c.disabled_at.is_(None))
+    ).scalar_one_or_none()
+
+
 def staff_handles(connection: Connection, ids: Iterable[str]) -> dict[str, str]:
     """The handle (e.g. `regulator.demo`) of each id that is a staff member; other ids are left out."""
     wanted = sorted({i for i in ids if i})

@@ -43,7 +43,8 @@ RuleCode = Annotated[str, Path(min_length=2, max_length=48, pattern=r"^[a-z][a-z
 class CaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     alert_ids: Annotated[
-        list[Annotated[StrictStr, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=500)
+        list[Annotated[StrictStr, Field(min_length=1, max_length=64)]],
+        Field(min_length=1, max_length=500, json_schema_extra={"uniqueItems": True}),  # each once (`case_invalid`)
     ]
 
 
@@ -111,7 +112,7 @@ async def _read(engine: Engine, fn, *args, **kwargs):
     "/rules", summary="The monitoring rules in force (defaults and stored versions)", response_model=MonitoringRules
 )
 async def list_rules(engine: EngineDep, principal: Staff) -> dict:
-    found = await _read(engine, rules.current_rules)
+    found = await _read(engine, rules.current_versions)
     return {"rules": [rules.rule_json(r) for r in found]}
 
 
@@ -123,8 +124,10 @@ async def get_rule(code: RuleCode, engine: EngineDep, principal: Staff) -> dict:
 
 RULE_BODY = {
     "type": "object",
-    "description": "`enabled` and the parameters of the rule's typology, as `GET /v1/regtech/rules/{code}` shows "
-    "them (`rule_invalid` for a parameter the typology does not take or out of its range)",
+    "description": "`enabled`, `description` (left out: the version in force's) and the parameters of the rule's "
+    "typology, as `GET /v1/regtech/rules/{code}` shows them (`rule_invalid` for a parameter the typology does not "
+    "take or out of its range). The four statutory large-value rules (PBOC Order 2016 No. 3) may lower a "
+    "threshold, never raise it, switch the rule off or change what it watches (`rule_statutory`)",
 }
 
 

@@ -25,16 +25,17 @@ from sqlalchemy import func, select, update
 
 from puhui import clock
 from puhui.db import UnitOfWork
-from puhui.errors import NotFound
 from puhui.identity import auth as identity_auth
 from puhui.identity import queries as identity_queries
 from puhui.money import format_minor
 from puhui.regtech.alerts import alert_json
 from puhui.regtech.errors import (
     AlertAlreadyInCase,
+    AlertNotFound,
     CaseInvalid,
     CaseNotFound,
     CaseTransitionNotAllowed,
+    DismissalReasonRequired,
     NarrativeRequired,
     UnknownAssignee,
 )
@@ -52,6 +53,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 STATUSES = tuple(TRANSITIONS)
 CLOSED = frozenset({"closed_false_positive", "reported"})
 MIN_NARRATIVE = 20
+MIN_DISMISSAL = 2  # a reason, however short: "工资" (a salary) says it
 SORTS = ("priority", "opened")
 CASE_ROLES = frozenset({"risk_officer", "admin"})  # who may work cases: the roles the API lets move them
 
@@ -66,8 +68,8 @@ def check_assignee(connection, assignee: str, actor: str) -> str:
     with `unknown_assignee` otherwise. Accepted whoever assigns (the same answer for every caller who may
     assign): the officer assigning the case to themselves (`actor`, whose role the API checked); the
     bootstrap admin (`BOOTSTRAP_ADMIN`, `admin`); a staff id (`stf_…`) holding a live staff token of a role
-    that works cases (`CASE_ROLES`); or a staff handle (工号, `identity.queries.staff_handle_taken`). Identity
-    tells no role by handle, so a handle is checked as a staff member's, not for its role."""
+    that works cases (`CASE_ROLES`); or the handle (工号) of an active staff member of such a role. A case put in
+    the hands of someone who may not move it (a regulator, an operator) would stay where it is."""
     if assignee in (actor, BOOTSTRAP_ADMIN):
         return assignee
     roles = set()
@@ -79,12 +81,29 @@ def check_assignee(connection, assignee: str, actor: str) -> str:
         return assignee
     if roles:
         raise UnknownAssignee(f"{assignee} is staff whose role does not work cases (it needs {sorted(CASE_ROLES)})")
-    if identity_queries.staff_handle_taken(connection, assignee):
+    role = identity_queries.staff_role_by_handle(connection, assignee)
+    if role in CASE_ROLES:
         return assignee
+    if role is not None:
+        raise UnknownAssignee(
+            f"{assignee} is staff whose role ({role}) does not work cases (it needs {sorted(CASE_ROLES)})"
+        )
     raise UnknownAssignee(
         f"{assignee!r} is not a staff member's id or handle, nor {BOOTSTRAP_ADMIN!r} (the bootstrap admin):"
         " a case is assigned to a risk officer or an admin"
     )
+
+
+def check_dismissal(note: str | None) -> str:
+    """The reason a case is closed as a false positive (排除理由), stripped: refused when missing or shorter than
+    `MIN_DISMISSAL` characters, as the narrative of one escalated is (the review of a dismissed case reads it)."""
+    cleaned = (note or "").strip()
+    if len(cleaned) < MIN_DISMISSAL:
+        raise DismissalReasonRequired(
+            f"closing a case as a false positive needs a note of at least {MIN_DISMISSAL} characters saying why "
+            "(排除理由)"
+        )
+    return cleaned
 
 
 def check_narrative(text: str | None) -> str:
@@ -106,10 +125,13 @@ def open_case(uow: UnitOfWork, alert_ids: list[str], actor: str) -> dict:
     """Open a case over alerts of one party that are in no case yet."""
     if not alert_ids:
         raise CaseInvalid("a case needs at least one alert")
+    if len(set(alert_ids)) != len(alert_ids):
+        twice = sorted({a for a in alert_ids if alert_ids.count(a) > 1})
+        raise CaseInvalid(f"each alert is named once: {', '.join(twice)} named more than once")
     rows = uow.execute(select(monitor_alerts).where(monitor_alerts.c.id.in_(alert_ids))).mappings().all()
     missing = set(alert_ids) - {r["id"] for r in rows}
     if missing:
-        raise NotFound(f"alerts not found: {', '.join(sorted(missing))}")
+        raise AlertNotFound(f"alerts not found: {', '.join(sorted(missing))}")
     taken = [r["id"] for r in rows if r["case_id"] is not None]
     if taken:
         raise AlertAlreadyInCase(f"alerts already in a case: {', '.join(sorted(taken))}")
@@ -224,6 +246,8 @@ def transition(
         if not assignee:
             raise CaseInvalid("assigning a case needs an assignee")
         assignee = check_assignee(uow.connection, assignee, actor)
+    if target == "closed_false_positive":
+        note = check_dismissal(note)
     if target == "escalated" and narrative is not None:
         note = check_narrative(narrative)
     if target == "reported":

@@ -40,7 +40,7 @@ def monitor(
 def rules(db: str | None = DB) -> None:
     """Print the rules in force as JSON."""
     from puhui.db import reading
-    from puhui.regtech.rules import current_rules, rule_json
+    from puhui.regtech.rules import current_versions, rule_json
 
     with reading(_engine(db)) as connection:
-        typer.echo(json.dumps([rule_json(r) for r in current_rules(connection)], ensure_ascii=False, indent=2))
+        typer.echo(json.dumps([rule_json(r) for r in current_versions(connection)], ensure_ascii=False, indent=2))

@@ -200,6 +200,7 @@ def dashboard(connection: Connection, first: dt.date, last: dt.date) -> dict:
         raise InvalidRange(f"a range covers at most {MAX_RANGE_DAYS} days")
     start, end = day_bounds(first)[0], day_bounds(last)[1]
     lending = overdue_and_borrowers(connection, last)
+    reports = pending_reports(connection)
     indicators = {
         "reserve_coverage": reserve(connection),
         "overdue_m1_plus": lending.pop("overdue_m1_plus"),
@@ -216,6 +217,9 @@ def dashboard(connection: Connection, first: dt.date, last: dt.date) -> dict:
         "outstanding_basis": lending["outstanding_basis"],
         "indicators": indicators,
         "alerts": alerts_by_typology(connection, start, end),
-        "reports": pending_reports(connection),
-        "warnings": sorted(name for name, figure in indicators.items() if figure["breach"]),
+        "reports": reports,
+        "warnings": sorted(
+            [name for name, figure in indicators.items() if figure["breach"]]
+            + (["reports_overdue"] if reports["overdue_count"] else [])
+        ),
     }

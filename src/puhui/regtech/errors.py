@@ -30,6 +30,11 @@ class CaseInvalid(InvalidInput):
     title = "Case request is not valid"
 
 
+class DismissalReasonRequired(InvalidInput):
+    code = "dismissal_reason_required"
+    title = "Closing a case as a false positive needs the reason"
+
+
 class NarrativeRequired(InvalidInput):
     code = "narrative_required"
     title = "A suspicious transaction report needs the investigator's narrative"
@@ -83,6 +88,14 @@ class ReportAlreadySubmitted(Conflict):
 class RuleInvalid(InvalidInput):
     code = "rule_invalid"
     title = "Monitoring rule is not valid"
+
+
+class RuleStatutory(InvalidInput):
+    """A version of a statutory large-value rule that the order does not allow: switched off, watching something
+    else, or above its threshold (PBOC Order 2016 No. 3)."""
+
+    code = "rule_statutory"
+    title = "A statutory large-value rule may only be made stricter"
 
 
 class RuleNotFound(NotFound):

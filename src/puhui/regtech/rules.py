@@ -3,17 +3,26 @@
 Each rule is one typology with its own parameters; amounts are decimal strings of CNY in JSON and
 integer fen inside. A definition with an unknown field, a negative window or a bad amount is
 refused with the stable code `rule_invalid`. Defaults follow PBOC Order 2016 No. 3 (大额交易报告).
+
+The four large-value rules are the order's own (法定标准): a new version may lower a threshold (watch more) but
+not raise it, and may neither switch the rule off nor change what it watches (its typology, channel, party kind
+or border), else `rule_statutory`. Every stored version records who saved it and when; a version sent without a
+description keeps the one in force.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, ValidationError
+from sqlalchemy import func, select
 
-from puhui.regtech.errors import RuleInvalid, RuleNotFound
+from puhui import clock
+from puhui.regtech.errors import RuleInvalid, RuleNotFound, RuleStatutory
+from puhui.regtech.tables import monitor_rules
 
 DAY = 86_400
 Plain = PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json")
@@ -181,7 +190,7 @@ class RuleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     enabled: bool = True
-    description: Annotated[str, Field(max_length=200)] = ""
+    description: Annotated[str, Field(max_length=200)] | None = None  # left out: the version in force's
     params: Params
 
 
@@ -205,19 +214,32 @@ class Rule(BaseModel):
 _rule_in = TypeAdapter(RuleIn)
 
 
-def parse_rule(code: str, body: object, version: int = 1) -> Rule:
-    """Validate a definition; any problem is `rule_invalid` with the first error's location."""
+def parse_rule(code: str, body: object, version: int = 1, description: str = "") -> Rule:
+    """Validate a definition (`description` when it gives none); any problem is `rule_invalid` with the first
+    error's location."""
     try:
-        given = _rule_in.validate_python(body)
-        return Rule(code=code, version=version, **given.model_dump())
+        given = _rule_in.validate_python(body).model_dump()
+        given["description"] = description if given["description"] is None else given["description"]
+        return Rule(code=code, version=version, **given)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise RuleInvalid(f"{where}: {first['msg']}" if where else first["msg"]) from None
 
 
-def rule_json(rule: Rule) -> dict:
-    return json.loads(rule.model_dump_json())
+@dataclass(frozen=True)
+class RuleVersion:
+    """A version of a rule with who saved it and when (µs); a default (版本 1 of the platform's) has neither."""
+
+    rule: Rule
+    changed_by: str | None = None
+    changed_at: int | None = None
+
+
+def rule_json(rule: Rule | RuleVersion) -> dict:
+    version = rule if isinstance(rule, RuleVersion) else RuleVersion(rule)
+    at = None if version.changed_at is None else clock.from_micros(version.changed_at).isoformat()
+    return {**json.loads(version.rule.model_dump_json()), "changed_by": version.changed_by, "changed_at": at}
 
 
 def _rule(code: str, description: str, params: dict) -> Rule:
@@ -325,54 +347,83 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 
 def current_rules(connection) -> list[Rule]:
     """The rules in force: each code's highest stored version, else its default."""
-    from sqlalchemy import select
+    return [version.rule for version in current_versions(connection)]
 
-    from puhui.regtech.tables import monitor_rules
 
+def current_versions(connection) -> list[RuleVersion]:
+    """The rules in force with who saved each and when (a default: neither)."""
     rows = connection.execute(select(monitor_rules).order_by(monitor_rules.c.code, monitor_rules.c.version))
     stored = {r.code: _from_row(r) for r in rows}
-    merged = {r.code: r for r in DEFAULT_RULES} | stored
+    merged = {r.code: RuleVersion(r) for r in DEFAULT_RULES} | stored
     return [merged[c] for c in sorted(merged)]
 
 
-def rule_history(connection, code: str) -> list[Rule]:
-    from sqlalchemy import select
-
-    from puhui.regtech.tables import monitor_rules
-
+def rule_history(connection, code: str) -> list[RuleVersion]:
     rows = connection.execute(
         select(monitor_rules).where(monitor_rules.c.code == code).order_by(monitor_rules.c.version)
     ).all()
-    defaults = [r for r in DEFAULT_RULES if r.code == code]
+    defaults = [RuleVersion(r) for r in DEFAULT_RULES if r.code == code]
     history = defaults + [_from_row(r) for r in rows if not (defaults and r.version == 1)]
     if not history:
         raise RuleNotFound(f"rule {code!r} does not exist")
     return history
 
 
-def save_rule(uow, code: str, body: object, actor: str) -> Rule:
-    """Store `body` as the next version of `code` (a new code starts at version 1 if no default)."""
-    from sqlalchemy import func, select
+STATUTORY: dict[str, LargeValue] = {
+    r.code: r.params for r in DEFAULT_RULES if isinstance(r.params, LargeValue)
+}  # PBOC Order 2016 No. 3's thresholds, by rule
 
-    from puhui import clock
-    from puhui.regtech.tables import monitor_rules
 
+def check_statutory(rule: Rule) -> None:
+    """A statutory large-value rule (`STATUTORY`) stays on, watches what the order says, at most at its threshold."""
+    floor = STATUTORY.get(rule.code)
+    if floor is None:
+        return
+    params = rule.params
+    scope = ("channel", "party_kind", "cross_border")
+    if not rule.enabled:
+        raise RuleStatutory(f"{rule.code} is a statutory large-value rule (大额交易报告标准): it cannot be disabled")
+    if not isinstance(params, LargeValue) or any(getattr(params, k) != getattr(floor, k) for k in scope):
+        watched = ", ".join(f"{k} {getattr(floor, k)}" for k in scope)
+        raise RuleStatutory(f"{rule.code} is a statutory large-value rule: it watches large_value with {watched}")
+    if params.threshold > floor.threshold:
+        statutory = format(floor.threshold, "f")
+        raise RuleStatutory(
+            f"{rule.code}'s threshold may be lowered, not raised above the statutory {statutory} CNY",
+            statutory_threshold=statutory,
+        )
+
+
+def save_rule(uow, code: str, body: object, actor: str) -> RuleVersion:
+    """Store `body` as the next version of `code` (a new code starts at version 1 if no default): a statutory rule
+    only within the order (`check_statutory`), a body with no description keeping the current one's."""
     parse_rule(code, body)
     top = uow.execute(select(func.max(monitor_rules.c.version)).where(monitor_rules.c.code == code)).scalar()
     base = 1 if any(r.code == code for r in DEFAULT_RULES) else 0
-    rule = parse_rule(code, body, version=max(int(top or 0), base) + 1)
+    current = next((v.rule for v in reversed(_history_or_empty(uow.connection, code))), None)
+    described = current.description if current is not None else ""
+    rule = parse_rule(code, body, version=max(int(top or 0), base) + 1, description=described)
+    check_statutory(rule)
+    saved = RuleVersion(rule, actor, clock.now_micros())
     uow.execute(
         monitor_rules.insert().values(
             code=code,
             version=rule.version,
             enabled=rule.enabled,
             definition=rule.model_dump_json(),
-            created_at=clock.now_micros(),
+            created_at=saved.changed_at,
             created_by=actor,
         )
     )
-    return rule
+    return saved
 
 
-def _from_row(row) -> Rule:
-    return Rule.model_validate_json(row.definition)
+def _history_or_empty(connection, code: str) -> list[RuleVersion]:
+    try:
+        return rule_history(connection, code)
+    except RuleNotFound:
+        return []
+
+
+def _from_row(row) -> RuleVersion:
+    return RuleVersion(Rule.model_validate_json(row.definition), row.created_by, row.created_at)

@@ -224,6 +224,8 @@ class MonitoringRule(Schema):
     enabled: bool
     description: str
     params: RuleParams
+    changed_by: str | None = Field(description="who saved this version (null: the platform's default)")
+    changed_at: Timestamp | None = Field(description="when it was saved (null: the platform's default)")
 
 
 class MonitoringRules(Schema):
@@ -682,7 +684,7 @@ class DashboardReports(Schema):
 
 class SupervisionDashboard(Schema):
     """The supervision dashboard (监管数据看板) over the China business dates [`from`, `to`]; `warnings` names
-    the indicators that breach their thresholds."""
+    the indicators that breach their thresholds, and `reports_overdue` when a report is past its deadline."""
 
     first: Day = Field(alias="from")
     last: Day = Field(alias="to")
@@ -702,4 +704,4 @@ class SupervisionDashboard(Schema):
     indicators: DashboardIndicators
     alerts: DashboardAlerts
     reports: DashboardReports
-    warnings: list[IndicatorName]
+    warnings: list[IndicatorName | Literal["reports_overdue"]]
