@@ -1,4 +1,5 @@
-"""One error format for every command: `<code>: <one line>` on stderr, exit 2 for bad usage, 1 for failures."""
+"""One error format for every command: `<code>: <one line>` on stderr; exit 1 for failures, 2 for bad usage,
+3 when the command could not run (the database cannot be reached); a bare group shows its help, exit 0."""
 
 from __future__ import annotations
 
@@ -23,10 +24,62 @@ def one_line(err: str) -> str:
     return lines[0]
 
 
-def test_an_unreachable_database_is_a_failure_in_one_line(monkeypatch, capsys):
+def test_an_unreachable_database_could_not_run_exit_3_in_one_line(monkeypatch, capsys):
+    """Regression: it exited 1, `puhui audit`'s status for broken invariants, so a script could not tell them apart."""
     status, _, err = run(monkeypatch, capsys, "audit", "--db", "postgresql://u:secret@127.0.0.1:1/x")
     line = one_line(err)
-    assert status == 1 and line.startswith("database_unavailable: ") and "secret" not in line
+    assert status == 3 and line.startswith("database_unavailable: ") and "secret" not in line
+
+
+def test_the_exit_statuses_are_documented_where_they_are_decided(monkeypatch, capsys):
+    from puhui import cli_errors
+    from puhui.db.writer import WriterUnavailable
+    from puhui.errors import InvalidInput, PuhuiError
+
+    assert cli_errors.describe(WriterUnavailable())[2] == 3  # a 503: unavailable, try again
+    assert cli_errors.describe(InvalidInput())[2] == 2 and cli_errors.describe(PuhuiError())[2] == 2
+    assert all(f"- {status}: " in cli_errors.__doc__ for status in range(4))
+    status, out, _ = run(monkeypatch, capsys, "--help")
+    assert status == 0 and "3 could not run" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("argv", [(), ("regtech",), ("regtech", "report"), ("risk", "profiles")])
+def test_a_bare_group_shows_its_help_and_exits_0(monkeypatch, capsys, argv):
+    """Regression: the help, then an empty `usage_error:  (see …)` line and exit 2."""
+    status, out, err = run(monkeypatch, capsys, *argv)
+    assert status == 0 and err == "", err
+    assert "Usage: puhui" in out and "Commands" in out
+
+
+def test_a_missing_env_file_stops_every_command_naming_it(monkeypatch, capsys, tmp_path):
+    """Regression: PUHUI_ENV_FILE naming no file was ignored, and the command ran on the default database."""
+    served = []
+    monkeypatch.setattr("puhui.server.run_server", lambda **options: served.append(options))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv("PUHUI_DATABASE_URL", raising=False)
+    missing = tmp_path / "nowhere" / "puhui.env"
+    monkeypatch.setenv("PUHUI_ENV_FILE", str(missing))
+    for argv in (("audit",), ("serve",), ("serve", "--demo"), ("openapi",), ("risk", "models")):
+        status, out, err = run(monkeypatch, capsys, *argv)
+        line = one_line(err)
+        assert status == 2 and line.startswith(f"env_file_missing: PUHUI_ENV_FILE names {missing}, "), (argv, err)
+    assert served == [] and not (tmp_path / "puhui").exists()  # no server, no default database made
+    monkeypatch.setenv("PUHUI_ENV_FILE", str(tmp_path))  # a directory is no settings file either
+    status, _, err = run(monkeypatch, capsys, "audit")
+    assert status == 2 and "is a directory" in one_line(err)
+
+
+def test_a_missing_env_file_stops_the_servers_settings(monkeypatch, tmp_path):
+    """The server's workers read their settings themselves (`puhui.app.serve_app`): they refuse as well."""
+    from puhui.settings import EnvFileMissing, Settings
+
+    monkeypatch.setenv("PUHUI_ENV_FILE", str(tmp_path / "missing.env"))
+    with pytest.raises(EnvFileMissing, match="missing.env"):
+        Settings()
+    (tmp_path / "missing.env").write_text("PUHUI_MERCHANT_FEE_BP=42\n")
+    assert Settings().merchant_fee_bp == 42
+    monkeypatch.setenv("PUHUI_ENV_FILE", "")  # set but empty: no file, as before
+    assert Settings().merchant_fee_bp == 60
 
 
 @pytest.mark.parametrize(

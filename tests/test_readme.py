@@ -152,3 +152,16 @@ def test_every_local_link_in_the_readme_and_docs_exists():
             if not re.match(r"[a-z]+:", target):
                 assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
     assert "docs/DESIGN.md" in README.read_text(encoding="utf-8")
+
+
+def test_the_readme_counts_the_monitoring_rules_and_names_the_model_scored_by_default():
+    """Regression: "the 14 monitoring rules" while `puhui regtech rules` listed 16."""
+    from puhui.regtech.rules import DEFAULT_RULES
+    from puhui.risk.scoring.platform import PLATFORM_MODEL
+
+    text = README.read_text(encoding="utf-8")
+    assert re.findall(r"the (\d+) monitoring rules", text) == [str(len(DEFAULT_RULES))]
+    score = get_command(cli.app).commands["risk"].commands["score"]  # type: ignore[attr-defined]
+    assert {p.name: p.default for p in score.params}["name"] == PLATFORM_MODEL
+    block = text[text.index("puhui risk score --applicant") :].split("\npuhui ", 1)[0]
+    assert PLATFORM_MODEL in block and "--name credit" in block

@@ -43,6 +43,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     help="Puhui (普惠): an internet-finance platform.",
+    epilog="Exit status (every command): 0 done; 1 failed (a check found a problem, a database error, a bug); "
+    "2 bad usage, nothing done; 3 could not run (the database cannot be reached). "
+    "An error is one line on stderr: `code: message`.",
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks, each with a baseline measured in the same run.")
@@ -50,6 +53,9 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks, each with a base
 
 @app.callback()
 def _command(context: typer.Context) -> None:
+    from puhui.settings import env_file
+
+    env_file()  # PUHUI_ENV_FILE naming no file stops every command (`env_file_missing`), the server too
     disposed_when_done(context)
 
 
@@ -96,7 +102,7 @@ def db_upgrade(db: str = DbOption, revision: str = typer.Argument("head")) -> No
 
 @app.command()
 def audit(db: str = DbOption, as_json: bool = typer.Option(False, "--json", help="Print the report as JSON.")) -> None:
-    """Check the ledger invariants; exit 1 with the offending rows if any fails."""
+    """Check the ledger invariants; exit 1 with the offending rows if any fails (3: the database cannot be reached)."""
     from puhui.db import reading
     from puhui.ledger.audit import audit as run_audit
 

@@ -148,9 +148,10 @@ def eod(
         None, "--bank-state", help="the sandbox bank's saved state (JSON; default: the demo server's bank)"
     ),
 ) -> None:
-    """The end of day of every business form for DATE, once DATE is over: reconciliation with the bank,
-    merchant settlement (T+1), lending, supply chain, money-market funds, funds, insurance reserves; each
-    job's answer as one JSON object."""
+    """The end of day of every business form for DATE, once DATE is over; one JSON object.
+
+    In order: reconciliation with the bank, merchant settlement (T+1), lending, supply chain, money-market
+    funds, funds, insurance reserves; each job's answer in the JSON object."""
     from puhui.cli_engine import engine_for
     from puhui.cli_errors import fail
     from puhui.eod.dates import parse_date

@@ -11,10 +11,39 @@ import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from puhui.errors import PuhuiError
+
 
 def default_database_url() -> str:
     data_dir = Path(platformdirs.user_data_dir("puhui"))
     return f"sqlite:///{data_dir / 'puhui.db'}"
+
+
+class EnvFileMissing(PuhuiError):
+    """PUHUI_ENV_FILE names a file that is not there: every command and the server refuse rather than run on
+    the default database and keys (a mistyped path, or a demo directory since removed)."""
+
+    code = "env_file_missing"
+    status = 500
+    title = "PUHUI_ENV_FILE names a file that does not exist"
+    exit_status = 2
+
+
+def env_file() -> Path | None:
+    """The dotenv file PUHUI_ENV_FILE names (None when it is unset or empty); `EnvFileMissing` when there is
+    no such file."""
+    named = os.environ.get("PUHUI_ENV_FILE")
+    if not named:
+        return None
+    path = Path(named).expanduser()
+    if not path.exists() or path.is_dir():
+        what = "is a directory" if path.exists() else "does not exist"
+        raise EnvFileMissing(
+            f"PUHUI_ENV_FILE names {named}, which {what}: point it at a settings file "
+            "(`puhui serve --demo` writes one and prints its path) or unset it",
+            path=named,
+        )
+    return path
 
 
 # Public defaults, good for tests and the sandbox only: anyone can sign with them (`production_problems`).
@@ -100,7 +129,9 @@ class Settings(BaseSettings):
 
     def __init__(self, **values: Any) -> None:
         # PUHUI_ENV_FILE names a dotenv file of PUHUI_* settings (the demo writes one); the environment wins.
-        values.setdefault("_env_file", os.environ.get("PUHUI_ENV_FILE") or None)
+        # A file named but not there is refused (`env_file`), never quietly replaced by the defaults.
+        if "_env_file" not in values:
+            values["_env_file"] = env_file()
         super().__init__(**values)
 
     def production_problems(self) -> list[str]:

@@ -348,3 +348,17 @@ def test_a_crash_mid_batch_leaves_neither_profiles_nor_offset(engine, clock, mon
     with reading(engine) as connection:
         for cid in w.customers:
             assert stored_profile(connection, cid, at).features == frame_row(frame, cid)
+
+
+def test_cli_export_refuses_a_bad_as_of_in_the_one_error_format() -> None:
+    """Regression: `error: …` instead of a stable code; a date not on the calendar is `date_invalid`, as for
+    every command."""
+    from typer.testing import CliRunner
+
+    from puhui.cli import app
+
+    runner = CliRunner()
+    for as_of, code in (("2026-13-01", "date_invalid: --as-of "), ("someday", "malformed_as_of: ")):
+        refused = runner.invoke(app, ["risk", "profiles", "export", "--as-of", as_of])
+        assert refused.exit_code == 2 and refused.output.startswith(code), refused.output
+        assert len(refused.output.strip().splitlines()) == 1

@@ -69,7 +69,8 @@ def test_train_promote_models_score(tmp_path) -> None:
     applicant = tmp_path / "applicant.json"
     row = pd.read_csv(few).drop(columns=["creditability"]).iloc[1].to_dict()
     applicant.write_text(json.dumps({k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}))
-    no_champion = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), "--db", db_url])
+    by_name = ["risk", "score", "--applicant", str(applicant), "--name", "credit", "--db", db_url]
+    no_champion = runner.invoke(app, by_name)
     assert no_champion.exit_code == 2 and "unknown_model" in no_champion.output
 
     assert runner.invoke(app, ["risk", "promote", "999", "--db", db_url]).exit_code == 2
@@ -78,16 +79,70 @@ def test_train_promote_models_score(tmp_path) -> None:
     models = json.loads(runner.invoke(app, ["risk", "models", "--json", "--db", db_url]).stdout)
     assert [(m["id"], m["status"], m["version"]) for m in models] == [(model_id, "champion", 1)]
 
-    scored = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), "--json", "--db", db_url])
+    credit = ["--name", "credit", "--db", db_url]  # trained with --data: scored by its name
+    scored = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), "--json", *credit])
     assert scored.exit_code == 0, scored.output
     body = json.loads(scored.stdout)
     assert 350 <= body["score"] <= 950 and body["grade"] in "ABCDE" and body["reasons"]
-    text = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), "--db", db_url], env={"COLUMNS": "200"})
+    text = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), *credit], env={"COLUMNS": "200"})
     assert "PD" in text.output and "1. " in text.output
 
     applicant.write_text(json.dumps({**row, "age_in_years": "young"}, default=str))
-    bad = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), "--db", db_url])
+    bad = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), *credit])
     assert bad.exit_code == 2 and "malformed_applicant" in bad.output
+
+
+def test_the_demos_model_is_listed_without_cv_metrics_and_scored_by_default(db_url, tmp_path) -> None:
+    """Regression: `risk models` failed with `KeyError: 'auc'` on the demo's model (registered with no
+    cross-validation), and `risk score` looked for a champion named `credit`, not the platform's."""
+    from puhui import demo_risk
+    from puhui.db import create_engine_from_url, transaction
+
+    engine = create_engine_from_url(db_url)
+    try:
+        model_id = transaction(engine, demo_risk.register_model)
+    finally:
+        engine.dispose()
+    listed = runner.invoke(app, ["risk", "models", "--db", db_url], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    [row] = [line for line in listed.output.splitlines() if "platform_credit" in line]
+    assert "champion" in row and row.count("—") == 2, row  # no CV AUC, no CV KS
+    as_json = json.loads(runner.invoke(app, ["risk", "models", "--json", "--db", db_url]).stdout)
+    assert [(m["id"], m["metrics"]) for m in as_json] == [(model_id, {})]
+
+    data, _ = demo_risk.fitted()
+    applicant = tmp_path / "applicant.json"
+    applicant.write_text(json.dumps({k: float(v) for k, v in data.X.iloc[0].items()}))
+    scored = runner.invoke(app, ["risk", "score", "--applicant", str(applicant), "--json", "--db", db_url])
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["model"] == {
+        "id": model_id,
+        "name": "platform_credit",
+        "version": 1,
+        "kind": "scorecard",
+        "status": "champion",
+    }
+
+
+def test_help_names_every_option_of_train_and_score() -> None:
+    from typer.main import get_command
+
+    risk = get_command(app).commands["risk"]  # type: ignore[attr-defined]
+    for command, names in (("train", {"folds", "seed"}), ("score", {"name"})):
+        helps = {p.name: p.help for p in risk.commands[command].params}
+        assert all(helps[name] for name in names), helps
+    score_help = {p.name: p for p in risk.commands["score"].params}["name"]
+    assert score_help.default == "platform_credit"
+
+
+def test_train_refuses_a_date_not_on_the_calendar_as_every_command_does(tmp_path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'puhui.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--db", db_url]).exit_code == 0
+    labels = tmp_path / "outcomes.csv"
+    labels.write_text("customer_id,bad\n")
+    argv = ["risk", "train", "--platform", "--as-of", "2026-13-01", "--labels", str(labels), "--db", db_url]
+    refused = runner.invoke(app, argv)
+    assert refused.exit_code == 2 and refused.output.startswith("date_invalid: --as-of "), refused.output
 
 
 def test_commands_ask_for_a_migrated_database(tmp_path) -> None:

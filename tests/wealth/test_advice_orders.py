@@ -115,3 +115,16 @@ def test_backtest_command_reports_metrics_and_writes_charts(engine, clock, db_ur
     assert all(p.endswith(".png") and (tmp_path / p.split("/")[-1]).exists() for p in report["charts"])
     bad = CliRunner().invoke(app, ["wealth", "backtest", "--level", "C9", "--db", db_url])
     assert bad.exit_code == 2
+    # Regression: --amount 0 crashed (`InvalidOperation: DivisionUndefined`), --amount -5 "succeeded"
+    for amount, refusal in (
+        ("0", "invalid_input: --amount must be greater than zero"),
+        ("0.00", "invalid_input: --amount must be greater than zero"),
+        ("-5", "invalid_input: --amount must be greater than zero"),
+        ("abc", "invalid_amount: "),
+        ("1.001", "invalid_amount: "),
+    ):
+        out = tmp_path / f"refused-{amount}"
+        argv = ["wealth", "backtest", "--level", "C3", "--amount", amount, "--out", str(out), "--db", db_url]
+        refused = CliRunner().invoke(app, argv)
+        assert refused.exit_code == 2 and refused.output.startswith(refusal), (amount, refused.output)
+        assert len(refused.output.strip().splitlines()) == 1 and not out.exists()

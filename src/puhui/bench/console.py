@@ -190,7 +190,9 @@ def command(
     backend: Annotated[str, typer.Option("--backend", help="sqlite or postgresql (embedded).")] = "sqlite",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Server time per console page (p50/p95, in-process) and bytes per page on the demo world; GET /health
+    """Server time and bytes per console page on the demo world, against GET /health.
+
+    Server time per console page (p50/p95, in-process) and bytes per page on the demo world; GET /health
     as the baseline."""
     from rich.console import Console
     from rich.table import Table

@@ -121,10 +121,10 @@ def bench_graph(
 
 
 def command(
-    transfers: int = typer.Option(200_000, "--transfers", min=10),
-    parties: int = typer.Option(20_000, "--parties", min=10),
+    transfers: int = typer.Option(200_000, "--transfers", min=10, help="transfers in the graph"),
+    parties: int = typer.Option(20_000, "--parties", min=10, help="parties (nodes) they move between"),
     cycles: int = typer.Option(5, "--cycles", min=0, help="planted cycles"),
-    seed: int = typer.Option(7, "--seed"),
+    seed: int = typer.Option(7, "--seed", help="seed of the synthetic graph"),
     backend: str = typer.Option("sqlite", "--backend", help="sqlite or postgresql (embedded)"),
     db: str | None = typer.Option(None, "--db", help="an existing, empty database URL instead"),
 ) -> None:

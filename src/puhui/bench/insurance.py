@@ -272,7 +272,9 @@ def command(
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
     claims: int = typer.Option(600, "--claims", min=0, help="claims reported through the service per backend"),
 ) -> None:
-    """Quotes/s and p99, claims adjudicated/s by the rules and reported/s through the service with p99, and
+    """Quotes/s, claims adjudicated and reported per second, and the reserve end of day over N policies.
+
+    Quotes/s and p99, claims adjudicated/s by the rules and reported/s through the service with p99, and
     the reserve end of day over N policies (and a baseline)."""
     backends = ("sqlite", "postgresql") if backend == "both" else (backend,)
     result = run(policies=policies, baseline=baseline, backends=backends, quiet=as_json, claims_reported=claims)

@@ -291,12 +291,14 @@ def bench_http(orders: int, backend: str) -> dict[str, object]:
 
 def command(
     orders: int = typer.Option(200_000, "--orders", min=100, help="orders (and cancels) in the stream"),
-    seed: int = typer.Option(7, "--seed"),
+    seed: int = typer.Option(7, "--seed", help="seed of the order stream"),
     http: int = typer.Option(0, "--http", min=0, help="also place this many orders through the HTTP API"),
     backend: str = typer.Option("sqlite", "--backend", help="the HTTP part's database: sqlite or postgresql"),
 ) -> None:
-    """Matching: orders/s and p50/p99 per order through the engine core and the exchange's rules, against
-    a sorted-list book without rules in the same run; with --http, through the API against GET /health."""
+    """Matching: orders/s and p50/p99 per order, against a sorted-list book without rules.
+
+    Through the engine core and the exchange's rules, against a sorted-list book without rules in the same
+    run; with --http, through the API against GET /health."""
     result = bench_matching(orders, seed)
     if http:
         result["http"] = bench_http(http, backend)

@@ -185,11 +185,11 @@ def run(
 
 def command(
     events: int = typer.Option(50_000, "--events", min=1, help="events in the throughput stream"),
-    customers: int = typer.Option(5_000, "--customers", min=2),
-    merchants: int = typer.Option(200, "--merchants", min=1),
+    customers: int = typer.Option(5_000, "--customers", min=2, help="customers in the event stream"),
+    merchants: int = typer.Option(200, "--merchants", min=1, help="merchants in the event stream"),
     latency_chunks: int = typer.Option(200, "--latency-chunks", min=1, help="chunks committed one by one"),
     chunk: int = typer.Option(20, "--chunk", min=1, help="events per latency chunk"),
-    seed: int = typer.Option(7, "--seed"),
+    seed: int = typer.Option(7, "--seed", help="seed of the synthetic event stream"),
     backend: str = typer.Option("sqlite", "--backend", help="sqlite or postgresql (embedded)"),
     db: str | None = typer.Option(None, "--db", help="an existing, empty database URL instead"),
 ) -> None:

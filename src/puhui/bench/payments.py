@@ -363,9 +363,11 @@ def command(
     pg_statements: int = 0,
     group_commit: bool = True,
 ) -> None:
-    """QR payments per second over HTTP against GET /health at the same concurrency and the ledger's
-    one-transfer-per-commit rate: `puhui serve --workers N` in its own processes on a warm database, driven
-    from another process (default), or uvicorn in a thread of this one (`--in-process`)."""
+    """QR payments per second over HTTP, against GET /health and the ledger's one-transfer commits.
+
+    The baselines: GET /health at the same concurrency and the ledger's one-transfer-per-commit rate. The
+    server: `puhui serve --workers N` in its own processes on a warm database, driven from another process
+    (default), or uvicorn in a thread of this one (`--in-process`)."""
     import typer
     from rich.console import Console
 

@@ -84,8 +84,10 @@ def eod(
     date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD, once it is over"),
     db: str | None = DB,
 ) -> None:
-    """The reserve end of day (准备金日终) for DATE: each insurer's UPR, earned premium, case and IBNR
-    reserves on the ledger; a gap's dates run first; a date again moves nothing."""
+    """The reserve end of day (准备金日终) for DATE: each insurer's reserves on the ledger.
+
+    Each insurer's UPR, earned premium, case and IBNR reserves; a gap's dates run first; a date again moves
+    nothing."""
     from puhui.cli_engine import engine_for
     from puhui.cli_errors import fail
     from puhui.eod.dates import parse_date

@@ -28,6 +28,7 @@ def eod(
     date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"), db: str | None = DB
 ) -> None:
     """Run end of day for DATE over every loan: accrual, overdue, penalties, classes, provisions; once.
+
     DATE must be over (before today) and not before the last date run; days skipped since then run first."""
     from puhui.cli_errors import fail
     from puhui.eod.dates import parse_date

@@ -77,8 +77,10 @@ def settle(
     db: str | None = typer.Option(None, "--db", help="database URL"),
     bank_state: Path | None = BANK_STATE,
 ) -> None:
-    """Pay every merchant its net earnings of DATE (T+1), once. DATE must be over and not before the
-    last date settled; dates skipped since then are settled first, in order."""
+    """Pay every merchant its net earnings of DATE (T+1), once.
+
+    DATE must be over and not before the last date settled; dates skipped since then are settled first,
+    in order."""
     from puhui.identity.pii import vault_for
     from puhui.payments import settlement
     from puhui.settings import Settings
@@ -115,9 +117,11 @@ def reconcile(
     db: str | None = typer.Option(None, "--db", help="database URL"),
     bank_state: Path | None = BANK_STATE,
 ) -> None:
-    """Match the bank's statement of DATE against the platform's bank orders. DATE must be over and not
-    before the last date reconciled; dates skipped since then are matched first, each against the
-    bank's statement (a --statement file covers DATE alone, so then they must be reconciled first)."""
+    """Match the bank's statement of DATE against the platform's bank orders.
+
+    DATE must be over and not before the last date reconciled; dates skipped since then are matched first,
+    each against the bank's statement (a --statement file covers DATE alone, so then they must be
+    reconciled first)."""
     from puhui.payments import reconciliation
 
     day = _date(date)

@@ -45,11 +45,12 @@ def _fail(error: Exception) -> None:
 def large_value(
     date: str = typer.Option(..., "--date", help="China business date YYYY-MM-DD"), out: Path | None = OUT, db: str = DB
 ) -> None:
-    """Generate and store the date's large-value transaction report; print its metadata. A report generated
-    before is not generated again: its stored metadata is printed (and its stored file written), with a note
-    on stderr that it was already generated. A day whose transactions all stay under the thresholds owes no
-    report: that is said (`nothing_to_report`, exit 0, no file written), since a daily job finding nothing
-    to report has not failed."""
+    """Generate and store the date's large-value transaction report (大额交易报告); print its metadata.
+
+    A report generated before is not generated again: its stored metadata is printed (and its stored file
+    written), with a note on stderr that it was already generated. A day whose transactions all stay under
+    the thresholds owes no report: that is said (`nothing_to_report`, exit 0, no file written), since a
+    daily job finding nothing to report has not failed."""
     from puhui.db import reading, transaction
     from puhui.errors import PuhuiError
     from puhui.regtech import reports
@@ -101,8 +102,10 @@ def suspicious(
 
 @report.command("deadlines")
 def deadlines(db: str = DB) -> None:
-    """The reports of both kinds not yet submitted, earliest deadline first, overdue ones flagged; and
-    every business date's large-value report (submitted, generated, nothing_to_report or missing)."""
+    """The reports not yet submitted, earliest deadline first, and each date's large-value report status.
+
+    Both kinds, overdue ones flagged; every business date's large-value report is submitted, generated,
+    nothing_to_report or missing."""
     from puhui.db import reading
     from puhui.regtech import report_index
 

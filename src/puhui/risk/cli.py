@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from puhui.errors import PuhuiError
+from puhui.risk.scoring.platform import PLATFORM_MODEL
 
 app = typer.Typer(no_args_is_help=True, help="Risk control: credit models and fraud rules.")
 
@@ -98,8 +99,8 @@ def train(
     name: str = typer.Option("credit", "--name", help="Model name; each training adds a version."),
     out: Path = typer.Option(Path("risk-model"), "--out", help="Directory for the model card and plots."),
     label: str = LabelOption,
-    folds: int = typer.Option(5, "--folds", min=2, max=20),
-    seed: int = typer.Option(42, "--seed"),
+    folds: int = typer.Option(5, "--folds", min=2, max=20, help="Stratified CV folds for the model card."),
+    seed: int = typer.Option(42, "--seed", help="Seed of the fold split and the model's fit."),
     db: str = DbOption,
 ) -> None:
     """Train on all rows, cross-validate for the model card, write card and plots, register as challenger."""
@@ -112,7 +113,7 @@ def train(
         engine = _engine(db)
         if platform:
             dataset = _platform_dataset(engine, as_of, labels)
-            name = "platform_credit" if name == "credit" else name
+            name = PLATFORM_MODEL if name == "credit" else name
         elif data is not None:
             dataset = load_csv(data, label)
         else:
@@ -142,15 +143,15 @@ def train(
 
 def _platform_dataset(engine, as_of: str | None, labels: Path | None):
     import csv
-    import datetime as dt
 
     from puhui import clock
+    from puhui.eod.dates import parse_date
     from puhui.risk.errors import MissingLabel
     from puhui.risk.scoring.platform import platform_dataset
 
     if as_of is None or labels is None:
         raise typer.BadParameter("--platform needs --as-of and --labels")
-    day = dt.date.fromisoformat(as_of)
+    day = parse_date(as_of, "--as-of")
     at = clock.day_bounds(day)[1] - 1  # the date's last microsecond
     with labels.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -194,17 +195,30 @@ def models(db: str = DbOption, as_json: bool = typer.Option(False, "--json", hel
             r.kind,
             r.status,
             r.as_json()["trained_at"],
-            f"{r.metrics['auc']['mean']:.4f}",
-            f"{r.metrics['ks']['mean']:.4f}",
+            _cv_mean(r.metrics, "auc"),
+            _cv_mean(r.metrics, "ks"),
         )
     _console().print(table)
+
+
+def _cv_mean(metrics: dict[str, Any], name: str) -> str:
+    """A model's cross-validated mean of `name`, or "—" when it has none (a model registered without a
+    validation, as the demo's starting platform model is)."""
+    entry = metrics.get(name)
+    mean = entry.get("mean") if isinstance(entry, dict) else None
+    return "—" if mean is None else f"{mean:.4f}"
 
 
 @app.command()
 def score(
     applicant: Path = typer.Option(..., "--applicant", help="A JSON object of feature name to value."),
     model: int = typer.Option(None, "--model", help="Model id (default: the champion of --name)."),
-    name: str = typer.Option("credit", "--name"),
+    name: str = typer.Option(
+        PLATFORM_MODEL,
+        "--name",
+        help=f"Model name: {PLATFORM_MODEL}, the platform's model (the demo's; `train --platform`), "
+        "or one trained on a CSV (`train --data`: credit).",
+    ),
     db: str = DbOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:

@@ -3,6 +3,7 @@ outbox consumer."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -26,15 +27,18 @@ def export(
     db: str | None = DB,
 ) -> None:
     """Every customer's profile as of a time; only data up to that time counts."""
+    from puhui.cli_errors import fail
+    from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
     from puhui.risk.features_api import parse_as_of
     from puhui.risk.profiles import profiles_as_of
 
     try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", as_of):
+            parse_date(as_of, "--as-of")  # a date as every command takes it: not one is `date_invalid`
         at = parse_as_of(as_of)
     except PuhuiError as error:
-        typer.echo(f"error: {error.detail}", err=True)
-        raise typer.Exit(2) from None
+        fail(error)
     engine = _engine(db)
     try:
         started = time.perf_counter()

@@ -23,11 +23,16 @@ def simulate(
         None, "--replay", exists=True, readable=True, help="daily bars (date,open,high,low,close,volume) for 600000"
     ),
 ) -> None:
-    """Agents (market makers, noise and momentum traders) trade a few A-shares through the exchange
-    simulator; print each instrument's daily bar as one JSON line per day."""
+    """Simulate a few A-shares' trading days; print each instrument's daily bar as one JSON line.
+
+    Agents (market makers, noise and momentum traders) trade through the exchange simulator on the XSHG
+    trading days from --start; a range without one is refused (`no_trading_day`)."""
     from puhui.cli_errors import fail
-    from puhui.errors import InvalidInput, PuhuiError
+    from puhui.eod.dates import parse_date
+    from puhui.errors import PuhuiError
     from puhui.money import format_minor
+    from puhui.securities import calendar
+    from puhui.securities.errors import BarFileInvalid, NoTradingDay
     from puhui.securities.market_sim import MarketSimulation
     from puhui.securities.marketdata import read_bar_file
     from puhui.securities.models import Board, Exchange, Instrument
@@ -39,15 +44,21 @@ def simulate(
         (Instrument("688981", Exchange.sse, Board.star, "中芯国际", dt.date(2020, 7, 16)), 90_00),
     ]
     try:
-        first = dt.date.fromisoformat(start)
-        records = {r.day: r for r in read_bar_file(replay)} if replay else {}
-    except ValueError as error:
-        fail(InvalidInput(f"--start: {error}"))
+        first = parse_date(start, "--start")
+        dates = [first + dt.timedelta(days=n) for n in range(days)]
+        if not any(calendar.is_trading_day(day) for day in dates):
+            raise NoTradingDay(
+                f"no XSHG trading day from {first} to {dates[-1]} ({days} calendar day{'s' * (days > 1)}); "
+                f"the next one is {calendar.next_trading_day(dates[-1])}"
+            )
+        try:
+            records = {r.day: r for r in read_bar_file(replay)} if replay else {}
+        except ValueError as error:  # not text (UnicodeDecodeError): the rows' own faults are BarFileInvalid
+            raise BarFileInvalid(f"{replay}: {error}") from None
     except PuhuiError as error:
         fail(error)
     sim = MarketSimulation(listed, seed)
-    for n in range(days):
-        day = first + dt.timedelta(days=n)
+    for day in dates:
         record = records.get(day)
         for d in sim.run_day(day, {"600000": record} if record else None):
             if d.daily is None:
@@ -65,17 +76,26 @@ def clear(
     db: str | None = typer.Option(None, "--db", help="database URL (default: the configured one)"),
     out: Path | None = typer.Option(None, "--out", help="also write the day's clearing file (CSV) here"),
 ) -> None:
-    """Clear and settle a trading day (清算交收): pay the day's stamp duty and transfer fees on, once, and
-    print the result (and write the broker's clearing file)."""
+    """Clear and settle a trading day (清算交收), once; print the result.
+
+    Pay the day's stamp duty and transfer fees on, once, and print the result (and write the broker's
+    clearing file). A date that is not an XSHG trading day is refused (`not_a_trading_day`)."""
     from puhui.cli_engine import engine_for
     from puhui.cli_errors import fail
     from puhui.db import reading
     from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
-    from puhui.securities import clearing
+    from puhui.securities import calendar, clearing
+    from puhui.securities.errors import NotATradingDay
 
     try:
         day = parse_date(date, "--date")
+        if not calendar.is_trading_day(day):  # checked before the database: a holiday has no clearing to run
+            before, after = calendar.trading_days_before(day, 1)[0], calendar.next_trading_day(day)
+            raise NotATradingDay(
+                f"--date {day} ({day:%A}) is not an XSHG trading day: clear {before}, the trading day before it "
+                f"(the next, {after}, clears the days between with it)"
+            )
         engine = engine_for(db)
         answer = clearing.clear(engine, day)
         if out is not None:
@@ -95,8 +115,9 @@ def dividend(
     bonus_per_10: str = typer.Option("0", "--bonus-per-10", help="送 + 转增: new shares per 10 shares"),
     db: str | None = typer.Option(None, "--db", help="database URL (default: the configured one)"),
 ) -> None:
-    """Announce a distribution (权益分派, e.g. 10派3元送2股); the ex-date pays it to the holders at the
-    record date's close. Print the announcement."""
+    """Announce a distribution (权益分派, e.g. 10派3元送2股); print the announcement.
+
+    The ex-date pays it to the holders at the record date's close."""
     from decimal import Decimal, InvalidOperation
 
     from puhui.cli_engine import engine_for

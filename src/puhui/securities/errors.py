@@ -117,3 +117,13 @@ class BarFileInvalid(InvalidInput):
 class CorporateActionInvalid(InvalidInput):
     code = "corporate_action_invalid"
     title = "The corporate action's terms are not valid"
+
+
+class NotATradingDay(InvalidInput):
+    code = "not_a_trading_day"
+    title = "The date is not a trading day of the exchange"
+
+
+class NoTradingDay(InvalidInput):
+    code = "no_trading_day"
+    title = "No trading day falls in the dates asked for"

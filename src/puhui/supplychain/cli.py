@@ -29,8 +29,10 @@ def receivables(
 def mature(
     date: str = typer.Option(..., "--date", help="business date YYYY-MM-DD (China time)"), db: str | None = DB
 ) -> None:
-    """Settle the receivables due on or before DATE: core enterprises pay, or they turn overdue. Idempotent.
-    DATE must be over (before today) and not before the last date run; dates skipped since then run first."""
+    """Settle the receivables due on or before DATE: core enterprises pay, or they turn overdue.
+
+    Idempotent. DATE must be over (before today) and not before the last date run; dates skipped since then
+    run first."""
     from puhui.cli_errors import fail
     from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError

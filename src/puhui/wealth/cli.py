@@ -29,8 +29,10 @@ def eod(
     db: str = DB,
     seed: int = typer.Option(2026, "--seed", help="seed of the simulated fund manager"),
 ) -> None:
-    """The day's batch: the money-market funds (the manager's figures, confirmations, income, T+1
-    redemptions) and the distributed funds (confirmations at the day's NAV, redemption cash due)."""
+    """The day's batch of the money-market funds and the distributed funds for DATE.
+
+    The money-market funds: the manager's figures, confirmations, income, T+1 redemptions; the distributed
+    funds: confirmations at the day's NAV, redemption cash due."""
     from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
     from puhui.settings import get_settings
@@ -106,11 +108,12 @@ def backtest(
     amount: str = typer.Option("100000.00", "--amount", help="initial investment (CNY)"),
     db: str = DB,
 ) -> None:
-    """Backtest the robo-advisor's target for LEVEL over the platform funds' NAV history, with
-    rebalancing; prints return, volatility, max drawdown and Sharpe, writes the charts."""
+    """Backtest the robo-advisor's target for LEVEL over the platform funds' NAV history.
+
+    With rebalancing; prints return, volatility, max drawdown and Sharpe, writes the charts."""
     from puhui.db import reading
     from puhui.errors import PuhuiError
-    from puhui.money import parse_minor
+    from puhui.money import parse_positive_minor
     from puhui.wealth.advice import advisor
     from puhui.wealth.advice.backtest import run_backtest, write_charts
     from puhui.wealth.funds import orders as fund_orders  # noqa: F401 - registers the platform funds as the advisor's universe
@@ -121,14 +124,12 @@ def backtest(
     except KeyError:
         raise typer.BadParameter("--level is one of C1, C2, C3, C4, C5") from None
     try:
+        initial = parse_positive_minor(amount, "--amount")  # before any work: 0 or less has no returns to show
         with reading(_engine(db)) as connection:
             universe = advisor.fund_universe(connection)
         target = advisor.target_portfolio(universe, chosen)
         result = run_backtest(
-            universe.navs[list(target.weights)].dropna(),
-            target.weights,
-            initial=parse_minor(amount, 2),
-            threshold=threshold,
+            universe.navs[list(target.weights)].dropna(), target.weights, initial=initial, threshold=threshold
         )
     except PuhuiError as error:
         _fail(error)
