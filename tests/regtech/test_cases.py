@@ -312,3 +312,18 @@ def test_cli_opens_cases_from_alerts(engine, clock) -> None:  # type: ignore[no-
     assert run(app, ["cases", "open-from-alerts", "--since", "yesterday", "--db", url]).exit_code == 2
     with engine.connect() as connection:
         assert set(connection.execute(select(monitor_cases.c.opened_by)).scalars()) == {"nightly"}
+
+
+def test_alerts_by_an_unknown_typology_are_a_422_as_cases_by_an_unknown_status_are(client, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    """New-user pass: `?typology=bogus` answered 200 with no alerts, `?status=bogus` on the cases a 422."""
+    officer = make_staff(client, "risk_officer")
+    _alerts(client, engine, clock, officer)
+    for path, query, code in (
+        ("/v1/regtech/alerts", {"typology": "bogus"}, "invalid_request"),
+        ("/v1/regtech/cases", {"status": "bogus"}, "case_invalid"),
+    ):
+        refused = client.get(path, params=query, headers=officer)
+        assert (refused.status_code, refused.json()["code"]) == (422, code), refused.text
+        assert "large_value" in refused.text or "assigned" in refused.text  # the values it takes, listed
+    found = client.get("/v1/regtech/alerts", params={"typology": "large_value"}, headers=officer).json()["alerts"]
+    assert found and {a["typology"] for a in found} == {"large_value"}

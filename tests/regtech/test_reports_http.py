@@ -210,6 +210,11 @@ def test_the_report_takes_business_date_and_date_as_its_deprecated_alias(client,
         assert refused.status_code == 422, (body, refused.text)
         assert refused.headers["content-type"].startswith("application/problem+json")
     assert count() == 0
+    for name in ("business_date", "date"):  # a bad date names the field it was sent in (it said `date` for both)
+        bad = client.post(url, json={name: "2025-13-01"}, headers={**risk, "Idempotency-Key": f"bad-{name}"})
+        assert (bad.status_code, bad.json()["code"], bad.json()["field"]) == (422, "date_invalid", name), bad.text
+        assert bad.json()["detail"].startswith(f"{name} ")
+    assert count() == 0
     new = client.post(url, json={"business_date": "2025-12-31"}, headers={**risk, "Idempotency-Key": "n1"})
     assert new.status_code == 201, new.text
     assert new.json()["business_date"] == "2025-12-31"

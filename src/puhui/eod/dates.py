@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BeforeValidator, ValidationInfo, WithJsonSchema
 
 from puhui import clock
 from puhui.eod.errors import BusinessDateInFuture, BusinessDateNotOver, DateInvalid
@@ -70,8 +70,9 @@ def check_over(day: dt.date, what: str = "date") -> dt.date:
     return day
 
 
-def _strict(value: object) -> object:
-    return parse_date(value)  # DateInvalid leaves the validator as itself: a `date_invalid` problem
+def _strict(value: object, info: ValidationInfo) -> object:
+    # DateInvalid leaves the validator as itself: a `date_invalid` problem, naming the field it was sent in
+    return parse_date(value, info.field_name or "date")
 
 
 # A request-body field: validated by `parse_date`, documented as a string of format date. The error

@@ -23,6 +23,7 @@ from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.regtech import alerts, cases, rules
 from puhui.regtech.schemas import (
+    AlertTypology,
     CasesFromAlerts,
     CaseStatus,
     MonitoringAlert,
@@ -152,7 +153,7 @@ async def list_alerts(
     engine: EngineDep,
     principal: Staff,
     party: Annotated[str | None, Query(max_length=64)] = None,
-    typology: Annotated[str | None, Query(max_length=24)] = None,
+    typology: Annotated[AlertTypology | None, Query(description="only alerts of this typology")] = None,
     case_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ranked: Annotated[bool, Query(description="likeliest first (by score), not in outbox order")] = False,
