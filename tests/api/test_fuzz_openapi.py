@@ -111,6 +111,7 @@ OPERATION_RULES = {  # the same, for one operation only
     "POST /v1/regtech/cases/{case_id}/transitions": {
         "dismissal_reason_required": "a case closed as a false positive says why (a note, not blank)"
     },
+    "POST /v1/securities/clearing": {"not_a_trading_day": "the exchange's calendar (XSHG trading days) is data"},
     "POST /v1/wealth/fund-products": {
         "short_holding_fee_invalid": "a band of holdings under 7 days charges at least 1.5%, all to the fund (CSRC)"
     },

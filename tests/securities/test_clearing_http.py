@@ -61,6 +61,10 @@ def test_statements_clearing_file_and_levies_paid_once_after_the_day(client, eng
         "business_date_not_over",
     )
     problem(call(client, "/v1/securities/clearing", z, "clear-customer", {"trade_day": "2026-12-02"}), 403, "forbidden")
+    # a Sunday is no trading day: refused as the CLI refuses it (the API cleared it, 200, with nothing to clear)
+    sunday = call(client, "/v1/securities/clearing", operator, "clear-sunday", {"trade_day": "2026-11-29"})
+    problem(sunday, 422, "not_a_trading_day")
+    assert "clear 2026-11-27" in sunday.json()["detail"] and sunday.json()["field"] == "trade_day"
     assert snapshot(engine) == before
 
     at(clock, 9, 0, days=1)  # Friday: Thursday is over

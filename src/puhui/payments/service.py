@@ -821,13 +821,10 @@ def _refund_funding(uow: UnitOfWork, merchant_id: str, refund_id: str, back: int
 
 def _balances(uow: UnitOfWork, merchant_id: str) -> tuple[int, int, int]:
     """(available in the merchant's wallet, available in its refund funds, its top-ups still at the bank)."""
-    wallet = get_account(uow.connection, merchant_wallet_id(merchant_id))
     funds = get_account(uow.connection, wallets.refund_funds_id(merchant_id))
-
-    def available(account) -> int:
-        return 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
-
-    return available(wallet), available(funds), 0 if funds is None else funds.credits_pending
+    in_wallet = wallets.funds_available(uow.connection, merchant_wallet_id(merchant_id))
+    in_funds = wallets.funds_available(uow.connection, wallets.refund_funds_id(merchant_id))
+    return in_wallet, in_funds, 0 if funds is None else funds.credits_pending
 
 
 def _short(uow: UnitOfWork, merchant_id: str, back: int, fee_back: int) -> MerchantBalanceInsufficient:
@@ -892,10 +889,5 @@ def wallet_json(connection, account_id: str) -> dict:
 
 def refund_funds_json(connection, merchant_id: str) -> dict:
     """A merchant's refund funds (退款资金, `wallets.refund_funds_id`): zero before its first top-up."""
-    account = get_account(connection, wallets.refund_funds_id(merchant_id))
-    available = 0 if account is None else account.credits_posted - account.debits_posted - account.debits_pending
-    return {
-        "account_id": wallets.refund_funds_id(merchant_id),
-        "available": format_minor(available, 2),
-        "pending_in": format_minor(0 if account is None else account.credits_pending, 2),
-    }
+    shown = wallets.funds_json(connection, wallets.refund_funds_id(merchant_id))
+    return {name: shown[name] for name in ("account_id", "available", "pending_in")}

@@ -40,6 +40,7 @@ from puhui.money import format_minor
 from puhui.payments.wallets import RESERVE
 from puhui.securities import accounts, calendar, daily_assets, models
 from puhui.securities import orders as brokerage
+from puhui.securities.errors import NotATradingDay
 from puhui.securities.robo import service as robo
 from puhui.securities.tables import securities_executions as executions
 from puhui.securities.tables import securities_instruments as instruments
@@ -216,8 +217,25 @@ def settle_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
     return answer
 
 
+def check_trade_day(day: dt.date, what: str = "trade_day") -> dt.date:
+    """`day` when it is an XSHG trading day: a clearing is asked for one (`not_a_trading_day` names the trading days
+    around it; the dates between two trading days are cleared, with nothing to clear, as a gap of the next)."""
+    if not calendar.is_trading_day(day):
+        try:
+            before, after = calendar.trading_days_before(day, 1)[0], calendar.next_trading_day(day)
+        except OverflowError:  # the first or last days a date can be (0001-01-01): no trading day beside them
+            raise NotATradingDay(f"{what} {day} is not an XSHG trading day", field=what) from None
+        raise NotATradingDay(
+            f"{what} {day} ({day:%A}) is not an XSHG trading day: clear {before}, the trading day before it "
+            f"(the next, {after}, clears the days between with it)",
+            field=what,
+        )
+    return day
+
+
 def clear(engine: Engine, day: dt.date) -> dict[str, Any]:
     """Clear and settle `day` after its close (T+1 job: the day must be over); a date again moves nothing."""
+    check_trade_day(day)
     done = eod_runs.run_days(engine, JOB, day, lambda d: transaction(engine, lambda uow: settle_day(uow, d)))
     transaction(engine, brokerage.apply_corporate_actions)
     return done.result
@@ -247,6 +265,7 @@ def clear_overnight(engine: Engine) -> dict[str, Any] | None:
 
 def clear_in(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
     """The same in the caller's unit of work (an API call): every day of a gap, or none, commits."""
+    check_trade_day(day)
     result = eod_runs.run_in(uow, JOB, day, settle_day).result
     brokerage.apply_corporate_actions(uow)
     return result

@@ -85,17 +85,12 @@ def clear(
     from puhui.db import reading
     from puhui.eod.dates import parse_date
     from puhui.errors import PuhuiError
-    from puhui.securities import calendar, clearing
-    from puhui.securities.errors import NotATradingDay
+    from puhui.securities import clearing
 
     try:
-        day = parse_date(date, "--date")
-        if not calendar.is_trading_day(day):  # checked before the database: a holiday has no clearing to run
-            before, after = calendar.trading_days_before(day, 1)[0], calendar.next_trading_day(day)
-            raise NotATradingDay(
-                f"--date {day} ({day:%A}) is not an XSHG trading day: clear {before}, the trading day before it "
-                f"(the next, {after}, clears the days between with it)"
-            )
+        day = clearing.check_trade_day(
+            parse_date(date, "--date"), "--date"
+        )  # before the database: a holiday clears nothing
         engine = engine_for(db)
         answer = clearing.clear(engine, day)
         if out is not None:

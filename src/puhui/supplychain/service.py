@@ -82,8 +82,9 @@ def _paid_by_core(uow: UnitOfWork, core_id: str, receivable_id: str, to: str, fa
     funds, wallet = wallets.payables_funds_id(core_id), wallet_id(core_id)
     lock_accounts(uow, (funds, wallet))
     from_funds = min(face, max(0, wallets.funds_available(uow.connection, funds)))
-    if face - from_funds > wallets.funds_available(uow.connection, wallet):
-        in_all = wallets.funds_available(uow.connection, wallet) + from_funds
+    in_wallet = wallets.funds_available(uow.connection, wallet)
+    if face - from_funds > in_wallet:
+        in_all = in_wallet + from_funds
         raise InsufficientFunds(
             f"the core enterprise's payables funds and wallet hold {format_minor(in_all, 2)} CNY, not the face "
             f"amount of {format_minor(face, 2)}: top up its payables funds from its settlement account "
