@@ -15,6 +15,7 @@ retries.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -160,17 +161,36 @@ def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, t
                 ).json()["id"]
                 for _ in range(CODES)
             ]
-        calls = [(qr, f"kill-{n}", people[n % PAYERS]) for n, qr in enumerate(codes)]
+        calls: dict[str, tuple[str, tuple[str, dict]]] = {}  # key: (QR code, payer)
         answers: dict[str, tuple[int, dict]] = {}
         in_flight: set[str] = set()
         acknowledged = threading.Semaphore(0)
         killed = threading.Event()
 
-        def pay(share: list) -> None:
+        def new_code(http: httpx.Client) -> str | None:
+            made = http.post(
+                f"/v1/merchants/{merchant_id}/qr-codes", headers=shop, json={"kind": "dynamic", "amount": "9.99"}
+            )
+            if made.status_code != 201:
+                assert killed.is_set() or made.json()["code"] == "writer_unavailable", made.text
+                return None
+            return made.json()["id"]
+
+        def pay(client: int) -> None:
+            """Pays until the kill: past the codes made beforehand it makes its own, so a payment is in flight
+            when the kill lands however fast the first ones were answered."""
             with httpx.Client(base_url=base, timeout=30) as http:
-                for qr, key, (_, headers) in share:
+                for n in itertools.count(client, CLIENTS):
                     if killed.is_set():
                         return
+                    try:
+                        qr = codes[n] if n < len(codes) else new_code(http)
+                    except httpx.HTTPError:
+                        return  # killed while making a code: no payment of this client's in flight
+                    if qr is None:
+                        return
+                    key, (_, headers) = f"kill-{n}", people[n % PAYERS]
+                    calls[key] = (qr, people[n % PAYERS])
                     try:
                         answer = http.post(
                             f"/v1/qr-codes/{qr}/pay", headers={**headers, "Idempotency-Key": key}, json={}
@@ -185,7 +205,7 @@ def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, t
                     acknowledged.release()
 
         with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-            running = [pool.submit(pay, calls[i::CLIENTS]) for i in range(CLIENTS)]
+            running = [pool.submit(pay, i) for i in range(CLIENTS)]
             for _ in range(KILL_AFTER):
                 assert acknowledged.acquire(timeout=60), log.read_text()[-3000:]
             # killed first, then the clients told: on a loaded machine the clients' last payments could all be
@@ -203,7 +223,7 @@ def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, t
         assert in_flight, "the kill landed while no payment was in flight"
 
         with reading(engine) as connection:
-            by_key = {key: (qr, payer) for qr, key, (payer, _) in calls}
+            by_key = {key: (qr, payer) for key, (qr, (payer, _)) in calls.items()}
             for key in answers:
                 parts = _present(connection, by_key[key][0], key, by_key[key][1])
                 assert all(parts.values()), (key, parts)
@@ -217,7 +237,7 @@ def test_killed_server_keeps_acknowledged_payments_and_whole_ones(db_url: str, t
         if victim == "server":
             server = _serve(db_url, port, log)
         with httpx.Client(base_url=base, timeout=30) as http:
-            for qr, key, (_, headers) in calls:
+            for key, (qr, (_, headers)) in calls.items():
                 if key not in answers and key not in in_flight:
                     continue
                 again = http.post(f"/v1/qr-codes/{qr}/pay", headers={**headers, "Idempotency-Key": key}, json={})
