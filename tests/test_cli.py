@@ -109,3 +109,23 @@ def test_every_command_lists_with_a_one_line_summary_and_every_option_has_help()
     listed = runner.invoke(app, ["--help"], env={"COLUMNS": "200"}).output
     settle = next(line for line in listed.splitlines() if " settle " in line)
     assert settle.split("settle", 1)[1].strip(" │") == "Pay every merchant its net earnings of DATE (T+1), once."
+
+
+def test_every_commands_help_shows_a_flag_as_a_flag_with_no_type():
+    """Regression: help showed flags with a type, as if they took a value: `--json <bool>`, `--record
+    --no-record <bool>`, `--help <bool>` (Typer 0.29's help; earlier Typers hid it, and the type a flag
+    would show is checked as well, under any Typer)."""
+    from typer.main import get_command
+
+    flags = []
+    for path, command in _commands(get_command(app)):
+        shown = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert shown.exit_code == 0 and "Usage: " in shown.output, (path, shown.output)
+        assert "<bool" not in shown.output, (path, shown.output)
+        context = command.context_class(command)
+        for param in [*command.params, command.get_help_option(context)]:
+            if getattr(param, "is_flag", False):
+                shows = getattr(param, "display_type_rich", None) or param.make_metavar
+                flags.append((" ".join(path), param.opts[0], shows(context)))
+    assert ("reserve-check", "--record", "") in flags and ("audit", "--json", "") in flags
+    assert [flag for flag in flags if flag[2]] == []

@@ -69,6 +69,32 @@ def test_a_missing_env_file_stops_every_command_naming_it(monkeypatch, capsys, t
     assert status == 2 and "is a directory" in one_line(err)
 
 
+def test_a_missing_env_file_still_shows_every_help_and_stops_every_command(monkeypatch, capsys, tmp_path):
+    """Regression: with PUHUI_ENV_FILE naming no file, `puhui risk --help`, `puhui risk score --help` and a bare
+    `puhui risk` refused with `env_file_missing` as the commands do (only `puhui --help` showed its help)."""
+    from typer.main import get_command
+
+    from puhui.settings import EnvFileMissing
+
+    monkeypatch.setenv("PUHUI_ENV_FILE", str(tmp_path / "nowhere" / "puhui.env"))
+    commands = 0
+    for path, command in _commands(get_command(cli.app)):
+        for argv in ((*path, "--help"), path) if hasattr(command, "commands") else ((*path, "--help"),):
+            status, out, err = run(monkeypatch, capsys, *argv)
+            assert status == 0 and err == "" and f"Usage: puhui {' '.join(path)}".rstrip() in out, (argv, err)
+        if not hasattr(command, "commands"):  # a command: it refuses before it does anything, whatever it is
+            commands += 1
+            with pytest.raises(EnvFileMissing):
+                command.callback()
+    assert commands > 50
+
+
+def _commands(command, path: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
 def test_a_missing_env_file_stops_the_servers_settings(monkeypatch, tmp_path):
     """The server's workers read their settings themselves (`puhui.app.serve_app`): they refuse as well."""
     from puhui.settings import EnvFileMissing, Settings

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from puhui.bench.console import command as bench_console
 from puhui.bench.graph import command as bench_graph
@@ -38,7 +42,56 @@ from puhui.sim.cli import simulate, simulate_insurance
 from puhui.supplychain.cli import app as supplychain_app
 from puhui.wealth.cli import app as wealth_app
 
+
+def _every_command(command: Any, parent: Any = None) -> Iterator[tuple[Any, Any]]:
+    """`command` and every command and group under it (click's objects, as Typer built them), each with a
+    context as click makes one to run it (its settings, its parent's), with no arguments read."""
+    context = command.context_class(command, parent=parent, info_name=command.name, **command.context_settings)
+    yield command, context
+    for sub in getattr(command, "commands", {}).values():
+        yield from _every_command(sub, context)
+
+
+def _refusing_without_env_file(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """`callback`, first refusing with `env_file_missing` when PUHUI_ENV_FILE names no file."""
+    if getattr(callback, "_checks_env_file", False):
+        return callback
+
+    @functools.wraps(callback)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        from puhui.settings import env_file
+
+        env_file()
+        return callback(*args, **kwargs)
+
+    checked._checks_env_file = True  # type: ignore[attr-defined]
+    return checked
+
+
+def _flags_shown_as_flags(command: Any, context: Any) -> None:
+    """A flag (`--json`, `--record / --no-record`, `--help`) takes no value, so help shows no type for it: an
+    empty metavar, which every Typer release shows as nothing (Typer 0.29 shows `<bool>` otherwise)."""
+    for param in [*command.params, command.get_help_option(context)]:
+        if getattr(param, "is_flag", False) and not getattr(param, "count", False) and param.metavar is None:
+            param.metavar = ""
+
+
+class PuhuiCommand(TyperGroup):
+    """The `puhui` root, built with every command under it. Each command that runs (not a group: they only
+    show help or pass on to a command) first refuses with `env_file_missing` when PUHUI_ENV_FILE names no
+    file, the server too; the check comes once its arguments are read, so `--help` and a bare group still
+    show their help. And every flag shows in help as a flag, without a type."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command, context in _every_command(self):
+            _flags_shown_as_flags(command, context)
+            if getattr(command, "commands", None) is None and command.callback is not None:
+                command.callback = _refusing_without_env_file(command.callback)
+
+
 app = typer.Typer(
+    cls=PuhuiCommand,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -53,9 +106,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks, each with a base
 
 @app.callback()
 def _command(context: typer.Context) -> None:
-    from puhui.settings import env_file
-
-    env_file()  # PUHUI_ENV_FILE naming no file stops every command (`env_file_missing`), the server too
+    # PUHUI_ENV_FILE naming no file stops every command as it starts (`PuhuiCommand`), not help
     disposed_when_done(context)
 
 

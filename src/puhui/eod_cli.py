@@ -151,7 +151,8 @@ def eod(
     """The end of day of every business form for DATE, once DATE is over; one JSON object.
 
     In order: reconciliation with the bank, merchant settlement (T+1), lending, supply chain, money-market
-    funds, funds, insurance reserves; each job's answer in the JSON object."""
+    funds, funds, insurance reserves; each job's answer in the JSON object, in the words of every end-of-day
+    answer: a day's date `business_date`, `already_done` for a date run before."""
     from puhui.cli_engine import engine_for
     from puhui.cli_errors import fail
     from puhui.eod.dates import parse_date

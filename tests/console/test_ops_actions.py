@@ -86,7 +86,7 @@ def test_an_operator_runs_an_end_of_day_for_a_date_that_is_over(client, engine, 
     after = client.get("/ops/actions").text
     assert 'action="/ops/actions/eod/wealth.funds"' in after and 'min="2026-03-02" max="2026-03-02"' in after
     lending = post_form(client, "/ops/actions", "/ops/actions/eod/lending", date="2026-03-02")
-    assert lending.status_code == 200 and '<th scope="row">已运行</th><td>是</td>' in lending.text
+    assert lending.status_code == 200 and '<th scope="row">此前已完成</th><td>否</td>' in lending.text
     latest = [e["action"] for e in audit_entries(engine, None)][:2]
     assert latest == ["lending.eod", "wealth.funds_eod"]
 

@@ -122,4 +122,4 @@ def test_cli_products_and_end_of_day(db_url, engine, clock, tmp_path):
     day_over(clock)  # 2026-01-05 is over
     first = runner.invoke(app, ["lending", "eod", "--date", "2026-01-05", "--db", db_url])
     again = runner.invoke(app, ["lending", "eod", "--date", "2026-01-05", "--db", db_url])
-    assert json.loads(first.output)["ran"] is True and json.loads(again.output)["ran"] is False
+    assert json.loads(first.output)["already_done"] is False and json.loads(again.output)["already_done"] is True

@@ -144,7 +144,7 @@ def test_http_takes_only_iso_date_strings_up_to_today(client, engine, clock):
     assert snapshot(engine) == before
     day_over(clock)
     ran = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e1"}, json={"date": today})
-    assert ran.status_code == 200 and ran.json()["ran"] is True and ran.json()["caught_up"] == [], ran.text
+    assert ran.status_code == 200 and ran.json()["already_done"] is False and ran.json()["caught_up"] == [], ran.text
     clock.advance(days=2)
     later = day_over(clock)  # three days after the first run, once over
     gap = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e2"}, json={"date": later.isoformat()})
@@ -156,7 +156,7 @@ def test_http_takes_only_iso_date_strings_up_to_today(client, engine, clock):
     skipped = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e3"}, json={"date": "2026-01-01"})
     assert (skipped.status_code, skipped.json()["code"]) == (409, "business_date_closed"), skipped.text
     again = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e4"}, json={"date": today})
-    assert again.status_code == 200 and again.json()["ran"] is False
+    assert again.status_code == 200 and again.json()["already_done"] is True
     assert snapshot(engine) == before
 
 

@@ -168,10 +168,10 @@ def test_a_trained_model_its_card_and_a_score_keep_their_wire_shape(client, engi
     with reading(engine) as connection:
         assert models == {"models": json.loads(json.dumps([r.as_json() for r in registry.list_models(connection)]))}
 
-    scored = client.post("/v1/risk/scores", headers=ADMIN, json={"features": applicant(small)})
+    scored = client.post("/v1/risk/scores", headers=ADMIN, json={"features": applicant(small), "name": "credit"})
     body = conforms(client, "post", "/v1/risk/scores", scored)
     with reading(engine) as connection:
-        assert body == json.loads(json.dumps(service.score(connection, applicant(small))))
+        assert body == json.loads(json.dumps(service.score(connection, applicant(small), name="credit")))
 
 
 def test_a_model_registered_with_a_bare_card_reads_without_nulls(client, engine, small) -> None:  # noqa: F811

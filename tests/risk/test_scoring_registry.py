@@ -210,7 +210,7 @@ def test_models_over_http(client, engine, fitted, small) -> None:
     statuses = {m["id"]: m["status"] for m in client.get("/v1/risk/models", headers=officer).json()["models"]}
     assert statuses == {first.id: "retired", second.id: "champion"}
 
-    scored = client.post("/v1/risk/scores", headers=operator, json={"features": applicant(small)})
+    scored = client.post("/v1/risk/scores", headers=operator, json={"features": applicant(small), "name": "credit"})
     assert scored.status_code == 200, scored.text
     body = scored.json()
     assert body["model"]["id"] == second.id and isinstance(body["pd"], str) and 0 < float(body["pd"]) < 1
@@ -236,12 +236,41 @@ def test_malformed_features_get_a_stable_422(client, engine, fitted, small, feat
     officer = make_staff(client, "risk_officer")
     model = put(engine, fitted["scorecard"])
     transaction(engine, lambda uow: registry.promote(uow, model.id))
-    answer = client.post("/v1/risk/scores", headers=officer, json={"features": {**applicant(small), **features}})
+    named = {"name": "credit"}
+    answer = client.post(
+        "/v1/risk/scores", headers=officer, json={"features": {**applicant(small), **features}, **named}
+    )
     assert answer.status_code == 422 and answer.json()["code"] == code
     incomplete = {k: v for k, v in applicant(small).items() if k != "age_in_years"}
-    answer = client.post("/v1/risk/scores", headers=officer, json={"features": incomplete})
+    answer = client.post("/v1/risk/scores", headers=officer, json={"features": incomplete, **named})
     assert answer.status_code == 422 and "age_in_years" in answer.json()["detail"]
     unknown = client.post("/v1/risk/scores", headers=officer, json={"features": applicant(small), "model_id": 999})
     assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_model"
     not_an_object = client.post("/v1/risk/scores", headers=officer, json={"features": [1, 2]})
     assert not_an_object.status_code == 422
+
+
+def test_http_scores_by_the_same_model_name_as_the_cli_by_default(client, engine, fitted, small) -> None:
+    """Regression: `puhui risk score` scored by the champion of platform_credit, `POST /v1/risk/scores`
+    without a name by the champion of credit, so one applicant got two answers from two models."""
+    from typer.main import get_command
+
+    from puhui import cli
+    from puhui.risk.scoring.api import ScoreIn
+    from puhui.risk.scoring.platform import PLATFORM_MODEL
+
+    score_command = get_command(cli.app).commands["risk"].commands["score"]  # type: ignore[attr-defined]
+    assert {p.name: p.default for p in score_command.params}["name"] == ScoreIn.model_fields["name"].default
+    assert ScoreIn.model_fields["name"].default == PLATFORM_MODEL
+
+    officer = make_staff(client, "risk_officer")
+    credit, platform = put(engine, fitted["scorecard"]), put(engine, fitted["lightgbm"], name=PLATFORM_MODEL)
+    for model in (credit, platform):
+        transaction(engine, lambda uow, model=model: registry.promote(uow, model.id))
+    scored = client.post("/v1/risk/scores", headers=officer, json={"features": applicant(small)})
+    assert scored.status_code == 200, scored.text
+    assert scored.json()["model"]["id"] == platform.id and scored.json()["model"]["name"] == PLATFORM_MODEL
+    named = client.post("/v1/risk/scores", headers=officer, json={"features": applicant(small), "name": "credit"})
+    assert named.status_code == 200 and named.json()["model"]["id"] == credit.id
+    spec = client.app.openapi()["components"]["schemas"]["ScoreIn"]["properties"]["name"]
+    assert spec["default"] == PLATFORM_MODEL

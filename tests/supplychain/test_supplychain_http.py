@@ -461,7 +461,9 @@ def test_maturity_dates_follow_the_end_of_day_rule(client, engine, clock, db_url
     assert snapshot(engine) == before
     over(clock, TODAY + dt.timedelta(days=20))
     summary = mature_cli(db_url, TODAY + dt.timedelta(days=20))  # days 1 to 19 were missed
-    assert [s["date"] for s in summary["caught_up"]] == [str(TODAY + dt.timedelta(days=n)) for n in range(1, 20)]
+    assert [s["business_date"] for s in summary["caught_up"]] == [
+        str(TODAY + dt.timedelta(days=n)) for n in range(1, 20)
+    ]
     assert summary["caught_up"][9]["overdue"] == 1 and summary["still_overdue"] == 1
     got = {r["id"]: r for r in client.get("/v1/supplychain/receivables", headers=ADMIN).json()}
     unpaid = got[unpaid_id]

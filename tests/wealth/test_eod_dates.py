@@ -39,7 +39,7 @@ def test_a_gap_distributes_every_days_income(engine, clock):
     eod.run_eod(engine, D("2026-01-05"))
     clock.set(over("2026-01-09"))
     runs = eod.run_eod(engine, D("2026-01-09"))  # 6, 7 and 8 were missed
-    assert [r["date"] for r in runs] == ["2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"]
+    assert [r["business_date"] for r in runs] == ["2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"]
     daily = _daily(engine)
     assert [d for d, _ in daily] == ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"]
     assert all(distributed > 0 for _, distributed in daily[1:])

@@ -182,7 +182,7 @@ class EodResult:
     def as_json(self) -> dict:
         return {
             "business_date": self.business_date.isoformat(),
-            "ran": self.ran,
+            "already_done": not self.ran,  # the words of every end-of-day answer (`puhui.eod.answers`)
             "loans": self.loans,
             "transfers": self.transfers,
             "caught_up": [day.as_json() for day in self.caught_up],

@@ -255,7 +255,7 @@ class LendingEodRun(Schema):
     """Lending's end of day (日终) for a business date: loans accrued and transfers posted."""
 
     business_date: Day
-    ran: bool = Field(description="false when the date had already run (nothing changed)")
+    already_done: bool = Field(description="true when the date had already run (nothing changed)")
     loans: int
     transfers: int
     caught_up: list[LendingEodRun] = Field(description="the days of a gap, run first, in order")

@@ -404,4 +404,4 @@ def _mature_day(engine: Engine, day: dt.date) -> dict:
             counts["overdue" if turned else "still_overdue"] += 1
         except errors.ReceivableNotOpen:  # paid by the core between the read and now
             counts["due"] -= 1
-    return {"date": str(day), **counts}
+    return {"business_date": str(day), **counts}

@@ -17,6 +17,7 @@ from puhui.api.deps import MAX_JSON_INT, EngineDep, Principal, require_roles
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.db import UnitOfWork, reading
 from puhui.risk.scoring import registry, service
+from puhui.risk.scoring.platform import PLATFORM_MODEL
 from puhui.risk.scoring.schemas import CustomerScore, Model, Models, ModelWithCard, Score
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"])
@@ -40,13 +41,17 @@ class ScoreIn(BaseModel):
         "one of the known categories for categorical ones)",
     )
     model_id: Annotated[int, Field(ge=1, le=MAX_JSON_INT)] | None = Field(None, description="default: the champion")
-    name: ModelName = "credit"
+    name: ModelName = Field(
+        PLATFORM_MODEL,
+        description=f"scored by this name's champion: {PLATFORM_MODEL}, the platform's model (as `puhui risk score` "
+        "does), or the name a model was trained under (`puhui risk train --data`: credit)",
+    )
 
 
 class CustomerScoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model_id: Annotated[int, Field(ge=1, le=MAX_JSON_INT)] | None = Field(None, description="default: the champion")
-    name: ModelName = "platform_credit"
+    name: ModelName = PLATFORM_MODEL
 
 
 @router.post(

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, transaction
+from puhui.eod import answers
 from puhui.eod import runs as eod_runs
 from puhui.errors import InvalidInput
 from puhui.events.outbox import publish
@@ -637,7 +638,7 @@ def run_day(uow: UnitOfWork, day: dt.date, navs: NavSource | None = None) -> dic
     if navs is not None:
         nav_source.publish(uow, day, navs, ran_at=None if done is None else int(done["finished_at"]))
     if done is not None:
-        return {**json.loads(done["summary"]), "already_done": True}
+        return {**answers.stored(done["summary"]), "already_done": True}
     if navs is None:
         for code in sorted(products):
             _lock(uow, code)
@@ -658,7 +659,7 @@ def run_day(uow: UnitOfWork, day: dt.date, navs: NavSource | None = None) -> dic
         if order["kind"] == "redeem":
             _settle_redemption(uow, order)
             counts["redemptions_settled"] += 1
-    summary = {"date": day.isoformat(), **counts}
+    summary = {"business_date": day.isoformat(), **counts}
     uow.execute(
         fund_eod_runs.insert().values(
             business_date=day.isoformat(), summary=json.dumps(summary), finished_at=clock.now_micros()

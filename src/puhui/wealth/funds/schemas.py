@@ -124,7 +124,7 @@ class FundsDay(Schema):
     """One business day of the distributed funds' end of day (日终): orders confirmed, redemptions paid,
     orders still waiting for their trade date's NAV, and whether the day had already run."""
 
-    date: Day
+    business_date: Day
     purchases_confirmed: int
     redemptions_confirmed: int
     redemptions_settled: int

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading, transaction
+from puhui.eod import answers
 from puhui.eod import runs as eod_runs
 from puhui.money import InvalidAmount, format_minor, to_decimal
 from puhui.wealth import units as funds
@@ -138,7 +139,7 @@ def ran_on(connection: Connection, day: dt.date) -> list[dict]:
         .where(mmf_eod_runs.c.business_date == day.isoformat())
         .order_by(mmf_eod_runs.c.fund_code)
     )
-    return [{**json.loads(summary), "already_done": True} for (summary,) in rows]
+    return [{**answers.stored(summary), "already_done": True} for (summary,) in rows]
 
 
 def latest_run(connection: Connection, fund_code: str) -> dt.date | None:
@@ -158,7 +159,7 @@ def run_fund_day(uow: UnitOfWork, fund_code: str, day: dt.date, manager: FundMan
         )
     ).first()
     if done is not None:
-        return {**json.loads(done[0]), "already_done": True}
+        return {**answers.stored(done[0]), "already_done": True}
     funds.lock_units(uow, fund_code)  # first, as orders do: one lock order
     last = latest_run(uow.connection, fund_code)  # under the lock: a run of the fund commits or waits
     if last is not None and last > day:
@@ -186,7 +187,7 @@ def run_fund_day(uow: UnitOfWork, fund_code: str, day: dt.date, manager: FundMan
     )
     summary = {
         "fund_code": fund_code,
-        "date": day.isoformat(),
+        "business_date": day.isoformat(),
         "income_per_10k": str(Decimal(r_e4).scaleb(-4)),
         "seven_day_yield": figure["seven_day_yield"],
         "confirmed": confirmed,

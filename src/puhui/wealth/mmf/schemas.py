@@ -126,7 +126,7 @@ class FundDay(Schema):
     redemptions settled, and whether it had already run."""
 
     fund_code: str
-    date: Day
+    business_date: Day
     income_per_10k: str = PerTenThousand
     seven_day_yield: str | None = SevenDayYield
     confirmed: int
