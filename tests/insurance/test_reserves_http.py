@@ -49,9 +49,7 @@ def test_reports_for_readers_and_refusals(client, engine, clock):
     query = {"insurer": INSURER, "date": "2026-01-02"}
     answer = client.get("/v1/insurance/reserves", params=query, headers=regulator)
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {
-        "insurer_id": INSURER,
-        "date": "2026-01-02",
+    medical = {
         "policies": 2,
         "written": "1095.00",
         "refunded": "0.00",
@@ -63,9 +61,23 @@ def test_reports_for_readers_and_refusals(client, engine, clock):
         "ibnr_bf": "0.00",
         "ibnr_method": "chain_ladder",
     }
+    nothing = {name: "0.00" for name in medical if name not in ("policies", "ibnr_method")}
+    assert answer.json() == {
+        "insurer_id": INSURER,
+        "date": "2026-01-02",
+        **medical,  # the totals: no return-shipping cover sold
+        "lines": [
+            {"line": "medical", **medical},
+            {"line": "return_shipping", "policies": 0, **nothing, "ibnr_method": "bornhuetter_ferguson"},
+        ],
+    }
     ratios = client.get("/v1/insurance/reports/ratios", params=query, headers=operator)
     assert ratios.status_code == 200, ratios.text
     assert ratios.json()["loss_ratio"] == "0.0000" and ratios.json()["combined_ratio"] == "0.1500"
+    assert [(r["line"], r["loss_ratio"]) for r in ratios.json()["lines"]] == [
+        ("medical", "0.0000"),
+        ("return_shipping", None),
+    ]
     ageing = client.get("/v1/insurance/reports/claims-ageing", params=query, headers=regulator)
     assert ageing.status_code == 200, ageing.text
     assert ageing.json()["claims_present"] is claims_source.claims_present()

@@ -50,7 +50,7 @@ def test_rerunning_a_completed_date_before_an_insurer_was_onboarded_moves_nothin
     seed(engine, [policy(LATE, 29900, start, sold), policy(LATE, 29900, start, sold, start, 29900)])
     last = DAY + dt.timedelta(days=4)
     caught = service.run_reserves(engine, last)
-    assert [c["date"] for c in caught["caught_up"]] == ["2026-01-03", "2026-01-04", "2026-01-05"]
+    assert [c["business_date"] for c in caught["caught_up"]] == ["2026-01-03", "2026-01-04", "2026-01-05"]
     assert reserve_rows(engine, LATE) == [DAY + dt.timedelta(days=n) for n in range(1, 5)]
     upr = balance(engine, LATE, "upr")
     assert upr == upr_reported(engine, LATE, last) and upr > 0
@@ -59,7 +59,7 @@ def test_rerunning_a_completed_date_before_an_insurer_was_onboarded_moves_nothin
     for day in (DAY, before):
         again = service.run_reserves(engine, day)
         assert again == {
-            "date": day.isoformat(),
+            "business_date": day.isoformat(),
             "insurers": 0,
             "transfers": 0,
             "already_done": True,
@@ -88,7 +88,7 @@ def test_a_date_before_an_insurers_latest_run_never_runs_it(engine, clock):
     with pytest.raises(BusinessDateClosed):
         service.run_reserves(engine, D(2026, 1, 3))
     answer = transaction(engine, lambda uow: service.run_day(uow, D(2026, 1, 3)))
-    assert answer == {"date": "2026-01-03", "insurers": 0, "transfers": 0, "already_done": True}
+    assert answer == {"business_date": "2026-01-03", "insurers": 0, "transfers": 0, "already_done": True}
     assert (transfer_count(engine), balance(engine, LATE, "upr")) == (moved, upr)
     assert reserve_rows(engine, LATE) == [D(2026, 1, 4)]
     assert upr == upr_reported(engine, LATE, D(2026, 1, 4)) == 36500 - 300

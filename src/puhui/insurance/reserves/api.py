@@ -25,7 +25,7 @@ InsurerQuery = Annotated[
 
 @router.get(
     "/reserves",
-    summary="An insurer's reserves for its medical business at the end of a date (准备金)",
+    summary="An insurer's reserves at the end of a date, by line of business and in total (准备金)",
     response_model=Reserves,
 )
 async def reserves(insurer: InsurerQuery, date: DayQuery, engine: EngineDep, principal: Reader) -> dict[str, Any]:
@@ -35,7 +35,7 @@ async def reserves(insurer: InsurerQuery, date: DayQuery, engine: EngineDep, pri
 
 @router.get(
     "/reports/ratios",
-    summary="Loss and combined ratios of the medical business (赔付率, 综合成本率) at a date",
+    summary="Loss and combined ratios by line of business and in total (赔付率, 综合成本率) at a date",
     response_model=Ratios,
 )
 async def ratios(insurer: InsurerQuery, date: DayQuery, engine: EngineDep, principal: Reader) -> dict[str, Any]:

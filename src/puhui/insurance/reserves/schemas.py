@@ -1,5 +1,5 @@
 """What the reserve reports answer with (准备金报表): an insurer's reserves on a date, its loss and
-combined ratios, and its open claims by age."""
+combined ratios, each for its lines of business and their totals, and its open claims by age."""
 
 from __future__ import annotations
 
@@ -12,27 +12,67 @@ from puhui.api.fields import Day, Money, Schema
 RATIO = r"^[0-9]+(\.[0-9]+)?$"
 
 
-class Reserves(Schema):
-    """An insurer's figures for its medical business (百万医疗) at the end of a business date, since its first
-    policy (fen as 元 strings). Return-shipping cover (退货运费险) is not in them: its premiums are held for the
-    claims paid at each return (`/insurers/{id}/...`), with no term to earn them over."""
+LINE = Literal["medical", "return_shipping"]
+METHOD = Literal["chain_ladder", "bornhuetter_ferguson"]
 
-    insurer_id: str
-    date: Day
-    policies: int = Field(ge=0, description="policies sold by the end of the date")
+
+class ReserveLine(Schema):
+    """One line of business (险种): `medical` (百万医疗) or `return_shipping` (退货运费险), its figures since its
+    first policy. A return-shipping cover runs 15 days from its order and earns 1/15 a day, all of it at
+    its claim; its claims are paid as reported (no case reserve) and its IBNR is the part of its running
+    covers' claims still to come that falls in the days of cover already run: chain-ladder once its paid
+    triangle spans three months, before that Bornhuetter-Ferguson on the priced return rate × claim."""
+
+    line: LINE
+    policies: int = Field(ge=0, description="policies (covers) sold by the end of the date")
     written: Money = Field(description="保费收入: premiums written")
     refunded: Money = Field(description="退保金: premiums refunded on cancellation")
-    earned: Money = Field(description="已赚保费: earned premium, 1/365 a day")
+    earned: Money = Field(description="已赚保费: earned premium, pro rata by day over the term")
     upr: Money = Field(description="未到期责任准备金: unearned premium reserve")
     paid: Money = Field(description="赔付支出: claims paid")
     case_reserve: Money = Field(description="未决赔款准备金: case estimates of reported open claims")
-    ibnr: Money = Field(description="IBNR booked (chain-ladder on paid claims)")
+    ibnr: Money = Field(
+        description="IBNR booked, by `ibnr_method` (return shipping: never below BF's, the chain-ladder reading low "
+        "within a month)"
+    )
     ibnr_bf: Money = Field(description="IBNR by Bornhuetter-Ferguson, for comparison")
-    ibnr_method: Literal["chain_ladder"]
+    ibnr_method: METHOD = Field(description="how the booked IBNR was estimated")
+
+
+class Reserves(Schema):
+    """An insurer's reserves at the end of a business date, since its first policy (fen as 元 strings): the
+    totals of its lines of business, then each line (`lines`: medical, return shipping)."""
+
+    insurer_id: str
+    date: Day
+    policies: int = Field(ge=0, description="policies sold by the end of the date, every line")
+    written: Money = Field(description="保费收入: premiums written")
+    refunded: Money = Field(description="退保金: premiums refunded on cancellation")
+    earned: Money = Field(description="已赚保费: earned premium, pro rata by day (1/365 for a year's cover)")
+    upr: Money = Field(description="未到期责任准备金: unearned premium reserve")
+    paid: Money = Field(description="赔付支出: claims paid")
+    case_reserve: Money = Field(description="未决赔款准备金: case estimates of reported open claims")
+    ibnr: Money = Field(description="IBNR booked, each line by its own method")
+    ibnr_bf: Money = Field(description="IBNR by Bornhuetter-Ferguson, for comparison")
+    ibnr_method: Literal["chain_ladder", "bornhuetter_ferguson", "by_line"] = Field(
+        description="the method every line holding policies books, else `by_line`"
+    )
+    lines: list[ReserveLine] = Field(description="each line of business: medical, return_shipping")
+
+
+class RatioLine(Schema):
+    """One line's loss and combined ratios (the insurer's commission and expense ratios)."""
+
+    line: LINE
+    earned: Money
+    incurred: Money = Field(description="已发生赔款: paid + case reserve + IBNR")
+    loss_ratio: str | None = Field(pattern=RATIO, description="赔付率, four places")
+    combined_ratio: str | None = Field(pattern=RATIO, description="综合成本率")
 
 
 class Ratios(Schema):
-    """赔付率 = (paid + case + IBNR) ÷ earned; 综合成本率 = 赔付率 + 佣金率 + 费用率; null without earned premium."""
+    """赔付率 = (paid + case + IBNR) ÷ earned; 综合成本率 = 赔付率 + 佣金率 + 费用率; null without earned premium.
+    The totals of every line of business, then each line (`lines`)."""
 
     insurer_id: str
     date: Day
@@ -42,6 +82,7 @@ class Ratios(Schema):
     commission_ratio: str = Field(pattern=RATIO, description="佣金率 (insurer data)")
     expense_ratio: str = Field(pattern=RATIO, description="费用率 (insurer data)")
     combined_ratio: str | None = Field(pattern=RATIO, description="综合成本率")
+    lines: list[RatioLine] = Field(description="each line of business: medical, return_shipping")
 
 
 class AgeingBucket(Schema):

@@ -1,14 +1,19 @@
 """The reserve end of day (准备金日终, job `insurance.reserves`) and the reserve reports.
 
-For business date D, per insurer, in one unit of work: the premium figures through D come from one
-grouped scan of the policies (written, refunded, earned by 1/365 per day to the fen exactly as
-`puhui.insurance.models.earned_through`, a cancelled policy keeping premium − refund), the claims
-figures from `claims_source` (paid, case estimates), IBNR by chain-ladder on the insurer's paid
-triangle (Bornhuetter-Ferguson alongside, for comparison); then the insurer's books
-(`puhui.insurance.reserves.books`) are moved to those totals by their differences alone, a handful of
-transfers per insurer and day, whatever the number of policies. A date runs once per insurer
-(`insurance_reserve_runs`), and never once the job has completed it or the insurer has run a later date
-(books only move forwards); which dates may run is the rule of every end of day (`puhui.eod.runs`).
+For business date D, per insurer, in one unit of work, each line of business (险种, `lines`):
+- medical (百万医疗): the premium figures through D come from one grouped scan of the policies (written,
+  refunded, earned by 1/365 per day to the fen exactly as `puhui.insurance.models.earned_through`, a
+  cancelled policy keeping premium − refund), the claims figures from `claims_source` (paid, case
+  estimates), IBNR by chain-ladder on the insurer's paid triangle (Bornhuetter-Ferguson alongside, for
+  comparison);
+- return shipping (退货运费险): the covers and claims as of D's end (`returns_source`), earned over each
+  cover's term and IBNR by chain-ladder or BF as `return_line` says;
+then each line's books (`puhui.insurance.reserves.books`) are moved to its figures by their differences
+alone, a handful of transfers per insurer, line and day, whatever the number of policies. A date runs once
+per insurer (`insurance_reserve_runs`, which keeps the medical line's figures; the return-shipping line's
+are recomputed from its append-only rows whenever a report reads them), and never once the job has
+completed it or the insurer has run a later date (books only move forwards); which dates may run is the rule
+of every end of day (`puhui.eod.runs`). The reports answer each line and their totals.
 """
 
 from __future__ import annotations
@@ -27,13 +32,15 @@ from puhui.eod import runs as eod_runs
 from puhui.eod.dates import check_date
 from puhui.events.outbox import publish
 from puhui.insurance.errors import InsurerNotFound
-from puhui.insurance.reserves import books, claims_source, models
+from puhui.insurance.reserves import books, claims_source, lines, models, returns_source
 from puhui.insurance.reserves.errors import ReserveRunNotFound, ReserveTermsInvalid
+from puhui.insurance.reserves.lines import MEDICAL, LineFigures
 from puhui.insurance.reserves.tables import insurance_reserve_runs as runs
 from puhui.insurance.reserves.tables import insurer_reserve_terms as terms_table
 from puhui.insurance.settlement import service as settlement
 from puhui.insurance.settlement.errors import SettlementTermsMissing
 from puhui.insurance.tables import insurers
+from puhui.ledger.models import Transfer
 from puhui.ledger.service import post_chain
 from puhui.money import format_minor
 
@@ -195,18 +202,18 @@ def run_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
     premiums = premium_totals(uow.connection, day)
     payments = claims_source.payments_by_insurer(uow.connection, day)
     open_claims = claims_source.open_claims_by_insurer(uow.connection, day)
+    returns = returns_source.figures_by_insurer(uow.connection, day)
     done = {str(i) for i in uow.execute(select(runs.c.insurer_id).where(runs.c.business_date == day)).scalars()}
     latest = latest_runs(uow.connection)
     ran, moved, passed = 0, 0, 0
-    for insurer_id in _insurers(uow.connection, premiums, payments, open_claims):
+    for insurer_id in _insurers(uow.connection, premiums, payments, open_claims, returns):
         if insurer_id in done:
             continue
         if insurer_id in latest and latest[insurer_id] > day:
             passed += 1  # its books are at a later day: this date is behind it
             continue
-        moved += _run_insurer(
-            uow, insurer_id, day, premiums, payments.get(insurer_id, []), open_claims.get(insurer_id, [])
-        )
+        medical = _medical(uow.connection, insurer_id, day, premiums, payments, open_claims)
+        moved += _run_insurer(uow, insurer_id, day, medical, returns.get(insurer_id))
         ran += 1
     summary = _summary(day, ran, moved, already_done=ran == 0 and bool(done or passed))
     if moved:
@@ -215,7 +222,7 @@ def run_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
 
 
 def _summary(day: dt.date, ran: int, moved: int, *, already_done: bool) -> dict[str, Any]:
-    return {"date": day.isoformat(), "insurers": ran, "transfers": moved, "already_done": already_done}
+    return {"business_date": day.isoformat(), "insurers": ran, "transfers": moved, "already_done": already_done}
 
 
 def latest_runs(connection: Connection) -> dict[str, dt.date]:
@@ -228,36 +235,57 @@ def _as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def _run_insurer(
-    uow: UnitOfWork,
+def _medical(
+    connection: Connection,
     insurer_id: str,
     day: dt.date,
     premiums: dict[str, PremiumTotals],
-    payments: list[models.Payment],
-    open_claims: list[claims_source.OpenClaimFigure],
-) -> int:
+    payments: dict[str, list[models.Payment]],
+    open_claims: dict[str, list[claims_source.OpenClaimFigure]],
+) -> LineFigures:
+    """The medical line's figures at the end of `day`."""
     totals = premiums.get(insurer_id, PremiumTotals(0, 0, 0, 0))
-    paid = sum(p.amount for p in payments if p.paid_date <= day)
-    case = sum(c.case_estimate for c in open_claims)
-    chain, bf = _ibnr(uow.connection, insurer_id, day, payments, case, totals.earned)
-    books.open_books(uow, insurer_id)
-    booked = books.read_books(uow, insurer_id)
-    moves = books.movements(booked, totals.written, totals.refunded, totals.earned, paid, case, chain)
-    posted = list(books.transfers(insurer_id, _transfer_key(insurer_id, day), moves))
+    paid_claims = payments.get(insurer_id, [])
+    paid = sum(p.amount for p in paid_claims if p.paid_date <= day)
+    case = sum(c.case_estimate for c in open_claims.get(insurer_id, []))
+    chain, bf = _ibnr(connection, insurer_id, day, paid_claims, case, totals.earned)
+    return LineFigures(
+        MEDICAL, totals.policies, totals.written, totals.refunded, totals.earned, paid, case, chain, bf, "chain_ladder"
+    )
+
+
+def _book(uow: UnitOfWork, insurer_id: str, key: str, figures: LineFigures) -> list[Transfer]:
+    """The transfers that move a line's books to its figures (opening them first)."""
+    books.open_books(uow, insurer_id, figures.line)
+    booked = books.read_books(uow, insurer_id, figures.line)
+    f = figures
+    moves = books.movements(booked, f.written, f.refunded, f.earned, f.paid, f.case_reserve, f.ibnr)
+    return list(books.transfers(insurer_id, key, moves, f.line))
+
+
+def _run_insurer(
+    uow: UnitOfWork, insurer_id: str, day: dt.date, figures: LineFigures, returns: LineFigures | None
+) -> int:
+    """Move the insurer's books line by line (the return-shipping line's once it has a cover) and record
+    its run (the medical line's figures)."""
+    key = _transfer_key(insurer_id, day)
+    posted = _book(uow, insurer_id, key, figures)
+    if returns is not None and returns.policies:
+        posted += _book(uow, insurer_id, key, returns)
     post_chain(uow, posted)
     uow.execute(
         runs.insert().values(
             insurer_id=insurer_id,
             business_date=day,
-            policies=totals.policies,
-            written=totals.written,
-            refunded=totals.refunded,
-            earned=totals.earned,
-            upr=totals.written - totals.refunded - totals.earned,
-            paid=paid,
-            case_reserve=case,
-            ibnr=chain,
-            ibnr_bf=bf,
+            policies=figures.policies,
+            written=figures.written,
+            refunded=figures.refunded,
+            earned=figures.earned,
+            upr=figures.upr,
+            paid=figures.paid,
+            case_reserve=figures.case_reserve,
+            ibnr=figures.ibnr,
+            ibnr_bf=figures.ibnr_bf,
             transfers=len(posted),
             at=clock.now_micros(),
         )
@@ -286,40 +314,38 @@ def _run_row(connection: Connection, insurer_id: str, day: dt.date) -> Any:
     return row
 
 
-def reserves_json(connection: Connection, insurer_id: str, day: dt.date) -> dict[str, Any]:
-    """An insurer's reserves at the end of `day` (准备金): UPR, case, IBNR, with what they rest on."""
+def line_figures(connection: Connection, insurer_id: str, day: dt.date) -> list[LineFigures]:
+    """Each line's figures at the end of `day`: medical from its run row, return shipping recomputed from
+    its covers and claims as of that day (what the run booked). The run must have run the insurer."""
     row = _run_row(connection, insurer_id, day)
-    money = ("written", "refunded", "earned", "upr", "paid", "case_reserve", "ibnr", "ibnr_bf")
+    return [lines.medical_of(row), returns_source.figures(connection, insurer_id, day)]
+
+
+def reserves_json(connection: Connection, insurer_id: str, day: dt.date) -> dict[str, Any]:
+    """An insurer's reserves at the end of `day` (准备金): UPR, case, IBNR, with what they rest on, for
+    the totals of its lines of business and for each line."""
+    found = line_figures(connection, insurer_id, day)
     return {
         "insurer_id": insurer_id,
         "date": day.isoformat(),
-        "policies": row["policies"],
-        **{name: format_minor(row[name], 2) for name in money},
-        "ibnr_method": "chain_ladder",
+        **lines.money_json(lines.total(found)),
+        "lines": [{"line": f.line, **lines.money_json(f)} for f in found],
     }
-
-
-def _ratio_text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
 
 
 def ratios_json(connection: Connection, insurer_id: str, day: dt.date) -> dict[str, Any]:
     """Loss ratio (赔付率) = (paid + case + IBNR) ÷ earned; combined ratio (综合成本率) adds the
-    commission and expense ratios; both since the insurer's first policy."""
-    row = _run_row(connection, insurer_id, day)
+    commission and expense ratios; both since the insurer's first policy, for the totals and each line."""
+    found = line_figures(connection, insurer_id, day)
     terms = get_terms(connection, insurer_id)
-    figures = models.ratios(
-        row["earned"], row["paid"], row["case_reserve"], row["ibnr"], terms.commission_ratio, terms.expense_ratio
-    )
+    commission, expense = terms.commission_ratio, terms.expense_ratio
     return {
         "insurer_id": insurer_id,
         "date": day.isoformat(),
-        "earned": format_minor(figures.earned, 2),
-        "incurred": format_minor(figures.incurred, 2),
-        "loss_ratio": _ratio_text(figures.loss_ratio),
-        "commission_ratio": format(terms.commission_ratio, "f"),
-        "expense_ratio": format(terms.expense_ratio, "f"),
-        "combined_ratio": _ratio_text(figures.combined_ratio),
+        **lines.ratios_json(lines.total(found), commission, expense),
+        "commission_ratio": format(commission, "f"),
+        "expense_ratio": format(expense, "f"),
+        "lines": [{"line": f.line, **lines.ratios_json(f, commission, expense)} for f in found],
     }
 
 
