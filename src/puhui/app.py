@@ -37,7 +37,7 @@ from puhui.errors import PuhuiError
 from puhui.events.outbox import read_events
 from puhui.events.schemas import Events
 from puhui.identity import api as identity_api
-from puhui.identity import closing
+from puhui.identity import closing, verifier
 from puhui.insurance import api as insurance_api
 from puhui.insurance import listings as insurance_listings
 from puhui.insurance.claims import api as insurance_claims_api
@@ -143,6 +143,7 @@ def create_app(engine: Engine, settings: Settings, *, run_expiry: bool = True, l
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.verifier = verifier.configured(settings)  # customers' own real-name checks (identity.verifier)
     openapi.install(app)  # errors as problems, Idempotency-Key on mutations (puhui.api.openapi)
     _sandbox(app, engine, settings)
     _closing_checks()  # 注销 refused while a loan, an order waiting or a policy in force is open

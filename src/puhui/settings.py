@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     overnight_clearing: bool = True
     clearing_interval_seconds: float = Field(60.0, gt=0, le=3600)
     notify_interval_seconds: float = Field(1.0, gt=0, le=3600)
+    # The identity verification provider customers verify themselves through (自助实名认证, `identity.verifier`):
+    # `module:factory`, the factory called with these settings. None: the sandbox's in the sandbox, else none
+    # (self-verification then answers 503 `verification_provider_unavailable`).
+    verification_provider: str | None = None
 
     def __init__(self, **values: Any) -> None:
         # PUHUI_ENV_FILE names a dotenv file of PUHUI_* settings (the demo writes one); the environment wins.

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from puhui.db.tables import metadata
+from puhui.identity.sandbox_verifier import SandboxVerifier
 
 from .helpers import ADMIN, CARD, LI, MERCHANT, ZHANG, login, make_staff, register
 
@@ -45,6 +46,15 @@ def journey(client) -> None:
             json={"channel": channel, "reference": f"R-{channel}"},
         )
     assert client.post(f"/v1/customers/{zhang}/tier", headers=operator, json={"reason": "kyc"}).status_code == 200
+    client.app.state.verifier = SandboxVerifier()  # the customer's own checks, what they type sent in clear
+    typed = {"name": ZHANG["name"], "id_number": ZHANG["id_number"]}
+    for body in (
+        {"channel": "mobile_operator", "phone": LI["phone"]},  # someone else's: fails, recorded
+        {"channel": "mobile_operator", "phone": ZHANG["phone"]},
+        {"channel": "social_security", **typed},
+        {"channel": "tax", **typed, "id_number": LI["id_number"]},
+    ):
+        assert client.post("/v1/customers/me/verifications", headers=me, json=body).status_code == 201
     client.post(
         f"/v1/customers/{zhang}/consents",
         headers=me,

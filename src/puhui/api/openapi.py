@@ -127,6 +127,12 @@ CHECKED_INSIDE: dict[str, dict[str, str]] = {
         "`replayed_notification`): nothing moves",
     },
     "POST /v1/customers/login": {"401": "The phone number or the password is wrong (`invalid_credentials`)"},
+    "POST /v1/customers/me/verifications": {
+        "429": "Too many of your own identity checks failed today (`too_many_verification_attempts`): nothing is "
+        "asked or recorded until the China day ends; wait `Retry-After` seconds",
+        "503": "No verification provider is configured, or it could not answer "
+        "(`verification_provider_unavailable`): nothing was recorded",
+    },
     "GET /v1/insurance/reserves": {"404": "No reserve run for the insurer and date (`reserve_run_not_found`)"},
     "GET /v1/insurance/reports/ratios": {"404": "No reserve run for the insurer and date (`reserve_run_not_found`)"},
     "GET /v1/securities/robo": {"404": "The customer has no robo-advice subscription (`robo_not_subscribed`)"},

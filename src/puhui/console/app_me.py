@@ -1,6 +1,7 @@
-"""The customer's personal data page (个人信息): what the platform holds, masked as the API shows it;
-the consents with a switch per purpose (撤回同意 is one click); a copy of everything (个人信息副本, the
-API's export); and closing the account (注销), refused while the wallet holds money."""
+"""The customer's personal data page (个人信息): what the platform holds, masked as the API shows it; their
+own real-name checks and the account class they allow (自助实名认证, `app_verify`); the consents with a switch
+per purpose (撤回同意 is one click); a copy of everything (个人信息副本, the API's export); and closing the
+account (注销), refused while the wallet holds money."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from puhui.console import client, render, security
+from puhui.console.app_verify import OUTCOMES, check_body, verification_context
 from puhui.console.web import customer_page, read_form, redirect, to_login
 from puhui.identity.models import TIER_RULES
 from puhui.money import format_minor
@@ -26,8 +28,9 @@ CLASSES = [
     for rule in TIER_RULES.values()
 ]
 """The wallet classes (支付账户分类) as the identity rules set them: the checks each needs, its limit and period,
-whether it may invest; shown on the page so the customer sees what verifying brings (real-name verification
-is done by the platform's staff with the channels that confirm an identity, see `console.ops_kyc`)."""
+whether it may invest; shown on the page so the customer sees what verifying brings (the customer runs the
+checks themself, `app_verify`, where a verification provider is configured; staff record them too,
+`console.ops_kyc`)."""
 
 
 async def _me_page(request: Request, status: int = 200, error: str | None = None) -> Response:
@@ -47,6 +50,7 @@ async def _me_page(request: Request, status: int = 200, error: str | None = None
         classes=CLASSES,
         passed=len({v["channel"] for v in customer["verifications"] if v["passed"]}),
         key=security.form_key(),
+        **verification_context(request, customer),
     )
 
 
@@ -69,6 +73,41 @@ async def consent(request: Request) -> Response:
     except client.ApiProblem as problem:
         return await _me_page(request, problem.status, render.say(request, problem.code, problem.detail))
     return redirect("/app/me", "consent_saved")
+
+
+@router.post("/app/me/verifications")
+@customer_page
+async def verify(request: Request) -> Response:
+    """One identity check of the customer's own (`app_verify`); passed or failed, it is said as a notice."""
+    form = await read_form(request)
+    viewer = request.state.viewer
+    try:
+        answer = await client.call(
+            request,
+            "POST",
+            "/v1/customers/me/verifications",
+            token=viewer.token,
+            json=check_body(form),
+            key=form.get("key") or None,
+        )
+    except client.ApiProblem as problem:
+        return await _me_page(request, problem.status, render.say(request, problem.code, problem.detail))
+    return redirect("/app/me#verification", OUTCOMES.get(answer.get("reason"), "check_failed"))
+
+
+@router.post("/app/me/tier")
+@customer_page
+async def take_class(request: Request) -> Response:
+    """The account class the passed checks allow, taken by the customer."""
+    form = await read_form(request)
+    viewer = request.state.viewer
+    try:
+        await client.call(
+            request, "POST", "/v1/customers/me/tier", token=viewer.token, json={}, key=form.get("key") or None
+        )
+    except client.ApiProblem as problem:
+        return await _me_page(request, problem.status, render.say(request, problem.code, problem.detail))
+    return redirect("/app/me#verification", "class_taken")
 
 
 @router.get("/app/me/export")

@@ -210,3 +210,45 @@ class VaultError(PuhuiError):
 class VaultNotConfigured(VaultError):
     code = "vault_not_configured"
     title = "No PII encryption key is configured (PUHUI_PII_KEYS)"
+
+
+class VerificationProviderUnavailable(PuhuiError):
+    """Self-verification (自助实名核验) needs an external verification provider: the sandbox's (PUHUI_SANDBOX) or
+    one configured (PUHUI_VERIFICATION_PROVIDER). Without one, or when it cannot answer, nothing is recorded:
+    never a silent pass."""
+
+    code = "verification_provider_unavailable"
+    status = 503
+    title = "No identity verification provider can answer now; nothing was recorded"
+
+
+class VerificationProviderInvalid(PuhuiError):
+    """PUHUI_VERIFICATION_PROVIDER names no `module:factory` that makes a provider, or the sandbox's outside it."""
+
+    code = "verification_provider_invalid"
+    status = 500
+    title = "The configured identity verification provider cannot be used"
+    exit_status = 2
+
+
+class ChannelAlreadyVerified(Conflict):
+    """A channel counts once (`kyc.TIER_RULES`): a customer does not run a check again on a channel that passed."""
+
+    code = "channel_already_verified"
+    title = "This channel has already confirmed your identity"
+
+
+class CardNotFound(NotFound):
+    """The card id names no card bound to the calling customer (someone else's, erased or never bound)."""
+
+    code = "card_not_found"
+    title = "No bank card with this id is bound to you"
+
+
+class TooManyVerificationAttempts(PuhuiError):
+    """Failed self-verifications per customer per China day (`self_kyc.MAX_FAILURES_PER_DAY`): the next is refused
+    before any provider is asked, until the day ends (`retry_after_seconds`)."""
+
+    code = "too_many_verification_attempts"
+    status = 429
+    title = "Too many failed identity checks today; try again tomorrow"

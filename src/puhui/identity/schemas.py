@@ -166,6 +166,22 @@ class VerificationRecorded(Schema):
     tier: TierName | None
 
 
+class SelfVerification(Schema):
+    """One identity check the customer ran themself (自助实名核验), recorded passed or failed, and where they now
+    stand. What was checked is shown masked; nothing typed is stored."""
+
+    customer_id: str
+    verification: RecordedVerification
+    reason: Literal["details_mismatch", "not_confirmed"] | None = Field(
+        description="why it failed: `details_mismatch` (what was typed is not the customer's own record: no "
+        "provider was asked), `not_confirmed` (the channel did not confirm the identity); null when it passed"
+    )
+    checked: dict[str, str] = Field(description="what the check covered, masked (name, id_number, phone, card_number)")
+    passed_channels: list[str]
+    eligible_tier: TierName | None
+    tier: TierName | None
+
+
 class TierChanged(Schema):
     """A wallet class upgrade (账户升级), audited with who did it and why."""
 
