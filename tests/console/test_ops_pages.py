@@ -191,6 +191,7 @@ MERCHANT_PAGES = (
     "/merchant/qr",
     "/merchant/refunds",
     "/merchant/settlements",
+    "/merchant/supply-chain",
     "/merchant/keys",
     "/merchant/notifications",
 )

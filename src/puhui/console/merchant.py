@@ -126,8 +126,8 @@ async def _overview(request: Request, status: int = 200, error: str | None = Non
                     ),
                 ],
             ),
-            _orders_section(request, _("Top-ups of the refund funds"), top_ups, "refund-fund-top-ups"),
-            _orders_section(request, _("Withdrawals of the refund funds"), withdrawals, "refund-fund-withdrawals"),
+            orders_section(request, _("Top-ups of the refund funds"), top_ups, "refund-fund-top-ups"),
+            orders_section(request, _("Withdrawals of the refund funds"), withdrawals, "refund-fund-withdrawals"),
             section(_("Takings by day"), [_("Date"), _("Amount"), _("Payments")], rows, chart=chart, id="takings"),
         ],
         status=status,
@@ -135,7 +135,7 @@ async def _overview(request: Request, status: int = 200, error: str | None = Non
     )
 
 
-def _orders_section(request: Request, title: str, orders: list[dict], section_id: str) -> dict:
+def orders_section(request: Request, title: str, orders: list[dict], section_id: str) -> dict:
     """The refund funds' bank orders of one kind (top-ups or withdrawals), newest first: when each was
     made, its amount, its status at the bank (处理中, 成功, 失败) and its order number."""
     fmt, _ = render.formatter(request), render.formatter(request).gettext

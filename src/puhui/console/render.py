@@ -28,6 +28,11 @@ NOTICES = {
     "subscribed": "Subscribed to the fund.",
     "redeemed": "Redemption ordered.",
     "consent_saved": "Your consent choice is saved.",
+    "check_passed": "The check confirmed your identity.",
+    "check_mismatch": "The check failed: what you entered is not what your account holds. It is recorded and does "
+    "not count.",
+    "check_failed": "The check failed: the channel did not confirm your identity. It is recorded and does not count.",
+    "class_taken": "Your account class is raised.",
     "language": "Language changed.",
 }
 
@@ -117,6 +122,17 @@ PROBLEMS = {
     "settled to the bank account.",
     "refund_funds_insufficient": "The refund funds do not have that much available.",
     "amount_above_order_maximum": "The amount is above the largest single bank order, 5,000,000.00 CNY.",
+    # supply-chain finance (the merchant portal's /merchant/supply-chain)
+    "payables_funds_insufficient": "The payables funds do not have that much available.",
+    "supplier_not_found": "There is no merchant with that id to be the supplier.",
+    "supplier_is_core_enterprise": "A core enterprise cannot be its own supplier.",
+    "invalid_maturity_date": "The maturity date must be 1 to 365 days after today.",
+    "credit_limit_exceeded": "Confirming this payable would pass the core enterprise's credit limit.",
+    "invoice_already_confirmed": "This invoice is already confirmed with other terms.",
+    "receivable_already_financed": "This receivable is already financed.",
+    "receivable_matured": "This receivable has matured: it can no longer be financed.",
+    "receivable_not_open": "This receivable is already paid.",
+    "receivable_not_due": "This receivable is not due yet: it can be paid from its maturity date.",
     # the platform's generic codes (`puhui.errors`, `money`, the API's validation): one sentence each, since
     # their details vary ("1.001 has more than 2 decimal places", "amount must be greater than zero")
     "invalid_amount": AMOUNT_INVALID,
@@ -129,6 +145,12 @@ PROBLEMS = {
     "form_too_large": "The form is too large.",
     # what the app's forms can meet from identity, payments, wealth and lending (`code = "…"` of their errors)
     "customer_closed": "That account is closed.",
+    "channel_already_verified": "This channel has already confirmed your identity.",
+    "card_not_found": "Choose one of your bound bank cards.",
+    "too_many_verification_attempts": "Too many checks failed today. Please try again tomorrow.",
+    "verification_provider_unavailable": "Identity checks are not available just now. Please try again later.",
+    "insufficient_verifications": "Not enough identity checks have passed for this class.",
+    "tier_not_higher": "The account is already at this class or higher.",
     "consent_required": "Tick the consents needed to open an account.",
     "invalid_address": "The address is not valid.",
     "current_password_invalid": "The password is wrong.",

@@ -21,6 +21,7 @@ from puhui.console import (
     app_securities,
     app_wallet,
     merchant,
+    merchant_scf,
     ops,
     ops_actions,
     ops_books,
@@ -51,7 +52,15 @@ for part in (app_credit.router, app_funds.router, app_securities.router, app_rob
     router.include_router(part)
 for part in (app_insurance.router, app_claims.router, app_return_cover.router):
     router.include_router(part)
-for part in (staff.router, merchant.router, ops.router, ops_books.router, ops_actions.router, supervision.router):
+for part in (
+    staff.router,
+    merchant.router,
+    merchant_scf.router,
+    ops.router,
+    ops_books.router,
+    ops_actions.router,
+    supervision.router,
+):
     router.include_router(part)
 router.include_router(ops_kyc.router)
 
