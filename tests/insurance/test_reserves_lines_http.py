@@ -15,8 +15,9 @@ from puhui.insurance.reserves import service
 from puhui.settings import Settings
 from tests.identity.helpers import ADMIN_TOKEN, INDEX_KEY, JWT_SECRET, K1, make_staff
 from tests.insurance.test_reserves import assert_audit_clean, over, transfer_count
-from tests.insurance.test_return_shipping_http import (
+from tests.insurance.test_return_shipping_http import (  # noqa: F401 - client: the fixture
     checkout,
+    client,
     customer,
     fund,
     insurer_with_product,
@@ -38,20 +39,6 @@ ZERO = {
     "ibnr": "0.00",
     "ibnr_bf": "0.00",
 }
-
-
-@pytest.fixture
-def client(engine, clock):  # type: ignore[no-untyped-def]
-    settings = Settings(
-        admin_token=ADMIN_TOKEN,
-        pii_keys=f"k1:{K1}",
-        pii_index_key=INDEX_KEY,
-        jwt_secret=JWT_SECRET,
-        jwt_ttl_seconds=900,
-        merchant_fee_bp=60,
-    )
-    with TestClient(create_app(engine, settings, run_expiry=False)) as test_client:
-        yield test_client
 
 
 def test_the_reports_show_the_return_shipping_line_beside_medical(client, engine, clock):
