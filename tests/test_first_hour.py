@@ -99,7 +99,11 @@ def test_the_readme_walk_through_on_a_fresh_demo(tmp_path):
         assert re.search(r"fund income 0\.\d*[1-9]", walk.stdout), walk.stdout
         # the served demo kept the bank that settled its seeded top-ups: each day reconciles
         assert re.search(r"^unmatched bank orders by day: (0 )+$", walk.stdout, re.M), walk.stdout
-        assert "paid" in lines and lines[-5:-1] == ["assigned", "investigating", "escalated", "reported"], walk.stdout
+        case = lines.index("assigned")
+        assert "paid" in lines and lines[case : case + 4] == ["assigned", "investigating", "escalated", "reported"]
+        # then the real-name section: 李娜 verifies two more channels herself and takes Class III
+        real_name = ["details_mismatch", "['bank_card', 'face', 'mobile_operator', 'public_security']", "III", "III"]
+        assert walk.stdout.splitlines()[-4:] == real_name, walk.stdout
         assert "after log-out: 401" in walk.stdout, walk.stdout  # the session ended at once
 
         server_errors = re.findall(r'^.*" 5\d\d .*$', log.read_text(encoding="utf-8", errors="replace"), re.M)

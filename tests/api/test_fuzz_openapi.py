@@ -94,6 +94,7 @@ BUSINESS_RULES = {  # 422 codes a schema-valid request may still get: rules a JS
 }
 
 
+INCOME_ON_FILE = "the borrower's annual income, declared or on file (data): the one-third-of-income limit needs it"
 ORDER_MAXIMUM = {"amount_above_order_maximum": "the largest single bank order, 5,000,000.00 CNY, on a decimal string"}
 OPERATION_RULES = {  # the same, for one operation only
     "GET /v1/wallets/me/transactions": {"unknown_transaction_kind": "a wallet's transfer codes are data"},
@@ -101,6 +102,8 @@ OPERATION_RULES = {  # the same, for one operation only
         "settlement_query_invalid": "one `business_date`, or `from` and `to` (with `limit`), not both forms",
         "settlement_range_invalid": "a range runs forward and spans at most 92 business dates",
     },
+    "POST /v1/lending/applications": {"annual_income_required": INCOME_ON_FILE},
+    "POST /v1/lending/lines": {"annual_income_required": INCOME_ON_FILE},
     "POST /v1/merchants/me/top-ups": ORDER_MAXIMUM,
     "POST /v1/merchants/me/refund-funds/withdrawals": ORDER_MAXIMUM,
     "POST /v1/supplychain/core-enterprises/me/payables-funds/top-ups": ORDER_MAXIMUM,
