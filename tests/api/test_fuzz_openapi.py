@@ -102,7 +102,12 @@ OPERATION_RULES = {  # the same, for one operation only
         "settlement_query_invalid": "one `business_date`, or `from` and `to` (with `limit`), not both forms",
         "settlement_range_invalid": "a range runs forward and spans at most 92 business dates",
     },
-    "POST /v1/lending/applications": {"annual_income_required": INCOME_ON_FILE},
+    "POST /v1/lending/applications": {  # the product's terms and the borrower's income and loans are data
+        "annual_income_required": INCOME_ON_FILE,
+        "term_out_of_range": "a loan's term within its product's range",
+        "borrower_limit_exceeded": "the borrower's loans within 300,000 and one third of their income",
+        "product_not_for_direct_application": "a pay-later product is drawn through a line, never applied for",
+    },
     "POST /v1/lending/lines": {"annual_income_required": INCOME_ON_FILE},
     "POST /v1/merchants/me/top-ups": ORDER_MAXIMUM,
     "POST /v1/merchants/me/refund-funds/withdrawals": ORDER_MAXIMUM,
