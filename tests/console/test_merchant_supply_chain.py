@@ -46,7 +46,7 @@ def test_a_core_enterprise_confirms_and_pays_and_its_supplier_finances(demo, eng
     assert registered.status_code == 201, registered.text
     page = client.get(PAGE).text
     credit = _section(page, "core-credit")
-    assert "授信额度" in credit and "100,000.00" in credit and "6" in credit
+    assert "授信额度" in credit and "100,000.00" in credit and "6.00%" in credit
     assert "本商户不是核心企业" not in page
 
     today = clock_module.business_date()
