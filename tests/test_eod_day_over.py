@@ -164,12 +164,12 @@ def test_every_jobs_own_command_refuses_today_and_changes_nothing(client, engine
 
 
 CALLS = [
-    ("/v1/lending/eod", {"date": TODAY}),
-    ("/v1/wealth/eod", {"date": TODAY}),
-    ("/v1/wealth/funds-eod", {"date": TODAY}),
+    ("/v1/lending/eod", {"business_date": TODAY}),
+    ("/v1/wealth/eod", {"business_date": TODAY}),
+    ("/v1/wealth/funds-eod", {"business_date": TODAY}),
     ("/v1/settlements", {"business_date": TODAY}),
     ("/v1/reconciliation/runs", {"business_date": TODAY}),
-    ("/v1/securities/clearing", {"trade_day": TODAY}),
+    ("/v1/securities/clearing", {"business_date": TODAY}),
     ("/v1/regtech/reports/large-value", {"business_date": TODAY}),
     ("/v1/insurance/insurers/ptn_nobody/remittances", {"through": TODAY}),
 ]

@@ -121,9 +121,9 @@ def test_every_end_of_day_answer_says_business_date_and_already_done(
     calls = {
         "reconciliation": ("/v1/reconciliation/runs", {"business_date": NEXT_DAY}),
         "settlement": ("/v1/settlements", {"business_date": NEXT_DAY}),
-        "lending": ("/v1/lending/eod", {"date": NEXT_DAY}),
-        "money_market": ("/v1/wealth/eod", {"date": NEXT_DAY}),
-        "funds": ("/v1/wealth/funds-eod", {"date": NEXT_DAY}),
+        "lending": ("/v1/lending/eod", {"business_date": NEXT_DAY}),
+        "money_market": ("/v1/wealth/eod", {"business_date": NEXT_DAY}),
+        "funds": ("/v1/wealth/funds-eod", {"business_date": NEXT_DAY}),
     }
     for job, (path, body) in calls.items():
         ran = client.post(path, headers={**ADMIN, "Idempotency-Key": f"v-{job}"}, json=body)

@@ -122,7 +122,7 @@ def test_after_the_questionnaire_a_fund_within_the_level_is_bought_and_confirmed
 
     clock.set(at("2026-03-04", "00:05"))  # 03-03 is over: its NAV is in and its end of day may run
     _admin(client, "/v1/wealth/navs", {"csv": "date,fund_code,nav\n2026-03-03,EQ0001,1.2400\n"})
-    assert _admin(client, "/v1/wealth/funds-eod", {"date": "2026-03-03"})["purchases_confirmed"] == 1
+    assert _admin(client, "/v1/wealth/funds-eod", {"business_date": "2026-03-03"})["purchases_confirmed"] == 1
     client.cookies.clear()
     me = person(61)
     assert post_form(client, "/app/login", "/app/login", phone=me["phone"], password=me["password"]).status_code == 303

@@ -2,7 +2,8 @@
 that is no core enterprise is told so; a core enterprise sees its credit, confirms a payable to a supplier
 (a refused one told in Chinese with what was typed kept, nothing confirmed), tops up its payables funds; the
 supplier sells the receivable at a discount; the core cannot pay before maturity and pays at maturity from its
-payables funds. Each step is checked against the API, and the ledger's audit passes at the end."""
+payables funds. Each side sees the other by its trading name, the merchant id under it. Each step is checked
+against the API, and the ledger's audit passes at the end."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ def _section(page: str, testid: str) -> str:
     start = page.index(f'data-testid="{testid}"')
     end = page.find('data-testid="', start + 20)
     return page[start : end if end > 0 else len(page)]
+
+
+def _named(merchant: dict) -> str:
+    """A counterparty cell: the merchant's trading name, its id under it in small type."""
+    return f'{merchant["name"]}<br><span class="mono">{merchant["id"]}</span>'
 
 
 def test_a_core_enterprise_confirms_and_pays_and_its_supplier_finances(demo, engine, clock) -> None:  # type: ignore[no-untyped-def]
@@ -77,6 +83,9 @@ def test_a_core_enterprise_confirms_and_pays_and_its_supplier_finances(demo, eng
     receivable_id = re.search(r"receivable=([^&]+)", confirmed.headers["location"]).group(1)
     shown = client.get(confirmed.headers["location"]).text
     assert "应付账款已确权" in shown and "INV-1" in _section(shown, "payables")
+    # the supplier by its trading name, its id under it for reference; both sides named on the receivable
+    assert _named(supplier) in _section(shown, "payables")
+    assert _named(core) in _section(shown, "receivable") and _named(supplier) in _section(shown, "receivable")
     assert 'action="/merchant/supply-chain/receivables/' not in _section(shown, "receivable")  # not due: no pay form
     assert client.get("/v1/supplychain/core-enterprises/me", headers=core_key).json()["used"] == "10000.00"
 
@@ -96,6 +105,7 @@ def test_a_core_enterprise_confirms_and_pays_and_its_supplier_finances(demo, eng
     log_in(client, supplier["api_key"])
     page = client.get(PAGE).text
     assert "可申请保理融资" in _section(page, "receivables") and "本商户不是核心企业" in page
+    assert _named(core) in _section(page, "receivables")  # the core enterprise by name, not its id alone
     before = Decimal(client.get("/v1/wallets/me", headers=supplier_key).json()["balance"])
     sold = post_form(client, f"{PAGE}?receivable={receivable_id}", f"{PAGE}/receivables/{receivable_id}/financing")
     assert sold.status_code == 303, sold.text

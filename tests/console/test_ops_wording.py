@@ -42,7 +42,7 @@ def test_end_of_day_jobs_have_names(client, clock) -> None:  # type: ignore[no-u
     clock.set(clock_module.china_midnight(today + dt.timedelta(days=1)) + dt.timedelta(minutes=5))  # today is over
     day = today.isoformat()
     for path in ("/v1/wealth/funds-eod", "/v1/wealth/eod"):
-        ran = client.post(path, headers={**ADMIN, "Idempotency-Key": f"eod-{path}"}, json={"date": day})
+        ran = client.post(path, headers={**ADMIN, "Idempotency-Key": f"eod-{path}"}, json={"business_date": day})
         assert ran.status_code == 200, ran.text
     log_in(client, add_staff(client, "operator", "op.eod-words"))
     zh = [row[0] for row in _cells(client.get("/ops/eod", headers=ZH).text, "eod-last")]

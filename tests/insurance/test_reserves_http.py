@@ -46,7 +46,7 @@ def test_reports_for_readers_and_refusals(client, engine, clock):
     transaction(engine, lambda uow: seed_policies(uow.connection, rows))
     service.run_reserves(engine, D(2026, 1, 2))
     regulator, operator = make_staff(client, "regulator"), make_staff(client, "operator")
-    query = {"insurer": INSURER, "date": "2026-01-02"}
+    query = {"insurer": INSURER, "business_date": "2026-01-02"}
     answer = client.get("/v1/insurance/reserves", params=query, headers=regulator)
     assert answer.status_code == 200, answer.text
     medical = {
@@ -64,7 +64,7 @@ def test_reports_for_readers_and_refusals(client, engine, clock):
     nothing = {name: "0.00" for name in medical if name not in ("policies", "ibnr_method")}
     assert answer.json() == {
         "insurer_id": INSURER,
-        "date": "2026-01-02",
+        "business_date": "2026-01-02",
         **medical,  # the totals: no return-shipping cover sold
         "lines": [
             {"line": "medical", **medical},
@@ -88,12 +88,12 @@ def test_reports_for_readers_and_refusals(client, engine, clock):
     customer = login(client, ZHANG)
     problem(client.get("/v1/insurance/reserves", params=query, headers=customer), 403, "forbidden")
     problem(
-        client.get("/v1/insurance/reserves", params={**query, "date": "2026-02-30"}, headers=regulator),
+        client.get("/v1/insurance/reserves", params={**query, "business_date": "2026-02-30"}, headers=regulator),
         422,
         "date_invalid",
     )
     problem(
-        client.get("/v1/insurance/reserves", params={**query, "date": "2026-01-03"}, headers=regulator),
+        client.get("/v1/insurance/reserves", params={**query, "business_date": "2026-01-03"}, headers=regulator),
         404,
         "reserve_run_not_found",
     )
@@ -103,10 +103,61 @@ def test_reports_for_readers_and_refusals(client, engine, clock):
         "reserve_run_not_found",
     )
     problem(
-        client.get("/v1/insurance/reports/claims-ageing", params={**query, "date": "2027-01-01"}, headers=regulator),
+        client.get(
+            "/v1/insurance/reports/claims-ageing", params={**query, "business_date": "2027-01-01"}, headers=regulator
+        ),
         422,
         "business_date_in_future",
     )
     assert client.get("/v1/insurance/reserves", params={"insurer": INSURER}, headers=regulator).status_code == 422
     assert transfer_count(engine) == moved
     assert_audit_clean(engine)
+
+
+REPORTS = ("/v1/insurance/reserves", "/v1/insurance/reports/ratios", "/v1/insurance/reports/claims-ageing")
+
+
+def test_the_reports_take_business_date_and_date_as_its_deprecated_alias(client, engine, clock):
+    """The reports took `date` and answered `date`; every end-of-day request and answer says `business_date`.
+    They take it now and answer it; `date` is still accepted, its description naming it a deprecated alias (the
+    document lists `business_date` alone, required); exactly one is sent, else 422 `invalid_request`."""
+    from puhui.api.contract import spec
+
+    transaction(
+        engine, lambda uow: seed_policies(uow.connection, [policy(INSURER, 36500, D(2026, 1, 1), D(2026, 1, 1))])
+    )
+    service.run_reserves(engine, D(2026, 1, 2))
+    regulator = make_staff(client, "regulator")
+    moved = transfer_count(engine)
+    for path in REPORTS:
+        new = client.get(path, params={"insurer": INSURER, "business_date": "2026-01-02"}, headers=regulator)
+        assert new.status_code == 200, (path, new.text)
+        assert new.json()["business_date"] == "2026-01-02" and "date" not in new.json(), new.json()
+        old = client.get(path, params={"insurer": INSURER, "date": "2026-01-02"}, headers=regulator)
+        assert (old.status_code, old.json()) == (200, new.json()), (path, old.text)
+        for params in (
+            {"insurer": INSURER},
+            {"insurer": INSURER, "business_date": "2026-01-02", "date": "2026-01-02"},
+            {"insurer": INSURER, "business_date": "2026-01-02", "date": "2026-01-01"},
+        ):
+            refused = client.get(path, params=params, headers=regulator)
+            problem(refused, 422, "invalid_request")
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert "business_date" in refused.json()["detail"], refused.json()
+        for name in ("business_date", "date"):  # a bad date names the field it was sent in
+            bad = client.get(path, params={"insurer": INSURER, name: "2026-02-30"}, headers=regulator)
+            problem(bad, 422, "date_invalid")
+            assert bad.json()["field"] == name, bad.json()
+    assert transfer_count(engine) == moved
+
+    document = spec()
+    for path in REPORTS:
+        parameters = {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
+        assert set(parameters) == {"insurer", "business_date"} and parameters["business_date"]["required"] is True
+        assert (
+            "`date`" in parameters["business_date"]["description"]
+            and "deprecated alias" in (parameters["business_date"]["description"])
+        )
+    for name in ("Reserves", "Ratios", "ClaimsAgeing"):
+        properties = document["components"]["schemas"][name]["properties"]
+        assert "business_date" in properties and "date" not in properties, name

@@ -56,7 +56,7 @@ def test_the_reports_show_the_return_shipping_line_beside_medical(client, engine
     service.run_reserves(engine, day)
 
     regulator = make_staff(client, "regulator")
-    query = {"insurer": insurer_id, "date": day.isoformat()}
+    query = {"insurer": insurer_id, "business_date": day.isoformat()}
     answer = client.get("/v1/insurance/reserves", params=query, headers=regulator)
     assert answer.status_code == 200, answer.text
     # the claimed cover is all earned (1.72); the other earns 1/15 of 1.56 on its first day (0.10);
@@ -75,7 +75,7 @@ def test_the_reports_show_the_return_shipping_line_beside_medical(client, engine
     }
     assert answer.json() == {
         "insurer_id": insurer_id,
-        "date": day.isoformat(),
+        "business_date": day.isoformat(),
         **return_shipping,
         "lines": [
             {"line": "medical", **ZERO, "ibnr_method": "chain_ladder"},
@@ -88,7 +88,7 @@ def test_the_reports_show_the_return_shipping_line_beside_medical(client, engine
     line = {"earned": "1.82", "incurred": "12.07", "loss_ratio": "6.6319", "combined_ratio": "6.7819"}
     assert ratios.json() == {
         "insurer_id": insurer_id,
-        "date": day.isoformat(),
+        "business_date": day.isoformat(),
         **line,
         "commission_ratio": "0.10",
         "expense_ratio": "0.05",
@@ -100,8 +100,12 @@ def test_the_reports_show_the_return_shipping_line_beside_medical(client, engine
 
     moved = transfer_count(engine)
     for path in ("/v1/insurance/reserves", "/v1/insurance/reports/ratios"):
-        problem(client.get(path, params={**query, "date": "2026-02-30"}, headers=regulator), 422, "date_invalid")
+        problem(
+            client.get(path, params={**query, "business_date": "2026-02-30"}, headers=regulator), 422, "date_invalid"
+        )
         later = (day + dt.timedelta(days=1)).isoformat()
-        problem(client.get(path, params={**query, "date": later}, headers=regulator), 404, "reserve_run_not_found")
+        problem(
+            client.get(path, params={**query, "business_date": later}, headers=regulator), 404, "reserve_run_not_found"
+        )
     assert transfer_count(engine) == moved
     assert_audit_clean(engine)

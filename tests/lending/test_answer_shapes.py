@@ -121,10 +121,10 @@ def test_real_answers_conform_to_the_published_shapes(client, engine, clock):
     assert loan.status_code == 201, loan.text
     loan_id = loan.json()["id"]
     clock.advance(days=37)
-    post("/v1/lending/eod", "/v1/lending/eod", "eod1", {"date": day_over(clock).isoformat()}, ADMIN)
+    post("/v1/lending/eod", "/v1/lending/eod", "eod1", {"business_date": day_over(clock).isoformat()}, ADMIN)
     clock.advance(days=2)  # three days after the first run, once over: the two between are caught up
     day = day_over(clock).isoformat()
-    ran = post("/v1/lending/eod", "/v1/lending/eod", "eod2", {"date": day}, ADMIN)
+    ran = post("/v1/lending/eod", "/v1/lending/eod", "eod2", {"business_date": day}, ADMIN)
     assert ran["business_date"] == day and [d["caught_up"] for d in ran["caught_up"]] == [[], []], ran
     me = login(client, ZHANG)  # the session expired meanwhile
     statement = get(f"/v1/lending/loans/{loan_id}/statement", "/v1/lending/loans/{loan_id}/statement", me)

@@ -134,28 +134,34 @@ def test_http_takes_only_iso_date_strings_up_to_today(client, engine, clock):
             (None, 422, "date_invalid"),
         ]
     ):
-        response = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": f"bad{n}"}, json={"date": date})
+        response = client.post(
+            "/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": f"bad{n}"}, json={"business_date": date}
+        )
         assert (response.status_code, response.json()["code"]) == (status, code), (date, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
     assert snapshot(engine) == before
     today = w.today().isoformat()
-    not_over = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e0"}, json={"date": today})
+    not_over = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e0"}, json={"business_date": today})
     assert (not_over.status_code, not_over.json()["code"]) == (409, "business_date_not_over"), not_over.text
     assert snapshot(engine) == before
     day_over(clock)
-    ran = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e1"}, json={"date": today})
+    ran = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e1"}, json={"business_date": today})
     assert ran.status_code == 200 and ran.json()["already_done"] is False and ran.json()["caught_up"] == [], ran.text
     clock.advance(days=2)
     later = day_over(clock)  # three days after the first run, once over
-    gap = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e2"}, json={"date": later.isoformat()})
+    gap = client.post(
+        "/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e2"}, json={"business_date": later.isoformat()}
+    )
     assert gap.status_code == 200, gap.text
     assert [d["business_date"] for d in gap.json()["caught_up"]] == [
         (later - dt.timedelta(days=n)).isoformat() for n in (2, 1)
     ]
     before = snapshot(engine)
-    skipped = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e3"}, json={"date": "2026-01-01"})
+    skipped = client.post(
+        "/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e3"}, json={"business_date": "2026-01-01"}
+    )
     assert (skipped.status_code, skipped.json()["code"]) == (409, "business_date_closed"), skipped.text
-    again = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e4"}, json={"date": today})
+    again = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e4"}, json={"business_date": today})
     assert again.status_code == 200 and again.json()["already_done"] is True
     assert snapshot(engine) == before
 

@@ -256,7 +256,7 @@ def test_borrow_and_repay_over_http(client, engine, clock):
     statement = client.get(f"/v1/lending/loans/{loan['id']}/statement", headers=me).json()
     assert statement["paid_principal"] == schedule[0]["principal"]
     day_over(clock)  # the due date is over: its end of day, then the payoff the next day
-    ran = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e1"}, json={"date": first_due})
+    ran = client.post("/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e1"}, json={"business_date": first_due})
     assert ran.status_code == 200 and ran.json()["already_done"] is False, ran.text
     me = login(client, ZHANG)  # the next day: a fresh session
     payoff = client.post(

@@ -69,7 +69,9 @@ def test_over_http_a_loan_taken_today_shows_its_start_date(client, engine, clock
     headers = {**operator, "Idempotency-Key": "p1"}
     assert client.post("/v1/lending/products", headers=headers, json=MONTHLY).status_code == 201
     day_over(clock)  # 2026-01-05 is over: its end of day runs, and the loan is taken the next day
-    eod = client.post("/v1/lending/eod", headers={**operator, "Idempotency-Key": "e1"}, json={"date": "2026-01-05"})
+    eod = client.post(
+        "/v1/lending/eod", headers={**operator, "Idempotency-Key": "e1"}, json={"business_date": "2026-01-05"}
+    )
     assert eod.status_code == 200, eod.text
     zhang = register(client, ZHANG)
     me = login(client, ZHANG)

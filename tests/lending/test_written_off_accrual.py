@@ -100,7 +100,7 @@ def test_over_http_a_written_off_loan_shows_its_write_off_date(client, engine, c
     clock.advance(days=(_first_due(engine, loan_id) - w.today()).days + WRITE_OFF_DPD + 4)
     written_off = day_over(clock)  # the first end of day, 184 days past due: written off that night
     run = client.post(
-        "/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e1"}, json={"date": written_off.isoformat()}
+        "/v1/lending/eod", headers={**ADMIN, "Idempotency-Key": "e1"}, json={"business_date": written_off.isoformat()}
     )
     assert run.status_code == 200, run.text  # the clock is on the next day, when the money is recovered
     me = login(client, ZHANG)

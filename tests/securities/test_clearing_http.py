@@ -56,27 +56,29 @@ def test_statements_clearing_file_and_levies_paid_once_after_the_day(client, eng
 
     before = snapshot(engine)
     problem(
-        call(client, "/v1/securities/clearing", operator, "clear-early", {"trade_day": "2026-12-03"}),
+        call(client, "/v1/securities/clearing", operator, "clear-early", {"business_date": "2026-12-03"}),
         409,
         "business_date_not_over",
     )
-    problem(call(client, "/v1/securities/clearing", z, "clear-customer", {"trade_day": "2026-12-02"}), 403, "forbidden")
+    problem(
+        call(client, "/v1/securities/clearing", z, "clear-customer", {"business_date": "2026-12-02"}), 403, "forbidden"
+    )
     # a Sunday is no trading day: refused as the CLI refuses it (the API cleared it, 200, with nothing to clear)
-    sunday = call(client, "/v1/securities/clearing", operator, "clear-sunday", {"trade_day": "2026-11-29"})
+    sunday = call(client, "/v1/securities/clearing", operator, "clear-sunday", {"business_date": "2026-11-29"})
     problem(sunday, 422, "not_a_trading_day")
-    assert "clear 2026-11-27" in sunday.json()["detail"] and sunday.json()["field"] == "trade_day"
+    assert "clear 2026-11-27" in sunday.json()["detail"] and sunday.json()["field"] == "business_date"
     assert snapshot(engine) == before
 
     at(clock, 9, 0, days=1)  # Friday: Thursday is over
     paid_out = cash(engine, "platform.reserve_bank.CNY")  # the bank (an asset): credits − debits
-    cleared = call(client, "/v1/securities/clearing", operator, "clear-1", {"trade_day": "2026-12-03"})
+    cleared = call(client, "/v1/securities/clearing", operator, "clear-1", {"business_date": "2026-12-03"})
     assert cleared.status_code == 200, cleared.text
-    assert cleared.json() == {"trade_day": "2026-12-03", "stamp_duty_paid": "2.63", "transfer_fee_paid": "0.10"}
+    assert cleared.json() == {"business_date": "2026-12-03", "stamp_duty_paid": "2.63", "transfer_fee_paid": "0.10"}
     assert cash(engine, brokerage.STAMP_DUTY_PAYABLE) == cash(engine, brokerage.TRANSFER_FEE_PAYABLE) == 0
     assert (
         cash(engine, "platform.reserve_bank.CNY") - paid_out == 2_73
     )  # left the bank for the tax office and registrar
-    again = call(client, "/v1/securities/clearing", operator, "clear-2", {"trade_day": "2026-12-03"})
+    again = call(client, "/v1/securities/clearing", operator, "clear-2", {"business_date": "2026-12-03"})
     assert again.status_code == 200 and again.json() == cleared.json()
     assert cash(engine, brokerage.STAMP_DUTY_PAYABLE) == 0
     assert cash(engine, "platform.reserve_bank.CNY") - paid_out == 2_73

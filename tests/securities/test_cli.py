@@ -85,5 +85,5 @@ def test_clear_refuses_a_day_the_exchange_did_not_trade_and_clears_it_with_the_n
     assert cleared() == []
     for day in ("2026-12-04", "2026-12-07"):
         done = runner.invoke(app, ["securities", "clear", "--date", day, "--db", db_url])
-        assert done.exit_code == 0 and json.loads(done.output)["trade_day"] == day, done.output
+        assert done.exit_code == 0 and json.loads(done.output)["business_date"] == day, done.output
     assert cleared() == ["2026-12-04", "2026-12-05", "2026-12-06", "2026-12-07"]

@@ -79,7 +79,7 @@ def test_the_ex_date_pays_cash_and_bonus_shares_once_and_rebases_the_band(client
 
     at(clock, 9, 0, days=1)  # Friday, the ex-date, before the open: clearing Thursday applies it
     gateway._cache.clear()  # another worker: the book is rebuilt from the database
-    cleared = call(client, "/v1/securities/clearing", operator, "clear-thu", {"trade_day": "2026-12-03"})
+    cleared = call(client, "/v1/securities/clearing", operator, "clear-thu", {"business_date": "2026-12-03"})
     assert cleared.status_code == 200, cleared.text
     # cash 0.30 a share, down to the fen: 533 × 0.30 = 159.90, 502 × 0.30 = 150.60
     # bonus 0.35 a share: 186.55 and 175.70 → 186 and 175; the one 零碎股 (0.55 + 0.70 = 1.25) to Li's 0.70
@@ -118,7 +118,8 @@ def test_the_ex_date_pays_cash_and_bonus_shares_once_and_rebases_the_band(client
 
     again = snapshot(engine)
     assert (
-        call(client, "/v1/securities/clearing", operator, "clear-thu-2", {"trade_day": "2026-12-03"}).status_code == 200
+        call(client, "/v1/securities/clearing", operator, "clear-thu-2", {"business_date": "2026-12-03"}).status_code
+        == 200
     )
     assert call(client, "/v1/securities/market/advance", operator, "adv-fri").status_code == 200
     moved = snapshot(engine)

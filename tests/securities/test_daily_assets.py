@@ -136,12 +136,12 @@ def test_the_overnight_clearing_clears_the_last_trading_day_before_the_next_sess
     assert clearing.clear_overnight(engine) is None  # Thursday's window closed at Friday's open
     clock.set(china(dt.date(2026, 12, 5), 0, 5))  # Saturday, just after midnight
     assert clearing.last_closed_day(clock.now()) == friday
-    assert clearing.clear_overnight(engine)["trade_day"] == str(friday)
+    assert clearing.clear_overnight(engine)["business_date"] == str(friday)
     assert clearing.clear_overnight(engine) is None  # cleared once
     clock.set(china(monday, 9, 30))  # Monday's session has opened: Friday's close is gone from the books
     assert clearing.clear_overnight(engine) is None
     assert [(r[0], r[1], r[2] + r[3]) for r in rows(engine)] == [(zhang, friday, 120_000_00)]
     clock.set(china(dt.date(2026, 12, 8), 3))
-    assert clearing.clear_overnight(engine)["trade_day"] == str(monday)
+    assert clearing.clear_overnight(engine)["business_date"] == str(monday)
     assert [r[1] for r in rows(engine)] == [friday, monday]
     assert_audit_clean(engine)

@@ -85,14 +85,16 @@ def test_http_takes_only_iso_date_strings_of_days_that_are_over(client, engine, 
                 ("2026-W02-1", 422, "date_invalid"),
             ]
         ):
-            answer = client.post(path, headers={**ADMIN, "Idempotency-Key": f"{path}{n}"}, json={"date": date})
+            answer = client.post(path, headers={**ADMIN, "Idempotency-Key": f"{path}{n}"}, json={"business_date": date})
             assert (answer.status_code, answer.json()["code"]) == (status, code), (path, date, answer.text)
     assert _state(engine) == before
     clock.set(over("2026-01-05"))
     for path in ("/v1/wealth/eod", "/v1/wealth/funds-eod"):
-        ran = client.post(path, headers={**ADMIN, "Idempotency-Key": f"{path}ok"}, json={"date": "2026-01-05"})
+        ran = client.post(path, headers={**ADMIN, "Idempotency-Key": f"{path}ok"}, json={"business_date": "2026-01-05"})
         assert ran.status_code == 200, ran.text
         before = _state(engine)
-        skipped = client.post(path, headers={**ADMIN, "Idempotency-Key": f"{path}old"}, json={"date": "2026-01-02"})
+        skipped = client.post(
+            path, headers={**ADMIN, "Idempotency-Key": f"{path}old"}, json={"business_date": "2026-01-02"}
+        )
         assert (skipped.status_code, skipped.json()["code"]) == (409, "business_date_closed"), skipped.text
         assert _state(engine) == before

@@ -107,7 +107,7 @@ def test_the_sandbox_api_end_of_day_publishes_navs_and_production_does_not(engin
         with TestClient(create_app(engine, settings, run_expiry=False)) as client:
             response = client.post(
                 "/v1/wealth/funds-eod",
-                json={"date": MONDAY.isoformat()},
+                json={"business_date": MONDAY.isoformat()},
                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"eod-{sandbox}"},
             )
         assert response.status_code == 200, response.text

@@ -95,7 +95,7 @@ def test_fund_distribution_over_http(client, engine, clock):
     )
     clock.set(over("2026-03-03"))  # Tuesday is over: its end of day runs
     headers, c1 = login(client, bold), login(client, careful)  # a new day: new sessions
-    ran = post(client, "/v1/wealth/funds-eod", {"date": "2026-03-03"}, ADMIN)
+    ran = post(client, "/v1/wealth/funds-eod", {"business_date": "2026-03-03"}, ADMIN)
     assert ran.status_code == 200 and ran.json()["purchases_confirmed"] == 1
     # 10,000.00 / 1.01 = 9,900.99 net; / 1.2345 = 8,020.24 units; at the latest NAV 1.2400: 9,945.10
     got = client.get("/v1/wealth/fund-holdings", headers=headers)
@@ -157,8 +157,8 @@ def test_fund_distribution_over_http(client, engine, clock):
     )
     for day in ("2026-03-04", "2026-03-05", "2026-03-06"):
         clock.set(over(day))
-        assert post(client, "/v1/wealth/funds-eod", {"date": day}, ADMIN).status_code == 200
-    again = post(client, "/v1/wealth/funds-eod", {"date": "2026-03-06"}, ADMIN)
+        assert post(client, "/v1/wealth/funds-eod", {"business_date": day}, ADMIN).status_code == 200
+    again = post(client, "/v1/wealth/funds-eod", {"business_date": "2026-03-06"}, ADMIN)
     assert again.json()["already_done"] is True
     headers, c1 = login(client, bold), login(client, careful)
     orders = client.get("/v1/wealth/fund-orders", headers=headers).json()

@@ -124,8 +124,8 @@ def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: 
             409,
             "insufficient_units",
         ),
-        (client.post("/v1/wealth/eod", headers=me, json={"date": "2026-01-05"}), 403, None),
-        (client.post("/v1/wealth/eod", headers=ADMIN, json={"date": "2026-02-01"}), 422, None),
+        (client.post("/v1/wealth/eod", headers=me, json={"business_date": "2026-01-05"}), 403, None),
+        (client.post("/v1/wealth/eod", headers=ADMIN, json={"business_date": "2026-02-01"}), 422, None),
         (
             client.post(
                 "/v1/wealth/figures",
@@ -152,7 +152,9 @@ def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: 
     assert loaded.status_code == 200 and loaded.json() == {"loaded": 1}
     for day in ("2026-01-05", "2026-01-06"):
         clock.set(over(day))  # its end of day runs once the day is over
-        run = client.post("/v1/wealth/eod", headers={**ADMIN, "Idempotency-Key": f"eod-{day}"}, json={"date": day})
+        run = client.post(
+            "/v1/wealth/eod", headers={**ADMIN, "Idempotency-Key": f"eod-{day}"}, json={"business_date": day}
+        )
         assert run.status_code == 200, run.text
     [paid] = run.json()["runs"]  # units and income on the wire as decimal strings, like every amount
     assert Decimal(paid["paid"]) + Decimal(paid["residue"]) == Decimal(paid["distributed"]) > 0
@@ -218,7 +220,9 @@ def test_a_late_end_of_day_dates_the_statement_by_business_date(client, engine, 
         201,
     )
     clock.set(at("2026-01-08", "10:00"))
-    run = client.post("/v1/wealth/eod", headers={**ADMIN, "Idempotency-Key": "late"}, json={"date": "2026-01-06"})
+    run = client.post(
+        "/v1/wealth/eod", headers={**ADMIN, "Idempotency-Key": "late"}, json={"business_date": "2026-01-06"}
+    )
     assert run.status_code == 200, run.text
     me = _login(client, "13812340003")
     whole = client.get("/v1/wealth/funds/PH0001/statement?from=2026-01-01&to=2026-01-31", headers=me).json()

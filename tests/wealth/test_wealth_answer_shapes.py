@@ -114,7 +114,7 @@ def test_fund_and_advice_answers_match_their_published_shapes(client, engine, cl
     assert sorted(o["fund_code"] for o in orders) == ["BD0001", "EQ0001"]
 
     clock.set(over("2026-03-03"))  # Tuesday is over: its end of day runs
-    ran = post(client, "/v1/wealth/funds-eod", {"date": "2026-03-03"}, ADMIN)
+    ran = post(client, "/v1/wealth/funds-eod", {"business_date": "2026-03-03"}, ADMIN)
     assert spec.check("post", "/v1/wealth/funds-eod", ran)["purchases_confirmed"] == 2
     me = login(client, person)
     holdings = spec.check("get", "/v1/wealth/fund-holdings", client.get("/v1/wealth/fund-holdings", headers=me))
@@ -144,7 +144,9 @@ def test_money_market_answers_match_their_published_shapes(client, engine, clock
     runs = {}
     for day in ("2026-01-05", "2026-01-06"):
         clock.set(over(day))
-        runs[day] = spec.check("post", "/v1/wealth/eod", post(client, "/v1/wealth/eod", {"date": day}, ADMIN))["runs"]
+        runs[day] = spec.check("post", "/v1/wealth/eod", post(client, "/v1/wealth/eod", {"business_date": day}, ADMIN))[
+            "runs"
+        ]
     [zero], [paid] = runs["2026-01-05"], runs["2026-01-06"]
     assert (zero["income_per_10k"], zero["units"], zero["distributed"]) == ("0.0000", "0.00", "0.00")
     assert (paid["income_per_10k"], paid["units"], paid["paid"]) == ("0.4567", "10000.00", "0.45")

@@ -17,6 +17,7 @@ from typing import Any, Union, get_args, get_origin
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pydantic import AliasChoices
 
 from puhui.errors import InvalidInput
 
@@ -36,7 +37,8 @@ async def known_query_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not route.include_in_schema or not request.query_params:
         return
-    taken = {field.alias: _is_list(field.field_info.annotation) for field in _query_params(route.dependant)}
+    fields = list(_query_params(route.dependant))
+    taken = {name: _is_list(field.field_info.annotation) for field in fields for name in _names(field)}
     counts = Counter(name for name, _ in request.query_params.multi_items())
     for name, count in counts.items():
         if name not in taken:
@@ -50,6 +52,13 @@ def _query_params(dependant: Dependant) -> Iterator[Any]:
     yield from dependant.query_params
     for inner in dependant.dependencies:
         yield from _query_params(inner)
+
+
+def _names(field: Any) -> list[str]:
+    """A parameter's name and the former names its `validation_alias` still accepts (`AliasChoices`)."""
+    aliases = field.field_info.validation_alias
+    former = [name for name in aliases.choices if isinstance(name, str)] if isinstance(aliases, AliasChoices) else []
+    return [field.alias, *former]
 
 
 def _is_list(annotation: object) -> bool:

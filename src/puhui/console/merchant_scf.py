@@ -3,11 +3,14 @@ merchant's own key. A core enterprise (核心企业) sees its credit (授信额�
 money aside for its payables (兑付资金: top-ups from and withdrawals to its settlement account), confirms a
 payable to a supplier (应付账款确认) and pays one that is due; a supplier sees its receivables (应收账款) and
 sells one to the platform at a discount before it matures (保理融资). A receivable's actions are on its own
-view (`?receivable=`): the one it is open to for this merchant, as the API would allow it."""
+view (`?receivable=`): the one it is open to for this merchant, as the API would allow it. The other side of a
+receivable (its supplier, its core enterprise) is shown by its trading name, its merchant id under it
+(`console.names`: identity's names, read once for the page)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -16,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from puhui import clock
 from puhui.console import client, render
 from puhui.console.merchant import Ident, orders_section
+from puhui.console.names import named, names_of
 from puhui.console.staff import MERCHANT_ROLES, done, field, form, get, link, post, section, sections_page, staff_page
 from puhui.console.web import read_form
 
@@ -24,6 +28,7 @@ PAGE = "/merchant/supply-chain"
 FUNDS = "/v1/supplychain/core-enterprises/me/payables-funds"
 ORDERS = 20
 OPEN = ("confirmed", "financed", "overdue")
+PARTIES = ("core_id", "supplier_id")  # a receivable's two sides, each a merchant shown by name
 SENT = {
     "top_up": "The top-up was sent to the bank: it reaches the payables funds once the bank confirms it.",
     "withdrawal": "The withdrawal was sent to the bank: it reaches the settlement account once the bank pays it.",
@@ -77,15 +82,17 @@ async def _page(
     today = clock.business_date()
     core = await _core(request)
     sections: list[dict] = []
-    if receivable_id:
-        shown = await get(request, f"/v1/supplychain/receivables/{receivable_id}")
-        sections.append(_receivable_section(request, shown, today))
-    if core is not None:
-        payables = await get(request, "/v1/supplychain/receivables", core_id=_me(request))
-        sections += await _core_sections(request, core, sent, typed or {})
-        sections.append(_list_section(request, _("Payables"), payables, "payables", "supplier_id", today))
+    shown = await get(request, f"/v1/supplychain/receivables/{receivable_id}") if receivable_id else None
+    payables = await get(request, "/v1/supplychain/receivables", core_id=_me(request)) if core is not None else []
     receivables = await get(request, "/v1/supplychain/receivables", supplier_id=_me(request))
-    sections.append(_list_section(request, _("Receivables"), receivables, "receivables", "core_id", today))
+    parties = [r[side] for r in (*payables, *receivables, *([shown] if shown else [])) for side in PARTIES]
+    names = await names_of(request, parties)
+    if shown is not None:
+        sections.append(_receivable_section(request, shown, today, names))
+    if core is not None:
+        sections += await _core_sections(request, core, sent, typed or {})
+        sections.append(_list_section(request, _("Payables"), payables, "payables", "supplier_id", today, names))
+    sections.append(_list_section(request, _("Receivables"), receivables, "receivables", "core_id", today, names))
     if core is None:
         sections.append(
             section(
@@ -155,9 +162,17 @@ async def _core_sections(request: Request, core: dict, sent: str | None, typed: 
     ]
 
 
-def _list_section(request: Request, title: str, rows: list[dict], section_id: str, party: str, today: dt.date) -> dict:
-    """Receivables of one side (`party`: the other side's column), soonest maturity first, each linking to
-    its view; those this merchant can act on today are flagged."""
+def _list_section(
+    request: Request,
+    title: str,
+    rows: list[dict],
+    section_id: str,
+    party: str,
+    today: dt.date,
+    names: Mapping[str, str],
+) -> dict:
+    """Receivables of one side (`party`: the other side's column, by name), soonest maturity first, each
+    linking to its view; those this merchant can act on today are flagged."""
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     head = [_("Invoice"), _("Counterparty"), _("Face amount"), _("Maturity date"), _("Status"), _("Action")]
 
@@ -171,7 +186,7 @@ def _list_section(request: Request, title: str, rows: list[dict], section_id: st
     cells = [
         [
             link(f"{PAGE}?receivable={r['id']}", r["invoice_ref"]),
-            r[party],
+            named(r[party], names),
             fmt.money(r["face_amount"]),
             fmt.day(r["maturity_date"]),
             _("status:" + r["status"]),
@@ -182,13 +197,13 @@ def _list_section(request: Request, title: str, rows: list[dict], section_id: st
     return section(title, head, cells, id=section_id, empty=_("None yet."))
 
 
-def _receivable_section(request: Request, r: dict, today: dt.date) -> dict:
+def _receivable_section(request: Request, r: dict, today: dt.date, names: Mapping[str, str]) -> dict:
     fmt, _ = render.formatter(request), render.formatter(request).gettext
     facts: list[list[Any]] = [
         [_("Receivable"), r["id"]],
         [_("Invoice"), r["invoice_ref"]],
-        [_("Core enterprise"), r["core_id"]],
-        [_("Supplier"), r["supplier_id"]],
+        [_("Core enterprise"), named(r["core_id"], names)],
+        [_("Supplier"), named(r["supplier_id"], names)],
         [_("Face amount"), fmt.money(r["face_amount"])],
         [_("Maturity date"), fmt.day(r["maturity_date"])],
         [_("Status"), _("status:" + r["status"])],

@@ -31,9 +31,9 @@ ACTION_ROLES = ("operator", "admin")  # the API's Operator
 JOBS = {  # in the order of the whole end of day (`puhui eod`): the bank's day first, then the books
     "reconciliation": ("/v1/reconciliation/runs", "business_date", "Reconciliation with the bank"),
     "settlement": ("/v1/settlements", "business_date", "Merchant settlement (T+1)"),
-    "lending": ("/v1/lending/eod", "date", "Lending"),
-    "wealth.mmf": ("/v1/wealth/eod", "date", "Money-market fund"),
-    "wealth.funds": ("/v1/wealth/funds-eod", "date", "Distributed funds"),
+    "lending": ("/v1/lending/eod", "business_date", "Lending"),
+    "wealth.mmf": ("/v1/wealth/eod", "business_date", "Money-market fund"),
+    "wealth.funds": ("/v1/wealth/funds-eod", "business_date", "Distributed funds"),
 }
 Job = Annotated[str, Path(pattern=r"^(reconciliation|settlement|lending|wealth\.mmf|wealth\.funds)$")]
 

@@ -28,7 +28,7 @@ from puhui.api.fields import POSITIVE_AMOUNT, AmountStr, Ident
 from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _reader
 from puhui.db import UnitOfWork
-from puhui.eod.dates import BusinessDate
+from puhui.eod.requests import EodIn  # `business_date`; `date`, its former name, a deprecated alias
 from puhui.errors import Forbidden, PuhuiError
 from puhui.lending import eod, repayments, service, statements
 from puhui.lending import products as product_rules
@@ -82,11 +82,6 @@ class RepaymentIn(BaseModel):
     from_customer_id: Annotated[StrictStr, Field(max_length=64)] | None = Field(
         None, description="the wallet paying; must be the caller's"
     )
-
-
-class EodIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    date: BusinessDate
 
 
 # -- products --------------------------------------------------------------------------------------
@@ -337,6 +332,6 @@ async def repay(loan_id: Ident, body: RepaymentIn, request: Request, engine: Eng
 )
 async def end_of_day(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, LendingEodRun.shape(eod.run_in(uow, body.date).as_json()))
+        return Outcome(200, LendingEodRun.shape(eod.run_in(uow, body.business_date).as_json()))
 
-    return await run_mutation(request, engine, principal, "lending.eod", body.date.isoformat(), work)
+    return await run_mutation(request, engine, principal, "lending.eod", body.business_date.isoformat(), work)

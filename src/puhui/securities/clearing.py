@@ -208,7 +208,7 @@ def settle_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
     done = get_transfers(uow.connection, [m.id for m in moves])
     post_chain(uow, [m for m in moves if m.id not in done], what="the day's levies exceed what was collected")
     answer = {
-        "trade_day": day.isoformat(),
+        "business_date": day.isoformat(),
         "stamp_duty_paid": format_minor(stamp, 2),
         "transfer_fee_paid": format_minor(transfer, 2),
     }
@@ -264,8 +264,9 @@ def clear_overnight(engine: Engine) -> dict[str, Any] | None:
 
 
 def clear_in(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
-    """The same in the caller's unit of work (an API call): every day of a gap, or none, commits."""
-    check_trade_day(day)
+    """The same in the caller's unit of work (an API call, its date sent as `business_date`): every day of a gap,
+    or none, commits."""
+    check_trade_day(day, "business_date")
     result = eod_runs.run_in(uow, JOB, day, settle_day).result
     brokerage.apply_corporate_actions(uow)
     return result

@@ -3,10 +3,9 @@ clearing file for operators, and the day's clearing and settlement run."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, ConfigDict
 
 from puhui.api.deps import Customer, EngineDep, Operator
 from puhui.api.files import CsvFile
@@ -14,6 +13,7 @@ from puhui.api.mutations import Outcome, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.eod.dates import PATTERN, BusinessDate, check_date, parse_date
+from puhui.eod.requests import EodIn, business_date_field
 from puhui.securities import clearing
 from puhui.securities.schemas import SecuritiesClearingRun, TradeStatement
 
@@ -23,9 +23,11 @@ TradeDay = Annotated[
 ]
 
 
-class ClearIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    trade_day: BusinessDate
+class ClearIn(EodIn):
+    """The trading day to clear and settle (`business_date`; `trade_day`, its former name, a deprecated alias)."""
+
+    FORMER: ClassVar[str] = "trade_day"
+    business_date: BusinessDate = business_date_field("trade_day")
 
 
 @router.get("/statements/{date}", summary="The customer's daily statement (交割单)", response_model=TradeStatement)
@@ -51,7 +53,7 @@ async def read_clearing_file(date: TradeDay, engine: EngineDep, principal: Opera
     response_model=SecuritiesClearingRun,
 )
 async def clear(body: ClearIn, request: Request, engine: EngineDep, principal: Operator) -> Response:
-    day = body.trade_day
+    day = body.business_date
 
     def work(uow: UnitOfWork) -> Outcome:
         return Outcome(200, SecuritiesClearingRun.shape(clearing.clear_in(uow, day)))

@@ -144,9 +144,10 @@ class TradeStatement(Schema):
 
 
 class SecuritiesClearingRun(Schema):
-    """A trading day cleared and settled (清算交收): the levies paid on."""
+    """A trading day cleared and settled (清算交收): the levies paid on. Its date is `business_date`, as in every
+    end-of-day answer (`puhui.eod.answers`)."""
 
-    trade_day: Day
+    business_date: Day
     stamp_duty_paid: Money
     transfer_fee_paid: Money
 

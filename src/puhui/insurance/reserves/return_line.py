@@ -7,8 +7,10 @@ back, the merchant confirms the return and the fixed claim is paid at that momen
 sign-for (签收), and a product version carries no return window. So the term is fixed from the order:
 `COVER_DAYS` = 15 days, the order's China date first (`cover_of`) — up to 8 days to deliver and sign for the
 goods, then the 7 days in which a buyer may send them back without a reason (七日无理由退货,
-《消费者权益保护法》第二十五条). The returns module has no cancellation or refund of a cover: nothing is
-ever refunded on this line.
+《消费者权益保护法》第二十五条). Both are the returns module's own (`puhui.insurance.returns.models`), the one
+definition its service also refuses a return confirmed after the term by, so no claim can come after a
+cover closes here. The returns module has no cancellation or refund of a cover: nothing is ever refunded on
+this line.
 
 Earning (已赚保费). Daily pro rata over the term: the 1/365 method (三百六十五分之一法, by the day), one of
 the methods 《保险公司非寿险业务准备金管理办法》 names for the UPR of short-term business, applied to a term of
@@ -54,15 +56,11 @@ from decimal import Decimal
 from puhui.insurance.models import Cover, earned_through
 from puhui.insurance.reserves import models
 from puhui.insurance.reserves.lines import RETURN_SHIPPING, LineFigures
+from puhui.insurance.returns.models import COVER_DAYS as COVER_DAYS  # the term, the returns module's own
+from puhui.insurance.returns.models import cover_of as cover_of
 
-COVER_DAYS = 15
 CHAIN_LADDER_MONTHS = 3
 CHAIN_LADDER, BORNHUETTER_FERGUSON = "chain_ladder", "bornhuetter_ferguson"
-
-
-def cover_of(order_day: dt.date, premium: int) -> Cover:
-    """A cover's term: `COVER_DAYS` days from its order's China date (the order day is the first)."""
-    return Cover(order_day, order_day + dt.timedelta(days=COVER_DAYS), premium)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ class Reserves(Schema):
     totals of its lines of business, then each line (`lines`: medical, return shipping)."""
 
     insurer_id: str
-    date: Day
+    business_date: Day
     policies: int = Field(ge=0, description="policies sold by the end of the date, every line")
     written: Money = Field(description="保费收入: premiums written")
     refunded: Money = Field(description="退保金: premiums refunded on cancellation")
@@ -75,7 +75,7 @@ class Ratios(Schema):
     The totals of every line of business, then each line (`lines`)."""
 
     insurer_id: str
-    date: Day
+    business_date: Day
     earned: Money
     incurred: Money = Field(description="已发生赔款: paid + case reserve + IBNR")
     loss_ratio: str | None = Field(pattern=RATIO, description="赔付率, four places")
@@ -95,6 +95,6 @@ class ClaimsAgeing(Schema):
     """Open claims at the end of a date by days since reported (未决赔案账龄)."""
 
     insurer_id: str
-    date: Day
+    business_date: Day
     claims_present: bool = Field(description="whether the claims module is installed")
     buckets: list[AgeingBucket]

@@ -327,7 +327,7 @@ def reserves_json(connection: Connection, insurer_id: str, day: dt.date) -> dict
     found = line_figures(connection, insurer_id, day)
     return {
         "insurer_id": insurer_id,
-        "date": day.isoformat(),
+        "business_date": day.isoformat(),
         **lines.money_json(lines.total(found)),
         "lines": [{"line": f.line, **lines.money_json(f)} for f in found],
     }
@@ -341,7 +341,7 @@ def ratios_json(connection: Connection, insurer_id: str, day: dt.date) -> dict[s
     commission, expense = terms.commission_ratio, terms.expense_ratio
     return {
         "insurer_id": insurer_id,
-        "date": day.isoformat(),
+        "business_date": day.isoformat(),
         **lines.ratios_json(lines.total(found), commission, expense),
         "commission_ratio": format(commission, "f"),
         "expense_ratio": format(expense, "f"),
@@ -356,7 +356,7 @@ def claims_ageing_json(connection: Connection, insurer_id: str, day: dt.date) ->
     buckets = models.claims_ageing(((c.reported_date, c.case_estimate) for c in claims), day)
     return {
         "insurer_id": insurer_id,
-        "date": day.isoformat(),
+        "business_date": day.isoformat(),
         "claims_present": claims_source.claims_present(),
         "buckets": [
             {"bucket": name, "claims": count, "case_estimate": format_minor(total, 2)}

@@ -1,7 +1,7 @@
 """Return-shipping insurance (退货运费险) over HTTP under /v1/insurance/return-shipping: operators add
 product versions; anyone signed in reads one; a customer gets a quote for an order from a merchant, pays a
 merchant's QR code with cover in one call and reads their policy; the merchant who was paid confirms the
-return and the fixed claim is paid to the buyer's wallet at once."""
+return within the cover's term and the fixed claim is paid to the buyer's wallet at once."""
 
 from __future__ import annotations
 
@@ -9,20 +9,22 @@ import hashlib
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from puhui.api.deps import Caller, Customer, EngineDep, Merchant, Operator, SettingsDep
-from puhui.api.fields import AS_WHOLE_NUMBER, ID_PATTERN, AmountStr, ClientId, Ident
+from puhui.api.fields import AS_WHOLE_NUMBER, ID_PATTERN, AmountStr, ClientId, Ident, Limit
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
 from puhui.insurance import models as insurance_models
-from puhui.insurance.returns import models, service
+from puhui.insurance.returns import listings, models, service
 from puhui.insurance.returns.schemas import (
     ReturnShippingCheckout,
     ReturnShippingCover,
+    ReturnShippingMerchantCover,
+    ReturnShippingMerchantPolicies,
     ReturnShippingProductVersion,
     ReturnShippingQuote,
 )
@@ -42,6 +44,7 @@ Version = Annotated[int, Path(ge=1, le=1_000_000)]
 BodyCode = Annotated[StrictStr, Field(pattern=CODE_PATTERN)]
 BodyVersion = Annotated[StrictInt, Field(ge=1, le=1_000_000), AS_WHOLE_NUMBER]
 PartyId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="how many of the newest to skip (the page's start)")]
 
 
 class ReturnShippingProductIn(BaseModel):
@@ -196,8 +199,33 @@ async def return_shipping_read_policy(policy_id: Ident, engine: EngineDep, princ
 async def return_shipping_confirm_return(
     policy_id: Ident, request: Request, engine: EngineDep, principal: Merchant
 ) -> Response:
+    """Covered while the return is confirmed within the policy's term: from the order's China date to 24:00
+    China time of the day before `cover_end` (15 days, the order day the first). From `cover_end` on, it is
+    refused with 409 `return_cover_expired` (naming `policy_id` and `cover_end`) and nothing changes; the
+    policy reads `expired`. A policy already claimed answers its claim again, on any day."""
+
     def work(uow: UnitOfWork) -> Outcome:
         answer, _ = service.confirm_return(uow, principal.id, policy_id)
         return Outcome(200, ReturnShippingCover.shape(answer))
 
     return await run_mutation(request, engine, principal, "insurance.return_shipping.return", policy_id, work)
+
+
+@router.get(
+    "/merchants/me/policies",
+    summary="The calling merchant's covered orders (投保订单), newest first, each with its claim if paid",
+    response_model=ReturnShippingMerchantPolicies,
+)
+async def return_shipping_merchant_policies(
+    engine: EngineDep, principal: Merchant, limit: Limit = listings.MERCHANT_PAGE, offset: Offset = 0
+) -> dict[str, Any]:
+    return await _read(engine, lambda c: listings.merchant_policies(c, principal.id, limit, offset))
+
+
+@router.get(
+    "/merchants/me/policies/{policy_id}",
+    summary="One of the calling merchant's covered orders, with its claim if paid; another merchant's is 404",
+    response_model=ReturnShippingMerchantCover,
+)
+async def return_shipping_merchant_policy(policy_id: Ident, engine: EngineDep, principal: Merchant) -> dict[str, Any]:
+    return await _read(engine, lambda c: listings.merchant_policy(c, principal.id, policy_id))

@@ -27,3 +27,12 @@ class ReturnCheckoutPaymentExists(Conflict):
 class ReturnShippingPolicyNotFound(NotFound):
     code = "return_shipping_policy_not_found"
     title = "Return-shipping policy not found"
+
+
+class ReturnCoverExpired(Conflict):
+    """The return is confirmed after the cover's term (`models.COVER_DAYS` days from the order, to 24:00 China
+    time of its last day): no claim is paid, nothing moves, and the policy reads as `expired`. The problem
+    names the `policy_id` and its `cover_end` (exclusive: the first day no longer covered)."""
+
+    code = "return_cover_expired"
+    title = "The return-shipping cover's term has ended"

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from puhui.api.fields import Money, Schema, Timestamp
+from puhui.api.fields import Day, Money, Schema, Timestamp
 from puhui.payments.schemas import Payment
 
 Probability = Field(pattern=r"^(0|1)\.[0-9]{6}$", description="the order's chance of a return, six places")
@@ -41,7 +41,8 @@ class ReturnShippingQuote(Schema):
 
 
 class ReturnShippingPolicy(Schema):
-    """A return-shipping policy (保单): one per payment for goods; `claimed` once the return is confirmed."""
+    """A return-shipping policy (保单): one per payment for goods; `claimed` once the return is confirmed,
+    `expired` once its term ended without a claim."""
 
     id: str
     payment_id: str
@@ -54,7 +55,15 @@ class ReturnShippingPolicy(Schema):
     premium: Money
     claim_amount: Money
     return_probability: str = Probability
-    status: Literal["active", "claimed"]
+    status: Literal["active", "claimed", "expired"] = Field(
+        description="active: a return confirmed today pays the claim; claimed: the claim was paid (理赔); "
+        "expired: the term ended without a claim (a return confirmed now is refused, `return_cover_expired`)"
+    )
+    cover_end: Day = Field(
+        description="the end of the term, exclusive: 15 days from the order's China date, the order day the "
+        "first (up to 8 days to deliver, then the 7-day no-reason return window); a return confirmed from "
+        "00:00 China time of this date is not covered"
+    )
     created_at: Timestamp
 
 
@@ -81,3 +90,18 @@ class ReturnShippingCover(Schema):
 
     policy: ReturnShippingPolicy
     claim: ReturnShippingClaim | None
+
+
+class ReturnShippingMerchantCover(ReturnShippingCover):
+    """A covered order as its merchant sees it: the policy, its claim if paid, and the order's reference."""
+
+    order_ref: str | None = Field(
+        description="the merchant's order reference (商户订单号) of the dynamic QR code paid; null when it named none"
+    )
+
+
+class ReturnShippingMerchantPolicies(Schema):
+    """The merchant's covered orders (投保订单), newest first."""
+
+    policies: list[ReturnShippingMerchantCover]
+    next_offset: int | None = Field(description="the `offset` of the next page; null on the last one")

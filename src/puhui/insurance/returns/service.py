@@ -5,12 +5,18 @@ Ledger (CNY), for an order of amount A with premium P and a fixed claim C:
             wallet → insurer.<id>.premium_held P, in ONE unit of work: a short wallet, a declined or held
             payment, or a refused buyer leaves nothing behind;
 - return:   insurer.<id>.premium_held → buyer's wallet C, with the claim row and its event, at most once
-            (a conditional update of the policy, a unique claim per policy and a unique transfer id).
+            (a conditional update of the policy, a unique claim per policy and a unique transfer id), and only
+            within the cover's term (`models.cover_of`: 15 days from the order's China date, the last
+            covered day included); a return confirmed later is refused (`ReturnCoverExpired`), nothing moves.
+A policy reads `expired` from the end of its term without a claim (`models.policy_status`, on read: the
+stored status stays `active`), as the reserve line (`puhui.insurance.reserves.return_line`) counts it fully
+earned and no longer running from that date, by the same definition of the term.
 The premium is priced from the buyer's and the merchant's counts before the order (`models.order_premium`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import replace
 from decimal import Decimal
@@ -40,7 +46,7 @@ from puhui.payments.risk_hook import PaymentContext
 
 TOPIC = "insurance"
 LEDGER = "CNY"
-ACTIVE, CLAIMED = "active", "claimed"
+ACTIVE, CLAIMED, EXPIRED = models.ACTIVE, models.CLAIMED, models.EXPIRED
 
 
 def _hashed(prefix: str, *parts: str) -> str:
@@ -261,11 +267,31 @@ def _claim_row(connection: Connection, policy_id: str) -> Any:
 
 def confirm_return(uow: UnitOfWork, merchant_id: str, policy_id: str) -> tuple[dict[str, Any], bool]:
     """The merchant who was paid confirms the goods came back (确认退货): the fixed claim goes from the
-    insurer's held premiums to the buyer's wallet at once, once; again answers the claim paid."""
+    insurer's held premiums to the buyer's wallet at once, once; again answers the claim paid (on any day,
+    the term over or not).
+
+    The term: a confirmation is covered when its China date (`puhui.clock`, one reading that is also the
+    claim's time) is from the order's China date to the 15th day of cover included — up to 24:00 China time
+    of order date + 14 days (`models.return_covered`). From 00:00 China time of order date + 15 days
+    (`cover_end`) it is refused with `ReturnCoverExpired` (409 `return_cover_expired`) before anything is
+    written: no claim, no transfer, no event, the policy still stored `active` and read `expired`."""
     query = select(policies).where(policies.c.id == policy_id)
     row = uow.execute(query.with_for_update() if uow.postgres else query).mappings().first()
     if row is None or row["merchant_id"] != merchant_id:
         raise errors.ReturnShippingPolicyNotFound(f"policy {policy_id} not found")
+    if row["status"] == CLAIMED:
+        return _claim_answer(uow.connection, policy_id), False
+    now = clock.now_micros()
+    order_day, today = clock.china_date(row["created_at"]), clock.china_date(now)
+    if not models.return_covered(order_day, today):
+        end = models.cover_of(order_day).end
+        last = end - dt.timedelta(days=1)
+        raise errors.ReturnCoverExpired(
+            f"policy {policy_id} covered returns confirmed from {order_day} to 24:00 China time on {last}; "
+            f"a return confirmed on {today} is not covered and no claim is paid",
+            policy_id=policy_id,
+            cover_end=end.isoformat(),
+        )
     updated = uow.execute(
         policies.update().where(policies.c.id == policy_id, policies.c.status == ACTIVE).values(status=CLAIMED)
     )
@@ -278,7 +304,7 @@ def confirm_return(uow: UnitOfWork, merchant_id: str, policy_id: str) -> tuple[d
         "merchant_id": merchant_id,
         "amount": row["claim_amount"],
         "transfer_id": f"rsi.{policy_id}.claim",
-        "created_at": clock.now_micros(),
+        "created_at": now,
     }
     uow.execute(claims.insert().values(**claim))
     payout = Transfer(
@@ -312,6 +338,9 @@ def read_policy(connection: Connection, customer_id: str, policy_id: str) -> dic
 
 
 def policy_json(row: Any) -> dict[str, Any]:
+    """A policy as answered: its status as of today's China date (`models.policy_status`: `expired` once its
+    term ended without a claim) and the exclusive end of its term, `cover_end`."""
+    order_day = clock.china_date(row["created_at"])
     return {
         "id": row["id"],
         "payment_id": row["payment_id"],
@@ -324,7 +353,8 @@ def policy_json(row: Any) -> dict[str, Any]:
         "premium": format_minor(row["premium"], 2),
         "claim_amount": format_minor(row["claim_amount"], 2),
         "return_probability": row["return_probability"],
-        "status": row["status"],
+        "status": models.policy_status(row["status"], order_day, clock.business_date()),
+        "cover_end": models.cover_of(order_day).end.isoformat(),
         "created_at": clock.iso(row["created_at"]),
     }
 

@@ -26,7 +26,9 @@ return_shipping_products = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
-# A policy (保单): one per payment for goods; `status` active until the return is confirmed (claimed).
+# A policy (保单): one per payment for goods; `status` active until the return is confirmed (claimed). Its term
+# runs from the China date of `created_at` (`models.cover_of`); an active policy past it reads `expired`, a
+# status never stored (`models.policy_status`).
 return_shipping_policies = Table(
     "return_shipping_policies",
     metadata,
@@ -42,7 +44,7 @@ return_shipping_policies = Table(
     Column("premium", BigInteger, nullable=False),
     Column("claim_amount", BigInteger, nullable=False),
     Column("return_probability", String(40), nullable=False),
-    Column("status", String(12), nullable=False),  # active | claimed
+    Column("status", String(12), nullable=False),  # active | claimed (expired is read, not stored)
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("customer_id", "client_id", name="uq_return_shipping_policies_customer_client"),
     Index("ix_return_shipping_policies_merchant", "merchant_id", "created_at"),

@@ -24,7 +24,7 @@ from puhui.api.fields import AmountOrZeroStr, AmountStr, ClientId, FundCode
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
-from puhui.eod.dates import BusinessDate
+from puhui.eod.requests import EodIn  # `business_date`; `date`, its former name, a deprecated alias
 from puhui.errors import InvalidInput
 from puhui.money import parse_minor
 from puhui.money import parse_positive_minor as _positive
@@ -119,11 +119,6 @@ class FundRedeemIn(BaseModel):
 class NavFileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     csv: Annotated[StrictStr, Field(min_length=1, max_length=5_000_000, description="date,fund_code,nav")]
-
-
-class EodIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    date: BusinessDate
 
 
 @router.get(
@@ -244,6 +239,6 @@ async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: O
     navs = sandbox_navs(request.app.state.settings)  # the sandbox's managers publish NAVs; never in production
 
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, FundsEodRun.shape(fo.funds_eod_in(uow, body.date, navs)))
+        return Outcome(200, FundsEodRun.shape(fo.funds_eod_in(uow, body.business_date, navs)))
 
-    return await run_mutation(request, engine, principal, "wealth.funds_eod", body.date.isoformat(), work)
+    return await run_mutation(request, engine, principal, "wealth.funds_eod", body.business_date.isoformat(), work)

@@ -26,7 +26,8 @@ from puhui.api.fields import DAY_PATTERN, AmountOrZeroStr, AmountStr, ClientId, 
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
-from puhui.eod.dates import BusinessDate, parse_date
+from puhui.eod.dates import parse_date
+from puhui.eod.requests import EodIn  # `business_date`; `date`, its former name, a deprecated alias
 from puhui.money import format_minor, parse_minor
 from puhui.money import parse_positive_minor as _positive
 from puhui.payments.models import VerificationStrength
@@ -92,11 +93,6 @@ class FiguresIn(BaseModel):
         StrictStr,
         Field(min_length=1, max_length=1_000_000, description="the manager's file: fund_code,date,income_per_10k"),
     ]
-
-
-class EodIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    date: BusinessDate
 
 
 @router.get("/funds", summary="The money-market funds on the platform", response_model=list[MmfFund])
@@ -267,6 +263,6 @@ async def load_figures(body: FiguresIn, request: Request, engine: EngineDep, pri
 )
 async def run_eod(body: EodIn, request: Request, engine: EngineDep, principal: Operator):
     def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(200, MmfEodRun.shape({"runs": eod.runs_json(eod.run_eod_in(uow, body.date))}))
+        return Outcome(200, MmfEodRun.shape({"runs": eod.runs_json(eod.run_eod_in(uow, body.business_date))}))
 
-    return await run_mutation(request, engine, principal, "wealth.eod", body.date.isoformat(), work)
+    return await run_mutation(request, engine, principal, "wealth.eod", body.business_date.isoformat(), work)
