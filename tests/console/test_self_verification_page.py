@@ -77,7 +77,7 @@ def test_a_customer_verifies_themself_on_the_me_page_and_takes_their_class(app, 
     shown = form_of(client.get("/app/me").text, "check-face")
     assert shown is not None
     for _ in range(2):  # the same form sent twice (its key kept): recorded once
-        face = {**shown, "liveness_token": "liveness-0001"}
+        face = {**shown, "liveness_token": "liveness-0001", "biometrics_consent": "true"}  # the separate consent
         assert client.post("/app/me/verifications", data=face, follow_redirects=False).status_code == 303
     assert checks_of(engine, cid) == 3
 

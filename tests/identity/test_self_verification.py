@@ -148,7 +148,8 @@ def test_a_customer_verifies_themself_and_takes_class_i_ii_and_iii_and_the_limit
     assert sandbox.post(TIER, headers=me, json={"tier": "II"}).json()["tier"]["class"] == "II"
     assert p2p(sandbox, me, friend, "1200.00").status_code == 201  # Class II: 100,000.00 a year
 
-    checks(sandbox, me, {"channel": "face", "liveness_token": LIVENESS}, {**own_identity(), "channel": "tax"})
+    face = {"channel": "face", "liveness_token": LIVENESS, "biometrics_consent": True}  # 单独同意, given with it
+    checks(sandbox, me, face, {**own_identity(), "channel": "tax"})
     top = sandbox.post(TIER, headers=me, json={})
     assert top.status_code == 200 and top.json()["tier"] == {
         "class": "III",
@@ -168,6 +169,8 @@ def test_a_customer_verifies_themself_and_takes_class_i_ii_and_iii_and_the_limit
 
 def test_a_mismatch_and_the_reserved_values_fail_are_recorded_and_do_not_count(sandbox, engine, zhang):
     customer_id, me, _ = zhang
+    biometrics = {"purpose": "biometrics", "granted": True, "sensitive": True}  # the face check's separate consent
+    assert sandbox.post(f"/v1/customers/{customer_id}/consents", headers=me, json=biometrics).status_code == 201
     failing = sandbox.post(f"/v1/customers/{customer_id}/cards", headers=me, json={"card_number": FAILING_CARD})
     assert failing.status_code == 201
     answers = checks(
@@ -248,6 +251,14 @@ def test_nobody_verifies_or_upgrades_anyone_else_and_staff_routes_are_unchanged(
         ({"channel": "public_security", "name": ZHANG["name"]}, 422, "invalid_request"),
         ({"channel": "bank_card"}, 422, "invalid_request"),
         ({"channel": "face", "liveness_token": "short"}, 422, "invalid_request"),
+        ({"channel": "face", "liveness_token": LIVENESS, "biometrics_consent": "yes"}, 422, "invalid_request"),
+        ({**own_identity(), "biometrics_consent": True}, 422, "invalid_request"),  # the face check's alone
+        ({"channel": "face", "liveness_token": LIVENESS}, 422, "biometric_consent_required"),
+        (
+            {"channel": "face", "liveness_token": LIVENESS, "biometrics_consent": False},
+            422,
+            "biometric_consent_required",
+        ),
         ({**own_identity(), "reference": "mine"}, 422, "invalid_request"),
         ({**own_identity(), "id_number": ZHANG["id_number"][:-1] + "0"}, 422, "invalid_id_number"),
         ({**own_identity(), "name": "张3丰"}, 422, "invalid_name"),

@@ -229,13 +229,16 @@ class Attempt:
 
 
 async def replay(request: Request, engine: Engine, principal: Principal) -> Response | None:
-    """For calls with effects outside one unit of work (the bank channel): the stored answer when
-    this Idempotency-Key was already used for the same request, before anything is done again."""
+    """For calls with effects outside one unit of work (the bank channel, an identity verification provider):
+    the stored answer when this Idempotency-Key was already used for the same request, before anything is done
+    again. A key `run_mutation` would refuse is refused here already, before those effects."""
     from starlette.concurrency import run_in_threadpool
 
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
+    if not is_valid_key(key):
+        raise InvalidIdempotencyKey(f"must be 1-{KEY_MAX_LENGTH} printable characters")
     request_hash = fingerprint(request, await request.body())
 
     def read(uow: UnitOfWork) -> Outcome | None:

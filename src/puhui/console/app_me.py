@@ -65,7 +65,11 @@ async def me(request: Request) -> Response:
 async def consent(request: Request) -> Response:
     form = await read_form(request)
     viewer = request.state.viewer
-    body = {"purpose": form.get("purpose", ""), "granted": form.get("granted") == "true"}
+    body = {
+        "purpose": form.get("purpose", ""),
+        "granted": form.get("granted") == "true",
+        "sensitive": form.get("sensitive") == "true",  # the separate consent (单独同意): biometrics, `app_verify`
+    }
     try:
         await client.call(
             request, "POST", f"/v1/customers/{viewer.id}/consents", token=viewer.token, json=body, key=None

@@ -133,6 +133,9 @@ PROBLEMS = {
     "receivable_matured": "This receivable has matured: it can no longer be financed.",
     "receivable_not_open": "This receivable is already paid.",
     "receivable_not_due": "This receivable is not due yet: it can be paid from its maturity date.",
+    # return-shipping insurance (the merchant portal's /merchant/return-shipping)
+    "return_cover_expired": "The cover's term has ended: the return can no longer be confirmed.",
+    "return_shipping_policy_not_found": "There is no such covered order.",
     # the platform's generic codes (`puhui.errors`, `money`, the API's validation): one sentence each, since
     # their details vary ("1.001 has more than 2 decimal places", "amount must be greater than zero")
     "invalid_amount": AMOUNT_INVALID,
@@ -152,6 +155,7 @@ PROBLEMS = {
     "insufficient_verifications": "Not enough identity checks have passed for this class.",
     "tier_not_higher": "The account is already at this class or higher.",
     "consent_required": "Tick the consents needed to open an account.",
+    "biometric_consent_required": "Face recognition needs your separate consent: tick the box to give it.",
     "invalid_address": "The address is not valid.",
     "current_password_invalid": "The password is wrong.",
     "merchant_suspended": "This merchant cannot be paid at the moment.",

@@ -139,6 +139,15 @@ class ConsentRequired(InvalidInput):
     title = "Consent required to open an account"
 
 
+class BiometricConsentRequired(ConsentRequired):
+    """Face recognition (人脸识别) processes biometrics, sensitive personal information (敏感个人信息, PIPL art.
+    28-29): it needs the customer's separate consent (单独同意) to `biometrics`, standing or given with the check.
+    `missing` names it; nothing is recorded and no provider is asked."""
+
+    code = "biometric_consent_required"
+    title = "Face recognition needs your separate consent to process your biometrics"
+
+
 class CustomerUnderAge(InvalidInput):
     code = "customer_under_age"
     title = "The person is under the minimum age to open an account alone"

@@ -63,9 +63,16 @@ def eligible_tier(connection: Connection, customer_id: str) -> WalletTier | None
 
 
 def record_verification(
-    uow: UnitOfWork, customer_id: str, channel: VerificationChannel, reference: str, passed: bool, actor: Actor
+    uow: UnitOfWork,
+    customer_id: str,
+    channel: VerificationChannel,
+    reference: str,
+    passed: bool,
+    actor: Actor,
+    reason: str | None = None,
 ) -> dict:
-    """Record one channel's answer. A channel reference is recorded once, for one customer."""
+    """Record one channel's answer, with why it failed (`reason`, a `verifier.Reason`; None when it passed or
+    nobody said). A channel reference is recorded once, for one customer."""
     customer_ops.require_active(uow.connection, customer_id, lock=True)
     taken = uow.execute(
         select(verifications.c.seq).where(
@@ -81,6 +88,7 @@ def record_verification(
             channel=channel.value,
             reference=reference,
             passed=passed,
+            reason=None if passed else reason,
             recorded_by=actor.id,
             at=now,
         )
@@ -109,6 +117,7 @@ def verifications_of(connection: Connection, customer_id: str) -> list[dict]:
             "channel": r["channel"],
             "reference": r["reference"],
             "passed": r["passed"],
+            "reason": r["reason"],
             "recorded_by": r["recorded_by"],
             "at": clock.from_micros(r["at"]).isoformat(),
         }

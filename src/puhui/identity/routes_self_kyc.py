@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from starlette.concurrency import run_in_threadpool
 
 from puhui.api.deps import Customer as CallingCustomer
 from puhui.api.deps import EngineDep
-from puhui.api.mutations import Outcome, run_mutation
+from puhui.api.mutations import Outcome, replay, run_mutation
 from puhui.db import UnitOfWork
+from puhui.errors import PuhuiError
 from puhui.identity import kyc, self_kyc
 from puhui.identity.http import vault_of
 from puhui.identity.models import VerificationChannel, parse_tier
@@ -23,6 +25,7 @@ from puhui.identity.schemas import SelfVerification, TierChanged
 
 router = APIRouter(prefix="/v1/customers/me", tags=["customers"])
 SELF_UPGRADE = "self-service: the customer's own verifications"
+ACTION = "identity.self_verification"
 
 Name = Annotated[StrictStr, Field(min_length=1, max_length=128, description="姓名 as on the ID card, as typed")]
 IdNumber = Annotated[
@@ -65,11 +68,19 @@ class MobileCheckIn(BaseModel):
 
 class FaceCheckIn(BaseModel):
     """Face recognition (人脸识别): the liveness token the provider's camera check gave (in the sandbox any token;
-    `liveness-fail` fails)."""
+    `liveness-fail` fails). It processes biometrics, sensitive personal information: it needs the customer's
+    separate consent (单独同意) to `biometrics`, standing (`POST /v1/customers/{id}/consents` with `sensitive`) or
+    given here."""
 
     model_config = ConfigDict(extra="forbid")
     channel: Literal["face"]
     liveness_token: Annotated[StrictStr, Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._\-]+$")]
+    biometrics_consent: StrictBool = Field(
+        False,
+        description="`true`: you give your separate consent (单独同意) to process your biometrics for this check, "
+        "recorded as a consent to `biometrics` (sensitive) with it; `false` or absent: a standing one is needed, "
+        "else 422 `biometric_consent_required`",
+    )
 
 
 SelfCheckIn = Annotated[
@@ -96,18 +107,31 @@ def _claim(body: RecordCheckIn | BankCardCheckIn | MobileCheckIn | FaceCheckIn) 
 )
 async def verify_me(body: SelfCheckIn, request: Request, engine: EngineDep, principal: CallingCustomer):
     """The provider (the sandbox's with PUHUI_SANDBOX) checks your own identity: what you type must be what your
-    account holds, else the check fails as `details_mismatch` without asking it. A failed check is recorded too
-    and does not count; a channel that passed counts once (409 `channel_already_verified` when asked again).
-    Nothing typed is stored; the answer shows it masked."""
+    account holds, else the check fails as `details_mismatch` without asking it. A failed check is recorded too,
+    with its reason, and does not count; a channel that passed counts once (409 `channel_already_verified` when
+    asked again). The face check needs your separate consent to `biometrics` (422 `biometric_consent_required`).
+    Nothing typed is stored; the answer shows it masked. A retry with the same `Idempotency-Key` is answered from
+    the stored answer without asking the provider again."""
     vault = vault_of(request)
     verifier = getattr(request.app.state, "verifier", None)
     claim = _claim(body)
+    try:
+        if (done := await replay(request, engine, principal)) is not None:
+            return done  # the stored answer: the provider is not asked again
+        ready = await run_in_threadpool(self_kyc.prepare, engine, vault, claim, principal)  # reads only
+        answer = await run_in_threadpool(self_kyc.ask, verifier, ready)  # no transaction open while it answers
+    except PuhuiError as error:
+        refusal = error  # refused before the unit of work: audited as every refusal is, through it
+
+        def refused(uow: UnitOfWork) -> Outcome:
+            raise refusal
+
+        return await run_mutation(request, engine, principal, ACTION, principal.id, refused)
 
     def work(uow: UnitOfWork) -> Outcome:
-        answer = self_kyc.verify_self(uow, vault, verifier, claim, principal)
-        return Outcome(201, SelfVerification.shape(answer))
+        return Outcome(201, SelfVerification.shape(self_kyc.record(uow, ready, answer, principal)))
 
-    return await run_mutation(request, engine, principal, "identity.self_verification", principal.id, work)
+    return await run_mutation(request, engine, principal, ACTION, principal.id, work)
 
 
 @router.post(

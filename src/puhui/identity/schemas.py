@@ -19,10 +19,21 @@ class Tier(Schema):
     may_invest: bool
 
 
+FailureReason = Literal["details_mismatch", "not_confirmed"]
+"""Why a real-name check failed (`verifier.Reason`)."""
+
+
 class Verification(Schema):
+    """One recorded real-name check (实名核验), passed or failed."""
+
     channel: str
     reference: str
     passed: bool
+    reason: FailureReason | None = Field(
+        description="why it failed: `details_mismatch` (what the customer typed is not their own record), "
+        "`not_confirmed` (the channel did not confirm the identity); null when it passed, when staff recorded it "
+        "or when it was recorded before reasons were kept"
+    )
     recorded_by: str
     at: Timestamp
 
@@ -172,7 +183,7 @@ class SelfVerification(Schema):
 
     customer_id: str
     verification: RecordedVerification
-    reason: Literal["details_mismatch", "not_confirmed"] | None = Field(
+    reason: FailureReason | None = Field(
         description="why it failed: `details_mismatch` (what was typed is not the customer's own record: no "
         "provider was asked), `not_confirmed` (the channel did not confirm the identity); null when it passed"
     )

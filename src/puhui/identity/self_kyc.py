@@ -4,11 +4,20 @@ The customer names a channel and gives what it checks: the name and ID number as
 security, social security, tax), their mobile number (the operator's three elements), one of their bound cards
 (the bank card's four elements: name, ID number, card, reserved phone) or a face liveness token. What they type
 is compared with their own record in the vault; a mismatch fails without asking the provider. Otherwise the
-provider is asked about the customer's own identity only. The answer is recorded either way (`kyc.
-record_verification`: a failed attempt is a fact), by the customer themself; a channel that already passed is
-not run again (it counts once), and after `MAX_FAILURES_PER_DAY` failed checks of their own in a China day the
-next is refused until the day ends, before any provider is asked. Nothing typed is stored: the verification row
-holds the channel, the provider's reference and the result; the answer shows what was checked masked.
+provider is asked about the customer's own identity only. The answer is recorded either way, with why it failed
+(`kyc.record_verification`: a failed attempt is a fact), by the customer themself; a channel that already passed
+is not run again (it counts once), and after `MAX_FAILURES_PER_DAY` failed checks of their own in a China day the
+next is refused until the day ends, before any provider is asked. Face recognition (人脸识别) processes biometrics
+(敏感个人信息): it needs the customer's separate consent (单独同意, PIPL art. 28-29) to `biometrics`, standing or
+given with the check (then recorded with it, as a consent row); without it nothing is asked or recorded. Nothing
+typed is stored: the verification row holds the channel, the provider's reference, the result and its reason;
+the answer shows what was checked masked.
+
+A provider is a network call (seconds), so a check runs in three steps and the provider is asked inside no
+transaction: `prepare` reads (the customer active, the channel open, the card, today's failures, the consent, the
+vault's comparison) and builds the `Check`; `ask` asks the provider, no transaction open; `record` takes the
+customer's row, checks again what may have changed meanwhile (409 `channel_already_verified`, 429, the consent)
+and records the answer.
 
 The wallet class then moves by `kyc.upgrade_tier`, which the customer calls for themself (`routes_self_kyc`).
 """
@@ -18,16 +27,23 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from puhui import clock
-from puhui.db import UnitOfWork
+from puhui.db import UnitOfWork, reading
+from puhui.identity import consent, kyc, pii
 from puhui.identity import customers as customer_ops
-from puhui.identity import kyc, pii
-from puhui.identity.errors import CardNotFound, ChannelAlreadyVerified, TooManyVerificationAttempts
+from puhui.identity import verifier as provider
+from puhui.identity.errors import (
+    BiometricConsentRequired,
+    CardNotFound,
+    ChannelAlreadyVerified,
+    TooManyVerificationAttempts,
+)
 from puhui.identity.models import (
     MASKS,
     Actor,
+    ConsentPurpose,
     VerificationChannel,
     normalize_id_number,
     normalize_name,
@@ -35,16 +51,19 @@ from puhui.identity.models import (
 )
 from puhui.identity.tables import bank_cards, verifications
 from puhui.identity.vault import Vault
-from puhui.identity.verifier import Answer, Check, Verifier, ask
+from puhui.identity.verifier import Answer, Check, Verifier
 
 MAX_FAILURES_PER_DAY = 5
 RECORD_CHANNELS = (VerificationChannel.public_security, VerificationChannel.social_security, VerificationChannel.tax)
 """Channels that check the name and ID number the customer types against a public record."""
+BIOMETRIC_CHANNELS = (VerificationChannel.face,)
+"""Channels that process biometrics (生物识别信息): each needs the separate consent to `biometrics`."""
 
 
 @dataclass(frozen=True, repr=False)
 class Claim:
-    """What the customer gave for one channel (repr hides it: personal information)."""
+    """What the customer gave for one channel (repr hides it: personal information), and on the face check
+    whether they give their separate consent to process their biometrics with it (`biometrics_consent`)."""
 
     channel: VerificationChannel
     name: str | None = None
@@ -52,6 +71,7 @@ class Claim:
     phone: str | None = None
     card_id: str | None = None
     liveness_token: str | None = None
+    biometrics_consent: bool = False
 
     def normalized(self) -> Claim:
         """The claim with its typed values in the platform's form (422 `invalid_name`, `invalid_id_number`,
@@ -63,20 +83,38 @@ class Claim:
             normalize_phone(self.phone) if self.phone is not None else None,
             self.card_id,
             self.liveness_token,
+            self.biometrics_consent,
         )
 
 
-def verify_self(uow: UnitOfWork, vault: Vault, verifier: Verifier | None, claim: Claim, actor: Actor) -> dict:
-    """Run one check for the customer `actor` is and record its answer; the answer of `kyc.record_verification`
-    with `reason` (why it failed), `checked` (what was checked, masked) and where the customer now stands."""
+@dataclass(frozen=True, repr=False)
+class ReadyCheck:
+    """A check `prepare` found may run (repr hides it: personal information): the customer's `check` for the
+    provider, or the answer already `decided` (what was typed is not theirs: no provider is asked), and the clear
+    number of the card checked, shown masked."""
+
+    customer_id: str
+    claim: Claim
+    check: Check | None
+    decided: Answer | None
+    card: str | None
+
+
+def prepare(engine: Engine, vault: Vault, claim: Claim, actor: Actor) -> ReadyCheck:
+    """Step one, reading only: the customer `actor` is may run this check (`CustomerClosed`, 409
+    `channel_already_verified`, 404 `card_not_found`, 429 `too_many_verification_attempts`, 422
+    `biometric_consent_required`), and what to ask the provider, or the mismatch that needs no provider."""
     customer_id = actor.id
     claim = claim.normalized()
-    row = customer_ops.require_active(uow.connection, customer_id, lock=True)  # one check at a time
-    if claim.channel.value in kyc.passed_channels(uow.connection, customer_id):
-        raise ChannelAlreadyVerified(f"{claim.channel.value} has already confirmed your identity: it counts once")
-    card = _bound_card(uow.connection, vault, customer_id, claim.card_id) if claim.card_id is not None else None
-    _check_attempts(uow.connection, customer_id)
+    with reading(engine) as connection:
+        row = customer_ops.require_active(connection, customer_id)
+        _check_open(connection, customer_id, claim.channel)
+        card = _bound_card(connection, vault, customer_id, claim.card_id) if claim.card_id is not None else None
+        _check_attempts(connection, customer_id)
+        _check_consent(connection, customer_id, claim)
     own = customer_ops.open_fields(vault, row)
+    if not _matches(claim, own):
+        return ReadyCheck(customer_id, claim, None, _mismatch(claim.channel), card)
     check = Check(
         claim.channel,
         own["name"] or "",
@@ -85,15 +123,41 @@ def verify_self(uow: UnitOfWork, vault: Vault, verifier: Verifier | None, claim:
         card_number=card,
         liveness_token=claim.liveness_token,
     )
-    answer = ask(verifier, check) if _matches(claim, own) else _mismatch(claim.channel)
-    recorded = kyc.record_verification(uow, customer_id, claim.channel, answer.reference, answer.passed, actor)
+    return ReadyCheck(customer_id, claim, check, None, card)
+
+
+def ask(verifier: Verifier | None, ready: ReadyCheck) -> Answer:
+    """Step two, with no transaction open (a provider takes seconds): the provider's answer, or the one already
+    decided. `VerificationProviderUnavailable` (503) when there is none or it cannot answer: nothing is recorded."""
+    if ready.decided is not None:
+        return ready.decided
+    assert ready.check is not None
+    return provider.ask(verifier, ready.check)
+
+
+def record(uow: UnitOfWork, ready: ReadyCheck, answer: Answer, actor: Actor) -> dict:
+    """Step three, one unit of work: with the customer's row locked, what may have changed since `prepare` is
+    checked again (the channel passed meanwhile: 409; today's failures reached the limit: 429; the consent
+    withdrawn: 422), the consent given with the check recorded, then the answer. The answer of
+    `kyc.record_verification` with `reason` (why it failed), `checked` (what was checked, masked) and where the
+    customer now stands."""
+    customer_id, claim = ready.customer_id, ready.claim
+    customer_ops.require_active(uow.connection, customer_id, lock=True)  # one check at a time
+    _check_open(uow.connection, customer_id, claim.channel)
+    _check_attempts(uow.connection, customer_id)
+    _check_consent(uow.connection, customer_id, claim)
+    if claim.biometrics_consent and not _has_biometrics_consent(uow.connection, customer_id):
+        consent.record_consent(uow, customer_id, ConsentPurpose.biometrics, granted=True, sensitive=True, actor=actor)
+    recorded = kyc.record_verification(
+        uow, customer_id, claim.channel, answer.reference, answer.passed, actor, answer.reason
+    )
     eligible = kyc.eligible_tier(uow.connection, customer_id)
     current = kyc.tier_of(uow.connection, customer_id)
     return {
         "customer_id": customer_id,
         "verification": recorded,
         "reason": answer.reason,
-        "checked": _checked(claim, card),
+        "checked": _checked(claim, ready.card),
         "passed_channels": sorted(kyc.passed_channels(uow.connection, customer_id)),
         "eligible_tier": eligible.name if eligible else None,
         "tier": current.name if current else None,
@@ -115,6 +179,11 @@ def failures_today(connection: Connection, customer_id: str) -> int:
     ).scalar_one()
 
 
+def _check_open(connection: Connection, customer_id: str, channel: VerificationChannel) -> None:
+    if channel.value in kyc.passed_channels(connection, customer_id):
+        raise ChannelAlreadyVerified(f"{channel.value} has already confirmed your identity: it counts once")
+
+
 def _check_attempts(connection: Connection, customer_id: str) -> None:
     if failures_today(connection, customer_id) < MAX_FAILURES_PER_DAY:
         return
@@ -124,6 +193,22 @@ def _check_attempts(connection: Connection, customer_id: str) -> None:
         f"{MAX_FAILURES_PER_DAY} identity checks failed today: try again after midnight (China time)",
         retry_after_seconds=max(wait, 1),
     )
+
+
+def _check_consent(connection: Connection, customer_id: str, claim: Claim) -> None:
+    """A biometric channel needs the separate consent to `biometrics`: given with the check, or standing."""
+    if claim.channel not in BIOMETRIC_CHANNELS or claim.biometrics_consent:
+        return
+    if not _has_biometrics_consent(connection, customer_id):
+        raise BiometricConsentRequired(
+            "face recognition processes your biometrics (sensitive personal information): give your separate "
+            "consent to `biometrics` first, or with the check (`biometrics_consent: true`)",
+            missing=[ConsentPurpose.biometrics.value],
+        )
+
+
+def _has_biometrics_consent(connection: Connection, customer_id: str) -> bool:
+    return consent.has_consent(connection, customer_id, ConsentPurpose.biometrics, sensitive=True)
 
 
 def _bound_card(connection: Connection, vault: Vault, customer_id: str, card_id: str) -> str:

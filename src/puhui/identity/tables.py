@@ -53,6 +53,7 @@ verifications = Table(
     Column("channel", String(32), nullable=False),
     Column("reference", String(128), nullable=False),
     Column("passed", Boolean, nullable=False),
+    Column("reason", String(32), nullable=True),  # why a check failed (`verifier.Reason`); null: passed, or not said
     Column("recorded_by", String(ID_LENGTH), nullable=False),
     Column("at", BigInteger, nullable=False),
     Index("ix_verifications_customer_id", "customer_id"),

@@ -5,7 +5,8 @@ ID number 公安部身份核查, UnionPay's bank card four-element check 银行�
 reserved phone, the mobile operator's three-element check 运营商三要素, face liveness 人脸识别, the social
 security and tax records) with an `Answer`: passed or not, and the provider's own reference (流水号), which holds
 no personal data. `self_kyc` builds the check from the customer's own record in the vault, so a provider is
-only ever asked about the customer's own identity; it records the answer, passed or failed.
+only ever asked about the customer's own identity; it asks with no transaction open (a provider takes seconds)
+and records the answer, passed or failed, afterwards.
 
 The app's provider is `app.state.verifier`, made once by `configured(settings)`: the one PUHUI_VERIFICATION_PROVIDER
 names (`module:factory`, the factory called with the settings), else the sandbox's in the sandbox
@@ -36,6 +37,7 @@ SELF_SERVICE = (
 """The channels a customer runs themself; `in_person` (面对面核验) is the counter's, recorded by staff."""
 
 Reason = Literal["details_mismatch", "not_confirmed"]
+REASONS: tuple[Reason, ...] = ("details_mismatch", "not_confirmed")
 REFERENCE = re.compile(r"^[A-Za-z0-9._:/\-]{1,128}$")  # as a reference staff record (`VerificationIn`)
 
 
@@ -95,10 +97,14 @@ def configured(settings: Settings) -> Verifier | None:
 
 
 def ask(verifier: Verifier | None, check: Check) -> Answer:
-    """The provider's answer, its reference checked (a reference the verifications table can hold)."""
+    """The provider's answer, its reference checked (a reference the verifications table can hold) and its reason
+    one of `REASONS` (a failure it gives no known reason for is `not_confirmed`; a pass has none). A network call:
+    the caller holds no transaction while it runs (`self_kyc`)."""
     if verifier is None:
         raise VerificationProviderUnavailable("self-verification needs a provider: none is configured")
     answer = verifier.verify(check)
     if not REFERENCE.match(answer.reference):
         raise VerificationProviderUnavailable(f"the provider {verifier.name!r} answered without a usable reference")
-    return answer
+    if answer.passed:
+        return answer if answer.reason is None else Answer(True, answer.reference)
+    return answer if answer.reason in REASONS else Answer(False, answer.reference, "not_confirmed")

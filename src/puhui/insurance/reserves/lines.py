@@ -47,6 +47,16 @@ def medical_of(row: Mapping[str, Any]) -> LineFigures:
     return LineFigures(line=MEDICAL, ibnr_method="chain_ladder", **{n: int(row[n]) for n in SUMMED})
 
 
+def as_row(figures: LineFigures) -> dict[str, Any]:
+    """A line's figures as its reserve run line row holds them (`insurance_reserve_run_lines`)."""
+    return {"line": figures.line, "ibnr_method": figures.ibnr_method, **{n: getattr(figures, n) for n in SUMMED}}
+
+
+def of_row(row: Mapping[str, Any]) -> LineFigures:
+    """A line's figures from its reserve run line row."""
+    return LineFigures(line=str(row["line"]), ibnr_method=str(row["ibnr_method"]), **{n: int(row[n]) for n in SUMMED})
+
+
 def total_method(lines: Iterable[LineFigures]) -> str:
     """The IBNR method of the totals: the one every line holding policies books, `chain_ladder` when no line
     holds any, else `by_line`."""

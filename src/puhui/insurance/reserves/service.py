@@ -10,10 +10,10 @@ For business date D, per insurer, in one unit of work, each line of business (é™
   cover's term and IBNR by chain-ladder or BF as `return_line` says;
 then each line's books (`puhui.insurance.reserves.books`) are moved to its figures by their differences
 alone, a handful of transfers per insurer, line and day, whatever the number of policies. A date runs once
-per insurer (`insurance_reserve_runs`, which keeps the medical line's figures; the return-shipping line's
-are recomputed from its append-only rows whenever a report reads them), and never once the job has
-completed it or the insurer has run a later date (books only move forwards); which dates may run is the rule
-of every end of day (`puhui.eod.runs`). The reports answer each line and their totals.
+per insurer (`insurance_reserve_runs`, with each line's figures as booked in `insurance_reserve_run_lines`,
+which the reports read back), and never once the job has completed it or the insurer has run a later date
+(books only move forwards); which dates may run is the rule of every end of day (`puhui.eod.runs`). The
+reports answer each line and their totals.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from puhui.eod import runs as eod_runs
 from puhui.eod.dates import check_date
 from puhui.events.outbox import publish
 from puhui.insurance.errors import InsurerNotFound
-from puhui.insurance.reserves import books, claims_source, lines, models, returns_source
+from puhui.insurance.reserves import books, claims_source, lines, models, return_line, returns_source
 from puhui.insurance.reserves.errors import ReserveRunNotFound, ReserveTermsInvalid
-from puhui.insurance.reserves.lines import MEDICAL, LineFigures
+from puhui.insurance.reserves.lines import MEDICAL, RETURN_SHIPPING, LineFigures
+from puhui.insurance.reserves.tables import insurance_reserve_run_lines as run_lines
 from puhui.insurance.reserves.tables import insurance_reserve_runs as runs
 from puhui.insurance.reserves.tables import insurer_reserve_terms as terms_table
 from puhui.insurance.settlement import service as settlement
@@ -267,12 +268,14 @@ def _run_insurer(
     uow: UnitOfWork, insurer_id: str, day: dt.date, figures: LineFigures, returns: LineFigures | None
 ) -> int:
     """Move the insurer's books line by line (the return-shipping line's once it has a cover) and record
-    its run (the medical line's figures)."""
+    its run: the medical line's figures in the run's row, and each line booked as booked."""
     key = _transfer_key(insurer_id, day)
-    posted = _book(uow, insurer_id, key, figures)
-    if returns is not None and returns.policies:
-        posted += _book(uow, insurer_id, key, returns)
+    booked = [figures] if returns is None or not returns.policies else [figures, returns]
+    posted = [transfer for line in booked for transfer in _book(uow, insurer_id, key, line)]
     post_chain(uow, posted)
+    uow.execute(
+        run_lines.insert(), [{"insurer_id": insurer_id, "business_date": day, **lines.as_row(f)} for f in booked]
+    )
     uow.execute(
         runs.insert().values(
             insurer_id=insurer_id,
@@ -315,10 +318,22 @@ def _run_row(connection: Connection, insurer_id: str, day: dt.date) -> Any:
 
 
 def line_figures(connection: Connection, insurer_id: str, day: dt.date) -> list[LineFigures]:
-    """Each line's figures at the end of `day`: medical from its run row, return shipping recomputed from
-    its covers and claims as of that day (what the run booked). The run must have run the insurer."""
+    """Each line's figures at the end of `day`, as the run booked them (a line it did not book: zeros). The run
+    must have run the insurer. A run recorded before its lines were kept (migration 0051): the medical line
+    from its row, the return-shipping line worked out again from its covers and claims as of that day."""
     row = _run_row(connection, insurer_id, day)
-    return [lines.medical_of(row), returns_source.figures(connection, insurer_id, day)]
+    c = run_lines.c
+    query = select(run_lines).where(c.insurer_id == insurer_id, c.business_date == day)
+    stored = {f.line: f for f in map(lines.of_row, connection.execute(query).mappings())}
+    if not stored:
+        return [lines.medical_of(row), returns_source.figures(connection, insurer_id, day)]
+    return [stored.get(line) or _nothing_booked(line, day) for line in lines.LINES]
+
+
+def _nothing_booked(line: str, day: dt.date) -> LineFigures:
+    if line == RETURN_SHIPPING:
+        return return_line.line_figures([], day)
+    return LineFigures(line, 0, 0, 0, 0, 0, 0, 0, 0, "chain_ladder")
 
 
 def reserves_json(connection: Connection, insurer_id: str, day: dt.date) -> dict[str, Any]:

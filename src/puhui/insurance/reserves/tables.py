@@ -39,4 +39,25 @@ insurer_reserve_terms = Table(
     Column("updated_at", BigInteger, nullable=False),
 )
 
-RESERVE_TABLES = (insurance_reserve_runs, insurer_reserve_terms)
+# Each line of business (险种) a reserve run booked, with the figures it booked (since migration 0051): a report
+# of that date reads them back as they were booked. A line with no row booked nothing that day (zeros). A run
+# recorded before 0051 has no line rows: its report reads the medical line from the run's row above and
+# works the return-shipping line out again from its append-only covers and claims.
+insurance_reserve_run_lines = Table(
+    "insurance_reserve_run_lines",
+    metadata,
+    Column("insurer_id", String(ID_LENGTH), primary_key=True),
+    Column("business_date", Date, primary_key=True),
+    Column("line", String(32), primary_key=True),  # `lines.LINES`: medical, return_shipping
+    Column("policies", Integer, nullable=False),
+    Column("written", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("earned", BigInteger, nullable=False),
+    Column("paid", BigInteger, nullable=False),
+    Column("case_reserve", BigInteger, nullable=False),
+    Column("ibnr", BigInteger, nullable=False),  # as booked, by `ibnr_method`
+    Column("ibnr_bf", BigInteger, nullable=False),
+    Column("ibnr_method", String(32), nullable=False),
+)
+
+RESERVE_TABLES = (insurance_reserve_runs, insurance_reserve_run_lines, insurer_reserve_terms)
