@@ -53,7 +53,9 @@ def _messages() -> set[str]:
         text = source.read_text(encoding="utf-8")
         found |= {m.group(2) for m in MESSAGE.finditer(text)}
     found |= set(render.NOTICES.values()) | set(render.ERROR_TITLES.values()) | set(render.PROBLEMS.values())
-    from puhui.console import app_credit, app_wallet, bills
+    from puhui.console import app_credit, app_wallet, bills, ops_kyc
+
+    found |= set(ops_kyc.FAILURE_REASONS.values())
 
     found |= set(app_wallet.BANK_FAILURES.values()) | {app_wallet.BANK_FAILED} | set(app_credit.PROBLEMS.values())
     return found | set(bills.KINDS.values()) | set(bills.HELD.values())

@@ -192,6 +192,7 @@ MERCHANT_PAGES = (
     "/merchant/refunds",
     "/merchant/settlements",
     "/merchant/supply-chain",
+    "/merchant/return-shipping",
     "/merchant/keys",
     "/merchant/notifications",
 )

@@ -16,6 +16,7 @@ from puhui.db import reading
 from puhui.identity.tables import verifications
 
 from .conftest import customer_id_of, sign_up
+from .staff_world import add_staff, log_in
 from .test_customer_pages import balance, post_form, settle_bank
 from .world import ADMIN, HIDDEN, card, hidden, person, settings
 
@@ -69,6 +70,10 @@ def test_a_customer_verifies_themself_on_the_me_page_and_takes_their_class(app, 
     assert wrong.status_code == 303
     page = client.get("/app/me").text
     assert "您填写的信息与账户登记的不一致" in NOTICE.findall(page)[0] and "已通过的身份核验：1 项" in page
+    with TestClient(app) as staff:  # the operator sees why it failed, as the verification row keeps it
+        assert log_in(staff, add_staff(staff, "operator", "kyc-reasons")).status_code == 303
+        checks = staff.get(f"/ops/verification?id={cid}").text
+        assert "未通过：与客户本人信息不符（未提交核验渠道）" in checks
 
     refused = send(client, "check-bank_card", "/app/me/verifications", card_id="card_0000000000000000")
     assert refused.status_code == 404 and ERROR.findall(refused.text) == ["请选择一张您已绑定的银行卡。"]

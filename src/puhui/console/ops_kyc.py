@@ -90,7 +90,7 @@ def _customer(request: Request, person: dict, error: str | None) -> list[dict]:
         [
             channel_words(fmt, v["channel"]),
             v["reference"],
-            _("Passed") if v["passed"] else _("Failed"),
+            result_words(fmt, v),
             fmt.moment(v["at"]),
         ]
         for v in person["verifications"]
@@ -127,6 +127,22 @@ def _customer(request: Request, person: dict, error: str | None) -> list[dict]:
 def channel_words(fmt: i18n.Formatter, channel: str) -> str:
     known = {c.value: label for c, label in CHANNELS.items()}
     return fmt.gettext(known[channel]) if channel in known else channel
+
+
+FAILURE_REASONS = {
+    "details_mismatch": "Failed: not the customer's own details (no channel asked)",
+    "not_confirmed": "Failed: the channel did not confirm the identity",
+}
+"""Why a self-service check failed, as the verification row keeps it (`reason`); staff records keep none."""
+
+
+def result_words(fmt: i18n.Formatter, verification: dict) -> str:
+    """A check's result, with why it failed where the row says."""
+    _ = fmt.gettext
+    if verification["passed"]:
+        return _("Passed")
+    reason = verification.get("reason")
+    return _(FAILURE_REASONS[reason]) if reason in FAILURE_REASONS else _("Failed")
 
 
 def eligible_words(fmt: i18n.Formatter, tier: str | None) -> str:

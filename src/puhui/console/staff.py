@@ -37,6 +37,7 @@ MENUS: dict[str, tuple[tuple[str, str], ...]] = {
         ("/merchant/refunds", "Refunds"),
         ("/merchant/settlements", "Settlements"),
         ("/merchant/supply-chain", "Supply-chain finance"),
+        ("/merchant/return-shipping", "Return shipping"),
         ("/merchant/keys", "API keys"),
         ("/merchant/notifications", "Notifications"),
     ),
@@ -74,6 +75,8 @@ DONE = {
     "payable_confirmed": "The payable was confirmed: the supplier can now sell it at a discount.",
     "receivable_paid": "Paid: the face amount went to whoever holds the receivable.",
     "receivable_financed": "Sold: the advance was paid into the wallet.",
+    "return_confirmed": "Return confirmed: the claim was paid to the buyer's wallet.",
+    "return_already_claimed": "This return was already confirmed and its claim paid: nothing more was paid.",
     "key_issued": "A new API key was issued: copy it now, it is shown only once.",
     "key_revoked": "The API key was revoked.",
     "approved": "Approved: the held payment was made.",
@@ -203,8 +206,13 @@ def staff_page(roles: Iterable[str]) -> Any:
 
 
 def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-    """A staff page: the shared renderer, with the staff viewer and the one-time notice."""
-    done = DONE.get(request.cookies.get(NOTICE_COOKIE, ""))
+    """A staff page: the shared renderer, with the staff viewer and the one-time notice. `done_said`: a page's
+    own words for notices of its forms, by key (e.g. with the amount the form paid), told instead of `DONE`'s."""
+    key = request.cookies.get(NOTICE_COOKIE, "")
+    done = DONE.get(key)
+    said = values.pop("done_said", None) or {}
+    if done is not None:
+        done = said.get(key, done)
     viewer = getattr(request.state, "staff", None)
     response = render.page(
         request,
