@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from puhui.db import reading
 from puhui.demo import CUSTOMERS, MERCHANTS, seed_demo_world
 from puhui.identity.service import with_demo_secrets
+from puhui.insurance.returns import listings
 from puhui.ledger.audit import audit
 from puhui.ledger.tables import transfers
 from puhui.settings import Settings
@@ -18,6 +19,11 @@ def test_demo_world_seeds_and_audits(engine, clock):
     assert len(world.merchants) == len(MERCHANTS) == 3
     assert (world.top_ups, world.payments, world.refunds, world.p2p) == (6, 12, 1, 1)
     assert (world.credit_lines, world.funds) == (6, 3)
+    assert world.covered_orders == 2  # bought with return-shipping cover at the first merchant: its page shows them
+    with reading(engine) as connection:
+        covered = listings.merchant_policies(connection, world.merchants[0]["id"])["policies"]
+    assert sorted(p["order_ref"] for p in covered) == ["DEMO-RS-1", "DEMO-RS-2"]
+    assert {p["policy"]["status"] for p in covered} == {"active"}
     text = str(world)
     assert world.customers[0]["phone"] in text and world.merchants[0]["api_key"] in text
     with reading(engine) as connection:

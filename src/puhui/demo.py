@@ -100,6 +100,7 @@ class DemoWorld:
     p2p: int = 0
     top_ups: int = 0
     insurer: str = ""  # the demo insurer's partner id; its products are MEDICAL and RETURN_SHIPPING
+    covered_orders: int = 0  # orders bought with return-shipping cover at the first merchant
     credit_lines: int = 0
     funds: int = 0
     market_maker: str = ""  # the liquidity provider's name (puhui.demo_securities)
@@ -126,7 +127,8 @@ class DemoWorld:
             f"  customer login: phone {c['phone']}  password {c['password']}  (POST /v1/customers/login)\n"
             f"  merchant {m['name']} ({m['id']}) API key: {m['api_key']}  (Authorization: Bearer <key>)"
             + "".join(f"\n  {s['role']} {s['handle']} token: {s['token']}" for s in self.staff)
-            + f"\n  insurer {self.insurer}: medical {MEDICAL['code']} v1, return-shipping {RETURN_SHIPPING['code']} v1"
+            + f"\n  insurer {self.insurer}: medical {MEDICAL['code']} v1, return-shipping {RETURN_SHIPPING['code']} v1 "
+            + f"({plural(self.covered_orders, 'order')} with cover at {m['name']}: /merchant/return-shipping)"
             + f"\n  credit lines of {DEMO_LINE} CNY for {plural(self.credit_lines, 'customer')} (/app/credit); "
             + f"{plural(self.funds, 'fund')} R2 to R5 with {plural(NAV_DAYS, 'day')} of NAVs (/app/funds)"
             + f"\n  stocks and ETFs: {self.market_maker} quotes every listed one in trading hours, China time "
@@ -435,6 +437,7 @@ def seed_demo_world(engine: Engine, settings: Settings | None = None, people: De
             raise DemoSeedError(f"only {world.top_ups} of {len(tokens)} top-ups settled")
         _seed_payments(client, world, tokens)
         world.insurer = _seed_insurance(client, admin)
+        world.covered_orders = _seed_covered_orders(client, world, tokens)
         world.credit_lines = _seed_credit(engine, client, admin, [cid for cid, _ in tokens])
         world.funds = _seed_funds(client, admin)
         world.market_maker = demo_securities.seed_market(client, engine, admin, bank, DEMO_PASSWORD, CHANNELS, _check)
@@ -475,6 +478,30 @@ def _top_ups_settled(client, orders: list[tuple[dict, str]]) -> int:
     """How many of today's top-ups (each customer's session and order id) the bank settled."""
     answers = [_check(client.get(f"/v1/wallets/me/top-ups/{order}", headers=me), 200) for me, order in orders]
     return sum(answer["status"] == "succeeded" for answer in answers)
+
+
+COVERED_ORDERS = ("36.00", "58.50")
+"""Orders the last demo customers buy at the first merchant with return-shipping cover (退货运费险) at checkout:
+the merchant's portal then has covered orders whose returns it can confirm. (Not the first two: the README's
+walk-through and its tests spend their day's QR limit.)"""
+
+
+def _seed_covered_orders(client, world: DemoWorld, tokens: list[tuple[str, dict]]) -> int:
+    merchant = world.merchants[0]
+    buyers = tokens[-len(COVERED_ORDERS) :]
+    for n, (amount, (cid, me)) in enumerate(zip(COVERED_ORDERS, buyers, strict=False)):
+        order = {"kind": "dynamic", "amount": amount, "order_ref": f"DEMO-RS-{n + 1}"}
+        made = client.post(f"/v1/merchants/{merchant['id']}/qr-codes", headers=_key(merchant), json=order)
+        body = {
+            "qr_id": _check(made, 201)["id"],
+            "product_code": RETURN_SHIPPING["code"],
+            "product_version": RETURN_SHIPPING["version"],
+            "verification": "two_factors",
+            "password": DEMO_PASSWORD,
+        }
+        headers = {**me, "Idempotency-Key": f"demo-covered-{cid}"}
+        _check(client.post("/v1/insurance/return-shipping/checkout", headers=headers, json=body), 201)
+    return min(len(COVERED_ORDERS), len(buyers))
 
 
 def _seed_payments(client, world: DemoWorld, tokens: list[tuple[str, dict]]) -> None:
