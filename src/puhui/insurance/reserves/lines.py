@@ -52,7 +52,7 @@ def as_row(figures: LineFigures) -> dict[str, Any]:
     return {"line": figures.line, "ibnr_method": figures.ibnr_method, **{n: getattr(figures, n) for n in SUMMED}}
 
 
-def of_row(row: Mapping[str, Any]) -> LineFigures:
+def of_row(row: Mapping[Any, Any]) -> LineFigures:
     """A line's figures from its reserve run line row."""
     return LineFigures(line=str(row["line"]), ibnr_method=str(row["ibnr_method"]), **{n: int(row[n]) for n in SUMMED})
 
