@@ -109,6 +109,9 @@ OPERATION_RULES = {  # the same, for one operation only
         "product_not_for_direct_application": "a pay-later product is drawn through a line, never applied for",
     },
     "POST /v1/lending/lines": {"annual_income_required": INCOME_ON_FILE},
+    "POST /v1/customers/me/verifications": {  # whether the separate consent (单独同意) stands is data
+        "biometric_consent_required": "a face check needs consent to `biometrics`, on file or given with it",
+    },
     "POST /v1/merchants/me/top-ups": ORDER_MAXIMUM,
     "POST /v1/merchants/me/refund-funds/withdrawals": ORDER_MAXIMUM,
     "POST /v1/supplychain/core-enterprises/me/payables-funds/top-ups": ORDER_MAXIMUM,
