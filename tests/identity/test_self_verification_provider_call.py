@@ -3,7 +3,9 @@ with no transaction open and off the event loop: nobody holds the customer's row
 while it answers. What may change meanwhile is checked again when the answer is recorded: a channel that passed
 meanwhile is 409 `channel_already_verified`, today's failures reaching the limit meanwhile 429, and neither
 records the answer. A retry with the same Idempotency-Key is answered from the stored answer without asking the
-provider again; a provider that cannot answer records nothing (503). On both backends."""
+provider again; a provider that cannot answer records nothing (503). While a check's provider answers, the check is
+held as running: the same request sent again then, or a check that could pass today's limit, is refused before it
+asks (409 `verification_in_progress`). On both backends."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from puhui.identity import customers as customer_ops
 from puhui.identity import kyc, self_kyc
 from puhui.identity.errors import VerificationProviderUnavailable
 from puhui.identity.models import VerificationChannel
-from puhui.identity.tables import verifications
+from puhui.identity.tables import verification_checks_running, verifications
 from puhui.identity.verifier import Answer
 
 from .helpers import ZHANG, snapshot
@@ -108,7 +110,7 @@ def test_a_channel_that_passed_meanwhile_is_refused_and_the_answer_not_recorded(
                 uow, customer_id, VerificationChannel.public_security, "COUNTER-1", True, Counter()
             ),
         )
-        state["after"] = snapshot(engine)
+        state["after"] = {**snapshot(engine), "verification_checks_running": []}  # its hold then ends
 
     provider = _probing(sandbox, engine, customer_id, meanwhile=counter_passes_it)
     refused = sandbox.post(VERIFY, headers={**me, "Idempotency-Key": "race-1"}, json=own_identity())
@@ -139,7 +141,7 @@ def test_failures_reaching_the_limit_meanwhile_are_refused_and_the_answer_not_re
             for n in range(self_kyc.MAX_FAILURES_PER_DAY)
         ]
         transaction(engine, lambda uow: uow.execute(verifications.insert(), failed))
-        state["after"] = snapshot(engine)
+        state["after"] = {**snapshot(engine), "verification_checks_running": []}  # its hold then ends
 
     provider = _probing(sandbox, engine, customer_id, meanwhile=other_checks_fail)
     refused = sandbox.post(VERIFY, headers=me, json=own_identity())
@@ -175,3 +177,90 @@ def test_a_mismatch_asks_no_provider_and_a_refusal_before_it_asks_none(engine, s
     assert rows(engine, customer_id) == [("mobile_operator", False, customer_id)]
     assert [code for _, code in _refusals(engine, customer_id)] == [None, "card_not_found", "invalid_name"]
     assert ZHANG["phone"] not in card.text
+
+
+def _running(engine) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """The checks held as running: (customer, channel)."""
+    c = verification_checks_running.c
+    with reading(engine) as connection:
+        return [tuple(r) for r in connection.execute(select(c.customer_id, c.channel))]
+
+
+def test_the_same_request_sent_again_while_the_provider_answers_asks_it_once(engine, sandbox, zhang) -> None:  # type: ignore[no-untyped-def]
+    """A client that times out and sends its request again at once: the second is refused before it asks (409
+    `verification_in_progress`, with Retry-After), and once the first is answered the same key replays it."""
+    customer_id, me, _ = zhang
+    keyed = {**me, "Idempotency-Key": "twice-1"}
+    seen: list = []
+    provider = _probing(
+        sandbox,
+        engine,
+        customer_id,
+        meanwhile=lambda: seen.append(sandbox.post(VERIFY, headers=keyed, json=own_identity())),
+    )
+    first = sandbox.post(VERIFY, headers=keyed, json=own_identity())
+    assert first.status_code == 201, first.text
+    (second,) = seen
+    is_problem(second, 409, "verification_in_progress")
+    assert 1 <= int(second.headers["Retry-After"]) <= self_kyc.RETRY_SECONDS
+    assert provider.calls == 1 and _running(engine) == []  # released once answered
+    again = sandbox.post(VERIFY, headers=keyed, json=own_identity())
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert provider.calls == 1 and rows(engine, customer_id) == [("public_security", True, customer_id)]
+
+
+def test_checks_side_by_side_ask_no_more_than_the_limit_allows(engine, sandbox, zhang) -> None:  # type: ignore[no-untyped-def]
+    """With one failure left before today's limit, a check of another channel sent while one runs is refused
+    before it asks: the running one may be the last failure. Sent after it, it is refused by the limit (429)."""
+    customer_id, me, _ = zhang
+    failed = [
+        {
+            "customer_id": customer_id,
+            "channel": "mobile_operator",
+            "reference": f"EARLIER-{n}",
+            "passed": False,
+            "reason": "not_confirmed",
+            "recorded_by": customer_id,
+            "at": clock_module.now_micros(),
+        }
+        for n in range(self_kyc.MAX_FAILURES_PER_DAY - 1)
+    ]
+    transaction(engine, lambda uow: uow.execute(verifications.insert(), failed))
+    tax = {**own_identity(), "channel": "tax"}
+    seen: list = []
+    provider = _probing(
+        sandbox,
+        engine,
+        customer_id,
+        answer=Answer(False, "NO", "not_confirmed"),
+        meanwhile=lambda: seen.append((sandbox.post(VERIFY, headers=me, json=tax), _running(engine))),
+    )
+    first = sandbox.post(VERIFY, headers=me, json=own_identity())
+    assert first.status_code == 201 and first.json()["verification"]["passed"] is False
+    ((beside, held),) = seen
+    is_problem(beside, 409, "verification_in_progress")
+    assert held == [(customer_id, "public_security")]  # the running one's hold, while it ran
+    after = sandbox.post(VERIFY, headers=me, json=tax)
+    is_problem(after, 429, "too_many_verification_attempts")
+    assert provider.calls == 1 and _running(engine) == []
+    assert len(rows(engine, customer_id)) == self_kyc.MAX_FAILURES_PER_DAY
+
+
+def test_a_hold_left_by_a_request_that_is_gone_is_taken_over(engine, sandbox, zhang) -> None:  # type: ignore[no-untyped-def]
+    """A hold older than HOLD_SECONDS is a crashed request's: the next check of the channel runs; not a fresh one."""
+    customer_id, me, _ = zhang
+    provider = _probing(sandbox, engine, customer_id)
+
+    def left(age_seconds: int) -> None:
+        started = clock_module.now_micros() - age_seconds * 1_000_000
+        row = {"customer_id": customer_id, "channel": "public_security", "token": "gone", "started_at": started}
+        transaction(engine, lambda uow: uow.execute(verification_checks_running.insert(), [row]))
+
+    left(self_kyc.HOLD_SECONDS - 5)
+    is_problem(sandbox.post(VERIFY, headers=me, json=own_identity()), 409, "verification_in_progress")
+    assert provider.calls == 0 and _running(engine) == [(customer_id, "public_security")]  # not its to release
+    transaction(engine, lambda uow: uow.execute(verification_checks_running.delete()))
+    left(self_kyc.HOLD_SECONDS + 1)
+    answer = sandbox.post(VERIFY, headers=me, json=own_identity())
+    assert answer.status_code == 201 and answer.json()["verification"]["passed"] is True
+    assert provider.calls == 1 and _running(engine) == []

@@ -128,6 +128,9 @@ CHECKED_INSIDE: dict[str, dict[str, str]] = {
     },
     "POST /v1/customers/login": {"401": "The phone number or the password is wrong (`invalid_credentials`)"},
     "POST /v1/customers/me/verifications": {
+        "409": "The channel already confirmed your identity (`channel_already_verified`), or a check of it, or ones "
+        "that may reach today's limit, are running now (`verification_in_progress`: nothing was asked; try again "
+        "after `Retry-After` seconds, with the same `Idempotency-Key` to get the running request's answer)",
         "429": "Too many of your own identity checks failed today (`too_many_verification_attempts`): nothing is "
         "asked or recorded until the China day ends; wait `Retry-After` seconds",
         "503": "No verification provider is configured, or it could not answer "

@@ -151,6 +151,7 @@ PROBLEMS = {
     "channel_already_verified": "This channel has already confirmed your identity.",
     "card_not_found": "Choose one of your bound bank cards.",
     "too_many_verification_attempts": "Too many checks failed today. Please try again tomorrow.",
+    "verification_in_progress": "A check of this channel is running. Please try again in a moment.",
     "verification_provider_unavailable": "Identity checks are not available just now. Please try again later.",
     "insufficient_verifications": "Not enough identity checks have passed for this class.",
     "tier_not_higher": "The account is already at this class or higher.",

@@ -247,6 +247,15 @@ class ChannelAlreadyVerified(Conflict):
     title = "This channel has already confirmed your identity"
 
 
+class VerificationInProgress(Conflict):
+    """A check of the same channel is being asked of the provider now (核验进行中): the same request sent twice at
+    once, or two of the customer's checks. Refused before it asks; `retry_after_seconds` says when to try again
+    (a retry with the same `Idempotency-Key` then gets the first one's answer)."""
+
+    code = "verification_in_progress"
+    title = "A check of this channel is running; try again in a moment"
+
+
 class CardNotFound(NotFound):
     """The card id names no card bound to the calling customer (someone else's, erased or never bound)."""
 

@@ -6,6 +6,7 @@ Included before `routes_customers`, so `me` is never read as a customer id."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Request
@@ -15,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from puhui.api.deps import Customer as CallingCustomer
 from puhui.api.deps import EngineDep
 from puhui.api.mutations import Outcome, replay, run_mutation
-from puhui.db import UnitOfWork
+from puhui.db import UnitOfWork, transaction
 from puhui.errors import PuhuiError
 from puhui.identity import kyc, self_kyc
 from puhui.identity.http import vault_of
@@ -111,27 +112,34 @@ async def verify_me(body: SelfCheckIn, request: Request, engine: EngineDep, prin
     with its reason, and does not count; a channel that passed counts once (409 `channel_already_verified` when
     asked again). The face check needs your separate consent to `biometrics` (422 `biometric_consent_required`).
     Nothing typed is stored; the answer shows it masked. A retry with the same `Idempotency-Key` is answered from
-    the stored answer without asking the provider again."""
+    the stored answer without asking the provider again; the same request sent again while the provider is asked,
+    or another check of the channel then, is 409 `verification_in_progress` (with `Retry-After`), before it asks."""
     vault = vault_of(request)
     verifier = getattr(request.app.state, "verifier", None)
     claim = _claim(body)
+    held: self_kyc.Hold | None = None
     try:
-        if (done := await replay(request, engine, principal)) is not None:
-            return done  # the stored answer: the provider is not asked again
-        ready = await run_in_threadpool(self_kyc.prepare, engine, vault, claim, principal)  # reads only
-        answer = await run_in_threadpool(self_kyc.ask, verifier, ready)  # no transaction open while it answers
-    except PuhuiError as error:
-        refusal = error  # refused before the unit of work: audited as every refusal is, through it
+        try:
+            if (done := await replay(request, engine, principal)) is not None:
+                return done  # the stored answer: the provider is not asked again
+            ready = await run_in_threadpool(self_kyc.prepare, engine, vault, claim, principal)  # reads only
+            held = await run_in_threadpool(transaction, engine, lambda uow: self_kyc.hold(uow, ready))
+            answer = await run_in_threadpool(self_kyc.ask, verifier, ready)  # no transaction open while it answers
+        except PuhuiError as error:
+            refusal = error  # refused before the unit of work: audited as every refusal is, through it
 
-        def refused(uow: UnitOfWork) -> Outcome:
-            raise refusal
+            def refused(uow: UnitOfWork) -> Outcome:
+                raise refusal
 
-        return await run_mutation(request, engine, principal, ACTION, principal.id, refused)
+            return await run_mutation(request, engine, principal, ACTION, principal.id, refused)
 
-    def work(uow: UnitOfWork) -> Outcome:
-        return Outcome(201, SelfVerification.shape(self_kyc.record(uow, ready, answer, principal)))
+        def work(uow: UnitOfWork) -> Outcome:
+            return Outcome(201, SelfVerification.shape(self_kyc.record(uow, ready, answer, principal)))
 
-    return await run_mutation(request, engine, principal, ACTION, principal.id, work)
+        return await run_mutation(request, engine, principal, ACTION, principal.id, work)
+    finally:
+        if held is not None:
+            await run_in_threadpool(transaction, engine, partial(self_kyc.release, held=held))
 
 
 @router.post(

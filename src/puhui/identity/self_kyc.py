@@ -13,11 +13,14 @@ given with the check (then recorded with it, as a consent row); without it nothi
 typed is stored: the verification row holds the channel, the provider's reference, the result and its reason;
 the answer shows what was checked masked.
 
-A provider is a network call (seconds), so a check runs in three steps and the provider is asked inside no
+A provider is a network call (seconds), so a check runs in steps and the provider is asked inside no
 transaction: `prepare` reads (the customer active, the channel open, the card, today's failures, the consent, the
-vault's comparison) and builds the `Check`; `ask` asks the provider, no transaction open; `record` takes the
-customer's row, checks again what may have changed meanwhile (409 `channel_already_verified`, 429, the consent)
-and records the answer.
+vault's comparison) and builds the `Check`; `hold` marks the check running (核验进行中) in a short unit of work of its
+own; `ask` asks the provider, no transaction open; `record` takes the customer's row, checks again what may have
+changed meanwhile (409 `channel_already_verified`, 429, the consent) and records the answer; `release` ends the
+hold, whatever happened. One check a channel runs at a time (the same request sent twice at once among them:
+409 `verification_in_progress`, before asking), and today's limit counts the checks still running, so requests
+sent side by side ask the provider no more often than requests sent one after another.
 
 The wallet class then moves by `kyc.upgrade_tier`, which the customer calls for themself (`routes_self_kyc`).
 """
@@ -27,7 +30,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select
 
 from puhui import clock
 from puhui.db import UnitOfWork, reading
@@ -39,6 +42,7 @@ from puhui.identity.errors import (
     CardNotFound,
     ChannelAlreadyVerified,
     TooManyVerificationAttempts,
+    VerificationInProgress,
 )
 from puhui.identity.models import (
     MASKS,
@@ -49,7 +53,7 @@ from puhui.identity.models import (
     normalize_name,
     normalize_phone,
 )
-from puhui.identity.tables import bank_cards, verifications
+from puhui.identity.tables import bank_cards, verification_checks_running, verifications
 from puhui.identity.vault import Vault
 from puhui.identity.verifier import Answer, Check, Verifier
 
@@ -58,6 +62,11 @@ RECORD_CHANNELS = (VerificationChannel.public_security, VerificationChannel.soci
 """Channels that check the name and ID number the customer types against a public record."""
 BIOMETRIC_CHANNELS = (VerificationChannel.face,)
 """Channels that process biometrics (生物识别信息): each needs the separate consent to `biometrics`."""
+HOLD_SECONDS = 120
+"""How long a running check holds its channel: a hold older than this is its request's, gone (a crash, a provider
+that never answered), and the next check takes it over."""
+RETRY_SECONDS = 2
+"""What a check refused as `verification_in_progress` is told to wait: a provider answers in seconds."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -126,6 +135,54 @@ def prepare(engine: Engine, vault: Vault, claim: Claim, actor: Actor) -> ReadyCh
     return ReadyCheck(customer_id, claim, check, None, card)
 
 
+@dataclass(frozen=True)
+class Hold:
+    """A running check's hold on its channel (`hold`), and the token only its own request releases it by."""
+
+    customer_id: str
+    channel: VerificationChannel
+    token: str
+
+
+def hold(uow: UnitOfWork, ready: ReadyCheck) -> Hold | None:
+    """The check marked running before its provider is asked, with the customer's row locked: refused while a check
+    of the channel runs (409 `verification_in_progress`, `retry_after_seconds`), and while today's failures and the
+    checks still running reach the limit (429 when the failures alone do). None when no provider is asked (what
+    was typed is not the customer's own: the answer is decided)."""
+    if ready.decided is not None:
+        return None
+    customer_id, channel = ready.customer_id, ready.claim.channel
+    customer_ops.require_active(uow.connection, customer_id, lock=True)
+    _check_open(uow.connection, customer_id, channel)
+    now = clock.now_micros()
+    running = _running(uow.connection, customer_id, now)
+    if channel.value in running:
+        raise _in_progress(f"a {channel.value} check of yours is running now", running[channel.value], now)
+    _check_attempts(uow.connection, customer_id)
+    if running and failures_today(uow.connection, customer_id) + len(running) >= MAX_FAILURES_PER_DAY:
+        raise _in_progress("your checks running now may reach today's limit", min(running.values()), now)
+    c = verification_checks_running.c
+    gone = or_(c.channel == channel.value, c.started_at <= now - HOLD_SECONDS * 1_000_000)  # this one's is stale
+    uow.execute(delete(verification_checks_running).where(c.customer_id == customer_id, gone))
+    held = Hold(customer_id, channel, secrets.token_hex(16))
+    uow.execute(
+        insert(verification_checks_running).values(
+            customer_id=customer_id, channel=channel.value, token=held.token, started_at=now
+        )
+    )
+    return held
+
+
+def release(uow: UnitOfWork, held: Hold) -> None:
+    """The hold ended (the answer recorded or refused, the provider unable to answer); another's is left alone."""
+    c = verification_checks_running.c
+    uow.execute(
+        delete(verification_checks_running).where(
+            c.customer_id == held.customer_id, c.channel == held.channel.value, c.token == held.token
+        )
+    )
+
+
 def ask(verifier: Verifier | None, ready: ReadyCheck) -> Answer:
     """Step two, with no transaction open (a provider takes seconds): the provider's answer, or the one already
     decided. `VerificationProviderUnavailable` (503) when there is none or it cannot answer: nothing is recorded."""
@@ -177,6 +234,23 @@ def failures_today(connection: Connection, customer_id: str) -> int:
             c.at < end,
         )
     ).scalar_one()
+
+
+def _running(connection: Connection, customer_id: str, now: int) -> dict[str, int]:
+    """The customer's checks running now, channel to when it started (holds older than `HOLD_SECONDS` are gone)."""
+    c = verification_checks_running.c
+    found = connection.execute(
+        select(c.channel, c.started_at).where(
+            c.customer_id == customer_id, c.started_at > now - HOLD_SECONDS * 1_000_000
+        )
+    )
+    return {channel: started for channel, started in found}
+
+
+def _in_progress(why: str, started: int, now: int) -> VerificationInProgress:
+    left = -(-(started + HOLD_SECONDS * 1_000_000 - now) // 1_000_000)
+    wait = max(1, min(RETRY_SECONDS, left))
+    return VerificationInProgress(f"{why}: try again in {wait} s", retry_after_seconds=wait)
 
 
 def _check_open(connection: Connection, customer_id: str, channel: VerificationChannel) -> None:

@@ -60,6 +60,15 @@ verifications = Table(
     Index("uq_verifications_channel_reference", "channel", "reference", unique=True),
 )
 
+verification_checks_running = Table(
+    "verification_checks_running",  # 核验进行中: a customer's check whose provider is being asked
+    metadata,
+    Column("customer_id", String(ID_LENGTH), ForeignKey("customers.id"), primary_key=True),
+    Column("channel", String(32), primary_key=True),  # one running check a channel
+    Column("token", String(32), nullable=False),  # whose hold it is: only its own request releases it
+    Column("started_at", BigInteger, nullable=False),
+)
+
 tier_changes = Table(
     "tier_changes",
     metadata,
@@ -171,6 +180,7 @@ IDENTITY_TABLES = (
     customers,
     bank_cards,
     verifications,
+    verification_checks_running,
     tier_changes,
     consents,
     pii_access_log,
