@@ -73,13 +73,18 @@ def test_statements_clearing_file_and_levies_paid_once_after_the_day(client, eng
     paid_out = cash(engine, "platform.reserve_bank.CNY")  # the bank (an asset): credits − debits
     cleared = call(client, "/v1/securities/clearing", operator, "clear-1", {"business_date": "2026-12-03"})
     assert cleared.status_code == 200, cleared.text
-    assert cleared.json() == {"business_date": "2026-12-03", "stamp_duty_paid": "2.63", "transfer_fee_paid": "0.10"}
+    assert cleared.json() == {
+        "business_date": "2026-12-03",
+        "stamp_duty_paid": "2.63",
+        "transfer_fee_paid": "0.10",
+        "already_done": False,
+    }
     assert cash(engine, brokerage.STAMP_DUTY_PAYABLE) == cash(engine, brokerage.TRANSFER_FEE_PAYABLE) == 0
     assert (
         cash(engine, "platform.reserve_bank.CNY") - paid_out == 2_73
     )  # left the bank for the tax office and registrar
     again = call(client, "/v1/securities/clearing", operator, "clear-2", {"business_date": "2026-12-03"})
-    assert again.status_code == 200 and again.json() == cleared.json()
+    assert again.status_code == 200 and again.json() == {**cleared.json(), "already_done": True}
     assert cash(engine, brokerage.STAMP_DUTY_PAYABLE) == 0
     assert cash(engine, "platform.reserve_bank.CNY") - paid_out == 2_73
     assert_audit_clean(engine)
@@ -100,5 +105,8 @@ def test_the_clear_command_refuses_a_day_not_over_then_clears_it(client, engine,
     done = CliRunner().invoke(app, ["securities", "clear", "--date", "2026-12-03", "--db", db_url, "--out", str(out)])
     assert done.exit_code == 0, done.output
     assert '"stamp_duty_paid": "2.63"' in done.output and out.read_text().startswith(",".join(FIELDS))
+    assert '"already_done": false' in done.output
+    again = CliRunner().invoke(app, ["securities", "clear", "--date", "2026-12-03", "--db", db_url])
+    assert again.exit_code == 0 and '"already_done": true' in again.output, again.output
     assert cash(engine, brokerage.STAMP_DUTY_PAYABLE) == 0
     assert_audit_clean(engine)

@@ -238,7 +238,7 @@ def clear(engine: Engine, day: dt.date) -> dict[str, Any]:
     check_trade_day(day)
     done = eod_runs.run_days(engine, JOB, day, lambda d: transaction(engine, lambda uow: settle_day(uow, d)))
     transaction(engine, brokerage.apply_corporate_actions)
-    return done.result
+    return _answer(done)
 
 
 def last_closed_day(moment: dt.datetime) -> dt.date:
@@ -267,6 +267,11 @@ def clear_in(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
     """The same in the caller's unit of work (an API call, its date sent as `business_date`): every day of a gap,
     or none, commits."""
     check_trade_day(day, "business_date")
-    result = eod_runs.run_in(uow, JOB, day, settle_day).result
+    done = eod_runs.run_in(uow, JOB, day, settle_day)
     brokerage.apply_corporate_actions(uow)
-    return result
+    return _answer(done)
+
+
+def _answer(done: eod_runs.Run[dict[str, Any]]) -> dict[str, Any]:
+    """The requested day's answer, saying whether it had been cleared before (then nothing moved again)."""
+    return {**done.result, "already_done": done.plan.again}

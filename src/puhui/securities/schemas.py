@@ -150,6 +150,7 @@ class SecuritiesClearingRun(Schema):
     business_date: Day
     stamp_duty_paid: Money
     transfer_fee_paid: Money
+    already_done: bool = Field(description="the day had been cleared before: nothing moved again (the levies as paid)")
 
 
 class StockQuoteLevel(Schema):
