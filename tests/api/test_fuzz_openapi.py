@@ -109,6 +109,9 @@ OPERATION_RULES = {  # the same, for one operation only
         "product_not_for_direct_application": "a pay-later product is drawn through a line, never applied for",
     },
     "POST /v1/lending/lines": {"annual_income_required": INCOME_ON_FILE},
+    "POST /v1/customers/{customer_id}/verifications": {
+        "reason_only_when_failed": "a `reason` goes with `passed: false` only (a schema cannot tie the two fields)",
+    },
     "POST /v1/customers/me/verifications": {  # whether the separate consent (单独同意) stands is data
         "biometric_consent_required": "a face check needs consent to `biometrics`, on file or given with it",
     },

@@ -73,7 +73,7 @@ def test_a_customer_verifies_themself_on_the_me_page_and_takes_their_class(app, 
     with TestClient(app) as staff:  # the operator sees why it failed, as the verification row keeps it
         assert log_in(staff, add_staff(staff, "operator", "kyc-reasons")).status_code == 303
         checks = staff.get(f"/ops/verification?id={cid}").text
-        assert "未通过：与客户本人信息不符（未提交核验渠道）" in checks
+        assert "未通过：与客户本人信息不符" in checks
 
     refused = send(client, "check-bank_card", "/app/me/verifications", card_id="card_0000000000000000")
     assert refused.status_code == 404 and ERROR.findall(refused.text) == ["请选择一张您已绑定的银行卡。"]

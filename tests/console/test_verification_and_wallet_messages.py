@@ -76,10 +76,15 @@ def test_a_new_customer_is_shown_the_way_and_an_operator_verifies_them_in_the_ba
         assert "身份核验已登记" in shown and "GA-2026-0001" in shown and "公安部身份核查" in shown
         assert len(client.get(f"/v1/customers/{cid}", headers=ADMIN).json()["verifications"]) == 2
         assert _class_of(client, cid) is None  # a check alone raises no class
+        failed = {"channel": "social_security", "reference": "SB-2026-0001", "passed": "not_confirmed"}  # why
+        assert post_form(staff, page, f"/ops/verification/{cid}/checks", **failed).status_code == 303
+        assert "未通过：核验渠道未确认身份" in staff.get(page).text
+        listed = client.get(f"/v1/customers/{cid}", headers=ADMIN).json()["verifications"]
+        assert (listed[-1]["passed"], listed[-1]["reason"]) == (False, "not_confirmed")
 
         raised = post_form(staff, page, f"/ops/verification/{cid}/tier", reason="ID checked at the counter")
         assert raised.status_code == 303 and "账户类别已升级" in staff.get(page).text
-        assert _class_of(client, cid) == "I"
+        assert _class_of(client, cid) == "I"  # the failed check counts for nothing
 
         too_high = post_form(staff, page, f"/ops/verification/{cid}/tier", reason="again")
         assert too_high.status_code == 409 and _error(too_high.text) and _class_of(client, cid) == "I"

@@ -1,6 +1,7 @@
 """Why a real-name check failed (`details_mismatch`, `not_confirmed`) is kept with it (`verifications.reason`,
 migration 0050) and shown wherever verifications are listed: the customer's own record, staff's view, the export.
-A passed check, one staff recorded and every row from before the migration read null; a provider's failure
+A passed check, one staff recorded without a reason and every row from before the migration read null (staff
+may give one for a failure, never for a pass: 422 `reason_only_when_failed`, nothing recorded); a provider's failure
 without a known reason is kept as `not_confirmed`, and a pass never carries one. On both backends."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from puhui.identity.sandbox_verifier import FAILING_CARD
 from puhui.identity.tables import verifications
 from puhui.identity.verifier import Answer
 
-from .helpers import ADMIN, LI, make_staff
+from .helpers import ADMIN, LI, make_staff, snapshot
 from .providers import Probing
 from .test_self_verification import VERIFY, checks, own_identity, sandbox, zhang  # noqa: F401 - fixtures
 
@@ -38,12 +39,16 @@ def test_a_failed_checks_reason_is_kept_and_listed_to_the_customer_and_to_staff(
     operator = make_staff(sandbox, "operator")
     staff_body = {"channel": "in_person", "reference": "COUNTER-9", "passed": False}
     recorded = sandbox.post(f"/v1/customers/{customer_id}/verifications", headers=operator, json=staff_body)
-    assert recorded.status_code == 201, recorded.text
+    assert recorded.status_code == 201 and recorded.json()["reason"] is None, recorded.text
+    with_reason = {"channel": "social_security", "reference": "COUNTER-10", "passed": False, "reason": "not_confirmed"}
+    recorded = sandbox.post(f"/v1/customers/{customer_id}/verifications", headers=operator, json=with_reason)
+    assert recorded.status_code == 201 and recorded.json()["reason"] == "not_confirmed", recorded.text
     expected = [
         ("mobile_operator", False, "details_mismatch"),
         ("bank_card", False, "not_confirmed"),
         ("public_security", True, None),
-        ("in_person", False, None),  # staff say pass or fail only
+        ("in_person", False, None),  # staff gave no reason
+        ("social_security", False, "not_confirmed"),  # staff said why
     ]
     assert _reasons(sandbox.get("/v1/customers/me", headers=me).json()["verifications"]) == expected
     assert _reasons(sandbox.get(f"/v1/customers/{customer_id}", headers=ADMIN).json()["verifications"]) == expected
@@ -99,3 +104,17 @@ def test_rows_from_before_migration_0050_read_as_null(empty_db_url: str) -> None
         assert (old["channel"], old["passed"], old["reason"]) == ("face", False, None)
     finally:
         engine.dispose()
+
+
+def test_staff_give_a_reason_only_for_a_failed_check(engine, sandbox, zhang) -> None:  # type: ignore[no-untyped-def]
+    customer_id, _, _ = zhang
+    operator = make_staff(sandbox, "operator")
+    body = {"channel": "in_person", "reference": "COUNTER-11", "passed": True, "reason": "details_mismatch"}
+    before = snapshot(engine)
+    refused = sandbox.post(f"/v1/customers/{customer_id}/verifications", headers=operator, json=body)
+    assert refused.status_code == 422 and refused.json()["code"] == "reason_only_when_failed", refused.text
+    assert snapshot(engine) == before  # nothing recorded
+    odd = {**body, "passed": False, "reason": "blurred_photo"}  # not a reason the platform knows
+    unknown = sandbox.post(f"/v1/customers/{customer_id}/verifications", headers=operator, json=odd)
+    assert unknown.status_code == 422 and unknown.json()["code"] == "invalid_request", unknown.text
+    assert snapshot(engine) == before

@@ -104,7 +104,7 @@ def _customer(request: Request, person: dict, error: str | None) -> list[dict]:
         [
             field("channel", _("Channel"), "select", options=channels),
             field("reference", _("The channel's reference"), required=True, maxlength=128),
-            field("passed", _("Result"), "select", "true", options=[("true", _("Passed")), ("false", _("Failed"))]),
+            field("passed", _("Result"), "select", "true", options=[("true", _("Passed")), *_failures(fmt)]),
         ],
     )
     reason = field("reason", _("Reason"), required=True, maxlength=256)
@@ -130,10 +130,15 @@ def channel_words(fmt: i18n.Formatter, channel: str) -> str:
 
 
 FAILURE_REASONS = {
-    "details_mismatch": "Failed: not the customer's own details (no channel asked)",
+    "details_mismatch": "Failed: not the customer's own details",
     "not_confirmed": "Failed: the channel did not confirm the identity",
 }
-"""Why a self-service check failed, as the verification row keeps it (`reason`); staff records keep none."""
+"""Why a check failed, as the verification row keeps it (`reason`): a self-service check's, or the one staff gave
+(the form's choices)."""
+
+
+def _failures(fmt: i18n.Formatter) -> list[tuple[str, str]]:
+    return [(reason, fmt.gettext(words)) for reason, words in FAILURE_REASONS.items()]
 
 
 def result_words(fmt: i18n.Formatter, verification: dict) -> str:
@@ -158,8 +163,10 @@ async def _act(request: Request, customer_id: str, path: str, notice: str) -> Re
     sent = await read_form(request)
     body: dict[str, Any] = {"reason": sent.get("reason", "")}
     if path == "verifications":
-        passed = sent.get("passed") != "false"
-        body = {"channel": sent.get("channel", ""), "reference": sent.get("reference", ""), "passed": passed}
+        result = sent.get("passed", "true")  # "true", or why it failed
+        body = {"channel": sent.get("channel", ""), "reference": sent.get("reference", ""), "passed": result == "true"}
+        if result in FAILURE_REASONS:
+            body["reason"] = result
     try:
         await post(request, f"/v1/customers/{customer_id}/{path}", body, sent.get("key") or None)
     except client.ApiProblem as problem:

@@ -13,6 +13,13 @@ class PurposeRequired(InvalidInput):
     title = "Say why the clear values are needed"
 
 
+class ReasonOnlyWhenFailed(InvalidInput):
+    """A check's `reason` says why it failed (`verifier.Reason`): a passed check has none."""
+
+    code = "reason_only_when_failed"
+    title = "Only a failed check has a reason"
+
+
 class CustomerNotFound(NotFound):
     code = "customer_not_found"
     title = "Customer not found"

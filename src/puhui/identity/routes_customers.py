@@ -17,7 +17,7 @@ from puhui.api.rate_limit import limit_auth_calls
 from puhui.db import UnitOfWork
 from puhui.identity import consent, kyc, pii, policy, sessions, views
 from puhui.identity import customers as customer_ops
-from puhui.identity.errors import PurposeRequired, RevealNotAllowed
+from puhui.identity.errors import PurposeRequired, ReasonOnlyWhenFailed, RevealNotAllowed
 from puhui.identity.http import read, request_id, vault_of, write
 from puhui.identity.models import (
     CLEAR_PII_ROLES,
@@ -34,6 +34,7 @@ from puhui.identity.schemas import (
     TierChanged,
     VerificationRecorded,
 )
+from puhui.identity.verifier import Reason
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -106,6 +107,12 @@ class VerificationIn(BaseModel):
     channel: VerificationChannel
     reference: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/\-]+$")]
     passed: StrictBool = True
+    reason: Reason | None = Field(
+        None,
+        description="why a failed check failed: `details_mismatch` (not the customer's own details) or "
+        "`not_confirmed` (the channel did not confirm the identity); only with `passed: false` "
+        "(else 422 `reason_only_when_failed`)",
+    )
 
 
 class TierIn(BaseModel):
@@ -248,7 +255,11 @@ async def add_verification(
     policy.authorize(principal, "customer.verify", customer_id)
 
     def work(uow: UnitOfWork) -> Outcome:
-        recorded = kyc.record_verification(uow, customer_id, body.channel, body.reference, body.passed, principal)
+        if body.passed and body.reason is not None:  # refused in the unit of work: audited as every refusal
+            raise ReasonOnlyWhenFailed(f"a passed check has no reason: send `passed: false` with `{body.reason}`")
+        recorded = kyc.record_verification(
+            uow, customer_id, body.channel, body.reference, body.passed, principal, body.reason
+        )
         eligible = kyc.eligible_tier(uow.connection, customer_id)
         current = kyc.tier_of(uow.connection, customer_id)
         return Outcome(
@@ -257,6 +268,7 @@ async def add_verification(
                 {
                     "customer_id": customer_id,
                     "verification": recorded,
+                    "reason": None if body.passed else body.reason,
                     "passed_channels": sorted(kyc.passed_channels(uow.connection, customer_id)),
                     "eligible_tier": eligible.name if eligible else None,
                     "tier": current.name if current else None,

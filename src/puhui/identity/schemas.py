@@ -32,7 +32,7 @@ class Verification(Schema):
     reason: FailureReason | None = Field(
         description="why it failed: `details_mismatch` (what the customer typed is not their own record), "
         "`not_confirmed` (the channel did not confirm the identity); null when it passed, when staff recorded it "
-        "or when it was recorded before reasons were kept"
+        "without one, or when it was recorded before reasons were kept"
     )
     recorded_by: str
     at: Timestamp
@@ -172,6 +172,10 @@ class VerificationRecorded(Schema):
 
     customer_id: str
     verification: RecordedVerification
+    reason: FailureReason | None = Field(
+        description="why it failed, as staff recorded it (`details_mismatch`, `not_confirmed`); null when it passed "
+        "or no reason was given"
+    )
     passed_channels: list[str]
     eligible_tier: TierName | None
     tier: TierName | None
