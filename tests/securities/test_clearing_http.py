@@ -110,3 +110,32 @@ def test_the_clear_command_refuses_a_day_not_over_then_clears_it(client, engine,
     assert again.exit_code == 0 and '"already_done": true' in again.output, again.output
     assert cash(engine, brokerage.STAMP_DUTY_PAYABLE) == 0
     assert_audit_clean(engine)
+
+
+def test_an_order_left_open_at_the_close_has_its_fees_paid_on_with_its_day(client, engine, clock):
+    """A buy partly filled and left open at the close books its fees when the close expires it. Cleared the next
+    morning before anything moved the book, the clearing closes the day first: the fees are the day's, paid on
+    at once, and nothing is left in the payable accounts once the next day's market moves on."""
+    zhang, z, li, lee = two_traders(client, engine)
+    assert order(client, z, "b1", "buy", 500, "10.60").json()["status"] == "open"
+    assert order(client, lee, "s1", "sell", 200, "10.50").status_code == 201  # fills 200 of z's 500
+    assert cash(engine, brokerage.TRANSFER_FEE_PAYABLE) == 2  # the seller's 0.021 → 0.02; z's order is open
+    operator = make_staff(client, "operator")
+
+    at(clock, 9, 0, days=1)  # Friday morning: nothing has moved Thursday's book since 15:00
+    cleared = call(client, "/v1/securities/clearing", operator, "clear-open", {"business_date": "2026-12-03"})
+    assert cleared.status_code == 200, cleared.text
+    # 200 × 10.60 = 2120.00 each side: transfer fees 0.02 + 0.02 (z's, booked as the close expired the rest)
+    assert cleared.json()["transfer_fee_paid"] == "0.04" and cleared.json()["stamp_duty_paid"] == "1.06"
+    assert cash(engine, brokerage.TRANSFER_FEE_PAYABLE) == cash(engine, brokerage.STAMP_DUTY_PAYABLE) == 0
+    bought = client.get("/v1/securities/statements/2026-12-03", headers=z).json()["lines"]
+    assert [(x["quantity"], x["transfer_fee"]) for x in bought] == [(200, "0.02")]
+
+    at(clock, 9, 35, days=1)  # the next session: the book moves on, and nothing of Thursday is booked again
+    assert call(client, "/v1/securities/market/advance", operator, "advance-1", {}).status_code == 200
+    assert cash(engine, brokerage.TRANSFER_FEE_PAYABLE) == cash(engine, brokerage.STAMP_DUTY_PAYABLE) == 0
+    assert call(client, "/v1/securities/clearing", operator, "clear-again", {"business_date": "2026-12-03"}).json() == {
+        **cleared.json(),
+        "already_done": True,
+    }
+    assert_audit_clean(engine)

@@ -189,13 +189,15 @@ def clearing_file(connection: Connection, day: dt.date) -> str:
 
 
 def settle_day(uow: UnitOfWork, day: dt.date) -> dict[str, Any]:
-    """Pay the day's stamp duty and transfer fees on from their payable accounts (once per date: a
-    transfer already made is not made again), mark every robo-advice portfolio at the day's closes, and
+    """Pay the day's stamp duty and transfer fees on from their payable accounts, once the books still on the day
+    are closed (`orders.close_day`: every order of the day ended, its fees booked), once per date (a
+    transfer already made is not made again); mark every robo-advice portfolio at the day's closes, and
     snapshot every account's assets at the close (`daily_assets.take`: live while the books still stand
     there, read back as of the day's end once they have moved on; once per account and day)."""
     if calendar.is_trading_day(day):
         robo.mark_all(uow, day)
-        daily_assets.take(uow, day)
+        daily_assets.take(uow, day)  # as the books stood: what a late clearing reads back as of the day's end
+        brokerage.close_day(uow, day)  # a book nothing moved since: the close's expiries, and their fees, booked
     _, stamp, transfer = levies(uow.connection, day)
     moves = []
     for account, amount, what in (

@@ -331,6 +331,26 @@ def advance(uow: UnitOfWork) -> list[str]:
     return moved
 
 
+def close_day(uow: UnitOfWork, day: dt.date) -> list[str]:
+    """Move every instrument's book still on `day` (or on a day before it) to that day's end (收盘) and book what
+    the close did: the closing auction's trades, the orders left open expired and their fees charged, all with
+    their day. The next day is not opened (its registrar's moment stays with the next call that moves the book).
+    What clearing calls first: the day's fees are all booked before its levies are paid on. A book already on a
+    later day is left alone."""
+    closed = []
+    for row in instruments.list_all(uow.connection):
+        if row["book_moment"] is None or gateway.exchange_moment(row["book_moment"]).date() > day:
+            continue
+        session = gateway.take(uow, row["code"])
+        last_day = session.exchange.day
+        end = dt.datetime.combine(last_day, dt.time(23, 59, 59))
+        Books(uow, row["code"]).book(session.exchange.advance(end), last_day)
+        session.moment = end  # where the book now stands, not the call's moment: the next call opens the next day
+        gateway.give_back(uow, session)
+        closed.append(row["code"])
+    return closed
+
+
 def apply_corporate_actions(uow: UnitOfWork) -> list[str]:
     """Move the books of the instruments whose ex-date has come to now, which applies their
     distributions (权益分派); what end of day calls. Again, or before the ex-date, moves nothing."""
