@@ -139,12 +139,17 @@ def test_fund_distribution_over_http(client, engine, clock):
             "invalid_nav_file",
         ),
         (post(client, "/v1/wealth/fund-products/EQ0001/purchases", {"amount": "-5.00"}, headers), 422, None),
+        (post(client, "/v1/wealth/fund-products/EQ0001/purchases", {"amount": "0.50"}, headers), 422, None),
     ]
     for response, status, code in refusals:
         assert response.status_code == status, response.text
         if code:
             assert response.json()["code"] == code
     assert "R3" in refusals[0][0].json()["detail"]
+    too_small = refusals[-1][0].json()  # the least the product takes, said: its lowest fee tier's
+    assert (too_small["code"], too_small["minimum"]) == ("invalid_fund_order", "1.00") and "1.00 CNY" in too_small[
+        "detail"
+    ]
     assert state(engine) == before
 
     clock.set(at("2026-03-04", "10:00"))

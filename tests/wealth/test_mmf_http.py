@@ -181,6 +181,7 @@ def test_money_market_wallet_over_http(client, engine, clock) -> None:  # type: 
     assert fast.status_code == 201 and fast.json()["status"] == "settled"
     beyond_cap = client.post("/v1/wealth/funds/PH0001/redemptions", headers=me, json={"units": "7000.01", "fast": True})
     assert beyond_cap.status_code == 409 and beyond_cap.json()["code"] == "fast_redemption_cap_exceeded"
+    assert beyond_cap.json()["remaining_today"] == "7000.00" and "7000.00 is left today" in beyond_cap.json()["detail"]
     merchant = client.post("/v1/merchants", headers=ADMIN, json=MERCHANT).json()
     qr = client.post(
         f"/v1/merchants/{merchant['id']}/qr-codes",

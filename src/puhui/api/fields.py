@@ -64,6 +64,15 @@ AmountStr = Annotated[
 match is refused before the operation runs, with the codes the services use (a PuhuiError raised in a
 validator is not wrapped by pydantic: it reaches the problem handler as it is)."""
 
+UnitsStr = Annotated[
+    AmountStr,
+    Field(
+        description='fund units (份额) greater than zero, as a decimal string with at most two places, e.g. "100.00" '
+        "(zero or less is a 422 `invalid_input`, any other form a 422 `invalid_amount`)"
+    ),
+]
+"""Units of a fund sent by the client: written and checked as an amount is, but units, not CNY."""
+
 AmountOrZeroStr = Annotated[
     StrictStr,
     AfterValidator(_amount_or_zero),

@@ -85,7 +85,12 @@ class QrIn(BaseModel):
 class PayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount: AmountStr | None = None
-    verification: VerificationStrength = VerificationStrength.one_factor
+    verification: VerificationStrength = Field(
+        VerificationStrength.one_factor,
+        description="how the payer confirmed the payment (交易验证方式), which sets the day's limit of dynamic-QR "
+        "payments: `one_factor` (the default: the session alone) 1,000.00 CNY, `two_factors` (with `password`) "
+        "5,000.00, `certificate` as agreed with the customer",
+    )
     password: PaymentPassword | None = None
     from_customer_id: Ident | None = None
     client_payment_id: ClientId | None = None

@@ -20,7 +20,7 @@ from puhui.api.deps import (
     EngineDep,
     Operator,
 )
-from puhui.api.fields import AmountOrZeroStr, AmountStr, ClientId, FundCode
+from puhui.api.fields import AmountOrZeroStr, AmountStr, ClientId, FundCode, UnitsStr
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -112,7 +112,7 @@ class PurchaseIn(BaseModel):
 
 class FundRedeemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    units: AmountStr
+    units: UnitsStr
     client_order_id: ClientId | None = None
 
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from puhui.money import format_minor
 from puhui.wealth import calendar
 from puhui.wealth.errors import InvalidFundOrder, ShortHoldingFeeInvalid
 
@@ -81,7 +82,8 @@ def _check_nav(nav: Decimal) -> Decimal:
 def fee_tier(amount: int, tiers: Sequence[FeeTier]) -> FeeTier:
     chosen = [t for t in tiers if amount >= t.min_amount]
     if not chosen:
-        raise InvalidFundOrder("the amount is below the smallest subscription")
+        least = format_minor(min(t.min_amount for t in tiers) if tiers else 0, 2)
+        raise InvalidFundOrder(f"the amount is below the smallest subscription, {least} CNY", minimum=least)
     return max(chosen, key=lambda t: t.min_amount)
 
 

@@ -22,7 +22,7 @@ from puhui.api.deps import (
     Operator,
     SettingsDep,
 )
-from puhui.api.fields import DAY_PATTERN, AmountOrZeroStr, AmountStr, ClientId, FundCode
+from puhui.api.fields import DAY_PATTERN, AmountOrZeroStr, AmountStr, ClientId, FundCode, UnitsStr
 from puhui.api.mutations import Outcome, client_id_of, run_mutation
 from puhui.api.reads import read as _read
 from puhui.db import UnitOfWork
@@ -73,7 +73,7 @@ class SweepIn(BaseModel):
 
 class MmfRedeemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    units: AmountStr
+    units: UnitsStr
     fast: bool = Field(False, description="T+0 to the wallet (capped at 10,000 CNY a day) instead of T+1")
     client_order_id: ClientId | None = None
 

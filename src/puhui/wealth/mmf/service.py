@@ -168,7 +168,12 @@ def redeem(
         try:
             limits.consume(uow, customer_id, FAST_BUCKET, today.isoformat(), units, FAST_REDEMPTION_CAP)
         except LimitExceeded:
-            raise FastRedemptionCapExceeded("fast redemption is capped at 10,000.00 CNY per customer per day") from None
+            left = FAST_REDEMPTION_CAP - limits.used(uow.connection, customer_id, FAST_BUCKET, today.isoformat())
+            raise FastRedemptionCapExceeded(
+                f"fast redemption is capped at {format_minor(FAST_REDEMPTION_CAP, 2)} CNY per customer per day: "
+                f"{format_minor(max(left, 0), 2)} is left today; redeem the rest normally (T+1)",
+                remaining_today=format_minor(max(left, 0), 2),
+            ) from None
     _move(
         uow,
         Transfer(
