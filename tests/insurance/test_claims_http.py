@@ -127,6 +127,22 @@ def test_waiting_period_and_excluded_condition_pay_nothing(client, engine, clock
     assert_audit_clean(engine)
 
 
+def test_another_diagnosis_the_same_day_for_the_same_amount_is_another_event(client, engine, clock):
+    """After an illness declined in the waiting period, an accident the same day for the same bill with the same
+    papers is a claim of its own (it was refused as the same papers before); the illness's papers again are not."""
+    insurer_id, zhang, me, policy = insured(client, engine, clock)
+    illness = claim(client, me, "claim-1", policy["id"], kind="illness", condition="J18")
+    assert illness.json()["reasons"] == ["waiting_period"]
+    accident = claim(client, me, "claim-2", policy["id"])  # S82 on 2026-01-10, 25,000.00, the same invoice
+    assert accident.status_code == 201 and accident.json()["status"] == "paid", accident.text
+    before = claims_snapshot(engine)
+    again = claim(client, me, "claim-3", policy["id"], kind="illness", condition="J18")
+    problem(again, 409, "claim_duplicate")
+    assert illness.json()["id"] in again.json()["detail"] and claims_snapshot(engine) == before
+    assert balance(engine, f"wallet.{zhang}") == WALLET - 299_00 + 10_000_00
+    assert_audit_clean(engine)
+
+
 def test_excluded_condition_pays_nothing(client, engine, clock):
     from tests.insurance.test_underwriting_http import NO, add_product
     from tests.insurance.test_underwriting_http import buy as buy_answered

@@ -13,7 +13,7 @@ class ClaimNotFound(NotFound):
 class ClaimDuplicate(Conflict):
     """A claim reported twice (重复报案): the policy has a claim for the same medical event (the insured,
     the event date, the diagnosis category) under review, approved or paid, whatever the amount and the
-    documents; or the same event date, amount and documents were claimed on the policy already."""
+    documents; or the same event date, diagnosis code, amount and documents were claimed on the policy already."""
 
     code = "claim_duplicate"
     title = "This claim was reported already"

@@ -204,8 +204,9 @@ def report_claim(
 
 def _refuse_duplicate(connection: Connection, customer_id: str, report: ClaimReport) -> None:
     """Refuse a second claim on a policy for an event it has a claim under review, approved or paid for,
-    whatever the amount and documents; and, as before, the same event date, amount and documents as any
-    earlier claim of the policy (a declined one too: the stored papers are unique per policy)."""
+    whatever the amount and documents; and the same event date, diagnosis, amount and documents as any earlier
+    claim of the policy (a declined one too: the stored papers are unique per policy). Another diagnosis the same
+    day, for the same amount, is another event."""
     claimed = (
         select(claims.c.id, claims.c.status)
         .where(
@@ -225,12 +226,15 @@ def _refuse_duplicate(connection: Connection, customer_id: str, report: ClaimRep
     query = select(claims.c.id).where(
         claims.c.policy_id == report.policy_id,
         claims.c.event_date == report.event_date,
+        claims.c.condition == report.condition,
         claims.c.billed == report.billed,
         claims.c.documents_sha256 == documents_hash(report.documents),
     )
     found = connection.execute(query).scalar()
     if found is not None:
-        raise errors.ClaimDuplicate(f"claim {found} reports the same event, amount and documents")
+        raise errors.ClaimDuplicate(
+            f"claim {found} reports the same event ({report.condition} on {report.event_date}), amount and documents"
+        )
 
 
 def _insert_claim(

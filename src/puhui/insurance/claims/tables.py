@@ -40,7 +40,9 @@ insurance_claims = Table(
     Column("decided_at", BigInteger, nullable=True),
     Column("paid_at", BigInteger, nullable=True),
     UniqueConstraint("customer_id", "client_id", name="uq_insurance_claims_customer_client"),
-    UniqueConstraint("policy_id", "event_date", "billed", "documents_sha256", name="uq_insurance_claims_duplicate"),
+    UniqueConstraint(  # the same papers claimed twice
+        "policy_id", "event_date", "condition", "billed", "documents_sha256", name="uq_insurance_claims_duplicate"
+    ),
     Index("ix_insurance_claims_status", "status", "created_at"),
 )
 
